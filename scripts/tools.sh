@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# `make tools`: provides the test infrastructure in .tools/bin, idempotently.
+# Reuses what is already on PATH; builds the rest into ${XDG_CACHE_HOME:-~/.cache}/wacloud/tools/<name>-<version>
+# (outside the clone, so fresh clones on this machine reuse it) and links it into .tools/bin.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/wacloud/tools"
+bin="$root/.tools/bin"
+mkdir -p "$bin" "$cache"
+log() { echo "tools: $*" >&2; }
+
+apt_install() { # apt_install <package>... (root only; apt-get update once)
+  if [ "$(id -u)" != 0 ]; then log "not root: install $* yourself"; return 1; fi
+  if [ -z "${APT_UPDATED:-}" ]; then apt-get update -qq >&2; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >&2
+}
+
+# Chromium: CHROMIUM_PATH, else chromium on PATH, else Debian's package.
+if [ -n "${CHROMIUM_PATH:-}" ] && [ -x "$CHROMIUM_PATH" ]; then
+  chromium="$CHROMIUM_PATH"
+elif command -v chromium >/dev/null; then
+  chromium=$(command -v chromium)
+else
+  log "installing Debian's chromium"; apt_install chromium fonts-liberation
+  chromium=/usr/bin/chromium
+fi
+ln -sfn "$chromium" "$bin/chromium"
+
+# MongoDB-wire server: mongod on PATH is used as is by the test environment; otherwise build FerretDB
+# (embedded in tools/ferretdb, SQLite backend) from the Go module proxy.
+if command -v mongod >/dev/null; then
+  ln -sfn "$(command -v mongod)" "$bin/mongod"
+else
+  ver=$(sed -n 's/.*github.com\/FerretDB\/FerretDB \(v[0-9.]*\).*/\1/p' "$root/tools/ferretdb/go.mod")
+  out="$cache/ferretdb-$ver/wacloud-ferretdb"
+  if [ ! -x "$out" ]; then
+    command -v go >/dev/null || { log "Go is needed to build FerretDB (or put mongod on PATH)"; exit 1; }
+    log "building FerretDB $ver (first time only)"
+    (cd "$root/tools/ferretdb" && go build -trimpath -o "$out.tmp" . && mv "$out.tmp" "$out")
+  fi
+  ln -sfn "$out" "$bin/wacloud-ferretdb"
+fi
+log "ready: $(ls "$bin" | tr '\n' ' ')"

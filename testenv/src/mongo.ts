@@ -1,0 +1,85 @@
+/**
+ * A real MongoDB-wire server for tests, on loopback with a random port. Order (ARCHITECTURE §4):
+ * 1. `MONGODB_URI` if set (an external server; databases are made unique per test, nothing is stopped);
+ * 2. `mongod` on PATH or in .tools/bin;
+ * 3. the FerretDB that `make tools` builds (`wacloud-ferretdb`, MongoDB wire protocol on SQLite);
+ * 4. testcontainers' `mongo` image where a Docker daemon can pull images.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { findBinary } from './paths.js';
+import { freePort, waitForPort } from './ports.js';
+import { startProcess, type ManagedProcess } from './process.js';
+
+export type MongoKind = 'external' | 'mongod' | 'ferretdb' | 'testcontainers';
+
+export interface MongoServer {
+  kind: MongoKind;
+  /** Server URI without a database, ending in `/`, e.g. `mongodb://127.0.0.1:40123/`. */
+  uri: string;
+  /** A URI naming database `db` on this server (options kept). */
+  dbUri(db: string): string;
+  /** The managed process (mongod / ferretdb), when this library started one. */
+  process?: ManagedProcess;
+  /** Stops the server and removes its data (no-op for an external server). */
+  stop(): Promise<void>;
+}
+
+/** `mongodb://h:p/?x` + `db` → `mongodb://h:p/db?x` */
+export function withDatabase(uri: string, db: string): string {
+  const u = new URL(uri);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+let dbCounter = 0;
+/** A database name unique within this test process, safe for MongoDB (≤ 38 chars). */
+export function uniqueDbName(prefix = 't'): string {
+  return `${prefix}_${process.pid}_${Date.now().toString(36)}_${(dbCounter++).toString(36)}`.slice(0, 38);
+}
+
+/** Starts (or finds) a MongoDB-wire server; see the module comment for the order. */
+export async function startMongo(): Promise<MongoServer> {
+  const external = process.env.MONGODB_URI;
+  if (external) {
+    const base = withDatabase(external, '');
+    return { kind: 'external', uri: base, dbUri: (db) => withDatabase(base, db), stop: async () => {} };
+  }
+  const mongod = findBinary('mongod');
+  if (mongod) return startDaemon('mongod', mongod, (port, dir) => ['--bind_ip', '127.0.0.1', '--port', String(port), '--dbpath', dir, '--quiet']);
+  const ferret = findBinary('wacloud-ferretdb');
+  if (ferret) return startDaemon('ferretdb', ferret, (port, dir) => ['-listen', `127.0.0.1:${port}`, '-dir', dir]);
+  if (process.env.DOCKER_HOST || existsSync('/var/run/docker.sock')) return startContainer();
+  throw new Error('no MongoDB-wire server: set MONGODB_URI, put mongod on PATH, or run `make tools` (builds FerretDB)');
+}
+
+async function startDaemon(kind: 'mongod' | 'ferretdb', bin: string, args: (port: number, dir: string) => string[]): Promise<MongoServer> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `wacloud-${kind}-`));
+  const port = await freePort();
+  const proc = startProcess({ command: bin, args: args(port, dir) });
+  try {
+    await waitForPort(port, '127.0.0.1', 30_000);
+  } catch (err) {
+    await proc.stop();
+    throw new Error(`${kind} did not start: ${(err as Error).message}\n${proc.output().slice(-2000)}`);
+  }
+  const uri = `mongodb://127.0.0.1:${port}/`;
+  return {
+    kind,
+    uri,
+    dbUri: (db) => withDatabase(uri, db),
+    process: proc,
+    async stop() {
+      await proc.stop(5_000);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+async function startContainer(): Promise<MongoServer> {
+  const { MongoDBContainer } = await import('@testcontainers/mongodb');
+  const c = await new MongoDBContainer('mongo:8').start();
+  const uri = withDatabase(`${c.getConnectionString()}?directConnection=true`, '');
+  return { kind: 'testcontainers', uri, dbUri: (db) => withDatabase(uri, db), stop: async () => void (await c.stop()) };
+}

@@ -1,0 +1,69 @@
+// Command wacloud-ferretdb runs FerretDB v1 (MongoDB wire protocol on SQLite) embedded in a tiny main.
+//
+// `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.x` panics at start (missing version.txt,
+// FerretDB issue #2982); embedding the library avoids that. Used only as test infrastructure and by the
+// embedded `make start` mode when no mongod is available.
+//
+// Usage: wacloud-ferretdb -listen 127.0.0.1:27017 -dir /path/to/data
+// It prints "ready mongodb://HOST:PORT/" on stdout once it accepts connections and stops on SIGINT/SIGTERM.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+func main() {
+	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on (host:port)")
+	dir := flag.String("dir", "", "directory for the SQLite databases (required)")
+	flag.Parse()
+	if *dir == "" {
+		log.Fatal("-dir is required")
+	}
+	abs, err := filepath.Abs(*dir)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		log.Fatal(err)
+	}
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: *listen},
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + abs + "/",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	done := make(chan error, 1)
+	go func() { done <- f.Run(ctx) }()
+	// Wait until the port accepts connections before announcing readiness.
+	for i := 0; i < 200; i++ {
+		c, err := net.DialTimeout("tcp", *listen, 100*time.Millisecond)
+		if err == nil {
+			c.Close()
+			fmt.Printf("ready mongodb://%s/\n", *listen)
+			break
+		}
+		select {
+		case err := <-done:
+			log.Fatalf("ferretdb stopped: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if err := <-done; err != nil && ctx.Err() == nil {
+		log.Fatal(err)
+	}
+}
