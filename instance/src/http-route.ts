@@ -1,0 +1,89 @@
+/**
+ * Declarative routes: each endpoint is one `RouteDef` — method, path, required scope, zod schemas for params,
+ * query and body, documented responses, and a thin handler. `mountRoutes` registers them on an express router with
+ * authentication and validation; `openapi.ts` documents the very same definitions, and a test checks the express
+ * router against the document, so the two cannot drift.
+ */
+import type { NextFunction, Request, Response, Router } from 'express';
+import type { z } from 'zod';
+import { AppError } from './errors.js';
+import type { TokenInfo } from './tokens.js';
+
+/** Who may call: `none` (public), `any`/`r`/`w` (instance token with that grant), `internal` (internal API key). */
+export type Scope = 'none' | 'any' | 'r' | 'w' | 'internal';
+
+export interface RouteContext<P, Q, B> {
+  req: Request;
+  res: Response;
+  params: P;
+  query: Q;
+  body: B;
+  /** The authenticated instance token (scopes any / r / w). */
+  token: TokenInfo | undefined;
+}
+
+export interface ResponseDef {
+  description: string;
+  schema?: z.ZodType;
+  /** Default application/json. */
+  contentType?: string;
+}
+
+export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  /** Express path, e.g. `/v1/messages/:id`. */
+  path: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tags: string[];
+  scope: Scope;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  /** Whether a body is required when `body` is given (default true). */
+  bodyRequired?: boolean;
+  responses: Record<number, ResponseDef>;
+  handler: (ctx: RouteContext<P, Q, B>) => Promise<unknown> | unknown;
+}
+
+/** Identity for type inference of a route's schemas. */
+export function defineRoute<P, Q, B>(def: RouteDef<P, Q, B>): RouteDef {
+  return def as unknown as RouteDef;
+}
+
+/** Parses `value` with `schema` or throws AppError invalid_request listing each problem with its location. */
+export function parseInput<T>(schema: z.ZodType<T>, value: unknown, where: 'path' | 'query' | 'body'): T {
+  const r = schema.safeParse(value);
+  if (r.success) return r.data;
+  const problems = r.error.issues.map((i) => ({ in: where, field: i.path.join('.') || undefined, problem: i.message }));
+  const first = problems[0]!;
+  const message = `Invalid ${where}${first.field ? ` field "${first.field}"` : ''}: ${first.problem}`;
+  throw new AppError('invalid_request', message, problems);
+}
+
+export type Authenticate = (req: Request, scope: Scope) => Promise<TokenInfo | undefined>;
+
+/** Registers `routes` on `router`; the handler's return value is sent as JSON (status 200, or 201 for POST creates). */
+export function mountRoutes(router: Router, routes: RouteDef[], authenticate: Authenticate): void {
+  for (const r of routes) {
+    router[r.method](r.path, async (req: Request, res: Response, next: NextFunction) => {
+      try {
+        const token = await authenticate(req, r.scope);
+        const params = r.params ? parseInput(r.params, req.params, 'path') : undefined;
+        const query = r.query ? parseInput(r.query, req.query ?? {}, 'query') : undefined;
+        let body: unknown;
+        if (r.body) {
+          if (req.body === undefined && r.bodyRequired !== false) throw new AppError('invalid_request', 'A JSON body is required.');
+          body = parseInput(r.body, req.body ?? {}, 'body');
+        }
+        const result = await r.handler({ req, res, params, query, body, token });
+        if (res.headersSent) return;
+        if (result === undefined) res.status(204).end();
+        else res.status(Number(Object.keys(r.responses).find((s) => s.startsWith('2')) ?? 200)).json(result);
+      } catch (err) {
+        next(err);
+      }
+    });
+  }
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/**
+ * `wacloud-instance`: runs one instance service from the environment (see config.ts). Stops gracefully on
+ * SIGTERM/SIGINT (Kubernetes sends SIGTERM), keeping the stored WhatsApp session.
+ */
+import { ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { startInstanceService } from './service.js';
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw err;
+}
+const logger = createLogger(config.logLevel);
+const service = await startInstanceService(config, logger).catch((err: Error) => {
+  logger.fatal({ err }, 'instance service failed to start');
+  process.exit(1);
+});
+// whatsapp-web.js fires some promises without awaiting them (navigation, pairing code): log, never crash.
+process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
+let stopping = false;
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(sig, () => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal: sig }, 'stopping');
+    service
+      .close()
+      .then(() => process.exit(0))
+      .catch((err: Error) => {
+        logger.error({ err }, 'unclean stop');
+        process.exit(1);
+      });
+  });
+}

@@ -1,0 +1,81 @@
+/**
+ * Prometheus metrics of the instance (prom-client), on `GET /metrics`. One registry per service object so tests
+ * and benchmarks can run several instances in one process.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { SESSION_STATES, type SessionState } from './engine.js';
+
+export interface Metrics {
+  registry: Registry;
+  messages: Counter<'direction'>;
+  webhookDeliveries: Counter<'result'>;
+  outboxDepth: Gauge;
+  sessionState: Gauge<'state'>;
+  browserMemory: Gauge;
+  httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  persistBuffered: Gauge;
+  persistBatches: Counter<'result'>;
+  persistOverflow: Counter;
+  setSessionState(state: SessionState): void;
+}
+
+/**
+ * Creates the metrics. `collectors` are read at scrape time: outbox depth (pending events) and browser memory
+ * (bytes, PSS), each may be undefined when not measurable.
+ */
+export function createMetrics(collectors: {
+  outboxDepth: () => Promise<number>;
+  browserMemoryBytes: () => Promise<number | undefined>;
+}): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const sessionState = new Gauge({ name: 'wacloud_session_state', help: 'Session state: 1 for the current state, 0 for the others', labelNames: ['state'], registers: [registry] });
+  const m: Metrics = {
+    registry,
+    messages: new Counter({ name: 'wacloud_messages_total', help: 'Messages seen by the engine, by direction (in|out)', labelNames: ['direction'], registers: [registry] }),
+    webhookDeliveries: new Counter({
+      name: 'wacloud_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by result (delivered|retry|failed)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    outboxDepth: new Gauge({
+      name: 'wacloud_outbox_depth',
+      help: 'Webhook events waiting for delivery',
+      registers: [registry],
+      async collect() {
+        this.set(await collectors.outboxDepth().catch(() => -1));
+      },
+    }),
+    sessionState,
+    browserMemory: new Gauge({
+      name: 'wacloud_browser_memory_bytes',
+      help: 'Memory (PSS) of the browser process tree, bytes; absent without a browser',
+      registers: [registry],
+      async collect() {
+        const v = await collectors.browserMemoryBytes().catch(() => undefined);
+        if (v === undefined) this.reset();
+        else this.set(v);
+      },
+    }),
+    httpDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration, seconds',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    persistBuffered: new Gauge({ name: 'wacloud_persist_buffered', help: 'Documents waiting in the persistence buffer (memory and spill file)', registers: [registry] }),
+    persistBatches: new Counter({ name: 'wacloud_persist_batches_total', help: 'Persistence batch writes by result (ok|error)', labelNames: ['result'], registers: [registry] }),
+    persistOverflow: new Counter({
+      name: 'wacloud_persist_overflow_total',
+      help: 'Documents spilled to disk because the in-memory persistence buffer was full',
+      registers: [registry],
+    }),
+    setSessionState(state) {
+      for (const s of SESSION_STATES) sessionState.set({ state: s }, s === state ? 1 : 0);
+    },
+  };
+  m.setSessionState('STOPPED');
+  return m;
+}
