@@ -64,15 +64,15 @@ const envSchema = z
     /** Instance id (for logs and metrics labels); the WhatsAppInstance name in Kubernetes. */
     INSTANCE_ID: z.string().min(1).default('local'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  })
-  .superRefine((env, ctx) => {
-    if (!env.INTERNAL_API_KEY && !env.INTERNAL_API_KEY_FILE) {
-      ctx.addIssue({ code: 'custom', path: ['INTERNAL_API_KEY'], message: 'set INTERNAL_API_KEY or INTERNAL_API_KEY_FILE' });
-    }
-    if (env.ENGINE === 'simulated' && !env.SIMNET_URL) {
-      ctx.addIssue({ code: 'custom', path: ['SIMNET_URL'], message: 'required when ENGINE=simulated' });
-    }
   });
+
+/** Rules across variables, checked on the raw environment so they are reported together with the others. */
+function crossFieldProblems(env: NodeJS.ProcessEnv): string[] {
+  const problems: string[] = [];
+  if (!env.INTERNAL_API_KEY && !env.INTERNAL_API_KEY_FILE) problems.push('  INTERNAL_API_KEY: set INTERNAL_API_KEY or INTERNAL_API_KEY_FILE');
+  if (env.ENGINE === 'simulated' && !env.SIMNET_URL) problems.push('  SIMNET_URL: required when ENGINE=simulated');
+  return problems;
+}
 
 export type Env = z.infer<typeof envSchema>;
 
@@ -114,8 +114,8 @@ export class ConfigError extends Error {
  */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Config> {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || 'env'}: ${i.message}`);
+  const lines = [...(parsed.success ? [] : parsed.error.issues.map((i) => `  ${i.path.join('.') || 'env'}: ${i.message}`)), ...crossFieldProblems(env)];
+  if (!parsed.success || lines.length > 0) {
     throw new ConfigError(`invalid instance configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;

@@ -58,7 +58,11 @@ export class Persister {
   private closed = false;
   private idleWaiters: Array<() => void> = [];
 
+  /** @throws RangeError when a size is not a positive integer. */
   constructor(private readonly opts: PersisterOptions) {
+    for (const k of ['batchSize', 'bufferLimit'] as const) {
+      if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new RangeError(`${k} must be a positive integer`);
+    }
     if (existsSync(opts.spillFile) && statSync(opts.spillFile).size > 0) {
       this.spillPending = countLines(opts.spillFile);
       opts.logger.warn({ spillFile: opts.spillFile, operations: this.spillPending }, 'persistence: replaying spill file left by a previous run');

@@ -1,6 +1,7 @@
 /**
  * Acceptance 1 and 2 (issue #2): two instance processes on the simulated network, each with its own database.
  */
+import mongoose from 'mongoose';
 import { startMongo, eventually, type MongoServer } from '@wacloud/testenv';
 import { expectedSignature, loginWithQr, startInstance, startReceiver, startSimnet, type RunningInstance, type RunningSimnet, type WebhookReceiver } from './harness.js';
 
@@ -232,6 +233,11 @@ describe('scopes (acceptance 2)', () => {
     expect(list.body.items.some((x: { id: string }) => x.id === created.body.id)).toBe(true);
     expect(JSON.stringify(list.body)).not.toContain(t);
     expect(JSON.stringify(list.body)).not.toContain('hash');
+    const conn = await mongoose.createConnection(a.mongoUri).asPromise();
+    const stored = await conn.db!.collection('tokens').findOne({ _id: created.body.id } as never);
+    await conn.close();
+    expect(JSON.stringify(stored)).not.toContain(t.split('_').slice(2).join('_'));
+    expect(stored!.hash).toMatch(/^[0-9a-f]{64}$/);
     expect((await a.internal('DELETE', `/internal/v1/tokens/${created.body.id}`)).status).toBe(204);
     expect((await a.api('GET', '/v1/token', { token: t })).status).toBe(401);
     expect((await a.internal('DELETE', `/internal/v1/tokens/${created.body.id}`)).status).toBe(404);

@@ -5,5 +5,5 @@
 export { chromiumPath, findBinary, repoRoot, toolsBin } from './paths.js';
 export { eventually, freePort, waitForPort } from './ports.js';
 export { startProcess, type ManagedProcess, type StartProcessOptions } from './process.js';
-export { startMongo, uniqueDbName, withDatabase, type MongoKind, type MongoServer } from './mongo.js';
+export { startMongo, uniqueDbName, withDatabase, type MongoKind, type MongoServer, type StartMongoOptions } from './mongo.js';
 export { countProcesses } from './processes.js';

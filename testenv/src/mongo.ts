@@ -22,8 +22,17 @@ export interface MongoServer {
   dbUri(db: string): string;
   /** The managed process (mongod / ferretdb), when this library started one. */
   process?: ManagedProcess;
-  /** Stops the server and removes its data (no-op for an external server). */
-  stop(): Promise<void>;
+  /** Stops the server and removes its data unless `keepData` (no-op for an external server). */
+  stop(opts?: { keepData?: boolean }): Promise<void>;
+  /** Where the server keeps its data (started servers only). */
+  dataDir?: string;
+}
+
+export interface StartMongoOptions {
+  /** Port to listen on (default: a free one). */
+  port?: number;
+  /** Data directory to use (default: a new temporary one) — pass a stopped server's to restart it with its data. */
+  dataDir?: string;
 }
 
 /** `mongodb://h:p/?x` + `db` → `mongodb://h:p/db?x` */
@@ -40,23 +49,23 @@ export function uniqueDbName(prefix = 't'): string {
 }
 
 /** Starts (or finds) a MongoDB-wire server; see the module comment for the order. */
-export async function startMongo(): Promise<MongoServer> {
+export async function startMongo(opts: StartMongoOptions = {}): Promise<MongoServer> {
   const external = process.env.MONGODB_URI;
   if (external) {
     const base = withDatabase(external, '');
     return { kind: 'external', uri: base, dbUri: (db) => withDatabase(base, db), stop: async () => {} };
   }
   const mongod = findBinary('mongod');
-  if (mongod) return startDaemon('mongod', mongod, (port, dir) => ['--bind_ip', '127.0.0.1', '--port', String(port), '--dbpath', dir, '--quiet']);
+  if (mongod) return startDaemon('mongod', mongod, (port, dir) => ['--bind_ip', '127.0.0.1', '--port', String(port), '--dbpath', dir, '--quiet'], opts);
   const ferret = findBinary('wacloud-ferretdb');
-  if (ferret) return startDaemon('ferretdb', ferret, (port, dir) => ['-listen', `127.0.0.1:${port}`, '-dir', dir]);
+  if (ferret) return startDaemon('ferretdb', ferret, (port, dir) => ['-listen', `127.0.0.1:${port}`, '-dir', dir], opts);
   if (process.env.DOCKER_HOST || existsSync('/var/run/docker.sock')) return startContainer();
   throw new Error('no MongoDB-wire server: set MONGODB_URI, put mongod on PATH, or run `make tools` (builds FerretDB)');
 }
 
-async function startDaemon(kind: 'mongod' | 'ferretdb', bin: string, args: (port: number, dir: string) => string[]): Promise<MongoServer> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `wacloud-${kind}-`));
-  const port = await freePort();
+async function startDaemon(kind: 'mongod' | 'ferretdb', bin: string, args: (port: number, dir: string) => string[], opts: StartMongoOptions): Promise<MongoServer> {
+  const dir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), `wacloud-${kind}-`));
+  const port = opts.port ?? (await freePort());
   const proc = startProcess({ command: bin, args: args(port, dir) });
   try {
     await waitForPort(port, '127.0.0.1', 30_000);
@@ -70,9 +79,10 @@ async function startDaemon(kind: 'mongod' | 'ferretdb', bin: string, args: (port
     uri,
     dbUri: (db) => withDatabase(uri, db),
     process: proc,
-    async stop() {
+    dataDir: dir,
+    async stop(o) {
       await proc.stop(5_000);
-      rmSync(dir, { recursive: true, force: true });
+      if (!o?.keepData) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,162 @@
+/**
+ * Ingestion benchmark: engine `message` events → Session → Persister → MongoDB, against a raw `insertMany` of the
+ * same documents on the same server.
+ *
+ * Path under test: a real {@link Session} with a real {@link Persister} (batch size, flush interval and buffer limit
+ * as the service's defaults) and a real {@link WebhookSettingsService} without a webhook URL, driven by an in-process
+ * {@link BenchEngine}. Messages are emitted as fast as possible, yielding to the event loop every `yieldEvery`
+ * messages; the clock runs from the first emit until `persister.flush()` resolves. This path also upserts one chat
+ * document per message (batched per flush) — that is part of what the service does for every message.
+ *
+ * Baseline: `store.col.messages.insertMany(docs, { ordered: false })` in batches of the same size, with the documents
+ * built beforehand by `toMessageDoc` (undefined fields dropped, exactly as the persister stores them).
+ *
+ * Each side writes into a fresh database with the service's indexes (`store.init()`), and its stored count is
+ * checked against N before the figure is kept.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
+import { pino } from 'pino';
+import { uniqueDbName, type MongoServer } from '@wacloud/testenv';
+import { loadConfig } from '../config.js';
+import type { EngineMessage } from '../engine.js';
+import { createMetrics } from '../metrics.js';
+import { Persister, spillFilePath } from '../persistence.js';
+import { Session } from '../session.js';
+import { openStore, type Store } from '../store.js';
+import { WebhookSettingsService } from '../webhook-settings.js';
+import { BenchEngine } from './bench-engine.js';
+import { makeMessages, storedDoc } from './fixtures.js';
+import { median } from './stats.js';
+
+export interface IngestOptions {
+  mongo: MongoServer;
+  /** Messages per run (N). */
+  messages: number;
+  /** Runs per side; the median is reported. */
+  runs: number;
+  /** Emit this many messages between two yields to the event loop. */
+  yieldEvery: number;
+  /** Progress lines (stderr). */
+  log: (line: string) => void;
+}
+
+export interface IngestSide {
+  /** Wall time of each run, ms. */
+  runsMs: number[];
+  /** Throughput of each run, messages/s. */
+  runsPerSec: number[];
+  /** Median throughput, messages/s. */
+  medianPerSec: number;
+  /** Median wall time, ms. */
+  medianMs: number;
+}
+
+export interface IngestResult {
+  messages: number;
+  runs: number;
+  /** Persister settings used by the path (the service's defaults). */
+  persister: { batchSize: number; flushMs: number; bufferLimit: number };
+  path: IngestSide;
+  raw: IngestSide;
+  /** path / raw median throughput (≥ 0.7 is the target). */
+  ratio: number;
+}
+
+/** The persistence settings `startInstanceService` would use with an otherwise empty environment. */
+export function servicePersistDefaults(): IngestResult['persister'] {
+  const c = loadConfig({ MONGODB_URI: 'mongodb://127.0.0.1:1/defaults', INTERNAL_API_KEY: 'bench-defaults-only-key' });
+  return { batchSize: c.persistBatchSize, flushMs: c.persistFlushMs, bufferLimit: c.persistBufferLimit };
+}
+
+export async function runIngest(o: IngestOptions): Promise<IngestResult> {
+  const settings = servicePersistDefaults();
+  const { messages } = makeMessages({ count: o.messages, keyPrefix: 'I' });
+  const pathMs: number[] = [];
+  const rawMs: number[] = [];
+  // Alternate the sides so drift on a shared machine (caches, neighbours) hits both alike.
+  for (let run = 1; run <= o.runs; run++) {
+    const p = await ingestThroughSession(o, messages, settings);
+    pathMs.push(p);
+    o.log(`ingest run ${run}/${o.runs}: path ${Math.round(p)} ms (${Math.round((o.messages / p) * 1000)} msg/s)`);
+    const r = await ingestRaw(o, messages, settings.batchSize);
+    rawMs.push(r);
+    o.log(`ingest run ${run}/${o.runs}: raw  ${Math.round(r)} ms (${Math.round((o.messages / r) * 1000)} msg/s)`);
+  }
+  const side = (runsMs: number[]): IngestSide => {
+    const runsPerSec = runsMs.map((ms) => (o.messages / ms) * 1000);
+    return { runsMs, runsPerSec, medianPerSec: median(runsPerSec), medianMs: median(runsMs) };
+  };
+  const through = side(pathMs);
+  const raw = side(rawMs);
+  return { messages: o.messages, runs: o.runs, persister: settings, path: through, raw, ratio: through.medianPerSec / raw.medianPerSec };
+}
+
+/** One run of the path under test in a fresh database. Returns the wall time, ms. */
+async function ingestThroughSession(o: IngestOptions, messages: EngineMessage[], settings: IngestResult['persister']): Promise<number> {
+  const store = await freshStore(o.mongo, 'bi_path');
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wacloud-bench-ingest-'));
+  try {
+    const logger = pino({ level: 'silent' });
+    const metrics = createMetrics({ outboxDepth: async () => 0, browserMemoryBytes: async () => undefined });
+    const persister = new Persister({ store, logger, metrics, ...settings, spillFile: spillFilePath(dataDir) });
+    const webhooks = new WebhookSettingsService(store, { url: undefined, secret: undefined, events: ['message', 'message.ack', 'session.status'] });
+    // Steady state: the settings are cached after the first event; read them once so the run does not measure a
+    // cold-cache stampede of identical reads.
+    await webhooks.get();
+    const engine = new BenchEngine();
+    new Session({ engine, store, persister, webhooks, metrics, logger });
+
+    const t0 = performance.now();
+    for (let i = 0; i < messages.length; i++) {
+      engine.emit('message', messages[i]!);
+      if ((i + 1) % o.yieldEvery === 0) await yieldToLoop();
+    }
+    await persister.flush();
+    const ms = performance.now() - t0;
+
+    await persister.close();
+    metrics.registry.clear();
+    await expectCount(store, messages.length, 'path');
+    return ms;
+  } finally {
+    await dropAndClose(store);
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** One run of the baseline in a fresh database. Returns the wall time, ms. */
+async function ingestRaw(o: IngestOptions, messages: EngineMessage[], batchSize: number): Promise<number> {
+  const store = await freshStore(o.mongo, 'bi_raw');
+  try {
+    const docs = messages.map((m) => storedDoc(m));
+    const t0 = performance.now();
+    for (let i = 0; i < docs.length; i += batchSize) {
+      await store.col.messages.insertMany(docs.slice(i, i + batchSize), { ordered: false });
+    }
+    const ms = performance.now() - t0;
+    await expectCount(store, messages.length, 'raw');
+    return ms;
+  } finally {
+    await dropAndClose(store);
+  }
+}
+
+async function freshStore(mongo: MongoServer, prefix: string): Promise<Store> {
+  const store = await openStore(mongo.dbUri(uniqueDbName(prefix)));
+  await store.init();
+  return store;
+}
+
+async function dropAndClose(store: Store): Promise<void> {
+  await store.connection.dropDatabase().catch(() => undefined);
+  await store.close();
+}
+
+async function expectCount(store: Store, n: number, side: string): Promise<void> {
+  const stored = await store.col.messages.countDocuments({});
+  if (stored !== n) throw new Error(`ingest ${side}: ${stored} messages stored, expected ${n} — the figure would be bogus`);
+}

@@ -1,0 +1,57 @@
+/** WebSocket /v1/events: live session state, QR, messages and acks for r tokens; refused without r. */
+import WebSocket from 'ws';
+import { eventually, startMongo, type MongoServer } from '@wacloud/testenv';
+import { startInstance, startSimnet, type RunningInstance, type RunningSimnet } from './harness.js';
+
+let mongo: MongoServer;
+let simnet: RunningSimnet;
+let inst: RunningInstance;
+
+beforeAll(async () => {
+  mongo = await startMongo();
+  simnet = await startSimnet();
+  inst = await startInstance({ mongo, simnetUrl: simnet.url });
+}, 60_000);
+afterAll(async () => {
+  await inst?.stop();
+  await Promise.allSettled([simnet?.stop(), mongo?.stop()]);
+});
+
+function connect(url: string, headers?: Record<string, string>): Promise<{ ws: WebSocket; events: Array<{ event: string; data: any }> }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    const events: Array<{ event: string; data: any }> = [];
+    ws.on('message', (d) => events.push(JSON.parse(d.toString())));
+    ws.once('open', () => resolve({ ws, events }));
+    ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+    ws.once('error', reject);
+  });
+}
+
+test('state, QR, messages and acks arrive live; tokens without r are refused', async () => {
+  const r = await inst.token('r');
+  const w = await inst.token('w');
+  const wsUrl = inst.publicUrl.replace('http', 'ws') + '/v1/events';
+  await expect(connect(wsUrl)).rejects.toThrow('HTTP 401');
+  await expect(connect(`${wsUrl}?token=${w}`)).rejects.toThrow('HTTP 403');
+  const viaHeader = await connect(wsUrl, { authorization: `Bearer ${r}` });
+  const { ws, events } = await connect(`${wsUrl}?token=${r}`);
+  await eventually(() => events.some((e) => e.event === 'session.status' && e.data.state === 'STOPPED'));
+
+  const login = await inst.api('POST', '/v1/session/login', { token: w });
+  const qr = await eventually(() => events.find((e) => e.event === 'qr'));
+  expect(qr.data.qr).toBe(login.body.qr);
+  expect(qr.data.image).toMatch(/^data:image\/png;base64,/);
+  await simnet.hook('/hooks/scan', { qr: login.body.qr, phone: '15550000301' });
+  await eventually(() => events.some((e) => e.event === 'session.status' && e.data.state === 'WORKING'));
+
+  await simnet.hook('/hooks/accounts', { phone: '15550000302' });
+  const sent = await inst.api('POST', '/v1/messages', { token: w, body: { to: '15550000302', text: 'live' } });
+  await eventually(() => events.some((e) => e.event === 'message' && e.data.id === sent.body.id && e.data.fromMe));
+  await eventually(() => events.some((e) => e.event === 'message.ack' && e.data.id === sent.body.id && e.data.ack >= 2));
+  await simnet.hook('/hooks/send', { from: '15550000302', to: '15550000301', text: 'incoming live' });
+  await eventually(() => events.some((e) => e.event === 'message' && e.data.body === 'incoming live' && !e.data.fromMe));
+  await eventually(() => viaHeader.events.some((e) => e.event === 'message' && e.data.body === 'incoming live'));
+  ws.close();
+  viaHeader.ws.close();
+});

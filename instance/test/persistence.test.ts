@@ -1,0 +1,118 @@
+/**
+ * Background persistence (spec §1.3) against a real MongoDB-wire server: batching, idempotency, and nothing dropped
+ * while the database is down — the bounded buffer spills to disk and everything lands once the server is back.
+ */
+import { mkdtempSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import { eventually, startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
+import type { EngineMessage } from '../src/engine.js';
+import { createMetrics } from '../src/metrics.js';
+import { Persister } from '../src/persistence.js';
+import { toMessageDoc } from '../src/session.js';
+import { openStore, type Store } from '../src/store.js';
+
+const logger = pino({ level: 'silent' });
+
+function message(i: number, over: Partial<EngineMessage> = {}): EngineMessage {
+  return { id: `false_1555000${i % 7}@c.us_${String(i).padStart(20, '0')}`, chatId: `1555000${i % 7}@c.us`, author: `1555000${i % 7}@c.us`, fromMe: false, isGroup: false, type: 'chat', body: `message ${i}`, timestamp: 1_763_800_000_000 + i, ack: 1, ...over };
+}
+
+function persister(store: Store, spillFile: string, bufferLimit: number, metrics = createMetrics({ outboxDepth: async () => 0, browserMemoryBytes: async () => undefined })) {
+  return { metrics, p: new Persister({ store, logger, metrics, batchSize: 50, flushMs: 20, bufferLimit, spillFile }) };
+}
+
+describe('persister', () => {
+  let mongo: MongoServer;
+  let store: Store;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wacloud-persist-'));
+
+  beforeAll(async () => {
+    mongo = await startMongo();
+    store = await openStore(mongo.dbUri(uniqueDbName('persist')));
+    await store.init();
+  });
+  afterAll(async () => {
+    await store?.close();
+    await mongo?.stop();
+  });
+
+  test('writes batches; replays are idempotent; acks only go up; contacts merge', async () => {
+    const { p } = persister(store, path.join(dir, 'a.ndjson'), 10_000);
+    for (let i = 0; i < 120; i++) p.enqueue({ kind: 'message', doc: toMessageDoc(message(i)) });
+    await p.flush();
+    expect(await store.col.messages.countDocuments({})).toBe(120);
+    for (let i = 0; i < 120; i++) p.enqueue({ kind: 'message', doc: toMessageDoc(message(i)) }); // replayed engine events
+    p.enqueue({ kind: 'ack', id: message(3).id, ack: 3 });
+    p.enqueue({ kind: 'ack', id: message(3).id, ack: 2 }); // late, lower ack
+    p.enqueue({ kind: 'message', doc: toMessageDoc(message(4), { tokenId: 't1', tokenName: 'bot' }) });
+    p.enqueue({ kind: 'contact', doc: { _id: '15550001@c.us', number: '15550001', pushname: 'A', isGroup: false, updatedAt: new Date() } });
+    p.enqueue({ kind: 'contact', doc: { _id: '15550001@c.us', name: 'Alice', isGroup: false, updatedAt: new Date() } });
+    await p.flush();
+    expect(await store.col.messages.countDocuments({})).toBe(120);
+    expect((await store.col.messages.findOne({ _id: message(3).id }))?.ack).toBe(3);
+    expect((await store.col.messages.findOne({ _id: message(4).id }))?.sentBy).toEqual({ tokenId: 't1', tokenName: 'bot' });
+    expect(await store.col.contacts.findOne({ _id: '15550001@c.us' })).toMatchObject({ number: '15550001', pushname: 'A', name: 'Alice' });
+    await p.close();
+  });
+
+  test('database down: nothing dropped — buffer bound spills to disk, all lands after the restart', async () => {
+    const own = await startMongo();
+    if (!own.process) {
+      await own.stop();
+      console.warn('MONGODB_URI names an external server: the outage part of this test needs a server it can stop');
+      return;
+    }
+    const port = Number(new URL(own.uri).port);
+    const db = uniqueDbName('outage');
+    const s = await openStore(own.dbUri(db), 2_000);
+    await s.init();
+    const spill = path.join(dir, 'outage.ndjson');
+    const { p, metrics } = persister(s, spill, 40);
+    for (let i = 0; i < 30; i++) p.enqueue({ kind: 'message', doc: toMessageDoc(message(i)) });
+    await p.flush();
+    await own.stop({ keepData: true });
+    for (let i = 30; i < 230; i++) p.enqueue({ kind: 'message', doc: toMessageDoc(message(i)) });
+    p.enqueue({ kind: 'ack', id: message(229).id, ack: 3 });
+    expect(p.pending()).toBe(201);
+    const spilled = (await metrics.registry.getSingleMetricAsString('wacloud_persist_overflow_total')).match(/ (\d+)$/m)?.[1];
+    expect(Number(spilled)).toBeGreaterThanOrEqual(160);
+    expect(readFileSync(spill, 'utf8').trim().split('\n').length).toBeGreaterThanOrEqual(160);
+    await new Promise((r) => setTimeout(r, 1_000)); // some retries fail meanwhile
+    expect(p.pending()).toBe(201);
+    const again = await startMongo({ port, dataDir: own.dataDir! });
+    try {
+      await eventually(() => p.pending() === 0, 60_000, 200);
+      await p.flush();
+      expect(await s.col.messages.countDocuments({})).toBe(230);
+      expect((await s.col.messages.findOne({ _id: message(229).id }))?.ack).toBe(3);
+      expect(statSync(spill).size).toBe(0);
+      await p.close();
+    } finally {
+      await s.close();
+      await again.stop();
+    }
+  }, 120_000);
+
+  test('a spill file left by a crashed process is replayed by the next one', async () => {
+    const spill = path.join(dir, 'crash.ndjson');
+    // A process whose database went away: beyond the bound of 3, operations go to the spill file.
+    const gone = await startMongo();
+    const deadStore = await openStore(gone.dbUri(uniqueDbName('gone')), 300);
+    await gone.stop();
+    const { p: first } = persister(deadStore, spill, 3);
+    for (let i = 1000; i < 1010; i++) first.enqueue({ kind: 'message', doc: toMessageDoc(message(i)) });
+    expect(first.pending()).toBe(10);
+    expect(readFileSync(spill, 'utf8').trim().split('\n')).toHaveLength(7);
+    // The process is killed (its 3 in-memory operations die with it); the next one starts with the same DATA_DIR.
+    await deadStore.close();
+    const { p: second } = persister(store, spill, 10_000);
+    expect(second.pending()).toBe(7);
+    await second.flush();
+    const ids = Array.from({ length: 7 }, (_, k) => message(1003 + k).id);
+    expect(await store.col.messages.countDocuments({ _id: { $in: ids } })).toBe(7);
+    expect(statSync(spill).size).toBe(0);
+    await second.close();
+  });
+});
