@@ -47,7 +47,7 @@ async function main() {
   children.push(simnet);
   await simnet.waitForOutput(/simnet listening/);
   say(`simulated WhatsApp network on http://127.0.0.1:${SIMNET_PORT}`);
-  const key = secret('internal-key');
+  secret('internal-key'); // created once, read by the instance from the file
   const uri = new URL(base);
   uri.pathname = '/wacloud_instance_local';
   const instance = startProcess({
