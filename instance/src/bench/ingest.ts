@@ -13,6 +13,9 @@
  *
  * Each side writes into a fresh database with the service's indexes (`store.init()`), and its stored count is
  * checked against N before the figure is kept.
+ *
+ * To show where the path's time goes, the driver calls the persister makes are timed (a thin wrapper on the store's
+ * collection objects; the persister itself is unchanged).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -55,12 +58,24 @@ export interface IngestSide {
   medianMs: number;
 }
 
+/** Time the path spent inside one kind of driver call, mean over runs. */
+export interface CallTime {
+  /** e.g. `messages.insertMany`. */
+  call: string;
+  /** Calls per run. */
+  calls: number;
+  /** Time inside those calls per run, ms. */
+  ms: number;
+}
+
 export interface IngestResult {
   messages: number;
   runs: number;
   /** Persister settings used by the path (the service's defaults). */
   persister: { batchSize: number; flushMs: number; bufferLimit: number };
   path: IngestSide;
+  /** Where the path's wall time went: driver calls made by the persister (mean over runs). */
+  pathCalls: CallTime[];
   raw: IngestSide;
   /** path / raw median throughput (≥ 0.7 is the target). */
   ratio: number;
@@ -77,9 +92,10 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
   const { messages } = makeMessages({ count: o.messages, keyPrefix: 'I' });
   const pathMs: number[] = [];
   const rawMs: number[] = [];
+  const calls = new Map<string, { calls: number; ms: number }>();
   // Alternate the sides so drift on a shared machine (caches, neighbours) hits both alike.
   for (let run = 1; run <= o.runs; run++) {
-    const p = await ingestThroughSession(o, messages, settings);
+    const p = await ingestThroughSession(o, messages, settings, calls);
     pathMs.push(p);
     o.log(`ingest run ${run}/${o.runs}: path ${Math.round(p)} ms (${Math.round((o.messages / p) * 1000)} msg/s)`);
     const r = await ingestRaw(o, messages, settings.batchSize);
@@ -92,12 +108,22 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
   };
   const through = side(pathMs);
   const raw = side(rawMs);
-  return { messages: o.messages, runs: o.runs, persister: settings, path: through, raw, ratio: through.medianPerSec / raw.medianPerSec };
+  const pathCalls = [...calls].map(([call, c]) => ({ call, calls: c.calls / o.runs, ms: c.ms / o.runs }));
+  return { messages: o.messages, runs: o.runs, persister: settings, path: through, pathCalls, raw, ratio: through.medianPerSec / raw.medianPerSec };
 }
 
 /** One run of the path under test in a fresh database. Returns the wall time, ms. */
-async function ingestThroughSession(o: IngestOptions, messages: EngineMessage[], settings: IngestResult['persister']): Promise<number> {
+async function ingestThroughSession(
+  o: IngestOptions,
+  messages: EngineMessage[],
+  settings: IngestResult['persister'],
+  calls: Map<string, { calls: number; ms: number }>,
+): Promise<number> {
   const store = await freshStore(o.mongo, 'bi_path');
+  for (const name of ['messages', 'chats', 'contacts', 'outbox'] as const) {
+    timeCalls(store.col[name], 'insertMany', `${name}.insertMany`, calls);
+    timeCalls(store.col[name], 'bulkWrite', `${name}.bulkWrite`, calls);
+  }
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wacloud-bench-ingest-'));
   try {
     const logger = pino({ level: 'silent' });
@@ -143,6 +169,26 @@ async function ingestRaw(o: IngestOptions, messages: EngineMessage[], batchSize:
   } finally {
     await dropAndClose(store);
   }
+}
+
+/**
+ * Replaces `target[method]` (on the instance, shadowing the prototype) by a wrapper that adds each call's duration
+ * (ms) and count to `into[label]`. Only calls that happen are recorded.
+ */
+function timeCalls<T extends object>(target: T, method: keyof T & string, label: string, into: Map<string, { calls: number; ms: number }>): void {
+  const original = target[method] as unknown as (...args: unknown[]) => Promise<unknown>;
+  const wrapped = async (...args: unknown[]): Promise<unknown> => {
+    const start = performance.now();
+    try {
+      return await original.apply(target, args);
+    } finally {
+      const entry = into.get(label) ?? { calls: 0, ms: 0 };
+      entry.calls++;
+      entry.ms += performance.now() - start;
+      into.set(label, entry);
+    }
+  };
+  Object.defineProperty(target, method, { value: wrapped, configurable: true, writable: true });
 }
 
 async function freshStore(mongo: MongoServer, prefix: string): Promise<Store> {

@@ -36,6 +36,7 @@ export function table(header: readonly string[], rows: ReadonlyArray<ReadonlyArr
 /** Human formatting: thousands separators for large values, 2–3 significant decimals for small ones. */
 export function fmt(x: number): string {
   if (!Number.isFinite(x)) return String(x);
+  if (Number.isInteger(x) && Math.abs(x) < 1000) return String(x);
   if (Math.abs(x) >= 1000) return Math.round(x).toLocaleString('en-US');
   if (Math.abs(x) >= 100) return x.toFixed(0);
   if (Math.abs(x) >= 10) return x.toFixed(1);
