@@ -17,7 +17,9 @@ const envSchema = z
     PORT: port.default(8080),
     /** Internal API port (internal key; reachable only from the main api). */
     INTERNAL_PORT: port.default(8081),
-    /** Address both servers bind to. */
+    /** Port of a third server with only /metrics and /health (Prometheus scraping); 0 disables it. */
+    METRICS_PORT: port.default(0),
+    /** Address the servers bind to. */
     HOST: z.string().min(1).default('0.0.0.0'),
     /** MongoDB connection string naming the instance's own database. */
     MONGODB_URI: z.string().regex(/^mongodb(\+srv)?:\/\//, 'must be a mongodb:// or mongodb+srv:// URI'),
@@ -79,6 +81,7 @@ export type Env = z.infer<typeof envSchema>;
 export interface Config {
   port: number;
   internalPort: number;
+  metricsPort: number;
   host: string;
   mongodbUri: string;
   /** The internal API key (never logged). */
@@ -131,6 +134,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Readonly<Confi
   return Object.freeze({
     port: e.PORT,
     internalPort: e.INTERNAL_PORT,
+    metricsPort: e.METRICS_PORT,
     host: e.HOST,
     mongodbUri: e.MONGODB_URI,
     internalApiKey: key!,

@@ -92,6 +92,12 @@ export async function startInstanceService(config: Readonly<Config>, logger: Log
   const events = attachEventStream(publicServer, session, tokens, logger.child({ component: 'events' }));
   const pa = await listen(publicServer, config.port, config.host);
   const ia = await listen(internalServer, config.internalPort, config.host);
+  // Optional scrape-only server: /metrics and /health, nothing else (public routes need tokens there anyway).
+  const healthRoute = pub.find((r) => r.operationId === 'health')!;
+  const metricsServer = config.metricsPort
+    ? http.createServer(createApp({ ...common, routes: [healthRoute], authenticate: async () => undefined }))
+    : undefined;
+  if (metricsServer) await listen(metricsServer, config.metricsPort, config.host);
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host;
   dispatcher.start();
   logger.info({ port: pa.port, internalPort: ia.port, engine: engine.kind }, 'instance service listening');
@@ -110,7 +116,7 @@ export async function startInstanceService(config: Readonly<Config>, logger: Log
     apps,
     async close() {
       events.close();
-      await Promise.all([closeServer(publicServer), closeServer(internalServer)]);
+      await Promise.all([closeServer(publicServer), closeServer(internalServer), ...(metricsServer ? [closeServer(metricsServer)] : [])]);
       await engine.stop().catch((err: Error) => logger.warn({ err }, 'engine stop failed'));
       await withTimeout(persister.close(), 10_000).catch(() => logger.error({ pending: persister.pending() }, 'persistence not flushed before exit; kept in the spill file'));
       await dispatcher.stop();

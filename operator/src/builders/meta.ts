@@ -1,0 +1,32 @@
+/**
+ * Shared metadata of an instance's children: labels, selector, owner reference. Pure functions.
+ */
+import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
+import { API_VERSION, KIND, LABELS, type WhatsAppInstance } from '@wacloud/crds';
+
+/** Labels that select the instance's pod (stable for the instance's lifetime: a StatefulSet selector is immutable). */
+export function selectorLabels(wai: WhatsAppInstance): Record<string, string> {
+  return { [LABELS.NAME]: 'wacloud-instance', [LABELS.INSTANCE]: wai.metadata.name! };
+}
+
+/** Labels of every child: selector labels plus owner, component and manager. */
+export function childLabels(wai: WhatsAppInstance): Record<string, string> {
+  return {
+    ...selectorLabels(wai),
+    [LABELS.INSTANCE_K8S]: wai.metadata.name!,
+    [LABELS.OWNER]: wai.spec.owner,
+    [LABELS.COMPONENT]: 'instance',
+    [LABELS.PART_OF]: 'wacloud',
+    [LABELS.MANAGED_BY]: 'wacloud-operator',
+  };
+}
+
+/** The controller owner reference pointing at the instance (garbage collection removes children with it). */
+export function ownerReference(wai: WhatsAppInstance): V1OwnerReference {
+  return { apiVersion: API_VERSION, kind: KIND, name: wai.metadata.name!, uid: wai.metadata.uid!, controller: true, blockOwnerDeletion: true };
+}
+
+/** Metadata of a child named `name` in the instance's namespace. */
+export function childMeta(wai: WhatsAppInstance, name: string): V1ObjectMeta {
+  return { name, namespace: wai.metadata.namespace!, labels: childLabels(wai), ownerReferences: [ownerReference(wai)] };
+}

@@ -1,0 +1,126 @@
+/**
+ * The instance's StatefulSet: one pod (zero while suspended) running the instance image with a persistent session
+ * volume (whatsapp-web.js LocalAuth profile). The claim is kept when scaled to zero (whenScaled: Retain), so a resumed
+ * instance needs no new QR, and deleted with the StatefulSet (whenDeleted: Delete).
+ */
+import type { V1EnvVar, V1ResourceRequirements, V1StatefulSet } from '@kubernetes/client-node';
+import { INTERNAL_KEY_SECRET_KEY, PORTS, childNames, type WhatsAppInstance } from '@wacloud/crds';
+import { childMeta, childLabels, selectorLabels } from './meta.js';
+import { MONGODB_URI_SECRET_KEY } from './secret.js';
+import { METRICS_PORT } from './service.js';
+
+export interface StatefulSetOptions {
+  image: string;
+  imagePullPolicy: 'Always' | 'IfNotPresent' | 'Never';
+  defaultResources: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
+  /** Size of the memory-backed /dev/shm (Chromium's shared memory), e.g. 512Mi. */
+  shmSize: string;
+  /** Simulated network URL for `engine: simulated`. */
+  simnetUrl: string | undefined;
+}
+
+/** Where the session volume is mounted (DATA_DIR). */
+export const DATA_DIR = '/data';
+/** Where the internal Secret is mounted (INTERNAL_API_KEY_FILE reads from it). */
+export const INTERNAL_SECRET_DIR = '/etc/wacloud/internal';
+/** UID/GID of the instance image's non-root user. */
+export const RUN_AS = 10001;
+
+function env(wai: WhatsAppInstance, o: StatefulSetOptions): V1EnvVar[] {
+  const names = childNames(wai.metadata.name!);
+  const engine = wai.spec.engine ?? 'webjs';
+  const mongo = wai.spec.mongodb?.secretRef;
+  const vars: V1EnvVar[] = [
+    { name: 'INSTANCE_ID', value: wai.metadata.name! },
+    { name: 'HOST', value: '0.0.0.0' },
+    { name: 'PORT', value: String(PORTS.public.port) },
+    { name: 'INTERNAL_PORT', value: String(PORTS.internal.port) },
+    { name: 'METRICS_PORT', value: String(METRICS_PORT.port) },
+    { name: 'ENGINE', value: engine },
+    { name: 'DATA_DIR', value: DATA_DIR },
+    // The real binary: Debian's /usr/bin/chromium wrapper adds --disable-dev-shm-usage when /dev/shm looks small.
+    { name: 'CHROMIUM_PATH', value: '/usr/lib/chromium/chromium' },
+    { name: 'INTERNAL_API_KEY_FILE', value: `${INTERNAL_SECRET_DIR}/${INTERNAL_KEY_SECRET_KEY}` },
+    {
+      name: 'MONGODB_URI',
+      valueFrom: { secretKeyRef: mongo ? { name: mongo.name, key: mongo.key ?? 'uri' } : { name: names.internalSecret, key: MONGODB_URI_SECRET_KEY } },
+    },
+  ];
+  if (engine === 'simulated' && o.simnetUrl) vars.push({ name: 'SIMNET_URL', value: o.simnetUrl });
+  const hook = wai.spec.webhook;
+  if (hook) {
+    vars.push({ name: 'WEBHOOK_URL', value: hook.url });
+    if (hook.events?.length) vars.push({ name: 'WEBHOOK_EVENTS', value: hook.events.join(',') });
+    if (hook.secretRef) vars.push({ name: 'WEBHOOK_SECRET', valueFrom: { secretKeyRef: { name: hook.secretRef.name, key: hook.secretRef.key ?? 'secret' } } });
+  }
+  return vars;
+}
+
+export function buildStatefulSet(wai: WhatsAppInstance, o: StatefulSetOptions): V1StatefulSet {
+  const names = childNames(wai.metadata.name!);
+  const probe = (failureThreshold: number, periodSeconds: number) => ({
+    httpGet: { path: '/health', port: PORTS.public.name },
+    periodSeconds,
+    timeoutSeconds: 3,
+    failureThreshold,
+  });
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: childMeta(wai, names.statefulSet),
+    spec: {
+      replicas: wai.spec.suspended ? 0 : 1,
+      serviceName: names.headlessService,
+      selector: { matchLabels: selectorLabels(wai) },
+      podManagementPolicy: 'OrderedReady',
+      updateStrategy: { type: 'RollingUpdate' },
+      persistentVolumeClaimRetentionPolicy: { whenScaled: 'Retain', whenDeleted: 'Delete' },
+      volumeClaimTemplates: [
+        {
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: names.sessionVolume, labels: selectorLabels(wai) },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            resources: { requests: { storage: wai.spec.storage?.size ?? '1Gi' } },
+            ...(wai.spec.storage?.storageClassName ? { storageClassName: wai.spec.storage.storageClassName } : {}),
+          },
+        },
+      ],
+      template: {
+        metadata: { labels: childLabels(wai) },
+        spec: {
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          terminationGracePeriodSeconds: 30,
+          securityContext: { runAsNonRoot: true, runAsUser: RUN_AS, runAsGroup: RUN_AS, fsGroup: RUN_AS, seccompProfile: { type: 'RuntimeDefault' } },
+          containers: [
+            {
+              name: 'instance',
+              image: wai.spec.image ?? o.image,
+              imagePullPolicy: o.imagePullPolicy,
+              ports: [PORTS.public, PORTS.internal, METRICS_PORT].map((p) => ({ name: p.name, containerPort: p.port, protocol: 'TCP' })),
+              env: env(wai, o),
+              resources: (wai.spec.resources ?? o.defaultResources) as V1ResourceRequirements,
+              startupProbe: probe(60, 2),
+              readinessProbe: probe(3, 10),
+              livenessProbe: probe(6, 10),
+              securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+              volumeMounts: [
+                { name: names.sessionVolume, mountPath: DATA_DIR },
+                { name: 'dshm', mountPath: '/dev/shm' },
+                { name: 'tmp', mountPath: '/tmp' },
+                { name: 'internal', mountPath: INTERNAL_SECRET_DIR, readOnly: true },
+              ],
+            },
+          ],
+          volumes: [
+            { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: o.shmSize } },
+            { name: 'tmp', emptyDir: {} },
+            { name: 'internal', secret: { secretName: names.internalSecret, defaultMode: 0o440, items: [{ key: INTERNAL_KEY_SECRET_KEY, path: INTERNAL_KEY_SECRET_KEY }] } },
+          ],
+        },
+      },
+    },
+  };
+}

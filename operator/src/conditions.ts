@@ -1,0 +1,32 @@
+/**
+ * metav1.Condition helpers: set a condition keeping its lastTransitionTime when the status did not change, and compare
+ * statuses for no-op detection.
+ */
+import type { Condition } from '@wacloud/crds';
+
+/** Returns `conditions` with `next` set (by type). lastTransitionTime changes only when the status changes. */
+export function setCondition(conditions: Condition[], next: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition[] {
+  const prev = conditions.find((c) => c.type === next.type);
+  const lastTransitionTime = prev && prev.status === next.status ? prev.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return [...conditions.filter((c) => c.type !== next.type), { ...next, lastTransitionTime }].sort((a, b) => a.type.localeCompare(b.type));
+}
+
+/** The condition of `type`, if present. */
+export function getCondition(conditions: Condition[] | undefined, type: string): Condition | undefined {
+  return conditions?.find((c) => c.type === type);
+}
+
+/**
+ * Whether every field of `desired` equals the same field of `live` (arrays element by element, same length).
+ * Fields only `live` has (server defaults, other managers' fields, status) are ignored, so a desired object that is a
+ * subset of the live one needs no write.
+ */
+export function isSubset(desired: unknown, live: unknown): boolean {
+  if (desired === live) return true;
+  if (desired === null || typeof desired !== 'object') return desired === live || (desired !== undefined && String(desired) === String(live) && typeof live !== 'object');
+  if (Array.isArray(desired)) {
+    return Array.isArray(live) && live.length === desired.length && desired.every((d, i) => isSubset(d, live[i]));
+  }
+  if (live === null || typeof live !== 'object' || Array.isArray(live)) return false;
+  return Object.entries(desired as Record<string, unknown>).every(([k, v]) => v === undefined || isSubset(v, (live as Record<string, unknown>)[k]));
+}
