@@ -40,4 +40,7 @@ else
   fi
   ln -sfn "$out" "$bin/wacloud-ferretdb"
 fi
+
+# Kubernetes test control plane (etcd, kube-apiserver, kube-controller-manager, kubectl); builds once into the cache.
+TOOLS_BIN="$bin" bash "$root/scripts/tools-kube.sh"
 log "ready: $(ls "$bin" | tr '\n' ' ')"

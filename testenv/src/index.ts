@@ -1,9 +1,18 @@
 /**
  * @wacloud/testenv — real servers on loopback for every workspace's tests: a MongoDB-wire server, Chromium,
- * child processes with captured output. (The Kubernetes control plane joins with the operator issue.)
+ * child processes with captured output, and a Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager).
  */
 export { chromiumPath, findBinary, repoRoot, toolsBin } from './paths.js';
 export { eventually, freePort, waitForPort } from './ports.js';
 export { startProcess, type ManagedProcess, type StartProcessOptions } from './process.js';
 export { startMongo, uniqueDbName, withDatabase, type MongoKind, type MongoServer, type StartMongoOptions } from './mongo.js';
 export { countProcesses } from './processes.js';
+export {
+  startControlPlane,
+  type ControlPlane,
+  type ControlPlaneProcesses,
+  type KubectlOptions,
+  type KubectlResult,
+  type ServiceAccountKubeconfigOptions,
+  type StartControlPlaneOptions,
+} from './kube.js';
