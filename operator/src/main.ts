@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+/**
+ * `wacloud-operator`: reconciles WhatsAppInstance resources. Kubernetes credentials from KUBECONFIG or, in a pod,
+ * the mounted ServiceAccount. Stops on SIGTERM/SIGINT (releasing its Lease) and exits 1 when leadership is lost.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { ConfigError, loadConfig, type OperatorConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { startOperator } from './operator.js';
+
+let config: OperatorConfig;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`${err.message}\n`);
+    process.exit(78);
+  }
+  throw err;
+}
+const logger = createLogger(config.LOG_LEVEL);
+const kc = new KubeConfig();
+kc.loadFromDefault();
+const operator = await startOperator({ config, kubeConfig: kc, logger }).catch((err: Error) => {
+  logger.fatal({ err }, 'operator failed to start');
+  process.exit(1);
+});
+let signalled = false;
+for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(sig, () => {
+    signalled = true;
+    logger.info({ signal: sig }, 'stopping');
+    void operator.stop();
+  });
+}
+await operator.done;
+process.exit(signalled ? 0 : 1);

@@ -1,0 +1,158 @@
+/**
+ * Composition of the operator (controller-runtime's Manager): informers on WhatsAppInstances and the owned
+ * StatefulSets, Services, Secrets and NetworkPolicies; one work queue and controller with the InstanceReconciler;
+ * Lease leader election (only the leader runs the controller); /metrics, /healthz, /readyz.
+ */
+import type { KubeConfig, KubernetesObject, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Gauge } from 'prom-client';
+import { API_VERSION, PHASES, PLURAL, type WhatsAppInstance } from '@wacloud/crds';
+import type { NetworkPolicyManifest } from './builders/index.js';
+import type { OperatorConfig } from './config.js';
+import { EventRecorder } from './events.js';
+import { KubeClient } from './kube-client.js';
+import { InstanceReconciler, httpSessionProbe, type SessionProbe } from './reconciler.js';
+import {
+  Controller,
+  Informer,
+  LeaderElector,
+  WorkQueue,
+  controllerOwnerKey,
+  createOperatorMetrics,
+  objectKey,
+  startHealthServer,
+  type HealthServer,
+} from './runtime/index.js';
+
+export const CONTROLLER_NAME = 'whatsappinstance';
+/** Children are watched through this label only (never every Secret of the cluster). */
+export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=wacloud-operator';
+
+export interface Operator {
+  health: HealthServer;
+  /** Resolves when the operator stopped (after stop(), or when leadership was lost). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface OperatorOptions {
+  config: OperatorConfig;
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  probe?: SessionProbe;
+}
+
+export async function startOperator(o: OperatorOptions): Promise<Operator> {
+  const { config, kubeConfig, logger } = o;
+  const metrics = createOperatorMetrics();
+  const ns = config.WATCH_NAMESPACE || undefined;
+  const informer = <T extends KubernetesObject>(apiVersion: string, plural: string, kind: string, labelSelector?: string) =>
+    new Informer<T>({ kubeConfig, apiVersion, plural, kind, namespace: ns, labelSelector, resyncMs: config.RESYNC_PERIOD_MS, logger: logger.child({ informer: plural }) });
+  const instances = informer<WhatsAppInstance & KubernetesObject>(API_VERSION, PLURAL, 'WhatsAppInstance');
+  const statefulSets = informer<V1StatefulSet>('apps/v1', 'statefulsets', 'StatefulSet', MANAGED_SELECTOR);
+  const services = informer<V1Service>('v1', 'services', 'Service', MANAGED_SELECTOR);
+  const secrets = informer<V1Secret>('v1', 'secrets', 'Secret', MANAGED_SELECTOR);
+  const networkPolicies = informer<NetworkPolicyManifest & KubernetesObject>('networking.k8s.io/v1', 'networkpolicies', 'NetworkPolicy', MANAGED_SELECTOR);
+  const all = [instances, statefulSets, services, secrets, networkPolicies];
+
+  new Gauge({
+    name: 'wacloud_instances',
+    help: 'WhatsAppInstances in the cache by status.phase',
+    labelNames: ['phase'],
+    registers: [metrics.registry],
+    collect() {
+      const counts = new Map<string, number>(PHASES.map((p) => [p, 0]));
+      for (const w of instances.list()) {
+        const p = w.status?.phase ?? 'Pending';
+        counts.set(p, (counts.get(p) ?? 0) + 1);
+      }
+      for (const [phase, n] of counts) this.set({ phase }, n);
+    },
+  });
+
+  const client = new KubeClient(kubeConfig);
+  const reconciler = new InstanceReconciler({
+    client,
+    config,
+    logger: logger.child({ controller: CONTROLLER_NAME }),
+    events: new EventRecorder(client, logger, 'wacloud-operator', config.POD_NAME),
+    probe: o.probe ?? httpSessionProbe(config.PROBE_TIMEOUT_MS),
+    state: {
+      instance: (n, name) => instances.get(name, n),
+      statefulSet: (n, name) => statefulSets.get(name, n),
+      service: (n, name) => services.get(name, n),
+      secret: (n, name) => secrets.get(name, n),
+      networkPolicy: (n, name) => networkPolicies.get(name, n),
+    },
+  });
+  const queue = new WorkQueue<string>({ name: CONTROLLER_NAME, metrics: metrics.workqueue(CONTROLLER_NAME) });
+  const controller = new Controller<string>({
+    name: CONTROLLER_NAME,
+    queue,
+    reconcile: (key) => reconciler.reconcile(key),
+    maxConcurrentReconciles: config.MAX_CONCURRENT_RECONCILES,
+    metrics: metrics.controller(CONTROLLER_NAME),
+    logger: logger.child({ controller: CONTROLLER_NAME }),
+  });
+  controller.enqueueFor(instances, objectKey);
+  for (const inf of [statefulSets, services, secrets, networkPolicies]) controller.enqueueFor(inf as Informer<KubernetesObject>, controllerOwnerKey());
+
+  const health = await startHealthServer({
+    port: config.METRICS_PORT,
+    registry: metrics.registry,
+    readiness: Object.fromEntries(all.map((i, n) => [`informer-${n}`, () => i.hasSynced()])),
+    logger,
+  });
+
+  let resolveDone!: () => void;
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const runController = async (signal: AbortSignal) => {
+    for (const i of all) i.start();
+    await Promise.all(all.map((i) => i.waitForSync()));
+    logger.info({ instances: instances.size() }, 'caches synced; reconciling');
+    await controller.start(signal);
+  };
+
+  let elector: LeaderElector | undefined;
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return done;
+    stopping = true;
+    await elector?.stop();
+    await controller.stop();
+    await Promise.all(all.map((i) => i.stop()));
+    await health.close();
+    resolveDone();
+  };
+
+  if (config.LEADER_ELECT) {
+    elector = new LeaderElector({
+      kubeConfig,
+      namespace: config.POD_NAMESPACE,
+      name: config.LEASE_NAME,
+      identity: config.POD_NAME,
+      leaseDurationMs: config.LEASE_DURATION_MS,
+      renewDeadlineMs: config.RENEW_DEADLINE_MS,
+      retryPeriodMs: config.RETRY_PERIOD_MS,
+      releaseOnCancel: true,
+      metrics: metrics.leaderElection(config.LEASE_NAME),
+      logger: logger.child({ component: 'leader-election' }),
+      onStartedLeading: (signal) => {
+        logger.info({ identity: config.POD_NAME }, 'became leader');
+        return runController(signal);
+      },
+      onStoppedLeading: () => {
+        // Like controller-runtime: a replica that lost its lease stops (and its pod restarts) rather than risk two leaders.
+        if (!stopping) {
+          logger.error('leader election lost; stopping');
+          void stop();
+        }
+      },
+      onNewLeader: (id) => logger.info({ leader: id }, 'leader observed'),
+    });
+    void elector.run();
+  } else {
+    void runController(new AbortController().signal);
+  }
+  return { health, done, stop };
+}

@@ -1,0 +1,8 @@
+/** The operator's controller runtime: work queue, informer, leader election, metrics, controller, health server. */
+export * from './controller.js';
+export * from './health-server.js';
+export * from './informer.js';
+export * from './leader-election.js';
+export * from './logger.js';
+export * from './metrics.js';
+export * from './workqueue.js';

@@ -1,0 +1,227 @@
+/**
+ * Issue #3 acceptance against a real control plane (etcd, kube-apiserver, kube-controller-manager): the operator runs
+ * as its own process, authenticated as its ServiceAccount under the least-privilege RBAC of deploy/rbac.yaml.
+ */
+import { readFileSync } from 'node:fs';
+import { EXAMPLES_DIR } from '@wacloud/crds';
+import { eventually, type ControlPlane } from '@wacloud/testenv';
+import { RBAC_YAML, getJson, kubectlOk, startClusterWithCrd, startOperator, type RunningOperator } from './harness.js';
+
+let cp: ControlPlane;
+let kubeconfig: string;
+let op: RunningOperator;
+const NS = 'tenants';
+
+beforeAll(async () => {
+  ({ cp, operatorKubeconfig: kubeconfig } = await startClusterWithCrd());
+  await kubectlOk(cp, ['create', 'namespace', NS]);
+  op = await startOperator(kubeconfig, 'op-1');
+}, 120_000);
+
+afterAll(async () => {
+  await op?.stop();
+  await cp?.stop();
+});
+
+afterEach(() => {
+  const s = expect.getState();
+  if (s.assertionCalls > 0 && (s as { suppressedErrors?: unknown[] }).suppressedErrors?.length) process.stderr.write(op?.proc.output().slice(-4000) ?? '');
+});
+
+const children = async (name: string) => ({
+  sts: await getJson(cp, 'statefulset', name, NS),
+  svc: await getJson(cp, 'service', name, NS),
+  headless: await getJson(cp, 'service', `${name}-headless`, NS),
+  secret: await getJson(cp, 'secret', `${name}-internal`, NS),
+  netpol: await getJson(cp, 'networkpolicy', name, NS),
+});
+
+const condition = (wai: any, type: string) => wai?.status?.conditions?.find((c: { type: string }) => c.type === type);
+
+describe('reconciling the examples', () => {
+  test('applying crds/examples/ creates owned children; Reconciled=True at the current generation; printer columns', async () => {
+    await kubectlOk(cp, ['apply', '-n', NS, '-f', EXAMPLES_DIR]);
+    for (const name of ['sales-line', 'support-line']) {
+      const wai = await eventually(async () => {
+        const w = await getJson(cp, 'wai', name, NS);
+        const c = condition(w, 'Reconciled');
+        return c?.status === 'True' && c.observedGeneration === w.metadata.generation && w.status.observedGeneration === w.metadata.generation ? w : undefined;
+      }, 30_000);
+      expect(wai.metadata.finalizers).toContain('wacloud.io/finalizer');
+      expect(wai.status).toMatchObject({ phase: 'Provisioning', serviceName: name, internalSecretRef: { name: `${name}-internal`, key: 'internal-api-key' } });
+      const c = await children(name);
+      for (const [kind, obj] of Object.entries(c)) {
+        expect([kind, obj?.metadata.ownerReferences]).toEqual([kind, [{ apiVersion: 'wacloud.io/v1alpha1', kind: 'WhatsAppInstance', name, uid: wai.metadata.uid, controller: true, blockOwnerDeletion: true }]]);
+        const managers = obj!.metadata.managedFields.map((f: { manager: string; operation: string }) => `${f.manager}/${f.operation}`);
+        expect([kind, managers]).toEqual([kind, expect.arrayContaining(['wacloud-operator/Apply'])]);
+      }
+      expect(c.sts.spec.replicas).toBe(1);
+      expect(c.sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenScaled: 'Retain', whenDeleted: 'Delete' });
+    }
+    const full = await getJson(cp, 'statefulset', 'support-line', NS);
+    const env = Object.fromEntries(full.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+    expect(env).toMatchObject({ ENGINE: 'simulated', WEBHOOK_URL: 'https://hooks.example.com/wacloud', WEBHOOK_EVENTS: 'message,message.ack' });
+    expect(full.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('2Gi');
+
+    const table = await kubectlOk(cp, ['get', 'wai', '-n', NS]);
+    const [header, ...rows] = table.trim().split('\n');
+    expect(header!.split(/\s+/)).toEqual(['NAME', 'OWNER', 'PHASE', 'SESSION', 'SUSPENDED', 'AGE']);
+    expect(rows.find((r) => r.startsWith('sales-line'))!.split(/\s+/).slice(0, 5)).toEqual(['sales-line', 'tenant-a', 'Provisioning', 'Unknown', 'false']);
+    expect((await kubectlOk(cp, ['get', 'wacloud', '-n', NS, '-o', 'name'])).split('\n')).toEqual(expect.arrayContaining(['whatsappinstance.wacloud.io/sales-line']));
+    const explain = await kubectlOk(cp, ['explain', 'wai.spec.suspended']);
+    expect(explain).toMatch(/Scale the instance to zero/);
+  });
+
+  test('the internal key is created once and never rotated; a Created event is recorded', async () => {
+    const before = (await getJson(cp, 'secret', 'sales-line-internal', NS)).data['internal-api-key'];
+    await kubectlOk(cp, ['annotate', 'wai', 'sales-line', '-n', NS, 'touch=1']);
+    await kubectlOk(cp, ['patch', 'wai', 'sales-line', '-n', NS, '--type=merge', '-p', '{"spec":{"image":"wacloud/instance:2"}}']);
+    await eventually(async () => (await getJson(cp, 'statefulset', 'sales-line', NS)).spec.template.spec.containers[0].image === 'wacloud/instance:2');
+    expect((await getJson(cp, 'secret', 'sales-line-internal', NS)).data['internal-api-key']).toBe(before);
+    const events = JSON.parse(await kubectlOk(cp, ['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=sales-line', '-o', 'json']));
+    expect(events.items.map((e: { reason: string }) => e.reason)).toContain('Created');
+  });
+});
+
+describe('validation by the apiserver', () => {
+  const apply = (doc: string) => cp.kubectl(['apply', '-n', NS, '-f', '-'], { stdin: doc });
+  const wai = (name: string, spec: string) => `apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: ${name}}\nspec: ${spec}\n`;
+  test('wrong types, unknown engine, missing owner, changed owner are refused with clear messages', async () => {
+    const wrongType = await apply(wai('bad-type', '{owner: t, suspended: "yes"}'));
+    expect(wrongType.code).not.toBe(0);
+    expect(wrongType.stderr).toMatch(/spec.suspended.*boolean/);
+    const engine = await apply(wai('bad-engine', '{owner: t, engine: selenium}'));
+    expect(engine.code).not.toBe(0);
+    expect(engine.stderr).toMatch(/spec.engine.*Unsupported value: "selenium".*"webjs", "simulated"/);
+    const noOwner = await apply(wai('no-owner', '{engine: webjs}'));
+    expect(noOwner.stderr).toMatch(/spec.owner: Required value/);
+    const badUrl = await apply(wai('bad-url', '{owner: t, webhook: {url: "ftp://x"}}'));
+    expect(badUrl.stderr).toMatch(/spec.webhook.url/);
+    const changed = await cp.kubectl(['patch', 'wai', 'sales-line', '-n', NS, '--type=merge', '-p', '{"spec":{"owner":"tenant-z"}}']);
+    expect(changed.code).not.toBe(0);
+    expect(changed.stderr).toMatch(/owner is immutable/);
+    const storage = await cp.kubectl(['patch', 'wai', 'support-line', '-n', NS, '--type=merge', '-p', '{"spec":{"storage":{"size":"5Gi"}}}']);
+    expect(storage.stderr).toMatch(/storage is immutable/);
+  });
+});
+
+describe('suspend and resume', () => {
+  test('suspended → replicas 0, Suspended=True, claim template and volume kept; resumed → replicas 1', async () => {
+    // The StatefulSet controller (kube-controller-manager) makes the pod's claim from the template.
+    const pvc = await eventually(() => getJson(cp, 'pvc', 'session-sales-line-0', NS), 30_000);
+    const claimTemplate = (await getJson(cp, 'statefulset', 'sales-line', NS)).spec.volumeClaimTemplates;
+    await kubectlOk(cp, ['patch', 'wai', 'sales-line', '-n', NS, '--type=merge', '-p', '{"spec":{"suspended":true}}']);
+    const suspended = await eventually(async () => {
+      const w = await getJson(cp, 'wai', 'sales-line', NS);
+      const c = condition(w, 'Suspended');
+      return c?.status === 'True' && c.observedGeneration === w.metadata.generation ? w : undefined;
+    });
+    expect(suspended.status.phase).toBe('Suspended');
+    expect(condition(suspended, 'Ready')).toMatchObject({ status: 'False', reason: 'Suspended' });
+    const sts = await getJson(cp, 'statefulset', 'sales-line', NS);
+    expect(sts.spec.replicas).toBe(0);
+    expect(sts.spec.volumeClaimTemplates).toEqual(claimTemplate);
+    await new Promise((r) => setTimeout(r, 2000));
+    expect((await getJson(cp, 'pvc', 'session-sales-line-0', NS))?.metadata.uid).toBe(pvc.metadata.uid);
+    expect((await kubectlOk(cp, ['get', 'wai', 'sales-line', '-n', NS, '--no-headers'])).split(/\s+/).slice(2, 5)).toEqual(['Suspended', 'STOPPED', 'true']);
+
+    await kubectlOk(cp, ['patch', 'wai', 'sales-line', '-n', NS, '--type=merge', '-p', '{"spec":{"suspended":false}}']);
+    await eventually(async () => (await getJson(cp, 'statefulset', 'sales-line', NS)).spec.replicas === 1);
+    const resumed = await eventually(async () => {
+      const w = await getJson(cp, 'wai', 'sales-line', NS);
+      return condition(w, 'Suspended')?.status === 'False' ? w : undefined;
+    });
+    expect(resumed.status.phase).toBe('Provisioning');
+    const reasons = JSON.parse(await kubectlOk(cp, ['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=sales-line', '-o', 'json'])).items.map((e: { reason: string }) => e.reason);
+    expect(reasons).toEqual(expect.arrayContaining(['Suspended', 'Resumed']));
+  });
+});
+
+describe('drift', () => {
+  test('a hand-deleted StatefulSet and hand-edited replicas are put back', async () => {
+    const uid = (await getJson(cp, 'statefulset', 'support-line', NS)).metadata.uid;
+    await kubectlOk(cp, ['delete', 'statefulset', 'support-line', '-n', NS, '--cascade=orphan']);
+    const back = await eventually(async () => {
+      const s = await getJson(cp, 'statefulset', 'support-line', NS);
+      return s && s.metadata.uid !== uid ? s : undefined;
+    }, 15_000);
+    expect(back.spec.replicas).toBe(1);
+    await kubectlOk(cp, ['scale', 'statefulset', 'support-line', '-n', NS, '--replicas=3']);
+    await eventually(async () => (await getJson(cp, 'statefulset', 'support-line', NS)).spec.replicas === 1, 15_000);
+    await kubectlOk(cp, ['delete', 'service', 'support-line-headless', '-n', NS]);
+    await eventually(() => getJson(cp, 'service', 'support-line-headless', NS), 15_000);
+  });
+});
+
+describe('deletion', () => {
+  test('delete → finalizer work → garbage collector removes every child → nothing left, finalizer gone', async () => {
+    const pvcName = 'session-support-line-0';
+    await eventually(() => getJson(cp, 'pvc', pvcName, NS), 30_000);
+    await kubectlOk(cp, ['delete', 'wai', 'support-line', '-n', NS, '--wait=false']);
+    await eventually(async () => (await getJson(cp, 'wai', 'support-line', NS)) === undefined, 30_000);
+    await eventually(async () => {
+      const c = await children('support-line');
+      return Object.values(c).every((o) => o === undefined);
+    }, 60_000);
+    await eventually(async () => (await getJson(cp, 'pvc', pvcName, NS)) === undefined, 60_000);
+  });
+});
+
+describe('metrics', () => {
+  test('controller-runtime names and wacloud_instances{phase}', async () => {
+    expect(await op.metric('controller_runtime_reconcile_total', { controller: 'whatsappinstance', result: 'success' })).toBeGreaterThan(0);
+    const text = await op.metrics();
+    for (const n of ['controller_runtime_reconcile_errors_total', 'controller_runtime_reconcile_time_seconds_bucket', 'workqueue_depth', 'workqueue_adds_total', 'workqueue_retries_total', 'leader_election_master_status']) {
+      expect(text).toContain(n);
+    }
+    expect(await op.metric('wacloud_instances', { phase: 'Provisioning' })).toBeGreaterThanOrEqual(1);
+    expect(await op.metric('leader_election_master_status', { name: 'wacloud-operator' })).toBe(1);
+    expect((await fetch(`${op.metricsUrl}/readyz`)).status).toBe(200);
+  });
+});
+
+describe('resilience', () => {
+  test('restart the apiserver mid-run: the operator relists and converges without a restart', async () => {
+    await kubectlOk(cp, ['apply', '-n', NS, '-f', '-'], 'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: before-restart}\nspec: {owner: tenant-r}\n');
+    await eventually(() => getJson(cp, 'statefulset', 'before-restart', NS), 30_000);
+    const pid = op.proc.pid;
+    await cp.restartApiserver();
+    await kubectlOk(cp, ['apply', '-n', NS, '-f', '-'], 'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: after-restart}\nspec: {owner: tenant-r, suspended: true}\n');
+    const sts = await eventually(() => getJson(cp, 'statefulset', 'after-restart', NS), 60_000);
+    expect(sts.spec.replicas).toBe(0);
+    await kubectlOk(cp, ['patch', 'wai', 'before-restart', '-n', NS, '--type=merge', '-p', '{"spec":{"suspended":true}}']);
+    await eventually(async () => (await getJson(cp, 'statefulset', 'before-restart', NS)).spec.replicas === 0, 30_000);
+    expect(op.proc.pid).toBe(pid);
+    expect(op.proc.child.exitCode).toBeNull();
+  }, 120_000);
+
+  test('two operators: only the leader reconciles; kill it and the other takes over within 20 s', async () => {
+    const standby = await startOperator(kubeconfig, 'op-2');
+    try {
+      await eventually(async () => (await standby.metric('leader_election_master_status', { name: 'wacloud-operator' })) === 0, 15_000);
+      await kubectlOk(cp, ['apply', '-n', NS, '-f', '-'], 'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: led-by-one}\nspec: {owner: tenant-l}\n');
+      await eventually(() => getJson(cp, 'statefulset', 'led-by-one', NS), 30_000);
+      expect((await standby.metric('controller_runtime_reconcile_total', { controller: 'whatsappinstance', result: 'success' })) ?? 0).toBe(0);
+      const lease = await getJson(cp, 'lease', 'wacloud-operator', 'wacloud-system');
+      expect(lease.spec.holderIdentity).toBe('op-1');
+
+      await op.proc.kill9();
+      const killedAt = Date.now();
+      await eventually(async () => (await getJson(cp, 'lease', 'wacloud-operator', 'wacloud-system')).spec.holderIdentity === 'op-2', 25_000, 250);
+      const tookOverMs = Date.now() - killedAt;
+      expect(tookOverMs).toBeLessThan(20_000);
+      await kubectlOk(cp, ['apply', '-n', NS, '-f', '-'], 'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: after-failover}\nspec: {owner: tenant-l}\n');
+      await eventually(() => getJson(cp, 'statefulset', 'after-failover', NS), 30_000);
+      expect(await standby.metric('controller_runtime_reconcile_total', { controller: 'whatsappinstance', result: 'success' })).toBeGreaterThan(0);
+      process.stdout.write(`leader failover took ${tookOverMs} ms\n`);
+    } finally {
+      await standby.stop();
+    }
+  }, 90_000);
+});
+
+test('RBAC manifest grants no wildcard and no delete', () => {
+  const rbac = readFileSync(RBAC_YAML, 'utf8');
+  expect(rbac).not.toMatch(/['"]\*['"]|\[\*\]/);
+  expect(rbac).not.toMatch(/\bdelete\b(?!s)/);
+});
