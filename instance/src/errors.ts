@@ -3,6 +3,8 @@
  * `{ "error": { "code": "<stable code>", "message": "<what a person can do about it>", "details"?: … } }`.
  * Codes are part of the public contract: add new ones, never rename.
  */
+import { errorCatalogue } from '@wacloud/kit';
+
 export const ERROR_CATALOGUE = {
   // 400
   invalid_request: { status: 400, message: 'The request is invalid.' },
@@ -34,20 +36,4 @@ export const ERROR_CATALOGUE = {
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 
 /** An error with a stable code, an HTTP status from the catalogue and a message for people. */
-export class AppError extends Error {
-  readonly status: number;
-  constructor(
-    readonly code: ErrorCode,
-    message?: string,
-    readonly details?: unknown,
-  ) {
-    super(message ?? ERROR_CATALOGUE[code].message);
-    this.name = 'AppError';
-    this.status = ERROR_CATALOGUE[code].status;
-  }
-
-  /** The JSON body sent to clients. */
-  toJSON(): { error: { code: ErrorCode; message: string; details?: unknown } } {
-    return { error: { code: this.code, message: this.message, ...(this.details === undefined ? {} : { details: this.details }) } };
-  }
-}
+export class AppError extends errorCatalogue(ERROR_CATALOGUE) {}

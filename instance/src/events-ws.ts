@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { LiveEvent, Session } from './session.js';
 import { grants, type TokenService } from './tokens.js';
-import { bearer } from './http-app.js';
+import { bearer } from '@wacloud/kit';
 
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 

@@ -4,10 +4,11 @@
  */
 import { AppError } from './errors.js';
 import { EngineError, EngineNotReadyError, toChatId, type Engine } from './engine.js';
-import { defineRoute, type RouteDef } from './http-route.js';
+import { defineRoute, type RouteDef } from '@wacloud/kit';
 import * as s from './http-schemas.js';
 import { findContacts, findMessages, messageStats } from './queries.js';
 import { toMessageView, type Session } from './session.js';
+import type { TokenInfo } from './tokens.js';
 import type { ContactDoc, MessageDoc, Store } from './store.js';
 
 export interface PublicDeps {
@@ -45,22 +46,24 @@ export async function callEngine<T>(fn: () => Promise<T>): Promise<T> {
 const err = (description: string) => ({ description, schema: s.errorResponse });
 const authErrors = { 401: err('Missing or invalid token'), 403: err('The token lacks the needed permission') };
 
+const route = defineRoute<TokenInfo | undefined>();
+
 export function publicRoutes({ session, store }: PublicDeps): RouteDef[] {
   const engine: Engine = session.engine;
   return [
-    defineRoute({
+    route({
       method: 'get', path: '/health', operationId: 'health', tags: ['health'], scope: 'none',
       summary: 'Liveness and session state (§1.1.7; no token)',
       responses: { 200: { description: 'The service is alive', schema: s.healthView } },
       handler: () => ({ status: 'ok', session: session.status(), uptimeMs: session.uptimeMs() }),
     }),
-    defineRoute({
+    route({
       method: 'get', path: '/v1/token', operationId: 'getOwnToken', tags: ['tokens'], scope: 'any',
       summary: "The presented token's name and permissions (§1.1.11)",
       responses: { 200: { description: 'Token', schema: s.tokenView }, ...authErrors },
-      handler: ({ token }) => token,
+      handler: ({ auth }) => auth,
     }),
-    defineRoute({
+    route({
       method: 'get', path: '/v1/messages', operationId: 'listMessages', tags: ['messages'], scope: 'r',
       summary: 'Messages, newest first, filtered by time, text, chat, author, direction, group (§1.1.1)',
       query: s.listMessagesQuery,
@@ -70,7 +73,7 @@ export function publicRoutes({ session, store }: PublicDeps): RouteDef[] {
         return { items: p.items.map(toMessageView), nextCursor: p.nextCursor };
       },
     }),
-    defineRoute({
+    route({
       method: 'get', path: '/v1/messages/:id', operationId: 'getMessage', tags: ['messages'], scope: 'r',
       summary: 'One message by id (§1.1.10)',
       params: s.messageIdParams,
@@ -81,7 +84,7 @@ export function publicRoutes({ session, store }: PublicDeps): RouteDef[] {
         return toMessageView(d);
       },
     }),
-    defineRoute({
+    route({
       method: 'post', path: '/v1/messages', operationId: 'sendMessage', tags: ['messages'], scope: 'w',
       summary: 'Send a text message to a chat id or phone number (§1.1.2); the stored record names the sending token',
       body: s.sendMessageBody,
@@ -93,13 +96,13 @@ export function publicRoutes({ session, store }: PublicDeps): RouteDef[] {
         422: err('Number not on WhatsApp'),
         ...authErrors,
       },
-      handler: async ({ body, token }) => {
+      handler: async ({ body, auth: token }) => {
         const m = await callEngine(() => engine.sendText(toChatId(body.to), body.text, { quotedMessageId: body.quotedMessageId }));
         const doc = await session.recordSent(m, { tokenId: token!.id, tokenName: token!.name });
         return toMessageView(doc);
       },
     }),
-    defineRoute({
+    route({
       method: 'get', path: '/v1/contacts', operationId: 'listContacts', tags: ['contacts'], scope: 'r',
       summary: 'Users and groups, filtered (§1.1.3)',
       query: s.listContactsQuery,
@@ -109,7 +112,7 @@ export function publicRoutes({ session, store }: PublicDeps): RouteDef[] {
         return { items: p.items.map(contactView), nextCursor: p.nextCursor };
       },
     }),
-    defineRoute({
+    route({
       method: 'get', path: '/v1/contacts/:id', operationId: 'getContact', tags: ['contacts'], scope: 'r',
       summary: 'One user or group by id (§1.1.9)',
       params: s.contactIdParams,
@@ -120,7 +123,7 @@ export function publicRoutes({ session, store }: PublicDeps): RouteDef[] {
         return contactView(d);
       },
     }),
-    defineRoute({
+    route({
       method: 'post', path: '/v1/session/login', operationId: 'login', tags: ['session'], scope: 'w',
       summary: 'Start the session: returns the QR (raw and PNG data URL), or with {phone} a pairing code (§1.1.4)',
       body: s.loginBody, bodyRequired: false,
@@ -133,7 +136,7 @@ export function publicRoutes({ session, store }: PublicDeps): RouteDef[] {
         return loginView(session);
       },
     }),
-    defineRoute({
+    route({
       method: 'get', path: '/v1/session/qr', operationId: 'getQr', tags: ['session'], scope: 'r',
       summary: 'The pending QR (raw and PNG data URL) or pairing code',
       responses: { 200: { description: 'QR', schema: s.loginView }, 404: err('No QR pending'), ...authErrors },
@@ -142,7 +145,7 @@ export function publicRoutes({ session, store }: PublicDeps): RouteDef[] {
         return loginView(session);
       },
     }),
-    defineRoute({
+    route({
       method: 'post', path: '/v1/session/logout', operationId: 'logout', tags: ['session'], scope: 'w',
       summary: 'Log the WhatsApp account out and forget the stored session (§1.1.5)',
       responses: { 200: { description: 'Session status after logout', schema: s.sessionStatusView }, ...authErrors },
@@ -151,7 +154,7 @@ export function publicRoutes({ session, store }: PublicDeps): RouteDef[] {
         return session.status();
       },
     }),
-    defineRoute({
+    route({
       method: 'get', path: '/v1/screenshot', operationId: 'screenshot', tags: ['session'], scope: 'r',
       summary: 'PNG screenshot of the session screen (§1.1.6)',
       responses: { 200: { description: 'PNG image', contentType: 'image/png' }, 409: err('Session stopped'), ...authErrors },
@@ -160,7 +163,7 @@ export function publicRoutes({ session, store }: PublicDeps): RouteDef[] {
         res.status(200).type('image/png').set('cache-control', 'no-store').send(png);
       },
     }),
-    defineRoute({
+    route({
       method: 'get', path: '/v1/stats', operationId: 'stats', tags: ['stats'], scope: 'any',
       summary: 'Messages in/out per day for 30 days, totals, chats, contacts, uptime, state (§1.1.8)',
       responses: { 200: { description: 'Statistics', schema: s.statsView }, ...authErrors },

@@ -11,9 +11,9 @@ import type { Config } from './config.js';
 import type { Engine } from './engine.js';
 import { createEngine, hasStoredSession } from './engine-factory.js';
 import { attachEventStream } from './events-ws.js';
-import { createApp, internalKeyAuth, tokenAuth } from './http-app.js';
+import { buildOpenApi, createApp } from '@wacloud/kit';
+import { internalKeyAuth, tokenAuth } from './auth.js';
 import { createMetrics } from './metrics.js';
-import { buildOpenApi } from './openapi.js';
 import { Persister, spillFilePath } from './persistence.js';
 import { internalRoutes } from './routes-internal.js';
 import { publicRoutes } from './routes-public.js';
@@ -81,8 +81,31 @@ export async function startInstanceService(config: Readonly<Config>, logger: Log
   const pub = publicRoutes({ session, store });
   const internal = internalRoutes({ tokens, webhooks, onWebhookChanged: () => dispatcher.notify() });
   let openapi: unknown;
-  const doc = () => (openapi ??= buildOpenApi(pub, internal, version));
-  const common = { logger: logger.child({ component: 'http' }), metrics, bodyLimitBytes: config.bodyLimitBytes, openapi: doc };
+  const doc = () =>
+    (openapi ??= buildOpenApi({
+      title: 'wacloud instance API',
+      version,
+      description:
+        'One WhatsApp account. Public API on PORT (instance tokens: r, w, rw); internal API on INTERNAL_PORT (internal key, main api only). ' +
+        'Live events: WebSocket /v1/events (r) — messages `{event, data, timestamp}`. Errors: `{error: {code, message}}`.',
+      groups: [
+        { server: 'public', routes: pub },
+        { server: 'internal', routes: internal },
+      ],
+      servers: [{ url: '/', description: 'public (PORT) or internal (INTERNAL_PORT) — see x-wacloud-server' }],
+      securitySchemes: {
+        instanceToken: { type: 'http', scheme: 'bearer', description: 'Instance access token (wai_…)' },
+        internalKey: { type: 'http', scheme: 'bearer', description: 'Internal API key' },
+      },
+      security: (scope) => (scope === 'none' ? [] : scope === 'internal' ? [{ internalKey: [] }] : [{ instanceToken: [] }]),
+    }));
+  const common = {
+    logger: logger.child({ component: 'http' }),
+    registry: metrics.registry,
+    httpDuration: metrics.httpDuration,
+    bodyLimitBytes: config.bodyLimitBytes,
+    openapi: doc,
+  };
   const apps = {
     public: createApp({ ...common, routes: pub, authenticate: tokenAuth(tokens) }),
     internal: createApp({ ...common, routes: internal, authenticate: internalKeyAuth(config.internalApiKey) }),

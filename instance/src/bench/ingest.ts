@@ -43,6 +43,10 @@ export interface IngestOptions {
   runs: number;
   /** Emit this many messages between two yields to the event loop. */
   yieldEvery: number;
+  /** Chats the messages are spread over. */
+  chats: number;
+  /** Give up when the persister makes no progress for this long, ms (a stalled driver call). */
+  stallMs: number;
   /** Progress lines (stderr). */
   log: (line: string) => void;
 }
@@ -89,7 +93,7 @@ export function servicePersistDefaults(): IngestResult['persister'] {
 
 export async function runIngest(o: IngestOptions): Promise<IngestResult> {
   const settings = servicePersistDefaults();
-  const { messages } = makeMessages({ count: o.messages, keyPrefix: 'I' });
+  const { messages } = makeMessages({ count: o.messages, chats: o.chats, keyPrefix: 'I' });
   const pathMs: number[] = [];
   const rawMs: number[] = [];
   const calls = new Map<string, { calls: number; ms: number }>();
@@ -141,7 +145,7 @@ async function ingestThroughSession(
       engine.emit('message', messages[i]!);
       if ((i + 1) % o.yieldEvery === 0) await yieldToLoop();
     }
-    await persister.flush();
+    await flushOrStall(persister, o.stallMs, calls);
     const ms = performance.now() - t0;
 
     await persister.close();
@@ -172,24 +176,66 @@ async function ingestRaw(o: IngestOptions, messages: EngineMessage[], batchSize:
 }
 
 /**
+ * `persister.flush()`, or a rejection naming the stall when the number of pending operations has not moved for
+ * `stallMs` (a driver call that never returns would otherwise hang the benchmark forever).
+ */
+async function flushOrStall(persister: Persister, stallMs: number, calls: Map<string, { calls: number; ms: number }>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    let last = persister.pending();
+    let since = Date.now();
+    timer = setInterval(() => {
+      const now = persister.pending();
+      if (now !== last) {
+        last = now;
+        since = Date.now();
+      } else if (Date.now() - since >= stallMs) {
+        const seen = [...calls].map(([k, v]) => `${k}×${v.calls}`).join(', ');
+        reject(
+          new Error(
+            `ingest path stalled: ${now} operations pending and no progress for ${Math.round(stallMs / 1000)} s (driver calls so far: ${seen}). ` +
+              'FerretDB v1 never answers an update command with ≥ 100 statements matching existing documents; ' +
+              'the persister sends all chat upserts of a batch in one bulkWrite — use fewer than 100 chats (--chats).',
+          ),
+        );
+      }
+    }, 500);
+  });
+  try {
+    await Promise.race([persister.flush(), stalled]);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+/**
  * Replaces `target[method]` (on the instance, shadowing the prototype) by a wrapper that adds each call's duration
  * (ms) and count to `into[label]`. Only calls that happen are recorded.
  */
 function timeCalls<T extends object>(target: T, method: keyof T & string, label: string, into: Map<string, { calls: number; ms: number }>): void {
   const original = target[method] as unknown as (...args: unknown[]) => Promise<unknown>;
   const wrapped = async (...args: unknown[]): Promise<unknown> => {
+    // The driver implements insertMany with bulkWrite on the same collection: count the outer call only.
+    const depth = activeCalls.get(target) ?? 0;
+    activeCalls.set(target, depth + 1);
     const start = performance.now();
     try {
       return await original.apply(target, args);
     } finally {
-      const entry = into.get(label) ?? { calls: 0, ms: 0 };
-      entry.calls++;
-      entry.ms += performance.now() - start;
-      into.set(label, entry);
+      activeCalls.set(target, (activeCalls.get(target) ?? 1) - 1);
+      if (depth === 0) {
+        const entry = into.get(label) ?? { calls: 0, ms: 0 };
+        entry.calls++;
+        entry.ms += performance.now() - start;
+        into.set(label, entry);
+      }
     }
   };
   Object.defineProperty(target, method, { value: wrapped, configurable: true, writable: true });
 }
+
+/** Driver calls in progress per wrapped collection (see {@link timeCalls}). */
+const activeCalls = new WeakMap<object, number>();
 
 async function freshStore(mongo: MongoServer, prefix: string): Promise<Store> {
   const store = await openStore(mongo.dbUri(uniqueDbName(prefix)));

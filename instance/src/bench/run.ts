@@ -10,12 +10,15 @@
  *   --stored / BENCH_STORED         query: stored messages (M)                         default 100000
  *   --iterations / BENCH_ITERATIONS query: timed calls per query and side (K)          default 200
  *   --warmup / BENCH_WARMUP         query: untimed calls per query and side            default 20
+ *   --chats / BENCH_CHATS           both: chats the messages are spread over           default 60 (see fixtures.ts)
+ *   --stall-ms / BENCH_STALL_MS     ingestion: fail when the persister is stuck this long default 30000
  *
  * A MongoDB-wire server is started with @wacloud/testenv (`MONGODB_URI` to use an external one) and stopped at the end.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { startMongo, type MongoServer } from '@wacloud/testenv';
+import { DEFAULT_CHATS } from './fixtures.js';
 import { runIngest, type IngestResult } from './ingest.js';
 import { runQuery, type QueryResult } from './query.js';
 import { fmt, round, table } from './stats.js';
@@ -30,6 +33,8 @@ interface Sizes {
   stored: number;
   iterations: number;
   warmup: number;
+  chats: number;
+  stallMs: number;
 }
 
 const SIZE_SOURCES: Record<keyof Sizes, { flag: string; env: string; def: number; min: number }> = {
@@ -39,6 +44,8 @@ const SIZE_SOURCES: Record<keyof Sizes, { flag: string; env: string; def: number
   stored: { flag: 'stored', env: 'BENCH_STORED', def: 100_000, min: 100 },
   iterations: { flag: 'iterations', env: 'BENCH_ITERATIONS', def: 200, min: 1 },
   warmup: { flag: 'warmup', env: 'BENCH_WARMUP', def: 20, min: 0 },
+  chats: { flag: 'chats', env: 'BENCH_CHATS', def: DEFAULT_CHATS, min: 2 },
+  stallMs: { flag: 'stall-ms', env: 'BENCH_STALL_MS', def: 30_000, min: 1000 },
 };
 
 function parse(argv: string[]): { benches: BenchName[]; json: boolean; sizes: Sizes } {
@@ -52,7 +59,7 @@ function parse(argv: string[]): { benches: BenchName[]; json: boolean; sizes: Si
     },
   });
   if (values.help) {
-    process.stdout.write('usage: node dist/bench/run.js [ingest|query] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W]\n');
+    process.stdout.write('usage: node dist/bench/run.js [ingest|query] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS]\n');
     process.exit(0);
   }
   const unknown = positionals.filter((p) => !(BENCHES as readonly string[]).includes(p) && p !== 'all');
@@ -132,11 +139,11 @@ async function main(): Promise<void> {
     out(`wacloud instance benchmarks — Node ${process.version}, MongoDB-wire server: ${mongo.kind}, ${report.cpus} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`);
     out();
     if (benches.includes('ingest')) {
-      report.ingest = await runIngest({ mongo, messages: sizes.messages, runs: sizes.runs, yieldEvery: sizes.yieldEvery, log });
+      report.ingest = await runIngest({ mongo, messages: sizes.messages, runs: sizes.runs, yieldEvery: sizes.yieldEvery, chats: sizes.chats, stallMs: sizes.stallMs, log });
       printIngest(report.ingest);
     }
     if (benches.includes('query')) {
-      report.query = await runQuery({ mongo, stored: sizes.stored, iterations: sizes.iterations, warmup: sizes.warmup, log });
+      report.query = await runQuery({ mongo, stored: sizes.stored, iterations: sizes.iterations, warmup: sizes.warmup, chats: sizes.chats, log });
       printQuery(report.query);
     }
   } finally {

@@ -6,20 +6,22 @@
  */
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { z } from 'zod';
-import { AppError } from './errors.js';
-import type { TokenInfo } from './tokens.js';
+import { HttpError } from './http-error.js';
 
-/** Who may call: `none` (public), `any`/`r`/`w` (instance token with that grant), `internal` (internal API key). */
-export type Scope = 'none' | 'any' | 'r' | 'w' | 'internal';
+/**
+ * Who may call a route. `none` is public; every other value is interpreted by the service's `Authenticate`
+ * (e.g. the instance's `r`/`w`/`any`/`internal`, the api's `user`).
+ */
+export type Scope = string;
 
-export interface RouteContext<P, Q, B> {
+export interface RouteContext<P, Q, B, A = unknown> {
   req: Request;
   res: Response;
   params: P;
   query: Q;
   body: B;
-  /** The authenticated instance token (scopes any / r / w). */
-  token: TokenInfo | undefined;
+  /** What `Authenticate` resolved for this request (an instance token, a user, …). */
+  auth: A;
 }
 
 export interface ResponseDef {
@@ -29,7 +31,7 @@ export interface ResponseDef {
   contentType?: string;
 }
 
-export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
+export interface RouteDef<P = unknown, Q = unknown, B = unknown, A = unknown> {
   method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   /** Express path, e.g. `/v1/messages/:id`. */
   path: string;
@@ -44,40 +46,41 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   /** Whether a body is required when `body` is given (default true). */
   bodyRequired?: boolean;
   responses: Record<number, ResponseDef>;
-  handler: (ctx: RouteContext<P, Q, B>) => Promise<unknown> | unknown;
+  handler: (ctx: RouteContext<P, Q, B, A>) => Promise<unknown> | unknown;
 }
 
-/** Identity for type inference of a route's schemas. */
-export function defineRoute<P, Q, B>(def: RouteDef<P, Q, B>): RouteDef {
-  return def as unknown as RouteDef;
+/** Identity for type inference of a route's schemas (`A`: what the service's Authenticate resolves). */
+export function defineRoute<A = unknown>() {
+  return <P, Q, B>(def: RouteDef<P, Q, B, A>): RouteDef => def as unknown as RouteDef;
 }
 
-/** Parses `value` with `schema` or throws AppError invalid_request listing each problem with its location. */
+/** Parses `value` with `schema` or throws HttpError 400 `invalid_request` listing each problem with its location. */
 export function parseInput<T>(schema: z.ZodType<T>, value: unknown, where: 'path' | 'query' | 'body'): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => ({ in: where, field: i.path.join('.') || undefined, problem: i.message }));
   const first = problems[0]!;
   const message = `Invalid ${where}${first.field ? ` field "${first.field}"` : ''}: ${first.problem}`;
-  throw new AppError('invalid_request', message, problems);
+  throw new HttpError(400, 'invalid_request', message, problems);
 }
 
-export type Authenticate = (req: Request, scope: Scope) => Promise<TokenInfo | undefined>;
+/** Resolves the caller for `scope` (undefined for `none`) or throws an HttpError (401/403). */
+export type Authenticate = (req: Request, scope: Scope) => Promise<unknown>;
 
 /** Registers `routes` on `router`; the handler's return value is sent as JSON (status 200, or 201 for POST creates). */
 export function mountRoutes(router: Router, routes: RouteDef[], authenticate: Authenticate): void {
   for (const r of routes) {
     router[r.method](r.path, async (req: Request, res: Response, next: NextFunction) => {
       try {
-        const token = await authenticate(req, r.scope);
+        const auth = await authenticate(req, r.scope);
         const params = r.params ? parseInput(r.params, req.params, 'path') : undefined;
         const query = r.query ? parseInput(r.query, req.query ?? {}, 'query') : undefined;
         let body: unknown;
         if (r.body) {
-          if (req.body === undefined && r.bodyRequired !== false) throw new AppError('invalid_request', 'A JSON body is required.');
+          if (req.body === undefined && r.bodyRequired !== false) throw new HttpError(400, 'invalid_request', 'A JSON body is required.');
           body = parseInput(r.body, req.body ?? {}, 'body');
         }
-        const result = await r.handler({ req, res, params, query, body, token });
+        const result = await r.handler({ req, res, params, query, body, auth });
         if (res.headersSent) return;
         if (result === undefined) res.status(204).end();
         else res.status(Number(Object.keys(r.responses).find((s) => s.startsWith('2')) ?? 200)).json(result);

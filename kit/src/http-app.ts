@@ -1,0 +1,118 @@
+/**
+ * An express application over declarative routes, the way every wacloud HTTP service is built: JSON bodies up to a
+ * limit (413 beyond, 415 for other media types), coded errors (`HttpError` → `{error: {code, message}}`, never a
+ * stack), pino-http request logging (the logger redacts credentials), a request-duration histogram,
+ * `/openapi.json` and `/metrics`.
+ */
+import { randomUUID } from 'node:crypto';
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Logger } from 'pino';
+import type { Histogram, Registry } from 'prom-client';
+import { HttpError } from './http-error.js';
+import { mountRoutes, type Authenticate, type RouteDef } from './http-route.js';
+
+/** The bearer credential of a request, if any. */
+export function bearer(req: Pick<Request, 'headers'>): string | undefined {
+  const h = req.headers.authorization;
+  if (!h) return undefined;
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+  return m?.[1];
+}
+
+export interface AppOptions {
+  routes: RouteDef[];
+  authenticate: Authenticate;
+  logger: Logger;
+  /** Registry served at /metrics. */
+  registry: Registry;
+  /** `http_request_duration_seconds{method,route,status_code}` */
+  httpDuration: Histogram<'method' | 'route' | 'status_code'>;
+  bodyLimitBytes: number;
+  openapi: () => unknown;
+  /** Extra middleware mounted before the routes (e.g. a proxy that must see the raw body). */
+  before?: express.RequestHandler[];
+  /** Extra middleware mounted after the routes, before the 404 (e.g. static files). */
+  after?: express.RequestHandler[];
+}
+
+/** Builds one express app over `routes`. */
+export function createApp(o: AppOptions): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  app.use(
+    pinoHttp({
+      logger: o.logger,
+      genReqId: (req, res) => {
+        const id = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
+        res.setHeader('x-request-id', id);
+        return id;
+      },
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      serializers: { req: (req: { method: string; url: string; id: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/token=[^&]+/, 'token=[redacted]') }) },
+    }),
+  );
+  app.use(durationMetrics(o.httpDuration));
+  for (const m of o.before ?? []) app.use(m);
+  app.use(requireJsonBodies);
+  app.use(express.json({ limit: o.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.get('/openapi.json', (_req, res) => void res.json(o.openapi()));
+  app.get('/metrics', async (_req, res, next) => {
+    try {
+      res.type(o.registry.contentType).send(await o.registry.metrics());
+    } catch (err) {
+      next(err);
+    }
+  });
+  const router = express.Router({ strict: false });
+  mountRoutes(router, o.routes, o.authenticate);
+  app.use(router);
+  for (const m of o.after ?? []) app.use(m);
+  app.use((req, _res, next) => next(new HttpError(404, 'route_not_found', `No endpoint ${req.method} ${req.path}; see /openapi.json.`)));
+  app.use(errorHandler(o.logger));
+  return app;
+}
+
+/** 415 for a body that is not JSON on methods that take one. */
+const requireJsonBodies: RequestHandler = (req, _res, next) => {
+  const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && ['POST', 'PUT', 'PATCH'].includes(req.method) && !req.is(['application/json', 'application/*+json'])) {
+    return next(new HttpError(415, 'unsupported_media_type', `Send the body as application/json (got ${req.headers['content-type'] ?? 'no content type'}).`));
+  }
+  next();
+};
+
+function durationMetrics(histogram: AppOptions['httpDuration']): RequestHandler {
+  return (req, res, next) => {
+    const end = histogram.startTimer();
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? (res.statusCode === 404 ? 'unmatched' : req.path === '/metrics' || req.path === '/openapi.json' ? req.path : 'unmatched');
+      end({ method: req.method, route, status_code: String(res.statusCode) });
+    });
+    next();
+  };
+}
+
+function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (err, req, res, _next) => {
+    let e: HttpError;
+    if (err instanceof HttpError) e = err;
+    else if (err?.type === 'entity.too.large') e = new HttpError(413, 'payload_too_large', `The body exceeds ${err.limit} bytes.`);
+    else if (err?.type === 'entity.parse.failed') e = new HttpError(400, 'invalid_json', `The body is not valid JSON: ${String(err.message).slice(0, 200)}`);
+    else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new HttpError(415, 'unsupported_media_type', String(err.message));
+    else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) e = new HttpError(400, 'invalid_request', String(err.message ?? 'Bad request'));
+    else if (isMongoUnavailable(err)) e = new HttpError(503, 'storage_unavailable', 'The database is unreachable; retry shortly.');
+    else {
+      ((req as Request & { log?: Logger }).log ?? logger).error({ err }, 'unhandled error');
+      e = new HttpError(500, 'internal', 'Unexpected error; it was logged.');
+    }
+    if (res.headersSent) return void res.end();
+    res.status(e.status).json(e.toJSON());
+  };
+}
+
+function isMongoUnavailable(err: unknown): boolean {
+  const name = (err as { name?: string } | undefined)?.name ?? '';
+  return /MongoServerSelectionError|MongoNetworkError|MongoNotConnectedError|MongoNetworkTimeoutError/.test(name);
+}

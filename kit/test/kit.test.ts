@@ -1,0 +1,92 @@
+/** The shared HTTP kit: validation, coded errors, body limits, 404s and the generated OpenAPI document. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { Histogram, Registry } from 'prom-client';
+import { z } from 'zod';
+import { HttpError, buildOpenApi, createApp, defineRoute, errorCatalogue, type RouteDef } from '../src/index.js';
+
+const route = defineRoute<{ user: string } | undefined>();
+const routes: RouteDef[] = [
+  route({
+    method: 'post', path: '/v1/things/:id', operationId: 'makeThing', summary: 'Make a thing', tags: ['things'], scope: 'user',
+    params: z.object({ id: z.string().regex(/^\d+$/) }),
+    query: z.object({ dry: z.enum(['true', 'false']).optional() }).strict(),
+    body: z.object({ name: z.string().min(1) }).strict(),
+    responses: { 201: { description: 'Made', schema: z.object({ id: z.string(), name: z.string(), by: z.string() }) } },
+    handler: ({ params, body, auth }) => ({ id: params.id, name: body.name, by: auth!.user }),
+  }),
+  route({
+    method: 'get', path: '/v1/boom', operationId: 'boom', summary: 'Fails', tags: ['things'], scope: 'none',
+    responses: { 200: { description: 'never' } },
+    handler: () => {
+      throw new Error('secret internals');
+    },
+  }),
+];
+
+let server: http.Server;
+let url: string;
+beforeAll(async () => {
+  const registry = new Registry();
+  const app = createApp({
+    routes,
+    logger: pino({ level: 'silent' }),
+    registry,
+    httpDuration: new Histogram({ name: 'http_request_duration_seconds', help: 'h', labelNames: ['method', 'route', 'status_code'], registers: [registry] }),
+    bodyLimitBytes: 1024,
+    openapi: () => ({ ok: true }),
+    authenticate: async (req, scope) => {
+      if (scope === 'none') return undefined;
+      if (req.headers.authorization !== 'Bearer good') throw new HttpError(401, 'unauthorized', 'Send a good token.');
+      return { user: 'alice' };
+    },
+  });
+  server = http.createServer(app);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+const call = async (method: string, p: string, body?: string, headers: Record<string, string> = {}) => {
+  const res = await fetch(url + p, { method, body, headers: { authorization: 'Bearer good', ...(body ? { 'content-type': 'application/json' } : {}), ...headers } });
+  return { status: res.status, body: (await res.json()) as any };
+};
+
+test('valid requests reach the handler with parsed input and the authenticated caller; POST answers 201', async () => {
+  expect(await call('POST', '/v1/things/7', '{"name":"x"}')).toEqual({ status: 201, body: { id: '7', name: 'x', by: 'alice' } });
+});
+
+test('invalid input, bad JSON, big bodies, wrong media type, auth failures and unknown routes get coded 4xx', async () => {
+  expect((await call('POST', '/v1/things/x', '{"name":"x"}')).body.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('path field "id"') });
+  expect((await call('POST', '/v1/things/7?dry=maybe', '{"name":"x"}')).body.error.code).toBe('invalid_request');
+  expect((await call('POST', '/v1/things/7', '{"name":"x","extra":1}')).status).toBe(400);
+  expect((await call('POST', '/v1/things/7', '{"name":')).body.error.code).toBe('invalid_json');
+  expect((await call('POST', '/v1/things/7', JSON.stringify({ name: 'x'.repeat(2000) }))).status).toBe(413);
+  expect((await call('POST', '/v1/things/7', 'name=x', { 'content-type': 'text/plain' })).status).toBe(415);
+  expect((await call('POST', '/v1/things/7', '{"name":"x"}', { authorization: 'Bearer bad' })).body.error.code).toBe('unauthorized');
+  expect(await call('GET', '/v1/nothing')).toMatchObject({ status: 404, body: { error: { code: 'route_not_found' } } });
+});
+
+test('unexpected errors become a 500 without internals', async () => {
+  const r = await call('GET', '/v1/boom');
+  expect(r.status).toBe(500);
+  expect(JSON.stringify(r.body)).not.toContain('secret internals');
+});
+
+test('errorCatalogue gives typed codes with their status and default message', () => {
+  const E = errorCatalogue({ nope: { status: 409, message: 'No.' } });
+  const e = new E('nope');
+  expect(e).toBeInstanceOf(HttpError);
+  expect(e.toJSON()).toEqual({ error: { code: 'nope', message: 'No.' } });
+  expect(e.status).toBe(409);
+});
+
+test('buildOpenApi documents params, query, body, responses and security per scope', () => {
+  const doc = buildOpenApi({ title: 't', version: '1', description: 'd', groups: [{ server: 'public', routes }], securitySchemes: { jwt: { type: 'http', scheme: 'bearer' } }, security: (s) => (s === 'none' ? [] : [{ jwt: [] }]) }) as any;
+  const op = doc.paths['/v1/things/{id}'].post;
+  expect(op.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`)).toEqual(['path:id', 'query:dry']);
+  expect(op.requestBody.content['application/json'].schema.required).toEqual(['name']);
+  expect(op.security).toEqual([{ jwt: [] }]);
+  expect(doc.paths['/v1/boom'].get.security).toEqual([]);
+});
