@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { CoordinationV1Api, CoreV1Api, KubeConfig, type V1ConfigMap } from '@kubernetes/client-node';
 import { eventually, startControlPlane, type ControlPlane } from '@wacloud/testenv';
 import { Informer } from '../src/runtime/informer.js';
+import type { RuntimeLogger } from '../src/runtime/logger.js';
 import { LeaderElector } from '../src/runtime/leader-election.js';
 import { createOperatorMetrics, metricValue } from '../src/runtime/metrics.js';
 
@@ -17,6 +18,11 @@ const T = 120_000;
 let cp: ControlPlane;
 let core: CoreV1Api;
 const NS = 'runtime-test';
+
+/** Set RUNTIME_TEST_LOG=1 to see the runtime's log lines. */
+const logger: RuntimeLogger | undefined = process.env.RUNTIME_TEST_LOG
+  ? Object.fromEntries((['debug', 'info', 'warn', 'error'] as const).map((l) => [l, (o: object, m?: string) => process.stderr.write(`${Date.now() % 100_000} ${l} ${m ?? ''} ${JSON.stringify(o)}\n`)])) as unknown as RuntimeLogger
+  : undefined;
 
 beforeAll(async () => {
   cp = await startControlPlane({ controllerManager: false });
@@ -33,7 +39,7 @@ type Ev = { type: 'add' | 'update' | 'delete' | 'resync'; name: string; data?: R
 /** An informer on ConfigMaps labelled `rt=<label>` that records its events. */
 function cmInformer(kc: KubeConfig, label: string, extra: { resyncMs?: number; initialBackoffMs?: number } = {}) {
   const events: Ev[] = [];
-  const inf = new Informer<V1ConfigMap>({ kubeConfig: kc, apiVersion: 'v1', plural: 'configmaps', namespace: NS, labelSelector: `rt=${label}`, ...extra });
+  const inf = new Informer<V1ConfigMap>({ kubeConfig: kc, apiVersion: 'v1', plural: 'configmaps', namespace: NS, labelSelector: `rt=${label}`, logger, ...extra });
   inf.addHandlers({
     onAdd: (o) => events.push({ type: 'add', name: o.metadata!.name!, data: o.data }),
     onUpdate: (old, o) => events.push({ type: old === o ? 'resync' : 'update', name: o.metadata!.name!, data: o.data }),
@@ -122,6 +128,23 @@ describe('Informer', () => {
     }
   }, T);
 
+  test('pages through a large list (limit/continue) and keeps one cache entry per object', async () => {
+    await Promise.all(Array.from({ length: 60 }, (_, i) => core.createNamespacedConfigMap({ namespace: NS, body: cm(`p${i}`, 'page', { i: String(i) }) })));
+    const events: string[] = [];
+    const inf = new Informer<V1ConfigMap>({ kubeConfig: cp.kubeConfig(), apiVersion: 'v1', plural: 'configmaps', namespace: NS, labelSelector: 'rt=page', pageSize: 7, logger });
+    inf.addHandlers({ onAdd: (o) => events.push(o.metadata!.name!) });
+    inf.start();
+    try {
+      await inf.waitForSync(10_000);
+      expect(inf.size()).toBe(60);
+      expect(new Set(events).size).toBe(60);
+      expect(events).toHaveLength(60);
+      expect(inf.get('p42', NS)?.data).toEqual({ i: '42' });
+    } finally {
+      await inf.stop();
+    }
+  }, T);
+
   test('after a watch gap (connection cut), relists and delivers the delete, add and update it missed', async () => {
     const proxy = await startProxy(new URL(cp.server));
     const kc = new KubeConfig();
@@ -200,6 +223,7 @@ describe('LeaderElector', () => {
       ...durations,
       releaseOnCancel,
       metrics: metrics?.leaderElection(lease),
+      logger,
       onStartedLeading: (signal) => {
         leadingSince = Date.now();
         log.push(`${identity}:start`);
@@ -245,6 +269,7 @@ describe('LeaderElector', () => {
     expect((await leaseOf('le-expire')).spec?.holderIdentity).toBe(leader.e.identity);
     await eventually(() => follower.e.isLeading(), 15_000, 20);
     const took = follower.since() - stoppedAt;
+    if (logger) process.stderr.write(`takeover after ${took} ms\n`);
     // at least most of a lease duration (expiry by the follower's own clock), at most lease + 2 jittered retries
     expect(took).toBeGreaterThanOrEqual(1_500);
     expect(took).toBeLessThan(durations.leaseDurationMs + 2 * durations.retryPeriodMs * 2.2 + 1_000);
@@ -272,6 +297,7 @@ describe('LeaderElector', () => {
     // either still released, or b already took it
     expect(['', 'b']).toContain(released.spec?.holderIdentity ?? '');
     await eventually(() => b.e.isLeading(), 5_000, 20);
+    if (logger) process.stderr.write(`takeover after release ${b.since() - stoppedAt} ms\n`);
     expect(b.since() - stoppedAt).toBeLessThan(durations.retryPeriodMs * 2.2 + 700); // well under the 3 s lease
     expect(log).toContain('a:stop');
     await b.e.stop();
