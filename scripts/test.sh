@@ -7,11 +7,11 @@ out="$root/test-results"
 rm -rf "$out" && mkdir -p "$out"
 export NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}"
 status=0
-for ws in kit testenv crds instance operator; do
+for ws in kit testenv crds instance operator api; do
   echo "── tests: $ws"
   (cd "$root/$ws" && npx jest --ci --json --outputFile="$out/$ws.json") || status=1
 done
-node - "$out" kit testenv crds instance operator <<'JS' || status=1
+node - "$out" kit testenv crds instance operator api <<'JS' || status=1
 const fs = require('fs'), path = require('path');
 const [dir, ...workspaces] = process.argv.slice(2);
 let passed = 0, failed = 0, broken = 0;

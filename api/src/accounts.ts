@@ -1,0 +1,123 @@
+/**
+ * Tenant accounts (spec §2.1.1–2): registration with an argon2id password hash, login issuing a JWT access token
+ * (jose, HS256, `iss`, `sub` = user id, `jti` = session id, `exp`), logout revoking that token's session, and
+ * verification of presented tokens (signature, algorithm pinned to HS256 — `alg: none` and others are refused —
+ * issuer, expiry, and a live session).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
+import { AppError } from './errors.js';
+import { isDuplicateKey, type ApiStore, type UserDoc } from './store.js';
+
+export interface UserView {
+  id: string;
+  email: string;
+  /** Minor currency units. */
+  balanceMinor: number;
+  currency: string;
+  createdAt: string;
+}
+
+export interface AuthContext {
+  userId: string;
+  sessionId: string;
+}
+
+/** argon2id hash of a password (OWASP parameters: m = 19 MiB, t = 2, p = 1). */
+export function hashPassword(password: string): Promise<string> {
+  return argonHash(password, { memoryCost: 19_456, timeCost: 2, parallelism: 1 });
+}
+
+/** A password hash compared against when the email is unknown, so both paths take the same time. */
+const dummyHash = hashPassword(randomBytes(16).toString('hex'));
+
+export class Accounts {
+  private readonly key: Uint8Array;
+
+  constructor(
+    private readonly store: ApiStore,
+    private readonly o: { jwtSecret: string; issuer: string; ttlS: number; currency: string },
+  ) {
+    this.key = new TextEncoder().encode(o.jwtSecret);
+  }
+
+  view(u: UserDoc): UserView {
+    return { id: u._id, email: u.email, balanceMinor: u.balanceMinor, currency: this.o.currency, createdAt: u.createdAt.toISOString() };
+  }
+
+  /** @throws AppError `email_taken` (409). */
+  async register(email: string, password: string): Promise<UserView> {
+    const user: UserDoc = {
+      _id: `u_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`,
+      email: email.trim().toLowerCase(),
+      passwordHash: await hashPassword(password),
+      createdAt: new Date(),
+      balanceMinor: 0,
+      ledgerSeq: 0,
+    };
+    try {
+      await this.store.users.insertOne(user);
+    } catch (err) {
+      if (isDuplicateKey(err)) throw new AppError('email_taken');
+      throw err;
+    }
+    return this.view(user);
+  }
+
+  /**
+   * Checks the credentials; returns the user or undefined (the caller counts failures for throttling).
+   */
+  async checkCredentials(email: string, password: string): Promise<UserDoc | undefined> {
+    const user = await this.store.users.findOne({ email: email.trim().toLowerCase() });
+    const ok = await argonVerify(user?.passwordHash ?? (await dummyHash), password).catch(() => false);
+    return user && ok ? user : undefined;
+  }
+
+  /** Issues an access token with its own session. */
+  async issueToken(user: UserDoc): Promise<{ accessToken: string; tokenType: 'Bearer'; expiresIn: number }> {
+    const jti = randomUUID();
+    const now = new Date();
+    await this.store.sessions.insertOne({ _id: jti, userId: user._id, createdAt: now, expiresAt: new Date(now.getTime() + this.o.ttlS * 1000), revokedAt: null });
+    const accessToken = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setIssuer(this.o.issuer)
+      .setSubject(user._id)
+      .setJti(jti)
+      .setIssuedAt()
+      .setExpirationTime(`${this.o.ttlS}s`)
+      .sign(this.key);
+    return { accessToken, tokenType: 'Bearer', expiresIn: this.o.ttlS };
+  }
+
+  /**
+   * Verifies a presented access token.
+   * @throws AppError `unauthorized` for anything but a valid, unexpired, unrevoked token of this issuer.
+   */
+  async verify(token: string): Promise<AuthContext> {
+    let sub: string | undefined;
+    let jti: string | undefined;
+    try {
+      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: this.o.issuer, requiredClaims: ['sub', 'jti', 'exp'] });
+      sub = payload.sub;
+      jti = payload.jti;
+    } catch (err) {
+      const why = err instanceof joseErrors.JWTExpired ? 'The access token has expired; log in again.' : 'The access token is invalid.';
+      throw new AppError('unauthorized', why);
+    }
+    const session = await this.store.sessions.findOne({ _id: jti! });
+    if (!session || session.userId !== sub || session.revokedAt) throw new AppError('unauthorized', 'The access token was revoked (logged out); log in again.');
+    return { userId: sub!, sessionId: jti! };
+  }
+
+  /** Revokes the session of the presented token (logout). */
+  async revoke(sessionId: string): Promise<void> {
+    await this.store.sessions.updateOne({ _id: sessionId }, { $set: { revokedAt: new Date() } });
+  }
+
+  async get(userId: string): Promise<UserDoc> {
+    const u = await this.store.users.findOne({ _id: userId });
+    if (!u) throw new AppError('unauthorized', 'The account no longer exists.');
+    return u;
+  }
+}

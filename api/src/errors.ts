@@ -1,0 +1,30 @@
+/**
+ * The api's catalogue of coded errors. Body: `{ "error": { "code", "message", "details"? } }`; codes are part of the
+ * public contract.
+ */
+import { errorCatalogue } from '@wacloud/kit';
+
+export const ERROR_CATALOGUE = {
+  invalid_request: { status: 400, message: 'The request is invalid.' },
+  invalid_cursor: { status: 400, message: 'The cursor is invalid; start again without it.' },
+  unauthorized: { status: 401, message: 'Log in and send the access token as "Authorization: Bearer <token>".' },
+  invalid_credentials: { status: 401, message: 'Wrong email or password.' },
+  insufficient_funds: { status: 402, message: 'The balance cannot pay for this; top up the wallet first.' },
+  forbidden: { status: 403, message: 'Not allowed.' },
+  not_found: { status: 404, message: 'No such resource.' },
+  instance_not_found: { status: 404, message: 'No such instance.' },
+  token_not_found: { status: 404, message: 'No such token.' },
+  email_taken: { status: 409, message: 'An account with this email exists; log in instead.' },
+  name_taken: { status: 409, message: 'You already have an instance with this name.' },
+  instance_suspended: { status: 409, message: 'The instance is suspended for an unpaid period; top up the wallet to resume it.' },
+  reserved_name: { status: 422, message: 'This token name is reserved.' },
+  too_many_attempts: { status: 429, message: 'Too many failed logins; wait before trying again.' },
+  instance_unavailable: { status: 503, message: 'The instance is not reachable yet; retry shortly.' },
+  provider_unavailable: { status: 503, message: 'The instance runtime is unavailable; retry shortly.' },
+  busy: { status: 503, message: 'The account is busy with another operation; retry.' },
+  upstream_error: { status: 502, message: 'The instance answered with an error.' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+
+export class AppError extends errorCatalogue(ERROR_CATALOGUE) {}

@@ -1,0 +1,131 @@
+/**
+ * The gateway: all client traffic to instances goes through the main backend. `/v1/instances/:id/api/<path>` is
+ * proxied to the instance's public API `/<path>`, streaming bodies both ways:
+ * - with the owner's access token (JWT) — the dashboard's tester — the request is sent with the gateway's own
+ *   instance token (the tenant never sees it); another tenant's JWT gets 404 like an unknown instance;
+ * - with an instance token (`wai_…`) — external systems — the token is passed through and the instance judges it.
+ * WebSocket `/v1/instances/:id/api/v1/events` is relayed the same way (token in the header, or `?access_token=` /
+ * `?token=` for browsers).
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { request } from 'undici';
+import WebSocket, { WebSocketServer } from 'ws';
+import { HttpError, bearer } from '@wacloud/kit';
+import type { Accounts } from './accounts.js';
+import { AppError } from './errors.js';
+import type { InstanceClient } from './instance-client.js';
+import type { InstanceService } from './instances.js';
+
+const PREFIX = /^\/v1\/instances\/(i-[a-z2-7]{12})\/api(\/.*)?$/;
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length']);
+
+interface Target {
+  baseUrl: string;
+  authorization: string;
+  instanceId: string;
+  viaGatewayToken: boolean;
+}
+
+export class Gateway {
+  constructor(
+    private readonly accounts: Accounts,
+    private readonly instances: InstanceService,
+    private readonly client: InstanceClient,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Resolves where a request for instance `id` goes and with which credential. */
+  private async target(id: string, presented: string | undefined): Promise<Target> {
+    if (!presented) throw new AppError('unauthorized', 'Send your access token, or an instance token, as "Authorization: Bearer …".');
+    if (presented.startsWith('wai_')) {
+      const ep = await this.instances.endpoints(id);
+      return { baseUrl: ep.publicUrl, authorization: `Bearer ${presented}`, instanceId: id, viaGatewayToken: false };
+    }
+    const { userId } = await this.accounts.verify(presented);
+    const ep = await this.instances.endpoints(id, userId);
+    const token = await this.client.gatewayToken(id, ep);
+    return { baseUrl: ep.publicUrl, authorization: `Bearer ${token}`, instanceId: id, viaGatewayToken: true };
+  }
+
+  /** Express middleware (mounted before the JSON body parser so bodies stream through untouched). */
+  middleware(): RequestHandler {
+    return (req, res, next) => {
+      const m = PREFIX.exec(req.path);
+      if (!m) return next();
+      void (async () => {
+        const [, id, rest = '/'] = m as unknown as [string, string, string | undefined];
+        const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
+        const forward = async (t: Target) => {
+          const headers: Record<string, string> = {};
+          for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && k !== 'authorization' && typeof v === 'string') headers[k] = v;
+          headers.authorization = t.authorization;
+          headers['x-forwarded-for'] = req.ip ?? '';
+          const hasBody = !['GET', 'HEAD'].includes(req.method);
+          return request(t.baseUrl + rest + query, {
+            method: req.method as 'GET',
+            headers,
+            body: hasBody ? (req as unknown as NodeJS.ReadableStream as never) : undefined,
+            headersTimeout: 30_000,
+            bodyTimeout: 60_000,
+          });
+        };
+        let t = await this.target(id!, bearer(req));
+        let upstream = await forward(t);
+        if (upstream.statusCode === 401 && t.viaGatewayToken && ['GET', 'HEAD'].includes(req.method)) {
+          // The instance no longer knows our gateway token (e.g. its database was reset): mint a new one, retry once.
+          await upstream.body.dump();
+          this.client.forgetGatewayToken(id!);
+          t = await this.target(id!, bearer(req));
+          upstream = await forward(t);
+        }
+        res.status(upstream.statusCode);
+        for (const [k, v] of Object.entries(upstream.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) res.setHeader(k, v);
+        upstream.body.pipe(res);
+      })().catch((err: unknown) => {
+        if (err instanceof HttpError) return next(err);
+        this.logger.warn({ err: (err as Error).message }, 'gateway request failed');
+        next(new AppError('instance_unavailable', `The instance did not answer: ${(err as Error).message}`));
+      });
+    };
+  }
+
+  /** Relays WebSocket upgrades of `/v1/instances/:id/api/v1/events` to the instance's event stream. */
+  attachWebSocket(server: Server): { close(): void } {
+    const wss = new WebSocketServer({ noServer: true });
+    const reject = (socket: Duplex, e: HttpError) => {
+      const body = JSON.stringify(e.toJSON());
+      socket.end(`HTTP/1.1 ${e.status} ${e.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    };
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const m = PREFIX.exec(url.pathname);
+      if (!m || m[2] !== '/v1/events') return reject(socket, new AppError('not_found', 'WebSocket endpoint: /v1/instances/<id>/api/v1/events.'));
+      const presented = bearer(req) ?? url.searchParams.get('access_token') ?? url.searchParams.get('token') ?? undefined;
+      void (async () => {
+        const t = await this.target(m[1]!, presented);
+        const upstream = new WebSocket(`${t.baseUrl.replace(/^http/, 'ws')}/v1/events`, { headers: { authorization: t.authorization } });
+        await new Promise<void>((resolve, reject2) => {
+          upstream.once('open', () => resolve());
+          upstream.once('unexpected-response', (_r, res) => reject2(new AppError(res.statusCode === 401 ? 'unauthorized' : res.statusCode === 403 ? 'forbidden' : 'upstream_error', `The instance refused the event stream (${res.statusCode}).`)));
+          upstream.once('error', (e) => reject2(new AppError('instance_unavailable', e.message)));
+        });
+        wss.handleUpgrade(req, socket, head, (client) => {
+          upstream.on('message', (data, isBinary) => client.readyState === WebSocket.OPEN && client.send(data, { binary: isBinary }));
+          client.on('message', (data, isBinary) => upstream.readyState === WebSocket.OPEN && upstream.send(data, { binary: isBinary }));
+          const closeBoth = () => {
+            if (client.readyState === WebSocket.OPEN) client.close();
+            if (upstream.readyState === WebSocket.OPEN) upstream.close();
+          };
+          upstream.on('close', closeBoth);
+          client.on('close', closeBoth);
+          upstream.on('error', closeBoth);
+          client.on('error', closeBoth);
+        });
+      })().catch((err: unknown) => reject(socket, err instanceof HttpError ? err : new AppError('instance_unavailable', (err as Error).message)));
+    });
+    return { close: () => wss.close() };
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * `InstanceProvider`: where instances run. The api decides (who owns what, what is paid, suspended or deleted) and
+ * records it in its database; a provider makes the runtime match:
+ * - `process` — the embedded default: instance processes on this machine (`providers/process.ts`);
+ * - `kubernetes` — WhatsAppInstance resources that the operator reconciles (`providers/kubernetes.ts`);
+ * - `docker` — containers through dockerd (arrives with the packaging issue).
+ * Every method is idempotent: a retried call after a crash or timeout converges to the same state.
+ */
+
+export type Engine = 'webjs' | 'simulated';
+
+/** What the api asks a provider to run. */
+export interface ProvisionRequest {
+  /** wacloud instance id: DNS-label safe (`[a-z0-9-]`, ≤ 40 chars), unique, stable. */
+  id: string;
+  /** Tenant (user) id that owns the instance. */
+  owner: string;
+  /** Display name chosen by the tenant. */
+  name: string;
+  engine: Engine;
+  /** Whether it should be scaled to zero (unpaid). */
+  suspended: boolean;
+}
+
+/** Phase as the api shows it (the provider's view of the runtime). */
+export type ProviderPhase = 'Pending' | 'Provisioning' | 'Running' | 'Suspended' | 'Failed' | 'Terminating' | 'NotFound';
+
+export interface ProviderStatus {
+  phase: ProviderPhase;
+  /** The instance's own session state (STOPPED, STARTING, SCAN_QR_CODE, WORKING, FAILED) when known. */
+  sessionState?: string | undefined;
+  /** Human detail, e.g. why it failed. */
+  message?: string | undefined;
+}
+
+/** How the api reaches an instance. */
+export interface InstanceEndpoints {
+  /** Base URL of the instance's public API, e.g. `http://127.0.0.1:40123`. */
+  publicUrl: string;
+  /** Base URL of its internal API. */
+  internalUrl: string;
+  /** Bearer key of the internal API (never logged, never sent to tenants). */
+  internalKey: string;
+}
+
+/** A provider failure with a stable code: `not_found`, `not_ready` (not reachable yet), `unavailable`. */
+export class ProviderError extends Error {
+  constructor(
+    readonly code: 'not_found' | 'not_ready' | 'unavailable',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
+
+export interface InstanceProvider {
+  readonly kind: 'process' | 'kubernetes' | 'docker';
+  /** Creates the instance (idempotent: an existing one with this id is kept and brought to `req`). */
+  create(req: ProvisionRequest): Promise<void>;
+  /** Scales to zero / stops it, keeping the stored WhatsApp session. Idempotent. */
+  suspend(id: string): Promise<void>;
+  /** Runs it again (the stored session resumes without a QR). Idempotent. */
+  resume(id: string): Promise<void>;
+  /** Removes the instance and its data. Idempotent: a missing instance is fine. */
+  delete(id: string): Promise<void>;
+  /** Current status (`NotFound` when the provider has no such instance). */
+  status(id: string): Promise<ProviderStatus>;
+  /**
+   * Where to reach it.
+   * @throws ProviderError `not_found` for an unknown id, `not_ready` while it cannot be reached yet.
+   */
+  endpoints(id: string): Promise<InstanceEndpoints>;
+  /**
+   * Brings the runtime in line with the database after an api start: runs what should run (adopting instances that
+   * survived the api's restart instead of starting duplicates), stops what should be suspended, removes unknown ones
+   * the provider manages.
+   */
+  reconcile(desired: ProvisionRequest[]): Promise<void>;
+  /** Releases the provider's resources (watchers, timers). Does not stop the instances. */
+  close(): Promise<void>;
+}

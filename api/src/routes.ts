@@ -1,0 +1,206 @@
+/**
+ * The api's endpoints (spec §2.1). Scopes: `none` (public) and `user` (a valid access token; handlers only ever touch
+ * the caller's own data — another tenant's instance is a 404).
+ */
+import type { Request } from 'express';
+import { defineRoute, type RouteDef } from '@wacloud/kit';
+import { z } from 'zod';
+import type { Accounts, AuthContext } from './accounts.js';
+import type { ApiConfig } from './config.js';
+import { AppError } from './errors.js';
+import { GATEWAY_TOKEN_NAME, type InstanceClient } from './instance-client.js';
+import type { InstanceService } from './instances.js';
+import type { LoginThrottle } from './login-throttle.js';
+import * as s from './schemas.js';
+import type { ApiStore, LedgerDoc } from './store.js';
+import type { Wallet } from './wallet.js';
+
+export interface RouteDeps {
+  config: ApiConfig;
+  store: ApiStore;
+  accounts: Accounts;
+  throttle: LoginThrottle;
+  wallet: Wallet;
+  instances: InstanceService;
+  client: InstanceClient;
+}
+
+const route = defineRoute<AuthContext>();
+const err = (description: string) => ({ description, schema: s.errorResponse });
+const authErr = { 401: err('Missing, invalid, expired or revoked access token') };
+
+function ledgerView(e: LedgerDoc) {
+  return {
+    id: e._id,
+    type: e.type,
+    amountMinor: e.amountMinor,
+    balanceAfterMinor: e.balanceAfterMinor,
+    ...(e.instanceId ? { instanceId: e.instanceId } : {}),
+    ...(e.period ? { period: { start: e.period.start.toISOString(), end: e.period.end.toISOString() } } : {}),
+    memo: e.memo,
+    createdAt: e.createdAt.toISOString(),
+  };
+}
+
+function clientAddress(req: Request): string {
+  return req.ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+export function apiRoutes(d: RouteDeps): RouteDef[] {
+  return [
+    route({
+      method: 'get', path: '/health', operationId: 'health', tags: ['health'], scope: 'none',
+      summary: 'Liveness of the api',
+      responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok'), provider: z.string() }) } },
+      handler: () => ({ status: 'ok', provider: d.config.PROVIDER }),
+    }),
+    route({
+      method: 'post', path: '/v1/auth/register', operationId: 'register', tags: ['auth'], scope: 'none',
+      summary: 'Register a tenant account (§2.1.1)',
+      body: s.credentials,
+      responses: { 201: { description: 'The new account', schema: s.userView }, 400: err('Invalid email or password'), 409: err('Email taken') },
+      handler: ({ body }) => d.accounts.register(body.email, body.password),
+    }),
+    route({
+      method: 'post', path: '/v1/auth/login', operationId: 'login', tags: ['auth'], scope: 'none',
+      summary: 'Log in: an access token (JWT) for the api and the gateway (§2.1.2). Throttled per account and per address.',
+      body: s.credentials,
+      responses: { 200: { description: 'Access token', schema: s.loginView }, 401: err('Wrong credentials'), 429: err('Too many failed logins') },
+      handler: async ({ body, req, res }) => {
+        const address = clientAddress(req);
+        try {
+          await d.throttle.check(body.email, address);
+        } catch (e) {
+          if (e instanceof AppError) res.setHeader('retry-after', String((e.details as { retryAfterS?: number } | undefined)?.retryAfterS ?? 60));
+          throw e;
+        }
+        const user = await d.accounts.checkCredentials(body.email, body.password);
+        if (!user) {
+          await d.throttle.failed(body.email, address);
+          throw new AppError('invalid_credentials');
+        }
+        await d.throttle.succeeded(body.email);
+        return { ...(await d.accounts.issueToken(user)), user: d.accounts.view(user) };
+      },
+    }),
+    route({
+      method: 'post', path: '/v1/auth/logout', operationId: 'logout', tags: ['auth'], scope: 'user',
+      summary: 'Log out: this access token is refused from now on (§2.1.2)',
+      responses: { 204: { description: 'Logged out' }, ...authErr },
+      handler: async ({ auth }) => {
+        await d.accounts.revoke(auth.sessionId);
+      },
+    }),
+    route({
+      method: 'get', path: '/v1/me', operationId: 'me', tags: ['auth'], scope: 'user',
+      summary: 'The profile: email, balance (minor units), member since',
+      responses: { 200: { description: 'Profile', schema: s.userView }, ...authErr },
+      handler: async ({ auth }) => {
+        const u = await d.accounts.get(auth.userId);
+        return { ...d.accounts.view(u), balanceMinor: await d.wallet.balance(auth.userId) };
+      },
+    }),
+    route({
+      method: 'get', path: '/v1/pricing', operationId: 'pricing', tags: ['wallet'], scope: 'none',
+      summary: 'Monthly price of one instance (§2.1.11)',
+      responses: { 200: { description: 'Price', schema: s.pricingView } },
+      handler: () => ({
+        monthlyPriceMinor: d.config.PRICE_MONTHLY_MINOR,
+        currency: d.config.CURRENCY,
+        period: 'P1M',
+        billing: 'Prepaid per instance: the first month is charged at creation; each next month at 00:00 UTC after the paid period ends. Unpaid instances are suspended, then deleted after the next missed charge.',
+      }),
+    }),
+    route({
+      method: 'post', path: '/v1/wallet/deposits', operationId: 'deposit', tags: ['wallet'], scope: 'user',
+      summary: 'Deposit money (emulated payment, §2.1.3). An Idempotency-Key header makes retries safe.',
+      body: s.depositBody(d.config.MAX_DEPOSIT_MINOR),
+      responses: { 201: { description: 'The ledger entry and the new balance', schema: z.object({ transaction: s.ledgerView, balanceMinor: z.number().int() }) }, 400: err('Invalid amount'), ...authErr },
+      handler: async ({ body, auth, req }) => {
+        const key = req.header('idempotency-key');
+        if (key !== undefined && !/^[\w.:-]{1,128}$/.test(key)) throw new AppError('invalid_request', 'Idempotency-Key must be 1–128 characters of letters, digits, . _ : -');
+        const r = await d.wallet.deposit(auth.userId, body.amount, key);
+        return { transaction: ledgerView(r.entry), balanceMinor: r.balanceMinor };
+      },
+    }),
+    route({
+      method: 'get', path: '/v1/wallet/transactions', operationId: 'transactions', tags: ['wallet'], scope: 'user',
+      summary: 'Deposits, charges (with their periods) and refunds, newest first',
+      query: s.pageQuery,
+      responses: { 200: { description: 'A page', schema: z.object({ items: z.array(s.ledgerView), nextCursor: z.string().nullable() }) }, ...authErr },
+      handler: async ({ auth, query }) => {
+        const limit = query.limit ?? 50;
+        let before = Number.MAX_SAFE_INTEGER;
+        if (query.cursor) {
+          if (!/^\d+$/.test(query.cursor)) throw new AppError('invalid_cursor');
+          before = Number(query.cursor);
+        }
+        const items = await d.store.ledger.find({ userId: auth.userId, seq: { $lt: before } }).sort({ seq: -1 }).limit(limit + 1).toArray();
+        const page = items.slice(0, limit);
+        return { items: page.map(ledgerView), nextCursor: items.length > limit ? String(page[page.length - 1]!.seq) : null };
+      },
+    }),
+    route({
+      method: 'post', path: '/v1/instances', operationId: 'createInstance', tags: ['instances'], scope: 'user',
+      summary: 'Create an instance (§2.1.4): needs a balance ≥ the monthly price, which is charged for the first period',
+      body: s.createInstanceBody,
+      responses: { 201: { description: 'The instance', schema: s.instanceView }, 400: err('Invalid name'), 402: err('Balance too low'), 409: err('Name taken'), ...authErr },
+      handler: ({ auth, body }) => d.instances.create(auth.userId, body.name),
+    }),
+    route({
+      method: 'get', path: '/v1/instances', operationId: 'listInstances', tags: ['instances'], scope: 'user',
+      summary: 'Your instances (§2.1.9) with phase, session state, suspended, paid until',
+      responses: { 200: { description: 'Instances', schema: z.object({ items: z.array(s.instanceView) }) }, ...authErr },
+      handler: async ({ auth }) => ({ items: await d.instances.list(auth.userId) }),
+    }),
+    route({
+      method: 'get', path: '/v1/instances/:id', operationId: 'getInstance', tags: ['instances'], scope: 'user',
+      summary: 'One of your instances (§2.1.10)',
+      params: s.instanceIdParams,
+      responses: { 200: { description: 'Instance', schema: s.instanceView }, 404: err('No such instance'), ...authErr },
+      handler: ({ auth, params }) => d.instances.get(auth.userId, params.id),
+    }),
+    route({
+      method: 'delete', path: '/v1/instances/:id', operationId: 'deleteInstance', tags: ['instances'], scope: 'user',
+      summary: 'Delete an instance and its container/resources (§2.1.5)',
+      params: s.instanceIdParams,
+      responses: { 204: { description: 'Deleted' }, 404: err('No such instance'), ...authErr },
+      handler: async ({ auth, params }) => {
+        await d.instances.delete(auth.userId, params.id);
+      },
+    }),
+    route({
+      method: 'post', path: '/v1/instances/:id/tokens', operationId: 'createInstanceToken', tags: ['tokens'], scope: 'user',
+      summary: 'Create an access token to an instance (§2.1.6); the plaintext is shown once',
+      params: s.instanceIdParams, body: s.createTokenBody,
+      responses: { 201: { description: 'Token with its plaintext', schema: s.tokenView.extend({ token: z.string() }) }, 404: err('No such instance'), 409: err('Suspended'), 503: err('Instance not reachable'), ...authErr },
+      handler: async ({ auth, params, body }) => {
+        if (body.name === GATEWAY_TOKEN_NAME) throw new AppError('reserved_name', `"${GATEWAY_TOKEN_NAME}" is reserved for the gateway; choose another name.`);
+        return d.client.createToken(await d.instances.endpoints(params.id, auth.userId), body.name, body.permissions);
+      },
+    }),
+    route({
+      method: 'get', path: '/v1/instances/:id/tokens', operationId: 'listInstanceTokens', tags: ['tokens'], scope: 'user',
+      summary: "An instance's access tokens (no secrets)",
+      params: s.instanceIdParams,
+      responses: { 200: { description: 'Tokens', schema: z.object({ items: z.array(s.tokenView) }) }, 404: err('No such instance'), ...authErr },
+      handler: async ({ auth, params }) => ({ items: await d.client.listTokens(await d.instances.endpoints(params.id, auth.userId)) }),
+    }),
+    route({
+      method: 'patch', path: '/v1/instances/:id/tokens/:tokenId', operationId: 'updateInstanceToken', tags: ['tokens'], scope: 'user',
+      summary: "Change an access token's permissions (§2.1.8)",
+      params: s.tokenParams, body: s.updateTokenBody,
+      responses: { 200: { description: 'Token', schema: s.tokenView }, 404: err('No such instance or token'), ...authErr },
+      handler: async ({ auth, params, body }) => d.client.setPermissions(await d.instances.endpoints(params.id, auth.userId), params.tokenId, body.permissions),
+    }),
+    route({
+      method: 'delete', path: '/v1/instances/:id/tokens/:tokenId', operationId: 'deleteInstanceToken', tags: ['tokens'], scope: 'user',
+      summary: 'Delete an access token to an instance (§2.1.7)',
+      params: s.tokenParams,
+      responses: { 204: { description: 'Deleted' }, 404: err('No such instance or token'), ...authErr },
+      handler: async ({ auth, params }) => {
+        await d.client.deleteToken(await d.instances.endpoints(params.id, auth.userId), params.tokenId);
+      },
+    }),
+  ];
+}

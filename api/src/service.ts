@@ -1,0 +1,157 @@
+/**
+ * Composition root of the api: store, accounts, wallet, provider, instances, gateway, routes, HTTP server.
+ * `startApi` is used by `main.ts` and by tests that run the api in-process.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import express, { type Express, type RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { bearer, buildOpenApi, createApp, type Authenticate } from '@wacloud/kit';
+import { Accounts } from './accounts.js';
+import type { ApiConfig } from './config.js';
+import { AppError } from './errors.js';
+import { Gateway } from './gateway.js';
+import { InstanceClient } from './instance-client.js';
+import { InstanceService } from './instances.js';
+import { LoginThrottle } from './login-throttle.js';
+import type { InstanceProvider } from './providers/provider.js';
+import { apiRoutes } from './routes.js';
+import { openApiStore, type ApiStore } from './store.js';
+import { Wallet } from './wallet.js';
+
+export interface Api {
+  url: string;
+  app: Express;
+  store: ApiStore;
+  provider: InstanceProvider;
+  wallet: Wallet;
+  instances: InstanceService;
+  registry: Registry;
+  /** Stops serving and releases the provider (instances keep running). */
+  close(): Promise<void>;
+}
+
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Builds the provider named by config. */
+export async function createProvider(config: ApiConfig, logger: Logger): Promise<InstanceProvider> {
+  if (config.PROVIDER === 'kubernetes') {
+    const [{ KubeConfig }, { KubernetesProvider }] = await Promise.all([import('@kubernetes/client-node'), import('./providers/kubernetes.js')]);
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    return new KubernetesProvider({ kubeConfig: kc, namespace: config.K8S_NAMESPACE, logger: logger.child({ provider: 'kubernetes' }) });
+  }
+  const { ProcessProvider } = await import('./providers/process.js');
+  const base = new URL(config.INSTANCE_MONGODB_URI ?? config.MONGODB_URI);
+  base.pathname = '/';
+  return new ProcessProvider({
+    instanceMain: config.INSTANCE_MAIN,
+    dataRoot: path.resolve(config.PROCESS_DATA_ROOT),
+    mongoUri: base.toString(),
+    simnetUrl: config.SIMNET_URL,
+    logger: logger.child({ provider: 'process' }),
+    env: { LOG_LEVEL: config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? config.LOG_LEVEL : 'info' },
+  });
+}
+
+/** Minimal CORS for a dashboard hosted on another origin (CORS_ORIGINS). */
+function cors(origins: string[]): RequestHandler {
+  return (req, res, next) => {
+    const origin = req.headers.origin;
+    if (origin && origins.includes(origin)) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('vary', 'Origin');
+      res.setHeader('access-control-allow-headers', 'authorization, content-type, idempotency-key');
+      res.setHeader('access-control-allow-methods', 'GET, POST, PATCH, PUT, DELETE, OPTIONS');
+      if (req.method === 'OPTIONS') return void res.status(204).end();
+    }
+    next();
+  };
+}
+
+export async function startApi(config: ApiConfig, logger: Logger, providerOverride?: InstanceProvider): Promise<Api> {
+  const store = await openApiStore(config.MONGODB_URI);
+  const provider = providerOverride ?? (await createProvider(config, logger));
+  const accounts = new Accounts(store, { jwtSecret: config.jwtSecret, issuer: config.JWT_ISSUER, ttlS: config.JWT_TTL_S, currency: config.CURRENCY });
+  const wallet = new Wallet(store);
+  const client = new InstanceClient();
+  const instances = new InstanceService(store, wallet, provider, client, { priceMinor: config.PRICE_MONTHLY_MINOR, engine: config.ENGINE, logger: logger.child({ component: 'instances' }) });
+  const throttle = new LoginThrottle({ maxPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, maxPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS, windowS: config.LOGIN_WINDOW_S });
+  const gateway = new Gateway(accounts, instances, client, logger.child({ component: 'gateway' }));
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const httpDuration = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request duration, seconds', labelNames: ['method', 'route', 'status_code'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] });
+
+  const routes = apiRoutes({ config, store, accounts, throttle, wallet, instances, client });
+  const authenticate: Authenticate = async (req, scope) => {
+    if (scope === 'none') return undefined;
+    const token = bearer(req);
+    if (!token) throw new AppError('unauthorized');
+    return accounts.verify(token);
+  };
+  let doc: unknown;
+  const after: RequestHandler[] = [];
+  if (config.DASHBOARD_DIR && existsSync(path.join(config.DASHBOARD_DIR, 'index.html'))) {
+    const dir = path.resolve(config.DASHBOARD_DIR);
+    after.push(express.static(dir, { index: 'index.html', maxAge: '1h' }));
+    // Client-side routes of the single-page app: anything that is not an API path gets index.html.
+    after.push((req, res, next) => (req.method === 'GET' && !req.path.startsWith('/v1/') && req.accepts('html') ? res.sendFile(path.join(dir, 'index.html')) : next()));
+  }
+  const app = createApp({
+    routes,
+    authenticate,
+    logger: logger.child({ component: 'http' }),
+    registry,
+    httpDuration,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    before: [cors(config.corsOrigins), gateway.middleware()],
+    after,
+    openapi: () =>
+      (doc ??= buildOpenApi({
+        title: 'wacloud api',
+        version,
+        description:
+          'The main backend: accounts, wallet, pricing, instances, instance tokens. Gateway: every instance method is reachable at ' +
+          '`/v1/instances/{id}/api/<instance path>` (see the instance API document) with your access token or an instance token; ' +
+          'WebSocket `/v1/instances/{id}/api/v1/events`. Money is in minor currency units. Errors: `{error: {code, message}}`.',
+        groups: [{ server: 'api', routes }],
+        securitySchemes: { accessToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        security: (scope) => (scope === 'none' ? [] : [{ accessToken: [] }]),
+      })),
+  });
+  if (config.TRUST_PROXY_HOPS > 0) app.set('trust proxy', config.TRUST_PROXY_HOPS);
+  const server = http.createServer(app);
+  const ws = gateway.attachWebSocket(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.PORT, config.HOST, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, provider: provider.kind }, 'api listening');
+  if (config.RECONCILE_ON_START) {
+    const desired = await instances.desired();
+    await provider.reconcile(desired).catch((err: Error) => logger.error({ err }, 'provider reconcile failed'));
+  }
+  return {
+    url: `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`,
+    app,
+    store,
+    provider,
+    wallet,
+    instances,
+    registry,
+    async close() {
+      ws.close();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await provider.close();
+      await store.close();
+    },
+  };
+}

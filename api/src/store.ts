@@ -1,0 +1,111 @@
+/**
+ * The api's MongoDB collections (mongoose connection, typed native collections for the writes that matter):
+ * users, sessions (issued access tokens, for logout), ledger (append-only money movements), instances, locks.
+ * Designed for FerretDB v1 too: invariants rest on unique `_id`s and unique indexes (atomic inserts), never on
+ * conditional updates under concurrency (not atomic there) — see `user-lock.ts` and `wallet.ts`.
+ */
+import mongoose, { type Connection } from 'mongoose';
+
+export interface UserDoc {
+  _id: string;
+  /** Lower-cased. */
+  email: string;
+  /** argon2id hash. */
+  passwordHash: string;
+  createdAt: Date;
+  /** Minor currency units; always the `balanceAfterMinor` of ledger entry `ledgerSeq`. */
+  balanceMinor: number;
+  /** Sequence number of the last ledger entry applied to the balance. */
+  ledgerSeq: number;
+}
+
+export interface SessionDoc {
+  /** The access token's `jti`. */
+  _id: string;
+  userId: string;
+  createdAt: Date;
+  expiresAt: Date;
+  revokedAt: Date | null;
+}
+
+export type LedgerType = 'deposit' | 'charge' | 'refund';
+
+export interface LedgerDoc {
+  /** `<userId>:<seq>`: one entry per sequence number (a unique, atomic insert). */
+  _id: string;
+  userId: string;
+  seq: number;
+  type: LedgerType;
+  /** Signed minor units: deposits and refunds positive, charges negative. */
+  amountMinor: number;
+  balanceAfterMinor: number;
+  /** Unique: a retried operation finds its first entry instead of moving money twice. */
+  idempotencyKey: string;
+  instanceId?: string | undefined;
+  /** The paid period of a charge: [start, end). */
+  period?: { start: Date; end: Date } | undefined;
+  memo: string;
+  createdAt: Date;
+}
+
+export interface InstanceDoc {
+  /** `i-` + 12 base32 chars: DNS-label safe. */
+  _id: string;
+  userId: string;
+  name: string;
+  engine: 'webjs' | 'simulated';
+  provider: 'process' | 'kubernetes' | 'docker';
+  createdAt: Date;
+  /** End of the paid period (exclusive). */
+  paidUntil: Date;
+  /** Day-of-month anchor of the billing periods (1–31). Billing rule: ARCHITECTURE §3. */
+  billingAnchorDay: number;
+  suspended: boolean;
+  suspendedAt: Date | null;
+  deletedAt: Date | null;
+}
+
+export interface LockDoc {
+  _id: string;
+  holder: string;
+  expiresAt: Date;
+}
+
+export interface ApiStore {
+  connection: Connection;
+  users: mongoose.mongo.Collection<UserDoc>;
+  sessions: mongoose.mongo.Collection<SessionDoc>;
+  ledger: mongoose.mongo.Collection<LedgerDoc>;
+  instances: mongoose.mongo.Collection<InstanceDoc>;
+  locks: mongoose.mongo.Collection<LockDoc>;
+  close(): Promise<void>;
+}
+
+/** Connects (the URI names the database) and creates the indexes. */
+export async function openApiStore(uri: string, timeoutMs = 10_000): Promise<ApiStore> {
+  const connection = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: timeoutMs, maxPoolSize: 20 }).asPromise();
+  const db = connection.db!;
+  const store: ApiStore = {
+    connection,
+    users: db.collection<UserDoc>('users'),
+    sessions: db.collection<SessionDoc>('sessions'),
+    ledger: db.collection<LedgerDoc>('ledger'),
+    instances: db.collection<InstanceDoc>('instances'),
+    locks: db.collection<LockDoc>('locks'),
+    close: () => connection.close(),
+  };
+  await store.users.createIndex({ email: 1 }, { unique: true });
+  await store.sessions.createIndex({ userId: 1 });
+  await store.ledger.createIndex({ idempotencyKey: 1 }, { unique: true });
+  await store.ledger.createIndex({ userId: 1, seq: -1 });
+  await store.instances.createIndex({ userId: 1, createdAt: 1 });
+  await store.instances.createIndex({ deletedAt: 1, paidUntil: 1 });
+  return store;
+}
+
+export const DUPLICATE_KEY = 11000;
+
+/** Whether `err` is a duplicate-key error (unique index or `_id`). */
+export function isDuplicateKey(err: unknown): boolean {
+  return (err as { code?: number } | undefined)?.code === DUPLICATE_KEY;
+}

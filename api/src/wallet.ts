@@ -1,0 +1,116 @@
+/**
+ * The wallet (spec §2.1.3, §2.2): an append-only ledger per user; the balance is the last entry's `balanceAfterMinor`.
+ *
+ * Every movement runs under the user's lock (`user-lock.ts`) in three steps, each safe to repeat:
+ * 1. roll forward: an entry `seq = user.ledgerSeq + 1` left by a crashed writer is applied to the user first;
+ * 2. idempotency: an entry with the same `idempotencyKey` (unique index) means the movement already happened — it is
+ *    returned, nothing moves twice (e.g. `charge:<instance>:<period start>` for a billing period);
+ * 3. append the entry (unique `_id` `<user>:<seq>`), then store the new balance and sequence on the user.
+ * Money is integer minor units throughout.
+ */
+import { randomUUID } from 'node:crypto';
+import { AppError } from './errors.js';
+import { withUserLock } from './user-lock.js';
+import type { ApiStore, LedgerDoc, LedgerType, UserDoc } from './store.js';
+
+export interface Movement {
+  type: LedgerType;
+  /** Signed minor units: positive credits, negative debits. */
+  amountMinor: number;
+  idempotencyKey: string;
+  instanceId?: string | undefined;
+  period?: { start: Date; end: Date } | undefined;
+  memo: string;
+}
+
+export interface MovementResult {
+  entry: LedgerDoc;
+  /** True when the idempotency key had been used: nothing moved now. */
+  duplicate: boolean;
+  balanceMinor: number;
+}
+
+export class Wallet {
+  constructor(private readonly store: ApiStore) {}
+
+  /**
+   * Applies `m` for `userId`. With `requireFunds`, a debit that would make the balance negative is refused.
+   * @throws AppError `insufficient_funds` (402), `not_found` for an unknown user, `busy` when the lock times out.
+   */
+  async apply(userId: string, m: Movement, o: { requireFunds?: boolean } = {}): Promise<MovementResult> {
+    if (!Number.isSafeInteger(m.amountMinor)) throw new RangeError('amountMinor must be a safe integer');
+    return withUserLock(this.store, userId, async () => {
+      const user = await this.rollForward(userId);
+      const existing = await this.store.ledger.findOne({ idempotencyKey: m.idempotencyKey });
+      if (existing) return { entry: existing, duplicate: true, balanceMinor: user.balanceMinor };
+      const balanceAfterMinor = user.balanceMinor + m.amountMinor;
+      if (o.requireFunds && m.amountMinor < 0 && balanceAfterMinor < 0) {
+        throw new AppError('insufficient_funds', `The balance (${user.balanceMinor}) cannot pay ${-m.amountMinor} (minor units); top up the wallet first.`, {
+          balanceMinor: user.balanceMinor,
+          requiredMinor: -m.amountMinor,
+        });
+      }
+      const seq = user.ledgerSeq + 1;
+      const entry: LedgerDoc = {
+        _id: `${userId}:${seq}`,
+        userId,
+        seq,
+        type: m.type,
+        amountMinor: m.amountMinor,
+        balanceAfterMinor,
+        idempotencyKey: m.idempotencyKey,
+        ...(m.instanceId ? { instanceId: m.instanceId } : {}),
+        ...(m.period ? { period: m.period } : {}),
+        memo: m.memo,
+        createdAt: new Date(),
+      };
+      await this.store.ledger.insertOne(entry);
+      await this.store.users.updateOne({ _id: userId }, { $set: { balanceMinor: balanceAfterMinor, ledgerSeq: seq } });
+      return { entry, duplicate: false, balanceMinor: balanceAfterMinor };
+    });
+  }
+
+  /** An emulated deposit of `amountMinor` (> 0). `idempotencyKey` from the client's Idempotency-Key header, if any. */
+  deposit(userId: string, amountMinor: number, idempotencyKey?: string): Promise<MovementResult> {
+    return this.apply(userId, { type: 'deposit', amountMinor, idempotencyKey: `deposit:${userId}:${idempotencyKey ?? randomUUID()}`, memo: 'Deposit (emulated payment)' });
+  }
+
+  /**
+   * Charges one period of an instance, once: the key is `charge:<instance>:<period start ISO>`.
+   * @throws AppError `insufficient_funds` when the balance cannot pay.
+   */
+  chargePeriod(userId: string, instanceId: string, priceMinor: number, period: { start: Date; end: Date }): Promise<MovementResult> {
+    return this.apply(
+      userId,
+      {
+        type: 'charge',
+        amountMinor: -priceMinor,
+        idempotencyKey: `charge:${instanceId}:${period.start.toISOString()}`,
+        instanceId,
+        period,
+        memo: `Instance ${instanceId}: ${period.start.toISOString().slice(0, 10)} – ${period.end.toISOString().slice(0, 10)}`,
+      },
+      { requireFunds: true },
+    );
+  }
+
+  /** Current balance (after rolling forward an interrupted movement). */
+  async balance(userId: string): Promise<number> {
+    const user = await this.store.users.findOne({ _id: userId });
+    if (!user) throw new AppError('not_found', 'No such user.');
+    const pending = await this.store.ledger.findOne({ _id: `${userId}:${user.ledgerSeq + 1}` });
+    return pending ? (await withUserLock(this.store, userId, () => this.rollForward(userId))).balanceMinor : user.balanceMinor;
+  }
+
+  /** Under the lock: applies ledger entries a crashed writer appended but did not record on the user. */
+  private async rollForward(userId: string): Promise<UserDoc> {
+    let user = await this.store.users.findOne({ _id: userId });
+    if (!user) throw new AppError('not_found', 'No such user.');
+    for (;;) {
+      const next: LedgerDoc | null = await this.store.ledger.findOne({ _id: `${userId}:${user.ledgerSeq + 1}` });
+      if (!next) return user;
+      await this.store.users.updateOne({ _id: userId }, { $set: { balanceMinor: next.balanceAfterMinor, ledgerSeq: next.seq } });
+      user = { ...user, balanceMinor: next.balanceAfterMinor, ledgerSeq: next.seq };
+    }
+  }
+}
