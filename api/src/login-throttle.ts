@@ -3,7 +3,7 @@
  * (rate-limiter-flexible); past either bound, logins answer 429 with Retry-After until the window passes.
  * A successful login clears the account's counter.
  */
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, type RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from './errors.js';
 
 export class LoginThrottle {

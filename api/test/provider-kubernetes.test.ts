@@ -13,23 +13,7 @@ import { pino } from 'pino';
 import { KubeApiError, KubernetesProvider } from '../src/providers/kubernetes.js';
 import { ProviderError, type ProvisionRequest } from '../src/providers/provider.js';
 
-/**
- * The operator's test harness (control plane + CRD + RBAC, operator processes), loaded at run time: a static import
- * would pull operator/test into this project, outside api/tsconfig.test.json's rootDir (TS6059). This is the part of
- * its API used here.
- */
-interface Harness {
-  startClusterWithCrd(): Promise<{ cp: ControlPlane; operatorKubeconfig: string }>;
-  startOperator(kubeconfig: string, name: string, env?: NodeJS.ProcessEnv): Promise<RunningOperator>;
-  kubectlOk(cp: ControlPlane, args: string[], stdin?: string): Promise<string>;
-  getJson(cp: ControlPlane, kind: string, name: string, ns: string): Promise<any>;
-}
-interface RunningOperator {
-  proc: { output(): string };
-  stop(): Promise<void>;
-}
-const HARNESS = '../../operator/test/harness.js';
-const { getJson, kubectlOk, startClusterWithCrd, startOperator } = (await import(HARNESS)) as Harness;
+import { getJson, kubectlOk, startClusterWithCrd, startOperator, type RunningOperator } from '../../operator/test/harness.js';
 
 const NS = 'tenants';
 /** Not watched by the operator (WATCH_NAMESPACE=tenants): the test plays the operator there. */

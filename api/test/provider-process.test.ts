@@ -233,6 +233,41 @@ describe('ProcessProvider (in this process)', () => {
   });
 });
 
+describe('ProcessProvider with an instance that keeps crashing', () => {
+  test('restarts it with growing delays, reports Provisioning with the exit, and stops the loop on suspend', async () => {
+    const root = newRoot();
+    const provider = new ProcessProvider({
+      instanceMain: path.join(here, 'fixtures', 'exiting-instance.mjs'),
+      dataRoot: root,
+      mongoUri: mongo.uri,
+      simnetUrl,
+      logger,
+      restartBackoff: { initialMs: 100, maxMs: 800 },
+    });
+    const r = req('crashy');
+    try {
+      await provider.create(r);
+      const starts = () => (readFileSync(path.join(root, r.id, 'instance.log'), 'utf8').match(/starting instance/g) ?? []).length;
+      await eventually(() => starts() >= 4, 10_000);
+      // 100 + 200 + 400 + 800 + 800 … ms: about 5 starts in 2 s, not a hot loop.
+      const status = await provider.status(r.id);
+      expect(status.phase).toBe('Provisioning');
+      expect(status.message).toMatch(/exit code 3/);
+      expect(readFileSync(path.join(root, r.id, 'instance.log'), 'utf8')).toContain(`boom: cannot start (--instance-id=${r.id}`);
+      await new Promise((res) => setTimeout(res, 1_000));
+      expect(starts()).toBeLessThanOrEqual(8);
+      await provider.suspend(r.id);
+      const after = starts();
+      await new Promise((res) => setTimeout(res, 1_200));
+      expect(starts()).toBe(after);
+      expect((await provider.status(r.id)).phase).toBe('Suspended');
+    } finally {
+      await provider.delete(r.id);
+      await provider.close();
+    }
+  });
+});
+
 describe('ProcessProvider surviving an api crash (provider in a host process)', () => {
   let root: string;
   const hosts: ManagedProcess[] = [];

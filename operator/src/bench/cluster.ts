@@ -1,0 +1,109 @@
+/**
+ * The benchmarks' cluster: a real control plane from @wacloud/testenv (etcd + kube-apiserver, no
+ * kube-controller-manager: nothing here needs pods, garbage collection or the StatefulSet controller), the CRD
+ * (established), the operator's namespace and least-privilege RBAC (deploy/rbac.yaml), and the operator as a child
+ * process (`node dist/main.js`) authenticated as its ServiceAccount — as in test/harness.ts.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CRD_YAML_PATH } from '@wacloud/crds';
+import { eventually, freePort, startControlPlane, startProcess, type ControlPlane, type ManagedProcess } from '@wacloud/testenv';
+import { BenchApi } from './api.js';
+
+/** The operator workspace (two levels above dist/bench or src/bench). */
+export const operatorDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const RBAC_YAML = path.join(operatorDir, 'deploy', 'rbac.yaml');
+export const OPERATOR_NS = 'wacloud-system';
+/** What {@link startBenchCluster} starts, for the report. */
+export const CONTROL_PLANE_DESCRIPTION = 'testenv startControlPlane({ controllerManager: false }): etcd + kube-apiserver, no controller-manager';
+
+export interface BenchCluster {
+  cp: ControlPlane;
+  /** Admin client (keep-alive connections). */
+  api: BenchApi;
+  /** Kubeconfig file of the operator's ServiceAccount. */
+  operatorKubeconfig: string;
+  /** Stops the client and the control plane. */
+  stop(): Promise<void>;
+}
+
+async function kubectlOk(cp: ControlPlane, args: string[]): Promise<void> {
+  const r = await cp.kubectl(args);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
+}
+
+/** Starts a control plane with the CRD, the operator's namespace, RBAC and ServiceAccount kubeconfig. */
+export async function startBenchCluster(): Promise<BenchCluster> {
+  const cp = await startControlPlane({ controllerManager: false });
+  let api: BenchApi | undefined;
+  try {
+    await kubectlOk(cp, ['apply', '--server-side', '-f', CRD_YAML_PATH]);
+    await kubectlOk(cp, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/whatsappinstances.wacloud.io']);
+    await kubectlOk(cp, ['create', 'namespace', OPERATOR_NS]);
+    await kubectlOk(cp, ['apply', '-f', RBAC_YAML]);
+    const operatorKubeconfig = await cp.serviceAccountKubeconfig(OPERATOR_NS, 'wacloud-operator', { expirationSeconds: 7200 });
+    api = BenchApi.fromKubeConfig(cp.kubeConfig());
+    const client = api;
+    return {
+      cp,
+      api,
+      operatorKubeconfig,
+      async stop() {
+        await client.close();
+        await cp.stop();
+      },
+    };
+  } catch (err) {
+    await api?.close();
+    await cp.stop();
+    throw err;
+  }
+}
+
+export interface OperatorProcess {
+  proc: ManagedProcess;
+  pid: number;
+  /** `http://127.0.0.1:<METRICS_PORT>` */
+  metricsUrl: string;
+  /** The environment it was started with (for building the same manifests it builds). */
+  env: NodeJS.ProcessEnv;
+  /** The Prometheus text of /metrics. */
+  metrics(): Promise<string>;
+  /** SIGTERM (the operator releases its Lease and exits 0); resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/**
+ * Starts `node dist/main.js` as the operator's ServiceAccount with `LOG_LEVEL=warn` and `env` on top of this
+ * process' environment; resolves once /readyz answers 200 (leader, informers synced).
+ * @throws Error with the operator's output when it is not ready within `readyTimeoutMs` ms.
+ */
+export async function startOperatorProcess(kubeconfig: string, env: NodeJS.ProcessEnv = {}, readyTimeoutMs = 60_000): Promise<OperatorProcess> {
+  const port = await freePort();
+  const fullEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    KUBECONFIG: kubeconfig,
+    POD_NAMESPACE: OPERATOR_NS,
+    POD_NAME: 'bench-operator',
+    METRICS_PORT: String(port),
+    LOG_LEVEL: 'warn',
+    ...env,
+  };
+  const proc = startProcess({ command: process.execPath, args: [path.join(operatorDir, 'dist', 'main.js')], env: fullEnv });
+  const metricsUrl = `http://127.0.0.1:${port}`;
+  try {
+    await eventually(async () => (await fetch(`${metricsUrl}/readyz`).catch(() => undefined))?.ok, readyTimeoutMs, 200);
+  } catch (err) {
+    await proc.stop();
+    throw new Error(`operator not ready within ${readyTimeoutMs} ms: ${(err as Error).message}\n${proc.output().slice(-3000)}`);
+  }
+  return {
+    proc,
+    pid: proc.pid,
+    metricsUrl,
+    env: fullEnv,
+    metrics: async () => (await fetch(`${metricsUrl}/metrics`)).text(),
+    stop: () => proc.stop(15_000),
+  };
+}
+

@@ -1,0 +1,137 @@
+/**
+ * memory: the operator process' memory with M instances reconciled (each with its StatefulSet, two Services, Secret
+ * and NetworkPolicy in the caches): VmRSS and VmHWM from /proc/<pid>/status, Pss from /proc/<pid>/smaps_rollup, and
+ * the V8 heap from its own /metrics (prom-client's nodejs_heap_size_*). Read when idle (no instances), right after
+ * the reconcile storm, and after a quiet period. "Quiet" means no changes from outside; the operator itself keeps
+ * re-reconciling (every instance without a ready pod is requeued after 10 s, and informers resync every 30 s), so
+ * its reconciles and CPU time during that period are reported too.
+ */
+import { API_VERSION, PLURAL } from '@wacloud/crds';
+import { ArrivalWatch, runPool, type KubeObject } from './api.js';
+import { CONTROL_PLANE_DESCRIPTION, startBenchCluster, startOperatorProcess, type OperatorProcess } from './cluster.js';
+import { benchInstance, instanceNames, isReconciled } from './create.js';
+import { PeakSampler, metricValue, procCpuSeconds, procMemory } from './proc.js';
+
+export interface MemoryOptions {
+  /** Instances to reconcile, M. */
+  instances: number;
+  /** Requests in flight from the load generator. */
+  concurrency: number;
+  /** MAX_CONCURRENT_RECONCILES of the operator. */
+  maxConcurrentReconciles: number;
+  /** Length of the quiet period, s. */
+  quietSeconds: number;
+  /** Give up waiting for the storm after this long, ms. */
+  timeoutMs: number;
+  log: (line: string) => void;
+}
+
+export interface MemorySnapshot {
+  /** VmRSS, bytes. */
+  rssBytes: number;
+  /** VmHWM (peak RSS since start), bytes. */
+  hwmBytes: number;
+  /** Pss, bytes. */
+  pssBytes: number;
+  /** V8 heap used / total, bytes (nodejs_heap_size_used_bytes, nodejs_heap_size_total_bytes). */
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  /** Memory of C++ objects bound to JS objects (nodejs_external_memory_bytes), bytes. */
+  externalBytes: number;
+}
+
+export interface MemoryResult {
+  instances: number;
+  concurrency: number;
+  maxConcurrentReconciles: number;
+  controlPlane: string;
+  /** Operator started and ready, no instances. */
+  idle: MemorySnapshot;
+  /** Right after every instance showed Reconciled=True and every child existed. */
+  afterStorm: MemorySnapshot;
+  /** After {@link quietSeconds} without outside changes. */
+  afterQuiet: MemorySnapshot;
+  /** First create → all instances Reconciled=True, ms. */
+  stormMs: number;
+  /** Objects in the namespace at the end of the storm, by resource. */
+  children: Record<string, number>;
+  /** Highest RSS sampled (every 500 ms) during the storm, bytes. */
+  stormPeakRssBytes: number;
+  quietSeconds: number;
+  /** Operator CPU time during the quiet period, s, and reconciles it ran. */
+  quietCpuSeconds: number;
+  quietReconciles: number;
+}
+
+const NS = 'bench-memory';
+
+async function snapshot(op: OperatorProcess): Promise<MemorySnapshot> {
+  const m = await op.metrics();
+  return {
+    ...procMemory(op.pid),
+    heapUsedBytes: metricValue(m, 'nodejs_heap_size_used_bytes'),
+    heapTotalBytes: metricValue(m, 'nodejs_heap_size_total_bytes'),
+    externalBytes: metricValue(m, 'nodejs_external_memory_bytes'),
+  };
+}
+
+/** See the module comment. */
+export async function runMemory(o: MemoryOptions): Promise<MemoryResult> {
+  o.log('memory: starting a control plane');
+  const c = await startBenchCluster();
+  let op: OperatorProcess | undefined;
+  try {
+    await c.api.createNamespace(NS);
+    op = await startOperatorProcess(c.operatorKubeconfig, { MAX_CONCURRENT_RECONCILES: String(o.maxConcurrentReconciles) });
+    await new Promise((r) => setTimeout(r, 2000));
+    const idle = await snapshot(op);
+
+    const path = `/apis/${API_VERSION}/namespaces/${NS}/${PLURAL}`;
+    const reconciled = await ArrivalWatch.start(c.api, path, isReconciled);
+    const sampler = new PeakSampler(op.pid, 500);
+    const names = instanceNames(o.instances);
+    o.log(`  creating ${o.instances} WhatsAppInstances (${o.concurrency} in flight)`);
+    const t0 = performance.now();
+    await runPool(names, o.concurrency, (name) => c.api.create(path, benchInstance(name, NS) as unknown as KubeObject).then(() => undefined));
+    const tDone = await reconciled.waitFor(names.length, o.timeoutMs, (n) => o.log(`    ${n}/${names.length} reconciled after ${((performance.now() - t0) / 1000).toFixed(1)} s`));
+    await reconciled.stop();
+    sampler.stop();
+    const children: Record<string, number> = {};
+    for (const [name, p] of Object.entries({
+      statefulsets: `/apis/apps/v1/namespaces/${NS}/statefulsets`,
+      services: `/api/v1/namespaces/${NS}/services`,
+      secrets: `/api/v1/namespaces/${NS}/secrets`,
+      networkpolicies: `/apis/networking.k8s.io/v1/namespaces/${NS}/networkpolicies`,
+    })) {
+      children[name] = await c.api.count(p);
+    }
+    const afterStorm = await snapshot(op);
+
+    o.log(`  quiet period of ${o.quietSeconds} s`);
+    const reconcilesBefore = metricValue(await op.metrics(), 'controller_runtime_reconcile_total');
+    const cpuBefore = procCpuSeconds(op.pid);
+    await new Promise((r) => setTimeout(r, o.quietSeconds * 1000));
+    const quietCpuSeconds = procCpuSeconds(op.pid) - cpuBefore;
+    const afterQuiet = await snapshot(op);
+    const quietReconciles = metricValue(await op.metrics(), 'controller_runtime_reconcile_total') - reconcilesBefore;
+    return {
+      instances: o.instances,
+      concurrency: o.concurrency,
+      maxConcurrentReconciles: o.maxConcurrentReconciles,
+      controlPlane: CONTROL_PLANE_DESCRIPTION,
+      idle,
+      afterStorm,
+      afterQuiet,
+      stormMs: tDone - t0,
+      children,
+      stormPeakRssBytes: sampler.maxRssBytes,
+      quietSeconds: o.quietSeconds,
+      quietCpuSeconds,
+      quietReconciles,
+    };
+  } finally {
+    const code = await op?.stop();
+    if (op && code !== 0) o.log(`  operator exited with ${code}:\n${op.proc.output().slice(-2000)}`);
+    await c.stop();
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Benchmarks of the operator (`npm run bench -w operator [-- create|memory] [--json] [sizes…]`) against a real
+ * control plane (etcd + kube-apiserver from @wacloud/testenv) with the operator as its own process. Prints figures —
+ * never asserts timing. Progress goes to stderr, the report to stdout, and with `--json` one JSON line is printed last.
+ *
+ * Sizes (flag, else environment variable, else default):
+ *   --instances / BENCH_INSTANCES                 create: instances (and direct StatefulSets) per side, N   default 500
+ *   --concurrency / BENCH_CONCURRENCY             requests in flight from the load generator                 default 8
+ *   --reconciles / BENCH_RECONCILES               create: MAX_CONCURRENT_RECONCILES per round, e.g. 4,16       default: the operator's default
+ *   --client-requests / BENCH_CLIENT_REQUESTS     create: sequential GETs per client in the client comparison default 200 (0: skip)
+ *   --memory-instances / BENCH_MEMORY_INSTANCES   memory: instances reconciled, M                            default 2000
+ *   --memory-reconciles / BENCH_MEMORY_RECONCILES memory: MAX_CONCURRENT_RECONCILES                          default: the operator's default
+ *   --quiet-seconds / BENCH_QUIET_SECONDS         memory: quiet period before the second reading, s          default 10
+ *   --timeout-seconds / BENCH_TIMEOUT_SECONDS     longest wait for one side or the storm, s                  default 900
+ *
+ * Every round starts its own control plane and stops it (and the operator) at the end; the process then exits by itself.
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../config.js';
+import { runCreate, type CreateResult, type SideResult } from './create.js';
+import { runMemory, type MemoryResult, type MemorySnapshot } from './memory.js';
+import { fmt, round, table } from './stats.js';
+
+const BENCHES = ['create', 'memory'] as const;
+type BenchName = (typeof BENCHES)[number];
+
+interface Sizes {
+  instances: number;
+  concurrency: number;
+  reconciles: number[];
+  clientRequests: number;
+  memoryInstances: number;
+  memoryReconciles: number;
+  quietSeconds: number;
+  timeoutSeconds: number;
+}
+
+type ScalarSize = Exclude<keyof Sizes, 'reconciles'>;
+
+/** The operator's own default of MAX_CONCURRENT_RECONCILES (its config schema, no environment). */
+const DEFAULT_RECONCILES = loadConfig({}).MAX_CONCURRENT_RECONCILES;
+
+const SIZE_SOURCES: Record<ScalarSize, { flag: string; env: string; def: number; min: number; max?: number }> = {
+  instances: { flag: 'instances', env: 'BENCH_INSTANCES', def: 500, min: 1 },
+  concurrency: { flag: 'concurrency', env: 'BENCH_CONCURRENCY', def: 8, min: 1 },
+  clientRequests: { flag: 'client-requests', env: 'BENCH_CLIENT_REQUESTS', def: 200, min: 0 },
+  memoryInstances: { flag: 'memory-instances', env: 'BENCH_MEMORY_INSTANCES', def: 2000, min: 1 },
+  memoryReconciles: { flag: 'memory-reconciles', env: 'BENCH_MEMORY_RECONCILES', def: DEFAULT_RECONCILES, min: 1, max: 64 },
+  quietSeconds: { flag: 'quiet-seconds', env: 'BENCH_QUIET_SECONDS', def: 10, min: 0 },
+  timeoutSeconds: { flag: 'timeout-seconds', env: 'BENCH_TIMEOUT_SECONDS', def: 900, min: 1 },
+};
+
+const USAGE =
+  'usage: node dist/bench/run.js [create|memory] [--json] [--instances N] [--concurrency C] [--reconciles 4,16] [--client-requests R]\n' +
+  '                              [--memory-instances M] [--memory-reconciles K] [--quiet-seconds S] [--timeout-seconds T]\n';
+
+function parse(argv: string[]): { benches: BenchName[]; json: boolean; sizes: Sizes } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      reconciles: { type: 'string' },
+      ...Object.fromEntries(Object.values(SIZE_SOURCES).map((s) => [s.flag, { type: 'string' as const }])),
+    },
+  });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  const unknown = positionals.filter((p) => !(BENCHES as readonly string[]).includes(p) && p !== 'all');
+  if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; choose from ${BENCHES.join(', ')}\n${USAGE}`);
+  const chosen = positionals.filter((p): p is BenchName => (BENCHES as readonly string[]).includes(p));
+  const sizes = { reconciles: [] as number[] } as Sizes;
+  const raw = (flag: string, env: string): string | undefined => {
+    const v = (values as Record<string, unknown>)[flag] ?? process.env[env];
+    return v === undefined || v === '' ? undefined : String(v);
+  };
+  for (const [key, s] of Object.entries(SIZE_SOURCES) as Array<[ScalarSize, (typeof SIZE_SOURCES)[ScalarSize]]>) {
+    const r = raw(s.flag, s.env);
+    const n = r === undefined ? s.def : Number(r);
+    if (!Number.isInteger(n) || n < s.min || (s.max !== undefined && n > s.max)) throw new Error(`--${s.flag} / ${s.env} must be an integer in [${s.min}, ${s.max ?? '∞'}] (got ${r})`);
+    sizes[key] = n;
+  }
+  const list = raw('reconciles', 'BENCH_RECONCILES');
+  sizes.reconciles = list === undefined ? [DEFAULT_RECONCILES] : list.split(',').map((x) => Number(x.trim()));
+  if (sizes.reconciles.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) throw new Error(`--reconciles / BENCH_RECONCILES must be integers in [1, 64], comma-separated (got ${list})`);
+  return { benches: chosen.length ? chosen : [...BENCHES], json: values.json === true, sizes };
+}
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const out = (text = '') => process.stdout.write(`${text}\n`);
+const mib = (bytes: number) => bytes / 2 ** 20;
+const sec = (ms: number) => ms / 1000;
+const cpu = (s: SideResult, ...names: string[]) => names.map((n) => `${n} ${fmt(s.cpuSeconds[n] ?? Number.NaN)}`).join(', ');
+
+function printCreate(r: CreateResult): void {
+  out(`create — ${fmt(r.instances)} WhatsAppInstances → StatefulSets by the operator vs the same ${fmt(r.instances)} StatefulSets created directly`);
+  out(`  control plane: ${r.controlPlane}; ${r.concurrency} requests in flight from the load generator`);
+  out(`  order: ${r.order}`);
+  out(`  time: first request sent → a watch on the namespace has seen all ${fmt(r.instances)} StatefulSets; lag: one object's create answered → its StatefulSet seen`);
+  out();
+  const rows: Array<Array<string | number>> = [];
+  for (const rd of r.rounds) {
+    const side = (name: string, s: SideResult) => [name, sec(s.createsMs), sec(s.allMs), s.perSec, s.lagP50Ms, s.lagP95Ms, s.lagMaxMs];
+    rows.push(side(`direct POST`, rd.direct), side(`direct SSA`, rd.directApply), side(`operator, ${rd.maxConcurrentReconciles} reconciles`, rd.operator));
+  }
+  out(table(['side', 'creates s', 'all StatefulSets s', 'per s', 'lag p50 ms', 'lag p95 ms', 'lag max ms'], rows));
+  out();
+  for (const rd of r.rounds) {
+    const op = rd.operator;
+    out(`  MAX_CONCURRENT_RECONCILES=${rd.maxConcurrentReconciles}: ratio operator / direct POST = ${rd.ratio.toFixed(2)} (target ≤ 1.5); operator / direct SSA = ${rd.ratioVsApply.toFixed(2)}`);
+    out(`    all instances Reconciled=True after ${fmt(sec(op.allReconciledMs))} s; ${fmt(op.reconciles)} reconciles (${fmt(op.reconcileErrors)} errors), mean ${fmt(op.meanReconcileMs)} ms each`);
+    out(`    CPU s during the timed window — direct POST: ${cpu(rd.direct, 'apiserver', 'etcd', 'bench')}; direct SSA: ${cpu(rd.directApply, 'apiserver', 'etcd', 'bench')}`);
+    out(`                                     operator side: ${cpu(op, 'operator', 'apiserver', 'etcd', 'bench')}  (${os.availableParallelism()} CPUs, wall ${fmt(sec(op.allMs))} s)`);
+    out(`    most sockets open in the operator at once: ${fmt(op.maxOperatorSockets)}`);
+    out(`    apiserver requests from the first create until all reconciled (all clients; includes the ${fmt(r.instances)} bench POSTs of whatsappinstances):`);
+    out(
+      table(
+        ['      verb resource', 'requests', 'per instance'],
+        op.apiRequests.filter(([, n]) => n >= r.instances / 10).map(([k, n]) => [`      ${k}`, n, n / r.instances]),
+      ),
+    );
+    out();
+  }
+  if (r.client) {
+    const c = r.client;
+    out(`  API client, ${c.requests} sequential GETs of one Namespace as the admin (p50 / mean ms, sockets left open after the loop):`);
+    out(`    operator's KubeClient (client-node applySecurityAuthentication → a new undici Agent per request): ${fmt(c.kubeClient.p50Ms)} / ${fmt(c.kubeClient.meanMs)} ms, ${c.kubeClient.socketsLeftOpen} sockets`);
+    out(`    one keep-alive undici Agent:                                                                      ${fmt(c.keepAlive.p50Ms)} / ${fmt(c.keepAlive.meanMs)} ms, ${c.keepAlive.socketsLeftOpen} sockets`);
+    out();
+  }
+}
+
+function printMemory(r: MemoryResult): void {
+  out(`memory — the operator process with ${fmt(r.instances)} WhatsAppInstances reconciled (MAX_CONCURRENT_RECONCILES=${r.maxConcurrentReconciles}, ${r.concurrency} creates in flight)`);
+  out(`  control plane: ${r.controlPlane}`);
+  out(`  storm: first create → all Reconciled=True in ${fmt(sec(r.stormMs))} s (${fmt(r.instances / sec(r.stormMs))} instances/s); objects in the namespace then: ${Object.entries(r.children).map(([k, n]) => `${k} ${fmt(n)}`).join(', ')}`);
+  out();
+  const row = (name: string, s: MemorySnapshot) => [name, mib(s.rssBytes), mib(s.pssBytes), mib(s.hwmBytes), mib(s.heapUsedBytes), mib(s.heapTotalBytes), mib(s.externalBytes)];
+  out(
+    table(
+      ['reading (MiB)', 'VmRSS', 'Pss', 'VmHWM', 'heap used', 'heap total', 'external'],
+      [row('idle, no instances', r.idle), row('after the storm', r.afterStorm), row(`after ${r.quietSeconds} s quiet`, r.afterQuiet)],
+    ),
+  );
+  out();
+  out(`  peak RSS sampled during the storm: ${fmt(mib(r.stormPeakRssBytes))} MiB; target ≤ 150 MB (= 143 MiB) RSS after the storm`);
+  out(`  during the ${r.quietSeconds} s "quiet" period the operator still ran ${fmt(r.quietReconciles)} reconciles using ${fmt(r.quietCpuSeconds)} CPU s (requeue after 10 s while no pod is ready; resync 30 s)`);
+  out();
+}
+
+async function main(): Promise<void> {
+  const { benches, json, sizes } = parse(process.argv.slice(2));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    // testenv kills the processes it started on 'exit'; a signal's default action would skip that.
+    process.once(sig, () => {
+      log(`${sig}: stopping`);
+      process.exit(130);
+    });
+  }
+  const started = Date.now();
+  const report: { node: string; cpus: number; cpuModel: string; sizes: Sizes; create?: CreateResult; memory?: MemoryResult; totalMs?: number } = {
+    node: process.version,
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    sizes,
+  };
+  out(`wacloud operator benchmarks — Node ${process.version}, ${report.cpus} CPUs (${report.cpuModel}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  out();
+  const timeoutMs = sizes.timeoutSeconds * 1000;
+  if (benches.includes('create')) {
+    report.create = await runCreate({ instances: sizes.instances, concurrency: sizes.concurrency, reconciles: sizes.reconciles, clientRequests: sizes.clientRequests, timeoutMs, log });
+    printCreate(report.create);
+  }
+  if (benches.includes('memory')) {
+    report.memory = await runMemory({ instances: sizes.memoryInstances, concurrency: sizes.concurrency, maxConcurrentReconciles: sizes.memoryReconciles, quietSeconds: sizes.quietSeconds, timeoutMs, log });
+    printMemory(report.memory);
+  }
+  report.totalMs = Date.now() - started;
+  out(`total ${(report.totalMs / 1000).toFixed(1)} s`);
+  if (json) out(JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? round(v, 3) : v)));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});
