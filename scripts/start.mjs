@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// `make start`: wacloud on the embedded default, on this machine, with nothing else installed.
-// Starts a MongoDB-wire server (MONGODB_URI if set, else mongod on PATH, else the FerretDB that `make tools` built),
-// the simulated WhatsApp network, and one instance service with the simulated engine (ENGINE=webjs for the real one).
-// State lives in .data/ so a restart resumes. Ctrl-C stops everything.
+// `make start`: the wacloud platform on the embedded default, on this machine, with nothing else installed:
+// a MongoDB-wire server (MONGODB_URI if set, else mongod on PATH, else the FerretDB that `make tools` built), the
+// simulated WhatsApp network, and the api with the `process` provider (instances are child processes of this
+// machine) and the simulated engine (ENGINE=webjs for real WhatsApp Web through Chromium). The dashboard is served
+// by the api when it has been built. State lives in .data/, so a restart resumes: Ctrl-C stops everything,
+// including the instance processes, and the next start brings the same instances (and their WhatsApp sessions) back.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findBinary, startProcess, waitForPort } from '../testenv/dist/index.js';
@@ -12,11 +14,11 @@ import { findBinary, startProcess, waitForPort } from '../testenv/dist/index.js'
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const data = path.join(root, '.data');
 mkdirSync(data, { recursive: true });
-const PORT = Number(process.env.PORT ?? 8080);
-const INTERNAL_PORT = Number(process.env.INTERNAL_PORT ?? 8081);
+const PORT = Number(process.env.PORT ?? 3000);
 const SIMNET_PORT = Number(process.env.SIMNET_PORT ?? 7300);
 const MONGO_PORT = Number(process.env.MONGO_PORT ?? 27017);
 const children = [];
+let database; // the MongoDB-wire server this script started, stopped last
 const say = (m) => process.stdout.write(`[start] ${m}\n`);
 
 async function mongo() {
@@ -29,16 +31,17 @@ async function mongo() {
   if (mongod) p = startProcess({ command: mongod, args: ['--bind_ip', '127.0.0.1', '--port', String(MONGO_PORT), '--dbpath', dir, '--quiet'] });
   else if (ferret) p = startProcess({ command: ferret, args: ['-listen', `127.0.0.1:${MONGO_PORT}`, '-dir', dir] });
   else throw new Error('no MongoDB-wire server: set MONGODB_URI, install mongod, or run `make tools`');
-  children.push(p);
+  database = p;
   await waitForPort(MONGO_PORT);
   say(`${mongod ? 'mongod' : 'FerretDB'} on mongodb://127.0.0.1:${MONGO_PORT}/ (data in .data/mongo)`);
   return `mongodb://127.0.0.1:${MONGO_PORT}/`;
 }
 
-function secret(name) {
+/** A random secret kept in .data/<name> (mode 0600), created once. */
+function secretFile(name) {
   const f = path.join(data, name);
-  if (!existsSync(f)) writeFileSync(f, randomBytes(24).toString('base64url'), { mode: 0o600 });
-  return readFileSync(f, 'utf8').trim();
+  if (!existsSync(f)) writeFileSync(f, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  return f;
 }
 
 async function main() {
@@ -47,39 +50,57 @@ async function main() {
   children.push(simnet);
   await simnet.waitForOutput(/simnet listening/);
   say(`simulated WhatsApp network on http://127.0.0.1:${SIMNET_PORT}`);
-  secret('internal-key'); // created once, read by the instance from the file
   const uri = new URL(base);
-  uri.pathname = '/wacloud_instance_local';
-  const instance = startProcess({
+  uri.pathname = '/wacloud';
+  const dashboard = path.join(root, 'dashboard/dist/dashboard/browser');
+  const api = startProcess({
     command: process.execPath,
-    args: [path.join(root, 'instance/dist/main.js')],
+    args: [path.join(root, 'api/dist/main.js')],
     env: {
       ...process.env,
       PORT: String(PORT),
-      INTERNAL_PORT: String(INTERNAL_PORT),
       HOST: '127.0.0.1',
       MONGODB_URI: uri.toString(),
-      INTERNAL_API_KEY_FILE: path.join(data, 'internal-key'),
+      JWT_SECRET_FILE: secretFile('jwt-secret'),
+      PROVIDER: 'process',
       ENGINE: process.env.ENGINE ?? 'simulated',
       SIMNET_URL: `http://127.0.0.1:${SIMNET_PORT}`,
-      DATA_DIR: path.join(data, 'instance'),
+      PROCESS_DATA_ROOT: path.join(data, 'instances'),
+      DASHBOARD_DIR: existsSync(dashboard) ? dashboard : '',
       LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
     },
     verbose: true,
   });
-  children.push(instance);
+  children.push(api);
   await waitForPort(PORT);
-  say(`instance public API on http://127.0.0.1:${PORT}, internal API on http://127.0.0.1:${INTERNAL_PORT}`);
-  say('try it (see README.md):');
-  say(`  KEY=$(cat .data/internal-key)`);
-  say(`  TOKEN=$(curl -s -X POST localhost:${INTERNAL_PORT}/internal/v1/tokens -H "Authorization: Bearer $KEY" -H 'content-type: application/json' -d '{"name":"me","permissions":"rw"}' | sed 's/.*"token":"\\([^"]*\\)".*/\\1/')`);
-  say(`  QR=$(curl -s -X POST localhost:${PORT}/v1/session/login -H "Authorization: Bearer $TOKEN" | sed 's/.*"qr":"\\([^"]*\\)".*/\\1/')`);
-  say(`  curl -s -X POST localhost:${SIMNET_PORT}/hooks/scan -H 'content-type: application/json' -d "{\\"qr\\":\\"$QR\\",\\"phone\\":\\"15550001111\\"}"`);
-  say(`  curl -s -X POST localhost:${SIMNET_PORT}/hooks/accounts -H 'content-type: application/json' -d '{"phone":"15550002222","pushname":"Friend"}'`);
-  say(`  curl -s -X POST localhost:${PORT}/v1/messages -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d '{"to":"15550002222","text":"hello"}'`);
-  say(`  curl -s localhost:${PORT}/v1/messages -H "Authorization: Bearer $TOKEN"`);
-  await instance.exited;
-  throw new Error(`instance exited:\n${instance.output().slice(-3000)}`);
+  say(`api on http://127.0.0.1:${PORT} (OpenAPI: /openapi.json)${existsSync(dashboard) ? ', dashboard at /' : ''}`);
+  say('walk through it with the commands in README.md ("Try it").');
+  await api.exited;
+  throw new Error(`api exited:\n${api.output().slice(-3000)}`);
+}
+
+/** The api leaves instance processes running (it adopts them when it restarts); `make start` stops them on exit. */
+async function stopInstances() {
+  const dir = path.join(data, 'instances');
+  const pids = existsSync(dir)
+    ? readdirSync(dir)
+        .map((id) => path.join(dir, id, 'pid'))
+        .filter((f) => existsSync(f))
+        .map((f) => Number(readFileSync(f, 'utf8').trim()))
+        .filter((pid) => Number.isInteger(pid) && pid > 1)
+    : [];
+  const signal = (pid, sig) => {
+    try {
+      process.kill(-pid, sig);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const live = pids.filter((pid) => signal(pid, 'SIGTERM'));
+  for (let i = 0; i < 100 && live.some((pid) => signal(pid, 0)); i++) await new Promise((r) => setTimeout(r, 100));
+  for (const pid of live) signal(pid, 'SIGKILL');
+  if (live.length) say(`stopped ${live.length} instance process(es)`);
 }
 
 let stopping = false;
@@ -87,6 +108,8 @@ async function stop(code) {
   if (stopping) return;
   stopping = true;
   for (const c of children.reverse()) await c.stop(10_000);
+  await stopInstances(); // after the api, so it does not restart them; before the database, so they flush
+  await database?.stop(10_000);
   process.exit(code);
 }
 process.on('SIGINT', () => void stop(0));
