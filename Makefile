@@ -26,8 +26,9 @@ node_modules/.package-lock.json: package.json package-lock.json $(wildcard */pac
 
 deps: node_modules/.package-lock.json ## install npm dependencies (npm ci)
 
-build: deps ## compile every workspace (tsc -b)
+build: deps ## compile every workspace (tsc -b) and the dashboard (ng build)
 	npm run build
+	npm run build -w dashboard
 
 lint: deps ## typescript-eslint over every workspace
 	npm run lint
@@ -45,4 +46,4 @@ bench: tools build ## print the benchmark figures of every workspace
 	npm run bench
 
 clean: ## remove build output (keeps the tools cache)
-	rm -rf node_modules */node_modules */dist */*.tsbuildinfo .tools
+	rm -rf node_modules */node_modules */dist */*.tsbuildinfo .tools dashboard/.angular

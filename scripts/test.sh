@@ -11,7 +11,13 @@ for ws in kit testenv crds instance operator api; do
   echo "── tests: $ws"
   (cd "$root/$ws" && npx jest --ci --json --outputFile="$out/$ws.json") || status=1
 done
-node - "$out" kit testenv crds instance operator api <<'JS' || status=1
+echo "── tests: dashboard (unit)"
+(cd "$root" && NODE_OPTIONS= DASHBOARD_TEST_JSON="$out/dashboard.json" npm test -w dashboard) || status=1
+echo "── tests: dashboard (end-to-end in Chromium against the real api)"
+(cd "$root" && NODE_OPTIONS= npm run e2e -w dashboard 2>&1 | tee "$out/e2e.log") || status=1
+echo "── dashboard initial bundle"
+(cd "$root" && NODE_OPTIONS= npm run size -w dashboard) || status=1
+node - "$out" kit testenv crds instance operator api dashboard <<'JS' || status=1
 const fs = require('fs'), path = require('path');
 const [dir, ...workspaces] = process.argv.slice(2);
 let passed = 0, failed = 0, broken = 0;
@@ -20,8 +26,12 @@ for (const ws of workspaces) {
   if (!fs.existsSync(f)) { console.log(`${ws}: jest wrote no results`); broken++; continue; }
   const r = JSON.parse(fs.readFileSync(f, 'utf8'));
   passed += r.numPassedTests; failed += r.numFailedTests;
-  broken += r.numRuntimeErrorTestSuites;
+  broken += r.numRuntimeErrorTestSuites ?? 0;
 }
+// The end-to-end run prints its own line "e2e: N passed, N failed".
+const e2eLog = path.join(dir, 'e2e.log');
+const m = fs.existsSync(e2eLog) ? /e2e: (\d+) passed, (\d+) failed/.exec(fs.readFileSync(e2eLog, 'utf8')) : null;
+if (m) { passed += Number(m[1]); failed += Number(m[2]); } else { console.log('dashboard e2e: no result line'); broken++; }
 if (broken) console.log(`${broken} test suite(s) failed to run`);
 console.log(`${passed} passed, ${failed + broken} failed`);
 process.exit(failed + broken ? 1 : 0);

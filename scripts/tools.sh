@@ -41,6 +41,24 @@ else
   ln -sfn "$out" "$bin/wacloud-ferretdb"
 fi
 
+# Helm: built once from the Go module proxy with the ldflags of Helm's own Makefile (without them `helm version`
+# says v3.19 and the default Kubernetes version of `helm template`/`helm lint` is 1.20, which fails the chart's
+# kubeVersion), then linked into .tools/bin.
+helm_ver=v3.19.0
+helm_k8s_minor=34 # k8s.io/client-go v0.34 in helm v3.19.0's go.mod
+helm_out="$cache/helm-$helm_ver"
+if [ "$("$helm_out/helm" version --template '{{.Version}}' 2>/dev/null || true)" != "$helm_ver" ]; then
+  command -v go >/dev/null || { log "Go is needed to build helm $helm_ver"; exit 1; }
+  log "building helm $helm_ver into $helm_out (first time only; at nice 19)"
+  mkdir -p "$helm_out"
+  helm_ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_ver -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+  for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
+    helm_ldflags="$helm_ldflags -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$helm_k8s_minor"
+  done
+  GOBIN="$helm_out" GOFLAGS=-p=1 nice -n 19 go install -trimpath -ldflags "$helm_ldflags" "helm.sh/helm/v3/cmd/helm@$helm_ver"
+fi
+ln -sfn "$helm_out/helm" "$bin/helm"
+
 # Kubernetes test control plane (etcd, kube-apiserver, kube-controller-manager, kubectl); builds once into the cache.
 TOOLS_BIN="$bin" bash "$root/scripts/tools-kube.sh"
 log "ready: $(ls "$bin" | tr '\n' ' ')"

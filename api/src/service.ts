@@ -42,7 +42,7 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
     const [{ KubeConfig }, { KubernetesProvider }] = await Promise.all([import('@kubernetes/client-node'), import('./providers/kubernetes.js')]);
     const kc = new KubeConfig();
     kc.loadFromDefault();
-    return new KubernetesProvider({ kubeConfig: kc, namespace: config.K8S_NAMESPACE, logger: logger.child({ provider: 'kubernetes' }) });
+    return new KubernetesProvider({ kubeConfig: kc, namespace: config.K8S_NAMESPACE, logger });
   }
   const { ProcessProvider } = await import('./providers/process.js');
   const base = new URL(config.INSTANCE_MONGODB_URI ?? config.MONGODB_URI);
@@ -52,7 +52,7 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
     dataRoot: path.resolve(config.PROCESS_DATA_ROOT),
     mongoUri: base.toString(),
     simnetUrl: config.SIMNET_URL,
-    logger: logger.child({ provider: 'process' }),
+    logger,
     env: { LOG_LEVEL: config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? config.LOG_LEVEL : 'info' },
   });
 }

@@ -18,18 +18,27 @@ export interface LockOptions {
 const local = new Map<string, Promise<unknown>>();
 
 /**
- * Runs `fn` holding the lock `user:<userId>`.
+ * Runs `fn` holding the lock `user:<userId>` (the wallet's: every balance change).
  * @throws AppError `busy` (503) when the lock cannot be taken within `waitMs`.
  */
-export async function withUserLock<T>(store: ApiStore, userId: string, fn: () => Promise<T>, o: LockOptions = {}): Promise<T> {
+export function withUserLock<T>(store: ApiStore, userId: string, fn: () => Promise<T>, o: LockOptions = {}): Promise<T> {
+  return withLock(store, `user:${userId}`, fn, o);
+}
+
+/**
+ * Runs `fn` holding the named lock `key` (e.g. `billing:<userId>` around a tenant's instance state changes). Locks
+ * with different keys never wait for each other; the same key is never held twice at once, across processes.
+ * @throws AppError `busy` (503) when the lock cannot be taken within `waitMs`.
+ */
+export async function withLock<T>(store: ApiStore, key: string, fn: () => Promise<T>, o: LockOptions = {}): Promise<T> {
   // Serialize in-process first (cheap), then across processes through the database.
-  const prev = local.get(userId) ?? Promise.resolve();
-  const run = prev.catch(() => undefined).then(() => withDbLock(store, `user:${userId}`, fn, o));
-  local.set(userId, run);
+  const prev = local.get(key) ?? Promise.resolve();
+  const run = prev.catch(() => undefined).then(() => withDbLock(store, key, fn, o));
+  local.set(key, run);
   try {
     return await run;
   } finally {
-    if (local.get(userId) === run) local.delete(userId);
+    if (local.get(key) === run) local.delete(key);
   }
 }
 

@@ -46,6 +46,16 @@ export interface PersisterOptions {
 }
 
 const DUPLICATE_KEY = 11000;
+/**
+ * Largest bulk update sent in one command: FerretDB v1.24 (SQLite) never answers an `update` command with 100 or more
+ * statements matching existing documents, so bulk writes are chunked below that.
+ */
+export const BULK_CHUNK = 50;
+
+/** bulkWrite in chunks of {@link BULK_CHUNK} operations. */
+async function bulkWriteChunked<T extends mongoose.mongo.Document>(collection: mongoose.mongo.Collection<T>, ops: mongoose.mongo.AnyBulkWriteOperation<T>[]): Promise<void> {
+  for (let i = 0; i < ops.length; i += BULK_CHUNK) await collection.bulkWrite(ops.slice(i, i + BULK_CHUNK), { ordered: false });
+}
 
 export class Persister {
   private queue: PersistOp[] = [];
@@ -222,30 +232,30 @@ export class Persister {
       const dups = await insertIgnoringDuplicates(store.col.messages, docs);
       // A message seen before: keep its first record, raise its ack, add who sent it if now known.
       if (dups.length) {
-        await store.col.messages.bulkWrite(
+        await bulkWriteChunked(
+          store.col.messages,
           dups.map((d) => ({
             updateOne: { filter: { _id: d._id }, update: { $max: { ack: d.ack }, ...(d.sentBy ? { $set: { sentBy: d.sentBy } } : {}) } },
           })),
-          { ordered: false },
         );
       }
     }
     if (acks.size) {
-      await store.col.messages.bulkWrite(
+      await bulkWriteChunked(
+        store.col.messages,
         [...acks].map(([id, ack]) => ({ updateOne: { filter: { _id: id }, update: { $max: { ack } } } })),
-        { ordered: false },
       );
     }
     if (contacts.size) {
-      await store.col.contacts.bulkWrite(
+      await bulkWriteChunked(
+        store.col.contacts,
         [...contacts.values()].map(({ _id, ...rest }) => ({ updateOne: { filter: { _id }, update: { $set: rest }, upsert: true } })),
-        { ordered: false },
       );
     }
     if (chats.size) {
-      await store.col.chats.bulkWrite(
+      await bulkWriteChunked(
+        store.col.chats,
         [...chats.values()].map(({ _id, ...rest }) => ({ updateOne: { filter: { _id }, update: { $set: rest }, upsert: true } })),
-        { ordered: false },
       );
     }
     if (events.length) {

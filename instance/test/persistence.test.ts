@@ -20,7 +20,7 @@ function message(i: number, over: Partial<EngineMessage> = {}): EngineMessage {
 }
 
 function persister(store: Store, spillFile: string, bufferLimit: number, metrics = createMetrics({ outboxDepth: async () => 0, browserMemoryBytes: async () => undefined })) {
-  return { metrics, p: new Persister({ store, logger, metrics, batchSize: 50, flushMs: 20, bufferLimit, spillFile }) };
+  return { metrics, p: new Persister({ store, logger, metrics, batchSize: 500, flushMs: 20, bufferLimit, spillFile }) };
 }
 
 describe('persister', () => {
@@ -56,6 +56,17 @@ describe('persister', () => {
     expect(await store.col.contacts.findOne({ _id: '15550001@c.us' })).toMatchObject({ number: '15550001', pushname: 'A', name: 'Alice' });
     await p.close();
   });
+
+  test('hundreds of chats and acks in one batch are written (FerretDB v1 stalls on ≥ 100-statement updates)', async () => {
+    const { p } = persister(store, path.join(dir, 'many.ndjson'), 10_000);
+    const big = (n: number) => ({ kind: 'chat' as const, doc: { _id: `1666${String(n).padStart(6, '0')}@c.us`, isGroup: false, unreadCount: n, updatedAt: new Date() } });
+    for (let i = 0; i < 250; i++) p.enqueue(big(i));
+    await p.flush();
+    for (let i = 0; i < 250; i++) p.enqueue(big(i)); // updates of existing documents, one batch
+    await p.flush();
+    expect(await store.col.chats.countDocuments({ _id: { $regex: '^1666' } })).toBe(250);
+    await p.close();
+  }, 60_000);
 
   test('database down: nothing dropped — buffer bound spills to disk, all lands after the restart', async () => {
     const own = await startMongo();

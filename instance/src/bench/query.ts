@@ -123,8 +123,11 @@ export async function runQuery(o: QueryOptions): Promise<QueryResult> {
     const token = ((await res.json()) as { token: string }).token;
 
     // ---- queries ----
-    // A chat with ~1 % of the messages (rank 20 under the 1/(k+1) activity skew, 60 chats): a selective filter.
-    const chatId = fx.chats[Math.min(20, fx.chats.length - 1)]!;
+    // A selective chat filter: the chat holding closest to 1 % of the messages (at least one).
+    const perChat = new Map<string, number>();
+    for (const m of fx.messages) perChat.set(m.chatId, (perChat.get(m.chatId) ?? 0) + 1);
+    const target = Math.max(1, o.stored / 100);
+    const [chatId] = [...perChat].reduce((best, cur) => (Math.abs(cur[1] - target) < Math.abs(best[1] - target) ? cur : best));
     // A one-day window in the middle of the stored span.
     const since = new Date(fx.firstMs + (fx.lastMs - fx.firstMs) / 2);
     const until = new Date(since.getTime() + 86_400_000);

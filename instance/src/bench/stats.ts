@@ -24,13 +24,13 @@ export function round(x: number, digits = 2): number {
   return Math.round(x * f) / f;
 }
 
-/** Renders rows as a left-aligned text table with a header rule. Numbers are right-aligned. */
-export function table(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): string {
+/** Renders rows as a text table with a header rule, every line prefixed by `indent`. Numeric columns are right-aligned. */
+export function table(header: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>, indent = ''): string {
   const cells = [header.map(String), ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
   const line = (r: readonly string[]) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].map((l) => indent + l).join('\n');
 }
 
 /** Human formatting: thousands separators for large values, 2–3 significant decimals for small ones. */

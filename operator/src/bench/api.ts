@@ -251,13 +251,18 @@ export class ArrivalWatch {
 
   /**
    * Resolves with the performance.now() time (ms) at which the `n`-th object arrived.
-   * @throws Error after `timeoutMs` ms, naming how many had arrived.
+   * @throws Error after `timeoutMs` ms, or when nothing arrived for `stallMs` ms, naming how many had arrived.
    */
-  async waitFor(n: number, timeoutMs: number, onProgress?: (count: number) => void): Promise<number> {
+  async waitFor(n: number, timeoutMs: number, onProgress?: (count: number) => void, stallMs = 120_000): Promise<number> {
     const deadline = performance.now() + timeoutMs;
     let lastReport = performance.now();
+    let lastCount = this.arrivals.size;
+    let lastChange = performance.now();
     while (this.arrivals.size < n) {
-      if (performance.now() > deadline) throw new Error(`${this.path}: ${this.arrivals.size} of ${n} arrived after ${timeoutMs} ms (last watch error: ${String(this.lastError)})`);
+      const now = performance.now();
+      if (this.arrivals.size !== lastCount) [lastCount, lastChange] = [this.arrivals.size, now];
+      const why = now > deadline ? `after ${timeoutMs} ms` : now - lastChange > stallMs ? `and none more for ${stallMs} ms` : undefined;
+      if (why) throw new Error(`${this.path}: ${this.arrivals.size} of ${n} arrived ${why} (last watch error: ${String(this.lastError)})`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(done, 1000);
         function done() {

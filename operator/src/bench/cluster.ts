@@ -3,6 +3,10 @@
  * kube-controller-manager: nothing here needs pods, garbage collection or the StatefulSet controller), the CRD
  * (established), the operator's namespace and least-privilege RBAC (deploy/rbac.yaml), and the operator as a child
  * process (`node dist/main.js`) authenticated as its ServiceAccount — as in test/harness.ts.
+ *
+ * testenv's apiserver has a /24 Service range (`--service-cluster-ip-range 10.0.0.0/24`: 253 ClusterIPs), and every
+ * instance gets one ClusterIP Service, so the cluster is given a second ServiceCIDR ({@link EXTRA_SERVICE_CIDR},
+ * networking.k8s.io/v1); its Ready condition, normally set by kube-controller-manager, is set here.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,8 +18,12 @@ import { BenchApi } from './api.js';
 export const operatorDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const RBAC_YAML = path.join(operatorDir, 'deploy', 'rbac.yaml');
 export const OPERATOR_NS = 'wacloud-system';
+/** The operator entry point run by the benchmarks: `BENCH_OPERATOR_MAIN` (e.g. another build, for A/B runs), else dist/main.js. */
+export const OPERATOR_MAIN = process.env.BENCH_OPERATOR_MAIN || path.join(operatorDir, 'dist', 'main.js');
+/** Extra Service range for the benchmarks' ClusterIPs (65k addresses). */
+export const EXTRA_SERVICE_CIDR = '10.96.0.0/16';
 /** What {@link startBenchCluster} starts, for the report. */
-export const CONTROL_PLANE_DESCRIPTION = 'testenv startControlPlane({ controllerManager: false }): etcd + kube-apiserver, no controller-manager';
+export const CONTROL_PLANE_DESCRIPTION = `testenv startControlPlane({ controllerManager: false }): etcd + kube-apiserver, no controller-manager; extra ServiceCIDR ${EXTRA_SERVICE_CIDR}`;
 
 export interface BenchCluster {
   cp: ControlPlane;
@@ -43,6 +51,7 @@ export async function startBenchCluster(): Promise<BenchCluster> {
     await kubectlOk(cp, ['apply', '-f', RBAC_YAML]);
     const operatorKubeconfig = await cp.serviceAccountKubeconfig(OPERATOR_NS, 'wacloud-operator', { expirationSeconds: 7200 });
     api = BenchApi.fromKubeConfig(cp.kubeConfig());
+    await addServiceCidr(api, 'bench-services', EXTRA_SERVICE_CIDR);
     const client = api;
     return {
       cp,
@@ -60,6 +69,17 @@ export async function startBenchCluster(): Promise<BenchCluster> {
   }
 }
 
+/** Creates ServiceCIDR `name` for `cidr` and marks it Ready (what kube-controller-manager's servicecidrs controller does). */
+async function addServiceCidr(api: BenchApi, name: string, cidr: string): Promise<void> {
+  const base = '/apis/networking.k8s.io/v1/servicecidrs';
+  await api.create(base, { apiVersion: 'networking.k8s.io/v1', kind: 'ServiceCIDR', metadata: { name }, spec: { cidrs: [cidr] } });
+  const lastTransitionTime = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  await api.request('PATCH', `${base}/${name}/status`, {
+    contentType: 'application/merge-patch+json',
+    body: { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Benchmark', message: 'Marked ready by the operator benchmarks', lastTransitionTime }] } },
+  });
+}
+
 export interface OperatorProcess {
   proc: ManagedProcess;
   pid: number;
@@ -74,7 +94,7 @@ export interface OperatorProcess {
 }
 
 /**
- * Starts `node dist/main.js` as the operator's ServiceAccount with `LOG_LEVEL=warn` and `env` on top of this
+ * Starts `node dist/main.js` ({@link OPERATOR_MAIN}) as the operator's ServiceAccount with `LOG_LEVEL=warn` and `env` on top of this
  * process' environment; resolves once /readyz answers 200 (leader, informers synced).
  * @throws Error with the operator's output when it is not ready within `readyTimeoutMs` ms.
  */
@@ -89,7 +109,7 @@ export async function startOperatorProcess(kubeconfig: string, env: NodeJS.Proce
     LOG_LEVEL: 'warn',
     ...env,
   };
-  const proc = startProcess({ command: process.execPath, args: [path.join(operatorDir, 'dist', 'main.js')], env: fullEnv });
+  const proc = startProcess({ command: process.execPath, args: [OPERATOR_MAIN], env: fullEnv });
   const metricsUrl = `http://127.0.0.1:${port}`;
   try {
     await eventually(async () => (await fetch(`${metricsUrl}/readyz`).catch(() => undefined))?.ok, readyTimeoutMs, 200);

@@ -205,6 +205,9 @@ async function operatorSide(c: BenchCluster, o: CreateOptions, names: readonly s
       apiRequests: countDelta(req0, req1),
       maxOperatorSockets: sampler.maxSockets,
     };
+  } catch (err) {
+    o.log(`  operator side failed; operator output tail:\n${op.proc.output().slice(-3000)}`);
+    throw err;
   } finally {
     await stsWatch.stop();
     await waiWatch.stop();

@@ -13,11 +13,13 @@
  *   --quiet-seconds / BENCH_QUIET_SECONDS         memory: quiet period before the second reading, s          default 10
  *   --timeout-seconds / BENCH_TIMEOUT_SECONDS     longest wait for one side or the storm, s                  default 900
  *
+ * BENCH_OPERATOR_MAIN runs another operator entry point instead of dist/main.js (A/B runs of a modified build).
  * Every round starts its own control plane and stops it (and the operator) at the end; the process then exits by itself.
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../config.js';
+import { OPERATOR_MAIN } from './cluster.js';
 import { runCreate, type CreateResult, type SideResult } from './create.js';
 import { runMemory, type MemoryResult, type MemorySnapshot } from './memory.js';
 import { fmt, round, table } from './stats.js';
@@ -162,13 +164,15 @@ async function main(): Promise<void> {
     });
   }
   const started = Date.now();
-  const report: { node: string; cpus: number; cpuModel: string; sizes: Sizes; create?: CreateResult; memory?: MemoryResult; totalMs?: number } = {
+  const report: { node: string; cpus: number; cpuModel: string; operatorMain: string; sizes: Sizes; create?: CreateResult; memory?: MemoryResult; totalMs?: number } = {
     node: process.version,
     cpus: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
+    operatorMain: OPERATOR_MAIN,
     sizes,
   };
   out(`wacloud operator benchmarks — Node ${process.version}, ${report.cpus} CPUs (${report.cpuModel}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  out(`operator: node ${OPERATOR_MAIN}`);
   out();
   const timeoutMs = sizes.timeoutSeconds * 1000;
   if (benches.includes('create')) {

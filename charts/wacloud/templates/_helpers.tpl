@@ -1,0 +1,156 @@
+{{/* Chart name, truncated to 63 characters. */}}
+{{- define "wacloud.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Fully qualified app name: "<release>-<chart>" unless the release name already contains the chart name. */}}
+{{- define "wacloud.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "<chart>-<version>" for the helm.sh/chart label. */}}
+{{- define "wacloud.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels of every resource. */}}
+{{- define "wacloud.labels" -}}
+helm.sh/chart: {{ include "wacloud.chart" . }}
+{{ include "wacloud.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: wacloud
+{{- with .Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/* Selector labels of the release. */}}
+{{- define "wacloud.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "wacloud.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* Labels of one component: include "wacloud.componentLabels" (dict "ctx" $ "component" "api") */}}
+{{- define "wacloud.componentLabels" -}}
+{{ include "wacloud.labels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* Selector labels of one component: include "wacloud.componentSelectorLabels" (dict "ctx" $ "component" "api") */}}
+{{- define "wacloud.componentSelectorLabels" -}}
+{{ include "wacloud.selectorLabels" .ctx }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/* Name of one component's resources: include "wacloud.componentName" (dict "ctx" $ "component" "api") */}}
+{{- define "wacloud.componentName" -}}
+{{- printf "%s-%s" (include "wacloud.fullname" .ctx) .component | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* "repository:tag" of an image; the tag defaults to the chart's appVersion: include "wacloud.image" (dict "ctx" $ "image" .Values.api.image) */}}
+{{- define "wacloud.image" -}}
+{{- printf "%s:%s" .image.repository (default .ctx.Chart.AppVersion (toString .image.tag)) }}
+{{- end }}
+
+{{/* ServiceAccount names. */}}
+{{- define "wacloud.operator.serviceAccountName" -}}
+{{- if .Values.operator.serviceAccount.create }}
+{{- default (include "wacloud.componentName" (dict "ctx" . "component" "operator")) .Values.operator.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.operator.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "wacloud.api.serviceAccountName" -}}
+{{- if .Values.api.serviceAccount.create }}
+{{- default (include "wacloud.componentName" (dict "ctx" . "component" "api")) .Values.api.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.api.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* Name of the Lease of the operator's leader election. */}}
+{{- define "wacloud.operator.leaseName" -}}
+{{- default (include "wacloud.componentName" (dict "ctx" . "component" "operator")) .Values.operator.leaderElection.leaseName }}
+{{- end }}
+
+{{/* Secret and key of the api's JWT signing key. */}}
+{{- define "wacloud.jwt.secretName" -}}
+{{- default (include "wacloud.componentName" (dict "ctx" . "component" "jwt")) .Values.api.jwt.existingSecret }}
+{{- end }}
+
+{{- define "wacloud.jwt.secretKey" -}}
+{{- if .Values.api.jwt.existingSecret }}{{ .Values.api.jwt.existingSecretKey }}{{ else }}jwt-secret{{ end }}
+{{- end }}
+
+{{/* Secret and key of the MongoDB URI (the bundled server's or the external one's). */}}
+{{- define "wacloud.mongodb.uriSecretName" -}}
+{{- if .Values.mongodb.enabled }}
+{{- include "wacloud.componentName" (dict "ctx" . "component" "mongodb") }}
+{{- else if .Values.mongodb.external.existingSecret }}
+{{- .Values.mongodb.external.existingSecret }}
+{{- else }}
+{{- fail "MongoDB: set mongodb.enabled=true or mongodb.external.existingSecret (a Secret holding a mongodb:// URI)" }}
+{{- end }}
+{{- end }}
+
+{{- define "wacloud.mongodb.uriSecretKey" -}}
+{{- if .Values.mongodb.enabled }}mongodb-uri{{ else }}{{ .Values.mongodb.external.existingSecretKey }}{{ end }}
+{{- end }}
+
+{{/* Environment of the api container and the billing job (they share the configuration). */}}
+{{- define "wacloud.api.env" -}}
+- name: PORT
+  value: {{ .Values.api.port | quote }}
+- name: PROVIDER
+  value: kubernetes
+- name: K8S_NAMESPACE
+  value: {{ .Values.instances.namespace | quote }}
+- name: ENGINE
+  value: {{ .Values.instances.engine | quote }}
+{{- with .Values.instances.simnetUrl }}
+- name: SIMNET_URL
+  value: {{ . | quote }}
+{{- end }}
+- name: PRICE_MONTHLY_MINOR
+  value: {{ .Values.api.priceMonthlyMinor | quote }}
+- name: CURRENCY
+  value: {{ .Values.api.currency | quote }}
+- name: MAX_DEPOSIT_MINOR
+  value: {{ .Values.api.maxDepositMinor | quote }}
+- name: MONGODB_URI
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "wacloud.mongodb.uriSecretName" . }}
+      key: {{ include "wacloud.mongodb.uriSecretKey" . }}
+- name: JWT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "wacloud.jwt.secretName" . }}
+      key: {{ include "wacloud.jwt.secretKey" . }}
+- name: JWT_ISSUER
+  value: {{ .Values.api.jwt.issuer | quote }}
+- name: JWT_TTL_S
+  value: {{ .Values.api.jwt.ttlSeconds | quote }}
+- name: TRUST_PROXY_HOPS
+  value: {{ .Values.api.trustProxyHops | quote }}
+- name: CORS_ORIGINS
+  value: {{ .Values.api.corsOrigins | quote }}
+- name: DASHBOARD_DIR
+  value: {{ ternary .Values.dashboard.apiDir "" (eq .Values.dashboard.mode "api") | quote }}
+- name: LOG_LEVEL
+  value: {{ .Values.api.logLevel | quote }}
+{{- with .Values.api.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,36 @@
+/** Money is integer minor units on the wire (e.g. 1500 = 15.00 USD). */
+
+/** Number of minor-unit digits of an ISO 4217 currency (USD 2, JPY 0, KWD 3). */
+export function currencyDigits(currency: string): number {
+  try {
+    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    return 2;
+  }
+}
+
+/** 1500, 'USD' → '$15.00' (in the given locale). */
+export function formatMoney(minor: number, currency: string, locale = 'en-US'): string {
+  const digits = currencyDigits(currency);
+  const major = minor / 10 ** digits;
+  try {
+    return new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: digits }).format(major);
+  } catch {
+    return `${major.toFixed(digits)} ${currency}`;
+  }
+}
+
+/**
+ * A major-unit amount typed by a person ('15', '15.5', '15,50') → minor units (1550), or null when it is not a
+ * positive amount with at most the currency's number of decimals.
+ */
+export function parseMajorToMinor(input: string, currency: string): number | null {
+  const digits = currencyDigits(currency);
+  const s = input.trim().replace(',', '.');
+  const m = /^(\d{1,12})(?:\.(\d*))?$/.exec(s);
+  if (!m) return null;
+  const frac = m[2] ?? '';
+  if (frac.length > digits) return null;
+  const minor = Number(m[1]) * 10 ** digits + Number(frac.padEnd(digits, '0') || '0');
+  return Number.isSafeInteger(minor) && minor > 0 ? minor : null;
+}

@@ -1,0 +1,311 @@
+/**
+ * The Helm chart (charts/wacloud) with the real helm binary (`make tools` builds it into .tools/bin) and a real
+ * kube-apiserver (testenv's control plane): lint and render with the default values and every ci/*-values.yaml,
+ * compare what must not drift (the operator's RBAC with deploy/rbac.yaml, the shipped CRD with crds/), check the
+ * billing CronJob, server-side dry-run every rendered manifest, then install and upgrade a release for real
+ * (the generated JWT key and MongoDB password must survive the upgrade).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CRD_YAML_PATH } from '@wacloud/crds';
+import { startControlPlane, toolsBin, type ControlPlane } from '@wacloud/testenv';
+import { parse, parseAllDocuments } from 'yaml';
+import { RBAC_YAML, kubectlOk, operatorDir } from './harness.js';
+
+const HELM_VERSION = 'v3.19.0';
+const chartDir = path.resolve(operatorDir, '..', 'charts', 'wacloud');
+const RELEASE = 'wacloud';
+const NS = 'wacloud-system';
+
+/** The values files the chart is tested with: the defaults, then every ci/*-values.yaml. */
+const VALUES: Record<string, string[]> = {
+  default: [],
+  ci: ['-f', path.join(chartDir, 'ci', 'ci-values.yaml')],
+  external: ['-f', path.join(chartDir, 'ci', 'external-values.yaml')],
+};
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [k: string]: any;
+}
+
+/** .tools/bin/helm; a missing binary fails the test (never a silent skip). */
+function helmBin(): string {
+  const bin = path.join(toolsBin(), 'helm');
+  if (!existsSync(bin)) throw new Error(`helm not found at ${bin}: run \`make tools\` (builds helm ${HELM_VERSION} into the tools cache and links it into .tools/bin)`);
+  return bin;
+}
+
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(bin: string, args: string[]): Promise<RunResult> {
+  return new Promise((resolve) => {
+    execFile(bin, args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
+      resolve({ code, stdout, stderr: stderr || (err && !stderr ? err.message : '') });
+    });
+  });
+}
+
+/** Runs helm; throws with its output unless it exits 0. */
+async function helm(args: string[]): Promise<string> {
+  const r = await run(helmBin(), args);
+  if (r.code !== 0) throw new Error(`helm ${args.join(' ')} failed (${r.code}):\n${r.stderr}\n${r.stdout.slice(-3000)}`);
+  return r.stdout;
+}
+
+function parseManifests(text: string): K8sObject[] {
+  return parseAllDocuments(text)
+    .map((d) => {
+      if (d.errors.length) throw new Error(`rendered YAML does not parse: ${d.errors[0]!.message}`);
+      return d.toJS() as K8sObject | null;
+    })
+    .filter((o): o is K8sObject => o !== null && typeof o === 'object');
+}
+
+const rendered = new Map<string, { text: string; objects: K8sObject[] }>();
+
+/** `helm template` of one values set (cached), release RELEASE in namespace NS. */
+async function render(name: string, extra: string[] = []): Promise<{ text: string; objects: K8sObject[] }> {
+  const key = `${name} ${extra.join(' ')}`;
+  let r = rendered.get(key);
+  if (!r) {
+    const text = await helm(['template', RELEASE, chartDir, '--namespace', NS, ...VALUES[name]!, ...extra]);
+    r = { text, objects: parseManifests(text) };
+    rendered.set(key, r);
+  }
+  return r;
+}
+
+const find = (objects: K8sObject[], kind: string, name: string): K8sObject => {
+  const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`no ${kind} ${name} rendered; have: ${objects.map((x) => `${x.kind}/${x.metadata.name}`).join(', ')}`);
+  return o;
+};
+
+const envOf = (container: any): Record<string, any> => Object.fromEntries((container.env as { name: string }[]).map((e) => [e.name, e]));
+
+test(`helm ${HELM_VERSION} is installed in .tools/bin (make tools)`, async () => {
+  expect((await helm(['version', '--template', '{{.Version}}'])).trim()).toBe(HELM_VERSION);
+});
+
+describe.each(Object.keys(VALUES))('%s values', (name) => {
+  test('helm lint --strict passes', async () => {
+    const out = await helm(['lint', '--strict', chartDir, '--namespace', NS, ...VALUES[name]!]);
+    expect(out).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  test('helm template renders; one resource per template file; common labels on everything', async () => {
+    const { text, objects } = await render(name);
+    expect(objects.length).toBeGreaterThan(10);
+    const sources = [...text.matchAll(/^# Source: (\S+)$/gm)].map((m) => m[1]);
+    expect(sources.length).toBe(objects.length);
+    expect(new Set(sources).size).toBe(sources.length);
+    for (const o of objects) {
+      expect([o.kind, o.metadata.name, o.metadata.labels]).toEqual([
+        o.kind,
+        o.metadata.name,
+        expect.objectContaining({ 'app.kubernetes.io/name': 'wacloud', 'app.kubernetes.io/instance': RELEASE, 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/part-of': 'wacloud' }),
+      ]);
+    }
+  });
+});
+
+describe('what must not drift', () => {
+  test('the operator ClusterRole has exactly the rules of operator/deploy/rbac.yaml', async () => {
+    const deploy = parseAllDocuments(readFileSync(RBAC_YAML, 'utf8')).map((d) => d.toJS() as K8sObject);
+    const expected = deploy.find((o) => o.kind === 'ClusterRole')!.rules;
+    const leaseRules = deploy.find((o) => o.kind === 'Role')!.rules;
+    expect(expected.length).toBeGreaterThan(3);
+    for (const name of Object.keys(VALUES)) {
+      const { objects } = await render(name);
+      expect(find(objects, 'ClusterRole', 'wacloud-operator').rules).toEqual(expected);
+      expect(find(objects, 'Role', 'wacloud-operator-leader-election').rules).toEqual(leaseRules);
+      const binding = find(objects, 'ClusterRoleBinding', 'wacloud-operator');
+      expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'wacloud-operator' });
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'wacloud-operator', namespace: NS }]);
+    }
+  });
+
+  test('the chart ships crds/whatsappinstances.wacloud.io.yaml unchanged', async () => {
+    const shipped = path.join(chartDir, 'crds', 'whatsappinstances.wacloud.io.yaml');
+    expect(readFileSync(shipped)).toEqual(readFileSync(CRD_YAML_PATH));
+    const withCrds = parseManifests(await helm(['template', RELEASE, chartDir, '--namespace', NS, '--include-crds']));
+    const crds = withCrds.filter((o) => o.kind === 'CustomResourceDefinition');
+    expect(crds).toEqual([parse(readFileSync(CRD_YAML_PATH, 'utf8'))]);
+  });
+
+  test("the api's Role in the instances namespace: whatsappinstances get/list/watch/patch/delete, secrets get", async () => {
+    const { objects } = await render('default');
+    const role = find(objects, 'Role', 'wacloud-api');
+    expect(role.metadata.namespace).toBe('wacloud-instances');
+    expect(role.rules).toEqual([
+      { apiGroups: ['wacloud.io'], resources: ['whatsappinstances'], verbs: ['get', 'list', 'watch', 'patch', 'delete'] },
+      { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+    ]);
+    expect(find(objects, 'RoleBinding', 'wacloud-api').subjects).toEqual([{ kind: 'ServiceAccount', name: 'wacloud-api', namespace: NS }]);
+  });
+});
+
+describe('workloads', () => {
+  test('billing CronJob: 00:00 Etc/UTC, Forbid, the command of billing.command in the api image', async () => {
+    const { objects } = await render('default');
+    const cj = find(objects, 'CronJob', 'wacloud-billing');
+    expect(cj.spec).toMatchObject({ schedule: '0 0 * * *', timeZone: 'Etc/UTC', concurrencyPolicy: 'Forbid', startingDeadlineSeconds: expect.any(Number), successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 3 });
+    const c = cj.spec.jobTemplate.spec.template.spec.containers[0];
+    expect(c.command).toEqual(['node', 'dist/billing-cli.js', 'run']);
+    expect(c.image).toBe(find(objects, 'Deployment', 'wacloud-api').spec.template.spec.containers[0].image);
+    const env = envOf(c);
+    expect(env.MONGODB_URI.valueFrom.secretKeyRef).toEqual({ name: 'wacloud-mongodb', key: 'mongodb-uri' });
+    const custom = await render('default', ['--set-json', 'billing.command=["node","dist/main.js","billing","run"]']);
+    expect(find(custom.objects, 'CronJob', 'wacloud-billing').spec.jobTemplate.spec.template.spec.containers[0].command).toEqual(['node', 'dist/main.js', 'billing', 'run']);
+  });
+
+  test('operator Deployment: 2 replicas, leader election identity from the downward API, probes, non-root read-only', async () => {
+    const { objects } = await render('default');
+    const d = find(objects, 'Deployment', 'wacloud-operator');
+    expect(d.spec.replicas).toBe(2);
+    const pod = d.spec.template.spec;
+    expect(pod.serviceAccountName).toBe('wacloud-operator');
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true });
+    const c = pod.containers[0];
+    const env = envOf(c);
+    expect(env.POD_NAME.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    expect(env.POD_NAMESPACE.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.namespace' } });
+    expect(env.METRICS_PORT.value).toBe('8080');
+    expect(env.WATCH_NAMESPACE.value).toBe('wacloud-instances');
+    // The instances' NetworkPolicies must admit the api pods the chart runs.
+    const apiLabels = find(objects, 'Deployment', 'wacloud-api').spec.template.metadata.labels;
+    for (const pair of env.API_POD_SELECTOR.value.split(',')) {
+      const [k, v] = pair.split('=');
+      expect([k, apiLabels[k]]).toEqual([k, v]);
+    }
+    expect(env.API_NAMESPACE_SELECTOR.value).toBe(`kubernetes.io/metadata.name=${NS}`);
+    expect(JSON.parse(env.DEFAULT_RESOURCES.value)).toEqual({ requests: { cpu: '100m', memory: '512Mi' }, limits: { memory: '2Gi' } });
+    expect(c.livenessProbe.httpGet.path).toBe('/healthz');
+    expect(c.readinessProbe.httpGet.path).toBe('/readyz');
+    expect(c.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(c.resources.requests).toBeDefined();
+    expect(find(objects, 'PodDisruptionBudget', 'wacloud-operator').spec.minAvailable).toBe(1);
+    expect(find(objects, 'Service', 'wacloud-operator-metrics').spec.ports[0]).toMatchObject({ name: 'metrics', port: 8080 });
+  });
+
+  test('api Deployment: kubernetes provider on the instances namespace, secrets from Secrets', async () => {
+    const { objects } = await render('default');
+    const env = envOf(find(objects, 'Deployment', 'wacloud-api').spec.template.spec.containers[0]);
+    expect(env.PROVIDER.value).toBe('kubernetes');
+    expect(env.K8S_NAMESPACE.value).toBe('wacloud-instances');
+    expect(env.PRICE_MONTHLY_MINOR.value).toBe('1500');
+    expect(env.CURRENCY.value).toBe('USD');
+    expect(env.JWT_SECRET.valueFrom.secretKeyRef).toEqual({ name: 'wacloud-jwt', key: 'jwt-secret' });
+    expect(env.MONGODB_URI.valueFrom.secretKeyRef).toEqual({ name: 'wacloud-mongodb', key: 'mongodb-uri' });
+    const jwt = Buffer.from(find(objects, 'Secret', 'wacloud-jwt').data['jwt-secret'], 'base64').toString();
+    expect(jwt.length).toBeGreaterThanOrEqual(32);
+
+    const ext = await render('external');
+    const extEnv = envOf(find(ext.objects, 'Deployment', 'wacloud-api').spec.template.spec.containers[0]);
+    expect(extEnv.JWT_SECRET.valueFrom.secretKeyRef).toEqual({ name: 'wacloud-jwt-external', key: 'key' });
+    expect(extEnv.MONGODB_URI.valueFrom.secretKeyRef).toEqual({ name: 'wacloud-mongodb-external', key: 'uri' });
+    expect(extEnv.DASHBOARD_DIR.value).not.toBe('');
+    expect(ext.objects.filter((o) => ['Secret', 'StatefulSet', 'CronJob', 'NetworkPolicy', 'Namespace'].includes(o.kind))).toEqual([]);
+    const opEnv = envOf(find(ext.objects, 'Deployment', 'wacloud-operator').spec.template.spec.containers[0]);
+    expect(opEnv.DEFAULT_MONGODB_URI.valueFrom.secretKeyRef).toEqual({ name: 'wacloud-mongodb-external', key: 'uri' });
+    expect(opEnv.API_NAMESPACE_SELECTOR.value).toBe('');
+  });
+
+  test('without MongoDB (bundled or external) rendering fails with a clear message', async () => {
+    const r = await run(helmBin(), ['template', RELEASE, chartDir, '--set', 'mongodb.enabled=false']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/mongodb\.external\.existingSecret/);
+  });
+
+  test('ci values: Ingress, ServiceMonitors, NetworkPolicies', async () => {
+    const { objects } = await render('ci');
+    expect(objects.filter((o) => o.kind === 'ServiceMonitor').map((o) => o.metadata.name).sort()).toEqual(['wacloud-api', 'wacloud-operator']);
+    const netpols = objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name);
+    expect(netpols.sort()).toEqual(['wacloud-api', 'wacloud-dashboard', 'wacloud-mongodb']);
+    const mongo = find(objects, 'NetworkPolicy', 'wacloud-mongodb');
+    expect(mongo.spec.ingress[0].from).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'wacloud-instances' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'wacloud-instance' } } });
+    const ing = find(objects, 'Ingress', 'wacloud');
+    expect(ing.spec.rules[0].http.paths.map((p: any) => `${p.path}->${p.backend.service.name}`)).toEqual(['/v1->wacloud-api', '/health->wacloud-api', '/->wacloud-dashboard']);
+  });
+});
+
+describe('against a real kube-apiserver', () => {
+  let cp: ControlPlane;
+
+  beforeAll(async () => {
+    helmBin(); // fail fast, with the `make tools` message, before starting a control plane
+    cp = await startControlPlane();
+    await kubectlOk(cp, ['apply', '--server-side', '-f', CRD_YAML_PATH]);
+    // The Prometheus Operator's CRD is not in a bare cluster: a minimal one for monitoring.coreos.com/v1 ServiceMonitor.
+    await kubectlOk(cp, ['apply', '--server-side', '-f', '-'], SERVICE_MONITOR_CRD);
+    await kubectlOk(cp, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/whatsappinstances.wacloud.io', 'crd/servicemonitors.monitoring.coreos.com']);
+    await kubectlOk(cp, ['create', 'namespace', NS]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await cp?.stop();
+  });
+
+  test.each(Object.keys(VALUES))('kubectl apply --dry-run=server accepts every manifest rendered with the %s values', async (name) => {
+    const { objects } = await render(name);
+    // Namespaced objects need their namespace to exist: the chart's Namespaces are created for real first.
+    for (const ns of objects.filter((o) => o.kind === 'Namespace')) await kubectlOk(cp, ['apply', '-f', '-'], JSON.stringify(ns));
+    const file = path.join(cp.dir, `rendered-${name}.yaml`);
+    writeFileSync(file, objects.map((o) => JSON.stringify(o)).join('\n---\n'));
+    const r = await cp.kubectl(['apply', '--dry-run=server', '-f', file]);
+    expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(r.stdout.trim().split('\n')).toHaveLength(objects.length);
+  });
+
+  test('helm install, then upgrade: the generated JWT key and MongoDB password are kept', async () => {
+    // A namespace of its own: the dry runs above created the default instances namespace outside any release.
+    const ns = 'wacloud-install';
+    const instancesNs = `${ns}-instances`;
+    const kc = ['--kubeconfig', cp.adminKubeconfigPath, '--namespace', ns];
+    await helm(['install', RELEASE, chartDir, ...kc, '--create-namespace', '--set', `instances.namespace=${instancesNs}`]);
+    const secret = async (name: string) => JSON.parse(await kubectlOk(cp, ['get', 'secret', name, '-n', ns, '-o', 'json'])).data as Record<string, string>;
+    const jwt = await secret('wacloud-jwt');
+    const mongo = await secret('wacloud-mongodb');
+    expect(Buffer.from(jwt['jwt-secret']!, 'base64').toString()).toMatch(/^[A-Za-z0-9]{64}$/);
+    await helm(['upgrade', RELEASE, chartDir, ...kc, '--reuse-values', '--set', 'api.priceMonthlyMinor=2000']);
+    expect(await secret('wacloud-jwt')).toEqual(jwt);
+    expect(await secret('wacloud-mongodb')).toEqual(mongo);
+    const api = JSON.parse(await kubectlOk(cp, ['get', 'deployment', 'wacloud-api', '-n', ns, '-o', 'json']));
+    expect(envOf(api.spec.template.spec.containers[0]).PRICE_MONTHLY_MINOR.value).toBe('2000');
+    // The operator's ServiceAccount is bound to the ClusterRole: it may reconcile instances in the instances namespace.
+    const canI = await cp.kubectl(['auth', 'can-i', 'patch', 'whatsappinstances.wacloud.io', '--subresource=status', '-n', instancesNs, `--as=system:serviceaccount:${ns}:wacloud-operator`]);
+    expect(canI.stdout.trim()).toBe('yes');
+    const apiCanI = await cp.kubectl(['auth', 'can-i', 'delete', 'whatsappinstances.wacloud.io', '-n', instancesNs, `--as=system:serviceaccount:${ns}:wacloud-api`]);
+    expect(apiCanI.stdout.trim()).toBe('yes');
+    const apiCannot = await cp.kubectl(['auth', 'can-i', 'get', 'secrets', '-n', ns, `--as=system:serviceaccount:${ns}:wacloud-api`]);
+    expect(apiCannot.stdout.trim()).toBe('no');
+    await kubectlOk(cp, ['get', 'cronjob', 'wacloud-billing', '-n', ns]);
+    await helm(['uninstall', RELEASE, ...kc]);
+    // helm.sh/resource-policy: keep — the signing key, the database password and the instances' namespace survive.
+    expect(await secret('wacloud-jwt')).toEqual(jwt);
+    expect(await secret('wacloud-mongodb')).toEqual(mongo);
+    await kubectlOk(cp, ['get', 'namespace', instancesNs]);
+    expect((await cp.kubectl(['get', 'deployment', 'wacloud-api', '-n', ns])).code).not.toBe(0);
+  }, 120_000);
+});
+
+const SERVICE_MONITOR_CRD = JSON.stringify({
+  apiVersion: 'apiextensions.k8s.io/v1',
+  kind: 'CustomResourceDefinition',
+  metadata: { name: 'servicemonitors.monitoring.coreos.com' },
+  spec: {
+    group: 'monitoring.coreos.com',
+    scope: 'Namespaced',
+    names: { kind: 'ServiceMonitor', listKind: 'ServiceMonitorList', plural: 'servicemonitors', singular: 'servicemonitor' },
+    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+  },
+});
