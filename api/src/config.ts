@@ -54,6 +54,8 @@ const envSchema = z.object({
   /** Origins allowed to call the api from a browser (comma-separated), for a separately hosted dashboard. */
   CORS_ORIGINS: z.string().default(''),
   BODY_LIMIT_BYTES: int.min(1024).default(256 * 1024),
+  /** Run the billing job in-process at 00:00 Etc/UTC (process/docker modes; Kubernetes uses the chart's CronJob). */
+  BILLING_CRON: bool.optional(),
   /** Re-sync provider state with the database at start (process provider: adopt surviving instances). */
   RECONCILE_ON_START: bool.default(true),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -6,6 +6,7 @@ import type { Request } from 'express';
 import { defineRoute, type RouteDef } from '@wacloud/kit';
 import { z } from 'zod';
 import type { Accounts, AuthContext } from './accounts.js';
+import type { Billing } from './billing.js';
 import type { ApiConfig } from './config.js';
 import { AppError } from './errors.js';
 import { GATEWAY_TOKEN_NAME, type InstanceClient } from './instance-client.js';
@@ -23,6 +24,7 @@ export interface RouteDeps {
   wallet: Wallet;
   instances: InstanceService;
   client: InstanceClient;
+  billing: Billing;
 }
 
 const route = defineRoute<AuthContext>();
@@ -113,14 +115,20 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
     }),
     route({
       method: 'post', path: '/v1/wallet/deposits', operationId: 'deposit', tags: ['wallet'], scope: 'user',
-      summary: 'Deposit money (emulated payment, §2.1.3). An Idempotency-Key header makes retries safe.',
+      summary: 'Deposit money (emulated payment, §2.1.3); suspended instances are then resumed, oldest first, while the balance pays. An Idempotency-Key header makes retries safe.',
       body: s.depositBody(d.config.MAX_DEPOSIT_MINOR),
-      responses: { 201: { description: 'The ledger entry and the new balance', schema: z.object({ transaction: s.ledgerView, balanceMinor: z.number().int() }) }, 400: err('Invalid amount'), ...authErr },
+      responses: {
+        201: { description: 'The ledger entry, the balance after resumptions, the resumed instances', schema: z.object({ transaction: s.ledgerView, balanceMinor: z.number().int(), resumedInstances: z.array(z.string()) }) },
+        400: err('Invalid amount'),
+        ...authErr,
+      },
       handler: async ({ body, auth, req }) => {
         const key = req.header('idempotency-key');
         if (key !== undefined && !/^[\w.:-]{1,128}$/.test(key)) throw new AppError('invalid_request', 'Idempotency-Key must be 1–128 characters of letters, digits, . _ : -');
         const r = await d.wallet.deposit(auth.userId, body.amount, key);
-        return { transaction: ledgerView(r.entry), balanceMinor: r.balanceMinor };
+        // Billing rule (ARCHITECTURE §3): a deposit tries to reactivate the tenant's suspended instances at once.
+        const resumedInstances = await d.billing.resumeSuspended(auth.userId, new Date());
+        return { transaction: ledgerView(r.entry), balanceMinor: await d.wallet.balance(auth.userId), resumedInstances };
       },
     }),
     route({

@@ -10,7 +10,9 @@ import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { bearer, buildOpenApi, createApp, type Authenticate } from '@wacloud/kit';
+import cron from 'node-cron';
 import { Accounts } from './accounts.js';
+import { Billing, createBillingMetrics } from './billing.js';
 import type { ApiConfig } from './config.js';
 import { AppError } from './errors.js';
 import { Gateway } from './gateway.js';
@@ -82,11 +84,12 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   const throttle = new LoginThrottle({ maxPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, maxPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS, windowS: config.LOGIN_WINDOW_S });
   const gateway = new Gateway(accounts, instances, client, logger.child({ component: 'gateway' }));
 
+
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const httpDuration = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request duration, seconds', labelNames: ['method', 'route', 'status_code'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] });
-
-  const routes = apiRoutes({ config, store, accounts, throttle, wallet, instances, client });
+  const billing = new Billing({ store, wallet, provider, priceMinor: config.PRICE_MONTHLY_MINOR, logger: logger.child({ component: 'billing' }), metrics: createBillingMetrics(registry) });
+  const routes = apiRoutes({ config, store, accounts, throttle, wallet, instances, client, billing });
   const authenticate: Authenticate = async (req, scope) => {
     if (scope === 'none') return undefined;
     const token = bearer(req);
@@ -132,6 +135,9 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   });
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, provider: provider.kind }, 'api listening');
+  const billingCron = (config.BILLING_CRON ?? config.PROVIDER !== 'kubernetes')
+    ? cron.schedule('0 0 * * *', () => void billing.run(new Date()).catch((err: Error) => logger.error({ err }, 'billing run failed')), { timezone: 'Etc/UTC', name: 'billing', noOverlap: true })
+    : undefined;
   if (config.RECONCILE_ON_START) {
     const desired = await instances.desired();
     await provider.reconcile(desired).catch((err: Error) => logger.error({ err }, 'provider reconcile failed'));
@@ -145,6 +151,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     instances,
     registry,
     async close() {
+      await billingCron?.stop();
       ws.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
