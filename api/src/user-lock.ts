@@ -9,9 +9,9 @@ import { AppError } from './errors.js';
 import { isDuplicateKey, type ApiStore } from './store.js';
 
 export interface LockOptions {
-  /** Lock lifetime, ms (longer than any critical section). Default 15 s. */
+  /** Lock lifetime, ms (longer than any critical section; a crashed holder blocks others this long). Default 10 s. */
   ttlMs?: number;
-  /** Give up after this long, ms. Default 10 s. */
+  /** Give up after this long, ms — longer than the lifetime, so a crashed holder's lock expires while waiting. Default 30 s. */
   waitMs?: number;
 }
 
@@ -43,8 +43,8 @@ export async function withLock<T>(store: ApiStore, key: string, fn: () => Promis
 }
 
 async function withDbLock<T>(store: ApiStore, id: string, fn: () => Promise<T>, o: LockOptions): Promise<T> {
-  const ttlMs = o.ttlMs ?? 15_000;
-  const deadline = Date.now() + (o.waitMs ?? 10_000);
+  const ttlMs = o.ttlMs ?? 10_000;
+  const deadline = Date.now() + (o.waitMs ?? 30_000);
   const holder = randomUUID();
   for (let attempt = 0; ; attempt++) {
     try {

@@ -132,3 +132,39 @@ test('two runs at once and a third the same day: every due period charged once; 
     expect(balance).toBeGreaterThanOrEqual(0);
   }
 }, 120_000);
+
+test('kill -9 during a batch, then run again: no double charge, no instance skipped', async () => {
+  const token = await tenant(api, 'crash@example.com', 1_000_000);
+  const userId = (await api.call('GET', '/v1/me', { token })).body.id as string;
+  const n = 300;
+  const docs = Array.from({ length: n }, (_, k) => ({
+    _id: `i-crash${String(k).padStart(3, '0')}`,
+    userId,
+    name: `c${k}`,
+    engine: 'simulated',
+    provider: 'kubernetes',
+    createdAt: new Date('2027-07-10T09:00:00Z'),
+    paidUntil: new Date('2027-08-10T09:00:00Z'),
+    billingAnchorDay: 10,
+    suspended: false,
+    suspendedAt: null,
+    deletedAt: null,
+  }));
+  await instances().insertMany(docs);
+  const now = '2027-08-11T00:00:00Z';
+  const ids = docs.map((d) => d._id);
+  const charges = () => db.db!.collection<any>('ledger').countDocuments({ instanceId: { $in: ids } });
+  const first = startProcess({ command: process.execPath, args: [path.join(apiDir, 'dist', 'billing-cli.js'), 'run', '--now', now], env: api.env });
+  await eventually(async () => (await charges()) >= 20, 60_000, 20);
+  await first.kill9();
+  const afterCrash = await charges();
+  expect(afterCrash).toBeLessThan(n); // really interrupted mid-batch
+  const second = await billingRun(now);
+  expect(second.code).toBe(0);
+  expect(await charges()).toBe(n);
+  const keys = (await db.db!.collection<any>('ledger').find({ instanceId: { $in: ids } }).toArray()).map((e: { idempotencyKey: string }) => e.idempotencyKey);
+  expect(new Set(keys).size).toBe(n);
+  expect(await instances().countDocuments({ _id: { $in: ids }, paidUntil: new Date('2027-09-10T09:00:00Z') })).toBe(n);
+  expect((await api.call('GET', '/v1/me', { token })).body.balanceMinor).toBe(1_000_000 - n * price);
+  expect(await ledgerSum(userId)).toBe(1_000_000 - n * price);
+}, 180_000);
