@@ -141,6 +141,7 @@ export async function startInstanceService(config: Readonly<Config>, logger: Log
       events.close();
       await Promise.all([closeServer(publicServer), closeServer(internalServer), ...(metricsServer ? [closeServer(metricsServer)] : [])]);
       await engine.stop().catch((err: Error) => logger.warn({ err }, 'engine stop failed'));
+      session.close();
       await withTimeout(persister.close(), 10_000).catch(() => logger.error({ pending: persister.pending() }, 'persistence not flushed before exit; kept in the spill file'));
       await dispatcher.stop();
       await store.close();

@@ -15,6 +15,9 @@ import type { ChatDoc, MessageDoc, Store } from './store.js';
 import { utcDay } from './store.js';
 import { eventId, type WebhookEvent, type WebhookSettingsService } from './webhook-settings.js';
 
+/** Longest a stored chat's `lastMessageAt` lags behind its newest message, ms. */
+export const CHAT_TOUCH_MS = 5_000;
+
 /** A live event as sent on the WebSocket stream: `{ event, data, timestamp }` (timestamp epoch ms). */
 export interface LiveEvent {
   event: 'session.status' | 'qr' | 'pairing_code' | 'message' | 'message.ack';
@@ -88,10 +91,15 @@ export class Session {
   readonly live = new EventEmitter<{ event: [LiveEvent] }>();
   private qrCache: { qr: string; image: string } | undefined;
   private readonly startedAt = Date.now();
+  /** Latest chat record per chat; `dirty` ones are written by the next touch flush. */
+  private readonly chatTouches = new Map<string, { doc: ChatDoc; dirty: boolean }>();
+  private readonly chatFlush: NodeJS.Timeout;
 
   constructor(private readonly opts: SessionOptions) {
     this.engine = opts.engine;
     this.live.setMaxListeners(0);
+    this.chatFlush = setInterval(() => this.flushChatTouches(), CHAT_TOUCH_MS);
+    this.chatFlush.unref();
     const e = this.engine;
     e.on('state', (state, reason) => this.guard(() => this.onState(state, reason)));
     e.on('qr', (qr) => this.guard(() => this.onQr(qr)));
@@ -101,6 +109,21 @@ export class Session {
     e.on('message_ack', (a) => this.guard(() => this.onAck(a.id, a.chatId, a.ack)));
     e.on('contact', (c) => this.guard(() => this.onContact(c)));
     e.on('chat', (c) => this.guard(() => this.onChat(c)));
+  }
+
+  /** Queues the coalesced chat touches (also called before the persister's final flush). */
+  flushChatTouches(): void {
+    for (const t of this.chatTouches.values()) {
+      if (!t.dirty) continue;
+      t.dirty = false;
+      this.opts.persister.enqueue({ kind: 'chat', doc: t.doc });
+    }
+  }
+
+  /** Stops the periodic chat-touch flush after a last one. */
+  close(): void {
+    clearInterval(this.chatFlush);
+    this.flushChatTouches();
   }
 
   /** Milliseconds since the service started. */
@@ -180,8 +203,16 @@ export class Session {
     this.opts.metrics.messages.inc({ direction: m.fromMe ? 'out' : 'in' });
     const doc = toMessageDoc(m);
     this.opts.persister.enqueue({ kind: 'message', doc });
-    // Every message touches its chat (unreadCount stays as the engine last reported it).
-    this.opts.persister.enqueue({ kind: 'chat', doc: { _id: m.chatId, isGroup: m.isGroup, lastMessageAt: doc.timestamp, updatedAt: new Date() } as ChatDoc });
+    // Messages touch their chat: a new chat is written at once; later touches are coalesced and written every
+    // CHAT_TOUCH_MS (one upsert per chat instead of one per message, which halved ingestion on FerretDB).
+    const chat = { _id: m.chatId, isGroup: m.isGroup, lastMessageAt: doc.timestamp, updatedAt: new Date() } as ChatDoc;
+    const prev = this.chatTouches.get(m.chatId);
+    if (!prev) {
+      this.chatTouches.set(m.chatId, { doc: chat, dirty: false });
+      this.opts.persister.enqueue({ kind: 'chat', doc: chat });
+    } else if (!prev.doc.lastMessageAt || chat.lastMessageAt! >= prev.doc.lastMessageAt) {
+      this.chatTouches.set(m.chatId, { doc: chat, dirty: true });
+    }
     const view = toMessageView(doc);
     this.publish('message', view);
     if (!m.fromMe) await this.queueWebhook('message', m.id, view);
