@@ -46,9 +46,10 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const { config, kubeConfig, logger } = o;
   const metrics = createOperatorMetrics();
   const ns = config.WATCH_NAMESPACE || undefined;
-  const informer = <T extends KubernetesObject>(apiVersion: string, plural: string, kind: string, labelSelector?: string) =>
-    new Informer<T>({ kubeConfig, apiVersion, plural, kind, namespace: ns, labelSelector, resyncMs: config.RESYNC_PERIOD_MS, logger: logger.child({ informer: plural }) });
-  const instances = informer<WhatsAppInstance & KubernetesObject>(API_VERSION, PLURAL, 'WhatsAppInstance');
+  // Only the primary resource resyncs: every child maps to its owner's key, so child resyncs would only repeat it.
+  const informer = <T extends KubernetesObject>(apiVersion: string, plural: string, kind: string, labelSelector?: string, resyncMs?: number) =>
+    new Informer<T>({ kubeConfig, apiVersion, plural, kind, namespace: ns, labelSelector, resyncMs, logger: logger.child({ informer: plural }) });
+  const instances = informer<WhatsAppInstance & KubernetesObject>(API_VERSION, PLURAL, 'WhatsAppInstance', undefined, config.RESYNC_PERIOD_MS);
   const statefulSets = informer<V1StatefulSet>('apps/v1', 'statefulsets', 'StatefulSet', MANAGED_SELECTOR);
   const services = informer<V1Service>('v1', 'services', 'Service', MANAGED_SELECTOR);
   const secrets = informer<V1Secret>('v1', 'secrets', 'Secret', MANAGED_SELECTOR);

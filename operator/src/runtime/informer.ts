@@ -53,6 +53,8 @@ export interface InformerOptions {
   watchTimeoutSeconds?: [number, number];
   /** Name for logs. Default `<plural>`. */
   name?: string;
+  /** Keep `metadata.managedFields` in cached objects (default: dropped, saving memory). */
+  keepManagedFields?: boolean;
   logger?: RuntimeLogger;
 }
 
@@ -476,6 +478,9 @@ export class Informer<T extends KubernetesObject> {
   }
 
   private store(key: string, obj: T): void {
+    // Like controller-runtime's default cache transform: managedFields are often the largest part of an object and
+    // nothing here reads them, so they are dropped before caching (in place: the object is this informer's own copy).
+    if (this.opts.keepManagedFields !== true && obj.metadata) delete obj.metadata.managedFields;
     this.cache.set(key, obj);
     const ns = obj.metadata?.namespace ?? '';
     let m = this.byNamespace.get(ns);
