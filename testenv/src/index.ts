@@ -16,3 +16,4 @@ export {
   type ServiceAccountKubeconfigOptions,
   type StartControlPlaneOptions,
 } from './kube.js';
+export { fmt, median, percentile, round, table } from './bench-stats.js';
