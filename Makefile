@@ -18,10 +18,10 @@ export WACLOUD_TOOLS_DIR := $(CURDIR)/.tools/bin
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-# `npm ci` refuses a lock whose optional platform packages (e.g. @swc/core-darwin-arm64) the registry here does not
-# carry; `npm install` then installs from the same lock.
+# The lock lists every platform's optional binaries (@swc/core is pinned and unrs-resolver overridden to versions
+# the registry carries for all platforms), so `npm ci` installs exactly the lock, here and in the Dockerfiles.
 node_modules/.package-lock.json: package.json package-lock.json $(wildcard */package.json)
-	npm ci --no-audit --no-fund || npm install --no-audit --no-fund
+	npm ci --no-audit --no-fund
 	@touch $@
 
 deps: node_modules/.package-lock.json ## install npm dependencies (npm ci)

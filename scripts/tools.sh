@@ -59,6 +59,13 @@ if [ "$("$helm_out/helm" version --template '{{.Version}}' 2>/dev/null || true)"
 fi
 ln -sfn "$helm_out/helm" "$bin/helm"
 
+# Docker engine for the image and docker-provider tests: Debian's docker.io (dockerd, containerd, runc, the 20.10
+# client with the legacy builder) and debootstrap (the test environment builds local stand-ins of the base images:
+# no registry is reachable). Not root and no dockerd: those tests say so and skip.
+if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null || [ ! -x /usr/bin/docker ]; then
+  log "installing Debian's docker.io and debootstrap"; apt_install docker.io debootstrap iptables || true
+fi
+
 # Kubernetes test control plane (etcd, kube-apiserver, kube-controller-manager, kubectl); builds once into the cache.
 TOOLS_BIN="$bin" bash "$root/scripts/tools-kube.sh"
 log "ready: $(ls "$bin" | tr '\n' ' ')"

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * `wacloud-api`: the main backend (see config.ts for the environment). Stops on SIGTERM/SIGINT; instances keep
- * running (the process provider adopts them at the next start).
+ * running (the process and docker providers adopt them at the next start).
  */
 import { ConfigError, loadConfig, type ApiConfig } from './config.js';
 import { createLogger } from './logger.js';

@@ -17,3 +17,15 @@ export {
   type StartControlPlaneOptions,
 } from './kube.js';
 export { fmt, median, percentile, round, table } from './bench-stats.js';
+export {
+  BASE_IMAGES,
+  WACLOUD_IMAGES,
+  buildWacloudImage,
+  dockerTestName,
+  ensureBaseImages,
+  startDockerd,
+  testImageTag,
+  type Dockerd,
+  type DockerdResult,
+  type WacloudImage,
+} from './docker.js';

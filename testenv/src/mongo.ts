@@ -33,6 +33,11 @@ export interface StartMongoOptions {
   port?: number;
   /** Data directory to use (default: a new temporary one) — pass a stopped server's to restart it with its data. */
   dataDir?: string;
+  /**
+   * Address a started server listens on and its URI names (default `127.0.0.1`), e.g. a Docker network's gateway
+   * address so that containers reach it. Ignored for external and testcontainers servers.
+   */
+  host?: string;
 }
 
 /** `mongodb://h:p/?x` + `db` → `mongodb://h:p/db?x` */
@@ -56,9 +61,11 @@ export async function startMongo(opts: StartMongoOptions = {}): Promise<MongoSer
     return { kind: 'external', uri: base, dbUri: (db) => withDatabase(base, db), stop: async () => {} };
   }
   const mongod = findBinary('mongod');
-  if (mongod) return startDaemon('mongod', mongod, (port, dir) => ['--bind_ip', '127.0.0.1', '--port', String(port), '--dbpath', dir, '--quiet'], opts);
+  const host = opts.host ?? '127.0.0.1';
+  const hostPort = (port: number) => `${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (mongod) return startDaemon('mongod', mongod, (port, dir) => ['--bind_ip', host, ...(host.includes(':') ? ['--ipv6'] : []), '--port', String(port), '--dbpath', dir, '--quiet'], opts);
   const ferret = findBinary('wacloud-ferretdb');
-  if (ferret) return startDaemon('ferretdb', ferret, (port, dir) => ['-listen', `127.0.0.1:${port}`, '-dir', dir], opts);
+  if (ferret) return startDaemon('ferretdb', ferret, (port, dir) => ['-listen', hostPort(port), '-dir', dir], opts);
   if (process.env.DOCKER_HOST || existsSync('/var/run/docker.sock')) return startContainer();
   throw new Error('no MongoDB-wire server: set MONGODB_URI, put mongod on PATH, or run `make tools` (builds FerretDB)');
 }
@@ -66,14 +73,15 @@ export async function startMongo(opts: StartMongoOptions = {}): Promise<MongoSer
 async function startDaemon(kind: 'mongod' | 'ferretdb', bin: string, args: (port: number, dir: string) => string[], opts: StartMongoOptions): Promise<MongoServer> {
   const dir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), `wacloud-${kind}-`));
   const port = opts.port ?? (await freePort());
+  const host = opts.host ?? '127.0.0.1';
   const proc = startProcess({ command: bin, args: args(port, dir) });
   try {
-    await waitForPort(port, '127.0.0.1', 30_000);
+    await waitForPort(port, host, 30_000);
   } catch (err) {
     await proc.stop();
     throw new Error(`${kind} did not start: ${(err as Error).message}\n${proc.output().slice(-2000)}`);
   }
-  const uri = `mongodb://127.0.0.1:${port}/`;
+  const uri = `mongodb://${host.includes(':') ? `[${host}]` : host}:${port}/`;
   return {
     kind,
     uri,

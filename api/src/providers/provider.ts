@@ -3,7 +3,7 @@
  * records it in its database; a provider makes the runtime match:
  * - `process` — the embedded default: instance processes on this machine (`providers/process.ts`);
  * - `kubernetes` — WhatsAppInstance resources that the operator reconciles (`providers/kubernetes.ts`);
- * - `docker` — containers through dockerd (arrives with the packaging issue).
+ * - `docker` — one container per instance on a Docker engine, through dockerode (`providers/docker.ts`);
  * Every method is idempotent: a retried call after a crash or timeout converges to the same state.
  */
 

@@ -1,0 +1,545 @@
+/**
+ * DockerProvider: the pure parts (container spec, phases, connection parsing, configuration) without a daemon, and
+ * then against real things only — the test run's dockerd (testenv), the real instance image built from
+ * instance/Dockerfile running the simulated engine, the simulated network as a container from that image on the
+ * instances' network, a MongoDB-wire server listening on the network's gateway address (so containers reach it), and
+ * the api as its own process (`node dist/main.js`, PROVIDER=docker, DOCKER_REACH=published) with the billing CLI.
+ * Where no daemon can start, the daemon tests say so and skip.
+ */
+import path from 'node:path';
+import mongoose from 'mongoose';
+import { pino } from 'pino';
+import { buildWacloudImage, dockerTestName, eventually, startDockerd, startMongo, startProcess, testImageTag, type Dockerd, type MongoServer } from '@wacloud/testenv';
+import { loadConfig } from '../src/config.js';
+import {
+  DockerProvider,
+  MANAGED_BY_API,
+  buildContainerSpec,
+  containerName,
+  deriveInternalKey,
+  dockerConnection,
+  phaseOf,
+  volumeName,
+  type ContainerSpecOptions,
+  type ContainerState,
+} from '../src/providers/docker.js';
+import { instanceDatabaseName } from '../src/providers/process.js';
+import { ProviderError, type ProvisionRequest } from '../src/providers/provider.js';
+import { apiDir, JWT_SECRET, startApiProcess, tenant, type RunningApi } from './harness.js';
+
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const docker = await startDockerd();
+if (!docker.ok) console.warn(`provider-docker: skipping the tests that need a Docker daemon: ${docker.reason}`);
+const withDaemon = docker.ok ? describe : describe.skip;
+
+async function providerError(p: Promise<unknown>): Promise<ProviderError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ProviderError);
+  return err as ProviderError;
+}
+
+// ---- without a daemon -------------------------------------------------------------------------------------------
+
+describe('docker provider: pure parts', () => {
+  const req: ProvisionRequest = { id: 'i-abcdefghijkl', owner: 'user-7', name: 'Shop', engine: 'simulated', suspended: false };
+  const base: ContainerSpecOptions = {
+    image: 'wacloud/instance:1.2.3',
+    network: 'wacloud-instances',
+    reach: 'network',
+    mongoUri: 'mongodb://mongo:27017/?replicaSet=rs0',
+    simnetUrl: 'http://simnet:7300',
+    env: { LOG_LEVEL: 'info', INTERNAL_API_KEY_FILE: '/nope', INSTANCE_ID: 'overridden' },
+  };
+  const key = deriveInternalKey('s'.repeat(40), req.id);
+
+  test('the container spec: name, image, env, labels, volume, network, restart policy, limits, hardening', () => {
+    const spec = buildContainerSpec(req, base, key);
+    expect(spec.name).toBe('wacloud-i-abcdefghijkl');
+    expect(spec.Image).toBe('wacloud/instance:1.2.3');
+    expect(spec.Env).toEqual([
+      'DATA_DIR=/data',
+      'ENGINE=simulated',
+      'HOST=0.0.0.0',
+      `INSTANCE_ID=${req.id}`,
+      `INTERNAL_API_KEY=${key}`,
+      'INTERNAL_PORT=8081',
+      'LOG_LEVEL=info',
+      `MONGODB_URI=mongodb://mongo:27017/${instanceDatabaseName(req.id)}?replicaSet=rs0`,
+      'PORT=8080',
+      'SIMNET_URL=http://simnet:7300',
+    ]);
+    expect(spec.Labels).toEqual({
+      'app.kubernetes.io/managed-by': MANAGED_BY_API,
+      'app.kubernetes.io/name': 'wacloud-instance',
+      'wacloud.io/instance': req.id,
+      'wacloud.io/owner': 'user-7',
+      'wacloud.io/engine': 'simulated',
+      'wacloud.io/scope': 'wacloud-instances',
+      'wacloud.io/spec-hash': expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
+    expect(JSON.stringify(spec.Labels)).not.toContain(key);
+    expect(spec.ExposedPorts).toEqual({ '8080/tcp': {}, '8081/tcp': {} });
+    expect(spec.StopTimeout).toBe(10);
+    expect(spec.HostConfig).toEqual({
+      NetworkMode: 'wacloud-instances',
+      RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
+      Mounts: [{ Type: 'volume', Source: 'wacloud-i-abcdefghijkl-data', Target: '/data' }],
+      ShmSize: 512 * 1024 * 1024,
+      Memory: 2 * 1024 * 1024 * 1024,
+      CapDrop: ['ALL'],
+      SecurityOpt: ['no-new-privileges:true'],
+    });
+  });
+
+  test('published ports, extra hosts, limits, prefix; webjs gets no SIMNET_URL', () => {
+    const spec = buildContainerSpec(
+      { ...req, engine: 'webjs' },
+      { ...base, reach: 'published', publishIp: '127.0.0.1', extraHosts: ['host.docker.internal:host-gateway'], memoryBytes: 0, shmSizeBytes: 1 << 30, cpus: 1.5, namePrefix: 'acme-', stopTimeoutS: 3 },
+      key,
+    );
+    expect(spec.name).toBe('acme-i-abcdefghijkl');
+    expect(spec.Env).not.toContainEqual(expect.stringMatching(/^SIMNET_URL=/));
+    expect(spec.Env).toContain('ENGINE=webjs');
+    expect(spec.StopTimeout).toBe(3);
+    expect(spec.HostConfig).toMatchObject({
+      PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }], '8081/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] },
+      ExtraHosts: ['host.docker.internal:host-gateway'],
+      ShmSize: 1 << 30,
+      NanoCpus: 1_500_000_000,
+      Mounts: [{ Type: 'volume', Source: 'acme-i-abcdefghijkl-data', Target: '/data' }],
+    });
+    expect(spec.HostConfig).not.toHaveProperty('Memory');
+    expect(volumeName(req.id, 'acme-')).toBe('acme-i-abcdefghijkl-data');
+    expect(containerName(req.id)).toBe('wacloud-i-abcdefghijkl');
+  });
+
+  test('the spec hash is stable and follows image, key, options and owner — not the display name or suspension', () => {
+    const hash = (r: ProvisionRequest, o: ContainerSpecOptions, k: string) => buildContainerSpec(r, o, k).Labels!['wacloud.io/spec-hash'];
+    const h = hash(req, base, key);
+    expect(hash({ ...req, name: 'Renamed', suspended: true }, { ...base, env: { ...base.env } }, key)).toBe(h);
+    expect(hash(req, { ...base, image: 'wacloud/instance:1.2.4' }, key)).not.toBe(h);
+    expect(hash(req, base, deriveInternalKey('t'.repeat(40), req.id))).not.toBe(h);
+    expect(hash(req, { ...base, shmSizeBytes: 1 << 30 }, key)).not.toBe(h);
+    expect(hash({ ...req, owner: 'user-8' }, base, key)).not.toBe(h);
+  });
+
+  test('internal keys are derived per instance and secret (43 base64url characters)', () => {
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(deriveInternalKey('s'.repeat(40), req.id)).toBe(key);
+    expect(deriveInternalKey('s'.repeat(40), 'i-other')).not.toBe(key);
+    expect(deriveInternalKey('t'.repeat(40), req.id)).not.toBe(key);
+  });
+
+  test('bad input: simulated engine without a simulated network, a non-MongoDB URI, a bad DOCKER_HOST', () => {
+    expect(() => buildContainerSpec(req, { ...base, simnetUrl: undefined }, key)).toThrow(/SIMNET_URL/);
+    expect(() => buildContainerSpec(req, { ...base, mongoUri: 'postgres://x/' }, key)).toThrow(ProviderError);
+    expect(() => dockerConnection('http://localhost:2375')).toThrow(/DOCKER_HOST must be/);
+    expect(() => dockerConnection('tcp://dind:2376')).toThrow(/DOCKER_CERT_PATH/);
+    expect(() => dockerConnection('tcp://dind:2376', '/nonexistent-certs')).toThrow(/cannot read the Docker TLS files/);
+    expect(dockerConnection('unix:///var/run/docker.sock')).toMatchObject({ socketPath: '/var/run/docker.sock', host: undefined });
+    expect(dockerConnection('tcp://dind:2375')).toMatchObject({ host: 'dind', port: 2375, protocol: 'http', socketPath: undefined });
+    expect(dockerConnection('tcp://[::1]:2375')).toMatchObject({ host: '::1', port: 2375 });
+  });
+
+  test('phases from container states', () => {
+    const s = (o: Partial<ContainerState>): ContainerState => ({ status: 'running', exitCode: 0, error: '', oomKilled: false, restartCount: 0, health: undefined, healthOutput: undefined, ...o });
+    expect(phaseOf(s({}), true, 'STOPPED')).toEqual({ phase: 'Running', sessionState: 'STOPPED' });
+    expect(phaseOf(s({}), true, undefined)).toEqual({ phase: 'Provisioning', message: 'the instance is starting' });
+    expect(phaseOf(s({ health: 'unhealthy', healthOutput: 'ECONNREFUSED\n' }), true, undefined)).toMatchObject({ phase: 'Failed', message: expect.stringContaining('ECONNREFUSED') });
+    expect(phaseOf(s({ status: 'restarting', exitCode: 1, restartCount: 1 }), true, undefined)).toMatchObject({ phase: 'Provisioning', message: 'restarting after exit code 1' });
+    expect(phaseOf(s({ status: 'restarting', exitCode: 137, oomKilled: true, restartCount: 5 }), true, undefined)).toMatchObject({ phase: 'Failed', message: expect.stringContaining('out of memory') });
+    expect(phaseOf(s({ status: 'exited' }), false, undefined)).toEqual({ phase: 'Suspended' });
+    expect(phaseOf(s({ status: 'exited' }), undefined, undefined)).toEqual({ phase: 'Suspended' });
+    expect(phaseOf(s({ status: 'exited', exitCode: 3 }), true, undefined)).toMatchObject({ phase: 'Failed', message: expect.stringContaining('exit code 3') });
+    expect(phaseOf(s({ status: 'created', error: 'network x not found' }), true, undefined)).toMatchObject({ phase: 'Failed', message: expect.stringContaining('network x not found') });
+    expect(phaseOf(s({ status: 'created' }), true, undefined).phase).toBe('Provisioning');
+    expect(phaseOf(s({ status: 'created' }), undefined, undefined).phase).toBe('Pending');
+    expect(phaseOf(s({ status: 'removing' }), true, undefined).phase).toBe('Terminating');
+    expect(phaseOf(s({ status: 'dead' }), true, undefined).phase).toBe('Failed');
+    expect(phaseOf(s({ status: 'paused' }), true, undefined).phase).toBe('Failed');
+  });
+
+  test('configuration: PROVIDER=docker and the DOCKER_* variables', () => {
+    const env = { MONGODB_URI: 'mongodb://mongo:27017/wacloud', JWT_SECRET, PROVIDER: 'docker' };
+    const c = loadConfig(env);
+    expect(c).toMatchObject({
+      PROVIDER: 'docker',
+      DOCKER_HOST: 'unix:///var/run/docker.sock',
+      DOCKER_NETWORK: 'wacloud-instances',
+      DOCKER_REACH: 'network',
+      DOCKER_PUBLISHED_HOST: '127.0.0.1',
+      DOCKER_EXTRA_HOSTS: [],
+      DOCKER_MEMORY_LIMIT: 2 * 1024 ** 3,
+      DOCKER_SHM_SIZE: 512 * 1024 ** 2,
+      DOCKER_NAME_PREFIX: 'wacloud-',
+      dockerKeySecret: undefined,
+    });
+    expect(c.DOCKER_INSTANCE_IMAGE).toBeUndefined();
+    const d = loadConfig({
+      ...env,
+      DOCKER_HOST: 'tcp://dind:2375',
+      DOCKER_REACH: 'published',
+      DOCKER_PUBLISHED_HOST: 'dind',
+      DOCKER_EXTRA_HOSTS: 'host.docker.internal:host-gateway, mongo:10.0.0.5',
+      DOCKER_MEMORY_LIMIT: '1.5g',
+      DOCKER_SHM_SIZE: '256m',
+      DOCKER_CPUS: '2',
+      DOCKER_KEY_SECRET: 'k'.repeat(32),
+    });
+    expect(d).toMatchObject({
+      DOCKER_HOST: 'tcp://dind:2375',
+      DOCKER_REACH: 'published',
+      DOCKER_EXTRA_HOSTS: ['host.docker.internal:host-gateway', 'mongo:10.0.0.5'],
+      DOCKER_MEMORY_LIMIT: 1.5 * 1024 ** 3,
+      DOCKER_SHM_SIZE: 256 * 1024 ** 2,
+      DOCKER_CPUS: 2,
+      dockerKeySecret: 'k'.repeat(32),
+    });
+    expect(JSON.stringify(d)).not.toContain('DOCKER_KEY_SECRET');
+    expect(() => loadConfig({ ...env, DOCKER_HOST: 'dind:2375', DOCKER_REACH: 'somewhere', DOCKER_SHM_SIZE: 'lots', DOCKER_KEY_SECRET: 'short' })).toThrow(
+      /DOCKER_HOST[\s\S]*DOCKER_REACH[\s\S]*DOCKER_SHM_SIZE[\s\S]*DOCKER_KEY_SECRET/,
+    );
+    expect(() => loadConfig({ ...env, ENGINE: 'simulated' })).toThrow(/SIMNET_URL: required/);
+  });
+
+  test('an unreachable engine gives `unavailable` saying where and what to check', async () => {
+    const opts = { image: 'x', network: 'n', reach: 'published' as const, mongoUri: 'mongodb://127.0.0.1:1/', simnetUrl: 'http://s:1', keySecret: 'k'.repeat(32), logger, requestTimeoutMs: 5_000 };
+    const viaSocket = new DockerProvider({ ...opts, dockerHost: 'unix:///nonexistent/docker.sock' });
+    const viaTcp = new DockerProvider({ ...opts, dockerHost: 'tcp://127.0.0.1:1' });
+    try {
+      for (const [p, where] of [
+        [viaSocket, 'unix:///nonexistent/docker.sock'],
+        [viaTcp, 'tcp://127.0.0.1:1'],
+      ] as const) {
+        const err = await providerError(p.create({ ...req, suspended: true }));
+        expect(err.code).toBe('unavailable');
+        expect(err.message).toContain(`cannot reach the Docker daemon at ${where}`);
+        expect(err.message).toContain('is dockerd running there, and is DOCKER_HOST right?');
+        expect((await providerError(p.status(req.id))).code).toBe('unavailable');
+        expect((await providerError(p.reconcile([]))).code).toBe('unavailable');
+      }
+      expect((await providerError(viaTcp.create({ ...req, id: 'Not_A_Label' }))).message).toMatch(/invalid instance id/);
+      await viaTcp.close();
+      expect((await providerError(viaTcp.status(req.id))).message).toMatch(/closed/);
+    } finally {
+      await viaSocket.close();
+    }
+  });
+});
+
+// ---- against the daemon -----------------------------------------------------------------------------------------
+
+interface Inspect {
+  Id: string;
+  Name: string;
+  State: { Status: string; Running: boolean; StartedAt: string };
+  Config: { Labels: Record<string, string>; Env: string[]; Image: string };
+  HostConfig: { RestartPolicy: { Name: string }; ShmSize: number; Memory: number; NetworkMode: string; CapDrop: string[]; PortBindings: Record<string, Array<{ HostIp: string }>> };
+  Mounts: Array<{ Type: string; Name: string; Destination: string }>;
+  NetworkSettings: { Networks: Record<string, unknown> };
+}
+
+withDaemon('docker provider against a real dockerd', () => {
+  const d = (docker as { ok: true; dockerd: Dockerd }).dockerd;
+  const image = testImageTag('instance');
+  const net = dockerTestName('provider-docker');
+  const otherNet = dockerTestName('provider-docker-created');
+  const simnetName = `${net}-simnet`;
+  let gateway: string;
+  let mongo: MongoServer;
+  const dockerJson = async <T>(args: string[]): Promise<T> => JSON.parse(await d.docker(args)) as T;
+  /** The container's inspection, or undefined when it does not exist. */
+  const inspect = async (name: string): Promise<Inspect | undefined> => {
+    try {
+      return (await dockerJson<Inspect[]>(['container', 'inspect', name]))[0];
+    } catch (err) {
+      if (/No such (container|object)/i.test((err as Error).message)) return undefined;
+      throw err;
+    }
+  };
+  const volumeExists = async (name: string): Promise<boolean> => (await d.docker(['volume', 'ls', '-q', '--filter', `name=^${name}$`])).trim() === name;
+  /** Names of the managed containers in a scope. */
+  const managed = async (scope: string): Promise<string[]> =>
+    (await d.docker(['ps', '-a', '--filter', `label=wacloud.io/scope=${scope}`, '--format', '{{.Names}}'])).split('\n').filter(Boolean).sort();
+
+  beforeAll(async () => {
+    await buildWacloudImage(d, 'instance');
+    await d.docker(['network', 'create', '--driver', 'bridge', '--label', 'io.wacloud.test=provider-docker', net]);
+    gateway = (await d.docker(['network', 'inspect', net, '--format', '{{(index .IPAM.Config 0).Gateway}}'])).trim();
+    expect(gateway).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    // Containers cannot reach the host's loopback: the database listens on the network's gateway address.
+    mongo = await startMongo({ host: gateway });
+    // The simulated WhatsApp network, from the same image, on the instances' network.
+    await d.docker(['run', '-d', '--name', simnetName, '--network', net, '--restart', 'no', '-e', 'SIMNET_HOST=0.0.0.0', '-e', 'SIMNET_PORT=7300', '-e', 'LOG_LEVEL=warn', image, 'node', 'dist/simnet/main.js']);
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const scope of [net, otherNet]) {
+      const ids = (await d.docker(['ps', '-aq', '--filter', `label=wacloud.io/scope=${scope}`]).catch(() => '')).split('\n').filter(Boolean);
+      if (ids.length) await d.docker(['rm', '-f', '-v', ...ids]).catch(() => undefined);
+      const vols = (await d.docker(['volume', 'ls', '-q', '--filter', `label=wacloud.io/scope=${scope}`]).catch(() => '')).split('\n').filter(Boolean);
+      if (vols.length) await d.docker(['volume', 'rm', '-f', ...vols]).catch(() => undefined);
+    }
+    await d.docker(['rm', '-f', '-v', simnetName]).catch(() => undefined); // -v: the image's anonymous /data volume too
+    await d.docker(['network', 'rm', net, otherNet]).catch(() => undefined);
+    await mongo?.stop();
+    await d.release();
+  }, 120_000);
+
+  describe('DockerProvider in this process', () => {
+    test('creates its network when missing; a suspended create makes a stopped container and its volume; delete removes both', async () => {
+      const provider = new DockerProvider({
+        dockerHost: d.host,
+        image,
+        network: otherNet,
+        reach: 'published',
+        mongoUri: mongo.uri,
+        simnetUrl: 'http://unused:7300',
+        keySecret: 'x'.repeat(32),
+        logger,
+      });
+      const r: ProvisionRequest = { id: 'i-created-net', owner: 'user-1', name: 'x', engine: 'simulated', suspended: true };
+      try {
+        await provider.create(r);
+        await provider.create(r); // idempotent
+        const netInfo = (await dockerJson<Array<{ Driver: string; Labels: Record<string, string> }>>(['network', 'inspect', otherNet]))[0]!;
+        expect(netInfo.Driver).toBe('bridge');
+        expect(netInfo.Labels['app.kubernetes.io/managed-by']).toBe('wacloud-api');
+        const c = (await inspect(containerName(r.id)))!;
+        expect(c.State.Status).toBe('created');
+        expect(c.Config.Labels['wacloud.io/scope']).toBe(otherNet);
+        expect(await volumeExists(volumeName(r.id))).toBe(true);
+        expect(await provider.status(r.id)).toEqual({ phase: 'Suspended' });
+        expect((await providerError(provider.endpoints(r.id))).code).toBe('not_ready');
+        expect((await providerError(provider.endpoints('i-nonexistent'))).code).toBe('not_found');
+        expect((await provider.status('i-nonexistent')).phase).toBe('NotFound');
+        expect((await providerError(provider.suspend('i-nonexistent'))).code).toBe('not_found');
+
+        await provider.delete(r.id);
+        expect(await inspect(containerName(r.id))).toBeUndefined();
+        expect(await volumeExists(volumeName(r.id))).toBe(false);
+        await provider.delete(r.id); // idempotent
+        expect((await provider.status(r.id)).phase).toBe('NotFound');
+      } finally {
+        await provider.close();
+      }
+    });
+
+    test('keys are derived from the secret: a new secret recreates the container with its volume, and only the new key opens it', async () => {
+      const opts = { dockerHost: d.host, image, network: net, reach: 'published' as const, mongoUri: mongo.uri, simnetUrl: `http://${simnetName}:7300`, logger };
+      const r: ProvisionRequest = { id: 'i-rotatekeyaaa', owner: 'user-1', name: 'x', engine: 'simulated', suspended: false };
+      const tokens = (ep: { internalUrl: string }, key: string) => fetch(`${ep.internalUrl}/internal/v1/tokens`, { headers: { authorization: `Bearer ${key}` } });
+      const first = new DockerProvider({ ...opts, keySecret: 'a'.repeat(32) });
+      const second = new DockerProvider({ ...opts, keySecret: 'b'.repeat(32) });
+      try {
+        await first.create(r);
+        const ep1 = await eventually(() => first.endpoints(r.id).catch(() => undefined), 30_000);
+        expect(ep1.internalKey).toBe(deriveInternalKey('a'.repeat(32), r.id));
+        expect(ep1.publicUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+        expect((await tokens(ep1, ep1.internalKey)).status).toBe(200);
+        const before = (await inspect(containerName(r.id)))!;
+        await first.create(r); // idempotent: the same container, not restarted
+        expect((await inspect(containerName(r.id)))!.State.StartedAt).toBe(before.State.StartedAt);
+        await first.close();
+
+        await second.reconcile([r]);
+        const after = (await inspect(containerName(r.id)))!;
+        expect(after.Id).not.toBe(before.Id);
+        expect(after.Mounts[0]!.Name).toBe(volumeName(r.id));
+        const ep2 = await eventually(() => second.endpoints(r.id).catch(() => undefined), 30_000);
+        expect((await tokens(ep2, ep2.internalKey)).status).toBe(200);
+        expect((await tokens(ep2, ep1.internalKey)).status).toBe(401);
+        expect(await second.status(r.id)).toEqual({ phase: 'Running', sessionState: 'STOPPED' });
+      } finally {
+        await second.delete(r.id);
+        await second.close();
+      }
+      expect(await inspect(containerName(r.id))).toBeUndefined();
+    });
+
+    test('a container name taken by something wacloud does not manage is refused, and left alone', async () => {
+      const provider = new DockerProvider({ dockerHost: d.host, image, network: otherNet, reach: 'published', mongoUri: mongo.uri, simnetUrl: 'http://unused:7300', keySecret: 'x'.repeat(32), logger });
+      const id = 'i-foreign-name';
+      await d.docker(['create', '--name', containerName(id), '--label', `wacloud.io/scope=${otherNet}`, image]);
+      try {
+        const err = await providerError(provider.create({ id, owner: 'u', name: 'n', engine: 'simulated', suspended: false }));
+        expect(err.message).toMatch(/not managed by wacloud/);
+        await provider.delete(id);
+        expect(await inspect(containerName(id))).toBeDefined();
+      } finally {
+        await d.docker(['rm', '-f', '-v', containerName(id)]);
+        await d.docker(['volume', 'rm', '-f', volumeName(id)]);
+        await provider.close();
+      }
+    });
+  });
+
+  describe('the api with PROVIDER=docker', () => {
+    let api: RunningApi;
+    let db: mongoose.Connection;
+    let token: string;
+    const ids: Record<'a' | 'b' | 'c', string> = { a: '', b: '', c: '' };
+    const instances = () => db.collection<{ _id: string; suspended: boolean; suspendedAt: Date | null; paidUntil: Date }>('instances');
+
+    const billingRun = async (now: string): Promise<{ code: number | null; summary: Record<string, unknown> }> => {
+      const p = startProcess({ command: process.execPath, args: [path.join(apiDir, 'dist', 'billing-cli.js'), 'run', '--now', now], env: api.env });
+      const code = await p.exited;
+      const lines = p.output().trim().split('\n');
+      return { code, summary: JSON.parse(lines[lines.length - 1]!) as Record<string, unknown> };
+    };
+    const create = async (name: string): Promise<string> => {
+      const r = await api.call('POST', '/v1/instances', { token, body: { name } });
+      expect(r.status).toBe(201);
+      return r.body.id as string;
+    };
+    const running = async (id: string) =>
+      eventually(async () => {
+        const r = await api.call('GET', `/v1/instances/${id}`, { token });
+        return r.body.phase === 'Running' ? r.body : undefined;
+      }, 60_000);
+    /** GET through the api's gateway (owner's JWT: the api uses its own instance token, made with the internal key). */
+    const viaGateway = (id: string, p: string) => api.call('GET', `/v1/instances/${id}/api${p}`, { token });
+
+    beforeAll(async () => {
+      api = await startApiProcess({
+        mongo,
+        simnetUrl: `http://${simnetName}:7300`,
+        env: {
+          PROVIDER: 'docker',
+          DOCKER_HOST: d.host,
+          DOCKER_INSTANCE_IMAGE: image,
+          DOCKER_NETWORK: net,
+          DOCKER_REACH: 'published',
+          DOCKER_PUBLISHED_HOST: '127.0.0.1',
+          DOCKER_SHM_SIZE: '256m',
+          DOCKER_MEMORY_LIMIT: '1g',
+          INSTANCE_MONGODB_URI: mongo.uri,
+          BILLING_CRON: 'false',
+        },
+      });
+      db = await mongoose.createConnection(api.env.MONGODB_URI!).asPromise();
+      token = await tenant(api, `docker-${Date.now()}@example.com`, 1500);
+    }, 60_000);
+
+    afterAll(async () => {
+      await db?.close();
+      await api?.stop();
+    });
+
+    test('create: a labelled container with its volume, network and restart policy answers /health, and the gateway reaches it', async () => {
+      ids.a = await create('first');
+      const view = await running(ids.a);
+      expect(view).toMatchObject({ provider: 'docker', engine: 'simulated', suspended: false, sessionState: 'STOPPED' });
+
+      const c = (await inspect(containerName(ids.a)))!;
+      expect(c.State.Running).toBe(true);
+      expect(c.Config.Image).toBe(image);
+      expect(c.Config.Labels).toMatchObject({
+        'app.kubernetes.io/managed-by': 'wacloud-api',
+        'wacloud.io/instance': ids.a,
+        'wacloud.io/owner': expect.any(String),
+        'wacloud.io/engine': 'simulated',
+        'wacloud.io/scope': net,
+      });
+      expect(c.HostConfig).toMatchObject({ RestartPolicy: { Name: 'unless-stopped' }, ShmSize: 256 * 1024 ** 2, Memory: 1024 ** 3, NetworkMode: net, CapDrop: ['ALL'] });
+      expect(c.HostConfig.PortBindings['8080/tcp']?.[0]?.HostIp).toBe('127.0.0.1');
+      expect(Object.keys(c.NetworkSettings.Networks)).toEqual([net]);
+      expect(c.Mounts).toEqual([expect.objectContaining({ Type: 'volume', Name: volumeName(ids.a), Destination: '/data' })]);
+      expect(await volumeExists(volumeName(ids.a))).toBe(true);
+      expect(c.Config.Env).toContain(`MONGODB_URI=${mongo.uri.replace(/\/$/, '')}/${instanceDatabaseName(ids.a)}`);
+
+      // The container itself answers /health on its published port …
+      const port = (await d.docker(['port', containerName(ids.a), '8080/tcp'])).trim().split('\n')[0]!.split(':').pop();
+      const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { status: string; session: { state: string } };
+      expect(health).toMatchObject({ status: 'ok', session: { state: 'STOPPED' } });
+      // … and the gateway reaches it with the api's own instance token (made through the internal API).
+      const stats = await viaGateway(ids.a, '/v1/stats');
+      expect(stats.status).toBe(200);
+      const own = await viaGateway(ids.a, '/v1/token');
+      expect(own.status).toBe(200);
+    });
+
+    test('suspend (billing) stops the container and keeps the volume; resume (deposit) starts it with the same data', async () => {
+      // Data in the volume and in the instance's database, to find again after the resumption.
+      await d.docker(['exec', containerName(ids.a), 'sh', '-c', 'echo kept > /data/marker']);
+      const made = await api.call('POST', `/v1/instances/${ids.a}/tokens`, { token, body: { name: 'kept', permissions: 'r' } });
+      expect(made.status).toBe(201);
+      const instanceToken = made.body.token as string;
+      const before = (await inspect(containerName(ids.a)))!;
+
+      const doc = (await instances().findOne({ _id: ids.a }))!;
+      const run = await billingRun(new Date(doc.paidUntil.getTime() + 3_600_000).toISOString()); // balance 0: cannot pay
+      expect(run.summary).toMatchObject({ suspended: 1, failed: 0 });
+      const stopped = (await inspect(containerName(ids.a)))!;
+      expect(stopped.Id).toBe(before.Id);
+      expect(stopped.State).toMatchObject({ Running: false, Status: 'exited' });
+      expect(await volumeExists(volumeName(ids.a))).toBe(true);
+      expect((await api.call('GET', `/v1/instances/${ids.a}`, { token })).body.phase).toBe('Suspended');
+      expect((await viaGateway(ids.a, '/v1/stats')).status).toBe(409);
+
+      const dep = await api.call('POST', '/v1/wallet/deposits', { token, body: { amount: 1500 } });
+      expect(dep.status).toBe(201);
+      await running(ids.a);
+      const resumed = (await inspect(containerName(ids.a)))!;
+      expect(resumed.Id).toBe(before.Id);
+      expect(resumed.Mounts[0]!.Name).toBe(volumeName(ids.a));
+      expect((await d.docker(['exec', containerName(ids.a), 'cat', '/data/marker'])).trim()).toBe('kept');
+      // The instance token made before the suspension still works through the gateway.
+      const withToken = await api.call('GET', `/v1/instances/${ids.a}/api/v1/token`, { token: instanceToken });
+      expect(withToken.status).toBe(200);
+    });
+
+    test('after an api restart, reconciliation adopts, starts, stops and removes to match the database', async () => {
+      await api.call('POST', '/v1/wallet/deposits', { token, body: { amount: 3000 } });
+      ids.b = await create('second');
+      ids.c = await create('third');
+      await Promise.all([running(ids.b), running(ids.c)]);
+      const adopted = (await inspect(containerName(ids.a)))!;
+
+      await api.kill9(); // the api crashes; meanwhile, behind its back:
+      await d.docker(['stop', '-t', '2', containerName(ids.b)]); // b should run but was stopped
+      await instances().updateOne({ _id: ids.c }, { $set: { suspended: true, suspendedAt: new Date() } }); // c was suspended but still runs
+      const stray = 'i-strayaaaaaaa';
+      const strayLabels = ['app.kubernetes.io/managed-by=wacloud-api', `wacloud.io/instance=${stray}`, `wacloud.io/scope=${net}`].flatMap((l) => ['--label', l]);
+      await d.docker(['volume', 'create', ...strayLabels, volumeName(stray)]);
+      await d.docker(['create', '--name', containerName(stray), ...strayLabels, '--network', net, '-v', `${volumeName(stray)}:/data`, image]);
+      const orphanVolume = volumeName('i-orphanaaaaaa');
+      await d.docker(['volume', 'create', '--label', 'app.kubernetes.io/managed-by=wacloud-api', '--label', 'wacloud.io/instance=i-orphanaaaaaa', '--label', `wacloud.io/scope=${net}`, orphanVolume]);
+      expect((await inspect(containerName(ids.b)))!.State.Running).toBe(false);
+
+      api = await api.restart();
+      await eventually(async () => {
+        const [b, c] = await Promise.all([inspect(containerName(ids.b)), inspect(containerName(ids.c))]);
+        return b?.State.Running === true && c?.State.Status === 'exited' && !(await inspect(containerName(stray))) && !(await volumeExists(orphanVolume));
+      }, 60_000);
+      expect(await volumeExists(volumeName(stray))).toBe(false);
+      expect(await managed(net)).toEqual([ids.a, ids.b, ids.c].map((id) => containerName(id)).sort());
+      // a was running with the current spec: adopted, not restarted or recreated.
+      const a = (await inspect(containerName(ids.a)))!;
+      expect(a.Id).toBe(adopted.Id);
+      expect(a.State.StartedAt).toBe(adopted.State.StartedAt);
+      // c keeps its volume while suspended; b answers through the gateway again (the key survived the restart).
+      expect(await volumeExists(volumeName(ids.c))).toBe(true);
+      await running(ids.b);
+      expect((await viaGateway(ids.b, '/v1/stats')).status).toBe(200);
+      expect((await viaGateway(ids.a, '/v1/stats')).status).toBe(200);
+    });
+
+    test('delete removes the container and the volume', async () => {
+      for (const id of [ids.a, ids.c]) {
+        const r = await api.call('DELETE', `/v1/instances/${id}`, { token });
+        expect(r.status).toBe(204);
+        expect(await inspect(containerName(id))).toBeUndefined();
+        expect(await volumeExists(volumeName(id))).toBe(false);
+        expect((await api.call('GET', `/v1/instances/${id}`, { token })).status).toBe(404);
+      }
+      expect(await managed(net)).toEqual([containerName(ids.b)]);
+      const names = (await db.db!.admin().listDatabases()).databases.map((x) => x.name);
+      expect(names).not.toContain(instanceDatabaseName(ids.a));
+      expect(names).toContain(instanceDatabaseName(ids.b));
+    });
+  });
+});
