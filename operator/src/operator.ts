@@ -3,14 +3,15 @@
  * StatefulSets, Services, Secrets and NetworkPolicies; one work queue and controller with the InstanceReconciler;
  * Lease leader election (only the leader runs the controller); /metrics, /healthz, /readyz.
  */
-import type { KubeConfig, KubernetesObject, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type { KubernetesObject, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { API_VERSION, PHASES, PLURAL, type WhatsAppInstance } from '@wacloud/crds';
-import type { NetworkPolicyManifest } from './builders/index.js';
+import { compactStatefulSet, slimChildMetadata, slimInstance, type MetadataOnly } from './cache-transforms.js';
 import type { OperatorConfig } from './config.js';
 import { EventRecorder } from './events.js';
 import { KubeClient } from './kube-client.js';
+import type { KubeConfigLike } from './kube-transport.js';
 import { InstanceReconciler, httpSessionProbe, type SessionProbe } from './reconciler.js';
 import {
   Controller,
@@ -22,6 +23,7 @@ import {
   objectKey,
   startHealthServer,
   type HealthServer,
+  type InformerOptions,
 } from './runtime/index.js';
 
 export const CONTROLLER_NAME = 'whatsappinstance';
@@ -37,7 +39,7 @@ export interface Operator {
 
 export interface OperatorOptions {
   config: OperatorConfig;
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeConfigLike;
   logger: Logger;
   probe?: SessionProbe;
 }
@@ -47,13 +49,22 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const metrics = createOperatorMetrics();
   const ns = config.WATCH_NAMESPACE || undefined;
   // Only the primary resource resyncs: every child maps to its owner's key, so child resyncs would only repeat it.
-  const informer = <T extends KubernetesObject>(apiVersion: string, plural: string, kind: string, labelSelector?: string, resyncMs?: number) =>
-    new Informer<T>({ kubeConfig, apiVersion, plural, kind, namespace: ns, labelSelector, resyncMs, logger: logger.child({ informer: plural }) });
-  const instances = informer<WhatsAppInstance & KubernetesObject>(API_VERSION, PLURAL, 'WhatsAppInstance', undefined, config.RESYNC_PERIOD_MS);
-  const statefulSets = informer<V1StatefulSet>('apps/v1', 'statefulsets', 'StatefulSet', MANAGED_SELECTOR);
-  const services = informer<V1Service>('v1', 'services', 'Service', MANAGED_SELECTOR);
-  const secrets = informer<V1Secret>('v1', 'secrets', 'Secret', MANAGED_SELECTOR);
-  const networkPolicies = informer<NetworkPolicyManifest & KubernetesObject>('networking.k8s.io/v1', 'networkpolicies', 'NetworkPolicy', MANAGED_SELECTOR);
+  const informer = <T extends KubernetesObject>(apiVersion: string, plural: string, kind: string, o: Partial<InformerOptions<T>> = {}) =>
+    new Informer<T>({ kubeConfig, apiVersion, plural, kind, namespace: ns, logger: logger.child({ informer: plural }), ...o });
+  // Caches hold only what the reconciler reads (cache-transforms.ts); Secrets, Services and NetworkPolicies as metadata.
+  const instances = informer<WhatsAppInstance & KubernetesObject>(API_VERSION, PLURAL, 'WhatsAppInstance', { resyncMs: config.RESYNC_PERIOD_MS, transform: slimInstance });
+  const statefulSets = informer<V1StatefulSet>('apps/v1', 'statefulsets', 'StatefulSet', { labelSelector: MANAGED_SELECTOR, transform: compactStatefulSet });
+  const metadataOnly = { labelSelector: MANAGED_SELECTOR, metadataOnly: true, transform: slimChildMetadata };
+  const services = informer<MetadataOnly>('v1', 'services', 'Service', metadataOnly);
+  const secrets = informer<MetadataOnly>('v1', 'secrets', 'Secret', metadataOnly);
+  const networkPolicies = informer<MetadataOnly>('networking.k8s.io/v1', 'networkpolicies', 'NetworkPolicy', metadataOnly);
+  const byKind: Record<string, { upsert(obj: never): boolean }> = {
+    WhatsAppInstance: instances,
+    StatefulSet: statefulSets,
+    Service: services,
+    Secret: secrets,
+    NetworkPolicy: networkPolicies,
+  };
   const all = [instances, statefulSets, services, secrets, networkPolicies];
 
   new Gauge({
@@ -72,21 +83,23 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   });
 
   const client = new KubeClient(kubeConfig);
+  const queue = new WorkQueue<string>({ name: CONTROLLER_NAME, metrics: metrics.workqueue(CONTROLLER_NAME) });
   const reconciler = new InstanceReconciler({
     client,
     config,
     logger: logger.child({ controller: CONTROLLER_NAME }),
     events: new EventRecorder(client, logger, 'wacloud-operator', config.POD_NAME),
     probe: o.probe ?? httpSessionProbe(config.PROBE_TIMEOUT_MS),
+    othersWaiting: () => queue.hasWaiting(),
     state: {
       instance: (n, name) => instances.get(name, n),
       statefulSet: (n, name) => statefulSets.get(name, n),
       service: (n, name) => services.get(name, n),
       secret: (n, name) => secrets.get(name, n),
       networkPolicy: (n, name) => networkPolicies.get(name, n),
+      wrote: (obj) => void byKind[obj.kind ?? '']?.upsert(obj as never),
     },
   });
-  const queue = new WorkQueue<string>({ name: CONTROLLER_NAME, metrics: metrics.workqueue(CONTROLLER_NAME) });
   const controller = new Controller<string>({
     name: CONTROLLER_NAME,
     queue,

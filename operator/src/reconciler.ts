@@ -5,8 +5,25 @@
  * then write status separately and only when it changed (conditions Ready, Suspended, Reconciled carry
  * observedGeneration). Deletion: the finalizer is removed after the Terminating status is shown; the garbage collector
  * removes the children through their owner references.
+ *
+ * Order: what the pod needs first — the internal Secret (its volume and MONGODB_URI), the NetworkPolicy (so the pod
+ * never runs unprotected), the StatefulSet — then the finalizer, the Services, the Created event and status. Children
+ * are garbage-collected through their owner references whether or not the finalizer was added yet. In a burst of new
+ * instances the second part waits at low priority until every waiting instance has its StatefulSet
+ * ({@link ReconcilerDeps.othersWaiting}).
+ *
+ * Writes are skipped when their result is already known:
+ * - the StatefulSet cache keeps its spec (as JSON text), so it is compared field by field on every reconcile;
+ * - Secrets, Services and NetworkPolicies are cached as metadata only. After a write (or a read that matched), the
+ *   reconciler remembers the object's resourceVersion with a hash of what it wanted ({@link VerifiedChildren}); while
+ *   both are unchanged there is nothing to do. Any change by someone else changes the resourceVersion: the object is
+ *   then read and compared, and applied only if it differs. The Secret is read before it is first created, so a
+ *   stale cache can never lead to a second key: the key is created once and never rotated.
+ * - every write's answer goes into the cache at once ({@link ClusterState.wrote}), so the next reconcile — triggered
+ *   by that very write's watch event or otherwise — never acts on a stale copy.
  */
-import type { V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import type { KubernetesObject, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
   API_VERSION,
@@ -28,8 +45,8 @@ import {
   buildNetworkPolicy,
   buildService,
   buildStatefulSet,
-  type NetworkPolicyManifest,
 } from './builders/index.js';
+import type { MetadataOnly } from './cache-transforms.js';
 import { isSubset, setCondition } from './conditions.js';
 import { parseSelector, type OperatorConfig } from './config.js';
 import type { EventRecorder } from './events.js';
@@ -39,14 +56,43 @@ import { objectPath, type KubeClient } from './kube-client.js';
 export interface ClusterState {
   instance(ns: string, name: string): WhatsAppInstance | undefined;
   statefulSet(ns: string, name: string): V1StatefulSet | undefined;
-  service(ns: string, name: string): V1Service | undefined;
-  secret(ns: string, name: string): V1Secret | undefined;
-  networkPolicy(ns: string, name: string): NetworkPolicyManifest | undefined;
+  service(ns: string, name: string): MetadataOnly | undefined;
+  secret(ns: string, name: string): MetadataOnly | undefined;
+  networkPolicy(ns: string, name: string): MetadataOnly | undefined;
+  /** Write-through: the apiserver's answer to one of the reconciler's writes (any of the kinds above). */
+  wrote?(obj: KubernetesObject): void;
+}
+
+/**
+ * Children known to be at their desired state: `kind/namespace/name` → `resourceVersion|hash of the desired object`.
+ * About 100 bytes per child.
+ */
+export class VerifiedChildren {
+  private readonly m = new Map<string, string>();
+  /** Whether `live` (by its resourceVersion) was verified against a desired object with this `hash`. */
+  has(key: string, live: MetadataOnly, hash: string): boolean {
+    return this.m.get(key) === `${live.metadata.resourceVersion}|${hash}`;
+  }
+  set(key: string, resourceVersion: string | undefined, hash: string): void {
+    if (resourceVersion) this.m.set(key, `${resourceVersion}|${hash}`);
+  }
+  delete(key: string): void {
+    this.m.delete(key);
+  }
+  get size(): number {
+    return this.m.size;
+  }
+}
+
+/** A short digest of a desired object (base64 of SHA-1, 16 characters). */
+export function desiredHash(obj: unknown): string {
+  return createHash('sha1').update(JSON.stringify(obj)).digest('base64').slice(0, 16);
 }
 
 export interface ReconcileResult {
   requeue?: boolean;
   requeueAfterMs?: number;
+  requeueLowPriority?: boolean;
 }
 
 /** Reads the session state from the instance's /health (undefined when unreachable). */
@@ -60,6 +106,12 @@ export interface ReconcilerDeps {
   logger: Logger;
   probe: SessionProbe;
   now?: () => Date;
+  /**
+   * Whether other instances wait to be reconciled. When one did and this reconcile has just created a StatefulSet,
+   * the rest of this instance's work (finalizer, Services, event, status) is requeued at low priority: in a burst of
+   * new instances every pod gets its StatefulSet — what it needs to start — before the bookkeeping of any.
+   */
+  othersWaiting?: () => boolean;
 }
 
 /** Default probe: GET http://<service>.<namespace>.svc:8080/health with a timeout. */
@@ -78,13 +130,19 @@ export function httpSessionProbe(timeoutMs: number): SessionProbe {
 }
 
 export class InstanceReconciler {
+  /** Metadata-only children verified at their desired state (see the module comment). */
+  readonly verified = new VerifiedChildren();
+
   constructor(private readonly d: ReconcilerDeps) {}
 
   /** Reconciles the instance `namespace/name`. Throws on API errors (the controller requeues with backoff). */
   async reconcile(key: string): Promise<ReconcileResult> {
     const [ns, name] = key.split('/') as [string, string];
     const wai = this.d.state.instance(ns, name);
-    if (!wai) return {}; // gone: children follow through garbage collection
+    if (!wai) {
+      this.forget(ns, name);
+      return {}; // gone: children follow through garbage collection
+    }
     const log = this.d.logger.child({ instance: key, generation: wai.metadata.generation });
     if (wai.metadata.deletionTimestamp) return this.finalize(wai, log);
     try {
@@ -102,18 +160,9 @@ export class InstanceReconciler {
     const ns = wai.metadata.namespace!;
     const names = childNames(wai.metadata.name!);
 
-    if (!wai.metadata.finalizers?.includes(FINALIZER)) {
-      await client.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: wai.metadata.name, namespace: ns, finalizers: [FINALIZER] } }, FIELD_MANAGER);
-      log.debug('finalizer added');
-    }
-
-    // Internal Secret: the key is created once and carried over forever.
-    const liveSecret = state.secret(ns, names.internalSecret);
-    const existingKey = liveSecret?.data?.[INTERNAL_KEY_SECRET_KEY] ? Buffer.from(liveSecret.data[INTERNAL_KEY_SECRET_KEY], 'base64').toString() : undefined;
-    await this.ensure(buildInternalSecret(wai, { existingKey, defaultMongoUri: config.DEFAULT_MONGODB_URI }), liveSecret, log);
-    await this.ensure(buildHeadlessService(wai), state.service(ns, names.headlessService), log);
-    await this.ensure(buildService(wai), state.service(ns, names.service), log);
-    await this.ensure(
+    // 1. What the pod needs: its Secret, the NetworkPolicy that guards it, the StatefulSet.
+    await this.ensureSecret(wai, log);
+    await this.ensureByMetadata(
       buildNetworkPolicy(wai, { apiPodSelector: parseSelector(config.API_POD_SELECTOR), apiNamespaceSelector: parseSelector(config.API_NAMESPACE_SELECTOR) }),
       state.networkPolicy(ns, names.networkPolicy),
       log,
@@ -126,14 +175,33 @@ export class InstanceReconciler {
       shmSize: config.SHM_SIZE,
       simnetUrl: config.SIMNET_URL,
     });
-    const sts = (await this.ensure(desiredSts, liveSts, log)) ?? liveSts;
-    if (!liveSts) await this.d.events.record(wai, 'Normal', 'Created', `Created StatefulSet ${names.statefulSet} with its Services, Secret and NetworkPolicy`);
-    else if (wai.spec.suspended && (liveSts.spec?.replicas ?? 1) > 0) await this.d.events.record(wai, 'Normal', 'Suspended', 'Scaled to zero; the session volume is kept');
-    else if (!wai.spec.suspended && liveSts.spec?.replicas === 0) await this.d.events.record(wai, 'Normal', 'Resumed', 'Scaled to one replica; the stored session resumes');
+    const liveReplicas = liveSts?.spec?.replicas;
+    const applied = liveSts && isSubset(desiredSts, liveSts) ? undefined : await this.apply(desiredSts, Boolean(liveSts), log);
+    const sts = applied ?? liveSts;
+    if (!liveSts && this.d.othersWaiting?.()) {
+      log.debug('StatefulSet created; the rest after the instances waiting');
+      return { requeueLowPriority: true };
+    }
+
+    // 2. The rest: finalizer, Services, event, status.
+    if (!wai.metadata.finalizers?.includes(FINALIZER)) {
+      const updated = await client.apply<WhatsAppInstance & KubernetesObject>({ apiVersion: API_VERSION, kind: KIND, metadata: { name: wai.metadata.name, namespace: ns, finalizers: [FINALIZER] } }, FIELD_MANAGER);
+      state.wrote?.(updated);
+      // Status is written from this newer object (its resourceVersion), with the status as it was.
+      wai = { ...wai, metadata: { ...wai.metadata, finalizers: updated.metadata?.finalizers, resourceVersion: updated.metadata?.resourceVersion } };
+      log.debug('finalizer added');
+    }
+    await this.ensureByMetadata(buildHeadlessService(wai), state.service(ns, names.headlessService), log);
+    await this.ensureByMetadata(buildService(wai), state.service(ns, names.service), log);
+    // Created: this reconcile made the StatefulSet, or an earlier one did and deferred the rest (no status written yet).
+    if (!liveSts || wai.status?.observedGeneration === undefined) await this.d.events.record(wai, 'Normal', 'Created', `Created StatefulSet ${names.statefulSet} with its Services, Secret and NetworkPolicy`);
+    else if (wai.spec.suspended && (liveReplicas ?? 1) > 0) await this.d.events.record(wai, 'Normal', 'Suspended', 'Scaled to zero; the session volume is kept');
+    else if (!wai.spec.suspended && liveReplicas === 0) await this.d.events.record(wai, 'Normal', 'Resumed', 'Scaled to one replica; the stored session resumes');
 
     // Status from what is observed.
     const suspended = Boolean(wai.spec.suspended);
     const readyReplicas = sts?.status?.readyReplicas ?? 0;
+    // Probed only while the pod is ready; StatefulSet readiness changes trigger a reconcile, the resync refreshes the session.
     const session: NonNullable<WhatsAppInstanceStatus['session']> = suspended
       ? { state: 'STOPPED', reason: 'suspended' }
       : readyReplicas > 0 && config.PROBE_SESSIONS
@@ -161,16 +229,66 @@ export class InstanceReconciler {
           : { type: 'Ready', status: 'False', reason: suspended ? 'Suspended' : 'PodNotReady', message: suspended ? 'Suspended' : 'Waiting for the instance pod to become ready' },
       ],
     );
-    // Until the pod is ready, look again soon; afterwards the periodic resync refreshes the session state.
-    return !suspended && !ready ? { requeueAfterMs: 10_000 } : {};
+    // No timed requeue: StatefulSet changes (readiness included) trigger a reconcile, and the periodic resync covers the rest.
+    return {};
   }
 
-  /** Applies `desired` when it is missing or differs from `live`; returns the applied object (undefined if skipped). */
-  private async ensure<T extends { kind?: string; metadata?: { name?: string } }>(desired: T, live: unknown, log: Logger): Promise<T | undefined> {
-    if (live && isSubset(desired, live)) return undefined;
-    const applied = await this.d.client.apply<T & { apiVersion: string; kind: string }>(desired as T & { apiVersion: string; kind: string }, FIELD_MANAGER);
-    log.info({ kind: desired.kind, name: desired.metadata?.name, created: !live }, live ? 'child updated' : 'child created');
+  /** Server-side applies `desired`, puts the answer into the cache, logs; returns the answer. */
+  private async apply<T extends KubernetesObject>(desired: T, existed: boolean, log: Logger): Promise<T> {
+    const applied = await this.d.client.apply<T>(desired, FIELD_MANAGER);
+    log.info({ kind: desired.kind, name: desired.metadata?.name, created: !existed }, existed ? 'child updated' : 'child created');
+    // The cache transforms objects in place: hand it a copy, keep the answer intact for the caller.
+    this.d.state.wrote?.(structuredClone(applied));
     return applied;
+  }
+
+  /**
+   * A child cached as metadata only: nothing to do while it is the version verified for this desired object;
+   * otherwise (changed by someone, desired changed, never verified) read it, and apply only if it differs.
+   */
+  private async ensureByMetadata<T extends KubernetesObject>(desired: T, live: MetadataOnly | undefined, log: Logger): Promise<void> {
+    const key = childKey(desired);
+    const hash = desiredHash(desired);
+    if (live && this.verified.has(key, live, hash)) return;
+    let current: KubernetesObject | undefined;
+    if (live && isSubset(desired.metadata, live.metadata)) current = await this.d.client.get(objectPath(desired));
+    if (current && isSubset(desired, current)) {
+      this.verified.set(key, current.metadata?.resourceVersion, hash);
+      return;
+    }
+    const applied = await this.apply(desired, Boolean(live ?? current), log);
+    this.verified.set(key, applied.metadata?.resourceVersion, hash);
+  }
+
+  /**
+   * The internal Secret: its key is created once and carried over forever. The stored key is read from the apiserver
+   * (the cache holds no Secret data) whenever the Secret is not verified — including before it is first created, so
+   * a stale cache cannot make a second key.
+   */
+  private async ensureSecret(wai: WhatsAppInstance, log: Logger): Promise<void> {
+    const { config, state, client } = this.d;
+    const ns = wai.metadata.namespace!;
+    const name = childNames(wai.metadata.name!).internalSecret;
+    const build = (existingKey: string | undefined) => buildInternalSecret(wai, { existingKey, defaultMongoUri: config.DEFAULT_MONGODB_URI });
+    const hash = desiredHash(build('(kept)'));
+    const key = `Secret/${ns}/${name}`;
+    const live = state.secret(ns, name);
+    if (live && this.verified.has(key, live, hash)) return;
+    const current = await client.get<V1Secret>(`/api/v1/namespaces/${ns}/secrets/${encodeURIComponent(name)}`);
+    const stored = current?.data?.[INTERNAL_KEY_SECRET_KEY];
+    const desired = build(stored ? Buffer.from(stored, 'base64').toString() : undefined);
+    if (current && isSubset(desired, current)) {
+      this.verified.set(key, current.metadata?.resourceVersion, hash);
+      return;
+    }
+    const applied = await this.apply(desired, Boolean(current), log);
+    this.verified.set(key, applied.metadata?.resourceVersion, hash);
+  }
+
+  /** Drops what is remembered about a deleted instance's children. */
+  private forget(ns: string, name: string): void {
+    const n = childNames(name);
+    for (const k of [`Secret/${ns}/${n.internalSecret}`, `Service/${ns}/${n.service}`, `Service/${ns}/${n.headlessService}`, `NetworkPolicy/${ns}/${n.networkPolicy}`]) this.verified.delete(k);
   }
 
   private async finalize(wai: WhatsAppInstance, log: Logger): Promise<ReconcileResult> {
@@ -209,12 +327,18 @@ export class InstanceReconciler {
     for (const c of conditions) conds = setCondition(conds, { ...c, observedGeneration: wai.metadata.generation }, now);
     const next: WhatsAppInstanceStatus = { ...mutate(current), observedGeneration: wai.metadata.generation, conditions: conds };
     if (sameStatus(current, next)) return;
-    await this.d.client.apply({ apiVersion: API_VERSION, kind: KIND, metadata: { name: wai.metadata.name, namespace: wai.metadata.namespace }, status: next } as never, FIELD_MANAGER, { subresource: 'status' });
+    const updated = await this.d.client.apply<KubernetesObject>({ apiVersion: API_VERSION, kind: KIND, metadata: { name: wai.metadata.name, namespace: wai.metadata.namespace }, status: next } as never, FIELD_MANAGER, { subresource: 'status' });
+    this.d.state.wrote?.(updated);
   }
 
   private nowIso(): string {
     return (this.d.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
+}
+
+/** `Kind/namespace/name` of an object. */
+function childKey(o: KubernetesObject): string {
+  return `${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
 }
 
 /** Status equality ignoring the session probe time (refreshing only that is not worth a write). */

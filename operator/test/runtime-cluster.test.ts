@@ -128,6 +128,38 @@ describe('Informer', () => {
     }
   }, T);
 
+  test('metadataOnly caches PartialObjectMetadata (no data); upsert writes through and suppresses the same version from the watch', async () => {
+    await core.createNamespacedConfigMap({ namespace: NS, body: cm('meta-pre', 'meta', { secret: 'value' }) });
+    const events: Ev[] = [];
+    const inf = new Informer<V1ConfigMap>({ kubeConfig: cp.kubeConfig(), apiVersion: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespace: NS, labelSelector: 'rt=meta', metadataOnly: true, logger });
+    inf.addHandlers({
+      onAdd: (o) => events.push({ type: 'add', name: o.metadata!.name! }),
+      onUpdate: (_old, o) => events.push({ type: 'update', name: o.metadata!.name!, data: o.data }),
+    });
+    inf.start();
+    try {
+      await inf.waitForSync(10_000);
+      const pre = inf.get('meta-pre', NS)!;
+      expect(pre).toMatchObject({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'meta-pre', labels: { rt: 'meta' } } });
+      expect(pre.data).toBeUndefined();
+      // Our own write: its answer goes into the cache at once (the watch is paused so it cannot get there first).
+      await inf.stop();
+      const created = await core.createNamespacedConfigMap({ namespace: NS, body: cm('mine', 'meta', { v: '1' }) });
+      await core.createNamespacedConfigMap({ namespace: NS, body: cm('theirs', 'meta') });
+      expect(inf.upsert(JSON.parse(JSON.stringify(created)) as V1ConfigMap)).toBe(true);
+      expect(inf.get('mine', NS)?.metadata?.resourceVersion).toBe(created.metadata!.resourceVersion);
+      expect(inf.get('mine', NS)?.data).toBeUndefined();
+      // Resumed: someone else's object is delivered; ours, already cached at that version, reaches no handler.
+      inf.start();
+      await eventually(() => has(events, 'add', 'theirs'));
+      expect(events.some((e) => e.name === 'mine')).toBe(false);
+      // An answer not newer than what the informer has seen is ignored.
+      expect(inf.upsert(JSON.parse(JSON.stringify(created)) as V1ConfigMap)).toBe(false);
+    } finally {
+      await inf.stop();
+    }
+  }, T);
+
   test('pages through a large list (limit/continue) and keeps one cache entry per object', async () => {
     await Promise.all(Array.from({ length: 60 }, (_, i) => core.createNamespacedConfigMap({ namespace: NS, body: cm(`p${i}`, 'page', { i: String(i) }) })));
     const events: string[] = [];

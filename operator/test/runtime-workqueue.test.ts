@@ -29,6 +29,31 @@ describe('WorkQueue', () => {
     q.shutDown();
   });
 
+  test('low-priority keys wait behind normal ones; a normal add promotes a waiting low-priority key', async () => {
+    const q = new WorkQueue();
+    q.addLowPriority('low-1');
+    q.add('a');
+    q.addLowPriority('low-2');
+    q.addLowPriority('low-3');
+    q.add('b');
+    q.add('low-3'); // promoted: now behind b, ahead of low-1
+    q.addLowPriority('a'); // already pending at normal priority: unchanged
+    expect(q.len()).toBe(5);
+    expect(q.hasWaiting()).toBe(true);
+    const order = [];
+    for (let i = 0; i < 5; i++) order.push(await q.get());
+    expect(order).toEqual(['a', 'b', 'low-3', 'low-1', 'low-2']);
+    expect(q.hasWaiting()).toBe(false);
+    expect(q.len()).toBe(0);
+    // Re-added at low priority while being processed: re-queued at low priority by done().
+    q.addLowPriority('a');
+    q.add('c');
+    q.done('a');
+    expect(await q.get()).toBe('c');
+    expect(await q.get()).toBe('a');
+    q.shutDown();
+  });
+
   test('a key being processed is not handed out again until done, then re-queued once', async () => {
     const q = new WorkQueue();
     q.add('a');
@@ -229,14 +254,15 @@ describe('Controller', () => {
         if (key === 'typeerror' && n === 1) throw new TypeError('bug');
         if (key === 'requeue' && n === 1) return { requeue: true };
         if (key === 'after' && n === 1) return { requeueAfterMs: 30 };
+        if (key === 'low' && n === 1) return { requeueLowPriority: true };
         return {};
       },
     });
     const ac = new AbortController();
     const done = c.start(ac.signal);
-    for (const k of ['ok', 'fails-twice', 'typeerror', 'requeue', 'after']) c.enqueue(k);
+    for (const k of ['ok', 'fails-twice', 'typeerror', 'requeue', 'after', 'low']) c.enqueue(k);
     const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && !((calls.get('fails-twice') ?? 0) >= 3 && (calls.get('after') ?? 0) >= 2 && (calls.get('requeue') ?? 0) >= 2 && (calls.get('typeerror') ?? 0) >= 2)) await sleep(5);
+    while (Date.now() < deadline && !((calls.get('fails-twice') ?? 0) >= 3 && (calls.get('after') ?? 0) >= 2 && (calls.get('requeue') ?? 0) >= 2 && (calls.get('typeerror') ?? 0) >= 2 && (calls.get('low') ?? 0) >= 2)) await sleep(5);
     await sleep(20);
     ac.abort();
     await done;
@@ -244,19 +270,20 @@ describe('Controller', () => {
     expect(calls.get('fails-twice')).toBe(3);
     expect(calls.get('requeue')).toBe(2);
     expect(calls.get('after')).toBe(2);
+    expect(calls.get('low')).toBe(2);
     expect(maxConcurrent).toBeGreaterThan(1);
     expect(maxConcurrent).toBeLessThanOrEqual(3);
     expect(queue.numRequeues('fails-twice')).toBe(0); // forgotten after success
     const v = (name: string, labels: Record<string, string>) => metricValue(m.registry, name, labels);
     expect(await v('controller_runtime_reconcile_total', { controller: 'c1', result: 'error' })).toBe(3);
-    expect(await v('controller_runtime_reconcile_total', { controller: 'c1', result: 'requeue' })).toBe(1);
+    expect(await v('controller_runtime_reconcile_total', { controller: 'c1', result: 'requeue' })).toBe(2);
     expect(await v('controller_runtime_reconcile_total', { controller: 'c1', result: 'requeue_after' })).toBe(1);
-    expect(await v('controller_runtime_reconcile_total', { controller: 'c1', result: 'success' })).toBe(5);
+    expect(await v('controller_runtime_reconcile_total', { controller: 'c1', result: 'success' })).toBe(6);
     expect(await v('controller_runtime_reconcile_errors_total', { controller: 'c1' })).toBe(3);
     expect(await v('controller_runtime_reconcile_panics_total', { controller: 'c1' })).toBe(1);
     expect(await v('controller_runtime_max_concurrent_reconciles', { controller: 'c1' })).toBe(3);
     expect(await v('controller_runtime_active_workers', { controller: 'c1' })).toBe(0);
-    expect((await histogramCount(m.registry, 'controller_runtime_reconcile_time_seconds', { controller: 'c1' }))?.count).toBe(10);
+    expect((await histogramCount(m.registry, 'controller_runtime_reconcile_time_seconds', { controller: 'c1' }))?.count).toBe(12);
     await expect(c.start()).resolves.toBeUndefined(); // same (finished) promise
   });
 

@@ -107,6 +107,8 @@ export async function startOperatorProcess(kubeconfig: string, env: NodeJS.Proce
     POD_NAME: 'bench-operator',
     METRICS_PORT: String(port),
     LOG_LEVEL: 'warn',
+    // V8 flags for the operator only (e.g. the ones operator/README.md recommends), not for the load generator.
+    ...(process.env.BENCH_OPERATOR_NODE_OPTIONS !== undefined ? { NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS } : {}),
     ...env,
   };
   const proc = startProcess({ command: process.execPath, args: [OPERATOR_MAIN], env: fullEnv });

@@ -8,10 +8,16 @@
  *      POSTed to namespace `bench-direct` by `concurrency` clients;
  *   2. direct SSA — the same manifests server-side applied (field manager and force as the operator) to `bench-apply`;
  *      both namespaces are then emptied so the operator's caches start clean;
- *   3. operator — the operator process is started (ready = leader with synced caches) and the N WhatsAppInstances
+ *   3. floor — with no operator running, the N WhatsAppInstances alone are POSTed to `bench-floor` (timed until a
+ *      watch has seen them all), then, in `bench-floor-sts`, each client POSTs an instance and at once applies its
+ *      StatefulSet (timed until all N StatefulSets are seen): what an ideal operator — one write per instance, no
+ *      watch lag — would take. Both namespaces are then emptied (no finalizers yet, so the instances go at once);
+ *   4. operator — the operator process is started (ready = leader with synced caches) and the N WhatsAppInstances
  *      are POSTed to `bench-operator` by `concurrency` clients.
  * Each side is timed from the first request sent until a watch on the namespace has seen all N StatefulSets.
  * Only the POST baseline is the ratio's denominator; the SSA one shows what the operator's write method costs.
+ * The bench itself creates N custom resources — writes comparable to a StatefulSet's — on the same apiserver and
+ * CPUs, so the ratio cannot fall below floor / direct POST; both floors are printed next to it.
  */
 import { randomUUID } from 'node:crypto';
 import type { V1StatefulSet } from '@kubernetes/client-node';
@@ -71,6 +77,10 @@ export interface CreateRound {
   maxConcurrentReconciles: number;
   direct: SideResult;
   directApply: SideResult;
+  /** No operator: the N instances POSTed (timed until all seen). */
+  floorInstances: SideResult;
+  /** No operator: each instance POSTed and its StatefulSet applied by the same client (timed until all StatefulSets seen). */
+  floorInstanceAndSts: SideResult;
   operator: OperatorSideResult;
   /** operator.allMs / direct.allMs (target ≤ 1.5). */
   ratio: number;
@@ -88,7 +98,7 @@ export interface ClientTiming {
 
 export interface ClientOverhead {
   requests: number;
-  /** The operator's KubeClient (a new undici Agent per request via client-node's applySecurityAuthentication). */
+  /** The operator's KubeClient (kube-transport.ts: one keep-alive node:https Agent). */
   kubeClient: ClientTiming;
   /** One keep-alive Agent (the bench's client). */
   keepAlive: ClientTiming;
@@ -103,7 +113,7 @@ export interface CreateResult {
   client?: ClientOverhead;
 }
 
-const NS = { direct: 'bench-direct', apply: 'bench-apply', operator: 'bench-operator' } as const;
+const NS = { direct: 'bench-direct', apply: 'bench-apply', floor: 'bench-floor', floorSts: 'bench-floor-sts', operator: 'bench-operator' } as const;
 const stsPath = (ns: string) => `/apis/apps/v1/namespaces/${ns}/statefulsets`;
 const waiPath = (ns: string) => `/apis/${API_VERSION}/namespaces/${ns}/${PLURAL}`;
 
@@ -157,6 +167,25 @@ async function directSide(c: BenchCluster, o: CreateOptions, mode: 'post' | 'app
     const timing = await sendAll(names, o.concurrency, (name) => {
       const m = manifests.get(name)! as KubeObject;
       return mode === 'post' ? c.api.create(stsPath(ns), m) : c.api.apply(`${stsPath(ns)}/${name}`, m, FIELD_MANAGER);
+    });
+    const tAll = await watch.waitFor(names.length, o.timeoutMs);
+    const cpu = cpuDelta(cpu0, cpuSnapshot(pids));
+    const allMs = tAll - timing.t0;
+    return { createsMs: timing.createsDone - timing.t0, allMs, perSec: names.length / (allMs / 1000), ...lagStats(timing.answered, watch.arrivals), cpuSeconds: cpu };
+  } finally {
+    await watch.stop();
+  }
+}
+
+/** The floors (see the module comment): `withSts` false = instances only, true = instance + its StatefulSet per client. */
+async function floorSide(c: BenchCluster, o: CreateOptions, names: readonly string[], withSts: boolean, config: OperatorConfig, pids: Record<string, number | undefined>): Promise<SideResult> {
+  const ns = withSts ? NS.floorSts : NS.floor;
+  const watch = await ArrivalWatch.start(c.api, withSts ? stsPath(ns) : waiPath(ns));
+  try {
+    const cpu0 = cpuSnapshot(pids);
+    const timing = await sendAll(names, o.concurrency, async (name) => {
+      const created = (await c.api.create(waiPath(ns), benchInstance(name, ns) as unknown as KubeObject)) as unknown as WhatsAppInstance;
+      if (withSts) await c.api.apply(`${stsPath(ns)}/${name}`, buildStatefulSet(created, statefulSetOptions(config)) as KubeObject, FIELD_MANAGER);
     });
     const tAll = await watch.waitFor(names.length, o.timeoutMs);
     const cpu = cpuDelta(cpu0, cpuSnapshot(pids));
@@ -232,11 +261,16 @@ async function round(o: CreateOptions, reconciles: number, measureClient: boolea
     const direct = await directSide(c, o, 'post', manifests(NS.direct), pids);
     o.log(`  direct: server-side apply ${o.instances} StatefulSets (${o.concurrency} in flight)`);
     const directApply = await directSide(c, o, 'apply', manifests(NS.apply), pids);
-    for (const ns of [NS.direct, NS.apply]) await c.api.request('DELETE', stsPath(ns));
+    o.log(`  floor: POST ${o.instances} WhatsAppInstances, no operator`);
+    const floorInstances = await floorSide(c, o, names, false, config, pids);
+    o.log(`  floor: POST ${o.instances} WhatsAppInstances, each followed by its StatefulSet, no operator`);
+    const floorInstanceAndSts = await floorSide(c, o, names, true, config, pids);
+    for (const ns of [NS.direct, NS.apply, NS.floorSts]) await c.api.request('DELETE', stsPath(ns));
+    for (const ns of [NS.floor, NS.floorSts]) await c.api.request('DELETE', waiPath(ns));
 
     const operator = await operatorSide(c, o, names, reconciles, pids);
     const client = measureClient && o.clientRequests > 0 ? await clientOverhead(c, o.clientRequests) : undefined;
-    return { round: { maxConcurrentReconciles: reconciles, direct, directApply, operator, ratio: operator.allMs / direct.allMs, ratioVsApply: operator.allMs / directApply.allMs }, client };
+    return { round: { maxConcurrentReconciles: reconciles, direct, directApply, floorInstances, floorInstanceAndSts, operator, ratio: operator.allMs / direct.allMs, ratioVsApply: operator.allMs / directApply.allMs }, client };
   } finally {
     await c.stop();
   }
@@ -277,7 +311,7 @@ export async function runCreate(o: CreateOptions): Promise<CreateResult> {
     instances: o.instances,
     concurrency: o.concurrency,
     controlPlane: CONTROL_PLANE_DESCRIPTION,
-    order: 'per round, on one fresh control plane: direct POST → direct SSA → (both emptied) → operator started → operator',
+    order: 'per round, on one fresh control plane: direct POST → direct SSA → floor (instances) → floor (instance + StatefulSet) → (all emptied) → operator started → operator',
     rounds,
     client,
   };

@@ -3,8 +3,8 @@
  * and NetworkPolicy in the caches): VmRSS and VmHWM from /proc/<pid>/status, Pss from /proc/<pid>/smaps_rollup, and
  * the V8 heap from its own /metrics (prom-client's nodejs_heap_size_*). Read when idle (no instances), right after
  * the reconcile storm, and after a quiet period. "Quiet" means no changes from outside; the operator itself keeps
- * re-reconciling (every instance without a ready pod is requeued after 10 s, and informers resync every 30 s), so
- * its reconciles and CPU time during that period are reported too.
+ * re-reconciling (the instances informer resyncs every RESYNC_PERIOD_MS, default 30 s), so its reconciles and CPU
+ * time during that period are reported too.
  */
 import { API_VERSION, PLURAL } from '@wacloud/crds';
 import { ArrivalWatch, runPool, type KubeObject } from './api.js';

@@ -13,6 +13,7 @@
  *   --quiet-seconds / BENCH_QUIET_SECONDS         memory: quiet period before the second reading, s          default 10
  *   --timeout-seconds / BENCH_TIMEOUT_SECONDS     longest wait for one side or the storm, s                  default 900
  *
+ * BENCH_OPERATOR_NODE_OPTIONS is the operator process' NODE_OPTIONS (V8 heap flags), e.g. `--max-semi-space-size=1`.
  * BENCH_OPERATOR_MAIN runs another operator entry point instead of dist/main.js (A/B runs of a modified build).
  * Every round starts its own control plane and stops it (and the operator) at the end; the process then exits by itself.
  */
@@ -107,13 +108,24 @@ function printCreate(r: CreateResult): void {
   const rows: Array<Array<string | number>> = [];
   for (const rd of r.rounds) {
     const side = (name: string, s: SideResult) => [name, sec(s.createsMs), sec(s.allMs), s.perSec, s.lagP50Ms, s.lagP95Ms, s.lagMaxMs];
-    rows.push(side(`direct POST`, rd.direct), side(`direct SSA`, rd.directApply), side(`operator, ${rd.maxConcurrentReconciles} reconciles`, rd.operator));
+    rows.push(
+      side(`direct POST`, rd.direct),
+      side(`direct SSA`, rd.directApply),
+      side(`floor: instances only`, rd.floorInstances),
+      side(`floor: instance + its STS`, rd.floorInstanceAndSts),
+      side(`operator, ${rd.maxConcurrentReconciles} reconciles`, rd.operator),
+    );
   }
   out(table(['side', 'creates s', 'all StatefulSets s', 'per s', 'lag p50 ms', 'lag p95 ms', 'lag max ms'], rows));
   out();
   for (const rd of r.rounds) {
     const op = rd.operator;
     out(`  MAX_CONCURRENT_RECONCILES=${rd.maxConcurrentReconciles}: ratio operator / direct POST = ${rd.ratio.toFixed(2)} (target ≤ 1.5); operator / direct SSA = ${rd.ratioVsApply.toFixed(2)}`);
+    out(
+      `    floor of that ratio on this machine: instances only / direct POST = ${(rd.floorInstances.allMs / rd.direct.allMs).toFixed(2)}; ` +
+        `instance + its StatefulSet by one client (an ideal operator) / direct POST = ${(rd.floorInstanceAndSts.allMs / rd.direct.allMs).toFixed(2)}; ` +
+        `operator / that ideal = ${(op.allMs / rd.floorInstanceAndSts.allMs).toFixed(2)}`,
+    );
     out(`    all instances Reconciled=True after ${fmt(sec(op.allReconciledMs))} s; ${fmt(op.reconciles)} reconciles (${fmt(op.reconcileErrors)} errors), mean ${fmt(op.meanReconcileMs)} ms each`);
     out(`    CPU s during the timed window — direct POST: ${cpu(rd.direct, 'apiserver', 'etcd', 'bench')}; direct SSA: ${cpu(rd.directApply, 'apiserver', 'etcd', 'bench')}`);
     out(`                                     operator side: ${cpu(op, 'operator', 'apiserver', 'etcd', 'bench')}  (${os.availableParallelism()} CPUs, wall ${fmt(sec(op.allMs))} s)`);
@@ -130,8 +142,8 @@ function printCreate(r: CreateResult): void {
   if (r.client) {
     const c = r.client;
     out(`  API client, ${c.requests} sequential GETs of one Namespace as the admin (p50 / mean ms, sockets left open after the loop):`);
-    out(`    operator's KubeClient (client-node applySecurityAuthentication → a new undici Agent per request): ${fmt(c.kubeClient.p50Ms)} / ${fmt(c.kubeClient.meanMs)} ms, ${c.kubeClient.socketsLeftOpen} sockets`);
-    out(`    one keep-alive undici Agent:                                                                      ${fmt(c.keepAlive.p50Ms)} / ${fmt(c.keepAlive.meanMs)} ms, ${c.keepAlive.socketsLeftOpen} sockets`);
+    out(`    operator's KubeClient (kube-transport: one keep-alive node:https Agent): ${fmt(c.kubeClient.p50Ms)} / ${fmt(c.kubeClient.meanMs)} ms, ${c.kubeClient.socketsLeftOpen} sockets`);
+    out(`    the bench's keep-alive undici Agent:                                     ${fmt(c.keepAlive.p50Ms)} / ${fmt(c.keepAlive.meanMs)} ms, ${c.keepAlive.socketsLeftOpen} sockets`);
     out();
   }
 }
@@ -150,7 +162,7 @@ function printMemory(r: MemoryResult): void {
   );
   out();
   out(`  peak RSS sampled during the storm: ${fmt(mib(r.stormPeakRssBytes))} MiB; target ≤ 150 MB (= 143 MiB) RSS after the storm`);
-  out(`  during the ${r.quietSeconds} s "quiet" period the operator still ran ${fmt(r.quietReconciles)} reconciles using ${fmt(r.quietCpuSeconds)} CPU s (requeue after 10 s while no pod is ready; resync 30 s)`);
+  out(`  during the ${r.quietSeconds} s "quiet" period the operator still ran ${fmt(r.quietReconciles)} reconciles using ${fmt(r.quietCpuSeconds)} CPU s (the instances resync every RESYNC_PERIOD_MS, default 30 s)`);
   out();
 }
 
@@ -172,7 +184,7 @@ async function main(): Promise<void> {
     sizes,
   };
   out(`wacloud operator benchmarks — Node ${process.version}, ${report.cpus} CPUs (${report.cpuModel}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  out(`operator: node ${OPERATOR_MAIN}`);
+  out(`operator: node ${OPERATOR_MAIN}; NODE_OPTIONS=${process.env.BENCH_OPERATOR_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? ''}`);
   out();
   const timeoutMs = sizes.timeoutSeconds * 1000;
   if (benches.includes('create')) {

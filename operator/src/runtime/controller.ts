@@ -7,6 +7,7 @@
  * | throws / rejects                | `addRateLimited` (backoff grows)  | `error` (+ `reconcile_errors_total`)         |
  * | `{ requeueAfterMs: n > 0 }`     | `forget`, `addAfter(n)`           | `requeue_after`                              |
  * | `{ requeue: true }`             | `addRateLimited`                  | `requeue`                                    |
+ * | `{ requeueLowPriority: true }`  | `forget`, `addLowPriority`        | `requeue`                                    |
  * | anything else                   | `forget`                          | `success`                                    |
  *
  * and the key is always `done`. Errors are logged and counted; they never end a worker. The queue guarantees one
@@ -27,6 +28,8 @@ export interface ReconcileResult {
   requeue?: boolean;
   /** Requeue after this many ms (and reset the backoff). */
   requeueAfterMs?: number;
+  /** Requeue at once, behind every normal-priority key (and reset the backoff): the rest of the work can wait. */
+  requeueLowPriority?: boolean;
 }
 
 /** The `result` label of `controller_runtime_reconcile_total`. */
@@ -193,6 +196,10 @@ export class Controller<K = string> {
         this.queue.forget(key);
         this.queue.addAfter(key, res.requeueAfterMs);
         outcome = 'requeue_after';
+      } else if (res.requeueLowPriority) {
+        this.queue.forget(key);
+        this.queue.addLowPriority(key);
+        outcome = 'requeue';
       } else if (res.requeue) {
         this.queue.addRateLimited(key);
         outcome = 'requeue';

@@ -12,21 +12,27 @@
  *   updates, and cached objects missing from the list — deleted while no watch was running — as deletes.
  * - Every `resyncMs` all cached objects are re-delivered as updates (old === new), so controllers re-reconcile them.
  *
- * The list is a raw GET (node:http/https with the KubeConfig's TLS and auth) and the watch is client-node's `Watch`,
- * so cached objects are the apiserver's JSON as is: strings for timestamps, `apiVersion`/`kind` filled in on list
- * items (the apiserver omits them there). client-node's typed list calls would instead turn timestamps into `Date`s,
- * unlike its watch events — mixing the two in one cache is a trap.
+ * List and watch are plain GETs over the shared keep-alive pool of kube-transport.ts, so cached objects are the
+ * apiserver's JSON as is: strings for timestamps, `apiVersion`/`kind` filled in on list items (the apiserver omits
+ * them there).
+ *
+ * Memory (controller-runtime's cache options): `metadataOnly` lists and watches PartialObjectMetadata (no spec, data
+ * or status is ever received or held — for children the controller only needs to know exist and are owned);
+ * `transform` shrinks each object before it is cached (default: drop `metadata.managedFields`).
+ *
+ * Write-through ({@link Informer.upsert}, client-go's MutationCache idea): the controller puts the answer of its own
+ * write into the cache at once, so its next reconcile does not act on a stale copy; the watch event carrying the
+ * same resourceVersion is then not delivered to handlers again.
  *
  * Cache operations are O(1) by `namespace/name`; `list(namespace)` is O(objects in that namespace).
  */
-import http from 'node:http';
-import https from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { KubeStatusError, KubeTransport, type KubeConfigLike } from '../kube-transport.js';
 import { errFields, silentLogger, type RuntimeLogger } from './logger.js';
 
-export interface InformerOptions {
-  kubeConfig: KubeConfig;
+export interface InformerOptions<T = KubernetesObject> {
+  kubeConfig: KubeConfigLike;
   /** `v1`, `apps/v1`, `wacloud.io/v1alpha1`. */
   apiVersion: string;
   /** Resource (plural) name: `configmaps`, `statefulsets`, `whatsappinstances`. */
@@ -55,6 +61,16 @@ export interface InformerOptions {
   name?: string;
   /** Keep `metadata.managedFields` in cached objects (default: dropped, saving memory). */
   keepManagedFields?: boolean;
+  /**
+   * List and watch metadata only (`PartialObjectMetadata`: apiVersion `meta.k8s.io/v1`; `kind` is set to
+   * {@link kind}). Default false.
+   */
+  metadataOnly?: boolean;
+  /**
+   * Shrinks an object before it is cached (after managedFields are dropped); may modify and return its argument.
+   * Handlers receive the transformed object. Also applied to {@link Informer.upsert}.
+   */
+  transform?: (obj: T) => T;
   logger?: RuntimeLogger;
 }
 
@@ -103,11 +119,11 @@ export function splitKey(key: string): { namespace: string; name: string } {
 /** See the module comment. */
 export class Informer<T extends KubernetesObject> {
   readonly name: string;
-  private readonly kc: KubeConfig;
-  private readonly opts: InformerOptions;
+  private readonly transport: KubeTransport;
+  private readonly opts: InformerOptions<T>;
   private readonly log: RuntimeLogger;
   private readonly path: string;
-  private readonly watcher: Watch;
+  private readonly accept: { list: string; watch: string };
 
   /** key → object */
   private readonly cache = new Map<string, T>();
@@ -124,14 +140,16 @@ export class Informer<T extends KubernetesObject> {
   private resyncTimer: NodeJS.Timeout | undefined;
   private relists = 0;
 
-  constructor(opts: InformerOptions) {
+  constructor(opts: InformerOptions<T>) {
     this.opts = opts;
-    this.kc = opts.kubeConfig;
+    this.transport = KubeTransport.for(opts.kubeConfig);
     this.name = opts.name ?? opts.plural;
     this.log = opts.logger ?? silentLogger;
     const prefix = opts.apiVersion.includes('/') ? `/apis/${opts.apiVersion}` : `/api/${opts.apiVersion}`;
     this.path = opts.namespace ? `${prefix}/namespaces/${encodeURIComponent(opts.namespace)}/${opts.plural}` : `${prefix}/${opts.plural}`;
-    this.watcher = new Watch(this.kc);
+    this.accept = opts.metadataOnly
+      ? { list: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1', watch: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1' }
+      : { list: 'application/json', watch: 'application/json' };
   }
 
   /** Registers handlers; returns a function that removes them. Objects already cached are not replayed. */
@@ -302,19 +320,21 @@ export class Informer<T extends KubernetesObject> {
       else throw err;
     }
     if (this.stopped) return;
-    const kind = this.opts.kind ?? (listKind?.endsWith('List') ? listKind.slice(0, -4) : undefined);
+    const kind = this.opts.kind ?? (!this.opts.metadataOnly && listKind?.endsWith('List') ? listKind.slice(0, -4) : undefined);
     const seen = new Set<string>();
-    for (const item of items) {
-      if (item.apiVersion === undefined) item.apiVersion = this.opts.apiVersion;
-      if (item.kind === undefined && kind) item.kind = kind;
-      const key = objectKey(item);
+    for (let i = 0; i < items.length; i++) {
+      const raw = items[i]!;
+      items[i] = undefined as unknown as T; // let each page's object go as soon as it is cached
+      if (raw.apiVersion === undefined || this.opts.metadataOnly) raw.apiVersion = this.opts.apiVersion;
+      if ((raw.kind === undefined || this.opts.metadataOnly) && kind) raw.kind = kind;
+      const key = objectKey(raw);
       seen.add(key);
       const old = this.cache.get(key);
       if (!old) {
-        this.store(key, item);
+        const item = this.store(key, raw);
         this.emitAdd(item);
-      } else if (old.metadata?.resourceVersion !== item.metadata?.resourceVersion) {
-        this.store(key, item);
+      } else if (old.metadata?.resourceVersion !== raw.metadata?.resourceVersion) {
+        const item = this.store(key, raw);
         this.emitUpdate(old, item);
       }
     }
@@ -358,36 +378,12 @@ export class Informer<T extends KubernetesObject> {
    * @throws KubeHttpError on a non-2xx status; Error on network errors, timeouts and when stopped.
    */
   private async getJson(path: string): Promise<unknown> {
-    const cluster = this.kc.getCurrentCluster();
-    if (!cluster) throw new Error('KubeConfig has no current cluster');
-    const url = new URL(cluster.server.replace(/\/+$/, '') + path);
-    const opts: https.RequestOptions = { method: 'GET', headers: { Accept: 'application/json' } };
-    await this.kc.applyToHTTPSOptions(opts);
-    const timeout = this.opts.listTimeoutMs ?? 60_000;
-    const mod = url.protocol === 'https:' ? https : http;
-    return new Promise((resolve, reject) => {
-      const req = mod.request(url, { ...opts, signal: this.stopCtl.signal, timeout }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const body = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          let parsed: unknown;
-          try {
-            parsed = JSON.parse(body);
-          } catch {
-            parsed = undefined;
-          }
-          if (status >= 200 && status < 300 && parsed !== undefined) return resolve(parsed);
-          const st = (parsed ?? {}) as { message?: string; reason?: string };
-          reject(new KubeHttpError(status, `GET ${path}: HTTP ${status}: ${st.message ?? body.slice(0, 200)}`, st.reason));
-        });
-      });
-      req.on('timeout', () => req.destroy(new Error(`GET ${path}: no response within ${timeout} ms`)));
-      req.on('error', reject);
-      req.end();
-    });
+    try {
+      return await this.transport.request({ method: 'GET', path, accept: this.accept.list, signal: this.stopCtl.signal, timeoutMs: this.opts.listTimeoutMs ?? 60_000 });
+    } catch (err) {
+      if (err instanceof KubeStatusError) throw new KubeHttpError(err.statusCode, `GET ${path}: HTTP ${err.statusCode}: ${err.status?.message ?? ''}`, err.status?.reason);
+      throw err;
+    }
   }
 
   /** Runs one watch from the current resourceVersion until it ends; never rejects. */
@@ -431,22 +427,20 @@ export class Informer<T extends KubernetesObject> {
         if (e.statusCode === 410 || e.code === 410) return finish({ kind: 'gone' });
         finish({ kind: 'error', err });
       };
-      const params: Record<string, string | number | boolean | undefined> = {
-        resourceVersion: this.resourceVersion || undefined,
-        allowWatchBookmarks: true,
-        timeoutSeconds,
-        labelSelector: this.opts.labelSelector || undefined,
-        fieldSelector: this.opts.fieldSelector || undefined,
-      };
-      this.watcher.watch(this.path, params, onEvent, onDone).then(
-        (c) => {
-          ctl = c;
-          if (finished || this.stopped) c.abort();
-          else this.currentWatch = c;
-          if (this.stopped) finish({ kind: 'closed', events, ms: 0 });
-        },
-        (err: unknown) => finish({ kind: 'error', err }),
-      );
+      const q = new URLSearchParams({ watch: 'true', allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
+      if (this.resourceVersion) q.set('resourceVersion', this.resourceVersion);
+      if (this.opts.labelSelector) q.set('labelSelector', this.opts.labelSelector);
+      if (this.opts.fieldSelector) q.set('fieldSelector', this.opts.fieldSelector);
+      ctl = new AbortController();
+      this.currentWatch = ctl;
+      if (this.stopped) ctl.abort();
+      // No byte for longer than the server-side timeout plus a margin: the connection is dead (bookmarks keep a live one busy).
+      this.transport
+        .watch(`${this.path}?${q.toString()}`, { accept: this.accept.watch, signal: ctl.signal, idleTimeoutMs: (timeoutSeconds + 30) * 1000 }, onEvent)
+        .then(
+          () => onDone(undefined),
+          (err: unknown) => onDone(err),
+        );
     });
   }
 
@@ -455,11 +449,17 @@ export class Informer<T extends KubernetesObject> {
     switch (type) {
       case 'ADDED':
       case 'MODIFIED': {
+        if (this.opts.metadataOnly) {
+          obj.apiVersion = this.opts.apiVersion;
+          if (this.opts.kind) obj.kind = this.opts.kind;
+        }
         const key = objectKey(obj);
         const old = this.cache.get(key);
-        this.store(key, obj);
-        if (old) this.emitUpdate(old, obj);
-        else this.emitAdd(obj);
+        // Already cached at this resourceVersion: the controller's own write, put in by upsert().
+        if (old && rv && old.metadata?.resourceVersion === rv) break;
+        const item = this.store(key, obj);
+        if (old) this.emitUpdate(old, item);
+        else this.emitAdd(item);
         break;
       }
       case 'DELETED': {
@@ -477,15 +477,35 @@ export class Informer<T extends KubernetesObject> {
     if (rv) this.resourceVersion = rv;
   }
 
-  private store(key: string, obj: T): void {
+  /**
+   * Write-through: caches `obj` — the apiserver's answer to this process' own write — unless the watch has already
+   * reached its resourceVersion (then the cache is at least as new, or the object was deleted since). Handlers are
+   * not called; the watch event with the same resourceVersion will not be delivered to them either.
+   * Only for numeric resourceVersions (etcd's); returns whether it was cached.
+   */
+  upsert(obj: T): boolean {
+    const rv = obj.metadata?.resourceVersion;
+    if (!this.synced || !rv || !/^\d+$/.test(rv) || !/^\d+$/.test(this.resourceVersion)) return false;
+    if (BigInt(rv) <= BigInt(this.resourceVersion)) return false;
+    const key = objectKey(obj);
+    const old = this.cache.get(key)?.metadata?.resourceVersion;
+    if (old && /^\d+$/.test(old) && BigInt(old) >= BigInt(rv)) return false;
+    if (this.opts.metadataOnly) obj = { apiVersion: this.opts.apiVersion, kind: this.opts.kind, metadata: { ...obj.metadata } } as T;
+    this.store(key, obj);
+    return true;
+  }
+
+  private store(key: string, obj: T): T {
     // Like controller-runtime's default cache transform: managedFields are often the largest part of an object and
     // nothing here reads them, so they are dropped before caching (in place: the object is this informer's own copy).
     if (this.opts.keepManagedFields !== true && obj.metadata) delete obj.metadata.managedFields;
+    if (this.opts.transform) obj = this.opts.transform(obj);
     this.cache.set(key, obj);
     const ns = obj.metadata?.namespace ?? '';
     let m = this.byNamespace.get(ns);
     if (!m) this.byNamespace.set(ns, (m = new Map()));
     m.set(obj.metadata?.name ?? '', obj);
+    return obj;
   }
 
   private remove(key: string): void {

@@ -19,7 +19,8 @@
  * or call `run()` again.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease, type V1LeaseSpec } from '@kubernetes/client-node';
+import type { V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
+import { KubeTransport, type KubeConfigLike } from '../kube-transport.js';
 import { errFields, silentLogger, type RuntimeLogger } from './logger.js';
 
 /** What the elector reports (implemented with prom-client by `metrics.ts`). */
@@ -31,7 +32,7 @@ export interface LeaderElectionMetrics {
 }
 
 export interface LeaderElectorOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeConfigLike;
   /** Namespace of the Lease. */
   namespace: string;
   /** Name of the Lease. */
@@ -94,9 +95,9 @@ export function leaseRecord(lease: V1Lease | undefined): LeaderElectionRecord {
   };
 }
 
-function microTime(ms: number | undefined): V1MicroTime | undefined {
-  // V1MicroTime serializes with 6 fractional digits, which the apiserver requires for MicroTime fields.
-  return ms === undefined ? undefined : new V1MicroTime(ms);
+function microTime(ms: number | undefined): Date | undefined {
+  // MicroTime fields need 6 fractional digits (typed as Date by client-node; sent as the string).
+  return ms === undefined ? undefined : (new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date);
 }
 
 function statusCode(err: unknown): number | undefined {
@@ -104,10 +105,27 @@ function statusCode(err: unknown): number | undefined {
   return typeof c === 'number' ? c : undefined;
 }
 
+/** The three Lease calls of leader election (GET, POST, PUT), over the shared connection pool. */
+class LeaseApi {
+  constructor(private readonly t: KubeTransport) {}
+  private path(namespace: string, name?: string): string {
+    return `/apis/coordination.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/leases${name ? `/${encodeURIComponent(name)}` : ''}`;
+  }
+  readNamespacedLease(a: { name: string; namespace: string }): Promise<V1Lease> {
+    return this.t.request<V1Lease>({ method: 'GET', path: this.path(a.namespace, a.name) });
+  }
+  createNamespacedLease(a: { namespace: string; body: V1Lease }): Promise<V1Lease> {
+    return this.t.request<V1Lease>({ method: 'POST', path: this.path(a.namespace), body: a.body });
+  }
+  replaceNamespacedLease(a: { name: string; namespace: string; body: V1Lease }): Promise<V1Lease> {
+    return this.t.request<V1Lease>({ method: 'PUT', path: this.path(a.namespace, a.name), body: a.body });
+  }
+}
+
 /** See the module comment. */
 export class LeaderElector {
   readonly identity: string;
-  private readonly api: CoordinationV1Api;
+  private readonly api: LeaseApi;
   private readonly o: Required<Pick<LeaderElectorOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs' | 'jitterFactor' | 'releaseOnCancel'>> &
     LeaderElectorOptions;
   private readonly log: RuntimeLogger;
@@ -140,7 +158,7 @@ export class LeaderElector {
     if (!(rd > jf * rp)) throw new RangeError('leader election: renewDeadlineMs must be greater than jitterFactor × retryPeriodMs');
     if (!opts.identity) throw new RangeError('leader election: identity must not be empty');
     this.identity = opts.identity;
-    this.api = opts.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.api = new LeaseApi(KubeTransport.for(opts.kubeConfig));
     this.log = opts.logger ?? silentLogger;
   }
 

@@ -9,6 +9,8 @@
  * - Delayed adds (`addAfter`) wait in a min-heap; a key waiting twice keeps the earlier ready time.
  * - Per-key exponential backoff for `addRateLimited` (base · 2^failures, capped; controller-runtime's default is
  *   5 ms doubling up to 1000 s), reset by `forget`.
+ * - Two priorities (like controller-runtime's priority queue): `addLowPriority` keys are handed out only when no
+ *   normal key waits; a normal `add` of a key waiting at low priority promotes it.
  *
  * Single-threaded JavaScript needs no locks: every method runs to completion; `get()` is the only waiting call.
  */
@@ -149,6 +151,10 @@ export class WorkQueue<K = string> {
   private readonly now: () => number;
 
   private readonly queue = new Fifo<K>();
+  /** Low-priority line; an entry is valid only while its key is in `lowDirty` (promoted keys leave stale entries). */
+  private readonly lowQueue = new Fifo<K>();
+  /** Dirty keys whose pending add is low priority only. */
+  private readonly lowDirty = new Set<K>();
   /** Keys that need processing (queued, or re-added while processing); value: time first added, ms. */
   private readonly dirty = new Map<K, number>();
   /** Keys held by a worker; value: time handed out, ms. */
@@ -189,11 +195,32 @@ export class WorkQueue<K = string> {
   /** Marks `key` as needing processing. Ignored after shutdown. */
   add(key: K): void {
     if (this.shuttingDown) return;
-    if (this.dirty.has(key)) return;
+    if (this.dirty.has(key)) {
+      if (this.lowDirty.delete(key) && !this.processing.has(key)) this.queue.push(key); // promoted
+      return;
+    }
     this.dirty.set(key, this.now());
     this.metrics?.add(this.dirty.size);
     if (this.processing.has(key)) return; // re-queued by done()
     this.enqueue(key);
+  }
+
+  /**
+   * Marks `key` as needing processing once no normal-priority key waits (a key already pending keeps its priority).
+   * Ignored after shutdown.
+   */
+  addLowPriority(key: K): void {
+    if (this.shuttingDown || this.dirty.has(key)) return;
+    this.dirty.set(key, this.now());
+    this.lowDirty.add(key);
+    this.metrics?.add(this.dirty.size);
+    if (this.processing.has(key)) return; // re-queued by done()
+    this.enqueue(key);
+  }
+
+  /** Whether a normal-priority key is waiting to be handed out. */
+  hasWaiting(): boolean {
+    return this.queue.length > 0;
   }
 
   /**
@@ -247,7 +274,7 @@ export class WorkQueue<K = string> {
    */
   get(): Promise<K | undefined> {
     if (this.shuttingDown) return Promise.resolve(undefined);
-    const key = this.queue.shift();
+    const key = this.shiftNext();
     if (key !== undefined) return Promise.resolve(this.handOut(key));
     return new Promise((resolve) => this.waiters.push(resolve));
   }
@@ -264,7 +291,9 @@ export class WorkQueue<K = string> {
 
   /** Keys waiting to be handed out (not counting delayed keys or keys being processed). */
   len(): number {
-    return this.queue.length;
+    let low = 0;
+    for (const k of this.lowDirty) if (!this.processing.has(k)) low++;
+    return this.queue.length + low;
   }
 
   /** Keys waiting in `addAfter` / `addRateLimited` delays. */
@@ -311,6 +340,8 @@ export class WorkQueue<K = string> {
     this.heap.clear();
     this.delayed.clear();
     this.queue.clear();
+    this.lowQueue.clear();
+    for (const k of [...this.lowDirty]) if (!this.processing.has(k)) this.lowDirty.delete(k);
     // Keys not yet handed out will not be: only those being processed stay dirty-tracked.
     for (const k of [...this.dirty.keys()]) if (!this.processing.has(k)) this.dirty.delete(k);
     for (const w of this.waiters.splice(0)) w(undefined);
@@ -325,10 +356,22 @@ export class WorkQueue<K = string> {
   private enqueue(key: K): void {
     const w = this.waiters.shift();
     if (w) w(this.handOut(key));
+    else if (this.lowDirty.has(key)) this.lowQueue.push(key);
     else this.queue.push(key);
   }
 
+  /** The next key to hand out: normal priority first, then the first valid low-priority entry. */
+  private shiftNext(): K | undefined {
+    const key = this.queue.shift();
+    if (key !== undefined) return key;
+    for (let k = this.lowQueue.shift(); k !== undefined; k = this.lowQueue.shift()) {
+      if (this.lowDirty.has(k) && !this.processing.has(k)) return k;
+    }
+    return undefined;
+  }
+
   private handOut(key: K): K {
+    this.lowDirty.delete(key);
     const now = this.now();
     const added = this.dirty.get(key) ?? now;
     this.dirty.delete(key);
