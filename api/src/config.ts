@@ -179,3 +179,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
     corsOrigins: rest.CORS_ORIGINS.split(',').map((s) => s.trim()).filter(Boolean),
   });
 }
+
+/** Names of every environment variable the api reads (for checks of deployment files, e.g. docker-compose.yml). */
+export const API_ENV_VARS: readonly string[] = Object.freeze(Object.keys(envSchema.shape));

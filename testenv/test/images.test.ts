@@ -4,6 +4,7 @@
  * PID 1 and a working Chromium, the dashboard's nginx serves the app as uid 101 on a read-only root file system.
  * (The operator image runs against the real control plane in operator/test/image.test.ts.)
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -50,6 +51,20 @@ describe('Dockerfiles (static)', () => {
     for (const n of names) expect(dockerfile(n)).toMatch(new RegExp(`^USER ${users[n]}$`, 'm'));
     for (const n of ['operator', 'api', 'dashboard'] as const) expect(values).toContain(`runAsUser: ${users[n].split(':')[0]}`);
     expect(statefulSet).toContain('RUN_AS = 10001;');
+  });
+});
+
+describe('the kind path (make -n kind-up images deploy)', () => {
+  it('creates the cluster, builds and loads all four images, and installs the chart with the kind values', () => {
+    const out = execFileSync('make', ['-n', 'kind-up', 'images', 'deploy'], { cwd: repoRoot, encoding: 'utf8' });
+    expect(out).toMatch(/kind create cluster --name wacloud --config kind-config\.yaml/);
+    expect(out).toMatch(/for i in operator api instance dashboard; do docker build -f \$i\/Dockerfile -t wacloud\/\$i:dev \. ; done/);
+    expect(out).toContain('kind load docker-image --name wacloud wacloud/operator:dev wacloud/api:dev wacloud/instance:dev wacloud/dashboard:dev');
+    expect(out).toMatch(/helm upgrade --install wacloud charts\/wacloud --namespace wacloud-system --create-namespace/);
+    expect(out).toContain('-f charts/wacloud/ci/kind-values.yaml');
+    for (const c of ['operator', 'api', 'dashboard', 'instances']) expect(out).toContain(`--set ${c}.image.tag=dev`);
+    expect(out.indexOf('kind create cluster')).toBeLessThan(out.indexOf('docker build'));
+    expect(out.indexOf('kind load')).toBeLessThan(out.indexOf('helm upgrade'));
   });
 });
 

@@ -1,0 +1,76 @@
+/**
+ * docker-compose.yml (the plain-Docker-host way to run wacloud, issue #7) is checked against the code it configures:
+ * the api's environment loads with the api's own config schema and names only variables the api reads; the instance
+ * image the provider runs is the one the compose file builds and loads into dind; instances reach MongoDB at the fixed
+ * address the compose network gives it; the dashboard's config.json lands where its nginx serves from.
+ * (No Docker Compose runs here: its images cannot be pulled on this machine.)
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { API_ENV_VARS, loadConfig } from '../src/config.js';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as any;
+
+/** Compose's `${NAME:-default}` / `${NAME:?message}` interpolation with an empty shell environment plus `vars`. */
+function interpolate(v: string, vars: Record<string, string>): string {
+  return v.replace(/\$\{(\w+)(?::([-?])([^}]*))?\}/g, (_m, name: string, op?: string, arg?: string) => {
+    if (vars[name] !== undefined) return vars[name];
+    if (op === '-') return arg ?? '';
+    throw new Error(`${name} is required: ${arg}`);
+  });
+}
+
+describe('docker-compose.yml', () => {
+  const env = (vars: Record<string, string> = {}): Record<string, string> =>
+    Object.fromEntries(Object.entries(compose.services.api.environment as Record<string, string>).map(([k, v]) => [k, interpolate(String(v), vars)]));
+
+  it('has the api, dashboard, MongoDB and a docker:dind daemon driven through DOCKER_HOST', () => {
+    expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['api', 'dashboard', 'mongodb', 'dind']));
+    expect(compose.services.dind.image).toMatch(/^docker:\d+-dind$/);
+    expect(compose.services.dind.privileged).toBe(true);
+    expect(env({ WACLOUD_JWT_SECRET: 'x'.repeat(32) }).DOCKER_HOST).toBe('tcp://dind:2375');
+  });
+
+  it("gives the api a configuration its own schema accepts, naming only variables it reads", () => {
+    const e = env({ WACLOUD_JWT_SECRET: 's'.repeat(64) });
+    for (const k of Object.keys(e)) expect(API_ENV_VARS).toContain(k);
+    const config = loadConfig(e);
+    expect(config.PROVIDER).toBe('docker');
+    expect(config.DOCKER_REACH).toBe('published');
+    expect(config.DOCKER_PUBLISHED_HOST).toBe('dind');
+  });
+
+  it('refuses to start without a JWT secret, with a message saying how to make one', () => {
+    expect(() => env()).toThrow(/WACLOUD_JWT_SECRET is required: set WACLOUD_JWT_SECRET to 32\+ random characters/);
+  });
+
+  it('loads the instance image it builds into dind, and the api runs exactly that image', () => {
+    const e = env({ WACLOUD_JWT_SECRET: 's'.repeat(64) });
+    const built = interpolate(compose.services['instance-image'].image, {});
+    expect(compose.services['instance-image'].build.dockerfile).toBe('instance/Dockerfile');
+    expect(e.DOCKER_INSTANCE_IMAGE).toBe(built);
+    expect(compose.services['instance-image-load'].entrypoint.join(' ')).toContain(`docker save ${compose.services['instance-image'].image} | docker -H tcp://dind:2375 load`);
+    expect(compose.services.api.depends_on['instance-image-load'].condition).toBe('service_completed_successfully');
+  });
+
+  it('lets instances inside dind reach MongoDB by the fixed address the compose network gives it', () => {
+    const ip = compose.services.mongodb.networks.wacloud.ipv4_address as string;
+    const subnet = compose.networks.wacloud.ipam.config[0].subnet as string;
+    expect(ip.split('.').slice(0, 2).join('.')).toBe(subnet.split('.').slice(0, 2).join('.'));
+    expect(env({ WACLOUD_JWT_SECRET: 's'.repeat(64) }).INSTANCE_MONGODB_URI).toBe(`mongodb://${ip}:27017/`);
+  });
+
+  it("serves the dashboard's config.json where its nginx serves from, pointing at the published api", () => {
+    const nginx = readFileSync(path.join(root, 'dashboard/nginx.conf'), 'utf8');
+    const docroot = /root (\S+);/.exec(nginx)![1];
+    const mount = compose.services.dashboard.configs[0];
+    expect(mount.target).toBe(`${docroot}/config.json`);
+    const config = JSON.parse(compose.configs[mount.source].content) as { apiBaseUrl: string };
+    const apiPort = (compose.services.api.ports[0] as string).split(':')[0];
+    expect(config.apiBaseUrl).toBe(`http://localhost:${apiPort}`);
+    expect(env({ WACLOUD_JWT_SECRET: 's'.repeat(64) }).CORS_ORIGINS).toBe(`http://localhost:${(compose.services.dashboard.ports[0] as string).split(':')[0]}`);
+  });
+});
