@@ -146,6 +146,21 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * Reads a secret from a mounted file (trimmed), at least 32 characters.
+ * @throws ConfigError naming `variable` when the file cannot be read or is too short.
+ */
+function readSecretFile(variable: string, file: string, what: 'key' | 'secret'): string {
+  let value: string;
+  try {
+    value = readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`invalid api configuration:\n  ${variable}: cannot read: ${(err as Error).message}`);
+  }
+  if (value.length < 32) throw new ConfigError(`invalid api configuration:\n  ${variable}: ${what} must be at least 32 characters`);
+  return value;
+}
+
 /** @throws ConfigError listing every invalid variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   const parsed = envSchema.safeParse(env);
@@ -154,24 +169,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ApiConfig {
   if (env.ENGINE === 'simulated' && ['process', 'docker'].includes(env.PROVIDER ?? 'process') && !env.SIMNET_URL) problems.push('  SIMNET_URL: required when ENGINE=simulated');
   if (!parsed.success || problems.length) throw new ConfigError(`invalid api configuration:\n${problems.join('\n')}`);
   const { JWT_SECRET, JWT_SECRET_FILE, DOCKER_KEY_SECRET, DOCKER_KEY_SECRET_FILE, ...rest } = parsed.data;
-  let jwtSecret = JWT_SECRET;
-  if (!jwtSecret && JWT_SECRET_FILE) {
-    try {
-      jwtSecret = readFileSync(JWT_SECRET_FILE, 'utf8').trim();
-    } catch (err) {
-      throw new ConfigError(`invalid api configuration:\n  JWT_SECRET_FILE: cannot read: ${(err as Error).message}`);
-    }
-    if (jwtSecret.length < 32) throw new ConfigError('invalid api configuration:\n  JWT_SECRET_FILE: key must be at least 32 characters');
-  }
-  let dockerKeySecret = DOCKER_KEY_SECRET;
-  if (!dockerKeySecret && DOCKER_KEY_SECRET_FILE) {
-    try {
-      dockerKeySecret = readFileSync(DOCKER_KEY_SECRET_FILE, 'utf8').trim();
-    } catch (err) {
-      throw new ConfigError(`invalid api configuration:\n  DOCKER_KEY_SECRET_FILE: cannot read: ${(err as Error).message}`);
-    }
-    if (dockerKeySecret.length < 32) throw new ConfigError('invalid api configuration:\n  DOCKER_KEY_SECRET_FILE: secret must be at least 32 characters');
-  }
+  const jwtSecret = JWT_SECRET ?? (JWT_SECRET_FILE ? readSecretFile('JWT_SECRET_FILE', JWT_SECRET_FILE, 'key') : undefined);
+  const dockerKeySecret = DOCKER_KEY_SECRET ?? (DOCKER_KEY_SECRET_FILE ? readSecretFile('DOCKER_KEY_SECRET_FILE', DOCKER_KEY_SECRET_FILE, 'secret') : undefined);
   return Object.freeze({
     ...rest,
     jwtSecret: jwtSecret!,

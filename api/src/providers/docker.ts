@@ -49,6 +49,7 @@ import {
   type ProviderStatus,
   type ProvisionRequest,
 } from './provider.js';
+import { KeyedLock } from './keyed-lock.js';
 
 /** How the api reaches instance containers (see the module comment). */
 export type DockerReach = 'network' | 'published';
@@ -365,7 +366,7 @@ export class DockerProvider implements InstanceProvider {
   private readonly wanted = new Map<string, boolean>();
   /** Last /health success per container (`<container id>@<StartedAt>`), ms since the epoch. */
   private readonly healthy = new Map<string, number>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedLock();
   private network: Promise<void> | undefined;
   private closed = false;
 
@@ -773,19 +774,9 @@ export class DockerProvider implements InstanceProvider {
     return new ProviderError('unavailable', `the Docker daemon at ${this.opts.dockerHost} refused to ${what}: ${code} ${engineMessage(err)}`);
   }
 
-  /** Serializes operations on one instance (create/suspend/resume/delete/reconcile). */
+  /** Serializes operations on one instance (create/suspend/resume/delete/reconcile, see {@link KeyedLock}). */
   private withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.locks.set(id, tail);
-    void tail.then(() => {
-      if (this.locks.get(id) === tail) this.locks.delete(id);
-    });
-    return run;
+    return this.locks.run(id, fn);
   }
 
   /** @throws ProviderError `unavailable` after close(). */

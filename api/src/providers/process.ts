@@ -34,6 +34,7 @@ import {
   type ProviderStatus,
   type ProvisionRequest,
 } from './provider.js';
+import { KeyedLock } from './keyed-lock.js';
 
 export interface ProcessProviderOptions {
   /** Path of the instance's entry point (`instance/dist/main.js`); run with `process.execPath`. */
@@ -252,7 +253,7 @@ export class ProcessProvider implements InstanceProvider {
   private readonly maxBackoffMs: number;
   private readonly log: Logger;
   private readonly runtimes = new Map<string, Runtime>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly locks = new KeyedLock();
   private readonly keys = new Map<string, string>();
   private closed = false;
 
@@ -401,7 +402,7 @@ export class ProcessProvider implements InstanceProvider {
       rt.restartTimer = undefined;
       rt.pollTimer = undefined;
     }
-    await Promise.allSettled([...this.locks.values()]);
+    await this.locks.idle();
   }
 
   // ---- convergence -------------------------------------------------------------------------------------------
@@ -811,19 +812,9 @@ export class ProcessProvider implements InstanceProvider {
 
   // ---- plumbing ----------------------------------------------------------------------------------------------
 
-  /** Serializes operations on one instance (create/suspend/resume/delete/reconcile/restart). */
+  /** Serializes operations on one instance (create/suspend/resume/delete/reconcile/restart, see {@link KeyedLock}). */
   private withLock<T>(id: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(id) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.locks.set(id, tail);
-    void tail.then(() => {
-      if (this.locks.get(id) === tail) this.locks.delete(id);
-    });
-    return run;
+    return this.locks.run(id, fn);
   }
 
   /** @throws ProviderError `unavailable` after close(). */
