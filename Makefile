@@ -72,8 +72,8 @@ deploy: ## helm upgrade --install the chart into kind (charts/wacloud/ci/kind-va
 	  $(foreach c,operator api dashboard instances,--set $(c).image.tag=$(IMAGE_TAG)) --wait --timeout 10m
 
 port-forward: ## dashboard on localhost:8080, api on localhost:3000 (Ctrl-C stops)
-	$(KUBECTL) -n $(NAMESPACE) port-forward svc/$(RELEASE)-api 3000:80 & \
-	$(KUBECTL) -n $(NAMESPACE) port-forward svc/$(RELEASE)-dashboard 8080:80; kill %1
+	$(KUBECTL) -n $(NAMESPACE) port-forward svc/$(RELEASE)-api 3000:80 & pf=$$!; trap "kill $$pf" EXIT; \
+	$(KUBECTL) -n $(NAMESPACE) port-forward svc/$(RELEASE)-dashboard 8080:80
 
 e2e: ## on the deployed chart: helm test, then scripts/smoke.mjs (register → pay → instance runs → QR → delete)
 	$(HELM) test $(RELEASE) --namespace $(NAMESPACE) --logs
