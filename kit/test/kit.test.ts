@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
-import { HttpError, buildOpenApi, createApp, defineRoute, errorCatalogue, type RouteDef } from '../src/index.js';
+import { HttpError, KIT_ERROR_CATALOGUE, buildOpenApi, createApp, defineRoute, errorCatalogue, type RouteDef } from '../src/index.js';
 
 const route = defineRoute<{ user: string } | undefined>();
 const routes: RouteDef[] = [
@@ -66,6 +66,20 @@ test('invalid input, bad JSON, big bodies, wrong media type, auth failures and u
   expect((await call('POST', '/v1/things/7', 'name=x', { 'content-type': 'text/plain' })).status).toBe(415);
   expect((await call('POST', '/v1/things/7', '{"name":"x"}', { authorization: 'Bearer bad' })).body.error.code).toBe('unauthorized');
   expect(await call('GET', '/v1/nothing')).toMatchObject({ status: 404, body: { error: { code: 'route_not_found' } } });
+});
+
+test("kit's errors carry the catalogue's status and message, specifics in details", async () => {
+  const cases: Array<[Promise<{ status: number; body: any }>, keyof typeof KIT_ERROR_CATALOGUE, unknown]> = [
+    [call('GET', '/v1/nothing'), 'route_not_found', { method: 'GET', path: '/v1/nothing' }],
+    [call('POST', '/v1/things/7', '{"name":'), 'invalid_json', { problem: expect.any(String) }],
+    [call('POST', '/v1/things/7', JSON.stringify({ name: 'x'.repeat(2000) })), 'payload_too_large', { limitBytes: 1024 }],
+    [call('POST', '/v1/things/7', 'name=x', { 'content-type': 'text/plain' }), 'unsupported_media_type', { contentType: 'text/plain' }],
+    [call('GET', '/v1/boom'), 'internal', undefined],
+  ];
+  for (const [res, code, details] of cases) {
+    const { status, message } = KIT_ERROR_CATALOGUE[code];
+    expect(await res).toEqual({ status, body: { error: { code, message, ...(details === undefined ? {} : { details }) } } });
+  }
 });
 
 test('unexpected errors become a 500 without internals', async () => {
