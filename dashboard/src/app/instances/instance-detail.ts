@@ -2,11 +2,12 @@ import { ChangeDetectionStrategy, Component, computed, DestroyRef, inject, input
 import { RouterLink } from '@angular/router';
 import { ApiClient } from '../core/api';
 import { toApiError } from '../core/api-error';
-import { valueOf } from '../core/dom';
-import { InstanceEvents, type StreamState } from '../core/events';
-import { badgeClass, formatDate, formatDay } from '../core/format';
-import type { Instance, LiveEvent, LoginView, MessageView, SessionStatus } from '../core/models';
-import { poll } from '../core/poll';
+import { valueOf } from '../shared/dom';
+import { InstanceEvents, type StreamState } from './instance-events';
+import { badgeClass, formatDate, formatDay } from '../shared/format';
+import type { Instance } from '../api/models';
+import type { LiveEvent, LoginView, MessageView, SessionStatus } from '../api/instance-models';
+import { poll } from '../shared/poll';
 import { MethodTester } from './method-tester';
 
 const FEED_MAX = 20;

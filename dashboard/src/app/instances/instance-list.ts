@@ -2,11 +2,11 @@ import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@a
 import { RouterLink } from '@angular/router';
 import { ApiClient } from '../core/api';
 import { ApiError, toApiError } from '../core/api-error';
-import { valueOf } from '../core/dom';
-import { badgeClass, formatDay } from '../core/format';
-import type { Instance, Pricing, User } from '../core/models';
-import { formatMoney } from '../core/money';
-import { poll } from '../core/poll';
+import { valueOf } from '../shared/dom';
+import { badgeClass, formatDay } from '../shared/format';
+import type { Instance, Pricing, User } from '../api/models';
+import { formatMoney } from '../shared/money';
+import { poll } from '../shared/poll';
 
 export const POLL_MS = 3000;
 

@@ -2,9 +2,9 @@ import { ChangeDetectionStrategy, Component, inject, input, signal, type OnInit 
 import { RouterLink } from '@angular/router';
 import { ApiClient } from '../core/api';
 import { toApiError } from '../core/api-error';
-import { valueOf } from '../core/dom';
-import { formatDate } from '../core/format';
-import type { CreatedToken, Instance, InstanceToken, Permission } from '../core/models';
+import { valueOf } from '../shared/dom';
+import { formatDate } from '../shared/format';
+import type { CreatedToken, Instance, InstanceToken, Permission } from '../api/models';
 
 export const PERMISSION_LABELS: Record<Permission, string> = { r: 'Read (r)', w: 'Write (w)', rw: 'Read and write (rw)' };
 

@@ -1,8 +1,8 @@
 import { ChangeDetectionStrategy, Component, computed, inject, input, signal } from '@angular/core';
 import { ApiClient, type Exchange } from '../core/api';
-import { valueOf } from '../core/dom';
-import { formatDate, pretty } from '../core/format';
-import type { MessageView } from '../core/models';
+import { valueOf } from '../shared/dom';
+import { formatDate, pretty } from '../shared/format';
+import type { MessageView } from '../api/instance-models';
 import { buildRequest, METHODS, methodById, type MethodId } from './tester-requests';
 
 const BOOL_LABELS: Record<string, [string, string]> = {

@@ -2,10 +2,10 @@ import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@a
 import { RouterLink } from '@angular/router';
 import { ApiClient } from '../core/api';
 import { toApiError } from '../core/api-error';
-import { valueOf } from '../core/dom';
-import { formatDate, formatDay, randomKey } from '../core/format';
-import type { LedgerEntry, User } from '../core/models';
-import { currencyDigits, formatMoney, parseMajorToMinor } from '../core/money';
+import { valueOf } from '../shared/dom';
+import { formatDate, formatDay, randomKey } from '../shared/format';
+import type { LedgerEntry, User } from '../api/models';
+import { currencyDigits, formatMoney, parseMajorToMinor } from '../shared/money';
 
 const TYPE_LABEL: Record<LedgerEntry['type'], string> = { deposit: 'Deposit', charge: 'Charge', refund: 'Refund' };
 
