@@ -74,7 +74,11 @@ function objectType(schema, indent, where) {
   if (schema.additionalProperties && schema.additionalProperties !== false) {
     lines.push(`${inner}[key: string]: ${schema.additionalProperties === true ? 'unknown' : tsType(schema.additionalProperties, inner, `${where}/additionalProperties`)};\n`);
   }
-  return lines.length ? `{\n${lines.join('')}${indent}}` : 'Record<string, never>';
+  if (!lines.length) return 'Record<string, never>';
+  // Small objects without descriptions on one line, as a person would write them.
+  const oneLine = `{ ${lines.map((l) => l.trim().replace(/;$/, '')).join('; ')} }`;
+  if (!lines.some((l) => l.includes('/**') || l.trimEnd().split('\n').length > 1) && indent.length + oneLine.length <= 110) return oneLine;
+  return `{\n${lines.join('')}${indent}}`;
 }
 
 /** The TypeScript module of the document: `operations` by operationId, `paths` by path and method. */

@@ -7,51 +7,24 @@ export interface operations {
   health: {
     responses: {
       /** Alive */
-      200: {
-        status: 'ok';
-        provider: string;
-      };
+      200: { status: 'ok'; provider: string };
     };
   };
   /** POST /v1/auth/register: Register a tenant account (§2.1.1) */
   register: {
-    body: {
-      email: string;
-      password: string;
-    };
+    body: { email: string; password: string };
     responses: {
       /** The new account */
-      201: {
-        id: string;
-        email: string;
-        balanceMinor: number;
-        currency: string;
-        createdAt: string;
-      };
+      201: { id: string; email: string; balanceMinor: number; currency: string; createdAt: string };
       /** Invalid email or password */
-      400: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      400: { error: { code: string; message: string; details?: unknown } };
       /** Email taken */
-      409: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      409: { error: { code: string; message: string; details?: unknown } };
     };
   };
   /** POST /v1/auth/login: Log in: an access token (JWT) for the api and the gateway (§2.1.2). Throttled per account and per address. */
   login: {
-    body: {
-      email: string;
-      password: string;
-    };
+    body: { email: string; password: string };
     responses: {
       /** Access token */
       200: {
@@ -59,30 +32,12 @@ export interface operations {
         tokenType: 'Bearer';
         /** seconds */
         expiresIn: number;
-        user: {
-          id: string;
-          email: string;
-          balanceMinor: number;
-          currency: string;
-          createdAt: string;
-        };
+        user: { id: string; email: string; balanceMinor: number; currency: string; createdAt: string };
       };
       /** Wrong credentials */
-      401: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      401: { error: { code: string; message: string; details?: unknown } };
       /** Too many failed logins */
-      429: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      429: { error: { code: string; message: string; details?: unknown } };
     };
   };
   /** POST /v1/auth/logout: Log out: this access token is refused from now on (§2.1.2) */
@@ -91,46 +46,23 @@ export interface operations {
       /** Logged out */
       204: void;
       /** Missing, invalid, expired or revoked access token */
-      401: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      401: { error: { code: string; message: string; details?: unknown } };
     };
   };
   /** GET /v1/me: The profile: email, balance (minor units), member since */
   me: {
     responses: {
       /** Profile */
-      200: {
-        id: string;
-        email: string;
-        balanceMinor: number;
-        currency: string;
-        createdAt: string;
-      };
+      200: { id: string; email: string; balanceMinor: number; currency: string; createdAt: string };
       /** Missing, invalid, expired or revoked access token */
-      401: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      401: { error: { code: string; message: string; details?: unknown } };
     };
   };
   /** GET /v1/pricing: Monthly price of one instance (§2.1.11) */
   pricing: {
     responses: {
       /** Price */
-      200: {
-        monthlyPriceMinor: number;
-        currency: string;
-        period: 'P1M';
-        billing: string;
-      };
+      200: { monthlyPriceMinor: number; currency: string; period: 'P1M'; billing: string };
     };
   };
   /** POST /v1/wallet/deposits: Deposit money (emulated payment, §2.1.3); suspended instances are then resumed, oldest first, while the balance pays. An Idempotency-Key header makes retries safe. */
@@ -148,10 +80,7 @@ export interface operations {
           amountMinor: number;
           balanceAfterMinor: number;
           instanceId?: string;
-          period?: {
-            start: string;
-            end: string;
-          };
+          period?: { start: string; end: string };
           memo: string;
           createdAt: string;
         };
@@ -159,21 +88,9 @@ export interface operations {
         resumedInstances: string[];
       };
       /** Invalid amount */
-      400: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      400: { error: { code: string; message: string; details?: unknown } };
       /** Missing, invalid, expired or revoked access token */
-      401: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      401: { error: { code: string; message: string; details?: unknown } };
     };
   };
   /** GET /v1/wallet/transactions: Deposits, charges (with their periods) and refunds, newest first */
@@ -191,30 +108,19 @@ export interface operations {
           amountMinor: number;
           balanceAfterMinor: number;
           instanceId?: string;
-          period?: {
-            start: string;
-            end: string;
-          };
+          period?: { start: string; end: string };
           memo: string;
           createdAt: string;
         }[];
         nextCursor: string | null;
       };
       /** Missing, invalid, expired or revoked access token */
-      401: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      401: { error: { code: string; message: string; details?: unknown } };
     };
   };
   /** POST /v1/instances: Create an instance (§2.1.4): needs a balance ≥ the monthly price, which is charged for the first period */
   createInstance: {
-    body: {
-      name: string;
-    };
+    body: { name: string };
     responses: {
       /** The instance */
       201: {
@@ -231,37 +137,13 @@ export interface operations {
         message?: string;
       };
       /** Invalid name */
-      400: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      400: { error: { code: string; message: string; details?: unknown } };
       /** Missing, invalid, expired or revoked access token */
-      401: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      401: { error: { code: string; message: string; details?: unknown } };
       /** Balance too low */
-      402: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      402: { error: { code: string; message: string; details?: unknown } };
       /** Name taken */
-      409: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      409: { error: { code: string; message: string; details?: unknown } };
     };
   };
   /** GET /v1/instances: Your instances (§2.1.9) with phase, session state, suspended, paid until */
@@ -284,13 +166,7 @@ export interface operations {
         }[];
       };
       /** Missing, invalid, expired or revoked access token */
-      401: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      401: { error: { code: string; message: string; details?: unknown } };
     };
   };
   /** GET /v1/instances/{id}: One of your instances (§2.1.10) */
@@ -314,21 +190,9 @@ export interface operations {
         message?: string;
       };
       /** Missing, invalid, expired or revoked access token */
-      401: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      401: { error: { code: string; message: string; details?: unknown } };
       /** No such instance */
-      404: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      404: { error: { code: string; message: string; details?: unknown } };
     };
   };
   /** DELETE /v1/instances/{id}: Delete an instance and its container/resources (§2.1.5) */
@@ -340,21 +204,9 @@ export interface operations {
       /** Deleted */
       204: void;
       /** Missing, invalid, expired or revoked access token */
-      401: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      401: { error: { code: string; message: string; details?: unknown } };
       /** No such instance */
-      404: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      404: { error: { code: string; message: string; details?: unknown } };
     };
   };
   /** POST /v1/instances/{id}/tokens: Create an access token to an instance (§2.1.6); the plaintext is shown once */
@@ -379,37 +231,13 @@ export interface operations {
         token: string;
       };
       /** Missing, invalid, expired or revoked access token */
-      401: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      401: { error: { code: string; message: string; details?: unknown } };
       /** No such instance */
-      404: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      404: { error: { code: string; message: string; details?: unknown } };
       /** Suspended */
-      409: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      409: { error: { code: string; message: string; details?: unknown } };
       /** Instance not reachable */
-      503: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      503: { error: { code: string; message: string; details?: unknown } };
     };
   };
   /** GET /v1/instances/{id}/tokens: An instance's access tokens (no secrets) */
@@ -430,21 +258,9 @@ export interface operations {
         }[];
       };
       /** Missing, invalid, expired or revoked access token */
-      401: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      401: { error: { code: string; message: string; details?: unknown } };
       /** No such instance */
-      404: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      404: { error: { code: string; message: string; details?: unknown } };
     };
   };
   /** PATCH /v1/instances/{id}/tokens/{tokenId}: Change an access token's permissions (§2.1.8) */
@@ -468,21 +284,9 @@ export interface operations {
         updatedAt: string;
       };
       /** Missing, invalid, expired or revoked access token */
-      401: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      401: { error: { code: string; message: string; details?: unknown } };
       /** No such instance or token */
-      404: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      404: { error: { code: string; message: string; details?: unknown } };
     };
   };
   /** DELETE /v1/instances/{id}/tokens/{tokenId}: Delete an access token to an instance (§2.1.7) */
@@ -495,21 +299,9 @@ export interface operations {
       /** Deleted */
       204: void;
       /** Missing, invalid, expired or revoked access token */
-      401: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      401: { error: { code: string; message: string; details?: unknown } };
       /** No such instance or token */
-      404: {
-        error: {
-          code: string;
-          message: string;
-          details?: unknown;
-        };
-      };
+      404: { error: { code: string; message: string; details?: unknown } };
     };
   };
 }
