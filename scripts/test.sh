@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make test`: runs every workspace's tests (Jest, against real servers) and prints the closing line
-# "N passed, N failed" summed over all of them. Exit status: non-zero when any test failed or a suite crashed.
+# `make test`: runs the tests of every workspace and of the chart (charts/test; Jest, against real servers) and prints
+# the closing line "N passed, N failed" summed over all of them. Exit status: non-zero when any test failed or a suite crashed.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/test-results"
