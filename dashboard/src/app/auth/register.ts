@@ -2,7 +2,7 @@ import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@a
 import { Router, RouterLink } from '@angular/router';
 import { ApiClient } from '../core/api';
 import { toApiError } from '../core/api-error';
-import { valueOf } from '../core/dom';
+import { valueOf } from '../shared/dom';
 import { SessionStore } from '../core/session';
 
 export const MIN_PASSWORD = 8;

@@ -3,7 +3,8 @@ import { inject, Injectable } from '@angular/core';
 import { catchError, firstValueFrom, type Observable } from 'rxjs';
 import { toApiError } from './api-error';
 import { RUNTIME_CONFIG } from './config';
-import type { CreatedToken, Instance, InstanceToken, LedgerEntry, LoginResponse, Page, Permission, Pricing, User } from './models';
+import type { CreatedToken, DepositResult, Instance, InstanceToken, LedgerPage, LoginResponse, Permission, Pricing, User } from '../api/models';
+import type { CreateInstanceData, CreateInstanceTokenData, DepositData, ListInstancesResponses, ListInstanceTokensResponses, LoginData, RegisterData, UpdateInstanceTokenData } from '../api/generated';
 
 /** What the method tester shows: the request sent and the response received. */
 export interface Exchange {
@@ -33,10 +34,10 @@ export class ApiClient {
 
   // ── auth ──
   register(email: string, password: string): Promise<User> {
-    return this.call(this.http.post<User>(this.url('/v1/auth/register'), { email, password }));
+    return this.call(this.http.post<User>(this.url('/v1/auth/register'), { email, password } satisfies RegisterData['body']));
   }
   login(email: string, password: string): Promise<LoginResponse> {
-    return this.call(this.http.post<LoginResponse>(this.url('/v1/auth/login'), { email, password }));
+    return this.call(this.http.post<LoginResponse>(this.url('/v1/auth/login'), { email, password } satisfies LoginData['body']));
   }
   logout(): Promise<void> {
     return this.call(this.http.post<void>(this.url('/v1/auth/logout'), null));
@@ -49,25 +50,25 @@ export class ApiClient {
   pricing(): Promise<Pricing> {
     return this.call(this.http.get<Pricing>(this.url('/v1/pricing')));
   }
-  deposit(amountMinor: number, idempotencyKey: string): Promise<{ transaction: LedgerEntry; balanceMinor: number }> {
+  deposit(amountMinor: number, idempotencyKey: string): Promise<DepositResult> {
     const headers = new HttpHeaders({ 'idempotency-key': idempotencyKey });
-    return this.call(this.http.post<{ transaction: LedgerEntry; balanceMinor: number }>(this.url('/v1/wallet/deposits'), { amount: amountMinor }, { headers }));
+    return this.call(this.http.post<DepositResult>(this.url('/v1/wallet/deposits'), { amount: amountMinor } satisfies DepositData['body'], { headers }));
   }
-  transactions(cursor?: string | null, limit = 50): Promise<Page<LedgerEntry>> {
+  transactions(cursor?: string | null, limit = 50): Promise<LedgerPage> {
     const params: Record<string, string> = { limit: String(limit) };
     if (cursor) params['cursor'] = cursor;
-    return this.call(this.http.get<Page<LedgerEntry>>(this.url('/v1/wallet/transactions'), { params }));
+    return this.call(this.http.get<LedgerPage>(this.url('/v1/wallet/transactions'), { params }));
   }
 
   // ── instances ──
   instances(): Promise<Instance[]> {
-    return this.call(this.http.get<{ items: Instance[] }>(this.url('/v1/instances'))).then((r) => r.items);
+    return this.call(this.http.get<ListInstancesResponses[200]>(this.url('/v1/instances'))).then((r) => r.items);
   }
   instance(id: string): Promise<Instance> {
     return this.call(this.http.get<Instance>(this.url(`/v1/instances/${encodeURIComponent(id)}`)));
   }
   createInstance(name: string): Promise<Instance> {
-    return this.call(this.http.post<Instance>(this.url('/v1/instances'), { name }));
+    return this.call(this.http.post<Instance>(this.url('/v1/instances'), { name } satisfies CreateInstanceData['body']));
   }
   deleteInstance(id: string): Promise<void> {
     return this.call(this.http.delete<void>(this.url(`/v1/instances/${encodeURIComponent(id)}`)));
@@ -75,13 +76,13 @@ export class ApiClient {
 
   // ── instance tokens ──
   tokens(id: string): Promise<InstanceToken[]> {
-    return this.call(this.http.get<{ items: InstanceToken[] }>(this.url(`/v1/instances/${encodeURIComponent(id)}/tokens`))).then((r) => r.items);
+    return this.call(this.http.get<ListInstanceTokensResponses[200]>(this.url(`/v1/instances/${encodeURIComponent(id)}/tokens`))).then((r) => r.items);
   }
   createToken(id: string, name: string, permissions: Permission): Promise<CreatedToken> {
-    return this.call(this.http.post<CreatedToken>(this.url(`/v1/instances/${encodeURIComponent(id)}/tokens`), { name, permissions }));
+    return this.call(this.http.post<CreatedToken>(this.url(`/v1/instances/${encodeURIComponent(id)}/tokens`), { name, permissions } satisfies CreateInstanceTokenData['body']));
   }
   updateToken(id: string, tokenId: string, permissions: Permission): Promise<InstanceToken> {
-    return this.call(this.http.patch<InstanceToken>(this.url(`/v1/instances/${encodeURIComponent(id)}/tokens/${tokenId}`), { permissions }));
+    return this.call(this.http.patch<InstanceToken>(this.url(`/v1/instances/${encodeURIComponent(id)}/tokens/${tokenId}`), { permissions } satisfies UpdateInstanceTokenData['body']));
   }
   deleteToken(id: string, tokenId: string): Promise<void> {
     return this.call(this.http.delete<void>(this.url(`/v1/instances/${encodeURIComponent(id)}/tokens/${tokenId}`)));

@@ -1,5 +1,5 @@
 import { TestBed } from '@angular/core/testing';
-import type { LoginResponse } from './models';
+import type { LoginResponse } from '../api/models';
 import { SESSION_KEY, SessionStore } from './session';
 
 const login = (expiresIn = 3600): LoginResponse => ({

@@ -1,5 +1,5 @@
 import { computed, Injectable, signal } from '@angular/core';
-import type { LoginResponse } from './models';
+import type { LoginResponse } from '../api/models';
 
 export const SESSION_KEY = 'wacloud.session';
 

@@ -1,8 +1,8 @@
 import { TestBed } from '@angular/core/testing';
 import { provideRouter } from '@angular/router';
 import { ApiClient } from '../core/api';
-import { InstanceEvents } from '../core/events';
-import type { LiveEvent } from '../core/models';
+import { InstanceEvents } from './instance-events';
+import type { LiveEvent } from '../api/instance-models';
 import { InstanceDetail } from './instance-detail';
 
 const instance = { id: 'i-aaaaaaaaaaaa', name: 'One', engine: 'simulated', provider: 'process', createdAt: '', paidUntil: '', suspended: false, suspendedAt: null, phase: 'Running', sessionState: 'STOPPED' };

@@ -2,7 +2,7 @@ import { TestBed } from '@angular/core/testing';
 import { provideRouter } from '@angular/router';
 import { ApiClient } from '../core/api';
 import { ApiError } from '../core/api-error';
-import type { Instance } from '../core/models';
+import type { Instance } from '../api/models';
 import { InstanceList } from './instance-list';
 
 const inst = (id: string, name: string, extra: Partial<Instance> = {}): Instance => ({

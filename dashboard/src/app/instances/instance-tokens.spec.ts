@@ -1,7 +1,7 @@
 import { TestBed } from '@angular/core/testing';
 import { provideRouter } from '@angular/router';
 import { ApiClient } from '../core/api';
-import type { InstanceToken } from '../core/models';
+import type { InstanceToken } from '../api/models';
 import { InstanceTokens } from './instance-tokens';
 
 const tok = (id: string, name: string, permissions: InstanceToken['permissions']): InstanceToken => ({ id, name, permissions, createdAt: '', updatedAt: '' });

@@ -2,9 +2,9 @@ import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/cor
 import { RouterLink } from '@angular/router';
 import { ApiClient } from '../core/api';
 import { toApiError } from '../core/api-error';
-import { formatDate } from '../core/format';
-import type { User } from '../core/models';
-import { formatMoney } from '../core/money';
+import { formatDate } from '../shared/format';
+import type { User } from '../api/models';
+import { formatMoney } from '../shared/money';
 import { SignOut } from '../core/sign-out';
 
 @Component({

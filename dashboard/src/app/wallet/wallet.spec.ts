@@ -1,7 +1,7 @@
 import { TestBed } from '@angular/core/testing';
 import { provideRouter } from '@angular/router';
 import { ApiClient } from '../core/api';
-import type { LedgerEntry } from '../core/models';
+import type { LedgerEntry } from '../api/models';
 import { Wallet } from './wallet';
 
 const charge: LedgerEntry = {

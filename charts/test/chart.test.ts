@@ -1,20 +1,23 @@
 /**
  * The Helm chart (charts/wacloud) with the real helm binary (`make tools` builds it into .tools/bin) and a real
- * kube-apiserver (testenv's control plane): lint and render with the default values and every ci/*-values.yaml,
- * compare what must not drift (the operator's RBAC with deploy/rbac.yaml, the shipped CRD with crds/), check the
- * billing CronJob, server-side dry-run every rendered manifest, then install and upgrade a release for real
- * (the generated JWT key and MongoDB password must survive the upgrade).
+ * kube-apiserver (testenv's control plane): lint (values checked against values.schema.json) and render with the
+ * default values and every ci/*-values.yaml, compare what must not drift (the operator's RBAC with
+ * operator/deploy/rbac.yaml, the shipped CRD with crds/), check the billing CronJob, server-side dry-run every rendered
+ * manifest, then install and upgrade a release for real (the generated JWT key and MongoDB password must survive the
+ * upgrade).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CRD_YAML_PATH } from '@wacloud/crds';
 import { startControlPlane, toolsBin, type ControlPlane } from '@wacloud/testenv';
 import { parse, parseAllDocuments } from 'yaml';
-import { RBAC_YAML, kubectlOk, operatorDir } from './harness.js';
 
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const RBAC_YAML = path.join(repoRoot, 'operator', 'deploy', 'rbac.yaml');
 const HELM_VERSION = 'v3.19.0';
-const chartDir = path.resolve(operatorDir, '..', 'charts', 'wacloud');
+const chartDir = path.join(repoRoot, 'charts', 'wacloud');
 const RELEASE = 'wacloud';
 const NS = 'wacloud-system';
 
@@ -58,6 +61,13 @@ function run(bin: string, args: string[]): Promise<RunResult> {
 async function helm(args: string[]): Promise<string> {
   const r = await run(helmBin(), args);
   if (r.code !== 0) throw new Error(`helm ${args.join(' ')} failed (${r.code}):\n${r.stderr}\n${r.stdout.slice(-3000)}`);
+  return r.stdout;
+}
+
+/** Runs kubectl against the control plane; throws with its stderr unless it exits 0. */
+async function kubectlOk(cp: ControlPlane, args: string[], stdin?: string): Promise<string> {
+  const r = await cp.kubectl(args, stdin === undefined ? undefined : { stdin });
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed (${r.code}): ${r.stderr}`);
   return r.stdout;
 }
 
@@ -114,6 +124,17 @@ describe.each(Object.keys(VALUES))('%s values', (name) => {
         o.metadata.name,
         expect.objectContaining({ 'app.kubernetes.io/name': 'wacloud', 'app.kubernetes.io/instance': RELEASE, 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/part-of': 'wacloud' }),
       ]);
+    }
+  });
+});
+
+describe('values.schema.json', () => {
+  test('helm lint and template refuse a value of the wrong type, an unknown value and an unknown engine', async () => {
+    for (const set of ['operator.replicaCount=two', 'api.unknownSetting=1', 'instances.engine=baileys']) {
+      const r = await run(helmBin(), ['template', RELEASE, chartDir, '--namespace', NS, '--set', set]);
+      expect([set, r.code, r.stderr]).toEqual([set, 1, expect.stringMatching(/values don't meet the specifications of the schema/)]);
+      const lint = await run(helmBin(), ['lint', '--strict', chartDir, '--namespace', NS, '--set', set]);
+      expect([set, lint.code]).toEqual([set, 1]);
     }
   });
 });

@@ -1,7 +1,7 @@
 import { inject, Injectable } from '@angular/core';
-import { RUNTIME_CONFIG, toWebSocketUrl } from './config';
-import type { LiveEvent } from './models';
-import { SessionStore } from './session';
+import { RUNTIME_CONFIG, toWebSocketUrl } from '../core/config';
+import type { LiveEvent } from '../api/instance-models';
+import { SessionStore } from '../core/session';
 
 export type StreamState = 'connecting' | 'open' | 'closed';
 

@@ -1,0 +1,46 @@
+#!/usr/bin/env node
+/**
+ * The api's OpenAPI 3.1 document. `apiOpenApi(routes)` builds it from the route table (the server serves it at
+ * `/openapi.json`); run as a script, `node api/dist/openapi.js` prints the document built over the route table alone
+ * — no database, no provider, no server, the default configuration — which is what the dashboard's generated models
+ * come from (`npm run models -w dashboard`).
+ */
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { buildOpenApi, type RouteDef } from '@wacloud/kit';
+import { loadConfig } from './config.js';
+import { apiRoutes, type RouteDeps } from './routes.js';
+
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** The api's document over `routes` (title, version, description, bearer security for every non-public route). */
+export function apiOpenApi(routes: RouteDef[]): Record<string, unknown> {
+  return buildOpenApi({
+    title: 'wacloud api',
+    version,
+    description:
+      'The main backend: accounts, wallet, pricing, instances, instance tokens. Gateway: every instance method is reachable at ' +
+      '`/v1/instances/{id}/api/<instance path>` (see the instance API document) with your access token or an instance token; ' +
+      'WebSocket `/v1/instances/{id}/api/v1/events`. Money is in minor currency units. Errors: `{error: {code, message}}`.',
+    groups: [{ server: 'api', routes }],
+    securitySchemes: { accessToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+    security: (scope) => (scope === 'none' ? [] : [{ accessToken: [] }]),
+  });
+}
+
+/**
+ * The document of the default configuration, built without any running dependency: every dependency but the
+ * configuration is a stand-in that throws when a route would use it (building the table never does).
+ */
+export function defaultApiOpenApi(): Record<string, unknown> {
+  // Placeholders for what loadConfig requires; neither is used nor appears in the document.
+  const config = loadConfig({ MONGODB_URI: 'mongodb://unused.invalid/wacloud', JWT_SECRET: 'openapi-document-placeholder-secret-0123456789' });
+  const unavailable = (name: string) =>
+    new Proxy({}, { get: (_t, p) => { throw new Error(`openapi: ${name}.${String(p)} is not available while building the document`); } });
+  const deps = new Proxy({ config } as RouteDeps, { get: (t, p: string) => (p in t ? t[p as keyof RouteDeps] : unavailable(p)) });
+  return apiOpenApi(apiRoutes(deps));
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.stdout.write(`${JSON.stringify(defaultApiOpenApi(), null, 2)}\n`);
+}
