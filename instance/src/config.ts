@@ -9,7 +9,12 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 const port = z.coerce.number().int().min(0).max(65535);
+/** A size in bytes. */
 const bytes = z.coerce.number().int().positive();
+/** A duration in milliseconds. */
+const durationMs = z.coerce.number().int().positive();
+/** A number of things (documents, operations). */
+const count = z.coerce.number().int().positive();
 
 const envSchema = z
   .object({
@@ -36,7 +41,7 @@ const envSchema = z
     /** Restart the browser (keeping the session) when its memory (PSS) passes this many bytes. */
     BROWSER_MEMORY_LIMIT_BYTES: bytes.default(1536 * 1024 * 1024),
     /** How often the browser's memory is measured, ms. */
-    BROWSER_MEMORY_CHECK_MS: bytes.default(30_000),
+    BROWSER_MEMORY_CHECK_MS: durationMs.default(30_000),
     /** Simulated network's base URL (simulated engine only), e.g. http://127.0.0.1:7300. */
     SIMNET_URL: z.url().optional(),
     /** Start the engine at boot when a stored session exists (resume without a QR). */
@@ -50,17 +55,17 @@ const envSchema = z
     /** Delivery attempts before an event is marked failed (dead letter). */
     WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(10),
     /** First retry delay, ms (doubles per attempt, with jitter). */
-    WEBHOOK_RETRY_BASE_MS: bytes.default(5_000),
+    WEBHOOK_RETRY_BASE_MS: durationMs.default(5_000),
     /** Upper bound of a retry delay, ms. */
-    WEBHOOK_RETRY_MAX_MS: bytes.default(300_000),
+    WEBHOOK_RETRY_MAX_MS: durationMs.default(300_000),
     /** Timeout of one delivery request, ms. */
-    WEBHOOK_TIMEOUT_MS: bytes.default(10_000),
+    WEBHOOK_TIMEOUT_MS: durationMs.default(10_000),
     /** Persistence: documents per batch written to MongoDB. */
-    PERSIST_BATCH_SIZE: bytes.default(500),
+    PERSIST_BATCH_SIZE: count.default(500),
     /** Persistence: longest a document waits in the buffer before a flush, ms. */
-    PERSIST_FLUSH_MS: bytes.default(200),
+    PERSIST_FLUSH_MS: durationMs.default(200),
     /** Persistence: buffer bound in documents; beyond it the engine's events wait (backpressure, nothing dropped). */
-    PERSIST_BUFFER_LIMIT: bytes.default(100_000),
+    PERSIST_BUFFER_LIMIT: count.default(100_000),
     /** Largest accepted request body, bytes. */
     BODY_LIMIT_BYTES: bytes.default(256 * 1024),
     /** Instance id (for logs and metrics labels); the WhatsAppInstance name in Kubernetes. */

@@ -5,7 +5,7 @@
  */
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { startInstanceService } from './service.js';
+import { startInstanceApp } from './instance-app.js';
 
 let config;
 try {
@@ -18,7 +18,7 @@ try {
   throw err;
 }
 const logger = createLogger(config.logLevel);
-const service = await startInstanceService(config, logger).catch((err: Error) => {
+const app = await startInstanceApp(config, logger).catch((err: Error) => {
   logger.fatal({ err }, 'instance service failed to start');
   process.exit(1);
 });
@@ -30,7 +30,7 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     if (stopping) return;
     stopping = true;
     logger.info({ signal: sig }, 'stopping');
-    service
+    app
       .close()
       .then(() => process.exit(0))
       .catch((err: Error) => {

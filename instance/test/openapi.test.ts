@@ -9,12 +9,12 @@ import type { Express } from 'express';
 import { pino } from 'pino';
 import { startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import { loadConfig } from '../src/config.js';
-import { startInstanceService, type InstanceService } from '../src/service.js';
-import { createSimnetServer } from '../src/simnet/server.js';
+import { createSimnetServer } from '@wacloud/simnet';
+import { startInstanceApp, type InstanceApp } from '../src/instance-app.js';
 
 let mongo: MongoServer;
 let simnet: Awaited<ReturnType<typeof createSimnetServer>>;
-let svc: InstanceService;
+let svc: InstanceApp;
 
 beforeAll(async () => {
   mongo = await startMongo();
@@ -29,7 +29,7 @@ beforeAll(async () => {
     SIMNET_URL: simnet.url,
     DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'wacloud-openapi-')),
   });
-  svc = await startInstanceService(config, pino({ level: 'silent' }));
+  svc = await startInstanceApp(config, pino({ level: 'silent' }));
 }, 60_000);
 
 afterAll(async () => {

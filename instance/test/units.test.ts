@@ -1,12 +1,12 @@
 /** Pure functions: configuration, webhook retry policy and signatures, token grants, id helpers. */
 import { createHmac } from 'node:crypto';
 import { ConfigError, loadConfig } from '../src/config.js';
-import { toChatId } from '../src/engine.js';
-import { grants } from '../src/tokens.js';
-import { backoffMs, classify } from '../src/webhook-dispatcher.js';
-import { eventId } from '../src/webhook-settings.js';
-import { sign, verify } from '../src/webhook-signature.js';
-import { escapeRegex } from '../src/queries.js';
+import { toChatId } from '../src/engines/engine.js';
+import { grants } from '../src/services/tokens.js';
+import { backoffMs, classify } from '../src/webhooks/dispatcher.js';
+import { eventId } from '../src/webhooks/settings.js';
+import { sign, verify } from '../src/webhooks/signature.js';
+import { escapeRegex } from '../src/storage/queries.js';
 
 const base = { MONGODB_URI: 'mongodb://127.0.0.1:27017/x', INTERNAL_API_KEY: 'k'.repeat(16) };
 
