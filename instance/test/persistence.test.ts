@@ -1,5 +1,5 @@
 /**
- * Background persistence (spec §1.3) against a real MongoDB-wire server: batching, idempotency, and nothing dropped
+ * Background persistence against a real MongoDB-wire server: batching, idempotency, and nothing dropped
  * while the database is down — the bounded buffer spills to disk and everything lands once the server is back.
  */
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';

@@ -32,6 +32,13 @@ describe('config', () => {
     expect(() => loadConfig({ ...base, ENGINE: 'simulated' })).toThrow(/SIMNET_URL/);
     expect(() => loadConfig({ MONGODB_URI: base.MONGODB_URI, INTERNAL_API_KEY_FILE: '/nonexistent/key' })).toThrow(/cannot read/);
   });
+  test('durations (ms), sizes (bytes) and counts are positive integers', () => {
+    const c = loadConfig({ ...base, WEBHOOK_TIMEOUT_MS: '2500', PERSIST_FLUSH_MS: '50', BODY_LIMIT_BYTES: '1024', PERSIST_BATCH_SIZE: '10' });
+    expect(c).toMatchObject({ webhookTimeoutMs: 2500, persistFlushMs: 50, bodyLimitBytes: 1024, persistBatchSize: 10 });
+    for (const [k, v] of [['WEBHOOK_TIMEOUT_MS', '0'], ['PERSIST_FLUSH_MS', '1.5'], ['BROWSER_MEMORY_CHECK_MS', '-1'], ['PERSIST_BUFFER_LIMIT', 'many']] as const) {
+      expect(() => loadConfig({ ...base, [k]: v })).toThrow(new RegExp(k));
+    }
+  });
 });
 
 describe('webhook retry policy', () => {
