@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { pino } from 'pino';
 import { uniqueDbName, type MongoServer } from '@wacloud/testenv';
-import { loadConfig } from '@wacloud/instance/config';
+import { loadInstanceConfig } from '@wacloud/instance/config';
 import type { EngineMessage } from '@wacloud/instance/engines/engine';
 import { createMetrics } from '@wacloud/instance/metrics';
 import { EventRecorder } from '@wacloud/instance/services/event-recorder';
@@ -91,7 +91,7 @@ export interface IngestResult {
 
 /** The persistence settings `startInstanceApp` would use with an otherwise empty environment. */
 export function servicePersistDefaults(): IngestResult['persister'] {
-  const c = loadConfig({ MONGODB_URI: 'mongodb://127.0.0.1:1/defaults', INTERNAL_API_KEY: 'bench-defaults-only-key' });
+  const c = loadInstanceConfig({ MONGODB_URI: 'mongodb://127.0.0.1:1/defaults', INTERNAL_API_KEY: 'bench-defaults-only-key' });
   return { batchSize: c.persistBatchSize, flushMs: c.persistFlushMs, bufferLimit: c.persistBufferLimit };
 }
 

@@ -18,7 +18,7 @@ import mongoose from 'mongoose';
 import { pino } from 'pino';
 import { uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import { createSimnetServer, type SimnetServer } from '@wacloud/simnet';
-import { loadConfig } from '@wacloud/instance/config';
+import { loadInstanceConfig } from '@wacloud/instance/config';
 import { startInstanceApp, type InstanceApp } from '@wacloud/instance/instance-app';
 import { escapeRegex } from '@wacloud/instance/storage/queries';
 import type { MessageDoc } from '@wacloud/instance/storage/store';
@@ -85,7 +85,7 @@ export async function runQuery(o: QueryOptions): Promise<QueryResult> {
   try {
     simnet = await createSimnetServer({ port: 0 });
     const internalKey = `bench-${randomBytes(12).toString('hex')}`;
-    const config = loadConfig({
+    const config = loadInstanceConfig({
       PORT: '0',
       INTERNAL_PORT: '0',
       HOST: '127.0.0.1',

@@ -45,7 +45,7 @@ const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
  * listens on the configured ports and resumes a stored session when `autoStart` is set.
  * @throws the driver's error when MongoDB is unreachable; the listen error when a port is taken.
  */
-export async function startInstanceApp(config: Readonly<Config>, logger: Logger, engineOverride?: Engine): Promise<InstanceApp> {
+export async function startInstanceApp(config: Config, logger: Logger, engineOverride?: Engine): Promise<InstanceApp> {
   mkdirSync(config.dataDir, { recursive: true });
   const store = await openStore(config.mongodbUri);
   await store.init();
@@ -64,7 +64,7 @@ export async function startInstanceApp(config: Readonly<Config>, logger: Logger,
     spillFile: spillFilePath(config.dataDir),
     onEventsStored: () => dispatcher.notify(),
   });
-  const webhooks = new WebhookSettingsService(store, config.webhook, () => dispatcher.notify());
+  const webhooks = new WebhookSettingsService(store, { url: config.webhookUrl, secret: config.webhookSecret, events: config.webhookEvents }, () => dispatcher.notify());
   const dispatcher: WebhookDispatcher = new WebhookDispatcher({
     store,
     settings: webhooks,

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Express } from 'express';
 import { pino } from 'pino';
 import { startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
-import { loadConfig } from '../src/config.js';
+import { loadInstanceConfig } from '../src/config.js';
 import { createSimnetServer } from '@wacloud/simnet';
 import { startInstanceApp, type InstanceApp } from '../src/instance-app.js';
 
@@ -19,7 +19,7 @@ let svc: InstanceApp;
 beforeAll(async () => {
   mongo = await startMongo();
   simnet = await createSimnetServer({ port: 0, host: '127.0.0.1' });
-  const config = loadConfig({
+  const config = loadInstanceConfig({
     PORT: '0',
     INTERNAL_PORT: '0',
     HOST: '127.0.0.1',

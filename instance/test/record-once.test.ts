@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import WebSocket from 'ws';
 import { createSimnetServer, type SimnetServer } from '@wacloud/simnet';
 import { eventually, startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
-import { loadConfig } from '../src/config.js';
+import { loadInstanceConfig } from '../src/config.js';
 import type { Engine, EngineEvents, EngineMessage } from '../src/engines/engine.js';
 import { startInstanceApp, type InstanceApp } from '../src/instance-app.js';
 import { createMetrics } from '../src/metrics.js';
@@ -70,7 +70,7 @@ describe('through the service with the simulated engine', () => {
   beforeAll(async () => {
     simnet = await createSimnetServer({ port: 0, host: '127.0.0.1' });
     receiver = await startReceiver();
-    const config = loadConfig({
+    const config = loadInstanceConfig({
       PORT: '0',
       INTERNAL_PORT: '0',
       HOST: '127.0.0.1',

@@ -3,34 +3,41 @@
  * `wacloud-simnet`: runs the simulated WhatsApp network server (the package's bin, `node simnet/dist/main.js`).
  *
  * Environment: `SIMNET_PORT` (default 7300; 0 picks a free port), `SIMNET_HOST` (default 127.0.0.1),
- * `SIMNET_QR_INTERVAL_MS` (default 20000), `SIMNET_QR_MAX_COUNT` (default 6), `LOG_LEVEL` (default info).
- * Prints `simnet listening on http://HOST:PORT` once ready; exits 0 on SIGTERM/SIGINT, 1 on a startup error.
+ * `SIMNET_QR_INTERVAL_MS` (default 20000; also `20s`), `SIMNET_QR_MAX_COUNT` (default 6), `LOG_LEVEL` (default info).
+ * Prints `simnet listening on http://HOST:PORT` once ready; exits 0 on SIGTERM/SIGINT, 1 on an invalid environment or
+ * a startup error.
  */
-import { pino } from 'pino';
+import { ConfigError, createLogger, envDurationMs, envLogLevel, envPort, loadConfig } from '@wacloud/kit';
 import { z } from 'zod';
 import { createSimnetServer } from './server.js';
 
-const envSchema = z.object({
-  SIMNET_PORT: z.coerce.number().int().min(0).max(65535).default(7300),
+const shape = {
+  /** Port of the HTTP server (hooks, /health) and the device WebSocket. */
+  SIMNET_PORT: envPort.default(7300),
+  /** Bind address. */
   SIMNET_HOST: z.string().min(1).default('127.0.0.1'),
-  SIMNET_QR_INTERVAL_MS: z.coerce.number().int().positive().optional(),
-  SIMNET_QR_MAX_COUNT: z.coerce.number().int().positive().optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+  /** How long each QR is valid before the next one, ms. */
+  SIMNET_QR_INTERVAL_MS: envDurationMs.pipe(z.number().min(1, 'must be at least 1 ms')).optional(),
+  /** QRs shown before a login fails. */
+  SIMNET_QR_MAX_COUNT: z.coerce.number().int().min(1).optional(),
+  LOG_LEVEL: envLogLevel,
+};
 
 async function main(): Promise<void> {
-  const parsed = envSchema.safeParse(process.env);
-  if (!parsed.success) {
-    console.error(`invalid environment: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  let config;
+  try {
+    config = loadConfig(shape, { service: 'simnet' });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(err.message);
     process.exit(1);
   }
-  const env = parsed.data;
-  const logger = pino({ level: env.LOG_LEVEL, base: { service: 'wacloud-simnet' } });
+  const logger = createLogger({ service: 'wacloud-simnet', level: config.logLevel });
   const server = await createSimnetServer({
-    port: env.SIMNET_PORT,
-    host: env.SIMNET_HOST,
-    qrIntervalMs: env.SIMNET_QR_INTERVAL_MS,
-    qrMaxCount: env.SIMNET_QR_MAX_COUNT,
+    port: config.simnetPort,
+    host: config.simnetHost,
+    qrIntervalMs: config.simnetQrIntervalMs,
+    qrMaxCount: config.simnetQrMaxCount,
     logger,
   });
   console.log(`simnet listening on ${server.url}`);

@@ -10,7 +10,7 @@ import type { Engine } from './engine.js';
 import { SESSION_FILE } from './simulated/stored-session.js';
 
 /** The engine `config.engine` names, configured from `config`; it starts STOPPED. */
-export async function createEngine(config: Readonly<Config>, logger: Logger): Promise<Engine> {
+export async function createEngine(config: Config, logger: Logger): Promise<Engine> {
   const log = logger.child({ component: 'engine', engine: config.engine });
   if (config.engine === 'simulated') {
     const { SimulatedEngine } = await import('./simulated/engine.js');
@@ -31,7 +31,7 @@ export async function createEngine(config: Readonly<Config>, logger: Logger): Pr
  * whatsapp-web.js LocalAuth keeps its browser profile in `<DATA_DIR>/session` (a session exists once WhatsApp Web
  * stored its IndexedDB there), the simulated engine `<DATA_DIR>/simulated-session.json`.
  */
-export async function hasStoredSession(config: Readonly<Config>): Promise<boolean> {
+export async function hasStoredSession(config: Config): Promise<boolean> {
   if (config.engine === 'simulated') return existsSync(path.join(config.dataDir, SESSION_FILE));
   const { WebjsEngine } = await import('./webjs/engine.js');
   return WebjsEngine.hasStoredSession(config.dataDir);
