@@ -80,7 +80,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
   const live = new LiveEvents();
   const tokens = new TokenService(store);
   const session = new SessionController({ engine, live, outbox, metrics, logger: logger.child({ component: 'session' }) });
-  const recorder = new EventRecorder({ engine, store, persister, outbox, live, metrics, logger: logger.child({ component: 'events' }) });
+  const recorder = new EventRecorder({ engine, store, persister, outbox, live, metrics, logger: logger.child({ component: 'recorder' }) });
   const messaging = new MessagingService(engine, store, recorder);
   const contacts = new ContactsService(store);
 
@@ -98,7 +98,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     session,
     live,
     metrics,
-    logger: logger.child({ component: 'http' }),
+    logger,
   });
   dispatcher.start();
   logger.info({ publicUrl: servers.publicUrl, internalUrl: servers.internalUrl, engine: engine.kind }, 'instance service listening');

@@ -33,6 +33,7 @@ export interface HttpServersOptions {
   session: SessionController;
   live: LiveEvents;
   metrics: Metrics;
+  /** The service's logger; request logs go to its child `component: http`, the event stream's to `component: events`. */
   logger: Logger;
 }
 
@@ -67,7 +68,7 @@ export async function startHttpServers(o: HttpServersOptions): Promise<HttpServe
       security: (scope) => (scope === 'none' ? [] : scope === 'internal' ? [{ internalKey: [] }] : [{ instanceToken: [] }]),
     }));
   const common = {
-    logger: o.logger,
+    logger: o.logger.child({ component: 'http' }),
     registry: o.metrics.registry,
     httpDuration: o.metrics.httpDuration,
     bodyLimitBytes: o.bodyLimitBytes,

@@ -21,6 +21,7 @@ import { toMessageDoc, writeSentMessage, type SentBy } from '../storage/messages
 import type { Persister } from '../storage/persistence.js';
 import type { MessageDoc, Store } from '../storage/store.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
+import { runGuarded } from './guarded.js';
 import type { LiveEvents } from './live-events.js';
 import { toMessageView } from './views.js';
 
@@ -107,12 +108,7 @@ export class EventRecorder {
   }
 
   #guard(fn: () => unknown): void {
-    try {
-      const r = fn();
-      if (r instanceof Promise) r.catch((err: Error) => this.opts.logger.error({ err }, 'engine event handling failed'));
-    } catch (err) {
-      this.opts.logger.error({ err }, 'engine event handling failed');
-    }
+    runGuarded(this.opts.logger, 'engine event handling', fn);
   }
 
   #rememberSent(id: string): void {

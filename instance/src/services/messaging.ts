@@ -2,8 +2,7 @@
  * Messaging: sending text messages through the engine (recorded once, naming the sending token), reading stored
  * messages, and the message statistics.
  */
-import type { Engine } from '../engines/engine.js';
-import { toChatId } from '../engines/engine.js';
+import { toChatId, type Engine } from '../engines/engine.js';
 import { AppError } from '../errors.js';
 import type { SentBy } from '../storage/messages.js';
 import { findMessageById, findMessages, messageStats, type MessageFilter, type Page } from '../storage/queries.js';

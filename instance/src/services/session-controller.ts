@@ -10,6 +10,7 @@ import { AppError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
 import { callEngine } from './engine-errors.js';
+import { runGuarded } from './guarded.js';
 import type { LiveEvents } from './live-events.js';
 
 /** How long a login waits for a start already under way to show a QR, ms. */
@@ -142,12 +143,7 @@ export class SessionController {
   }
 
   #guard(fn: () => unknown): void {
-    try {
-      const r = fn();
-      if (r instanceof Promise) r.catch((err: Error) => this.opts.logger.error({ err }, 'session event handling failed'));
-    } catch (err) {
-      this.opts.logger.error({ err }, 'session event handling failed');
-    }
+    runGuarded(this.opts.logger, 'session event handling', fn);
   }
 
   async #onState(state: SessionState, reason?: string): Promise<void> {
