@@ -46,7 +46,7 @@ function secretFile(name) {
 
 async function main() {
   const base = await mongo();
-  const simnet = startProcess({ command: process.execPath, args: [path.join(root, 'instance/dist/simnet/main.js')], env: { ...process.env, SIMNET_PORT: String(SIMNET_PORT), LOG_LEVEL: 'warn' } });
+  const simnet = startProcess({ command: process.execPath, args: [path.join(root, 'simnet/dist/main.js')], env: { ...process.env, SIMNET_PORT: String(SIMNET_PORT), LOG_LEVEL: 'warn' } });
   children.push(simnet);
   await simnet.waitForOutput(/simnet listening/);
   say(`simulated WhatsApp network on http://127.0.0.1:${SIMNET_PORT}`);

@@ -273,7 +273,7 @@ withDaemon('docker provider against a real dockerd', () => {
     // Containers cannot reach the host's loopback: the database listens on the network's gateway address.
     mongo = await startMongo({ host: gateway });
     // The simulated WhatsApp network, from the same image, on the instances' network.
-    await d.docker(['run', '-d', '--name', simnetName, '--network', net, '--restart', 'no', '-e', 'SIMNET_HOST=0.0.0.0', '-e', 'SIMNET_PORT=7300', '-e', 'LOG_LEVEL=warn', image, 'node', 'dist/simnet/main.js']);
+    await d.docker(['run', '-d', '--name', simnetName, '--network', net, '--restart', 'no', '-e', 'SIMNET_HOST=0.0.0.0', '-e', 'SIMNET_PORT=7300', '-e', 'LOG_LEVEL=warn', image, 'node', '/app/simnet/dist/main.js']);
   }, 600_000);
 
   afterAll(async () => {

@@ -17,7 +17,7 @@ import type { HostConfig } from './fixtures/process-provider-host.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..');
 const instanceMain = path.join(repoRoot, 'instance', 'dist', 'main.js');
-const simnetMain = path.join(repoRoot, 'instance', 'dist', 'simnet', 'main.js');
+const simnetMain = path.join(repoRoot, 'simnet', 'dist', 'main.js');
 const hostScript = path.join(here, 'fixtures', 'process-provider-host.ts');
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const instanceEnv = { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', PERSIST_FLUSH_MS: '50' };

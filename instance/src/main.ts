@@ -3,13 +3,13 @@
  * `wacloud-instance`: runs one instance service from the environment (see config.ts). Stops gracefully on
  * SIGTERM/SIGINT (Kubernetes sends SIGTERM), keeping the stored WhatsApp session.
  */
-import { ConfigError, loadConfig } from './config.js';
-import { createLogger } from './logger.js';
-import { startInstanceService } from './service.js';
+import { createLogger } from '@wacloud/kit';
+import { ConfigError, loadInstanceConfig } from './config.js';
+import { startInstanceApp } from './instance-app.js';
 
 let config;
 try {
-  config = loadConfig();
+  config = loadInstanceConfig();
 } catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
@@ -17,8 +17,8 @@ try {
   }
   throw err;
 }
-const logger = createLogger(config.logLevel);
-const service = await startInstanceService(config, logger).catch((err: Error) => {
+const logger = createLogger({ service: 'wacloud-instance', level: config.logLevel });
+const app = await startInstanceApp(config, logger).catch((err: Error) => {
   logger.fatal({ err }, 'instance service failed to start');
   process.exit(1);
 });
@@ -30,7 +30,7 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
     if (stopping) return;
     stopping = true;
     logger.info({ signal: sig }, 'stopping');
-    service
+    app
       .close()
       .then(() => process.exit(0))
       .catch((err: Error) => {

@@ -3,7 +3,7 @@
  * and benchmarks can run several instances in one process.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { SESSION_STATES, type SessionState } from './engine.js';
+import { SESSION_STATES, type SessionState } from './engines/engine.js';
 
 export interface Metrics {
   registry: Registry;

@@ -20,9 +20,9 @@ import {
   processTreePssBytes,
   ProfileInUseError,
   removeStaleSingletonFiles,
-} from '../src/browser.js';
-import { EngineNotReadyError, type SessionState } from '../src/engine.js';
-import { WebjsEngine, type WebjsEngineOptions } from '../src/engine-webjs.js';
+} from '../src/engines/webjs/browser.js';
+import { EngineNotReadyError, type SessionState } from '../src/engines/engine.js';
+import { WebjsEngine, type WebjsEngineOptions } from '../src/engines/webjs/engine.js';
 
 const MB = 1024 * 1024;
 const tmpRoot = mkdtempSync(path.join(tmpdir(), 'wacloud-webjs-'));

@@ -12,7 +12,8 @@ import { eventually, freePort, startProcess, uniqueDbName, waitForPort, type Man
 
 export const instanceDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const mainJs = path.join(instanceDir, 'dist', 'main.js');
-export const simnetJs = path.join(instanceDir, 'dist', 'simnet', 'main.js');
+/** The simulated network's server (workspace `simnet`, built by `npm run build`). */
+export const simnetJs = path.join(instanceDir, '..', 'simnet', 'dist', 'main.js');
 
 export interface RunningSimnet {
   url: string;

@@ -8,18 +8,18 @@ import path from 'node:path';
 import type { Express } from 'express';
 import { pino } from 'pino';
 import { startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
-import { loadConfig } from '../src/config.js';
-import { startInstanceService, type InstanceService } from '../src/service.js';
-import { createSimnetServer } from '../src/simnet/server.js';
+import { loadInstanceConfig } from '../src/config.js';
+import { createSimnetServer } from '@wacloud/simnet';
+import { startInstanceApp, type InstanceApp } from '../src/instance-app.js';
 
 let mongo: MongoServer;
 let simnet: Awaited<ReturnType<typeof createSimnetServer>>;
-let svc: InstanceService;
+let svc: InstanceApp;
 
 beforeAll(async () => {
   mongo = await startMongo();
   simnet = await createSimnetServer({ port: 0, host: '127.0.0.1' });
-  const config = loadConfig({
+  const config = loadInstanceConfig({
     PORT: '0',
     INTERNAL_PORT: '0',
     HOST: '127.0.0.1',
@@ -29,7 +29,7 @@ beforeAll(async () => {
     SIMNET_URL: simnet.url,
     DATA_DIR: mkdtempSync(path.join(os.tmpdir(), 'wacloud-openapi-')),
   });
-  svc = await startInstanceService(config, pino({ level: 'silent' }));
+  svc = await startInstanceApp(config, pino({ level: 'silent' }));
 }, 60_000);
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 /**
- * Background persistence (spec §1.3) against a real MongoDB-wire server: batching, idempotency, and nothing dropped
+ * Background persistence against a real MongoDB-wire server: batching, idempotency, and nothing dropped
  * while the database is down — the bounded buffer spills to disk and everything lands once the server is back.
  */
 import { mkdtempSync, readFileSync, statSync } from 'node:fs';
@@ -7,11 +7,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { eventually, startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
-import type { EngineMessage } from '../src/engine.js';
+import type { EngineMessage } from '../src/engines/engine.js';
 import { createMetrics } from '../src/metrics.js';
-import { Persister } from '../src/persistence.js';
-import { toMessageDoc } from '../src/session.js';
-import { openStore, type Store } from '../src/store.js';
+import { Persister } from '../src/storage/persistence.js';
+import { toMessageDoc } from '../src/storage/messages.js';
+import { openStore, type Store } from '../src/storage/store.js';
 
 const logger = pino({ level: 'silent' });
 

@@ -1,26 +1,27 @@
 /** Pure functions: configuration, webhook retry policy and signatures, token grants, id helpers. */
 import { createHmac } from 'node:crypto';
-import { ConfigError, loadConfig } from '../src/config.js';
-import { toChatId } from '../src/engine.js';
-import { grants } from '../src/tokens.js';
-import { backoffMs, classify } from '../src/webhook-dispatcher.js';
-import { eventId } from '../src/webhook-settings.js';
-import { sign, verify } from '../src/webhook-signature.js';
-import { escapeRegex } from '../src/queries.js';
+import { ConfigError, loadInstanceConfig } from '../src/config.js';
+import { toChatId } from '../src/engines/engine.js';
+import { grants } from '../src/services/tokens.js';
+import { backoffMs, classify } from '../src/webhooks/dispatcher.js';
+import { eventId } from '../src/webhooks/settings.js';
+import { sign, verify } from '../src/webhooks/signature.js';
+import { escapeRegex } from '../src/storage/queries.js';
 
 const base = { MONGODB_URI: 'mongodb://127.0.0.1:27017/x', INTERNAL_API_KEY: 'k'.repeat(16) };
 
 describe('config', () => {
   test('defaults are filled and the result is frozen', () => {
-    const c = loadConfig(base);
+    const c = loadInstanceConfig(base);
     expect(c).toMatchObject({ port: 8080, internalPort: 8081, engine: 'webjs', webhookMaxAttempts: 10, webhookRetryBaseMs: 5_000, webhookRetryMaxMs: 300_000 });
     expect(Object.isFrozen(c)).toBe(true);
-    expect(Object.isFrozen(c.webhook)).toBe(true);
+    expect(Object.isFrozen(c.webhookEvents)).toBe(true);
+    expect(c.webhookEvents).toEqual(['message', 'message.ack', 'session.status']);
   });
   test('every problem is listed at once', () => {
     let err: unknown;
     try {
-      loadConfig({ PORT: 'eighty', ENGINE: 'selenium', MONGODB_URI: 'postgres://x' });
+      loadInstanceConfig({ PORT: 'eighty', ENGINE: 'selenium', MONGODB_URI: 'postgres://x' });
     } catch (e) {
       err = e;
     }
@@ -29,8 +30,15 @@ describe('config', () => {
     for (const v of ['PORT', 'ENGINE', 'MONGODB_URI', 'INTERNAL_API_KEY']) expect(msg).toContain(v);
   });
   test('the simulated engine needs SIMNET_URL; the key may come from a file', () => {
-    expect(() => loadConfig({ ...base, ENGINE: 'simulated' })).toThrow(/SIMNET_URL/);
-    expect(() => loadConfig({ MONGODB_URI: base.MONGODB_URI, INTERNAL_API_KEY_FILE: '/nonexistent/key' })).toThrow(/cannot read/);
+    expect(() => loadInstanceConfig({ ...base, ENGINE: 'simulated' })).toThrow(/SIMNET_URL/);
+    expect(() => loadInstanceConfig({ MONGODB_URI: base.MONGODB_URI, INTERNAL_API_KEY_FILE: '/nonexistent/key' })).toThrow(/cannot read/);
+  });
+  test('durations (ms), sizes (bytes) and counts are positive integers', () => {
+    const c = loadInstanceConfig({ ...base, WEBHOOK_TIMEOUT_MS: '2500', PERSIST_FLUSH_MS: '50', BODY_LIMIT_BYTES: '1024', PERSIST_BATCH_SIZE: '10' });
+    expect(c).toMatchObject({ webhookTimeoutMs: 2500, persistFlushMs: 50, bodyLimitBytes: 1024, persistBatchSize: 10 });
+    for (const [k, v] of [['WEBHOOK_TIMEOUT_MS', '0'], ['PERSIST_FLUSH_MS', '1.5'], ['BROWSER_MEMORY_CHECK_MS', '-1'], ['PERSIST_BUFFER_LIMIT', 'many']] as const) {
+      expect(() => loadInstanceConfig({ ...base, [k]: v })).toThrow(new RegExp(k));
+    }
   });
 });
 

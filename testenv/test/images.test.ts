@@ -135,7 +135,7 @@ if (!docker.ok) console.warn(`SKIPPED image builds: no Docker engine here — ${
 
   it('the instance image: tini is PID 1, /health answers with the simulated engine, and its Chromium renders a page', async () => {
     const simPort = await freePort();
-    await run(['--network', 'host', '-e', `SIMNET_PORT=${simPort}`, testImageTag('instance'), 'node', 'dist/simnet/main.js']);
+    await run(['--network', 'host', '-e', `SIMNET_PORT=${simPort}`, testImageTag('instance'), 'node', '/app/simnet/dist/main.js']);
     const port = await freePort();
     const internalPort = await freePort();
     const id = await run(['--network', 'host', '--shm-size', '256m', '-e', `PORT=${port}`, '-e', `INTERNAL_PORT=${internalPort}`, '-e', 'ENGINE=simulated',

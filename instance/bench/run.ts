@@ -1,0 +1,171 @@
+/**
+ * Benchmarks of the instance service (`npm run bench -w instance [-- ingest|query] [--json] [sizes…]`).
+ * Prints figures — never asserts timing. Progress goes to stderr, the report to stdout, and with `--json` one JSON
+ * line is printed last.
+ *
+ * Sizes (flag, else environment variable, else default):
+ *   --messages / BENCH_MESSAGES     ingestion: messages per run (N)                    default 20000
+ *   --runs / BENCH_RUNS             ingestion: runs per side (median reported)         default 3
+ *   --yield-every / BENCH_YIELD     ingestion: emits between event-loop yields         default 500
+ *   --stored / BENCH_STORED         query: stored messages (M)                         default 2000 (see below)
+ *   --iterations / BENCH_ITERATIONS query: timed calls per query and side (K)          default 100
+ *   --warmup / BENCH_WARMUP         query: untimed calls per query and side            default 10
+ *   --chats / BENCH_CHATS           both: chats the messages are spread over           default 60 (see fixtures.ts)
+ *   --stall-ms / BENCH_STALL_MS     ingestion: fail when the persister is stuck this long default 30000
+ *
+ * A MongoDB-wire server is started with @wacloud/testenv (`MONGODB_URI` to use an external one) and stopped at the end.
+ *
+ * The defaults keep a full run within about 5 minutes on a busy 2-core machine with FerretDB v1 (SQLite). FerretDB
+ * answers every sorted `find` by reading and sorting the whole collection (~57 µs per stored message on an idle core),
+ * so the query benchmark stores 2,000 messages and times 100 calls per query and side by default; with mongod,
+ * `--stored 100000 --iterations 200 --warmup 20` is cheap and more telling.
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { startMongo, type MongoServer } from '@wacloud/testenv';
+import { DEFAULT_CHATS } from './fixtures.js';
+import { runIngest, type IngestResult } from './ingest.js';
+import { runQuery, type QueryResult } from './query.js';
+import { fmt, round, table } from './stats.js';
+
+const BENCHES = ['ingest', 'query'] as const;
+type BenchName = (typeof BENCHES)[number];
+
+interface Sizes {
+  messages: number;
+  runs: number;
+  yieldEvery: number;
+  stored: number;
+  iterations: number;
+  warmup: number;
+  chats: number;
+  stallMs: number;
+}
+
+const SIZE_SOURCES: Record<keyof Sizes, { flag: string; env: string; def: number; min: number }> = {
+  messages: { flag: 'messages', env: 'BENCH_MESSAGES', def: 20_000, min: 1 },
+  runs: { flag: 'runs', env: 'BENCH_RUNS', def: 3, min: 1 },
+  yieldEvery: { flag: 'yield-every', env: 'BENCH_YIELD', def: 500, min: 1 },
+  // 2,000, not 100,000: FerretDB v1 (the server on the dev machines) sorts every query in memory, ~57 µs per stored
+  // message, so 100,000 stored messages cost ~6 s per call and the run would take hours. Use --stored 100000 on mongod.
+  stored: { flag: 'stored', env: 'BENCH_STORED', def: 2_000, min: 100 },
+  // 100 / 10, not 200 / 20: with 2 cores shared with other jobs a FerretDB query takes 0.1–0.25 s, and 8 × 220 calls
+  // pushed a full run to ~9 minutes.
+  iterations: { flag: 'iterations', env: 'BENCH_ITERATIONS', def: 100, min: 1 },
+  warmup: { flag: 'warmup', env: 'BENCH_WARMUP', def: 10, min: 0 },
+  chats: { flag: 'chats', env: 'BENCH_CHATS', def: DEFAULT_CHATS, min: 2 },
+  stallMs: { flag: 'stall-ms', env: 'BENCH_STALL_MS', def: 30_000, min: 1000 },
+};
+
+function parse(argv: string[]): { benches: BenchName[]; json: boolean; sizes: Sizes } {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+      ...Object.fromEntries(Object.values(SIZE_SOURCES).map((s) => [s.flag, { type: 'string' as const }])),
+    },
+  });
+  if (values.help) {
+    process.stdout.write('usage: node dist/bench/run.js [ingest|query] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS]\n');
+    process.exit(0);
+  }
+  const unknown = positionals.filter((p) => !(BENCHES as readonly string[]).includes(p) && p !== 'all');
+  if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; choose from ${BENCHES.join(', ')}`);
+  const chosen = positionals.filter((p): p is BenchName => (BENCHES as readonly string[]).includes(p));
+  const sizes = {} as Sizes;
+  for (const [key, s] of Object.entries(SIZE_SOURCES) as Array<[keyof Sizes, (typeof SIZE_SOURCES)[keyof Sizes]]>) {
+    const raw = (values as Record<string, unknown>)[s.flag] ?? process.env[s.env];
+    const n = raw === undefined || raw === '' ? s.def : Number(raw);
+    if (!Number.isInteger(n) || n < s.min) throw new Error(`--${s.flag} / ${s.env} must be an integer ≥ ${s.min} (got ${String(raw)})`);
+    sizes[key] = n;
+  }
+  return { benches: chosen.length ? chosen : [...BENCHES], json: values.json === true, sizes };
+}
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const out = (text = '') => process.stdout.write(`${text}\n`);
+
+function printIngest(r: IngestResult): void {
+  out(`Ingestion — ${fmt(r.messages)} messages per run, median of ${r.runs} runs per side, each in a fresh database`);
+  out(`  path: engine 'message' events → EventRecorder → Persister (batch ${r.persister.batchSize}, flush ${r.persister.flushMs} ms, buffer ${fmt(r.persister.bufferLimit)}) → MongoDB`);
+  out(`  raw:  messages.insertMany(ordered: false), batches of ${r.persister.batchSize}, same documents`);
+  out();
+  out(
+    table(
+      ['side', 'messages/s (median)', 'wall ms (median)', 'runs (messages/s)'],
+      [
+        ['path', r.path.medianPerSec, r.path.medianMs, r.path.runsPerSec.map(fmt).join(' / ')],
+        ['raw insertMany', r.raw.medianPerSec, r.raw.medianMs, r.raw.runsPerSec.map(fmt).join(' / ')],
+      ],
+    ),
+  );
+  out();
+  out(`  ratio path / raw = ${r.ratio.toFixed(2)}  (target ≥ 0.70)`);
+  out();
+  out(`  where the path's time goes (mean per run; the persister writes one batch at a time):`);
+  out(
+    table(
+      ['driver call', 'calls', 'ms', '% of path wall'],
+      [
+        ...r.pathCalls.map((c) => [`path: ${c.call}`, c.calls, c.ms, (c.ms / r.path.meanMs) * 100]),
+        ['path: wall (all of it)', r.pathCalls.reduce((a, c) => a + c.calls, 0), r.path.meanMs, 100],
+        ['raw:  messages.insertMany', Math.ceil(r.messages / r.persister.batchSize), r.raw.meanMs, (r.raw.meanMs / r.path.meanMs) * 100],
+      ],
+      '  ',
+    ),
+  );
+  out();
+}
+
+function printQuery(r: QueryResult): void {
+  out(`Query — GET /v1/messages over HTTP vs the same find() through the driver, ${fmt(r.stored)} stored messages`);
+  out(`  ${r.iterations} timed calls per query and side (after ${r.warmup} warm-up calls), sequential, sides interleaved; latencies in ms`);
+  out();
+  out(
+    table(
+      ['query', 'items', 'HTTP p50', 'HTTP p95', 'driver p50', 'driver p95', 'p50 HTTP-driver', 'p50 ratio'],
+      r.queries.map((q) => [q.name, q.items, q.http.p50Ms, q.http.p95Ms, q.driver.p50Ms, q.driver.p95Ms, q.http.p50Ms - q.driver.p50Ms, q.ratio]),
+    ),
+  );
+  out();
+  for (const q of r.queries) out(`  ${q.name.padEnd(7)} ${q.request}`);
+  out(`  target: p50 ratio HTTP / driver ≤ 2`);
+  out();
+}
+
+async function main(): Promise<void> {
+  const { benches, json, sizes } = parse(process.argv.slice(2));
+  const started = Date.now();
+  log('starting a MongoDB-wire server');
+  const mongo: MongoServer = await startMongo();
+  const report: { node: string; mongoKind: string; cpus: number; sizes: Sizes; ingest?: IngestResult; query?: QueryResult; totalMs?: number } = {
+    node: process.version,
+    mongoKind: mongo.kind,
+    cpus: os.availableParallelism(),
+    sizes,
+  };
+  try {
+    out(`wacloud instance benchmarks — Node ${process.version}, MongoDB-wire server: ${mongo.kind}, ${report.cpus} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`);
+    out();
+    if (benches.includes('ingest')) {
+      report.ingest = await runIngest({ mongo, messages: sizes.messages, runs: sizes.runs, yieldEvery: sizes.yieldEvery, chats: sizes.chats, stallMs: sizes.stallMs, log });
+      printIngest(report.ingest);
+    }
+    if (benches.includes('query')) {
+      report.query = await runQuery({ mongo, stored: sizes.stored, iterations: sizes.iterations, warmup: sizes.warmup, chats: sizes.chats, log });
+      printQuery(report.query);
+    }
+  } finally {
+    await mongo.stop();
+  }
+  report.totalMs = Date.now() - started;
+  out(`total ${(report.totalMs / 1000).toFixed(1)} s`);
+  if (json) out(JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? round(v, 3) : v)));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,164 @@
+/**
+ * The `Engine` interface: the one seam between wacloud's instance service and a WhatsApp implementation.
+ *
+ * Engines: `webjs/` (whatsapp-web.js driving the system Chromium through puppeteer-core) and `simulated/` (a linked
+ * device of the simulated WhatsApp network `@wacloud/simnet`, for tests and demos). The application services only
+ * ever talk to this interface; an engine never touches MongoDB or HTTP clients of ours.
+ *
+ * Ids follow WhatsApp's wire format: a user chat is `<digits>@c.us`, a group `<id>@g.us`; a message id is
+ * serialized as `<fromMe>_<chatId>_<key>` like whatsapp-web.js' `id._serialized`.
+ */
+import type { EventEmitter } from 'node:events';
+
+/** Session state as reported by `GET /health` and the event stream. */
+export const SESSION_STATES = ['STOPPED', 'STARTING', 'SCAN_QR_CODE', 'WORKING', 'FAILED'] as const;
+export type SessionState = (typeof SESSION_STATES)[number];
+
+/**
+ * Message acknowledgement, WhatsApp's numbering (whatsapp-web.js `MessageAck`):
+ * -1 error, 0 pending (clock), 1 server (one tick), 2 device (two ticks), 3 read (blue), 4 played.
+ */
+export type Ack = -1 | 0 | 1 | 2 | 3 | 4;
+
+export interface EngineMessage {
+  /** Serialized message id, unique per account. */
+  id: string;
+  /** The chat this message belongs to (the peer for 1:1 chats, the group for group chats). */
+  chatId: string;
+  /** Sender's user id (`<digits>@c.us`); for fromMe messages, the account's own id. */
+  author: string;
+  fromMe: boolean;
+  isGroup: boolean;
+  /** Message type as WhatsApp names it: chat (text), image, …; only `chat` is sent by wacloud today. */
+  type: string;
+  body: string;
+  /** Epoch milliseconds. */
+  timestamp: number;
+  ack: Ack;
+  /** Id of the quoted message, when this message is a reply. */
+  quotedMessageId?: string | undefined;
+}
+
+export interface EngineContact {
+  /** `<digits>@c.us` for users, `<id>@g.us` for groups. */
+  id: string;
+  /** Phone number in international digits (users only). */
+  number?: string | undefined;
+  name?: string | undefined;
+  pushname?: string | undefined;
+  isGroup: boolean;
+  isMyContact?: boolean | undefined;
+  /** Group participants' ids (groups only). */
+  participants?: string[] | undefined;
+}
+
+export interface EngineChat {
+  id: string;
+  name?: string | undefined;
+  isGroup: boolean;
+  unreadCount: number;
+  /** Epoch ms of the last message, when known. */
+  lastMessageAt?: number | undefined;
+}
+
+/** The account the session is logged in as. */
+export interface EngineAccount {
+  /** `<digits>@c.us` */
+  id: string;
+  phone: string;
+  pushname?: string | undefined;
+}
+
+export interface EngineEvents {
+  /** Session state changed; `reason` explains FAILED and STOPPED transitions. */
+  state: [state: SessionState, reason?: string];
+  /** A new QR string to be shown for scanning (raw string, as WhatsApp gives it). */
+  qr: [qr: string];
+  /** A pairing code for phone-number login (8 characters). */
+  pairing_code: [code: string];
+  /** Logged in as this account (the session is WORKING right after). */
+  authenticated: [account: EngineAccount];
+  /** A message was received or sent (including messages sent from the phone or through this engine). */
+  message: [message: EngineMessage];
+  /** The ack of a message changed. */
+  message_ack: [ack: { id: string; chatId: string; ack: Ack }];
+  /** A contact was seen or changed. */
+  contact: [contact: EngineContact];
+  /** A chat was seen or changed. */
+  chat: [chat: EngineChat];
+}
+
+export interface SendTextOptions {
+  /** Serialized id of the message to quote. */
+  quotedMessageId?: string | undefined;
+}
+
+export interface LoginOptions {
+  /** Log in with a pairing code for this phone number (digits) instead of a QR. */
+  phone?: string | undefined;
+}
+
+/**
+ * One WhatsApp session. All methods may be called in any state; those that need WORKING throw
+ * `EngineNotReadyError`. Implementations emit {@link EngineEvents} and never throw from event listeners.
+ */
+export interface Engine extends EventEmitter<EngineEvents> {
+  readonly kind: 'webjs' | 'simulated';
+  /** Current session state. */
+  state(): SessionState;
+  /** Reason for the last FAILED/STOPPED transition, if any. */
+  stateReason(): string | undefined;
+  /** The logged-in account, when WORKING. */
+  account(): EngineAccount | undefined;
+  /**
+   * Starts the session (idempotent). Resolves once the session is WORKING (stored session), waiting for a
+   * QR scan (SCAN_QR_CODE, after the first `qr`/`pairing_code` event) or FAILED. Never rejects for
+   * network failures: those end in FAILED with a reason.
+   */
+  start(options?: LoginOptions): Promise<void>;
+  /** Current QR string while SCAN_QR_CODE, else undefined. */
+  qr(): string | undefined;
+  /** Current pairing code while SCAN_QR_CODE with a phone login, else undefined. */
+  pairingCode(): string | undefined;
+  /** Logs the account out (removes the stored session) and stops the session. */
+  logout(): Promise<void>;
+  /** Stops the session keeping the stored session (the next start resumes without a QR). Idempotent. */
+  stop(): Promise<void>;
+  /**
+   * Sends a text message. `to` is a chat id (`…@c.us` / `…@g.us`). Resolves with the message as sent (ack ≥ 0).
+   * @throws EngineNotReadyError unless WORKING; EngineError for a chat that does not exist (code `chat_not_found`).
+   */
+  sendText(to: string, text: string, options?: SendTextOptions): Promise<EngineMessage>;
+  /** All contacts (users and groups) the account knows. @throws EngineNotReadyError unless WORKING. */
+  contacts(): Promise<EngineContact[]>;
+  /** All chats. @throws EngineNotReadyError unless WORKING. */
+  chats(): Promise<EngineChat[]>;
+  /** PNG of what the session shows (the browser page for webjs). @throws EngineNotReadyError when STOPPED. */
+  screenshot(): Promise<Buffer>;
+  /** Browser memory in bytes (PSS where measurable), or undefined when the engine runs no browser. */
+  memoryBytes(): Promise<number | undefined>;
+}
+
+/** Thrown by engine methods that need a WORKING (or at least started) session. */
+export class EngineNotReadyError extends Error {
+  constructor(public readonly sessionState: SessionState) {
+    super(`session is ${sessionState}`);
+    this.name = 'EngineNotReadyError';
+  }
+}
+
+/** Engine-level failure with a stable code, e.g. `chat_not_found`, `number_not_on_whatsapp`. */
+export class EngineError extends Error {
+  constructor(
+    public readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+/** `15551234567` → `15551234567@c.us`; chat ids pass through unchanged. */
+export function toChatId(phoneOrChatId: string): string {
+  return phoneOrChatId.includes('@') ? phoneOrChatId : `${phoneOrChatId.replace(/\D/g, '')}@c.us`;
+}

@@ -1,0 +1,445 @@
+/**
+ * The `simulated` engine: a linked device of the simulated WhatsApp network (the `@wacloud/simnet` server), reached
+ * over one WebSocket, so instances in different processes talk to each other through one simnet server.
+ *
+ * Mirrors whatsapp-web.js with LocalAuth: the device credentials live in `<dataDir>/simulated-session.json`;
+ * with them `start()` resumes without a QR, without them the network issues rotating QRs (or a pairing code)
+ * until the phone links the device through the server's test hooks. A dropped connection is re-established
+ * with exponential backoff (state STARTING meanwhile) and the session resumes; pushes missed meanwhile are
+ * delivered on reconnect. Listener exceptions are logged, never thrown into the engine.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { pino, type Logger } from 'pino';
+import WebSocket from 'ws';
+import { MAX_BODY_CHARS, SIMNET_WS_PATH, type ClientFrame, type PushEvent, type RequestFrame, type ResultMap, type ServerFrame } from '@wacloud/simnet/protocol';
+import {
+  EngineError,
+  EngineNotReadyError,
+  toChatId,
+  type Engine,
+  type EngineAccount,
+  type EngineChat,
+  type EngineContact,
+  type EngineEvents,
+  type EngineMessage,
+  type LoginOptions,
+  type SendTextOptions,
+  type SessionState,
+} from '../engine.js';
+import { PendingRequests } from './requests.js';
+import { renderScreen } from './screenshot.js';
+import { SessionFile } from './stored-session.js';
+
+export { SESSION_FILE } from './stored-session.js';
+
+export interface SimulatedEngineOptions {
+  /** Base URL of the simnet server, e.g. `http://127.0.0.1:7300`. */
+  simnetUrl: string;
+  /** Directory of the stored session (created when needed). */
+  dataDir: string;
+  logger?: Logger;
+  /** How long a request (send, contacts, chats, logout) may wait for the server, ms. Default 10 000. */
+  requestTimeoutMs?: number;
+  /** First reconnect delay, ms; doubles per failed attempt. Default 250. */
+  reconnectInitialDelayMs?: number;
+  /** Cap of the reconnect delay, ms. Default 5 000. */
+  reconnectMaxDelayMs?: number;
+  /** Connection attempts at start before giving up with FAILED (after a connection was up, retries never stop). Default 5. */
+  startAttempts?: number;
+}
+
+/** Ids remembered to drop re-delivered pushes (delivery is at-least-once). */
+const SEEN_IDS_MAX = 10_000;
+
+export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engine {
+  readonly kind = 'simulated' as const;
+
+  readonly #wsUrl: string;
+  readonly #sessionFile: SessionFile;
+  readonly #log: Logger;
+  readonly #initialDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #startAttempts: number;
+
+  #state: SessionState = 'STOPPED';
+  #reason: string | undefined;
+  #account: EngineAccount | undefined;
+  #qr: string | undefined;
+  #code: string | undefined;
+  #login: LoginOptions = {};
+
+  /** The session should be running (false after stop/logout/FAILED): governs reconnects. */
+  #wanted = false;
+  #ws: WebSocket | undefined;
+  #connected = false;
+  /** A connection was up since the last start(): reconnect forever instead of failing. */
+  #everConnected = false;
+  #failures = 0;
+  #lastError: string | undefined;
+  #reconnectTimer: NodeJS.Timeout | undefined;
+  readonly #requests: PendingRequests;
+  readonly #seen = new Set<string>();
+  #settleWaiters: Array<() => void> = [];
+
+  constructor(options: SimulatedEngineOptions) {
+    super();
+    const base = new URL(options.simnetUrl);
+    base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
+    base.pathname = SIMNET_WS_PATH;
+    this.#wsUrl = base.toString();
+    this.#log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'engine-simulated' });
+    this.#sessionFile = new SessionFile(options.dataDir, this.#log);
+    this.#requests = new PendingRequests(options.requestTimeoutMs ?? 10_000);
+    this.#initialDelayMs = options.reconnectInitialDelayMs ?? 250;
+    this.#maxDelayMs = options.reconnectMaxDelayMs ?? 5_000;
+    this.#startAttempts = options.startAttempts ?? 5;
+  }
+
+  state(): SessionState {
+    return this.#state;
+  }
+
+  stateReason(): string | undefined {
+    return this.#reason;
+  }
+
+  account(): EngineAccount | undefined {
+    return this.#state === 'WORKING' ? this.#account : undefined;
+  }
+
+  qr(): string | undefined {
+    return this.#state === 'SCAN_QR_CODE' ? this.#qr : undefined;
+  }
+
+  pairingCode(): string | undefined {
+    return this.#state === 'SCAN_QR_CODE' ? this.#code : undefined;
+  }
+
+  /**
+   * Starts the session (idempotent). Resolves once WORKING, SCAN_QR_CODE (first QR or pairing code shown),
+   * FAILED (server unreachable after `startAttempts` tries, login timed out) or STOPPED (stopped meanwhile).
+   * Never rejects.
+   */
+  start(options: LoginOptions = {}): Promise<void> {
+    if (this.#state === 'SCAN_QR_CODE' || this.#state === 'WORKING') return Promise.resolve();
+    const settled = new Promise<void>((resolve) => this.#settleWaiters.push(resolve));
+    if (this.#state === 'STARTING') return settled;
+    this.#login = { phone: options.phone };
+    this.#wanted = true;
+    this.#everConnected = false;
+    this.#failures = 0;
+    this.#setState('STARTING');
+    this.#connect();
+    return settled;
+  }
+
+  /** Stops the session keeping the stored session; in-flight requests reject with `connection_lost`. */
+  async stop(): Promise<void> {
+    await this.#shutdown('STOPPED', 'stopped');
+  }
+
+  /**
+   * Unlinks this device on the network (when connected), deletes the stored session and stops
+   * (STOPPED, reason `logged out`). The next start needs a new QR.
+   */
+  async logout(): Promise<void> {
+    if (this.#state === 'WORKING') {
+      try {
+        await this.#request({ type: 'logout', reqId: this.#requests.nextId() });
+      } catch (err) {
+        this.#log.warn({ err }, 'simnet logout request failed; forgetting the session locally');
+      }
+    }
+    await this.#sessionFile.delete();
+    await this.#shutdown('STOPPED', 'logged out');
+  }
+
+  /**
+   * Sends a text message; resolves with it as the server accepted it (ack 1) after emitting it as a `message`.
+   * @throws EngineNotReadyError unless WORKING.
+   * @throws EngineError `invalid_message` (empty or over 65 536 characters), `number_not_on_whatsapp` (user not
+   *   on the network), `chat_not_found` (unknown group or not a member, malformed id), `connection_lost`, `timeout`.
+   */
+  async sendText(to: string, text: string, options: SendTextOptions = {}): Promise<EngineMessage> {
+    this.#requireWorking();
+    if (text.length === 0 || text.length > MAX_BODY_CHARS) {
+      throw new EngineError('invalid_message', `text must be 1 to ${MAX_BODY_CHARS} characters`);
+    }
+    const frame: RequestFrame = { type: 'send', reqId: this.#requests.nextId(), to: toChatId(to), key: randomBytes(10).toString('hex').toUpperCase(), body: text };
+    if (options.quotedMessageId !== undefined) frame.quotedMessageId = options.quotedMessageId;
+    const { message } = await this.#request(frame, (result) => {
+      // Emitted while handling the response frame, so listeners see the message before any ack of it.
+      this.#remember(result.message.id);
+      this.#emit('message', result.message);
+    });
+    return message;
+  }
+
+  /** @throws EngineNotReadyError unless WORKING. */
+  async contacts(): Promise<EngineContact[]> {
+    this.#requireWorking();
+    return (await this.#request({ type: 'contacts', reqId: this.#requests.nextId() })).contacts;
+  }
+
+  /** @throws EngineNotReadyError unless WORKING. */
+  async chats(): Promise<EngineChat[]> {
+    this.#requireWorking();
+    return (await this.#request({ type: 'chats', reqId: this.#requests.nextId() })).chats;
+  }
+
+  /**
+   * PNG: the QR while waiting for a scan; otherwise a status image (a QR encoding the state, tinted by state).
+   * @throws EngineNotReadyError when STOPPED.
+   */
+  async screenshot(): Promise<Buffer> {
+    if (this.#state === 'STOPPED') throw new EngineNotReadyError(this.#state);
+    return renderScreen({ state: this.#state, qr: this.#qr, pairingCode: this.#code, accountId: this.#account?.id, reason: this.#reason });
+  }
+
+  /** Always undefined: no browser runs. */
+  async memoryBytes(): Promise<number | undefined> {
+    return undefined;
+  }
+
+  // ── Connection ──────────────────────────────────────────────────────────────────────────────────────────────
+
+  #connect(): void {
+    this.#reconnectTimer = undefined;
+    const ws = new WebSocket(this.#wsUrl, { handshakeTimeout: 5_000 });
+    this.#ws = ws;
+    this.#connected = false;
+    ws.on('open', () => {
+      if (ws !== this.#ws) return;
+      this.#connected = true;
+      this.#everConnected = true;
+      this.#failures = 0;
+      void this.#hello(ws);
+    });
+    ws.on('message', (data, isBinary) => {
+      if (ws !== this.#ws || isBinary) return;
+      let frame: ServerFrame;
+      try {
+        frame = JSON.parse(String(data)) as ServerFrame;
+      } catch {
+        this.#log.warn('simnet sent a frame that is not JSON');
+        return;
+      }
+      try {
+        this.#handle(ws, frame);
+      } catch (err) {
+        this.#log.error({ err, type: frame.type }, 'failed to handle a simnet frame');
+      }
+    });
+    ws.on('error', (err) => {
+      this.#lastError = err.message;
+      this.#log.debug({ err }, 'simnet socket error');
+    });
+    ws.on('close', () => {
+      if (ws !== this.#ws) return;
+      this.#onClose();
+    });
+  }
+
+  /** Opens the session on a fresh connection: resume with stored credentials, else log in. */
+  async #hello(ws: WebSocket): Promise<void> {
+    const session = await this.#sessionFile.read();
+    if (ws !== this.#ws) return;
+    if (session) this.#sendFrame({ type: 'resume', deviceId: session.deviceId, token: session.token });
+    else this.#sendLogin();
+  }
+
+  #sendLogin(): void {
+    this.#sendFrame(this.#login.phone ? { type: 'login', phone: this.#login.phone.replace(/\D/g, '') } : { type: 'login' });
+  }
+
+  #onClose(): void {
+    const wasConnected = this.#connected;
+    this.#ws = undefined;
+    this.#connected = false;
+    this.#requests.rejectAll(new EngineError('connection_lost', 'connection to the simulated network was lost'));
+    if (!this.#wanted) return;
+    if (!wasConnected) this.#failures++;
+    if (!this.#everConnected && this.#failures >= this.#startAttempts) {
+      this.#wanted = false;
+      const cause = this.#lastError ? `: ${this.#lastError}` : '';
+      this.#setState('FAILED', `simulated network unreachable at ${this.#wsUrl} after ${this.#failures} attempts${cause}`);
+      return;
+    }
+    const delay = Math.min(this.#initialDelayMs * 2 ** Math.max(0, this.#failures - 1), this.#maxDelayMs);
+    this.#log.info({ delay, failures: this.#failures }, 'simnet connection closed; reconnecting');
+    this.#qr = undefined;
+    this.#setState('STARTING', 'connection lost; reconnecting');
+    this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+  }
+
+  /** Stops everything and settles in `state`. */
+  async #shutdown(state: 'STOPPED' | 'FAILED', reason: string): Promise<void> {
+    this.#wanted = false;
+    clearTimeout(this.#reconnectTimer);
+    this.#reconnectTimer = undefined;
+    const ws = this.#ws;
+    this.#ws = undefined;
+    this.#connected = false;
+    this.#requests.rejectAll(new EngineError('connection_lost', `session ${reason}`));
+    this.#qr = undefined;
+    this.#code = undefined;
+    if (this.#state !== state || this.#reason !== reason) this.#setState(state, reason);
+    if (ws) await closeSocket(ws);
+  }
+
+  // ── Frames ──────────────────────────────────────────────────────────────────────────────────────────────────
+
+  #handle(ws: WebSocket, frame: ServerFrame): void {
+    switch (frame.type) {
+      case 'qr':
+        this.#qr = frame.qr;
+        this.#code = undefined;
+        this.#emit('qr', frame.qr);
+        this.#setState('SCAN_QR_CODE');
+        return;
+      case 'pairing_code':
+        this.#code = frame.code;
+        this.#qr = undefined;
+        this.#emit('pairing_code', frame.code);
+        this.#setState('SCAN_QR_CODE');
+        return;
+      case 'login_failed':
+        void this.#shutdown('FAILED', frame.reason);
+        return;
+      case 'authenticated':
+        this.#sessionFile.save(frame.session, frame.account);
+        this.#authenticated(frame.account);
+        return;
+      case 'resumed':
+        this.#authenticated(frame.account);
+        return;
+      case 'session_invalid':
+        this.#log.warn({ reason: frame.reason }, 'stored session rejected; logging in anew');
+        this.#account = undefined;
+        void this.#sessionFile.delete().then(() => {
+          if (ws === this.#ws) this.#sendLogin();
+        });
+        return;
+      case 'logged_out':
+        this.#account = undefined;
+        void this.#sessionFile.delete().then(() => this.#shutdown('STOPPED', 'logged out'));
+        return;
+      case 'conflict':
+        // Another process resumed this session: stop instead of fighting over it (the stored session stays).
+        void this.#shutdown('STOPPED', `conflict: ${frame.reason}`);
+        return;
+      case 'push':
+        try {
+          this.#onPush(frame.event);
+        } finally {
+          this.#sendFrame({ type: 'received', seq: frame.seq });
+        }
+        return;
+      case 'response':
+        this.#requests.settle(frame.reqId, frame);
+        return;
+      case 'error':
+        this.#log.warn({ error: frame.error }, 'simnet rejected a frame');
+        return;
+      default:
+        this.#log.warn({ frame }, 'unknown simnet frame');
+    }
+  }
+
+  #authenticated(account: EngineAccount): void {
+    this.#account = account;
+    this.#qr = undefined;
+    this.#code = undefined;
+    this.#emit('authenticated', account);
+    this.#setState('WORKING');
+  }
+
+  #onPush(event: PushEvent): void {
+    switch (event.kind) {
+      case 'message':
+        if (this.#seen.has(event.message.id)) return;
+        this.#remember(event.message.id);
+        this.#emit('message', event.message);
+        return;
+      case 'ack':
+        this.#emit('message_ack', { id: event.id, chatId: event.chatId, ack: event.ack });
+        return;
+      case 'chat':
+        this.#emit('chat', event.chat);
+        return;
+      case 'contact':
+        this.#emit('contact', event.contact);
+        return;
+    }
+  }
+
+  #remember(id: string): void {
+    this.#seen.add(id);
+    if (this.#seen.size > SEEN_IDS_MAX) {
+      const oldest = this.#seen.values().next().value;
+      if (oldest !== undefined) this.#seen.delete(oldest);
+    }
+  }
+
+  #sendFrame(frame: ClientFrame): boolean {
+    const ws = this.#ws;
+    if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /** Sends a request frame; see {@link PendingRequests.request}. */
+  #request<T extends RequestFrame>(frame: T, onResult?: (result: ResultMap[T['type']]) => void): Promise<ResultMap[T['type']]> {
+    return this.#requests.request(frame, (f) => this.#sendFrame(f), onResult);
+  }
+
+  // ── State and events ────────────────────────────────────────────────────────────────────────────────────────
+
+  #requireWorking(): void {
+    if (this.#state !== 'WORKING') throw new EngineNotReadyError(this.#state);
+  }
+
+  #setState(state: SessionState, reason?: string): void {
+    const changed = state !== this.#state;
+    this.#state = state;
+    if (state === 'FAILED' || state === 'STOPPED') this.#reason = reason;
+    if (changed) {
+      this.#log.info({ state, reason }, 'session state');
+      this.#emit('state', state, reason);
+    }
+    if (state !== 'STARTING') {
+      const waiters = this.#settleWaiters;
+      this.#settleWaiters = [];
+      for (const settle of waiters) settle();
+    }
+  }
+
+  /** Emits to listeners; a throwing listener is logged and never breaks the engine. */
+  #emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): void {
+    try {
+      // Widened to the untyped emitter: TypeScript cannot relate a generic K to the emitter's argument tuples.
+      (this as EventEmitter).emit(event, ...args);
+    } catch (err) {
+      this.#log.error({ err, event }, 'engine event listener threw');
+    }
+  }
+}
+
+/** Closes a socket gracefully, terminating it when the close handshake takes over 1 s. */
+function closeSocket(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      ws.terminate();
+      resolve();
+    }, 1_000);
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    ws.on('error', () => undefined);
+    if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+    else ws.close(1000, 'stopped');
+  });
+}

@@ -1,0 +1,485 @@
+/**
+ * The `webjs` engine: whatsapp-web.js driving the system Chromium.
+ *
+ * wacloud owns the browser: it launches Chromium itself with puppeteer-core into the profile directory that
+ * whatsapp-web.js' `LocalAuth({ dataPath: dataDir })` uses (`<dataDir>/session`), and hands whatsapp-web.js only the
+ * DevTools endpoint (`puppeteer: { browserWSEndpoint }`). So the browser's PID, memory and shutdown are ours:
+ * a memory watchdog measures PSS over the browser's process tree and restarts the browser (keeping the session)
+ * past a limit, and every stop path kills the browser's process group so no Chromium outlives the session.
+ *
+ * LocalAuth with `browserWSEndpoint`: its `beforeBrowserInitialized` only creates `<dataDir>/session` and writes
+ * `userDataDir` into the puppeteer options (it throws only for a *different* user-supplied `userDataDir`, which we
+ * never pass); `puppeteer.connect` ignores `userDataDir`. Chromium was already launched on that same directory, so
+ * the session is stored exactly where LocalAuth expects it, and LocalAuth's `logout()` removes that directory.
+ *
+ * Lifecycle operations (start, stop, logout, watchdog restarts) run one at a time through a queue; stop/logout
+ * called during a start abort that start (it tears its browser down) instead of waiting for a QR; concurrent
+ * `start()` calls share one operation.
+ */
+import { EventEmitter } from 'node:events';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Browser } from 'puppeteer-core';
+import wwebjs from 'whatsapp-web.js';
+import type { Client as WClient, ClientOptions as WClientOptions, GroupChat as WGroupChat, Message as WMessage } from 'whatsapp-web.js';
+import { closeBrowser, launchChromium, processTreePssBytes, removeStaleSingletonFiles, withTimeout } from './browser.js';
+import {
+  EngineError,
+  EngineNotReadyError,
+  toChatId,
+  type Engine,
+  type EngineAccount,
+  type EngineChat,
+  type EngineContact,
+  type EngineEvents,
+  type EngineMessage,
+  type LoginOptions,
+  type SendTextOptions,
+  type SessionState,
+} from '../engine.js';
+import { wireClient } from './client-events.js';
+import type { WebjsEngineOptions } from './options.js';
+import { errorMessage, toEngineChat, toEngineContact, toEngineMessage, widString } from './mapping.js';
+
+const { Client, LocalAuth } = wwebjs;
+
+export type { WebjsEngineOptions } from './options.js';
+
+/** One browser + whatsapp-web.js client, from launch to teardown. Event handlers ignore runs no longer current. */
+interface BrowserRun {
+  browser?: Browser | undefined;
+  /** PID of the Chromium browser process (leader of its process group). */
+  pid?: number | undefined;
+  client?: WClient | undefined;
+  /**
+   * Set once the run is ending: the state it ends in (undefined: no state change, e.g. a watchdog restart),
+   * and whether the stored session must be removed after the browser closed (logged out from the phone).
+   */
+  ending?: { state: SessionState | undefined; reason: string; wipe?: boolean } | undefined;
+  /** True while the start operation waits for its outcome (then endings are handled by that operation). */
+  starting: boolean;
+  /** Wakes the start operation (first QR/code, ready, or an ending). */
+  settle: () => void;
+  settled: Promise<void>;
+}
+
+/**
+ * whatsapp-web.js engine. See the module comment for the browser ownership model.
+ *
+ * Extra API beyond {@link Engine}: {@link WebjsEngine.browserPid}, {@link WebjsEngine.profileDir},
+ * {@link WebjsEngine.hasStoredSession}.
+ */
+export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
+  readonly kind = 'webjs' as const;
+  /** Chromium profile = LocalAuth's session directory (`<dataDir>/session`, LocalAuth's default clientId). */
+  readonly profileDir: string;
+
+  private readonly opts: WebjsEngineOptions;
+  private readonly log: Logger;
+  private state_: SessionState = 'STOPPED';
+  private reason_: string | undefined;
+  private account_: EngineAccount | undefined;
+  private qr_: string | undefined;
+  private pairingCode_: string | undefined;
+  private run: BrowserRun | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private watchdog: NodeJS.Timeout | undefined;
+  private restarting = false;
+  private pendingStart: Promise<void> | undefined;
+
+  constructor(options: WebjsEngineOptions) {
+    super();
+    this.opts = options;
+    this.log = options.logger.child({ component: 'engine-webjs' });
+    this.profileDir = WebjsEngine.profileDirOf(options.dataDir);
+  }
+
+  /** LocalAuth's session directory for `dataDir` (default clientId): `<dataDir>/session`. */
+  static profileDirOf(dataDir: string): string {
+    return path.join(path.resolve(dataDir), 'session');
+  }
+
+  /**
+   * True when the profile in `dataDir` holds WhatsApp Web's IndexedDB, i.e. WhatsApp Web loaded there at least once
+   * (a start may then resume without a QR). A bare `<dataDir>/session` is not enough: any launch creates it, even an
+   * offline one. Still true after a QR that was never scanned (WhatsApp Web stores its keys before pairing).
+   */
+  static hasStoredSession(dataDir: string): boolean {
+    return existsSync(
+      path.join(WebjsEngine.profileDirOf(dataDir), 'Default', 'IndexedDB', 'https_web.whatsapp.com_0.indexeddb.leveldb'),
+    );
+  }
+
+  state(): SessionState {
+    return this.state_;
+  }
+
+  stateReason(): string | undefined {
+    return this.reason_;
+  }
+
+  account(): EngineAccount | undefined {
+    return this.state_ === 'WORKING' ? this.account_ : undefined;
+  }
+
+  qr(): string | undefined {
+    return this.state_ === 'SCAN_QR_CODE' ? this.qr_ : undefined;
+  }
+
+  pairingCode(): string | undefined {
+    return this.state_ === 'SCAN_QR_CODE' ? this.pairingCode_ : undefined;
+  }
+
+  /** PID of the running Chromium browser process, or undefined when no browser runs. */
+  browserPid(): number | undefined {
+    return this.run?.pid;
+  }
+
+  /**
+   * Launches Chromium and whatsapp-web.js; resolves at the first QR / pairing code (SCAN_QR_CODE), at ready
+   * (WORKING) or at FAILED (browser launch failure, WhatsApp Web unreachable — e.g. `net::ERR_NAME_NOT_RESOLVED` —,
+   * `startTimeoutMs` elapsed); on FAILED the browser is already closed. Never rejects. A no-op while a session runs.
+   * `options.phone` (digits): log in with a pairing code (whatsapp-web.js `pairWithPhoneNumber`, which calls
+   * `requestPairingCode(phone)` once WhatsApp Web asks for authentication) instead of a QR.
+   */
+  start(options: LoginOptions = {}): Promise<void> {
+    // Concurrent starts share one operation (and one browser).
+    this.pendingStart ??= this.enqueue(() => this.doStart(options)).finally(() => {
+      this.pendingStart = undefined;
+    });
+    return this.pendingStart;
+  }
+
+  /** Stops the session: destroys the client, closes Chromium (kills leftovers), state STOPPED. Keeps the session. */
+  stop(): Promise<void> {
+    this.abortStart('STOPPED', 'stopped');
+    return this.enqueue(async () => {
+      if (this.run) await this.teardown(this.run, 'STOPPED', 'stopped');
+      else if (this.state_ !== 'STOPPED') this.setState('STOPPED', 'stopped');
+    });
+  }
+
+  /**
+   * Logs out: when WORKING, `client.logout()` (tells WhatsApp to unlink this device, then LocalAuth removes the
+   * session directory); in any case closes the browser and removes `<dataDir>/session`. State STOPPED.
+   */
+  logout(): Promise<void> {
+    this.abortStart('STOPPED', 'logged out');
+    return this.enqueue(async () => {
+      const run = this.run;
+      if (run) {
+        const client = run.client;
+        const wasWorking = this.state_ === 'WORKING';
+        run.ending = { state: 'STOPPED', reason: 'logged out' };
+        if (wasWorking && client) {
+          await withTimeout(client.logout(), 15_000, 'client.logout()').catch((err: unknown) =>
+            this.log.warn({ err: errorMessage(err) }, 'whatsapp-web.js logout failed; removing the session anyway'),
+          );
+        }
+        await this.teardown(run, 'STOPPED', 'logged out', false);
+      }
+      await rm(this.profileDir, { recursive: true, force: true, maxRetries: 4 });
+      this.setState('STOPPED', 'logged out');
+    });
+  }
+
+  async sendText(to: string, text: string, options: SendTextOptions = {}): Promise<EngineMessage> {
+    const client = this.workingClient();
+    const chatId = toChatId(to);
+    let target = chatId;
+    if (chatId.endsWith('@c.us')) {
+      const numberId = await client.getNumberId(chatId);
+      if (!numberId) throw new EngineError('number_not_on_whatsapp', `${chatId} is not on WhatsApp`);
+      target = numberId._serialized;
+    } else {
+      const chat = await client.getChatById(chatId).catch(() => undefined);
+      if (!chat) throw new EngineError('chat_not_found', `chat ${chatId} does not exist`);
+    }
+    const sent = await client.sendMessage(
+      target,
+      text,
+      options.quotedMessageId ? { quotedMessageId: options.quotedMessageId } : undefined,
+    );
+    return this.toEngineMessage(sent, client);
+  }
+
+  async contacts(): Promise<EngineContact[]> {
+    const client = this.workingClient();
+    const [contacts, chats] = await Promise.all([client.getContacts(), client.getChats()]);
+    const participants = new Map<string, string[]>();
+    for (const chat of chats) {
+      if (chat.isGroup) {
+        participants.set(
+          chat.id._serialized,
+          ((chat as WGroupChat).participants ?? []).map((p) => p.id._serialized),
+        );
+      }
+    }
+    return contacts.map((c) => toEngineContact(c, participants.get(c.id._serialized)));
+  }
+
+  async chats(): Promise<EngineChat[]> {
+    const client = this.workingClient();
+    return (await client.getChats()).map(toEngineChat);
+  }
+
+  /**
+   * PNG of the WhatsApp Web page (QR screen, chats, or Chromium's error page after a failed load) while a browser
+   * runs. @throws EngineNotReadyError when no browser runs (STOPPED, or FAILED — the browser is closed on FAILED).
+   */
+  async screenshot(): Promise<Buffer> {
+    const run = this.run;
+    if (!run?.browser || run.ending) throw new EngineNotReadyError(this.state_);
+    const page = run.client?.pupPage ?? (await run.browser.pages()).at(-1);
+    if (!page) throw new EngineNotReadyError(this.state_);
+    return Buffer.from(await page.screenshot({ type: 'png' }));
+  }
+
+  /** PSS of the browser's process tree in bytes; undefined when no browser runs. */
+  async memoryBytes(): Promise<number | undefined> {
+    const pid = this.run?.pid;
+    return pid === undefined ? undefined : processTreePssBytes(pid);
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  private enqueue(op: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(op);
+    this.queue = run.catch((err: unknown) => this.log.error({ err: errorMessage(err) }, 'lifecycle operation failed'));
+    return run;
+  }
+
+  /** Makes a start in progress give up (its operation tears the browser down and ends in `state`). */
+  private abortStart(state: SessionState, reason: string): void {
+    const s = this.run;
+    if (s?.starting && !s.ending) {
+      s.ending = { state, reason };
+      s.settle();
+    }
+  }
+
+  private async doStart(options: LoginOptions, reason?: string): Promise<void> {
+    if (this.run) return; // already running: idempotent
+    let settle!: () => void;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const run: BrowserRun = { starting: true, settle, settled };
+    this.run = run;
+    this.account_ = undefined;
+    this.qr_ = undefined;
+    this.pairingCode_ = undefined;
+    this.setState('STARTING', reason);
+    const t0 = Date.now();
+    try {
+      const removed = await removeStaleSingletonFiles(this.profileDir);
+      if (removed.length > 0) this.log.warn({ profileDir: this.profileDir, removed }, 'removed stale Chromium lock files');
+      if (!run.ending) {
+        const browser = await launchChromium({
+          executablePath: this.opts.chromiumPath,
+          userDataDir: this.profileDir,
+          extraArgs: this.opts.chromiumArgs,
+        });
+        run.browser = browser;
+        run.pid = browser.process()?.pid;
+        this.log.info({ browserPid: run.pid, profileDir: this.profileDir, ms: Date.now() - t0 }, 'browser launched');
+        browser.once('disconnected', () =>
+          this.endRun(run, 'FAILED', `browser exited unexpectedly (pid ${run.pid ?? '?'})`),
+        );
+        this.startWatchdog();
+      }
+      if (!run.ending && run.browser) this.startClient(run, run.browser, options);
+    } catch (err) {
+      this.endRun(run, 'FAILED', `browser launch failed: ${errorMessage(err)}`);
+    }
+
+    const timeoutMs = this.opts.startTimeoutMs ?? 180_000;
+    const timer = setTimeout(
+      () => this.endRun(run, 'FAILED', `WhatsApp Web did not load within ${timeoutMs} ms`),
+      timeoutMs,
+    );
+    timer.unref();
+    await run.settled;
+    clearTimeout(timer);
+    run.starting = false;
+    if (run.ending) {
+      await this.teardown(run, run.ending.state, run.ending.reason);
+    }
+    this.log.info({ state: this.state_, reason: this.reason_, ms: Date.now() - t0 }, 'start finished');
+  }
+
+  /** Creates the whatsapp-web.js client on `browser`, wires its events and initializes it (not awaited). */
+  private startClient(run: BrowserRun, browser: Browser, options: LoginOptions): void {
+    const phone = options.phone?.replace(/\D/g, '');
+    const clientOptions: WClientOptions = {
+      authStrategy: new LocalAuth({ dataPath: path.resolve(this.opts.dataDir) }),
+      puppeteer: { browserWSEndpoint: browser.wsEndpoint() },
+      // whatsapp-web.js' default cache dir is ./.wwebjs_cache in the cwd; keep it on the data volume.
+      webVersionCache: { type: 'local', path: path.join(path.resolve(this.opts.dataDir), 'wwebjs-cache') },
+      ...(phone ? { pairWithPhoneNumber: { phoneNumber: phone, showNotification: true } } : {}),
+    };
+    const client = new Client(clientOptions);
+    run.client = client;
+    this.wireClient(run, client);
+    client.initialize().then(
+      () => this.log.debug('whatsapp-web.js initialized'),
+      (err: unknown) => {
+        const msg = errorMessage(err);
+        const reason = /net::ERR_/.test(msg)
+          ? `WhatsApp Web unreachable: ${msg}`
+          : `WhatsApp Web failed to load: ${msg}`;
+        this.endRun(run, 'FAILED', reason);
+      },
+    );
+  }
+
+  /**
+   * Marks `run` as ending in `state` and gets it torn down: by the start operation when it is still waiting,
+   * else through the queue. Ignores sessions that are no longer current or already ending.
+   */
+  private endRun(run: BrowserRun, state: SessionState | undefined, reason: string, wipe = false): void {
+    if (this.run !== run || run.ending) return;
+    run.ending = { state, reason, wipe };
+    this.log.info({ state, reason }, 'session ending');
+    if (run.starting) run.settle();
+    else void this.enqueue(() => this.teardown(run, state, reason));
+  }
+
+  /**
+   * Destroys the client, closes Chromium (kills its process group if it does not exit) and, when `state` is given,
+   * sets it. The session directory stays. No-op for a run already torn down.
+   */
+  private async teardown(
+    run: BrowserRun,
+    state: SessionState | undefined,
+    reason: string,
+    destroyClient = true,
+  ): Promise<void> {
+    if (this.run !== run) return;
+    run.ending ??= { state, reason };
+    this.stopWatchdog();
+    if (destroyClient && run.client) {
+      await withTimeout(run.client.destroy(), 5_000, 'client.destroy()').catch((err: unknown) =>
+        this.log.debug({ err: errorMessage(err) }, 'client.destroy() failed'),
+      );
+    }
+    if (run.browser) await closeBrowser(run.browser);
+    this.log.info({ browserPid: run.pid }, 'browser closed');
+    if (run.ending?.wipe) {
+      // WhatsApp logged this device out: LocalAuth already removed the profile while Chromium ran; whatever Chromium
+      // wrote back while closing must go too, so the next start shows a fresh QR.
+      await rm(this.profileDir, { recursive: true, force: true, maxRetries: 4 }).catch((err: unknown) =>
+        this.log.warn({ err: errorMessage(err) }, 'could not remove the session directory'),
+      );
+    }
+    this.run = undefined;
+    this.qr_ = undefined;
+    this.pairingCode_ = undefined;
+    if (state) {
+      if (state !== 'WORKING') this.account_ = undefined;
+      this.setState(state, reason);
+    }
+  }
+
+  private setState(state: SessionState, reason?: string): void {
+    if (this.state_ === state && this.reason_ === reason) return;
+    this.state_ = state;
+    this.reason_ = reason;
+    this.log.info({ state, reason }, 'session state');
+    this.safeEmit('state', state, reason);
+  }
+
+  private safeEmit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): void {
+    try {
+      // EventEmitter's generic overloads cannot relate K to its argument tuple here.
+      (this.emit as (e: K, ...a: EngineEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.log.error({ err: errorMessage(err), event }, 'engine event listener threw');
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // whatsapp-web.js events
+
+  /** Subscribes to `client`'s events; the state they change is this engine's, and only while `run` is current. */
+  private wireClient(run: BrowserRun, client: WClient): void {
+    wireClient(client, {
+      live: () => this.run === run && !run.ending,
+      qr: (qr) => {
+        this.qr_ = qr;
+        this.setState('SCAN_QR_CODE');
+        this.safeEmit('qr', qr);
+        run.settle();
+      },
+      pairingCode: (code) => {
+        this.pairingCode_ = code;
+        this.setState('SCAN_QR_CODE');
+        this.safeEmit('pairing_code', code);
+        run.settle();
+      },
+      ready: (account) => {
+        const first = this.state_ !== 'WORKING';
+        this.account_ = account;
+        this.qr_ = undefined;
+        this.pairingCode_ = undefined;
+        if (first) this.safeEmit('authenticated', account);
+        this.setState('WORKING');
+        run.settle();
+      },
+      end: (state, reason, wipe) => this.endRun(run, state, reason, wipe),
+      emit: (event, ...args) => this.safeEmit(event, ...args),
+      ownId: () => this.account_?.id ?? widString(client.info?.wid?._serialized),
+      log: this.log,
+    });
+  }
+
+  /** Maps a message sent through {@link sendText}; its author is the account. */
+  private toEngineMessage(msg: WMessage, client: WClient): Promise<EngineMessage> {
+    return toEngineMessage(msg, this.account_?.id ?? widString(client.info?.wid?._serialized));
+  }
+
+  private workingClient(): WClient {
+    const client = this.run?.client;
+    if (this.state_ !== 'WORKING' || !client || this.run?.ending) throw new EngineNotReadyError(this.state_);
+    return client;
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Memory watchdog
+
+  private startWatchdog(): void {
+    this.stopWatchdog();
+    if (this.opts.memoryCheckMs <= 0) return;
+    this.watchdog = setInterval(() => void this.checkMemory(), this.opts.memoryCheckMs);
+    this.watchdog.unref();
+  }
+
+  private stopWatchdog(): void {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+  }
+
+  /** One watchdog tick: restarts the browser (stop + start from the stored session) when WORKING and over the limit. */
+  private async checkMemory(): Promise<void> {
+    const run = this.run;
+    if (!run || run.ending || this.restarting) return;
+    const bytes = await this.memoryBytes();
+    if (bytes === undefined) return;
+    const limit = this.opts.memoryLimitBytes;
+    this.log.debug({ pssBytes: bytes, limitBytes: limit }, 'browser memory');
+    if (limit <= 0 || bytes <= limit || this.state_ !== 'WORKING' || this.run !== run) return;
+    this.log.warn(
+      { pssBytes: bytes, limitBytes: limit, browserPid: run.pid },
+      'browser memory over the limit: restarting the browser (session kept)',
+    );
+    this.restarting = true;
+    run.ending = { state: undefined, reason: 'memory limit' };
+    await this.enqueue(async () => {
+      await this.teardown(run, undefined, 'memory limit');
+      if (!this.run) await this.doStart({}, 'restarting the browser: memory limit exceeded');
+    }).finally(() => {
+      this.restarting = false;
+    });
+  }
+}

@@ -1,0 +1,21 @@
+/** Options of the `webjs` engine. */
+import type { Logger } from 'pino';
+
+export interface WebjsEngineOptions {
+  /** Persistent directory of this instance (a PVC in Kubernetes). The session lives in `<dataDir>/session`. */
+  dataDir: string;
+  /** Chromium executable, e.g. /usr/bin/chromium. */
+  chromiumPath: string;
+  /** Restart the browser (keeping the session) when its PSS exceeds this many bytes while WORKING; ≤ 0 disables. */
+  memoryLimitBytes: number;
+  /** Interval of the memory watchdog, ms. */
+  memoryCheckMs: number;
+  logger: Logger;
+  /**
+   * How long `start()` waits for the first QR / pairing code / ready before giving up with FAILED, ms
+   * (default 180 000; WhatsApp Web of a large account can take minutes to sync).
+   */
+  startTimeoutMs?: number | undefined;
+  /** Extra Chromium flags (appended to the defaults of `browser.ts`). */
+  chromiumArgs?: readonly string[] | undefined;
+}

@@ -1,0 +1,77 @@
+/**
+ * WebSocket `/v1/events` on the public port (scope r): live session state, QR, incoming/outgoing messages and acks as
+ * `{ event, data, timestamp }` JSON frames. The token comes in `Authorization: Bearer …` or, for browsers (which cannot
+ * set headers on a WebSocket), as `?token=`. On connect the current session status (and a pending QR) is sent first.
+ * Slow clients whose send buffer passes 4 MiB are disconnected rather than letting memory grow.
+ */
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { LiveEvent, LiveEvents } from '../services/live-events.js';
+import type { SessionController } from '../services/session-controller.js';
+import { grants, type TokenService } from '../services/tokens.js';
+import { bearer } from '@wacloud/kit';
+
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+
+export interface EventStreamDeps {
+  session: SessionController;
+  live: LiveEvents;
+  tokens: TokenService;
+  logger: Logger;
+}
+
+/** Serves `/v1/events` on `server`'s upgrade requests; `close()` drops every subscriber. */
+export function attachEventStream(server: Server, { session, live, tokens, logger }: EventStreamDeps): { close(): void } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const reject = (socket: Duplex, status: number, code: string, message: string) => {
+    const body = JSON.stringify({ error: { code, message } });
+    socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  };
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      if (url.pathname !== '/v1/events') return reject(socket, 404, 'route_not_found', 'WebSocket endpoint is /v1/events.');
+      const presented = bearer(req) ?? url.searchParams.get('token') ?? undefined;
+      const token = presented ? await tokens.verify(presented).catch(() => undefined) : undefined;
+      if (!token) return reject(socket, 401, 'unauthorized', 'Send an instance token (Authorization header or ?token=).');
+      if (!grants(token.permissions, 'r')) return reject(socket, 403, 'forbidden', 'The event stream needs the "r" permission.');
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    })().catch((err: Error) => {
+      logger.error({ err }, 'websocket upgrade failed');
+      socket.destroy();
+    });
+  });
+  wss.on('connection', (ws: WebSocket) => {
+    const send = (e: LiveEvent) => {
+      if (ws.bufferedAmount > MAX_BUFFERED_BYTES) return ws.terminate();
+      ws.send(JSON.stringify(e));
+    };
+    send({ event: 'session.status', data: session.status(), timestamp: Date.now() });
+    void session.pendingQr().then((pending) => {
+      if (pending) send({ event: 'qr', data: pending, timestamp: Date.now() });
+    });
+    const unsubscribe = live.subscribe(send);
+    let alive = true;
+    ws.on('pong', () => (alive = true));
+    const ping = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, 30_000);
+    ping.unref();
+    ws.on('message', () => {}); // the stream is server → client; client frames are ignored
+    ws.on('close', () => {
+      clearInterval(ping);
+      unsubscribe();
+    });
+    ws.on('error', () => ws.terminate());
+  });
+  return {
+    close() {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * The internal API, served only on INTERNAL_PORT and only to holders of the internal key (the main api):
+ * token management and webhook settings.
+ */
+import { z } from 'zod';
+import { defineRoute, type RouteDef } from '@wacloud/kit';
+import * as s from './schemas.js';
+import type { TokenService } from '../services/tokens.js';
+import type { WebhookSettingsService } from '../webhooks/settings.js';
+
+export interface InternalDeps {
+  tokens: TokenService;
+  webhooks: WebhookSettingsService;
+}
+
+const err = (description: string) => ({ description, schema: s.errorResponse });
+const authErrors = { 401: err('Missing or wrong internal key') };
+
+const route = defineRoute<undefined>();
+
+export function internalRoutes({ tokens, webhooks }: InternalDeps): RouteDef[] {
+  const webhookView = (w: { url: string | null; secret: string | null; events: string[] }) => ({ url: w.url, secretSet: Boolean(w.secret), events: w.events });
+  return [
+    route({
+      method: 'post', path: '/internal/v1/tokens', operationId: 'createToken', tags: ['internal'], scope: 'internal',
+      summary: 'Create an access token with permissions r, w or rw; the plaintext is returned once',
+      body: s.createTokenBody,
+      responses: { 201: { description: 'The token, with its plaintext `token`', schema: s.tokenView.extend({ token: s.tokenView.shape.id }) }, 400: err('Invalid body'), ...authErrors },
+      handler: ({ body }) => tokens.create(body.name, body.permissions),
+    }),
+    route({
+      method: 'get', path: '/internal/v1/tokens', operationId: 'listTokens', tags: ['internal'], scope: 'internal',
+      summary: 'List access tokens, without secrets',
+      responses: { 200: { description: 'Tokens', schema: z.object({ items: s.tokenView.array() }) }, ...authErrors },
+      handler: async () => ({ items: await tokens.list() }),
+    }),
+    route({
+      method: 'get', path: '/internal/v1/tokens/:id', operationId: 'getToken', tags: ['internal'], scope: 'internal',
+      summary: 'One access token, without its secret',
+      params: s.tokenIdParams,
+      responses: { 200: { description: 'Token', schema: s.tokenView }, 404: err('No such token'), ...authErrors },
+      handler: ({ params }) => tokens.get(params.id),
+    }),
+    route({
+      method: 'patch', path: '/internal/v1/tokens/:id', operationId: 'updateToken', tags: ['internal'], scope: 'internal',
+      summary: "Change a token's permissions; effective on the next request",
+      params: s.tokenIdParams, body: s.updateTokenBody,
+      responses: { 200: { description: 'Token', schema: s.tokenView }, 400: err('Invalid body'), 404: err('No such token'), ...authErrors },
+      handler: ({ params, body }) => tokens.setPermissions(params.id, body.permissions),
+    }),
+    route({
+      method: 'delete', path: '/internal/v1/tokens/:id', operationId: 'deleteToken', tags: ['internal'], scope: 'internal',
+      summary: 'Delete a token; refused from the next request on',
+      params: s.tokenIdParams,
+      responses: { 204: { description: 'Deleted' }, 404: err('No such token'), ...authErrors },
+      handler: async ({ params }) => {
+        await tokens.delete(params.id);
+      },
+    }),
+    route({
+      method: 'get', path: '/internal/v1/webhook', operationId: 'getWebhook', tags: ['internal'], scope: 'internal',
+      summary: 'Webhook settings (the secret is never returned)',
+      responses: { 200: { description: 'Settings', schema: s.webhookView }, ...authErrors },
+      handler: async () => webhookView(await webhooks.get()),
+    }),
+    route({
+      method: 'put', path: '/internal/v1/webhook', operationId: 'putWebhook', tags: ['internal'], scope: 'internal',
+      summary: 'Replace the webhook settings: receiver URL, HMAC secret, subscribed events',
+      body: s.webhookBody,
+      responses: { 200: { description: 'Settings', schema: s.webhookView }, 400: err('Invalid body'), ...authErrors },
+      handler: async ({ body }) => webhookView(await webhooks.replace(body)),
+    }),
+  ];
+}

@@ -1,0 +1,114 @@
+/**
+ * The public API, on PORT, guarded by instance tokens (`Authorization: Bearer <token>`): r = read, w = write, rw = both.
+ * Handlers are thin: the route schemas validate, an application service does the work, the result is the response.
+ */
+import { defineRoute, type RouteDef } from '@wacloud/kit';
+import type { ContactsService } from '../services/contacts.js';
+import type { MessagingService } from '../services/messaging.js';
+import type { SessionController } from '../services/session-controller.js';
+import type { TokenInfo } from '../services/tokens.js';
+import * as s from './schemas.js';
+
+export interface PublicDeps {
+  session: SessionController;
+  messaging: MessagingService;
+  contacts: ContactsService;
+}
+
+const err = (description: string) => ({ description, schema: s.errorResponse });
+const authErrors = { 401: err('Missing or invalid token'), 403: err('The token lacks the needed permission') };
+
+const route = defineRoute<TokenInfo | undefined>();
+
+export function publicRoutes({ session, messaging, contacts }: PublicDeps): RouteDef[] {
+  return [
+    route({
+      method: 'get', path: '/health', operationId: 'health', tags: ['health'], scope: 'none',
+      summary: 'Liveness and session state (no token)',
+      responses: { 200: { description: 'The service is alive', schema: s.healthView } },
+      handler: () => ({ status: 'ok', session: session.status(), uptimeMs: session.uptimeMs() }),
+    }),
+    route({
+      method: 'get', path: '/v1/token', operationId: 'getOwnToken', tags: ['tokens'], scope: 'any',
+      summary: "The presented token's name and permissions",
+      responses: { 200: { description: 'Token', schema: s.tokenView }, ...authErrors },
+      handler: ({ auth }) => auth,
+    }),
+    route({
+      method: 'get', path: '/v1/messages', operationId: 'listMessages', tags: ['messages'], scope: 'r',
+      summary: 'Messages, newest first, filtered by time, text, chat, author, direction, group',
+      query: s.listMessagesQuery,
+      responses: { 200: { description: 'A page of messages', schema: s.page(s.messageView) }, 400: err('Invalid filter'), ...authErrors },
+      handler: ({ query }) => messaging.list(query),
+    }),
+    route({
+      method: 'get', path: '/v1/messages/:id', operationId: 'getMessage', tags: ['messages'], scope: 'r',
+      summary: 'One message by id',
+      params: s.messageIdParams,
+      responses: { 200: { description: 'Message', schema: s.messageView }, 404: err('No such message'), ...authErrors },
+      handler: ({ params }) => messaging.get(params.id),
+    }),
+    route({
+      method: 'post', path: '/v1/messages', operationId: 'sendMessage', tags: ['messages'], scope: 'w',
+      summary: 'Send a text message to a chat id or phone number; the stored record names the sending token',
+      body: s.sendMessageBody,
+      responses: {
+        201: { description: 'The stored message (id, ack)', schema: s.messageView },
+        400: err('Invalid body'),
+        404: err('Chat not found'),
+        409: err('Session not logged in'),
+        422: err('Number not on WhatsApp'),
+        ...authErrors,
+      },
+      handler: ({ body, auth: token }) => messaging.send(body, { tokenId: token!.id, tokenName: token!.name }),
+    }),
+    route({
+      method: 'get', path: '/v1/contacts', operationId: 'listContacts', tags: ['contacts'], scope: 'r',
+      summary: 'Users and groups, filtered',
+      query: s.listContactsQuery,
+      responses: { 200: { description: 'A page of contacts', schema: s.page(s.contactView) }, 400: err('Invalid filter'), ...authErrors },
+      handler: ({ query }) => contacts.list(query),
+    }),
+    route({
+      method: 'get', path: '/v1/contacts/:id', operationId: 'getContact', tags: ['contacts'], scope: 'r',
+      summary: 'One user or group by id',
+      params: s.contactIdParams,
+      responses: { 200: { description: 'Contact', schema: s.contactView }, 400: err('Invalid id'), 404: err('No such contact'), ...authErrors },
+      handler: ({ params }) => contacts.get(params.id),
+    }),
+    route({
+      method: 'post', path: '/v1/session/login', operationId: 'login', tags: ['session'], scope: 'w',
+      summary: 'Start the session: returns the QR (raw and PNG data URL), or with {phone} a pairing code',
+      body: s.loginBody, bodyRequired: false,
+      responses: { 200: { description: 'Session status with the QR or pairing code', schema: s.loginView }, 400: err('Invalid body'), 409: err('Already logged in'), ...authErrors },
+      handler: ({ body }) => session.login(body?.phone),
+    }),
+    route({
+      method: 'get', path: '/v1/session/qr', operationId: 'getQr', tags: ['session'], scope: 'r',
+      summary: 'The pending QR (raw and PNG data URL) or pairing code',
+      responses: { 200: { description: 'QR', schema: s.loginView }, 404: err('No QR pending'), ...authErrors },
+      handler: () => session.pendingLogin(),
+    }),
+    route({
+      method: 'post', path: '/v1/session/logout', operationId: 'logout', tags: ['session'], scope: 'w',
+      summary: 'Log the WhatsApp account out and forget the stored session',
+      responses: { 200: { description: 'Session status after logout', schema: s.sessionStatusView }, ...authErrors },
+      handler: () => session.logout(),
+    }),
+    route({
+      method: 'get', path: '/v1/screenshot', operationId: 'screenshot', tags: ['session'], scope: 'r',
+      summary: 'PNG screenshot of the session screen',
+      responses: { 200: { description: 'PNG image', contentType: 'image/png' }, 409: err('Session stopped'), ...authErrors },
+      handler: async ({ res }) => {
+        const png = await session.screenshot();
+        res.status(200).type('image/png').set('cache-control', 'no-store').send(png);
+      },
+    }),
+    route({
+      method: 'get', path: '/v1/stats', operationId: 'stats', tags: ['stats'], scope: 'any',
+      summary: 'Messages in/out per day for 30 days, totals, chats, contacts, uptime, state',
+      responses: { 200: { description: 'Statistics', schema: s.statsView }, ...authErrors },
+      handler: async () => ({ state: session.state(), uptimeMs: session.uptimeMs(), ...(await messaging.stats()) }),
+    }),
+  ];
+}

@@ -1,0 +1,138 @@
+/**
+ * zod schemas of the instance's HTTP inputs and outputs. They validate requests and generate /openapi.json.
+ * Query values arrive as strings; repeated or bracketed keys (`q[$gt]=`) are refused by `.strict()` objects and
+ * string-only fields, so no operator can reach a MongoDB filter.
+ */
+import { z } from 'zod';
+import { PERMISSIONS } from '../services/tokens.js';
+import { SESSION_STATES } from '../engines/engine.js';
+import { WEBHOOK_EVENTS } from '../webhooks/settings.js';
+
+/** ISO 8601 date or date-time, or epoch milliseconds → Date. */
+export const instant = z
+  .string()
+  .trim()
+  .refine((v) => (/^\d{1,15}$/.test(v) || /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)) && !Number.isNaN(toDate(v).getTime()), {
+    message: 'must be an ISO 8601 date/time (e.g. 2026-11-22T10:00:00Z) or epoch milliseconds',
+  })
+  .transform(toDate)
+  .meta({ description: 'ISO 8601 date/time or epoch milliseconds', examples: ['2026-11-22T10:00:00Z'] });
+
+function toDate(v: string): Date {
+  return /^\d+$/.test(v) ? new Date(Number(v)) : new Date(v);
+}
+
+const boolString = z.enum(['true', 'false']).transform((v) => v === 'true');
+/** `<digits>@c.us`, `<digits>@g.us` / `<digits>-<digits>@g.us`, or `status@broadcast`-like WhatsApp ids. */
+export const chatId = z.string().regex(/^[0-9A-Za-z-]{1,64}@(c\.us|g\.us|lid|broadcast|newsletter)$/, 'must be a WhatsApp id like 15551234567@c.us or 1203630…@g.us');
+export const phone = z.string().regex(/^\+?[0-9]{6,15}$/, 'must be a phone number in international format, digits only (e.g. 15551234567)');
+const limit = z
+  .string()
+  .regex(/^\d+$/, 'must be a whole number between 1 and 500')
+  .transform(Number)
+  .pipe(z.number().int().min(1, 'must be at least 1').max(500, 'must be at most 500'))
+  .optional()
+  .meta({ description: 'Page size, 1–500 (default 50)' });
+const cursor = z.string().max(512).optional().meta({ description: 'Opaque cursor from the previous page\'s nextCursor' });
+
+export const messageIdParams = z.object({ id: z.string().min(1).max(256) });
+export const contactIdParams = z.object({ id: chatId });
+export const tokenIdParams = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, 'must be a token id (16 hex characters)') });
+
+export const listMessagesQuery = z
+  .object({
+    since: instant.optional().meta({ description: 'Only messages at or after this time' }),
+    until: instant.optional().meta({ description: 'Only messages before this time' }),
+    q: z.string().min(1).max(256).optional().meta({ description: 'Case-insensitive text contained in the body' }),
+    chatId: chatId.optional().meta({ description: 'Only this chat (user or group)' }),
+    author: chatId.optional().meta({ description: 'Only messages written by this user (e.g. in groups)' }),
+    fromMe: boolString.optional().meta({ description: 'true: sent by this account; false: received' }),
+    isGroup: boolString.optional().meta({ description: 'Only group (true) or 1:1 (false) messages' }),
+    limit,
+    cursor,
+  })
+  .strict()
+  .refine((q) => !q.since || !q.until || q.since < q.until, { message: '"since" must be before "until"', path: ['since'] });
+
+export const listContactsQuery = z
+  .object({
+    q: z.string().min(1).max(128).optional().meta({ description: 'Case-insensitive text in the name, push name or number' }),
+    isGroup: boolString.optional().meta({ description: 'Only groups (true) or users (false)' }),
+    isMyContact: boolString.optional().meta({ description: 'Only saved contacts (true) or others (false)' }),
+    limit,
+    cursor,
+  })
+  .strict();
+
+export const sendMessageBody = z
+  .object({
+    to: z.union([chatId, phone]).meta({ description: 'Chat id (…@c.us, …@g.us) or a phone number in international digits' }),
+    text: z.string().min(1, 'must not be empty').max(65_536, 'must be at most 65536 characters'),
+    quotedMessageId: z.string().min(1).max(256).optional().meta({ description: 'Id of a message to reply to' }),
+  })
+  .strict();
+
+export const loginBody = z
+  .object({ phone: phone.optional().meta({ description: 'Log in with a pairing code for this number instead of a QR' }) })
+  .strict();
+
+export const permission = z.enum(PERMISSIONS).meta({ description: 'r = read only, w = write only, rw = both' });
+export const createTokenBody = z.object({ name: z.string().trim().min(1).max(100), permissions: permission }).strict();
+export const updateTokenBody = z.object({ permissions: permission }).strict();
+
+export const webhookBody = z
+  .object({
+    url: z.url({ protocol: /^https?$/ }).max(2048).nullable().meta({ description: 'Receiver URL (http/https), or null to stop deliveries' }),
+    secret: z.string().min(16, 'must be at least 16 characters').max(256).nullable().optional().meta({ description: 'HMAC-SHA256 key; omitted keeps the current one' }),
+    events: z
+      .array(z.enum([...WEBHOOK_EVENTS, '*']))
+      .max(16)
+      .meta({ description: `Subscribed events: ${WEBHOOK_EVENTS.join(', ')}, or * for all` }),
+  })
+  .strict();
+
+// ---- responses (documentation) ----
+export const errorResponse = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
+export const messageView = z.object({
+  id: z.string(),
+  chatId: z.string(),
+  author: z.string(),
+  fromMe: z.boolean(),
+  isGroup: z.boolean(),
+  type: z.string(),
+  body: z.string(),
+  timestamp: z.string().meta({ description: 'ISO 8601' }),
+  ack: z.number().int().meta({ description: '-1 error, 0 pending, 1 server, 2 device, 3 read, 4 played' }),
+  quotedMessageId: z.string().optional(),
+  sentBy: z.object({ tokenId: z.string(), tokenName: z.string() }).optional(),
+});
+export const contactView = z.object({
+  id: z.string(),
+  number: z.string().optional(),
+  name: z.string().optional(),
+  pushname: z.string().optional(),
+  isGroup: z.boolean(),
+  isMyContact: z.boolean().optional(),
+  participants: z.array(z.string()).optional(),
+  updatedAt: z.string(),
+});
+export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
+export const tokenView = z.object({ id: z.string(), name: z.string(), permissions: permission, createdAt: z.string(), updatedAt: z.string() });
+export const sessionStatusView = z.object({
+  state: z.enum(SESSION_STATES),
+  reason: z.string().optional(),
+  account: z.object({ id: z.string(), phone: z.string(), pushname: z.string().optional() }).optional(),
+});
+export const loginView = sessionStatusView.extend({
+  qr: z.string().optional().meta({ description: 'Raw QR string' }),
+  qrImage: z.string().optional().meta({ description: 'QR as a PNG data URL' }),
+  pairingCode: z.string().optional(),
+});
+export const healthView = z.object({ status: z.literal('ok'), session: sessionStatusView, uptimeMs: z.number() });
+export const statsView = z.object({
+  state: z.enum(SESSION_STATES),
+  uptimeMs: z.number(),
+  totals: z.object({ messagesIn: z.number(), messagesOut: z.number(), chats: z.number(), contacts: z.number() }),
+  daily: z.array(z.object({ day: z.string(), in: z.number(), out: z.number() })).meta({ description: 'The last 30 UTC days, oldest first' }),
+});
+export const webhookView = z.object({ url: z.string().nullable(), secretSet: z.boolean(), events: z.array(z.string()) });

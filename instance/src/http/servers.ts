@@ -1,0 +1,116 @@
+/**
+ * The instance's HTTP servers: the public API on PORT (instance tokens, plus the `/v1/events` WebSocket), the
+ * internal API on INTERNAL_PORT (internal key), and, when METRICS_PORT is set, a scrape-only server with `/metrics`
+ * and `/health`. Both APIs serve the same `/openapi.json`, built once on first request.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+import type { Logger } from 'pino';
+import { buildOpenApi, createApp, type RouteDef } from '@wacloud/kit';
+import type { Metrics } from '../metrics.js';
+import type { LiveEvents } from '../services/live-events.js';
+import type { SessionController } from '../services/session-controller.js';
+import type { TokenService } from '../services/tokens.js';
+import { internalKeyAuth, tokenAuth } from './auth.js';
+import { attachEventStream } from './events-ws.js';
+
+export interface HttpServersOptions {
+  /** Bind address; `0.0.0.0` is reported as 127.0.0.1 in the URLs. */
+  host: string;
+  /** Ports; 0 picks a free one. `metricsPort` 0 runs no scrape server. */
+  port: number;
+  internalPort: number;
+  metricsPort: number;
+  /** Largest accepted request body, bytes. */
+  bodyLimitBytes: number;
+  internalApiKey: string;
+  /** The service version shown in the OpenAPI document. */
+  version: string;
+  publicRoutes: RouteDef[];
+  internalRoutes: RouteDef[];
+  tokens: TokenService;
+  session: SessionController;
+  live: LiveEvents;
+  metrics: Metrics;
+  /** The service's logger; request logs go to its child `component: http`, the event stream's to `component: events`. */
+  logger: Logger;
+}
+
+export interface HttpServers {
+  publicUrl: string;
+  internalUrl: string;
+  /** The express applications (tests walk their routers to check /openapi.json). */
+  apps: { public: Express; internal: Express };
+  /** Drops event-stream subscribers and closes every server and connection. */
+  close(): Promise<void>;
+}
+
+/** Starts the servers and resolves once all listen. @throws the listen error (e.g. EADDRINUSE). */
+export async function startHttpServers(o: HttpServersOptions): Promise<HttpServers> {
+  let openapi: unknown;
+  const doc = () =>
+    (openapi ??= buildOpenApi({
+      title: 'wacloud instance API',
+      version: o.version,
+      description:
+        'One WhatsApp account. Public API on PORT (instance tokens: r, w, rw); internal API on INTERNAL_PORT (internal key, main api only). ' +
+        'Live events: WebSocket /v1/events (r) — messages `{event, data, timestamp}`. Errors: `{error: {code, message}}`.',
+      groups: [
+        { server: 'public', routes: o.publicRoutes },
+        { server: 'internal', routes: o.internalRoutes },
+      ],
+      servers: [{ url: '/', description: 'public (PORT) or internal (INTERNAL_PORT) — see x-wacloud-server' }],
+      securitySchemes: {
+        instanceToken: { type: 'http', scheme: 'bearer', description: 'Instance access token (wai_…)' },
+        internalKey: { type: 'http', scheme: 'bearer', description: 'Internal API key' },
+      },
+      security: (scope) => (scope === 'none' ? [] : scope === 'internal' ? [{ internalKey: [] }] : [{ instanceToken: [] }]),
+    }));
+  const common = {
+    logger: o.logger.child({ component: 'http' }),
+    registry: o.metrics.registry,
+    httpDuration: o.metrics.httpDuration,
+    bodyLimitBytes: o.bodyLimitBytes,
+    openapi: doc,
+  };
+  const apps = {
+    public: createApp({ ...common, routes: o.publicRoutes, authenticate: tokenAuth(o.tokens) }),
+    internal: createApp({ ...common, routes: o.internalRoutes, authenticate: internalKeyAuth(o.internalApiKey) }),
+  };
+  const publicServer = http.createServer(apps.public);
+  const internalServer = http.createServer(apps.internal);
+  const events = attachEventStream(publicServer, { session: o.session, live: o.live, tokens: o.tokens, logger: o.logger.child({ component: 'events' }) });
+  const pa = await listen(publicServer, o.port, o.host);
+  const ia = await listen(internalServer, o.internalPort, o.host);
+  // Optional scrape-only server: /metrics and /health, nothing else (public routes need tokens there anyway).
+  const healthRoute = o.publicRoutes.find((r) => r.operationId === 'health')!;
+  const metricsServer = o.metricsPort
+    ? http.createServer(createApp({ ...common, routes: [healthRoute], authenticate: async () => undefined }))
+    : undefined;
+  if (metricsServer) await listen(metricsServer, o.metricsPort, o.host);
+  const host = o.host === '0.0.0.0' ? '127.0.0.1' : o.host;
+  return {
+    publicUrl: `http://${host}:${pa.port}`,
+    internalUrl: `http://${host}:${ia.port}`,
+    apps,
+    async close() {
+      events.close();
+      await Promise.all([closeServer(publicServer), closeServer(internalServer), ...(metricsServer ? [closeServer(metricsServer)] : [])]);
+    },
+  };
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server.address() as AddressInfo));
+  });
+}
+
+function closeServer(s: http.Server): Promise<void> {
+  return new Promise((resolve) => {
+    s.close(() => resolve());
+    s.closeAllConnections();
+  });
+}

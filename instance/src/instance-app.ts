@@ -1,0 +1,131 @@
+/**
+ * Composition root of the instance service: storage, persistence, webhooks, the engine, the application services
+ * (session control, event recording, messaging, contacts, tokens) and the HTTP servers. `startInstanceApp` is used by
+ * `main.ts` and by tests and benchmarks that run the service in-process.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import type { Express } from 'express';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import type { Engine } from './engines/engine.js';
+import { createEngine, hasStoredSession } from './engines/factory.js';
+import { internalRoutes } from './http/routes-internal.js';
+import { publicRoutes } from './http/routes-public.js';
+import { startHttpServers } from './http/servers.js';
+import { createMetrics } from './metrics.js';
+import { ContactsService } from './services/contacts.js';
+import { EventRecorder } from './services/event-recorder.js';
+import { LiveEvents } from './services/live-events.js';
+import { MessagingService } from './services/messaging.js';
+import { SessionController } from './services/session-controller.js';
+import { TokenService } from './services/tokens.js';
+import { Persister, spillFilePath } from './storage/persistence.js';
+import { openStore, type Store } from './storage/store.js';
+import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { WebhookOutbox } from './webhooks/outbox.js';
+import { WebhookSettingsService } from './webhooks/settings.js';
+
+/** A running instance service. */
+export interface InstanceApp {
+  publicUrl: string;
+  internalUrl: string;
+  session: SessionController;
+  store: Store;
+  persister: Persister;
+  /** The express applications (tests walk their routers to check /openapi.json). */
+  apps: { public: Express; internal: Express };
+  /** Graceful stop: servers, engine (keeps the stored session), flushes persistence, dispatcher, database. */
+  close(): Promise<void>;
+}
+
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/**
+ * Starts the service: connects to MongoDB (indexes created), builds the engine (`engineOverride` for benchmarks),
+ * listens on the configured ports and resumes a stored session when `autoStart` is set.
+ * @throws the driver's error when MongoDB is unreachable; the listen error when a port is taken.
+ */
+export async function startInstanceApp(config: Config, logger: Logger, engineOverride?: Engine): Promise<InstanceApp> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const store = await openStore(config.mongodbUri);
+  await store.init();
+  const engine = engineOverride ?? (await createEngine(config, logger));
+  const metrics = createMetrics({
+    outboxDepth: () => store.col.outbox.countDocuments({ status: 'pending' }),
+    browserMemoryBytes: () => engine.memoryBytes(),
+  });
+  const persister = new Persister({
+    store,
+    logger: logger.child({ component: 'persistence' }),
+    metrics,
+    batchSize: config.persistBatchSize,
+    flushMs: config.persistFlushMs,
+    bufferLimit: config.persistBufferLimit,
+    spillFile: spillFilePath(config.dataDir),
+    onEventsStored: () => dispatcher.notify(),
+  });
+  const webhooks = new WebhookSettingsService(store, { url: config.webhookUrl, secret: config.webhookSecret, events: config.webhookEvents }, () => dispatcher.notify());
+  const dispatcher: WebhookDispatcher = new WebhookDispatcher({
+    store,
+    settings: webhooks,
+    logger: logger.child({ component: 'webhooks' }),
+    metrics,
+    instanceId: config.instanceId,
+    maxAttempts: config.webhookMaxAttempts,
+    retryBaseMs: config.webhookRetryBaseMs,
+    retryMaxMs: config.webhookRetryMaxMs,
+    timeoutMs: config.webhookTimeoutMs,
+  });
+  const outbox = new WebhookOutbox(webhooks, persister);
+  const live = new LiveEvents();
+  const tokens = new TokenService(store);
+  const session = new SessionController({ engine, live, outbox, metrics, logger: logger.child({ component: 'session' }) });
+  const recorder = new EventRecorder({ engine, store, persister, outbox, live, metrics, logger: logger.child({ component: 'recorder' }) });
+  const messaging = new MessagingService(engine, store, recorder);
+  const contacts = new ContactsService(store);
+
+  const servers = await startHttpServers({
+    host: config.host,
+    port: config.port,
+    internalPort: config.internalPort,
+    metricsPort: config.metricsPort,
+    bodyLimitBytes: config.bodyLimitBytes,
+    internalApiKey: config.internalApiKey,
+    version,
+    publicRoutes: publicRoutes({ session, messaging, contacts }),
+    internalRoutes: internalRoutes({ tokens, webhooks }),
+    tokens,
+    session,
+    live,
+    metrics,
+    logger,
+  });
+  dispatcher.start();
+  logger.info({ publicUrl: servers.publicUrl, internalUrl: servers.internalUrl, engine: engine.kind }, 'instance service listening');
+
+  if (config.autoStart && (await hasStoredSession(config))) {
+    logger.info('stored session found: resuming');
+    void engine.start().catch((err: Error) => logger.error({ err }, 'engine start failed'));
+  }
+
+  return {
+    publicUrl: servers.publicUrl,
+    internalUrl: servers.internalUrl,
+    session,
+    store,
+    persister,
+    apps: servers.apps,
+    async close() {
+      await servers.close();
+      await engine.stop().catch((err: Error) => logger.warn({ err }, 'engine stop failed'));
+      recorder.close();
+      await withTimeout(persister.close(), 10_000).catch(() => logger.error({ pending: persister.pending() }, 'persistence not flushed before exit; kept in the spill file'));
+      await dispatcher.stop();
+      await store.close();
+    },
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
+}

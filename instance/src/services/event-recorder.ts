@@ -1,0 +1,190 @@
+/**
+ * What follows from the engine's data events. Every message, ack, contact and chat is
+ * - persisted in the background through the persister (chat touches coalesced),
+ * - queued as a webhook event when subscribed (`message`, `message.any`, `message.ack`),
+ * - published live to WebSocket subscribers (`message`, `message.ack`),
+ * - counted in metrics (messages by direction).
+ *
+ * A message sent through the API is recorded once. The engine reports it twice: as the result of `sendText` and as a
+ * `message` event, in either order (the simulated engine emits the event first, whatsapp-web.js may emit it later).
+ * The sending service brackets each send with {@link EventRecorder.beginSend}; while a send is in flight, `fromMe`
+ * messages from the engine are held (with their acks) instead of recorded. {@link EventRecorder.recordSent} then
+ * records the message once, naming the token, and a later `message` event for it is dropped. Held messages of other
+ * origins (sent from the phone meanwhile) are recorded when no send is in flight any more, at the latest after
+ * {@link HOLD_MAX_MS}.
+ */
+import type { Logger } from 'pino';
+import type { Ack, Engine, EngineChat, EngineContact, EngineMessage } from '../engines/engine.js';
+import type { Metrics } from '../metrics.js';
+import { ChatTouches } from '../storage/chat-touches.js';
+import { toMessageDoc, writeSentMessage, type SentBy } from '../storage/messages.js';
+import type { Persister } from '../storage/persistence.js';
+import type { MessageDoc, Store } from '../storage/store.js';
+import type { WebhookOutbox } from '../webhooks/outbox.js';
+import { runGuarded } from './guarded.js';
+import type { LiveEvents } from './live-events.js';
+import { toMessageView } from './views.js';
+
+/** Longest a `fromMe` message is held while sends are in flight, ms. */
+export const HOLD_MAX_MS = 30_000;
+/** Ids of API-sent messages remembered to drop the engine's own report of them. */
+const SENT_IDS_MAX = 10_000;
+
+type AckEvent = { id: string; chatId: string; ack: Ack };
+
+/** A message held during a send, or being recorded by {@link EventRecorder.recordSent}, with acks that arrived meanwhile. */
+interface Held {
+  message?: EngineMessage;
+  acks: AckEvent[];
+  /** recordSent owns it (the hold timer no longer applies). */
+  recording: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+export interface EventRecorderOptions {
+  engine: Engine;
+  store: Store;
+  persister: Persister;
+  outbox: WebhookOutbox;
+  live: LiveEvents;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+export class EventRecorder {
+  readonly #chatTouches: ChatTouches;
+  readonly #held = new Map<string, Held>();
+  readonly #sentIds = new Set<string>();
+  #sendsInFlight = 0;
+
+  constructor(private readonly opts: EventRecorderOptions) {
+    this.#chatTouches = new ChatTouches(opts.persister);
+    const e = opts.engine;
+    e.on('message', (m) => this.#guard(() => this.#onMessage(m)));
+    e.on('message_ack', (a) => this.#guard(() => this.#onAck(a)));
+    e.on('contact', (c) => this.#guard(() => this.#onContact(c)));
+    e.on('chat', (c) => this.#guard(() => this.#onChat(c)));
+  }
+
+  /** Marks the start of a send through the API; call the returned function once it ended, whatever the outcome. */
+  beginSend(): () => void {
+    this.#sendsInFlight++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      if (--this.#sendsInFlight === 0) for (const id of [...this.#held.keys()]) this.#release(id);
+    };
+  }
+
+  /**
+   * Records message `m` sent through the API by the token `sentBy`: written at once (not batched) so the response and an
+   * immediate read agree, then published and queued as webhooks like any message. When the database refuses the
+   * write, the record is left to the persister (retried, never dropped). Resolves with the stored record.
+   */
+  async recordSent(m: EngineMessage, sentBy: SentBy): Promise<MessageDoc> {
+    this.#rememberSent(m.id);
+    const held = this.#held.get(m.id) ?? { acks: [], recording: false };
+    clearTimeout(held.timer);
+    held.recording = true;
+    this.#held.set(m.id, held);
+    const ack = Math.max(m.ack, held.message?.ack ?? -1) as Ack;
+    const doc = toMessageDoc({ ...m, ack }, sentBy);
+    try {
+      await writeSentMessage(this.opts.store, doc);
+    } catch (err) {
+      this.opts.logger.warn({ err, id: m.id }, 'could not write a sent message at once; the persister will');
+      this.opts.persister.enqueue({ kind: 'message', doc });
+    }
+    this.#held.delete(m.id);
+    // The message is published before the acks that arrived meanwhile (each call publishes synchronously first).
+    await Promise.all([this.#announce(doc, m), ...held.acks.map((a) => this.#onAck(a))]);
+    return doc;
+  }
+
+  /** Queues the coalesced chat touches and stops their timer (before the persister's final flush). */
+  close(): void {
+    this.#chatTouches.close();
+  }
+
+  #guard(fn: () => unknown): void {
+    runGuarded(this.opts.logger, 'engine event handling', fn);
+  }
+
+  #rememberSent(id: string): void {
+    this.#sentIds.add(id);
+    if (this.#sentIds.size > SENT_IDS_MAX) {
+      const oldest = this.#sentIds.values().next().value;
+      if (oldest !== undefined) this.#sentIds.delete(oldest);
+    }
+  }
+
+  async #onMessage(m: EngineMessage): Promise<void> {
+    if (this.#sentIds.has(m.id)) return; // recorded by recordSent
+    const held = this.#held.get(m.id);
+    if (held) {
+      held.message ??= m;
+      return;
+    }
+    if (m.fromMe && this.#sendsInFlight > 0) {
+      const entry: Held = { message: m, acks: [], recording: false };
+      entry.timer = setTimeout(() => this.#guard(() => this.#release(m.id)), HOLD_MAX_MS);
+      entry.timer.unref();
+      this.#held.set(m.id, entry);
+      return;
+    }
+    await this.#record(m);
+  }
+
+  /** Records a held message that no send claimed, then its acks. */
+  async #release(id: string): Promise<void> {
+    const held = this.#held.get(id);
+    if (!held || held.recording) return;
+    this.#held.delete(id);
+    clearTimeout(held.timer);
+    await Promise.all([...(held.message ? [this.#record(held.message)] : []), ...held.acks.map((a) => this.#onAck(a))]);
+  }
+
+  /** A message from the engine: queued for storage, its chat touched, announced. */
+  async #record(m: EngineMessage): Promise<void> {
+    const doc = toMessageDoc(m);
+    this.opts.persister.enqueue({ kind: 'message', doc });
+    await this.#announce(doc, m);
+  }
+
+  /** Counts, touches the chat, publishes and queues the webhooks of a recorded message. */
+  async #announce(doc: MessageDoc, m: EngineMessage): Promise<void> {
+    this.opts.metrics.messages.inc({ direction: m.fromMe ? 'out' : 'in' });
+    this.#chatTouches.touch(m.chatId, m.isGroup, doc.timestamp);
+    const view = toMessageView(doc);
+    this.opts.live.publish('message', view);
+    if (!m.fromMe) await this.opts.outbox.queue('message', m.id, view);
+    await this.opts.outbox.queue('message.any', m.id, view);
+  }
+
+  async #onAck(a: AckEvent): Promise<void> {
+    const held = this.#held.get(a.id);
+    if (held) {
+      held.acks.push(a);
+      return;
+    }
+    this.opts.persister.enqueue({ kind: 'ack', id: a.id, ack: a.ack });
+    const data = { id: a.id, chatId: a.chatId, ack: a.ack };
+    this.opts.live.publish('message.ack', data);
+    await this.opts.outbox.queue('message.ack', `${a.id}:${a.ack}`, data);
+  }
+
+  #onContact(c: EngineContact): void {
+    this.opts.persister.enqueue({
+      kind: 'contact',
+      doc: { _id: c.id, number: c.number, name: c.name, pushname: c.pushname, isGroup: c.isGroup, isMyContact: c.isMyContact, participants: c.participants, updatedAt: new Date() },
+    });
+  }
+
+  #onChat(c: EngineChat): void {
+    this.opts.persister.enqueue({
+      kind: 'chat',
+      doc: { _id: c.id, name: c.name, isGroup: c.isGroup, unreadCount: c.unreadCount, lastMessageAt: c.lastMessageAt ? new Date(c.lastMessageAt) : undefined, updatedAt: new Date() },
+    });
+  }
+}

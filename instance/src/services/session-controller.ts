@@ -1,0 +1,163 @@
+/**
+ * Session control: logging the WhatsApp account in (QR or pairing code) and out, the pending QR, the session status,
+ * the screenshot. Also what follows from the engine's session events: the session-state metric, the live
+ * `session.status` / `qr` / `pairing_code` events and the `session.status` webhook.
+ */
+import QRCode from 'qrcode';
+import type { Logger } from 'pino';
+import type { Engine, EngineAccount, SessionState } from '../engines/engine.js';
+import { AppError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { WebhookOutbox } from '../webhooks/outbox.js';
+import { callEngine } from './engine-errors.js';
+import { runGuarded } from './guarded.js';
+import type { LiveEvents } from './live-events.js';
+
+/** How long a login waits for a start already under way to show a QR, ms. */
+export const LOGIN_WAIT_MS = 30_000;
+
+/** The session status as `/health`, the event stream and webhooks show it. */
+export interface SessionStatus {
+  state: SessionState;
+  /** Why the session is FAILED or STOPPED. */
+  reason?: string | undefined;
+  /** The logged-in account (WORKING only). */
+  account?: EngineAccount | undefined;
+}
+
+/** The session status with what a person needs to log in: the QR (raw and as a PNG data URL) or the pairing code. */
+export interface LoginView extends SessionStatus {
+  qr?: string;
+  /** `data:image/png;base64,…` */
+  qrImage?: string;
+  pairingCode?: string;
+}
+
+export interface SessionControllerOptions {
+  engine: Engine;
+  live: LiveEvents;
+  outbox: WebhookOutbox;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+const renderQr = (qr: string) => QRCode.toDataURL(qr, { errorCorrectionLevel: 'L', margin: 2, scale: 6 });
+
+export class SessionController {
+  readonly #engine: Engine;
+  readonly #startedAt = Date.now();
+  /** The last QR rendered, so each QR string is rendered once. */
+  #qrCache: { qr: string; image: string } | undefined;
+
+  constructor(private readonly opts: SessionControllerOptions) {
+    const e = (this.#engine = opts.engine);
+    e.on('state', (state, reason) => this.#guard(() => this.#onState(state, reason)));
+    e.on('qr', (qr) => this.#guard(() => this.#onQr(qr)));
+    e.on('pairing_code', (code) => this.#guard(() => opts.live.publish('pairing_code', { code })));
+    e.on('authenticated', (account) => this.#guard(() => opts.logger.info({ account: account.id }, 'session authenticated')));
+  }
+
+  /** Current session state. */
+  state(): SessionState {
+    return this.#engine.state();
+  }
+
+  /** The current session status (with the reason while FAILED or STOPPED). */
+  status(): SessionStatus {
+    const state = this.#engine.state();
+    return { state, ...(state === 'FAILED' || state === 'STOPPED' ? { reason: this.#engine.stateReason() } : {}), account: this.#engine.account() };
+  }
+
+  /** Milliseconds since the service started. */
+  uptimeMs(): number {
+    return Date.now() - this.#startedAt;
+  }
+
+  /**
+   * Starts a login: resolves with the status and the QR (or, with `phone` in international digits, the pairing code)
+   * once the engine shows one. A login while one is under way returns the pending QR; a start under way is waited
+   * for up to {@link LOGIN_WAIT_MS}.
+   * @throws AppError `session_busy` when already logged in.
+   */
+  async login(phone?: string): Promise<LoginView> {
+    const engine = this.#engine;
+    const st = engine.state();
+    if (st === 'WORKING') throw new AppError('session_busy', 'The session is already logged in; log out first to link another account.');
+    if (st !== 'SCAN_QR_CODE' && st !== 'STARTING') await engine.start({ phone });
+    else if (st === 'STARTING') await this.#waitForState(['SCAN_QR_CODE', 'WORKING', 'FAILED'], LOGIN_WAIT_MS);
+    return this.#loginView();
+  }
+
+  /** The pending QR or pairing code. @throws AppError `qr_not_available` unless the session waits for a scan. */
+  async pendingLogin(): Promise<LoginView> {
+    const st = this.#engine.state();
+    if (st !== 'SCAN_QR_CODE') throw new AppError('qr_not_available', `No QR code is pending (session is ${st}); start a login with POST /v1/session/login.`);
+    return this.#loginView();
+  }
+
+  /** The pending QR, raw and as a PNG data URL, while the session waits for a scan; else undefined. */
+  async pendingQr(): Promise<{ qr: string; image: string } | undefined> {
+    const qr = this.#engine.qr();
+    if (!qr || this.#engine.state() !== 'SCAN_QR_CODE') return undefined;
+    if (this.#qrCache?.qr !== qr) this.#qrCache = { qr, image: await renderQr(qr) };
+    return this.#qrCache;
+  }
+
+  /** Logs the account out and forgets the stored session; resolves with the status after. */
+  async logout(): Promise<SessionStatus> {
+    await this.#engine.logout();
+    return this.status();
+  }
+
+  /** PNG of what the session shows. @throws AppError `session_not_ready` when no session runs. */
+  screenshot(): Promise<Buffer> {
+    return callEngine(() => this.#engine.screenshot());
+  }
+
+  async #loginView(): Promise<LoginView> {
+    const pending = await this.pendingQr();
+    const pairingCode = this.#engine.pairingCode();
+    return {
+      ...this.status(),
+      ...(pending ? { qr: pending.qr, qrImage: pending.image } : {}),
+      ...(pairingCode ? { pairingCode } : {}),
+    };
+  }
+
+  /** Resolves when the engine reaches one of `states` (or after `timeoutMs`). */
+  #waitForState(states: SessionState[], timeoutMs: number): Promise<void> {
+    const engine = this.#engine;
+    if (states.includes(engine.state())) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, timeoutMs);
+      function onState(st: SessionState) {
+        if (states.includes(st)) done();
+      }
+      function done() {
+        clearTimeout(t);
+        engine.off('state', onState);
+        resolve();
+      }
+      engine.on('state', onState);
+    });
+  }
+
+  #guard(fn: () => unknown): void {
+    runGuarded(this.opts.logger, 'session event handling', fn);
+  }
+
+  async #onState(state: SessionState, reason?: string): Promise<void> {
+    this.opts.metrics.setSessionState(state);
+    if (state !== 'SCAN_QR_CODE') this.#qrCache = undefined;
+    const data = { state, ...(reason ? { reason } : {}), account: this.#engine.account() };
+    this.opts.logger.info({ state, reason }, 'session state');
+    this.opts.live.publish('session.status', data);
+    await this.opts.outbox.queue('session.status', `${Date.now()}:${state}:${Math.random()}`, data);
+  }
+
+  async #onQr(qr: string): Promise<void> {
+    const image = await renderQr(qr);
+    this.#qrCache = { qr, image };
+    this.opts.live.publish('qr', { qr, image });
+  }
+}

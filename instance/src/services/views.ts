@@ -1,0 +1,63 @@
+/**
+ * Messages and contacts as the instance shows them: in API responses, on the live event stream and in webhook
+ * payloads. Timestamps are ISO 8601 strings; absent optional fields are left out.
+ */
+import type { ContactDoc, MessageDoc } from '../storage/store.js';
+
+/** Message as the API shows it. */
+export interface MessageView {
+  id: string;
+  chatId: string;
+  author: string;
+  fromMe: boolean;
+  isGroup: boolean;
+  type: string;
+  body: string;
+  /** ISO 8601 */
+  timestamp: string;
+  ack: number;
+  quotedMessageId?: string | undefined;
+  sentBy?: { tokenId: string; tokenName: string } | undefined;
+}
+
+/** Contact (user or group) as the API shows it. */
+export interface ContactView {
+  id: string;
+  number?: string;
+  name?: string;
+  pushname?: string;
+  isGroup: boolean;
+  isMyContact?: boolean;
+  participants?: string[];
+  /** ISO 8601 */
+  updatedAt: string;
+}
+
+export function toMessageView(d: MessageDoc): MessageView {
+  return {
+    id: d._id,
+    chatId: d.chatId,
+    author: d.author,
+    fromMe: d.fromMe,
+    isGroup: d.isGroup,
+    type: d.type,
+    body: d.body,
+    timestamp: d.timestamp.toISOString(),
+    ack: d.ack,
+    ...(d.quotedMessageId ? { quotedMessageId: d.quotedMessageId } : {}),
+    ...(d.sentBy?.tokenId ? { sentBy: { tokenId: d.sentBy.tokenId, tokenName: d.sentBy.tokenName } } : {}),
+  };
+}
+
+export function toContactView(d: ContactDoc): ContactView {
+  return {
+    id: d._id,
+    ...(d.number ? { number: d.number } : {}),
+    ...(d.name ? { name: d.name } : {}),
+    ...(d.pushname ? { pushname: d.pushname } : {}),
+    isGroup: d.isGroup,
+    ...(d.isMyContact !== undefined && d.isMyContact !== null ? { isMyContact: d.isMyContact } : {}),
+    ...(d.participants ? { participants: d.participants } : {}),
+    updatedAt: new Date(d.updatedAt).toISOString(),
+  };
+}

@@ -1,0 +1,308 @@
+/**
+ * Background persistence: every message, ack change, contact, chat and webhook event the engine produces
+ * is queued here and written to MongoDB in batches, without blocking the engine.
+ *
+ * Nothing is dropped:
+ * - a failed batch stays queued and is retried with exponential backoff (100 ms → 5 s);
+ * - the in-memory queue holds at most `bufferLimit` operations; past that, operations are appended to a spill file
+ *   in DATA_DIR (EJSON lines) and read back in order once the database catches up (metric
+ *   `wacloud_persist_overflow_total` and one warning per overflow episode);
+ * - every write is idempotent (insert-or-ignore by `_id`, `$max` for acks, upserts for contacts and chats), so a
+ *   retried or replayed batch never duplicates.
+ * Order: within a batch, messages are written before acks, contacts and chats, and webhook events last, so a receiver
+ * that reacts to an event finds the message already stored.
+ */
+import { closeSync, existsSync, openSync, readSync, statSync, appendFileSync, truncateSync, fstatSync } from 'node:fs';
+import path from 'node:path';
+import mongoose from 'mongoose';
+import type { Logger } from 'pino';
+import type { Ack } from '../engines/engine.js';
+import type { Metrics } from '../metrics.js';
+import type { ChatDoc, ContactDoc, MessageDoc, OutboxDoc, Store } from './store.js';
+
+const { EJSON } = mongoose.mongo.BSON;
+
+export type PersistOp =
+  | { kind: 'message'; doc: MessageDoc }
+  | { kind: 'ack'; id: string; ack: Ack }
+  | { kind: 'contact'; doc: ContactDoc }
+  | { kind: 'chat'; doc: ChatDoc }
+  | { kind: 'event'; doc: OutboxDoc };
+
+export interface PersisterOptions {
+  store: Store;
+  logger: Logger;
+  metrics?: Metrics | undefined;
+  /** Operations per batch write. */
+  batchSize: number;
+  /** Longest an operation waits before a flush starts, ms. */
+  flushMs: number;
+  /** In-memory bound in operations; beyond it operations spill to `spillFile`. */
+  bufferLimit: number;
+  /** Spill file path (in DATA_DIR so it survives restarts). */
+  spillFile: string;
+  /** Called after events were stored (the webhook dispatcher wakes up). */
+  onEventsStored?: (() => void) | undefined;
+}
+
+const DUPLICATE_KEY = 11000;
+/**
+ * Largest bulk update sent in one command: FerretDB v1.24 (SQLite) never answers an `update` command with 100 or more
+ * statements matching existing documents, so bulk writes are chunked below that.
+ */
+export const BULK_CHUNK = 50;
+
+/** bulkWrite in chunks of {@link BULK_CHUNK} operations. */
+async function bulkWriteChunked<T extends mongoose.mongo.Document>(collection: mongoose.mongo.Collection<T>, ops: mongoose.mongo.AnyBulkWriteOperation<T>[]): Promise<void> {
+  for (let i = 0; i < ops.length; i += BULK_CHUNK) await collection.bulkWrite(ops.slice(i, i + BULK_CHUNK), { ordered: false });
+}
+
+export class Persister {
+  private queue: PersistOp[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private retryDelayMs = 0;
+  private spillPending = 0;
+  private spillOffset = 0;
+  private overflowing = false;
+  private closed = false;
+  private idleWaiters: Array<() => void> = [];
+
+  /** @throws RangeError when a size is not a positive integer. */
+  constructor(private readonly opts: PersisterOptions) {
+    for (const k of ['batchSize', 'bufferLimit'] as const) {
+      if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new RangeError(`${k} must be a positive integer`);
+    }
+    if (existsSync(opts.spillFile) && statSync(opts.spillFile).size > 0) {
+      this.spillPending = countLines(opts.spillFile);
+      opts.logger.warn({ spillFile: opts.spillFile, operations: this.spillPending }, 'persistence: replaying spill file left by a previous run');
+      this.schedule(0);
+    }
+  }
+
+  /** Number of operations not yet written (memory and spill file). */
+  pending(): number {
+    return this.queue.length + this.spillPending;
+  }
+
+  /** Queues one operation; returns at once. */
+  enqueue(op: PersistOp): void {
+    if (this.closed) throw new Error('persister is closed');
+    if (this.spillPending > 0 || this.queue.length >= this.opts.bufferLimit) {
+      this.spill(op);
+    } else {
+      this.queue.push(op);
+    }
+    this.opts.metrics?.persistBuffered.set(this.pending());
+    if (this.queue.length >= this.opts.batchSize) this.schedule(0);
+    else this.schedule(this.opts.flushMs);
+  }
+
+  /** Resolves once everything queued so far is written (waits through retries). */
+  async flush(): Promise<void> {
+    if (this.pending() === 0 && !this.running) return;
+    this.schedule(0);
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Flushes, then refuses new operations. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private spill(op: PersistOp): void {
+    if (!this.overflowing) {
+      this.overflowing = true;
+      this.opts.logger.warn({ bufferLimit: this.opts.bufferLimit, spillFile: this.opts.spillFile }, 'persistence buffer full: spilling to disk until the database catches up');
+    }
+    appendFileSync(this.opts.spillFile, EJSON.stringify(op, { relaxed: false }) + '\n');
+    this.spillPending++;
+    this.opts.metrics?.persistOverflow.inc();
+  }
+
+  /** Moves spilled operations back into memory, in order, while there is room. */
+  private unspill(): void {
+    if (this.spillPending === 0) return;
+    const room = Math.max(0, this.opts.bufferLimit - this.queue.length);
+    if (room === 0) return;
+    const fd = openSync(this.opts.spillFile, 'r');
+    try {
+      const size = fstatSync(fd).size;
+      const chunk = Buffer.alloc(Math.min(size - this.spillOffset, 8 * 1024 * 1024));
+      const n = readSync(fd, chunk, 0, chunk.length, this.spillOffset);
+      let start = 0;
+      let taken = 0;
+      while (taken < room) {
+        const nl = chunk.indexOf(10, start);
+        if (nl < 0 || nl >= n) break;
+        const line = chunk.subarray(start, nl).toString('utf8');
+        start = nl + 1;
+        if (line.trim()) {
+          this.queue.push(EJSON.parse(line, { relaxed: false }) as PersistOp);
+          taken++;
+        }
+      }
+      this.spillOffset += start;
+      this.spillPending = Math.max(0, this.spillPending - taken);
+      if (this.spillOffset >= size || this.spillPending === 0) {
+        truncateSync(this.opts.spillFile, 0);
+        this.spillOffset = 0;
+        this.spillPending = 0;
+        this.overflowing = false;
+        this.opts.logger.info('persistence: spill file drained');
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.running) return; // the running loop picks the queue up
+    if (this.timer) {
+      if (delayMs > 0) return;
+      clearTimeout(this.timer);
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.running = this.drain().finally(() => {
+        this.running = undefined;
+        if (this.pending() > 0) this.schedule(this.retryDelayMs || 0);
+        else for (const w of this.idleWaiters.splice(0)) w();
+      });
+    }, Math.max(delayMs, this.retryDelayMs));
+    this.timer.unref?.();
+  }
+
+  private async drain(): Promise<void> {
+    for (;;) {
+      if (this.queue.length < this.opts.batchSize) this.unspill();
+      if (this.queue.length === 0) return;
+      const batch = this.queue.slice(0, this.opts.batchSize);
+      try {
+        await this.write(batch);
+        this.queue.splice(0, batch.length);
+        this.retryDelayMs = 0;
+        this.opts.metrics?.persistBatches.inc({ result: 'ok' });
+        this.opts.metrics?.persistBuffered.set(this.pending());
+      } catch (err) {
+        this.retryDelayMs = Math.min(5_000, Math.max(100, this.retryDelayMs * 2));
+        this.opts.metrics?.persistBatches.inc({ result: 'error' });
+        this.opts.logger.warn({ err: (err as Error).message, pending: this.pending(), retryInMs: this.retryDelayMs }, 'persistence batch failed; will retry');
+        return;
+      }
+    }
+  }
+
+  /** Writes one batch idempotently. Throws on anything but duplicate keys. */
+  private async write(batch: PersistOp[]): Promise<void> {
+    const { store } = this.opts;
+    const messages = new Map<string, MessageDoc>();
+    const acks = new Map<string, Ack>();
+    const contacts = new Map<string, ContactDoc>();
+    const chats = new Map<string, ChatDoc>();
+    const events: OutboxDoc[] = [];
+    for (const op of batch) {
+      switch (op.kind) {
+        case 'message': {
+          const prev = messages.get(op.doc._id);
+          messages.set(op.doc._id, prev ? { ...prev, ...op.doc, ack: Math.max(prev.ack, op.doc.ack) as Ack, sentBy: op.doc.sentBy ?? prev.sentBy } : op.doc);
+          break;
+        }
+        case 'ack': {
+          const m = messages.get(op.id);
+          if (m) m.ack = Math.max(m.ack, op.ack) as Ack;
+          else acks.set(op.id, Math.max(acks.get(op.id) ?? -1, op.ack) as Ack);
+          break;
+        }
+        case 'contact':
+          contacts.set(op.doc._id, { ...contacts.get(op.doc._id), ...stripUndefined(op.doc) } as ContactDoc);
+          break;
+        case 'chat':
+          chats.set(op.doc._id, { ...chats.get(op.doc._id), ...stripUndefined(op.doc) } as ChatDoc);
+          break;
+        case 'event':
+          events.push(op.doc);
+          break;
+      }
+    }
+    if (messages.size) {
+      const docs = [...messages.values()].map(stripUndefined);
+      const dups = await insertIgnoringDuplicates(store.col.messages, docs);
+      // A message seen before: keep its first record, raise its ack, add who sent it if now known.
+      if (dups.length) {
+        await bulkWriteChunked(
+          store.col.messages,
+          dups.map((d) => ({
+            updateOne: { filter: { _id: d._id }, update: { $max: { ack: d.ack }, ...(d.sentBy ? { $set: { sentBy: d.sentBy } } : {}) } },
+          })),
+        );
+      }
+    }
+    if (acks.size) {
+      await bulkWriteChunked(
+        store.col.messages,
+        [...acks].map(([id, ack]) => ({ updateOne: { filter: { _id: id }, update: { $max: { ack } } } })),
+      );
+    }
+    if (contacts.size) {
+      await bulkWriteChunked(
+        store.col.contacts,
+        [...contacts.values()].map(({ _id, ...rest }) => ({ updateOne: { filter: { _id }, update: { $set: rest }, upsert: true } })),
+      );
+    }
+    if (chats.size) {
+      await bulkWriteChunked(
+        store.col.chats,
+        [...chats.values()].map(({ _id, ...rest }) => ({ updateOne: { filter: { _id }, update: { $set: rest }, upsert: true } })),
+      );
+    }
+    if (events.length) {
+      await insertIgnoringDuplicates(store.col.outbox, events.map(stripUndefined));
+      this.opts.onEventsStored?.();
+    }
+  }
+}
+
+/** insertMany(ordered: false); returns the documents that already existed (duplicate `_id`). */
+async function insertIgnoringDuplicates<T extends { _id: string }>(
+  collection: mongoose.mongo.Collection<T>,
+  docs: T[],
+): Promise<T[]> {
+  try {
+    await collection.insertMany(docs as mongoose.mongo.OptionalUnlessRequiredId<T>[], { ordered: false });
+    return [];
+  } catch (err) {
+    const e = err as { code?: number; writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } };
+    const writeErrors = Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : [];
+    if (writeErrors.length === 0 || writeErrors.some((w) => w.code !== DUPLICATE_KEY)) throw err;
+    return writeErrors.map((w) => docs[w.index]!);
+  }
+}
+
+function stripUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+function countLines(file: string): number {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(1024 * 1024);
+    let n = 0;
+    let pos = 0;
+    for (;;) {
+      const read = readSync(fd, buf, 0, buf.length, pos);
+      if (read === 0) return n;
+      for (let i = 0; i < read; i++) if (buf[i] === 10) n++;
+      pos += read;
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Default spill file inside the data directory. */
+export function spillFilePath(dataDir: string): string {
+  return path.join(dataDir, 'persist-spill.ndjson');
+}

@@ -1,0 +1,247 @@
+/**
+ * MongoDB models of the instance's own database (mongoose). One collection per kind:
+ * messages, contacts, chats, tokens, outbox (webhook events), settings.
+ *
+ * Designed for FerretDB v1 as well as MongoDB: no transactions, change streams, TTL indexes or `$lookup`;
+ * atomic single-document updates and unique `_id`s carry every invariant.
+ */
+import mongoose, { Schema, type Connection, type Model } from 'mongoose';
+import type { Ack } from '../engines/engine.js';
+
+export interface MessageDoc {
+  /** Serialized WhatsApp message id. */
+  _id: string;
+  chatId: string;
+  author: string;
+  fromMe: boolean;
+  isGroup: boolean;
+  type: string;
+  body: string;
+  timestamp: Date;
+  /** UTC day of `timestamp`, `YYYY-MM-DD` (serves the 30-day statistics). */
+  day: string;
+  ack: Ack;
+  quotedMessageId?: string | undefined;
+  /** The token that sent this message through the API (outgoing messages only). */
+  sentBy?: { tokenId: string; tokenName: string } | undefined;
+  createdAt: Date;
+}
+
+export interface ContactDoc {
+  _id: string;
+  number?: string | undefined;
+  name?: string | undefined;
+  pushname?: string | undefined;
+  isGroup: boolean;
+  isMyContact?: boolean | undefined;
+  participants?: string[] | undefined;
+  updatedAt: Date;
+}
+
+export interface ChatDoc {
+  _id: string;
+  name?: string | undefined;
+  isGroup: boolean;
+  unreadCount: number;
+  lastMessageAt?: Date | undefined;
+  updatedAt: Date;
+}
+
+export type Permission = 'r' | 'w' | 'rw';
+
+export interface TokenDoc {
+  _id: string;
+  name: string;
+  permissions: Permission;
+  /** SHA-256 of the whole token, hex. The plaintext is never stored. */
+  hash: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type OutboxStatus = 'pending' | 'delivered' | 'failed';
+
+export interface OutboxDoc {
+  /** Event id, stable across delivery attempts (sent as `X-Wacloud-Event-Id`). */
+  _id: string;
+  event: string;
+  payload: unknown;
+  createdAt: Date;
+  status: OutboxStatus;
+  attempts: number;
+  nextAttemptAt: Date;
+  /** A dispatcher holds the event until this time (crash-safe claim). */
+  lockedUntil?: Date | null;
+  lastStatus?: number | null;
+  lastError?: string | null;
+  deliveredAt?: Date | null;
+}
+
+export interface WebhookSettingsDoc {
+  _id: 'webhook';
+  url: string | null;
+  /** HMAC key; kept recoverable because signing needs it (a hash cannot sign). */
+  secret: string | null;
+  events: string[];
+  updatedAt: Date;
+}
+
+const messageSchema = new Schema<MessageDoc>(
+  {
+    _id: String,
+    chatId: { type: String, required: true },
+    author: { type: String, required: true },
+    fromMe: { type: Boolean, required: true },
+    isGroup: { type: Boolean, required: true },
+    type: { type: String, required: true },
+    body: { type: String, default: '' },
+    timestamp: { type: Date, required: true },
+    day: { type: String, required: true },
+    ack: { type: Number, required: true },
+    quotedMessageId: String,
+    sentBy: { tokenId: String, tokenName: String },
+    createdAt: { type: Date, required: true },
+  },
+  { versionKey: false, _id: false },
+);
+// Every list filter is served by an index ending in (timestamp, _id) for newest-first cursor pages.
+messageSchema.index({ timestamp: -1, _id: -1 });
+messageSchema.index({ chatId: 1, timestamp: -1, _id: -1 });
+messageSchema.index({ author: 1, timestamp: -1, _id: -1 });
+messageSchema.index({ fromMe: 1, timestamp: -1, _id: -1 });
+messageSchema.index({ isGroup: 1, timestamp: -1, _id: -1 });
+messageSchema.index({ day: 1, fromMe: 1 });
+
+const contactSchema = new Schema<ContactDoc>(
+  {
+    _id: String,
+    number: String,
+    name: String,
+    pushname: String,
+    isGroup: { type: Boolean, required: true },
+    isMyContact: Boolean,
+    participants: { type: [String], default: undefined },
+    updatedAt: { type: Date, required: true },
+  },
+  { versionKey: false, _id: false },
+);
+contactSchema.index({ isGroup: 1, _id: 1 });
+contactSchema.index({ number: 1 });
+
+const chatSchema = new Schema<ChatDoc>(
+  {
+    _id: String,
+    name: String,
+    isGroup: { type: Boolean, required: true },
+    unreadCount: { type: Number, default: 0 },
+    lastMessageAt: Date,
+    updatedAt: { type: Date, required: true },
+  },
+  { versionKey: false, _id: false },
+);
+
+const tokenSchema = new Schema<TokenDoc>(
+  {
+    _id: String,
+    name: { type: String, required: true },
+    permissions: { type: String, enum: ['r', 'w', 'rw'], required: true },
+    hash: { type: String, required: true },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+  },
+  { versionKey: false, _id: false },
+);
+
+const outboxSchema = new Schema<OutboxDoc>(
+  {
+    _id: String,
+    event: { type: String, required: true },
+    payload: Schema.Types.Mixed,
+    createdAt: { type: Date, required: true },
+    status: { type: String, enum: ['pending', 'delivered', 'failed'], required: true },
+    attempts: { type: Number, required: true },
+    nextAttemptAt: { type: Date, required: true },
+    lockedUntil: Date,
+    lastStatus: Number,
+    lastError: String,
+    deliveredAt: Date,
+  },
+  { versionKey: false, _id: false },
+);
+outboxSchema.index({ status: 1, nextAttemptAt: 1 });
+
+const settingsSchema = new Schema<WebhookSettingsDoc>(
+  {
+    _id: String,
+    url: { type: String, default: null },
+    secret: { type: String, default: null },
+    events: { type: [String], default: [] },
+    updatedAt: { type: Date, required: true },
+  },
+  { versionKey: false, _id: false },
+);
+
+/** Typed native driver collections, for the hot paths (bulk writes, cursor queries). */
+export interface Collections {
+  messages: mongoose.mongo.Collection<MessageDoc>;
+  contacts: mongoose.mongo.Collection<ContactDoc>;
+  chats: mongoose.mongo.Collection<ChatDoc>;
+  tokens: mongoose.mongo.Collection<TokenDoc>;
+  outbox: mongoose.mongo.Collection<OutboxDoc>;
+}
+
+export interface Store {
+  connection: Connection;
+  col: Collections;
+  messages: Model<MessageDoc>;
+  contacts: Model<ContactDoc>;
+  chats: Model<ChatDoc>;
+  tokens: Model<TokenDoc>;
+  outbox: Model<OutboxDoc>;
+  settings: Model<WebhookSettingsDoc>;
+  /** Creates the indexes (idempotent). */
+  init(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Connects to `uri` (its path names the database) with a connection of its own, so several stores can live in one
+ * process (tests, benchmarks). Fails with the driver's error when the server is unreachable within `timeoutMs`.
+ */
+export async function openStore(uri: string, timeoutMs = 10_000): Promise<Store> {
+  const connection = await mongoose
+    .createConnection(uri, { serverSelectionTimeoutMS: timeoutMs, autoIndex: false, autoCreate: false, maxPoolSize: 20 })
+    .asPromise();
+  const db = connection.db!;
+  const store: Store = {
+    connection,
+    col: {
+      messages: db.collection<MessageDoc>('messages'),
+      contacts: db.collection<ContactDoc>('contacts'),
+      chats: db.collection<ChatDoc>('chats'),
+      tokens: db.collection<TokenDoc>('tokens'),
+      outbox: db.collection<OutboxDoc>('outbox'),
+    },
+    messages: connection.model<MessageDoc>('Message', messageSchema, 'messages'),
+    contacts: connection.model<ContactDoc>('Contact', contactSchema, 'contacts'),
+    chats: connection.model<ChatDoc>('Chat', chatSchema, 'chats'),
+    tokens: connection.model<TokenDoc>('Token', tokenSchema, 'tokens'),
+    outbox: connection.model<OutboxDoc>('Outbox', outboxSchema, 'outbox'),
+    settings: connection.model<WebhookSettingsDoc>('Settings', settingsSchema, 'settings'),
+    async init() {
+      for (const m of [store.messages, store.contacts, store.chats, store.tokens, store.outbox, store.settings]) {
+        await m.createCollection().catch((err: { codeName?: string }) => {
+          if (err.codeName !== 'NamespaceExists') throw err;
+        });
+        await m.createIndexes();
+      }
+    },
+    close: () => connection.close(),
+  };
+  return store;
+}
+
+/** `Date` → `YYYY-MM-DD` in UTC. */
+export function utcDay(d: Date): string {
+  return d.toISOString().slice(0, 10);
+}

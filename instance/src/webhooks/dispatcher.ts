@@ -1,0 +1,189 @@
+/**
+ * Webhook delivery from the durable outbox: at-least-once, in MongoDB so undelivered events survive
+ * restarts and crashes.
+ *
+ * - An event is claimed with a findOneAndUpdate that sets `lockedUntil` (a crashed dispatcher's claim simply
+ *   expires); claims are serialized within the process because FerretDB v1 does not make findOneAndUpdate atomic
+ *   (one instance process owns its database, so no other process claims), POSTed with the HMAC signature and a stable `X-Wacloud-Event-Id`, then marked delivered or rescheduled.
+ * - Retries: exponential backoff with full jitter in [base·2^(n−1)/2, base·2^(n−1)], capped at `retryMaxMs`
+ *   (defaults 5 s → 5 min), at most `maxAttempts` attempts, then `failed` (kept as a dead letter).
+ *   A 4xx answer is final (`failed`) except 408 and 429; `Retry-After` is honoured for 429 and 503.
+ */
+import type { Logger } from 'pino';
+import type { Metrics } from '../metrics.js';
+import type { OutboxDoc, Store } from '../storage/store.js';
+import type { WebhookSettingsService } from './settings.js';
+import { ATTEMPT_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign } from './signature.js';
+
+export interface DispatcherOptions {
+  store: Store;
+  settings: WebhookSettingsService;
+  logger: Logger;
+  metrics?: Metrics | undefined;
+  instanceId: string;
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  /** Timeout of one POST, ms. */
+  timeoutMs: number;
+  /** Parallel deliveries. */
+  concurrency?: number;
+  /** Longest idle sleep between polls, ms. */
+  pollMs?: number;
+}
+
+/** Outcome of one attempt, for tests and logs. */
+export type AttemptResult = 'delivered' | 'retry' | 'failed';
+
+export class WebhookDispatcher {
+  private stopped = true;
+  private wake: (() => void) | undefined;
+  private loops: Promise<void>[] = [];
+  /** Claims are serialized in-process: FerretDB v1 does not make findOneAndUpdate atomic under concurrency. */
+  private claiming: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly opts: DispatcherOptions) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const n = this.opts.concurrency ?? 4;
+    this.loops = Array.from({ length: n }, () => this.loop());
+  }
+
+  /** Wakes sleeping workers (new events were stored). */
+  notify(): void {
+    this.wake?.();
+  }
+
+  /** Stops claiming; in-flight deliveries finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.notify();
+    await Promise.all(this.loops);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      let delivered = false;
+      try {
+        delivered = await this.deliverOne();
+      } catch (err) {
+        this.opts.logger.warn({ err: (err as Error).message }, 'webhook dispatcher: outbox unavailable');
+      }
+      if (!delivered && !this.stopped) await this.sleep(this.opts.pollMs ?? 1_000);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      const prev = this.wake;
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = () => {
+        prev?.();
+        done();
+      };
+    });
+  }
+
+  /** Claims and attempts one due event. Returns false when none was due. */
+  async deliverOne(now = new Date()): Promise<boolean> {
+    const { store } = this.opts;
+    const lockMs = this.opts.timeoutMs + 5_000;
+    const claim = this.claiming.then(() =>
+      store.col.outbox.findOneAndUpdate(
+        { status: 'pending', nextAttemptAt: { $lte: now }, $or: [{ lockedUntil: null }, { lockedUntil: { $lte: now } }] },
+        { $set: { lockedUntil: new Date(now.getTime() + lockMs) } },
+        { sort: { nextAttemptAt: 1 }, returnDocument: 'after' },
+      ),
+    );
+    this.claiming = claim.catch(() => undefined);
+    const doc = await claim;
+    if (!doc) return false;
+    await this.attempt(doc as OutboxDoc);
+    return true;
+  }
+
+  private async attempt(doc: OutboxDoc): Promise<AttemptResult> {
+    const { store, logger, metrics } = this.opts;
+    const settings = await this.opts.settings.get();
+    const attempt = doc.attempts + 1;
+    const log = logger.child({ eventId: doc._id, event: doc.event, attempt });
+    if (!settings.url) {
+      // No receiver configured any more: keep the event until one is, checking again later.
+      await store.outbox.updateOne({ _id: doc._id }, { $set: { lockedUntil: null, nextAttemptAt: new Date(Date.now() + this.opts.retryMaxMs) } });
+      return 'retry';
+    }
+    const body = JSON.stringify({ id: doc._id, event: doc.event, instanceId: this.opts.instanceId, createdAt: doc.createdAt, payload: doc.payload });
+    const ts = Math.floor(Date.now() / 1000);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'wacloud-webhooks/1',
+      [EVENT_ID_HEADER]: doc._id,
+      [EVENT_TYPE_HEADER]: doc.event,
+      [TIMESTAMP_HEADER]: String(ts),
+      [ATTEMPT_HEADER]: String(attempt),
+    };
+    if (settings.secret) headers[SIGNATURE_HEADER] = sign(settings.secret, ts, body);
+    let status: number | null = null;
+    let error: string | null = null;
+    let retryAfterMs: number | undefined;
+    try {
+      const res = await fetch(settings.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.opts.timeoutMs), redirect: 'manual' });
+      status = res.status;
+      retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
+      await res.body?.cancel().catch(() => {});
+    } catch (err) {
+      error = (err as Error).name === 'TimeoutError' ? `timed out after ${this.opts.timeoutMs} ms` : describeFetchError(err);
+    }
+    const result = classify(status, attempt, this.opts.maxAttempts);
+    const now = Date.now();
+    if (result === 'delivered') {
+      await store.outbox.updateOne({ _id: doc._id }, { $set: { status: 'delivered', attempts: attempt, deliveredAt: new Date(now), lastStatus: status, lastError: null, lockedUntil: null } });
+      log.debug({ status }, 'webhook delivered');
+    } else if (result === 'retry') {
+      const delay = Math.max(backoffMs(attempt, this.opts.retryBaseMs, this.opts.retryMaxMs), status === 429 || status === 503 ? (retryAfterMs ?? 0) : 0);
+      await store.outbox.updateOne(
+        { _id: doc._id },
+        { $set: { attempts: attempt, nextAttemptAt: new Date(now + delay), lastStatus: status, lastError: error, lockedUntil: null } },
+      );
+      log.info({ status, error, retryInMs: delay }, 'webhook delivery failed; will retry');
+    } else {
+      await store.outbox.updateOne({ _id: doc._id }, { $set: { status: 'failed', attempts: attempt, lastStatus: status, lastError: error, lockedUntil: null } });
+      log.warn({ status, error }, 'webhook delivery failed for good; event kept as failed');
+    }
+    metrics?.webhookDeliveries.inc({ result });
+    return result;
+  }
+}
+
+/** Delivery outcome for an HTTP status (null: no answer). 2xx delivered; 4xx final except 408/429. */
+export function classify(status: number | null, attempt: number, maxAttempts: number): AttemptResult {
+  if (status !== null && status >= 200 && status < 300) return 'delivered';
+  const retryable = status === null || status >= 500 || status === 408 || status === 429 || (status >= 300 && status < 400);
+  if (!retryable) return 'failed';
+  return attempt >= maxAttempts ? 'failed' : 'retry';
+}
+
+/** Backoff before attempt `attempt + 1`, ms: exponential with jitter, bounded by `maxMs`. */
+export function backoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
+  const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+function parseRetryAfter(v: string | null): number | undefined {
+  if (!v) return undefined;
+  const s = Number(v);
+  if (Number.isFinite(s)) return Math.min(s * 1000, 3_600_000);
+  const t = Date.parse(v);
+  return Number.isFinite(t) ? Math.max(0, t - Date.now()) : undefined;
+}
+
+function describeFetchError(err: unknown): string {
+  const e = err as Error & { cause?: { code?: string; message?: string } };
+  return e.cause?.code ?? e.cause?.message ?? e.message;
+}

@@ -1,0 +1,189 @@
+/**
+ * Wire protocol between a simulated engine (a "linked device") and the simulated WhatsApp network server:
+ * JSON text frames over one WebSocket at {@link SIMNET_WS_PATH}.
+ *
+ * Flow:
+ * 1. The device opens the socket and sends `resume` (stored session) or `login` (new link; `phone` asks for a
+ *    pairing code instead of a QR).
+ * 2. Login: the server sends `qr` frames (rotating) or one `pairing_code`, then `authenticated` once the phone
+ *    links the device (test hooks), or `login_failed` when nobody did in time.
+ *    Resume: the server answers `resumed` or `session_invalid` (unknown/unlinked device; the device logs in anew).
+ * 3. Linked: the server sends `push` frames (messages, acks, chats, contacts), numbered per device; the device
+ *    confirms each with `received {seq}` (unconfirmed pushes are sent again on the next connection, so delivery
+ *    is at-least-once and a confirmed message push is the delivery receipt, ack 2). Requests (`send`, `contacts`,
+ *    `chats`, `logout`) carry a `reqId` answered by one `response`.
+ *
+ * 4. The server may end a linked session with `logged_out` (unlinked from the phone: forget the credentials) or
+ *    `conflict` (another connection resumed the same credentials: stop, keep them).
+ *
+ * Message ids are `<fromMe>_<chatId>_<KEY>` from the receiving account's view (also in groups, where
+ * whatsapp-web.js would append `_<participant>`); KEY is the sender's 20-hex key, shared by all sides.
+ * Client frames are untrusted input on the server and are validated with {@link clientFrameSchema}; an invalid
+ * frame gets an `error` frame, or a failed `response` when it carried a numeric `reqId`.
+ */
+import { z } from 'zod';
+
+/**
+ * Message acknowledgement, WhatsApp's numbering: -1 error, 0 pending, 1 server (one tick), 2 device (two ticks),
+ * 3 read (blue), 4 played.
+ */
+export type Ack = -1 | 0 | 1 | 2 | 3 | 4;
+
+/** A message as one account sees it. Ids are serialized `<fromMe>_<chatId>_<KEY>`. */
+export interface WireMessage {
+  /** Serialized message id, unique per account. */
+  id: string;
+  /** The chat the message belongs to (the peer for 1:1 chats, the group for group chats). */
+  chatId: string;
+  /** Sender's user id (`<digits>@c.us`). */
+  author: string;
+  fromMe: boolean;
+  isGroup: boolean;
+  /** Always `chat` (text) on the simulated network. */
+  type: string;
+  body: string;
+  /** Epoch milliseconds. */
+  timestamp: number;
+  ack: Ack;
+  /** Id of the quoted message (as this account sees it), when the message is a reply. */
+  quotedMessageId?: string | undefined;
+}
+
+/** A user (`<digits>@c.us`) or a group (`<id>@g.us`) as one account sees it. */
+export interface WireContact {
+  id: string;
+  /** Phone number in international digits (users only). */
+  number?: string | undefined;
+  name?: string | undefined;
+  pushname?: string | undefined;
+  isGroup: boolean;
+  isMyContact?: boolean | undefined;
+  /** Participants' user ids (groups only). */
+  participants?: string[] | undefined;
+}
+
+/** A chat as one account sees it. */
+export interface WireChat {
+  id: string;
+  name?: string | undefined;
+  isGroup: boolean;
+  unreadCount: number;
+  /** Epoch ms of the last message, when there is one. */
+  lastMessageAt?: number | undefined;
+}
+
+/** The account a device is linked to. */
+export interface WireAccount {
+  /** `<digits>@c.us` */
+  id: string;
+  /** International digits. */
+  phone: string;
+  pushname?: string | undefined;
+}
+
+/** Path of the WebSocket endpoint on the simnet server. */
+export const SIMNET_WS_PATH = '/ws';
+
+/** Largest accepted frame, bytes. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+
+/** Longest text message body, characters (WhatsApp's limit). */
+export const MAX_BODY_CHARS = 65_536;
+
+/** A phone number in international digits, without `+` (E.164 allows up to 15). */
+export const phoneDigits = z.string().regex(/^\d{6,15}$/, 'must be 6 to 15 digits');
+
+/** Message key as assigned by the sender: 20 uppercase hex characters. */
+export const messageKey = z.string().regex(/^[0-9A-F]{20}$/, 'must be 20 uppercase hex characters');
+
+const reqId = z.number().int().nonnegative();
+
+/** Every frame a device may send. */
+export const clientFrameSchema = z.discriminatedUnion('type', [
+  /** Start a new link: QR login, or pairing-code login for `phone`. */
+  z.object({ type: z.literal('login'), phone: phoneDigits.optional() }),
+  /** Resume a stored session. */
+  z.object({ type: z.literal('resume'), deviceId: z.string().min(1).max(200), token: z.string().min(1).max(200) }),
+  /** Confirms push `seq` was processed. */
+  z.object({ type: z.literal('received'), seq: z.number().int().nonnegative() }),
+  /** Send a text message to a chat id (`…@c.us` / `…@g.us`). */
+  z.object({
+    type: z.literal('send'),
+    reqId,
+    to: z.string().min(1).max(100),
+    key: messageKey,
+    body: z.string().min(1).max(MAX_BODY_CHARS),
+    quotedMessageId: z.string().min(1).max(300).optional(),
+  }),
+  z.object({ type: z.literal('contacts'), reqId }),
+  z.object({ type: z.literal('chats'), reqId }),
+  /** Unlink this device. */
+  z.object({ type: z.literal('logout'), reqId }),
+]);
+
+export type ClientFrame = z.infer<typeof clientFrameSchema>;
+
+/** Client frames that expect a `response`. */
+export type RequestFrame = Extract<ClientFrame, { reqId: number }>;
+export type RequestType = RequestFrame['type'];
+
+/** Result carried by a successful `response`, per request type. */
+export interface ResultMap {
+  /** The message as sent, from the sender's view, ack 1 (the server accepted it). */
+  send: { message: WireMessage };
+  contacts: { contacts: WireContact[] };
+  chats: { chats: WireChat[] };
+  logout: Record<string, never>;
+}
+
+/** Stable error shape in responses and `error` frames. */
+export interface WireError {
+  code: string;
+  message: string;
+}
+
+/** Credentials of a linked device, stored by the engine like whatsapp-web.js' LocalAuth. */
+export interface DeviceSession {
+  deviceId: string;
+  token: string;
+}
+
+/** Something that happened for the account, delivered to each of its linked devices. */
+export type PushEvent =
+  | { kind: 'message'; message: WireMessage }
+  | { kind: 'ack'; id: string; chatId: string; ack: Ack }
+  | { kind: 'chat'; chat: WireChat }
+  | { kind: 'contact'; contact: WireContact };
+
+export type ResponseFrame =
+  | { type: 'response'; reqId: number; ok: true; result: ResultMap[RequestType] }
+  | { type: 'response'; reqId: number; ok: false; error: WireError };
+
+/** Every frame the server sends. */
+export type ServerFrame =
+  /** A QR string to show; valid for `expiresInMs` ms, then replaced by the next one. */
+  | { type: 'qr'; qr: string; expiresInMs: number }
+  /** An 8-character pairing code to type on the phone; valid for `expiresInMs` ms. */
+  | { type: 'pairing_code'; code: string; expiresInMs: number }
+  /** Nobody scanned/confirmed in time; the login is over. */
+  | { type: 'login_failed'; reason: string }
+  /** The phone linked this device: store `session` to resume later. */
+  | { type: 'authenticated'; account: WireAccount; session: DeviceSession }
+  | { type: 'resumed'; account: WireAccount }
+  /** The stored session is not (or no longer) linked; log in anew. */
+  | { type: 'session_invalid'; reason: string }
+  /** The device was unlinked from the phone; forget the stored session. */
+  | { type: 'logged_out'; reason: string }
+  /** Another connection resumed this device's session; this one is closed (WhatsApp's CONFLICT). */
+  | { type: 'conflict'; reason: string }
+  | { type: 'push'; seq: number; event: PushEvent }
+  | ResponseFrame
+  /** A frame the server could not accept (malformed JSON, unknown type, bad fields). */
+  | { type: 'error'; error: WireError };
+
+/** A request frame the server could not accept still gets a `response` when it carried a numeric `reqId`. */
+export function requestIdOf(json: unknown): number | undefined {
+  if (typeof json !== 'object' || json === null || !('reqId' in json)) return undefined;
+  const { reqId } = json;
+  return typeof reqId === 'number' && Number.isInteger(reqId) ? reqId : undefined;
+}
