@@ -22,9 +22,9 @@
 import { randomUUID } from 'node:crypto';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { API_VERSION, FIELD_MANAGER, KIND, PLURAL, type WhatsAppInstance } from '@wacloud/crds';
-import { buildStatefulSet, type StatefulSetOptions } from '../builders/index.js';
-import { loadConfig, type OperatorConfig } from '../config.js';
-import { KubeClient } from '../kube-client.js';
+import { KubeClient } from '@wacloud/kube-runtime';
+import { buildStatefulSet, type StatefulSetOptions } from '../src/builders/index.js';
+import { loadConfig, type OperatorConfig } from '../src/config.js';
 import { ArrivalWatch, runPool, type KubeObject } from './api.js';
 import { CONTROL_PLANE_DESCRIPTION, startBenchCluster, startOperatorProcess, type BenchCluster } from './cluster.js';
 import { PeakSampler, countDelta, cpuDelta, cpuSnapshot, metricValue, procFds, type CpuSnapshot } from './proc.js';
@@ -98,7 +98,7 @@ export interface ClientTiming {
 
 export interface ClientOverhead {
   requests: number;
-  /** The operator's KubeClient (kube-transport.ts: one keep-alive node:https Agent). */
+  /** The operator's KubeClient (@wacloud/kube-runtime: one keep-alive node:https Agent). */
   kubeClient: ClientTiming;
   /** One keep-alive Agent (the bench's client). */
   keepAlive: ClientTiming;

@@ -3,8 +3,8 @@
  * `wacloud-operator`: reconciles WhatsAppInstance resources. Kubernetes credentials from KUBECONFIG or, in a pod,
  * the mounted ServiceAccount. Stops on SIGTERM/SIGINT (releasing its Lease) and exits 1 when leadership is lost.
  */
+import { loadKubeConfig } from '@wacloud/kube-runtime';
 import { ConfigError, loadConfig, type OperatorConfig } from './config.js';
-import { loadKubeConfig } from './kube-transport.js';
 import { createLogger } from './logger.js';
 import { startOperator } from './operator.js';
 
@@ -19,7 +19,7 @@ try {
   throw err;
 }
 const logger = createLogger(config.LOG_LEVEL);
-// Not client-node's KubeConfig: importing client-node costs ~90 MiB of resident memory (see kube-transport.ts).
+// Not client-node's KubeConfig: importing client-node costs ~90 MiB of resident memory (@wacloud/kube-runtime's README).
 const kc = await loadKubeConfig();
 const operator = await startOperator({ config, kubeConfig: kc, logger }).catch((err: Error) => {
   logger.fatal({ err }, 'operator failed to start');

@@ -46,11 +46,9 @@ import {
   buildService,
   buildStatefulSet,
 } from './builders/index.js';
-import type { MetadataOnly } from './cache-transforms.js';
+import { isNotFound, type EventRecorder, type KubeClient, type MetadataOnly } from '@wacloud/kube-runtime';
 import { isSubset, setCondition } from './conditions.js';
 import { parseSelector, type OperatorConfig } from './config.js';
-import type { EventRecorder } from './events.js';
-import { objectPath, type KubeClient } from './kube-client.js';
 
 /** What the reconciler reads: the informer caches (namespace, name) → object. */
 export interface ClusterState {
@@ -251,7 +249,7 @@ export class InstanceReconciler {
     const hash = desiredHash(desired);
     if (live && this.verified.has(key, live, hash)) return;
     let current: KubernetesObject | undefined;
-    if (live && isSubset(desired.metadata, live.metadata)) current = await this.d.client.get(objectPath(desired));
+    if (live && isSubset(desired.metadata, live.metadata)) current = await this.d.client.get(this.d.client.objectPath(desired));
     if (current && isSubset(desired, current)) {
       this.verified.set(key, current.metadata?.resourceVersion, hash);
       return;
@@ -299,13 +297,12 @@ export class InstanceReconciler {
     ]).catch(() => {});
     await this.d.events.record(wai, 'Normal', 'Deleting', 'Removing the finalizer; the garbage collector deletes the StatefulSet, Services, Secret, NetworkPolicy and session volume');
     try {
-      await this.d.client.jsonPatch(objectPath(wai), [
+      await this.d.client.jsonPatch(this.d.client.objectPath(wai), [
         { op: 'test', path: `/metadata/finalizers/${i}`, value: FINALIZER },
         { op: 'remove', path: `/metadata/finalizers/${i}` },
       ]);
     } catch (err) {
-      const code = (err as { statusCode?: number }).statusCode;
-      if (code === 404) return {};
+      if (isNotFound(err)) return {};
       throw err;
     }
     log.info('finalizer removed');

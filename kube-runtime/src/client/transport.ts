@@ -1,158 +1,20 @@
 /**
- * The operator's connection to the Kubernetes API: one keep-alive `node:https` connection pool per cluster
- * configuration, shared by the informers (list + watch), the client (apply, patch, events) and leader election.
+ * The connection to the Kubernetes API: one keep-alive `node:https` connection pool per cluster configuration,
+ * shared by everything that talks to that cluster (informers' list + watch, {@link KubeClient}, leader election).
  *
  * Why not @kubernetes/client-node at run time: importing it loads its whole generated API (every model and API
  * class) — about 90 MiB of resident memory before the first request — and its request path makes a new undici Agent
- * per call. Here client-node is used for its types only, and loaded lazily as a fallback when a kubeconfig needs an
- * authenticator this module does not implement (exec plugins, OIDC, cloud auth providers).
+ * per call. Here client-node is used for its types only, and loaded lazily when a kubeconfig needs an authenticator
+ * this package does not implement (kubeconfig.ts).
  *
- * {@link loadKubeConfig} reads the configuration the way client-node's `loadFromDefault` does (`KUBECONFIG`, else
- * `~/.kube/config`, else the pod's ServiceAccount) for the common cases: bearer tokens (inline or a token file,
- * re-read every minute as projected ServiceAccount tokens rotate), client certificates, basic auth, CA and
- * `insecure-skip-tls-verify`. Any object shaped like client-node's `KubeConfig` ({@link KubeConfigLike}) is accepted
- * too (the tests pass testenv's).
+ * Failures are {@link ApiServerError}s: `rejected` for a non-2xx answer, `unreachable` for a network error, a
+ * timeout or a broken response. An abort through the caller's own `signal` rejects with the AbortError as is.
  */
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { createRequire } from 'node:module';
-import os from 'node:os';
-import path from 'node:path';
-
-/** The cluster part of a kubeconfig, in client-node's field names. */
-export interface KubeClusterLike {
-  server: string;
-  caData?: string;
-  caFile?: string;
-  skipTLSVerify?: boolean;
-  tlsServerName?: string;
-}
-
-/** The user part of a kubeconfig, in client-node's field names (`authProvider`/`exec` need client-node). */
-export interface KubeUserLike {
-  token?: string;
-  /** Not a client-node field: a bearer token file (kubeconfig `tokenFile`, or the in-cluster ServiceAccount token). */
-  tokenFile?: string;
-  certData?: string;
-  certFile?: string;
-  keyData?: string;
-  keyFile?: string;
-  username?: string;
-  password?: string;
-  authProvider?: { name?: string; config?: Record<string, string> };
-  exec?: unknown;
-}
-
-/** What the operator needs of a kubeconfig; client-node's `KubeConfig` satisfies it. */
-export interface KubeConfigLike {
-  getCurrentCluster(): KubeClusterLike | null;
-  getCurrentUser(): KubeUserLike | null;
-  /** client-node only: sets TLS options and headers (used for authenticators not implemented here). */
-  applyToHTTPSOptions?(opts: https.RequestOptions): Promise<void>;
-}
-
-const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
-
-/** A plain kubeconfig: the current context's cluster and user. */
-class PlainKubeConfig implements KubeConfigLike {
-  constructor(
-    private readonly cluster: KubeClusterLike,
-    private readonly user: KubeUserLike,
-  ) {}
-  getCurrentCluster(): KubeClusterLike {
-    return this.cluster;
-  }
-  getCurrentUser(): KubeUserLike {
-    return this.user;
-  }
-}
-
-function needsClientNode(u: KubeUserLike): boolean {
-  return Boolean(u.exec) || (u.authProvider !== undefined && u.authProvider.name !== 'tokenFile');
-}
-
-const abs = (dir: string, file: string | undefined) => (file === undefined || path.isAbsolute(file) ? file : path.join(dir, file));
-
-/**
- * Parses one kubeconfig file (YAML or JSON) into the current context's cluster and user.
- * @returns undefined when the user needs an authenticator only client-node has.
- * @throws Error when the current context, cluster or user is missing.
- */
-export function parseKubeConfigFile(file: string, contextName?: string): KubeConfigLike | undefined {
-  // js-yaml is client-node's own dependency: resolved from there, so hoisting does not matter.
-  const yaml = createRequire(createRequire(import.meta.url).resolve('@kubernetes/client-node'))('js-yaml') as { load(s: string): unknown };
-  type Named<T> = Array<{ name: string } & T>;
-  const doc = yaml.load(readFileSync(file, 'utf8')) as {
-    'current-context'?: string;
-    contexts?: Named<{ context: { cluster: string; user: string } }>;
-    clusters?: Named<{ cluster: Record<string, unknown> }>;
-    users?: Named<{ user?: Record<string, unknown> }>;
-  };
-  const ctxName = contextName ?? doc['current-context'];
-  const ctx = doc.contexts?.find((c) => c.name === ctxName)?.context;
-  if (!ctx) throw new Error(`kubeconfig ${file}: no context ${ctxName ?? '(current-context unset)'}`);
-  const c = doc.clusters?.find((x) => x.name === ctx.cluster)?.cluster;
-  if (!c) throw new Error(`kubeconfig ${file}: no cluster ${ctx.cluster}`);
-  const u = doc.users?.find((x) => x.name === ctx.user)?.user ?? {};
-  const dir = path.dirname(file);
-  const s = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const cluster: KubeClusterLike = {
-    server: String(c.server),
-    caData: s(c['certificate-authority-data']),
-    caFile: abs(dir, s(c['certificate-authority'])),
-    skipTLSVerify: c['insecure-skip-tls-verify'] === true,
-    tlsServerName: s(c['tls-server-name']),
-  };
-  const user: KubeUserLike = {
-    token: s(u.token),
-    tokenFile: abs(dir, s(u.tokenFile)),
-    certData: s(u['client-certificate-data']),
-    certFile: abs(dir, s(u['client-certificate'])),
-    keyData: s(u['client-key-data']),
-    keyFile: abs(dir, s(u['client-key'])),
-    username: s(u.username),
-    password: s(u.password),
-    exec: u.exec,
-    authProvider: u['auth-provider'] as KubeUserLike['authProvider'],
-  };
-  return needsClientNode(user) ? undefined : new PlainKubeConfig(cluster, user);
-}
-
-/**
- * The configuration client-node's `loadFromDefault` would pick: the first file of `KUBECONFIG`, else
- * `~/.kube/config`, else the pod's ServiceAccount. Falls back to client-node itself (loaded only then) for exec
- * plugins and auth providers, and for a `KUBECONFIG` listing several files (merged by client-node).
- */
-export async function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): Promise<KubeConfigLike> {
-  const files = (env.KUBECONFIG ?? '').split(path.delimiter).filter(Boolean);
-  const home = path.join(os.homedir(), '.kube', 'config');
-  const file = files.length === 1 ? files[0] : files.length === 0 && existsSync(home) ? home : undefined;
-  if (file) {
-    const kc = parseKubeConfigFile(file);
-    if (kc) return kc;
-  } else if (files.length === 0 && env.KUBERNETES_SERVICE_HOST && existsSync(`${SA_DIR}/token`)) {
-    const host = env.KUBERNETES_SERVICE_HOST.includes(':') ? `[${env.KUBERNETES_SERVICE_HOST}]` : env.KUBERNETES_SERVICE_HOST;
-    return new PlainKubeConfig({ server: `https://${host}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`, caFile: `${SA_DIR}/ca.crt` }, { tokenFile: `${SA_DIR}/token` });
-  }
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kc = new KubeConfig();
-  kc.loadFromDefault();
-  return kc as unknown as KubeConfigLike;
-}
-
-/** A non-2xx answer of the apiserver: HTTP status and, when the body is a Status, its reason and message. */
-export class KubeStatusError extends Error {
-  override name = 'KubeStatusError';
-  constructor(
-    readonly statusCode: number,
-    readonly status: { reason?: string; message?: string; details?: unknown; code?: number } | undefined,
-    method: string,
-    path: string,
-  ) {
-    super(`${method} ${path}: ${statusCode} ${status?.reason ?? ''} ${status?.message ?? ''}`.trim());
-  }
-}
+import { ApiServerError, type ApiServerStatus } from './errors.js';
+import { needsClientNode, type KubeConfigLike, type KubeUserLike } from './kubeconfig.js';
 
 export interface TransportRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -232,7 +94,11 @@ export class KubeTransport {
     return {};
   }
 
-  private async open(r: TransportRequest): Promise<{ req: http.ClientRequest; res: Promise<http.IncomingMessage> }> {
+  /**
+   * Sends one request. `res` resolves with the response head; it rejects with an `unreachable` ApiServerError on a
+   * network error or when no response head arrived within `timeoutMs`, and with the AbortError when `signal` aborted.
+   */
+  private async open(r: TransportRequest, label: string = r.method): Promise<{ req: http.ClientRequest; res: Promise<http.IncomingMessage> }> {
     const headers: Record<string, string> = { accept: r.accept ?? 'application/json', ...(await this.authHeaders()) };
     const payload = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));
     if (payload) {
@@ -242,10 +108,10 @@ export class KubeTransport {
     const req = this.mod.request(this.url.origin + this.url.pathname.replace(/\/+$/, '') + r.path, { method: r.method, headers, agent: this.getAgent(), signal: r.signal });
     const res = new Promise<http.IncomingMessage>((resolve, reject) => {
       req.once('response', resolve);
-      req.on('error', reject);
+      req.on('error', (e) => reject(this.failure(r, label, e)));
     });
     const timeout = r.timeoutMs ?? 30_000;
-    const timer = setTimeout(() => req.destroy(new Error(`${r.method} ${r.path}: no response within ${timeout} ms`)), timeout);
+    const timer = setTimeout(() => req.destroy(ApiServerError.unreachable(label, r.path, `no response within ${timeout} ms`)), timeout);
     res.then(
       () => clearTimeout(timer),
       () => clearTimeout(timer),
@@ -254,9 +120,17 @@ export class KubeTransport {
     return { req, res };
   }
 
+  /** A connection-level error as thrown to the caller: the caller's own abort as is, anything else `unreachable`. */
+  private failure(r: TransportRequest, label: string, e: unknown): unknown {
+    if (r.signal?.aborted || (e as { name?: string }).name === 'ApiServerError') return e;
+    const err = e as { code?: string; message?: string };
+    return ApiServerError.unreachable(label, r.path, err.message || err.code || String(e), e);
+  }
+
   /**
    * One request; resolves with the parsed JSON body (undefined when empty).
-   * @throws KubeStatusError for a non-2xx status; Error on network errors, timeouts (`timeoutMs`) and aborts.
+   * @throws ApiServerError `rejected` for a non-2xx status; `unreachable` on network errors, timeouts (`timeoutMs`,
+   * default 30_000 ms, for the head and again for the body) and broken responses; the AbortError when `signal` aborts.
    */
   async request<T>(r: TransportRequest): Promise<T> {
     const { req, res: resP } = await this.open(r);
@@ -264,7 +138,7 @@ export class KubeTransport {
     const timeout = r.timeoutMs ?? 30_000;
     const chunks: Buffer[] = [];
     const text = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => req.destroy(new Error(`${r.method} ${r.path}: body not complete within ${timeout} ms`)), timeout);
+      const timer = setTimeout(() => req.destroy(ApiServerError.unreachable(r.method, r.path, `body not complete within ${timeout} ms`)), timeout);
       res.on('data', (c: Buffer) => chunks.push(c));
       res.once('end', () => {
         clearTimeout(timer);
@@ -272,45 +146,38 @@ export class KubeTransport {
       });
       res.on('error', (e) => {
         clearTimeout(timer);
-        reject(e);
+        reject(this.failure(r, r.method, e));
       });
       res.once('aborted', () => {
         clearTimeout(timer);
-        reject(new Error(`${r.method} ${r.path}: response aborted`));
+        reject(this.failure(r, r.method, new Error('response aborted')));
       });
     });
     const status = res.statusCode ?? 0;
+    if (status < 200 || status >= 300) throw ApiServerError.rejected(r.method, r.path, status, parseStatus(text));
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
     } catch {
       parsed = undefined;
     }
-    if (status < 200 || status >= 300) {
-      throw new KubeStatusError(status, (parsed as KubeStatusError['status']) ?? { message: text.slice(0, 200) }, r.method, r.path);
-    }
     return parsed as T;
   }
 
   /**
    * A watch: GET `path` (with `watch=true` in its query) streaming one JSON event per line to `onEvent`.
-   * Resolves when the server ends the stream, `signal` aborts, or no byte arrived for `idleTimeoutMs`; rejects on
-   * a non-2xx answer (KubeStatusError) or a network error.
+   * Resolves when the server ends the stream, `signal` aborts, or no byte arrived for `idleTimeoutMs`.
+   * @throws ApiServerError `rejected` (method `WATCH`) for a non-2xx answer; `unreachable` when the connection
+   * fails or breaks (a reset stream counts as ended).
    */
   async watch(path: string, o: { accept?: string; signal: AbortSignal; idleTimeoutMs: number }, onEvent: (type: string, object: unknown) => void): Promise<void> {
-    const { req, res: resP } = await this.open({ method: 'GET', path, accept: o.accept, signal: o.signal, timeoutMs: o.idleTimeoutMs });
+    const r: TransportRequest = { method: 'GET', path, accept: o.accept, signal: o.signal, timeoutMs: o.idleTimeoutMs };
+    const { req, res: resP } = await this.open(r, 'WATCH');
     const res = await resP;
     if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
       const chunks: Buffer[] = [];
       for await (const c of res) chunks.push(c as Buffer);
-      const text = Buffer.concat(chunks).toString('utf8');
-      let st: KubeStatusError['status'];
-      try {
-        st = JSON.parse(text) as KubeStatusError['status'];
-      } catch {
-        st = { message: text.slice(0, 200) };
-      }
-      throw new KubeStatusError(res.statusCode ?? 0, st, 'WATCH', path);
+      throw ApiServerError.rejected('WATCH', path, res.statusCode ?? 0, parseStatus(Buffer.concat(chunks).toString('utf8')));
     }
     await new Promise<void>((resolve, reject) => {
       let buf = '';
@@ -341,7 +208,7 @@ export class KubeTransport {
       });
       const end = (err?: unknown) => {
         clearTimeout(idle);
-        if (err && !o.signal.aborted) reject(err);
+        if (err && !o.signal.aborted) reject(this.failure(r, 'WATCH', err));
         else resolve();
       };
       res.once('end', () => end());
@@ -349,4 +216,15 @@ export class KubeTransport {
       res.on('error', (e) => end((e as { code?: string }).code === 'ECONNRESET' || (e as Error).name === 'AbortError' ? undefined : e));
     });
   }
+}
+
+/** The Status object of an error answer; a non-JSON body becomes `{ message: <its first 200 characters> }`. */
+function parseStatus(text: string): ApiServerStatus {
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v && typeof v === 'object') return v as ApiServerStatus;
+  } catch {
+    /* not JSON */
+  }
+  return { message: text.slice(0, 200) };
 }

@@ -1,17 +1,16 @@
 /**
  * Cache transforms (controller-runtime's `cache.Options.DefaultTransform` / `ByObject.Transform`): what the
- * informers keep of each object — only what the reconciler reads — so 2,000 instances fit in a small heap.
- * Pure functions; each returns a new, smaller object.
+ * informers keep of each object — only what a reconciler reads — so thousands of objects fit in a small heap.
+ * Pure functions; each returns a new, smaller object. Pass them as an informer's `transform` option.
  *
- * - WhatsAppInstance: metadata the reconciler uses (no annotations such as kubectl's last-applied-configuration, no
- *   labels, no managedFields), spec and status as they are.
+ * - Any object: {@link slimMetadata} keeps identity, version and ownership (no annotations such as kubectl's
+ *   last-applied-configuration, no managedFields).
  * - StatefulSet: slim metadata, `status.replicas/readyReplicas/observedGeneration`, and the spec kept as its JSON text
- *   behind a lazy `spec` getter: drift detection still compares every field the operator sets (a JSON string is a few
- *   KiB, the same spec as a JS object graph several times that), and only a reconcile pays for parsing it.
+ *   behind a lazy `spec` getter: drift detection can still compare every field a controller sets (a JSON string is a
+ *   few KiB, the same spec as a JS object graph several times that), and only a reconcile pays for parsing it.
  * - Metadata-only children (Secrets, Services, NetworkPolicies, listed as PartialObjectMetadata): slim metadata.
  */
 import type { KubernetesObject, V1ObjectMeta, V1StatefulSet } from '@kubernetes/client-node';
-import type { WhatsAppInstance } from '@wacloud/crds';
 
 /** A cached child known by its metadata only. */
 export interface MetadataOnly extends KubernetesObject {
@@ -33,12 +32,6 @@ export function slimMetadata(m: V1ObjectMeta | undefined): V1ObjectMeta {
 /** A child known by its metadata: apiVersion, kind and {@link slimMetadata}. */
 export function slimChildMetadata<T extends KubernetesObject>(obj: T): T {
   return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: slimMetadata(obj.metadata) } as T;
-}
-
-/** The instance without labels, annotations and managedFields (the reconciler reads none of them). */
-export function slimInstance<T extends WhatsAppInstance>(wai: T): T {
-  const { labels: _labels, ...meta } = slimMetadata(wai.metadata as V1ObjectMeta);
-  return { apiVersion: wai.apiVersion, kind: wai.kind, metadata: meta, spec: wai.spec, ...(wai.status ? { status: wai.status } : {}) } as T;
 }
 
 /**
