@@ -79,7 +79,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
   }
   const c = parsed.data;
   if (c.RENEW_DEADLINE_MS >= c.LEASE_DURATION_MS) throw new ConfigError('invalid operator configuration:\n  RENEW_DEADLINE_MS: must be less than LEASE_DURATION_MS');
-  return Object.freeze({ ...c, POD_NAME: c.POD_NAME ?? `${process.env.HOSTNAME ?? 'operator'}-${process.pid}` });
+  return Object.freeze({ ...c, POD_NAME: c.POD_NAME ?? `${env.HOSTNAME ?? 'operator'}-${process.pid}` });
 }
 
 /** `a=b,c=d` → `{a: 'b', c: 'd'}` */
