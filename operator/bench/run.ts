@@ -55,7 +55,7 @@ const SIZE_SOURCES: Record<ScalarSize, { flag: string; env: string; def: number;
 };
 
 const USAGE =
-  'usage: node dist/bench/run.js [create|memory] [--json] [--instances N] [--concurrency C] [--reconciles 4,16] [--client-requests R]\n' +
+  'usage: npm run bench -w operator -- [create|memory] [--json] [--instances N] [--concurrency C] [--reconciles 4,16] [--client-requests R]\n' +
   '                              [--memory-instances M] [--memory-reconciles K] [--quiet-seconds S] [--timeout-seconds T]\n';
 
 function parse(argv: string[]): { benches: BenchName[]; json: boolean; sizes: Sizes } {
