@@ -324,7 +324,7 @@ export class InstanceReconciler {
     for (const c of conditions) conds = setCondition(conds, { ...c, observedGeneration: wai.metadata.generation }, now);
     const next: WhatsAppInstanceStatus = { ...mutate(current), observedGeneration: wai.metadata.generation, conditions: conds };
     if (sameStatus(current, next)) return;
-    const updated = await this.d.client.apply<KubernetesObject>({ apiVersion: API_VERSION, kind: KIND, metadata: { name: wai.metadata.name, namespace: wai.metadata.namespace }, status: next } as never, FIELD_MANAGER, { subresource: 'status' });
+    const updated = await this.d.client.apply<KubernetesObject>({ apiVersion: API_VERSION, kind: KIND, metadata: { name: wai.metadata.name, namespace: wai.metadata.namespace }, status: next }, FIELD_MANAGER, { subresource: 'status' });
     this.d.state.wrote?.(updated);
   }
 

@@ -48,6 +48,33 @@ export interface ObjectRef {
   metadata?: { name?: string; namespace?: string };
 }
 
+/**
+ * A manifest to apply, as plain JSON: client-node's typed objects, a custom resource's own interface (timestamps as
+ * strings) and object literals all fit.
+ */
+export interface ApplyObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    finalizers?: string[];
+    ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }>;
+    resourceVersion?: string;
+    uid?: string;
+    generation?: number;
+    creationTimestamp?: string | Date;
+    deletionTimestamp?: string | Date;
+  };
+  spec?: unknown;
+  status?: unknown;
+  data?: unknown;
+  stringData?: unknown;
+  type?: string;
+}
+
 export interface KubeClientOptions {
   /** Custom resources (and any built-in kind missing from {@link BUILTIN_PLURALS}): kind → plural, e.g. `{ MyApp: 'myapps' }`. */
   kinds?: Record<string, string>;
@@ -124,7 +151,7 @@ export class KubeClient {
   }
 
   /** GET an object by path; undefined when it does not exist (404). @throws ApiServerError otherwise. */
-  async get<T extends KubernetesObject>(path: string): Promise<T | undefined> {
+  async get<T = KubernetesObject>(path: string): Promise<T | undefined> {
     try {
       return await this.request<T>('GET', path);
     } catch (err) {
@@ -138,7 +165,7 @@ export class KubeClient {
    * Items are as the apiserver lists them (without apiVersion and kind).
    * @throws ApiServerError
    */
-  async list<T extends KubernetesObject>(path: string, o: ListOptions = {}): Promise<T[]> {
+  async list<T = KubernetesObject>(path: string, o: ListOptions = {}): Promise<T[]> {
     const items: T[] = [];
     let next: string | undefined;
     do {
@@ -157,18 +184,18 @@ export class KubeClient {
    * state). `subresource: 'status'` applies to /status. Resolves with the object as stored.
    * @throws ApiServerError (e.g. 422 Invalid, 409 Conflict when `force: false` and another manager owns a field).
    */
-  apply<T extends KubernetesObject>(obj: KubernetesObject, fieldManager: string, o: { subresource?: 'status'; force?: boolean } = {}): Promise<T> {
+  apply<T = KubernetesObject>(obj: ApplyObject, fieldManager: string, o: { subresource?: 'status'; force?: boolean } = {}): Promise<T> {
     const path = this.objectPath(obj) + (o.subresource ? `/${o.subresource}` : '');
     return this.request<T>('PATCH', path, { body: obj, contentType: 'application/apply-patch+yaml', query: { fieldManager, force: o.force ?? true } });
   }
 
   /** JSON merge patch of the object (or subresource, e.g. `…/status`) at `path`. @throws ApiServerError */
-  mergePatch<T extends KubernetesObject>(path: string, patch: unknown, fieldManager?: string): Promise<T> {
+  mergePatch<T = KubernetesObject>(path: string, patch: unknown, fieldManager?: string): Promise<T> {
     return this.request<T>('PATCH', path, { body: patch, contentType: 'application/merge-patch+json', query: { fieldManager } });
   }
 
   /** JSON patch (RFC 6902), e.g. a test-and-remove of a finalizer. @throws ApiServerError (422 when a `test` fails) */
-  jsonPatch<T extends KubernetesObject>(path: string, ops: unknown[], fieldManager?: string): Promise<T> {
+  jsonPatch<T = KubernetesObject>(path: string, ops: unknown[], fieldManager?: string): Promise<T> {
     return this.request<T>('PATCH', path, { body: ops, contentType: 'application/json-patch+json', query: { fieldManager } });
   }
 
