@@ -19,7 +19,7 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config.js';
+import { loadOperatorConfig } from '../src/config.js';
 import { OPERATOR_MAIN } from './cluster.js';
 import { runCreate, type CreateResult, type SideResult } from './create.js';
 import { runMemory, type MemoryResult, type MemorySnapshot } from './memory.js';
@@ -42,7 +42,7 @@ interface Sizes {
 type ScalarSize = Exclude<keyof Sizes, 'reconciles'>;
 
 /** The operator's own default of MAX_CONCURRENT_RECONCILES (its config schema, no environment). */
-const DEFAULT_RECONCILES = loadConfig({}).MAX_CONCURRENT_RECONCILES;
+const DEFAULT_RECONCILES = loadOperatorConfig({}).maxConcurrentReconciles;
 
 const SIZE_SOURCES: Record<ScalarSize, { flag: string; env: string; def: number; min: number; max?: number }> = {
   instances: { flag: 'instances', env: 'BENCH_INSTANCES', def: 500, min: 1 },

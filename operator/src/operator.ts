@@ -53,12 +53,12 @@ export interface OperatorOptions {
 export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const { config, kubeConfig, logger } = o;
   const metrics = createOperatorMetrics();
-  const ns = config.WATCH_NAMESPACE || undefined;
+  const ns = config.watchNamespace || undefined;
   // Only the primary resource resyncs: every child maps to its owner's key, so child resyncs would only repeat it.
   const informer = <T extends KubernetesObject>(apiVersion: string, plural: string, kind: string, o: Partial<InformerOptions<T>> = {}) =>
     new Informer<T>({ kubeConfig, apiVersion, plural, kind, namespace: ns, logger: logger.child({ informer: plural }), ...o });
   // Caches hold only what the reconciler reads (cache transforms); Secrets, Services and NetworkPolicies as metadata.
-  const instances = informer<WhatsAppInstance & KubernetesObject>(API_VERSION, PLURAL, KIND, { resyncMs: config.RESYNC_PERIOD_MS, transform: slimInstance });
+  const instances = informer<WhatsAppInstance & KubernetesObject>(API_VERSION, PLURAL, KIND, { resyncMs: config.resyncPeriodMs, transform: slimInstance });
   const statefulSets = informer<V1StatefulSet>('apps/v1', 'statefulsets', 'StatefulSet', { labelSelector: MANAGED_SELECTOR, transform: compactStatefulSet });
   const metadataOnly = { labelSelector: MANAGED_SELECTOR, metadataOnly: true, transform: slimChildMetadata };
   const services = informer<MetadataOnly>('v1', 'services', 'Service', metadataOnly);
@@ -94,8 +94,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     client,
     config,
     logger: logger.child({ controller: CONTROLLER_NAME }),
-    events: new EventRecorder(client, logger, { component: 'wacloud-operator', instance: config.POD_NAME, involvedKind: { apiVersion: API_VERSION, kind: KIND } }),
-    probe: o.probe ?? httpSessionProbe(config.PROBE_TIMEOUT_MS),
+    events: new EventRecorder(client, logger, { component: 'wacloud-operator', instance: config.podName, involvedKind: { apiVersion: API_VERSION, kind: KIND } }),
+    probe: o.probe ?? httpSessionProbe(config.probeTimeoutMs),
     othersWaiting: () => queue.hasWaiting(),
     state: {
       instance: (n, name) => instances.get(name, n),
@@ -110,7 +110,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     name: CONTROLLER_NAME,
     queue,
     reconcile: (key) => reconciler.reconcile(key),
-    maxConcurrentReconciles: config.MAX_CONCURRENT_RECONCILES,
+    maxConcurrentReconciles: config.maxConcurrentReconciles,
     metrics: metrics.controller(CONTROLLER_NAME),
     logger: logger.child({ controller: CONTROLLER_NAME }),
   });
@@ -118,7 +118,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   for (const inf of [statefulSets, services, secrets, networkPolicies]) controller.enqueueFor(inf as Informer<KubernetesObject>, controllerOwnerKey(WHATSAPP_INSTANCE_OWNER));
 
   const health = await startHealthServer({
-    port: config.METRICS_PORT,
+    port: config.metricsPort,
     registry: metrics.registry,
     readiness: Object.fromEntries(all.map((i, n) => [`informer-${n}`, () => i.hasSynced()])),
     logger,
@@ -145,20 +145,20 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     resolveDone();
   };
 
-  if (config.LEADER_ELECT) {
+  if (config.leaderElect) {
     elector = new LeaderElector({
       kubeConfig,
-      namespace: config.POD_NAMESPACE,
-      name: config.LEASE_NAME,
-      identity: config.POD_NAME,
-      leaseDurationMs: config.LEASE_DURATION_MS,
-      renewDeadlineMs: config.RENEW_DEADLINE_MS,
-      retryPeriodMs: config.RETRY_PERIOD_MS,
+      namespace: config.podNamespace,
+      name: config.leaseName,
+      identity: config.podName,
+      leaseDurationMs: config.leaseDurationMs,
+      renewDeadlineMs: config.renewDeadlineMs,
+      retryPeriodMs: config.retryPeriodMs,
       releaseOnCancel: true,
-      metrics: metrics.leaderElection(config.LEASE_NAME),
+      metrics: metrics.leaderElection(config.leaseName),
       logger: logger.child({ component: 'leader-election' }),
       onStartedLeading: (signal) => {
-        logger.info({ identity: config.POD_NAME }, 'became leader');
+        logger.info({ identity: config.podName }, 'became leader');
         return runController(signal);
       },
       onStoppedLeading: () => {

@@ -161,17 +161,17 @@ export class InstanceReconciler {
     // 1. What the pod needs: its Secret, the NetworkPolicy that guards it, the StatefulSet.
     await this.ensureSecret(wai, log);
     await this.ensureByMetadata(
-      buildNetworkPolicy(wai, { apiPodSelector: parseSelector(config.API_POD_SELECTOR), apiNamespaceSelector: parseSelector(config.API_NAMESPACE_SELECTOR) }),
+      buildNetworkPolicy(wai, { apiPodSelector: parseSelector(config.apiPodSelector), apiNamespaceSelector: parseSelector(config.apiNamespaceSelector) }),
       state.networkPolicy(ns, names.networkPolicy),
       log,
     );
     const liveSts = state.statefulSet(ns, names.statefulSet);
     const desiredSts = buildStatefulSet(wai, {
-      image: config.INSTANCE_IMAGE,
-      imagePullPolicy: config.INSTANCE_IMAGE_PULL_POLICY,
-      defaultResources: config.DEFAULT_RESOURCES,
-      shmSize: config.SHM_SIZE,
-      simnetUrl: config.SIMNET_URL,
+      image: config.instanceImage,
+      imagePullPolicy: config.instanceImagePullPolicy,
+      defaultResources: config.defaultResources,
+      shmSize: config.shmSize,
+      simnetUrl: config.simnetUrl,
     });
     const liveReplicas = liveSts?.spec?.replicas;
     const applied = liveSts && isSubset(desiredSts, liveSts) ? undefined : await this.apply(desiredSts, Boolean(liveSts), log);
@@ -202,7 +202,7 @@ export class InstanceReconciler {
     // Probed only while the pod is ready; StatefulSet readiness changes trigger a reconcile, the resync refreshes the session.
     const session: NonNullable<WhatsAppInstanceStatus['session']> = suspended
       ? { state: 'STOPPED', reason: 'suspended' }
-      : readyReplicas > 0 && config.PROBE_SESSIONS
+      : readyReplicas > 0 && config.probeSessions
         ? ((await this.d.probe(wai)) ?? { state: 'Unknown', reason: 'instance /health unreachable' })
         : { state: 'Unknown', reason: readyReplicas > 0 ? 'session probes disabled' : 'instance not ready' };
     const phase: Phase = suspended ? 'Suspended' : readyReplicas > 0 ? 'Running' : sts ? 'Provisioning' : 'Pending';
@@ -267,7 +267,7 @@ export class InstanceReconciler {
     const { config, state, client } = this.d;
     const ns = wai.metadata.namespace!;
     const name = childNames(wai.metadata.name!).internalSecret;
-    const build = (existingKey: string | undefined) => buildInternalSecret(wai, { existingKey, defaultMongoUri: config.DEFAULT_MONGODB_URI });
+    const build = (existingKey: string | undefined) => buildInternalSecret(wai, { existingKey, defaultMongoUri: config.defaultMongodbUri });
     const hash = desiredHash(build('(kept)'));
     const key = `Secret/${ns}/${name}`;
     const live = state.secret(ns, name);
