@@ -7,7 +7,7 @@ out="$root/test-results"
 rm -rf "$out" && mkdir -p "$out"
 export NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}"
 status=0
-for ws in kit testenv crds simnet instance operator api charts; do
+for ws in kit testenv crds kube-runtime simnet instance operator api charts; do
   echo "── tests: $ws"
   (cd "$root/$ws" && npx jest --ci --json --outputFile="$out/$ws.json") || status=1
 done
@@ -17,7 +17,7 @@ echo "── tests: dashboard (end-to-end in Chromium against the real api)"
 (cd "$root" && NODE_OPTIONS= npm run e2e -w dashboard 2>&1 | tee "$out/e2e.log") || status=1
 echo "── dashboard initial bundle"
 (cd "$root" && NODE_OPTIONS= npm run size -w dashboard) || status=1
-node - "$out" kit testenv crds simnet instance operator api charts dashboard <<'JS' || status=1
+node - "$out" kit testenv crds kube-runtime simnet instance operator api charts dashboard <<'JS' || status=1
 const fs = require('fs'), path = require('path');
 const [dir, ...workspaces] = process.argv.slice(2);
 let passed = 0, failed = 0, broken = 0;

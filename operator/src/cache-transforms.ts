@@ -1,59 +1,14 @@
 /**
- * Cache transforms (controller-runtime's `cache.Options.DefaultTransform` / `ByObject.Transform`): what the
- * informers keep of each object — only what the reconciler reads — so 2,000 instances fit in a small heap.
- * Pure functions; each returns a new, smaller object.
- *
- * - WhatsAppInstance: metadata the reconciler uses (no annotations such as kubectl's last-applied-configuration, no
- *   labels, no managedFields), spec and status as they are.
- * - StatefulSet: slim metadata, `status.replicas/readyReplicas/observedGeneration`, and the spec kept as its JSON text
- *   behind a lazy `spec` getter: drift detection still compares every field the operator sets (a JSON string is a few
- *   KiB, the same spec as a JS object graph several times that), and only a reconcile pays for parsing it.
- * - Metadata-only children (Secrets, Services, NetworkPolicies, listed as PartialObjectMetadata): slim metadata.
+ * The WhatsAppInstance cache transform: what the instance informer keeps of each resource — the metadata the
+ * reconciler uses (no labels, annotations or managedFields), spec and status as they are. The children's transforms
+ * are generic and come from @wacloud/kube-runtime (`compactStatefulSet`, `slimChildMetadata`).
  */
-import type { KubernetesObject, V1ObjectMeta, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { WhatsAppInstance } from '@wacloud/crds';
-
-/** A cached child known by its metadata only. */
-export interface MetadataOnly extends KubernetesObject {
-  metadata: V1ObjectMeta;
-}
-
-/** Identity, version and ownership: what every cached object keeps. */
-export function slimMetadata(m: V1ObjectMeta | undefined): V1ObjectMeta {
-  if (!m) return {};
-  const out: V1ObjectMeta = { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion };
-  if (m.generation !== undefined) out.generation = m.generation;
-  if (m.labels) out.labels = m.labels;
-  if (m.ownerReferences) out.ownerReferences = m.ownerReferences;
-  if (m.deletionTimestamp) out.deletionTimestamp = m.deletionTimestamp;
-  if (m.finalizers) out.finalizers = m.finalizers;
-  return out;
-}
-
-/** A child known by its metadata: apiVersion, kind and {@link slimMetadata}. */
-export function slimChildMetadata<T extends KubernetesObject>(obj: T): T {
-  return { apiVersion: obj.apiVersion, kind: obj.kind, metadata: slimMetadata(obj.metadata) } as T;
-}
+import { slimMetadata } from '@wacloud/kube-runtime';
 
 /** The instance without labels, annotations and managedFields (the reconciler reads none of them). */
 export function slimInstance<T extends WhatsAppInstance>(wai: T): T {
   const { labels: _labels, ...meta } = slimMetadata(wai.metadata as V1ObjectMeta);
   return { apiVersion: wai.apiVersion, kind: wai.kind, metadata: meta, spec: wai.spec, ...(wai.status ? { status: wai.status } : {}) } as T;
-}
-
-/**
- * The StatefulSet with slim metadata, the status fields the reconciler reads, and `spec` parsed on access from the
- * JSON text it keeps (each access returns a fresh object: read it once per reconcile).
- */
-export function compactStatefulSet<T extends V1StatefulSet>(sts: T): T {
-  const json = sts.spec === undefined ? undefined : JSON.stringify(sts.spec);
-  const s = sts.status;
-  const out = {
-    apiVersion: sts.apiVersion,
-    kind: sts.kind,
-    metadata: slimMetadata(sts.metadata),
-    ...(s ? { status: { replicas: s.replicas, readyReplicas: s.readyReplicas, observedGeneration: s.observedGeneration } } : {}),
-  } as T;
-  if (json !== undefined) Object.defineProperty(out, 'spec', { enumerable: true, get: () => JSON.parse(json) as unknown });
-  return out;
 }

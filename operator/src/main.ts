@@ -3,14 +3,14 @@
  * `wacloud-operator`: reconciles WhatsAppInstance resources. Kubernetes credentials from KUBECONFIG or, in a pod,
  * the mounted ServiceAccount. Stops on SIGTERM/SIGINT (releasing its Lease) and exits 1 when leadership is lost.
  */
-import { ConfigError, loadConfig, type OperatorConfig } from './config.js';
-import { loadKubeConfig } from './kube-transport.js';
-import { createLogger } from './logger.js';
+import { createLogger } from '@wacloud/kit';
+import { loadKubeConfig } from '@wacloud/kube-runtime';
+import { ConfigError, loadOperatorConfig, type OperatorConfig } from './config.js';
 import { startOperator } from './operator.js';
 
 let config: OperatorConfig;
 try {
-  config = loadConfig();
+  config = loadOperatorConfig();
 } catch (err) {
   if (err instanceof ConfigError) {
     process.stderr.write(`${err.message}\n`);
@@ -18,8 +18,8 @@ try {
   }
   throw err;
 }
-const logger = createLogger(config.LOG_LEVEL);
-// Not client-node's KubeConfig: importing client-node costs ~90 MiB of resident memory (see kube-transport.ts).
+const logger = createLogger({ service: 'wacloud-operator', level: config.logLevel });
+// Not client-node's KubeConfig: importing client-node costs ~90 MiB of resident memory (@wacloud/kube-runtime's README).
 const kc = await loadKubeConfig();
 const operator = await startOperator({ config, kubeConfig: kc, logger }).catch((err: Error) => {
   logger.fatal({ err }, 'operator failed to start');

@@ -6,27 +6,33 @@
 import type { KubernetesObject, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Gauge } from 'prom-client';
-import { API_VERSION, PHASES, PLURAL, type WhatsAppInstance } from '@wacloud/crds';
-import { compactStatefulSet, slimChildMetadata, slimInstance, type MetadataOnly } from './cache-transforms.js';
-import type { OperatorConfig } from './config.js';
-import { EventRecorder } from './events.js';
-import { KubeClient } from './kube-client.js';
-import type { KubeConfigLike } from './kube-transport.js';
-import { InstanceReconciler, httpSessionProbe, type SessionProbe } from './reconciler.js';
+import { API_VERSION, GROUP, KIND, PHASES, PLURAL, type WhatsAppInstance } from '@wacloud/crds';
 import {
   Controller,
+  EventRecorder,
   Informer,
+  KubeClient,
   LeaderElector,
   WorkQueue,
+  compactStatefulSet,
   controllerOwnerKey,
   createOperatorMetrics,
   objectKey,
+  slimChildMetadata,
   startHealthServer,
   type HealthServer,
   type InformerOptions,
-} from './runtime/index.js';
+  type KubeConfigLike,
+  type MetadataOnly,
+  type OwnerKind,
+} from '@wacloud/kube-runtime';
+import { slimInstance } from './cache-transforms.js';
+import type { OperatorConfig } from './config.js';
+import { InstanceReconciler, httpSessionProbe, type SessionProbe } from './reconciler.js';
 
 export const CONTROLLER_NAME = 'whatsappinstance';
+/** The owner kind of every child the operator creates (their controller ownerReference). */
+export const WHATSAPP_INSTANCE_OWNER: OwnerKind = { kind: KIND, group: GROUP };
 /** Children are watched through this label only (never every Secret of the cluster). */
 export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=wacloud-operator';
 
@@ -47,12 +53,12 @@ export interface OperatorOptions {
 export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const { config, kubeConfig, logger } = o;
   const metrics = createOperatorMetrics();
-  const ns = config.WATCH_NAMESPACE || undefined;
+  const ns = config.watchNamespace || undefined;
   // Only the primary resource resyncs: every child maps to its owner's key, so child resyncs would only repeat it.
   const informer = <T extends KubernetesObject>(apiVersion: string, plural: string, kind: string, o: Partial<InformerOptions<T>> = {}) =>
     new Informer<T>({ kubeConfig, apiVersion, plural, kind, namespace: ns, logger: logger.child({ informer: plural }), ...o });
-  // Caches hold only what the reconciler reads (cache-transforms.ts); Secrets, Services and NetworkPolicies as metadata.
-  const instances = informer<WhatsAppInstance & KubernetesObject>(API_VERSION, PLURAL, 'WhatsAppInstance', { resyncMs: config.RESYNC_PERIOD_MS, transform: slimInstance });
+  // Caches hold only what the reconciler reads (cache transforms); Secrets, Services and NetworkPolicies as metadata.
+  const instances = informer<WhatsAppInstance & KubernetesObject>(API_VERSION, PLURAL, KIND, { resyncMs: config.resyncPeriodMs, transform: slimInstance });
   const statefulSets = informer<V1StatefulSet>('apps/v1', 'statefulsets', 'StatefulSet', { labelSelector: MANAGED_SELECTOR, transform: compactStatefulSet });
   const metadataOnly = { labelSelector: MANAGED_SELECTOR, metadataOnly: true, transform: slimChildMetadata };
   const services = informer<MetadataOnly>('v1', 'services', 'Service', metadataOnly);
@@ -82,14 +88,14 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     },
   });
 
-  const client = new KubeClient(kubeConfig);
+  const client = new KubeClient(kubeConfig, { kinds: { [KIND]: PLURAL } });
   const queue = new WorkQueue<string>({ name: CONTROLLER_NAME, metrics: metrics.workqueue(CONTROLLER_NAME) });
   const reconciler = new InstanceReconciler({
     client,
     config,
     logger: logger.child({ controller: CONTROLLER_NAME }),
-    events: new EventRecorder(client, logger, 'wacloud-operator', config.POD_NAME),
-    probe: o.probe ?? httpSessionProbe(config.PROBE_TIMEOUT_MS),
+    events: new EventRecorder(client, logger, { component: 'wacloud-operator', instance: config.podName, involvedKind: { apiVersion: API_VERSION, kind: KIND } }),
+    probe: o.probe ?? httpSessionProbe(config.probeTimeoutMs),
     othersWaiting: () => queue.hasWaiting(),
     state: {
       instance: (n, name) => instances.get(name, n),
@@ -104,15 +110,15 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     name: CONTROLLER_NAME,
     queue,
     reconcile: (key) => reconciler.reconcile(key),
-    maxConcurrentReconciles: config.MAX_CONCURRENT_RECONCILES,
+    maxConcurrentReconciles: config.maxConcurrentReconciles,
     metrics: metrics.controller(CONTROLLER_NAME),
     logger: logger.child({ controller: CONTROLLER_NAME }),
   });
   controller.enqueueFor(instances, objectKey);
-  for (const inf of [statefulSets, services, secrets, networkPolicies]) controller.enqueueFor(inf as Informer<KubernetesObject>, controllerOwnerKey());
+  for (const inf of [statefulSets, services, secrets, networkPolicies]) controller.enqueueFor(inf as Informer<KubernetesObject>, controllerOwnerKey(WHATSAPP_INSTANCE_OWNER));
 
   const health = await startHealthServer({
-    port: config.METRICS_PORT,
+    port: config.metricsPort,
     registry: metrics.registry,
     readiness: Object.fromEntries(all.map((i, n) => [`informer-${n}`, () => i.hasSynced()])),
     logger,
@@ -139,20 +145,20 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     resolveDone();
   };
 
-  if (config.LEADER_ELECT) {
+  if (config.leaderElect) {
     elector = new LeaderElector({
       kubeConfig,
-      namespace: config.POD_NAMESPACE,
-      name: config.LEASE_NAME,
-      identity: config.POD_NAME,
-      leaseDurationMs: config.LEASE_DURATION_MS,
-      renewDeadlineMs: config.RENEW_DEADLINE_MS,
-      retryPeriodMs: config.RETRY_PERIOD_MS,
+      namespace: config.podNamespace,
+      name: config.leaseName,
+      identity: config.podName,
+      leaseDurationMs: config.leaseDurationMs,
+      renewDeadlineMs: config.renewDeadlineMs,
+      retryPeriodMs: config.retryPeriodMs,
       releaseOnCancel: true,
-      metrics: metrics.leaderElection(config.LEASE_NAME),
+      metrics: metrics.leaderElection(config.leaseName),
       logger: logger.child({ component: 'leader-election' }),
       onStartedLeading: (signal) => {
-        logger.info({ identity: config.POD_NAME }, 'became leader');
+        logger.info({ identity: config.podName }, 'became leader');
         return runController(signal);
       },
       onStoppedLeading: () => {

@@ -46,11 +46,9 @@ import {
   buildService,
   buildStatefulSet,
 } from './builders/index.js';
-import type { MetadataOnly } from './cache-transforms.js';
+import { isNotFound, type EventRecorder, type KubeClient, type MetadataOnly } from '@wacloud/kube-runtime';
 import { isSubset, setCondition } from './conditions.js';
 import { parseSelector, type OperatorConfig } from './config.js';
-import type { EventRecorder } from './events.js';
-import { objectPath, type KubeClient } from './kube-client.js';
 
 /** What the reconciler reads: the informer caches (namespace, name) → object. */
 export interface ClusterState {
@@ -163,17 +161,17 @@ export class InstanceReconciler {
     // 1. What the pod needs: its Secret, the NetworkPolicy that guards it, the StatefulSet.
     await this.ensureSecret(wai, log);
     await this.ensureByMetadata(
-      buildNetworkPolicy(wai, { apiPodSelector: parseSelector(config.API_POD_SELECTOR), apiNamespaceSelector: parseSelector(config.API_NAMESPACE_SELECTOR) }),
+      buildNetworkPolicy(wai, { apiPodSelector: parseSelector(config.apiPodSelector), apiNamespaceSelector: parseSelector(config.apiNamespaceSelector) }),
       state.networkPolicy(ns, names.networkPolicy),
       log,
     );
     const liveSts = state.statefulSet(ns, names.statefulSet);
     const desiredSts = buildStatefulSet(wai, {
-      image: config.INSTANCE_IMAGE,
-      imagePullPolicy: config.INSTANCE_IMAGE_PULL_POLICY,
-      defaultResources: config.DEFAULT_RESOURCES,
-      shmSize: config.SHM_SIZE,
-      simnetUrl: config.SIMNET_URL,
+      image: config.instanceImage,
+      imagePullPolicy: config.instanceImagePullPolicy,
+      defaultResources: config.defaultResources,
+      shmSize: config.shmSize,
+      simnetUrl: config.simnetUrl,
     });
     const liveReplicas = liveSts?.spec?.replicas;
     const applied = liveSts && isSubset(desiredSts, liveSts) ? undefined : await this.apply(desiredSts, Boolean(liveSts), log);
@@ -204,7 +202,7 @@ export class InstanceReconciler {
     // Probed only while the pod is ready; StatefulSet readiness changes trigger a reconcile, the resync refreshes the session.
     const session: NonNullable<WhatsAppInstanceStatus['session']> = suspended
       ? { state: 'STOPPED', reason: 'suspended' }
-      : readyReplicas > 0 && config.PROBE_SESSIONS
+      : readyReplicas > 0 && config.probeSessions
         ? ((await this.d.probe(wai)) ?? { state: 'Unknown', reason: 'instance /health unreachable' })
         : { state: 'Unknown', reason: readyReplicas > 0 ? 'session probes disabled' : 'instance not ready' };
     const phase: Phase = suspended ? 'Suspended' : readyReplicas > 0 ? 'Running' : sts ? 'Provisioning' : 'Pending';
@@ -251,7 +249,7 @@ export class InstanceReconciler {
     const hash = desiredHash(desired);
     if (live && this.verified.has(key, live, hash)) return;
     let current: KubernetesObject | undefined;
-    if (live && isSubset(desired.metadata, live.metadata)) current = await this.d.client.get(objectPath(desired));
+    if (live && isSubset(desired.metadata, live.metadata)) current = await this.d.client.get(this.d.client.objectPath(desired));
     if (current && isSubset(desired, current)) {
       this.verified.set(key, current.metadata?.resourceVersion, hash);
       return;
@@ -269,7 +267,7 @@ export class InstanceReconciler {
     const { config, state, client } = this.d;
     const ns = wai.metadata.namespace!;
     const name = childNames(wai.metadata.name!).internalSecret;
-    const build = (existingKey: string | undefined) => buildInternalSecret(wai, { existingKey, defaultMongoUri: config.DEFAULT_MONGODB_URI });
+    const build = (existingKey: string | undefined) => buildInternalSecret(wai, { existingKey, defaultMongoUri: config.defaultMongodbUri });
     const hash = desiredHash(build('(kept)'));
     const key = `Secret/${ns}/${name}`;
     const live = state.secret(ns, name);
@@ -299,13 +297,12 @@ export class InstanceReconciler {
     ]).catch(() => {});
     await this.d.events.record(wai, 'Normal', 'Deleting', 'Removing the finalizer; the garbage collector deletes the StatefulSet, Services, Secret, NetworkPolicy and session volume');
     try {
-      await this.d.client.jsonPatch(objectPath(wai), [
+      await this.d.client.jsonPatch(this.d.client.objectPath(wai), [
         { op: 'test', path: `/metadata/finalizers/${i}`, value: FINALIZER },
         { op: 'remove', path: `/metadata/finalizers/${i}` },
       ]);
     } catch (err) {
-      const code = (err as { statusCode?: number }).statusCode;
-      if (code === 404) return {};
+      if (isNotFound(err)) return {};
       throw err;
     }
     log.info('finalizer removed');
@@ -327,7 +324,7 @@ export class InstanceReconciler {
     for (const c of conditions) conds = setCondition(conds, { ...c, observedGeneration: wai.metadata.generation }, now);
     const next: WhatsAppInstanceStatus = { ...mutate(current), observedGeneration: wai.metadata.generation, conditions: conds };
     if (sameStatus(current, next)) return;
-    const updated = await this.d.client.apply<KubernetesObject>({ apiVersion: API_VERSION, kind: KIND, metadata: { name: wai.metadata.name, namespace: wai.metadata.namespace }, status: next } as never, FIELD_MANAGER, { subresource: 'status' });
+    const updated = await this.d.client.apply<KubernetesObject>({ apiVersion: API_VERSION, kind: KIND, metadata: { name: wai.metadata.name, namespace: wai.metadata.namespace }, status: next }, FIELD_MANAGER, { subresource: 'status' });
     this.d.state.wrote?.(updated);
   }
 

@@ -1,8 +1,9 @@
 /** Cache transforms (pure): what the informers keep of each object, and that drift is still visible in it. */
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import type { WhatsAppInstance } from '@wacloud/crds';
+import { compactStatefulSet, slimChildMetadata } from '@wacloud/kube-runtime';
 import { buildStatefulSet, type StatefulSetOptions } from '../src/builders/index.js';
-import { compactStatefulSet, slimChildMetadata, slimInstance } from '../src/cache-transforms.js';
+import { slimInstance } from '../src/cache-transforms.js';
 import { isSubset } from '../src/conditions.js';
 
 const wai: WhatsAppInstance = {

@@ -1,4 +1,5 @@
-/** The operator's controller runtime: work queue, informer, leader election, metrics, controller, health server. */
+/** The controller runtime: work queue, informer (and its cache transforms), leader election, metrics, controller, health server. */
+export * from './cache-transforms.js';
 export * from './controller.js';
 export * from './health-server.js';
 export * from './informer.js';

@@ -19,7 +19,7 @@
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config.js';
+import { loadOperatorConfig } from '../src/config.js';
 import { OPERATOR_MAIN } from './cluster.js';
 import { runCreate, type CreateResult, type SideResult } from './create.js';
 import { runMemory, type MemoryResult, type MemorySnapshot } from './memory.js';
@@ -42,7 +42,7 @@ interface Sizes {
 type ScalarSize = Exclude<keyof Sizes, 'reconciles'>;
 
 /** The operator's own default of MAX_CONCURRENT_RECONCILES (its config schema, no environment). */
-const DEFAULT_RECONCILES = loadConfig({}).MAX_CONCURRENT_RECONCILES;
+const DEFAULT_RECONCILES = loadOperatorConfig({}).maxConcurrentReconciles;
 
 const SIZE_SOURCES: Record<ScalarSize, { flag: string; env: string; def: number; min: number; max?: number }> = {
   instances: { flag: 'instances', env: 'BENCH_INSTANCES', def: 500, min: 1 },
@@ -55,7 +55,7 @@ const SIZE_SOURCES: Record<ScalarSize, { flag: string; env: string; def: number;
 };
 
 const USAGE =
-  'usage: node dist/bench/run.js [create|memory] [--json] [--instances N] [--concurrency C] [--reconciles 4,16] [--client-requests R]\n' +
+  'usage: npm run bench -w operator -- [create|memory] [--json] [--instances N] [--concurrency C] [--reconciles 4,16] [--client-requests R]\n' +
   '                              [--memory-instances M] [--memory-reconciles K] [--quiet-seconds S] [--timeout-seconds T]\n';
 
 function parse(argv: string[]): { benches: BenchName[]; json: boolean; sizes: Sizes } {
@@ -142,7 +142,7 @@ function printCreate(r: CreateResult): void {
   if (r.client) {
     const c = r.client;
     out(`  API client, ${c.requests} sequential GETs of one Namespace as the admin (p50 / mean ms, sockets left open after the loop):`);
-    out(`    operator's KubeClient (kube-transport: one keep-alive node:https Agent): ${fmt(c.kubeClient.p50Ms)} / ${fmt(c.kubeClient.meanMs)} ms, ${c.kubeClient.socketsLeftOpen} sockets`);
+    out(`    operator's KubeClient (kube-runtime: one keep-alive node:https Agent): ${fmt(c.kubeClient.p50Ms)} / ${fmt(c.kubeClient.meanMs)} ms, ${c.kubeClient.socketsLeftOpen} sockets`);
     out(`    the bench's keep-alive undici Agent:                                     ${fmt(c.keepAlive.p50Ms)} / ${fmt(c.keepAlive.meanMs)} ms, ${c.keepAlive.socketsLeftOpen} sockets`);
     out();
   }

@@ -3,7 +3,7 @@
  *
  * - List (paginated, a consistent read) fills the cache; then a watch from the list's resourceVersion keeps it
  *   current (with `allowWatchBookmarks`, so quiet resources still advance their resourceVersion).
- * - A watch that ends normally (server-side `timeoutSeconds`, or client-node's 30 s inactivity timeout) is resumed
+ * - A watch that ends normally (server-side `timeoutSeconds`, or no byte for that long plus 30 s) is resumed
  *   from the last resourceVersion without a list, as client-go does. Any failure — a watch or list error, the
  *   apiserver going away, a watch closed instantly, an ERROR event, `410 Gone` — leads to a relist, with
  *   exponential backoff (default 200 ms doubling to 30 s, reset after a successful list; `410 Gone` relists at once).
@@ -12,7 +12,7 @@
  *   updates, and cached objects missing from the list — deleted while no watch was running — as deletes.
  * - Every `resyncMs` all cached objects are re-delivered as updates (old === new), so controllers re-reconcile them.
  *
- * List and watch are plain GETs over the shared keep-alive pool of kube-transport.ts, so cached objects are the
+ * List and watch are plain GETs over the shared keep-alive pool of client/transport.ts, so cached objects are the
  * apiserver's JSON as is: strings for timestamps, `apiVersion`/`kind` filled in on list items (the apiserver omits
  * them there).
  *
@@ -24,76 +24,18 @@
  * write into the cache at once, so its next reconcile does not act on a stale copy; the watch event carrying the
  * same resourceVersion is then not delivered to handlers again.
  *
- * Cache operations are O(1) by `namespace/name`; `list(namespace)` is O(objects in that namespace).
+ * The cache is store.ts: O(1) by `namespace/name`; `list(namespace)` is O(objects in that namespace).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { KubeStatusError, KubeTransport, type KubeConfigLike } from '../kube-transport.js';
+import { ApiServerError, isGone, type ApiServerStatus } from '../client/errors.js';
+import { KubeTransport } from '../client/transport.js';
+import type { InformerHandlers, InformerOptions } from './informer-options.js';
 import { errFields, silentLogger, type RuntimeLogger } from './logger.js';
+import { ObjectStore, objectKey } from './store.js';
 
-export interface InformerOptions<T = KubernetesObject> {
-  kubeConfig: KubeConfigLike;
-  /** `v1`, `apps/v1`, `wacloud.io/v1alpha1`. */
-  apiVersion: string;
-  /** Resource (plural) name: `configmaps`, `statefulsets`, `whatsappinstances`. */
-  plural: string;
-  /** Kind, used to fill list items' `kind`. Default: the list's kind minus `List`. */
-  kind?: string;
-  /** Namespace to watch; empty or undefined for all namespaces (or a cluster-scoped resource). */
-  namespace?: string;
-  /** Label selector, e.g. `app.kubernetes.io/managed-by=wacloud-operator`. */
-  labelSelector?: string;
-  /** Field selector, e.g. `metadata.name=foo`. */
-  fieldSelector?: string;
-  /** Re-deliver every cached object as an update this often, ms; 0 or undefined disables resync. */
-  resyncMs?: number;
-  /** Objects per list page. Default 500. */
-  pageSize?: number;
-  /** First relist backoff, ms. Default 200. */
-  initialBackoffMs?: number;
-  /** Maximum relist backoff, ms. Default 30_000. */
-  maxBackoffMs?: number;
-  /** Timeout of one list page request, ms. Default 60_000. */
-  listTimeoutMs?: number;
-  /** Server-side watch timeout range, s (a random value in it per watch, as client-go). Default [300, 600]. */
-  watchTimeoutSeconds?: [number, number];
-  /** Name for logs. Default `<plural>`. */
-  name?: string;
-  /** Keep `metadata.managedFields` in cached objects (default: dropped, saving memory). */
-  keepManagedFields?: boolean;
-  /**
-   * List and watch metadata only (`PartialObjectMetadata`: apiVersion `meta.k8s.io/v1`; `kind` is set to
-   * {@link kind}). Default false.
-   */
-  metadataOnly?: boolean;
-  /**
-   * Shrinks an object before it is cached (after managedFields are dropped); may modify and return its argument.
-   * Handlers receive the transformed object. Also applied to {@link Informer.upsert}.
-   */
-  transform?: (obj: T) => T;
-  logger?: RuntimeLogger;
-}
-
-/** Event handlers; exceptions they throw are logged and otherwise ignored. */
-export interface InformerHandlers<T> {
-  onAdd?(obj: T): void;
-  /** `oldObj === newObj` on a periodic resync. */
-  onUpdate?(oldObj: T, newObj: T): void;
-  /** The last known state of the object (the deleted object from the watch, or the cached one after a relist). */
-  onDelete?(obj: T): void;
-}
-
-/** An HTTP error status from the apiserver (`statusCode`), with the Status `reason` and `message` when present. */
-export class KubeHttpError extends Error {
-  override name = 'KubeHttpError';
-  constructor(
-    readonly statusCode: number,
-    message: string,
-    readonly reason?: string,
-  ) {
-    super(message);
-  }
-}
+export type { InformerHandlers, InformerOptions } from './informer-options.js';
+export { objectKey, splitKey } from './store.js';
 
 interface ListResponse<T> {
   kind?: string;
@@ -102,19 +44,6 @@ interface ListResponse<T> {
 }
 
 type WatchOutcome = { kind: 'closed'; events: number; ms: number } | { kind: 'gone' } | { kind: 'error'; err: unknown };
-
-/** `namespace/name`, or `name` for cluster-scoped objects (client-go's MetaNamespaceKeyFunc). */
-export function objectKey(obj: KubernetesObject): string {
-  const ns = obj.metadata?.namespace;
-  const name = obj.metadata?.name ?? '';
-  return ns ? `${ns}/${name}` : name;
-}
-
-/** Splits a {@link objectKey} into namespace ('' if none) and name. */
-export function splitKey(key: string): { namespace: string; name: string } {
-  const i = key.indexOf('/');
-  return i < 0 ? { namespace: '', name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
-}
 
 /** See the module comment. */
 export class Informer<T extends KubernetesObject> {
@@ -125,10 +54,7 @@ export class Informer<T extends KubernetesObject> {
   private readonly path: string;
   private readonly accept: { list: string; watch: string };
 
-  /** key → object */
-  private readonly cache = new Map<string, T>();
-  /** namespace → name → object, for `list(namespace)`. */
-  private readonly byNamespace = new Map<string, Map<string, T>>();
+  private readonly cache = new ObjectStore<T>();
   private readonly handlers = new Set<InformerHandlers<T>>();
 
   private resourceVersion = '';
@@ -221,9 +147,7 @@ export class Informer<T extends KubernetesObject> {
 
   /** Cached objects, of one namespace or all. */
   list(namespace?: string): T[] {
-    if (namespace === undefined || namespace === '') return [...this.cache.values()];
-    const m = this.byNamespace.get(namespace);
-    return m ? [...m.values()] : [];
+    return this.cache.list(namespace);
   }
 
   /** Keys of all cached objects. */
@@ -316,7 +240,7 @@ export class Informer<T extends KubernetesObject> {
       ({ items, rv, listKind } = await this.listAll(this.opts.pageSize ?? 500));
     } catch (err) {
       // An expired continue token: list again in one piece.
-      if (err instanceof KubeHttpError && err.statusCode === 410) ({ items, rv, listKind } = await this.listAll(0));
+      if (isGone(err)) ({ items, rv, listKind } = await this.listAll(0));
       else throw err;
     }
     if (this.stopped) return;
@@ -338,7 +262,7 @@ export class Informer<T extends KubernetesObject> {
         this.emitUpdate(old, item);
       }
     }
-    for (const [key, old] of this.cache) {
+    for (const [key, old] of this.cache.entries()) {
       if (!seen.has(key)) {
         this.remove(key);
         this.emitDelete(old);
@@ -364,26 +288,15 @@ export class Informer<T extends KubernetesObject> {
       if (cont) q.set('continue', cont);
       if (this.opts.labelSelector) q.set('labelSelector', this.opts.labelSelector);
       if (this.opts.fieldSelector) q.set('fieldSelector', this.opts.fieldSelector);
-      const page = (await this.getJson(`${this.path}?${q.toString()}`)) as ListResponse<T>;
+      // Rejects with an ApiServerError (a non-2xx status or no answer), or the AbortError when stopped.
+      const path = `${this.path}?${q.toString()}`;
+      const page = await this.transport.request<ListResponse<T>>({ method: 'GET', path, accept: this.accept.list, signal: this.stopCtl.signal, timeoutMs: this.opts.listTimeoutMs ?? 60_000 });
       for (const it of page.items ?? []) items.push(it);
       rv = page.metadata?.resourceVersion ?? rv;
       listKind = page.kind ?? listKind;
       cont = page.metadata?.continue || undefined;
     } while (cont && !this.stopped);
     return { items, rv, listKind };
-  }
-
-  /**
-   * GET `path` on the current cluster as JSON.
-   * @throws KubeHttpError on a non-2xx status; Error on network errors, timeouts and when stopped.
-   */
-  private async getJson(path: string): Promise<unknown> {
-    try {
-      return await this.transport.request({ method: 'GET', path, accept: this.accept.list, signal: this.stopCtl.signal, timeoutMs: this.opts.listTimeoutMs ?? 60_000 });
-    } catch (err) {
-      if (err instanceof KubeStatusError) throw new KubeHttpError(err.statusCode, `GET ${path}: HTTP ${err.statusCode}: ${err.status?.message ?? ''}`, err.status?.reason);
-      throw err;
-    }
   }
 
   /** Runs one watch from the current resourceVersion until it ends; never rejects. */
@@ -409,9 +322,9 @@ export class Informer<T extends KubernetesObject> {
         if (finished || this.stopped) return;
         events++;
         if (type === 'ERROR') {
-          const st = (obj ?? {}) as { code?: number; message?: string; reason?: string };
+          const st = (obj ?? {}) as ApiServerStatus;
           if (st.code === 410) gone = true;
-          else errorEvent = new KubeHttpError(st.code ?? 0, `watch ERROR event: ${st.message ?? JSON.stringify(obj)}`, st.reason);
+          else errorEvent = ApiServerError.rejected('WATCH', this.path, st.code ?? 0, { ...st, message: `ERROR event: ${st.message ?? JSON.stringify(obj)}` });
           finish(gone ? { kind: 'gone' } : { kind: 'error', err: errorEvent });
           return;
         }
@@ -420,11 +333,11 @@ export class Informer<T extends KubernetesObject> {
       const onDone = (err: unknown): void => {
         if (gone) return finish({ kind: 'gone' });
         if (errorEvent) return finish({ kind: 'error', err: errorEvent });
-        const e = err as { name?: string; statusCode?: number; code?: number } | null | undefined;
+        const e = err as { name?: string } | null | undefined;
         if (!e || e.name === 'TimeoutError' || e.name === 'AbortError') {
           return finish({ kind: 'closed', events, ms: performance.now() - started });
         }
-        if (e.statusCode === 410 || e.code === 410) return finish({ kind: 'gone' });
+        if (isGone(err)) return finish({ kind: 'gone' });
         finish({ kind: 'error', err });
       };
       const q = new URLSearchParams({ watch: 'true', allowWatchBookmarks: 'true', timeoutSeconds: String(timeoutSeconds) });
@@ -501,21 +414,11 @@ export class Informer<T extends KubernetesObject> {
     if (this.opts.keepManagedFields !== true && obj.metadata) delete obj.metadata.managedFields;
     if (this.opts.transform) obj = this.opts.transform(obj);
     this.cache.set(key, obj);
-    const ns = obj.metadata?.namespace ?? '';
-    let m = this.byNamespace.get(ns);
-    if (!m) this.byNamespace.set(ns, (m = new Map()));
-    m.set(obj.metadata?.name ?? '', obj);
     return obj;
   }
 
   private remove(key: string): void {
-    const obj = this.cache.get(key);
     this.cache.delete(key);
-    if (!obj) return;
-    const ns = obj.metadata?.namespace ?? '';
-    const m = this.byNamespace.get(ns);
-    m?.delete(obj.metadata?.name ?? '');
-    if (m && m.size === 0) this.byNamespace.delete(ns);
   }
 
   private resync(): void {

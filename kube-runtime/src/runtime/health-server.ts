@@ -1,5 +1,5 @@
 /**
- * The operator's tiny HTTP server (node:http), like controller-runtime's metrics and health-probe servers:
+ * A controller process's tiny HTTP server (node:http), like controller-runtime's metrics and health-probe servers:
  *
  * - `GET /metrics` — the prom-client registry in the Prometheus text format.
  * - `GET /healthz` — 200 `ok` while the process is alive (liveness).

@@ -14,8 +14,8 @@ import { CRD_YAML_PATH } from '@wacloud/crds';
 import { eventually, freePort, startControlPlane, startProcess, type ControlPlane, type ManagedProcess } from '@wacloud/testenv';
 import { BenchApi } from './api.js';
 
-/** The operator workspace (two levels above dist/bench or src/bench). */
-export const operatorDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The operator workspace (three levels above bench/dist/bench, where tsconfig.bench.json puts this file). */
+export const operatorDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const RBAC_YAML = path.join(operatorDir, 'deploy', 'rbac.yaml');
 export const OPERATOR_NS = 'wacloud-system';
 /** The operator entry point run by the benchmarks: `BENCH_OPERATOR_MAIN` (e.g. another build, for A/B runs), else dist/main.js. */

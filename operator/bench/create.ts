@@ -22,9 +22,9 @@
 import { randomUUID } from 'node:crypto';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { API_VERSION, FIELD_MANAGER, KIND, PLURAL, type WhatsAppInstance } from '@wacloud/crds';
-import { buildStatefulSet, type StatefulSetOptions } from '../builders/index.js';
-import { loadConfig, type OperatorConfig } from '../config.js';
-import { KubeClient } from '../kube-client.js';
+import { KubeClient } from '@wacloud/kube-runtime';
+import { buildStatefulSet, type StatefulSetOptions } from '../src/builders/index.js';
+import { loadOperatorConfig, type OperatorConfig } from '../src/config.js';
 import { ArrivalWatch, runPool, type KubeObject } from './api.js';
 import { CONTROL_PLANE_DESCRIPTION, startBenchCluster, startOperatorProcess, type BenchCluster } from './cluster.js';
 import { PeakSampler, countDelta, cpuDelta, cpuSnapshot, metricValue, procFds, type CpuSnapshot } from './proc.js';
@@ -98,7 +98,7 @@ export interface ClientTiming {
 
 export interface ClientOverhead {
   requests: number;
-  /** The operator's KubeClient (kube-transport.ts: one keep-alive node:https Agent). */
+  /** The operator's KubeClient (@wacloud/kube-runtime: one keep-alive node:https Agent). */
   kubeClient: ClientTiming;
   /** One keep-alive Agent (the bench's client). */
   keepAlive: ClientTiming;
@@ -127,7 +127,7 @@ export const instanceNames = (n: number): string[] => Array.from({ length: n }, 
 
 /** The builder options the operator derives from its configuration. */
 export function statefulSetOptions(c: OperatorConfig): StatefulSetOptions {
-  return { image: c.INSTANCE_IMAGE, imagePullPolicy: c.INSTANCE_IMAGE_PULL_POLICY, defaultResources: c.DEFAULT_RESOURCES, shmSize: c.SHM_SIZE, simnetUrl: c.SIMNET_URL };
+  return { image: c.instanceImage, imagePullPolicy: c.instanceImagePullPolicy, defaultResources: c.defaultResources, shmSize: c.shmSize, simnetUrl: c.simnetUrl };
 }
 
 /** Reconciled=True in the instance's status. */
@@ -252,7 +252,7 @@ async function round(o: CreateOptions, reconciles: number, measureClient: boolea
     for (const ns of Object.values(NS)) await c.api.createNamespace(ns);
     const pids = { apiserver: c.cp.processes.apiserver?.pid, etcd: c.cp.processes.etcd?.pid };
     // The same builder input the operator will have: its configuration from the same environment.
-    const config = loadConfig({ ...process.env, MAX_CONCURRENT_RECONCILES: String(reconciles) });
+    const config = loadOperatorConfig({ ...process.env, MAX_CONCURRENT_RECONCILES: String(reconciles) });
     const names = instanceNames(o.instances);
     const manifests = (ns: string) =>
       new Map(names.map((name) => [name, buildStatefulSet({ ...benchInstance(name, ns), metadata: { name, namespace: ns, uid: randomUUID() } }, statefulSetOptions(config))]));

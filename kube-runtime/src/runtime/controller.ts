@@ -17,7 +17,6 @@
  * `For()`), {@link controllerOwnerKey} for owned children (`Owns()`).
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { GROUP, KIND } from '@wacloud/crds';
 import type { Informer } from './informer.js';
 import { errFields, silentLogger, type RuntimeLogger } from './logger.js';
 import type { WorkQueue } from './workqueue.js';
@@ -71,9 +70,6 @@ export interface OwnerKind {
   group: string;
 }
 
-/** The WhatsAppInstance owner kind. */
-export const WHATSAPP_INSTANCE_OWNER: OwnerKind = { kind: KIND, group: GROUP };
-
 function groupOf(apiVersion: string | undefined): string {
   if (!apiVersion) return '';
   const i = apiVersion.indexOf('/');
@@ -82,10 +78,10 @@ function groupOf(apiVersion: string | undefined): string {
 
 /**
  * A {@link MapFn} to the `namespace/name` key of an object's controller owner (the ownerReference with
- * `controller: true`) when it is of kind `owner` (default WhatsAppInstance) — controller-runtime's
+ * `controller: true`) when it is of kind `owner` (e.g. `{ kind: 'MyApp', group: 'example.com' }`) — controller-runtime's
  * `EnqueueRequestForOwner(…, OnlyControllerOwner())`. Owners are namespaced like the object.
  */
-export function controllerOwnerKey(owner: OwnerKind = WHATSAPP_INSTANCE_OWNER): (obj: KubernetesObject) => string | undefined {
+export function controllerOwnerKey(owner: OwnerKind): (obj: KubernetesObject) => string | undefined {
   return (obj) => {
     const ref = obj.metadata?.ownerReferences?.find((r) => r.controller === true);
     if (!ref || ref.kind !== owner.kind || groupOf(ref.apiVersion) !== owner.group) return undefined;

@@ -20,7 +20,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { V1Lease, V1LeaseSpec } from '@kubernetes/client-node';
-import { KubeTransport, type KubeConfigLike } from '../kube-transport.js';
+import { apiStatusOf } from '../client/errors.js';
+import type { KubeConfigLike } from '../client/kubeconfig.js';
+import { KubeTransport } from '../client/transport.js';
 import { errFields, silentLogger, type RuntimeLogger } from './logger.js';
 
 /** What the elector reports (implemented with prom-client by `metrics.ts`). */
@@ -73,7 +75,7 @@ export interface LeaderElectionRecord {
   leaseTransitions: number;
 }
 
-/** client-node 2.0.1 hands MicroTime fields back as strings (typed as Date): accept both. */
+/** The apiserver's JSON carries MicroTime fields as strings (client-node's types say Date): accept both. */
 function toMs(v: unknown): number | undefined {
   if (v instanceof Date) return v.getTime();
   if (typeof v === 'string' && v) {
@@ -96,13 +98,8 @@ export function leaseRecord(lease: V1Lease | undefined): LeaderElectionRecord {
 }
 
 function microTime(ms: number | undefined): Date | undefined {
-  // MicroTime fields need 6 fractional digits (typed as Date by client-node; sent as the string).
+  // MicroTime fields need 6 fractional digits (typed as Date in client-node's types; sent as the string).
   return ms === undefined ? undefined : (new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z') as unknown as Date);
-}
-
-function statusCode(err: unknown): number | undefined {
-  const c = (err as { code?: unknown; statusCode?: unknown } | null)?.code ?? (err as { statusCode?: unknown } | null)?.statusCode;
-  return typeof c === 'number' ? c : undefined;
 }
 
 /** The three Lease calls of leader election (GET, POST, PUT), over the shared connection pool. */
@@ -345,7 +342,7 @@ export class LeaderElector {
     try {
       current = await this.withTimeout(this.api.readNamespacedLease({ name, namespace }), timeoutMs);
     } catch (err) {
-      if (statusCode(err) !== 404) {
+      if (apiStatusOf(err) !== 404) {
         this.log.warn({ lease: name, ...errFields(err) }, 'reading the lease failed');
         return false;
       }
@@ -377,7 +374,7 @@ export class LeaderElector {
       this.setObserved(updated);
       return true;
     } catch (err) {
-      const code = statusCode(err);
+      const code = apiStatusOf(err);
       if (code === 409) this.log.debug({ lease: name }, 'lease update conflict (409); retrying');
       else this.log.warn({ lease: name, ...errFields(err) }, 'updating the lease failed');
       return false;
