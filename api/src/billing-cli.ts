@@ -8,7 +8,7 @@
 import { Billing } from './billing.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { createProvider } from './service.js';
+import { createProvider } from './providers/index.js';
 import { openApiStore } from './store.js';
 import { Wallet } from './wallet.js';
 

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { AppError } from './errors.js';
 import { nextPeriod, periodEnd } from './periods.js';
-import { ProviderError, type InstanceProvider } from './providers/provider.js';
+import { ProviderError, type InstanceProvider } from './providers/index.js';
 import type { ApiStore, InstanceDoc } from './store.js';
 import { withLock } from './user-lock.js';
 import type { Wallet } from './wallet.js';

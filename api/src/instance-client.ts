@@ -4,7 +4,7 @@
  * after an api restart a fresh one replaces it).
  */
 import { AppError } from './errors.js';
-import type { InstanceEndpoints } from './providers/provider.js';
+import type { InstanceEndpoints } from './providers/index.js';
 
 export const GATEWAY_TOKEN_NAME = 'wacloud-gateway';
 

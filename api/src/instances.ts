@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError } from './errors.js';
 import { firstPeriod } from './periods.js';
-import { ProviderError, type InstanceEndpoints, type InstanceProvider, type ProviderStatus, type ProvisionRequest } from './providers/provider.js';
+import { ProviderError, type InstanceEndpoints, type InstanceProvider, type ProviderStatus, type ProvisionRequest } from './providers/index.js';
 import type { ApiStore, InstanceDoc } from './store.js';
 import type { Wallet } from './wallet.js';
 import type { InstanceClient } from './instance-client.js';

@@ -2,7 +2,6 @@
  * Composition root of the api: store, accounts, wallet, provider, instances, gateway, routes, HTTP server.
  * `startApi` is used by `main.ts` and by tests that run the api in-process.
  */
-import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -20,7 +19,7 @@ import { Gateway } from './gateway.js';
 import { InstanceClient } from './instance-client.js';
 import { InstanceService } from './instances.js';
 import { LoginThrottle } from './login-throttle.js';
-import type { InstanceProvider } from './providers/provider.js';
+import { createProvider, type InstanceProvider } from './providers/index.js';
 import { apiRoutes } from './routes.js';
 import { openApiStore, type ApiStore } from './store.js';
 import { Wallet } from './wallet.js';
@@ -38,53 +37,6 @@ export interface Api {
 }
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-/** Builds the provider named by config. */
-export async function createProvider(config: ApiConfig, logger: Logger): Promise<InstanceProvider> {
-  const instanceLogLevel = config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? config.LOG_LEVEL : 'info';
-  if (config.PROVIDER === 'docker') {
-    const { DockerProvider } = await import('./providers/docker.js');
-    const base = new URL(config.INSTANCE_MONGODB_URI ?? config.MONGODB_URI);
-    base.pathname = '/';
-    return new DockerProvider({
-      dockerHost: config.DOCKER_HOST,
-      certPath: config.DOCKER_CERT_PATH,
-      image: config.DOCKER_INSTANCE_IMAGE ?? `wacloud/instance:${version}`,
-      network: config.DOCKER_NETWORK,
-      reach: config.DOCKER_REACH,
-      publishedHost: config.DOCKER_PUBLISHED_HOST,
-      publishIp: config.DOCKER_PUBLISH_IP,
-      mongoUri: base.toString(),
-      simnetUrl: config.SIMNET_URL,
-      // Domain-separated from the JWT signing key when no own secret is configured.
-      keySecret: config.dockerKeySecret ?? createHmac('sha256', config.jwtSecret).update('wacloud/docker-provider/internal-keys').digest('base64url'),
-      extraHosts: config.DOCKER_EXTRA_HOSTS,
-      memoryBytes: config.DOCKER_MEMORY_LIMIT,
-      shmSizeBytes: config.DOCKER_SHM_SIZE,
-      cpus: config.DOCKER_CPUS,
-      namePrefix: config.DOCKER_NAME_PREFIX,
-      env: { LOG_LEVEL: instanceLogLevel },
-      logger,
-    });
-  }
-  if (config.PROVIDER === 'kubernetes') {
-    const [{ KubeConfig }, { KubernetesProvider }] = await Promise.all([import('@kubernetes/client-node'), import('./providers/kubernetes.js')]);
-    const kc = new KubeConfig();
-    kc.loadFromDefault();
-    return new KubernetesProvider({ kubeConfig: kc, namespace: config.K8S_NAMESPACE, logger });
-  }
-  const { ProcessProvider } = await import('./providers/process.js');
-  const base = new URL(config.INSTANCE_MONGODB_URI ?? config.MONGODB_URI);
-  base.pathname = '/';
-  return new ProcessProvider({
-    instanceMain: config.INSTANCE_MAIN,
-    dataRoot: path.resolve(config.PROCESS_DATA_ROOT),
-    mongoUri: base.toString(),
-    simnetUrl: config.SIMNET_URL,
-    logger,
-    env: { LOG_LEVEL: instanceLogLevel },
-  });
-}
 
 /** Minimal CORS for a dashboard hosted on another origin (CORS_ORIGINS). */
 function cors(origins: string[]): RequestHandler {
