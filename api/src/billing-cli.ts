@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `billing run [--now <ISO 8601>]` — the daily billing job (spec §2.2; the Kubernetes CronJob's command, `node
+ * `billing run [--now <ISO 8601>]` — the daily billing job (the Kubernetes CronJob's command, `node
  * dist/billing-cli.js run`). Same environment as the api (MONGODB_URI, PROVIDER, …). Prints a human summary and a
  * final JSON line; exits 1 when any instance failed (the next run retries it), 2 on bad usage. Safe to run again,
  * or twice at once: every period is charged once (see billing.ts).

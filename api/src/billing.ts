@@ -1,5 +1,5 @@
 /**
- * Billing (spec §2.2; rules in ARCHITECTURE §3 and `periods.ts`). Prepaid per instance, one monthly period at a time:
+ * Billing (rules in `periods.ts` and docs/product.md). Prepaid per instance, one monthly period at a time:
  * - `run(now)` — the daily job (00:00 UTC): for every instance whose paid period has ended (`paidUntil ≤ now`):
  *   - active: charge the next period (ledger key `charge:<instance>:<period start>`, so a retry or a second run never
  *     charges twice) and advance `paidUntil`, repeating while periods are due (catch-up after downtime); when the

@@ -31,7 +31,7 @@ const envSchema = z.object({
   JWT_ISSUER: z.string().min(1).default('wacloud'),
   /** Access token lifetime, seconds. */
   JWT_TTL_S: int.min(60).max(30 * 86_400).default(12 * 3600),
-  /** Monthly price of one instance, minor currency units (cents). Billing rule: spec §2.2. */
+  /** Monthly price of one instance, minor currency units (cents). Billing rules: docs/product.md. */
   PRICE_MONTHLY_MINOR: int.min(0).default(1500),
   /** ISO 4217 currency code. */
   CURRENCY: z.string().regex(/^[A-Z]{3}$/).default('USD'),

@@ -58,7 +58,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   const provider = providerOverride ?? (await createProvider(config, logger));
   const accounts = new Accounts(store, { jwtSecret: config.jwtSecret, issuer: config.JWT_ISSUER, ttlS: config.JWT_TTL_S, currency: config.CURRENCY });
   const wallet = new Wallet(store);
-  const client = new InstanceClient();
+  const client = new InstanceClient(logger.child({ component: 'instance-client' }));
   const instances = new InstanceService(store, wallet, provider, client, { priceMinor: config.PRICE_MONTHLY_MINOR, engine: config.ENGINE, logger: logger.child({ component: 'instances' }) });
   const throttle = new LoginThrottle({ maxPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, maxPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS, windowS: config.LOGIN_WINDOW_S });
   const gateway = new Gateway(accounts, instances, client, logger.child({ component: 'gateway' }));
