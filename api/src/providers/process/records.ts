@@ -106,6 +106,14 @@ export class ProcessRecords {
     await mkdir(this.dataDir(id), { recursive: true, mode: 0o700 });
   }
 
+  /** Whether the root is a directory, or does not exist yet (it is created on the first write). */
+  private async rootUsable(): Promise<boolean> {
+    return stat(this.root).then(
+      (st) => st.isDirectory(),
+      (err: NodeJS.ErrnoException) => err.code === 'ENOENT',
+    );
+  }
+
   /** Whether `<root>/<id>` exists. */
   async exists(id: string): Promise<boolean> {
     return stat(this.dir(id)).then(
@@ -116,14 +124,17 @@ export class ProcessRecords {
 
   /**
    * The record of `id`, or undefined when it has none.
-   * @throws ProviderError `unavailable` when provider.json exists but cannot be read or is not a valid record.
+   * @throws ProviderError `unavailable` when the root is not a directory, or provider.json exists but cannot be read
+   *   or is not a valid record.
    */
   async read(id: string): Promise<ProcessInstanceRecord | undefined> {
     let text: string;
     try {
       text = await readFile(path.join(this.dir(id), 'provider.json'), 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR' && !(await this.rootUsable())) throw new ProviderError('unavailable', `the data root ${this.root} is not a directory`);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
       throw new ProviderError('unavailable', `cannot read provider.json of ${id}: ${(err as Error).message}`);
     }
     let parsed: unknown;

@@ -10,22 +10,15 @@ import path from 'node:path';
 import mongoose from 'mongoose';
 import { pino } from 'pino';
 import { buildWacloudImage, dockerTestName, eventually, startDockerd, startMongo, startProcess, testImageTag, type Dockerd, type MongoServer } from '@wacloud/testenv';
-import { loadConfig } from '../src/config.js';
-import {
-  DockerProvider,
-  MANAGED_BY_API,
-  buildContainerSpec,
-  containerName,
-  deriveInternalKey,
-  dockerConnection,
-  phaseOf,
-  volumeName,
-  type ContainerSpecOptions,
-  type ContainerState,
-} from '../src/providers/docker.js';
-import { instanceDatabaseName } from '../src/providers/process.js';
-import { ProviderError, type ProvisionRequest } from '../src/providers/provider.js';
-import { apiDir, JWT_SECRET, startApiProcess, tenant, type RunningApi } from './harness.js';
+import { loadConfig } from '../../src/config.js';
+import { dockerConnection } from '../../src/providers/docker/engine.js';
+import { phaseOf, type ContainerState } from '../../src/providers/docker/phase.js';
+import { DockerProvider } from '../../src/providers/docker/provider.js';
+import { buildContainerSpec, containerName, deriveInternalKey, volumeName, type ContainerSpecOptions } from '../../src/providers/docker/spec.js';
+import { ProviderError, type ProvisionRequest } from '../../src/providers/provider.js';
+import { instanceDatabaseName } from '../../src/providers/shared/database.js';
+import { MANAGED_BY_API } from '../../src/providers/shared/labels.js';
+import { apiDir, JWT_SECRET, startApiProcess, tenant, type RunningApi } from '../harness.js';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const docker = await startDockerd();
