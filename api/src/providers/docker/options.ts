@@ -1,9 +1,9 @@
 /**
- * Options of the docker provider (see `provider.ts` for what it does with them).
+ * Options of the docker provider (`provider.ts` describes what it does with them).
  */
 import type { Logger } from 'pino';
 
-/** How the api reaches instance containers (see the module comment). */
+/** How the api reaches instance containers (see `provider.ts`): on the network, or through published ports. */
 export type DockerReach = 'network' | 'published';
 
 export interface DockerProviderOptions {
