@@ -1,7 +1,7 @@
 /**
  * An express application over declarative routes, the way every wacloud HTTP service is built: JSON bodies up to a
- * limit (413 beyond, 415 for other media types), coded errors (`HttpError` → `{error: {code, message}}`, never a
- * stack), pino-http request logging (the logger redacts credentials), a request-duration histogram,
+ * limit (413 beyond, 415 for other media types), coded errors (`HttpError` → `{error: {code, message, details?}}`,
+ * never a stack; kit's own codes, statuses and messages come from `KIT_ERROR_CATALOGUE`), pino-http request logging (the logger redacts credentials), a request-duration histogram,
  * `/openapi.json` and `/metrics`.
  */
 import { randomUUID } from 'node:crypto';
@@ -9,7 +9,7 @@ import express, { type ErrorRequestHandler, type Express, type Request, type Req
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import type { Histogram, Registry } from 'prom-client';
-import { HttpError } from './http-error.js';
+import { HttpError, KitError } from './http-error.js';
 import { mountRoutes, type Authenticate, type RouteDef } from './http-route.js';
 
 /** The bearer credential of a request, if any. */
@@ -69,7 +69,7 @@ export function createApp(o: AppOptions): Express {
   mountRoutes(router, o.routes, o.authenticate);
   app.use(router);
   for (const m of o.after ?? []) app.use(m);
-  app.use((req, _res, next) => next(new HttpError(404, 'route_not_found', `No endpoint ${req.method} ${req.path}; see /openapi.json.`)));
+  app.use((req, _res, next) => next(new KitError('route_not_found', `No endpoint ${req.method} ${req.path}; see /openapi.json.`, { method: req.method, path: req.path })));
   app.use(errorHandler(o.logger));
   return app;
 }
@@ -78,7 +78,7 @@ export function createApp(o: AppOptions): Express {
 const requireJsonBodies: RequestHandler = (req, _res, next) => {
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
   if (hasBody && ['POST', 'PUT', 'PATCH'].includes(req.method) && !req.is(['application/json', 'application/*+json'])) {
-    return next(new HttpError(415, 'unsupported_media_type', `Send the body as application/json (got ${req.headers['content-type'] ?? 'no content type'}).`));
+    return next(new KitError('unsupported_media_type', `Send the body as application/json (got ${req.headers['content-type'] ?? 'no content type'}).`, { contentType: req.headers['content-type'] ?? null }));
   }
   next();
 };
@@ -98,14 +98,14 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     let e: HttpError;
     if (err instanceof HttpError) e = err;
-    else if (err?.type === 'entity.too.large') e = new HttpError(413, 'payload_too_large', `The body exceeds ${err.limit} bytes.`);
-    else if (err?.type === 'entity.parse.failed') e = new HttpError(400, 'invalid_json', `The body is not valid JSON: ${String(err.message).slice(0, 200)}`);
-    else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new HttpError(415, 'unsupported_media_type', String(err.message));
-    else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) e = new HttpError(400, 'invalid_request', String(err.message ?? 'Bad request'));
-    else if (isMongoUnavailable(err)) e = new HttpError(503, 'storage_unavailable', 'The database is unreachable; retry shortly.');
+    else if (err?.type === 'entity.too.large') e = new KitError('payload_too_large', `The body exceeds ${err.limit} bytes.`, { limitBytes: err.limit });
+    else if (err?.type === 'entity.parse.failed') e = new KitError('invalid_json', `The body is not valid JSON: ${String(err.message).slice(0, 200)}`);
+    else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new KitError('unsupported_media_type', String(err.message));
+    else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) e = new KitError('invalid_request', String(err.message ?? 'Bad request'));
+    else if (isMongoUnavailable(err)) e = new KitError('storage_unavailable');
     else {
       ((req as Request & { log?: Logger }).log ?? logger).error({ err }, 'unhandled error');
-      e = new HttpError(500, 'internal', 'Unexpected error; it was logged.');
+      e = new KitError('internal');
     }
     if (res.headersSent) return void res.end();
     res.status(e.status).json(e.toJSON());

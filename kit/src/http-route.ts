@@ -6,7 +6,7 @@
  */
 import type { NextFunction, Request, Response, Router } from 'express';
 import type { z } from 'zod';
-import { HttpError } from './http-error.js';
+import { KitError } from './http-error.js';
 
 /**
  * Who may call a route. `none` is public; every other value is interpreted by the service's `Authenticate`
@@ -54,14 +54,17 @@ export function defineRoute<A = unknown>() {
   return <P, Q, B>(def: RouteDef<P, Q, B, A>): RouteDef => def as unknown as RouteDef;
 }
 
-/** Parses `value` with `schema` or throws HttpError 400 `invalid_request` listing each problem with its location. */
+/**
+ * Parses `value` with `schema` or throws KitError `invalid_request` (400): the message names the first problem, `details`
+ * lists each problem with its location (`{ in, field?, problem }[]`).
+ */
 export function parseInput<T>(schema: z.ZodType<T>, value: unknown, where: 'path' | 'query' | 'body'): T {
   const r = schema.safeParse(value);
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => ({ in: where, field: i.path.join('.') || undefined, problem: i.message }));
   const first = problems[0]!;
   const message = `Invalid ${where}${first.field ? ` field "${first.field}"` : ''}: ${first.problem}`;
-  throw new HttpError(400, 'invalid_request', message, problems);
+  throw new KitError('invalid_request', message, problems);
 }
 
 /** Resolves the caller for `scope` (undefined for `none`) or throws an HttpError (401/403). */
@@ -77,7 +80,7 @@ export function mountRoutes(router: Router, routes: RouteDef[], authenticate: Au
         const query = r.query ? parseInput(r.query, req.query ?? {}, 'query') : undefined;
         let body: unknown;
         if (r.body) {
-          if (req.body === undefined && r.bodyRequired !== false) throw new HttpError(400, 'invalid_request', 'A JSON body is required.');
+          if (req.body === undefined && r.bodyRequired !== false) throw new KitError('invalid_request', 'A JSON body is required.');
           body = parseInput(r.body, req.body ?? {}, 'body');
         }
         const result = await r.handler({ req, res, params, query, body, auth });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
-import { HttpError, buildOpenApi, createApp, defineRoute, errorCatalogue, type RouteDef } from '../src/index.js';
+import { HttpError, KIT_ERROR_CATALOGUE, buildOpenApi, createApp, defineRoute, errorCatalogue, type RouteDef } from '../src/index.js';
 
 const route = defineRoute<{ user: string } | undefined>();
 const routes: RouteDef[] = [
@@ -66,6 +66,20 @@ test('invalid input, bad JSON, big bodies, wrong media type, auth failures and u
   expect((await call('POST', '/v1/things/7', 'name=x', { 'content-type': 'text/plain' })).status).toBe(415);
   expect((await call('POST', '/v1/things/7', '{"name":"x"}', { authorization: 'Bearer bad' })).body.error.code).toBe('unauthorized');
   expect(await call('GET', '/v1/nothing')).toMatchObject({ status: 404, body: { error: { code: 'route_not_found' } } });
+});
+
+test("kit's errors carry the catalogue's status, a message naming the specifics, and structured details", async () => {
+  const cases: Array<[Promise<{ status: number; body: any }>, keyof typeof KIT_ERROR_CATALOGUE, RegExp, unknown]> = [
+    [call('GET', '/v1/nothing'), 'route_not_found', /^No endpoint GET \/v1\/nothing; see \/openapi\.json\.$/, { method: 'GET', path: '/v1/nothing' }],
+    [call('POST', '/v1/things/7', '{"name":'), 'invalid_json', /^The body is not valid JSON: /, undefined],
+    [call('POST', '/v1/things/7', JSON.stringify({ name: 'x'.repeat(2000) })), 'payload_too_large', /^The body exceeds 1024 bytes\.$/, { limitBytes: 1024 }],
+    [call('POST', '/v1/things/7', 'name=x', { 'content-type': 'text/plain' }), 'unsupported_media_type', /got text\/plain/, { contentType: 'text/plain' }],
+    [call('GET', '/v1/boom'), 'internal', /^Unexpected error; it was logged\.$/, undefined],
+  ];
+  for (const [res, code, message, details] of cases) {
+    const { status } = KIT_ERROR_CATALOGUE[code];
+    expect(await res).toEqual({ status, body: { error: { code, message: expect.stringMatching(message), ...(details === undefined ? {} : { details }) } } });
+  }
 });
 
 test('unexpected errors become a 500 without internals', async () => {

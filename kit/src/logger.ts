@@ -1,0 +1,54 @@
+/**
+ * The one logger factory of every wacloud service: pino JSON lines with ISO timestamps, `service` on every line, and
+ * credentials redacted wherever {@link REDACT_PATHS} names them (request headers, passwords, tokens, keys, secrets).
+ */
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+/** What the redacted values are replaced with. */
+export const REDACT_CENSOR = '[redacted]';
+
+const SECRET_FIELDS = ['password', 'token', 'secret', 'internalKey', 'internalApiKey', 'accessToken', 'jwtSecret', 'dockerKeySecret', 'authorization', 'cookie'];
+
+/**
+ * Log paths whose values are replaced by `[redacted]` (pino redaction syntax: `a.b`, `*.x` one level deep,
+ * `a["x-y"]`): the credential headers of a request (Authorization, Cookie, X-Internal-Key) as pino-http logs them
+ * (`req.headers.*`) and as raw header objects (`headers.*`), Set-Cookie of responses, and each secret-bearing field
+ * name both at the top of a log line and one level down (`password`, `*.password`, `token`, `*.token`, …).
+ */
+export const REDACT_PATHS: readonly string[] = Object.freeze([
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-internal-key"]',
+  'headers.authorization',
+  'headers.cookie',
+  'headers["x-internal-key"]',
+  'res.headers["set-cookie"]',
+  ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]),
+]);
+
+export interface LoggerOptions {
+  /** The `service` field of every line, e.g. `wacloud-api`. */
+  service: string;
+  /** Lowest level written (`fatal` … `trace`, or `silent`). */
+  level: string;
+  /** Where lines go; default stdout. Tests pass a stream to read them back. */
+  destination?: DestinationStream;
+}
+
+/**
+ * Creates a service's root logger; derive per-request and per-component loggers with `logger.child({...})`.
+ * @throws Error from pino when `level` is not a level name.
+ */
+export function createLogger(o: LoggerOptions): Logger {
+  return pino(
+    {
+      level: o.level,
+      base: { service: o.service },
+      redact: { paths: [...REDACT_PATHS], censor: REDACT_CENSOR },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    o.destination,
+  );
+}
+
+export type { Logger };
