@@ -34,11 +34,11 @@ try {
   if (err instanceof ConfigError) usage(err.message);
   throw err;
 }
-const logger = createLogger(config.LOG_LEVEL);
-const store = await openApiStore(config.MONGODB_URI);
+const logger = createLogger(config.logLevel);
+const store = await openApiStore(config.mongodbUri);
 const provider = await createProvider(config, logger);
 try {
-  const billing = new Billing({ store, wallet: new Wallet(store), provider, priceMinor: config.PRICE_MONTHLY_MINOR, logger });
+  const billing = new Billing({ store, wallet: new Wallet(store), provider, priceMinor: config.priceMonthlyMinor, logger });
   const s = await billing.run(now);
   process.stdout.write(
     `billing ${s.now}: ${s.due} due, ${s.charged} charged, ${s.alreadyCharged} already charged, ${s.suspended} suspended, ` +

@@ -3,9 +3,10 @@
  * public contract. Messages tell the tenant what to do; they never carry infrastructure detail (hosts, addresses,
  * container or pod names, apiserver URLs, instance logs) — that is logged server-side.
  */
-import { errorCatalogue } from '@wacloud/kit';
+import { errorCatalogue, withKitErrors } from '@wacloud/kit';
 
-export const ERROR_CATALOGUE = {
+/** The api's codes, with kit's own (`route_not_found`, `invalid_json`, `payload_too_large`, …) spread in. */
+export const ERROR_CATALOGUE = withKitErrors({
   invalid_request: { status: 400, message: 'The request is invalid.' },
   invalid_cursor: { status: 400, message: 'The cursor is invalid; start again without it.' },
   unauthorized: { status: 401, message: 'Log in and send the access token as "Authorization: Bearer <token>".' },
@@ -28,7 +29,7 @@ export const ERROR_CATALOGUE = {
     status: 500,
     message: 'The instance runtime refused this request and retrying will not help; contact support quoting the x-request-id of this response.',
   },
-} as const satisfies Record<string, { status: number; message: string }>;
+} as const satisfies Record<string, { status: number; message: string }>);
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 

@@ -66,7 +66,7 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       method: 'get', path: '/health', operationId: 'health', tags: ['health'], scope: 'none',
       summary: 'Liveness of the api',
       responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok'), provider: z.string() }) } },
-      handler: () => ({ status: 'ok', provider: d.config.PROVIDER }),
+      handler: () => ({ status: 'ok', provider: d.config.provider }),
     }),
     route({
       method: 'post', path: '/v1/auth/register', operationId: 'register', tags: ['auth'], scope: 'none',
@@ -119,8 +119,8 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       summary: 'Monthly price of one instance',
       responses: { 200: { description: 'Price', schema: s.pricingView } },
       handler: () => ({
-        monthlyPriceMinor: d.config.PRICE_MONTHLY_MINOR,
-        currency: d.config.CURRENCY,
+        monthlyPriceMinor: d.config.priceMonthlyMinor,
+        currency: d.config.currency,
         period: 'P1M',
         billing: 'Prepaid per instance: the first month is charged at creation; each next month at 00:00 UTC after the paid period ends. Unpaid instances are suspended, then deleted after the next missed charge.',
       }),
@@ -128,7 +128,7 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
     route({
       method: 'post', path: '/v1/wallet/deposits', operationId: 'deposit', tags: ['wallet'], scope: 'user',
       summary: 'Deposit money (emulated payment); suspended instances are then resumed, oldest first, while the balance pays. An Idempotency-Key header makes retries safe.',
-      body: s.depositBody(d.config.MAX_DEPOSIT_MINOR),
+      body: s.depositBody(d.config.maxDepositMinor),
       responses: {
         201: { description: 'The ledger entry, the balance after resumptions, the resumed instances', schema: z.object({ transaction: s.ledgerView, balanceMinor: z.number().int(), resumedInstances: z.array(z.string()) }) },
         400: err('Invalid amount'),

@@ -15,53 +15,53 @@ const version = (JSON.parse(readFileSync(new URL('../../package.json', import.me
 
 /** MongoDB server URI of the instance databases (the database part of the URI cleared). */
 function instanceServerUri(config: ApiConfig): string {
-  const base = new URL(config.INSTANCE_MONGODB_URI ?? config.MONGODB_URI);
+  const base = new URL(config.instanceMongodbUri ?? config.mongodbUri);
   base.pathname = '/';
   return base.toString();
 }
 
 /**
- * Builds the provider named by `config.PROVIDER`: `process` (default), `docker` or `kubernetes` (kubeconfig from
+ * Builds the provider named by `config.provider`: `process` (default), `docker` or `kubernetes` (kubeconfig from
  * `KUBECONFIG`, `~/.kube/config` or the pod's service account).
  * @throws ProviderError `unavailable` for a configuration the provider cannot use (e.g. a malformed DOCKER_HOST).
  */
 export async function createProvider(config: ApiConfig, logger: Logger): Promise<InstanceProvider> {
-  const instanceLogLevel = config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? config.LOG_LEVEL : 'info';
-  if (config.PROVIDER === 'docker') {
+  const instanceLogLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'info';
+  if (config.provider === 'docker') {
     const { DockerProvider } = await import('./docker/provider.js');
     return new DockerProvider({
-      dockerHost: config.DOCKER_HOST,
-      certPath: config.DOCKER_CERT_PATH,
-      image: config.DOCKER_INSTANCE_IMAGE ?? `wacloud/instance:${version}`,
-      network: config.DOCKER_NETWORK,
-      reach: config.DOCKER_REACH,
-      publishedHost: config.DOCKER_PUBLISHED_HOST,
-      publishIp: config.DOCKER_PUBLISH_IP,
+      dockerHost: config.dockerHost,
+      certPath: config.dockerCertPath,
+      image: config.dockerInstanceImage ?? `wacloud/instance:${version}`,
+      network: config.dockerNetwork,
+      reach: config.dockerReach,
+      publishedHost: config.dockerPublishedHost,
+      publishIp: config.dockerPublishIp,
       mongoUri: instanceServerUri(config),
-      simnetUrl: config.SIMNET_URL,
+      simnetUrl: config.simnetUrl,
       // Domain-separated from the JWT signing key when no own secret is configured.
       keySecret: config.dockerKeySecret ?? createHmac('sha256', config.jwtSecret).update('wacloud/docker-provider/internal-keys').digest('base64url'),
-      extraHosts: config.DOCKER_EXTRA_HOSTS,
-      memoryBytes: config.DOCKER_MEMORY_LIMIT,
-      shmSizeBytes: config.DOCKER_SHM_SIZE,
-      cpus: config.DOCKER_CPUS,
-      namePrefix: config.DOCKER_NAME_PREFIX,
+      extraHosts: config.dockerExtraHosts,
+      memoryBytes: config.dockerMemoryLimit,
+      shmSizeBytes: config.dockerShmSize,
+      cpus: config.dockerCpus,
+      namePrefix: config.dockerNamePrefix,
       env: { LOG_LEVEL: instanceLogLevel },
       logger,
     });
   }
-  if (config.PROVIDER === 'kubernetes') {
+  if (config.provider === 'kubernetes') {
     const [{ KubeConfig }, { KubernetesProvider }] = await Promise.all([import('@kubernetes/client-node'), import('./kubernetes/provider.js')]);
     const kc = new KubeConfig();
     kc.loadFromDefault();
-    return new KubernetesProvider({ kubeConfig: kc, namespace: config.K8S_NAMESPACE, logger });
+    return new KubernetesProvider({ kubeConfig: kc, namespace: config.k8sNamespace, logger });
   }
   const { ProcessProvider } = await import('./process/provider.js');
   return new ProcessProvider({
-    instanceMain: config.INSTANCE_MAIN,
-    dataRoot: path.resolve(config.PROCESS_DATA_ROOT),
+    instanceMain: config.instanceMain,
+    dataRoot: path.resolve(config.processDataRoot),
     mongoUri: instanceServerUri(config),
-    simnetUrl: config.SIMNET_URL,
+    simnetUrl: config.simnetUrl,
     logger,
     env: { LOG_LEVEL: instanceLogLevel },
   });
