@@ -1,5 +1,5 @@
 /**
- * Tenant accounts (spec §2.1.1–2): registration with an argon2id password hash, login issuing a JWT access token
+ * Tenant accounts: registration with an argon2id password hash, login issuing a JWT access token
  * (jose, HS256, `iss`, `sub` = user id, `jti` = session id, `exp`), logout revoking that token's session, and
  * verification of presented tokens (signature, algorithm pinned to HS256 — `alg: none` and others are refused —
  * issuer, expiry, and a live session).

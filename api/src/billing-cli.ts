@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * `billing run [--now <ISO 8601>]` — the daily billing job (spec §2.2; the Kubernetes CronJob's command, `node
+ * `billing run [--now <ISO 8601>]` — the daily billing job (the Kubernetes CronJob's command, `node
  * dist/billing-cli.js run`). Same environment as the api (MONGODB_URI, PROVIDER, …). Prints a human summary and a
  * final JSON line; exits 1 when any instance failed (the next run retries it), 2 on bad usage. Safe to run again,
  * or twice at once: every period is charged once (see billing.ts).
@@ -8,7 +8,7 @@
 import { Billing } from './billing.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { createProvider } from './service.js';
+import { createProvider } from './providers/index.js';
 import { openApiStore } from './store.js';
 import { Wallet } from './wallet.js';
 
@@ -34,11 +34,11 @@ try {
   if (err instanceof ConfigError) usage(err.message);
   throw err;
 }
-const logger = createLogger(config.LOG_LEVEL);
-const store = await openApiStore(config.MONGODB_URI);
+const logger = createLogger(config.logLevel);
+const store = await openApiStore(config.mongodbUri);
 const provider = await createProvider(config, logger);
 try {
-  const billing = new Billing({ store, wallet: new Wallet(store), provider, priceMinor: config.PRICE_MONTHLY_MINOR, logger });
+  const billing = new Billing({ store, wallet: new Wallet(store), provider, priceMinor: config.priceMonthlyMinor, logger });
   const s = await billing.run(now);
   process.stdout.write(
     `billing ${s.now}: ${s.due} due, ${s.charged} charged, ${s.alreadyCharged} already charged, ${s.suspended} suspended, ` +

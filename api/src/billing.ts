@@ -1,5 +1,5 @@
 /**
- * Billing (spec §2.2; rules in ARCHITECTURE §3 and `periods.ts`). Prepaid per instance, one monthly period at a time:
+ * Billing (rules in `periods.ts` and docs/product.md). Prepaid per instance, one monthly period at a time:
  * - `run(now)` — the daily job (00:00 UTC): for every instance whose paid period has ended (`paidUntil ≤ now`):
  *   - active: charge the next period (ledger key `charge:<instance>:<period start>`, so a retry or a second run never
  *     charges twice) and advance `paidUntil`, repeating while periods are due (catch-up after downtime); when the
@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { AppError } from './errors.js';
 import { nextPeriod, periodEnd } from './periods.js';
-import { ProviderError, type InstanceProvider } from './providers/provider.js';
+import { ProviderError, type InstanceProvider } from './providers/index.js';
 import type { ApiStore, InstanceDoc } from './store.js';
 import { withLock } from './user-lock.js';
 import type { Wallet } from './wallet.js';

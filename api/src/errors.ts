@@ -1,10 +1,12 @@
 /**
  * The api's catalogue of coded errors. Body: `{ "error": { "code", "message", "details"? } }`; codes are part of the
- * public contract.
+ * public contract. Messages tell the tenant what to do; they never carry infrastructure detail (hosts, addresses,
+ * container or pod names, apiserver URLs, instance logs) — that is logged server-side.
  */
-import { errorCatalogue } from '@wacloud/kit';
+import { errorCatalogue, withKitErrors } from '@wacloud/kit';
 
-export const ERROR_CATALOGUE = {
+/** The api's codes, with kit's own (`route_not_found`, `invalid_json`, `payload_too_large`, …) spread in. */
+export const ERROR_CATALOGUE = withKitErrors({
   invalid_request: { status: 400, message: 'The request is invalid.' },
   invalid_cursor: { status: 400, message: 'The cursor is invalid; start again without it.' },
   unauthorized: { status: 401, message: 'Log in and send the access token as "Authorization: Bearer <token>".' },
@@ -23,7 +25,11 @@ export const ERROR_CATALOGUE = {
   provider_unavailable: { status: 503, message: 'The instance runtime is unavailable; retry shortly.' },
   busy: { status: 503, message: 'The account is busy with another operation; retry.' },
   upstream_error: { status: 502, message: 'The instance answered with an error.' },
-} as const satisfies Record<string, { status: number; message: string }>;
+  provider_rejected: {
+    status: 500,
+    message: 'The instance runtime refused this request and retrying will not help; contact support quoting the x-request-id of this response.',
+  },
+} as const satisfies Record<string, { status: number; message: string }>);
 
 export type ErrorCode = keyof typeof ERROR_CATALOGUE;
 

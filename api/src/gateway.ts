@@ -86,8 +86,9 @@ export class Gateway {
         upstream.body.pipe(res);
       })().catch((err: unknown) => {
         if (err instanceof HttpError) return next(err);
-        this.logger.warn({ err: (err as Error).message }, 'gateway request failed');
-        next(new AppError('instance_unavailable', `The instance did not answer: ${(err as Error).message}`));
+        // The detail (the instance's address, the socket error) is for the log only.
+        this.logger.warn({ err, instance: m[1] }, 'gateway request failed');
+        next(new AppError('instance_unavailable', 'The instance did not answer; retry shortly.'));
       });
     };
   }
@@ -110,7 +111,10 @@ export class Gateway {
         await new Promise<void>((resolve, reject2) => {
           upstream.once('open', () => resolve());
           upstream.once('unexpected-response', (_r, res) => reject2(new AppError(res.statusCode === 401 ? 'unauthorized' : res.statusCode === 403 ? 'forbidden' : 'upstream_error', `The instance refused the event stream (${res.statusCode}).`)));
-          upstream.once('error', (e) => reject2(new AppError('instance_unavailable', e.message)));
+          upstream.once('error', (e) => {
+            this.logger.warn({ err: e, instance: m[1] }, 'gateway event stream: the instance did not answer');
+            reject2(new AppError('instance_unavailable', 'The instance did not answer; retry shortly.'));
+          });
         });
         wss.handleUpgrade(req, socket, head, (client) => {
           upstream.on('message', (data, isBinary) => client.readyState === WebSocket.OPEN && client.send(data, { binary: isBinary }));
@@ -124,7 +128,10 @@ export class Gateway {
           upstream.on('error', closeBoth);
           client.on('error', closeBoth);
         });
-      })().catch((err: unknown) => reject(socket, err instanceof HttpError ? err : new AppError('instance_unavailable', (err as Error).message)));
+      })().catch((err: unknown) => {
+        if (!(err instanceof HttpError)) this.logger.warn({ err, instance: m[1] }, 'gateway event stream failed');
+        reject(socket, err instanceof HttpError ? err : new AppError('instance_unavailable', 'The instance did not answer; retry shortly.'));
+      });
     });
     return { close: () => wss.close() };
   }

@@ -1,10 +1,14 @@
 /**
- * The api as the only client of instances' internal APIs (spec §1.2): token management, and the gateway's own token
- * per instance (an `rw` token named `wacloud-gateway`, created on first use and kept only in memory — never stored;
- * after an api restart a fresh one replaces it).
+ * The api as the only client of instances' internal APIs (tenants never reach them): token management, and the
+ * gateway's own token per instance (an `rw` token named `wacloud-gateway`, created on first use and kept only in
+ * memory — never stored; after an api restart a fresh one replaces it).
+ *
+ * Failures become catalogue errors without the instance's address or answer body (`instance_unavailable`,
+ * `upstream_error`); the detail goes to the server-side log.
  */
+import type { Logger } from 'pino';
 import { AppError } from './errors.js';
-import type { InstanceEndpoints } from './providers/provider.js';
+import type { InstanceEndpoints } from './providers/index.js';
 
 export const GATEWAY_TOKEN_NAME = 'wacloud-gateway';
 
@@ -16,44 +20,71 @@ export interface InstanceToken {
   updatedAt: string;
 }
 
-async function call<T>(ep: InstanceEndpoints, method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> {
+/** Timeout of one internal API call, ms. */
+const CALL_TIMEOUT_MS = 10_000;
+
+/**
+ * One call of the instance's internal API with its key.
+ * @returns the status and the parsed JSON body (undefined when empty).
+ * @throws AppError `instance_unavailable` when the instance cannot be reached or times out, `upstream_error` for a
+ *   5xx answer or a body that is not JSON.
+ */
+async function call<T>(log: Logger | undefined, ep: InstanceEndpoints, method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> {
   let res: Response;
+  let text: string;
   try {
     res = await fetch(ep.internalUrl + p, {
       method,
       headers: { authorization: `Bearer ${ep.internalKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
     });
+    text = await res.text();
   } catch (err) {
-    throw new AppError('instance_unavailable', `The instance's internal API is unreachable: ${(err as Error).message}`);
+    log?.warn({ err, method, path: p }, "the instance's internal API did not answer");
+    throw new AppError('instance_unavailable', 'The instance did not answer; retry shortly.');
   }
-  const text = await res.text();
-  const parsed = (text ? JSON.parse(text) : undefined) as T;
-  if (res.status >= 500) throw new AppError('upstream_error', `The instance answered ${res.status}.`);
-  return { status: res.status, body: parsed };
+  if (res.status >= 500) {
+    log?.warn({ method, path: p, status: res.status, body: text.slice(0, 500) }, "the instance's internal API failed");
+    throw new AppError('upstream_error', `The instance answered ${res.status}; retry shortly.`);
+  }
+  try {
+    return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+  } catch (err) {
+    log?.warn({ err, method, path: p, status: res.status }, "the instance's internal API answered something that is not JSON");
+    throw new AppError('upstream_error', 'The instance answered with something that is not JSON.');
+  }
+}
+
+/** The instance's own error message in an answer body `{error: {message}}`, if any. */
+function instanceMessage(body: unknown): string | undefined {
+  const m = (body as { error?: { message?: unknown } } | undefined)?.error?.message;
+  return typeof m === 'string' ? m : undefined;
 }
 
 export class InstanceClient {
   private readonly gateway = new Map<string, Promise<string>>();
 
+  /** @param log where failures of the internal API are logged with their detail. */
+  constructor(private readonly log?: Logger) {}
+
   /** Creates a token; the plaintext `token` is in this result only. */
   async createToken(ep: InstanceEndpoints, name: string, permissions: string): Promise<InstanceToken & { token: string }> {
-    const r = await call<InstanceToken & { token: string }>(ep, 'POST', '/internal/v1/tokens', { name, permissions });
-    if (r.status !== 201) throw new AppError('invalid_request', `The instance refused the token: ${JSON.stringify(r.body)}`);
+    const r = await call<InstanceToken & { token: string }>(this.log, ep, 'POST', '/internal/v1/tokens', { name, permissions });
+    if (r.status !== 201) throw new AppError('invalid_request', `The instance refused the token: ${instanceMessage(r.body) ?? `status ${r.status}`}`);
     return r.body;
   }
 
   /** Tenant-visible tokens (the gateway's own token is not listed). */
   async listTokens(ep: InstanceEndpoints): Promise<InstanceToken[]> {
-    const r = await call<{ items: InstanceToken[] }>(ep, 'GET', '/internal/v1/tokens');
+    const r = await call<{ items: InstanceToken[] }>(this.log, ep, 'GET', '/internal/v1/tokens');
     return r.body.items.filter((t) => t.name !== GATEWAY_TOKEN_NAME);
   }
 
   /** @throws AppError `token_not_found` (also for the gateway's token, which tenants cannot touch). */
   async setPermissions(ep: InstanceEndpoints, tokenId: string, permissions: string): Promise<InstanceToken> {
     await this.assertTenantToken(ep, tokenId);
-    const r = await call<InstanceToken>(ep, 'PATCH', `/internal/v1/tokens/${encodeURIComponent(tokenId)}`, { permissions });
+    const r = await call<InstanceToken>(this.log, ep, 'PATCH', `/internal/v1/tokens/${encodeURIComponent(tokenId)}`, { permissions });
     if (r.status === 404) throw new AppError('token_not_found');
     return r.body;
   }
@@ -61,7 +92,7 @@ export class InstanceClient {
   /** @throws AppError `token_not_found`. */
   async deleteToken(ep: InstanceEndpoints, tokenId: string): Promise<void> {
     await this.assertTenantToken(ep, tokenId);
-    const r = await call(ep, 'DELETE', `/internal/v1/tokens/${encodeURIComponent(tokenId)}`);
+    const r = await call(this.log, ep, 'DELETE', `/internal/v1/tokens/${encodeURIComponent(tokenId)}`);
     if (r.status === 404) throw new AppError('token_not_found');
   }
 
@@ -70,8 +101,8 @@ export class InstanceClient {
     let t = this.gateway.get(id);
     if (!t) {
       t = (async () => {
-        const r = await call<{ items: InstanceToken[] }>(ep, 'GET', '/internal/v1/tokens');
-        for (const old of r.body.items.filter((x) => x.name === GATEWAY_TOKEN_NAME)) await call(ep, 'DELETE', `/internal/v1/tokens/${old.id}`);
+        const r = await call<{ items: InstanceToken[] }>(this.log, ep, 'GET', '/internal/v1/tokens');
+        for (const old of r.body.items.filter((x) => x.name === GATEWAY_TOKEN_NAME)) await call(this.log, ep, 'DELETE', `/internal/v1/tokens/${old.id}`);
         return (await this.createToken(ep, GATEWAY_TOKEN_NAME, 'rw')).token;
       })();
       t.catch(() => this.gateway.delete(id));
@@ -87,7 +118,7 @@ export class InstanceClient {
 
   private async assertTenantToken(ep: InstanceEndpoints, tokenId: string): Promise<void> {
     if (!/^[0-9a-f]{16}$/.test(tokenId)) throw new AppError('token_not_found');
-    const r = await call<InstanceToken>(ep, 'GET', `/internal/v1/tokens/${tokenId}`);
+    const r = await call<InstanceToken>(this.log, ep, 'GET', `/internal/v1/tokens/${tokenId}`);
     if (r.status === 404 || r.body.name === GATEWAY_TOKEN_NAME) throw new AppError('token_not_found');
   }
 }

@@ -1,13 +1,17 @@
 /**
- * Instances of a tenant (spec §2.1.4–5, 2.1.9–10): created only when the balance pays the first period (which is
- * charged at once), listed and shown with the provider's view (phase, session state), deleted. Another tenant's
- * instance id answers 404, exactly like an unknown one.
+ * Instances of a tenant: created only when the balance pays the first period (which is charged at once), listed and
+ * shown with the provider's view (phase, session state), deleted. Another tenant's instance id answers 404, exactly
+ * like an unknown one.
+ *
+ * What tenants see of provider failures: catalogue codes and text only (`provider_unavailable` 503 to retry,
+ * `provider_rejected` 500 not to, `instance_unavailable` 503) and a fixed message per phase — never the provider's
+ * own detail (hosts, container names, apiserver URLs, instance log lines), which is logged instead.
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError } from './errors.js';
 import { firstPeriod } from './periods.js';
-import { ProviderError, type InstanceEndpoints, type InstanceProvider, type ProviderStatus, type ProvisionRequest } from './providers/provider.js';
+import { ProviderError, type InstanceEndpoints, type InstanceProvider, type ProviderStatus, type ProvisionRequest } from './providers/index.js';
 import type { ApiStore, InstanceDoc } from './store.js';
 import type { Wallet } from './wallet.js';
 import type { InstanceClient } from './instance-client.js';
@@ -33,6 +37,17 @@ export function newInstanceId(): string {
   return `i-${[...randomBytes(12)].map((b) => alphabet[b & 31]).join('')}`;
 }
 
+/** What a tenant reads for an instance in `phase` (none for `Running` and `Suspended`). */
+const PHASE_MESSAGES: Partial<Record<ProviderStatus['phase'], string>> = {
+  Pending: 'The instance is waiting to start.',
+  Provisioning: 'The instance is starting.',
+  Failed: 'The instance failed to start; it is retried automatically. If this lasts, contact support quoting the instance id.',
+  Terminating: 'The instance is being deleted.',
+  NotFound: 'The instance is missing from its runtime; contact support quoting the instance id.',
+};
+/** How long a list or view waits for the provider's status, ms. */
+const STATUS_TIMEOUT_MS = 3_000;
+
 export class InstanceService {
   constructor(
     private readonly store: ApiStore,
@@ -50,7 +65,7 @@ export class InstanceService {
   /**
    * Creates an instance for `userId`: charges the first period, records it, provisions it.
    * @throws AppError `insufficient_funds` (402, nothing created), `name_taken` (409), `provider_unavailable` (503,
-   *   the charge refunded).
+   *   the charge refunded), `provider_rejected` (500, the charge refunded).
    */
   async create(userId: string, name: string): Promise<InstanceView> {
     if (await this.store.instances.findOne({ userId, name, deletedAt: null })) throw new AppError('name_taken');
@@ -77,7 +92,9 @@ export class InstanceService {
       this.o.logger.error({ err, instance: id }, 'provisioning failed; refunding the first period');
       await this.store.instances.updateOne({ _id: id }, { $set: { deletedAt: new Date() } });
       await this.wallet.apply(userId, { type: 'refund', amountMinor: this.o.priceMinor, idempotencyKey: `refund:${id}:${period.start.toISOString()}`, instanceId: id, memo: `Refund: instance ${id} could not be provisioned` });
-      throw new AppError('provider_unavailable', `The instance could not be provisioned: ${(err as Error).message}`);
+      throw rejected(err)
+        ? new AppError('provider_rejected', 'The instance could not be provisioned and the first period was refunded. The instance runtime refused it, so retrying will not help; contact support quoting the x-request-id of this response.')
+        : new AppError('provider_unavailable', 'The instance could not be provisioned and the first period was refunded; retry shortly.');
     }
     return this.view(doc);
   }
@@ -98,11 +115,18 @@ export class InstanceService {
     return this.view(await this.owned(userId, id));
   }
 
-  /** Deletes the instance and its container/resources. */
+  /**
+   * Deletes the instance and its container/resources.
+   * @throws AppError `instance_not_found`, `provider_unavailable` (503, nothing changed; retry), `provider_rejected`
+   *   (500).
+   */
   async delete(userId: string, id: string): Promise<void> {
     await this.owned(userId, id);
-    await this.provider.delete(id).catch((err: Error) => {
-      throw new AppError('provider_unavailable', `The instance could not be removed: ${err.message}`);
+    await this.provider.delete(id).catch((err: unknown) => {
+      this.o.logger.error({ err, instance: id }, 'removing the instance failed');
+      throw rejected(err)
+        ? new AppError('provider_rejected', 'The instance could not be removed: the instance runtime refused it, so retrying will not help; contact support quoting the x-request-id of this response.')
+        : new AppError('provider_unavailable', 'The instance could not be removed right now; it is kept as it was. Retry shortly.');
     });
     await this.store.instances.updateOne({ _id: id }, { $set: { deletedAt: new Date() } });
     this.client.forgetGatewayToken(id);
@@ -110,7 +134,8 @@ export class InstanceService {
 
   /**
    * Endpoints of an owned (or, with `userId` undefined, any live) instance for the gateway and the token API.
-   * @throws AppError `instance_not_found`, `instance_suspended` (409), `instance_unavailable` (503).
+   * @throws AppError `instance_not_found`, `instance_suspended` (409), `instance_unavailable` (503: not reachable yet,
+   *   or the provider is unavailable), `provider_rejected` (500).
    */
   async endpoints(id: string, userId?: string): Promise<InstanceEndpoints> {
     const d = userId ? await this.owned(userId, id) : await this.store.instances.findOne({ _id: id, deletedAt: null });
@@ -120,7 +145,10 @@ export class InstanceService {
       return await this.provider.endpoints(id);
     } catch (err) {
       if (err instanceof ProviderError && err.code === 'not_found') throw new AppError('instance_not_found');
-      throw new AppError('instance_unavailable', `The instance is not reachable yet (${(err as Error).message}); retry shortly.`);
+      const notReady = err instanceof ProviderError && err.code === 'not_ready';
+      this.o.logger[notReady ? 'debug' : 'warn']({ err, instance: id }, 'instance endpoints unavailable');
+      if (rejected(err)) throw new AppError('provider_rejected');
+      throw new AppError('instance_unavailable');
     }
   }
 
@@ -130,11 +158,23 @@ export class InstanceService {
     return docs.filter((d) => d.provider === this.provider.kind).map(InstanceService.request);
   }
 
+  /**
+   * The tenant's view of a stored instance with the provider's phase and session state. A provider that fails or
+   * takes longer than 3 s shows as `Provisioning` with a note (the detail is logged); the provider's own status
+   * message is logged at debug level, and the tenant reads a fixed text per phase.
+   */
   async view(d: InstanceDoc): Promise<InstanceView> {
+    const unknown: ProviderStatus = { phase: 'Provisioning', message: "The instance's status is unavailable right now; retry shortly." };
     const status: ProviderStatus = await Promise.race([
-      this.provider.status(d._id),
-      new Promise<ProviderStatus>((r) => setTimeout(() => r({ phase: 'Provisioning', message: 'status unavailable (timeout)' }), 3_000).unref()),
-    ]).catch((err: Error) => ({ phase: 'Provisioning' as const, message: `status unavailable: ${err.message}` }));
+      this.provider.status(d._id).then((st) => {
+        if (st.message) this.o.logger.debug({ instance: d._id, phase: st.phase, detail: st.message }, 'instance status');
+        return { ...st, message: PHASE_MESSAGES[st.phase] };
+      }),
+      new Promise<ProviderStatus>((r) => setTimeout(() => r(unknown), STATUS_TIMEOUT_MS).unref()),
+    ]).catch((err: unknown) => {
+      this.o.logger.warn({ err, instance: d._id }, 'instance status unavailable');
+      return unknown;
+    });
     return {
       id: d._id,
       name: d.name,
@@ -149,4 +189,9 @@ export class InstanceService {
       ...(status.message && status.phase !== 'Running' ? { message: status.message } : {}),
     };
   }
+}
+
+/** Whether `err` is a provider's refusal for good (retrying will not help). */
+function rejected(err: unknown): boolean {
+  return err instanceof ProviderError && err.code === 'rejected';
 }

@@ -1,14 +1,10 @@
-/** The api's pino logger: credentials (Authorization headers, passwords, tokens, keys) are redacted everywhere. */
-import { pino, type Logger } from 'pino';
+/**
+ * The api's logger: kit's factory (pino, ISO times, one redaction list for every wacloud service: authorization
+ * headers, passwords, tokens, keys, secrets) with service `wacloud-api`.
+ */
+import { createLogger as createServiceLogger, type Logger } from '@wacloud/kit';
 
+/** A logger at `level` (`fatal` … `trace`, `silent`). */
 export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    base: { service: 'wacloud-api' },
-    redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', 'authorization', 'password', '*.password', 'token', '*.token', 'internalKey', '*.internalKey', 'accessToken', '*.accessToken'],
-      censor: '[redacted]',
-    },
-    timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  return createServiceLogger({ service: 'wacloud-api', level });
 }

@@ -17,7 +17,7 @@ try {
   }
   throw err;
 }
-const logger = createLogger(config.LOG_LEVEL);
+const logger = createLogger(config.logLevel);
 process.on('unhandledRejection', (reason) => logger.error({ err: reason }, 'unhandled promise rejection'));
 const api = await startApi(config, logger).catch((err: Error) => {
   logger.fatal({ err }, 'api failed to start');

@@ -1,5 +1,5 @@
 /**
- * Billing periods (billing rule: spec §2.2, ARCHITECTURE §3). An instance is billed monthly, anchored on the UTC
+ * Billing periods (billing rules: docs/product.md). An instance is billed monthly, anchored on the UTC
  * day-of-month it was created. A period ends on the anchor day of the next month; when that month is shorter, it ends
  * on the month's last day, and the following period returns to the anchor day:
  *   created 31 Jan 10:00 → periods end 28/29 Feb 10:00, 31 Mar 10:00, 30 Apr 10:00, 31 May 10:00 …

@@ -1,5 +1,5 @@
 /**
- * The api's endpoints (spec §2.1). Scopes: `none` (public) and `user` (a valid access token; handlers only ever touch
+ * The api's endpoints. Scopes: `none` (public) and `user` (a valid access token; handlers only ever touch
  * the caller's own data — another tenant's instance is a 404).
  */
 import type { Request } from 'express';
@@ -30,6 +30,18 @@ export interface RouteDeps {
 const route = defineRoute<AuthContext>();
 const err = (description: string) => ({ description, schema: s.errorResponse });
 const authErr = { 401: err('Missing, invalid, expired or revoked access token') };
+/** Errors of routes that ask the provider to change an instance (create, delete). */
+const providerErr = {
+  500: err('`provider_rejected`: the instance runtime refused the request; retrying will not help'),
+  503: err('`provider_unavailable`: the instance runtime is unavailable; nothing changed, retry shortly'),
+};
+/** Errors of routes that call the instance's internal API (tokens). */
+const instanceErr = {
+  409: err('`instance_suspended`: the instance is suspended for an unpaid period'),
+  500: err('`provider_rejected`: the instance runtime refused the request; retrying will not help'),
+  502: err('`upstream_error`: the instance answered with an error'),
+  503: err('`instance_unavailable`: the instance is not reachable yet; retry shortly'),
+};
 
 function ledgerView(e: LedgerDoc) {
   return {
@@ -54,18 +66,18 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       method: 'get', path: '/health', operationId: 'health', tags: ['health'], scope: 'none',
       summary: 'Liveness of the api',
       responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok'), provider: z.string() }) } },
-      handler: () => ({ status: 'ok', provider: d.config.PROVIDER }),
+      handler: () => ({ status: 'ok', provider: d.config.provider }),
     }),
     route({
       method: 'post', path: '/v1/auth/register', operationId: 'register', tags: ['auth'], scope: 'none',
-      summary: 'Register a tenant account (§2.1.1)',
+      summary: 'Register a tenant account',
       body: s.credentials,
       responses: { 201: { description: 'The new account', schema: s.userView }, 400: err('Invalid email or password'), 409: err('Email taken') },
       handler: ({ body }) => d.accounts.register(body.email, body.password),
     }),
     route({
       method: 'post', path: '/v1/auth/login', operationId: 'login', tags: ['auth'], scope: 'none',
-      summary: 'Log in: an access token (JWT) for the api and the gateway (§2.1.2). Throttled per account and per address.',
+      summary: 'Log in: an access token (JWT) for the api and the gateway. Throttled per account and per address.',
       body: s.credentials,
       responses: { 200: { description: 'Access token', schema: s.loginView }, 401: err('Wrong credentials'), 429: err('Too many failed logins') },
       handler: async ({ body, req, res }) => {
@@ -87,7 +99,7 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
     }),
     route({
       method: 'post', path: '/v1/auth/logout', operationId: 'logout', tags: ['auth'], scope: 'user',
-      summary: 'Log out: this access token is refused from now on (§2.1.2)',
+      summary: 'Log out: this access token is refused from now on',
       responses: { 204: { description: 'Logged out' }, ...authErr },
       handler: async ({ auth }) => {
         await d.accounts.revoke(auth.sessionId);
@@ -104,19 +116,19 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
     }),
     route({
       method: 'get', path: '/v1/pricing', operationId: 'pricing', tags: ['wallet'], scope: 'none',
-      summary: 'Monthly price of one instance (§2.1.11)',
+      summary: 'Monthly price of one instance',
       responses: { 200: { description: 'Price', schema: s.pricingView } },
       handler: () => ({
-        monthlyPriceMinor: d.config.PRICE_MONTHLY_MINOR,
-        currency: d.config.CURRENCY,
+        monthlyPriceMinor: d.config.priceMonthlyMinor,
+        currency: d.config.currency,
         period: 'P1M',
         billing: 'Prepaid per instance: the first month is charged at creation; each next month at 00:00 UTC after the paid period ends. Unpaid instances are suspended, then deleted after the next missed charge.',
       }),
     }),
     route({
       method: 'post', path: '/v1/wallet/deposits', operationId: 'deposit', tags: ['wallet'], scope: 'user',
-      summary: 'Deposit money (emulated payment, §2.1.3); suspended instances are then resumed, oldest first, while the balance pays. An Idempotency-Key header makes retries safe.',
-      body: s.depositBody(d.config.MAX_DEPOSIT_MINOR),
+      summary: 'Deposit money (emulated payment); suspended instances are then resumed, oldest first, while the balance pays. An Idempotency-Key header makes retries safe.',
+      body: s.depositBody(d.config.maxDepositMinor),
       responses: {
         201: { description: 'The ledger entry, the balance after resumptions, the resumed instances', schema: z.object({ transaction: s.ledgerView, balanceMinor: z.number().int(), resumedInstances: z.array(z.string()) }) },
         400: err('Invalid amount'),
@@ -126,7 +138,7 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
         const key = req.header('idempotency-key');
         if (key !== undefined && !/^[\w.:-]{1,128}$/.test(key)) throw new AppError('invalid_request', 'Idempotency-Key must be 1–128 characters of letters, digits, . _ : -');
         const r = await d.wallet.deposit(auth.userId, body.amount, key);
-        // Billing rule (ARCHITECTURE §3): a deposit tries to reactivate the tenant's suspended instances at once.
+        // Billing rule: a deposit tries to reactivate the tenant's suspended instances at once.
         const resumedInstances = await d.billing.resumeSuspended(auth.userId, new Date());
         return { transaction: ledgerView(r.entry), balanceMinor: await d.wallet.balance(auth.userId), resumedInstances };
       },
@@ -150,38 +162,38 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
     }),
     route({
       method: 'post', path: '/v1/instances', operationId: 'createInstance', tags: ['instances'], scope: 'user',
-      summary: 'Create an instance (§2.1.4): needs a balance ≥ the monthly price, which is charged for the first period',
+      summary: 'Create an instance: needs a balance ≥ the monthly price, which is charged for the first period',
       body: s.createInstanceBody,
-      responses: { 201: { description: 'The instance', schema: s.instanceView }, 400: err('Invalid name'), 402: err('Balance too low'), 409: err('Name taken'), ...authErr },
+      responses: { 201: { description: 'The instance', schema: s.instanceView }, 400: err('Invalid name'), 402: err('Balance too low'), 409: err('Name taken'), ...providerErr, ...authErr },
       handler: ({ auth, body }) => d.instances.create(auth.userId, body.name),
     }),
     route({
       method: 'get', path: '/v1/instances', operationId: 'listInstances', tags: ['instances'], scope: 'user',
-      summary: 'Your instances (§2.1.9) with phase, session state, suspended, paid until',
+      summary: 'Your instances with phase, session state, suspended, paid until',
       responses: { 200: { description: 'Instances', schema: z.object({ items: z.array(s.instanceView) }) }, ...authErr },
       handler: async ({ auth }) => ({ items: await d.instances.list(auth.userId) }),
     }),
     route({
       method: 'get', path: '/v1/instances/:id', operationId: 'getInstance', tags: ['instances'], scope: 'user',
-      summary: 'One of your instances (§2.1.10)',
+      summary: 'One of your instances',
       params: s.instanceIdParams,
       responses: { 200: { description: 'Instance', schema: s.instanceView }, 404: err('No such instance'), ...authErr },
       handler: ({ auth, params }) => d.instances.get(auth.userId, params.id),
     }),
     route({
       method: 'delete', path: '/v1/instances/:id', operationId: 'deleteInstance', tags: ['instances'], scope: 'user',
-      summary: 'Delete an instance and its container/resources (§2.1.5)',
+      summary: 'Delete an instance and its container/resources',
       params: s.instanceIdParams,
-      responses: { 204: { description: 'Deleted' }, 404: err('No such instance'), ...authErr },
+      responses: { 204: { description: 'Deleted' }, 404: err('No such instance'), ...providerErr, ...authErr },
       handler: async ({ auth, params }) => {
         await d.instances.delete(auth.userId, params.id);
       },
     }),
     route({
       method: 'post', path: '/v1/instances/:id/tokens', operationId: 'createInstanceToken', tags: ['tokens'], scope: 'user',
-      summary: 'Create an access token to an instance (§2.1.6); the plaintext is shown once',
+      summary: 'Create an access token to an instance; the plaintext is shown once',
       params: s.instanceIdParams, body: s.createTokenBody,
-      responses: { 201: { description: 'Token with its plaintext', schema: s.tokenView.extend({ token: z.string() }) }, 404: err('No such instance'), 409: err('Suspended'), 503: err('Instance not reachable'), ...authErr },
+      responses: { 201: { description: 'Token with its plaintext', schema: s.tokenView.extend({ token: z.string() }) }, 404: err('No such instance'), ...instanceErr, 422: err('`reserved_name`: the token name is reserved'), ...authErr },
       handler: async ({ auth, params, body }) => {
         if (body.name === GATEWAY_TOKEN_NAME) throw new AppError('reserved_name', `"${GATEWAY_TOKEN_NAME}" is reserved for the gateway; choose another name.`);
         return d.client.createToken(await d.instances.endpoints(params.id, auth.userId), body.name, body.permissions);
@@ -191,21 +203,21 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       method: 'get', path: '/v1/instances/:id/tokens', operationId: 'listInstanceTokens', tags: ['tokens'], scope: 'user',
       summary: "An instance's access tokens (no secrets)",
       params: s.instanceIdParams,
-      responses: { 200: { description: 'Tokens', schema: z.object({ items: z.array(s.tokenView) }) }, 404: err('No such instance'), ...authErr },
+      responses: { 200: { description: 'Tokens', schema: z.object({ items: z.array(s.tokenView) }) }, 404: err('No such instance'), ...instanceErr, ...authErr },
       handler: async ({ auth, params }) => ({ items: await d.client.listTokens(await d.instances.endpoints(params.id, auth.userId)) }),
     }),
     route({
       method: 'patch', path: '/v1/instances/:id/tokens/:tokenId', operationId: 'updateInstanceToken', tags: ['tokens'], scope: 'user',
-      summary: "Change an access token's permissions (§2.1.8)",
+      summary: "Change an access token's permissions",
       params: s.tokenParams, body: s.updateTokenBody,
-      responses: { 200: { description: 'Token', schema: s.tokenView }, 404: err('No such instance or token'), ...authErr },
+      responses: { 200: { description: 'Token', schema: s.tokenView }, 404: err('No such instance or token'), ...instanceErr, ...authErr },
       handler: async ({ auth, params, body }) => d.client.setPermissions(await d.instances.endpoints(params.id, auth.userId), params.tokenId, body.permissions),
     }),
     route({
       method: 'delete', path: '/v1/instances/:id/tokens/:tokenId', operationId: 'deleteInstanceToken', tags: ['tokens'], scope: 'user',
-      summary: 'Delete an access token to an instance (§2.1.7)',
+      summary: 'Delete an access token to an instance',
       params: s.tokenParams,
-      responses: { 204: { description: 'Deleted' }, 404: err('No such instance or token'), ...authErr },
+      responses: { 204: { description: 'Deleted' }, 404: err('No such instance or token'), ...instanceErr, ...authErr },
       handler: async ({ auth, params }) => {
         await d.client.deleteToken(await d.instances.endpoints(params.id, auth.userId), params.tokenId);
       },

@@ -2,7 +2,6 @@
  * Composition root of the api: store, accounts, wallet, provider, instances, gateway, routes, HTTP server.
  * `startApi` is used by `main.ts` and by tests that run the api in-process.
  */
-import { createHmac } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -20,7 +19,7 @@ import { Gateway } from './gateway.js';
 import { InstanceClient } from './instance-client.js';
 import { InstanceService } from './instances.js';
 import { LoginThrottle } from './login-throttle.js';
-import type { InstanceProvider } from './providers/provider.js';
+import { createProvider, type InstanceProvider } from './providers/index.js';
 import { apiRoutes } from './routes.js';
 import { openApiStore, type ApiStore } from './store.js';
 import { Wallet } from './wallet.js';
@@ -39,53 +38,6 @@ export interface Api {
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-/** Builds the provider named by config. */
-export async function createProvider(config: ApiConfig, logger: Logger): Promise<InstanceProvider> {
-  const instanceLogLevel = config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? config.LOG_LEVEL : 'info';
-  if (config.PROVIDER === 'docker') {
-    const { DockerProvider } = await import('./providers/docker.js');
-    const base = new URL(config.INSTANCE_MONGODB_URI ?? config.MONGODB_URI);
-    base.pathname = '/';
-    return new DockerProvider({
-      dockerHost: config.DOCKER_HOST,
-      certPath: config.DOCKER_CERT_PATH,
-      image: config.DOCKER_INSTANCE_IMAGE ?? `wacloud/instance:${version}`,
-      network: config.DOCKER_NETWORK,
-      reach: config.DOCKER_REACH,
-      publishedHost: config.DOCKER_PUBLISHED_HOST,
-      publishIp: config.DOCKER_PUBLISH_IP,
-      mongoUri: base.toString(),
-      simnetUrl: config.SIMNET_URL,
-      // Domain-separated from the JWT signing key when no own secret is configured.
-      keySecret: config.dockerKeySecret ?? createHmac('sha256', config.jwtSecret).update('wacloud/docker-provider/internal-keys').digest('base64url'),
-      extraHosts: config.DOCKER_EXTRA_HOSTS,
-      memoryBytes: config.DOCKER_MEMORY_LIMIT,
-      shmSizeBytes: config.DOCKER_SHM_SIZE,
-      cpus: config.DOCKER_CPUS,
-      namePrefix: config.DOCKER_NAME_PREFIX,
-      env: { LOG_LEVEL: instanceLogLevel },
-      logger,
-    });
-  }
-  if (config.PROVIDER === 'kubernetes') {
-    const [{ KubeConfig }, { KubernetesProvider }] = await Promise.all([import('@kubernetes/client-node'), import('./providers/kubernetes.js')]);
-    const kc = new KubeConfig();
-    kc.loadFromDefault();
-    return new KubernetesProvider({ kubeConfig: kc, namespace: config.K8S_NAMESPACE, logger });
-  }
-  const { ProcessProvider } = await import('./providers/process.js');
-  const base = new URL(config.INSTANCE_MONGODB_URI ?? config.MONGODB_URI);
-  base.pathname = '/';
-  return new ProcessProvider({
-    instanceMain: config.INSTANCE_MAIN,
-    dataRoot: path.resolve(config.PROCESS_DATA_ROOT),
-    mongoUri: base.toString(),
-    simnetUrl: config.SIMNET_URL,
-    logger,
-    env: { LOG_LEVEL: instanceLogLevel },
-  });
-}
-
 /** Minimal CORS for a dashboard hosted on another origin (CORS_ORIGINS). */
 function cors(origins: string[]): RequestHandler {
   return (req, res, next) => {
@@ -102,20 +54,20 @@ function cors(origins: string[]): RequestHandler {
 }
 
 export async function startApi(config: ApiConfig, logger: Logger, providerOverride?: InstanceProvider): Promise<Api> {
-  const store = await openApiStore(config.MONGODB_URI);
+  const store = await openApiStore(config.mongodbUri);
   const provider = providerOverride ?? (await createProvider(config, logger));
-  const accounts = new Accounts(store, { jwtSecret: config.jwtSecret, issuer: config.JWT_ISSUER, ttlS: config.JWT_TTL_S, currency: config.CURRENCY });
+  const accounts = new Accounts(store, { jwtSecret: config.jwtSecret, issuer: config.jwtIssuer, ttlS: config.jwtTtlS, currency: config.currency });
   const wallet = new Wallet(store);
-  const client = new InstanceClient();
-  const instances = new InstanceService(store, wallet, provider, client, { priceMinor: config.PRICE_MONTHLY_MINOR, engine: config.ENGINE, logger: logger.child({ component: 'instances' }) });
-  const throttle = new LoginThrottle({ maxPerAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, maxPerAddress: config.LOGIN_MAX_FAILURES_PER_ADDRESS, windowS: config.LOGIN_WINDOW_S });
+  const client = new InstanceClient(logger.child({ component: 'instance-client' }));
+  const instances = new InstanceService(store, wallet, provider, client, { priceMinor: config.priceMonthlyMinor, engine: config.engine, logger: logger.child({ component: 'instances' }) });
+  const throttle = new LoginThrottle({ maxPerAccount: config.loginMaxFailuresPerAccount, maxPerAddress: config.loginMaxFailuresPerAddress, windowS: config.loginWindowS });
   const gateway = new Gateway(accounts, instances, client, logger.child({ component: 'gateway' }));
 
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const httpDuration = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request duration, seconds', labelNames: ['method', 'route', 'status_code'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] });
-  const billing = new Billing({ store, wallet, provider, priceMinor: config.PRICE_MONTHLY_MINOR, logger: logger.child({ component: 'billing' }), metrics: createBillingMetrics(registry) });
+  const billing = new Billing({ store, wallet, provider, priceMinor: config.priceMonthlyMinor, logger: logger.child({ component: 'billing' }), metrics: createBillingMetrics(registry) });
   const routes = apiRoutes({ config, store, accounts, throttle, wallet, instances, client, billing });
   const authenticate: Authenticate = async (req, scope) => {
     if (scope === 'none') return undefined;
@@ -125,8 +77,8 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   };
   let doc: unknown;
   const after: RequestHandler[] = [];
-  if (config.DASHBOARD_DIR && existsSync(path.join(config.DASHBOARD_DIR, 'index.html'))) {
-    const dir = path.resolve(config.DASHBOARD_DIR);
+  if (config.dashboardDir && existsSync(path.join(config.dashboardDir, 'index.html'))) {
+    const dir = path.resolve(config.dashboardDir);
     after.push(express.static(dir, { index: 'index.html', maxAge: '1h' }));
     // Client-side routes of the single-page app: anything that is not an API path gets index.html.
     after.push((req, res, next) => (req.method === 'GET' && !req.path.startsWith('/v1/') && req.accepts('html') ? res.sendFile(path.join(dir, 'index.html')) : next()));
@@ -137,7 +89,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     logger: logger.child({ component: 'http' }),
     registry,
     httpDuration,
-    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    bodyLimitBytes: config.bodyLimitBytes,
     before: [cors(config.corsOrigins), gateway.middleware()],
     after,
     openapi: () =>
@@ -153,24 +105,24 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
         security: (scope) => (scope === 'none' ? [] : [{ accessToken: [] }]),
       })),
   });
-  if (config.TRUST_PROXY_HOPS > 0) app.set('trust proxy', config.TRUST_PROXY_HOPS);
+  if (config.trustProxyHops > 0) app.set('trust proxy', config.trustProxyHops);
   const server = http.createServer(app);
   const ws = gateway.attachWebSocket(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.PORT, config.HOST, () => resolve());
+    server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, provider: provider.kind }, 'api listening');
-  const billingCron = (config.BILLING_CRON ?? config.PROVIDER !== 'kubernetes')
+  const billingCron = (config.billingCron ?? config.provider !== 'kubernetes')
     ? cron.schedule('0 0 * * *', () => void billing.run(new Date()).catch((err: Error) => logger.error({ err }, 'billing run failed')), { timezone: 'Etc/UTC', name: 'billing', noOverlap: true })
     : undefined;
-  if (config.RECONCILE_ON_START) {
+  if (config.reconcileOnStart) {
     const desired = await instances.desired();
     await provider.reconcile(desired).catch((err: Error) => logger.error({ err }, 'provider reconcile failed'));
   }
   return {
-    url: `http://${config.HOST === '0.0.0.0' ? '127.0.0.1' : config.HOST}:${port}`,
+    url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
     app,
     store,
     provider,

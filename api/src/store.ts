@@ -58,7 +58,7 @@ export interface InstanceDoc {
   createdAt: Date;
   /** End of the paid period (exclusive). */
   paidUntil: Date;
-  /** Day-of-month anchor of the billing periods (1–31). Billing rule: ARCHITECTURE §3. */
+  /** Day-of-month anchor of the billing periods (1–31). Billing rule: `periods.ts`. */
   billingAnchorDay: number;
   suspended: boolean;
   suspendedAt: Date | null;

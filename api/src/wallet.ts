@@ -1,5 +1,5 @@
 /**
- * The wallet (spec §2.1.3, §2.2): an append-only ledger per user; the balance is the last entry's `balanceAfterMinor`.
+ * The wallet: an append-only ledger per user; the balance is the last entry's `balanceAfterMinor`.
  *
  * Every movement runs under the user's lock (`user-lock.ts`) in three steps, each safe to repeat:
  * 1. roll forward: an entry `seq = user.ledgerSeq + 1` left by a crashed writer is applied to the user first;

@@ -38,9 +38,9 @@ describe('docker-compose.yml', () => {
     const e = env({ WACLOUD_JWT_SECRET: 's'.repeat(64) });
     for (const k of Object.keys(e)) expect(API_ENV_VARS).toContain(k);
     const config = loadConfig(e);
-    expect(config.PROVIDER).toBe('docker');
-    expect(config.DOCKER_REACH).toBe('published');
-    expect(config.DOCKER_PUBLISHED_HOST).toBe('dind');
+    expect(config.provider).toBe('docker');
+    expect(config.dockerReach).toBe('published');
+    expect(config.dockerPublishedHost).toBe('dind');
   });
 
   it('refuses to start without a JWT secret, with a message saying how to make one', () => {

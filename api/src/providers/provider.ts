@@ -1,10 +1,13 @@
 /**
  * `InstanceProvider`: where instances run. The api decides (who owns what, what is paid, suspended or deleted) and
  * records it in its database; a provider makes the runtime match:
- * - `process` — the embedded default: instance processes on this machine (`providers/process.ts`);
- * - `kubernetes` — WhatsAppInstance resources that the operator reconciles (`providers/kubernetes.ts`);
- * - `docker` — one container per instance on a Docker engine, through dockerode (`providers/docker.ts`);
- * Every method is idempotent: a retried call after a crash or timeout converges to the same state.
+ * - `process` — the embedded default: instance processes on this machine (`providers/process/`);
+ * - `kubernetes` — WhatsAppInstance resources that the operator reconciles (`providers/kubernetes/`);
+ * - `docker` — one container per instance on a Docker engine, through dockerode (`providers/docker/`).
+ * What they share (instance id, labels, instance database, /health probe, reconcile set) is in `providers/shared/`;
+ * no provider imports another. Every method is idempotent: a retried call after a crash or timeout converges to the
+ * same state. Every failure is a {@link ProviderError}; the contract suite (`api/test/providers/contract.test.ts`)
+ * runs the same behaviours against all three and lists where they differ.
  */
 
 export type Engine = 'webjs' | 'simulated';
@@ -43,24 +46,42 @@ export interface InstanceEndpoints {
   internalKey: string;
 }
 
-/** A provider failure with a stable code: `not_found`, `not_ready` (not reachable yet), `unavailable`. */
+/**
+ * Codes of {@link ProviderError}:
+ * - `invalid_id` — the id is not an instance id (checked before the backend is asked; never retried);
+ * - `not_found` — no such instance;
+ * - `not_ready` — it exists but cannot be reached yet (starting, suspended, being deleted);
+ * - `unavailable` — the backend (engine, apiserver, file system) is unreachable or failing: transient, retry later;
+ * - `rejected` — the backend refused the request for good (e.g. an apiserver 403 or 422): retrying will not help.
+ */
+export type ProviderErrorCode = 'invalid_id' | 'not_found' | 'not_ready' | 'unavailable' | 'rejected';
+
+/**
+ * A provider failure with a stable code. The message is for operators and logs (it may name hosts, containers,
+ * apiserver URLs); tenants see the api's catalogue text instead.
+ */
 export class ProviderError extends Error {
   constructor(
-    readonly code: 'not_found' | 'not_ready' | 'unavailable',
+    readonly code: ProviderErrorCode,
     message: string,
+    options?: { cause?: unknown },
   ) {
-    super(message);
+    super(message, options);
     this.name = 'ProviderError';
   }
 }
 
 export interface InstanceProvider {
   readonly kind: 'process' | 'kubernetes' | 'docker';
-  /** Creates the instance (idempotent: an existing one with this id is kept and brought to `req`). */
+  /**
+   * Creates the instance (idempotent: an existing one with this id is kept and brought to `req`).
+   * Every method throws ProviderError `invalid_id` for an id that is not an instance id, `unavailable` when the backend
+   * cannot be reached or after close(), `rejected` when the backend refuses for good.
+   */
   create(req: ProvisionRequest): Promise<void>;
-  /** Scales to zero / stops it, keeping the stored WhatsApp session. Idempotent. */
+  /** Scales to zero / stops it, keeping the stored WhatsApp session. Idempotent. @throws ProviderError `not_found`. */
   suspend(id: string): Promise<void>;
-  /** Runs it again (the stored session resumes without a QR). Idempotent. */
+  /** Runs it again (the stored session resumes without a QR). Idempotent. @throws ProviderError `not_found`. */
   resume(id: string): Promise<void>;
   /** Removes the instance and its data. Idempotent: a missing instance is fine. */
   delete(id: string): Promise<void>;

@@ -1,5 +1,6 @@
 /**
- * Benchmarks: `npm run bench -w api -- billing [--instances N] [--json]`.
+ * Benchmarks: `npm run bench -w api -- billing [--instances N] [--json]`. Compiled by `bench/tsconfig.json` against the
+ * built api (`dist/`), so benchmark code is neither in `src/` nor in the api image.
  *
  * `billing` — one `Billing.run(now)` over N due instances (default 1 000; `paidUntil` one day in the past, so exactly
  * one period is due each) spread over N/10 users, every user funded for all its charges. It runs on a MongoDB-wire
@@ -18,11 +19,11 @@
 import { parseArgs } from 'node:util';
 import { startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import pino from 'pino';
-import { Billing } from '../billing.js';
-import { periodEnd } from '../periods.js';
-import type { InstanceProvider } from '../providers/provider.js';
-import { openApiStore, type ApiStore, type InstanceDoc, type UserDoc } from '../store.js';
-import { Wallet } from '../wallet.js';
+import { Billing } from '../../dist/billing.js';
+import { periodEnd } from '../../dist/periods.js';
+import type { InstanceProvider } from '../../dist/providers/index.js';
+import { openApiStore, type ApiStore, type InstanceDoc, type UserDoc } from '../../dist/store.js';
+import { Wallet } from '../../dist/wallet.js';
 
 const PRICE_MINOR = 1500;
 const INSTANCES_PER_USER = 10;

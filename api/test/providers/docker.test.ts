@@ -10,22 +10,15 @@ import path from 'node:path';
 import mongoose from 'mongoose';
 import { pino } from 'pino';
 import { buildWacloudImage, dockerTestName, eventually, startDockerd, startMongo, startProcess, testImageTag, type Dockerd, type MongoServer } from '@wacloud/testenv';
-import { loadConfig } from '../src/config.js';
-import {
-  DockerProvider,
-  MANAGED_BY_API,
-  buildContainerSpec,
-  containerName,
-  deriveInternalKey,
-  dockerConnection,
-  phaseOf,
-  volumeName,
-  type ContainerSpecOptions,
-  type ContainerState,
-} from '../src/providers/docker.js';
-import { instanceDatabaseName } from '../src/providers/process.js';
-import { ProviderError, type ProvisionRequest } from '../src/providers/provider.js';
-import { apiDir, JWT_SECRET, startApiProcess, tenant, type RunningApi } from './harness.js';
+import { loadConfig } from '../../src/config.js';
+import { dockerConnection } from '../../src/providers/docker/engine.js';
+import { phaseOf, type ContainerState } from '../../src/providers/docker/phase.js';
+import { DockerProvider } from '../../src/providers/docker/provider.js';
+import { buildContainerSpec, containerName, deriveInternalKey, volumeName, type ContainerSpecOptions } from '../../src/providers/docker/spec.js';
+import { ProviderError, type ProvisionRequest } from '../../src/providers/provider.js';
+import { instanceDatabaseName } from '../../src/providers/shared/database.js';
+import { MANAGED_BY_API } from '../../src/providers/shared/labels.js';
+import { apiDir, JWT_SECRET, startApiProcess, tenant, type RunningApi } from '../harness.js';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const docker = await startDockerd();
@@ -163,21 +156,22 @@ describe('docker provider: pure parts', () => {
   });
 
   test('configuration: PROVIDER=docker and the DOCKER_* variables', () => {
-    const env = { MONGODB_URI: 'mongodb://mongo:27017/wacloud', JWT_SECRET, PROVIDER: 'docker' };
+    const env = { MONGODB_URI: 'mongodb://mongo:27017/wacloud', JWT_SECRET, PROVIDER: 'docker', SIMNET_URL: 'http://simnet:7300' };
     const c = loadConfig(env);
     expect(c).toMatchObject({
-      PROVIDER: 'docker',
-      DOCKER_HOST: 'unix:///var/run/docker.sock',
-      DOCKER_NETWORK: 'wacloud-instances',
-      DOCKER_REACH: 'network',
-      DOCKER_PUBLISHED_HOST: '127.0.0.1',
-      DOCKER_EXTRA_HOSTS: [],
-      DOCKER_MEMORY_LIMIT: 2 * 1024 ** 3,
-      DOCKER_SHM_SIZE: 512 * 1024 ** 2,
-      DOCKER_NAME_PREFIX: 'wacloud-',
+      provider: 'docker',
+      dockerHost: 'unix:///var/run/docker.sock',
+      dockerNetwork: 'wacloud-instances',
+      dockerReach: 'network',
+      dockerPublishedHost: '127.0.0.1',
+      dockerExtraHosts: [],
+      dockerMemoryLimit: 2 * 1024 ** 3,
+      dockerShmSize: 512 * 1024 ** 2,
+      dockerNamePrefix: 'wacloud-',
       dockerKeySecret: undefined,
     });
-    expect(c.DOCKER_INSTANCE_IMAGE).toBeUndefined();
+    expect(c.dockerInstanceImage).toBeUndefined();
+    expect(loadConfig({ ...env, DOCKER_MEMORY_LIMIT: '0' }).dockerMemoryLimit).toBe(0);
     const d = loadConfig({
       ...env,
       DOCKER_HOST: 'tcp://dind:2375',
@@ -190,19 +184,24 @@ describe('docker provider: pure parts', () => {
       DOCKER_KEY_SECRET: 'k'.repeat(32),
     });
     expect(d).toMatchObject({
-      DOCKER_HOST: 'tcp://dind:2375',
-      DOCKER_REACH: 'published',
-      DOCKER_EXTRA_HOSTS: ['host.docker.internal:host-gateway', 'mongo:10.0.0.5'],
-      DOCKER_MEMORY_LIMIT: 1.5 * 1024 ** 3,
-      DOCKER_SHM_SIZE: 256 * 1024 ** 2,
-      DOCKER_CPUS: 2,
+      dockerHost: 'tcp://dind:2375',
+      dockerReach: 'published',
+      dockerExtraHosts: ['host.docker.internal:host-gateway', 'mongo:10.0.0.5'],
+      dockerMemoryLimit: 1.5 * 1024 ** 3,
+      dockerShmSize: 256 * 1024 ** 2,
+      dockerCpus: 2,
       dockerKeySecret: 'k'.repeat(32),
     });
     expect(JSON.stringify(d)).not.toContain('DOCKER_KEY_SECRET');
     expect(() => loadConfig({ ...env, DOCKER_HOST: 'dind:2375', DOCKER_REACH: 'somewhere', DOCKER_SHM_SIZE: 'lots', DOCKER_KEY_SECRET: 'short' })).toThrow(
       /DOCKER_HOST[\s\S]*DOCKER_REACH[\s\S]*DOCKER_SHM_SIZE[\s\S]*DOCKER_KEY_SECRET/,
     );
-    expect(() => loadConfig({ ...env, ENGINE: 'simulated' })).toThrow(/SIMNET_URL: required/);
+    const { SIMNET_URL: _unset, ...withoutSimnet } = env;
+    expect(() => loadConfig({ ...withoutSimnet, ENGINE: 'simulated' })).toThrow(/SIMNET_URL: required/);
+    // ENGINE left at its default (simulated) needs a simulated network too; the kubernetes provider does not.
+    expect(() => loadConfig(withoutSimnet)).toThrow(/SIMNET_URL: required/);
+    expect(loadConfig({ ...withoutSimnet, ENGINE: 'webjs' }).engine).toBe('webjs');
+    expect(loadConfig({ ...withoutSimnet, PROVIDER: 'kubernetes' }).simnetUrl).toBeUndefined();
   });
 
   test('an unreachable engine gives `unavailable` saying where and what to check', async () => {

@@ -10,12 +10,13 @@ import { fileURLToPath } from 'node:url';
 import mongoose from 'mongoose';
 import { pino } from 'pino';
 import { countProcesses, eventually, freePort, startMongo, startProcess, type ManagedProcess, type MongoServer } from '@wacloud/testenv';
-import { ProcessProvider, instanceDatabaseName } from '../src/providers/process.js';
-import { ProviderError, type ProvisionRequest } from '../src/providers/provider.js';
+import { ProcessProvider } from '../../src/providers/process/provider.js';
+import { ProviderError, type ProvisionRequest } from '../../src/providers/provider.js';
+import { instanceDatabaseName } from '../../src/providers/shared/database.js';
 import type { HostConfig } from './fixtures/process-provider-host.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '..', '..');
+const repoRoot = path.resolve(here, '..', '..', '..');
 const instanceMain = path.join(repoRoot, 'instance', 'dist', 'main.js');
 const simnetMain = path.join(repoRoot, 'simnet', 'dist', 'main.js');
 const hostScript = path.join(here, 'fixtures', 'process-provider-host.ts');

@@ -10,10 +10,11 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { eventually, freePort, type ControlPlane } from '@wacloud/testenv';
 import { pino } from 'pino';
-import { KubeApiError, KubernetesProvider } from '../src/providers/kubernetes.js';
-import { ProviderError, type ProvisionRequest } from '../src/providers/provider.js';
+import { KubeApiError } from '../../src/providers/kubernetes/client.js';
+import { KubernetesProvider } from '../../src/providers/kubernetes/provider.js';
+import { ProviderError, type ProvisionRequest } from '../../src/providers/provider.js';
 
-import { getJson, kubectlOk, startClusterWithCrd, startOperator, type RunningOperator } from '../../operator/test/harness.js';
+import { getJson, kubectlOk, startClusterWithCrd, startOperator, type RunningOperator } from '../../../operator/test/harness.js';
 
 const NS = 'tenants';
 /** Not watched by the operator (WATCH_NAMESPACE=tenants): the test plays the operator there. */
@@ -86,11 +87,14 @@ describe('create', () => {
     expect(again.metadata.generation).toBe(wai.metadata.generation);
   });
 
-  test('a different owner for an existing id is refused by the apiserver (owner is immutable)', async () => {
+  test('a different owner for an existing id is refused by the apiserver (owner is immutable): `rejected`, not `unavailable`', async () => {
     const err = await provider.create(req('line-1', { owner: 'tenant-b' })).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(KubeApiError);
-    expect((err as KubeApiError).statusCode).toBe(422);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect((err as ProviderError).code).toBe('rejected');
     expect((err as Error).message).toMatch(/owner is immutable/);
+    const cause = (err as Error).cause;
+    expect(cause).toBeInstanceOf(KubeApiError);
+    expect((cause as KubeApiError).statusCode).toBe(422);
   });
 });
 

@@ -1,0 +1,55 @@
+/**
+ * Options of the docker provider (`provider.ts` describes what it does with them).
+ */
+import type { Logger } from 'pino';
+
+/** How the api reaches instance containers (see `provider.ts`): on the network, or through published ports. */
+export type DockerReach = 'network' | 'published';
+
+export interface DockerProviderOptions {
+  /**
+   * The engine's API: `unix:///var/run/docker.sock` or `tcp://host:port` (TLS with {@link certPath}, or on port 2376).
+   */
+  dockerHost: string;
+  /** Directory holding `ca.pem`, `cert.pem`, `key.pem` for a TLS engine (Docker's `DOCKER_CERT_PATH`). */
+  certPath?: string | undefined;
+  /** Instance image, e.g. `wacloud/instance:0.1.0`; pulled when the engine does not have it. */
+  image: string;
+  /** User-defined bridge network of the instances; created when missing. Also the provider's scope label. */
+  network: string;
+  reach: DockerReach;
+  /** `published`: host name or address where the api reaches the published ports. Default `127.0.0.1`. */
+  publishedHost?: string | undefined;
+  /** `published`: host address the ports are bound to. Default `127.0.0.1` for a loopback `publishedHost`, else `0.0.0.0`. */
+  publishIp?: string | undefined;
+  /** MongoDB server URI (as the instances reach it) without a database; each instance gets `wacloud_inst_<id>` on it. */
+  mongoUri: string;
+  /** Simulated network's base URL as the instances reach it (`SIMNET_URL`; required for engine `simulated`). */
+  simnetUrl?: string | undefined;
+  /** Secret the internal keys are derived from (≥ 32 bytes of entropy; changing it recreates every container). */
+  keySecret: string;
+  /** `/etc/hosts` entries of the containers, `name:address` (`host.docker.internal:host-gateway`). */
+  extraHosts?: string[] | undefined;
+  /** Memory limit of a container, bytes; 0: none. Default 2 GiB. */
+  memoryBytes?: number | undefined;
+  /** Size of a container's `/dev/shm`, bytes (Chromium needs far more than Docker's 64 MiB). Default 512 MiB. */
+  shmSizeBytes?: number | undefined;
+  /** CPU limit of a container, in CPUs (e.g. 1.5); undefined: none. */
+  cpus?: number | undefined;
+  /** Prefix of container and volume names. Default `wacloud-`. */
+  namePrefix?: string | undefined;
+  /** Extra environment of the instances (e.g. `LOG_LEVEL`); the provider's own variables win. */
+  env?: Record<string, string> | undefined;
+  logger: Logger;
+  /** Socket idle timeout of one engine request, ms. Default 60 000. */
+  requestTimeoutMs?: number | undefined;
+  /** Grace between SIGTERM and SIGKILL when a container is stopped, seconds. Default 10. */
+  stopTimeoutS?: number | undefined;
+  /** Instances reconciled concurrently. Default 8. */
+  reconcileConcurrency?: number | undefined;
+  /**
+   * Drop the instance's MongoDB database on {@link DockerProvider.delete} (best effort, through {@link mongoUri}, which
+   * the api must then reach too). Default true.
+   */
+  dropDatabaseOnDelete?: boolean | undefined;
+}
