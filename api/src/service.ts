@@ -2,14 +2,14 @@
  * Composition root of the api: store, accounts, wallet, provider, instances, gateway, routes, HTTP server.
  * `startApi` is used by `main.ts` and by tests that run the api in-process.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { bearer, buildOpenApi, createApp, type Authenticate } from '@wacloud/kit';
+import { bearer, createApp, type Authenticate } from '@wacloud/kit';
 import cron from 'node-cron';
 import { Accounts } from './accounts.js';
 import { Billing, createBillingMetrics } from './billing.js';
@@ -20,6 +20,7 @@ import { InstanceClient } from './instance-client.js';
 import { InstanceService } from './instances.js';
 import { LoginThrottle } from './login-throttle.js';
 import { createProvider, type InstanceProvider } from './providers/index.js';
+import { apiOpenApi } from './openapi.js';
 import { apiRoutes } from './routes.js';
 import { openApiStore, type ApiStore } from './store.js';
 import { Wallet } from './wallet.js';
@@ -36,7 +37,6 @@ export interface Api {
   close(): Promise<void>;
 }
 
-const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** Minimal CORS for a dashboard hosted on another origin (CORS_ORIGINS). */
 function cors(origins: string[]): RequestHandler {
@@ -92,18 +92,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     bodyLimitBytes: config.bodyLimitBytes,
     before: [cors(config.corsOrigins), gateway.middleware()],
     after,
-    openapi: () =>
-      (doc ??= buildOpenApi({
-        title: 'wacloud api',
-        version,
-        description:
-          'The main backend: accounts, wallet, pricing, instances, instance tokens. Gateway: every instance method is reachable at ' +
-          '`/v1/instances/{id}/api/<instance path>` (see the instance API document) with your access token or an instance token; ' +
-          'WebSocket `/v1/instances/{id}/api/v1/events`. Money is in minor currency units. Errors: `{error: {code, message}}`.',
-        groups: [{ server: 'api', routes }],
-        securitySchemes: { accessToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-        security: (scope) => (scope === 'none' ? [] : [{ accessToken: [] }]),
-      })),
+    openapi: () => (doc ??= apiOpenApi(routes)),
   });
   if (config.trustProxyHops > 0) app.set('trust proxy', config.trustProxyHops);
   const server = http.createServer(app);

@@ -147,7 +147,7 @@ export async function startDockerBackend(logger: Logger): Promise<BackendResult>
     await d.docker(['network', 'create', '--driver', 'bridge', '--label', 'io.wacloud.test=provider-contract', net]);
     const gateway = (await d.docker(['network', 'inspect', net, '--format', '{{(index .IPAM.Config 0).Gateway}}'])).trim();
     mongo = await startMongo({ host: gateway });
-    await d.docker(['run', '-d', '--name', simnetName, '--network', net, '--restart', 'no', '-e', 'SIMNET_HOST=0.0.0.0', '-e', 'SIMNET_PORT=7300', '-e', 'LOG_LEVEL=warn', image, 'node', 'dist/simnet/main.js']);
+    await d.docker(['run', '-d', '--name', simnetName, '--network', net, '--restart', 'no', '-e', 'SIMNET_HOST=0.0.0.0', '-e', 'SIMNET_PORT=7300', '-e', 'LOG_LEVEL=warn', image, 'node', '/app/simnet/dist/main.js']);
   } catch (err) {
     await cleanup();
     throw err;

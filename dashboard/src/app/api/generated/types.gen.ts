@@ -426,6 +426,26 @@ export type CreateInstanceErrors = {
             details?: unknown;
         };
     };
+    /**
+     * `provider_rejected`: the instance runtime refused the request; retrying will not help
+     */
+    500: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_unavailable`: the instance runtime is unavailable; nothing changed, retry shortly
+     */
+    503: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
 };
 
 export type CreateInstanceError = CreateInstanceErrors[keyof CreateInstanceErrors];
@@ -475,6 +495,26 @@ export type DeleteInstanceErrors = {
      * No such instance
      */
     404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_rejected`: the instance runtime refused the request; retrying will not help
+     */
+    500: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_unavailable`: the instance runtime is unavailable; nothing changed, retry shortly
+     */
+    503: {
         error: {
             code: string;
             message: string;
@@ -579,6 +619,46 @@ export type ListInstanceTokensErrors = {
             details?: unknown;
         };
     };
+    /**
+     * `instance_suspended`: the instance is suspended for an unpaid period
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_rejected`: the instance runtime refused the request; retrying will not help
+     */
+    500: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `upstream_error`: the instance answered with an error
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     */
+    503: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
 };
 
 export type ListInstanceTokensError = ListInstanceTokensErrors[keyof ListInstanceTokensErrors];
@@ -640,7 +720,7 @@ export type CreateInstanceTokenErrors = {
         };
     };
     /**
-     * Suspended
+     * `instance_suspended`: the instance is suspended for an unpaid period
      */
     409: {
         error: {
@@ -650,7 +730,37 @@ export type CreateInstanceTokenErrors = {
         };
     };
     /**
-     * Instance not reachable
+     * `reserved_name`: the token name is reserved
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_rejected`: the instance runtime refused the request; retrying will not help
+     */
+    500: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `upstream_error`: the instance answered with an error
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly
      */
     503: {
         error: {
@@ -713,6 +823,46 @@ export type DeleteInstanceTokenErrors = {
             details?: unknown;
         };
     };
+    /**
+     * `instance_suspended`: the instance is suspended for an unpaid period
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_rejected`: the instance runtime refused the request; retrying will not help
+     */
+    500: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `upstream_error`: the instance answered with an error
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     */
+    503: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
 };
 
 export type DeleteInstanceTokenError = DeleteInstanceTokenErrors[keyof DeleteInstanceTokenErrors];
@@ -756,6 +906,46 @@ export type UpdateInstanceTokenErrors = {
      * No such instance or token
      */
     404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_suspended`: the instance is suspended for an unpaid period
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_rejected`: the instance runtime refused the request; retrying will not help
+     */
+    500: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `upstream_error`: the instance answered with an error
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     */
+    503: {
         error: {
             code: string;
             message: string;
