@@ -2,7 +2,9 @@
  * The operator's configuration: read once from the environment with kit's loader (zod-validated, defaults filled,
  * camelCase keys, frozen). Startup fails fast listing every invalid variable.
  */
-import { ConfigError, envBoolean, envDurationMs, envLogLevel, envMongoUri, envPort, loadConfig, type ConfigOf } from '@wacloud/kit';
+// Subpath imports: the operator loads only the config loader and the logger of kit, not its express application.
+import { ConfigError, loadConfig, type ConfigOf } from '@wacloud/kit/config';
+import { envBoolean, envDurationMs, envLogLevel, envMongoUri, envPort } from '@wacloud/kit/env';
 import { z } from 'zod';
 
 export { ConfigError };

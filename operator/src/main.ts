@@ -3,7 +3,7 @@
  * `wacloud-operator`: reconciles WhatsAppInstance resources. Kubernetes credentials from KUBECONFIG or, in a pod,
  * the mounted ServiceAccount. Stops on SIGTERM/SIGINT (releasing its Lease) and exits 1 when leadership is lost.
  */
-import { createLogger } from '@wacloud/kit';
+import { createLogger } from '@wacloud/kit/logger';
 import { loadKubeConfig } from '@wacloud/kube-runtime';
 import { ConfigError, loadOperatorConfig, type OperatorConfig } from './config.js';
 import { startOperator } from './operator.js';
