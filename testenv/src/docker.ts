@@ -2,7 +2,7 @@
  * A real Docker engine for tests, and the images wacloud ships built on it.
  *
  * No registry can be reached here, so the official base images the Dockerfiles name are replaced by local stand-ins
- * built from this machine (ARCHITECTURE §4): a Debian bookworm root file system from `debootstrap` imported as
+ * built from this machine: a Debian bookworm root file system from `debootstrap` imported as
  * `debian:bookworm-*-slim`, Node 24 on top of it as `node:24.*-bookworm-slim`, a distroless-like Node runtime and an
  * unprivileged nginx (testenv/docker/*.Dockerfile). Each stand-in carries the label `io.wacloud.stand-in`.
  * The daemon keeps its data under `${XDG_CACHE_HOME:-~/.cache}/wacloud/docker`, outside the clone, so base images and

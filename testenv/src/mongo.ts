@@ -1,5 +1,5 @@
 /**
- * A real MongoDB-wire server for tests, on loopback with a random port. Order (ARCHITECTURE §4):
+ * A real MongoDB-wire server for tests, on loopback with a random port. Order (testenv/README.md):
  * 1. `MONGODB_URI` if set (an external server; databases are made unique per test, nothing is stopped);
  * 2. `mongod` on PATH or in .tools/bin;
  * 3. the FerretDB that `make tools` builds (`wacloud-ferretdb`, MongoDB wire protocol on SQLite);
