@@ -3,7 +3,7 @@
  * (session control, event recording, messaging, contacts, tokens) and the HTTP servers. `startInstanceApp` is used by
  * `main.ts` and by tests and benchmarks that run the service in-process.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
@@ -13,6 +13,7 @@ import { internalRoutes } from './http/routes-internal.js';
 import { publicRoutes } from './http/routes-public.js';
 import { startHttpServers } from './http/servers.js';
 import { createMetrics } from './metrics.js';
+import { instanceVersion } from './openapi.js';
 import { ContactsService } from './services/contacts.js';
 import { EventRecorder } from './services/event-recorder.js';
 import { LiveEvents } from './services/live-events.js';
@@ -37,8 +38,6 @@ export interface InstanceApp {
   /** Graceful stop: servers, engine (keeps the stored session), flushes persistence, dispatcher, database. */
   close(): Promise<void>;
 }
-
-const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /**
  * Starts the service: connects to MongoDB (indexes created), builds the engine (`engineOverride` for benchmarks),
@@ -91,7 +90,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     metricsPort: config.metricsPort,
     bodyLimitBytes: config.bodyLimitBytes,
     internalApiKey: config.internalApiKey,
-    version,
+    version: instanceVersion,
     publicRoutes: publicRoutes({ session, messaging, contacts }),
     internalRoutes: internalRoutes({ tokens, webhooks }),
     tokens,

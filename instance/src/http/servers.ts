@@ -7,8 +7,9 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
-import { buildOpenApi, createApp, type RouteDef } from '@wacloud/kit';
+import { createApp, type RouteDef } from '@wacloud/kit';
 import type { Metrics } from '../metrics.js';
+import { instanceOpenApi } from '../openapi.js';
 import type { LiveEvents } from '../services/live-events.js';
 import type { SessionController } from '../services/session-controller.js';
 import type { TokenService } from '../services/tokens.js';
@@ -49,24 +50,7 @@ export interface HttpServers {
 /** Starts the servers and resolves once all listen. @throws the listen error (e.g. EADDRINUSE). */
 export async function startHttpServers(o: HttpServersOptions): Promise<HttpServers> {
   let openapi: unknown;
-  const doc = () =>
-    (openapi ??= buildOpenApi({
-      title: 'wacloud instance API',
-      version: o.version,
-      description:
-        'One WhatsApp account. Public API on PORT (instance tokens: r, w, rw); internal API on INTERNAL_PORT (internal key, main api only). ' +
-        'Live events: WebSocket /v1/events (r) — messages `{event, data, timestamp}`. Errors: `{error: {code, message}}`.',
-      groups: [
-        { server: 'public', routes: o.publicRoutes },
-        { server: 'internal', routes: o.internalRoutes },
-      ],
-      servers: [{ url: '/', description: 'public (PORT) or internal (INTERNAL_PORT) — see x-wacloud-server' }],
-      securitySchemes: {
-        instanceToken: { type: 'http', scheme: 'bearer', description: 'Instance access token (wai_…)' },
-        internalKey: { type: 'http', scheme: 'bearer', description: 'Internal API key' },
-      },
-      security: (scope) => (scope === 'none' ? [] : scope === 'internal' ? [{ internalKey: [] }] : [{ instanceToken: [] }]),
-    }));
+  const doc = () => (openapi ??= instanceOpenApi({ public: o.publicRoutes, internal: o.internalRoutes }, o.version));
   const common = {
     logger: o.logger.child({ component: 'http' }),
     registry: o.metrics.registry,

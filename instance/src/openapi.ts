@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * The instance's OpenAPI 3.1 document. `instanceOpenApi(groups, version)` builds it from route tables (both ports
+ * serve the one over the public and the internal routes at `/openapi.json`); run as a script,
+ * `node instance/dist/openapi.js` prints the public API's document — the routes tenants reach through the api's
+ * gateway at `/v1/instances/{id}/api/<path>` — built over the route table alone: no database, engine or server.
+ * The dashboard's instance models are generated from it (`npm run models -w dashboard`).
+ */
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { buildOpenApi, type RouteDef } from '@wacloud/kit';
+import { publicRoutes, type PublicDeps } from './http/routes-public.js';
+
+/** The package version, as the document and `/health` show it. */
+export const instanceVersion = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Route tables by port: `public` (PORT, instance tokens) and, when given, `internal` (INTERNAL_PORT, internal key). */
+export interface InstanceRouteGroups {
+  public: RouteDef[];
+  internal?: RouteDef[];
+}
+
+/** The document over `groups`: each operation tagged `x-wacloud-server: public|internal`, with its bearer scheme. */
+export function instanceOpenApi(groups: InstanceRouteGroups, version = instanceVersion): Record<string, unknown> {
+  return buildOpenApi({
+    title: 'wacloud instance API',
+    version,
+    description:
+      'One WhatsApp account. Public API on PORT (instance tokens: r, w, rw); internal API on INTERNAL_PORT (internal key, main api only). ' +
+      'Live events: WebSocket /v1/events (r) — messages `{event, data, timestamp}`. Errors: `{error: {code, message}}`.',
+    groups: [{ server: 'public', routes: groups.public }, ...(groups.internal ? [{ server: 'internal', routes: groups.internal }] : [])],
+    servers: [{ url: '/', description: 'public (PORT) or internal (INTERNAL_PORT) — see x-wacloud-server' }],
+    securitySchemes: {
+      instanceToken: { type: 'http', scheme: 'bearer', description: 'Instance access token (wai_…)' },
+      ...(groups.internal ? { internalKey: { type: 'http', scheme: 'bearer', description: 'Internal API key' } } : {}),
+    },
+    security: (scope) => (scope === 'none' ? [] : scope === 'internal' ? [{ internalKey: [] }] : [{ instanceToken: [] }]),
+  });
+}
+
+/**
+ * The public API's document, built without any running dependency: every service is a stand-in that throws when a
+ * route would use it (building the table never does).
+ */
+export function publicOpenApi(): Record<string, unknown> {
+  const unavailable = (name: string) =>
+    new Proxy({}, { get: (_t, p) => { throw new Error(`openapi: ${name}.${String(p)} is not available while building the document`); } });
+  const deps = new Proxy({} as PublicDeps, { get: (_t, p: string) => unavailable(p) });
+  return instanceOpenApi({ public: publicRoutes(deps) });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.stdout.write(`${JSON.stringify(publicOpenApi(), null, 2)}\n`);
+}
