@@ -1,12 +1,16 @@
 #!/usr/bin/env node
 /**
- * The dashboard's api models, generated from the api's OpenAPI document:
- *   src/app/api/openapi.json         the document, as `node api/dist/openapi.js` prints it (no database or server needed)
- *   src/app/api/generated/           its TypeScript types, written by @hey-api/openapi-ts (types plugin only):
- *                                    `<Op>Data` (body, path, query), `<Op>Responses` and `<Op>Errors` by status, per operationId
+ * The dashboard's models, generated from two OpenAPI documents, each printed by its service without a database or server:
+ *   api       src/app/api/openapi.json           `node api/dist/openapi.js`: the api's document
+ *             src/app/api/generated/api/         its TypeScript types
+ *   instance  src/app/api/instance-openapi.json  `node instance/dist/openapi.js`: the instance's public API (reached
+ *                                                through the api's gateway at /v1/instances/{id}/api/<path>)
+ *             src/app/api/generated/instance/    its TypeScript types
+ * The types are written by @hey-api/openapi-ts (types plugin only): `<Op>Data` (body, path, query), `<Op>Responses`
+ * and `<Op>Errors` by status, per operationId.
  * Usage: `npm run models -w dashboard` rewrites them (after `npm run build` at the root);
- *        `npm run models:check -w dashboard` builds the api (tsc -b), generates into a temporary folder and exits 1
- *        when the committed files differ (run by the root `npm run lint`).
+ *        `npm run models:check -w dashboard` builds the api and the instance (tsc -b), generates into a temporary
+ *        folder and exits 1 when the committed files differ (run by the root `npm run lint`).
  */
 import { createClient } from '@hey-api/openapi-ts';
 import { execFileSync } from 'node:child_process';
@@ -20,9 +24,15 @@ const repo = path.resolve(dashboard, '..');
 const apiDir = path.join(dashboard, 'src', 'app', 'api');
 const check = process.argv.includes('--check');
 
-/** Prints the api's OpenAPI document (JSON text); throws when the api is not built. */
-function printDocument() {
-  const main = path.join(repo, 'api', 'dist', 'openapi.js');
+/** The generated model sets: the workspace whose `dist/openapi.js` prints the document, and where it goes. */
+const sources = [
+  { workspace: 'api', documentFile: path.join(apiDir, 'openapi.json'), generatedDir: path.join(apiDir, 'generated', 'api') },
+  { workspace: 'instance', documentFile: path.join(apiDir, 'instance-openapi.json'), generatedDir: path.join(apiDir, 'generated', 'instance') },
+];
+
+/** Prints a workspace's OpenAPI document (JSON text); throws when the workspace is not built. */
+function printDocument(workspace) {
+  const main = path.join(repo, workspace, 'dist', 'openapi.js');
   if (!existsSync(main)) throw new Error(`models: ${main} is missing; run \`npm run build\` at the repository root first`);
   return execFileSync(process.execPath, [main], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
 }
@@ -40,33 +50,41 @@ async function generateTypes(document, dir) {
 /** The files of a folder by name, with their text. */
 const read = (dir) => Object.fromEntries(existsSync(dir) ? readdirSync(dir).map((f) => [f, readFileSync(path.join(dir, f), 'utf8')]) : []);
 
+/** The committed files of `source` that differ from what its document generates now (paths). */
+async function staleFiles({ workspace, documentFile, generatedDir }) {
+  const document = printDocument(workspace);
+  const tmp = mkdtempSync(path.join(tmpdir(), 'dashboard-models-'));
+  let fresh;
+  try {
+    await generateTypes(document, tmp);
+    fresh = read(tmp);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  const committed = read(generatedDir);
+  const stale = [...new Set([...Object.keys(fresh), ...Object.keys(committed)])].filter((f) => fresh[f] !== committed[f]).map((f) => path.join(generatedDir, f));
+  if (!existsSync(documentFile) || readFileSync(documentFile, 'utf8') !== document) stale.unshift(documentFile);
+  return stale;
+}
+
 try {
-  const documentFile = path.join(apiDir, 'openapi.json');
-  const generatedDir = path.join(apiDir, 'generated');
   if (!check) {
-    const document = printDocument();
-    writeFileSync(documentFile, document);
-    await generateTypes(document, generatedDir);
-    console.log(`models: wrote ${path.relative(repo, documentFile)} and ${path.relative(repo, generatedDir)}/`);
-  } else {
-    execFileSync(process.execPath, [path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc'), '-b', path.join(repo, 'api')], { stdio: 'inherit' });
-    const document = printDocument();
-    const tmp = mkdtempSync(path.join(tmpdir(), 'dashboard-models-'));
-    let fresh;
-    try {
-      await generateTypes(document, tmp);
-      fresh = read(tmp);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
+    for (const { workspace, documentFile, generatedDir } of sources) {
+      const document = printDocument(workspace);
+      writeFileSync(documentFile, document);
+      await generateTypes(document, generatedDir);
+      console.log(`models: wrote ${path.relative(repo, documentFile)} and ${path.relative(repo, generatedDir)}/`);
     }
-    const committed = read(generatedDir);
-    const stale = [...new Set([...Object.keys(fresh), ...Object.keys(committed)])].filter((f) => fresh[f] !== committed[f]).map((f) => path.join(generatedDir, f));
-    if (!existsSync(documentFile) || readFileSync(documentFile, 'utf8') !== document) stale.unshift(documentFile);
+  } else {
+    const tsc = path.join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+    execFileSync(process.execPath, [tsc, '-b', ...sources.map((s) => path.join(repo, s.workspace))], { stdio: 'inherit' });
+    const stale = [];
+    for (const source of sources) stale.push(...(await staleFiles(source)));
     if (stale.length) {
-      console.error(`models: ${stale.map((f) => path.relative(repo, f)).join(', ')} differ from the api's OpenAPI document; run \`npm run models -w dashboard\` and commit the result`);
+      console.error(`models: ${stale.map((f) => path.relative(repo, f)).join(', ')} differ from the OpenAPI documents of ${sources.map((s) => s.workspace).join(' and ')}; run \`npm run models -w dashboard\` and commit the result`);
       process.exit(1);
     }
-    console.log('models: the dashboard models match the api');
+    console.log(`models: the dashboard models match ${sources.map((s) => s.workspace).join(' and ')}`);
   }
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);

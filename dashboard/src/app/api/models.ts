@@ -1,9 +1,9 @@
 /**
  * The api's shapes as the components use them, aliased from the types generated out of the api's OpenAPI document
- * (`generated/`, written by @hey-api/openapi-ts: `<Op>Data`, `<Op>Responses[status]` per operationId; regenerate with
+ * (`generated/api/`, written by @hey-api/openapi-ts: `<Op>Data`, `<Op>Responses[status]` per operationId; regenerate with
  * `npm run models -w dashboard`). The instance API reached through the gateway is in `instance-models.ts`.
  */
-import type { CreateInstanceTokenResponses, DepositResponses, GetInstanceResponses, LoginResponses, MeResponses, PricingResponses, TransactionsResponses, UpdateInstanceTokenResponses } from './generated';
+import type { CreateInstanceTokenResponses, DepositResponses, GetInstanceResponses, LoginResponses, MeResponses, PricingResponses, TransactionsResponses, UpdateInstanceTokenResponses } from './generated/api';
 
 /** The signed-in tenant (GET /v1/me). */
 export type User = MeResponses[200];

@@ -4,7 +4,7 @@ import { catchError, firstValueFrom, type Observable } from 'rxjs';
 import { toApiError } from './api-error';
 import { RUNTIME_CONFIG } from './config';
 import type { CreatedToken, DepositResult, Instance, InstanceToken, LedgerPage, LoginResponse, Permission, Pricing, User } from '../api/models';
-import type { CreateInstanceData, CreateInstanceTokenData, DepositData, ListInstancesResponses, ListInstanceTokensResponses, LoginData, RegisterData, UpdateInstanceTokenData } from '../api/generated';
+import type { CreateInstanceData, CreateInstanceTokenData, DepositData, ListInstancesResponses, ListInstanceTokensResponses, LoginData, RegisterData, UpdateInstanceTokenData } from '../api/generated/api';
 
 /** What the method tester shows: the request sent and the response received. */
 export interface Exchange {
