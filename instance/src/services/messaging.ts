@@ -4,9 +4,8 @@
  */
 import { toChatId, type Engine } from '../engines/engine.js';
 import { AppError } from '../errors.js';
-import type { SentBy } from '../storage/messages.js';
 import { findMessageById, findMessages, messageStats, type MessageFilter, type Page } from '../storage/queries.js';
-import type { Store } from '../storage/store.js';
+import type { SentBy, Store } from '../storage/store.js';
 import { callEngine } from './engine-errors.js';
 import type { EventRecorder } from './event-recorder.js';
 import { toMessageView, type MessageView } from './views.js';

@@ -2,33 +2,18 @@
  * Messages and contacts as the instance shows them: in API responses, on the live event stream and in webhook
  * payloads. Timestamps are ISO 8601 strings; absent optional fields are left out.
  */
-import type { ContactDoc, MessageDoc } from '../storage/store.js';
+import type { EngineContact, EngineMessage } from '../engines/engine.js';
+import type { ContactDoc, MessageDoc, SentBy } from '../storage/store.js';
 
-/** Message as the API shows it. */
-export interface MessageView {
-  id: string;
-  chatId: string;
-  author: string;
-  fromMe: boolean;
-  isGroup: boolean;
-  type: string;
-  body: string;
+/** Message as the API shows it: the engine's message with an ISO 8601 timestamp and, when sent through the API, its token. */
+export interface MessageView extends Omit<EngineMessage, 'timestamp'> {
   /** ISO 8601 */
   timestamp: string;
-  ack: number;
-  quotedMessageId?: string | undefined;
-  sentBy?: { tokenId: string; tokenName: string } | undefined;
+  sentBy?: SentBy | undefined;
 }
 
-/** Contact (user or group) as the API shows it. */
-export interface ContactView {
-  id: string;
-  number?: string;
-  name?: string;
-  pushname?: string;
-  isGroup: boolean;
-  isMyContact?: boolean;
-  participants?: string[];
+/** Contact (user or group) as the API shows it: the engine's contact with the time it was last written. */
+export interface ContactView extends EngineContact {
   /** ISO 8601 */
   updatedAt: string;
 }

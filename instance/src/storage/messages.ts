@@ -4,10 +4,7 @@
  * batches by the persister.
  */
 import type { EngineMessage } from '../engines/engine.js';
-import { utcDay, type MessageDoc, type Store } from './store.js';
-
-/** The token that sent a message through the API. */
-export type SentBy = NonNullable<MessageDoc['sentBy']>;
+import { utcDay, type MessageDoc, type SentBy, type Store } from './store.js';
 
 /** The stored record of `m` (timestamps become Dates, `day` is the UTC day); `sentBy` for messages sent through the API. */
 export function toMessageDoc(m: EngineMessage, sentBy?: SentBy): MessageDoc {

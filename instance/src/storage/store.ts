@@ -6,43 +6,35 @@
  * atomic single-document updates and unique `_id`s carry every invariant.
  */
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
-import type { Ack } from '../engines/engine.js';
+import type { EngineChat, EngineContact, EngineMessage } from '../engines/engine.js';
 
-export interface MessageDoc {
+/** The token that sent a message through the API. */
+export interface SentBy {
+  tokenId: string;
+  tokenName: string;
+}
+
+/** A stored message: the engine's message keyed by `_id`, its time a Date, with its UTC day and the sending token. */
+export interface MessageDoc extends Omit<EngineMessage, 'id' | 'timestamp'> {
   /** Serialized WhatsApp message id. */
   _id: string;
-  chatId: string;
-  author: string;
-  fromMe: boolean;
-  isGroup: boolean;
-  type: string;
-  body: string;
   timestamp: Date;
   /** UTC day of `timestamp`, `YYYY-MM-DD` (serves the 30-day statistics). */
   day: string;
-  ack: Ack;
-  quotedMessageId?: string | undefined;
   /** The token that sent this message through the API (outgoing messages only). */
-  sentBy?: { tokenId: string; tokenName: string } | undefined;
+  sentBy?: SentBy | undefined;
   createdAt: Date;
 }
 
-export interface ContactDoc {
+/** A stored contact: the engine's contact keyed by `_id`, with the time it was last written. */
+export interface ContactDoc extends Omit<EngineContact, 'id'> {
   _id: string;
-  number?: string | undefined;
-  name?: string | undefined;
-  pushname?: string | undefined;
-  isGroup: boolean;
-  isMyContact?: boolean | undefined;
-  participants?: string[] | undefined;
   updatedAt: Date;
 }
 
-export interface ChatDoc {
+/** A stored chat: the engine's chat keyed by `_id`, its last message time a Date, with the time it was last written. */
+export interface ChatDoc extends Omit<EngineChat, 'id' | 'lastMessageAt'> {
   _id: string;
-  name?: string | undefined;
-  isGroup: boolean;
-  unreadCount: number;
   lastMessageAt?: Date | undefined;
   updatedAt: Date;
 }
