@@ -21,28 +21,15 @@
  * `--stored 100000 --iterations 200 --warmup 20` is cheap and more telling.
  */
 import os from 'node:os';
-import { parseArgs } from 'node:util';
-import { startMongo, type MongoServer } from '@wacloud/testenv';
+import { benchLog as log, benchOut as out, finishReport, parseBenchArgs, runBench, startMongo, type BenchSize, type MongoServer } from '@wacloud/testenv';
 import { DEFAULT_CHATS } from './fixtures.js';
 import { runIngest, type IngestResult } from './ingest.js';
 import { runQuery, type QueryResult } from './query.js';
-import { fmt, round, table } from './stats.js';
+import { fmt, table } from './stats.js';
 
 const BENCHES = ['ingest', 'query'] as const;
-type BenchName = (typeof BENCHES)[number];
 
-interface Sizes {
-  messages: number;
-  runs: number;
-  yieldEvery: number;
-  stored: number;
-  iterations: number;
-  warmup: number;
-  chats: number;
-  stallMs: number;
-}
-
-const SIZE_SOURCES: Record<keyof Sizes, { flag: string; env: string; def: number; min: number }> = {
+const SIZE_SOURCES = {
   messages: { flag: 'messages', env: 'BENCH_MESSAGES', def: 20_000, min: 1 },
   runs: { flag: 'runs', env: 'BENCH_RUNS', def: 3, min: 1 },
   yieldEvery: { flag: 'yield-every', env: 'BENCH_YIELD', def: 500, min: 1 },
@@ -55,37 +42,11 @@ const SIZE_SOURCES: Record<keyof Sizes, { flag: string; env: string; def: number
   warmup: { flag: 'warmup', env: 'BENCH_WARMUP', def: 10, min: 0 },
   chats: { flag: 'chats', env: 'BENCH_CHATS', def: DEFAULT_CHATS, min: 2 },
   stallMs: { flag: 'stall-ms', env: 'BENCH_STALL_MS', def: 30_000, min: 1000 },
-};
+} satisfies Record<string, BenchSize>;
 
-function parse(argv: string[]): { benches: BenchName[]; json: boolean; sizes: Sizes } {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-      ...Object.fromEntries(Object.values(SIZE_SOURCES).map((s) => [s.flag, { type: 'string' as const }])),
-    },
-  });
-  if (values.help) {
-    process.stdout.write('usage: node dist/bench/run.js [ingest|query] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS]\n');
-    process.exit(0);
-  }
-  const unknown = positionals.filter((p) => !(BENCHES as readonly string[]).includes(p) && p !== 'all');
-  if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; choose from ${BENCHES.join(', ')}`);
-  const chosen = positionals.filter((p): p is BenchName => (BENCHES as readonly string[]).includes(p));
-  const sizes = {} as Sizes;
-  for (const [key, s] of Object.entries(SIZE_SOURCES) as Array<[keyof Sizes, (typeof SIZE_SOURCES)[keyof Sizes]]>) {
-    const raw = (values as Record<string, unknown>)[s.flag] ?? process.env[s.env];
-    const n = raw === undefined || raw === '' ? s.def : Number(raw);
-    if (!Number.isInteger(n) || n < s.min) throw new Error(`--${s.flag} / ${s.env} must be an integer ≥ ${s.min} (got ${String(raw)})`);
-    sizes[key] = n;
-  }
-  return { benches: chosen.length ? chosen : [...BENCHES], json: values.json === true, sizes };
-}
+type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
 
-const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-const out = (text = '') => process.stdout.write(`${text}\n`);
+const USAGE = 'usage: npm run bench -w instance -- [ingest|query] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS]\n';
 
 function printIngest(r: IngestResult): void {
   out(`Ingestion — ${fmt(r.messages)} messages per run, median of ${r.runs} runs per side, each in a fresh database`);
@@ -136,7 +97,7 @@ function printQuery(r: QueryResult): void {
 }
 
 async function main(): Promise<void> {
-  const { benches, json, sizes } = parse(process.argv.slice(2));
+  const { benches, json, sizes } = parseBenchArgs(process.argv.slice(2), { benches: BENCHES, sizes: SIZE_SOURCES, usage: USAGE });
   const started = Date.now();
   log('starting a MongoDB-wire server');
   const mongo: MongoServer = await startMongo();
@@ -160,12 +121,7 @@ async function main(): Promise<void> {
   } finally {
     await mongo.stop();
   }
-  report.totalMs = Date.now() - started;
-  out(`total ${(report.totalMs / 1000).toFixed(1)} s`);
-  if (json) out(JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? round(v, 3) : v)));
+  finishReport(report, started, json);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -158,16 +158,14 @@ async function sendAll(names: readonly string[], concurrency: number, send: (nam
   return { t0, answered, createsDone: performance.now() };
 }
 
-async function directSide(c: BenchCluster, o: CreateOptions, mode: 'post' | 'apply', manifests: Map<string, V1StatefulSet>, pids: Record<string, number | undefined>): Promise<SideResult> {
-  const ns = mode === 'post' ? NS.direct : NS.apply;
-  const names = [...manifests.keys()];
-  const watch = await ArrivalWatch.start(c.api, stsPath(ns));
+/**
+ * One side without the operator: sends one request per name through `send` (see sendAll) while `watch` counts what
+ * arrives, and stops the watch. Figures: time to all `names` arrived, rate, lag, CPU seconds of `pids` meanwhile.
+ */
+async function watchedSide(watch: ArrivalWatch, o: CreateOptions, names: readonly string[], pids: Record<string, number | undefined>, send: (name: string) => Promise<unknown>): Promise<SideResult> {
   try {
     const cpu0 = cpuSnapshot(pids);
-    const timing = await sendAll(names, o.concurrency, (name) => {
-      const m = manifests.get(name)! as KubeObject;
-      return mode === 'post' ? c.api.create(stsPath(ns), m) : c.api.apply(`${stsPath(ns)}/${name}`, m, FIELD_MANAGER);
-    });
+    const timing = await sendAll(names, o.concurrency, send);
     const tAll = await watch.waitFor(names.length, o.timeoutMs);
     const cpu = cpuDelta(cpu0, cpuSnapshot(pids));
     const allMs = tAll - timing.t0;
@@ -177,23 +175,21 @@ async function directSide(c: BenchCluster, o: CreateOptions, mode: 'post' | 'app
   }
 }
 
+async function directSide(c: BenchCluster, o: CreateOptions, mode: 'post' | 'apply', manifests: Map<string, V1StatefulSet>, pids: Record<string, number | undefined>): Promise<SideResult> {
+  const ns = mode === 'post' ? NS.direct : NS.apply;
+  return watchedSide(await ArrivalWatch.start(c.api, stsPath(ns)), o, [...manifests.keys()], pids, (name) => {
+    const m = manifests.get(name)! as KubeObject;
+    return mode === 'post' ? c.api.create(stsPath(ns), m) : c.api.apply(`${stsPath(ns)}/${name}`, m, FIELD_MANAGER);
+  });
+}
+
 /** The floors (see the module comment): `withSts` false = instances only, true = instance + its StatefulSet per client. */
 async function floorSide(c: BenchCluster, o: CreateOptions, names: readonly string[], withSts: boolean, config: OperatorConfig, pids: Record<string, number | undefined>): Promise<SideResult> {
   const ns = withSts ? NS.floorSts : NS.floor;
-  const watch = await ArrivalWatch.start(c.api, withSts ? stsPath(ns) : waiPath(ns));
-  try {
-    const cpu0 = cpuSnapshot(pids);
-    const timing = await sendAll(names, o.concurrency, async (name) => {
-      const created = (await c.api.create(waiPath(ns), benchInstance(name, ns) as unknown as KubeObject)) as unknown as WhatsAppInstance;
-      if (withSts) await c.api.apply(`${stsPath(ns)}/${name}`, buildStatefulSet(created, statefulSetOptions(config)) as KubeObject, FIELD_MANAGER);
-    });
-    const tAll = await watch.waitFor(names.length, o.timeoutMs);
-    const cpu = cpuDelta(cpu0, cpuSnapshot(pids));
-    const allMs = tAll - timing.t0;
-    return { createsMs: timing.createsDone - timing.t0, allMs, perSec: names.length / (allMs / 1000), ...lagStats(timing.answered, watch.arrivals), cpuSeconds: cpu };
-  } finally {
-    await watch.stop();
-  }
+  return watchedSide(await ArrivalWatch.start(c.api, withSts ? stsPath(ns) : waiPath(ns)), o, names, pids, async (name) => {
+    const created = (await c.api.create(waiPath(ns), benchInstance(name, ns) as unknown as KubeObject)) as unknown as WhatsAppInstance;
+    if (withSts) await c.api.apply(`${stsPath(ns)}/${name}`, buildStatefulSet(created, statefulSetOptions(config)) as KubeObject, FIELD_MANAGER);
+  });
 }
 
 async function operatorSide(c: BenchCluster, o: CreateOptions, names: readonly string[], reconciles: number, pids: Record<string, number | undefined>): Promise<OperatorSideResult> {

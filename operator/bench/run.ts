@@ -18,33 +18,19 @@
  * Every round starts its own control plane and stops it (and the operator) at the end; the process then exits by itself.
  */
 import os from 'node:os';
-import { parseArgs } from 'node:util';
+import { benchLog as log, benchOut as out, finishReport, parseBenchArgs, runBench, type BenchSize } from '@wacloud/testenv';
 import { loadOperatorConfig } from '../src/config.js';
 import { OPERATOR_MAIN } from './cluster.js';
 import { runCreate, type CreateResult, type SideResult } from './create.js';
 import { runMemory, type MemoryResult, type MemorySnapshot } from './memory.js';
-import { fmt, round, table } from './stats.js';
+import { fmt, table } from './stats.js';
 
 const BENCHES = ['create', 'memory'] as const;
-type BenchName = (typeof BENCHES)[number];
-
-interface Sizes {
-  instances: number;
-  concurrency: number;
-  reconciles: number[];
-  clientRequests: number;
-  memoryInstances: number;
-  memoryReconciles: number;
-  quietSeconds: number;
-  timeoutSeconds: number;
-}
-
-type ScalarSize = Exclude<keyof Sizes, 'reconciles'>;
 
 /** The operator's own default of MAX_CONCURRENT_RECONCILES (its config schema, no environment). */
 const DEFAULT_RECONCILES = loadOperatorConfig({}).maxConcurrentReconciles;
 
-const SIZE_SOURCES: Record<ScalarSize, { flag: string; env: string; def: number; min: number; max?: number }> = {
+const SIZE_SOURCES = {
   instances: { flag: 'instances', env: 'BENCH_INSTANCES', def: 500, min: 1 },
   concurrency: { flag: 'concurrency', env: 'BENCH_CONCURRENCY', def: 8, min: 1 },
   clientRequests: { flag: 'client-requests', env: 'BENCH_CLIENT_REQUESTS', def: 200, min: 0 },
@@ -52,49 +38,23 @@ const SIZE_SOURCES: Record<ScalarSize, { flag: string; env: string; def: number;
   memoryReconciles: { flag: 'memory-reconciles', env: 'BENCH_MEMORY_RECONCILES', def: DEFAULT_RECONCILES, min: 1, max: 64 },
   quietSeconds: { flag: 'quiet-seconds', env: 'BENCH_QUIET_SECONDS', def: 10, min: 0 },
   timeoutSeconds: { flag: 'timeout-seconds', env: 'BENCH_TIMEOUT_SECONDS', def: 900, min: 1 },
-};
+} satisfies Record<string, BenchSize>;
+
+/** The scalar sizes, and `reconciles`: the MAX_CONCURRENT_RECONCILES of each create round. */
+type Sizes = Record<keyof typeof SIZE_SOURCES, number> & { reconciles: number[] };
 
 const USAGE =
   'usage: npm run bench -w operator -- [create|memory] [--json] [--instances N] [--concurrency C] [--reconciles 4,16] [--client-requests R]\n' +
   '                              [--memory-instances M] [--memory-reconciles K] [--quiet-seconds S] [--timeout-seconds T]\n';
 
-function parse(argv: string[]): { benches: BenchName[]; json: boolean; sizes: Sizes } {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      json: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-      reconciles: { type: 'string' },
-      ...Object.fromEntries(Object.values(SIZE_SOURCES).map((s) => [s.flag, { type: 'string' as const }])),
-    },
-  });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    process.exit(0);
-  }
-  const unknown = positionals.filter((p) => !(BENCHES as readonly string[]).includes(p) && p !== 'all');
-  if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(', ')}; choose from ${BENCHES.join(', ')}\n${USAGE}`);
-  const chosen = positionals.filter((p): p is BenchName => (BENCHES as readonly string[]).includes(p));
-  const sizes = { reconciles: [] as number[] } as Sizes;
-  const raw = (flag: string, env: string): string | undefined => {
-    const v = (values as Record<string, unknown>)[flag] ?? process.env[env];
-    return v === undefined || v === '' ? undefined : String(v);
-  };
-  for (const [key, s] of Object.entries(SIZE_SOURCES) as Array<[ScalarSize, (typeof SIZE_SOURCES)[ScalarSize]]>) {
-    const r = raw(s.flag, s.env);
-    const n = r === undefined ? s.def : Number(r);
-    if (!Number.isInteger(n) || n < s.min || (s.max !== undefined && n > s.max)) throw new Error(`--${s.flag} / ${s.env} must be an integer in [${s.min}, ${s.max ?? '∞'}] (got ${r})`);
-    sizes[key] = n;
-  }
+function parse(argv: string[]): { benches: Array<(typeof BENCHES)[number]>; json: boolean; sizes: Sizes } {
+  const { benches, json, sizes, raw } = parseBenchArgs(argv, { benches: BENCHES, sizes: SIZE_SOURCES, usage: USAGE, extraFlags: ['reconciles'] });
   const list = raw('reconciles', 'BENCH_RECONCILES');
-  sizes.reconciles = list === undefined ? [DEFAULT_RECONCILES] : list.split(',').map((x) => Number(x.trim()));
-  if (sizes.reconciles.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) throw new Error(`--reconciles / BENCH_RECONCILES must be integers in [1, 64], comma-separated (got ${list})`);
-  return { benches: chosen.length ? chosen : [...BENCHES], json: values.json === true, sizes };
+  const reconciles = list === undefined ? [DEFAULT_RECONCILES] : list.split(',').map((x) => Number(x.trim()));
+  if (reconciles.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) throw new Error(`--reconciles / BENCH_RECONCILES must be integers in [1, 64], comma-separated (got ${list})`);
+  return { benches, json, sizes: { ...sizes, reconciles } };
 }
 
-const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
-const out = (text = '') => process.stdout.write(`${text}\n`);
 const mib = (bytes: number) => bytes / 2 ** 20;
 const sec = (ms: number) => ms / 1000;
 const cpu = (s: SideResult, ...names: string[]) => names.map((n) => `${n} ${fmt(s.cpuSeconds[n] ?? Number.NaN)}`).join(', ');
@@ -195,12 +155,7 @@ async function main(): Promise<void> {
     report.memory = await runMemory({ instances: sizes.memoryInstances, concurrency: sizes.concurrency, maxConcurrentReconciles: sizes.memoryReconciles, quietSeconds: sizes.quietSeconds, timeoutMs, log });
     printMemory(report.memory);
   }
-  report.totalMs = Date.now() - started;
-  out(`total ${(report.totalMs / 1000).toFixed(1)} s`);
-  if (json) out(JSON.stringify(report, (_k, v: unknown) => (typeof v === 'number' && !Number.isInteger(v) ? round(v, 3) : v)));
+  finishReport(report, started, json);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exitCode = 1;
-});
+runBench(main);

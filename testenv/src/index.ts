@@ -16,7 +16,21 @@ export {
   type ServiceAccountKubeconfigOptions,
   type StartControlPlaneOptions,
 } from './kube.js';
-export { fmt, median, percentile, round, table } from './bench-stats.js';
+export {
+  benchLog,
+  benchOut,
+  finishReport,
+  fmt,
+  median,
+  parseBenchArgs,
+  percentile,
+  round,
+  runBench,
+  table,
+  type BenchArgs,
+  type BenchArgsOptions,
+  type BenchSize,
+} from './bench-stats.js';
 export {
   BASE_IMAGES,
   WACLOUD_IMAGES,
