@@ -94,7 +94,7 @@ function useCachedFerret(): void {
 async function main(): Promise<number> {
   useCachedFerret();
   assert(existsSync(path.join(distDir, 'index.html')), `no dashboard build in ${distDir}: run \`npm run build -w dashboard\``);
-  for (const f of ['api/dist/main.js', 'instance/dist/main.js', 'instance/dist/simnet/main.js', 'testenv/dist/index.js'])
+  for (const f of ['api/dist/main.js', 'instance/dist/main.js', 'simnet/dist/main.js', 'testenv/dist/index.js'])
     assert(existsSync(path.join(repo, f)), `missing ${f}: run \`npm run build\` at the repo root`);
   assert(existsSync(chromePath), `no Chromium at ${chromePath} (set CHROMIUM_PATH)`);
   rmSync(shotsDir, { recursive: true, force: true });
@@ -114,7 +114,7 @@ async function main(): Promise<number> {
     console.log('e2e: starting MongoDB-wire server, simulated network, api…');
     mongo = await startMongo();
     const simnetPort = await freePort();
-    simnet = startProcess({ command: process.execPath, args: [path.join(repo, 'instance/dist/simnet/main.js')], env: { ...process.env, SIMNET_PORT: String(simnetPort), SIMNET_HOST: '127.0.0.1', LOG_LEVEL: 'warn' } });
+    simnet = startProcess({ command: process.execPath, args: [path.join(repo, 'simnet/dist/main.js')], env: { ...process.env, SIMNET_PORT: String(simnetPort), SIMNET_HOST: '127.0.0.1', LOG_LEVEL: 'warn' } });
     await simnet.waitForOutput(/simnet listening/, 20_000);
     const simnetUrl = `http://127.0.0.1:${simnetPort}`;
     const apiPort = await freePort();
