@@ -11,6 +11,7 @@ import { startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import { loadInstanceConfig } from '../src/config.js';
 import { createSimnetServer } from '@wacloud/simnet';
 import { startInstanceApp, type InstanceApp } from '../src/instance-app.js';
+import { publicOpenApi } from '../src/openapi.js';
 
 let mongo: MongoServer;
 let simnet: Awaited<ReturnType<typeof createSimnetServer>>;
@@ -84,6 +85,17 @@ test('query parameters of GET /v1/messages are documented with their schemas', a
   const params = doc.paths['/v1/messages'].get.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`);
   expect(params.sort()).toEqual(['query:author', 'query:chatId', 'query:cursor', 'query:fromMe', 'query:isGroup', 'query:limit', 'query:q', 'query:since', 'query:until']);
   expect(doc.paths['/v1/messages'].post.requestBody.content['application/json'].schema.required).toEqual(['to', 'text']);
+});
+
+test('the printed document (node dist/openapi.js, what the dashboard\'s models come from) is the served one without the internal routes', async () => {
+  type Ops = Record<string, { 'x-wacloud-server': string }>;
+  const served = (await (await fetch(`${svc.publicUrl}/openapi.json`)).json()) as { info: unknown; paths: Record<string, Ops> };
+  const publicPaths = Object.entries(served.paths)
+    .map(([p, ops]) => [p, Object.fromEntries(Object.entries(ops).filter(([, op]) => op['x-wacloud-server'] === 'public'))] as const)
+    .filter(([, ops]) => Object.keys(ops).length > 0);
+  const printed = publicOpenApi() as { info: unknown; paths: Record<string, Ops> };
+  expect(printed.info).toEqual(served.info);
+  expect(printed.paths).toEqual(Object.fromEntries(publicPaths));
 });
 
 test('/metrics exposes the instance metrics', async () => {
