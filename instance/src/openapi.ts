@@ -29,7 +29,7 @@ export function instanceOpenApi(groups: InstanceRouteGroups, version = instanceV
       'One WhatsApp account. Public API on PORT (instance tokens: r, w, rw); internal API on INTERNAL_PORT (internal key, main api only). ' +
       'Live events: WebSocket /v1/events (r) — messages `{event, data, timestamp}`. Errors: `{error: {code, message}}`.',
     groups: [{ server: 'public', routes: groups.public }, ...(groups.internal ? [{ server: 'internal', routes: groups.internal }] : [])],
-    servers: [{ url: '/', description: 'public (PORT) or internal (INTERNAL_PORT) — see x-wacloud-server' }],
+    servers: [{ url: '/', description: groups.internal ? 'public (PORT) or internal (INTERNAL_PORT) — see x-wacloud-server' : 'public (PORT)' }],
     securitySchemes: {
       instanceToken: { type: 'http', scheme: 'bearer', description: 'Instance access token (wai_…)' },
       ...(groups.internal ? { internalKey: { type: 'http', scheme: 'bearer', description: 'Internal API key' } } : {}),
