@@ -153,7 +153,12 @@ export class Gateway {
         const t = await this.target(m[1]!, presented);
         const upstream = new WebSocket(`${t.baseUrl.replace(/^http/, 'ws')}/v1/events`, { headers: { authorization: t.authorization } });
         await new Promise<void>((resolve, reject2) => {
-          upstream.once('open', () => resolve());
+          // Paused until the client is attached: the instance sends the session status at once, and a frame that
+          // arrived before the relay's listeners would be lost.
+          upstream.once('open', () => {
+            upstream.pause();
+            resolve();
+          });
           upstream.once('unexpected-response', (_r, res) => reject2(new AppError(res.statusCode === 401 ? 'unauthorized' : res.statusCode === 403 ? 'forbidden' : 'upstream_error', `The instance refused the event stream (${res.statusCode}).`)));
           upstream.once('error', (e) => {
             this.logger.warn({ err: e, instance: m[1] }, 'gateway event stream: the instance did not answer');
@@ -177,6 +182,7 @@ export class Gateway {
           client.on('close', closeBoth);
           upstream.on('error', closeBoth);
           client.on('error', closeBoth);
+          upstream.resume();
         });
       })().catch((err: unknown) => {
         if (!(err instanceof HttpError)) this.logger.warn({ err, instance: m[1] }, 'gateway event stream failed');

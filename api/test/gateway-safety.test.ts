@@ -85,6 +85,7 @@ describe('item 1: one client cannot end the api', () => {
     const first = await new Promise<{ event: string }>((resolve, reject) => {
       ws.once('message', (d) => resolve(JSON.parse(d.toString())));
       ws.once('error', reject);
+      setTimeout(() => reject(new Error('no first event within 10 s')), 10_000).unref();
     });
     expect(first.event).toBe('session.status');
     ws.close();
