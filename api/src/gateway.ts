@@ -171,7 +171,11 @@ export class Gateway {
           upstream.terminate();
           return;
         }
+        let attached = false;
+        // ws refuses an upgrade on a socket that is no longer usable by destroying it, without the callback.
+        socket.once('close', () => attached || upstream.terminate());
         wss.handleUpgrade(req, socket, head, (client) => {
+          attached = true;
           upstream.on('message', (data, isBinary) => client.readyState === WebSocket.OPEN && client.send(data, { binary: isBinary }));
           client.on('message', (data, isBinary) => upstream.readyState === WebSocket.OPEN && upstream.send(data, { binary: isBinary }));
           const closeBoth = () => {
