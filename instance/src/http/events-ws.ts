@@ -30,6 +30,9 @@ export function attachEventStream(server: Server, { session, live, tokens, logge
     socket.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Not Found'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
   };
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node's HTTP server drops its own error listener from an upgraded socket: without this one, a client that resets
+    // the connection while the token is being checked would end the process with an unhandled ECONNRESET.
+    socket.on('error', () => socket.destroy());
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (url.pathname !== '/v1/events') return reject(socket, 404, 'route_not_found', 'WebSocket endpoint is /v1/events.');
@@ -37,6 +40,7 @@ export function attachEventStream(server: Server, { session, live, tokens, logge
       const token = presented ? await tokens.verify(presented).catch(() => undefined) : undefined;
       if (!token) return reject(socket, 401, 'unauthorized', 'Send an instance token (Authorization header or ?token=).');
       if (!grants(token.permissions, 'r')) return reject(socket, 403, 'forbidden', 'The event stream needs the "r" permission.');
+      if (socket.destroyed) return; // the client left while its token was being checked
       wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
     })().catch((err: Error) => {
       logger.error({ err }, 'websocket upgrade failed');

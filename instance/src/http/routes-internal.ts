@@ -1,6 +1,6 @@
 /**
  * The internal API, served only on INTERNAL_PORT and only to holders of the internal key (the main api):
- * token management and webhook settings.
+ * token management (and token checks for the api's gateway) and webhook settings.
  */
 import { z } from 'zod';
 import { defineRoute, type RouteDef } from '@wacloud/kit';
@@ -18,6 +18,11 @@ const authErrors = { 401: err('Missing or wrong internal key') };
 
 const route = defineRoute<undefined>();
 
+/** `POST /internal/v1/tokens/verify` body: the token as a client presented it (at most 200 characters). */
+const verifyTokenBody = z.object({ token: z.string().min(1).max(200) }).strict();
+/** Its answer: `permissions` only when `valid`. */
+const verifyTokenView = z.object({ valid: z.boolean(), permissions: z.enum(['r', 'w', 'rw']).optional() });
+
 export function internalRoutes({ tokens, webhooks }: InternalDeps): RouteDef[] {
   const webhookView = (w: { url: string | null; secret: string | null; events: string[] }) => ({ url: w.url, secretSet: Boolean(w.secret), events: w.events });
   return [
@@ -33,6 +38,16 @@ export function internalRoutes({ tokens, webhooks }: InternalDeps): RouteDef[] {
       summary: 'List access tokens, without secrets',
       responses: { 200: { description: 'Tokens', schema: z.object({ items: s.tokenView.array() }) }, ...authErrors },
       handler: async () => ({ items: await tokens.list() }),
+    }),
+    route({
+      method: 'post', path: '/internal/v1/tokens/verify', operationId: 'verifyToken', tags: ['internal'], scope: 'internal',
+      summary: 'Check a presented token (for the gateway): valid or not, and its permissions; never which part was wrong',
+      body: verifyTokenBody,
+      responses: { 200: { description: 'The verdict', schema: verifyTokenView }, 400: err('Invalid body'), ...authErrors },
+      handler: async ({ body }) => {
+        const t = await tokens.verify(body.token);
+        return t ? { valid: true, permissions: t.permissions } : { valid: false };
+      },
     }),
     route({
       method: 'get', path: '/internal/v1/tokens/:id', operationId: 'getToken', tags: ['internal'], scope: 'internal',

@@ -24,9 +24,13 @@ export function publicRoutes({ session, messaging, contacts }: PublicDeps): Rout
   return [
     route({
       method: 'get', path: '/health', operationId: 'health', tags: ['health'], scope: 'none',
-      summary: 'Liveness and session state (no token)',
+      summary: 'Liveness and session state (no token): the state and its reason only, never the linked account',
       responses: { 200: { description: 'The service is alive', schema: s.healthView } },
-      handler: () => ({ status: 'ok', session: session.status(), uptimeMs: session.uptimeMs() }),
+      handler: () => {
+        // Anyone who reaches the port may ask; the account (phone, name) is for token holders (the event stream).
+        const { state, reason } = session.status();
+        return { status: 'ok', session: { state, ...(reason === undefined ? {} : { reason }) }, uptimeMs: session.uptimeMs() };
+      },
     }),
     route({
       method: 'get', path: '/v1/token', operationId: 'getOwnToken', tags: ['tokens'], scope: 'any',

@@ -1,0 +1,142 @@
+/**
+ * The gateway under hostile clients, with real api, instance and simnet processes (process provider):
+ * - TCP resets during a WebSocket upgrade must not end the api (it used to die of an unhandled ECONNRESET);
+ * - an instance token is checked before anything is forwarded: a made-up `wai_…` token reads nothing (it used to read
+ *   the instance's /health with the linked phone, its /metrics and /openapi.json);
+ * - only the instance's `/v1/…` routes and a state-only `/health` are reachable, never `/metrics`, also not by `..`;
+ * - client WebSocket frames above 64 KiB are refused by the gateway itself.
+ */
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import net from 'node:net';
+import { once } from 'node:events';
+import WebSocket from 'ws';
+import { eventually, startMongo, type MongoServer } from '@wacloud/testenv';
+import { startSimnet, type RunningSimnet } from '../../instance/test/harness.js';
+import { startApiProcess, tenant, type RunningApi } from './harness.js';
+
+let mongo: MongoServer;
+let simnet: RunningSimnet;
+let api: RunningApi;
+let owner: string;
+let id: string;
+const phone = '15550007001';
+
+beforeAll(async () => {
+  mongo = await startMongo();
+  simnet = await startSimnet();
+  api = await startApiProcess({ mongo, simnetUrl: simnet.url, env: { BILLING_CRON: 'false' } });
+  owner = await tenant(api, 'gateway-owner@example.com', 10_000);
+  const created = await api.call('POST', '/v1/instances', { token: owner, body: { name: 'gw' } });
+  expect(created.status).toBe(201);
+  id = created.body.id;
+  await eventually(async () => (await api.call('GET', `/v1/instances/${id}`, { token: owner })).body.phase === 'Running', 30_000);
+  const login = await api.call('POST', `/v1/instances/${id}/api/v1/session/login`, { token: owner });
+  expect(login.status).toBe(200);
+  expect((await simnet.hook('/hooks/scan', { qr: login.body.qr, phone })).status).toBe(200);
+  await eventually(async () => (await api.call('GET', `/v1/instances/${id}`, { token: owner })).body.sessionState === 'WORKING', 15_000);
+}, 90_000);
+
+afterAll(async () => {
+  if (id) await api?.call('DELETE', `/v1/instances/${id}`, { token: owner }).catch(() => {});
+  await api?.stop();
+  await Promise.allSettled([simnet?.stop(), mongo?.stop()]);
+});
+
+const port = () => Number(new URL(api.url).port);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sends a WebSocket upgrade request for `path` with `token`, waits `delayMs`, then resets the TCP connection (RST). */
+async function resetDuringUpgrade(path: string, token: string, delayMs: number): Promise<void> {
+  const s = net.connect(port(), '127.0.0.1');
+  s.on('error', () => {});
+  await once(s, 'connect');
+  s.write(
+    `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n` +
+      `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nAuthorization: Bearer ${token}\r\n\r\n`,
+  );
+  await sleep(delayMs);
+  s.resetAndDestroy();
+}
+
+/** GET with the path sent exactly as written (fetch would resolve `..` before sending). */
+function rawGet(path: string, token: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port: port(), path, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('item 1: one client cannot end the api', () => {
+  test('TCP resets during a gateway WebSocket upgrade carrying "Bearer wai_x" leave the api answering', async () => {
+    const paths = [`/v1/instances/${id}/api/v1/events`, '/v1/instances/i-aaaaaaaaaaaa/api/v1/events'];
+    for (const delayMs of [0, 1, 2, 3, 5, 8, 12, 20, 40, 80]) for (const p of paths) await resetDuringUpgrade(p, 'wai_x', delayMs);
+    await sleep(300);
+    const health = await api.call('GET', '/health');
+    expect(health.status).toBe(200);
+    expect(api.proc.output()).not.toMatch(/ECONNRESET/);
+    // And the gateway still relays: the owner's event stream opens.
+    const ws = new WebSocket(`${api.url.replace('http', 'ws')}/v1/instances/${id}/api/v1/events`, { headers: { authorization: `Bearer ${owner}` } });
+    const first = await new Promise<{ event: string }>((resolve, reject) => {
+      ws.once('message', (d) => resolve(JSON.parse(d.toString())));
+      ws.once('error', reject);
+      setTimeout(() => reject(new Error('no first event within 10 s')), 10_000).unref();
+    });
+    expect(first.event).toBe('session.status');
+    ws.close();
+  });
+});
+
+describe('item 3: the gateway checks instance tokens and forwards only the public routes', () => {
+  test('a made-up instance token reads nothing: not /health (phone), /metrics, /openapi.json or /v1/…', async () => {
+    const wellFormed = `wai_0123456789abcdef_${'A'.repeat(43)}`;
+    for (const token of ['wai_bogus', wellFormed]) {
+      for (const p of ['/health', '/metrics', '/openapi.json', '/v1/stats', '/v1/token']) {
+        const r = await api.call('GET', `/v1/instances/${id}/api${p}`, { token });
+        expect({ token, p, status: r.status, leaks: JSON.stringify(r.body ?? '').includes(phone) }).toEqual({ token, p, status: p.startsWith('/v1/') || p === '/health' ? 401 : 404, leaks: false });
+      }
+    }
+    await expect(
+      new Promise((resolve, reject) => {
+        const ws = new WebSocket(`${api.url.replace('http', 'ws')}/v1/instances/${id}/api/v1/events`, { headers: { authorization: 'Bearer wai_bogus' } });
+        ws.once('open', () => resolve('open'));
+        ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+        ws.once('error', reject);
+      }),
+    ).rejects.toThrow('HTTP 401');
+  });
+
+  test('the owner and a real token reach /v1/… and a state-only /health; /metrics and /openapi.json never, not even by ".."', async () => {
+    const created = await api.call('POST', `/v1/instances/${id}/tokens`, { token: owner, body: { name: 'reader', permissions: 'r' } });
+    expect(created.status).toBe(201);
+    for (const token of [owner, created.body.token as string]) {
+      const health = await api.call('GET', `/v1/instances/${id}/api/health`, { token });
+      expect(health.status).toBe(200);
+      expect(health.body.session).toEqual({ state: 'WORKING' });
+      expect(JSON.stringify(health.body)).not.toContain(phone);
+      expect((await api.call('GET', `/v1/instances/${id}/api/v1/messages`, { token })).status).toBe(200);
+      for (const p of ['/metrics', '/openapi.json', '/docs', '/']) expect({ p, status: (await api.call('GET', `/v1/instances/${id}/api${p}`, { token })).status }).toEqual({ p, status: 404 });
+      for (const p of ['/v1/../metrics', '/v1/%2e%2e/metrics', '/v1/%2E%2E/openapi.json', '/health/../metrics']) {
+        const r = await rawGet(`/v1/instances/${id}/api${p}`, token);
+        expect({ p, status: r.status, metrics: r.body.includes('# HELP') }).toEqual({ p, status: 404, metrics: false });
+      }
+    }
+  });
+});
+
+describe('item 12: gateway WebSocket limits', () => {
+  test('a client frame above 64 KiB closes the relay with 1009 at the gateway', async () => {
+    const ws = new WebSocket(`${api.url.replace('http', 'ws')}/v1/instances/${id}/api/v1/events`, { headers: { authorization: `Bearer ${owner}` } });
+    await once(ws, 'open');
+    ws.on('error', () => {});
+    const closed = once(ws, 'close') as Promise<[number, Buffer]>;
+    ws.send(Buffer.alloc(100 * 1024, 1));
+    const [code] = await closed;
+    expect(code).toBe(1009);
+  });
+});

@@ -1,0 +1,80 @@
+/**
+ * The gateway's instance-token check (TokenCheck) against a real local HTTP server in the instance's place, answering
+ * `POST /internal/v1/tokens/verify` and counting the calls: verdicts are cached (valid briefly, invalid longer), the
+ * caches are bounded, the internal key is sent, and an instance without the endpoint fails closed.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TokenCheck } from '../src/gateway/token-check.js';
+import type { InstanceEndpoints } from '../src/providers/index.js';
+
+let server: http.Server;
+let ep: InstanceEndpoints;
+let calls = 0;
+let keys: string[] = [];
+
+beforeAll(async () => {
+  server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      if (req.url !== '/internal/v1/tokens/verify') return void res.writeHead(404).end('{"error":{"code":"route_not_found"}}');
+      calls++;
+      keys.push(req.headers.authorization ?? '');
+      const { token } = JSON.parse(body) as { token: string };
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(token.startsWith('wai_good') ? { valid: true, permissions: 'r' } : { valid: false }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  ep = { publicUrl: url, internalUrl: url, internalKey: 'the-internal-key' };
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+beforeEach(() => {
+  calls = 0;
+  keys = [];
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('valid and invalid verdicts are cached per instance and token, each for its own time', async () => {
+  const check = new TokenCheck({ validTtlMs: 100, invalidTtlMs: 1_000 });
+  expect(await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_1')).toBe('r');
+  expect(await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_1')).toBe('r');
+  expect(await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_bad_1')).toBeUndefined();
+  expect(await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_bad_1')).toBeUndefined();
+  expect(calls).toBe(2);
+  expect(keys).toEqual(['Bearer the-internal-key', 'Bearer the-internal-key']);
+  // Another instance asks its own instance.
+  expect(await check.permissions('i-bbbbbbbbbbbb', ep, 'wai_good_1')).toBe('r');
+  expect(calls).toBe(3);
+  await sleep(250); // the valid verdict expired, the invalid one not yet
+  await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_1');
+  await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_bad_1');
+  expect(calls).toBe(4);
+  await sleep(900);
+  await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_bad_1');
+  expect(calls).toBe(5);
+});
+
+test('the caches are bounded: many guessed tokens keep at most maxEntries verdicts', async () => {
+  const check = new TokenCheck({ maxEntries: 3 });
+  for (let i = 0; i < 10; i++) await check.permissions('i-aaaaaaaaaaaa', ep, `wai_bad_${i}`);
+  for (let i = 0; i < 5; i++) await check.permissions('i-aaaaaaaaaaaa', ep, `wai_good_${i}`);
+  expect(check.sizes()).toEqual({ valid: 3, invalid: 3 });
+  // The newest verdicts stay, the oldest went.
+  calls = 0;
+  await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_bad_9');
+  expect(calls).toBe(0);
+  await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_bad_0');
+  expect(calls).toBe(1);
+});
+
+test('an instance without the verify endpoint, or one that cannot be reached, fails closed', async () => {
+  const check = new TokenCheck();
+  await expect(check.permissions('i-aaaaaaaaaaaa', { ...ep, internalUrl: `${ep.internalUrl}/elsewhere` }, 'wai_good_1')).rejects.toMatchObject({ code: 'upstream_error' });
+  await expect(check.permissions('i-aaaaaaaaaaaa', { ...ep, internalUrl: 'http://127.0.0.1:1' }, 'wai_good_1')).rejects.toMatchObject({ code: 'instance_unavailable' });
+});

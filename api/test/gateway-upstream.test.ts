@@ -1,0 +1,77 @@
+/**
+ * The gateway's HTTP relay against a faulty upstream, at the Gateway's own seam: a real local HTTP server stands where
+ * an instance would (it answers the token check, then breaks off a response body after the headers). The gateway must
+ * cut the client's response short and keep serving; it used to pipe without error handling, so the broken body was an
+ * unhandled 'error' that ends the api process.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { pino } from 'pino';
+import { Gateway, forwardablePath } from '../src/gateway.js';
+import type { InstanceEndpoints } from '../src/providers/index.js';
+
+let upstream: http.Server;
+let gatewayServer: http.Server;
+let gatewayUrl: string;
+const uncaught: unknown[] = [];
+const onUncaught = (err: unknown) => uncaught.push(err);
+
+const listen = async (s: http.Server) => {
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+};
+
+beforeAll(async () => {
+  process.on('uncaughtException', onUncaught);
+  upstream = http.createServer((req, res) => {
+    if (req.url === '/internal/v1/tokens/verify') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"valid":true,"permissions":"rw"}');
+    if (req.url === '/v1/broken') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(1024 * 1024) });
+      res.write(Buffer.alloc(16 * 1024, 1), () => setTimeout(() => res.destroy(), 50));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/plain' }).end('fine');
+  });
+  const upstreamUrl = await listen(upstream);
+  const ep: InstanceEndpoints = { publicUrl: upstreamUrl, internalUrl: upstreamUrl, internalKey: 'test-internal-key' };
+  const gateway = new Gateway({} as never, { endpoints: async () => ep }, {} as never, pino({ level: 'silent' }));
+  const app = express();
+  app.use(gateway.middleware());
+  app.use((err: { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => void res.status(err.status ?? 500).json({ error: 'x' }));
+  gatewayServer = http.createServer(app);
+  gatewayUrl = await listen(gatewayServer);
+});
+
+afterAll(async () => {
+  process.off('uncaughtException', onUncaught);
+  gatewayServer?.closeAllConnections();
+  upstream?.closeAllConnections();
+  await Promise.all([new Promise((r) => gatewayServer?.close(r)), new Promise((r) => upstream?.close(r))]);
+});
+
+const token = `wai_0123456789abcdef_${'A'.repeat(43)}`;
+
+test('an upstream body that breaks off after the headers cuts the response short; the gateway keeps serving', async () => {
+  const res = await fetch(`${gatewayUrl}/v1/instances/i-aaaaaaaaaaaa/api/v1/broken`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5_000) });
+  expect(res.status).toBe(200);
+  const started = Date.now();
+  const err = await res.arrayBuffer().then(
+    () => undefined,
+    (e: Error) => e,
+  );
+  // Cut short promptly (not a complete-looking body, not a hang until the client gives up).
+  expect(err).toBeDefined();
+  expect(err?.name).not.toMatch(/Abort|Timeout/);
+  expect(Date.now() - started).toBeLessThan(3_000);
+  await new Promise((r) => setTimeout(r, 100));
+  expect(uncaught).toEqual([]);
+  const ok = await fetch(`${gatewayUrl}/v1/instances/i-aaaaaaaaaaaa/api/v1/ok`, { headers: { authorization: `Bearer ${token}` } });
+  expect({ status: ok.status, body: await ok.text() }).toEqual({ status: 200, body: 'fine' });
+});
+
+test('forwardablePath: /health and /v1/… only, as the upstream would resolve them', () => {
+  expect(forwardablePath('/health')).toBe('/health');
+  expect(forwardablePath('/v1/messages')).toBe('/v1/messages');
+  for (const p of ['/metrics', '/openapi.json', '/', '/v1/../metrics', '/v1/%2e%2e/metrics', '/v1\\..\\metrics', '/health/../metrics', '/v1']) expect({ p, f: forwardablePath(p) }).toEqual({ p, f: undefined });
+});
