@@ -19,7 +19,7 @@ export function apiOpenApi(routes: RouteDef[]): Record<string, unknown> {
     title: 'wacloud api',
     version,
     description:
-      'The main backend: accounts, wallet, pricing, instances, instance tokens. Gateway: the instance's `/v1/…` routes and a state-only `/health` are reachable at ' +
+      'The main backend: accounts, wallet, pricing, instances, instance tokens. Gateway: the `/v1/…` routes of an instance and a state-only `/health` are reachable at ' +
       '`/v1/instances/{id}/api/<instance path>` (see the instance API document) with your access token or an instance token; ' +
       'WebSocket `/v1/instances/{id}/api/v1/events`. Money is in minor currency units. Errors: `{error: {code, message}}`.',
     groups: [{ server: 'api', routes }],
