@@ -72,6 +72,8 @@ export class Persister {
   /** Operations at the head of the queue up to the last one read back from the spill file (not yet written). */
   private unspilledInQueue = 0;
   private closed = false;
+  private closing: Promise<number> | undefined;
+  private lateLogged = false;
   private idleWaiters: Array<() => void> = [];
   private beforeCloseHooks: Array<() => void> = [];
 
@@ -104,7 +106,8 @@ export class Persister {
   enqueue(op: PersistOp): void {
     if (this.closed) {
       appendFileSync(this.opts.spillFile, EJSON.stringify(op, { relaxed: false }) + '\n');
-      this.opts.logger.warn({ kind: op.kind, spillFile: this.opts.spillFile }, 'persistence: operation after close kept in the spill file for the next start');
+      if (!this.lateLogged) this.opts.logger.warn({ kind: op.kind, spillFile: this.opts.spillFile }, 'persistence: operations after close are kept in the spill file for the next start');
+      this.lateLogged = true;
       return;
     }
     if (this.spillPending > 0 || this.queue.length >= this.opts.bufferLimit) {
@@ -117,9 +120,9 @@ export class Persister {
     else this.schedule(this.opts.flushMs);
   }
 
-  /** Resolves once everything queued so far is written (waits through retries). */
+  /** Resolves once everything queued so far is written (waits through retries); at once after {@link close}. */
   async flush(): Promise<void> {
-    if (this.pending() === 0 && !this.running) return;
+    if (this.closed || (this.pending() === 0 && !this.running)) return;
     this.schedule(0);
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
@@ -130,7 +133,11 @@ export class Persister {
    * operations are appended there too. Never throws: a hook's error and a failed spill write are logged.
    * @returns the number of operations left in the spill file (0 when everything was written).
    */
-  async close(timeoutMs?: number): Promise<number> {
+  close(timeoutMs?: number): Promise<number> {
+    return (this.closing ??= this.closeOnce(timeoutMs));
+  }
+
+  private async closeOnce(timeoutMs: number | undefined): Promise<number> {
     for (const hook of this.beforeCloseHooks.splice(0)) {
       try {
         hook();
@@ -280,6 +287,7 @@ export class Persister {
         this.opts.metrics?.persistBatches.inc({ result: 'ok' });
         this.opts.metrics?.persistBuffered.set(this.pending());
       } catch (err) {
+        if (this.closed) return; // the close spilled the queue meanwhile
         this.retryDelayMs = Math.min(5_000, Math.max(100, this.retryDelayMs * 2));
         this.opts.metrics?.persistBatches.inc({ result: 'error' });
         this.opts.logger.warn({ err: (err as Error).message, pending: this.pending(), retryInMs: this.retryDelayMs }, 'persistence batch failed; will retry');
