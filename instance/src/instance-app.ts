@@ -39,6 +39,12 @@ export interface InstanceApp {
   close(): Promise<void>;
 }
 
+/** Longest the shutdown waits for the database to take the queued writes before spilling them to disk, ms. */
+const PERSIST_CLOSE_TIMEOUT_MS = 10_000;
+/** Longest the shutdown waits for the webhook dispatcher, then for the database connection, to stop, ms. */
+const STOP_STEP_TIMEOUT_MS = 5_000;
+
+
 /**
  * Starts the service: connects to MongoDB (indexes created), builds the engine (`engineOverride` for benchmarks),
  * listens on the configured ports and resumes a stored session when `autoStart` is set.
@@ -115,16 +121,28 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     persister,
     apps: servers.apps,
     async close() {
-      await servers.close();
+      // Each step runs whatever the previous one did: a failed step is logged and never skips the persistence flush.
+      await servers.close().catch((err: Error) => logger.warn({ err }, 'closing the HTTP servers failed'));
       await engine.stop().catch((err: Error) => logger.warn({ err }, 'engine stop failed'));
       recorder.close();
-      await withTimeout(persister.close(), 10_000).catch(() => logger.error({ pending: persister.pending() }, 'persistence not flushed before exit; kept in the spill file'));
-      await dispatcher.stop();
-      await store.close();
+      // On the timeout, what the database did not take is written to the spill file (replayed by the next start).
+      await persister.close(PERSIST_CLOSE_TIMEOUT_MS);
+      // Deliveries still running after this are retried by the next start (the outbox keeps them pending).
+      await bounded(dispatcher.stop(), STOP_STEP_TIMEOUT_MS, 'webhook dispatcher stop', logger);
+      await bounded(store.close(), STOP_STEP_TIMEOUT_MS, 'closing the database connection', logger);
     },
   };
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error('timeout')), ms).unref())]);
+/** Waits for `step` at most `ms` (ms); its failure or its timeout is logged as a warning, never thrown. */
+async function bounded(step: Promise<unknown>, ms: number, what: string, logger: Logger): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  try {
+    if ((await Promise.race([step, timeout])) === 'timeout') logger.warn({ timeoutMs: ms }, `${what} did not finish in time; going on`);
+  } catch (err) {
+    logger.warn({ err }, `${what} failed`);
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -87,7 +87,7 @@ test('sending: bodies', async () => {
 test('session endpoints', async () => {
   expectCoded(await inst.api('POST', '/v1/session/login', { token: w, body: { phone: 'call me' } }), 400, 'invalid_request', 'phone');
   expectCoded(await inst.api('POST', '/v1/session/login', { token: w, body: { qr: true } }), 400, 'invalid_request', 'unknown');
-  expectCoded(await inst.api('GET', '/v1/session/qr', { token: r }), 404, 'qr_not_available', 'no qr');
+  expectCoded(await inst.api('GET', '/v1/session/qr', { token: w }), 404, 'qr_not_available', 'no qr');
   expectCoded(await inst.api('GET', '/v1/screenshot', { token: r }), 409, 'session_not_ready', 'screenshot while stopped');
 });
 

@@ -88,8 +88,8 @@ export function publicRoutes({ session, messaging, contacts }: PublicDeps): Rout
       handler: ({ body }) => session.login(body?.phone),
     }),
     route({
-      method: 'get', path: '/v1/session/qr', operationId: 'getQr', tags: ['session'], scope: 'r',
-      summary: 'The pending QR (raw and PNG data URL) or pairing code',
+      method: 'get', path: '/v1/session/qr', operationId: 'getQr', tags: ['session'], scope: 'w',
+      summary: 'The pending QR (raw and PNG data URL) or pairing code; needs w, since scanning it logs an account in',
       responses: { 200: { description: 'QR', schema: s.loginView }, 404: err('No QR pending'), ...authErrors },
       handler: () => session.pendingLogin(),
     }),

@@ -17,6 +17,8 @@ export class ChatTouches {
   constructor(private readonly persister: Persister) {
     this.#timer = setInterval(() => this.flush(), CHAT_TOUCH_MS);
     this.#timer.unref();
+    // Whoever closes the persister first, the last touches are queued and the timer stopped before its final flush.
+    persister.beforeClose(() => this.close());
   }
 
   /** Chat `chatId` had a message at `at`. */
@@ -40,7 +42,7 @@ export class ChatTouches {
     }
   }
 
-  /** Stops the periodic flush after a last one. */
+  /** Stops the periodic flush after a last one (also run by the persister's close). */
   close(): void {
     clearInterval(this.#timer);
     this.flush();

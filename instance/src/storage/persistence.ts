@@ -8,11 +8,15 @@
  *   in DATA_DIR (EJSON lines) and read back in order once the database catches up (metric
  *   `wacloud_persist_overflow_total` and one warning per overflow episode);
  * - every write is idempotent (insert-or-ignore by `_id`, `$max` for acks, upserts for contacts and chats), so a
- *   retried or replayed batch never duplicates.
+ *   retried or replayed batch never duplicates;
+ * - the spill file is truncated only after the operations read back from it were written;
+ * - at shutdown, whatever the database did not take within the flush timeout is written to the spill file (memory
+ *   first, then the file's unread lines, through a temporary file renamed over it) and replayed by the next start;
+ *   operations queued after the close go straight to the spill file.
  * Order: within a batch, messages are written before acks, contacts and chats, and webhook events last, so a receiver
  * that reacts to an event finds the message already stored.
  */
-import { closeSync, existsSync, openSync, readSync, statSync, appendFileSync, truncateSync, fstatSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync, appendFileSync, truncateSync, fstatSync, writeSync, fsyncSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import mongoose from 'mongoose';
 import type { Logger } from 'pino';
@@ -65,8 +69,13 @@ export class Persister {
   private spillPending = 0;
   private spillOffset = 0;
   private overflowing = false;
+  /** Operations at the head of the queue up to the last one read back from the spill file (not yet written). */
+  private unspilledInQueue = 0;
   private closed = false;
+  private closing: Promise<number> | undefined;
+  private lateLogged = false;
   private idleWaiters: Array<() => void> = [];
+  private beforeCloseHooks: Array<() => void> = [];
 
   /** @throws RangeError when a size is not a positive integer. */
   constructor(private readonly opts: PersisterOptions) {
@@ -85,9 +94,22 @@ export class Persister {
     return this.queue.length + this.spillPending;
   }
 
-  /** Queues one operation; returns at once. */
+  /**
+   * Registers `hook` to run at the start of {@link close}, before the final flush: producers that coalesce operations
+   * (chat touches) queue their last ones and stop their timers there.
+   */
+  beforeClose(hook: () => void): void {
+    this.beforeCloseHooks.push(hook);
+  }
+
+  /** Queues one operation; returns at once. After {@link close} the operation goes to the spill file (next start). */
   enqueue(op: PersistOp): void {
-    if (this.closed) throw new Error('persister is closed');
+    if (this.closed) {
+      appendFileSync(this.opts.spillFile, EJSON.stringify(op, { relaxed: false }) + '\n');
+      if (!this.lateLogged) this.opts.logger.warn({ kind: op.kind, spillFile: this.opts.spillFile }, 'persistence: operations after close are kept in the spill file for the next start');
+      this.lateLogged = true;
+      return;
+    }
     if (this.spillPending > 0 || this.queue.length >= this.opts.bufferLimit) {
       this.spill(op);
     } else {
@@ -98,18 +120,83 @@ export class Persister {
     else this.schedule(this.opts.flushMs);
   }
 
-  /** Resolves once everything queued so far is written (waits through retries). */
+  /** Resolves once everything queued so far is written (waits through retries); at once after {@link close}. */
   async flush(): Promise<void> {
-    if (this.pending() === 0 && !this.running) return;
+    if (this.closed || (this.pending() === 0 && !this.running)) return;
     this.schedule(0);
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Flushes, then refuses new operations. */
-  async close(): Promise<void> {
-    await this.flush();
+  /**
+   * Runs the {@link beforeClose} hooks, flushes for up to `timeoutMs` (ms; default: as long as it takes), then stops.
+   * What the database did not take by then is written to the spill file and replayed by the next start; later
+   * operations are appended there too. Never throws: a hook's error and a failed spill write are logged.
+   * @returns the number of operations left in the spill file (0 when everything was written).
+   */
+  close(timeoutMs?: number): Promise<number> {
+    return (this.closing ??= this.closeOnce(timeoutMs));
+  }
+
+  private async closeOnce(timeoutMs: number | undefined): Promise<number> {
+    for (const hook of this.beforeCloseHooks.splice(0)) {
+      try {
+        hook();
+      } catch (err) {
+        this.opts.logger.error({ err }, 'persistence: a before-close hook failed');
+      }
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const flushed = await Promise.race([
+      this.flush().then(() => true),
+      new Promise<boolean>((resolve) => (timer = timeoutMs === undefined ? undefined : setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (flushed && this.pending() === 0) return 0;
+    try {
+      const kept = this.spillEverything();
+      this.opts.logger.error({ pending: kept, spillFile: this.opts.spillFile }, 'persistence not flushed before exit; kept in the spill file');
+      return kept;
+    } catch (err) {
+      this.opts.logger.error({ err, pending: this.pending() }, 'persistence not flushed before exit and the spill file could not be written: operations lost');
+      return 0;
+    } finally {
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+  }
+
+  /**
+   * Rewrites the spill file as the in-memory queue followed by the file's unread lines: written to `<file>.tmp`,
+   * synced, then renamed over the file, so a crash leaves either the old file or the complete new one.
+   * @returns the number of operations in the file. @throws the file system's error.
+   */
+  private spillEverything(): number {
+    const file = this.opts.spillFile;
+    const tmp = `${file}.tmp`;
+    const fd = openSync(tmp, 'w');
+    let n = 0;
+    try {
+      for (const op of this.queue) {
+        writeSync(fd, EJSON.stringify(op, { relaxed: false }) + '\n');
+        n++;
+      }
+      if (this.spillPending > 0) {
+        const rest = readTail(file, this.spillOffset);
+        writeSync(fd, rest);
+        n += this.spillPending;
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+    this.queue = [];
+    this.unspilledInQueue = 0;
+    this.spillOffset = 0;
+    this.spillPending = n;
+    return n;
   }
 
   private spill(op: PersistOp): void {
@@ -146,16 +233,25 @@ export class Persister {
       }
       this.spillOffset += start;
       this.spillPending = Math.max(0, this.spillPending - taken);
-      if (this.spillOffset >= size || this.spillPending === 0) {
-        truncateSync(this.opts.spillFile, 0);
-        this.spillOffset = 0;
-        this.spillPending = 0;
-        this.overflowing = false;
-        this.opts.logger.info('persistence: spill file drained');
-      }
+      if (taken > 0) this.unspilledInQueue = this.queue.length;
+      if (this.spillOffset >= size) this.spillPending = 0;
     } finally {
       closeSync(fd);
     }
+  }
+
+  /**
+   * After a batch of `written` operations was stored: once every line of the spill file has been read back and
+   * written, the file is emptied (never before, so a crash meanwhile replays rather than loses them).
+   */
+  private afterWrite(written: number): void {
+    if (this.unspilledInQueue === 0 && this.spillOffset === 0) return;
+    this.unspilledInQueue = Math.max(0, this.unspilledInQueue - written);
+    if (this.unspilledInQueue > 0 || this.spillPending > 0) return;
+    truncateSync(this.opts.spillFile, 0);
+    this.spillOffset = 0;
+    this.overflowing = false;
+    this.opts.logger.info('persistence: spill file drained');
   }
 
   private schedule(delayMs: number): void {
@@ -164,10 +260,12 @@ export class Persister {
       if (delayMs > 0) return;
       clearTimeout(this.timer);
     }
+    if (this.closed) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.running = this.drain().finally(() => {
         this.running = undefined;
+        if (this.closed) return;
         if (this.pending() > 0) this.schedule(this.retryDelayMs || 0);
         else for (const w of this.idleWaiters.splice(0)) w();
       });
@@ -182,11 +280,14 @@ export class Persister {
       const batch = this.queue.slice(0, this.opts.batchSize);
       try {
         await this.write(batch);
+        if (this.closed) return; // the close spilled the queue meanwhile (the writes are idempotent)
         this.queue.splice(0, batch.length);
+        this.afterWrite(batch.length);
         this.retryDelayMs = 0;
         this.opts.metrics?.persistBatches.inc({ result: 'ok' });
         this.opts.metrics?.persistBuffered.set(this.pending());
       } catch (err) {
+        if (this.closed) return; // the close spilled the queue meanwhile
         this.retryDelayMs = Math.min(5_000, Math.max(100, this.retryDelayMs * 2));
         this.opts.metrics?.persistBatches.inc({ result: 'error' });
         this.opts.logger.warn({ err: (err as Error).message, pending: this.pending(), retryInMs: this.retryDelayMs }, 'persistence batch failed; will retry');
@@ -283,6 +384,24 @@ async function insertIgnoringDuplicates<T extends { _id: string }>(
 
 function stripUndefined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** The bytes of `file` from `offset` to its end. */
+function readTail(file: string, offset: number): Buffer {
+  const fd = openSync(file, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const buf = Buffer.alloc(Math.max(0, size - offset));
+    let pos = 0;
+    while (pos < buf.length) {
+      const n = readSync(fd, buf, pos, buf.length - pos, offset + pos);
+      if (n === 0) break;
+      pos += n;
+    }
+    return buf.subarray(0, pos);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function countLines(file: string): number {
