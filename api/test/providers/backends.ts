@@ -32,7 +32,7 @@ import { getJson, kubectlOk, startClusterWithCrd, startOperator, type RunningOpe
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..', '..');
 const instanceMain = path.join(repoRoot, 'instance', 'dist', 'main.js');
-const simnetMain = path.join(repoRoot, 'instance', 'dist', 'simnet', 'main.js');
+const simnetMain = path.join(repoRoot, 'simnet', 'dist', 'main.js');
 
 export type ProviderKind = InstanceProvider['kind'];
 
