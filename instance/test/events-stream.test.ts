@@ -1,4 +1,4 @@
-/** WebSocket /v1/events: live session state, QR, messages and acks for r tokens; refused without r. */
+/** WebSocket /v1/events: live session state, messages and acks for r tokens, the QR only with w too; refused without r. */
 import WebSocket from 'ws';
 import { eventually, startMongo, type MongoServer } from '@wacloud/testenv';
 import { startInstance, startSimnet, type RunningInstance, type RunningSimnet } from './harness.js';
@@ -28,22 +28,34 @@ function connect(url: string, headers?: Record<string, string>): Promise<{ ws: W
   });
 }
 
-test('state, QR, messages and acks arrive live; tokens without r are refused', async () => {
+test('state, QR, messages and acks arrive live (the QR only for rw); tokens without r are refused', async () => {
   const r = await inst.token('r');
   const w = await inst.token('w');
+  const rw = await inst.token('rw');
   const wsUrl = inst.publicUrl.replace('http', 'ws') + '/v1/events';
   await expect(connect(wsUrl)).rejects.toThrow('HTTP 401');
   await expect(connect(`${wsUrl}?token=${w}`)).rejects.toThrow('HTTP 403');
   const viaHeader = await connect(wsUrl, { authorization: `Bearer ${r}` });
   const { ws, events } = await connect(`${wsUrl}?token=${r}`);
+  const asRw = await connect(`${wsUrl}?token=${rw}`);
   await eventually(() => events.some((e) => e.event === 'session.status' && e.data.state === 'STOPPED'));
 
   const login = await inst.api('POST', '/v1/session/login', { token: w });
-  const qr = await eventually(() => events.find((e) => e.event === 'qr'));
+  const qr = await eventually(() => asRw.events.find((e) => e.event === 'qr'));
   expect(qr.data.qr).toBe(login.body.qr);
   expect(qr.data.image).toMatch(/^data:image\/png;base64,/);
+  await eventually(() => events.some((e) => e.event === 'session.status' && e.data.state === 'SCAN_QR_CODE'));
+  // A subscriber connecting while the QR is pending gets it first, with w; an r-only one does not.
+  const lateRw = await connect(`${wsUrl}?token=${rw}`);
+  const lateR = await connect(`${wsUrl}?token=${r}`);
+  await eventually(() => lateRw.events.some((e) => e.event === 'qr' && e.data.qr === login.body.qr));
   await simnet.hook('/hooks/scan', { qr: login.body.qr, phone: '15550000301' });
   await eventually(() => events.some((e) => e.event === 'session.status' && e.data.state === 'WORKING'));
+  await eventually(() => lateR.events.some((e) => e.event === 'session.status' && e.data.state === 'WORKING'));
+  for (const e of [...events, ...viaHeader.events, ...lateR.events]) expect(e.event).not.toMatch(/^(qr|pairing_code)$/);
+  lateRw.ws.close();
+  lateR.ws.close();
+  asRw.ws.close();
 
   await simnet.hook('/hooks/accounts', { phone: '15550000302' });
   const sent = await inst.api('POST', '/v1/messages', { token: w, body: { to: '15550000302', text: 'live' } });

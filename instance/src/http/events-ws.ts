@@ -1,5 +1,6 @@
 /**
- * WebSocket `/v1/events` on the public port (scope r): live session state, QR, incoming/outgoing messages and acks as
+ * WebSocket `/v1/events` on the public port (scope r): live session state, incoming/outgoing messages and acks, and
+ * for tokens that also grant w (logging in is a w right) the login QR and pairing code, as
  * `{ event, data, timestamp }` JSON frames. The token comes in `Authorization: Bearer …` or, for browsers (which cannot
  * set headers on a WebSocket), as `?token=`. On connect the current session status (and a pending QR) is sent first.
  * Slow clients whose send buffer passes 4 MiB are disconnected rather than letting memory grow.
@@ -8,9 +9,9 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { LiveEvent, LiveEvents } from '../services/live-events.js';
+import { mayReceive, type LiveEvent, type LiveEvents } from '../services/live-events.js';
 import type { SessionController } from '../services/session-controller.js';
-import { grants, type TokenService } from '../services/tokens.js';
+import { grants, type TokenInfo, type TokenService } from '../services/tokens.js';
 import { bearer } from '@wacloud/kit';
 
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
@@ -41,22 +42,24 @@ export function attachEventStream(server: Server, { session, live, tokens, logge
       if (!token) return reject(socket, 401, 'unauthorized', 'Send an instance token (Authorization header or ?token=).');
       if (!grants(token.permissions, 'r')) return reject(socket, 403, 'forbidden', 'The event stream needs the "r" permission.');
       if (socket.destroyed) return; // the client left while its token was being checked
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req, token));
     })().catch((err: Error) => {
       logger.error({ err }, 'websocket upgrade failed');
       socket.destroy();
     });
   });
-  wss.on('connection', (ws: WebSocket) => {
+  wss.on('connection', (ws: WebSocket, _req: IncomingMessage, token: TokenInfo) => {
     const send = (e: LiveEvent) => {
       if (ws.bufferedAmount > MAX_BUFFERED_BYTES) return ws.terminate();
       ws.send(JSON.stringify(e));
     };
     send({ event: 'session.status', data: session.status(), timestamp: Date.now() });
-    void session.pendingQr().then((pending) => {
-      if (pending) send({ event: 'qr', data: pending, timestamp: Date.now() });
-    });
-    const unsubscribe = live.subscribe(send);
+    if (mayReceive(token.permissions, 'qr')) {
+      void session.pendingQr().then((pending) => {
+        if (pending) send({ event: 'qr', data: pending, timestamp: Date.now() });
+      });
+    }
+    const unsubscribe = live.subscribe(send, token.permissions);
     let alive = true;
     ws.on('pong', () => (alive = true));
     const ping = setInterval(() => {
