@@ -9,7 +9,7 @@ export NODE_OPTIONS="--experimental-vm-modules ${NODE_OPTIONS:-}"
 status=0
 for ws in kit testenv crds kube-runtime simnet instance operator api charts; do
   echo "── tests: $ws"
-  (cd "$root/$ws" && npx jest --ci --json --outputFile="$out/$ws.json") || status=1
+  (cd "$root/$ws" && npx jest --ci --forceExit --json --outputFile="$out/$ws.json") || status=1
 done
 echo "── tests: dashboard (unit)"
 (cd "$root" && NODE_OPTIONS= DASHBOARD_TEST_JSON="$out/dashboard.json" npm test -w dashboard) || status=1
