@@ -7,10 +7,12 @@
  * through the operator. The happy path of `endpoints` is covered in a namespace the operator does not watch, where
  * the test writes the status and Secret an operator would.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
+import { ApiServerError } from '@wacloud/kube-runtime';
 import { eventually, freePort, type ControlPlane } from '@wacloud/testenv';
 import { pino } from 'pino';
-import { KubeApiError } from '../../src/providers/kubernetes/client.js';
 import { KubernetesProvider } from '../../src/providers/kubernetes/provider.js';
 import { ProviderError, type ProvisionRequest } from '../../src/providers/provider.js';
 
@@ -93,8 +95,9 @@ describe('create', () => {
     expect((err as ProviderError).code).toBe('rejected');
     expect((err as Error).message).toMatch(/owner is immutable/);
     const cause = (err as Error).cause;
-    expect(cause).toBeInstanceOf(KubeApiError);
-    expect((cause as KubeApiError).statusCode).toBe(422);
+    expect(cause).toBeInstanceOf(ApiServerError);
+    expect((cause as ApiServerError).status).toBe(422);
+    expect((cause as ApiServerError).reason).toBe('Invalid');
   });
 });
 
@@ -217,5 +220,63 @@ describe('an unreachable apiserver', () => {
     expect(await codeOf(p.reconcile([req('x')]))).toBe('unavailable');
     await p.close();
     expect((await p.create(req('x')).catch((e: Error) => e.message)) as string).toMatch(/closed/);
+  });
+});
+
+/** A kubeconfig for a plain-HTTP apiserver stand-in at `server`. */
+function kubeConfigFor(server: http.Server): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'fake', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}` }],
+    users: [{ name: 'u', token: 't' }],
+    contexts: [{ name: 'c', cluster: 'fake', user: 'u' }],
+    currentContext: 'c',
+  });
+  return kc;
+}
+
+async function listen(handler: http.RequestListener): Promise<http.Server> {
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return server;
+}
+
+describe('connections', () => {
+  test('close aborts a call in flight at once (unavailable, "closed"), not after the request timeout', async () => {
+    let received!: () => void;
+    const arrived = new Promise<void>((resolve) => (received = resolve));
+    const server = await listen(() => received()); // never answers
+    try {
+      const p = new KubernetesProvider({ kubeConfig: kubeConfigFor(server), namespace: NS, logger, requestTimeoutMs: 60_000 });
+      const pending = p.status('line-1').catch((e: unknown) => e);
+      await arrived;
+      const t0 = performance.now();
+      await p.close();
+      const err = await pending;
+      expect(performance.now() - t0).toBeLessThan(2_000);
+      expect(err).toBeInstanceOf(ProviderError);
+      expect((err as ProviderError).code).toBe('unavailable');
+      expect((err as Error).message).toMatch(/closed/);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  test('consecutive calls reuse one keep-alive connection', async () => {
+    let connections = 0;
+    const server = await listen((_req, res) => {
+      res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', reason: 'NotFound', code: 404 }));
+    });
+    server.on('connection', () => connections++);
+    try {
+      const p = new KubernetesProvider({ kubeConfig: kubeConfigFor(server), namespace: NS, logger });
+      for (let i = 0; i < 5; i++) expect(await p.status(`line-${i}`)).toEqual({ phase: 'NotFound' });
+      expect(connections).toBe(1);
+      await p.close();
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 });

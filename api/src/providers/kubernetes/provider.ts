@@ -5,21 +5,22 @@
  * display-name annotation — and the operator does the rest: StatefulSet, Services, the internal-key Secret,
  * NetworkPolicy, scaling to zero on `spec.suspended`, and the status this provider reads back.
  *
- * The apiserver is reached through `client.ts` only. The api needs, in its namespace: whatsappinstances
- * get/list/patch/delete and secrets get (the chart's Role).
+ * The apiserver is reached through `KubeClient` of `@wacloud/kube-runtime` (the operator's client: one keep-alive
+ * connection pool per kubeconfig, a timeout per request, every call of this provider aborted on {@link close}). The
+ * api needs, in its namespace: whatsappinstances get/list/patch/delete and secrets get (the chart's Role).
  *
  * Errors (all ProviderError): an invalid id → `invalid_id` before any request; the apiserver unreachable, timing out,
- * throttling (429) or failing (5xx) → `unavailable`; other refusals (403 from RBAC, 422 from validation such as a
- * changed `spec.owner`) → `rejected`, with the {@link KubeApiError} as `cause`.
+ * throttling (429) or failing (5xx), or the provider closed → `unavailable`; other refusals (403 from RBAC, 422 from
+ * validation such as a changed `spec.owner`) → `rejected`, with the `ApiServerError` as `cause`. Their messages name
+ * the apiserver and the request path: for operators and logs, never for tenants.
  */
-import { API_VERSION, INTERNAL_KEY_SECRET_KEY, KIND, PLURAL, PORTS, childNames, type WhatsAppInstance, type WhatsAppInstanceList } from '@wacloud/crds';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { API_VERSION, INTERNAL_KEY_SECRET_KEY, KIND, PLURAL, PORTS, childNames, type WhatsAppInstance } from '@wacloud/crds';
+import { KubeClient, asApiServerError, isRetryable, type KubeConfigLike } from '@wacloud/kube-runtime';
 import type { Logger } from 'pino';
 import { ProviderError, type InstanceEndpoints, type InstanceProvider, type ProviderStatus, type ProvisionRequest } from '../provider.js';
 import { assertInstanceId } from '../shared/instance-id.js';
 import { MANAGED_BY_API, MANAGED_BY_API_SELECTOR, ownershipLabels } from '../shared/labels.js';
 import { RECONCILE_CONCURRENCY, runReconcileTasks, type ReconcileTask } from '../shared/reconcile-set.js';
-import { KubeApiError, KubeClient, type KubeRequestOptions } from './client.js';
 import { statusOf } from './status.js';
 
 /** Default field manager of the api's server-side applies. */
@@ -29,8 +30,11 @@ export { MANAGED_BY_API };
 export const DISPLAY_NAME_ANNOTATION = 'wacloud.io/display-name';
 
 export interface KubernetesProviderOptions {
-  /** Where and as whom to reach the apiserver (in a pod: `loadFromCluster()`; the chart gives the api its own Role). */
-  kubeConfig: KubeConfig;
+  /**
+   * Where and as whom to reach the apiserver: kube-runtime's `loadKubeConfig()` or a client-node `KubeConfig` (exec
+   * and auth-provider users included). In a pod, the ServiceAccount; the chart gives the api its own Role.
+   */
+  kubeConfig: KubeConfigLike;
   /** Namespace of the WhatsAppInstance resources (and of their children). */
   namespace: string;
   logger: Logger;
@@ -52,7 +56,11 @@ interface SecretObject {
 
 export class KubernetesProvider implements InstanceProvider {
   readonly kind = 'kubernetes' as const;
+  /** Aborted by {@link close}: every in-flight call of {@link client} rejects, later ones fail at once. */
+  private readonly closing = new AbortController();
   private readonly client: KubeClient;
+  /** The apiserver's URL (for operators' messages). */
+  private readonly server: string;
   private readonly namespace: string;
   private readonly log: Logger;
   private readonly fieldManager: string;
@@ -60,8 +68,12 @@ export class KubernetesProvider implements InstanceProvider {
   private readonly serviceDomain: string;
   private readonly concurrency: number;
 
+  /** @throws ProviderError `unavailable` when the kubeconfig has no current cluster. */
   constructor(o: KubernetesProviderOptions) {
-    this.client = new KubeClient(o.kubeConfig, o.requestTimeoutMs ?? 15_000);
+    const cluster = o.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new ProviderError('unavailable', 'the kubeconfig has no current cluster');
+    this.server = cluster.server;
+    this.client = new KubeClient(o.kubeConfig, { kinds: { [KIND]: PLURAL }, timeoutMs: o.requestTimeoutMs ?? 15_000, signal: this.closing.signal });
     this.namespace = o.namespace;
     this.log = o.logger.child({ provider: 'kubernetes', namespace: o.namespace });
     this.fieldManager = o.fieldManager ?? API_FIELD_MANAGER;
@@ -203,14 +215,14 @@ export class KubernetesProvider implements InstanceProvider {
 
   /** Aborts in-flight requests (they reject with `unavailable`); later calls fail the same way. */
   async close(): Promise<void> {
-    this.client.close();
+    this.closing.abort(new Error('provider closed'));
   }
 
   // ---------------------------------------------------------------------------------------------------------------
 
-  private path(name?: string): string {
-    const base = `/apis/${API_VERSION}/namespaces/${encodeURIComponent(this.namespace)}/${PLURAL}`;
-    return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
+  /** REST path of the WhatsAppInstance `name`. */
+  private path(name: string): string {
+    return this.client.objectPath({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: this.namespace } });
   }
 
   /** The object the api applies for `req` (its whole intent: SSA removes api-owned fields left out). */
@@ -244,11 +256,7 @@ export class KubernetesProvider implements InstanceProvider {
 
   /** Server-side apply of {@link manifest}, forcing: the api is the authority on the fields it sets. */
   private async apply(req: ProvisionRequest): Promise<void> {
-    await this.request<WhatsAppInstance>('PATCH', this.path(req.id), {
-      body: this.manifest(req),
-      contentType: 'application/apply-patch+yaml',
-      query: { fieldManager: this.fieldManager, force: true },
-    });
+    await this.call(() => this.client.apply<WhatsAppInstance>(this.manifest(req), this.fieldManager));
   }
 
   /**
@@ -270,68 +278,50 @@ export class KubernetesProvider implements InstanceProvider {
   }
 
   /** DELETE with background propagation; false when it was already gone. */
-  private async deleteResource(name: string): Promise<boolean> {
-    const r = await this.find('DELETE', this.path(name), { body: { apiVersion: 'v1', kind: 'DeleteOptions', propagationPolicy: 'Background' } });
-    return r.found;
+  private deleteResource(name: string): Promise<boolean> {
+    return this.call(() => this.client.delete(this.path(name)));
   }
 
   /** The resource, or undefined when it does not exist. */
-  private async get(name: string): Promise<WhatsAppInstance | undefined> {
-    const r = await this.find<WhatsAppInstance>('GET', this.path(name));
-    return r.found ? r.body : undefined;
+  private get(name: string): Promise<WhatsAppInstance | undefined> {
+    return this.call(() => this.client.get<WhatsAppInstance>(this.path(name)));
   }
 
   /** Every WhatsAppInstance in the namespace labelled managed-by wacloud-api (paginated, 500 a page). */
-  private async listManaged(): Promise<WhatsAppInstance[]> {
-    const items: WhatsAppInstance[] = [];
-    let next: string | undefined;
-    do {
-      const page: WhatsAppInstanceList = await this.request<WhatsAppInstanceList>('GET', this.path(), {
-        query: { labelSelector: MANAGED_BY_API_SELECTOR, limit: 500, continue: next },
-      });
-      items.push(...page.items);
-      next = page.metadata.continue || undefined;
-    } while (next);
-    return items;
+  private listManaged(): Promise<WhatsAppInstance[]> {
+    return this.call(() => this.client.list<WhatsAppInstance>(this.client.collectionPath(API_VERSION, KIND, this.namespace), { labelSelector: MANAGED_BY_API_SELECTOR }));
   }
 
   /** The internal key from the Secret `wai` points at. */
   private async keyOf(wai: WhatsAppInstance): Promise<string> {
     const id = wai.metadata.name ?? '';
     const ref = wai.status?.internalSecretRef ?? { name: childNames(id).internalSecret, key: INTERNAL_KEY_SECRET_KEY };
-    const r = await this.find<SecretObject>('GET', `/api/v1/namespaces/${encodeURIComponent(this.namespace)}/secrets/${encodeURIComponent(ref.name)}`);
-    if (!r.found) throw new ProviderError('not_ready', `instance ${id}: Secret ${ref.name} does not exist yet`);
-    const encoded = r.body.data?.[ref.key];
+    const path = this.client.objectPath({ apiVersion: 'v1', kind: 'Secret', metadata: { name: ref.name, namespace: this.namespace } });
+    const secret = await this.call(() => this.client.get<SecretObject>(path));
+    if (!secret) throw new ProviderError('not_ready', `instance ${id}: Secret ${ref.name} does not exist yet`);
+    const encoded = secret.data?.[ref.key];
     if (!encoded) throw new ProviderError('not_ready', `instance ${id}: Secret ${ref.name} has no key ${ref.key} yet`);
     return Buffer.from(encoded, 'base64').toString('utf8');
   }
 
   /**
-   * One apiserver call through the client; a 404 is a refusal (see {@link find} for calls that expect absence).
+   * One apiserver call through the client (`get` and `delete` answer a 404 themselves; elsewhere it is a refusal).
    * @throws ProviderError `unavailable` when the apiserver cannot be reached, times out, throttles (429) or fails
    *   (5xx), or after {@link close}; `rejected` for other non-2xx answers (403, 404, 409, 422, …: retrying will not
-   *   help), with the KubeApiError as `cause`.
+   *   help), with the ApiServerError as `cause`.
    */
-  private async request<T>(method: 'GET' | 'PATCH' | 'DELETE', path: string, o: KubeRequestOptions = {}): Promise<T> {
-    const r = await this.find<T>(method, path, o);
-    if (!r.found) throw new ProviderError('rejected', `Kubernetes API refused ${r.error.message}`, { cause: r.error });
-    return r.body;
-  }
-
-  /**
-   * Like {@link request}, but a 404 answer is `{ found: false }`.
-   * @throws ProviderError `unavailable` or `rejected` as {@link request}.
-   */
-  private async find<T>(method: 'GET' | 'PATCH' | 'DELETE', path: string, o: KubeRequestOptions = {}): Promise<{ found: true; body: T } | { found: false; error: KubeApiError }> {
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closing.signal.aborted) throw new ProviderError('unavailable', 'the Kubernetes provider is closed');
     try {
-      return { found: true, body: await this.client.request<T>(method, path, o) };
+      return await fn();
     } catch (err) {
-      if (!(err instanceof KubeApiError)) {
-        throw new ProviderError('unavailable', `Kubernetes API at ${this.client.server ?? '(no current cluster)'} unreachable (${(err as Error).message})`, { cause: err });
+      if (this.closing.signal.aborted) throw new ProviderError('unavailable', 'the Kubernetes provider is closed', { cause: err });
+      const e = asApiServerError(err);
+      if (!e || e.code === 'unreachable') {
+        throw new ProviderError('unavailable', `Kubernetes API at ${this.server} unreachable (${(err as Error).message})`, { cause: err });
       }
-      if (err.statusCode === 404) return { found: false, error: err };
-      if (err.statusCode === 429 || err.statusCode >= 500) throw new ProviderError('unavailable', `Kubernetes API at ${this.client.server} failed: ${err.message}`, { cause: err });
-      throw new ProviderError('rejected', `Kubernetes API refused ${err.message}`, { cause: err });
+      if (isRetryable(e)) throw new ProviderError('unavailable', `Kubernetes API at ${this.server} failed: ${e.message}`, { cause: err });
+      throw new ProviderError('rejected', `Kubernetes API refused ${e.message}`, { cause: err });
     }
   }
 }
