@@ -13,7 +13,7 @@ endif
 export PUPPETEER_SKIP_DOWNLOAD := true
 export WACLOUD_TOOLS_DIR := $(CURDIR)/.tools/bin
 
-.PHONY: help deps build lint tools test test-unit start bench clean kind-up images deploy port-forward e2e undeploy kind-down
+.PHONY: help deps build lint format tools test test-unit start bench clean kind-up images deploy port-forward e2e undeploy kind-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -30,8 +30,11 @@ build: deps ## compile every workspace (tsc -b) and the dashboard (ng build)
 	npm run build
 	npm run build -w dashboard
 
-lint: deps ## typescript-eslint over every workspace
+lint: deps ## typescript-eslint, Prettier's check, type-check of every workspace, dashboard models match the OpenAPI documents
 	npm run lint
+
+format: deps ## format the code with Prettier (make lint fails on unformatted code)
+	npm run format
 
 tools: ## install or build the test infrastructure into .tools/bin (idempotent; cached outside the clone)
 	bash scripts/tools.sh
