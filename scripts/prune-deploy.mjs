@@ -17,12 +17,21 @@ if (!ws) {
 const root = process.cwd();
 let listed;
 try {
-  listed = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable', '-w', ws], { cwd: root, encoding: 'utf8', maxBuffer: 64 << 20 });
+  listed = execFileSync('npm', ['ls', '--omit=dev', '--all', '--parseable', '-w', ws], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
 } catch (err) {
   // npm ls exits 1 for peer-dependency problems it can still list; a missing workspace prints nothing.
   listed = err.stdout ?? '';
 }
-const keep = new Set(listed.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(path.join(root, 'node_modules'))));
+const keep = new Set(
+  listed
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l.startsWith(path.join(root, 'node_modules'))),
+);
 if (keep.size === 0) {
   console.error(`prune-deploy: npm ls listed nothing for workspace "${ws}"`);
   process.exit(1);

@@ -21,7 +21,11 @@ async function call(method, path, body, auth = token, headers = {}) {
   });
   const text = await res.text();
   let json;
-  try { json = text ? JSON.parse(text) : undefined; } catch { json = text; }
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = text;
+  }
   if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${typeof json === 'string' ? json : JSON.stringify(json)}`);
   return json;
 }
@@ -59,7 +63,9 @@ await step('api health', () => until('GET /health', async () => (await fetch(`${
 await step('register', () => call('POST', '/v1/auth/register', { email, password }, ''));
 token = (await step('log in', () => call('POST', '/v1/auth/login', { email, password }, ''))).accessToken;
 const pricing = await step('pricing', () => call('GET', '/v1/pricing'));
-await step('deposit one month', () => call('POST', '/v1/wallet/deposits', { amount: pricing.monthlyPriceMinor }, token, { 'idempotency-key': `smoke-${Date.now()}` }));
+await step('deposit one month', () =>
+  call('POST', '/v1/wallet/deposits', { amount: pricing.monthlyPriceMinor }, token, { 'idempotency-key': `smoke-${Date.now()}` }),
+);
 const inst = await step('create instance', () => call('POST', '/v1/instances', { name: 'smoke' }));
 const ready = await step('instance running, session waiting for a QR scan', () =>
   until('the instance to run', async () => {
@@ -69,7 +75,9 @@ const ready = await step('instance running, session waiting for a QR scan', () =
 );
 console.log(`     ${ready.id}: phase ${ready.phase}, session ${ready.sessionState}`);
 const rToken = await step('issue an r token', () => call('POST', `/v1/instances/${inst.id}/tokens`, { name: 'smoke', permissions: 'r' }));
-await step('the r token reaches the instance through the gateway', () => call('GET', `/v1/instances/${inst.id}/api/v1/token`, undefined, rToken.token));
+await step('the r token reaches the instance through the gateway', () =>
+  call('GET', `/v1/instances/${inst.id}/api/v1/token`, undefined, rToken.token),
+);
 await step('delete instance', () => call('DELETE', `/v1/instances/${inst.id}`));
 await step('instance gone', () =>
   until('the instance to disappear', async () => {

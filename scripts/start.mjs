@@ -28,7 +28,8 @@ async function mongo() {
   const dir = path.join(data, 'mongo');
   mkdirSync(dir, { recursive: true });
   let p;
-  if (mongod) p = startProcess({ command: mongod, args: ['--bind_ip', '127.0.0.1', '--port', String(MONGO_PORT), '--dbpath', dir, '--quiet'] });
+  if (mongod)
+    p = startProcess({ command: mongod, args: ['--bind_ip', '127.0.0.1', '--port', String(MONGO_PORT), '--dbpath', dir, '--quiet'] });
   else if (ferret) p = startProcess({ command: ferret, args: ['-listen', `127.0.0.1:${MONGO_PORT}`, '-dir', dir] });
   else throw new Error('no MongoDB-wire server: set MONGODB_URI, install mongod, or run `make tools`');
   database = p;
@@ -46,7 +47,11 @@ function secretFile(name) {
 
 async function main() {
   const base = await mongo();
-  const simnet = startProcess({ command: process.execPath, args: [path.join(root, 'simnet/dist/main.js')], env: { ...process.env, SIMNET_PORT: String(SIMNET_PORT), LOG_LEVEL: 'warn' } });
+  const simnet = startProcess({
+    command: process.execPath,
+    args: [path.join(root, 'simnet/dist/main.js')],
+    env: { ...process.env, SIMNET_PORT: String(SIMNET_PORT), LOG_LEVEL: 'warn' },
+  });
   children.push(simnet);
   await simnet.waitForOutput(/simnet listening/);
   say(`simulated WhatsApp network on http://127.0.0.1:${SIMNET_PORT}`);

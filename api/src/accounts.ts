@@ -78,7 +78,13 @@ export class Accounts {
   async issueToken(user: UserDoc): Promise<{ accessToken: string; tokenType: 'Bearer'; expiresIn: number }> {
     const jti = randomUUID();
     const now = new Date();
-    await this.store.sessions.insertOne({ _id: jti, userId: user._id, createdAt: now, expiresAt: new Date(now.getTime() + this.o.ttlS * 1000), revokedAt: null });
+    await this.store.sessions.insertOne({
+      _id: jti,
+      userId: user._id,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + this.o.ttlS * 1000),
+      revokedAt: null,
+    });
     const accessToken = await new SignJWT({})
       .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
       .setIssuer(this.o.issuer)
@@ -98,7 +104,11 @@ export class Accounts {
     let sub: string | undefined;
     let jti: string | undefined;
     try {
-      const { payload } = await jwtVerify(token, this.key, { algorithms: ['HS256'], issuer: this.o.issuer, requiredClaims: ['sub', 'jti', 'exp'] });
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: ['HS256'],
+        issuer: this.o.issuer,
+        requiredClaims: ['sub', 'jti', 'exp'],
+      });
       sub = payload.sub;
       jti = payload.jti;
     } catch (err) {
@@ -106,7 +116,8 @@ export class Accounts {
       throw new AppError('unauthorized', why);
     }
     const session = await this.store.sessions.findOne({ _id: jti! });
-    if (!session || session.userId !== sub || session.revokedAt) throw new AppError('unauthorized', 'The access token was revoked (logged out); log in again.');
+    if (!session || session.userId !== sub || session.revokedAt)
+      throw new AppError('unauthorized', 'The access token was revoked (logged out); log in again.');
     return { userId: sub!, sessionId: jti! };
   }
 

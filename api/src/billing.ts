@@ -52,13 +52,31 @@ export interface BillingMetrics {
 export function createBillingMetrics(registry: Registry): BillingMetrics {
   const registers = [registry];
   return {
-    charges: new Counter({ name: 'wacloud_billing_charges_total', help: 'Billing periods charged (result: charged|already_charged)', labelNames: ['result'], registers }),
+    charges: new Counter({
+      name: 'wacloud_billing_charges_total',
+      help: 'Billing periods charged (result: charged|already_charged)',
+      labelNames: ['result'],
+      registers,
+    }),
     suspensions: new Counter({ name: 'wacloud_billing_suspensions_total', help: 'Instances suspended for an unpaid period', registers }),
     resumptions: new Counter({ name: 'wacloud_billing_resumptions_total', help: 'Suspended instances resumed after payment', registers }),
     deletions: new Counter({ name: 'wacloud_billing_deletions_total', help: 'Instances deleted after an unpaid period passed', registers }),
-    failures: new Counter({ name: 'wacloud_billing_failures_total', help: 'Instances whose billing step failed (retried by the next run)', registers }),
-    lastSuccess: new Gauge({ name: 'wacloud_billing_last_success_timestamp_seconds', help: 'Unix time of the last billing run that finished without failures', registers }),
-    duration: new Histogram({ name: 'wacloud_billing_run_duration_seconds', help: 'Duration of billing runs, seconds', buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900], registers }),
+    failures: new Counter({
+      name: 'wacloud_billing_failures_total',
+      help: 'Instances whose billing step failed (retried by the next run)',
+      registers,
+    }),
+    lastSuccess: new Gauge({
+      name: 'wacloud_billing_last_success_timestamp_seconds',
+      help: 'Unix time of the last billing run that finished without failures',
+      registers,
+    }),
+    duration: new Histogram({
+      name: 'wacloud_billing_run_duration_seconds',
+      help: 'Duration of billing runs, seconds',
+      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900],
+      registers,
+    }),
   };
 }
 
@@ -85,7 +103,18 @@ export class Billing {
   /** The daily job. Never throws for one instance's failure: it is counted and reported. */
   async run(now: Date): Promise<BillingSummary> {
     const started = Date.now();
-    const s: BillingSummary = { now: now.toISOString(), due: 0, charged: 0, alreadyCharged: 0, suspended: 0, resumed: 0, deleted: 0, failed: 0, errors: [], durationMs: 0 };
+    const s: BillingSummary = {
+      now: now.toISOString(),
+      due: 0,
+      charged: 0,
+      alreadyCharged: 0,
+      suspended: 0,
+      resumed: 0,
+      deleted: 0,
+      failed: 0,
+      errors: [],
+      durationMs: 0,
+    };
     const batchSize = this.o.batchSize ?? 500;
     let after = '';
     for (;;) {
@@ -158,7 +187,10 @@ export class Billing {
    */
   async resumeSuspended(userId: string, now: Date): Promise<string[]> {
     return withLock(this.o.store, `billing:${userId}`, async () => {
-      const suspended = await this.o.store.instances.find({ userId, deletedAt: null, suspended: true }).sort({ suspendedAt: 1, _id: 1 }).toArray();
+      const suspended = await this.o.store.instances
+        .find({ userId, deletedAt: null, suspended: true })
+        .sort({ suspendedAt: 1, _id: 1 })
+        .toArray();
       const resumed: string[] = [];
       for (const doc of suspended) {
         if (!(await this.tryResume(doc, now))) break;
@@ -191,7 +223,10 @@ export class Billing {
     }
     this.o.metrics?.charges.inc({ result: 'charged' });
     await this.o.provider.resume(doc._id);
-    await this.o.store.instances.updateOne({ _id: doc._id }, { $set: { suspended: false, suspendedAt: null, paidUntil: period.end, billingAnchorDay: anchorDay } });
+    await this.o.store.instances.updateOne(
+      { _id: doc._id },
+      { $set: { suspended: false, suspendedAt: null, paidUntil: period.end, billingAnchorDay: anchorDay } },
+    );
     this.o.metrics?.resumptions.inc();
     this.o.logger.info({ instance: doc._id, paidUntil: period.end }, 'instance resumed after payment');
     return true;

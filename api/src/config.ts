@@ -5,7 +5,18 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, configVariables, envBoolean, envList, envLogLevel, envMongoUri, envPort, envSizeBytes, loadConfig as loadKitConfig, type ConfigOf } from '@wacloud/kit';
+import {
+  ConfigError,
+  configVariables,
+  envBoolean,
+  envList,
+  envLogLevel,
+  envMongoUri,
+  envPort,
+  envSizeBytes,
+  loadConfig as loadKitConfig,
+  type ConfigOf,
+} from '@wacloud/kit';
 import { z } from 'zod';
 
 export { ConfigError };
@@ -22,11 +33,17 @@ const shape = {
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters'),
   JWT_ISSUER: z.string().min(1).default('wacloud'),
   /** Access token lifetime, seconds. */
-  JWT_TTL_S: int.min(60).max(30 * 86_400).default(12 * 3600),
+  JWT_TTL_S: int
+    .min(60)
+    .max(30 * 86_400)
+    .default(12 * 3600),
   /** Monthly price of one instance, minor currency units (cents). Billing rules: docs/product.md. */
   PRICE_MONTHLY_MINOR: int.min(0).default(1500),
   /** ISO 4217 currency code. */
-  CURRENCY: z.string().regex(/^[A-Z]{3}$/).default('USD'),
+  CURRENCY: z
+    .string()
+    .regex(/^[A-Z]{3}$/)
+    .default('USD'),
   /** Largest single (emulated) deposit, minor units. */
   MAX_DEPOSIT_MINOR: int.min(1).default(100_000_00),
   /**
@@ -96,7 +113,10 @@ const shape = {
   /** docker provider: CPU limit of an instance container, in CPUs (e.g. `1.5`); unset: none. */
   DOCKER_CPUS: z.coerce.number().positive().optional(),
   /** docker provider: prefix of container and volume names (`<prefix><id>`, `<prefix><id>-data`). */
-  DOCKER_NAME_PREFIX: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/).default('wacloud-'),
+  DOCKER_NAME_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/)
+    .default('wacloud-'),
   /**
    * docker provider: secret the instances' internal API keys are derived from (HMAC-SHA256 per instance id; nothing
    * is stored), or DOCKER_KEY_SECRET_FILE: a file holding it. Default: derived from the JWT secret. Changing it
@@ -136,7 +156,9 @@ export type ApiConfig = ConfigOf<typeof shape>;
  * network (checked on the parsed values, so ENGINE's default counts too).
  */
 function check(c: ApiConfig): string[] {
-  return c.engine === 'simulated' && c.provider !== 'kubernetes' && !c.simnetUrl ? ['SIMNET_URL: required when ENGINE=simulated (the default) with the process or docker provider'] : [];
+  return c.engine === 'simulated' && c.provider !== 'kubernetes' && !c.simnetUrl
+    ? ['SIMNET_URL: required when ENGINE=simulated (the default) with the process or docker provider']
+    : [];
 }
 
 /**

@@ -27,7 +27,8 @@ export const ERROR_CATALOGUE = withKitErrors({
   upstream_error: { status: 502, message: 'The instance answered with an error.' },
   provider_rejected: {
     status: 500,
-    message: 'The instance runtime refused this request and retrying will not help; contact support quoting the x-request-id of this response.',
+    message:
+      'The instance runtime refused this request and retrying will not help; contact support quoting the x-request-id of this response.',
   },
 } as const satisfies Record<string, { status: number; message: string }>);
 

@@ -31,7 +31,18 @@ import { TokenCheck } from './gateway/token-check.js';
 const PREFIX = /^\/v1\/instances\/(i-[a-z2-7]{12})\/api(\/.*)?$/;
 /** Largest WebSocket frame a client may send through the gateway, bytes (the instance ignores client frames anyway). */
 const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'host', 'content-length']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'content-length',
+]);
 
 interface Target {
   baseUrl: string;
@@ -74,7 +85,8 @@ export class Gateway {
     if (!presented) throw new AppError('unauthorized', 'Send your access token, or an instance token, as "Authorization: Bearer …".');
     if (presented.startsWith('wai_')) {
       const ep = await this.instances.endpoints(id);
-      if (!(await this.tokenCheck.permissions(id, ep, presented))) throw new AppError('unauthorized', 'The instance token is invalid or was deleted.');
+      if (!(await this.tokenCheck.permissions(id, ep, presented)))
+        throw new AppError('unauthorized', 'The instance token is invalid or was deleted.');
       return { baseUrl: ep.publicUrl, authorization: `Bearer ${presented}`, instanceId: id, viaGatewayToken: false };
     }
     const { userId } = await this.accounts.verify(presented);
@@ -95,7 +107,8 @@ export class Gateway {
         const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
         const forward = async (t: Target) => {
           const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k) && k !== 'authorization' && typeof v === 'string') headers[k] = v;
+          for (const [k, v] of Object.entries(req.headers))
+            if (!HOP_BY_HOP.has(k) && k !== 'authorization' && typeof v === 'string') headers[k] = v;
           headers.authorization = t.authorization;
           headers['x-forwarded-for'] = req.ip ?? '';
           const hasBody = !['GET', 'HEAD'].includes(req.method);
@@ -139,7 +152,9 @@ export class Gateway {
     const reject = (socket: Duplex, e: HttpError) => {
       if (socket.destroyed) return;
       const body = JSON.stringify(e.toJSON());
-      socket.end(`HTTP/1.1 ${e.status} ${e.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+      socket.end(
+        `HTTP/1.1 ${e.status} ${e.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      );
     };
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
       // Node's HTTP server drops its own error listener from an upgraded socket: without this one, a client that resets
@@ -147,7 +162,8 @@ export class Gateway {
       socket.on('error', () => socket.destroy());
       const url = new URL(req.url ?? '/', 'http://localhost');
       const m = PREFIX.exec(url.pathname);
-      if (!m || m[2] !== '/v1/events') return reject(socket, new AppError('not_found', 'WebSocket endpoint: /v1/instances/<id>/api/v1/events.'));
+      if (!m || m[2] !== '/v1/events')
+        return reject(socket, new AppError('not_found', 'WebSocket endpoint: /v1/instances/<id>/api/v1/events.'));
       const presented = bearer(req) ?? url.searchParams.get('access_token') ?? url.searchParams.get('token') ?? undefined;
       void (async () => {
         const t = await this.target(m[1]!, presented);
@@ -159,7 +175,14 @@ export class Gateway {
             upstream.pause();
             resolve();
           });
-          upstream.once('unexpected-response', (_r, res) => reject2(new AppError(res.statusCode === 401 ? 'unauthorized' : res.statusCode === 403 ? 'forbidden' : 'upstream_error', `The instance refused the event stream (${res.statusCode}).`)));
+          upstream.once('unexpected-response', (_r, res) =>
+            reject2(
+              new AppError(
+                res.statusCode === 401 ? 'unauthorized' : res.statusCode === 403 ? 'forbidden' : 'upstream_error',
+                `The instance refused the event stream (${res.statusCode}).`,
+              ),
+            ),
+          );
           upstream.once('error', (e) => {
             this.logger.warn({ err: e, instance: m[1] }, 'gateway event stream: the instance did not answer');
             reject2(new AppError('instance_unavailable', 'The instance did not answer; retry shortly.'));
@@ -190,7 +213,10 @@ export class Gateway {
         });
       })().catch((err: unknown) => {
         if (!(err instanceof HttpError)) this.logger.warn({ err, instance: m[1] }, 'gateway event stream failed');
-        reject(socket, err instanceof HttpError ? err : new AppError('instance_unavailable', 'The instance did not answer; retry shortly.'));
+        reject(
+          socket,
+          err instanceof HttpError ? err : new AppError('instance_unavailable', 'The instance did not answer; retry shortly.'),
+        );
       });
     });
     return { close: () => wss.close() };

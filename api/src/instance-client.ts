@@ -29,7 +29,13 @@ const CALL_TIMEOUT_MS = 10_000;
  * @throws AppError `instance_unavailable` when the instance cannot be reached or times out, `upstream_error` for a
  *   5xx answer or a body that is not JSON.
  */
-async function call<T>(log: Logger | undefined, ep: InstanceEndpoints, method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> {
+async function call<T>(
+  log: Logger | undefined,
+  ep: InstanceEndpoints,
+  method: string,
+  p: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   let res: Response;
   let text: string;
   try {
@@ -71,7 +77,8 @@ export class InstanceClient {
   /** Creates a token; the plaintext `token` is in this result only. */
   async createToken(ep: InstanceEndpoints, name: string, permissions: string): Promise<InstanceToken & { token: string }> {
     const r = await call<InstanceToken & { token: string }>(this.log, ep, 'POST', '/internal/v1/tokens', { name, permissions });
-    if (r.status !== 201) throw new AppError('invalid_request', `The instance refused the token: ${instanceMessage(r.body) ?? `status ${r.status}`}`);
+    if (r.status !== 201)
+      throw new AppError('invalid_request', `The instance refused the token: ${instanceMessage(r.body) ?? `status ${r.status}`}`);
     return r.body;
   }
 
@@ -102,7 +109,8 @@ export class InstanceClient {
     if (!t) {
       t = (async () => {
         const r = await call<{ items: InstanceToken[] }>(this.log, ep, 'GET', '/internal/v1/tokens');
-        for (const old of r.body.items.filter((x) => x.name === GATEWAY_TOKEN_NAME)) await call(this.log, ep, 'DELETE', `/internal/v1/tokens/${old.id}`);
+        for (const old of r.body.items.filter((x) => x.name === GATEWAY_TOKEN_NAME))
+          await call(this.log, ep, 'DELETE', `/internal/v1/tokens/${old.id}`);
         return (await this.createToken(ep, GATEWAY_TOKEN_NAME, 'rw')).token;
       })();
       t.catch(() => this.gateway.delete(id));

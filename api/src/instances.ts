@@ -11,7 +11,13 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError } from './errors.js';
 import { firstPeriod } from './periods.js';
-import { ProviderError, type InstanceEndpoints, type InstanceProvider, type ProviderStatus, type ProvisionRequest } from './providers/index.js';
+import {
+  ProviderError,
+  type InstanceEndpoints,
+  type InstanceProvider,
+  type ProviderStatus,
+  type ProvisionRequest,
+} from './providers/index.js';
 import type { ApiStore, InstanceDoc } from './store.js';
 import type { Wallet } from './wallet.js';
 import type { InstanceClient } from './instance-client.js';
@@ -91,9 +97,18 @@ export class InstanceService {
     } catch (err) {
       this.o.logger.error({ err, instance: id }, 'provisioning failed; refunding the first period');
       await this.store.instances.updateOne({ _id: id }, { $set: { deletedAt: new Date() } });
-      await this.wallet.apply(userId, { type: 'refund', amountMinor: this.o.priceMinor, idempotencyKey: `refund:${id}:${period.start.toISOString()}`, instanceId: id, memo: `Refund: instance ${id} could not be provisioned` });
+      await this.wallet.apply(userId, {
+        type: 'refund',
+        amountMinor: this.o.priceMinor,
+        idempotencyKey: `refund:${id}:${period.start.toISOString()}`,
+        instanceId: id,
+        memo: `Refund: instance ${id} could not be provisioned`,
+      });
       throw rejected(err)
-        ? new AppError('provider_rejected', 'The instance could not be provisioned and the first period was refunded. The instance runtime refused it, so retrying will not help; contact support quoting the x-request-id of this response.')
+        ? new AppError(
+            'provider_rejected',
+            'The instance could not be provisioned and the first period was refunded. The instance runtime refused it, so retrying will not help; contact support quoting the x-request-id of this response.',
+          )
         : new AppError('provider_unavailable', 'The instance could not be provisioned and the first period was refunded; retry shortly.');
     }
     return this.view(doc);
@@ -125,7 +140,10 @@ export class InstanceService {
     await this.provider.delete(id).catch((err: unknown) => {
       this.o.logger.error({ err, instance: id }, 'removing the instance failed');
       throw rejected(err)
-        ? new AppError('provider_rejected', 'The instance could not be removed: the instance runtime refused it, so retrying will not help; contact support quoting the x-request-id of this response.')
+        ? new AppError(
+            'provider_rejected',
+            'The instance could not be removed: the instance runtime refused it, so retrying will not help; contact support quoting the x-request-id of this response.',
+          )
         : new AppError('provider_unavailable', 'The instance could not be removed right now; it is kept as it was. Retry shortly.');
     });
     await this.store.instances.updateOne({ _id: id }, { $set: { deletedAt: new Date() } });

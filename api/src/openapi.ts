@@ -34,9 +34,20 @@ export function apiOpenApi(routes: RouteDef[]): Record<string, unknown> {
  */
 export function defaultApiOpenApi(): Record<string, unknown> {
   // Placeholders for what loadConfig requires; none is used nor appears in the document.
-  const config = loadConfig({ MONGODB_URI: 'mongodb://unused.invalid/wacloud', JWT_SECRET: 'openapi-document-placeholder-secret-0123456789', SIMNET_URL: 'http://unused.invalid' });
+  const config = loadConfig({
+    MONGODB_URI: 'mongodb://unused.invalid/wacloud',
+    JWT_SECRET: 'openapi-document-placeholder-secret-0123456789',
+    SIMNET_URL: 'http://unused.invalid',
+  });
   const unavailable = (name: string) =>
-    new Proxy({}, { get: (_t, p) => { throw new Error(`openapi: ${name}.${String(p)} is not available while building the document`); } });
+    new Proxy(
+      {},
+      {
+        get: (_t, p) => {
+          throw new Error(`openapi: ${name}.${String(p)} is not available while building the document`);
+        },
+      },
+    );
   const deps = new Proxy({ config } as RouteDeps, { get: (t, p: string) => (p in t ? t[p as keyof RouteDeps] : unavailable(p)) });
   return apiOpenApi(apiRoutes(deps));
 }

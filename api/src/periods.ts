@@ -20,7 +20,9 @@ export function periodEnd(start: Date, anchorDay: number): Date {
   const year = y + Math.floor(m / 12);
   const month = m % 12;
   const day = Math.min(anchorDay, daysInMonth(year, month));
-  return new Date(Date.UTC(year, month, day, start.getUTCHours(), start.getUTCMinutes(), start.getUTCSeconds(), start.getUTCMilliseconds()));
+  return new Date(
+    Date.UTC(year, month, day, start.getUTCHours(), start.getUTCMinutes(), start.getUTCSeconds(), start.getUTCMilliseconds()),
+  );
 }
 
 /** The first period of an instance created at `createdAt`: [createdAt, periodEnd). */

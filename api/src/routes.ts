@@ -63,29 +63,50 @@ function clientAddress(req: Request): string {
 export function apiRoutes(d: RouteDeps): RouteDef[] {
   return [
     route({
-      method: 'get', path: '/health', operationId: 'health', tags: ['health'], scope: 'none',
+      method: 'get',
+      path: '/health',
+      operationId: 'health',
+      tags: ['health'],
+      scope: 'none',
       summary: 'Liveness of the api',
       responses: { 200: { description: 'Alive', schema: z.object({ status: z.literal('ok'), provider: z.string() }) } },
       handler: () => ({ status: 'ok', provider: d.config.provider }),
     }),
     route({
-      method: 'post', path: '/v1/auth/register', operationId: 'register', tags: ['auth'], scope: 'none',
+      method: 'post',
+      path: '/v1/auth/register',
+      operationId: 'register',
+      tags: ['auth'],
+      scope: 'none',
       summary: 'Register a tenant account',
       body: s.credentials,
-      responses: { 201: { description: 'The new account', schema: s.userView }, 400: err('Invalid email or password'), 409: err('Email taken') },
+      responses: {
+        201: { description: 'The new account', schema: s.userView },
+        400: err('Invalid email or password'),
+        409: err('Email taken'),
+      },
       handler: ({ body }) => d.accounts.register(body.email, body.password),
     }),
     route({
-      method: 'post', path: '/v1/auth/login', operationId: 'login', tags: ['auth'], scope: 'none',
+      method: 'post',
+      path: '/v1/auth/login',
+      operationId: 'login',
+      tags: ['auth'],
+      scope: 'none',
       summary: 'Log in: an access token (JWT) for the api and the gateway. Throttled per account and per address.',
       body: s.credentials,
-      responses: { 200: { description: 'Access token', schema: s.loginView }, 401: err('Wrong credentials'), 429: err('Too many failed logins') },
+      responses: {
+        200: { description: 'Access token', schema: s.loginView },
+        401: err('Wrong credentials'),
+        429: err('Too many failed logins'),
+      },
       handler: async ({ body, req, res }) => {
         const address = clientAddress(req);
         try {
           await d.throttle.check(body.email, address);
         } catch (e) {
-          if (e instanceof AppError) res.setHeader('retry-after', String((e.details as { retryAfterS?: number } | undefined)?.retryAfterS ?? 60));
+          if (e instanceof AppError)
+            res.setHeader('retry-after', String((e.details as { retryAfterS?: number } | undefined)?.retryAfterS ?? 60));
           throw e;
         }
         const user = await d.accounts.checkCredentials(body.email, body.password);
@@ -98,7 +119,11 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       },
     }),
     route({
-      method: 'post', path: '/v1/auth/logout', operationId: 'logout', tags: ['auth'], scope: 'user',
+      method: 'post',
+      path: '/v1/auth/logout',
+      operationId: 'logout',
+      tags: ['auth'],
+      scope: 'user',
       summary: 'Log out: this access token is refused from now on',
       responses: { 204: { description: 'Logged out' }, ...authErr },
       handler: async ({ auth }) => {
@@ -106,7 +131,11 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       },
     }),
     route({
-      method: 'get', path: '/v1/me', operationId: 'me', tags: ['auth'], scope: 'user',
+      method: 'get',
+      path: '/v1/me',
+      operationId: 'me',
+      tags: ['auth'],
+      scope: 'user',
       summary: 'The profile: email, balance (minor units), member since',
       responses: { 200: { description: 'Profile', schema: s.userView }, ...authErr },
       handler: async ({ auth }) => {
@@ -115,28 +144,42 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       },
     }),
     route({
-      method: 'get', path: '/v1/pricing', operationId: 'pricing', tags: ['wallet'], scope: 'none',
+      method: 'get',
+      path: '/v1/pricing',
+      operationId: 'pricing',
+      tags: ['wallet'],
+      scope: 'none',
       summary: 'Monthly price of one instance',
       responses: { 200: { description: 'Price', schema: s.pricingView } },
       handler: () => ({
         monthlyPriceMinor: d.config.priceMonthlyMinor,
         currency: d.config.currency,
         period: 'P1M',
-        billing: 'Prepaid per instance: the first month is charged at creation; each next month at 00:00 UTC after the paid period ends. Unpaid instances are suspended, then deleted after the next missed charge.',
+        billing:
+          'Prepaid per instance: the first month is charged at creation; each next month at 00:00 UTC after the paid period ends. Unpaid instances are suspended, then deleted after the next missed charge.',
       }),
     }),
     route({
-      method: 'post', path: '/v1/wallet/deposits', operationId: 'deposit', tags: ['wallet'], scope: 'user',
-      summary: 'Deposit money (emulated payment); suspended instances are then resumed, oldest first, while the balance pays. An Idempotency-Key header makes retries safe.',
+      method: 'post',
+      path: '/v1/wallet/deposits',
+      operationId: 'deposit',
+      tags: ['wallet'],
+      scope: 'user',
+      summary:
+        'Deposit money (emulated payment); suspended instances are then resumed, oldest first, while the balance pays. An Idempotency-Key header makes retries safe.',
       body: s.depositBody(d.config.maxDepositMinor),
       responses: {
-        201: { description: 'The ledger entry, the balance after resumptions, the resumed instances', schema: z.object({ transaction: s.ledgerView, balanceMinor: z.number().int(), resumedInstances: z.array(z.string()) }) },
+        201: {
+          description: 'The ledger entry, the balance after resumptions, the resumed instances',
+          schema: z.object({ transaction: s.ledgerView, balanceMinor: z.number().int(), resumedInstances: z.array(z.string()) }),
+        },
         400: err('Invalid amount'),
         ...authErr,
       },
       handler: async ({ body, auth, req }) => {
         const key = req.header('idempotency-key');
-        if (key !== undefined && !/^[\w.:-]{1,128}$/.test(key)) throw new AppError('invalid_request', 'Idempotency-Key must be 1–128 characters of letters, digits, . _ : -');
+        if (key !== undefined && !/^[\w.:-]{1,128}$/.test(key))
+          throw new AppError('invalid_request', 'Idempotency-Key must be 1–128 characters of letters, digits, . _ : -');
         const r = await d.wallet.deposit(auth.userId, body.amount, key);
         // Billing rule: a deposit tries to reactivate the tenant's suspended instances at once.
         const resumedInstances = await d.billing.resumeSuspended(auth.userId, new Date());
@@ -144,10 +187,17 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       },
     }),
     route({
-      method: 'get', path: '/v1/wallet/transactions', operationId: 'transactions', tags: ['wallet'], scope: 'user',
+      method: 'get',
+      path: '/v1/wallet/transactions',
+      operationId: 'transactions',
+      tags: ['wallet'],
+      scope: 'user',
       summary: 'Deposits, charges (with their periods) and refunds, newest first',
       query: s.pageQuery,
-      responses: { 200: { description: 'A page', schema: z.object({ items: z.array(s.ledgerView), nextCursor: z.string().nullable() }) }, ...authErr },
+      responses: {
+        200: { description: 'A page', schema: z.object({ items: z.array(s.ledgerView), nextCursor: z.string().nullable() }) },
+        ...authErr,
+      },
       handler: async ({ auth, query }) => {
         const limit = query.limit ?? 50;
         let before = Number.MAX_SAFE_INTEGER;
@@ -155,33 +205,60 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
           if (!/^\d+$/.test(query.cursor)) throw new AppError('invalid_cursor');
           before = Number(query.cursor);
         }
-        const items = await d.store.ledger.find({ userId: auth.userId, seq: { $lt: before } }).sort({ seq: -1 }).limit(limit + 1).toArray();
+        const items = await d.store.ledger
+          .find({ userId: auth.userId, seq: { $lt: before } })
+          .sort({ seq: -1 })
+          .limit(limit + 1)
+          .toArray();
         const page = items.slice(0, limit);
         return { items: page.map(ledgerView), nextCursor: items.length > limit ? String(page[page.length - 1]!.seq) : null };
       },
     }),
     route({
-      method: 'post', path: '/v1/instances', operationId: 'createInstance', tags: ['instances'], scope: 'user',
+      method: 'post',
+      path: '/v1/instances',
+      operationId: 'createInstance',
+      tags: ['instances'],
+      scope: 'user',
       summary: 'Create an instance: needs a balance ≥ the monthly price, which is charged for the first period',
       body: s.createInstanceBody,
-      responses: { 201: { description: 'The instance', schema: s.instanceView }, 400: err('Invalid name'), 402: err('Balance too low'), 409: err('Name taken'), ...providerErr, ...authErr },
+      responses: {
+        201: { description: 'The instance', schema: s.instanceView },
+        400: err('Invalid name'),
+        402: err('Balance too low'),
+        409: err('Name taken'),
+        ...providerErr,
+        ...authErr,
+      },
       handler: ({ auth, body }) => d.instances.create(auth.userId, body.name),
     }),
     route({
-      method: 'get', path: '/v1/instances', operationId: 'listInstances', tags: ['instances'], scope: 'user',
+      method: 'get',
+      path: '/v1/instances',
+      operationId: 'listInstances',
+      tags: ['instances'],
+      scope: 'user',
       summary: 'Your instances with phase, session state, suspended, paid until',
       responses: { 200: { description: 'Instances', schema: z.object({ items: z.array(s.instanceView) }) }, ...authErr },
       handler: async ({ auth }) => ({ items: await d.instances.list(auth.userId) }),
     }),
     route({
-      method: 'get', path: '/v1/instances/:id', operationId: 'getInstance', tags: ['instances'], scope: 'user',
+      method: 'get',
+      path: '/v1/instances/:id',
+      operationId: 'getInstance',
+      tags: ['instances'],
+      scope: 'user',
       summary: 'One of your instances',
       params: s.instanceIdParams,
       responses: { 200: { description: 'Instance', schema: s.instanceView }, 404: err('No such instance'), ...authErr },
       handler: ({ auth, params }) => d.instances.get(auth.userId, params.id),
     }),
     route({
-      method: 'delete', path: '/v1/instances/:id', operationId: 'deleteInstance', tags: ['instances'], scope: 'user',
+      method: 'delete',
+      path: '/v1/instances/:id',
+      operationId: 'deleteInstance',
+      tags: ['instances'],
+      scope: 'user',
       summary: 'Delete an instance and its container/resources',
       params: s.instanceIdParams,
       responses: { 204: { description: 'Deleted' }, 404: err('No such instance'), ...providerErr, ...authErr },
@@ -190,31 +267,62 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       },
     }),
     route({
-      method: 'post', path: '/v1/instances/:id/tokens', operationId: 'createInstanceToken', tags: ['tokens'], scope: 'user',
+      method: 'post',
+      path: '/v1/instances/:id/tokens',
+      operationId: 'createInstanceToken',
+      tags: ['tokens'],
+      scope: 'user',
       summary: 'Create an access token to an instance; the plaintext is shown once',
-      params: s.instanceIdParams, body: s.createTokenBody,
-      responses: { 201: { description: 'Token with its plaintext', schema: s.tokenView.extend({ token: z.string() }) }, 404: err('No such instance'), ...instanceErr, 422: err('`reserved_name`: the token name is reserved'), ...authErr },
+      params: s.instanceIdParams,
+      body: s.createTokenBody,
+      responses: {
+        201: { description: 'Token with its plaintext', schema: s.tokenView.extend({ token: z.string() }) },
+        404: err('No such instance'),
+        ...instanceErr,
+        422: err('`reserved_name`: the token name is reserved'),
+        ...authErr,
+      },
       handler: async ({ auth, params, body }) => {
-        if (body.name === GATEWAY_TOKEN_NAME) throw new AppError('reserved_name', `"${GATEWAY_TOKEN_NAME}" is reserved for the gateway; choose another name.`);
+        if (body.name === GATEWAY_TOKEN_NAME)
+          throw new AppError('reserved_name', `"${GATEWAY_TOKEN_NAME}" is reserved for the gateway; choose another name.`);
         return d.client.createToken(await d.instances.endpoints(params.id, auth.userId), body.name, body.permissions);
       },
     }),
     route({
-      method: 'get', path: '/v1/instances/:id/tokens', operationId: 'listInstanceTokens', tags: ['tokens'], scope: 'user',
+      method: 'get',
+      path: '/v1/instances/:id/tokens',
+      operationId: 'listInstanceTokens',
+      tags: ['tokens'],
+      scope: 'user',
       summary: "An instance's access tokens (no secrets)",
       params: s.instanceIdParams,
-      responses: { 200: { description: 'Tokens', schema: z.object({ items: z.array(s.tokenView) }) }, 404: err('No such instance'), ...instanceErr, ...authErr },
+      responses: {
+        200: { description: 'Tokens', schema: z.object({ items: z.array(s.tokenView) }) },
+        404: err('No such instance'),
+        ...instanceErr,
+        ...authErr,
+      },
       handler: async ({ auth, params }) => ({ items: await d.client.listTokens(await d.instances.endpoints(params.id, auth.userId)) }),
     }),
     route({
-      method: 'patch', path: '/v1/instances/:id/tokens/:tokenId', operationId: 'updateInstanceToken', tags: ['tokens'], scope: 'user',
+      method: 'patch',
+      path: '/v1/instances/:id/tokens/:tokenId',
+      operationId: 'updateInstanceToken',
+      tags: ['tokens'],
+      scope: 'user',
       summary: "Change an access token's permissions",
-      params: s.tokenParams, body: s.updateTokenBody,
+      params: s.tokenParams,
+      body: s.updateTokenBody,
       responses: { 200: { description: 'Token', schema: s.tokenView }, 404: err('No such instance or token'), ...instanceErr, ...authErr },
-      handler: async ({ auth, params, body }) => d.client.setPermissions(await d.instances.endpoints(params.id, auth.userId), params.tokenId, body.permissions),
+      handler: async ({ auth, params, body }) =>
+        d.client.setPermissions(await d.instances.endpoints(params.id, auth.userId), params.tokenId, body.permissions),
     }),
     route({
-      method: 'delete', path: '/v1/instances/:id/tokens/:tokenId', operationId: 'deleteInstanceToken', tags: ['tokens'], scope: 'user',
+      method: 'delete',
+      path: '/v1/instances/:id/tokens/:tokenId',
+      operationId: 'deleteInstanceToken',
+      tags: ['tokens'],
+      scope: 'user',
       summary: 'Delete an access token to an instance',
       params: s.tokenParams,
       responses: { 204: { description: 'Deleted' }, 404: err('No such instance or token'), ...instanceErr, ...authErr },

@@ -1,16 +1,30 @@
 /** zod schemas of the api's inputs and outputs (validation and /openapi.json). */
 import { z } from 'zod';
 
-export const email = z.string().trim().toLowerCase().max(254).pipe(z.email({ message: 'must be an email address' }));
+export const email = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .max(254)
+  .pipe(z.email({ message: 'must be an email address' }));
 export const password = z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters');
 export const credentials = z.object({ email, password }).strict();
 export const instanceIdParams = z.object({ id: z.string().regex(/^i-[a-z2-7]{12}$/, 'must be an instance id like i-abcdefgh2345') });
-export const tokenParams = instanceIdParams.extend({ tokenId: z.string().regex(/^[0-9a-f]{16}$/, 'must be a token id (16 hex characters)') });
+export const tokenParams = instanceIdParams.extend({
+  tokenId: z.string().regex(/^[0-9a-f]{16}$/, 'must be a token id (16 hex characters)'),
+});
 export const permission = z.enum(['r', 'w', 'rw']).meta({ description: 'r = read only, w = write only, rw = both' });
 export const createTokenBody = z.object({ name: z.string().trim().min(1).max(100), permissions: permission }).strict();
 export const updateTokenBody = z.object({ permissions: permission }).strict();
 export const createInstanceBody = z
-  .object({ name: z.string().trim().min(1, 'must not be empty').max(64).regex(/^[\p{L}\p{N} ._-]+$/u, 'may contain letters, digits, spaces, dot, dash, underscore') })
+  .object({
+    name: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .max(64)
+      .regex(/^[\p{L}\p{N} ._-]+$/u, 'may contain letters, digits, spaces, dot, dash, underscore'),
+  })
   .strict();
 export const depositBody = (maxMinor: number) =>
   z
@@ -25,14 +39,30 @@ export const depositBody = (maxMinor: number) =>
     .strict();
 export const pageQuery = z
   .object({
-    limit: z.string().regex(/^\d+$/, 'must be a whole number between 1 and 200').transform(Number).pipe(z.number().int().min(1).max(200)).optional(),
+    limit: z
+      .string()
+      .regex(/^\d+$/, 'must be a whole number between 1 and 200')
+      .transform(Number)
+      .pipe(z.number().int().min(1).max(200))
+      .optional(),
     cursor: z.string().max(200).optional(),
   })
   .strict();
 
 export const errorResponse = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
-export const userView = z.object({ id: z.string(), email: z.string(), balanceMinor: z.number().int(), currency: z.string(), createdAt: z.string() });
-export const loginView = z.object({ accessToken: z.string(), tokenType: z.literal('Bearer'), expiresIn: z.number().meta({ description: 'seconds' }), user: userView });
+export const userView = z.object({
+  id: z.string(),
+  email: z.string(),
+  balanceMinor: z.number().int(),
+  currency: z.string(),
+  createdAt: z.string(),
+});
+export const loginView = z.object({
+  accessToken: z.string(),
+  tokenType: z.literal('Bearer'),
+  expiresIn: z.number().meta({ description: 'seconds' }),
+  user: userView,
+});
 export const ledgerView = z.object({
   id: z.string(),
   type: z.enum(['deposit', 'charge', 'refund']),
@@ -56,5 +86,16 @@ export const instanceView = z.object({
   sessionState: z.string().nullable(),
   message: z.string().optional(),
 });
-export const tokenView = z.object({ id: z.string(), name: z.string(), permissions: permission, createdAt: z.string(), updatedAt: z.string() });
-export const pricingView = z.object({ monthlyPriceMinor: z.number().int(), currency: z.string(), period: z.literal('P1M'), billing: z.string() });
+export const tokenView = z.object({
+  id: z.string(),
+  name: z.string(),
+  permissions: permission,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const pricingView = z.object({
+  monthlyPriceMinor: z.number().int(),
+  currency: z.string(),
+  period: z.literal('P1M'),
+  billing: z.string(),
+});

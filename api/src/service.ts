@@ -37,7 +37,6 @@ export interface Api {
   close(): Promise<void>;
 }
 
-
 /** Minimal CORS for a dashboard hosted on another origin (CORS_ORIGINS). */
 function cors(origins: string[]): RequestHandler {
   return (req, res, next) => {
@@ -56,18 +55,43 @@ function cors(origins: string[]): RequestHandler {
 export async function startApi(config: ApiConfig, logger: Logger, providerOverride?: InstanceProvider): Promise<Api> {
   const store = await openApiStore(config.mongodbUri);
   const provider = providerOverride ?? (await createProvider(config, logger));
-  const accounts = new Accounts(store, { jwtSecret: config.jwtSecret, issuer: config.jwtIssuer, ttlS: config.jwtTtlS, currency: config.currency });
+  const accounts = new Accounts(store, {
+    jwtSecret: config.jwtSecret,
+    issuer: config.jwtIssuer,
+    ttlS: config.jwtTtlS,
+    currency: config.currency,
+  });
   const wallet = new Wallet(store);
   const client = new InstanceClient(logger.child({ component: 'instance-client' }));
-  const instances = new InstanceService(store, wallet, provider, client, { priceMinor: config.priceMonthlyMinor, engine: config.engine, logger: logger.child({ component: 'instances' }) });
-  const throttle = new LoginThrottle({ maxPerAccount: config.loginMaxFailuresPerAccount, maxPerAddress: config.loginMaxFailuresPerAddress, windowS: config.loginWindowS });
+  const instances = new InstanceService(store, wallet, provider, client, {
+    priceMinor: config.priceMonthlyMinor,
+    engine: config.engine,
+    logger: logger.child({ component: 'instances' }),
+  });
+  const throttle = new LoginThrottle({
+    maxPerAccount: config.loginMaxFailuresPerAccount,
+    maxPerAddress: config.loginMaxFailuresPerAddress,
+    windowS: config.loginWindowS,
+  });
   const gateway = new Gateway(accounts, instances, client, logger.child({ component: 'gateway' }));
-
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const httpDuration = new Histogram({ name: 'http_request_duration_seconds', help: 'HTTP request duration, seconds', labelNames: ['method', 'route', 'status_code'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry] });
-  const billing = new Billing({ store, wallet, provider, priceMinor: config.priceMonthlyMinor, logger: logger.child({ component: 'billing' }), metrics: createBillingMetrics(registry) });
+  const httpDuration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request duration, seconds',
+    labelNames: ['method', 'route', 'status_code'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [registry],
+  });
+  const billing = new Billing({
+    store,
+    wallet,
+    provider,
+    priceMinor: config.priceMonthlyMinor,
+    logger: logger.child({ component: 'billing' }),
+    metrics: createBillingMetrics(registry),
+  });
   const routes = apiRoutes({ config, store, accounts, throttle, wallet, instances, client, billing });
   const authenticate: Authenticate = async (req, scope) => {
     if (scope === 'none') return undefined;
@@ -81,7 +105,9 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     const dir = path.resolve(config.dashboardDir);
     after.push(express.static(dir, { index: 'index.html', maxAge: '1h' }));
     // Client-side routes of the single-page app: anything that is not an API path gets index.html.
-    after.push((req, res, next) => (req.method === 'GET' && !req.path.startsWith('/v1/') && req.accepts('html') ? res.sendFile(path.join(dir, 'index.html')) : next()));
+    after.push((req, res, next) =>
+      req.method === 'GET' && !req.path.startsWith('/v1/') && req.accepts('html') ? res.sendFile(path.join(dir, 'index.html')) : next(),
+    );
   }
   const app = createApp({
     routes,
@@ -103,9 +129,14 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   });
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, provider: provider.kind }, 'api listening');
-  const billingCron = (config.billingCron ?? config.provider !== 'kubernetes')
-    ? cron.schedule('0 0 * * *', () => void billing.run(new Date()).catch((err: Error) => logger.error({ err }, 'billing run failed')), { timezone: 'Etc/UTC', name: 'billing', noOverlap: true })
-    : undefined;
+  const billingCron =
+    (config.billingCron ?? config.provider !== 'kubernetes')
+      ? cron.schedule('0 0 * * *', () => void billing.run(new Date()).catch((err: Error) => logger.error({ err }, 'billing run failed')), {
+          timezone: 'Etc/UTC',
+          name: 'billing',
+          noOverlap: true,
+        })
+      : undefined;
   if (config.reconcileOnStart) {
     const desired = await instances.desired();
     await provider.reconcile(desired).catch((err: Error) => logger.error({ err }, 'provider reconcile failed'));

@@ -45,10 +45,14 @@ export class Wallet {
       if (existing) return { entry: existing, duplicate: true, balanceMinor: user.balanceMinor };
       const balanceAfterMinor = user.balanceMinor + m.amountMinor;
       if (o.requireFunds && m.amountMinor < 0 && balanceAfterMinor < 0) {
-        throw new AppError('insufficient_funds', `The balance (${user.balanceMinor}) cannot pay ${-m.amountMinor} (minor units); top up the wallet first.`, {
-          balanceMinor: user.balanceMinor,
-          requiredMinor: -m.amountMinor,
-        });
+        throw new AppError(
+          'insufficient_funds',
+          `The balance (${user.balanceMinor}) cannot pay ${-m.amountMinor} (minor units); top up the wallet first.`,
+          {
+            balanceMinor: user.balanceMinor,
+            requiredMinor: -m.amountMinor,
+          },
+        );
       }
       const seq = user.ledgerSeq + 1;
       const entry: LedgerDoc = {
@@ -72,7 +76,12 @@ export class Wallet {
 
   /** An emulated deposit of `amountMinor` (> 0). `idempotencyKey` from the client's Idempotency-Key header, if any. */
   deposit(userId: string, amountMinor: number, idempotencyKey?: string): Promise<MovementResult> {
-    return this.apply(userId, { type: 'deposit', amountMinor, idempotencyKey: `deposit:${userId}:${idempotencyKey ?? randomUUID()}`, memo: 'Deposit (emulated payment)' });
+    return this.apply(userId, {
+      type: 'deposit',
+      amountMinor,
+      idempotencyKey: `deposit:${userId}:${idempotencyKey ?? randomUUID()}`,
+      memo: 'Deposit (emulated payment)',
+    });
   }
 
   /**

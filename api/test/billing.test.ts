@@ -37,14 +37,24 @@ afterAll(async () => {
 });
 
 async function billingRun(now: string): Promise<{ code: number | null; summary: any }> {
-  const p = startProcess({ command: process.execPath, args: [path.join(apiDir, 'dist', 'billing-cli.js'), 'run', '--now', now], env: api.env });
+  const p = startProcess({
+    command: process.execPath,
+    args: [path.join(apiDir, 'dist', 'billing-cli.js'), 'run', '--now', now],
+    env: api.env,
+  });
   const code = await p.exited;
-  const last = p.output().trim().split('\n').filter((l) => l.startsWith('{"now"')).at(-1);
+  const last = p
+    .output()
+    .trim()
+    .split('\n')
+    .filter((l) => l.startsWith('{"now"'))
+    .at(-1);
   return { code, summary: last ? JSON.parse(last) : undefined };
 }
 
 const instances = () => db.db!.collection<any>('instances');
-const ledgerSum = async (userId: string) => (await db.db!.collection<any>('ledger').find({ userId }).toArray()).reduce((s, e) => s + e.amountMinor, 0);
+const ledgerSum = async (userId: string) =>
+  (await db.db!.collection<any>('ledger').find({ userId }).toArray()).reduce((s, e) => s + e.amountMinor, 0);
 
 test('calendar walk: created 31 January → charged → suspended → deposit resumes → suspended → deleted', async () => {
   const token = await tenant(api, 'walker@example.com', price * 2);
@@ -54,13 +64,20 @@ test('calendar walk: created 31 January → charged → suspended → deposit re
   const id = created.body.id as string;
   await eventually(() => getJson(cp, 'statefulset', id, NS), 30_000);
   // "Created 31 January 2027 10:00 UTC": the first period ends 28 February (month-end rule), anchored on the 31st.
-  await instances().updateOne({ _id: id }, { $set: { createdAt: new Date('2027-01-31T10:00:00Z'), paidUntil: new Date('2027-02-28T10:00:00Z'), billingAnchorDay: 31 } });
+  await instances().updateOne(
+    { _id: id },
+    { $set: { createdAt: new Date('2027-01-31T10:00:00Z'), paidUntil: new Date('2027-02-28T10:00:00Z'), billingAnchorDay: 31 } },
+  );
 
   const run1 = await billingRun('2027-03-01T00:00:00Z');
   expect(run1.code).toBe(0);
   expect(run1.summary).toMatchObject({ due: 1, charged: 1, suspended: 0, failed: 0 });
   const charge = (await api.call('GET', '/v1/wallet/transactions', { token })).body.items[0];
-  expect(charge).toMatchObject({ type: 'charge', amountMinor: -price, period: { start: '2027-02-28T10:00:00.000Z', end: '2027-03-31T10:00:00.000Z' } });
+  expect(charge).toMatchObject({
+    type: 'charge',
+    amountMinor: -price,
+    period: { start: '2027-02-28T10:00:00.000Z', end: '2027-03-31T10:00:00.000Z' },
+  });
   expect((await api.call('GET', `/v1/instances/${id}`, { token })).body.paidUntil).toBe('2027-03-31T10:00:00.000Z');
   expect((await billingRun('2027-03-01T00:00:00Z')).summary).toMatchObject({ due: 0, charged: 0 }); // same day again: nothing
 
@@ -120,7 +137,10 @@ test('two runs at once and a third the same day: every due period charged once; 
   const c = await billingRun(due.toISOString());
   for (const r of [a, b, c]) expect(r.code).toBe(0);
   const charged = a.summary.charged + b.summary.charged + c.summary.charged;
-  const charges = await db.db!.collection<any>('ledger').find({ instanceId: { $in: docs.map((d) => d._id) } }).toArray();
+  const charges = await db
+    .db!.collection<any>('ledger')
+    .find({ instanceId: { $in: docs.map((d) => d._id) } })
+    .toArray();
   expect(charges.length).toBe(charged);
   expect(new Set(charges.map((e: { idempotencyKey: string }) => e.idempotencyKey)).size).toBe(charges.length);
   // Rich users: all 4 instances charged once; poor users (balance = 1 price): one charged, three suspended.
@@ -154,7 +174,11 @@ test('kill -9 during a batch, then run again: no double charge, no instance skip
   const now = '2027-08-11T00:00:00Z';
   const ids = docs.map((d) => d._id);
   const charges = () => db.db!.collection<any>('ledger').countDocuments({ instanceId: { $in: ids } });
-  const first = startProcess({ command: process.execPath, args: [path.join(apiDir, 'dist', 'billing-cli.js'), 'run', '--now', now], env: api.env });
+  const first = startProcess({
+    command: process.execPath,
+    args: [path.join(apiDir, 'dist', 'billing-cli.js'), 'run', '--now', now],
+    env: api.env,
+  });
   await eventually(async () => (await charges()) >= 20, 60_000, 20);
   await first.kill9();
   const afterCrash = await charges();
@@ -162,7 +186,12 @@ test('kill -9 during a batch, then run again: no double charge, no instance skip
   const second = await billingRun(now);
   expect(second.code).toBe(0);
   expect(await charges()).toBe(n);
-  const keys = (await db.db!.collection<any>('ledger').find({ instanceId: { $in: ids } }).toArray()).map((e: { idempotencyKey: string }) => e.idempotencyKey);
+  const keys = (
+    await db
+      .db!.collection<any>('ledger')
+      .find({ instanceId: { $in: ids } })
+      .toArray()
+  ).map((e: { idempotencyKey: string }) => e.idempotencyKey);
   expect(new Set(keys).size).toBe(n);
   expect(await instances().countDocuments({ _id: { $in: ids }, paidUntil: new Date('2027-09-10T09:00:00Z') })).toBe(n);
   expect((await api.call('GET', '/v1/me', { token })).body.balanceMinor).toBe(1_000_000 - n * price);

@@ -25,7 +25,9 @@ function interpolate(v: string, vars: Record<string, string>): string {
 
 describe('docker-compose.yml', () => {
   const env = (vars: Record<string, string> = {}): Record<string, string> =>
-    Object.fromEntries(Object.entries(compose.services.api.environment as Record<string, string>).map(([k, v]) => [k, interpolate(String(v), vars)]));
+    Object.fromEntries(
+      Object.entries(compose.services.api.environment as Record<string, string>).map(([k, v]) => [k, interpolate(String(v), vars)]),
+    );
 
   it('has the api, dashboard, MongoDB and a docker:dind daemon driven through DOCKER_HOST', () => {
     expect(Object.keys(compose.services)).toEqual(expect.arrayContaining(['api', 'dashboard', 'mongodb', 'dind']));
@@ -34,7 +36,7 @@ describe('docker-compose.yml', () => {
     expect(env({ WACLOUD_JWT_SECRET: 'x'.repeat(32) }).DOCKER_HOST).toBe('tcp://dind:2375');
   });
 
-  it("gives the api a configuration its own schema accepts, naming only variables it reads", () => {
+  it('gives the api a configuration its own schema accepts, naming only variables it reads', () => {
     const e = env({ WACLOUD_JWT_SECRET: 's'.repeat(64) });
     for (const k of Object.keys(e)) expect(API_ENV_VARS).toContain(k);
     const config = loadConfig(e);
@@ -52,7 +54,9 @@ describe('docker-compose.yml', () => {
     const built = interpolate(compose.services['instance-image'].image, {});
     expect(compose.services['instance-image'].build.dockerfile).toBe('instance/Dockerfile');
     expect(e.DOCKER_INSTANCE_IMAGE).toBe(built);
-    expect(compose.services['instance-image-load'].entrypoint.join(' ')).toContain(`docker save ${compose.services['instance-image'].image} | docker -H tcp://dind:2375 load`);
+    expect(compose.services['instance-image-load'].entrypoint.join(' ')).toContain(
+      `docker save ${compose.services['instance-image'].image} | docker -H tcp://dind:2375 load`,
+    );
     expect(compose.services.api.depends_on['instance-image-load'].condition).toBe('service_completed_successfully');
   });
 
@@ -71,6 +75,8 @@ describe('docker-compose.yml', () => {
     const config = JSON.parse(compose.configs[mount.source].content) as { apiBaseUrl: string };
     const apiPort = (compose.services.api.ports[0] as string).split(':')[0];
     expect(config.apiBaseUrl).toBe(`http://localhost:${apiPort}`);
-    expect(env({ WACLOUD_JWT_SECRET: 's'.repeat(64) }).CORS_ORIGINS).toBe(`http://localhost:${(compose.services.dashboard.ports[0] as string).split(':')[0]}`);
+    expect(env({ WACLOUD_JWT_SECRET: 's'.repeat(64) }).CORS_ORIGINS).toBe(
+      `http://localhost:${(compose.services.dashboard.ports[0] as string).split(':')[0]}`,
+    );
   });
 });

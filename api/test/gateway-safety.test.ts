@@ -81,7 +81,9 @@ describe('item 1: one client cannot end the api', () => {
     expect(health.status).toBe(200);
     expect(api.proc.output()).not.toMatch(/ECONNRESET/);
     // And the gateway still relays: the owner's event stream opens.
-    const ws = new WebSocket(`${api.url.replace('http', 'ws')}/v1/instances/${id}/api/v1/events`, { headers: { authorization: `Bearer ${owner}` } });
+    const ws = new WebSocket(`${api.url.replace('http', 'ws')}/v1/instances/${id}/api/v1/events`, {
+      headers: { authorization: `Bearer ${owner}` },
+    });
     const first = await new Promise<{ event: string }>((resolve, reject) => {
       ws.once('message', (d) => resolve(JSON.parse(d.toString())));
       ws.once('error', reject);
@@ -98,12 +100,19 @@ describe('item 3: the gateway checks instance tokens and forwards only the publi
     for (const token of ['wai_bogus', wellFormed]) {
       for (const p of ['/health', '/metrics', '/openapi.json', '/v1/stats', '/v1/token']) {
         const r = await api.call('GET', `/v1/instances/${id}/api${p}`, { token });
-        expect({ token, p, status: r.status, leaks: JSON.stringify(r.body ?? '').includes(phone) }).toEqual({ token, p, status: p.startsWith('/v1/') || p === '/health' ? 401 : 404, leaks: false });
+        expect({ token, p, status: r.status, leaks: JSON.stringify(r.body ?? '').includes(phone) }).toEqual({
+          token,
+          p,
+          status: p.startsWith('/v1/') || p === '/health' ? 401 : 404,
+          leaks: false,
+        });
       }
     }
     await expect(
       new Promise((resolve, reject) => {
-        const ws = new WebSocket(`${api.url.replace('http', 'ws')}/v1/instances/${id}/api/v1/events`, { headers: { authorization: 'Bearer wai_bogus' } });
+        const ws = new WebSocket(`${api.url.replace('http', 'ws')}/v1/instances/${id}/api/v1/events`, {
+          headers: { authorization: 'Bearer wai_bogus' },
+        });
         ws.once('open', () => resolve('open'));
         ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
         ws.once('error', reject);
@@ -120,7 +129,8 @@ describe('item 3: the gateway checks instance tokens and forwards only the publi
       expect(health.body.session).toEqual({ state: 'WORKING' });
       expect(JSON.stringify(health.body)).not.toContain(phone);
       expect((await api.call('GET', `/v1/instances/${id}/api/v1/messages`, { token })).status).toBe(200);
-      for (const p of ['/metrics', '/openapi.json', '/docs', '/']) expect({ p, status: (await api.call('GET', `/v1/instances/${id}/api${p}`, { token })).status }).toEqual({ p, status: 404 });
+      for (const p of ['/metrics', '/openapi.json', '/docs', '/'])
+        expect({ p, status: (await api.call('GET', `/v1/instances/${id}/api${p}`, { token })).status }).toEqual({ p, status: 404 });
       for (const p of ['/v1/../metrics', '/v1/%2e%2e/metrics', '/v1/%2E%2E/openapi.json', '/health/../metrics']) {
         const r = await rawGet(`/v1/instances/${id}/api${p}`, token);
         expect({ p, status: r.status, metrics: r.body.includes('# HELP') }).toEqual({ p, status: 404, metrics: false });
@@ -131,7 +141,9 @@ describe('item 3: the gateway checks instance tokens and forwards only the publi
 
 describe('item 12: gateway WebSocket limits', () => {
   test('a client frame above 64 KiB closes the relay with 1009 at the gateway', async () => {
-    const ws = new WebSocket(`${api.url.replace('http', 'ws')}/v1/instances/${id}/api/v1/events`, { headers: { authorization: `Bearer ${owner}` } });
+    const ws = new WebSocket(`${api.url.replace('http', 'ws')}/v1/instances/${id}/api/v1/events`, {
+      headers: { authorization: `Bearer ${owner}` },
+    });
     await once(ws, 'open');
     ws.on('error', () => {});
     const closed = once(ws, 'close') as Promise<[number, Buffer]>;

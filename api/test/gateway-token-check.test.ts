@@ -22,7 +22,9 @@ beforeAll(async () => {
       calls++;
       keys.push(req.headers.authorization ?? '');
       const { token } = JSON.parse(body) as { token: string };
-      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(token.startsWith('wai_good') ? { valid: true, permissions: 'r' } : { valid: false }));
+      res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify(token.startsWith('wai_good') ? { valid: true, permissions: 'r' } : { valid: false }));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -75,6 +77,10 @@ test('the caches are bounded: many guessed tokens keep at most maxEntries verdic
 
 test('an instance without the verify endpoint, or one that cannot be reached, fails closed', async () => {
   const check = new TokenCheck();
-  await expect(check.permissions('i-aaaaaaaaaaaa', { ...ep, internalUrl: `${ep.internalUrl}/elsewhere` }, 'wai_good_1')).rejects.toMatchObject({ code: 'upstream_error' });
-  await expect(check.permissions('i-aaaaaaaaaaaa', { ...ep, internalUrl: 'http://127.0.0.1:1' }, 'wai_good_1')).rejects.toMatchObject({ code: 'instance_unavailable' });
+  await expect(
+    check.permissions('i-aaaaaaaaaaaa', { ...ep, internalUrl: `${ep.internalUrl}/elsewhere` }, 'wai_good_1'),
+  ).rejects.toMatchObject({ code: 'upstream_error' });
+  await expect(check.permissions('i-aaaaaaaaaaaa', { ...ep, internalUrl: 'http://127.0.0.1:1' }, 'wai_good_1')).rejects.toMatchObject({
+    code: 'instance_unavailable',
+  });
 });

@@ -25,7 +25,8 @@ const listen = async (s: http.Server) => {
 beforeAll(async () => {
   process.on('uncaughtException', onUncaught);
   upstream = http.createServer((req, res) => {
-    if (req.url === '/internal/v1/tokens/verify') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"valid":true,"permissions":"rw"}');
+    if (req.url === '/internal/v1/tokens/verify')
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"valid":true,"permissions":"rw"}');
     if (req.url === '/v1/broken') {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(1024 * 1024) });
       res.write(Buffer.alloc(16 * 1024, 1), () => setTimeout(() => res.destroy(), 50));
@@ -38,7 +39,10 @@ beforeAll(async () => {
   const gateway = new Gateway({} as never, { endpoints: async () => ep }, {} as never, pino({ level: 'silent' }));
   const app = express();
   app.use(gateway.middleware());
-  app.use((err: { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) => void res.status(err.status ?? 500).json({ error: 'x' }));
+  app.use(
+    (err: { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) =>
+      void res.status(err.status ?? 500).json({ error: 'x' }),
+  );
   gatewayServer = http.createServer(app);
   gatewayUrl = await listen(gatewayServer);
 });
@@ -53,7 +57,10 @@ afterAll(async () => {
 const token = `wai_0123456789abcdef_${'A'.repeat(43)}`;
 
 test('an upstream body that breaks off after the headers cuts the response short; the gateway keeps serving', async () => {
-  const res = await fetch(`${gatewayUrl}/v1/instances/i-aaaaaaaaaaaa/api/v1/broken`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5_000) });
+  const res = await fetch(`${gatewayUrl}/v1/instances/i-aaaaaaaaaaaa/api/v1/broken`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(5_000),
+  });
   expect(res.status).toBe(200);
   const started = Date.now();
   const err = await res.arrayBuffer().then(
@@ -73,5 +80,15 @@ test('an upstream body that breaks off after the headers cuts the response short
 test('forwardablePath: /health and /v1/… only, as the upstream would resolve them', () => {
   expect(forwardablePath('/health')).toBe('/health');
   expect(forwardablePath('/v1/messages')).toBe('/v1/messages');
-  for (const p of ['/metrics', '/openapi.json', '/', '/v1/../metrics', '/v1/%2e%2e/metrics', '/v1\\..\\metrics', '/health/../metrics', '/v1']) expect({ p, f: forwardablePath(p) }).toEqual({ p, f: undefined });
+  for (const p of [
+    '/metrics',
+    '/openapi.json',
+    '/',
+    '/v1/../metrics',
+    '/v1/%2e%2e/metrics',
+    '/v1\\..\\metrics',
+    '/health/../metrics',
+    '/v1',
+  ])
+    expect({ p, f: forwardablePath(p) }).toEqual({ p, f: undefined });
 });

@@ -16,13 +16,22 @@ export interface RunningApi {
   proc: ManagedProcess;
   env: NodeJS.ProcessEnv;
   dataRoot: string;
-  call<T = any>(method: string, p: string, o?: { token?: string | undefined; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: T; headers: Headers }>;
+  call<T = any>(
+    method: string,
+    p: string,
+    o?: { token?: string | undefined; body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: T; headers: Headers }>;
   stop(): Promise<void>;
   kill9(): Promise<void>;
   restart(): Promise<RunningApi>;
 }
 
-export async function startApiProcess(o: { mongo: MongoServer; simnetUrl?: string; env?: NodeJS.ProcessEnv; db?: string }): Promise<RunningApi> {
+export async function startApiProcess(o: {
+  mongo: MongoServer;
+  simnetUrl?: string;
+  env?: NodeJS.ProcessEnv;
+  db?: string;
+}): Promise<RunningApi> {
   const port = await freePort();
   const dataRoot = mkdtempSync(path.join(os.tmpdir(), 'wacloud-api-'));
   const env: NodeJS.ProcessEnv = {

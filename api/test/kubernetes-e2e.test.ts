@@ -53,7 +53,12 @@ test('register → deposit → create → resource with owner label → Stateful
   expect((await api.call('DELETE', `/v1/instances/${id}`, { token })).status).toBe(204);
   await eventually(async () => (await getJson(cp, 'wai', id, NS)) === undefined, 30_000);
   await eventually(async () => {
-    const left = await Promise.all([getJson(cp, 'statefulset', id, NS), getJson(cp, 'service', id, NS), getJson(cp, 'secret', `${id}-internal`, NS), getJson(cp, 'networkpolicy', id, NS)]);
+    const left = await Promise.all([
+      getJson(cp, 'statefulset', id, NS),
+      getJson(cp, 'service', id, NS),
+      getJson(cp, 'secret', `${id}-internal`, NS),
+      getJson(cp, 'networkpolicy', id, NS),
+    ]);
     return left.every((o) => o === undefined);
   }, 60_000);
   expect((await api.call('GET', `/v1/instances/${id}`, { token })).status).toBe(404);

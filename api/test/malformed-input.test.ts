@@ -28,7 +28,13 @@ const cases: Array<[string, string, { body?: unknown; raw?: string; headers?: Re
   ['POST', '/v1/auth/register', { body: { email: { $gt: '' }, password: 'long enough pw' } }, 400, 'invalid_request'],
   ['POST', '/v1/auth/register', { body: { email: 'a@b.co', password: 'long enough pw', admin: true } }, 400, 'invalid_request'],
   ['POST', '/v1/auth/register', { raw: '{"email":', headers: { 'content-type': 'application/json' } }, 400, 'invalid_json'],
-  ['POST', '/v1/auth/register', { raw: 'email=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 415, 'unsupported_media_type'],
+  [
+    'POST',
+    '/v1/auth/register',
+    { raw: 'email=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } },
+    415,
+    'unsupported_media_type',
+  ],
   ['POST', '/v1/auth/register', { body: { email: 'a@b.co', password: 'x'.repeat(5000) } }, 413, 'payload_too_large'],
   ['POST', '/v1/auth/register', { body: { email: 'malformed@example.com', password: 'another password' } }, 409, 'email_taken'],
   ['POST', '/v1/auth/login', { body: { email: 'malformed@example.com' } }, 400, 'invalid_request'],
@@ -41,7 +47,13 @@ const cases: Array<[string, string, { body?: unknown; raw?: string; headers?: Re
   ['POST', '/v1/wallet/deposits', { auth: true, body: { amount: 12.5 } }, 400, 'invalid_request'],
   ['POST', '/v1/wallet/deposits', { auth: true, body: { amount: '100' } }, 400, 'invalid_request'],
   ['POST', '/v1/wallet/deposits', { auth: true, body: { amount: 1e15 } }, 400, 'invalid_request'],
-  ['POST', '/v1/wallet/deposits', { auth: true, body: { amount: 100 }, headers: { 'idempotency-key': 'bad key with spaces' } }, 400, 'invalid_request'],
+  [
+    'POST',
+    '/v1/wallet/deposits',
+    { auth: true, body: { amount: 100 }, headers: { 'idempotency-key': 'bad key with spaces' } },
+    400,
+    'invalid_request',
+  ],
   ['GET', '/v1/wallet/transactions?limit=0', { auth: true }, 400, 'invalid_request'],
   ['GET', '/v1/wallet/transactions?limit=abc', { auth: true }, 400, 'invalid_request'],
   ['GET', '/v1/wallet/transactions?cursor=zzz', { auth: true }, 400, 'invalid_cursor'],
@@ -75,14 +87,20 @@ test.each(cases)('%s %s %j → %d %s', async (method, p, o, status, code) => {
 test('the api serves exactly the routes /openapi.json documents', async () => {
   const doc = (await api.call('GET', '/openapi.json')).body;
   expect(doc.openapi).toBe('3.1.0');
-  const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) => Object.keys(ops).map((m) => [m.toUpperCase(), p.replace(/\{(\w+)\}/g, ':$1')] as const));
+  const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, ops]) =>
+    Object.keys(ops).map((m) => [m.toUpperCase(), p.replace(/\{(\w+)\}/g, ':$1')] as const),
+  );
   expect(documented.length).toBeGreaterThanOrEqual(16);
   for (const [m, p] of documented) {
     const concrete = p.replace(':tokenId', '0123456789abcdef').replace(':id', 'i-aaaaaaaaaaaa');
     const r = await api.call(m, concrete, { token });
     expect([m, p, r.body?.error?.code]).not.toEqual([m, p, 'route_not_found']);
   }
-  for (const [m, p] of [['PUT', '/v1/me'], ['GET', '/v1/auth/login'], ['POST', '/v1/pricing']] as const) {
+  for (const [m, p] of [
+    ['PUT', '/v1/me'],
+    ['GET', '/v1/auth/login'],
+    ['POST', '/v1/pricing'],
+  ] as const) {
     expect((await api.call(m, p, { token })).body.error.code).toBe('route_not_found');
   }
 });

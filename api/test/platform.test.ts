@@ -61,18 +61,26 @@ describe('acceptance 2: two instances, QR scans, a token, a message through the 
       expect(login.status).toBe(200);
       expect(login.body.qrImage).toMatch(/^data:image\/png;base64,/);
       expect((await simnet.hook('/hooks/scan', { qr: login.body.qr, phone })).status).toBe(200);
-      await eventually(async () => (await api.call('GET', `/v1/instances/${ids[name]}`, { token: alice })).body.sessionState === 'WORKING', 15_000);
+      await eventually(
+        async () => (await api.call('GET', `/v1/instances/${ids[name]}`, { token: alice })).body.sessionState === 'WORKING',
+        15_000,
+      );
     }
     const w = await api.call('POST', `/v1/instances/${ids.sales}/tokens`, { token: alice, body: { name: 'crm', permissions: 'w' } });
     expect(w.status).toBe(201);
     expect(w.body.token).toMatch(/^wai_/);
     const r = await api.call('POST', `/v1/instances/${ids.support}/tokens`, { token: alice, body: { name: 'reader', permissions: 'r' } });
     const text = `through the gateway ${Date.now()}`;
-    const sent = await api.call('POST', `/v1/instances/${ids.sales}/api/v1/messages`, { token: w.body.token, body: { to: phones.support, text } });
+    const sent = await api.call('POST', `/v1/instances/${ids.sales}/api/v1/messages`, {
+      token: w.body.token,
+      body: { to: phones.support, text },
+    });
     expect(sent.status).toBe(201);
     expect(sent.body.sentBy.tokenName).toBe('crm');
     const got = await eventually(async () => {
-      const m = await api.call('GET', `/v1/instances/${ids.support}/api/v1/messages?q=${encodeURIComponent(text)}`, { token: r.body.token });
+      const m = await api.call('GET', `/v1/instances/${ids.support}/api/v1/messages?q=${encodeURIComponent(text)}`, {
+        token: r.body.token,
+      });
       return m.body.items?.length === 1 ? m.body.items[0] : undefined;
     });
     expect(got).toMatchObject({ body: text, fromMe: false, author: `${phones.sales}@c.us` });
@@ -80,7 +88,10 @@ describe('acceptance 2: two instances, QR scans, a token, a message through the 
     expect((await api.call('GET', `/v1/instances/${ids.sales}/api/v1/messages`, { token: w.body.token })).status).toBe(403);
     const listed = await api.call('GET', `/v1/instances/${ids.sales}/tokens`, { token: alice });
     expect(listed.body.items.map((t: { name: string }) => t.name)).toEqual(['crm']);
-    const patched = await api.call('PATCH', `/v1/instances/${ids.sales}/tokens/${w.body.id}`, { token: alice, body: { permissions: 'rw' } });
+    const patched = await api.call('PATCH', `/v1/instances/${ids.sales}/tokens/${w.body.id}`, {
+      token: alice,
+      body: { permissions: 'rw' },
+    });
     expect(patched.body.permissions).toBe('rw');
     expect((await api.call('GET', `/v1/instances/${ids.sales}/api/v1/messages`, { token: w.body.token })).status).toBe(200);
     expect((await api.call('DELETE', `/v1/instances/${ids.sales}/tokens/${w.body.id}`, { token: alice })).status).toBe(204);
@@ -122,8 +133,21 @@ describe('acceptance 3: isolation and auth', () => {
     const forged = `${h}.${Buffer.from(JSON.stringify({ ...payload, sub: 'u_someone_else' })).toString('base64url')}.${sig}`;
     const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${p}.`;
     const key = new TextEncoder().encode(JWT_SECRET);
-    const expired = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuer('wacloud').setSubject(payload.sub).setJti(payload.jti).setIssuedAt(1_700_000_000).setExpirationTime(1_700_000_060).sign(key);
-    const otherKey = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setIssuer('wacloud').setSubject(payload.sub).setJti(payload.jti).setExpirationTime('1h').sign(new TextEncoder().encode('another-secret-another-secret-another-secret'));
+    const expired = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('wacloud')
+      .setSubject(payload.sub)
+      .setJti(payload.jti)
+      .setIssuedAt(1_700_000_000)
+      .setExpirationTime(1_700_000_060)
+      .sign(key);
+    const otherKey = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer('wacloud')
+      .setSubject(payload.sub)
+      .setJti(payload.jti)
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode('another-secret-another-secret-another-secret'));
     for (const [label, t] of Object.entries({ tampered, forged, none, expired, otherKey, garbage: 'not.a.jwt' })) {
       const r = await api.call('GET', '/v1/me', { token: t });
       expect({ label, status: r.status, code: r.body.error.code }).toEqual({ label, status: 401, code: 'unauthorized' });
@@ -140,13 +164,18 @@ describe('acceptance 3: isolation and auth', () => {
   test('20 wrong passwords → 429 (even the right password waits)', async () => {
     await tenant(api, 'target@example.com');
     const statuses: number[] = [];
-    for (let i = 0; i < 20; i++) statuses.push((await api.call('POST', '/v1/auth/login', { body: { email: 'target@example.com', password: `wrong-password-${i}` } })).status);
+    for (let i = 0; i < 20; i++)
+      statuses.push(
+        (await api.call('POST', '/v1/auth/login', { body: { email: 'target@example.com', password: `wrong-password-${i}` } })).status,
+      );
     expect(statuses.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
     expect(statuses.at(-1)).toBe(429);
     const right = await api.call('POST', '/v1/auth/login', { body: { email: 'target@example.com', password: 'correct horse battery' } });
     expect(right.status).toBe(429);
     expect(Number(right.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect((await api.call('POST', '/v1/auth/login', { body: { email: 'alice@example.com', password: 'correct horse battery' } })).status).toBe(200);
+    expect(
+      (await api.call('POST', '/v1/auth/login', { body: { email: 'alice@example.com', password: 'correct horse battery' } })).status,
+    ).toBe(200);
   });
 });
 

@@ -11,12 +11,29 @@ import { ProviderError, type InstanceEndpoints, type InstanceProvider, type Prov
 import { startApi, type Api } from '../src/service.js';
 
 /** Strings that must never reach a tenant. */
-const SECRETS = ['10.96.0.1', '10.244.1.7', 'kube-apiserver', 'https://', 'unix:///var/run/docker.sock', 'wacloud-i-', 'ECONNREFUSED', 'at Object.<anonymous>', 'main.js:', '127.0.0.1', '422'];
+const SECRETS = [
+  '10.96.0.1',
+  '10.244.1.7',
+  'kube-apiserver',
+  'https://',
+  'unix:///var/run/docker.sock',
+  'wacloud-i-',
+  'ECONNREFUSED',
+  'at Object.<anonymous>',
+  'main.js:',
+  '127.0.0.1',
+  '422',
+];
 
 /** A provider that succeeds, or fails the way `plan` says. */
 class FailingProvider implements InstanceProvider {
   readonly kind = 'kubernetes' as const;
-  plan: { create?: ProviderError; delete?: ProviderError; status?: ProviderError | ProviderStatus; endpoints?: ProviderError | InstanceEndpoints } = {};
+  plan: {
+    create?: ProviderError;
+    delete?: ProviderError;
+    status?: ProviderError | ProviderStatus;
+    endpoints?: ProviderError | InstanceEndpoints;
+  } = {};
   async create(): Promise<void> {
     if (this.plan.create) throw this.plan.create;
   }
@@ -41,9 +58,15 @@ class FailingProvider implements InstanceProvider {
 }
 
 const rejected422 = () =>
-  new ProviderError('rejected', 'Kubernetes API refused PATCH /apis/wacloud.io/v1alpha1/namespaces/t/whatsappinstances/i-x: 422 Invalid spec.owner: owner is immutable (kube-apiserver https://10.96.0.1:443)');
+  new ProviderError(
+    'rejected',
+    'Kubernetes API refused PATCH /apis/wacloud.io/v1alpha1/namespaces/t/whatsappinstances/i-x: 422 Invalid spec.owner: owner is immutable (kube-apiserver https://10.96.0.1:443)',
+  );
 const dockerDown = () =>
-  new ProviderError('unavailable', 'cannot reach the Docker daemon at unix:///var/run/docker.sock (inspect container wacloud-i-abc: connect ECONNREFUSED); is dockerd running there?');
+  new ProviderError(
+    'unavailable',
+    'cannot reach the Docker daemon at unix:///var/run/docker.sock (inspect container wacloud-i-abc: connect ECONNREFUSED); is dockerd running there?',
+  );
 
 let mongo: MongoServer;
 let api: Api;
@@ -78,8 +101,16 @@ beforeAll(async () => {
     PRICE_MONTHLY_MINOR: '100',
   });
   api = await startApi(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), provider);
-  await fetch(`${api.url}/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'errors@example.com', password: 'correct horse battery' }) });
-  const login = await fetch(`${api.url}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'errors@example.com', password: 'correct horse battery' }) });
+  await fetch(`${api.url}/v1/auth/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'errors@example.com', password: 'correct horse battery' }),
+  });
+  const login = await fetch(`${api.url}/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: 'errors@example.com', password: 'correct horse battery' }),
+  });
   token = ((await login.json()) as { accessToken: string }).accessToken;
   expect((await call('POST', '/v1/wallet/deposits', { amount: 1000 })).status).toBe(201);
 }, 60_000);
@@ -124,7 +155,11 @@ describe('an existing instance', () => {
   });
 
   test('a failed instance shows a fixed text, not the provider detail or instance log lines', async () => {
-    provider.plan.status = { phase: 'Failed', message: 'exited (exit code 1); last log lines:\nError: boom\n    at Object.<anonymous> (/srv/instance/dist/main.js:12:3) on pod 10.244.1.7' };
+    provider.plan.status = {
+      phase: 'Failed',
+      message:
+        'exited (exit code 1); last log lines:\nError: boom\n    at Object.<anonymous> (/srv/instance/dist/main.js:12:3) on pod 10.244.1.7',
+    };
     for (const r of [await call('GET', `/v1/instances/${id}`), await call('GET', '/v1/instances')]) {
       expect(r.status).toBe(200);
       expect(r.text).toMatch(/failed to start; it is retried automatically/);
@@ -133,7 +168,10 @@ describe('an existing instance', () => {
   });
 
   test('a provider that cannot answer the status: Provisioning with a fixed text, no apiserver URL', async () => {
-    provider.plan.status = new ProviderError('unavailable', 'Kubernetes API at https://10.96.0.1:443 unreachable (GET /apis/…: ECONNREFUSED)');
+    provider.plan.status = new ProviderError(
+      'unavailable',
+      'Kubernetes API at https://10.96.0.1:443 unreachable (GET /apis/…: ECONNREFUSED)',
+    );
     const r = await call('GET', `/v1/instances/${id}`);
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ phase: 'Provisioning', message: expect.stringMatching(/status is unavailable right now/) });
@@ -157,7 +195,11 @@ describe('an existing instance', () => {
 
   test('an instance that does not answer: the gateway and the token API say so without its address', async () => {
     const port = await freePort(); // nothing listens there
-    provider.plan.endpoints = { publicUrl: `http://127.0.0.1:${port}`, internalUrl: `http://127.0.0.1:${port}`, internalKey: 'k'.repeat(43) };
+    provider.plan.endpoints = {
+      publicUrl: `http://127.0.0.1:${port}`,
+      internalUrl: `http://127.0.0.1:${port}`,
+      internalKey: 'k'.repeat(43),
+    };
     for (const r of [await call('GET', `/v1/instances/${id}/api/v1/stats`), await call('GET', `/v1/instances/${id}/tokens`)]) {
       expect(r.status).toBe(503);
       expect(r.body.error.code).toBe('instance_unavailable');
@@ -188,8 +230,12 @@ describe('an existing instance', () => {
 });
 
 test('the OpenAPI document declares the provider errors of the instance routes', async () => {
-  const doc = (await (await fetch(`${api.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, { responses: Record<string, unknown> }>> };
+  const doc = (await (await fetch(`${api.url}/openapi.json`)).json()) as {
+    paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  };
   expect(Object.keys(doc.paths['/v1/instances']!.post!.responses)).toEqual(expect.arrayContaining(['500', '503']));
   expect(Object.keys(doc.paths['/v1/instances/{id}']!.delete!.responses)).toEqual(expect.arrayContaining(['500', '503']));
-  expect(Object.keys(doc.paths['/v1/instances/{id}/tokens']!.post!.responses)).toEqual(expect.arrayContaining(['409', '500', '502', '503']));
+  expect(Object.keys(doc.paths['/v1/instances/{id}/tokens']!.post!.responses)).toEqual(
+    expect.arrayContaining(['409', '500', '502', '503']),
+  );
 });

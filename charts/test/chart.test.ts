@@ -38,7 +38,10 @@ interface K8sObject {
 /** .tools/bin/helm; a missing binary fails the test (never a silent skip). */
 function helmBin(): string {
   const bin = path.join(toolsBin(), 'helm');
-  if (!existsSync(bin)) throw new Error(`helm not found at ${bin}: run \`make tools\` (builds helm ${HELM_VERSION} into the tools cache and links it into .tools/bin)`);
+  if (!existsSync(bin))
+    throw new Error(
+      `helm not found at ${bin}: run \`make tools\` (builds helm ${HELM_VERSION} into the tools cache and links it into .tools/bin)`,
+    );
   return bin;
 }
 
@@ -122,7 +125,12 @@ describe.each(Object.keys(VALUES))('%s values', (name) => {
       expect([o.kind, o.metadata.name, o.metadata.labels]).toEqual([
         o.kind,
         o.metadata.name,
-        expect.objectContaining({ 'app.kubernetes.io/name': 'wacloud', 'app.kubernetes.io/instance': RELEASE, 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/part-of': 'wacloud' }),
+        expect.objectContaining({
+          'app.kubernetes.io/name': 'wacloud',
+          'app.kubernetes.io/instance': RELEASE,
+          'app.kubernetes.io/managed-by': 'Helm',
+          'app.kubernetes.io/part-of': 'wacloud',
+        }),
       ]);
     }
   });
@@ -179,14 +187,26 @@ describe('workloads', () => {
   test('billing CronJob: 00:00 Etc/UTC, Forbid, the command of billing.command in the api image', async () => {
     const { objects } = await render('default');
     const cj = find(objects, 'CronJob', 'wacloud-billing');
-    expect(cj.spec).toMatchObject({ schedule: '0 0 * * *', timeZone: 'Etc/UTC', concurrencyPolicy: 'Forbid', startingDeadlineSeconds: expect.any(Number), successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 3 });
+    expect(cj.spec).toMatchObject({
+      schedule: '0 0 * * *',
+      timeZone: 'Etc/UTC',
+      concurrencyPolicy: 'Forbid',
+      startingDeadlineSeconds: expect.any(Number),
+      successfulJobsHistoryLimit: 3,
+      failedJobsHistoryLimit: 3,
+    });
     const c = cj.spec.jobTemplate.spec.template.spec.containers[0];
     expect(c.command).toEqual(['node', 'dist/billing-cli.js', 'run']);
     expect(c.image).toBe(find(objects, 'Deployment', 'wacloud-api').spec.template.spec.containers[0].image);
     const env = envOf(c);
     expect(env.MONGODB_URI.valueFrom.secretKeyRef).toEqual({ name: 'wacloud-mongodb', key: 'mongodb-uri' });
     const custom = await render('default', ['--set-json', 'billing.command=["node","dist/main.js","billing","run"]']);
-    expect(find(custom.objects, 'CronJob', 'wacloud-billing').spec.jobTemplate.spec.template.spec.containers[0].command).toEqual(['node', 'dist/main.js', 'billing', 'run']);
+    expect(find(custom.objects, 'CronJob', 'wacloud-billing').spec.jobTemplate.spec.template.spec.containers[0].command).toEqual([
+      'node',
+      'dist/main.js',
+      'billing',
+      'run',
+    ]);
   });
 
   test('operator Deployment: 2 replicas, leader election identity from the downward API, probes, non-root read-only', async () => {
@@ -249,13 +269,25 @@ describe('workloads', () => {
 
   test('ci values: Ingress, ServiceMonitors, NetworkPolicies', async () => {
     const { objects } = await render('ci');
-    expect(objects.filter((o) => o.kind === 'ServiceMonitor').map((o) => o.metadata.name).sort()).toEqual(['wacloud-api', 'wacloud-operator']);
+    expect(
+      objects
+        .filter((o) => o.kind === 'ServiceMonitor')
+        .map((o) => o.metadata.name)
+        .sort(),
+    ).toEqual(['wacloud-api', 'wacloud-operator']);
     const netpols = objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name);
     expect(netpols.sort()).toEqual(['wacloud-api', 'wacloud-dashboard', 'wacloud-mongodb']);
     const mongo = find(objects, 'NetworkPolicy', 'wacloud-mongodb');
-    expect(mongo.spec.ingress[0].from).toContainEqual({ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'wacloud-instances' } }, podSelector: { matchLabels: { 'app.kubernetes.io/name': 'wacloud-instance' } } });
+    expect(mongo.spec.ingress[0].from).toContainEqual({
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'wacloud-instances' } },
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'wacloud-instance' } },
+    });
     const ing = find(objects, 'Ingress', 'wacloud');
-    expect(ing.spec.rules[0].http.paths.map((p: any) => `${p.path}->${p.backend.service.name}`)).toEqual(['/v1->wacloud-api', '/health->wacloud-api', '/->wacloud-dashboard']);
+    expect(ing.spec.rules[0].http.paths.map((p: any) => `${p.path}->${p.backend.service.name}`)).toEqual([
+      '/v1->wacloud-api',
+      '/health->wacloud-api',
+      '/->wacloud-dashboard',
+    ]);
   });
 });
 
@@ -268,7 +300,13 @@ describe('against a real kube-apiserver', () => {
     await kubectlOk(cp, ['apply', '--server-side', '-f', CRD_YAML_PATH]);
     // The Prometheus Operator's CRD is not in a bare cluster: a minimal one for monitoring.coreos.com/v1 ServiceMonitor.
     await kubectlOk(cp, ['apply', '--server-side', '-f', '-'], SERVICE_MONITOR_CRD);
-    await kubectlOk(cp, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/whatsappinstances.wacloud.io', 'crd/servicemonitors.monitoring.coreos.com']);
+    await kubectlOk(cp, [
+      'wait',
+      '--for=condition=Established',
+      '--timeout=60s',
+      'crd/whatsappinstances.wacloud.io',
+      'crd/servicemonitors.monitoring.coreos.com',
+    ]);
     await kubectlOk(cp, ['create', 'namespace', NS]);
   }, 120_000);
 
@@ -293,7 +331,8 @@ describe('against a real kube-apiserver', () => {
     const instancesNs = `${ns}-instances`;
     const kc = ['--kubeconfig', cp.adminKubeconfigPath, '--namespace', ns];
     await helm(['install', RELEASE, chartDir, ...kc, '--create-namespace', '--set', `instances.namespace=${instancesNs}`]);
-    const secret = async (name: string) => JSON.parse(await kubectlOk(cp, ['get', 'secret', name, '-n', ns, '-o', 'json'])).data as Record<string, string>;
+    const secret = async (name: string) =>
+      JSON.parse(await kubectlOk(cp, ['get', 'secret', name, '-n', ns, '-o', 'json'])).data as Record<string, string>;
     const jwt = await secret('wacloud-jwt');
     const mongo = await secret('wacloud-mongodb');
     expect(Buffer.from(jwt['jwt-secret']!, 'base64').toString()).toMatch(/^[A-Za-z0-9]{64}$/);
@@ -303,9 +342,26 @@ describe('against a real kube-apiserver', () => {
     const api = JSON.parse(await kubectlOk(cp, ['get', 'deployment', 'wacloud-api', '-n', ns, '-o', 'json']));
     expect(envOf(api.spec.template.spec.containers[0]).PRICE_MONTHLY_MINOR.value).toBe('2000');
     // The operator's ServiceAccount is bound to the ClusterRole: it may reconcile instances in the instances namespace.
-    const canI = await cp.kubectl(['auth', 'can-i', 'patch', 'whatsappinstances.wacloud.io', '--subresource=status', '-n', instancesNs, `--as=system:serviceaccount:${ns}:wacloud-operator`]);
+    const canI = await cp.kubectl([
+      'auth',
+      'can-i',
+      'patch',
+      'whatsappinstances.wacloud.io',
+      '--subresource=status',
+      '-n',
+      instancesNs,
+      `--as=system:serviceaccount:${ns}:wacloud-operator`,
+    ]);
     expect(canI.stdout.trim()).toBe('yes');
-    const apiCanI = await cp.kubectl(['auth', 'can-i', 'delete', 'whatsappinstances.wacloud.io', '-n', instancesNs, `--as=system:serviceaccount:${ns}:wacloud-api`]);
+    const apiCanI = await cp.kubectl([
+      'auth',
+      'can-i',
+      'delete',
+      'whatsappinstances.wacloud.io',
+      '-n',
+      instancesNs,
+      `--as=system:serviceaccount:${ns}:wacloud-api`,
+    ]);
     expect(apiCanI.stdout.trim()).toBe('yes');
     const apiCannot = await cp.kubectl(['auth', 'can-i', 'get', 'secrets', '-n', ns, `--as=system:serviceaccount:${ns}:wacloud-api`]);
     expect(apiCannot.stdout.trim()).toBe('no');
@@ -327,6 +383,13 @@ const SERVICE_MONITOR_CRD = JSON.stringify({
     group: 'monitoring.coreos.com',
     scope: 'Namespaced',
     names: { kind: 'ServiceMonitor', listKind: 'ServiceMonitorList', plural: 'servicemonitors', singular: 'servicemonitor' },
-    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }],
+    versions: [
+      {
+        name: 'v1',
+        served: true,
+        storage: true,
+        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+      },
+    ],
   },
 });

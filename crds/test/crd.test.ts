@@ -12,7 +12,12 @@ test('names', () => {
   expect(crd.metadata.name).toBe(crds.CRD_NAME);
   expect(crd.spec.group).toBe(crds.GROUP);
   expect(version.name).toBe(crds.VERSION);
-  expect(crd.spec.names).toMatchObject({ kind: crds.KIND, plural: crds.PLURAL, singular: crds.SINGULAR, shortNames: [...crds.SHORT_NAMES] });
+  expect(crd.spec.names).toMatchObject({
+    kind: crds.KIND,
+    plural: crds.PLURAL,
+    singular: crds.SINGULAR,
+    shortNames: [...crds.SHORT_NAMES],
+  });
   expect(version.subresources).toEqual({ status: {} });
 });
 

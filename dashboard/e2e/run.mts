@@ -87,7 +87,10 @@ function useCachedFerret(): void {
   if (process.env.MONGODB_URI || process.env.WACLOUD_TOOLS_DIR) return;
   const cache = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'wacloud', 'tools');
   if (!existsSync(cache)) return;
-  const dir = readdirSync(cache).filter((d) => d.startsWith('ferretdb-')).sort().pop();
+  const dir = readdirSync(cache)
+    .filter((d) => d.startsWith('ferretdb-'))
+    .sort()
+    .pop();
   if (dir && existsSync(path.join(cache, dir, 'wacloud-ferretdb'))) process.env.PATH = `${process.env.PATH}:${path.join(cache, dir)}`;
 }
 
@@ -114,7 +117,11 @@ async function main(): Promise<number> {
     console.log('e2e: starting MongoDB-wire server, simulated network, api…');
     mongo = await startMongo();
     const simnetPort = await freePort();
-    simnet = startProcess({ command: process.execPath, args: [path.join(repo, 'simnet/dist/main.js')], env: { ...process.env, SIMNET_PORT: String(simnetPort), SIMNET_HOST: '127.0.0.1', LOG_LEVEL: 'warn' } });
+    simnet = startProcess({
+      command: process.execPath,
+      args: [path.join(repo, 'simnet/dist/main.js')],
+      env: { ...process.env, SIMNET_PORT: String(simnetPort), SIMNET_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    });
     await simnet.waitForOutput(/simnet listening/, 20_000);
     const simnetUrl = `http://127.0.0.1:${simnetPort}`;
     const apiPort = await freePort();
@@ -135,15 +142,28 @@ async function main(): Promise<number> {
         LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
       },
     });
-    await Promise.race([waitForPort(apiPort, '127.0.0.1', 30_000), api.exited.then((c) => Promise.reject(new Error(`api exited with ${c}:\n${api!.output()}`)))]);
+    await Promise.race([
+      waitForPort(apiPort, '127.0.0.1', 30_000),
+      api.exited.then((c) => Promise.reject(new Error(`api exited with ${c}:\n${api!.output()}`))),
+    ]);
     apiUrl = `http://127.0.0.1:${apiPort}`;
-    const peer = await json(`${simnetUrl}/hooks/accounts`, { method: 'POST', body: JSON.stringify({ phone: PEER_PHONE, pushname: 'Peer' }) });
+    const peer = await json(`${simnetUrl}/hooks/accounts`, {
+      method: 'POST',
+      body: JSON.stringify({ phone: PEER_PHONE, pushname: 'Peer' }),
+    });
     assert(peer.status === 201, `simnet account: ${peer.status}`);
 
     browser = await chromium.launch({
       executablePath: chromePath,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
     });
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: apiUrl });
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: apiUrl }).catch(() => undefined);
@@ -155,7 +175,8 @@ async function main(): Promise<number> {
     const p = page;
     const nav = (name: string) => p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
     const email = `e2e-${Date.now()}@example.com`;
-    const readToken = () => p.evaluate(() => JSON.parse(localStorage.getItem('wacloud.session') ?? 'null')?.accessToken as string | undefined);
+    const readToken = () =>
+      p.evaluate(() => JSON.parse(localStorage.getItem('wacloud.session') ?? 'null')?.accessToken as string | undefined);
     console.log(`e2e: api ${apiUrl}, simnet ${simnetUrl}, mongo ${mongo.kind}`);
 
     await step('unauthenticated visit goes to the login page', async () => {
@@ -235,7 +256,10 @@ async function main(): Promise<number> {
       const qr = (await p.getByTestId('qr-raw').textContent())?.trim();
       assert(qr, 'no QR text on the page');
       await shot('06-instance-qr');
-      const scan = await json(`${simnetUrl}/hooks/scan`, { method: 'POST', body: JSON.stringify({ qr, phone: OWNER_PHONE, pushname: 'Owner' }) });
+      const scan = await json(`${simnetUrl}/hooks/scan`, {
+        method: 'POST',
+        body: JSON.stringify({ qr, phone: OWNER_PHONE, pushname: 'Owner' }),
+      });
       assert(scan.status === 200, `scan: ${scan.status} ${JSON.stringify(scan.body)}`);
       await p.getByTestId('session-state').getByText('WORKING').waitFor();
       await p.getByText(`+${OWNER_PHONE}`).waitFor();
@@ -273,7 +297,9 @@ async function main(): Promise<number> {
       await p.locator('li.token').nth(1).waitFor();
       const me = await json(`${apiUrl}/v1/instances/${instanceId}/api/v1/token`, { headers: { authorization: `Bearer ${readerToken}` } });
       assert(me.status === 200 && me.body.permissions === 'r', `reader token: ${me.status} ${JSON.stringify(me.body)}`);
-      const denied = await json(`${apiUrl}/v1/instances/${instanceId}/api/v1/messages`, { headers: { authorization: `Bearer ${writerToken}` } });
+      const denied = await json(`${apiUrl}/v1/instances/${instanceId}/api/v1/messages`, {
+        headers: { authorization: `Bearer ${writerToken}` },
+      });
       assert(denied.status === 403, `writer reading messages: ${denied.status}`);
       await shot('09-tokens');
     });
@@ -292,7 +318,13 @@ async function main(): Promise<number> {
       await card.getByRole('button', { name: 'Yes, delete' }).click();
       await card.waitFor({ state: 'detached' });
       const after = await json(`${apiUrl}/v1/instances/${instanceId}/tokens`, { headers: { authorization: `Bearer ${accessToken}` } });
-      assert(after.body.items.map((t: any) => t.name).sort().join() === 'reader,writer', `tokens left: ${JSON.stringify(after.body.items)}`);
+      assert(
+        after.body.items
+          .map((t: any) => t.name)
+          .sort()
+          .join() === 'reader,writer',
+        `tokens left: ${JSON.stringify(after.body.items)}`,
+      );
     });
 
     const text = `Hello from the dashboard e2e ${Date.now()}`;
@@ -321,7 +353,13 @@ async function main(): Promise<number> {
       await until('the message in the list', async () => {
         await p.getByRole('button', { name: 'Send request' }).click();
         await p.getByTestId('tester-status').getByText('200').waitFor();
-        return (await p.getByTestId('tester-messages').getByText(text).count().catch(() => 0)) > 0;
+        return (
+          (await p
+            .getByTestId('tester-messages')
+            .getByText(text)
+            .count()
+            .catch(() => 0)) > 0
+        );
       });
       const req = await p.getByTestId('tester-request').textContent();
       assert(req?.includes('q=dashboard+e2e') && req.includes('fromMe=true') && req.includes('limit=10'), `request shown: ${req}`);
@@ -351,7 +389,11 @@ async function main(): Promise<number> {
 
     await step('pages fit a phone screen (390 px, no horizontal scroll)', async () => {
       await p.setViewportSize({ width: 390, height: 844 });
-      for (const [url, name] of [['/instances', '12-phone-instances'], ['/wallet', '13-phone-wallet'], [`/instances/${instanceId}`, '14-phone-instance']] as const) {
+      for (const [url, name] of [
+        ['/instances', '12-phone-instances'],
+        ['/wallet', '13-phone-wallet'],
+        [`/instances/${instanceId}`, '14-phone-instance'],
+      ] as const) {
         await p.goto(url);
         await p.locator('h1').first().waitFor();
         await p.waitForLoadState('networkidle').catch(() => undefined);
@@ -391,7 +433,10 @@ async function main(): Promise<number> {
     console.log(`e2e: setup failed: ${(err as Error).stack ?? err}`);
   } finally {
     // Clean up: the instance (and its process), the browser, the api, simnet, MongoDB — then any instance process left.
-    if (instanceId && accessToken && apiUrl) await fetch(`${apiUrl}/v1/instances/${instanceId}`, { method: 'DELETE', headers: { authorization: `Bearer ${accessToken}` } }).catch(() => undefined);
+    if (instanceId && accessToken && apiUrl)
+      await fetch(`${apiUrl}/v1/instances/${instanceId}`, { method: 'DELETE', headers: { authorization: `Bearer ${accessToken}` } }).catch(
+        () => undefined,
+      );
     await browser?.close().catch(() => undefined);
     if (failed && api) console.log(`--- api output (tail) ---\n${api.output().slice(-4000)}`);
     await api?.stop().catch(() => undefined);

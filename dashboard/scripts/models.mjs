@@ -27,7 +27,11 @@ const check = process.argv.includes('--check');
 /** The generated model sets: the workspace whose `dist/openapi.js` prints the document, and where it goes. */
 const sources = [
   { workspace: 'api', documentFile: path.join(apiDir, 'openapi.json'), generatedDir: path.join(apiDir, 'generated', 'api') },
-  { workspace: 'instance', documentFile: path.join(apiDir, 'instance-openapi.json'), generatedDir: path.join(apiDir, 'generated', 'instance') },
+  {
+    workspace: 'instance',
+    documentFile: path.join(apiDir, 'instance-openapi.json'),
+    generatedDir: path.join(apiDir, 'generated', 'instance'),
+  },
 ];
 
 /** Prints a workspace's OpenAPI document (JSON text); throws when the workspace is not built. */
@@ -62,7 +66,9 @@ async function staleFiles({ workspace, documentFile, generatedDir }) {
     rmSync(tmp, { recursive: true, force: true });
   }
   const committed = read(generatedDir);
-  const stale = [...new Set([...Object.keys(fresh), ...Object.keys(committed)])].filter((f) => fresh[f] !== committed[f]).map((f) => path.join(generatedDir, f));
+  const stale = [...new Set([...Object.keys(fresh), ...Object.keys(committed)])]
+    .filter((f) => fresh[f] !== committed[f])
+    .map((f) => path.join(generatedDir, f));
   if (!existsSync(documentFile) || readFileSync(documentFile, 'utf8') !== document) stale.unshift(documentFile);
   return stale;
 }
@@ -81,7 +87,9 @@ try {
     const stale = [];
     for (const source of sources) stale.push(...(await staleFiles(source)));
     if (stale.length) {
-      console.error(`models: ${stale.map((f) => path.relative(repo, f)).join(', ')} differ from the OpenAPI documents of ${sources.map((s) => s.workspace).join(' and ')}; run \`npm run models -w dashboard\` and commit the result`);
+      console.error(
+        `models: ${stale.map((f) => path.relative(repo, f)).join(', ')} differ from the OpenAPI documents of ${sources.map((s) => s.workspace).join(' and ')}; run \`npm run models -w dashboard\` and commit the result`,
+      );
       process.exit(1);
     }
     console.log(`models: the dashboard models match ${sources.map((s) => s.workspace).join(' and ')}`);

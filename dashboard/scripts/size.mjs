@@ -39,7 +39,9 @@ for (const file of seen) {
   rows.push(`  ${file.padEnd(28)} ${(buf.length / 1000).toFixed(1).padStart(8)} kB raw ${(g / 1000).toFixed(1).padStart(8)} kB gzip`);
 }
 console.log(rows.join('\n'));
-console.log(`size: initial JavaScript ${(gz / 1000).toFixed(1)} kB gzipped (${(raw / 1000).toFixed(1)} kB raw, ${seen.size} files); budget ${BUDGET_BYTES / 1000} kB`);
+console.log(
+  `size: initial JavaScript ${(gz / 1000).toFixed(1)} kB gzipped (${(raw / 1000).toFixed(1)} kB raw, ${seen.size} files); budget ${BUDGET_BYTES / 1000} kB`,
+);
 if (gz > BUDGET_BYTES) {
   console.error('size: over budget');
   process.exit(1);

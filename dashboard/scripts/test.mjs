@@ -15,7 +15,11 @@ const out = path.resolve(process.env.DASHBOARD_TEST_JSON ?? path.join(root, 'tes
 mkdirSync(path.dirname(out), { recursive: true });
 rmSync(out, { force: true });
 const ng = createRequire(path.join(root, 'package.json')).resolve('@angular/cli/bin/ng.js');
-const r = spawnSync(process.execPath, [ng, 'test', '--watch=false', '--reporters=default', '--reporters=json', `--output-file=${out}`, ...process.argv.slice(2)], { cwd: root, stdio: 'inherit' });
+const r = spawnSync(
+  process.execPath,
+  [ng, 'test', '--watch=false', '--reporters=default', '--reporters=json', `--output-file=${out}`, ...process.argv.slice(2)],
+  { cwd: root, stdio: 'inherit' },
+);
 let passed = 0;
 let failed = 0;
 if (existsSync(out)) {

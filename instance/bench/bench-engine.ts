@@ -4,7 +4,16 @@
  * directly; every action method is inert or refuses, as nothing in the ingestion path calls them.
  */
 import { EventEmitter } from 'node:events';
-import { EngineError, type Engine, type EngineAccount, type EngineChat, type EngineContact, type EngineEvents, type EngineMessage, type SessionState } from '@wacloud/instance/engines/engine';
+import {
+  EngineError,
+  type Engine,
+  type EngineAccount,
+  type EngineChat,
+  type EngineContact,
+  type EngineEvents,
+  type EngineMessage,
+  type SessionState,
+} from '@wacloud/instance/engines/engine';
 import { OWN_ID } from './fixtures.js';
 
 export class BenchEngine extends EventEmitter<EngineEvents> implements Engine {

@@ -11,11 +11,61 @@ import type { MessageDoc } from '@wacloud/instance/storage/store';
 export const OWN_ID = '15550000000@c.us';
 
 const WORDS = [
-  'hello', 'thanks', 'meeting', 'tomorrow', 'invoice', 'delivery', 'order', 'price', 'please', 'call', 'later',
-  'tonight', 'weekend', 'photo', 'address', 'payment', 'confirmed', 'schedule', 'office', 'lunch', 'coffee', 'ticket',
-  'flight', 'hotel', 'booking', 'report', 'update', 'question', 'answer', 'project', 'deadline', 'review', 'draft',
-  'contract', 'signed', 'shipping', 'tracking', 'number', 'refund', 'support', 'urgent', 'morning', 'evening', 'ok',
-  'great', 'sure', 'maybe', 'sorry', 'welcome', 'birthday', 'party', 'family', 'school', 'doctor', 'appointment',
+  'hello',
+  'thanks',
+  'meeting',
+  'tomorrow',
+  'invoice',
+  'delivery',
+  'order',
+  'price',
+  'please',
+  'call',
+  'later',
+  'tonight',
+  'weekend',
+  'photo',
+  'address',
+  'payment',
+  'confirmed',
+  'schedule',
+  'office',
+  'lunch',
+  'coffee',
+  'ticket',
+  'flight',
+  'hotel',
+  'booking',
+  'report',
+  'update',
+  'question',
+  'answer',
+  'project',
+  'deadline',
+  'review',
+  'draft',
+  'contract',
+  'signed',
+  'shipping',
+  'tracking',
+  'number',
+  'refund',
+  'support',
+  'urgent',
+  'morning',
+  'evening',
+  'ok',
+  'great',
+  'sure',
+  'maybe',
+  'sorry',
+  'welcome',
+  'birthday',
+  'party',
+  'family',
+  'school',
+  'doctor',
+  'appointment',
 ];
 
 /**
@@ -86,7 +136,9 @@ export function makeMessages(o: FixtureOptions): Fixtures {
     if (i % Math.max(1, Math.floor(userChats / Math.max(1, groupChats))) === 0 && g < groups.length) chats.push(groups[g++]!);
   }
   for (const g of groups) if (!chats.includes(g)) chats.push(g);
-  const participants = new Map(groups.map((g, gi) => [g, Array.from({ length: 3 + (gi % 8) }, (_, p) => users[(gi * 7 + p * 13) % users.length]!)]));
+  const participants = new Map(
+    groups.map((g, gi) => [g, Array.from({ length: 3 + (gi % 8) }, (_, p) => users[(gi * 7 + p * 13) % users.length]!)]),
+  );
 
   // Cumulative 1/(k+1) weights for a skewed pick.
   const cumulative: number[] = [];
@@ -135,7 +187,10 @@ export function makeMessages(o: FixtureOptions): Fixtures {
     const isGroup = chatId.endsWith('@g.us');
     const fromMe = rand() < 0.4;
     const author = fromMe ? OWN_ID : isGroup ? pick(participants.get(chatId)!, rand) : chatId;
-    const key = `${prefix}${i.toString(16).toUpperCase().padStart(8, '0')}${Math.floor(rand() * 0xffffffff).toString(16).toUpperCase().padStart(8, '0')}`;
+    const key = `${prefix}${i.toString(16).toUpperCase().padStart(8, '0')}${Math.floor(rand() * 0xffffffff)
+      .toString(16)
+      .toUpperCase()
+      .padStart(8, '0')}`;
     const id = `${fromMe}_${chatId}_${key}${isGroup && !fromMe ? `_${author}` : ''}`;
     const quoted = recentByChat.get(chatId);
     const timestamp = Math.floor(startMs + i * step + rand() * step);

@@ -112,12 +112,26 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
   }
   const side = (runsMs: number[]): IngestSide => {
     const runsPerSec = runsMs.map((ms) => (o.messages / ms) * 1000);
-    return { runsMs, runsPerSec, medianPerSec: median(runsPerSec), medianMs: median(runsMs), meanMs: runsMs.reduce((a, b) => a + b, 0) / runsMs.length };
+    return {
+      runsMs,
+      runsPerSec,
+      medianPerSec: median(runsPerSec),
+      medianMs: median(runsMs),
+      meanMs: runsMs.reduce((a, b) => a + b, 0) / runsMs.length,
+    };
   };
   const through = side(pathMs);
   const raw = side(rawMs);
   const pathCalls = [...calls].map(([call, c]) => ({ call, calls: c.calls / o.runs, ms: c.ms / o.runs }));
-  return { messages: o.messages, runs: o.runs, persister: settings, path: through, pathCalls, raw, ratio: through.medianPerSec / raw.medianPerSec };
+  return {
+    messages: o.messages,
+    runs: o.runs,
+    persister: settings,
+    path: through,
+    pathCalls,
+    raw,
+    ratio: through.medianPerSec / raw.medianPerSec,
+  };
 }
 
 /** One run of the path under test in a fresh database. Returns the wall time, ms. */
@@ -137,12 +151,24 @@ async function ingestThroughRecorder(
     const logger = pino({ level: 'silent' });
     const metrics = createMetrics({ outboxDepth: async () => 0, browserMemoryBytes: async () => undefined });
     const persister = new Persister({ store, logger, metrics, ...settings, spillFile: spillFilePath(dataDir) });
-    const webhooks = new WebhookSettingsService(store, { url: undefined, secret: undefined, events: ['message', 'message.ack', 'session.status'] });
+    const webhooks = new WebhookSettingsService(store, {
+      url: undefined,
+      secret: undefined,
+      events: ['message', 'message.ack', 'session.status'],
+    });
     // Steady state: the settings are cached after the first event; read them once so the run does not measure a
     // cold-cache stampede of identical reads.
     await webhooks.get();
     const engine = new BenchEngine();
-    const recorder = new EventRecorder({ engine, store, persister, outbox: new WebhookOutbox(webhooks, persister), live: new LiveEvents(), metrics, logger });
+    const recorder = new EventRecorder({
+      engine,
+      store,
+      persister,
+      outbox: new WebhookOutbox(webhooks, persister),
+      live: new LiveEvents(),
+      metrics,
+      logger,
+    });
 
     const t0 = performance.now();
     for (let i = 0; i < messages.length; i++) {
@@ -217,7 +243,12 @@ async function flushOrStall(persister: Persister, stallMs: number, calls: Map<st
  * Replaces `target[method]` (on the instance, shadowing the prototype) by a wrapper that adds each call's duration
  * (ms) and count to `into[label]`. Only calls that happen are recorded.
  */
-function timeCalls<T extends object>(target: T, method: keyof T & string, label: string, into: Map<string, { calls: number; ms: number }>): void {
+function timeCalls<T extends object>(
+  target: T,
+  method: keyof T & string,
+  label: string,
+  into: Map<string, { calls: number; ms: number }>,
+): void {
   const original = target[method] as unknown as (...args: unknown[]) => Promise<unknown>;
   const wrapped = async (...args: unknown[]): Promise<unknown> => {
     // The driver implements insertMany with bulkWrite on the same collection: count the outer call only.

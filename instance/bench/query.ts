@@ -140,7 +140,12 @@ export async function runQuery(o: QueryOptions): Promise<QueryResult> {
         filter: { timestamp: { $gte: since, $lt: until } },
         limit: 50,
       },
-      { name: 'text', params: { q: RARE_WORD, limit: '50' }, filter: { body: { $regex: escapeRegex(RARE_WORD), $options: 'i' } }, limit: 50 },
+      {
+        name: 'text',
+        params: { q: RARE_WORD, limit: '50' },
+        filter: { body: { $regex: escapeRegex(RARE_WORD), $options: 'i' } },
+        limit: 50,
+      },
     ];
 
     const figures: QueryFigure[] = [];
@@ -154,13 +159,18 @@ export async function runQuery(o: QueryOptions): Promise<QueryResult> {
         return body.items.map((m) => m.id);
       };
       const viaDriver = async (): Promise<string[]> => {
-        const rows = await col.find(c.filter).sort({ timestamp: -1, _id: -1 }).limit(c.limit + 1).toArray();
+        const rows = await col
+          .find(c.filter)
+          .sort({ timestamp: -1, _id: -1 })
+          .limit(c.limit + 1)
+          .toArray();
         return rows.slice(0, c.limit).map((d) => d._id);
       };
 
       // Same answer on both sides, or the comparison is meaningless.
       const [a, b] = [await viaHttp(), await viaDriver()];
-      if (a.length === 0 || a.join() !== b.join()) throw new Error(`query ${c.name}: HTTP and driver disagree (${a.length} vs ${b.length} items)`);
+      if (a.length === 0 || a.join() !== b.join())
+        throw new Error(`query ${c.name}: HTTP and driver disagree (${a.length} vs ${b.length} items)`);
 
       for (let i = 0; i < o.warmup; i++) {
         await viaHttp();
@@ -187,7 +197,10 @@ export async function runQuery(o: QueryOptions): Promise<QueryResult> {
       figures.push({ name: c.name, request: `GET /v1/messages?${qs}`, items: a.length, http, driver, ratio: http.p50Ms / driver.p50Ms });
       o.log(`query ${c.name}: http p50 ${http.p50Ms.toFixed(2)} ms, driver p50 ${driver.p50Ms.toFixed(2)} ms`);
     }
-    await client.db().dropDatabase().catch(() => undefined);
+    await client
+      .db()
+      .dropDatabase()
+      .catch(() => undefined);
     return { stored, iterations: o.iterations, warmup: o.warmup, loadMs, queries: figures };
   } finally {
     await client.close();

@@ -21,7 +21,16 @@
  * `--stored 100000 --iterations 200 --warmup 20` is cheap and more telling.
  */
 import os from 'node:os';
-import { benchLog as log, benchOut as out, finishReport, parseBenchArgs, runBench, startMongo, type BenchSize, type MongoServer } from '@wacloud/testenv';
+import {
+  benchLog as log,
+  benchOut as out,
+  finishReport,
+  parseBenchArgs,
+  runBench,
+  startMongo,
+  type BenchSize,
+  type MongoServer,
+} from '@wacloud/testenv';
 import { DEFAULT_CHATS } from './fixtures.js';
 import { runIngest, type IngestResult } from './ingest.js';
 import { runQuery, type QueryResult } from './query.js';
@@ -46,11 +55,14 @@ const SIZE_SOURCES = {
 
 type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
 
-const USAGE = 'usage: npm run bench -w instance -- [ingest|query] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS]\n';
+const USAGE =
+  'usage: npm run bench -w instance -- [ingest|query] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS]\n';
 
 function printIngest(r: IngestResult): void {
   out(`Ingestion — ${fmt(r.messages)} messages per run, median of ${r.runs} runs per side, each in a fresh database`);
-  out(`  path: engine 'message' events → EventRecorder → Persister (batch ${r.persister.batchSize}, flush ${r.persister.flushMs} ms, buffer ${fmt(r.persister.bufferLimit)}) → MongoDB`);
+  out(
+    `  path: engine 'message' events → EventRecorder → Persister (batch ${r.persister.batchSize}, flush ${r.persister.flushMs} ms, buffer ${fmt(r.persister.bufferLimit)}) → MongoDB`,
+  );
   out(`  raw:  messages.insertMany(ordered: false), batches of ${r.persister.batchSize}, same documents`);
   out();
   out(
@@ -87,7 +99,16 @@ function printQuery(r: QueryResult): void {
   out(
     table(
       ['query', 'items', 'HTTP p50', 'HTTP p95', 'driver p50', 'driver p95', 'p50 HTTP-driver', 'p50 ratio'],
-      r.queries.map((q) => [q.name, q.items, q.http.p50Ms, q.http.p95Ms, q.driver.p50Ms, q.driver.p95Ms, q.http.p50Ms - q.driver.p50Ms, q.ratio]),
+      r.queries.map((q) => [
+        q.name,
+        q.items,
+        q.http.p50Ms,
+        q.http.p95Ms,
+        q.driver.p50Ms,
+        q.driver.p95Ms,
+        q.http.p50Ms - q.driver.p50Ms,
+        q.ratio,
+      ]),
     ),
   );
   out();
@@ -101,21 +122,46 @@ async function main(): Promise<void> {
   const started = Date.now();
   log('starting a MongoDB-wire server');
   const mongo: MongoServer = await startMongo();
-  const report: { node: string; mongoKind: string; cpus: number; sizes: Sizes; ingest?: IngestResult; query?: QueryResult; totalMs?: number } = {
+  const report: {
+    node: string;
+    mongoKind: string;
+    cpus: number;
+    sizes: Sizes;
+    ingest?: IngestResult;
+    query?: QueryResult;
+    totalMs?: number;
+  } = {
     node: process.version,
     mongoKind: mongo.kind,
     cpus: os.availableParallelism(),
     sizes,
   };
   try {
-    out(`wacloud instance benchmarks — Node ${process.version}, MongoDB-wire server: ${mongo.kind}, ${report.cpus} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`);
+    out(
+      `wacloud instance benchmarks — Node ${process.version}, MongoDB-wire server: ${mongo.kind}, ${report.cpus} CPUs (${os.cpus()[0]?.model ?? 'unknown'})`,
+    );
     out();
     if (benches.includes('ingest')) {
-      report.ingest = await runIngest({ mongo, messages: sizes.messages, runs: sizes.runs, yieldEvery: sizes.yieldEvery, chats: sizes.chats, stallMs: sizes.stallMs, log });
+      report.ingest = await runIngest({
+        mongo,
+        messages: sizes.messages,
+        runs: sizes.runs,
+        yieldEvery: sizes.yieldEvery,
+        chats: sizes.chats,
+        stallMs: sizes.stallMs,
+        log,
+      });
       printIngest(report.ingest);
     }
     if (benches.includes('query')) {
-      report.query = await runQuery({ mongo, stored: sizes.stored, iterations: sizes.iterations, warmup: sizes.warmup, chats: sizes.chats, log });
+      report.query = await runQuery({
+        mongo,
+        stored: sizes.stored,
+        iterations: sizes.iterations,
+        warmup: sizes.warmup,
+        chats: sizes.chats,
+        log,
+      });
       printQuery(report.query);
     }
   } finally {

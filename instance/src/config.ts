@@ -2,7 +2,18 @@
  * The instance's configuration: read once from the environment with kit's loader (validated, defaults filled,
  * camelCase, frozen). Startup fails fast with every problem listed when the environment is invalid.
  */
-import { ConfigError, envBoolean, envDurationMs, envList, envLogLevel, envMongoUri, envPort, envSizeBytes, loadConfig, type ConfigOf } from '@wacloud/kit';
+import {
+  ConfigError,
+  envBoolean,
+  envDurationMs,
+  envList,
+  envLogLevel,
+  envMongoUri,
+  envPort,
+  envSizeBytes,
+  loadConfig,
+  type ConfigOf,
+} from '@wacloud/kit';
 import { z } from 'zod';
 
 /** A duration in milliseconds of at least 1 ms (also `30s`, `5m`, …). */

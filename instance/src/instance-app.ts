@@ -44,7 +44,6 @@ const PERSIST_CLOSE_TIMEOUT_MS = 10_000;
 /** Longest the shutdown waits for the webhook dispatcher, then for the database connection, to stop, ms. */
 const STOP_STEP_TIMEOUT_MS = 5_000;
 
-
 /**
  * Starts the service: connects to MongoDB (indexes created), builds the engine (`engineOverride` for benchmarks),
  * listens on the configured ports and resumes a stored session when `autoStart` is set.
@@ -69,7 +68,11 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     spillFile: spillFilePath(config.dataDir),
     onEventsStored: () => dispatcher.notify(),
   });
-  const webhooks = new WebhookSettingsService(store, { url: config.webhookUrl, secret: config.webhookSecret, events: config.webhookEvents }, () => dispatcher.notify());
+  const webhooks = new WebhookSettingsService(
+    store,
+    { url: config.webhookUrl, secret: config.webhookSecret, events: config.webhookEvents },
+    () => dispatcher.notify(),
+  );
   const dispatcher: WebhookDispatcher = new WebhookDispatcher({
     store,
     settings: webhooks,

@@ -29,10 +29,20 @@ export function createMetrics(collectors: {
 }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const sessionState = new Gauge({ name: 'wacloud_session_state', help: 'Session state: 1 for the current state, 0 for the others', labelNames: ['state'], registers: [registry] });
+  const sessionState = new Gauge({
+    name: 'wacloud_session_state',
+    help: 'Session state: 1 for the current state, 0 for the others',
+    labelNames: ['state'],
+    registers: [registry],
+  });
   const m: Metrics = {
     registry,
-    messages: new Counter({ name: 'wacloud_messages_total', help: 'Messages seen by the engine, by direction (in|out)', labelNames: ['direction'], registers: [registry] }),
+    messages: new Counter({
+      name: 'wacloud_messages_total',
+      help: 'Messages seen by the engine, by direction (in|out)',
+      labelNames: ['direction'],
+      registers: [registry],
+    }),
     webhookDeliveries: new Counter({
       name: 'wacloud_webhook_deliveries_total',
       help: 'Webhook delivery attempts by result (delivered|retry|failed)',
@@ -65,8 +75,17 @@ export function createMetrics(collectors: {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    persistBuffered: new Gauge({ name: 'wacloud_persist_buffered', help: 'Documents waiting in the persistence buffer (memory and spill file)', registers: [registry] }),
-    persistBatches: new Counter({ name: 'wacloud_persist_batches_total', help: 'Persistence batch writes by result (ok|error)', labelNames: ['result'], registers: [registry] }),
+    persistBuffered: new Gauge({
+      name: 'wacloud_persist_buffered',
+      help: 'Documents waiting in the persistence buffer (memory and spill file)',
+      registers: [registry],
+    }),
+    persistBatches: new Counter({
+      name: 'wacloud_persist_batches_total',
+      help: 'Persistence batch writes by result (ok|error)',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
     persistOverflow: new Counter({
       name: 'wacloud_persist_overflow_total',
       help: 'Documents spilled to disk because the in-memory persistence buffer was full',

@@ -12,7 +12,8 @@ import { buildOpenApi, type RouteDef } from '@wacloud/kit';
 import { publicRoutes, type PublicDeps } from './http/routes-public.js';
 
 /** The package version, as the document and `/health` show it. */
-export const instanceVersion = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const instanceVersion = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string })
+  .version;
 
 /** Route tables by port: `public` (PORT, instance tokens) and, when given, `internal` (INTERNAL_PORT, internal key). */
 export interface InstanceRouteGroups {
@@ -29,7 +30,9 @@ export function instanceOpenApi(groups: InstanceRouteGroups, version = instanceV
       'One WhatsApp account. Public API on PORT (instance tokens: r, w, rw); internal API on INTERNAL_PORT (internal key, main api only). ' +
       'Live events: WebSocket /v1/events (r) — messages `{event, data, timestamp}`. Errors: `{error: {code, message}}`.',
     groups: [{ server: 'public', routes: groups.public }, ...(groups.internal ? [{ server: 'internal', routes: groups.internal }] : [])],
-    servers: [{ url: '/', description: groups.internal ? 'public (PORT) or internal (INTERNAL_PORT) — see x-wacloud-server' : 'public (PORT)' }],
+    servers: [
+      { url: '/', description: groups.internal ? 'public (PORT) or internal (INTERNAL_PORT) — see x-wacloud-server' : 'public (PORT)' },
+    ],
     securitySchemes: {
       instanceToken: { type: 'http', scheme: 'bearer', description: 'Instance access token (wai_…)' },
       ...(groups.internal ? { internalKey: { type: 'http', scheme: 'bearer', description: 'Internal API key' } } : {}),
@@ -44,7 +47,14 @@ export function instanceOpenApi(groups: InstanceRouteGroups, version = instanceV
  */
 export function publicOpenApi(): Record<string, unknown> {
   const unavailable = (name: string) =>
-    new Proxy({}, { get: (_t, p) => { throw new Error(`openapi: ${name}.${String(p)} is not available while building the document`); } });
+    new Proxy(
+      {},
+      {
+        get: (_t, p) => {
+          throw new Error(`openapi: ${name}.${String(p)} is not available while building the document`);
+        },
+      },
+    );
   const deps = new Proxy({} as PublicDeps, { get: (_t, p: string) => unavailable(p) });
   return instanceOpenApi({ public: publicRoutes(deps) });
 }

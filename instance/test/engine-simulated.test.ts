@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eventually, freePort } from '@wacloud/testenv';
 import { createSimnetServer, type SimnetServer, type SimnetServerOptions } from '@wacloud/simnet';
-import { EngineError, EngineNotReadyError, type Ack, type EngineChat, type EngineContact, type EngineMessage, type SessionState } from '../src/engines/engine.js';
+import {
+  EngineError,
+  EngineNotReadyError,
+  type Ack,
+  type EngineChat,
+  type EngineContact,
+  type EngineMessage,
+  type SessionState,
+} from '../src/engines/engine.js';
 import { SESSION_FILE, SimulatedEngine, type SimulatedEngineOptions } from '../src/engines/simulated/engine.js';
 
 const tmpRoot = mkdtempSync(path.join(tmpdir(), 'wacloud-simnet-'));
@@ -43,7 +51,11 @@ interface Recorded {
   authenticated: number;
 }
 
-function makeEngine(server: { url: string }, dataDir = mkdtempSync(path.join(tmpRoot, 'data-')), extra: Partial<SimulatedEngineOptions> = {}) {
+function makeEngine(
+  server: { url: string },
+  dataDir = mkdtempSync(path.join(tmpRoot, 'data-')),
+  extra: Partial<SimulatedEngineOptions> = {},
+) {
   const engine = new SimulatedEngine({ simnetUrl: server.url, dataDir, ...extra });
   engines.push(engine);
   const rec: Recorded = { states: [], qrs: [], codes: [], messages: [], acks: [], contacts: [], chats: [], authenticated: 0 };
@@ -275,7 +287,15 @@ describe('messaging', () => {
     const bob = await linked(server, '15550000022', 'Bob');
 
     const sent = await alice.engine.sendText('15550000022', 'hello bob');
-    expect(sent).toMatchObject({ chatId: '15550000022@c.us', author: '15550000021@c.us', fromMe: true, isGroup: false, type: 'chat', body: 'hello bob', ack: 1 });
+    expect(sent).toMatchObject({
+      chatId: '15550000022@c.us',
+      author: '15550000021@c.us',
+      fromMe: true,
+      isGroup: false,
+      type: 'chat',
+      body: 'hello bob',
+      ack: 1,
+    });
     expect(sent.id).toMatch(/^true_15550000022@c\.us_[0-9A-F]{20}$/);
     expect(keyOf(sent.id)).toMatch(KEY_SHAPE);
     expect(Math.abs(sent.timestamp - Date.now())).toBeLessThan(5_000);
@@ -290,13 +310,20 @@ describe('messaging', () => {
       isGroup: false,
       timestamp: sent.timestamp,
     });
-    expect(bob.rec.contacts).toContainEqual(expect.objectContaining({ id: '15550000021@c.us', number: '15550000021', pushname: 'Alice', isGroup: false }));
-    expect(bob.rec.chats).toContainEqual(expect.objectContaining({ id: '15550000021@c.us', name: 'Alice', isGroup: false, unreadCount: 1 }));
+    expect(bob.rec.contacts).toContainEqual(
+      expect.objectContaining({ id: '15550000021@c.us', number: '15550000021', pushname: 'Alice', isGroup: false }),
+    );
+    expect(bob.rec.chats).toContainEqual(
+      expect.objectContaining({ id: '15550000021@c.us', name: 'Alice', isGroup: false, unreadCount: 1 }),
+    );
     expect(alice.rec.chats).toContainEqual(expect.objectContaining({ id: '15550000022@c.us', name: 'Bob' }));
 
     await eventually(() => ackOf(alice.rec, sent.id) === 2);
     expect(alice.rec.acks.find((a) => a.id === sent.id)).toEqual({ id: sent.id, chatId: '15550000022@c.us', ack: 2 });
-    expect(await hook(server, 'POST', '/read', { phone: '15550000022', chatId: '15550000021@c.us' })).toEqual({ status: 200, body: { read: 1 } });
+    expect(await hook(server, 'POST', '/read', { phone: '15550000022', chatId: '15550000021@c.us' })).toEqual({
+      status: 200,
+      body: { read: 1 },
+    });
     await eventually(() => ackOf(alice.rec, sent.id) === 3);
     await eventually(() => bob.rec.chats.some((c) => c.id === '15550000021@c.us' && c.unreadCount === 0 && bob.rec.chats.length > 1));
 
@@ -308,9 +335,13 @@ describe('messaging', () => {
     expect(replyAtAlice.fromMe).toBe(false);
 
     const chats = await alice.engine.chats();
-    expect(chats).toEqual([expect.objectContaining({ id: '15550000022@c.us', isGroup: false, unreadCount: 1, lastMessageAt: replyAtAlice.timestamp })]);
+    expect(chats).toEqual([
+      expect.objectContaining({ id: '15550000022@c.us', isGroup: false, unreadCount: 1, lastMessageAt: replyAtAlice.timestamp }),
+    ]);
     const contacts = await alice.engine.contacts();
-    expect(contacts).toEqual([{ id: '15550000022@c.us', number: '15550000022', name: 'Bob', pushname: 'Bob', isGroup: false, isMyContact: true }]);
+    expect(contacts).toEqual([
+      { id: '15550000022@c.us', number: '15550000022', name: 'Bob', pushname: 'Bob', isGroup: false, isMyContact: true },
+    ]);
   });
 
   it('queues messages for an offline device and delivers them when it reconnects', async () => {
@@ -349,14 +380,25 @@ describe('messaging', () => {
     expect(fromDave.status).toBe(201);
     const daveMsg = fromDave.body.message as EngineMessage;
     const atAlice = await eventually(() => alice.rec.messages.find((m) => m.body === 'hi from a phone'));
-    expect(atAlice).toMatchObject({ fromMe: false, chatId: '15550000042@c.us', author: '15550000042@c.us', id: `false_15550000042@c.us_${keyOf(daveMsg.id)}` });
+    expect(atAlice).toMatchObject({
+      fromMe: false,
+      chatId: '15550000042@c.us',
+      author: '15550000042@c.us',
+      id: `false_15550000042@c.us_${keyOf(daveMsg.id)}`,
+    });
     expect(alice.rec.contacts).toContainEqual(expect.objectContaining({ id: '15550000042@c.us', pushname: 'Dave' }));
 
     const sent = await alice.engine.sendText('15550000042@c.us', 'hi dave');
     await eventually(() => ackOf(alice.rec, sent.id) === 2);
     const inbox = await hook(server, 'GET', '/accounts/15550000042/messages');
     expect(inbox.body.messages).toEqual([
-      expect.objectContaining({ id: `false_15550000041@c.us_${keyOf(sent.id)}`, body: 'hi dave', fromMe: false, chatId: '15550000041@c.us', ack: 2 }),
+      expect.objectContaining({
+        id: `false_15550000041@c.us_${keyOf(sent.id)}`,
+        body: 'hi dave',
+        fromMe: false,
+        chatId: '15550000041@c.us',
+        ack: 2,
+      }),
     ]);
     await hook(server, 'POST', '/read', { phone: '15550000042', chatId: '15550000041' });
     await eventually(() => ackOf(alice.rec, sent.id) === 3);
@@ -369,7 +411,12 @@ describe('messaging', () => {
     const fromPhone = await hook(server, 'POST', '/send', { from: '15550000051', to: '15550000052@c.us', text: 'typed on the phone' });
     expect(fromPhone.status).toBe(201);
     const mine = await eventually(() => alice.rec.messages.find((m) => m.body === 'typed on the phone'));
-    expect(mine).toMatchObject({ fromMe: true, chatId: '15550000052@c.us', author: '15550000051@c.us', id: (fromPhone.body.message as EngineMessage).id });
+    expect(mine).toMatchObject({
+      fromMe: true,
+      chatId: '15550000052@c.us',
+      author: '15550000051@c.us',
+      id: (fromPhone.body.message as EngineMessage).id,
+    });
     await eventually(() => bob.rec.messages.some((m) => m.body === 'typed on the phone' && !m.fromMe));
     await eventually(() => ackOf(alice.rec, mine.id) === 2);
 
@@ -410,7 +457,11 @@ describe('groups', () => {
     const outsider = await linked(server, '15550000073');
     await hook(server, 'POST', '/accounts', { phone: '15550000074', pushname: 'Carol' });
 
-    const created = await hook(server, 'POST', '/groups', { name: 'Team', owner: '15550000071', participants: ['15550000072', '15550000074'] });
+    const created = await hook(server, 'POST', '/groups', {
+      name: 'Team',
+      owner: '15550000071',
+      participants: ['15550000072', '15550000074'],
+    });
     expect(created.status).toBe(201);
     const groupId = created.body.id as string;
     expect(groupId).toMatch(/^\d+@g\.us$/);
@@ -424,11 +475,19 @@ describe('groups', () => {
     // Carol's phone has it, Bob's only device is offline: not yet delivered to everyone.
     expect(ackOf(alice.rec, sent.id)).toBe(0);
     const carolInbox = await hook(server, 'GET', '/accounts/15550000074/messages');
-    expect(carolInbox.body.messages).toEqual([expect.objectContaining({ chatId: groupId, isGroup: true, author: '15550000071@c.us', body: 'hello team' })]);
+    expect(carolInbox.body.messages).toEqual([
+      expect.objectContaining({ chatId: groupId, isGroup: true, author: '15550000071@c.us', body: 'hello team' }),
+    ]);
 
     await bob.engine.start();
     const atBob = await eventually(() => bob.rec.messages.find((m) => m.body === 'hello team'));
-    expect(atBob).toMatchObject({ id: `false_${groupId}_${keyOf(sent.id)}`, chatId: groupId, isGroup: true, fromMe: false, author: '15550000071@c.us' });
+    expect(atBob).toMatchObject({
+      id: `false_${groupId}_${keyOf(sent.id)}`,
+      chatId: groupId,
+      isGroup: true,
+      fromMe: false,
+      author: '15550000071@c.us',
+    });
     await eventually(() => ackOf(alice.rec, sent.id) === 2);
 
     await hook(server, 'POST', '/read', { phone: '15550000072', chatId: groupId });
@@ -444,7 +503,12 @@ describe('groups', () => {
 
     const notMember = await outsider.engine.sendText(groupId, 'let me in').catch((e: unknown) => e);
     expect((notMember as EngineError).code).toBe('chat_not_found');
-    expect(await alice.engine.contacts()).toContainEqual({ id: groupId, name: 'Team', isGroup: true, participants: ['15550000071@c.us', '15550000072@c.us', '15550000074@c.us'] });
+    expect(await alice.engine.contacts()).toContainEqual({
+      id: groupId,
+      name: 'Team',
+      isGroup: true,
+      participants: ['15550000071@c.us', '15550000072@c.us', '15550000074@c.us'],
+    });
     expect((await alice.engine.chats()).map((c) => c.id)).toEqual([groupId]);
   });
 });

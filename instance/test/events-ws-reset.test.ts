@@ -66,9 +66,16 @@ test('/health without a token shows the session state, not the linked account', 
 
 test('POST /internal/v1/tokens/verify: valid with permissions, invalid for unknown, malformed or deleted tokens', async () => {
   const created = await inst.internal<{ id: string; token: string }>('POST', '/internal/v1/tokens', { name: 'checked', permissions: 'rw' });
-  expect(await inst.internal('POST', '/internal/v1/tokens/verify', { token: created.body.token })).toEqual({ status: 200, body: { valid: true, permissions: 'rw' } });
-  for (const token of ['wai_x', `wai_${created.body.id}_${'A'.repeat(43)}`]) expect(await inst.internal('POST', '/internal/v1/tokens/verify', { token })).toEqual({ status: 200, body: { valid: false } });
+  expect(await inst.internal('POST', '/internal/v1/tokens/verify', { token: created.body.token })).toEqual({
+    status: 200,
+    body: { valid: true, permissions: 'rw' },
+  });
+  for (const token of ['wai_x', `wai_${created.body.id}_${'A'.repeat(43)}`])
+    expect(await inst.internal('POST', '/internal/v1/tokens/verify', { token })).toEqual({ status: 200, body: { valid: false } });
   expect((await inst.internal('POST', '/internal/v1/tokens/verify', { token: created.body.token }, 'wrong-key')).status).toBe(401);
   expect((await inst.internal('DELETE', `/internal/v1/tokens/${created.body.id}`)).status).toBe(204);
-  expect(await inst.internal('POST', '/internal/v1/tokens/verify', { token: created.body.token })).toEqual({ status: 200, body: { valid: false } });
+  expect(await inst.internal('POST', '/internal/v1/tokens/verify', { token: created.body.token })).toEqual({
+    status: 200,
+    body: { valid: false },
+  });
 });

@@ -25,14 +25,22 @@ export interface RunningSimnet {
 /** Starts the simulated WhatsApp network as its own process. */
 export async function startSimnet(): Promise<RunningSimnet> {
   const port = await freePort();
-  const proc = startProcess({ command: process.execPath, args: [simnetJs], env: { ...process.env, SIMNET_PORT: String(port), SIMNET_HOST: '127.0.0.1' } });
+  const proc = startProcess({
+    command: process.execPath,
+    args: [simnetJs],
+    env: { ...process.env, SIMNET_PORT: String(port), SIMNET_HOST: '127.0.0.1' },
+  });
   await proc.waitForOutput(/simnet listening/, 20_000);
   const url = `http://127.0.0.1:${port}`;
   return {
     url,
     proc,
     async hook(p, body, method = body === undefined ? 'GET' : 'POST') {
-      const res = await fetch(url + p, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      const res = await fetch(url + p, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
       const text = await res.text();
       return { status: res.status, body: (text ? JSON.parse(text) : undefined) as never };
     },
@@ -49,7 +57,11 @@ export interface RunningInstance {
   env: NodeJS.ProcessEnv;
   proc: ManagedProcess;
   /** Public API call with a token (or none). */
-  api<T = any>(method: string, p: string, opts?: { token?: string | undefined; body?: unknown; rawBody?: string; headers?: Record<string, string> }): Promise<{ status: number; body: T; headers: Headers }>;
+  api<T = any>(
+    method: string,
+    p: string,
+    opts?: { token?: string | undefined; body?: unknown; rawBody?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: T; headers: Headers }>;
   /** Internal API call with the internal key (or `key`). */
   internal<T = any>(method: string, p: string, body?: unknown, key?: string): Promise<{ status: number; body: T }>;
   /** Creates an instance token through the internal API. */
@@ -91,7 +103,10 @@ export async function startInstance(o: InstanceOptions): Promise<RunningInstance
   return launch(env, { port, internalPort, internalKey, dataDir, mongoUri });
 }
 
-async function launch(env: NodeJS.ProcessEnv, a: { port: number; internalPort: number; internalKey: string; dataDir: string; mongoUri: string }): Promise<RunningInstance> {
+async function launch(
+  env: NodeJS.ProcessEnv,
+  a: { port: number; internalPort: number; internalKey: string; dataDir: string; mongoUri: string },
+): Promise<RunningInstance> {
   const proc = startProcess({ command: process.execPath, args: [mainJs], env });
   try {
     await Promise.race([
@@ -124,7 +139,11 @@ async function launch(env: NodeJS.ProcessEnv, a: { port: number; internalPort: n
       }
       const res = await fetch(publicUrl + p, { method, headers, body });
       const ct = res.headers.get('content-type') ?? '';
-      const payload = ct.includes('json') ? await res.json() : ct.startsWith('image/') ? Buffer.from(await res.arrayBuffer()) : await res.text();
+      const payload = ct.includes('json')
+        ? await res.json()
+        : ct.startsWith('image/')
+          ? Buffer.from(await res.arrayBuffer())
+          : await res.text();
       return { status: res.status, body: payload as never, headers: res.headers };
     },
     async internal(method, p, body, key = a.internalKey) {
@@ -198,6 +217,10 @@ export async function startReceiver(script: number[] = []): Promise<WebhookRecei
   const port = await freePort();
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   r.url = `http://127.0.0.1:${port}/hook`;
-  r.close = () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); });
+  r.close = () =>
+    new Promise((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
   return r;
 }

@@ -69,9 +69,15 @@ test('contact filters and ids', async () => {
 });
 
 test('sending: bodies', async () => {
-  const send = (opts: { body?: unknown; rawBody?: string; headers?: Record<string, string> }) => inst.api('POST', '/v1/messages', { token: w, ...opts });
+  const send = (opts: { body?: unknown; rawBody?: string; headers?: Record<string, string> }) =>
+    inst.api('POST', '/v1/messages', { token: w, ...opts });
   expectCoded(await send({ rawBody: '{"to": "1555', headers: { 'content-type': 'application/json' } }), 400, 'invalid_json', 'broken json');
-  expectCoded(await send({ rawBody: 'to=1&text=2', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'unsupported_media_type', 'form');
+  expectCoded(
+    await send({ rawBody: 'to=1&text=2', headers: { 'content-type': 'application/x-www-form-urlencoded' } }),
+    415,
+    'unsupported_media_type',
+    'form',
+  );
   expectCoded(await send({ rawBody: 'hello', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type', 'text');
   expectCoded(await send({}), 400, 'invalid_request', 'no body');
   expectCoded(await send({ body: [] }), 400, 'invalid_request', 'array');

@@ -3,7 +3,16 @@
  */
 import mongoose from 'mongoose';
 import { startMongo, eventually, type MongoServer } from '@wacloud/testenv';
-import { expectedSignature, loginWithQr, startInstance, startReceiver, startSimnet, type RunningInstance, type RunningSimnet, type WebhookReceiver } from './harness.js';
+import {
+  expectedSignature,
+  loginWithQr,
+  startInstance,
+  startReceiver,
+  startSimnet,
+  type RunningInstance,
+  type RunningSimnet,
+  type WebhookReceiver,
+} from './harness.js';
 
 const PHONE_A = '15550000001';
 const PHONE_B = '15550000002';
@@ -82,7 +91,15 @@ describe('A sends to B through the simulated network', () => {
       expect([p, r.status]).toEqual([p, 200]);
       expect([p, found(r)]).toEqual([p, true]);
     }
-    const negatives = [`since=${after.toISOString()}`, `until=${before.toISOString()}`, 'q=nonexistent-words', `chatId=15559999999@c.us`, 'fromMe=true', 'isGroup=true', `author=${PHONE_B}@c.us`];
+    const negatives = [
+      `since=${after.toISOString()}`,
+      `until=${before.toISOString()}`,
+      'q=nonexistent-words',
+      `chatId=15559999999@c.us`,
+      'fromMe=true',
+      'isGroup=true',
+      `author=${PHONE_B}@c.us`,
+    ];
     for (const p of negatives) {
       const r = await q(p);
       expect([p, r.status]).toEqual([p, 200]);
@@ -96,7 +113,10 @@ describe('A sends to B through the simulated network', () => {
   });
 
   test('the sender sees the delivery ack (2) once B received it', async () => {
-    await eventually(async () => (await a.api('GET', `/v1/messages/${encodeURIComponent(sentId)}`, { token: tokens.aR })).body.ack >= 2, 15_000);
+    await eventually(
+      async () => (await a.api('GET', `/v1/messages/${encodeURIComponent(sentId)}`, { token: tokens.aR })).body.ack >= 2,
+      15_000,
+    );
   });
 
   test("B's webhook receiver gets the event with a valid HMAC signature", async () => {
@@ -154,7 +174,11 @@ describe('A sends to B through the simulated network', () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const r: { body: { items: Array<{ id: string }>; nextCursor: string | null } } = await b.api('GET', `/v1/messages?q=page%20test&limit=2${cursor ? `&cursor=${cursor}` : ''}`, { token: tokens.bR });
+      const r: { body: { items: Array<{ id: string }>; nextCursor: string | null } } = await b.api(
+        'GET',
+        `/v1/messages?q=page%20test&limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        { token: tokens.bR },
+      );
       seen.push(...r.body.items.map((m) => m.id));
       cursor = r.body.nextCursor;
     } while (cursor);
@@ -184,7 +208,11 @@ describe('scopes (acceptance 2)', () => {
     expect((await send(tokens.aW)).status).toBe(201);
     expect((await send(tokens.aRW)).status).toBe(201);
     expect((await read(tokens.aRW)).status).toBe(200);
-    for (const [p, need] of [['/v1/messages/x', 'r'], ['/v1/contacts', 'r'], ['/v1/screenshot', 'r']] as const) {
+    for (const [p, need] of [
+      ['/v1/messages/x', 'r'],
+      ['/v1/contacts', 'r'],
+      ['/v1/screenshot', 'r'],
+    ] as const) {
       expect([p, (await a.api('GET', p, { token: tokens.aW })).status, need]).toEqual([p, 403, need]);
     }
     expect((await a.api('GET', '/v1/session/qr', { token: tokens.aR })).status).toBe(403); // the login QR needs w
@@ -193,7 +221,11 @@ describe('scopes (acceptance 2)', () => {
   });
 
   test('GET /v1/token shows each token its own permissions', async () => {
-    for (const [t, p] of [[tokens.aR, 'r'], [tokens.aW, 'w'], [tokens.aRW, 'rw']] as const) {
+    for (const [t, p] of [
+      [tokens.aR, 'r'],
+      [tokens.aW, 'w'],
+      [tokens.aRW, 'rw'],
+    ] as const) {
       const r = await a.api('GET', '/v1/token', { token: t });
       expect(r.status).toBe(200);
       expect(r.body.permissions).toBe(p);
@@ -214,7 +246,11 @@ describe('scopes (acceptance 2)', () => {
     expect(wrong.status).toBe(401);
     const none = await fetch(`${a.internalUrl}/internal/v1/tokens`);
     expect(none.status).toBe(401);
-    for (const [m, p] of [['GET', '/internal/v1/tokens'], ['POST', '/internal/v1/tokens'], ['GET', '/internal/v1/webhook']] as const) {
+    for (const [m, p] of [
+      ['GET', '/internal/v1/tokens'],
+      ['POST', '/internal/v1/tokens'],
+      ['GET', '/internal/v1/webhook'],
+    ] as const) {
       const withKey = await fetch(`${a.publicUrl}${p}`, { method: m, headers: { authorization: `Bearer ${a.internalKey}` } });
       expect([p, withKey.status]).toEqual([p, 404]);
     }

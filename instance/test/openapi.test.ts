@@ -49,7 +49,8 @@ function servedRoutes(app: Express): string[] {
   const out: string[] = [];
   const walk = (stack: Layer[]) => {
     for (const l of stack) {
-      if (l.route) for (const m of Object.keys(l.route.methods)) out.push(`${m.toUpperCase()} ${l.route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
+      if (l.route)
+        for (const m of Object.keys(l.route.methods)) out.push(`${m.toUpperCase()} ${l.route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
       else if (l.handle?.stack) walk(l.handle.stack);
     }
   };
@@ -60,7 +61,10 @@ function servedRoutes(app: Express): string[] {
 const COMMON = ['GET /metrics', 'GET /openapi.json'];
 
 test('every served route is documented, every documented route is served, on the right port', async () => {
-  const doc = (await (await fetch(`${svc.publicUrl}/openapi.json`)).json()) as { openapi: string; paths: Record<string, Record<string, { 'x-wacloud-server': string; operationId: string; responses: object }>> };
+  const doc = (await (await fetch(`${svc.publicUrl}/openapi.json`)).json()) as {
+    openapi: string;
+    paths: Record<string, Record<string, { 'x-wacloud-server': string; operationId: string; responses: object }>>;
+  };
   expect(doc.openapi).toBe('3.1.0');
   const documented = { public: [] as string[], internal: [] as string[] };
   const ids = new Set<string>();
@@ -74,8 +78,32 @@ test('every served route is documented, every documented route is served, on the
   }
   expect(servedRoutes(svc.apps.public)).toEqual([...documented.public, ...COMMON].sort());
   expect(servedRoutes(svc.apps.internal)).toEqual([...documented.internal, ...COMMON].sort());
-  expect(documented.public).toEqual(expect.arrayContaining(['GET /v1/messages', 'POST /v1/messages', 'GET /v1/messages/{id}', 'GET /v1/contacts', 'GET /v1/contacts/{id}', 'POST /v1/session/login', 'POST /v1/session/logout', 'GET /v1/session/qr', 'GET /v1/screenshot', 'GET /v1/stats', 'GET /v1/token', 'GET /health']));
-  expect(documented.internal).toEqual(expect.arrayContaining(['POST /internal/v1/tokens', 'GET /internal/v1/tokens', 'PATCH /internal/v1/tokens/{id}', 'DELETE /internal/v1/tokens/{id}', 'GET /internal/v1/webhook', 'PUT /internal/v1/webhook']));
+  expect(documented.public).toEqual(
+    expect.arrayContaining([
+      'GET /v1/messages',
+      'POST /v1/messages',
+      'GET /v1/messages/{id}',
+      'GET /v1/contacts',
+      'GET /v1/contacts/{id}',
+      'POST /v1/session/login',
+      'POST /v1/session/logout',
+      'GET /v1/session/qr',
+      'GET /v1/screenshot',
+      'GET /v1/stats',
+      'GET /v1/token',
+      'GET /health',
+    ]),
+  );
+  expect(documented.internal).toEqual(
+    expect.arrayContaining([
+      'POST /internal/v1/tokens',
+      'GET /internal/v1/tokens',
+      'PATCH /internal/v1/tokens/{id}',
+      'DELETE /internal/v1/tokens/{id}',
+      'GET /internal/v1/webhook',
+      'PUT /internal/v1/webhook',
+    ]),
+  );
   const internalDoc = await (await fetch(`${svc.internalUrl}/openapi.json`)).json();
   expect(internalDoc).toEqual(doc);
 });
@@ -83,11 +111,21 @@ test('every served route is documented, every documented route is served, on the
 test('query parameters of GET /v1/messages are documented with their schemas', async () => {
   const doc = (await (await fetch(`${svc.publicUrl}/openapi.json`)).json()) as any;
   const params = doc.paths['/v1/messages'].get.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`);
-  expect(params.sort()).toEqual(['query:author', 'query:chatId', 'query:cursor', 'query:fromMe', 'query:isGroup', 'query:limit', 'query:q', 'query:since', 'query:until']);
+  expect(params.sort()).toEqual([
+    'query:author',
+    'query:chatId',
+    'query:cursor',
+    'query:fromMe',
+    'query:isGroup',
+    'query:limit',
+    'query:q',
+    'query:since',
+    'query:until',
+  ]);
   expect(doc.paths['/v1/messages'].post.requestBody.content['application/json'].schema.required).toEqual(['to', 'text']);
 });
 
-test('the printed document (node dist/openapi.js, what the dashboard\'s models come from) is the served one without the internal routes', async () => {
+test("the printed document (node dist/openapi.js, what the dashboard's models come from) is the served one without the internal routes", async () => {
   type Ops = Record<string, { 'x-wacloud-server': string }>;
   const served = (await (await fetch(`${svc.publicUrl}/openapi.json`)).json()) as { info: unknown; paths: Record<string, Ops> };
   const publicPaths = Object.entries(served.paths)
@@ -100,7 +138,14 @@ test('the printed document (node dist/openapi.js, what the dashboard\'s models c
 
 test('/metrics exposes the instance metrics', async () => {
   const text = await (await fetch(`${svc.publicUrl}/metrics`)).text();
-  for (const name of ['wacloud_messages_total', 'wacloud_webhook_deliveries_total', 'wacloud_outbox_depth', 'wacloud_session_state', 'http_request_duration_seconds', 'wacloud_persist_buffered']) {
+  for (const name of [
+    'wacloud_messages_total',
+    'wacloud_webhook_deliveries_total',
+    'wacloud_outbox_depth',
+    'wacloud_session_state',
+    'http_request_duration_seconds',
+    'wacloud_persist_buffered',
+  ]) {
     expect(text).toContain(name);
   }
   expect(text).toMatch(/wacloud_session_state\{state="STOPPED"\} 1/);

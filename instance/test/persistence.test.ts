@@ -16,10 +16,26 @@ import { openStore, type Store } from '../src/storage/store.js';
 const logger = pino({ level: 'silent' });
 
 function message(i: number, over: Partial<EngineMessage> = {}): EngineMessage {
-  return { id: `false_1555000${i % 7}@c.us_${String(i).padStart(20, '0')}`, chatId: `1555000${i % 7}@c.us`, author: `1555000${i % 7}@c.us`, fromMe: false, isGroup: false, type: 'chat', body: `message ${i}`, timestamp: 1_763_800_000_000 + i, ack: 1, ...over };
+  return {
+    id: `false_1555000${i % 7}@c.us_${String(i).padStart(20, '0')}`,
+    chatId: `1555000${i % 7}@c.us`,
+    author: `1555000${i % 7}@c.us`,
+    fromMe: false,
+    isGroup: false,
+    type: 'chat',
+    body: `message ${i}`,
+    timestamp: 1_763_800_000_000 + i,
+    ack: 1,
+    ...over,
+  };
 }
 
-function persister(store: Store, spillFile: string, bufferLimit: number, metrics = createMetrics({ outboxDepth: async () => 0, browserMemoryBytes: async () => undefined })) {
+function persister(
+  store: Store,
+  spillFile: string,
+  bufferLimit: number,
+  metrics = createMetrics({ outboxDepth: async () => 0, browserMemoryBytes: async () => undefined }),
+) {
   return { metrics, p: new Persister({ store, logger, metrics, batchSize: 500, flushMs: 20, bufferLimit, spillFile }) };
 }
 
@@ -59,7 +75,10 @@ describe('persister', () => {
 
   test('hundreds of chats and acks in one batch are written (FerretDB v1 stalls on ≥ 100-statement updates)', async () => {
     const { p } = persister(store, path.join(dir, 'many.ndjson'), 10_000);
-    const big = (n: number) => ({ kind: 'chat' as const, doc: { _id: `1666${String(n).padStart(6, '0')}@c.us`, isGroup: false, unreadCount: n, updatedAt: new Date() } });
+    const big = (n: number) => ({
+      kind: 'chat' as const,
+      doc: { _id: `1666${String(n).padStart(6, '0')}@c.us`, isGroup: false, unreadCount: n, updatedAt: new Date() },
+    });
     for (let i = 0; i < 250; i++) p.enqueue(big(i));
     await p.flush();
     for (let i = 0; i < 250; i++) p.enqueue(big(i)); // updates of existing documents, one batch

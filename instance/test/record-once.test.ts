@@ -46,10 +46,13 @@ function spyOnMessageWrites(store: Store, persister: Persister) {
     col[method] = (...args: any[]) => {
       const arg = args[0];
       const ids: string[] =
-        method === 'insertMany' ? arg.map((d: { _id: string }) => d._id)
-        : method === 'bulkWrite' ? arg.map((op: any) => op.updateOne?.filter?._id ?? op.insertOne?.document?._id)
-        : method === 'insertOne' ? [arg._id]
-        : [arg._id];
+        method === 'insertMany'
+          ? arg.map((d: { _id: string }) => d._id)
+          : method === 'bulkWrite'
+            ? arg.map((op: any) => op.updateOne?.filter?._id ?? op.insertOne?.document?._id)
+            : method === 'insertOne'
+              ? [arg._id]
+              : [arg._id];
       for (const id of ids) writes.push({ via: `messages.${method}`, id });
       return original(...args);
     };
@@ -93,14 +96,30 @@ describe('through the service with the simulated engine', () => {
 
   test('POST /v1/messages: one write, one record with the token, one live event, one webhook per event type', async () => {
     const internal = (method: string, p: string, body?: unknown) =>
-      fetch(app.internalUrl + p, { method, headers: { authorization: 'Bearer record-once-internal-key', 'content-type': 'application/json' }, body: JSON.stringify(body) }).then((r) => r.json() as Promise<any>);
+      fetch(app.internalUrl + p, {
+        method,
+        headers: { authorization: 'Bearer record-once-internal-key', 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      }).then((r) => r.json() as Promise<any>);
     const token = (await internal('POST', '/internal/v1/tokens', { name: 'once-bot', permissions: 'rw' })).token as string;
     const api = (method: string, p: string, body?: unknown) =>
-      fetch(app.publicUrl + p, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      fetch(app.publicUrl + p, {
+        method,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
     const login = (await (await api('POST', '/v1/session/login')).json()) as { qr: string };
-    await fetch(`${simnet.url}/hooks/scan`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ qr: login.qr, phone: '15550005001' }) });
+    await fetch(`${simnet.url}/hooks/scan`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ qr: login.qr, phone: '15550005001' }),
+    });
     await eventually(() => app.session.state() === 'WORKING');
-    await fetch(`${simnet.url}/hooks/accounts`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ phone: '15550005002' }) });
+    await fetch(`${simnet.url}/hooks/accounts`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ phone: '15550005002' }),
+    });
 
     const live: LiveEvent[] = [];
     const ws = new WebSocket(`${app.publicUrl.replace('http', 'ws')}/v1/events?token=${token}`);
@@ -116,7 +135,10 @@ describe('through the service with the simulated engine', () => {
     const read = (await (await api('GET', `/v1/messages/${encodeURIComponent(sent.id)}`)).json()) as { sentBy: { tokenName: string } };
     expect(read.sentBy.tokenName).toBe('once-bot');
 
-    await eventually(() => receiver.received.some((r) => r.body.event === 'message.ack' && r.body.payload.id === sent.id && r.body.payload.ack === 2), 15_000);
+    await eventually(
+      () => receiver.received.some((r) => r.body.event === 'message.ack' && r.body.payload.id === sent.id && r.body.payload.ack === 2),
+      15_000,
+    );
     await app.persister.flush();
     await new Promise((r) => setTimeout(r, 300));
     expect(writesOf(sent.id)).toEqual([{ via: 'messages.updateOne', id: sent.id }]);
@@ -139,7 +161,16 @@ class ScriptedEngine extends EventEmitter<EngineEvents> {
 }
 
 const message = (key: string, over: Partial<EngineMessage> = {}): EngineMessage => ({
-  id: `true_15550006002@c.us_${key}`, chatId: '15550006002@c.us', author: '15550006001@c.us', fromMe: true, isGroup: false, type: 'chat', body: key, timestamp: Date.now(), ack: 1, ...over,
+  id: `true_15550006002@c.us_${key}`,
+  chatId: '15550006002@c.us',
+  author: '15550006001@c.us',
+  fromMe: true,
+  isGroup: false,
+  type: 'chat',
+  body: key,
+  timestamp: Date.now(),
+  ack: 1,
+  ...over,
 });
 
 describe('event order of the engine', () => {
@@ -155,13 +186,29 @@ describe('event order of the engine', () => {
     store = await openStore(mongo.dbUri(uniqueDbName('order')));
     await store.init();
     const metrics = createMetrics({ outboxDepth: async () => 0, browserMemoryBytes: async () => undefined });
-    persister = new Persister({ store, logger, metrics, batchSize: 100, flushMs: 10, bufferLimit: 1_000, spillFile: path.join(mkdtempSync(path.join(os.tmpdir(), 'wacloud-order-')), 'spill') });
+    persister = new Persister({
+      store,
+      logger,
+      metrics,
+      batchSize: 100,
+      flushMs: 10,
+      bufferLimit: 1_000,
+      spillFile: path.join(mkdtempSync(path.join(os.tmpdir(), 'wacloud-order-')), 'spill'),
+    });
     const webhooks = new WebhookSettingsService(store, { url: 'http://127.0.0.1:9/hook', secret: undefined, events: ['*'] });
     const events = new LiveEvents();
     live = [];
     events.subscribe((e) => live.push(e));
     engine = new ScriptedEngine();
-    recorder = new EventRecorder({ engine: engine as unknown as Engine, store, persister, outbox: new WebhookOutbox(webhooks, persister), live: events, metrics, logger });
+    recorder = new EventRecorder({
+      engine: engine as unknown as Engine,
+      store,
+      persister,
+      outbox: new WebhookOutbox(webhooks, persister),
+      live: events,
+      metrics,
+      logger,
+    });
     messaging = new MessagingService(engine as unknown as Engine, store, recorder);
     writesOf = spyOnMessageWrites(store, persister);
   });
@@ -213,7 +260,10 @@ describe('event order of the engine', () => {
     await sending;
     await eventually(() => live.some((e) => e.event === 'message' && (e.data as { id: string }).id === fromPhone.id));
     await persister.flush();
-    expect(writesOf(fromPhone.id)).toEqual([{ via: 'persister', id: fromPhone.id }, { via: 'messages.insertMany', id: fromPhone.id }]);
+    expect(writesOf(fromPhone.id)).toEqual([
+      { via: 'persister', id: fromPhone.id },
+      { via: 'messages.insertMany', id: fromPhone.id },
+    ]);
     expect((await store.col.messages.findOne({ _id: fromPhone.id }))?.sentBy).toBeUndefined();
     await expectRecordedOnce(m.id, 'bot');
   });

@@ -18,10 +18,23 @@ const logger = pino({ level: 'silent' });
 const dir = mkdtempSync(path.join(os.tmpdir(), 'wacloud-shutdown-'));
 
 function message(i: number): EngineMessage {
-  return { id: `false_15550009@c.us_${String(i).padStart(20, '0')}`, chatId: '15550009@c.us', author: '15550009@c.us', fromMe: false, isGroup: false, type: 'chat', body: `message ${i}`, timestamp: 1_763_900_000_000 + i, ack: 1 };
+  return {
+    id: `false_15550009@c.us_${String(i).padStart(20, '0')}`,
+    chatId: '15550009@c.us',
+    author: '15550009@c.us',
+    fromMe: false,
+    isGroup: false,
+    type: 'chat',
+    body: `message ${i}`,
+    timestamp: 1_763_900_000_000 + i,
+    ack: 1,
+  };
 }
 
-const lines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()).length;
+const lines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim()).length;
 
 /** A MongoDB-wire server this test may stop, or undefined (with a warning) when MONGODB_URI names an external one. */
 async function ownMongo(): Promise<MongoServer | undefined> {
@@ -84,7 +97,10 @@ describe('persister', () => {
     expect(p.pending()).toBe(51);
     const kept = await p.close(500);
     expect(kept).toBe(51);
-    const ops = readFileSync(spill, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; doc?: { _id: string } });
+    const ops = readFileSync(spill, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; doc?: { _id: string } });
     expect(ops).toHaveLength(51);
     expect(ops.slice(0, 50).map((o) => o.doc!._id)).toEqual(Array.from({ length: 50 }, (_, k) => message(100 + k).id));
     expect(ops[50]!.kind).toBe('ack');
@@ -166,10 +182,14 @@ describe('instance process', () => {
 
       again = await startMongo({ port, dataDir: own.dataDir! });
       next = await inst.restart();
-      await eventually(async () => {
-        const list = await next!.api('GET', '/v1/messages?limit=100&q=while%20down', { token: r });
-        return list.status === 200 && list.body.items?.length === 20;
-      }, 30_000, 250);
+      await eventually(
+        async () => {
+          const list = await next!.api('GET', '/v1/messages?limit=100&q=while%20down', { token: r });
+          return list.status === 200 && list.body.items?.length === 20;
+        },
+        30_000,
+        250,
+      );
       await eventually(() => lines(spillFilePath(inst.dataDir)) === 0, 10_000);
     } finally {
       await next?.stop();

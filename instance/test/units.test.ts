@@ -13,7 +13,14 @@ const base = { MONGODB_URI: 'mongodb://127.0.0.1:27017/x', INTERNAL_API_KEY: 'k'
 describe('config', () => {
   test('defaults are filled and the result is frozen', () => {
     const c = loadInstanceConfig(base);
-    expect(c).toMatchObject({ port: 8080, internalPort: 8081, engine: 'webjs', webhookMaxAttempts: 10, webhookRetryBaseMs: 5_000, webhookRetryMaxMs: 300_000 });
+    expect(c).toMatchObject({
+      port: 8080,
+      internalPort: 8081,
+      engine: 'webjs',
+      webhookMaxAttempts: 10,
+      webhookRetryBaseMs: 5_000,
+      webhookRetryMaxMs: 300_000,
+    });
     expect(Object.isFrozen(c)).toBe(true);
     expect(Object.isFrozen(c.webhookEvents)).toBe(true);
     expect(c.webhookEvents).toEqual(['message', 'message.ack', 'session.status']);
@@ -34,9 +41,20 @@ describe('config', () => {
     expect(() => loadInstanceConfig({ MONGODB_URI: base.MONGODB_URI, INTERNAL_API_KEY_FILE: '/nonexistent/key' })).toThrow(/cannot read/);
   });
   test('durations (ms), sizes (bytes) and counts are positive integers', () => {
-    const c = loadInstanceConfig({ ...base, WEBHOOK_TIMEOUT_MS: '2500', PERSIST_FLUSH_MS: '50', BODY_LIMIT_BYTES: '1024', PERSIST_BATCH_SIZE: '10' });
+    const c = loadInstanceConfig({
+      ...base,
+      WEBHOOK_TIMEOUT_MS: '2500',
+      PERSIST_FLUSH_MS: '50',
+      BODY_LIMIT_BYTES: '1024',
+      PERSIST_BATCH_SIZE: '10',
+    });
     expect(c).toMatchObject({ webhookTimeoutMs: 2500, persistFlushMs: 50, bodyLimitBytes: 1024, persistBatchSize: 10 });
-    for (const [k, v] of [['WEBHOOK_TIMEOUT_MS', '0'], ['PERSIST_FLUSH_MS', '1.5'], ['BROWSER_MEMORY_CHECK_MS', '-1'], ['PERSIST_BUFFER_LIMIT', 'many']] as const) {
+    for (const [k, v] of [
+      ['WEBHOOK_TIMEOUT_MS', '0'],
+      ['PERSIST_FLUSH_MS', '1.5'],
+      ['BROWSER_MEMORY_CHECK_MS', '-1'],
+      ['PERSIST_BUFFER_LIMIT', 'many'],
+    ] as const) {
       expect(() => loadInstanceConfig({ ...base, [k]: v })).toThrow(new RegExp(k));
     }
   });
@@ -89,7 +107,14 @@ describe('webhook signature', () => {
 });
 
 test('grants, chat ids, regex escaping', () => {
-  expect([grants('r', 'r'), grants('r', 'w'), grants('w', 'w'), grants('w', 'r'), grants('rw', 'r'), grants('rw', 'w')]).toEqual([true, false, true, false, true, true]);
+  expect([grants('r', 'r'), grants('r', 'w'), grants('w', 'w'), grants('w', 'r'), grants('rw', 'r'), grants('rw', 'w')]).toEqual([
+    true,
+    false,
+    true,
+    false,
+    true,
+    true,
+  ]);
   expect(toChatId('+1 (555) 000-1111')).toBe('15550001111@c.us');
   expect(toChatId('120363@g.us')).toBe('120363@g.us');
   expect(new RegExp(escapeRegex('a.b*(c)')).test('a.b*(c)')).toBe(true);

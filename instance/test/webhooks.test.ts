@@ -2,7 +2,15 @@
  * Acceptance 3 (issue #2): retries keep the event id; a crash with pending events does not lose them.
  */
 import { eventually, startMongo, type MongoServer } from '@wacloud/testenv';
-import { loginWithQr, startInstance, startReceiver, startSimnet, type RunningInstance, type RunningSimnet, type WebhookReceiver } from './harness.js';
+import {
+  loginWithQr,
+  startInstance,
+  startReceiver,
+  startSimnet,
+  type RunningInstance,
+  type RunningSimnet,
+  type WebhookReceiver,
+} from './harness.js';
 
 const PHONE = '15550000101';
 const FRIEND = '15550000199';
@@ -18,7 +26,10 @@ beforeAll(async () => {
   receiver = await startReceiver();
   inst = await startInstance({ mongo, simnetUrl: simnet.url, env: { WEBHOOK_RETRY_BASE_MS: '200', WEBHOOK_RETRY_MAX_MS: '800' } });
   wToken = await inst.token('w');
-  expect((await inst.internal('PUT', '/internal/v1/webhook', { url: receiver.url, secret: 'webhook-secret-for-tests', events: ['message'] })).status).toBe(200);
+  expect(
+    (await inst.internal('PUT', '/internal/v1/webhook', { url: receiver.url, secret: 'webhook-secret-for-tests', events: ['message'] }))
+      .status,
+  ).toBe(200);
   await loginWithQr(inst, simnet, PHONE, wToken);
   expect((await simnet.hook('/hooks/accounts', { phone: FRIEND, pushname: 'Friend' })).status).toBeLessThan(300);
 }, 120_000);

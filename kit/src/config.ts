@@ -8,7 +8,9 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** `MONGODB_URI` → `mongodbUri`, `K8S_NAMESPACE` → `k8sNamespace` (the type-level twin of {@link camelCase}). */
-export type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}` ? `${Lowercase<Head>}${Capitalize<CamelCase<Tail>>}` : Lowercase<S>;
+export type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}`
+  ? `${Lowercase<Head>}${Capitalize<CamelCase<Tail>>}`
+  : Lowercase<S>;
 
 /** An object type with every key turned into camelCase; optional keys stay optional. */
 export type CamelCaseKeys<T> = { [K in keyof T as K extends string ? CamelCase<K> : K]: T[K] };

@@ -78,4 +78,7 @@ export const envList = z
   );
 
 /** A MongoDB connection string: `mongodb://…` or `mongodb+srv://…`. Output: `string`. */
-export const envMongoUri = z.string().trim().regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// URI');
+export const envMongoUri = z
+  .string()
+  .trim()
+  .regex(/^mongodb(\+srv)?:\/\/\S+$/, 'must be a mongodb:// or mongodb+srv:// URI');

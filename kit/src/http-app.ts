@@ -50,7 +50,13 @@ export function createApp(o: AppOptions): Express {
         return id;
       },
       customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
-      serializers: { req: (req: { method: string; url: string; id: string }) => ({ id: req.id, method: req.method, url: req.url.replace(/token=[^&]+/, 'token=[redacted]') }) },
+      serializers: {
+        req: (req: { method: string; url: string; id: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url.replace(/token=[^&]+/, 'token=[redacted]'),
+        }),
+      },
     }),
   );
   app.use(durationMetrics(o.httpDuration));
@@ -69,7 +75,11 @@ export function createApp(o: AppOptions): Express {
   mountRoutes(router, o.routes, o.authenticate);
   app.use(router);
   for (const m of o.after ?? []) app.use(m);
-  app.use((req, _res, next) => next(new KitError('route_not_found', `No endpoint ${req.method} ${req.path}; see /openapi.json.`, { method: req.method, path: req.path })));
+  app.use((req, _res, next) =>
+    next(
+      new KitError('route_not_found', `No endpoint ${req.method} ${req.path}; see /openapi.json.`, { method: req.method, path: req.path }),
+    ),
+  );
   app.use(errorHandler(o.logger));
   return app;
 }
@@ -78,7 +88,13 @@ export function createApp(o: AppOptions): Express {
 const requireJsonBodies: RequestHandler = (req, _res, next) => {
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
   if (hasBody && ['POST', 'PUT', 'PATCH'].includes(req.method) && !req.is(['application/json', 'application/*+json'])) {
-    return next(new KitError('unsupported_media_type', `Send the body as application/json (got ${req.headers['content-type'] ?? 'no content type'}).`, { contentType: req.headers['content-type'] ?? null }));
+    return next(
+      new KitError(
+        'unsupported_media_type',
+        `Send the body as application/json (got ${req.headers['content-type'] ?? 'no content type'}).`,
+        { contentType: req.headers['content-type'] ?? null },
+      ),
+    );
   }
   next();
 };
@@ -87,7 +103,9 @@ function durationMetrics(histogram: AppOptions['httpDuration']): RequestHandler 
   return (req, res, next) => {
     const end = histogram.startTimer();
     res.on('finish', () => {
-      const route = (req.route as { path?: string } | undefined)?.path ?? (res.statusCode === 404 ? 'unmatched' : req.path === '/metrics' || req.path === '/openapi.json' ? req.path : 'unmatched');
+      const route =
+        (req.route as { path?: string } | undefined)?.path ??
+        (res.statusCode === 404 ? 'unmatched' : req.path === '/metrics' || req.path === '/openapi.json' ? req.path : 'unmatched');
       end({ method: req.method, route, status_code: String(res.statusCode) });
     });
     next();
@@ -98,10 +116,14 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err, req, res, _next) => {
     let e: HttpError;
     if (err instanceof HttpError) e = err;
-    else if (err?.type === 'entity.too.large') e = new KitError('payload_too_large', `The body exceeds ${err.limit} bytes.`, { limitBytes: err.limit });
-    else if (err?.type === 'entity.parse.failed') e = new KitError('invalid_json', `The body is not valid JSON: ${String(err.message).slice(0, 200)}`);
-    else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported') e = new KitError('unsupported_media_type', String(err.message));
-    else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500) e = new KitError('invalid_request', String(err.message ?? 'Bad request'));
+    else if (err?.type === 'entity.too.large')
+      e = new KitError('payload_too_large', `The body exceeds ${err.limit} bytes.`, { limitBytes: err.limit });
+    else if (err?.type === 'entity.parse.failed')
+      e = new KitError('invalid_json', `The body is not valid JSON: ${String(err.message).slice(0, 200)}`);
+    else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported')
+      e = new KitError('unsupported_media_type', String(err.message));
+    else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500)
+      e = new KitError('invalid_request', String(err.message ?? 'Bad request'));
     else if (isMongoUnavailable(err)) e = new KitError('storage_unavailable');
     else {
       ((req as Request & { log?: Logger }).log ?? logger).error({ err }, 'unhandled error');

@@ -3,10 +3,36 @@
  * generated from them, the express application (body limits, coded errors, request logs, metrics), kit's own error
  * codes, the env-config loader with its shared zod pieces, and the logger factory with one redaction list.
  */
-export { HttpError, KIT_ERROR_CATALOGUE, KitError, errorCatalogue, withKitErrors, type ErrorEntry, type KitErrorCode } from './http-error.js';
-export { defineRoute, mountRoutes, parseInput, type Authenticate, type ResponseDef, type RouteContext, type RouteDef, type Scope } from './http-route.js';
+export {
+  HttpError,
+  KIT_ERROR_CATALOGUE,
+  KitError,
+  errorCatalogue,
+  withKitErrors,
+  type ErrorEntry,
+  type KitErrorCode,
+} from './http-error.js';
+export {
+  defineRoute,
+  mountRoutes,
+  parseInput,
+  type Authenticate,
+  type ResponseDef,
+  type RouteContext,
+  type RouteDef,
+  type Scope,
+} from './http-route.js';
 export { buildOpenApi, toOpenApiPath, type OpenApiOptions } from './openapi.js';
 export { bearer, createApp, type AppOptions } from './http-app.js';
-export { ConfigError, camelCase, configVariables, loadConfig, type CamelCase, type CamelCaseKeys, type ConfigOf, type LoadConfigOptions } from './config.js';
+export {
+  ConfigError,
+  camelCase,
+  configVariables,
+  loadConfig,
+  type CamelCase,
+  type CamelCaseKeys,
+  type ConfigOf,
+  type LoadConfigOptions,
+} from './config.js';
 export { envBoolean, envDurationMs, envList, envLogLevel, envMongoUri, envPort, envSizeBytes, type LogLevel } from './env.js';
 export { REDACT_CENSOR, REDACT_PATHS, createLogger, type Logger, type LoggerOptions } from './logger.js';

@@ -7,7 +7,18 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 /** What the redacted values are replaced with. */
 export const REDACT_CENSOR = '[redacted]';
 
-const SECRET_FIELDS = ['password', 'token', 'secret', 'internalKey', 'internalApiKey', 'accessToken', 'jwtSecret', 'dockerKeySecret', 'authorization', 'cookie'];
+const SECRET_FIELDS = [
+  'password',
+  'token',
+  'secret',
+  'internalKey',
+  'internalApiKey',
+  'accessToken',
+  'jwtSecret',
+  'dockerKeySecret',
+  'authorization',
+  'cookie',
+];
 
 /**
  * Log paths whose values are replaced by `[redacted]` (pino redaction syntax: `a.b`, `*.x` one level deep,

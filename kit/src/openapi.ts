@@ -56,7 +56,9 @@ export function buildOpenApi(o: OpenApiOptions): Json {
         'x-wacloud-scope': r.scope,
         security: o.security(r.scope),
         parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
-        ...(r.body ? { requestBody: { required: r.bodyRequired !== false, content: { 'application/json': { schema: jsonSchema(r.body) } } } } : {}),
+        ...(r.body
+          ? { requestBody: { required: r.bodyRequired !== false, content: { 'application/json': { schema: jsonSchema(r.body) } } } }
+          : {}),
         responses: Object.fromEntries(
           Object.entries(r.responses).map(([code, resp]) => [
             code,

@@ -3,7 +3,19 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError, camelCase, configVariables, envBoolean, envDurationMs, envList, envLogLevel, envMongoUri, envPort, loadConfig, type CamelCase } from '../src/index.js';
+import {
+  ConfigError,
+  camelCase,
+  configVariables,
+  envBoolean,
+  envDurationMs,
+  envList,
+  envLogLevel,
+  envMongoUri,
+  envPort,
+  loadConfig,
+  type CamelCase,
+} from '../src/index.js';
 
 const shape = {
   /** Port of the HTTP server. */
@@ -66,7 +78,16 @@ test('reads, fills defaults, converts keys, types the result', () => {
 });
 
 test('the result is deep-frozen', () => {
-  const c = loadConfig({ LIST: envList, JSON_VALUE: z.string().default('{"a":{"b":1}}').transform((s) => JSON.parse(s) as { a: { b: number } }) }, { env: { LIST: 'x,y' } });
+  const c = loadConfig(
+    {
+      LIST: envList,
+      JSON_VALUE: z
+        .string()
+        .default('{"a":{"b":1}}')
+        .transform((s) => JSON.parse(s) as { a: { b: number } }),
+    },
+    { env: { LIST: 'x,y' } },
+  );
   expect(Object.isFrozen(c)).toBe(true);
   expect(Object.isFrozen(c.list)).toBe(true);
   expect(Object.isFrozen(c.jsonValue.a)).toBe(true);
@@ -99,7 +120,9 @@ test('collects every problem into one ConfigError whose message lists them all',
 
 test('a problem inside a list names the item', () => {
   const hosts = envList.pipe(z.array(z.string().regex(/^\S+:\S+$/, 'must be name:address')));
-  expect(problems(() => loadConfig({ EXTRA_HOSTS: hosts }, { env: { EXTRA_HOSTS: 'a:1,b' } }))).toEqual(['EXTRA_HOSTS: item 1: must be name:address']);
+  expect(problems(() => loadConfig({ EXTRA_HOSTS: hosts }, { env: { EXTRA_HOSTS: 'a:1,b' } }))).toEqual([
+    'EXTRA_HOSTS: item 1: must be name:address',
+  ]);
 });
 
 describe('secret files', () => {
@@ -113,7 +136,9 @@ describe('secret files', () => {
     expect(c.jwtSecret).toBe('s'.repeat(32));
     expect(c.otherKey).toBeUndefined();
     writeFileSync(file, 'short\n');
-    expect(problems(() => loadConfig(secretShape, { ...opts, env: { JWT_SECRET_FILE: file } }))).toEqual(['JWT_SECRET: must be at least 32 characters']);
+    expect(problems(() => loadConfig(secretShape, { ...opts, env: { JWT_SECRET_FILE: file } }))).toEqual([
+      'JWT_SECRET: must be at least 32 characters',
+    ]);
   });
 
   test('the variable itself still works', () => {
@@ -128,7 +153,9 @@ describe('secret files', () => {
       'JWT_SECRET: set either JWT_SECRET or JWT_SECRET_FILE, not both',
       `OTHER_KEY_FILE: cannot read ${path.join(dir, 'missing')}: ENOENT`,
     ]);
-    expect(problems(() => loadConfig(secretShape, { ...opts, env: {} }))).toEqual(['JWT_SECRET: required; set JWT_SECRET or JWT_SECRET_FILE']);
+    expect(problems(() => loadConfig(secretShape, { ...opts, env: {} }))).toEqual([
+      'JWT_SECRET: required; set JWT_SECRET or JWT_SECRET_FILE',
+    ]);
   });
 
   test('configVariables lists the _FILE twins', () => {
@@ -137,7 +164,8 @@ describe('secret files', () => {
 });
 
 describe('check: rules across variables', () => {
-  const check = (c: { engine: string; simnetUrl?: string }) => (c.engine === 'simulated' && !c.simnetUrl ? ['SIMNET_URL: required when ENGINE=simulated'] : []);
+  const check = (c: { engine: string; simnetUrl?: string }) =>
+    c.engine === 'simulated' && !c.simnetUrl ? ['SIMNET_URL: required when ENGINE=simulated'] : [];
 
   test('runs on the camelCase result, also when ENGINE is left at its default', () => {
     expect(problems(() => loadConfig(shape, { env: base, check }))).toEqual(['SIMNET_URL: required when ENGINE=simulated']);

@@ -44,7 +44,10 @@ test('envSizeBytes: positive bytes or Docker/Kubernetes binary units', () => {
   expect(ok(envSizeBytes, '1.5g')).toBe(1.5 * 1024 ** 3);
   expect(ok(envSizeBytes, '100b')).toBe(100);
   for (const v of ['', '0', '0m', '-1', '1.5', '2x', 'g', '2 g']) expect(fails(envSizeBytes, v)).toBe(true);
-  const orZero = z.literal('0').transform(() => 0).or(envSizeBytes);
+  const orZero = z
+    .literal('0')
+    .transform(() => 0)
+    .or(envSizeBytes);
   expect(orZero.parse('0')).toBe(0);
   expect(orZero.parse('2g')).toBe(2 * 1024 ** 3);
 });

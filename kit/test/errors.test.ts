@@ -17,7 +17,9 @@ test('KitError takes status and message from the catalogue', () => {
   const e = new KitError('payload_too_large', undefined, { limitBytes: 10 });
   expect(e).toBeInstanceOf(HttpError);
   expect(e.name).toBe('KitError');
-  expect(e.toJSON()).toEqual({ error: { code: 'payload_too_large', message: KIT_ERROR_CATALOGUE.payload_too_large.message, details: { limitBytes: 10 } } });
+  expect(e.toJSON()).toEqual({
+    error: { code: 'payload_too_large', message: KIT_ERROR_CATALOGUE.payload_too_large.message, details: { limitBytes: 10 } },
+  });
   expect(e.status).toBe(413);
 });
 

@@ -9,7 +9,12 @@ import { HttpError, KIT_ERROR_CATALOGUE, buildOpenApi, createApp, defineRoute, e
 const route = defineRoute<{ user: string } | undefined>();
 const routes: RouteDef[] = [
   route({
-    method: 'post', path: '/v1/things/:id', operationId: 'makeThing', summary: 'Make a thing', tags: ['things'], scope: 'user',
+    method: 'post',
+    path: '/v1/things/:id',
+    operationId: 'makeThing',
+    summary: 'Make a thing',
+    tags: ['things'],
+    scope: 'user',
     params: z.object({ id: z.string().regex(/^\d+$/) }),
     query: z.object({ dry: z.enum(['true', 'false']).optional() }).strict(),
     body: z.object({ name: z.string().min(1) }).strict(),
@@ -17,7 +22,12 @@ const routes: RouteDef[] = [
     handler: ({ params, body, auth }) => ({ id: params.id, name: body.name, by: auth!.user }),
   }),
   route({
-    method: 'get', path: '/v1/boom', operationId: 'boom', summary: 'Fails', tags: ['things'], scope: 'none',
+    method: 'get',
+    path: '/v1/boom',
+    operationId: 'boom',
+    summary: 'Fails',
+    tags: ['things'],
+    scope: 'none',
     responses: { 200: { description: 'never' } },
     handler: () => {
       throw new Error('secret internals');
@@ -33,7 +43,12 @@ beforeAll(async () => {
     routes,
     logger: pino({ level: 'silent' }),
     registry,
-    httpDuration: new Histogram({ name: 'http_request_duration_seconds', help: 'h', labelNames: ['method', 'route', 'status_code'], registers: [registry] }),
+    httpDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'h',
+      labelNames: ['method', 'route', 'status_code'],
+      registers: [registry],
+    }),
     bodyLimitBytes: 1024,
     openapi: () => ({ ok: true }),
     authenticate: async (req, scope) => {
@@ -49,7 +64,11 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 const call = async (method: string, p: string, body?: string, headers: Record<string, string> = {}) => {
-  const res = await fetch(url + p, { method, body, headers: { authorization: 'Bearer good', ...(body ? { 'content-type': 'application/json' } : {}), ...headers } });
+  const res = await fetch(url + p, {
+    method,
+    body,
+    headers: { authorization: 'Bearer good', ...(body ? { 'content-type': 'application/json' } : {}), ...headers },
+  });
   return { status: res.status, body: (await res.json()) as any };
 };
 
@@ -58,7 +77,10 @@ test('valid requests reach the handler with parsed input and the authenticated c
 });
 
 test('invalid input, bad JSON, big bodies, wrong media type, auth failures and unknown routes get coded 4xx', async () => {
-  expect((await call('POST', '/v1/things/x', '{"name":"x"}')).body.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('path field "id"') });
+  expect((await call('POST', '/v1/things/x', '{"name":"x"}')).body.error).toMatchObject({
+    code: 'invalid_request',
+    message: expect.stringContaining('path field "id"'),
+  });
   expect((await call('POST', '/v1/things/7?dry=maybe', '{"name":"x"}')).body.error.code).toBe('invalid_request');
   expect((await call('POST', '/v1/things/7', '{"name":"x","extra":1}')).status).toBe(400);
   expect((await call('POST', '/v1/things/7', '{"name":')).body.error.code).toBe('invalid_json');
@@ -70,15 +92,33 @@ test('invalid input, bad JSON, big bodies, wrong media type, auth failures and u
 
 test("kit's errors carry the catalogue's status, a message naming the specifics, and structured details", async () => {
   const cases: Array<[Promise<{ status: number; body: any }>, keyof typeof KIT_ERROR_CATALOGUE, RegExp, unknown]> = [
-    [call('GET', '/v1/nothing'), 'route_not_found', /^No endpoint GET \/v1\/nothing; see \/openapi\.json\.$/, { method: 'GET', path: '/v1/nothing' }],
+    [
+      call('GET', '/v1/nothing'),
+      'route_not_found',
+      /^No endpoint GET \/v1\/nothing; see \/openapi\.json\.$/,
+      { method: 'GET', path: '/v1/nothing' },
+    ],
     [call('POST', '/v1/things/7', '{"name":'), 'invalid_json', /^The body is not valid JSON: /, undefined],
-    [call('POST', '/v1/things/7', JSON.stringify({ name: 'x'.repeat(2000) })), 'payload_too_large', /^The body exceeds 1024 bytes\.$/, { limitBytes: 1024 }],
-    [call('POST', '/v1/things/7', 'name=x', { 'content-type': 'text/plain' }), 'unsupported_media_type', /got text\/plain/, { contentType: 'text/plain' }],
+    [
+      call('POST', '/v1/things/7', JSON.stringify({ name: 'x'.repeat(2000) })),
+      'payload_too_large',
+      /^The body exceeds 1024 bytes\.$/,
+      { limitBytes: 1024 },
+    ],
+    [
+      call('POST', '/v1/things/7', 'name=x', { 'content-type': 'text/plain' }),
+      'unsupported_media_type',
+      /got text\/plain/,
+      { contentType: 'text/plain' },
+    ],
     [call('GET', '/v1/boom'), 'internal', /^Unexpected error; it was logged\.$/, undefined],
   ];
   for (const [res, code, message, details] of cases) {
     const { status } = KIT_ERROR_CATALOGUE[code];
-    expect(await res).toEqual({ status, body: { error: { code, message: expect.stringMatching(message), ...(details === undefined ? {} : { details }) } } });
+    expect(await res).toEqual({
+      status,
+      body: { error: { code, message: expect.stringMatching(message), ...(details === undefined ? {} : { details }) } },
+    });
   }
 });
 
@@ -97,7 +137,14 @@ test('errorCatalogue gives typed codes with their status and default message', (
 });
 
 test('buildOpenApi documents params, query, body, responses and security per scope', () => {
-  const doc = buildOpenApi({ title: 't', version: '1', description: 'd', groups: [{ server: 'public', routes }], securitySchemes: { jwt: { type: 'http', scheme: 'bearer' } }, security: (s) => (s === 'none' ? [] : [{ jwt: [] }]) }) as any;
+  const doc = buildOpenApi({
+    title: 't',
+    version: '1',
+    description: 'd',
+    groups: [{ server: 'public', routes }],
+    securitySchemes: { jwt: { type: 'http', scheme: 'bearer' } },
+    security: (s) => (s === 'none' ? [] : [{ jwt: [] }]),
+  }) as any;
   const op = doc.paths['/v1/things/{id}'].post;
   expect(op.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`)).toEqual(['path:id', 'query:dry']);
   expect(op.requestBody.content['application/json'].schema.required).toEqual(['name']);

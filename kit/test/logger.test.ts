@@ -11,12 +11,20 @@ function sink(): { stream: Writable; lines: () => Array<Record<string, unknown>>
       done();
     },
   });
-  return { stream, lines: () => chunks.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    stream,
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 /** `a.b["c-d"]` → ['a', 'b', 'c-d']; `*` becomes `parent`. */
 function segments(p: string): string[] {
-  return [...p.matchAll(/([^.[\]"]+)|\["([^"]+)"\]/g)].map((m) => (m[1] ?? m[2]!) === '*' ? 'parent' : (m[1] ?? m[2]!));
+  return [...p.matchAll(/([^.[\]"]+)|\["([^"]+)"\]/g)].map((m) => ((m[1] ?? m[2]!) === '*' ? 'parent' : (m[1] ?? m[2]!)));
 }
 
 function nest(keys: string[], value: unknown): Record<string, unknown> {
@@ -45,10 +53,25 @@ test('the level filters lines', () => {
 
 test('covers the credentials every service logged redacted before', () => {
   for (const p of [
-    'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-internal-key"]', 'headers.authorization', 'authorization',
-    'password', '*.password', 'token', '*.token', 'secret', '*.secret', 'internalKey', '*.internalKey',
-    'internalApiKey', '*.internalApiKey', 'accessToken', '*.accessToken',
-  ]) expect(REDACT_PATHS).toContain(p);
+    'req.headers.authorization',
+    'req.headers.cookie',
+    'req.headers["x-internal-key"]',
+    'headers.authorization',
+    'authorization',
+    'password',
+    '*.password',
+    'token',
+    '*.token',
+    'secret',
+    '*.secret',
+    'internalKey',
+    '*.internalKey',
+    'internalApiKey',
+    '*.internalApiKey',
+    'accessToken',
+    '*.accessToken',
+  ])
+    expect(REDACT_PATHS).toContain(p);
 });
 
 test.each([...REDACT_PATHS])('redacts %s', (p) => {
@@ -63,6 +86,8 @@ test.each([...REDACT_PATHS])('redacts %s', (p) => {
 
 test('child loggers redact too', () => {
   const out = sink();
-  createLogger({ service: 's', level: 'info', destination: out.stream }).child({ component: 'c' }).info({ user: { password: 'p4ss' } }, 'm');
+  createLogger({ service: 's', level: 'info', destination: out.stream })
+    .child({ component: 'c' })
+    .info({ user: { password: 'p4ss' } }, 'm');
   expect(out.lines()[0]).toMatchObject({ component: 'c', user: { password: REDACT_CENSOR } });
 });

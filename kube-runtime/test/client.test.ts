@@ -25,7 +25,12 @@ const NS = 'client-test';
 let cp: ControlPlane;
 let client: KubeClient;
 const cms = () => client.collectionPath('v1', 'ConfigMap', NS);
-const cm = (name: string, data: Record<string, string> = {}, labels: Record<string, string> = {}) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: NS, labels }, data });
+const cm = (name: string, data: Record<string, string> = {}, labels: Record<string, string> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, namespace: NS, labels },
+  data,
+});
 
 /** Whatever `p` rejects with (fails the test when it resolves). */
 async function rejection(p: Promise<unknown>): Promise<unknown> {
@@ -69,7 +74,9 @@ describe('KubeClient against the apiserver', () => {
   it('names custom kinds only once they are registered', () => {
     expect(() => client.collectionPath('example.com/v1', 'Widget', NS)).toThrow(/unknown kind Widget/);
     const custom = new KubeClient(cp.kubeConfig(), { kinds: { Widget: 'widgets' } });
-    expect(custom.objectPath({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: NS } })).toBe(`/apis/example.com/v1/namespaces/${NS}/widgets/w`);
+    expect(custom.objectPath({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: NS } })).toBe(
+      `/apis/example.com/v1/namespaces/${NS}/widgets/w`,
+    );
     expect(collectionPath('apps/v1', 'StatefulSet')).toBe('/apis/apps/v1/statefulsets');
     expect(collectionPath('v1', 'Secret', 'x')).toBe('/api/v1/namespaces/x/secrets');
   });
@@ -116,9 +123,17 @@ describe('KubeClient against the apiserver', () => {
 
   it('records Events about an object', async () => {
     const obj = await client.apply<KubernetesObject>(cm('evented'), 'client-test');
-    await new EventRecorder(client, silentLogger, { component: 'client-test', instance: 'test-1' }).record(obj, 'Normal', 'Tested', 'an event');
+    await new EventRecorder(client, silentLogger, { component: 'client-test', instance: 'test-1' }).record(
+      obj,
+      'Normal',
+      'Tested',
+      'an event',
+    );
     const events = await eventually(async () => {
-      const l = await client.list<KubernetesObject & { reason?: string; involvedObject?: { kind?: string } }>(client.collectionPath('v1', 'Event', NS), { fieldSelector: 'involvedObject.name=evented' });
+      const l = await client.list<KubernetesObject & { reason?: string; involvedObject?: { kind?: string } }>(
+        client.collectionPath('v1', 'Event', NS),
+        { fieldSelector: 'involvedObject.name=evented' },
+      );
       return l.length > 0 ? l : undefined;
     });
     expect(events[0]).toMatchObject({ reason: 'Tested', involvedObject: { kind: 'ConfigMap' } });

@@ -262,7 +262,17 @@ describe('Controller', () => {
     const done = c.start(ac.signal);
     for (const k of ['ok', 'fails-twice', 'typeerror', 'requeue', 'after', 'low']) c.enqueue(k);
     const deadline = Date.now() + 5000;
-    while (Date.now() < deadline && !((calls.get('fails-twice') ?? 0) >= 3 && (calls.get('after') ?? 0) >= 2 && (calls.get('requeue') ?? 0) >= 2 && (calls.get('typeerror') ?? 0) >= 2 && (calls.get('low') ?? 0) >= 2)) await sleep(5);
+    while (
+      Date.now() < deadline &&
+      !(
+        (calls.get('fails-twice') ?? 0) >= 3 &&
+        (calls.get('after') ?? 0) >= 2 &&
+        (calls.get('requeue') ?? 0) >= 2 &&
+        (calls.get('typeerror') ?? 0) >= 2 &&
+        (calls.get('low') ?? 0) >= 2
+      )
+    )
+      await sleep(5);
     await sleep(20);
     ac.abort();
     await done;

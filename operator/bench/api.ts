@@ -83,7 +83,8 @@ export class BenchApi {
       bodyTimeout: 60_000,
     });
     const text = await res.body.text();
-    if (res.statusCode < 200 || res.statusCode >= 300) throw new ApiError(res.statusCode, `${method} ${path}: ${res.statusCode} ${text.slice(0, 500)}`);
+    if (res.statusCode < 200 || res.statusCode >= 300)
+      throw new ApiError(res.statusCode, `${method} ${path}: ${res.statusCode} ${text.slice(0, 500)}`);
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
@@ -142,7 +143,8 @@ export class BenchApi {
       signal,
       bodyTimeout: 0,
     });
-    if (res.statusCode !== 200) throw new ApiError(res.statusCode, `WATCH ${path}: ${res.statusCode} ${(await res.body.text()).slice(0, 500)}`);
+    if (res.statusCode !== 200)
+      throw new ApiError(res.statusCode, `WATCH ${path}: ${res.statusCode} ${(await res.body.text()).slice(0, 500)}`);
     res.body.setEncoding('utf8');
     let buf = '';
     for await (const chunk of res.body as AsyncIterable<string>) {
@@ -160,7 +162,12 @@ export class BenchApi {
    * scopes merged), e.g. `PATCH statefulsets` → 500.
    */
   async requestCounts(): Promise<Map<string, number>> {
-    const res = await this.agent.request({ origin: this.origin, path: `${this.basePath}/metrics`, method: 'GET', headers: { ...this.headers, accept: 'text/plain' } });
+    const res = await this.agent.request({
+      origin: this.origin,
+      path: `${this.basePath}/metrics`,
+      method: 'GET',
+      headers: { ...this.headers, accept: 'text/plain' },
+    });
     const text = await res.body.text();
     if (res.statusCode !== 200) throw new ApiError(res.statusCode, `GET /metrics: ${res.statusCode}`);
     const counts = new Map<string, number>();

@@ -76,7 +76,13 @@ async function addServiceCidr(api: BenchApi, name: string, cidr: string): Promis
   const lastTransitionTime = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   await api.request('PATCH', `${base}/${name}/status`, {
     contentType: 'application/merge-patch+json',
-    body: { status: { conditions: [{ type: 'Ready', status: 'True', reason: 'Benchmark', message: 'Marked ready by the operator benchmarks', lastTransitionTime }] } },
+    body: {
+      status: {
+        conditions: [
+          { type: 'Ready', status: 'True', reason: 'Benchmark', message: 'Marked ready by the operator benchmarks', lastTransitionTime },
+        ],
+      },
+    },
   });
 }
 
@@ -98,7 +104,11 @@ export interface OperatorProcess {
  * process' environment; resolves once /readyz answers 200 (leader, informers synced).
  * @throws Error with the operator's output when it is not ready within `readyTimeoutMs` ms.
  */
-export async function startOperatorProcess(kubeconfig: string, env: NodeJS.ProcessEnv = {}, readyTimeoutMs = 60_000): Promise<OperatorProcess> {
+export async function startOperatorProcess(
+  kubeconfig: string,
+  env: NodeJS.ProcessEnv = {},
+  readyTimeoutMs = 60_000,
+): Promise<OperatorProcess> {
   const port = await freePort();
   const fullEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -128,4 +138,3 @@ export async function startOperatorProcess(kubeconfig: string, env: NodeJS.Proce
     stop: () => proc.stop(15_000),
   };
 }
-

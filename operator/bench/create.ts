@@ -113,7 +113,13 @@ export interface CreateResult {
   client?: ClientOverhead;
 }
 
-const NS = { direct: 'bench-direct', apply: 'bench-apply', floor: 'bench-floor', floorSts: 'bench-floor-sts', operator: 'bench-operator' } as const;
+const NS = {
+  direct: 'bench-direct',
+  apply: 'bench-apply',
+  floor: 'bench-floor',
+  floorSts: 'bench-floor-sts',
+  operator: 'bench-operator',
+} as const;
 const stsPath = (ns: string) => `/apis/apps/v1/namespaces/${ns}/statefulsets`;
 const waiPath = (ns: string) => `/apis/${API_VERSION}/namespaces/${ns}/${PLURAL}`;
 
@@ -127,7 +133,13 @@ export const instanceNames = (n: number): string[] => Array.from({ length: n }, 
 
 /** The builder options the operator derives from its configuration. */
 export function statefulSetOptions(c: OperatorConfig): StatefulSetOptions {
-  return { image: c.instanceImage, imagePullPolicy: c.instanceImagePullPolicy, defaultResources: c.defaultResources, shmSize: c.shmSize, simnetUrl: c.simnetUrl };
+  return {
+    image: c.instanceImage,
+    imagePullPolicy: c.instanceImagePullPolicy,
+    defaultResources: c.defaultResources,
+    shmSize: c.shmSize,
+    simnetUrl: c.simnetUrl,
+  };
 }
 
 /** Reconciled=True in the instance's status. */
@@ -162,20 +174,38 @@ async function sendAll(names: readonly string[], concurrency: number, send: (nam
  * One side without the operator: sends one request per name through `send` (see sendAll) while `watch` counts what
  * arrives, and stops the watch. Figures: time to all `names` arrived, rate, lag, CPU seconds of `pids` meanwhile.
  */
-async function watchedSide(watch: ArrivalWatch, o: CreateOptions, names: readonly string[], pids: Record<string, number | undefined>, send: (name: string) => Promise<unknown>): Promise<SideResult> {
+async function watchedSide(
+  watch: ArrivalWatch,
+  o: CreateOptions,
+  names: readonly string[],
+  pids: Record<string, number | undefined>,
+  send: (name: string) => Promise<unknown>,
+): Promise<SideResult> {
   try {
     const cpu0 = cpuSnapshot(pids);
     const timing = await sendAll(names, o.concurrency, send);
     const tAll = await watch.waitFor(names.length, o.timeoutMs);
     const cpu = cpuDelta(cpu0, cpuSnapshot(pids));
     const allMs = tAll - timing.t0;
-    return { createsMs: timing.createsDone - timing.t0, allMs, perSec: names.length / (allMs / 1000), ...lagStats(timing.answered, watch.arrivals), cpuSeconds: cpu };
+    return {
+      createsMs: timing.createsDone - timing.t0,
+      allMs,
+      perSec: names.length / (allMs / 1000),
+      ...lagStats(timing.answered, watch.arrivals),
+      cpuSeconds: cpu,
+    };
   } finally {
     await watch.stop();
   }
 }
 
-async function directSide(c: BenchCluster, o: CreateOptions, mode: 'post' | 'apply', manifests: Map<string, V1StatefulSet>, pids: Record<string, number | undefined>): Promise<SideResult> {
+async function directSide(
+  c: BenchCluster,
+  o: CreateOptions,
+  mode: 'post' | 'apply',
+  manifests: Map<string, V1StatefulSet>,
+  pids: Record<string, number | undefined>,
+): Promise<SideResult> {
   const ns = mode === 'post' ? NS.direct : NS.apply;
   return watchedSide(await ArrivalWatch.start(c.api, stsPath(ns)), o, [...manifests.keys()], pids, (name) => {
     const m = manifests.get(name)! as KubeObject;
@@ -184,15 +214,29 @@ async function directSide(c: BenchCluster, o: CreateOptions, mode: 'post' | 'app
 }
 
 /** The floors (see the module comment): `withSts` false = instances only, true = instance + its StatefulSet per client. */
-async function floorSide(c: BenchCluster, o: CreateOptions, names: readonly string[], withSts: boolean, config: OperatorConfig, pids: Record<string, number | undefined>): Promise<SideResult> {
+async function floorSide(
+  c: BenchCluster,
+  o: CreateOptions,
+  names: readonly string[],
+  withSts: boolean,
+  config: OperatorConfig,
+  pids: Record<string, number | undefined>,
+): Promise<SideResult> {
   const ns = withSts ? NS.floorSts : NS.floor;
   return watchedSide(await ArrivalWatch.start(c.api, withSts ? stsPath(ns) : waiPath(ns)), o, names, pids, async (name) => {
     const created = (await c.api.create(waiPath(ns), benchInstance(name, ns) as unknown as KubeObject)) as unknown as WhatsAppInstance;
-    if (withSts) await c.api.apply(`${stsPath(ns)}/${name}`, buildStatefulSet(created, statefulSetOptions(config)) as KubeObject, FIELD_MANAGER);
+    if (withSts)
+      await c.api.apply(`${stsPath(ns)}/${name}`, buildStatefulSet(created, statefulSetOptions(config)) as KubeObject, FIELD_MANAGER);
   });
 }
 
-async function operatorSide(c: BenchCluster, o: CreateOptions, names: readonly string[], reconciles: number, pids: Record<string, number | undefined>): Promise<OperatorSideResult> {
+async function operatorSide(
+  c: BenchCluster,
+  o: CreateOptions,
+  names: readonly string[],
+  reconciles: number,
+  pids: Record<string, number | undefined>,
+): Promise<OperatorSideResult> {
   o.log(`  starting the operator (MAX_CONCURRENT_RECONCILES=${reconciles})`);
   const op = await startOperatorProcess(c.operatorKubeconfig, { MAX_CONCURRENT_RECONCILES: String(reconciles) });
   const allPids = { ...pids, operator: op.pid };
@@ -204,15 +248,19 @@ async function operatorSide(c: BenchCluster, o: CreateOptions, names: readonly s
     const sampler = new PeakSampler(op.pid, 250);
     const cpu0 = cpuSnapshot(allPids);
     o.log(`  creating ${names.length} WhatsAppInstances (${o.concurrency} in flight)`);
-    const timing = await sendAll(names, o.concurrency, (name) => c.api.create(waiPath(NS.operator), benchInstance(name, NS.operator) as unknown as KubeObject));
-    const progress = (what: string) => (n: number) => o.log(`    ${n}/${names.length} ${what} after ${((performance.now() - timing.t0) / 1000).toFixed(1)} s`);
+    const timing = await sendAll(names, o.concurrency, (name) =>
+      c.api.create(waiPath(NS.operator), benchInstance(name, NS.operator) as unknown as KubeObject),
+    );
+    const progress = (what: string) => (n: number) =>
+      o.log(`    ${n}/${names.length} ${what} after ${((performance.now() - timing.t0) / 1000).toFixed(1)} s`);
     const tAll = await stsWatch.waitFor(names.length, o.timeoutMs, progress('StatefulSets'));
     const cpu = cpuDelta(cpu0, cpuSnapshot(allPids));
     const tReconciled = await waiWatch.waitFor(names.length, o.timeoutMs, progress('instances reconciled'));
     sampler.stop();
     const m1 = await op.metrics();
     const req1 = await c.api.requestCounts();
-    const diff = (name: string, labels: Record<string, string> = {}) => (metricValue(m1, name, labels) || 0) - (metricValue(m0, name, labels) || 0);
+    const diff = (name: string, labels: Record<string, string> = {}) =>
+      (metricValue(m1, name, labels) || 0) - (metricValue(m0, name, labels) || 0);
     const count = diff('controller_runtime_reconcile_time_seconds_count');
     const allMs = tAll - timing.t0;
     const errors = op.proc.output().match(/reconcile failed/g)?.length ?? 0;
@@ -241,7 +289,11 @@ async function operatorSide(c: BenchCluster, o: CreateOptions, names: readonly s
   }
 }
 
-async function round(o: CreateOptions, reconciles: number, measureClient: boolean): Promise<{ round: CreateRound; client?: ClientOverhead }> {
+async function round(
+  o: CreateOptions,
+  reconciles: number,
+  measureClient: boolean,
+): Promise<{ round: CreateRound; client?: ClientOverhead }> {
   o.log(`create round, MAX_CONCURRENT_RECONCILES=${reconciles}: starting a control plane`);
   const c = await startBenchCluster();
   try {
@@ -251,7 +303,15 @@ async function round(o: CreateOptions, reconciles: number, measureClient: boolea
     const config = loadOperatorConfig({ ...process.env, MAX_CONCURRENT_RECONCILES: String(reconciles) });
     const names = instanceNames(o.instances);
     const manifests = (ns: string) =>
-      new Map(names.map((name) => [name, buildStatefulSet({ ...benchInstance(name, ns), metadata: { name, namespace: ns, uid: randomUUID() } }, statefulSetOptions(config))]));
+      new Map(
+        names.map((name) => [
+          name,
+          buildStatefulSet(
+            { ...benchInstance(name, ns), metadata: { name, namespace: ns, uid: randomUUID() } },
+            statefulSetOptions(config),
+          ),
+        ]),
+      );
 
     o.log(`  direct: POST ${o.instances} StatefulSets (${o.concurrency} in flight)`);
     const direct = await directSide(c, o, 'post', manifests(NS.direct), pids);
@@ -266,7 +326,19 @@ async function round(o: CreateOptions, reconciles: number, measureClient: boolea
 
     const operator = await operatorSide(c, o, names, reconciles, pids);
     const client = measureClient && o.clientRequests > 0 ? await clientOverhead(c, o.clientRequests) : undefined;
-    return { round: { maxConcurrentReconciles: reconciles, direct, directApply, floorInstances, floorInstanceAndSts, operator, ratio: operator.allMs / direct.allMs, ratioVsApply: operator.allMs / directApply.allMs }, client };
+    return {
+      round: {
+        maxConcurrentReconciles: reconciles,
+        direct,
+        directApply,
+        floorInstances,
+        floorInstanceAndSts,
+        operator,
+        ratio: operator.allMs / direct.allMs,
+        ratioVsApply: operator.allMs / directApply.allMs,
+      },
+      client,
+    };
   } finally {
     await c.stop();
   }
@@ -286,7 +358,11 @@ async function clientOverhead(c: BenchCluster, requests: number): Promise<Client
       await get();
       if (i >= 10) ms.push(performance.now() - t); // the first 10 warm up
     }
-    return { p50Ms: percentile(ms, 50), meanMs: ms.reduce((a, b) => a + b, 0) / ms.length, socketsLeftOpen: procFds(process.pid).sockets - before };
+    return {
+      p50Ms: percentile(ms, 50),
+      meanMs: ms.reduce((a, b) => a + b, 0) / ms.length,
+      socketsLeftOpen: procFds(process.pid).sockets - before,
+    };
   };
   const kubeClient = new KubeClient(c.cp.kubeConfig());
   const viaKubeClient = await time(() => kubeClient.request('GET', path));
@@ -307,7 +383,8 @@ export async function runCreate(o: CreateOptions): Promise<CreateResult> {
     instances: o.instances,
     concurrency: o.concurrency,
     controlPlane: CONTROL_PLANE_DESCRIPTION,
-    order: 'per round, on one fresh control plane: direct POST → direct SSA → floor (instances) → floor (instance + StatefulSet) → (all emptied) → operator started → operator',
+    order:
+      'per round, on one fresh control plane: direct POST → direct SSA → floor (instances) → floor (instance + StatefulSet) → (all emptied) → operator started → operator',
     rounds,
     client,
   };

@@ -92,8 +92,12 @@ export async function runMemory(o: MemoryOptions): Promise<MemoryResult> {
     const names = instanceNames(o.instances);
     o.log(`  creating ${o.instances} WhatsAppInstances (${o.concurrency} in flight)`);
     const t0 = performance.now();
-    await runPool(names, o.concurrency, (name) => c.api.create(path, benchInstance(name, NS) as unknown as KubeObject).then(() => undefined));
-    const tDone = await reconciled.waitFor(names.length, o.timeoutMs, (n) => o.log(`    ${n}/${names.length} reconciled after ${((performance.now() - t0) / 1000).toFixed(1)} s`));
+    await runPool(names, o.concurrency, (name) =>
+      c.api.create(path, benchInstance(name, NS) as unknown as KubeObject).then(() => undefined),
+    );
+    const tDone = await reconciled.waitFor(names.length, o.timeoutMs, (n) =>
+      o.log(`    ${n}/${names.length} reconciled after ${((performance.now() - t0) / 1000).toFixed(1)} s`),
+    );
     await reconciled.stop();
     sampler.stop();
     const children: Record<string, number> = {};

@@ -48,10 +48,16 @@ const USAGE =
   '                              [--memory-instances M] [--memory-reconciles K] [--quiet-seconds S] [--timeout-seconds T]\n';
 
 function parse(argv: string[]): { benches: Array<(typeof BENCHES)[number]>; json: boolean; sizes: Sizes } {
-  const { benches, json, sizes, raw } = parseBenchArgs(argv, { benches: BENCHES, sizes: SIZE_SOURCES, usage: USAGE, extraFlags: ['reconciles'] });
+  const { benches, json, sizes, raw } = parseBenchArgs(argv, {
+    benches: BENCHES,
+    sizes: SIZE_SOURCES,
+    usage: USAGE,
+    extraFlags: ['reconciles'],
+  });
   const list = raw('reconciles', 'BENCH_RECONCILES');
   const reconciles = list === undefined ? [DEFAULT_RECONCILES] : list.split(',').map((x) => Number(x.trim()));
-  if (reconciles.some((n) => !Number.isInteger(n) || n < 1 || n > 64)) throw new Error(`--reconciles / BENCH_RECONCILES must be integers in [1, 64], comma-separated (got ${list})`);
+  if (reconciles.some((n) => !Number.isInteger(n) || n < 1 || n > 64))
+    throw new Error(`--reconciles / BENCH_RECONCILES must be integers in [1, 64], comma-separated (got ${list})`);
   return { benches, json, sizes: { ...sizes, reconciles } };
 }
 
@@ -60,10 +66,14 @@ const sec = (ms: number) => ms / 1000;
 const cpu = (s: SideResult, ...names: string[]) => names.map((n) => `${n} ${fmt(s.cpuSeconds[n] ?? Number.NaN)}`).join(', ');
 
 function printCreate(r: CreateResult): void {
-  out(`create — ${fmt(r.instances)} WhatsAppInstances → StatefulSets by the operator vs the same ${fmt(r.instances)} StatefulSets created directly`);
+  out(
+    `create — ${fmt(r.instances)} WhatsAppInstances → StatefulSets by the operator vs the same ${fmt(r.instances)} StatefulSets created directly`,
+  );
   out(`  control plane: ${r.controlPlane}; ${r.concurrency} requests in flight from the load generator`);
   out(`  order: ${r.order}`);
-  out(`  time: first request sent → a watch on the namespace has seen all ${fmt(r.instances)} StatefulSets; lag: one object's create answered → its StatefulSet seen`);
+  out(
+    `  time: first request sent → a watch on the namespace has seen all ${fmt(r.instances)} StatefulSets; lag: one object's create answered → its StatefulSet seen`,
+  );
   out();
   const rows: Array<Array<string | number>> = [];
   for (const rd of r.rounds) {
@@ -80,17 +90,27 @@ function printCreate(r: CreateResult): void {
   out();
   for (const rd of r.rounds) {
     const op = rd.operator;
-    out(`  MAX_CONCURRENT_RECONCILES=${rd.maxConcurrentReconciles}: ratio operator / direct POST = ${rd.ratio.toFixed(2)} (target ≤ 1.5); operator / direct SSA = ${rd.ratioVsApply.toFixed(2)}`);
+    out(
+      `  MAX_CONCURRENT_RECONCILES=${rd.maxConcurrentReconciles}: ratio operator / direct POST = ${rd.ratio.toFixed(2)} (target ≤ 1.5); operator / direct SSA = ${rd.ratioVsApply.toFixed(2)}`,
+    );
     out(
       `    floor of that ratio on this machine: instances only / direct POST = ${(rd.floorInstances.allMs / rd.direct.allMs).toFixed(2)}; ` +
         `instance + its StatefulSet by one client (an ideal operator) / direct POST = ${(rd.floorInstanceAndSts.allMs / rd.direct.allMs).toFixed(2)}; ` +
         `operator / that ideal = ${(op.allMs / rd.floorInstanceAndSts.allMs).toFixed(2)}`,
     );
-    out(`    all instances Reconciled=True after ${fmt(sec(op.allReconciledMs))} s; ${fmt(op.reconciles)} reconciles (${fmt(op.reconcileErrors)} errors), mean ${fmt(op.meanReconcileMs)} ms each`);
-    out(`    CPU s during the timed window — direct POST: ${cpu(rd.direct, 'apiserver', 'etcd', 'bench')}; direct SSA: ${cpu(rd.directApply, 'apiserver', 'etcd', 'bench')}`);
-    out(`                                     operator side: ${cpu(op, 'operator', 'apiserver', 'etcd', 'bench')}  (${os.availableParallelism()} CPUs, wall ${fmt(sec(op.allMs))} s)`);
+    out(
+      `    all instances Reconciled=True after ${fmt(sec(op.allReconciledMs))} s; ${fmt(op.reconciles)} reconciles (${fmt(op.reconcileErrors)} errors), mean ${fmt(op.meanReconcileMs)} ms each`,
+    );
+    out(
+      `    CPU s during the timed window — direct POST: ${cpu(rd.direct, 'apiserver', 'etcd', 'bench')}; direct SSA: ${cpu(rd.directApply, 'apiserver', 'etcd', 'bench')}`,
+    );
+    out(
+      `                                     operator side: ${cpu(op, 'operator', 'apiserver', 'etcd', 'bench')}  (${os.availableParallelism()} CPUs, wall ${fmt(sec(op.allMs))} s)`,
+    );
     out(`    most sockets open in the operator at once: ${fmt(op.maxOperatorSockets)}`);
-    out(`    apiserver requests from the first create until all reconciled (all clients; includes the ${fmt(r.instances)} bench POSTs of whatsappinstances):`);
+    out(
+      `    apiserver requests from the first create until all reconciled (all clients; includes the ${fmt(r.instances)} bench POSTs of whatsappinstances):`,
+    );
     out(
       table(
         ['      verb resource', 'requests', 'per instance'],
@@ -102,18 +122,38 @@ function printCreate(r: CreateResult): void {
   if (r.client) {
     const c = r.client;
     out(`  API client, ${c.requests} sequential GETs of one Namespace as the admin (p50 / mean ms, sockets left open after the loop):`);
-    out(`    operator's KubeClient (kube-runtime: one keep-alive node:https Agent): ${fmt(c.kubeClient.p50Ms)} / ${fmt(c.kubeClient.meanMs)} ms, ${c.kubeClient.socketsLeftOpen} sockets`);
-    out(`    the bench's keep-alive undici Agent:                                     ${fmt(c.keepAlive.p50Ms)} / ${fmt(c.keepAlive.meanMs)} ms, ${c.keepAlive.socketsLeftOpen} sockets`);
+    out(
+      `    operator's KubeClient (kube-runtime: one keep-alive node:https Agent): ${fmt(c.kubeClient.p50Ms)} / ${fmt(c.kubeClient.meanMs)} ms, ${c.kubeClient.socketsLeftOpen} sockets`,
+    );
+    out(
+      `    the bench's keep-alive undici Agent:                                     ${fmt(c.keepAlive.p50Ms)} / ${fmt(c.keepAlive.meanMs)} ms, ${c.keepAlive.socketsLeftOpen} sockets`,
+    );
     out();
   }
 }
 
 function printMemory(r: MemoryResult): void {
-  out(`memory — the operator process with ${fmt(r.instances)} WhatsAppInstances reconciled (MAX_CONCURRENT_RECONCILES=${r.maxConcurrentReconciles}, ${r.concurrency} creates in flight)`);
+  out(
+    `memory — the operator process with ${fmt(r.instances)} WhatsAppInstances reconciled (MAX_CONCURRENT_RECONCILES=${r.maxConcurrentReconciles}, ${r.concurrency} creates in flight)`,
+  );
   out(`  control plane: ${r.controlPlane}`);
-  out(`  storm: first create → all Reconciled=True in ${fmt(sec(r.stormMs))} s (${fmt(r.instances / sec(r.stormMs))} instances/s); objects in the namespace then: ${Object.entries(r.children).map(([k, n]) => `${k} ${fmt(n)}`).join(', ')}`);
+  out(
+    `  storm: first create → all Reconciled=True in ${fmt(sec(r.stormMs))} s (${fmt(r.instances / sec(r.stormMs))} instances/s); objects in the namespace then: ${Object.entries(
+      r.children,
+    )
+      .map(([k, n]) => `${k} ${fmt(n)}`)
+      .join(', ')}`,
+  );
   out();
-  const row = (name: string, s: MemorySnapshot) => [name, mib(s.rssBytes), mib(s.pssBytes), mib(s.hwmBytes), mib(s.heapUsedBytes), mib(s.heapTotalBytes), mib(s.externalBytes)];
+  const row = (name: string, s: MemorySnapshot) => [
+    name,
+    mib(s.rssBytes),
+    mib(s.pssBytes),
+    mib(s.hwmBytes),
+    mib(s.heapUsedBytes),
+    mib(s.heapTotalBytes),
+    mib(s.externalBytes),
+  ];
   out(
     table(
       ['reading (MiB)', 'VmRSS', 'Pss', 'VmHWM', 'heap used', 'heap total', 'external'],
@@ -122,7 +162,9 @@ function printMemory(r: MemoryResult): void {
   );
   out();
   out(`  peak RSS sampled during the storm: ${fmt(mib(r.stormPeakRssBytes))} MiB; target ≤ 150 MB (= 143 MiB) RSS after the storm`);
-  out(`  during the ${r.quietSeconds} s "quiet" period the operator still ran ${fmt(r.quietReconciles)} reconciles using ${fmt(r.quietCpuSeconds)} CPU s (the instances resync every RESYNC_PERIOD_MS, default 30 s)`);
+  out(
+    `  during the ${r.quietSeconds} s "quiet" period the operator still ran ${fmt(r.quietReconciles)} reconciles using ${fmt(r.quietCpuSeconds)} CPU s (the instances resync every RESYNC_PERIOD_MS, default 30 s)`,
+  );
   out();
 }
 
@@ -136,23 +178,51 @@ async function main(): Promise<void> {
     });
   }
   const started = Date.now();
-  const report: { node: string; cpus: number; cpuModel: string; operatorMain: string; sizes: Sizes; create?: CreateResult; memory?: MemoryResult; totalMs?: number } = {
+  const report: {
+    node: string;
+    cpus: number;
+    cpuModel: string;
+    operatorMain: string;
+    sizes: Sizes;
+    create?: CreateResult;
+    memory?: MemoryResult;
+    totalMs?: number;
+  } = {
     node: process.version,
     cpus: os.availableParallelism(),
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
     operatorMain: OPERATOR_MAIN,
     sizes,
   };
-  out(`wacloud operator benchmarks — Node ${process.version}, ${report.cpus} CPUs (${report.cpuModel}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  out(
+    `wacloud operator benchmarks — Node ${process.version}, ${report.cpus} CPUs (${report.cpuModel}), load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   out(`operator: node ${OPERATOR_MAIN}; NODE_OPTIONS=${process.env.BENCH_OPERATOR_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? ''}`);
   out();
   const timeoutMs = sizes.timeoutSeconds * 1000;
   if (benches.includes('create')) {
-    report.create = await runCreate({ instances: sizes.instances, concurrency: sizes.concurrency, reconciles: sizes.reconciles, clientRequests: sizes.clientRequests, timeoutMs, log });
+    report.create = await runCreate({
+      instances: sizes.instances,
+      concurrency: sizes.concurrency,
+      reconciles: sizes.reconciles,
+      clientRequests: sizes.clientRequests,
+      timeoutMs,
+      log,
+    });
     printCreate(report.create);
   }
   if (benches.includes('memory')) {
-    report.memory = await runMemory({ instances: sizes.memoryInstances, concurrency: sizes.concurrency, maxConcurrentReconciles: sizes.memoryReconciles, quietSeconds: sizes.quietSeconds, timeoutMs, log });
+    report.memory = await runMemory({
+      instances: sizes.memoryInstances,
+      concurrency: sizes.concurrency,
+      maxConcurrentReconciles: sizes.memoryReconciles,
+      quietSeconds: sizes.quietSeconds,
+      timeoutMs,
+      log,
+    });
     printMemory(report.memory);
   }
   finishReport(report, started, json);

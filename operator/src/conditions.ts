@@ -23,10 +23,13 @@ export function getCondition(conditions: Condition[] | undefined, type: string):
  */
 export function isSubset(desired: unknown, live: unknown): boolean {
   if (desired === live) return true;
-  if (desired === null || typeof desired !== 'object') return desired === live || (desired !== undefined && String(desired) === String(live) && typeof live !== 'object');
+  if (desired === null || typeof desired !== 'object')
+    return desired === live || (desired !== undefined && String(desired) === String(live) && typeof live !== 'object');
   if (Array.isArray(desired)) {
     return Array.isArray(live) && live.length === desired.length && desired.every((d, i) => isSubset(d, live[i]));
   }
   if (live === null || typeof live !== 'object' || Array.isArray(live)) return false;
-  return Object.entries(desired as Record<string, unknown>).every(([k, v]) => v === undefined || isSubset(v, (live as Record<string, unknown>)[k]));
+  return Object.entries(desired as Record<string, unknown>).every(
+    ([k, v]) => v === undefined || isSubset(v, (live as Record<string, unknown>)[k]),
+  );
 }

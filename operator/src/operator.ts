@@ -58,8 +58,14 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const informer = <T extends KubernetesObject>(apiVersion: string, plural: string, kind: string, o: Partial<InformerOptions<T>> = {}) =>
     new Informer<T>({ kubeConfig, apiVersion, plural, kind, namespace: ns, logger: logger.child({ informer: plural }), ...o });
   // Caches hold only what the reconciler reads (cache transforms); Secrets, Services and NetworkPolicies as metadata.
-  const instances = informer<WhatsAppInstance & KubernetesObject>(API_VERSION, PLURAL, KIND, { resyncMs: config.resyncPeriodMs, transform: slimInstance });
-  const statefulSets = informer<V1StatefulSet>('apps/v1', 'statefulsets', 'StatefulSet', { labelSelector: MANAGED_SELECTOR, transform: compactStatefulSet });
+  const instances = informer<WhatsAppInstance & KubernetesObject>(API_VERSION, PLURAL, KIND, {
+    resyncMs: config.resyncPeriodMs,
+    transform: slimInstance,
+  });
+  const statefulSets = informer<V1StatefulSet>('apps/v1', 'statefulsets', 'StatefulSet', {
+    labelSelector: MANAGED_SELECTOR,
+    transform: compactStatefulSet,
+  });
   const metadataOnly = { labelSelector: MANAGED_SELECTOR, metadataOnly: true, transform: slimChildMetadata };
   const services = informer<MetadataOnly>('v1', 'services', 'Service', metadataOnly);
   const secrets = informer<MetadataOnly>('v1', 'secrets', 'Secret', metadataOnly);
@@ -94,7 +100,11 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     client,
     config,
     logger: logger.child({ controller: CONTROLLER_NAME }),
-    events: new EventRecorder(client, logger, { component: 'wacloud-operator', instance: config.podName, involvedKind: { apiVersion: API_VERSION, kind: KIND } }),
+    events: new EventRecorder(client, logger, {
+      component: 'wacloud-operator',
+      instance: config.podName,
+      involvedKind: { apiVersion: API_VERSION, kind: KIND },
+    }),
     probe: o.probe ?? httpSessionProbe(config.probeTimeoutMs),
     othersWaiting: () => queue.hasWaiting(),
     state: {
@@ -115,7 +125,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     logger: logger.child({ controller: CONTROLLER_NAME }),
   });
   controller.enqueueFor(instances, objectKey);
-  for (const inf of [statefulSets, services, secrets, networkPolicies]) controller.enqueueFor(inf as Informer<KubernetesObject>, controllerOwnerKey(WHATSAPP_INSTANCE_OWNER));
+  for (const inf of [statefulSets, services, secrets, networkPolicies])
+    controller.enqueueFor(inf as Informer<KubernetesObject>, controllerOwnerKey(WHATSAPP_INSTANCE_OWNER));
 
   const health = await startHealthServer({
     port: config.metricsPort,

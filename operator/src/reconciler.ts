@@ -39,13 +39,7 @@ import {
   type WhatsAppInstance,
   type WhatsAppInstanceStatus,
 } from '@wacloud/crds';
-import {
-  buildHeadlessService,
-  buildInternalSecret,
-  buildNetworkPolicy,
-  buildService,
-  buildStatefulSet,
-} from './builders/index.js';
+import { buildHeadlessService, buildInternalSecret, buildNetworkPolicy, buildService, buildStatefulSet } from './builders/index.js';
 import { isNotFound, type EventRecorder, type KubeClient, type MetadataOnly } from '@wacloud/kube-runtime';
 import { isSubset, setCondition } from './conditions.js';
 import { parseSelector, type OperatorConfig } from './config.js';
@@ -120,7 +114,9 @@ export function httpSessionProbe(timeoutMs: number): SessionProbe {
       const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
       if (!res.ok) return undefined;
       const body = (await res.json()) as { session?: { state?: SessionState; reason?: string } };
-      return body.session?.state ? { state: body.session.state, ...(body.session.reason ? { reason: body.session.reason } : {}) } : undefined;
+      return body.session?.state
+        ? { state: body.session.state, ...(body.session.reason ? { reason: body.session.reason } : {}) }
+        : undefined;
     } catch {
       return undefined;
     }
@@ -147,7 +143,9 @@ export class InstanceReconciler {
       return await this.reconcileLive(wai, log);
     } catch (err) {
       const message = (err as Error).message;
-      await this.writeStatus(wai, (s) => ({ ...s, phase: 'Failed' }), [{ type: 'Reconciled', status: 'False', reason: 'ReconcileError', message }]).catch(() => {});
+      await this.writeStatus(wai, (s) => ({ ...s, phase: 'Failed' }), [
+        { type: 'Reconciled', status: 'False', reason: 'ReconcileError', message },
+      ]).catch(() => {});
       await this.d.events.record(wai, 'Warning', 'ReconcileFailed', message);
       throw err;
     }
@@ -161,7 +159,10 @@ export class InstanceReconciler {
     // 1. What the pod needs: its Secret, the NetworkPolicy that guards it, the StatefulSet.
     await this.ensureSecret(wai, log);
     await this.ensureByMetadata(
-      buildNetworkPolicy(wai, { apiPodSelector: parseSelector(config.apiPodSelector), apiNamespaceSelector: parseSelector(config.apiNamespaceSelector) }),
+      buildNetworkPolicy(wai, {
+        apiPodSelector: parseSelector(config.apiPodSelector),
+        apiNamespaceSelector: parseSelector(config.apiNamespaceSelector),
+      }),
       state.networkPolicy(ns, names.networkPolicy),
       log,
     );
@@ -183,18 +184,32 @@ export class InstanceReconciler {
 
     // 2. The rest: finalizer, Services, event, status.
     if (!wai.metadata.finalizers?.includes(FINALIZER)) {
-      const updated = await client.apply<WhatsAppInstance & KubernetesObject>({ apiVersion: API_VERSION, kind: KIND, metadata: { name: wai.metadata.name, namespace: ns, finalizers: [FINALIZER] } }, FIELD_MANAGER);
+      const updated = await client.apply<WhatsAppInstance & KubernetesObject>(
+        { apiVersion: API_VERSION, kind: KIND, metadata: { name: wai.metadata.name, namespace: ns, finalizers: [FINALIZER] } },
+        FIELD_MANAGER,
+      );
       state.wrote?.(updated);
       // Status is written from this newer object (its resourceVersion), with the status as it was.
-      wai = { ...wai, metadata: { ...wai.metadata, finalizers: updated.metadata?.finalizers, resourceVersion: updated.metadata?.resourceVersion } };
+      wai = {
+        ...wai,
+        metadata: { ...wai.metadata, finalizers: updated.metadata?.finalizers, resourceVersion: updated.metadata?.resourceVersion },
+      };
       log.debug('finalizer added');
     }
     await this.ensureByMetadata(buildHeadlessService(wai), state.service(ns, names.headlessService), log);
     await this.ensureByMetadata(buildService(wai), state.service(ns, names.service), log);
     // Created: this reconcile made the StatefulSet, or an earlier one did and deferred the rest (no status written yet).
-    if (!liveSts || wai.status?.observedGeneration === undefined) await this.d.events.record(wai, 'Normal', 'Created', `Created StatefulSet ${names.statefulSet} with its Services, Secret and NetworkPolicy`);
-    else if (wai.spec.suspended && (liveReplicas ?? 1) > 0) await this.d.events.record(wai, 'Normal', 'Suspended', 'Scaled to zero; the session volume is kept');
-    else if (!wai.spec.suspended && liveReplicas === 0) await this.d.events.record(wai, 'Normal', 'Resumed', 'Scaled to one replica; the stored session resumes');
+    if (!liveSts || wai.status?.observedGeneration === undefined)
+      await this.d.events.record(
+        wai,
+        'Normal',
+        'Created',
+        `Created StatefulSet ${names.statefulSet} with its Services, Secret and NetworkPolicy`,
+      );
+    else if (wai.spec.suspended && (liveReplicas ?? 1) > 0)
+      await this.d.events.record(wai, 'Normal', 'Suspended', 'Scaled to zero; the session volume is kept');
+    else if (!wai.spec.suspended && liveReplicas === 0)
+      await this.d.events.record(wai, 'Normal', 'Resumed', 'Scaled to one replica; the stored session resumes');
 
     // Status from what is observed.
     const suspended = Boolean(wai.spec.suspended);
@@ -215,16 +230,31 @@ export class InstanceReconciler {
         readyReplicas,
         serviceName: names.service,
         internalSecretRef: { name: names.internalSecret, key: INTERNAL_KEY_SECRET_KEY },
-        session: { ...session, ...(s.session?.state === session.state && s.session.reason === session.reason && s.session.lastProbeTime ? { lastProbeTime: s.session.lastProbeTime } : { lastProbeTime: this.nowIso() }) },
+        session: {
+          ...session,
+          ...(s.session?.state === session.state && s.session.reason === session.reason && s.session.lastProbeTime
+            ? { lastProbeTime: s.session.lastProbeTime }
+            : { lastProbeTime: this.nowIso() }),
+        },
       }),
       [
         { type: 'Reconciled', status: 'True', reason: 'ReconcileSucceeded', message: 'Children are at their desired state' },
         suspended
-          ? { type: 'Suspended', status: 'True', reason: 'Suspended', message: 'spec.suspended is true: scaled to zero, session volume kept' }
+          ? {
+              type: 'Suspended',
+              status: 'True',
+              reason: 'Suspended',
+              message: 'spec.suspended is true: scaled to zero, session volume kept',
+            }
           : { type: 'Suspended', status: 'False', reason: 'Active', message: 'The instance runs' },
         ready
           ? { type: 'Ready', status: 'True', reason: 'InstanceReady', message: `Pod ready; session ${session.state}` }
-          : { type: 'Ready', status: 'False', reason: suspended ? 'Suspended' : 'PodNotReady', message: suspended ? 'Suspended' : 'Waiting for the instance pod to become ready' },
+          : {
+              type: 'Ready',
+              status: 'False',
+              reason: suspended ? 'Suspended' : 'PodNotReady',
+              message: suspended ? 'Suspended' : 'Waiting for the instance pod to become ready',
+            },
       ],
     );
     // No timed requeue: StatefulSet changes (readiness included) trigger a reconcile, and the periodic resync covers the rest.
@@ -286,7 +316,13 @@ export class InstanceReconciler {
   /** Drops what is remembered about a deleted instance's children. */
   private forget(ns: string, name: string): void {
     const n = childNames(name);
-    for (const k of [`Secret/${ns}/${n.internalSecret}`, `Service/${ns}/${n.service}`, `Service/${ns}/${n.headlessService}`, `NetworkPolicy/${ns}/${n.networkPolicy}`]) this.verified.delete(k);
+    for (const k of [
+      `Secret/${ns}/${n.internalSecret}`,
+      `Service/${ns}/${n.service}`,
+      `Service/${ns}/${n.headlessService}`,
+      `NetworkPolicy/${ns}/${n.networkPolicy}`,
+    ])
+      this.verified.delete(k);
   }
 
   private async finalize(wai: WhatsAppInstance, log: Logger): Promise<ReconcileResult> {
@@ -295,7 +331,12 @@ export class InstanceReconciler {
     await this.writeStatus(wai, (s) => ({ ...s, phase: 'Terminating' }), [
       { type: 'Ready', status: 'False', reason: 'Terminating', message: 'The instance is being deleted' },
     ]).catch(() => {});
-    await this.d.events.record(wai, 'Normal', 'Deleting', 'Removing the finalizer; the garbage collector deletes the StatefulSet, Services, Secret, NetworkPolicy and session volume');
+    await this.d.events.record(
+      wai,
+      'Normal',
+      'Deleting',
+      'Removing the finalizer; the garbage collector deletes the StatefulSet, Services, Secret, NetworkPolicy and session volume',
+    );
     try {
       await this.d.client.jsonPatch(this.d.client.objectPath(wai), [
         { op: 'test', path: `/metadata/finalizers/${i}`, value: FINALIZER },
@@ -324,7 +365,11 @@ export class InstanceReconciler {
     for (const c of conditions) conds = setCondition(conds, { ...c, observedGeneration: wai.metadata.generation }, now);
     const next: WhatsAppInstanceStatus = { ...mutate(current), observedGeneration: wai.metadata.generation, conditions: conds };
     if (sameStatus(current, next)) return;
-    const updated = await this.d.client.apply<KubernetesObject>({ apiVersion: API_VERSION, kind: KIND, metadata: { name: wai.metadata.name, namespace: wai.metadata.namespace }, status: next }, FIELD_MANAGER, { subresource: 'status' });
+    const updated = await this.d.client.apply<KubernetesObject>(
+      { apiVersion: API_VERSION, kind: KIND, metadata: { name: wai.metadata.name, namespace: wai.metadata.namespace }, status: next },
+      FIELD_MANAGER,
+      { subresource: 'status' },
+    );
     this.d.state.wrote?.(updated);
   }
 
@@ -340,12 +385,21 @@ function childKey(o: KubernetesObject): string {
 
 /** Status equality ignoring the session probe time (refreshing only that is not worth a write). */
 function sameStatus(a: WhatsAppInstanceStatus, b: WhatsAppInstanceStatus): boolean {
-  const strip = (s: WhatsAppInstanceStatus) => ({ ...s, session: s.session ? { state: s.session.state, reason: s.session.reason } : undefined });
+  const strip = (s: WhatsAppInstanceStatus) => ({
+    ...s,
+    session: s.session ? { state: s.session.state, reason: s.session.reason } : undefined,
+  });
   return JSON.stringify(sortKeys(strip(a))) === JSON.stringify(sortKeys(strip(b)));
 }
 
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== undefined).sort(([x], [y]) => x.localeCompare(y)).map(([k, x]) => [k, sortKeys(x)]));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([, x]) => x !== undefined)
+        .sort(([x], [y]) => x.localeCompare(y))
+        .map(([k, x]) => [k, sortKeys(x)]),
+    );
   return v;
 }

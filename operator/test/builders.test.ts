@@ -24,14 +24,30 @@ const opts: StatefulSetOptions = {
   shmSize: '512Mi',
   simnetUrl: 'http://simnet:7300',
 };
-const env = (s: ReturnType<typeof buildStatefulSet>) => Object.fromEntries(s.spec!.template.spec!.containers[0]!.env!.map((e) => [e.name, e.value ?? e.valueFrom]));
+const env = (s: ReturnType<typeof buildStatefulSet>) =>
+  Object.fromEntries(s.spec!.template.spec!.containers[0]!.env!.map((e) => [e.name, e.value ?? e.valueFrom]));
 
 describe('every child', () => {
-  const children = [buildInternalSecret(wai(), { existingKey: undefined, defaultMongoUri: 'mongodb://m:27017/' }), buildHeadlessService(wai()), buildService(wai()), buildNetworkPolicy(wai(), { apiPodSelector: { app: 'api' }, apiNamespaceSelector: {} }), buildStatefulSet(wai(), opts)];
+  const children = [
+    buildInternalSecret(wai(), { existingKey: undefined, defaultMongoUri: 'mongodb://m:27017/' }),
+    buildHeadlessService(wai()),
+    buildService(wai()),
+    buildNetworkPolicy(wai(), { apiPodSelector: { app: 'api' }, apiNamespaceSelector: {} }),
+    buildStatefulSet(wai(), opts),
+  ];
   test('is owned by the instance as its controller, in its namespace, with the owner label', () => {
     for (const c of children) {
       expect(c.metadata!.namespace).toBe('tenants');
-      expect(c.metadata!.ownerReferences).toEqual([{ apiVersion: 'wacloud.io/v1alpha1', kind: 'WhatsAppInstance', name: 'sales', uid: 'uid-1', controller: true, blockOwnerDeletion: true }]);
+      expect(c.metadata!.ownerReferences).toEqual([
+        {
+          apiVersion: 'wacloud.io/v1alpha1',
+          kind: 'WhatsAppInstance',
+          name: 'sales',
+          uid: 'uid-1',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
       expect(c.metadata!.labels![LABELS.OWNER]).toBe('tenant-a');
       expect(c.metadata!.labels![LABELS.INSTANCE]).toBe('sales');
     }
@@ -68,17 +84,39 @@ describe('StatefulSet', () => {
   });
   test('resources from the spec, else the defaults; image from the spec, else the default', () => {
     expect(buildStatefulSet(wai(), opts).spec!.template.spec!.containers[0]!.resources).toEqual(opts.defaultResources);
-    const custom = buildStatefulSet(wai({ resources: { limits: { memory: '1Gi' } }, image: 'mine:2' }), opts).spec!.template.spec!.containers[0]!;
+    const custom = buildStatefulSet(wai({ resources: { limits: { memory: '1Gi' } }, image: 'mine:2' }), opts).spec!.template.spec!
+      .containers[0]!;
     expect(custom.resources).toEqual({ limits: { memory: '1Gi' } });
     expect(custom.image).toBe('mine:2');
   });
   test('env: engine, data dir, internal key file, MongoDB from the internal Secret or the named one, webhook', () => {
     const e = env(buildStatefulSet(wai(), opts));
-    expect(e).toMatchObject({ ENGINE: 'webjs', DATA_DIR: '/data', PORT: '8080', INTERNAL_PORT: '8081', INTERNAL_API_KEY_FILE: '/etc/wacloud/internal/internal-api-key', INSTANCE_ID: 'sales' });
+    expect(e).toMatchObject({
+      ENGINE: 'webjs',
+      DATA_DIR: '/data',
+      PORT: '8080',
+      INTERNAL_PORT: '8081',
+      INTERNAL_API_KEY_FILE: '/etc/wacloud/internal/internal-api-key',
+      INSTANCE_ID: 'sales',
+    });
     expect(e.MONGODB_URI).toEqual({ secretKeyRef: { name: 'sales-internal', key: MONGODB_URI_SECRET_KEY } });
     expect(e.SIMNET_URL).toBeUndefined();
-    const full = env(buildStatefulSet(wai({ engine: 'simulated', mongodb: { secretRef: { name: 'db' } }, webhook: { url: 'https://h/x', secretRef: { name: 'wh' }, events: ['message', 'message.ack'] } }), opts));
-    expect(full).toMatchObject({ ENGINE: 'simulated', SIMNET_URL: 'http://simnet:7300', WEBHOOK_URL: 'https://h/x', WEBHOOK_EVENTS: 'message,message.ack' });
+    const full = env(
+      buildStatefulSet(
+        wai({
+          engine: 'simulated',
+          mongodb: { secretRef: { name: 'db' } },
+          webhook: { url: 'https://h/x', secretRef: { name: 'wh' }, events: ['message', 'message.ack'] },
+        }),
+        opts,
+      ),
+    );
+    expect(full).toMatchObject({
+      ENGINE: 'simulated',
+      SIMNET_URL: 'http://simnet:7300',
+      WEBHOOK_URL: 'https://h/x',
+      WEBHOOK_EVENTS: 'message,message.ack',
+    });
     expect(full.MONGODB_URI).toEqual({ secretKeyRef: { name: 'db', key: 'uri' } });
     expect(full.WEBHOOK_SECRET).toEqual({ secretKeyRef: { name: 'wh', key: 'secret' } });
   });
@@ -96,8 +134,14 @@ describe('internal Secret', () => {
   });
   test('MongoDB URI names the instance database on the default server, unless the instance names a Secret', () => {
     const s = buildInternalSecret(wai(), { existingKey: 'k', defaultMongoUri: 'mongodb://user:pw@m:27017/?authSource=admin' });
-    expect(Buffer.from(s.data![MONGODB_URI_SECRET_KEY]!, 'base64').toString()).toBe('mongodb://user:pw@m:27017/wacloud_tenants_sales?authSource=admin');
-    expect(buildInternalSecret(wai({ mongodb: { secretRef: { name: 'x' } } }), { existingKey: 'k', defaultMongoUri: 'mongodb://m/' }).data![MONGODB_URI_SECRET_KEY]).toBeUndefined();
+    expect(Buffer.from(s.data![MONGODB_URI_SECRET_KEY]!, 'base64').toString()).toBe(
+      'mongodb://user:pw@m:27017/wacloud_tenants_sales?authSource=admin',
+    );
+    expect(
+      buildInternalSecret(wai({ mongodb: { secretRef: { name: 'x' } } }), { existingKey: 'k', defaultMongoUri: 'mongodb://m/' }).data![
+        MONGODB_URI_SECRET_KEY
+      ],
+    ).toBeUndefined();
     expect(databaseName(wai({ mongodb: { database: 'custom' } }))).toBe('custom');
   });
 });
@@ -109,14 +153,26 @@ describe('Services and NetworkPolicy', () => {
     expect(h.spec!.clusterIP).toBe('None');
     expect(c.spec!.type).toBe('ClusterIP');
     expect(h.spec!.selector).toEqual(c.spec!.selector);
-    expect(c.spec!.ports!.map((p) => [p.name, p.port])).toEqual([['public', 8080], ['internal', 8081], ['metrics', 9090]]);
+    expect(c.spec!.ports!.map((p) => [p.name, p.port])).toEqual([
+      ['public', 8080],
+      ['internal', 8081],
+      ['metrics', 9090],
+    ]);
     expect(buildStatefulSet(wai(), opts).spec!.serviceName).toBe(h.metadata!.name);
   });
   test('the internal port admits only the api pods; public and metrics stay open', () => {
-    const np = buildNetworkPolicy(wai(), { apiPodSelector: { 'app.kubernetes.io/name': 'wacloud-api' }, apiNamespaceSelector: { 'kubernetes.io/metadata.name': 'wacloud-system' } });
+    const np = buildNetworkPolicy(wai(), {
+      apiPodSelector: { 'app.kubernetes.io/name': 'wacloud-api' },
+      apiNamespaceSelector: { 'kubernetes.io/metadata.name': 'wacloud-system' },
+    });
     expect(np.spec.policyTypes).toEqual(['Ingress']);
     const internal = np.spec.ingress.find((r) => r.ports?.some((p) => p.port === 8081))!;
-    expect(internal.from).toEqual([{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'wacloud-api' } }, namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'wacloud-system' } } }]);
+    expect(internal.from).toEqual([
+      {
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'wacloud-api' } },
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'wacloud-system' } },
+      },
+    ]);
     expect(internal.ports).toHaveLength(1);
     const open = np.spec.ingress.find((r) => !r.from)!;
     expect(open.ports!.map((p) => p.port)).toEqual([8080, 9090]);

@@ -12,7 +12,13 @@ const wai: WhatsAppInstance = {
   metadata: { name: 'sales', namespace: 'tenants', uid: 'uid-1', generation: 3 },
   spec: { owner: 'tenant-a' },
 };
-const opts: StatefulSetOptions = { image: 'wacloud/instance:1.0', imagePullPolicy: 'IfNotPresent', defaultResources: {}, shmSize: '512Mi', simnetUrl: undefined };
+const opts: StatefulSetOptions = {
+  image: 'wacloud/instance:1.0',
+  imagePullPolicy: 'IfNotPresent',
+  defaultResources: {},
+  shmSize: '512Mi',
+  simnetUrl: undefined,
+};
 
 /** The StatefulSet as the apiserver would return it: the desired one plus server fields, defaults and status. */
 function served(): V1StatefulSet {
@@ -28,14 +34,29 @@ function served(): V1StatefulSet {
   };
   s.spec!.revisionHistoryLimit = 10;
   s.spec!.template.spec!.dnsPolicy = 'ClusterFirst';
-  s.status = { replicas: 1, readyReplicas: 1, observedGeneration: 2, currentRevision: 'sales-abc', updateRevision: 'sales-abc', availableReplicas: 1 };
+  s.status = {
+    replicas: 1,
+    readyReplicas: 1,
+    observedGeneration: 2,
+    currentRevision: 'sales-abc',
+    updateRevision: 'sales-abc',
+    availableReplicas: 1,
+  };
   return s;
 }
 
 describe('compactStatefulSet', () => {
   test('keeps identity, ownership, the status the reconciler reads, and the whole spec (parsed on access)', () => {
     const c = compactStatefulSet(served());
-    expect(c.metadata).toEqual({ name: 'sales', namespace: 'tenants', uid: 'sts-uid', resourceVersion: '42', generation: 2, labels: served().metadata!.labels, ownerReferences: served().metadata!.ownerReferences });
+    expect(c.metadata).toEqual({
+      name: 'sales',
+      namespace: 'tenants',
+      uid: 'sts-uid',
+      resourceVersion: '42',
+      generation: 2,
+      labels: served().metadata!.labels,
+      ownerReferences: served().metadata!.ownerReferences,
+    });
     expect(c.status).toEqual({ replicas: 1, readyReplicas: 1, observedGeneration: 2 });
     expect(c.spec).toEqual(served().spec);
     expect(c.spec).not.toBe(c.spec); // a fresh copy per access: callers cannot modify the cache
@@ -73,7 +94,15 @@ describe('slimInstance', () => {
     expect(slimInstance(full)).toEqual({
       apiVersion: 'wacloud.io/v1alpha1',
       kind: 'WhatsAppInstance',
-      metadata: { name: 'sales', namespace: 'tenants', uid: 'uid-1', generation: 3, resourceVersion: '7', finalizers: ['wacloud.io/finalizer'], deletionTimestamp: '2026-01-02T00:00:00Z' },
+      metadata: {
+        name: 'sales',
+        namespace: 'tenants',
+        uid: 'uid-1',
+        generation: 3,
+        resourceVersion: '7',
+        finalizers: ['wacloud.io/finalizer'],
+        deletionTimestamp: '2026-01-02T00:00:00Z',
+      },
       spec: { owner: 'tenant-a' },
       status: { phase: 'Running', observedGeneration: 3 },
     });
@@ -82,7 +111,24 @@ describe('slimInstance', () => {
 
 describe('slimChildMetadata', () => {
   test('keeps kind, identity, labels and owner references only', () => {
-    const meta = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'n', uid: 'u', resourceVersion: '1', labels: { l: 'v' }, ownerReferences: [], annotations: { a: 'b' }, creationTimestamp: 'x' } };
-    expect(slimChildMetadata(meta as never)).toEqual({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'n', uid: 'u', resourceVersion: '1', labels: { l: 'v' }, ownerReferences: [] } });
+    const meta = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: 's',
+        namespace: 'n',
+        uid: 'u',
+        resourceVersion: '1',
+        labels: { l: 'v' },
+        ownerReferences: [],
+        annotations: { a: 'b' },
+        creationTimestamp: 'x',
+      },
+    };
+    expect(slimChildMetadata(meta as never)).toEqual({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's', namespace: 'n', uid: 'u', resourceVersion: '1', labels: { l: 'v' }, ownerReferences: [] },
+    });
   });
 });

@@ -21,7 +21,9 @@ describe('loadOperatorConfig', () => {
     expect(c.leaderElect).toBe(true);
     expect(Object.isFrozen(c)).toBe(true);
     expect(() => loadConfig({ METRICS_PORT: 'x', LEADER_ELECT: 'maybe' })).toThrow(ConfigError);
-    expect(() => loadConfig({ METRICS_PORT: 'x', LEADER_ELECT: 'maybe' })).toThrow(/METRICS_PORT[\s\S]*LEADER_ELECT|LEADER_ELECT[\s\S]*METRICS_PORT/);
+    expect(() => loadConfig({ METRICS_PORT: 'x', LEADER_ELECT: 'maybe' })).toThrow(
+      /METRICS_PORT[\s\S]*LEADER_ELECT|LEADER_ELECT[\s\S]*METRICS_PORT/,
+    );
     expect(() => loadConfig({ RENEW_DEADLINE_MS: '20000' })).toThrow(/RENEW_DEADLINE_MS/);
   });
 });

@@ -31,13 +31,23 @@ if (!docker.ok) console.warn(`SKIPPED operator image test: no Docker engine here
     metricsPort = await freePort();
     container = (
       await d.docker([
-        'run', '-d', '--network', 'host', '--read-only',
-        '-v', `${dir}:/etc/wacloud:ro`,
-        '-e', 'KUBECONFIG=/etc/wacloud/kubeconfig',
-        '-e', `POD_NAMESPACE=${OPERATOR_NS}`,
-        '-e', 'POD_NAME=op-image',
-        '-e', `METRICS_PORT=${metricsPort}`,
-        '-e', 'INSTANCE_IMAGE=wacloud/instance:test',
+        'run',
+        '-d',
+        '--network',
+        'host',
+        '--read-only',
+        '-v',
+        `${dir}:/etc/wacloud:ro`,
+        '-e',
+        'KUBECONFIG=/etc/wacloud/kubeconfig',
+        '-e',
+        `POD_NAMESPACE=${OPERATOR_NS}`,
+        '-e',
+        'POD_NAME=op-image',
+        '-e',
+        `METRICS_PORT=${metricsPort}`,
+        '-e',
+        'INSTANCE_IMAGE=wacloud/instance:test',
         testImageTag('operator'),
       ])
     ).trim();
@@ -52,17 +62,27 @@ if (!docker.ok) console.warn(`SKIPPED operator image test: no Docker engine here
 
   it('leads, serves its metrics, and reconciles an instance into a StatefulSet', async () => {
     const logs = async (): Promise<string> => d.docker(['logs', '--tail', '40', container]).catch((e: Error) => e.message);
-    await eventually(async () => (await getJson(cp, 'lease', 'wacloud-operator', OPERATOR_NS))?.spec?.holderIdentity === 'op-image', 30_000, 250).catch(async (err: Error) => {
+    await eventually(
+      async () => (await getJson(cp, 'lease', 'wacloud-operator', OPERATOR_NS))?.spec?.holderIdentity === 'op-image',
+      30_000,
+      250,
+    ).catch(async (err: Error) => {
       throw new Error(`${err.message}\n${await logs()}`);
     });
     await kubectlOk(cp, ['create', 'namespace', 'img']);
-    await kubectlOk(cp, ['apply', '-n', 'img', '-f', '-'], 'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: from-image}\nspec: {owner: tenant-img}\n');
+    await kubectlOk(
+      cp,
+      ['apply', '-n', 'img', '-f', '-'],
+      'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: from-image}\nspec: {owner: tenant-img}\n',
+    );
     const sts = await eventually(() => getJson(cp, 'statefulset', 'from-image', 'img'), 30_000);
     expect(sts.metadata.ownerReferences[0]).toMatchObject({ kind: 'WhatsAppInstance', name: 'from-image', controller: true });
     expect(sts.spec.template.spec.containers[0].image).toBe('wacloud/instance:test');
     const wai = await eventually(async () => {
       const w = await getJson(cp, 'whatsappinstance', 'from-image', 'img');
-      return w?.status?.conditions?.find((c: { type: string; status: string }) => c.type === 'Reconciled' && c.status === 'True') ? w : undefined;
+      return w?.status?.conditions?.find((c: { type: string; status: string }) => c.type === 'Reconciled' && c.status === 'True')
+        ? w
+        : undefined;
     }, 30_000);
     expect(wai.status.conditions.find((c: { type: string }) => c.type === 'Reconciled').observedGeneration).toBe(wai.metadata.generation);
     const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();

@@ -25,7 +25,8 @@ afterAll(async () => {
 
 afterEach(() => {
   const s = expect.getState();
-  if (s.assertionCalls > 0 && (s as { suppressedErrors?: unknown[] }).suppressedErrors?.length) process.stderr.write(op?.proc.output().slice(-4000) ?? '');
+  if (s.assertionCalls > 0 && (s as { suppressedErrors?: unknown[] }).suppressedErrors?.length)
+    process.stderr.write(op?.proc.output().slice(-4000) ?? '');
 });
 
 const children = async (name: string) => ({
@@ -45,13 +46,33 @@ describe('reconciling the examples', () => {
       const wai = await eventually(async () => {
         const w = await getJson(cp, 'wai', name, NS);
         const c = condition(w, 'Reconciled');
-        return c?.status === 'True' && c.observedGeneration === w.metadata.generation && w.status.observedGeneration === w.metadata.generation ? w : undefined;
+        return c?.status === 'True' &&
+          c.observedGeneration === w.metadata.generation &&
+          w.status.observedGeneration === w.metadata.generation
+          ? w
+          : undefined;
       }, 30_000);
       expect(wai.metadata.finalizers).toContain('wacloud.io/finalizer');
-      expect(wai.status).toMatchObject({ phase: 'Provisioning', serviceName: name, internalSecretRef: { name: `${name}-internal`, key: 'internal-api-key' } });
+      expect(wai.status).toMatchObject({
+        phase: 'Provisioning',
+        serviceName: name,
+        internalSecretRef: { name: `${name}-internal`, key: 'internal-api-key' },
+      });
       const c = await children(name);
       for (const [kind, obj] of Object.entries(c)) {
-        expect([kind, obj?.metadata.ownerReferences]).toEqual([kind, [{ apiVersion: 'wacloud.io/v1alpha1', kind: 'WhatsAppInstance', name, uid: wai.metadata.uid, controller: true, blockOwnerDeletion: true }]]);
+        expect([kind, obj?.metadata.ownerReferences]).toEqual([
+          kind,
+          [
+            {
+              apiVersion: 'wacloud.io/v1alpha1',
+              kind: 'WhatsAppInstance',
+              name,
+              uid: wai.metadata.uid,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
+        ]);
         const managers = obj!.metadata.managedFields.map((f: { manager: string; operation: string }) => `${f.manager}/${f.operation}`);
         expect([kind, managers]).toEqual([kind, expect.arrayContaining(['wacloud-operator/Apply'])]);
       }
@@ -59,15 +80,28 @@ describe('reconciling the examples', () => {
       expect(c.sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenScaled: 'Retain', whenDeleted: 'Delete' });
     }
     const full = await getJson(cp, 'statefulset', 'support-line', NS);
-    const env = Object.fromEntries(full.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
-    expect(env).toMatchObject({ ENGINE: 'simulated', WEBHOOK_URL: 'https://hooks.example.com/wacloud', WEBHOOK_EVENTS: 'message,message.ack' });
+    const env = Object.fromEntries(
+      full.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]),
+    );
+    expect(env).toMatchObject({
+      ENGINE: 'simulated',
+      WEBHOOK_URL: 'https://hooks.example.com/wacloud',
+      WEBHOOK_EVENTS: 'message,message.ack',
+    });
     expect(full.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('2Gi');
 
     const table = await kubectlOk(cp, ['get', 'wai', '-n', NS]);
     const [header, ...rows] = table.trim().split('\n');
     expect(header!.split(/\s+/)).toEqual(['NAME', 'OWNER', 'PHASE', 'SESSION', 'SUSPENDED', 'AGE']);
-    expect(rows.find((r) => r.startsWith('sales-line'))!.split(/\s+/).slice(0, 5)).toEqual(['sales-line', 'tenant-a', 'Provisioning', 'Unknown', 'false']);
-    expect((await kubectlOk(cp, ['get', 'wacloud', '-n', NS, '-o', 'name'])).split('\n')).toEqual(expect.arrayContaining(['whatsappinstance.wacloud.io/sales-line']));
+    expect(
+      rows
+        .find((r) => r.startsWith('sales-line'))!
+        .split(/\s+/)
+        .slice(0, 5),
+    ).toEqual(['sales-line', 'tenant-a', 'Provisioning', 'Unknown', 'false']);
+    expect((await kubectlOk(cp, ['get', 'wacloud', '-n', NS, '-o', 'name'])).split('\n')).toEqual(
+      expect.arrayContaining(['whatsappinstance.wacloud.io/sales-line']),
+    );
     const explain = await kubectlOk(cp, ['explain', 'wai.spec.suspended']);
     expect(explain).toMatch(/Scale the instance to zero/);
   });
@@ -76,16 +110,21 @@ describe('reconciling the examples', () => {
     const before = (await getJson(cp, 'secret', 'sales-line-internal', NS)).data['internal-api-key'];
     await kubectlOk(cp, ['annotate', 'wai', 'sales-line', '-n', NS, 'touch=1']);
     await kubectlOk(cp, ['patch', 'wai', 'sales-line', '-n', NS, '--type=merge', '-p', '{"spec":{"image":"wacloud/instance:2"}}']);
-    await eventually(async () => (await getJson(cp, 'statefulset', 'sales-line', NS)).spec.template.spec.containers[0].image === 'wacloud/instance:2');
+    await eventually(
+      async () => (await getJson(cp, 'statefulset', 'sales-line', NS)).spec.template.spec.containers[0].image === 'wacloud/instance:2',
+    );
     expect((await getJson(cp, 'secret', 'sales-line-internal', NS)).data['internal-api-key']).toBe(before);
-    const events = JSON.parse(await kubectlOk(cp, ['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=sales-line', '-o', 'json']));
+    const events = JSON.parse(
+      await kubectlOk(cp, ['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=sales-line', '-o', 'json']),
+    );
     expect(events.items.map((e: { reason: string }) => e.reason)).toContain('Created');
   });
 });
 
 describe('validation by the apiserver', () => {
   const apply = (doc: string) => cp.kubectl(['apply', '-n', NS, '-f', '-'], { stdin: doc });
-  const wai = (name: string, spec: string) => `apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: ${name}}\nspec: ${spec}\n`;
+  const wai = (name: string, spec: string) =>
+    `apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: ${name}}\nspec: ${spec}\n`;
   test('wrong types, unknown engine, missing owner, changed owner are refused with clear messages', async () => {
     const wrongType = await apply(wai('bad-type', '{owner: t, suspended: "yes"}'));
     expect(wrongType.code).not.toBe(0);
@@ -100,7 +139,16 @@ describe('validation by the apiserver', () => {
     const changed = await cp.kubectl(['patch', 'wai', 'sales-line', '-n', NS, '--type=merge', '-p', '{"spec":{"owner":"tenant-z"}}']);
     expect(changed.code).not.toBe(0);
     expect(changed.stderr).toMatch(/owner is immutable/);
-    const storage = await cp.kubectl(['patch', 'wai', 'support-line', '-n', NS, '--type=merge', '-p', '{"spec":{"storage":{"size":"5Gi"}}}']);
+    const storage = await cp.kubectl([
+      'patch',
+      'wai',
+      'support-line',
+      '-n',
+      NS,
+      '--type=merge',
+      '-p',
+      '{"spec":{"storage":{"size":"5Gi"}}}',
+    ]);
     expect(storage.stderr).toMatch(/storage is immutable/);
   });
 });
@@ -123,7 +171,11 @@ describe('suspend and resume', () => {
     expect(sts.spec.volumeClaimTemplates).toEqual(claimTemplate);
     await new Promise((r) => setTimeout(r, 2000));
     expect((await getJson(cp, 'pvc', 'session-sales-line-0', NS))?.metadata.uid).toBe(pvc.metadata.uid);
-    expect((await kubectlOk(cp, ['get', 'wai', 'sales-line', '-n', NS, '--no-headers'])).split(/\s+/).slice(2, 5)).toEqual(['Suspended', 'STOPPED', 'true']);
+    expect((await kubectlOk(cp, ['get', 'wai', 'sales-line', '-n', NS, '--no-headers'])).split(/\s+/).slice(2, 5)).toEqual([
+      'Suspended',
+      'STOPPED',
+      'true',
+    ]);
 
     await kubectlOk(cp, ['patch', 'wai', 'sales-line', '-n', NS, '--type=merge', '-p', '{"spec":{"suspended":false}}']);
     await eventually(async () => (await getJson(cp, 'statefulset', 'sales-line', NS)).spec.replicas === 1);
@@ -132,7 +184,9 @@ describe('suspend and resume', () => {
       return condition(w, 'Suspended')?.status === 'False' ? w : undefined;
     });
     expect(resumed.status.phase).toBe('Provisioning');
-    const reasons = JSON.parse(await kubectlOk(cp, ['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=sales-line', '-o', 'json'])).items.map((e: { reason: string }) => e.reason);
+    const reasons = JSON.parse(
+      await kubectlOk(cp, ['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=sales-line', '-o', 'json']),
+    ).items.map((e: { reason: string }) => e.reason);
     expect(reasons).toEqual(expect.arrayContaining(['Suspended', 'Resumed']));
   });
 });
@@ -171,7 +225,14 @@ describe('metrics', () => {
   test('controller-runtime names and wacloud_instances{phase}', async () => {
     expect(await op.metric('controller_runtime_reconcile_total', { controller: 'whatsappinstance', result: 'success' })).toBeGreaterThan(0);
     const text = await op.metrics();
-    for (const n of ['controller_runtime_reconcile_errors_total', 'controller_runtime_reconcile_time_seconds_bucket', 'workqueue_depth', 'workqueue_adds_total', 'workqueue_retries_total', 'leader_election_master_status']) {
+    for (const n of [
+      'controller_runtime_reconcile_errors_total',
+      'controller_runtime_reconcile_time_seconds_bucket',
+      'workqueue_depth',
+      'workqueue_adds_total',
+      'workqueue_retries_total',
+      'leader_election_master_status',
+    ]) {
       expect(text).toContain(n);
     }
     expect(await op.metric('wacloud_instances', { phase: 'Provisioning' })).toBeGreaterThanOrEqual(1);
@@ -182,11 +243,19 @@ describe('metrics', () => {
 
 describe('resilience', () => {
   test('restart the apiserver mid-run: the operator relists and converges without a restart', async () => {
-    await kubectlOk(cp, ['apply', '-n', NS, '-f', '-'], 'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: before-restart}\nspec: {owner: tenant-r}\n');
+    await kubectlOk(
+      cp,
+      ['apply', '-n', NS, '-f', '-'],
+      'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: before-restart}\nspec: {owner: tenant-r}\n',
+    );
     await eventually(() => getJson(cp, 'statefulset', 'before-restart', NS), 30_000);
     const pid = op.proc.pid;
     await cp.restartApiserver();
-    await kubectlOk(cp, ['apply', '-n', NS, '-f', '-'], 'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: after-restart}\nspec: {owner: tenant-r, suspended: true}\n');
+    await kubectlOk(
+      cp,
+      ['apply', '-n', NS, '-f', '-'],
+      'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: after-restart}\nspec: {owner: tenant-r, suspended: true}\n',
+    );
     const sts = await eventually(() => getJson(cp, 'statefulset', 'after-restart', NS), 60_000);
     expect(sts.spec.replicas).toBe(0);
     await kubectlOk(cp, ['patch', 'wai', 'before-restart', '-n', NS, '--type=merge', '-p', '{"spec":{"suspended":true}}']);
@@ -199,9 +268,15 @@ describe('resilience', () => {
     const standby = await startOperator(kubeconfig, 'op-2');
     try {
       await eventually(async () => (await standby.metric('leader_election_master_status', { name: 'wacloud-operator' })) === 0, 15_000);
-      await kubectlOk(cp, ['apply', '-n', NS, '-f', '-'], 'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: led-by-one}\nspec: {owner: tenant-l}\n');
+      await kubectlOk(
+        cp,
+        ['apply', '-n', NS, '-f', '-'],
+        'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: led-by-one}\nspec: {owner: tenant-l}\n',
+      );
       await eventually(() => getJson(cp, 'statefulset', 'led-by-one', NS), 30_000);
-      expect((await standby.metric('controller_runtime_reconcile_total', { controller: 'whatsappinstance', result: 'success' })) ?? 0).toBe(0);
+      expect((await standby.metric('controller_runtime_reconcile_total', { controller: 'whatsappinstance', result: 'success' })) ?? 0).toBe(
+        0,
+      );
       const lease = await getJson(cp, 'lease', 'wacloud-operator', 'wacloud-system');
       expect(lease.spec.holderIdentity).toBe('op-1');
 
@@ -211,17 +286,27 @@ describe('resilience', () => {
       const held = (await getJson(cp, 'lease', 'wacloud-operator', 'wacloud-system')).spec;
       expect(held.holderIdentity).toBe('op-1');
       // Speed is the benchmark's business; here only the order counts. The bound is three lease durations.
-      const taken = await eventually(async () => {
-        const spec = (await getJson(cp, 'lease', 'wacloud-operator', 'wacloud-system')).spec;
-        return spec.holderIdentity === 'op-2' ? spec : undefined;
-      }, 3 * held.leaseDurationSeconds * 1000, 250);
+      const taken = await eventually(
+        async () => {
+          const spec = (await getJson(cp, 'lease', 'wacloud-operator', 'wacloud-system')).spec;
+          return spec.holderIdentity === 'op-2' ? spec : undefined;
+        },
+        3 * held.leaseDurationSeconds * 1000,
+        250,
+      );
       const tookOverMs = Date.now() - killedAt;
       const expiredAt = Date.parse(held.renewTime) + held.leaseDurationSeconds * 1000;
       // acquireTime has microsecond precision; allow the apiserver's second-rounding of renewTime on older servers.
       expect(Date.parse(taken.acquireTime)).toBeGreaterThanOrEqual(expiredAt - 1000);
-      await kubectlOk(cp, ['apply', '-n', NS, '-f', '-'], 'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: after-failover}\nspec: {owner: tenant-l}\n');
+      await kubectlOk(
+        cp,
+        ['apply', '-n', NS, '-f', '-'],
+        'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: after-failover}\nspec: {owner: tenant-l}\n',
+      );
       await eventually(() => getJson(cp, 'statefulset', 'after-failover', NS), 30_000);
-      expect(await standby.metric('controller_runtime_reconcile_total', { controller: 'whatsappinstance', result: 'success' })).toBeGreaterThan(0);
+      expect(
+        await standby.metric('controller_runtime_reconcile_total', { controller: 'whatsappinstance', result: 'success' }),
+      ).toBeGreaterThan(0);
       process.stdout.write(`leader failover took ${tookOverMs} ms\n`);
     } finally {
       await standby.stop();

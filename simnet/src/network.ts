@@ -138,9 +138,11 @@ export class SimNetwork {
 
   #request(link: Link, frame: RequestFrame): void {
     const device = this.#deviceOfLink.get(link);
-    const fail = (code: string, message: string) => link.send({ type: 'response', reqId: frame.reqId, ok: false, error: { code, message } });
+    const fail = (code: string, message: string) =>
+      link.send({ type: 'response', reqId: frame.reqId, ok: false, error: { code, message } });
     if (!device) return fail('not_authenticated', 'this connection is not a linked device');
-    const reply = <T extends keyof ResultMap>(result: ResultMap[T]) => link.send({ type: 'response', reqId: frame.reqId, ok: true, result });
+    const reply = <T extends keyof ResultMap>(result: ResultMap[T]) =>
+      link.send({ type: 'response', reqId: frame.reqId, ok: true, result });
     try {
       switch (frame.type) {
         case 'send': {

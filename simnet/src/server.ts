@@ -16,7 +16,15 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { SimnetError, type Link, type NetworkOptions } from './model.js';
 import { SimNetwork } from './network.js';
-import { MAX_BODY_CHARS, MAX_FRAME_BYTES, SIMNET_WS_PATH, clientFrameSchema, phoneDigits, requestIdOf, type ServerFrame } from './protocol.js';
+import {
+  MAX_BODY_CHARS,
+  MAX_FRAME_BYTES,
+  SIMNET_WS_PATH,
+  clientFrameSchema,
+  phoneDigits,
+  requestIdOf,
+  type ServerFrame,
+} from './protocol.js';
 
 export interface SimnetServerOptions extends NetworkOptions {
   /** TCP port; 0 picks a free one. */

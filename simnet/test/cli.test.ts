@@ -10,7 +10,11 @@ const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'd
 it('serves the network to devices and stops on SIGTERM', async () => {
   expect(existsSync(main)).toBe(true); // built by `npm run build`
   const port = await freePort();
-  const proc = startProcess({ command: process.execPath, args: [main], env: { ...process.env, SIMNET_PORT: String(port), SIMNET_HOST: '127.0.0.1', LOG_LEVEL: 'warn' } });
+  const proc = startProcess({
+    command: process.execPath,
+    args: [main],
+    env: { ...process.env, SIMNET_PORT: String(port), SIMNET_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+  });
   const devices: TestDevice[] = [];
   try {
     const [, url] = await proc.waitForOutput(/simnet listening on (http:\/\/\S+)/, 15_000);

@@ -59,7 +59,10 @@ export class TestDevice {
 
   /** Highest ack pushed for message `id` (0 when none). */
   ackOf(id: string): number {
-    return Math.max(0, ...this.frames.flatMap((f) => (f.type === 'push' && f.event.kind === 'ack' && f.event.id === id ? [f.event.ack] : [])));
+    return Math.max(
+      0,
+      ...this.frames.flatMap((f) => (f.type === 'push' && f.event.kind === 'ack' && f.event.id === id ? [f.event.ack] : [])),
+    );
   }
 
   close(): Promise<void> {

@@ -96,12 +96,23 @@ describe('messages', () => {
     const alice = await linked(server, '15550002001', 'Alice');
     const bob = await linked(server, '15550002002', 'Bob');
     const res = await alice.device.request({ type: 'send', to: '15550002002@c.us', key: 'ABCDEF0123456789ABCD', body: 'hi bob' });
-    expect(res).toMatchObject({ ok: true, result: { message: { id: 'true_15550002002@c.us_ABCDEF0123456789ABCD', fromMe: true, ack: 1, body: 'hi bob' } } });
+    expect(res).toMatchObject({
+      ok: true,
+      result: { message: { id: 'true_15550002002@c.us_ABCDEF0123456789ABCD', fromMe: true, ack: 1, body: 'hi bob' } },
+    });
     const atBob = await eventuallyFind(() => bob.device.pushedMessages().find((m) => m.body === 'hi bob'));
-    expect(atBob).toMatchObject({ id: 'false_15550002001@c.us_ABCDEF0123456789ABCD', fromMe: false, chatId: '15550002001@c.us', author: '15550002001@c.us' });
+    expect(atBob).toMatchObject({
+      id: 'false_15550002001@c.us_ABCDEF0123456789ABCD',
+      fromMe: false,
+      chatId: '15550002001@c.us',
+      author: '15550002001@c.us',
+    });
     const sentId = 'true_15550002002@c.us_ABCDEF0123456789ABCD';
     await eventuallyFind(() => alice.device.ackOf(sentId) === 2);
-    expect(await hook(server.url, 'POST', '/read', { phone: '15550002002', chatId: '15550002001@c.us' })).toEqual({ status: 200, body: { read: 1 } });
+    expect(await hook(server.url, 'POST', '/read', { phone: '15550002002', chatId: '15550002001@c.us' })).toEqual({
+      status: 200,
+      body: { read: 1 },
+    });
     await eventuallyFind(() => alice.device.ackOf(sentId) === 3);
     // The same key again is the same message, not a second one.
     const dup = await alice.device.request({ type: 'send', to: '15550002002@c.us', key: 'ABCDEF0123456789ABCD', body: 'hi bob' });
@@ -171,7 +182,9 @@ describe('server robustness', () => {
       expect(typeof res.body.error?.message).toBe('string');
     }
     expect((await hook(server.url, 'POST', '/scan', { qr: '2@nope', phone: '15550000081' })).status).toBe(404);
-    expect((await hook(server.url, 'POST', '/send', { from: '15550000081', to: '15550000082', text: 'x' })).body.error?.code).toBe('account_not_found');
+    expect((await hook(server.url, 'POST', '/send', { from: '15550000081', to: '15550000082', text: 'x' })).body.error?.code).toBe(
+      'account_not_found',
+    );
     expect((await hook(server.url, 'GET', '/accounts/15550000081/messages')).status).toBe(404);
     expect((await hook(server.url, 'POST', '/groups', { name: 'G', owner: '15550000081', participants: [] })).status).toBe(404);
     await hook(server.url, 'POST', '/accounts', { phone: '15550000081' });

@@ -33,7 +33,11 @@ export function table(header: readonly string[], rows: ReadonlyArray<ReadonlyArr
   const cells = [header.map(String), ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
-  const line = (r: readonly string[]) => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (r: readonly string[]) =>
+    r
+      .map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].map((l) => indent + l).join('\n');
 }
 
@@ -90,7 +94,9 @@ export function parseBenchArgs<B extends string, K extends string>(argv: string[
     options: {
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
-      ...Object.fromEntries([...sources.map(([, s]) => s.flag), ...(o.extraFlags ?? [])].map((flag) => [flag, { type: 'string' as const }])),
+      ...Object.fromEntries(
+        [...sources.map(([, s]) => s.flag), ...(o.extraFlags ?? [])].map((flag) => [flag, { type: 'string' as const }]),
+      ),
     },
   });
   if (values.help) {
@@ -110,7 +116,9 @@ export function parseBenchArgs<B extends string, K extends string>(argv: string[
     const r = raw(s.flag, s.env);
     const n = r === undefined ? s.def : Number(r);
     if (!Number.isInteger(n) || n < s.min || (s.max !== undefined && n > s.max)) {
-      throw new Error(`--${s.flag} / ${s.env} must be an integer ${s.max === undefined ? `≥ ${s.min}` : `in [${s.min}, ${s.max}]`} (got ${r})`);
+      throw new Error(
+        `--${s.flag} / ${s.env} must be an integer ${s.max === undefined ? `≥ ${s.min}` : `in [${s.min}, ${s.max}]`} (got ${r})`,
+      );
     }
     sizes[key] = n;
   }

@@ -137,10 +137,14 @@ export async function startDockerd(): Promise<DockerdResult> {
     const child = spawn(
       dockerdBin,
       [
-        '--data-root', path.join(stateDir, 'data'),
-        '--exec-root', path.join(stateDir, 'exec'),
-        '--pidfile', path.join(stateDir, 'dockerd.pid'),
-        '-H', `unix://${socketPath}`,
+        '--data-root',
+        path.join(stateDir, 'data'),
+        '--exec-root',
+        path.join(stateDir, 'exec'),
+        '--pidfile',
+        path.join(stateDir, 'dockerd.pid'),
+        '-H',
+        `unix://${socketPath}`,
       ],
       { detached: true, stdio: ['ignore', fd, fd] },
     );
@@ -214,7 +218,11 @@ async function hasImage(d: Dockerd, ref: string): Promise<boolean> {
 /** This machine's extra CA certificates (an egress proxy's, say): stand-ins trust what the build host trusts. */
 function hostExtraCAs(): string[] {
   const dir = '/usr/local/share/ca-certificates';
-  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.crt')).map((f) => path.join(dir, f)) : [];
+  return existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => f.endsWith('.crt'))
+        .map((f) => path.join(dir, f))
+    : [];
 }
 
 async function buildDebianStandIn(d: Dockerd): Promise<void> {
@@ -223,16 +231,29 @@ async function buildDebianStandIn(d: Dockerd): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'wacloud-rootfs-'));
   try {
     const root = path.join(dir, 'rootfs');
-    await run(debootstrap, ['--variant=minbase', 'bookworm', root, 'http://deb.debian.org/debian'], { timeout: 600_000, maxBuffer: 64 << 20 });
+    await run(debootstrap, ['--variant=minbase', 'bookworm', root, 'http://deb.debian.org/debian'], {
+      timeout: 600_000,
+      maxBuffer: 64 << 20,
+    });
     // Slim like the official -slim variant: no docs, man pages or apt lists.
-    for (const p of ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'var/cache/apt', 'var/lib/apt/lists']) rmSync(path.join(root, p), { recursive: true, force: true });
+    for (const p of ['usr/share/doc', 'usr/share/man', 'usr/share/info', 'var/cache/apt', 'var/lib/apt/lists'])
+      rmSync(path.join(root, p), { recursive: true, force: true });
     mkdirSync(path.join(root, 'var/lib/apt/lists/partial'), { recursive: true });
     mkdirSync(path.join(root, 'var/cache/apt/archives/partial'), { recursive: true });
-    writeFileSync(path.join(root, 'etc/dpkg/dpkg.cfg.d/docker'), 'path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\npath-exclude /usr/share/man/*\npath-exclude /usr/share/info/*\n');
+    writeFileSync(
+      path.join(root, 'etc/dpkg/dpkg.cfg.d/docker'),
+      'path-exclude /usr/share/doc/*\npath-include /usr/share/doc/*/copyright\npath-exclude /usr/share/man/*\npath-exclude /usr/share/info/*\n',
+    );
     // The official image's apt settings: no downloaded .deb files kept, no recommends.
-    writeFileSync(path.join(root, 'etc/apt/apt.conf.d/docker-clean'), 'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\nAPT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\nDir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n');
+    writeFileSync(
+      path.join(root, 'etc/apt/apt.conf.d/docker-clean'),
+      'DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\nAPT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };\nDir::Cache::pkgcache "";\nDir::Cache::srcpkgcache "";\n',
+    );
     writeFileSync(path.join(root, 'etc/apt/apt.conf.d/docker-no-recommends'), 'APT::Install-Recommends "false";\n');
-    writeFileSync(path.join(root, 'etc/apt/sources.list'), 'deb http://deb.debian.org/debian bookworm main\ndeb http://deb.debian.org/debian bookworm-updates main\ndeb http://deb.debian.org/debian-security bookworm-security main\n');
+    writeFileSync(
+      path.join(root, 'etc/apt/sources.list'),
+      'deb http://deb.debian.org/debian bookworm main\ndeb http://deb.debian.org/debian bookworm-updates main\ndeb http://deb.debian.org/debian-security bookworm-security main\n',
+    );
     mkdirSync(path.join(root, 'usr/local/share/ca-certificates'), { recursive: true });
     for (const ca of hostExtraCAs()) copyFileSync(ca, path.join(root, 'usr/local/share/ca-certificates', path.basename(ca)));
     const tar = path.join(dir, 'rootfs.tar');
@@ -257,7 +278,8 @@ async function buildNodeStandIn(d: Dockerd): Promise<void> {
     if (cas.length) {
       // npm inside builds must trust the egress proxy this machine uses (NODE_EXTRA_CA_CERTS, as on the host).
       writeFileSync(path.join(dir, 'build-host-ca.pem'), cas.map((c) => readFileSync(c, 'utf8')).join('\n'));
-      dockerfile += '\nCOPY build-host-ca.pem /usr/local/share/build-host-ca.pem\nENV NODE_EXTRA_CA_CERTS=/usr/local/share/build-host-ca.pem\n';
+      dockerfile +=
+        '\nCOPY build-host-ca.pem /usr/local/share/build-host-ca.pem\nENV NODE_EXTRA_CA_CERTS=/usr/local/share/build-host-ca.pem\n';
     }
     writeFileSync(path.join(dir, 'Dockerfile'), dockerfile);
     await d.docker(['build', '--build-arg', `DEBIAN_IMAGE=${BASE_IMAGES.debian}`, '-t', BASE_IMAGES.node, dir]);
@@ -272,17 +294,39 @@ async function buildNodeStandIn(d: Dockerd): Promise<void> {
  * @throws Error with the failing step's output.
  */
 export async function ensureBaseImages(d: Dockerd): Promise<void> {
-  await withLock(buildLock, async () => {
-    if (!(await hasImage(d, BASE_IMAGES.debian))) await buildDebianStandIn(d);
-    if (!(await hasImage(d, BASE_IMAGES.node))) await buildNodeStandIn(d);
-    const ctx = path.join(repoRoot, 'testenv/docker');
-    if (!(await hasImage(d, BASE_IMAGES.distrolessNode))) {
-      await d.docker(['build', '-f', path.join(ctx, 'distroless-nodejs.Dockerfile'), '--build-arg', `NODE_IMAGE=${BASE_IMAGES.node}`, '-t', BASE_IMAGES.distrolessNode, ctx]);
-    }
-    if (!(await hasImage(d, BASE_IMAGES.nginx))) {
-      await d.docker(['build', '-f', path.join(ctx, 'nginx-unprivileged.Dockerfile'), '--build-arg', `DEBIAN_IMAGE=${BASE_IMAGES.debian}`, '-t', BASE_IMAGES.nginx, ctx]);
-    }
-  }, 1_800_000);
+  await withLock(
+    buildLock,
+    async () => {
+      if (!(await hasImage(d, BASE_IMAGES.debian))) await buildDebianStandIn(d);
+      if (!(await hasImage(d, BASE_IMAGES.node))) await buildNodeStandIn(d);
+      const ctx = path.join(repoRoot, 'testenv/docker');
+      if (!(await hasImage(d, BASE_IMAGES.distrolessNode))) {
+        await d.docker([
+          'build',
+          '-f',
+          path.join(ctx, 'distroless-nodejs.Dockerfile'),
+          '--build-arg',
+          `NODE_IMAGE=${BASE_IMAGES.node}`,
+          '-t',
+          BASE_IMAGES.distrolessNode,
+          ctx,
+        ]);
+      }
+      if (!(await hasImage(d, BASE_IMAGES.nginx))) {
+        await d.docker([
+          'build',
+          '-f',
+          path.join(ctx, 'nginx-unprivileged.Dockerfile'),
+          '--build-arg',
+          `DEBIAN_IMAGE=${BASE_IMAGES.debian}`,
+          '-t',
+          BASE_IMAGES.nginx,
+          ctx,
+        ]);
+      }
+    },
+    1_800_000,
+  );
 }
 
 /** Tag of a wacloud image built by {@link buildWacloudImage}: `wacloud/<name>:test`. */
@@ -298,7 +342,12 @@ export function testImageTag(name: WacloudImage): string {
  */
 export async function buildWacloudImage(d: Dockerd, name: WacloudImage): Promise<string> {
   await ensureBaseImages(d);
-  return withLock(buildLock, () => d.docker(['build', '-f', path.join(repoRoot, WACLOUD_IMAGES[name]), '-t', testImageTag(name), repoRoot], { timeoutMs: 1_800_000 }), 1_800_000);
+  return withLock(
+    buildLock,
+    () =>
+      d.docker(['build', '-f', path.join(repoRoot, WACLOUD_IMAGES[name]), '-t', testImageTag(name), repoRoot], { timeoutMs: 1_800_000 }),
+    1_800_000,
+  );
 }
 
 /** Short stable id for names of test networks/volumes (hash of a label). */

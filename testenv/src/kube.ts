@@ -152,7 +152,14 @@ async function waitHealthy(name: string, proc: ManagedProcess, url: string, time
 const q = (s: string): string => JSON.stringify(s);
 
 /** A one-cluster, one-user kubeconfig in YAML. */
-function kubeconfigYaml(c: { server: string; caData?: string; skipTLSVerify?: boolean; token: string; user: string; namespace?: string }): string {
+function kubeconfigYaml(c: {
+  server: string;
+  caData?: string;
+  skipTLSVerify?: boolean;
+  token: string;
+  user: string;
+  namespace?: string;
+}): string {
   const cluster = c.caData ? `certificate-authority-data: ${q(c.caData)}` : c.skipTLSVerify ? 'insecure-skip-tls-verify: true' : '';
   return [
     'apiVersion: v1',
@@ -199,7 +206,13 @@ function isStatus(err: unknown, code: number): boolean {
 }
 
 /** Shared parts of both kinds: kubectl, ServiceAccount kubeconfigs. */
-function clientHelpers(k8s: ClientNode, dir: string, adminKubeconfigPath: string, adminYaml: () => string, cluster: () => { server: string; caData?: string; skipTLSVerify?: boolean }) {
+function clientHelpers(
+  k8s: ClientNode,
+  dir: string,
+  adminKubeconfigPath: string,
+  adminYaml: () => string,
+  cluster: () => { server: string; caData?: string; skipTLSVerify?: boolean },
+) {
   let saCounter = 0;
   const kubeConfig = (): KubeConfig => {
     const kc = new k8s.KubeConfig();
@@ -229,7 +242,9 @@ function clientHelpers(k8s: ClientNode, dir: string, adminKubeconfigPath: string
       const token = tr.status?.token;
       if (!token) throw new Error(`TokenRequest for ServiceAccount ${namespace}/${name} returned no token`);
       const file = path.join(dir, `sa-${namespace}-${name}-${saCounter++}.kubeconfig`);
-      writeFileSync(file, kubeconfigYaml({ ...cluster(), token, user: `system:serviceaccount:${namespace}:${name}`, namespace }), { mode: 0o600 });
+      writeFileSync(file, kubeconfigYaml({ ...cluster(), token, user: `system:serviceaccount:${namespace}:${name}`, namespace }), {
+        mode: 0o600,
+      });
       return file;
     },
   };
@@ -256,7 +271,13 @@ function externalControlPlane(k8s: ClientNode): ControlPlane {
   let caFile = cluster.caFile;
   if (!caData && caFile) caData = readFileSync(caFile).toString('base64');
   if (caData && !caFile) writeFileSync((caFile = path.join(dir, 'ca.crt')), Buffer.from(caData, 'base64'));
-  const helpers = clientHelpers(k8s, dir, adminKubeconfigPath, () => adminKubeconfigYaml, () => ({ server: cluster.server, caData, skipTLSVerify: cluster.skipTLSVerify }));
+  const helpers = clientHelpers(
+    k8s,
+    dir,
+    adminKubeconfigPath,
+    () => adminKubeconfigYaml,
+    () => ({ server: cluster.server, caData, skipTLSVerify: cluster.skipTLSVerify }),
+  );
   return {
     external: true,
     server: cluster.server,
@@ -265,7 +286,8 @@ function externalControlPlane(k8s: ClientNode): ControlPlane {
     adminKubeconfigPath,
     adminKubeconfigYaml,
     ...helpers,
-    restartApiserver: () => Promise.reject(new Error('restartApiserver() is not supported on an external cluster (WACLOUD_TEST_EXTERNAL_CLUSTER=1)')),
+    restartApiserver: () =>
+      Promise.reject(new Error('restartApiserver() is not supported on an external cluster (WACLOUD_TEST_EXTERNAL_CLUSTER=1)')),
     async stop() {
       rmSync(dir, { recursive: true, force: true });
     },
@@ -287,7 +309,11 @@ async function startLocal(k8s: ClientNode, options: StartControlPlaneOptions): P
   const adminToken = randomBytes(24).toString('hex');
   const kcmToken = randomBytes(24).toString('hex');
   // token,user,uid,"group1,group2". The controller-manager gets its own identity, which bootstrap RBAC authorizes.
-  writeFileSync(path.join(pki, 'tokens.csv'), `${adminToken},${ADMIN_USER},${ADMIN_USER},system:masters\n${kcmToken},system:kube-controller-manager,system:kube-controller-manager\n`, { mode: 0o600 });
+  writeFileSync(
+    path.join(pki, 'tokens.csv'),
+    `${adminToken},${ADMIN_USER},${ADMIN_USER},system:masters\n${kcmToken},system:kube-controller-manager,system:kube-controller-manager\n`,
+    { mode: 0o600 },
+  );
   const { privateKey, publicKey } = generateKeyPairSync('rsa', {
     modulusLength: 2048,
     privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
@@ -313,20 +339,35 @@ async function startLocal(k8s: ClientNode, options: StartControlPlaneOptions): P
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const apiserverArgs = [
-    '--etcd-servers', etcdUrl,
-    '--bind-address', '127.0.0.1', '--advertise-address', '127.0.0.1', '--secure-port', String(apiPort),
-    '--cert-dir', certDir,
-    '--token-auth-file', path.join(pki, 'tokens.csv'),
-    '--service-cluster-ip-range', '10.0.0.0/24',
-    '--authorization-mode', 'RBAC',
-    '--service-account-issuer', `${server}/`,
-    '--service-account-key-file', saPub,
-    '--service-account-signing-key-file', saKey,
+    '--etcd-servers',
+    etcdUrl,
+    '--bind-address',
+    '127.0.0.1',
+    '--advertise-address',
+    '127.0.0.1',
+    '--secure-port',
+    String(apiPort),
+    '--cert-dir',
+    certDir,
+    '--token-auth-file',
+    path.join(pki, 'tokens.csv'),
+    '--service-cluster-ip-range',
+    '10.0.0.0/24',
+    '--authorization-mode',
+    'RBAC',
+    '--service-account-issuer',
+    `${server}/`,
+    '--service-account-key-file',
+    saPub,
+    '--service-account-signing-key-file',
+    saKey,
     '--allow-privileged=true',
-    '--disable-admission-plugins', 'ServiceAccount',
+    '--disable-admission-plugins',
+    'ServiceAccount',
     // Without it, open watches (controller-manager, an operator under test) hold a SIGTERM'd apiserver for up to
     // the 60 s request timeout; with it, they are ended within this grace period and it exits in ~1–3 s.
-    '--shutdown-watch-termination-grace-period', '2s',
+    '--shutdown-watch-termination-grace-period',
+    '2s',
   ];
   const startApiserver = async () => {
     procs.apiserver = startProcess({ command: bins.apiserver, args: apiserverArgs });
@@ -340,9 +381,20 @@ async function startLocal(k8s: ClientNode, options: StartControlPlaneOptions): P
     procs.etcd = startProcess({
       command: bins.etcd,
       args: [
-        '--name', 'default', '--data-dir', path.join(dir, 'etcd'),
-        '--listen-client-urls', etcdUrl, '--advertise-client-urls', etcdUrl,
-        '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl, '--initial-cluster', `default=${peerUrl}`,
+        '--name',
+        'default',
+        '--data-dir',
+        path.join(dir, 'etcd'),
+        '--listen-client-urls',
+        etcdUrl,
+        '--advertise-client-urls',
+        etcdUrl,
+        '--listen-peer-urls',
+        peerUrl,
+        '--initial-advertise-peer-urls',
+        peerUrl,
+        '--initial-cluster',
+        `default=${peerUrl}`,
         '--unsafe-no-fsync',
       ],
     });
@@ -354,19 +406,31 @@ async function startLocal(k8s: ClientNode, options: StartControlPlaneOptions): P
     writeFileSync(adminKubeconfigPath, adminKubeconfigYaml, { mode: 0o600 });
     if (options.controllerManager ?? true) {
       const kcmKubeconfig = path.join(dir, 'kube-controller-manager.kubeconfig');
-      writeFileSync(kcmKubeconfig, kubeconfigYaml({ server, caData, token: kcmToken, user: 'system:kube-controller-manager' }), { mode: 0o600 });
+      writeFileSync(kcmKubeconfig, kubeconfigYaml({ server, caData, token: kcmToken, user: 'system:kube-controller-manager' }), {
+        mode: 0o600,
+      });
       procs.controllerManager = startProcess({
         command: bins.kcm,
         args: [
-          '--kubeconfig', kcmKubeconfig,
-          '--authentication-kubeconfig', kcmKubeconfig, '--authorization-kubeconfig', kcmKubeconfig,
+          '--kubeconfig',
+          kcmKubeconfig,
+          '--authentication-kubeconfig',
+          kcmKubeconfig,
+          '--authorization-kubeconfig',
+          kcmKubeconfig,
           '--authentication-skip-lookup=true',
-          '--bind-address', '127.0.0.1', '--secure-port', String(kcmPort),
-          '--controllers', '*',
-          '--service-account-private-key-file', saKey,
+          '--bind-address',
+          '127.0.0.1',
+          '--secure-port',
+          String(kcmPort),
+          '--controllers',
+          '*',
+          '--service-account-private-key-file',
+          saKey,
           '--use-service-account-credentials=true',
           '--leader-elect=false',
-          '--flex-volume-plugin-dir', path.join(dir, 'flexvolume'),
+          '--flex-volume-plugin-dir',
+          path.join(dir, 'flexvolume'),
         ],
       });
       await waitHealthy('kube-controller-manager', procs.controllerManager, `https://127.0.0.1:${kcmPort}/healthz`, timeoutMs);
@@ -377,7 +441,13 @@ async function startLocal(k8s: ClientNode, options: StartControlPlaneOptions): P
     throw err;
   }
 
-  const helpers = clientHelpers(k8s, dir, adminKubeconfigPath, () => adminKubeconfigYaml, () => ({ server, caData }));
+  const helpers = clientHelpers(
+    k8s,
+    dir,
+    adminKubeconfigPath,
+    () => adminKubeconfigYaml,
+    () => ({ server, caData }),
+  );
   let stopped = false;
   return {
     external: false,

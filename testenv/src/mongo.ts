@@ -63,14 +63,25 @@ export async function startMongo(opts: StartMongoOptions = {}): Promise<MongoSer
   const mongod = findBinary('mongod');
   const host = opts.host ?? '127.0.0.1';
   const hostPort = (port: number) => `${host.includes(':') ? `[${host}]` : host}:${port}`;
-  if (mongod) return startDaemon('mongod', mongod, (port, dir) => ['--bind_ip', host, ...(host.includes(':') ? ['--ipv6'] : []), '--port', String(port), '--dbpath', dir, '--quiet'], opts);
+  if (mongod)
+    return startDaemon(
+      'mongod',
+      mongod,
+      (port, dir) => ['--bind_ip', host, ...(host.includes(':') ? ['--ipv6'] : []), '--port', String(port), '--dbpath', dir, '--quiet'],
+      opts,
+    );
   const ferret = findBinary('wacloud-ferretdb');
   if (ferret) return startDaemon('ferretdb', ferret, (port, dir) => ['-listen', hostPort(port), '-dir', dir], opts);
   if (process.env.DOCKER_HOST || existsSync('/var/run/docker.sock')) return startContainer();
   throw new Error('no MongoDB-wire server: set MONGODB_URI, put mongod on PATH, or run `make tools` (builds FerretDB)');
 }
 
-async function startDaemon(kind: 'mongod' | 'ferretdb', bin: string, args: (port: number, dir: string) => string[], opts: StartMongoOptions): Promise<MongoServer> {
+async function startDaemon(
+  kind: 'mongod' | 'ferretdb',
+  bin: string,
+  args: (port: number, dir: string) => string[],
+  opts: StartMongoOptions,
+): Promise<MongoServer> {
   const dir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), `wacloud-${kind}-`));
   const port = opts.port ?? (await freePort());
   const host = opts.host ?? '127.0.0.1';

@@ -13,7 +13,13 @@ export function toolsBin(): string {
 
 /** Absolute path of `name` in {@link toolsBin} or on PATH, else undefined. */
 export function findBinary(name: string): string | undefined {
-  const candidates = [path.join(toolsBin(), name), ...(process.env.PATH ?? '').split(':').filter(Boolean).map((d) => path.join(d, name))];
+  const candidates = [
+    path.join(toolsBin(), name),
+    ...(process.env.PATH ?? '')
+      .split(':')
+      .filter(Boolean)
+      .map((d) => path.join(d, name)),
+  ];
   return candidates.find((p) => existsSync(p));
 }
 

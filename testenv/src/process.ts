@@ -74,9 +74,13 @@ export function startProcess(opts: StartProcessOptions): ManagedProcess {
         const check = () => {
           const m = out.match(pattern);
           if (m) return done(() => resolve(m));
-          if (exitCode !== undefined) return done(() => reject(new Error(`process exited (${exitCode}) before ${pattern}:\n${out.slice(-4000)}`)));
+          if (exitCode !== undefined)
+            return done(() => reject(new Error(`process exited (${exitCode}) before ${pattern}:\n${out.slice(-4000)}`)));
         };
-        const timer = setTimeout(() => done(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}:\n${out.slice(-4000)}`))), timeoutMs);
+        const timer = setTimeout(
+          () => done(() => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${pattern}:\n${out.slice(-4000)}`))),
+          timeoutMs,
+        );
         const done = (f: () => void) => {
           clearTimeout(timer);
           waiters.delete(check);

@@ -20,7 +20,15 @@ test('median and percentile interpolate between closest ranks; fmt and table for
   expect(median([])).toBeNaN();
   expect(fmt(12_345.6)).toBe('12,346');
   expect(fmt(1.234)).toBe('1.23');
-  expect(table(['side', 'ms'], [['a', 5], ['bb', 12]])).toBe('side  ms\n----  --\na      5\nbb    12');
+  expect(
+    table(
+      ['side', 'ms'],
+      [
+        ['a', 5],
+        ['bb', 12],
+      ],
+    ),
+  ).toBe('side  ms\n----  --\na      5\nbb    12');
 });
 
 test('parseBenchArgs: no positional runs every benchmark; sizes come from the flag, else the environment, else the default', () => {
@@ -36,7 +44,9 @@ test('parseBenchArgs: no positional runs every benchmark; sizes come from the fl
 test('parseBenchArgs refuses unknown benchmarks and sizes out of range, naming the flag and the variable', () => {
   expect(() => parseBenchArgs(['cpu'], options)).toThrow('unknown benchmark cpu; choose from create, memory\nusage: bench');
   expect(() => parseBenchArgs(['--runs', '0'], options)).toThrow('--runs / TESTENV_BENCH_RUNS must be an integer ≥ 1 (got 0)');
-  expect(() => parseBenchArgs(['--reconciles', '65'], options)).toThrow('--reconciles / TESTENV_BENCH_RECONCILES must be an integer in [1, 64] (got 65)');
+  expect(() => parseBenchArgs(['--reconciles', '65'], options)).toThrow(
+    '--reconciles / TESTENV_BENCH_RECONCILES must be an integer in [1, 64] (got 65)',
+  );
   expect(() => parseBenchArgs(['--runs', '1.5'], options)).toThrow('must be an integer');
 });
 

@@ -59,7 +59,9 @@ describe('the kind path (make -n kind-up images deploy)', () => {
     const out = execFileSync('make', ['-n', 'kind-up', 'images', 'deploy'], { cwd: repoRoot, encoding: 'utf8' });
     expect(out).toMatch(/kind create cluster --name wacloud --config kind-config\.yaml/);
     expect(out).toMatch(/for i in operator api instance dashboard; do docker build -f \$i\/Dockerfile -t wacloud\/\$i:dev \. ; done/);
-    expect(out).toContain('kind load docker-image --name wacloud wacloud/operator:dev wacloud/api:dev wacloud/instance:dev wacloud/dashboard:dev');
+    expect(out).toContain(
+      'kind load docker-image --name wacloud wacloud/operator:dev wacloud/api:dev wacloud/instance:dev wacloud/dashboard:dev',
+    );
     expect(out).toMatch(/helm upgrade --install wacloud charts\/wacloud --namespace wacloud-system --create-namespace/);
     expect(out).toContain('-f charts/wacloud/ci/kind-values.yaml');
     for (const c of ['operator', 'api', 'dashboard', 'instances']) expect(out).toContain(`--set ${c}.image.tag=dev`);
@@ -93,7 +95,13 @@ if (!docker.ok) console.warn(`SKIPPED image builds: no Docker engine here — ${
   }, 60_000);
 
   it('every image exists with its user, entry point and exposed ports', async () => {
-    const inspect = async (n: WacloudImage) => JSON.parse(await d.docker(['image', 'inspect', testImageTag(n)]))[0].Config as { User: string; Entrypoint: string[] | null; Cmd: string[]; ExposedPorts: Record<string, object> };
+    const inspect = async (n: WacloudImage) =>
+      JSON.parse(await d.docker(['image', 'inspect', testImageTag(n)]))[0].Config as {
+        User: string;
+        Entrypoint: string[] | null;
+        Cmd: string[];
+        ExposedPorts: Record<string, object>;
+      };
     const op = await inspect('operator');
     expect(op.User).toBe('65532:65532');
     expect(op.Entrypoint).toEqual(['/nodejs/bin/node']);
@@ -108,24 +116,56 @@ if (!docker.ok) console.warn(`SKIPPED image builds: no Docker engine here — ${
   });
 
   it('the operator image loads its whole module graph (production dependencies only)', async () => {
-    const out = await d.docker(['run', '--rm', testImageTag('operator'), '-e',
-      "const r=await import('/app/operator/dist/reconciler.js');const k=await import('@kubernetes/client-node');console.log(typeof r, typeof k.KubeConfig)", '--input-type=module']);
+    const out = await d.docker([
+      'run',
+      '--rm',
+      testImageTag('operator'),
+      '-e',
+      "const r=await import('/app/operator/dist/reconciler.js');const k=await import('@kubernetes/client-node');console.log(typeof r, typeof k.KubeConfig)",
+      '--input-type=module',
+    ]);
     expect(out.trim()).toBe('object function');
-    const modules = await d.docker(['run', '--rm', testImageTag('operator'), '-e', "console.log(require('fs').readdirSync('/app/node_modules').join(' '))"]);
+    const modules = await d.docker([
+      'run',
+      '--rm',
+      testImageTag('operator'),
+      '-e',
+      "console.log(require('fs').readdirSync('/app/node_modules').join(' '))",
+    ]);
     expect(modules).not.toMatch(/\b(typescript|jest|@angular|testcontainers|eslint)\b/);
   });
 
   it('the api image serves tenants (argon2, JWT, MongoDB) and runs the billing CLI', async () => {
     const port = await freePort();
-    const env = ['-e', `PORT=${port}`, '-e', `MONGODB_URI=${mongo.dbUri(`img_api_${randomBytes(3).toString('hex')}`)}`, '-e', `JWT_SECRET=${randomBytes(24).toString('hex')}`,
-      '-e', 'SIMNET_URL=http://127.0.0.1:9', '-e', 'PROCESS_DATA_ROOT=/tmp/instances', '-e', 'BILLING_CRON=false'];
+    const env = [
+      '-e',
+      `PORT=${port}`,
+      '-e',
+      `MONGODB_URI=${mongo.dbUri(`img_api_${randomBytes(3).toString('hex')}`)}`,
+      '-e',
+      `JWT_SECRET=${randomBytes(24).toString('hex')}`,
+      '-e',
+      'SIMNET_URL=http://127.0.0.1:9',
+      '-e',
+      'PROCESS_DATA_ROOT=/tmp/instances',
+      '-e',
+      'BILLING_CRON=false',
+    ];
     await run(['--network', 'host', '--read-only', '--tmpfs', '/tmp', ...env, testImageTag('api')]);
     const base = `http://127.0.0.1:${port}`;
     await eventually(async () => (await fetch(`${base}/health`).catch(() => undefined))?.ok, 60_000, 250);
     const email = `img-${randomBytes(3).toString('hex')}@example.com`;
-    const reg = await fetch(`${base}/v1/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'correct horse battery' }) });
+    const reg = await fetch(`${base}/v1/auth/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: 'correct horse battery' }),
+    });
     expect(reg.status).toBe(201);
-    const login = await fetch(`${base}/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: 'correct horse battery' }) });
+    const login = await fetch(`${base}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email, password: 'correct horse battery' }),
+    });
     expect(login.status).toBe(200);
     expect(((await login.json()) as { accessToken: string }).accessToken).toMatch(/^ey/);
 
@@ -138,18 +178,57 @@ if (!docker.ok) console.warn(`SKIPPED image builds: no Docker engine here — ${
     await run(['--network', 'host', '-e', `SIMNET_PORT=${simPort}`, testImageTag('instance'), 'node', '/app/simnet/dist/main.js']);
     const port = await freePort();
     const internalPort = await freePort();
-    const id = await run(['--network', 'host', '--shm-size', '256m', '-e', `PORT=${port}`, '-e', `INTERNAL_PORT=${internalPort}`, '-e', 'ENGINE=simulated',
-      '-e', `SIMNET_URL=http://127.0.0.1:${simPort}`, '-e', `MONGODB_URI=${mongo.dbUri(`img_inst_${randomBytes(3).toString('hex')}`)}`,
-      '-e', `INTERNAL_API_KEY=${randomBytes(16).toString('hex')}`, '-e', 'INSTANCE_ID=img-test', testImageTag('instance')]);
-    const health = await eventually(async () => {
-      const r = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
-      return r?.ok ? ((await r.json()) as Record<string, unknown>) : undefined;
-    }, 60_000, 250);
+    const id = await run([
+      '--network',
+      'host',
+      '--shm-size',
+      '256m',
+      '-e',
+      `PORT=${port}`,
+      '-e',
+      `INTERNAL_PORT=${internalPort}`,
+      '-e',
+      'ENGINE=simulated',
+      '-e',
+      `SIMNET_URL=http://127.0.0.1:${simPort}`,
+      '-e',
+      `MONGODB_URI=${mongo.dbUri(`img_inst_${randomBytes(3).toString('hex')}`)}`,
+      '-e',
+      `INTERNAL_API_KEY=${randomBytes(16).toString('hex')}`,
+      '-e',
+      'INSTANCE_ID=img-test',
+      testImageTag('instance'),
+    ]);
+    const health = await eventually(
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+        return r?.ok ? ((await r.json()) as Record<string, unknown>) : undefined;
+      },
+      60_000,
+      250,
+    );
     expect(JSON.stringify(health)).toMatch(/SCAN_QR_CODE|STARTING|WORKING|STOPPED/);
     expect((await d.docker(['exec', id, 'cat', '/proc/1/cmdline'])).split('\0')[0]).toBe('/usr/bin/tini');
     expect((await d.docker(['exec', id, 'id', '-u'])).trim()).toBe('10001');
-    const dom = await d.docker(['run', '--rm', '--shm-size', '256m', '--entrypoint', '/usr/lib/chromium/chromium', testImageTag('instance'),
-      '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--dump-dom', 'data:text/html,<p id="x">wacloud in chromium</p>'], { timeoutMs: 120_000 });
+    const dom = await d.docker(
+      [
+        'run',
+        '--rm',
+        '--shm-size',
+        '256m',
+        '--entrypoint',
+        '/usr/lib/chromium/chromium',
+        testImageTag('instance'),
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--dump-dom',
+        'data:text/html,<p id="x">wacloud in chromium</p>',
+      ],
+      { timeoutMs: 120_000 },
+    );
     expect(dom).toContain('<p id="x">wacloud in chromium</p>');
   });
 
@@ -157,10 +236,14 @@ if (!docker.ok) console.warn(`SKIPPED image builds: no Docker engine here — ${
     const id = await run(['--read-only', '--tmpfs', '/tmp', '-p', '127.0.0.1::8080', testImageTag('dashboard')]);
     const hostPort = (await d.docker(['port', id, '8080/tcp'])).trim().split('\n')[0]!.split(':').pop();
     const base = `http://127.0.0.1:${hostPort}`;
-    const index = await eventually(async () => {
-      const r = await fetch(`${base}/`).catch(() => undefined);
-      return r?.ok ? r.text() : undefined;
-    }, 30_000, 200);
+    const index = await eventually(
+      async () => {
+        const r = await fetch(`${base}/`).catch(() => undefined);
+        return r?.ok ? r.text() : undefined;
+      },
+      30_000,
+      200,
+    );
     expect(index).toContain('<app-root>');
     const deep = await fetch(`${base}/instances/i-abc/tokens`);
     expect(deep.status).toBe(200);

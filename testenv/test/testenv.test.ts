@@ -7,7 +7,10 @@ test('startMongo gives a real MongoDB-wire server that stores and finds document
   const client = await MongoClient.connect(mongo.dbUri(uniqueDbName()));
   try {
     const col = client.db().collection<{ _id: string; n: number }>('probe');
-    await col.insertMany([{ _id: 'a', n: 1 }, { _id: 'b', n: 2 }]);
+    await col.insertMany([
+      { _id: 'a', n: 1 },
+      { _id: 'b', n: 2 },
+    ]);
     expect(await col.find({ n: { $gt: 1 } }).toArray()).toEqual([{ _id: 'b', n: 2 }]);
     await expect(col.insertOne({ _id: 'a', n: 3 })).rejects.toMatchObject({ code: 11000 });
   } finally {

@@ -116,7 +116,13 @@ async function benchBilling(server: MongoServer, n: number): Promise<BillingResu
   let check: BillingResult['check'];
   try {
     await seed(store, docs, true);
-    const billing = new Billing({ store, wallet: new Wallet(store), provider: throwingProvider, priceMinor: PRICE_MINOR, logger: pino({ level: 'silent' }) });
+    const billing = new Billing({
+      store,
+      wallet: new Wallet(store),
+      provider: throwingProvider,
+      priceMinor: PRICE_MINOR,
+      logger: pino({ level: 'silent' }),
+    });
     let failed = 0;
     billingMs = await timed(async () => {
       const s = await billing.run(now);
@@ -148,7 +154,9 @@ async function benchBilling(server: MongoServer, n: number): Promise<BillingResu
   const baselineBulkWriteMs = await baseline(async (s) => {
     for (let i = 0; i < docs.length; i += CHUNK) {
       await s.instances.bulkWrite(
-        docs.slice(i, i + CHUNK).map((d) => ({ updateOne: { filter: { _id: d._id }, update: { $set: { paidUntil: periodEnd(d.paidUntil, d.billingAnchorDay) } } } })),
+        docs.slice(i, i + CHUNK).map((d) => ({
+          updateOne: { filter: { _id: d._id }, update: { $set: { paidUntil: periodEnd(d.paidUntil, d.billingAnchorDay) } } },
+        })),
       );
     }
   });
@@ -187,7 +195,9 @@ function printTable(r: BillingResult): void {
   const w = Math.max(...rows.map(([k]) => k.length));
   for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v.padStart(10)}`);
   const c = r.check;
-  console.log(`check: ledger charges ${c.charges}/${r.instances}, paidUntil advanced ${c.advanced}/${r.instances}, failed ${c.failed} → ${c.ok ? 'OK' : 'FAILED'}`);
+  console.log(
+    `check: ledger charges ${c.charges}/${r.instances}, paidUntil advanced ${c.advanced}/${r.instances}, failed ${c.failed} → ${c.ok ? 'OK' : 'FAILED'}`,
+  );
 }
 
 async function main(): Promise<void> {

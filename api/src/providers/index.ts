@@ -9,7 +9,16 @@ import type { Logger } from 'pino';
 import type { ApiConfig } from '../config.js';
 import type { InstanceProvider } from './provider.js';
 
-export { ProviderError, type Engine, type InstanceEndpoints, type InstanceProvider, type ProviderErrorCode, type ProviderPhase, type ProviderStatus, type ProvisionRequest } from './provider.js';
+export {
+  ProviderError,
+  type Engine,
+  type InstanceEndpoints,
+  type InstanceProvider,
+  type ProviderErrorCode,
+  type ProviderPhase,
+  type ProviderStatus,
+  type ProvisionRequest,
+} from './provider.js';
 
 const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -40,7 +49,9 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
       mongoUri: instanceServerUri(config),
       simnetUrl: config.simnetUrl,
       // Domain-separated from the JWT signing key when no own secret is configured.
-      keySecret: config.dockerKeySecret ?? createHmac('sha256', config.jwtSecret).update('wacloud/docker-provider/internal-keys').digest('base64url'),
+      keySecret:
+        config.dockerKeySecret ??
+        createHmac('sha256', config.jwtSecret).update('wacloud/docker-provider/internal-keys').digest('base64url'),
       extraHosts: config.dockerExtraHosts,
       memoryBytes: config.dockerMemoryLimit,
       shmSizeBytes: config.dockerShmSize,
@@ -51,7 +62,10 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
     });
   }
   if (config.provider === 'kubernetes') {
-    const [{ KubeConfig }, { KubernetesProvider }] = await Promise.all([import('@kubernetes/client-node'), import('./kubernetes/provider.js')]);
+    const [{ KubeConfig }, { KubernetesProvider }] = await Promise.all([
+      import('@kubernetes/client-node'),
+      import('./kubernetes/provider.js'),
+    ]);
     const kc = new KubeConfig();
     kc.loadFromDefault();
     return new KubernetesProvider({ kubeConfig: kc, namespace: config.k8sNamespace, logger });

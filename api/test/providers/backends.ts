@@ -55,7 +55,13 @@ export interface DeclaredDifferences {
 
 /** The table of declared differences between the providers. */
 export const DIFFERENCES: Record<ProviderKind, DeclaredDifferences> = {
-  process: { runningPhases: ['Running'], strays: 'stopped', strayPhase: 'Pending', deleteCompletes: 'immediately', ownerChange: 'accepted' },
+  process: {
+    runningPhases: ['Running'],
+    strays: 'stopped',
+    strayPhase: 'Pending',
+    deleteCompletes: 'immediately',
+    ownerChange: 'accepted',
+  },
   docker: { runningPhases: ['Running'], strays: 'removed', deleteCompletes: 'immediately', ownerChange: 'accepted' },
   kubernetes: { runningPhases: ['Pending', 'Provisioning'], strays: 'removed', deleteCompletes: 'eventually', ownerChange: 'rejected' },
 };
@@ -91,11 +97,23 @@ function pidRun(root: string, id: string): string | undefined {
 export async function startProcessBackend(logger: Logger): Promise<BackendResult> {
   const mongo = await startMongo();
   const port = await freePort();
-  const simnet: ManagedProcess = startProcess({ command: process.execPath, args: [simnetMain], env: { ...process.env, SIMNET_PORT: String(port), SIMNET_HOST: '127.0.0.1' } });
+  const simnet: ManagedProcess = startProcess({
+    command: process.execPath,
+    args: [simnetMain],
+    env: { ...process.env, SIMNET_PORT: String(port), SIMNET_HOST: '127.0.0.1' },
+  });
   await simnet.waitForOutput(/simnet listening/, 20_000);
   const root = mkdtempSync(path.join(os.tmpdir(), 'wacloud-contract-'));
   const env = { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', PERSIST_FLUSH_MS: '50' };
-  const options = { instanceMain, dataRoot: root, mongoUri: mongo.uri, simnetUrl: `http://127.0.0.1:${port}`, logger, env, restartBackoff: { initialMs: 200, maxMs: 2_000 } };
+  const options = {
+    instanceMain,
+    dataRoot: root,
+    mongoUri: mongo.uri,
+    simnetUrl: `http://127.0.0.1:${port}`,
+    logger,
+    env,
+    restartBackoff: { initialMs: 200, maxMs: 2_000 },
+  };
   return {
     ok: true,
     backend: {
@@ -135,7 +153,9 @@ export async function startDockerBackend(logger: Logger): Promise<BackendResult>
   const cleanup = async () => {
     const ids = (await d.docker(['ps', '-aq', '--filter', `label=wacloud.io/scope=${net}`]).catch(() => '')).split('\n').filter(Boolean);
     if (ids.length) await d.docker(['rm', '-f', '-v', ...ids]).catch(() => undefined);
-    const vols = (await d.docker(['volume', 'ls', '-q', '--filter', `label=wacloud.io/scope=${net}`]).catch(() => '')).split('\n').filter(Boolean);
+    const vols = (await d.docker(['volume', 'ls', '-q', '--filter', `label=wacloud.io/scope=${net}`]).catch(() => ''))
+      .split('\n')
+      .filter(Boolean);
     if (vols.length) await d.docker(['volume', 'rm', '-f', ...vols]).catch(() => undefined);
     await d.docker(['rm', '-f', '-v', simnetName]).catch(() => undefined);
     await d.docker(['network', 'rm', net]).catch(() => undefined);
@@ -147,7 +167,25 @@ export async function startDockerBackend(logger: Logger): Promise<BackendResult>
     await d.docker(['network', 'create', '--driver', 'bridge', '--label', 'io.wacloud.test=provider-contract', net]);
     const gateway = (await d.docker(['network', 'inspect', net, '--format', '{{(index .IPAM.Config 0).Gateway}}'])).trim();
     mongo = await startMongo({ host: gateway });
-    await d.docker(['run', '-d', '--name', simnetName, '--network', net, '--restart', 'no', '-e', 'SIMNET_HOST=0.0.0.0', '-e', 'SIMNET_PORT=7300', '-e', 'LOG_LEVEL=warn', image, 'node', '/app/simnet/dist/main.js']);
+    await d.docker([
+      'run',
+      '-d',
+      '--name',
+      simnetName,
+      '--network',
+      net,
+      '--restart',
+      'no',
+      '-e',
+      'SIMNET_HOST=0.0.0.0',
+      '-e',
+      'SIMNET_PORT=7300',
+      '-e',
+      'LOG_LEVEL=warn',
+      image,
+      'node',
+      '/app/simnet/dist/main.js',
+    ]);
   } catch (err) {
     await cleanup();
     throw err;
@@ -170,9 +208,12 @@ export async function startDockerBackend(logger: Logger): Promise<BackendResult>
     backend: {
       kind: 'docker',
       provider: () => new DockerProvider(options),
-      unreachable: async () => new DockerProvider({ ...options, dockerHost: `tcp://127.0.0.1:${await freePort()}`, requestTimeoutMs: 5_000 }),
+      unreachable: async () =>
+        new DockerProvider({ ...options, dockerHost: `tcp://127.0.0.1:${await freePort()}`, requestTimeoutMs: 5_000 }),
       async runOf(id) {
-        const out = await d.docker(['container', 'inspect', '--format', '{{.Id}}@{{.State.StartedAt}}@{{.State.Running}}', `wacloud-${id}`]).catch(() => '');
+        const out = await d
+          .docker(['container', 'inspect', '--format', '{{.Id}}@{{.State.StartedAt}}@{{.State.Running}}', `wacloud-${id}`])
+          .catch(() => '');
         const [cid, startedAt, running] = out.trim().split('@');
         return running === 'true' ? `${cid}@${startedAt}` : undefined;
       },

@@ -9,8 +9,22 @@
  */
 import { eventually } from '@wacloud/testenv';
 import { pino } from 'pino';
-import { ProviderError, type InstanceProvider, type ProviderErrorCode, type ProviderPhase, type ProvisionRequest } from '../../src/providers/provider.js';
-import { DIFFERENCES, startDockerBackend, startKubernetesBackend, startProcessBackend, type Backend, type BackendResult, type ProviderKind } from './backends.js';
+import {
+  ProviderError,
+  type InstanceProvider,
+  type ProviderErrorCode,
+  type ProviderPhase,
+  type ProvisionRequest,
+} from '../../src/providers/provider.js';
+import {
+  DIFFERENCES,
+  startDockerBackend,
+  startKubernetesBackend,
+  startProcessBackend,
+  type Backend,
+  type BackendResult,
+  type ProviderKind,
+} from './backends.js';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const suffix = Math.random().toString(36).slice(2, 7);

@@ -9,12 +9,28 @@
 import path from 'node:path';
 import mongoose from 'mongoose';
 import { pino } from 'pino';
-import { buildWacloudImage, dockerTestName, eventually, startDockerd, startMongo, startProcess, testImageTag, type Dockerd, type MongoServer } from '@wacloud/testenv';
+import {
+  buildWacloudImage,
+  dockerTestName,
+  eventually,
+  startDockerd,
+  startMongo,
+  startProcess,
+  testImageTag,
+  type Dockerd,
+  type MongoServer,
+} from '@wacloud/testenv';
 import { loadConfig } from '../../src/config.js';
 import { dockerConnection } from '../../src/providers/docker/engine.js';
 import { phaseOf, type ContainerState } from '../../src/providers/docker/phase.js';
 import { DockerProvider } from '../../src/providers/docker/provider.js';
-import { buildContainerSpec, containerName, deriveInternalKey, volumeName, type ContainerSpecOptions } from '../../src/providers/docker/spec.js';
+import {
+  buildContainerSpec,
+  containerName,
+  deriveInternalKey,
+  volumeName,
+  type ContainerSpecOptions,
+} from '../../src/providers/docker/spec.js';
 import { ProviderError, type ProvisionRequest } from '../../src/providers/provider.js';
 import { instanceDatabaseName } from '../../src/providers/shared/database.js';
 import { MANAGED_BY_API } from '../../src/providers/shared/labels.js';
@@ -90,7 +106,17 @@ describe('docker provider: pure parts', () => {
   test('published ports, extra hosts, limits, prefix; webjs gets no SIMNET_URL', () => {
     const spec = buildContainerSpec(
       { ...req, engine: 'webjs' },
-      { ...base, reach: 'published', publishIp: '127.0.0.1', extraHosts: ['host.docker.internal:host-gateway'], memoryBytes: 0, shmSizeBytes: 1 << 30, cpus: 1.5, namePrefix: 'acme-', stopTimeoutS: 3 },
+      {
+        ...base,
+        reach: 'published',
+        publishIp: '127.0.0.1',
+        extraHosts: ['host.docker.internal:host-gateway'],
+        memoryBytes: 0,
+        shmSizeBytes: 1 << 30,
+        cpus: 1.5,
+        namePrefix: 'acme-',
+        stopTimeoutS: 3,
+      },
       key,
     );
     expect(spec.name).toBe('acme-i-abcdefghijkl');
@@ -138,16 +164,40 @@ describe('docker provider: pure parts', () => {
   });
 
   test('phases from container states', () => {
-    const s = (o: Partial<ContainerState>): ContainerState => ({ status: 'running', exitCode: 0, error: '', oomKilled: false, restartCount: 0, health: undefined, healthOutput: undefined, ...o });
+    const s = (o: Partial<ContainerState>): ContainerState => ({
+      status: 'running',
+      exitCode: 0,
+      error: '',
+      oomKilled: false,
+      restartCount: 0,
+      health: undefined,
+      healthOutput: undefined,
+      ...o,
+    });
     expect(phaseOf(s({}), true, 'STOPPED')).toEqual({ phase: 'Running', sessionState: 'STOPPED' });
     expect(phaseOf(s({}), true, undefined)).toEqual({ phase: 'Provisioning', message: 'the instance is starting' });
-    expect(phaseOf(s({ health: 'unhealthy', healthOutput: 'ECONNREFUSED\n' }), true, undefined)).toMatchObject({ phase: 'Failed', message: expect.stringContaining('ECONNREFUSED') });
-    expect(phaseOf(s({ status: 'restarting', exitCode: 1, restartCount: 1 }), true, undefined)).toMatchObject({ phase: 'Provisioning', message: 'restarting after exit code 1' });
-    expect(phaseOf(s({ status: 'restarting', exitCode: 137, oomKilled: true, restartCount: 5 }), true, undefined)).toMatchObject({ phase: 'Failed', message: expect.stringContaining('out of memory') });
+    expect(phaseOf(s({ health: 'unhealthy', healthOutput: 'ECONNREFUSED\n' }), true, undefined)).toMatchObject({
+      phase: 'Failed',
+      message: expect.stringContaining('ECONNREFUSED'),
+    });
+    expect(phaseOf(s({ status: 'restarting', exitCode: 1, restartCount: 1 }), true, undefined)).toMatchObject({
+      phase: 'Provisioning',
+      message: 'restarting after exit code 1',
+    });
+    expect(phaseOf(s({ status: 'restarting', exitCode: 137, oomKilled: true, restartCount: 5 }), true, undefined)).toMatchObject({
+      phase: 'Failed',
+      message: expect.stringContaining('out of memory'),
+    });
     expect(phaseOf(s({ status: 'exited' }), false, undefined)).toEqual({ phase: 'Suspended' });
     expect(phaseOf(s({ status: 'exited' }), undefined, undefined)).toEqual({ phase: 'Suspended' });
-    expect(phaseOf(s({ status: 'exited', exitCode: 3 }), true, undefined)).toMatchObject({ phase: 'Failed', message: expect.stringContaining('exit code 3') });
-    expect(phaseOf(s({ status: 'created', error: 'network x not found' }), true, undefined)).toMatchObject({ phase: 'Failed', message: expect.stringContaining('network x not found') });
+    expect(phaseOf(s({ status: 'exited', exitCode: 3 }), true, undefined)).toMatchObject({
+      phase: 'Failed',
+      message: expect.stringContaining('exit code 3'),
+    });
+    expect(phaseOf(s({ status: 'created', error: 'network x not found' }), true, undefined)).toMatchObject({
+      phase: 'Failed',
+      message: expect.stringContaining('network x not found'),
+    });
     expect(phaseOf(s({ status: 'created' }), true, undefined).phase).toBe('Provisioning');
     expect(phaseOf(s({ status: 'created' }), undefined, undefined).phase).toBe('Pending');
     expect(phaseOf(s({ status: 'removing' }), true, undefined).phase).toBe('Terminating');
@@ -193,9 +243,9 @@ describe('docker provider: pure parts', () => {
       dockerKeySecret: 'k'.repeat(32),
     });
     expect(JSON.stringify(d)).not.toContain('DOCKER_KEY_SECRET');
-    expect(() => loadConfig({ ...env, DOCKER_HOST: 'dind:2375', DOCKER_REACH: 'somewhere', DOCKER_SHM_SIZE: 'lots', DOCKER_KEY_SECRET: 'short' })).toThrow(
-      /DOCKER_HOST[\s\S]*DOCKER_REACH[\s\S]*DOCKER_SHM_SIZE[\s\S]*DOCKER_KEY_SECRET/,
-    );
+    expect(() =>
+      loadConfig({ ...env, DOCKER_HOST: 'dind:2375', DOCKER_REACH: 'somewhere', DOCKER_SHM_SIZE: 'lots', DOCKER_KEY_SECRET: 'short' }),
+    ).toThrow(/DOCKER_HOST[\s\S]*DOCKER_REACH[\s\S]*DOCKER_SHM_SIZE[\s\S]*DOCKER_KEY_SECRET/);
     const { SIMNET_URL: _unset, ...withoutSimnet } = env;
     expect(() => loadConfig({ ...withoutSimnet, ENGINE: 'simulated' })).toThrow(/SIMNET_URL: required/);
     // ENGINE left at its default (simulated) needs a simulated network too; the kubernetes provider does not.
@@ -205,7 +255,16 @@ describe('docker provider: pure parts', () => {
   });
 
   test('an unreachable engine gives `unavailable` saying where and what to check', async () => {
-    const opts = { image: 'x', network: 'n', reach: 'published' as const, mongoUri: 'mongodb://127.0.0.1:1/', simnetUrl: 'http://s:1', keySecret: 'k'.repeat(32), logger, requestTimeoutMs: 5_000 };
+    const opts = {
+      image: 'x',
+      network: 'n',
+      reach: 'published' as const,
+      mongoUri: 'mongodb://127.0.0.1:1/',
+      simnetUrl: 'http://s:1',
+      keySecret: 'k'.repeat(32),
+      logger,
+      requestTimeoutMs: 5_000,
+    };
     const viaSocket = new DockerProvider({ ...opts, dockerHost: 'unix:///nonexistent/docker.sock' });
     const viaTcp = new DockerProvider({ ...opts, dockerHost: 'tcp://127.0.0.1:1' });
     try {
@@ -236,7 +295,14 @@ interface Inspect {
   Name: string;
   State: { Status: string; Running: boolean; StartedAt: string };
   Config: { Labels: Record<string, string>; Env: string[]; Image: string };
-  HostConfig: { RestartPolicy: { Name: string }; ShmSize: number; Memory: number; NetworkMode: string; CapDrop: string[]; PortBindings: Record<string, Array<{ HostIp: string }>> };
+  HostConfig: {
+    RestartPolicy: { Name: string };
+    ShmSize: number;
+    Memory: number;
+    NetworkMode: string;
+    CapDrop: string[];
+    PortBindings: Record<string, Array<{ HostIp: string }>>;
+  };
   Mounts: Array<{ Type: string; Name: string; Destination: string }>;
   NetworkSettings: { Networks: Record<string, unknown> };
 }
@@ -259,10 +325,14 @@ withDaemon('docker provider against a real dockerd', () => {
       throw err;
     }
   };
-  const volumeExists = async (name: string): Promise<boolean> => (await d.docker(['volume', 'ls', '-q', '--filter', `name=^${name}$`])).trim() === name;
+  const volumeExists = async (name: string): Promise<boolean> =>
+    (await d.docker(['volume', 'ls', '-q', '--filter', `name=^${name}$`])).trim() === name;
   /** Names of the managed containers in a scope. */
   const managed = async (scope: string): Promise<string[]> =>
-    (await d.docker(['ps', '-a', '--filter', `label=wacloud.io/scope=${scope}`, '--format', '{{.Names}}'])).split('\n').filter(Boolean).sort();
+    (await d.docker(['ps', '-a', '--filter', `label=wacloud.io/scope=${scope}`, '--format', '{{.Names}}']))
+      .split('\n')
+      .filter(Boolean)
+      .sort();
 
   beforeAll(async () => {
     await buildWacloudImage(d, 'instance');
@@ -272,14 +342,36 @@ withDaemon('docker provider against a real dockerd', () => {
     // Containers cannot reach the host's loopback: the database listens on the network's gateway address.
     mongo = await startMongo({ host: gateway });
     // The simulated WhatsApp network, from the same image, on the instances' network.
-    await d.docker(['run', '-d', '--name', simnetName, '--network', net, '--restart', 'no', '-e', 'SIMNET_HOST=0.0.0.0', '-e', 'SIMNET_PORT=7300', '-e', 'LOG_LEVEL=warn', image, 'node', '/app/simnet/dist/main.js']);
+    await d.docker([
+      'run',
+      '-d',
+      '--name',
+      simnetName,
+      '--network',
+      net,
+      '--restart',
+      'no',
+      '-e',
+      'SIMNET_HOST=0.0.0.0',
+      '-e',
+      'SIMNET_PORT=7300',
+      '-e',
+      'LOG_LEVEL=warn',
+      image,
+      'node',
+      '/app/simnet/dist/main.js',
+    ]);
   }, 600_000);
 
   afterAll(async () => {
     for (const scope of [net, otherNet]) {
-      const ids = (await d.docker(['ps', '-aq', '--filter', `label=wacloud.io/scope=${scope}`]).catch(() => '')).split('\n').filter(Boolean);
+      const ids = (await d.docker(['ps', '-aq', '--filter', `label=wacloud.io/scope=${scope}`]).catch(() => ''))
+        .split('\n')
+        .filter(Boolean);
       if (ids.length) await d.docker(['rm', '-f', '-v', ...ids]).catch(() => undefined);
-      const vols = (await d.docker(['volume', 'ls', '-q', '--filter', `label=wacloud.io/scope=${scope}`]).catch(() => '')).split('\n').filter(Boolean);
+      const vols = (await d.docker(['volume', 'ls', '-q', '--filter', `label=wacloud.io/scope=${scope}`]).catch(() => ''))
+        .split('\n')
+        .filter(Boolean);
       if (vols.length) await d.docker(['volume', 'rm', '-f', ...vols]).catch(() => undefined);
     }
     await d.docker(['rm', '-f', '-v', simnetName]).catch(() => undefined); // -v: the image's anonymous /data volume too
@@ -328,9 +420,18 @@ withDaemon('docker provider against a real dockerd', () => {
     });
 
     test('keys are derived from the secret: a new secret recreates the container with its volume, and only the new key opens it', async () => {
-      const opts = { dockerHost: d.host, image, network: net, reach: 'published' as const, mongoUri: mongo.uri, simnetUrl: `http://${simnetName}:7300`, logger };
+      const opts = {
+        dockerHost: d.host,
+        image,
+        network: net,
+        reach: 'published' as const,
+        mongoUri: mongo.uri,
+        simnetUrl: `http://${simnetName}:7300`,
+        logger,
+      };
       const r: ProvisionRequest = { id: 'i-rotatekeyaaa', owner: 'user-1', name: 'x', engine: 'simulated', suspended: false };
-      const tokens = (ep: { internalUrl: string }, key: string) => fetch(`${ep.internalUrl}/internal/v1/tokens`, { headers: { authorization: `Bearer ${key}` } });
+      const tokens = (ep: { internalUrl: string }, key: string) =>
+        fetch(`${ep.internalUrl}/internal/v1/tokens`, { headers: { authorization: `Bearer ${key}` } });
       const first = new DockerProvider({ ...opts, keySecret: 'a'.repeat(32) });
       const second = new DockerProvider({ ...opts, keySecret: 'b'.repeat(32) });
       try {
@@ -360,7 +461,16 @@ withDaemon('docker provider against a real dockerd', () => {
     });
 
     test('a container name taken by something wacloud does not manage is refused, and left alone', async () => {
-      const provider = new DockerProvider({ dockerHost: d.host, image, network: otherNet, reach: 'published', mongoUri: mongo.uri, simnetUrl: 'http://unused:7300', keySecret: 'x'.repeat(32), logger });
+      const provider = new DockerProvider({
+        dockerHost: d.host,
+        image,
+        network: otherNet,
+        reach: 'published',
+        mongoUri: mongo.uri,
+        simnetUrl: 'http://unused:7300',
+        keySecret: 'x'.repeat(32),
+        logger,
+      });
       const id = 'i-foreign-name';
       await d.docker(['create', '--name', containerName(id), '--label', `wacloud.io/scope=${otherNet}`, image]);
       try {
@@ -384,7 +494,11 @@ withDaemon('docker provider against a real dockerd', () => {
     const instances = () => db.collection<{ _id: string; suspended: boolean; suspendedAt: Date | null; paidUntil: Date }>('instances');
 
     const billingRun = async (now: string): Promise<{ code: number | null; summary: Record<string, unknown> }> => {
-      const p = startProcess({ command: process.execPath, args: [path.join(apiDir, 'dist', 'billing-cli.js'), 'run', '--now', now], env: api.env });
+      const p = startProcess({
+        command: process.execPath,
+        args: [path.join(apiDir, 'dist', 'billing-cli.js'), 'run', '--now', now],
+        env: api.env,
+      });
       const code = await p.exited;
       const lines = p.output().trim().split('\n');
       return { code, summary: JSON.parse(lines[lines.length - 1]!) as Record<string, unknown> };
@@ -443,7 +557,13 @@ withDaemon('docker provider against a real dockerd', () => {
         'wacloud.io/engine': 'simulated',
         'wacloud.io/scope': net,
       });
-      expect(c.HostConfig).toMatchObject({ RestartPolicy: { Name: 'unless-stopped' }, ShmSize: 256 * 1024 ** 2, Memory: 1024 ** 3, NetworkMode: net, CapDrop: ['ALL'] });
+      expect(c.HostConfig).toMatchObject({
+        RestartPolicy: { Name: 'unless-stopped' },
+        ShmSize: 256 * 1024 ** 2,
+        Memory: 1024 ** 3,
+        NetworkMode: net,
+        CapDrop: ['ALL'],
+      });
       expect(c.HostConfig.PortBindings['8080/tcp']?.[0]?.HostIp).toBe('127.0.0.1');
       expect(Object.keys(c.NetworkSettings.Networks)).toEqual([net]);
       expect(c.Mounts).toEqual([expect.objectContaining({ Type: 'volume', Name: volumeName(ids.a), Destination: '/data' })]);
@@ -502,17 +622,44 @@ withDaemon('docker provider against a real dockerd', () => {
       await d.docker(['stop', '-t', '2', containerName(ids.b)]); // b should run but was stopped
       await instances().updateOne({ _id: ids.c }, { $set: { suspended: true, suspendedAt: new Date() } }); // c was suspended but still runs
       const stray = 'i-strayaaaaaaa';
-      const strayLabels = ['app.kubernetes.io/managed-by=wacloud-api', `wacloud.io/instance=${stray}`, `wacloud.io/scope=${net}`].flatMap((l) => ['--label', l]);
+      const strayLabels = ['app.kubernetes.io/managed-by=wacloud-api', `wacloud.io/instance=${stray}`, `wacloud.io/scope=${net}`].flatMap(
+        (l) => ['--label', l],
+      );
       await d.docker(['volume', 'create', ...strayLabels, volumeName(stray)]);
-      await d.docker(['create', '--name', containerName(stray), ...strayLabels, '--network', net, '-v', `${volumeName(stray)}:/data`, image]);
+      await d.docker([
+        'create',
+        '--name',
+        containerName(stray),
+        ...strayLabels,
+        '--network',
+        net,
+        '-v',
+        `${volumeName(stray)}:/data`,
+        image,
+      ]);
       const orphanVolume = volumeName('i-orphanaaaaaa');
-      await d.docker(['volume', 'create', '--label', 'app.kubernetes.io/managed-by=wacloud-api', '--label', 'wacloud.io/instance=i-orphanaaaaaa', '--label', `wacloud.io/scope=${net}`, orphanVolume]);
+      await d.docker([
+        'volume',
+        'create',
+        '--label',
+        'app.kubernetes.io/managed-by=wacloud-api',
+        '--label',
+        'wacloud.io/instance=i-orphanaaaaaa',
+        '--label',
+        `wacloud.io/scope=${net}`,
+        orphanVolume,
+      ]);
       expect((await inspect(containerName(ids.b)))!.State.Running).toBe(false);
 
       api = await api.restart();
       await eventually(async () => {
         const [b, c] = await Promise.all([inspect(containerName(ids.b)), inspect(containerName(ids.c))]);
-        return b?.State.Running === true && c?.State.Status === 'exited' && !(await inspect(containerName(stray))) && !(await volumeExists(orphanVolume));
+        return (
+          b?.State.Running === true &&
+          c?.State.Status === 'exited' &&
+          !(await inspect(containerName(stray))) &&
+          !(await volumeExists(orphanVolume))
+        );
       }, 60_000);
       expect(await volumeExists(volumeName(stray))).toBe(false);
       expect(await managed(net)).toEqual([ids.a, ids.b, ids.c].map((id) => containerName(id)).sort());

@@ -81,7 +81,9 @@ describe('create', () => {
     expect(Object.keys(api.fieldsV1['f:spec'])).toEqual(expect.arrayContaining(['f:owner', 'f:engine', 'f:suspended']));
 
     const set = await eventually(() => sts('line-1'), 30_000);
-    expect(set.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'WhatsAppInstance', name: 'line-1', uid: wai.metadata.uid, controller: true })]);
+    expect(set.metadata.ownerReferences).toEqual([
+      expect.objectContaining({ kind: 'WhatsAppInstance', name: 'line-1', uid: wai.metadata.uid, controller: true }),
+    ]);
     expect(set.spec.replicas).toBe(1);
 
     await provider.create(req('line-1'));
@@ -127,12 +129,33 @@ describe('status and endpoints', () => {
   });
 
   test('endpoints of a Running instance: URLs from status.serviceName, key from status.internalSecretRef', async () => {
-    const p = new KubernetesProvider({ kubeConfig: cp.kubeConfig(), namespace: UNWATCHED, logger, serviceDomain: 'svc.cluster.local', image: 'wacloud/instance:9' });
+    const p = new KubernetesProvider({
+      kubeConfig: cp.kubeConfig(),
+      namespace: UNWATCHED,
+      logger,
+      serviceDomain: 'svc.cluster.local',
+      image: 'wacloud/instance:9',
+    });
     await p.create(req('by-hand', { owner: 'tenant-h' }));
     expect((await getJson(cp, 'wai', 'by-hand', UNWATCHED)).spec.image).toBe('wacloud/instance:9');
     expect(await p.status('by-hand')).toEqual({ phase: 'Pending', message: 'Waiting for the operator to reconcile the instance' });
-    const status = { phase: 'Running', serviceName: 'custom-svc', internalSecretRef: { name: 'custom-secret', key: 'k' }, session: { state: 'WORKING' } };
-    await kubectlOk(cp, ['patch', 'wai', 'by-hand', '-n', UNWATCHED, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status })]);
+    const status = {
+      phase: 'Running',
+      serviceName: 'custom-svc',
+      internalSecretRef: { name: 'custom-secret', key: 'k' },
+      session: { state: 'WORKING' },
+    };
+    await kubectlOk(cp, [
+      'patch',
+      'wai',
+      'by-hand',
+      '-n',
+      UNWATCHED,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status }),
+    ]);
     expect(await p.status('by-hand')).toEqual({ phase: 'Running', sessionState: 'WORKING' });
     expect(await codeOf(p.endpoints('by-hand'))).toBe('not_ready'); // the Secret is not there yet
     await kubectlOk(cp, ['create', 'secret', 'generic', 'custom-secret', '-n', UNWATCHED, '--from-literal=k=s3cr3t-key']);
@@ -172,7 +195,11 @@ describe('suspend and resume', () => {
 describe('reconcile', () => {
   test('applies what is desired, deletes api-managed instances that are not, leaves others alone', async () => {
     await provider.create(req('line-2', { owner: 'tenant-b' }));
-    await kubectlOk(cp, ['apply', '-n', NS, '-f', '-'], 'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: by-kubectl}\nspec: {owner: tenant-k}\n');
+    await kubectlOk(
+      cp,
+      ['apply', '-n', NS, '-f', '-'],
+      'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: by-kubectl}\nspec: {owner: tenant-k}\n',
+    );
     await eventually(() => sts('line-2'), 30_000);
 
     await provider.reconcile([req('line-1', { suspended: true }), req('line-3', { owner: 'tenant-c' })]);

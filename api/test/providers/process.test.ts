@@ -72,7 +72,11 @@ const req = (id: string, extra: Partial<ProvisionRequest> = {}): ProvisionReques
 beforeAll(async () => {
   mongo = await startMongo();
   const port = await freePort();
-  simnet = startProcess({ command: process.execPath, args: [simnetMain], env: { ...process.env, SIMNET_PORT: String(port), SIMNET_HOST: '127.0.0.1' } });
+  simnet = startProcess({
+    command: process.execPath,
+    args: [simnetMain],
+    env: { ...process.env, SIMNET_PORT: String(port), SIMNET_HOST: '127.0.0.1' },
+  });
   await simnet.waitForOutput(/simnet listening/, 20_000);
   simnetUrl = `http://127.0.0.1:${port}`;
 }, 60_000);
@@ -103,7 +107,15 @@ describe('ProcessProvider (in this process)', () => {
 
   beforeAll(() => {
     root = newRoot();
-    provider = new ProcessProvider({ instanceMain, dataRoot: root, mongoUri: mongo.uri, simnetUrl, logger, restartBackoff: { initialMs: 200, maxMs: 2_000 }, env: instanceEnv });
+    provider = new ProcessProvider({
+      instanceMain,
+      dataRoot: root,
+      mongoUri: mongo.uri,
+      simnetUrl,
+      logger,
+      restartBackoff: { initialMs: 200, maxMs: 2_000 },
+      env: instanceEnv,
+    });
   });
   afterAll(async () => {
     await provider.close();
@@ -119,7 +131,16 @@ describe('ProcessProvider (in this process)', () => {
       expect(st.sessionState).toBe('STOPPED');
       expect(procsOf(root, r.id)).toBe(1);
       const rec = readRecord(root, r.id);
-      expect(rec).toEqual({ id: r.id, owner: 'user-1', name: r.name, engine: 'simulated', suspended: false, publicPort: expect.any(Number), internalPort: expect.any(Number), createdAt: expect.any(String) });
+      expect(rec).toEqual({
+        id: r.id,
+        owner: 'user-1',
+        name: r.name,
+        engine: 'simulated',
+        suspended: false,
+        publicPort: expect.any(Number),
+        internalPort: expect.any(Number),
+        createdAt: expect.any(String),
+      });
       expect(statSync(path.join(root, r.id, 'internal-key')).mode & 0o777).toBe(0o600);
       const key = readFileSync(path.join(root, r.id, 'internal-key'), 'utf8');
       expect(key).toMatch(/^[A-Za-z0-9_-]{43}$/);
@@ -278,11 +299,24 @@ describe('ProcessProvider surviving an api crash (provider in a host process)', 
   const s = req('s', { suspended: true });
 
   const startHost = async (action: HostConfig['action'], requests: ProvisionRequest[]): Promise<ManagedProcess> => {
-    const config: HostConfig = { action, instanceMain, dataRoot: root, mongoUri: mongo.uri, simnetUrl, requests, instanceLogLevel: instanceEnv.LOG_LEVEL };
+    const config: HostConfig = {
+      action,
+      instanceMain,
+      dataRoot: root,
+      mongoUri: mongo.uri,
+      simnetUrl,
+      requests,
+      instanceLogLevel: instanceEnv.LOG_LEVEL,
+    };
     const host = startProcess({
       command: process.execPath,
       args: ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', hostScript],
-      env: { ...process.env, NODE_OPTIONS: '', PROVIDER_HOST_CONFIG: JSON.stringify(config), HOST_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' },
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        PROVIDER_HOST_CONFIG: JSON.stringify(config),
+        HOST_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      },
     });
     hosts.push(host);
     await host.waitForOutput(/host ready/, 40_000);

@@ -32,8 +32,11 @@ export function internalKeyAuth(internalKey: string): Authenticate {
   return async (req, scope) => {
     if (scope === 'none') return undefined;
     const presented = bearer(req);
-    const given = createHash('sha256').update(presented ?? '').digest();
-    if (!presented || !timingSafeEqual(given, expected)) throw new AppError('unauthorized', 'Send the internal API key as "Authorization: Bearer <key>".');
+    const given = createHash('sha256')
+      .update(presented ?? '')
+      .digest();
+    if (!presented || !timingSafeEqual(given, expected))
+      throw new AppError('unauthorized', 'Send the internal API key as "Authorization: Bearer <key>".');
     return undefined;
   };
 }

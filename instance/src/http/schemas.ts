@@ -12,9 +12,13 @@ import { WEBHOOK_EVENTS } from '../webhooks/settings.js';
 export const instant = z
   .string()
   .trim()
-  .refine((v) => (/^\d{1,15}$/.test(v) || /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)) && !Number.isNaN(toDate(v).getTime()), {
-    message: 'must be an ISO 8601 date/time (e.g. 2026-11-22T10:00:00Z) or epoch milliseconds',
-  })
+  .refine(
+    (v) =>
+      (/^\d{1,15}$/.test(v) || /^\d{4}-\d{2}-\d{2}([T ][0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v)) && !Number.isNaN(toDate(v).getTime()),
+    {
+      message: 'must be an ISO 8601 date/time (e.g. 2026-11-22T10:00:00Z) or epoch milliseconds',
+    },
+  )
   .transform(toDate)
   .meta({ description: 'ISO 8601 date/time or epoch milliseconds', examples: ['2026-11-22T10:00:00Z'] });
 
@@ -24,7 +28,9 @@ function toDate(v: string): Date {
 
 const boolString = z.enum(['true', 'false']).transform((v) => v === 'true');
 /** `<digits>@c.us`, `<digits>@g.us` / `<digits>-<digits>@g.us`, or `status@broadcast`-like WhatsApp ids. */
-export const chatId = z.string().regex(/^[0-9A-Za-z-]{1,64}@(c\.us|g\.us|lid|broadcast|newsletter)$/, 'must be a WhatsApp id like 15551234567@c.us or 1203630…@g.us');
+export const chatId = z
+  .string()
+  .regex(/^[0-9A-Za-z-]{1,64}@(c\.us|g\.us|lid|broadcast|newsletter)$/, 'must be a WhatsApp id like 15551234567@c.us or 1203630…@g.us');
 export const phone = z.string().regex(/^\+?[0-9]{6,15}$/, 'must be a phone number in international format, digits only (e.g. 15551234567)');
 const limit = z
   .string()
@@ -33,7 +39,7 @@ const limit = z
   .pipe(z.number().int().min(1, 'must be at least 1').max(500, 'must be at most 500'))
   .optional()
   .meta({ description: 'Page size, 1–500 (default 50)' });
-const cursor = z.string().max(512).optional().meta({ description: 'Opaque cursor from the previous page\'s nextCursor' });
+const cursor = z.string().max(512).optional().meta({ description: "Opaque cursor from the previous page's nextCursor" });
 
 export const messageIdParams = z.object({ id: z.string().min(1).max(256) });
 export const contactIdParams = z.object({ id: chatId });
@@ -82,8 +88,18 @@ export const updateTokenBody = z.object({ permissions: permission }).strict();
 
 export const webhookBody = z
   .object({
-    url: z.url({ protocol: /^https?$/ }).max(2048).nullable().meta({ description: 'Receiver URL (http/https), or null to stop deliveries' }),
-    secret: z.string().min(16, 'must be at least 16 characters').max(256).nullable().optional().meta({ description: 'HMAC-SHA256 key; omitted keeps the current one' }),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .nullable()
+      .meta({ description: 'Receiver URL (http/https), or null to stop deliveries' }),
+    secret: z
+      .string()
+      .min(16, 'must be at least 16 characters')
+      .max(256)
+      .nullable()
+      .optional()
+      .meta({ description: 'HMAC-SHA256 key; omitted keeps the current one' }),
     events: z
       .array(z.enum([...WEBHOOK_EVENTS, '*']))
       .max(16)
@@ -117,7 +133,13 @@ export const contactView = z.object({
   updatedAt: z.string(),
 });
 export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
-export const tokenView = z.object({ id: z.string(), name: z.string(), permissions: permission, createdAt: z.string(), updatedAt: z.string() });
+export const tokenView = z.object({
+  id: z.string(),
+  name: z.string(),
+  permissions: permission,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
 export const sessionStatusView = z.object({
   state: z.enum(SESSION_STATES),
   reason: z.string().optional(),
@@ -133,6 +155,8 @@ export const statsView = z.object({
   state: z.enum(SESSION_STATES),
   uptimeMs: z.number(),
   totals: z.object({ messagesIn: z.number(), messagesOut: z.number(), chats: z.number(), contacts: z.number() }),
-  daily: z.array(z.object({ day: z.string(), in: z.number(), out: z.number() })).meta({ description: 'The last 30 UTC days, oldest first' }),
+  daily: z
+    .array(z.object({ day: z.string(), in: z.number(), out: z.number() }))
+    .meta({ description: 'The last 30 UTC days, oldest first' }),
 });
 export const webhookView = z.object({ url: z.string().nullable(), secretSet: z.boolean(), events: z.array(z.string()) });

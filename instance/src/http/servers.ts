@@ -64,7 +64,12 @@ export async function startHttpServers(o: HttpServersOptions): Promise<HttpServe
   };
   const publicServer = http.createServer(apps.public);
   const internalServer = http.createServer(apps.internal);
-  const events = attachEventStream(publicServer, { session: o.session, live: o.live, tokens: o.tokens, logger: o.logger.child({ component: 'events' }) });
+  const events = attachEventStream(publicServer, {
+    session: o.session,
+    live: o.live,
+    tokens: o.tokens,
+    logger: o.logger.child({ component: 'events' }),
+  });
   const pa = await listen(publicServer, o.port, o.host);
   const ia = await listen(internalServer, o.internalPort, o.host);
   // Optional scrape-only server: /metrics and /health, nothing else (public routes need tokens there anyway).

@@ -11,7 +11,8 @@ export async function callEngine<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof EngineNotReadyError) throw new AppError('session_not_ready', `The WhatsApp session is ${err.sessionState}; log in with POST /v1/session/login first.`);
+    if (err instanceof EngineNotReadyError)
+      throw new AppError('session_not_ready', `The WhatsApp session is ${err.sessionState}; log in with POST /v1/session/login first.`);
     if (err instanceof EngineError) {
       if (err.code === 'chat_not_found' || err.code === 'number_not_on_whatsapp') throw new AppError(err.code, err.message);
       throw new AppError('engine_error', err.message, { engineCode: err.code });

@@ -177,14 +177,30 @@ export class EventRecorder {
   #onContact(c: EngineContact): void {
     this.opts.persister.enqueue({
       kind: 'contact',
-      doc: { _id: c.id, number: c.number, name: c.name, pushname: c.pushname, isGroup: c.isGroup, isMyContact: c.isMyContact, participants: c.participants, updatedAt: new Date() },
+      doc: {
+        _id: c.id,
+        number: c.number,
+        name: c.name,
+        pushname: c.pushname,
+        isGroup: c.isGroup,
+        isMyContact: c.isMyContact,
+        participants: c.participants,
+        updatedAt: new Date(),
+      },
     });
   }
 
   #onChat(c: EngineChat): void {
     this.opts.persister.enqueue({
       kind: 'chat',
-      doc: { _id: c.id, name: c.name, isGroup: c.isGroup, unreadCount: c.unreadCount, lastMessageAt: c.lastMessageAt ? new Date(c.lastMessageAt) : undefined, updatedAt: new Date() },
+      doc: {
+        _id: c.id,
+        name: c.name,
+        isGroup: c.isGroup,
+        unreadCount: c.unreadCount,
+        lastMessageAt: c.lastMessageAt ? new Date(c.lastMessageAt) : undefined,
+        updatedAt: new Date(),
+      },
     });
   }
 }

@@ -65,7 +65,11 @@ export class SessionController {
   /** The current session status (with the reason while FAILED or STOPPED). */
   status(): SessionStatus {
     const state = this.#engine.state();
-    return { state, ...(state === 'FAILED' || state === 'STOPPED' ? { reason: this.#engine.stateReason() } : {}), account: this.#engine.account() };
+    return {
+      state,
+      ...(state === 'FAILED' || state === 'STOPPED' ? { reason: this.#engine.stateReason() } : {}),
+      account: this.#engine.account(),
+    };
   }
 
   /** Milliseconds since the service started. */
@@ -91,7 +95,8 @@ export class SessionController {
   /** The pending QR or pairing code. @throws AppError `qr_not_available` unless the session waits for a scan. */
   async pendingLogin(): Promise<LoginView> {
     const st = this.#engine.state();
-    if (st !== 'SCAN_QR_CODE') throw new AppError('qr_not_available', `No QR code is pending (session is ${st}); start a login with POST /v1/session/login.`);
+    if (st !== 'SCAN_QR_CODE')
+      throw new AppError('qr_not_available', `No QR code is pending (session is ${st}); start a login with POST /v1/session/login.`);
     return this.#loginView();
   }
 

@@ -30,7 +30,13 @@ function hashToken(token: string): string {
 }
 
 function info(doc: TokenDoc): TokenInfo {
-  return { id: doc._id, name: doc.name, permissions: doc.permissions, createdAt: doc.createdAt.toISOString(), updatedAt: doc.updatedAt.toISOString() };
+  return {
+    id: doc._id,
+    name: doc.name,
+    permissions: doc.permissions,
+    createdAt: doc.createdAt.toISOString(),
+    updatedAt: doc.updatedAt.toISOString(),
+  };
 }
 
 /** Token management and verification over the token storage, with a short in-process cache for verification. */

@@ -16,7 +16,19 @@
  * Order: within a batch, messages are written before acks, contacts and chats, and webhook events last, so a receiver
  * that reacts to an event finds the message already stored.
  */
-import { closeSync, existsSync, openSync, readSync, statSync, appendFileSync, truncateSync, fstatSync, writeSync, fsyncSync, renameSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readSync,
+  statSync,
+  appendFileSync,
+  truncateSync,
+  fstatSync,
+  writeSync,
+  fsyncSync,
+  renameSync,
+} from 'node:fs';
 import path from 'node:path';
 import mongoose from 'mongoose';
 import type { Logger } from 'pino';
@@ -57,7 +69,10 @@ const DUPLICATE_KEY = 11000;
 export const BULK_CHUNK = 50;
 
 /** bulkWrite in chunks of {@link BULK_CHUNK} operations. */
-async function bulkWriteChunked<T extends mongoose.mongo.Document>(collection: mongoose.mongo.Collection<T>, ops: mongoose.mongo.AnyBulkWriteOperation<T>[]): Promise<void> {
+async function bulkWriteChunked<T extends mongoose.mongo.Document>(
+  collection: mongoose.mongo.Collection<T>,
+  ops: mongoose.mongo.AnyBulkWriteOperation<T>[],
+): Promise<void> {
   for (let i = 0; i < ops.length; i += BULK_CHUNK) await collection.bulkWrite(ops.slice(i, i + BULK_CHUNK), { ordered: false });
 }
 
@@ -84,7 +99,10 @@ export class Persister {
     }
     if (existsSync(opts.spillFile) && statSync(opts.spillFile).size > 0) {
       this.spillPending = countLines(opts.spillFile);
-      opts.logger.warn({ spillFile: opts.spillFile, operations: this.spillPending }, 'persistence: replaying spill file left by a previous run');
+      opts.logger.warn(
+        { spillFile: opts.spillFile, operations: this.spillPending },
+        'persistence: replaying spill file left by a previous run',
+      );
       this.schedule(0);
     }
   }
@@ -106,7 +124,11 @@ export class Persister {
   enqueue(op: PersistOp): void {
     if (this.closed) {
       appendFileSync(this.opts.spillFile, EJSON.stringify(op, { relaxed: false }) + '\n');
-      if (!this.lateLogged) this.opts.logger.warn({ kind: op.kind, spillFile: this.opts.spillFile }, 'persistence: operations after close are kept in the spill file for the next start');
+      if (!this.lateLogged)
+        this.opts.logger.warn(
+          { kind: op.kind, spillFile: this.opts.spillFile },
+          'persistence: operations after close are kept in the spill file for the next start',
+        );
       this.lateLogged = true;
       return;
     }
@@ -157,10 +179,16 @@ export class Persister {
     if (flushed && this.pending() === 0) return 0;
     try {
       const kept = this.spillEverything();
-      this.opts.logger.error({ pending: kept, spillFile: this.opts.spillFile }, 'persistence not flushed before exit; kept in the spill file');
+      this.opts.logger.error(
+        { pending: kept, spillFile: this.opts.spillFile },
+        'persistence not flushed before exit; kept in the spill file',
+      );
       return kept;
     } catch (err) {
-      this.opts.logger.error({ err, pending: this.pending() }, 'persistence not flushed before exit and the spill file could not be written: operations lost');
+      this.opts.logger.error(
+        { err, pending: this.pending() },
+        'persistence not flushed before exit and the spill file could not be written: operations lost',
+      );
       return 0;
     } finally {
       for (const w of this.idleWaiters.splice(0)) w();
@@ -202,7 +230,10 @@ export class Persister {
   private spill(op: PersistOp): void {
     if (!this.overflowing) {
       this.overflowing = true;
-      this.opts.logger.warn({ bufferLimit: this.opts.bufferLimit, spillFile: this.opts.spillFile }, 'persistence buffer full: spilling to disk until the database catches up');
+      this.opts.logger.warn(
+        { bufferLimit: this.opts.bufferLimit, spillFile: this.opts.spillFile },
+        'persistence buffer full: spilling to disk until the database catches up',
+      );
     }
     appendFileSync(this.opts.spillFile, EJSON.stringify(op, { relaxed: false }) + '\n');
     this.spillPending++;
@@ -261,15 +292,18 @@ export class Persister {
       clearTimeout(this.timer);
     }
     if (this.closed) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.running = this.drain().finally(() => {
-        this.running = undefined;
-        if (this.closed) return;
-        if (this.pending() > 0) this.schedule(this.retryDelayMs || 0);
-        else for (const w of this.idleWaiters.splice(0)) w();
-      });
-    }, Math.max(delayMs, this.retryDelayMs));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.running = this.drain().finally(() => {
+          this.running = undefined;
+          if (this.closed) return;
+          if (this.pending() > 0) this.schedule(this.retryDelayMs || 0);
+          else for (const w of this.idleWaiters.splice(0)) w();
+        });
+      },
+      Math.max(delayMs, this.retryDelayMs),
+    );
     this.timer.unref?.();
   }
 
@@ -290,7 +324,10 @@ export class Persister {
         if (this.closed) return; // the close spilled the queue meanwhile
         this.retryDelayMs = Math.min(5_000, Math.max(100, this.retryDelayMs * 2));
         this.opts.metrics?.persistBatches.inc({ result: 'error' });
-        this.opts.logger.warn({ err: (err as Error).message, pending: this.pending(), retryInMs: this.retryDelayMs }, 'persistence batch failed; will retry');
+        this.opts.logger.warn(
+          { err: (err as Error).message, pending: this.pending(), retryInMs: this.retryDelayMs },
+          'persistence batch failed; will retry',
+        );
         return;
       }
     }
@@ -308,7 +345,10 @@ export class Persister {
       switch (op.kind) {
         case 'message': {
           const prev = messages.get(op.doc._id);
-          messages.set(op.doc._id, prev ? { ...prev, ...op.doc, ack: Math.max(prev.ack, op.doc.ack) as Ack, sentBy: op.doc.sentBy ?? prev.sentBy } : op.doc);
+          messages.set(
+            op.doc._id,
+            prev ? { ...prev, ...op.doc, ack: Math.max(prev.ack, op.doc.ack) as Ack, sentBy: op.doc.sentBy ?? prev.sentBy } : op.doc,
+          );
           break;
         }
         case 'ack': {
@@ -367,10 +407,7 @@ export class Persister {
 }
 
 /** insertMany(ordered: false); returns the documents that already existed (duplicate `_id`). */
-async function insertIgnoringDuplicates<T extends { _id: string }>(
-  collection: mongoose.mongo.Collection<T>,
-  docs: T[],
-): Promise<T[]> {
+async function insertIgnoringDuplicates<T extends { _id: string }>(collection: mongoose.mongo.Collection<T>, docs: T[]): Promise<T[]> {
   try {
     await collection.insertMany(docs as mongoose.mongo.OptionalUnlessRequiredId<T>[], { ordered: false });
     return [];

@@ -68,7 +68,11 @@ export async function findMessages(store: Store, f: MessageFilter): Promise<Page
     and.push({ $or: [{ timestamp: { $lt: t } }, { timestamp: t, _id: { $lt: id } }] });
   }
   const filter = and.length === 0 ? {} : and.length === 1 ? and[0]! : { $and: and };
-  const docs: MessageDoc[] = await store.col.messages.find(filter).sort({ timestamp: -1, _id: -1 }).limit(limit + 1).toArray();
+  const docs: MessageDoc[] = await store.col.messages
+    .find(filter)
+    .sort({ timestamp: -1, _id: -1 })
+    .limit(limit + 1)
+    .toArray();
   const more = docs.length > limit;
   const items = more ? docs.slice(0, limit) : docs;
   const last = items[items.length - 1];
@@ -98,7 +102,11 @@ export async function findContacts(store: Store, f: ContactFilter): Promise<Page
     and.push({ _id: { $gt: id } });
   }
   const filter = and.length === 0 ? {} : and.length === 1 ? and[0]! : { $and: and };
-  const docs: ContactDoc[] = await store.col.contacts.find(filter).sort({ _id: 1 }).limit(limit + 1).toArray();
+  const docs: ContactDoc[] = await store.col.contacts
+    .find(filter)
+    .sort({ _id: 1 })
+    .limit(limit + 1)
+    .toArray();
   const more = docs.length > limit;
   const items = more ? docs.slice(0, limit) : docs;
   const last = items[items.length - 1];
@@ -106,7 +114,10 @@ export async function findContacts(store: Store, f: ContactFilter): Promise<Page
 }
 
 /** 30 UTC days of message counts (oldest first) and totals. */
-export async function messageStats(store: Store, now = new Date()): Promise<{
+export async function messageStats(
+  store: Store,
+  now = new Date(),
+): Promise<{
   daily: Array<{ day: string; in: number; out: number }>;
   totals: { messagesIn: number; messagesOut: number; chats: number; contacts: number };
 }> {

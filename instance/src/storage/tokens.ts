@@ -21,7 +21,10 @@ export function findToken(store: Store, id: string): Promise<TokenDoc | null> {
 
 /** Sets token `id`'s permissions; resolves with the updated record, or null when there is no such token. */
 export function updateTokenPermissions(store: Store, id: string, permissions: Permission): Promise<TokenDoc | null> {
-  return store.tokens.findOneAndUpdate({ _id: id }, { $set: { permissions, updatedAt: new Date() } }, { new: true }).lean<TokenDoc>().exec();
+  return store.tokens
+    .findOneAndUpdate({ _id: id }, { $set: { permissions, updatedAt: new Date() } }, { new: true })
+    .lean<TokenDoc>()
+    .exec();
 }
 
 /** Deletes token `id`; resolves with whether it existed. */

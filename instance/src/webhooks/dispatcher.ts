@@ -115,10 +115,19 @@ export class WebhookDispatcher {
     const log = logger.child({ eventId: doc._id, event: doc.event, attempt });
     if (!settings.url) {
       // No receiver configured any more: keep the event until one is, checking again later.
-      await store.outbox.updateOne({ _id: doc._id }, { $set: { lockedUntil: null, nextAttemptAt: new Date(Date.now() + this.opts.retryMaxMs) } });
+      await store.outbox.updateOne(
+        { _id: doc._id },
+        { $set: { lockedUntil: null, nextAttemptAt: new Date(Date.now() + this.opts.retryMaxMs) } },
+      );
       return 'retry';
     }
-    const body = JSON.stringify({ id: doc._id, event: doc.event, instanceId: this.opts.instanceId, createdAt: doc.createdAt, payload: doc.payload });
+    const body = JSON.stringify({
+      id: doc._id,
+      event: doc.event,
+      instanceId: this.opts.instanceId,
+      createdAt: doc.createdAt,
+      payload: doc.payload,
+    });
     const ts = Math.floor(Date.now() / 1000);
     const headers: Record<string, string> = {
       'content-type': 'application/json',
@@ -133,7 +142,13 @@ export class WebhookDispatcher {
     let error: string | null = null;
     let retryAfterMs: number | undefined;
     try {
-      const res = await fetch(settings.url, { method: 'POST', headers, body, signal: AbortSignal.timeout(this.opts.timeoutMs), redirect: 'manual' });
+      const res = await fetch(settings.url, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(this.opts.timeoutMs),
+        redirect: 'manual',
+      });
       status = res.status;
       retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
       await res.body?.cancel().catch(() => {});
@@ -143,17 +158,35 @@ export class WebhookDispatcher {
     const result = classify(status, attempt, this.opts.maxAttempts);
     const now = Date.now();
     if (result === 'delivered') {
-      await store.outbox.updateOne({ _id: doc._id }, { $set: { status: 'delivered', attempts: attempt, deliveredAt: new Date(now), lastStatus: status, lastError: null, lockedUntil: null } });
+      await store.outbox.updateOne(
+        { _id: doc._id },
+        {
+          $set: {
+            status: 'delivered',
+            attempts: attempt,
+            deliveredAt: new Date(now),
+            lastStatus: status,
+            lastError: null,
+            lockedUntil: null,
+          },
+        },
+      );
       log.debug({ status }, 'webhook delivered');
     } else if (result === 'retry') {
-      const delay = Math.max(backoffMs(attempt, this.opts.retryBaseMs, this.opts.retryMaxMs), status === 429 || status === 503 ? (retryAfterMs ?? 0) : 0);
+      const delay = Math.max(
+        backoffMs(attempt, this.opts.retryBaseMs, this.opts.retryMaxMs),
+        status === 429 || status === 503 ? (retryAfterMs ?? 0) : 0,
+      );
       await store.outbox.updateOne(
         { _id: doc._id },
         { $set: { attempts: attempt, nextAttemptAt: new Date(now + delay), lastStatus: status, lastError: error, lockedUntil: null } },
       );
       log.info({ status, error, retryInMs: delay }, 'webhook delivery failed; will retry');
     } else {
-      await store.outbox.updateOne({ _id: doc._id }, { $set: { status: 'failed', attempts: attempt, lastStatus: status, lastError: error, lockedUntil: null } });
+      await store.outbox.updateOne(
+        { _id: doc._id },
+        { $set: { status: 'failed', attempts: attempt, lastStatus: status, lastError: error, lockedUntil: null } },
+      );
       log.warn({ status, error }, 'webhook delivery failed for good; event kept as failed');
     }
     metrics?.webhookDeliveries.inc({ result });

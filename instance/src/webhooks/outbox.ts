@@ -21,7 +21,16 @@ export class WebhookOutbox {
     const now = new Date();
     this.persister.enqueue({
       kind: 'event',
-      doc: { _id: eventId(event, key), event, payload, createdAt: now, status: 'pending', attempts: 0, nextAttemptAt: now, lockedUntil: null },
+      doc: {
+        _id: eventId(event, key),
+        event,
+        payload,
+        createdAt: now,
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: now,
+        lockedUntil: null,
+      },
     });
   }
 }

@@ -17,7 +17,14 @@ export function sign(secret: string, timestamp: number, rawBody: string | Buffer
 }
 
 /** Constant-time check of a signature header value; `toleranceS` bounds the timestamp's age (seconds). */
-export function verify(secret: string, timestamp: number, rawBody: string | Buffer, header: string, toleranceS = 300, nowMs = Date.now()): boolean {
+export function verify(
+  secret: string,
+  timestamp: number,
+  rawBody: string | Buffer,
+  header: string,
+  toleranceS = 300,
+  nowMs = Date.now(),
+): boolean {
   if (!Number.isFinite(timestamp) || Math.abs(nowMs / 1000 - timestamp) > toleranceS) return false;
   const expected = Buffer.from(sign(secret, timestamp, rawBody));
   const given = Buffer.from(header);

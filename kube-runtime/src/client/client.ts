@@ -34,7 +34,12 @@ export const BUILTIN_PLURALS: Readonly<Record<string, string>> = Object.freeze({
  * under `/api/v1`). `plurals` maps kind → resource name.
  * @throws Error for a kind missing from `plurals`.
  */
-export function collectionPath(apiVersion: string, kind: string, namespace?: string, plurals: Readonly<Record<string, string>> = BUILTIN_PLURALS): string {
+export function collectionPath(
+  apiVersion: string,
+  kind: string,
+  namespace?: string,
+  plurals: Readonly<Record<string, string>> = BUILTIN_PLURALS,
+): string {
   const plural = plurals[kind];
   if (!plural) throw new Error(`unknown kind ${kind}: register its plural in KubeClientOptions.kinds`);
   const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
@@ -61,7 +66,14 @@ export interface ApplyObject {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
     finalizers?: string[];
-    ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean; blockOwnerDeletion?: boolean }>;
+    ownerReferences?: Array<{
+      apiVersion: string;
+      kind: string;
+      name: string;
+      uid: string;
+      controller?: boolean;
+      blockOwnerDeletion?: boolean;
+    }>;
     resourceVersion?: string;
     uid?: string;
     generation?: number;
@@ -186,7 +198,11 @@ export class KubeClient {
    */
   apply<T = KubernetesObject>(obj: ApplyObject, fieldManager: string, o: { subresource?: 'status'; force?: boolean } = {}): Promise<T> {
     const path = this.objectPath(obj) + (o.subresource ? `/${o.subresource}` : '');
-    return this.request<T>('PATCH', path, { body: obj, contentType: 'application/apply-patch+yaml', query: { fieldManager, force: o.force ?? true } });
+    return this.request<T>('PATCH', path, {
+      body: obj,
+      contentType: 'application/apply-patch+yaml',
+      query: { fieldManager, force: o.force ?? true },
+    });
   }
 
   /** JSON merge patch of the object (or subresource, e.g. `…/status`) at `path`. @throws ApiServerError */

@@ -90,7 +90,9 @@ export class ApiServerError extends Error {
 export function asApiServerError(err: unknown): ApiServerError | undefined {
   if (err instanceof ApiServerError) return err;
   const e = err as { name?: unknown; code?: unknown; status?: unknown } | null | undefined;
-  return e && e.name === 'ApiServerError' && typeof e.status === 'number' && (e.code === 'rejected' || e.code === 'unreachable') ? (err as ApiServerError) : undefined;
+  return e && e.name === 'ApiServerError' && typeof e.status === 'number' && (e.code === 'rejected' || e.code === 'unreachable')
+    ? (err as ApiServerError)
+    : undefined;
 }
 
 /** The HTTP status of an apiserver rejection; undefined for anything else (unreachable included). */

@@ -128,7 +128,10 @@ export async function loadKubeConfig(env: NodeJS.ProcessEnv = process.env): Prom
     if (kc) return kc;
   } else if (files.length === 0 && env.KUBERNETES_SERVICE_HOST && existsSync(`${SA_DIR}/token`)) {
     const host = env.KUBERNETES_SERVICE_HOST.includes(':') ? `[${env.KUBERNETES_SERVICE_HOST}]` : env.KUBERNETES_SERVICE_HOST;
-    return new PlainKubeConfig({ server: `https://${host}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`, caFile: `${SA_DIR}/ca.crt` }, { tokenFile: `${SA_DIR}/token` });
+    return new PlainKubeConfig(
+      { server: `https://${host}:${env.KUBERNETES_SERVICE_PORT ?? '443'}`, caFile: `${SA_DIR}/ca.crt` },
+      { tokenFile: `${SA_DIR}/token` },
+    );
   }
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kc = new KubeConfig();

@@ -62,7 +62,8 @@ export class KubeTransport {
     if (this.agent) return this.agent;
     if (this.mod === http) return (this.agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000 }));
     const cluster = this.kc.getCurrentCluster()!;
-    const buf = (file: string | undefined, data: string | undefined) => (file ? readFileSync(file) : data ? Buffer.from(data, 'base64') : undefined);
+    const buf = (file: string | undefined, data: string | undefined) =>
+      file ? readFileSync(file) : data ? Buffer.from(data, 'base64') : undefined;
     return (this.agent = new https.Agent({
       keepAlive: true,
       keepAliveMsecs: 30_000,
@@ -86,7 +87,8 @@ export class KubeTransport {
     const tokenFile = u.tokenFile ?? (u.authProvider?.name === 'tokenFile' ? u.authProvider.config?.tokenFile : undefined);
     if (tokenFile) {
       const now = performance.now();
-      if (!this.tokenCache || now - this.tokenCache.readAt > TOKEN_FILE_TTL_MS) this.tokenCache = { value: readFileSync(tokenFile, 'utf8').trim(), readAt: now };
+      if (!this.tokenCache || now - this.tokenCache.readAt > TOKEN_FILE_TTL_MS)
+        this.tokenCache = { value: readFileSync(tokenFile, 'utf8').trim(), readAt: now };
       return { authorization: `Bearer ${this.tokenCache.value}` };
     }
     if (u.token) return { authorization: `Bearer ${u.token}` };
@@ -98,14 +100,22 @@ export class KubeTransport {
    * Sends one request. `res` resolves with the response head; it rejects with an `unreachable` ApiServerError on a
    * network error or when no response head arrived within `timeoutMs`, and with the AbortError when `signal` aborted.
    */
-  private async open(r: TransportRequest, label: string = r.method): Promise<{ req: http.ClientRequest; res: Promise<http.IncomingMessage> }> {
+  private async open(
+    r: TransportRequest,
+    label: string = r.method,
+  ): Promise<{ req: http.ClientRequest; res: Promise<http.IncomingMessage> }> {
     const headers: Record<string, string> = { accept: r.accept ?? 'application/json', ...(await this.authHeaders()) };
     const payload = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));
     if (payload) {
       headers['content-type'] = r.contentType ?? 'application/json';
       headers['content-length'] = String(payload.length);
     }
-    const req = this.mod.request(this.url.origin + this.url.pathname.replace(/\/+$/, '') + r.path, { method: r.method, headers, agent: this.getAgent(), signal: r.signal });
+    const req = this.mod.request(this.url.origin + this.url.pathname.replace(/\/+$/, '') + r.path, {
+      method: r.method,
+      headers,
+      agent: this.getAgent(),
+      signal: r.signal,
+    });
     const res = new Promise<http.IncomingMessage>((resolve, reject) => {
       req.once('response', resolve);
       req.on('error', (e) => reject(this.failure(r, label, e)));
@@ -138,7 +148,10 @@ export class KubeTransport {
     const timeout = r.timeoutMs ?? 30_000;
     const chunks: Buffer[] = [];
     const text = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => req.destroy(ApiServerError.unreachable(r.method, r.path, `body not complete within ${timeout} ms`)), timeout);
+      const timer = setTimeout(
+        () => req.destroy(ApiServerError.unreachable(r.method, r.path, `body not complete within ${timeout} ms`)),
+        timeout,
+      );
       res.on('data', (c: Buffer) => chunks.push(c));
       res.once('end', () => {
         clearTimeout(timer);
@@ -170,7 +183,11 @@ export class KubeTransport {
    * @throws ApiServerError `rejected` (method `WATCH`) for a non-2xx answer; `unreachable` when the connection
    * fails or breaks (a reset stream counts as ended).
    */
-  async watch(path: string, o: { accept?: string; signal: AbortSignal; idleTimeoutMs: number }, onEvent: (type: string, object: unknown) => void): Promise<void> {
+  async watch(
+    path: string,
+    o: { accept?: string; signal: AbortSignal; idleTimeoutMs: number },
+    onEvent: (type: string, object: unknown) => void,
+  ): Promise<void> {
     const r: TransportRequest = { method: 'GET', path, accept: o.accept, signal: o.signal, timeoutMs: o.idleTimeoutMs };
     const { req, res: resP } = await this.open(r, 'WATCH');
     const res = await resP;

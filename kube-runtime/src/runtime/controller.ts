@@ -112,7 +112,8 @@ export class Controller<K = string> {
     this.queue = opts.queue;
     this.reconcileFn = opts.reconcile;
     this.workers = opts.maxConcurrentReconciles ?? 1;
-    if (!Number.isInteger(this.workers) || this.workers < 1) throw new RangeError(`controller ${this.name}: maxConcurrentReconciles must be a positive integer`);
+    if (!Number.isInteger(this.workers) || this.workers < 1)
+      throw new RangeError(`controller ${this.name}: maxConcurrentReconciles must be a positive integer`);
     this.metrics = opts.metrics;
     this.log = opts.logger ?? silentLogger;
   }
@@ -124,7 +125,8 @@ export class Controller<K = string> {
    */
   start(signal?: AbortSignal): Promise<void> {
     if (this.running) return this.running;
-    if (this.stopCtl.signal.aborted || this.queue.isShuttingDown()) return Promise.reject(new Error(`controller ${this.name} was stopped; create a new one`));
+    if (this.stopCtl.signal.aborted || this.queue.isShuttingDown())
+      return Promise.reject(new Error(`controller ${this.name} was stopped; create a new one`));
     this.metrics?.setMaxConcurrentReconciles(this.workers);
     this.log.info({ controller: this.name, workers: this.workers }, 'starting workers');
     const loops = Array.from({ length: this.workers }, () => this.worker());
@@ -206,7 +208,10 @@ export class Controller<K = string> {
       outcome = 'error';
       if (isProgrammingError(err)) this.metrics?.panicked();
       this.queue.addRateLimited(key);
-      this.log.error({ controller: this.name, key: String(key), requeues: this.queue.numRequeues(key), ...errFields(err) }, 'reconcile failed');
+      this.log.error(
+        { controller: this.name, key: String(key), requeues: this.queue.numRequeues(key), ...errFields(err) },
+        'reconcile failed',
+      );
     } finally {
       this.metrics?.reconciled(outcome, (performance.now() - t0) / 1000);
       this.metrics?.activeWorkers(-1);

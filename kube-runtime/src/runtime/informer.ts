@@ -74,7 +74,10 @@ export class Informer<T extends KubernetesObject> {
     const prefix = opts.apiVersion.includes('/') ? `/apis/${opts.apiVersion}` : `/api/${opts.apiVersion}`;
     this.path = opts.namespace ? `${prefix}/namespaces/${encodeURIComponent(opts.namespace)}/${opts.plural}` : `${prefix}/${opts.plural}`;
     this.accept = opts.metadataOnly
-      ? { list: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1', watch: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1' }
+      ? {
+          list: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+          watch: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+        }
       : { list: 'application/json', watch: 'application/json' };
   }
 
@@ -290,7 +293,13 @@ export class Informer<T extends KubernetesObject> {
       if (this.opts.fieldSelector) q.set('fieldSelector', this.opts.fieldSelector);
       // Rejects with an ApiServerError (a non-2xx status or no answer), or the AbortError when stopped.
       const path = `${this.path}?${q.toString()}`;
-      const page = await this.transport.request<ListResponse<T>>({ method: 'GET', path, accept: this.accept.list, signal: this.stopCtl.signal, timeoutMs: this.opts.listTimeoutMs ?? 60_000 });
+      const page = await this.transport.request<ListResponse<T>>({
+        method: 'GET',
+        path,
+        accept: this.accept.list,
+        signal: this.stopCtl.signal,
+        timeoutMs: this.opts.listTimeoutMs ?? 60_000,
+      });
       for (const it of page.items ?? []) items.push(it);
       rv = page.metadata?.resourceVersion ?? rv;
       listKind = page.kind ?? listKind;
@@ -324,7 +333,11 @@ export class Informer<T extends KubernetesObject> {
         if (type === 'ERROR') {
           const st = (obj ?? {}) as ApiServerStatus;
           if (st.code === 410) gone = true;
-          else errorEvent = ApiServerError.rejected('WATCH', this.path, st.code ?? 0, { ...st, message: `ERROR event: ${st.message ?? JSON.stringify(obj)}` });
+          else
+            errorEvent = ApiServerError.rejected('WATCH', this.path, st.code ?? 0, {
+              ...st,
+              message: `ERROR event: ${st.message ?? JSON.stringify(obj)}`,
+            });
           finish(gone ? { kind: 'gone' } : { kind: 'error', err: errorEvent });
           return;
         }
@@ -349,7 +362,11 @@ export class Informer<T extends KubernetesObject> {
       if (this.stopped) ctl.abort();
       // No byte for longer than the server-side timeout plus a margin: the connection is dead (bookmarks keep a live one busy).
       this.transport
-        .watch(`${this.path}?${q.toString()}`, { accept: this.accept.watch, signal: ctl.signal, idleTimeoutMs: (timeoutSeconds + 30) * 1000 }, onEvent)
+        .watch(
+          `${this.path}?${q.toString()}`,
+          { accept: this.accept.watch, signal: ctl.signal, idleTimeoutMs: (timeoutSeconds + 30) * 1000 },
+          onEvent,
+        )
         .then(
           () => onDone(undefined),
           (err: unknown) => onDone(err),

@@ -123,7 +123,9 @@ class LeaseApi {
 export class LeaderElector {
   readonly identity: string;
   private readonly api: LeaseApi;
-  private readonly o: Required<Pick<LeaderElectorOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs' | 'jitterFactor' | 'releaseOnCancel'>> &
+  private readonly o: Required<
+    Pick<LeaderElectorOptions, 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs' | 'jitterFactor' | 'releaseOnCancel'>
+  > &
     LeaderElectorOptions;
   private readonly log: RuntimeLogger;
 
@@ -213,7 +215,8 @@ export class LeaderElector {
     let work: Promise<void> = Promise.resolve();
     try {
       const r = this.o.onStartedLeading(leaderCtl.signal);
-      if (r instanceof Promise) work = r.catch((err: unknown) => this.log.error({ lease: this.o.name, ...errFields(err) }, 'onStartedLeading failed'));
+      if (r instanceof Promise)
+        work = r.catch((err: unknown) => this.log.error({ lease: this.o.name, ...errFields(err) }, 'onStartedLeading failed'));
     } catch (err) {
       this.log.error({ lease: this.o.name, ...errFields(err) }, 'onStartedLeading threw');
     }
@@ -229,7 +232,10 @@ export class LeaderElector {
         continue;
       }
       if (performance.now() - lastRenew >= renewDeadlineMs || !this.isLeaderAfterRead()) {
-        this.log.warn({ lease: this.o.name, identity: this.identity, holder: this.getLeader() }, 'leadership lost: lease not renewed within the renew deadline');
+        this.log.warn(
+          { lease: this.o.name, identity: this.identity, holder: this.getLeader() },
+          'leadership lost: lease not renewed within the renew deadline',
+        );
         break;
       }
     }
@@ -328,7 +334,10 @@ export class LeaderElector {
       spec.acquireTime = microTime(this.observedRecord.acquireTime);
       spec.leaseTransitions = this.observedRecord.leaseTransitions;
       try {
-        const updated = await this.withTimeout(this.api.replaceNamespacedLease({ name, namespace, body: this.leaseBody(this.observedLease, spec) }), timeoutMs);
+        const updated = await this.withTimeout(
+          this.api.replaceNamespacedLease({ name, namespace, body: this.leaseBody(this.observedLease, spec) }),
+          timeoutMs,
+        );
         this.setObserved(updated);
         return true;
       } catch (err) {
@@ -348,7 +357,10 @@ export class LeaderElector {
       }
       try {
         spec.leaseTransitions = 0;
-        const created = await this.withTimeout(this.api.createNamespacedLease({ namespace, body: this.leaseBody(undefined, spec) }), timeoutMs);
+        const created = await this.withTimeout(
+          this.api.createNamespacedLease({ namespace, body: this.leaseBody(undefined, spec) }),
+          timeoutMs,
+        );
         this.setObserved(created);
         return true;
       } catch (err2) {
@@ -370,7 +382,10 @@ export class LeaderElector {
       spec.leaseTransitions = rec.leaseTransitions + 1;
     }
     try {
-      const updated = await this.withTimeout(this.api.replaceNamespacedLease({ name, namespace, body: this.leaseBody(current, spec) }), timeoutMs);
+      const updated = await this.withTimeout(
+        this.api.replaceNamespacedLease({ name, namespace, body: this.leaseBody(current, spec) }),
+        timeoutMs,
+      );
       this.setObserved(updated);
       return true;
     } catch (err) {

@@ -11,8 +11,8 @@ import type { WorkQueueMetrics } from './workqueue.js';
 
 /** controller-runtime's `controller_runtime_reconcile_time_seconds` buckets, s. */
 export const RECONCILE_TIME_BUCKETS = [
-  0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5, 4.0,
-  4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 3.5,
+  4.0, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
 ];
 /** client-go's workqueue duration buckets: `ExponentialBuckets(10e-9, 10, 12)` = 10 ns … 1000 s. */
 export const WORKQUEUE_DURATION_BUCKETS = Array.from({ length: 12 }, (_, i) => Number((1e-8 * 10 ** i).toPrecision(1)));
@@ -96,8 +96,18 @@ export function createOperatorMetrics(opts: OperatorMetricsOptions = {}): Operat
       registers,
     }),
     depth: new Gauge({ name: 'workqueue_depth', help: 'Current depth of workqueue', labelNames: ['name'] as const, registers }),
-    adds: new Counter({ name: 'workqueue_adds_total', help: 'Total number of adds handled by workqueue', labelNames: ['name'] as const, registers }),
-    retries: new Counter({ name: 'workqueue_retries_total', help: 'Total number of retries handled by workqueue', labelNames: ['name'] as const, registers }),
+    adds: new Counter({
+      name: 'workqueue_adds_total',
+      help: 'Total number of adds handled by workqueue',
+      labelNames: ['name'] as const,
+      registers,
+    }),
+    retries: new Counter({
+      name: 'workqueue_retries_total',
+      help: 'Total number of retries handled by workqueue',
+      labelNames: ['name'] as const,
+      registers,
+    }),
     queueDuration: new Histogram({
       name: 'workqueue_queue_duration_seconds',
       help: 'How long in seconds an item stays in workqueue before being requested',
@@ -236,17 +246,26 @@ export async function metricValue(registry: Registry, name: string, labels: Reco
   const found = data.values.find((v) => {
     const lv = v.labels as Record<string, string | number | undefined>;
     const metricName = (v as { metricName?: string }).metricName;
-    return (metricName === undefined || metricName === name) && want.every(([k, val]) => String(lv[k]) === val) && Object.keys(lv).length === want.length;
+    return (
+      (metricName === undefined || metricName === name) &&
+      want.every(([k, val]) => String(lv[k]) === val) &&
+      Object.keys(lv).length === want.length
+    );
   });
   return found?.value;
 }
 
 /** `_count` and `_sum` of a histogram series; undefined when absent. For tests. */
-export async function histogramCount(registry: Registry, name: string, labels: Record<string, string>): Promise<{ count: number; sum: number } | undefined> {
+export async function histogramCount(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string>,
+): Promise<{ count: number; sum: number } | undefined> {
   const m = registry.getSingleMetric(name);
   if (!m) return undefined;
   const data = await m.get();
-  const match = (v: { labels: object }) => Object.entries(labels).every(([k, val]) => String((v.labels as Record<string, unknown>)[k]) === val);
+  const match = (v: { labels: object }) =>
+    Object.entries(labels).every(([k, val]) => String((v.labels as Record<string, unknown>)[k]) === val);
   const values = data.values as Array<{ labels: object; value: number; metricName?: string }>;
   const count = values.find((v) => v.metricName === `${name}_count` && match(v));
   const sum = values.find((v) => v.metricName === `${name}_sum` && match(v));

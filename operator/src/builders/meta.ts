@@ -23,7 +23,14 @@ export function childLabels(wai: WhatsAppInstance): Record<string, string> {
 
 /** The controller owner reference pointing at the instance (garbage collection removes children with it). */
 export function ownerReference(wai: WhatsAppInstance): V1OwnerReference {
-  return { apiVersion: API_VERSION, kind: KIND, name: wai.metadata.name!, uid: wai.metadata.uid!, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    name: wai.metadata.name!,
+    uid: wai.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 /** Metadata of a child named `name` in the instance's namespace. */

@@ -45,7 +45,12 @@ export function buildNetworkPolicy(wai: WhatsAppInstance, o: NetworkPolicyOption
       policyTypes: ['Ingress'],
       ingress: [
         { from: [apiPeer], ports: [{ protocol: 'TCP', port: PORTS.internal.port }] },
-        { ports: [{ protocol: 'TCP', port: PORTS.public.port }, { protocol: 'TCP', port: METRICS_PORT.port }] },
+        {
+          ports: [
+            { protocol: 'TCP', port: PORTS.public.port },
+            { protocol: 'TCP', port: METRICS_PORT.port },
+          ],
+        },
       ],
     },
   };

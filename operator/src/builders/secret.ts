@@ -38,5 +38,11 @@ export function buildInternalSecret(wai: WhatsAppInstance, opts: { existingKey: 
   if (!wai.spec.mongodb?.secretRef) {
     data[MONGODB_URI_SECRET_KEY] = Buffer.from(mongoUriWithDatabase(opts.defaultMongoUri, databaseName(wai))).toString('base64');
   }
-  return { apiVersion: 'v1', kind: 'Secret', metadata: childMeta(wai, childNames(wai.metadata.name!).internalSecret), type: 'Opaque', data };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: childMeta(wai, childNames(wai.metadata.name!).internalSecret),
+    type: 'Opaque',
+    data,
+  };
 }

@@ -9,7 +9,13 @@ import { childMeta, selectorLabels } from './meta.js';
 export const METRICS_PORT = { name: 'metrics', port: 9090 } as const;
 
 const ports = (): V1ServicePort[] =>
-  [PORTS.public, PORTS.internal, METRICS_PORT].map((p) => ({ name: p.name, port: p.port, targetPort: p.name, protocol: 'TCP', appProtocol: 'http' }));
+  [PORTS.public, PORTS.internal, METRICS_PORT].map((p) => ({
+    name: p.name,
+    port: p.port,
+    targetPort: p.name,
+    protocol: 'TCP',
+    appProtocol: 'http',
+  }));
 
 export function buildHeadlessService(wai: WhatsAppInstance): V1Service {
   return {

@@ -43,7 +43,9 @@ function env(wai: WhatsAppInstance, o: StatefulSetOptions): V1EnvVar[] {
     { name: 'INTERNAL_API_KEY_FILE', value: `${INTERNAL_SECRET_DIR}/${INTERNAL_KEY_SECRET_KEY}` },
     {
       name: 'MONGODB_URI',
-      valueFrom: { secretKeyRef: mongo ? { name: mongo.name, key: mongo.key ?? 'uri' } : { name: names.internalSecret, key: MONGODB_URI_SECRET_KEY } },
+      valueFrom: {
+        secretKeyRef: mongo ? { name: mongo.name, key: mongo.key ?? 'uri' } : { name: names.internalSecret, key: MONGODB_URI_SECRET_KEY },
+      },
     },
   ];
   if (engine === 'simulated' && o.simnetUrl) vars.push({ name: 'SIMNET_URL', value: o.simnetUrl });
@@ -51,7 +53,11 @@ function env(wai: WhatsAppInstance, o: StatefulSetOptions): V1EnvVar[] {
   if (hook) {
     vars.push({ name: 'WEBHOOK_URL', value: hook.url });
     if (hook.events?.length) vars.push({ name: 'WEBHOOK_EVENTS', value: hook.events.join(',') });
-    if (hook.secretRef) vars.push({ name: 'WEBHOOK_SECRET', valueFrom: { secretKeyRef: { name: hook.secretRef.name, key: hook.secretRef.key ?? 'secret' } } });
+    if (hook.secretRef)
+      vars.push({
+        name: 'WEBHOOK_SECRET',
+        valueFrom: { secretKeyRef: { name: hook.secretRef.name, key: hook.secretRef.key ?? 'secret' } },
+      });
   }
   return vars;
 }
@@ -93,7 +99,13 @@ export function buildStatefulSet(wai: WhatsAppInstance, o: StatefulSetOptions): 
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           terminationGracePeriodSeconds: 30,
-          securityContext: { runAsNonRoot: true, runAsUser: RUN_AS, runAsGroup: RUN_AS, fsGroup: RUN_AS, seccompProfile: { type: 'RuntimeDefault' } },
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: RUN_AS,
+            runAsGroup: RUN_AS,
+            fsGroup: RUN_AS,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
           containers: [
             {
               name: 'instance',
@@ -117,7 +129,14 @@ export function buildStatefulSet(wai: WhatsAppInstance, o: StatefulSetOptions): 
           volumes: [
             { name: 'dshm', emptyDir: { medium: 'Memory', sizeLimit: o.shmSize } },
             { name: 'tmp', emptyDir: {} },
-            { name: 'internal', secret: { secretName: names.internalSecret, defaultMode: 0o440, items: [{ key: INTERNAL_KEY_SECRET_KEY, path: INTERNAL_KEY_SECRET_KEY }] } },
+            {
+              name: 'internal',
+              secret: {
+                secretName: names.internalSecret,
+                defaultMode: 0o440,
+                items: [{ key: INTERNAL_KEY_SECRET_KEY, path: INTERNAL_KEY_SECRET_KEY }],
+              },
+            },
           ],
         },
       },

@@ -16,11 +16,16 @@ export function dockerConnection(dockerHost: string, certPath?: string): Docker.
   const unix = /^unix:\/\/(\/.+)$/.exec(dockerHost);
   if (unix) return { socketPath: unix[1]!, host: undefined, port: undefined, protocol: 'http' };
   const tcp = /^tcp:\/\/([^/:]+|\[[0-9a-fA-F:.]+\]):(\d{1,5})\/?$/.exec(dockerHost);
-  if (!tcp) throw new ProviderError('unavailable', `DOCKER_HOST must be unix:///path/to/docker.sock or tcp://host:port, got ${JSON.stringify(dockerHost)}`);
+  if (!tcp)
+    throw new ProviderError(
+      'unavailable',
+      `DOCKER_HOST must be unix:///path/to/docker.sock or tcp://host:port, got ${JSON.stringify(dockerHost)}`,
+    );
   const host = tcp[1]!.replace(/^\[|\]$/g, '');
   const port = Number(tcp[2]);
   if (!certPath && port !== 2376) return { host, port, protocol: 'http', socketPath: undefined };
-  if (!certPath) throw new ProviderError('unavailable', `DOCKER_HOST ${dockerHost} is a TLS port: set DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem)`);
+  if (!certPath)
+    throw new ProviderError('unavailable', `DOCKER_HOST ${dockerHost} is a TLS port: set DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem)`);
   try {
     return {
       host,
@@ -58,8 +63,15 @@ export function engineFailure(dockerHost: string, what: string, err: unknown): P
   const code = statusCodeOf(err);
   if (code === undefined) {
     const sys = (err as { code?: string }).code;
-    const hint = sys === 'EACCES' ? 'permission denied: the api user needs access to the Docker socket' : 'is dockerd running there, and is DOCKER_HOST right?';
-    return new ProviderError('unavailable', `cannot reach the Docker daemon at ${dockerHost} (${what}: ${engineMessage(err)}); ${hint}`, { cause: err });
+    const hint =
+      sys === 'EACCES'
+        ? 'permission denied: the api user needs access to the Docker socket'
+        : 'is dockerd running there, and is DOCKER_HOST right?';
+    return new ProviderError('unavailable', `cannot reach the Docker daemon at ${dockerHost} (${what}: ${engineMessage(err)}); ${hint}`, {
+      cause: err,
+    });
   }
-  return new ProviderError('unavailable', `the Docker daemon at ${dockerHost} refused to ${what}: ${code} ${engineMessage(err)}`, { cause: err });
+  return new ProviderError('unavailable', `the Docker daemon at ${dockerHost} refused to ${what}: ${code} ${engineMessage(err)}`, {
+    cause: err,
+  });
 }

@@ -29,14 +29,21 @@ export interface ContainerState {
  */
 export function phaseOf(c: ContainerState, wanted: boolean | undefined, sessionState: string | undefined): ProviderStatus {
   const exit = `exit code ${c.exitCode}${c.oomKilled ? ', out of memory' : ''}`;
-  const st = (phase: ProviderPhase, message?: string): ProviderStatus => ({ phase, ...(sessionState ? { sessionState } : {}), ...(message ? { message } : {}) });
+  const st = (phase: ProviderPhase, message?: string): ProviderStatus => ({
+    phase,
+    ...(sessionState ? { sessionState } : {}),
+    ...(message ? { message } : {}),
+  });
   switch (c.status) {
     case 'running':
       if (sessionState) return st('Running');
-      if (c.health === 'unhealthy') return st('Failed', `the instance fails its health check${c.healthOutput ? `: ${c.healthOutput.trim().slice(0, 200)}` : ''}`);
+      if (c.health === 'unhealthy')
+        return st('Failed', `the instance fails its health check${c.healthOutput ? `: ${c.healthOutput.trim().slice(0, 200)}` : ''}`);
       return st('Provisioning', 'the instance is starting');
     case 'restarting':
-      return c.restartCount >= CRASH_LOOP_RESTARTS ? st('Failed', `the instance keeps exiting (${exit}, ${c.restartCount} restarts)`) : st('Provisioning', `restarting after ${exit}`);
+      return c.restartCount >= CRASH_LOOP_RESTARTS
+        ? st('Failed', `the instance keeps exiting (${exit}, ${c.restartCount} restarts)`)
+        : st('Provisioning', `restarting after ${exit}`);
     case 'removing':
       return st('Terminating', 'the container is being removed');
     case 'dead':

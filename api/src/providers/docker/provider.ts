@@ -37,8 +37,15 @@ import http from 'node:http';
 import https from 'node:https';
 import Docker from 'dockerode';
 import type { Logger } from 'pino';
-import { LABELS, PORTS } from '@wacloud/crds';
-import { ProviderError, type Engine, type InstanceEndpoints, type InstanceProvider, type ProviderStatus, type ProvisionRequest } from '../provider.js';
+import { LABELS } from '@wacloud/crds';
+import {
+  ProviderError,
+  type Engine,
+  type InstanceEndpoints,
+  type InstanceProvider,
+  type ProviderStatus,
+  type ProvisionRequest,
+} from '../provider.js';
 import { dropInstanceDatabase, mongoUriWithDatabase } from '../shared/database.js';
 import { HealthCache, probeHealth } from '../shared/health.js';
 import { assertInstanceId, isInstanceId } from '../shared/instance-id.js';
@@ -48,7 +55,17 @@ import { RECONCILE_CONCURRENCY, runReconcileTasks, type ReconcileTask } from '..
 import { dockerConnection, engineFailure, engineMessage, statusCodeOf } from './engine.js';
 import type { DockerProviderOptions } from './options.js';
 import { phaseOf, stateOf } from './phase.js';
-import { DOCKER_LABELS, INTERNAL_PORT, PUBLIC_PORT, buildContainerSpec, containerName, deriveInternalKey, instanceLabels, volumeName, type ContainerSpec, type ContainerSpecOptions } from './spec.js';
+import { containerUrls, type ContainerUrls } from './urls.js';
+import {
+  DOCKER_LABELS,
+  buildContainerSpec,
+  containerName,
+  deriveInternalKey,
+  instanceLabels,
+  volumeName,
+  type ContainerSpec,
+  type ContainerSpecOptions,
+} from './spec.js';
 
 export class DockerProvider implements InstanceProvider {
   readonly kind = 'docker' as const;
@@ -89,7 +106,10 @@ export class DockerProvider implements InstanceProvider {
     this.concurrency = Math.max(1, opts.reconcileConcurrency ?? RECONCILE_CONCURRENCY);
     this.stopTimeoutS = opts.stopTimeoutS ?? 10;
     const loopback = ['127.0.0.1', 'localhost', '::1'].includes(this.publishedHost);
-    this.specOptions = { ...opts, publishIp: opts.publishIp ?? (loopback ? (this.publishedHost === '::1' ? '::1' : '127.0.0.1') : '0.0.0.0') };
+    this.specOptions = {
+      ...opts,
+      publishIp: opts.publishIp ?? (loopback ? (this.publishedHost === '::1' ? '::1' : '127.0.0.1') : '0.0.0.0'),
+    };
   }
 
   /**
@@ -184,7 +204,8 @@ export class DockerProvider implements InstanceProvider {
     this.assertOpen();
     const c = await this.inspect(id);
     if (!c) throw new ProviderError('not_found', `instance ${id} has no container`);
-    if (!c.State.Running || c.State.Restarting) throw new ProviderError('not_ready', `instance ${id} is not running (container ${c.State.Status})`);
+    if (!c.State.Running || c.State.Restarting)
+      throw new ProviderError('not_ready', `instance ${id} is not running (container ${c.State.Status})`);
     const urls = this.urlsOf(c);
     if (!urls) throw new ProviderError('not_ready', `instance ${id}: the container's ports are not published yet`);
     if (!this.healthy.isFresh(id, this.runOf(c))) {
@@ -256,7 +277,10 @@ export class DockerProvider implements InstanceProvider {
       });
     }
     const outcome = await runReconcileTasks(tasks, { concurrency: this.concurrency, log: this.log });
-    this.log.info({ desired: want.size, containers: containers.length, ...counts, failed: outcome.failed }, 'reconciled instance containers');
+    this.log.info(
+      { desired: want.size, containers: containers.length, ...counts, failed: outcome.failed },
+      'reconciled instance containers',
+    );
     outcome.throwFirst();
   }
 
@@ -281,7 +305,10 @@ export class DockerProvider implements InstanceProvider {
       this.docker.createVolume({ Name: volumeName(req.id, this.prefix), Labels: instanceLabels(req, this.opts.network) }),
     );
     if (c && c.Config.Labels?.[DOCKER_LABELS.SPEC_HASH] !== spec.Labels![DOCKER_LABELS.SPEC_HASH]) {
-      this.log.info({ instance: req.id, container: c.Id.slice(0, 12) }, 'container spec changed (image, key or options); recreating it with its volume');
+      this.log.info(
+        { instance: req.id, container: c.Id.slice(0, 12) },
+        'container spec changed (image, key or options); recreating it with its volume',
+      );
       await this.removeContainer(c.Id, req.id);
       c = undefined;
     }
@@ -330,9 +357,14 @@ export class DockerProvider implements InstanceProvider {
     this.log.info({ image }, 'pulling the instance image');
     try {
       const stream = await this.docker.pull(image);
-      await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())),
+      );
     } catch (err) {
-      throw new ProviderError('unavailable', `the Docker engine at ${this.opts.dockerHost} has no image ${image} and cannot pull it: ${engineMessage(err)}`);
+      throw new ProviderError(
+        'unavailable',
+        `the Docker engine at ${this.opts.dockerHost} has no image ${image} and cannot pull it: ${engineMessage(err)}`,
+      );
     }
   }
 
@@ -385,7 +417,12 @@ export class DockerProvider implements InstanceProvider {
         if (statusCodeOf(err) !== 404) throw this.failure(`inspect network ${name}`, err);
       }
       try {
-        await this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: { [LABELS.MANAGED_BY]: MANAGED_BY_API } });
+        await this.docker.createNetwork({
+          Name: name,
+          Driver: 'bridge',
+          CheckDuplicate: true,
+          Labels: { [LABELS.MANAGED_BY]: MANAGED_BY_API },
+        });
         this.log.info({ network: name }, 'created the instances network');
       } catch (err) {
         if (statusCodeOf(err) !== 409) throw this.failure(`create network ${name}`, err);
@@ -409,17 +446,8 @@ export class DockerProvider implements InstanceProvider {
   }
 
   /** Base URLs of a running container's APIs, or undefined while its ports are not published. */
-  private urlsOf(c: Docker.ContainerInspectInfo): { publicUrl: string; internalUrl: string } | undefined {
-    if (this.opts.reach === 'network') {
-      const host = c.Name.replace(/^\//, '');
-      return { publicUrl: `http://${host}:${PORTS.public.port}`, internalUrl: `http://${host}:${PORTS.internal.port}` };
-    }
-    const ports = c.NetworkSettings?.Ports ?? {};
-    const pub = ports[PUBLIC_PORT]?.[0]?.HostPort;
-    const int = ports[INTERNAL_PORT]?.[0]?.HostPort;
-    if (!pub || !int) return undefined;
-    const h = this.publishedHost.includes(':') ? `[${this.publishedHost}]` : this.publishedHost;
-    return { publicUrl: `http://${h}:${pub}`, internalUrl: `http://${h}:${int}` };
+  private urlsOf(c: Docker.ContainerInspectInfo): ContainerUrls | undefined {
+    return containerUrls(c, this.opts.reach, this.publishedHost);
   }
 
   /** One run of a container: `<container id>@<StartedAt>`. */
@@ -461,5 +489,4 @@ export class DockerProvider implements InstanceProvider {
   private assertOpen(): void {
     if (this.closed) throw new ProviderError('unavailable', 'the docker provider is closed');
   }
-
 }

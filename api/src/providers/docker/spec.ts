@@ -32,7 +32,19 @@ export type ContainerSpec = Docker.ContainerCreateOptions & { name: string };
 /** Parts of {@link DockerProviderOptions} that shape the container (what {@link buildContainerSpec} reads). */
 export type ContainerSpecOptions = Pick<
   DockerProviderOptions,
-  'image' | 'network' | 'reach' | 'publishIp' | 'mongoUri' | 'simnetUrl' | 'extraHosts' | 'memoryBytes' | 'shmSizeBytes' | 'cpus' | 'namePrefix' | 'env' | 'stopTimeoutS'
+  | 'image'
+  | 'network'
+  | 'reach'
+  | 'publishIp'
+  | 'mongoUri'
+  | 'simnetUrl'
+  | 'extraHosts'
+  | 'memoryBytes'
+  | 'shmSizeBytes'
+  | 'cpus'
+  | 'namePrefix'
+  | 'env'
+  | 'stopTimeoutS'
 >;
 
 /** Container name of instance `id`: `<prefix><id>`. */
@@ -89,7 +101,10 @@ export function instanceLabels(req: Pick<ProvisionRequest, 'id' | 'owner' | 'eng
 export function buildContainerSpec(req: ProvisionRequest, o: ContainerSpecOptions, internalKey: string): ContainerSpec {
   const prefix = o.namePrefix ?? 'wacloud-';
   if (req.engine === 'simulated' && !o.simnetUrl) {
-    throw new ProviderError('unavailable', `instance ${req.id} uses the simulated engine but no simulated network is configured (set SIMNET_URL)`);
+    throw new ProviderError(
+      'unavailable',
+      `instance ${req.id} uses the simulated engine but no simulated network is configured (set SIMNET_URL)`,
+    );
   }
   let mongoUri: string;
   try {

@@ -73,7 +73,11 @@ export class KubernetesProvider implements InstanceProvider {
     const cluster = o.kubeConfig.getCurrentCluster();
     if (!cluster) throw new ProviderError('unavailable', 'the kubeconfig has no current cluster');
     this.server = cluster.server;
-    this.client = new KubeClient(o.kubeConfig, { kinds: { [KIND]: PLURAL }, timeoutMs: o.requestTimeoutMs ?? 15_000, signal: this.closing.signal });
+    this.client = new KubeClient(o.kubeConfig, {
+      kinds: { [KIND]: PLURAL },
+      timeoutMs: o.requestTimeoutMs ?? 15_000,
+      signal: this.closing.signal,
+    });
     this.namespace = o.namespace;
     this.log = o.logger.child({ provider: 'kubernetes', namespace: o.namespace });
     this.fieldManager = o.fieldManager ?? API_FIELD_MANAGER;
@@ -289,7 +293,11 @@ export class KubernetesProvider implements InstanceProvider {
 
   /** Every WhatsAppInstance in the namespace labelled managed-by wacloud-api (paginated, 500 a page). */
   private listManaged(): Promise<WhatsAppInstance[]> {
-    return this.call(() => this.client.list<WhatsAppInstance>(this.client.collectionPath(API_VERSION, KIND, this.namespace), { labelSelector: MANAGED_BY_API_SELECTOR }));
+    return this.call(() =>
+      this.client.list<WhatsAppInstance>(this.client.collectionPath(API_VERSION, KIND, this.namespace), {
+        labelSelector: MANAGED_BY_API_SELECTOR,
+      }),
+    );
   }
 
   /** The internal key from the Secret `wai` points at. */

@@ -170,9 +170,15 @@ export class ProcessProvider implements InstanceProvider {
     if (!rt || !rt.wanted) return { phase: 'Pending', message: 'not running (not started by this provider)' };
     const now = Date.now();
     if (now - rt.streakStartedAt < PROVISIONING_GRACE_MS) {
-      return { phase: 'Provisioning', message: rt.crashes > 0 ? `restarting after ${rt.lastExit ?? 'an exit'} (${rt.crashes}×)` : 'starting' };
+      return {
+        phase: 'Provisioning',
+        message: rt.crashes > 0 ? `restarting after ${rt.lastExit ?? 'an exit'} (${rt.crashes}×)` : 'starting',
+      };
     }
-    const why = rt.pid !== undefined ? `not answering /health for ${Math.round((now - rt.startedAt) / 1000)} s` : `exited (${rt.lastExit ?? 'unknown'}), ${rt.crashes} restarts`;
+    const why =
+      rt.pid !== undefined
+        ? `not answering /health for ${Math.round((now - rt.startedAt) / 1000)} s`
+        : `exited (${rt.lastExit ?? 'unknown'}), ${rt.crashes} restarts`;
     const tail = await this.records.logTail(id);
     return { phase: 'Failed', message: tail ? `${why}; last log lines:\n${tail}` : why };
   }
@@ -228,7 +234,10 @@ export class ProcessProvider implements InstanceProvider {
       })),
       { concurrency: RECONCILE_CONCURRENCY, log: this.log },
     );
-    this.log.info({ desired: desired.length, strays: strays.length, failed: ensured.failed + stopped.failed }, 'reconciled instance processes');
+    this.log.info(
+      { desired: desired.length, strays: strays.length, failed: ensured.failed + stopped.failed },
+      'reconciled instance processes',
+    );
     ensured.throwFirst();
     stopped.throwFirst();
   }
@@ -248,7 +257,16 @@ export class ProcessProvider implements InstanceProvider {
     let engineChanged = false;
     if (!rec) {
       const [publicPort, internalPort] = await this.records.allocatePorts(this.host);
-      rec = { id: req.id, owner: req.owner, name: req.name, engine: req.engine, suspended: req.suspended, publicPort, internalPort, createdAt: new Date().toISOString() };
+      rec = {
+        id: req.id,
+        owner: req.owner,
+        name: req.name,
+        engine: req.engine,
+        suspended: req.suspended,
+        publicPort,
+        internalPort,
+        createdAt: new Date().toISOString(),
+      };
       await this.records.ensureDirs(req.id);
       await this.records.write(rec);
       this.log.info({ instance: req.id, publicPort, internalPort, engine: req.engine }, 'instance created');

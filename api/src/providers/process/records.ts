@@ -133,7 +133,8 @@ export class ProcessRecords {
       text = await readFile(path.join(this.dir(id), 'provider.json'), 'utf8');
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOTDIR' && !(await this.rootUsable())) throw new ProviderError('unavailable', `the data root ${this.root} is not a directory`);
+      if (code === 'ENOTDIR' && !(await this.rootUsable()))
+        throw new ProviderError('unavailable', `the data root ${this.root} is not a directory`);
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
       throw new ProviderError('unavailable', `cannot read provider.json of ${id}: ${(err as Error).message}`);
     }
@@ -161,7 +162,11 @@ export class ProcessRecords {
   async write(rec: ProcessInstanceRecord): Promise<void> {
     const { id, owner, name, engine, suspended, publicPort, internalPort, createdAt } = rec;
     await mkdir(this.dir(id), { recursive: true, mode: 0o700 });
-    await writeAtomic(path.join(this.dir(id), 'provider.json'), `${JSON.stringify({ id, owner, name, engine, suspended, publicPort, internalPort, createdAt }, null, 2)}\n`, 0o644);
+    await writeAtomic(
+      path.join(this.dir(id), 'provider.json'),
+      `${JSON.stringify({ id, owner, name, engine, suspended, publicPort, internalPort, createdAt }, null, 2)}\n`,
+      0o644,
+    );
   }
 
   /** Creates `internal-key` (32 random bytes, base64url, mode 0600) unless it exists. */
@@ -276,7 +281,11 @@ export class ProcessRecords {
         const len = Math.min(size, LOG_TAIL_BYTES);
         const buf = Buffer.alloc(len);
         await fh.read(buf, 0, len, size - len);
-        const lines = buf.toString('utf8').split('\n').filter((l) => l.trim().length > 0).slice(-5);
+        const lines = buf
+          .toString('utf8')
+          .split('\n')
+          .filter((l) => l.trim().length > 0)
+          .slice(-5);
         const text = lines.join('\n');
         return text.length > LOG_TAIL_CHARS ? text.slice(-LOG_TAIL_CHARS) : text;
       } finally {

@@ -104,8 +104,17 @@ export class Supervisor {
     if (rt?.wanted && (rt.pid !== undefined || rt.restartTimer !== undefined)) return;
     if (!rt) {
       rt = {
-        id: rec.id, wanted: true, pid: undefined, adopted: false, startedAt: 0, streakStartedAt: Date.now(), crashes: 0,
-        backoffMs: this.o.initialBackoffMs, lastExit: undefined, restartTimer: undefined, pollTimer: undefined,
+        id: rec.id,
+        wanted: true,
+        pid: undefined,
+        adopted: false,
+        startedAt: 0,
+        streakStartedAt: Date.now(),
+        crashes: 0,
+        backoffMs: this.o.initialBackoffMs,
+        lastExit: undefined,
+        restartTimer: undefined,
+        pollTimer: undefined,
       };
       this.runtimes.set(rec.id, rt);
     }
@@ -288,14 +297,20 @@ export class Supervisor {
     rt.crashes += 1;
     const delay = rt.backoffMs;
     rt.backoffMs = Math.min(rt.backoffMs * 2, this.o.maxBackoffMs);
-    this.o.log.warn({ instance: rt.id, pid, why, restartInMs: delay, crashes: rt.crashes }, 'instance process exited unexpectedly; restarting');
+    this.o.log.warn(
+      { instance: rt.id, pid, why, restartInMs: delay, crashes: rt.crashes },
+      'instance process exited unexpectedly; restarting',
+    );
     clearTimeout(rt.restartTimer);
     rt.restartTimer = setTimeout(() => {
       rt.restartTimer = undefined;
-      this.o.locks.run(rt.id, () => this.restart(rt)).catch((err: unknown) => {
-        this.o.log.error({ instance: rt.id, err }, 'instance restart failed');
-        if (!this.closed && rt.wanted && rt.pid === undefined && rt.restartTimer === undefined) this.onExit(rt, undefined, 'restart failed');
-      });
+      this.o.locks
+        .run(rt.id, () => this.restart(rt))
+        .catch((err: unknown) => {
+          this.o.log.error({ instance: rt.id, err }, 'instance restart failed');
+          if (!this.closed && rt.wanted && rt.pid === undefined && rt.restartTimer === undefined)
+            this.onExit(rt, undefined, 'restart failed');
+        });
     }, delay);
     rt.restartTimer.unref();
   }

@@ -35,7 +35,10 @@ export function instanceMongoUri(serverUri: string, id: string): string {
  */
 export async function dropInstanceDatabase(serverUri: string, id: string, log: Logger): Promise<void> {
   const db = instanceDatabaseName(id);
-  const conn = mongoose.createConnection(mongoUriWithDatabase(serverUri, db), { serverSelectionTimeoutMS: DROP_SERVER_SELECTION_MS, socketTimeoutMS: DROP_SOCKET_MS });
+  const conn = mongoose.createConnection(mongoUriWithDatabase(serverUri, db), {
+    serverSelectionTimeoutMS: DROP_SERVER_SELECTION_MS,
+    socketTimeoutMS: DROP_SOCKET_MS,
+  });
   try {
     await conn.asPromise();
     await conn.dropDatabase();

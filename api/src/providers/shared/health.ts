@@ -40,7 +40,11 @@ export function probeHealth(baseUrl: string, timeoutMs = HEALTH_TIMEOUT_MS): Pro
       res.on('end', () => {
         if (res.statusCode !== 200) return finish(undefined);
         try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { status?: unknown; session?: { state?: unknown }; uptimeMs?: unknown };
+          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+            status?: unknown;
+            session?: { state?: unknown };
+            uptimeMs?: unknown;
+          };
           if (body.status !== 'ok') return finish(undefined);
           finish({
             sessionState: typeof body.session?.state === 'string' ? body.session.state : undefined,

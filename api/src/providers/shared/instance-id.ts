@@ -18,5 +18,9 @@ export function isInstanceId(id: unknown): id is string {
  * @throws ProviderError `invalid_id`.
  */
 export function assertInstanceId(id: string): void {
-  if (!isInstanceId(id)) throw new ProviderError('invalid_id', `invalid instance id ${JSON.stringify(id)}: lower-case letters, digits and inner dashes, at most 40 characters`);
+  if (!isInstanceId(id))
+    throw new ProviderError(
+      'invalid_id',
+      `invalid instance id ${JSON.stringify(id)}: lower-case letters, digits and inner dashes, at most 40 characters`,
+    );
 }

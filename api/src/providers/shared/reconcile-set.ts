@@ -35,7 +35,10 @@ export interface ReconcileOutcome {
  * (warn, `reconcile: <what> failed`) and does not stop the others; the first error is kept for
  * {@link ReconcileOutcome.throwFirst}. Never rejects.
  */
-export async function runReconcileTasks(tasks: readonly ReconcileTask[], o: { concurrency?: number | undefined; log: Logger }): Promise<ReconcileOutcome> {
+export async function runReconcileTasks(
+  tasks: readonly ReconcileTask[],
+  o: { concurrency?: number | undefined; log: Logger },
+): Promise<ReconcileOutcome> {
   const errors: unknown[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {

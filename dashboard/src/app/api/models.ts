@@ -3,7 +3,16 @@
  * (`generated/api/`, written by @hey-api/openapi-ts: `<Op>Data`, `<Op>Responses[status]` per operationId; regenerate with
  * `npm run models -w dashboard`). The instance API reached through the gateway is in `instance-models.ts`.
  */
-import type { CreateInstanceTokenResponses, DepositResponses, GetInstanceResponses, LoginResponses, MeResponses, PricingResponses, TransactionsResponses, UpdateInstanceTokenResponses } from './generated/api';
+import type {
+  CreateInstanceTokenResponses,
+  DepositResponses,
+  GetInstanceResponses,
+  LoginResponses,
+  MeResponses,
+  PricingResponses,
+  TransactionsResponses,
+  UpdateInstanceTokenResponses,
+} from './generated/api';
 
 /** The signed-in tenant (GET /v1/me). */
 export type User = MeResponses[200];

@@ -17,9 +17,25 @@ import { SessionStore } from '../core/session';
       }
       <form (submit)="$event.preventDefault(); submit()" novalidate>
         <label for="login-email">Email</label>
-        <input id="login-email" name="email" type="email" autocomplete="username" required [value]="email()" (input)="email.set(valueOf($event))" />
+        <input
+          id="login-email"
+          name="email"
+          type="email"
+          autocomplete="username"
+          required
+          [value]="email()"
+          (input)="email.set(valueOf($event))"
+        />
         <label for="login-password">Password</label>
-        <input id="login-password" name="password" type="password" autocomplete="current-password" required [value]="password()" (input)="password.set(valueOf($event))" />
+        <input
+          id="login-password"
+          name="password"
+          type="password"
+          autocomplete="current-password"
+          required
+          [value]="password()"
+          (input)="password.set(valueOf($event))"
+        />
         @if (error()) {
           <p class="error" role="alert">{{ error() }}</p>
         }

@@ -6,7 +6,12 @@ import { SessionStore } from '../core/session';
 import { Login } from './login';
 import { Register } from './register';
 
-const loginResponse = { accessToken: 'jwt', tokenType: 'Bearer', expiresIn: 3600, user: { id: 'u', email: 'ann@example.com', balanceMinor: 0, currency: 'USD', createdAt: '' } };
+const loginResponse = {
+  accessToken: 'jwt',
+  tokenType: 'Bearer',
+  expiresIn: 3600,
+  user: { id: 'u', email: 'ann@example.com', balanceMinor: 0, currency: 'USD', createdAt: '' },
+};
 
 function setup(api: Record<string, unknown>) {
   localStorage.clear();

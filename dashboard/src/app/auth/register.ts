@@ -16,11 +16,37 @@ export const MIN_PASSWORD = 8;
       <h1 id="register-title">Create an account</h1>
       <form (submit)="$event.preventDefault(); submit()" novalidate>
         <label for="reg-email">Email</label>
-        <input id="reg-email" name="email" type="email" autocomplete="email" required [value]="email()" (input)="email.set(valueOf($event))" />
-        <label for="reg-password">Password <span class="hint">(at least {{ min }} characters)</span></label>
-        <input id="reg-password" name="password" type="password" autocomplete="new-password" required [value]="password()" (input)="password.set(valueOf($event))" />
+        <input
+          id="reg-email"
+          name="email"
+          type="email"
+          autocomplete="email"
+          required
+          [value]="email()"
+          (input)="email.set(valueOf($event))"
+        />
+        <label for="reg-password"
+          >Password <span class="hint">(at least {{ min }} characters)</span></label
+        >
+        <input
+          id="reg-password"
+          name="password"
+          type="password"
+          autocomplete="new-password"
+          required
+          [value]="password()"
+          (input)="password.set(valueOf($event))"
+        />
         <label for="reg-confirm">Repeat the password</label>
-        <input id="reg-confirm" name="confirm" type="password" autocomplete="new-password" required [value]="confirm()" (input)="confirm.set(valueOf($event))" />
+        <input
+          id="reg-confirm"
+          name="confirm"
+          type="password"
+          autocomplete="new-password"
+          required
+          [value]="confirm()"
+          (input)="confirm.set(valueOf($event))"
+        />
         @if (error()) {
           <p class="error" role="alert">{{ error() }}</p>
         }

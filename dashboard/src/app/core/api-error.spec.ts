@@ -13,7 +13,11 @@ describe('toApiError', () => {
   });
 
   it('gives insufficient funds (402) a clear message', () => {
-    const e = toApiError(httpError(402, { error: { code: 'insufficient_funds', message: 'The balance (0) cannot pay 1500 (minor units)', details: { requiredMinor: 1500 } } }));
+    const e = toApiError(
+      httpError(402, {
+        error: { code: 'insufficient_funds', message: 'The balance (0) cannot pay 1500 (minor units)', details: { requiredMinor: 1500 } },
+      }),
+    );
     expect(e.code).toBe('insufficient_funds');
     expect(e.message).toMatch(/balance is too low/);
     expect(e.details).toEqual({ requiredMinor: 1500 });

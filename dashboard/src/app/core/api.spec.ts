@@ -6,7 +6,9 @@ import { ApiError } from './api-error';
 import { RUNTIME_CONFIG } from './config';
 
 function setup(apiBaseUrl = '') {
-  TestBed.configureTestingModule({ providers: [provideHttpClient(), provideHttpClientTesting(), { provide: RUNTIME_CONFIG, useValue: { apiBaseUrl } }] });
+  TestBed.configureTestingModule({
+    providers: [provideHttpClient(), provideHttpClientTesting(), { provide: RUNTIME_CONFIG, useValue: { apiBaseUrl } }],
+  });
   return { api: TestBed.inject(ApiClient), ctl: TestBed.inject(HttpTestingController) };
 }
 
@@ -42,7 +44,9 @@ describe('ApiClient', () => {
   it('pages transactions with a cursor', async () => {
     const { api, ctl } = setup();
     const p = api.transactions('42', 10);
-    ctl.expectOne((r) => r.url === '/v1/wallet/transactions' && r.params.get('cursor') === '42' && r.params.get('limit') === '10').flush({ items: [], nextCursor: null });
+    ctl
+      .expectOne((r) => r.url === '/v1/wallet/transactions' && r.params.get('cursor') === '42' && r.params.get('limit') === '10')
+      .flush({ items: [], nextCursor: null });
     expect(await p).toEqual({ items: [], nextCursor: null });
   });
 
@@ -60,7 +64,12 @@ describe('ApiClient', () => {
   it('reads the JSON error out of a failed screenshot (blob) response', async () => {
     const { api, ctl } = setup();
     const p = api.screenshot('i-abcdefgh2345');
-    ctl.expectOne('/v1/instances/i-abcdefgh2345/api/v1/screenshot').flush(new Blob([JSON.stringify({ error: { code: 'session_not_ready', message: 'The WhatsApp session is STOPPED' } })]), { status: 409, statusText: 'Conflict' });
+    ctl
+      .expectOne('/v1/instances/i-abcdefgh2345/api/v1/screenshot')
+      .flush(new Blob([JSON.stringify({ error: { code: 'session_not_ready', message: 'The WhatsApp session is STOPPED' } })]), {
+        status: 409,
+        statusText: 'Conflict',
+      });
     await expect(p).rejects.toMatchObject({ status: 409, code: 'session_not_ready', message: 'The WhatsApp session is STOPPED' });
   });
 });

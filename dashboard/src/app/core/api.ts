@@ -3,8 +3,27 @@ import { inject, Injectable } from '@angular/core';
 import { catchError, firstValueFrom, type Observable } from 'rxjs';
 import { toApiError } from './api-error';
 import { RUNTIME_CONFIG } from './config';
-import type { CreatedToken, DepositResult, Instance, InstanceToken, LedgerPage, LoginResponse, Permission, Pricing, User } from '../api/models';
-import type { CreateInstanceData, CreateInstanceTokenData, DepositData, ListInstancesResponses, ListInstanceTokensResponses, LoginData, RegisterData, UpdateInstanceTokenData } from '../api/generated/api';
+import type {
+  CreatedToken,
+  DepositResult,
+  Instance,
+  InstanceToken,
+  LedgerPage,
+  LoginResponse,
+  Permission,
+  Pricing,
+  User,
+} from '../api/models';
+import type {
+  CreateInstanceData,
+  CreateInstanceTokenData,
+  DepositData,
+  ListInstancesResponses,
+  ListInstanceTokensResponses,
+  LoginData,
+  RegisterData,
+  UpdateInstanceTokenData,
+} from '../api/generated/api';
 
 /** What the method tester shows: the request sent and the response received. */
 export interface Exchange {
@@ -52,7 +71,9 @@ export class ApiClient {
   }
   deposit(amountMinor: number, idempotencyKey: string): Promise<DepositResult> {
     const headers = new HttpHeaders({ 'idempotency-key': idempotencyKey });
-    return this.call(this.http.post<DepositResult>(this.url('/v1/wallet/deposits'), { amount: amountMinor } satisfies DepositData['body'], { headers }));
+    return this.call(
+      this.http.post<DepositResult>(this.url('/v1/wallet/deposits'), { amount: amountMinor } satisfies DepositData['body'], { headers }),
+    );
   }
   transactions(cursor?: string | null, limit = 50): Promise<LedgerPage> {
     const params: Record<string, string> = { limit: String(limit) };
@@ -76,13 +97,24 @@ export class ApiClient {
 
   // ── instance tokens ──
   tokens(id: string): Promise<InstanceToken[]> {
-    return this.call(this.http.get<ListInstanceTokensResponses[200]>(this.url(`/v1/instances/${encodeURIComponent(id)}/tokens`))).then((r) => r.items);
+    return this.call(this.http.get<ListInstanceTokensResponses[200]>(this.url(`/v1/instances/${encodeURIComponent(id)}/tokens`))).then(
+      (r) => r.items,
+    );
   }
   createToken(id: string, name: string, permissions: Permission): Promise<CreatedToken> {
-    return this.call(this.http.post<CreatedToken>(this.url(`/v1/instances/${encodeURIComponent(id)}/tokens`), { name, permissions } satisfies CreateInstanceTokenData['body']));
+    return this.call(
+      this.http.post<CreatedToken>(this.url(`/v1/instances/${encodeURIComponent(id)}/tokens`), {
+        name,
+        permissions,
+      } satisfies CreateInstanceTokenData['body']),
+    );
   }
   updateToken(id: string, tokenId: string, permissions: Permission): Promise<InstanceToken> {
-    return this.call(this.http.patch<InstanceToken>(this.url(`/v1/instances/${encodeURIComponent(id)}/tokens/${tokenId}`), { permissions } satisfies UpdateInstanceTokenData['body']));
+    return this.call(
+      this.http.patch<InstanceToken>(this.url(`/v1/instances/${encodeURIComponent(id)}/tokens/${tokenId}`), {
+        permissions,
+      } satisfies UpdateInstanceTokenData['body']),
+    );
   }
   deleteToken(id: string, tokenId: string): Promise<void> {
     return this.call(this.http.delete<void>(this.url(`/v1/instances/${encodeURIComponent(id)}/tokens/${tokenId}`)));
@@ -104,11 +136,22 @@ export class ApiClient {
     const started = performance.now();
     const request = { method, path: fullPath, ...(body !== undefined ? { body } : {}) };
     try {
-      const res: HttpResponse<unknown> = await firstValueFrom(this.http.request(method, this.url(fullPath), { body: body ?? null, observe: 'response' }));
+      const res: HttpResponse<unknown> = await firstValueFrom(
+        this.http.request(method, this.url(fullPath), { body: body ?? null, observe: 'response' }),
+      );
       return { request, response: { status: res.status, ok: true, body: res.body, durationMs: Math.round(performance.now() - started) } };
     } catch (e) {
       const durationMs = Math.round(performance.now() - started);
-      if (e instanceof HttpErrorResponse) return { request, response: { status: e.status, ok: false, body: e.status === 0 ? { error: { code: 'network_error', message: 'No response' } } : e.error, durationMs } };
+      if (e instanceof HttpErrorResponse)
+        return {
+          request,
+          response: {
+            status: e.status,
+            ok: false,
+            body: e.status === 0 ? { error: { code: 'network_error', message: 'No response' } } : e.error,
+            durationMs,
+          },
+        };
       throw e;
     }
   }

@@ -17,7 +17,12 @@ function setup(apiBaseUrl = '') {
     ],
   });
   const session = TestBed.inject(SessionStore);
-  session.start({ accessToken: 'jwt-abc', tokenType: 'Bearer', expiresIn: 3600, user: { id: 'u', email: 'a@b.c', balanceMinor: 0, currency: 'USD', createdAt: '' } });
+  session.start({
+    accessToken: 'jwt-abc',
+    tokenType: 'Bearer',
+    expiresIn: 3600,
+    user: { id: 'u', email: 'a@b.c', balanceMinor: 0, currency: 'USD', createdAt: '' },
+  });
   const router = TestBed.inject(Router);
   const navigate = vi.spyOn(router, 'navigate').mockResolvedValue(true);
   return { http: TestBed.inject(HttpClient), ctl: TestBed.inject(HttpTestingController), session, navigate };
@@ -61,7 +66,9 @@ describe('authInterceptor', () => {
   it('a 401 from the login endpoint (wrong password) does not redirect', async () => {
     const { http, ctl, navigate } = setup();
     const p = firstValueFrom(http.post('/v1/auth/login', {}));
-    ctl.expectOne('/v1/auth/login').flush({ error: { code: 'invalid_credentials', message: 'x' } }, { status: 401, statusText: 'Unauthorized' });
+    ctl
+      .expectOne('/v1/auth/login')
+      .flush({ error: { code: 'invalid_credentials', message: 'x' } }, { status: 401, statusText: 'Unauthorized' });
     await expect(p).rejects.toBeTruthy();
     expect(navigate).not.toHaveBeenCalled();
   });

@@ -1,11 +1,14 @@
 import { loadRuntimeConfig, normalizeBase, toWebSocketUrl } from './config';
 
-const response = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+const response = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
 
 describe('runtime config', () => {
   it('prefers window.__WACLOUD_API__', async () => {
     const fetchFn = vi.fn();
-    expect(await loadRuntimeConfig(fetchFn as never, { __WACLOUD_API__: 'https://api.example.com/' })).toEqual({ apiBaseUrl: 'https://api.example.com' });
+    expect(await loadRuntimeConfig(fetchFn as never, { __WACLOUD_API__: 'https://api.example.com/' })).toEqual({
+      apiBaseUrl: 'https://api.example.com',
+    });
     expect(fetchFn).not.toHaveBeenCalled();
   });
 

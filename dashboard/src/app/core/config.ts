@@ -22,7 +22,10 @@ export function normalizeBase(url: string | undefined | null): string {
 }
 
 /** Reads the runtime configuration; never fails (falls back to the same origin). */
-export async function loadRuntimeConfig(fetchFn: typeof fetch = fetch, win: Pick<Window, '__WACLOUD_API__'> = window): Promise<RuntimeConfig> {
+export async function loadRuntimeConfig(
+  fetchFn: typeof fetch = fetch,
+  win: Pick<Window, '__WACLOUD_API__'> = window,
+): Promise<RuntimeConfig> {
   if (typeof win.__WACLOUD_API__ === 'string') return { apiBaseUrl: normalizeBase(win.__WACLOUD_API__) };
   try {
     const res = await fetchFn('config.json', { headers: { accept: 'application/json' }, cache: 'no-store' });

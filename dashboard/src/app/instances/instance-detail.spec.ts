@@ -5,14 +5,27 @@ import { InstanceEvents } from './instance-events';
 import type { LiveEvent } from '../api/instance-models';
 import { InstanceDetail } from './instance-detail';
 
-const instance = { id: 'i-aaaaaaaaaaaa', name: 'One', engine: 'simulated', provider: 'process', createdAt: '', paidUntil: '', suspended: false, suspendedAt: null, phase: 'Running', sessionState: 'STOPPED' };
+const instance = {
+  id: 'i-aaaaaaaaaaaa',
+  name: 'One',
+  engine: 'simulated',
+  provider: 'process',
+  createdAt: '',
+  paidUntil: '',
+  suspended: false,
+  suspendedAt: null,
+  phase: 'Running',
+  sessionState: 'STOPPED',
+};
 
 function setup(api: Record<string, unknown> = {}) {
   let emit: (e: LiveEvent) => void = () => {};
   const close = vi.fn();
   const events = { open: vi.fn((_id: string, onEvent: (e: LiveEvent) => void) => ((emit = onEvent), { close })) };
   const fakeApi = { instance: vi.fn(async () => instance), gateway: vi.fn(), screenshot: vi.fn(), exchange: vi.fn(), ...api };
-  TestBed.configureTestingModule({ providers: [provideRouter([]), { provide: ApiClient, useValue: fakeApi }, { provide: InstanceEvents, useValue: events }] });
+  TestBed.configureTestingModule({
+    providers: [provideRouter([]), { provide: ApiClient, useValue: fakeApi }, { provide: InstanceEvents, useValue: events }],
+  });
   const fixture = TestBed.createComponent(InstanceDetail);
   fixture.componentRef.setInput('id', 'i-aaaaaaaaaaaa');
   fixture.detectChanges();
@@ -43,7 +56,17 @@ describe('InstanceDetail', () => {
     emit({ event: 'session.status', data: { state: 'WORKING', account: { id: '1555@c.us', phone: '1555' } }, timestamp: 4 });
     expect(c.state()).toBe('WORKING');
     expect(c.qr()).toBeNull();
-    const m = { id: 'm1', chatId: '1@c.us', author: '1@c.us', fromMe: true, isGroup: false, type: 'chat', body: 'hi', timestamp: '', ack: 1 };
+    const m = {
+      id: 'm1',
+      chatId: '1@c.us',
+      author: '1@c.us',
+      fromMe: true,
+      isGroup: false,
+      type: 'chat',
+      body: 'hi',
+      timestamp: '',
+      ack: 1,
+    };
     emit({ event: 'message', data: m, timestamp: 5 });
     emit({ event: 'message', data: m, timestamp: 6 });
     emit({ event: 'message.ack', data: { id: 'm1', chatId: '1@c.us', ack: 3 }, timestamp: 7 });

@@ -52,7 +52,11 @@ export class InstanceDetail implements OnInit {
   private readonly refresher = poll(() => this.load(), 5000, { start: false });
 
   ngOnInit(): void {
-    const stream = this.events.open(this.id(), (e) => this.onEvent(e), (s) => this.stream.set(s));
+    const stream = this.events.open(
+      this.id(),
+      (e) => this.onEvent(e),
+      (s) => this.stream.set(s),
+    );
     this.destroyRef.onDestroy(() => {
       stream.close();
       const url = this.screenshot();

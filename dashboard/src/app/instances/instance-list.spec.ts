@@ -6,8 +6,17 @@ import type { Instance } from '../api/models';
 import { InstanceList } from './instance-list';
 
 const inst = (id: string, name: string, extra: Partial<Instance> = {}): Instance => ({
-  id, name, engine: 'simulated', provider: 'process', createdAt: '2026-11-01T00:00:00Z', paidUntil: '2026-12-01T00:00:00Z',
-  suspended: false, suspendedAt: null, phase: 'Running', sessionState: 'STOPPED', ...extra,
+  id,
+  name,
+  engine: 'simulated',
+  provider: 'process',
+  createdAt: '2026-11-01T00:00:00Z',
+  paidUntil: '2026-12-01T00:00:00Z',
+  suspended: false,
+  suspendedAt: null,
+  phase: 'Running',
+  sessionState: 'STOPPED',
+  ...extra,
 });
 
 function setup(fake: Partial<Record<keyof ApiClient, unknown>>) {
@@ -52,7 +61,9 @@ describe('InstanceList', () => {
   });
 
   it('keeps the 402 error so the page can point to the wallet', async () => {
-    const { fixture, c, api } = setup({ createInstance: vi.fn(async () => Promise.reject(new ApiError(402, 'insufficient_funds', 'Your balance is too low'))) });
+    const { fixture, c, api } = setup({
+      createInstance: vi.fn(async () => Promise.reject(new ApiError(402, 'insufficient_funds', 'Your balance is too low'))),
+    });
     await fixture.whenStable();
     c.name.set('Two');
     await c.create();
@@ -72,7 +83,9 @@ describe('InstanceList', () => {
   });
 
   it('adds a created instance and removes a deleted one', async () => {
-    const { fixture, c, api } = setup({ createInstance: vi.fn(async () => inst('i-bbbbbbbbbbbb', 'Two', { phase: 'Provisioning', sessionState: null })) });
+    const { fixture, c, api } = setup({
+      createInstance: vi.fn(async () => inst('i-bbbbbbbbbbbb', 'Two', { phase: 'Provisioning', sessionState: null })),
+    });
     await fixture.whenStable();
     c.name.set('Two');
     await c.create();

@@ -4,13 +4,22 @@ import { ApiClient } from '../core/api';
 import type { InstanceToken } from '../api/models';
 import { InstanceTokens } from './instance-tokens';
 
-const tok = (id: string, name: string, permissions: InstanceToken['permissions']): InstanceToken => ({ id, name, permissions, createdAt: '', updatedAt: '' });
+const tok = (id: string, name: string, permissions: InstanceToken['permissions']): InstanceToken => ({
+  id,
+  name,
+  permissions,
+  createdAt: '',
+  updatedAt: '',
+});
 
 function setup(api: Record<string, unknown> = {}) {
   const fake = {
     instance: vi.fn(async () => ({ id: 'i-aaaaaaaaaaaa', name: 'One' })),
     tokens: vi.fn(async () => [tok('0000000000000001', 'reader', 'r')]),
-    createToken: vi.fn(async (_id: string, name: string, permissions: string) => ({ ...tok('0000000000000002', name, permissions as 'w'), token: 'wai_secret' })),
+    createToken: vi.fn(async (_id: string, name: string, permissions: string) => ({
+      ...tok('0000000000000002', name, permissions as 'w'),
+      token: 'wai_secret',
+    })),
     updateToken: vi.fn(async (_id: string, tokenId: string, permissions: string) => tok(tokenId, 'reader', permissions as 'rw')),
     deleteToken: vi.fn(async () => undefined),
     url: (p: string) => p,
@@ -36,7 +45,9 @@ describe('InstanceTokens', () => {
     expect(c.tokens()?.map((t) => t.name)).toEqual(['reader', 'writer']);
     expect(c.tokens()?.[1]).not.toHaveProperty('token');
     fixture.detectChanges();
-    expect((fixture.nativeElement as HTMLElement).querySelector<HTMLInputElement>('[data-testid=token-plaintext]')?.value).toBe('wai_secret');
+    expect((fixture.nativeElement as HTMLElement).querySelector<HTMLInputElement>('[data-testid=token-plaintext]')?.value).toBe(
+      'wai_secret',
+    );
     c.created.set(null);
     fixture.detectChanges();
     expect((fixture.nativeElement as HTMLElement).textContent).not.toContain('wai_secret');

@@ -42,7 +42,10 @@ export class InstanceTokens implements OnInit {
 
   ngOnInit(): void {
     void this.load();
-    this.api.instance(this.id()).then((i) => this.instance.set(i), () => undefined);
+    this.api.instance(this.id()).then(
+      (i) => this.instance.set(i),
+      () => undefined,
+    );
   }
 
   async load(): Promise<void> {

@@ -25,7 +25,11 @@ export interface MethodDef {
 
 export const METHODS: readonly MethodDef[] = [
   {
-    id: 'sendMessage', label: 'Send a message', http: 'POST', path: '/v1/messages', permission: 'w',
+    id: 'sendMessage',
+    label: 'Send a message',
+    http: 'POST',
+    path: '/v1/messages',
+    permission: 'w',
     fields: [
       { key: 'to', label: 'To (phone number or chat id)', kind: 'text', placeholder: '15551234567 or 15551234567@c.us', required: true },
       { key: 'text', label: 'Text', kind: 'textarea', required: true },
@@ -33,7 +37,11 @@ export const METHODS: readonly MethodDef[] = [
     ],
   },
   {
-    id: 'listMessages', label: 'List messages', http: 'GET', path: '/v1/messages', permission: 'r',
+    id: 'listMessages',
+    label: 'List messages',
+    http: 'GET',
+    path: '/v1/messages',
+    permission: 'r',
     fields: [
       { key: 'since', label: 'Since', kind: 'datetime' },
       { key: 'until', label: 'Until', kind: 'datetime' },
@@ -45,9 +53,20 @@ export const METHODS: readonly MethodDef[] = [
       { key: 'cursor', label: 'Cursor (next page)', kind: 'text' },
     ],
   },
-  { id: 'getMessage', label: 'Message by id', http: 'GET', path: '/v1/messages/:id', permission: 'r', fields: [{ key: 'id', label: 'Message id', kind: 'text', required: true }] },
   {
-    id: 'listContacts', label: 'List contacts', http: 'GET', path: '/v1/contacts', permission: 'r',
+    id: 'getMessage',
+    label: 'Message by id',
+    http: 'GET',
+    path: '/v1/messages/:id',
+    permission: 'r',
+    fields: [{ key: 'id', label: 'Message id', kind: 'text', required: true }],
+  },
+  {
+    id: 'listContacts',
+    label: 'List contacts',
+    http: 'GET',
+    path: '/v1/contacts',
+    permission: 'r',
     fields: [
       { key: 'q', label: 'Name or number contains', kind: 'text' },
       { key: 'isGroup', label: 'Groups', kind: 'bool' },
@@ -55,7 +74,14 @@ export const METHODS: readonly MethodDef[] = [
       { key: 'cursor', label: 'Cursor (next page)', kind: 'text' },
     ],
   },
-  { id: 'getContact', label: 'Contact by id', http: 'GET', path: '/v1/contacts/:id', permission: 'r', fields: [{ key: 'id', label: 'Contact id', kind: 'text', placeholder: '15551234567@c.us', required: true }] },
+  {
+    id: 'getContact',
+    label: 'Contact by id',
+    http: 'GET',
+    path: '/v1/contacts/:id',
+    permission: 'r',
+    fields: [{ key: 'id', label: 'Contact id', kind: 'text', placeholder: '15551234567@c.us', required: true }],
+  },
   { id: 'stats', label: 'Statistics', http: 'GET', path: '/v1/stats', permission: 'any', fields: [] },
   { id: 'token', label: 'Token permissions', http: 'GET', path: '/v1/token', permission: 'any', fields: [] },
 ];
@@ -106,7 +132,8 @@ export function buildRequest(def: MethodDef, fields: Record<string, string>): Bu
         } else if (f.kind === 'bool') {
           if (value === 'true' || value === 'false') params.set(f.key, value);
         } else if (f.kind === 'number') {
-          if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 500) return { error: `${f.label}: enter a whole number from 1 to 500.` };
+          if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 500)
+            return { error: `${f.label}: enter a whole number from 1 to 500.` };
           params.set(f.key, value);
         } else params.set(f.key, value);
       }

@@ -14,14 +14,30 @@ import { SignOut } from '../core/sign-out';
   template: `
     <h1>Profile</h1>
     @if (error(); as e) {
-      <p class="error" role="alert">Could not load the profile: {{ e }} <button type="button" class="link" (click)="load()">Retry</button></p>
+      <p class="error" role="alert">
+        Could not load the profile: {{ e }} <button type="button" class="link" (click)="load()">Retry</button>
+      </p>
     } @else if (user(); as u) {
       <section class="card narrow">
         <dl class="facts stacked">
-          <div><dt>Email</dt><dd data-testid="profile-email">{{ u.email }}</dd></div>
-          <div><dt>Balance</dt><dd data-testid="profile-balance">{{ money(u.balanceMinor, u.currency) }} <a routerLink="/wallet">Top up</a></dd></div>
-          <div><dt>Member since</dt><dd>{{ date(u.createdAt) }}</dd></div>
-          <div><dt>Account id</dt><dd><code>{{ u.id }}</code></dd></div>
+          <div>
+            <dt>Email</dt>
+            <dd data-testid="profile-email">{{ u.email }}</dd>
+          </div>
+          <div>
+            <dt>Balance</dt>
+            <dd data-testid="profile-balance">{{ money(u.balanceMinor, u.currency) }} <a routerLink="/wallet">Top up</a></dd>
+          </div>
+          <div>
+            <dt>Member since</dt>
+            <dd>{{ date(u.createdAt) }}</dd>
+          </div>
+          <div>
+            <dt>Account id</dt>
+            <dd>
+              <code>{{ u.id }}</code>
+            </dd>
+          </div>
         </dl>
         <button type="button" class="danger-outline" (click)="signOut.run()" [disabled]="signOut.busy()">Sign out</button>
       </section>

@@ -14,7 +14,12 @@ export function formatMoney(minor: number, currency: string, locale = 'en-US'): 
   const digits = currencyDigits(currency);
   const major = minor / 10 ** digits;
   try {
-    return new Intl.NumberFormat(locale, { style: 'currency', currency, minimumFractionDigits: digits, maximumFractionDigits: digits }).format(major);
+    return new Intl.NumberFormat(locale, {
+      style: 'currency',
+      currency,
+      minimumFractionDigits: digits,
+      maximumFractionDigits: digits,
+    }).format(major);
   } catch {
     return `${major.toFixed(digits)} ${currency}`;
   }

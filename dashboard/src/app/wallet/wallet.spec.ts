@@ -5,16 +5,32 @@ import type { LedgerEntry } from '../api/models';
 import { Wallet } from './wallet';
 
 const charge: LedgerEntry = {
-  id: 'l2', type: 'charge', amountMinor: -1500, balanceAfterMinor: 3500, instanceId: 'i-aaaaaaaaaaaa',
-  period: { start: '2026-11-22T00:00:00.000Z', end: '2026-12-22T00:00:00.000Z' }, memo: 'Instance i-aaaaaaaaaaaa', createdAt: '2026-11-22T03:00:00Z',
+  id: 'l2',
+  type: 'charge',
+  amountMinor: -1500,
+  balanceAfterMinor: 3500,
+  instanceId: 'i-aaaaaaaaaaaa',
+  period: { start: '2026-11-22T00:00:00.000Z', end: '2026-12-22T00:00:00.000Z' },
+  memo: 'Instance i-aaaaaaaaaaaa',
+  createdAt: '2026-11-22T03:00:00Z',
 };
-const deposit: LedgerEntry = { id: 'l1', type: 'deposit', amountMinor: 5000, balanceAfterMinor: 5000, memo: 'Deposit (emulated payment)', createdAt: '2026-11-22T02:00:00Z' };
+const deposit: LedgerEntry = {
+  id: 'l1',
+  type: 'deposit',
+  amountMinor: 5000,
+  balanceAfterMinor: 5000,
+  memo: 'Deposit (emulated payment)',
+  createdAt: '2026-11-22T02:00:00Z',
+};
 
 function setup() {
   const api = {
     me: vi.fn(async () => ({ id: 'u', email: 'a@b.c', balanceMinor: 3500, currency: 'USD', createdAt: '' })),
     transactions: vi.fn(async () => ({ items: [charge, deposit], nextCursor: null })),
-    deposit: vi.fn(async (amount: number, _key: string) => ({ transaction: { ...deposit, id: 'l3', amountMinor: amount, balanceAfterMinor: 3500 + amount }, balanceMinor: 3500 + amount })),
+    deposit: vi.fn(async (amount: number, _key: string) => ({
+      transaction: { ...deposit, id: 'l3', amountMinor: amount, balanceAfterMinor: 3500 + amount },
+      balanceMinor: 3500 + amount,
+    })),
   };
   TestBed.configureTestingModule({ providers: [provideRouter([]), { provide: ApiClient, useValue: api }] });
   const fixture = TestBed.createComponent(Wallet);

@@ -12,7 +12,15 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { pino, type Logger } from 'pino';
 import WebSocket from 'ws';
-import { MAX_BODY_CHARS, SIMNET_WS_PATH, type ClientFrame, type PushEvent, type RequestFrame, type ResultMap, type ServerFrame } from '@wacloud/simnet/protocol';
+import {
+  MAX_BODY_CHARS,
+  SIMNET_WS_PATH,
+  type ClientFrame,
+  type PushEvent,
+  type RequestFrame,
+  type ResultMap,
+  type ServerFrame,
+} from '@wacloud/simnet/protocol';
 import {
   EngineError,
   EngineNotReadyError,
@@ -166,7 +174,13 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
     if (text.length === 0 || text.length > MAX_BODY_CHARS) {
       throw new EngineError('invalid_message', `text must be 1 to ${MAX_BODY_CHARS} characters`);
     }
-    const frame: RequestFrame = { type: 'send', reqId: this.#requests.nextId(), to: toChatId(to), key: randomBytes(10).toString('hex').toUpperCase(), body: text };
+    const frame: RequestFrame = {
+      type: 'send',
+      reqId: this.#requests.nextId(),
+      to: toChatId(to),
+      key: randomBytes(10).toString('hex').toUpperCase(),
+      body: text,
+    };
     if (options.quotedMessageId !== undefined) frame.quotedMessageId = options.quotedMessageId;
     const { message } = await this.#request(frame, (result) => {
       // Emitted while handling the response frame, so listeners see the message before any ack of it.

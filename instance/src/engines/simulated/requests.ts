@@ -28,7 +28,11 @@ export class PendingRequests {
    * handled (before later frames).
    * @throws EngineError from the server, `connection_lost` when `send` returns false or the socket drops, `timeout`.
    */
-  request<T extends RequestFrame>(frame: T, send: (frame: T) => boolean, onResult?: (result: ResultMap[T['type']]) => void): Promise<ResultMap[T['type']]> {
+  request<T extends RequestFrame>(
+    frame: T,
+    send: (frame: T) => boolean,
+    onResult?: (result: ResultMap[T['type']]) => void,
+  ): Promise<ResultMap[T['type']]> {
     return new Promise((resolve, reject) => {
       if (!send(frame)) {
         reject(new EngineError('connection_lost', 'not connected to the simulated network'));

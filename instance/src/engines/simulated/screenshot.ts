@@ -28,5 +28,10 @@ export function renderScreen(s: ScreenState): Promise<Buffer> {
   if (s.pairingCode) parts.push(`pairing code ${s.pairingCode.slice(0, 4)}-${s.pairingCode.slice(4)}`);
   if (s.state === 'WORKING' && s.accountId) parts.push(`as ${s.accountId}`);
   if (s.reason && s.state === 'FAILED') parts.push(s.reason);
-  return QRCode.toBuffer(parts.join(' · '), { type: 'png', margin: 4, width: 264, color: { dark: STATE_COLORS[s.state], light: '#ffffffff' } });
+  return QRCode.toBuffer(parts.join(' · '), {
+    type: 'png',
+    margin: 4,
+    width: 264,
+    color: { dark: STATE_COLORS[s.state], light: '#ffffffff' },
+  });
 }

@@ -74,7 +74,12 @@ export async function removeStaleSingletonFiles(profileDir: string): Promise<str
   for (const name of SINGLETON_FILES) {
     const file = path.join(profileDir, name);
     // lstat: these are (usually dangling) symlinks; rm removes the link itself, never its target.
-    if (await lstat(file).then(() => true, () => false)) {
+    if (
+      await lstat(file).then(
+        () => true,
+        () => false,
+      )
+    ) {
       await rm(file, { force: true });
       removed.push(name);
     }

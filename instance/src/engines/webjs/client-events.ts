@@ -43,9 +43,18 @@ export function wireClient(client: WClient, h: ClientEventHandlers): void {
       }
     };
 
-  client.on('qr', guard('qr', (qr: string) => h.qr(qr)));
-  client.on('code', guard('code', (code: string) => h.pairingCode(code)));
-  client.on('authenticated', guard('authenticated', () => h.log.info('whatsapp-web.js authenticated; waiting for ready')));
+  client.on(
+    'qr',
+    guard('qr', (qr: string) => h.qr(qr)),
+  );
+  client.on(
+    'code',
+    guard('code', (code: string) => h.pairingCode(code)),
+  );
+  client.on(
+    'authenticated',
+    guard('authenticated', () => h.log.info('whatsapp-web.js authenticated; waiting for ready')),
+  );
   client.on(
     'ready',
     guard('ready', () => {
@@ -53,7 +62,10 @@ export function wireClient(client: WClient, h: ClientEventHandlers): void {
       h.ready({ id: wid?._serialized ?? '', phone: wid?.user ?? '', pushname: client.info?.pushname || undefined });
     }),
   );
-  client.on('auth_failure', guard('auth_failure', (message: string) => h.end('FAILED', `authentication failed: ${message}`)));
+  client.on(
+    'auth_failure',
+    guard('auth_failure', (message: string) => h.end('FAILED', `authentication failed: ${message}`)),
+  );
   client.on(
     'disconnected',
     guard('disconnected', (reason: string) => {
@@ -61,7 +73,10 @@ export function wireClient(client: WClient, h: ClientEventHandlers): void {
       else h.end('FAILED', `disconnected: ${reason}`);
     }),
   );
-  client.on('change_state', guard('change_state', (state: string) => h.log.info({ waState: state }, 'WhatsApp connection state')));
+  client.on(
+    'change_state',
+    guard('change_state', (state: string) => h.log.info({ waState: state }, 'WhatsApp connection state')),
+  );
   client.on(
     'message_create',
     guard('message_create', (msg: WMessage) => {
@@ -76,14 +91,24 @@ export function wireClient(client: WClient, h: ClientEventHandlers): void {
   );
   client.on(
     'message_ack',
-    guard('message_ack', (msg: WMessage, ack: number) => h.emit('message_ack', { id: msg.id._serialized, chatId: chatIdOf(msg), ack: toAck(ack) })),
+    guard('message_ack', (msg: WMessage, ack: number) =>
+      h.emit('message_ack', { id: msg.id._serialized, chatId: chatIdOf(msg), ack: toAck(ack) }),
+    ),
   );
   client.on(
     'contact_changed',
     guard('contact_changed', (_msg: WMessage, _oldId: string, newId: string, isContact: boolean) => {
       const id = widString(newId);
-      h.emit('contact', { id, number: id.endsWith('@c.us') ? id.split('@')[0] : undefined, isGroup: false, isMyContact: isContact || undefined });
+      h.emit('contact', {
+        id,
+        number: id.endsWith('@c.us') ? id.split('@')[0] : undefined,
+        isGroup: false,
+        isMyContact: isContact || undefined,
+      });
     }),
   );
-  client.on('unread_count', guard('unread_count', (chat: WChat) => h.emit('chat', toEngineChat(chat))));
+  client.on(
+    'unread_count',
+    guard('unread_count', (chat: WChat) => h.emit('chat', toEngineChat(chat))),
+  );
 }

@@ -107,9 +107,7 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
    * offline one. Still true after a QR that was never scanned (WhatsApp Web stores its keys before pairing).
    */
   static hasStoredSession(dataDir: string): boolean {
-    return existsSync(
-      path.join(WebjsEngine.profileDirOf(dataDir), 'Default', 'IndexedDB', 'https_web.whatsapp.com_0.indexeddb.leveldb'),
-    );
+    return existsSync(path.join(WebjsEngine.profileDirOf(dataDir), 'Default', 'IndexedDB', 'https_web.whatsapp.com_0.indexeddb.leveldb'));
   }
 
   state(): SessionState {
@@ -197,11 +195,7 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
       const chat = await client.getChatById(chatId).catch(() => undefined);
       if (!chat) throw new EngineError('chat_not_found', `chat ${chatId} does not exist`);
     }
-    const sent = await client.sendMessage(
-      target,
-      text,
-      options.quotedMessageId ? { quotedMessageId: options.quotedMessageId } : undefined,
-    );
+    const sent = await client.sendMessage(target, text, options.quotedMessageId ? { quotedMessageId: options.quotedMessageId } : undefined);
     return this.toEngineMessage(sent, client);
   }
 
@@ -284,9 +278,7 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
         run.browser = browser;
         run.pid = browser.process()?.pid;
         this.log.info({ browserPid: run.pid, profileDir: this.profileDir, ms: Date.now() - t0 }, 'browser launched');
-        browser.once('disconnected', () =>
-          this.endRun(run, 'FAILED', `browser exited unexpectedly (pid ${run.pid ?? '?'})`),
-        );
+        browser.once('disconnected', () => this.endRun(run, 'FAILED', `browser exited unexpectedly (pid ${run.pid ?? '?'})`));
         this.startWatchdog();
       }
       if (!run.ending && run.browser) this.startClient(run, run.browser, options);
@@ -295,10 +287,7 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     }
 
     const timeoutMs = this.opts.startTimeoutMs ?? 180_000;
-    const timer = setTimeout(
-      () => this.endRun(run, 'FAILED', `WhatsApp Web did not load within ${timeoutMs} ms`),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => this.endRun(run, 'FAILED', `WhatsApp Web did not load within ${timeoutMs} ms`), timeoutMs);
     timer.unref();
     await run.settled;
     clearTimeout(timer);
@@ -326,9 +315,7 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
       () => this.log.debug('whatsapp-web.js initialized'),
       (err: unknown) => {
         const msg = errorMessage(err);
-        const reason = /net::ERR_/.test(msg)
-          ? `WhatsApp Web unreachable: ${msg}`
-          : `WhatsApp Web failed to load: ${msg}`;
+        const reason = /net::ERR_/.test(msg) ? `WhatsApp Web unreachable: ${msg}` : `WhatsApp Web failed to load: ${msg}`;
         this.endRun(run, 'FAILED', reason);
       },
     );
@@ -350,12 +337,7 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
    * Destroys the client, closes Chromium (kills its process group if it does not exit) and, when `state` is given,
    * sets it. The session directory stays. No-op for a run already torn down.
    */
-  private async teardown(
-    run: BrowserRun,
-    state: SessionState | undefined,
-    reason: string,
-    destroyClient = true,
-  ): Promise<void> {
+  private async teardown(run: BrowserRun, state: SessionState | undefined, reason: string, destroyClient = true): Promise<void> {
     if (this.run !== run) return;
     run.ending ??= { state, reason };
     this.stopWatchdog();
