@@ -123,10 +123,21 @@ const shape = {
    * recreates the containers (sessions kept). Never logged.
    */
   DOCKER_KEY_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
-  /** Login throttling: failed logins per account and per client address within the window. */
-  LOGIN_MAX_FAILURES_PER_ACCOUNT: int.min(1).default(10),
+  /**
+   * Login throttling (shared by replicas through the database; every attempt counts until it succeeds): attempts per
+   * (account, client address) before a progressive delay (LOGIN_BASE_DELAY_S, doubling per attempt, at most
+   * LOGIN_MAX_DELAY_S); attempts per account over all addresses before the same delay; attempts per client address
+   * (hard); each attempt counts for LOGIN_WINDOW_S seconds.
+   */
+  LOGIN_FREE_ATTEMPTS_PER_PAIR: int.min(1).default(5),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: int.min(1).default(50),
   LOGIN_MAX_FAILURES_PER_ADDRESS: int.min(1).default(100),
   LOGIN_WINDOW_S: int.min(1).default(900),
+  LOGIN_BASE_DELAY_S: int.min(1).default(1),
+  LOGIN_MAX_DELAY_S: int.min(1).default(300),
+  /** Registrations per client address within REGISTER_WINDOW_S seconds (then 429 with Retry-After). */
+  REGISTER_MAX_PER_ADDRESS: int.min(1).default(20),
+  REGISTER_WINDOW_S: int.min(1).default(3600),
   /** Trust X-Forwarded-For from this many proxies (Ingress). */
   TRUST_PROXY_HOPS: int.min(0).default(0),
   /** Built dashboard to serve at / (embedded mode); empty: none. */

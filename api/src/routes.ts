@@ -2,7 +2,7 @@
  * The api's endpoints. Scopes: `none` (public) and `user` (a valid access token; handlers only ever touch
  * the caller's own data — another tenant's instance is a 404).
  */
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { defineRoute, type RouteDef } from '@wacloud/kit';
 import { z } from 'zod';
 import type { Accounts, AuthContext } from './accounts.js';
@@ -60,6 +60,17 @@ function clientAddress(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 
+/** Runs `fn`; on AppError `too_many_attempts` sets the Retry-After header (seconds) from its details first. */
+async function withRetryAfter<T>(res: Response, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof AppError && e.code === 'too_many_attempts')
+      res.setHeader('retry-after', String((e.details as { retryAfterS?: number } | undefined)?.retryAfterS ?? 60));
+    throw e;
+  }
+}
+
 export function apiRoutes(d: RouteDeps): RouteDef[] {
   return [
     route({
@@ -78,14 +89,18 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       operationId: 'register',
       tags: ['auth'],
       scope: 'none',
-      summary: 'Register a tenant account',
+      summary: 'Register a tenant account. Throttled per client address.',
       body: s.credentials,
       responses: {
         201: { description: 'The new account', schema: s.userView },
         400: err('Invalid email or password'),
         409: err('Email taken'),
+        429: err('`too_many_attempts`: too many registrations from this address; the Retry-After header gives the wait in seconds'),
       },
-      handler: ({ body }) => d.accounts.register(body.email, body.password),
+      handler: async ({ body, req, res }) => {
+        await withRetryAfter(res, () => d.throttle.register(clientAddress(req)));
+        return d.accounts.register(body.email, body.password);
+      },
     }),
     route({
       method: 'post',
@@ -93,28 +108,21 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       operationId: 'login',
       tags: ['auth'],
       scope: 'none',
-      summary: 'Log in: an access token (JWT) for the api and the gateway. Throttled per account and per address.',
+      summary:
+        'Log in: an access token (JWT) for the api and the gateway. Every attempt counts before the password is checked ' +
+        '(a success gives it back): a few per account and address, then a delay that doubles with each attempt; looser ' +
+        'bounds per account and per address.',
       body: s.credentials,
       responses: {
         200: { description: 'Access token', schema: s.loginView },
         401: err('Wrong credentials'),
-        429: err('Too many failed logins'),
+        429: err('`too_many_attempts`: too many login attempts; the Retry-After header gives the wait in seconds'),
       },
       handler: async ({ body, req, res }) => {
-        const address = clientAddress(req);
-        try {
-          await d.throttle.check(body.email, address);
-        } catch (e) {
-          if (e instanceof AppError)
-            res.setHeader('retry-after', String((e.details as { retryAfterS?: number } | undefined)?.retryAfterS ?? 60));
-          throw e;
-        }
-        const user = await d.accounts.checkCredentials(body.email, body.password);
-        if (!user) {
-          await d.throttle.failed(body.email, address);
-          throw new AppError('invalid_credentials');
-        }
-        await d.throttle.succeeded(body.email);
+        const user = await withRetryAfter(res, () =>
+          d.throttle.attempt(body.email, clientAddress(req), () => d.accounts.checkCredentials(body.email, body.password)),
+        );
+        if (!user) throw new AppError('invalid_credentials');
         return { ...(await d.accounts.issueToken(user)), user: d.accounts.view(user) };
       },
     }),

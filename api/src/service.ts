@@ -68,10 +68,15 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     engine: config.engine,
     logger: logger.child({ component: 'instances' }),
   });
-  const throttle = new LoginThrottle({
+  const throttle = new LoginThrottle(store, {
+    freePerPair: config.loginFreeAttemptsPerPair,
     maxPerAccount: config.loginMaxFailuresPerAccount,
     maxPerAddress: config.loginMaxFailuresPerAddress,
     windowS: config.loginWindowS,
+    baseDelayS: config.loginBaseDelayS,
+    maxDelayS: config.loginMaxDelayS,
+    registerMaxPerAddress: config.registerMaxPerAddress,
+    registerWindowS: config.registerWindowS,
   });
   const gateway = new Gateway(accounts, instances, client, logger.child({ component: 'gateway' }));
 

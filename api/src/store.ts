@@ -1,6 +1,7 @@
 /**
  * The api's MongoDB collections (mongoose connection, typed native collections for the writes that matter):
- * users, sessions (issued access tokens, for logout), ledger (append-only money movements), instances, locks.
+ * users, sessions (issued access tokens, for logout), ledger (append-only money movements), instances, locks, throttle
+ * (login and registration attempt points).
  * Designed for FerretDB v1 too: invariants rest on unique `_id`s and unique indexes (atomic inserts), never on
  * conditional updates under concurrency (not atomic there) — see `user-lock.ts` and `wallet.ts`.
  */
@@ -71,6 +72,17 @@ export interface LockDoc {
   expiresAt: Date;
 }
 
+/** A taken throttle point (`login-throttle.ts`). */
+export interface ThrottleDoc {
+  /** `<key>#<seq>`: taking a point is a unique insert. */
+  _id: string;
+  key: string;
+  seq: number;
+  takenAt: Date;
+  /** The point no longer counts from then on (removed by the next attempt on the key; no TTL index on FerretDB v1). */
+  expiresAt: Date;
+}
+
 export interface ApiStore {
   connection: Connection;
   users: mongoose.mongo.Collection<UserDoc>;
@@ -78,6 +90,7 @@ export interface ApiStore {
   ledger: mongoose.mongo.Collection<LedgerDoc>;
   instances: mongoose.mongo.Collection<InstanceDoc>;
   locks: mongoose.mongo.Collection<LockDoc>;
+  throttle: mongoose.mongo.Collection<ThrottleDoc>;
   close(): Promise<void>;
 }
 
@@ -92,6 +105,7 @@ export async function openApiStore(uri: string, timeoutMs = 10_000): Promise<Api
     ledger: db.collection<LedgerDoc>('ledger'),
     instances: db.collection<InstanceDoc>('instances'),
     locks: db.collection<LockDoc>('locks'),
+    throttle: db.collection<ThrottleDoc>('throttle'),
     close: () => connection.close(),
   };
   await store.users.createIndex({ email: 1 }, { unique: true });
@@ -100,6 +114,7 @@ export async function openApiStore(uri: string, timeoutMs = 10_000): Promise<Api
   await store.ledger.createIndex({ userId: 1, seq: -1 });
   await store.instances.createIndex({ userId: 1, createdAt: 1 });
   await store.instances.createIndex({ deletedAt: 1, paidUntil: 1 });
+  await store.throttle.createIndex({ key: 1, expiresAt: 1 });
   return store;
 }
 

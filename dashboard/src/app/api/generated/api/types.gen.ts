@@ -54,6 +54,16 @@ export type RegisterErrors = {
             details?: unknown;
         };
     };
+    /**
+     * `too_many_attempts`: too many registrations from this address; the Retry-After header gives the wait in seconds
+     */
+    429: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
 };
 
 export type RegisterError = RegisterErrors[keyof RegisterErrors];
@@ -95,7 +105,7 @@ export type LoginErrors = {
         };
     };
     /**
-     * Too many failed logins
+     * `too_many_attempts`: too many login attempts; the Retry-After header gives the wait in seconds
      */
     429: {
         error: {

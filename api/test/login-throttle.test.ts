@@ -1,0 +1,92 @@
+/**
+ * Issue #12 item 5, login throttling: two real api processes sharing one database on the MongoDB-wire test server,
+ * client addresses through X-Forwarded-For (TRUST_PROXY_HOPS=1). Every attempt takes a point before the password is
+ * checked, so parallel guesses beyond the free ones are refused (429) without reaching argon2; the counters live in
+ * the database; the delay grows per (account, address) and leaves the owner at another address alone; registration
+ * is limited per address.
+ */
+import { startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
+import { startApiProcess, tenant, type RunningApi } from './harness.js';
+
+let mongo: MongoServer;
+let a: RunningApi;
+let b: RunningApi;
+const PASSWORD = 'correct horse battery';
+
+beforeAll(async () => {
+  mongo = await startMongo();
+  const db = uniqueDbName('throttle');
+  const env = { TRUST_PROXY_HOPS: '1', SIMNET_URL: 'http://127.0.0.1:9', REGISTER_MAX_PER_ADDRESS: '3', RECONCILE_ON_START: 'false' };
+  [a, b] = await Promise.all([startApiProcess({ mongo, db, env }), startApiProcess({ mongo, db, env })]);
+  for (const email of ['owner@example.com', 'shared@example.com', 'slow@example.com']) await tenant(a, email);
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.allSettled([a?.stop(), b?.stop()]);
+  await mongo?.stop();
+});
+
+const login = (api: RunningApi, email: string, password: string, from: string) =>
+  api.call('POST', '/v1/auth/login', { body: { email, password }, headers: { 'x-forwarded-for': from } });
+
+test('20 parallel wrong passwords from one address: at most 5 are verified, the rest get 429 before verification', async () => {
+  const results = await Promise.all(
+    Array.from({ length: 20 }, (_, i) => login(i % 2 ? a : b, 'owner@example.com', `wrong-password-${i}`, '203.0.113.1')),
+  );
+  const statuses = results.map((r) => r.status);
+  // Only a verified password can answer 401: the 429s were refused before argon2 ran.
+  expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+  expect(statuses.filter((s) => s === 401).length).toBeGreaterThanOrEqual(1);
+  expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(15);
+  expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
+  for (const r of results.filter((x) => x.status === 429)) {
+    expect(r.body.error.code).toBe('too_many_attempts');
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  }
+  // The attacker's address waits even with the right password.
+  expect((await login(a, 'owner@example.com', PASSWORD, '203.0.113.1')).status).toBe(429);
+});
+
+test('the owner at another address still logs in while the attacker is throttled', async () => {
+  const owner = await login(b, 'owner@example.com', PASSWORD, '198.51.100.7');
+  expect(owner.status).toBe(200);
+  expect(owner.body.accessToken).toEqual(expect.any(String));
+  expect((await login(a, 'owner@example.com', 'another-guess-1', '203.0.113.1')).status).toBe(429);
+});
+
+test('two api processes on one database share the counters', async () => {
+  for (let i = 0; i < 5; i++) expect((await login(a, 'shared@example.com', `wrong-password-${i}`, '203.0.113.2')).status).toBe(401);
+  const onB = await login(b, 'shared@example.com', 'wrong-password-5', '203.0.113.2');
+  expect(onB.status).toBe(429);
+  expect(onB.body.error.code).toBe('too_many_attempts');
+});
+
+test('the delay grows per (account, address): Retry-After doubles with each further attempt', async () => {
+  for (let i = 0; i < 5; i++) expect((await login(a, 'slow@example.com', `wrong-password-${i}`, '203.0.113.3')).status).toBe(401);
+  const waits: number[] = [];
+  for (let round = 0; round < 3; round++) {
+    const refused = await login(b, 'slow@example.com', `wrong-password-r${round}`, '203.0.113.3');
+    expect(refused.status).toBe(429);
+    const wait = Number(refused.headers.get('retry-after'));
+    waits.push(wait);
+    await new Promise((r) => setTimeout(r, wait * 1000 + 100));
+    expect((await login(a, 'slow@example.com', `wrong-password-after-${round}`, '203.0.113.3')).status).toBe(401);
+  }
+  expect(waits).toEqual([1, 2, 4]);
+  // A success at that address clears its counter.
+  await new Promise((r) => setTimeout(r, 8_100));
+  expect((await login(a, 'slow@example.com', PASSWORD, '203.0.113.3')).status).toBe(200);
+  expect((await login(b, 'slow@example.com', 'wrong-password-again', '203.0.113.3')).status).toBe(401);
+}, 40_000);
+
+test('registration is limited per address: 429 with Retry-After after the limit, other addresses unaffected', async () => {
+  const register = (api: RunningApi, email: string, from: string) =>
+    api.call('POST', '/v1/auth/register', { body: { email, password: PASSWORD }, headers: { 'x-forwarded-for': from } });
+  const statuses = [];
+  for (let i = 0; i < 5; i++) statuses.push((await register(i % 2 ? a : b, `new${i}@example.com`, '203.0.113.9')).status);
+  expect(statuses).toEqual([201, 201, 201, 429, 429]);
+  const refused = await register(a, 'new9@example.com', '203.0.113.9');
+  expect(refused.body.error.code).toBe('too_many_attempts');
+  expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(3000);
+  expect((await register(b, 'other@example.com', '198.51.100.9')).status).toBe(201);
+});
