@@ -19,6 +19,11 @@ beforeAll(async () => {
   const env = { TRUST_PROXY_HOPS: '1', SIMNET_URL: 'http://127.0.0.1:9', REGISTER_MAX_PER_ADDRESS: '3', RECONCILE_ON_START: 'false' };
   [a, b] = await Promise.all([startApiProcess({ mongo, db, env }), startApiProcess({ mongo, db, env })]);
   for (const email of ['owner@example.com', 'shared@example.com', 'slow@example.com']) await tenant(a, email);
+  const spread = await a.call('POST', '/v1/auth/register', {
+    body: { email: 'spread@example.com', password: PASSWORD },
+    headers: { 'x-forwarded-for': '192.0.2.200' },
+  });
+  expect(spread.status).toBe(201);
 }, 60_000);
 
 afterAll(async () => {
@@ -90,3 +95,16 @@ test('registration is limited per address: 429 with Retry-After after the limit,
   expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(3000);
   expect((await register(b, 'other@example.com', '198.51.100.9')).status).toBe(201);
 });
+
+test('the looser per-account bound over many addresses delays (never locks) the account: 429, then one attempt after Retry-After', async () => {
+  // 50 attempts from 25 addresses (2 each: under the per-pair allowance) exhaust the per-account allowance.
+  for (let i = 0; i < 25; i++)
+    for (let j = 0; j < 2; j++)
+      expect((await login(i % 2 ? a : b, 'spread@example.com', `wrong-password-${i}-${j}`, `192.0.2.${i + 1}`)).status).toBe(401);
+  const refused = await login(a, 'spread@example.com', PASSWORD, '198.51.100.50');
+  expect(refused.status).toBe(429);
+  const wait = Number(refused.headers.get('retry-after'));
+  expect(wait).toBe(1);
+  await new Promise((r) => setTimeout(r, wait * 1000 + 100));
+  expect((await login(b, 'spread@example.com', PASSWORD, '198.51.100.50')).status).toBe(200);
+}, 30_000);
