@@ -11,6 +11,11 @@
  * WebSocket `/v1/instances/:id/api/v1/events` is relayed the same way (token in the header, or `?access_token=` /
  * `?token=` for browsers); client frames above 64 KiB close the connection.
  *
+ * Revocation reaches open relays: one opened with an access token (JWT) is closed with 4401 when that token's session
+ * is logged out (found by a periodic re-check of open relays, every 5 s, see {@link RelayWatch}) or the token expires
+ * (a timer at `exp`); one opened with an instance token closes when the instance closes its stream (the token was
+ * deleted: 4401; re-scoped: 4403) — the instance's close code and reason are passed on to the client.
+ *
  * A client that goes away at any point (a TCP reset during the upgrade, a body that breaks mid-stream on either side)
  * costs its own connection only: every socket and body stream has an error path, bodies are relayed with
  * `stream.pipeline`.
@@ -26,6 +31,7 @@ import type { Accounts } from './accounts.js';
 import { AppError } from './errors.js';
 import type { InstanceClient } from './instance-client.js';
 import type { InstanceService } from './instances.js';
+import { RelayWatch } from './gateway/relay-watch.js';
 import { TokenCheck } from './gateway/token-check.js';
 
 const PREFIX = /^\/v1\/instances\/(i-[a-z2-7]{12})\/api(\/.*)?$/;
@@ -68,9 +74,20 @@ export function forwardablePath(rest: string): string | undefined {
 /** Where the gateway looks up an instance's addresses (the instance service; a stand-in in unit tests). */
 export type EndpointsLookup = Pick<InstanceService, 'endpoints'>;
 
+/** Whether `code` may be sent in a close frame (1005, 1006 and 1015 are reserved for "none", "abnormal", "TLS"). */
+function sendableCloseCode(code: number): boolean {
+  return (
+    code === 1000 ||
+    code === 1001 ||
+    (code >= 1002 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
+    (code >= 3000 && code <= 4999)
+  );
+}
+
 export class Gateway {
   /**
    * @param tokenCheck verdicts on instance tokens; one per api process by default.
+   * @param relayCheckMs how often relays opened with an access token re-check its session, ms.
    */
   constructor(
     private readonly accounts: Accounts,
@@ -78,6 +95,7 @@ export class Gateway {
     private readonly client: InstanceClient,
     private readonly logger: Logger,
     private readonly tokenCheck = new TokenCheck({ logger }),
+    private readonly relayCheckMs = 5_000,
   ) {}
 
   /** Resolves where a request for instance `id` goes and with which credential. */
@@ -149,6 +167,7 @@ export class Gateway {
   /** Relays WebSocket upgrades of `/v1/instances/:id/api/v1/events` to the instance's event stream. */
   attachWebSocket(server: Server): { close(): void } {
     const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES });
+    const watch = new RelayWatch((token) => this.accounts.verify(token), { intervalMs: this.relayCheckMs, logger: this.logger });
     const reject = (socket: Duplex, e: HttpError) => {
       if (socket.destroyed) return;
       const body = JSON.stringify(e.toJSON());
@@ -205,8 +224,21 @@ export class Gateway {
             if (client.readyState === WebSocket.OPEN) client.close();
             if (upstream.readyState === WebSocket.OPEN) upstream.close();
           };
-          upstream.on('close', closeBoth);
-          client.on('close', closeBoth);
+          // The instance's reason for closing (4401 token deleted, 4403 re-scoped) reaches the client unchanged.
+          upstream.on('close', (code: number, reason: Buffer) => {
+            if (client.readyState === WebSocket.OPEN && sendableCloseCode(code)) client.close(code, reason.toString());
+            closeBoth();
+          });
+          const unwatch = t.viaGatewayToken
+            ? watch.add(presented!, (code, reason) => {
+                if (client.readyState === WebSocket.OPEN) client.close(code, reason);
+                if (upstream.readyState === WebSocket.OPEN) upstream.close();
+              })
+            : () => {};
+          client.on('close', () => {
+            unwatch();
+            closeBoth();
+          });
           upstream.on('error', closeBoth);
           client.on('error', closeBoth);
           upstream.resume();
@@ -219,6 +251,11 @@ export class Gateway {
         );
       });
     });
-    return { close: () => wss.close() };
+    return {
+      close: () => {
+        watch.stop();
+        wss.close();
+      },
+    };
   }
 }

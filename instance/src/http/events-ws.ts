@@ -4,6 +4,10 @@
  * `{ event, data, timestamp }` JSON frames. The token comes in `Authorization: Bearer …` or, for browsers (which cannot
  * set headers on a WebSocket), as `?token=`. On connect the current session status (and a pending QR) is sent first.
  * Slow clients whose send buffer passes 4 MiB are disconnected rather than letting memory grow.
+ *
+ * Revocation reaches open streams: when a token is deleted its streams are closed at once with code 4401 (reason
+ * "token revoked"); when its permissions change, with 4403 (reason "token permissions changed; reconnect"), so the
+ * client reconnects under the new rights (a stream that lost w stops getting QR events; one that lost r is refused).
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -26,6 +30,29 @@ export interface EventStreamDeps {
 /** Serves `/v1/events` on `server`'s upgrade requests; `close()` drops every subscriber. */
 export function attachEventStream(server: Server, { session, live, tokens, logger }: EventStreamDeps): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  /** Open streams by the id of the token that opened them. */
+  const byToken = new Map<string, Set<WebSocket>>();
+  const unwatch = tokens.onChange((change) => {
+    const open = byToken.get(change.id);
+    if (!open) return;
+    byToken.delete(change.id);
+    for (const ws of open) {
+      if (change.deleted) ws.close(4401, 'token revoked');
+      else ws.close(4403, 'token permissions changed; reconnect');
+    }
+  });
+  /**
+   * The token's record, verified again when a token change raced the check (so a just-revoked token never gets in);
+   * undefined (refused) when changes keep racing it three times.
+   */
+  const check = async (presented: string): Promise<TokenInfo | undefined> => {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const before = tokens.generation();
+      const token = await tokens.verify(presented);
+      if (before === tokens.generation()) return token;
+    }
+    return undefined;
+  };
   const reject = (socket: Duplex, status: number, code: string, message: string) => {
     const body = JSON.stringify({ error: { code, message } });
     socket.end(
@@ -40,7 +67,7 @@ export function attachEventStream(server: Server, { session, live, tokens, logge
       const url = new URL(req.url ?? '/', 'http://localhost');
       if (url.pathname !== '/v1/events') return reject(socket, 404, 'route_not_found', 'WebSocket endpoint is /v1/events.');
       const presented = bearer(req) ?? url.searchParams.get('token') ?? undefined;
-      const token = presented ? await tokens.verify(presented).catch(() => undefined) : undefined;
+      const token = presented ? await check(presented).catch(() => undefined) : undefined;
       if (!token) return reject(socket, 401, 'unauthorized', 'Send an instance token (Authorization header or ?token=).');
       if (!grants(token.permissions, 'r')) return reject(socket, 403, 'forbidden', 'The event stream needs the "r" permission.');
       if (socket.destroyed) return; // the client left while its token was being checked
@@ -62,6 +89,9 @@ export function attachEventStream(server: Server, { session, live, tokens, logge
       });
     }
     const unsubscribe = live.subscribe(send, token.permissions);
+    let mine = byToken.get(token.id);
+    if (!mine) byToken.set(token.id, (mine = new Set()));
+    mine.add(ws);
     let alive = true;
     ws.on('pong', () => (alive = true));
     const ping = setInterval(() => {
@@ -74,11 +104,15 @@ export function attachEventStream(server: Server, { session, live, tokens, logge
     ws.on('close', () => {
       clearInterval(ping);
       unsubscribe();
+      const set = byToken.get(token.id);
+      set?.delete(ws);
+      if (set?.size === 0) byToken.delete(token.id);
     });
     ws.on('error', () => ws.terminate());
   });
   return {
     close() {
+      unwatch();
       for (const c of wss.clients) c.terminate();
       wss.close();
     },

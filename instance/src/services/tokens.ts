@@ -5,9 +5,15 @@
  * Format: `wai_<id>_<secret>` — `id` 16 hex chars (public, the token's handle), `secret` 43 base64url chars
  * (256 bits). Only SHA-256 of the whole token is stored; the plaintext is returned once at creation. Verification
  * looks the token up by id and compares hashes in constant time. A short in-process cache (invalidated on every
- * change made here) keeps verification off the database on hot paths.
+ * change made here) keeps verification off the database on hot paths: found records for 30 s (LRU, at most
+ * {@link CACHE_MAX} ids), unknown ids for 30 s too (LRU, at most {@link NEGATIVE_CACHE_MAX}), so neither a flood of
+ * distinct bogus tokens grows memory without bound nor a repeated one costs a database read each time.
+ *
+ * Revocation: {@link TokenService.onChange} listeners hear every delete and permission change made here at once, so
+ * open streams authenticated with that token can be closed (see `http/events-ws.ts`).
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { AppError } from '../errors.js';
 import type { Permission, Store, TokenDoc } from '../storage/store.js';
 import { deleteToken, findToken, insertToken, listTokens, updateTokenPermissions } from '../storage/tokens.js';
@@ -24,6 +30,42 @@ export interface TokenInfo {
 
 const TOKEN_RE = /^wai_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 const CACHE_TTL_MS = 30_000;
+/** Most token ids whose record is cached (least recently used dropped first). */
+export const CACHE_MAX = 10_000;
+/** Most unknown token ids remembered as unknown (least recently used dropped first), each for {@link CACHE_TTL_MS}. */
+export const NEGATIVE_CACHE_MAX = 5_000;
+
+/** A change to token `id` made through this service: deleted, or its permissions set to `permissions`. */
+export type TokenChange = { id: string; deleted: true } | { id: string; deleted: false; permissions: Permission };
+
+/** A Map used as an LRU with per-entry age: `get` refreshes recency; `set` evicts the oldest entries past `max`. */
+class LruCache<V> {
+  readonly #map = new Map<string, { value: V; at: number }>();
+  constructor(
+    private readonly max: number,
+    private readonly ttlMs: number,
+  ) {}
+  get size(): number {
+    return this.#map.size;
+  }
+  /** The value stored under `key` when younger than the TTL (and marks it most recently used), else undefined. */
+  get(key: string): { value: V } | undefined {
+    const e = this.#map.get(key);
+    if (!e) return undefined;
+    this.#map.delete(key);
+    if (Date.now() - e.at > this.ttlMs) return undefined;
+    this.#map.set(key, e);
+    return { value: e.value };
+  }
+  set(key: string, value: V): void {
+    this.#map.delete(key);
+    this.#map.set(key, { value, at: Date.now() });
+    while (this.#map.size > this.max) this.#map.delete(this.#map.keys().next().value!);
+  }
+  delete(key: string): void {
+    this.#map.delete(key);
+  }
+}
 
 function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -41,9 +83,37 @@ function info(doc: TokenDoc): TokenInfo {
 
 /** Token management and verification over the token storage, with a short in-process cache for verification. */
 export class TokenService {
-  private cache = new Map<string, { doc: TokenDoc | null; at: number }>();
+  private readonly found = new LruCache<TokenDoc>(CACHE_MAX, CACHE_TTL_MS);
+  private readonly unknown = new LruCache<true>(NEGATIVE_CACHE_MAX, CACHE_TTL_MS);
+  private readonly changes = new EventEmitter<{ change: [TokenChange] }>();
+  /** Bumped on every change made here: a read that started before a change must not refill the cache after it. */
+  #generation = 0;
 
-  constructor(private readonly store: Store) {}
+  constructor(private readonly store: Store) {
+    this.changes.setMaxListeners(0);
+  }
+
+  /** Calls `listener` synchronously after every delete or permission change made here; returns the unsubscribe function. */
+  onChange(listener: (change: TokenChange) => void): () => void {
+    this.changes.on('change', listener);
+    return () => this.changes.off('change', listener);
+  }
+
+  /** Entries now in the verification cache: `positive` found records, `negative` ids remembered as unknown. */
+  cacheSize(): { positive: number; negative: number } {
+    return { positive: this.found.size, negative: this.unknown.size };
+  }
+
+  /** A counter bumped on every create, delete and permission change made here (compare to see whether one happened). */
+  generation(): number {
+    return this.#generation;
+  }
+
+  private forget(id: string): void {
+    this.#generation++;
+    this.found.delete(id);
+    this.unknown.delete(id);
+  }
 
   /** Creates a token; the plaintext `token` is in this result only. */
   async create(name: string, permissions: Permission): Promise<TokenInfo & { token: string }> {
@@ -52,7 +122,7 @@ export class TokenService {
     const now = new Date();
     const doc: TokenDoc = { _id: id, name, permissions, hash: hashToken(token), createdAt: now, updatedAt: now };
     await insertToken(this.store, doc);
-    this.cache.delete(id);
+    this.forget(id);
     return { ...info(doc), token };
   }
 
@@ -71,32 +141,44 @@ export class TokenService {
   /** Changes a token's permissions; effective for the next request. @throws AppError token_not_found */
   async setPermissions(id: string, permissions: Permission): Promise<TokenInfo> {
     const doc = await updateTokenPermissions(this.store, id, permissions);
-    this.cache.delete(id);
+    this.forget(id);
     if (!doc) throw new AppError('token_not_found');
+    this.changes.emit('change', { id, deleted: false, permissions: doc.permissions });
     return info(doc);
   }
 
   /** Deletes a token; refused from the next request on. @throws AppError token_not_found */
   async delete(id: string): Promise<void> {
     const existed = await deleteToken(this.store, id);
-    this.cache.delete(id);
+    this.forget(id);
     if (!existed) throw new AppError('token_not_found');
+    this.changes.emit('change', { id, deleted: true });
   }
 
-  /** The token's record when `presented` is a valid token, else undefined. */
+  /**
+   * The token's record when `presented` is a valid token, else undefined. Malformed tokens cost nothing; a well-formed
+   * one costs at most one database read per id per 30 s, found or not. @throws the driver's error on a failed read.
+   */
   async verify(presented: string): Promise<TokenInfo | undefined> {
     const m = TOKEN_RE.exec(presented);
     if (!m) return undefined;
     const id = m[1]!;
-    let entry = this.cache.get(id);
-    if (!entry || Date.now() - entry.at > CACHE_TTL_MS) {
-      entry = { doc: await findToken(this.store, id), at: Date.now() };
-      this.cache.set(id, entry);
+    if (this.unknown.get(id)) return undefined;
+    let doc = this.found.get(id)?.value;
+    if (!doc) {
+      const before = this.#generation;
+      const read = await findToken(this.store, id);
+      const current = before === this.#generation; // else a change raced the read: use it once, cache nothing
+      if (!read) {
+        if (current) this.unknown.set(id, true);
+        return undefined;
+      }
+      doc = read;
+      if (current) this.found.set(id, doc);
     }
-    if (!entry.doc) return undefined;
     const a = Buffer.from(hashToken(presented), 'hex');
-    const b = Buffer.from(entry.doc.hash, 'hex');
-    return a.length === b.length && timingSafeEqual(a, b) ? info(entry.doc) : undefined;
+    const b = Buffer.from(doc.hash, 'hex');
+    return a.length === b.length && timingSafeEqual(a, b) ? info(doc) : undefined;
   }
 }
 

@@ -1,0 +1,122 @@
+/**
+ * Revocation for the gateway's event relays opened with a tenant's access token (JWT): every `intervalMs` (5 s by
+ * default) each distinct token behind an open relay is verified again (one session read per token, however many
+ * relays it has), and its relays are closed with code 4401 once it no longer verifies — its session was logged out
+ * (on any api replica: the session record is shared) or the account is gone. Expiry needs no read: each token's relays
+ * are also closed by a timer at its `exp`. Relays opened with an instance token need none of this: the instance closes
+ * its own stream when that token is deleted or re-scoped, and the gateway passes the close on.
+ */
+import type { Logger } from 'pino';
+import { decodeJwt } from 'jose';
+import { HttpError } from '@wacloud/kit';
+
+/** Closes one relay with a WebSocket close code (4401) and reason. */
+export type CloseRelay = (code: number, reason: string) => void;
+
+/** Verifies an access token: resolves when it is still valid, rejects (an HttpError 401) when not. */
+export type VerifyAccessToken = (token: string) => Promise<unknown>;
+
+interface Watched {
+  relays: Set<CloseRelay>;
+  expiry?: NodeJS.Timeout;
+}
+
+/** Largest delay a Node timer accepts, ms; later expiries are caught by the periodic re-check. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+export class RelayWatch {
+  readonly #byToken = new Map<string, Watched>();
+  readonly #timer: NodeJS.Timeout;
+  #checking = false;
+
+  /**
+   * @param verify the accounts' token verification (signature, expiry, live session).
+   * @param o.intervalMs how often open relays' tokens are re-checked, ms (default 5,000).
+   */
+  constructor(
+    private readonly verify: VerifyAccessToken,
+    private readonly o: { intervalMs?: number; logger?: Logger } = {},
+  ) {
+    this.#timer = setInterval(() => void this.check(), o.intervalMs ?? 5_000);
+    this.#timer.unref();
+  }
+
+  /** Number of distinct access tokens with open relays. */
+  get size(): number {
+    return this.#byToken.size;
+  }
+
+  /** Watches a relay opened with access token `token`; returns the function to call when the relay closes. */
+  add(token: string, close: CloseRelay): () => void {
+    let w = this.#byToken.get(token);
+    if (!w) {
+      w = { relays: new Set() };
+      this.#byToken.set(token, w);
+      const exp = expiryMs(token);
+      if (exp !== undefined) {
+        const delay = Math.max(0, exp - Date.now());
+        if (delay <= MAX_TIMER_MS) {
+          w.expiry = setTimeout(() => this.revoke(token, 'access token expired; log in again'), delay);
+          w.expiry.unref();
+        }
+      }
+    }
+    w.relays.add(close);
+    return () => {
+      const cur = this.#byToken.get(token);
+      if (!cur) return;
+      cur.relays.delete(close);
+      if (cur.relays.size === 0) this.forget(token);
+    };
+  }
+
+  /** Re-checks every watched token once now; closes the relays of those that no longer verify. */
+  async check(): Promise<void> {
+    if (this.#checking) return;
+    this.#checking = true;
+    try {
+      await Promise.all(
+        [...this.#byToken.keys()].map(async (token) => {
+          try {
+            await this.verify(token);
+          } catch (err) {
+            // Only a definite refusal closes relays; a database hiccup is retried on the next round.
+            if (err instanceof HttpError && err.status === 401) this.revoke(token, 'access token revoked (logged out) or expired');
+            else this.o.logger?.warn({ err }, 'gateway relay re-check failed; retrying on the next round');
+          }
+        }),
+      );
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  /** Stops the periodic re-check and the expiry timers (relays are left to their owner). */
+  stop(): void {
+    clearInterval(this.#timer);
+    for (const token of [...this.#byToken.keys()]) this.forget(token);
+  }
+
+  private revoke(token: string, reason: string): void {
+    const w = this.#byToken.get(token);
+    if (!w) return;
+    this.forget(token);
+    for (const close of w.relays) close(4401, reason);
+  }
+
+  private forget(token: string): void {
+    const w = this.#byToken.get(token);
+    if (w?.expiry) clearTimeout(w.expiry);
+    this.#byToken.delete(token);
+  }
+}
+
+/** The token's `exp` in epoch ms, or undefined when it has none or is not a JWT (it was verified before this). */
+function expiryMs(token: string): number | undefined {
+  try {
+    const { exp } = decodeJwt(token);
+    return typeof exp === 'number' ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
+}
