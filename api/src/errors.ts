@@ -20,7 +20,7 @@ export const ERROR_CATALOGUE = withKitErrors({
   name_taken: { status: 409, message: 'You already have an instance with this name.' },
   instance_suspended: { status: 409, message: 'The instance is suspended for an unpaid period; top up the wallet to resume it.' },
   reserved_name: { status: 422, message: 'This token name is reserved.' },
-  too_many_attempts: { status: 429, message: 'Too many failed logins; wait before trying again.' },
+  too_many_attempts: { status: 429, message: 'Too many attempts; wait as long as the Retry-After header says, then try again.' },
   instance_unavailable: { status: 503, message: 'The instance is not reachable yet; retry shortly.' },
   provider_unavailable: { status: 503, message: 'The instance runtime is unavailable; retry shortly.' },
   busy: { status: 503, message: 'The account is busy with another operation; retry.' },

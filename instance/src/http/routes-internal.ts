@@ -86,7 +86,7 @@ export function internalRoutes({ tokens, webhooks }: InternalDeps): RouteDef[] {
       operationId: 'updateToken',
       tags: ['internal'],
       scope: 'internal',
-      summary: "Change a token's permissions; effective on the next request",
+      summary: "Change a token's permissions; effective on the next request, and its open event streams are closed (4403)",
       params: s.tokenIdParams,
       body: s.updateTokenBody,
       responses: { 200: { description: 'Token', schema: s.tokenView }, 400: err('Invalid body'), 404: err('No such token'), ...authErrors },
@@ -98,7 +98,7 @@ export function internalRoutes({ tokens, webhooks }: InternalDeps): RouteDef[] {
       operationId: 'deleteToken',
       tags: ['internal'],
       scope: 'internal',
-      summary: 'Delete a token; refused from the next request on',
+      summary: 'Delete a token; refused from the next request on, and its open event streams are closed (4401)',
       params: s.tokenIdParams,
       responses: { 204: { description: 'Deleted' }, 404: err('No such token'), ...authErrors },
       handler: async ({ params }) => {
