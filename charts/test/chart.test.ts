@@ -11,7 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CRD_YAML_PATH } from '@wacloud/crds';
-import { startControlPlane, toolsBin, type ControlPlane } from '@wacloud/testenv';
+import { eventually, freePort, startControlPlane, startProcess, toolsBin, type ControlPlane } from '@wacloud/testenv';
 import { parse, parseAllDocuments } from 'yaml';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -148,18 +148,41 @@ describe('values.schema.json', () => {
 });
 
 describe('what must not drift', () => {
-  test('the operator ClusterRole has exactly the rules of operator/deploy/rbac.yaml', async () => {
+  test('the operator ClusterRole (watchAllNamespaces=true) has exactly the rules of operator/deploy/rbac.yaml', async () => {
     const deploy = parseAllDocuments(readFileSync(RBAC_YAML, 'utf8')).map((d) => d.toJS() as K8sObject);
     const expected = deploy.find((o) => o.kind === 'ClusterRole')!.rules;
     const leaseRules = deploy.find((o) => o.kind === 'Role')!.rules;
     expect(expected.length).toBeGreaterThan(3);
     for (const name of Object.keys(VALUES)) {
-      const { objects } = await render(name);
+      const { objects } = await render(name, ['--set', 'operator.watchAllNamespaces=true']);
       expect(find(objects, 'ClusterRole', 'wacloud-operator').rules).toEqual(expected);
       expect(find(objects, 'Role', 'wacloud-operator-leader-election').rules).toEqual(leaseRules);
       const binding = find(objects, 'ClusterRoleBinding', 'wacloud-operator');
       expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'wacloud-operator' });
       expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'wacloud-operator', namespace: NS }]);
+    }
+  });
+
+  test('operator RBAC with watchAllNamespaces=false: a Role in the instances namespace, no cluster-wide grant', async () => {
+    const deploy = parseAllDocuments(readFileSync(RBAC_YAML, 'utf8')).map((d) => d.toJS() as K8sObject);
+    const expected = deploy.find((o) => o.kind === 'ClusterRole')!.rules;
+    for (const name of Object.keys(VALUES)) {
+      const { objects } = await render(name, ['--set', 'operator.watchAllNamespaces=false']);
+      // No ClusterRole of this release may grant anything on the operator's resources.
+      const clusterRoles = objects.filter((o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding');
+      expect(clusterRoles.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+      // instances.namespace of these values (the external values keep instances in the release namespace).
+      const instancesNs = find(objects, 'Role', 'wacloud-api').metadata.namespace;
+      expect(instancesNs).toBe(name === 'external' ? NS : 'wacloud-instances');
+      const role = find(objects, 'Role', 'wacloud-operator');
+      expect(role.metadata.namespace).toBe(instancesNs);
+      expect(role.rules).toEqual(expected);
+      const binding = find(objects, 'RoleBinding', 'wacloud-operator');
+      expect(binding.metadata.namespace).toBe(instancesNs);
+      expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'wacloud-operator' });
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'wacloud-operator', namespace: NS }]);
+      // The Lease stays in the operator's own namespace.
+      expect(find(objects, 'Role', 'wacloud-operator-leader-election').metadata.namespace).toBe(NS);
     }
   });
 
@@ -341,18 +364,49 @@ describe('against a real kube-apiserver', () => {
     expect(await secret('wacloud-mongodb')).toEqual(mongo);
     const api = JSON.parse(await kubectlOk(cp, ['get', 'deployment', 'wacloud-api', '-n', ns, '-o', 'json']));
     expect(envOf(api.spec.template.spec.containers[0]).PRICE_MONTHLY_MINOR.value).toBe('2000');
-    // The operator's ServiceAccount is bound to the ClusterRole: it may reconcile instances in the instances namespace.
-    const canI = await cp.kubectl([
-      'auth',
-      'can-i',
-      'patch',
-      'whatsappinstances.wacloud.io',
-      '--subresource=status',
-      '-n',
-      instancesNs,
-      `--as=system:serviceaccount:${ns}:wacloud-operator`,
-    ]);
-    expect(canI.stdout.trim()).toBe('yes');
+    // watchAllNamespaces=false (the default): every verb the operator uses is allowed in the instances namespace and
+    // denied in any other (the release namespace, default); the Lease only in the release namespace.
+    const operatorCan = async (verb: string, resource: string, namespace: string, sub?: string) =>
+      (
+        await cp.kubectl([
+          'auth',
+          'can-i',
+          verb,
+          resource,
+          ...(sub ? [`--subresource=${sub}`] : []),
+          '-n',
+          namespace,
+          `--as=system:serviceaccount:${ns}:wacloud-operator`,
+        ])
+      ).stdout.trim();
+    const matrix: [string, string, string?][] = [
+      ['watch', 'whatsappinstances.wacloud.io'],
+      ['patch', 'whatsappinstances.wacloud.io'],
+      ['patch', 'whatsappinstances.wacloud.io', 'status'],
+      ['update', 'whatsappinstances.wacloud.io', 'finalizers'],
+      ['list', 'statefulsets.apps'],
+      ['patch', 'statefulsets.apps'],
+      ['get', 'secrets'],
+      ['patch', 'secrets'],
+      ['watch', 'services'],
+      ['patch', 'networkpolicies.networking.k8s.io'],
+      ['create', 'events'],
+    ];
+    const seen: string[] = [];
+    for (const [verb, resource, sub] of matrix) {
+      for (const namespace of [instancesNs, ns, 'default']) {
+        seen.push(`${verb} ${resource}${sub ? '/' + sub : ''} -n ${namespace}: ${await operatorCan(verb, resource, namespace, sub)}`);
+      }
+    }
+    expect(seen).toEqual(
+      matrix.flatMap(([verb, resource, sub]) =>
+        [instancesNs, ns, 'default'].map(
+          (namespace) => `${verb} ${resource}${sub ? '/' + sub : ''} -n ${namespace}: ${namespace === instancesNs ? 'yes' : 'no'}`,
+        ),
+      ),
+    );
+    expect(await operatorCan('update', 'leases.coordination.k8s.io', ns)).toBe('yes');
+    expect(await operatorCan('update', 'leases.coordination.k8s.io', instancesNs)).toBe('no');
     const apiCanI = await cp.kubectl([
       'auth',
       'can-i',
@@ -372,6 +426,48 @@ describe('against a real kube-apiserver', () => {
     expect(await secret('wacloud-mongodb')).toEqual(mongo);
     await kubectlOk(cp, ['get', 'namespace', instancesNs]);
     expect((await cp.kubectl(['get', 'deployment', 'wacloud-api', '-n', ns])).code).not.toBe(0);
+  }, 120_000);
+
+  test("the operator under the chart's namespaced RBAC (watchAllNamespaces=false) reconciles in the instances namespace", async () => {
+    const ns = 'wacloud-rbac';
+    const instancesNs = `${ns}-instances`;
+    const kc = ['--kubeconfig', cp.adminKubeconfigPath, '--namespace', ns];
+    await helm(['install', RELEASE, chartDir, ...kc, '--create-namespace', '--set', `instances.namespace=${instancesNs}`]);
+    // operator/dist/main.js (make build), authenticated as the chart's operator ServiceAccount, as the Deployment runs it.
+    const kubeconfig = await cp.serviceAccountKubeconfig(ns, 'wacloud-operator', { expirationSeconds: 3600 });
+    const proc = startProcess({
+      command: process.execPath,
+      args: [path.join(repoRoot, 'operator', 'dist', 'main.js')],
+      env: {
+        ...process.env,
+        KUBECONFIG: kubeconfig,
+        WATCH_NAMESPACE: instancesNs,
+        POD_NAMESPACE: ns,
+        POD_NAME: 'rbac-op',
+        METRICS_PORT: String(await freePort()),
+        INSTANCE_IMAGE: 'wacloud/instance:test',
+      },
+    });
+    try {
+      const wai = (name: string) =>
+        JSON.stringify({ apiVersion: 'wacloud.io/v1alpha1', kind: 'WhatsAppInstance', metadata: { name }, spec: { owner: 't' } });
+      await kubectlOk(cp, ['apply', '-n', instancesNs, '-f', '-'], wai('rbac-line'));
+      const reconciled = await eventually(async () => {
+        const r = await cp.kubectl(['get', 'wai', 'rbac-line', '-n', instancesNs, '-o', 'json']);
+        const w = r.code === 0 ? JSON.parse(r.stdout) : undefined;
+        return w?.status?.conditions?.find((c: { type: string }) => c.type === 'Reconciled')?.status === 'True' ? w : undefined;
+      }, 60_000).catch((err: Error) => {
+        throw new Error(`not reconciled: ${err.message}\n${proc.output().slice(-3000)}`);
+      });
+      expect(reconciled.metadata.finalizers).toContain('wacloud.io/finalizer');
+      for (const kind of ['statefulset', 'service', 'networkpolicy']) await kubectlOk(cp, ['get', kind, 'rbac-line', '-n', instancesNs]);
+      await kubectlOk(cp, ['get', 'secret', 'rbac-line-internal', '-n', instancesNs]);
+      // No permission error in its log: everything it lists, watches and applies is inside the granted namespaces.
+      expect(proc.output()).not.toMatch(/forbidden/i);
+    } finally {
+      await proc.stop();
+      await helm(['uninstall', RELEASE, ...kc]);
+    }
   }, 120_000);
 });
 
