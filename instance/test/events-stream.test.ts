@@ -1,21 +1,9 @@
 /** WebSocket /v1/events: live session state, messages and acks for r tokens, the QR only with w too; refused without r. */
 import WebSocket from 'ws';
-import { eventually, startMongo, type MongoServer } from '@wacloud/testenv';
-import { startInstance, startSimnet, type RunningInstance, type RunningSimnet } from './harness.js';
+import { eventually } from '@wacloud/testenv';
+import { withInstanceOnSimnet } from './harness.js';
 
-let mongo: MongoServer;
-let simnet: RunningSimnet;
-let inst: RunningInstance;
-
-beforeAll(async () => {
-  mongo = await startMongo();
-  simnet = await startSimnet();
-  inst = await startInstance({ mongo, simnetUrl: simnet.url });
-}, 60_000);
-afterAll(async () => {
-  await inst?.stop();
-  await Promise.allSettled([simnet?.stop(), mongo?.stop()]);
-});
+const env = withInstanceOnSimnet();
 
 function connect(url: string, headers?: Record<string, string>): Promise<{ ws: WebSocket; events: Array<{ event: string; data: any }> }> {
   return new Promise((resolve, reject) => {
@@ -29,10 +17,10 @@ function connect(url: string, headers?: Record<string, string>): Promise<{ ws: W
 }
 
 test('state, QR, messages and acks arrive live (the QR only for rw); tokens without r are refused', async () => {
-  const r = await inst.token('r');
-  const w = await inst.token('w');
-  const rw = await inst.token('rw');
-  const wsUrl = inst.publicUrl.replace('http', 'ws') + '/v1/events';
+  const r = await env.inst.token('r');
+  const w = await env.inst.token('w');
+  const rw = await env.inst.token('rw');
+  const wsUrl = env.inst.publicUrl.replace('http', 'ws') + '/v1/events';
   await expect(connect(wsUrl)).rejects.toThrow('HTTP 401');
   await expect(connect(`${wsUrl}?token=${w}`)).rejects.toThrow('HTTP 403');
   const viaHeader = await connect(wsUrl, { authorization: `Bearer ${r}` });
@@ -40,7 +28,7 @@ test('state, QR, messages and acks arrive live (the QR only for rw); tokens with
   const asRw = await connect(`${wsUrl}?token=${rw}`);
   await eventually(() => events.some((e) => e.event === 'session.status' && e.data.state === 'STOPPED'));
 
-  const login = await inst.api('POST', '/v1/session/login', { token: w });
+  const login = await env.inst.api('POST', '/v1/session/login', { token: w });
   const qr = await eventually(() => asRw.events.find((e) => e.event === 'qr'));
   expect(qr.data.qr).toBe(login.body.qr);
   expect(qr.data.image).toMatch(/^data:image\/png;base64,/);
@@ -49,7 +37,7 @@ test('state, QR, messages and acks arrive live (the QR only for rw); tokens with
   const lateRw = await connect(`${wsUrl}?token=${rw}`);
   const lateR = await connect(`${wsUrl}?token=${r}`);
   await eventually(() => lateRw.events.some((e) => e.event === 'qr' && e.data.qr === login.body.qr));
-  await simnet.hook('/hooks/scan', { qr: login.body.qr, phone: '15550000301' });
+  await env.simnet.hook('/hooks/scan', { qr: login.body.qr, phone: '15550000301' });
   await eventually(() => events.some((e) => e.event === 'session.status' && e.data.state === 'WORKING'));
   await eventually(() => lateR.events.some((e) => e.event === 'session.status' && e.data.state === 'WORKING'));
   for (const e of [...events, ...viaHeader.events, ...lateR.events]) expect(e.event).not.toMatch(/^(qr|pairing_code)$/);
@@ -57,11 +45,11 @@ test('state, QR, messages and acks arrive live (the QR only for rw); tokens with
   lateR.ws.close();
   asRw.ws.close();
 
-  await simnet.hook('/hooks/accounts', { phone: '15550000302' });
-  const sent = await inst.api('POST', '/v1/messages', { token: w, body: { to: '15550000302', text: 'live' } });
+  await env.simnet.hook('/hooks/accounts', { phone: '15550000302' });
+  const sent = await env.inst.api('POST', '/v1/messages', { token: w, body: { to: '15550000302', text: 'live' } });
   await eventually(() => events.some((e) => e.event === 'message' && e.data.id === sent.body.id && e.data.fromMe));
   await eventually(() => events.some((e) => e.event === 'message.ack' && e.data.id === sent.body.id && e.data.ack >= 2));
-  await simnet.hook('/hooks/send', { from: '15550000302', to: '15550000301', text: 'incoming live' });
+  await env.simnet.hook('/hooks/send', { from: '15550000302', to: '15550000301', text: 'incoming live' });
   await eventually(() => events.some((e) => e.event === 'message' && e.data.body === 'incoming live' && !e.data.fromMe));
   await eventually(() => viaHeader.events.some((e) => e.event === 'message' && e.data.body === 'incoming live'));
   ws.close();

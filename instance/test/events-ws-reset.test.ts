@@ -7,28 +7,16 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import net from 'node:net';
 import WebSocket from 'ws';
-import { eventually, startMongo, type MongoServer } from '@wacloud/testenv';
-import { startInstance, startSimnet, type RunningInstance, type RunningSimnet } from './harness.js';
+import { eventually } from '@wacloud/testenv';
+import { withInstanceOnSimnet } from './harness.js';
 
-let mongo: MongoServer;
-let simnet: RunningSimnet;
-let inst: RunningInstance;
-
-beforeAll(async () => {
-  mongo = await startMongo();
-  simnet = await startSimnet();
-  inst = await startInstance({ mongo, simnetUrl: simnet.url });
-}, 60_000);
-afterAll(async () => {
-  await inst?.stop();
-  await Promise.allSettled([simnet?.stop(), mongo?.stop()]);
-});
+const env = withInstanceOnSimnet();
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sends a WebSocket upgrade for /v1/events with `token`, waits `delayMs`, then resets the TCP connection (RST). */
 async function resetDuringUpgrade(token: string, delayMs: number): Promise<void> {
-  const s = net.connect(Number(new URL(inst.publicUrl).port), '127.0.0.1');
+  const s = net.connect(Number(new URL(env.inst.publicUrl).port), '127.0.0.1');
   s.on('error', () => {});
   await once(s, 'connect');
   s.write(
@@ -43,9 +31,9 @@ test('TCP resets during /v1/events upgrades (bogus and well-formed tokens) leave
   const wellFormed = `wai_${randomBytes(8).toString('hex')}_${'A'.repeat(43)}`;
   for (const delayMs of [0, 1, 2, 3, 5, 8, 12, 20, 40]) for (const token of ['wai_x', wellFormed]) await resetDuringUpgrade(token, delayMs);
   await sleep(300);
-  expect((await inst.api('GET', '/health')).status).toBe(200);
-  const r = await inst.token('r');
-  const ws = new WebSocket(`${inst.publicUrl.replace('http', 'ws')}/v1/events`, { headers: { authorization: `Bearer ${r}` } });
+  expect((await env.inst.api('GET', '/health')).status).toBe(200);
+  const r = await env.inst.token('r');
+  const ws = new WebSocket(`${env.inst.publicUrl.replace('http', 'ws')}/v1/events`, { headers: { authorization: `Bearer ${r}` } });
   const first = await new Promise<{ event: string }>((resolve, reject) => {
     ws.once('message', (d) => resolve(JSON.parse(d.toString())));
     ws.once('error', reject);
@@ -55,26 +43,29 @@ test('TCP resets during /v1/events upgrades (bogus and well-formed tokens) leave
 });
 
 test('/health without a token shows the session state, not the linked account', async () => {
-  const w = await inst.token('w');
-  const login = await inst.api('POST', '/v1/session/login', { token: w });
+  const w = await env.inst.token('w');
+  const login = await env.inst.api('POST', '/v1/session/login', { token: w });
   expect(login.status).toBe(200);
-  expect((await simnet.hook('/hooks/scan', { qr: login.body.qr, phone: '15550008001' })).status).toBe(200);
-  await eventually(async () => (await inst.api('GET', '/health')).body.session.state === 'WORKING', 15_000);
-  const health = await inst.api('GET', '/health');
+  expect((await env.simnet.hook('/hooks/scan', { qr: login.body.qr, phone: '15550008001' })).status).toBe(200);
+  await eventually(async () => (await env.inst.api('GET', '/health')).body.session.state === 'WORKING', 15_000);
+  const health = await env.inst.api('GET', '/health');
   expect(health.body).toEqual({ status: 'ok', session: { state: 'WORKING' }, uptimeMs: expect.any(Number) });
 });
 
 test('POST /internal/v1/tokens/verify: valid with permissions, invalid for unknown, malformed or deleted tokens', async () => {
-  const created = await inst.internal<{ id: string; token: string }>('POST', '/internal/v1/tokens', { name: 'checked', permissions: 'rw' });
-  expect(await inst.internal('POST', '/internal/v1/tokens/verify', { token: created.body.token })).toEqual({
+  const created = await env.inst.internal<{ id: string; token: string }>('POST', '/internal/v1/tokens', {
+    name: 'checked',
+    permissions: 'rw',
+  });
+  expect(await env.inst.internal('POST', '/internal/v1/tokens/verify', { token: created.body.token })).toEqual({
     status: 200,
     body: { valid: true, permissions: 'rw' },
   });
   for (const token of ['wai_x', `wai_${created.body.id}_${'A'.repeat(43)}`])
-    expect(await inst.internal('POST', '/internal/v1/tokens/verify', { token })).toEqual({ status: 200, body: { valid: false } });
-  expect((await inst.internal('POST', '/internal/v1/tokens/verify', { token: created.body.token }, 'wrong-key')).status).toBe(401);
-  expect((await inst.internal('DELETE', `/internal/v1/tokens/${created.body.id}`)).status).toBe(204);
-  expect(await inst.internal('POST', '/internal/v1/tokens/verify', { token: created.body.token })).toEqual({
+    expect(await env.inst.internal('POST', '/internal/v1/tokens/verify', { token })).toEqual({ status: 200, body: { valid: false } });
+  expect((await env.inst.internal('POST', '/internal/v1/tokens/verify', { token: created.body.token }, 'wrong-key')).status).toBe(401);
+  expect((await env.inst.internal('DELETE', `/internal/v1/tokens/${created.body.id}`)).status).toBe(204);
+  expect(await env.inst.internal('POST', '/internal/v1/tokens/verify', { token: created.body.token })).toEqual({
     status: 200,
     body: { valid: false },
   });

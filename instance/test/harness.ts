@@ -8,7 +8,16 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { eventually, freePort, startProcess, uniqueDbName, waitForPort, type ManagedProcess, type MongoServer } from '@wacloud/testenv';
+import {
+  eventually,
+  freePort,
+  startMongo,
+  startProcess,
+  uniqueDbName,
+  waitForPort,
+  type ManagedProcess,
+  type MongoServer,
+} from '@wacloud/testenv';
 
 export const instanceDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const mainJs = path.join(instanceDir, 'dist', 'main.js');
@@ -223,4 +232,29 @@ export async function startReceiver(script: number[] = []): Promise<WebhookRecei
       server.close(() => resolve());
     });
   return r;
+}
+
+/** The servers of a test file that needs one instance on the simulated network. */
+export interface InstanceEnv {
+  mongo: MongoServer;
+  simnet: RunningSimnet;
+  inst: RunningInstance;
+}
+
+/**
+ * Registers `beforeAll` / `afterAll` hooks that start a MongoDB-wire server, simnet and one instance (simulated
+ * engine), and stop them after the file. The returned object's fields are set once `beforeAll` has run.
+ */
+export function withInstanceOnSimnet(): InstanceEnv {
+  const env = {} as InstanceEnv;
+  beforeAll(async () => {
+    env.mongo = await startMongo();
+    env.simnet = await startSimnet();
+    env.inst = await startInstance({ mongo: env.mongo, simnetUrl: env.simnet.url });
+  }, 60_000);
+  afterAll(async () => {
+    await env.inst?.stop();
+    await Promise.allSettled([env.simnet?.stop(), env.mongo?.stop()]);
+  });
+  return env;
 }

@@ -2,41 +2,28 @@
  * Logging in is a w right, so the login QR (and pairing code) is too: an r token gets 403 on GET /v1/session/qr and
  * no QR or pairing-code events from the live event stream (other events still reach it); w and rw tokens keep them.
  */
-import { startMongo, type MongoServer } from '@wacloud/testenv';
 import { LiveEvents, type LiveEvent } from '../src/services/live-events.js';
-import { startInstance, startSimnet, type RunningInstance, type RunningSimnet } from './harness.js';
+import { withInstanceOnSimnet } from './harness.js';
 
-let mongo: MongoServer;
-let simnet: RunningSimnet;
-let inst: RunningInstance;
-
-beforeAll(async () => {
-  mongo = await startMongo();
-  simnet = await startSimnet();
-  inst = await startInstance({ mongo, simnetUrl: simnet.url });
-}, 60_000);
-afterAll(async () => {
-  await inst?.stop();
-  await Promise.allSettled([simnet?.stop(), mongo?.stop()]);
-});
+const env = withInstanceOnSimnet();
 
 test('GET /v1/session/qr: an r token gets 403 forbidden while a QR is pending; w and rw get the QR', async () => {
-  const [r, w, rw] = [await inst.token('r'), await inst.token('w'), await inst.token('rw')];
-  const login = await inst.api('POST', '/v1/session/login', { token: w });
+  const [r, w, rw] = [await env.inst.token('r'), await env.inst.token('w'), await env.inst.token('rw')];
+  const login = await env.inst.api('POST', '/v1/session/login', { token: w });
   expect(login.status).toBe(200);
   expect(login.body.qr).toEqual(expect.any(String));
-  const asR = await inst.api('GET', '/v1/session/qr', { token: r });
+  const asR = await env.inst.api('GET', '/v1/session/qr', { token: r });
   expect([asR.status, asR.body?.error?.code]).toEqual([403, 'forbidden']);
   expect(JSON.stringify(asR.body)).not.toContain(login.body.qr);
   for (const t of [w, rw]) {
-    const ok = await inst.api('GET', '/v1/session/qr', { token: t });
+    const ok = await env.inst.api('GET', '/v1/session/qr', { token: t });
     expect(ok.status).toBe(200);
     expect(ok.body.qr).toBe(login.body.qr);
   }
 });
 
 test('the OpenAPI document lists GET /v1/session/qr with scope w', async () => {
-  const doc = (await inst.api('GET', '/openapi.json')).body;
+  const doc = (await env.inst.api('GET', '/openapi.json')).body;
   const op = doc.paths['/v1/session/qr'].get;
   expect(op['x-wacloud-scope']).toBe('w');
   expect(op.summary).toMatch(/needs w/);

@@ -1,26 +1,13 @@
 /** Revocation reaches open streams: deleting a token or changing its permissions closes its WebSocket event streams at once. */
 import WebSocket from 'ws';
-import { startMongo, type MongoServer } from '@wacloud/testenv';
-import { startInstance, startSimnet, type RunningInstance, type RunningSimnet } from './harness.js';
+import { withInstanceOnSimnet } from './harness.js';
 
-let mongo: MongoServer;
-let simnet: RunningSimnet;
-let inst: RunningInstance;
-
-beforeAll(async () => {
-  mongo = await startMongo();
-  simnet = await startSimnet();
-  inst = await startInstance({ mongo, simnetUrl: simnet.url });
-}, 60_000);
-afterAll(async () => {
-  await inst?.stop();
-  await Promise.allSettled([simnet?.stop(), mongo?.stop()]);
-});
+const env = withInstanceOnSimnet();
 
 /** Opens the event stream with `token`; `closed` resolves with the close code and reason. */
 function open(token: string): Promise<{ ws: WebSocket; closed: Promise<{ code: number; reason: string; at: number }> }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(inst.publicUrl.replace('http', 'ws') + '/v1/events', { headers: { authorization: `Bearer ${token}` } });
+    const ws = new WebSocket(env.inst.publicUrl.replace('http', 'ws') + '/v1/events', { headers: { authorization: `Bearer ${token}` } });
     const closed = new Promise<{ code: number; reason: string; at: number }>((r) =>
       ws.once('close', (code, reason) => r({ code, reason: reason.toString(), at: Date.now() })),
     );
@@ -35,13 +22,13 @@ async function tokenId(token: string): Promise<string> {
 }
 
 test('deleting a token closes its open streams within a second; other tokens keep theirs', async () => {
-  const doomed = await inst.token('r');
-  const other = await inst.token('r');
+  const doomed = await env.inst.token('r');
+  const other = await env.inst.token('r');
   const a = await open(doomed);
   const b = await open(doomed);
   const keep = await open(other);
   const t0 = Date.now();
-  expect((await inst.internal('DELETE', `/internal/v1/tokens/${await tokenId(doomed)}`)).status).toBe(204);
+  expect((await env.inst.internal('DELETE', `/internal/v1/tokens/${await tokenId(doomed)}`)).status).toBe(204);
   for (const s of [a, b]) {
     const c = await Promise.race([s.closed, new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
     expect(c).not.toBeNull();
@@ -55,10 +42,10 @@ test('deleting a token closes its open streams within a second; other tokens kee
 });
 
 test("changing a token's permissions closes its open streams; a reconnect gets the new rights", async () => {
-  const token = await inst.token('rw');
+  const token = await env.inst.token('rw');
   const s = await open(token);
   const t0 = Date.now();
-  expect((await inst.internal('PATCH', `/internal/v1/tokens/${await tokenId(token)}`, { permissions: 'w' })).status).toBe(200);
+  expect((await env.inst.internal('PATCH', `/internal/v1/tokens/${await tokenId(token)}`, { permissions: 'w' })).status).toBe(200);
   const c = await Promise.race([s.closed, new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
   expect(c).not.toBeNull();
   expect(c!.code).toBe(4403);
