@@ -27,6 +27,7 @@ import { DockerProvider } from '../../src/providers/docker/provider.js';
 import { KubernetesProvider } from '../../src/providers/kubernetes/provider.js';
 import { ProcessProvider } from '../../src/providers/process/provider.js';
 import type { InstanceProvider, ProviderPhase } from '../../src/providers/provider.js';
+import { createTestNetwork, runSimnetContainer } from './docker-fixtures.js';
 import { getJson, kubectlOk, startClusterWithCrd, startOperator, type RunningOperator } from '../../../operator/test/harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -164,28 +165,9 @@ export async function startDockerBackend(logger: Logger): Promise<BackendResult>
   };
   try {
     await buildWacloudImage(d, 'instance');
-    await d.docker(['network', 'create', '--driver', 'bridge', '--label', 'io.wacloud.test=provider-contract', net]);
-    const gateway = (await d.docker(['network', 'inspect', net, '--format', '{{(index .IPAM.Config 0).Gateway}}'])).trim();
+    const gateway = await createTestNetwork(d, net, 'provider-contract');
     mongo = await startMongo({ host: gateway });
-    await d.docker([
-      'run',
-      '-d',
-      '--name',
-      simnetName,
-      '--network',
-      net,
-      '--restart',
-      'no',
-      '-e',
-      'SIMNET_HOST=0.0.0.0',
-      '-e',
-      'SIMNET_PORT=7300',
-      '-e',
-      'LOG_LEVEL=warn',
-      image,
-      'node',
-      '/app/simnet/dist/main.js',
-    ]);
+    await runSimnetContainer(d, { name: simnetName, net, image });
   } catch (err) {
     await cleanup();
     throw err;

@@ -34,6 +34,7 @@ import {
 import { ProviderError, type ProvisionRequest } from '../../src/providers/provider.js';
 import { instanceDatabaseName } from '../../src/providers/shared/database.js';
 import { MANAGED_BY_API } from '../../src/providers/shared/labels.js';
+import { createTestNetwork, runSimnetContainer } from './docker-fixtures.js';
 import { apiDir, JWT_SECRET, startApiProcess, tenant, type RunningApi } from '../harness.js';
 
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -336,31 +337,12 @@ withDaemon('docker provider against a real dockerd', () => {
 
   beforeAll(async () => {
     await buildWacloudImage(d, 'instance');
-    await d.docker(['network', 'create', '--driver', 'bridge', '--label', 'io.wacloud.test=provider-docker', net]);
-    gateway = (await d.docker(['network', 'inspect', net, '--format', '{{(index .IPAM.Config 0).Gateway}}'])).trim();
+    gateway = await createTestNetwork(d, net, 'provider-docker');
     expect(gateway).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     // Containers cannot reach the host's loopback: the database listens on the network's gateway address.
     mongo = await startMongo({ host: gateway });
     // The simulated WhatsApp network, from the same image, on the instances' network.
-    await d.docker([
-      'run',
-      '-d',
-      '--name',
-      simnetName,
-      '--network',
-      net,
-      '--restart',
-      'no',
-      '-e',
-      'SIMNET_HOST=0.0.0.0',
-      '-e',
-      'SIMNET_PORT=7300',
-      '-e',
-      'LOG_LEVEL=warn',
-      image,
-      'node',
-      '/app/simnet/dist/main.js',
-    ]);
+    await runSimnetContainer(d, { name: simnetName, net, image });
   }, 600_000);
 
   afterAll(async () => {

@@ -1,0 +1,37 @@
+/** Docker set-up shared by the docker provider's tests and the provider contract suite. */
+import type { Dockerd } from '@wacloud/testenv';
+
+/** Path of simnet's server in the instance image. */
+export const SIMNET_MAIN_IN_IMAGE = '/app/simnet/dist/main.js';
+
+/**
+ * Creates the bridge network `net`, labelled `io.wacloud.test=<label>`, and returns its gateway address: where the
+ * containers on it reach this host (they cannot reach its loopback).
+ */
+export async function createTestNetwork(d: Dockerd, net: string, label: string): Promise<string> {
+  await d.docker(['network', 'create', '--driver', 'bridge', '--label', `io.wacloud.test=${label}`, net]);
+  return (await d.docker(['network', 'inspect', net, '--format', '{{(index .IPAM.Config 0).Gateway}}'])).trim();
+}
+
+/** Runs the simulated WhatsApp network from the instance image as container `name` on `net`, listening on :7300. */
+export async function runSimnetContainer(d: Dockerd, o: { name: string; net: string; image: string }): Promise<void> {
+  await d.docker([
+    'run',
+    '-d',
+    '--name',
+    o.name,
+    '--network',
+    o.net,
+    '--restart',
+    'no',
+    '-e',
+    'SIMNET_HOST=0.0.0.0',
+    '-e',
+    'SIMNET_PORT=7300',
+    '-e',
+    'LOG_LEVEL=warn',
+    o.image,
+    'node',
+    SIMNET_MAIN_IN_IMAGE,
+  ]);
+}
