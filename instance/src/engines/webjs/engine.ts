@@ -226,9 +226,17 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   async screenshot(): Promise<Buffer> {
     const run = this.run;
     if (!run?.browser || run.ending) throw new EngineNotReadyError(this.state_);
-    const page = run.client?.pupPage ?? (await run.browser.pages()).at(-1);
-    if (!page) throw new EngineNotReadyError(this.state_);
-    return Buffer.from(await page.screenshot({ type: 'png' }));
+    // While whatsapp-web.js starts, the page picked here can be closed under us (it swaps the browser's first page for
+    // its own): pick again once.
+    for (let attempt = 0; ; attempt++) {
+      const page = run.client?.pupPage ?? (await run.browser.pages()).at(-1);
+      if (!page) throw new EngineNotReadyError(this.state_);
+      try {
+        return Buffer.from(await page.screenshot({ type: 'png' }));
+      } catch (err) {
+        if (attempt > 0 || !page.isClosed() || run.ending) throw err;
+      }
+    }
   }
 
   /** PSS of the browser's process tree in bytes; undefined when no browser runs. */
