@@ -57,7 +57,7 @@ describe('WACLOUD_CHROMIUM_SANDBOX configuration', () => {
     const rootMsg =
       'Failed to launch the browser process!\n[123:123:1201/050030.1:ERROR:content/browser/zygote_host/zygote_host_impl_linux.cc:127] Running as root without --no-sandbox is not supported. See https://crbug.com/638180.\n\nTROUBLESHOOTING: https://pptr.dev/troubleshooting';
     expect(sandboxFailureReason(new Error(rootMsg))).toBe(
-      "Running as root without --no-sandbox is not supported. See https://crbug.com/638180.",
+      'Running as root without --no-sandbox is not supported. See https://crbug.com/638180.',
     );
     expect(sandboxFailureReason(new Error('Failed to launch the browser process! spawn /nope ENOENT'))).toBeUndefined();
   });
