@@ -90,8 +90,6 @@ withDaemon('docker provider: instance isolation and Chromium sandbox on a real d
     const infoA = await engine.getContainer(containerName(a.id)).inspect();
     const infoB = await engine.getContainer(containerName(b.id)).inspect();
     const nets = (i: Docker.ContainerInspectInfo) => Object.keys(i.NetworkSettings.Networks);
-    expect(nets(infoA)).toEqual([`${net}-${a.id}`]);
-    expect(nets(infoB)).toEqual([`${net}-${b.id}`]);
     const ipB = Object.values(infoB.NetworkSettings.Networks)[0]!.IPAddress;
     const gatewayA = Object.values(infoA.NetworkSettings.Networks)[0]!.Gateway;
     const publishedB = Number(infoB.NetworkSettings.Ports['8080/tcp']![0]!.HostPort);
@@ -107,6 +105,9 @@ withDaemon('docker provider: instance isolation and Chromium sandbox on a real d
       'false',
     );
     for (const port of [2375, 2376]) expect(await probe(containerName(a.id), gatewayA, port)).not.toBe('open');
+    // Each on a network of its own.
+    expect(nets(infoA)).toEqual([`${net}-${a.id}`]);
+    expect(nets(infoB)).toEqual([`${net}-${b.id}`]);
   }, 180_000);
 
   async function waitEndpoints(id: string) {
@@ -170,8 +171,8 @@ withDaemon('docker provider: instance isolation and Chromium sandbox on a real d
       { image, network: net, reach: 'published', mongoUri: mongo.uri, seccompProfile: profile },
       'k'.repeat(43),
     );
-    expect(spec.HostConfig!.SecurityOpt).toEqual(['no-new-privileges:true', `seccomp=${profile}`]);
     expect(await chromiumIn(profile)).toEqual({ noSandbox: false, ownUserNs: true, warnings: [] });
+    expect(spec.HostConfig!.SecurityOpt).toEqual(['no-new-privileges:true', `seccomp=${profile}`]);
   }, 120_000);
 
   test("with Docker's default profile Chromium cannot sandbox: auto falls back to --no-sandbox and warns", async () => {
