@@ -95,7 +95,7 @@ describe('docker provider: pure parts', () => {
     expect(spec.ExposedPorts).toEqual({ '8080/tcp': {}, '8081/tcp': {} });
     expect(spec.StopTimeout).toBe(10);
     expect(spec.HostConfig).toEqual({
-      NetworkMode: 'wacloud-instances',
+      NetworkMode: 'wacloud-instances-i-abcdefghijkl',
       RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
       Mounts: [{ Type: 'volume', Source: 'wacloud-i-abcdefghijkl-data', Target: '/data' }],
       ShmSize: 512 * 1024 * 1024,
@@ -408,7 +408,7 @@ withDaemon('docker provider against a real dockerd', () => {
         await provider.delete(r.id);
         expect(await inspect(containerName(r.id))).toBeUndefined();
         expect(await volumeExists(volumeName(r.id))).toBe(false);
-        await expect(d.docker(['network', 'inspect', `${otherNet}-${r.id}`])).rejects.toThrow(/not found/i);
+        await expect(d.docker(['network', 'inspect', `${otherNet}-${r.id}`])).rejects.toThrow(/No such network/i);
         await provider.delete(r.id); // idempotent
         expect((await provider.status(r.id)).phase).toBe('NotFound');
       } finally {
