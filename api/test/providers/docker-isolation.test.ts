@@ -2,7 +2,7 @@
  * What one instance container can reach, against the test run's real dockerd and the real instance image: each
  * instance sits on a network of its own, so instance A cannot open instance B's ports (neither B's address nor B's
  * published port through A's gateway), nor the engine's API — while the api (this process, reach `published`) reaches
- * both. And Chromium inside a container made from the provider's spec keeps its sandbox with the shipped seccomp
+ * both (and, with reach `network`, the api's container joins each instance's network). And Chromium inside a container made from the provider's spec keeps its sandbox with the shipped seccomp
  * profile, where Docker's default profile forces the warned `--no-sandbox` fallback.
  */
 import Docker from 'dockerode';
@@ -108,6 +108,51 @@ withDaemon('docker provider: instance isolation and Chromium sandbox on a real d
     // Each on a network of its own.
     expect(nets(infoA)).toEqual([`${net}-${a.id}`]);
     expect(nets(infoB)).toEqual([`${net}-${b.id}`]);
+  }, 180_000);
+
+  test("reach `network`: the api's container joins each instance's network (and leaves it on delete); others do not", async () => {
+    // A stand-in for the api's container, and a bystander on the scope's own network.
+    const apiName = `${net}-api`;
+    const bystander = `${net}-bystander`;
+    const idle = ['node', '-e', 'setInterval(() => {}, 1e6)'];
+    await d.docker(['run', '-d', '--name', apiName, '--network', net, image, ...idle]);
+    await d.docker(['run', '-d', '--name', bystander, '--network', net, image, ...idle]);
+    const viaNetwork = new DockerProvider({
+      dockerHost: d.host,
+      image,
+      network: net,
+      reach: 'network',
+      apiContainer: apiName,
+      mongoUri: mongo.uri,
+      keySecret: 'isolation-key-secret-0123456789abcdef',
+      namePrefix: 'wacloud-net-',
+      shmSizeBytes: 256 * 1024 ** 2,
+      stopTimeoutS: 2,
+      logger,
+    });
+    const c = req('i-isolatecccc');
+    const name = `wacloud-net-${c.id}`;
+    try {
+      await viaNetwork.create(c);
+      await viaNetwork.create(c); // joining twice is fine
+      const health = `fetch('http://${name}:8080/health').then((r) => console.log(r.status), (e) => console.log(e.cause?.code ?? e.message))`;
+      let status = '';
+      for (let i = 0; i < 60 && status !== '200'; i++) {
+        status = (await nodeIn(apiName, health)).trim();
+        if (status !== '200') await new Promise((r) => setTimeout(r, 500));
+      }
+      expect(status).toBe('200');
+      expect((await nodeIn(bystander, health)).trim()).not.toBe('200');
+      const apiNets = Object.keys((await engine.getContainer(apiName).inspect()).NetworkSettings.Networks).sort();
+      expect(apiNets).toEqual([net, `${net}-${c.id}`].sort());
+      await viaNetwork.delete(c.id);
+      expect(Object.keys((await engine.getContainer(apiName).inspect()).NetworkSettings.Networks)).toEqual([net]);
+      await expect(engine.getNetwork(`${net}-${c.id}`).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    } finally {
+      await viaNetwork.delete(c.id).catch(() => undefined);
+      await viaNetwork.close();
+      await d.docker(['rm', '-f', '-v', apiName, bystander]).catch(() => undefined);
+    }
   }, 180_000);
 
   async function waitEndpoints(id: string) {
