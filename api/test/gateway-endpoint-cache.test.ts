@@ -43,7 +43,8 @@ let url: string;
 beforeAll(async () => {
   mongo = await startMongo();
   stub = http.createServer((req, res) => {
-    if (req.url === '/internal/v1/tokens/verify') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"valid":false}');
+    if (req.url === '/internal/v1/tokens/verify')
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"valid":false}');
     res.writeHead(500).end();
   });
   await new Promise<void>((r) => stub.listen(0, '127.0.0.1', r));

@@ -38,6 +38,12 @@ test('expired sessions are swept from the database and no longer authenticate', 
 test('expired throttle points of keys never used again are swept too', async () => {
   const throttle = conn.db!.collection<{ _id: string; key: string; seq: number; takenAt: Date; expiresAt: Date }>('throttle');
   const past = new Date(Date.now() - 1000);
-  await throttle.insertOne({ _id: 'login:address:203.0.113.9#0', key: 'login:address:203.0.113.9', seq: 0, takenAt: past, expiresAt: past });
+  await throttle.insertOne({
+    _id: 'login:address:203.0.113.9#0',
+    key: 'login:address:203.0.113.9',
+    seq: 0,
+    takenAt: past,
+    expiresAt: past,
+  });
   await eventually(async () => (await throttle.countDocuments({ key: 'login:address:203.0.113.9' })) === 0, 10_000);
 });

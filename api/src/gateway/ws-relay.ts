@@ -122,7 +122,10 @@ export class WsRelay {
     void this.relay(id, presented, req, socket, head)
       .catch((err: unknown) => {
         if (!(err instanceof HttpError)) this.o.logger.warn({ err, instance: id }, 'gateway event stream failed');
-        reject(socket, err instanceof HttpError ? err : new AppError('instance_unavailable', 'The instance did not answer; retry shortly.'));
+        reject(
+          socket,
+          err instanceof HttpError ? err : new AppError('instance_unavailable', 'The instance did not answer; retry shortly.'),
+        );
       })
       .finally(() => this.pending.delete(socket));
   }
