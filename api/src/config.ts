@@ -160,6 +160,13 @@ const shape = {
   METRICS_PORT: envPort.optional(),
   /** Address the metrics listener binds to. */
   METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * How long an instance's endpoints (from the provider: an apiserver GET, a Docker inspect, a health probe) are
+   * reused, ms; and a "not found" / "not ready yet" answer (0: not at all). Changes made through this api replica drop
+   * them at once.
+   */
+  ENDPOINTS_TTL_MS: int.min(0).default(30_000),
+  ENDPOINTS_NEGATIVE_TTL_MS: int.min(0).default(2_000),
   /** How often expired sessions and throttle points are removed from the database, seconds. */
   SWEEP_INTERVAL_S: int.min(1).default(600),
   /** Trust X-Forwarded-For from this many proxies (Ingress). */

@@ -60,7 +60,10 @@ function cors(origins: string[]): RequestHandler {
 
 export async function startApi(config: ApiConfig, logger: Logger, providerOverride?: InstanceProvider): Promise<Api> {
   const store = await openApiStore(config.mongodbUri);
-  const provider = cachingEndpoints(providerOverride ?? (await createProvider(config, logger)));
+  const provider = cachingEndpoints(providerOverride ?? (await createProvider(config, logger)), {
+    ttlMs: config.endpointsTtlMs,
+    negativeTtlMs: config.endpointsNegativeTtlMs,
+  });
   const accounts = new Accounts(store, {
     jwtSecret: config.jwtSecret,
     issuer: config.jwtIssuer,
