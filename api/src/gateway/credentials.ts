@@ -16,6 +16,7 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type mongoose from 'mongoose';
+import { AppError } from '../errors.js';
 import type { InstanceEndpoints } from '../providers/index.js';
 import { isDuplicateKey } from '../store.js';
 
@@ -67,7 +68,8 @@ export class GatewayCredentials {
 
   /**
    * The gateway's token of instance `id` (from memory, the database, or minted now).
-   * @throws AppError from the instance client when the instance cannot be reached; database errors.
+   * @throws AppError from the instance client when the instance cannot be reached, `busy` (503) when the stored
+   *   credential keeps changing under it; database errors.
    */
   get(id: string, ep: InstanceEndpoints): Promise<Credential> {
     let p = this.mem.get(id);
@@ -95,6 +97,8 @@ export class GatewayCredentials {
 
   private async load(id: string, ep: InstanceEndpoints): Promise<Credential> {
     for (let attempt = 0; ; attempt++) {
+      // A few rounds at most (a lost race, a credential of another secret); beyond, something else is wrong.
+      if (attempt >= 5) throw new AppError('busy', "The instance's gateway credential is being replaced; retry.");
       const doc = await this.col.findOne({ _id: id });
       if (doc) {
         const token = this.unseal(id, doc.sealed);
@@ -108,8 +112,8 @@ export class GatewayCredentials {
         await this.col.insertOne({ _id: id, tokenId: minted.tokenId, sealed: this.seal(id, minted.token), createdAt: new Date() });
       } catch (err) {
         await this.calls.remove(ep, minted.tokenId).catch(() => {});
-        // Another replica stored one first: use it (a few rounds at most; beyond, something else is wrong).
-        if (isDuplicateKey(err) && attempt < 5) continue;
+        // Another replica stored one first: use it.
+        if (isDuplicateKey(err)) continue;
         throw err;
       }
       await this.removeStale(ep, minted.tokenId).catch((err: unknown) =>
