@@ -21,6 +21,8 @@ import { RelayWatch, type VerifyAccessToken } from './relay-watch.js';
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 /** Close code of a relay refused because its tenant has too many open (the HTTP 429 of WebSockets). */
 export const CLOSE_TOO_MANY_STREAMS = 4429;
+/** Longest wait for the instance to accept the relay's upstream WebSocket, ms (then 503 `instance_unavailable`). */
+const UPSTREAM_HANDSHAKE_TIMEOUT_MS = 30_000;
 /** How long a shutdown waits for clients to answer the 1001 close before dropping them, ms. */
 const SHUTDOWN_GRACE_MS = 2_000;
 
@@ -168,7 +170,11 @@ export class WsRelay {
     head: Buffer,
     release: () => void,
   ): Promise<void> {
-    const upstream = new WebSocket(`${t.baseUrl.replace(/^http/, 'ws')}/v1/events`, { headers: { authorization: t.authorization } });
+    const upstream = new WebSocket(`${t.baseUrl.replace(/^http/, 'ws')}/v1/events`, {
+      headers: { authorization: t.authorization },
+      // An instance answers an upgrade at once; a hung one must not hold the client's upgrade forever.
+      handshakeTimeout: UPSTREAM_HANDSHAKE_TIMEOUT_MS,
+    });
     await new Promise<void>((resolve, fail) => {
       // Paused until the client is attached: the instance sends the session status at once, and a frame that
       // arrived before the relay's listeners would be lost.
