@@ -116,7 +116,7 @@ export class Accounts {
       throw new AppError('unauthorized', why);
     }
     const session = await this.store.sessions.findOne({ _id: jti! });
-    if (!session || session.userId !== sub || session.revokedAt)
+    if (!session || session.userId !== sub || session.revokedAt || session.expiresAt.getTime() <= Date.now())
       throw new AppError('unauthorized', 'The access token was revoked (logged out); log in again.');
     return { userId: sub!, sessionId: jti! };
   }
@@ -124,6 +124,15 @@ export class Accounts {
   /** Revokes the session of the presented token (logout). */
   async revoke(sessionId: string): Promise<void> {
     await this.store.sessions.updateOne({ _id: sessionId }, { $set: { revokedAt: new Date() } });
+  }
+
+  /**
+   * Removes the sessions that expired before `now` (their tokens no longer verify anyway). MongoDB does this itself
+   * through the TTL index on `expiresAt`; FerretDB v1 has no TTL indexes, so the api also calls this periodically.
+   * @returns how many were removed.
+   */
+  async sweepExpired(now = new Date()): Promise<number> {
+    return (await this.store.sessions.deleteMany({ expiresAt: { $lte: now } })).deletedCount;
   }
 
   async get(userId: string): Promise<UserDoc> {

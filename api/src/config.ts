@@ -139,6 +139,37 @@ const shape = {
   /** Registrations per client address within REGISTER_WINDOW_S seconds (then 429 with Retry-After). */
   REGISTER_MAX_PER_ADDRESS: int.min(1).default(20),
   REGISTER_WINDOW_S: int.min(1).default(3600),
+  /**
+   * Gateway request budgets, shared by every api replica through the database: requests per client address (counted
+   * before authentication) and per tenant (once authenticated) in each window of GATEWAY_RATE_WINDOW_S seconds;
+   * beyond, 429 `rate_limited` with Retry-After.
+   */
+  GATEWAY_RATE_PER_ADDRESS: int.min(1).default(1200),
+  GATEWAY_RATE_PER_TENANT: int.min(1).default(6000),
+  GATEWAY_RATE_WINDOW_S: int.min(1).max(3600).default(60),
+  /** Open gateway event streams (WebSockets) per tenant on one api process; one more is closed with 4429. */
+  GATEWAY_MAX_STREAMS_PER_USER: int.min(1).default(20),
+  /**
+   * Longest wait for an instance's answer through the gateway, ms: for its headers and for each part of its body
+   * (above an instance's slowest route, a login while WhatsApp Web loads); beyond, 504 `upstream_timeout`.
+   */
+  GATEWAY_UPSTREAM_TIMEOUT_MS: int.min(1000).default(300_000),
+  /**
+   * Port of the api's Prometheus `/metrics`, served on its own listener (never on PORT, which is public); unset: no
+   * metrics endpoint. `0`: any free port (tests).
+   */
+  METRICS_PORT: envPort.optional(),
+  /** Address the metrics listener binds to. */
+  METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  /**
+   * How long an instance's endpoints (from the provider: an apiserver GET, a Docker inspect, a health probe) are
+   * reused, ms; and a "not found" / "not ready yet" answer (0: not at all). Changes made through this api replica drop
+   * them at once.
+   */
+  ENDPOINTS_TTL_MS: int.min(0).default(30_000),
+  ENDPOINTS_NEGATIVE_TTL_MS: int.min(0).default(2_000),
+  /** How often expired sessions and throttle points are removed from the database, seconds. */
+  SWEEP_INTERVAL_S: int.min(1).default(600),
   /** Trust X-Forwarded-For from this many proxies (Ingress). */
   TRUST_PROXY_HOPS: int.min(0).default(0),
   /** Built dashboard to serve at / (embedded mode); empty: none. */

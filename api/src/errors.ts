@@ -21,10 +21,12 @@ export const ERROR_CATALOGUE = withKitErrors({
   instance_suspended: { status: 409, message: 'The instance is suspended for an unpaid period; top up the wallet to resume it.' },
   reserved_name: { status: 422, message: 'This token name is reserved.' },
   too_many_attempts: { status: 429, message: 'Too many attempts; wait as long as the Retry-After header says, then try again.' },
+  rate_limited: { status: 429, message: 'Too many requests; wait as long as the Retry-After header says, then try again.' },
   instance_unavailable: { status: 503, message: 'The instance is not reachable yet; retry shortly.' },
   provider_unavailable: { status: 503, message: 'The instance runtime is unavailable; retry shortly.' },
   busy: { status: 503, message: 'The account is busy with another operation; retry.' },
   upstream_error: { status: 502, message: 'The instance answered with an error.' },
+  upstream_timeout: { status: 504, message: 'The instance did not answer in time; retry later.' },
   provider_rejected: {
     status: 500,
     message:

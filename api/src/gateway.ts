@@ -9,34 +9,40 @@
  * Only the instance's token-guarded routes (`/v1/…`) and its `/health` (state only) are reachable; never `/metrics`,
  * `/openapi.json` or anything else of the instance.
  * WebSocket `/v1/instances/:id/api/v1/events` is relayed the same way (token in the header, or `?access_token=` /
- * `?token=` for browsers); client frames above 64 KiB close the connection.
+ * `?token=` for browsers), see {@link WsRelay}: frame and per-tenant stream limits, revocation, shutdown.
  *
- * Revocation reaches open relays: one opened with an access token (JWT) is closed with 4401 when that token's session
- * is logged out (found by a periodic re-check of open relays, every 5 s, see {@link RelayWatch}) or the token expires
- * (a timer at `exp`); one opened with an instance token closes when the instance closes its stream (the token was
- * deleted: 4401; re-scoped: 4403) — the instance's close code and reason are passed on to the client.
+ * Cheap requests do not amplify: each client address, then each tenant (once authenticated), has a request budget per
+ * window shared by all api replicas ({@link RateLimiter}; beyond it 429 `rate_limited` with Retry-After), and
+ * instance endpoints come from a cache (see `gateway/endpoint-cache.ts`).
+ *
+ * The gateway's own credential is one instance token per instance shared by every api replica
+ * ({@link GatewayCredentials}); when the instance refuses it (401), a fresh one is fetched and the request sent again —
+ * also a POST, whose body the gateway holds for this (a 401 means the instance ran nothing, so nothing is sent twice).
+ *
+ * Upstream time limits fit the slowest instance route (a login that waits for WhatsApp Web to load): the answer's
+ * headers and each gap in its body may take `upstreamTimeoutMs` (5 min by default); beyond, 504 `upstream_timeout`.
+ * Errors never carry the instance's address or its answer's internals; those go to the log.
  *
  * A client that goes away at any point (a TCP reset during the upgrade, a body that breaks mid-stream on either side)
  * costs its own connection only: every socket and body stream has an error path, bodies are relayed with
  * `stream.pipeline`.
  */
 import type { IncomingMessage, Server } from 'node:http';
-import { pipeline, type Duplex } from 'node:stream';
-import type { RequestHandler } from 'express';
+import { pipeline } from 'node:stream';
+import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { request } from 'undici';
-import WebSocket, { WebSocketServer } from 'ws';
+import { errors as undiciErrors, request } from 'undici';
 import { HttpError, bearer } from '@wacloud/kit';
 import type { Accounts } from './accounts.js';
 import { AppError } from './errors.js';
 import type { InstanceClient } from './instance-client.js';
 import type { InstanceService } from './instances.js';
-import { RelayWatch } from './gateway/relay-watch.js';
+import type { Credential } from './gateway/credentials.js';
+import type { RateLimiter, RateRule } from './gateway/rate-limit.js';
 import { TokenCheck } from './gateway/token-check.js';
+import { WsRelay } from './gateway/ws-relay.js';
 
 const PREFIX = /^\/v1\/instances\/(i-[a-z2-7]{12})\/api(\/.*)?$/;
-/** Largest WebSocket frame a client may send through the gateway, bytes (the instance ignores client frames anyway). */
-const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -50,11 +56,37 @@ const HOP_BY_HOP = new Set([
   'content-length',
 ]);
 
+/** Default of {@link GatewayOptions.upstreamTimeoutMs}: longer than an instance's slowest route (a login, ≤ 3 min). */
+export const DEFAULT_UPSTREAM_TIMEOUT_MS = 300_000;
+
 interface Target {
   baseUrl: string;
   authorization: string;
-  instanceId: string;
-  viaGatewayToken: boolean;
+  /** Tenant the request counts against (user id). */
+  tenant: string;
+  /** The gateway's credential, when the client presented an access token. */
+  cred?: Credential | undefined;
+}
+
+export interface GatewayOptions {
+  /** Verdicts on instance tokens; one per api process by default. */
+  tokenCheck?: TokenCheck;
+  /** How often relays opened with an access token re-check its session, ms (default 5,000). */
+  relayCheckMs?: number;
+  /** Shared request budgets; none: unlimited. */
+  limiter?: RateLimiter;
+  /** Requests per client address per window (before authentication). */
+  perAddress?: RateRule;
+  /** Requests per tenant per window (once authenticated). */
+  perTenant?: RateRule;
+  /** Open event streams per tenant on one api process (default 20). */
+  maxStreamsPerUser?: number;
+  /** Longest wait for an instance's answer headers, and for each part of its body, ms (default 5 min). */
+  upstreamTimeoutMs?: number;
+  /** Largest request body relayed with the gateway's credential, bytes (held for a retry; default 256 KiB). */
+  bodyLimitBytes?: number;
+  /** Owner (user id) of an instance, for the per-tenant budget of instance-token requests; undefined when unknown. */
+  ownerOf?: (id: string) => Promise<string | undefined>;
 }
 
 /**
@@ -74,43 +106,83 @@ export function forwardablePath(rest: string): string | undefined {
 /** Where the gateway looks up an instance's addresses (the instance service; a stand-in in unit tests). */
 export type EndpointsLookup = Pick<InstanceService, 'endpoints'>;
 
-/** Whether `code` may be sent in a close frame (1005, 1006 and 1015 are reserved for "none", "abnormal", "TLS"). */
-function sendableCloseCode(code: number): boolean {
-  return (
-    code === 1000 ||
-    code === 1001 ||
-    (code >= 1002 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) ||
-    (code >= 3000 && code <= 4999)
-  );
+/** The client's address as the api sees it (after TRUST_PROXY_HOPS). */
+function addressOf(req: IncomingMessage): string {
+  return (req as Partial<Request>).ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+/** Whether `err` is undici's timeout waiting for an answer's headers or body. */
+function isTimeout(err: unknown): boolean {
+  return err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
+}
+
+/**
+ * Reads a request body into memory.
+ * @throws AppError `payload_too_large` beyond `limit` bytes.
+ */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > limit) throw new AppError('payload_too_large', `The body exceeds ${limit} bytes.`, { limitBytes: limit });
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks);
 }
 
 export class Gateway {
-  /**
-   * @param tokenCheck verdicts on instance tokens; one per api process by default.
-   * @param relayCheckMs how often relays opened with an access token re-check its session, ms.
-   */
+  private readonly tokenCheck: TokenCheck;
+  private readonly owners = new Map<string, string>();
+  private readonly upstreamTimeoutMs: number;
+
   constructor(
     private readonly accounts: Accounts,
     private readonly instances: EndpointsLookup,
     private readonly client: InstanceClient,
     private readonly logger: Logger,
-    private readonly tokenCheck = new TokenCheck({ logger }),
-    private readonly relayCheckMs = 5_000,
-  ) {}
+    private readonly o: GatewayOptions = {},
+  ) {
+    this.tokenCheck = o.tokenCheck ?? new TokenCheck({ logger });
+    this.upstreamTimeoutMs = o.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
+  }
 
-  /** Resolves where a request for instance `id` goes and with which credential. */
-  private async target(id: string, presented: string | undefined): Promise<Target> {
+  /** Counts a request of `key` against `rule`. @throws AppError `rate_limited`. */
+  private async limit(key: string, rule: RateRule | undefined): Promise<void> {
+    if (this.o.limiter && rule) await this.o.limiter.consume(key, rule);
+  }
+
+  /** The tenant an instance-token request counts against (the instance's owner; cached: owners never change). */
+  private async tenantOf(id: string): Promise<string> {
+    const known = this.owners.get(id);
+    if (known) return known;
+    const owner = await this.o.ownerOf?.(id);
+    if (!owner) return `instance:${id}`;
+    this.owners.set(id, owner);
+    while (this.owners.size > 10_000) this.owners.delete(this.owners.keys().next().value!);
+    return owner;
+  }
+
+  /**
+   * Resolves where a request for instance `id` goes and with which credential, counting it against the client
+   * address's and (once authenticated) the tenant's budget.
+   */
+  private async target(id: string, presented: string | undefined, address: string, counted = false): Promise<Target> {
+    if (!counted) await this.limit(`gw:address:${address}`, this.o.perAddress);
     if (!presented) throw new AppError('unauthorized', 'Send your access token, or an instance token, as "Authorization: Bearer …".');
     if (presented.startsWith('wai_')) {
       const ep = await this.instances.endpoints(id);
       if (!(await this.tokenCheck.permissions(id, ep, presented)))
         throw new AppError('unauthorized', 'The instance token is invalid or was deleted.');
-      return { baseUrl: ep.publicUrl, authorization: `Bearer ${presented}`, instanceId: id, viaGatewayToken: false };
+      const tenant = await this.tenantOf(id);
+      if (!counted) await this.limit(`gw:tenant:${tenant}`, this.o.perTenant);
+      return { baseUrl: ep.publicUrl, authorization: `Bearer ${presented}`, tenant };
     }
     const { userId } = await this.accounts.verify(presented);
+    if (!counted) await this.limit(`gw:tenant:${userId}`, this.o.perTenant);
     const ep = await this.instances.endpoints(id, userId);
-    const token = await this.client.gatewayToken(id, ep);
-    return { baseUrl: ep.publicUrl, authorization: `Bearer ${token}`, instanceId: id, viaGatewayToken: true };
+    const cred = await this.client.gatewayCredential(id, ep);
+    return { baseUrl: ep.publicUrl, authorization: `Bearer ${cred.token}`, tenant: userId, cred };
   }
 
   /** Express middleware (mounted before the JSON body parser so bodies stream through untouched). */
@@ -118,33 +190,38 @@ export class Gateway {
     return (req, res, next) => {
       const m = PREFIX.exec(req.path);
       if (!m) return next();
+      const id = m[1]!;
       void (async () => {
-        const [, id, asked = '/'] = m as unknown as [string, string, string | undefined];
-        const rest = forwardablePath(asked);
+        const rest = forwardablePath(m[2] ?? '/');
         if (!rest) throw new AppError('not_found', "Through the gateway: the instance's /v1/… routes and /health.");
         const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
-        const forward = async (t: Target) => {
+        const hasBody = !['GET', 'HEAD'].includes(req.method);
+        const address = addressOf(req);
+        let t = await this.target(id, bearer(req), address);
+        // With the gateway's credential the body is held, so that a refused credential can be replaced and the request
+        // sent again; with the client's own token it streams through.
+        const held = hasBody && t.cred ? await readBody(req, this.o.bodyLimitBytes ?? 256 * 1024) : undefined;
+        const forward = (to: Target) => {
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(req.headers))
             if (!HOP_BY_HOP.has(k) && k !== 'authorization' && typeof v === 'string') headers[k] = v;
-          headers.authorization = t.authorization;
-          headers['x-forwarded-for'] = req.ip ?? '';
-          const hasBody = !['GET', 'HEAD'].includes(req.method);
-          return request(t.baseUrl + rest + query, {
+          headers.authorization = to.authorization;
+          headers['x-forwarded-for'] = address;
+          return request(to.baseUrl + rest + query, {
             method: req.method as 'GET',
             headers,
-            body: hasBody ? (req as unknown as NodeJS.ReadableStream as never) : undefined,
-            headersTimeout: 30_000,
-            bodyTimeout: 60_000,
+            body: hasBody ? (held ?? (req as unknown as NodeJS.ReadableStream as never)) : undefined,
+            headersTimeout: this.upstreamTimeoutMs,
+            bodyTimeout: this.upstreamTimeoutMs,
           });
         };
-        let t = await this.target(id!, bearer(req));
         let upstream = await forward(t);
-        if (upstream.statusCode === 401 && t.viaGatewayToken && ['GET', 'HEAD'].includes(req.method)) {
-          // The instance no longer knows our gateway token (e.g. its database was reset): mint a new one, retry once.
+        if (upstream.statusCode === 401 && t.cred) {
+          // The instance no longer knows the gateway's credential (e.g. its database was reset): it ran nothing, so
+          // replace the credential and send the request once more.
           await upstream.body.dump();
-          this.client.forgetGatewayToken(id!);
-          t = await this.target(id!, bearer(req));
+          await this.client.gatewayRefused(id, t.cred);
+          t = await this.target(id, bearer(req), address, true);
           upstream = await forward(t);
         }
         res.status(upstream.statusCode);
@@ -156,106 +233,36 @@ export class Gateway {
           if (err) this.logger.warn({ err, instance: id }, 'gateway response body broke off');
         });
       })().catch((err: unknown) => {
+        if (err instanceof AppError && err.code === 'rate_limited')
+          res.setHeader('retry-after', String((err.details as { retryAfterS: number }).retryAfterS));
         if (err instanceof HttpError) return next(err);
         // The detail (the instance's address, the socket error) is for the log only.
-        this.logger.warn({ err, instance: m[1] }, 'gateway request failed');
-        next(new AppError('instance_unavailable', 'The instance did not answer; retry shortly.'));
+        this.logger.warn({ err, instance: id }, 'gateway request failed');
+        next(
+          isTimeout(err)
+            ? new AppError('upstream_timeout', 'The instance did not answer in time; retry later.')
+            : new AppError('instance_unavailable', 'The instance did not answer; retry shortly.'),
+        );
       });
     };
   }
 
   /** Relays WebSocket upgrades of `/v1/instances/:id/api/v1/events` to the instance's event stream. */
-  attachWebSocket(server: Server): { close(): void } {
-    const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME_BYTES });
-    const watch = new RelayWatch((token) => this.accounts.verify(token), { intervalMs: this.relayCheckMs, logger: this.logger });
-    const reject = (socket: Duplex, e: HttpError) => {
-      if (socket.destroyed) return;
-      const body = JSON.stringify(e.toJSON());
-      socket.end(
-        `HTTP/1.1 ${e.status} ${e.code}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-      );
-    };
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      // Node's HTTP server drops its own error listener from an upgraded socket: without this one, a client that resets
-      // the connection while its token is being checked would end the api with an unhandled ECONNRESET.
-      socket.on('error', () => socket.destroy());
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const m = PREFIX.exec(url.pathname);
-      if (!m || m[2] !== '/v1/events')
-        return reject(socket, new AppError('not_found', 'WebSocket endpoint: /v1/instances/<id>/api/v1/events.'));
-      const presented = bearer(req) ?? url.searchParams.get('access_token') ?? url.searchParams.get('token') ?? undefined;
-      void (async () => {
-        const t = await this.target(m[1]!, presented);
-        const upstream = new WebSocket(`${t.baseUrl.replace(/^http/, 'ws')}/v1/events`, { headers: { authorization: t.authorization } });
-        await new Promise<void>((resolve, reject2) => {
-          // Paused until the client is attached: the instance sends the session status at once, and a frame that
-          // arrived before the relay's listeners would be lost.
-          upstream.once('open', () => {
-            upstream.pause();
-            resolve();
-          });
-          upstream.once('unexpected-response', (_r, res) =>
-            reject2(
-              new AppError(
-                res.statusCode === 401 ? 'unauthorized' : res.statusCode === 403 ? 'forbidden' : 'upstream_error',
-                `The instance refused the event stream (${res.statusCode}).`,
-              ),
-            ),
-          );
-          upstream.once('error', (e) => {
-            this.logger.warn({ err: e, instance: m[1] }, 'gateway event stream: the instance did not answer');
-            reject2(new AppError('instance_unavailable', 'The instance did not answer; retry shortly.'));
-          });
-        });
-        if (socket.destroyed) {
-          // The client left while the instance was being reached.
-          upstream.on('error', () => {});
-          upstream.terminate();
-          return;
-        }
-        let attached = false;
-        // ws refuses an upgrade on a socket that is no longer usable by destroying it, without the callback.
-        socket.once('close', () => attached || upstream.terminate());
-        wss.handleUpgrade(req, socket, head, (client) => {
-          attached = true;
-          upstream.on('message', (data, isBinary) => client.readyState === WebSocket.OPEN && client.send(data, { binary: isBinary }));
-          client.on('message', (data, isBinary) => upstream.readyState === WebSocket.OPEN && upstream.send(data, { binary: isBinary }));
-          const closeBoth = () => {
-            if (client.readyState === WebSocket.OPEN) client.close();
-            if (upstream.readyState === WebSocket.OPEN) upstream.close();
-          };
-          // The instance's reason for closing (4401 token deleted, 4403 re-scoped) reaches the client unchanged.
-          upstream.on('close', (code: number, reason: Buffer) => {
-            if (client.readyState === WebSocket.OPEN && sendableCloseCode(code)) client.close(code, reason.toString());
-            closeBoth();
-          });
-          const unwatch = t.viaGatewayToken
-            ? watch.add(presented!, (code, reason) => {
-                if (client.readyState === WebSocket.OPEN) client.close(code, reason);
-                if (upstream.readyState === WebSocket.OPEN) upstream.close();
-              })
-            : () => {};
-          client.on('close', () => {
-            unwatch();
-            closeBoth();
-          });
-          upstream.on('error', closeBoth);
-          client.on('error', closeBoth);
-          upstream.resume();
-        });
-      })().catch((err: unknown) => {
-        if (!(err instanceof HttpError)) this.logger.warn({ err, instance: m[1] }, 'gateway event stream failed');
-        reject(
-          socket,
-          err instanceof HttpError ? err : new AppError('instance_unavailable', 'The instance did not answer; retry shortly.'),
-        );
-      });
-    });
-    return {
-      close: () => {
-        watch.stop();
-        wss.close();
+  attachWebSocket(server: Server): WsRelay {
+    return new WsRelay(server, {
+      match: (p) => {
+        const m = PREFIX.exec(p);
+        return m && m[2] === '/v1/events' ? m[1] : undefined;
       },
-    };
+      resolve: async (id, presented, req) => {
+        const t = await this.target(id, presented, addressOf(req));
+        return { ...t, accessToken: t.cred ? presented : undefined };
+      },
+      verify: (token) => this.accounts.verify(token),
+      logger: this.logger,
+      maxStreamsPerUser: this.o.maxStreamsPerUser ?? 20,
+      relayCheckMs: this.o.relayCheckMs ?? 5_000,
+      bearer: (req) => bearer(req),
+    });
   }
 }

@@ -1,13 +1,15 @@
 /**
  * The api as the only client of instances' internal APIs (tenants never reach them): token management, and the
- * gateway's own token per instance (an `rw` token named `wacloud-gateway`, created on first use and kept only in
- * memory — never stored; after an api restart a fresh one replaces it).
+ * gateway's own token per instance (an `rw` token named `wacloud-gateway`, shared by every api replica through the
+ * database, see {@link GatewayCredentials}; tenants never see, list or change it).
  *
  * Failures become catalogue errors without the instance's address or answer body (`instance_unavailable`,
  * `upstream_error`); the detail goes to the server-side log.
  */
 import type { Logger } from 'pino';
+import type mongoose from 'mongoose';
 import { AppError } from './errors.js';
+import { GatewayCredentials, type Credential, type GatewayCredentialDoc } from './gateway/credentials.js';
 import type { InstanceEndpoints } from './providers/index.js';
 
 export const GATEWAY_TOKEN_NAME = 'wacloud-gateway';
@@ -69,10 +71,34 @@ function instanceMessage(body: unknown): string | undefined {
 }
 
 export class InstanceClient {
-  private readonly gateway = new Map<string, Promise<string>>();
+  private readonly credentials: GatewayCredentials;
 
-  /** @param log where failures of the internal API are logged with their detail. */
-  constructor(private readonly log?: Logger) {}
+  /**
+   * @param log where failures of the internal API are logged with their detail.
+   * @param shared where the gateway's credentials are kept: the api database's `gateway_credentials` collection and
+   *   the secret they are sealed with (the JWT secret).
+   */
+  constructor(
+    private readonly log: Logger | undefined,
+    shared: { collection: mongoose.mongo.Collection<GatewayCredentialDoc>; secret: string },
+  ) {
+    this.credentials = new GatewayCredentials(
+      shared.collection,
+      shared.secret,
+      {
+        mint: async (ep) => {
+          const t = await this.createToken(ep, GATEWAY_TOKEN_NAME, 'rw');
+          return { tokenId: t.id, token: t.token };
+        },
+        listGateway: async (ep) =>
+          (await call<{ items: InstanceToken[] }>(this.log, ep, 'GET', '/internal/v1/tokens')).body.items.filter(
+            (t) => t.name === GATEWAY_TOKEN_NAME,
+          ),
+        remove: async (ep, tokenId) => void (await call(this.log, ep, 'DELETE', `/internal/v1/tokens/${encodeURIComponent(tokenId)}`)),
+      },
+      log,
+    );
+  }
 
   /** Creates a token; the plaintext `token` is in this result only. */
   async createToken(ep: InstanceEndpoints, name: string, permissions: string): Promise<InstanceToken & { token: string }> {
@@ -103,25 +129,22 @@ export class InstanceClient {
     if (r.status === 404) throw new AppError('token_not_found');
   }
 
-  /** The gateway's rw token for instance `id` (created once per api process, stale ones removed). */
-  gatewayToken(id: string, ep: InstanceEndpoints): Promise<string> {
-    let t = this.gateway.get(id);
-    if (!t) {
-      t = (async () => {
-        const r = await call<{ items: InstanceToken[] }>(this.log, ep, 'GET', '/internal/v1/tokens');
-        for (const old of r.body.items.filter((x) => x.name === GATEWAY_TOKEN_NAME))
-          await call(this.log, ep, 'DELETE', `/internal/v1/tokens/${old.id}`);
-        return (await this.createToken(ep, GATEWAY_TOKEN_NAME, 'rw')).token;
-      })();
-      t.catch(() => this.gateway.delete(id));
-      this.gateway.set(id, t);
-    }
-    return t;
+  /**
+   * The gateway's rw token for instance `id`, shared by all api replicas (minted on first use).
+   * @throws AppError `instance_unavailable` / `upstream_error` when the instance cannot mint one; database errors.
+   */
+  gatewayCredential(id: string, ep: InstanceEndpoints): Promise<Credential> {
+    return this.credentials.get(id, ep);
   }
 
-  /** Forgets the cached gateway token (after the instance refused it, or the instance was deleted). */
+  /** The instance refused the gateway's token `cred` (401): the next {@link gatewayCredential} gets a fresh one. */
+  gatewayRefused(id: string, cred: Credential): Promise<void> {
+    return this.credentials.refused(id, cred);
+  }
+
+  /** Forgets the gateway token of instance `id` (the instance was deleted). */
   forgetGatewayToken(id: string): void {
-    this.gateway.delete(id);
+    this.credentials.forget(id);
   }
 
   private async assertTenantToken(ep: InstanceEndpoints, tokenId: string): Promise<void> {

@@ -102,6 +102,34 @@ export class Throttle {
   async reset(key: string): Promise<void> {
     await this.store.throttle.deleteMany({ key });
   }
+
+  /**
+   * Claims slot `seq` of `key` until `expiresAt` (one atomic unique insert; for counters that hand out numbered
+   * slots, e.g. the gateway's rate limits).
+   * @returns true when this call took the slot, false when it was already taken (here or by another replica).
+   */
+  async claim(key: string, seq: number, expiresAt: Date): Promise<boolean> {
+    try {
+      await this.store.throttle.insertOne({ _id: `${key}#${seq}`, key, seq, takenAt: new Date(), expiresAt });
+      return true;
+    } catch (err) {
+      if (isDuplicateKey(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Number of slots of `key` taken so far (live or not yet swept). */
+  async count(key: string): Promise<number> {
+    return this.store.throttle.countDocuments({ key });
+  }
+
+  /**
+   * Removes every expired point of every key (keys never used again are not cleaned by {@link take}).
+   * @returns how many were removed.
+   */
+  async sweep(now = new Date()): Promise<number> {
+    return (await this.store.throttle.deleteMany({ expiresAt: { $lte: now } })).deletedCount;
+  }
 }
 
 /** Login and registration throttling (see the module comment). */

@@ -1,6 +1,7 @@
 /**
- * Composition root of the api: store, accounts, wallet, provider, instances, gateway, routes, HTTP server.
- * `startApi` is used by `main.ts` and by tests that run the api in-process.
+ * Composition root of the api: store, accounts, wallet, provider (with cached endpoints), instances, gateway, routes,
+ * HTTP server, the metrics listener (METRICS_PORT; the public port never serves /metrics) and the periodic sweep of
+ * expired sessions and throttle points. `startApi` is used by `main.ts` and by tests that run the api in-process.
  */
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -17,8 +18,11 @@ import type { ApiConfig } from './config.js';
 import { AppError } from './errors.js';
 import { Gateway } from './gateway.js';
 import { InstanceClient } from './instance-client.js';
+import { cachingEndpoints } from './gateway/endpoint-cache.js';
+import type { GatewayCredentialDoc } from './gateway/credentials.js';
+import { RateLimiter } from './gateway/rate-limit.js';
 import { InstanceService } from './instances.js';
-import { LoginThrottle } from './login-throttle.js';
+import { LoginThrottle, Throttle } from './login-throttle.js';
 import { createProvider, type InstanceProvider } from './providers/index.js';
 import { apiOpenApi } from './openapi.js';
 import { apiRoutes } from './routes.js';
@@ -33,7 +37,9 @@ export interface Api {
   wallet: Wallet;
   instances: InstanceService;
   registry: Registry;
-  /** Stops serving and releases the provider (instances keep running). */
+  /** URL of the metrics listener (METRICS_PORT), if any. */
+  metricsUrl?: string | undefined;
+  /** Stops serving (event streams are closed with 1001) and releases the provider (instances keep running). */
   close(): Promise<void>;
 }
 
@@ -54,7 +60,10 @@ function cors(origins: string[]): RequestHandler {
 
 export async function startApi(config: ApiConfig, logger: Logger, providerOverride?: InstanceProvider): Promise<Api> {
   const store = await openApiStore(config.mongodbUri);
-  const provider = providerOverride ?? (await createProvider(config, logger));
+  const provider = cachingEndpoints(providerOverride ?? (await createProvider(config, logger)), {
+    ttlMs: config.endpointsTtlMs,
+    negativeTtlMs: config.endpointsNegativeTtlMs,
+  });
   const accounts = new Accounts(store, {
     jwtSecret: config.jwtSecret,
     issuer: config.jwtIssuer,
@@ -62,7 +71,10 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     currency: config.currency,
   });
   const wallet = new Wallet(store);
-  const client = new InstanceClient(logger.child({ component: 'instance-client' }));
+  const client = new InstanceClient(logger.child({ component: 'instance-client' }), {
+    collection: store.connection.db!.collection<GatewayCredentialDoc>('gateway_credentials'),
+    secret: config.jwtSecret,
+  });
   const instances = new InstanceService(store, wallet, provider, client, {
     priceMinor: config.priceMonthlyMinor,
     engine: config.engine,
@@ -78,7 +90,18 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     registerMaxPerAddress: config.registerMaxPerAddress,
     registerWindowS: config.registerWindowS,
   });
-  const gateway = new Gateway(accounts, instances, client, logger.child({ component: 'gateway' }));
+  const sharedCounters = new Throttle(store);
+  const windowMs = config.gatewayRateWindowS * 1000;
+  const gatewayLogger = logger.child({ component: 'gateway' });
+  const gateway = new Gateway(accounts, instances, client, gatewayLogger, {
+    limiter: new RateLimiter(sharedCounters, { logger: gatewayLogger }),
+    perAddress: { limit: config.gatewayRatePerAddress, windowMs },
+    perTenant: { limit: config.gatewayRatePerTenant, windowMs },
+    maxStreamsPerUser: config.gatewayMaxStreamsPerUser,
+    upstreamTimeoutMs: config.gatewayUpstreamTimeoutMs,
+    bodyLimitBytes: config.bodyLimitBytes,
+    ownerOf: async (id) => (await store.instances.findOne({ _id: id }, { projection: { userId: 1 } }))?.userId,
+  });
 
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -114,6 +137,9 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
       req.method === 'GET' && !req.path.startsWith('/v1/') && req.accepts('html') ? res.sendFile(path.join(dir, 'index.html')) : next(),
     );
   }
+  // /metrics is for the scraper only: on its own listener (METRICS_PORT), never on the public port.
+  const notPublic: RequestHandler = (req, _res, next) =>
+    next(req.path === '/metrics' ? new AppError('not_found', 'No such resource.') : undefined);
   const app = createApp({
     routes,
     authenticate,
@@ -121,7 +147,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     registry,
     httpDuration,
     bodyLimitBytes: config.bodyLimitBytes,
-    before: [cors(config.corsOrigins), gateway.middleware()],
+    before: [notPublic, cors(config.corsOrigins), gateway.middleware()],
     after,
     openapi: () => (doc ??= apiOpenApi(routes)),
   });
@@ -134,6 +160,15 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   });
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, provider: provider.kind }, 'api listening');
+  const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(registry, config.metricsHost, config.metricsPort);
+  const sweep = setInterval(
+    () =>
+      void Promise.all([accounts.sweepExpired(), sharedCounters.sweep()]).catch((err: unknown) =>
+        logger.warn({ err }, 'sweeping expired sessions and throttle points failed'),
+      ),
+    config.sweepIntervalS * 1000,
+  );
+  sweep.unref();
   const billingCron =
     (config.billingCron ?? config.provider !== 'kubernetes')
       ? cron.schedule('0 0 * * *', () => void billing.run(new Date()).catch((err: Error) => logger.error({ err }, 'billing run failed')), {
@@ -154,9 +189,12 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     wallet,
     instances,
     registry,
+    metricsUrl: metrics?.url,
     async close() {
+      clearInterval(sweep);
       await billingCron?.stop();
-      ws.close();
+      await ws.close();
+      await metrics?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -164,5 +202,33 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
       await provider.close();
       await store.close();
     },
+  };
+}
+
+/**
+ * Serves `registry` at `GET /metrics` on its own listener.
+ * @returns its URL and how to stop it.
+ * @throws Error when the port cannot be bound.
+ */
+async function serveMetrics(registry: Registry, host: string, port: number): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') return void res.writeHead(404).end();
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => res.writeHead(500).end(),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const bound = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${bound}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }

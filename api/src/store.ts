@@ -110,6 +110,9 @@ export async function openApiStore(uri: string, timeoutMs = 10_000): Promise<Api
   };
   await store.users.createIndex({ email: 1 }, { unique: true });
   await store.sessions.createIndex({ userId: 1 });
+  // Expired sessions go by themselves on MongoDB (TTL index); FerretDB v1 refuses TTL indexes, so the api also sweeps
+  // them (`Accounts.sweepExpired`) and a refusal here is fine.
+  await store.sessions.createIndex({ expiresAt: 1 }, { expireAfterSeconds: 0 }).catch(() => store.sessions.createIndex({ expiresAt: 1 }));
   await store.ledger.createIndex({ idempotencyKey: 1 }, { unique: true });
   await store.ledger.createIndex({ userId: 1, seq: -1 });
   await store.instances.createIndex({ userId: 1, createdAt: 1 });

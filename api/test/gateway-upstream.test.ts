@@ -1,19 +1,24 @@
 /**
  * The gateway's HTTP relay against a faulty upstream, at the Gateway's own seam: a real local HTTP server stands where
- * an instance would (it answers the token check, then breaks off a response body after the headers). The gateway must
- * cut the client's response short and keep serving; it used to pipe without error handling, so the broken body was an
- * unhandled 'error' that ends the api process.
+ * an instance would (it answers the token check, then breaks off a response body after the headers, or never answers).
+ * The gateway must cut the client's response short and keep serving; it used to pipe without error handling, so the
+ * broken body was an unhandled 'error' that ends the api process. A hung instance ends in 504 `upstream_timeout` (it
+ * used to be cut after 30 s as "unavailable" — shorter than a login may take) and no error names the instance's
+ * address.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { pino } from 'pino';
-import { Gateway, forwardablePath } from '../src/gateway.js';
+import { HttpError } from '@wacloud/kit';
+import { DEFAULT_UPSTREAM_TIMEOUT_MS, Gateway, forwardablePath } from '../src/gateway.js';
 import type { InstanceEndpoints } from '../src/providers/index.js';
 
 let upstream: http.Server;
 let gatewayServer: http.Server;
 let gatewayUrl: string;
+let upstreamUrl: string;
+const servers: http.Server[] = [];
 const uncaught: unknown[] = [];
 const onUncaught = (err: unknown) => uncaught.push(err);
 
@@ -27,6 +32,7 @@ beforeAll(async () => {
   upstream = http.createServer((req, res) => {
     if (req.url === '/internal/v1/tokens/verify')
       return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"valid":true,"permissions":"rw"}');
+    if (req.url === '/v1/hang') return; // never answers
     if (req.url === '/v1/broken') {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(1024 * 1024) });
       res.write(Buffer.alloc(16 * 1024, 1), () => setTimeout(() => res.destroy(), 50));
@@ -34,24 +40,36 @@ beforeAll(async () => {
     }
     res.writeHead(200, { 'content-type': 'text/plain' }).end('fine');
   });
-  const upstreamUrl = await listen(upstream);
+  upstreamUrl = await listen(upstream);
   const ep: InstanceEndpoints = { publicUrl: upstreamUrl, internalUrl: upstreamUrl, internalKey: 'test-internal-key' };
-  const gateway = new Gateway({} as never, { endpoints: async () => ep }, {} as never, pino({ level: 'silent' }));
-  const app = express();
-  app.use(gateway.middleware());
-  app.use(
-    (err: { status?: number }, _req: express.Request, res: express.Response, _next: express.NextFunction) =>
-      void res.status(err.status ?? 500).json({ error: 'x' }),
+  gatewayServer = http.createServer(
+    gatewayApp(new Gateway({} as never, { endpoints: async () => ep }, {} as never, pino({ level: 'silent' }))),
   );
-  gatewayServer = http.createServer(app);
   gatewayUrl = await listen(gatewayServer);
 });
 
+/** An express app of just the gateway, rendering its coded errors like the api does. */
+function gatewayApp(gateway: Gateway): express.Express {
+  const app = express();
+  app.use(gateway.middleware());
+  app.use(
+    (err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) =>
+      void res.status(err instanceof HttpError ? err.status : 500).json(err instanceof HttpError ? err.toJSON() : { error: 'x' }),
+  );
+  return app;
+}
+
+/** Serves `gateway` on a loopback port; closed after all tests. */
+async function serve(gateway: Gateway): Promise<string> {
+  const s = http.createServer(gatewayApp(gateway));
+  servers.push(s);
+  return listen(s);
+}
+
 afterAll(async () => {
   process.off('uncaughtException', onUncaught);
-  gatewayServer?.closeAllConnections();
-  upstream?.closeAllConnections();
-  await Promise.all([new Promise((r) => gatewayServer?.close(r)), new Promise((r) => upstream?.close(r))]);
+  for (const s of [gatewayServer, upstream, ...servers]) s?.closeAllConnections();
+  await Promise.all([gatewayServer, upstream, ...servers].map((s) => new Promise((r) => s?.close(r))));
 });
 
 const token = `wai_0123456789abcdef_${'A'.repeat(43)}`;
@@ -91,4 +109,33 @@ test('forwardablePath: /health and /v1/… only, as the upstream would resolve t
     '/v1',
   ])
     expect({ p, f: forwardablePath(p) }).toEqual({ p, f: undefined });
+});
+
+test('a hung instance ends in 504 upstream_timeout after the upstream timeout; no error names the address', async () => {
+  const ep: InstanceEndpoints = { publicUrl: upstreamUrl, internalUrl: upstreamUrl, internalKey: 'test-internal-key' };
+  const url = await serve(
+    new Gateway({} as never, { endpoints: async () => ep }, {} as never, pino({ level: 'silent' }), { upstreamTimeoutMs: 300 }),
+  );
+  const res = await fetch(`${url}/v1/instances/i-aaaaaaaaaaaa/api/v1/hang`, { headers: { authorization: `Bearer ${token}` } });
+  const body = await res.text();
+  expect({ status: res.status, code: JSON.parse(body).error.code }).toEqual({ status: 504, code: 'upstream_timeout' });
+  expect(body).not.toContain(new URL(upstreamUrl).port);
+  expect(body).not.toContain('127.0.0.1');
+});
+
+test('an unreachable instance is 503 instance_unavailable without its address', async () => {
+  const closed = http.createServer();
+  const deadUrl = await listen(closed);
+  await new Promise((r) => closed.close(r));
+  const ep: InstanceEndpoints = { publicUrl: deadUrl, internalUrl: upstreamUrl, internalKey: 'test-internal-key' };
+  const url = await serve(new Gateway({} as never, { endpoints: async () => ep }, {} as never, pino({ level: 'silent' })));
+  const res = await fetch(`${url}/v1/instances/i-aaaaaaaaaaaa/api/v1/ok`, { headers: { authorization: `Bearer ${token}` } });
+  const body = await res.text();
+  expect({ status: res.status, code: JSON.parse(body).error.code }).toEqual({ status: 503, code: 'instance_unavailable' });
+  expect(body).not.toContain(new URL(deadUrl).port);
+  expect(body).not.toContain('127.0.0.1');
+});
+
+test("the default upstream timeout outlasts an instance's slowest route (a login waits up to 180 s for WhatsApp Web)", () => {
+  expect(DEFAULT_UPSTREAM_TIMEOUT_MS).toBeGreaterThan(180_000);
 });

@@ -99,6 +99,8 @@ beforeAll(async () => {
     RECONCILE_ON_START: 'false',
     BILLING_CRON: 'false',
     PRICE_MONTHLY_MINOR: '100',
+    // The provider's answers change from test to test: no cached "not ready" carried over.
+    ENDPOINTS_NEGATIVE_TTL_MS: '0',
   });
   api = await startApi(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), provider);
   await fetch(`${api.url}/v1/auth/register`, {

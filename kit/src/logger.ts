@@ -1,6 +1,8 @@
 /**
  * The one logger factory of every wacloud service: pino JSON lines with ISO timestamps, `service` on every line, and
- * credentials redacted wherever {@link REDACT_PATHS} names them (request headers, passwords, tokens, keys, secrets).
+ * credentials redacted wherever {@link REDACT_PATHS} names them (request headers, passwords, tokens, keys, secrets),
+ * and wherever a URL query carries one ({@link redactQueryTokens}: every `token=` / `access_token=` parameter of every
+ * line — request URLs, error messages, stacks).
  */
 import { pino, type DestinationStream, type Logger } from 'pino';
 
@@ -37,6 +39,17 @@ export const REDACT_PATHS: readonly string[] = Object.freeze([
   ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]),
 ]);
 
+/** Query parameters whose values are credentials (browsers put tokens there for WebSockets). */
+const QUERY_TOKEN = /([?&](?:access_token|token|key|api_key|apikey)=)[^&#\s"\\]+/gi;
+
+/**
+ * `line` with the value of every `token`, `access_token`, `key`, `api_key` and `apikey` query parameter replaced by
+ * `[redacted]` (a serialised log line or any text holding URLs).
+ */
+export function redactQueryTokens(line: string): string {
+  return line.replace(QUERY_TOKEN, `$1${REDACT_CENSOR}`);
+}
+
 export interface LoggerOptions {
   /** The `service` field of every line, e.g. `wacloud-api`. */
   service: string;
@@ -57,6 +70,7 @@ export function createLogger(o: LoggerOptions): Logger {
       base: { service: o.service },
       redact: { paths: [...REDACT_PATHS], censor: REDACT_CENSOR },
       timestamp: pino.stdTimeFunctions.isoTime,
+      hooks: { streamWrite: redactQueryTokens },
     },
     o.destination,
   );

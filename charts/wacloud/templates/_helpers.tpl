@@ -112,6 +112,8 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "wacloud.api.env" -}}
 - name: PORT
   value: {{ .Values.api.port | quote }}
+- name: METRICS_PORT
+  value: {{ .Values.api.metricsPort | quote }}
 - name: PROVIDER
   value: kubernetes
 - name: K8S_NAMESPACE

@@ -1,0 +1,84 @@
+/**
+ * A cache of instance endpoints in front of a provider, so that requests through the gateway (and the token API) do
+ * not each cost an apiserver GET, a Docker inspect or a health probe: {@link cachingEndpoints} wraps a provider;
+ * `endpoints(id)` answers from the cache — a found instance for `ttlMs` (30 s by default), a `not_found` or `not_ready`
+ * refusal for `negativeTtlMs` (2 s) — and concurrent lookups of one id share one provider call. Any change made
+ * through the wrapper (create, suspend, resume, delete) drops that instance's entry at once. The cache holds at most
+ * `maxEntries` instances (oldest first out).
+ *
+ * Other replicas' suspensions and deletions need no message: the api's database is read before the endpoints are
+ * (`InstanceService.endpoints` refuses a suspended or deleted instance), so the cache only ever serves instances the
+ * database says are live.
+ */
+import { ProviderError, type InstanceEndpoints, type InstanceProvider } from '../providers/index.js';
+
+export interface EndpointCacheOptions {
+  /** How long found endpoints are reused, ms. Default 30,000. */
+  ttlMs?: number;
+  /** How long a `not_found` / `not_ready` answer is reused, ms. Default 2,000. */
+  negativeTtlMs?: number;
+  /** Most instances kept. Default 10,000. */
+  maxEntries?: number;
+}
+
+interface Entry {
+  result: Promise<InstanceEndpoints>;
+  expiresAt: number;
+}
+
+const CHANGES = new Set(['create', 'suspend', 'resume', 'delete']);
+
+/**
+ * `provider` with cached `endpoints` (see the module comment); every other member is the provider's own.
+ * @returns a provider of the same kind; `close()` also empties the cache.
+ */
+export function cachingEndpoints(provider: InstanceProvider, o: EndpointCacheOptions = {}): InstanceProvider {
+  const ttlMs = o.ttlMs ?? 30_000;
+  const negativeTtlMs = o.negativeTtlMs ?? 2_000;
+  const maxEntries = o.maxEntries ?? 10_000;
+  const cache = new Map<string, Entry>();
+  const put = (id: string, e: Entry) => {
+    cache.delete(id);
+    cache.set(id, e);
+    while (cache.size > maxEntries) cache.delete(cache.keys().next().value!);
+  };
+  const endpoints = (id: string): Promise<InstanceEndpoints> => {
+    const hit = cache.get(id);
+    if (hit && hit.expiresAt > Date.now()) return hit.result;
+    const entry: Entry = { result: provider.endpoints(id), expiresAt: Number.POSITIVE_INFINITY };
+    put(id, entry);
+    entry.result.then(
+      () => (entry.expiresAt = Date.now() + ttlMs),
+      (err: unknown) => {
+        const refusal = err instanceof ProviderError && (err.code === 'not_found' || err.code === 'not_ready');
+        // Anything else (the backend unavailable) is not remembered: the next request asks again.
+        if (refusal) entry.expiresAt = Date.now() + negativeTtlMs;
+        else if (cache.get(id) === entry) cache.delete(id);
+      },
+    );
+    return entry.result;
+  };
+  return new Proxy(provider, {
+    get(target, prop, receiver) {
+      if (prop === 'endpoints') return endpoints;
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      if (prop === 'close')
+        return () => {
+          cache.clear();
+          return (value as () => Promise<void>).call(target);
+        };
+      if (typeof prop === 'string' && CHANGES.has(prop))
+        return async (arg: unknown, ...rest: unknown[]) => {
+          const id = typeof arg === 'string' ? arg : (arg as { id?: string } | undefined)?.id;
+          if (id) cache.delete(id);
+          try {
+            return await (value as (...a: unknown[]) => Promise<unknown>).call(target, arg, ...rest);
+          } finally {
+            if (id) cache.delete(id);
+          }
+        };
+      return (value as (...a: unknown[]) => unknown).bind(target);
+    },
+  });
+}
