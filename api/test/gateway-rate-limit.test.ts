@@ -3,7 +3,7 @@
  * replicas on one `throttle` collection. Together they admit at most the limit per window, however the requests are
  * spread and however many arrive at once; once a window is used up, refusals cost no database work.
  */
-import { startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
+import { clearOfWindowEnd, startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import { Throttle } from '../src/login-throttle.js';
 import { RateLimiter, leaseSize } from '../src/gateway/rate-limit.js';
 import { openApiStore, type ApiStore } from '../src/store.js';
@@ -29,6 +29,7 @@ async function burst(limiter: RateLimiter, key: string, n: number, limit: number
 }
 
 test('two replicas together admit at most the limit, and nearly all of it', async () => {
+  await clearOfWindowEnd(3_600_000);
   const limit = 100;
   const a = new RateLimiter(new Throttle(store));
   const b = new RateLimiter(new Throttle(store));
@@ -53,6 +54,7 @@ class CountingThrottle extends Throttle {
 }
 
 test('a used-up window refuses from memory, with the wait until the window ends', async () => {
+  await clearOfWindowEnd(3_600_000);
   const throttle = new CountingThrottle(store);
   const limiter = new RateLimiter(throttle);
   expect(await burst(limiter, 'k2', 3, 3)).toBe(3);

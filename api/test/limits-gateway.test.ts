@@ -8,7 +8,7 @@
  * - stopping the api closes open event streams with 1001 and the process exits.
  */
 import WebSocket from 'ws';
-import { eventually, freePort, startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
+import { clearOfWindowEnd, eventually, freePort, startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import { startSimnet, type RunningSimnet } from '../../instance/test/harness.js';
 import { startApiProcess, tenant, type RunningApi } from './harness.js';
 
@@ -67,6 +67,7 @@ function openStream(token: string): Promise<{ ws: WebSocket } | { code: number; 
 
 describe('item 4: gateway rate limits shared by replicas', () => {
   test("a client address's budget counts requests through both replicas; beyond it 429 rate_limited with Retry-After", async () => {
+    await clearOfWindowEnd(3_600_000);
     const statuses: number[] = [];
     for (let i = 0; i < 6; i++)
       statuses.push((await (i % 2 ? r2 : r1).call('GET', '/v1/instances/i-aaaaaaaaaaaa/api/v1/messages', { token: 'wai_bogus' })).status);
@@ -86,6 +87,7 @@ describe('item 4: gateway rate limits shared by replicas', () => {
   });
 
   test("a tenant's budget counts its authenticated requests from any address through both replicas", async () => {
+    await clearOfWindowEnd(3_600_000);
     const jwt = await tenant(r1, 'limits-tenant@example.com');
     const statuses: number[] = [];
     for (let i = 0; i < 5; i++)

@@ -3,7 +3,7 @@
  * child processes with captured output, and a Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager).
  */
 export { chromiumPath, findBinary, repoRoot, toolsBin } from './paths.js';
-export { eventually, freePort, waitForPort } from './ports.js';
+export { clearOfWindowEnd, eventually, freePort, waitForPort } from './ports.js';
 export { startProcess, type ManagedProcess, type StartProcessOptions } from './process.js';
 export { startMongo, uniqueDbName, withDatabase, type MongoKind, type MongoServer, type StartMongoOptions } from './mongo.js';
 export { countProcesses } from './processes.js';

@@ -47,3 +47,13 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 15_000
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/**
+ * Waits, if needed, until at least `marginMs` remain in the current fixed window of `windowMs` (windows aligned on the
+ * epoch, as the api's rate limits count them), so a test that fills one window never straddles two. Waits at most
+ * `marginMs`.
+ */
+export async function clearOfWindowEnd(windowMs: number, marginMs = 20_000): Promise<void> {
+  const left = windowMs - (Date.now() % windowMs);
+  if (left < marginMs) await new Promise((r) => setTimeout(r, left + 50));
+}
