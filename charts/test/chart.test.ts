@@ -426,20 +426,41 @@ describe('against a real kube-apiserver', () => {
     expect(r.stdout.trim().split('\n')).toHaveLength(objects.length);
   });
 
-  test('helm install, then upgrade: the generated JWT key and MongoDB password are kept', async () => {
+  test('helm install, then upgrade: every value the chart generates (JWT key, MongoDB password) is kept', async () => {
     // A namespace of its own: the dry runs above created the default instances namespace outside any release.
     const ns = 'wacloud-install';
     const instancesNs = `${ns}-instances`;
     const kc = ['--kubeconfig', cp.adminKubeconfigPath, '--namespace', ns];
+    // What the chart generates: the Secrets whose data differ between two renders without a cluster (no lookup).
+    const renderSecrets = async () =>
+      parseManifests(await helm(['template', RELEASE, chartDir, '--namespace', ns, '--set', `instances.namespace=${instancesNs}`]))
+        .filter((o) => o.kind === 'Secret')
+        .map((o) => ({ name: o.metadata.name, data: o.data as Record<string, string> }));
+    const [first, second] = [await renderSecrets(), await renderSecrets()];
+    const generated = first
+      .filter((a) => JSON.stringify(a.data) !== JSON.stringify(second.find((b) => b.name === a.name)!.data))
+      .map((a) => a.name);
+    expect(generated).toEqual(expect.arrayContaining(['wacloud-jwt', 'wacloud-mongodb']));
     await helm(['install', RELEASE, chartDir, ...kc, '--create-namespace', '--set', `instances.namespace=${instancesNs}`]);
     const secret = async (name: string) =>
       JSON.parse(await kubectlOk(cp, ['get', 'secret', name, '-n', ns, '-o', 'json'])).data as Record<string, string>;
-    const jwt = await secret('wacloud-jwt');
-    const mongo = await secret('wacloud-mongodb');
+    const secrets = async () => Object.fromEntries(await Promise.all(generated.map(async (n) => [n, await secret(n)] as const)));
+    const installed = await secrets();
+    const jwt = installed['wacloud-jwt']!;
+    const mongo = installed['wacloud-mongodb']!;
     expect(Buffer.from(jwt['jwt-secret']!, 'base64').toString()).toMatch(/^[A-Za-z0-9]{64}$/);
+    expect(Buffer.from(mongo['mongodb-uri']!, 'base64').toString()).toContain(
+      `:${Buffer.from(mongo['mongodb-root-password']!, 'base64').toString()}@`,
+    );
     await helm(['upgrade', RELEASE, chartDir, ...kc, '--reuse-values', '--set', 'api.priceMonthlyMinor=2000']);
-    expect(await secret('wacloud-jwt')).toEqual(jwt);
-    expect(await secret('wacloud-mongodb')).toEqual(mongo);
+    expect(await secrets()).toEqual(installed);
+    // A server-side dry run of the next upgrade looks the Secrets up too: it shows no new values either.
+    const dry = parseManifests(
+      await helm(['upgrade', RELEASE, chartDir, ...kc, '--reuse-values', '--dry-run=server', '-o', 'json']).then(
+        (out) => (JSON.parse(out) as { manifest: string }).manifest,
+      ),
+    );
+    for (const name of generated) expect([name, find(dry, 'Secret', name).data]).toEqual([name, installed[name]]);
     const api = JSON.parse(await kubectlOk(cp, ['get', 'deployment', 'wacloud-api', '-n', ns, '-o', 'json']));
     expect(envOf(api.spec.template.spec.containers[0]).PRICE_MONTHLY_MINOR.value).toBe('2000');
     // watchAllNamespaces=false (the default): every verb the operator uses is allowed in the instances namespace and
@@ -500,10 +521,14 @@ describe('against a real kube-apiserver', () => {
     await kubectlOk(cp, ['get', 'cronjob', 'wacloud-billing', '-n', ns]);
     await helm(['uninstall', RELEASE, ...kc]);
     // helm.sh/resource-policy: keep — the signing key, the database password and the instances' namespace survive.
-    expect(await secret('wacloud-jwt')).toEqual(jwt);
-    expect(await secret('wacloud-mongodb')).toEqual(mongo);
+    expect(await secrets()).toEqual(installed);
     await kubectlOk(cp, ['get', 'namespace', instancesNs]);
     expect((await cp.kubectl(['get', 'deployment', 'wacloud-api', '-n', ns])).code).not.toBe(0);
+    // …and a new install adopts them (the MongoDB volume's root user still matches).
+    const again = ['--set', `instances.namespace=${instancesNs}`, '--set', 'instances.createNamespace=false'];
+    await helm(['install', RELEASE, chartDir, ...kc, ...again]);
+    expect(await secrets()).toEqual(installed);
+    await helm(['uninstall', RELEASE, ...kc]);
   }, 120_000);
 
   test("the operator under the chart's namespaced RBAC (watchAllNamespaces=false) reconciles in the instances namespace", async () => {

@@ -152,6 +152,17 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (include "wacloud.componentName" (dict "ctx" . "component" "operator")) .Values.operator.leaderElection.leaseName }}
 {{- end }}
 
+{{/*
+A value the chart generates, kept across upgrades and reinstalls: the base64 value of `key` in the Secret `name` of the
+release namespace when it exists (lookup; `helm template` and client-side dry runs see no cluster and generate anew),
+else `length` random alphanumerics, base64-encoded. Every generated secret value goes through here.
+include "wacloud.keptRandom" (dict "ctx" $ "name" "wacloud-jwt" "key" "jwt-secret" "length" 64)
+*/}}
+{{- define "wacloud.keptRandom" -}}
+{{- $existing := (lookup "v1" "Secret" .ctx.Release.Namespace .name).data | default dict }}
+{{- index $existing .key | default (randAlphaNum .length | b64enc) }}
+{{- end }}
+
 {{/* Secret and key of the api's JWT signing key. */}}
 {{- define "wacloud.jwt.secretName" -}}
 {{- default (include "wacloud.componentName" (dict "ctx" . "component" "jwt")) .Values.api.jwt.existingSecret }}
