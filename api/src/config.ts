@@ -80,16 +80,17 @@ const shape = {
   /** docker provider: the instance image (pulled when the engine lacks it). Default `wacloud/instance:<api version>`. */
   DOCKER_INSTANCE_IMAGE: z.string().min(1).optional(),
   /**
-   * docker provider: user-defined bridge network of the instance containers (created when missing). It is also the
-   * provider's scope: start-up reconciliation only touches containers and volumes labelled with it.
+   * docker provider: the provider's scope (start-up reconciliation only touches containers, volumes and networks
+   * labelled with it) and the prefix of the instances' networks: each instance container gets a bridge network of
+   * its own, `<DOCKER_NETWORK>-<id>`, so no instance reaches another.
    */
   DOCKER_NETWORK: z
     .string()
     .regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, 'must be a Docker network name')
     .default('wacloud-instances'),
   /**
-   * docker provider: how the api reaches instances. `network`: the api is attached to DOCKER_NETWORK and uses
-   * `http://<container>:8080`; `published`: the instance ports are published on random ports of the engine's host and
+   * docker provider: how the api reaches instances. `network`: the api (a container on that engine) joins each
+   * instance's network and uses `http://<container>:8080`; `published`: the instance ports are published on random ports of the engine's host and
    * reached at DOCKER_PUBLISHED_HOST (the api is not on that engine's networks, e.g. a dind daemon).
    */
   DOCKER_REACH: z.enum(['network', 'published']).default('network'),

@@ -40,6 +40,11 @@ const shape = {
   DATA_DIR: z.string().min(1).default('./.data/instance'),
   /** Chromium executable for the webjs engine. */
   CHROMIUM_PATH: z.string().min(1).default('/usr/bin/chromium'),
+  /**
+   * Chromium's sandbox: `auto` (sandboxed where the kernel and container allow it, else `--no-sandbox` with a
+   * warning), `on` (sandboxed or fail at launch), `off` (`--no-sandbox`, with a warning). See docs/security.md.
+   */
+  WACLOUD_CHROMIUM_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
   /** Restart the browser (keeping the session) when its memory (PSS) passes this many bytes (also `1536m`, `2g`). */
   BROWSER_MEMORY_LIMIT_BYTES: envSizeBytes.default(1536 * 1024 * 1024),
   /** How often the browser's memory is measured, ms. */

@@ -151,6 +151,7 @@ export async function startDockerBackend(logger: Logger): Promise<BackendResult>
   const net = dockerTestName('provider-contract');
   const simnetName = `${net}-simnet`;
   let mongo: MongoServer | undefined;
+  let simnetUrl = '';
   const cleanup = async () => {
     const ids = (await d.docker(['ps', '-aq', '--filter', `label=wacloud.io/scope=${net}`]).catch(() => '')).split('\n').filter(Boolean);
     if (ids.length) await d.docker(['rm', '-f', '-v', ...ids]).catch(() => undefined);
@@ -159,6 +160,10 @@ export async function startDockerBackend(logger: Logger): Promise<BackendResult>
       .filter(Boolean);
     if (vols.length) await d.docker(['volume', 'rm', '-f', ...vols]).catch(() => undefined);
     await d.docker(['rm', '-f', '-v', simnetName]).catch(() => undefined);
+    const nets = (await d.docker(['network', 'ls', '-q', '--filter', `label=wacloud.io/scope=${net}`]).catch(() => ''))
+      .split('\n')
+      .filter(Boolean);
+    if (nets.length) await d.docker(['network', 'rm', ...nets]).catch(() => undefined);
     await d.docker(['network', 'rm', net]).catch(() => undefined);
     await mongo?.stop();
     await d.release();
@@ -167,7 +172,7 @@ export async function startDockerBackend(logger: Logger): Promise<BackendResult>
     await buildWacloudImage(d, 'instance');
     const gateway = await createTestNetwork(d, net, 'provider-contract');
     mongo = await startMongo({ host: gateway });
-    await runSimnetContainer(d, { name: simnetName, net, image });
+    simnetUrl = await runSimnetContainer(d, { name: simnetName, image, host: gateway, port: await freePort() });
   } catch (err) {
     await cleanup();
     throw err;
@@ -178,7 +183,7 @@ export async function startDockerBackend(logger: Logger): Promise<BackendResult>
     network: net,
     reach: 'published' as const,
     mongoUri: mongo.uri,
-    simnetUrl: `http://${simnetName}:7300`,
+    simnetUrl,
     keySecret: 'contract-key-secret-0123456789abcdef',
     shmSizeBytes: 64 * 1024 ** 2,
     memoryBytes: 1024 ** 3,

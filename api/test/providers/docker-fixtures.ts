@@ -13,25 +13,31 @@ export async function createTestNetwork(d: Dockerd, net: string, label: string):
   return (await d.docker(['network', 'inspect', net, '--format', '{{(index .IPAM.Config 0).Gateway}}'])).trim();
 }
 
-/** Runs the simulated WhatsApp network from the instance image as container `name` on `net`, listening on :7300. */
-export async function runSimnetContainer(d: Dockerd, o: { name: string; net: string; image: string }): Promise<void> {
+/**
+ * Runs the simulated WhatsApp network from the instance image as container `name` in the host's network, listening
+ * on `host:port` (the test network's gateway address): every instance has a network of its own, and reaches it there
+ * as it reaches the test MongoDB.
+ * @returns its URL as the instances reach it, `http://<host>:<port>`.
+ */
+export async function runSimnetContainer(d: Dockerd, o: { name: string; image: string; host: string; port: number }): Promise<string> {
   await d.docker([
     'run',
     '-d',
     '--name',
     o.name,
     '--network',
-    o.net,
+    'host',
     '--restart',
     'no',
     '-e',
-    'SIMNET_HOST=0.0.0.0',
+    `SIMNET_HOST=${o.host}`,
     '-e',
-    'SIMNET_PORT=7300',
+    `SIMNET_PORT=${o.port}`,
     '-e',
     'LOG_LEVEL=warn',
     o.image,
     'node',
     SIMNET_MAIN_IN_IMAGE,
   ]);
+  return `http://${o.host}:${o.port}`;
 }

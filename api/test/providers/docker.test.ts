@@ -13,6 +13,7 @@ import {
   buildWacloudImage,
   dockerTestName,
   eventually,
+  freePort,
   startDockerd,
   startMongo,
   startProcess,
@@ -94,7 +95,7 @@ describe('docker provider: pure parts', () => {
     expect(spec.ExposedPorts).toEqual({ '8080/tcp': {}, '8081/tcp': {} });
     expect(spec.StopTimeout).toBe(10);
     expect(spec.HostConfig).toEqual({
-      NetworkMode: 'wacloud-instances',
+      NetworkMode: 'wacloud-instances-i-abcdefghijkl',
       RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
       Mounts: [{ Type: 'volume', Source: 'wacloud-i-abcdefghijkl-data', Target: '/data' }],
       ShmSize: 512 * 1024 * 1024,
@@ -314,6 +315,7 @@ withDaemon('docker provider against a real dockerd', () => {
   const net = dockerTestName('provider-docker');
   const otherNet = dockerTestName('provider-docker-created');
   const simnetName = `${net}-simnet`;
+  let simnetUrl: string;
   let gateway: string;
   let mongo: MongoServer;
   const dockerJson = async <T>(args: string[]): Promise<T> => JSON.parse(await d.docker(args)) as T;
@@ -341,8 +343,8 @@ withDaemon('docker provider against a real dockerd', () => {
     expect(gateway).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     // Containers cannot reach the host's loopback: the database listens on the network's gateway address.
     mongo = await startMongo({ host: gateway });
-    // The simulated WhatsApp network, from the same image, on the instances' network.
-    await runSimnetContainer(d, { name: simnetName, net, image });
+    // The simulated WhatsApp network, from the same image, beside the database (each instance has its own network).
+    simnetUrl = await runSimnetContainer(d, { name: simnetName, image, host: gateway, port: await freePort() });
   }, 600_000);
 
   afterAll(async () => {
@@ -357,13 +359,19 @@ withDaemon('docker provider against a real dockerd', () => {
       if (vols.length) await d.docker(['volume', 'rm', '-f', ...vols]).catch(() => undefined);
     }
     await d.docker(['rm', '-f', '-v', simnetName]).catch(() => undefined); // -v: the image's anonymous /data volume too
+    for (const scope of [net, otherNet]) {
+      const nets = (await d.docker(['network', 'ls', '-q', '--filter', `label=wacloud.io/scope=${scope}`]).catch(() => ''))
+        .split('\n')
+        .filter(Boolean);
+      if (nets.length) await d.docker(['network', 'rm', ...nets]).catch(() => undefined);
+    }
     await d.docker(['network', 'rm', net, otherNet]).catch(() => undefined);
     await mongo?.stop();
     await d.release();
   }, 120_000);
 
   describe('DockerProvider in this process', () => {
-    test('creates its network when missing; a suspended create makes a stopped container and its volume; delete removes both', async () => {
+    test("creates the instance's own network; a suspended create makes a stopped container and its volume; delete removes all three", async () => {
       const provider = new DockerProvider({
         dockerHost: d.host,
         image,
@@ -378,9 +386,15 @@ withDaemon('docker provider against a real dockerd', () => {
       try {
         await provider.create(r);
         await provider.create(r); // idempotent
-        const netInfo = (await dockerJson<Array<{ Driver: string; Labels: Record<string, string> }>>(['network', 'inspect', otherNet]))[0]!;
+        const netInfo = (
+          await dockerJson<Array<{ Driver: string; Labels: Record<string, string> }>>(['network', 'inspect', `${otherNet}-${r.id}`])
+        )[0]!;
         expect(netInfo.Driver).toBe('bridge');
-        expect(netInfo.Labels['app.kubernetes.io/managed-by']).toBe('wacloud-api');
+        expect(netInfo.Labels).toMatchObject({
+          'app.kubernetes.io/managed-by': 'wacloud-api',
+          'wacloud.io/scope': otherNet,
+          'wacloud.io/instance': r.id,
+        });
         const c = (await inspect(containerName(r.id)))!;
         expect(c.State.Status).toBe('created');
         expect(c.Config.Labels['wacloud.io/scope']).toBe(otherNet);
@@ -394,6 +408,7 @@ withDaemon('docker provider against a real dockerd', () => {
         await provider.delete(r.id);
         expect(await inspect(containerName(r.id))).toBeUndefined();
         expect(await volumeExists(volumeName(r.id))).toBe(false);
+        await expect(d.docker(['network', 'inspect', `${otherNet}-${r.id}`])).rejects.toThrow(/No such network/i);
         await provider.delete(r.id); // idempotent
         expect((await provider.status(r.id)).phase).toBe('NotFound');
       } finally {
@@ -408,7 +423,7 @@ withDaemon('docker provider against a real dockerd', () => {
         network: net,
         reach: 'published' as const,
         mongoUri: mongo.uri,
-        simnetUrl: `http://${simnetName}:7300`,
+        simnetUrl,
         logger,
       };
       const r: ProvisionRequest = { id: 'i-rotatekeyaaa', owner: 'user-1', name: 'x', engine: 'simulated', suspended: false };
@@ -501,7 +516,7 @@ withDaemon('docker provider against a real dockerd', () => {
     beforeAll(async () => {
       api = await startApiProcess({
         mongo,
-        simnetUrl: `http://${simnetName}:7300`,
+        simnetUrl,
         env: {
           PROVIDER: 'docker',
           DOCKER_HOST: d.host,
@@ -543,11 +558,11 @@ withDaemon('docker provider against a real dockerd', () => {
         RestartPolicy: { Name: 'unless-stopped' },
         ShmSize: 256 * 1024 ** 2,
         Memory: 1024 ** 3,
-        NetworkMode: net,
+        NetworkMode: `${net}-${ids.a}`,
         CapDrop: ['ALL'],
       });
       expect(c.HostConfig.PortBindings['8080/tcp']?.[0]?.HostIp).toBe('127.0.0.1');
-      expect(Object.keys(c.NetworkSettings.Networks)).toEqual([net]);
+      expect(Object.keys(c.NetworkSettings.Networks)).toEqual([`${net}-${ids.a}`]);
       expect(c.Mounts).toEqual([expect.objectContaining({ Type: 'volume', Name: volumeName(ids.a), Destination: '/data' })]);
       expect(await volumeExists(volumeName(ids.a))).toBe(true);
       expect(c.Config.Env).toContain(`MONGODB_URI=${mongo.uri.replace(/\/$/, '')}/${instanceDatabaseName(ids.a)}`);
@@ -614,7 +629,7 @@ withDaemon('docker provider against a real dockerd', () => {
         containerName(stray),
         ...strayLabels,
         '--network',
-        net,
+        'none',
         '-v',
         `${volumeName(stray)}:/data`,
         image,

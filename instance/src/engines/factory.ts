@@ -20,6 +20,7 @@ export async function createEngine(config: Config, logger: Logger): Promise<Engi
   return new WebjsEngine({
     dataDir: config.dataDir,
     chromiumPath: config.chromiumPath,
+    chromiumSandbox: config.wacloudChromiumSandbox,
     memoryLimitBytes: config.browserMemoryLimitBytes,
     memoryCheckMs: config.browserMemoryCheckMs,
     logger: log,

@@ -15,9 +15,17 @@ export interface DockerProviderOptions {
   certPath?: string | undefined;
   /** Instance image, e.g. `wacloud/instance:0.1.0`; pulled when the engine does not have it. */
   image: string;
-  /** User-defined bridge network of the instances; created when missing. Also the provider's scope label. */
+  /**
+   * The provider's scope (its label on every object) and the prefix of the instances' networks: each instance gets
+   * its own bridge network `<network>-<id>`, created with it and removed with it.
+   */
   network: string;
   reach: DockerReach;
+  /**
+   * Reach `network`: the api's own container on that engine, joined to every instance network. Default: this host's
+   * name (a container's default host name is its short id).
+   */
+  apiContainer?: string | undefined;
   /** `published`: host name or address where the api reaches the published ports. Default `127.0.0.1`. */
   publishedHost?: string | undefined;
   /** `published`: host address the ports are bound to. Default `127.0.0.1` for a loopback `publishedHost`, else `0.0.0.0`. */
@@ -38,6 +46,12 @@ export interface DockerProviderOptions {
   cpus?: number | undefined;
   /** Prefix of container and volume names. Default `wacloud-`. */
   namePrefix?: string | undefined;
+  /**
+   * Seccomp profile of the containers as JSON text (Docker's `seccomp=<json>`): default the Chromium profile
+   * shipped in `instance/seccomp/chromium.json` (`seccomp.ts`), which lets Chromium keep its sandbox; `''`: the
+   * engine's default profile (Chromium then runs without its sandbox, see docs/security.md).
+   */
+  seccompProfile?: string | undefined;
   /** Extra environment of the instances (e.g. `LOG_LEVEL`); the provider's own variables win. */
   env?: Record<string, string> | undefined;
   logger: Logger;

@@ -3,7 +3,8 @@
  * provider for plain Docker hosts (the engine's own socket, or a `docker:dind` daemon reached over TCP).
  *
  * Per instance `<id>` (all in the engine; the provider keeps nothing on disk and nothing that an api restart loses):
- * - container `<prefix><id>` from the instance image, on the user-defined bridge network (created when missing),
+ * - container `<prefix><id>` from the instance image, on its own bridge network `<network>-<id>` (no instance can
+ *   open another's ports; `networks.ts`), the seccomp profile that lets Chromium keep its sandbox (`seccomp.ts`),
  *   restart policy `unless-stopped`, a memory limit, a large `/dev/shm` for Chromium, no capabilities,
  *   `no-new-privileges`; labels `app.kubernetes.io/managed-by=wacloud-api`, `wacloud.io/instance=<id>`,
  *   `wacloud.io/owner=<owner>`, `wacloud.io/engine`, `wacloud.io/scope=<network>` and `wacloud.io/spec-hash` (a hash
@@ -18,7 +19,7 @@
  * as they can read everything else of the containers); it is never logged. Rotating the secret recreates the
  * containers at the next create/resume/reconcile, their sessions kept.
  *
- * How the api reaches instances ({@link DockerReach}): `network` — the api is attached to the same network and uses
+ * How the api reaches instances ({@link DockerReach}): `network` — the api joins each instance network and uses
  * `http://<container name>:8080` / `:8081`; `published` — ports 8080/8081 are published on random ports of the
  * daemon's host (bound to `publishIp`) and the api uses `http://<publishedHost>:<port>` (a dind daemon: `dind`).
  *
@@ -54,7 +55,9 @@ import { MANAGED_BY_API, MANAGED_BY_API_SELECTOR } from '../shared/labels.js';
 import { RECONCILE_CONCURRENCY, runReconcileTasks, type ReconcileTask } from '../shared/reconcile-set.js';
 import { dockerConnection, engineFailure, engineMessage, statusCodeOf } from './engine.js';
 import type { DockerProviderOptions } from './options.js';
+import { InstanceNetworks } from './networks.js';
 import { phaseOf, stateOf } from './phase.js';
+import { loadSeccompProfile } from './seccomp.js';
 import { containerUrls, type ContainerUrls } from './urls.js';
 import {
   DOCKER_LABELS,
@@ -82,13 +85,13 @@ export class DockerProvider implements InstanceProvider {
   /** Last /health success per instance and container run (`<container id>@<StartedAt>`). */
   private readonly healthy = new HealthCache();
   private readonly locks = new KeyedLock();
-  private network: Promise<void> | undefined;
+  private readonly networks: InstanceNetworks;
   private closed = false;
 
   /**
    * Connects lazily (the first call reaches the engine).
-   * @throws ProviderError `unavailable` for a malformed `dockerHost`, unreadable TLS files, or a `mongoUri` that is not
-   * a MongoDB URI.
+   * @throws ProviderError `unavailable` for a malformed `dockerHost`, unreadable TLS files, a `mongoUri` that is not
+   * a MongoDB URI, or no readable seccomp profile (`seccompProfile` unset and the shipped one missing).
    */
   constructor(private readonly opts: DockerProviderOptions) {
     const conn = dockerConnection(opts.dockerHost, opts.certPath);
@@ -106,8 +109,16 @@ export class DockerProvider implements InstanceProvider {
     this.concurrency = Math.max(1, opts.reconcileConcurrency ?? RECONCILE_CONCURRENCY);
     this.stopTimeoutS = opts.stopTimeoutS ?? 10;
     const loopback = ['127.0.0.1', 'localhost', '::1'].includes(this.publishedHost);
+    this.networks = new InstanceNetworks({
+      docker: this.docker,
+      scope: opts.network,
+      reach: opts.reach,
+      apiContainer: opts.apiContainer,
+      failure: (what, err) => this.failure(what, err),
+    });
     this.specOptions = {
       ...opts,
+      seccompProfile: opts.seccompProfile ?? loadSeccompProfile(),
       publishIp: opts.publishIp ?? (loopback ? (this.publishedHost === '::1' ? '::1' : '127.0.0.1') : '0.0.0.0'),
     };
   }
@@ -227,11 +238,11 @@ export class DockerProvider implements InstanceProvider {
   async reconcile(desired: ProvisionRequest[]): Promise<void> {
     for (const r of desired) assertInstanceId(r.id);
     this.assertOpen();
-    await this.ensureNetwork();
     const filters = { label: [MANAGED_BY_API_SELECTOR, `${DOCKER_LABELS.SCOPE}=${this.opts.network}`] };
-    const [containers, volumes] = await Promise.all([
+    const [containers, volumes, networks] = await Promise.all([
       this.call('list containers', () => this.docker.listContainers({ all: true, filters })),
       this.call('list volumes', () => this.docker.listVolumes({ filters })),
+      this.call('list networks', () => this.networks.list()),
     ]);
     const want = new Map(desired.map((r) => [r.id, r]));
     const counts = { ensured: 0, removed: 0, extra: 0 };
@@ -267,6 +278,7 @@ export class DockerProvider implements InstanceProvider {
       const id = v.Labels?.[LABELS.INSTANCE] ?? '';
       if (!want.has(id) && isInstanceId(id)) unknown.add(id);
     }
+    for (const id of networks) if (!want.has(id) && isInstanceId(id)) unknown.add(id);
     for (const id of unknown) {
       tasks.push({
         what: 'remove',
@@ -292,7 +304,7 @@ export class DockerProvider implements InstanceProvider {
 
   // ---- operations (callers hold the instance's lock) -----------------------------------------------------------
 
-  /** Network, volume, container with the current spec, then started or stopped as `req.suspended` says. */
+  /** The instance's network, volume, container with the current spec, then started or stopped as `req.suspended` says. */
   private async ensure(req: ProvisionRequest): Promise<void> {
     const spec = buildContainerSpec(req, this.specOptions, deriveInternalKey(this.opts.keySecret, req.id));
     this.wanted.set(req.id, !req.suspended);
@@ -300,7 +312,7 @@ export class DockerProvider implements InstanceProvider {
     if (c && c.Config.Labels?.[LABELS.MANAGED_BY] !== MANAGED_BY_API) {
       throw new ProviderError('unavailable', `container ${spec.name} exists but is not managed by wacloud; remove or rename it`);
     }
-    await this.ensureNetwork();
+    await this.networks.ensure(req.id);
     await this.call(`create volume ${volumeName(req.id, this.prefix)}`, () =>
       this.docker.createVolume({ Name: volumeName(req.id, this.prefix), Labels: instanceLabels(req, this.opts.network) }),
     );
@@ -382,7 +394,10 @@ export class DockerProvider implements InstanceProvider {
     this.healthy.forget(id);
   }
 
-  /** Removes every container labelled with `id` in this scope, then its volume and optionally its database; false when nothing existed. */
+  /**
+   * Removes every container labelled with `id` in this scope, then its network, its volume and optionally its
+   * database; false when nothing existed.
+   */
   private async removeInstance(id: string, dropDatabase: boolean): Promise<boolean> {
     this.wanted.delete(id);
     const filters = { label: [`${LABELS.INSTANCE}=${id}`, `${DOCKER_LABELS.SCOPE}=${this.opts.network}`, MANAGED_BY_API_SELECTOR] };
@@ -391,6 +406,7 @@ export class DockerProvider implements InstanceProvider {
     const named = await this.inspect(id);
     if (named && named.Config.Labels?.[LABELS.MANAGED_BY] === MANAGED_BY_API) ids.add(named.Id);
     for (const cid of ids) await this.removeContainer(cid, id);
+    await this.networks.remove(id);
     const vol = volumeName(id, this.prefix);
     let volumeRemoved = false;
     try {
@@ -401,36 +417,6 @@ export class DockerProvider implements InstanceProvider {
     }
     if (dropDatabase) await dropInstanceDatabase(this.opts.mongoUri, id, this.log);
     return ids.size > 0 || volumeRemoved;
-  }
-
-  /**
-   * Makes sure the user-defined bridge network exists (checked on every call, so a network removed behind the
-   * provider's back is created again; concurrent calls share one check).
-   */
-  private ensureNetwork(): Promise<void> {
-    this.network ??= (async () => {
-      const name = this.opts.network;
-      try {
-        await this.docker.getNetwork(name).inspect();
-        return;
-      } catch (err) {
-        if (statusCodeOf(err) !== 404) throw this.failure(`inspect network ${name}`, err);
-      }
-      try {
-        await this.docker.createNetwork({
-          Name: name,
-          Driver: 'bridge',
-          CheckDuplicate: true,
-          Labels: { [LABELS.MANAGED_BY]: MANAGED_BY_API },
-        });
-        this.log.info({ network: name }, 'created the instances network');
-      } catch (err) {
-        if (statusCodeOf(err) !== 409) throw this.failure(`create network ${name}`, err);
-      }
-    })().finally(() => {
-      this.network = undefined;
-    });
-    return this.network;
   }
 
   // ---- engine access -------------------------------------------------------------------------------------------

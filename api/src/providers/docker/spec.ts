@@ -45,11 +45,20 @@ export type ContainerSpecOptions = Pick<
   | 'namePrefix'
   | 'env'
   | 'stopTimeoutS'
+  | 'seccompProfile'
 >;
 
 /** Container name of instance `id`: `<prefix><id>`. */
 export function containerName(id: string, prefix = 'wacloud-'): string {
   return `${prefix}${id}`;
+}
+
+/**
+ * Network of instance `id`: `<scope network>-<id>`, its own bridge (instances never share one, so none can open
+ * another's ports).
+ */
+export function instanceNetworkName(scope: string, id: string): string {
+  return `${scope}-${id}`;
 }
 
 /** Session volume name of instance `id`: `<prefix><id>-data`. */
@@ -93,8 +102,10 @@ export function instanceLabels(req: Pick<ProvisionRequest, 'id' | 'owner' | 'eng
  * The create options of instance `req`'s container (pure): image, name, environment (`INSTANCE_ID`, `ENGINE`,
  * `MONGODB_URI` naming the instance's database, `INTERNAL_API_KEY`, `SIMNET_URL` for the simulated engine, ports,
  * `DATA_DIR`), labels incl. {@link DOCKER_LABELS}.SPEC_HASH, exposed ports (published on random host ports bound to
- * `publishIp` for reach `published`), the session volume at {@link DATA_DIR}, the network, restart policy
- * `unless-stopped`, memory / shm / CPU limits, extra hosts, no capabilities, `no-new-privileges`.
+ * `publishIp` for reach `published`), the session volume at {@link DATA_DIR}, the instance's own network
+ * ({@link instanceNetworkName}), restart policy
+ * `unless-stopped`, memory / shm / CPU limits, extra hosts, no capabilities, `no-new-privileges`, the seccomp profile
+ * `seccompProfile` (JSON text; none: the engine's default).
  * @throws ProviderError `unavailable` when the engine is `simulated` and no `simnetUrl` is configured, or `mongoUri` is
  * not a MongoDB URI.
  */
@@ -137,7 +148,7 @@ export function buildContainerSpec(req: ProvisionRequest, o: ContainerSpecOption
     ExposedPorts: { [PUBLIC_PORT]: {}, [INTERNAL_PORT]: {} },
     StopTimeout: o.stopTimeoutS ?? 10,
     HostConfig: {
-      NetworkMode: o.network,
+      NetworkMode: instanceNetworkName(o.network, req.id),
       RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
       Mounts: [{ Type: 'volume', Source: volumeName(req.id, prefix), Target: DATA_DIR }],
       ShmSize: o.shmSizeBytes ?? 512 * 1024 * 1024,
@@ -146,7 +157,7 @@ export function buildContainerSpec(req: ProvisionRequest, o: ContainerSpecOption
       ...(o.extraHosts?.length ? { ExtraHosts: [...o.extraHosts] } : {}),
       ...(published ? { PortBindings: { [PUBLIC_PORT]: bind, [INTERNAL_PORT]: bind } } : {}),
       CapDrop: ['ALL'],
-      SecurityOpt: ['no-new-privileges:true'],
+      SecurityOpt: ['no-new-privileges:true', ...(o.seccompProfile ? [`seccomp=${o.seccompProfile}`] : [])],
     },
   };
   spec.Labels![DOCKER_LABELS.SPEC_HASH] = createHash('sha256').update(canonicalJson(spec)).digest('hex').slice(0, 32);

@@ -11,7 +11,7 @@ export interface ContainerUrls {
 }
 
 /**
- * The container's API URLs: with `reach: 'network'` its name on the shared network and the fixed ports; with
+ * The container's API URLs: with `reach: 'network'` its name on its network (which the api joins) and the fixed ports; with
  * `reach: 'published'` `publishedHost` (IPv6 in brackets) and the host ports the engine published, or undefined while
  * the ports are not published yet (the container is still starting).
  */

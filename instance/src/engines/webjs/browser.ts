@@ -10,9 +10,11 @@ import { lstat, readlink, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import puppeteer, { type Browser } from 'puppeteer-core';
+import { launchWithSandboxPolicy, NO_SANDBOX_FLAG, type ChromiumSandboxMode, type SandboxLogger } from './sandbox.js';
 
 /**
  * Flags every launch gets (puppeteer adds `--headless=new` and its own defaults, minus {@link IGNORED_DEFAULT_ARGS}).
+ * No `--no-sandbox`: Chromium keeps its sandbox unless `sandbox` ({@link LaunchOptions}) says otherwise.
  * `--disable-blink-features=AutomationControlled` is what whatsapp-web.js adds when it launches the browser itself.
  *
  * Note: Debian's Chromium daemonizes two small `chrome_crashpad_handler` processes (parent 1, own process groups, so
@@ -20,7 +22,6 @@ import puppeteer, { type Browser } from 'puppeteer-core';
  * `--disable-crashpad-for-testing` would avoid them but makes navigations fail with `net::ERR_ABORTED` here.
  */
 export const CHROMIUM_ARGS: readonly string[] = [
-  '--no-sandbox',
   '--disable-gpu',
   '--disable-background-networking',
   '--disable-component-update',
@@ -96,20 +97,30 @@ export interface LaunchOptions {
   extraArgs?: readonly string[] | undefined;
   /** Launch timeout, ms (default 30 000). */
   timeoutMs?: number | undefined;
+  /** Chromium's sandbox (`WACLOUD_CHROMIUM_SANDBOX`, see `sandbox.ts`). Default `auto`. */
+  sandbox?: ChromiumSandboxMode | undefined;
+  /** Where the no-sandbox warning goes. */
+  logger?: SandboxLogger | undefined;
 }
 
 /**
  * Launches Chromium headless with a DevTools WebSocket endpoint (`browser.wsEndpoint()`, loopback, random port) that
  * another puppeteer (whatsapp-web.js') can connect to. The browser is the leader of its own process group
  * (puppeteer spawns it detached), so {@link closeBrowser} can kill the whole tree. Signal handlers are left to the
- * caller. @throws Error from puppeteer when Chromium does not start (message includes Chromium's stderr).
+ * caller. Sandboxed unless `options.sandbox` and the machine say otherwise (`launchWithSandboxPolicy`).
+ * @throws ChromiumSandboxError with sandbox `on` when Chromium cannot start sandboxed; Error from puppeteer when
+ * Chromium does not start (message includes Chromium's stderr).
  */
 export async function launchChromium(options: LaunchOptions): Promise<Browser> {
+  return launchWithSandboxPolicy(options.sandbox ?? 'auto', options.logger, (noSandbox) => launchOnce(options, noSandbox));
+}
+
+function launchOnce(options: LaunchOptions, noSandbox: boolean): Promise<Browser> {
   return puppeteer.launch({
     executablePath: options.executablePath,
     headless: true,
     userDataDir: options.userDataDir,
-    args: [...CHROMIUM_ARGS, ...(options.extraArgs ?? [])],
+    args: [...(noSandbox ? [NO_SANDBOX_FLAG] : []), ...CHROMIUM_ARGS, ...(options.extraArgs ?? [])],
     ignoreDefaultArgs: [...IGNORED_DEFAULT_ARGS],
     defaultViewport: null,
     pipe: false,

@@ -282,6 +282,8 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
           executablePath: this.opts.chromiumPath,
           userDataDir: this.profileDir,
           extraArgs: this.opts.chromiumArgs,
+          sandbox: this.opts.chromiumSandbox,
+          logger: this.log,
         });
         run.browser = browser;
         run.pid = browser.process()?.pid;

@@ -1,5 +1,6 @@
 /** Options of the `webjs` engine. */
 import type { Logger } from 'pino';
+import type { ChromiumSandboxMode } from './sandbox.js';
 
 export interface WebjsEngineOptions {
   /** Persistent directory of this instance (a PVC in Kubernetes). The session lives in `<dataDir>/session`. */
@@ -18,4 +19,6 @@ export interface WebjsEngineOptions {
   startTimeoutMs?: number | undefined;
   /** Extra Chromium flags (appended to the defaults of `browser.ts`). */
   chromiumArgs?: readonly string[] | undefined;
+  /** Chromium's sandbox: `on`, `auto` (default; falls back to `--no-sandbox` with a warning) or `off`. */
+  chromiumSandbox?: ChromiumSandboxMode | undefined;
 }
