@@ -138,7 +138,14 @@ describe.each(Object.keys(VALUES))('%s values', (name) => {
 
 describe('values.schema.json', () => {
   test('helm lint and template refuse a value of the wrong type, an unknown value and an unknown engine', async () => {
-    for (const set of ['operator.replicaCount=two', 'api.unknownSetting=1', 'instances.engine=baileys']) {
+    for (const set of [
+      'operator.replicaCount=two',
+      'api.unknownSetting=1',
+      'instances.engine=baileys',
+      'instances.chromiumSandbox=maybe',
+      'instances.seccompProfile.type=Unconfined',
+      'instances.networkPolicy.egress.internet.except[0]=metadata',
+    ]) {
       const r = await run(helmBin(), ['template', RELEASE, chartDir, '--namespace', NS, '--set', set]);
       expect([set, r.code, r.stderr]).toEqual([set, 1, expect.stringMatching(/values don't meet the specifications of the schema/)]);
       const lint = await run(helmBin(), ['lint', '--strict', chartDir, '--namespace', NS, '--set', set]);
@@ -261,6 +268,77 @@ describe('workloads', () => {
     expect(find(objects, 'Service', 'wacloud-operator-metrics').spec.ports[0]).toMatchObject({ name: 'metrics', port: 8080 });
   });
 
+  test("instances' NetworkPolicy and pod security: the chart hands the operator its own pods' labels and the values", async () => {
+    const { objects } = await render('default');
+    const env = envOf(find(objects, 'Deployment', 'wacloud-operator').spec.template.spec.containers[0]);
+    const labelsOf = (v: string) => Object.fromEntries(v.split(',').map((p) => p.split('=') as [string, string]));
+    // The selectors name the pods the chart runs: the operator (session probe) and the bundled MongoDB on its port.
+    expect(find(objects, 'Deployment', 'wacloud-operator').spec.template.metadata.labels).toMatchObject(
+      labelsOf(env.OPERATOR_POD_SELECTOR.value),
+    );
+    const mongo = find(objects, 'StatefulSet', 'wacloud-mongodb');
+    expect(mongo.spec.template.metadata.labels).toMatchObject(labelsOf(env.EGRESS_MONGODB_POD_SELECTOR.value));
+    expect(env.EGRESS_MONGODB_NAMESPACE_SELECTOR.value).toBe(`kubernetes.io/metadata.name=${NS}`);
+    expect(Number(env.EGRESS_MONGODB_PORT.value)).toBe(mongo.spec.template.spec.containers[0].ports[0].containerPort);
+    expect(env).toMatchObject({
+      INSTANCE_EGRESS_POLICY: { value: 'true' },
+      EGRESS_DNS_POD_SELECTOR: { value: 'k8s-app=kube-dns' },
+      EGRESS_DNS_NAMESPACE_SELECTOR: { value: 'kubernetes.io/metadata.name=kube-system' },
+      EGRESS_INTERNET_CIDRS: { value: '0.0.0.0/0,::/0' },
+      EGRESS_INTERNET_EXCEPT: { value: '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,169.254.0.0/16,fc00::/7,fe80::/10' },
+      EGRESS_INTERNET_PORTS: { value: '443' },
+      EGRESS_EXTRA_RULES: { value: '[]' },
+      METRICS_SCRAPER_POD_SELECTOR: { value: 'app.kubernetes.io/name=prometheus' },
+      METRICS_SCRAPER_NAMESPACE_SELECTOR: { value: 'kubernetes.io/metadata.name=monitoring' },
+      INSTANCE_SECCOMP_PROFILE: { value: '{"type":"RuntimeDefault"}' },
+      INSTANCE_CHROMIUM_SANDBOX: { value: 'auto' },
+    });
+
+    const ci = envOf(find((await render('ci')).objects, 'Deployment', 'wacloud-operator').spec.template.spec.containers[0]);
+    expect(JSON.parse(ci.INSTANCE_SECCOMP_PROFILE.value)).toEqual({
+      type: 'Localhost',
+      localhostProfile: 'profiles/wacloud-chromium.json',
+    });
+    expect(ci.INSTANCE_CHROMIUM_SANDBOX.value).toBe('on');
+    expect(ci.EGRESS_DNS_CIDRS.value).toBe('169.254.20.10/32');
+    expect(ci.EGRESS_INTERNET_EXCEPT.value.split(',').at(-1)).toBe('203.0.113.0/24');
+    expect(ci.METRICS_SCRAPER_POD_SELECTOR.value).toBe('');
+    expect(JSON.parse(ci.EGRESS_EXTRA_RULES.value)).toEqual([
+      {
+        to: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'wacloud-system' } },
+            podSelector: { matchLabels: { 'app.kubernetes.io/name': 'simnet' } },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 7300 }],
+      },
+    ]);
+
+    // An external MongoDB is reached by the addresses given; without any, rendering fails and says what to set.
+    const ext = envOf(find((await render('external')).objects, 'Deployment', 'wacloud-operator').spec.template.spec.containers[0]);
+    expect([ext.EGRESS_MONGODB_CIDRS.value, ext.EGRESS_MONGODB_PORT.value, ext.EGRESS_MONGODB_POD_SELECTOR.value]).toEqual([
+      '198.51.100.20/32',
+      '27018',
+      '',
+    ]);
+    const noAddress = await run(helmBin(), [
+      'template',
+      RELEASE,
+      chartDir,
+      '--namespace',
+      NS,
+      ...VALUES.external!,
+      '--set-json',
+      'instances.networkPolicy.egress.mongodb.cidrs=[]',
+    ]);
+    expect([noAddress.code, noAddress.stderr]).toEqual([1, expect.stringMatching(/instances\.networkPolicy\.egress\.mongodb\.cidrs/)]);
+    const off = await render('external', ['--set-json', 'instances.networkPolicy.egress={"enabled":false,"mongodb":{"cidrs":[]}}']);
+    expect(envOf(find(off.objects, 'Deployment', 'wacloud-operator').spec.template.spec.containers[0]).INSTANCE_EGRESS_POLICY.value).toBe(
+      'false',
+    );
+  });
+
   test('api Deployment: kubernetes provider on the instances namespace, secrets from Secrets', async () => {
     const { objects } = await render('default');
     const env = envOf(find(objects, 'Deployment', 'wacloud-api').spec.template.spec.containers[0]);
@@ -348,20 +426,41 @@ describe('against a real kube-apiserver', () => {
     expect(r.stdout.trim().split('\n')).toHaveLength(objects.length);
   });
 
-  test('helm install, then upgrade: the generated JWT key and MongoDB password are kept', async () => {
+  test('helm install, then upgrade: every value the chart generates (JWT key, MongoDB password) is kept', async () => {
     // A namespace of its own: the dry runs above created the default instances namespace outside any release.
     const ns = 'wacloud-install';
     const instancesNs = `${ns}-instances`;
     const kc = ['--kubeconfig', cp.adminKubeconfigPath, '--namespace', ns];
+    // What the chart generates: the Secrets whose data differ between two renders without a cluster (no lookup).
+    const renderSecrets = async () =>
+      parseManifests(await helm(['template', RELEASE, chartDir, '--namespace', ns, '--set', `instances.namespace=${instancesNs}`]))
+        .filter((o) => o.kind === 'Secret')
+        .map((o) => ({ name: o.metadata.name, data: o.data as Record<string, string> }));
+    const [first, second] = [await renderSecrets(), await renderSecrets()];
+    const generated = first
+      .filter((a) => JSON.stringify(a.data) !== JSON.stringify(second.find((b) => b.name === a.name)!.data))
+      .map((a) => a.name);
+    expect(generated).toEqual(expect.arrayContaining(['wacloud-jwt', 'wacloud-mongodb']));
     await helm(['install', RELEASE, chartDir, ...kc, '--create-namespace', '--set', `instances.namespace=${instancesNs}`]);
     const secret = async (name: string) =>
       JSON.parse(await kubectlOk(cp, ['get', 'secret', name, '-n', ns, '-o', 'json'])).data as Record<string, string>;
-    const jwt = await secret('wacloud-jwt');
-    const mongo = await secret('wacloud-mongodb');
+    const secrets = async () => Object.fromEntries(await Promise.all(generated.map(async (n) => [n, await secret(n)] as const)));
+    const installed = await secrets();
+    const jwt = installed['wacloud-jwt']!;
+    const mongo = installed['wacloud-mongodb']!;
     expect(Buffer.from(jwt['jwt-secret']!, 'base64').toString()).toMatch(/^[A-Za-z0-9]{64}$/);
+    expect(Buffer.from(mongo['mongodb-uri']!, 'base64').toString()).toContain(
+      `:${Buffer.from(mongo['mongodb-root-password']!, 'base64').toString()}@`,
+    );
     await helm(['upgrade', RELEASE, chartDir, ...kc, '--reuse-values', '--set', 'api.priceMonthlyMinor=2000']);
-    expect(await secret('wacloud-jwt')).toEqual(jwt);
-    expect(await secret('wacloud-mongodb')).toEqual(mongo);
+    expect(await secrets()).toEqual(installed);
+    // A server-side dry run of the next upgrade looks the Secrets up too: it shows no new values either.
+    const dry = parseManifests(
+      await helm(['upgrade', RELEASE, chartDir, ...kc, '--reuse-values', '--dry-run=server', '-o', 'json']).then(
+        (out) => (JSON.parse(out) as { manifest: string }).manifest,
+      ),
+    );
+    for (const name of generated) expect([name, find(dry, 'Secret', name).data]).toEqual([name, installed[name]]);
     const api = JSON.parse(await kubectlOk(cp, ['get', 'deployment', 'wacloud-api', '-n', ns, '-o', 'json']));
     expect(envOf(api.spec.template.spec.containers[0]).PRICE_MONTHLY_MINOR.value).toBe('2000');
     // watchAllNamespaces=false (the default): every verb the operator uses is allowed in the instances namespace and
@@ -422,10 +521,14 @@ describe('against a real kube-apiserver', () => {
     await kubectlOk(cp, ['get', 'cronjob', 'wacloud-billing', '-n', ns]);
     await helm(['uninstall', RELEASE, ...kc]);
     // helm.sh/resource-policy: keep — the signing key, the database password and the instances' namespace survive.
-    expect(await secret('wacloud-jwt')).toEqual(jwt);
-    expect(await secret('wacloud-mongodb')).toEqual(mongo);
+    expect(await secrets()).toEqual(installed);
     await kubectlOk(cp, ['get', 'namespace', instancesNs]);
     expect((await cp.kubectl(['get', 'deployment', 'wacloud-api', '-n', ns])).code).not.toBe(0);
+    // …and a new install adopts them (the MongoDB volume's root user still matches).
+    const again = ['--set', `instances.namespace=${instancesNs}`, '--set', 'instances.createNamespace=false'];
+    await helm(['install', RELEASE, chartDir, ...kc, ...again]);
+    expect(await secrets()).toEqual(installed);
+    await helm(['uninstall', RELEASE, ...kc]);
   }, 120_000);
 
   test("the operator under the chart's namespaced RBAC (watchAllNamespaces=false) reconciles in the instances namespace", async () => {
@@ -464,6 +567,115 @@ describe('against a real kube-apiserver', () => {
       await kubectlOk(cp, ['get', 'secret', 'rbac-line-internal', '-n', instancesNs]);
       // No permission error in its log: everything it lists, watches and applies is inside the granted namespaces.
       expect(proc.output()).not.toMatch(/forbidden/i);
+    } finally {
+      await proc.stop();
+      await helm(['uninstall', RELEASE, ...kc]);
+    }
+  }, 120_000);
+
+  test("an instance reconciled by the operator with the chart's environment gets the NetworkPolicy and pod security of the values", async () => {
+    const ns = 'wacloud-netpol';
+    const instancesNs = `${ns}-instances`;
+    const kc = ['--kubeconfig', cp.adminKubeconfigPath, '--namespace', ns];
+    await helm([
+      'install',
+      RELEASE,
+      chartDir,
+      ...kc,
+      '--create-namespace',
+      '--set',
+      `instances.namespace=${instancesNs}`,
+      '--set-json',
+      'instances.seccompProfile={"type":"Localhost","localhostProfile":"profiles/wacloud-chromium.json"}',
+      '--set',
+      'instances.chromiumSandbox=on',
+    ]);
+    const get = async (kind: string, name: string, namespace: string) =>
+      JSON.parse(await kubectlOk(cp, ['get', kind, name, '-n', namespace, '-o', 'json']));
+    // The operator's environment exactly as the installed Deployment gives it (Secret references resolved), except
+    // what the downward API and the test set.
+    const deployment = await get('deployment', 'wacloud-operator', ns);
+    const env: Record<string, string> = {};
+    for (const e of deployment.spec.template.spec.containers[0].env as any[]) {
+      if (e.value !== undefined) env[e.name] = e.value;
+      else if (e.valueFrom?.secretKeyRef) {
+        const ref = e.valueFrom.secretKeyRef;
+        env[e.name] = Buffer.from((await get('secret', ref.name, ns)).data[ref.key], 'base64').toString();
+      }
+    }
+    const kubeconfig = await cp.serviceAccountKubeconfig(ns, 'wacloud-operator', { expirationSeconds: 3600 });
+    const proc = startProcess({
+      command: process.execPath,
+      args: [path.join(repoRoot, 'operator', 'dist', 'main.js')],
+      env: {
+        ...process.env,
+        ...env,
+        KUBECONFIG: kubeconfig,
+        POD_NAMESPACE: ns,
+        POD_NAME: 'netpol-op',
+        METRICS_PORT: String(await freePort()),
+      },
+    });
+    try {
+      const wai = { apiVersion: 'wacloud.io/v1alpha1', kind: 'WhatsAppInstance', metadata: { name: 'guarded' }, spec: { owner: 't' } };
+      await kubectlOk(cp, ['apply', '-n', instancesNs, '-f', '-'], JSON.stringify(wai));
+      const np = await eventually(async () => {
+        const r = await cp.kubectl(['get', 'networkpolicy', 'guarded', '-n', instancesNs, '-o', 'json']);
+        return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+      }, 60_000).catch((err: Error) => {
+        throw new Error(`no NetworkPolicy: ${err.message}\n${proc.output().slice(-3000)}`);
+      });
+      const podLabels = async (kind: string, name: string) => (await get(kind, name, ns)).spec.template.metadata.labels;
+      const releaseNs = { matchLabels: { 'kubernetes.io/metadata.name': ns } };
+      // The release namespace carries the label the policy selects it by.
+      expect((await get('namespace', ns, '')).metadata.labels).toMatchObject(releaseNs.matchLabels);
+      expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+      const [dns, mongo, internet, ...more] = np.spec.egress;
+      expect(more).toEqual([]);
+      expect(dns.to).toEqual([
+        {
+          podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+        },
+      ]);
+      // Egress to MongoDB selects the chart's MongoDB pods, in the release namespace, on their port.
+      expect(mongo.ports).toEqual([{ protocol: 'TCP', port: 27017 }]);
+      expect(mongo.to).toHaveLength(1);
+      expect(mongo.to[0].namespaceSelector).toEqual(releaseNs);
+      expect(await podLabels('statefulset', 'wacloud-mongodb')).toMatchObject(mongo.to[0].podSelector.matchLabels);
+      expect(internet).toEqual({
+        to: [
+          { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'] } },
+          { ipBlock: { cidr: '::/0', except: ['fc00::/7', 'fe80::/10'] } },
+        ],
+        ports: [{ protocol: 'TCP', port: 443 }],
+      });
+      // Ingress: the public port only from the chart's api and operator pods, the metrics port only from Prometheus.
+      const from = (port: number) => np.spec.ingress.find((r: any) => r.ports.some((p: any) => p.port === port)).from;
+      const [apiPeer, operatorPeer] = from(8080);
+      expect(from(8080)).toHaveLength(2);
+      expect(await podLabels('deployment', 'wacloud-api')).toMatchObject(apiPeer.podSelector.matchLabels);
+      expect(await podLabels('deployment', 'wacloud-operator')).toMatchObject(operatorPeer.podSelector.matchLabels);
+      expect([apiPeer.namespaceSelector, operatorPeer.namespaceSelector]).toEqual([releaseNs, releaseNs]);
+      expect(from(9090)).toEqual([
+        {
+          podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+        },
+      ]);
+      // The instance's pod (made by the StatefulSet controller) is the one selected, with Chromium's seccomp profile.
+      const pod = await eventually(async () => {
+        const r = await cp.kubectl(['get', 'pod', 'guarded-0', '-n', instancesNs, '-o', 'json']);
+        return r.code === 0 ? JSON.parse(r.stdout) : undefined;
+      }, 60_000);
+      expect(pod.metadata.labels).toMatchObject(np.spec.podSelector.matchLabels);
+      expect(pod.spec.securityContext.seccompProfile).toEqual({ type: 'Localhost', localhostProfile: 'profiles/wacloud-chromium.json' });
+      expect(envOf(pod.spec.containers[0]).WACLOUD_CHROMIUM_SANDBOX.value).toBe('on');
+      expect(pod.spec.containers[0].securityContext).toEqual({
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
     } finally {
       await proc.stop();
       await helm(['uninstall', RELEASE, ...kc]);

@@ -23,7 +23,8 @@ import { randomUUID } from 'node:crypto';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { API_VERSION, FIELD_MANAGER, KIND, PLURAL, type WhatsAppInstance } from '@wacloud/crds';
 import { KubeClient } from '@wacloud/kube-runtime';
-import { buildStatefulSet, type StatefulSetOptions } from '../src/builders/index.js';
+import { buildStatefulSet } from '../src/builders/index.js';
+import { statefulSetOptions } from '../src/child-options.js';
 import { loadOperatorConfig, type OperatorConfig } from '../src/config.js';
 import { ArrivalWatch, runPool, type KubeObject } from './api.js';
 import { CONTROL_PLANE_DESCRIPTION, startBenchCluster, startOperatorProcess, type BenchCluster } from './cluster.js';
@@ -130,17 +131,6 @@ export function benchInstance(name: string, namespace: string): WhatsAppInstance
 
 /** `wai-00001`, … */
 export const instanceNames = (n: number): string[] => Array.from({ length: n }, (_, i) => `wai-${String(i + 1).padStart(5, '0')}`);
-
-/** The builder options the operator derives from its configuration. */
-export function statefulSetOptions(c: OperatorConfig): StatefulSetOptions {
-  return {
-    image: c.instanceImage,
-    imagePullPolicy: c.instanceImagePullPolicy,
-    defaultResources: c.defaultResources,
-    shmSize: c.shmSize,
-    simnetUrl: c.simnetUrl,
-  };
-}
 
 /** Reconciled=True in the instance's status. */
 export function isReconciled(obj: KubeObject): boolean {

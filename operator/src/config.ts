@@ -6,11 +6,98 @@
 import { ConfigError, loadConfig, type ConfigOf } from '@wacloud/kit/config';
 import { envBoolean, envDurationMs, envLogLevel, envMongoUri, envPort } from '@wacloud/kit/env';
 import { z } from 'zod';
+import { parseCidr } from './builders/cidr.js';
 
 export { ConfigError };
 
 /** A positive duration, ms (also `30s`, `5m`). */
 const ms = envDurationMs.pipe(z.number().min(1, 'must be at least 1 ms'));
+
+/** `a, b,,c` → `['a', 'b', 'c']` */
+const splitList = (s: string): string[] =>
+  s
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean);
+
+/** Labels `k=v,k=v` (empty: none), `dflt` when unset. Output: `Record<string, string>`. */
+const labels = (dflt: string) =>
+  z
+    .string()
+    .default(dflt)
+    .refine((s) => s.split(',').every((p) => !p.trim() || /^[^=\s]+=[^=,]*$/.test(p.trim())), 'must be labels like a=b,c=d')
+    .transform((s) => parseSelector(s));
+
+/** CIDR blocks `10.0.0.0/8,fc00::/7` (empty: none), `dflt` when unset. Output: `string[]`. */
+const cidrs = (dflt = '') =>
+  z
+    .string()
+    .default(dflt)
+    .transform(splitList)
+    .pipe(
+      z.array(
+        z.string().refine((c) => {
+          try {
+            return Boolean(parseCidr(c));
+          } catch {
+            return false;
+          }
+        }, 'must be CIDR blocks like 10.0.0.0/8,fc00::/7'),
+      ),
+    );
+
+/** JSON of `schema`, `dflt` when unset. */
+const json = <T extends z.ZodType>(schema: T, dflt: string, example: string) =>
+  z
+    .string()
+    .default(dflt)
+    .transform((s, ctx): z.output<T> => {
+      try {
+        const r = schema.safeParse(JSON.parse(s));
+        if (r.success) return r.data;
+        ctx.addIssue({ code: 'custom', message: `${r.error.issues[0]!.path.join('.') || 'value'}: ${r.error.issues[0]!.message}` });
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `must be JSON, e.g. ${example}` });
+      }
+      return z.NEVER;
+    });
+
+const selector = z.object({ matchLabels: z.record(z.string(), z.string()) }).strict();
+/** networking.k8s.io/v1 NetworkPolicyEgressRule (the fields the builder knows). */
+const egressRule = z
+  .object({
+    to: z
+      .array(
+        z
+          .object({
+            podSelector: selector.optional(),
+            namespaceSelector: selector.optional(),
+            ipBlock: z
+              .object({ cidr: z.string(), except: z.array(z.string()).optional() })
+              .strict()
+              .optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+    ports: z
+      .array(
+        z
+          .object({
+            protocol: z.enum(['TCP', 'UDP', 'SCTP']).default('TCP'),
+            port: z.union([z.number().int(), z.string()]).optional(),
+            endPort: z.number().int().optional(),
+          })
+          .strict(),
+      )
+      .optional(),
+  })
+  .strict();
+
+const seccompProfile = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('RuntimeDefault') }).strict(),
+  z.object({ type: z.literal('Localhost'), localhostProfile: z.string().min(1) }).strict(),
+]);
 
 const shape = {
   /** Namespace to watch; empty for all namespaces. */
@@ -29,8 +116,50 @@ const shape = {
   SIMNET_URL: z.url().optional(),
   /** Labels (k=v,k=v) of the api pods, the only pods the NetworkPolicy admits to the internal port. */
   API_POD_SELECTOR: z.string().default('app.kubernetes.io/name=wacloud-api'),
-  /** Labels (k=v,…) of the api's namespace; empty: the instance's own namespace only. */
+  /** Labels (k=v,…) of the namespace of the api and the operator; empty: the instance's own namespace only. */
   API_NAMESPACE_SELECTOR: z.string().default(''),
+  /** Labels (k=v,…) of the operator pods, admitted to the instances' public port (session probe); empty: none. */
+  OPERATOR_POD_SELECTOR: labels('app.kubernetes.io/name=wacloud-operator'),
+  /** Labels (k=v,…) of the metrics scraper's pods (Prometheus), the only pods admitted to the instances' metrics port. */
+  METRICS_SCRAPER_POD_SELECTOR: labels('app.kubernetes.io/name=prometheus'),
+  /** Labels (k=v,…) of the metrics scraper's namespace; empty: the instance's own. Both empty: the port admits nobody. */
+  METRICS_SCRAPER_NAMESPACE_SELECTOR: labels('kubernetes.io/metadata.name=monitoring'),
+  /** Restrict the instances' egress to DNS, their MongoDB and the internet on EGRESS_INTERNET_PORTS (and EGRESS_EXTRA_RULES). */
+  INSTANCE_EGRESS_POLICY: envBoolean.default(true),
+  /** Labels (k=v,…) of the cluster DNS pods. */
+  EGRESS_DNS_POD_SELECTOR: labels('k8s-app=kube-dns'),
+  /** Labels (k=v,…) of the cluster DNS namespace. */
+  EGRESS_DNS_NAMESPACE_SELECTOR: labels('kubernetes.io/metadata.name=kube-system'),
+  /** Further DNS addresses (CIDR blocks, e.g. a node-local DNS cache 169.254.20.10/32). */
+  EGRESS_DNS_CIDRS: cidrs(),
+  /** Labels (k=v,…) of the MongoDB pods of DEFAULT_MONGODB_URI (the bundled server). */
+  EGRESS_MONGODB_POD_SELECTOR: labels('app.kubernetes.io/component=mongodb'),
+  /** Labels (k=v,…) of the MongoDB pods' namespace; empty: the instance's own. */
+  EGRESS_MONGODB_NAMESPACE_SELECTOR: labels(''),
+  /** Addresses (CIDR blocks) of an external MongoDB server. */
+  EGRESS_MONGODB_CIDRS: cidrs(),
+  /** MongoDB's port as the pods see it (after the Service); default: the port of DEFAULT_MONGODB_URI, else 27017. */
+  EGRESS_MONGODB_PORT: envPort.optional(),
+  /** Blocks the internet rule opens (minus EGRESS_INTERNET_EXCEPT). */
+  EGRESS_INTERNET_CIDRS: cidrs('0.0.0.0/0,::/0'),
+  /**
+   * Blocks never reached by the internet rule: private, carrier-grade NAT and link-local ranges (169.254.169.254, the
+   * cloud metadata address, is link-local); add the cluster's pod and service CIDRs and the apiserver's addresses
+   * when they are outside these.
+   */
+  EGRESS_INTERNET_EXCEPT: cidrs('10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,169.254.0.0/16,fc00::/7,fe80::/10'),
+  /** TCP ports of the internet rule (WhatsApp Web, webhooks over HTTPS). */
+  EGRESS_INTERNET_PORTS: z
+    .string()
+    .default('443')
+    .transform(splitList)
+    .pipe(z.array(envPort.pipe(z.number().min(1, 'must be a port 1–65535'))).min(1, 'must name at least one port')),
+  /** Further egress rules: JSON array of networking.k8s.io/v1 NetworkPolicyEgressRule (e.g. the simulated network). */
+  EGRESS_EXTRA_RULES: json(z.array(egressRule), '[]', '[{"to":[{"ipBlock":{"cidr":"203.0.113.7/32"}}],"ports":[{"port":80}]}]'),
+  /** seccompProfile of instance pods (JSON): {"type":"RuntimeDefault"} or {"type":"Localhost","localhostProfile":"profiles/…"}. */
+  INSTANCE_SECCOMP_PROFILE: json(seccompProfile, '{"type":"RuntimeDefault"}', '{"type":"RuntimeDefault"}'),
+  /** Chromium's sandbox in instances (their WACLOUD_CHROMIUM_SANDBOX): on, off, or auto (try it, else warn and run without). */
+  INSTANCE_CHROMIUM_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
   /** Default requests/limits of the instance container (JSON of a ResourceRequirements). */
   DEFAULT_RESOURCES: z
     .string()
@@ -71,13 +200,24 @@ export type OperatorConfig = Readonly<Omit<ConfigOf<typeof shape>, 'podName'> & 
 /**
  * Validates `env` (default `process.env`; only the variables above and `HOSTNAME` are read) and returns the frozen
  * configuration.
- * @throws ConfigError listing every invalid variable (and RENEW_DEADLINE_MS not below LEASE_DURATION_MS).
+ * @throws ConfigError listing every invalid variable (and RENEW_DEADLINE_MS not below LEASE_DURATION_MS, and an egress
+ *   policy without any MongoDB peer).
  */
 export function loadOperatorConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
   const c = loadConfig(shape, {
     env,
     service: 'operator',
-    check: (c) => (c.renewDeadlineMs >= c.leaseDurationMs ? ['RENEW_DEADLINE_MS: must be less than LEASE_DURATION_MS'] : []),
+    check: (c) => [
+      ...(c.renewDeadlineMs >= c.leaseDurationMs ? ['RENEW_DEADLINE_MS: must be less than LEASE_DURATION_MS'] : []),
+      ...(c.instanceEgressPolicy &&
+      !Object.keys(c.egressMongodbPodSelector).length &&
+      !Object.keys(c.egressMongodbNamespaceSelector).length &&
+      !c.egressMongodbCidrs.length
+        ? [
+            'EGRESS_MONGODB_POD_SELECTOR: set it or EGRESS_MONGODB_CIDRS (the instances could not reach MongoDB), or INSTANCE_EGRESS_POLICY=false',
+          ]
+        : []),
+    ],
   });
   return Object.freeze({ ...c, podName: c.podName ?? `${env.HOSTNAME ?? 'operator'}-${process.pid}` });
 }

@@ -42,7 +42,8 @@ import {
 import { buildHeadlessService, buildInternalSecret, buildNetworkPolicy, buildService, buildStatefulSet } from './builders/index.js';
 import { isNotFound, type EventRecorder, type KubeClient, type MetadataOnly } from '@wacloud/kube-runtime';
 import { isSubset, setCondition } from './conditions.js';
-import { parseSelector, type OperatorConfig } from './config.js';
+import { networkPolicyOptions, statefulSetOptions } from './child-options.js';
+import type { OperatorConfig } from './config.js';
 
 /** What the reconciler reads: the informer caches (namespace, name) → object. */
 export interface ClusterState {
@@ -158,22 +159,9 @@ export class InstanceReconciler {
 
     // 1. What the pod needs: its Secret, the NetworkPolicy that guards it, the StatefulSet.
     await this.ensureSecret(wai, log);
-    await this.ensureByMetadata(
-      buildNetworkPolicy(wai, {
-        apiPodSelector: parseSelector(config.apiPodSelector),
-        apiNamespaceSelector: parseSelector(config.apiNamespaceSelector),
-      }),
-      state.networkPolicy(ns, names.networkPolicy),
-      log,
-    );
+    await this.ensureByMetadata(buildNetworkPolicy(wai, networkPolicyOptions(config)), state.networkPolicy(ns, names.networkPolicy), log);
     const liveSts = state.statefulSet(ns, names.statefulSet);
-    const desiredSts = buildStatefulSet(wai, {
-      image: config.instanceImage,
-      imagePullPolicy: config.instanceImagePullPolicy,
-      defaultResources: config.defaultResources,
-      shmSize: config.shmSize,
-      simnetUrl: config.simnetUrl,
-    });
+    const desiredSts = buildStatefulSet(wai, statefulSetOptions(config));
     const liveReplicas = liveSts?.spec?.replicas;
     const applied = liveSts && isSubset(desiredSts, liveSts) ? undefined : await this.apply(desiredSts, Boolean(liveSts), log);
     const sts = applied ?? liveSts;

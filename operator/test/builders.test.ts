@@ -8,6 +8,8 @@ import {
   buildService,
   buildStatefulSet,
   databaseName,
+  ipBlocks,
+  type NetworkPolicyOptions,
   type StatefulSetOptions,
 } from '../src/builders/index.js';
 
@@ -23,6 +25,31 @@ const opts: StatefulSetOptions = {
   defaultResources: { requests: { cpu: '100m', memory: '512Mi' }, limits: { memory: '2Gi' } },
   shmSize: '512Mi',
   simnetUrl: 'http://simnet:7300',
+  seccompProfile: { type: 'RuntimeDefault' },
+  chromiumSandbox: 'auto',
+};
+const PRIVATE = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'];
+const npOpts: NetworkPolicyOptions = {
+  apiPodSelector: { 'app.kubernetes.io/component': 'api' },
+  apiNamespaceSelector: { 'kubernetes.io/metadata.name': 'wacloud-system' },
+  operatorPodSelector: { 'app.kubernetes.io/component': 'operator' },
+  metricsScraper: {
+    podSelector: { 'app.kubernetes.io/name': 'prometheus' },
+    namespaceSelector: { 'kubernetes.io/metadata.name': 'monitoring' },
+  },
+  egress: {
+    dns: { podSelector: { 'k8s-app': 'kube-dns' }, namespaceSelector: { 'kubernetes.io/metadata.name': 'kube-system' }, cidrs: [] },
+    mongodb: {
+      peer: {
+        podSelector: { 'app.kubernetes.io/component': 'mongodb' },
+        namespaceSelector: { 'kubernetes.io/metadata.name': 'wacloud-system' },
+      },
+      cidrs: [],
+      port: 27017,
+    },
+    internet: { cidrs: ['0.0.0.0/0', '::/0'], except: PRIVATE, ports: [443] },
+    extraRules: [],
+  },
 };
 const env = (s: ReturnType<typeof buildStatefulSet>) =>
   Object.fromEntries(s.spec!.template.spec!.containers[0]!.env!.map((e) => [e.name, e.value ?? e.valueFrom]));
@@ -32,7 +59,7 @@ describe('every child', () => {
     buildInternalSecret(wai(), { existingKey: undefined, defaultMongoUri: 'mongodb://m:27017/' }),
     buildHeadlessService(wai()),
     buildService(wai()),
-    buildNetworkPolicy(wai(), { apiPodSelector: { app: 'api' }, apiNamespaceSelector: {} }),
+    buildNetworkPolicy(wai(), npOpts),
     buildStatefulSet(wai(), opts),
   ];
   test('is owned by the instance as its controller, in its namespace, with the owner label', () => {
@@ -160,21 +187,103 @@ describe('Services and NetworkPolicy', () => {
     ]);
     expect(buildStatefulSet(wai(), opts).spec!.serviceName).toBe(h.metadata!.name);
   });
-  test('the internal port admits only the api pods; public and metrics stay open', () => {
-    const np = buildNetworkPolicy(wai(), {
-      apiPodSelector: { 'app.kubernetes.io/name': 'wacloud-api' },
-      apiNamespaceSelector: { 'kubernetes.io/metadata.name': 'wacloud-system' },
-    });
-    expect(np.spec.policyTypes).toEqual(['Ingress']);
-    const internal = np.spec.ingress.find((r) => r.ports?.some((p) => p.port === 8081))!;
-    expect(internal.from).toEqual([
+  test('ingress: internal port only from the api; public only from the api and the operator; metrics only from the scraper', () => {
+    const np = buildNetworkPolicy(wai(), npOpts);
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    const ns = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'wacloud-system' } } };
+    const api = { podSelector: { matchLabels: { 'app.kubernetes.io/component': 'api' } }, ...ns };
+    const operator = { podSelector: { matchLabels: { 'app.kubernetes.io/component': 'operator' } }, ...ns };
+    const scraper = {
+      podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+    };
+    expect(np.spec.ingress).toEqual([
+      { from: [api], ports: [{ protocol: 'TCP', port: 8081 }] },
+      { from: [api, operator], ports: [{ protocol: 'TCP', port: 8080 }] },
+      { from: [scraper], ports: [{ protocol: 'TCP', port: 9090 }] },
+    ]);
+    // Without a scraper the metrics port admits nobody: a rule without `from` would admit everyone.
+    const closed = buildNetworkPolicy(wai(), { ...npOpts, metricsScraper: { podSelector: {}, namespaceSelector: {} } });
+    expect(closed.spec.ingress.map((r) => r.ports!.map((p) => p.port))).toEqual([[8081], [8080]]);
+    for (const r of closed.spec.ingress) expect(r.from!.length).toBeGreaterThan(0);
+  });
+
+  test('egress: DNS, the MongoDB pods on their port, the internet on 443 minus private, link-local (metadata) ranges', () => {
+    const np = buildNetworkPolicy(wai(), npOpts);
+    expect(np.spec.egress).toEqual([
       {
-        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'wacloud-api' } },
-        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'wacloud-system' } },
+        to: [
+          {
+            podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+          },
+        ],
+        ports: [
+          { protocol: 'UDP', port: 53 },
+          { protocol: 'TCP', port: 53 },
+        ],
+      },
+      {
+        to: [
+          {
+            podSelector: { matchLabels: { 'app.kubernetes.io/component': 'mongodb' } },
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'wacloud-system' } },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 27017 }],
+      },
+      {
+        to: [
+          { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'] } },
+          { ipBlock: { cidr: '::/0', except: ['fc00::/7', 'fe80::/10'] } },
+        ],
+        ports: [{ protocol: 'TCP', port: 443 }],
       },
     ]);
-    expect(internal.ports).toHaveLength(1);
-    const open = np.spec.ingress.find((r) => !r.from)!;
-    expect(open.ports!.map((p) => p.port)).toEqual([8080, 9090]);
+    // Every egress rule names where it goes: a rule without `to` would open everything on its ports.
+    for (const r of np.spec.egress!) expect(r.to!.length).toBeGreaterThan(0);
+    // No policy without egress when it is off; extra rules and an external MongoDB by address are appended as given.
+    expect(buildNetworkPolicy(wai(), { ...npOpts, egress: undefined }).spec).not.toHaveProperty('egress');
+    const extra = { to: [{ ipBlock: { cidr: '10.96.5.5/32' } }], ports: [{ protocol: 'TCP' as const, port: 7300 }] };
+    const ext = buildNetworkPolicy(wai(), {
+      ...npOpts,
+      egress: { ...npOpts.egress!, mongodb: { peer: undefined, cidrs: ['203.0.113.10/32'], port: 27018 }, extraRules: [extra] },
+    });
+    expect(ext.spec.egress![1]).toEqual({ to: [{ ipBlock: { cidr: '203.0.113.10/32' } }], ports: [{ protocol: 'TCP', port: 27018 }] });
+    expect(ext.spec.egress!.at(-1)).toEqual(extra);
+  });
+
+  test('ipBlocks: each excepted block goes under the block that contains it; a block wholly excepted is left out', () => {
+    expect(ipBlocks(['0.0.0.0/0'], ['10.0.0.0/8', '169.254.169.254/32', 'fd00::/8'])).toEqual([
+      { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '169.254.169.254/32'] } },
+    ]);
+    expect(ipBlocks(['10.1.0.0/16', '8.8.8.0/24'], ['10.0.0.0/8'])).toEqual([{ ipBlock: { cidr: '8.8.8.0/24' } }]);
+    expect(ipBlocks(['2001:db8::/32'], ['2001:db8:1::/48', '::ffff:0:0/96'])).toEqual([
+      { ipBlock: { cidr: '2001:db8::/32', except: ['2001:db8:1::/48'] } },
+    ]);
+    expect(() => ipBlocks(['10.0.0.0'], [])).toThrow(/not a CIDR block/);
+  });
+});
+
+describe('Chromium sandbox', () => {
+  test('seccompProfile RuntimeDefault by default, the Localhost Chromium profile when configured; WACLOUD_CHROMIUM_SANDBOX', () => {
+    const byDefault = buildStatefulSet(wai(), opts);
+    expect(byDefault.spec!.template.spec!.securityContext!.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    expect(env(byDefault).WACLOUD_CHROMIUM_SANDBOX).toBe('auto');
+    const localhost = buildStatefulSet(wai(), {
+      ...opts,
+      seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/wacloud-chromium.json' },
+      chromiumSandbox: 'on',
+    });
+    const pod = localhost.spec!.template.spec!;
+    expect(pod.securityContext!.seccompProfile).toEqual({ type: 'Localhost', localhostProfile: 'profiles/wacloud-chromium.json' });
+    expect(env(localhost).WACLOUD_CHROMIUM_SANDBOX).toBe('on');
+    // The sandbox needs no privilege: the container stays non-root, without capabilities or privilege escalation.
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 10001 });
+    expect(pod.containers[0]!.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
   });
 });

@@ -18,6 +18,8 @@ const opts: StatefulSetOptions = {
   defaultResources: {},
   shmSize: '512Mi',
   simnetUrl: undefined,
+  seccompProfile: { type: 'RuntimeDefault' },
+  chromiumSandbox: 'auto',
 };
 
 /** The StatefulSet as the apiserver would return it: the desired one plus server fields, defaults and status. */

@@ -1,4 +1,5 @@
 /** The operator's configuration (pure): read from the environment it is given, never from process.env. */
+import { mongoUriPort, networkPolicyOptions, statefulSetOptions } from '../src/child-options.js';
 import { ConfigError, loadOperatorConfig as loadConfig } from '../src/config.js';
 
 describe('loadOperatorConfig', () => {
@@ -25,5 +26,81 @@ describe('loadOperatorConfig', () => {
       /METRICS_PORT[\s\S]*LEADER_ELECT|LEADER_ELECT[\s\S]*METRICS_PORT/,
     );
     expect(() => loadConfig({ RENEW_DEADLINE_MS: '20000' })).toThrow(/RENEW_DEADLINE_MS/);
+  });
+});
+
+describe('instance NetworkPolicy and pod security from the configuration', () => {
+  it('defaults: egress to kube-dns, the MongoDB pods on the URI port, the internet on 443 minus private ranges; RuntimeDefault', () => {
+    const c = loadConfig({ DEFAULT_MONGODB_URI: 'mongodb://root:pw@wacloud-mongodb.wacloud-system.svc:27018/wacloud?authSource=admin' });
+    const np = networkPolicyOptions(c);
+    expect(np.egress).toEqual({
+      dns: { podSelector: { 'k8s-app': 'kube-dns' }, namespaceSelector: { 'kubernetes.io/metadata.name': 'kube-system' }, cidrs: [] },
+      mongodb: { peer: { podSelector: { 'app.kubernetes.io/component': 'mongodb' }, namespaceSelector: {} }, cidrs: [], port: 27018 },
+      internet: {
+        cidrs: ['0.0.0.0/0', '::/0'],
+        except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'],
+        ports: [443],
+      },
+      extraRules: [],
+    });
+    expect(np.metricsScraper).toEqual({
+      podSelector: { 'app.kubernetes.io/name': 'prometheus' },
+      namespaceSelector: { 'kubernetes.io/metadata.name': 'monitoring' },
+    });
+    expect(statefulSetOptions(c)).toMatchObject({ seccompProfile: { type: 'RuntimeDefault' }, chromiumSandbox: 'auto' });
+    expect(networkPolicyOptions(loadConfig({ INSTANCE_EGRESS_POLICY: 'false' })).egress).toBeUndefined();
+  });
+
+  it('reads selectors, CIDR lists, ports, extra rules, the seccomp profile and the sandbox mode', () => {
+    const c = loadConfig({
+      EGRESS_MONGODB_POD_SELECTOR: '',
+      EGRESS_MONGODB_CIDRS: '203.0.113.0/24, 2001:db8::/32',
+      EGRESS_MONGODB_PORT: '27020',
+      EGRESS_INTERNET_PORTS: '443,8443',
+      EGRESS_INTERNET_EXCEPT: '10.0.0.0/8,169.254.169.254/32',
+      EGRESS_EXTRA_RULES: '[{"to":[{"podSelector":{"matchLabels":{"app":"simnet"}}}],"ports":[{"port":7300}]}]',
+      INSTANCE_SECCOMP_PROFILE: '{"type":"Localhost","localhostProfile":"profiles/wacloud-chromium.json"}',
+      INSTANCE_CHROMIUM_SANDBOX: 'on',
+    });
+    const e = networkPolicyOptions(c).egress!;
+    expect(e.mongodb).toEqual({
+      peer: { podSelector: {}, namespaceSelector: {} },
+      cidrs: ['203.0.113.0/24', '2001:db8::/32'],
+      port: 27020,
+    });
+    expect(e.internet).toMatchObject({ except: ['10.0.0.0/8', '169.254.169.254/32'], ports: [443, 8443] });
+    expect(e.extraRules).toEqual([{ to: [{ podSelector: { matchLabels: { app: 'simnet' } } }], ports: [{ protocol: 'TCP', port: 7300 }] }]);
+    expect(statefulSetOptions(c)).toMatchObject({
+      seccompProfile: { type: 'Localhost', localhostProfile: 'profiles/wacloud-chromium.json' },
+      chromiumSandbox: 'on',
+    });
+  });
+
+  it('refuses a bad CIDR, bad labels, rules or profile, and an egress policy that leaves MongoDB unreachable', () => {
+    const problems = (env: NodeJS.ProcessEnv) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems.map((p) => p.split(':')[0]);
+      }
+    };
+    expect(problems({ EGRESS_INTERNET_EXCEPT: '10.0.0.0/8,169.254.169.254' })).toEqual(['EGRESS_INTERNET_EXCEPT']);
+    expect(problems({ EGRESS_DNS_POD_SELECTOR: 'k8s-app' })).toEqual(['EGRESS_DNS_POD_SELECTOR']);
+    expect(problems({ EGRESS_EXTRA_RULES: '[{"to":[{"ipBlock":{}}]}]' })).toEqual(['EGRESS_EXTRA_RULES']);
+    expect(problems({ EGRESS_EXTRA_RULES: 'not json' })).toEqual(['EGRESS_EXTRA_RULES']);
+    expect(problems({ EGRESS_INTERNET_PORTS: '' })).toEqual(['EGRESS_INTERNET_PORTS']);
+    expect(problems({ INSTANCE_SECCOMP_PROFILE: '{"type":"Localhost"}' })).toEqual(['INSTANCE_SECCOMP_PROFILE']);
+    expect(problems({ INSTANCE_SECCOMP_PROFILE: '{"type":"Unconfined"}' })).toEqual(['INSTANCE_SECCOMP_PROFILE']);
+    expect(problems({ INSTANCE_CHROMIUM_SANDBOX: 'maybe' })).toEqual(['INSTANCE_CHROMIUM_SANDBOX']);
+    expect(problems({ EGRESS_MONGODB_POD_SELECTOR: '' })).toEqual(['EGRESS_MONGODB_POD_SELECTOR']);
+    expect(problems({ EGRESS_MONGODB_POD_SELECTOR: '', INSTANCE_EGRESS_POLICY: 'false' })).toEqual([]);
+  });
+
+  it('mongoUriPort: the first host port, else 27017', () => {
+    expect(mongoUriPort('mongodb://u:p@db.x.svc:27018,db2:27019/app?authSource=admin')).toBe(27018);
+    expect(mongoUriPort('mongodb://[::1]:27020/')).toBe(27020);
+    expect(mongoUriPort('mongodb://db.x.svc/app')).toBe(27017);
+    expect(mongoUriPort('mongodb+srv://cluster0.example.net/app')).toBe(27017);
   });
 });

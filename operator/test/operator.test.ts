@@ -121,6 +121,50 @@ describe('reconciling the examples', () => {
   });
 });
 
+describe('isolation of an instance (issue 12 item 2)', () => {
+  test('its NetworkPolicy restricts egress to DNS, its MongoDB and the internet on 443 and selects its pod; seccomp and sandbox', async () => {
+    const np = await eventually(() => getJson(cp, 'networkpolicy', 'sales-line', NS), 30_000);
+    expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+    // Nothing else: no rule to the cluster's other pods, the apiserver's private address or 169.254.169.254.
+    expect(np.spec.egress).toEqual([
+      {
+        to: [
+          {
+            podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+          },
+        ],
+        ports: [
+          { protocol: 'UDP', port: 53 },
+          { protocol: 'TCP', port: 53 },
+        ],
+      },
+      { to: [{ podSelector: { matchLabels: { 'app.kubernetes.io/component': 'mongodb' } } }], ports: [{ protocol: 'TCP', port: 27017 }] },
+      {
+        to: [
+          { ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'] } },
+          { ipBlock: { cidr: '::/0', except: ['fc00::/7', 'fe80::/10'] } },
+        ],
+        ports: [{ protocol: 'TCP', port: 443 }],
+      },
+    ]);
+    // Ingress: every rule names who may come; the metrics port only the scraper (Prometheus in monitoring).
+    for (const r of np.spec.ingress) expect(r.from.length).toBeGreaterThan(0);
+    expect(np.spec.ingress.find((r: any) => r.ports[0].port === 9090).from).toEqual([
+      {
+        podSelector: { matchLabels: { 'app.kubernetes.io/name': 'prometheus' } },
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+      },
+    ]);
+    // The pod the StatefulSet controller made is the one the policy selects, with the seccomp profile and sandbox mode.
+    const pod = await eventually(() => getJson(cp, 'pod', 'sales-line-0', NS), 30_000);
+    expect(pod.metadata.labels).toMatchObject(np.spec.podSelector.matchLabels);
+    expect(pod.spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+    const env = Object.fromEntries(pod.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
+    expect(env.WACLOUD_CHROMIUM_SANDBOX).toBe('auto');
+  });
+});
+
 describe('validation by the apiserver', () => {
   const apply = (doc: string) => cp.kubectl(['apply', '-n', NS, '-f', '-'], { stdin: doc });
   const wai = (name: string, spec: string) =>

@@ -52,6 +52,74 @@ app.kubernetes.io/component: {{ .component }}
 app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
+{{/* Labels as the operator reads them, "k=v,k=v" (sorted; nil: ""): include "wacloud.labelString" (dict "a" "b") */}}
+{{- define "wacloud.labelString" -}}
+{{- $m := . | default dict }}
+{{- $pairs := list }}
+{{- range $k := keys $m | sortAlpha }}{{ $pairs = append $pairs (printf "%s=%s" $k (get $m (toString $k) | toString)) }}{{ end }}
+{{- join "," $pairs }}
+{{- end }}
+
+{{/* Selector of the release namespace as seen from the instances' namespace: empty when they are the same. */}}
+{{- define "wacloud.releaseNamespaceSelector" -}}
+{{- ternary "" (printf "kubernetes.io/metadata.name=%s" .Release.Namespace) (eq .Release.Namespace .Values.instances.namespace) }}
+{{- end }}
+
+{{/* The operator's environment for the instances' NetworkPolicy and pod security (values under instances.*). */}}
+{{- define "wacloud.operator.instancePolicyEnv" -}}
+{{- $np := .Values.instances.networkPolicy }}
+{{- $eg := $np.egress }}
+- name: OPERATOR_POD_SELECTOR
+  value: {{ include "wacloud.labelString" (include "wacloud.componentSelectorLabels" (dict "ctx" . "component" "operator") | fromYaml) | quote }}
+- name: METRICS_SCRAPER_POD_SELECTOR
+  value: {{ include "wacloud.labelString" $np.metricsScraper.podSelector | quote }}
+- name: METRICS_SCRAPER_NAMESPACE_SELECTOR
+  value: {{ include "wacloud.labelString" $np.metricsScraper.namespaceSelector | quote }}
+- name: INSTANCE_EGRESS_POLICY
+  value: {{ $eg.enabled | quote }}
+- name: EGRESS_DNS_POD_SELECTOR
+  value: {{ include "wacloud.labelString" $eg.dns.podSelector | quote }}
+- name: EGRESS_DNS_NAMESPACE_SELECTOR
+  value: {{ include "wacloud.labelString" $eg.dns.namespaceSelector | quote }}
+- name: EGRESS_DNS_CIDRS
+  value: {{ join "," $eg.dns.cidrs | quote }}
+{{- if .Values.mongodb.enabled }}
+# The bundled MongoDB's pods.
+- name: EGRESS_MONGODB_POD_SELECTOR
+  value: {{ include "wacloud.labelString" (include "wacloud.componentSelectorLabels" (dict "ctx" . "component" "mongodb") | fromYaml) | quote }}
+- name: EGRESS_MONGODB_NAMESPACE_SELECTOR
+  value: {{ include "wacloud.releaseNamespaceSelector" . | quote }}
+- name: EGRESS_MONGODB_CIDRS
+  value: ""
+- name: EGRESS_MONGODB_PORT
+  value: "27017"
+{{- else }}
+{{- if and $eg.enabled (not $eg.mongodb.cidrs) (not $eg.mongodb.podSelector) (not $eg.mongodb.namespaceSelector) }}
+{{- fail "instances.networkPolicy.egress: with an external MongoDB set instances.networkPolicy.egress.mongodb.cidrs (or its podSelector/namespaceSelector), or the instances cannot reach it; or set instances.networkPolicy.egress.enabled=false" }}
+{{- end }}
+- name: EGRESS_MONGODB_POD_SELECTOR
+  value: {{ include "wacloud.labelString" $eg.mongodb.podSelector | quote }}
+- name: EGRESS_MONGODB_NAMESPACE_SELECTOR
+  value: {{ include "wacloud.labelString" $eg.mongodb.namespaceSelector | quote }}
+- name: EGRESS_MONGODB_CIDRS
+  value: {{ join "," $eg.mongodb.cidrs | quote }}
+- name: EGRESS_MONGODB_PORT
+  value: {{ $eg.mongodb.port | quote }}
+{{- end }}
+- name: EGRESS_INTERNET_CIDRS
+  value: {{ join "," $eg.internet.cidrs | quote }}
+- name: EGRESS_INTERNET_EXCEPT
+  value: {{ join "," (concat $eg.internet.except $eg.internet.clusterCidrs) | quote }}
+- name: EGRESS_INTERNET_PORTS
+  value: {{ join "," $eg.internet.ports | quote }}
+- name: EGRESS_EXTRA_RULES
+  value: {{ $eg.extraRules | toJson | quote }}
+- name: INSTANCE_SECCOMP_PROFILE
+  value: {{ .Values.instances.seccompProfile | toJson | quote }}
+- name: INSTANCE_CHROMIUM_SANDBOX
+  value: {{ .Values.instances.chromiumSandbox | quote }}
+{{- end }}
+
 {{/* Name of one component's resources: include "wacloud.componentName" (dict "ctx" $ "component" "api") */}}
 {{- define "wacloud.componentName" -}}
 {{- printf "%s-%s" (include "wacloud.fullname" .ctx) .component | trunc 63 | trimSuffix "-" }}
@@ -82,6 +150,17 @@ app.kubernetes.io/component: {{ .component }}
 {{/* Name of the Lease of the operator's leader election. */}}
 {{- define "wacloud.operator.leaseName" -}}
 {{- default (include "wacloud.componentName" (dict "ctx" . "component" "operator")) .Values.operator.leaderElection.leaseName }}
+{{- end }}
+
+{{/*
+A value the chart generates, kept across upgrades and reinstalls: the base64 value of `key` in the Secret `name` of the
+release namespace when it exists (lookup; `helm template` and client-side dry runs see no cluster and generate anew),
+else `length` random alphanumerics, base64-encoded. Every generated secret value goes through here.
+include "wacloud.keptRandom" (dict "ctx" $ "name" "wacloud-jwt" "key" "jwt-secret" "length" 64)
+*/}}
+{{- define "wacloud.keptRandom" -}}
+{{- $existing := (lookup "v1" "Secret" .ctx.Release.Namespace .name).data | default dict }}
+{{- index $existing .key | default (randAlphaNum .length | b64enc) }}
 {{- end }}
 
 {{/* Secret and key of the api's JWT signing key. */}}

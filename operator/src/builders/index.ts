@@ -2,5 +2,24 @@
 export { childLabels, childMeta, ownerReference, selectorLabels } from './meta.js';
 export { MONGODB_URI_SECRET_KEY, buildInternalSecret, databaseName, mongoUriWithDatabase, newInternalKey } from './secret.js';
 export { METRICS_PORT, buildHeadlessService, buildService } from './service.js';
-export { buildNetworkPolicy, type NetworkPolicyManifest, type NetworkPolicyOptions } from './network-policy.js';
-export { DATA_DIR, INTERNAL_SECRET_DIR, RUN_AS, buildStatefulSet, type StatefulSetOptions } from './statefulset.js';
+export { cidrContains, parseCidr, type Cidr } from './cidr.js';
+export {
+  buildNetworkPolicy,
+  ipBlocks,
+  peerOf,
+  type EgressOptions,
+  type EgressRule,
+  type NetworkPolicyManifest,
+  type NetworkPolicyOptions,
+  type PeerSelector,
+} from './network-policy.js';
+export {
+  CHROMIUM_SANDBOX_ENV,
+  DATA_DIR,
+  INTERNAL_SECRET_DIR,
+  RUN_AS,
+  buildStatefulSet,
+  type ChromiumSandbox,
+  type SeccompProfile,
+  type StatefulSetOptions,
+} from './statefulset.js';

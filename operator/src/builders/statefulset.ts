@@ -17,7 +17,19 @@ export interface StatefulSetOptions {
   shmSize: string;
   /** Simulated network URL for `engine: simulated`. */
   simnetUrl: string | undefined;
+  /**
+   * The pod's seccomp profile: the runtime's default, or a profile file on every node (relative to the kubelet's
+   * seccomp directory) that allows what Chromium's sandbox needs (user namespaces), e.g. profiles/wacloud-chromium.json.
+   */
+  seccompProfile: SeccompProfile;
+  /** WACLOUD_CHROMIUM_SANDBOX of the instance: on, off (--no-sandbox) or auto (try the sandbox, else warn and run without). */
+  chromiumSandbox: ChromiumSandbox;
 }
+
+export type SeccompProfile = { type: 'RuntimeDefault' } | { type: 'Localhost'; localhostProfile: string };
+export type ChromiumSandbox = 'auto' | 'on' | 'off';
+/** The instance's variable that says whether Chromium runs with its sandbox. */
+export const CHROMIUM_SANDBOX_ENV = 'WACLOUD_CHROMIUM_SANDBOX';
 
 /** Where the session volume is mounted (DATA_DIR). */
 export const DATA_DIR = '/data';
@@ -40,6 +52,7 @@ function env(wai: WhatsAppInstance, o: StatefulSetOptions): V1EnvVar[] {
     { name: 'DATA_DIR', value: DATA_DIR },
     // The real binary: Debian's /usr/bin/chromium wrapper adds --disable-dev-shm-usage when /dev/shm looks small.
     { name: 'CHROMIUM_PATH', value: '/usr/lib/chromium/chromium' },
+    { name: CHROMIUM_SANDBOX_ENV, value: o.chromiumSandbox },
     { name: 'INTERNAL_API_KEY_FILE', value: `${INTERNAL_SECRET_DIR}/${INTERNAL_KEY_SECRET_KEY}` },
     {
       name: 'MONGODB_URI',
@@ -62,6 +75,7 @@ function env(wai: WhatsAppInstance, o: StatefulSetOptions): V1EnvVar[] {
   return vars;
 }
 
+/** Desired StatefulSet of the instance (named like it); one replica, none while `spec.suspended`. */
 export function buildStatefulSet(wai: WhatsAppInstance, o: StatefulSetOptions): V1StatefulSet {
   const names = childNames(wai.metadata.name!);
   const probe = (failureThreshold: number, periodSeconds: number) => ({
@@ -104,7 +118,7 @@ export function buildStatefulSet(wai: WhatsAppInstance, o: StatefulSetOptions): 
             runAsUser: RUN_AS,
             runAsGroup: RUN_AS,
             fsGroup: RUN_AS,
-            seccompProfile: { type: 'RuntimeDefault' },
+            seccompProfile: { ...o.seccompProfile },
           },
           containers: [
             {
