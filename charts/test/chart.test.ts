@@ -383,6 +383,15 @@ describe('workloads', () => {
       namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'wacloud-instances' } },
       podSelector: { matchLabels: { 'app.kubernetes.io/name': 'wacloud-instance' } },
     });
+    // The api's public port is open; its metrics port admits only the scraper.
+    const api = find(objects, 'NetworkPolicy', 'wacloud-api');
+    expect(api.spec.ingress).toEqual([
+      { ports: [{ port: 'http', protocol: 'TCP' }] },
+      {
+        ports: [{ port: 'metrics', protocol: 'TCP' }],
+        from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } } }],
+      },
+    ]);
     const ing = find(objects, 'Ingress', 'wacloud');
     expect(ing.spec.rules[0].http.paths.map((p: any) => `${p.path}->${p.backend.service.name}`)).toEqual([
       '/v1->wacloud-api',
