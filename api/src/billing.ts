@@ -167,7 +167,7 @@ export class Billing {
   private async billInstance(id: string, now: Date, s: BillingSummary, lock: HeldLock, applied: Set<string>): Promise<void> {
     let doc = await this.o.store.instances.findOne({ _id: id });
     if (!doc || doc.deletedAt || doc.paidUntil > now) return; // another run got here first
-    if (doc.deletingAt) {
+    if (doc.deletingAt && doc.suspended) {
       await this.deleteInstance(doc, lock); // an interrupted deletion
       s.deleted++;
       return;

@@ -6,7 +6,7 @@
  * ledger sums to the balance, each charge key once, the instance's record matches what was paid, the runtime matches
  * the record, no charge in flight is left — and nobody is charged twice.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -27,31 +27,35 @@ const PRICE = 1_000;
 const TTL = 1_000;
 
 let mongo: MongoServer;
-let uri: string;
-let store: ApiStore;
-let wallet: Wallet;
+const stores: ApiStore[] = [];
+const dirs: string[] = [];
 
 beforeAll(async () => {
   mongo = await startMongo();
-  uri = mongo.dbUri(uniqueDbName('bcrash'));
-  store = await openApiStore(uri);
-  wallet = new Wallet(store, { lock: { ttlMs: TTL } });
 }, 60_000);
 
 afterAll(async () => {
-  await store?.close();
+  await Promise.allSettled(stores.map((s) => s.close()));
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
   await mongo?.stop();
 });
 
 interface World {
+  uri: string;
+  store: ApiStore;
+  wallet: Wallet;
   userId: string;
   dir: string;
   provider: RecordingProvider;
   billing: Billing;
 }
 
-/** A tenant with `deposit` minor units, its own runtime directory and a billing job on them. */
+/** A tenant with `deposit` minor units in its own database, its own runtime directory and a billing job on them. */
 async function world(deposit: number): Promise<World> {
+  const uri = mongo.dbUri(uniqueDbName('bcrash'));
+  const store = await openApiStore(uri);
+  stores.push(store);
+  const wallet = new Wallet(store, { lock: { ttlMs: TTL } });
   const userId = `u-${randomUUID()}`;
   await store.users.insertOne({
     _id: userId,
@@ -63,9 +67,10 @@ async function world(deposit: number): Promise<World> {
   });
   if (deposit > 0) await wallet.deposit(userId, deposit);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wacloud-bcrash-'));
+  dirs.push(dir);
   const provider = new RecordingProvider(dir);
   const billing = new Billing({ store, wallet, provider, priceMinor: PRICE, logger: pino({ level: 'silent' }), lock: { ttlMs: TTL } });
-  return { userId, dir, provider, billing };
+  return { uri, store, wallet, userId, dir, provider, billing };
 }
 
 /** Records an instance of `w`'s tenant and makes its runtime `runtime`. */
@@ -85,13 +90,13 @@ async function instance(w: World, fields: Partial<InstanceDoc>, runtime: Runtime
     deletedAt: null,
     ...fields,
   };
-  await store.instances.insertOne(doc);
+  await w.store.instances.insertOne(doc);
   await w.provider.create({ id, owner: w.userId, name: id, engine: 'simulated', suspended: runtime === 'suspended' });
   return id;
 }
 
 function host(w: World, action: BillingHostConfig['action'], o: Partial<BillingHostConfig>): ManagedProcess {
-  const config: BillingHostConfig = { mongoUri: uri, providerDir: w.dir, priceMinor: PRICE, lockTtlMs: TTL, action, ...o };
+  const config: BillingHostConfig = { mongoUri: w.uri, providerDir: w.dir, priceMinor: PRICE, lockTtlMs: TTL, action, ...o };
   return startProcess({
     command: process.execPath,
     args: ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', hostScript],
@@ -106,16 +111,15 @@ async function crashAt(w: World, action: BillingHostConfig['action'], killAt: st
   if (p.child.signalCode !== 'SIGKILL') throw new Error(`the host was not killed at ${killAt}:\n${p.output()}`);
 }
 
-const ledger = (userId: string): Promise<LedgerDoc[]> => store.ledger.find({ userId }).sort({ seq: 1 }).toArray();
-const intentsLeft = (userId: string) => store.connection.db!.collection('billingIntents').countDocuments({ userId });
-const doc = async (id: string): Promise<InstanceDoc> => (await store.instances.findOne({ _id: id }))!;
+const ledger = (w: World): Promise<LedgerDoc[]> => w.store.ledger.find({ userId: w.userId }).sort({ seq: 1 }).toArray();
+const doc = async (w: World, id: string): Promise<InstanceDoc> => (await w.store.instances.findOne({ _id: id }))!;
 
 /** Money agrees with itself: the ledger sums to the balance, every key once, nothing left in flight. */
 async function moneyAgrees(w: World): Promise<LedgerDoc[]> {
-  const entries = await ledger(w.userId);
-  expect(await wallet.balance(w.userId)).toBe(entries.reduce((sum, e) => sum + e.amountMinor, 0));
+  const entries = await ledger(w);
+  expect(await w.wallet.balance(w.userId)).toBe(entries.reduce((sum, e) => sum + e.amountMinor, 0));
   expect(new Set(entries.map((e) => e.idempotencyKey)).size).toBe(entries.length);
-  expect(await intentsLeft(w.userId)).toBe(0);
+  expect(await w.store.connection.db!.collection('billingIntents').countDocuments({})).toBe(0);
   return entries;
 }
 
@@ -124,10 +128,10 @@ async function resumedOnce(w: World, id: string): Promise<void> {
   const entries = await moneyAgrees(w);
   const charges = entries.filter((e) => e.idempotencyKey.startsWith(`charge:${id}:resume:`));
   expect(charges).toHaveLength(1);
-  const d = await doc(id);
+  const d = await doc(w, id);
   expect(d).toMatchObject({ suspended: false, suspendedAt: null, deletedAt: null, paidUntil: charges[0]!.period!.end });
   expect(w.provider.state(id)).toBe('running');
-  expect(await wallet.balance(w.userId)).toBe(0);
+  expect(await w.wallet.balance(w.userId)).toBe(0);
 }
 
 describe('provider failures', () => {
@@ -137,21 +141,21 @@ describe('provider failures', () => {
     w.provider.down.add('suspend');
     const first = await w.billing.run(new Date('2027-05-01T06:00:00Z'));
     expect(first.failed).toBeGreaterThanOrEqual(1);
-    expect((await doc(id)).suspended).toBe(true);
+    expect((await doc(w, id)).suspended).toBe(true);
     expect(w.provider.state(id)).toBe('running'); // the runtime was down all run long
     w.provider.down.clear();
     const next = await w.billing.run(new Date('2027-05-02T00:00:00Z'));
     expect(next.failed).toBe(0);
     expect(w.provider.state(id)).toBe('suspended');
-    expect((await doc(id)).suspended).toBe(true);
-    expect(await ledger(w.userId)).toEqual([]);
+    expect((await doc(w, id)).suspended).toBe(true);
+    expect(await ledger(w)).toEqual([]);
   });
 
   test('a paid resumption whose provider call fails is completed by the next run with the period it paid', async () => {
     const w = await world(0);
     const suspendedAt = new Date('2027-03-01T00:00:00Z');
     const id = await instance(w, { paidUntil: suspendedAt, suspended: true, suspendedAt }, 'suspended');
-    await wallet.deposit(w.userId, PRICE);
+    await w.wallet.deposit(w.userId, PRICE);
     w.provider.down.add('resume');
     await expect(w.billing.resumeSuspended(w.userId, new Date('2027-03-05T12:00:00Z'))).rejects.toThrow(/down/);
     expect(w.provider.state(id)).toBe('suspended');
@@ -167,11 +171,11 @@ describe('kill -9 during a billing run', () => {
     const w = await world(0);
     const id = await instance(w, { paidUntil: new Date('2027-05-01T00:00:00Z') }, 'running');
     await crashAt(w, { kind: 'run', now: '2027-05-01T06:00:00Z' }, 'provider.suspend:before');
-    expect((await doc(id)).suspended).toBe(true);
+    expect((await doc(w, id)).suspended).toBe(true);
     expect(w.provider.state(id)).toBe('running');
     expect((await w.billing.run(new Date('2027-05-02T00:00:00Z'))).failed).toBe(0);
     expect(w.provider.state(id)).toBe('suspended');
-    expect((await doc(id)).suspended).toBe(true);
+    expect((await doc(w, id)).suspended).toBe(true);
     expect(await moneyAgrees(w)).toEqual([]);
   }, 30_000);
 
@@ -184,8 +188,8 @@ describe('kill -9 during a billing run', () => {
       expect((await w.billing.run(new Date('2027-05-16T00:00:00Z'))).failed).toBe(0);
       const charges = (await moneyAgrees(w)).filter((e) => e.type === 'charge');
       expect(charges.map((e) => e.idempotencyKey)).toEqual([`charge:${id}:2027-05-15T08:00:00.000Z`]);
-      expect((await doc(id)).paidUntil).toEqual(new Date('2027-06-15T08:00:00Z'));
-      expect(await wallet.balance(w.userId)).toBe(PRICE);
+      expect((await doc(w, id)).paidUntil).toEqual(new Date('2027-06-15T08:00:00Z'));
+      expect(await w.wallet.balance(w.userId)).toBe(PRICE);
       expect(w.provider.state(id)).toBe('running');
     },
     30_000,
@@ -199,7 +203,7 @@ describe('kill -9 during a resumption after a deposit', () => {
       const w = await world(0);
       const suspendedAt = new Date('2027-03-01T00:00:00Z');
       const id = await instance(w, { paidUntil: suspendedAt, suspended: true, suspendedAt }, 'suspended');
-      await wallet.deposit(w.userId, PRICE);
+      await w.wallet.deposit(w.userId, PRICE);
       await crashAt(w, { kind: 'resume', userId: w.userId, now: '2027-03-05T12:00:00Z' }, step);
       expect((await w.billing.run(new Date('2027-03-06T00:00:00Z'))).failed).toBe(0);
       await resumedOnce(w, id);
@@ -221,19 +225,19 @@ describe('kill -9 during an instance creation', () => {
     const entries = await moneyAgrees(w);
     const charges = entries.filter((e) => e.type === 'charge');
     const refunds = entries.filter((e) => e.type === 'refund');
-    const live = await store.instances.find({ userId: w.userId, deletedAt: null }).toArray();
+    const live = await w.store.instances.find({ userId: w.userId, deletedAt: null }).toArray();
     if (outcome === 'provisioned') {
       expect(live).toHaveLength(1);
       expect(charges.map((e) => e.idempotencyKey)).toEqual([`charge:${live[0]!._id}:${live[0]!.createdAt.toISOString()}`]);
       expect(refunds).toEqual([]);
       expect(w.provider.state(live[0]!._id)).toBe('running');
-      expect(await wallet.balance(w.userId)).toBe(0);
+      expect(await w.wallet.balance(w.userId)).toBe(0);
     } else {
       expect(live).toEqual([]);
       expect(charges).toHaveLength(outcome === 'refunded' ? 1 : 0);
       expect(refunds).toHaveLength(charges.length);
       if (charges[0]) expect(refunds[0]!.instanceId).toBe(charges[0].instanceId);
-      expect(await wallet.balance(w.userId)).toBe(PRICE);
+      expect(await w.wallet.balance(w.userId)).toBe(PRICE);
     }
   }, 30_000);
 });
@@ -245,7 +249,7 @@ describe('the billing lock', () => {
     const holder = host(w, { kind: 'hold', key, holdMs: 3 * TTL }, {});
     await holder.waitForOutput(/entered/);
     let seenInside = '';
-    await withLock(store, key, async () => void (seenInside = holder.output()), { ttlMs: TTL, waitMs: 30_000 });
+    await withLock(w.store, key, async () => void (seenInside = holder.output()), { ttlMs: TTL, waitMs: 30_000 });
     expect(seenInside).toContain('leaving');
     await holder.exited;
   }, 30_000);
@@ -261,7 +265,7 @@ describe('the billing lock', () => {
     process.kill(stale.pid, 'SIGSTOP');
     try {
       // Meanwhile the tenant pays, and the deposit resumes the instance (once the frozen run's lock has run out).
-      await wallet.deposit(w.userId, PRICE);
+      await w.wallet.deposit(w.userId, PRICE);
       expect(await w.billing.resumeSuspended(w.userId, new Date('2027-04-02T06:00:00Z'))).toEqual([id]);
     } finally {
       writeFileSync(resumeFile, '');

@@ -83,7 +83,15 @@ export class BillingIntents {
         lock.fence();
         await this.o.store.instances.updateOne(
           { _id: doc._id },
-          { $set: { suspended: false, suspendedAt: null, paidUntil: intent.period.end, billingAnchorDay: intent.anchorDay } },
+          {
+            $set: {
+              suspended: false,
+              suspendedAt: null,
+              deletingAt: null,
+              paidUntil: intent.period.end,
+              billingAnchorDay: intent.anchorDay,
+            },
+          },
         );
       }
     }
