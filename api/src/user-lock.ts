@@ -164,15 +164,19 @@ class DbLock implements HeldLock {
       await this.release(); // the inserts took so long that the slots no longer cover now
       return false;
     }
-    this.timer = setInterval(() => {
-      this.renewing = this.renewing.then(() => this.renew());
-    }, Math.max(1, Math.floor(this.ttlMs / 8)));
+    this.timer = setInterval(
+      () => {
+        this.renewing = this.renewing.then(() => this.renew());
+      },
+      Math.max(1, Math.floor(this.ttlMs / 8)),
+    );
     this.timer.unref();
     return true;
   }
 
   fence(): void {
-    if (!this.lostReason && !this.covers()) this.lostReason = 'its slots ran out before they were renewed (the holder froze or the database was slow)';
+    if (!this.lostReason && !this.covers())
+      this.lostReason = 'its slots ran out before they were renewed (the holder froze or the database was slow)';
     if (this.lostReason) throw new LockLostError(this.key, this.lostReason);
   }
 

@@ -49,46 +49,43 @@ export class Wallet {
    */
   async apply(userId: string, m: Movement, o: { requireFunds?: boolean } = {}): Promise<MovementResult> {
     if (!Number.isSafeInteger(m.amountMinor)) throw new RangeError('amountMinor must be a safe integer');
-    return withUserLock(
-      this.store,
+    return withUserLock(this.store, userId, (lock) => this.applyLocked(userId, m, o, lock), this.o.lock);
+  }
+
+  private async applyLocked(userId: string, m: Movement, o: { requireFunds?: boolean }, lock: HeldLock): Promise<MovementResult> {
+    const user = await this.rollForward(userId, lock);
+    const existing = await this.store.ledger.findOne({ idempotencyKey: m.idempotencyKey });
+    if (existing) return { entry: existing, duplicate: true, balanceMinor: user.balanceMinor };
+    const balanceAfterMinor = user.balanceMinor + m.amountMinor;
+    if (o.requireFunds && m.amountMinor < 0 && balanceAfterMinor < 0) {
+      throw new AppError(
+        'insufficient_funds',
+        `The balance (${user.balanceMinor}) cannot pay ${-m.amountMinor} (minor units); top up the wallet first.`,
+        {
+          balanceMinor: user.balanceMinor,
+          requiredMinor: -m.amountMinor,
+        },
+      );
+    }
+    const seq = user.ledgerSeq + 1;
+    const entry: LedgerDoc = {
+      _id: `${userId}:${seq}`,
       userId,
-      async (lock) => {
-      const user = await this.rollForward(userId, lock);
-      const existing = await this.store.ledger.findOne({ idempotencyKey: m.idempotencyKey });
-      if (existing) return { entry: existing, duplicate: true, balanceMinor: user.balanceMinor };
-      const balanceAfterMinor = user.balanceMinor + m.amountMinor;
-      if (o.requireFunds && m.amountMinor < 0 && balanceAfterMinor < 0) {
-        throw new AppError(
-          'insufficient_funds',
-          `The balance (${user.balanceMinor}) cannot pay ${-m.amountMinor} (minor units); top up the wallet first.`,
-          {
-            balanceMinor: user.balanceMinor,
-            requiredMinor: -m.amountMinor,
-          },
-        );
-      }
-      const seq = user.ledgerSeq + 1;
-      const entry: LedgerDoc = {
-        _id: `${userId}:${seq}`,
-        userId,
-        seq,
-        type: m.type,
-        amountMinor: m.amountMinor,
-        balanceAfterMinor,
-        idempotencyKey: m.idempotencyKey,
-        ...(m.instanceId ? { instanceId: m.instanceId } : {}),
-        ...(m.period ? { period: m.period } : {}),
-        memo: m.memo,
-        createdAt: new Date(),
-      };
-      lock.fence();
-      await this.store.ledger.insertOne(entry);
-      lock.fence();
-      await this.store.users.updateOne({ _id: userId }, { $set: { balanceMinor: balanceAfterMinor, ledgerSeq: seq } });
-      return { entry, duplicate: false, balanceMinor: balanceAfterMinor };
-      },
-      this.o.lock,
-    );
+      seq,
+      type: m.type,
+      amountMinor: m.amountMinor,
+      balanceAfterMinor,
+      idempotencyKey: m.idempotencyKey,
+      ...(m.instanceId ? { instanceId: m.instanceId } : {}),
+      ...(m.period ? { period: m.period } : {}),
+      memo: m.memo,
+      createdAt: new Date(),
+    };
+    lock.fence();
+    await this.store.ledger.insertOne(entry);
+    lock.fence();
+    await this.store.users.updateOne({ _id: userId }, { $set: { balanceMinor: balanceAfterMinor, ledgerSeq: seq } });
+    return { entry, duplicate: false, balanceMinor: balanceAfterMinor };
   }
 
   /** An emulated deposit of `amountMinor` (> 0). `idempotencyKey` from the client's Idempotency-Key header, if any. */

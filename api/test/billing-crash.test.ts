@@ -100,7 +100,12 @@ function host(w: World, action: BillingHostConfig['action'], o: Partial<BillingH
   return startProcess({
     command: process.execPath,
     args: ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', hostScript],
-    env: { ...process.env, NODE_OPTIONS: '', BILLING_HOST_CONFIG: JSON.stringify(config), HOST_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn' },
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      BILLING_HOST_CONFIG: JSON.stringify(config),
+      HOST_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+    },
   });
 }
 
@@ -218,28 +223,32 @@ describe('kill -9 during an instance creation', () => {
     ['wallet.chargePeriod:after', 'refunded'],
     ['instances.insertOne:after', 'provisioned'],
     ['provider.create:after', 'provisioned'],
-  ] as const)('killed at %s: the next run leaves it %s', async (step, outcome) => {
-    const w = await world(PRICE);
-    await crashAt(w, { kind: 'create', userId: w.userId, name: 'crashy' }, step);
-    expect((await w.billing.run(new Date())).failed).toBe(0);
-    const entries = await moneyAgrees(w);
-    const charges = entries.filter((e) => e.type === 'charge');
-    const refunds = entries.filter((e) => e.type === 'refund');
-    const live = await w.store.instances.find({ userId: w.userId, deletedAt: null }).toArray();
-    if (outcome === 'provisioned') {
-      expect(live).toHaveLength(1);
-      expect(charges.map((e) => e.idempotencyKey)).toEqual([`charge:${live[0]!._id}:${live[0]!.createdAt.toISOString()}`]);
-      expect(refunds).toEqual([]);
-      expect(w.provider.state(live[0]!._id)).toBe('running');
-      expect(await w.wallet.balance(w.userId)).toBe(0);
-    } else {
-      expect(live).toEqual([]);
-      expect(charges).toHaveLength(outcome === 'refunded' ? 1 : 0);
-      expect(refunds).toHaveLength(charges.length);
-      if (charges[0]) expect(refunds[0]!.instanceId).toBe(charges[0].instanceId);
-      expect(await w.wallet.balance(w.userId)).toBe(PRICE);
-    }
-  }, 30_000);
+  ] as const)(
+    'killed at %s: the next run leaves it %s',
+    async (step, outcome) => {
+      const w = await world(PRICE);
+      await crashAt(w, { kind: 'create', userId: w.userId, name: 'crashy' }, step);
+      expect((await w.billing.run(new Date())).failed).toBe(0);
+      const entries = await moneyAgrees(w);
+      const charges = entries.filter((e) => e.type === 'charge');
+      const refunds = entries.filter((e) => e.type === 'refund');
+      const live = await w.store.instances.find({ userId: w.userId, deletedAt: null }).toArray();
+      if (outcome === 'provisioned') {
+        expect(live).toHaveLength(1);
+        expect(charges.map((e) => e.idempotencyKey)).toEqual([`charge:${live[0]!._id}:${live[0]!.createdAt.toISOString()}`]);
+        expect(refunds).toEqual([]);
+        expect(w.provider.state(live[0]!._id)).toBe('running');
+        expect(await w.wallet.balance(w.userId)).toBe(0);
+      } else {
+        expect(live).toEqual([]);
+        expect(charges).toHaveLength(outcome === 'refunded' ? 1 : 0);
+        expect(refunds).toHaveLength(charges.length);
+        if (charges[0]) expect(refunds[0]!.instanceId).toBe(charges[0].instanceId);
+        expect(await w.wallet.balance(w.userId)).toBe(PRICE);
+      }
+    },
+    30_000,
+  );
 });
 
 describe('the billing lock', () => {

@@ -36,9 +36,7 @@ export function provisionRequest(d: InstanceDoc): ProvisionRequest {
 }
 
 export class BillingIntents {
-  constructor(
-    private readonly o: { store: ApiStore; wallet: Wallet; provider: InstanceProvider; logger: Logger },
-  ) {}
+  constructor(private readonly o: { store: ApiStore; wallet: Wallet; provider: InstanceProvider; logger: Logger }) {}
 
   /** Step 1: records `intent` before its charge. Caller holds the tenant's billing lock. */
   async begin(intent: BillingIntentDoc, lock: HeldLock): Promise<void> {
@@ -133,7 +131,10 @@ export class BillingIntents {
     if (doc && !doc.deletedAt) {
       lock.fence();
       await this.o.provider.delete(intent.instanceId).catch((err: unknown) => {
-        this.o.logger.warn({ err, instance: intent.instanceId }, 'removing a partly provisioned instance failed (the next reconcile removes it)');
+        this.o.logger.warn(
+          { err, instance: intent.instanceId },
+          'removing a partly provisioned instance failed (the next reconcile removes it)',
+        );
       });
     }
     const charge = await this.o.wallet.entry(intent._id);
