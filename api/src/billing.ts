@@ -11,8 +11,8 @@
  *      - suspended: resume it if the balance now pays; otherwise, once the unpaid period's end (its next charge date)
  *        has passed, delete it (`deletingAt` recorded first: it is never resumed again, and the next run finishes an
  *        interrupted deletion);
- *   3. every suspended instance: its suspension is applied to the provider again (idempotent), so a suspension whose
- *      provider call failed or was interrupted is retried.
+ *   3. every suspended instance (of this provider): its suspension is applied to the provider again (idempotent), so a
+ *      suspension whose provider call failed or was interrupted is retried.
  * - `resumeSuspended(userId, now)` — after a deposit: resume the tenant's suspended instances, oldest first, while the
  *   balance pays. A resumed instance starts a fresh period at the moment of resumption (suspended time is not billed),
  *   anchored on that day of the month; its charge key is `charge:<instance>:resume:<suspendedAt>`, once per suspension.
@@ -93,7 +93,7 @@ export class Billing {
     });
 
     // 3. Suspensions applied to the provider again (a failed or interrupted provider call is retried).
-    await this.paged({ suspended: true, deletedAt: null }, async (doc) => {
+    await this.paged({ suspended: true, deletedAt: null, provider: this.o.provider.kind }, async (doc) => {
       if (applied.has(doc._id)) return;
       try {
         if (await this.locked(doc.userId, (lock) => this.reapplySuspension(doc._id, lock))) s.reapplied++;

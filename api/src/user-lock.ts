@@ -101,11 +101,11 @@ export async function withLock<T>(store: ApiStore, key: string, fn: (lock: HeldL
 }
 
 /**
- * Takes the lock `key` in the database (no in-process serialization: {@link withLock} is the usual entry point).
- * The caller must `release()` it.
+ * Takes the lock `key` in the database (no in-process serialization: that is {@link withLock}'s). The caller must
+ * `release()` it.
  * @throws AppError `busy` when it cannot be taken within `waitMs`.
  */
-export async function acquireLock(store: ApiStore, key: string, o: LockOptions = {}): Promise<HeldLock & { release(): Promise<void> }> {
+async function acquireLock(store: ApiStore, key: string, o: LockOptions = {}): Promise<HeldLock & { release(): Promise<void> }> {
   const ttlMs = o.ttlMs ?? 10_000;
   const deadline = Date.now() + (o.waitMs ?? 30_000);
   for (let attempt = 0; ; attempt++) {
@@ -233,8 +233,9 @@ class DbLock implements HeldLock {
       });
       return true;
     } catch (err) {
-      if (isDuplicateKey(err)) return false;
-      throw err;
+      if (!isDuplicateKey(err)) throw err;
+      // Ours after all when an earlier insert landed but its answer was lost.
+      return (await this.store.locks.findOne({ _id: this.id(slot) }))?.holder === this.holder;
     }
   }
 }
