@@ -184,6 +184,20 @@ describe('kill -9 during a billing run', () => {
     expect(await moneyAgrees(w)).toEqual([]);
   }, 30_000);
 
+  test('a deletion killed after the runtime was removed: a deposit does not resume it, the next run finishes it', async () => {
+    const w = await world(0);
+    const suspendedAt = new Date('2027-03-01T00:00:00Z');
+    const id = await instance(w, { paidUntil: suspendedAt, suspended: true, suspendedAt }, 'suspended');
+    await crashAt(w, { kind: 'run', now: '2027-04-02T00:00:00Z' }, 'provider.delete:after');
+    expect(w.provider.state(id)).toBeUndefined();
+    await w.wallet.deposit(w.userId, PRICE);
+    expect(await w.billing.resumeSuspended(w.userId, new Date('2027-04-02T06:00:00Z'))).toEqual([]);
+    expect((await w.billing.run(new Date('2027-04-03T00:00:00Z'))).failed).toBe(0);
+    expect((await doc(w, id)).deletedAt).toEqual(expect.any(Date));
+    expect((await moneyAgrees(w)).filter((e) => e.type === 'charge')).toEqual([]);
+    expect(await w.wallet.balance(w.userId)).toBe(PRICE);
+  }, 30_000);
+
   test.each(['ledger.insertOne:after', 'wallet.chargePeriod:after'])(
     'a period charge, killed at %s: the next run charges it once and moves paidUntil',
     async (step) => {
@@ -281,7 +295,12 @@ describe('the billing lock', () => {
       process.kill(stale.pid, 'SIGCONT');
     }
     await stale.exited;
-    expect(stale.output()).toMatch(/"failed":1/);
+    const summary = JSON.parse(stale.output().match(/^done (.*)$/m)![1]!);
+    expect(summary).toMatchObject({
+      deleted: 0,
+      failed: 1,
+      errors: [{ instanceId: id, error: expect.stringMatching(/another one took over/) }],
+    });
     await resumedOnce(w, id);
   }, 60_000);
 });
