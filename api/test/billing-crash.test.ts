@@ -24,7 +24,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const hostScript = path.join(here, 'fixtures', 'billing-crash-host.ts');
 const PRICE = 1_000;
 /** Lock lifetime in the tests, ms: a killed holder's lock blocks the next run this long at most. */
-const TTL = 1_000;
+const TTL = 2_000;
 
 let mongo: MongoServer;
 const stores: ApiStore[] = [];
