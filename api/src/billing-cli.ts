@@ -42,7 +42,8 @@ try {
   const s = await billing.run(now);
   process.stdout.write(
     `billing ${s.now}: ${s.due} due, ${s.charged} charged, ${s.alreadyCharged} already charged, ${s.suspended} suspended, ` +
-      `${s.resumed} resumed, ${s.deleted} deleted, ${s.failed} failed (${s.durationMs} ms)\n${JSON.stringify(s)}\n`,
+      `${s.resumed} resumed, ${s.deleted} deleted, ${s.recovered} interrupted charges settled, ${s.reapplied} suspensions re-applied, ` +
+      `${s.failed} failed (${s.durationMs} ms)\n${JSON.stringify(s)}\n`,
   );
   process.exitCode = s.failed > 0 ? 1 : 0;
 } finally {

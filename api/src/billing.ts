@@ -1,84 +1,37 @@
 /**
  * Billing (rules in `periods.ts` and docs/product.md). Prepaid per instance, one monthly period at a time:
- * - `run(now)` — the daily job (00:00 UTC): for every instance whose paid period has ended (`paidUntil ≤ now`):
- *   - active: charge the next period (ledger key `charge:<instance>:<period start>`, so a retry or a second run never
- *     charges twice) and advance `paidUntil`, repeating while periods are due (catch-up after downtime); when the
- *     balance cannot pay, suspend it (provider: scale to zero; the session is kept) and record `suspendedAt`;
- *   - suspended: resume it if the balance now pays; otherwise, once the unpaid period's end (its next charge date)
- *     has passed, delete it.
+ * - `run(now)` — the daily job (00:00 UTC), in three passes:
+ *   1. charges in flight: an intent left by an interrupted creation or resumption (`billing/intents.ts`) is completed
+ *      when its charge was made (or the creation refunded), dropped when it was not;
+ *   2. every instance whose paid period has ended (`paidUntil ≤ now`):
+ *      - active: charge the next period (ledger key `charge:<instance>:<period start>`, so a retry or a second run never
+ *        charges twice) and advance `paidUntil`, repeating while periods are due (catch-up after downtime); when the
+ *        balance cannot pay, record it suspended (`suspendedAt`), then suspend it in the provider (scale to zero; the
+ *        session is kept);
+ *      - suspended: resume it if the balance now pays; otherwise, once the unpaid period's end (its next charge date)
+ *        has passed, delete it (`deletingAt` recorded first: it is never resumed again, and the next run finishes an
+ *        interrupted deletion);
+ *   3. every suspended instance (of this provider): its suspension is applied to the provider again (idempotent), so a
+ *      suspension whose provider call failed or was interrupted is retried.
  * - `resumeSuspended(userId, now)` — after a deposit: resume the tenant's suspended instances, oldest first, while the
  *   balance pays. A resumed instance starts a fresh period at the moment of resumption (suspended time is not billed),
  *   anchored on that day of the month; its charge key is `charge:<instance>:resume:<suspendedAt>`, once per suspension.
+ *   A resumption records its intent before the charge; the provider's resume and the record follow.
  * Each instance's state change runs under the lock `billing:<userId>` and re-reads the instance inside it, so two runs,
- * or a run and a deposit, at once never both act on it. Every step is idempotent: running again is always safe.
+ * or a run and a deposit, at once never both act on it; the lock is renewed while provider calls run, and every write
+ * is fenced (a holder that lost it stops). Every step is idempotent: running again is always safe.
  */
 import type { Logger } from 'pino';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { AppError } from './errors.js';
+import { BillingIntents, resumeChargeKey } from './billing/intents.js';
+import { emptySummary, type BillingMetrics, type BillingSummary } from './billing/metrics.js';
 import { nextPeriod, periodEnd } from './periods.js';
 import { ProviderError, type InstanceProvider } from './providers/index.js';
 import type { ApiStore, InstanceDoc } from './store.js';
-import { withLock } from './user-lock.js';
+import { purgeExpiredLocks, withLock, type HeldLock, type LockOptions } from './user-lock.js';
 import type { Wallet } from './wallet.js';
 
-export interface BillingSummary {
-  /** The billing clock (ISO 8601). */
-  now: string;
-  /** Instances whose paid period had ended. */
-  due: number;
-  /** Periods charged now. */
-  charged: number;
-  /** Periods found already charged (an earlier or concurrent run): nothing moved. */
-  alreadyCharged: number;
-  suspended: number;
-  resumed: number;
-  deleted: number;
-  failed: number;
-  errors: Array<{ instanceId: string; error: string }>;
-  durationMs: number;
-}
-
-export interface BillingMetrics {
-  charges: Counter<'result'>;
-  suspensions: Counter;
-  resumptions: Counter;
-  deletions: Counter;
-  failures: Counter;
-  lastSuccess: Gauge;
-  duration: Histogram;
-}
-
-/** Registers the billing metrics on `registry`. */
-export function createBillingMetrics(registry: Registry): BillingMetrics {
-  const registers = [registry];
-  return {
-    charges: new Counter({
-      name: 'wacloud_billing_charges_total',
-      help: 'Billing periods charged (result: charged|already_charged)',
-      labelNames: ['result'],
-      registers,
-    }),
-    suspensions: new Counter({ name: 'wacloud_billing_suspensions_total', help: 'Instances suspended for an unpaid period', registers }),
-    resumptions: new Counter({ name: 'wacloud_billing_resumptions_total', help: 'Suspended instances resumed after payment', registers }),
-    deletions: new Counter({ name: 'wacloud_billing_deletions_total', help: 'Instances deleted after an unpaid period passed', registers }),
-    failures: new Counter({
-      name: 'wacloud_billing_failures_total',
-      help: 'Instances whose billing step failed (retried by the next run)',
-      registers,
-    }),
-    lastSuccess: new Gauge({
-      name: 'wacloud_billing_last_success_timestamp_seconds',
-      help: 'Unix time of the last billing run that finished without failures',
-      registers,
-    }),
-    duration: new Histogram({
-      name: 'wacloud_billing_run_duration_seconds',
-      help: 'Duration of billing runs, seconds',
-      buckets: [0.1, 0.5, 1, 5, 15, 60, 300, 900],
-      registers,
-    }),
-  };
-}
+export { createBillingMetrics, type BillingMetrics, type BillingSummary } from './billing/metrics.js';
 
 export interface BillingOptions {
   store: ApiStore;
@@ -92,52 +45,63 @@ export interface BillingOptions {
   batchSize?: number;
   /** Instances processed in parallel within a batch. Default 8. */
   concurrency?: number;
+  /** Timing of the `billing:<userId>` locks (default: `user-lock.ts`'s). */
+  lock?: LockOptions | undefined;
 }
 
 /** At most this many periods are caught up for one instance in one run. */
 const MAX_CATCH_UP = 24;
 
 export class Billing {
-  constructor(private readonly o: BillingOptions) {}
+  private readonly intents: BillingIntents;
+
+  constructor(private readonly o: BillingOptions) {
+    this.intents = new BillingIntents(o);
+  }
 
   /** The daily job. Never throws for one instance's failure: it is counted and reported. */
   async run(now: Date): Promise<BillingSummary> {
     const started = Date.now();
-    const s: BillingSummary = {
-      now: now.toISOString(),
-      due: 0,
-      charged: 0,
-      alreadyCharged: 0,
-      suspended: 0,
-      resumed: 0,
-      deleted: 0,
-      failed: 0,
-      errors: [],
-      durationMs: 0,
+    const s = emptySummary(now);
+    const fail = (instanceId: string, err: unknown) => {
+      s.failed++;
+      s.errors.push({ instanceId, error: (err as Error).message });
+      this.o.metrics?.failures.inc();
+      this.o.logger.error({ err, instance: instanceId }, 'billing failed for instance');
     };
-    const batchSize = this.o.batchSize ?? 500;
-    let after = '';
-    for (;;) {
-      // Paged by _id (stable while documents change): every due instance is visited once per run.
-      const batch = await this.o.store.instances
-        .find({ deletedAt: null, paidUntil: { $lte: now }, _id: { $gt: after } })
-        .sort({ _id: 1 })
-        .limit(batchSize)
-        .toArray();
-      if (batch.length === 0) break;
-      after = batch[batch.length - 1]!._id;
-      s.due += batch.length;
-      await mapLimit(batch, this.o.concurrency ?? 8, async (doc) => {
-        try {
-          await withLock(this.o.store, `billing:${doc.userId}`, () => this.billInstance(doc._id, now, s));
-        } catch (err) {
-          s.failed++;
-          s.errors.push({ instanceId: doc._id, error: (err as Error).message });
-          this.o.metrics?.failures.inc();
-          this.o.logger.error({ err, instance: doc._id }, 'billing failed for instance');
-        }
-      });
-    }
+    await purgeExpiredLocks(this.o.store).catch((err: unknown) => this.o.logger.warn({ err }, 'purging expired locks failed'));
+
+    // 1. Charges in flight left by a crash.
+    const intents = await this.o.store.billingIntents.find({}).sort({ _id: 1 }).toArray();
+    await mapLimit(intents, this.o.concurrency ?? 8, async (intent) => {
+      try {
+        if (await this.locked(intent.userId, (lock) => this.settle(intent._id, lock))) s.recovered++;
+      } catch (err) {
+        fail(intent.instanceId, err);
+      }
+    });
+
+    // 2. Due instances. Paged by _id (stable while documents change): every due instance is visited once per run.
+    const applied = new Set<string>(); // suspended in the provider by this run
+    await this.paged({ deletedAt: null, paidUntil: { $lte: now } }, async (doc) => {
+      s.due++;
+      try {
+        await this.locked(doc.userId, (lock) => this.billInstance(doc._id, now, s, lock, applied));
+      } catch (err) {
+        fail(doc._id, err);
+      }
+    });
+
+    // 3. Suspensions applied to the provider again (a failed or interrupted provider call is retried).
+    await this.paged({ suspended: true, deletedAt: null, provider: this.o.provider.kind }, async (doc) => {
+      if (applied.has(doc._id)) return;
+      try {
+        if (await this.locked(doc.userId, (lock) => this.reapplySuspension(doc._id, lock))) s.reapplied++;
+      } catch (err) {
+        fail(doc._id, err);
+      }
+    });
+
     s.durationMs = Date.now() - started;
     this.o.metrics?.duration.observe(s.durationMs / 1000);
     if (s.failed === 0) this.o.metrics?.lastSuccess.set(Math.floor(Date.now() / 1000));
@@ -145,18 +109,77 @@ export class Billing {
     return s;
   }
 
+  /**
+   * After a deposit: resumes `userId`'s suspended instances, oldest suspension first, while the balance pays.
+   * The tenant's charges in flight are settled first.
+   * @returns the ids resumed.
+   */
+  async resumeSuspended(userId: string, now: Date): Promise<string[]> {
+    return this.locked(userId, async (lock) => {
+      for (const intent of await this.o.store.billingIntents.find({ userId }).toArray()) {
+        await this.settle(intent._id, lock).catch((err: unknown) =>
+          this.o.logger.error({ err, intent: intent._id }, 'settling a charge in flight failed (the next billing run retries)'),
+        );
+      }
+      const suspended = await this.o.store.instances
+        .find({ userId, deletedAt: null, suspended: true })
+        .sort({ suspendedAt: 1, _id: 1 })
+        .toArray();
+      const resumed: string[] = [];
+      for (const doc of suspended) {
+        if (doc.deletingAt) continue;
+        if (!(await this.tryResume(doc, now, lock))) break;
+        resumed.push(doc._id);
+      }
+      return resumed;
+    });
+  }
+
+  private locked<T>(userId: string, fn: (lock: HeldLock) => Promise<T>): Promise<T> {
+    return withLock(this.o.store, `billing:${userId}`, fn, this.o.lock);
+  }
+
+  /** Runs `fn` over the instances matching `filter`, in pages by `_id`, `concurrency` at a time. */
+  private async paged(filter: object, fn: (doc: InstanceDoc) => Promise<void>): Promise<void> {
+    let after = '';
+    for (;;) {
+      const batch = await this.o.store.instances
+        .find({ ...filter, _id: { $gt: after } })
+        .sort({ _id: 1 })
+        .limit(this.o.batchSize ?? 500)
+        .toArray();
+      if (batch.length === 0) return;
+      after = batch[batch.length - 1]!._id;
+      await mapLimit(batch, this.o.concurrency ?? 8, fn);
+    }
+  }
+
+  /** Under the tenant's billing lock: settles the intent `id` if it is still there. @returns whether it was. */
+  private async settle(id: string, lock: HeldLock): Promise<boolean> {
+    const intent = await this.o.store.billingIntents.findOne({ _id: id });
+    if (!intent) return false; // settled meanwhile
+    const result = await this.intents.settle(intent, lock);
+    this.o.metrics?.recoveries.inc({ result });
+    return true;
+  }
+
   /** Under the tenant's billing lock: one instance, read afresh. */
-  private async billInstance(id: string, now: Date, s: BillingSummary): Promise<void> {
+  private async billInstance(id: string, now: Date, s: BillingSummary, lock: HeldLock, applied: Set<string>): Promise<void> {
     let doc = await this.o.store.instances.findOne({ _id: id });
     if (!doc || doc.deletedAt || doc.paidUntil > now) return; // another run got here first
+    if (doc.deletingAt && doc.suspended) {
+      await this.deleteInstance(doc, lock); // an interrupted deletion
+      s.deleted++;
+      return;
+    }
     if (doc.suspended) {
-      if (await this.tryResume(doc, now)) {
+      if (await this.tryResume(doc, now, lock)) {
         s.resumed++;
         return;
       }
       // The unpaid period [paidUntil, its end) has passed too: the next charge date came unpaid.
       if (periodEnd(doc.paidUntil, doc.billingAnchorDay) <= now) {
-        await this.deleteInstance(doc);
+        await this.deleteInstance(doc, lock);
         s.deleted++;
       }
       return;
@@ -164,53 +187,46 @@ export class Billing {
     for (let i = 0; i < MAX_CATCH_UP && doc.paidUntil <= now; i++) {
       const period = nextPeriod(doc.paidUntil, doc.billingAnchorDay);
       try {
+        lock.fence();
         const r = await this.o.wallet.chargePeriod(doc.userId, doc._id, this.o.priceMinor, period);
         if (r.duplicate) s.alreadyCharged++;
         else s.charged++;
         this.o.metrics?.charges.inc({ result: r.duplicate ? 'already_charged' : 'charged' });
       } catch (err) {
         if (err instanceof AppError && err.code === 'insufficient_funds') {
-          await this.suspendInstance(doc, now);
+          await this.suspendInstance(doc, now, lock);
           s.suspended++;
+          applied.add(doc._id);
           return;
         }
         throw err;
       }
+      lock.fence();
       await this.o.store.instances.updateOne({ _id: doc._id }, { $set: { paidUntil: period.end } });
       doc = { ...doc, paidUntil: period.end };
     }
   }
 
   /**
-   * After a deposit: resumes `userId`'s suspended instances, oldest suspension first, while the balance pays.
-   * @returns the ids resumed.
+   * Charges a fresh period from `now` and resumes; false when the balance cannot pay. Caller holds the lock.
+   * An intent left by an interrupted resumption of this suspension is settled first (its charge is not repeated).
    */
-  async resumeSuspended(userId: string, now: Date): Promise<string[]> {
-    return withLock(this.o.store, `billing:${userId}`, async () => {
-      const suspended = await this.o.store.instances
-        .find({ userId, deletedAt: null, suspended: true })
-        .sort({ suspendedAt: 1, _id: 1 })
-        .toArray();
-      const resumed: string[] = [];
-      for (const doc of suspended) {
-        if (!(await this.tryResume(doc, now))) break;
-        resumed.push(doc._id);
-      }
-      return resumed;
-    });
-  }
-
-  /** Charges a fresh period from `now` and resumes; false when the balance cannot pay. Caller holds the lock. */
-  private async tryResume(doc: InstanceDoc, now: Date): Promise<boolean> {
+  private async tryResume(doc: InstanceDoc, now: Date, lock: HeldLock): Promise<boolean> {
+    const key = resumeChargeKey(doc);
+    const left = await this.o.store.billingIntents.findOne({ _id: key });
+    if (left && (await this.intents.settle(left, lock)) === 'completed') return true;
     const anchorDay = now.getUTCDate();
     const period = { start: now, end: periodEnd(now, anchorDay) };
+    const intent = { _id: key, kind: 'resume' as const, userId: doc.userId, instanceId: doc._id, period, anchorDay, createdAt: new Date() };
+    await this.intents.begin(intent, lock);
     try {
+      lock.fence();
       await this.o.wallet.apply(
         doc.userId,
         {
           type: 'charge',
           amountMinor: -this.o.priceMinor,
-          idempotencyKey: `charge:${doc._id}:resume:${(doc.suspendedAt ?? doc.paidUntil).toISOString()}`,
+          idempotencyKey: key,
           instanceId: doc._id,
           period,
           memo: `Instance ${doc._id} resumed: ${period.start.toISOString().slice(0, 10)} – ${period.end.toISOString().slice(0, 10)}`,
@@ -218,33 +234,52 @@ export class Billing {
         { requireFunds: true },
       );
     } catch (err) {
-      if (err instanceof AppError && err.code === 'insufficient_funds') return false;
-      throw err;
+      if (!(err instanceof AppError && err.code === 'insufficient_funds')) throw err;
+      await this.intents.drop(key, lock);
+      return false;
     }
     this.o.metrics?.charges.inc({ result: 'charged' });
-    await this.o.provider.resume(doc._id);
-    await this.o.store.instances.updateOne(
-      { _id: doc._id },
-      { $set: { suspended: false, suspendedAt: null, paidUntil: period.end, billingAnchorDay: anchorDay } },
-    );
+    await this.intents.completeResume(intent, lock);
     this.o.metrics?.resumptions.inc();
     this.o.logger.info({ instance: doc._id, paidUntil: period.end }, 'instance resumed after payment');
     return true;
   }
 
-  private async suspendInstance(doc: InstanceDoc, now: Date): Promise<void> {
-    // Record first: a crash after this leaves a suspended record whose runtime the next run/reconcile stops.
+  private async suspendInstance(doc: InstanceDoc, now: Date, lock: HeldLock): Promise<void> {
+    // Record first: a crash or a provider failure after this is retried by pass 3 of this and every later run.
+    lock.fence();
     await this.o.store.instances.updateOne({ _id: doc._id }, { $set: { suspended: true, suspendedAt: now } });
-    await this.o.provider.suspend(doc._id).catch((err: unknown) => {
-      if (!(err instanceof ProviderError && err.code === 'not_found')) throw err;
-      this.o.logger.warn({ instance: doc._id }, 'suspend: the provider has no such instance');
-    });
+    await this.applySuspension(doc._id, lock);
     this.o.metrics?.suspensions.inc();
     this.o.logger.info({ instance: doc._id, paidUntil: doc.paidUntil }, 'instance suspended: the balance cannot pay the next period');
   }
 
-  private async deleteInstance(doc: InstanceDoc): Promise<void> {
+  /** Pass 3, under the lock: suspends a still-suspended instance in the provider again. @returns whether it did. */
+  private async reapplySuspension(id: string, lock: HeldLock): Promise<boolean> {
+    const doc = await this.o.store.instances.findOne({ _id: id });
+    if (!doc || !doc.suspended || doc.deletedAt || doc.deletingAt) return false;
+    // A paid resumption in flight (its provider call failed): the next settle resumes it; do not stop it meanwhile.
+    if (await this.o.store.billingIntents.findOne({ _id: resumeChargeKey(doc) })) return false;
+    await this.applySuspension(id, lock);
+    return true;
+  }
+
+  private async applySuspension(id: string, lock: HeldLock): Promise<void> {
+    lock.fence();
+    await this.o.provider.suspend(id).catch((err: unknown) => {
+      if (!(err instanceof ProviderError && err.code === 'not_found')) throw err;
+      this.o.logger.warn({ instance: id }, 'suspend: the provider has no such instance');
+    });
+  }
+
+  private async deleteInstance(doc: InstanceDoc, lock: HeldLock): Promise<void> {
+    if (!doc.deletingAt) {
+      lock.fence();
+      await this.o.store.instances.updateOne({ _id: doc._id }, { $set: { deletingAt: new Date() } });
+    }
+    lock.fence();
     await this.o.provider.delete(doc._id);
+    lock.fence();
     await this.o.store.instances.updateOne({ _id: doc._id }, { $set: { deletedAt: new Date() } });
     this.o.metrics?.deletions.inc();
     this.o.logger.info({ instance: doc._id }, 'instance deleted: its next charge date passed unpaid');

@@ -18,8 +18,10 @@ import {
   type ProviderStatus,
   type ProvisionRequest,
 } from './providers/index.js';
-import type { ApiStore, InstanceDoc } from './store.js';
-import type { Wallet } from './wallet.js';
+import { BillingIntents, provisionRequest } from './billing/intents.js';
+import type { ApiStore, BillingIntentDoc, InstanceDoc } from './store.js';
+import { LockLostError, withLock, type HeldLock, type LockOptions } from './user-lock.js';
+import { periodChargeKey, type Wallet } from './wallet.js';
 import type { InstanceClient } from './instance-client.js';
 
 export interface InstanceView {
@@ -55,29 +57,41 @@ const PHASE_MESSAGES: Partial<Record<ProviderStatus['phase'], string>> = {
 const STATUS_TIMEOUT_MS = 3_000;
 
 export class InstanceService {
+  private readonly intents: BillingIntents;
+
+  /** `o.lock`: timing of the tenant's billing lock (default: `user-lock.ts`'s). */
   constructor(
     private readonly store: ApiStore,
     private readonly wallet: Wallet,
     private readonly provider: InstanceProvider,
     private readonly client: InstanceClient,
-    private readonly o: { priceMinor: number; engine: 'webjs' | 'simulated'; logger: Logger },
-  ) {}
+    private readonly o: { priceMinor: number; engine: 'webjs' | 'simulated'; logger: Logger; lock?: LockOptions | undefined },
+  ) {
+    this.intents = new BillingIntents({ store, wallet, provider, logger: o.logger });
+  }
 
   /** Provisioning request of a stored instance. */
   static request(d: InstanceDoc): ProvisionRequest {
-    return { id: d._id, owner: d.userId, name: d.name, engine: d.engine, suspended: d.suspended };
+    return provisionRequest(d);
   }
 
   /**
-   * Creates an instance for `userId`: charges the first period, records it, provisions it.
+   * Creates an instance for `userId`: charges the first period, records it, provisions it — under the tenant's
+   * billing lock, with the charge's intent recorded first (`billing/intents.ts`), so that a crash at any step is
+   * completed or refunded by the next billing run and nobody pays twice or for nothing.
    * @throws AppError `insufficient_funds` (402, nothing created), `name_taken` (409), `provider_unavailable` (503,
-   *   the charge refunded), `provider_rejected` (500, the charge refunded).
+   *   the charge refunded), `provider_rejected` (500, the charge refunded), `busy` (503: the tenant's lock could not be
+   *   taken or was lost; a charge already made is completed or refunded by the next billing run).
    */
   async create(userId: string, name: string): Promise<InstanceView> {
+    const doc = await withLock(this.store, `billing:${userId}`, (lock) => this.createLocked(userId, name, lock), this.o.lock);
+    return this.view(doc);
+  }
+
+  private async createLocked(userId: string, name: string, lock: HeldLock): Promise<InstanceDoc> {
     if (await this.store.instances.findOne({ userId, name, deletedAt: null })) throw new AppError('name_taken');
     const id = newInstanceId();
     const period = firstPeriod(new Date());
-    await this.wallet.chargePeriod(userId, id, this.o.priceMinor, period);
     const doc: InstanceDoc = {
       _id: id,
       userId,
@@ -91,19 +105,33 @@ export class InstanceService {
       suspendedAt: null,
       deletedAt: null,
     };
+    const intent: BillingIntentDoc = {
+      _id: periodChargeKey(id, period.start),
+      kind: 'create',
+      userId,
+      instanceId: id,
+      period: { start: period.start, end: period.end },
+      anchorDay: period.anchorDay,
+      instance: doc,
+      createdAt: new Date(),
+    };
+    await this.intents.begin(intent, lock);
+    try {
+      lock.fence();
+      await this.wallet.chargePeriod(userId, id, this.o.priceMinor, period);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'insufficient_funds') await this.intents.drop(intent._id, lock);
+      throw err;
+    }
+    lock.fence();
     await this.store.instances.insertOne(doc);
     try {
+      lock.fence();
       await this.provider.create(InstanceService.request(doc));
     } catch (err) {
+      if (err instanceof LockLostError) throw err; // the next billing run settles the intent
       this.o.logger.error({ err, instance: id }, 'provisioning failed; refunding the first period');
-      await this.store.instances.updateOne({ _id: id }, { $set: { deletedAt: new Date() } });
-      await this.wallet.apply(userId, {
-        type: 'refund',
-        amountMinor: this.o.priceMinor,
-        idempotencyKey: `refund:${id}:${period.start.toISOString()}`,
-        instanceId: id,
-        memo: `Refund: instance ${id} could not be provisioned`,
-      });
+      await this.intents.rollBackCreate(intent, lock, 'provisioning failed');
       throw rejected(err)
         ? new AppError(
             'provider_rejected',
@@ -111,7 +139,8 @@ export class InstanceService {
           )
         : new AppError('provider_unavailable', 'The instance could not be provisioned and the first period was refunded; retry shortly.');
     }
-    return this.view(doc);
+    await this.intents.drop(intent._id, lock);
+    return doc;
   }
 
   async list(userId: string): Promise<InstanceView[]> {

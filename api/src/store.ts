@@ -1,7 +1,7 @@
 /**
  * The api's MongoDB collections (mongoose connection, typed native collections for the writes that matter):
  * users, sessions (issued access tokens, for logout), ledger (append-only money movements), instances, locks, throttle
- * (login and registration attempt points).
+ * (login and registration attempt points), billingIntents (charges in flight: `billing/intents.ts`).
  * Designed for FerretDB v1 too: invariants rest on unique `_id`s and unique indexes (atomic inserts), never on
  * conditional updates under concurrency (not atomic there) — see `user-lock.ts` and `wallet.ts`.
  */
@@ -63,13 +63,39 @@ export interface InstanceDoc {
   billingAnchorDay: number;
   suspended: boolean;
   suspendedAt: Date | null;
+  /** Set by billing before it asks the provider to delete an unpaid instance: it is never resumed again. */
+  deletingAt?: Date | null | undefined;
   deletedAt: Date | null;
 }
 
+/** One time slot of a lock, owned by one holder (`user-lock.ts`). */
 export interface LockDoc {
+  /** `<key>@<slot number>`: owning a slot is a unique insert. */
   _id: string;
+  key: string;
   holder: string;
+  /** The end of the slot. */
   expiresAt: Date;
+}
+
+/**
+ * A charge in flight (`billing/intents.ts`): recorded before the money moves, removed once the state it pays for is
+ * recorded; the next billing run completes or rolls back any that a crash left.
+ */
+export interface BillingIntentDoc {
+  /** The charge's ledger idempotency key: one intent per charge. */
+  _id: string;
+  /** `create`: the first period of a new instance; `resume`: the fresh period of a suspended one. */
+  kind: 'create' | 'resume';
+  userId: string;
+  instanceId: string;
+  /** The period the charge pays: [start, end). */
+  period: { start: Date; end: Date };
+  /** The billing anchor day that period sets (1–31). */
+  anchorDay: number;
+  /** `create`: the instance record to insert once charged. */
+  instance?: InstanceDoc | undefined;
+  createdAt: Date;
 }
 
 /** A taken throttle point (`login-throttle.ts`). */
@@ -91,6 +117,7 @@ export interface ApiStore {
   instances: mongoose.mongo.Collection<InstanceDoc>;
   locks: mongoose.mongo.Collection<LockDoc>;
   throttle: mongoose.mongo.Collection<ThrottleDoc>;
+  billingIntents: mongoose.mongo.Collection<BillingIntentDoc>;
   close(): Promise<void>;
 }
 
@@ -106,6 +133,7 @@ export async function openApiStore(uri: string, timeoutMs = 10_000): Promise<Api
     instances: db.collection<InstanceDoc>('instances'),
     locks: db.collection<LockDoc>('locks'),
     throttle: db.collection<ThrottleDoc>('throttle'),
+    billingIntents: db.collection<BillingIntentDoc>('billingIntents'),
     close: () => connection.close(),
   };
   await store.users.createIndex({ email: 1 }, { unique: true });
@@ -118,6 +146,9 @@ export async function openApiStore(uri: string, timeoutMs = 10_000): Promise<Api
   await store.instances.createIndex({ userId: 1, createdAt: 1 });
   await store.instances.createIndex({ deletedAt: 1, paidUntil: 1 });
   await store.throttle.createIndex({ key: 1, expiresAt: 1 });
+  await store.instances.createIndex({ suspended: 1, deletedAt: 1 });
+  await store.locks.createIndex({ expiresAt: 1 });
+  await store.billingIntents.createIndex({ userId: 1 });
   return store;
 }
 

@@ -5,12 +5,13 @@
  * 1. roll forward: an entry `seq = user.ledgerSeq + 1` left by a crashed writer is applied to the user first;
  * 2. idempotency: an entry with the same `idempotencyKey` (unique index) means the movement already happened — it is
  *    returned, nothing moves twice (e.g. `charge:<instance>:<period start>` for a billing period);
- * 3. append the entry (unique `_id` `<user>:<seq>`), then store the new balance and sequence on the user.
+ * 3. append the entry (unique `_id` `<user>:<seq>`), then store the new balance and sequence on the user — each write
+ *    fenced (`user-lock.ts`): a holder that lost the lock stops, and the next movement rolls its entry forward.
  * Money is integer minor units throughout.
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from './errors.js';
-import { withUserLock } from './user-lock.js';
+import { withUserLock, type HeldLock, type LockOptions } from './user-lock.js';
 import type { ApiStore, LedgerDoc, LedgerType, UserDoc } from './store.js';
 
 export interface Movement {
@@ -23,6 +24,11 @@ export interface Movement {
   memo: string;
 }
 
+/** Ledger key of the charge for an instance's period starting at `start`: `charge:<instance>:<start ISO>`. */
+export function periodChargeKey(instanceId: string, start: Date): string {
+  return `charge:${instanceId}:${start.toISOString()}`;
+}
+
 export interface MovementResult {
   entry: LedgerDoc;
   /** True when the idempotency key had been used: nothing moved now. */
@@ -31,7 +37,11 @@ export interface MovementResult {
 }
 
 export class Wallet {
-  constructor(private readonly store: ApiStore) {}
+  /** `lock`: the user lock's timing (tests shorten it). */
+  constructor(
+    private readonly store: ApiStore,
+    private readonly o: { lock?: LockOptions } = {},
+  ) {}
 
   /**
    * Applies `m` for `userId`. With `requireFunds`, a debit that would make the balance negative is refused.
@@ -39,39 +49,43 @@ export class Wallet {
    */
   async apply(userId: string, m: Movement, o: { requireFunds?: boolean } = {}): Promise<MovementResult> {
     if (!Number.isSafeInteger(m.amountMinor)) throw new RangeError('amountMinor must be a safe integer');
-    return withUserLock(this.store, userId, async () => {
-      const user = await this.rollForward(userId);
-      const existing = await this.store.ledger.findOne({ idempotencyKey: m.idempotencyKey });
-      if (existing) return { entry: existing, duplicate: true, balanceMinor: user.balanceMinor };
-      const balanceAfterMinor = user.balanceMinor + m.amountMinor;
-      if (o.requireFunds && m.amountMinor < 0 && balanceAfterMinor < 0) {
-        throw new AppError(
-          'insufficient_funds',
-          `The balance (${user.balanceMinor}) cannot pay ${-m.amountMinor} (minor units); top up the wallet first.`,
-          {
-            balanceMinor: user.balanceMinor,
-            requiredMinor: -m.amountMinor,
-          },
-        );
-      }
-      const seq = user.ledgerSeq + 1;
-      const entry: LedgerDoc = {
-        _id: `${userId}:${seq}`,
-        userId,
-        seq,
-        type: m.type,
-        amountMinor: m.amountMinor,
-        balanceAfterMinor,
-        idempotencyKey: m.idempotencyKey,
-        ...(m.instanceId ? { instanceId: m.instanceId } : {}),
-        ...(m.period ? { period: m.period } : {}),
-        memo: m.memo,
-        createdAt: new Date(),
-      };
-      await this.store.ledger.insertOne(entry);
-      await this.store.users.updateOne({ _id: userId }, { $set: { balanceMinor: balanceAfterMinor, ledgerSeq: seq } });
-      return { entry, duplicate: false, balanceMinor: balanceAfterMinor };
-    });
+    return withUserLock(this.store, userId, (lock) => this.applyLocked(userId, m, o, lock), this.o.lock);
+  }
+
+  private async applyLocked(userId: string, m: Movement, o: { requireFunds?: boolean }, lock: HeldLock): Promise<MovementResult> {
+    const user = await this.rollForward(userId, lock);
+    const existing = await this.store.ledger.findOne({ idempotencyKey: m.idempotencyKey });
+    if (existing) return { entry: existing, duplicate: true, balanceMinor: user.balanceMinor };
+    const balanceAfterMinor = user.balanceMinor + m.amountMinor;
+    if (o.requireFunds && m.amountMinor < 0 && balanceAfterMinor < 0) {
+      throw new AppError(
+        'insufficient_funds',
+        `The balance (${user.balanceMinor}) cannot pay ${-m.amountMinor} (minor units); top up the wallet first.`,
+        {
+          balanceMinor: user.balanceMinor,
+          requiredMinor: -m.amountMinor,
+        },
+      );
+    }
+    const seq = user.ledgerSeq + 1;
+    const entry: LedgerDoc = {
+      _id: `${userId}:${seq}`,
+      userId,
+      seq,
+      type: m.type,
+      amountMinor: m.amountMinor,
+      balanceAfterMinor,
+      idempotencyKey: m.idempotencyKey,
+      ...(m.instanceId ? { instanceId: m.instanceId } : {}),
+      ...(m.period ? { period: m.period } : {}),
+      memo: m.memo,
+      createdAt: new Date(),
+    };
+    lock.fence();
+    await this.store.ledger.insertOne(entry);
+    lock.fence();
+    await this.store.users.updateOne({ _id: userId }, { $set: { balanceMinor: balanceAfterMinor, ledgerSeq: seq } });
+    return { entry, duplicate: false, balanceMinor: balanceAfterMinor };
   }
 
   /** An emulated deposit of `amountMinor` (> 0). `idempotencyKey` from the client's Idempotency-Key header, if any. */
@@ -94,7 +108,7 @@ export class Wallet {
       {
         type: 'charge',
         amountMinor: -priceMinor,
-        idempotencyKey: `charge:${instanceId}:${period.start.toISOString()}`,
+        idempotencyKey: periodChargeKey(instanceId, period.start),
         instanceId,
         period,
         memo: `Instance ${instanceId}: ${period.start.toISOString().slice(0, 10)} – ${period.end.toISOString().slice(0, 10)}`,
@@ -103,21 +117,28 @@ export class Wallet {
     );
   }
 
+  /** The ledger entry recorded under `idempotencyKey`, or null: whether that movement happened. */
+  entry(idempotencyKey: string): Promise<LedgerDoc | null> {
+    return this.store.ledger.findOne({ idempotencyKey });
+  }
+
   /** Current balance (after rolling forward an interrupted movement). */
   async balance(userId: string): Promise<number> {
     const user = await this.store.users.findOne({ _id: userId });
     if (!user) throw new AppError('not_found', 'No such user.');
     const pending = await this.store.ledger.findOne({ _id: `${userId}:${user.ledgerSeq + 1}` });
-    return pending ? (await withUserLock(this.store, userId, () => this.rollForward(userId))).balanceMinor : user.balanceMinor;
+    if (!pending) return user.balanceMinor;
+    return (await withUserLock(this.store, userId, (lock) => this.rollForward(userId, lock), this.o.lock)).balanceMinor;
   }
 
   /** Under the lock: applies ledger entries a crashed writer appended but did not record on the user. */
-  private async rollForward(userId: string): Promise<UserDoc> {
+  private async rollForward(userId: string, lock: HeldLock): Promise<UserDoc> {
     let user = await this.store.users.findOne({ _id: userId });
     if (!user) throw new AppError('not_found', 'No such user.');
     for (;;) {
       const next: LedgerDoc | null = await this.store.ledger.findOne({ _id: `${userId}:${user.ledgerSeq + 1}` });
       if (!next) return user;
+      lock.fence();
       await this.store.users.updateOne({ _id: userId }, { $set: { balanceMinor: next.balanceAfterMinor, ledgerSeq: next.seq } });
       user = { ...user, balanceMinor: next.balanceAfterMinor, ledgerSeq: next.seq };
     }
