@@ -219,7 +219,9 @@ export type DatabaseUsersMode = 'auto' | 'mongodb' | 'ferretdb-postgresql' | 'of
  * The {@link DatabaseUsers} for `mode`: `mongodb` → {@link MongoDatabaseUsers}; `ferretdb-postgresql` →
  * `FerretPostgresDatabaseUsers` (needs `postgresUrl`); `off` → {@link SharedDatabaseCredentials}; `auto` asks the
  * server (`buildInfo`): FerretDB → `ferretdb-postgresql` when `postgresUrl` is given, else shared credentials (FerretDB
- * v1 does not authorise per database by itself); MongoDB → `mongodb`. The choice is logged once (a warning when shared).
+ * v1 does not authorise per database by itself); MongoDB → `mongodb` when the admin connection is authenticated, else
+ * shared credentials (a server without authentication enforces no user). The choice is logged once (a warning when
+ * shared).
  * @throws Error when `auto` cannot reach the server, or `ferretdb-postgresql` has no `postgresUrl`.
  */
 export async function detectDatabaseUsers(opts: {
@@ -233,10 +235,19 @@ export async function detectDatabaseUsers(opts: {
   if (mode === 'auto') {
     const admin = new AdminClient(opts.adminUri);
     try {
-      const info = await (await admin.get()).db('admin').command({ buildInfo: 1 });
+      const db = (await admin.get()).db('admin');
+      const info = await db.command({ buildInfo: 1 });
       const ferret = typeof info.ferretdbVersion === 'string' || typeof info.ferretdb === 'object';
-      mode = !ferret ? 'mongodb' : opts.postgresUrl ? 'ferretdb-postgresql' : 'off';
-      if (ferret) reason = 'FerretDB without a PostgreSQL admin URL does not authorise per database';
+      if (ferret) {
+        mode = opts.postgresUrl ? 'ferretdb-postgresql' : 'off';
+        reason = 'FerretDB without a PostgreSQL admin URL does not authorise per database';
+      } else {
+        // Answered without credentials: the server does not require authentication, so users would not be enforced.
+        const status = await db.command({ connectionStatus: 1 });
+        const authenticated = (status.authInfo?.authenticatedUsers ?? []).length > 0;
+        mode = authenticated ? 'mongodb' : 'off';
+        if (!authenticated) reason = 'the MongoDB server does not require authentication (start it with --auth)';
+      }
     } finally {
       await admin.close();
     }

@@ -16,10 +16,13 @@ import {
   eventually,
   freePort,
   startAuthorisingMongo,
+  startMongo,
   startProcess,
   type AuthorisingMongoServer,
   type ManagedProcess,
 } from '@wacloud/testenv';
+import { loadConfig } from '../../src/config.js';
+import { createProvider } from '../../src/providers/index.js';
 import { ProcessProvider } from '../../src/providers/process/provider.js';
 import type { ProvisionRequest } from '../../src/providers/provider.js';
 import { instanceDatabaseName } from '../../src/providers/shared/database.js';
@@ -183,5 +186,45 @@ describe('process provider: one database user per instance', () => {
     ).rejects.toThrow(/authentication failed|does not exist|terminating connection/);
     // B is untouched.
     expect((await provider.status(b.id)).phase).toBe('Running');
+  });
+});
+
+describe('createProvider: how instances authenticate is decided at start and logged', () => {
+  const configFor = (mongoUri: string, extra: Record<string, string> = {}) =>
+    loadConfig({
+      MONGODB_URI: mongoUri,
+      JWT_SECRET: 'x'.repeat(40),
+      PROVIDER: 'process',
+      PROCESS_DATA_ROOT: root,
+      SIMNET_URL: simnetUrl,
+      ...extra,
+    });
+  const capture = () => {
+    const lines: Array<{ level: number; msg: string; kind?: string }> = [];
+    return { lines, log: pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) }) };
+  };
+
+  test('the embedded default server (cannot authorise per database) gives shared credentials, with one warning', async () => {
+    const embedded = await startMongo();
+    try {
+      const { lines, log } = capture();
+      const provider = await createProvider(configFor(embedded.dbUri('wacloud')), log);
+      await provider.close();
+      const warnings = lines.filter((l) => l.level === 40 && /instances share the MongoDB credentials/.test(l.msg));
+      expect(warnings).toHaveLength(1);
+    } finally {
+      await embedded.stop();
+    }
+  });
+
+  test('FerretDB on PostgreSQL with its admin URL gives each instance its own user', async () => {
+    const { lines, log } = capture();
+    const provider = await createProvider(
+      configFor(server.dbUri('wacloud'), { INSTANCE_DATABASE_USERS_POSTGRES_URL: server.postgres.url }),
+      log,
+    );
+    await provider.close();
+    expect(lines.find((l) => /its own database user/.test(l.msg))?.kind).toBe('ferretdb-postgresql');
+    expect(lines.some((l) => l.level >= 40)).toBe(false);
   });
 });
