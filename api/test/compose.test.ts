@@ -24,9 +24,13 @@ function interpolate(v: string, vars: Record<string, string>): string {
 }
 
 describe('docker-compose.yml', () => {
+  const MONGO_PW = 'm'.repeat(48);
   const env = (vars: Record<string, string> = {}): Record<string, string> =>
     Object.fromEntries(
-      Object.entries(compose.services.api.environment as Record<string, string>).map(([k, v]) => [k, interpolate(String(v), vars)]),
+      Object.entries(compose.services.api.environment as Record<string, string>).map(([k, v]) => [
+        k,
+        interpolate(String(v), { WACLOUD_MONGODB_PASSWORD: MONGO_PW, ...vars }),
+      ]),
     );
 
   it('has the api, dashboard, MongoDB and a docker:dind daemon driven through DOCKER_HOST', () => {
@@ -64,7 +68,22 @@ describe('docker-compose.yml', () => {
     const ip = compose.services.mongodb.networks.wacloud.ipv4_address as string;
     const subnet = compose.networks.wacloud.ipam.config[0].subnet as string;
     expect(ip.split('.').slice(0, 2).join('.')).toBe(subnet.split('.').slice(0, 2).join('.'));
-    expect(env({ WACLOUD_JWT_SECRET: 's'.repeat(64) }).INSTANCE_MONGODB_URI).toBe(`mongodb://${ip}:27017/`);
+    expect(env({ WACLOUD_JWT_SECRET: 's'.repeat(64) }).INSTANCE_MONGODB_URI).toBe(
+      `mongodb://wacloud:${MONGO_PW}@${ip}:27017/?authSource=admin`,
+    );
+  });
+
+  it('runs MongoDB with authentication; the api holds its root user and gives each instance a user of its own', () => {
+    const mongoEnv = compose.services.mongodb.environment as Record<string, string>;
+    expect(interpolate(mongoEnv.MONGO_INITDB_ROOT_PASSWORD!, { WACLOUD_MONGODB_PASSWORD: MONGO_PW })).toBe(MONGO_PW);
+    expect(() => interpolate(mongoEnv.MONGO_INITDB_ROOT_PASSWORD!, {})).toThrow(
+      /WACLOUD_MONGODB_PASSWORD is required: set WACLOUD_MONGODB_PASSWORD/,
+    );
+    const root = `${mongoEnv.MONGO_INITDB_ROOT_USERNAME}:${MONGO_PW}@`;
+    const config = loadConfig(env({ WACLOUD_JWT_SECRET: 's'.repeat(64) }));
+    expect(config.mongodbUri).toContain(root);
+    expect(config.instanceMongodbUri).toContain(root);
+    expect(config.instanceDatabaseUsers).toBe('mongodb');
   });
 
   it("serves the dashboard's config.json where its nginx serves from, pointing at the published api", () => {
