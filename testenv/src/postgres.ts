@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findBinary } from './paths.js';
@@ -104,6 +104,8 @@ export async function startPostgres(opts: { host?: string } = {}): Promise<Postg
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${String((err as { stderr?: Buffer }).stderr ?? err)}`);
   }
+  // initdb admits loopback only; the server listens on `host` alone, so any client address may try a password.
+  appendFileSync(path.join(data, 'pg_hba.conf'), 'host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n');
   const port = await freePort();
   const [cmd, args] = wrap(bins.postgres, ['-D', data, '-h', host, '-p', String(port), '-k', dir, '-F', '-c', 'max_connections=200']);
   const proc = startProcess({ command: cmd, args });

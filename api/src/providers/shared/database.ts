@@ -81,7 +81,8 @@ export async function ensureInstanceDatabaseUser(
 ): Promise<string> {
   if (!users) return instanceMongoUri(serverUri, id);
   try {
-    return await users.ensure(instanceDatabaseUser(id, await password()));
+    // Shared credentials need no password of the instance's (none is created then).
+    return await users.ensure(instanceDatabaseUser(id, users.kind === 'shared' ? '' : await password()));
   } catch (err) {
     throw new ProviderError('unavailable', `the database user of instance ${id}: ${(err as Error).message}`, { cause: err });
   }
