@@ -32,13 +32,26 @@ if command -v mongod >/dev/null; then
   ln -sfn "$(command -v mongod)" "$bin/mongod"
 else
   ver=$(sed -n 's/.*github.com\/FerretDB\/FerretDB \(v[0-9.]*\).*/\1/p' "$root/tools/ferretdb/go.mod")
-  out="$cache/ferretdb-$ver/wacloud-ferretdb"
+  src=$(cat "$root/tools/ferretdb/main.go" "$root/tools/ferretdb/go.mod" | sha256sum | cut -c1-12) # rebuilt when our main changes
+  out="$cache/ferretdb-$ver-$src/wacloud-ferretdb"
   if [ ! -x "$out" ]; then
     command -v go >/dev/null || { log "Go is needed to build FerretDB (or put mongod on PATH)"; exit 1; }
     log "building FerretDB $ver (first time only)"
     (cd "$root/tools/ferretdb" && go build -trimpath -o "$out.tmp" . && mv "$out.tmp" "$out")
   fi
   ln -sfn "$out" "$bin/wacloud-ferretdb"
+fi
+
+# PostgreSQL (Debian's): the server behind FerretDB for the tests that need per-database authorisation (FerretDB on
+# PostgreSQL uses PostgreSQL's roles and grants). Its initdb and postgres are linked into .tools/bin.
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
+  log "installing Debian's postgresql"; apt_install postgresql || true
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
+fi
+if [ -n "$pg_bin" ] && [ -x "$pg_bin/initdb" ]; then
+  ln -sfn "$pg_bin/initdb" "$bin/initdb"
+  ln -sfn "$pg_bin/postgres" "$bin/postgres"
 fi
 
 # Helm: built once from the Go module proxy with the ldflags of Helm's own Makefile (without them `helm version`

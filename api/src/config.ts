@@ -64,6 +64,15 @@ const shape = {
    * MONGODB_URI server). The docker provider also drops an instance's database through it on delete (best effort).
    */
   INSTANCE_MONGODB_URI: envMongoUri.optional(),
+  /**
+   * process/docker provider: each instance's own database user, limited to its database (docs/database-users.md).
+   * `auto` asks the server: MongoDB → `mongodb` (createUser; the URI above must carry an admin's credentials);
+   * FerretDB → `ferretdb-postgresql` with INSTANCE_DATABASE_USERS_POSTGRES_URL, else `off` (shared credentials,
+   * logged as a warning at start).
+   */
+  INSTANCE_DATABASE_USERS: z.enum(['auto', 'mongodb', 'ferretdb-postgresql', 'off']).default('auto'),
+  /** FerretDB on PostgreSQL: `postgres://` URL of a PostgreSQL superuser of FerretDB's database (or `_FILE`). */
+  INSTANCE_DATABASE_USERS_POSTGRES_URL: z.string().min(1).optional(),
   /** kubernetes provider: namespace of WhatsAppInstance resources (credentials: KUBECONFIG or in-cluster). */
   K8S_NAMESPACE: z.string().min(1).default('wacloud-instances'),
   /**
@@ -189,7 +198,7 @@ const shape = {
 };
 
 /** Variables whose value may come from a file named by `<NAME>_FILE` (a mounted Secret). */
-const SECRET_FILES = ['JWT_SECRET', 'DOCKER_KEY_SECRET'] as const;
+const SECRET_FILES = ['JWT_SECRET', 'DOCKER_KEY_SECRET', 'INSTANCE_DATABASE_USERS_POSTGRES_URL'] as const;
 
 /** The api's configuration: every variable of {@link shape} in camelCase (`MONGODB_URI` → `mongodbUri`), frozen. */
 export type ApiConfig = ConfigOf<typeof shape>;

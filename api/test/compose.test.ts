@@ -28,7 +28,8 @@ function interpolate(v: string, vars: Record<string, string>): string {
 }
 
 /** Values of this test's environment: a JWT secret and a MongoDB password. */
-const SECRETS = { WACLOUD_JWT_SECRET: 's'.repeat(64), WACLOUD_MONGODB_PASSWORD: 'c0ffee'.repeat(8) };
+const MONGO_PW = 'c0ffee'.repeat(8);
+const SECRETS = { WACLOUD_JWT_SECRET: 's'.repeat(64), WACLOUD_MONGODB_PASSWORD: MONGO_PW };
 
 describe('docker-compose.yml', () => {
   const serviceEnv = (service: string, vars: Record<string, string>): Record<string, string> =>
@@ -74,7 +75,20 @@ describe('docker-compose.yml', () => {
     const ip = compose.services.mongodb.networks.wacloud.ipv4_address as string;
     const subnet = compose.networks.wacloud.ipam.config[0].subnet as string;
     expect(ip.split('.').slice(0, 2).join('.')).toBe(subnet.split('.').slice(0, 2).join('.'));
-    expect(env().INSTANCE_MONGODB_URI).toMatch(new RegExp(`^mongodb://[^@]+@${ip.replace(/\./g, '\\.')}:27017/`));
+    expect(env().INSTANCE_MONGODB_URI).toBe(`mongodb://wacloud:${MONGO_PW}@${ip}:27017/?authSource=admin`);
+  });
+
+  it('runs MongoDB with authentication; the api holds its root user and gives each instance a user of its own', () => {
+    const mongoEnv = compose.services.mongodb.environment as Record<string, string>;
+    expect(interpolate(mongoEnv.MONGO_INITDB_ROOT_PASSWORD!, { WACLOUD_MONGODB_PASSWORD: MONGO_PW })).toBe(MONGO_PW);
+    expect(() => interpolate(mongoEnv.MONGO_INITDB_ROOT_PASSWORD!, {})).toThrow(
+      /WACLOUD_MONGODB_PASSWORD is required: set WACLOUD_MONGODB_PASSWORD/,
+    );
+    const root = `${mongoEnv.MONGO_INITDB_ROOT_USERNAME}:${MONGO_PW}@`;
+    const config = loadConfig(env());
+    expect(config.mongodbUri).toContain(root);
+    expect(config.instanceMongodbUri).toContain(root);
+    expect(config.instanceDatabaseUsers).toBe('mongodb');
   });
 
   it("serves the dashboard's config.json where its nginx serves from, pointing at the published api", () => {

@@ -392,6 +392,9 @@ describe('workloads', () => {
         from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'observability' } } }],
       },
     ]);
+    // The operator manages the instances' database users, so it reaches MongoDB too.
+    const operator = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'wacloud-operator');
+    expect(mongo.spec.ingress[0].from).toContainEqual({ podSelector: { matchLabels: operator!.spec.selector.matchLabels } });
     const ing = find(objects, 'Ingress', 'wacloud');
     expect(ing.spec.rules[0].http.paths.map((p: any) => `${p.path}->${p.backend.service.name}`)).toEqual([
       '/v1->wacloud-api',

@@ -117,6 +117,8 @@ export async function startOperatorProcess(
     POD_NAME: 'bench-operator',
     METRICS_PORT: String(port),
     LOG_LEVEL: 'warn',
+    // No MongoDB behind the benchmarks: instances get no database user of their own.
+    INSTANCE_DATABASE_USERS: 'off',
     // V8 flags for the operator only (e.g. the ones operator/README.md recommends), not for the load generator.
     ...(process.env.BENCH_OPERATOR_NODE_OPTIONS !== undefined ? { NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS } : {}),
     ...env,

@@ -112,6 +112,15 @@ const shape = {
   INSTANCE_IMAGE_PULL_POLICY: z.enum(['Always', 'IfNotPresent', 'Never']).default('IfNotPresent'),
   /** MongoDB server URI (no database) for instances without `spec.mongodb.secretRef`. */
   DEFAULT_MONGODB_URI: envMongoUri.default('mongodb://wacloud-mongodb:27017/'),
+  /**
+   * Each instance's own database user, limited to its database, created before its Secret and dropped by the
+   * finalizer (instances without `spec.mongodb.secretRef`). `auto` asks DEFAULT_MONGODB_URI's server: MongoDB →
+   * `mongodb` (createUser; the URI must carry an admin's credentials); FerretDB → `ferretdb-postgresql` with
+   * INSTANCE_DATABASE_USERS_POSTGRES_URL, else `off` (shared credentials, logged as a warning).
+   */
+  INSTANCE_DATABASE_USERS: z.enum(['auto', 'mongodb', 'ferretdb-postgresql', 'off']).default('auto'),
+  /** FerretDB on PostgreSQL: `postgres://` URL of a PostgreSQL superuser of FerretDB's database. */
+  INSTANCE_DATABASE_USERS_POSTGRES_URL: z.string().min(1).optional(),
   /** Simulated network URL given to instances with `engine: simulated`. */
   SIMNET_URL: z.url().optional(),
   /** Labels (k=v,k=v) of the api pods, the only pods the NetworkPolicy admits to the internal port. */

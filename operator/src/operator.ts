@@ -28,6 +28,7 @@ import {
 } from '@wacloud/kube-runtime';
 import { slimInstance } from './cache-transforms.js';
 import type { OperatorConfig } from './config.js';
+import { InstanceDatabaseUsers } from './database-user.js';
 import { InstanceReconciler, httpSessionProbe, type SessionProbe } from './reconciler.js';
 
 export const CONTROLLER_NAME = 'whatsappinstance';
@@ -96,8 +97,10 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
 
   const client = new KubeClient(kubeConfig, { kinds: { [KIND]: PLURAL } });
   const queue = new WorkQueue<string>({ name: CONTROLLER_NAME, metrics: metrics.workqueue(CONTROLLER_NAME) });
+  const databaseUsers = new InstanceDatabaseUsers(config, logger.child({ component: 'database-users' }));
   const reconciler = new InstanceReconciler({
     client,
+    databaseUsers,
     config,
     logger: logger.child({ controller: CONTROLLER_NAME }),
     events: new EventRecorder(client, logger, {
@@ -152,6 +155,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     await elector?.stop();
     await controller.stop();
     await Promise.all(all.map((i) => i.stop()));
+    await databaseUsers.close();
     await health.close();
     resolveDone();
   };

@@ -3,10 +3,10 @@
  * read all state (the instance and its children from the informer caches), compute the desired children with the pure
  * builders, apply what differs with server-side apply (field manager `wacloud-operator`, controller owner references),
  * then write status separately and only when it changed (conditions Ready, Suspended, Reconciled carry
- * observedGeneration). Deletion: the finalizer is removed after the Terminating status is shown; the garbage collector
- * removes the children through their owner references.
+ * observedGeneration). Deletion: the instance's database user is dropped and the finalizer removed after the
+ * Terminating status is shown; the garbage collector removes the children through their owner references.
  *
- * Order: what the pod needs first — the internal Secret (its volume and MONGODB_URI), the NetworkPolicy (so the pod
+ * Order: what the pod needs first — the instance's database user and the internal Secret (its volume and MONGODB_URI), the NetworkPolicy (so the pod
  * never runs unprotected), the StatefulSet — then the finalizer, the Services, the Created event and status. Children
  * are garbage-collected through their owner references whether or not the finalizer was added yet. In a burst of new
  * instances the second part waits at low priority until every waiting instance has its StatefulSet
@@ -40,10 +40,12 @@ import {
   type WhatsAppInstanceStatus,
 } from '@wacloud/crds';
 import { buildHeadlessService, buildInternalSecret, buildNetworkPolicy, buildService, buildStatefulSet } from './builders/index.js';
+import { MONGODB_URI_SECRET_KEY } from './builders/secret.js';
 import { isNotFound, type EventRecorder, type KubeClient, type MetadataOnly } from '@wacloud/kube-runtime';
 import { isSubset, setCondition } from './conditions.js';
 import { networkPolicyOptions, statefulSetOptions } from './child-options.js';
 import type { OperatorConfig } from './config.js';
+import type { InstanceDatabaseUsers } from './database-user.js';
 
 /** What the reconciler reads: the informer caches (namespace, name) → object. */
 export interface ClusterState {
@@ -105,6 +107,8 @@ export interface ReconcilerDeps {
    * new instances every pod gets its StatefulSet — what it needs to start — before the bookkeeping of any.
    */
   othersWaiting?: () => boolean;
+  /** Instances' own database users: ensured before the Secret is written, dropped by the finalizer. */
+  databaseUsers?: InstanceDatabaseUsers;
 }
 
 /** Default probe: GET http://<service>.<namespace>.svc:8080/health with a timeout. */
@@ -285,14 +289,17 @@ export class InstanceReconciler {
     const { config, state, client } = this.d;
     const ns = wai.metadata.namespace!;
     const name = childNames(wai.metadata.name!).internalSecret;
-    const build = (existingKey: string | undefined) => buildInternalSecret(wai, { existingKey, defaultMongoUri: config.defaultMongodbUri });
-    const hash = desiredHash(build('(kept)'));
+    const build = (existingKey: string | undefined, instanceMongoUri?: string) =>
+      buildInternalSecret(wai, { existingKey, defaultMongoUri: config.defaultMongodbUri, instanceMongoUri });
+    const hash = desiredHash(build('(kept)', this.d.databaseUsers ? '(user)' : undefined));
     const key = `Secret/${ns}/${name}`;
     const live = state.secret(ns, name);
     if (live && this.verified.has(key, live, hash)) return;
     const current = await client.get<V1Secret>(`/api/v1/namespaces/${ns}/secrets/${encodeURIComponent(name)}`);
-    const stored = current?.data?.[INTERNAL_KEY_SECRET_KEY];
-    const desired = build(stored ? Buffer.from(stored, 'base64').toString() : undefined);
+    const decoded = (k: string) => (current?.data?.[k] ? Buffer.from(current.data[k], 'base64').toString() : undefined);
+    // The instance's own database user first: the Secret never names a user that does not exist yet.
+    const mongoUri = await this.d.databaseUsers?.ensure(wai, decoded(MONGODB_URI_SECRET_KEY));
+    const desired = build(decoded(INTERNAL_KEY_SECRET_KEY), mongoUri);
     if (current && isSubset(desired, current)) {
       this.verified.set(key, current.metadata?.resourceVersion, hash);
       return;
@@ -319,6 +326,12 @@ export class InstanceReconciler {
     await this.writeStatus(wai, (s) => ({ ...s, phase: 'Terminating' }), [
       { type: 'Ready', status: 'False', reason: 'Terminating', message: 'The instance is being deleted' },
     ]).catch(() => {});
+    try {
+      await this.d.databaseUsers?.drop(wai);
+    } catch (err) {
+      await this.d.events.record(wai, 'Warning', 'DatabaseUserNotDropped', (err as Error).message);
+      throw err;
+    }
     await this.d.events.record(
       wai,
       'Normal',

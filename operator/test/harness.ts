@@ -61,6 +61,8 @@ export async function startOperator(kubeconfig: string, name: string, env: NodeJ
       INSTANCE_IMAGE: 'wacloud/instance:test',
       SIMNET_URL: 'http://simnet.wacloud-system.svc:7300',
       RESYNC_PERIOD_MS: '3000',
+      // No MongoDB behind these tests: instances get no database user of their own (database-users.test.ts does).
+      INSTANCE_DATABASE_USERS: 'off',
       ...env,
     },
   });

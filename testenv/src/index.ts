@@ -5,7 +5,17 @@
 export { chromiumPath, findBinary, repoRoot, toolsBin } from './paths.js';
 export { clearOfWindowEnd, eventually, freePort, waitForPort } from './ports.js';
 export { startProcess, type ManagedProcess, type StartProcessOptions } from './process.js';
-export { startMongo, uniqueDbName, withDatabase, type MongoKind, type MongoServer, type StartMongoOptions } from './mongo.js';
+export {
+  startAuthorisingMongo,
+  startMongo,
+  uniqueDbName,
+  withDatabase,
+  type AuthorisingMongoServer,
+  type MongoKind,
+  type MongoServer,
+  type StartMongoOptions,
+} from './mongo.js';
+export { hasPostgres, startPostgres, type PostgresServer } from './postgres.js';
 export { countProcesses } from './processes.js';
 export {
   startControlPlane,

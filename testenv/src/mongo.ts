@@ -4,12 +4,16 @@
  * 2. `mongod` on PATH or in .tools/bin;
  * 3. the FerretDB that `make tools` builds (`wacloud-ferretdb`, MongoDB wire protocol on SQLite);
  * 4. testcontainers' `mongo` image where a Docker daemon can pull images.
+ *
+ * {@link startAuthorisingMongo} starts the server that enforces per-database authorisation instead: FerretDB on
+ * PostgreSQL (only for the tests that need it; the default server above is faster).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findBinary } from './paths.js';
 import { freePort, waitForPort } from './ports.js';
+import { startPostgres, type PostgresServer } from './postgres.js';
 import { startProcess, type ManagedProcess } from './process.js';
 
 export type MongoKind = 'external' | 'mongod' | 'ferretdb' | 'testcontainers';
@@ -111,4 +115,60 @@ async function startContainer(): Promise<MongoServer> {
   const c = await new MongoDBContainer('mongo:8').start();
   const uri = withDatabase(`${c.getConnectionString()}?directConnection=true`, '');
   return { kind: 'testcontainers', uri, dbUri: (db) => withDatabase(uri, db), stop: async () => void (await c.stop()) };
+}
+
+/** A MongoDB-wire server that authenticates every client and authorises per database. */
+export interface AuthorisingMongoServer extends MongoServer {
+  /** `uri` with the admin's credentials (PLAIN, FerretDB passes them on to PostgreSQL): what providers get. */
+  adminUri: string;
+  /** The URI without credentials (a client without any is refused). */
+  anonymousUri: string;
+  /** The PostgreSQL server behind it; `postgres.url` is the admin's SQL URL. */
+  postgres: PostgresServer;
+}
+
+/**
+ * FerretDB with its PostgreSQL backend on a new PostgreSQL server: each MongoDB database is a PostgreSQL schema and each
+ * client's PLAIN credentials are PostgreSQL's, so PostgreSQL's roles and grants decide what a client may touch.
+ * The admin is FerretDB's first client (it loads FerretDB's list of databases, which a restricted role would see
+ * only part of). `uri` and `dbUri` carry the admin's credentials.
+ * @throws Error when PostgreSQL (`make tools`) or `wacloud-ferretdb` is missing, or a server does not start.
+ */
+export async function startAuthorisingMongo(opts: { host?: string } = {}): Promise<AuthorisingMongoServer> {
+  const ferret = findBinary('wacloud-ferretdb');
+  if (!ferret) throw new Error('no wacloud-ferretdb: run `make tools`');
+  const host = opts.host ?? '127.0.0.1';
+  const postgres = await startPostgres({ host });
+  const port = await freePort();
+  const h = host.includes(':') ? `[${host}]` : host;
+  const proc = startProcess({ command: ferret, args: ['-listen', `${h}:${port}`, '-postgresql-url', postgres.urlWithoutCredentials] });
+  const stop = async () => {
+    await proc.stop(5_000);
+    await postgres.stop();
+  };
+  const anonymousUri = `mongodb://${h}:${port}/`;
+  const adminUri = `mongodb://${postgres.user}:${encodeURIComponent(postgres.password)}@${h}:${port}/?authMechanism=PLAIN&authSource=%24external`;
+  try {
+    await waitForPort(port, host, 30_000);
+    const { MongoClient } = await import('mongodb');
+    const admin = await MongoClient.connect(adminUri, { serverSelectionTimeoutMS: 10_000 });
+    try {
+      await admin.db('admin').admin().listDatabases();
+    } finally {
+      await admin.close();
+    }
+  } catch (err) {
+    await stop();
+    throw new Error(`FerretDB on PostgreSQL did not start: ${(err as Error).message}\n${proc.output().slice(-2000)}`);
+  }
+  return {
+    kind: 'ferretdb',
+    uri: adminUri,
+    adminUri,
+    anonymousUri,
+    dbUri: (db) => withDatabase(adminUri, db),
+    process: proc,
+    postgres,
+    stop,
+  };
 }

@@ -1,10 +1,15 @@
-// Command wacloud-ferretdb runs FerretDB v1 (MongoDB wire protocol on SQLite) embedded in a tiny main.
+// Command wacloud-ferretdb runs FerretDB v1 (MongoDB wire protocol on SQLite or PostgreSQL) embedded in a tiny main.
 //
 // `go install github.com/FerretDB/FerretDB/cmd/ferretdb@v1.24.x` panics at start (missing version.txt,
 // FerretDB issue #2982); embedding the library avoids that. Used only as test infrastructure and by the
 // embedded `make start` mode when no mongod is available.
 //
-// Usage: wacloud-ferretdb -listen 127.0.0.1:27017 -dir /path/to/data
+// Usage: wacloud-ferretdb -listen 127.0.0.1:27017 -dir /path/to/data           (SQLite files in a directory)
+//
+//	wacloud-ferretdb -listen 127.0.0.1:27017 -postgresql-url postgres://127.0.0.1:5432/db (PostgreSQL)
+//
+// With PostgreSQL, FerretDB v1 passes each client's PLAIN credentials on to PostgreSQL (a pool per user), so
+// PostgreSQL's roles and grants decide what a client may read and write; the URL carries no credentials then.
 // It prints "ready mongodb://HOST:PORT/" on stdout once it accepts connections and stops on SIGINT/SIGTERM.
 package main
 
@@ -25,23 +30,28 @@ import (
 
 func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on (host:port)")
-	dir := flag.String("dir", "", "directory for the SQLite databases (required)")
+	dir := flag.String("dir", "", "directory for the SQLite databases (the sqlite handler)")
+	pgURL := flag.String("postgresql-url", "", "PostgreSQL URL (the postgresql handler instead of sqlite)")
 	flag.Parse()
-	if *dir == "" {
-		log.Fatal("-dir is required")
+	cfg := &ferretdb.Config{Listener: ferretdb.ListenerConfig{TCP: *listen}}
+	switch {
+	case *pgURL != "":
+		cfg.Handler = "postgresql"
+		cfg.PostgreSQLURL = *pgURL
+	case *dir != "":
+		abs, err := filepath.Abs(*dir)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			log.Fatal(err)
+		}
+		cfg.Handler = "sqlite"
+		cfg.SQLiteURL = "file:" + abs + "/"
+	default:
+		log.Fatal("-dir or -postgresql-url is required")
 	}
-	abs, err := filepath.Abs(*dir)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := os.MkdirAll(abs, 0o755); err != nil {
-		log.Fatal(err)
-	}
-	f, err := ferretdb.New(&ferretdb.Config{
-		Listener:  ferretdb.ListenerConfig{TCP: *listen},
-		Handler:   "sqlite",
-		SQLiteURL: "file:" + abs + "/",
-	})
+	f, err := ferretdb.New(cfg)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -5,9 +5,10 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { detectDatabaseUsers, type DatabaseUsers } from '@wacloud/kit/mongo-users';
 import type { Logger } from 'pino';
 import type { ApiConfig } from '../config.js';
-import type { InstanceProvider } from './provider.js';
+import { ProviderError, type InstanceProvider } from './provider.js';
 
 export {
   ProviderError,
@@ -30,6 +31,28 @@ function instanceServerUri(config: ApiConfig): string {
 }
 
 /**
+ * The instances' database users of the process and docker providers (the operator manages them on Kubernetes); the
+ * choice is logged once.
+ * @throws ProviderError `unavailable` when the server cannot be asked (`auto`) or the configuration is incomplete.
+ */
+async function databaseUsers(config: ApiConfig, logger: Logger): Promise<DatabaseUsers> {
+  try {
+    return await detectDatabaseUsers({
+      mode: config.instanceDatabaseUsers,
+      adminUri: instanceServerUri(config),
+      postgresUrl: config.instanceDatabaseUsersPostgresUrl,
+      log: logger,
+    });
+  } catch (err) {
+    throw new ProviderError(
+      'unavailable',
+      `instance database users (INSTANCE_DATABASE_USERS=${config.instanceDatabaseUsers}): ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+}
+
+/**
  * Builds the provider named by `config.provider`: `process` (default), `docker` or `kubernetes` (kubeconfig from
  * `KUBECONFIG`, `~/.kube/config` or the pod's service account).
  * @throws ProviderError `unavailable` for a configuration the provider cannot use (e.g. a malformed DOCKER_HOST).
@@ -47,6 +70,7 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
       publishedHost: config.dockerPublishedHost,
       publishIp: config.dockerPublishIp,
       mongoUri: instanceServerUri(config),
+      databaseUsers: await databaseUsers(config, logger),
       simnetUrl: config.simnetUrl,
       // Domain-separated from the JWT signing key when no own secret is configured.
       keySecret:
@@ -75,6 +99,7 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
     instanceMain: config.instanceMain,
     dataRoot: path.resolve(config.processDataRoot),
     mongoUri: instanceServerUri(config),
+    databaseUsers: await databaseUsers(config, logger),
     simnetUrl: config.simnetUrl,
     logger,
     env: { LOG_LEVEL: instanceLogLevel },

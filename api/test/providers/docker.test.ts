@@ -14,6 +14,7 @@ import {
   dockerTestName,
   eventually,
   freePort,
+  startAuthorisingMongo,
   startDockerd,
   startMongo,
   startProcess,
@@ -33,7 +34,8 @@ import {
   type ContainerSpecOptions,
 } from '../../src/providers/docker/spec.js';
 import { ProviderError, type ProvisionRequest } from '../../src/providers/provider.js';
-import { instanceDatabaseName } from '../../src/providers/shared/database.js';
+import { deriveDatabasePassword, instanceDatabaseName } from '../../src/providers/shared/database.js';
+import { FerretPostgresDatabaseUsers } from '@wacloud/kit/ferretdb-pg-users';
 import { MANAGED_BY_API } from '../../src/providers/shared/labels.js';
 import { createTestNetwork, runSimnetContainer } from './docker-fixtures.js';
 import { apiDir, JWT_SECRET, startApiProcess, tenant, type RunningApi } from '../harness.js';
@@ -481,6 +483,66 @@ withDaemon('docker provider against a real dockerd', () => {
         await provider.close();
       }
     });
+
+    test("an instance's container gets its own database user: its database works, another's and the api's refuse", async () => {
+      // FerretDB on PostgreSQL enforces per-database users; it listens on the gateway, where containers reach it.
+      const server = await startAuthorisingMongo({ host: gateway });
+      const users = new FerretPostgresDatabaseUsers(server.adminUri, server.postgres.url);
+      const provider = new DockerProvider({
+        dockerHost: d.host,
+        image,
+        network: net,
+        reach: 'published',
+        mongoUri: server.uri,
+        databaseUsers: users,
+        simnetUrl: `http://${simnetName}:7300`,
+        keySecret: 'u'.repeat(32),
+        logger,
+      });
+      const r: ProvisionRequest = { id: 'i-dbuser-a', owner: 'user-1', name: 'x', engine: 'simulated', suspended: false };
+      const dbA = instanceDatabaseName(r.id);
+      const client = async <T>(uri: string, fn: (c: mongoose.mongo.MongoClient) => Promise<T>): Promise<T> => {
+        const c = new mongoose.mongo.MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+        try {
+          return await fn(c);
+        } finally {
+          await c.close();
+        }
+      };
+      const denied = async (p: Promise<unknown>) =>
+        expect(
+          String(
+            await p.then(
+              () => 'allowed',
+              (e: Error) => e.message,
+            ),
+          ),
+        ).toMatch(/permission denied/);
+      try {
+        await client(server.dbUri('wacloud'), (c) => c.db('wacloud').collection('users').insertOne({ email: 'x@example.com' }));
+        await users.ensure({ db: 'wacloud_inst_other', username: 'wacloud_inst_other', password: 'p'.repeat(32) });
+        await client(server.dbUri('wacloud_inst_other'), (c) => c.db('wacloud_inst_other').collection('m').insertOne({ secret: 1 }));
+        await provider.create(r);
+        await eventually(async () => ((await provider.status(r.id)).phase === 'Running' ? true : undefined), 60_000);
+        const env = (await inspect(containerName(r.id)))!.Config.Env;
+        const uri = env.find((e) => e.startsWith('MONGODB_URI='))!.slice('MONGODB_URI='.length);
+        expect(new URL(uri).username).toBe(dbA);
+        expect(decodeURIComponent(new URL(uri).password)).toBe(deriveDatabasePassword('u'.repeat(32), r.id));
+        await client(uri, async (c) => {
+          expect((await c.db(dbA).listCollections().toArray()).length).toBeGreaterThan(0); // made by the instance itself
+          await denied(c.db('wacloud_inst_other').collection('m').find().toArray());
+          await denied(c.db('wacloud').collection('users').find().toArray());
+        });
+        await provider.delete(r.id);
+        await expect(client(uri, (c) => c.db(dbA).collection('m').insertOne({ after: 'delete' }))).rejects.toThrow(
+          /authentication failed|does not exist|terminating connection/,
+        );
+      } finally {
+        await provider.delete(r.id).catch(() => undefined);
+        await provider.close();
+        await server.stop();
+      }
+    }, 120_000);
   });
 
   describe('the api with PROVIDER=docker', () => {

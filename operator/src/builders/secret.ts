@@ -1,7 +1,7 @@
 /**
  * The instance's internal Secret: the internal API key (random, created once and then always carried over — never
- * rotated silently) and the MongoDB URI of the instance's database (from the operator's default server unless the
- * instance names its own Secret).
+ * rotated silently) and the MongoDB URI of the instance's database (unless the instance names its own Secret): the
+ * URI with the instance's own database user (see `database-user.ts`), else the operator's default server's.
  */
 import { randomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
@@ -30,13 +30,19 @@ export function mongoUriWithDatabase(serverUri: string, db: string): string {
 
 /**
  * Desired internal Secret. `existingKey` is the key already stored (kept as is); without one a new key is generated.
+ * `instanceMongoUri` (the instance's own user and database) is stored as is; without it, the default server's URI
+ * naming the instance's database.
  */
-export function buildInternalSecret(wai: WhatsAppInstance, opts: { existingKey: string | undefined; defaultMongoUri: string }): V1Secret {
+export function buildInternalSecret(
+  wai: WhatsAppInstance,
+  opts: { existingKey: string | undefined; defaultMongoUri: string; instanceMongoUri?: string | undefined },
+): V1Secret {
   const data: Record<string, string> = {
     [INTERNAL_KEY_SECRET_KEY]: Buffer.from(opts.existingKey ?? newInternalKey()).toString('base64'),
   };
   if (!wai.spec.mongodb?.secretRef) {
-    data[MONGODB_URI_SECRET_KEY] = Buffer.from(mongoUriWithDatabase(opts.defaultMongoUri, databaseName(wai))).toString('base64');
+    const uri = opts.instanceMongoUri ?? mongoUriWithDatabase(opts.defaultMongoUri, databaseName(wai));
+    data[MONGODB_URI_SECRET_KEY] = Buffer.from(uri).toString('base64');
   }
   return {
     apiVersion: 'v1',

@@ -1,6 +1,7 @@
 /**
  * Options of the docker provider (`provider.ts` describes what it does with them).
  */
+import type { DatabaseUsers } from '@wacloud/kit/mongo-users';
 import type { Logger } from 'pino';
 
 /** How the api reaches instance containers (see `provider.ts`): on the network, or through published ports. */
@@ -30,8 +31,17 @@ export interface DockerProviderOptions {
   publishedHost?: string | undefined;
   /** `published`: host address the ports are bound to. Default `127.0.0.1` for a loopback `publishedHost`, else `0.0.0.0`. */
   publishIp?: string | undefined;
-  /** MongoDB server URI (as the instances reach it) without a database; each instance gets `wacloud_inst_<id>` on it. */
+  /**
+   * MongoDB server URI (as the instances reach it) without a database; each instance gets `wacloud_inst_<id>` on it.
+   * With {@link databaseUsers}, it carries the admin's credentials and the api must reach it too.
+   */
   mongoUri: string;
+  /**
+   * Gives each instance its own database user (`readWrite` on its database only), ensured before its container is
+   * created and dropped with it (closed by the provider's close()); without it, instances get {@link mongoUri} itself
+   * naming their database.
+   */
+  databaseUsers?: DatabaseUsers | undefined;
   /** Simulated network's base URL as the instances reach it (`SIMNET_URL`; required for engine `simulated`). */
   simnetUrl?: string | undefined;
   /** Secret the internal keys are derived from (≥ 32 bytes of entropy; changing it recreates every container). */

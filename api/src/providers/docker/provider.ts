@@ -11,7 +11,8 @@
  *   of everything the container was created from: when the wanted spec changes — a new image, a rotated key secret,
  *   other options — the container is recreated, keeping its volume);
  * - named volume `<prefix><id>-data` at `/data` (the stored WhatsApp session), labelled like the container;
- * - database `wacloud_inst_<id>` on the instances' MongoDB server (dropped on delete, best effort).
+ * - database `wacloud_inst_<id>` on the instances' MongoDB server (dropped on delete, best effort); with `databaseUsers`
+ *   a user of that name limited to it (password derived from `keySecret`, only in the container's `MONGODB_URI`).
  *
  * Internal API key: derived, never stored by the api — `base64url(HMAC-SHA256(keySecret, "wacloud/internal-key/v1:" +
  * id))` — so a restarted api recovers every key from its secret alone, and a key stays valid across container
@@ -47,7 +48,7 @@ import {
   type ProviderStatus,
   type ProvisionRequest,
 } from '../provider.js';
-import { dropInstanceDatabase, mongoUriWithDatabase } from '../shared/database.js';
+import * as database from '../shared/database.js';
 import { HealthCache, probeHealth } from '../shared/health.js';
 import { assertInstanceId, isInstanceId } from '../shared/instance-id.js';
 import { KeyedLock } from '../shared/keyed-lock.js';
@@ -96,7 +97,7 @@ export class DockerProvider implements InstanceProvider {
   constructor(private readonly opts: DockerProviderOptions) {
     const conn = dockerConnection(opts.dockerHost, opts.certPath);
     try {
-      mongoUriWithDatabase(opts.mongoUri, 'probe');
+      database.mongoUriWithDatabase(opts.mongoUri, 'probe');
     } catch (err) {
       throw new ProviderError('unavailable', `instances' MongoDB URI: ${(err as Error).message}`);
     }
@@ -300,13 +301,16 @@ export class DockerProvider implements InstanceProvider {
   async close(): Promise<void> {
     this.closed = true;
     this.agent.destroy();
+    await this.opts.databaseUsers?.close();
   }
 
   // ---- operations (callers hold the instance's lock) -----------------------------------------------------------
 
   /** The instance's network, volume, container with the current spec, then started or stopped as `req.suspended` says. */
   private async ensure(req: ProvisionRequest): Promise<void> {
-    const spec = buildContainerSpec(req, this.specOptions, deriveInternalKey(this.opts.keySecret, req.id));
+    const password = () => database.deriveDatabasePassword(this.opts.keySecret, req.id);
+    const mongoUri = await database.ensureInstanceDatabaseUser(this.opts.databaseUsers, this.opts.mongoUri, req.id, password);
+    const spec = buildContainerSpec(req, { ...this.specOptions, mongoUri }, deriveInternalKey(this.opts.keySecret, req.id));
     this.wanted.set(req.id, !req.suspended);
     let c = await this.inspect(req.id);
     if (c && c.Config.Labels?.[LABELS.MANAGED_BY] !== MANAGED_BY_API) {
@@ -396,7 +400,7 @@ export class DockerProvider implements InstanceProvider {
 
   /**
    * Removes every container labelled with `id` in this scope, then its network, its volume and optionally its
-   * database; false when nothing existed.
+   * database and its user; false when nothing existed.
    */
   private async removeInstance(id: string, dropDatabase: boolean): Promise<boolean> {
     this.wanted.delete(id);
@@ -415,7 +419,8 @@ export class DockerProvider implements InstanceProvider {
     } catch (err) {
       if (statusCodeOf(err) !== 404) throw this.failure(`remove volume ${vol}`, err);
     }
-    if (dropDatabase) await dropInstanceDatabase(this.opts.mongoUri, id, this.log);
+    if (dropDatabase) await database.dropInstanceDatabase(this.opts.mongoUri, id, this.log);
+    if (ids.size > 0 || volumeRemoved || dropDatabase) await database.dropInstanceDatabaseUser(this.opts.databaseUsers, id, this.log);
     return ids.size > 0 || volumeRemoved;
   }
 

@@ -12,9 +12,10 @@
  * duplicates, and supervises adopted processes by polling their liveness.
  */
 import path from 'node:path';
+import type { DatabaseUsers } from '@wacloud/kit/mongo-users';
 import type { Logger } from 'pino';
 import { ProviderError, type InstanceEndpoints, type InstanceProvider, type ProviderStatus, type ProvisionRequest } from '../provider.js';
-import { dropInstanceDatabase, mongoUriWithDatabase } from '../shared/database.js';
+import { dropInstanceDatabase, dropInstanceDatabaseUser, ensureInstanceDatabaseUser, mongoUriWithDatabase } from '../shared/database.js';
 import { HealthCache, probeHealth } from '../shared/health.js';
 import { assertInstanceId } from '../shared/instance-id.js';
 import { KeyedLock } from '../shared/keyed-lock.js';
@@ -29,8 +30,17 @@ export interface ProcessProviderOptions {
   instanceMain: string;
   /** Directory holding one directory per instance (`<dataRoot>/<id>`); created when missing. */
   dataRoot: string;
-  /** MongoDB server URI without a database; each instance gets database `wacloud_inst_<id>` on it. */
+  /**
+   * MongoDB server URI without a database, with the admin's credentials when {@link databaseUsers} is set; each
+   * instance gets database `wacloud_inst_<id>` on it.
+   */
   mongoUri: string;
+  /**
+   * Gives each instance its own database user (`readWrite` on its database only; random password in
+   * `<dataRoot>/<id>/db-password`, mode 0600), created before its process starts and dropped on delete. Without it,
+   * instances get {@link mongoUri} itself naming their database. Closed by {@link ProcessProvider.close}.
+   */
+  databaseUsers?: DatabaseUsers | undefined;
   /** Simulated network's base URL, passed as `SIMNET_URL` (required for instances with engine `simulated`). */
   simnetUrl?: string | undefined;
   /** Address instances bind to (`HOST`). Default `127.0.0.1`. */
@@ -59,6 +69,8 @@ export class ProcessProvider implements InstanceProvider {
   private readonly supervisor: Supervisor;
   private readonly locks = new KeyedLock();
   private readonly health = new HealthCache();
+  /** The `MONGODB_URI` of each instance this provider has ensured (carries the instance's password; never logged). */
+  private readonly mongoUris = new Map<string, string>();
   private closed = false;
 
   /** @throws ProviderError `unavailable` when `mongoUri` is not a MongoDB URI. */
@@ -77,7 +89,7 @@ export class ProcessProvider implements InstanceProvider {
     this.supervisor = new Supervisor({
       instanceMain: path.resolve(opts.instanceMain),
       host: this.host,
-      mongoUri: opts.mongoUri,
+      mongoUriOf: (id) => this.mongoUris.get(id),
       simnetUrl: opts.simnetUrl,
       env: opts.env,
       initialBackoffMs,
@@ -133,7 +145,8 @@ export class ProcessProvider implements InstanceProvider {
   }
 
   /**
-   * Stops the instance, drops its database (best effort, failures logged) and removes `<dataRoot>/<id>`. A missing
+   * Stops the instance, drops its database and its database user (best effort, failures logged) and removes
+   * `<dataRoot>/<id>`. A missing
    * instance is fine.
    * @throws ProviderError `invalid_id`, `unavailable` when the files cannot be removed.
    */
@@ -144,7 +157,9 @@ export class ProcessProvider implements InstanceProvider {
       this.supervisor.forget(id);
       this.records.forgetKey(id);
       if (!(await this.records.exists(id))) return;
+      this.mongoUris.delete(id);
       if (this.opts.dropDatabaseOnDelete ?? true) await dropInstanceDatabase(this.opts.mongoUri, id, this.log);
+      await dropInstanceDatabaseUser(this.opts.databaseUsers, id, this.log);
       await this.records.remove(id);
       this.log.info({ instance: id }, 'instance deleted');
     });
@@ -242,11 +257,12 @@ export class ProcessProvider implements InstanceProvider {
     stopped.throwFirst();
   }
 
-  /** Stops supervising (timers, exit handling); the instance processes keep running. */
+  /** Stops supervising (timers, exit handling) and closes `databaseUsers`; the instance processes keep running. */
   async close(): Promise<void> {
     this.closed = true;
     this.supervisor.close();
     await this.locks.idle();
+    await this.opts.databaseUsers?.close();
   }
 
   // ---- convergence -------------------------------------------------------------------------------------------
@@ -277,6 +293,9 @@ export class ProcessProvider implements InstanceProvider {
     }
     await this.records.ensureDirs(req.id);
     await this.records.ensureKey(req.id);
+    const users = this.opts.databaseUsers;
+    const uri = await ensureInstanceDatabaseUser(users, this.opts.mongoUri, req.id, () => this.records.ensureDbPassword(req.id));
+    this.mongoUris.set(req.id, uri);
     if (rec.suspended) {
       await this.supervisor.stop(req.id);
       return;

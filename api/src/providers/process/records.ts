@@ -5,6 +5,8 @@
  * - `provider.json` — {@link ProcessInstanceRecord}: owner, name, engine, suspended, ports, createdAt (no secrets);
  * - `internal-key` — the instance's internal API key (mode 0600; read by the instance via `INTERNAL_API_KEY_FILE`;
  *   never logged);
+ * - `db-password` — the password of the instance's database user (mode 0600; never logged), when the provider gives
+ *   instances their own users;
  * - `pid` — pid of the running instance process (also its process-group id);
  * - `instance.log` — the process' stdout and stderr (appended; the provider adds a line per start);
  * - `data/` — the instance's `DATA_DIR` (the stored WhatsApp session).
@@ -15,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFile, mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { newDatabasePassword } from '@wacloud/kit/mongo-users';
 import { ProviderError, type Engine } from '../provider.js';
 import { isInstanceId } from '../shared/instance-id.js';
 
@@ -176,6 +179,17 @@ export class ProcessRecords {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+  }
+
+  /** The password of `id`'s database user: read from `db-password`, created there first (random, mode 0600). */
+  async ensureDbPassword(id: string): Promise<string> {
+    const file = path.join(this.dir(id), 'db-password');
+    try {
+      await writeFile(file, newDatabasePassword(), { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    return (await readFile(file, 'utf8')).trim();
   }
 
   /**

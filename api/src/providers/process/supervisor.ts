@@ -10,7 +10,6 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { instanceMongoUri } from '../shared/database.js';
 import { probeHealth, type HealthCache } from '../shared/health.js';
 import type { KeyedLock } from '../shared/keyed-lock.js';
 import { findProcesses, killGroup, runsWith } from './procfs.js';
@@ -42,8 +41,8 @@ export interface SupervisorOptions {
   instanceMain: string;
   /** Address instances bind to (`HOST`). */
   host: string;
-  /** MongoDB server URI without a database (each instance gets its own database on it). */
-  mongoUri: string;
+  /** The `MONGODB_URI` of instance `id` (its own database and credentials), set before it is started. */
+  mongoUriOf(id: string): string | undefined;
   simnetUrl?: string | undefined;
   /** Extra environment of instances; the supervisor's own variables win. */
   env?: NodeJS.ProcessEnv | undefined;
@@ -228,7 +227,7 @@ export class Supervisor {
       PORT: String(rec.publicPort),
       INTERNAL_PORT: String(rec.internalPort),
       HOST: this.o.host,
-      MONGODB_URI: instanceMongoUri(this.o.mongoUri, rec.id),
+      MONGODB_URI: this.mongoUri(rec.id),
       INTERNAL_API_KEY_FILE: this.o.records.keyFile(rec.id),
       ENGINE: rec.engine,
       DATA_DIR: this.o.records.dataDir(rec.id),
@@ -237,6 +236,13 @@ export class Supervisor {
     delete env.INTERNAL_API_KEY;
     if (this.o.simnetUrl) env.SIMNET_URL = this.o.simnetUrl;
     return env;
+  }
+
+  /** @throws Error when the provider has not ensured the instance's database URI (a bug: converge sets it first). */
+  private mongoUri(id: string): string {
+    const uri = this.o.mongoUriOf(id);
+    if (!uri) throw new Error(`instance ${id} has no database URI yet`);
+    return uri;
   }
 
   /** Spawns the instance process detached, output appended to instance.log, pid recorded. */

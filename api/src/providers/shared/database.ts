@@ -1,9 +1,13 @@
 /**
  * Each instance's own MongoDB database, `wacloud_inst_<id>`, on the instances' MongoDB server: its name, its URI (the
- * `MONGODB_URI` an instance gets) and its removal when the instance is deleted.
+ * `MONGODB_URI` an instance gets), its database user (same name, `readWrite` on that database only, see
+ * `@wacloud/kit/mongo-users`) and its removal when the instance is deleted.
  */
+import { createHmac } from 'node:crypto';
+import type { DatabaseUser, DatabaseUsers } from '@wacloud/kit/mongo-users';
 import mongoose from 'mongoose';
 import type { Logger } from 'pino';
+import { ProviderError } from '../provider.js';
 
 /** How long dropping a database may wait for the server, ms (selection) and per operation, ms (socket). */
 const DROP_SERVER_SELECTION_MS = 5_000;
@@ -47,5 +51,51 @@ export async function dropInstanceDatabase(serverUri: string, id: string, log: L
     log.warn({ instance: id, database: db, err }, 'could not drop the instance database');
   } finally {
     await conn.close().catch(() => undefined);
+  }
+}
+
+/** The database user of instance `id`: named like its database, with `password`. */
+export function instanceDatabaseUser(id: string, password: string): DatabaseUser {
+  const db = instanceDatabaseName(id);
+  return { db, username: db, password };
+}
+
+/**
+ * A database password derived from a secret: `base64url(HMAC-SHA256(secret, "wacloud/database-password/v1:" + id))`
+ * (43 characters) — for providers that keep nothing on disk (the docker provider).
+ */
+export function deriveDatabasePassword(secret: string, id: string): string {
+  return createHmac('sha256', secret).update(`wacloud/database-password/v1:${id}`).digest('base64url');
+}
+
+/**
+ * Ensures the database user of instance `id` and returns the `MONGODB_URI` the instance gets (its credentials, its
+ * database); without `users`, the server URI naming the instance's database (no user of its own).
+ * @throws ProviderError `unavailable` when the server refuses or cannot be reached (no password in the message).
+ */
+export async function ensureInstanceDatabaseUser(
+  users: DatabaseUsers | undefined,
+  serverUri: string,
+  id: string,
+  password: () => Promise<string> | string,
+): Promise<string> {
+  if (!users) return instanceMongoUri(serverUri, id);
+  try {
+    // Shared credentials need no password of the instance's (none is created then).
+    return await users.ensure(instanceDatabaseUser(id, users.kind === 'shared' ? '' : await password()));
+  } catch (err) {
+    throw new ProviderError('unavailable', `the database user of instance ${id}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Drops the database user of instance `id` (best effort: never throws; a failure is logged as a warning). */
+export async function dropInstanceDatabaseUser(users: DatabaseUsers | undefined, id: string, log: Logger): Promise<void> {
+  if (!users) return;
+  const db = instanceDatabaseName(id);
+  try {
+    await users.drop({ db, username: db });
+    log.info({ instance: id, user: db }, 'instance database user dropped');
+  } catch (err) {
+    log.warn({ instance: id, user: db, err }, 'could not drop the instance database user');
   }
 }

@@ -1,0 +1,154 @@
+/**
+ * Instance database users on FerretDB v1 with its PostgreSQL backend, where PostgreSQL does the authorisation:
+ * FerretDB keeps each MongoDB database as a PostgreSQL schema and opens its PostgreSQL connections with the credentials
+ * each client gave (MongoDB `PLAIN` authentication), so a PostgreSQL role owning only its instance's schema can read
+ * and write that database and gets "permission denied" on every other (FerretDB's own `createUser` only records users
+ * and authorises nothing, hence SQL here).
+ *
+ * Per instance: a login role named like the user (its password reaches PostgreSQL only as a SCRAM-SHA-256 verifier,
+ * so no log of the server ever holds it), owning the schema of its database, FerretDB's metadata table in it and every
+ * table already there. The database itself is created through FerretDB (as the admin) so that FerretDB knows it.
+ *
+ * FerretDB v1 loads its list of databases once, with the credentials of the first client after it starts: let the
+ * admin be that client (a role sees only its own schema).
+ */
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { MongoServerError } from 'mongodb';
+import pg from 'pg';
+import { AdminClient, mongoUriFor, type DatabaseUser, type DatabaseUsers } from './mongo-users.js';
+
+/** FerretDB v1's metadata table in every database's schema. */
+const METADATA_TABLE = '_ferretdb_database_metadata';
+/** A collection created and dropped again to make FerretDB create a database. */
+const INIT_COLLECTION = '_wacloud_init';
+/** MongoDB's NamespaceExists / NamespaceNotFound. */
+const NAMESPACE_EXISTS = 48;
+const NAMESPACE_NOT_FOUND = 26;
+/** PostgreSQL's duplicate_object (a role created concurrently). */
+const DUPLICATE_OBJECT = '42710';
+/** SCRAM-SHA-256 iterations (PostgreSQL's default). */
+const SCRAM_ITERATIONS = 4096;
+
+/**
+ * PostgreSQL's SCRAM-SHA-256 verifier of `password` (`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`,
+ * RFC 5802/7677), which `CREATE ROLE … PASSWORD` stores as is. `password` must be ASCII (SASLprep is not applied).
+ */
+export function scramSha256Verifier(password: string, salt: Buffer = randomBytes(16)): string {
+  const salted = pbkdf2Sync(password, salt, SCRAM_ITERATIONS, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${SCRAM_ITERATIONS}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+/** Instance users as PostgreSQL roles behind FerretDB v1 (see the module comment). */
+export class FerretPostgresDatabaseUsers implements DatabaseUsers {
+  readonly kind = 'ferretdb-postgresql' as const;
+  private readonly admin: AdminClient;
+  private readonly pool: pg.Pool;
+
+  /**
+   * @param adminUri FerretDB URI with the PLAIN credentials of a PostgreSQL superuser (`?authMechanism=PLAIN`).
+   * @param postgresUrl `postgres://` URL of the same PostgreSQL database as that superuser.
+   */
+  constructor(
+    private readonly adminUri: string,
+    postgresUrl: string,
+  ) {
+    this.admin = new AdminClient(adminUri);
+    this.pool = new pg.Pool({ connectionString: postgresUrl, max: 2, connectionTimeoutMillis: 10_000 });
+    this.pool.on('error', () => undefined); // an idle connection's failure: the next query reconnects
+  }
+
+  /** @see DatabaseUsers.ensure — the URI names `authMechanism=PLAIN` (FerretDB passes the credentials on). */
+  async ensure(user: DatabaseUser): Promise<string> {
+    await this.ensureRole(user.username, user.password);
+    await this.ensureDatabase(user.db);
+    const c = await this.pool.connect();
+    try {
+      const role = c.escapeIdentifier(user.username);
+      const schema = c.escapeIdentifier(user.db);
+      await c.query('BEGIN');
+      await c.query(`ALTER SCHEMA ${schema} OWNER TO ${role}`);
+      const tables = await c.query<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tableowner <> $2', [
+        user.db,
+        user.username,
+      ]);
+      for (const t of tables.rows) await c.query(`ALTER TABLE ${schema}.${c.escapeIdentifier(t.tablename)} OWNER TO ${role}`);
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw new Error(`cannot give ${user.username} its database: ${(err as Error).message}`, { cause: err });
+    } finally {
+      c.release();
+    }
+    return mongoUriFor(this.adminUri, user.db, user, { authMechanism: 'PLAIN', authSource: '$external' });
+  }
+
+  /** @see DatabaseUsers.drop — what the role still owns goes to the admin; its sessions are terminated. */
+  async drop(user: Pick<DatabaseUser, 'db' | 'username'>): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      const exists = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user.username]);
+      if (exists.rowCount === 0) return;
+      const role = c.escapeIdentifier(user.username);
+      await c.query(`REASSIGN OWNED BY ${role} TO CURRENT_USER`);
+      await c.query(`DROP OWNED BY ${role}`);
+      await c.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [user.username]);
+      await c.query(`DROP ROLE IF EXISTS ${role}`);
+    } catch (err) {
+      throw new Error(`cannot drop the database user ${user.username}: ${(err as Error).message}`, { cause: err });
+    } finally {
+      c.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.admin.close(), this.pool.end().catch(() => undefined)]);
+  }
+
+  /**
+   * Creates the login role, or sets its password when it differs from the stored one (then the role's sessions are
+   * terminated: FerretDB keeps a connection pool per credential, which would otherwise go on with the old password).
+   * A concurrent creation is fine.
+   */
+  private async ensureRole(username: string, password: string): Promise<void> {
+    const role = pg.escapeIdentifier(username);
+    const options = (verifier: string) => `LOGIN NOINHERIT NOCREATEDB NOCREATEROLE PASSWORD ${pg.escapeLiteral(verifier)}`;
+    try {
+      const found = await this.pool.query<{ rolpassword: string | null }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [
+        username,
+      ]);
+      const stored = found.rows[0]?.rolpassword ?? undefined;
+      if (found.rowCount === 0) {
+        try {
+          await this.pool.query(`CREATE ROLE ${role} WITH ${options(scramSha256Verifier(password))}`);
+          return;
+        } catch (err) {
+          if ((err as { code?: string }).code !== DUPLICATE_OBJECT) throw err;
+        }
+      }
+      const salt = /^SCRAM-SHA-256\$\d+:([^$]+)\$/.exec(stored ?? '')?.[1];
+      if (stored && salt && scramSha256Verifier(password, Buffer.from(salt, 'base64')) === stored) return;
+      await this.pool.query(`ALTER ROLE ${role} WITH ${options(scramSha256Verifier(password))}`);
+      await this.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [username]);
+    } catch (err) {
+      throw new Error(`cannot create the database user ${username}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Makes FerretDB create database `db` (schema and metadata table) unless its schema has the metadata table. */
+  private async ensureDatabase(db: string): Promise<void> {
+    const has = await this.pool.query('SELECT 1 FROM pg_tables WHERE schemaname = $1 AND tablename = $2', [db, METADATA_TABLE]);
+    if ((has.rowCount ?? 0) > 0) return;
+    const d = (await this.admin.get()).db(db);
+    try {
+      await d.createCollection(INIT_COLLECTION);
+    } catch (err) {
+      if (!(err instanceof MongoServerError && err.code === NAMESPACE_EXISTS)) throw err;
+    }
+    await d.dropCollection(INIT_COLLECTION).catch((err: unknown) => {
+      if (!(err instanceof MongoServerError && err.code === NAMESPACE_NOT_FOUND)) throw err;
+    });
+  }
+}

@@ -1,0 +1,257 @@
+/**
+ * Instance database users: the URI surgery, MongoDB's user commands (on the default test server, which records users
+ * but does not enforce them) and — on a server that enforces per-database authorisation (FerretDB on PostgreSQL) —
+ * that an instance's credentials reach its own database and nothing else.
+ */
+import { MongoClient, MongoServerError, type Document } from 'mongodb';
+import { pino } from 'pino';
+import { startAuthorisingMongo, startMongo, uniqueDbName, type AuthorisingMongoServer, type MongoServer } from '@wacloud/testenv';
+import { FerretPostgresDatabaseUsers, scramSha256Verifier } from '../src/ferretdb-pg-users.js';
+import {
+  MongoDatabaseUsers,
+  SharedDatabaseCredentials,
+  detectDatabaseUsers,
+  mongoUriFor,
+  newDatabasePassword,
+  type CommandClient,
+} from '../src/mongo-users.js';
+
+const silent = pino({ level: 'silent' });
+
+/** Whether `err` is the server refusing access (MongoDB: code 13 Unauthorized; FerretDB/PostgreSQL: permission denied). */
+function isDenied(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e.code === 13 || /permission denied|not authorized|must be owner/i.test(String(e.message));
+}
+
+/** Runs `fn` with a client of `uri`, closing it afterwards. */
+async function withClient<T>(uri: string, fn: (c: MongoClient) => Promise<T>): Promise<T> {
+  const c = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  try {
+    return await fn(c);
+  } finally {
+    await c.close();
+  }
+}
+
+/** The error `p` rejects with (fails the test when it resolves). */
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a refusal, but the operation succeeded');
+}
+
+describe('mongoUriFor', () => {
+  test('replaces credentials, database and auth options; keeps hosts and other options', () => {
+    expect(
+      mongoUriFor(
+        'mongodb://root:secret@h1:27017,h2:27018/admin?replicaSet=rs0&authSource=admin',
+        'wacloud_inst_a',
+        {
+          username: 'wacloud_inst_a',
+          password: 'p@ss/word',
+        },
+        { authSource: 'wacloud_inst_a' },
+      ),
+    ).toBe('mongodb://wacloud_inst_a:p%40ss%2Fword@h1:27017,h2:27018/wacloud_inst_a?replicaSet=rs0&authSource=wacloud_inst_a');
+    expect(mongoUriFor('mongodb+srv://c.example.net/?authMechanism=SCRAM-SHA-1', 'd')).toBe('mongodb+srv://c.example.net/d');
+    expect(() => mongoUriFor('http://x/', 'd')).toThrow(/mongodb:\/\//);
+  });
+
+  test('shared credentials keep the server URI and name the database', async () => {
+    const shared = new SharedDatabaseCredentials('mongodb://root:pw@h1,h2/?tls=true', silent, 'test');
+    await expect(shared.ensure({ db: 'wacloud_inst_a', username: 'u', password: 'x' })).resolves.toBe(
+      'mongodb://root:pw@h1,h2/wacloud_inst_a?tls=true',
+    );
+  });
+
+  test("a SCRAM-SHA-256 verifier has PostgreSQL's format and never contains the password", () => {
+    const pw = newDatabasePassword();
+    expect(pw).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    const v = scramSha256Verifier(pw);
+    expect(v).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]{44}:[A-Za-z0-9+/=]{44}$/);
+    expect(v).not.toContain(pw);
+  });
+});
+
+/**
+ * MongoDB's user management as the server answers it (a stand-in: no mongod here, and FerretDB v1 has no createUser
+ * without its experimental authentication): users per database, 51003 for an existing user, 11 for a missing one.
+ */
+class FakeMongoUsers implements CommandClient {
+  readonly users = new Map<string, { pwd: string; roles: unknown }>();
+  readonly sent: Document[] = [];
+  db(name: string) {
+    return {
+      command: async (cmd: Document): Promise<Document> => {
+        this.sent.push({ ...cmd, $db: name });
+        const fail = (code: number, msg: string) => Promise.reject(new MongoServerError({ code, errmsg: msg, ok: 0 }));
+        if ('createUser' in cmd) {
+          const key = `${name}.${cmd.createUser}`;
+          if (this.users.has(key)) return fail(51003, `User "${key}" already exists`);
+          this.users.set(key, { pwd: cmd.pwd, roles: cmd.roles });
+        } else if ('updateUser' in cmd) {
+          const key = `${name}.${cmd.updateUser}`;
+          if (!this.users.has(key)) return fail(11, `User ${key} not found`);
+          this.users.set(key, { pwd: cmd.pwd, roles: cmd.roles });
+        } else if ('dropUser' in cmd) {
+          if (!this.users.delete(`${name}.${cmd.dropUser}`)) return fail(11, 'User not found');
+        } else return fail(59, 'no such command');
+        return { ok: 1 };
+      },
+    };
+  }
+}
+
+describe('MongoDatabaseUsers (MongoDB user commands)', () => {
+  test('ensure creates the user in its database with readWrite on it only, then updates it; drop is idempotent', async () => {
+    const fake = new FakeMongoUsers();
+    const users = new MongoDatabaseUsers('mongodb://root:secret@h1,h2/admin?replicaSet=rs0&authSource=admin', fake);
+    const db = 'wacloud_inst_a';
+    const uri = await users.ensure({ db, username: db, password: 'first' });
+    expect(uri).toBe(`mongodb://${db}:first@h1,h2/${db}?replicaSet=rs0&authSource=${db}`);
+    expect(fake.users.get(`${db}.${db}`)).toEqual({ pwd: 'first', roles: [{ role: 'readWrite', db }] });
+    await users.ensure({ db, username: db, password: 'second' }); // exists: updateUser
+    expect(fake.users.get(`${db}.${db}`)).toEqual({ pwd: 'second', roles: [{ role: 'readWrite', db }] });
+    expect(fake.sent.map((c) => Object.keys(c)[0])).toEqual(['createUser', 'createUser', 'updateUser']);
+    await users.drop({ db, username: db });
+    await users.drop({ db, username: db }); // missing: fine
+    expect(fake.users.size).toBe(0);
+  });
+
+  test('a refusal other than "exists" / "not found" is an error without the password', async () => {
+    const users = new MongoDatabaseUsers('mongodb://h/', {
+      db: () => ({ command: () => Promise.reject(new MongoServerError({ code: 13, errmsg: 'not authorized on x', ok: 0 })) }),
+    });
+    const err = await rejection(users.ensure({ db: 'x', username: 'x', password: 'the-secret' }));
+    expect(String(err)).toMatch(/createUser x: not authorized on x/);
+    expect(String(err)).not.toContain('the-secret');
+    await expect(users.drop({ db: 'x', username: 'x' })).rejects.toThrow(/dropUser x: not authorized/);
+  });
+
+  describe('on the default test server', () => {
+    let mongo: MongoServer;
+    beforeAll(async () => {
+      mongo = await startMongo();
+    });
+    afterAll(async () => {
+      await mongo?.stop();
+    });
+
+    test('a real mongod runs the commands (FerretDB v1 has none: checked to refuse them)', async () => {
+      const db = uniqueDbName('inst');
+      const users = new MongoDatabaseUsers(mongo.uri);
+      try {
+        if (mongo.kind === 'ferretdb') {
+          await expect(users.ensure({ db, username: db, password: 'pw' })).rejects.toThrow(/createUser/);
+          return;
+        }
+        await users.ensure({ db, username: db, password: 'first-password' });
+        await users.ensure({ db, username: db, password: 'second-password' });
+        await withClient(mongo.uri, async (c) => {
+          const info = await c.db(db).command({ usersInfo: db });
+          expect(info.users[0].roles).toEqual([{ role: 'readWrite', db }]);
+        });
+        await users.drop({ db, username: db });
+        await users.drop({ db, username: db });
+      } finally {
+        await users.close();
+      }
+    });
+
+    test('auto-detection gives a server that cannot enforce users shared credentials, logged as a warning', async () => {
+      const lines: string[] = [];
+      const log = pino({ level: 'warn' }, { write: (l: string) => void lines.push(l) });
+      const users = await detectDatabaseUsers({ mode: 'auto', adminUri: mongo.uri, log });
+      try {
+        // The test servers started here (FerretDB on SQLite, or mongod without --auth) cannot enforce users.
+        if (mongo.kind !== 'external') {
+          expect(users.kind).toBe('shared');
+          expect(lines.join('')).toMatch(/instances share the MongoDB credentials/);
+        }
+      } finally {
+        await users.close();
+      }
+    });
+  });
+});
+
+describe('FerretPostgresDatabaseUsers on a server that authorises per database', () => {
+  let server: AuthorisingMongoServer;
+  let users: FerretPostgresDatabaseUsers;
+  beforeAll(async () => {
+    server = await startAuthorisingMongo();
+    users = new FerretPostgresDatabaseUsers(server.adminUri, server.postgres.url);
+  }, 90_000);
+  afterAll(async () => {
+    await users?.close();
+    await server?.stop();
+  });
+
+  test("instance A reads and writes its database and is refused on B's and on the api's", async () => {
+    await withClient(server.dbUri('wacloud'), (c) => c.db('wacloud').collection('users').insertOne({ email: 'admin@example.com' }));
+    const a = { db: 'wacloud_inst_a', username: 'wacloud_inst_a', password: newDatabasePassword() };
+    const b = { db: 'wacloud_inst_b', username: 'wacloud_inst_b', password: newDatabasePassword() };
+    const uriA = await users.ensure(a);
+    const uriB = await users.ensure(b);
+    expect(uriA).toContain('authMechanism=PLAIN');
+    await withClient(uriB, (c) => c.db(b.db).collection('messages').insertOne({ text: 'secret of B' }));
+
+    await withClient(uriA, async (c) => {
+      const own = c.db(a.db).collection('messages');
+      await own.insertOne({ text: 'hello from A' });
+      await own.createIndex({ text: 1 });
+      expect((await own.find().toArray()).map((d) => d.text)).toEqual(['hello from A']);
+      expect(isDenied(await rejection(c.db(b.db).collection('messages').find().toArray()))).toBe(true);
+      expect(isDenied(await rejection(c.db(b.db).collection('messages').insertOne({ text: 'from A' })))).toBe(true);
+      expect(isDenied(await rejection(c.db(b.db).dropDatabase()))).toBe(true);
+      expect(isDenied(await rejection(c.db('wacloud').collection('users').find().toArray()))).toBe(true);
+      expect(isDenied(await rejection(c.db('wacloud_new').collection('x').insertOne({ x: 1 })))).toBe(true);
+    });
+    // B's data is untouched and the api still works with the admin's credentials.
+    await withClient(uriB, async (c) => expect(await c.db(b.db).collection('messages').countDocuments()).toBe(1));
+    await withClient(server.dbUri('wacloud'), async (c) => expect(await c.db('wacloud').collection('users').countDocuments()).toBe(1));
+  });
+
+  test('no credentials or a wrong password reach nothing', async () => {
+    const u = { db: 'wacloud_inst_c', username: 'wacloud_inst_c', password: newDatabasePassword() };
+    await users.ensure(u);
+    await expect(withClient(`${server.anonymousUri}${u.db}`, (c) => c.db(u.db).collection('m').find().toArray())).rejects.toThrow();
+    const wrong = mongoUriFor(
+      server.anonymousUri,
+      u.db,
+      { username: u.username, password: 'wrong' },
+      { authMechanism: 'PLAIN', authSource: '$external' },
+    );
+    await expect(withClient(wrong, (c) => c.db(u.db).collection('m').find().toArray())).rejects.toThrow(/password authentication failed/);
+  });
+
+  test('ensure again sets the new password; drop removes the user, keeping what the admin needs', async () => {
+    const u = { db: 'wacloud_inst_d', username: 'wacloud_inst_d', password: newDatabasePassword() };
+    const first = await users.ensure(u);
+    await withClient(first, (c) => c.db(u.db).collection('m').insertOne({ n: 1 }));
+    const second = await users.ensure({ ...u, password: newDatabasePassword() });
+    await withClient(second, async (c) => expect(await c.db(u.db).collection('m').countDocuments()).toBe(1));
+    // Refused: the old password's pooled sessions were terminated, and new ones fail authentication.
+    await expect(withClient(first, (c) => c.db(u.db).collection('m').countDocuments())).rejects.toThrow(
+      /password authentication failed|terminating connection/,
+    );
+    await expect(withClient(first, (c) => c.db(u.db).collection('m').countDocuments())).rejects.toThrow(/password authentication failed/);
+    await users.drop(u);
+    await users.drop(u); // missing: fine
+    await expect(withClient(second, (c) => c.db(u.db).collection('m').countDocuments())).rejects.toThrow(
+      /authentication failed|does not exist|terminating connection/,
+    );
+    await expect(withClient(second, (c) => c.db(u.db).collection('m').countDocuments())).rejects.toThrow(
+      /authentication failed|does not exist/,
+    );
+    // The data stays with the admin until the database is dropped.
+    await withClient(server.dbUri(u.db), async (c) => {
+      expect(await c.db(u.db).collection('m').countDocuments()).toBe(1);
+      await c.db(u.db).dropDatabase();
+    });
+  });
+});

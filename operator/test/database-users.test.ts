@@ -1,0 +1,109 @@
+/**
+ * The operator gives each instance its own database user, limited to its database, on a server that enforces it
+ * (FerretDB on PostgreSQL): the internal Secret's `mongodb-uri` carries only that user's credentials and database,
+ * they reach the instance's database and are refused on another instance's and on the api's; the password is kept
+ * across reconciles; the finalizer drops the user.
+ */
+import { MongoClient } from 'mongodb';
+import { eventually, startAuthorisingMongo, type AuthorisingMongoServer, type ControlPlane } from '@wacloud/testenv';
+import { getJson, kubectlOk, startClusterWithCrd, startOperator, type RunningOperator } from './harness.js';
+
+let cp: ControlPlane;
+let op: RunningOperator;
+let server: AuthorisingMongoServer;
+const NS = 'dbusers';
+
+beforeAll(async () => {
+  server = await startAuthorisingMongo();
+  const cluster = await startClusterWithCrd();
+  cp = cluster.cp;
+  await kubectlOk(cp, ['create', 'namespace', NS]);
+  op = await startOperator(cluster.operatorKubeconfig, 'op-dbusers', {
+    DEFAULT_MONGODB_URI: server.adminUri,
+    INSTANCE_DATABASE_USERS: 'ferretdb-postgresql',
+    INSTANCE_DATABASE_USERS_POSTGRES_URL: server.postgres.url,
+  });
+}, 180_000);
+
+afterAll(async () => {
+  await op?.stop();
+  await cp?.stop();
+  await server?.stop();
+});
+
+afterEach(() => {
+  const s = expect.getState();
+  if ((s as { suppressedErrors?: unknown[] }).suppressedErrors?.length) process.stderr.write(op?.proc.output().slice(-4000) ?? '');
+});
+
+function isDenied(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e.code === 13 || /permission denied|not authorized|must be owner/i.test(String(e.message));
+}
+
+async function withClient<T>(uri: string, fn: (c: MongoClient) => Promise<T>): Promise<T> {
+  const c = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  try {
+    return await fn(c);
+  } finally {
+    await c.close();
+  }
+}
+
+async function rejection(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p;
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a refusal, but the operation succeeded');
+}
+
+const instance = (name: string) => `apiVersion: wacloud.io/v1alpha1
+kind: WhatsAppInstance
+metadata: { name: ${name}, namespace: ${NS} }
+spec: { owner: tenant-a, engine: simulated }
+`;
+
+/** The `mongodb-uri` of instance `name`'s internal Secret, once written. */
+const secretUri = (name: string) =>
+  eventually(async () => {
+    const s = await getJson(cp, 'secret', `${name}-internal`, NS);
+    const v = s?.data?.['mongodb-uri'];
+    return v ? Buffer.from(v, 'base64').toString() : undefined;
+  }, 30_000);
+
+test("an instance's Secret carries its own user, which reaches its database only; the finalizer drops it", async () => {
+  await withClient(server.dbUri('wacloud'), (c) => c.db('wacloud').collection('users').insertOne({ email: 'x@example.com' }));
+  await kubectlOk(cp, ['apply', '-f', '-'], `${instance('line-a')}---\n${instance('line-b')}`);
+  const uriA = await secretUri('line-a');
+  const uriB = await secretUri('line-b');
+  const dbA = `wacloud_${NS}_line-a`;
+  const dbB = `wacloud_${NS}_line-b`;
+  expect(uriA).toMatch(new RegExp(`^mongodb://${dbA}:[A-Za-z0-9_-]{32}@`));
+  expect(uriA).toContain(`/${dbA}?`);
+  expect(uriA).not.toContain(server.postgres.password);
+
+  await withClient(uriB, (c) => c.db(dbB).collection('messages').insertOne({ text: 'secret of B' }));
+  await withClient(uriA, async (c) => {
+    await c.db(dbA).collection('messages').insertOne({ text: 'from A' });
+    expect(await c.db(dbA).collection('messages').countDocuments()).toBe(1);
+    expect(isDenied(await rejection(c.db(dbB).collection('messages').find().toArray()))).toBe(true);
+    expect(isDenied(await rejection(c.db(dbB).collection('messages').insertOne({ text: 'from A' })))).toBe(true);
+    expect(isDenied(await rejection(c.db('wacloud').collection('users').find().toArray()))).toBe(true);
+  });
+
+  // A later reconcile (a spec change) keeps the password.
+  await kubectlOk(cp, ['patch', 'wai', 'line-a', '-n', NS, '--type=merge', '-p', '{"spec":{"image":"wacloud/instance:2"}}']);
+  await eventually(
+    async () => (await getJson(cp, 'statefulset', 'line-a', NS))?.spec.template.spec.containers[0].image === 'wacloud/instance:2',
+  );
+  expect(await secretUri('line-a')).toBe(uriA);
+
+  await kubectlOk(cp, ['delete', 'wai', 'line-a', '-n', NS, '--wait=false']);
+  await eventually(async () => ((await getJson(cp, 'wai', 'line-a', NS)) ? undefined : true), 30_000);
+  await expect(withClient(uriA, (c) => c.db(dbA).collection('messages').insertOne({ after: 'delete' }))).rejects.toThrow(
+    /authentication failed|does not exist|terminating connection/,
+  );
+  await withClient(uriB, async (c) => expect(await c.db(dbB).collection('messages').countDocuments()).toBe(1));
+});
