@@ -3,12 +3,25 @@
  * (sorted earliest to latest; it loads earlier messages from the phone until `limit` is reached or none are left),
  * mapped like live messages and filtered to those at or after a time.
  */
-import type { Chat as WChat, Client as WClient } from 'whatsapp-web.js';
+import type { Message as WMessage, MessageSearchOptions } from 'whatsapp-web.js';
 import { EngineError, type EngineMessage } from '../engine.js';
-import { IGNORED_MESSAGE_TYPES, errorMessage, toEngineMessage } from './mapping.js';
+import { IGNORED_MESSAGE_TYPES, errorMessage, toEngineMessage, type MappedMessage } from './mapping.js';
 
-/** The part of whatsapp-web.js' `Client` the gap fill uses. */
-export type HistoryClient = Pick<WClient, 'getChatById'>;
+/** The fields of a fetched `Message` the gap fill reads. */
+export type HistoryMessage = MappedMessage & Pick<WMessage, 'isStatus'>;
+
+/** The part of a whatsapp-web.js `Chat` the gap fill uses. */
+export interface HistoryChat {
+  fetchMessages(searchOptions: MessageSearchOptions): Promise<HistoryMessage[]>;
+}
+
+/**
+ * The part of whatsapp-web.js' `Client` the gap fill uses. The engine passes its `Client` as one, so a whatsapp-web.js
+ * upgrade that changes these shapes breaks the build.
+ */
+export interface HistoryClient {
+  getChatById(chatId: string): Promise<HistoryChat>;
+}
 
 /**
  * Messages of chat `chatId` timestamped at or after `sinceMs` (epoch ms), oldest first, out of its newest `limit`;
@@ -22,7 +35,7 @@ export async function fetchMessagesSince(
   limit: number,
   me: string,
 ): Promise<EngineMessage[]> {
-  let chat: WChat;
+  let chat: HistoryChat;
   try {
     chat = await client.getChatById(chatId);
   } catch (err) {
