@@ -11,7 +11,7 @@
  * 2. The gap fill: the same with the journal file deleted after the kill (messages lost before the journal): after the
  *    reconnect the instance fetches them from the chat history → all stored exactly once.
  */
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { eventually, startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import { journalFilePath } from '../src/storage/journal.js';
 import { openStore, type Store } from '../src/storage/store.js';
@@ -65,7 +65,7 @@ describe('nothing lost at a crash', () => {
     env: NodeJS.ProcessEnv;
     beforeBurst?: (inst: RunningInstance, wToken: string) => Promise<void>;
     whileDown?: (inst: RunningInstance) => void;
-  }): Promise<{ store: Store; burstKeys: string[] }> {
+  }): Promise<{ store: Store; burstKeys: string[]; dataDir: string }> {
     const db = uniqueDbName('crash');
     const inst = await startInstance({ mongo, simnetUrl: simnet.url, db, env: { ...WIDE_WINDOW, ...o.env } });
     running.push(inst);
@@ -84,7 +84,7 @@ describe('nothing lost at a crash', () => {
     const store = await openStore(again.mongoUri);
     stores.push(store);
     await eventually(async () => (await again.api('GET', '/health')).body.session?.state === 'WORKING', 30_000);
-    return { store, burstKeys: burst.body.ids.map(keyOf) };
+    return { store, burstKeys: burst.body.ids.map(keyOf), dataDir: inst.dataDir };
   }
 
   /** Waits until the inbound messages of `peer` stop changing and checks they are exactly `keys`, each once. */
@@ -100,7 +100,7 @@ describe('nothing lost at a crash', () => {
 
   test('1,000 inbound messages in a burst, SIGKILL about a second in, restart: all 1,000 stored exactly once (journal replay)', async () => {
     const peer = '15550091002';
-    const { store, burstKeys } = await burstAndKill({
+    const { store, burstKeys, dataDir } = await burstAndKill({
       me: '15550091001',
       peer,
       count: 1_000,
@@ -109,6 +109,8 @@ describe('nothing lost at a crash', () => {
     });
     expect(burstKeys).toHaveLength(1_000);
     await expectStoredOnce(store, peer, burstKeys);
+    // Once their batches are written, the replayed entries are released: the journal is emptied.
+    await eventually(() => statSync(journalFilePath(dataDir)).size === 0, 30_000);
   }, 180_000);
 
   test('messages lost before the journal (journal deleted after the kill) are fetched from the chat history after the reconnect', async () => {

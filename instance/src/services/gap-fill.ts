@@ -7,11 +7,14 @@
  * `perChat` messages each (a larger gap is filled for its newest part, with a warning).
  */
 import type { Logger } from 'pino';
-import { EngineError, EngineNotReadyError, type Engine } from '../engines/engine.js';
+import { EngineError, EngineNotReadyError, type Engine, type EngineMessage } from '../engines/engine.js';
 import type { Metrics } from '../metrics.js';
 import { activeChats, storedMessageIds } from '../storage/active-chats.js';
 import type { Store } from '../storage/store.js';
 import type { EventRecorder } from './event-recorder.js';
+
+/** Messages asked for in a chat's first history fetch. */
+const FIRST_FETCH = 20;
 
 export interface GapFillOptions {
   engine: Engine;
@@ -87,7 +90,7 @@ export class GapFiller {
     for (const chat of chats) {
       let messages;
       try {
-        messages = await engine.messagesSince(chat.chatId, chat.lastTimestamp.getTime(), perChat);
+        messages = await this.#fetch(chat.chatId, chat.lastTimestamp.getTime());
       } catch (err) {
         if (err instanceof EngineNotReadyError) break;
         if (err instanceof EngineError && err.code === 'chat_not_found') continue;
@@ -110,5 +113,19 @@ export class GapFiller {
     if (result.recorded > 0) logger.warn(result, 'gap fill: recorded messages the instance had missed');
     else logger.info(result, 'gap fill: nothing missing');
     return result;
+  }
+
+  /**
+   * The chat's messages at or after `sinceMs`, asking for {@link FIRST_FETCH} first and for four times more while every
+   * message returned is new (the gap may go on), up to `perChat`: a chat without a gap costs one small fetch.
+   */
+  async #fetch(chatId: string, sinceMs: number): Promise<EngineMessage[]> {
+    const { engine, perChat } = this.opts;
+    let limit = Math.min(perChat, FIRST_FETCH);
+    for (;;) {
+      const messages = await engine.messagesSince(chatId, sinceMs, limit);
+      if (messages.length < limit || limit >= perChat) return messages;
+      limit = Math.min(perChat, limit * 4);
+    }
   }
 }
