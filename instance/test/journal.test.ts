@@ -9,6 +9,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
+import { loadInstanceConfig } from '../src/config.js';
 import type { EngineMessage } from '../src/engines/engine.js';
 import { Journal, journalFilePath, type JournalOptions } from '../src/storage/journal.js';
 import { toMessageDoc } from '../src/storage/messages.js';
@@ -162,4 +163,29 @@ describe('journal with the persister', () => {
     journal.close();
     first.close();
   }, 30_000);
+});
+
+describe('configuration', () => {
+  const base = { MONGODB_URI: 'mongodb://127.0.0.1:27017/inst', INTERNAL_API_KEY: 'k'.repeat(20) };
+  test('journal and gap fill settings: defaults, units, refusals', () => {
+    expect(loadInstanceConfig(base)).toMatchObject({
+      journalSync: 'write',
+      journalMaxBytes: 64 * 1024 * 1024,
+      gapFillMessages: 100,
+      gapFillChats: 50,
+      gapFillActiveMs: 7 * 24 * 3600 * 1000,
+    });
+    expect(
+      loadInstanceConfig({ ...base, JOURNAL_SYNC: 'fsync', JOURNAL_MAX_BYTES: '1m', GAP_FILL_MESSAGES: '0', GAP_FILL_ACTIVE_MS: '2h' }),
+    ).toMatchObject({ journalSync: 'fsync', journalMaxBytes: 1024 * 1024, gapFillMessages: 0, gapFillActiveMs: 7_200_000 });
+    for (const [k, v] of [
+      ['JOURNAL_SYNC', 'sometimes'],
+      ['JOURNAL_MAX_BYTES', '0'],
+      ['GAP_FILL_MESSAGES', '-1'],
+      ['GAP_FILL_MESSAGES', '10001'],
+      ['GAP_FILL_CHATS', '0'],
+    ] as const) {
+      expect(() => loadInstanceConfig({ ...base, [k]: v })).toThrow(new RegExp(k));
+    }
+  });
 });
