@@ -57,6 +57,10 @@ export class BenchEngine extends EventEmitter<EngineEvents> implements Engine {
     return [];
   }
 
+  async messagesSince(): Promise<EngineMessage[]> {
+    return [];
+  }
+
   async screenshot(): Promise<Buffer> {
     throw new EngineError('unsupported', 'the benchmark engine has no screen');
   }

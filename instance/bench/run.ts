@@ -12,6 +12,8 @@
  *   --warmup / BENCH_WARMUP         query: untimed calls per query and side            default 10
  *   --chats / BENCH_CHATS           both: chats the messages are spread over           default 60 (see fixtures.ts)
  *   --stall-ms / BENCH_STALL_MS     ingestion: fail when the persister is stuck this long default 30000
+ *   --appends / BENCH_APPENDS       journal: appends per durability mode               default 5000
+ *   BENCH_JOURNAL_DIR               journal: where the journal files go                default bench/.journal
  *
  * A MongoDB-wire server is started with @wacloud/testenv (`MONGODB_URI` to use an external one) and stopped at the end.
  *
@@ -21,6 +23,8 @@
  * `--stored 100000 --iterations 200 --warmup 20` is cheap and more telling.
  */
 import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   benchLog as log,
   benchOut as out,
@@ -33,10 +37,11 @@ import {
 } from '@wacloud/testenv';
 import { DEFAULT_CHATS } from './fixtures.js';
 import { runIngest, type IngestResult } from './ingest.js';
+import { runJournal, type JournalResult } from './journal.js';
 import { runQuery, type QueryResult } from './query.js';
 import { fmt, table } from './stats.js';
 
-const BENCHES = ['ingest', 'query'] as const;
+const BENCHES = ['ingest', 'query', 'journal'] as const;
 
 const SIZE_SOURCES = {
   messages: { flag: 'messages', env: 'BENCH_MESSAGES', def: 20_000, min: 1 },
@@ -51,12 +56,13 @@ const SIZE_SOURCES = {
   warmup: { flag: 'warmup', env: 'BENCH_WARMUP', def: 10, min: 0 },
   chats: { flag: 'chats', env: 'BENCH_CHATS', def: DEFAULT_CHATS, min: 2 },
   stallMs: { flag: 'stall-ms', env: 'BENCH_STALL_MS', def: 30_000, min: 1000 },
+  appends: { flag: 'appends', env: 'BENCH_APPENDS', def: 5_000, min: 1 },
 } satisfies Record<string, BenchSize>;
 
 type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
 
 const USAGE =
-  'usage: npm run bench -w instance -- [ingest|query] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS]\n';
+  'usage: npm run bench -w instance -- [ingest|query|journal] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS] [--appends A]\n';
 
 function printIngest(r: IngestResult): void {
   out(`Ingestion — ${fmt(r.messages)} messages per run, median of ${r.runs} runs per side, each in a fresh database`);
@@ -117,6 +123,19 @@ function printQuery(r: QueryResult): void {
   out();
 }
 
+function printJournal(r: JournalResult): void {
+  out(`Inbound journal — ${fmt(r.appends)} appends per mode, one at a time, ${Math.round(r.entryBytes)} bytes per entry`);
+  out(`  file system of ${r.dir}: statfs type ${r.fsType}; latencies in µs per message`);
+  out();
+  out(
+    table(
+      ['mode', 'p50 µs', 'p99 µs', 'mean µs', 'messages/s'],
+      r.sides.map((s) => [s.mode, s.p50Us, s.p99Us, s.meanUs, s.perSec]),
+    ),
+  );
+  out();
+}
+
 async function main(): Promise<void> {
   const { benches, json, sizes } = parseBenchArgs(process.argv.slice(2), { benches: BENCHES, sizes: SIZE_SOURCES, usage: USAGE });
   const started = Date.now();
@@ -129,6 +148,7 @@ async function main(): Promise<void> {
     sizes: Sizes;
     ingest?: IngestResult;
     query?: QueryResult;
+    journal?: JournalResult;
     totalMs?: number;
   } = {
     node: process.version,
@@ -163,6 +183,11 @@ async function main(): Promise<void> {
         log,
       });
       printQuery(report.query);
+    }
+    if (benches.includes('journal')) {
+      const dir = process.env.BENCH_JOURNAL_DIR || path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '.journal');
+      report.journal = await runJournal({ appends: sizes.appends, dir, log });
+      printJournal(report.journal);
     }
   } finally {
     await mongo.stop();

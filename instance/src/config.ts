@@ -73,6 +73,19 @@ const shape = {
   PERSIST_FLUSH_MS: durationMs.default(200),
   /** Persistence: buffer bound in documents; beyond it operations spill to a file in DATA_DIR (nothing dropped). */
   PERSIST_BUFFER_LIMIT: count.default(100_000),
+  /**
+   * Inbound journal durability: `write` (each message handed to the kernel before the engine goes on: survives the
+   * process's death, kill -9 included) or `fsync` (also flushed to the device: survives a power loss; slower).
+   */
+  JOURNAL_SYNC: z.enum(['write', 'fsync']).default('write'),
+  /** Inbound journal: compact the file past this size, bytes (also `64m`); entries not yet in MongoDB are never dropped. */
+  JOURNAL_MAX_BYTES: envSizeBytes.pipe(z.number().min(1)).default(64 * 1024 * 1024),
+  /** Gap fill after every (re)connect: messages fetched per active chat at most (up to 10000); 0 disables it. */
+  GAP_FILL_MESSAGES: z.coerce.number().int().min(0).max(10_000).default(100),
+  /** Gap fill: active chats looked at per (re)connect at most. */
+  GAP_FILL_CHATS: count.default(50),
+  /** Gap fill: a chat is active when it has a message stored at most this long ago, ms (also `7d`). */
+  GAP_FILL_ACTIVE_MS: durationMs.default(7 * 24 * 3600 * 1000),
   /** Largest accepted request body, bytes (also `256k`). */
   BODY_LIMIT_BYTES: envSizeBytes.default(256 * 1024),
   /** Instance id (for logs and metrics labels); the WhatsAppInstance name in Kubernetes. */

@@ -16,10 +16,12 @@ import { createMetrics } from './metrics.js';
 import { instanceVersion } from './openapi.js';
 import { ContactsService } from './services/contacts.js';
 import { EventRecorder } from './services/event-recorder.js';
+import { GapFiller } from './services/gap-fill.js';
 import { LiveEvents } from './services/live-events.js';
 import { MessagingService } from './services/messaging.js';
 import { SessionController } from './services/session-controller.js';
 import { TokenService } from './services/tokens.js';
+import { Journal, journalFilePath } from './storage/journal.js';
 import { Persister, spillFilePath } from './storage/persistence.js';
 import { openStore, type Store } from './storage/store.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
@@ -67,6 +69,15 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     bufferLimit: config.persistBufferLimit,
     spillFile: spillFilePath(config.dataDir),
     onEventsStored: () => dispatcher.notify(),
+    onJournaledStored: (seqs) => journal.committed(seqs),
+  });
+  // Inbound messages are journaled before anything else happens to them; what a crash left is replayed below.
+  const { journal, recovery } = Journal.open({
+    file: journalFilePath(config.dataDir),
+    sync: config.journalSync,
+    maxBytes: config.journalMaxBytes,
+    logger: logger.child({ component: 'journal' }),
+    metrics: { bytes: (v) => metrics.journalBytes.set(v), entries: (v) => metrics.journalEntries.set(v) },
   });
   const webhooks = new WebhookSettingsService(
     store,
@@ -88,7 +99,27 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
   const live = new LiveEvents();
   const tokens = new TokenService(store);
   const session = new SessionController({ engine, live, outbox, metrics, logger: logger.child({ component: 'session' }) });
-  const recorder = new EventRecorder({ engine, store, persister, outbox, live, metrics, logger: logger.child({ component: 'recorder' }) });
+  const recorder = new EventRecorder({
+    engine,
+    store,
+    persister,
+    outbox,
+    live,
+    metrics,
+    journal,
+    logger: logger.child({ component: 'recorder' }),
+  });
+  await recorder.replay(recovery.entries);
+  const gapFiller = new GapFiller({
+    engine,
+    store,
+    recorder,
+    metrics,
+    logger: logger.child({ component: 'gap-fill' }),
+    perChat: config.gapFillMessages,
+    chats: config.gapFillChats,
+    activeMs: config.gapFillActiveMs,
+  });
   const messaging = new MessagingService(engine, store, recorder);
   const contacts = new ContactsService(store);
 
@@ -127,9 +158,12 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
       // Each step runs whatever the previous one did: a failed step is logged and never skips the persistence flush.
       await servers.close().catch((err: Error) => logger.warn({ err }, 'closing the HTTP servers failed'));
       await engine.stop().catch((err: Error) => logger.warn({ err }, 'engine stop failed'));
+      await bounded(gapFiller.idle(), STOP_STEP_TIMEOUT_MS, 'gap fill', logger);
       recorder.close();
       // On the timeout, what the database did not take is written to the spill file (replayed by the next start).
       await persister.close(PERSIST_CLOSE_TIMEOUT_MS);
+      // Entries whose messages did not reach MongoDB stay in the journal (and the spill file): replayed next start.
+      journal.close();
       // Deliveries still running after this are retried by the next start (the outbox keeps them pending).
       await bounded(dispatcher.stop(), STOP_STEP_TIMEOUT_MS, 'webhook dispatcher stop', logger);
       await bounded(store.close(), STOP_STEP_TIMEOUT_MS, 'closing the database connection', logger);

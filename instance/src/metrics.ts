@@ -16,6 +16,10 @@ export interface Metrics {
   persistBuffered: Gauge;
   persistBatches: Counter<'result'>;
   persistOverflow: Counter;
+  journalBytes: Gauge;
+  journalEntries: Gauge;
+  journalErrors: Counter;
+  gapFilled: Counter;
   setSessionState(state: SessionState): void;
 }
 
@@ -89,6 +93,26 @@ export function createMetrics(collectors: {
     persistOverflow: new Counter({
       name: 'wacloud_persist_overflow_total',
       help: 'Documents spilled to disk because the in-memory persistence buffer was full',
+      registers: [registry],
+    }),
+    journalBytes: new Gauge({
+      name: 'wacloud_journal_bytes',
+      help: 'Size of the inbound journal file on the session volume, bytes',
+      registers: [registry],
+    }),
+    journalEntries: new Gauge({
+      name: 'wacloud_journal_entries',
+      help: 'Inbound journal entries whose messages are not in the database yet',
+      registers: [registry],
+    }),
+    journalErrors: new Counter({
+      name: 'wacloud_journal_errors_total',
+      help: 'Inbound journal appends that failed (the message was kept in memory only)',
+      registers: [registry],
+    }),
+    gapFilled: new Counter({
+      name: 'wacloud_gap_filled_messages_total',
+      help: 'Messages missing from the database that the gap fill after a (re)connect fetched from the chat history',
       registers: [registry],
     }),
     setSessionState(state) {

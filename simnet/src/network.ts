@@ -155,6 +155,8 @@ export class SimNetwork {
           return reply<'contacts'>({ contacts: this.contacts(device.phone) });
         case 'chats':
           return reply<'chats'>({ chats: this.chats(device.phone) });
+        case 'history':
+          return reply<'history'>({ messages: this.history(device.phone, frame.chatId, frame.limit) });
         case 'logout':
           this.#unlinkDevice(device);
           return reply<'logout'>({});
@@ -347,6 +349,28 @@ export class SimNetwork {
   received(phone: string): WireMessage[] {
     this.#requireAccount(phone);
     return [...this.#messages.values()].filter((m) => m.status.has(phone)).map((m) => this.#view(m, phone));
+  }
+
+  /** Messages account `phone` sent (from its phone or its devices), oldest first, as it sees them (acks included). */
+  sent(phone: string): WireMessage[] {
+    this.#requireAccount(phone);
+    return [...this.#messages.values()].filter((m) => m.from === phone).map((m) => this.#view(m, phone));
+  }
+
+  /**
+   * The newest `limit` messages of chat `chatId` as account `phone` sees them, oldest first (what WhatsApp Web's
+   * `fetchMessages({ limit })` returns).
+   * @throws SimnetError `account_not_found` / `chat_not_found` (404).
+   */
+  history(phone: string, chatId: string, limit: number): WireMessage[] {
+    const account = this.#requireAccount(phone);
+    const id = chatId.includes('@') ? chatId : `${chatId.replace(/\D/g, '')}@c.us`;
+    if (!account.chats.has(id)) throw new SimnetError('chat_not_found', `account ${phone} has no chat ${id}`);
+    const inChat: StoredMessage[] = [];
+    for (const m of this.#messages.values()) {
+      if ((m.from === phone || m.status.has(phone)) && chatIdFor(m, phone) === id) inChat.push(m);
+    }
+    return inChat.slice(-limit).map((m) => this.#view(m, phone));
   }
 
   /** Contacts of account `phone`: every other user on the network (its address book here) and its groups. */

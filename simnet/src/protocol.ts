@@ -11,7 +11,7 @@
  * 3. Linked: the server sends `push` frames (messages, acks, chats, contacts), numbered per device; the device
  *    confirms each with `received {seq}` (unconfirmed pushes are sent again on the next connection, so delivery
  *    is at-least-once and a confirmed message push is the delivery receipt, ack 2). Requests (`send`, `contacts`,
- *    `chats`, `logout`) carry a `reqId` answered by one `response`.
+ *    `chats`, `history`, `logout`) carry a `reqId` answered by one `response`.
  *
  * 4. The server may end a linked session with `logged_out` (unlinked from the phone: forget the credentials) or
  *    `conflict` (another connection resumed the same credentials: stop, keep them).
@@ -90,6 +90,9 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
 /** Longest text message body, characters (WhatsApp's limit). */
 export const MAX_BODY_CHARS = 65_536;
 
+/** Most messages one `history` request may return. */
+export const MAX_HISTORY = 10_000;
+
 /** A phone number in international digits, without `+` (E.164 allows up to 15). */
 export const phoneDigits = z.string().regex(/^\d{6,15}$/, 'must be 6 to 15 digits');
 
@@ -116,6 +119,8 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
     quotedMessageId: z.string().min(1).max(300).optional(),
   }),
   z.object({ type: z.literal('contacts'), reqId }),
+  /** The newest `limit` messages of one of the account's chats, oldest first (WhatsApp Web's `fetchMessages`). */
+  z.object({ type: z.literal('history'), reqId, chatId: z.string().min(1).max(100), limit: z.number().int().min(1).max(MAX_HISTORY) }),
   z.object({ type: z.literal('chats'), reqId }),
   /** Unlink this device. */
   z.object({ type: z.literal('logout'), reqId }),
@@ -132,6 +137,8 @@ export interface ResultMap {
   /** The message as sent, from the sender's view, ack 1 (the server accepted it). */
   send: { message: WireMessage };
   contacts: { contacts: WireContact[] };
+  /** The chat's newest messages as the account sees them, oldest first. */
+  history: { messages: WireMessage[] };
   chats: { chats: WireChat[] };
   logout: Record<string, never>;
 }

@@ -2,8 +2,8 @@
  * The simulated WhatsApp network server: one HTTP server carrying
  * - the device WebSocket at `/ws` (see `protocol.ts`), used by simulated engines in any process;
  * - `GET /health`;
- * - test hooks under `/hooks` that play the phones (scan a QR, confirm a pairing code, send and read messages,
- *   create accounts and groups, inspect what a plain phone user received).
+ * - test hooks under `/hooks` that play the phones (scan a QR, confirm a pairing code, send messages one by one or in
+ *   a burst, read them, create accounts and groups, inspect what a phone received and sent with its acks).
  *
  * Hook errors are JSON `{ error: { code, message } }`: 400 for invalid input (`invalid_request`, `invalid_json`),
  * 404 for unknown QR/code/account/chat, 409 for a taken message key. State lives in memory only.
@@ -62,6 +62,12 @@ const schemas = {
     text: z.string().min(1).max(MAX_BODY_CHARS),
     quotedMessageId: z.string().min(1).max(300).optional(),
   }),
+  burst: z.object({
+    from: phone,
+    to: z.string().trim().min(1).max(100),
+    text: z.string().min(1).max(1000),
+    count: z.number().int().min(1).max(10_000),
+  }),
   read: z.object({ phone, chatId: z.string().trim().min(1).max(100) }),
   groups: z.object({ name: z.string().trim().min(1).max(100), owner: phone, participants: z.array(phone).max(1024) }),
   unlink: z.object({ phone }),
@@ -109,6 +115,17 @@ function hooks(network: SimNetwork): express.Router {
     const body = parse(schemas.send, req.body);
     const input = { from: body.from, to: body.to, body: body.text, quotedMessageId: body.quotedMessageId };
     res.status(201).json({ message: network.send(input) });
+  });
+  router.get('/accounts/:phone/sent', (req, res) => {
+    const p = parse(phone, req.params.phone);
+    res.json({ messages: network.sent(p) });
+  });
+  /** `count` messages `<text> <i>` (i from 0) from one phone in one go: a burst as the receiving devices see it. */
+  router.post('/burst', (req, res) => {
+    const body = parse(schemas.burst, req.body);
+    const ids: string[] = [];
+    for (let i = 0; i < body.count; i++) ids.push(network.send({ from: body.from, to: body.to, body: `${body.text} ${i}` }).id);
+    res.status(201).json({ count: ids.length, ids });
   });
   router.post('/read', (req, res) => {
     const body = parse(schemas.read, req.body);

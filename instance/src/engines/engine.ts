@@ -133,6 +133,15 @@ export interface Engine extends EventEmitter<EngineEvents> {
   contacts(): Promise<EngineContact[]>;
   /** All chats. @throws EngineNotReadyError unless WORKING. */
   chats(): Promise<EngineChat[]>;
+  /**
+   * Gap fill from the chat history: the messages of chat `chatId` timestamped at or after `sinceMs` (epoch ms), oldest
+   * first, taken from the chat's newest `limit` messages (whatsapp-web.js `Chat.fetchMessages({ limit })`, which may
+   * load earlier messages from the phone). A gap larger than `limit` is filled for its newest part only. Inclusive
+   * because WhatsApp's timestamps are whole seconds: callers drop the ids they already have.
+   * @throws EngineNotReadyError unless WORKING; EngineError `chat_not_found` for a chat the account does not have;
+   *   RangeError when `limit` is not a positive integer.
+   */
+  messagesSince(chatId: string, sinceMs: number, limit: number): Promise<EngineMessage[]>;
   /** PNG of what the session shows (the browser page for webjs). @throws EngineNotReadyError when STOPPED. */
   screenshot(): Promise<Buffer>;
   /** Browser memory in bytes (PSS where measurable), or undefined when the engine runs no browser. */
@@ -155,6 +164,16 @@ export class EngineError extends Error {
   ) {
     super(message);
     this.name = 'EngineError';
+  }
+}
+
+/** Most messages one {@link Engine.messagesSince} call may ask for. */
+export const MESSAGES_SINCE_MAX = 10_000;
+
+/** @throws RangeError unless `limit` is an integer from 1 to {@link MESSAGES_SINCE_MAX}. */
+export function checkHistoryLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > MESSAGES_SINCE_MAX) {
+    throw new RangeError(`limit must be an integer from 1 to ${MESSAGES_SINCE_MAX}`);
   }
 }
 

@@ -12,12 +12,18 @@
  * records the message once, naming the token, and a later `message` event for it is dropped. Held messages of other
  * origins (sent from the phone meanwhile) are recorded when no send is in flight any more, at the latest after
  * {@link HOLD_MAX_MS}.
+ *
+ * Nothing lost at a crash: a message is appended to the inbound journal (when one is given) before it enters the
+ * persister's batch or is announced, and the journal's entries left by a crash are {@link EventRecorder.replay}ed at
+ * start. Messages fetched from the chat history after a reconnect ({@link EventRecorder.recordFetched}) take the same
+ * path; ids recorded lately are remembered so a message reported twice (pushed again and fetched) is recorded once.
  */
 import type { Logger } from 'pino';
 import type { Ack, Engine, EngineChat, EngineContact, EngineMessage } from '../engines/engine.js';
 import type { Metrics } from '../metrics.js';
 import { ChatTouches } from '../storage/chat-touches.js';
 import { toMessageDoc, writeSentMessage } from '../storage/messages.js';
+import type { Journal, JournalEntry } from '../storage/journal.js';
 import type { Persister } from '../storage/persistence.js';
 import type { MessageDoc, SentBy, Store } from '../storage/store.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
@@ -29,6 +35,8 @@ import { toMessageView } from './views.js';
 export const HOLD_MAX_MS = 30_000;
 /** Ids of API-sent messages remembered to drop the engine's own report of them. */
 const SENT_IDS_MAX = 10_000;
+/** Ids of recorded messages remembered to drop a second report of them (a push and a history fetch). */
+const RECORDED_IDS_MAX = 20_000;
 
 type AckEvent = { id: string; chatId: string; ack: Ack };
 
@@ -49,12 +57,15 @@ export interface EventRecorderOptions {
   live: LiveEvents;
   metrics: Metrics;
   logger: Logger;
+  /** Inbound journal: every message is appended here before anything else happens to it. */
+  journal?: Journal | undefined;
 }
 
 export class EventRecorder {
   readonly #chatTouches: ChatTouches;
   readonly #held = new Map<string, Held>();
   readonly #sentIds = new Set<string>();
+  readonly #recordedIds = new Set<string>();
   #sendsInFlight = 0;
 
   constructor(private readonly opts: EventRecorderOptions) {
@@ -94,12 +105,47 @@ export class EventRecorder {
       await writeSentMessage(this.opts.store, doc);
     } catch (err) {
       this.opts.logger.warn({ err, id: m.id }, 'could not write a sent message at once; the persister will');
-      this.opts.persister.enqueue({ kind: 'message', doc });
+      this.opts.persister.enqueue({ kind: 'message', doc, journalSeq: this.#journal(doc) });
     }
     this.#held.delete(m.id);
     // The message is published before the acks that arrived meanwhile (each call publishes synchronously first).
     await Promise.all([this.#announce(doc, m), ...held.acks.map((a) => this.#onAck(a))]);
     return doc;
+  }
+
+  /**
+   * Replays journal entries left by a crash (call once at start, before the engine starts): each message is queued
+   * for storage (insert-or-ignore by id) with its chat touch and webhook events (stable ids: stored once); the entry is
+   * released when its batch is written. Not published live (nobody could have been listening) nor counted again.
+   */
+  async replay(entries: JournalEntry[]): Promise<void> {
+    for (const { seq, doc } of entries) {
+      this.#remember(this.#recordedIds, doc._id, RECORDED_IDS_MAX);
+      this.opts.persister.enqueue({ kind: 'message', doc, journalSeq: seq });
+      this.#chatTouches.touch(doc.chatId, doc.isGroup, doc.timestamp);
+      const view = toMessageView(doc);
+      if (!doc.fromMe) await this.opts.outbox.queue('message', doc._id, view);
+      await this.opts.outbox.queue('message.any', doc._id, view);
+    }
+  }
+
+  /**
+   * Records messages fetched from the chat history (gap fill after a reconnect) like engine `message` events: journal,
+   * storage, events. Messages recorded or sent lately are skipped. Resolves with the number recorded.
+   */
+  async recordFetched(messages: EngineMessage[]): Promise<number> {
+    let n = 0;
+    for (const m of messages) {
+      if (this.#sentIds.has(m.id) || this.#recordedIds.has(m.id) || this.#held.has(m.id)) continue;
+      await this.#record(m);
+      n++;
+    }
+    return n;
+  }
+
+  /** Whether message `id` was recorded (or sent through the API) by this process lately. */
+  recordedLately(id: string): boolean {
+    return this.#recordedIds.has(id) || this.#sentIds.has(id);
   }
 
   /** Queues the coalesced chat touches and stops their timer (before the persister's final flush). */
@@ -112,15 +158,34 @@ export class EventRecorder {
   }
 
   #rememberSent(id: string): void {
-    this.#sentIds.add(id);
-    if (this.#sentIds.size > SENT_IDS_MAX) {
-      const oldest = this.#sentIds.values().next().value;
-      if (oldest !== undefined) this.#sentIds.delete(oldest);
+    this.#remember(this.#sentIds, id, SENT_IDS_MAX);
+  }
+
+  /** Adds `id` to a bounded set (the oldest id goes past `max`). */
+  #remember(set: Set<string>, id: string, max: number): void {
+    set.add(id);
+    if (set.size > max) {
+      const oldest = set.values().next().value;
+      if (oldest !== undefined) set.delete(oldest);
+    }
+  }
+
+  /** Appends `doc` to the journal; its sequence number, or undefined without a journal or when the append failed. */
+  #journal(doc: MessageDoc): number | undefined {
+    const journal = this.opts.journal;
+    if (!journal) return undefined;
+    try {
+      return journal.append(doc);
+    } catch (err) {
+      this.opts.metrics.journalErrors.inc();
+      this.opts.logger.error({ err, id: doc._id }, 'journal append failed: this message is only in memory until its batch is written');
+      return undefined;
     }
   }
 
   async #onMessage(m: EngineMessage): Promise<void> {
     if (this.#sentIds.has(m.id)) return; // recorded by recordSent
+    if (this.#recordedIds.has(m.id)) return; // recorded already (replayed, or fetched from the history)
     const held = this.#held.get(m.id);
     if (held) {
       held.message ??= m;
@@ -148,7 +213,10 @@ export class EventRecorder {
   /** A message from the engine: queued for storage, its chat touched, announced. */
   async #record(m: EngineMessage): Promise<void> {
     const doc = toMessageDoc(m);
-    this.opts.persister.enqueue({ kind: 'message', doc });
+    // Durable first: the journal entry is written before the batch, the live event and the webhooks.
+    const journalSeq = this.#journal(doc);
+    this.#remember(this.#recordedIds, m.id, RECORDED_IDS_MAX);
+    this.opts.persister.enqueue({ kind: 'message', doc, journalSeq });
     await this.#announce(doc, m);
   }
 

@@ -39,7 +39,8 @@ import type { ChatDoc, ContactDoc, MessageDoc, OutboxDoc, Store } from './store.
 const { EJSON } = mongoose.mongo.BSON;
 
 export type PersistOp =
-  | { kind: 'message'; doc: MessageDoc }
+  /** `journalSeq`: the message's inbound-journal entry, released once the message is in MongoDB. */
+  | { kind: 'message'; doc: MessageDoc; journalSeq?: number | undefined }
   | { kind: 'ack'; id: string; ack: Ack }
   | { kind: 'contact'; doc: ContactDoc }
   | { kind: 'chat'; doc: ChatDoc }
@@ -59,6 +60,11 @@ export interface PersisterOptions {
   spillFile: string;
   /** Called after events were stored (the webhook dispatcher wakes up). */
   onEventsStored?: (() => void) | undefined;
+  /**
+   * Called with the journal sequence numbers of the messages of each batch once it is written to MongoDB (the
+   * inbound journal releases them). Never called for operations only kept in the spill file.
+   */
+  onJournaledStored?: ((seqs: number[]) => void) | undefined;
 }
 
 const DUPLICATE_KEY = 11000;
@@ -285,6 +291,20 @@ export class Persister {
     this.opts.logger.info('persistence: spill file drained');
   }
 
+  /** Hands the journal sequence numbers of a written batch to {@link PersisterOptions.onJournaledStored}. */
+  private releaseJournaled(batch: PersistOp[]): void {
+    const hook = this.opts.onJournaledStored;
+    if (!hook) return;
+    const seqs: number[] = [];
+    for (const op of batch) if (op.kind === 'message' && op.journalSeq !== undefined) seqs.push(op.journalSeq);
+    if (seqs.length === 0) return;
+    try {
+      hook(seqs);
+    } catch (err) {
+      this.opts.logger.warn({ err }, 'persistence: releasing journal entries failed');
+    }
+  }
+
   private schedule(delayMs: number): void {
     if (this.running) return; // the running loop picks the queue up
     if (this.timer) {
@@ -317,6 +337,7 @@ export class Persister {
         if (this.closed) return; // the close spilled the queue meanwhile (the writes are idempotent)
         this.queue.splice(0, batch.length);
         this.afterWrite(batch.length);
+        this.releaseJournaled(batch);
         this.retryDelayMs = 0;
         this.opts.metrics?.persistBatches.inc({ result: 'ok' });
         this.opts.metrics?.persistBuffered.set(this.pending());

@@ -24,6 +24,7 @@ import {
 import {
   EngineError,
   EngineNotReadyError,
+  checkHistoryLimit,
   toChatId,
   type Engine,
   type EngineAccount,
@@ -200,6 +201,18 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
   async chats(): Promise<EngineChat[]> {
     this.#requireWorking();
     return (await this.#request({ type: 'chats', reqId: this.#requests.nextId() })).chats;
+  }
+
+  /**
+   * See {@link Engine.messagesSince}: the network's `history` request (the chat's newest `limit` messages, like
+   * whatsapp-web.js' `fetchMessages`), filtered by time here as the webjs engine does.
+   * @throws EngineNotReadyError unless WORKING; EngineError `chat_not_found`, `connection_lost`, `timeout`; RangeError.
+   */
+  async messagesSince(chatId: string, sinceMs: number, limit: number): Promise<EngineMessage[]> {
+    checkHistoryLimit(limit);
+    this.#requireWorking();
+    const { messages } = await this.#request({ type: 'history', reqId: this.#requests.nextId(), chatId: toChatId(chatId), limit });
+    return messages.filter((m) => m.timestamp >= sinceMs);
   }
 
   /**

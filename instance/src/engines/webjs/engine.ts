@@ -28,6 +28,7 @@ import { closeBrowser, launchChromium, processTreePssBytes, removeStaleSingleton
 import {
   EngineError,
   EngineNotReadyError,
+  checkHistoryLimit,
   toChatId,
   type Engine,
   type EngineAccount,
@@ -40,6 +41,7 @@ import {
   type SessionState,
 } from '../engine.js';
 import { wireClient } from './client-events.js';
+import { fetchMessagesSince } from './history.js';
 import type { WebjsEngineOptions } from './options.js';
 import { errorMessage, toEngineChat, toEngineContact, toEngineMessage, widString } from './mapping.js';
 
@@ -217,6 +219,13 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   async chats(): Promise<EngineChat[]> {
     const client = this.workingClient();
     return (await client.getChats()).map(toEngineChat);
+  }
+
+  /** See {@link Engine.messagesSince}: `Chat.fetchMessages({ limit })`, filtered by time. */
+  async messagesSince(chatId: string, sinceMs: number, limit: number): Promise<EngineMessage[]> {
+    checkHistoryLimit(limit);
+    const client = this.workingClient();
+    return fetchMessagesSince(client, toChatId(chatId), sinceMs, limit, this.account_?.id ?? widString(client.info?.wid?._serialized));
   }
 
   /**

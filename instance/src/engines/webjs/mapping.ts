@@ -5,6 +5,12 @@
 import type { Chat as WChat, Contact as WContact, Message as WMessage } from 'whatsapp-web.js';
 import type { Ack, EngineChat, EngineContact, EngineMessage } from '../engine.js';
 
+/** The fields of whatsapp-web.js' `Message` the mapping reads (a `Message` is one; so is a stand-in in tests). */
+export type MappedMessage = Pick<
+  WMessage,
+  'id' | 'fromMe' | 'from' | 'to' | 'author' | 'type' | 'body' | 'timestamp' | 'ack' | 'hasQuotedMsg' | 'getQuotedMessage'
+>;
+
 /** Message types that are protocol noise rather than conversation; not emitted as `message`. */
 export const IGNORED_MESSAGE_TYPES = new Set(['e2e_notification', 'notification_template', 'protocol', 'ciphertext', 'gp2']);
 
@@ -16,7 +22,7 @@ export function widString(value: unknown): string {
 }
 
 /** The chat a message belongs to: `id.remote`, else the peer (`to` for own messages, `from` otherwise). */
-export function chatIdOf(msg: WMessage): string {
+export function chatIdOf(msg: Pick<WMessage, 'id' | 'fromMe' | 'from' | 'to'>): string {
   return widString(msg.id?.remote) || widString(msg.fromMe ? msg.to : msg.from);
 }
 
@@ -30,7 +36,7 @@ export function toAck(ack: unknown): Ack {
  * Maps a message; `me` is the account's own id (the author of own messages). Looks the quoted message up in the page
  * when there is one (one evaluate).
  */
-export async function toEngineMessage(msg: WMessage, me: string): Promise<EngineMessage> {
+export async function toEngineMessage(msg: MappedMessage, me: string): Promise<EngineMessage> {
   const chatId = chatIdOf(msg);
   const isGroup = chatId.endsWith('@g.us');
   const author = msg.fromMe ? me || widString(msg.from) : isGroup ? widString(msg.author) : widString(msg.from);
