@@ -10,7 +10,7 @@ import { startApi, type Api } from '../src/service.js';
 
 /** No instance is created here: a provider that is never asked for anything. */
 class IdleProvider implements InstanceProvider {
-  readonly kind = 'process' as const;
+  readonly kind = 'kubernetes' as const;
   async create(): Promise<void> {}
   async suspend(): Promise<void> {}
   async resume(): Promise<void> {}
@@ -51,6 +51,7 @@ beforeAll(async () => {
     JWT_SECRET: 'test-jwt-secret-0123456789abcdef-0123456789',
     PORT: '0',
     HOST: '127.0.0.1',
+    PROVIDER: 'kubernetes',
     RECONCILE_ON_START: 'false',
     BILLING_CRON: 'false',
   });

@@ -11,7 +11,9 @@ import { LanguageSwitch } from './core/i18n/language-switch';
   template: `
     <a class="skip" href="#main" i18n="@@shell.skip">Skip to content</a>
     <header class="topbar">
-      <a class="brand" routerLink="/instances" aria-label="wacloud home" i18n-aria-label="@@shell.home">wa<span>cloud</span></a>
+      <a class="brand" routerLink="/instances" translate="no" aria-label="wacloud home" i18n-aria-label="@@shell.home"
+        >wa<span>cloud</span></a
+      >
       @if (session.isLoggedIn()) {
         <nav aria-label="Main" i18n-aria-label="Name of the main navigation@@shell.nav">
           <a routerLink="/instances" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.instances">Instances</a>
