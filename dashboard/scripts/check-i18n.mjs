@@ -11,7 +11,10 @@
  *     custom id (`i18n="@@area.name"`, `$localize`:@@area.name:…``);
  *  3. a locale file src/locale/messages.<locale>.json lacks a message id, has one the source does not, or a
  *     translation whose placeholders (`{$NAME}`, ICU `{VAR_PLURAL, …}`, `{INTERPOLATION}`) differ from the source's.
- * Usage: `node scripts/check-i18n.mjs [--templates-only]`.
+ *  4. a style sheet uses a physical left/right property (`margin-left`, `left:`, `text-align: right`, …) instead of
+ *     its logical one (`margin-inline-start`, `inset-inline-start`, `text-align: end`), so a right-to-left language
+ *     later is a translation, not a redesign.
+ * Usage: `node scripts/check-i18n.mjs [--templates-only]` (1 and 4 only, without the extraction build).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -133,6 +136,24 @@ export function checkTemplates() {
   return problems;
 }
 
+const PHYSICAL =
+  /(?:^|[\s;{])((?:margin|padding|border|inset|scroll-margin|scroll-padding)-(?:left|right)|left|right|(?:text-align|float|clear)\s*:\s*(?:left|right))\s*:?/;
+
+/** Problems of kind 4 (physical left/right in style sheets under src/). */
+export function checkStyles() {
+  const problems = [];
+  for (const file of walk(path.join(root, 'src')).filter((f) => f.endsWith('.css'))) {
+    readFileSync(file, 'utf8')
+      .split('\n')
+      .forEach((line, i) => {
+        const m = PHYSICAL.exec(line.replace(/\/\*.*?\*\//g, ''));
+        if (m)
+          problems.push(`${path.relative(root, file)}:${i + 1}: "${m[1].trim()}" is physical; use the logical property (inline-start/end)`);
+      });
+  }
+  return problems;
+}
+
 /** The placeholders of a message: `{$NAME}` markers, ICU variables and the ICU's inner `{INTERPOLATION…}`. */
 export function placeholders(message) {
   const names = [...message.matchAll(/\{\$([A-Za-z0-9_]+)\}/g)].map((m) => `$${m[1]}`);
@@ -184,7 +205,7 @@ function extract() {
 }
 
 function main() {
-  const problems = checkTemplates();
+  const problems = [...checkTemplates(), ...checkStyles()];
   if (!process.argv.includes('--templates-only')) {
     const { messages, warnings } = extract();
     if (warnings) problems.push(`ng extract-i18n warned (e.g. one id with two texts):\n${warnings}`);
