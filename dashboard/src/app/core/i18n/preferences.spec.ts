@@ -48,6 +48,14 @@ describe('Preferences (the language switch, remembered per member)', () => {
     expect(prefs.adopt({ locale: 'en' })).toBe(false);
   });
 
+  it('does not reload again when the page fell back to English because the saved language did not load', () => {
+    localStorage.setItem(LOCALE_KEY, 'ru');
+    const { prefs, reload } = setup(true);
+    expect(prefs.locale()).toBe('en');
+    expect(prefs.adopt({ locale: 'ru' })).toBe(false);
+    expect(reload).not.toHaveBeenCalled();
+  });
+
   it('saves on the member a language chosen before signing in', () => {
     localStorage.setItem(LOCALE_KEY, 'ru');
     const { prefs, api } = setup(true);

@@ -52,16 +52,18 @@ export class Preferences {
    */
   adopt(user: Pick<User, 'locale' | 'timeZone'>): boolean {
     let changed = false;
-    if (isLocale(user.locale) && user.locale !== this.locale()) {
+    const saved = this.storage?.getItem(LOCALE_KEY);
+    // Compared with what this browser saved (not with the page's language), so a language whose translations
+    // failed to load (the page fell back to English) cannot reload the page in a loop.
+    if (isLocale(user.locale) && user.locale !== saved) {
       this.storage?.setItem(LOCALE_KEY, user.locale);
-      changed = true;
+      changed = user.locale !== this.locale();
     }
     const tz = validTimeZone(user.timeZone);
     if (tz && tz !== this.storage?.getItem(TIME_ZONE_KEY)) {
       this.storage?.setItem(TIME_ZONE_KEY, tz);
       changed = changed || tz !== this.timeZone();
     }
-    const saved = this.storage?.getItem(LOCALE_KEY);
     // Chosen on the login page before signing in, never saved on the user: save it now.
     if (!user.locale && isLocale(saved)) void this.api.updateMe({ locale: saved }).catch(() => undefined);
     if (changed) this.reload();
