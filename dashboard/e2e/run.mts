@@ -1,7 +1,9 @@
 /**
  * Dashboard end-to-end test: a real api (process provider, simulated engine), a real MongoDB-wire server, the
  * simulated WhatsApp network and headless Chromium (playwright-core) driving the built dashboard that the api serves
- * from DASHBOARD_DIR. Screenshots of every page go to dashboard/e2e-screenshots/ (git-ignored).
+ * from DASHBOARD_DIR. Screenshots of every page go to dashboard/e2e-screenshots/ (git-ignored); the main pages are walked
+ * and photographed in English, Russian and Brazilian Portuguese (`<lang>-NN-page.png`, expectations in locales.mts).
+ * The first check runs scripts/check-i18n.mjs (unmarked template strings, locale files lacking messages).
  *
  * Needs: the repo built (`npm run build` at the root: api, instance, testenv dist), the dashboard built
  * (`npm run e2e -w dashboard` builds it first), a MongoDB-wire server (`make tools`), /usr/bin/chromium
