@@ -152,6 +152,24 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       },
     }),
     route({
+      method: 'patch',
+      path: '/v1/me',
+      operationId: 'updateMe',
+      tags: ['auth'],
+      scope: 'user',
+      summary: "The member's preferences: dashboard language and time zone (a field left out is kept, null forgets it)",
+      body: s.preferencesBody,
+      responses: {
+        200: { description: 'Profile', schema: s.userView },
+        400: err('`invalid_request`: unknown locale or time zone'),
+        ...authErr,
+      },
+      handler: async ({ auth, body }) => {
+        const u = await d.accounts.setPreferences(auth.userId, body);
+        return { ...d.accounts.view(u), balanceMinor: await d.wallet.balance(auth.userId) };
+      },
+    }),
+    route({
       method: 'get',
       path: '/v1/pricing',
       operationId: 'pricing',

@@ -78,6 +78,14 @@ export type RegisterResponses = {
         balanceMinor: number;
         currency: string;
         createdAt: string;
+        /**
+         * the member's dashboard language; absent until chosen
+         */
+        locale?: 'en' | 'ru' | 'pt-BR';
+        /**
+         * the member's IANA time zone; absent until chosen
+         */
+        timeZone?: string;
     };
 };
 
@@ -135,6 +143,14 @@ export type LoginResponses = {
             balanceMinor: number;
             currency: string;
             createdAt: string;
+            /**
+             * the member's dashboard language; absent until chosen
+             */
+            locale?: 'en' | 'ru' | 'pt-BR';
+            /**
+             * the member's IANA time zone; absent until chosen
+             */
+            timeZone?: string;
         };
     };
 };
@@ -204,10 +220,82 @@ export type MeResponses = {
         balanceMinor: number;
         currency: string;
         createdAt: string;
+        /**
+         * the member's dashboard language; absent until chosen
+         */
+        locale?: 'en' | 'ru' | 'pt-BR';
+        /**
+         * the member's IANA time zone; absent until chosen
+         */
+        timeZone?: string;
     };
 };
 
 export type MeResponse = MeResponses[keyof MeResponses];
+
+export type UpdateMeData = {
+    body: {
+        /**
+         * en, ru or pt-BR; null forgets the choice
+         */
+        locale?: 'en' | 'ru' | 'pt-BR' | null;
+        /**
+         * an IANA time zone; null forgets the choice
+         */
+        timeZone?: string | null;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/me';
+};
+
+export type UpdateMeErrors = {
+    /**
+     * `invalid_request`: unknown locale or time zone
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type UpdateMeError = UpdateMeErrors[keyof UpdateMeErrors];
+
+export type UpdateMeResponses = {
+    /**
+     * Profile
+     */
+    200: {
+        id: string;
+        email: string;
+        balanceMinor: number;
+        currency: string;
+        createdAt: string;
+        /**
+         * the member's dashboard language; absent until chosen
+         */
+        locale?: 'en' | 'ru' | 'pt-BR';
+        /**
+         * the member's IANA time zone; absent until chosen
+         */
+        timeZone?: string;
+    };
+};
+
+export type UpdateMeResponse = UpdateMeResponses[keyof UpdateMeResponses];
 
 export type PricingData = {
     body?: never;
