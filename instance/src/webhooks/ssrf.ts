@@ -115,7 +115,7 @@ export class WebhookGuard {
   }
 
   /**
-   * Why `address` may not receive webhooks (e.g. `127.0.0.1 is loopback`), or undefined when it may.
+   * Why `address` may not receive webhooks (e.g. `127.0.0.1 (loopback)`), or undefined when it may.
    * IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry.
    */
   refusal(address: string): string | undefined {
@@ -126,12 +126,12 @@ export class WebhookGuard {
       return `${address} is not an IP address`;
     }
     const shown = a.toString();
-    if (inAny(a, this.deny)) return `${shown} is in the cluster's refused ranges`;
+    if (inAny(a, this.deny)) return `${shown} (in the cluster's refused ranges)`;
     if (inAny(a, this.allow)) return undefined;
-    if (METADATA.has(shown)) return `${shown} is the cloud metadata address`;
+    if (METADATA.has(shown)) return `${shown} (the cloud metadata address)`;
     const range = a.range();
     if (range === 'unicast') return undefined;
-    return `${shown} is ${REFUSED_NAMES[range] ?? range}`;
+    return `${shown} (${REFUSED_NAMES[range] ?? range})`;
   }
 
   /**
@@ -178,7 +178,9 @@ export class WebhookGuard {
     const addresses = await this.resolve(host);
     for (const { address } of addresses) {
       const why = this.refusal(address);
-      if (why) throw new WebhookRefusedError(`${host} resolves to ${why}; webhooks go to public addresses only`);
+      if (!why) continue;
+      const literal = ipaddr.isValid(host.replace(/^\[|\]$/g, ''));
+      throw new WebhookRefusedError(`${literal ? 'the address is' : `${host} resolves to`} ${why}; webhooks go to public addresses only`);
     }
     return { url, host, address: addresses[0]!.address, family: addresses[0]!.family };
   }
