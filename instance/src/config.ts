@@ -78,7 +78,9 @@ const shape = {
   /** SSRF guard: CIDRs always refused, comma-separated (the cluster's service and pod ranges); wins over the allow list. */
   WEBHOOK_DENY_CIDRS: envList.pipe(z.array(z.string().refine(isCidr, 'must be a CIDR like 10.96.0.0/12'))),
   /** SSRF guard: DNS servers resolving receiver names (`ip` or `ip:port`), comma-separated; empty: the system resolver. */
-  WEBHOOK_DNS_SERVERS: envList.pipe(z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+)(:\d{1,5})?$|^[0-9a-fA-F:]+$/, 'must be ip or ip:port'))),
+  WEBHOOK_DNS_SERVERS: envList.pipe(
+    z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+)(:\d{1,5})?$|^[0-9a-fA-F:]+$/, 'must be ip or ip:port')),
+  ),
   /** Bytes of a receiver's answer read at most (the rest is dropped). */
   WEBHOOK_MAX_RESPONSE_BYTES: envSizeBytes.default(64 * 1024),
   /** Persistence: documents per batch written to MongoDB. */

@@ -3,7 +3,15 @@
  * instance): the signing secret shown once and rotatable, a test event, the delivery log and the replay of a failure.
  */
 import { eventually, startMongo, type MongoServer } from '@wacloud/testenv';
-import { expectedSignature, startInstance, startReceiver, startSimnet, type RunningInstance, type RunningSimnet, type WebhookReceiver } from './harness.js';
+import {
+  expectedSignature,
+  startInstance,
+  startReceiver,
+  startSimnet,
+  type RunningInstance,
+  type RunningSimnet,
+  type WebhookReceiver,
+} from './harness.js';
 
 let mongo: MongoServer;
 let simnet: RunningSimnet;
@@ -14,7 +22,11 @@ beforeAll(async () => {
   mongo = await startMongo();
   simnet = await startSimnet();
   receiver = await startReceiver();
-  inst = await startInstance({ mongo, simnetUrl: simnet.url, env: { WEBHOOK_MAX_ATTEMPTS: '2', WEBHOOK_RETRY_BASE_MS: '100', WEBHOOK_RETRY_MAX_MS: '200' } });
+  inst = await startInstance({
+    mongo,
+    simnetUrl: simnet.url,
+    env: { WEBHOOK_MAX_ATTEMPTS: '2', WEBHOOK_RETRY_BASE_MS: '100', WEBHOOK_RETRY_MAX_MS: '200' },
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -23,7 +35,8 @@ afterAll(async () => {
 });
 
 const deliveries = async (q = '') => (await inst.internal<{ items: any[] }>('GET', `/internal/v1/webhook/deliveries${q}`)).body.items;
-const settled = (id: string, status: string) => eventually(async () => (await deliveries()).find((d) => d.id === id && d.status === status), 20_000);
+const settled = (id: string, status: string) =>
+  eventually(async () => (await deliveries()).find((d) => d.id === id && d.status === status), 20_000);
 const hitsOf = (id: string) => receiver.received.filter((r) => r.headers['x-wacloud-event-id'] === id);
 
 let secret = '';

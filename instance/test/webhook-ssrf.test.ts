@@ -77,7 +77,11 @@ interface Receiver {
 }
 
 /** A receiver bound to `address` (`port` 0: a free one) answering with `answer`. */
-async function receiver(address: string, answer: (req: http.IncomingMessage, res: http.ServerResponse) => void, port = 0): Promise<Receiver> {
+async function receiver(
+  address: string,
+  answer: (req: http.IncomingMessage, res: http.ServerResponse) => void,
+  port = 0,
+): Promise<Receiver> {
   const hits: Receiver['hits'] = [];
   const server = http.createServer((req, res) => {
     hits.push({ path: req.url ?? '', headers: req.headers });

@@ -36,6 +36,9 @@ function instanceServerUri(config: ApiConfig): string {
  */
 export async function createProvider(config: ApiConfig, logger: Logger): Promise<InstanceProvider> {
   const instanceLogLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'info';
+  const webhookAllow: Record<string, string> = config.webhookAllowCidrs.length
+    ? { WEBHOOK_ALLOW_CIDRS: config.webhookAllowCidrs.join(',') }
+    : {};
   if (config.provider === 'docker') {
     const { DockerProvider } = await import('./docker/provider.js');
     return new DockerProvider({
@@ -57,7 +60,7 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
       shmSizeBytes: config.dockerShmSize,
       cpus: config.dockerCpus,
       namePrefix: config.dockerNamePrefix,
-      env: { LOG_LEVEL: instanceLogLevel },
+      env: { LOG_LEVEL: instanceLogLevel, ...webhookAllow },
       logger,
     });
   }
@@ -77,6 +80,6 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
     mongoUri: instanceServerUri(config),
     simnetUrl: config.simnetUrl,
     logger,
-    env: { LOG_LEVEL: instanceLogLevel },
+    env: { LOG_LEVEL: instanceLogLevel, ...webhookAllow },
   });
 }

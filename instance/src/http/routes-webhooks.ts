@@ -103,7 +103,11 @@ export function webhookRoutes(admin: WebhookAdmin): RouteDef[] {
       scope: 'internal',
       summary: 'The delivery log, newest first: status, HTTP answer, latency, attempts',
       query: listQuery,
-      responses: { 200: { description: 'Deliveries', schema: z.object({ items: z.array(deliveryView) }) }, 400: err('Invalid query'), ...authErrors },
+      responses: {
+        200: { description: 'Deliveries', schema: z.object({ items: z.array(deliveryView) }) },
+        400: err('Invalid query'),
+        ...authErrors,
+      },
       handler: async ({ query }) => ({ items: await admin.list(query.limit ?? 50, query.status) }),
     }),
     route({

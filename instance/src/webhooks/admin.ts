@@ -127,7 +127,11 @@ export class WebhookAdmin {
    * first; the first URL without a secret gets a generated one, returned here once as `secret`.
    * @throws AppError `webhook_url_refused`; the driver's error when the database is unreachable.
    */
-  async update(next: { url: string | null; events: string[]; secret?: string | null | undefined }): Promise<WebhookView & { secret?: string }> {
+  async update(next: {
+    url: string | null;
+    events: string[];
+    secret?: string | null | undefined;
+  }): Promise<WebhookView & { secret?: string }> {
     if (next.url) await this.check(next.url);
     const current = await this.settings.get();
     const generated = next.url && next.secret === undefined && !current.secret ? newSecret() : undefined;

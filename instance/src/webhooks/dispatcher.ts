@@ -154,11 +154,20 @@ export class WebhookDispatcher {
     });
     const status = r.status;
     let error = r.error;
-    if (status !== null && status >= 300 && status < 400) error = `redirect not followed (${status}${r.location ? ` to ${r.location.slice(0, 200)}` : ''})`;
+    if (status !== null && status >= 300 && status < 400)
+      error = `redirect not followed (${status}${r.location ? ` to ${r.location.slice(0, 200)}` : ''})`;
     const retryAfterMs = parseRetryAfter(r.retryAfter ?? null);
     const result = r.refused ? 'failed' : classify(status, attempt, this.opts.maxAttempts);
     const now = Date.now();
-    const last = { attempts: attempt, lastStatus: status, lastError: error, lastLatencyMs: r.latencyMs, lastAttemptAt: new Date(now), lastAddress: r.address ?? null, lockedUntil: null };
+    const last = {
+      attempts: attempt,
+      lastStatus: status,
+      lastError: error,
+      lastLatencyMs: r.latencyMs,
+      lastAttemptAt: new Date(now),
+      lastAddress: r.address ?? null,
+      lockedUntil: null,
+    };
     const outbox = deliveryCollection(store);
     if (result === 'delivered') {
       await outbox.updateOne({ _id: doc._id }, { $set: { ...last, status: 'delivered', deliveredAt: new Date(now), lastError: null } });

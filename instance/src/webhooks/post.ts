@@ -50,7 +50,8 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
   const { address, family } = target;
   // The socket resolves the name through this function only: always the checked address.
   const lookup: LookupFunction = (_host, opts, cb) => {
-    if ((opts as { all?: boolean }).all) (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family }]);
+    if ((opts as { all?: boolean }).all)
+      (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family }]);
     else cb(null, address, family);
   };
   const mod = target.url.protocol === 'https:' ? https : http;
