@@ -50,12 +50,9 @@ export class InstanceWebhooks implements OnInit {
   protected readonly checkedOf = checkedOf;
   protected readonly date = formatDate;
 
-  private readonly logPoll = poll(
-    async () => {
-      if (this.pending()) await this.loadLog();
-    },
-    LOG_POLL_MS,
-  );
+  private readonly logPoll = poll(async () => {
+    if (this.pending()) await this.loadLog();
+  }, LOG_POLL_MS);
 
   ngOnInit(): void {
     void this.load();

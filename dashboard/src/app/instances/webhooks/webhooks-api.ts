@@ -55,9 +55,9 @@ export class WebhooksApi {
     return this.call(this.http.post<SendWebhookTestResponses[202]>(this.url(id, '/test'), null));
   }
   deliveries(id: string, limit = 20): Promise<WebhookDelivery[]> {
-    return this.call(this.http.get<ListWebhookDeliveriesResponses[200]>(this.url(id, '/deliveries'), { params: { limit: String(limit) } })).then(
-      (r) => r.items,
-    );
+    return this.call(
+      this.http.get<ListWebhookDeliveriesResponses[200]>(this.url(id, '/deliveries'), { params: { limit: String(limit) } }),
+    ).then((r) => r.items);
   }
   replay(id: string, deliveryId: string): Promise<WebhookDelivery> {
     return this.call(this.http.post<ReplayWebhookDeliveryResponses[200]>(this.url(id, `/deliveries/${deliveryId}/replay`), null));
