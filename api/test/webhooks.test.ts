@@ -39,11 +39,12 @@ const hook = (p = '') => `/v1/instances/${id}/webhook${p}`;
 const receiverUrl = () => receiver.url;
 
 test('a URL on an internal address is refused with webhook_url_refused, naming the reason', async () => {
-  for (const [url, why] of [
+  const cases: [string, string][] = [
     [receiver.url.replace('127.0.0.1', '127.0.0.2'), '127.0.0.2 (loopback)'],
     ['http://169.254.169.254/latest/meta-data/', '169.254.169.254 (the cloud metadata address)'],
     ['http://[fd00::1]/hook', 'fd00::1 (unique-local)'],
-  ]) {
+  ];
+  for (const [url, why] of cases) {
     const r = await api.call('PUT', hook(), { token: alice, body: { url, events: ['message'] } });
     expect(r.status).toBe(422);
     expect(r.body.error).toMatchObject({ code: 'webhook_url_refused', message: expect.stringContaining(why) });
