@@ -15,6 +15,8 @@ import type { LoginThrottle } from './login-throttle.js';
 import * as s from './schemas.js';
 import type { ApiStore, LedgerDoc } from './store.js';
 import type { Wallet } from './wallet.js';
+import { webhookRoutes } from './webhook-routes.js';
+import type { Logger } from 'pino';
 
 export interface RouteDeps {
   config: ApiConfig;
@@ -25,6 +27,8 @@ export interface RouteDeps {
   instances: InstanceService;
   client: InstanceClient;
   billing: Billing;
+  /** Where failures of instance calls are logged (webhook routes). */
+  logger?: Logger;
 }
 
 const route = defineRoute<AuthContext>();
@@ -356,5 +360,6 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
         await d.client.deleteToken(await d.instances.endpoints(params.id, auth.userId), params.tokenId);
       },
     }),
+    ...webhookRoutes(d.instances, d.logger),
   ];
 }

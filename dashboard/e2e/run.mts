@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { LOCALE_PAGES, norm, type LocaleExpectations } from './locales.mts';
 import { freePort, startMongo, startProcess, waitForPort, type ManagedProcess, type MongoServer } from '@wacloud/testenv';
+import { webhookSteps } from './webhooks.mts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dashboardDir = path.resolve(here, '..');
@@ -158,6 +159,7 @@ async function main(): Promise<number> {
         SIMNET_URL: simnetUrl,
         PROCESS_DATA_ROOT: dataRoot,
         DASHBOARD_DIR: distDir,
+        WEBHOOK_ALLOW_CIDRS: '127.0.0.1/32', // the webhook steps' receiver listens on loopback
         LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
       },
     });
@@ -420,6 +422,8 @@ async function main(): Promise<number> {
       await until('token view', async () => (await p.getByTestId('tester-response').textContent())?.includes('"permissions": "rw"'));
     });
 
+    await webhookSteps({ page: p, instanceId: () => instanceId, step, shot, assert });
+
     await step('the profile shows email, balance and member since', async () => {
       await nav('Profile').click();
       await p.getByTestId('profile-email').getByText(email).waitFor();
@@ -582,7 +586,8 @@ async function main(): Promise<number> {
     });
 
     await step('the browser console stayed free of errors', async () => {
-      const unexpected = consoleErrors.filter((e) => !/status of 40[12]/.test(e));
+      // 401/402: the log-in and money steps; 422: the refused webhook URL.
+      const unexpected = consoleErrors.filter((e) => !/status of (40[12]|422)/.test(e));
       assert(unexpected.length === 0, `console errors:\n${unexpected.join('\n')}`);
     });
   } catch (err) {

@@ -14,10 +14,13 @@ import {
   loadConfig,
   type ConfigOf,
 } from '@wacloud/kit';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 /** A duration in milliseconds of at least 1 ms (also `30s`, `5m`, …). */
 const durationMs = envDurationMs.pipe(z.number().min(1, 'must be at least 1 ms'));
+/** Whether `v` is a CIDR or a single address. */
+const isCidr = (v: string) => ipaddr.isValidCIDR(v) || ipaddr.isValid(v);
 /** A number of things (documents, operations), at least 1. */
 const count = z.coerce.number().int().min(1);
 
@@ -67,6 +70,19 @@ const shape = {
   WEBHOOK_RETRY_MAX_MS: durationMs.default(300_000),
   /** Timeout of one delivery request, ms. */
   WEBHOOK_TIMEOUT_MS: durationMs.default(10_000),
+  /**
+   * SSRF guard (docs/security.md): CIDRs receivers may be in although their class is refused (loopback, private, …),
+   * comma-separated; set by the operator, e.g. `127.0.0.0/8` for a receiver on the same machine.
+   */
+  WEBHOOK_ALLOW_CIDRS: envList.pipe(z.array(z.string().refine(isCidr, 'must be a CIDR like 10.0.0.0/8 or fd00::/8'))),
+  /** SSRF guard: CIDRs always refused, comma-separated (the cluster's service and pod ranges); wins over the allow list. */
+  WEBHOOK_DENY_CIDRS: envList.pipe(z.array(z.string().refine(isCidr, 'must be a CIDR like 10.96.0.0/12'))),
+  /** SSRF guard: DNS servers resolving receiver names (`ip` or `ip:port`), comma-separated; empty: the system resolver. */
+  WEBHOOK_DNS_SERVERS: envList.pipe(
+    z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+)(:\d{1,5})?$|^[0-9a-fA-F:]+$/, 'must be ip or ip:port')),
+  ),
+  /** Bytes of a receiver's answer read at most (the rest is dropped). */
+  WEBHOOK_MAX_RESPONSE_BYTES: envSizeBytes.default(64 * 1024),
   /** Persistence: documents per batch written to MongoDB. */
   PERSIST_BATCH_SIZE: count.default(500),
   /** Persistence: longest a document waits in the buffer before a flush, ms. */
