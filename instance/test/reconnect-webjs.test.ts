@@ -209,7 +209,11 @@ describe('instance with the webjs engine, offline', () => {
       await eventually(async () => (await inst.api('GET', '/health')).body.session.state === 'FAILED', 60_000);
       const live = await inst.api('GET', '/health/live');
       expect(live.status).toBe(503);
-      expect(live.body).toMatchObject({ status: 'failed', state: 'FAILED', reason: expect.stringMatching(/gave up after 1 reconnect attempts$/) });
+      expect(live.body).toMatchObject({
+        status: 'failed',
+        state: 'FAILED',
+        reason: expect.stringMatching(/gave up after 1 reconnect attempts$/),
+      });
       const profile = WebjsEngine.profileDirOf(inst.dataDir);
       await eventually(() => chromiumsOn(profile) === 0, 10_000);
     } finally {

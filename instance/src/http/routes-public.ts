@@ -48,7 +48,8 @@ export function publicRoutes({ session, messaging, contacts }: PublicDeps): Rout
       operationId: 'healthLive',
       tags: ['health'],
       scope: 'none',
-      summary: 'Liveness probe (no token): 503 once the session is FAILED because the reconnect budget is spent, so the instance gets restarted',
+      summary:
+        'Liveness probe (no token): 503 once the session is FAILED because the reconnect budget is spent, so the instance gets restarted',
       responses: {
         200: { description: 'Alive', schema: s.probeView },
         503: { description: 'The reconnect budget is spent: restart the instance', schema: s.probeView },

@@ -208,7 +208,12 @@ export class SessionController {
       this.#lost = false;
       m.reconnectsExhausted.inc();
     } else if (state === 'STOPPED') this.#lost = false;
-    const data = { state, ...(reason ? { reason } : {}), ...(status.reconnect ? { reconnect: status.reconnect } : {}), account: this.#engine.account() };
+    const data = {
+      state,
+      ...(reason ? { reason } : {}),
+      ...(status.reconnect ? { reconnect: status.reconnect } : {}),
+      account: this.#engine.account(),
+    };
     this.opts.logger.info({ state, reason, reconnect: status.reconnect }, 'session state');
     this.opts.live.publish('session.status', data);
     await this.opts.outbox.queue('session.status', `${Date.now()}:${state}:${Math.random()}`, data);

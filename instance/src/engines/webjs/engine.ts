@@ -311,7 +311,9 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
         run.browser = browser;
         run.pid = browser.process()?.pid;
         this.log.info({ browserPid: run.pid, profileDir: this.profileDir, ms: Date.now() - t0 }, 'browser launched');
-        browser.once('disconnected', () => this.endRun(run, 'FAILED', `browser exited unexpectedly (pid ${run.pid ?? '?'})`, { retry: true }));
+        browser.once('disconnected', () =>
+          this.endRun(run, 'FAILED', `browser exited unexpectedly (pid ${run.pid ?? '?'})`, { retry: true }),
+        );
         this.watchdog.start();
       }
       if (!run.ending && run.browser) this.startClient(run, run.browser, options);

@@ -21,4 +21,3 @@ export interface BrowserRun {
   settle: () => void;
   settled: Promise<void>;
 }
-
