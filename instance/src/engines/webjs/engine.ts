@@ -107,9 +107,8 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   }
 
   /**
-   * True when the profile in `dataDir` holds WhatsApp Web's IndexedDB, i.e. WhatsApp Web loaded there at least once
-   * (a start may then resume without a QR). A bare `<dataDir>/session` is not enough: any launch creates it, even an
-   * offline one. Still true after a QR that was never scanned (WhatsApp Web stores its keys before pairing).
+   * True when the profile in `dataDir` holds WhatsApp Web's IndexedDB (it loaded there once, so a start may resume
+   * without a QR); a bare `<dataDir>/session` is not (any launch creates it). Also true after a QR never scanned.
    */
   static hasStoredSession(dataDir: string): boolean {
     return existsSync(path.join(WebjsEngine.profileDirOf(dataDir), 'Default', 'IndexedDB', 'https_web.whatsapp.com_0.indexeddb.leveldb'));
@@ -416,12 +415,9 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
         await this.doStart(this.login, `reconnecting (attempt ${next!.attempt} of ${this.reconnector.policy.maxAttempts})`);
       });
     });
-    if (next) {
-      this.log.warn({ reason, attempt: next.attempt, delayMs: next.delayMs }, 'session lost: starting again after a delay');
-      this.setState('DISCONNECTED', reason);
-    } else {
-      this.setState('FAILED', `${reason}; gave up after ${this.reconnector.status()?.attempt ?? 0} reconnect attempts`);
-    }
+    if (!next) return this.setState('FAILED', `${reason}; gave up after ${this.reconnector.status()?.attempt ?? 0} reconnect attempts`);
+    this.log.warn({ reason, attempt: next.attempt, delayMs: next.delayMs }, 'session lost: starting again after a delay');
+    this.setState('DISCONNECTED', reason);
   }
 
   private setState(state: SessionState, reason?: string): void {
