@@ -121,16 +121,20 @@ export class SessionController {
 
   /**
    * Starts a login: resolves with the status and the QR (or, with `phone` in international digits, the pairing code)
-   * once the engine shows one. A login while one is under way returns the pending QR; a start under way is waited
-   * for up to {@link LOGIN_WAIT_MS}.
+   * once the engine shows one (or the state it reached instead: WORKING with a stored session, DISCONNECTED when the
+   * network is away and retries go on). A login while one is under way returns the pending QR; a start under way is
+   * waited for up to {@link LOGIN_WAIT_MS}.
    * @throws AppError `session_busy` when already logged in.
    */
   async login(phone?: string): Promise<LoginView> {
     const engine = this.#engine;
     const st = engine.state();
     if (st === 'WORKING') throw new AppError('session_busy', 'The session is already logged in; log out first to link another account.');
-    if (st !== 'SCAN_QR_CODE' && st !== 'STARTING') await engine.start({ phone });
-    else if (st === 'STARTING') await this.#waitForState(['SCAN_QR_CODE', 'WORKING', 'FAILED'], LOGIN_WAIT_MS);
+    // A start under way (also a reconnect attempt) is waited for; from STOPPED, DISCONNECTED or FAILED a new start
+    // begins at once with a fresh reconnect budget.
+    if (st === 'STARTING' || st === 'AUTHENTICATING') {
+      await this.#waitForState(['SCAN_QR_CODE', 'WORKING', 'DISCONNECTED', 'FAILED', 'STOPPED'], LOGIN_WAIT_MS);
+    } else if (st !== 'SCAN_QR_CODE') await engine.start({ phone });
     return this.#loginView();
   }
 
