@@ -52,6 +52,17 @@ const shape = {
   BROWSER_MEMORY_LIMIT_BYTES: envSizeBytes.default(1536 * 1024 * 1024),
   /** How often the browser's memory is measured, ms. */
   BROWSER_MEMORY_CHECK_MS: durationMs.default(30_000),
+  /**
+   * Reconnect after a connection loss, a browser crash or a failed start (both engines, stored session kept): first
+   * delay, ms (doubles per failed attempt, with jitter).
+   */
+  RECONNECT_INITIAL_DELAY_MS: durationMs.default(1_000),
+  /** Reconnect: cap of one delay, ms (also `5m`). */
+  RECONNECT_MAX_DELAY_MS: durationMs.default(300_000),
+  /** Reconnect budget: retries in a row before the session is FAILED and `/health/live` fails (0: FAILED at once). */
+  RECONNECT_MAX_ATTEMPTS: z.coerce.number().int().min(0).max(1_000).default(20),
+  /** Reconnect budget: longest a streak of failures may last before FAILED, ms (also `1h`). */
+  RECONNECT_MAX_MS: durationMs.default(3_600_000),
   /** Simulated network's base URL (simulated engine only), e.g. http://127.0.0.1:7300. */
   SIMNET_URL: z.url().optional(),
   /** Start the engine at boot when a stored session exists (resume without a QR). */

@@ -67,6 +67,8 @@ export function badgeClass(value: string | null | undefined): string {
       return 'badge ok';
     case 'SCAN_QR_CODE':
     case 'STARTING':
+    case 'AUTHENTICATING':
+    case 'DISCONNECTED':
     case 'Provisioning':
     case 'Pending':
       return 'badge warn';

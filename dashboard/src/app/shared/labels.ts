@@ -36,8 +36,12 @@ export function sessionLabel(state: string | null | undefined): string {
       return $localize`:WhatsApp session state@@session.starting:Starting`;
     case 'SCAN_QR_CODE':
       return $localize`:WhatsApp session state@@session.scanQr:Waiting for the QR scan`;
+    case 'AUTHENTICATING':
+      return $localize`:WhatsApp session state (the phone linked the device, WhatsApp is loading)@@session.authenticating:Authenticating`;
     case 'WORKING':
       return $localize`:WhatsApp session state@@session.working:Working`;
+    case 'DISCONNECTED':
+      return $localize`:WhatsApp session state (the connection was lost, reconnecting by itself)@@session.disconnected:Disconnected, reconnecting`;
     case 'FAILED':
       return $localize`:WhatsApp session state@@session.failed:Failed`;
     case null:
