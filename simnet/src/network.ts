@@ -13,6 +13,7 @@
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { PendingLogins } from './logins.js';
+import { NetworkViews } from './views.js';
 import {
   SimnetError,
   chatIdFor,
@@ -41,6 +42,8 @@ export class SimNetwork {
   readonly #deviceOfLink = new Map<Link, Device>();
   /** Phones that are offline (test hook): their devices cannot connect. */
   readonly #offline = new Set<string>();
+  /** The read side: what an account sees of the state above. */
+  readonly #views = new NetworkViews(this.#accounts, this.#groups, this.#messages);
 
   constructor(options: NetworkOptions = {}) {
     this.#logins = new PendingLogins(options.qrIntervalMs ?? 20_000, options.qrMaxCount ?? 6);
@@ -110,7 +113,7 @@ export class SimNetwork {
       previous.close();
     }
     this.#bind(link, device);
-    link.send({ type: 'resumed', account: this.#accountView(device.phone) });
+    link.send({ type: 'resumed', account: this.#views.account(device.phone) });
     for (const [seq, queued] of device.queue) link.send({ type: 'push', seq, event: queued.event });
     link.send({ type: 'ready' });
   }
@@ -127,7 +130,7 @@ export class SimNetwork {
     this.#devices.set(device.id, device);
     account.devices.add(device.id);
     this.#bind(link, device);
-    const view = this.#accountView(phone);
+    const view = this.#views.account(phone);
     link.send({ type: 'authenticated', account: view, session: { deviceId: device.id, token: device.token } });
     link.send({ type: 'ready' });
     return view;
@@ -183,7 +186,7 @@ export class SimNetwork {
   /** Creates the account for `phone` (or updates its pushname when given). */
   registerAccount(phone: string, pushname?: string): WireAccount {
     this.#ensureAccount(phone, pushname);
-    return this.#accountView(phone);
+    return this.#views.account(phone);
   }
 
   #ensureAccount(phone: string, pushname: string | undefined): Account {
@@ -198,8 +201,8 @@ export class SimNetwork {
 
   /** Public view of an account. @throws SimnetError `account_not_found` (404). */
   account(phone: string): WireAccount {
-    this.#requireAccount(phone);
-    return this.#accountView(phone);
+    this.#views.requireAccount(phone);
+    return this.#views.account(phone);
   }
 
   /** Pending logins (what devices show right now), for demos and tests. */
@@ -230,7 +233,7 @@ export class SimNetwork {
 
   /** Unlinks every device of the account ("Linked devices → Log out" on the phone). Returns how many. */
   unlink(phone: string): number {
-    const account = this.#requireAccount(phone);
+    const account = this.#views.requireAccount(phone);
     const devices = [...account.devices].flatMap((id) => this.#devices.get(id) ?? []);
     for (const device of devices) {
       const link = device.link;
@@ -246,7 +249,7 @@ export class SimNetwork {
    * connections were dropped. @throws SimnetError `account_not_found` (404).
    */
   disconnect(phone: string, offline = false): number {
-    const account = this.#requireAccount(phone);
+    const account = this.#views.requireAccount(phone);
     if (offline) this.#offline.add(phone);
     let dropped = 0;
     for (const id of account.devices) {
@@ -261,7 +264,7 @@ export class SimNetwork {
 
   /** The phone is back online: its devices may connect again. @throws SimnetError `account_not_found` (404). */
   setOnline(phone: string): void {
-    this.#requireAccount(phone);
+    this.#views.requireAccount(phone);
     this.#offline.delete(phone);
   }
 
@@ -271,7 +274,7 @@ export class SimNetwork {
    */
   createGroup(name: string, owner: string, participants: string[]): WireContact {
     const phones = [...new Set([owner, ...participants])];
-    for (const phone of phones) this.#requireAccount(phone);
+    for (const phone of phones) this.#views.requireAccount(phone);
     let id: string;
     do id = `120363${randomInt(100_000_000, 999_999_999)}${randomInt(100_000, 999_999)}@g.us`;
     while (this.#groups.has(id));
@@ -298,13 +301,13 @@ export class SimNetwork {
    * before any push or ack goes out, so the device learns about its message before acks for it.
    */
   #send(input: SendInput, origin?: Device, respond?: (message: WireMessage) => void): WireMessage {
-    const sender = this.#requireAccount(input.from);
+    const sender = this.#views.requireAccount(input.from);
     const to = input.to.includes('@') ? input.to : `${input.to.replace(/\D/g, '')}@c.us`;
     const key = input.key ?? newMessageKey();
     const existing = this.#messages.get(key);
     if (existing) {
       if (existing.from !== sender.phone) throw new SimnetError('duplicate_key', `message key ${key} is taken`, 409);
-      const view = this.#view(existing, sender.phone);
+      const view = this.#views.message(existing, sender.phone);
       respond?.(view);
       return view;
     }
@@ -326,14 +329,14 @@ export class SimNetwork {
     this.#messages.set(key, message);
 
     this.#touchChat(sender.phone, to, message.timestamp, false);
-    const senderView = this.#view(message, sender.phone);
+    const senderView = this.#views.message(message, sender.phone);
     respond?.(senderView);
     for (const id of sender.devices) {
       const device = this.#devices.get(id);
       if (device && device !== origin) this.#push(device, { kind: 'message', message: senderView });
     }
     for (const phone of recipients) {
-      const account = this.#requireAccount(phone);
+      const account = this.#views.requireAccount(phone);
       const chatId = message.isGroup ? to : userId(sender.phone);
       this.#ensurePeer(phone, sender.phone);
       this.#touchChat(phone, chatId, message.timestamp, true);
@@ -341,7 +344,7 @@ export class SimNetwork {
         message.status.set(phone, 2);
         continue;
       }
-      const view = this.#view(message, phone);
+      const view = this.#views.message(message, phone);
       for (const id of account.devices) {
         const device = this.#devices.get(id);
         if (device) this.#push(device, { kind: 'message', message: view }, key);
@@ -357,7 +360,7 @@ export class SimNetwork {
    * @throws SimnetError `account_not_found` / `chat_not_found` (404).
    */
   markRead(phone: string, chatId: string): number {
-    const account = this.#requireAccount(phone);
+    const account = this.#views.requireAccount(phone);
     const id = chatId.includes('@') ? chatId : `${chatId.replace(/\D/g, '')}@c.us`;
     const chat = account.chats.get(id);
     if (!chat) throw new SimnetError('chat_not_found', `account ${phone} has no chat ${id}`);
@@ -370,21 +373,19 @@ export class SimNetwork {
     }
     if (chat.unread !== 0) {
       chat.unread = 0;
-      this.#pushToAccount(phone, { kind: 'chat', chat: this.#chatView(phone, chat) });
+      this.#pushToAccount(phone, { kind: 'chat', chat: this.#views.chat(phone, chat) });
     }
     return read;
   }
 
   /** Messages account `phone` received (not its own), oldest first, as it sees them. */
   received(phone: string): WireMessage[] {
-    this.#requireAccount(phone);
-    return [...this.#messages.values()].filter((m) => m.status.has(phone)).map((m) => this.#view(m, phone));
+    return this.#views.received(phone);
   }
 
   /** Messages account `phone` sent (from its phone or its devices), oldest first, as it sees them (acks included). */
   sent(phone: string): WireMessage[] {
-    this.#requireAccount(phone);
-    return [...this.#messages.values()].filter((m) => m.from === phone).map((m) => this.#view(m, phone));
+    return this.#views.sent(phone);
   }
 
   /**
@@ -393,42 +394,20 @@ export class SimNetwork {
    * @throws SimnetError `account_not_found` / `chat_not_found` (404).
    */
   history(phone: string, chatId: string, limit: number): WireMessage[] {
-    const account = this.#requireAccount(phone);
-    const id = chatId.includes('@') ? chatId : `${chatId.replace(/\D/g, '')}@c.us`;
-    if (!account.chats.has(id)) throw new SimnetError('chat_not_found', `account ${phone} has no chat ${id}`);
-    const inChat: StoredMessage[] = [];
-    for (const m of this.#messages.values()) {
-      if ((m.from === phone || m.status.has(phone)) && chatIdFor(m, phone) === id) inChat.push(m);
-    }
-    return inChat.slice(-limit).map((m) => this.#view(m, phone));
+    return this.#views.history(phone, chatId, limit);
   }
 
   /** Contacts of account `phone`: every other user on the network (its address book here) and its groups. */
   contacts(phone: string): WireContact[] {
-    const account = this.#requireAccount(phone);
-    const users = [...this.#accounts.values()].filter((a) => a.phone !== phone).map((a) => this.#userContact(a.phone));
-    const groups = [...account.chats.keys()].flatMap((id) => {
-      const group = this.#groups.get(id);
-      return group ? [groupContact(group)] : [];
-    });
-    return [...users, ...groups];
+    return this.#views.contacts(phone);
   }
 
   /** Chats of account `phone`, most recent first. */
   chats(phone: string): WireChat[] {
-    const account = this.#requireAccount(phone);
-    return [...account.chats.values()]
-      .sort((a, b) => (b.lastMessageAt ?? 0) - (a.lastMessageAt ?? 0))
-      .map((chat) => this.#chatView(phone, chat));
+    return this.#views.chats(phone);
   }
 
   // ── Internals ───────────────────────────────────────────────────────────────────────────────────────────────
-
-  #requireAccount(phone: string): Account {
-    const account = this.#accounts.get(phone);
-    if (!account) throw new SimnetError('account_not_found', `no account with phone ${phone}`);
-    return account;
-  }
 
   /** Phones that receive a message from `from` to chat `to`. */
   #recipients(from: string, to: string): string[] {
@@ -441,24 +420,6 @@ export class SimNetwork {
     if (phone === undefined) throw new SimnetError('chat_not_found', `${to} is not a chat id`);
     if (!this.#accounts.has(phone)) throw new SimnetError('number_not_on_whatsapp', `${phone} is not on WhatsApp`);
     return phone === from ? [] : [phone];
-  }
-
-  #view(message: StoredMessage, phone: string): WireMessage {
-    const fromMe = message.from === phone;
-    const chatId = chatIdFor(message, phone);
-    const quoted = message.quotedKey === undefined ? undefined : this.#messages.get(message.quotedKey);
-    return {
-      id: `${fromMe}_${chatId}_${message.key}`,
-      chatId,
-      author: userId(message.from),
-      fromMe,
-      isGroup: message.isGroup,
-      type: 'chat',
-      body: message.body,
-      timestamp: message.timestamp,
-      ack: fromMe ? message.ack : (message.status.get(phone) ?? 1),
-      quotedMessageId: quoted ? this.#view(quoted, phone).id : undefined,
-    };
   }
 
   /** Raises recipient `phone`'s state of message `key` to `state` and reports a changed ack to the sender. */
@@ -498,7 +459,7 @@ export class SimNetwork {
    * contact) is pushed to the account's devices; updates of existing chats are not.
    */
   #ensureChat(phone: string, chatId: string, update?: (chat: ChatRecord) => void): ChatRecord {
-    const account = this.#requireAccount(phone);
+    const account = this.#views.requireAccount(phone);
     let chat = account.chats.get(chatId);
     if (chat) {
       update?.(chat);
@@ -513,17 +474,17 @@ export class SimNetwork {
       const peer = phoneOf(chatId);
       if (peer !== undefined) this.#ensurePeer(phone, peer);
     }
-    this.#pushToAccount(phone, { kind: 'chat', chat: this.#chatView(phone, chat) });
+    this.#pushToAccount(phone, { kind: 'chat', chat: this.#views.chat(phone, chat) });
     return chat;
   }
 
   /** Makes sure account `phone` has seen user `peer`; a new peer's contact is pushed to its devices. */
   #ensurePeer(phone: string, peer: string): void {
-    const account = this.#requireAccount(phone);
+    const account = this.#views.requireAccount(phone);
     const id = userId(peer);
     if (peer === phone || account.peers.has(id)) return;
     account.peers.add(id);
-    this.#pushToAccount(phone, { kind: 'contact', contact: this.#userContact(peer) });
+    this.#pushToAccount(phone, { kind: 'contact', contact: this.#views.userContact(peer) });
   }
 
   #touchChat(phone: string, chatId: string, at: number, unread: boolean): void {
@@ -531,21 +492,5 @@ export class SimNetwork {
       chat.lastMessageAt = at;
       if (unread) chat.unread++;
     });
-  }
-
-  #chatView(phone: string, chat: ChatRecord): WireChat {
-    const group = this.#groups.get(chat.id);
-    const peer = phoneOf(chat.id);
-    const name = group ? group.name : peer === undefined ? undefined : this.#accounts.get(peer)?.pushname;
-    return { id: chat.id, name, isGroup: Boolean(group), unreadCount: chat.unread, lastMessageAt: chat.lastMessageAt };
-  }
-
-  #userContact(phone: string): WireContact {
-    const pushname = this.#accounts.get(phone)?.pushname;
-    return { id: userId(phone), number: phone, name: pushname, pushname, isGroup: false, isMyContact: true };
-  }
-
-  #accountView(phone: string): WireAccount {
-    return { id: userId(phone), phone, pushname: this.#accounts.get(phone)?.pushname };
   }
 }
