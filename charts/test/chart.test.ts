@@ -561,6 +561,8 @@ describe('against a real kube-apiserver', () => {
         POD_NAME: 'rbac-op',
         METRICS_PORT: String(await freePort()),
         INSTANCE_IMAGE: 'wacloud/instance:test',
+        // The chart's MongoDB does not run here (no node): no database users to create.
+        INSTANCE_DATABASE_USERS: 'off',
       },
     });
     try {
@@ -626,6 +628,8 @@ describe('against a real kube-apiserver', () => {
         POD_NAMESPACE: ns,
         POD_NAME: 'netpol-op',
         METRICS_PORT: String(await freePort()),
+        // The chart's MongoDB does not run here (no node): no database users to create.
+        INSTANCE_DATABASE_USERS: 'off',
       },
     });
     try {
