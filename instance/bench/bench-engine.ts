@@ -49,6 +49,8 @@ export class BenchEngine extends EventEmitter<EngineEvents> implements Engine {
     throw new EngineError('unsupported', 'the benchmark engine does not send messages');
   }
 
+  async sendChatState(): Promise<void> {}
+
   async contacts(): Promise<EngineContact[]> {
     return [];
   }

@@ -19,6 +19,10 @@ export const ERROR_CATALOGUE = withKitErrors({
   token_not_found: { status: 404, message: 'No token with this id.' },
   chat_not_found: { status: 404, message: 'The chat does not exist or the account is not a member.' },
   number_not_on_whatsapp: { status: 422, message: 'This phone number has no WhatsApp account.' },
+  idempotency_key_reused: {
+    status: 422,
+    message: 'This Idempotency-Key was used for a different message; use a new key for a new message.',
+  },
   session_not_ready: { status: 409, message: 'The WhatsApp session is not logged in; log in with POST /v1/session/login first.' },
   session_busy: { status: 409, message: 'The session is already logged in or logging in.' },
   qr_not_available: { status: 404, message: 'No QR code is pending; start a login with POST /v1/session/login.' },

@@ -20,6 +20,9 @@ export interface Metrics {
   journalEntries: Gauge;
   journalErrors: Counter;
   gapFilled: Counter;
+  sendQueueDepth: Gauge;
+  sendLatency: Histogram;
+  sends: Counter<'result'>;
   setSessionState(state: SessionState): void;
 }
 
@@ -30,6 +33,8 @@ export interface Metrics {
 export function createMetrics(collectors: {
   outboxDepth: () => Promise<number>;
   browserMemoryBytes: () => Promise<number | undefined>;
+  /** Messages of the send queue not sent or failed yet (queued, being sent). */
+  sendQueueDepth?: () => number;
 }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -113,6 +118,26 @@ export function createMetrics(collectors: {
     gapFilled: new Counter({
       name: 'wacloud_gap_filled_messages_total',
       help: 'Messages missing from the database that the gap fill after a (re)connect fetched from the chat history',
+      registers: [registry],
+    }),
+    sendQueueDepth: new Gauge({
+      name: 'wacloud_send_queue_depth',
+      help: 'Messages of the send queue not yet sent or failed (queued or being sent)',
+      registers: [registry],
+      collect() {
+        this.set(collectors.sendQueueDepth?.() ?? 0);
+      },
+    }),
+    sendLatency: new Histogram({
+      name: 'wacloud_send_latency_seconds',
+      help: 'Time from POST /v1/messages (queued) to WhatsApp taking the message (sent), seconds',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+      registers: [registry],
+    }),
+    sends: new Counter({
+      name: 'wacloud_sends_total',
+      help: 'Send queue outcomes: sent, failed (with a reason), interrupted (outcome unknown: checked against the chat history)',
+      labelNames: ['result'],
       registers: [registry],
     }),
     setSessionState(state) {

@@ -12,6 +12,7 @@
  * sees it, is the lowest state over its recipients: 1 sent, 2 delivered, 3 read.
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { ChatStates } from './chat-states.js';
 import { PendingLogins } from './logins.js';
 import {
   SimnetError,
@@ -39,6 +40,8 @@ export class SimNetwork {
   readonly #groups = new Map<string, Group>();
   readonly #messages = new Map<string, StoredMessage>();
   readonly #deviceOfLink = new Map<Link, Device>();
+  /** Typing / recording indicators the devices showed (for the test hooks). */
+  readonly chatStates = new ChatStates();
 
   constructor(options: NetworkOptions = {}) {
     this.#logins = new PendingLogins(options.qrIntervalMs ?? 20_000, options.qrMaxCount ?? 6);
@@ -153,6 +156,12 @@ export class SimNetwork {
         }
         case 'contacts':
           return reply<'contacts'>({ contacts: this.contacts(device.phone) });
+        case 'chatstate': {
+          const to = frame.chatId.includes('@') ? frame.chatId : `${frame.chatId.replace(/\D/g, '')}@c.us`;
+          this.#recipients(device.phone, to); // the chat must exist (chat_not_found / number_not_on_whatsapp)
+          this.chatStates.record(device.phone, to, frame.state);
+          return reply<'chatstate'>({});
+        }
         case 'chats':
           return reply<'chats'>({ chats: this.chats(device.phone) });
         case 'history':

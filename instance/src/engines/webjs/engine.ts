@@ -30,6 +30,7 @@ import {
   EngineNotReadyError,
   checkHistoryLimit,
   toChatId,
+  type ChatState,
   type Engine,
   type EngineAccount,
   type EngineChat,
@@ -199,6 +200,17 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     }
     const sent = await client.sendMessage(target, text, options.quotedMessageId ? { quotedMessageId: options.quotedMessageId } : undefined);
     return this.toEngineMessage(sent, client);
+  }
+
+  /** See {@link Engine.sendChatState}: `Chat.sendStateTyping()`, `sendStateRecording()` or `clearState()`. */
+  async sendChatState(chatId: string, state: ChatState): Promise<void> {
+    const client = this.workingClient();
+    const id = toChatId(chatId);
+    const chat = await client.getChatById(id).catch(() => undefined);
+    if (!chat) throw new EngineError('chat_not_found', `chat ${id} does not exist`);
+    if (state === 'typing') await chat.sendStateTyping();
+    else if (state === 'recording') await chat.sendStateRecording();
+    else await chat.clearState();
   }
 
   async contacts(): Promise<EngineContact[]> {
