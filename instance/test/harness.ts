@@ -107,6 +107,9 @@ export async function startInstance(o: InstanceOptions): Promise<RunningInstance
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     PERSIST_FLUSH_MS: '50',
+    // The send queue unpaced unless a test sets its pacing (the defaults pace about 1 message/s).
+    SEND_RATE_PER_S: '0',
+    SEND_CHAT_GAP_MS: '0',
     ...o.env,
   };
   return launch(env, { port, internalPort, internalKey, dataDir, mongoUri });

@@ -86,10 +86,10 @@ export function publicRoutes({ session, messaging, contacts, sendWaitMs }: Publi
       summary: 'Queue a text message to a chat id or phone number (paced, sent once); the record names the sending token',
       description:
         'Answers 202 with the queued message (`id`, `status`); follow it with GET /v1/messages/{id} or the `message.status` ' +
-        'live event: queued → sending → sent (then acks), or failed with an error. Messages go out at the instance\'s pace ' +
+        "live event: queued → sending → sent (then acks), or failed with an error. Messages go out at the instance's pace " +
         '(SEND_RATE_PER_S, SEND_BURST, SEND_JITTER_MS, SEND_CHAT_GAP_MS). Header `Idempotency-Key` (1–255 visible ASCII ' +
         'characters) makes retries safe: the same key from the same token answers with the first message and sends nothing ' +
-        'more. `?wait=true` waits (at most SEND_WAIT_MAX_MS) and answers 201 once sent, or the failure\'s error.',
+        "more. `?wait=true` waits (at most SEND_WAIT_MAX_MS) and answers 201 once sent, or the failure's error.",
       query: s.sendMessageQuery,
       body: s.sendMessageBody,
       responses: {

@@ -147,6 +147,7 @@ export const outgoingMessageView = z
     status: outgoingStatus.meta({ description: 'queued → sending → sent (then acks), or failed with an error' }),
     chatId: z.string(),
     fromMe: z.literal(true),
+    isGroup: z.boolean(),
     type: z.literal('chat'),
     body: z.string(),
     quotedMessageId: z.string().optional(),

@@ -59,7 +59,7 @@ export class MessagingService {
       status: 'queued',
       chatId,
       body: msg.text,
-      quotedMessageId: msg.quotedMessageId,
+      ...(msg.quotedMessageId === undefined ? {} : { quotedMessageId: msg.quotedMessageId }),
       sentBy,
       requestHash: hash,
       idempotent: key !== undefined,

@@ -33,7 +33,10 @@ export function requestHash(r: { chatId: string; body: string; quotedMessageId?:
  * Inserts `doc`; when its id exists already (an Idempotency-Key used before), resolves with the stored record instead.
  * @throws the driver's error when the database is unreachable.
  */
-export async function insertOutgoing(store: Store, doc: OutgoingDoc): Promise<{ inserted: true } | { inserted: false; existing: OutgoingDoc }> {
+export async function insertOutgoing(
+  store: Store,
+  doc: OutgoingDoc,
+): Promise<{ inserted: true } | { inserted: false; existing: OutgoingDoc }> {
   try {
     await store.col.outgoing.insertOne(doc);
     return { inserted: true };
@@ -77,8 +80,6 @@ export async function updateOutgoing(
 /** Ids among `messageIds` that records other than `exceptId` were sent as (a history match must not be claimed twice). */
 export async function claimedMessageIds(store: Store, messageIds: string[], exceptId: string): Promise<Set<string>> {
   if (messageIds.length === 0) return new Set();
-  const docs = await store.col.outgoing
-    .find({ messageId: { $in: messageIds } }, { projection: { messageId: 1 } })
-    .toArray();
+  const docs = await store.col.outgoing.find({ messageId: { $in: messageIds } }, { projection: { messageId: 1 } }).toArray();
   return new Set(docs.filter((d) => d._id !== exceptId).map((d) => d.messageId!));
 }

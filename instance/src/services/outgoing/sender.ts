@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { EngineError, EngineNotReadyError, type Engine, type EngineMessage } from '../../engines/engine.js';
 import type { Metrics } from '../../metrics.js';
 import { findOutgoing, unfinishedOutgoing, updateOutgoing } from '../../storage/outgoing.js';
-import type { OutgoingDoc, Store } from '../../storage/store.js';
+import type { MessageDoc, OutgoingDoc, Store } from '../../storage/store.js';
 import type { EventRecorder } from '../event-recorder.js';
 import { runGuarded } from '../guarded.js';
 import type { LiveEvents } from '../live-events.js';
@@ -25,7 +25,7 @@ import { findSentCopy } from './reconcile.js';
 import { toOutgoingView } from './view.js';
 
 /** Engine codes that say the message was not sent and will not be: the record fails with the reason. */
-const FINAL_CODES = new Set(['chat_not_found', 'number_not_on_whatsapp', 'invalid_message']);
+const FINAL_CODES = new Set(['chat_not_found', 'number_not_on_whatsapp', 'invalid_message', 'invalid_request']);
 /** First retry delay after a failure that may be transient, ms (doubles per attempt, at most {@link RETRY_MAX_MS}). */
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
@@ -93,6 +93,7 @@ export class OutgoingSender {
   /** Takes a freshly inserted `queued` record. */
   enqueue(doc: OutgoingDoc): void {
     this.#pending.push(pendingOf(doc));
+    this.#announce(doc);
     this.#notify();
   }
 
@@ -220,18 +221,12 @@ export class OutgoingSender {
     try {
       await this.#typing(doc);
       this.#pacer.take(doc.chatId, Date.now());
-      const endSend = recorder.beginSend();
       let sent: EngineMessage;
       try {
-        sent = await engine.sendText(doc.chatId, doc.body, { quotedMessageId: doc.quotedMessageId });
+        sent = (await sendAndRecord(engine, recorder, doc)).message;
       } catch (err) {
-        endSend();
+        if (err instanceof RecordError) throw err.cause;
         return await this.#failed(doc, item, err);
-      }
-      try {
-        await recorder.recordSent(sent, doc.sentBy);
-      } finally {
-        endSend();
       }
       await this.#markSent(doc, sent);
     } finally {
@@ -329,6 +324,33 @@ export class OutgoingSender {
     this.o.live.publish('message.status', toOutgoingView(doc, ack));
     if (doc.status !== 'sent' && doc.status !== 'failed') return;
     for (const settle of this.#waiters.get(doc._id) ?? []) runGuarded(this.o.logger, 'send waiter', () => settle({ ...doc }));
+  }
+}
+
+/** A failure to record a message the engine did send (not a send failure). */
+class RecordError extends Error {}
+
+/**
+ * Sends `doc`'s text through the engine and records the message once, naming `doc.sentBy` (the engine's own report of
+ * it is held meanwhile: {@link EventRecorder.beginSend}). Resolves with the engine's message and the stored record.
+ * @throws what {@link Engine.sendText} throws; a RecordError (its `cause` the driver's error) when recording failed.
+ */
+export async function sendAndRecord(
+  engine: Engine,
+  recorder: EventRecorder,
+  doc: Pick<OutgoingDoc, 'chatId' | 'body' | 'quotedMessageId' | 'sentBy'>,
+): Promise<{ message: EngineMessage; record: MessageDoc }> {
+  const endSend = recorder.beginSend();
+  try {
+    // A field the database gave back as null is absent.
+    const message = await engine.sendText(doc.chatId, doc.body, { quotedMessageId: doc.quotedMessageId ?? undefined });
+    try {
+      return { message, record: await recorder.recordSent(message, doc.sentBy) };
+    } catch (err) {
+      throw new RecordError('recording a sent message failed', { cause: err });
+    }
+  } finally {
+    endSend();
   }
 }
 

@@ -8,6 +8,7 @@ export interface OutgoingView {
   status: OutgoingStatus;
   chatId: string;
   fromMe: true;
+  isGroup: boolean;
   type: 'chat';
   body: string;
   quotedMessageId?: string;
@@ -33,6 +34,7 @@ export function toOutgoingView(d: OutgoingDoc, ack?: Ack): OutgoingView {
     status: d.status,
     chatId: d.chatId,
     fromMe: true,
+    isGroup: d.chatId.endsWith('@g.us'),
     type: 'chat',
     body: d.body,
     ...(d.quotedMessageId ? { quotedMessageId: d.quotedMessageId } : {}),
