@@ -159,7 +159,7 @@ export const outgoingMessageView = z
     attempts: z.number().int(),
     error: z.object({ code: z.string(), message: z.string() }).optional().meta({ description: 'Why it failed' }),
   })
-  .meta({ id: 'OutgoingMessage' });
+  .meta({ description: 'A message of the send queue' });
 export const contactView = z.object({
   id: z.string(),
   number: z.string().optional(),
