@@ -79,7 +79,7 @@ export class MessagingService {
         throw new AppError('session_not_ready', `The WhatsApp session is ${state}; log in with POST /v1/session/login first.`);
       }
       const r = await insertOutgoing(this.store, doc);
-      if (r.inserted) this.sender.enqueue(doc);
+      if (r.inserted) this.sender.enqueue({ ...doc });
       else {
         // Two requests with one key at once: the other one inserted first.
         if (r.existing.requestHash !== hash) throw new AppError('idempotency_key_reused');

@@ -52,12 +52,16 @@ export interface OutgoingSenderOptions {
   maxAttempts: number;
 }
 
-/** A queued record as the loop keeps it: its id, chat, order and earliest next attempt (epoch ms). */
+/**
+ * A queued record as the loop keeps it (the loop is its only writer, so the copy in memory is the record): its id,
+ * chat, order and earliest next attempt (epoch ms).
+ */
 interface Pending {
   id: string;
   chatId: string;
   createdAt: number;
   notBefore: number;
+  doc: OutgoingDoc;
 }
 
 type Settled = (doc: OutgoingDoc) => void;
@@ -203,13 +207,13 @@ export class OutgoingSender {
   }
 
   #forget(id: string): void {
-    this.#pending = this.#pending.filter((p) => p.id !== id);
+    const i = this.#pending.findIndex((p) => p.id === id);
+    if (i >= 0) this.#pending.splice(i, 1);
   }
 
   async #send(item: Pending): Promise<void> {
     const { engine, store, recorder } = this.o;
-    const doc = await findOutgoing(store, item.id);
-    if (!doc || doc.status !== 'queued') return this.#forget(item.id);
+    const doc = item.doc;
     doc.status = 'sending';
     doc.sendingAt = new Date();
     doc.attempts += 1;
@@ -355,7 +359,7 @@ export async function sendAndRecord(
 }
 
 function pendingOf(doc: OutgoingDoc): Pending {
-  return { id: doc._id, chatId: doc.chatId, createdAt: doc.createdAt.getTime(), notBefore: 0 };
+  return { id: doc._id, chatId: doc.chatId, createdAt: doc.createdAt.getTime(), notBefore: 0, doc };
 }
 
 /** Delay before attempt `attempts + 1` after a failure, ms: doubling from {@link RETRY_BASE_MS}, bounded. */
