@@ -72,9 +72,20 @@ async function driverFloorMs(store: Store, n: number): Promise<number> {
   for (let i = 0; i < n; i++) {
     const _id = `out_${i}`;
     const now = new Date();
-    await outgoing.insertOne({ _id, status: 'queued', chatId: '15550000001@c.us', body: `bench message ${i}`, createdAt: now, updatedAt: now });
+    await outgoing.insertOne({
+      _id,
+      status: 'queued',
+      chatId: '15550000001@c.us',
+      body: `bench message ${i}`,
+      createdAt: now,
+      updatedAt: now,
+    });
     await outgoing.updateOne({ _id }, { $set: { status: 'sending', sendingAt: new Date(), updatedAt: new Date() } });
-    await messages.updateOne({ _id: `m${i}` }, { $setOnInsert: { body: `bench message ${i}`, timestamp: now }, $max: { ack: 1 } }, { upsert: true });
+    await messages.updateOne(
+      { _id: `m${i}` },
+      { $setOnInsert: { body: `bench message ${i}`, timestamp: now }, $max: { ack: 1 } },
+      { upsert: true },
+    );
     await outgoing.updateOne({ _id }, { $set: { status: 'sent', messageId: `m${i}`, sentAt: new Date(), updatedAt: new Date() } });
   }
   return (performance.now() - t0) / n;

@@ -94,6 +94,15 @@ describe('one instance, unpaced', () => {
     expect(Number(/^wacloud_send_latency_seconds_count (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
   });
 
+  test('the OpenAPI document shows the 202 answer, ?wait and the Idempotency-Key header', async () => {
+    const doc = (await (await fetch(`${inst.publicUrl}/openapi.json`)).json()) as any;
+    const op = doc.paths['/v1/messages'].post;
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['201', '202', '422']));
+    expect(op.parameters.map((p: { in: string; name: string }) => `${p.in}:${p.name}`)).toEqual(
+      expect.arrayContaining(['query:wait', 'header:Idempotency-Key']),
+    );
+  });
+
   test('Idempotency-Key: a retry answers with the first message (same id) and it is sent once', async () => {
     const body = { to: PEER, text: 'retried by the client' };
     const key = { 'idempotency-key': 'order-4711-confirmation' };

@@ -206,6 +206,12 @@ export type SendMessageData = {
          */
         quotedMessageId?: string;
     };
+    headers?: {
+        /**
+         * Makes retries safe: the same key from the same token answers with the first message (same id, current status) and sends nothing more; the same key with another message is refused (422 idempotency_key_reused).
+         */
+        'Idempotency-Key'?: string;
+    };
     path?: never;
     query?: {
         /**
