@@ -214,11 +214,10 @@ export class OutgoingSender {
   async #send(item: Pending): Promise<void> {
     const { engine, store, recorder } = this.o;
     const doc = item.doc;
-    doc.status = 'sending';
-    doc.sendingAt = new Date();
-    doc.attempts += 1;
+    const sending = { status: 'sending' as const, sendingAt: new Date(), attempts: doc.attempts + 1 };
     // Durable before the engine call: a crash from here on is reconciled against the chat's history.
-    await updateOutgoing(store, doc._id, { status: 'sending', sendingAt: doc.sendingAt, attempts: doc.attempts });
+    await updateOutgoing(store, doc._id, sending);
+    Object.assign(doc, sending);
     this.#forget(item.id);
     this.#inFlight++;
     this.#announce(doc);
@@ -229,8 +228,10 @@ export class OutgoingSender {
       try {
         sent = (await sendAndRecord(engine, recorder, doc)).message;
       } catch (err) {
-        if (err instanceof RecordError) throw err.cause;
-        return await this.#failed(doc, item, err);
+        if (!(err instanceof RecordError)) return await this.#failed(doc, item, err);
+        // It went out: the status says so even though its message record could not be written now.
+        this.o.logger.error({ err: err.cause, id: doc._id }, 'a sent message could not be recorded');
+        sent = err.sent;
       }
       await this.#markSent(doc, sent);
     } finally {
@@ -331,8 +332,15 @@ export class OutgoingSender {
   }
 }
 
-/** A failure to record a message the engine did send (not a send failure). */
-class RecordError extends Error {}
+/** A failure to record a message the engine did send (not a send failure); `sent` is the engine's message. */
+class RecordError extends Error {
+  constructor(
+    readonly sent: EngineMessage,
+    cause: unknown,
+  ) {
+    super('recording a sent message failed', { cause });
+  }
+}
 
 /**
  * Sends `doc`'s text through the engine and records the message once, naming `doc.sentBy` (the engine's own report of
@@ -351,7 +359,7 @@ export async function sendAndRecord(
     try {
       return { message, record: await recorder.recordSent(message, doc.sentBy) };
     } catch (err) {
-      throw new RecordError('recording a sent message failed', { cause: err });
+      throw new RecordError(message, err);
     }
   } finally {
     endSend();
