@@ -75,7 +75,7 @@ describe('acceptance 2: two instances, QR scans, a token, a message through the 
       token: w.body.token,
       body: { to: phones.support, text },
     });
-    expect(sent.status).toBe(201);
+    expect(sent.status).toBe(202); // queued: the instance's send queue sends it
     expect(sent.body.sentBy.tokenName).toBe('crm');
     const got = await eventually(async () => {
       const m = await api.call('GET', `/v1/instances/${ids.support}/api/v1/messages?q=${encodeURIComponent(text)}`, {

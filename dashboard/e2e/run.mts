@@ -378,7 +378,7 @@ async function main(): Promise<number> {
       await p.getByLabel(/^To/).fill(PEER_PHONE);
       await p.getByLabel(/^Text/).fill(text);
       await p.getByRole('button', { name: 'Send request' }).click();
-      await p.getByTestId('tester-status').getByText('201').waitFor();
+      await p.getByTestId('tester-status').getByText('202').waitFor(); // queued: the instance's send queue sends it
       const req = await p.getByTestId('tester-request').textContent();
       assert(req?.includes(`POST /v1/instances/${instanceId}/api/v1/messages`) && req.includes(text), `request shown: ${req}`);
       const res = await p.getByTestId('tester-response').textContent();

@@ -49,9 +49,11 @@ export class BenchEngine extends EventEmitter<EngineEvents> implements Engine {
 
   async stop(): Promise<void> {}
 
-  async sendText(): Promise<EngineMessage> {
+  async sendText(_to: string, _text: string): Promise<EngineMessage> {
     throw new EngineError('unsupported', 'the benchmark engine does not send messages');
   }
+
+  async sendChatState(): Promise<void> {}
 
   async contacts(): Promise<EngineContact[]> {
     return [];

@@ -14,6 +14,8 @@
  *   --stall-ms / BENCH_STALL_MS     ingestion: fail when the persister is stuck this long default 30000
  *   --appends / BENCH_APPENDS       journal: appends per durability mode               default 5000
  *   BENCH_JOURNAL_DIR               journal: where the journal files go                default bench/.journal
+ *   --sends / BENCH_SENDS           queue: messages sent through the send queue        default 1000
+ *   --send-concurrency / BENCH_SEND_CONCURRENCY  queue: POSTs in flight at once        default 8
  *
  * A MongoDB-wire server is started with @wacloud/testenv (`MONGODB_URI` to use an external one) and stopped at the end.
  *
@@ -39,9 +41,10 @@ import { DEFAULT_CHATS } from './fixtures.js';
 import { runIngest, type IngestResult } from './ingest.js';
 import { runJournal, type JournalResult } from './journal.js';
 import { runQuery, type QueryResult } from './query.js';
+import { runQueue, type QueueResult } from './queue.js';
 import { fmt, table } from './stats.js';
 
-const BENCHES = ['ingest', 'query', 'journal'] as const;
+const BENCHES = ['ingest', 'query', 'journal', 'queue'] as const;
 
 const SIZE_SOURCES = {
   messages: { flag: 'messages', env: 'BENCH_MESSAGES', def: 20_000, min: 1 },
@@ -57,12 +60,14 @@ const SIZE_SOURCES = {
   chats: { flag: 'chats', env: 'BENCH_CHATS', def: DEFAULT_CHATS, min: 2 },
   stallMs: { flag: 'stall-ms', env: 'BENCH_STALL_MS', def: 30_000, min: 1000 },
   appends: { flag: 'appends', env: 'BENCH_APPENDS', def: 5_000, min: 1 },
+  sends: { flag: 'sends', env: 'BENCH_SENDS', def: 1_000, min: 1 },
+  sendConcurrency: { flag: 'send-concurrency', env: 'BENCH_SEND_CONCURRENCY', def: 8, min: 1 },
 } satisfies Record<string, BenchSize>;
 
 type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
 
 const USAGE =
-  'usage: npm run bench -w instance -- [ingest|query|journal] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS] [--appends A]\n';
+  'usage: npm run bench -w instance -- [ingest|query|journal|queue] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS] [--appends A] [--sends S] [--send-concurrency C]\n';
 
 function printIngest(r: IngestResult): void {
   out(`Ingestion — ${fmt(r.messages)} messages per run, median of ${r.runs} runs per side, each in a fresh database`);
@@ -136,6 +141,20 @@ function printJournal(r: JournalResult): void {
   out();
 }
 
+function printQueue(r: QueueResult): void {
+  out(`Send queue — ${fmt(r.messages)} messages, limiter off, an engine that sends instantly, ${r.concurrency} POSTs in flight`);
+  out('  path: POST /v1/messages (insert queued) → sender loop (sending, engine, sent record, sent) → all sent');
+  out('  driver floor: the same four writes per message straight through the driver, one after another');
+  out();
+  out(
+    table(
+      ['messages/s', 'ms per message', 'driver floor ms', 'POST p50 ms', 'POST p95 ms', 'queued→sent p50 ms', 'queued→sent p95 ms'],
+      [[r.perSec, r.msPerMessage, r.floorMsPerMessage, r.post.p50Ms, r.post.p95Ms, r.queuedToSent.p50Ms, r.queuedToSent.p95Ms]],
+    ),
+  );
+  out();
+}
+
 async function main(): Promise<void> {
   const { benches, json, sizes } = parseBenchArgs(process.argv.slice(2), { benches: BENCHES, sizes: SIZE_SOURCES, usage: USAGE });
   const started = Date.now();
@@ -149,6 +168,7 @@ async function main(): Promise<void> {
     ingest?: IngestResult;
     query?: QueryResult;
     journal?: JournalResult;
+    queue?: QueueResult;
     totalMs?: number;
   } = {
     node: process.version,
@@ -188,6 +208,10 @@ async function main(): Promise<void> {
       const dir = process.env.BENCH_JOURNAL_DIR || path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '.journal');
       report.journal = await runJournal({ appends: sizes.appends, dir, log });
       printJournal(report.journal);
+    }
+    if (benches.includes('queue')) {
+      report.queue = await runQueue({ mongo, messages: sizes.sends, concurrency: sizes.sendConcurrency, log });
+      printQueue(report.queue);
     }
   } finally {
     await mongo.stop();

@@ -113,6 +113,23 @@ const shape = {
   GAP_FILL_CHATS: count.default(50),
   /** Gap fill: a chat is active when it has a message stored at most this long ago, ms (also `7d`). */
   GAP_FILL_ACTIVE_MS: durationMs.default(7 * 24 * 3600 * 1000),
+  // ── The send queue (POST /v1/messages): pacing, because bursts get numbers banned ──
+  /** Messages per second an instance sends on average (token bucket refill); 0 turns the bucket and jitter off. */
+  SEND_RATE_PER_S: z.coerce.number().min(0).max(1000).default(1),
+  /** Messages that may go back to back after a quiet spell (token bucket size). */
+  SEND_BURST: z.coerce.number().int().min(1).max(1000).default(3),
+  /** Random extra delay before each send, 0 to this many ms (also `1s`); only while SEND_RATE_PER_S > 0. */
+  SEND_JITTER_MS: envDurationMs.default(500),
+  /** Least time between two sends to the same chat, ms (also `2s`); 0 for none. */
+  SEND_CHAT_GAP_MS: envDurationMs.default(2_000),
+  /** Typing simulation: "typing…" shown this many ms per character before each send; 0 (default) turns it off. */
+  SEND_TYPING_MS_PER_CHAR: z.coerce.number().min(0).max(1000).default(0),
+  /** Typing simulation: longest "typing…" before one send, ms (also `5s`). */
+  SEND_TYPING_MAX_MS: envDurationMs.default(5_000),
+  /** Attempts before a message whose sends keep failing (or end with an unknown outcome) is marked failed. */
+  SEND_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  /** `POST /v1/messages?wait=true`: longest wait for sent or failed before answering 202 anyway, ms. */
+  SEND_WAIT_MAX_MS: durationMs.default(30_000),
   /** Largest accepted request body, bytes (also `256k`). */
   BODY_LIMIT_BYTES: envSizeBytes.default(256 * 1024),
   /** Instance id (for logs and metrics labels); the WhatsAppInstance name in Kubernetes. */

@@ -23,6 +23,10 @@ export const ERROR_CATALOGUE = withKitErrors({
   webhook_not_configured: { status: 409, message: 'No webhook URL is set; set one first.' },
   webhook_url_refused: { status: 422, message: 'This webhook URL is refused: webhooks go to public addresses only.' },
   number_not_on_whatsapp: { status: 422, message: 'This phone number has no WhatsApp account.' },
+  idempotency_key_reused: {
+    status: 422,
+    message: 'This Idempotency-Key was used for a different message; use a new key for a new message.',
+  },
   session_not_ready: { status: 409, message: 'The WhatsApp session is not logged in; log in with POST /v1/session/login first.' },
   session_busy: { status: 409, message: 'The session is already logged in or logging in.' },
   qr_not_available: { status: 404, message: 'No QR code is pending; start a login with POST /v1/session/login.' },

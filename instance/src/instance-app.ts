@@ -19,6 +19,7 @@ import { EventRecorder } from './services/event-recorder.js';
 import { GapFiller } from './services/gap-fill.js';
 import { LiveEvents } from './services/live-events.js';
 import { MessagingService } from './services/messaging.js';
+import { OutgoingSender } from './services/outgoing/sender.js';
 import { SessionController } from './services/session-controller.js';
 import { TokenService } from './services/tokens.js';
 import { Journal, journalFilePath } from './storage/journal.js';
@@ -61,6 +62,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
   const metrics = createMetrics({
     outboxDepth: () => store.col.outbox.countDocuments({ status: 'pending' }),
     browserMemoryBytes: () => engine.memoryBytes(),
+    sendQueueDepth: () => sender.depth(),
   });
   const persister = new Persister({
     store,
@@ -131,7 +133,25 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     chats: config.gapFillChats,
     activeMs: config.gapFillActiveMs,
   });
-  const messaging = new MessagingService(engine, store, recorder);
+  // The send queue: records left by the previous run (queued, or interrupted while sending) are picked up here.
+  const sender: OutgoingSender = new OutgoingSender({
+    engine,
+    store,
+    recorder,
+    live,
+    metrics,
+    logger: logger.child({ component: 'send-queue' }),
+    pacing: {
+      ratePerS: config.sendRatePerS,
+      burst: config.sendBurst,
+      jitterMs: config.sendJitterMs,
+      chatGapMs: config.sendChatGapMs,
+    },
+    typing: { msPerChar: config.sendTypingMsPerChar, maxMs: config.sendTypingMaxMs },
+    maxAttempts: config.sendMaxAttempts,
+  });
+  await sender.start();
+  const messaging = new MessagingService(engine, store, sender);
   const contacts = new ContactsService(store);
 
   const servers = await startHttpServers({
@@ -142,7 +162,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     bodyLimitBytes: config.bodyLimitBytes,
     internalApiKey: config.internalApiKey,
     version: instanceVersion,
-    publicRoutes: publicRoutes({ session, messaging, contacts }),
+    publicRoutes: publicRoutes({ session, messaging, contacts, sendWaitMs: config.sendWaitMaxMs }),
     internalRoutes: internalRoutes({ tokens, webhooks: webhookAdmin }),
     tokens,
     session,
@@ -168,6 +188,8 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     async close() {
       // Each step runs whatever the previous one did: a failed step is logged and never skips the persistence flush.
       await servers.close().catch((err: Error) => logger.warn({ err }, 'closing the HTTP servers failed'));
+      // The send in flight ends first; queued messages stay in the database for the next start.
+      await bounded(sender.stop(), STOP_STEP_TIMEOUT_MS, 'send queue stop', logger);
       await engine.stop().catch((err: Error) => logger.warn({ err }, 'engine stop failed'));
       await bounded(gapFiller.idle(), STOP_STEP_TIMEOUT_MS, 'gap fill', logger);
       recorder.close();

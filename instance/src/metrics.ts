@@ -23,6 +23,9 @@ export interface Metrics {
   reconnectAttempts: Counter;
   reconnects: Counter;
   reconnectsExhausted: Counter;
+  sendQueueDepth: Gauge;
+  sendLatency: Histogram;
+  sends: Counter<'result'>;
   setSessionState(state: SessionState): void;
 }
 
@@ -33,6 +36,8 @@ export interface Metrics {
 export function createMetrics(collectors: {
   outboxDepth: () => Promise<number>;
   browserMemoryBytes: () => Promise<number | undefined>;
+  /** Messages of the send queue not sent or failed yet (queued, being sent). */
+  sendQueueDepth?: () => number;
 }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -131,6 +136,26 @@ export function createMetrics(collectors: {
     reconnectsExhausted: new Counter({
       name: 'wacloud_session_reconnect_exhausted_total',
       help: 'Reconnect budgets spent (session FAILED, liveness failing)',
+      registers: [registry],
+    }),
+    sendQueueDepth: new Gauge({
+      name: 'wacloud_send_queue_depth',
+      help: 'Messages of the send queue not yet sent or failed (queued or being sent)',
+      registers: [registry],
+      collect() {
+        this.set(collectors.sendQueueDepth?.() ?? 0);
+      },
+    }),
+    sendLatency: new Histogram({
+      name: 'wacloud_send_latency_seconds',
+      help: 'Time from POST /v1/messages (queued) to WhatsApp taking the message (sent), seconds',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900],
+      registers: [registry],
+    }),
+    sends: new Counter({
+      name: 'wacloud_sends_total',
+      help: 'Send queue outcomes: sent, failed (with a reason), interrupted (outcome unknown: checked against the chat history)',
+      labelNames: ['result'],
       registers: [registry],
     }),
     setSessionState(state) {

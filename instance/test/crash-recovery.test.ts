@@ -122,10 +122,10 @@ describe('nothing lost at a crash', () => {
       count: 300,
       killAfter: 300,
       env: { GAP_FILL_MESSAGES: '1000' },
-      // A message sent through the API is stored at once: the chat has a stored message to fill the gap from.
+      // A message sent through the API (waiting until it is sent, so stored): the chat has a stored message to fill the gap from.
       beforeBurst: async (inst, w) => {
-        const sent = await inst.api('POST', '/v1/messages', { token: w, body: { to: peer, text: 'anchor' } });
-        expect(sent.status).toBeLessThan(300);
+        const sent = await inst.api('POST', '/v1/messages?wait=true', { token: w, body: { to: peer, text: 'anchor' } });
+        expect(sent.status).toBe(201);
       },
       whileDown: (inst) => rmSync(journalFilePath(inst.dataDir), { force: true }),
     });

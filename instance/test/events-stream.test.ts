@@ -46,9 +46,9 @@ test('state, QR, messages and acks arrive live (the QR only for rw); tokens with
   asRw.ws.close();
 
   await env.simnet.hook('/hooks/accounts', { phone: '15550000302' });
-  const sent = await env.inst.api('POST', '/v1/messages', { token: w, body: { to: '15550000302', text: 'live' } });
-  await eventually(() => events.some((e) => e.event === 'message' && e.data.id === sent.body.id && e.data.fromMe));
-  await eventually(() => events.some((e) => e.event === 'message.ack' && e.data.id === sent.body.id && e.data.ack >= 2));
+  const sent = await env.inst.api('POST', '/v1/messages?wait=true', { token: w, body: { to: '15550000302', text: 'live' } });
+  await eventually(() => events.some((e) => e.event === 'message' && e.data.id === sent.body.messageId && e.data.fromMe));
+  await eventually(() => events.some((e) => e.event === 'message.ack' && e.data.id === sent.body.messageId && e.data.ack >= 2));
   await env.simnet.hook('/hooks/send', { from: '15550000302', to: '15550000301', text: 'incoming live' });
   await eventually(() => events.some((e) => e.event === 'message' && e.data.body === 'incoming live' && !e.data.fromMe));
   await eventually(() => viaHeader.events.some((e) => e.event === 'message' && e.data.body === 'incoming live'));

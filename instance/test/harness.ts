@@ -109,6 +109,9 @@ export async function startInstance(o: InstanceOptions): Promise<RunningInstance
     PERSIST_FLUSH_MS: '50',
     // The tests' webhook receivers listen on loopback, which the SSRF guard refuses unless the operator opens it.
     WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
+    // The send queue unpaced unless a test sets its pacing (the defaults pace about 1 message/s).
+    SEND_RATE_PER_S: '0',
+    SEND_CHAT_GAP_MS: '0',
     ...o.env,
   };
   return launch(env, { port, internalPort, internalKey, dataDir, mongoUri });

@@ -53,7 +53,7 @@ describe('A sends to B through the simulated network', () => {
   const before = new Date(Date.now() - 1000);
 
   test('POST /v1/messages by phone number returns the stored message with id and ack', async () => {
-    const res = await a.api('POST', '/v1/messages', { token: tokens.aW, body: { to: PHONE_B, text } });
+    const res = await a.api('POST', '/v1/messages?wait=true', { token: tokens.aW, body: { to: PHONE_B, text } });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({ chatId: `${PHONE_B}@c.us`, fromMe: true, body: text, isGroup: false });
     expect(res.body.ack).toBeGreaterThanOrEqual(1);
@@ -165,7 +165,7 @@ describe('A sends to B through the simulated network', () => {
   test('cursor pages walk every message once, newest first', async () => {
     for (let i = 0; i < 5; i++) {
       const r = await a.api('POST', '/v1/messages', { token: tokens.aW, body: { to: `${PHONE_B}@c.us`, text: `page test ${i}` } });
-      expect(r.status).toBe(201);
+      expect(r.status).toBe(202);
     }
     const all = await eventually(async () => {
       const r = await b.api('GET', '/v1/messages?q=page%20test&limit=500', { token: tokens.bR });
@@ -205,8 +205,8 @@ describe('scopes (acceptance 2)', () => {
     const wRead = await read(tokens.aW);
     expect(wRead.status).toBe(403);
     expect((await read(tokens.aR)).status).toBe(200);
-    expect((await send(tokens.aW)).status).toBe(201);
-    expect((await send(tokens.aRW)).status).toBe(201);
+    expect((await send(tokens.aW)).status).toBe(202);
+    expect((await send(tokens.aRW)).status).toBe(202);
     expect((await read(tokens.aRW)).status).toBe(200);
     for (const [p, need] of [
       ['/v1/messages/x', 'r'],

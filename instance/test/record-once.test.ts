@@ -17,7 +17,7 @@ import { startInstanceApp, type InstanceApp } from '../src/instance-app.js';
 import { createMetrics } from '../src/metrics.js';
 import { EventRecorder } from '../src/services/event-recorder.js';
 import { LiveEvents, type LiveEvent } from '../src/services/live-events.js';
-import { MessagingService } from '../src/services/messaging.js';
+import { sendAndRecord } from '../src/services/outgoing/sender.js';
 import { Persister, type PersistOp } from '../src/storage/persistence.js';
 import { openStore, type Store } from '../src/storage/store.js';
 import { WebhookOutbox } from '../src/webhooks/outbox.js';
@@ -128,10 +128,11 @@ describe('through the service with the simulated engine', () => {
     await new Promise((resolve) => ws.once('open', resolve));
     const writesOf = spyOnMessageWrites(app.store, app.persister);
 
-    const res = await api('POST', '/v1/messages', { to: '15550005002', text: 'exactly once' });
+    const res = await api('POST', '/v1/messages?wait=true', { to: '15550005002', text: 'exactly once' });
     expect(res.status).toBe(201);
-    const sent = (await res.json()) as { id: string; sentBy: { tokenName: string } };
-    expect(sent.sentBy.tokenName).toBe('once-bot');
+    const queued = (await res.json()) as { messageId: string; sentBy: { tokenName: string } };
+    expect(queued.sentBy.tokenName).toBe('once-bot');
+    const sent = { id: queued.messageId };
     // The read right after the response finds the record, naming the token.
     const read = (await (await api('GET', `/v1/messages/${encodeURIComponent(sent.id)}`)).json()) as { sentBy: { tokenName: string } };
     expect(read.sentBy.tokenName).toBe('once-bot');
@@ -178,7 +179,6 @@ describe('event order of the engine', () => {
   let store: Store;
   let persister: Persister;
   let engine: ScriptedEngine;
-  let messaging: MessagingService;
   let recorder: EventRecorder;
   let live: LiveEvent[];
   let writesOf: (id: string) => Array<{ via: string; id: string }>;
@@ -210,7 +210,6 @@ describe('event order of the engine', () => {
       metrics,
       logger,
     });
-    messaging = new MessagingService(engine as unknown as Engine, store, recorder);
     writesOf = spyOnMessageWrites(store, persister);
   });
   afterEach(async () => {
@@ -219,6 +218,14 @@ describe('event order of the engine', () => {
     await store.connection.dropDatabase();
     await store.close();
   });
+
+  /** What the send queue does for one message: send through the engine, record once naming the token. */
+  const send = (text: string) =>
+    sendAndRecord(engine as unknown as Engine, recorder, {
+      chatId: '15550006002@c.us',
+      body: text,
+      sentBy: { tokenId: 't1', tokenName: 'bot' },
+    });
 
   async function expectRecordedOnce(id: string, tokenName: string, ack = 1) {
     await persister.flush();
@@ -232,19 +239,19 @@ describe('event order of the engine', () => {
 
   test('event before the send resolves (the simulated engine), with an ack meanwhile', async () => {
     const m = message('A0000000000000000001');
-    const sending = messaging.send({ to: '15550006002', text: 'a' }, { tokenId: 't1', tokenName: 'bot' });
+    const sending = send('a');
     engine.emit('message', m);
     engine.emit('message_ack', { id: m.id, chatId: m.chatId, ack: 2 });
     engine.next!.resolve(m);
-    const view = await sending;
-    expect(view.sentBy).toEqual({ tokenId: 't1', tokenName: 'bot' });
+    const { record } = await sending;
+    expect(record.sentBy).toEqual({ tokenId: 't1', tokenName: 'bot' });
     await expectRecordedOnce(m.id, 'bot', 2);
     expect(live.map((e) => e.event)).toEqual(['message', 'message.ack']);
   });
 
   test('event after the send resolved (whatsapp-web.js may do this)', async () => {
     const m = message('A0000000000000000002');
-    const sending = messaging.send({ to: '15550006002', text: 'b' }, { tokenId: 't1', tokenName: 'bot' });
+    const sending = send('b');
     engine.next!.resolve(m);
     await sending;
     engine.emit('message', m);
@@ -254,7 +261,7 @@ describe('event order of the engine', () => {
   test('a message from the phone during a send is held, then recorded through the persister once the send ended', async () => {
     const fromPhone = message('B0000000000000000001');
     const m = message('A0000000000000000003');
-    const sending = messaging.send({ to: '15550006002', text: 'c' }, { tokenId: 't1', tokenName: 'bot' });
+    const sending = send('c');
     engine.emit('message', fromPhone);
     expect(live).toEqual([]);
     engine.next!.resolve(m);
@@ -272,7 +279,7 @@ describe('event order of the engine', () => {
   test('a failed send releases what it held', async () => {
     const fromPhone = message('B0000000000000000002');
     engine.sendText = () => Promise.reject(new Error('boom'));
-    const sending = messaging.send({ to: '15550006002', text: 'd' }, { tokenId: 't1', tokenName: 'bot' });
+    const sending = send('d');
     engine.emit('message', fromPhone);
     await expect(sending).rejects.toThrow('boom');
     await eventually(() => live.some((e) => e.event === 'message' && (e.data as { id: string }).id === fromPhone.id));

@@ -12,6 +12,7 @@
  * sees it, is the lowest state over its recipients: 1 sent, 2 delivered, 3 read.
  */
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { ChatStates } from './chat-states.js';
 import { PendingLogins } from './logins.js';
 import { NetworkViews } from './views.js';
 import {
@@ -44,6 +45,8 @@ export class SimNetwork {
   readonly #offline = new Set<string>();
   /** The read side: what an account sees of the state above. */
   readonly #views = new NetworkViews(this.#accounts, this.#groups, this.#messages);
+  /** Typing / recording indicators the devices showed (for the test hooks). */
+  readonly chatStates = new ChatStates();
 
   constructor(options: NetworkOptions = {}) {
     this.#logins = new PendingLogins(options.qrIntervalMs ?? 20_000, options.qrMaxCount ?? 6);
@@ -161,6 +164,12 @@ export class SimNetwork {
         }
         case 'contacts':
           return reply<'contacts'>({ contacts: this.contacts(device.phone) });
+        case 'chatstate': {
+          const to = frame.chatId.includes('@') ? frame.chatId : `${frame.chatId.replace(/\D/g, '')}@c.us`;
+          this.#views.recipients(device.phone, to); // the chat must exist (chat_not_found / number_not_on_whatsapp)
+          this.chatStates.record(device.phone, to, frame.state);
+          return reply<'chatstate'>({});
+        }
         case 'chats':
           return reply<'chats'>({ chats: this.chats(device.phone) });
         case 'history':
@@ -311,7 +320,7 @@ export class SimNetwork {
       respond?.(view);
       return view;
     }
-    const recipients = this.#recipients(sender.phone, to);
+    const recipients = this.#views.recipients(sender.phone, to);
     const quotedKey = input.quotedMessageId === undefined ? undefined : keyOf(input.quotedMessageId);
     const quoted = quotedKey === undefined ? undefined : this.#messages.get(quotedKey);
     const message: StoredMessage = {
@@ -408,19 +417,6 @@ export class SimNetwork {
   }
 
   // ── Internals ───────────────────────────────────────────────────────────────────────────────────────────────
-
-  /** Phones that receive a message from `from` to chat `to`. */
-  #recipients(from: string, to: string): string[] {
-    if (to.endsWith('@g.us')) {
-      const group = this.#groups.get(to);
-      if (!group || !group.participants.includes(from)) throw new SimnetError('chat_not_found', `no group ${to} with ${from} as a member`);
-      return group.participants.filter((p) => p !== from);
-    }
-    const phone = phoneOf(to);
-    if (phone === undefined) throw new SimnetError('chat_not_found', `${to} is not a chat id`);
-    if (!this.#accounts.has(phone)) throw new SimnetError('number_not_on_whatsapp', `${phone} is not on WhatsApp`);
-    return phone === from ? [] : [phone];
-  }
 
   /** Raises recipient `phone`'s state of message `key` to `state` and reports a changed ack to the sender. */
   #advance(key: string, phone: string, state: 2 | 3): void {

@@ -13,7 +13,7 @@
  * 3. Linked: the server sends `push` frames (messages, acks, chats, contacts), numbered per device; the device
  *    confirms each with `received {seq}` (unconfirmed pushes are sent again on the next connection, so delivery
  *    is at-least-once and a confirmed message push is the delivery receipt, ack 2). Requests (`send`, `contacts`,
- *    `chats`, `history`, `logout`) carry a `reqId` answered by one `response`.
+ *    `chats`, `history`, `chatstate`, `logout`) carry a `reqId` answered by one `response`.
  *
  * 4. The server may end a linked session with `logged_out` (unlinked from the phone: forget the credentials) or
  *    `conflict` (another connection resumed the same credentials: stop, keep them).
@@ -121,6 +121,13 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
     quotedMessageId: z.string().min(1).max(300).optional(),
   }),
   z.object({ type: z.literal('contacts'), reqId }),
+  /** Show the typing / recording indicator in a chat, or clear it (`paused`): whatsapp-web.js `Chat.sendStateTyping()`. */
+  z.object({
+    type: z.literal('chatstate'),
+    reqId,
+    chatId: z.string().min(1).max(100),
+    state: z.enum(['typing', 'recording', 'paused']),
+  }),
   /** The newest `limit` messages of one of the account's chats, oldest first (WhatsApp Web's `fetchMessages`). */
   z.object({ type: z.literal('history'), reqId, chatId: z.string().min(1).max(100), limit: z.number().int().min(1).max(MAX_HISTORY) }),
   z.object({ type: z.literal('chats'), reqId }),
@@ -139,6 +146,7 @@ export interface ResultMap {
   /** The message as sent, from the sender's view, ack 1 (the server accepted it). */
   send: { message: WireMessage };
   contacts: { contacts: WireContact[] };
+  chatstate: Record<string, never>;
   /** The chat's newest messages as the account sees them, oldest first. */
   history: { messages: WireMessage[] };
   chats: { chats: WireChat[] };

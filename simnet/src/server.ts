@@ -121,6 +121,12 @@ function hooks(network: SimNetwork): express.Router {
     const p = parse(phone, req.params.phone);
     res.json({ messages: network.sent(p) });
   });
+  /** Typing / recording indicators the account's devices showed, oldest first. */
+  router.get('/accounts/:phone/chatstates', (req, res) => {
+    const p = parse(phone, req.params.phone);
+    network.account(p);
+    res.json({ chatStates: network.chatStates.list(p) });
+  });
   /** `count` messages `<text> <i>` (i from 0) from one phone in one go: a burst as the receiving devices see it. */
   router.post('/burst', (req, res) => {
     const body = parse(schemas.burst, req.body);

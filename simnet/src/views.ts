@@ -30,6 +30,22 @@ export class NetworkViews {
     return account;
   }
 
+  /**
+   * Phones that receive a message from `from` to chat `to`.
+   * @throws SimnetError `chat_not_found` (404), `number_not_on_whatsapp` (404).
+   */
+  recipients(from: string, to: string): string[] {
+    if (to.endsWith('@g.us')) {
+      const group = this.groups.get(to);
+      if (!group || !group.participants.includes(from)) throw new SimnetError('chat_not_found', `no group ${to} with ${from} as a member`);
+      return group.participants.filter((p) => p !== from);
+    }
+    const phone = phoneOf(to);
+    if (phone === undefined) throw new SimnetError('chat_not_found', `${to} is not a chat id`);
+    if (!this.accounts.has(phone)) throw new SimnetError('number_not_on_whatsapp', `${phone} is not on WhatsApp`);
+    return phone === from ? [] : [phone];
+  }
+
   /** Messages account `phone` received (not its own), oldest first, as it sees them. */
   received(phone: string): WireMessage[] {
     this.requireAccount(phone);

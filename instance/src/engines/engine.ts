@@ -117,6 +117,13 @@ export interface SendTextOptions {
   quotedMessageId?: string | undefined;
 }
 
+/**
+ * What the account shows in a chat while composing (whatsapp-web.js `Chat.sendStateTyping()`, `sendStateRecording()`,
+ * `clearState()`): `typing`, `recording` (a voice note) or `paused` (neither). WhatsApp clears it on its own after
+ * about 25 s, and when a message is sent.
+ */
+export type ChatState = 'typing' | 'recording' | 'paused';
+
 export interface LoginOptions {
   /** Log in with a pairing code for this phone number (digits) instead of a QR. */
   phone?: string | undefined;
@@ -156,6 +163,13 @@ export interface Engine extends EventEmitter<EngineEvents> {
    * @throws EngineNotReadyError unless WORKING; EngineError for a chat that does not exist (code `chat_not_found`).
    */
   sendText(to: string, text: string, options?: SendTextOptions): Promise<EngineMessage>;
+  /**
+   * Shows `state` to the other members of chat `chatId` (`…@c.us` / `…@g.us`): the typing or recording indicator, or
+   * clears it (`paused`). Resolves once WhatsApp took it.
+   * @throws EngineNotReadyError unless WORKING; EngineError `chat_not_found` / `number_not_on_whatsapp` for a chat the
+   *   account cannot write to.
+   */
+  sendChatState(chatId: string, state: ChatState): Promise<void>;
   /** All contacts (users and groups) the account knows. @throws EngineNotReadyError unless WORKING. */
   contacts(): Promise<EngineContact[]>;
   /** All chats. @throws EngineNotReadyError unless WORKING. */

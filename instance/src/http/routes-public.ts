@@ -4,6 +4,8 @@
  */
 import type { Response } from 'express';
 import { defineRoute, type RouteDef } from '@wacloud/kit';
+import { AppError } from '../errors.js';
+import { z } from 'zod';
 import type { ContactsService } from '../services/contacts.js';
 import type { MessagingService } from '../services/messaging.js';
 import type { SessionController } from '../services/session-controller.js';
@@ -14,6 +16,8 @@ export interface PublicDeps {
   session: SessionController;
   messaging: MessagingService;
   contacts: ContactsService;
+  /** `POST /v1/messages?wait=true`: longest wait for sent or failed, ms (default 30 s). */
+  sendWaitMs?: number;
 }
 
 const err = (description: string) => ({ description, schema: s.errorResponse });
@@ -21,7 +25,8 @@ const authErrors = { 401: err('Missing or invalid token'), 403: err('The token l
 
 const route = defineRoute<TokenInfo | undefined>();
 
-export function publicRoutes({ session, messaging, contacts }: PublicDeps): RouteDef[] {
+export function publicRoutes({ session, messaging, contacts, sendWaitMs }: PublicDeps): RouteDef[] {
+  const waitMs = sendWaitMs ?? 30_000;
   /** Answers a probe: 200 `{status: ok}` when `ok`, else 503 with `failure`; the session state and reason either way. */
   const probe = (res: Response, ok: boolean, failure: 'failed' | 'not_ready') => {
     const { state, reason } = session.status();
@@ -96,9 +101,13 @@ export function publicRoutes({ session, messaging, contacts }: PublicDeps): Rout
       operationId: 'getMessage',
       tags: ['messages'],
       scope: 'r',
-      summary: 'One message by id',
+      summary: 'One message: a stored one by its WhatsApp id, or a queued one by its out_… id (with its status)',
       params: s.messageIdParams,
-      responses: { 200: { description: 'Message', schema: s.messageView }, 404: err('No such message'), ...authErrors },
+      responses: {
+        200: { description: 'Message', schema: z.union([s.messageView, s.outgoingMessageView]) },
+        404: err('No such message'),
+        ...authErrors,
+      },
       handler: ({ params }) => messaging.get(params.id),
     }),
     route({
@@ -107,17 +116,34 @@ export function publicRoutes({ session, messaging, contacts }: PublicDeps): Rout
       operationId: 'sendMessage',
       tags: ['messages'],
       scope: 'w',
-      summary: 'Send a text message to a chat id or phone number; the stored record names the sending token',
+      summary: 'Queue a text message to a chat id or phone number (paced, sent once); the record names the sending token',
+      description:
+        'Answers 202 with the queued message (`id`, `status`); follow it with GET /v1/messages/{id} or the `message.status` ' +
+        "live event: queued → sending → sent (then acks), or failed with an error. Messages go out at the instance's pace " +
+        '(SEND_RATE_PER_S, SEND_BURST, SEND_JITTER_MS, SEND_CHAT_GAP_MS). Header `Idempotency-Key` (1–255 visible ASCII ' +
+        'characters) makes retries safe: the same key from the same token answers with the first message and sends nothing ' +
+        "more. `?wait=true` waits (at most SEND_WAIT_MAX_MS) and answers 201 once sent, or the failure's error.",
+      query: s.sendMessageQuery,
       body: s.sendMessageBody,
       responses: {
-        201: { description: 'The stored message (id, ack)', schema: s.messageView },
-        400: err('Invalid body'),
-        404: err('Chat not found'),
+        202: { description: 'Queued (or, for a repeated Idempotency-Key, the first message as it is now)', schema: s.outgoingMessageView },
+        201: { description: '`?wait=true`: sent', schema: s.outgoingMessageView },
+        400: err('Invalid body or Idempotency-Key'),
+        404: err('`?wait=true`: chat not found'),
         409: err('Session not logged in'),
-        422: err('Number not on WhatsApp'),
+        422: err('Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp'),
+        502: err('`?wait=true`: WhatsApp refused or failed the message'),
         ...authErrors,
       },
-      handler: ({ body, auth: token }) => messaging.send(body, { tokenId: token!.id, tokenName: token!.name }),
+      handler: async ({ req, res, body, query, auth: token }) => {
+        const idempotencyKey = idempotencyKeyOf(req.header('idempotency-key'));
+        const { view } = await messaging.send(
+          body,
+          { tokenId: token!.id, tokenName: token!.name },
+          { idempotencyKey, waitMs: query.wait ? waitMs : 0 },
+        );
+        res.status(query.wait && view.status === 'sent' ? 201 : 202).json(view);
+      },
     }),
     route({
       method: 'get',
@@ -207,4 +233,14 @@ export function publicRoutes({ session, messaging, contacts }: PublicDeps): Rout
       handler: async () => ({ state: session.state(), uptimeMs: session.uptimeMs(), ...(await messaging.stats()) }),
     }),
   ];
+}
+
+/** The `Idempotency-Key` header's value, or undefined without one. @throws AppError `invalid_request` (400) when malformed. */
+function idempotencyKeyOf(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  const r = s.idempotencyKey.safeParse(header);
+  if (r.success) return r.data;
+  throw new AppError('invalid_request', `Invalid header "Idempotency-Key": ${r.error.issues[0]?.message ?? 'malformed'}`, [
+    { in: 'header', field: 'Idempotency-Key', problem: r.error.issues[0]?.message },
+  ]);
 }

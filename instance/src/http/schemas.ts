@@ -78,6 +78,24 @@ export const sendMessageBody = z
   })
   .strict();
 
+export const sendMessageQuery = z
+  .object({
+    wait: boolString
+      .optional()
+      .meta({ description: 'true: wait (bounded) until the message is sent or failed; 201 when sent, the error when it failed' }),
+  })
+  .strict();
+
+/** The `Idempotency-Key` request header: 1–255 visible ASCII characters (a UUID fits). */
+export const idempotencyKey = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,255}$/, 'must be 1 to 255 visible ASCII characters (e.g. a UUID)')
+  .meta({
+    description:
+      'Makes retries safe: the same key from the same token answers with the first message (same id, current status) and ' +
+      'sends nothing more; the same key with another message is refused (422 idempotency_key_reused).',
+  });
+
 export const loginBody = z
   .object({ phone: phone.optional().meta({ description: 'Log in with a pairing code for this number instead of a QR' }) })
   .strict();
@@ -122,6 +140,26 @@ export const messageView = z.object({
   quotedMessageId: z.string().optional(),
   sentBy: z.object({ tokenId: z.string(), tokenName: z.string() }).optional(),
 });
+export const outgoingStatus = z.enum(['queued', 'sending', 'sent', 'failed']);
+export const outgoingMessageView = z
+  .object({
+    id: z.string().meta({ description: 'The send queue id (out_…), stable from the first answer on' }),
+    status: outgoingStatus.meta({ description: 'queued → sending → sent (then acks), or failed with an error' }),
+    chatId: z.string(),
+    fromMe: z.literal(true),
+    isGroup: z.boolean(),
+    type: z.literal('chat'),
+    body: z.string(),
+    quotedMessageId: z.string().optional(),
+    sentBy: z.object({ tokenId: z.string(), tokenName: z.string() }),
+    createdAt: z.string().meta({ description: 'ISO 8601: when it was queued' }),
+    sentAt: z.string().optional().meta({ description: 'ISO 8601: when WhatsApp took it' }),
+    messageId: z.string().optional().meta({ description: 'The WhatsApp message id once sent (the stored message, its acks and events)' }),
+    ack: z.number().int().optional().meta({ description: 'Once sent: 1 server, 2 device, 3 read, 4 played' }),
+    attempts: z.number().int(),
+    error: z.object({ code: z.string(), message: z.string() }).optional().meta({ description: 'Why it failed' }),
+  })
+  .meta({ description: 'A message of the send queue' });
 export const contactView = z.object({
   id: z.string(),
   number: z.string().optional(),

@@ -1,13 +1,14 @@
 /**
- * Messaging: sending text messages through the engine (recorded once, naming the sending token), reading stored
- * messages, and the message statistics.
+ * Messaging: queuing text messages for the send queue (`outgoing/`: paced, durable, sent once, naming the sending
+ * token), reading stored and queued messages, and the message statistics.
  */
-import { toChatId, type Engine } from '../engines/engine.js';
+import { toChatId, type Engine, type SessionState } from '../engines/engine.js';
 import { AppError } from '../errors.js';
+import { findOutgoing, idempotentOutgoingId, insertOutgoing, newOutgoingId, OUTGOING_ID, requestHash } from '../storage/outgoing.js';
 import { findMessageById, findMessages, messageStats, type MessageFilter, type Page } from '../storage/queries.js';
-import type { SentBy, Store } from '../storage/store.js';
-import { callEngine } from './engine-errors.js';
-import type { EventRecorder } from './event-recorder.js';
+import type { OutgoingDoc, SentBy, Store } from '../storage/store.js';
+import type { OutgoingSender } from './outgoing/sender.js';
+import { toOutgoingView, type OutgoingView } from './outgoing/view.js';
 import { toMessageView, type MessageView } from './views.js';
 
 export interface SendText {
@@ -18,32 +19,100 @@ export interface SendText {
   quotedMessageId?: string | undefined;
 }
 
+export interface SendOptions {
+  /** The client's Idempotency-Key: a retry with the same key (same token) answers with the first message. */
+  idempotencyKey?: string | undefined;
+  /** Wait for sent or failed at most this long, ms (0: answer at once, queued). */
+  waitMs?: number | undefined;
+}
+
+/** What a send answers: the queued message's view and whether it is new (`created`) or an Idempotency-Key retry. */
+export interface SendResult {
+  view: OutgoingView;
+  created: boolean;
+}
+
+/** States in which no account is logged in: a send is refused at once (nothing could send it). */
+const NOT_LOGGED_IN: ReadonlySet<SessionState> = new Set(['STOPPED', 'SCAN_QR_CODE', 'FAILED']);
+
 export class MessagingService {
   constructor(
     private readonly engine: Engine,
     private readonly store: Store,
-    private readonly recorder: EventRecorder,
+    private readonly sender: OutgoingSender,
   ) {}
 
   /**
-   * Sends `msg` and resolves with the stored message (id, ack ≥ 1), whose `sentBy` names the token.
-   * @throws AppError `session_not_ready`, `chat_not_found`, `number_not_on_whatsapp`, `engine_error`.
+   * Queues `msg` for the sender loop and resolves with its view (`queued`; with `waitMs`, `sent` or `failed` when that
+   * came first). A retry with the same `idempotencyKey` from the same token resolves with the first message's current
+   * view and queues nothing.
+   * @throws AppError `session_not_ready` (no account logged in), `idempotency_key_reused` (same key, other message);
+   *   with `waitMs`, the failure's code when the message failed (`chat_not_found`, `number_not_on_whatsapp`,
+   *   `engine_error`).
    */
-  async send(msg: SendText, sentBy: SentBy): Promise<MessageView> {
-    const endSend = this.recorder.beginSend();
-    try {
-      const m = await callEngine(() => this.engine.sendText(toChatId(msg.to), msg.text, { quotedMessageId: msg.quotedMessageId }));
-      return toMessageView(await this.recorder.recordSent(m, sentBy));
-    } finally {
-      endSend();
+  async send(msg: SendText, sentBy: SentBy, options: SendOptions = {}): Promise<SendResult> {
+    const chatId = toChatId(msg.to);
+    const hash = requestHash({ chatId, body: msg.text, quotedMessageId: msg.quotedMessageId });
+    const key = options.idempotencyKey;
+    let doc: OutgoingDoc = {
+      _id: key === undefined ? newOutgoingId() : idempotentOutgoingId(sentBy.tokenId, key),
+      status: 'queued',
+      chatId,
+      body: msg.text,
+      ...(msg.quotedMessageId === undefined ? {} : { quotedMessageId: msg.quotedMessageId }),
+      sentBy,
+      requestHash: hash,
+      idempotent: key !== undefined,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+      attempts: 0,
+    };
+    let created = true;
+    const existing = key === undefined ? null : await findOutgoing(this.store, doc._id);
+    if (existing) {
+      if (existing.requestHash !== hash) throw new AppError('idempotency_key_reused');
+      doc = existing;
+      created = false;
+    } else {
+      const state = this.engine.state();
+      if (NOT_LOGGED_IN.has(state)) {
+        throw new AppError('session_not_ready', `The WhatsApp session is ${state}; log in with POST /v1/session/login first.`);
+      }
+      const r = await insertOutgoing(this.store, doc);
+      if (r.inserted) this.sender.enqueue({ ...doc });
+      else {
+        // Two requests with one key at once: the other one inserted first.
+        if (r.existing.requestHash !== hash) throw new AppError('idempotency_key_reused');
+        doc = r.existing;
+        created = false;
+      }
     }
+    if (options.waitMs && doc.status !== 'sent' && doc.status !== 'failed') {
+      doc = (await this.sender.settled(doc._id, options.waitMs)) ?? doc;
+    }
+    if (options.waitMs && doc.status === 'failed') throw failure(doc);
+    return { view: await this.#view(doc), created };
   }
 
-  /** One stored message. @throws AppError `message_not_found`. */
-  async get(id: string): Promise<MessageView> {
+  /**
+   * One message: a queued one by its `out_…` id (with its status), else a stored one by its WhatsApp id.
+   * @throws AppError `message_not_found`.
+   */
+  async get(id: string): Promise<MessageView | OutgoingView> {
+    if (OUTGOING_ID.test(id)) {
+      const queued = await findOutgoing(this.store, id);
+      if (!queued) throw new AppError('message_not_found');
+      return this.#view(queued);
+    }
     const doc = await findMessageById(this.store, id);
     if (!doc) throw new AppError('message_not_found');
     return toMessageView(doc);
+  }
+
+  /** The view of a queued message, with the stored message's ack once sent. */
+  async #view(doc: OutgoingDoc): Promise<OutgoingView> {
+    const stored = doc.messageId ? await findMessageById(this.store, doc.messageId) : null;
+    return toOutgoingView(doc, stored?.ack);
   }
 
   /** Stored messages matching `filter`, newest first. @throws AppError `invalid_cursor`. */
@@ -56,4 +125,12 @@ export class MessagingService {
   stats(): ReturnType<typeof messageStats> {
     return messageStats(this.store);
   }
+}
+
+/** The coded error a failed message answers `?wait=true` with. */
+function failure(doc: OutgoingDoc): AppError {
+  const code = doc.error?.code;
+  const message = doc.error?.message ?? 'The message could not be sent.';
+  if (code === 'chat_not_found' || code === 'number_not_on_whatsapp' || code === 'session_not_ready') return new AppError(code, message);
+  return new AppError('engine_error', message, { engineCode: code, id: doc._id });
 }

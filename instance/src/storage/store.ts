@@ -1,6 +1,6 @@
 /**
  * MongoDB models of the instance's own database (mongoose). One collection per kind:
- * messages, contacts, chats, tokens, outbox (webhook events), settings.
+ * messages, contacts, chats, tokens, outbox (webhook events), settings, outgoing (the send queue).
  *
  * Designed for FerretDB v1 as well as MongoDB: no transactions, change streams, TTL indexes or `$lookup`;
  * atomic single-document updates and unique `_id`s carry every invariant.
@@ -67,6 +67,35 @@ export interface OutboxDoc {
   lastStatus?: number | null;
   lastError?: string | null;
   deliveredAt?: Date | null;
+}
+
+/** Where a message of the send queue is: `queued → sending → sent`, or `failed` (with a reason). */
+export type OutgoingStatus = 'queued' | 'sending' | 'sent' | 'failed';
+
+/** A message of the send queue (`outgoing` collection): what to send, who asked, and how far it got. */
+export interface OutgoingDoc {
+  /** `out_` + 32 hex: random, or derived from the token and its Idempotency-Key. */
+  _id: string;
+  status: OutgoingStatus;
+  chatId: string;
+  body: string;
+  quotedMessageId?: string | undefined;
+  sentBy: SentBy;
+  /** SHA-256 (hex) of the request (chat, text, quoted id): a retry with the same Idempotency-Key must match it. */
+  requestHash: string;
+  /** Whether an Idempotency-Key made `_id`. */
+  idempotent: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+  /** When the last attempt handed the message to the engine. */
+  sendingAt?: Date | undefined;
+  sentAt?: Date | undefined;
+  /** The WhatsApp message id, once sent. */
+  messageId?: string | undefined;
+  /** Engine attempts so far (retries after transient failures and after a restart). */
+  attempts: number;
+  /** Why it failed (`failed`), or the last transient failure. */
+  error?: { code: string; message: string } | undefined;
 }
 
 export interface WebhookSettingsDoc {
@@ -162,6 +191,29 @@ const outboxSchema = new Schema<OutboxDoc>(
 );
 outboxSchema.index({ status: 1, nextAttemptAt: 1 });
 
+const outgoingSchema = new Schema<OutgoingDoc>(
+  {
+    _id: String,
+    status: { type: String, enum: ['queued', 'sending', 'sent', 'failed'], required: true },
+    chatId: { type: String, required: true },
+    body: { type: String, required: true },
+    quotedMessageId: String,
+    sentBy: { tokenId: String, tokenName: String },
+    requestHash: { type: String, required: true },
+    idempotent: { type: Boolean, required: true },
+    createdAt: { type: Date, required: true },
+    updatedAt: { type: Date, required: true },
+    sendingAt: Date,
+    sentAt: Date,
+    messageId: String,
+    attempts: { type: Number, required: true },
+    error: { code: String, message: String },
+  },
+  { versionKey: false, _id: false },
+);
+// The sender loads what is unfinished at start, oldest first.
+outgoingSchema.index({ status: 1, createdAt: 1 });
+
 const settingsSchema = new Schema<WebhookSettingsDoc>(
   {
     _id: String,
@@ -180,6 +232,7 @@ export interface Collections {
   chats: mongoose.mongo.Collection<ChatDoc>;
   tokens: mongoose.mongo.Collection<TokenDoc>;
   outbox: mongoose.mongo.Collection<OutboxDoc>;
+  outgoing: mongoose.mongo.Collection<OutgoingDoc>;
 }
 
 export interface Store {
@@ -191,6 +244,7 @@ export interface Store {
   tokens: Model<TokenDoc>;
   outbox: Model<OutboxDoc>;
   settings: Model<WebhookSettingsDoc>;
+  outgoing: Model<OutgoingDoc>;
   /** Creates the indexes (idempotent). */
   init(): Promise<void>;
   close(): Promise<void>;
@@ -213,6 +267,7 @@ export async function openStore(uri: string, timeoutMs = 10_000): Promise<Store>
       chats: db.collection<ChatDoc>('chats'),
       tokens: db.collection<TokenDoc>('tokens'),
       outbox: db.collection<OutboxDoc>('outbox'),
+      outgoing: db.collection<OutgoingDoc>('outgoing'),
     },
     messages: connection.model<MessageDoc>('Message', messageSchema, 'messages'),
     contacts: connection.model<ContactDoc>('Contact', contactSchema, 'contacts'),
@@ -220,8 +275,9 @@ export async function openStore(uri: string, timeoutMs = 10_000): Promise<Store>
     tokens: connection.model<TokenDoc>('Token', tokenSchema, 'tokens'),
     outbox: connection.model<OutboxDoc>('Outbox', outboxSchema, 'outbox'),
     settings: connection.model<WebhookSettingsDoc>('Settings', settingsSchema, 'settings'),
+    outgoing: connection.model<OutgoingDoc>('Outgoing', outgoingSchema, 'outgoing'),
     async init() {
-      for (const m of [store.messages, store.contacts, store.chats, store.tokens, store.outbox, store.settings]) {
+      for (const m of [store.messages, store.contacts, store.chats, store.tokens, store.outbox, store.settings, store.outgoing]) {
         await m.createCollection().catch((err: { codeName?: string }) => {
           if (err.codeName !== 'NamespaceExists') throw err;
         });

@@ -4,15 +4,15 @@
  * public OpenAPI document (`generated/instance/`, `<Op>Responses[status]` per operationId; regenerate with
  * `npm run models -w dashboard`). The api's own shapes are in `models.ts`.
  */
-import type { GetMessageResponses, LoginResponses, LogoutResponses } from './generated/instance';
+import type { ListMessagesResponses, LoginResponses, LogoutResponses } from './generated/instance';
 
 /** POST /v1/session/logout: the session state after logout (also the `session.status` event's data). */
 export type SessionStatus = LogoutResponses[200];
 export type SessionState = SessionStatus['state'];
 /** POST /v1/session/login: the session state with the QR (raw and PNG data URL) or the pairing code. */
 export type LoginView = LoginResponses[200];
-/** A message as the instance shows it (timestamp ISO 8601). */
-export type MessageView = GetMessageResponses[200];
+/** A stored message as the instance shows it (timestamp ISO 8601); GET /v1/messages/out_… shows a queued one instead. */
+export type MessageView = ListMessagesResponses[200]['items'][number];
 
 /**
  * A frame of the live event stream (WebSocket `/v1/events`, `{event, data, timestamp}` with timestamp in epoch ms).

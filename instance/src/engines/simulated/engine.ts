@@ -28,6 +28,7 @@ import {
   EngineNotReadyError,
   checkHistoryLimit,
   toChatId,
+  type ChatState,
   type Engine,
   type EngineAccount,
   type EngineChat,
@@ -187,6 +188,16 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
       this.#emit('message', result.message);
     });
     return message;
+  }
+
+  /**
+   * See {@link Engine.sendChatState}: the network's `chatstate` request.
+   * @throws EngineNotReadyError unless WORKING; EngineError `chat_not_found`, `number_not_on_whatsapp`,
+   *   `connection_lost`, `timeout`.
+   */
+  async sendChatState(chatId: string, state: ChatState): Promise<void> {
+    this.#requireWorking();
+    await this.#request({ type: 'chatstate', reqId: this.#requests.nextId(), chatId: toChatId(chatId), state });
   }
 
   /** @throws EngineNotReadyError unless WORKING. */

@@ -27,7 +27,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Browser } from 'puppeteer-core';
 import wwebjs from 'whatsapp-web.js';
-import type { Client as WClient, ClientOptions as WClientOptions, GroupChat as WGroupChat, Message as WMessage } from 'whatsapp-web.js';
+import type { Client as WClient, ClientOptions as WClientOptions, Message as WMessage } from 'whatsapp-web.js';
 import { DEFAULT_RECONNECT_POLICY, Reconnector } from '../reconnect.js';
 import { closeBrowser, launchChromium, screenshotPng, processTreePssBytes, removeStaleSingletonFiles, withTimeout } from './browser.js';
 import {
@@ -35,6 +35,7 @@ import {
   EngineNotReadyError,
   checkHistoryLimit,
   toChatId,
+  type ChatState,
   type Engine,
   type EngineAccount,
   type EngineChat,
@@ -47,9 +48,10 @@ import {
   type SessionState,
 } from '../engine.js';
 import { wireClient } from './client-events.js';
+import { readChats, readContacts, sendChatState } from './directory.js';
 import { fetchMessagesSince } from './history.js';
 import type { WebjsEngineOptions } from './options.js';
-import { errorMessage, toEngineChat, toEngineContact, toEngineMessage, widString } from './mapping.js';
+import { errorMessage, toEngineMessage, widString } from './mapping.js';
 import { ChromiumSandboxError } from './sandbox.js';
 import type { BrowserRun } from './run.js';
 import { MemoryWatchdog } from './watchdog.js';
@@ -217,24 +219,17 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     return this.toEngineMessage(sent, client);
   }
 
+  /** See {@link Engine.sendChatState}: `Chat.sendStateTyping()`, `sendStateRecording()` or `clearState()`. */
+  async sendChatState(chatId: string, state: ChatState): Promise<void> {
+    await sendChatState(this.workingClient(), toChatId(chatId), state);
+  }
+
   async contacts(): Promise<EngineContact[]> {
-    const client = this.workingClient();
-    const [contacts, chats] = await Promise.all([client.getContacts(), client.getChats()]);
-    const participants = new Map<string, string[]>();
-    for (const chat of chats) {
-      if (chat.isGroup) {
-        participants.set(
-          chat.id._serialized,
-          ((chat as WGroupChat).participants ?? []).map((p) => p.id._serialized),
-        );
-      }
-    }
-    return contacts.map((c) => toEngineContact(c, participants.get(c.id._serialized)));
+    return readContacts(this.workingClient());
   }
 
   async chats(): Promise<EngineChat[]> {
-    const client = this.workingClient();
-    return (await client.getChats()).map(toEngineChat);
+    return readChats(this.workingClient());
   }
 
   /** See {@link Engine.messagesSince}: `Chat.fetchMessages({ limit })`, filtered by time. */

@@ -288,14 +288,25 @@ export type SendMessageData = {
          */
         quotedMessageId?: string;
     };
+    headers?: {
+        /**
+         * Makes retries safe: the same key from the same token answers with the first message (same id, current status) and sends nothing more; the same key with another message is refused (422 idempotency_key_reused).
+         */
+        'Idempotency-Key'?: string;
+    };
     path?: never;
-    query?: never;
+    query?: {
+        /**
+         * true: wait (bounded) until the message is sent or failed; 201 when sent, the error when it failed
+         */
+        wait?: 'true' | 'false';
+    };
     url: '/v1/messages';
 };
 
 export type SendMessageErrors = {
     /**
-     * Invalid body
+     * Invalid body or Idempotency-Key
      */
     400: {
         error: {
@@ -325,7 +336,7 @@ export type SendMessageErrors = {
         };
     };
     /**
-     * Chat not found
+     * `?wait=true`: chat not found
      */
     404: {
         error: {
@@ -345,9 +356,19 @@ export type SendMessageErrors = {
         };
     };
     /**
-     * Number not on WhatsApp
+     * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp
      */
     422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `?wait=true`: WhatsApp refused or failed the message
+     */
+    502: {
         error: {
             code: string;
             message: string;
@@ -360,28 +381,97 @@ export type SendMessageError = SendMessageErrors[keyof SendMessageErrors];
 
 export type SendMessageResponses = {
     /**
-     * The stored message (id, ack)
+     * A message of the send queue
      */
     201: {
+        /**
+         * The send queue id (out_…), stable from the first answer on
+         */
         id: string;
+        /**
+         * queued → sending → sent (then acks), or failed with an error
+         */
+        status: 'queued' | 'sending' | 'sent' | 'failed';
         chatId: string;
-        author: string;
-        fromMe: boolean;
+        fromMe: true;
         isGroup: boolean;
-        type: string;
+        type: 'chat';
         body: string;
-        /**
-         * ISO 8601
-         */
-        timestamp: string;
-        /**
-         * -1 error, 0 pending, 1 server, 2 device, 3 read, 4 played
-         */
-        ack: number;
         quotedMessageId?: string;
-        sentBy?: {
+        sentBy: {
             tokenId: string;
             tokenName: string;
+        };
+        /**
+         * ISO 8601: when it was queued
+         */
+        createdAt: string;
+        /**
+         * ISO 8601: when WhatsApp took it
+         */
+        sentAt?: string;
+        /**
+         * The WhatsApp message id once sent (the stored message, its acks and events)
+         */
+        messageId?: string;
+        /**
+         * Once sent: 1 server, 2 device, 3 read, 4 played
+         */
+        ack?: number;
+        attempts: number;
+        /**
+         * Why it failed
+         */
+        error?: {
+            code: string;
+            message: string;
+        };
+    };
+    /**
+     * A message of the send queue
+     */
+    202: {
+        /**
+         * The send queue id (out_…), stable from the first answer on
+         */
+        id: string;
+        /**
+         * queued → sending → sent (then acks), or failed with an error
+         */
+        status: 'queued' | 'sending' | 'sent' | 'failed';
+        chatId: string;
+        fromMe: true;
+        isGroup: boolean;
+        type: 'chat';
+        body: string;
+        quotedMessageId?: string;
+        sentBy: {
+            tokenId: string;
+            tokenName: string;
+        };
+        /**
+         * ISO 8601: when it was queued
+         */
+        createdAt: string;
+        /**
+         * ISO 8601: when WhatsApp took it
+         */
+        sentAt?: string;
+        /**
+         * The WhatsApp message id once sent (the stored message, its acks and events)
+         */
+        messageId?: string;
+        /**
+         * Once sent: 1 server, 2 device, 3 read, 4 played
+         */
+        ack?: number;
+        attempts: number;
+        /**
+         * Why it failed
+         */
+        error?: {
+            code: string;
+            message: string;
         };
     };
 };
@@ -456,6 +546,49 @@ export type GetMessageResponses = {
         sentBy?: {
             tokenId: string;
             tokenName: string;
+        };
+    } | {
+        /**
+         * The send queue id (out_…), stable from the first answer on
+         */
+        id: string;
+        /**
+         * queued → sending → sent (then acks), or failed with an error
+         */
+        status: 'queued' | 'sending' | 'sent' | 'failed';
+        chatId: string;
+        fromMe: true;
+        isGroup: boolean;
+        type: 'chat';
+        body: string;
+        quotedMessageId?: string;
+        sentBy: {
+            tokenId: string;
+            tokenName: string;
+        };
+        /**
+         * ISO 8601: when it was queued
+         */
+        createdAt: string;
+        /**
+         * ISO 8601: when WhatsApp took it
+         */
+        sentAt?: string;
+        /**
+         * The WhatsApp message id once sent (the stored message, its acks and events)
+         */
+        messageId?: string;
+        /**
+         * Once sent: 1 server, 2 device, 3 read, 4 played
+         */
+        ack?: number;
+        attempts: number;
+        /**
+         * Why it failed
+         */
+        error?: {
+            code: string;
+            message: string;
         };
     };
 };

@@ -1,0 +1,49 @@
+/** A message of the send queue as the API, the live events and the wait of `POST /v1/messages?wait=true` show it. */
+import type { Ack } from '../../engines/engine.js';
+import type { OutgoingDoc, OutgoingStatus, SentBy } from '../../storage/store.js';
+
+export interface OutgoingView {
+  /** The queue's id (`out_…`), stable from the 202 answer on. */
+  id: string;
+  status: OutgoingStatus;
+  chatId: string;
+  fromMe: true;
+  isGroup: boolean;
+  type: 'chat';
+  body: string;
+  quotedMessageId?: string;
+  sentBy: SentBy;
+  /** ISO 8601: when it was queued. */
+  createdAt: string;
+  /** ISO 8601: when WhatsApp took it (`sent`). */
+  sentAt?: string;
+  /** The WhatsApp message id (`sent`): the id of the stored message, its acks and its events. */
+  messageId?: string;
+  /** The stored message's ack (`sent`): 1 server, 2 device, 3 read. */
+  ack?: Ack;
+  /** Engine attempts so far. */
+  attempts: number;
+  /** Why it failed (`failed`). */
+  error?: { code: string; message: string };
+}
+
+/** The view of `d`; `ack` from the stored message when sent. */
+export function toOutgoingView(d: OutgoingDoc, ack?: Ack): OutgoingView {
+  return {
+    id: d._id,
+    status: d.status,
+    chatId: d.chatId,
+    fromMe: true,
+    isGroup: d.chatId.endsWith('@g.us'),
+    type: 'chat',
+    body: d.body,
+    ...(d.quotedMessageId ? { quotedMessageId: d.quotedMessageId } : {}),
+    sentBy: { tokenId: d.sentBy.tokenId, tokenName: d.sentBy.tokenName },
+    createdAt: d.createdAt.toISOString(),
+    ...(d.sentAt ? { sentAt: d.sentAt.toISOString() } : {}),
+    ...(d.messageId ? { messageId: d.messageId } : {}),
+    ...(ack !== undefined && d.status === 'sent' ? { ack } : {}),
+    attempts: d.attempts,
+    ...(d.status === 'failed' && d.error?.code ? { error: { code: d.error.code, message: d.error.message } } : {}),
+  };
+}
