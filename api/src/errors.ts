@@ -19,6 +19,7 @@ export const ERROR_CATALOGUE = withKitErrors({
   email_taken: { status: 409, message: 'An account with this email exists; log in instead.' },
   name_taken: { status: 409, message: 'You already have an instance with this name.' },
   instance_suspended: { status: 409, message: 'The instance is suspended for an unpaid period; top up the wallet to resume it.' },
+  instance_stopped: { status: 409, message: 'The instance is stopped; start it first (POST /v1/instances/{id}/start).' },
   reserved_name: { status: 422, message: 'This token name is reserved.' },
   too_many_attempts: { status: 429, message: 'Too many attempts; wait as long as the Retry-After header says, then try again.' },
   rate_limited: { status: 429, message: 'Too many requests; wait as long as the Retry-After header says, then try again.' },

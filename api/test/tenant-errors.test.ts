@@ -39,6 +39,7 @@ class FailingProvider implements InstanceProvider {
   }
   async suspend(): Promise<void> {}
   async resume(): Promise<void> {}
+  async restart(): Promise<void> {}
   async delete(): Promise<void> {
     if (this.plan.delete) throw this.plan.delete;
   }
