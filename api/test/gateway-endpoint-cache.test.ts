@@ -130,4 +130,15 @@ describe('cachingEndpoints', () => {
     expect(inner.lookups.get('i-aaaaaaaaaaaa')).toBe(5);
     expect(p.kind).toBe('process');
   });
+
+  test("a tenant's stop, start and restart (suspend, resume, restart) drop the entry: the next request asks again", async () => {
+    const inner = new CountingProvider(url);
+    const p = cachingEndpoints(inner);
+    await p.endpoints('i-dddddddddddd');
+    await p.restart('i-dddddddddddd');
+    await p.endpoints('i-dddddddddddd');
+    expect(inner.lookups.get('i-dddddddddddd')).toBe(2);
+    await p.endpoints('i-dddddddddddd');
+    expect(inner.lookups.get('i-dddddddddddd')).toBe(2);
+  });
 });
