@@ -9,12 +9,13 @@ import type { Instance } from '../api/models';
 import type { LiveEvent, LoginView, MessageView, SessionStatus } from '../api/instance-models';
 import { poll } from '../shared/poll';
 import { MethodTester } from './method-tester';
+import { InstanceControls } from './instance-controls';
 
 const FEED_MAX = 20;
 
 @Component({
   selector: 'app-instance-detail',
-  imports: [RouterLink, MethodTester],
+  imports: [RouterLink, MethodTester, InstanceControls],
   changeDetection: ChangeDetectionStrategy.OnPush,
   templateUrl: './instance-detail.html',
 })
