@@ -23,7 +23,7 @@ import {
 } from '@wacloud/testenv';
 import { startSimnet, type RunningSimnet } from '../../instance/test/harness.js';
 import { Billing } from '../src/billing.js';
-import { AppError } from '../src/errors.js';
+import type { AppError } from '../src/errors.js';
 import { InstanceClient } from '../src/instance-client.js';
 import { InstanceService } from '../src/instances.js';
 import { ProcessProvider } from '../src/providers/process/provider.js';
