@@ -17,7 +17,24 @@ export interface UserView {
   balanceMinor: number;
   currency: string;
   createdAt: string;
+  /** The member's dashboard language (BCP 47: `en`, `ru`, `pt-BR`); absent until chosen. */
+  locale?: Locale;
+  /** The member's IANA time zone (`Europe/Moscow`); absent until chosen (the dashboard then uses the browser's). */
+  timeZone?: string;
 }
+
+/** The dashboard languages the api accepts as a member's preference. */
+export const LOCALES = ['en', 'ru', 'pt-BR'] as const;
+export type Locale = (typeof LOCALES)[number];
+
+/** A member's display preferences, kept on the user document (field `preferences`). */
+export interface Preferences {
+  locale?: Locale;
+  timeZone?: string;
+}
+
+/** The user document with its optional preferences (older documents have none). */
+type UserWithPrefs = UserDoc & { preferences?: Preferences };
 
 export interface AuthContext {
   userId: string;
@@ -43,7 +60,35 @@ export class Accounts {
   }
 
   view(u: UserDoc): UserView {
-    return { id: u._id, email: u.email, balanceMinor: u.balanceMinor, currency: this.o.currency, createdAt: u.createdAt.toISOString() };
+    const prefs = (u as UserWithPrefs).preferences ?? {};
+    return {
+      id: u._id,
+      email: u.email,
+      balanceMinor: u.balanceMinor,
+      currency: this.o.currency,
+      createdAt: u.createdAt.toISOString(),
+      ...(prefs.locale ? { locale: prefs.locale } : {}),
+      ...(prefs.timeZone ? { timeZone: prefs.timeZone } : {}),
+    };
+  }
+
+  /**
+   * Sets the given preferences (a field left out is kept; `null` clears it) and returns the updated user.
+   * The values are validated by the route's schema (a known locale, an IANA time zone).
+   * @throws AppError `unauthorized` when the account no longer exists.
+   */
+  async setPreferences(userId: string, p: { locale?: Locale | null; timeZone?: string | null }): Promise<UserDoc> {
+    const set: Record<string, string> = {};
+    const unset: Record<string, ''> = {};
+    for (const key of ['locale', 'timeZone'] as const) {
+      const v = p[key];
+      if (v === undefined) continue;
+      if (v === null) unset[`preferences.${key}`] = '';
+      else set[`preferences.${key}`] = v;
+    }
+    const update = { ...(Object.keys(set).length ? { $set: set } : {}), ...(Object.keys(unset).length ? { $unset: unset } : {}) };
+    if (Object.keys(update).length) await this.store.users.updateOne({ _id: userId }, update);
+    return this.get(userId);
   }
 
   /** @throws AppError `email_taken` (409). */

@@ -55,6 +55,11 @@ const shape = {
   ENGINE: z.enum(['webjs', 'simulated']).default('simulated'),
   /** Simulated WhatsApp network (ENGINE=simulated). */
   SIMNET_URL: z.url().optional(),
+  /**
+   * process/docker provider: CIDRs the instances' webhook SSRF guard opens (their `WEBHOOK_ALLOW_CIDRS`),
+   * comma-separated — e.g. `127.0.0.0/8` for a receiver on this machine. Empty: public addresses only.
+   */
+  WEBHOOK_ALLOW_CIDRS: envList,
   /** process provider: instance entry point. */
   INSTANCE_MAIN: z.string().default(path.resolve(here, '..', '..', 'instance', 'dist', 'main.js')),
   /** process provider: per-instance directories. */

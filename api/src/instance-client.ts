@@ -31,7 +31,7 @@ const CALL_TIMEOUT_MS = 10_000;
  * @throws AppError `instance_unavailable` when the instance cannot be reached or times out, `upstream_error` for a
  *   5xx answer or a body that is not JSON.
  */
-async function call<T>(
+export async function call<T>(
   log: Logger | undefined,
   ep: InstanceEndpoints,
   method: string,

@@ -15,6 +15,8 @@ import type { LoginThrottle } from './login-throttle.js';
 import * as s from './schemas.js';
 import type { ApiStore, LedgerDoc } from './store.js';
 import type { Wallet } from './wallet.js';
+import { webhookRoutes } from './webhook-routes.js';
+import type { Logger } from 'pino';
 
 export interface RouteDeps {
   config: ApiConfig;
@@ -25,6 +27,8 @@ export interface RouteDeps {
   instances: InstanceService;
   client: InstanceClient;
   billing: Billing;
+  /** Where failures of instance calls are logged (webhook routes). */
+  logger?: Logger;
 }
 
 const route = defineRoute<AuthContext>();
@@ -159,6 +163,24 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       responses: { 200: { description: 'Profile', schema: s.userView }, ...authErr },
       handler: async ({ auth }) => {
         const u = await d.accounts.get(auth.userId);
+        return { ...d.accounts.view(u), balanceMinor: await d.wallet.balance(auth.userId) };
+      },
+    }),
+    route({
+      method: 'patch',
+      path: '/v1/me',
+      operationId: 'updateMe',
+      tags: ['auth'],
+      scope: 'user',
+      summary: "The member's preferences: dashboard language and time zone (a field left out is kept, null forgets it)",
+      body: s.preferencesBody,
+      responses: {
+        200: { description: 'Profile', schema: s.userView },
+        400: err('`invalid_request`: unknown locale or time zone'),
+        ...authErr,
+      },
+      handler: async ({ auth, body }) => {
+        const u = await d.accounts.setPreferences(auth.userId, body);
         return { ...d.accounts.view(u), balanceMinor: await d.wallet.balance(auth.userId) };
       },
     }),
@@ -379,5 +401,6 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
         await d.client.deleteToken(await d.instances.endpoints(params.id, auth.userId), params.tokenId);
       },
     }),
+    ...webhookRoutes(d.instances, d.logger),
   ];
 }

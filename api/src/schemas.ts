@@ -1,5 +1,6 @@
 /** zod schemas of the api's inputs and outputs (validation and /openapi.json). */
 import { z } from 'zod';
+import { LOCALES } from './accounts.js';
 
 export const email = z
   .string()
@@ -56,7 +57,27 @@ export const userView = z.object({
   balanceMinor: z.number().int(),
   currency: z.string(),
   createdAt: z.string(),
+  locale: z.enum(LOCALES).optional().meta({ description: "the member's dashboard language; absent until chosen" }),
+  timeZone: z.string().optional().meta({ description: "the member's IANA time zone; absent until chosen" }),
 });
+/** An IANA time zone name the runtime knows (`Europe/Moscow`, `America/Sao_Paulo`, `UTC`). */
+const timeZone = z
+  .string()
+  .max(64)
+  .refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'must be an IANA time zone such as Europe/Moscow');
+export const preferencesBody = z
+  .object({
+    locale: z.enum(LOCALES).nullable().optional().meta({ description: 'en, ru or pt-BR; null forgets the choice' }),
+    timeZone: timeZone.nullable().optional().meta({ description: 'an IANA time zone; null forgets the choice' }),
+  })
+  .strict();
 export const loginView = z.object({
   accessToken: z.string(),
   tokenType: z.literal('Bearer'),

@@ -120,7 +120,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     logger: logger.child({ component: 'billing' }),
     metrics: createBillingMetrics(registry),
   });
-  const routes = apiRoutes({ config, store, accounts, throttle, wallet, instances, client, billing });
+  const routes = apiRoutes({ config, store, accounts, throttle, wallet, instances, client, billing, logger });
   const authenticate: Authenticate = async (req, scope) => {
     if (scope === 'none') return undefined;
     const token = bearer(req);

@@ -9,17 +9,29 @@ import { startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import { startApiProcess, tenant, type RunningApi } from './harness.js';
 
 let mongo: MongoServer;
+/** Two replicas whose first delay (30 s) outlasts any test step, however slow argon2 runs on a loaded machine. */
 let a: RunningApi;
 let b: RunningApi;
+/** Two replicas with the default 1 s first delay, for the tests that wait the delays out. */
+let fastA: RunningApi;
+let fastB: RunningApi;
 const PASSWORD = 'correct horse battery';
 
 beforeAll(async () => {
   mongo = await startMongo();
   const db = uniqueDbName('throttle');
+  const fastDb = uniqueDbName('throttle-fast');
   const env = { TRUST_PROXY_HOPS: '1', SIMNET_URL: 'http://127.0.0.1:9', REGISTER_MAX_PER_ADDRESS: '3', RECONCILE_ON_START: 'false' };
-  [a, b] = await Promise.all([startApiProcess({ mongo, db, env }), startApiProcess({ mongo, db, env })]);
-  for (const email of ['owner@example.com', 'shared@example.com', 'slow@example.com']) await tenant(a, email);
-  const spread = await a.call('POST', '/v1/auth/register', {
+  const slowEnv = { ...env, LOGIN_BASE_DELAY_S: '30' };
+  [a, b, fastA, fastB] = await Promise.all([
+    startApiProcess({ mongo, db, env: slowEnv }),
+    startApiProcess({ mongo, db, env: slowEnv }),
+    startApiProcess({ mongo, db: fastDb, env }),
+    startApiProcess({ mongo, db: fastDb, env }),
+  ]);
+  for (const email of ['owner@example.com', 'shared@example.com']) await tenant(a, email);
+  await tenant(fastA, 'slow@example.com');
+  const spread = await fastA.call('POST', '/v1/auth/register', {
     body: { email: 'spread@example.com', password: PASSWORD },
     headers: { 'x-forwarded-for': '192.0.2.200' },
   });
@@ -27,7 +39,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  await Promise.allSettled([a?.stop(), b?.stop()]);
+  await Promise.allSettled([a?.stop(), b?.stop(), fastA?.stop(), fastB?.stop()]);
   await mongo?.stop();
 });
 
@@ -67,21 +79,21 @@ test('two api processes on one database share the counters', async () => {
 });
 
 test('the delay grows per (account, address): Retry-After doubles with each further attempt', async () => {
-  for (let i = 0; i < 5; i++) expect((await login(a, 'slow@example.com', `wrong-password-${i}`, '203.0.113.3')).status).toBe(401);
+  for (let i = 0; i < 5; i++) expect((await login(fastA, 'slow@example.com', `wrong-password-${i}`, '203.0.113.3')).status).toBe(401);
   const waits: number[] = [];
   for (let round = 0; round < 3; round++) {
-    const refused = await login(b, 'slow@example.com', `wrong-password-r${round}`, '203.0.113.3');
+    const refused = await login(fastB, 'slow@example.com', `wrong-password-r${round}`, '203.0.113.3');
     expect(refused.status).toBe(429);
     const wait = Number(refused.headers.get('retry-after'));
     waits.push(wait);
     await new Promise((r) => setTimeout(r, wait * 1000 + 100));
-    expect((await login(a, 'slow@example.com', `wrong-password-after-${round}`, '203.0.113.3')).status).toBe(401);
+    expect((await login(fastA, 'slow@example.com', `wrong-password-after-${round}`, '203.0.113.3')).status).toBe(401);
   }
   expect(waits).toEqual([1, 2, 4]);
   // A success at that address clears its counter.
   await new Promise((r) => setTimeout(r, 8_100));
-  expect((await login(a, 'slow@example.com', PASSWORD, '203.0.113.3')).status).toBe(200);
-  expect((await login(b, 'slow@example.com', 'wrong-password-again', '203.0.113.3')).status).toBe(401);
+  expect((await login(fastA, 'slow@example.com', PASSWORD, '203.0.113.3')).status).toBe(200);
+  expect((await login(fastB, 'slow@example.com', 'wrong-password-again', '203.0.113.3')).status).toBe(401);
 }, 40_000);
 
 test('registration is limited per address: 429 with Retry-After after the limit, other addresses unaffected', async () => {
@@ -100,11 +112,11 @@ test('the looser per-account bound over many addresses delays (never locks) the 
   // 50 attempts from 25 addresses (2 each: under the per-pair allowance) exhaust the per-account allowance.
   for (let i = 0; i < 25; i++)
     for (let j = 0; j < 2; j++)
-      expect((await login(i % 2 ? a : b, 'spread@example.com', `wrong-password-${i}-${j}`, `192.0.2.${i + 1}`)).status).toBe(401);
-  const refused = await login(a, 'spread@example.com', PASSWORD, '198.51.100.50');
+      expect((await login(i % 2 ? fastA : fastB, 'spread@example.com', `wrong-password-${i}-${j}`, `192.0.2.${i + 1}`)).status).toBe(401);
+  const refused = await login(fastA, 'spread@example.com', PASSWORD, '198.51.100.50');
   expect(refused.status).toBe(429);
   const wait = Number(refused.headers.get('retry-after'));
   expect(wait).toBe(1);
   await new Promise((r) => setTimeout(r, wait * 1000 + 100));
-  expect((await login(b, 'spread@example.com', PASSWORD, '198.51.100.50')).status).toBe(200);
+  expect((await login(fastB, 'spread@example.com', PASSWORD, '198.51.100.50')).status).toBe(200);
 }, 30_000);

@@ -58,7 +58,16 @@ export type Phase = (typeof PHASES)[number];
 export const CONDITION_TYPES = ['Ready', 'Suspended', 'Reconciled'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
-export const SESSION_STATES = ['STOPPED', 'STARTING', 'SCAN_QR_CODE', 'WORKING', 'FAILED', 'Unknown'] as const;
+export const SESSION_STATES = [
+  'STOPPED',
+  'STARTING',
+  'SCAN_QR_CODE',
+  'AUTHENTICATING',
+  'WORKING',
+  'DISCONNECTED',
+  'FAILED',
+  'Unknown',
+] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
 
 export const WEBHOOK_EVENTS = ['message', 'message.any', 'message.ack', 'session.status', '*'] as const;

@@ -1,18 +1,23 @@
 /**
  * Dashboard end-to-end test: a real api (process provider, simulated engine), a real MongoDB-wire server, the
  * simulated WhatsApp network and headless Chromium (playwright-core) driving the built dashboard that the api serves
- * from DASHBOARD_DIR. Screenshots of every page go to dashboard/e2e-screenshots/ (git-ignored).
+ * from DASHBOARD_DIR. Screenshots of every page go to dashboard/e2e-screenshots/ (git-ignored); the main pages are walked
+ * and photographed in English, Russian and Brazilian Portuguese (`<lang>-NN-page.png`, expectations in locales.mts).
+ * The first check runs scripts/check-i18n.mjs (unmarked template strings, locale files lacking messages).
  *
  * Needs: the repo built (`npm run build` at the root: api, instance, testenv dist), the dashboard built
  * (`npm run e2e -w dashboard` builds it first), a MongoDB-wire server (`make tools`), /usr/bin/chromium
  * (or CHROMIUM_PATH). Prints `e2e: N passed, N failed`; exit status 1 on any failure.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { LOCALE_PAGES, norm, type LocaleExpectations } from './locales.mts';
 import { freePort, startMongo, startProcess, waitForPort, type ManagedProcess, type MongoServer } from '@wacloud/testenv';
+import { webhookSteps } from './webhooks.mts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dashboardDir = path.resolve(here, '..');
@@ -30,9 +35,12 @@ let failed = 0;
 let broken = false;
 const failures: string[] = [];
 
-/** Runs one named check; after a failure the rest are reported as failed without running (they depend on it). */
-async function step(name: string, fn: () => Promise<void>): Promise<void> {
-  if (broken) {
+/**
+ * Runs one named check; after a failure the rest are reported as failed without running (they depend on it), unless
+ * the check is `independent` (it neither depends on nor breaks the others).
+ */
+async function step(name: string, fn: () => Promise<void>, o: { independent?: boolean } = {}): Promise<void> {
+  if (broken && !o.independent) {
     failed++;
     console.log(`  - ${name} (not run: an earlier step failed)`);
     return;
@@ -44,7 +52,7 @@ async function step(name: string, fn: () => Promise<void>): Promise<void> {
     console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
   } catch (err) {
     failed++;
-    broken = true;
+    if (!o.independent) broken = true;
     failures.push(name);
     console.log(`  ✗ ${name}\n    ${(err as Error).stack ?? err}`.replace(/\n/g, '\n    '));
     await shot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`).catch(() => undefined);
@@ -113,6 +121,18 @@ async function main(): Promise<number> {
   let instanceId: string | undefined;
   const consoleErrors: string[] = [];
 
+  await step(
+    'i18n: every template string is marked, every locale file has every message, styles are RTL-safe (scripts/check-i18n.mjs)',
+    async () => {
+      const r = spawnSync(process.execPath, [path.join(dashboardDir, 'scripts', 'check-i18n.mjs')], {
+        cwd: dashboardDir,
+        encoding: 'utf8',
+      });
+      assert(r.status === 0, `check-i18n failed:\n${r.stderr}${r.stdout}`);
+    },
+    { independent: true },
+  );
+
   try {
     console.log('e2e: starting MongoDB-wire server, simulated network, api…');
     mongo = await startMongo();
@@ -139,6 +159,7 @@ async function main(): Promise<number> {
         SIMNET_URL: simnetUrl,
         PROCESS_DATA_ROOT: dataRoot,
         DASHBOARD_DIR: distDir,
+        WEBHOOK_ALLOW_CIDRS: '127.0.0.1/32', // the webhook steps' receiver listens on loopback
         LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
       },
     });
@@ -165,7 +186,9 @@ async function main(): Promise<number> {
         '--no-first-run',
       ],
     });
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: apiUrl });
+    // The browser asks for English and runs in UTC: the member's own language and time zone must come from the switch.
+    const contextOptions = { viewport: { width: 1280, height: 900 }, baseURL: apiUrl, locale: 'en-US', timezoneId: 'UTC' };
+    const context = await browser.newContext(contextOptions);
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: apiUrl }).catch(() => undefined);
     page = await context.newPage();
     page.setDefaultTimeout(STEP_TIMEOUT);
@@ -184,6 +207,26 @@ async function main(): Promise<number> {
       await p.waitForURL(/\/login/);
       await p.getByRole('heading', { name: 'Log in' }).waitFor();
       await shot('01-login');
+    });
+
+    await step('a first visit follows the browser language: the login page in Portuguese (pt-BR) and Russian (ru-RU)', async () => {
+      for (const [locale, lang, heading, link] of [
+        ['pt-BR', 'pt-BR', 'Entrar', 'Crie uma'],
+        ['ru-RU', 'ru', 'Вход', 'Зарегистрируйтесь'],
+      ] as const) {
+        const other: BrowserContext = await browser!.newContext({ ...contextOptions, locale });
+        try {
+          const q = await other.newPage();
+          await q.goto('/login');
+          await q.getByRole('heading', { name: heading }).waitFor();
+          await q.getByRole('link', { name: link }).waitFor();
+          assert((await q.getAttribute('html', 'lang')) === lang, `html lang ${await q.getAttribute('html', 'lang')}`);
+          assert((await q.title()).startsWith(heading), `title ${await q.title()}`);
+          await q.screenshot({ path: path.join(shotsDir, `${lang}-00-login.png`), fullPage: true });
+        } finally {
+          await other.close();
+        }
+      }
     });
 
     await step('a new user registers and lands on the instances page', async () => {
@@ -379,6 +422,8 @@ async function main(): Promise<number> {
       await until('token view', async () => (await p.getByTestId('tester-response').textContent())?.includes('"permissions": "rw"'));
     });
 
+    await webhookSteps({ page: p, instanceId: () => instanceId, step, shot, assert });
+
     await step('the profile shows email, balance and member since', async () => {
       await nav('Profile').click();
       await p.getByTestId('profile-email').getByText(email).waitFor();
@@ -418,6 +463,122 @@ async function main(): Promise<number> {
       await card.getByTestId('session-state').getByText('WORKING').waitFor({ timeout: 30_000 });
     });
 
+    const me = async () => (await json(`${apiUrl}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } })).body;
+    /** Walks instances, wallet, instance page, tokens and profile in one language, asserting and photographing each. */
+    const walk = async (x: LocaleExpectations, timeZone: string) => {
+      const heading = (name: string, level = 1) => p.getByRole('heading', { name, exact: true, level });
+      await p.goto('/instances');
+      await heading(x.instances).waitFor();
+      assert((await p.getAttribute('html', 'lang')) === x.lang, `html lang ${await p.getAttribute('html', 'lang')}`);
+      const price = norm(await p.getByTestId('price-line').textContent());
+      assert(price.includes(x.price), `price line "${price}" lacks ${x.price}`);
+      const paid = norm(await p.getByTestId('paid-until').first().textContent());
+      assert(x.day.test(paid) && paid.includes('00:00 UTC'), `paid until "${paid}"`);
+      await p.getByTestId('session-state').getByText(x.working, { exact: true }).waitFor();
+      await shot(`${x.lang}-01-instances`);
+
+      await p.goto('/wallet');
+      await heading(x.wallet).waitFor();
+      await until('the balance', async () => norm(await p.getByTestId('wallet-balance').textContent()) === x.balance);
+      const tx = (await json(`${apiUrl}/v1/wallet/transactions`, { headers: { authorization: `Bearer ${accessToken}` } })).body.items[0];
+      const shown = norm(await p.getByTestId('tx-date').first().textContent());
+      const fmt = (tz: string) =>
+        p.evaluate(
+          ([iso, locale, tz]) =>
+            new Date(iso!).toLocaleString(locale, {
+              year: 'numeric',
+              month: 'short',
+              day: 'numeric',
+              hour: '2-digit',
+              minute: '2-digit',
+              timeZone: tz,
+            }),
+          [tx.createdAt as string, x.lang, tz],
+        );
+      assert(shown === norm(await fmt(timeZone)), `transaction date "${shown}", expected "${norm(await fmt(timeZone))}" (${timeZone})`);
+      assert(x.day.test(shown), `transaction date "${shown}" is not written in ${x.lang}`);
+      if (timeZone !== 'UTC') assert(shown !== norm(await fmt('UTC')), `"${shown}" is the browser's UTC, not the member's ${timeZone}`);
+      const amount = norm(await p.locator('td.num').first().textContent());
+      // The newest row is the month's charge (-15.00) or, on a slow clock, the deposit (+50.00): either in the language's format.
+      const bare = amount.replace(/\s/g, '').replace(/^[-−+]/, '');
+      assert([x.price, x.balance.replace('35', '50')].map((v) => v.replace(/\s/g, '')).includes(bare), `amount "${amount}"`);
+      await shot(`${x.lang}-02-wallet`);
+
+      await p.goto(`/instances/${instanceId}`);
+      await heading(x.session, 2).waitFor();
+      await p.getByTestId('session-state').getByText(x.working, { exact: true }).waitFor();
+      await shot(`${x.lang}-03-instance`);
+
+      await p.goto(`/instances/${instanceId}/tokens`);
+      await heading(x.tokens).waitFor();
+      await shot(`${x.lang}-04-tokens`);
+
+      await p.goto('/profile');
+      await heading(x.profile).waitFor();
+      const since = norm(await p.getByTestId('profile-since').textContent());
+      assert(x.day.test(since), `member since "${since}"`);
+      await shot(`${x.lang}-05-profile`);
+    };
+
+    await step('switching to Russian in the top bar saves it on the member; every page, amount and date is in Russian', async () => {
+      await p.goto('/instances');
+      await p.getByTestId('language').selectOption('ru');
+      await p.getByRole('heading', { name: LOCALE_PAGES.ru.instances, level: 1 }).waitFor();
+      await until('the saved language', async () => (await me()).locale === 'ru');
+      await walk(LOCALE_PAGES.ru, 'UTC');
+    });
+
+    await step('a message in Arabic script sent from the Russian tester renders right-to-left in its bubble', async () => {
+      const arabic = `مرحبا بالعالم ${Date.now()}`;
+      await p.goto(`/instances/${instanceId}`);
+      await p.getByRole('tab', { name: 'Отправить сообщение' }).click();
+      await p.getByLabel(/^Кому/).fill(PEER_PHONE);
+      await p.getByLabel(/^Текст/).fill(arabic);
+      await p.getByRole('button', { name: 'Отправить запрос' }).click();
+      await p.getByTestId('tester-status').getByText('201').waitFor();
+      const bubble = p.getByTestId('live-feed').locator('.body', { hasText: arabic });
+      await bubble.waitFor();
+      const dir = await bubble.evaluate((el) => getComputedStyle(el).direction);
+      assert(dir === 'rtl', `the Arabic bubble runs ${dir}`);
+      await shot('ru-06-instance-arabic-message');
+    });
+
+    await step("signing in on another browser (English) opens the dashboard in the member's Russian", async () => {
+      const other = await browser!.newContext(contextOptions);
+      try {
+        const q = await other.newPage();
+        await q.goto('/login');
+        await q.getByLabel('Email').fill(email);
+        await q.getByLabel('Password').fill(PASSWORD);
+        await q.getByRole('button', { name: 'Log in' }).click();
+        await q.getByRole('heading', { name: LOCALE_PAGES.ru.instances, level: 1 }).waitFor();
+        assert((await q.getAttribute('html', 'lang')) === 'ru', 'not reloaded in Russian');
+      } finally {
+        await other.close();
+      }
+    });
+
+    await step('switching to Portuguese and the São Paulo time zone in the profile: pages, US$ amounts and dates follow', async () => {
+      await p.goto('/profile');
+      await p.locator('#pref-locale').selectOption('pt-BR');
+      await p.getByRole('heading', { name: LOCALE_PAGES['pt-BR'].profile, level: 1 }).waitFor();
+      await p.getByTestId('time-zone').selectOption('America/Sao_Paulo');
+      await until('the saved preferences', async () => {
+        const m = await me();
+        return m.locale === 'pt-BR' && m.timeZone === 'America/Sao_Paulo';
+      });
+      await p.getByRole('heading', { name: LOCALE_PAGES['pt-BR'].profile, level: 1 }).waitFor();
+      await until('the time zone after the reload', async () => (await p.getByTestId('time-zone').inputValue()) === 'America/Sao_Paulo');
+      await walk(LOCALE_PAGES['pt-BR'], 'America/Sao_Paulo');
+    });
+
+    await step('switching back to English: pages, $ amounts and dates in English, still in the member time zone', async () => {
+      await p.getByTestId('language').selectOption('en');
+      await p.getByRole('heading', { name: 'Profile', level: 1 }).waitFor();
+      await until('the saved language', async () => (await me()).locale === 'en');
+      await walk(LOCALE_PAGES.en, 'America/Sao_Paulo');
+    });
+
     await step('deleting the instance asks for confirmation and removes it', async () => {
       await p.goto('/instances');
       const card = p.locator(`li.instance[data-instance-id="${instanceId}"]`);
@@ -439,7 +600,8 @@ async function main(): Promise<number> {
     });
 
     await step('the browser console stayed free of errors', async () => {
-      const unexpected = consoleErrors.filter((e) => !/status of 40[12]/.test(e));
+      // 401/402: the log-in and money steps; 422: the refused webhook URL.
+      const unexpected = consoleErrors.filter((e) => !/status of (40[12]|422)/.test(e));
       assert(unexpected.length === 0, `console errors:\n${unexpected.join('\n')}`);
     });
   } catch (err) {

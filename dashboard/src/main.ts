@@ -1,11 +1,17 @@
+import { LOCALE_ID } from '@angular/core';
 import { bootstrapApplication } from '@angular/platform-browser';
 import { appConfig } from './app/app.config';
 import { App } from './app/app';
 import { loadRuntimeConfig, RUNTIME_CONFIG } from './app/core/config';
+import { loadLocale } from './app/core/i18n/load';
 
-// The api base URL is read at run time (config.json / window.__WACLOUD_API__), so one build serves every deployment.
-loadRuntimeConfig()
-  .then((config) =>
-    bootstrapApplication(App, { ...appConfig, providers: [...appConfig.providers, { provide: RUNTIME_CONFIG, useValue: config }] }),
+// The api base URL is read at run time (config.json / window.__WACLOUD_API__), so one build serves every deployment;
+// so are the translations (one build for every language): they load before the first `$localize` string runs.
+Promise.all([loadRuntimeConfig(), loadLocale()])
+  .then(([config, locale]) =>
+    bootstrapApplication(App, {
+      ...appConfig,
+      providers: [...appConfig.providers, { provide: RUNTIME_CONFIG, useValue: config }, { provide: LOCALE_ID, useValue: locale }],
+    }),
   )
   .catch((err: unknown) => console.error(err));

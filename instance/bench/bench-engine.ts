@@ -27,6 +27,10 @@ export class BenchEngine extends EventEmitter<EngineEvents> implements Engine {
     return undefined;
   }
 
+  reconnectStatus(): undefined {
+    return undefined;
+  }
+
   account(): EngineAccount {
     return { id: OWN_ID, phone: OWN_ID.replace('@c.us', ''), pushname: 'Bench' };
   }

@@ -14,10 +14,13 @@ import {
   loadConfig,
   type ConfigOf,
 } from '@wacloud/kit';
+import ipaddr from 'ipaddr.js';
 import { z } from 'zod';
 
 /** A duration in milliseconds of at least 1 ms (also `30s`, `5m`, …). */
 const durationMs = envDurationMs.pipe(z.number().min(1, 'must be at least 1 ms'));
+/** Whether `v` is a CIDR or a single address. */
+const isCidr = (v: string) => ipaddr.isValidCIDR(v) || ipaddr.isValid(v);
 /** A number of things (documents, operations), at least 1. */
 const count = z.coerce.number().int().min(1);
 
@@ -49,6 +52,17 @@ const shape = {
   BROWSER_MEMORY_LIMIT_BYTES: envSizeBytes.default(1536 * 1024 * 1024),
   /** How often the browser's memory is measured, ms. */
   BROWSER_MEMORY_CHECK_MS: durationMs.default(30_000),
+  /**
+   * Reconnect after a connection loss, a browser crash or a failed start (both engines, stored session kept): first
+   * delay, ms (doubles per failed attempt, with jitter).
+   */
+  RECONNECT_INITIAL_DELAY_MS: durationMs.default(1_000),
+  /** Reconnect: cap of one delay, ms (also `5m`). */
+  RECONNECT_MAX_DELAY_MS: durationMs.default(300_000),
+  /** Reconnect budget: retries in a row before the session is FAILED and `/health/live` fails (0: FAILED at once). */
+  RECONNECT_MAX_ATTEMPTS: z.coerce.number().int().min(0).max(1_000).default(20),
+  /** Reconnect budget: longest a streak of failures may last before FAILED, ms (also `1h`). */
+  RECONNECT_MAX_MS: durationMs.default(3_600_000),
   /** Simulated network's base URL (simulated engine only), e.g. http://127.0.0.1:7300. */
   SIMNET_URL: z.url().optional(),
   /** Start the engine at boot when a stored session exists (resume without a QR). */
@@ -67,6 +81,19 @@ const shape = {
   WEBHOOK_RETRY_MAX_MS: durationMs.default(300_000),
   /** Timeout of one delivery request, ms. */
   WEBHOOK_TIMEOUT_MS: durationMs.default(10_000),
+  /**
+   * SSRF guard (docs/security.md): CIDRs receivers may be in although their class is refused (loopback, private, …),
+   * comma-separated; set by the operator, e.g. `127.0.0.0/8` for a receiver on the same machine.
+   */
+  WEBHOOK_ALLOW_CIDRS: envList.pipe(z.array(z.string().refine(isCidr, 'must be a CIDR like 10.0.0.0/8 or fd00::/8'))),
+  /** SSRF guard: CIDRs always refused, comma-separated (the cluster's service and pod ranges); wins over the allow list. */
+  WEBHOOK_DENY_CIDRS: envList.pipe(z.array(z.string().refine(isCidr, 'must be a CIDR like 10.96.0.0/12'))),
+  /** SSRF guard: DNS servers resolving receiver names (`ip` or `ip:port`), comma-separated; empty: the system resolver. */
+  WEBHOOK_DNS_SERVERS: envList.pipe(
+    z.array(z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+)(:\d{1,5})?$|^[0-9a-fA-F:]+$/, 'must be ip or ip:port')),
+  ),
+  /** Bytes of a receiver's answer read at most (the rest is dropped). */
+  WEBHOOK_MAX_RESPONSE_BYTES: envSizeBytes.default(64 * 1024),
   /** Persistence: documents per batch written to MongoDB. */
   PERSIST_BATCH_SIZE: count.default(500),
   /** Persistence: longest a document waits in the buffer before a flush, ms. */

@@ -24,9 +24,11 @@ import { TokenService } from './services/tokens.js';
 import { Journal, journalFilePath } from './storage/journal.js';
 import { Persister, spillFilePath } from './storage/persistence.js';
 import { openStore, type Store } from './storage/store.js';
+import { WebhookAdmin } from './webhooks/admin.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
 import { WebhookOutbox } from './webhooks/outbox.js';
 import { WebhookSettingsService } from './webhooks/settings.js';
+import { WebhookGuard } from './webhooks/ssrf.js';
 
 /** A running instance service. */
 export interface InstanceApp {
@@ -84,6 +86,13 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     { url: config.webhookUrl, secret: config.webhookSecret, events: config.webhookEvents },
     () => dispatcher.notify(),
   );
+  const guard = new WebhookGuard({
+    allowCidrs: config.webhookAllowCidrs,
+    denyCidrs: config.webhookDenyCidrs,
+    dnsServers: config.webhookDnsServers,
+  });
+  const webhookAdmin = new WebhookAdmin(store, webhooks, guard, config.instanceId, () => dispatcher.notify());
+  await webhookAdmin.init();
   const dispatcher: WebhookDispatcher = new WebhookDispatcher({
     store,
     settings: webhooks,
@@ -94,6 +103,8 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     retryBaseMs: config.webhookRetryBaseMs,
     retryMaxMs: config.webhookRetryMaxMs,
     timeoutMs: config.webhookTimeoutMs,
+    guard,
+    maxResponseBytes: config.webhookMaxResponseBytes,
   });
   const outbox = new WebhookOutbox(webhooks, persister);
   const live = new LiveEvents();
@@ -132,7 +143,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     internalApiKey: config.internalApiKey,
     version: instanceVersion,
     publicRoutes: publicRoutes({ session, messaging, contacts }),
-    internalRoutes: internalRoutes({ tokens, webhooks }),
+    internalRoutes: internalRoutes({ tokens, webhooks: webhookAdmin }),
     tokens,
     session,
     live,

@@ -20,6 +20,9 @@ export interface Metrics {
   journalEntries: Gauge;
   journalErrors: Counter;
   gapFilled: Counter;
+  reconnectAttempts: Counter;
+  reconnects: Counter;
+  reconnectsExhausted: Counter;
   setSessionState(state: SessionState): void;
 }
 
@@ -113,6 +116,21 @@ export function createMetrics(collectors: {
     gapFilled: new Counter({
       name: 'wacloud_gap_filled_messages_total',
       help: 'Messages missing from the database that the gap fill after a (re)connect fetched from the chat history',
+      registers: [registry],
+    }),
+    reconnectAttempts: new Counter({
+      name: 'wacloud_session_reconnect_attempts_total',
+      help: 'Reconnects scheduled after a connection loss, a browser crash or a failed start (session DISCONNECTED)',
+      registers: [registry],
+    }),
+    reconnects: new Counter({
+      name: 'wacloud_session_reconnects_total',
+      help: 'Sessions WORKING again after a reconnect streak, without a new QR',
+      registers: [registry],
+    }),
+    reconnectsExhausted: new Counter({
+      name: 'wacloud_session_reconnect_exhausted_total',
+      help: 'Reconnect budgets spent (session FAILED, liveness failing)',
       registers: [registry],
     }),
     setSessionState(state) {

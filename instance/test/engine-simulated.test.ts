@@ -180,7 +180,7 @@ describe('login', () => {
     expect(second.engine.state()).toBe('WORKING');
     expect(second.rec.qrs).toEqual([]);
     expect(second.rec.authenticated).toBe(1);
-    expect(second.rec.states.map(([s]) => s)).toEqual(['STARTING', 'WORKING']);
+    expect(second.rec.states.map(([s]) => s)).toEqual(['STARTING', 'AUTHENTICATING', 'WORKING']);
     expect(second.engine.account()?.id).toBe('15550000003@c.us');
   });
 
@@ -239,11 +239,14 @@ describe('login', () => {
 describe('connection failures', () => {
   it('ends in FAILED with a reason when the network is unreachable at start (never throws)', async () => {
     const port = await freePort();
-    const { engine, rec } = makeEngine({ url: `http://127.0.0.1:${port}` }, undefined, { reconnectInitialDelayMs: 20, startAttempts: 3 });
+    const { engine, rec } = makeEngine({ url: `http://127.0.0.1:${port}` }, undefined, {
+      reconnect: { initialDelayMs: 20, maxDelayMs: 40, maxAttempts: 2 },
+    });
     await expect(engine.start()).resolves.toBeUndefined();
-    expect(engine.state()).toBe('FAILED');
-    expect(engine.stateReason()).toMatch(/unreachable at ws:\/\/127\.0\.0\.1:\d+\/ws after 3 attempts/);
-    expect(rec.states.map(([s]) => s)).toEqual(['STARTING', 'FAILED']);
+    await eventually(() => engine.state() === 'FAILED');
+    expect(engine.stateReason()).toMatch(/unreachable at ws:\/\/127\.0\.0\.1:\d+\/ws.*; gave up after 2 reconnect attempts/);
+    expect(rec.states.map(([s]) => s)).toEqual(['STARTING', 'DISCONNECTED', 'STARTING', 'DISCONNECTED', 'STARTING', 'FAILED']);
+    expect(engine.reconnectStatus()).toMatchObject({ attempt: 2, maxAttempts: 2, exhausted: true });
   });
 
   it('reconnects with backoff after the connection drops and resumes the session', async () => {
@@ -253,10 +256,13 @@ describe('connection failures', () => {
     server.disconnectAll();
     const workingCount = (rec: Recorded) => rec.states.filter(([s]) => s === 'WORKING').length;
     await eventually(() => workingCount(alice.rec) === 2 && workingCount(bob.rec) === 2);
-    expect(alice.rec.states.slice(-2)).toEqual([
-      ['STARTING', 'connection lost; reconnecting'],
+    expect(alice.rec.states.slice(-4)).toEqual([
+      ['DISCONNECTED', 'connection to the simulated network lost (1006)'],
+      ['STARTING', 'reconnecting (attempt 1 of 20)'],
+      ['AUTHENTICATING', undefined],
       ['WORKING', undefined],
     ]);
+    expect(alice.engine.reconnectStatus()).toBeUndefined();
     expect(alice.rec.qrs).toHaveLength(1);
     const sent = await alice.engine.sendText('15550000012@c.us', 'still here');
     await eventually(() => bob.rec.messages.some((m) => m.id === `false_15550000011@c.us_${keyOf(sent.id)}`));
@@ -265,12 +271,12 @@ describe('connection failures', () => {
   it('gets a new QR when the network forgot the device (server restarted)', async () => {
     const port = await freePort();
     const first = await createSimnetServer({ port });
-    const made = makeEngine(first, undefined, { reconnectInitialDelayMs: 20, reconnectMaxDelayMs: 100 });
+    const made = makeEngine(first, undefined, { reconnect: { initialDelayMs: 20, maxDelayMs: 100 } });
     await made.engine.start();
     await hook(first, 'POST', '/scan', { qr: made.engine.qr(), phone: '15550000013' });
     await eventually(() => made.engine.state() === 'WORKING');
     await first.close();
-    await eventually(() => made.engine.state() === 'STARTING');
+    await eventually(() => made.engine.state() === 'DISCONNECTED');
     const second = await startServer({ port });
     await eventually(() => made.engine.state() === 'SCAN_QR_CODE');
     expect(made.rec.qrs).toHaveLength(2);

@@ -64,7 +64,8 @@ function chromiumsOn(profileDir: string): number {
 
 describe('WebjsEngine, WhatsApp unreachable (offline)', () => {
   it('ends in FAILED with the net:: error, closes Chromium, clears a stale lock, and stops twice safely', async () => {
-    const { engine, logs, states, dataDir } = makeEngine();
+    // No retries here (reconnect-webjs.test.ts covers the backoff): the first failure is final.
+    const { engine, logs, states, dataDir } = makeEngine({ reconnect: { maxAttempts: 0 } });
     const profile = engine.profileDir;
     expect(profile).toBe(path.join(dataDir, 'session'));
     // What a crashed pod leaves behind: Chromium refuses to start on a lock naming another host.
@@ -169,7 +170,7 @@ describe('WebjsEngine, WhatsApp Web hanging (live browser)', () => {
   });
 
   it('gives up with FAILED after startTimeoutMs and closes the browser', async () => {
-    const { engine, logs } = makeEngine({ chromiumArgs: hangArgs(), startTimeoutMs: 2_000 });
+    const { engine, logs } = makeEngine({ chromiumArgs: hangArgs(), startTimeoutMs: 2_000, reconnect: { maxAttempts: 0 } });
     await engine.start();
     expect(engine.state()).toBe('FAILED');
     expect(engine.stateReason()).toMatch(/did not load within 2000 ms/);

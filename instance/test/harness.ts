@@ -107,6 +107,8 @@ export async function startInstance(o: InstanceOptions): Promise<RunningInstance
     DATA_DIR: dataDir,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     PERSIST_FLUSH_MS: '50',
+    // The tests' webhook receivers listen on loopback, which the SSRF guard refuses unless the operator opens it.
+    WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
     ...o.env,
   };
   return launch(env, { port, internalPort, internalKey, dataDir, mongoUri });

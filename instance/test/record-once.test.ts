@@ -85,6 +85,7 @@ describe('through the service with the simulated engine', () => {
       PERSIST_FLUSH_MS: '20',
       WEBHOOK_URL: receiver.url,
       WEBHOOK_EVENTS: '*',
+      WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8', // the receiver is on loopback, refused by the SSRF guard unless opened
     });
     app = await startInstanceApp(config, logger);
   }, 60_000);

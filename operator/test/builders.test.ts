@@ -109,7 +109,8 @@ describe('StatefulSet', () => {
     expect(pod.volumes!.find((v) => v.name === 'dshm')!.emptyDir).toEqual({ medium: 'Memory', sizeLimit: '512Mi' });
     const c = pod.containers[0]!;
     expect(c.volumeMounts!.map((m) => m.mountPath).sort()).toEqual(['/data', '/dev/shm', '/etc/wacloud/internal', '/tmp']);
-    for (const p of [c.startupProbe!, c.readinessProbe!, c.livenessProbe!]) expect(p.httpGet).toEqual({ path: '/health', port: 'public' });
+    for (const p of [c.startupProbe!, c.readinessProbe!]) expect(p.httpGet).toEqual({ path: '/health', port: 'public' });
+    expect(c.livenessProbe!.httpGet).toEqual({ path: '/health/live', port: 'public' });
     expect(pod.securityContext!.runAsNonRoot).toBe(true);
     expect(c.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
     expect(c.ports!.map((p) => p.name)).toEqual(['public', 'internal', 'metrics']);

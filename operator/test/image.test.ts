@@ -48,6 +48,9 @@ if (!docker.ok) console.warn(`SKIPPED operator image test: no Docker engine here
         `METRICS_PORT=${metricsPort}`,
         '-e',
         'INSTANCE_IMAGE=wacloud/instance:test',
+        // No MongoDB behind this control plane: instances share the (unreachable) default credentials.
+        '-e',
+        'INSTANCE_DATABASE_USERS=off',
         testImageTag('operator'),
       ])
     ).trim();

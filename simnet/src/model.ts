@@ -9,6 +9,8 @@ import type { Ack, PushEvent, ServerFrame, WireContact } from './protocol.js';
 export interface Link {
   send(frame: ServerFrame): void;
   close(): void;
+  /** Breaks the connection without a close handshake (a network drop), or closes it with `code` and `reason`. */
+  drop(code?: number, reason?: string): void;
 }
 
 export interface NetworkOptions {

@@ -39,6 +39,8 @@ export class SimNetwork {
   readonly #groups = new Map<string, Group>();
   readonly #messages = new Map<string, StoredMessage>();
   readonly #deviceOfLink = new Map<Link, Device>();
+  /** Phones that are offline (test hook): their devices cannot connect. */
+  readonly #offline = new Set<string>();
 
   constructor(options: NetworkOptions = {}) {
     this.#logins = new PendingLogins(options.qrIntervalMs ?? 20_000, options.qrMaxCount ?? 6);
@@ -100,6 +102,7 @@ export class SimNetwork {
       link.send({ type: 'session_invalid', reason: 'this device is not linked (logged out or unknown to the network)' });
       return;
     }
+    if (this.#offline.has(device.phone)) return link.drop(1013, 'phone offline');
     const previous = device.link;
     if (previous && previous !== link) {
       this.#deviceOfLink.delete(previous);
@@ -109,6 +112,7 @@ export class SimNetwork {
     this.#bind(link, device);
     link.send({ type: 'resumed', account: this.#accountView(device.phone) });
     for (const [seq, queued] of device.queue) link.send({ type: 'push', seq, event: queued.event });
+    link.send({ type: 'ready' });
   }
 
   #bind(link: Link, device: Device): void {
@@ -125,6 +129,7 @@ export class SimNetwork {
     this.#bind(link, device);
     const view = this.#accountView(phone);
     link.send({ type: 'authenticated', account: view, session: { deviceId: device.id, token: device.token } });
+    link.send({ type: 'ready' });
     return view;
   }
 
@@ -233,6 +238,31 @@ export class SimNetwork {
       link?.send({ type: 'logged_out', reason: 'device unlinked from the phone' });
     }
     return devices.length;
+  }
+
+  /**
+   * Breaks the connections of the account's devices (a network drop; they stay linked and may reconnect). With
+   * `offline`, the phone also goes offline: its devices cannot connect until {@link setOnline}. Returns how many
+   * connections were dropped. @throws SimnetError `account_not_found` (404).
+   */
+  disconnect(phone: string, offline = false): number {
+    const account = this.#requireAccount(phone);
+    if (offline) this.#offline.add(phone);
+    let dropped = 0;
+    for (const id of account.devices) {
+      const link = this.#devices.get(id)?.link;
+      if (link) {
+        dropped++;
+        link.drop();
+      }
+    }
+    return dropped;
+  }
+
+  /** The phone is back online: its devices may connect again. @throws SimnetError `account_not_found` (404). */
+  setOnline(phone: string): void {
+    this.#requireAccount(phone);
+    this.#offline.delete(phone);
   }
 
   /**

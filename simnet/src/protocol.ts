@@ -7,7 +7,9 @@
  *    pairing code instead of a QR).
  * 2. Login: the server sends `qr` frames (rotating) or one `pairing_code`, then `authenticated` once the phone
  *    links the device (test hooks), or `login_failed` when nobody did in time.
- *    Resume: the server answers `resumed` or `session_invalid` (unknown/unlinked device; the device logs in anew).
+ *    Resume: the server answers `resumed` or `session_invalid` (unknown/unlinked device; the device logs in anew);
+ *    while the account's phone is offline (test hook) it closes the connection with code 1013 instead.
+ *    After `authenticated` / `resumed` and the pushes queued meanwhile comes `ready`.
  * 3. Linked: the server sends `push` frames (messages, acks, chats, contacts), numbered per device; the device
  *    confirms each with `received {seq}` (unconfirmed pushes are sent again on the next connection, so delivery
  *    is at-least-once and a confirmed message push is the delivery receipt, ack 2). Requests (`send`, `contacts`,
@@ -177,6 +179,8 @@ export type ServerFrame =
   /** The phone linked this device: store `session` to resume later. */
   | { type: 'authenticated'; account: WireAccount; session: DeviceSession }
   | { type: 'resumed'; account: WireAccount }
+  /** After `authenticated` or `resumed` and the pushes queued meanwhile: the session is usable (WhatsApp Web's ready). */
+  | { type: 'ready' }
   /** The stored session is not (or no longer) linked; log in anew. */
   | { type: 'session_invalid'; reason: string }
   /** The device was unlinked from the phone; forget the stored session. */

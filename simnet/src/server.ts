@@ -71,6 +71,7 @@ const schemas = {
   read: z.object({ phone, chatId: z.string().trim().min(1).max(100) }),
   groups: z.object({ name: z.string().trim().min(1).max(100), owner: phone, participants: z.array(phone).max(1024) }),
   unlink: z.object({ phone }),
+  disconnect: z.object({ phone, offline: z.boolean().optional() }),
 };
 
 /** Input validation failure of a hook (400). */
@@ -136,6 +137,16 @@ function hooks(network: SimNetwork): express.Router {
     const group = network.createGroup(body.name, body.owner, body.participants);
     res.status(201).json({ id: group.id, name: group.name, participants: group.participants });
   });
+  /** Drops the account's device connections (they reconnect); `offline: true` keeps them out until `/online`. */
+  router.post('/disconnect', (req, res) => {
+    const body = parse(schemas.disconnect, req.body);
+    res.json({ dropped: network.disconnect(body.phone, body.offline ?? false), offline: body.offline ?? false });
+  });
+  router.post('/online', (req, res) => {
+    const body = parse(schemas.unlink, req.body);
+    network.setOnline(body.phone);
+    res.json({ offline: false });
+  });
   router.post('/unlink', (req, res) => {
     const body = parse(schemas.unlink, req.body);
     res.json({ unlinked: network.unlink(body.phone) });
@@ -166,6 +177,10 @@ function socketLink(ws: WebSocket): Link {
     },
     close() {
       ws.close(1000, 'replaced');
+    },
+    drop(code, reason) {
+      if (code === undefined) ws.terminate();
+      else ws.close(code, reason);
     },
   };
 }

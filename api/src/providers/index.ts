@@ -59,6 +59,9 @@ async function databaseUsers(config: ApiConfig, logger: Logger): Promise<Databas
  */
 export async function createProvider(config: ApiConfig, logger: Logger): Promise<InstanceProvider> {
   const instanceLogLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'info';
+  const webhookAllow: Record<string, string> = config.webhookAllowCidrs.length
+    ? { WEBHOOK_ALLOW_CIDRS: config.webhookAllowCidrs.join(',') }
+    : {};
   if (config.provider === 'docker') {
     const { DockerProvider } = await import('./docker/provider.js');
     return new DockerProvider({
@@ -81,7 +84,7 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
       shmSizeBytes: config.dockerShmSize,
       cpus: config.dockerCpus,
       namePrefix: config.dockerNamePrefix,
-      env: { LOG_LEVEL: instanceLogLevel },
+      env: { LOG_LEVEL: instanceLogLevel, ...webhookAllow },
       logger,
     });
   }
@@ -102,6 +105,6 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
     databaseUsers: await databaseUsers(config, logger),
     simnetUrl: config.simnetUrl,
     logger,
-    env: { LOG_LEVEL: instanceLogLevel },
+    env: { LOG_LEVEL: instanceLogLevel, ...webhookAllow },
   });
 }

@@ -33,7 +33,7 @@ export type ProviderPhase = 'Pending' | 'Provisioning' | 'Running' | 'Suspended'
 
 export interface ProviderStatus {
   phase: ProviderPhase;
-  /** The instance's own session state (STOPPED, STARTING, SCAN_QR_CODE, WORKING, FAILED) when known. */
+  /** The instance's own session state (STOPPED, STARTING, SCAN_QR_CODE, AUTHENTICATING, WORKING, DISCONNECTED, FAILED) when known. */
   sessionState?: string | undefined;
   /** Human detail, e.g. why it failed. */
   message?: string | undefined;

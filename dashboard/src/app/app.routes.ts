@@ -1,12 +1,18 @@
 import type { Routes } from '@angular/router';
 import { authGuard, guestGuard } from './core/auth-guard';
 
+/** Titles are functions: `$localize` runs when a route activates, after the translations are loaded. */
 export const routes: Routes = [
   { path: '', pathMatch: 'full', redirectTo: 'instances' },
-  { path: 'login', title: 'Log in · wacloud', canActivate: [guestGuard], loadComponent: () => import('./auth/login').then((m) => m.Login) },
+  {
+    path: 'login',
+    title: () => $localize`:Browser tab title@@title.login:Log in · wacloud`,
+    canActivate: [guestGuard],
+    loadComponent: () => import('./auth/login').then((m) => m.Login),
+  },
   {
     path: 'register',
-    title: 'Create an account · wacloud',
+    title: () => $localize`:Browser tab title@@title.register:Create an account · wacloud`,
     canActivate: [guestGuard],
     loadComponent: () => import('./auth/register').then((m) => m.Register),
   },
@@ -16,21 +22,29 @@ export const routes: Routes = [
     children: [
       {
         path: 'instances',
-        title: 'Instances · wacloud',
+        title: () => $localize`:Browser tab title@@title.instances:Instances · wacloud`,
         loadComponent: () => import('./instances/instance-list').then((m) => m.InstanceList),
       },
       {
         path: 'instances/:id',
-        title: 'Instance · wacloud',
+        title: () => $localize`:Browser tab title@@title.instance:Instance · wacloud`,
         loadComponent: () => import('./instances/instance-detail').then((m) => m.InstanceDetail),
       },
       {
         path: 'instances/:id/tokens',
-        title: 'Access tokens · wacloud',
+        title: () => $localize`:Browser tab title@@title.tokens:Access tokens · wacloud`,
         loadComponent: () => import('./instances/instance-tokens').then((m) => m.InstanceTokens),
       },
-      { path: 'wallet', title: 'Wallet · wacloud', loadComponent: () => import('./wallet/wallet').then((m) => m.Wallet) },
-      { path: 'profile', title: 'Profile · wacloud', loadComponent: () => import('./profile/profile').then((m) => m.Profile) },
+      {
+        path: 'wallet',
+        title: () => $localize`:Browser tab title@@title.wallet:Wallet · wacloud`,
+        loadComponent: () => import('./wallet/wallet').then((m) => m.Wallet),
+      },
+      {
+        path: 'profile',
+        title: () => $localize`:Browser tab title@@title.profile:Profile · wacloud`,
+        loadComponent: () => import('./profile/profile').then((m) => m.Profile),
+      },
     ],
   },
   { path: '**', redirectTo: 'instances' },

@@ -2,22 +2,30 @@ import { ChangeDetectionStrategy, Component, inject } from '@angular/core';
 import { RouterLink, RouterLinkActive, RouterOutlet } from '@angular/router';
 import { SessionStore } from './core/session';
 import { SignOut } from './core/sign-out';
+import { LanguageSwitch } from './core/i18n/language-switch';
 
 @Component({
   selector: 'app-root',
-  imports: [RouterOutlet, RouterLink, RouterLinkActive],
+  imports: [RouterOutlet, RouterLink, RouterLinkActive, LanguageSwitch],
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
-    <a class="skip" href="#main">Skip to content</a>
+    <a class="skip" href="#main" i18n="@@shell.skip">Skip to content</a>
     <header class="topbar">
-      <a class="brand" routerLink="/instances" aria-label="wacloud home">wa<span>cloud</span></a>
+      <a class="brand" routerLink="/instances" translate="no" aria-label="wacloud home" i18n-aria-label="@@shell.home"
+        >wa<span>cloud</span></a
+      >
       @if (session.isLoggedIn()) {
-        <nav aria-label="Main">
-          <a routerLink="/instances" routerLinkActive="active" ariaCurrentWhenActive="page">Instances</a>
-          <a routerLink="/wallet" routerLinkActive="active" ariaCurrentWhenActive="page">Wallet</a>
-          <a routerLink="/profile" routerLinkActive="active" ariaCurrentWhenActive="page">Profile</a>
+        <nav aria-label="Main" i18n-aria-label="Name of the main navigation@@shell.nav">
+          <a routerLink="/instances" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.instances">Instances</a>
+          <a routerLink="/wallet" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.wallet">Wallet</a>
+          <a routerLink="/profile" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.profile">Profile</a>
         </nav>
-        <button type="button" class="link signout" (click)="signOut.run()" [disabled]="signOut.busy()">Sign out</button>
+      }
+      <app-language-switch />
+      @if (session.isLoggedIn()) {
+        <button type="button" class="link signout" (click)="signOut.run()" [disabled]="signOut.busy()" i18n="@@shell.signOut">
+          Sign out
+        </button>
       }
     </header>
     <main id="main" tabindex="-1">

@@ -10,9 +10,33 @@
  */
 import type { EventEmitter } from 'node:events';
 
-/** Session state as reported by `GET /health` and the event stream. */
-export const SESSION_STATES = ['STOPPED', 'STARTING', 'SCAN_QR_CODE', 'WORKING', 'FAILED'] as const;
+/**
+ * Session state as reported by `GET /health` and the event stream:
+ * - `STOPPED` — no session runs (after stop, logout, or logged out from the phone: then the next start shows a QR);
+ * - `STARTING` — initialising (browser / connection starting, also each reconnect attempt);
+ * - `SCAN_QR_CODE` — waiting for the phone to scan the QR (or confirm the pairing code);
+ * - `AUTHENTICATING` — the phone linked the device or the stored session was accepted; loading until WORKING;
+ * - `WORKING` — connected;
+ * - `DISCONNECTED` — the connection was lost (or a start failed); a reconnect with backoff is scheduled, keeping the
+ *   stored session (see `reconnect.ts`);
+ * - `FAILED` — given up: an unrecoverable error, or the reconnect budget is spent.
+ */
+export const SESSION_STATES = ['STOPPED', 'STARTING', 'SCAN_QR_CODE', 'AUTHENTICATING', 'WORKING', 'DISCONNECTED', 'FAILED'] as const;
 export type SessionState = (typeof SESSION_STATES)[number];
+
+/** A streak of reconnect attempts (after a failure, until WORKING again or given up). */
+export interface ReconnectStatus {
+  /** Retries scheduled or made so far in this streak. */
+  attempt: number;
+  /** Retries allowed in a row. */
+  maxAttempts: number;
+  /** When the next retry starts, epoch ms (while one is scheduled). */
+  retryAt?: number | undefined;
+  /** The budget is spent: the session is FAILED for good (until a new start) and `/health/live` fails. */
+  exhausted: boolean;
+  /** The last failure. */
+  lastReason?: string | undefined;
+}
 
 /**
  * Message acknowledgement, WhatsApp's numbering (whatsapp-web.js `MessageAck`):
@@ -70,7 +94,7 @@ export interface EngineAccount {
 }
 
 export interface EngineEvents {
-  /** Session state changed; `reason` explains FAILED and STOPPED transitions. */
+  /** Session state changed; `reason` explains it (FAILED, STOPPED, DISCONNECTED, a reconnecting STARTING). */
   state: [state: SessionState, reason?: string];
   /** A new QR string to be shown for scanning (raw string, as WhatsApp gives it). */
   qr: [qr: string];
@@ -106,14 +130,17 @@ export interface Engine extends EventEmitter<EngineEvents> {
   readonly kind: 'webjs' | 'simulated';
   /** Current session state. */
   state(): SessionState;
-  /** Reason for the last FAILED/STOPPED transition, if any. */
+  /** Reason of the current state, if any (always for FAILED, STOPPED and DISCONNECTED). */
   stateReason(): string | undefined;
+  /** The current reconnect streak, or undefined when there is none (see `reconnect.ts`). */
+  reconnectStatus(): ReconnectStatus | undefined;
   /** The logged-in account, when WORKING. */
   account(): EngineAccount | undefined;
   /**
-   * Starts the session (idempotent). Resolves once the session is WORKING (stored session), waiting for a
-   * QR scan (SCAN_QR_CODE, after the first `qr`/`pairing_code` event) or FAILED. Never rejects for
-   * network failures: those end in FAILED with a reason.
+   * Starts the session (idempotent; a start by a person also forgets a spent reconnect budget). Resolves once the
+   * session is WORKING (stored session), waiting for a QR scan (SCAN_QR_CODE, after the first `qr`/`pairing_code`
+   * event), DISCONNECTED (the first attempt failed; retries go on in the background) or FAILED. Never rejects for
+   * network failures: those are retried with backoff and end in FAILED with a reason once the budget is spent.
    */
   start(options?: LoginOptions): Promise<void>;
   /** Current QR string while SCAN_QR_CODE, else undefined. */

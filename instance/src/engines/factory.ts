@@ -7,14 +7,21 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { Engine } from './engine.js';
+import type { ReconnectPolicy } from './reconnect.js';
 import { SESSION_FILE } from './simulated/stored-session.js';
 
 /** The engine `config.engine` names, configured from `config`; it starts STOPPED. */
 export async function createEngine(config: Config, logger: Logger): Promise<Engine> {
   const log = logger.child({ component: 'engine', engine: config.engine });
+  const reconnect: ReconnectPolicy = {
+    initialDelayMs: config.reconnectInitialDelayMs,
+    maxDelayMs: config.reconnectMaxDelayMs,
+    maxAttempts: config.reconnectMaxAttempts,
+    maxElapsedMs: config.reconnectMaxMs,
+  };
   if (config.engine === 'simulated') {
     const { SimulatedEngine } = await import('./simulated/engine.js');
-    return new SimulatedEngine({ simnetUrl: config.simnetUrl!, dataDir: config.dataDir, logger: log });
+    return new SimulatedEngine({ simnetUrl: config.simnetUrl!, dataDir: config.dataDir, logger: log, reconnect });
   }
   const { WebjsEngine } = await import('./webjs/engine.js');
   return new WebjsEngine({
@@ -23,6 +30,7 @@ export async function createEngine(config: Config, logger: Logger): Promise<Engi
     chromiumSandbox: config.wacloudChromiumSandbox,
     memoryLimitBytes: config.browserMemoryLimitBytes,
     memoryCheckMs: config.browserMemoryCheckMs,
+    reconnect,
     logger: log,
   });
 }

@@ -1,16 +1,17 @@
 /**
  * The internal API, served only on INTERNAL_PORT and only to holders of the internal key (the main api):
- * token management (and token checks for the api's gateway) and webhook settings.
+ * token management (and token checks for the api's gateway) and webhooks (see routes-webhooks.ts).
  */
 import { z } from 'zod';
 import { defineRoute, type RouteDef } from '@wacloud/kit';
 import * as s from './schemas.js';
 import type { TokenService } from '../services/tokens.js';
-import type { WebhookSettingsService } from '../webhooks/settings.js';
+import type { WebhookAdmin } from '../webhooks/admin.js';
+import { webhookRoutes } from './routes-webhooks.js';
 
 export interface InternalDeps {
   tokens: TokenService;
-  webhooks: WebhookSettingsService;
+  webhooks: WebhookAdmin;
 }
 
 const err = (description: string) => ({ description, schema: s.errorResponse });
@@ -24,11 +25,6 @@ const verifyTokenBody = z.object({ token: z.string().min(1).max(200) }).strict()
 const verifyTokenView = z.object({ valid: z.boolean(), permissions: z.enum(['r', 'w', 'rw']).optional() });
 
 export function internalRoutes({ tokens, webhooks }: InternalDeps): RouteDef[] {
-  const webhookView = (w: { url: string | null; secret: string | null; events: string[] }) => ({
-    url: w.url,
-    secretSet: Boolean(w.secret),
-    events: w.events,
-  });
   return [
     route({
       method: 'post',
@@ -105,26 +101,6 @@ export function internalRoutes({ tokens, webhooks }: InternalDeps): RouteDef[] {
         await tokens.delete(params.id);
       },
     }),
-    route({
-      method: 'get',
-      path: '/internal/v1/webhook',
-      operationId: 'getWebhook',
-      tags: ['internal'],
-      scope: 'internal',
-      summary: 'Webhook settings (the secret is never returned)',
-      responses: { 200: { description: 'Settings', schema: s.webhookView }, ...authErrors },
-      handler: async () => webhookView(await webhooks.get()),
-    }),
-    route({
-      method: 'put',
-      path: '/internal/v1/webhook',
-      operationId: 'putWebhook',
-      tags: ['internal'],
-      scope: 'internal',
-      summary: 'Replace the webhook settings: receiver URL, HMAC secret, subscribed events',
-      body: s.webhookBody,
-      responses: { 200: { description: 'Settings', schema: s.webhookView }, 400: err('Invalid body'), ...authErrors },
-      handler: async ({ body }) => webhookView(await webhooks.replace(body)),
-    }),
+    ...webhookRoutes(webhooks),
   ];
 }

@@ -2,6 +2,7 @@
  * The public API, on PORT, guarded by instance tokens (`Authorization: Bearer <token>`): r = read, w = write, rw = both.
  * Handlers are thin: the route schemas validate, an application service does the work, the result is the response.
  */
+import type { Response } from 'express';
 import { defineRoute, type RouteDef } from '@wacloud/kit';
 import type { ContactsService } from '../services/contacts.js';
 import type { MessagingService } from '../services/messaging.js';
@@ -21,6 +22,11 @@ const authErrors = { 401: err('Missing or invalid token'), 403: err('The token l
 const route = defineRoute<TokenInfo | undefined>();
 
 export function publicRoutes({ session, messaging, contacts }: PublicDeps): RouteDef[] {
+  /** Answers a probe: 200 `{status: ok}` when `ok`, else 503 with `failure`; the session state and reason either way. */
+  const probe = (res: Response, ok: boolean, failure: 'failed' | 'not_ready') => {
+    const { state, reason } = session.status();
+    res.status(ok ? 200 : 503).json({ status: ok ? 'ok' : failure, state, ...(reason === undefined ? {} : { reason }) });
+  };
   return [
     route({
       method: 'get',
@@ -32,9 +38,36 @@ export function publicRoutes({ session, messaging, contacts }: PublicDeps): Rout
       responses: { 200: { description: 'The service is alive', schema: s.healthView } },
       handler: () => {
         // Anyone who reaches the port may ask; the account (phone, name) is for token holders (the event stream).
-        const { state, reason } = session.status();
-        return { status: 'ok', session: { state, ...(reason === undefined ? {} : { reason }) }, uptimeMs: session.uptimeMs() };
+        const { account: _account, ...status } = session.status();
+        return { status: 'ok', session: status, uptimeMs: session.uptimeMs() };
       },
+    }),
+    route({
+      method: 'get',
+      path: '/health/live',
+      operationId: 'healthLive',
+      tags: ['health'],
+      scope: 'none',
+      summary:
+        'Liveness probe (no token): 503 once the session is FAILED because the reconnect budget is spent, so the instance gets restarted',
+      responses: {
+        200: { description: 'Alive', schema: s.probeView },
+        503: { description: 'The reconnect budget is spent: restart the instance', schema: s.probeView },
+      },
+      handler: ({ res }) => probe(res, session.live(), 'failed'),
+    }),
+    route({
+      method: 'get',
+      path: '/health/ready',
+      operationId: 'healthReady',
+      tags: ['health'],
+      scope: 'none',
+      summary: 'Readiness (no token): 200 while the session is WORKING, else 503',
+      responses: {
+        200: { description: 'The session is WORKING', schema: s.probeView },
+        503: { description: 'The session is not WORKING', schema: s.probeView },
+      },
+      handler: ({ res }) => probe(res, session.ready(), 'not_ready'),
     }),
     route({
       method: 'get',

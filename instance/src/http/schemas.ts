@@ -140,9 +140,21 @@ export const tokenView = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
 });
+export const reconnectView = z
+  .object({
+    attempt: z.number().int(),
+    maxAttempts: z.number().int(),
+    retryAt: z.string().optional().meta({ description: 'When the next retry starts (ISO 8601), while one is scheduled' }),
+    exhausted: z.boolean().meta({ description: 'The budget is spent: FAILED until a new start; /health/live answers 503' }),
+  })
+  .meta({ description: 'The reconnect streak (backoff with jitter), while there is one' });
 export const sessionStatusView = z.object({
-  state: z.enum(SESSION_STATES),
-  reason: z.string().optional(),
+  state: z.enum(SESSION_STATES).meta({
+    description:
+      'STOPPED, STARTING (initialising), SCAN_QR_CODE, AUTHENTICATING (linked, loading), WORKING (connected), DISCONNECTED (reconnect scheduled, stored session kept), FAILED',
+  }),
+  reason: z.string().optional().meta({ description: 'Why the session is in this state (always for FAILED, STOPPED, DISCONNECTED)' }),
+  reconnect: reconnectView.optional(),
   account: z.object({ id: z.string(), phone: z.string(), pushname: z.string().optional() }).optional(),
 });
 export const loginView = sessionStatusView.extend({
@@ -150,7 +162,16 @@ export const loginView = sessionStatusView.extend({
   qrImage: z.string().optional().meta({ description: 'QR as a PNG data URL' }),
   pairingCode: z.string().optional(),
 });
-export const healthView = z.object({ status: z.literal('ok'), session: sessionStatusView, uptimeMs: z.number() });
+export const healthView = z.object({
+  status: z.literal('ok'),
+  session: sessionStatusView.omit({ account: true }),
+  uptimeMs: z.number(),
+});
+export const probeView = z.object({
+  status: z.enum(['ok', 'failed', 'not_ready']),
+  state: z.enum(SESSION_STATES),
+  reason: z.string().optional(),
+});
 export const statsView = z.object({
   state: z.enum(SESSION_STATES),
   uptimeMs: z.number(),

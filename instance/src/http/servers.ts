@@ -1,7 +1,7 @@
 /**
  * The instance's HTTP servers: the public API on PORT (instance tokens, plus the `/v1/events` WebSocket), the
  * internal API on INTERNAL_PORT (internal key), and, when METRICS_PORT is set, a scrape-only server with `/metrics`
- * and `/health`. Both APIs serve the same `/openapi.json`, built once on first request.
+ * and `/health`, `/health/live`, `/health/ready`. Both APIs serve the same `/openapi.json`, built once on first request.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -72,10 +72,10 @@ export async function startHttpServers(o: HttpServersOptions): Promise<HttpServe
   });
   const pa = await listen(publicServer, o.port, o.host);
   const ia = await listen(internalServer, o.internalPort, o.host);
-  // Optional scrape-only server: /metrics and /health, nothing else (public routes need tokens there anyway).
-  const healthRoute = o.publicRoutes.find((r) => r.operationId === 'health')!;
+  // Optional scrape-only server: /metrics and the health probes, nothing else (public routes need tokens anyway).
+  const healthRoutes = o.publicRoutes.filter((r) => ['health', 'healthLive', 'healthReady'].includes(r.operationId));
   const metricsServer = o.metricsPort
-    ? http.createServer(createApp({ ...common, routes: [healthRoute], authenticate: async () => undefined }))
+    ? http.createServer(createApp({ ...common, routes: healthRoutes, authenticate: async () => undefined }))
     : undefined;
   if (metricsServer) await listen(metricsServer, o.metricsPort, o.host);
   const host = o.host === '0.0.0.0' ? '127.0.0.1' : o.host;

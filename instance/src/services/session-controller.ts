@@ -1,7 +1,8 @@
 /**
  * Session control: logging the WhatsApp account in (QR or pairing code) and out, the pending QR, the session status,
- * the screenshot. Also what follows from the engine's session events: the session-state metric, the live
- * `session.status` / `qr` / `pairing_code` events and the `session.status` webhook.
+ * liveness and readiness, the screenshot. Also what follows from the engine's session events: the session-state and
+ * reconnect metrics, the live `session.status` / `qr` / `pairing_code` events and the `session.status` webhook.
+ * Every state change is an event with its reason (and, during a reconnect streak, the attempt and the next retry).
  */
 import QRCode from 'qrcode';
 import type { Logger } from 'pino';
@@ -16,11 +17,24 @@ import type { LiveEvents } from './live-events.js';
 /** How long a login waits for a start already under way to show a QR, ms. */
 export const LOGIN_WAIT_MS = 30_000;
 
+/** A reconnect streak as `/health`, the event stream and webhooks show it. */
+export interface ReconnectView {
+  /** Retries scheduled or made so far. */
+  attempt: number;
+  maxAttempts: number;
+  /** When the next retry starts (ISO 8601), while one is scheduled. */
+  retryAt?: string | undefined;
+  /** The budget is spent: FAILED until a new start, and `/health/live` answers 503. */
+  exhausted: boolean;
+}
+
 /** The session status as `/health`, the event stream and webhooks show it. */
 export interface SessionStatus {
   state: SessionState;
-  /** Why the session is FAILED or STOPPED. */
+  /** Why the session is in this state (always for FAILED, STOPPED and DISCONNECTED). */
   reason?: string | undefined;
+  /** The reconnect streak, while there is one. */
+  reconnect?: ReconnectView | undefined;
   /** The logged-in account (WORKING only). */
   account?: EngineAccount | undefined;
 }
@@ -48,6 +62,8 @@ export class SessionController {
   readonly #startedAt = Date.now();
   /** The last QR rendered, so each QR string is rendered once. */
   #qrCache: { qr: string; image: string } | undefined;
+  /** The session was lost since it last was WORKING (a WORKING then counts as a reconnect). */
+  #lost = false;
 
   constructor(private readonly opts: SessionControllerOptions) {
     const e = (this.#engine = opts.engine);
@@ -62,14 +78,40 @@ export class SessionController {
     return this.#engine.state();
   }
 
-  /** The current session status (with the reason while FAILED or STOPPED). */
+  /** The current session status (with its reason and reconnect streak when there are). */
   status(): SessionStatus {
     const state = this.#engine.state();
+    const reason = this.#engine.stateReason();
+    const rc = this.#engine.reconnectStatus();
     return {
       state,
-      ...(state === 'FAILED' || state === 'STOPPED' ? { reason: this.#engine.stateReason() } : {}),
+      ...(reason === undefined ? {} : { reason }),
+      ...(rc
+        ? {
+            reconnect: {
+              attempt: rc.attempt,
+              maxAttempts: rc.maxAttempts,
+              ...(rc.retryAt === undefined ? {} : { retryAt: new Date(rc.retryAt).toISOString() }),
+              exhausted: rc.exhausted,
+            },
+          }
+        : {}),
       account: this.#engine.account(),
     };
+  }
+
+  /**
+   * Liveness: false only once the session is FAILED because the reconnect budget is spent — restarting the process
+   * (Kubernetes' liveness probe, Docker, the process supervisor) is then the next thing to try. Any other state,
+   * FAILED for another reason included (a QR never scanned, a refused session), is alive.
+   */
+  live(): boolean {
+    return !(this.#engine.state() === 'FAILED' && this.#engine.reconnectStatus()?.exhausted);
+  }
+
+  /** Readiness: the session is WORKING (messages can be sent and are received). */
+  ready(): boolean {
+    return this.#engine.state() === 'WORKING';
   }
 
   /** Milliseconds since the service started. */
@@ -79,16 +121,20 @@ export class SessionController {
 
   /**
    * Starts a login: resolves with the status and the QR (or, with `phone` in international digits, the pairing code)
-   * once the engine shows one. A login while one is under way returns the pending QR; a start under way is waited
-   * for up to {@link LOGIN_WAIT_MS}.
+   * once the engine shows one (or the state it reached instead: WORKING with a stored session, DISCONNECTED when the
+   * network is away and retries go on). A login while one is under way returns the pending QR; a start under way is
+   * waited for up to {@link LOGIN_WAIT_MS}.
    * @throws AppError `session_busy` when already logged in.
    */
   async login(phone?: string): Promise<LoginView> {
     const engine = this.#engine;
     const st = engine.state();
     if (st === 'WORKING') throw new AppError('session_busy', 'The session is already logged in; log out first to link another account.');
-    if (st !== 'SCAN_QR_CODE' && st !== 'STARTING') await engine.start({ phone });
-    else if (st === 'STARTING') await this.#waitForState(['SCAN_QR_CODE', 'WORKING', 'FAILED'], LOGIN_WAIT_MS);
+    // A start under way (also a reconnect attempt) is waited for; from STOPPED, DISCONNECTED or FAILED a new start
+    // begins at once with a fresh reconnect budget.
+    if (st === 'STARTING' || st === 'AUTHENTICATING') {
+      await this.#waitForState(['SCAN_QR_CODE', 'WORKING', 'DISCONNECTED', 'FAILED', 'STOPPED'], LOGIN_WAIT_MS);
+    } else if (st !== 'SCAN_QR_CODE') await engine.start({ phone });
     return this.#loginView();
   }
 
@@ -152,10 +198,27 @@ export class SessionController {
   }
 
   async #onState(state: SessionState, reason?: string): Promise<void> {
-    this.opts.metrics.setSessionState(state);
+    const m = this.opts.metrics;
+    m.setSessionState(state);
     if (state !== 'SCAN_QR_CODE') this.#qrCache = undefined;
-    const data = { state, ...(reason ? { reason } : {}), account: this.#engine.account() };
-    this.opts.logger.info({ state, reason }, 'session state');
+    const status = this.status();
+    if (state === 'DISCONNECTED') {
+      this.#lost = true;
+      m.reconnectAttempts.inc();
+    } else if (state === 'WORKING' && this.#lost) {
+      this.#lost = false;
+      m.reconnects.inc();
+    } else if (state === 'FAILED' && status.reconnect?.exhausted) {
+      this.#lost = false;
+      m.reconnectsExhausted.inc();
+    } else if (state === 'STOPPED') this.#lost = false;
+    const data = {
+      state,
+      ...(reason ? { reason } : {}),
+      ...(status.reconnect ? { reconnect: status.reconnect } : {}),
+      account: this.#engine.account(),
+    };
+    this.opts.logger.info({ state, reason, reconnect: status.reconnect }, 'session state');
     this.opts.live.publish('session.status', data);
     await this.opts.outbox.queue('session.status', `${Date.now()}:${state}:${Math.random()}`, data);
   }

@@ -8,11 +8,16 @@
  * - Retries: exponential backoff with full jitter in [base·2^(n−1)/2, base·2^(n−1)], capped at `retryMaxMs`
  *   (defaults 5 s → 5 min), at most `maxAttempts` attempts, then `failed` (kept as a dead letter).
  *   A 4xx answer is final (`failed`) except 408 and 429; `Retry-After` is honoured for 429 and 503.
+ * - Through the SSRF guard ({@link postWebhook}): a receiver the guard refuses is final (`failed`), and so is a 3xx
+ *   (redirects are never followed). Each attempt records its HTTP status, error, latency and address (the delivery log).
  */
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { OutboxDoc, Store } from '../storage/store.js';
+import { deliveryCollection } from './admin.js';
+import { postWebhook } from './post.js';
 import type { WebhookSettingsService } from './settings.js';
+import type { WebhookGuard } from './ssrf.js';
 import { ATTEMPT_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign } from './signature.js';
 
 export interface DispatcherOptions {
@@ -24,8 +29,12 @@ export interface DispatcherOptions {
   maxAttempts: number;
   retryBaseMs: number;
   retryMaxMs: number;
-  /** Timeout of one POST, ms. */
+  /** Timeout of one POST (resolution, connection, answer), ms. */
   timeoutMs: number;
+  /** Checks receivers and pins connections to the checked address. */
+  guard: WebhookGuard;
+  /** Bytes of a receiver's answer read at most. */
+  maxResponseBytes: number;
   /** Parallel deliveries. */
   concurrency?: number;
   /** Longest idle sleep between polls, ms. */
@@ -138,55 +147,40 @@ export class WebhookDispatcher {
       [ATTEMPT_HEADER]: String(attempt),
     };
     if (settings.secret) headers[SIGNATURE_HEADER] = sign(settings.secret, ts, body);
-    let status: number | null = null;
-    let error: string | null = null;
-    let retryAfterMs: number | undefined;
-    try {
-      const res = await fetch(settings.url, {
-        method: 'POST',
-        headers,
-        body,
-        signal: AbortSignal.timeout(this.opts.timeoutMs),
-        redirect: 'manual',
-      });
-      status = res.status;
-      retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
-      await res.body?.cancel().catch(() => {});
-    } catch (err) {
-      error = (err as Error).name === 'TimeoutError' ? `timed out after ${this.opts.timeoutMs} ms` : describeFetchError(err);
-    }
-    const result = classify(status, attempt, this.opts.maxAttempts);
+    const r = await postWebhook(settings.url, headers, body, {
+      guard: this.opts.guard,
+      timeoutMs: this.opts.timeoutMs,
+      maxResponseBytes: this.opts.maxResponseBytes,
+    });
+    const status = r.status;
+    let error = r.error;
+    if (status !== null && status >= 300 && status < 400)
+      error = `redirect not followed (${status}${r.location ? ` to ${r.location.slice(0, 200)}` : ''})`;
+    const retryAfterMs = parseRetryAfter(r.retryAfter ?? null);
+    const result = r.refused ? 'failed' : classify(status, attempt, this.opts.maxAttempts);
     const now = Date.now();
+    const last = {
+      attempts: attempt,
+      lastStatus: status,
+      lastError: error,
+      lastLatencyMs: r.latencyMs,
+      lastAttemptAt: new Date(now),
+      lastAddress: r.address ?? null,
+      lockedUntil: null,
+    };
+    const outbox = deliveryCollection(store);
     if (result === 'delivered') {
-      await store.outbox.updateOne(
-        { _id: doc._id },
-        {
-          $set: {
-            status: 'delivered',
-            attempts: attempt,
-            deliveredAt: new Date(now),
-            lastStatus: status,
-            lastError: null,
-            lockedUntil: null,
-          },
-        },
-      );
-      log.debug({ status }, 'webhook delivered');
+      await outbox.updateOne({ _id: doc._id }, { $set: { ...last, status: 'delivered', deliveredAt: new Date(now), lastError: null } });
+      log.debug({ status, latencyMs: r.latencyMs }, 'webhook delivered');
     } else if (result === 'retry') {
       const delay = Math.max(
         backoffMs(attempt, this.opts.retryBaseMs, this.opts.retryMaxMs),
         status === 429 || status === 503 ? (retryAfterMs ?? 0) : 0,
       );
-      await store.outbox.updateOne(
-        { _id: doc._id },
-        { $set: { attempts: attempt, nextAttemptAt: new Date(now + delay), lastStatus: status, lastError: error, lockedUntil: null } },
-      );
+      await outbox.updateOne({ _id: doc._id }, { $set: { ...last, nextAttemptAt: new Date(now + delay) } });
       log.info({ status, error, retryInMs: delay }, 'webhook delivery failed; will retry');
     } else {
-      await store.outbox.updateOne(
-        { _id: doc._id },
-        { $set: { status: 'failed', attempts: attempt, lastStatus: status, lastError: error, lockedUntil: null } },
-      );
+      await outbox.updateOne({ _id: doc._id }, { $set: { ...last, status: 'failed' } });
       log.warn({ status, error }, 'webhook delivery failed for good; event kept as failed');
     }
     metrics?.webhookDeliveries.inc({ result });
@@ -194,10 +188,10 @@ export class WebhookDispatcher {
   }
 }
 
-/** Delivery outcome for an HTTP status (null: no answer). 2xx delivered; 4xx final except 408/429. */
+/** Delivery outcome for an HTTP status (null: no answer). 2xx delivered; 3xx (not followed) and 4xx final except 408/429. */
 export function classify(status: number | null, attempt: number, maxAttempts: number): AttemptResult {
   if (status !== null && status >= 200 && status < 300) return 'delivered';
-  const retryable = status === null || status >= 500 || status === 408 || status === 429 || (status >= 300 && status < 400);
+  const retryable = status === null || status >= 500 || status === 408 || status === 429;
   if (!retryable) return 'failed';
   return attempt >= maxAttempts ? 'failed' : 'retry';
 }
@@ -214,9 +208,4 @@ function parseRetryAfter(v: string | null): number | undefined {
   if (Number.isFinite(s)) return Math.min(s * 1000, 3_600_000);
   const t = Date.parse(v);
   return Number.isFinite(t) ? Math.max(0, t - Date.now()) : undefined;
-}
-
-function describeFetchError(err: unknown): string {
-  const e = err as Error & { cause?: { code?: string; message?: string } };
-  return e.cause?.code ?? e.cause?.message ?? e.message;
 }

@@ -82,8 +82,10 @@ function env(wai: WhatsAppInstance, o: StatefulSetOptions): V1EnvVar[] {
 export function buildStatefulSet(wai: WhatsAppInstance, o: StatefulSetOptions): V1StatefulSet {
   const names = childNames(wai.metadata.name!);
   const restartedAt = wai.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
-  const probe = (failureThreshold: number, periodSeconds: number) => ({
-    httpGet: { path: '/health', port: PORTS.public.name },
+  // /health answers while the process serves (the gateway must reach a pod waiting for a QR); /health/live fails once
+  // the session's reconnect budget is spent, so the kubelet restarts the container.
+  const probe = (failureThreshold: number, periodSeconds: number, path = '/health') => ({
+    httpGet: { path, port: PORTS.public.name },
     periodSeconds,
     timeoutSeconds: 3,
     failureThreshold,
@@ -134,7 +136,7 @@ export function buildStatefulSet(wai: WhatsAppInstance, o: StatefulSetOptions): 
               resources: (wai.spec.resources ?? o.defaultResources) as V1ResourceRequirements,
               startupProbe: probe(60, 2),
               readinessProbe: probe(3, 10),
-              livenessProbe: probe(6, 10),
+              livenessProbe: probe(6, 10, '/health/live'),
               securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
               volumeMounts: [
                 { name: names.sessionVolume, mountPath: DATA_DIR },

@@ -12,7 +12,7 @@ export const HEALTHY_CACHE_MS = 3_000;
 
 /** Parsed `GET /health` of an instance that answered 200 `{status: "ok"}`. */
 export interface Health {
-  /** `session.state` of the answer (STOPPED, STARTING, SCAN_QR_CODE, WORKING, FAILED) when present. */
+  /** `session.state` of the answer (STOPPED, STARTING, SCAN_QR_CODE, AUTHENTICATING, WORKING, DISCONNECTED, FAILED) when present. */
   sessionState: string | undefined;
   /** The instance's uptime, ms, when present. */
   uptimeMs: number | undefined;

@@ -4,6 +4,7 @@ import { ApiClient } from '../core/api';
 import { toApiError } from '../core/api-error';
 import { valueOf } from '../shared/dom';
 import { SessionStore } from '../core/session';
+import { Preferences } from '../core/i18n/preferences';
 
 @Component({
   selector: 'app-login',
@@ -11,12 +12,12 @@ import { SessionStore } from '../core/session';
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
     <section class="card narrow" aria-labelledby="login-title">
-      <h1 id="login-title">Log in</h1>
+      <h1 id="login-title" i18n="@@login.title">Log in</h1>
       @if (expired()) {
-        <p class="notice" role="status">Your session has ended. Log in again.</p>
+        <p class="notice" role="status" i18n="@@login.expired">Your session has ended. Log in again.</p>
       }
       <form (submit)="$event.preventDefault(); submit()" novalidate>
-        <label for="login-email">Email</label>
+        <label for="login-email" i18n="@@field.email">Email</label>
         <input
           id="login-email"
           name="email"
@@ -26,7 +27,7 @@ import { SessionStore } from '../core/session';
           [value]="email()"
           (input)="email.set(valueOf($event))"
         />
-        <label for="login-password">Password</label>
+        <label for="login-password" i18n="@@field.password">Password</label>
         <input
           id="login-password"
           name="password"
@@ -39,9 +40,15 @@ import { SessionStore } from '../core/session';
         @if (error()) {
           <p class="error" role="alert">{{ error() }}</p>
         }
-        <button type="submit" class="primary" [disabled]="busy()">{{ busy() ? 'Logging in…' : 'Log in' }}</button>
+        <button type="submit" class="primary" [disabled]="busy()">
+          @if (busy()) {
+            <ng-container i18n="@@login.busy">Logging in…</ng-container>
+          } @else {
+            <ng-container i18n="@@login.submit">Log in</ng-container>
+          }
+        </button>
       </form>
-      <p>No account yet? <a routerLink="/register">Create one</a>.</p>
+      <p i18n="@@login.noAccount">No account yet? <a routerLink="/register">Create one</a>.</p>
     </section>
   `,
 })
@@ -49,6 +56,7 @@ export class Login {
   private readonly api = inject(ApiClient);
   private readonly session = inject(SessionStore);
   private readonly router = inject(Router);
+  private readonly prefs = inject(Preferences);
 
   /** Query parameters (router input binding). */
   readonly returnUrl = input<string | undefined>();
@@ -62,7 +70,7 @@ export class Login {
 
   async submit(): Promise<void> {
     if (!this.email().trim() || !this.password()) {
-      this.error.set('Enter your email and password.');
+      this.error.set($localize`:@@login.missing:Enter your email and password.`);
       return;
     }
     this.busy.set(true);
@@ -72,6 +80,8 @@ export class Login {
       this.session.start(res);
       const back = this.returnUrl();
       await this.router.navigateByUrl(back && back.startsWith('/') && !back.startsWith('//') ? back : '/instances');
+      // The member's saved language / time zone: reloads into it when this browser shows another.
+      this.prefs.adopt(res.user);
     } catch (e) {
       this.error.set(toApiError(e).message);
     } finally {

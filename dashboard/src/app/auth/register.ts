@@ -4,6 +4,7 @@ import { ApiClient } from '../core/api';
 import { toApiError } from '../core/api-error';
 import { valueOf } from '../shared/dom';
 import { SessionStore } from '../core/session';
+import { Preferences } from '../core/i18n/preferences';
 
 export const MIN_PASSWORD = 8;
 
@@ -13,9 +14,9 @@ export const MIN_PASSWORD = 8;
   changeDetection: ChangeDetectionStrategy.OnPush,
   template: `
     <section class="card narrow" aria-labelledby="register-title">
-      <h1 id="register-title">Create an account</h1>
+      <h1 id="register-title" i18n="@@register.title">Create an account</h1>
       <form (submit)="$event.preventDefault(); submit()" novalidate>
-        <label for="reg-email">Email</label>
+        <label for="reg-email" i18n="@@field.email">Email</label>
         <input
           id="reg-email"
           name="email"
@@ -25,8 +26,15 @@ export const MIN_PASSWORD = 8;
           [value]="email()"
           (input)="email.set(valueOf($event))"
         />
-        <label for="reg-password"
-          >Password <span class="hint">(at least {{ min }} characters)</span></label
+        <label for="reg-password" i18n="@@register.password"
+          >Password
+          <span class="hint"
+            >(at least
+            {{
+              min // i18n(ph="min")
+            }}
+            characters)</span
+          ></label
         >
         <input
           id="reg-password"
@@ -37,7 +45,7 @@ export const MIN_PASSWORD = 8;
           [value]="password()"
           (input)="password.set(valueOf($event))"
         />
-        <label for="reg-confirm">Repeat the password</label>
+        <label for="reg-confirm" i18n="@@register.confirm">Repeat the password</label>
         <input
           id="reg-confirm"
           name="confirm"
@@ -50,9 +58,15 @@ export const MIN_PASSWORD = 8;
         @if (error()) {
           <p class="error" role="alert">{{ error() }}</p>
         }
-        <button type="submit" class="primary" [disabled]="busy()">{{ busy() ? 'Creating…' : 'Create account' }}</button>
+        <button type="submit" class="primary" [disabled]="busy()">
+          @if (busy()) {
+            <ng-container i18n="@@register.busy">Creating…</ng-container>
+          } @else {
+            <ng-container i18n="@@register.submit">Create account</ng-container>
+          }
+        </button>
       </form>
-      <p>Already registered? <a routerLink="/login">Log in</a>.</p>
+      <p i18n="@@register.haveAccount">Already registered? <a routerLink="/login">Log in</a>.</p>
     </section>
   `,
 })
@@ -60,6 +74,7 @@ export class Register {
   private readonly api = inject(ApiClient);
   private readonly session = inject(SessionStore);
   private readonly router = inject(Router);
+  private readonly prefs = inject(Preferences);
 
   readonly email = signal('');
   readonly password = signal('');
@@ -71,9 +86,10 @@ export class Register {
 
   /** The first problem with the form, or null. */
   readonly problem = computed(() => {
-    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(this.email().trim())) return 'Enter a valid email address.';
-    if (this.password().length < MIN_PASSWORD) return `The password needs at least ${MIN_PASSWORD} characters.`;
-    if (this.password() !== this.confirm()) return 'The passwords do not match.';
+    if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(this.email().trim())) return $localize`:@@register.badEmail:Enter a valid email address.`;
+    if (this.password().length < MIN_PASSWORD)
+      return $localize`:@@register.shortPassword:The password needs at least ${MIN_PASSWORD}:min: characters.`;
+    if (this.password() !== this.confirm()) return $localize`:@@register.mismatch:The passwords do not match.`;
     return null;
   });
 
@@ -87,8 +103,11 @@ export class Register {
     this.error.set(null);
     try {
       await this.api.register(this.email().trim(), this.password());
-      this.session.start(await this.api.login(this.email().trim(), this.password()));
+      const login = await this.api.login(this.email().trim(), this.password());
+      this.session.start(login);
       await this.router.navigateByUrl('/instances');
+      // Saves the language chosen before registering (or the one the browser asked for) on the new member.
+      this.prefs.adopt(login.user);
     } catch (e) {
       this.error.set(toApiError(e).message);
     } finally {

@@ -39,7 +39,7 @@ describe('toApiError', () => {
     expect(toApiError(httpError(401, null)).code).toBe('unauthorized');
     const e = toApiError(httpError(418, null, "I'm a teapot"));
     expect(e.code).toBe('http_418');
-    expect(e.message).toBe("Request failed (418 I'm a teapot).");
+    expect(e.message).toBe('Request failed (418).');
   });
 
   it('passes an ApiError through and wraps anything else', () => {

@@ -23,6 +23,7 @@ import type {
   LoginData,
   RegisterData,
   UpdateInstanceTokenData,
+  UpdateMeData,
 } from '../api/generated/api';
 
 /** What the method tester shows: the request sent and the response received. */
@@ -63,6 +64,10 @@ export class ApiClient {
   }
   me(): Promise<User> {
     return this.call(this.http.get<User>(this.url('/v1/me')));
+  }
+  /** Saves the member's language and/or time zone (null forgets one); the updated profile. */
+  updateMe(prefs: UpdateMeData['body']): Promise<User> {
+    return this.call(this.http.patch<User>(this.url('/v1/me'), prefs));
   }
 
   // ── wallet ──

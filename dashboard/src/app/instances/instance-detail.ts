@@ -4,18 +4,21 @@ import { ApiClient } from '../core/api';
 import { toApiError } from '../core/api-error';
 import { valueOf } from '../shared/dom';
 import { InstanceEvents, type StreamState } from './instance-events';
-import { badgeClass, formatDate, formatDay } from '../shared/format';
+import { badgeClass, formatDate, formatDay, formatRelative } from '../shared/format';
+import { messageMeta } from './message-meta';
+import { phaseLabel, sessionLabel } from '../shared/labels';
 import type { Instance } from '../api/models';
 import type { LiveEvent, LoginView, MessageView, SessionStatus } from '../api/instance-models';
 import { poll } from '../shared/poll';
 import { MethodTester } from './method-tester';
 import { InstanceControls } from './instance-controls';
+import { InstanceWebhooks } from './webhooks/instance-webhooks';
 
 const FEED_MAX = 20;
 
 @Component({
   selector: 'app-instance-detail',
-  imports: [RouterLink, MethodTester, InstanceControls],
+  imports: [RouterLink, MethodTester, InstanceControls, InstanceWebhooks],
   changeDetection: ChangeDetectionStrategy.OnPush,
   templateUrl: './instance-detail.html',
 })
@@ -49,6 +52,22 @@ export class InstanceDetail implements OnInit {
   protected readonly badge = badgeClass;
   protected readonly date = formatDate;
   protected readonly day = formatDay;
+  protected readonly ago = formatRelative;
+  protected readonly phase = phaseLabel;
+  protected readonly session = sessionLabel;
+  protected readonly messageMeta = messageMeta;
+
+  /** The live event stream's state in words. */
+  readonly streamLabel = computed(() => {
+    switch (this.stream()) {
+      case 'open':
+        return $localize`:Live event stream state@@detail.streamOpen:live`;
+      case 'connecting':
+        return $localize`:Live event stream state@@detail.streamConnecting:connecting`;
+      default:
+        return $localize`:Live event stream state@@detail.streamClosed:closed`;
+    }
+  });
 
   private readonly refresher = poll(() => this.load(), 5000, { start: false });
 
@@ -73,7 +92,7 @@ export class InstanceDetail implements OnInit {
     } catch (e) {
       const err = toApiError(e);
       if (err.status === 404) this.notFound.set(true);
-      else this.loadError.set(`Could not refresh the instance: ${err.message}`);
+      else this.loadError.set($localize`:@@detail.refreshError:Could not refresh the instance: ${err.message}:error:`);
     }
   }
 

@@ -46,7 +46,7 @@ describe('InstanceList', () => {
     expect(text).toContain('Price: $15.00 per month');
     expect(text).toContain('Your balance: $10.00');
     expect(text).toContain('Top up the wallet');
-    expect(text).toContain('STOPPED');
+    expect(text).toContain('Stopped');
     fixture.destroy();
   });
 

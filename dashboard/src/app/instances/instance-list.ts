@@ -3,7 +3,8 @@ import { RouterLink } from '@angular/router';
 import { ApiClient } from '../core/api';
 import { ApiError, toApiError } from '../core/api-error';
 import { valueOf } from '../shared/dom';
-import { badgeClass, formatDay } from '../shared/format';
+import { badgeClass, formatDay, formatNumber, formatRelative } from '../shared/format';
+import { phaseLabel, sessionLabel } from '../shared/labels';
 import type { Instance, Pricing, User } from '../api/models';
 import { formatMoney } from '../shared/money';
 import { poll } from '../shared/poll';
@@ -44,11 +45,23 @@ export class InstanceList {
   protected readonly valueOf = valueOf;
   protected readonly badge = badgeClass;
   protected readonly day = formatDay;
+  protected readonly ago = formatRelative;
+  protected readonly phase = phaseLabel;
+  protected readonly session = sessionLabel;
+  /** The number of instances, written the member's way. */
+  readonly count = computed(() => formatNumber(this.instances()?.length ?? 0));
 
   readonly refresh = poll(() => this.load(), POLL_MS);
 
   constructor() {
     void this.loadAccount();
+  }
+
+  deleteLabel(name: string): string {
+    return $localize`:Accessible name of an instance's delete button@@instances.deleteLabel:Delete ${name}:name:`;
+  }
+  confirmLabel(name: string): string {
+    return $localize`:@@instances.confirmLabel:Confirm deleting ${name}:name:`;
   }
 
   money(minor: number): string {
@@ -74,7 +87,7 @@ export class InstanceList {
   async create(): Promise<void> {
     const name = this.name().trim();
     if (!name) {
-      this.createError.set(new ApiError(400, 'invalid_request', 'Give the instance a name.'));
+      this.createError.set(new ApiError(400, 'invalid_request', $localize`:@@instances.nameMissing:Give the instance a name.`));
       return;
     }
     this.creating.set(true);
@@ -104,7 +117,7 @@ export class InstanceList {
       this.instances.update((list) => (list ?? []).filter((x) => x.id !== i.id));
       this.confirming.set(null);
     } catch (e) {
-      this.deleteError.set(`Could not delete “${i.name}”: ${toApiError(e).message}`);
+      this.deleteError.set($localize`:@@instances.deleteError:Could not delete “${i.name}:name:”: ${toApiError(e).message}:error:`);
     } finally {
       this.deleting.set(null);
     }

@@ -6,7 +6,7 @@ import { valueOf } from '../shared/dom';
 import { formatDate } from '../shared/format';
 import type { CreatedToken, Instance, InstanceToken, Permission } from '../api/models';
 
-export const PERMISSION_LABELS: Record<Permission, string> = { r: 'Read (r)', w: 'Write (w)', rw: 'Read and write (rw)' };
+import { permissionLabel } from '../shared/labels';
 
 @Component({
   selector: 'app-instance-tokens',
@@ -32,9 +32,16 @@ export class InstanceTokens implements OnInit {
   readonly actionError = signal<string | null>(null);
 
   protected readonly perms: Permission[] = ['r', 'w', 'rw'];
-  protected readonly labels = PERMISSION_LABELS;
+  protected readonly label = permissionLabel;
   protected readonly valueOf = valueOf;
   protected readonly date = formatDate;
+
+  deleteLabel(name: string): string {
+    return $localize`:Accessible name of a token's delete button@@tokens.deleteLabel:Delete token ${name}:name:`;
+  }
+  confirmLabel(name: string): string {
+    return $localize`:@@tokens.confirmLabel:Confirm deleting token ${name}:name:`;
+  }
 
   apiPath(): string {
     return this.api.url(this.api.gatewayPath(this.id(), '/…'));
@@ -60,7 +67,7 @@ export class InstanceTokens implements OnInit {
   async create(): Promise<void> {
     const name = this.name().trim();
     if (!name) {
-      this.createError.set('Give the token a name.');
+      this.createError.set($localize`:@@tokens.nameMissing:Give the token a name.`);
       return;
     }
     this.creating.set(true);
@@ -85,7 +92,7 @@ export class InstanceTokens implements OnInit {
       this.copied.set(true);
     } catch {
       this.copied.set(false);
-      this.actionError.set('Copying is not allowed here; select the token and copy it by hand.');
+      this.actionError.set($localize`:@@tokens.copyDenied:Copying is not allowed here; select the token and copy it by hand.`);
     }
   }
 
@@ -97,7 +104,7 @@ export class InstanceTokens implements OnInit {
       const updated = await this.api.updateToken(this.id(), t.id, permissions);
       this.tokens.update((list) => (list ?? []).map((x) => (x.id === t.id ? updated : x)));
     } catch (e) {
-      this.actionError.set(`Could not change “${t.name}”: ${toApiError(e).message}`);
+      this.actionError.set($localize`:@@tokens.changeError:Could not change “${t.name}:name:”: ${toApiError(e).message}:error:`);
       this.tokens.update((list) => (list ?? []).map((x) => (x.id === t.id ? { ...x } : x)));
     } finally {
       this.busyId.set(null);
@@ -112,7 +119,7 @@ export class InstanceTokens implements OnInit {
       this.tokens.update((list) => (list ?? []).filter((x) => x.id !== t.id));
       this.confirming.set(null);
     } catch (e) {
-      this.actionError.set(`Could not delete “${t.name}”: ${toApiError(e).message}`);
+      this.actionError.set($localize`:@@tokens.deleteError:Could not delete “${t.name}:name:”: ${toApiError(e).message}:error:`);
     } finally {
       this.busyId.set(null);
     }

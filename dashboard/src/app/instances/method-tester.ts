@@ -1,14 +1,10 @@
 import { ChangeDetectionStrategy, Component, computed, inject, input, signal } from '@angular/core';
 import { ApiClient, type Exchange } from '../core/api';
 import { valueOf } from '../shared/dom';
-import { formatDate, pretty } from '../shared/format';
+import { pretty } from '../shared/format';
 import type { MessageView } from '../api/instance-models';
-import { buildRequest, METHODS, methodById, type MethodId } from './tester-requests';
-
-const BOOL_LABELS: Record<string, [string, string]> = {
-  fromMe: ['Sent by me', 'Received'],
-  isGroup: ['Only groups', 'Only 1:1'],
-};
+import { buildRequest, methods, methodById, type MethodId } from './tester-requests';
+import { messageMeta } from './message-meta';
 
 /** Calls any instance method through the gateway and shows the request and the response. */
 @Component({
@@ -20,7 +16,7 @@ export class MethodTester {
   private readonly api = inject(ApiClient);
   readonly instanceId = input.required<string>();
 
-  protected readonly methods = METHODS;
+  protected readonly methods = methods();
   readonly methodId = signal<MethodId>('sendMessage');
   readonly def = computed(() => methodById(this.methodId()));
   /** Field values per method, kept when switching tabs. */
@@ -40,7 +36,7 @@ export class MethodTester {
 
   protected readonly valueOf = valueOf;
   protected readonly pretty = pretty;
-  protected readonly date = formatDate;
+  protected readonly messageMeta = messageMeta;
 
   select(id: MethodId): void {
     this.methodId.set(id);
@@ -57,7 +53,18 @@ export class MethodTester {
   }
 
   boolLabel(key: string, i: 0 | 1): string {
-    return BOOL_LABELS[key]?.[i] ?? (i === 0 ? 'Yes' : 'No');
+    switch (key) {
+      case 'fromMe':
+        return i === 0
+          ? $localize`:Message direction filter@@tester.sentByMe:Sent by me`
+          : $localize`:Message direction filter@@tester.received:Received`;
+      case 'isGroup':
+        return i === 0
+          ? $localize`:Chat kind filter@@tester.onlyGroups:Only groups`
+          : $localize`:Chat kind filter@@tester.onlyDirect:Only 1:1`;
+      default:
+        return i === 0 ? $localize`:@@common.yes:Yes` : $localize`:@@common.no:No`;
+    }
   }
 
   async send(): Promise<void> {

@@ -23,71 +23,87 @@ export interface MethodDef {
   fields: FieldDef[];
 }
 
-export const METHODS: readonly MethodDef[] = [
-  {
-    id: 'sendMessage',
-    label: 'Send a message',
-    http: 'POST',
-    path: '/v1/messages',
-    permission: 'w',
-    fields: [
-      { key: 'to', label: 'To (phone number or chat id)', kind: 'text', placeholder: '15551234567 or 15551234567@c.us', required: true },
-      { key: 'text', label: 'Text', kind: 'textarea', required: true },
-      { key: 'quotedMessageId', label: 'Reply to message id (optional)', kind: 'text' },
-    ],
-  },
-  {
-    id: 'listMessages',
-    label: 'List messages',
-    http: 'GET',
-    path: '/v1/messages',
-    permission: 'r',
-    fields: [
-      { key: 'since', label: 'Since', kind: 'datetime' },
-      { key: 'until', label: 'Until', kind: 'datetime' },
-      { key: 'q', label: 'Text contains', kind: 'text' },
-      { key: 'chatId', label: 'Chat id', kind: 'text', placeholder: '15551234567@c.us' },
-      { key: 'fromMe', label: 'Direction', kind: 'bool' },
-      { key: 'isGroup', label: 'Group chats', kind: 'bool' },
-      { key: 'limit', label: 'Limit (1–500)', kind: 'number', placeholder: '50' },
-      { key: 'cursor', label: 'Cursor (next page)', kind: 'text' },
-    ],
-  },
-  {
-    id: 'getMessage',
-    label: 'Message by id',
-    http: 'GET',
-    path: '/v1/messages/:id',
-    permission: 'r',
-    fields: [{ key: 'id', label: 'Message id', kind: 'text', required: true }],
-  },
-  {
-    id: 'listContacts',
-    label: 'List contacts',
-    http: 'GET',
-    path: '/v1/contacts',
-    permission: 'r',
-    fields: [
-      { key: 'q', label: 'Name or number contains', kind: 'text' },
-      { key: 'isGroup', label: 'Groups', kind: 'bool' },
-      { key: 'limit', label: 'Limit (1–500)', kind: 'number', placeholder: '50' },
-      { key: 'cursor', label: 'Cursor (next page)', kind: 'text' },
-    ],
-  },
-  {
-    id: 'getContact',
-    label: 'Contact by id',
-    http: 'GET',
-    path: '/v1/contacts/:id',
-    permission: 'r',
-    fields: [{ key: 'id', label: 'Contact id', kind: 'text', placeholder: '15551234567@c.us', required: true }],
-  },
-  { id: 'stats', label: 'Statistics', http: 'GET', path: '/v1/stats', permission: 'any', fields: [] },
-  { id: 'token', label: 'Token permissions', http: 'GET', path: '/v1/token', permission: 'any', fields: [] },
-];
+let built: readonly MethodDef[] | undefined;
+
+/**
+ * Every instance method the tester can call, labels in the dashboard's language. A function (built once, on first
+ * use): `$localize` must run after the translations are loaded.
+ */
+export function methods(): readonly MethodDef[] {
+  return (built ??= [
+    {
+      id: 'sendMessage',
+      label: $localize`:@@tester.send:Send a message`,
+      http: 'POST',
+      path: '/v1/messages',
+      permission: 'w',
+      fields: [
+        {
+          key: 'to',
+          label: $localize`:@@tester.f.to:To (phone number or chat id)`,
+          kind: 'text',
+          placeholder: $localize`:@@tester.f.toPlaceholder:15551234567 or 15551234567@c.us`,
+          required: true,
+        },
+        { key: 'text', label: $localize`:@@tester.f.text:Text`, kind: 'textarea', required: true },
+        { key: 'quotedMessageId', label: $localize`:@@tester.f.quoted:Reply to message id (optional)`, kind: 'text' },
+      ],
+    },
+    {
+      id: 'listMessages',
+      label: $localize`:@@tester.listMessages:List messages`,
+      http: 'GET',
+      path: '/v1/messages',
+      permission: 'r',
+      fields: [
+        { key: 'since', label: $localize`:@@tester.f.since:Since`, kind: 'datetime' },
+        { key: 'until', label: $localize`:@@tester.f.until:Until`, kind: 'datetime' },
+        { key: 'q', label: $localize`:@@tester.f.q:Text contains`, kind: 'text' },
+        { key: 'chatId', label: $localize`:@@tester.f.chatId:Chat id`, kind: 'text', placeholder: '15551234567@c.us' },
+        { key: 'fromMe', label: $localize`:@@tester.f.fromMe:Direction`, kind: 'bool' },
+        { key: 'isGroup', label: $localize`:@@tester.f.isGroup:Group chats`, kind: 'bool' },
+        { key: 'limit', label: $localize`:@@tester.f.limit:Limit (1–500)`, kind: 'number', placeholder: '50' },
+        { key: 'cursor', label: $localize`:@@tester.f.cursor:Cursor (next page)`, kind: 'text' },
+      ],
+    },
+    {
+      id: 'getMessage',
+      label: $localize`:@@tester.getMessage:Message by id`,
+      http: 'GET',
+      path: '/v1/messages/:id',
+      permission: 'r',
+      fields: [{ key: 'id', label: $localize`:@@tester.f.messageId:Message id`, kind: 'text', required: true }],
+    },
+    {
+      id: 'listContacts',
+      label: $localize`:@@tester.listContacts:List contacts`,
+      http: 'GET',
+      path: '/v1/contacts',
+      permission: 'r',
+      fields: [
+        { key: 'q', label: $localize`:@@tester.f.contactQ:Name or number contains`, kind: 'text' },
+        { key: 'isGroup', label: $localize`:@@tester.f.groups:Groups`, kind: 'bool' },
+        { key: 'limit', label: $localize`:@@tester.f.limit:Limit (1–500)`, kind: 'number', placeholder: '50' },
+        { key: 'cursor', label: $localize`:@@tester.f.cursor:Cursor (next page)`, kind: 'text' },
+      ],
+    },
+    {
+      id: 'getContact',
+      label: $localize`:@@tester.getContact:Contact by id`,
+      http: 'GET',
+      path: '/v1/contacts/:id',
+      permission: 'r',
+      fields: [
+        { key: 'id', label: $localize`:@@tester.f.contactId:Contact id`, kind: 'text', placeholder: '15551234567@c.us', required: true },
+      ],
+    },
+    { id: 'stats', label: $localize`:@@tester.stats:Statistics`, http: 'GET', path: '/v1/stats', permission: 'any', fields: [] },
+    { id: 'token', label: $localize`:@@tester.token:Token permissions`, http: 'GET', path: '/v1/token', permission: 'any', fields: [] },
+  ]);
+}
 
 export function methodById(id: MethodId): MethodDef {
-  return METHODS.find((m) => m.id === id)!;
+  return methods().find((m) => m.id === id)!;
 }
 
 export interface BuiltRequest {
@@ -109,7 +125,7 @@ export function toInstant(v: string): string | null {
 /** The request for `def` from the form's `fields`, or a message naming the first problem. */
 export function buildRequest(def: MethodDef, fields: Record<string, string>): BuiltRequest | { error: string } {
   const v = (k: string) => (fields[k] ?? '').trim();
-  for (const f of def.fields) if (f.required && !v(f.key)) return { error: `${f.label} is required.` };
+  for (const f of def.fields) if (f.required && !v(f.key)) return { error: $localize`:@@tester.required:${f.label}:field: is required.` };
   switch (def.id) {
     case 'sendMessage': {
       const body: Record<string, string> = { to: v('to').replace(/^\+/, ''), text: fields['text'] ?? '' };
@@ -127,19 +143,20 @@ export function buildRequest(def: MethodDef, fields: Record<string, string>): Bu
         if (!value) continue;
         if (f.kind === 'datetime') {
           const iso = toInstant(value);
-          if (!iso) return { error: `${f.label} is not a valid date/time.` };
+          if (!iso) return { error: $localize`:@@tester.badDate:${f.label}:field: is not a valid date/time.` };
           params.set(f.key, iso);
         } else if (f.kind === 'bool') {
           if (value === 'true' || value === 'false') params.set(f.key, value);
         } else if (f.kind === 'number') {
           if (!/^\d+$/.test(value) || Number(value) < 1 || Number(value) > 500)
-            return { error: `${f.label}: enter a whole number from 1 to 500.` };
+            return { error: $localize`:@@tester.badLimit:${f.label}:field:: enter a whole number from 1 to 500.` };
           params.set(f.key, value);
         } else params.set(f.key, value);
       }
       const since = params.get('since');
       const until = params.get('until');
-      if (since && until && new Date(since) >= new Date(until)) return { error: '“Since” must be before “Until”.' };
+      if (since && until && new Date(since) >= new Date(until))
+        return { error: $localize`:@@tester.sinceUntil:“Since” must be before “Until”.` };
       const qs = params.toString();
       return { method: 'GET', path: qs ? `${def.path}?${qs}` : def.path };
     }

@@ -2,57 +2,40 @@ import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/cor
 import { RouterLink } from '@angular/router';
 import { ApiClient } from '../core/api';
 import { toApiError } from '../core/api-error';
-import { formatDate } from '../shared/format';
+import { formatDate, formatRelative } from '../shared/format';
 import type { User } from '../api/models';
 import { formatMoney } from '../shared/money';
 import { SignOut } from '../core/sign-out';
+import { Preferences } from '../core/i18n/preferences';
+import { LOCALE_NAMES, LOCALES, isLocale } from '../core/i18n/locales';
+import { valueOf } from '../shared/dom';
+
+/** The browser's list of IANA time zones (every modern browser has `Intl.supportedValuesOf`). */
+function timeZones(current: string): string[] {
+  const all = typeof Intl.supportedValuesOf === 'function' ? Intl.supportedValuesOf('timeZone') : [];
+  return all.includes(current) ? all : [current, ...all];
+}
 
 @Component({
   selector: 'app-profile',
   imports: [RouterLink],
   changeDetection: ChangeDetectionStrategy.OnPush,
-  template: `
-    <h1>Profile</h1>
-    @if (error(); as e) {
-      <p class="error" role="alert">
-        Could not load the profile: {{ e }} <button type="button" class="link" (click)="load()">Retry</button>
-      </p>
-    } @else if (user(); as u) {
-      <section class="card narrow">
-        <dl class="facts stacked">
-          <div>
-            <dt>Email</dt>
-            <dd data-testid="profile-email">{{ u.email }}</dd>
-          </div>
-          <div>
-            <dt>Balance</dt>
-            <dd data-testid="profile-balance">{{ money(u.balanceMinor, u.currency) }} <a routerLink="/wallet">Top up</a></dd>
-          </div>
-          <div>
-            <dt>Member since</dt>
-            <dd>{{ date(u.createdAt) }}</dd>
-          </div>
-          <div>
-            <dt>Account id</dt>
-            <dd>
-              <code>{{ u.id }}</code>
-            </dd>
-          </div>
-        </dl>
-        <button type="button" class="danger-outline" (click)="signOut.run()" [disabled]="signOut.busy()">Sign out</button>
-      </section>
-    } @else {
-      <p class="muted" role="status">Loading the profile…</p>
-    }
-  `,
+  templateUrl: './profile.html',
 })
 export class Profile {
   private readonly api = inject(ApiClient);
   protected readonly signOut = inject(SignOut);
+  protected readonly prefs = inject(Preferences);
   readonly user = signal<User | null>(null);
   readonly error = signal<string | null>(null);
+  readonly prefsError = signal<string | null>(null);
   protected readonly money = formatMoney;
   protected readonly date = formatDate;
+  protected readonly ago = formatRelative;
+  protected readonly locales = LOCALES;
+  protected readonly names = LOCALE_NAMES;
+  protected readonly zones = timeZones(this.prefs.timeZone());
+  protected readonly valueOf = valueOf;
 
   constructor() {
     void this.load();
@@ -61,9 +44,25 @@ export class Profile {
   async load(): Promise<void> {
     this.error.set(null);
     try {
-      this.user.set(await this.api.me());
+      const u = await this.api.me();
+      this.user.set(u);
+      // Chosen on another browser: follow it here too.
+      this.prefs.adopt(u);
     } catch (e) {
       this.error.set(toApiError(e).message);
+    }
+  }
+
+  setLocale(value: string): void {
+    if (isLocale(value)) void this.prefs.setLocale(value);
+  }
+
+  async setTimeZone(value: string): Promise<void> {
+    this.prefsError.set(null);
+    try {
+      await this.prefs.setTimeZone(value || null);
+    } catch (e) {
+      this.prefsError.set(toApiError(e).message);
     }
   }
 }

@@ -1,19 +1,62 @@
-/** Small display helpers shared by the pages. */
+/**
+ * Display helpers shared by the pages. Dates, numbers and relative times use `Intl` in the dashboard's language
+ * and the member's time zone (core/i18n/display.ts); billing days are shown in UTC, where billing runs (00:00 UTC).
+ */
+import { displayLocale, displayTimeZone } from '../core/i18n/display';
 
-export function formatDate(iso: string | null | undefined): string {
-  if (!iso) return '—';
+function parse(iso: string | null | undefined): Date | null {
+  if (!iso) return null;
   const d = new Date(iso);
-  return Number.isNaN(d.getTime())
-    ? iso
-    : d.toLocaleString('en-GB', { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return Number.isNaN(d.getTime()) ? null : d;
 }
 
-export function formatDay(iso: string | null | undefined): string {
-  if (!iso) return '—';
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime())
-    ? iso
-    : d.toLocaleDateString('en-GB', { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' });
+/** An instant with date and time in the member's time zone ('1 dic 2026, 14:05' in pt-BR); '—' when absent. */
+export function formatDate(iso: string | null | undefined, locale = displayLocale(), timeZone = displayTimeZone()): string {
+  const d = parse(iso);
+  if (!d) return iso || '—';
+  return d.toLocaleString(locale, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone });
+}
+
+/** A billing day (period boundaries, paid until): the calendar day in UTC, where billing runs at 00:00; '—' when absent. */
+export function formatDay(iso: string | null | undefined, locale = displayLocale()): string {
+  const d = parse(iso);
+  if (!d) return iso || '—';
+  return d.toLocaleDateString(locale, { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' });
+}
+
+/** A plain number in the dashboard's language (12 345 in ru, 12.345 in pt-BR). */
+export function formatNumber(n: number, locale: string = displayLocale(), fractionDigits?: number): string {
+  return new Intl.NumberFormat(
+    locale,
+    fractionDigits === undefined ? {} : { minimumFractionDigits: fractionDigits, maximumFractionDigits: fractionDigits },
+  ).format(n);
+}
+
+const UNITS: [Intl.RelativeTimeFormatUnit, number][] = [
+  ['year', 365 * 24 * 3600_000],
+  ['month', 30 * 24 * 3600_000],
+  ['day', 24 * 3600_000],
+  ['hour', 3600_000],
+  ['minute', 60_000],
+  ['second', 1000],
+];
+
+/** How long ago or ahead an instant is, in the largest whole unit ('3 minutes ago', 'через 2 дня', 'há 5 segundos'). */
+export function formatRelative(iso: string | null | undefined, now = Date.now(), locale = displayLocale()): string {
+  const d = parse(iso);
+  if (!d) return '';
+  const diff = d.getTime() - now;
+  const rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+  for (const [unit, ms] of UNITS) if (Math.abs(diff) >= ms || unit === 'second') return rtf.format(Math.trunc(diff / ms), unit);
+  return '';
+}
+
+/** The short name of the member's time zone as the dashboard's language writes it ('GMT-3', 'MSK'). */
+export function timeZoneName(locale = displayLocale(), timeZone = displayTimeZone()): string {
+  const part = new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: 'short' })
+    .formatToParts(new Date())
+    .find((p) => p.type === 'timeZoneName');
+  return part?.value ?? timeZone;
 }
 
 /** A CSS modifier for a session state / phase badge. */
@@ -24,6 +67,8 @@ export function badgeClass(value: string | null | undefined): string {
       return 'badge ok';
     case 'SCAN_QR_CODE':
     case 'STARTING':
+    case 'AUTHENTICATING':
+    case 'DISCONNECTED':
     case 'Provisioning':
     case 'Pending':
       return 'badge warn';

@@ -1,4 +1,5 @@
-/** Money is integer minor units on the wire (e.g. 1500 = 15.00 USD). */
+/** Money is integer minor units on the wire (e.g. 1500 = 15.00 USD), shown in the dashboard's language. */
+import { displayLocale } from '../core/i18n/display';
 
 /** Number of minor-unit digits of an ISO 4217 currency (USD 2, JPY 0, KWD 3). */
 export function currencyDigits(currency: string): number {
@@ -9,8 +10,8 @@ export function currencyDigits(currency: string): number {
   }
 }
 
-/** 1500, 'USD' → '$15.00' (in the given locale). */
-export function formatMoney(minor: number, currency: string, locale = 'en-US'): string {
+/** 1500, 'USD' → '$15.00' in en, '15,00 $' in ru, 'US$ 15,00' in pt-BR (the dashboard's language unless given). */
+export function formatMoney(minor: number, currency: string, locale: string = displayLocale()): string {
   const digits = currencyDigits(currency);
   const major = minor / 10 ** digits;
   try {

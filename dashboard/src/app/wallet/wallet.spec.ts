@@ -44,7 +44,7 @@ describe('Wallet', () => {
     const text = (fixture.nativeElement as HTMLElement).textContent!;
     expect(text).toContain('-$15.00');
     expect(text).toContain('+$50.00');
-    expect(text).toMatch(/Period 22 Nov 2026 → 22 Dec 2026/);
+    expect(text).toMatch(/Period Nov 22, 2026 → Dec 22, 2026 \(UTC\)/);
     expect(c.signed(charge)).toBe(-1500);
     expect(c.signed({ ...charge, amountMinor: 1500 })).toBe(-1500);
   });

@@ -3,11 +3,10 @@ import { RouterLink } from '@angular/router';
 import { ApiClient } from '../core/api';
 import { toApiError } from '../core/api-error';
 import { valueOf } from '../shared/dom';
-import { formatDate, formatDay, randomKey } from '../shared/format';
+import { formatDate, formatDay, formatNumber, randomKey, timeZoneName } from '../shared/format';
+import { ledgerTypeLabel } from '../shared/labels';
 import type { LedgerEntry, User } from '../api/models';
 import { currencyDigits, formatMoney, parseMajorToMinor } from '../shared/money';
-
-const TYPE_LABEL: Record<LedgerEntry['type'], string> = { deposit: 'Deposit', charge: 'Charge', refund: 'Refund' };
 
 @Component({
   selector: 'app-wallet',
@@ -31,7 +30,20 @@ export class Wallet {
   readonly currency = computed(() => this.user()?.currency ?? 'USD');
   readonly digits = computed(() => currencyDigits(this.currency()));
   readonly minor = computed(() => parseMajorToMinor(this.amount(), this.currency()));
-  readonly example = computed(() => (this.digits() ? `25.${'0'.repeat(this.digits())}` : '2500'));
+  /** An example amount written the member's way (25.00, 25,00). */
+  readonly example = computed(() => formatNumber(25, undefined, this.digits()));
+  readonly placeholder = computed(() => $localize`:@@wallet.example:e.g. ${this.example()}:example:`);
+  readonly minorText = computed(() => formatNumber(this.minor() ?? 0));
+  /** The member's time zone, named the way the language writes it. */
+  protected readonly zone = timeZoneName();
+  /** Column names repeated on each cell of the phone layout (`data-label`). */
+  protected readonly col = {
+    date: $localize`:@@wallet.date:Date`,
+    type: $localize`:@@wallet.type:Type`,
+    details: $localize`:@@wallet.details:Details`,
+    amount: $localize`:@@wallet.amountCol:Amount`,
+    balanceAfter: $localize`:@@wallet.balanceAfter:Balance after`,
+  };
   /** Idempotency key of the deposit being entered: a retry of the same submission cannot pay twice. */
   private key = randomKey();
 
@@ -48,7 +60,7 @@ export class Wallet {
     return formatMoney(minor, this.currency());
   }
   label(t: LedgerEntry['type']): string {
-    return TYPE_LABEL[t] ?? t;
+    return ledgerTypeLabel(t);
   }
   /** Deposits and refunds add, charges take (the api may send either sign). */
   signed(t: LedgerEntry): number {
@@ -93,7 +105,9 @@ export class Wallet {
     this.done.set(null);
     const minor = this.minor();
     if (minor === null) {
-      this.amountError.set(`Enter a positive amount in ${this.currency()} with at most ${this.digits()} decimals.`);
+      this.amountError.set(
+        $localize`:@@wallet.badAmount:Enter a positive amount in ${this.currency()}:currency: with at most ${this.digits()}:digits: decimals.`,
+      );
       return;
     }
     this.amountError.set(null);
@@ -104,7 +118,7 @@ export class Wallet {
       this.user.update((u) => (u ? { ...u, balanceMinor: r.balanceMinor } : u));
       this.items.update((list) => [r.transaction, ...(list ?? []).filter((t) => t.id !== r.transaction.id)]);
       this.amount.set('');
-      this.done.set(`Added ${this.money(minor)}. New balance: ${this.money(r.balanceMinor)}.`);
+      this.done.set($localize`:@@wallet.done:Added ${this.money(minor)}:amount:. New balance: ${this.money(r.balanceMinor)}:balance:.`);
     } catch (e) {
       this.amountError.set(toApiError(e).message);
     } finally {

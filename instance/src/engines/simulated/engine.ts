@@ -4,9 +4,11 @@
  *
  * Mirrors whatsapp-web.js with LocalAuth: the device credentials live in `<dataDir>/simulated-session.json`;
  * with them `start()` resumes without a QR, without them the network issues rotating QRs (or a pairing code)
- * until the phone links the device through the server's test hooks. A dropped connection is re-established
- * with exponential backoff (state STARTING meanwhile) and the session resumes; pushes missed meanwhile are
- * delivered on reconnect. Listener exceptions are logged, never thrown into the engine.
+ * until the phone links the device through the server's test hooks. After the link (`authenticated`) or a resume
+ * the session is AUTHENTICATING until the network's `ready` (queued pushes delivered), then WORKING. A dropped
+ * connection or a failed start is retried with the shared reconnect policy (`../reconnect.ts`: DISCONNECTED, then
+ * STARTING per attempt) and the session resumes; pushes missed meanwhile are delivered on reconnect. When the budget
+ * is spent the session is FAILED. Listener exceptions are logged, never thrown into the engine.
  */
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -33,9 +35,11 @@ import {
   type EngineEvents,
   type EngineMessage,
   type LoginOptions,
+  type ReconnectStatus,
   type SendTextOptions,
   type SessionState,
 } from '../engine.js';
+import { DEFAULT_RECONNECT_POLICY, Reconnector, type ReconnectPolicy } from '../reconnect.js';
 import { PendingRequests } from './requests.js';
 import { renderScreen } from './screenshot.js';
 import { SessionFile } from './stored-session.js';
@@ -50,13 +54,12 @@ export interface SimulatedEngineOptions {
   logger?: Logger;
   /** How long a request (send, contacts, chats, logout) may wait for the server, ms. Default 10 000. */
   requestTimeoutMs?: number;
-  /** First reconnect delay, ms; doubles per failed attempt. Default 250. */
-  reconnectInitialDelayMs?: number;
-  /** Cap of the reconnect delay, ms. Default 5 000. */
-  reconnectMaxDelayMs?: number;
-  /** Connection attempts at start before giving up with FAILED (after a connection was up, retries never stop). Default 5. */
-  startAttempts?: number;
+  /** Backoff and retry budget after a failure (defaults: `DEFAULT_RECONNECT_POLICY`, 1 s → 5 min, 20 retries). */
+  reconnect?: Partial<ReconnectPolicy> | undefined;
 }
+
+/** States in which a start is still under way (start() waits through them). */
+const UNSETTLED: ReadonlySet<SessionState> = new Set(['STARTING', 'AUTHENTICATING']);
 
 /** Ids remembered to drop re-delivered pushes (delivery is at-least-once). */
 const SEEN_IDS_MAX = 10_000;
@@ -67,9 +70,7 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
   readonly #wsUrl: string;
   readonly #sessionFile: SessionFile;
   readonly #log: Logger;
-  readonly #initialDelayMs: number;
-  readonly #maxDelayMs: number;
-  readonly #startAttempts: number;
+  readonly #reconnector: Reconnector;
 
   #state: SessionState = 'STOPPED';
   #reason: string | undefined;
@@ -82,11 +83,7 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
   #wanted = false;
   #ws: WebSocket | undefined;
   #connected = false;
-  /** A connection was up since the last start(): reconnect forever instead of failing. */
-  #everConnected = false;
-  #failures = 0;
   #lastError: string | undefined;
-  #reconnectTimer: NodeJS.Timeout | undefined;
   readonly #requests: PendingRequests;
   readonly #seen = new Set<string>();
   #settleWaiters: Array<() => void> = [];
@@ -100,9 +97,7 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'engine-simulated' });
     this.#sessionFile = new SessionFile(options.dataDir, this.#log);
     this.#requests = new PendingRequests(options.requestTimeoutMs ?? 10_000);
-    this.#initialDelayMs = options.reconnectInitialDelayMs ?? 250;
-    this.#maxDelayMs = options.reconnectMaxDelayMs ?? 5_000;
-    this.#startAttempts = options.startAttempts ?? 5;
+    this.#reconnector = new Reconnector({ ...DEFAULT_RECONNECT_POLICY, ...options.reconnect });
   }
 
   state(): SessionState {
@@ -111,6 +106,10 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
 
   stateReason(): string | undefined {
     return this.#reason;
+  }
+
+  reconnectStatus(): ReconnectStatus | undefined {
+    return this.#reconnector.status();
   }
 
   account(): EngineAccount | undefined {
@@ -127,17 +126,16 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
 
   /**
    * Starts the session (idempotent). Resolves once WORKING, SCAN_QR_CODE (first QR or pairing code shown),
-   * FAILED (server unreachable after `startAttempts` tries, login timed out) or STOPPED (stopped meanwhile).
-   * Never rejects.
+   * DISCONNECTED (the first attempt failed; retries go on), FAILED (login timed out, budget spent) or STOPPED
+   * (stopped meanwhile). While DISCONNECTED or FAILED it starts anew at once with a fresh budget. Never rejects.
    */
   start(options: LoginOptions = {}): Promise<void> {
     if (this.#state === 'SCAN_QR_CODE' || this.#state === 'WORKING') return Promise.resolve();
     const settled = new Promise<void>((resolve) => this.#settleWaiters.push(resolve));
-    if (this.#state === 'STARTING') return settled;
+    if (UNSETTLED.has(this.#state)) return settled;
     this.#login = { phone: options.phone };
     this.#wanted = true;
-    this.#everConnected = false;
-    this.#failures = 0;
+    this.#reconnector.reset();
     this.#setState('STARTING');
     this.#connect();
     return settled;
@@ -231,16 +229,21 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
 
   // ── Connection ──────────────────────────────────────────────────────────────────────────────────────────────
 
+  /** A scheduled retry: a new connection (resuming the stored session). */
+  #retry(attempt: number): void {
+    if (!this.#wanted) return;
+    this.#setState('STARTING', `reconnecting (attempt ${attempt} of ${this.#reconnector.policy.maxAttempts})`);
+    this.#connect();
+  }
+
   #connect(): void {
-    this.#reconnectTimer = undefined;
+    this.#lastError = undefined;
     const ws = new WebSocket(this.#wsUrl, { handshakeTimeout: 5_000 });
     this.#ws = ws;
     this.#connected = false;
     ws.on('open', () => {
       if (ws !== this.#ws) return;
       this.#connected = true;
-      this.#everConnected = true;
-      this.#failures = 0;
       void this.#hello(ws);
     });
     ws.on('message', (data, isBinary) => {
@@ -262,9 +265,9 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
       this.#lastError = err.message;
       this.#log.debug({ err }, 'simnet socket error');
     });
-    ws.on('close', () => {
+    ws.on('close', (code, reason) => {
       if (ws !== this.#ws) return;
-      this.#onClose();
+      this.#onClose(code, reason.toString());
     });
   }
 
@@ -280,31 +283,34 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
     this.#sendFrame(this.#login.phone ? { type: 'login', phone: this.#login.phone.replace(/\D/g, '') } : { type: 'login' });
   }
 
-  #onClose(): void {
+  /** The socket closed (`code`, `reason`: the WebSocket close frame's): retry with backoff, or FAILED. */
+  #onClose(code: number, reason: string): void {
     const wasConnected = this.#connected;
     this.#ws = undefined;
     this.#connected = false;
     this.#requests.rejectAll(new EngineError('connection_lost', 'connection to the simulated network was lost'));
     if (!this.#wanted) return;
-    if (!wasConnected) this.#failures++;
-    if (!this.#everConnected && this.#failures >= this.#startAttempts) {
+    const cause = wasConnected
+      ? `connection to the simulated network lost (${code}${reason ? ` ${reason}` : ''})`
+      : `simulated network unreachable at ${this.#wsUrl}${this.#lastError ? `: ${this.#lastError}` : ''}`;
+    this.#qr = undefined;
+    this.#code = undefined;
+    const next = this.#reconnector.failed(cause, () => this.#retry(next!.attempt));
+    if (!next) {
       this.#wanted = false;
-      const cause = this.#lastError ? `: ${this.#lastError}` : '';
-      this.#setState('FAILED', `simulated network unreachable at ${this.#wsUrl} after ${this.#failures} attempts${cause}`);
+      const attempts = this.#reconnector.status()?.attempt ?? 0;
+      this.#setState('FAILED', `${cause}; gave up after ${attempts} reconnect attempts`);
       return;
     }
-    const delay = Math.min(this.#initialDelayMs * 2 ** Math.max(0, this.#failures - 1), this.#maxDelayMs);
-    this.#log.info({ delay, failures: this.#failures }, 'simnet connection closed; reconnecting');
-    this.#qr = undefined;
-    this.#setState('STARTING', 'connection lost; reconnecting');
-    this.#reconnectTimer = setTimeout(() => this.#connect(), delay);
+    this.#log.info({ delayMs: next.delayMs, attempt: next.attempt, cause }, 'simnet connection closed; reconnecting');
+    this.#setState('DISCONNECTED', cause);
   }
 
   /** Stops everything and settles in `state`. */
   async #shutdown(state: 'STOPPED' | 'FAILED', reason: string): Promise<void> {
     this.#wanted = false;
-    clearTimeout(this.#reconnectTimer);
-    this.#reconnectTimer = undefined;
+    // A budget spent by the last failure stays visible (liveness) until the next start.
+    if (!(state === 'FAILED' && this.#reconnector.status()?.exhausted)) this.#reconnector.reset();
     const ws = this.#ws;
     this.#ws = undefined;
     this.#connected = false;
@@ -341,6 +347,10 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
       case 'resumed':
         this.#authenticated(frame.account);
         return;
+      case 'ready':
+        this.#reconnector.succeeded();
+        this.#setState('WORKING');
+        return;
       case 'session_invalid':
         this.#log.warn({ reason: frame.reason }, 'stored session rejected; logging in anew');
         this.#account = undefined;
@@ -374,12 +384,13 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
     }
   }
 
+  /** Linked or resumed: AUTHENTICATING until the network's `ready`. */
   #authenticated(account: EngineAccount): void {
     this.#account = account;
     this.#qr = undefined;
     this.#code = undefined;
     this.#emit('authenticated', account);
-    this.#setState('WORKING');
+    this.#setState('AUTHENTICATING');
   }
 
   #onPush(event: PushEvent): void {
@@ -428,14 +439,14 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
   }
 
   #setState(state: SessionState, reason?: string): void {
-    const changed = state !== this.#state;
+    const changed = state !== this.#state || reason !== this.#reason;
     this.#state = state;
-    if (state === 'FAILED' || state === 'STOPPED') this.#reason = reason;
+    this.#reason = reason;
     if (changed) {
       this.#log.info({ state, reason }, 'session state');
       this.#emit('state', state, reason);
     }
-    if (state !== 'STARTING') {
+    if (!UNSETTLED.has(state)) {
       const waiters = this.#settleWaiters;
       this.#settleWaiters = [];
       for (const settle of waiters) settle();

@@ -9,7 +9,9 @@ const STATE_COLORS: Record<SessionState, string> = {
   STOPPED: '#757575ff',
   STARTING: '#1565c0ff',
   SCAN_QR_CODE: '#000000ff',
+  AUTHENTICATING: '#0277bdff',
   WORKING: '#1b5e20ff',
+  DISCONNECTED: '#e65100ff',
   FAILED: '#b71c1cff',
 };
 

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { lstat, readlink, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import puppeteer, { type Browser } from 'puppeteer-core';
+import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { launchWithSandboxPolicy, NO_SANDBOX_FLAG, type ChromiumSandboxMode, type SandboxLogger } from './sandbox.js';
 
 /**
@@ -149,6 +149,23 @@ export async function closeBrowser(browser: Browser, timeoutMs = 5_000): Promise
   }
   const deadline = Date.now() + 2_000;
   while (groupAlive(pid) && Date.now() < deadline) await sleep(50);
+}
+
+/**
+ * PNG of the page `pick` returns, or undefined when it returns none. While whatsapp-web.js starts, the page picked
+ * can be closed under us (it swaps the browser's first page for its own): picks again once while `live()`.
+ * @throws puppeteer's error when the screenshot fails otherwise.
+ */
+export async function screenshotPng(pick: () => Promise<Page | undefined>, live: () => boolean): Promise<Buffer | undefined> {
+  for (let attempt = 0; ; attempt++) {
+    const page = await pick();
+    if (!page) return undefined;
+    try {
+      return Buffer.from(await page.screenshot({ type: 'png' }));
+    } catch (err) {
+      if (attempt > 0 || !page.isClosed() || !live()) throw err;
+    }
+  }
 }
 
 /** True while a live (non-zombie) process belongs to process group `pgid`. */

@@ -8,18 +8,38 @@ import type { Chat as WChat, Client as WClient, Message as WMessage } from 'what
 import type { EngineAccount, EngineEvents, SessionState } from '../engine.js';
 import { IGNORED_MESSAGE_TYPES, chatIdOf, errorMessage, toAck, toEngineChat, toEngineMessage, widString } from './mapping.js';
 
+/**
+ * whatsapp-web.js `disconnected` reasons (WAState values) a new browser on the same profile cannot cure: another
+ * WhatsApp Web took the session over, the device was unpaired, the account is banned, the version is refused, or
+ * the QR was never scanned. Every other reason is retried with backoff; `LOGOUT` stops and forgets the session.
+ */
+export const FINAL_DISCONNECTS: ReadonlySet<string> = new Set([
+  'CONFLICT',
+  'UNPAIRED',
+  'UNPAIRED_IDLE',
+  'TOS_BLOCK',
+  'SMB_TOS_BLOCK',
+  'DEPRECATED_VERSION',
+  'Max qrcode retries reached',
+]);
+
 /** What the engine does with the client's events. */
 export interface ClientEventHandlers {
   /** Whether the run is still current and not ending (events of other runs are ignored). */
   live(): boolean;
+  /** whatsapp-web.js authenticated (after a scan, or the stored session accepted); ready follows. */
+  authenticating(): void;
   /** A QR to scan. */
   qr(qr: string): void;
   /** A pairing code to type on the phone. */
   pairingCode(code: string): void;
   /** WhatsApp Web is ready, logged in as `account`. */
   ready(account: EngineAccount): void;
-  /** The run must end in `state`; `wipe`: remove the stored session once the browser closed. */
-  end(state: SessionState, reason: string, wipe?: boolean): void;
+  /**
+   * The run must end in `state`; `wipe`: remove the stored session once the browser closed; `retry`: start again
+   * after the backoff (`state` once the budget is spent).
+   */
+  end(state: SessionState, reason: string, how?: { wipe?: boolean; retry?: boolean }): void;
   /** Emits an engine event (never throws). */
   emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): void;
   /** The account's own id, the author of own messages. */
@@ -53,7 +73,10 @@ export function wireClient(client: WClient, h: ClientEventHandlers): void {
   );
   client.on(
     'authenticated',
-    guard('authenticated', () => h.log.info('whatsapp-web.js authenticated; waiting for ready')),
+    guard('authenticated', () => {
+      h.log.info('whatsapp-web.js authenticated; waiting for ready');
+      h.authenticating();
+    }),
   );
   client.on(
     'ready',
@@ -69,8 +92,8 @@ export function wireClient(client: WClient, h: ClientEventHandlers): void {
   client.on(
     'disconnected',
     guard('disconnected', (reason: string) => {
-      if (reason === 'LOGOUT') h.end('STOPPED', 'logged out from the phone', true);
-      else h.end('FAILED', `disconnected: ${reason}`);
+      if (reason === 'LOGOUT') h.end('STOPPED', 'logged out from the phone', { wipe: true });
+      else h.end('FAILED', `disconnected: ${reason}`, { retry: !FINAL_DISCONNECTS.has(reason) });
     }),
   );
   client.on(

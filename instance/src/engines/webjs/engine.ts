@@ -12,9 +12,13 @@
  * never pass); `puppeteer.connect` ignores `userDataDir`. Chromium was already launched on that same directory, so
  * the session is stored exactly where LocalAuth expects it, and LocalAuth's `logout()` removes that directory.
  *
- * Lifecycle operations (start, stop, logout, watchdog restarts) run one at a time through a queue; stop/logout
- * called during a start abort that start (it tears its browser down) instead of waiting for a QR; concurrent
- * `start()` calls share one operation.
+ * Lifecycle operations (start, stop, logout, watchdog restarts, reconnects) run one at a time through a queue;
+ * stop/logout called during a start abort that start (it tears its browser down) instead of waiting for a QR;
+ * concurrent `start()` calls share one operation.
+ *
+ * Reconnects: a browser or page crash, whatsapp-web.js' `disconnected` (but a logout from the phone and the states of
+ * `FINAL_DISCONNECTS`), a failed navigation or a start timeout restart the browser on the same profile (no new QR)
+ * after the backoff of `../reconnect.ts`, DISCONNECTED meanwhile; FAILED once the budget is spent.
  */
 import { EventEmitter } from 'node:events';
 import { existsSync } from 'node:fs';
@@ -24,7 +28,8 @@ import type { Logger } from 'pino';
 import type { Browser } from 'puppeteer-core';
 import wwebjs from 'whatsapp-web.js';
 import type { Client as WClient, ClientOptions as WClientOptions, GroupChat as WGroupChat, Message as WMessage } from 'whatsapp-web.js';
-import { closeBrowser, launchChromium, processTreePssBytes, removeStaleSingletonFiles, withTimeout } from './browser.js';
+import { DEFAULT_RECONNECT_POLICY, Reconnector } from '../reconnect.js';
+import { closeBrowser, launchChromium, screenshotPng, processTreePssBytes, removeStaleSingletonFiles, withTimeout } from './browser.js';
 import {
   EngineError,
   EngineNotReadyError,
@@ -37,6 +42,7 @@ import {
   type EngineEvents,
   type EngineMessage,
   type LoginOptions,
+  type ReconnectStatus,
   type SendTextOptions,
   type SessionState,
 } from '../engine.js';
@@ -44,28 +50,13 @@ import { wireClient } from './client-events.js';
 import { fetchMessagesSince } from './history.js';
 import type { WebjsEngineOptions } from './options.js';
 import { errorMessage, toEngineChat, toEngineContact, toEngineMessage, widString } from './mapping.js';
+import { ChromiumSandboxError } from './sandbox.js';
+import type { BrowserRun } from './run.js';
+import { MemoryWatchdog } from './watchdog.js';
 
 const { Client, LocalAuth } = wwebjs;
 
 export type { WebjsEngineOptions } from './options.js';
-
-/** One browser + whatsapp-web.js client, from launch to teardown. Event handlers ignore runs no longer current. */
-interface BrowserRun {
-  browser?: Browser | undefined;
-  /** PID of the Chromium browser process (leader of its process group). */
-  pid?: number | undefined;
-  client?: WClient | undefined;
-  /**
-   * Set once the run is ending: the state it ends in (undefined: no state change, e.g. a watchdog restart),
-   * and whether the stored session must be removed after the browser closed (logged out from the phone).
-   */
-  ending?: { state: SessionState | undefined; reason: string; wipe?: boolean } | undefined;
-  /** True while the start operation waits for its outcome (then endings are handled by that operation). */
-  starting: boolean;
-  /** Wakes the start operation (first QR/code, ready, or an ending). */
-  settle: () => void;
-  settled: Promise<void>;
-}
 
 /**
  * whatsapp-web.js engine. See the module comment for the browser ownership model.
@@ -87,15 +78,27 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   private pairingCode_: string | undefined;
   private run: BrowserRun | undefined;
   private queue: Promise<void> = Promise.resolve();
-  private watchdog: NodeJS.Timeout | undefined;
-  private restarting = false;
+  private readonly watchdog: MemoryWatchdog;
   private pendingStart: Promise<void> | undefined;
+  private readonly reconnector: Reconnector;
+  /** Bumped by start/stop/logout: a retry scheduled before is dropped. */
+  private epoch = 0;
+  private login: LoginOptions = {};
 
   constructor(options: WebjsEngineOptions) {
     super();
     this.opts = options;
     this.log = options.logger.child({ component: 'engine-webjs' });
     this.profileDir = WebjsEngine.profileDirOf(options.dataDir);
+    this.reconnector = new Reconnector({ ...DEFAULT_RECONNECT_POLICY, ...options.reconnect });
+    this.watchdog = new MemoryWatchdog({
+      limitBytes: options.memoryLimitBytes,
+      intervalMs: options.memoryCheckMs,
+      log: this.log,
+      measure: () => this.memoryBytes(),
+      eligible: () => this.state_ === 'WORKING' && this.run !== undefined && !this.run.ending,
+      recycle: () => this.recycleBrowser(),
+    });
   }
 
   /** LocalAuth's session directory for `dataDir` (default clientId): `<dataDir>/session`. */
@@ -104,9 +107,8 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   }
 
   /**
-   * True when the profile in `dataDir` holds WhatsApp Web's IndexedDB, i.e. WhatsApp Web loaded there at least once
-   * (a start may then resume without a QR). A bare `<dataDir>/session` is not enough: any launch creates it, even an
-   * offline one. Still true after a QR that was never scanned (WhatsApp Web stores its keys before pairing).
+   * True when the profile in `dataDir` holds WhatsApp Web's IndexedDB (it loaded there once, so a start may resume
+   * without a QR); a bare `<dataDir>/session` is not (any launch creates it). Also true after a QR never scanned.
    */
   static hasStoredSession(dataDir: string): boolean {
     return existsSync(path.join(WebjsEngine.profileDirOf(dataDir), 'Default', 'IndexedDB', 'https_web.whatsapp.com_0.indexeddb.leveldb'));
@@ -118,6 +120,10 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
 
   stateReason(): string | undefined {
     return this.reason_;
+  }
+
+  reconnectStatus(): ReconnectStatus | undefined {
+    return this.reconnector.status();
   }
 
   account(): EngineAccount | undefined {
@@ -139,12 +145,18 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
 
   /**
    * Launches Chromium and whatsapp-web.js; resolves at the first QR / pairing code (SCAN_QR_CODE), at ready
-   * (WORKING) or at FAILED (browser launch failure, WhatsApp Web unreachable — e.g. `net::ERR_NAME_NOT_RESOLVED` —,
-   * `startTimeoutMs` elapsed); on FAILED the browser is already closed. Never rejects. A no-op while a session runs.
+   * (WORKING), at DISCONNECTED (browser launch failure, WhatsApp Web unreachable — e.g. `net::ERR_NAME_NOT_RESOLVED`
+   * —, `startTimeoutMs` elapsed: retried with backoff) or FAILED; the browser of a failed attempt is already closed.
+   * Never rejects. A no-op while a session runs; otherwise a spent reconnect budget is forgotten.
    * `options.phone` (digits): log in with a pairing code (whatsapp-web.js `pairWithPhoneNumber`, which calls
    * `requestPairingCode(phone)` once WhatsApp Web asks for authentication) instead of a QR.
    */
   start(options: LoginOptions = {}): Promise<void> {
+    if (!this.run) {
+      this.epoch++;
+      this.reconnector.reset();
+      this.login = options;
+    }
     // Concurrent starts share one operation (and one browser).
     this.pendingStart ??= this.enqueue(() => this.doStart(options)).finally(() => {
       this.pendingStart = undefined;
@@ -154,6 +166,8 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
 
   /** Stops the session: destroys the client, closes Chromium (kills leftovers), state STOPPED. Keeps the session. */
   stop(): Promise<void> {
+    this.epoch++;
+    this.reconnector.reset();
     this.abortStart('STOPPED', 'stopped');
     return this.enqueue(async () => {
       if (this.run) await this.teardown(this.run, 'STOPPED', 'stopped');
@@ -166,6 +180,8 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
    * session directory); in any case closes the browser and removes `<dataDir>/session`. State STOPPED.
    */
   logout(): Promise<void> {
+    this.epoch++;
+    this.reconnector.reset();
     this.abortStart('STOPPED', 'logged out');
     return this.enqueue(async () => {
       const run = this.run;
@@ -234,18 +250,14 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
    */
   async screenshot(): Promise<Buffer> {
     const run = this.run;
-    if (!run?.browser || run.ending) throw new EngineNotReadyError(this.state_);
-    // While whatsapp-web.js starts, the page picked here can be closed under us (it swaps the browser's first page for
-    // its own): pick again once.
-    for (let attempt = 0; ; attempt++) {
-      const page = run.client?.pupPage ?? (await run.browser.pages()).at(-1);
-      if (!page) throw new EngineNotReadyError(this.state_);
-      try {
-        return Buffer.from(await page.screenshot({ type: 'png' }));
-      } catch (err) {
-        if (attempt > 0 || !page.isClosed() || run.ending) throw err;
-      }
-    }
+    const browser = run?.browser;
+    if (!run || !browser || run.ending) throw new EngineNotReadyError(this.state_);
+    const png = await screenshotPng(
+      async () => run.client?.pupPage ?? (await browser.pages()).at(-1),
+      () => !run.ending,
+    );
+    if (!png) throw new EngineNotReadyError(this.state_);
+    return png;
   }
 
   /** PSS of the browser's process tree in bytes; undefined when no browser runs. */
@@ -274,6 +286,7 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
 
   private async doStart(options: LoginOptions, reason?: string): Promise<void> {
     if (this.run) return; // already running: idempotent
+    this.reconnector.cancel();
     let settle!: () => void;
     const settled = new Promise<void>((resolve) => (settle = resolve));
     const run: BrowserRun = { starting: true, settle, settled };
@@ -297,16 +310,21 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
         run.browser = browser;
         run.pid = browser.process()?.pid;
         this.log.info({ browserPid: run.pid, profileDir: this.profileDir, ms: Date.now() - t0 }, 'browser launched');
-        browser.once('disconnected', () => this.endRun(run, 'FAILED', `browser exited unexpectedly (pid ${run.pid ?? '?'})`));
-        this.startWatchdog();
+        browser.once('disconnected', () =>
+          this.endRun(run, 'FAILED', `browser exited unexpectedly (pid ${run.pid ?? '?'})`, { retry: true }),
+        );
+        this.watchdog.start();
       }
       if (!run.ending && run.browser) this.startClient(run, run.browser, options);
     } catch (err) {
-      this.endRun(run, 'FAILED', `browser launch failed: ${errorMessage(err)}`);
+      this.endRun(run, 'FAILED', `browser launch failed: ${errorMessage(err)}`, { retry: !(err instanceof ChromiumSandboxError) });
     }
 
     const timeoutMs = this.opts.startTimeoutMs ?? 180_000;
-    const timer = setTimeout(() => this.endRun(run, 'FAILED', `WhatsApp Web did not load within ${timeoutMs} ms`), timeoutMs);
+    const timer = setTimeout(
+      () => this.endRun(run, 'FAILED', `WhatsApp Web did not load within ${timeoutMs} ms`, { retry: true }),
+      timeoutMs,
+    );
     timer.unref();
     await run.settled;
     clearTimeout(timer);
@@ -327,15 +345,19 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
       webVersionCache: { type: 'local', path: path.join(path.resolve(this.opts.dataDir), 'wwebjs-cache') },
       ...(phone ? { pairWithPhoneNumber: { phoneNumber: phone, showNotification: true } } : {}),
     };
-    const client = new Client(clientOptions);
+    const client = this.opts.createClient ? this.opts.createClient(clientOptions) : new Client(clientOptions);
     run.client = client;
     this.wireClient(run, client);
     client.initialize().then(
-      () => this.log.debug('whatsapp-web.js initialized'),
+      () => {
+        this.log.debug('whatsapp-web.js initialized');
+        // A renderer crash ("Aw, Snap!") leaves whatsapp-web.js without a page: start again.
+        client.pupPage?.once('error', (err: Error) => this.endRun(run, 'FAILED', `page crashed: ${errorMessage(err)}`, { retry: true }));
+      },
       (err: unknown) => {
         const msg = errorMessage(err);
         const reason = /net::ERR_/.test(msg) ? `WhatsApp Web unreachable: ${msg}` : `WhatsApp Web failed to load: ${msg}`;
-        this.endRun(run, 'FAILED', reason);
+        this.endRun(run, 'FAILED', reason, { retry: true });
       },
     );
   }
@@ -344,9 +366,9 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
    * Marks `run` as ending in `state` and gets it torn down: by the start operation when it is still waiting,
    * else through the queue. Ignores sessions that are no longer current or already ending.
    */
-  private endRun(run: BrowserRun, state: SessionState | undefined, reason: string, wipe = false): void {
+  private endRun(run: BrowserRun, state: SessionState | undefined, reason: string, how: { wipe?: boolean; retry?: boolean } = {}): void {
     if (this.run !== run || run.ending) return;
-    run.ending = { state, reason, wipe };
+    run.ending = { state, reason, ...how };
     this.log.info({ state, reason }, 'session ending');
     if (run.starting) run.settle();
     else void this.enqueue(() => this.teardown(run, state, reason));
@@ -359,7 +381,7 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   private async teardown(run: BrowserRun, state: SessionState | undefined, reason: string, destroyClient = true): Promise<void> {
     if (this.run !== run) return;
     run.ending ??= { state, reason };
-    this.stopWatchdog();
+    this.watchdog.stop();
     if (destroyClient && run.client) {
       await withTimeout(run.client.destroy(), 5_000, 'client.destroy()').catch((err: unknown) =>
         this.log.debug({ err: errorMessage(err) }, 'client.destroy() failed'),
@@ -379,8 +401,23 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     this.pairingCode_ = undefined;
     if (state) {
       if (state !== 'WORKING') this.account_ = undefined;
-      this.setState(state, reason);
+      if (run.ending?.retry) this.retryLater(reason);
+      else this.setState(state, reason);
     }
+  }
+
+  /** After a failed run: DISCONNECTED with a start scheduled after the backoff, or FAILED once the budget is spent. */
+  private retryLater(reason: string): void {
+    const epoch = this.epoch;
+    const next = this.reconnector.failed(reason, () => {
+      void this.enqueue(async () => {
+        if (this.epoch !== epoch || this.run) return;
+        await this.doStart(this.login, `reconnecting (attempt ${next!.attempt} of ${this.reconnector.policy.maxAttempts})`);
+      });
+    });
+    if (!next) return this.setState('FAILED', `${reason}; gave up after ${this.reconnector.status()?.attempt ?? 0} reconnect attempts`);
+    this.log.warn({ reason, attempt: next.attempt, delayMs: next.delayMs }, 'session lost: starting again after a delay');
+    this.setState('DISCONNECTED', reason);
   }
 
   private setState(state: SessionState, reason?: string): void {
@@ -407,6 +444,7 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   private wireClient(run: BrowserRun, client: WClient): void {
     wireClient(client, {
       live: () => this.run === run && !run.ending,
+      authenticating: () => this.setState('AUTHENTICATING'),
       qr: (qr) => {
         this.qr_ = qr;
         this.setState('SCAN_QR_CODE');
@@ -425,10 +463,11 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
         this.qr_ = undefined;
         this.pairingCode_ = undefined;
         if (first) this.safeEmit('authenticated', account);
+        this.reconnector.succeeded();
         this.setState('WORKING');
         run.settle();
       },
-      end: (state, reason, wipe) => this.endRun(run, state, reason, wipe),
+      end: (state, reason, how) => this.endRun(run, state, reason, how),
       emit: (event, ...args) => this.safeEmit(event, ...args),
       ownId: () => this.account_?.id ?? widString(client.info?.wid?._serialized),
       log: this.log,
@@ -446,41 +485,14 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     return client;
   }
 
-  // ---------------------------------------------------------------------------------------------------------------
-  // Memory watchdog
-
-  private startWatchdog(): void {
-    this.stopWatchdog();
-    if (this.opts.memoryCheckMs <= 0) return;
-    this.watchdog = setInterval(() => void this.checkMemory(), this.opts.memoryCheckMs);
-    this.watchdog.unref();
-  }
-
-  private stopWatchdog(): void {
-    if (this.watchdog) clearInterval(this.watchdog);
-    this.watchdog = undefined;
-  }
-
-  /** One watchdog tick: restarts the browser (stop + start from the stored session) when WORKING and over the limit. */
-  private async checkMemory(): Promise<void> {
+  /** The watchdog's recycle: tears the browser down and starts it again on the same profile (the session is kept). */
+  private recycleBrowser(): Promise<void> {
     const run = this.run;
-    if (!run || run.ending || this.restarting) return;
-    const bytes = await this.memoryBytes();
-    if (bytes === undefined) return;
-    const limit = this.opts.memoryLimitBytes;
-    this.log.debug({ pssBytes: bytes, limitBytes: limit }, 'browser memory');
-    if (limit <= 0 || bytes <= limit || this.state_ !== 'WORKING' || this.run !== run) return;
-    this.log.warn(
-      { pssBytes: bytes, limitBytes: limit, browserPid: run.pid },
-      'browser memory over the limit: restarting the browser (session kept)',
-    );
-    this.restarting = true;
+    if (!run || run.ending) return Promise.resolve();
     run.ending = { state: undefined, reason: 'memory limit' };
-    await this.enqueue(async () => {
+    return this.enqueue(async () => {
       await this.teardown(run, undefined, 'memory limit');
-      if (!this.run) await this.doStart({}, 'restarting the browser: memory limit exceeded');
-    }).finally(() => {
-      this.restarting = false;
+      if (!this.run) await this.doStart(this.login, 'restarting the browser: memory limit exceeded');
     });
   }
 }

@@ -1,5 +1,7 @@
 /** Options of the `webjs` engine. */
 import type { Logger } from 'pino';
+import type { Client, ClientOptions } from 'whatsapp-web.js';
+import type { ReconnectPolicy } from '../reconnect.js';
 import type { ChromiumSandboxMode } from './sandbox.js';
 
 export interface WebjsEngineOptions {
@@ -21,4 +23,11 @@ export interface WebjsEngineOptions {
   chromiumArgs?: readonly string[] | undefined;
   /** Chromium's sandbox: `on`, `auto` (default; falls back to `--no-sandbox` with a warning) or `off`. */
   chromiumSandbox?: ChromiumSandboxMode | undefined;
+  /** Backoff and retry budget after a failure (defaults: `DEFAULT_RECONNECT_POLICY`, 1 s → 5 min, 20 retries). */
+  reconnect?: Partial<ReconnectPolicy> | undefined;
+  /**
+   * Builds the whatsapp-web.js client (default `new Client(options)`): the library boundary, where tests put a
+   * stand-in that speaks whatsapp-web.js' events over the real browser the engine launched.
+   */
+  createClient?: ((options: ClientOptions) => Client) | undefined;
 }

@@ -78,6 +78,14 @@ export type RegisterResponses = {
         balanceMinor: number;
         currency: string;
         createdAt: string;
+        /**
+         * the member's dashboard language; absent until chosen
+         */
+        locale?: 'en' | 'ru' | 'pt-BR';
+        /**
+         * the member's IANA time zone; absent until chosen
+         */
+        timeZone?: string;
     };
 };
 
@@ -135,6 +143,14 @@ export type LoginResponses = {
             balanceMinor: number;
             currency: string;
             createdAt: string;
+            /**
+             * the member's dashboard language; absent until chosen
+             */
+            locale?: 'en' | 'ru' | 'pt-BR';
+            /**
+             * the member's IANA time zone; absent until chosen
+             */
+            timeZone?: string;
         };
     };
 };
@@ -204,10 +220,82 @@ export type MeResponses = {
         balanceMinor: number;
         currency: string;
         createdAt: string;
+        /**
+         * the member's dashboard language; absent until chosen
+         */
+        locale?: 'en' | 'ru' | 'pt-BR';
+        /**
+         * the member's IANA time zone; absent until chosen
+         */
+        timeZone?: string;
     };
 };
 
 export type MeResponse = MeResponses[keyof MeResponses];
+
+export type UpdateMeData = {
+    body: {
+        /**
+         * en, ru or pt-BR; null forgets the choice
+         */
+        locale?: 'en' | 'ru' | 'pt-BR' | null;
+        /**
+         * an IANA time zone; null forgets the choice
+         */
+        timeZone?: string | null;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/me';
+};
+
+export type UpdateMeErrors = {
+    /**
+     * `invalid_request`: unknown locale or time zone
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type UpdateMeError = UpdateMeErrors[keyof UpdateMeErrors];
+
+export type UpdateMeResponses = {
+    /**
+     * Profile
+     */
+    200: {
+        id: string;
+        email: string;
+        balanceMinor: number;
+        currency: string;
+        createdAt: string;
+        /**
+         * the member's dashboard language; absent until chosen
+         */
+        locale?: 'en' | 'ru' | 'pt-BR';
+        /**
+         * the member's IANA time zone; absent until chosen
+         */
+        timeZone?: string;
+    };
+};
+
+export type UpdateMeResponse = UpdateMeResponses[keyof UpdateMeResponses];
 
 export type PricingData = {
     body?: never;
@@ -1304,3 +1392,626 @@ export type UpdateInstanceTokenResponses = {
 };
 
 export type UpdateInstanceTokenResponse = UpdateInstanceTokenResponses[keyof UpdateInstanceTokenResponses];
+
+export type GetWebhookData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/instances/{id}/webhook';
+};
+
+export type GetWebhookErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_not_found`: no such instance
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_suspended`: the instance is suspended for an unpaid period
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_rejected`: the instance runtime refused the request; retrying will not help
+     */
+    500: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `upstream_error`: the instance answered with an error
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     */
+    503: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type GetWebhookError = GetWebhookErrors[keyof GetWebhookErrors];
+
+export type GetWebhookResponses = {
+    /**
+     * Settings
+     */
+    200: {
+        url: string | null;
+        secretSet: boolean;
+        events: Array<string>;
+    };
+};
+
+export type GetWebhookResponse = GetWebhookResponses[keyof GetWebhookResponses];
+
+export type PutWebhookData = {
+    body: {
+        /**
+         * Receiver URL (http/https, a public address), or null to stop deliveries
+         */
+        url: string | null;
+        /**
+         * Subscribed events: message, message.any, message.ack, session.status, or * for all
+         */
+        events: Array<'message' | 'message.any' | 'message.ack' | 'session.status' | '*'>;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/instances/{id}/webhook';
+};
+
+export type PutWebhookErrors = {
+    /**
+     * Invalid body
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_not_found`: no such instance
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_suspended`: the instance is suspended for an unpaid period
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `webhook_url_refused`: the URL resolves to a loopback, private, link-local or other internal address, or does not resolve
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_rejected`: the instance runtime refused the request; retrying will not help
+     */
+    500: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `upstream_error`: the instance answered with an error
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     */
+    503: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type PutWebhookError = PutWebhookErrors[keyof PutWebhookErrors];
+
+export type PutWebhookResponses = {
+    /**
+     * Settings (with `secret` once)
+     */
+    200: {
+        url: string | null;
+        secretSet: boolean;
+        events: Array<string>;
+        secret?: string;
+    };
+};
+
+export type PutWebhookResponse = PutWebhookResponses[keyof PutWebhookResponses];
+
+export type RotateWebhookSecretData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/instances/{id}/webhook/secret';
+};
+
+export type RotateWebhookSecretErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_not_found`: no such instance
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_suspended`: the instance is suspended for an unpaid period
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_rejected`: the instance runtime refused the request; retrying will not help
+     */
+    500: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `upstream_error`: the instance answered with an error
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     */
+    503: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type RotateWebhookSecretError = RotateWebhookSecretErrors[keyof RotateWebhookSecretErrors];
+
+export type RotateWebhookSecretResponses = {
+    /**
+     * The new secret
+     */
+    200: {
+        secret: string;
+    };
+};
+
+export type RotateWebhookSecretResponse = RotateWebhookSecretResponses[keyof RotateWebhookSecretResponses];
+
+export type SendWebhookTestData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/instances/{id}/webhook/test';
+};
+
+export type SendWebhookTestErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_not_found`: no such instance
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `webhook_not_configured`: no URL is set; or `instance_suspended`
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_rejected`: the instance runtime refused the request; retrying will not help
+     */
+    500: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `upstream_error`: the instance answered with an error
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     */
+    503: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type SendWebhookTestError = SendWebhookTestErrors[keyof SendWebhookTestErrors];
+
+export type SendWebhookTestResponses = {
+    /**
+     * The queued delivery
+     */
+    202: {
+        id: string;
+        event: string;
+        status: 'pending' | 'delivered' | 'failed';
+        attempts: number;
+        /**
+         * The receiver's HTTP status of the last attempt; null: no answer
+         */
+        httpStatus: number | null;
+        error: string | null;
+        /**
+         * Duration of the last attempt, ms
+         */
+        latencyMs: number | null;
+        /**
+         * The address the last attempt connected to
+         */
+        address: string | null;
+        createdAt: string;
+        lastAttemptAt: string | null;
+        deliveredAt: string | null;
+        replays: number;
+    };
+};
+
+export type SendWebhookTestResponse = SendWebhookTestResponses[keyof SendWebhookTestResponses];
+
+export type ListWebhookDeliveriesData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: {
+        /**
+         * How many, 1–200 (default 50)
+         */
+        limit?: string;
+        status?: 'pending' | 'delivered' | 'failed';
+    };
+    url: '/v1/instances/{id}/webhook/deliveries';
+};
+
+export type ListWebhookDeliveriesErrors = {
+    /**
+     * Invalid query
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_not_found`: no such instance
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_suspended`: the instance is suspended for an unpaid period
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_rejected`: the instance runtime refused the request; retrying will not help
+     */
+    500: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `upstream_error`: the instance answered with an error
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     */
+    503: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ListWebhookDeliveriesError = ListWebhookDeliveriesErrors[keyof ListWebhookDeliveriesErrors];
+
+export type ListWebhookDeliveriesResponses = {
+    /**
+     * Deliveries
+     */
+    200: {
+        items: Array<{
+            id: string;
+            event: string;
+            status: 'pending' | 'delivered' | 'failed';
+            attempts: number;
+            /**
+             * The receiver's HTTP status of the last attempt; null: no answer
+             */
+            httpStatus: number | null;
+            error: string | null;
+            /**
+             * Duration of the last attempt, ms
+             */
+            latencyMs: number | null;
+            /**
+             * The address the last attempt connected to
+             */
+            address: string | null;
+            createdAt: string;
+            lastAttemptAt: string | null;
+            deliveredAt: string | null;
+            replays: number;
+        }>;
+    };
+};
+
+export type ListWebhookDeliveriesResponse = ListWebhookDeliveriesResponses[keyof ListWebhookDeliveriesResponses];
+
+export type ReplayWebhookDeliveryData = {
+    body?: never;
+    path: {
+        id: string;
+        deliveryId: string;
+    };
+    query?: never;
+    url: '/v1/instances/{id}/webhook/deliveries/{deliveryId}/replay';
+};
+
+export type ReplayWebhookDeliveryErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_not_found` or `delivery_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `delivery_not_failed`: only failed deliveries are replayed; or `instance_suspended`
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_rejected`: the instance runtime refused the request; retrying will not help
+     */
+    500: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `upstream_error`: the instance answered with an error
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     */
+    503: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ReplayWebhookDeliveryError = ReplayWebhookDeliveryErrors[keyof ReplayWebhookDeliveryErrors];
+
+export type ReplayWebhookDeliveryResponses = {
+    /**
+     * The delivery, pending again
+     */
+    200: {
+        id: string;
+        event: string;
+        status: 'pending' | 'delivered' | 'failed';
+        attempts: number;
+        /**
+         * The receiver's HTTP status of the last attempt; null: no answer
+         */
+        httpStatus: number | null;
+        error: string | null;
+        /**
+         * Duration of the last attempt, ms
+         */
+        latencyMs: number | null;
+        /**
+         * The address the last attempt connected to
+         */
+        address: string | null;
+        createdAt: string;
+        lastAttemptAt: string | null;
+        deliveredAt: string | null;
+        replays: number;
+    };
+};
+
+export type ReplayWebhookDeliveryResponse = ReplayWebhookDeliveryResponses[keyof ReplayWebhookDeliveryResponses];

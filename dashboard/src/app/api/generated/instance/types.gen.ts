@@ -18,12 +18,28 @@ export type HealthResponses = {
     200: {
         status: 'ok';
         session: {
-            state: 'STOPPED' | 'STARTING' | 'SCAN_QR_CODE' | 'WORKING' | 'FAILED';
+            /**
+             * STOPPED, STARTING (initialising), SCAN_QR_CODE, AUTHENTICATING (linked, loading), WORKING (connected), DISCONNECTED (reconnect scheduled, stored session kept), FAILED
+             */
+            state: 'STOPPED' | 'STARTING' | 'SCAN_QR_CODE' | 'AUTHENTICATING' | 'WORKING' | 'DISCONNECTED' | 'FAILED';
+            /**
+             * Why the session is in this state (always for FAILED, STOPPED, DISCONNECTED)
+             */
             reason?: string;
-            account?: {
-                id: string;
-                phone: string;
-                pushname?: string;
+            /**
+             * The reconnect streak (backoff with jitter), while there is one
+             */
+            reconnect?: {
+                attempt: number;
+                maxAttempts: number;
+                /**
+                 * When the next retry starts (ISO 8601), while one is scheduled
+                 */
+                retryAt?: string;
+                /**
+                 * The budget is spent: FAILED until a new start; /health/live answers 503
+                 */
+                exhausted: boolean;
             };
         };
         uptimeMs: number;
@@ -31,6 +47,72 @@ export type HealthResponses = {
 };
 
 export type HealthResponse = HealthResponses[keyof HealthResponses];
+
+export type HealthLiveData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/health/live';
+};
+
+export type HealthLiveErrors = {
+    /**
+     * The reconnect budget is spent: restart the instance
+     */
+    503: {
+        status: 'ok' | 'failed' | 'not_ready';
+        state: 'STOPPED' | 'STARTING' | 'SCAN_QR_CODE' | 'AUTHENTICATING' | 'WORKING' | 'DISCONNECTED' | 'FAILED';
+        reason?: string;
+    };
+};
+
+export type HealthLiveError = HealthLiveErrors[keyof HealthLiveErrors];
+
+export type HealthLiveResponses = {
+    /**
+     * Alive
+     */
+    200: {
+        status: 'ok' | 'failed' | 'not_ready';
+        state: 'STOPPED' | 'STARTING' | 'SCAN_QR_CODE' | 'AUTHENTICATING' | 'WORKING' | 'DISCONNECTED' | 'FAILED';
+        reason?: string;
+    };
+};
+
+export type HealthLiveResponse = HealthLiveResponses[keyof HealthLiveResponses];
+
+export type HealthReadyData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/health/ready';
+};
+
+export type HealthReadyErrors = {
+    /**
+     * The session is not WORKING
+     */
+    503: {
+        status: 'ok' | 'failed' | 'not_ready';
+        state: 'STOPPED' | 'STARTING' | 'SCAN_QR_CODE' | 'AUTHENTICATING' | 'WORKING' | 'DISCONNECTED' | 'FAILED';
+        reason?: string;
+    };
+};
+
+export type HealthReadyError = HealthReadyErrors[keyof HealthReadyErrors];
+
+export type HealthReadyResponses = {
+    /**
+     * The session is WORKING
+     */
+    200: {
+        status: 'ok' | 'failed' | 'not_ready';
+        state: 'STOPPED' | 'STARTING' | 'SCAN_QR_CODE' | 'AUTHENTICATING' | 'WORKING' | 'DISCONNECTED' | 'FAILED';
+        reason?: string;
+    };
+};
+
+export type HealthReadyResponse = HealthReadyResponses[keyof HealthReadyResponses];
 
 export type GetOwnTokenData = {
     body?: never;
@@ -598,8 +680,29 @@ export type LoginResponses = {
      * Session status with the QR or pairing code
      */
     200: {
-        state: 'STOPPED' | 'STARTING' | 'SCAN_QR_CODE' | 'WORKING' | 'FAILED';
+        /**
+         * STOPPED, STARTING (initialising), SCAN_QR_CODE, AUTHENTICATING (linked, loading), WORKING (connected), DISCONNECTED (reconnect scheduled, stored session kept), FAILED
+         */
+        state: 'STOPPED' | 'STARTING' | 'SCAN_QR_CODE' | 'AUTHENTICATING' | 'WORKING' | 'DISCONNECTED' | 'FAILED';
+        /**
+         * Why the session is in this state (always for FAILED, STOPPED, DISCONNECTED)
+         */
         reason?: string;
+        /**
+         * The reconnect streak (backoff with jitter), while there is one
+         */
+        reconnect?: {
+            attempt: number;
+            maxAttempts: number;
+            /**
+             * When the next retry starts (ISO 8601), while one is scheduled
+             */
+            retryAt?: string;
+            /**
+             * The budget is spent: FAILED until a new start; /health/live answers 503
+             */
+            exhausted: boolean;
+        };
         account?: {
             id: string;
             phone: string;
@@ -666,8 +769,29 @@ export type GetQrResponses = {
      * QR
      */
     200: {
-        state: 'STOPPED' | 'STARTING' | 'SCAN_QR_CODE' | 'WORKING' | 'FAILED';
+        /**
+         * STOPPED, STARTING (initialising), SCAN_QR_CODE, AUTHENTICATING (linked, loading), WORKING (connected), DISCONNECTED (reconnect scheduled, stored session kept), FAILED
+         */
+        state: 'STOPPED' | 'STARTING' | 'SCAN_QR_CODE' | 'AUTHENTICATING' | 'WORKING' | 'DISCONNECTED' | 'FAILED';
+        /**
+         * Why the session is in this state (always for FAILED, STOPPED, DISCONNECTED)
+         */
         reason?: string;
+        /**
+         * The reconnect streak (backoff with jitter), while there is one
+         */
+        reconnect?: {
+            attempt: number;
+            maxAttempts: number;
+            /**
+             * When the next retry starts (ISO 8601), while one is scheduled
+             */
+            retryAt?: string;
+            /**
+             * The budget is spent: FAILED until a new start; /health/live answers 503
+             */
+            exhausted: boolean;
+        };
         account?: {
             id: string;
             phone: string;
@@ -724,8 +848,29 @@ export type LogoutResponses = {
      * Session status after logout
      */
     200: {
-        state: 'STOPPED' | 'STARTING' | 'SCAN_QR_CODE' | 'WORKING' | 'FAILED';
+        /**
+         * STOPPED, STARTING (initialising), SCAN_QR_CODE, AUTHENTICATING (linked, loading), WORKING (connected), DISCONNECTED (reconnect scheduled, stored session kept), FAILED
+         */
+        state: 'STOPPED' | 'STARTING' | 'SCAN_QR_CODE' | 'AUTHENTICATING' | 'WORKING' | 'DISCONNECTED' | 'FAILED';
+        /**
+         * Why the session is in this state (always for FAILED, STOPPED, DISCONNECTED)
+         */
         reason?: string;
+        /**
+         * The reconnect streak (backoff with jitter), while there is one
+         */
+        reconnect?: {
+            attempt: number;
+            maxAttempts: number;
+            /**
+             * When the next retry starts (ISO 8601), while one is scheduled
+             */
+            retryAt?: string;
+            /**
+             * The budget is spent: FAILED until a new start; /health/live answers 503
+             */
+            exhausted: boolean;
+        };
         account?: {
             id: string;
             phone: string;
@@ -824,7 +969,7 @@ export type StatsResponses = {
      * Statistics
      */
     200: {
-        state: 'STOPPED' | 'STARTING' | 'SCAN_QR_CODE' | 'WORKING' | 'FAILED';
+        state: 'STOPPED' | 'STARTING' | 'SCAN_QR_CODE' | 'AUTHENTICATING' | 'WORKING' | 'DISCONNECTED' | 'FAILED';
         uptimeMs: number;
         totals: {
             messagesIn: number;
