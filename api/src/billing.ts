@@ -11,8 +11,12 @@
  *      - suspended: resume it if the balance now pays; otherwise, once the unpaid period's end (its next charge date)
  *        has passed, delete it (`deletingAt` recorded first: it is never resumed again, and the next run finishes an
  *        interrupted deletion);
- *   3. every suspended instance (of this provider): its suspension is applied to the provider again (idempotent), so a
- *      suspension whose provider call failed or was interrupted is retried.
+ *   3. every suspended or tenant-stopped instance (of this provider): its suspension is applied to the provider again
+ *      (idempotent), so a suspension or stop whose provider call failed or was interrupted is retried.
+ *   Between 1 and 2, deletions left half done (`deletingAt` recorded, `deletedAt` not: a crash during a tenant's delete or
+ *   billing's own) are finished: the provider's delete again, then `deletedAt`. Nothing is charged for them.
+ * - `recover()` — at api start: passes 1 and the deletions' finish only, so a crash's leftovers are settled at once
+ *   instead of at the next daily run or deposit.
  * - `resumeSuspended(userId, now)` — after a deposit: resume the tenant's suspended instances, oldest first, while the
  *   balance pays. A resumed instance starts a fresh period at the moment of resumption (suspended time is not billed),
  *   anchored on that day of the month; its charge key is `charge:<instance>:resume:<suspendedAt>`, once per suspension.
@@ -81,6 +85,8 @@ export class Billing {
       }
     });
 
+    await this.finishDeletions(fail, s);
+
     // 2. Due instances. Paged by _id (stable while documents change): every due instance is visited once per run.
     const applied = new Set<string>(); // suspended in the provider by this run
     await this.paged({ deletedAt: null, paidUntil: { $lte: now } }, async (doc) => {
@@ -92,8 +98,9 @@ export class Billing {
       }
     });
 
-    // 3. Suspensions applied to the provider again (a failed or interrupted provider call is retried).
-    await this.paged({ suspended: true, deletedAt: null, provider: this.o.provider.kind }, async (doc) => {
+    // 3. Suspensions and stops applied to the provider again (a failed or interrupted provider call is retried).
+    const scaledToZero = { $or: [{ suspended: true }, { stopped: true }], deletedAt: null, provider: this.o.provider.kind };
+    await this.paged(scaledToZero, async (doc) => {
       if (applied.has(doc._id)) return;
       try {
         if (await this.locked(doc.userId, (lock) => this.reapplySuspension(doc._id, lock))) s.reapplied++;
@@ -107,6 +114,30 @@ export class Billing {
     if (s.failed === 0) this.o.metrics?.lastSuccess.set(Math.floor(Date.now() / 1000));
     this.o.logger.info({ ...s, errors: s.errors.length }, 'billing run finished');
     return s;
+  }
+
+  /**
+   * At api start: settles the charges in flight and finishes the deletions that a crash interrupted (see the module
+   * comment), without charging anything due. Never throws for one instance's failure: it is logged and counted.
+   * @returns how many intents were settled, deletions finished, and failures.
+   */
+  async recover(): Promise<{ recovered: number; deleted: number; failed: number }> {
+    const s = emptySummary(new Date());
+    const fail = (instanceId: string, err: unknown) => {
+      s.failed++;
+      this.o.logger.error({ err, instance: instanceId }, 'recovery at start failed for instance (the next billing run retries)');
+    };
+    for (const intent of await this.o.store.billingIntents.find({}).sort({ _id: 1 }).toArray()) {
+      try {
+        if (await this.locked(intent.userId, (lock) => this.settle(intent._id, lock))) s.recovered++;
+      } catch (err) {
+        fail(intent.instanceId, err);
+      }
+    }
+    await this.finishDeletions(fail, s);
+    if (s.recovered + s.deleted + s.failed > 0)
+      this.o.logger.info({ recovered: s.recovered, deleted: s.deleted, failed: s.failed }, 'billing recovery at start');
+    return { recovered: s.recovered, deleted: s.deleted, failed: s.failed };
   }
 
   /**
@@ -154,6 +185,22 @@ export class Billing {
     }
   }
 
+  /** Finishes every deletion of this provider's instances left half done (`deletingAt` without `deletedAt`). */
+  private async finishDeletions(fail: (instanceId: string, err: unknown) => void, s: BillingSummary): Promise<void> {
+    await this.paged({ deletingAt: { $ne: null }, deletedAt: null, provider: this.o.provider.kind }, async (doc) => {
+      try {
+        await this.locked(doc.userId, async (lock) => {
+          const d = await this.o.store.instances.findOne({ _id: doc._id });
+          if (!d || d.deletedAt || !d.deletingAt) return; // finished meanwhile
+          await this.deleteInstance(d, lock);
+          s.deleted++;
+        });
+      } catch (err) {
+        fail(doc._id, err);
+      }
+    });
+  }
+
   /** Under the tenant's billing lock: settles the intent `id` if it is still there. @returns whether it was. */
   private async settle(id: string, lock: HeldLock): Promise<boolean> {
     const intent = await this.o.store.billingIntents.findOne({ _id: id });
@@ -167,8 +214,8 @@ export class Billing {
   private async billInstance(id: string, now: Date, s: BillingSummary, lock: HeldLock, applied: Set<string>): Promise<void> {
     let doc = await this.o.store.instances.findOne({ _id: id });
     if (!doc || doc.deletedAt || doc.paidUntil > now) return; // another run got here first
-    if (doc.deletingAt && doc.suspended) {
-      await this.deleteInstance(doc, lock); // an interrupted deletion
+    if (doc.deletingAt) {
+      await this.deleteInstance(doc, lock); // an interrupted deletion (billing's or its tenant's)
       s.deleted++;
       return;
     }
@@ -257,7 +304,7 @@ export class Billing {
   /** Pass 3, under the lock: suspends a still-suspended instance in the provider again. @returns whether it did. */
   private async reapplySuspension(id: string, lock: HeldLock): Promise<boolean> {
     const doc = await this.o.store.instances.findOne({ _id: id });
-    if (!doc || !doc.suspended || doc.deletedAt || doc.deletingAt) return false;
+    if (!doc || !(doc.suspended || doc.stopped) || doc.deletedAt || doc.deletingAt) return false;
     // A paid resumption in flight (its provider call failed): the next settle resumes it; do not stop it meanwhile.
     if (await this.o.store.billingIntents.findOne({ _id: resumeChargeKey(doc) })) return false;
     await this.applySuspension(id, lock);
@@ -273,6 +320,7 @@ export class Billing {
   }
 
   private async deleteInstance(doc: InstanceDoc, lock: HeldLock): Promise<void> {
+    const interrupted = Boolean(doc.deletingAt);
     if (!doc.deletingAt) {
       lock.fence();
       await this.o.store.instances.updateOne({ _id: doc._id }, { $set: { deletingAt: new Date() } });
@@ -282,7 +330,10 @@ export class Billing {
     lock.fence();
     await this.o.store.instances.updateOne({ _id: doc._id }, { $set: { deletedAt: new Date() } });
     this.o.metrics?.deletions.inc();
-    this.o.logger.info({ instance: doc._id }, 'instance deleted: its next charge date passed unpaid');
+    this.o.logger.info(
+      { instance: doc._id },
+      interrupted ? 'instance deleted: an interrupted deletion finished' : 'instance deleted: its next charge date passed unpaid',
+    );
   }
 }
 

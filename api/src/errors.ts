@@ -20,6 +20,7 @@ export const ERROR_CATALOGUE = withKitErrors({
   email_taken: { status: 409, message: 'An account with this email exists; log in instead.' },
   name_taken: { status: 409, message: 'You already have an instance with this name.' },
   instance_suspended: { status: 409, message: 'The instance is suspended for an unpaid period; top up the wallet to resume it.' },
+  instance_stopped: { status: 409, message: 'The instance is stopped; start it first (POST /v1/instances/{id}/start).' },
   webhook_not_configured: { status: 409, message: 'No webhook URL is set; set one first.' },
   delivery_not_failed: { status: 409, message: 'Only a failed delivery can be replayed; this one is pending or delivered.' },
   reserved_name: { status: 422, message: 'This token name is reserved.' },

@@ -1,7 +1,13 @@
 /**
  * Instances of a tenant: created only when the balance pays the first period (which is charged at once), listed and
- * shown with the provider's view (phase, session state), deleted. Another tenant's instance id answers 404, exactly
- * like an unknown one.
+ * shown with the provider's view (phase, session state), stopped, started and restarted by their tenant, deleted.
+ * Another tenant's instance id answers 404, exactly like an unknown one; so does an instance being deleted.
+ *
+ * Session control: a tenant's stop is a desired state on the record (`stopped`, `stoppedAt`), distinct from billing's
+ * `suspended`; the provider scales the runtime to zero while either is true (`provisionRequest`), and billing goes on
+ * charging a stopped instance (it keeps its slot and session volume; docs/product.md). Restart is the provider's
+ * `restart` (the runtime restarted, its stored session kept). Every state change runs under the tenant's billing
+ * lock, so a billing run or a deposit never acts on the instance at the same time.
  *
  * What tenants see of provider failures: catalogue codes and text only (`provider_unavailable` 503 to retry,
  * `provider_rejected` 500 not to, `instance_unavailable` 503) and a fixed message per phase — never the provider's
@@ -34,6 +40,10 @@ export interface InstanceView {
   paidUntil: string;
   suspended: boolean;
   suspendedAt: string | null;
+  /** Stopped by its tenant (billing goes on charging it). */
+  stopped: boolean;
+  stoppedAt: string | null;
+  /** `Stopped` while its tenant stopped it, `Suspended` while billing suspends it, else the provider's phase. */
   phase: string;
   sessionState: string | null;
   message?: string;
@@ -89,7 +99,7 @@ export class InstanceService {
   }
 
   private async createLocked(userId: string, name: string, lock: HeldLock): Promise<InstanceDoc> {
-    if (await this.store.instances.findOne({ userId, name, deletedAt: null })) throw new AppError('name_taken');
+    if (await this.store.instances.findOne({ userId, name, deletedAt: null, deletingAt: null })) throw new AppError('name_taken');
     const id = newInstanceId();
     const period = firstPeriod(new Date());
     const doc: InstanceDoc = {
@@ -144,14 +154,14 @@ export class InstanceService {
   }
 
   async list(userId: string): Promise<InstanceView[]> {
-    const docs = await this.store.instances.find({ userId, deletedAt: null }).sort({ createdAt: 1, _id: 1 }).toArray();
+    const docs = await this.store.instances.find({ userId, deletedAt: null, deletingAt: null }).sort({ createdAt: 1, _id: 1 }).toArray();
     return Promise.all(docs.map((d) => this.view(d)));
   }
 
-  /** @throws AppError `instance_not_found` for unknown ids and other tenants' instances alike. */
+  /** @throws AppError `instance_not_found` for unknown ids, other tenants' instances and deleting ones alike. */
   async owned(userId: string, id: string): Promise<InstanceDoc> {
     const d = await this.store.instances.findOne({ _id: id, deletedAt: null });
-    if (!d || d.userId !== userId) throw new AppError('instance_not_found');
+    if (!d || d.userId !== userId || d.deletingAt) throw new AppError('instance_not_found');
     return d;
   }
 
@@ -160,34 +170,157 @@ export class InstanceService {
   }
 
   /**
-   * Deletes the instance and its container/resources.
+   * Deletes the instance and its container/resources, under the tenant's billing lock: `deletingAt` is recorded
+   * before the provider is asked, so a crash before `deletedAt` leaves an instance hidden from its tenant and never
+   * charged again, whose deletion the next billing run (or the api's next start) finishes. A provider failure puts
+   * the record back as it was.
    * @throws AppError `instance_not_found`, `provider_unavailable` (503, nothing changed; retry), `provider_rejected`
-   *   (500).
+   *   (500), `busy` (503: the tenant's lock could not be taken).
    */
   async delete(userId: string, id: string): Promise<void> {
-    await this.owned(userId, id);
-    await this.provider.delete(id).catch((err: unknown) => {
-      this.o.logger.error({ err, instance: id }, 'removing the instance failed');
-      throw rejected(err)
-        ? new AppError(
-            'provider_rejected',
-            'The instance could not be removed: the instance runtime refused it, so retrying will not help; contact support quoting the x-request-id of this response.',
-          )
-        : new AppError('provider_unavailable', 'The instance could not be removed right now; it is kept as it was. Retry shortly.');
-    });
-    await this.store.instances.updateOne({ _id: id }, { $set: { deletedAt: new Date() } });
+    await withLock(
+      this.store,
+      `billing:${userId}`,
+      async (lock) => {
+        await this.owned(userId, id);
+        lock.fence();
+        await this.store.instances.updateOne({ _id: id }, { $set: { deletingAt: new Date() } });
+        try {
+          lock.fence();
+          await this.provider.delete(id);
+        } catch (err) {
+          if (err instanceof LockLostError) throw err; // deletingAt stays: the next billing run finishes it
+          this.o.logger.error({ err, instance: id }, 'removing the instance failed');
+          await this.store.instances.updateOne({ _id: id }, { $set: { deletingAt: null } });
+          throw rejected(err)
+            ? new AppError(
+                'provider_rejected',
+                'The instance could not be removed: the instance runtime refused it, so retrying will not help; contact support quoting the x-request-id of this response.',
+              )
+            : new AppError('provider_unavailable', 'The instance could not be removed right now; it is kept as it was. Retry shortly.');
+        }
+        lock.fence();
+        await this.store.instances.updateOne({ _id: id }, { $set: { deletedAt: new Date() } });
+      },
+      this.o.lock,
+    );
     this.client.forgetGatewayToken(id);
   }
 
   /**
+   * Stops the instance for its tenant: records `stopped` (a desired state, kept until {@link start}), then scales the
+   * runtime to zero (the provider's `suspend`; the stored session is kept). Idempotent: stopping a stopped instance
+   * applies the stop to the runtime again. Billing goes on charging it.
+   * @throws AppError `instance_not_found`, `instance_suspended` (409: billing suspended it; a top-up resumes it),
+   *   `provider_unavailable` (503, nothing changed; retry), `provider_rejected` (500), `busy` (503).
+   */
+  async stop(userId: string, id: string): Promise<InstanceView> {
+    return this.control(userId, id, 'stop', async (d, lock) => {
+      if (!d.stopped) {
+        lock.fence();
+        await this.store.instances.updateOne({ _id: id }, { $set: { stopped: true, stoppedAt: new Date() } });
+      }
+      lock.fence();
+      await this.provider.suspend(id).catch(async (err: unknown) => {
+        if (err instanceof ProviderError && err.code === 'not_found') return; // nothing runs: stopped already
+        if (!d.stopped) await this.store.instances.updateOne({ _id: id }, { $set: { stopped: false, stoppedAt: null } });
+        throw err;
+      });
+    });
+  }
+
+  /**
+   * Starts an instance its tenant stopped: clears `stopped`, then runs the runtime again (the provider's `resume`;
+   * the stored session resumes without a QR). Idempotent: starting a running instance applies it to the runtime
+   * again, and a runtime the provider lost is created again.
+   * @throws AppError `instance_not_found`, `instance_suspended` (409), `provider_unavailable` (503, nothing changed),
+   *   `provider_rejected` (500), `busy` (503).
+   */
+  async start(userId: string, id: string): Promise<InstanceView> {
+    return this.control(userId, id, 'start', async (d, lock) => {
+      if (d.stopped) {
+        lock.fence();
+        await this.store.instances.updateOne({ _id: id }, { $set: { stopped: false, stoppedAt: null } });
+      }
+      lock.fence();
+      await this.provider.resume(id).catch(async (err: unknown) => {
+        if (err instanceof ProviderError && err.code === 'not_found') {
+          lock.fence();
+          return this.provider.create(InstanceService.request({ ...d, stopped: false }));
+        }
+        if (d.stopped) await this.store.instances.updateOne({ _id: id }, { $set: { stopped: true, stoppedAt: d.stoppedAt ?? new Date() } });
+        throw err;
+      });
+    });
+  }
+
+  /**
+   * Restarts the instance's runtime (process, container or pod); its stored WhatsApp session is kept, so it logs in
+   * again without a QR. Open event streams through the gateway end with the old runtime.
+   * @throws AppError `instance_not_found`, `instance_suspended` (409), `instance_stopped` (409: start it instead),
+   *   `provider_unavailable` (503), `provider_rejected` (500), `busy` (503).
+   */
+  async restart(userId: string, id: string): Promise<InstanceView> {
+    return this.control(userId, id, 'restart', async (d, lock) => {
+      if (d.stopped) throw new AppError('instance_stopped', 'The instance is stopped; start it instead of restarting it.');
+      lock.fence();
+      await this.provider.restart(id).catch((err: unknown) => {
+        if (!(err instanceof ProviderError && err.code === 'not_found')) throw err;
+        lock.fence();
+        return this.provider.create(InstanceService.request(d)); // the provider lost it: a new start is a restart
+      });
+    });
+  }
+
+  /**
+   * One tenant's session control action on an owned, live, not billing-suspended instance, under the tenant's billing
+   * lock; provider failures become catalogue errors (the detail is logged).
+   * @returns the instance's view afterwards.
+   */
+  private async control(
+    userId: string,
+    id: string,
+    action: 'stop' | 'start' | 'restart',
+    fn: (d: InstanceDoc, lock: HeldLock) => Promise<unknown>,
+  ): Promise<InstanceView> {
+    const doc = await withLock(
+      this.store,
+      `billing:${userId}`,
+      async (lock) => {
+        const d = await this.owned(userId, id);
+        if (d.suspended) throw new AppError('instance_suspended');
+        try {
+          await fn(d, lock);
+        } catch (err) {
+          if (err instanceof AppError || err instanceof LockLostError) throw err;
+          this.o.logger.error({ err, instance: id, action }, 'session control failed');
+          throw rejected(err)
+            ? new AppError(
+                'provider_rejected',
+                `The instance could not be ${action === 'stop' ? 'stopped' : action === 'start' ? 'started' : 'restarted'}: the instance runtime refused it, so retrying will not help; contact support quoting the x-request-id of this response.`,
+              )
+            : new AppError(
+                'provider_unavailable',
+                `The instance runtime could not ${action} the instance right now; nothing changed. Retry shortly.`,
+              );
+        }
+        return (await this.store.instances.findOne({ _id: id }))!;
+      },
+      this.o.lock,
+    );
+    return this.view(doc);
+  }
+
+  /**
    * Endpoints of an owned (or, with `userId` undefined, any live) instance for the gateway and the token API.
-   * @throws AppError `instance_not_found`, `instance_suspended` (409), `instance_unavailable` (503: not reachable yet,
-   *   or the provider is unavailable), `provider_rejected` (500).
+   * @throws AppError `instance_not_found`, `instance_suspended` (409), `instance_stopped` (409), `instance_unavailable`
+   *   (503: not reachable yet, or the provider is unavailable), `provider_rejected` (500).
    */
   async endpoints(id: string, userId?: string): Promise<InstanceEndpoints> {
     const d = userId ? await this.owned(userId, id) : await this.store.instances.findOne({ _id: id, deletedAt: null });
-    if (!d) throw new AppError('instance_not_found');
+    if (!d || d.deletingAt) throw new AppError('instance_not_found');
     if (d.suspended) throw new AppError('instance_suspended');
+    if (d.stopped) throw new AppError('instance_stopped');
     try {
       return await this.provider.endpoints(id);
     } catch (err) {
@@ -201,7 +334,8 @@ export class InstanceService {
 
   /** What should run, for the provider's reconcile at start. */
   async desired(): Promise<ProvisionRequest[]> {
-    const docs = await this.store.instances.find({ deletedAt: null }).toArray();
+    // Instances being deleted are not desired: the finish of their deletion (billing) removes what is left.
+    const docs = await this.store.instances.find({ deletedAt: null, deletingAt: null }).toArray();
     return docs.filter((d) => d.provider === this.provider.kind).map(InstanceService.request);
   }
 
@@ -231,9 +365,11 @@ export class InstanceService {
       paidUntil: d.paidUntil.toISOString(),
       suspended: d.suspended,
       suspendedAt: d.suspendedAt ? d.suspendedAt.toISOString() : null,
-      phase: d.suspended ? 'Suspended' : status.phase,
+      stopped: d.stopped === true,
+      stoppedAt: d.stopped && d.stoppedAt ? d.stoppedAt.toISOString() : null,
+      phase: d.suspended ? 'Suspended' : d.stopped ? 'Stopped' : status.phase,
       sessionState: status.sessionState ?? null,
-      ...(status.message && status.phase !== 'Running' ? { message: status.message } : {}),
+      ...(status.message && status.phase !== 'Running' && !d.stopped ? { message: status.message } : {}),
     };
   }
 }

@@ -41,11 +41,22 @@ const providerErr = {
 };
 /** Errors of routes that call the instance's internal API (tokens). */
 const instanceErr = {
-  409: err('`instance_suspended`: the instance is suspended for an unpaid period'),
+  409: err('`instance_suspended`: the instance is suspended for an unpaid period; `instance_stopped`: its tenant stopped it'),
   500: err('`provider_rejected`: the instance runtime refused the request; retrying will not help'),
   502: err('`upstream_error`: the instance answered with an error'),
   503: err('`instance_unavailable`: the instance is not reachable yet; retry shortly'),
 };
+
+/** What the session control routes do. */
+const CONTROL_SUMMARIES = {
+  stop:
+    'Stop the instance: its runtime is scaled to zero and its WhatsApp session kept; phase `Stopped` until started. ' +
+    'Not a billing suspension: a stopped instance is still billed (it keeps its slot and session). Idempotent.',
+  start: 'Start a stopped instance: its runtime runs again and the stored session logs in without a QR. Idempotent.',
+  restart:
+    "Restart the instance's runtime (process, container or pod); the stored session logs in again without a QR. " +
+    'Open event streams end with the old runtime.',
+} as const;
 
 function ledgerView(e: LedgerDoc) {
   return {
@@ -291,11 +302,41 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       scope: 'user',
       summary: 'Delete an instance and its container/resources',
       params: s.instanceIdParams,
-      responses: { 204: { description: 'Deleted' }, 404: err('No such instance'), ...providerErr, ...authErr },
+      responses: {
+        204: { description: 'Deleted' },
+        404: err('No such instance'),
+        ...providerErr,
+        503: err('`provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry'),
+        ...authErr,
+      },
       handler: async ({ auth, params }) => {
         await d.instances.delete(auth.userId, params.id);
       },
     }),
+    ...(['stop', 'start', 'restart'] as const).map((action) =>
+      route({
+        method: 'post',
+        path: `/v1/instances/:id/${action}`,
+        operationId: `${action}Instance`,
+        tags: ['instances'],
+        scope: 'user',
+        summary: CONTROL_SUMMARIES[action],
+        params: s.instanceIdParams,
+        responses: {
+          200: { description: 'The instance afterwards', schema: s.instanceView },
+          404: err('`instance_not_found`: no such instance'),
+          409: err(
+            action === 'restart'
+              ? '`instance_suspended`: billing suspended the instance for an unpaid period (a top-up resumes it); `instance_stopped`: the instance is stopped, start it instead'
+              : '`instance_suspended`: billing suspended the instance for an unpaid period; a top-up resumes it',
+          ),
+          500: err('`provider_rejected`: the instance runtime refused the request; retrying will not help'),
+          503: err('`provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry'),
+          ...authErr,
+        },
+        handler: ({ auth, params }) => d.instances[action](auth.userId, params.id),
+      }),
+    ),
     route({
       method: 'post',
       path: '/v1/instances/:id/tokens',

@@ -101,9 +101,14 @@ export const instanceView = z.object({
   provider: z.string(),
   createdAt: z.string(),
   paidUntil: z.string(),
-  suspended: z.boolean(),
+  suspended: z.boolean().meta({ description: 'Suspended by billing for an unpaid period (a top-up resumes it)' }),
   suspendedAt: z.string().nullable(),
-  phase: z.string(),
+  stopped: z.boolean().meta({ description: 'Stopped by its tenant (POST …/stop); still billed' }),
+  stoppedAt: z.string().nullable(),
+  phase: z.string().meta({
+    description:
+      "`Stopped` (its tenant stopped it), `Suspended` (billing), else the runtime's: `Pending`, `Provisioning`, `Running`, `Failed`, `Terminating`, `NotFound`",
+  }),
   sessionState: z.string().nullable(),
   message: z.string().optional(),
 });

@@ -1,7 +1,7 @@
 /**
  * Composition root of the api: store, accounts, wallet, provider (with cached endpoints), instances, gateway, routes,
- * HTTP server, the metrics listener (METRICS_PORT; the public port never serves /metrics) and the periodic sweep of
- * expired sessions and throttle points. `startApi` is used by `main.ts` and by tests that run the api in-process.
+ * HTTP server, the metrics listener (METRICS_PORT; the public port never serves /metrics), the periodic sweep of
+ * expired sessions and throttle points, and billing's recovery at start (`Billing.recover`, in the background). `startApi` is used by `main.ts` and by tests that run the api in-process.
  */
 import { existsSync } from 'node:fs';
 import http from 'node:http';
@@ -181,6 +181,9 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     const desired = await instances.desired();
     await provider.reconcile(desired).catch((err: Error) => logger.error({ err }, 'provider reconcile failed'));
   }
+  // A crash's leftovers (charges in flight, half-done deletions) are settled now rather than at the next billing run;
+  // in the background, after the reconcile (so that it does not start what the recovery removes).
+  const recovery = billing.recover().catch((err: unknown) => logger.error({ err }, 'billing recovery at start failed'));
   return {
     url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
     app,
@@ -194,6 +197,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
       clearInterval(sweep);
       await billingCron?.stop();
       await ws.close();
+      await recovery;
       await metrics?.close();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -63,7 +63,18 @@ export interface InstanceDoc {
   billingAnchorDay: number;
   suspended: boolean;
   suspendedAt: Date | null;
-  /** Set by billing before it asks the provider to delete an unpaid instance: it is never resumed again. */
+  /**
+   * Stopped by its tenant (`POST /v1/instances/:id/stop`): the runtime is scaled to zero / stopped while true, like a
+   * billing suspension, but billing goes on charging it (it keeps its slot and session volume). Absent: false.
+   */
+  stopped?: boolean | undefined;
+  /** When its tenant stopped it. */
+  stoppedAt?: Date | null | undefined;
+  /**
+   * Set before the provider is asked to delete the instance (by billing for an unpaid one, or by its tenant): it is
+   * hidden from its tenant, never resumed or charged again, and the next billing run (or the api's next start)
+   * finishes an interrupted deletion.
+   */
   deletingAt?: Date | null | undefined;
   deletedAt: Date | null;
 }

@@ -12,12 +12,26 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { startMongo, startProcess, uniqueDbName, type ManagedProcess, type MongoServer } from '@wacloud/testenv';
+import {
+  countProcesses,
+  eventually,
+  startMongo,
+  startProcess,
+  uniqueDbName,
+  type ManagedProcess,
+  type MongoServer,
+} from '@wacloud/testenv';
+import { startSimnet, type RunningSimnet } from '../../instance/test/harness.js';
 import { Billing } from '../src/billing.js';
+import type { AppError } from '../src/errors.js';
+import { InstanceClient } from '../src/instance-client.js';
+import { InstanceService } from '../src/instances.js';
+import { ProcessProvider } from '../src/providers/process/provider.js';
 import { openApiStore, type ApiStore, type InstanceDoc, type LedgerDoc } from '../src/store.js';
 import { withLock } from '../src/user-lock.js';
 import { Wallet } from '../src/wallet.js';
 import type { BillingHostConfig } from './fixtures/billing-crash-host.js';
+import { startApiProcess } from './harness.js';
 import { RecordingProvider, type RuntimeState } from './fixtures/recording-provider.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -303,4 +317,128 @@ describe('the billing lock', () => {
     });
     await resumedOnce(w, id);
   }, 60_000);
+});
+
+describe('an instance its tenant stopped', () => {
+  test('is charged like a running one and stays stopped; a suspension and a paid resumption leave it stopped', async () => {
+    const w = await world(PRICE);
+    const stoppedAt = new Date('2027-04-20T00:00:00Z');
+    const id = await instance(w, { paidUntil: new Date('2027-05-01T00:00:00Z'), stopped: true, stoppedAt }, 'suspended');
+    expect((await w.billing.run(new Date('2027-05-01T06:00:00Z'))).charged).toBe(1);
+    expect(await doc(w, id)).toMatchObject({ stopped: true, suspended: false, paidUntil: new Date('2027-06-01T00:00:00Z') });
+    expect(w.provider.state(id)).toBe('suspended');
+    // Unpaid: billing suspends it; a deposit resumes it for billing, and its runtime stays stopped.
+    expect((await w.billing.run(new Date('2027-06-01T06:00:00Z'))).suspended).toBe(1);
+    await w.wallet.deposit(w.userId, PRICE);
+    expect(await w.billing.resumeSuspended(w.userId, new Date('2027-06-02T00:00:00Z'))).toEqual([id]);
+    expect(await doc(w, id)).toMatchObject({ stopped: true, suspended: false });
+    expect(w.provider.state(id)).toBe('suspended');
+    expect(w.provider.calls.filter((c) => c.startsWith('resume'))).toEqual([]);
+    expect((await moneyAgrees(w)).filter((e) => e.type === 'charge')).toHaveLength(2);
+  }, 30_000);
+
+  test('a stop whose provider call was lost (the runtime still runs) is applied again by the next run', async () => {
+    const w = await world(0);
+    const id = await instance(w, { paidUntil: new Date('2027-09-01T00:00:00Z'), stopped: true, stoppedAt: new Date() }, 'running');
+    expect((await w.billing.run(new Date('2027-05-02T00:00:00Z'))).reapplied).toBe(1);
+    expect(w.provider.state(id)).toBe('suspended');
+  }, 30_000);
+});
+
+describe('kill -9 during a tenant deleting an instance', () => {
+  /** An instance of `w`'s tenant due on 2027-05-01, whose deletion by its tenant was killed after the runtime went. */
+  async function halfDeleted(w: World): Promise<string> {
+    const id = await instance(w, { paidUntil: new Date('2027-05-01T00:00:00Z') }, 'running');
+    await crashAt(w, { kind: 'delete', userId: w.userId, instanceId: id }, 'provider.delete:after');
+    expect(w.provider.state(id)).toBeUndefined();
+    expect(await doc(w, id)).toMatchObject({ deletingAt: expect.any(Date), deletedAt: null });
+    return id;
+  }
+
+  test('killed after the runtime was removed: hidden from its tenant, the next run finishes it and charges nothing', async () => {
+    const w = await world(2 * PRICE);
+    const id = await halfDeleted(w);
+    const client = new InstanceClient(pino({ level: 'silent' }), {
+      collection: w.store.connection.db!.collection('gateway_credentials'),
+      secret: 'x'.repeat(32),
+    });
+    const instances = new InstanceService(w.store, w.wallet, w.provider, client, {
+      priceMinor: PRICE,
+      engine: 'simulated',
+      logger: pino({ level: 'silent' }),
+      lock: { ttlMs: TTL },
+    });
+    expect(await instances.list(w.userId)).toEqual([]);
+    await expect(instances.get(w.userId, id)).rejects.toMatchObject({ code: 'instance_not_found' } satisfies Partial<AppError>);
+    expect(await instances.desired()).toEqual([]);
+    const summary = await w.billing.run(new Date('2027-05-02T00:00:00Z'));
+    expect(summary).toMatchObject({ failed: 0, charged: 0, deleted: 1 });
+    expect((await doc(w, id)).deletedAt).toEqual(expect.any(Date));
+    expect((await moneyAgrees(w)).filter((e) => e.type === 'charge')).toEqual([]);
+    expect(await w.wallet.balance(w.userId)).toBe(2 * PRICE);
+    expect((await w.billing.run(new Date('2027-06-02T00:00:00Z'))).charged).toBe(0);
+  }, 30_000);
+
+  test('killed after the runtime was removed: recovery at start finishes it', async () => {
+    const w = await world(0);
+    const id = await halfDeleted(w);
+    expect(await w.billing.recover()).toEqual({ recovered: 0, deleted: 1, failed: 0 });
+    expect((await doc(w, id)).deletedAt).toEqual(expect.any(Date));
+    expect(w.provider.calls.filter((c) => c === `delete ${id}`)).toHaveLength(1);
+  }, 30_000);
+});
+
+describe('recovery when the api starts', () => {
+  let simnet: RunningSimnet;
+  beforeAll(async () => {
+    simnet = await startSimnet();
+  }, 30_000);
+  afterAll(async () => {
+    await simnet?.stop();
+  });
+
+  test.each([
+    ['instances.insertOne:after', 'provisioned'],
+    ['wallet.chargePeriod:after', 'refunded'],
+  ] as const)(
+    'a creation killed at %s is settled by the next api start, without a billing run: %s',
+    async (step, outcome) => {
+      const w = await world(PRICE);
+      await crashAt(w, { kind: 'create', userId: w.userId, name: 'crashy' }, step);
+      expect(await w.store.billingIntents.countDocuments({})).toBe(1);
+      const api = await startApiProcess({
+        mongo,
+        db: new URL(w.uri).pathname.slice(1),
+        simnetUrl: simnet.url,
+        env: { BILLING_CRON: 'false', PRICE_MONTHLY_MINOR: String(PRICE) },
+      });
+      try {
+        await eventually(async () => (await w.store.billingIntents.countDocuments({})) === 0, 30_000);
+        const entries = await moneyAgrees(w);
+        const live = await w.store.instances.find({ userId: w.userId, deletedAt: null }).toArray();
+        if (outcome === 'provisioned') {
+          expect(live).toHaveLength(1);
+          expect(entries.filter((e) => e.type === 'charge')).toHaveLength(1);
+          await eventually(() => countProcesses(new RegExp(`--instance-id=${live[0]!._id}\\b`)) === 1, 30_000);
+          expect(await w.wallet.balance(w.userId)).toBe(0);
+        } else {
+          expect(live).toEqual([]);
+          expect(entries.filter((e) => e.type === 'refund')).toHaveLength(1);
+          expect(await w.wallet.balance(w.userId)).toBe(PRICE);
+        }
+      } finally {
+        await api.stop();
+        // Instance processes outlive the api by design: stop the one it started.
+        const cleanup = new ProcessProvider({
+          instanceMain: path.join(here, '..', '..', 'instance', 'dist', 'main.js'),
+          dataRoot: api.dataRoot,
+          mongoUri: mongo.uri,
+          logger: pino({ level: 'silent' }),
+        });
+        await cleanup.reconcile([]);
+        await cleanup.close();
+      }
+    },
+    90_000,
+  );
 });

@@ -23,6 +23,7 @@ class CountingProvider implements InstanceProvider {
   async create(): Promise<void> {}
   async suspend(): Promise<void> {}
   async resume(): Promise<void> {}
+  async restart(): Promise<void> {}
   async delete(): Promise<void> {}
   async status(): Promise<ProviderStatus> {
     return { phase: 'Running', sessionState: 'WORKING' };
@@ -128,5 +129,16 @@ describe('cachingEndpoints', () => {
     await p.endpoints('i-aaaaaaaaaaaa');
     expect(inner.lookups.get('i-aaaaaaaaaaaa')).toBe(5);
     expect(p.kind).toBe('process');
+  });
+
+  test("a tenant's stop, start and restart (suspend, resume, restart) drop the entry: the next request asks again", async () => {
+    const inner = new CountingProvider(url);
+    const p = cachingEndpoints(inner);
+    await p.endpoints('i-dddddddddddd');
+    await p.restart('i-dddddddddddd');
+    await p.endpoints('i-dddddddddddd');
+    expect(inner.lookups.get('i-dddddddddddd')).toBe(2);
+    await p.endpoints('i-dddddddddddd');
+    expect(inner.lookups.get('i-dddddddddddd')).toBe(2);
   });
 });

@@ -63,3 +63,42 @@ test('register → deposit → create → resource with owner label → Stateful
   }, 60_000);
   expect((await api.call('GET', `/v1/instances/${id}`, { token })).status).toBe(404);
 }, 120_000);
+
+test('session control on kubernetes: stop scales the StatefulSet to zero, start back to one, restart rolls the pod template', async () => {
+  const token = await tenant(api, 'kube-control@example.com', 5_000);
+  const created = await api.call('POST', '/v1/instances', { token, body: { name: 'controlled on kubernetes' } });
+  expect(created.status).toBe(201);
+  const id = created.body.id as string;
+  const replicas = (n: number) => eventually(async () => (await getJson(cp, 'statefulset', id, NS))?.spec.replicas === n, 30_000);
+  await replicas(1);
+
+  const stopped = await api.call('POST', `/v1/instances/${id}/stop`, { token });
+  expect(stopped.status).toBe(200);
+  expect(stopped.body).toMatchObject({ id, phase: 'Stopped', stopped: true, suspended: false });
+  expect((await getJson(cp, 'wai', id, NS)).spec.suspended).toBe(true);
+  await replicas(0);
+  expect((await api.call('GET', `/v1/instances/${id}`, { token })).body).toMatchObject({ phase: 'Stopped', stopped: true });
+  const refused = await api.call('POST', `/v1/instances/${id}/restart`, { token });
+  expect(refused.status).toBe(409);
+  expect(refused.body.error.code).toBe('instance_stopped');
+
+  const started = await api.call('POST', `/v1/instances/${id}/start`, { token });
+  expect(started.status).toBe(200);
+  expect(started.body).toMatchObject({ id, stopped: false });
+  expect((await getJson(cp, 'wai', id, NS)).spec.suspended).toBe(false);
+  await replicas(1);
+
+  const restarted = await api.call('POST', `/v1/instances/${id}/restart`, { token });
+  expect(restarted.status).toBe(200);
+  const at = (await getJson(cp, 'wai', id, NS)).metadata.annotations['wacloud.io/restarted-at'];
+  expect(Date.parse(at)).toBeGreaterThan(Date.parse(created.body.createdAt) - 1_000);
+  // The operator carries the request onto the pod template: the StatefulSet controller rolls the pod.
+  await eventually(
+    async () => (await getJson(cp, 'statefulset', id, NS))?.spec.template.metadata.annotations?.['wacloud.io/restarted-at'] === at,
+    30_000,
+  );
+  expect((await getJson(cp, 'wai', id, NS)).spec).toMatchObject({ suspended: false, owner: expect.any(String) });
+
+  expect((await api.call('DELETE', `/v1/instances/${id}`, { token })).status).toBe(204);
+  await eventually(async () => (await getJson(cp, 'wai', id, NS)) === undefined, 30_000);
+}, 120_000);

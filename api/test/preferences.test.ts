@@ -14,6 +14,7 @@ class IdleProvider implements InstanceProvider {
   async create(): Promise<void> {}
   async suspend(): Promise<void> {}
   async resume(): Promise<void> {}
+  async restart(): Promise<void> {}
   async delete(): Promise<void> {}
   async status(): Promise<ProviderStatus> {
     return { phase: 'Running', sessionState: 'STOPPED' };

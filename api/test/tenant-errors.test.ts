@@ -31,14 +31,23 @@ class FailingProvider implements InstanceProvider {
   plan: {
     create?: ProviderError;
     delete?: ProviderError;
+    /** Failure of suspend, resume and restart (a tenant's stop, start, restart). */
+    control?: ProviderError;
     status?: ProviderError | ProviderStatus;
     endpoints?: ProviderError | InstanceEndpoints;
   } = {};
   async create(): Promise<void> {
     if (this.plan.create) throw this.plan.create;
   }
-  async suspend(): Promise<void> {}
-  async resume(): Promise<void> {}
+  async suspend(): Promise<void> {
+    if (this.plan.control) throw this.plan.control;
+  }
+  async resume(): Promise<void> {
+    if (this.plan.control) throw this.plan.control;
+  }
+  async restart(): Promise<void> {
+    if (this.plan.control) throw this.plan.control;
+  }
   async delete(): Promise<void> {
     if (this.plan.delete) throw this.plan.delete;
   }
@@ -216,6 +225,29 @@ describe('an existing instance', () => {
     expect(text).not.toContain(String(port));
   });
 
+  test('stop, start and restart when the runtime fails: 503 provider_unavailable or 500 provider_rejected, nothing changed', async () => {
+    for (const [failure, status, code] of [
+      [dockerDown(), 503, 'provider_unavailable'],
+      [rejected422(), 500, 'provider_rejected'],
+    ] as const) {
+      provider.plan.control = failure;
+      for (const action of ['stop', 'start', 'restart']) {
+        const r = await call('POST', `/v1/instances/${id}/${action}`);
+        expect(r.status).toBe(status);
+        expect(r.body.error.code).toBe(code);
+        clean(r.text);
+      }
+      expect((await call('GET', `/v1/instances/${id}`)).body).toMatchObject({ stopped: false, stoppedAt: null });
+    }
+    provider.plan.control = undefined;
+    expect((await call('POST', `/v1/instances/${id}/stop`)).body).toMatchObject({ phase: 'Stopped', stopped: true });
+    provider.plan.control = dockerDown();
+    expect((await call('POST', `/v1/instances/${id}/start`)).status).toBe(503);
+    expect((await call('GET', `/v1/instances/${id}`)).body).toMatchObject({ phase: 'Stopped', stopped: true });
+    provider.plan.control = undefined;
+    expect((await call('POST', `/v1/instances/${id}/start`)).body).toMatchObject({ stopped: false });
+  });
+
   test('delete refused for good: 500 provider_rejected, and the instance is kept', async () => {
     provider.plan.delete = rejected422();
     const r = await call('DELETE', `/v1/instances/${id}`);
@@ -240,4 +272,8 @@ test('the OpenAPI document declares the provider errors of the instance routes',
   expect(Object.keys(doc.paths['/v1/instances/{id}/tokens']!.post!.responses)).toEqual(
     expect.arrayContaining(['409', '500', '502', '503']),
   );
+  for (const action of ['stop', 'start', 'restart'])
+    expect(Object.keys(doc.paths[`/v1/instances/{id}/${action}`]!.post!.responses)).toEqual(
+      expect.arrayContaining(['200', '401', '404', '409', '500', '503']),
+    );
 });

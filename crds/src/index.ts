@@ -36,6 +36,13 @@ export const LABELS = {
   MANAGED_BY: 'app.kubernetes.io/managed-by',
 } as const;
 
+/**
+ * Annotation of a WhatsAppInstance asking for a restart of its pod (the api sets it to the time of the request, ISO
+ * 8601); the operator copies it onto the StatefulSet's pod template, so a new value rolls the pod — the session volume
+ * is kept. Like `kubectl rollout restart`, but on the resource the api owns.
+ */
+export const RESTARTED_AT_ANNOTATION = 'wacloud.io/restarted-at';
+
 /** Ports of an instance pod (names are used by Services and NetworkPolicies). */
 export const PORTS = {
   public: { name: 'public', port: 8080 },

@@ -449,6 +449,20 @@ async function main(): Promise<number> {
       await p.setViewportSize({ width: 1280, height: 900 });
     });
 
+    await step('Stop, Start and Restart on the instance card: Stopped, then WORKING again without a QR', async () => {
+      await p.goto('/instances');
+      const card = p.locator(`li.instance[data-instance-id="${instanceId}"]`);
+      await card.getByRole('button', { name: 'Stop', exact: true }).click();
+      await card.getByText('Stopped', { exact: true }).waitFor();
+      await card.getByText(/still billed/).waitFor();
+      await shot('14b-instance-stopped');
+      await card.getByRole('button', { name: 'Start', exact: true }).click();
+      await card.getByTestId('session-state').getByText('WORKING').waitFor({ timeout: 30_000 });
+      await card.getByRole('button', { name: 'Restart', exact: true }).click();
+      await card.getByRole('button', { name: 'Stop', exact: true }).waitFor();
+      await card.getByTestId('session-state').getByText('WORKING').waitFor({ timeout: 30_000 });
+    });
+
     const me = async () => (await json(`${apiUrl}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } })).body;
     /** Walks instances, wallet, instance page, tokens and profile in one language, asserting and photographing each. */
     const walk = async (x: LocaleExpectations, timeZone: string) => {

@@ -93,6 +93,13 @@ describe('StatefulSet', () => {
     expect(off.spec!.volumeClaimTemplates).toEqual(on.spec!.volumeClaimTemplates);
     expect(on.spec!.persistentVolumeClaimRetentionPolicy).toEqual({ whenScaled: 'Retain', whenDeleted: 'Delete' });
   });
+  test("the instance's restart request (wacloud.io/restarted-at) goes onto the pod template; none without one", () => {
+    expect(buildStatefulSet(wai(), opts).spec!.template.metadata!.annotations).toBeUndefined();
+    const at = '2026-12-01T06:00:00.000Z';
+    const asked = { ...wai(), metadata: { ...wai().metadata, annotations: { 'wacloud.io/restarted-at': at } } };
+    expect(buildStatefulSet(asked, opts).spec!.template.metadata!.annotations).toEqual({ 'wacloud.io/restarted-at': at });
+  });
+
   test('session volume, memory-backed /dev/shm, probes on /health, non-root', () => {
     const s = buildStatefulSet(wai({ storage: { size: '2Gi', storageClassName: 'fast' } }), opts);
     const pvc = s.spec!.volumeClaimTemplates![0]!;

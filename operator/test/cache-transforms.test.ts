@@ -109,6 +109,12 @@ describe('slimInstance', () => {
       status: { phase: 'Running', observedGeneration: 3 },
     });
   });
+
+  test('keeps the restart request (wacloud.io/restarted-at) of the annotations, and only it', () => {
+    const at = '2026-12-01T06:00:00.000Z';
+    const full = { ...wai, metadata: { ...wai.metadata, annotations: { big: 'x', 'wacloud.io/restarted-at': at } } } as WhatsAppInstance;
+    expect(slimInstance(full).metadata.annotations).toEqual({ 'wacloud.io/restarted-at': at });
+  });
 });
 
 describe('slimChildMetadata', () => {

@@ -40,6 +40,7 @@ const throwingProvider: InstanceProvider = {
   create: () => notExpected(),
   suspend: () => notExpected(),
   resume: () => notExpected(),
+  restart: () => notExpected(),
   delete: () => notExpected(),
   status: () => notExpected(),
   endpoints: () => notExpected(),

@@ -30,9 +30,12 @@ export function refundKey(intent: BillingIntentDoc): string {
   return `refund:${intent.instanceId}:${intent.period.start.toISOString()}`;
 }
 
-/** Provisioning request of a stored instance. */
+/**
+ * Provisioning request of a stored instance. Its runtime is scaled to zero while billing suspends it or its tenant
+ * stopped it (`suspended || stopped`): the provider does not tell the two apart, the api's record does.
+ */
 export function provisionRequest(d: InstanceDoc): ProvisionRequest {
-  return { id: d._id, owner: d.userId, name: d.name, engine: d.engine, suspended: d.suspended };
+  return { id: d._id, owner: d.userId, name: d.name, engine: d.engine, suspended: d.suspended || d.stopped === true };
 }
 
 export class BillingIntents {
@@ -66,17 +69,19 @@ export class BillingIntents {
   }
 
   /**
-   * Step 3 of a resumption whose charge is made: runs the instance and records it active with the intent's period,
-   * then drops the intent. A deleted instance keeps nothing to resume.
+   * Step 3 of a resumption whose charge is made: runs the instance (unless its tenant stopped it: then it stays
+   * stopped) and records it active with the intent's period, then drops the intent. A deleted instance keeps nothing to
+   * resume.
    */
   async completeResume(intent: BillingIntentDoc, lock: HeldLock): Promise<SettleResult> {
     const doc = await this.o.store.instances.findOne({ _id: intent.instanceId });
     if (doc && !doc.deletedAt) {
       lock.fence();
-      await this.o.provider.resume(doc._id).catch((err: unknown) => {
-        if (!(err instanceof ProviderError && err.code === 'not_found')) throw err;
-        this.o.logger.error({ instance: doc._id }, 'resume: the provider has no such instance (the next provider reconcile creates it)');
-      });
+      if (!doc.stopped)
+        await this.o.provider.resume(doc._id).catch((err: unknown) => {
+          if (!(err instanceof ProviderError && err.code === 'not_found')) throw err;
+          this.o.logger.error({ instance: doc._id }, 'resume: the provider has no such instance (the next provider reconcile creates it)');
+        });
       if (doc.suspended) {
         lock.fence();
         await this.o.store.instances.updateOne(

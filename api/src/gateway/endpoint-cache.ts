@@ -3,7 +3,7 @@
  * not each cost an apiserver GET, a Docker inspect or a health probe: {@link cachingEndpoints} wraps a provider;
  * `endpoints(id)` answers from the cache — a found instance for `ttlMs` (30 s by default), a `not_found` or `not_ready`
  * refusal for `negativeTtlMs` (2 s) — and concurrent lookups of one id share one provider call. Any change made
- * through the wrapper (create, suspend, resume, delete) drops that instance's entry at once. The cache holds at most
+ * through the wrapper (create, suspend, resume, restart, delete) drops that instance's entry at once. The cache holds at most
  * `maxEntries` instances (oldest first out).
  *
  * Other replicas' suspensions and deletions need no message: the api's database is read before the endpoints are
@@ -26,7 +26,7 @@ interface Entry {
   expiresAt: number;
 }
 
-const CHANGES = new Set(['create', 'suspend', 'resume', 'delete']);
+const CHANGES = new Set(['create', 'suspend', 'resume', 'restart', 'delete']);
 
 /**
  * `provider` with cached `endpoints` (see the module comment); every other member is the provider's own.

@@ -21,7 +21,10 @@ export interface ProvisionRequest {
   /** Display name chosen by the tenant. */
   name: string;
   engine: Engine;
-  /** Whether it should be scaled to zero (unpaid). */
+  /**
+   * Whether it should be scaled to zero / stopped: billing suspended it (unpaid) or its tenant stopped it. The
+   * provider does not tell the two apart (the api's record does); the session is kept either way.
+   */
   suspended: boolean;
 }
 
@@ -83,6 +86,13 @@ export interface InstanceProvider {
   suspend(id: string): Promise<void>;
   /** Runs it again (the stored session resumes without a QR). Idempotent. @throws ProviderError `not_found`. */
   resume(id: string): Promise<void>;
+  /**
+   * Restarts the runtime of a running instance (process, container or pod), keeping its stored session (it logs in
+   * again without a QR); a suspended one is left as it is (nothing runs to restart). Where the restart completes
+   * before this resolves and where the backend finishes it later is declared in the contract suite's table.
+   * @throws ProviderError `not_found`.
+   */
+  restart(id: string): Promise<void>;
   /** Removes the instance and its data. Idempotent: a missing instance is fine. */
   delete(id: string): Promise<void>;
   /** Current status (`NotFound` when the provider has no such instance). */

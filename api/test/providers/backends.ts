@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
+import { RESTARTED_AT_ANNOTATION } from '@wacloud/crds';
 import type { Logger } from 'pino';
 import {
   buildWacloudImage,
@@ -52,6 +53,11 @@ export interface DeclaredDifferences {
   deleteCompletes: 'immediately' | 'eventually';
   /** `create` with another owner for an existing id: `accepted` (the instance is handed over) or `rejected`. */
   ownerChange: 'accepted' | 'rejected';
+  /**
+   * Whether `restart` has made a new run when it resolves (`immediately`: a new process or container start) or asks
+   * the backend, which makes it later (`eventually`: the operator rolls the pod).
+   */
+  restartCompletes: 'immediately' | 'eventually';
 }
 
 /** The table of declared differences between the providers. */
@@ -62,9 +68,22 @@ export const DIFFERENCES: Record<ProviderKind, DeclaredDifferences> = {
     strayPhase: 'Pending',
     deleteCompletes: 'immediately',
     ownerChange: 'accepted',
+    restartCompletes: 'immediately',
   },
-  docker: { runningPhases: ['Running'], strays: 'removed', deleteCompletes: 'immediately', ownerChange: 'accepted' },
-  kubernetes: { runningPhases: ['Pending', 'Provisioning'], strays: 'removed', deleteCompletes: 'eventually', ownerChange: 'rejected' },
+  docker: {
+    runningPhases: ['Running'],
+    strays: 'removed',
+    deleteCompletes: 'immediately',
+    ownerChange: 'accepted',
+    restartCompletes: 'immediately',
+  },
+  kubernetes: {
+    runningPhases: ['Pending', 'Provisioning'],
+    strays: 'removed',
+    deleteCompletes: 'eventually',
+    ownerChange: 'rejected',
+    restartCompletes: 'eventually',
+  },
 };
 
 /** One provider's backend, started for a test file. */
@@ -74,7 +93,10 @@ export interface Backend {
   provider(): InstanceProvider;
   /** A new provider whose backend cannot be reached (the caller closes it). */
   unreachable(): Promise<InstanceProvider>;
-  /** Tells one run of instance `id` from another (pid, container id and start, resource uid); undefined: none. */
+  /**
+   * Tells one run of instance `id` from another (pid, container id and start, resource uid with the pod template's
+   * restart request); undefined: none.
+   */
   runOf(id: string): Promise<string | undefined>;
   /** Stops the backend and removes what the tests left. */
   stop(): Promise<void>;
@@ -242,7 +264,10 @@ export async function startKubernetesBackend(logger: Logger, namespace: string):
       },
       async runOf(id) {
         const wai = await getJson(plane, 'wai', id, namespace);
-        return wai && !wai.metadata.deletionTimestamp ? String(wai.metadata.uid) : undefined;
+        if (!wai || wai.metadata.deletionTimestamp) return undefined;
+        // No kubelet runs pods here: a run is the resource and the pod template the operator made (a restart rolls it).
+        const sts = await getJson(plane, 'statefulset', id, namespace);
+        return `${wai.metadata.uid}@${sts?.spec.template.metadata.annotations?.[RESTARTED_AT_ANNOTATION] ?? ''}`;
       },
       async stop() {
         await operator.stop();

@@ -136,7 +136,32 @@ describe.each(['process', 'docker', 'kubernetes'] as const)('the %s provider kee
   );
 
   test(
-    'an unknown instance: delete is a no-op, status NotFound, suspend/resume/endpoints not_found',
+    `restart makes a new run of a running instance (${differs.restartCompletes}) and leaves a suspended one suspended`,
+    live(async () => {
+      const a = req('restart');
+      await provider.create(a);
+      await settles(provider, a.id, differs.runningPhases);
+      const before = await eventually(() => backend!.runOf(a.id), 30_000);
+      await provider.restart(a.id);
+      if (differs.restartCompletes === 'immediately') expect(await backend!.runOf(a.id)).not.toBe(before);
+      const after = await eventually(async () => {
+        const run = await backend!.runOf(a.id);
+        return run !== undefined && run !== before ? run : undefined;
+      }, 30_000);
+      await settles(provider, a.id, differs.runningPhases);
+      expect(await backend!.runOf(a.id)).toBe(after); // one restart, not a restart loop
+      await provider.suspend(a.id);
+      await settles(provider, a.id, ['Suspended']);
+      await provider.restart(a.id);
+      expect((await provider.status(a.id)).phase).toBe('Suspended');
+      expect(await codeOf(provider.endpoints(a.id))).toBe('not_ready');
+      await provider.delete(a.id);
+    }),
+    120_000,
+  );
+
+  test(
+    'an unknown instance: delete is a no-op, status NotFound, suspend/resume/restart/endpoints not_found',
     live(async () => {
       const id = `c-never-${suffix}`;
       await provider.delete(id);
@@ -144,6 +169,7 @@ describe.each(['process', 'docker', 'kubernetes'] as const)('the %s provider kee
       expect(await provider.status(id)).toEqual({ phase: 'NotFound' });
       expect(await codeOf(provider.suspend(id))).toBe('not_found');
       expect(await codeOf(provider.resume(id))).toBe('not_found');
+      expect(await codeOf(provider.restart(id))).toBe('not_found');
       expect(await codeOf(provider.endpoints(id))).toBe('not_found');
     }),
   );
@@ -170,6 +196,7 @@ describe.each(['process', 'docker', 'kubernetes'] as const)('the %s provider kee
         expect(await codeOf(provider.create(req('x', { id })))).toBe('invalid_id');
         expect(await codeOf(provider.suspend(id))).toBe('invalid_id');
         expect(await codeOf(provider.resume(id))).toBe('invalid_id');
+        expect(await codeOf(provider.restart(id))).toBe('invalid_id');
         expect(await codeOf(provider.delete(id))).toBe('invalid_id');
         expect(await codeOf(provider.status(id))).toBe('invalid_id');
         expect(await codeOf(provider.endpoints(id))).toBe('invalid_id');

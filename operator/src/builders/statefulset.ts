@@ -4,7 +4,7 @@
  * instance needs no new QR, and deleted with the StatefulSet (whenDeleted: Delete).
  */
 import type { V1EnvVar, V1ResourceRequirements, V1StatefulSet } from '@kubernetes/client-node';
-import { INTERNAL_KEY_SECRET_KEY, PORTS, childNames, type WhatsAppInstance } from '@wacloud/crds';
+import { INTERNAL_KEY_SECRET_KEY, PORTS, RESTARTED_AT_ANNOTATION, childNames, type WhatsAppInstance } from '@wacloud/crds';
 import { childMeta, childLabels, selectorLabels } from './meta.js';
 import { MONGODB_URI_SECRET_KEY } from './secret.js';
 import { METRICS_PORT } from './service.js';
@@ -75,9 +75,13 @@ function env(wai: WhatsAppInstance, o: StatefulSetOptions): V1EnvVar[] {
   return vars;
 }
 
-/** Desired StatefulSet of the instance (named like it); one replica, none while `spec.suspended`. */
+/**
+ * Desired StatefulSet of the instance (named like it); one replica, none while `spec.suspended`. The resource's
+ * `wacloud.io/restarted-at` annotation is carried onto the pod template: a new value rolls the pod (a restart).
+ */
 export function buildStatefulSet(wai: WhatsAppInstance, o: StatefulSetOptions): V1StatefulSet {
   const names = childNames(wai.metadata.name!);
+  const restartedAt = wai.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
   // /health answers while the process serves (the gateway must reach a pod waiting for a QR); /health/live fails once
   // the session's reconnect budget is spent, so the kubelet restarts the container.
   const probe = (failureThreshold: number, periodSeconds: number, path = '/health') => ({
@@ -110,7 +114,7 @@ export function buildStatefulSet(wai: WhatsAppInstance, o: StatefulSetOptions): 
         },
       ],
       template: {
-        metadata: { labels: childLabels(wai) },
+        metadata: { labels: childLabels(wai), ...(restartedAt ? { annotations: { [RESTARTED_AT_ANNOTATION]: restartedAt } } : {}) },
         spec: {
           automountServiceAccountToken: false,
           enableServiceLinks: false,

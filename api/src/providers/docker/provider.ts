@@ -172,6 +172,23 @@ export class DockerProvider implements InstanceProvider {
   }
 
   /**
+   * Restarts a running container (SIGTERM, SIGKILL after `stopTimeoutS`, started again with its volume: the session is
+   * kept) before resolving; a stopped (suspended) one is left stopped.
+   * @throws ProviderError `invalid_id`, `not_found` when there is no container, `unavailable`.
+   */
+  async restart(id: string): Promise<void> {
+    assertInstanceId(id);
+    this.assertOpen();
+    await this.withLock(id, async () => {
+      const c = await this.inspect(id);
+      if (!c) throw new ProviderError('not_found', `instance ${id} has no container`);
+      if (!c.State.Running) return;
+      await this.call(`restart ${c.Name}`, () => this.docker.getContainer(c.Id).restart({ t: this.stopTimeoutS }));
+      this.healthy.forget(id);
+    });
+  }
+
+  /**
    * Removes the instance's containers (every one labelled with it in this scope, killed if running), its volume and
    * (best effort) its database. A missing instance is fine.
    * @throws ProviderError `invalid_id`, `unavailable`.

@@ -14,7 +14,16 @@
  * validation such as a changed `spec.owner`) → `rejected`, with the `ApiServerError` as `cause`. Their messages name
  * the apiserver and the request path: for operators and logs, never for tenants.
  */
-import { API_VERSION, INTERNAL_KEY_SECRET_KEY, KIND, PLURAL, PORTS, childNames, type WhatsAppInstance } from '@wacloud/crds';
+import {
+  API_VERSION,
+  INTERNAL_KEY_SECRET_KEY,
+  KIND,
+  PLURAL,
+  PORTS,
+  RESTARTED_AT_ANNOTATION,
+  childNames,
+  type WhatsAppInstance,
+} from '@wacloud/crds';
 import { KubeClient, asApiServerError, isRetryable, type KubeConfigLike } from '@wacloud/kube-runtime';
 import type { Logger } from 'pino';
 import { ProviderError, type InstanceEndpoints, type InstanceProvider, type ProviderStatus, type ProvisionRequest } from '../provider.js';
@@ -113,6 +122,23 @@ export class KubernetesProvider implements InstanceProvider {
   async resume(id: string): Promise<void> {
     assertInstanceId(id);
     await this.setSuspended(id, false);
+  }
+
+  /**
+   * Asks the operator to restart the instance's pod: sets the `wacloud.io/restarted-at` annotation (now, ISO 8601) by
+   * a JSON merge patch under the field manager `<fieldManager>-restart` (so the api's applies never remove it); the
+   * operator copies it onto the pod template and the StatefulSet rolls the pod, keeping its session volume. Resolves
+   * once the request is recorded: the pod restarts later. A suspended instance is left as it is.
+   * @throws ProviderError `invalid_id`, `not_found` when the resource does not exist, `unavailable`, `rejected`.
+   */
+  async restart(id: string): Promise<void> {
+    assertInstanceId(id);
+    const cur = await this.get(id);
+    if (!cur) throw new ProviderError('not_found', `instance ${id} does not exist in namespace ${this.namespace}`);
+    if (cur.spec.suspended) return;
+    const patch = { metadata: { annotations: { [RESTARTED_AT_ANNOTATION]: new Date().toISOString() } } };
+    await this.call(() => this.client.mergePatch(this.path(id), patch, `${this.fieldManager}-restart`));
+    this.log.info({ instance: id }, 'instance restart requested');
   }
 
   /**

@@ -145,6 +145,24 @@ export class ProcessProvider implements InstanceProvider {
   }
 
   /**
+   * Restarts the process of a running instance (SIGTERM to its group, SIGKILL after 10 s, then a new process with the
+   * same ports, key and data dir: the stored session resumes); a suspended instance is left stopped. The new process
+   * is spawned before this resolves.
+   * @throws ProviderError `invalid_id`, `not_found` for an unknown id, `unavailable` (also after close()).
+   */
+  async restart(id: string): Promise<void> {
+    assertInstanceId(id);
+    this.assertOpen();
+    await this.withLock(id, async () => {
+      const rec = await this.records.require(id);
+      if (rec.suspended) return;
+      await this.supervisor.stop(id);
+      await this.converge({ id, owner: rec.owner, name: rec.name, engine: rec.engine, suspended: false });
+      this.log.info({ instance: id }, 'instance restarted');
+    });
+  }
+
+  /**
    * Stops the instance, drops its database and its database user (best effort, failures logged) and removes
    * `<dataRoot>/<id>`. A missing
    * instance is fine.

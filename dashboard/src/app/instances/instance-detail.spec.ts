@@ -14,6 +14,8 @@ const instance = {
   paidUntil: '',
   suspended: false,
   suspendedAt: null,
+  stopped: false,
+  stoppedAt: null,
   phase: 'Running',
   sessionState: 'STOPPED',
 };

@@ -11,13 +11,14 @@ import type { Instance } from '../api/models';
 import type { LiveEvent, LoginView, MessageView, SessionStatus } from '../api/instance-models';
 import { poll } from '../shared/poll';
 import { MethodTester } from './method-tester';
+import { InstanceControls } from './instance-controls';
 import { InstanceWebhooks } from './webhooks/instance-webhooks';
 
 const FEED_MAX = 20;
 
 @Component({
   selector: 'app-instance-detail',
-  imports: [RouterLink, MethodTester, InstanceWebhooks],
+  imports: [RouterLink, MethodTester, InstanceControls, InstanceWebhooks],
   changeDetection: ChangeDetectionStrategy.OnPush,
   templateUrl: './instance-detail.html',
 })

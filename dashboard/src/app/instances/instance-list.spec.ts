@@ -14,6 +14,8 @@ const inst = (id: string, name: string, extra: Partial<Instance> = {}): Instance
   paidUntil: '2026-12-01T00:00:00Z',
   suspended: false,
   suspendedAt: null,
+  stopped: false,
+  stoppedAt: null,
   phase: 'Running',
   sessionState: 'STOPPED',
   ...extra,

@@ -8,12 +8,13 @@ import { phaseLabel, sessionLabel } from '../shared/labels';
 import type { Instance, Pricing, User } from '../api/models';
 import { formatMoney } from '../shared/money';
 import { poll } from '../shared/poll';
+import { InstanceControls } from './instance-controls';
 
 export const POLL_MS = 3000;
 
 @Component({
   selector: 'app-instance-list',
-  imports: [RouterLink],
+  imports: [RouterLink, InstanceControls],
   changeDetection: ChangeDetectionStrategy.OnPush,
   templateUrl: './instance-list.html',
 })
@@ -101,6 +102,11 @@ export class InstanceList {
     } finally {
       this.creating.set(false);
     }
+  }
+
+  /** Shows `updated` (the api's view after a stop, start or restart) in place of its earlier view. */
+  replace(updated: Instance): void {
+    this.instances.update((list) => (list ?? []).map((x) => (x.id === updated.id ? updated : x)));
   }
 
   async remove(i: Instance): Promise<void> {

@@ -15,6 +15,8 @@ export function phaseLabel(phase: string | null | undefined): string {
       return $localize`:Instance phase@@phase.running:Running`;
     case 'Suspended':
       return $localize`:Instance phase@@phase.suspended:Suspended`;
+    case 'Stopped':
+      return $localize`:Instance phase@@phase.stopped:Stopped`;
     case 'Failed':
       return $localize`:Instance phase@@phase.failed:Failed`;
     case 'Terminating':

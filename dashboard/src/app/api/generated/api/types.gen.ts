@@ -463,8 +463,19 @@ export type ListInstancesResponses = {
             provider: string;
             createdAt: string;
             paidUntil: string;
+            /**
+             * Suspended by billing for an unpaid period (a top-up resumes it)
+             */
             suspended: boolean;
             suspendedAt: string | null;
+            /**
+             * Stopped by its tenant (POST …/stop); still billed
+             */
+            stopped: boolean;
+            stoppedAt: string | null;
+            /**
+             * `Stopped` (its tenant stopped it), `Suspended` (billing), else the runtime's: `Pending`, `Provisioning`, `Running`, `Failed`, `Terminating`, `NotFound`
+             */
             phase: string;
             sessionState: string | null;
             message?: string;
@@ -559,8 +570,19 @@ export type CreateInstanceResponses = {
         provider: string;
         createdAt: string;
         paidUntil: string;
+        /**
+         * Suspended by billing for an unpaid period (a top-up resumes it)
+         */
         suspended: boolean;
         suspendedAt: string | null;
+        /**
+         * Stopped by its tenant (POST …/stop); still billed
+         */
+        stopped: boolean;
+        stoppedAt: string | null;
+        /**
+         * `Stopped` (its tenant stopped it), `Suspended` (billing), else the runtime's: `Pending`, `Provisioning`, `Running`, `Failed`, `Terminating`, `NotFound`
+         */
         phase: string;
         sessionState: string | null;
         message?: string;
@@ -610,7 +632,7 @@ export type DeleteInstanceErrors = {
         };
     };
     /**
-     * `provider_unavailable`: the instance runtime is unavailable; nothing changed, retry shortly
+     * `provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry
      */
     503: {
         error: {
@@ -677,8 +699,19 @@ export type GetInstanceResponses = {
         provider: string;
         createdAt: string;
         paidUntil: string;
+        /**
+         * Suspended by billing for an unpaid period (a top-up resumes it)
+         */
         suspended: boolean;
         suspendedAt: string | null;
+        /**
+         * Stopped by its tenant (POST …/stop); still billed
+         */
+        stopped: boolean;
+        stoppedAt: string | null;
+        /**
+         * `Stopped` (its tenant stopped it), `Suspended` (billing), else the runtime's: `Pending`, `Provisioning`, `Running`, `Failed`, `Terminating`, `NotFound`
+         */
         phase: string;
         sessionState: string | null;
         message?: string;
@@ -686,6 +719,294 @@ export type GetInstanceResponses = {
 };
 
 export type GetInstanceResponse = GetInstanceResponses[keyof GetInstanceResponses];
+
+export type StopInstanceData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/instances/{id}/stop';
+};
+
+export type StopInstanceErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_not_found`: no such instance
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_suspended`: billing suspended the instance for an unpaid period; a top-up resumes it
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_rejected`: the instance runtime refused the request; retrying will not help
+     */
+    500: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry
+     */
+    503: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type StopInstanceError = StopInstanceErrors[keyof StopInstanceErrors];
+
+export type StopInstanceResponses = {
+    /**
+     * The instance afterwards
+     */
+    200: {
+        id: string;
+        name: string;
+        engine: 'webjs' | 'simulated';
+        provider: string;
+        createdAt: string;
+        paidUntil: string;
+        /**
+         * Suspended by billing for an unpaid period (a top-up resumes it)
+         */
+        suspended: boolean;
+        suspendedAt: string | null;
+        /**
+         * Stopped by its tenant (POST …/stop); still billed
+         */
+        stopped: boolean;
+        stoppedAt: string | null;
+        /**
+         * `Stopped` (its tenant stopped it), `Suspended` (billing), else the runtime's: `Pending`, `Provisioning`, `Running`, `Failed`, `Terminating`, `NotFound`
+         */
+        phase: string;
+        sessionState: string | null;
+        message?: string;
+    };
+};
+
+export type StopInstanceResponse = StopInstanceResponses[keyof StopInstanceResponses];
+
+export type StartInstanceData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/instances/{id}/start';
+};
+
+export type StartInstanceErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_not_found`: no such instance
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_suspended`: billing suspended the instance for an unpaid period; a top-up resumes it
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_rejected`: the instance runtime refused the request; retrying will not help
+     */
+    500: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry
+     */
+    503: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type StartInstanceError = StartInstanceErrors[keyof StartInstanceErrors];
+
+export type StartInstanceResponses = {
+    /**
+     * The instance afterwards
+     */
+    200: {
+        id: string;
+        name: string;
+        engine: 'webjs' | 'simulated';
+        provider: string;
+        createdAt: string;
+        paidUntil: string;
+        /**
+         * Suspended by billing for an unpaid period (a top-up resumes it)
+         */
+        suspended: boolean;
+        suspendedAt: string | null;
+        /**
+         * Stopped by its tenant (POST …/stop); still billed
+         */
+        stopped: boolean;
+        stoppedAt: string | null;
+        /**
+         * `Stopped` (its tenant stopped it), `Suspended` (billing), else the runtime's: `Pending`, `Provisioning`, `Running`, `Failed`, `Terminating`, `NotFound`
+         */
+        phase: string;
+        sessionState: string | null;
+        message?: string;
+    };
+};
+
+export type StartInstanceResponse = StartInstanceResponses[keyof StartInstanceResponses];
+
+export type RestartInstanceData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/instances/{id}/restart';
+};
+
+export type RestartInstanceErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_not_found`: no such instance
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_suspended`: billing suspended the instance for an unpaid period (a top-up resumes it); `instance_stopped`: the instance is stopped, start it instead
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_rejected`: the instance runtime refused the request; retrying will not help
+     */
+    500: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry
+     */
+    503: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type RestartInstanceError = RestartInstanceErrors[keyof RestartInstanceErrors];
+
+export type RestartInstanceResponses = {
+    /**
+     * The instance afterwards
+     */
+    200: {
+        id: string;
+        name: string;
+        engine: 'webjs' | 'simulated';
+        provider: string;
+        createdAt: string;
+        paidUntil: string;
+        /**
+         * Suspended by billing for an unpaid period (a top-up resumes it)
+         */
+        suspended: boolean;
+        suspendedAt: string | null;
+        /**
+         * Stopped by its tenant (POST …/stop); still billed
+         */
+        stopped: boolean;
+        stoppedAt: string | null;
+        /**
+         * `Stopped` (its tenant stopped it), `Suspended` (billing), else the runtime's: `Pending`, `Provisioning`, `Running`, `Failed`, `Terminating`, `NotFound`
+         */
+        phase: string;
+        sessionState: string | null;
+        message?: string;
+    };
+};
+
+export type RestartInstanceResponse = RestartInstanceResponses[keyof RestartInstanceResponses];
 
 export type ListInstanceTokensData = {
     body?: never;
@@ -718,7 +1039,7 @@ export type ListInstanceTokensErrors = {
         };
     };
     /**
-     * `instance_suspended`: the instance is suspended for an unpaid period
+     * `instance_suspended`: the instance is suspended for an unpaid period; `instance_stopped`: its tenant stopped it
      */
     409: {
         error: {
@@ -818,7 +1139,7 @@ export type CreateInstanceTokenErrors = {
         };
     };
     /**
-     * `instance_suspended`: the instance is suspended for an unpaid period
+     * `instance_suspended`: the instance is suspended for an unpaid period; `instance_stopped`: its tenant stopped it
      */
     409: {
         error: {
@@ -922,7 +1243,7 @@ export type DeleteInstanceTokenErrors = {
         };
     };
     /**
-     * `instance_suspended`: the instance is suspended for an unpaid period
+     * `instance_suspended`: the instance is suspended for an unpaid period; `instance_stopped`: its tenant stopped it
      */
     409: {
         error: {
@@ -1011,7 +1332,7 @@ export type UpdateInstanceTokenErrors = {
         };
     };
     /**
-     * `instance_suspended`: the instance is suspended for an unpaid period
+     * `instance_suspended`: the instance is suspended for an unpaid period; `instance_stopped`: its tenant stopped it
      */
     409: {
         error: {
