@@ -1,0 +1,190 @@
+/**
+ * `docker compose up` for real: the repository's docker-compose.yml, unchanged, brought up by Docker Compose v2 (built
+ * by `make tools`) on the test run's dockerd, with local stand-ins for the registry images it names (testenv's
+ * ensureComposeStandIns: `mongo` = FerretDB on PostgreSQL with authentication, `docker:*-dind` / `docker:*-cli` =
+ * Debian's docker.io with the official entrypoint's TLS certificates).
+ *
+ * What the test adds in an override file of its own (never the user's compose file), and why:
+ * - the api's MongoDB URIs use PLAIN authentication (`authSource=$external`) and per-instance users are PostgreSQL
+ *   roles (`INSTANCE_DATABASE_USERS=ferretdb-postgresql`): the stand-in server is FerretDB v1, whose `createUser`
+ *   authorises nothing and which speaks no SCRAM (docs/database-users.md); the real `mongo` image needs neither;
+ * - ENGINE=simulated with a simulated WhatsApp network as one more service at a fixed address (instances inside dind
+ *   reach it as they reach MongoDB);
+ * - published ports on loopback and free port numbers; the image loader reads the test daemon's socket;
+ * - where this machine's daemon cannot grant every capability (`--privileged` fails), dind gets the ones it can and a
+ *   private cgroup namespace instead (the stand-in then mounts its cgroups read-write).
+ * Where no daemon or no Compose can run, the tests say so and skip.
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'yaml';
+import {
+  composeBinary,
+  composeProject,
+  dindPrivilegeOverride,
+  dockerTestName,
+  ensureComposeStandIns,
+  eventually,
+  freePort,
+  repoRoot,
+  startDockerd,
+  type ComposeProject,
+  type Dockerd,
+} from '@wacloud/testenv';
+
+const composeFile = path.join(repoRoot, 'docker-compose.yml');
+const spec = parse(readFileSync(composeFile, 'utf8')) as { services: Record<string, { image?: string }> };
+
+const docker = await startDockerd();
+const skipReason = !docker.ok ? docker.reason : !composeBinary() ? 'no docker-compose (run `make tools`)' : undefined;
+if (skipReason) console.warn(`compose-up: skipping: ${skipReason}`);
+const withCompose = skipReason ? describe.skip : describe;
+
+const PASSWORD = 'c0ffee'.repeat(8);
+const SIMNET_ADDRESS = '172.28.0.20';
+
+/** Runs a node script, resolving with its exit code and output. */
+function runScript(script: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (b: Buffer) => (output += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (output += b.toString()));
+    child.on('close', (code) => resolve({ code, output }));
+  });
+}
+
+withCompose('docker compose up with the Docker-in-Docker provider', () => {
+  const d = (docker as { ok: true; dockerd: Dockerd }).dockerd;
+  const name = dockerTestName('compose-up');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wacloud-compose-'));
+  let project: ComposeProject;
+  let apiUrl: string;
+  let dashboardUrl: string;
+  let upMs = 0;
+  /** `docker …` run inside the dind service against its own daemon (its local socket). */
+  const inDind = (args: string[]) => project.compose(['exec', '-T', 'dind', 'docker', ...args]);
+
+  beforeAll(async () => {
+    await ensureComposeStandIns(d, {
+      mongo: spec.services.mongodb!.image!,
+      dind: spec.services.dind!.image!,
+      cli: spec.services['instance-image-load']!.image!,
+    });
+    const [apiPort, dashboardPort] = [await freePort(), await freePort()];
+    apiUrl = `http://127.0.0.1:${apiPort}`;
+    dashboardUrl = `http://127.0.0.1:${dashboardPort}`;
+    const plain = (host: string, db: string) =>
+      `mongodb://wacloud:\${WACLOUD_MONGODB_PASSWORD}@${host}:27017/${db}?authMechanism=PLAIN&authSource=%24external`;
+    const override = {
+      services: {
+        dind: dindPrivilegeOverride(),
+        'instance-image-load': {
+          volumes: [`${d.socketPath}:/var/run/docker.sock:ro`, 'dind-certs-client:/certs/client:ro'],
+        },
+        api: {
+          environment: {
+            MONGODB_URI: plain('mongodb', 'wacloud'),
+            INSTANCE_MONGODB_URI: plain('172.28.0.10', ''),
+            INSTANCE_DATABASE_USERS: 'ferretdb-postgresql',
+            INSTANCE_DATABASE_USERS_POSTGRES_URL: 'postgres://wacloud:${WACLOUD_MONGODB_PASSWORD}@mongodb:5432/ferretdb',
+            SIMNET_URL: `http://${SIMNET_ADDRESS}:7300`,
+            CORS_ORIGINS: dashboardUrl,
+          },
+          ports: [`127.0.0.1:${apiPort}:3000`],
+        },
+        dashboard: { ports: [`127.0.0.1:${dashboardPort}:8080`] },
+        simnet: {
+          // The instance image that `instance-image` builds (it has simnet's server).
+          image: 'wacloud/instance:${WACLOUD_TAG}',
+          pull_policy: 'never',
+          depends_on: { 'instance-image': { condition: 'service_completed_successfully' } },
+          command: ['node', '/app/simnet/dist/main.js'],
+          environment: { SIMNET_HOST: '0.0.0.0', SIMNET_PORT: '7300', LOG_LEVEL: 'warn' },
+          networks: { wacloud: { ipv4_address: SIMNET_ADDRESS } },
+          healthcheck: { disable: true },
+        },
+      },
+    };
+    // `!override` replaces the lists the user's file has (ports, volumes) instead of appending to them.
+    const yaml = JSON.stringify(override, null, 1).replace(/"(ports|volumes)": \[/g, '"$1": !override [');
+    const overrideFile = path.join(dir, 'compose.test-override.yml');
+    writeFileSync(overrideFile, yaml);
+    project = composeProject(d, name, [composeFile, overrideFile], {
+      WACLOUD_JWT_SECRET: 's'.repeat(64),
+      WACLOUD_MONGODB_PASSWORD: PASSWORD,
+      WACLOUD_TAG: 'compose-test',
+      WACLOUD_ENGINE: 'simulated',
+    });
+    const t = Date.now();
+    try {
+      await project.compose(['up', '--build', '-d', '--wait', '--wait-timeout', '600'], { timeoutMs: 1_500_000 });
+    } catch (err) {
+      const logs = await project.compose(['logs', '--no-color', '--tail', '30']).catch((e: Error) => e.message);
+      throw new Error(`${(err as Error).message}\n--- logs ---\n${logs}`);
+    }
+    upMs = Date.now() - t;
+    console.log(`compose-up: stack up in ${upMs} ms`);
+  }, 1_800_000);
+
+  afterAll(async () => {
+    // Clean up even when a test failed; test 5 checks that this leaves nothing.
+    await project?.compose(['down', '-v', '--remove-orphans', '--timeout', '5']).catch((e: Error) => console.warn(e.message));
+    rmSync(dir, { recursive: true, force: true });
+    await d.release();
+  }, 300_000);
+
+  it('brings every service up healthy, the api and the dashboard answering on their published ports', async () => {
+    const ps = (await project.compose(['ps', '-a', '--format', 'json']))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { Service: string; State: string; Health: string; ExitCode: number });
+    const byService = Object.fromEntries(ps.map((p) => [p.Service, p]));
+    for (const s of ['mongodb', 'dind']) expect([s, byService[s]?.State, byService[s]?.Health]).toEqual([s, 'running', 'healthy']);
+    for (const s of ['api', 'dashboard']) expect([s, byService[s]?.State]).toEqual([s, 'running']);
+    for (const s of ['instance-image', 'instance-image-load']) expect([s, byService[s]?.State, byService[s]?.ExitCode]).toEqual([s, 'exited', 0]);
+    const health = await fetch(`${apiUrl}/health`);
+    expect(health.status).toBe(200);
+    const openapi = (await (await fetch(`${apiUrl}/openapi.json`)).json()) as { openapi: string };
+    expect(openapi.openapi).toMatch(/^3\./);
+    const page = await fetch(dashboardUrl);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<app-root|<html/i);
+    const config = (await (await fetch(`${dashboardUrl}/config.json`)).json()) as { apiBaseUrl: string };
+    expect(config.apiBaseUrl).toBe('http://localhost:3000');
+    // The instance image was loaded into dind, not pulled by it.
+    expect(await inDind(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])).toContain('wacloud/instance:compose-test');
+  });
+
+  it('passes scripts/smoke.mjs, the instance running as a container inside dind and gone with its volume after delete', async () => {
+    const seen = new Set<string>();
+    let done = false;
+    const watch = (async () => {
+      while (!done) {
+        const names = await inDind(['ps', '--filter', 'label=wacloud.io/instance', '--format', '{{.Names}}']).catch(() => '');
+        for (const n of names.split('\n').filter(Boolean)) seen.add(n);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    })();
+    const smoke = await runScript(path.join(repoRoot, 'scripts/smoke.mjs'), [apiUrl], { SMOKE_TIMEOUT_MS: '300000' });
+    done = true;
+    await watch;
+    expect({ code: smoke.code, output: smoke.output }).toEqual({ code: 0, output: expect.stringContaining('smoke: all steps passed') });
+    expect(seen.size).toBe(1);
+    await eventually(async () => {
+      expect(await inDind(['ps', '-a', '--filter', 'label=wacloud.io/instance', '--format', '{{.Names}}'])).toBe('');
+      expect(await inDind(['volume', 'ls', '-q', '--filter', 'label=wacloud.io/instance'])).toBe('');
+      return true;
+    }, 60_000);
+  }, 600_000);
+
+  it('leaves nothing on the daemon after `docker compose down -v`', async () => {
+    await project.compose(['down', '-v', '--remove-orphans', '--timeout', '5']);
+    const label = `label=com.docker.compose.project=${name}`;
+    expect(await d.docker(['ps', '-aq', '--filter', label])).toBe('');
+    expect(await d.docker(['volume', 'ls', '-q', '--filter', label])).toBe('');
+    expect(await d.docker(['network', 'ls', '-q', '--filter', label])).toBe('');
+  }, 300_000);
+});
