@@ -63,6 +63,7 @@ withCompose('docker compose up with the Docker-in-Docker provider', () => {
   let project: ComposeProject;
   let apiUrl: string;
   let dashboardUrl: string;
+  let simnetUrl: string;
   let upMs = 0;
   /** `docker …` run inside the dind service against its own daemon (its local socket). */
   const inDind = (args: string[]) => project.compose(['exec', '-T', 'dind', 'docker', ...args]);
@@ -73,7 +74,8 @@ withCompose('docker compose up with the Docker-in-Docker provider', () => {
       dind: spec.services.dind!.image!,
       cli: spec.services['instance-image-load']!.image!,
     });
-    const [apiPort, dashboardPort] = [await freePort(), await freePort()];
+    const [apiPort, dashboardPort, simnetPort] = [await freePort(), await freePort(), await freePort()];
+    simnetUrl = `http://127.0.0.1:${simnetPort}`;
     apiUrl = `http://127.0.0.1:${apiPort}`;
     dashboardUrl = `http://127.0.0.1:${dashboardPort}`;
     const plain = (host: string, db: string) =>
@@ -104,7 +106,14 @@ withCompose('docker compose up with the Docker-in-Docker provider', () => {
           command: ['node', '/app/simnet/dist/main.js'],
           environment: { SIMNET_HOST: '0.0.0.0', SIMNET_PORT: '7300', LOG_LEVEL: 'warn' },
           networks: { wacloud: { ipv4_address: SIMNET_ADDRESS } },
-          healthcheck: { disable: true },
+          // Where the test plays the phones (its /hooks).
+          ports: [`127.0.0.1:${simnetPort}:7300`],
+          // `--wait` needs a health check on every service (the image's is the instance's, on another port).
+          healthcheck: {
+            test: ['CMD', 'node', '-e', "fetch('http://127.0.0.1:7300/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"],
+            interval: '2s',
+            retries: 30,
+          },
         },
       },
     };
@@ -178,6 +187,63 @@ withCompose('docker compose up with the Docker-in-Docker provider', () => {
       expect(await inDind(['volume', 'ls', '-q', '--filter', 'label=wacloud.io/instance'])).toBe('');
       return true;
     }, 60_000);
+  }, 600_000);
+
+  it('logs an instance in by QR on the simulated network, then sends and receives, the instance inside dind', async () => {
+    let token = '';
+    const call = async <T>(method: string, p: string, body?: unknown, auth = token): Promise<T> => {
+      const res = await fetch(apiUrl + p, {
+        method,
+        headers: { 'content-type': 'application/json', 'idempotency-key': `k-${Date.now()}-${Math.random()}`, ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`${method} ${p} → ${res.status} ${text}`);
+      return (text ? JSON.parse(text) : undefined) as T;
+    };
+    const hook = async <T>(p: string, body?: unknown): Promise<T> => {
+      const res = await fetch(`${simnetUrl}/hooks${p}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(`simnet ${p} → ${res.status} ${text}`);
+      return JSON.parse(text) as T;
+    };
+    const email = `compose-${Date.now()}@example.com`;
+    const password = 'compose-test-password-1';
+    await call('POST', '/v1/auth/register', { email, password }, '');
+    token = (await call<{ accessToken: string }>('POST', '/v1/auth/login', { email, password }, '')).accessToken;
+    const pricing = await call<{ monthlyPriceMinor: number }>('GET', '/v1/pricing');
+    await call('POST', '/v1/wallet/deposits', { amount: pricing.monthlyPriceMinor });
+    const inst = await call<{ id: string }>('POST', '/v1/instances', { name: 'compose-qr' });
+    await eventually(async () => {
+      const i = await call<{ phase: string; sessionState: string }>('GET', `/v1/instances/${inst.id}`);
+      return i.phase === 'Running' && i.sessionState === 'SCAN_QR_CODE';
+    }, 300_000, 2000);
+    expect(await inDind(['ps', '--filter', `label=wacloud.io/instance=${inst.id}`, '--format', '{{.State}}'])).toBe('running\n');
+    const w = (await call<{ token: string }>('POST', `/v1/instances/${inst.id}/tokens`, { name: 'compose', permissions: 'rw' })).token;
+    const gw = `/v1/instances/${inst.id}/api`;
+    const login = await call<{ qr: string }>('POST', `${gw}/v1/session/login`, {}, w);
+    const phone = '15550009001';
+    const peer = '15550009002';
+    await hook('/scan', { qr: login.qr, phone, pushname: 'Compose Phone' });
+    await eventually(async () => (await call<{ sessionState: string }>('GET', `/v1/instances/${inst.id}`)).sessionState === 'WORKING', 60_000, 1000);
+    await hook('/accounts', { phone: peer, pushname: 'Compose Peer' });
+    await call('POST', `${gw}/v1/messages`, { to: peer, text: 'hello from dind' }, w);
+    await eventually(async () => {
+      const got = await hook<{ messages: Array<{ body: string }> }>(`/accounts/${peer}/messages`);
+      return got.messages.some((m) => m.body === 'hello from dind');
+    }, 30_000, 500);
+    await hook('/send', { from: peer, to: phone, text: 'hello back' });
+    await eventually(async () => {
+      const page = await call<{ items: Array<{ body?: string; text?: string }> }>('GET', `${gw}/v1/messages`, undefined, w);
+      return page.items.some((m) => (m.body ?? m.text) === 'hello back');
+    }, 30_000, 500);
+    const stats = await inDind(['stats', '--no-stream', '--format', '{{.MemUsage}}', (await inDind(['ps', '-q', '--filter', `label=wacloud.io/instance=${inst.id}`])).trim()]);
+    console.log(`compose-up: instance container memory ${stats.trim()}`);
+    await call('DELETE', `/v1/instances/${inst.id}`);
   }, 600_000);
 
   it('leaves nothing on the daemon after `docker compose down -v`', async () => {
