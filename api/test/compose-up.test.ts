@@ -189,6 +189,9 @@ withCompose('docker compose up with the Docker-in-Docker provider', () => {
     }, 60_000);
   }, 600_000);
 
+  /** The instance the QR test logs in (kept for the restart test). */
+  let working: { id: string; w: string; call: <T>(method: string, p: string, body?: unknown, auth?: string) => Promise<T> } | undefined;
+
   it('logs an instance in by QR on the simulated network, then sends and receives, the instance inside dind', async () => {
     let token = '';
     const call = async <T>(method: string, p: string, body?: unknown, auth = token): Promise<T> => {
@@ -243,7 +246,37 @@ withCompose('docker compose up with the Docker-in-Docker provider', () => {
     }, 30_000, 500);
     const stats = await inDind(['stats', '--no-stream', '--format', '{{.MemUsage}}', (await inDind(['ps', '-q', '--filter', `label=wacloud.io/instance=${inst.id}`])).trim()]);
     console.log(`compose-up: instance container memory ${stats.trim()}`);
-    await call('DELETE', `/v1/instances/${inst.id}`);
+    working = { id: inst.id, w, call };
+  }, 600_000);
+
+  it('keeps the session WORKING without a new scan after `restart api` and after dind is killed and started', async () => {
+    expect(working).toBeDefined();
+    const { id, call } = working!;
+    const container = async () => {
+      const cid = (await inDind(['ps', '-q', '--filter', `label=wacloud.io/instance=${id}`])).trim();
+      const mounts = JSON.parse(await inDind(['inspect', '--format', '{{json .Mounts}}', cid])) as Array<{ Type: string; Name: string }>;
+      return mounts.filter((m) => m.Type === 'volume').map((m) => m.Name);
+    };
+    const volumes = await container();
+    expect(volumes).toHaveLength(1);
+    const workingAgain = () =>
+      eventually(
+        async () => {
+          const i = await call<{ phase: string; sessionState: string }>('GET', `/v1/instances/${id}`);
+          return i.phase === 'Running' && i.sessionState === 'WORKING';
+        },
+        180_000,
+        2000,
+      );
+    await project.compose(['restart', 'api']);
+    await workingAgain();
+    expect(await container()).toEqual(volumes);
+    await project.compose(['kill', 'dind']);
+    await project.compose(['start', 'dind']);
+    await project.compose(['up', '-d', '--wait', '--no-recreate', '--no-build', 'dind'], { timeoutMs: 300_000 });
+    await workingAgain();
+    expect(await container()).toEqual(volumes);
+    await call('DELETE', `/v1/instances/${id}`);
   }, 600_000);
 
   it('leaves nothing on the daemon after `docker compose down -v`', async () => {

@@ -108,7 +108,7 @@ describe('docker-compose.yml', () => {
     expect(m.MONGO_INITDB_ROOT_USERNAME).toBe('wacloud');
     expect(m.MONGO_INITDB_ROOT_PASSWORD).toBe(SECRETS.WACLOUD_MONGODB_PASSWORD);
     expect(() => serviceEnv('mongodb', { WACLOUD_JWT_SECRET: 's'.repeat(64) })).toThrow(
-      /WACLOUD_MONGODB_PASSWORD is required: set WACLOUD_MONGODB_PASSWORD to a random hex string/,
+      /WACLOUD_MONGODB_PASSWORD is required: set WACLOUD_MONGODB_PASSWORD to random letters and digits/,
     );
     // The api and every instance container (through the docker provider) connect with those credentials.
     const config = loadConfig(env());

@@ -9,7 +9,7 @@ if [ ! -s "$data/PG_VERSION" ]; then
   [ -n "$user" ] && [ -n "${MONGO_INITDB_ROOT_PASSWORD:-}" ] || { echo "MONGO_INITDB_ROOT_USERNAME/PASSWORD are required" >&2; exit 1; }
   mkdir -p "$data" && chown postgres "$data"
   printf '%s' "$MONGO_INITDB_ROOT_PASSWORD" > /tmp/pw && chown postgres /tmp/pw
-  runuser -u postgres -- "$pg/initdb" -D "$data" -U "$user" --pwfile=/tmp/pw --auth-host=scram-sha-256 --auth-local=trust >/dev/null
+  runuser -u postgres -- "$pg/initdb" -D "$data" -U "$user" --pwfile=/tmp/pw -E UTF8 --locale=C.UTF-8 --auth-host=scram-sha-256 --auth-local=trust >/dev/null
   rm -f /tmp/pw
   printf 'host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n' >> "$data/pg_hba.conf"
   runuser -u postgres -- "$pg/postgres" -D "$data" -c listen_addresses= -k /tmp &
