@@ -110,7 +110,12 @@ withCompose('docker compose up with the Docker-in-Docker provider', () => {
           ports: [`127.0.0.1:${simnetPort}:7300`],
           // `--wait` needs a health check on every service (the image's is the instance's, on another port).
           healthcheck: {
-            test: ['CMD', 'node', '-e', "fetch('http://127.0.0.1:7300/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"],
+            test: [
+              'CMD',
+              'node',
+              '-e',
+              "fetch('http://127.0.0.1:7300/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))",
+            ],
             interval: '2s',
             retries: 30,
           },
@@ -153,7 +158,8 @@ withCompose('docker compose up with the Docker-in-Docker provider', () => {
     const byService = Object.fromEntries(ps.map((p) => [p.Service, p]));
     for (const s of ['mongodb', 'dind']) expect([s, byService[s]?.State, byService[s]?.Health]).toEqual([s, 'running', 'healthy']);
     for (const s of ['api', 'dashboard']) expect([s, byService[s]?.State]).toEqual([s, 'running']);
-    for (const s of ['instance-image', 'instance-image-load']) expect([s, byService[s]?.State, byService[s]?.ExitCode]).toEqual([s, 'exited', 0]);
+    for (const s of ['instance-image', 'instance-image-load'])
+      expect([s, byService[s]?.State, byService[s]?.ExitCode]).toEqual([s, 'exited', 0]);
     const health = await fetch(`${apiUrl}/health`);
     expect(health.status).toBe(200);
     const openapi = (await (await fetch(`${apiUrl}/openapi.json`)).json()) as { openapi: string };
@@ -197,7 +203,11 @@ withCompose('docker compose up with the Docker-in-Docker provider', () => {
     const call = async <T>(method: string, p: string, body?: unknown, auth = token): Promise<T> => {
       const res = await fetch(apiUrl + p, {
         method,
-        headers: { 'content-type': 'application/json', 'idempotency-key': `k-${Date.now()}-${Math.random()}`, ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': `k-${Date.now()}-${Math.random()}`,
+          ...(auth ? { authorization: `Bearer ${auth}` } : {}),
+        },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await res.text();
@@ -221,10 +231,14 @@ withCompose('docker compose up with the Docker-in-Docker provider', () => {
     const pricing = await call<{ monthlyPriceMinor: number }>('GET', '/v1/pricing');
     await call('POST', '/v1/wallet/deposits', { amount: pricing.monthlyPriceMinor });
     const inst = await call<{ id: string }>('POST', '/v1/instances', { name: 'compose-qr' });
-    await eventually(async () => {
-      const i = await call<{ phase: string; sessionState: string }>('GET', `/v1/instances/${inst.id}`);
-      return i.phase === 'Running' && i.sessionState === 'SCAN_QR_CODE';
-    }, 300_000, 2000);
+    await eventually(
+      async () => {
+        const i = await call<{ phase: string; sessionState: string }>('GET', `/v1/instances/${inst.id}`);
+        return i.phase === 'Running' && i.sessionState === 'STOPPED';
+      },
+      300_000,
+      2000,
+    );
     expect(await inDind(['ps', '--filter', `label=wacloud.io/instance=${inst.id}`, '--format', '{{.State}}'])).toBe('running\n');
     const w = (await call<{ token: string }>('POST', `/v1/instances/${inst.id}/tokens`, { name: 'compose', permissions: 'rw' })).token;
     const gw = `/v1/instances/${inst.id}/api`;
@@ -232,19 +246,37 @@ withCompose('docker compose up with the Docker-in-Docker provider', () => {
     const phone = '15550009001';
     const peer = '15550009002';
     await hook('/scan', { qr: login.qr, phone, pushname: 'Compose Phone' });
-    await eventually(async () => (await call<{ sessionState: string }>('GET', `/v1/instances/${inst.id}`)).sessionState === 'WORKING', 60_000, 1000);
+    await eventually(
+      async () => (await call<{ sessionState: string }>('GET', `/v1/instances/${inst.id}`)).sessionState === 'WORKING',
+      60_000,
+      1000,
+    );
     await hook('/accounts', { phone: peer, pushname: 'Compose Peer' });
     await call('POST', `${gw}/v1/messages`, { to: peer, text: 'hello from dind' }, w);
-    await eventually(async () => {
-      const got = await hook<{ messages: Array<{ body: string }> }>(`/accounts/${peer}/messages`);
-      return got.messages.some((m) => m.body === 'hello from dind');
-    }, 30_000, 500);
+    await eventually(
+      async () => {
+        const got = await hook<{ messages: Array<{ body: string }> }>(`/accounts/${peer}/messages`);
+        return got.messages.some((m) => m.body === 'hello from dind');
+      },
+      30_000,
+      500,
+    );
     await hook('/send', { from: peer, to: phone, text: 'hello back' });
-    await eventually(async () => {
-      const page = await call<{ items: Array<{ body?: string; text?: string }> }>('GET', `${gw}/v1/messages`, undefined, w);
-      return page.items.some((m) => (m.body ?? m.text) === 'hello back');
-    }, 30_000, 500);
-    const stats = await inDind(['stats', '--no-stream', '--format', '{{.MemUsage}}', (await inDind(['ps', '-q', '--filter', `label=wacloud.io/instance=${inst.id}`])).trim()]);
+    await eventually(
+      async () => {
+        const page = await call<{ items: Array<{ body?: string; text?: string }> }>('GET', `${gw}/v1/messages`, undefined, w);
+        return page.items.some((m) => (m.body ?? m.text) === 'hello back');
+      },
+      30_000,
+      500,
+    );
+    const stats = await inDind([
+      'stats',
+      '--no-stream',
+      '--format',
+      '{{.MemUsage}}',
+      (await inDind(['ps', '-q', '--filter', `label=wacloud.io/instance=${inst.id}`])).trim(),
+    ]);
     console.log(`compose-up: instance container memory ${stats.trim()}`);
     working = { id: inst.id, w, call };
   }, 600_000);
