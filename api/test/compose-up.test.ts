@@ -160,14 +160,28 @@ withCompose('docker compose up with the Docker-in-Docker provider', () => {
     for (const s of ['api', 'dashboard']) expect([s, byService[s]?.State]).toEqual([s, 'running']);
     for (const s of ['instance-image', 'instance-image-load'])
       expect([s, byService[s]?.State, byService[s]?.ExitCode]).toEqual([s, 'exited', 0]);
-    const health = await fetch(`${apiUrl}/health`);
+    // Published ports through the test daemon's proxy: a refused or closed first connection is retried (and logged).
+    const get = (url: string) =>
+      eventually(
+        async () => {
+          try {
+            return await fetch(url);
+          } catch (err) {
+            console.warn(`compose-up: GET ${url}: ${(err as Error).message} (${String((err as { cause?: Error }).cause?.message)})`);
+            throw err;
+          }
+        },
+        30_000,
+        500,
+      );
+    const health = await get(`${apiUrl}/health`);
     expect(health.status).toBe(200);
-    const openapi = (await (await fetch(`${apiUrl}/openapi.json`)).json()) as { openapi: string };
+    const openapi = (await (await get(`${apiUrl}/openapi.json`)).json()) as { openapi: string };
     expect(openapi.openapi).toMatch(/^3\./);
-    const page = await fetch(dashboardUrl);
+    const page = await get(dashboardUrl);
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<app-root|<html/i);
-    const config = (await (await fetch(`${dashboardUrl}/config.json`)).json()) as { apiBaseUrl: string };
+    const config = (await (await get(`${dashboardUrl}/config.json`)).json()) as { apiBaseUrl: string };
     expect(config.apiBaseUrl).toBe('http://localhost:3000');
     // The instance image was loaded into dind, not pulled by it.
     expect(await inDind(['image', 'ls', '--format', '{{.Repository}}:{{.Tag}}'])).toContain('wacloud/instance:compose-test');
@@ -305,7 +319,12 @@ withCompose('docker compose up with the Docker-in-Docker provider', () => {
     expect(await container()).toEqual(volumes);
     await project.compose(['kill', 'dind']);
     await project.compose(['start', 'dind']);
-    await project.compose(['up', '-d', '--wait', '--no-recreate', '--no-build', 'dind'], { timeoutMs: 300_000 });
+    await eventually(
+      async () =>
+        (JSON.parse((await project.compose(['ps', '--format', 'json', 'dind'])).trim()) as { Health: string }).Health === 'healthy',
+      120_000,
+      1000,
+    );
     await workingAgain();
     expect(await container()).toEqual(volumes);
     await call('DELETE', `/v1/instances/${id}`);
