@@ -46,4 +46,6 @@ if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
   sed -e 's/ / +/g' -e 's/^/+/' < /sys/fs/cgroup/cgroup.controllers > /sys/fs/cgroup/cgroup.subtree_control || :
 fi
 mountpoint -q /sys/kernel/security 2>/dev/null || mount -t securityfs none /sys/kernel/security 2>/dev/null || :
+# As the official entrypoint: a pid file left by a daemon that was killed would stop this one from starting.
+find /run /var/run -iname 'docker*.pid' -delete || :
 exec dockerd "${args[@]}" "$@"
