@@ -2,7 +2,7 @@
 // Usage: node scripts/smoke.mjs <api base URL>   (make e2e on kind; works against `docker compose up` as well)
 //
 // A tenant's first minutes against a deployed wacloud: register → log in → deposit → create an instance → wait until
-// it runs and its WhatsApp session asks for a QR scan (or works) → issue an r token and read the session through the
+// it runs → start its WhatsApp login (a QR to scan) with a w token → issue an r token and read the session through the
 // gateway → delete the instance → wait until it is gone. Prints each step with its duration; exits 1 on the first
 // failure, naming the step. Needs a deployment whose instances can reach WhatsApp (engine webjs) or a simnet.
 const base = (process.argv[2] ?? '').replace(/\/$/, '');
@@ -67,13 +67,19 @@ await step('deposit one month', () =>
   call('POST', '/v1/wallet/deposits', { amount: pricing.monthlyPriceMinor }, token, { 'idempotency-key': `smoke-${Date.now()}` }),
 );
 const inst = await step('create instance', () => call('POST', '/v1/instances', { name: 'smoke' }));
-const ready = await step('instance running, session waiting for a QR scan', () =>
+// A new instance has no session yet (STOPPED) until someone logs it in; a restarted one resumes its own.
+const ready = await step('instance running, its session answering', () =>
   until('the instance to run', async () => {
     const i = await call('GET', `/v1/instances/${inst.id}`);
-    return i.phase === 'Running' && ['SCAN_QR_CODE', 'WORKING'].includes(i.sessionState) ? i : undefined;
+    return i.phase === 'Running' && ['STOPPED', 'SCAN_QR_CODE', 'WORKING'].includes(i.sessionState) ? i : undefined;
   }),
 );
 console.log(`     ${ready.id}: phase ${ready.phase}, session ${ready.sessionState}`);
+const wToken = await step('issue a w token', () => call('POST', `/v1/instances/${inst.id}/tokens`, { name: 'smoke-w', permissions: 'w' }));
+await step('start the login through the gateway: a QR to scan', async () => {
+  const login = await call('POST', `/v1/instances/${inst.id}/api/v1/session/login`, {}, wToken.token);
+  if (!login.qr) throw new Error(`no QR in ${JSON.stringify(login)}`);
+});
 const rToken = await step('issue an r token', () => call('POST', `/v1/instances/${inst.id}/tokens`, { name: 'smoke', permissions: 'r' }));
 await step('the r token reaches the instance through the gateway', () =>
   call('GET', `/v1/instances/${inst.id}/api/v1/token`, undefined, rToken.token),

@@ -79,6 +79,9 @@ if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null || [ !
   log "installing Debian's docker.io and debootstrap"; apt_install docker.io debootstrap iptables || true
 fi
 
+# Docker Compose v2 for the compose tests; builds once into the cache.
+TOOLS_BIN="$bin" bash "$root/scripts/tools-compose.sh"
+
 # Kubernetes test control plane (etcd, kube-apiserver, kube-controller-manager, kubectl); builds once into the cache.
 TOOLS_BIN="$bin" bash "$root/scripts/tools-kube.sh"
 log "ready: $(ls "$bin" | tr '\n' ' ')"

@@ -96,7 +96,8 @@ describe('docker-compose.yml', () => {
     const docroot = /root (\S+);/.exec(nginx)![1];
     const mount = compose.services.dashboard.configs[0];
     expect(mount.target).toBe(`${docroot}/config.json`);
-    const config = JSON.parse(compose.configs[mount.source].content) as { apiBaseUrl: string };
+    // A file (Compose refuses inline `content` for a read_only service).
+    const config = JSON.parse(readFileSync(path.join(root, compose.configs[mount.source].file), 'utf8')) as { apiBaseUrl: string };
     const apiPort = (compose.services.api.ports[0] as string).split(':')[0];
     expect(config.apiBaseUrl).toBe(`http://localhost:${apiPort}`);
     expect(env().CORS_ORIGINS).toBe(`http://localhost:${(compose.services.dashboard.ports[0] as string).split(':')[0]}`);

@@ -53,3 +53,11 @@ export {
   type DockerdResult,
   type WacloudImage,
 } from './docker.js';
+export {
+  composeBinary,
+  composeProject,
+  dindPrivilegeOverride,
+  ensureComposeStandIns,
+  type ComposeProject,
+  type ComposeStandIns,
+} from './compose.js';
