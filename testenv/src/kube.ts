@@ -28,6 +28,11 @@ export interface StartControlPlaneOptions {
   controllerManager?: boolean;
   /** Seconds to wait for each component to become healthy. Default 60. */
   startTimeoutSeconds?: number;
+  /**
+   * Address the apiserver binds to and advertises (the `kubernetes` Service's endpoint). Default 127.0.0.1; a test
+   * cluster's node (testenv/src/cluster.ts) gives the host end of its veth pair so that pods reach the apiserver.
+   */
+  bindAddress?: string;
 }
 
 /** Result of {@link ControlPlane.kubectl}. */
@@ -324,7 +329,8 @@ async function startLocal(k8s: ClientNode, options: StartControlPlaneOptions): P
   writeFileSync(saKey, privateKey, { mode: 0o600 });
   writeFileSync(saPub, publicKey);
   const [etcdPort, peerPort, apiPort, kcmPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const server = `https://127.0.0.1:${apiPort}`;
+  const bindAddress = options.bindAddress ?? '127.0.0.1';
+  const server = `https://${bindAddress}:${apiPort}`;
 
   const procs: { etcd?: ManagedProcess; apiserver?: ManagedProcess; controllerManager?: ManagedProcess } = {};
   const stopAll = async () => {
@@ -342,9 +348,9 @@ async function startLocal(k8s: ClientNode, options: StartControlPlaneOptions): P
     '--etcd-servers',
     etcdUrl,
     '--bind-address',
-    '127.0.0.1',
+    bindAddress,
     '--advertise-address',
-    '127.0.0.1',
+    bindAddress,
     '--secure-port',
     String(apiPort),
     '--cert-dir',
