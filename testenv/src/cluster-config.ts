@@ -90,6 +90,7 @@ imageGCHighThresholdPercent: 100
 imageGCLowThresholdPercent: 99
 evictionHard: {memory.available: 50Mi, nodefs.available: 1%, imagefs.available: 1%, nodefs.inodesFree: 1%}
 volumePluginDir: ${o.dir}/volume-plugins
+podLogsDir: ${o.dir}/pod-logs
 nodeStatusUpdateFrequency: 4s
 syncFrequency: 10s
 serializeImagePulls: false

@@ -15,7 +15,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -61,12 +61,30 @@ export interface Cluster extends NodeAddresses {
    * only, e.g. the test MongoDB-wire server). Closed by stop().
    */
   exposeHostPort(port: number): Promise<number>;
+  /**
+   * Puts a process of the test's own (e.g. simnet) into the node's cgroup, so that a later start's sweep kills it
+   * should this test process die without stop().
+   */
+  adopt(pid: number): void;
   /** Runs a command inside the node's network namespace; resolves with stdout. */
   inNode(cmd: string, args: string[]): string;
   /** Labelled output tails of the node's processes and the control plane (for failure messages). */
   logs(maxChars?: number): string;
   /** Stops the node (pods, runtime, network namespace, mounts), then the control plane; removes the temp dir. */
   stop(): Promise<void>;
+}
+
+/** Removes the kubelet's links in /var/log/containers (a fixed path) that point into `dir`. */
+function removeContainerLogLinks(dir: string): void {
+  const links = '/var/log/containers';
+  if (!existsSync(links)) return;
+  for (const l of readdirSync(links)) {
+    try {
+      if (readlinkSync(path.join(links, l)).startsWith(`${dir}/`)) rmSync(path.join(links, l), { force: true });
+    } catch {
+      /* not a link, or gone */
+    }
+  }
 }
 
 function need(name: string, hint = '`make tools` (scripts/tools-node.sh)'): string {
@@ -132,6 +150,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     await killCgroup(name);
     for (const n of podNetns) await sh('ip', ['netns', 'del', n]).catch(() => undefined);
     await unmountUnder(dir);
+    removeContainerLogLinks(dir);
     if (netAddrs) await deleteNodeNetwork(netAddrs.netns, netAddrs.hostVeth);
     rmSync(dir, { recursive: true, force: true });
   };
@@ -140,7 +159,12 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     netAddrs = await createNodeNetwork(pid);
     const a = netAddrs;
     const nsenter = (bin: string, args: string[]) => ({ command: 'nsenter', args: [`--net=/run/netns/${a.netns}`, bin, ...args] });
-    controlPlane = await startControlPlane({ bindAddress: a.hostIp });
+    controlPlane = await startControlPlane({
+      bindAddress: a.hostIp,
+      // Pods get ServiceAccount tokens (the admission the envtest-style control plane turns off), and the apiserver
+      // reaches the kubelet (logs, exec, port-forward) at the node's address, not its unresolvable name.
+      extraApiserverArgs: ['--disable-admission-plugins=', '--kubelet-preferred-address-types=InternalIP'],
+    });
     const cp = controlPlane;
     // The control plane joins the node's cgroup too, so that a sweep after a killed test process finds it.
     for (const p of Object.values(cp.processes)) if (p) joinCgroup(name, 'control-plane', p.pid);
@@ -284,6 +308,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
         await new Promise<void>((resolve, reject) => server.listen(0, a.hostIp, resolve).once('error', reject));
         return (server.address() as net.AddressInfo).port;
       },
+      adopt: (p) => joinCgroup(name, 'adopted', p),
       inNode,
       logs,
       stop,

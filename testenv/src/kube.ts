@@ -33,6 +33,11 @@ export interface StartControlPlaneOptions {
    * cluster's node (testenv/src/cluster.ts) gives the host end of its veth pair so that pods reach the apiserver.
    */
   bindAddress?: string;
+  /**
+   * Extra kube-apiserver flags, after the defaults (a repeated flag's last value wins), e.g. a node's
+   * `--disable-admission-plugins=` (ServiceAccount admission back on, so pods get their tokens).
+   */
+  extraApiserverArgs?: string[];
 }
 
 /** Result of {@link ControlPlane.kubectl}. */
@@ -374,6 +379,7 @@ async function startLocal(k8s: ClientNode, options: StartControlPlaneOptions): P
     // the 60 s request timeout; with it, they are ended within this grace period and it exits in ~1–3 s.
     '--shutdown-watch-termination-grace-period',
     '2s',
+    ...(options.extraApiserverArgs ?? []),
   ];
   const startApiserver = async () => {
     procs.apiserver = startProcess({ command: bins.apiserver, args: apiserverArgs });
