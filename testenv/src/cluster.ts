@@ -163,7 +163,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       bindAddress: a.hostIp,
       // Pods get ServiceAccount tokens (the admission the envtest-style control plane turns off), and the apiserver
       // reaches the kubelet (logs, exec, port-forward) at the node's address, not its unresolvable name.
-      extraApiserverArgs: ['--disable-admission-plugins=', '--kubelet-preferred-address-types=InternalIP'],
+      serviceAccountAdmission: true,
+      extraApiserverArgs: ['--kubelet-preferred-address-types=InternalIP'],
     });
     const cp = controlPlane;
     // The control plane joins the node's cgroup too, so that a sweep after a killed test process finds it.

@@ -33,11 +33,13 @@ export interface StartControlPlaneOptions {
    * cluster's node (testenv/src/cluster.ts) gives the host end of its veth pair so that pods reach the apiserver.
    */
   bindAddress?: string;
-  /**
-   * Extra kube-apiserver flags, after the defaults (a repeated flag's last value wins), e.g. a node's
-   * `--disable-admission-plugins=` (ServiceAccount admission back on, so pods get their tokens).
-   */
+  /** Extra kube-apiserver flags, after the defaults (e.g. a node's `--kubelet-preferred-address-types`). */
   extraApiserverArgs?: string[];
+  /**
+   * Keep the ServiceAccount admission plugin (it mounts token volumes into pods; needs the ServiceAccount controller).
+   * Default false: without a node, tests create Pods without ServiceAccounts.
+   */
+  serviceAccountAdmission?: boolean;
 }
 
 /** Result of {@link ControlPlane.kubectl}. */
@@ -373,8 +375,7 @@ async function startLocal(k8s: ClientNode, options: StartControlPlaneOptions): P
     '--service-account-signing-key-file',
     saKey,
     '--allow-privileged=true',
-    '--disable-admission-plugins',
-    'ServiceAccount',
+    ...(options.serviceAccountAdmission ? [] : ['--disable-admission-plugins', 'ServiceAccount']),
     // Without it, open watches (controller-manager, an operator under test) hold a SIGTERM'd apiserver for up to
     // the 60 s request timeout; with it, they are ended within this grace period and it exits in ~1–3 s.
     '--shutdown-watch-termination-grace-period',
