@@ -2,8 +2,8 @@
 // Usage: node scripts/smoke.mjs <api base URL>   (make e2e on kind; works against `docker compose up` as well)
 //
 // A tenant's first minutes against a deployed wacloud: register → log in → deposit → create an instance → wait until
-// it runs and its WhatsApp session asks for a QR scan (or works) → issue an r token and read the session through the
-// gateway → delete the instance → wait until it is gone. Prints each step with its duration; exits 1 on the first
+// it runs → start its session's login and wait until it asks for a QR scan (or works) → issue an r token and read the
+// session through the gateway → delete the instance → wait until it is gone. Prints each step with its duration; exits 1 on the first
 // failure, naming the step. Needs a deployment whose instances can reach WhatsApp (engine webjs) or a simnet.
 const base = (process.argv[2] ?? '').replace(/\/$/, '');
 if (!/^https?:\/\//.test(base)) {
@@ -67,8 +67,15 @@ await step('deposit one month', () =>
   call('POST', '/v1/wallet/deposits', { amount: pricing.monthlyPriceMinor }, token, { 'idempotency-key': `smoke-${Date.now()}` }),
 );
 const inst = await step('create instance', () => call('POST', '/v1/instances', { name: 'smoke' }));
-const ready = await step('instance running, session waiting for a QR scan', () =>
-  until('the instance to run', async () => {
+await step('instance running', () =>
+  until('the instance to run', async () => (await call('GET', `/v1/instances/${inst.id}`)).phase === 'Running'),
+);
+// A new instance's session is STOPPED until someone asks to log in (the dashboard's "Log in" button).
+await step('start the session login', () =>
+  until('the instance to accept the login', () => call('POST', `/v1/instances/${inst.id}/api/v1/session/login`)),
+);
+const ready = await step('session waiting for a QR scan', () =>
+  until('the session to ask for a scan', async () => {
     const i = await call('GET', `/v1/instances/${inst.id}`);
     return i.phase === 'Running' && ['SCAN_QR_CODE', 'WORKING'].includes(i.sessionState) ? i : undefined;
   }),
