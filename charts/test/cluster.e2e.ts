@@ -150,7 +150,7 @@ describe('the chart on a real single-node cluster', () => {
     expect(helmTest.out).toMatch(/Phase:\s+Succeeded/);
   }, 600_000);
 
-  test('scripts/smoke.mjs passes against the port-forwarded api; an instance pod scans to WORKING on simnet', async () => {
+  test('scripts/smoke.mjs passes against the port-forwarded api (an instance pod runs and asks for a scan)', async () => {
     forward = startProcess({
       command: path.join(toolsBin(), 'kubectl'),
       args: ['--kubeconfig', cluster!.controlPlane.adminKubeconfigPath, '-n', NS, 'port-forward', `svc/${RELEASE}-api`, ':80'],
