@@ -15,9 +15,11 @@ echo "── tests: dashboard (unit)"
 (cd "$root" && NODE_OPTIONS= DASHBOARD_TEST_JSON="$out/dashboard.json" npm test -w dashboard) || status=1
 echo "── tests: dashboard (end-to-end in Chromium against the real api)"
 (cd "$root" && NODE_OPTIONS= npm run e2e -w dashboard 2>&1 | tee "$out/e2e.log") || status=1
+echo "── tests: chart on a real single-node cluster (alone: it needs both CPUs)"
+(cd "$root/charts" && npx jest --ci --forceExit --testMatch '<rootDir>/test/cluster.e2e.ts' --json --outputFile="$out/cluster.json") || status=1
 echo "── dashboard initial bundle"
 (cd "$root" && NODE_OPTIONS= npm run size -w dashboard) || status=1
-node - "$out" kit testenv crds kube-runtime simnet instance operator api charts dashboard <<'JS' || status=1
+node - "$out" kit testenv crds kube-runtime simnet instance operator api charts cluster dashboard <<'JS' || status=1
 const fs = require('fs'), path = require('path');
 const [dir, ...workspaces] = process.argv.slice(2);
 let passed = 0, failed = 0, broken = 0;

@@ -84,4 +84,6 @@ TOOLS_BIN="$bin" bash "$root/scripts/tools-compose.sh"
 
 # Kubernetes test control plane (etcd, kube-apiserver, kube-controller-manager, kubectl); builds once into the cache.
 TOOLS_BIN="$bin" bash "$root/scripts/tools-kube.sh"
+# Its node for the cluster tests (kubelet, kube-proxy, kube-scheduler, CoreDNS, containerd, CNI plugins).
+TOOLS_BIN="$bin" bash "$root/scripts/tools-node.sh"
 log "ready: $(ls "$bin" | tr '\n' ' ')"

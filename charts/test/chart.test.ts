@@ -201,12 +201,12 @@ describe('what must not drift', () => {
     expect(crds).toEqual([parse(readFileSync(CRD_YAML_PATH, 'utf8'))]);
   });
 
-  test("the api's Role in the instances namespace: whatsappinstances get/list/watch/patch/delete, secrets get", async () => {
+  test("the api's Role in the instances namespace: whatsappinstances get/list/watch/create/patch/delete, secrets get", async () => {
     const { objects } = await render('default');
     const role = find(objects, 'Role', 'wacloud-api');
     expect(role.metadata.namespace).toBe('wacloud-instances');
     expect(role.rules).toEqual([
-      { apiGroups: ['wacloud.io'], resources: ['whatsappinstances'], verbs: ['get', 'list', 'watch', 'patch', 'delete'] },
+      { apiGroups: ['wacloud.io'], resources: ['whatsappinstances'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'] },
       { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
     ]);
     expect(find(objects, 'RoleBinding', 'wacloud-api').subjects).toEqual([{ kind: 'ServiceAccount', name: 'wacloud-api', namespace: NS }]);

@@ -1,6 +1,7 @@
 /**
  * @wacloud/testenv — real servers on loopback for every workspace's tests: a MongoDB-wire server, Chromium,
- * child processes with captured output, and a Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager).
+ * child processes with captured output, a Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager)
+ * and a single-node cluster on it (kubelet, kube-proxy, kube-scheduler, containerd, CoreDNS).
  */
 export { chromiumPath, findBinary, repoRoot, toolsBin } from './paths.js';
 export { clearOfWindowEnd, eventually, freePort, waitForPort } from './ports.js';
@@ -26,6 +27,7 @@ export {
   type ServiceAccountKubeconfigOptions,
   type StartControlPlaneOptions,
 } from './kube.js';
+export { startCluster, CLUSTER_DOMAIN, SERVICE_CIDR, type Cluster, type StartClusterOptions } from './cluster.js';
 export {
   benchLog,
   benchOut,

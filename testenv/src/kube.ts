@@ -28,6 +28,18 @@ export interface StartControlPlaneOptions {
   controllerManager?: boolean;
   /** Seconds to wait for each component to become healthy. Default 60. */
   startTimeoutSeconds?: number;
+  /**
+   * Address the apiserver binds to and advertises (the `kubernetes` Service's endpoint). Default 127.0.0.1; a test
+   * cluster's node (testenv/src/cluster.ts) gives the host end of its veth pair so that pods reach the apiserver.
+   */
+  bindAddress?: string;
+  /** Extra kube-apiserver flags, after the defaults (e.g. a node's `--kubelet-preferred-address-types`). */
+  extraApiserverArgs?: string[];
+  /**
+   * Keep the ServiceAccount admission plugin (it mounts token volumes into pods; needs the ServiceAccount controller).
+   * Default false: without a node, tests create Pods without ServiceAccounts.
+   */
+  serviceAccountAdmission?: boolean;
 }
 
 /** Result of {@link ControlPlane.kubectl}. */
@@ -324,7 +336,8 @@ async function startLocal(k8s: ClientNode, options: StartControlPlaneOptions): P
   writeFileSync(saKey, privateKey, { mode: 0o600 });
   writeFileSync(saPub, publicKey);
   const [etcdPort, peerPort, apiPort, kcmPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const server = `https://127.0.0.1:${apiPort}`;
+  const bindAddress = options.bindAddress ?? '127.0.0.1';
+  const server = `https://${bindAddress}:${apiPort}`;
 
   const procs: { etcd?: ManagedProcess; apiserver?: ManagedProcess; controllerManager?: ManagedProcess } = {};
   const stopAll = async () => {
@@ -342,9 +355,9 @@ async function startLocal(k8s: ClientNode, options: StartControlPlaneOptions): P
     '--etcd-servers',
     etcdUrl,
     '--bind-address',
-    '127.0.0.1',
+    bindAddress,
     '--advertise-address',
-    '127.0.0.1',
+    bindAddress,
     '--secure-port',
     String(apiPort),
     '--cert-dir',
@@ -362,12 +375,12 @@ async function startLocal(k8s: ClientNode, options: StartControlPlaneOptions): P
     '--service-account-signing-key-file',
     saKey,
     '--allow-privileged=true',
-    '--disable-admission-plugins',
-    'ServiceAccount',
+    ...(options.serviceAccountAdmission ? [] : ['--disable-admission-plugins', 'ServiceAccount']),
     // Without it, open watches (controller-manager, an operator under test) hold a SIGTERM'd apiserver for up to
     // the 60 s request timeout; with it, they are ended within this grace period and it exits in ~1–3 s.
     '--shutdown-watch-termination-grace-period',
     '2s',
+    ...(options.extraApiserverArgs ?? []),
   ];
   const startApiserver = async () => {
     procs.apiserver = startProcess({ command: bins.apiserver, args: apiserverArgs });
