@@ -535,7 +535,7 @@ async function main(): Promise<number> {
       await p.getByLabel(/^Кому/).fill(PEER_PHONE);
       await p.getByLabel(/^Текст/).fill(arabic);
       await p.getByRole('button', { name: 'Отправить запрос' }).click();
-      await p.getByTestId('tester-status').getByText('201').waitFor();
+      await p.getByTestId('tester-status').getByText('202').waitFor(); // queued, then sent by the instance's send queue
       const bubble = p.getByTestId('live-feed').locator('.body', { hasText: arabic });
       await bubble.waitFor();
       const dir = await bubble.evaluate((el) => getComputedStyle(el).direction);
