@@ -31,7 +31,6 @@ import type { Client as WClient, ClientOptions as WClientOptions, Message as WMe
 import { DEFAULT_RECONNECT_POLICY, Reconnector } from '../reconnect.js';
 import { closeBrowser, launchChromium, screenshotPng, processTreePssBytes, removeStaleSingletonFiles, withTimeout } from './browser.js';
 import {
-  EngineError,
   EngineNotReadyError,
   checkHistoryLimit,
   toChatId,
@@ -47,7 +46,9 @@ import {
   type SendTextOptions,
   type SessionState,
 } from '../engine.js';
+import { delegateFeatures, type FeatureMethods } from '../features.js';
 import { wireClient } from './client-events.js';
+import { WebjsFeatures } from './features.js';
 import { readChats, readContacts, sendChatState } from './directory.js';
 import { fetchMessagesSince } from './history.js';
 import type { WebjsEngineOptions } from './options.js';
@@ -66,6 +67,7 @@ export type { WebjsEngineOptions } from './options.js';
  * Extra API beyond {@link Engine}: {@link WebjsEngine.browserPid}, {@link WebjsEngine.profileDir},
  * {@link WebjsEngine.hasStoredSession}.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the feature methods, see the end of this file
 export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   readonly kind = 'webjs' as const;
   /** Chromium profile = LocalAuth's session directory (`<dataDir>/session`, LocalAuth's default clientId). */
@@ -86,6 +88,11 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   /** Bumped by start/stop/logout: a retry scheduled before is dropped. */
   private epoch = 0;
   private login: LoginOptions = {};
+  /** Message actions and group administration; the `Engine` methods of those delegate here (see `../features.ts`). */
+  readonly features = new WebjsFeatures({
+    client: () => this.workingClient(),
+    me: () => this.account_?.id ?? widString(this.run?.client?.info?.wid?._serialized),
+  });
 
   constructor(options: WebjsEngineOptions) {
     super();
@@ -205,16 +212,7 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
 
   async sendText(to: string, text: string, options: SendTextOptions = {}): Promise<EngineMessage> {
     const client = this.workingClient();
-    const chatId = toChatId(to);
-    let target = chatId;
-    if (chatId.endsWith('@c.us')) {
-      const numberId = await client.getNumberId(chatId);
-      if (!numberId) throw new EngineError('number_not_on_whatsapp', `${chatId} is not on WhatsApp`);
-      target = numberId._serialized;
-    } else {
-      const chat = await client.getChatById(chatId).catch(() => undefined);
-      if (!chat) throw new EngineError('chat_not_found', `chat ${chatId} does not exist`);
-    }
+    const target = await this.features.target(toChatId(to));
     const sent = await client.sendMessage(target, text, options.quotedMessageId ? { quotedMessageId: options.quotedMessageId } : undefined);
     return this.toEngineMessage(sent, client);
   }
@@ -491,3 +489,8 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     });
   }
 }
+
+// The message actions and group administration of `Engine`, forwarded to `features`.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- defined by delegateFeatures
+export interface WebjsEngine extends FeatureMethods {}
+delegateFeatures(WebjsEngine.prototype);
