@@ -5,6 +5,7 @@
  * their lifecycle (and under the 500-line limit) while callers see one `Engine`.
  */
 import type { EngineActions } from './engine-actions.js';
+import { EngineError } from './engine.js';
 import type { EngineGroups } from './engine-groups.js';
 
 /** The `Engine` methods implemented by feature objects. */
@@ -43,3 +44,18 @@ export function delegateFeatures(proto: { features: FeatureMethods }): void {
     });
   }
 }
+
+/** Feature methods of an engine that offers none (benchmark engines): each rejects with EngineError `not_supported`. */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the methods are defined in the constructor
+export class RefusedFeatures implements FeatureMethods {
+  constructor() {
+    for (const name of FEATURE_METHODS) {
+      Object.defineProperty(this, name, {
+        value: () => Promise.reject(new EngineError('not_supported', `this engine does not offer ${name}`)),
+      });
+    }
+  }
+}
+// The methods are defined in the constructor.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- see above
+export interface RefusedFeatures extends FeatureMethods {}

@@ -4,10 +4,14 @@
  * `group_admin_changed`, `group_update` → `group_update`. whatsapp-web.js has no event for others' typing / recording
  * indicators, so the webjs engine emits no `presence` (see the instance README).
  */
-import type { Client as WClient, GroupNotification, Message as WMessage, Reaction } from 'whatsapp-web.js';
+import type { GroupNotification, Message as WMessage, Reaction } from 'whatsapp-web.js';
+import type { WebjsClient as WClient } from './client.js';
 import type { EngineGroupUpdate, GroupAction } from '../engine-groups.js';
 import type { EngineEvents } from '../engine.js';
 import { chatIdOf, widString } from './mapping.js';
+
+/** The fields of a `GroupNotification` the engine reads. */
+export type GroupNotificationFields = Pick<GroupNotification, 'author' | 'body' | 'chatId' | 'recipientIds' | 'timestamp' | 'type'>;
 
 type Guard = <A extends unknown[]>(name: string, fn: (...args: A) => void | Promise<void>) => (...args: A) => void;
 type Emit = <K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]) => void;
@@ -55,16 +59,17 @@ export function wireActionEvents(client: WClient, guard: Guard, emit: Emit, me: 
   );
   client.on(
     'message_revoke_everyone',
-    guard('message_revoke_everyone', (msg: WMessage) => {
+    guard('message_revoke_everyone', (msg: WMessage, before?: WMessage | null) => {
       emit('message_revoke', {
-        messageId: msg.id._serialized,
+        // whatsapp-web.js gives the revoked message's original id on `before` when it caught it.
+        messageId: widString(before?.id?._serialized) || msg.id._serialized,
         chatId: chatIdOf(msg),
         author: msg.fromMe ? me() : widString(msg.author) || widString(msg.from),
         revokedAt: (msg.timestamp ?? 0) * 1000 || Date.now(),
       });
     }),
   );
-  const onGroup = (n: GroupNotification) => {
+  const onGroup = (n: GroupNotificationFields) => {
     const update = toGroupUpdate(n);
     if (update) emit('group_update', update);
   };
@@ -74,7 +79,7 @@ export function wireActionEvents(client: WClient, guard: Guard, emit: Emit, me: 
 }
 
 /** A group notification as a {@link EngineGroupUpdate}, or undefined for kinds not reported. */
-export function toGroupUpdate(n: GroupNotification): EngineGroupUpdate | undefined {
+export function toGroupUpdate(n: GroupNotificationFields): EngineGroupUpdate | undefined {
   const action = GROUP_ACTIONS[String(n.type)];
   if (!action) return undefined;
   const participants = (n.recipientIds ?? []).map(widString);

@@ -27,7 +27,8 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Browser } from 'puppeteer-core';
 import wwebjs from 'whatsapp-web.js';
-import type { Client as WClient, ClientOptions as WClientOptions, Message as WMessage } from 'whatsapp-web.js';
+import type { ClientOptions as WClientOptions } from 'whatsapp-web.js';
+import { clientIsWebjsClient, type WebjsClient as WClient } from './client.js';
 import { DEFAULT_RECONNECT_POLICY, Reconnector } from '../reconnect.js';
 import { closeBrowser, launchChromium, screenshotPng, processTreePssBytes, removeStaleSingletonFiles, withTimeout } from './browser.js';
 import {
@@ -52,7 +53,8 @@ import { WebjsFeatures } from './features.js';
 import { readChats, readContacts, sendChatState } from './directory.js';
 import { fetchMessagesSince } from './history.js';
 import type { WebjsEngineOptions } from './options.js';
-import { errorMessage, toEngineMessage, widString } from './mapping.js';
+import { errorMessage, widString } from './mapping.js';
+import { sendTextMessage } from './send.js';
 import { ChromiumSandboxError } from './sandbox.js';
 import type { BrowserRun } from './run.js';
 import { MemoryWatchdog } from './watchdog.js';
@@ -210,11 +212,10 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     });
   }
 
+  /** See {@link Engine.sendText}: `Client.sendMessage` after checking the target (`send.ts`). */
   async sendText(to: string, text: string, options: SendTextOptions = {}): Promise<EngineMessage> {
     const client = this.workingClient();
-    const target = await this.features.target(toChatId(to));
-    const sent = await client.sendMessage(target, text, options.quotedMessageId ? { quotedMessageId: options.quotedMessageId } : undefined);
-    return this.toEngineMessage(sent, client);
+    return sendTextMessage(client, to, text, options, this.account_?.id ?? widString(client.info?.wid?._serialized));
   }
 
   /** See {@link Engine.sendChatState}: `Chat.sendStateTyping()`, `sendStateRecording()` or `clearState()`. */
@@ -292,7 +293,8 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     try {
       const removed = await removeStaleSingletonFiles(this.profileDir);
       if (removed.length > 0) this.log.warn({ profileDir: this.profileDir, removed }, 'removed stale Chromium lock files');
-      if (!run.ending) {
+      if (!run.ending && this.opts.launchBrowser === false) this.startClient(run, undefined, options);
+      else if (!run.ending) {
         const browser = await launchChromium({
           executablePath: this.opts.chromiumPath,
           userDataDir: this.profileDir,
@@ -328,17 +330,17 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     this.log.info({ state: this.state_, reason: this.reason_, ms: Date.now() - t0 }, 'start finished');
   }
 
-  /** Creates the whatsapp-web.js client on `browser`, wires its events and initializes it (not awaited). */
-  private startClient(run: BrowserRun, browser: Browser, options: LoginOptions): void {
+  /** Creates the whatsapp-web.js client (on `browser`, when one was launched), wires its events and initializes it. */
+  private startClient(run: BrowserRun, browser: Browser | undefined, options: LoginOptions): void {
     const phone = options.phone?.replace(/\D/g, '');
     const clientOptions: WClientOptions = {
       authStrategy: new LocalAuth({ dataPath: path.resolve(this.opts.dataDir) }),
-      puppeteer: { browserWSEndpoint: browser.wsEndpoint() },
+      puppeteer: browser ? { browserWSEndpoint: browser.wsEndpoint() } : {},
       // whatsapp-web.js' default cache dir is ./.wwebjs_cache in the cwd; keep it on the data volume.
       webVersionCache: { type: 'local', path: path.join(path.resolve(this.opts.dataDir), 'wwebjs-cache') },
       ...(phone ? { pairWithPhoneNumber: { phoneNumber: phone, showNotification: true } } : {}),
     };
-    const client = this.opts.createClient ? this.opts.createClient(clientOptions) : new Client(clientOptions);
+    const client = this.opts.createClient ? this.opts.createClient(clientOptions) : clientIsWebjsClient(new Client(clientOptions));
     run.client = client;
     this.wireClient(run, client);
     client.initialize().then(
@@ -465,11 +467,6 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
       ownId: () => this.account_?.id ?? widString(client.info?.wid?._serialized),
       log: this.log,
     });
-  }
-
-  /** Maps a message sent through {@link sendText}; its author is the account. */
-  private toEngineMessage(msg: WMessage, client: WClient): Promise<EngineMessage> {
-    return toEngineMessage(msg, this.account_?.id ?? widString(client.info?.wid?._serialized));
   }
 
   private workingClient(): WClient {

@@ -6,7 +6,8 @@
  * codes (`message_not_found`, `not_own_message`, `message_revoked`, `edit_window_passed`, `group_not_found`,
  * `not_group_admin`, `not_a_participant`, `cannot_change_owner`, `number_not_on_whatsapp`), so nothing is half done.
  */
-import type { Chat as WChat, Client as WClient, GroupChat as WGroupChat, Message as WMessage } from 'whatsapp-web.js';
+import type { WebjsActionMessage as WMessage, WebjsGroupChat as WGroupChat } from './client-actions.js';
+import type { WebjsChat as WChat, WebjsClient as WClient } from './client.js';
 import { EDIT_WINDOW_MS, type EngineEdit, type EngineRevoke } from '../engine-actions.js';
 import type { EngineGroupInfo, ParticipantAction } from '../engine-groups.js';
 import { EngineError, toChatId, type EngineMessage } from '../engine.js';
