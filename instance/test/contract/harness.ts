@@ -36,6 +36,12 @@ export const RECORDED_EVENTS: Array<keyof EngineEvents> = [
   'message_ack',
   'contact',
   'chat',
+  // Message actions, presence and groups (actions / presence / groups contract tests):
+  'message_reaction',
+  'message_edit',
+  'message_revoke',
+  'presence',
+  'group_update',
 ];
 
 /** Everything an engine emitted (of {@link RECORDED_EVENTS}), in order, with waiting helpers. */

@@ -5,6 +5,7 @@
  * `webjs-stand-in/peers.ts`. Features extend both interfaces with what their tests need the other side to do.
  */
 import type { ChatState } from '../../src/engines/engine.js';
+import { simnetActionPeer, simnetGroupNetwork, type ActionPeer, type GroupNetwork } from './peer-actions.js';
 
 /** A message as the peer's phone received it from the account. */
 export interface PeerMessage {
@@ -13,10 +14,12 @@ export interface PeerMessage {
   body: string;
   /** Key of the message it quotes, when it is a reply. */
   quotedKey?: string | undefined;
+  /** Forwarded from another chat. */
+  isForwarded?: boolean | undefined;
 }
 
-/** Another WhatsApp user, acting from their phone. */
-export interface Peer {
+/** Another WhatsApp user, acting from their phone (message actions, presence, groups: `peer-actions.ts`). */
+export interface Peer extends ActionPeer {
   /** `<digits>@c.us` */
   readonly id: string;
   readonly phone: string;
@@ -29,8 +32,8 @@ export interface Peer {
   received(): Promise<PeerMessage[]>;
 }
 
-/** What else the test needs of WhatsApp. */
-export interface Network {
+/** What else the test needs of WhatsApp (groups as WhatsApp has them: `peer-actions.ts`). */
+export interface Network extends GroupNetwork {
   /** A new user on WhatsApp (with a phone, no linked device), known to the account's address book. */
   newPeer(pushname?: string): Promise<Peer>;
   /** Creates a group owned by the account (super admin) with `members`; resolves with its id (`…@g.us`). */
@@ -56,14 +59,20 @@ interface SimnetWireMessage {
   chatId: string;
   body: string;
   quotedMessageId?: string;
+  isForwarded?: boolean;
 }
 
 /** {@link Network} over a simnet server's test hooks; `me` is the account's phone. */
 export class SimnetNetwork implements Network {
+  readonly groupAsSeenBy: GroupNetwork['groupAsSeenBy'];
+  readonly peerCreatesGroup: GroupNetwork['peerCreatesGroup'];
+
   constructor(
     private readonly url: string,
     private readonly me: string,
-  ) {}
+  ) {
+    ({ groupAsSeenBy: this.groupAsSeenBy, peerCreatesGroup: this.peerCreatesGroup } = simnetGroupNetwork((r, b) => this.hook(r, b)));
+  }
 
   /** POSTs (or GETs, without `body`) a hook; throws on a non-2xx answer. */
   async hook<T>(route: string, body?: unknown): Promise<T> {
@@ -82,6 +91,7 @@ export class SimnetNetwork implements Network {
     await this.hook('/accounts', { phone, pushname });
     const meId = `${this.me}@c.us`;
     return {
+      ...simnetActionPeer((r, b) => this.hook(r, b), phone, meId),
       id: `${phone}@c.us`,
       phone,
       pushname,
@@ -104,6 +114,7 @@ export class SimnetNetwork implements Network {
             key: keyOf(m.id),
             body: m.body,
             quotedKey: m.quotedMessageId === undefined ? undefined : keyOf(m.quotedMessageId),
+            ...(m.isForwarded ? { isForwarded: true } : {}),
           }));
       },
     };
