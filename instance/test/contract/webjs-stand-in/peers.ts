@@ -24,14 +24,12 @@ export class StandInNetwork implements Network {
       sendText: async (text, options = {}) => ({ key: this.world.peerSends(id, text, options).id.id }),
       read: async () => void this.world.peerReads(id),
       received: async () =>
-        this.world
-          .sentTo(id)
-          .map((m) => ({
-            key: m.id.id,
-            body: m.body,
-            quotedKey: m.quoted?.id ?? undefined,
-            ...(m.isForwarded ? { isForwarded: true } : {}),
-          })),
+        this.world.sentTo(id).map((m) => ({
+          key: m.id.id,
+          body: m.body,
+          quotedKey: m.quoted?.id ?? undefined,
+          ...(m.isForwarded ? { isForwarded: true } : {}),
+        })),
     };
   }
 
