@@ -105,7 +105,9 @@ test('react, edit and delete for everyone: stored at once, announced once (the e
   expect(hooked('message.edit', id)[0]!.body.payload).toMatchObject({ body: 'meet at 6', author: meId, chatId: bobId });
   await new Promise((resolve) => setTimeout(resolve, 300)); // room for a (wrong) second delivery of the echo
   expect(hooked('message.edit', id)).toHaveLength(1);
-  expect(live.filter((e) => e.event === 'message.revoked' && e.data.messageId === id)).toHaveLength(1);
+  for (const event of ['message.reaction', 'message.edit', 'message.revoked']) {
+    expect(live.filter((e) => e.event === event && e.data.messageId === id)).toHaveLength(1);
+  }
 });
 
 test("a peer's reaction, edit and revoke are stored (editedAt, a tombstone) and sent as webhooks and live events", async () => {
