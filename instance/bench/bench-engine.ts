@@ -14,10 +14,14 @@ import {
   type EngineMessage,
   type SessionState,
 } from '@wacloud/instance/engines/engine';
+import { RefusedFeatures, delegateFeatures, type FeatureMethods } from '@wacloud/instance/engines/features';
 import { OWN_ID } from './fixtures.js';
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the feature methods, see the end of this file
 export class BenchEngine extends EventEmitter<EngineEvents> implements Engine {
   readonly kind = 'simulated' as const;
+  /** Message actions and group administration: refused (nothing in the benchmarks calls them). */
+  readonly features = new RefusedFeatures();
 
   state(): SessionState {
     return 'WORKING';
@@ -75,3 +79,7 @@ export class BenchEngine extends EventEmitter<EngineEvents> implements Engine {
     return undefined;
   }
 }
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- defined by delegateFeatures
+export interface BenchEngine extends FeatureMethods {}
+delegateFeatures(BenchEngine.prototype);

@@ -30,6 +30,14 @@ export const ERROR_CATALOGUE = withKitErrors({
   session_not_ready: { status: 409, message: 'The WhatsApp session is not logged in; log in with POST /v1/session/login first.' },
   session_busy: { status: 409, message: 'The session is already logged in or logging in.' },
   qr_not_available: { status: 404, message: 'No QR code is pending; start a login with POST /v1/session/login.' },
+  // Message actions and groups (services/message-actions.ts, services/groups.ts)
+  message_revoked: { status: 409, message: 'This message was deleted for everyone; it can no longer be edited, reacted to or forwarded.' },
+  not_own_message: { status: 403, message: 'Only the author of a message may edit it or delete it for everyone.' },
+  edit_window_passed: { status: 422, message: 'A message can be edited for 15 minutes after it was sent.' },
+  group_not_found: { status: 404, message: 'The group does not exist or the account is not a member.' },
+  not_group_admin: { status: 403, message: 'Only an admin of the group may do this.' },
+  not_a_participant: { status: 422, message: 'One of these users is not a participant of the group.' },
+  cannot_change_owner: { status: 403, message: "The group's creator cannot be removed or demoted." },
   // 5xx
   engine_error: { status: 502, message: 'WhatsApp refused or failed the operation.' },
 } as const);

@@ -10,16 +10,23 @@ import type { Config } from './config.js';
 import type { Engine } from './engines/engine.js';
 import { createEngine, hasStoredSession } from './engines/factory.js';
 import { internalRoutes } from './http/routes-internal.js';
+import { actionRoutes } from './http/routes-actions.js';
+import { groupRoutes } from './http/routes-groups.js';
+import { presenceRoutes } from './http/routes-presence.js';
 import { publicRoutes } from './http/routes-public.js';
 import { startHttpServers } from './http/servers.js';
 import { createMetrics } from './metrics.js';
 import { instanceVersion } from './openapi.js';
+import { ActionEvents } from './services/action-events.js';
 import { ContactsService } from './services/contacts.js';
 import { EventRecorder } from './services/event-recorder.js';
 import { GapFiller } from './services/gap-fill.js';
+import { GroupsService } from './services/groups.js';
 import { LiveEvents } from './services/live-events.js';
+import { MessageActionsService } from './services/message-actions.js';
 import { MessagingService } from './services/messaging.js';
 import { OutgoingSender } from './services/outgoing/sender.js';
+import { PresenceService } from './services/presence.js';
 import { SessionController } from './services/session-controller.js';
 import { TokenService } from './services/tokens.js';
 import { Journal, journalFilePath } from './storage/journal.js';
@@ -123,6 +130,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     logger: logger.child({ component: 'recorder' }),
   });
   await recorder.replay(recovery.entries);
+  const actionEvents = new ActionEvents({ engine, store, persister, outbox, live, logger: logger.child({ component: 'action-events' }) });
   const gapFiller = new GapFiller({
     engine,
     store,
@@ -153,6 +161,9 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
   await sender.start();
   const messaging = new MessagingService(engine, store, sender);
   const contacts = new ContactsService(store);
+  const actions = new MessageActionsService(engine, store, messaging, actionEvents);
+  const groups = new GroupsService(engine, actionEvents);
+  const presence = new PresenceService(engine);
 
   const servers = await startHttpServers({
     host: config.host,
@@ -162,7 +173,12 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     bodyLimitBytes: config.bodyLimitBytes,
     internalApiKey: config.internalApiKey,
     version: instanceVersion,
-    publicRoutes: publicRoutes({ session, messaging, contacts, sendWaitMs: config.sendWaitMaxMs }),
+    publicRoutes: [
+      ...publicRoutes({ session, messaging, contacts, sendWaitMs: config.sendWaitMaxMs }),
+      ...actionRoutes({ actions, sendWaitMs: config.sendWaitMaxMs }),
+      ...presenceRoutes({ presence }),
+      ...groupRoutes({ groups }),
+    ],
     internalRoutes: internalRoutes({ tokens, webhooks: webhookAdmin }),
     tokens,
     session,
@@ -192,6 +208,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
       await bounded(sender.stop(), STOP_STEP_TIMEOUT_MS, 'send queue stop', logger);
       await engine.stop().catch((err: Error) => logger.warn({ err }, 'engine stop failed'));
       await bounded(gapFiller.idle(), STOP_STEP_TIMEOUT_MS, 'gap fill', logger);
+      await bounded(actionEvents.idle(), STOP_STEP_TIMEOUT_MS, 'message actions', logger);
       recorder.close();
       // On the timeout, what the database did not take is written to the spill file (replayed by the next start).
       await persister.close(PERSIST_CLOSE_TIMEOUT_MS);

@@ -10,6 +10,9 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { buildOpenApi, type RouteDef } from '@wacloud/kit';
 import { z } from 'zod';
+import { actionRoutes, type ActionDeps } from './http/routes-actions.js';
+import { groupRoutes } from './http/routes-groups.js';
+import { presenceRoutes } from './http/routes-presence.js';
 import { publicRoutes, type PublicDeps } from './http/routes-public.js';
 import { idempotencyKey } from './http/schemas.js';
 
@@ -48,6 +51,8 @@ export function instanceOpenApi(groups: InstanceRouteGroups, version = instanceV
 /** Request headers routes read themselves (the route tables describe path, query and body only), by operationId. */
 const HEADER_PARAMETERS: Record<string, Array<{ name: string; schema: z.ZodType }>> = {
   sendMessage: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
+  replyToMessage: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
+  forwardMessage: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
 };
 
 /** Adds {@link HEADER_PARAMETERS} to their operations in `doc` (optional headers). */
@@ -77,8 +82,9 @@ export function publicOpenApi(): Record<string, unknown> {
         },
       },
     );
-  const deps = new Proxy({} as PublicDeps, { get: (_t, p: string) => unavailable(p) });
-  return instanceOpenApi({ public: publicRoutes(deps) });
+  type Deps = PublicDeps & ActionDeps & Parameters<typeof groupRoutes>[0] & Parameters<typeof presenceRoutes>[0];
+  const deps = new Proxy({} as Deps, { get: (_t, p: string) => (p === 'sendWaitMs' ? undefined : unavailable(p)) });
+  return instanceOpenApi({ public: [...publicRoutes(deps), ...actionRoutes(deps), ...presenceRoutes(deps), ...groupRoutes(deps)] });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -72,6 +72,11 @@ export interface Group {
   owner: string;
   /** Participants' phones, owner included. */
   participants: string[];
+  /** Admins' phones besides the owner (who is always one while a participant). */
+  admins?: string[];
+  description?: string;
+  /** The invite code, once asked for (`group-admin.ts`). */
+  inviteCode?: string;
 }
 
 export interface StoredMessage {
@@ -84,6 +89,14 @@ export interface StoredMessage {
   /** Epoch ms. */
   timestamp: number;
   quotedKey?: string;
+  /** Forwarded from another chat. */
+  forwarded?: boolean;
+  /** Epoch ms of the last edit (`actions.ts`). */
+  editedAt?: number;
+  /** Epoch ms of the delete for everyone; the body is gone then. */
+  revokedAt?: number;
+  /** Reactions by sender phone. */
+  reactions?: Map<string, { reaction: string; timestamp: number }>;
   /** Per-recipient state (recipients = everyone in the chat but the sender). */
   status: Map<string, 1 | 2 | 3>;
   /** Ack last reported to the sender. */
@@ -98,6 +111,8 @@ export interface SendInput {
   /** Sender-assigned key; generated when absent. */
   key?: string;
   quotedMessageId?: string;
+  /** Mark the message as forwarded. */
+  forwarded?: boolean;
 }
 
 /** 20 uppercase hex characters, like the keys WhatsApp clients assign. */

@@ -11,8 +11,13 @@
  * (at once if connected, else when it reconnects; pushes are queued per device). A message's ack, as its sender
  * sees it, is the lowest state over its recipients: 1 sent, 2 delivered, 3 read.
  */
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { MessageActions } from './actions.js';
 import { ChatStates } from './chat-states.js';
+import type { NetworkCore } from './core.js';
+import { handleFeatureRequest } from './feature-requests.js';
+import { GroupAdmin } from './group-admin.js';
+import { Presence } from './presence.js';
 import { PendingLogins } from './logins.js';
 import { NetworkViews } from './views.js';
 import {
@@ -47,6 +52,22 @@ export class SimNetwork {
   readonly #views = new NetworkViews(this.#accounts, this.#groups, this.#messages);
   /** Typing / recording indicators the devices showed (for the test hooks). */
   readonly chatStates = new ChatStates();
+  /** What the feature modules see of this network. */
+  readonly #core: NetworkCore = {
+    accounts: this.#accounts,
+    groups: this.#groups,
+    messages: this.#messages,
+    views: this.#views,
+    push: (phone, event) => this.#pushToAccount(phone, event),
+    pushLive: (phone, event) => this.#pushToAccount(phone, event, true),
+    ensureChat: (phone, chatId) => void this.#ensureChat(phone, chatId),
+    ensurePeer: (phone, peer) => this.#ensurePeer(phone, peer),
+    send: (input, origin, respond) => this.#send(input, origin, respond),
+  };
+  /** Message actions, group administration and presence (also used by the test hooks). */
+  readonly actions = new MessageActions(this.#core);
+  readonly groupAdmin = new GroupAdmin(this.#core);
+  readonly presence = new Presence(this.#core);
 
   constructor(options: NetworkOptions = {}) {
     this.#logins = new PendingLogins(options.qrIntervalMs ?? 20_000, options.qrMaxCount ?? 6);
@@ -168,6 +189,7 @@ export class SimNetwork {
           const to = frame.chatId.includes('@') ? frame.chatId : `${frame.chatId.replace(/\D/g, '')}@c.us`;
           this.#views.recipients(device.phone, to); // the chat must exist (chat_not_found / number_not_on_whatsapp)
           this.chatStates.record(device.phone, to, frame.state);
+          this.presence.broadcast(device.phone, to, frame.state);
           return reply<'chatstate'>({});
         }
         case 'chats':
@@ -177,6 +199,8 @@ export class SimNetwork {
         case 'logout':
           this.#unlinkDevice(device);
           return reply<'logout'>({});
+        default:
+          return handleFeatureRequest({ actions: this.actions, groups: this.groupAdmin }, device, frame, reply);
       }
     } catch (err) {
       if (err instanceof SimnetError) return fail(err.code, err.message);
@@ -260,15 +284,9 @@ export class SimNetwork {
   disconnect(phone: string, offline = false): number {
     const account = this.#views.requireAccount(phone);
     if (offline) this.#offline.add(phone);
-    let dropped = 0;
-    for (const id of account.devices) {
-      const link = this.#devices.get(id)?.link;
-      if (link) {
-        dropped++;
-        link.drop();
-      }
-    }
-    return dropped;
+    const links = [...account.devices].flatMap((id) => this.#devices.get(id)?.link ?? []);
+    for (const link of links) link.drop();
+    return links.length;
   }
 
   /** The phone is back online: its devices may connect again. @throws SimnetError `account_not_found` (404). */
@@ -282,18 +300,8 @@ export class SimNetwork {
    * @throws SimnetError `account_not_found` (404) for an unknown owner or participant.
    */
   createGroup(name: string, owner: string, participants: string[]): WireContact {
-    const phones = [...new Set([owner, ...participants])];
-    for (const phone of phones) this.#views.requireAccount(phone);
-    let id: string;
-    do id = `120363${randomInt(100_000_000, 999_999_999)}${randomInt(100_000, 999_999)}@g.us`;
-    while (this.#groups.has(id));
-    const group: Group = { id, name, owner, participants: phones };
-    this.#groups.set(id, group);
-    for (const phone of phones) {
-      this.#ensureChat(phone, id);
-      for (const other of phones) if (other !== phone) this.#ensurePeer(phone, other);
-    }
-    return groupContact(group);
+    for (const phone of [owner, ...participants]) this.#views.requireAccount(phone);
+    return groupContact(this.#groups.get(this.groupAdmin.create(owner, name, participants).id)!);
   }
 
   /**
@@ -332,6 +340,7 @@ export class SimNetwork {
       timestamp: Date.now(),
       status: new Map(recipients.map((phone) => [phone, 1])),
       ack: 1,
+      ...(input.forwarded ? { forwarded: true } : {}),
     };
     // Quoting only works within the same conversation; other ids are ignored (as WhatsApp Web does).
     if (quoted && chatIdFor(quoted, message.from) === message.to) message.quotedKey = quoted.key;
@@ -397,11 +406,8 @@ export class SimNetwork {
     return this.#views.sent(phone);
   }
 
-  /**
-   * The newest `limit` messages of chat `chatId` as account `phone` sees them, oldest first (what WhatsApp Web's
-   * `fetchMessages({ limit })` returns).
-   * @throws SimnetError `account_not_found` / `chat_not_found` (404).
-   */
+  /** The newest `limit` messages of chat `chatId` as account `phone` sees them, oldest first (WhatsApp Web's
+   * `fetchMessages({ limit })`). @throws SimnetError `account_not_found` / `chat_not_found` (404). */
   history(phone: string, chatId: string, limit: number): WireMessage[] {
     return this.#views.history(phone, chatId, limit);
   }
@@ -436,10 +442,12 @@ export class SimNetwork {
     this.#pushToAccount(message.from, { kind: 'ack', id: `true_${chatId}_${message.key}`, chatId, ack });
   }
 
-  #pushToAccount(phone: string, event: PushEvent): void {
+  /** Pushes `event` to the devices of account `phone`; `live`: to the connected ones only, unqueued. */
+  #pushToAccount(phone: string, event: PushEvent, live = false): void {
     for (const id of this.#accounts.get(phone)?.devices ?? []) {
       const device = this.#devices.get(id);
-      if (device) this.#push(device, event);
+      if (device && live) device.link?.send({ type: 'push', seq: device.nextSeq++, event });
+      else if (device) this.#push(device, event);
     }
   }
 

@@ -24,6 +24,9 @@
  * frame gets an `error` frame, or a failed `response` when it carried a numeric `reqId`.
  */
 import { z } from 'zod';
+import { actionFrameSchemas, type ActionPushEvent, type WireEdit, type WireGroupInfo, type WireRevoke } from './protocol-actions.js';
+
+export type * from './protocol-actions.js';
 
 /**
  * Message acknowledgement, WhatsApp's numbering: -1 error, 0 pending, 1 server (one tick), 2 device (two ticks),
@@ -49,6 +52,8 @@ export interface WireMessage {
   ack: Ack;
   /** Id of the quoted message (as this account sees it), when the message is a reply. */
   quotedMessageId?: string | undefined;
+  /** Forwarded from another chat. */
+  isForwarded?: boolean | undefined;
 }
 
 /** A user (`<digits>@c.us`) or a group (`<id>@g.us`) as one account sees it. */
@@ -133,6 +138,7 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('chats'), reqId }),
   /** Unlink this device. */
   z.object({ type: z.literal('logout'), reqId }),
+  ...actionFrameSchemas,
 ]);
 
 export type ClientFrame = z.infer<typeof clientFrameSchema>;
@@ -151,6 +157,18 @@ export interface ResultMap {
   history: { messages: WireMessage[] };
   chats: { chats: WireChat[] };
   logout: Record<string, never>;
+  react: Record<string, never>;
+  edit: { edit: WireEdit };
+  revoke: { revoke: WireRevoke };
+  /** The new message, from the sender's view. */
+  forward: { message: WireMessage };
+  group_create: { group: WireGroupInfo };
+  group_info: { group: WireGroupInfo };
+  group_subject: { group: WireGroupInfo };
+  group_description: { group: WireGroupInfo };
+  group_participants: { group: WireGroupInfo };
+  group_invite: { code: string };
+  group_leave: Record<string, never>;
 }
 
 /** Stable error shape in responses and `error` frames. */
@@ -170,7 +188,8 @@ export type PushEvent =
   | { kind: 'message'; message: WireMessage }
   | { kind: 'ack'; id: string; chatId: string; ack: Ack }
   | { kind: 'chat'; chat: WireChat }
-  | { kind: 'contact'; contact: WireContact };
+  | { kind: 'contact'; contact: WireContact }
+  | ActionPushEvent;
 
 export type ResponseFrame =
   | { type: 'response'; reqId: number; ok: true; result: ResultMap[RequestType] }

@@ -14,6 +14,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import type { Logger } from '@wacloud/kit';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { z } from 'zod';
+import { actionHooks } from './hooks-actions.js';
 import { SimnetError, type Link, type NetworkOptions } from './model.js';
 import { SimNetwork } from './network.js';
 import {
@@ -75,7 +76,7 @@ const schemas = {
 };
 
 /** Input validation failure of a hook (400). */
-class BadRequest extends Error {
+export class BadRequest extends Error {
   constructor(
     public readonly code: string,
     message: string,
@@ -84,7 +85,8 @@ class BadRequest extends Error {
   }
 }
 
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
+/** `input` parsed by `schema`. @throws BadRequest `invalid_request`. */
+export function parse<T extends z.ZodType>(schema: T, input: unknown): z.output<T> {
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   const detail = result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ');
@@ -157,6 +159,7 @@ function hooks(network: SimNetwork): express.Router {
     const body = parse(schemas.unlink, req.body);
     res.json({ unlinked: network.unlink(body.phone) });
   });
+  router.use(actionHooks(network));
   return router;
 }
 

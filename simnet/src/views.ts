@@ -103,11 +103,12 @@ export class NetworkViews {
       author: userId(message.from),
       fromMe,
       isGroup: message.isGroup,
-      type: 'chat',
+      type: message.revokedAt === undefined ? 'chat' : 'revoked',
       body: message.body,
       timestamp: message.timestamp,
       ack: fromMe ? message.ack : (message.status.get(phone) ?? 1),
       quotedMessageId: quoted ? this.message(quoted, phone).id : undefined,
+      ...(message.forwarded ? { isForwarded: true } : {}),
     };
   }
 

@@ -9,6 +9,9 @@
  * serialized as `<fromMe>_<chatId>_<key>` like whatsapp-web.js' `id._serialized`.
  */
 import type { EventEmitter } from 'node:events';
+import type { EngineActions, EngineEdit, EngineReaction, EngineRevoke } from './engine-actions.js';
+import type { EngineGroupUpdate, EngineGroups } from './engine-groups.js';
+import type { EnginePresence } from './engine-presence.js';
 
 /**
  * Session state as reported by `GET /health` and the event stream:
@@ -61,6 +64,8 @@ export interface EngineMessage {
   ack: Ack;
   /** Id of the quoted message, when this message is a reply. */
   quotedMessageId?: string | undefined;
+  /** The message was forwarded from another chat. */
+  isForwarded?: boolean | undefined;
 }
 
 export interface EngineContact {
@@ -110,6 +115,17 @@ export interface EngineEvents {
   contact: [contact: EngineContact];
   /** A chat was seen or changed. */
   chat: [chat: EngineChat];
+  // Message actions, presence and group administration (engine-actions.ts, engine-presence.ts, engine-groups.ts):
+  /** A reaction was put on, changed or taken off a message (by anyone, the account included). */
+  message_reaction: [reaction: EngineReaction];
+  /** A message was edited by its author (the account included). */
+  message_edit: [edit: EngineEdit];
+  /** A message was deleted for everyone by its author (the account included). */
+  message_revoke: [revoke: EngineRevoke];
+  /** Someone showed or cleared the typing / recording indicator in one of the account's chats. */
+  presence: [presence: EnginePresence];
+  /** A group changed (subject, description, participants, admins, invite link), by anyone (the account included). */
+  group_update: [update: EngineGroupUpdate];
 }
 
 export interface SendTextOptions {
@@ -133,7 +149,7 @@ export interface LoginOptions {
  * One WhatsApp session. All methods may be called in any state; those that need WORKING throw
  * `EngineNotReadyError`. Implementations emit {@link EngineEvents} and never throw from event listeners.
  */
-export interface Engine extends EventEmitter<EngineEvents> {
+export interface Engine extends EventEmitter<EngineEvents>, EngineActions, EngineGroups {
   readonly kind: 'webjs' | 'simulated';
   /** Current session state. */
   state(): SessionState;

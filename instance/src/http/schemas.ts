@@ -139,6 +139,16 @@ export const messageView = z.object({
   ack: z.number().int().meta({ description: '-1 error, 0 pending, 1 server, 2 device, 3 read, 4 played' }),
   quotedMessageId: z.string().optional(),
   sentBy: z.object({ tokenId: z.string(), tokenName: z.string() }).optional(),
+  isForwarded: z.boolean().optional().meta({ description: 'Forwarded from another chat' }),
+  editedAt: z.string().optional().meta({ description: 'ISO 8601: when its author last edited it' }),
+  revokedAt: z
+    .string()
+    .optional()
+    .meta({ description: 'ISO 8601: when its author deleted it for everyone (a tombstone: type `revoked`, body empty)' }),
+  reactions: z
+    .array(z.object({ sender: z.string(), reaction: z.string(), timestamp: z.string() }))
+    .optional()
+    .meta({ description: 'Reactions, one per sender' }),
 });
 export const outgoingStatus = z.enum(['queued', 'sending', 'sent', 'failed']);
 export const outgoingMessageView = z
@@ -151,6 +161,7 @@ export const outgoingMessageView = z
     type: z.literal('chat'),
     body: z.string(),
     quotedMessageId: z.string().optional(),
+    forwardOf: z.string().optional().meta({ description: 'A forward: the id of the message forwarded' }),
     sentBy: z.object({ tokenId: z.string(), tokenName: z.string() }),
     createdAt: z.string().meta({ description: 'ISO 8601: when it was queued' }),
     sentAt: z.string().optional().meta({ description: 'ISO 8601: when WhatsApp took it' }),

@@ -8,7 +8,19 @@ import { grants } from './tokens.js';
 
 /** A live event as sent on the WebSocket stream: `{ event, data, timestamp }` (timestamp epoch ms). */
 export interface LiveEvent {
-  event: 'session.status' | 'qr' | 'pairing_code' | 'message' | 'message.ack' | 'message.status';
+  event:
+    | 'session.status'
+    | 'qr'
+    | 'pairing_code'
+    | 'message'
+    | 'message.ack'
+    | 'message.status'
+    // Message actions, presence and groups (services/action-events.ts):
+    | 'message.reaction'
+    | 'message.edit'
+    | 'message.revoked'
+    | 'presence'
+    | 'group.update';
   data: unknown;
   timestamp: number;
 }

@@ -17,6 +17,8 @@ export interface SendText {
   text: string;
   /** Serialized id of the message to quote. */
   quotedMessageId?: string | undefined;
+  /** Forward this stored message (its body is `text`) instead of sending a new text. */
+  forwardOf?: string | undefined;
 }
 
 export interface SendOptions {
@@ -52,7 +54,7 @@ export class MessagingService {
    */
   async send(msg: SendText, sentBy: SentBy, options: SendOptions = {}): Promise<SendResult> {
     const chatId = toChatId(msg.to);
-    const hash = requestHash({ chatId, body: msg.text, quotedMessageId: msg.quotedMessageId });
+    const hash = requestHash({ chatId, body: msg.text, quotedMessageId: msg.quotedMessageId, forwardOf: msg.forwardOf });
     const key = options.idempotencyKey;
     let doc: OutgoingDoc = {
       _id: key === undefined ? newOutgoingId() : idempotentOutgoingId(sentBy.tokenId, key),
@@ -60,6 +62,7 @@ export class MessagingService {
       chatId,
       body: msg.text,
       ...(msg.quotedMessageId === undefined ? {} : { quotedMessageId: msg.quotedMessageId }),
+      ...(msg.forwardOf === undefined ? {} : { forwardOf: msg.forwardOf }),
       sentBy,
       requestHash: hash,
       idempotent: key !== undefined,

@@ -10,6 +10,12 @@ export interface MessageView extends Omit<EngineMessage, 'timestamp'> {
   /** ISO 8601 */
   timestamp: string;
   sentBy?: SentBy | undefined;
+  /** ISO 8601: when its author last edited it. */
+  editedAt?: string | undefined;
+  /** ISO 8601: when its author deleted it for everyone (type `revoked`, body empty). */
+  revokedAt?: string | undefined;
+  /** Reactions, one per sender (ISO 8601 timestamps). */
+  reactions?: Array<{ sender: string; reaction: string; timestamp: string }> | undefined;
 }
 
 /** Contact (user or group) as the API shows it: the engine's contact with the time it was last written. */
@@ -31,6 +37,12 @@ export function toMessageView(d: MessageDoc): MessageView {
     ack: d.ack,
     ...(d.quotedMessageId ? { quotedMessageId: d.quotedMessageId } : {}),
     ...(d.sentBy?.tokenId ? { sentBy: { tokenId: d.sentBy.tokenId, tokenName: d.sentBy.tokenName } } : {}),
+    ...(d.isForwarded ? { isForwarded: true } : {}),
+    ...(d.editedAt ? { editedAt: new Date(d.editedAt).toISOString() } : {}),
+    ...(d.revokedAt ? { revokedAt: new Date(d.revokedAt).toISOString() } : {}),
+    ...(d.reactions?.length
+      ? { reactions: d.reactions.map((r) => ({ sender: r.sender, reaction: r.reaction, timestamp: new Date(r.timestamp).toISOString() })) }
+      : {}),
   };
 }
 

@@ -21,6 +21,7 @@ export function toMessageDoc(m: EngineMessage, sentBy?: SentBy): MessageDoc {
     day: utcDay(ts),
     ack: m.ack,
     quotedMessageId: m.quotedMessageId,
+    ...(m.isForwarded ? { isForwarded: true } : {}),
     sentBy,
     createdAt: new Date(),
   };

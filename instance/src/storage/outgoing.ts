@@ -23,10 +23,15 @@ export function idempotentOutgoingId(tokenId: string, key: string): string {
 }
 
 /** SHA-256 (hex) of what a send request asks for: a retry under the same Idempotency-Key must ask for the same. */
-export function requestHash(r: { chatId: string; body: string; quotedMessageId?: string | undefined }): string {
-  return createHash('sha256')
-    .update(JSON.stringify([r.chatId, r.body, r.quotedMessageId ?? null]))
-    .digest('hex');
+export function requestHash(r: {
+  chatId: string;
+  body: string;
+  quotedMessageId?: string | undefined;
+  forwardOf?: string | undefined;
+}): string {
+  // A plain send hashes as before (records queued by an older version keep their hash).
+  const fields = [r.chatId, r.body, r.quotedMessageId ?? null, ...(r.forwardOf ? [r.forwardOf] : [])];
+  return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
 }
 
 /**

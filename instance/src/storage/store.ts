@@ -24,6 +24,21 @@ export interface MessageDoc extends Omit<EngineMessage, 'id' | 'timestamp'> {
   /** The token that sent this message through the API (outgoing messages only). */
   sentBy?: SentBy | undefined;
   createdAt: Date;
+  /** When its author last edited it (`storage/actions.ts`). */
+  editedAt?: Date | undefined;
+  /** When its author deleted it for everyone: a tombstone (type `revoked`, no body) stays. */
+  revokedAt?: Date | undefined;
+  /** Reactions, one per sender. */
+  reactions?: ReactionEntry[] | undefined;
+}
+
+/** A reaction on a stored message. */
+export interface ReactionEntry {
+  /** `<digits>@c.us` */
+  sender: string;
+  /** The emoji. */
+  reaction: string;
+  timestamp: Date;
 }
 
 /** A stored contact: the engine's contact keyed by `_id`, with the time it was last written. */
@@ -80,6 +95,8 @@ export interface OutgoingDoc {
   chatId: string;
   body: string;
   quotedMessageId?: string | undefined;
+  /** A forward: the id of the message forwarded (its body is `body`); sent with `Engine.forwardMessage`. */
+  forwardOf?: string | undefined;
   sentBy: SentBy;
   /** SHA-256 (hex) of the request (chat, text, quoted id): a retry with the same Idempotency-Key must match it. */
   requestHash: string;
@@ -122,6 +139,10 @@ const messageSchema = new Schema<MessageDoc>(
     quotedMessageId: String,
     sentBy: { tokenId: String, tokenName: String },
     createdAt: { type: Date, required: true },
+    isForwarded: Boolean,
+    editedAt: Date,
+    revokedAt: Date,
+    reactions: { type: [{ _id: false, sender: String, reaction: String, timestamp: Date }], default: undefined },
   },
   { versionKey: false, _id: false },
 );
@@ -198,6 +219,7 @@ const outgoingSchema = new Schema<OutgoingDoc>(
     chatId: { type: String, required: true },
     body: { type: String, required: true },
     quotedMessageId: String,
+    forwardOf: String,
     sentBy: { tokenId: String, tokenName: String },
     requestHash: { type: String, required: true },
     idempotent: { type: Boolean, required: true },

@@ -6,7 +6,18 @@ import { createHash } from 'node:crypto';
 import type { Store, WebhookSettingsDoc } from '../storage/store.js';
 
 /** Event types an instance emits. `*` subscribes to all. */
-export const WEBHOOK_EVENTS = ['message', 'message.any', 'message.ack', 'session.status'] as const;
+export const WEBHOOK_EVENTS = [
+  'message',
+  'message.any',
+  'message.ack',
+  'session.status',
+  // Message actions, presence and groups (services/action-events.ts):
+  'message.reaction',
+  'message.edit',
+  'message.revoked',
+  'presence',
+  'group.update',
+] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
 export interface WebhookSettings {

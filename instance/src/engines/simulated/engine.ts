@@ -41,8 +41,11 @@ import {
   type SessionState,
 } from '../engine.js';
 import { DEFAULT_RECONNECT_POLICY, Reconnector, type ReconnectPolicy } from '../reconnect.js';
+import { delegateFeatures, type FeatureMethods } from '../features.js';
+import { SimulatedFeatures } from './features.js';
 import { PendingRequests } from './requests.js';
 import { renderScreen } from './screenshot.js';
+import { closeSocket } from './socket.js';
 import { SessionFile } from './stored-session.js';
 
 export { SESSION_FILE } from './stored-session.js';
@@ -65,6 +68,7 @@ const UNSETTLED: ReadonlySet<SessionState> = new Set(['STARTING', 'AUTHENTICATIN
 /** Ids remembered to drop re-delivered pushes (delivery is at-least-once). */
 const SEEN_IDS_MAX = 10_000;
 
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the feature methods, see the end of this file
 export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engine {
   readonly kind = 'simulated' as const;
 
@@ -88,6 +92,15 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
   readonly #requests: PendingRequests;
   readonly #seen = new Set<string>();
   #settleWaiters: Array<() => void> = [];
+  /** Message actions and group administration; the `Engine` methods of those delegate here (see `../features.ts`). */
+  readonly features = new SimulatedFeatures({
+    request: (type, fields, onResult) => (
+      this.#requireWorking(),
+      this.#request({ ...fields, type, reqId: this.#requests.nextId() } as never, onResult)
+    ),
+    emit: (event, ...args) => this.#emit(event, ...args),
+    remember: (id) => this.#remember(id),
+  });
 
   constructor(options: SimulatedEngineOptions) {
     super();
@@ -420,6 +433,8 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
       case 'contact':
         this.#emit('contact', event.contact);
         return;
+      default:
+        this.features.onPush(event);
     }
   }
 
@@ -475,20 +490,7 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
   }
 }
 
-/** Closes a socket gracefully, terminating it when the close handshake takes over 1 s. */
-function closeSocket(ws: WebSocket): Promise<void> {
-  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      ws.terminate();
-      resolve();
-    }, 1_000);
-    ws.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    ws.on('error', () => undefined);
-    if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-    else ws.close(1000, 'stopped');
-  });
-}
+// The message actions and group administration of `Engine`, forwarded to `features`.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- defined by delegateFeatures
+export interface SimulatedEngine extends FeatureMethods {}
+delegateFeatures(SimulatedEngine.prototype);

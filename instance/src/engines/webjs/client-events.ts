@@ -4,8 +4,10 @@
  * failing handler is logged, never thrown into whatsapp-web.js.
  */
 import type { Logger } from 'pino';
-import type { Chat as WChat, Client as WClient, Message as WMessage } from 'whatsapp-web.js';
+import type { Chat as WChat, Message as WMessage } from 'whatsapp-web.js';
+import type { WebjsClient as WClient } from './client.js';
 import type { EngineAccount, EngineEvents, SessionState } from '../engine.js';
+import { wireActionEvents } from './action-events.js';
 import { IGNORED_MESSAGE_TYPES, chatIdOf, errorMessage, toAck, toEngineChat, toEngineMessage, widString } from './mapping.js';
 
 /**
@@ -133,5 +135,11 @@ export function wireClient(client: WClient, h: ClientEventHandlers): void {
   client.on(
     'unread_count',
     guard('unread_count', (chat: WChat) => h.emit('chat', toEngineChat(chat))),
+  );
+  wireActionEvents(
+    client,
+    guard,
+    (event, ...args) => h.emit(event, ...args),
+    () => h.ownId(),
   );
 }

@@ -27,11 +27,11 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Browser } from 'puppeteer-core';
 import wwebjs from 'whatsapp-web.js';
-import type { Client as WClient, ClientOptions as WClientOptions, Message as WMessage } from 'whatsapp-web.js';
+import type { ClientOptions as WClientOptions } from 'whatsapp-web.js';
+import { clientIsWebjsClient, type WebjsClient as WClient } from './client.js';
 import { DEFAULT_RECONNECT_POLICY, Reconnector } from '../reconnect.js';
 import { closeBrowser, launchChromium, screenshotPng, processTreePssBytes, removeStaleSingletonFiles, withTimeout } from './browser.js';
 import {
-  EngineError,
   EngineNotReadyError,
   checkHistoryLimit,
   toChatId,
@@ -47,11 +47,14 @@ import {
   type SendTextOptions,
   type SessionState,
 } from '../engine.js';
+import { delegateFeatures, type FeatureMethods } from '../features.js';
 import { wireClient } from './client-events.js';
+import { WebjsFeatures } from './features.js';
 import { readChats, readContacts, sendChatState } from './directory.js';
 import { fetchMessagesSince } from './history.js';
 import type { WebjsEngineOptions } from './options.js';
-import { errorMessage, toEngineMessage, widString } from './mapping.js';
+import { errorMessage, widString } from './mapping.js';
+import { sendTextMessage } from './send.js';
 import { ChromiumSandboxError } from './sandbox.js';
 import type { BrowserRun } from './run.js';
 import { MemoryWatchdog } from './watchdog.js';
@@ -66,6 +69,7 @@ export type { WebjsEngineOptions } from './options.js';
  * Extra API beyond {@link Engine}: {@link WebjsEngine.browserPid}, {@link WebjsEngine.profileDir},
  * {@link WebjsEngine.hasStoredSession}.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the feature methods, see the end of this file
 export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   readonly kind = 'webjs' as const;
   /** Chromium profile = LocalAuth's session directory (`<dataDir>/session`, LocalAuth's default clientId). */
@@ -86,6 +90,11 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   /** Bumped by start/stop/logout: a retry scheduled before is dropped. */
   private epoch = 0;
   private login: LoginOptions = {};
+  /** Message actions and group administration; the `Engine` methods of those delegate here (see `../features.ts`). */
+  readonly features = new WebjsFeatures({
+    client: () => this.workingClient(),
+    me: () => this.account_?.id ?? widString(this.run?.client?.info?.wid?._serialized),
+  });
 
   constructor(options: WebjsEngineOptions) {
     super();
@@ -203,20 +212,10 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     });
   }
 
+  /** See {@link Engine.sendText}: `Client.sendMessage` after checking the target (`send.ts`). */
   async sendText(to: string, text: string, options: SendTextOptions = {}): Promise<EngineMessage> {
     const client = this.workingClient();
-    const chatId = toChatId(to);
-    let target = chatId;
-    if (chatId.endsWith('@c.us')) {
-      const numberId = await client.getNumberId(chatId);
-      if (!numberId) throw new EngineError('number_not_on_whatsapp', `${chatId} is not on WhatsApp`);
-      target = numberId._serialized;
-    } else {
-      const chat = await client.getChatById(chatId).catch(() => undefined);
-      if (!chat) throw new EngineError('chat_not_found', `chat ${chatId} does not exist`);
-    }
-    const sent = await client.sendMessage(target, text, options.quotedMessageId ? { quotedMessageId: options.quotedMessageId } : undefined);
-    return this.toEngineMessage(sent, client);
+    return sendTextMessage(client, to, text, options, this.account_?.id ?? widString(client.info?.wid?._serialized));
   }
 
   /** See {@link Engine.sendChatState}: `Chat.sendStateTyping()`, `sendStateRecording()` or `clearState()`. */
@@ -294,7 +293,8 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     try {
       const removed = await removeStaleSingletonFiles(this.profileDir);
       if (removed.length > 0) this.log.warn({ profileDir: this.profileDir, removed }, 'removed stale Chromium lock files');
-      if (!run.ending) {
+      if (!run.ending && this.opts.launchBrowser === false) this.startClient(run, undefined, options);
+      else if (!run.ending) {
         const browser = await launchChromium({
           executablePath: this.opts.chromiumPath,
           userDataDir: this.profileDir,
@@ -330,17 +330,17 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     this.log.info({ state: this.state_, reason: this.reason_, ms: Date.now() - t0 }, 'start finished');
   }
 
-  /** Creates the whatsapp-web.js client on `browser`, wires its events and initializes it (not awaited). */
-  private startClient(run: BrowserRun, browser: Browser, options: LoginOptions): void {
+  /** Creates the whatsapp-web.js client (on `browser`, when one was launched), wires its events and initializes it. */
+  private startClient(run: BrowserRun, browser: Browser | undefined, options: LoginOptions): void {
     const phone = options.phone?.replace(/\D/g, '');
     const clientOptions: WClientOptions = {
       authStrategy: new LocalAuth({ dataPath: path.resolve(this.opts.dataDir) }),
-      puppeteer: { browserWSEndpoint: browser.wsEndpoint() },
+      puppeteer: browser ? { browserWSEndpoint: browser.wsEndpoint() } : {},
       // whatsapp-web.js' default cache dir is ./.wwebjs_cache in the cwd; keep it on the data volume.
       webVersionCache: { type: 'local', path: path.join(path.resolve(this.opts.dataDir), 'wwebjs-cache') },
       ...(phone ? { pairWithPhoneNumber: { phoneNumber: phone, showNotification: true } } : {}),
     };
-    const client = this.opts.createClient ? this.opts.createClient(clientOptions) : new Client(clientOptions);
+    const client = this.opts.createClient ? this.opts.createClient(clientOptions) : clientIsWebjsClient(new Client(clientOptions));
     run.client = client;
     this.wireClient(run, client);
     client.initialize().then(
@@ -469,11 +469,6 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     });
   }
 
-  /** Maps a message sent through {@link sendText}; its author is the account. */
-  private toEngineMessage(msg: WMessage, client: WClient): Promise<EngineMessage> {
-    return toEngineMessage(msg, this.account_?.id ?? widString(client.info?.wid?._serialized));
-  }
-
   private workingClient(): WClient {
     const client = this.run?.client;
     if (this.state_ !== 'WORKING' || !client || this.run?.ending) throw new EngineNotReadyError(this.state_);
@@ -491,3 +486,8 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     });
   }
 }
+
+// The message actions and group administration of `Engine`, forwarded to `features`.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- defined by delegateFeatures
+export interface WebjsEngine extends FeatureMethods {}
+delegateFeatures(WebjsEngine.prototype);

@@ -2,14 +2,12 @@
  * Mapping whatsapp-web.js objects to the engine's shapes ({@link EngineMessage}, {@link EngineContact},
  * {@link EngineChat}): ids normalized to strings, acks clamped, seconds turned into epoch ms.
  */
-import type { Chat as WChat, Contact as WContact, Message as WMessage } from 'whatsapp-web.js';
+import type { Message as WMessage } from 'whatsapp-web.js';
 import type { Ack, EngineChat, EngineContact, EngineMessage } from '../engine.js';
+import type { WebjsChat, WebjsContact, WebjsMessage } from './client.js';
 
 /** The fields of whatsapp-web.js' `Message` the mapping reads (a `Message` is one; so is a stand-in in tests). */
-export type MappedMessage = Pick<
-  WMessage,
-  'id' | 'fromMe' | 'from' | 'to' | 'author' | 'type' | 'body' | 'timestamp' | 'ack' | 'hasQuotedMsg' | 'getQuotedMessage'
->;
+export type MappedMessage = Omit<WebjsMessage, 'isStatus'>;
 
 /** Message types that are protocol noise rather than conversation; not emitted as `message`. */
 export const IGNORED_MESSAGE_TYPES = new Set(['e2e_notification', 'notification_template', 'protocol', 'ciphertext', 'gp2']);
@@ -56,11 +54,12 @@ export async function toEngineMessage(msg: MappedMessage, me: string): Promise<E
     timestamp: (msg.timestamp ?? 0) * 1000,
     ack: toAck(msg.ack),
     quotedMessageId,
+    ...(msg.isForwarded ? { isForwarded: true } : {}),
   };
 }
 
 /** Maps a contact; `participants` are the group's member ids (groups only). */
-export function toEngineContact(c: WContact, participants: string[] | undefined): EngineContact {
+export function toEngineContact(c: WebjsContact, participants: string[] | undefined): EngineContact {
   return {
     id: c.id._serialized,
     number: c.isGroup ? undefined : c.number || c.id.user || undefined,
@@ -72,7 +71,8 @@ export function toEngineContact(c: WContact, participants: string[] | undefined)
   };
 }
 
-export function toEngineChat(c: WChat): EngineChat {
+/** Maps a chat. */
+export function toEngineChat(c: WebjsChat): EngineChat {
   return {
     id: c.id._serialized,
     name: c.name || undefined,

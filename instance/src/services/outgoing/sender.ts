@@ -25,7 +25,15 @@ import { findSentCopy } from './reconcile.js';
 import { toOutgoingView } from './view.js';
 
 /** Engine codes that say the message was not sent and will not be: the record fails with the reason. */
-const FINAL_CODES = new Set(['chat_not_found', 'number_not_on_whatsapp', 'invalid_message', 'invalid_request']);
+const FINAL_CODES = new Set([
+  'chat_not_found',
+  'number_not_on_whatsapp',
+  'invalid_message',
+  'invalid_request',
+  // A forward whose message is gone:
+  'message_not_found',
+  'message_revoked',
+]);
 /** First retry delay after a failure that may be transient, ms (doubles per attempt, at most {@link RETRY_MAX_MS}). */
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
@@ -350,12 +358,14 @@ class RecordError extends Error {
 export async function sendAndRecord(
   engine: Engine,
   recorder: EventRecorder,
-  doc: Pick<OutgoingDoc, 'chatId' | 'body' | 'quotedMessageId' | 'sentBy'>,
+  doc: Pick<OutgoingDoc, 'chatId' | 'body' | 'quotedMessageId' | 'forwardOf' | 'sentBy'>,
 ): Promise<{ message: EngineMessage; record: MessageDoc }> {
   const endSend = recorder.beginSend();
   try {
     // A field the database gave back as null is absent.
-    const message = await engine.sendText(doc.chatId, doc.body, { quotedMessageId: doc.quotedMessageId ?? undefined });
+    const message = doc.forwardOf
+      ? await engine.forwardMessage(doc.forwardOf, doc.chatId)
+      : await engine.sendText(doc.chatId, doc.body, { quotedMessageId: doc.quotedMessageId ?? undefined });
     try {
       return { message, record: await recorder.recordSent(message, doc.sentBy) };
     } catch (err) {

@@ -12,6 +12,8 @@ export interface OutgoingView {
   type: 'chat';
   body: string;
   quotedMessageId?: string;
+  /** A forward: the id of the message forwarded. */
+  forwardOf?: string;
   sentBy: SentBy;
   /** ISO 8601: when it was queued. */
   createdAt: string;
@@ -38,6 +40,7 @@ export function toOutgoingView(d: OutgoingDoc, ack?: Ack): OutgoingView {
     type: 'chat',
     body: d.body,
     ...(d.quotedMessageId ? { quotedMessageId: d.quotedMessageId } : {}),
+    ...(d.forwardOf ? { forwardOf: d.forwardOf } : {}),
     sentBy: { tokenId: d.sentBy.tokenId, tokenName: d.sentBy.tokenName },
     createdAt: d.createdAt.toISOString(),
     ...(d.sentAt ? { sentAt: d.sentAt.toISOString() } : {}),

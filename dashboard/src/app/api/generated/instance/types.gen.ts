@@ -269,6 +269,26 @@ export type ListMessagesResponses = {
                 tokenId: string;
                 tokenName: string;
             };
+            /**
+             * Forwarded from another chat
+             */
+            isForwarded?: boolean;
+            /**
+             * ISO 8601: when its author last edited it
+             */
+            editedAt?: string;
+            /**
+             * ISO 8601: when its author deleted it for everyone (a tombstone: type `revoked`, body empty)
+             */
+            revokedAt?: string;
+            /**
+             * Reactions, one per sender
+             */
+            reactions?: Array<{
+                sender: string;
+                reaction: string;
+                timestamp: string;
+            }>;
         }>;
         nextCursor: string | null;
     };
@@ -398,6 +418,10 @@ export type SendMessageResponses = {
         type: 'chat';
         body: string;
         quotedMessageId?: string;
+        /**
+         * A forward: the id of the message forwarded
+         */
+        forwardOf?: string;
         sentBy: {
             tokenId: string;
             tokenName: string;
@@ -445,6 +469,10 @@ export type SendMessageResponses = {
         type: 'chat';
         body: string;
         quotedMessageId?: string;
+        /**
+         * A forward: the id of the message forwarded
+         */
+        forwardOf?: string;
         sentBy: {
             tokenId: string;
             tokenName: string;
@@ -477,6 +505,130 @@ export type SendMessageResponses = {
 };
 
 export type SendMessageResponse = SendMessageResponses[keyof SendMessageResponses];
+
+export type RevokeMessageData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/messages/{id}';
+};
+
+export type RevokeMessageErrors = {
+    /**
+     * Invalid id or body
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The token lacks the needed permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * No such message (message_not_found)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (session_not_ready); the message was deleted for everyone (message_revoked)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * WhatsApp refused or failed the action (engine_error)
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type RevokeMessageError = RevokeMessageErrors[keyof RevokeMessageErrors];
+
+export type RevokeMessageResponses = {
+    /**
+     * The stored message after the action
+     */
+    200: {
+        id: string;
+        chatId: string;
+        author: string;
+        fromMe: boolean;
+        isGroup: boolean;
+        type: string;
+        body: string;
+        /**
+         * ISO 8601
+         */
+        timestamp: string;
+        /**
+         * -1 error, 0 pending, 1 server, 2 device, 3 read, 4 played
+         */
+        ack: number;
+        quotedMessageId?: string;
+        sentBy?: {
+            tokenId: string;
+            tokenName: string;
+        };
+        /**
+         * Forwarded from another chat
+         */
+        isForwarded?: boolean;
+        /**
+         * ISO 8601: when its author last edited it
+         */
+        editedAt?: string;
+        /**
+         * ISO 8601: when its author deleted it for everyone (a tombstone: type `revoked`, body empty)
+         */
+        revokedAt?: string;
+        /**
+         * Reactions, one per sender
+         */
+        reactions?: Array<{
+            sender: string;
+            reaction: string;
+            timestamp: string;
+        }>;
+    };
+};
+
+export type RevokeMessageResponse = RevokeMessageResponses[keyof RevokeMessageResponses];
 
 export type GetMessageData = {
     body?: never;
@@ -547,6 +699,26 @@ export type GetMessageResponses = {
             tokenId: string;
             tokenName: string;
         };
+        /**
+         * Forwarded from another chat
+         */
+        isForwarded?: boolean;
+        /**
+         * ISO 8601: when its author last edited it
+         */
+        editedAt?: string;
+        /**
+         * ISO 8601: when its author deleted it for everyone (a tombstone: type `revoked`, body empty)
+         */
+        revokedAt?: string;
+        /**
+         * Reactions, one per sender
+         */
+        reactions?: Array<{
+            sender: string;
+            reaction: string;
+            timestamp: string;
+        }>;
     } | {
         /**
          * The send queue id (out_…), stable from the first answer on
@@ -562,6 +734,10 @@ export type GetMessageResponses = {
         type: 'chat';
         body: string;
         quotedMessageId?: string;
+        /**
+         * A forward: the id of the message forwarded
+         */
+        forwardOf?: string;
         sentBy: {
             tokenId: string;
             tokenName: string;
@@ -594,6 +770,142 @@ export type GetMessageResponses = {
 };
 
 export type GetMessageResponse = GetMessageResponses[keyof GetMessageResponses];
+
+export type EditMessageData = {
+    body: {
+        text: string;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/messages/{id}';
+};
+
+export type EditMessageErrors = {
+    /**
+     * Invalid id or body
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The token lacks the needed permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * No such message (message_not_found)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (session_not_ready); the message was deleted for everyone (message_revoked)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Sent more than 15 minutes ago (edit_window_passed)
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * WhatsApp refused or failed the action (engine_error)
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type EditMessageError = EditMessageErrors[keyof EditMessageErrors];
+
+export type EditMessageResponses = {
+    /**
+     * The stored message after the action
+     */
+    200: {
+        id: string;
+        chatId: string;
+        author: string;
+        fromMe: boolean;
+        isGroup: boolean;
+        type: string;
+        body: string;
+        /**
+         * ISO 8601
+         */
+        timestamp: string;
+        /**
+         * -1 error, 0 pending, 1 server, 2 device, 3 read, 4 played
+         */
+        ack: number;
+        quotedMessageId?: string;
+        sentBy?: {
+            tokenId: string;
+            tokenName: string;
+        };
+        /**
+         * Forwarded from another chat
+         */
+        isForwarded?: boolean;
+        /**
+         * ISO 8601: when its author last edited it
+         */
+        editedAt?: string;
+        /**
+         * ISO 8601: when its author deleted it for everyone (a tombstone: type `revoked`, body empty)
+         */
+        revokedAt?: string;
+        /**
+         * Reactions, one per sender
+         */
+        reactions?: Array<{
+            sender: string;
+            reaction: string;
+            timestamp: string;
+        }>;
+    };
+};
+
+export type EditMessageResponse = EditMessageResponses[keyof EditMessageResponses];
 
 export type ListContactsData = {
     body?: never;
@@ -1122,3 +1434,1225 @@ export type StatsResponses = {
 };
 
 export type StatsResponse = StatsResponses[keyof StatsResponses];
+
+export type ReplyToMessageData = {
+    body: {
+        text: string;
+    };
+    headers?: {
+        /**
+         * Makes retries safe: the same key from the same token answers with the first message (same id, current status) and sends nothing more; the same key with another message is refused (422 idempotency_key_reused).
+         */
+        'Idempotency-Key'?: string;
+    };
+    path: {
+        id: string;
+    };
+    query?: {
+        /**
+         * true: wait (bounded) until the message is sent or failed; 201 when sent, the error when it failed
+         */
+        wait?: 'true' | 'false';
+    };
+    url: '/v1/messages/{id}/reply';
+};
+
+export type ReplyToMessageErrors = {
+    /**
+     * Invalid body, id or Idempotency-Key
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The token lacks the needed permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * No such message (message_not_found); `?wait=true`: chat not found
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (session_not_ready); the message was deleted for everyone (message_revoked)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `?wait=true`: WhatsApp refused or failed the message
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ReplyToMessageError = ReplyToMessageErrors[keyof ReplyToMessageErrors];
+
+export type ReplyToMessageResponses = {
+    /**
+     * A message of the send queue
+     */
+    201: {
+        /**
+         * The send queue id (out_…), stable from the first answer on
+         */
+        id: string;
+        /**
+         * queued → sending → sent (then acks), or failed with an error
+         */
+        status: 'queued' | 'sending' | 'sent' | 'failed';
+        chatId: string;
+        fromMe: true;
+        isGroup: boolean;
+        type: 'chat';
+        body: string;
+        quotedMessageId?: string;
+        /**
+         * A forward: the id of the message forwarded
+         */
+        forwardOf?: string;
+        sentBy: {
+            tokenId: string;
+            tokenName: string;
+        };
+        /**
+         * ISO 8601: when it was queued
+         */
+        createdAt: string;
+        /**
+         * ISO 8601: when WhatsApp took it
+         */
+        sentAt?: string;
+        /**
+         * The WhatsApp message id once sent (the stored message, its acks and events)
+         */
+        messageId?: string;
+        /**
+         * Once sent: 1 server, 2 device, 3 read, 4 played
+         */
+        ack?: number;
+        attempts: number;
+        /**
+         * Why it failed
+         */
+        error?: {
+            code: string;
+            message: string;
+        };
+    };
+    /**
+     * A message of the send queue
+     */
+    202: {
+        /**
+         * The send queue id (out_…), stable from the first answer on
+         */
+        id: string;
+        /**
+         * queued → sending → sent (then acks), or failed with an error
+         */
+        status: 'queued' | 'sending' | 'sent' | 'failed';
+        chatId: string;
+        fromMe: true;
+        isGroup: boolean;
+        type: 'chat';
+        body: string;
+        quotedMessageId?: string;
+        /**
+         * A forward: the id of the message forwarded
+         */
+        forwardOf?: string;
+        sentBy: {
+            tokenId: string;
+            tokenName: string;
+        };
+        /**
+         * ISO 8601: when it was queued
+         */
+        createdAt: string;
+        /**
+         * ISO 8601: when WhatsApp took it
+         */
+        sentAt?: string;
+        /**
+         * The WhatsApp message id once sent (the stored message, its acks and events)
+         */
+        messageId?: string;
+        /**
+         * Once sent: 1 server, 2 device, 3 read, 4 played
+         */
+        ack?: number;
+        attempts: number;
+        /**
+         * Why it failed
+         */
+        error?: {
+            code: string;
+            message: string;
+        };
+    };
+};
+
+export type ReplyToMessageResponse = ReplyToMessageResponses[keyof ReplyToMessageResponses];
+
+export type ForwardMessageData = {
+    body: {
+        /**
+         * Chat id (…@c.us, …@g.us) or a phone number to forward to
+         */
+        to: string | string;
+    };
+    headers?: {
+        /**
+         * Makes retries safe: the same key from the same token answers with the first message (same id, current status) and sends nothing more; the same key with another message is refused (422 idempotency_key_reused).
+         */
+        'Idempotency-Key'?: string;
+    };
+    path: {
+        id: string;
+    };
+    query?: {
+        /**
+         * true: wait (bounded) until the message is sent or failed; 201 when sent, the error when it failed
+         */
+        wait?: 'true' | 'false';
+    };
+    url: '/v1/messages/{id}/forward';
+};
+
+export type ForwardMessageErrors = {
+    /**
+     * Invalid body, id or Idempotency-Key
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The token lacks the needed permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * No such message (message_not_found); `?wait=true`: chat not found
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (session_not_ready); the message was deleted for everyone (message_revoked)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `?wait=true`: WhatsApp refused or failed the message
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ForwardMessageError = ForwardMessageErrors[keyof ForwardMessageErrors];
+
+export type ForwardMessageResponses = {
+    /**
+     * A message of the send queue
+     */
+    201: {
+        /**
+         * The send queue id (out_…), stable from the first answer on
+         */
+        id: string;
+        /**
+         * queued → sending → sent (then acks), or failed with an error
+         */
+        status: 'queued' | 'sending' | 'sent' | 'failed';
+        chatId: string;
+        fromMe: true;
+        isGroup: boolean;
+        type: 'chat';
+        body: string;
+        quotedMessageId?: string;
+        /**
+         * A forward: the id of the message forwarded
+         */
+        forwardOf?: string;
+        sentBy: {
+            tokenId: string;
+            tokenName: string;
+        };
+        /**
+         * ISO 8601: when it was queued
+         */
+        createdAt: string;
+        /**
+         * ISO 8601: when WhatsApp took it
+         */
+        sentAt?: string;
+        /**
+         * The WhatsApp message id once sent (the stored message, its acks and events)
+         */
+        messageId?: string;
+        /**
+         * Once sent: 1 server, 2 device, 3 read, 4 played
+         */
+        ack?: number;
+        attempts: number;
+        /**
+         * Why it failed
+         */
+        error?: {
+            code: string;
+            message: string;
+        };
+    };
+    /**
+     * A message of the send queue
+     */
+    202: {
+        /**
+         * The send queue id (out_…), stable from the first answer on
+         */
+        id: string;
+        /**
+         * queued → sending → sent (then acks), or failed with an error
+         */
+        status: 'queued' | 'sending' | 'sent' | 'failed';
+        chatId: string;
+        fromMe: true;
+        isGroup: boolean;
+        type: 'chat';
+        body: string;
+        quotedMessageId?: string;
+        /**
+         * A forward: the id of the message forwarded
+         */
+        forwardOf?: string;
+        sentBy: {
+            tokenId: string;
+            tokenName: string;
+        };
+        /**
+         * ISO 8601: when it was queued
+         */
+        createdAt: string;
+        /**
+         * ISO 8601: when WhatsApp took it
+         */
+        sentAt?: string;
+        /**
+         * The WhatsApp message id once sent (the stored message, its acks and events)
+         */
+        messageId?: string;
+        /**
+         * Once sent: 1 server, 2 device, 3 read, 4 played
+         */
+        ack?: number;
+        attempts: number;
+        /**
+         * Why it failed
+         */
+        error?: {
+            code: string;
+            message: string;
+        };
+    };
+};
+
+export type ForwardMessageResponse = ForwardMessageResponses[keyof ForwardMessageResponses];
+
+export type ReactToMessageData = {
+    body: {
+        /**
+         * One emoji, e.g. 👍; empty takes the reaction off
+         */
+        reaction: string;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/messages/{id}/reaction';
+};
+
+export type ReactToMessageErrors = {
+    /**
+     * Invalid id or body
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The token lacks the needed permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * No such message (message_not_found)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (session_not_ready); the message was deleted for everyone (message_revoked)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * WhatsApp refused or failed the action (engine_error)
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ReactToMessageError = ReactToMessageErrors[keyof ReactToMessageErrors];
+
+export type ReactToMessageResponses = {
+    /**
+     * The stored message after the action
+     */
+    200: {
+        id: string;
+        chatId: string;
+        author: string;
+        fromMe: boolean;
+        isGroup: boolean;
+        type: string;
+        body: string;
+        /**
+         * ISO 8601
+         */
+        timestamp: string;
+        /**
+         * -1 error, 0 pending, 1 server, 2 device, 3 read, 4 played
+         */
+        ack: number;
+        quotedMessageId?: string;
+        sentBy?: {
+            tokenId: string;
+            tokenName: string;
+        };
+        /**
+         * Forwarded from another chat
+         */
+        isForwarded?: boolean;
+        /**
+         * ISO 8601: when its author last edited it
+         */
+        editedAt?: string;
+        /**
+         * ISO 8601: when its author deleted it for everyone (a tombstone: type `revoked`, body empty)
+         */
+        revokedAt?: string;
+        /**
+         * Reactions, one per sender
+         */
+        reactions?: Array<{
+            sender: string;
+            reaction: string;
+            timestamp: string;
+        }>;
+    };
+};
+
+export type ReactToMessageResponse = ReactToMessageResponses[keyof ReactToMessageResponses];
+
+export type SetChatPresenceData = {
+    body: {
+        /**
+         * typing, recording (a voice note), or paused (clears it; WhatsApp also clears it after about 25 s)
+         */
+        state: 'typing' | 'recording' | 'paused';
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/chats/{id}/presence';
+};
+
+export type SetChatPresenceErrors = {
+    /**
+     * Invalid chat id or state
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The token lacks the needed permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * No such chat (chat_not_found)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (session_not_ready)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Number not on WhatsApp (number_not_on_whatsapp)
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * WhatsApp refused or failed it (engine_error)
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type SetChatPresenceError = SetChatPresenceErrors[keyof SetChatPresenceErrors];
+
+export type SetChatPresenceResponses = {
+    /**
+     * Shown
+     */
+    200: {
+        /**
+         * typing, recording (a voice note), or paused (clears it; WhatsApp also clears it after about 25 s)
+         */
+        state: 'typing' | 'recording' | 'paused';
+        chatId: string;
+    };
+};
+
+export type SetChatPresenceResponse = SetChatPresenceResponses[keyof SetChatPresenceResponses];
+
+export type CreateGroupData = {
+    body: {
+        subject: string;
+        /**
+         * User id (…@c.us) or phone number
+         */
+        participants: Array<string | string>;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/groups';
+};
+
+export type CreateGroupErrors = {
+    /**
+     * Invalid body
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The token lacks the needed permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (session_not_ready)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * A participant is not on WhatsApp (number_not_on_whatsapp): nothing was created
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * WhatsApp refused or failed it (engine_error)
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type CreateGroupError = CreateGroupErrors[keyof CreateGroupErrors];
+
+export type CreateGroupResponses = {
+    /**
+     * Created
+     */
+    201: {
+        id: string;
+        subject: string;
+        description?: string;
+        /**
+         * The group's creator
+         */
+        owner?: string;
+        participants: Array<{
+            id: string;
+            isAdmin: boolean;
+            isSuperAdmin: boolean;
+        }>;
+    };
+};
+
+export type CreateGroupResponse = CreateGroupResponses[keyof CreateGroupResponses];
+
+export type UpdateGroupData = {
+    body: {
+        subject?: string;
+        description?: string;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/groups/{id}';
+};
+
+export type UpdateGroupErrors = {
+    /**
+     * Invalid group id or body
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The account is not an admin of the group (not_group_admin), or the token lacks the permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * No such group, or the account is not a member (group_not_found)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (session_not_ready)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * WhatsApp refused or failed it (engine_error)
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type UpdateGroupError = UpdateGroupErrors[keyof UpdateGroupErrors];
+
+export type UpdateGroupResponses = {
+    /**
+     * The group now
+     */
+    200: {
+        id: string;
+        subject: string;
+        description?: string;
+        /**
+         * The group's creator
+         */
+        owner?: string;
+        participants: Array<{
+            id: string;
+            isAdmin: boolean;
+            isSuperAdmin: boolean;
+        }>;
+    };
+};
+
+export type UpdateGroupResponse = UpdateGroupResponses[keyof UpdateGroupResponses];
+
+export type ChangeGroupParticipantsData = {
+    body: {
+        /**
+         * User id (…@c.us) or phone number
+         */
+        participants: Array<string | string>;
+    };
+    path: {
+        id: string;
+        /**
+         * add, remove, promote (to admin) or demote
+         */
+        action: 'add' | 'remove' | 'promote' | 'demote';
+    };
+    query?: never;
+    url: '/v1/groups/{id}/participants/{action}';
+};
+
+export type ChangeGroupParticipantsErrors = {
+    /**
+     * Invalid group id or body
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Not an admin (not_group_admin); removing or demoting the group's creator (cannot_change_owner); or the token lacks w
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * No such group, or the account is not a member (group_not_found)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (session_not_ready)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * add: a user is not on WhatsApp (number_not_on_whatsapp); others: a user is not a participant (not_a_participant)
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * WhatsApp refused or failed it (engine_error)
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ChangeGroupParticipantsError = ChangeGroupParticipantsErrors[keyof ChangeGroupParticipantsErrors];
+
+export type ChangeGroupParticipantsResponses = {
+    /**
+     * The group now
+     */
+    200: {
+        id: string;
+        subject: string;
+        description?: string;
+        /**
+         * The group's creator
+         */
+        owner?: string;
+        participants: Array<{
+            id: string;
+            isAdmin: boolean;
+            isSuperAdmin: boolean;
+        }>;
+    };
+};
+
+export type ChangeGroupParticipantsResponse = ChangeGroupParticipantsResponses[keyof ChangeGroupParticipantsResponses];
+
+export type GetGroupInviteData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/groups/{id}/invite';
+};
+
+export type GetGroupInviteErrors = {
+    /**
+     * Invalid group id or body
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The account is not an admin of the group (not_group_admin), or the token lacks the permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * No such group, or the account is not a member (group_not_found)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (session_not_ready)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * WhatsApp refused or failed it (engine_error)
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type GetGroupInviteError = GetGroupInviteErrors[keyof GetGroupInviteErrors];
+
+export type GetGroupInviteResponses = {
+    /**
+     * Invite link
+     */
+    200: {
+        code: string;
+        /**
+         * https://chat.whatsapp.com/<code>
+         */
+        link: string;
+    };
+};
+
+export type GetGroupInviteResponse = GetGroupInviteResponses[keyof GetGroupInviteResponses];
+
+export type RevokeGroupInviteData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/groups/{id}/invite/revoke';
+};
+
+export type RevokeGroupInviteErrors = {
+    /**
+     * Invalid group id or body
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The account is not an admin of the group (not_group_admin), or the token lacks the permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * No such group, or the account is not a member (group_not_found)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (session_not_ready)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * WhatsApp refused or failed it (engine_error)
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type RevokeGroupInviteError = RevokeGroupInviteErrors[keyof RevokeGroupInviteErrors];
+
+export type RevokeGroupInviteResponses = {
+    /**
+     * The new invite link
+     */
+    200: {
+        code: string;
+        /**
+         * https://chat.whatsapp.com/<code>
+         */
+        link: string;
+    };
+};
+
+export type RevokeGroupInviteResponse = RevokeGroupInviteResponses[keyof RevokeGroupInviteResponses];
+
+export type LeaveGroupData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/groups/{id}/leave';
+};
+
+export type LeaveGroupErrors = {
+    /**
+     * Invalid group id or body
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The token lacks the needed permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * No such group, or the account is not a member (group_not_found)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (session_not_ready)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * WhatsApp refused or failed it (engine_error)
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type LeaveGroupError = LeaveGroupErrors[keyof LeaveGroupErrors];
+
+export type LeaveGroupResponses = {
+    /**
+     * Left
+     */
+    200: {
+        id: string;
+        left: true;
+    };
+};
+
+export type LeaveGroupResponse = LeaveGroupResponses[keyof LeaveGroupResponses];

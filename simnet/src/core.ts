@@ -1,0 +1,24 @@
+/**
+ * What the network's feature modules (`actions.ts`, `group-admin.ts`, `presence.ts`) may use of {@link SimNetwork}'s
+ * state and internals: the shared maps, the read side and the delivery primitives.
+ */
+import type { Account, Device, Group, SendInput, StoredMessage } from './model.js';
+import type { PushEvent, WireMessage } from './protocol.js';
+import type { NetworkViews } from './views.js';
+
+export interface NetworkCore {
+  readonly accounts: ReadonlyMap<string, Account>;
+  readonly groups: Map<string, Group>;
+  readonly messages: ReadonlyMap<string, StoredMessage>;
+  readonly views: NetworkViews;
+  /** Queues `event` for every device of account `phone` (at-least-once, like messages). */
+  push(phone: string, event: PushEvent): void;
+  /** Sends `event` to the connected devices of account `phone` only (ephemeral: presence). */
+  pushLive(phone: string, event: PushEvent): void;
+  /** Makes sure account `phone` has chat `chatId` (a new one is pushed with its contact). */
+  ensureChat(phone: string, chatId: string): void;
+  /** Makes sure account `phone` has seen user `peer` (a new one's contact is pushed). */
+  ensurePeer(phone: string, peer: string): void;
+  /** Sends a message (see `SimNetwork.send`); from device `origin` with `respond` for a device request. */
+  send(input: SendInput, origin?: Device, respond?: (message: WireMessage) => void): WireMessage;
+}
