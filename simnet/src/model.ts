@@ -37,6 +37,10 @@ export interface ChatRecord {
   unread: number;
   /** Epoch ms. */
   lastMessageAt?: number;
+  /** Flags the account set on its phone (sync after login). */
+  archived?: boolean;
+  pinned?: boolean;
+  muted?: boolean;
 }
 
 export interface Account {
@@ -72,6 +76,11 @@ export interface Group {
   owner: string;
   /** Participants' phones, owner included. */
   participants: string[];
+  /** Admins' phones besides the owner (who is always one). */
+  admins?: string[];
+  description?: string;
+  /** Epoch ms. */
+  createdAt?: number;
 }
 
 export interface StoredMessage {

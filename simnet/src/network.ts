@@ -11,8 +11,9 @@
  * (at once if connected, else when it reconnects; pushes are queued per device). A message's ack, as its sender
  * sees it, is the lowest state over its recipients: 1 sent, 2 delivered, 3 read.
  */
-import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { ChatStates } from './chat-states.js';
+import { NetworkSync } from './sync.js';
 import { PendingLogins } from './logins.js';
 import { NetworkViews } from './views.js';
 import {
@@ -47,6 +48,12 @@ export class SimNetwork {
   readonly #views = new NetworkViews(this.#accounts, this.#groups, this.#messages);
   /** Typing / recording indicators the devices showed (for the test hooks). */
   readonly chatStates = new ChatStates();
+  /** Groups' metadata and chat flags (sync after login). */
+  readonly sync = new NetworkSync(this.#accounts, this.#groups, this.#views, {
+    push: (phone, event) => this.#pushToAccount(phone, event),
+    ensureChat: (phone, chatId) => this.#ensureChat(phone, chatId),
+    ensurePeer: (phone, peer) => this.#ensurePeer(phone, peer),
+  });
 
   constructor(options: NetworkOptions = {}) {
     this.#logins = new PendingLogins(options.qrIntervalMs ?? 20_000, options.qrMaxCount ?? 6);
@@ -172,6 +179,11 @@ export class SimNetwork {
         }
         case 'chats':
           return reply<'chats'>({ chats: this.chats(device.phone) });
+        case 'groups':
+          return reply<'groups'>({ groups: this.sync.groupsOf(device.phone) });
+        case 'read':
+          this.markRead(device.phone, frame.chatId);
+          return reply<'read'>({});
         case 'history':
           return reply<'history'>({ messages: this.history(device.phone, frame.chatId, frame.limit) });
         case 'logout':
@@ -277,23 +289,9 @@ export class SimNetwork {
     this.#offline.delete(phone);
   }
 
-  /**
-   * Creates a group; the owner is a participant.
-   * @throws SimnetError `account_not_found` (404) for an unknown owner or participant.
-   */
-  createGroup(name: string, owner: string, participants: string[]): WireContact {
-    const phones = [...new Set([owner, ...participants])];
-    for (const phone of phones) this.#views.requireAccount(phone);
-    let id: string;
-    do id = `120363${randomInt(100_000_000, 999_999_999)}${randomInt(100_000, 999_999)}@g.us`;
-    while (this.#groups.has(id));
-    const group: Group = { id, name, owner, participants: phones };
-    this.#groups.set(id, group);
-    for (const phone of phones) {
-      this.#ensureChat(phone, id);
-      for (const other of phones) if (other !== phone) this.#ensurePeer(phone, other);
-    }
-    return groupContact(group);
+  /** Creates a group (see {@link NetworkSync.createGroup}). */
+  createGroup(name: string, owner: string, participants: string[], extra: { description?: string; admins?: string[] } = {}): WireContact {
+    return this.sync.createGroup(name, owner, participants, extra);
   }
 
   /**
@@ -483,10 +481,13 @@ export class SimNetwork {
     this.#pushToAccount(phone, { kind: 'contact', contact: this.#views.userContact(peer) });
   }
 
+  /** A message in the chat: its time, and for a received one its unread count (pushed, like `unread_count`). */
   #touchChat(phone: string, chatId: string, at: number, unread: boolean): void {
-    this.#ensureChat(phone, chatId, (chat) => {
-      chat.lastMessageAt = at;
-      if (unread) chat.unread++;
+    const existed = this.#accounts.get(phone)?.chats.has(chatId) ?? false;
+    const chat = this.#ensureChat(phone, chatId, (c) => {
+      c.lastMessageAt = at;
+      if (unread) c.unread++;
     });
+    if (existed && unread) this.#pushToAccount(phone, { kind: 'chat', chat: this.#views.chat(phone, chat) });
   }
 }

@@ -36,6 +36,8 @@ export const RECORDED_EVENTS: Array<keyof EngineEvents> = [
   'message_ack',
   'contact',
   'chat',
+  // Sync after login
+  'group',
 ];
 
 /** Everything an engine emitted (of {@link RECORDED_EVENTS}), in order, with waiting helpers. */

@@ -40,8 +40,11 @@ import {
   type SendTextOptions,
   type SessionState,
 } from '../engine.js';
+import type { EngineGroup } from '../engine-sync.js';
 import { DEFAULT_RECONNECT_POLICY, Reconnector, type ReconnectPolicy } from '../reconnect.js';
 import { PendingRequests } from './requests.js';
+import { closeSocket } from './socket.js';
+import { readGroups } from './sync.js';
 import { renderScreen } from './screenshot.js';
 import { SessionFile } from './stored-session.js';
 
@@ -210,6 +213,18 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
   async chats(): Promise<EngineChat[]> {
     this.#requireWorking();
     return (await this.#request({ type: 'chats', reqId: this.#requests.nextId() })).chats;
+  }
+
+  /** See `EngineSync.groups`: the network's `groups` request. @throws EngineNotReadyError unless WORKING. */
+  async groups(): Promise<EngineGroup[]> {
+    this.#requireWorking();
+    return readGroups(await this.#request({ type: 'groups', reqId: this.#requests.nextId() }));
+  }
+
+  /** See `EngineSync.markChatRead`: the network's `read` request. @throws as {@link sendChatState}. */
+  async markChatRead(chatId: string): Promise<void> {
+    this.#requireWorking();
+    await this.#request({ type: 'read', reqId: this.#requests.nextId(), chatId: toChatId(chatId) });
   }
 
   /**
@@ -420,6 +435,9 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
       case 'contact':
         this.#emit('contact', event.contact);
         return;
+      case 'group':
+        this.#emit('group', readGroups({ groups: [event.group] })[0]!);
+        return;
     }
   }
 
@@ -473,22 +491,4 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
       this.#log.error({ err, event }, 'engine event listener threw');
     }
   }
-}
-
-/** Closes a socket gracefully, terminating it when the close handshake takes over 1 s. */
-function closeSocket(ws: WebSocket): Promise<void> {
-  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      ws.terminate();
-      resolve();
-    }, 1_000);
-    ws.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    ws.on('error', () => undefined);
-    if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-    else ws.close(1000, 'stopped');
-  });
 }

@@ -4,15 +4,28 @@
  * as WhatsApp Web would: `message_create` (and `message` for received ones) then `unread_count`; own messages get
  * `message_ack` 1 → 2 at once (the peer's phone is online) and 3 when the peer reads.
  */
-import type { ClientOptions, GroupParticipant, MessageAck, MessageId } from 'whatsapp-web.js';
+import type { ClientOptions, GroupNotification, GroupNotificationTypes, GroupParticipant, MessageAck, MessageId } from 'whatsapp-web.js';
 import wwebjs from 'whatsapp-web.js';
 import type { ChatState } from '../../../src/engines/engine.js';
 import type { WebjsContact } from '../../../src/engines/webjs/client.js';
 import { StandInChat } from './chat.js';
 import { StandInClient } from './client.js';
-import { groupContact, textMessage, userContact, wid, type MessageFixture } from './fixtures.js';
+import { groupContact, phoneKey, textMessage, userContact, wid, type MessageFixture } from './fixtures.js';
 
-const { MessageAck: Ack } = wwebjs;
+const { MessageAck: Ack, GroupNotificationTypes: Types } = wwebjs;
+
+/** A group notification as whatsapp-web.js emits it (`group_join`, `group_update`, …), the fields it fills. */
+export type GroupNotificationFixture = Pick<GroupNotification, 'id' | 'body' | 'type' | 'timestamp' | 'chatId' | 'author' | 'recipientIds'>;
+
+/** A change a member makes to a group. */
+export interface GroupChangeInput {
+  subject?: string | undefined;
+  description?: string | undefined;
+  add?: string[] | undefined;
+  remove?: string[] | undefined;
+  promote?: string[] | undefined;
+  demote?: string[] | undefined;
+}
 
 export class StandInWorld {
   /** Users on WhatsApp by id, with their pushname (the account's own entry included). */
@@ -63,24 +76,94 @@ export class StandInWorld {
   openChat(id: string): StandInChat {
     let chat = this.chats.get(id);
     if (!chat) {
-      chat = new StandInChat(id, this.accounts.get(id)?.pushname ?? '', (chatId, state) =>
-        this.chatStates.push({ chatId, state, timestamp: Date.now() }),
-      );
+      chat = new StandInChat(id, this.accounts.get(id)?.pushname ?? '', this.#onState, this.#onSeen);
       this.chats.set(id, chat);
     }
     return chat;
   }
 
   /** Creates a group with the account (super admin) and `members`; returns its id. */
-  createGroup(subject: string, members: string[]): string {
+  createGroup(subject: string, members: string[], options: { description?: string; admins?: string[] } = {}): string {
     const id = `120363${String(Date.now()).slice(-9)}${String(++this.#groups).padStart(6, '0')}@g.us`;
-    const chat = new StandInChat(id, subject, (chatId, state) => this.chatStates.push({ chatId, state, timestamp: Date.now() }));
+    const chat = new StandInChat(id, subject, this.#onState, this.#onSeen);
     const participant = (p: string, admin: boolean): GroupParticipant => ({ id: wid(p), isAdmin: admin, isSuperAdmin: admin });
     chat.participants = [participant(this.me.id, true), ...members.map((m) => participant(m, false))];
+    chat.owner = wid(this.me.id);
+    chat.createdAt = new Date();
+    chat.description = options.description;
+    for (const p of chat.participants) if (options.admins?.includes(p.id._serialized)) p.isAdmin = true;
     chat.timestamp = Math.floor(Date.now() / 1000);
     this.chats.set(id, chat);
     return id;
   }
+
+  /**
+   * Member `actor` changes group `groupId` on their phone; the client hears whatsapp-web.js' notification events:
+   * `group_update` (subject, description), `group_join` (add), `group_leave` (remove), `group_admin_changed`.
+   */
+  updateGroup(actor: string, groupId: string, change: GroupChangeInput): void {
+    const chat = this.chats.get(groupId);
+    if (!chat?.participants) throw new Error(`no group ${groupId}`);
+    const notify = (event: string, type: GroupNotificationTypes, ids: string[], body = '') => {
+      const key = phoneKey();
+      const n: GroupNotificationFixture = {
+        id: { fromMe: actor === this.me.id, remote: groupId, id: key, _serialized: `false_${groupId}_${key}_${actor}` },
+        body,
+        type,
+        timestamp: Math.floor(Date.now() / 1000),
+        chatId: groupId,
+        author: actor,
+        recipientIds: ids,
+      };
+      this.#emit(event, n);
+    };
+    if (change.subject !== undefined) {
+      chat.name = change.subject;
+      notify('group_update', Types.SUBJECT, [], change.subject);
+    }
+    if (change.description !== undefined) {
+      chat.description = change.description;
+      notify('group_update', Types.DESCRIPTION, [], change.description);
+    }
+    if (change.add?.length) {
+      for (const id of change.add) chat.participants.push({ id: wid(id), isAdmin: false, isSuperAdmin: false });
+      notify('group_join', Types.ADD, change.add);
+    }
+    if (change.remove?.length) {
+      chat.participants = chat.participants.filter((p) => !change.remove!.includes(p.id._serialized));
+      notify('group_leave', Types.REMOVE, change.remove);
+    }
+    for (const [ids, admin, type] of [
+      [change.promote, true, Types.PROMOTE],
+      [change.demote, false, Types.DEMOTE],
+    ] as const) {
+      if (!ids?.length) continue;
+      for (const p of chat.participants) if (ids.includes(p.id._serialized) && !p.isSuperAdmin) p.isAdmin = admin;
+      notify('group_admin_changed', type, [...ids]);
+    }
+  }
+
+  /** The account archives / pins / mutes a chat on its phone; whatsapp-web.js tells only archiving (`chat_archived`). */
+  setChatFlags(chatId: string, flags: { archived?: boolean | undefined; pinned?: boolean | undefined; muted?: boolean | undefined }): void {
+    const chat = this.chats.get(chatId);
+    if (!chat) throw new Error(`no chat ${chatId}`);
+    if (flags.pinned !== undefined) chat.pinned = flags.pinned;
+    if (flags.muted !== undefined) chat.isMuted = flags.muted;
+    if (flags.archived !== undefined && flags.archived !== chat.archived) {
+      const prev = chat.archived;
+      chat.archived = flags.archived;
+      this.#emit('chat_archived', chat, chat.archived, prev);
+    }
+  }
+
+  readonly #onState = (chatId: string, state: ChatState) => this.chatStates.push({ chatId, state, timestamp: Date.now() });
+
+  /** `Chat.sendSeen()`: unread 0 (`unread_count`), the peers' messages read. */
+  readonly #onSeen = (chat: StandInChat) => {
+    chat.unreadCount = 0;
+    for (const m of chat.messages) if (!m.fromMe) m.ack = Ack.ACK_READ;
+    this.#emit('unread_count', chat);
+  };
 
   /** `getContacts()`: every user the account knows and its groups. */
   contacts(): WebjsContact[] {
