@@ -14,6 +14,7 @@ import {
   type EngineMessage,
   type SessionState,
 } from '@wacloud/instance/engines/engine';
+import type { EngineGroup } from '@wacloud/instance/engines/engine-sync';
 import { OWN_ID } from './fixtures.js';
 
 export class BenchEngine extends EventEmitter<EngineEvents> implements Engine {
@@ -63,9 +64,15 @@ export class BenchEngine extends EventEmitter<EngineEvents> implements Engine {
     return [];
   }
 
-  async messagesSince(): Promise<EngineMessage[]> {
+  async messagesSince(_chatId: string, _sinceMs: number, _limit: number): Promise<EngineMessage[]> {
     return [];
   }
+
+  async groups(): Promise<EngineGroup[]> {
+    return [];
+  }
+
+  async markChatRead(): Promise<void> {}
 
   async screenshot(): Promise<Buffer> {
     throw new EngineError('unsupported', 'the benchmark engine has no screen');

@@ -11,9 +11,11 @@ import type { Engine } from './engines/engine.js';
 import { createEngine, hasStoredSession } from './engines/factory.js';
 import { internalRoutes } from './http/routes-internal.js';
 import { publicRoutes } from './http/routes-public.js';
+import { syncRoutes } from './http/routes-sync.js';
 import { startHttpServers } from './http/servers.js';
 import { createMetrics } from './metrics.js';
 import { instanceVersion } from './openapi.js';
+import { ChatsService } from './services/chats.js';
 import { ContactsService } from './services/contacts.js';
 import { EventRecorder } from './services/event-recorder.js';
 import { GapFiller } from './services/gap-fill.js';
@@ -21,6 +23,7 @@ import { LiveEvents } from './services/live-events.js';
 import { MessagingService } from './services/messaging.js';
 import { OutgoingSender } from './services/outgoing/sender.js';
 import { SessionController } from './services/session-controller.js';
+import { SyncService } from './services/sync.js';
 import { TokenService } from './services/tokens.js';
 import { Journal, journalFilePath } from './storage/journal.js';
 import { Persister, spillFilePath } from './storage/persistence.js';
@@ -153,6 +156,14 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
   await sender.start();
   const messaging = new MessagingService(engine, store, sender);
   const contacts = new ContactsService(store);
+  const sync = new SyncService({
+    engine,
+    store,
+    live,
+    logger: logger.child({ component: 'sync' }),
+    historyPerChat: config.historyImportMessages,
+  });
+  const chats = new ChatsService(store, engine);
 
   const servers = await startHttpServers({
     host: config.host,
@@ -162,7 +173,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     bodyLimitBytes: config.bodyLimitBytes,
     internalApiKey: config.internalApiKey,
     version: instanceVersion,
-    publicRoutes: publicRoutes({ session, messaging, contacts, sendWaitMs: config.sendWaitMaxMs }),
+    publicRoutes: [...publicRoutes({ session, messaging, contacts, sendWaitMs: config.sendWaitMaxMs }), ...syncRoutes({ chats })],
     internalRoutes: internalRoutes({ tokens, webhooks: webhookAdmin }),
     tokens,
     session,
@@ -192,6 +203,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
       await bounded(sender.stop(), STOP_STEP_TIMEOUT_MS, 'send queue stop', logger);
       await engine.stop().catch((err: Error) => logger.warn({ err }, 'engine stop failed'));
       await bounded(gapFiller.idle(), STOP_STEP_TIMEOUT_MS, 'gap fill', logger);
+      await bounded(sync.idle(), STOP_STEP_TIMEOUT_MS, 'sync after login', logger);
       recorder.close();
       // On the timeout, what the database did not take is written to the spill file (replayed by the next start).
       await persister.close(PERSIST_CLOSE_TIMEOUT_MS);

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { buildOpenApi, type RouteDef } from '@wacloud/kit';
 import { z } from 'zod';
 import { publicRoutes, type PublicDeps } from './http/routes-public.js';
+import { syncRoutes } from './http/routes-sync.js';
 import { idempotencyKey } from './http/schemas.js';
 
 /** The package version, as the document and `/health` show it. */
@@ -77,8 +78,8 @@ export function publicOpenApi(): Record<string, unknown> {
         },
       },
     );
-  const deps = new Proxy({} as PublicDeps, { get: (_t, p: string) => unavailable(p) });
-  return instanceOpenApi({ public: publicRoutes(deps) });
+  const deps = <T extends object>() => new Proxy({} as T, { get: (_t, p: string) => unavailable(p) });
+  return instanceOpenApi({ public: [...publicRoutes(deps<PublicDeps>()), ...syncRoutes(deps<Parameters<typeof syncRoutes>[0]>())] });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

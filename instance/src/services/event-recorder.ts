@@ -267,6 +267,10 @@ export class EventRecorder {
         isGroup: c.isGroup,
         unreadCount: c.unreadCount,
         lastMessageAt: c.lastMessageAt ? new Date(c.lastMessageAt) : undefined,
+        archived: c.archived,
+        pinned: c.pinned,
+        muted: c.muted,
+        lastMessage: c.lastMessage ? { ...c.lastMessage, timestamp: new Date(c.lastMessage.timestamp) } : undefined,
         updatedAt: new Date(),
       },
     });

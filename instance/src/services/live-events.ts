@@ -1,6 +1,7 @@
 /**
  * Live events for the WebSocket stream `/v1/events`: session state, QR, pairing code, messages, acks and the send
- * queue's statuses (`message.status`: queued, sending, sent, failed) as they happen, in memory only (nothing is replayed to late subscribers).
+ * queue's statuses (`message.status`: queued, sending, sent, failed) and the sync after login's progress
+ * (`sync.progress`) as they happen, in memory only (nothing is replayed to late subscribers).
  */
 import { EventEmitter } from 'node:events';
 import type { Permission } from '../storage/store.js';
@@ -8,7 +9,7 @@ import { grants } from './tokens.js';
 
 /** A live event as sent on the WebSocket stream: `{ event, data, timestamp }` (timestamp epoch ms). */
 export interface LiveEvent {
-  event: 'session.status' | 'qr' | 'pairing_code' | 'message' | 'message.ack' | 'message.status';
+  event: 'session.status' | 'qr' | 'pairing_code' | 'message' | 'message.ack' | 'message.status' | 'sync.progress';
   data: unknown;
   timestamp: number;
 }
