@@ -183,3 +183,10 @@ test('a reconnect syncs again and imports nothing twice', async () => {
   expect((await inst.api('GET', '/v1/stats', { token: r })).body.totals).toEqual(before);
   expect(await messagesOf(id(BOB))).toEqual(['bob 5', 'bob 4', 'bob 3', 'bob 2']);
 });
+
+test('marking a chat read without a logged-in session → 409 session_not_ready; the stored chats stay readable', async () => {
+  await inst.api('POST', '/v1/session/logout', { token: w });
+  const res = await inst.api('POST', `/v1/chats/${id(BOB)}/read`, { token: w });
+  expect([res.status, res.body.error.code]).toEqual([409, 'session_not_ready']);
+  expect((await inst.api('GET', '/v1/chats', { token: r })).body.items).toHaveLength(3);
+});
