@@ -1,6 +1,6 @@
 /**
  * Chats as the API shows them: the stored chats (kept by the sync after login and the engine's events) with their
- * newest message, a group's metadata, and marking a chat read through the engine.
+ * last message (for one chat, the newest stored message when it is newer than the record's), a group's metadata, and marking a chat read through the engine.
  */
 import { AppError } from '../errors.js';
 import type { Engine } from '../engines/engine.js';
@@ -96,14 +96,13 @@ export class ChatsService {
     private readonly engine: Engine,
   ) {}
 
-  /** Chats matching `filter`, newest first. @throws AppError `invalid_cursor`. */
+  /**
+   * Chats matching `filter`, newest first, each with the last message its record holds (kept by every stored message,
+   * at most `CHAT_TOUCH_MS` behind, and by the sync). @throws AppError `invalid_cursor`.
+   */
   async list(filter: ChatFilter): Promise<Page<ChatView>> {
     const page = await findChats(this.store, filter);
-    const newest = await newestMessages(
-      this.store,
-      page.items.map((c) => c._id),
-    );
-    return { items: page.items.map((c) => toChatView(c, newest.get(c._id))), nextCursor: page.nextCursor };
+    return { items: page.items.map((c) => toChatView(c, undefined)), nextCursor: page.nextCursor };
   }
 
   /** One chat, with its group's metadata for a group. @throws AppError `chat_not_found`. */
