@@ -102,6 +102,7 @@ interface Setup {
 }
 
 const tmpRoot = mkdtempSync(path.join(tmpdir(), 'wacloud-contract-'));
+afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }));
 const RECONNECT = { initialDelayMs: 50, maxDelayMs: 200 };
 
 async function simulated(phone: string, dataDir: string): Promise<Setup> {
