@@ -15,6 +15,7 @@ import {
   type SessionState,
 } from '@wacloud/instance/engines/engine';
 import { RefusedFeatures, delegateFeatures, type FeatureMethods } from '@wacloud/instance/engines/features';
+import type { EngineGroup } from '@wacloud/instance/engines/engine-sync';
 import { OWN_ID } from './fixtures.js';
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the feature methods, see the end of this file
@@ -67,9 +68,15 @@ export class BenchEngine extends EventEmitter<EngineEvents> implements Engine {
     return [];
   }
 
-  async messagesSince(): Promise<EngineMessage[]> {
+  async messagesSince(_chatId: string, _sinceMs: number, _limit: number): Promise<EngineMessage[]> {
     return [];
   }
+
+  async groups(): Promise<EngineGroup[]> {
+    return [];
+  }
+
+  async markChatRead(): Promise<void> {}
 
   async screenshot(): Promise<Buffer> {
     throw new EngineError('unsupported', 'the benchmark engine has no screen');

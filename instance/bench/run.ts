@@ -16,6 +16,8 @@
  *   BENCH_JOURNAL_DIR               journal: where the journal files go                default bench/.journal
  *   --sends / BENCH_SENDS           queue: messages sent through the send queue        default 1000
  *   --send-concurrency / BENCH_SEND_CONCURRENCY  queue: POSTs in flight at once        default 8
+ *   --history-messages / BENCH_HISTORY_MESSAGES  history: messages imported per run     default 50000
+ *   --history-per-chat / BENCH_HISTORY_PER_CHAT  history: messages per chat (N)         default 50
  *
  * A MongoDB-wire server is started with @wacloud/testenv (`MONGODB_URI` to use an external one) and stopped at the end.
  *
@@ -41,10 +43,11 @@ import { DEFAULT_CHATS } from './fixtures.js';
 import { runIngest, type IngestResult } from './ingest.js';
 import { runJournal, type JournalResult } from './journal.js';
 import { runQuery, type QueryResult } from './query.js';
+import { runHistory, type HistoryResult } from './history.js';
 import { runQueue, type QueueResult } from './queue.js';
 import { fmt, table } from './stats.js';
 
-const BENCHES = ['ingest', 'query', 'journal', 'queue'] as const;
+const BENCHES = ['ingest', 'query', 'journal', 'queue', 'history'] as const;
 
 const SIZE_SOURCES = {
   messages: { flag: 'messages', env: 'BENCH_MESSAGES', def: 20_000, min: 1 },
@@ -62,12 +65,14 @@ const SIZE_SOURCES = {
   appends: { flag: 'appends', env: 'BENCH_APPENDS', def: 5_000, min: 1 },
   sends: { flag: 'sends', env: 'BENCH_SENDS', def: 1_000, min: 1 },
   sendConcurrency: { flag: 'send-concurrency', env: 'BENCH_SEND_CONCURRENCY', def: 8, min: 1 },
+  historyMessages: { flag: 'history-messages', env: 'BENCH_HISTORY_MESSAGES', def: 50_000, min: 1 },
+  historyPerChat: { flag: 'history-per-chat', env: 'BENCH_HISTORY_PER_CHAT', def: 50, min: 1 },
 } satisfies Record<string, BenchSize>;
 
 type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
 
 const USAGE =
-  'usage: npm run bench -w instance -- [ingest|query|journal|queue] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS] [--appends A] [--sends S] [--send-concurrency C]\n';
+  'usage: npm run bench -w instance -- [ingest|query|journal|queue|history] [--json] [--history-messages N] [--history-per-chat P] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS] [--appends A] [--sends S] [--send-concurrency C]\n';
 
 function printIngest(r: IngestResult): void {
   out(`Ingestion — ${fmt(r.messages)} messages per run, median of ${r.runs} runs per side, each in a fresh database`);
@@ -155,6 +160,29 @@ function printQueue(r: QueueResult): void {
   out();
 }
 
+function printHistory(r: HistoryResult): void {
+  out(
+    `History import — ${fmt(r.messages)} messages (${fmt(r.chats)} chats × ${r.perChat}), median of ${r.runs} runs per side, fresh databases`,
+  );
+  out(
+    `  path: SyncService.run(): contacts, chats, groups, then Engine.messagesSince per chat → insertMany(ordered: false) in batches of ${fmt(r.batch)}`,
+  );
+  out('  raw:  one messages.insertMany(ordered: false) of the same documents');
+  out();
+  out(
+    table(
+      ['side', 'wall ms (median)', 'messages/s', 'runs (ms)'],
+      [
+        ['history import', r.sync.medianMs, r.sync.perSec, r.sync.runsMs.map(fmt).join(' / ')],
+        ['raw insertMany', r.raw.medianMs, r.raw.perSec, r.raw.runsMs.map(fmt).join(' / ')],
+      ],
+    ),
+  );
+  out();
+  out(`  ratio import / raw = ${r.ratio.toFixed(2)}  (target ≤ 1.6)`);
+  out();
+}
+
 async function main(): Promise<void> {
   const { benches, json, sizes } = parseBenchArgs(process.argv.slice(2), { benches: BENCHES, sizes: SIZE_SOURCES, usage: USAGE });
   const started = Date.now();
@@ -169,6 +197,7 @@ async function main(): Promise<void> {
     query?: QueryResult;
     journal?: JournalResult;
     queue?: QueueResult;
+    history?: HistoryResult;
     totalMs?: number;
   } = {
     node: process.version,
@@ -212,6 +241,10 @@ async function main(): Promise<void> {
     if (benches.includes('queue')) {
       report.queue = await runQueue({ mongo, messages: sizes.sends, concurrency: sizes.sendConcurrency, log });
       printQueue(report.queue);
+    }
+    if (benches.includes('history')) {
+      report.history = await runHistory({ mongo, messages: sizes.historyMessages, perChat: sizes.historyPerChat, runs: sizes.runs, log });
+      printHistory(report.history);
     }
   } finally {
     await mongo.stop();

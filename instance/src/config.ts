@@ -113,6 +113,8 @@ const shape = {
   GAP_FILL_CHATS: count.default(50),
   /** Gap fill: a chat is active when it has a message stored at most this long ago, ms (also `7d`). */
   GAP_FILL_ACTIVE_MS: durationMs.default(7 * 24 * 3600 * 1000),
+  /** Sync after login: history import, the newest messages per chat stored when the session becomes WORKING (up to 10000); 0 disables it. */
+  HISTORY_IMPORT_MESSAGES: z.coerce.number().int().min(0).max(10_000).default(50),
   // ── The send queue (POST /v1/messages): pacing, because bursts get numbers banned ──
   /** Messages per second an instance sends on average (token bucket refill); 0 turns the bucket and jitter off. */
   SEND_RATE_PER_S: z.coerce.number().min(0).max(1000).default(1),

@@ -14,10 +14,12 @@ import { actionRoutes } from './http/routes-actions.js';
 import { groupRoutes } from './http/routes-groups.js';
 import { presenceRoutes } from './http/routes-presence.js';
 import { publicRoutes } from './http/routes-public.js';
+import { syncRoutes } from './http/routes-sync.js';
 import { startHttpServers } from './http/servers.js';
 import { createMetrics } from './metrics.js';
 import { instanceVersion } from './openapi.js';
 import { ActionEvents } from './services/action-events.js';
+import { ChatsService } from './services/chats.js';
 import { ContactsService } from './services/contacts.js';
 import { EventRecorder } from './services/event-recorder.js';
 import { GapFiller } from './services/gap-fill.js';
@@ -28,6 +30,7 @@ import { MessagingService } from './services/messaging.js';
 import { OutgoingSender } from './services/outgoing/sender.js';
 import { PresenceService } from './services/presence.js';
 import { SessionController } from './services/session-controller.js';
+import { SyncService } from './services/sync.js';
 import { TokenService } from './services/tokens.js';
 import { Journal, journalFilePath } from './storage/journal.js';
 import { Persister, spillFilePath } from './storage/persistence.js';
@@ -164,6 +167,14 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
   const actions = new MessageActionsService(engine, store, messaging, actionEvents);
   const groups = new GroupsService(engine, actionEvents);
   const presence = new PresenceService(engine);
+  const sync = new SyncService({
+    engine,
+    store,
+    live,
+    logger: logger.child({ component: 'sync' }),
+    historyPerChat: config.historyImportMessages,
+  });
+  const chats = new ChatsService(store, engine);
 
   const servers = await startHttpServers({
     host: config.host,
@@ -175,6 +186,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     version: instanceVersion,
     publicRoutes: [
       ...publicRoutes({ session, messaging, contacts, sendWaitMs: config.sendWaitMaxMs }),
+      ...syncRoutes({ chats }),
       ...actionRoutes({ actions, sendWaitMs: config.sendWaitMaxMs }),
       ...presenceRoutes({ presence }),
       ...groupRoutes({ groups }),
@@ -209,6 +221,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
       await engine.stop().catch((err: Error) => logger.warn({ err }, 'engine stop failed'));
       await bounded(gapFiller.idle(), STOP_STEP_TIMEOUT_MS, 'gap fill', logger);
       await bounded(actionEvents.idle(), STOP_STEP_TIMEOUT_MS, 'message actions', logger);
+      await bounded(sync.idle(), STOP_STEP_TIMEOUT_MS, 'sync after login', logger);
       recorder.close();
       // On the timeout, what the database did not take is written to the spill file (replayed by the next start).
       await persister.close(PERSIST_CLOSE_TIMEOUT_MS);

@@ -14,6 +14,7 @@ import { actionRoutes, type ActionDeps } from './http/routes-actions.js';
 import { groupRoutes } from './http/routes-groups.js';
 import { presenceRoutes } from './http/routes-presence.js';
 import { publicRoutes, type PublicDeps } from './http/routes-public.js';
+import { syncRoutes } from './http/routes-sync.js';
 import { idempotencyKey } from './http/schemas.js';
 
 /** The package version, as the document and `/health` show it. */
@@ -82,9 +83,15 @@ export function publicOpenApi(): Record<string, unknown> {
         },
       },
     );
-  type Deps = PublicDeps & ActionDeps & Parameters<typeof groupRoutes>[0] & Parameters<typeof presenceRoutes>[0];
+  type Deps = PublicDeps &
+    ActionDeps &
+    Parameters<typeof groupRoutes>[0] &
+    Parameters<typeof presenceRoutes>[0] &
+    Parameters<typeof syncRoutes>[0];
   const deps = new Proxy({} as Deps, { get: (_t, p: string) => (p === 'sendWaitMs' ? undefined : unavailable(p)) });
-  return instanceOpenApi({ public: [...publicRoutes(deps), ...actionRoutes(deps), ...presenceRoutes(deps), ...groupRoutes(deps)] });
+  return instanceOpenApi({
+    public: [...publicRoutes(deps), ...syncRoutes(deps), ...actionRoutes(deps), ...presenceRoutes(deps), ...groupRoutes(deps)],
+  });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -16,17 +16,19 @@ export class GroupAdmin {
   constructor(private readonly core: NetworkCore) {}
 
   /**
-   * Account `owner` creates a group with `participants` (phones or user ids).
+   * Account `owner` creates a group with `participants` (phones or user ids); `extra` sets its description and admins.
    * @throws SimnetError `account_not_found` (404) for an unknown owner, `number_not_on_whatsapp` (422) for a
    *   participant not on the network (nothing is created).
    */
-  create(owner: string, subject: string, participants: string[]): WireGroupInfo {
+  create(owner: string, subject: string, participants: string[], extra: { description?: string; admins?: string[] } = {}): WireGroupInfo {
     this.core.views.requireAccount(owner);
     const phones = [...new Set([owner, ...participants.map((p) => this.#onNetwork(p))])];
     let id: string;
     do id = `120363${randomInt(100_000_000, 999_999_999)}${randomInt(100_000, 999_999)}@g.us`;
     while (this.core.groups.has(id));
-    const group: Group = { id, name: subject, owner, participants: phones, admins: [] };
+    const group: Group = { id, name: subject, owner, participants: phones, admins: [], createdAt: Date.now() };
+    if (extra.description !== undefined) group.description = extra.description;
+    if (extra.admins) group.admins = extra.admins.filter((a) => a !== owner && phones.includes(a));
     this.core.groups.set(id, group);
     for (const phone of phones) {
       this.core.ensureChat(phone, id);

@@ -37,6 +37,10 @@ export interface ChatRecord {
   unread: number;
   /** Epoch ms. */
   lastMessageAt?: number;
+  /** Flags the account set on its phone (sync after login). */
+  archived?: boolean;
+  pinned?: boolean;
+  muted?: boolean;
 }
 
 export interface Account {
@@ -77,6 +81,8 @@ export interface Group {
   description?: string;
   /** The invite code, once asked for (`group-admin.ts`). */
   inviteCode?: string;
+  /** Epoch ms. */
+  createdAt?: number;
 }
 
 export interface StoredMessage {

@@ -18,6 +18,7 @@ import type { NetworkCore } from './core.js';
 import { handleFeatureRequest } from './feature-requests.js';
 import { GroupAdmin } from './group-admin.js';
 import { Presence } from './presence.js';
+import { NetworkSync } from './sync.js';
 import { PendingLogins } from './logins.js';
 import { NetworkViews } from './views.js';
 import {
@@ -68,6 +69,12 @@ export class SimNetwork {
   readonly actions = new MessageActions(this.#core);
   readonly groupAdmin = new GroupAdmin(this.#core);
   readonly presence = new Presence(this.#core);
+  /** Groups' metadata and chat flags (sync after login). */
+  readonly sync = new NetworkSync(this.#accounts, this.#groups, this.#views, {
+    push: (phone, event) => this.#pushToAccount(phone, event),
+    ensureChat: (phone, chatId) => this.#ensureChat(phone, chatId),
+    ensurePeer: (phone, peer) => this.#ensurePeer(phone, peer),
+  });
 
   constructor(options: NetworkOptions = {}) {
     this.#logins = new PendingLogins(options.qrIntervalMs ?? 20_000, options.qrMaxCount ?? 6);
@@ -194,6 +201,11 @@ export class SimNetwork {
         }
         case 'chats':
           return reply<'chats'>({ chats: this.chats(device.phone) });
+        case 'groups':
+          return reply<'groups'>({ groups: this.sync.groupsOf(device.phone) });
+        case 'read':
+          this.markRead(device.phone, frame.chatId);
+          return reply<'read'>({});
         case 'history':
           return reply<'history'>({ messages: this.history(device.phone, frame.chatId, frame.limit) });
         case 'logout':
@@ -296,12 +308,12 @@ export class SimNetwork {
   }
 
   /**
-   * Creates a group; the owner is a participant.
+   * Creates a group; the owner is a participant (see {@link GroupAdmin.create}).
    * @throws SimnetError `account_not_found` (404) for an unknown owner or participant.
    */
-  createGroup(name: string, owner: string, participants: string[]): WireContact {
+  createGroup(name: string, owner: string, participants: string[], extra: { description?: string; admins?: string[] } = {}): WireContact {
     for (const phone of [owner, ...participants]) this.#views.requireAccount(phone);
-    return groupContact(this.#groups.get(this.groupAdmin.create(owner, name, participants).id)!);
+    return groupContact(this.#groups.get(this.groupAdmin.create(owner, name, participants, extra).id)!);
   }
 
   /**
@@ -491,10 +503,13 @@ export class SimNetwork {
     this.#pushToAccount(phone, { kind: 'contact', contact: this.#views.userContact(peer) });
   }
 
+  /** A message in the chat: its time, and for a received one its unread count (pushed, like `unread_count`). */
   #touchChat(phone: string, chatId: string, at: number, unread: boolean): void {
-    this.#ensureChat(phone, chatId, (chat) => {
-      chat.lastMessageAt = at;
-      if (unread) chat.unread++;
+    const existed = this.#accounts.get(phone)?.chats.has(chatId) ?? false;
+    const chat = this.#ensureChat(phone, chatId, (c) => {
+      c.lastMessageAt = at;
+      if (unread) c.unread++;
     });
+    if (existed && unread) this.#pushToAccount(phone, { kind: 'chat', chat: this.#views.chat(phone, chat) });
   }
 }

@@ -77,6 +77,24 @@ export interface WireChat {
   unreadCount: number;
   /** Epoch ms of the last message, when there is one. */
   lastMessageAt?: number | undefined;
+  archived?: boolean | undefined;
+  pinned?: boolean | undefined;
+  muted?: boolean | undefined;
+  /** The newest message (in `chats` responses; pushes leave it out). */
+  lastMessage?: Pick<WireMessage, 'id' | 'author' | 'fromMe' | 'type' | 'body' | 'timestamp'> | undefined;
+}
+
+/** A group's metadata as its members see it (whatsapp-web.js `GroupChat`). */
+export interface WireGroup {
+  /** `<id>@g.us` */
+  id: string;
+  subject: string;
+  description?: string | undefined;
+  /** The creator's user id. */
+  owner: string;
+  /** Epoch ms. */
+  createdAt?: number | undefined;
+  participants: Array<{ id: string; isAdmin: boolean; isSuperAdmin: boolean }>;
 }
 
 /** The account a device is linked to. */
@@ -136,6 +154,10 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   /** The newest `limit` messages of one of the account's chats, oldest first (WhatsApp Web's `fetchMessages`). */
   z.object({ type: z.literal('history'), reqId, chatId: z.string().min(1).max(100), limit: z.number().int().min(1).max(MAX_HISTORY) }),
   z.object({ type: z.literal('chats'), reqId }),
+  /** The groups the account is in, with their metadata. */
+  z.object({ type: z.literal('groups'), reqId }),
+  /** Mark a chat read from this device (whatsapp-web.js `Chat.sendSeen()`). */
+  z.object({ type: z.literal('read'), reqId, chatId: z.string().min(1).max(100) }),
   /** Unlink this device. */
   z.object({ type: z.literal('logout'), reqId }),
   ...actionFrameSchemas,
@@ -156,6 +178,8 @@ export interface ResultMap {
   /** The chat's newest messages as the account sees them, oldest first. */
   history: { messages: WireMessage[] };
   chats: { chats: WireChat[] };
+  groups: { groups: WireGroup[] };
+  read: Record<string, never>;
   logout: Record<string, never>;
   react: Record<string, never>;
   edit: { edit: WireEdit };
@@ -189,6 +213,8 @@ export type PushEvent =
   | { kind: 'ack'; id: string; chatId: string; ack: Ack }
   | { kind: 'chat'; chat: WireChat }
   | { kind: 'contact'; contact: WireContact }
+  /** A group's metadata changed (or the account joined it). */
+  | { kind: 'group'; group: WireGroup }
   | ActionPushEvent;
 
 export type ResponseFrame =

@@ -17,6 +17,7 @@ import { z } from 'zod';
 import { actionHooks } from './hooks-actions.js';
 import { SimnetError, type Link, type NetworkOptions } from './model.js';
 import { SimNetwork } from './network.js';
+import { syncHooks } from './sync-hooks.js';
 import {
   MAX_BODY_CHARS,
   MAX_FRAME_BYTES,
@@ -70,7 +71,13 @@ const schemas = {
     count: z.number().int().min(1).max(10_000),
   }),
   read: z.object({ phone, chatId: z.string().trim().min(1).max(100) }),
-  groups: z.object({ name: z.string().trim().min(1).max(100), owner: phone, participants: z.array(phone).max(1024) }),
+  groups: z.object({
+    name: z.string().trim().min(1).max(100),
+    owner: phone,
+    participants: z.array(phone).max(1024),
+    description: z.string().max(2048).optional(),
+    admins: z.array(phone).max(1024).optional(),
+  }),
   unlink: z.object({ phone }),
   disconnect: z.object({ phone, offline: z.boolean().optional() }),
 };
@@ -142,7 +149,11 @@ function hooks(network: SimNetwork): express.Router {
   });
   router.post('/groups', (req, res) => {
     const body = parse(schemas.groups, req.body);
-    const group = network.createGroup(body.name, body.owner, body.participants);
+    const extra = {
+      ...(body.description === undefined ? {} : { description: body.description }),
+      ...(body.admins ? { admins: body.admins } : {}),
+    };
+    const group = network.createGroup(body.name, body.owner, body.participants, extra);
     res.status(201).json({ id: group.id, name: group.name, participants: group.participants });
   });
   /** Drops the account's device connections (they reconnect); `offline: true` keeps them out until `/online`. */
@@ -239,6 +250,7 @@ export async function createSimnetServer(options: SimnetServerOptions): Promise<
     res.json({ status: 'ok', ...network.stats() });
   });
   app.use('/hooks', hooks(network));
+  app.use('/hooks', syncHooks(network, parse));
   app.use((_req, res) => {
     res.status(404).json({ error: { code: 'not_found', message: 'no such endpoint' } });
   });

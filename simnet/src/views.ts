@@ -14,7 +14,7 @@ import {
   type Group,
   type StoredMessage,
 } from './model.js';
-import type { WireAccount, WireChat, WireContact, WireMessage } from './protocol.js';
+import type { WireAccount, WireChat, WireContact, WireGroup, WireMessage } from './protocol.js';
 
 export class NetworkViews {
   constructor(
@@ -84,12 +84,32 @@ export class NetworkViews {
     return [...users, ...groups];
   }
 
-  /** Chats of account `phone`, most recent first. */
+  /** Chats of account `phone`, most recent first, with their newest message. */
   chats(phone: string): WireChat[] {
     const account = this.requireAccount(phone);
+    const last = new Map<string, StoredMessage>();
+    for (const m of this.messages.values()) if (m.from === phone || m.status.has(phone)) last.set(chatIdFor(m, phone), m);
     return [...account.chats.values()]
       .sort((a, b) => (b.lastMessageAt ?? 0) - (a.lastMessageAt ?? 0))
-      .map((chat) => this.chat(phone, chat));
+      .map((chat) => {
+        const m = last.get(chat.id);
+        if (!m) return this.chat(phone, chat);
+        const { id, author, fromMe, type, body, timestamp } = this.message(m, phone);
+        return { ...this.chat(phone, chat), lastMessage: { id, author, fromMe, type, body, timestamp } };
+      });
+  }
+
+  /** Group `group` as its members see it. */
+  group(group: Group): WireGroup {
+    const admins = new Set([group.owner, ...(group.admins ?? [])]);
+    return {
+      id: group.id,
+      subject: group.name,
+      description: group.description,
+      owner: userId(group.owner),
+      createdAt: group.createdAt,
+      participants: group.participants.map((p) => ({ id: userId(p), isAdmin: admins.has(p), isSuperAdmin: p === group.owner })),
+    };
   }
 
   /** `message` as account `phone` sees it: its chat id, whether it is its own, its ack. */
@@ -117,7 +137,16 @@ export class NetworkViews {
     const group = this.groups.get(chat.id);
     const peer = phoneOf(chat.id);
     const name = group ? group.name : peer === undefined ? undefined : this.accounts.get(peer)?.pushname;
-    return { id: chat.id, name, isGroup: Boolean(group), unreadCount: chat.unread, lastMessageAt: chat.lastMessageAt };
+    return {
+      id: chat.id,
+      name,
+      isGroup: Boolean(group),
+      unreadCount: chat.unread,
+      lastMessageAt: chat.lastMessageAt,
+      archived: chat.archived ?? false,
+      pinned: chat.pinned ?? false,
+      muted: chat.muted ?? false,
+    };
   }
 
   /** The contact card of user `phone`. */

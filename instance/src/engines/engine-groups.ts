@@ -4,23 +4,12 @@
  * `<id>@g.us`, participants `<digits>@c.us`.
  */
 
-/** A group participant and its rights. */
-export interface EngineGroupParticipant {
-  id: string;
-  isAdmin: boolean;
-  /** The group's creator (an admin no one can demote). */
-  isSuperAdmin: boolean;
-}
+import type { EngineGroup, EngineGroupParticipant } from './engine-groups-model.js';
 
-/** A group as the account sees it now. */
-export interface EngineGroupInfo {
-  id: string;
-  subject: string;
-  description?: string | undefined;
-  /** The creator, when known. */
-  owner?: string | undefined;
-  participants: EngineGroupParticipant[];
-}
+export type { EngineGroupParticipant };
+
+/** A group as the account sees it now: the one group shape of `engine-groups-model.ts`. */
+export type EngineGroupInfo = EngineGroup;
 
 /** What a group change did. */
 export type GroupAction = 'create' | 'subject' | 'description' | 'add' | 'remove' | 'promote' | 'demote' | 'leave' | 'invite_revoked';

@@ -12,6 +12,8 @@ import type { EventEmitter } from 'node:events';
 import type { EngineActions, EngineEdit, EngineReaction, EngineRevoke } from './engine-actions.js';
 import type { EngineGroupUpdate, EngineGroups } from './engine-groups.js';
 import type { EnginePresence } from './engine-presence.js';
+import type { EngineGroup } from './engine-groups-model.js';
+import type { EngineSync } from './engine-sync.js';
 
 /**
  * Session state as reported by `GET /health` and the event stream:
@@ -88,6 +90,14 @@ export interface EngineChat {
   unreadCount: number;
   /** Epoch ms of the last message, when known. */
   lastMessageAt?: number | undefined;
+  /** Archived on the phone (sync after login; undefined when the engine does not know). */
+  archived?: boolean | undefined;
+  /** Pinned to the top of the chat list. */
+  pinned?: boolean | undefined;
+  /** Notifications muted (for a while or for ever). */
+  muted?: boolean | undefined;
+  /** The chat's newest message, when the engine has it. */
+  lastMessage?: Pick<EngineMessage, 'id' | 'author' | 'fromMe' | 'type' | 'body' | 'timestamp'> | undefined;
 }
 
 /** The account the session is logged in as. */
@@ -126,6 +136,9 @@ export interface EngineEvents {
   presence: [presence: EnginePresence];
   /** A group changed (subject, description, participants, admins, invite link), by anyone (the account included). */
   group_update: [update: EngineGroupUpdate];
+  // Sync after login (engine-sync.ts)
+  /** A group's metadata changed (subject, description, participants, admins), or the account joined one. */
+  group: [group: EngineGroup];
 }
 
 export interface SendTextOptions {
@@ -149,7 +162,7 @@ export interface LoginOptions {
  * One WhatsApp session. All methods may be called in any state; those that need WORKING throw
  * `EngineNotReadyError`. Implementations emit {@link EngineEvents} and never throw from event listeners.
  */
-export interface Engine extends EventEmitter<EngineEvents>, EngineActions, EngineGroups {
+export interface Engine extends EventEmitter<EngineEvents>, EngineActions, EngineGroups, EngineSync {
   readonly kind: 'webjs' | 'simulated';
   /** Current session state. */
   state(): SessionState;

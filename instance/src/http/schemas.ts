@@ -26,20 +26,20 @@ function toDate(v: string): Date {
   return /^\d+$/.test(v) ? new Date(Number(v)) : new Date(v);
 }
 
-const boolString = z.enum(['true', 'false']).transform((v) => v === 'true');
+export const boolString = z.enum(['true', 'false']).transform((v) => v === 'true');
 /** `<digits>@c.us`, `<digits>@g.us` / `<digits>-<digits>@g.us`, or `status@broadcast`-like WhatsApp ids. */
 export const chatId = z
   .string()
   .regex(/^[0-9A-Za-z-]{1,64}@(c\.us|g\.us|lid|broadcast|newsletter)$/, 'must be a WhatsApp id like 15551234567@c.us or 1203630…@g.us');
 export const phone = z.string().regex(/^\+?[0-9]{6,15}$/, 'must be a phone number in international format, digits only (e.g. 15551234567)');
-const limit = z
+export const limit = z
   .string()
   .regex(/^\d+$/, 'must be a whole number between 1 and 500')
   .transform(Number)
   .pipe(z.number().int().min(1, 'must be at least 1').max(500, 'must be at most 500'))
   .optional()
   .meta({ description: 'Page size, 1–500 (default 50)' });
-const cursor = z.string().max(512).optional().meta({ description: "Opaque cursor from the previous page's nextCursor" });
+export const cursor = z.string().max(512).optional().meta({ description: "Opaque cursor from the previous page's nextCursor" });
 
 export const messageIdParams = z.object({ id: z.string().min(1).max(256) });
 export const contactIdParams = z.object({ id: chatId });

@@ -122,7 +122,7 @@ export class EventRecorder {
     for (const { seq, doc } of entries) {
       this.#remember(this.#recordedIds, doc._id, RECORDED_IDS_MAX);
       this.opts.persister.enqueue({ kind: 'message', doc, journalSeq: seq });
-      this.#chatTouches.touch(doc.chatId, doc.isGroup, doc.timestamp);
+      this.#chatTouches.touch(doc.chatId, doc.isGroup, doc.timestamp, doc);
       const view = toMessageView(doc);
       if (!doc.fromMe) await this.opts.outbox.queue('message', doc._id, view);
       await this.opts.outbox.queue('message.any', doc._id, view);
@@ -223,7 +223,7 @@ export class EventRecorder {
   /** Counts, touches the chat, publishes and queues the webhooks of a recorded message. */
   async #announce(doc: MessageDoc, m: EngineMessage): Promise<void> {
     this.opts.metrics.messages.inc({ direction: m.fromMe ? 'out' : 'in' });
-    this.#chatTouches.touch(m.chatId, m.isGroup, doc.timestamp);
+    this.#chatTouches.touch(m.chatId, m.isGroup, doc.timestamp, doc);
     const view = toMessageView(doc);
     this.opts.live.publish('message', view);
     if (!m.fromMe) await this.opts.outbox.queue('message', m.id, view);
@@ -267,6 +267,10 @@ export class EventRecorder {
         isGroup: c.isGroup,
         unreadCount: c.unreadCount,
         lastMessageAt: c.lastMessageAt ? new Date(c.lastMessageAt) : undefined,
+        archived: c.archived,
+        pinned: c.pinned,
+        muted: c.muted,
+        lastMessage: c.lastMessage ? { ...c.lastMessage, timestamp: new Date(c.lastMessage.timestamp) } : undefined,
         updatedAt: new Date(),
       },
     });

@@ -1,6 +1,7 @@
 /**
  * Live events for the WebSocket stream `/v1/events`: session state, QR, pairing code, messages, acks and the send
- * queue's statuses (`message.status`: queued, sending, sent, failed) as they happen, in memory only (nothing is replayed to late subscribers).
+ * queue's statuses (`message.status`: queued, sending, sent, failed) and the sync after login's progress
+ * (`sync.progress`) as they happen, in memory only (nothing is replayed to late subscribers).
  */
 import { EventEmitter } from 'node:events';
 import type { Permission } from '../storage/store.js';
@@ -15,6 +16,8 @@ export interface LiveEvent {
     | 'message'
     | 'message.ack'
     | 'message.status'
+    // Sync after login (services/sync.ts):
+    | 'sync.progress'
     // Message actions, presence and groups (services/action-events.ts):
     | 'message.reaction'
     | 'message.edit'

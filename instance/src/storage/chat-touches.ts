@@ -1,10 +1,10 @@
 /**
- * Coalesced chat touches: every message touches its chat's `lastMessageAt`. A chat seen for the first time is queued
+ * Coalesced chat touches: every message touches its chat's `lastMessageAt` and `lastMessage` (its summary). A chat seen for the first time is queued
  * for writing at once; later touches only keep the newest time and are queued every {@link CHAT_TOUCH_MS} (one upsert
  * per chat instead of one per message, which halved ingestion on FerretDB).
  */
 import type { Persister } from './persistence.js';
-import type { ChatDoc } from './store.js';
+import type { ChatDoc, MessageDoc } from './store.js';
 
 /** Longest a stored chat's `lastMessageAt` lags behind its newest message, ms. */
 export const CHAT_TOUCH_MS = 5_000;
@@ -21,9 +21,13 @@ export class ChatTouches {
     persister.beforeClose(() => this.close());
   }
 
-  /** Chat `chatId` had a message at `at`. */
-  touch(chatId: string, isGroup: boolean, at: Date): void {
+  /** Chat `chatId` had a message at `at` (`message`: it, for the chat's `lastMessage`). */
+  touch(chatId: string, isGroup: boolean, at: Date, message?: MessageDoc): void {
     const chat = { _id: chatId, isGroup, lastMessageAt: at, updatedAt: new Date() } as ChatDoc;
+    if (message) {
+      const { _id, author, fromMe, type, body, timestamp } = message;
+      chat.lastMessage = { id: _id, author, fromMe, type, body, timestamp };
+    }
     const prev = this.#latest.get(chatId);
     if (!prev) {
       this.#latest.set(chatId, { doc: chat, dirty: false });

@@ -47,10 +47,12 @@ export interface ContactDoc extends Omit<EngineContact, 'id'> {
   updatedAt: Date;
 }
 
-/** A stored chat: the engine's chat keyed by `_id`, its last message time a Date, with the time it was last written. */
-export interface ChatDoc extends Omit<EngineChat, 'id' | 'lastMessageAt'> {
+/** A stored chat: the engine's chat keyed by `_id`, its times Dates, with the time it was last written. */
+export interface ChatDoc extends Omit<EngineChat, 'id' | 'lastMessageAt' | 'lastMessage'> {
   _id: string;
   lastMessageAt?: Date | undefined;
+  /** The newest message as the engine reported it at the last sync (the stored messages may be newer). */
+  lastMessage?: (Omit<NonNullable<EngineChat['lastMessage']>, 'timestamp'> & { timestamp: Date }) | undefined;
   updatedAt: Date;
 }
 
@@ -177,10 +179,16 @@ const chatSchema = new Schema<ChatDoc>(
     isGroup: { type: Boolean, required: true },
     unreadCount: { type: Number, default: 0 },
     lastMessageAt: Date,
+    archived: Boolean,
+    pinned: Boolean,
+    muted: Boolean,
+    lastMessage: { id: String, author: String, fromMe: Boolean, type: { type: String }, body: String, timestamp: Date },
     updatedAt: { type: Date, required: true },
   },
   { versionKey: false, _id: false },
 );
+// GET /v1/chats: newest first, cursor on (lastMessageAt, _id).
+chatSchema.index({ lastMessageAt: -1, _id: -1 });
 
 const tokenSchema = new Schema<TokenDoc>(
   {

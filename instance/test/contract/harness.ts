@@ -42,6 +42,8 @@ export const RECORDED_EVENTS: Array<keyof EngineEvents> = [
   'message_revoke',
   'presence',
   'group_update',
+  // Sync after login
+  'group',
 ];
 
 /** Everything an engine emitted (of {@link RECORDED_EVENTS}), in order, with waiting helpers. */
@@ -106,6 +108,7 @@ interface Setup {
 }
 
 const tmpRoot = mkdtempSync(path.join(tmpdir(), 'wacloud-contract-'));
+afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }));
 const RECONNECT = { initialDelayMs: 50, maxDelayMs: 200 };
 
 async function simulated(phone: string, dataDir: string): Promise<Setup> {

@@ -32,12 +32,42 @@ export interface Peer extends ActionPeer {
   received(): Promise<PeerMessage[]>;
 }
 
+/** A change a member makes to a group. */
+export interface GroupChange {
+  subject?: string;
+  description?: string;
+  add?: Peer[];
+  remove?: Peer[];
+  promote?: Peer[];
+  demote?: Peer[];
+}
+
+/** A {@link GroupChange} with the peers given by their ids (`ids`) or phones (`phones`). */
+export function groupChangeBy(change: GroupChange, key: 'id' | 'phone') {
+  const map = (list: Peer[] | undefined) => list?.map((p) => p[key]);
+  return {
+    subject: change.subject,
+    description: change.description,
+    add: map(change.add),
+    remove: map(change.remove),
+    promote: map(change.promote),
+    demote: map(change.demote),
+  };
+}
+
 /** What else the test needs of WhatsApp (groups as WhatsApp has them: `peer-actions.ts`). */
 export interface Network extends GroupNetwork {
   /** A new user on WhatsApp (with a phone, no linked device), known to the account's address book. */
   newPeer(pushname?: string): Promise<Peer>;
-  /** Creates a group owned by the account (super admin) with `members`; resolves with its id (`…@g.us`). */
-  createGroup(subject: string, members: Peer[]): Promise<string>;
+  /**
+   * Creates a group owned by the account (super admin) with `members` (`admins` among them are admins); resolves with
+   * its id (`…@g.us`).
+   */
+  createGroup(subject: string, members: Peer[], options?: { description?: string; admins?: Peer[] }): Promise<string>;
+  /** Member `actor` changes a group on their phone (membership and admin changes need an admin). */
+  updateGroup(actor: Peer, groupId: string, change: GroupChange): Promise<void>;
+  /** The account archives / pins / mutes chat `chatId` on its phone. */
+  setChatFlags(chatId: string, flags: { archived?: boolean; pinned?: boolean; muted?: boolean }): Promise<void>;
   /** The typing / recording indicators the account showed, oldest first. */
   chatStatesShown(): Promise<Array<{ chatId: string; state: ChatState }>>;
 }
@@ -120,9 +150,23 @@ export class SimnetNetwork implements Network {
     };
   }
 
-  async createGroup(subject: string, members: Peer[]): Promise<string> {
-    const { id } = await this.hook<{ id: string }>('/groups', { name: subject, owner: this.me, participants: members.map((p) => p.phone) });
+  async createGroup(subject: string, members: Peer[], options: { description?: string; admins?: Peer[] } = {}): Promise<string> {
+    const { id } = await this.hook<{ id: string }>('/groups', {
+      name: subject,
+      owner: this.me,
+      participants: members.map((p) => p.phone),
+      description: options.description,
+      admins: options.admins?.map((p) => p.phone),
+    });
     return id;
+  }
+
+  async updateGroup(actor: Peer, groupId: string, change: GroupChange): Promise<void> {
+    await this.hook('/groups/update', { phone: actor.phone, groupId, ...groupChangeBy(change, 'phone') });
+  }
+
+  async setChatFlags(chatId: string, flags: { archived?: boolean; pinned?: boolean; muted?: boolean }): Promise<void> {
+    await this.hook('/chats/flags', { phone: this.me, chatId, ...flags });
   }
 
   async chatStatesShown(): Promise<Array<{ chatId: string; state: ChatState }>> {

@@ -40,10 +40,12 @@ import {
   type SendTextOptions,
   type SessionState,
 } from '../engine.js';
+import type { EngineGroup } from '../engine-sync.js';
 import { DEFAULT_RECONNECT_POLICY, Reconnector, type ReconnectPolicy } from '../reconnect.js';
 import { delegateFeatures, type FeatureMethods } from '../features.js';
 import { SimulatedFeatures } from './features.js';
 import { PendingRequests } from './requests.js';
+import { readGroups } from './sync.js';
 import { renderScreen } from './screenshot.js';
 import { closeSocket } from './socket.js';
 import { SessionFile } from './stored-session.js';
@@ -223,6 +225,18 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
   async chats(): Promise<EngineChat[]> {
     this.#requireWorking();
     return (await this.#request({ type: 'chats', reqId: this.#requests.nextId() })).chats;
+  }
+
+  /** See `EngineSync.groups`: the network's `groups` request. @throws EngineNotReadyError unless WORKING. */
+  async groups(): Promise<EngineGroup[]> {
+    this.#requireWorking();
+    return readGroups(await this.#request({ type: 'groups', reqId: this.#requests.nextId() }));
+  }
+
+  /** See `EngineSync.markChatRead`: the network's `read` request. @throws as {@link sendChatState}. */
+  async markChatRead(chatId: string): Promise<void> {
+    this.#requireWorking();
+    await this.#request({ type: 'read', reqId: this.#requests.nextId(), chatId: toChatId(chatId) });
   }
 
   /**
@@ -432,6 +446,9 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
         return;
       case 'contact':
         this.#emit('contact', event.contact);
+        return;
+      case 'group':
+        this.#emit('group', readGroups({ groups: [event.group] })[0]!);
         return;
       default:
         this.features.onPush(event);

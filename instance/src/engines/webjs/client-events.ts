@@ -8,6 +8,7 @@ import type { Chat as WChat, Message as WMessage } from 'whatsapp-web.js';
 import type { WebjsClient as WClient } from './client.js';
 import type { EngineAccount, EngineEvents, SessionState } from '../engine.js';
 import { wireActionEvents } from './action-events.js';
+import { wireSyncEvents } from './sync-events.js';
 import { IGNORED_MESSAGE_TYPES, chatIdOf, errorMessage, toAck, toEngineChat, toEngineMessage, widString } from './mapping.js';
 
 /**
@@ -132,6 +133,7 @@ export function wireClient(client: WClient, h: ClientEventHandlers): void {
       });
     }),
   );
+  wireSyncEvents(client, h);
   client.on(
     'unread_count',
     guard('unread_count', (chat: WChat) => h.emit('chat', toEngineChat(chat))),

@@ -11,6 +11,7 @@ import type {
   ClientInfo as WClientInfo,
   Contact as WContact,
   GroupChat as WGroupChat,
+  GroupNotification as WGroupNotification,
   Message as WMessage,
   MessageSearchOptions,
   MessageSendOptions,
@@ -30,12 +31,28 @@ export type WebjsMessage = Pick<
 /** The fields and methods of a `Chat` (or `GroupChat`) the engine uses. */
 export type WebjsChat = Pick<
   WChat,
-  'id' | 'name' | 'isGroup' | 'unreadCount' | 'timestamp' | 'sendStateTyping' | 'sendStateRecording' | 'clearState'
+  | 'id'
+  | 'name'
+  | 'isGroup'
+  | 'unreadCount'
+  | 'timestamp'
+  | 'archived'
+  | 'pinned'
+  | 'isMuted'
+  | 'sendStateTyping'
+  | 'sendStateRecording'
+  | 'clearState'
+  | 'sendSeen'
 > &
-  Partial<Pick<WGroupChat, 'participants'>> & {
+  Partial<Pick<WGroupChat, 'participants' | 'description' | 'owner' | 'createdAt'>> & {
+    /** `Chat.lastMessage` (absent in a chat without messages). */
+    lastMessage?: WebjsMessage | undefined;
     /** `Chat.fetchMessages({ limit })`: the newest `limit` messages, earliest first. */
     fetchMessages(searchOptions: MessageSearchOptions): Promise<WebjsMessage[]>;
   };
+
+/** The fields of a `GroupNotification` (events `group_join`, `group_leave`, `group_update`, `group_admin_changed`) the engine reads. */
+export type WebjsGroupNotification = Pick<WGroupNotification, 'chatId' | 'type'>;
 
 /** The fields of a `Contact` the engine maps. */
 export type WebjsContact = Pick<WContact, 'id' | 'number' | 'name' | 'pushname' | 'isGroup' | 'isMyContact'>;

@@ -29,6 +29,7 @@ import type { Browser } from 'puppeteer-core';
 import wwebjs from 'whatsapp-web.js';
 import type { ClientOptions as WClientOptions } from 'whatsapp-web.js';
 import { clientIsWebjsClient, type WebjsClient as WClient } from './client.js';
+import type { EngineGroup } from '../engine-sync.js';
 import { DEFAULT_RECONNECT_POLICY, Reconnector } from '../reconnect.js';
 import { closeBrowser, launchChromium, screenshotPng, processTreePssBytes, removeStaleSingletonFiles, withTimeout } from './browser.js';
 import {
@@ -55,6 +56,7 @@ import { fetchMessagesSince } from './history.js';
 import type { WebjsEngineOptions } from './options.js';
 import { errorMessage, widString } from './mapping.js';
 import { sendTextMessage } from './send.js';
+import { markChatRead, readGroups } from './sync.js';
 import { ChromiumSandboxError } from './sandbox.js';
 import type { BrowserRun } from './run.js';
 import { MemoryWatchdog } from './watchdog.js';
@@ -229,6 +231,16 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
 
   async chats(): Promise<EngineChat[]> {
     return readChats(this.workingClient());
+  }
+
+  /** See `EngineSync.groups`: the group chats of `Client.getChats()`. */
+  async groups(): Promise<EngineGroup[]> {
+    return readGroups(this.workingClient());
+  }
+
+  /** See `EngineSync.markChatRead`: `Chat.sendSeen()`. */
+  async markChatRead(chatId: string): Promise<void> {
+    await markChatRead(this.workingClient(), toChatId(chatId));
   }
 
   /** See {@link Engine.messagesSince}: `Chat.fetchMessages({ limit })`, filtered by time. */

@@ -79,6 +79,24 @@ export function toEngineChat(c: WebjsChat): EngineChat {
     isGroup: c.isGroup,
     unreadCount: c.unreadCount ?? 0,
     lastMessageAt: c.timestamp ? c.timestamp * 1000 : undefined,
+    archived: Boolean(c.archived),
+    pinned: Boolean(c.pinned),
+    muted: Boolean(c.isMuted),
+    lastMessage: lastMessageOf(c.lastMessage),
+  };
+}
+
+/** The summary of a chat's last message (no quoted-message lookup). */
+function lastMessageOf(m: WebjsMessage | undefined): EngineChat['lastMessage'] {
+  if (!m?.id?._serialized) return undefined;
+  const chatId = chatIdOf(m);
+  return {
+    id: m.id._serialized,
+    author: m.fromMe ? widString(m.from) : chatId.endsWith('@g.us') ? widString(m.author) : widString(m.from),
+    fromMe: m.fromMe,
+    type: String(m.type),
+    body: m.body ?? '',
+    timestamp: (m.timestamp ?? 0) * 1000,
   };
 }
 

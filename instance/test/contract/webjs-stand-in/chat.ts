@@ -3,7 +3,7 @@
  * as the library fills them, `fetchMessages({ limit })` (the newest `limit`, earliest first) and the chat-state
  * indicators, which the world records.
  */
-import type { ChatId, GroupParticipant, MessageSearchOptions } from 'whatsapp-web.js';
+import type { ChatId, ContactId, GroupParticipant, MessageSearchOptions } from 'whatsapp-web.js';
 import type { ChatState } from '../../../src/engines/engine.js';
 import type { WebjsChat } from '../../../src/engines/webjs/client.js';
 import { wid, type MessageFixture } from './fixtures.js';
@@ -15,7 +15,13 @@ export class StandInChat implements WebjsChat {
   unreadCount = 0;
   /** Unix seconds of the last activity (0: none). */
   timestamp = 0;
+  archived = false;
+  pinned = false;
+  isMuted = false;
   participants?: GroupParticipant[] | undefined;
+  description?: string | undefined;
+  owner?: ContactId | undefined;
+  createdAt?: Date | undefined;
   /** Every message of the chat, oldest first. */
   readonly messages: MessageFixture[] = [];
 
@@ -23,6 +29,7 @@ export class StandInChat implements WebjsChat {
     id: string,
     name: string,
     private readonly onState: (chatId: string, state: ChatState) => void,
+    private readonly onSeen: (chat: StandInChat) => void = () => undefined,
   ) {
     this.id = wid(id);
     this.isGroup = id.endsWith('@g.us');
@@ -44,6 +51,17 @@ export class StandInChat implements WebjsChat {
 
   async clearState(): Promise<boolean> {
     this.onState(this.id._serialized, 'paused');
+    return true;
+  }
+
+  /** `Chat.lastMessage`. */
+  get lastMessage(): MessageFixture | undefined {
+    return this.messages.at(-1);
+  }
+
+  /** Marks the chat seen: unread 0, the senders' messages read (the world tells the client). */
+  async sendSeen(): Promise<boolean> {
+    this.onSeen(this);
     return true;
   }
 

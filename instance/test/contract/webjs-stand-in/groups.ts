@@ -37,8 +37,9 @@ export class StandInGroupChat extends StandInChat implements WebjsGroupChat {
     members: string[],
     private readonly world: { me: { id: string }; notify(event: string, ...args: unknown[]): void; hasUser(id: string): boolean },
     onState: ConstructorParameters<typeof StandInChat>[2],
+    onSeen?: ConstructorParameters<typeof StandInChat>[3],
   ) {
-    super(id, subject, onState);
+    super(id, subject, onState, onSeen);
     this.owner = wid(owner);
     this.participants = [...new Set([owner, ...members])].map((p) => ({ id: wid(p), isAdmin: p === owner, isSuperAdmin: p === owner }));
     this.timestamp = Math.floor(Date.now() / 1000);

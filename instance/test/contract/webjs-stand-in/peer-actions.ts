@@ -43,6 +43,6 @@ export function standInGroupNetwork(world: StandInWorld): GroupNetwork {
         participants: g.participants.map((p) => ({ id: p.id._serialized, isAdmin: p.isAdmin || p.isSuperAdmin })),
       };
     },
-    peerCreatesGroup: async (owner, subject, members) => world.createGroup(subject, members, owner.id),
+    peerCreatesGroup: async (owner, subject, members) => world.createGroup(subject, members, { owner: owner.id }),
   };
 }

@@ -1,6 +1,6 @@
 /** {@link Network} and {@link Peer} over the webjs stand-in's world: peers act on it, the stand-in client hears it. */
 import type { ChatState } from '../../../src/engines/engine.js';
-import { uniquePhone, type Network, type Peer } from '../peer.js';
+import { groupChangeBy, uniquePhone, type GroupChange, type Network, type Peer } from '../peer.js';
 import { standInActionPeer, standInGroupNetwork } from './peer-actions.js';
 import type { StandInWorld } from './world.js';
 
@@ -33,11 +33,23 @@ export class StandInNetwork implements Network {
     };
   }
 
-  async createGroup(subject: string, members: Peer[]): Promise<string> {
+  async createGroup(subject: string, members: Peer[], options: { description?: string; admins?: Peer[] } = {}): Promise<string> {
     return this.world.createGroup(
       subject,
       members.map((m) => m.id),
+      {
+        ...(options.description === undefined ? {} : { description: options.description }),
+        admins: options.admins?.map((p) => p.id) ?? [],
+      },
     );
+  }
+
+  async updateGroup(actor: Peer, groupId: string, change: GroupChange): Promise<void> {
+    this.world.updateGroup(actor.id, groupId, groupChangeBy(change, 'id'));
+  }
+
+  async setChatFlags(chatId: string, flags: { archived?: boolean; pinned?: boolean; muted?: boolean }): Promise<void> {
+    this.world.setChatFlags(chatId, flags);
   }
 
   async chatStatesShown(): Promise<Array<{ chatId: string; state: ChatState }>> {

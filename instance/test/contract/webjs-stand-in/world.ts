@@ -11,10 +11,20 @@ import type { WebjsContact } from '../../../src/engines/webjs/client.js';
 import { StandInActions } from './actions.js';
 import { StandInChat } from './chat.js';
 import { StandInClient } from './client.js';
-import { groupContact, textMessage, userContact, type MessageFixture } from './fixtures.js';
+import { groupContact, textMessage, userContact, wid, type MessageFixture } from './fixtures.js';
 import { StandInGroupChat } from './groups.js';
 
 const { MessageAck: Ack } = wwebjs;
+
+/** A change a member makes to a group. */
+export interface GroupChangeInput {
+  subject?: string | undefined;
+  description?: string | undefined;
+  add?: string[] | undefined;
+  remove?: string[] | undefined;
+  promote?: string[] | undefined;
+  demote?: string[] | undefined;
+}
 
 export class StandInWorld {
   /** Users on WhatsApp by id, with their pushname (the account's own entry included). */
@@ -67,20 +77,23 @@ export class StandInWorld {
   openChat(id: string): StandInChat {
     let chat = this.chats.get(id);
     if (!chat) {
-      chat = new StandInChat(id, this.accounts.get(id)?.pushname ?? '', (chatId, state) =>
-        this.chatStates.push({ chatId, state, timestamp: Date.now() }),
-      );
+      chat = new StandInChat(id, this.accounts.get(id)?.pushname ?? '', this.#onState, this.#onSeen);
       this.chats.set(id, chat);
     }
     return chat;
   }
 
-  /** Creates a group owned by `owner` (super admin; the account by default) with `members`; returns its id. */
-  createGroup(subject: string, members: string[], owner = this.me.id): string {
+  /**
+   * Creates a group owned by `options.owner` (super admin; the account by default) with `members` (`admins` among
+   * them are admins); returns its id.
+   */
+  createGroup(subject: string, members: string[], options: { description?: string; admins?: string[]; owner?: string } = {}): string {
     const id = `120363${String(Date.now()).slice(-9)}${String(++this.#groups).padStart(6, '0')}@g.us`;
-    const chat = new StandInGroupChat(id, subject, owner, members, this, (chatId, state) =>
-      this.chatStates.push({ chatId, state, timestamp: Date.now() }),
-    );
+    const owner = options.owner ?? this.me.id;
+    const chat = new StandInGroupChat(id, subject, owner, members, this, this.#onState, this.#onSeen);
+    chat.createdAt = new Date();
+    chat.description = options.description ?? '';
+    for (const p of chat.participants) if (options.admins?.includes(p.id._serialized)) p.isAdmin = true;
     this.chats.set(id, chat);
     chat.announceCreate(owner);
     return id;
@@ -102,6 +115,46 @@ export class StandInWorld {
   notify(event: string, ...args: unknown[]): void {
     this.#emit(event, ...args);
   }
+
+  /**
+   * Member `actor` changes group `groupId` on their phone ({@link StandInGroupChat.act}: the client hears
+   * whatsapp-web.js' notification events `group_update`, `group_join`, `group_leave`, `group_admin_changed`).
+   * @throws Error when WhatsApp would refuse the change (not a member, not an admin).
+   */
+  updateGroup(actor: string, groupId: string, change: GroupChangeInput): void {
+    const group = this.group(groupId);
+    const act = (...args: Parameters<StandInGroupChat['act']>) => {
+      if (!group.act(...args)) throw new Error(`${actor} may not ${args[1]} in ${groupId}`);
+    };
+    if (change.subject !== undefined) act(actor, 'subject', { subject: change.subject });
+    if (change.description !== undefined) act(actor, 'description', { description: change.description });
+    for (const type of ['add', 'remove', 'promote', 'demote'] as const) {
+      const participants = change[type];
+      if (participants?.length) act(actor, type, { participants });
+    }
+  }
+
+  /** The account archives / pins / mutes a chat on its phone; whatsapp-web.js tells only archiving (`chat_archived`). */
+  setChatFlags(chatId: string, flags: { archived?: boolean | undefined; pinned?: boolean | undefined; muted?: boolean | undefined }): void {
+    const chat = this.chats.get(chatId);
+    if (!chat) throw new Error(`no chat ${chatId}`);
+    if (flags.pinned !== undefined) chat.pinned = flags.pinned;
+    if (flags.muted !== undefined) chat.isMuted = flags.muted;
+    if (flags.archived !== undefined && flags.archived !== chat.archived) {
+      const prev = chat.archived;
+      chat.archived = flags.archived;
+      this.#emit('chat_archived', chat, chat.archived, prev);
+    }
+  }
+
+  readonly #onState = (chatId: string, state: ChatState) => this.chatStates.push({ chatId, state, timestamp: Date.now() });
+
+  /** `Chat.sendSeen()`: unread 0 (`unread_count`), the peers' messages read. */
+  readonly #onSeen = (chat: StandInChat) => {
+    chat.unreadCount = 0;
+    for (const m of chat.messages) if (!m.fromMe) m.ack = Ack.ACK_READ;
+    this.#emit('unread_count', chat);
+  };
 
   /** `getContacts()`: every user the account knows and its groups. */
   contacts(): WebjsContact[] {

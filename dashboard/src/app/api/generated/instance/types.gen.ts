@@ -1435,6 +1435,399 @@ export type StatsResponses = {
 
 export type StatsResponse = StatsResponses[keyof StatsResponses];
 
+export type ListChatsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Case-insensitive text in the chat name or id
+         */
+        q?: string;
+        /**
+         * Only groups (true) or 1:1 chats (false)
+         */
+        isGroup?: 'true' | 'false';
+        /**
+         * Only chats with unread messages (true) or without (false)
+         */
+        unread?: 'true' | 'false';
+        /**
+         * Only archived chats (true) or the others (false)
+         */
+        archived?: 'true' | 'false';
+        /**
+         * Page size, 1–500 (default 50)
+         */
+        limit?: string;
+        /**
+         * Opaque cursor from the previous page's nextCursor
+         */
+        cursor?: string;
+    };
+    url: '/v1/chats';
+};
+
+export type ListChatsErrors = {
+    /**
+     * Invalid filter or cursor (`invalid_request`, `invalid_cursor`)
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The token lacks the needed permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ListChatsError = ListChatsErrors[keyof ListChatsErrors];
+
+export type ListChatsResponses = {
+    /**
+     * A page of chats
+     */
+    200: {
+        items: Array<{
+            id: string;
+            name?: string;
+            isGroup: boolean;
+            unreadCount: number;
+            archived: boolean;
+            pinned: boolean;
+            muted: boolean;
+            /**
+             * ISO 8601
+             */
+            lastMessageAt?: string;
+            /**
+             * The chat's newest message, in short
+             */
+            lastMessage?: {
+                id: string;
+                author: string;
+                fromMe: boolean;
+                type: string;
+                body: string;
+                /**
+                 * ISO 8601
+                 */
+                timestamp: string;
+            };
+            /**
+             * GET /v1/chats/{id} of a group only
+             */
+            group?: {
+                subject: string;
+                description?: string;
+                /**
+                 * The creator's user id
+                 */
+                owner?: string;
+                /**
+                 * ISO 8601
+                 */
+                createdAt?: string;
+                participants: Array<{
+                    /**
+                     * User id (`<digits>@c.us`)
+                     */
+                    id: string;
+                    isAdmin: boolean;
+                    /**
+                     * The group's creator
+                     */
+                    isSuperAdmin: boolean;
+                }>;
+            };
+            /**
+             * ISO 8601: when the record was last written
+             */
+            updatedAt: string;
+        }>;
+        nextCursor: string | null;
+    };
+};
+
+export type ListChatsResponse = ListChatsResponses[keyof ListChatsResponses];
+
+export type GetChatData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/chats/{id}';
+};
+
+export type GetChatErrors = {
+    /**
+     * Invalid id
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The token lacks the needed permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * No such chat (`chat_not_found`)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type GetChatError = GetChatErrors[keyof GetChatErrors];
+
+export type GetChatResponses = {
+    /**
+     * A chat, as synced after login and kept current from events
+     */
+    200: {
+        id: string;
+        name?: string;
+        isGroup: boolean;
+        unreadCount: number;
+        archived: boolean;
+        pinned: boolean;
+        muted: boolean;
+        /**
+         * ISO 8601
+         */
+        lastMessageAt?: string;
+        /**
+         * The chat's newest message, in short
+         */
+        lastMessage?: {
+            id: string;
+            author: string;
+            fromMe: boolean;
+            type: string;
+            body: string;
+            /**
+             * ISO 8601
+             */
+            timestamp: string;
+        };
+        /**
+         * GET /v1/chats/{id} of a group only
+         */
+        group?: {
+            subject: string;
+            description?: string;
+            /**
+             * The creator's user id
+             */
+            owner?: string;
+            /**
+             * ISO 8601
+             */
+            createdAt?: string;
+            participants: Array<{
+                /**
+                 * User id (`<digits>@c.us`)
+                 */
+                id: string;
+                isAdmin: boolean;
+                /**
+                 * The group's creator
+                 */
+                isSuperAdmin: boolean;
+            }>;
+        };
+        /**
+         * ISO 8601: when the record was last written
+         */
+        updatedAt: string;
+    };
+};
+
+export type GetChatResponse = GetChatResponses[keyof GetChatResponses];
+
+export type MarkChatReadData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/chats/{id}/read';
+};
+
+export type MarkChatReadErrors = {
+    /**
+     * Invalid id
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The token lacks the needed permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * No such chat (`chat_not_found`)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (`session_not_ready`)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * WhatsApp refused or failed the operation (`engine_error`)
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type MarkChatReadError = MarkChatReadErrors[keyof MarkChatReadErrors];
+
+export type MarkChatReadResponses = {
+    /**
+     * A chat, as synced after login and kept current from events
+     */
+    200: {
+        id: string;
+        name?: string;
+        isGroup: boolean;
+        unreadCount: number;
+        archived: boolean;
+        pinned: boolean;
+        muted: boolean;
+        /**
+         * ISO 8601
+         */
+        lastMessageAt?: string;
+        /**
+         * The chat's newest message, in short
+         */
+        lastMessage?: {
+            id: string;
+            author: string;
+            fromMe: boolean;
+            type: string;
+            body: string;
+            /**
+             * ISO 8601
+             */
+            timestamp: string;
+        };
+        /**
+         * GET /v1/chats/{id} of a group only
+         */
+        group?: {
+            subject: string;
+            description?: string;
+            /**
+             * The creator's user id
+             */
+            owner?: string;
+            /**
+             * ISO 8601
+             */
+            createdAt?: string;
+            participants: Array<{
+                /**
+                 * User id (`<digits>@c.us`)
+                 */
+                id: string;
+                isAdmin: boolean;
+                /**
+                 * The group's creator
+                 */
+                isSuperAdmin: boolean;
+            }>;
+        };
+        /**
+         * ISO 8601: when the record was last written
+         */
+        updatedAt: string;
+    };
+};
+
+export type MarkChatReadResponse = MarkChatReadResponses[keyof MarkChatReadResponses];
+
 export type ReplyToMessageData = {
     body: {
         text: string;
