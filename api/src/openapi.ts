@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { buildOpenApi, type RouteDef } from '@wacloud/kit';
+import { buildOpenApi, errorBodySchema, type ResponseDef, type RouteDef } from '@wacloud/kit';
 import { loadConfig } from './config.js';
 import { apiRoutes, type RouteDeps } from './routes.js';
 
@@ -28,7 +28,21 @@ export function apiOpenApi(routes: RouteDef[]): Record<string, unknown> {
     groups: [{ server: 'api', routes }],
     securitySchemes: { accessToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
     security: (scope) => (scope === 'none' ? [] : [{ accessToken: [] }]),
+    commonResponses,
   });
+}
+
+/** Routes that answer without the database. */
+const STATELESS = new Set(['health', 'pricing']);
+
+/** What any api route may answer besides its own: 401 for a route behind the access token, 503 when the database is down. */
+function commonResponses(r: RouteDef): Record<number, ResponseDef> {
+  const out: Record<number, ResponseDef> = {};
+  if (r.scope !== 'none')
+    out[401] = { description: '`unauthorized`: missing, invalid, expired or revoked access token', schema: errorBodySchema };
+  if (!STATELESS.has(r.operationId))
+    out[503] = { description: '`storage_unavailable`: the database is unreachable; retry shortly', schema: errorBodySchema };
+  return out;
 }
 
 /**

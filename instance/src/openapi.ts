@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { buildOpenApi, type RouteDef } from '@wacloud/kit';
+import { buildOpenApi, errorBodySchema, type ResponseDef, type RouteDef } from '@wacloud/kit';
 import { z } from 'zod';
 import { publicRoutes, type PublicDeps } from './http/routes-public.js';
 import { idempotencyKey } from './http/schemas.js';
@@ -41,8 +41,25 @@ export function instanceOpenApi(groups: InstanceRouteGroups, version = instanceV
         ...(groups.internal ? { internalKey: { type: 'http', scheme: 'bearer', description: 'Internal API key' } } : {}),
       },
       security: (scope) => (scope === 'none' ? [] : scope === 'internal' ? [{ internalKey: [] }] : [{ instanceToken: [] }]),
+      commonResponses,
     }),
   );
+}
+
+/** Routes that answer without the database (the health probes). */
+const STATELESS = new Set(['health', 'healthLive', 'healthReady']);
+
+/** What any instance route may answer besides its own: 401/403 by its scope, 503 when the database is down. */
+function commonResponses(r: RouteDef): Record<number, ResponseDef> {
+  const e = (description: string): ResponseDef => ({ description, schema: errorBodySchema });
+  const out: Record<number, ResponseDef> = {};
+  if (r.scope !== 'none')
+    out[401] = e(
+      r.scope === 'internal' ? '`unauthorized`: missing or wrong internal key' : '`unauthorized`: missing, invalid or deleted token',
+    );
+  if (r.scope === 'r' || r.scope === 'w') out[403] = e(`\`forbidden\`: the token lacks the "${r.scope}" permission`);
+  if (!STATELESS.has(r.operationId)) out[503] = e('`storage_unavailable`: the database is unreachable; retry shortly');
+  return out;
 }
 
 /** Request headers routes read themselves (the route tables describe path, query and body only), by operationId. */

@@ -123,7 +123,7 @@ export type GetOwnTokenData = {
 
 export type GetOwnTokenErrors = {
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -137,6 +137,19 @@ export type GetOwnTokenErrors = {
      */
     403: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -173,7 +186,7 @@ export type ListMessagesData = {
          */
         since?: string;
         /**
-         * Only messages before this time
+         * Only messages before this time (none when not after `since`)
          */
         until?: string;
         /**
@@ -210,7 +223,7 @@ export type ListMessagesData = {
 
 export type ListMessagesErrors = {
     /**
-     * Invalid filter
+     * Invalid filter; `invalid_request`: a query field is invalid
      */
     400: {
         error: {
@@ -220,7 +233,7 @@ export type ListMessagesErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -230,10 +243,33 @@ export type ListMessagesErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "r" permission
      */
     403: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invalid_cursor`: the cursor was not issued by this instance for this query; start again without it
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -306,7 +342,7 @@ export type SendMessageData = {
 
 export type SendMessageErrors = {
     /**
-     * Invalid body or Idempotency-Key
+     * Invalid body or Idempotency-Key; `invalid_request`: a query, body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -316,7 +352,7 @@ export type SendMessageErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -326,7 +362,7 @@ export type SendMessageErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -356,6 +392,32 @@ export type SendMessageErrors = {
         };
     };
     /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp
      */
     422: {
@@ -370,6 +432,19 @@ export type SendMessageErrors = {
      */
     502: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -489,7 +564,20 @@ export type GetMessageData = {
 
 export type GetMessageErrors = {
     /**
-     * Missing or invalid token
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -499,7 +587,7 @@ export type GetMessageErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "r" permission
      */
     403: {
         error: {
@@ -513,6 +601,19 @@ export type GetMessageErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -625,7 +726,7 @@ export type ListContactsData = {
 
 export type ListContactsErrors = {
     /**
-     * Invalid filter
+     * Invalid filter; `invalid_request`: a query field is invalid
      */
     400: {
         error: {
@@ -635,7 +736,7 @@ export type ListContactsErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -645,10 +746,33 @@ export type ListContactsErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "r" permission
      */
     403: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invalid_cursor`: the cursor was not issued by this instance for this query; start again without it
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -690,7 +814,7 @@ export type GetContactData = {
 
 export type GetContactErrors = {
     /**
-     * Invalid id
+     * Invalid id; `invalid_request`: a path field is invalid
      */
     400: {
         error: {
@@ -700,7 +824,7 @@ export type GetContactErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -710,7 +834,7 @@ export type GetContactErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "r" permission
      */
     403: {
         error: {
@@ -724,6 +848,19 @@ export type GetContactErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -765,7 +902,7 @@ export type LoginData = {
 
 export type LoginErrors = {
     /**
-     * Invalid body
+     * Invalid body; `invalid_request`: a body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -775,7 +912,7 @@ export type LoginErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -785,7 +922,7 @@ export type LoginErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -799,6 +936,45 @@ export type LoginErrors = {
      */
     409: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -864,7 +1040,7 @@ export type GetQrData = {
 
 export type GetQrErrors = {
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -874,7 +1050,7 @@ export type GetQrErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -888,6 +1064,19 @@ export type GetQrErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -953,7 +1142,7 @@ export type LogoutData = {
 
 export type LogoutErrors = {
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -963,10 +1152,23 @@ export type LogoutErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1023,7 +1225,7 @@ export type ScreenshotData = {
 
 export type ScreenshotErrors = {
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -1033,7 +1235,7 @@ export type ScreenshotErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "r" permission
      */
     403: {
         error: {
@@ -1047,6 +1249,19 @@ export type ScreenshotErrors = {
      */
     409: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1074,7 +1289,7 @@ export type StatsData = {
 
 export type StatsErrors = {
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -1088,6 +1303,19 @@ export type StatsErrors = {
      */
     403: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
