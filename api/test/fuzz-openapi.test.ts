@@ -6,9 +6,12 @@
  * its document, and 405 with `Allow` for methods a path does not take. Each failure names the operation, the check and
  * the `curl` that reproduces it. Re-run alone: `cd api && NODE_OPTIONS=--experimental-vm-modules npx jest test/fuzz`.
  *
- * Bounds: 12 examples per operation, a fixed seed (deterministic generation), 2 workers, each run killed after
- * 150 s. Not fuzzed, and why, is in each run's `exclude`.
+ * Bounds: 12 examples per operation, deterministic generation, one worker, each run killed after 180 s (about a
+ * minute each on an idle machine). Not fuzzed, and why, is in each run's `exclude`. `FUZZ_OPERATIONS=op1,op2` narrows
+ * the runs to those operationIds; each run's whole output is kept in $TMPDIR/wacloud-fuzz-<run>.log.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { eventually, startMongo, type MongoServer } from '@wacloud/testenv';
 import { startSimnet, type RunningSimnet } from '../../instance/test/harness.js';
 import { fuzz, type FuzzResult } from './fuzz/schemathesis.js';
@@ -107,14 +110,14 @@ test('fuzz: the api document has no finding', async () => {
     },
   });
   expectNoFindings(r);
-}, 200_000);
+}, 240_000);
 
 test('fuzz: deposits and the ledger, for a tenant of their own, have no finding', async () => {
   const payer = await tenant(api, 'payer@example.com');
   const doc = (await api.call('GET', '/openapi.json')).body;
   const r = await fuzz({ name: 'api (wallet)', doc, baseUrl: api.url, token: payer, include: ['deposit', 'transactions'] });
   expectNoFindings(r);
-}, 200_000);
+}, 240_000);
 
 test('fuzz: the instance document, through the gateway with an instance token, has no finding', async () => {
   const doc = (await api.call('GET', `/v1/instances/${id}/api/openapi.json`, { token: instanceToken })).body;
@@ -127,4 +130,25 @@ test('fuzz: the instance document, through the gateway with an instance token, h
     exclude: { logout: 'logs the WhatsApp account out and forgets its session: a destructive session operation' },
   });
   expectNoFindings(r);
-}, 200_000);
+}, 240_000);
+
+test("fuzz: the instance's internal API (what the api calls), with the internal key, has no finding", async () => {
+  // The process provider keeps the instance's ports and internal key in its record directory.
+  const dir = path.join(api.dataRoot, id);
+  const { internalPort } = JSON.parse(readFileSync(path.join(dir, 'provider.json'), 'utf8')) as { internalPort: number };
+  const internalUrl = `http://127.0.0.1:${internalPort}`;
+  const doc = await (await fetch(`${internalUrl}/openapi.json`)).json();
+  const r = await fuzz({
+    name: 'instance (internal)',
+    doc,
+    baseUrl: internalUrl,
+    token: readFileSync(path.join(dir, 'internal-key'), 'utf8').trim(),
+    includePathRegex: '^/internal/',
+    known: { 'path.id': [tokenId] },
+    exclude: {
+      deleteToken: "deletes the runs' instance token (its id is a known value)",
+      updateToken: "re-scopes the runs' instance token (its id is a known value)",
+    },
+  });
+  expectNoFindings(r);
+}, 240_000);

@@ -11,7 +11,9 @@ import { KitError } from './http-error.js';
  * lower case). Mount it after the routes themselves so that only requests no route answered reach it.
  */
 export function mountMethodNotAllowed(router: Router, methodsByPath: Map<string, Set<string>>): void {
-  for (const [path, methods] of methodsByPath) {
+  // Paths without parameters first: `/tokens/verify` is its own path, not a value of `/tokens/:id`.
+  const ordered = [...methodsByPath].sort(([a], [b]) => Number(a.includes(':')) - Number(b.includes(':')));
+  for (const [path, methods] of ordered) {
     const allow = [...methods].flatMap((m) => (m === 'get' ? ['GET', 'HEAD'] : [m.toUpperCase()]));
     const header = [...allow, 'OPTIONS'].join(', ');
     router.all(path, (req, res, next) => {

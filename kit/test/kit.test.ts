@@ -32,6 +32,16 @@ const routes: RouteDef[] = [
   }),
   route({
     method: 'get',
+    path: '/v1/things/special',
+    operationId: 'special',
+    summary: 'A path of its own beside /v1/things/:id',
+    tags: ['things'],
+    scope: 'none',
+    responses: { 200: { description: 'Special', schema: z.object({ special: z.boolean() }) } },
+    handler: () => ({ special: true }),
+  }),
+  route({
+    method: 'get',
     path: '/v1/boom',
     operationId: 'boom',
     summary: 'Fails',
@@ -144,6 +154,13 @@ test('a known path with another method: 405 method_not_allowed with Allow; OPTIO
   expect([docs.status, docs.headers.get('allow')]).toEqual([405, 'GET, HEAD, OPTIONS']);
   const options = await fetch(`${url}/v1/things/7`, { method: 'OPTIONS' });
   expect([options.status, options.headers.get('allow')]).toEqual([204, 'POST, OPTIONS']);
+  // A path of its own beside a parameter route: its 405, not the parameter route's answer.
+  const fixed = await fetch(`${url}/v1/things/special`, {
+    method: 'POST',
+    body: '{"name":"x"}',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer good' },
+  });
+  expect([fixed.status, fixed.headers.get('allow')]).toEqual([405, 'GET, HEAD, OPTIONS']);
   // An unknown path stays a 404, whatever the method.
   expect((await fetch(`${url}/v1/nothing`, { method: 'DELETE' })).status).toBe(404);
 });

@@ -49,11 +49,13 @@ export interface FuzzRun {
   exclude?: Record<string, string>;
   /** Only these operationIds (after `exclude`). */
   include?: string[];
+  /** Only operations whose path matches this regular expression. */
+  includePathRegex?: string;
   /** Values the fuzzer uses for a parameter some of the time, e.g. `{ 'path.id': ['i-…'] }` (an existing resource). */
   known?: Record<string, string[]>;
   /** Test cases per operation (default 12). */
   maxExamples?: number;
-  /** Whole-run bound, ms (default 150 s); the run is killed beyond it and that is a failure. */
+  /** Whole-run bound, ms (default 180 s); the run is killed beyond it and that is a failure. */
   timeoutMs?: number;
 }
 
@@ -112,6 +114,12 @@ export async function fuzz(run: FuzzRun): Promise<FuzzResult> {
       dir,
       ...Object.keys(run.exclude ?? {}).flatMap((id) => ['--exclude-operation-id', id]),
       ...(run.include ?? []).flatMap((id) => ['--include-operation-id', id]),
+      ...(run.includePathRegex ? ['--include-path-regex', run.includePathRegex] : []),
+      // FUZZ_OPERATIONS=op1,op2 narrows every run to those operationIds (re-running one finding).
+      ...(process.env.FUZZ_OPERATIONS ?? '')
+        .split(',')
+        .filter(Boolean)
+        .flatMap((id) => ['--include-operation-id', id]),
     ];
     const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve) => {
       execFile(
@@ -119,13 +127,13 @@ export async function fuzz(run: FuzzRun): Promise<FuzzResult> {
         args,
         {
           cwd: dir,
-          timeout: run.timeoutMs ?? 150_000,
+          timeout: run.timeoutMs ?? 180_000,
           maxBuffer: 64 * 1024 * 1024,
           env: { ...process.env, NO_COLOR: '1', COLUMNS: '160' },
         },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-          resolve({ code, output: `${stdout}${stderr}${err?.killed ? `\n[killed after ${run.timeoutMs ?? 150_000} ms]` : ''}` });
+          resolve({ code, output: `${stdout}${stderr}${err?.killed ? `\n[killed after ${run.timeoutMs ?? 180_000} ms]` : ''}` });
         },
       );
     });
