@@ -20,7 +20,7 @@ export function apiOpenApi(routes: RouteDef[]): Record<string, unknown> {
     version,
     description:
       'The main backend: accounts, wallet, pricing, instances, instance tokens. Gateway: the `/v1/…` routes of an instance and a state-only `/health` are reachable at ' +
-      '`/v1/instances/{id}/api/<instance path>` (see the instance API document) with your access token or an instance token; ' +
+      '`/v1/instances/{id}/api/<instance path>` (see the instance API document, served at `/v1/instances/{id}/api/openapi.json`) with your access token or an instance token; ' +
       'WebSocket `/v1/instances/{id}/api/v1/events` (close codes: 1001 api shutting down, 1009 frame above 64 KiB, 4401 revoked, ' +
       '4403 re-scoped, 4429 too many open streams for this account). Gateway requests count against a budget per client ' +
       'address and per tenant: beyond it `429 rate_limited` with a Retry-After header (seconds); an instance that does not ' +
