@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { buildOpenApi, errorBodySchema, type ResponseDef, type RouteDef } from '@wacloud/kit';
 import { loadConfig } from './config.js';
 import { apiRoutes, type RouteDeps } from './routes.js';
+import { idempotencyKey } from './schemas.js';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -29,6 +30,7 @@ export function apiOpenApi(routes: RouteDef[]): Record<string, unknown> {
     securitySchemes: { accessToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
     security: (scope) => (scope === 'none' ? [] : [{ accessToken: [] }]),
     commonResponses,
+    headerParameters: { deposit: [{ name: 'Idempotency-Key', schema: idempotencyKey }] },
   });
 }
 

@@ -64,6 +64,11 @@ export const depositBody = (maxMinor: number) =>
         .meta({ description: 'Minor currency units (cents)' }),
     })
     .strict();
+/** The `Idempotency-Key` header of a deposit: 1–128 letters, digits, `.`, `_`, `:` or `-`. */
+export const idempotencyKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1–128 characters of letters, digits, . _ : -')
+  .meta({ description: 'Makes retries safe: a repeated key answers with the first deposit and moves no money again' });
 export const pageQuery = z
   .object({
     limit: wholeNumberQuery(200).meta({ description: 'Page size, 1–200 (default 50)' }),

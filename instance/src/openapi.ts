@@ -9,7 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { buildOpenApi, errorBodySchema, type ResponseDef, type RouteDef } from '@wacloud/kit';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { publicRoutes, type PublicDeps } from './http/routes-public.js';
 import { idempotencyKey } from './http/schemas.js';
 
@@ -25,25 +25,24 @@ export interface InstanceRouteGroups {
 
 /** The document over `groups`: each operation tagged `x-wacloud-server: public|internal`, with its bearer scheme. */
 export function instanceOpenApi(groups: InstanceRouteGroups, version = instanceVersion): Record<string, unknown> {
-  return withHeaderParameters(
-    buildOpenApi({
-      title: 'wacloud instance API',
-      version,
-      description:
-        'One WhatsApp account. Public API on PORT (instance tokens: r, w, rw); internal API on INTERNAL_PORT (internal key, main api only). ' +
-        'Live events: WebSocket /v1/events (r) — messages `{event, data, timestamp}`. Errors: `{error: {code, message}}`.',
-      groups: [{ server: 'public', routes: groups.public }, ...(groups.internal ? [{ server: 'internal', routes: groups.internal }] : [])],
-      servers: [
-        { url: '/', description: groups.internal ? 'public (PORT) or internal (INTERNAL_PORT) — see x-wacloud-server' : 'public (PORT)' },
-      ],
-      securitySchemes: {
-        instanceToken: { type: 'http', scheme: 'bearer', description: 'Instance access token (wai_…)' },
-        ...(groups.internal ? { internalKey: { type: 'http', scheme: 'bearer', description: 'Internal API key' } } : {}),
-      },
-      security: (scope) => (scope === 'none' ? [] : scope === 'internal' ? [{ internalKey: [] }] : [{ instanceToken: [] }]),
-      commonResponses,
-    }),
-  );
+  return buildOpenApi({
+    title: 'wacloud instance API',
+    version,
+    description:
+      'One WhatsApp account. Public API on PORT (instance tokens: r, w, rw); internal API on INTERNAL_PORT (internal key, main api only). ' +
+      'Live events: WebSocket /v1/events (r) — messages `{event, data, timestamp}`. Errors: `{error: {code, message}}`.',
+    groups: [{ server: 'public', routes: groups.public }, ...(groups.internal ? [{ server: 'internal', routes: groups.internal }] : [])],
+    servers: [
+      { url: '/', description: groups.internal ? 'public (PORT) or internal (INTERNAL_PORT) — see x-wacloud-server' : 'public (PORT)' },
+    ],
+    securitySchemes: {
+      instanceToken: { type: 'http', scheme: 'bearer', description: 'Instance access token (wai_…)' },
+      ...(groups.internal ? { internalKey: { type: 'http', scheme: 'bearer', description: 'Internal API key' } } : {}),
+    },
+    security: (scope) => (scope === 'none' ? [] : scope === 'internal' ? [{ internalKey: [] }] : [{ instanceToken: [] }]),
+    commonResponses,
+    headerParameters: HEADER_PARAMETERS,
+  });
 }
 
 /** Routes that answer without the database (the health probes). */
@@ -66,19 +65,6 @@ function commonResponses(r: RouteDef): Record<number, ResponseDef> {
 const HEADER_PARAMETERS: Record<string, Array<{ name: string; schema: z.ZodType }>> = {
   sendMessage: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
 };
-
-/** Adds {@link HEADER_PARAMETERS} to their operations in `doc` (optional headers). */
-function withHeaderParameters(doc: Record<string, unknown>): Record<string, unknown> {
-  for (const ops of Object.values(doc.paths as Record<string, Record<string, { operationId: string; parameters: unknown[] }>>)) {
-    for (const op of Object.values(ops)) {
-      for (const h of HEADER_PARAMETERS[op.operationId] ?? []) {
-        const { $schema: _drop, description, ...schema } = z.toJSONSchema(h.schema, { io: 'input' }) as Record<string, unknown>;
-        op.parameters.push({ name: h.name, in: 'header', required: false, ...(description ? { description } : {}), schema });
-      }
-    }
-  }
-  return doc;
-}
 
 /**
  * The public API's document, built without any running dependency: every service is a stand-in that throws when a

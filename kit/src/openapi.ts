@@ -90,6 +90,8 @@ export interface OpenApiOptions {
    * {@link mergeResponses}; {@link kitResponses} (input validation, body limits) are always added.
    */
   commonResponses?: (r: RouteDef) => Record<number, ResponseDef>;
+  /** Optional request headers routes read themselves (route tables describe path, query and body), by operationId. */
+  headerParameters?: Record<string, Array<{ name: string; schema: z.ZodType }>>;
 }
 
 /** Builds the document. */
@@ -106,7 +108,14 @@ export function buildOpenApi(o: OpenApiOptions): Json {
         'x-wacloud-server': server,
         'x-wacloud-scope': r.scope,
         security: o.security(r.scope),
-        parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
+        parameters: [
+          ...parameters(r.params, 'path'),
+          ...parameters(r.query, 'query'),
+          ...(o.headerParameters?.[r.operationId] ?? []).map((h) => {
+            const { description, ...schema } = jsonSchema(h.schema);
+            return { name: h.name, in: 'header', required: false, ...(description ? { description } : {}), schema };
+          }),
+        ],
         ...(r.body
           ? { requestBody: { required: r.bodyRequired !== false, content: { 'application/json': { schema: jsonSchema(r.body) } } } }
           : {}),

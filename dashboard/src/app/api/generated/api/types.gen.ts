@@ -487,6 +487,12 @@ export type DepositData = {
          */
         amount: number;
     };
+    headers?: {
+        /**
+         * Makes retries safe: a repeated key answers with the first deposit and moves no money again
+         */
+        'Idempotency-Key'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/wallet/deposits';
@@ -494,7 +500,7 @@ export type DepositData = {
 
 export type DepositErrors = {
     /**
-     * Invalid amount; `invalid_request`: a body field is invalid; `invalid_json`: the body is not JSON
+     * Invalid amount or Idempotency-Key; `invalid_request`: a body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
