@@ -82,6 +82,9 @@ fi
 # Docker Compose v2 for the compose tests; builds once into the cache.
 TOOLS_BIN="$bin" bash "$root/scripts/tools-compose.sh"
 
+# Schemathesis, the OpenAPI fuzzer (a pinned PyPI release in a virtualenv in the cache; Python serves test tooling only).
+TOOLS_BIN="$bin" bash "$root/scripts/tools-schemathesis.sh"
+
 # Kubernetes test control plane (etcd, kube-apiserver, kube-controller-manager, kubectl); builds once into the cache.
 TOOLS_BIN="$bin" bash "$root/scripts/tools-kube.sh"
 # Its node for the cluster tests (kubelet, kube-proxy, kube-scheduler, CoreDNS, containerd, CNI plugins).

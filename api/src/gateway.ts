@@ -6,8 +6,9 @@
  * - with an instance token (`wai_…`) — external systems — the instance first confirms the token through its internal
  *   API (verdicts cached, see {@link TokenCheck}); an unknown token gets 401 here, a known one is passed through and
  *   the instance judges its permissions per route.
- * Only the instance's token-guarded routes (`/v1/…`) and its `/health` (state only) are reachable; never `/metrics`,
- * `/openapi.json` or anything else of the instance.
+ * Only the instance's token-guarded routes (`/v1/…`) and its `/health` (state only) are reachable; never `/metrics`
+ * or anything else of the instance. `GET …/api/openapi.json` is the instance's public document as the gateway serves
+ * it (`gateway/instance-openapi.ts`: no internal routes, the gateway's own answers added).
  * WebSocket `/v1/instances/:id/api/v1/events` is relayed the same way (token in the header, or `?access_token=` /
  * `?token=` for browsers), see {@link WsRelay}: frame and per-tenant stream limits, revocation, shutdown.
  *
@@ -41,6 +42,7 @@ import type { Credential } from './gateway/credentials.js';
 import type { RateLimiter, RateRule } from './gateway/rate-limit.js';
 import { TokenCheck } from './gateway/token-check.js';
 import { WsRelay } from './gateway/ws-relay.js';
+import { gatewayInstanceDoc } from './gateway/instance-openapi.js';
 
 const PREFIX = /^\/v1\/instances\/(i-[a-z2-7]{12})\/api(\/.*)?$/;
 const HOP_BY_HOP = new Set([
@@ -192,6 +194,7 @@ export class Gateway {
       if (!m) return next();
       const id = m[1]!;
       void (async () => {
+        if (m[2] === '/openapi.json' && req.method === 'GET') return void res.json(await this.instanceDoc(id, req));
         const rest = forwardablePath(m[2] ?? '/');
         if (!rest) throw new AppError('not_found', "Through the gateway: the instance's /v1/… routes and /health.");
         const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
@@ -245,6 +248,22 @@ export class Gateway {
         );
       });
     };
+  }
+
+  /**
+   * The instance's public API document as seen through the gateway (see {@link gatewayInstanceDoc}); the request is
+   * authenticated and counted like any other.
+   * @throws AppError as {@link target} does; `upstream_error` when the instance's document is not JSON.
+   */
+  private async instanceDoc(id: string, req: Request): Promise<Record<string, unknown>> {
+    const t = await this.target(id, bearer(req), addressOf(req));
+    const r = await request(`${t.baseUrl}/openapi.json`, { headersTimeout: this.upstreamTimeoutMs, bodyTimeout: this.upstreamTimeoutMs });
+    if (r.statusCode !== 200) {
+      await r.body.dump();
+      throw new AppError('upstream_error', `The instance answered ${r.statusCode} for its API document.`);
+    }
+    const doc = (await r.body.json()) as Record<string, unknown>;
+    return gatewayInstanceDoc(doc, id, (p) => forwardablePath(p) === p);
   }
 
   /** Relays WebSocket upgrades of `/v1/instances/:id/api/v1/events` to the instance's event stream. */

@@ -7,9 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { buildOpenApi, type RouteDef } from '@wacloud/kit';
+import { buildOpenApi, errorBodySchema, type ResponseDef, type RouteDef } from '@wacloud/kit';
 import { loadConfig } from './config.js';
 import { apiRoutes, type RouteDeps } from './routes.js';
+import { idempotencyKey } from './schemas.js';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -20,7 +21,7 @@ export function apiOpenApi(routes: RouteDef[]): Record<string, unknown> {
     version,
     description:
       'The main backend: accounts, wallet, pricing, instances, instance tokens. Gateway: the `/v1/…` routes of an instance and a state-only `/health` are reachable at ' +
-      '`/v1/instances/{id}/api/<instance path>` (see the instance API document) with your access token or an instance token; ' +
+      '`/v1/instances/{id}/api/<instance path>` (see the instance API document, served at `/v1/instances/{id}/api/openapi.json`) with your access token or an instance token; ' +
       'WebSocket `/v1/instances/{id}/api/v1/events` (close codes: 1001 api shutting down, 1009 frame above 64 KiB, 4401 revoked, ' +
       '4403 re-scoped, 4429 too many open streams for this account). Gateway requests count against a budget per client ' +
       'address and per tenant: beyond it `429 rate_limited` with a Retry-After header (seconds); an instance that does not ' +
@@ -28,7 +29,22 @@ export function apiOpenApi(routes: RouteDef[]): Record<string, unknown> {
     groups: [{ server: 'api', routes }],
     securitySchemes: { accessToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
     security: (scope) => (scope === 'none' ? [] : [{ accessToken: [] }]),
+    commonResponses,
+    headerParameters: { deposit: [{ name: 'Idempotency-Key', schema: idempotencyKey }] },
   });
+}
+
+/** Routes that answer without the database. */
+const STATELESS = new Set(['health', 'pricing']);
+
+/** What any api route may answer besides its own: 401 for a route behind the access token, 503 when the database is down. */
+function commonResponses(r: RouteDef): Record<number, ResponseDef> {
+  const out: Record<number, ResponseDef> = {};
+  if (r.scope !== 'none')
+    out[401] = { description: '`unauthorized`: missing, invalid, expired or revoked access token', schema: errorBodySchema };
+  if (!STATELESS.has(r.operationId))
+    out[503] = { description: '`storage_unavailable`: the database is unreachable; retry shortly', schema: errorBodySchema };
+  return out;
 }
 
 /**

@@ -214,12 +214,12 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
           description: 'The ledger entry, the balance after resumptions, the resumed instances',
           schema: z.object({ transaction: s.ledgerView, balanceMinor: z.number().int(), resumedInstances: z.array(z.string()) }),
         },
-        400: err('Invalid amount'),
+        400: err('Invalid amount or Idempotency-Key'),
         ...authErr,
       },
       handler: async ({ body, auth, req }) => {
         const key = req.header('idempotency-key');
-        if (key !== undefined && !/^[\w.:-]{1,128}$/.test(key))
+        if (key !== undefined && !s.idempotencyKey.safeParse(key).success)
           throw new AppError('invalid_request', 'Idempotency-Key must be 1–128 characters of letters, digits, . _ : -');
         const r = await d.wallet.deposit(auth.userId, body.amount, key);
         // Billing rule: a deposit tries to reactivate the tenant's suspended instances at once.

@@ -1,13 +1,25 @@
 /** zod schemas of the api's inputs and outputs (validation and /openapi.json). */
 import { z } from 'zod';
+import { wholeNumberQuery } from '@wacloud/kit';
 import { LOCALES } from './accounts.js';
+
+/*
+ * Documented forms: where the parser is lenient (it trims, lower-cases, or checks with code), `.meta({ pattern })`
+ * documents the exact form it takes, so that every value valid by the document is accepted (the fuzzer checks this).
+ */
+
+/** The documented form of an email address: what z.email() accepts, without surrounding spaces. */
+const EMAIL_PATTERN = "^[A-Za-z0-9_+-]+(?:[.'][A-Za-z0-9_+-]+)*@(?:[A-Za-z0-9][A-Za-z0-9-]*\\.)+[A-Za-z]{2,}$";
+/** A name that is not blank: no leading or trailing space (the parser trims) and `inner` characters in between. */
+const namePattern = (inner: string, ends: string, max: number) => `^${ends}(?:${inner}{0,${max - 2}}${ends})?$`;
 
 export const email = z
   .string()
   .trim()
   .toLowerCase()
   .max(254)
-  .pipe(z.email({ message: 'must be an email address' }));
+  .pipe(z.email({ message: 'must be an email address' }))
+  .meta({ pattern: EMAIL_PATTERN, description: 'An email address (case-insensitive)' });
 export const password = z.string().min(8, 'must be at least 8 characters').max(256, 'must be at most 256 characters');
 export const credentials = z.object({ email, password }).strict();
 export const instanceIdParams = z.object({ id: z.string().regex(/^i-[a-z2-7]{12}$/, 'must be an instance id like i-abcdefgh2345') });
@@ -15,7 +27,17 @@ export const tokenParams = instanceIdParams.extend({
   tokenId: z.string().regex(/^[0-9a-f]{16}$/, 'must be a token id (16 hex characters)'),
 });
 export const permission = z.enum(['r', 'w', 'rw']).meta({ description: 'r = read only, w = write only, rw = both' });
-export const createTokenBody = z.object({ name: z.string().trim().min(1).max(100), permissions: permission }).strict();
+export const createTokenBody = z
+  .object({
+    name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .meta({ pattern: namePattern('[\\s\\S]', '[^\\s\\uFEFF]', 100), description: 'A name, 1–100 characters' }),
+    permissions: permission,
+  })
+  .strict();
 export const updateTokenBody = z.object({ permissions: permission }).strict();
 export const createInstanceBody = z
   .object({
@@ -24,7 +46,11 @@ export const createInstanceBody = z
       .trim()
       .min(1, 'must not be empty')
       .max(64)
-      .regex(/^[\p{L}\p{N} ._-]+$/u, 'may contain letters, digits, spaces, dot, dash, underscore'),
+      .regex(/^[\p{L}\p{N} ._-]+$/u, 'may contain letters, digits, spaces, dot, dash, underscore')
+      .meta({
+        pattern: namePattern('[\\p{L}\\p{N} ._-]', '[\\p{L}\\p{N}._-]', 64),
+        description: 'Letters, digits, spaces, dot, dash, underscore; 1–64 characters, no leading or trailing space',
+      }),
   })
   .strict();
 export const depositBody = (maxMinor: number) =>
@@ -38,15 +64,16 @@ export const depositBody = (maxMinor: number) =>
         .meta({ description: 'Minor currency units (cents)' }),
     })
     .strict();
+/** The `Idempotency-Key` header of a deposit: 1–128 letters, digits, `.`, `_`, `:` or `-`. */
+export const idempotencyKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'must be 1–128 characters of letters, digits, . _ : -')
+  .meta({ description: 'Makes retries safe: a repeated key answers with the first deposit and moves no money again' });
 export const pageQuery = z
   .object({
-    limit: z
-      .string()
-      .regex(/^\d+$/, 'must be a whole number between 1 and 200')
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(200))
-      .optional(),
-    cursor: z.string().max(200).optional(),
+    limit: wholeNumberQuery(200).meta({ description: 'Page size, 1–200 (default 50)' }),
+    // Any other string is refused by the route as `invalid_cursor` (400).
+    cursor: z.string().max(200).meta({ pattern: '^\\d{1,16}$' }).optional().meta({ description: "The previous page's nextCursor" }),
   })
   .strict();
 
@@ -60,10 +87,13 @@ export const userView = z.object({
   locale: z.enum(LOCALES).optional().meta({ description: "the member's dashboard language; absent until chosen" }),
   timeZone: z.string().optional().meta({ description: "the member's IANA time zone; absent until chosen" }),
 });
+/** The canonical IANA time zone names of the runtime, as a pattern (the parser also takes their aliases). */
+const TIME_ZONE_PATTERN = `^(?:${['UTC', ...Intl.supportedValuesOf('timeZone')].map((tz) => tz.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`;
 /** An IANA time zone name the runtime knows (`Europe/Moscow`, `America/Sao_Paulo`, `UTC`). */
 const timeZone = z
   .string()
   .max(64)
+  .meta({ pattern: TIME_ZONE_PATTERN })
   .refine((tz) => {
     try {
       new Intl.DateTimeFormat('en', { timeZone: tz });

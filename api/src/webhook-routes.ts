@@ -6,7 +6,7 @@
  * (like the token routes), so instance tokens — held by the tenant's own systems — can neither redirect the event
  * flow nor read the log. The instance's SSRF guard judges the URL (`webhook_url_refused`), see docs/security.md.
  */
-import { defineRoute, type RouteDef } from '@wacloud/kit';
+import { defineRoute, wholeNumberQuery, type RouteDef } from '@wacloud/kit';
 import { z } from 'zod';
 import type { AuthContext } from './accounts.js';
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from './errors.js';
@@ -20,6 +20,12 @@ import type { Logger } from 'pino';
 export const WEBHOOK_EVENTS = ['message', 'message.any', 'message.ack', 'session.status'] as const;
 
 const route = defineRoute<AuthContext>();
+/** Whether `v` parses as an http or https URL (WHATWG). */
+export function isHttpUrl(v: string): boolean {
+  return URL.canParse(v) && /^https?:$/.test(new URL(v).protocol);
+}
+/** The documented form of a receiver URL (the parser takes any URL WHATWG parses with http or https). */
+export const WEBHOOK_URL_PATTERN = '^https?://(?:[A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(?::[1-9]\\d{0,3})?(?:/[A-Za-z0-9._~-]*)*$';
 const err = (description: string) => ({ description, schema: s.errorResponse });
 const common = {
   401: err('Missing, invalid, expired or revoked access token'),
@@ -33,8 +39,10 @@ const common = {
 const webhookBody = z
   .object({
     url: z
-      .url({ protocol: /^https?$/, message: 'must be an http or https URL' })
+      .string()
       .max(2048)
+      .refine(isHttpUrl, 'must be an http or https URL')
+      .meta({ pattern: WEBHOOK_URL_PATTERN })
       .nullable()
       .meta({ description: 'Receiver URL (http/https, a public address), or null to stop deliveries' }),
     events: z
@@ -63,13 +71,7 @@ const deliveryParams = s.instanceIdParams.extend({
 });
 const deliveriesQuery = z
   .object({
-    limit: z
-      .string()
-      .regex(/^\d+$/, 'must be a whole number between 1 and 200')
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(200))
-      .optional()
-      .meta({ description: 'How many, 1–200 (default 50)' }),
+    limit: wholeNumberQuery(200).meta({ description: 'How many, 1–200 (default 50)' }),
     status: z.enum(['pending', 'delivered', 'failed']).optional(),
   })
   .strict();

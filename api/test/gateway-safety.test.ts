@@ -103,7 +103,7 @@ describe('item 3: the gateway checks instance tokens and forwards only the publi
         expect({ token, p, status: r.status, leaks: JSON.stringify(r.body ?? '').includes(phone) }).toEqual({
           token,
           p,
-          status: p.startsWith('/v1/') || p === '/health' ? 401 : 404,
+          status: p.startsWith('/v1/') || p === '/health' || p === '/openapi.json' ? 401 : 404,
           leaks: false,
         });
       }
@@ -120,7 +120,7 @@ describe('item 3: the gateway checks instance tokens and forwards only the publi
     ).rejects.toThrow('HTTP 401');
   });
 
-  test('the owner and a real token reach /v1/… and a state-only /health; /metrics and /openapi.json never, not even by ".."', async () => {
+  test('the owner and a real token reach /v1/…, a state-only /health and the public document; /metrics never, not even by ".."', async () => {
     const created = await api.call('POST', `/v1/instances/${id}/tokens`, { token: owner, body: { name: 'reader', permissions: 'r' } });
     expect(created.status).toBe(201);
     for (const token of [owner, created.body.token as string]) {
@@ -129,8 +129,12 @@ describe('item 3: the gateway checks instance tokens and forwards only the publi
       expect(health.body.session).toEqual({ state: 'WORKING' });
       expect(JSON.stringify(health.body)).not.toContain(phone);
       expect((await api.call('GET', `/v1/instances/${id}/api/v1/messages`, { token })).status).toBe(200);
-      for (const p of ['/metrics', '/openapi.json', '/docs', '/'])
+      for (const p of ['/metrics', '/docs', '/'])
         expect({ p, status: (await api.call('GET', `/v1/instances/${id}/api${p}`, { token })).status }).toEqual({ p, status: 404 });
+      // /openapi.json is the gateway's rewrite of the instance's public document: no internal route, no probe.
+      const doc = await api.call('GET', `/v1/instances/${id}/api/openapi.json`, { token });
+      expect(doc.status).toBe(200);
+      expect(Object.keys(doc.body.paths).filter((p) => p.startsWith('/internal') || p.startsWith('/health/'))).toEqual([]);
       for (const p of ['/v1/../metrics', '/v1/%2e%2e/metrics', '/v1/%2E%2E/openapi.json', '/health/../metrics']) {
         const r = await rawGet(`/v1/instances/${id}/api${p}`, token);
         expect({ p, status: r.status, metrics: r.body.includes('# HELP') }).toEqual({ p, status: 404, metrics: false });

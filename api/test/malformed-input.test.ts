@@ -96,11 +96,22 @@ test('the api serves exactly the routes /openapi.json documents', async () => {
     const r = await api.call(m, concrete, { token });
     expect([m, p, r.body?.error?.code]).not.toEqual([m, p, 'route_not_found']);
   }
-  for (const [m, p] of [
-    ['PUT', '/v1/me'],
-    ['GET', '/v1/auth/login'],
-    ['POST', '/v1/pricing'],
+  // A documented path with a method it does not take: 405 with Allow (the methods it takes) and a coded body.
+  for (const [m, p, allow] of [
+    ['PUT', '/v1/me', 'GET, HEAD, PATCH, OPTIONS'],
+    ['GET', '/v1/auth/login', 'POST, OPTIONS'],
+    ['POST', '/v1/pricing', 'GET, HEAD, OPTIONS'],
+    ['DELETE', '/v1/instances', 'POST, GET, HEAD, OPTIONS'],
+    ['PUT', '/openapi.json', 'GET, HEAD, OPTIONS'],
   ] as const) {
-    expect((await api.call(m, p, { token })).body.error.code).toBe('route_not_found');
+    const r = await api.call(m, p, { token });
+    expect({ m, p, status: r.status, allow: r.headers.get('allow'), code: r.body.error.code, details: r.body.error.details }).toEqual({
+      m,
+      p,
+      status: 405,
+      allow,
+      code: 'method_not_allowed',
+      details: { method: m, allow: allow.replace(', OPTIONS', '').split(', ') },
+    });
   }
 });

@@ -7,8 +7,8 @@
 import { errorCatalogue, withKitErrors } from '@wacloud/kit';
 
 export const ERROR_CATALOGUE = withKitErrors({
-  // 400
-  invalid_cursor: { status: 400, message: 'The cursor is invalid or belongs to another query; start again without it.' },
+  // 422: a well-formed cursor this instance did not issue for this query
+  invalid_cursor: { status: 422, message: 'The cursor is invalid or belongs to another query; start again without it.' },
   // 401 / 403
   unauthorized: { status: 401, message: 'Send a valid token as "Authorization: Bearer <token>".' },
   forbidden: { status: 403, message: 'This token lacks the permission this endpoint needs.' },

@@ -8,8 +8,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { buildOpenApi, type RouteDef } from '@wacloud/kit';
-import { z } from 'zod';
+import { buildOpenApi, errorBodySchema, type ResponseDef, type RouteDef } from '@wacloud/kit';
+import type { z } from 'zod';
 import { actionRoutes, type ActionDeps } from './http/routes-actions.js';
 import { groupRoutes } from './http/routes-groups.js';
 import { presenceRoutes } from './http/routes-presence.js';
@@ -29,24 +29,40 @@ export interface InstanceRouteGroups {
 
 /** The document over `groups`: each operation tagged `x-wacloud-server: public|internal`, with its bearer scheme. */
 export function instanceOpenApi(groups: InstanceRouteGroups, version = instanceVersion): Record<string, unknown> {
-  return withHeaderParameters(
-    buildOpenApi({
-      title: 'wacloud instance API',
-      version,
-      description:
-        'One WhatsApp account. Public API on PORT (instance tokens: r, w, rw); internal API on INTERNAL_PORT (internal key, main api only). ' +
-        'Live events: WebSocket /v1/events (r) — messages `{event, data, timestamp}`. Errors: `{error: {code, message}}`.',
-      groups: [{ server: 'public', routes: groups.public }, ...(groups.internal ? [{ server: 'internal', routes: groups.internal }] : [])],
-      servers: [
-        { url: '/', description: groups.internal ? 'public (PORT) or internal (INTERNAL_PORT) — see x-wacloud-server' : 'public (PORT)' },
-      ],
-      securitySchemes: {
-        instanceToken: { type: 'http', scheme: 'bearer', description: 'Instance access token (wai_…)' },
-        ...(groups.internal ? { internalKey: { type: 'http', scheme: 'bearer', description: 'Internal API key' } } : {}),
-      },
-      security: (scope) => (scope === 'none' ? [] : scope === 'internal' ? [{ internalKey: [] }] : [{ instanceToken: [] }]),
-    }),
-  );
+  return buildOpenApi({
+    title: 'wacloud instance API',
+    version,
+    description:
+      'One WhatsApp account. Public API on PORT (instance tokens: r, w, rw); internal API on INTERNAL_PORT (internal key, main api only). ' +
+      'Live events: WebSocket /v1/events (r) — messages `{event, data, timestamp}`. Errors: `{error: {code, message}}`.',
+    groups: [{ server: 'public', routes: groups.public }, ...(groups.internal ? [{ server: 'internal', routes: groups.internal }] : [])],
+    servers: [
+      { url: '/', description: groups.internal ? 'public (PORT) or internal (INTERNAL_PORT) — see x-wacloud-server' : 'public (PORT)' },
+    ],
+    securitySchemes: {
+      instanceToken: { type: 'http', scheme: 'bearer', description: 'Instance access token (wai_…)' },
+      ...(groups.internal ? { internalKey: { type: 'http', scheme: 'bearer', description: 'Internal API key' } } : {}),
+    },
+    security: (scope) => (scope === 'none' ? [] : scope === 'internal' ? [{ internalKey: [] }] : [{ instanceToken: [] }]),
+    commonResponses,
+    headerParameters: HEADER_PARAMETERS,
+  });
+}
+
+/** Routes that answer without the database (the health probes). */
+const STATELESS = new Set(['health', 'healthLive', 'healthReady']);
+
+/** What any instance route may answer besides its own: 401/403 by its scope, 503 when the database is down. */
+function commonResponses(r: RouteDef): Record<number, ResponseDef> {
+  const e = (description: string): ResponseDef => ({ description, schema: errorBodySchema });
+  const out: Record<number, ResponseDef> = {};
+  if (r.scope !== 'none')
+    out[401] = e(
+      r.scope === 'internal' ? '`unauthorized`: missing or wrong internal key' : '`unauthorized`: missing, invalid or deleted token',
+    );
+  if (r.scope === 'r' || r.scope === 'w') out[403] = e(`\`forbidden\`: the token lacks the "${r.scope}" permission`);
+  if (!STATELESS.has(r.operationId)) out[503] = e('`storage_unavailable`: the database is unreachable; retry shortly');
+  return out;
 }
 
 /** Request headers routes read themselves (the route tables describe path, query and body only), by operationId. */
@@ -55,19 +71,6 @@ const HEADER_PARAMETERS: Record<string, Array<{ name: string; schema: z.ZodType 
   replyToMessage: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
   forwardMessage: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
 };
-
-/** Adds {@link HEADER_PARAMETERS} to their operations in `doc` (optional headers). */
-function withHeaderParameters(doc: Record<string, unknown>): Record<string, unknown> {
-  for (const ops of Object.values(doc.paths as Record<string, Record<string, { operationId: string; parameters: unknown[] }>>)) {
-    for (const op of Object.values(ops)) {
-      for (const h of HEADER_PARAMETERS[op.operationId] ?? []) {
-        const { $schema: _drop, description, ...schema } = z.toJSONSchema(h.schema, { io: 'input' }) as Record<string, unknown>;
-        op.parameters.push({ name: h.name, in: 'header', required: false, ...(description ? { description } : {}), schema });
-      }
-    }
-  }
-  return doc;
-}
 
 /**
  * The public API's document, built without any running dependency: every service is a stand-in that throws when a

@@ -1,6 +1,7 @@
 /**
- * /openapi.json is checked against the routes the express applications really serve (both directions), and both
- * ports serve the same document.
+ * /openapi.json is checked against the routes the express applications really serve (both directions); the internal
+ * port's document covers both APIs, the public port's the public API only. A known path asked with another method
+ * answers 405 with Allow on both ports.
  */
 import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -50,7 +51,9 @@ function servedRoutes(app: Express): string[] {
   const walk = (stack: Layer[]) => {
     for (const l of stack) {
       if (l.route)
-        for (const m of Object.keys(l.route.methods)) out.push(`${m.toUpperCase()} ${l.route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
+        // `_all`: kit's 405 handlers (a known path with another method), not routes.
+        for (const m of Object.keys(l.route.methods).filter((m) => m !== '_all'))
+          out.push(`${m.toUpperCase()} ${l.route.path.replace(/:([A-Za-z0-9_]+)/g, '{$1}')}`);
       else if (l.handle?.stack) walk(l.handle.stack);
     }
   };
@@ -61,7 +64,7 @@ function servedRoutes(app: Express): string[] {
 const COMMON = ['GET /metrics', 'GET /openapi.json'];
 
 test('every served route is documented, every documented route is served, on the right port', async () => {
-  const doc = (await (await fetch(`${svc.publicUrl}/openapi.json`)).json()) as {
+  const doc = (await (await fetch(`${svc.internalUrl}/openapi.json`)).json()) as {
     openapi: string;
     paths: Record<string, Record<string, { 'x-wacloud-server': string; operationId: string; responses: object }>>;
   };
@@ -104,8 +107,30 @@ test('every served route is documented, every documented route is served, on the
       'PUT /internal/v1/webhook',
     ]),
   );
-  const internalDoc = await (await fetch(`${svc.internalUrl}/openapi.json`)).json();
-  expect(internalDoc).toEqual(doc);
+  // The public port documents the public routes only.
+  const publicDoc = (await (await fetch(`${svc.publicUrl}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+  expect(Object.keys(publicDoc.paths).filter((p) => p.startsWith('/internal'))).toEqual([]);
+  expect(JSON.stringify(publicDoc)).not.toContain('internalKey');
+});
+
+test('a known path with a method it does not take: 405 method_not_allowed with Allow, on both ports', async () => {
+  const cases: Array<[string, string, string, string]> = [
+    [svc.publicUrl, 'DELETE', '/v1/messages', 'GET, HEAD, POST, OPTIONS'],
+    [svc.publicUrl, 'PUT', '/v1/session/login', 'POST, OPTIONS'],
+    [svc.publicUrl, 'POST', '/health', 'GET, HEAD, OPTIONS'],
+    [svc.internalUrl, 'PUT', '/internal/v1/tokens', 'POST, GET, HEAD, OPTIONS'],
+  ];
+  for (const [base, method, p, allow] of cases) {
+    const res = await fetch(base + p, { method });
+    const body = (await res.json()) as { error: { code: string; details: { allow: string[] } } };
+    expect({ p, method, status: res.status, allow: res.headers.get('allow'), code: body.error.code }).toEqual({
+      p,
+      method,
+      status: 405,
+      allow,
+      code: 'method_not_allowed',
+    });
+  }
 });
 
 test('query parameters of GET /v1/messages are documented with their schemas', async () => {
@@ -127,7 +152,7 @@ test('query parameters of GET /v1/messages are documented with their schemas', a
 
 test("the printed document (node dist/openapi.js, what the dashboard's models come from) is the served one without the internal routes", async () => {
   type Ops = Record<string, { 'x-wacloud-server': string }>;
-  const served = (await (await fetch(`${svc.publicUrl}/openapi.json`)).json()) as { info: unknown; paths: Record<string, Ops> };
+  const served = (await (await fetch(`${svc.internalUrl}/openapi.json`)).json()) as { info: unknown; paths: Record<string, Ops> };
   const publicPaths = Object.entries(served.paths)
     .map(([p, ops]) => [p, Object.fromEntries(Object.entries(ops).filter(([, op]) => op['x-wacloud-server'] === 'public'))] as const)
     .filter(([, ops]) => Object.keys(ops).length > 0);

@@ -1,8 +1,9 @@
 /**
  * An express application over declarative routes, the way every wacloud HTTP service is built: JSON bodies up to a
  * limit (413 beyond, 415 for other media types), coded errors (`HttpError` → `{error: {code, message, details?}}`,
- * never a stack; kit's own codes, statuses and messages come from `KIT_ERROR_CATALOGUE`), pino-http request logging (the logger redacts credentials), a request-duration histogram,
- * `/openapi.json` and `/metrics`.
+ * never a stack; kit's own codes, statuses and messages come from `KIT_ERROR_CATALOGUE`), 405 `method_not_allowed` with an
+ * `Allow` header for a known path asked with another method, pino-http request logging (the logger redacts
+ * credentials), a request-duration histogram, `/openapi.json` and `/metrics`.
  */
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
@@ -11,6 +12,7 @@ import type { Logger } from 'pino';
 import type { Histogram, Registry } from 'prom-client';
 import { HttpError, KitError } from './http-error.js';
 import { mountRoutes, type Authenticate, type RouteDef } from './http-route.js';
+import { methodsByPath, mountMethodNotAllowed } from './method-not-allowed.js';
 
 /** The bearer credential of a request, if any. */
 export function bearer(req: Pick<Request, 'headers'>): string | undefined {
@@ -73,6 +75,11 @@ export function createApp(o: AppOptions): Express {
   });
   const router = express.Router({ strict: false });
   mountRoutes(router, o.routes, o.authenticate);
+  // A known path with another method: 405 with Allow (after every route, so only unanswered requests get here).
+  mountMethodNotAllowed(
+    router,
+    methodsByPath([...o.routes, { method: 'get', path: '/openapi.json' }, { method: 'get', path: '/metrics' }]),
+  );
   app.use(router);
   for (const m of o.after ?? []) app.use(m);
   app.use((req, _res, next) =>

@@ -45,6 +45,7 @@ export const KIT_ERROR_CATALOGUE = {
   invalid_request: { status: 400, message: 'The request is invalid.' },
   invalid_json: { status: 400, message: 'The request body is not valid JSON.' },
   route_not_found: { status: 404, message: 'No such endpoint; see /openapi.json.' },
+  method_not_allowed: { status: 405, message: 'This endpoint does not take this method; the Allow header lists those it takes.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'Send the body as application/json.' },
   internal: { status: 500, message: 'Unexpected error; it was logged.' },

@@ -22,7 +22,8 @@ export {
   type RouteDef,
   type Scope,
 } from './http-route.js';
-export { buildOpenApi, toOpenApiPath, type OpenApiOptions } from './openapi.js';
+export { buildOpenApi, errorBodySchema, kitResponses, mergeResponses, toOpenApiPath, type OpenApiOptions } from './openapi.js';
+export { methodsByPath, mountMethodNotAllowed } from './method-not-allowed.js';
 export { bearer, createApp, type AppOptions } from './http-app.js';
 export {
   ConfigError,
@@ -36,3 +37,4 @@ export {
 } from './config.js';
 export { envBoolean, envDurationMs, envList, envLogLevel, envMongoUri, envPort, envSizeBytes, type LogLevel } from './env.js';
 export { REDACT_CENSOR, REDACT_PATHS, createLogger, type Logger, type LoggerOptions } from './logger.js';
+export { wholeNumberPattern, wholeNumberQuery } from './query-number.js';

@@ -6,6 +6,7 @@ test('kit codes and statuses', () => {
     invalid_request: 400,
     invalid_json: 400,
     route_not_found: 404,
+    method_not_allowed: 405,
     payload_too_large: 413,
     unsupported_media_type: 415,
     internal: 500,

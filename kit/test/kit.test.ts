@@ -4,7 +4,16 @@ import type { AddressInfo } from 'node:net';
 import { pino } from 'pino';
 import { Histogram, Registry } from 'prom-client';
 import { z } from 'zod';
-import { HttpError, KIT_ERROR_CATALOGUE, buildOpenApi, createApp, defineRoute, errorCatalogue, type RouteDef } from '../src/index.js';
+import {
+  HttpError,
+  KIT_ERROR_CATALOGUE,
+  buildOpenApi,
+  createApp,
+  defineRoute,
+  errorCatalogue,
+  type ResponseDef,
+  type RouteDef,
+} from '../src/index.js';
 
 const route = defineRoute<{ user: string } | undefined>();
 const routes: RouteDef[] = [
@@ -20,6 +29,16 @@ const routes: RouteDef[] = [
     body: z.object({ name: z.string().min(1) }).strict(),
     responses: { 201: { description: 'Made', schema: z.object({ id: z.string(), name: z.string(), by: z.string() }) } },
     handler: ({ params, body, auth }) => ({ id: params.id, name: body.name, by: auth!.user }),
+  }),
+  route({
+    method: 'get',
+    path: '/v1/things/special',
+    operationId: 'special',
+    summary: 'A path of its own beside /v1/things/:id',
+    tags: ['things'],
+    scope: 'none',
+    responses: { 200: { description: 'Special', schema: z.object({ special: z.boolean() }) } },
+    handler: () => ({ special: true }),
   }),
   route({
     method: 'get',
@@ -120,6 +139,45 @@ test("kit's errors carry the catalogue's status, a message naming the specifics,
       body: { error: { code, message: expect.stringMatching(message), ...(details === undefined ? {} : { details }) } },
     });
   }
+});
+
+test('a known path with another method: 405 method_not_allowed with Allow; OPTIONS answers 204 with Allow', async () => {
+  const res = await fetch(`${url}/v1/things/7`, { method: 'DELETE' });
+  expect(res.status).toBe(405);
+  expect(res.headers.get('allow')).toBe('POST, OPTIONS');
+  expect(await res.json()).toEqual({
+    error: { code: 'method_not_allowed', message: expect.stringContaining('use POST'), details: { method: 'DELETE', allow: ['POST'] } },
+  });
+  const get = await fetch(`${url}/v1/boom`, { method: 'PUT' });
+  expect([get.status, get.headers.get('allow')]).toEqual([405, 'GET, HEAD, OPTIONS']);
+  const docs = await fetch(`${url}/openapi.json`, { method: 'POST' });
+  expect([docs.status, docs.headers.get('allow')]).toEqual([405, 'GET, HEAD, OPTIONS']);
+  const options = await fetch(`${url}/v1/things/7`, { method: 'OPTIONS' });
+  expect([options.status, options.headers.get('allow')]).toEqual([204, 'POST, OPTIONS']);
+  // A path of its own beside a parameter route: its 405, not the parameter route's answer.
+  const fixed = await fetch(`${url}/v1/things/special`, {
+    method: 'POST',
+    body: '{"name":"x"}',
+    headers: { 'content-type': 'application/json', authorization: 'Bearer good' },
+  });
+  expect([fixed.status, fixed.headers.get('allow')]).toEqual([405, 'GET, HEAD, OPTIONS']);
+  // An unknown path stays a 404, whatever the method.
+  expect((await fetch(`${url}/v1/nothing`, { method: 'DELETE' })).status).toBe(404);
+});
+
+test("the document lists kit's own answers (input, body limits, media type) besides the route's", () => {
+  const doc = buildOpenApi({
+    title: 't',
+    version: '1',
+    description: 'd',
+    groups: [{ server: 'x', routes }],
+    securitySchemes: {},
+    security: () => [],
+    commonResponses: (r): Record<number, ResponseDef> => (r.scope === 'none' ? {} : { 401: { description: '`unauthorized`: no token' } }),
+  }) as any;
+  expect(Object.keys(doc.paths['/v1/things/{id}'].post.responses).sort()).toEqual(['201', '400', '401', '413', '415']);
+  expect(doc.paths['/v1/things/{id}'].post.responses['400'].content['application/json'].schema.properties.error).toBeDefined();
+  expect(Object.keys(doc.paths['/v1/boom'].get.responses)).toEqual(['200']);
 });
 
 test('unexpected errors become a 500 without internals', async () => {

@@ -92,7 +92,12 @@ export function publicRoutes({ session, messaging, contacts, sendWaitMs }: Publi
       scope: 'r',
       summary: 'Messages, newest first, filtered by time, text, chat, author, direction, group',
       query: s.listMessagesQuery,
-      responses: { 200: { description: 'A page of messages', schema: s.page(s.messageView) }, 400: err('Invalid filter'), ...authErrors },
+      responses: {
+        200: { description: 'A page of messages', schema: s.page(s.messageView) },
+        400: err('Invalid filter'),
+        422: err('`invalid_cursor`: the cursor was not issued by this instance for this query; start again without it'),
+        ...authErrors,
+      },
       handler: ({ query }) => messaging.list(query),
     }),
     route({
@@ -153,7 +158,12 @@ export function publicRoutes({ session, messaging, contacts, sendWaitMs }: Publi
       scope: 'r',
       summary: 'Users and groups, filtered',
       query: s.listContactsQuery,
-      responses: { 200: { description: 'A page of contacts', schema: s.page(s.contactView) }, 400: err('Invalid filter'), ...authErrors },
+      responses: {
+        200: { description: 'A page of contacts', schema: s.page(s.contactView) },
+        400: err('Invalid filter'),
+        422: err('`invalid_cursor`: the cursor was not issued by this instance for this query; start again without it'),
+        ...authErrors,
+      },
       handler: ({ query }) => contacts.list(query),
     }),
     route({

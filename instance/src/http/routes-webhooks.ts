@@ -3,7 +3,7 @@
  * SSRF check of the URL, the signing secret (shown once, rotatable), a test event, the delivery log and replay.
  */
 import { z } from 'zod';
-import { defineRoute, type RouteDef } from '@wacloud/kit';
+import { defineRoute, wholeNumberQuery, type RouteDef } from '@wacloud/kit';
 import type { WebhookAdmin } from '../webhooks/admin.js';
 import * as s from './schemas.js';
 
@@ -29,13 +29,7 @@ export const deliveryView = z.object({
 const deliveryIdParams = z.object({ id: z.string().regex(/^evt_[0-9a-f]{32}$/, 'must be a delivery id (evt_ and 32 hex characters)') });
 const listQuery = z
   .object({
-    limit: z
-      .string()
-      .regex(/^\d+$/, 'must be a whole number between 1 and 200')
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(200))
-      .optional()
-      .meta({ description: 'How many, 1–200 (default 50)' }),
+    limit: wholeNumberQuery(200).meta({ description: 'How many, 1–200 (default 50)' }),
     status: z.enum(['pending', 'delivered', 'failed']).optional(),
   })
   .strict();

@@ -4,9 +4,18 @@
  * string-only fields, so no operator can reach a MongoDB filter.
  */
 import { z } from 'zod';
+import { wholeNumberQuery } from '@wacloud/kit';
 import { PERMISSIONS } from '../services/tokens.js';
 import { SESSION_STATES } from '../engines/engine.js';
 import { WEBHOOK_EVENTS } from '../webhooks/settings.js';
+
+/**
+ * The documented form of an instant: epoch milliseconds, or an ISO 8601 date with an optional time (hours and
+ * minutes, optional seconds and fraction) and an optional offset — exactly the values the parser turns into a date.
+ */
+const INSTANT_PATTERN =
+  '^(?:\\d{1,15}|\\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\\d|3[01])' +
+  '(?:[T ](?:[01]\\d|2[0-3]):[0-5]\\d(?::[0-5]\\d(?:\\.\\d{1,3})?)?(?:Z|[+-](?:[01]\\d|2[0-3]):?[0-5]\\d)?)?)$';
 
 /** ISO 8601 date or date-time, or epoch milliseconds → Date. */
 export const instant = z
@@ -20,7 +29,7 @@ export const instant = z
     },
   )
   .transform(toDate)
-  .meta({ description: 'ISO 8601 date/time or epoch milliseconds', examples: ['2026-11-22T10:00:00Z'] });
+  .meta({ description: 'ISO 8601 date/time or epoch milliseconds', examples: ['2026-11-22T10:00:00Z'], pattern: INSTANT_PATTERN });
 
 function toDate(v: string): Date {
   return /^\d+$/.test(v) ? new Date(Number(v)) : new Date(v);
@@ -32,14 +41,13 @@ export const chatId = z
   .string()
   .regex(/^[0-9A-Za-z-]{1,64}@(c\.us|g\.us|lid|broadcast|newsletter)$/, 'must be a WhatsApp id like 15551234567@c.us or 1203630…@g.us');
 export const phone = z.string().regex(/^\+?[0-9]{6,15}$/, 'must be a phone number in international format, digits only (e.g. 15551234567)');
-export const limit = z
+export const limit = wholeNumberQuery(500).meta({ description: 'Page size, 1–500 (default 50)' });
+/** An opaque cursor (base64url); one this instance did not issue for this query is refused, 422 `invalid_cursor`. */
+export const cursor = z
   .string()
-  .regex(/^\d+$/, 'must be a whole number between 1 and 500')
-  .transform(Number)
-  .pipe(z.number().int().min(1, 'must be at least 1').max(500, 'must be at most 500'))
+  .regex(/^[A-Za-z0-9_-]{1,512}$/, "must be the previous page's nextCursor")
   .optional()
-  .meta({ description: 'Page size, 1–500 (default 50)' });
-export const cursor = z.string().max(512).optional().meta({ description: "Opaque cursor from the previous page's nextCursor" });
+  .meta({ description: "Opaque cursor from the previous page's nextCursor" });
 
 export const messageIdParams = z.object({ id: z.string().min(1).max(256) });
 export const contactIdParams = z.object({ id: chatId });
@@ -48,7 +56,7 @@ export const tokenIdParams = z.object({ id: z.string().regex(/^[0-9a-f]{16}$/, '
 export const listMessagesQuery = z
   .object({
     since: instant.optional().meta({ description: 'Only messages at or after this time' }),
-    until: instant.optional().meta({ description: 'Only messages before this time' }),
+    until: instant.optional().meta({ description: 'Only messages before this time (none when not after `since`)' }),
     q: z.string().min(1).max(256).optional().meta({ description: 'Case-insensitive text contained in the body' }),
     chatId: chatId.optional().meta({ description: 'Only this chat (user or group)' }),
     author: chatId.optional().meta({ description: 'Only messages written by this user (e.g. in groups)' }),
@@ -57,8 +65,7 @@ export const listMessagesQuery = z
     limit,
     cursor,
   })
-  .strict()
-  .refine((q) => !q.since || !q.until || q.since < q.until, { message: '"since" must be before "until"', path: ['since'] });
+  .strict();
 
 export const listContactsQuery = z
   .object({
@@ -101,14 +108,26 @@ export const loginBody = z
   .strict();
 
 export const permission = z.enum(PERMISSIONS).meta({ description: 'r = read only, w = write only, rw = both' });
-export const createTokenBody = z.object({ name: z.string().trim().min(1).max(100), permissions: permission }).strict();
+export const createTokenBody = z
+  .object({
+    name: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .meta({ pattern: '^[^\\s\\uFEFF](?:[\\s\\S]{0,98}[^\\s\\uFEFF])?$', description: 'A name, 1–100 characters' }),
+    permissions: permission,
+  })
+  .strict();
 export const updateTokenBody = z.object({ permissions: permission }).strict();
 
 export const webhookBody = z
   .object({
     url: z
-      .url({ protocol: /^https?$/ })
+      .string()
       .max(2048)
+      .refine((v) => URL.canParse(v) && /^https?:$/.test(new URL(v).protocol), 'must be an http or https URL')
+      .meta({ pattern: '^https?://(?:[A-Za-z0-9-]+\\.)*[A-Za-z][A-Za-z0-9-]*(?::[1-9]\\d{0,3})?(?:/[A-Za-z0-9._~-]*)*$' })
       .nullable()
       .meta({ description: 'Receiver URL (http/https), or null to stop deliveries' }),
     secret: z

@@ -1,7 +1,8 @@
 /**
  * The instance's HTTP servers: the public API on PORT (instance tokens, plus the `/v1/events` WebSocket), the
  * internal API on INTERNAL_PORT (internal key), and, when METRICS_PORT is set, a scrape-only server with `/metrics`
- * and `/health`, `/health/live`, `/health/ready`. Both APIs serve the same `/openapi.json`, built once on first request.
+ * and `/health`, `/health/live`, `/health/ready`. The public port's `/openapi.json` documents the public routes only; the internal port's documents both (each built
+ * once, on first request).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -49,18 +50,27 @@ export interface HttpServers {
 
 /** Starts the servers and resolves once all listen. @throws the listen error (e.g. EADDRINUSE). */
 export async function startHttpServers(o: HttpServersOptions): Promise<HttpServers> {
-  let openapi: unknown;
-  const doc = () => (openapi ??= instanceOpenApi({ public: o.publicRoutes, internal: o.internalRoutes }, o.version));
+  let fullDoc: unknown;
+  let publicDoc: unknown;
   const common = {
     logger: o.logger.child({ component: 'http' }),
     registry: o.metrics.registry,
     httpDuration: o.metrics.httpDuration,
     bodyLimitBytes: o.bodyLimitBytes,
-    openapi: doc,
   };
   const apps = {
-    public: createApp({ ...common, routes: o.publicRoutes, authenticate: tokenAuth(o.tokens) }),
-    internal: createApp({ ...common, routes: o.internalRoutes, authenticate: internalKeyAuth(o.internalApiKey) }),
+    public: createApp({
+      ...common,
+      routes: o.publicRoutes,
+      authenticate: tokenAuth(o.tokens),
+      openapi: () => (publicDoc ??= instanceOpenApi({ public: o.publicRoutes }, o.version)),
+    }),
+    internal: createApp({
+      ...common,
+      routes: o.internalRoutes,
+      authenticate: internalKeyAuth(o.internalApiKey),
+      openapi: () => (fullDoc ??= instanceOpenApi({ public: o.publicRoutes, internal: o.internalRoutes }, o.version)),
+    }),
   };
   const publicServer = http.createServer(apps.public);
   const internalServer = http.createServer(apps.internal);
@@ -75,7 +85,14 @@ export async function startHttpServers(o: HttpServersOptions): Promise<HttpServe
   // Optional scrape-only server: /metrics and the health probes, nothing else (public routes need tokens anyway).
   const healthRoutes = o.publicRoutes.filter((r) => ['health', 'healthLive', 'healthReady'].includes(r.operationId));
   const metricsServer = o.metricsPort
-    ? http.createServer(createApp({ ...common, routes: healthRoutes, authenticate: async () => undefined }))
+    ? http.createServer(
+        createApp({
+          ...common,
+          routes: healthRoutes,
+          authenticate: async () => undefined,
+          openapi: () => (publicDoc ??= instanceOpenApi({ public: o.publicRoutes }, o.version)),
+        }),
+      )
     : undefined;
   if (metricsServer) await listen(metricsServer, o.metricsPort, o.host);
   const host = o.host === '0.0.0.0' ? '127.0.0.1' : o.host;

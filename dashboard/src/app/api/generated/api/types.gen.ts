@@ -25,6 +25,9 @@ export type HealthResponse = HealthResponses[keyof HealthResponses];
 
 export type RegisterData = {
     body: {
+        /**
+         * An email address (case-insensitive)
+         */
         email: string;
         password: string;
     };
@@ -35,7 +38,7 @@ export type RegisterData = {
 
 export type RegisterErrors = {
     /**
-     * Invalid email or password
+     * Invalid email or password; `invalid_request`: a body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -55,10 +58,49 @@ export type RegisterErrors = {
         };
     };
     /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `too_many_attempts`: too many registrations from this address; the Retry-After header gives the wait in seconds
      */
     429: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -93,6 +135,9 @@ export type RegisterResponse = RegisterResponses[keyof RegisterResponses];
 
 export type LoginData = {
     body: {
+        /**
+         * An email address (case-insensitive)
+         */
         email: string;
         password: string;
     };
@@ -102,6 +147,19 @@ export type LoginData = {
 };
 
 export type LoginErrors = {
+    /**
+     * `invalid_request`: a body field is invalid; `invalid_json`: the body is not JSON
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
     /**
      * Wrong credentials
      */
@@ -113,10 +171,49 @@ export type LoginErrors = {
         };
     };
     /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `too_many_attempts`: too many login attempts; the Retry-After header gives the wait in seconds
      */
     429: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -166,10 +263,23 @@ export type LogoutData = {
 
 export type LogoutErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -197,10 +307,23 @@ export type MeData = {
 
 export type MeErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -261,10 +384,49 @@ export type UpdateMeErrors = {
         };
     };
     /**
-     * Missing, invalid, expired or revoked access token
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -325,6 +487,12 @@ export type DepositData = {
          */
         amount: number;
     };
+    headers?: {
+        /**
+         * Makes retries safe: a repeated key answers with the first deposit and moves no money again
+         */
+        'Idempotency-Key'?: string;
+    };
     path?: never;
     query?: never;
     url: '/v1/wallet/deposits';
@@ -332,7 +500,7 @@ export type DepositData = {
 
 export type DepositErrors = {
     /**
-     * Invalid amount
+     * Invalid amount or Idempotency-Key; `invalid_request`: a body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -342,10 +510,49 @@ export type DepositErrors = {
         };
     };
     /**
-     * Missing, invalid, expired or revoked access token
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -384,7 +591,13 @@ export type TransactionsData = {
     body?: never;
     path?: never;
     query?: {
+        /**
+         * Page size, 1–200 (default 50)
+         */
         limit?: string;
+        /**
+         * The previous page's nextCursor
+         */
         cursor?: string;
     };
     url: '/v1/wallet/transactions';
@@ -392,10 +605,36 @@ export type TransactionsData = {
 
 export type TransactionsErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * `invalid_request`: a query field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -438,10 +677,23 @@ export type ListInstancesData = {
 
 export type ListInstancesErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -487,6 +739,9 @@ export type ListInstancesResponse = ListInstancesResponses[keyof ListInstancesRe
 
 export type CreateInstanceData = {
     body: {
+        /**
+         * Letters, digits, spaces, dot, dash, underscore; 1–64 characters, no leading or trailing space
+         */
         name: string;
     };
     path?: never;
@@ -496,7 +751,7 @@ export type CreateInstanceData = {
 
 export type CreateInstanceErrors = {
     /**
-     * Invalid name
+     * Invalid name; `invalid_request`: a body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -506,7 +761,7 @@ export type CreateInstanceErrors = {
         };
     };
     /**
-     * Missing, invalid, expired or revoked access token
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -536,6 +791,32 @@ export type CreateInstanceErrors = {
         };
     };
     /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `provider_rejected`: the instance runtime refused the request; retrying will not help
      */
     500: {
@@ -546,7 +827,7 @@ export type CreateInstanceErrors = {
         };
     };
     /**
-     * `provider_unavailable`: the instance runtime is unavailable; nothing changed, retry shortly
+     * `provider_unavailable`: the instance runtime is unavailable; nothing changed, retry shortly; `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
         error: {
@@ -602,7 +883,20 @@ export type DeleteInstanceData = {
 
 export type DeleteInstanceErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -632,7 +926,7 @@ export type DeleteInstanceErrors = {
         };
     };
     /**
-     * `provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry
+     * `provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry; `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
         error: {
@@ -665,7 +959,20 @@ export type GetInstanceData = {
 
 export type GetInstanceErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -679,6 +986,19 @@ export type GetInstanceErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -731,7 +1051,20 @@ export type StopInstanceData = {
 
 export type StopInstanceErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -771,7 +1104,7 @@ export type StopInstanceErrors = {
         };
     };
     /**
-     * `provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry
+     * `provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry; `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
         error: {
@@ -827,7 +1160,20 @@ export type StartInstanceData = {
 
 export type StartInstanceErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -867,7 +1213,7 @@ export type StartInstanceErrors = {
         };
     };
     /**
-     * `provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry
+     * `provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry; `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
         error: {
@@ -923,7 +1269,20 @@ export type RestartInstanceData = {
 
 export type RestartInstanceErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -963,7 +1322,7 @@ export type RestartInstanceErrors = {
         };
     };
     /**
-     * `provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry
+     * `provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry; `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
         error: {
@@ -1019,7 +1378,20 @@ export type ListInstanceTokensData = {
 
 export type ListInstanceTokensErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -1069,7 +1441,7 @@ export type ListInstanceTokensErrors = {
         };
     };
     /**
-     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly; `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
         error: {
@@ -1104,6 +1476,9 @@ export type ListInstanceTokensResponse = ListInstanceTokensResponses[keyof ListI
 
 export type CreateInstanceTokenData = {
     body: {
+        /**
+         * A name, 1–100 characters
+         */
         name: string;
         /**
          * r = read only, w = write only, rw = both
@@ -1119,7 +1494,20 @@ export type CreateInstanceTokenData = {
 
 export type CreateInstanceTokenErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * `invalid_request`: a path, body field is invalid; `invalid_json`: the body is not JSON
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -1143,6 +1531,32 @@ export type CreateInstanceTokenErrors = {
      */
     409: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1179,7 +1593,7 @@ export type CreateInstanceTokenErrors = {
         };
     };
     /**
-     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly; `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
         error: {
@@ -1223,7 +1637,20 @@ export type DeleteInstanceTokenData = {
 
 export type DeleteInstanceTokenErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -1273,7 +1700,7 @@ export type DeleteInstanceTokenErrors = {
         };
     };
     /**
-     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly; `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
         error: {
@@ -1312,7 +1739,20 @@ export type UpdateInstanceTokenData = {
 
 export type UpdateInstanceTokenErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * `invalid_request`: a path, body field is invalid; `invalid_json`: the body is not JSON
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -1342,6 +1782,32 @@ export type UpdateInstanceTokenErrors = {
         };
     };
     /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `provider_rejected`: the instance runtime refused the request; retrying will not help
      */
     500: {
@@ -1362,7 +1828,7 @@ export type UpdateInstanceTokenErrors = {
         };
     };
     /**
-     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly; `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
         error: {
@@ -1404,7 +1870,20 @@ export type GetWebhookData = {
 
 export type GetWebhookErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -1454,7 +1933,7 @@ export type GetWebhookErrors = {
         };
     };
     /**
-     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly; `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
         error: {
@@ -1500,7 +1979,7 @@ export type PutWebhookData = {
 
 export type PutWebhookErrors = {
     /**
-     * Invalid body
+     * Invalid body; `invalid_request`: a path, body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -1510,7 +1989,7 @@ export type PutWebhookErrors = {
         };
     };
     /**
-     * Missing, invalid, expired or revoked access token
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -1534,6 +2013,32 @@ export type PutWebhookErrors = {
      */
     409: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1570,7 +2075,7 @@ export type PutWebhookErrors = {
         };
     };
     /**
-     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly; `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
         error: {
@@ -1608,7 +2113,20 @@ export type RotateWebhookSecretData = {
 
 export type RotateWebhookSecretErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -1658,7 +2176,7 @@ export type RotateWebhookSecretErrors = {
         };
     };
     /**
-     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly; `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
         error: {
@@ -1693,7 +2211,20 @@ export type SendWebhookTestData = {
 
 export type SendWebhookTestErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -1743,7 +2274,7 @@ export type SendWebhookTestErrors = {
         };
     };
     /**
-     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly; `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
         error: {
@@ -1804,7 +2335,7 @@ export type ListWebhookDeliveriesData = {
 
 export type ListWebhookDeliveriesErrors = {
     /**
-     * Invalid query
+     * Invalid query; `invalid_request`: a path, query field is invalid
      */
     400: {
         error: {
@@ -1814,7 +2345,7 @@ export type ListWebhookDeliveriesErrors = {
         };
     };
     /**
-     * Missing, invalid, expired or revoked access token
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -1864,7 +2395,7 @@ export type ListWebhookDeliveriesErrors = {
         };
     };
     /**
-     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly; `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
         error: {
@@ -1922,7 +2453,20 @@ export type ReplayWebhookDeliveryData = {
 
 export type ReplayWebhookDeliveryErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -1972,7 +2516,7 @@ export type ReplayWebhookDeliveryErrors = {
         };
     };
     /**
-     * `instance_unavailable`: the instance is not reachable yet; retry shortly
+     * `instance_unavailable`: the instance is not reachable yet; retry shortly; `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
         error: {

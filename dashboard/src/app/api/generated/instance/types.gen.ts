@@ -123,7 +123,7 @@ export type GetOwnTokenData = {
 
 export type GetOwnTokenErrors = {
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -137,6 +137,19 @@ export type GetOwnTokenErrors = {
      */
     403: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -173,7 +186,7 @@ export type ListMessagesData = {
          */
         since?: string;
         /**
-         * Only messages before this time
+         * Only messages before this time (none when not after `since`)
          */
         until?: string;
         /**
@@ -210,7 +223,7 @@ export type ListMessagesData = {
 
 export type ListMessagesErrors = {
     /**
-     * Invalid filter
+     * Invalid filter; `invalid_request`: a query field is invalid
      */
     400: {
         error: {
@@ -220,7 +233,7 @@ export type ListMessagesErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -230,10 +243,33 @@ export type ListMessagesErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "r" permission
      */
     403: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invalid_cursor`: the cursor was not issued by this instance for this query; start again without it
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -326,7 +362,7 @@ export type SendMessageData = {
 
 export type SendMessageErrors = {
     /**
-     * Invalid body or Idempotency-Key
+     * Invalid body or Idempotency-Key; `invalid_request`: a query, body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -336,7 +372,7 @@ export type SendMessageErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -346,7 +382,7 @@ export type SendMessageErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -376,6 +412,32 @@ export type SendMessageErrors = {
         };
     };
     /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp
      */
     422: {
@@ -390,6 +452,19 @@ export type SendMessageErrors = {
      */
     502: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -641,7 +716,20 @@ export type GetMessageData = {
 
 export type GetMessageErrors = {
     /**
-     * Missing or invalid token
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -651,7 +739,7 @@ export type GetMessageErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "r" permission
      */
     403: {
         error: {
@@ -665,6 +753,19 @@ export type GetMessageErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -937,7 +1038,7 @@ export type ListContactsData = {
 
 export type ListContactsErrors = {
     /**
-     * Invalid filter
+     * Invalid filter; `invalid_request`: a query field is invalid
      */
     400: {
         error: {
@@ -947,7 +1048,7 @@ export type ListContactsErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -957,10 +1058,33 @@ export type ListContactsErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "r" permission
      */
     403: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invalid_cursor`: the cursor was not issued by this instance for this query; start again without it
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1002,7 +1126,7 @@ export type GetContactData = {
 
 export type GetContactErrors = {
     /**
-     * Invalid id
+     * Invalid id; `invalid_request`: a path field is invalid
      */
     400: {
         error: {
@@ -1012,7 +1136,7 @@ export type GetContactErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -1022,7 +1146,7 @@ export type GetContactErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "r" permission
      */
     403: {
         error: {
@@ -1036,6 +1160,19 @@ export type GetContactErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1077,7 +1214,7 @@ export type LoginData = {
 
 export type LoginErrors = {
     /**
-     * Invalid body
+     * Invalid body; `invalid_request`: a body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -1087,7 +1224,7 @@ export type LoginErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -1097,7 +1234,7 @@ export type LoginErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -1111,6 +1248,45 @@ export type LoginErrors = {
      */
     409: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1176,7 +1352,7 @@ export type GetQrData = {
 
 export type GetQrErrors = {
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -1186,7 +1362,7 @@ export type GetQrErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -1200,6 +1376,19 @@ export type GetQrErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1265,7 +1454,7 @@ export type LogoutData = {
 
 export type LogoutErrors = {
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -1275,10 +1464,23 @@ export type LogoutErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1335,7 +1537,7 @@ export type ScreenshotData = {
 
 export type ScreenshotErrors = {
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -1345,7 +1547,7 @@ export type ScreenshotErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "r" permission
      */
     403: {
         error: {
@@ -1359,6 +1561,19 @@ export type ScreenshotErrors = {
      */
     409: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1386,7 +1601,7 @@ export type StatsData = {
 
 export type StatsErrors = {
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -1400,6 +1615,19 @@ export type StatsErrors = {
      */
     403: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
