@@ -76,4 +76,20 @@ export function createLogger(o: LoggerOptions): Logger {
   );
 }
 
+/**
+ * An error's type, message and code (and its cause's message), without the stack: for expected failures — an instance
+ * that does not answer yet, a refused connection — logged at info or warn, where a stack trace says nothing.
+ */
+export function errorBrief(err: unknown): { type: string; message: string; code?: string; cause?: string } {
+  if (!(err instanceof Error)) return { type: typeof err, message: String(err) };
+  const code = (err as { code?: unknown }).code;
+  const cause = (err as { cause?: unknown }).cause;
+  return {
+    type: err.name,
+    message: err.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(cause instanceof Error ? { cause: cause.message } : {}),
+  };
+}
+
 export type { Logger };
