@@ -59,6 +59,9 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'host',
   'content-length',
+  // Node's server has answered a client's `Expect: 100-continue` (curl sends it for bodies over 1 MB) already; undici
+  // refuses the header (it used to end such a request in 503 instead of the instance's answer, e.g. its 413).
+  'expect',
 ]);
 
 /** Default of {@link GatewayOptions.upstreamTimeoutMs}: longer than an instance's slowest route (a login, ≤ 3 min). */

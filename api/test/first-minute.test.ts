@@ -3,12 +3,13 @@
  * - right after a creation, a token and a WhatsApp login through the gateway succeed: the api waits (bounded by
  *   INSTANCE_READY_WAIT_MS) for the starting instance instead of answering 503 (it used to, for ~2 s);
  * - the instance's 413 for a 12 MB body reaches the client through the gateway, with an instance token and with an
- *   access token;
+ *   access token, also as curl sends it (`Expect: 100-continue`: it used to be a 503);
  * - browser event streams authenticate with a single-use ticket (`POST /v1/instances/:id/ws-ticket`): it works once,
  *   a second use, an expired ticket and another tenant's ticket are refused, and tokens in the URL are refused;
  * - an expected 503 is logged as a warning without a stack (the wait switched off shows one).
  */
 import { createHash } from 'node:crypto';
+import http from 'node:http';
 import WebSocket from 'ws';
 import { startMongo, type MongoServer } from '@wacloud/testenv';
 import { startSimnet, type RunningSimnet } from '../../instance/test/harness.js';
@@ -61,6 +62,28 @@ test('right after creating: a token and a WhatsApp login through the gateway suc
   bobId = b.body.id;
 }, 90_000);
 
+/** POSTs `body` the way curl sends a large one (`Expect: 100-continue`, the body after the server's 100). */
+function postLikeCurl(url: string, token: string, body: Buffer): Promise<{ status: number; body: any }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': 'application/json',
+        'content-length': body.length,
+        expect: '100-continue',
+      },
+    });
+    req.on('continue', () => req.end(body));
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => (text += c.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+    });
+    req.on('error', reject);
+  });
+}
+
 test("the instance's 413 for a 12 MB body passes through the gateway (instance token and access token)", async () => {
   const w = (await api.call('POST', `/v1/instances/${aliceId}/tokens`, { token: alice, body: { name: 'big', permissions: 'rw' } })).body
     .token as string;
@@ -72,6 +95,9 @@ test("the instance's 413 for a 12 MB body passes through the gateway (instance t
       headers: { 'content-type': 'application/json' },
     });
     expect([res.status, res.body.error?.code]).toEqual([413, 'payload_too_large']);
+    // As curl sends it (it used to come back as 503: the gateway passed `Expect` on, which its HTTP client refuses).
+    const curl = await postLikeCurl(`${api.url}/v1/instances/${aliceId}/api/v1/messages`, token, Buffer.from(raw));
+    expect([curl.status, curl.body.error?.code]).toEqual([413, 'payload_too_large']);
   }
   // The gateway goes on serving the instance.
   expect((await api.call('GET', `/v1/instances/${aliceId}/api/v1/token`, { token: w })).status).toBe(200);
