@@ -363,7 +363,13 @@ withCompose('docker compose up with the Docker-in-Docker provider', () => {
     // cron runs at 00:00 UTC), inside the api's container: same configuration, same Docker-in-Docker daemon.
     const now = new Date(Date.parse(paidUntil) + 86_400_000).toISOString();
     const run = await project.compose(['exec', '-T', 'api', 'node', 'dist/billing-cli.js', 'run', '--now', now]);
-    const summary = JSON.parse(run.trim().split('\n').at(-1)!) as Record<string, number>;
+    // Its summary is the JSON line starting with "now" (the others are log lines).
+    const summary = JSON.parse(
+      run
+        .split('\n')
+        .filter((l) => l.startsWith('{"now"'))
+        .at(-1) ?? 'null',
+    ) as Record<string, number> | null;
     expect(summary).toMatchObject({ due: 1, charged: 0, suspended: 1, failed: 0 });
     const suspended = await call<{ phase: string; suspended: boolean }>('GET', `/v1/instances/${id}`, undefined, jwt);
     expect(suspended.body).toMatchObject({ phase: 'Suspended', suspended: true });
