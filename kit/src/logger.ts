@@ -39,11 +39,11 @@ export const REDACT_PATHS: readonly string[] = Object.freeze([
   ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]),
 ]);
 
-/** Query parameters whose values are credentials (browsers put tokens there for WebSockets). */
-const QUERY_TOKEN = /([?&](?:access_token|token|key|api_key|apikey)=)[^&#\s"\\]+/gi;
+/** Query parameters whose values are credentials (WebSocket tickets; tokens some clients still put in URLs). */
+const QUERY_TOKEN = /([?&](?:access_token|token|ticket|key|api_key|apikey)=)[^&#\s"\\]+/gi;
 
 /**
- * `line` with the value of every `token`, `access_token`, `key`, `api_key` and `apikey` query parameter replaced by
+ * `line` with the value of every `token`, `access_token`, `ticket`, `key`, `api_key` and `apikey` query parameter replaced by
  * `[redacted]` (a serialised log line or any text holding URLs).
  */
 export function redactQueryTokens(line: string): string {
