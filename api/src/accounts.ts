@@ -166,6 +166,18 @@ export class Accounts {
     return { userId: sub!, sessionId: jti! };
   }
 
+  /**
+   * The live session `sessionId` (of a WebSocket ticket: `gateway/ws-tickets.ts`).
+   * @returns its user and expiry.
+   * @throws AppError `unauthorized` when it does not exist, was revoked (logged out) or expired.
+   */
+  async session(sessionId: string): Promise<{ userId: string; expiresAt: Date }> {
+    const session = await this.store.sessions.findOne({ _id: sessionId });
+    if (!session || session.revokedAt || session.expiresAt.getTime() <= Date.now())
+      throw new AppError('unauthorized', 'The access token was revoked (logged out) or expired; log in again.');
+    return { userId: session.userId, expiresAt: session.expiresAt };
+  }
+
   /** Revokes the session of the presented token (logout). */
   async revoke(sessionId: string): Promise<void> {
     await this.store.sessions.updateOne({ _id: sessionId }, { $set: { revokedAt: new Date() } });

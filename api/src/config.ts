@@ -182,6 +182,13 @@ const shape = {
    */
   ENDPOINTS_TTL_MS: int.min(0).default(30_000),
   ENDPOINTS_NEGATIVE_TTL_MS: int.min(0).default(2_000),
+  /**
+   * Longest wait of a request (token API, gateway, event stream) for an instance that is starting — just created,
+   * started or resumed — before answering 503 `instance_unavailable`, ms (the provider is polled meanwhile; 0: no wait).
+   */
+  INSTANCE_READY_WAIT_MS: int.min(0).max(600_000).default(60_000),
+  /** Lifetime of a browser's single-use WebSocket ticket (`POST /v1/instances/:id/ws-ticket`), seconds. */
+  WS_TICKET_TTL_S: int.min(5).max(600).default(30),
   /** How often expired sessions and throttle points are removed from the database, seconds. */
   SWEEP_INTERVAL_S: int.min(1).default(600),
   /** Trust X-Forwarded-For from this many proxies (Ingress). */

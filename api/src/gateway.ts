@@ -9,8 +9,9 @@
  * Only the instance's token-guarded routes (`/v1/…`) and its `/health` (state only) are reachable; never `/metrics`
  * or anything else of the instance. `GET …/api/openapi.json` is the instance's public document as the gateway serves
  * it (`gateway/instance-openapi.ts`: no internal routes, the gateway's own answers added).
- * WebSocket `/v1/instances/:id/api/v1/events` is relayed the same way (token in the header, or `?access_token=` /
- * `?token=` for browsers), see {@link WsRelay}: frame and per-tenant stream limits, revocation, shutdown.
+ * WebSocket `/v1/instances/:id/api/v1/events` is relayed the same way (token in the header, or for browsers a
+ * single-use `?ticket=` from `POST /v1/instances/:id/ws-ticket`, see {@link WsTickets}; tokens in the URL are refused),
+ * see {@link WsRelay}: frame and per-tenant stream limits, revocation, shutdown.
  *
  * Cheap requests do not amplify: each client address, then each tenant (once authenticated), has a request budget per
  * window shared by all api replicas ({@link RateLimiter}; beyond it 429 `rate_limited` with Retry-After), and
@@ -33,7 +34,7 @@ import { pipeline } from 'node:stream';
 import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { errors as undiciErrors, request } from 'undici';
-import { HttpError, bearer } from '@wacloud/kit';
+import { HttpError, bearer, errorBrief } from '@wacloud/kit';
 import type { Accounts } from './accounts.js';
 import { AppError } from './errors.js';
 import type { InstanceClient } from './instance-client.js';
@@ -41,8 +42,12 @@ import type { InstanceService } from './instances.js';
 import type { Credential } from './gateway/credentials.js';
 import type { RateLimiter, RateRule } from './gateway/rate-limit.js';
 import { TokenCheck } from './gateway/token-check.js';
-import { WsRelay } from './gateway/ws-relay.js';
+import { WsRelay, type Presented, type RelayTarget } from './gateway/ws-relay.js';
+import type { WsTickets } from './gateway/ws-tickets.js';
 import { gatewayInstanceDoc } from './gateway/instance-openapi.js';
+
+/** Watch key of a relay opened with a ticket: its session (see {@link Gateway.attachWebSocket}). */
+const SESSION_KEY = 'session:';
 
 const PREFIX = /^\/v1\/instances\/(i-[a-z2-7]{12})\/api(\/.*)?$/;
 const HOP_BY_HOP = new Set([
@@ -56,6 +61,9 @@ const HOP_BY_HOP = new Set([
   'upgrade',
   'host',
   'content-length',
+  // Node's server has answered a client's `Expect: 100-continue` (curl sends it for bodies over 1 MB) already; undici
+  // refuses the header (it used to end such a request in 503 instead of the instance's answer, e.g. its 413).
+  'expect',
 ]);
 
 /** Default of {@link GatewayOptions.upstreamTimeoutMs}: longer than an instance's slowest route (a login, ≤ 3 min). */
@@ -89,6 +97,8 @@ export interface GatewayOptions {
   bodyLimitBytes?: number;
   /** Owner (user id) of an instance, for the per-tenant budget of instance-token requests; undefined when unknown. */
   ownerOf?: (id: string) => Promise<string | undefined>;
+  /** WebSocket tickets of browsers (`?ticket=`); none: tickets are refused. */
+  tickets?: WsTickets;
 }
 
 /**
@@ -181,6 +191,11 @@ export class Gateway {
       return { baseUrl: ep.publicUrl, authorization: `Bearer ${presented}`, tenant };
     }
     const { userId } = await this.accounts.verify(presented);
+    return this.ownerTarget(id, userId, counted);
+  }
+
+  /** {@link target} for the instance's owner `userId` (authenticated): the gateway's own credential. */
+  private async ownerTarget(id: string, userId: string, counted: boolean): Promise<Target> {
     if (!counted) await this.limit(`gw:tenant:${userId}`, this.o.perTenant);
     const ep = await this.instances.endpoints(id, userId);
     const cred = await this.client.gatewayCredential(id, ep);
@@ -239,8 +254,8 @@ export class Gateway {
         if (err instanceof AppError && err.code === 'rate_limited')
           res.setHeader('retry-after', String((err.details as { retryAfterS: number }).retryAfterS));
         if (err instanceof HttpError) return next(err);
-        // The detail (the instance's address, the socket error) is for the log only.
-        this.logger.warn({ err, instance: id }, 'gateway request failed');
+        // The detail (the instance's address, the socket error) is for the log only; an expected 503, so no stack.
+        this.logger.warn({ error: errorBrief(err), instance: id }, 'gateway request failed');
         next(
           isTimeout(err)
             ? new AppError('upstream_timeout', 'The instance did not answer in time; retry later.')
@@ -266,6 +281,25 @@ export class Gateway {
     return gatewayInstanceDoc(doc, id, (p) => forwardablePath(p) === p);
   }
 
+  /**
+   * Where an event stream goes: with a bearer header as {@link target}; with a ticket, the ticket is consumed (single
+   * use, this instance only) and its session must still be live.
+   * @throws AppError `unauthorized` (no credential; a bad, used or expired ticket; its session ended), and
+   *   {@link target}'s errors.
+   */
+  private async relayTarget(id: string, presented: Presented, address: string): Promise<RelayTarget> {
+    if (presented.bearer || !presented.ticket) {
+      const t = await this.target(id, presented.bearer, address);
+      return { ...t, watch: t.cred ? { key: presented.bearer! } : undefined };
+    }
+    await this.limit(`gw:address:${address}`, this.o.perAddress);
+    if (!this.o.tickets) throw new AppError('unauthorized', 'Tickets are not accepted here; send "Authorization: Bearer …".');
+    const grant = await this.o.tickets.consume(presented.ticket, id);
+    const session = await this.accounts.session(grant.sessionId);
+    const t = await this.ownerTarget(id, grant.userId, false);
+    return { ...t, watch: { key: SESSION_KEY + grant.sessionId, expiresAtMs: session.expiresAt.getTime() } };
+  }
+
   /** Relays WebSocket upgrades of `/v1/instances/:id/api/v1/events` to the instance's event stream. */
   attachWebSocket(server: Server): WsRelay {
     return new WsRelay(server, {
@@ -273,11 +307,9 @@ export class Gateway {
         const m = PREFIX.exec(p);
         return m && m[2] === '/v1/events' ? m[1] : undefined;
       },
-      resolve: async (id, presented, req) => {
-        const t = await this.target(id, presented, addressOf(req));
-        return { ...t, accessToken: t.cred ? presented : undefined };
-      },
-      verify: (token) => this.accounts.verify(token),
+      resolve: (id, presented, req) => this.relayTarget(id, presented, addressOf(req)),
+      // A ticket's relay is watched through its session; a header's through its access token.
+      verify: (key) => (key.startsWith(SESSION_KEY) ? this.accounts.session(key.slice(SESSION_KEY.length)) : this.accounts.verify(key)),
       logger: this.logger,
       maxStreamsPerUser: this.o.maxStreamsPerUser ?? 20,
       relayCheckMs: this.o.relayCheckMs ?? 5_000,

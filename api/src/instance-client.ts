@@ -6,6 +6,7 @@
  * Failures become catalogue errors without the instance's address or answer body (`instance_unavailable`,
  * `upstream_error`); the detail goes to the server-side log.
  */
+import { errorBrief } from '@wacloud/kit';
 import type { Logger } from 'pino';
 import type mongoose from 'mongoose';
 import { AppError } from './errors.js';
@@ -49,7 +50,7 @@ export async function call<T>(
     });
     text = await res.text();
   } catch (err) {
-    log?.warn({ err, method, path: p }, "the instance's internal API did not answer");
+    log?.warn({ error: errorBrief(err), method, path: p }, "the instance's internal API did not answer");
     throw new AppError('instance_unavailable', 'The instance did not answer; retry shortly.');
   }
   if (res.status >= 500) {

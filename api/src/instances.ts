@@ -15,6 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import { errorBrief } from '@wacloud/kit';
 import { AppError } from './errors.js';
 import { firstPeriod } from './periods.js';
 import {
@@ -63,19 +64,28 @@ const PHASE_MESSAGES: Partial<Record<ProviderStatus['phase'], string>> = {
   Terminating: 'The instance is being deleted.',
   NotFound: 'The instance is missing from its runtime; contact support quoting the instance id.',
 };
+/** Default of the longest wait of {@link InstanceService.endpoints} for a starting instance, ms. */
+export const DEFAULT_READY_WAIT_MS = 60_000;
 /** How long a list or view waits for the provider's status, ms. */
 const STATUS_TIMEOUT_MS = 3_000;
 
 export class InstanceService {
   private readonly intents: BillingIntents;
 
-  /** `o.lock`: timing of the tenant's billing lock (default: `user-lock.ts`'s). */
+  /** `o.lock`: timing of the tenant's billing lock (default: `user-lock.ts`'s); `o.readyWaitMs`: see {@link endpoints}. */
   constructor(
     private readonly store: ApiStore,
     private readonly wallet: Wallet,
     private readonly provider: InstanceProvider,
     private readonly client: InstanceClient,
-    private readonly o: { priceMinor: number; engine: 'webjs' | 'simulated'; logger: Logger; lock?: LockOptions | undefined },
+    private readonly o: {
+      priceMinor: number;
+      engine: 'webjs' | 'simulated';
+      logger: Logger;
+      lock?: LockOptions | undefined;
+      /** Longest wait of `endpoints` for a starting instance, ms (default 60 s; 0: none). */
+      readyWaitMs?: number | undefined;
+    },
   ) {
     this.intents = new BillingIntents({ store, wallet, provider, logger: o.logger });
   }
@@ -293,7 +303,9 @@ export class InstanceService {
           await fn(d, lock);
         } catch (err) {
           if (err instanceof AppError || err instanceof LockLostError) throw err;
-          this.o.logger.error({ err, instance: id, action }, 'session control failed');
+          // A refusal for good (500) is an error with its stack; an unavailable runtime (503, retry) a warning.
+          if (rejected(err)) this.o.logger.error({ err, instance: id, action }, 'session control failed');
+          else this.o.logger.warn({ error: errorBrief(err), instance: id, action }, 'session control failed; the runtime is unavailable');
           throw rejected(err)
             ? new AppError(
                 'provider_rejected',
@@ -312,23 +324,38 @@ export class InstanceService {
   }
 
   /**
-   * Endpoints of an owned (or, with `userId` undefined, any live) instance for the gateway and the token API.
+   * Endpoints of an owned (or, with `userId` undefined, any live) instance for the gateway and the token API. An
+   * instance that is starting (the provider's `not_ready`: just created, started or resumed, its runtime not answering
+   * yet) is waited for, polling the provider (250 ms, doubling to 2 s) for at most `readyWaitMs` (INSTANCE_READY_WAIT_MS,
+   * 60 s by default), so that a request made right after a creation succeeds instead of answering 503; the record is
+   * read again on each poll (a suspension, stop or deletion meanwhile ends the wait with its own answer).
    * @throws AppError `instance_not_found`, `instance_suspended` (409), `instance_stopped` (409), `instance_unavailable`
-   *   (503: not reachable yet, or the provider is unavailable), `provider_rejected` (500).
+   *   (503: still not reachable after the wait, or the provider is unavailable), `provider_rejected` (500).
    */
   async endpoints(id: string, userId?: string): Promise<InstanceEndpoints> {
-    const d = userId ? await this.owned(userId, id) : await this.store.instances.findOne({ _id: id, deletedAt: null });
-    if (!d || d.deletingAt) throw new AppError('instance_not_found');
-    if (d.suspended) throw new AppError('instance_suspended');
-    if (d.stopped) throw new AppError('instance_stopped');
-    try {
-      return await this.provider.endpoints(id);
-    } catch (err) {
-      if (err instanceof ProviderError && err.code === 'not_found') throw new AppError('instance_not_found');
-      const notReady = err instanceof ProviderError && err.code === 'not_ready';
-      this.o.logger[notReady ? 'debug' : 'warn']({ err, instance: id }, 'instance endpoints unavailable');
-      if (rejected(err)) throw new AppError('provider_rejected');
-      throw new AppError('instance_unavailable');
+    const deadline = Date.now() + (this.o.readyWaitMs ?? DEFAULT_READY_WAIT_MS);
+    for (let attempt = 0; ; attempt++) {
+      const d = userId ? await this.owned(userId, id) : await this.store.instances.findOne({ _id: id, deletedAt: null });
+      if (!d || d.deletingAt) throw new AppError('instance_not_found');
+      if (d.suspended) throw new AppError('instance_suspended');
+      if (d.stopped) throw new AppError('instance_stopped');
+      try {
+        return await this.provider.endpoints(id, { fresh: attempt > 0 });
+      } catch (err) {
+        if (err instanceof ProviderError && err.code === 'not_found') throw new AppError('instance_not_found');
+        const notReady = err instanceof ProviderError && err.code === 'not_ready';
+        const left = deadline - Date.now();
+        if (notReady && left > 0) {
+          await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** Math.min(attempt, 3), left)));
+          continue;
+        }
+        this.o.logger[notReady ? 'info' : 'warn'](
+          { instance: id, error: errorBrief(err) },
+          notReady ? 'instance not ready after the wait' : 'instance endpoints unavailable',
+        );
+        if (rejected(err)) throw new AppError('provider_rejected');
+        throw new AppError('instance_unavailable');
+      }
     }
   }
 

@@ -16,6 +16,8 @@ import * as s from './schemas.js';
 import type { ApiStore, LedgerDoc } from './store.js';
 import type { Wallet } from './wallet.js';
 import { webhookRoutes } from './webhook-routes.js';
+import type { WsTickets } from './gateway/ws-tickets.js';
+import { wsTicketRoutes } from './ws-ticket-routes.js';
 import type { Logger } from 'pino';
 
 export interface RouteDeps {
@@ -29,6 +31,8 @@ export interface RouteDeps {
   billing: Billing;
   /** Where failures of instance calls are logged (webhook routes). */
   logger?: Logger;
+  /** Browsers' WebSocket tickets; none: no ticket route. */
+  tickets?: WsTickets;
 }
 
 const route = defineRoute<AuthContext>();
@@ -402,5 +406,6 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       },
     }),
     ...webhookRoutes(d.instances, d.logger),
+    ...(d.tickets ? wsTicketRoutes(d.instances, d.tickets) : []),
   ];
 }

@@ -21,6 +21,7 @@ import { InstanceClient } from './instance-client.js';
 import { cachingEndpoints } from './gateway/endpoint-cache.js';
 import type { GatewayCredentialDoc } from './gateway/credentials.js';
 import { RateLimiter } from './gateway/rate-limit.js';
+import { WsTickets, type WsTicketDoc } from './gateway/ws-tickets.js';
 import { InstanceService } from './instances.js';
 import { LoginThrottle, Throttle } from './login-throttle.js';
 import { createProvider, type InstanceProvider } from './providers/index.js';
@@ -79,6 +80,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     priceMinor: config.priceMonthlyMinor,
     engine: config.engine,
     logger: logger.child({ component: 'instances' }),
+    readyWaitMs: config.instanceReadyWaitMs,
   });
   const throttle = new LoginThrottle(store, {
     freePerPair: config.loginFreeAttemptsPerPair,
@@ -91,6 +93,8 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     registerWindowS: config.registerWindowS,
   });
   const sharedCounters = new Throttle(store);
+  const tickets = new WsTickets(store.connection.db!.collection<WsTicketDoc>('ws_tickets'), { ttlMs: config.wsTicketTtlS * 1000 });
+  await tickets.init();
   const windowMs = config.gatewayRateWindowS * 1000;
   const gatewayLogger = logger.child({ component: 'gateway' });
   const gateway = new Gateway(accounts, instances, client, gatewayLogger, {
@@ -101,6 +105,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     upstreamTimeoutMs: config.gatewayUpstreamTimeoutMs,
     bodyLimitBytes: config.bodyLimitBytes,
     ownerOf: async (id) => (await store.instances.findOne({ _id: id }, { projection: { userId: 1 } }))?.userId,
+    tickets,
   });
 
   const registry = new Registry();
@@ -120,7 +125,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     logger: logger.child({ component: 'billing' }),
     metrics: createBillingMetrics(registry),
   });
-  const routes = apiRoutes({ config, store, accounts, throttle, wallet, instances, client, billing, logger });
+  const routes = apiRoutes({ config, store, accounts, throttle, wallet, instances, client, billing, logger, tickets });
   const authenticate: Authenticate = async (req, scope) => {
     if (scope === 'none') return undefined;
     const token = bearer(req);
@@ -163,7 +168,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(registry, config.metricsHost, config.metricsPort);
   const sweep = setInterval(
     () =>
-      void Promise.all([accounts.sweepExpired(), sharedCounters.sweep()]).catch((err: unknown) =>
+      void Promise.all([accounts.sweepExpired(), sharedCounters.sweep(), tickets.sweep()]).catch((err: unknown) =>
         logger.warn({ err }, 'sweeping expired sessions and throttle points failed'),
       ),
     config.sweepIntervalS * 1000,

@@ -330,6 +330,71 @@ withCompose('docker compose up with the Docker-in-Docker provider', () => {
     await call('DELETE', `/v1/instances/${id}`);
   }, 600_000);
 
+  it("suspends an unpaid instance by the api's billing run (container stopped inside dind, volume kept); a deposit resumes it", async () => {
+    const call = async <T>(method: string, p: string, body?: unknown, auth = ''): Promise<{ status: number; body: T }> => {
+      const res = await fetch(apiUrl + p, {
+        method,
+        headers: { 'content-type': 'application/json', ...(auth ? { authorization: `Bearer ${auth}` } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await res.text();
+      return { status: res.status, body: (text ? JSON.parse(text) : undefined) as T };
+    };
+    const email = `compose-billing-${Date.now()}@example.com`;
+    const password = 'compose-test-password-2';
+    expect((await call('POST', '/v1/auth/register', { email, password })).status).toBe(201);
+    const jwt = (await call<{ accessToken: string }>('POST', '/v1/auth/login', { email, password })).body.accessToken;
+    const price = (await call<{ monthlyPriceMinor: number }>('GET', '/v1/pricing')).body.monthlyPriceMinor;
+    // Exactly the first period: the next one cannot be paid.
+    expect((await call('POST', '/v1/wallet/deposits', { amount: price }, jwt)).status).toBe(201);
+    const created = await call<{ id: string; paidUntil: string }>('POST', '/v1/instances', { name: 'compose-billing' }, jwt);
+    expect(created.status).toBe(201);
+    const { id, paidUntil } = created.body;
+    // Right after creation, while the container starts: the api waits for it instead of answering 503.
+    const token = await call<{ token: string }>('POST', `/v1/instances/${id}/tokens`, { name: 'first-minute', permissions: 'r' }, jwt);
+    expect(token.status).toBe(201);
+    const state = async () => (await inDind(['ps', '-a', '--filter', `label=wacloud.io/instance=${id}`, '--format', '{{.State}}'])).trim();
+    const volumes = async () => (await inDind(['volume', 'ls', '-q', '--filter', `label=wacloud.io/instance=${id}`])).trim();
+    expect(await state()).toBe('running');
+    const volume = await volumes();
+    expect(volume).not.toBe('');
+
+    // The api's billing job with its clock one day past the paid period (`billing run --now`, the job the in-process
+    // cron runs at 00:00 UTC), inside the api's container: same configuration, same Docker-in-Docker daemon.
+    const now = new Date(Date.parse(paidUntil) + 86_400_000).toISOString();
+    const run = await project.compose(['exec', '-T', 'api', 'node', 'dist/billing-cli.js', 'run', '--now', now]);
+    // Its summary is the JSON line starting with "now" (the others are log lines).
+    const summary = JSON.parse(
+      run
+        .split('\n')
+        .filter((l) => l.startsWith('{"now"'))
+        .at(-1) ?? 'null',
+    ) as Record<string, number> | null;
+    // Other tests' instances may be due as well (the QR test's when the restart test did not run to its delete).
+    expect(summary).toMatchObject({ charged: 0, failed: 0 });
+    expect(summary!.suspended).toBeGreaterThanOrEqual(1);
+    const suspended = await call<{ phase: string; suspended: boolean }>('GET', `/v1/instances/${id}`, undefined, jwt);
+    expect(suspended.body).toMatchObject({ phase: 'Suspended', suspended: true });
+    expect(await state()).toBe('exited');
+    expect(await volumes()).toBe(volume);
+    // Suspended: the gateway refuses it (409), the instance's API is not reached.
+    expect((await call('GET', `/v1/instances/${id}/api/v1/stats`, undefined, jwt)).status).toBe(409);
+
+    const deposit = await call<{ resumedInstances: string[] }>('POST', '/v1/wallet/deposits', { amount: price }, jwt);
+    expect(deposit.status).toBe(201);
+    expect(deposit.body.resumedInstances).toEqual([id]);
+    expect(await state()).toBe('running');
+    expect(await volumes()).toBe(volume);
+    await eventually(
+      async () => (await call<{ phase: string }>('GET', `/v1/instances/${id}`, undefined, jwt)).body.phase === 'Running',
+      120_000,
+      1000,
+    );
+    // The resumed instance answers at once through the gateway (the api waits while it starts).
+    expect((await call('GET', `/v1/instances/${id}/api/v1/stats`, undefined, jwt)).status).toBe(200);
+    expect((await call('DELETE', `/v1/instances/${id}`, undefined, jwt)).status).toBe(204);
+  }, 600_000);
+
   it('leaves nothing on the daemon after `docker compose down -v`', async () => {
     await project.compose(['down', '-v', '--remove-orphans', '--timeout', '5']);
     const label = `label=com.docker.compose.project=${name}`;

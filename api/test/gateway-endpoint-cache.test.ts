@@ -111,6 +111,18 @@ describe('cachingEndpoints', () => {
     expect(inner.lookups.get('i-bbbbbbbbbbbb')).toBe(3);
   });
 
+  test('a fresh lookup (a caller waiting for a starting instance) skips a remembered refusal, not a found instance', async () => {
+    const inner = new CountingProvider(url);
+    const p = cachingEndpoints(inner, { negativeTtlMs: 60_000 });
+    inner.failure = new ProviderError('not_ready', 'starting');
+    await expect(p.endpoints('i-aaaaaaaaaaaa')).rejects.toThrow('starting');
+    inner.failure = undefined;
+    await expect(p.endpoints('i-aaaaaaaaaaaa')).rejects.toThrow('starting');
+    await expect(p.endpoints('i-aaaaaaaaaaaa', { fresh: true })).resolves.toMatchObject({ publicUrl: url });
+    await p.endpoints('i-aaaaaaaaaaaa', { fresh: true });
+    expect(inner.lookups.get('i-aaaaaaaaaaaa')).toBe(2);
+  });
+
   test('create, suspend, resume and delete through it drop the entry; the cache is bounded', async () => {
     const inner = new CountingProvider(url);
     const p = cachingEndpoints(inner, { maxEntries: 2 });

@@ -20,7 +20,11 @@ beforeAll(async () => {
   await kubectlOk(cp, ['create', 'namespace', NS]);
   op = await startOperator(cluster.operatorKubeconfig, 'op-e2e');
   mongo = await startMongo();
-  api = await startApiProcess({ mongo, env: { PROVIDER: 'kubernetes', KUBECONFIG: cp.adminKubeconfigPath, K8S_NAMESPACE: NS } });
+  api = await startApiProcess({
+    mongo,
+    // No kubelet: instances never run, so the wait for a starting one is short here (60 s by default).
+    env: { PROVIDER: 'kubernetes', KUBECONFIG: cp.adminKubeconfigPath, K8S_NAMESPACE: NS, INSTANCE_READY_WAIT_MS: '2000' },
+  });
 }, 120_000);
 
 afterAll(async () => {

@@ -110,6 +110,8 @@ beforeAll(async () => {
     PRICE_MONTHLY_MINOR: '100',
     // The provider's answers change from test to test: no cached "not ready" carried over.
     ENDPOINTS_NEGATIVE_TTL_MS: '0',
+    // The answer after the wait for a starting instance (INSTANCE_READY_WAIT_MS, 60 s by default) is what is checked.
+    INSTANCE_READY_WAIT_MS: '0',
   });
   api = await startApi(config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), provider);
   await fetch(`${api.url}/v1/auth/register`, {

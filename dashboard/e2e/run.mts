@@ -195,6 +195,9 @@ async function main(): Promise<number> {
     page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
     });
+    // Every WebSocket the dashboard opens (its live streams authenticate with single-use tickets, never a token).
+    const socketUrls: string[] = [];
+    page.on('websocket', (ws) => socketUrls.push(ws.url()));
     const p = page;
     const nav = (name: string) => p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
     const email = `e2e-${Date.now()}@example.com`;
@@ -269,20 +272,34 @@ async function main(): Promise<number> {
       assert(/\/wallet$/.test(p.url()), `after reload at ${p.url()}`);
     });
 
-    await step('the user creates an instance (price and balance shown first) and it runs', async () => {
-      await nav('Instances').click();
-      await p.getByTestId('balance').getByText('$50.00').waitFor();
-      await p.getByLabel('Name').fill('Support line');
-      await p.getByRole('button', { name: 'Create instance' }).click();
-      const card = p.locator('li.instance', { hasText: 'Support line' });
-      await card.waitFor();
-      instanceId = (await card.getAttribute('data-instance-id')) ?? undefined;
-      assert(instanceId, 'no instance id on the card');
-      // The list polls GET /v1/instances: wait for the process to come up.
-      await card.getByText('Running').waitFor({ timeout: 60_000 });
-      await card.getByTestId('session-state').getByText('STOPPED').waitFor({ timeout: 30_000 });
-      await shot('04-instances');
-    });
+    await step(
+      'the user creates an instance (price and balance shown first), logs it in at once (starting, then Log in), and it runs',
+      async () => {
+        await nav('Instances').click();
+        await p.getByTestId('balance').getByText('$50.00').waitFor();
+        await p.getByLabel('Name').fill('Support line');
+        await p.getByRole('button', { name: 'Create instance' }).click();
+        const card = p.locator('li.instance', { hasText: 'Support line' });
+        await card.waitFor();
+        instanceId = (await card.getAttribute('data-instance-id')) ?? undefined;
+        assert(instanceId, 'no instance id on the card');
+        // At once, while its process starts: the page shows it starting and enables Log in as soon as it answers (the
+        // click waits for that); the login through the gateway gets the QR, no 503 (the console check at the end).
+        await p.goto(`/instances/${instanceId}`);
+        const starting = await p.getByTestId('instance-starting').isVisible();
+        console.log(`e2e: the instance page showed the starting note: ${starting}`);
+        await p.getByRole('button', { name: 'Log in', exact: true }).click({ timeout: 60_000 });
+        await p.getByTestId('qr-image').waitFor();
+        assert(
+          socketUrls.some((u) => /\/api\/v1\/events\?ticket=wst_/.test(u)),
+          `no ticket stream among ${socketUrls.join(' ')}`,
+        );
+        assert(!socketUrls.some((u) => /token=/.test(u)), `a WebSocket URL carries a token: ${socketUrls.join(' ')}`);
+        await nav('Instances').click();
+        await card.getByText('Running').waitFor({ timeout: 60_000 });
+        await shot('04-instances');
+      },
+    );
 
     await step('the wallet lists the charge with its period', async () => {
       await nav('Wallet').click();
@@ -294,7 +311,7 @@ async function main(): Promise<number> {
     await step('the instance page shows the live QR; scanning it through simnet makes the session WORKING', async () => {
       await p.goto(`/instances/${instanceId}`);
       await p.getByRole('heading', { name: 'WhatsApp session' }).waitFor();
-      await p.getByRole('button', { name: 'Log in', exact: true }).click();
+      // The login begun right after creating goes on: the stream sends its current QR on connect.
       await p.getByTestId('qr-image').waitFor();
       const qr = (await p.getByTestId('qr-raw').textContent())?.trim();
       assert(qr, 'no QR text on the page');

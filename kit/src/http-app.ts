@@ -38,6 +38,32 @@ export interface AppOptions {
   after?: express.RequestHandler[];
 }
 
+/** What the error handler leaves on `res.locals` for the request log. */
+interface ResponseLocals {
+  /** The coded error the request was answered with. */
+  errorCode?: string;
+}
+
+/**
+ * Whether a response is an expected answer rather than a failure: any 4xx, and a 503 (the server's coded "retry
+ * shortly", or an instance's own 503 relayed by a gateway) — unless an error was thrown past the error handler.
+ */
+function expectedAnswer(status: number, err: unknown): boolean {
+  // pino-http hands its own made-up error ("failed with status code 503") to the error message and object hooks.
+  const none = !err || (err instanceof Error && err.message === `failed with status code ${status}`);
+  return none && (status < 500 || status === 503);
+}
+
+/**
+ * Level of a request's log line: `debug` for successes, `info` for 4xx, `warn` for an expected 503, `error` for other
+ * 5xx (with the error and its stack).
+ */
+export function requestLogLevel(status: number, err: unknown): 'debug' | 'info' | 'warn' | 'error' {
+  if (status < 400 && !err) return 'debug';
+  if (!expectedAnswer(status, err)) return 'error';
+  return status >= 500 ? 'warn' : 'info';
+}
+
 /** Builds one express app over `routes`. */
 export function createApp(o: AppOptions): Express {
   const app = express();
@@ -51,7 +77,19 @@ export function createApp(o: AppOptions): Express {
         res.setHeader('x-request-id', id);
         return id;
       },
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'info' : 'debug'),
+      customLogLevel: (_req, res, err) => requestLogLevel(res.statusCode, err),
+      // An expected 503 (a coded "retry shortly": an instance starting, a runtime or database unavailable) is a warning
+      // without pino-http's made-up "failed with status code" error and its stack; other 5xx keep theirs.
+      customErrorObject: (_req, res, err, val: Record<string, unknown>) => {
+        const locals = res.locals as ResponseLocals;
+        const code = locals.errorCode ? { errorCode: locals.errorCode } : {};
+        return expectedAnswer(res.statusCode, err) ? { ...val, ...code, err: undefined } : { ...val, ...code };
+      },
+      customErrorMessage: (_req, res, err) => (expectedAnswer(res.statusCode, err) ? 'request completed' : 'request errored'),
+      customSuccessObject: (_req, res, val: Record<string, unknown>) => {
+        const locals = res.locals as ResponseLocals;
+        return locals.errorCode ? { ...val, errorCode: locals.errorCode } : val;
+      },
       serializers: {
         req: (req: { method: string; url: string; id: string }) => ({
           id: req.id,
@@ -136,6 +174,7 @@ function errorHandler(logger: Logger): ErrorRequestHandler {
       ((req as Request & { log?: Logger }).log ?? logger).error({ err }, 'unhandled error');
       e = new KitError('internal');
     }
+    (res.locals as ResponseLocals).errorCode = e.code;
     if (res.headersSent) return void res.end();
     res.status(e.status).json(e.toJSON());
   };

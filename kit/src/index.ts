@@ -36,5 +36,5 @@ export {
   type LoadConfigOptions,
 } from './config.js';
 export { envBoolean, envDurationMs, envList, envLogLevel, envMongoUri, envPort, envSizeBytes, type LogLevel } from './env.js';
-export { REDACT_CENSOR, REDACT_PATHS, createLogger, type Logger, type LoggerOptions } from './logger.js';
+export { REDACT_CENSOR, REDACT_PATHS, createLogger, errorBrief, type Logger, type LoggerOptions } from './logger.js';
 export { wholeNumberPattern, wholeNumberQuery } from './query-number.js';

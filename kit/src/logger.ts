@@ -39,11 +39,11 @@ export const REDACT_PATHS: readonly string[] = Object.freeze([
   ...SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]),
 ]);
 
-/** Query parameters whose values are credentials (browsers put tokens there for WebSockets). */
-const QUERY_TOKEN = /([?&](?:access_token|token|key|api_key|apikey)=)[^&#\s"\\]+/gi;
+/** Query parameters whose values are credentials (WebSocket tickets; tokens some clients still put in URLs). */
+const QUERY_TOKEN = /([?&](?:access_token|token|ticket|key|api_key|apikey)=)[^&#\s"\\]+/gi;
 
 /**
- * `line` with the value of every `token`, `access_token`, `key`, `api_key` and `apikey` query parameter replaced by
+ * `line` with the value of every `token`, `access_token`, `ticket`, `key`, `api_key` and `apikey` query parameter replaced by
  * `[redacted]` (a serialised log line or any text holding URLs).
  */
 export function redactQueryTokens(line: string): string {
@@ -74,6 +74,22 @@ export function createLogger(o: LoggerOptions): Logger {
     },
     o.destination,
   );
+}
+
+/**
+ * An error's type, message and code (and its cause's message), without the stack: for expected failures — an instance
+ * that does not answer yet, a refused connection — logged at info or warn, where a stack trace says nothing.
+ */
+export function errorBrief(err: unknown): { type: string; message: string; code?: string; cause?: string } {
+  if (!(err instanceof Error)) return { type: typeof err, message: String(err) };
+  const code = (err as { code?: unknown }).code;
+  const cause = (err as { cause?: unknown }).cause;
+  return {
+    type: err.name,
+    message: err.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(cause instanceof Error ? { cause: cause.message } : {}),
+  };
 }
 
 export type { Logger };

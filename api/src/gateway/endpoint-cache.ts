@@ -2,7 +2,8 @@
  * A cache of instance endpoints in front of a provider, so that requests through the gateway (and the token API) do
  * not each cost an apiserver GET, a Docker inspect or a health probe: {@link cachingEndpoints} wraps a provider;
  * `endpoints(id)` answers from the cache — a found instance for `ttlMs` (30 s by default), a `not_found` or `not_ready`
- * refusal for `negativeTtlMs` (2 s) — and concurrent lookups of one id share one provider call. Any change made
+ * refusal for `negativeTtlMs` (2 s; a `fresh` lookup skips it) — and concurrent lookups of one id share one provider
+ * call. Any change made
  * through the wrapper (create, suspend, resume, restart, delete) drops that instance's entry at once. The cache holds at most
  * `maxEntries` instances (oldest first out).
  *
@@ -24,6 +25,8 @@ export interface EndpointCacheOptions {
 interface Entry {
   result: Promise<InstanceEndpoints>;
   expiresAt: number;
+  /** The provider refused (`not_found` / `not_ready`). */
+  refused?: boolean;
 }
 
 const CHANGES = new Set(['create', 'suspend', 'resume', 'restart', 'delete']);
@@ -42,9 +45,10 @@ export function cachingEndpoints(provider: InstanceProvider, o: EndpointCacheOpt
     cache.set(id, e);
     while (cache.size > maxEntries) cache.delete(cache.keys().next().value!);
   };
-  const endpoints = (id: string): Promise<InstanceEndpoints> => {
+  const endpoints = (id: string, opts?: { fresh?: boolean }): Promise<InstanceEndpoints> => {
     const hit = cache.get(id);
-    if (hit && hit.expiresAt > Date.now()) return hit.result;
+    // A `fresh` lookup (a caller polling a starting instance) skips a remembered refusal, not a lookup in flight.
+    if (hit && hit.expiresAt > Date.now() && !(opts?.fresh && hit.refused)) return hit.result;
     const entry: Entry = { result: provider.endpoints(id), expiresAt: Number.POSITIVE_INFINITY };
     put(id, entry);
     entry.result.then(
@@ -52,8 +56,10 @@ export function cachingEndpoints(provider: InstanceProvider, o: EndpointCacheOpt
       (err: unknown) => {
         const refusal = err instanceof ProviderError && (err.code === 'not_found' || err.code === 'not_ready');
         // Anything else (the backend unavailable) is not remembered: the next request asks again.
-        if (refusal) entry.expiresAt = Date.now() + negativeTtlMs;
-        else if (cache.get(id) === entry) cache.delete(id);
+        if (refusal) {
+          entry.refused = true;
+          entry.expiresAt = Date.now() + negativeTtlMs;
+        } else if (cache.get(id) === entry) cache.delete(id);
       },
     );
     return entry.result;

@@ -46,13 +46,17 @@ export class RelayWatch {
     return this.#byToken.size;
   }
 
-  /** Watches a relay opened with access token `token`; returns the function to call when the relay closes. */
-  add(token: string, close: CloseRelay): () => void {
+  /**
+   * Watches a relay opened with access token `token` (or any key the `verify` function knows, e.g. a session of a
+   * WebSocket ticket); it expires at `expiresAtMs` (epoch ms; default: the token's `exp`). Returns the function to call
+   * when the relay closes.
+   */
+  add(token: string, close: CloseRelay, expiresAtMs?: number): () => void {
     let w = this.#byToken.get(token);
     if (!w) {
       w = { relays: new Set() };
       this.#byToken.set(token, w);
-      const exp = expiryMs(token);
+      const exp = expiresAtMs ?? expiryMs(token);
       if (exp !== undefined) {
         const delay = Math.max(0, exp - Date.now());
         if (delay <= MAX_TIMER_MS) {

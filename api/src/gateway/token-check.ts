@@ -5,6 +5,7 @@
  * guessing does not cost the instance a database read per request). Both caches are bounded; the oldest entry goes
  * first.
  */
+import { errorBrief } from '@wacloud/kit';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
@@ -100,7 +101,7 @@ export class TokenCheck {
       });
       body = res.status === 200 ? ((await res.json()) as typeof body) : (await res.body?.cancel(), {});
     } catch (err) {
-      this.o.logger?.warn({ err }, "the instance's token check did not answer");
+      this.o.logger?.warn({ error: errorBrief(err) }, "the instance's token check did not answer");
       throw new AppError('instance_unavailable', 'The instance did not answer; retry shortly.');
     }
     // A token the instance's body schema refuses (too long, empty) is simply not a token.

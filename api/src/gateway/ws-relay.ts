@@ -5,7 +5,9 @@
  * - At most `maxStreamsPerUser` relays per tenant are open on one api process at a time (the tenant: the access
  *   token's user, or the owner of the instance an instance token belongs to); one more is accepted and closed at once
  *   with 4429 and a reason saying so.
- * - Revocation: a relay opened with an access token closes with 4401 when its session ends (see {@link RelayWatch});
+ * - Credentials: an `Authorization: Bearer` header (access token or instance token), or `?ticket=` (browsers: a
+ *   single-use ticket, `ws-tickets.ts`); `?token=` / `?access_token=` in the URL are refused (401).
+ * - Revocation: a relay opened with an access token (or a ticket) closes with 4401 when its session ends (see {@link RelayWatch});
  *   the instance's own close (4401 deleted token, 4403 re-scoped) is passed on unchanged.
  * - {@link WsRelay.close} (the api shutting down) closes every relay with 1001 and drops upgrades still being checked.
  */
@@ -13,7 +15,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
-import { HttpError } from '@wacloud/kit';
+import { HttpError, errorBrief } from '@wacloud/kit';
 import { AppError } from '../errors.js';
 import { RelayWatch, type VerifyAccessToken } from './relay-watch.js';
 
@@ -32,15 +34,24 @@ export interface RelayTarget {
   authorization: string;
   /** Tenant (user id) the stream counts against. */
   tenant: string;
-  /** The access token the relay was opened with (watched for revocation); undefined for instance tokens. */
-  accessToken?: string | undefined;
+  /**
+   * What is watched for revocation (`RelayWatch`): the access token the relay was opened with, or the session key
+   * of its ticket, with its expiry (epoch ms; default the token's `exp`); undefined for instance tokens.
+   */
+  watch?: { key: string; expiresAtMs?: number | undefined } | undefined;
+}
+
+/** The credential an upgrade presented: a bearer header (integrators) or a single-use ticket (browsers). */
+export interface Presented {
+  bearer?: string | undefined;
+  ticket?: string | undefined;
 }
 
 export interface WsRelayOptions {
   /** Matches the request path; returns the instance id for `/v1/instances/:id/api/v1/events`, else undefined. */
   match(pathname: string): string | undefined;
-  /** Checks the upgrade (rate limits, token) and resolves the target. @throws HttpError to refuse it. */
-  resolve(id: string, presented: string | undefined, req: IncomingMessage): Promise<RelayTarget>;
+  /** Checks the upgrade (rate limits, token or ticket) and resolves the target. @throws HttpError to refuse it. */
+  resolve(id: string, presented: Presented, req: IncomingMessage): Promise<RelayTarget>;
   verify: VerifyAccessToken;
   logger: Logger;
   maxStreamsPerUser: number;
@@ -118,7 +129,16 @@ export class WsRelay {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const id = this.o.match(url.pathname);
     if (!id) return reject(socket, new AppError('not_found', 'WebSocket endpoint: /v1/instances/<id>/api/v1/events.'));
-    const presented = this.o.bearer(req) ?? url.searchParams.get('access_token') ?? url.searchParams.get('token') ?? undefined;
+    const presented: Presented = { bearer: this.o.bearer(req), ticket: url.searchParams.get('ticket') ?? undefined };
+    // A credential in the URL ends up in proxy logs and browser history: browsers use a ticket instead.
+    if (!presented.bearer && !presented.ticket && (url.searchParams.has('access_token') || url.searchParams.has('token')))
+      return reject(
+        socket,
+        new AppError(
+          'unauthorized',
+          'Tokens in the URL are refused: send "Authorization: Bearer …", or from a browser ask for a ticket (POST /v1/instances/{id}/ws-ticket) and connect with ?ticket=.',
+        ),
+      );
     this.pending.add(socket);
     socket.once('close', () => this.pending.delete(socket));
     void this.relay(id, presented, req, socket, head)
@@ -132,7 +152,7 @@ export class WsRelay {
       .finally(() => this.pending.delete(socket));
   }
 
-  private async relay(id: string, presented: string | undefined, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  private async relay(id: string, presented: Presented, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const t = await this.o.resolve(id, presented, req);
     if (socket.destroyed) return;
     const n = this.streams(t.tenant);
@@ -191,7 +211,7 @@ export class WsRelay {
         ),
       );
       upstream.once('error', (e) => {
-        this.o.logger.warn({ err: e, instance: id }, 'gateway event stream: the instance did not answer');
+        this.o.logger.warn({ error: errorBrief(e), instance: id }, 'gateway event stream: the instance did not answer');
         fail(new AppError('instance_unavailable', 'The instance did not answer; retry shortly.'));
       });
     });
@@ -225,11 +245,15 @@ export class WsRelay {
         if (client.readyState === WebSocket.OPEN && sendableCloseCode(code)) client.close(code, reason.toString());
         closeBoth();
       });
-      const unwatch = t.accessToken
-        ? this.watch.add(t.accessToken, (code, reason) => {
-            if (client.readyState === WebSocket.OPEN) client.close(code, reason);
-            if (upstream.readyState === WebSocket.OPEN) upstream.close();
-          })
+      const unwatch = t.watch
+        ? this.watch.add(
+            t.watch.key,
+            (code, reason) => {
+              if (client.readyState === WebSocket.OPEN) client.close(code, reason);
+              if (upstream.readyState === WebSocket.OPEN) upstream.close();
+            },
+            t.watch.expiresAtMs,
+          )
         : () => {};
       client.on('close', () => {
         this.open.delete(pair);

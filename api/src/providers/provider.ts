@@ -98,10 +98,12 @@ export interface InstanceProvider {
   /** Current status (`NotFound` when the provider has no such instance). */
   status(id: string): Promise<ProviderStatus>;
   /**
-   * Where to reach it.
+   * Where to reach it. `o.fresh`: ask the backend even when a cache in front of the provider
+   * (`gateway/endpoint-cache.ts`) remembers a recent refusal (a caller polling a starting instance); providers
+   * themselves always ask.
    * @throws ProviderError `not_found` for an unknown id, `not_ready` while it cannot be reached yet.
    */
-  endpoints(id: string): Promise<InstanceEndpoints>;
+  endpoints(id: string, o?: { fresh?: boolean }): Promise<InstanceEndpoints>;
   /**
    * Brings the runtime in line with the database after an api start: runs what should run (adopting instances that
    * survived the api's restart instead of starting duplicates), stops what should be suspended, removes unknown ones

@@ -5,6 +5,7 @@
  */
 import type {
   CreateInstanceTokenResponses,
+  CreateWsTicketResponses,
   DepositResponses,
   GetInstanceResponses,
   LoginResponses,
@@ -35,3 +36,6 @@ export type InstanceToken = UpdateInstanceTokenResponses[200];
 export type CreatedToken = CreateInstanceTokenResponses[201];
 /** r = read only, w = write only, rw = both. */
 export type Permission = InstanceToken['permissions'];
+
+/** A single-use ticket for the instance's event stream (POST /v1/instances/{id}/ws-ticket). */
+export type WsTicket = CreateWsTicketResponses[201];

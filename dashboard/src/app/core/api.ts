@@ -13,6 +13,7 @@ import type {
   Permission,
   Pricing,
   User,
+  WsTicket,
 } from '../api/models';
 import type {
   CreateInstanceData,
@@ -98,6 +99,10 @@ export class ApiClient {
   }
   deleteInstance(id: string): Promise<void> {
     return this.call(this.http.delete<void>(this.url(`/v1/instances/${encodeURIComponent(id)}`)));
+  }
+  /** A single-use ticket (about 30 s) to open the instance's event stream: no access token in the WebSocket URL. */
+  wsTicket(id: string): Promise<WsTicket> {
+    return this.call(this.http.post<WsTicket>(this.url(`/v1/instances/${encodeURIComponent(id)}/ws-ticket`), null));
   }
 
   // ── instance tokens ──

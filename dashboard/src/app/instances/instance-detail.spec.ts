@@ -1,7 +1,7 @@
 import { TestBed } from '@angular/core/testing';
 import { provideRouter } from '@angular/router';
 import { ApiClient } from '../core/api';
-import { InstanceEvents } from './instance-events';
+import { InstanceEvents, type StreamState } from './instance-events';
 import type { LiveEvent } from '../api/instance-models';
 import { InstanceDetail } from './instance-detail';
 
@@ -22,8 +22,15 @@ const instance = {
 
 function setup(api: Record<string, unknown> = {}) {
   let emit: (e: LiveEvent) => void = () => {};
+  let streamState: (s: StreamState) => void = () => {};
   const close = vi.fn();
-  const events = { open: vi.fn((_id: string, onEvent: (e: LiveEvent) => void) => ((emit = onEvent), { close })) };
+  const events = {
+    open: vi.fn((_id: string, onEvent: (e: LiveEvent) => void, onState: (s: StreamState) => void) => {
+      emit = onEvent;
+      streamState = onState;
+      return { close };
+    }),
+  };
   const fakeApi = { instance: vi.fn(async () => instance), gateway: vi.fn(), screenshot: vi.fn(), exchange: vi.fn(), ...api };
   TestBed.configureTestingModule({
     providers: [provideRouter([]), { provide: ApiClient, useValue: fakeApi }, { provide: InstanceEvents, useValue: events }],
@@ -31,7 +38,15 @@ function setup(api: Record<string, unknown> = {}) {
   const fixture = TestBed.createComponent(InstanceDetail);
   fixture.componentRef.setInput('id', 'i-aaaaaaaaaaaa');
   fixture.detectChanges();
-  return { fixture, c: fixture.componentInstance, emit: (e: LiveEvent) => emit(e), events, close, api: fakeApi };
+  return {
+    fixture,
+    c: fixture.componentInstance,
+    emit: (e: LiveEvent) => emit(e),
+    streamState: (s: StreamState) => streamState(s),
+    events,
+    close,
+    api: fakeApi,
+  };
 }
 
 describe('InstanceDetail', () => {
@@ -90,6 +105,25 @@ describe('InstanceDetail', () => {
     await c.login();
     expect(gateway).toHaveBeenLastCalledWith('i-aaaaaaaaaaaa', 'POST', '/v1/session/login', { phone: '15551234567' });
     expect(c.sessionError()).toBe('boom');
+    fixture.destroy();
+  });
+
+  it('shows a starting instance as starting with Log in disabled, enabled as soon as its stream answers', async () => {
+    const fetched = vi.fn(async () => ({ ...instance, phase: 'Provisioning', sessionState: null as string | null }));
+    const { fixture, c, streamState } = setup({ instance: fetched });
+    await vi.waitFor(() => expect(c.instance()?.phase).toBe('Provisioning'));
+    fixture.detectChanges();
+    const el = fixture.nativeElement as HTMLElement;
+    const button = () => el.querySelector<HTMLButtonElement>('[data-testid=login-button]')!;
+    expect(el.querySelector('[data-testid=instance-starting]')).not.toBeNull();
+    expect(button().disabled).toBe(true);
+    fetched.mockResolvedValue({ ...instance, phase: 'Running', sessionState: 'STOPPED' });
+    streamState('open');
+    fixture.detectChanges();
+    expect(el.querySelector('[data-testid=instance-starting]')).toBeNull();
+    expect(button().disabled).toBe(false);
+    // The page asks for the instance again at once (its phase is Running now).
+    await vi.waitFor(() => expect(c.instance()?.phase).toBe('Running'));
     fixture.destroy();
   });
 

@@ -57,6 +57,16 @@ export class InstanceDetail implements OnInit {
   protected readonly session = sessionLabel;
   protected readonly messageMeta = messageMeta;
 
+  /**
+   * The instance is starting: its runtime does not answer yet (no live stream, no session status, phase Pending or
+   * Provisioning). Log in is enabled as soon as it answers.
+   */
+  readonly starting = computed(() => {
+    if (this.stream() === 'open' || this.status()) return false;
+    const phase = this.instance()?.phase;
+    return phase === 'Pending' || phase === 'Provisioning';
+  });
+
   /** The live event stream's state in words. */
   readonly streamLabel = computed(() => {
     switch (this.stream()) {
@@ -75,7 +85,11 @@ export class InstanceDetail implements OnInit {
     const stream = this.events.open(
       this.id(),
       (e) => this.onEvent(e),
-      (s) => this.stream.set(s),
+      (s) => {
+        this.stream.set(s);
+        // The instance answers: show its phase now rather than at the next refresh.
+        if (s === 'open' && this.instance()?.phase !== 'Running') void this.refresher.now();
+      },
     );
     this.destroyRef.onDestroy(() => {
       stream.close();

@@ -2559,3 +2559,59 @@ export type ReplayWebhookDeliveryResponses = {
 };
 
 export type ReplayWebhookDeliveryResponse = ReplayWebhookDeliveryResponses[keyof ReplayWebhookDeliveryResponses];
+
+export type CreateWsTicketData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/instances/{id}/ws-ticket';
+};
+
+export type CreateWsTicketErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_not_found`: no such instance
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type CreateWsTicketError = CreateWsTicketErrors[keyof CreateWsTicketErrors];
+
+export type CreateWsTicketResponses = {
+    /**
+     * The ticket
+     */
+    201: {
+        /**
+         * Opaque single-use ticket: connect with `?ticket=<ticket>`
+         */
+        ticket: string;
+        /**
+         * When the ticket expires unused (ISO 8601)
+         */
+        expiresAt: string;
+        /**
+         * Its lifetime, seconds
+         */
+        expiresInS: number;
+    };
+};
+
+export type CreateWsTicketResponse = CreateWsTicketResponses[keyof CreateWsTicketResponses];
