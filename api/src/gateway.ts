@@ -39,6 +39,7 @@ import type { InstanceClient } from './instance-client.js';
 import type { InstanceService } from './instances.js';
 import type { Credential } from './gateway/credentials.js';
 import type { RateLimiter, RateRule } from './gateway/rate-limit.js';
+import { MEMBER_HEADER, checkGatewayAccess, memberHeader } from './gateway/member-access.js';
 import { TokenCheck } from './gateway/token-check.js';
 import { WsRelay } from './gateway/ws-relay.js';
 
@@ -62,10 +63,12 @@ export const DEFAULT_UPSTREAM_TIMEOUT_MS = 300_000;
 interface Target {
   baseUrl: string;
   authorization: string;
-  /** Tenant the request counts against (user id). */
+  /** Tenant the request counts against (organisation id). */
   tenant: string;
   /** The gateway's credential, when the client presented an access token. */
   cred?: Credential | undefined;
+  /** With the gateway's credential: the {@link MEMBER_HEADER} value naming the member it sends for. */
+  member?: string | undefined;
 }
 
 export interface GatewayOptions {
@@ -85,7 +88,7 @@ export interface GatewayOptions {
   upstreamTimeoutMs?: number;
   /** Largest request body relayed with the gateway's credential, bytes (held for a retry; default 256 KiB). */
   bodyLimitBytes?: number;
-  /** Owner (user id) of an instance, for the per-tenant budget of instance-token requests; undefined when unknown. */
+  /** Owner (organisation id) of an instance, for the per-tenant budget of instance-token requests; undefined when unknown. */
   ownerOf?: (id: string) => Promise<string | undefined>;
 }
 
@@ -167,7 +170,13 @@ export class Gateway {
    * Resolves where a request for instance `id` goes and with which credential, counting it against the client
    * address's and (once authenticated) the tenant's budget.
    */
-  private async target(id: string, presented: string | undefined, address: string, counted = false): Promise<Target> {
+  private async target(
+    id: string,
+    presented: string | undefined,
+    address: string,
+    asked: { method: string; path: string },
+    counted = false,
+  ): Promise<Target> {
     if (!counted) await this.limit(`gw:address:${address}`, this.o.perAddress);
     if (!presented) throw new AppError('unauthorized', 'Send your access token, or an instance token, as "Authorization: Bearer …".');
     if (presented.startsWith('wai_')) {
@@ -178,11 +187,12 @@ export class Gateway {
       if (!counted) await this.limit(`gw:tenant:${tenant}`, this.o.perTenant);
       return { baseUrl: ep.publicUrl, authorization: `Bearer ${presented}`, tenant };
     }
-    const { userId } = await this.accounts.verify(presented);
-    if (!counted) await this.limit(`gw:tenant:${userId}`, this.o.perTenant);
-    const ep = await this.instances.endpoints(id, userId);
+    const auth = await this.accounts.verify(presented);
+    if (!counted) await this.limit(`gw:tenant:${auth.orgId}`, this.o.perTenant);
+    checkGatewayAccess(auth, id, asked.method, asked.path); // the member's rights on the instance
+    const ep = await this.instances.endpoints(id, auth.orgId);
     const cred = await this.client.gatewayCredential(id, ep);
-    return { baseUrl: ep.publicUrl, authorization: `Bearer ${cred.token}`, tenant: userId, cred };
+    return { baseUrl: ep.publicUrl, authorization: `Bearer ${cred.token}`, tenant: auth.orgId, cred, member: memberHeader(auth) };
   }
 
   /** Express middleware (mounted before the JSON body parser so bodies stream through untouched). */
@@ -197,15 +207,17 @@ export class Gateway {
         const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
         const hasBody = !['GET', 'HEAD'].includes(req.method);
         const address = addressOf(req);
-        let t = await this.target(id, bearer(req), address);
+        const asked = { method: req.method, path: rest };
+        let t = await this.target(id, bearer(req), address, asked);
         // With the gateway's credential the body is held, so that a refused credential can be replaced and the request
         // sent again; with the client's own token it streams through.
         const held = hasBody && t.cred ? await readBody(req, this.o.bodyLimitBytes ?? 256 * 1024) : undefined;
         const forward = (to: Target) => {
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(req.headers))
-            if (!HOP_BY_HOP.has(k) && k !== 'authorization' && typeof v === 'string') headers[k] = v;
+            if (!HOP_BY_HOP.has(k) && k !== 'authorization' && k !== MEMBER_HEADER && typeof v === 'string') headers[k] = v;
           headers.authorization = to.authorization;
+          if (to.member) headers[MEMBER_HEADER] = to.member; // who sends (only ever set here: clients' copies are dropped)
           headers['x-forwarded-for'] = address;
           return request(to.baseUrl + rest + query, {
             method: req.method as 'GET',
@@ -221,7 +233,7 @@ export class Gateway {
           // replace the credential and send the request once more.
           await upstream.body.dump();
           await this.client.gatewayRefused(id, t.cred);
-          t = await this.target(id, bearer(req), address, true);
+          t = await this.target(id, bearer(req), address, asked, true);
           upstream = await forward(t);
         }
         res.status(upstream.statusCode);
@@ -255,7 +267,7 @@ export class Gateway {
         return m && m[2] === '/v1/events' ? m[1] : undefined;
       },
       resolve: async (id, presented, req) => {
-        const t = await this.target(id, presented, addressOf(req));
+        const t = await this.target(id, presented, addressOf(req), { method: 'GET', path: '/v1/events' });
         return { ...t, accessToken: t.cred ? presented : undefined };
       },
       verify: (token) => this.accounts.verify(token),

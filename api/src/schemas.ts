@@ -59,6 +59,9 @@ export const userView = z.object({
   createdAt: z.string(),
   locale: z.enum(LOCALES).optional().meta({ description: "the member's dashboard language; absent until chosen" }),
   timeZone: z.string().optional().meta({ description: "the member's IANA time zone; absent until chosen" }),
+  organisationId: z.string().optional().meta({ description: "the member's organisation (GET/PATCH /v1/me)" }),
+  memberId: z.string().optional(),
+  role: z.enum(['owner', 'admin', 'agent']).optional(),
 });
 /** An IANA time zone name the runtime knows (`Europe/Moscow`, `America/Sao_Paulo`, `UTC`). */
 const timeZone = z
@@ -111,6 +114,10 @@ export const instanceView = z.object({
   }),
   sessionState: z.string().nullable(),
   message: z.string().optional(),
+  rights: z
+    .object({ canRead: z.boolean(), canWrite: z.boolean(), canManageChats: z.boolean() })
+    .optional()
+    .meta({ description: "The caller's rights on the instance (owners and admins: all)" }),
 });
 export const tokenView = z.object({
   id: z.string(),

@@ -13,6 +13,7 @@ import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { bearer, createApp, type Authenticate } from '@wacloud/kit';
 import cron from 'node-cron';
 import { Accounts } from './accounts.js';
+import { AuditLog } from './audit.js';
 import { Billing, createBillingMetrics } from './billing.js';
 import type { ApiConfig } from './config.js';
 import { AppError } from './errors.js';
@@ -22,6 +23,9 @@ import { cachingEndpoints } from './gateway/endpoint-cache.js';
 import type { GatewayCredentialDoc } from './gateway/credentials.js';
 import { RateLimiter } from './gateway/rate-limit.js';
 import { InstanceService } from './instances.js';
+import { Invitations } from './orgs/invitations.js';
+import { Members } from './orgs/members.js';
+import { migrateAccounts } from './orgs/migrate.js';
 import { LoginThrottle, Throttle } from './login-throttle.js';
 import { createProvider, type InstanceProvider } from './providers/index.js';
 import { apiOpenApi } from './openapi.js';
@@ -60,6 +64,8 @@ function cors(origins: string[]): RequestHandler {
 
 export async function startApi(config: ApiConfig, logger: Logger, providerOverride?: InstanceProvider): Promise<Api> {
   const store = await openApiStore(config.mongodbUri);
+  // Accounts from before organisations get their own (idempotent; several replicas may run it at once).
+  await migrateAccounts(store, logger.child({ component: 'organisations' }));
   const provider = cachingEndpoints(providerOverride ?? (await createProvider(config, logger)), {
     ttlMs: config.endpointsTtlMs,
     negativeTtlMs: config.endpointsNegativeTtlMs,
@@ -120,7 +126,14 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     logger: logger.child({ component: 'billing' }),
     metrics: createBillingMetrics(registry),
   });
-  const routes = apiRoutes({ config, store, accounts, throttle, wallet, instances, client, billing, logger });
+  const audit = new AuditLog(store, logger.child({ component: 'audit' }));
+  const relays: { current?: { recheck(): Promise<void> } } = {}; // the gateway's WebSocket relays, attached below
+  const members = new Members(store, audit, {
+    revokeSessions: (userId) => accounts.revokeAll(userId),
+    onRemoved: () => void relays.current?.recheck().catch((err: unknown) => logger.warn({ err }, 're-checking event streams failed')),
+  });
+  const invitations = new Invitations(store, accounts, wallet, audit, { ttlS: config.invitationTtlS });
+  const routes = apiRoutes({ config, store, accounts, throttle, wallet, instances, client, billing, members, invitations, audit, logger });
   const authenticate: Authenticate = async (req, scope) => {
     if (scope === 'none') return undefined;
     const token = bearer(req);
@@ -154,6 +167,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   if (config.trustProxyHops > 0) app.set('trust proxy', config.trustProxyHops);
   const server = http.createServer(app);
   const ws = gateway.attachWebSocket(server);
+  relays.current = ws;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

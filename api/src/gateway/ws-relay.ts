@@ -94,6 +94,11 @@ export class WsRelay {
   }
 
   /** Closes every relay with 1001 ("going away") and refuses new ones; resolves when the clients are gone. */
+  /** Re-checks the access token of every open relay now (e.g. a member was removed: its relays close with 4401). */
+  recheck(): Promise<void> {
+    return this.watch.check();
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     this.watch.stop();

@@ -86,6 +86,12 @@ export type RegisterResponses = {
          * the member's IANA time zone; absent until chosen
          */
         timeZone?: string;
+        /**
+         * the member's organisation (GET/PATCH /v1/me)
+         */
+        organisationId?: string;
+        memberId?: string;
+        role?: 'owner' | 'admin' | 'agent';
     };
 };
 
@@ -151,6 +157,12 @@ export type LoginResponses = {
              * the member's IANA time zone; absent until chosen
              */
             timeZone?: string;
+            /**
+             * the member's organisation (GET/PATCH /v1/me)
+             */
+            organisationId?: string;
+            memberId?: string;
+            role?: 'owner' | 'admin' | 'agent';
         };
     };
 };
@@ -228,6 +240,12 @@ export type MeResponses = {
          * the member's IANA time zone; absent until chosen
          */
         timeZone?: string;
+        /**
+         * the member's organisation (GET/PATCH /v1/me)
+         */
+        organisationId?: string;
+        memberId?: string;
+        role?: 'owner' | 'admin' | 'agent';
     };
 };
 
@@ -292,6 +310,12 @@ export type UpdateMeResponses = {
          * the member's IANA time zone; absent until chosen
          */
         timeZone?: string;
+        /**
+         * the member's organisation (GET/PATCH /v1/me)
+         */
+        organisationId?: string;
+        memberId?: string;
+        role?: 'owner' | 'admin' | 'agent';
     };
 };
 
@@ -351,6 +375,16 @@ export type DepositErrors = {
             details?: unknown;
         };
     };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
 };
 
 export type DepositError = DepositErrors[keyof DepositErrors];
@@ -395,6 +429,16 @@ export type TransactionsErrors = {
      * Missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -479,6 +523,14 @@ export type ListInstancesResponses = {
             phase: string;
             sessionState: string | null;
             message?: string;
+            /**
+             * The caller's rights on the instance (owners and admins: all)
+             */
+            rights?: {
+                canRead: boolean;
+                canWrite: boolean;
+                canManageChats: boolean;
+            };
         }>;
     };
 };
@@ -519,6 +571,16 @@ export type CreateInstanceErrors = {
      * Balance too low
      */
     402: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -586,6 +648,14 @@ export type CreateInstanceResponses = {
         phase: string;
         sessionState: string | null;
         message?: string;
+        /**
+         * The caller's rights on the instance (owners and admins: all)
+         */
+        rights?: {
+            canRead: boolean;
+            canWrite: boolean;
+            canManageChats: boolean;
+        };
     };
 };
 
@@ -605,6 +675,16 @@ export type DeleteInstanceErrors = {
      * Missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -715,6 +795,14 @@ export type GetInstanceResponses = {
         phase: string;
         sessionState: string | null;
         message?: string;
+        /**
+         * The caller's rights on the instance (owners and admins: all)
+         */
+        rights?: {
+            canRead: boolean;
+            canWrite: boolean;
+            canManageChats: boolean;
+        };
     };
 };
 
@@ -734,6 +822,16 @@ export type StopInstanceErrors = {
      * Missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -811,6 +909,14 @@ export type StopInstanceResponses = {
         phase: string;
         sessionState: string | null;
         message?: string;
+        /**
+         * The caller's rights on the instance (owners and admins: all)
+         */
+        rights?: {
+            canRead: boolean;
+            canWrite: boolean;
+            canManageChats: boolean;
+        };
     };
 };
 
@@ -830,6 +936,16 @@ export type StartInstanceErrors = {
      * Missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -907,6 +1023,14 @@ export type StartInstanceResponses = {
         phase: string;
         sessionState: string | null;
         message?: string;
+        /**
+         * The caller's rights on the instance (owners and admins: all)
+         */
+        rights?: {
+            canRead: boolean;
+            canWrite: boolean;
+            canManageChats: boolean;
+        };
     };
 };
 
@@ -926,6 +1050,16 @@ export type RestartInstanceErrors = {
      * Missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -1003,6 +1137,14 @@ export type RestartInstanceResponses = {
         phase: string;
         sessionState: string | null;
         message?: string;
+        /**
+         * The caller's rights on the instance (owners and admins: all)
+         */
+        rights?: {
+            canRead: boolean;
+            canWrite: boolean;
+            canManageChats: boolean;
+        };
     };
 };
 
@@ -1022,6 +1164,16 @@ export type ListInstanceTokensErrors = {
      * Missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -1122,6 +1274,16 @@ export type CreateInstanceTokenErrors = {
      * Missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -1233,6 +1395,16 @@ export type DeleteInstanceTokenErrors = {
         };
     };
     /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * No such instance or token
      */
     404: {
@@ -1315,6 +1487,16 @@ export type UpdateInstanceTokenErrors = {
      * Missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -1407,6 +1589,16 @@ export type GetWebhookErrors = {
      * Missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -1520,6 +1712,16 @@ export type PutWebhookErrors = {
         };
     };
     /**
+     * `role_required`: only owners and admins
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `instance_not_found`: no such instance
      */
     404: {
@@ -1618,6 +1820,16 @@ export type RotateWebhookSecretErrors = {
         };
     };
     /**
+     * `role_required`: only owners and admins
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `instance_not_found`: no such instance
      */
     404: {
@@ -1696,6 +1908,16 @@ export type SendWebhookTestErrors = {
      * Missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -1824,6 +2046,16 @@ export type ListWebhookDeliveriesErrors = {
         };
     };
     /**
+     * `role_required`: only owners and admins
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `instance_not_found`: no such instance
      */
     404: {
@@ -1932,6 +2164,16 @@ export type ReplayWebhookDeliveryErrors = {
         };
     };
     /**
+     * `role_required`: only owners and admins
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `instance_not_found` or `delivery_not_found`
      */
     404: {
@@ -2015,3 +2257,709 @@ export type ReplayWebhookDeliveryResponses = {
 };
 
 export type ReplayWebhookDeliveryResponse = ReplayWebhookDeliveryResponses[keyof ReplayWebhookDeliveryResponses];
+
+export type ListMembersData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/members';
+};
+
+export type ListMembersErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ListMembersError = ListMembersErrors[keyof ListMembersErrors];
+
+export type ListMembersResponses = {
+    /**
+     * Members
+     */
+    200: {
+        items: Array<{
+            id: string;
+            userId: string;
+            email: string;
+            /**
+             * owner, admin or agent
+             */
+            role: 'owner' | 'admin' | 'agent';
+            /**
+             * Per instance id; owners and admins have every right on every instance
+             */
+            rights: {
+                [key: string]: {
+                    /**
+                     * The instance exists for the agent (its messages, contacts, events)
+                     */
+                    canRead: boolean;
+                    /**
+                     * Send through the instance (implies canRead)
+                     */
+                    canWrite: boolean;
+                    /**
+                     * Assign, transfer and change the status of its conversations (implies canRead)
+                     */
+                    canManageChats: boolean;
+                };
+            };
+            createdAt: string;
+        }>;
+    };
+};
+
+export type ListMembersResponse = ListMembersResponses[keyof ListMembersResponses];
+
+export type RemoveMemberData = {
+    body?: never;
+    path: {
+        memberId: string;
+    };
+    query?: never;
+    url: '/v1/members/{memberId}';
+};
+
+export type RemoveMemberErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins; `owner_required`: only owners make, change or remove owners
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `member_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `last_owner`: removing the only owner (yourself included)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type RemoveMemberError = RemoveMemberErrors[keyof RemoveMemberErrors];
+
+export type RemoveMemberResponses = {
+    /**
+     * Removed
+     */
+    204: void;
+};
+
+export type RemoveMemberResponse = RemoveMemberResponses[keyof RemoveMemberResponses];
+
+export type SetMemberRoleData = {
+    body: {
+        /**
+         * owner, admin or agent
+         */
+        role: 'owner' | 'admin' | 'agent';
+    };
+    path: {
+        memberId: string;
+    };
+    query?: never;
+    url: '/v1/members/{memberId}';
+};
+
+export type SetMemberRoleErrors = {
+    /**
+     * `invalid_request`: a role outside owner, admin, agent
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins; `owner_required`: only owners make, change or remove owners
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `member_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `last_owner`: demoting the only owner (yourself included)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type SetMemberRoleError = SetMemberRoleErrors[keyof SetMemberRoleErrors];
+
+export type SetMemberRoleResponses = {
+    /**
+     * The member
+     */
+    200: {
+        id: string;
+        userId: string;
+        email: string;
+        /**
+         * owner, admin or agent
+         */
+        role: 'owner' | 'admin' | 'agent';
+        /**
+         * Per instance id; owners and admins have every right on every instance
+         */
+        rights: {
+            [key: string]: {
+                /**
+                 * The instance exists for the agent (its messages, contacts, events)
+                 */
+                canRead: boolean;
+                /**
+                 * Send through the instance (implies canRead)
+                 */
+                canWrite: boolean;
+                /**
+                 * Assign, transfer and change the status of its conversations (implies canRead)
+                 */
+                canManageChats: boolean;
+            };
+        };
+        createdAt: string;
+    };
+};
+
+export type SetMemberRoleResponse = SetMemberRoleResponses[keyof SetMemberRoleResponses];
+
+export type SetMemberRightsData = {
+    body: {
+        /**
+         * The instance exists for the agent (its messages, contacts, events)
+         */
+        canRead: boolean;
+        /**
+         * Send through the instance (implies canRead)
+         */
+        canWrite: boolean;
+        /**
+         * Assign, transfer and change the status of its conversations (implies canRead)
+         */
+        canManageChats: boolean;
+    };
+    path: {
+        memberId: string;
+        instanceId: string;
+    };
+    query?: never;
+    url: '/v1/members/{memberId}/rights/{instanceId}';
+};
+
+export type SetMemberRightsErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins; `owner_required`: only owners make, change or remove owners
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `member_not_found`; `instance_not_found`: no such instance in your organisation
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type SetMemberRightsError = SetMemberRightsErrors[keyof SetMemberRightsErrors];
+
+export type SetMemberRightsResponses = {
+    /**
+     * The member
+     */
+    200: {
+        id: string;
+        userId: string;
+        email: string;
+        /**
+         * owner, admin or agent
+         */
+        role: 'owner' | 'admin' | 'agent';
+        /**
+         * Per instance id; owners and admins have every right on every instance
+         */
+        rights: {
+            [key: string]: {
+                /**
+                 * The instance exists for the agent (its messages, contacts, events)
+                 */
+                canRead: boolean;
+                /**
+                 * Send through the instance (implies canRead)
+                 */
+                canWrite: boolean;
+                /**
+                 * Assign, transfer and change the status of its conversations (implies canRead)
+                 */
+                canManageChats: boolean;
+            };
+        };
+        createdAt: string;
+    };
+};
+
+export type SetMemberRightsResponse = SetMemberRightsResponses[keyof SetMemberRightsResponses];
+
+export type ListInvitationsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/invitations';
+};
+
+export type ListInvitationsErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins; `owner_required`: only owners make, change or remove owners
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ListInvitationsError = ListInvitationsErrors[keyof ListInvitationsErrors];
+
+export type ListInvitationsResponses = {
+    /**
+     * Invitations
+     */
+    200: {
+        items: Array<{
+            id: string;
+            email: string;
+            /**
+             * owner, admin or agent
+             */
+            role: 'owner' | 'admin' | 'agent';
+            createdAt: string;
+            expiresAt: string;
+        }>;
+    };
+};
+
+export type ListInvitationsResponse = ListInvitationsResponses[keyof ListInvitationsResponses];
+
+export type CreateInvitationData = {
+    body: {
+        email: string;
+        /**
+         * owner, admin or agent
+         */
+        role: 'owner' | 'admin' | 'agent';
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/invitations';
+};
+
+export type CreateInvitationErrors = {
+    /**
+     * `invalid_request`: bad email or a role outside owner, admin, agent
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins; `owner_required`: only owners make, change or remove owners
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `already_member`: that email is a member already
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type CreateInvitationError = CreateInvitationErrors[keyof CreateInvitationErrors];
+
+export type CreateInvitationResponses = {
+    /**
+     * The invitation, with its token
+     */
+    201: {
+        id: string;
+        email: string;
+        /**
+         * owner, admin or agent
+         */
+        role: 'owner' | 'admin' | 'agent';
+        createdAt: string;
+        expiresAt: string;
+        token: string;
+        acceptPath: string;
+    };
+};
+
+export type CreateInvitationResponse = CreateInvitationResponses[keyof CreateInvitationResponses];
+
+export type RevokeInvitationData = {
+    body?: never;
+    path: {
+        invitationId: string;
+    };
+    query?: never;
+    url: '/v1/invitations/{invitationId}';
+};
+
+export type RevokeInvitationErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins; `owner_required`: only owners make, change or remove owners
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invitation_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type RevokeInvitationError = RevokeInvitationErrors[keyof RevokeInvitationErrors];
+
+export type RevokeInvitationResponses = {
+    /**
+     * Revoked
+     */
+    204: void;
+};
+
+export type RevokeInvitationResponse = RevokeInvitationResponses[keyof RevokeInvitationResponses];
+
+export type AcceptInvitationData = {
+    body: {
+        token: string;
+        password: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/invitations/accept';
+};
+
+export type AcceptInvitationErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invalid_credentials`: the account exists and this is not its password
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invitation_not_found`: unknown or revoked token
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invitation_used`: used already; `already_member`; `organisation_not_empty`: the account runs an organisation with others, instances or money
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invitation_expired`
+     */
+    410: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `too_many_attempts`: too many password attempts; see Retry-After
+     */
+    429: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type AcceptInvitationError = AcceptInvitationErrors[keyof AcceptInvitationErrors];
+
+export type AcceptInvitationResponses = {
+    /**
+     * Access token of the new member
+     */
+    200: {
+        accessToken: string;
+        tokenType: 'Bearer';
+        /**
+         * seconds
+         */
+        expiresIn: number;
+        user: {
+            id: string;
+            email: string;
+            balanceMinor: number;
+            currency: string;
+            createdAt: string;
+            /**
+             * the member's dashboard language; absent until chosen
+             */
+            locale?: 'en' | 'ru' | 'pt-BR';
+            /**
+             * the member's IANA time zone; absent until chosen
+             */
+            timeZone?: string;
+            /**
+             * the member's organisation (GET/PATCH /v1/me)
+             */
+            organisationId?: string;
+            memberId?: string;
+            role?: 'owner' | 'admin' | 'agent';
+        };
+    };
+};
+
+export type AcceptInvitationResponse = AcceptInvitationResponses[keyof AcceptInvitationResponses];
+
+export type ListAuditData = {
+    body?: never;
+    path?: never;
+    query?: {
+        limit?: string;
+        cursor?: string;
+    };
+    url: '/v1/audit';
+};
+
+export type ListAuditErrors = {
+    /**
+     * `invalid_cursor`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins; `owner_required`: only owners make, change or remove owners
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ListAuditError = ListAuditErrors[keyof ListAuditErrors];
+
+export type ListAuditResponses = {
+    /**
+     * A page
+     */
+    200: {
+        items: Array<{
+            id: string;
+            at: string;
+            actor: {
+                memberId: string | null;
+                userId: string | null;
+                email: string | null;
+            };
+            /**
+             * e.g. member.invited, member.role_changed, instance.created, token.deleted, webhook.updated
+             */
+            action: string;
+            target: {
+                type: string;
+                id: string;
+            };
+            details?: {
+                [key: string]: unknown;
+            };
+        }>;
+        nextCursor: string | null;
+    };
+};
+
+export type ListAuditResponse = ListAuditResponses[keyof ListAuditResponses];
