@@ -339,7 +339,7 @@ test('who sent what: a member sending through the gateway is named on the messag
   const login = await api.call('POST', `/v1/instances/${a}/api/v1/session/login`, { token: owner });
   expect(login.status).toBe(200);
   expect((await simnet.hook('/hooks/scan', { qr: login.body.qr, phone: '15550015001' })).status).toBe(200);
-  expect((await simnet.hook('/hooks/accounts', { phone: '15550015002', pushname: 'Customer' })).status).toBe(200);
+  expect((await simnet.hook('/hooks/accounts', { phone: '15550015002', pushname: 'Customer' })).status).toBeLessThan(300);
   await eventually(async () => (await api.call('GET', `/v1/instances/${a}`, { token: owner })).body.sessionState === 'WORKING', 30_000);
 
   const agent = await member('sender@example.com', 'agent');
