@@ -33,13 +33,13 @@ import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { errors as undiciErrors, request } from 'undici';
 import { HttpError, bearer } from '@wacloud/kit';
-import type { Accounts } from './accounts.js';
+import type { Accounts, AuthContext } from './accounts.js';
 import { AppError } from './errors.js';
 import type { InstanceClient } from './instance-client.js';
 import type { InstanceService } from './instances.js';
 import type { Credential } from './gateway/credentials.js';
 import type { RateLimiter, RateRule } from './gateway/rate-limit.js';
-import { MEMBER_HEADER, checkGatewayAccess, memberHeader } from './gateway/member-access.js';
+import { MEMBER_HEADER, checkGatewayAccess, mayRead, memberHeader } from './gateway/member-access.js';
 import { TokenCheck } from './gateway/token-check.js';
 import { WsRelay } from './gateway/ws-relay.js';
 
@@ -268,7 +268,8 @@ export class Gateway {
       },
       resolve: async (id, presented, req) => {
         const t = await this.target(id, presented, addressOf(req), { method: 'GET', path: '/v1/events' });
-        return { ...t, accessToken: t.cred ? presented : undefined };
+        // A member's stream closes (4403) once it may no longer read the instance (re-checked with its token).
+        return { ...t, accessToken: t.cred ? presented : undefined, allowed: (auth) => mayRead(auth as AuthContext, id) };
       },
       verify: (token) => this.accounts.verify(token),
       logger: this.logger,

@@ -130,7 +130,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   const relays: { current?: { recheck(): Promise<void> } } = {}; // the gateway's WebSocket relays, attached below
   const members = new Members(store, audit, {
     revokeSessions: (userId) => accounts.revokeAll(userId),
-    onRemoved: () => void relays.current?.recheck().catch((err: unknown) => logger.warn({ err }, 're-checking event streams failed')),
+    onAccessChanged: () => void relays.current?.recheck().catch((err: unknown) => logger.warn({ err }, 're-checking event streams failed')),
   });
   const invitations = new Invitations(store, accounts, wallet, audit, { ttlS: config.invitationTtlS });
   const routes = apiRoutes({ config, store, accounts, throttle, wallet, instances, client, billing, members, invitations, audit, logger });

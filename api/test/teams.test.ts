@@ -238,6 +238,10 @@ test('the socket follows rights; removing a member cuts its HTTP access and its 
   const agent = await member('leaving@example.com', 'agent');
   await expect(relay(a, agent.token)).rejects.toThrow('HTTP 404'); // no canRead: no instance, no stream
   await rights(owner, agent.id, a, { canRead: true });
+  const withdrawn = await relay(a, agent.token);
+  await rights(owner, agent.id, a, {}); // the right goes: the stream closes
+  expect(await withdrawn.closed).toBe(4403);
+  await rights(owner, agent.id, a, { canRead: true });
   const open = await relay(a, agent.token);
   expect((await api.call('GET', '/v1/me', { token: agent.token })).status).toBe(200);
 

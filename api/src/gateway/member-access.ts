@@ -8,7 +8,7 @@
  *   `role_required`) — connecting the number is the admins'.
  */
 import type { AuthContext } from '../accounts.js';
-import { requireAdmin, requireRight, isAdmin, type Right } from '../orgs/access.js';
+import { requireAdmin, requireRight, isAdmin, rightsOn, type Right } from '../orgs/access.js';
 
 /** What a gateway request to instance path `path` (`/v1/…`) with `method` needs from an agent. */
 export function gatewayNeed(method: string, path: string): Right | 'admin' {
@@ -28,6 +28,11 @@ export function checkGatewayAccess(auth: AuthContext, id: string, method: string
   requireRight(auth, id, 'canRead');
   if (need === 'admin') requireAdmin(auth);
   else requireRight(auth, id, need);
+}
+
+/** Whether the member `auth` may still read instance `id` (its open event streams close when not). */
+export function mayRead(auth: AuthContext, id: string): boolean {
+  return rightsOn(auth, id).canRead;
 }
 
 /**

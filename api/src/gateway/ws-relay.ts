@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import { HttpError } from '@wacloud/kit';
 import { AppError } from '../errors.js';
-import { RelayWatch, type VerifyAccessToken } from './relay-watch.js';
+import { RelayWatch, type RelayAllowed, type VerifyAccessToken } from './relay-watch.js';
 
 /** Largest WebSocket frame a client may send through the gateway, bytes (the instance ignores client frames anyway). */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
@@ -34,6 +34,8 @@ export interface RelayTarget {
   tenant: string;
   /** The access token the relay was opened with (watched for revocation); undefined for instance tokens. */
   accessToken?: string | undefined;
+  /** With `accessToken`: whether the relay may stay open, given what the token verifies to (re-checked with it). */
+  allowed?: RelayAllowed | undefined;
 }
 
 export interface WsRelayOptions {
@@ -231,10 +233,14 @@ export class WsRelay {
         closeBoth();
       });
       const unwatch = t.accessToken
-        ? this.watch.add(t.accessToken, (code, reason) => {
-            if (client.readyState === WebSocket.OPEN) client.close(code, reason);
-            if (upstream.readyState === WebSocket.OPEN) upstream.close();
-          })
+        ? this.watch.add(
+            t.accessToken,
+            (code, reason) => {
+              if (client.readyState === WebSocket.OPEN) client.close(code, reason);
+              if (upstream.readyState === WebSocket.OPEN) upstream.close();
+            },
+            t.allowed,
+          )
         : () => {};
       client.on('close', () => {
         this.open.delete(pair);

@@ -4,7 +4,8 @@
  * organisation always keeps an owner (`last_owner`, also for an owner demoting or removing itself). Changes run under
  * the organisation's lock (`org:<id>`, `user-lock.ts`), so two owners demoting each other at once cannot leave none.
  * A removed member loses access at once: its membership goes, its sessions are revoked (every api replica's next
- * token check refuses them), and the caller closes its open event streams (`onRemoved`).
+ * token check refuses them), and its open event streams close (`onAccessChanged`; so do streams of an instance an
+ * agent may no longer read).
  */
 import type { AuthContext } from '../accounts.js';
 import type { AuditLog } from '../audit.js';
@@ -34,8 +35,11 @@ export class Members {
     private readonly o: {
       /** Revokes every session of a removed member's account. */
       revokeSessions(userId: string): Promise<void>;
-      /** Called after a removal (closes the removed member's streams on this replica at once). */
-      onRemoved?(userId: string): void;
+      /**
+       * Called after a member's access shrank or ended (removal, rights or role change): re-checks open event streams
+       * on this replica at once (other replicas within their re-check interval).
+       */
+      onAccessChanged?(userId: string): void;
       lock?: LockOptions;
     },
   ) {}
@@ -77,6 +81,7 @@ export class Members {
       if (m.role === role) return m;
       await this.keepAnOwner(m);
       await this.store.members.updateOne({ _id: id }, { $set: { role } });
+      this.o.onAccessChanged?.(m.userId);
       await this.audit.record(auth.orgId, auth, 'member.role_changed', { type: 'member', id }, { email: m.email, from: m.role, to: role });
       return { ...m, role };
     });
@@ -102,6 +107,7 @@ export class Members {
         { _id: id },
         none ? { $unset: { [`rights.${instanceId}`]: '' } } : { $set: { [`rights.${instanceId}`]: stored } },
       );
+      this.o.onAccessChanged?.(m.userId);
       await this.audit.record(
         auth.orgId,
         auth,
@@ -134,7 +140,7 @@ export class Members {
       return m;
     });
     await this.o.revokeSessions(m.userId);
-    this.o.onRemoved?.(m.userId);
+    this.o.onAccessChanged?.(m.userId);
     await this.audit.record(auth.orgId, auth, 'member.removed', { type: 'member', id }, { email: m.email, role: m.role });
   }
 }
