@@ -265,9 +265,19 @@ export type ListMessagesResponses = {
              */
             ack: number;
             quotedMessageId?: string;
+            /**
+             * Sent through the API: the token (and member); absent with fromMe: sent from the phone
+             */
             sentBy?: {
                 tokenId: string;
                 tokenName: string;
+                /**
+                 * The team member the main backend sent it for (only ever set by its gateway)
+                 */
+                member?: {
+                    id: string;
+                    name: string;
+                };
             };
         }>;
         nextCursor: string | null;
@@ -401,6 +411,13 @@ export type SendMessageResponses = {
         sentBy: {
             tokenId: string;
             tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
         };
         /**
          * ISO 8601: when it was queued
@@ -448,6 +465,13 @@ export type SendMessageResponses = {
         sentBy: {
             tokenId: string;
             tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
         };
         /**
          * ISO 8601: when it was queued
@@ -543,9 +567,19 @@ export type GetMessageResponses = {
          */
         ack: number;
         quotedMessageId?: string;
+        /**
+         * Sent through the API: the token (and member); absent with fromMe: sent from the phone
+         */
         sentBy?: {
             tokenId: string;
             tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
         };
     } | {
         /**
@@ -565,6 +599,13 @@ export type GetMessageResponses = {
         sentBy: {
             tokenId: string;
             tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
         };
         /**
          * ISO 8601: when it was queued
