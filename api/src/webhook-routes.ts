@@ -137,7 +137,8 @@ export function webhookRoutes(instances: InstanceService, log: Logger | undefine
           auth,
           'webhook.updated',
           { type: 'instance', id: params.id },
-          { url: body.url, events: body.events },
+          // The receiver's host only: a URL's path or query may hold a secret.
+          { host: body.url ? new URL(body.url).host : null, events: body.events },
         );
         return r;
       },
