@@ -224,9 +224,9 @@ test('the organisation keeps an owner: the last owner cannot demote or remove it
 });
 
 /** Opens the gateway's event relay of `id` with `token`. */
-function relay(id: string, token: string): Promise<{ ws: WebSocket; closed: Promise<number> }> {
+function relay(id: string, token: string, on: RunningApi = api): Promise<{ ws: WebSocket; closed: Promise<number> }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${api.url.replace('http', 'ws')}/v1/instances/${id}/api/v1/events?access_token=${token}`);
+    const ws = new WebSocket(`${on.url.replace('http', 'ws')}/v1/instances/${id}/api/v1/events?access_token=${token}`);
     const closed = new Promise<number>((r) => ws.once('close', (c) => r(c)));
     ws.once('open', () => resolve({ ws, closed }));
     ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
@@ -261,6 +261,28 @@ test('the socket follows rights; removing a member cuts its HTTP access and its 
   const unknown = await api.call('DELETE', `/v1/members/${agent.id}`, { token: owner });
   expect([unknown.status, code(unknown)]).toEqual([404, 'member_not_found']);
 }, 60_000);
+
+test('with two api replicas: a right withdrawn or a removal on one closes the stream open on the other (its 5 s re-check)', async () => {
+  const other = await startApiProcess({
+    mongo,
+    simnetUrl: simnet.url,
+    env: { BILLING_CRON: 'false', RECONCILE_ON_START: 'false', PROCESS_DATA_ROOT: api.dataRoot, MONGODB_URI: api.env.MONGODB_URI },
+  });
+  try {
+    const agent = await member('replica@example.com', 'agent');
+    await rights(owner, agent.id, a, { canRead: true });
+    const withdrawn = await relay(a, agent.token, other);
+    await rights(owner, agent.id, a, {});
+    expect(await withdrawn.closed).toBe(4403);
+    await rights(owner, agent.id, a, { canRead: true });
+    const open = await relay(a, agent.token, other);
+    expect((await api.call('DELETE', `/v1/members/${agent.id}`, { token: owner })).status).toBe(204);
+    expect((await other.call('GET', '/v1/me', { token: agent.token })).status).toBe(401); // HTTP: at once, any replica
+    expect(await open.closed).toBe(4401);
+  } finally {
+    await other.stop();
+  }
+}, 90_000);
 
 test('audit log: an entry for every action, newest first by cursor, for owners and admins; no way to change it', async () => {
   const agent = await member('audited@example.com', 'agent');
