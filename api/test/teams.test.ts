@@ -392,6 +392,21 @@ test('who sent what: a member sending through the gateway is named on the messag
   expect(byToken.status).toBe(202);
   expect(byToken.body.sentBy).toEqual({ tokenId: crm.body.id, tokenName: 'crm-sender' }); // no member: cannot claim one
 
+  // Idempotency keys are per member on the shared gateway token: another member's same key is another message.
+  const other = await member('sender2@example.com', 'agent');
+  await rights(owner, other.id, a, { canRead: true, canWrite: true });
+  const send = (token: string) =>
+    api.call('POST', `/v1/instances/${a}/api/v1/messages`, {
+      token,
+      body: { to: '15550015002', text: 'same key' },
+      headers: { 'idempotency-key': 'k-1' },
+    });
+  const first = await send(agent.token);
+  const second = await send(other.token);
+  expect(second.body.id).not.toBe(first.body.id);
+  expect(second.body.sentBy.member.id).toBe(other.id);
+  expect((await send(agent.token)).body.id).toBe(first.body.id); // the same member's retry: the first message
+
   // Stored: the sent message (by its WhatsApp id) names the member too.
   const sent = await eventually(async () => {
     const m = await api.call('GET', `/v1/instances/${a}/api/v1/messages/${byAgent.body.id}`, { token: owner });
