@@ -8,7 +8,8 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { SignJWT, errors as joseErrors, jwtVerify } from 'jose';
 import { AppError } from './errors.js';
-import { isDuplicateKey, type ApiStore, type UserDoc } from './store.js';
+import { ensureOwnOrganisation, newOrgId } from './orgs/migrate.js';
+import { isDuplicateKey, type ApiStore, type InstanceRights, type MemberDoc, type Role, type UserDoc } from './store.js';
 
 export interface UserView {
   id: string;
@@ -36,9 +37,18 @@ export interface Preferences {
 /** The user document with its optional preferences (older documents have none). */
 type UserWithPrefs = UserDoc & { preferences?: Preferences };
 
+/** Who is calling: the account, its session, and its membership as read for this request. */
 export interface AuthContext {
   userId: string;
   sessionId: string;
+  /** The caller's organisation: the owner of the wallet and the instances the caller acts on. */
+  orgId: string;
+  memberId: string;
+  role: Role;
+  /** The agent's rights per instance id (owners and admins have all rights on every instance: `orgs/access.ts`). */
+  rights: Record<string, InstanceRights>;
+  /** The account's email (lower-cased), for audit entries. */
+  email: string;
 }
 
 /** argon2id hash of a password (OWASP parameters: m = 19 MiB, t = 2, p = 1). */
@@ -64,7 +74,7 @@ export class Accounts {
     return {
       id: u._id,
       email: u.email,
-      balanceMinor: u.balanceMinor,
+      balanceMinor: u.balanceMinor ?? 0,
       currency: this.o.currency,
       createdAt: u.createdAt.toISOString(),
       ...(prefs.locale ? { locale: prefs.locale } : {}),
@@ -93,13 +103,23 @@ export class Accounts {
 
   /** @throws AppError `email_taken` (409). */
   async register(email: string, password: string): Promise<UserView> {
+    const user = await this.createUser(email, password);
+    // The account's own organisation, with it as owner (a crash before this: the start-up migration does it).
+    await ensureOwnOrganisation(this.store, user);
+    return this.view(user);
+  }
+
+  /**
+   * Inserts an account without an organisation yet (`orgId` absent: {@link ensureMember} or the start-up migration
+   * gives it one, unless an accepted invitation attaches it first).
+   * @throws AppError `email_taken` (409).
+   */
+  async createUser(email: string, password: string): Promise<UserDoc> {
     const user: UserDoc = {
       _id: `u_${randomBytes(9).toString('base64url').replace(/[-_]/g, 'x')}`,
       email: email.trim().toLowerCase(),
       passwordHash: await hashPassword(password),
       createdAt: new Date(),
-      balanceMinor: 0,
-      ledgerSeq: 0,
     };
     try {
       await this.store.users.insertOne(user);
@@ -107,7 +127,17 @@ export class Accounts {
       if (isDuplicateKey(err)) throw new AppError('email_taken');
       throw err;
     }
-    return this.view(user);
+    return user;
+  }
+
+  /**
+   * The account's membership; an account without one gets an organisation of its own as owner: an account from
+   * before organisations (migrated, same id), or one removed from its organisation (a new, empty one).
+   */
+  async ensureMember(user: UserDoc): Promise<MemberDoc> {
+    const m = await this.store.members.findOne({ userId: user._id });
+    if (m) return m;
+    return ensureOwnOrganisation(this.store, user, user.orgId === undefined ? user._id : newOrgId());
   }
 
   /**
@@ -160,22 +190,60 @@ export class Accounts {
       const why = err instanceof joseErrors.JWTExpired ? 'The access token has expired; log in again.' : 'The access token is invalid.';
       throw new AppError('unauthorized', why);
     }
-    const session = await this.store.sessions.findOne({ _id: jti! });
-    if (!session || session.userId !== sub || session.revokedAt || session.expiresAt.getTime() <= Date.now())
-      throw new AppError('unauthorized', 'The access token was revoked (logged out); log in again.');
-    return { userId: sub!, sessionId: jti! };
+    return this.sessionContext(jti!, sub!, 'The access token was revoked (logged out); log in again.');
   }
 
   /**
-   * The live session `sessionId` (of a WebSocket ticket: `gateway/ws-tickets.ts`).
-   * @returns its user and expiry.
-   * @throws AppError `unauthorized` when it does not exist, was revoked (logged out) or expired.
+   * Who is calling through session `sessionId` (of `userId` when given): the session must exist, be unrevoked and
+   * unexpired, and its account still a member of an organisation.
+   * @throws AppError `unauthorized` (with `revokedMessage` for a missing, revoked or expired session).
    */
-  async session(sessionId: string): Promise<{ userId: string; expiresAt: Date }> {
-    const session = await this.store.sessions.findOne({ _id: sessionId });
-    if (!session || session.revokedAt || session.expiresAt.getTime() <= Date.now())
-      throw new AppError('unauthorized', 'The access token was revoked (logged out) or expired; log in again.');
-    return { userId: session.userId, expiresAt: session.expiresAt };
+  private async sessionContext(
+    sessionId: string,
+    userId: string | undefined,
+    revokedMessage: string,
+  ): Promise<AuthContext & { expiresAt: Date }> {
+    // With the user known (a verified token), its membership is read alongside the session.
+    const [session, found] = await Promise.all([
+      this.store.sessions.findOne({ _id: sessionId }),
+      userId === undefined ? undefined : this.store.members.findOne({ userId }),
+    ]);
+    if (!session || (userId !== undefined && session.userId !== userId) || session.revokedAt || session.expiresAt.getTime() <= Date.now())
+      throw new AppError('unauthorized', revokedMessage);
+    const sub = session.userId;
+    let member = found === undefined ? await this.store.members.findOne({ userId: sub }) : found;
+    if (!member) {
+      // An account from before organisations that this replica's start-up migration has not reached yet.
+      const u = await this.store.users.findOne({ _id: sub });
+      if (u && u.orgId === undefined) member = await ensureOwnOrganisation(this.store, u);
+    }
+    // Removed from the organisation: its sessions are revoked too, this is the belt to those braces.
+    if (!member) throw new AppError('unauthorized', 'You are no longer a member of the organisation; log in again.');
+    return {
+      userId: sub,
+      sessionId,
+      orgId: member.orgId,
+      memberId: member._id,
+      role: member.role,
+      rights: member.rights ?? {},
+      email: member.email,
+      expiresAt: session.expiresAt,
+    };
+  }
+
+  /** Revokes every session of `userId` (removed from its organisation): its tokens are refused from now on. */
+  async revokeAll(userId: string): Promise<void> {
+    await this.store.sessions.updateMany({ userId, revokedAt: null }, { $set: { revokedAt: new Date() } });
+  }
+
+  /**
+   * The live session `sessionId` (of a WebSocket ticket: `gateway/ws-tickets.ts`) as the caller it stands for.
+   * @returns its account, membership and expiry.
+   * @throws AppError `unauthorized` when it does not exist, was revoked (logged out) or expired, or its account left
+   *   the organisation.
+   */
+  session(sessionId: string): Promise<AuthContext & { expiresAt: Date }> {
+    return this.sessionContext(sessionId, undefined, 'The access token was revoked (logged out) or expired; log in again.');
   }
 
   /** Revokes the session of the presented token (logout). */

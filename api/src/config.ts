@@ -37,6 +37,11 @@ const shape = {
     .min(60)
     .max(30 * 86_400)
     .default(12 * 3600),
+  /** How long an invitation to an organisation can be accepted, seconds (default 7 days). */
+  INVITATION_TTL_S: int
+    .min(1)
+    .max(90 * 86_400)
+    .default(7 * 86_400),
   /** Monthly price of one instance, minor currency units (cents). Billing rules: docs/product.md. */
   PRICE_MONTHLY_MINOR: int.min(0).default(1500),
   /** ISO 4217 currency code. */

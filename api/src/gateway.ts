@@ -35,12 +35,13 @@ import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { errors as undiciErrors, request } from 'undici';
 import { HttpError, bearer, errorBrief } from '@wacloud/kit';
-import type { Accounts } from './accounts.js';
+import type { Accounts, AuthContext } from './accounts.js';
 import { AppError } from './errors.js';
 import type { InstanceClient } from './instance-client.js';
 import type { InstanceService } from './instances.js';
 import type { Credential } from './gateway/credentials.js';
 import type { RateLimiter, RateRule } from './gateway/rate-limit.js';
+import { MEMBER_HEADER, checkGatewayAccess, mayRead, memberHeader } from './gateway/member-access.js';
 import { TokenCheck } from './gateway/token-check.js';
 import { WsRelay, type Presented, type RelayTarget } from './gateway/ws-relay.js';
 import type { WsTickets } from './gateway/ws-tickets.js';
@@ -72,10 +73,12 @@ export const DEFAULT_UPSTREAM_TIMEOUT_MS = 300_000;
 interface Target {
   baseUrl: string;
   authorization: string;
-  /** Tenant the request counts against (user id). */
+  /** Tenant the request counts against (organisation id). */
   tenant: string;
   /** The gateway's credential, when the client presented an access token. */
   cred?: Credential | undefined;
+  /** With the gateway's credential: the {@link MEMBER_HEADER} value naming the member it sends for. */
+  member?: string | undefined;
 }
 
 export interface GatewayOptions {
@@ -95,7 +98,7 @@ export interface GatewayOptions {
   upstreamTimeoutMs?: number;
   /** Largest request body relayed with the gateway's credential, bytes (held for a retry; default 256 KiB). */
   bodyLimitBytes?: number;
-  /** Owner (user id) of an instance, for the per-tenant budget of instance-token requests; undefined when unknown. */
+  /** Owner (organisation id) of an instance, for the per-tenant budget of instance-token requests; undefined when unknown. */
   ownerOf?: (id: string) => Promise<string | undefined>;
   /** WebSocket tickets of browsers (`?ticket=`); none: tickets are refused. */
   tickets?: WsTickets;
@@ -179,7 +182,13 @@ export class Gateway {
    * Resolves where a request for instance `id` goes and with which credential, counting it against the client
    * address's and (once authenticated) the tenant's budget.
    */
-  private async target(id: string, presented: string | undefined, address: string, counted = false): Promise<Target> {
+  private async target(
+    id: string,
+    presented: string | undefined,
+    address: string,
+    asked: { method: string; path: string },
+    counted = false,
+  ): Promise<Target> {
     if (!counted) await this.limit(`gw:address:${address}`, this.o.perAddress);
     if (!presented) throw new AppError('unauthorized', 'Send your access token, or an instance token, as "Authorization: Bearer …".');
     if (presented.startsWith('wai_')) {
@@ -190,16 +199,21 @@ export class Gateway {
       if (!counted) await this.limit(`gw:tenant:${tenant}`, this.o.perTenant);
       return { baseUrl: ep.publicUrl, authorization: `Bearer ${presented}`, tenant };
     }
-    const { userId } = await this.accounts.verify(presented);
-    return this.ownerTarget(id, userId, counted);
+    const auth = await this.accounts.verify(presented);
+    return this.memberTarget(id, auth, asked, counted);
   }
 
-  /** {@link target} for the instance's owner `userId` (authenticated): the gateway's own credential. */
-  private async ownerTarget(id: string, userId: string, counted: boolean): Promise<Target> {
-    if (!counted) await this.limit(`gw:tenant:${userId}`, this.o.perTenant);
-    const ep = await this.instances.endpoints(id, userId);
+  /**
+   * {@link target} for member `auth` (authenticated; its rights on the instance checked): the gateway's own credential,
+   * naming the member to the instance.
+   * @throws AppError `rate_limited`, the rights errors of {@link checkGatewayAccess}, `instance_not_found`.
+   */
+  private async memberTarget(id: string, auth: AuthContext, asked: { method: string; path: string }, counted: boolean): Promise<Target> {
+    if (!counted) await this.limit(`gw:tenant:${auth.orgId}`, this.o.perTenant);
+    checkGatewayAccess(auth, id, asked.method, asked.path); // the member's rights on the instance
+    const ep = await this.instances.endpoints(id, auth.orgId);
     const cred = await this.client.gatewayCredential(id, ep);
-    return { baseUrl: ep.publicUrl, authorization: `Bearer ${cred.token}`, tenant: userId, cred };
+    return { baseUrl: ep.publicUrl, authorization: `Bearer ${cred.token}`, tenant: auth.orgId, cred, member: memberHeader(auth) };
   }
 
   /** Express middleware (mounted before the JSON body parser so bodies stream through untouched). */
@@ -215,15 +229,17 @@ export class Gateway {
         const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
         const hasBody = !['GET', 'HEAD'].includes(req.method);
         const address = addressOf(req);
-        let t = await this.target(id, bearer(req), address);
+        const asked = { method: req.method, path: rest };
+        let t = await this.target(id, bearer(req), address, asked);
         // With the gateway's credential the body is held, so that a refused credential can be replaced and the request
         // sent again; with the client's own token it streams through.
         const held = hasBody && t.cred ? await readBody(req, this.o.bodyLimitBytes ?? 256 * 1024) : undefined;
         const forward = (to: Target) => {
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(req.headers))
-            if (!HOP_BY_HOP.has(k) && k !== 'authorization' && typeof v === 'string') headers[k] = v;
+            if (!HOP_BY_HOP.has(k) && k !== 'authorization' && k !== MEMBER_HEADER && typeof v === 'string') headers[k] = v;
           headers.authorization = to.authorization;
+          if (to.member) headers[MEMBER_HEADER] = to.member; // who sends (only ever set here: clients' copies are dropped)
           headers['x-forwarded-for'] = address;
           return request(to.baseUrl + rest + query, {
             method: req.method as 'GET',
@@ -239,7 +255,7 @@ export class Gateway {
           // replace the credential and send the request once more.
           await upstream.body.dump();
           await this.client.gatewayRefused(id, t.cred);
-          t = await this.target(id, bearer(req), address, true);
+          t = await this.target(id, bearer(req), address, asked, true);
           upstream = await forward(t);
         }
         res.status(upstream.statusCode);
@@ -271,7 +287,7 @@ export class Gateway {
    * @throws AppError as {@link target} does; `upstream_error` when the instance's document is not JSON.
    */
   private async instanceDoc(id: string, req: Request): Promise<Record<string, unknown>> {
-    const t = await this.target(id, bearer(req), addressOf(req));
+    const t = await this.target(id, bearer(req), addressOf(req), { method: 'GET', path: '/openapi.json' });
     const r = await request(`${t.baseUrl}/openapi.json`, { headersTimeout: this.upstreamTimeoutMs, bodyTimeout: this.upstreamTimeoutMs });
     if (r.statusCode !== 200) {
       await r.body.dump();
@@ -288,16 +304,19 @@ export class Gateway {
    *   {@link target}'s errors.
    */
   private async relayTarget(id: string, presented: Presented, address: string): Promise<RelayTarget> {
+    const asked = { method: 'GET', path: '/v1/events' };
+    // A member's stream closes (4403) once it may no longer read the instance (re-checked with its token or session).
+    const allowed = (auth: unknown) => mayRead(auth as AuthContext, id);
     if (presented.bearer || !presented.ticket) {
-      const t = await this.target(id, presented.bearer, address);
-      return { ...t, watch: t.cred ? { key: presented.bearer! } : undefined };
+      const t = await this.target(id, presented.bearer, address, asked);
+      return { ...t, watch: t.cred ? { key: presented.bearer! } : undefined, allowed };
     }
     await this.limit(`gw:address:${address}`, this.o.perAddress);
     if (!this.o.tickets) throw new AppError('unauthorized', 'Tickets are not accepted here; send "Authorization: Bearer …".');
     const grant = await this.o.tickets.consume(presented.ticket, id);
-    const session = await this.accounts.session(grant.sessionId);
-    const t = await this.ownerTarget(id, grant.userId, false);
-    return { ...t, watch: { key: SESSION_KEY + grant.sessionId, expiresAtMs: session.expiresAt.getTime() } };
+    const auth = await this.accounts.session(grant.sessionId);
+    const t = await this.memberTarget(id, auth, asked, false);
+    return { ...t, watch: { key: SESSION_KEY + grant.sessionId, expiresAtMs: auth.expiresAt.getTime() }, allowed };
   }
 
   /** Relays WebSocket upgrades of `/v1/instances/:id/api/v1/events` to the instance's event stream. */

@@ -1,5 +1,5 @@
 /**
- * Instances of a tenant: created only when the balance pays the first period (which is charged at once), listed and
+ * Instances of a tenant — an organisation: the `userId` arguments and fields name it (`OrganisationDoc`): created only when the balance pays the first period (which is charged at once), listed and
  * shown with the provider's view (phase, session state), stopped, started and restarted by their tenant, deleted.
  * Another tenant's instance id answers 404, exactly like an unknown one; so does an instance being deleted.
  *
@@ -163,9 +163,10 @@ export class InstanceService {
     return doc;
   }
 
-  async list(userId: string): Promise<InstanceView[]> {
+  /** The organisation `userId`'s live instances, oldest first; with `only`, those whose id it accepts. */
+  async list(userId: string, only: (id: string) => boolean = () => true): Promise<InstanceView[]> {
     const docs = await this.store.instances.find({ userId, deletedAt: null, deletingAt: null }).sort({ createdAt: 1, _id: 1 }).toArray();
-    return Promise.all(docs.map((d) => this.view(d)));
+    return Promise.all(docs.filter((d) => only(d._id)).map((d) => this.view(d)));
   }
 
   /** @throws AppError `instance_not_found` for unknown ids, other tenants' instances and deleting ones alike. */

@@ -1,20 +1,26 @@
 /**
- * The api's endpoints. Scopes: `none` (public) and `user` (a valid access token; handlers only ever touch
- * the caller's own data — another tenant's instance is a 404).
+ * The api's endpoints. Scopes: `none` (public) and `user` (a valid access token of a member; handlers only ever touch
+ * the caller's organisation's data — another organisation's instance is a 404, and so is one an agent cannot read).
+ * Managing instances, tokens, webhooks and the wallet needs owner or admin (`orgs/access.ts`).
  */
 import type { Request, Response } from 'express';
 import { defineRoute, type RouteDef } from '@wacloud/kit';
 import { z } from 'zod';
 import type { Accounts, AuthContext } from './accounts.js';
+import type { AuditLog } from './audit.js';
 import type { Billing } from './billing.js';
 import type { ApiConfig } from './config.js';
 import { AppError } from './errors.js';
 import { GATEWAY_TOKEN_NAME, type InstanceClient } from './instance-client.js';
 import type { InstanceService } from './instances.js';
 import type { LoginThrottle } from './login-throttle.js';
+import { isAdmin, requireAdmin, requireRight, rightsOn } from './orgs/access.js';
+import type { Invitations } from './orgs/invitations.js';
+import type { Members } from './orgs/members.js';
 import * as s from './schemas.js';
 import type { ApiStore, LedgerDoc } from './store.js';
 import type { Wallet } from './wallet.js';
+import { teamRoutes } from './team-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
 import type { WsTickets } from './gateway/ws-tickets.js';
 import { wsTicketRoutes } from './ws-ticket-routes.js';
@@ -29,6 +35,9 @@ export interface RouteDeps {
   instances: InstanceService;
   client: InstanceClient;
   billing: Billing;
+  members: Members;
+  invitations: Invitations;
+  audit: AuditLog;
   /** Where failures of instance calls are logged (webhook routes). */
   logger?: Logger;
   /** Browsers' WebSocket tickets; none: no ticket route. */
@@ -38,6 +47,7 @@ export interface RouteDeps {
 const route = defineRoute<AuthContext>();
 const err = (description: string) => ({ description, schema: s.errorResponse });
 const authErr = { 401: err('Missing, invalid, expired or revoked access token') };
+const roleErr = { 403: err('`role_required`: only owners and admins of the organisation') };
 /** Errors of routes that ask the provider to change an instance (create, delete). */
 const providerErr = {
   500: err('`provider_rejected`: the instance runtime refused the request; retrying will not help'),
@@ -73,6 +83,21 @@ function ledgerView(e: LedgerDoc) {
     memo: e.memo,
     createdAt: e.createdAt.toISOString(),
   };
+}
+
+/** The caller's role and rights, for `/v1/me`. */
+function membership(auth: AuthContext) {
+  return { organisationId: auth.orgId, memberId: auth.memberId, role: auth.role };
+}
+
+/**
+ * An admin-only action on instance `id`: an agent that cannot read it gets 404 (it does not exist for it), one that
+ * can gets 403 `role_required`.
+ */
+function adminOn(auth: AuthContext, id: string): void {
+  if (isAdmin(auth)) return;
+  requireRight(auth, id, 'canRead');
+  requireAdmin(auth);
 }
 
 function clientAddress(req: Request): string {
@@ -142,7 +167,9 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
           d.throttle.attempt(body.email, clientAddress(req), () => d.accounts.checkCredentials(body.email, body.password)),
         );
         if (!user) throw new AppError('invalid_credentials');
-        return { ...(await d.accounts.issueToken(user)), user: d.accounts.view(user) };
+        const member = await d.accounts.ensureMember(user);
+        const view = { ...d.accounts.view(user), balanceMinor: await d.wallet.balance(member.orgId) };
+        return { ...(await d.accounts.issueToken(user)), user: view };
       },
     }),
     route({
@@ -167,7 +194,7 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       responses: { 200: { description: 'Profile', schema: s.userView }, ...authErr },
       handler: async ({ auth }) => {
         const u = await d.accounts.get(auth.userId);
-        return { ...d.accounts.view(u), balanceMinor: await d.wallet.balance(auth.userId) };
+        return { ...d.accounts.view(u), balanceMinor: await d.wallet.balance(auth.orgId), ...membership(auth) };
       },
     }),
     route({
@@ -185,7 +212,7 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       },
       handler: async ({ auth, body }) => {
         const u = await d.accounts.setPreferences(auth.userId, body);
-        return { ...d.accounts.view(u), balanceMinor: await d.wallet.balance(auth.userId) };
+        return { ...d.accounts.view(u), balanceMinor: await d.wallet.balance(auth.orgId), ...membership(auth) };
       },
     }),
     route({
@@ -211,7 +238,7 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       tags: ['wallet'],
       scope: 'user',
       summary:
-        'Deposit money (emulated payment); suspended instances are then resumed, oldest first, while the balance pays. An Idempotency-Key header makes retries safe.',
+        "Deposit money (emulated payment) into the organisation's wallet; suspended instances are then resumed, oldest first, while the balance pays. An Idempotency-Key header makes retries safe. Owners and admins.",
       body: s.depositBody(d.config.maxDepositMinor),
       responses: {
         201: {
@@ -219,16 +246,18 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
           schema: z.object({ transaction: s.ledgerView, balanceMinor: z.number().int(), resumedInstances: z.array(z.string()) }),
         },
         400: err('Invalid amount or Idempotency-Key'),
+        ...roleErr,
         ...authErr,
       },
       handler: async ({ body, auth, req }) => {
+        requireAdmin(auth);
         const key = req.header('idempotency-key');
         if (key !== undefined && !s.idempotencyKey.safeParse(key).success)
           throw new AppError('invalid_request', 'Idempotency-Key must be 1–128 characters of letters, digits, . _ : -');
-        const r = await d.wallet.deposit(auth.userId, body.amount, key);
-        // Billing rule: a deposit tries to reactivate the tenant's suspended instances at once.
-        const resumedInstances = await d.billing.resumeSuspended(auth.userId, new Date());
-        return { transaction: ledgerView(r.entry), balanceMinor: await d.wallet.balance(auth.userId), resumedInstances };
+        const r = await d.wallet.deposit(auth.orgId, body.amount, key);
+        // Billing rule: a deposit tries to reactivate the organisation's suspended instances at once.
+        const resumedInstances = await d.billing.resumeSuspended(auth.orgId, new Date());
+        return { transaction: ledgerView(r.entry), balanceMinor: await d.wallet.balance(auth.orgId), resumedInstances };
       },
     }),
     route({
@@ -237,13 +266,15 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       operationId: 'transactions',
       tags: ['wallet'],
       scope: 'user',
-      summary: 'Deposits, charges (with their periods) and refunds, newest first',
+      summary: "The organisation's deposits, charges (with their periods) and refunds, newest first. Owners and admins",
       query: s.pageQuery,
       responses: {
         200: { description: 'A page', schema: z.object({ items: z.array(s.ledgerView), nextCursor: z.string().nullable() }) },
+        ...roleErr,
         ...authErr,
       },
       handler: async ({ auth, query }) => {
+        requireAdmin(auth);
         const limit = query.limit ?? 50;
         let before = Number.MAX_SAFE_INTEGER;
         if (query.cursor) {
@@ -251,7 +282,7 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
           before = Number(query.cursor);
         }
         const items = await d.store.ledger
-          .find({ userId: auth.userId, seq: { $lt: before } })
+          .find({ userId: auth.orgId, seq: { $lt: before } })
           .sort({ seq: -1 })
           .limit(limit + 1)
           .toArray();
@@ -271,11 +302,17 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
         201: { description: 'The instance', schema: s.instanceView },
         400: err('Invalid name'),
         402: err('Balance too low'),
+        ...roleErr,
         409: err('Name taken'),
         ...providerErr,
         ...authErr,
       },
-      handler: ({ auth, body }) => d.instances.create(auth.userId, body.name),
+      handler: async ({ auth, body }) => {
+        requireAdmin(auth);
+        const v = await d.instances.create(auth.orgId, body.name);
+        await d.audit.record(auth.orgId, auth, 'instance.created', { type: 'instance', id: v.id }, { name: v.name });
+        return v;
+      },
     }),
     route({
       method: 'get',
@@ -283,9 +320,15 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       operationId: 'listInstances',
       tags: ['instances'],
       scope: 'user',
-      summary: 'Your instances with phase, session state, suspended, paid until',
+      summary:
+        "The organisation's instances (an agent's: those it can read) with phase, session state, suspended, paid until, and the caller's rights",
       responses: { 200: { description: 'Instances', schema: z.object({ items: z.array(s.instanceView) }) }, ...authErr },
-      handler: async ({ auth }) => ({ items: await d.instances.list(auth.userId) }),
+      handler: async ({ auth }) => ({
+        items: (await d.instances.list(auth.orgId, (id) => rightsOn(auth, id).canRead)).map((v) => ({
+          ...v,
+          rights: rightsOn(auth, v.id),
+        })),
+      }),
     }),
     route({
       method: 'get',
@@ -296,7 +339,10 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       summary: 'One of your instances',
       params: s.instanceIdParams,
       responses: { 200: { description: 'Instance', schema: s.instanceView }, 404: err('No such instance'), ...authErr },
-      handler: ({ auth, params }) => d.instances.get(auth.userId, params.id),
+      handler: async ({ auth, params }) => {
+        requireRight(auth, params.id, 'canRead');
+        return { ...(await d.instances.get(auth.orgId, params.id)), rights: rightsOn(auth, params.id) };
+      },
     }),
     route({
       method: 'delete',
@@ -309,12 +355,15 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       responses: {
         204: { description: 'Deleted' },
         404: err('No such instance'),
+        ...roleErr,
         ...providerErr,
         503: err('`provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry'),
         ...authErr,
       },
       handler: async ({ auth, params }) => {
-        await d.instances.delete(auth.userId, params.id);
+        adminOn(auth, params.id);
+        await d.instances.delete(auth.orgId, params.id);
+        await d.audit.record(auth.orgId, auth, 'instance.deleted', { type: 'instance', id: params.id });
       },
     }),
     ...(['stop', 'start', 'restart'] as const).map((action) =>
@@ -334,11 +383,15 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
               ? '`instance_suspended`: billing suspended the instance for an unpaid period (a top-up resumes it); `instance_stopped`: the instance is stopped, start it instead'
               : '`instance_suspended`: billing suspended the instance for an unpaid period; a top-up resumes it',
           ),
+          ...roleErr,
           500: err('`provider_rejected`: the instance runtime refused the request; retrying will not help'),
           503: err('`provider_unavailable`: the instance runtime is unavailable, nothing changed, retry shortly; `busy`: retry'),
           ...authErr,
         },
-        handler: ({ auth, params }) => d.instances[action](auth.userId, params.id),
+        handler: ({ auth, params }) => {
+          adminOn(auth, params.id);
+          return d.instances[action](auth.orgId, params.id);
+        },
       }),
     ),
     route({
@@ -355,12 +408,22 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
         404: err('No such instance'),
         ...instanceErr,
         422: err('`reserved_name`: the token name is reserved'),
+        ...roleErr,
         ...authErr,
       },
       handler: async ({ auth, params, body }) => {
+        adminOn(auth, params.id);
         if (body.name === GATEWAY_TOKEN_NAME)
           throw new AppError('reserved_name', `"${GATEWAY_TOKEN_NAME}" is reserved for the gateway; choose another name.`);
-        return d.client.createToken(await d.instances.endpoints(params.id, auth.userId), body.name, body.permissions);
+        const t = await d.client.createToken(await d.instances.endpoints(params.id, auth.orgId), body.name, body.permissions);
+        await d.audit.record(
+          auth.orgId,
+          auth,
+          'token.created',
+          { type: 'token', id: t.id },
+          { instanceId: params.id, name: t.name, permissions: t.permissions },
+        );
+        return t;
       },
     }),
     route({
@@ -375,9 +438,13 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
         200: { description: 'Tokens', schema: z.object({ items: z.array(s.tokenView) }) },
         404: err('No such instance'),
         ...instanceErr,
+        ...roleErr,
         ...authErr,
       },
-      handler: async ({ auth, params }) => ({ items: await d.client.listTokens(await d.instances.endpoints(params.id, auth.userId)) }),
+      handler: async ({ auth, params }) => {
+        adminOn(auth, params.id);
+        return { items: await d.client.listTokens(await d.instances.endpoints(params.id, auth.orgId)) };
+      },
     }),
     route({
       method: 'patch',
@@ -388,9 +455,25 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       summary: "Change an access token's permissions",
       params: s.tokenParams,
       body: s.updateTokenBody,
-      responses: { 200: { description: 'Token', schema: s.tokenView }, 404: err('No such instance or token'), ...instanceErr, ...authErr },
-      handler: async ({ auth, params, body }) =>
-        d.client.setPermissions(await d.instances.endpoints(params.id, auth.userId), params.tokenId, body.permissions),
+      responses: {
+        200: { description: 'Token', schema: s.tokenView },
+        404: err('No such instance or token'),
+        ...instanceErr,
+        ...roleErr,
+        ...authErr,
+      },
+      handler: async ({ auth, params, body }) => {
+        adminOn(auth, params.id);
+        const t = await d.client.setPermissions(await d.instances.endpoints(params.id, auth.orgId), params.tokenId, body.permissions);
+        await d.audit.record(
+          auth.orgId,
+          auth,
+          'token.updated',
+          { type: 'token', id: params.tokenId },
+          { instanceId: params.id, permissions: body.permissions },
+        );
+        return t;
+      },
     }),
     route({
       method: 'delete',
@@ -400,12 +483,15 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
       scope: 'user',
       summary: 'Delete an access token to an instance',
       params: s.tokenParams,
-      responses: { 204: { description: 'Deleted' }, 404: err('No such instance or token'), ...instanceErr, ...authErr },
+      responses: { 204: { description: 'Deleted' }, 404: err('No such instance or token'), ...instanceErr, ...roleErr, ...authErr },
       handler: async ({ auth, params }) => {
-        await d.client.deleteToken(await d.instances.endpoints(params.id, auth.userId), params.tokenId);
+        adminOn(auth, params.id);
+        await d.client.deleteToken(await d.instances.endpoints(params.id, auth.orgId), params.tokenId);
+        await d.audit.record(auth.orgId, auth, 'token.deleted', { type: 'token', id: params.tokenId }, { instanceId: params.id });
       },
     }),
-    ...webhookRoutes(d.instances, d.logger),
+    ...webhookRoutes(d.instances, d.logger, d.audit),
+    ...teamRoutes({ ...d, address: clientAddress }),
     ...(d.tickets ? wsTicketRoutes(d.instances, d.tickets) : []),
   ];
 }

@@ -86,6 +86,9 @@ export const userView = z.object({
   createdAt: z.string(),
   locale: z.enum(LOCALES).optional().meta({ description: "the member's dashboard language; absent until chosen" }),
   timeZone: z.string().optional().meta({ description: "the member's IANA time zone; absent until chosen" }),
+  organisationId: z.string().optional().meta({ description: "the member's organisation (GET/PATCH /v1/me)" }),
+  memberId: z.string().optional(),
+  role: z.enum(['owner', 'admin', 'agent']).optional(),
 });
 /** The canonical IANA time zone names of the runtime, as a pattern (the parser also takes their aliases). */
 const TIME_ZONE_PATTERN = `^(?:${['UTC', ...Intl.supportedValuesOf('timeZone')].map((tz) => tz.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})$`;
@@ -141,6 +144,10 @@ export const instanceView = z.object({
   }),
   sessionState: z.string().nullable(),
   message: z.string().optional(),
+  rights: z
+    .object({ canRead: z.boolean(), canWrite: z.boolean(), canManageChats: z.boolean() })
+    .optional()
+    .meta({ description: "The caller's rights on the instance (owners and admins: all)" }),
 });
 export const tokenView = z.object({
   id: z.string(),

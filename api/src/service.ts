@@ -13,6 +13,7 @@ import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { bearer, createApp, type Authenticate } from '@wacloud/kit';
 import cron from 'node-cron';
 import { Accounts } from './accounts.js';
+import { AuditLog } from './audit.js';
 import { Billing, createBillingMetrics } from './billing.js';
 import type { ApiConfig } from './config.js';
 import { AppError } from './errors.js';
@@ -23,6 +24,9 @@ import type { GatewayCredentialDoc } from './gateway/credentials.js';
 import { RateLimiter } from './gateway/rate-limit.js';
 import { WsTickets, type WsTicketDoc } from './gateway/ws-tickets.js';
 import { InstanceService } from './instances.js';
+import { Invitations } from './orgs/invitations.js';
+import { Members } from './orgs/members.js';
+import { migrateAccounts } from './orgs/migrate.js';
 import { LoginThrottle, Throttle } from './login-throttle.js';
 import { createProvider, type InstanceProvider } from './providers/index.js';
 import { apiOpenApi } from './openapi.js';
@@ -61,6 +65,8 @@ function cors(origins: string[]): RequestHandler {
 
 export async function startApi(config: ApiConfig, logger: Logger, providerOverride?: InstanceProvider): Promise<Api> {
   const store = await openApiStore(config.mongodbUri);
+  // Accounts from before organisations get their own (idempotent; several replicas may run it at once).
+  await migrateAccounts(store, logger.child({ component: 'organisations' }));
   const provider = cachingEndpoints(providerOverride ?? (await createProvider(config, logger)), {
     ttlMs: config.endpointsTtlMs,
     negativeTtlMs: config.endpointsNegativeTtlMs,
@@ -125,7 +131,28 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     logger: logger.child({ component: 'billing' }),
     metrics: createBillingMetrics(registry),
   });
-  const routes = apiRoutes({ config, store, accounts, throttle, wallet, instances, client, billing, logger, tickets });
+  const audit = new AuditLog(store, logger.child({ component: 'audit' }));
+  const relays: { current?: { recheck(): Promise<void> } } = {}; // the gateway's WebSocket relays, attached below
+  const members = new Members(store, audit, {
+    revokeSessions: (userId) => accounts.revokeAll(userId),
+    onAccessChanged: () => void relays.current?.recheck().catch((err: unknown) => logger.warn({ err }, 're-checking event streams failed')),
+  });
+  const invitations = new Invitations(store, accounts, wallet, audit, { ttlS: config.invitationTtlS });
+  const routes = apiRoutes({
+    config,
+    store,
+    accounts,
+    throttle,
+    wallet,
+    instances,
+    client,
+    billing,
+    members,
+    invitations,
+    audit,
+    logger,
+    tickets,
+  });
   const authenticate: Authenticate = async (req, scope) => {
     if (scope === 'none') return undefined;
     const token = bearer(req);
@@ -159,6 +186,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   if (config.trustProxyHops > 0) app.set('trust proxy', config.trustProxyHops);
   const server = http.createServer(app);
   const ws = gateway.attachWebSocket(server);
+  relays.current = ws;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());

@@ -1,7 +1,8 @@
 /**
  * The api's MongoDB collections (mongoose connection, typed native collections for the writes that matter):
  * users, sessions (issued access tokens, for logout), ledger (append-only money movements), instances, locks, throttle
- * (login and registration attempt points), billingIntents (charges in flight: `billing/intents.ts`).
+ * (login and registration attempt points), billingIntents (charges in flight: `billing/intents.ts`), organisations,
+ * members, invitations and invitationClaims (`orgs/`), audit (append-only, `audit.ts`).
  * Designed for FerretDB v1 too: invariants rest on unique `_id`s and unique indexes (atomic inserts), never on
  * conditional updates under concurrency (not atomic there) — see `user-lock.ts` and `wallet.ts`.
  */
@@ -14,10 +15,94 @@ export interface UserDoc {
   /** argon2id hash. */
   passwordHash: string;
   createdAt: Date;
-  /** Minor currency units; always the `balanceAfterMinor` of ledger entry `ledgerSeq`. */
+  /**
+   * Legacy (accounts from before organisations): the wallet's balance, minor units. The wallet now lives on the
+   * organisation, which takes these over once (`orgs/migrate.ts`); new accounts have none.
+   */
+  balanceMinor?: number | undefined;
+  /** Legacy: sequence number of the last ledger entry applied to `balanceMinor`. */
+  ledgerSeq?: number | undefined;
+  /**
+   * The account's organisation (its membership is the truth: `members`); `null` once removed from it. Absent: an
+   * account from before organisations, not migrated yet (`orgs/migrate.ts`).
+   */
+  orgId?: string | null | undefined;
+}
+
+/**
+ * An organisation: the wallet, the instances and billing belong to it (ledger entries, instances and billing intents
+ * carry its id in their `userId` field — the billing account; an organisation created for an account, at registration
+ * or by the migration, has that account's id, so records from before organisations need no rewrite).
+ */
+export interface OrganisationDoc {
+  _id: string;
+  name: string;
+  createdAt: Date;
+  /** Minor currency units; always the `balanceAfterMinor` of ledger entry `ledgerSeq` (`wallet.ts`). */
   balanceMinor: number;
   /** Sequence number of the last ledger entry applied to the balance. */
   ledgerSeq: number;
+}
+
+export type Role = 'owner' | 'admin' | 'agent';
+
+/** An agent's rights on one instance (owners and admins have all of them on every instance). */
+export interface InstanceRights {
+  canRead: boolean;
+  canWrite: boolean;
+  canManageChats: boolean;
+}
+
+/** An account's membership of its organisation (one per account: unique `userId`). */
+export interface MemberDoc {
+  _id: string;
+  orgId: string;
+  userId: string;
+  /** The account's email at joining (lower-cased), for lists. */
+  email: string;
+  role: Role;
+  /** Per instance id; absent: no rights. Only agents' rights matter. */
+  rights: Record<string, InstanceRights>;
+  createdAt: Date;
+}
+
+/** A pending invitation; its token is never stored, only its SHA-256 (`_id`). */
+export interface InvitationDoc {
+  /** SHA-256 (hex) of the token. */
+  _id: string;
+  /** Public id (for lists and revocation). */
+  publicId: string;
+  orgId: string;
+  email: string;
+  role: Role;
+  invitedBy: string;
+  createdAt: Date;
+  expiresAt: Date;
+  /** Set once accepted (the single use itself is the unique insert into `invitationClaims`). */
+  acceptedAt?: Date | null | undefined;
+  revokedAt?: Date | null | undefined;
+}
+
+/** The one use of an invitation: a unique insert, so two accepts at once cannot both succeed. */
+export interface InvitationClaimDoc {
+  /** The invitation's `_id`. */
+  _id: string;
+  userId: string;
+  claimedAt: Date;
+}
+
+/** One audit log entry: append-only (the api only ever inserts them). */
+export interface AuditDoc {
+  /** Time-ordered: `<ms since epoch, 13 digits>-<random>`; the cursor of the audit route. */
+  _id: string;
+  orgId: string;
+  at: Date;
+  actor: { memberId: string | null; userId: string | null; email: string | null };
+  /** e.g. `member.invited`, `member.role_changed`, `instance.created` (`audit.ts`). */
+  action: string;
+  /** What it acted on: `{ type, id }`. */
+  target: { type: string; id: string };
+  details?: Record<string, unknown> | undefined;
 }
 
 export interface SessionDoc {
@@ -129,6 +214,11 @@ export interface ApiStore {
   locks: mongoose.mongo.Collection<LockDoc>;
   throttle: mongoose.mongo.Collection<ThrottleDoc>;
   billingIntents: mongoose.mongo.Collection<BillingIntentDoc>;
+  organisations: mongoose.mongo.Collection<OrganisationDoc>;
+  members: mongoose.mongo.Collection<MemberDoc>;
+  invitations: mongoose.mongo.Collection<InvitationDoc>;
+  invitationClaims: mongoose.mongo.Collection<InvitationClaimDoc>;
+  audit: mongoose.mongo.Collection<AuditDoc>;
   close(): Promise<void>;
 }
 
@@ -145,6 +235,11 @@ export async function openApiStore(uri: string, timeoutMs = 10_000): Promise<Api
     locks: db.collection<LockDoc>('locks'),
     throttle: db.collection<ThrottleDoc>('throttle'),
     billingIntents: db.collection<BillingIntentDoc>('billingIntents'),
+    organisations: db.collection<OrganisationDoc>('organisations'),
+    members: db.collection<MemberDoc>('members'),
+    invitations: db.collection<InvitationDoc>('invitations'),
+    invitationClaims: db.collection<InvitationClaimDoc>('invitationClaims'),
+    audit: db.collection<AuditDoc>('audit'),
     close: () => connection.close(),
   };
   await store.users.createIndex({ email: 1 }, { unique: true });
@@ -160,6 +255,12 @@ export async function openApiStore(uri: string, timeoutMs = 10_000): Promise<Api
   await store.instances.createIndex({ suspended: 1, deletedAt: 1 });
   await store.locks.createIndex({ expiresAt: 1 });
   await store.billingIntents.createIndex({ userId: 1 });
+  await store.members.createIndex({ userId: 1 }, { unique: true });
+  await store.members.createIndex({ orgId: 1, createdAt: 1 });
+  await store.invitations.createIndex({ orgId: 1, createdAt: -1 });
+  await store.invitations.createIndex({ publicId: 1 }, { unique: true });
+  await store.audit.createIndex({ orgId: 1, _id: -1 });
+  await store.users.createIndex({ orgId: 1 });
   return store;
 }
 

@@ -1,7 +1,9 @@
 /**
- * The wallet: an append-only ledger per user; the balance is the last entry's `balanceAfterMinor`.
+ * The wallet: an append-only ledger per organisation (the billing account; the `userId` arguments and ledger fields
+ * name it: see `OrganisationDoc`); the balance is the last entry's `balanceAfterMinor`, kept on the organisation.
+ * An account from before organisations is migrated to its own on first use (`orgs/migrate.ts`).
  *
- * Every movement runs under the user's lock (`user-lock.ts`) in three steps, each safe to repeat:
+ * Every movement runs under the account's lock (`user-lock.ts`) in three steps, each safe to repeat:
  * 1. roll forward: an entry `seq = user.ledgerSeq + 1` left by a crashed writer is applied to the user first;
  * 2. idempotency: an entry with the same `idempotencyKey` (unique index) means the movement already happened — it is
  *    returned, nothing moves twice (e.g. `charge:<instance>:<period start>` for a billing period);
@@ -12,7 +14,8 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from './errors.js';
 import { withUserLock, type HeldLock, type LockOptions } from './user-lock.js';
-import type { ApiStore, LedgerDoc, LedgerType, UserDoc } from './store.js';
+import { walletAccount } from './orgs/migrate.js';
+import type { ApiStore, LedgerDoc, LedgerType, OrganisationDoc } from './store.js';
 
 export interface Movement {
   type: LedgerType;
@@ -84,7 +87,7 @@ export class Wallet {
     lock.fence();
     await this.store.ledger.insertOne(entry);
     lock.fence();
-    await this.store.users.updateOne({ _id: userId }, { $set: { balanceMinor: balanceAfterMinor, ledgerSeq: seq } });
+    await this.store.organisations.updateOne({ _id: userId }, { $set: { balanceMinor: balanceAfterMinor, ledgerSeq: seq } });
     return { entry, duplicate: false, balanceMinor: balanceAfterMinor };
   }
 
@@ -124,22 +127,22 @@ export class Wallet {
 
   /** Current balance (after rolling forward an interrupted movement). */
   async balance(userId: string): Promise<number> {
-    const user = await this.store.users.findOne({ _id: userId });
-    if (!user) throw new AppError('not_found', 'No such user.');
+    const user = await walletAccount(this.store, userId);
+    if (!user) throw new AppError('not_found', 'No such organisation.');
     const pending = await this.store.ledger.findOne({ _id: `${userId}:${user.ledgerSeq + 1}` });
     if (!pending) return user.balanceMinor;
     return (await withUserLock(this.store, userId, (lock) => this.rollForward(userId, lock), this.o.lock)).balanceMinor;
   }
 
   /** Under the lock: applies ledger entries a crashed writer appended but did not record on the user. */
-  private async rollForward(userId: string, lock: HeldLock): Promise<UserDoc> {
-    let user = await this.store.users.findOne({ _id: userId });
-    if (!user) throw new AppError('not_found', 'No such user.');
+  private async rollForward(userId: string, lock: HeldLock): Promise<OrganisationDoc> {
+    let user = await walletAccount(this.store, userId);
+    if (!user) throw new AppError('not_found', 'No such organisation.');
     for (;;) {
       const next: LedgerDoc | null = await this.store.ledger.findOne({ _id: `${userId}:${user.ledgerSeq + 1}` });
       if (!next) return user;
       lock.fence();
-      await this.store.users.updateOne({ _id: userId }, { $set: { balanceMinor: next.balanceAfterMinor, ledgerSeq: next.seq } });
+      await this.store.organisations.updateOne({ _id: userId }, { $set: { balanceMinor: next.balanceAfterMinor, ledgerSeq: next.seq } });
       user = { ...user, balanceMinor: next.balanceAfterMinor, ledgerSeq: next.seq };
     }
   }

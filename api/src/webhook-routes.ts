@@ -1,5 +1,5 @@
 /**
- * Tenant webhooks, per instance, for the instance's owner (access token): the receiver URL and events, the signing
+ * Tenant webhooks, per instance, for the organisation's owners and admins (access token; changes are audited): the receiver URL and events, the signing
  * secret (shown once, rotatable), a test event, the delivery log and the replay of a failed delivery.
  *
  * The instance owns its settings, outbox and deliveries; these routes only check ownership and call its internal API
@@ -9,9 +9,11 @@
 import { defineRoute, wholeNumberQuery, type RouteDef } from '@wacloud/kit';
 import { z } from 'zod';
 import type { AuthContext } from './accounts.js';
+import type { AuditLog } from './audit.js';
 import { AppError, ERROR_CATALOGUE, type ErrorCode } from './errors.js';
 import { call } from './instance-client.js';
 import type { InstanceService } from './instances.js';
+import { isAdmin, requireAdmin, requireRight } from './orgs/access.js';
 import type { InstanceEndpoints } from './providers/index.js';
 import * as s from './schemas.js';
 import type { Logger } from 'pino';
@@ -29,6 +31,7 @@ export const WEBHOOK_URL_PATTERN = '^https?://(?:[A-Za-z0-9-]+\\.)*[A-Za-z][A-Za
 const err = (description: string) => ({ description, schema: s.errorResponse });
 const common = {
   401: err('Missing, invalid, expired or revoked access token'),
+  403: err('`role_required`: only owners and admins'),
   404: err('`instance_not_found`: no such instance'),
   409: err('`instance_suspended`: the instance is suspended for an unpaid period'),
   500: err('`provider_rejected`: the instance runtime refused the request; retrying will not help'),
@@ -89,8 +92,15 @@ async function webhookCall<T>(log: Logger | undefined, ep: InstanceEndpoints, me
   throw new AppError('upstream_error', `The instance answered ${r.status}.`);
 }
 
-export function webhookRoutes(instances: InstanceService, log: Logger | undefined): RouteDef[] {
-  const ep = (auth: AuthContext, id: string) => instances.endpoints(id, auth.userId);
+export function webhookRoutes(instances: InstanceService, log: Logger | undefined, audit: AuditLog): RouteDef[] {
+  /** Owners and admins only (an agent that cannot read the instance: 404). */
+  const ep = (auth: AuthContext, id: string) => {
+    if (!isAdmin(auth)) {
+      requireRight(auth, id, 'canRead');
+      requireAdmin(auth);
+    }
+    return instances.endpoints(id, auth.orgId);
+  };
   return [
     route({
       method: 'get',
@@ -122,7 +132,18 @@ export function webhookRoutes(instances: InstanceService, log: Logger | undefine
           '`webhook_url_refused`: the URL resolves to a loopback, private, link-local or other internal address, or does not resolve',
         ),
       },
-      handler: async ({ auth, params, body }) => webhookCall(log, await ep(auth, params.id), 'PUT', '', body),
+      handler: async ({ auth, params, body }) => {
+        const r = await webhookCall<object>(log, await ep(auth, params.id), 'PUT', '', body);
+        await audit.record(
+          auth.orgId,
+          auth,
+          'webhook.updated',
+          { type: 'instance', id: params.id },
+          // The receiver's host only: a URL's path or query may hold a secret.
+          { host: body.url ? new URL(body.url).host : null, events: body.events },
+        );
+        return r;
+      },
     }),
     route({
       method: 'post',
@@ -133,7 +154,11 @@ export function webhookRoutes(instances: InstanceService, log: Logger | undefine
       summary: 'A new signing secret, used from the next delivery on; returned this once',
       params: s.instanceIdParams,
       responses: { 200: { description: 'The new secret', schema: z.object({ secret: z.string() }) }, ...common },
-      handler: async ({ auth, params }) => webhookCall(log, await ep(auth, params.id), 'POST', '/secret'),
+      handler: async ({ auth, params }) => {
+        const r = await webhookCall<object>(log, await ep(auth, params.id), 'POST', '/secret');
+        await audit.record(auth.orgId, auth, 'webhook.secret_rotated', { type: 'instance', id: params.id });
+        return r;
+      },
     }),
     route({
       method: 'post',

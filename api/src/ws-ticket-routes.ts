@@ -1,7 +1,8 @@
 /**
  * `POST /v1/instances/:id/ws-ticket`: a single-use ticket (`gateway/ws-tickets.ts`) for a browser to open the
  * instance's event stream through the gateway (`…/api/v1/events?ticket=<ticket>`) without an access token in the URL.
- * Only the instance's owner gets one (another tenant's instance is a 404 like an unknown one); a ticket opens that
+ * Only members who may read the instance get one (another organisation's instance, or one an agent has no `canRead`
+ * on, is a 404 like an unknown one); a ticket opens that
  * instance only, once, within its lifetime (WS_TICKET_TTL_S, 30 s by default).
  */
 import { defineRoute, type RouteDef } from '@wacloud/kit';
@@ -9,6 +10,7 @@ import { z } from 'zod';
 import type { AuthContext } from './accounts.js';
 import type { WsTickets } from './gateway/ws-tickets.js';
 import type { InstanceService } from './instances.js';
+import { requireRight } from './orgs/access.js';
 import * as s from './schemas.js';
 
 const route = defineRoute<AuthContext>();
@@ -40,7 +42,8 @@ export function wsTicketRoutes(instances: Pick<InstanceService, 'owned'>, ticket
         401: err('Missing, invalid, expired or revoked access token'),
       },
       handler: async ({ auth, params }) => {
-        await instances.owned(auth.userId, params.id);
+        requireRight(auth, params.id, 'canRead'); // an agent without canRead: the instance does not exist for them
+        await instances.owned(auth.orgId, params.id);
         return tickets.issue({ userId: auth.userId, sessionId: auth.sessionId, instanceId: params.id });
       },
     }),

@@ -69,6 +69,31 @@ describe('A sends to B through the simulated network', () => {
     expect(res.body.sentBy.tokenId).toBe(own.body.id);
   });
 
+  test('a member named in x-wacloud-member counts only from the main backend gateway token; any other token cannot claim one', async () => {
+    const member = Buffer.from(JSON.stringify({ id: 'm_agent', name: 'agent@example.com' })).toString('base64url');
+    const gateway = await a.token('rw', 'wacloud-gateway');
+    const byGateway = await a.api('POST', '/v1/messages', {
+      token: gateway,
+      body: { to: PHONE_B, text: 'sent for a member' },
+      headers: { 'x-wacloud-member': member },
+    });
+    expect(byGateway.status).toBe(202);
+    expect(byGateway.body.sentBy).toMatchObject({ tokenName: 'wacloud-gateway', member: { id: 'm_agent', name: 'agent@example.com' } });
+    const forged = await a.api('POST', '/v1/messages', {
+      token: tokens.aW,
+      body: { to: PHONE_B, text: 'claims to be a member' },
+      headers: { 'x-wacloud-member': member },
+    });
+    expect(forged.status).toBe(202);
+    expect(forged.body.sentBy).toEqual({ tokenId: expect.any(String), tokenName: 'sender-bot' });
+    const garbage = await a.api('POST', '/v1/messages', {
+      token: gateway,
+      body: { to: PHONE_B, text: 'bad header' },
+      headers: { 'x-wacloud-member': 'not-json' },
+    });
+    expect(garbage.body.sentBy.member).toBeUndefined();
+  });
+
   test("B's /v1/messages returns it under each filter", async () => {
     const q = (query: string) => b.api('GET', `/v1/messages?${query}`, { token: tokens.bR });
     const found = (r: { body: { items: Array<{ body: string }> } }) => r.body.items.some((m) => m.body === text);

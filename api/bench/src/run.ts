@@ -75,15 +75,19 @@ async function seed(store: ApiStore, docs: InstanceDoc[], withUsers: boolean): P
   if (!withUsers) return;
   const counts = new Map<string, number>();
   for (const d of docs) counts.set(d.userId, (counts.get(d.userId) ?? 0) + 1);
-  const users: UserDoc[] = [...counts].map(([id, count]) => ({
+  const users: UserDoc[] = [...counts.keys()].map((id) => ({
     _id: id,
     email: `${id}@bench.invalid`,
     passwordHash: 'x',
     createdAt: new Date(),
-    balanceMinor: count * PRICE_MINOR,
-    ledgerSeq: 0,
+    orgId: id,
   }));
   await insertChunked(store.users, users);
+  // The wallet is the organisation's (an account's own has the account's id).
+  await insertChunked(
+    store.organisations,
+    [...counts].map(([id, count]) => ({ _id: id, name: id, createdAt: new Date(), balanceMinor: count * PRICE_MINOR, ledgerSeq: 0 })),
+  );
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {

@@ -3,7 +3,8 @@
  * default) each distinct token behind an open relay is verified again (one session read per token, however many
  * relays it has), and its relays are closed with code 4401 once it no longer verifies — its session was logged out
  * (on any api replica: the session record is shared) or the account is gone. Expiry needs no read: each token's relays
- * are also closed by a timer at its `exp`. Relays opened with an instance token need none of this: the instance closes
+ * are also closed by a timer at its `exp`. A relay may also carry a check of what it needs beyond a valid token (a
+ * member's right to read its instance): once that fails on a re-check, the relay is closed with 4403. Relays opened with an instance token need none of this: the instance closes
  * its own stream when that token is deleted or re-scoped, and the gateway passes the close on.
  */
 import type { Logger } from 'pino';
@@ -16,8 +17,16 @@ export type CloseRelay = (code: number, reason: string) => void;
 /** Verifies an access token: resolves when it is still valid, rejects (an HttpError 401) when not. */
 export type VerifyAccessToken = (token: string) => Promise<unknown>;
 
+/**
+ * Whether a relay may stay open given what its token verified to (e.g. the member still reads the instance);
+ * false closes it with 4403.
+ */
+export type RelayAllowed = (verified: unknown) => boolean;
+
 interface Watched {
   relays: Set<CloseRelay>;
+  /** Per relay, the check of what it needs beyond a valid token (a member's right on its instance). */
+  allowed: Map<CloseRelay, RelayAllowed>;
   expiry?: NodeJS.Timeout;
 }
 
@@ -48,13 +57,13 @@ export class RelayWatch {
 
   /**
    * Watches a relay opened with access token `token` (or any key the `verify` function knows, e.g. a session of a
-   * WebSocket ticket); it expires at `expiresAtMs` (epoch ms; default: the token's `exp`). Returns the function to call
-   * when the relay closes.
+   * WebSocket ticket); it expires at `expiresAtMs` (epoch ms; default: the token's `exp`); `allowed` says whether it may
+   * stay open given what the key verifies to. Returns the function to call when the relay closes.
    */
-  add(token: string, close: CloseRelay, expiresAtMs?: number): () => void {
+  add(token: string, close: CloseRelay, expiresAtMs?: number, allowed?: RelayAllowed): () => void {
     let w = this.#byToken.get(token);
     if (!w) {
-      w = { relays: new Set() };
+      w = { relays: new Set(), allowed: new Map() };
       this.#byToken.set(token, w);
       const exp = expiresAtMs ?? expiryMs(token);
       if (exp !== undefined) {
@@ -66,10 +75,12 @@ export class RelayWatch {
       }
     }
     w.relays.add(close);
+    if (allowed) w.allowed.set(close, allowed);
     return () => {
       const cur = this.#byToken.get(token);
       if (!cur) return;
       cur.relays.delete(close);
+      cur.allowed.delete(close);
       if (cur.relays.size === 0) this.forget(token);
     };
   }
@@ -82,7 +93,14 @@ export class RelayWatch {
       await Promise.all(
         [...this.#byToken.keys()].map(async (token) => {
           try {
-            await this.verify(token);
+            const verified = await this.verify(token);
+            const w = this.#byToken.get(token);
+            for (const [close, allowed] of w?.allowed ?? []) {
+              if (allowed(verified)) continue;
+              w!.relays.delete(close);
+              w!.allowed.delete(close);
+              close(4403, 'no longer allowed to read this instance');
+            }
           } catch (err) {
             // Only a definite refusal closes relays; a database hiccup is retried on the next round.
             if (err instanceof HttpError && err.status === 401) this.revoke(token, 'access token revoked (logged out) or expired');

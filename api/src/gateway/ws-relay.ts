@@ -17,7 +17,7 @@ import type { Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import { HttpError, errorBrief } from '@wacloud/kit';
 import { AppError } from '../errors.js';
-import { RelayWatch, type VerifyAccessToken } from './relay-watch.js';
+import { RelayWatch, type RelayAllowed, type VerifyAccessToken } from './relay-watch.js';
 
 /** Largest WebSocket frame a client may send through the gateway, bytes (the instance ignores client frames anyway). */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
@@ -39,6 +39,8 @@ export interface RelayTarget {
    * of its ticket, with its expiry (epoch ms; default the token's `exp`); undefined for instance tokens.
    */
   watch?: { key: string; expiresAtMs?: number | undefined } | undefined;
+  /** With `watch`: whether the relay may stay open, given what its key verifies to (re-checked with it). */
+  allowed?: RelayAllowed | undefined;
 }
 
 /** The credential an upgrade presented: a bearer header (integrators) or a single-use ticket (browsers). */
@@ -105,6 +107,11 @@ export class WsRelay {
   }
 
   /** Closes every relay with 1001 ("going away") and refuses new ones; resolves when the clients are gone. */
+  /** Re-checks the access token of every open relay now (e.g. a member was removed: its relays close with 4401). */
+  recheck(): Promise<void> {
+    return this.watch.check();
+  }
+
   async close(): Promise<void> {
     this.closing = true;
     this.watch.stop();
@@ -253,6 +260,7 @@ export class WsRelay {
               if (upstream.readyState === WebSocket.OPEN) upstream.close();
             },
             t.watch.expiresAtMs,
+            t.allowed,
           )
         : () => {};
       client.on('close', () => {

@@ -11,6 +11,11 @@ export const routes: Routes = [
     loadComponent: () => import('./auth/login').then((m) => m.Login),
   },
   {
+    path: 'join',
+    title: () => $localize`:Browser tab title@@title.join:Join a team · wacloud`,
+    loadComponent: () => import('./team/join').then((m) => m.Join),
+  },
+  {
     path: 'register',
     title: () => $localize`:Browser tab title@@title.register:Create an account · wacloud`,
     canActivate: [guestGuard],
@@ -39,6 +44,11 @@ export const routes: Routes = [
         path: 'wallet',
         title: () => $localize`:Browser tab title@@title.wallet:Wallet · wacloud`,
         loadComponent: () => import('./wallet/wallet').then((m) => m.Wallet),
+      },
+      {
+        path: 'team',
+        title: () => $localize`:Browser tab title@@title.team:Team · wacloud`,
+        loadComponent: () => import('./team/team').then((m) => m.Team),
       },
       {
         path: 'profile',

@@ -18,6 +18,7 @@ import { LanguageSwitch } from './core/i18n/language-switch';
         <nav aria-label="Main" i18n-aria-label="Name of the main navigation@@shell.nav">
           <a routerLink="/instances" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.instances">Instances</a>
           <a routerLink="/wallet" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.wallet">Wallet</a>
+          <a routerLink="/team" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.team">Team</a>
           <a routerLink="/profile" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.profile">Profile</a>
         </nav>
       }

@@ -2,6 +2,7 @@
  * Message actions of the public API: reply (quoted) and forward — queued like `POST /v1/messages` (202, paced, sent
  * once, `Idempotency-Key`, `?wait=true`) —, react, edit and delete for everyone (revoke), which act at once.
  */
+import { senderOf } from './sender.js';
 import { defineRoute, type RouteDef } from '@wacloud/kit';
 import type { MessageActionsService } from '../services/message-actions.js';
 import type { TokenInfo } from '../services/tokens.js';
@@ -56,12 +57,10 @@ export function actionRoutes({ actions, sendWaitMs }: ActionDeps): RouteDef[] {
       body: a.replyBody,
       responses: queuedResponses,
       handler: async ({ req, res, params, body, query, auth: token }) => {
-        const { view } = await actions.reply(
-          params.id,
-          body.text,
-          { tokenId: token!.id, tokenName: token!.name },
-          { idempotencyKey: idempotencyKeyOf(req.header('idempotency-key')), waitMs: query.wait ? waitMs : 0 },
-        );
+        const { view } = await actions.reply(params.id, body.text, senderOf(token!, req), {
+          idempotencyKey: idempotencyKeyOf(req.header('idempotency-key')),
+          waitMs: query.wait ? waitMs : 0,
+        });
         res.status(query.wait && view.status === 'sent' ? 201 : 202).json(view);
       },
     }),
@@ -80,12 +79,10 @@ export function actionRoutes({ actions, sendWaitMs }: ActionDeps): RouteDef[] {
       body: a.forwardBody,
       responses: queuedResponses,
       handler: async ({ req, res, params, body, query, auth: token }) => {
-        const { view } = await actions.forward(
-          params.id,
-          body.to,
-          { tokenId: token!.id, tokenName: token!.name },
-          { idempotencyKey: idempotencyKeyOf(req.header('idempotency-key')), waitMs: query.wait ? waitMs : 0 },
-        );
+        const { view } = await actions.forward(params.id, body.to, senderOf(token!, req), {
+          idempotencyKey: idempotencyKeyOf(req.header('idempotency-key')),
+          waitMs: query.wait ? waitMs : 0,
+        });
         res.status(query.wait && view.status === 'sent' ? 201 : 202).json(view);
       },
     }),

@@ -11,6 +11,7 @@ import type { MessagingService } from '../services/messaging.js';
 import type { SessionController } from '../services/session-controller.js';
 import type { TokenInfo } from '../services/tokens.js';
 import * as s from './schemas.js';
+import { senderOf } from './sender.js';
 
 export interface PublicDeps {
   session: SessionController;
@@ -121,7 +122,9 @@ export function publicRoutes({ session, messaging, contacts, sendWaitMs }: Publi
       operationId: 'sendMessage',
       tags: ['messages'],
       scope: 'w',
-      summary: 'Queue a text message to a chat id or phone number (paced, sent once); the record names the sending token',
+      summary:
+        'Queue a text message to a chat id or phone number (paced, sent once); the record names the sending token (and, ' +
+        'sent through the main backend by a team member, that member)',
       description:
         'Answers 202 with the queued message (`id`, `status`); follow it with GET /v1/messages/{id} or the `message.status` ' +
         "live event: queued → sending → sent (then acks), or failed with an error. Messages go out at the instance's pace " +
@@ -142,11 +145,7 @@ export function publicRoutes({ session, messaging, contacts, sendWaitMs }: Publi
       },
       handler: async ({ req, res, body, query, auth: token }) => {
         const idempotencyKey = idempotencyKeyOf(req.header('idempotency-key'));
-        const { view } = await messaging.send(
-          body,
-          { tokenId: token!.id, tokenName: token!.name },
-          { idempotencyKey, waitMs: query.wait ? waitMs : 0 },
-        );
+        const { view } = await messaging.send(body, senderOf(token!, req), { idempotencyKey, waitMs: query.wait ? waitMs : 0 });
         res.status(query.wait && view.status === 'sent' ? 201 : 202).json(view);
       },
     }),

@@ -146,6 +146,15 @@ export const webhookBody = z
 
 // ---- responses (documentation) ----
 export const errorResponse = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
+/** Who sent a message through the API (`http/sender.ts`). */
+export const sentBy = z.object({
+  tokenId: z.string(),
+  tokenName: z.string(),
+  member: z
+    .object({ id: z.string(), name: z.string() })
+    .optional()
+    .meta({ description: 'The team member the main backend sent it for (only ever set by its gateway)' }),
+});
 export const messageView = z.object({
   id: z.string(),
   chatId: z.string(),
@@ -157,7 +166,7 @@ export const messageView = z.object({
   timestamp: z.string().meta({ description: 'ISO 8601' }),
   ack: z.number().int().meta({ description: '-1 error, 0 pending, 1 server, 2 device, 3 read, 4 played' }),
   quotedMessageId: z.string().optional(),
-  sentBy: z.object({ tokenId: z.string(), tokenName: z.string() }).optional(),
+  sentBy: sentBy.optional().meta({ description: 'Sent through the API: the token (and member); absent with fromMe: sent from the phone' }),
   isForwarded: z.boolean().optional().meta({ description: 'Forwarded from another chat' }),
   editedAt: z.string().optional().meta({ description: 'ISO 8601: when its author last edited it' }),
   revokedAt: z
@@ -181,7 +190,7 @@ export const outgoingMessageView = z
     body: z.string(),
     quotedMessageId: z.string().optional(),
     forwardOf: z.string().optional().meta({ description: 'A forward: the id of the message forwarded' }),
-    sentBy: z.object({ tokenId: z.string(), tokenName: z.string() }),
+    sentBy,
     createdAt: z.string().meta({ description: 'ISO 8601: when it was queued' }),
     sentAt: z.string().optional().meta({ description: 'ISO 8601: when WhatsApp took it' }),
     messageId: z.string().optional().meta({ description: 'The WhatsApp message id once sent (the stored message, its acks and events)' }),

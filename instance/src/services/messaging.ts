@@ -47,7 +47,7 @@ export class MessagingService {
   /**
    * Queues `msg` for the sender loop and resolves with its view (`queued`; with `waitMs`, `sent` or `failed` when that
    * came first). A retry with the same `idempotencyKey` from the same token resolves with the first message's current
-   * view and queues nothing.
+   * view and queues nothing (the same member, for the main backend's gateway token, which members share).
    * @throws AppError `session_not_ready` (no account logged in), `idempotency_key_reused` (same key, other message);
    *   with `waitMs`, the failure's code when the message failed (`chat_not_found`, `number_not_on_whatsapp`,
    *   `engine_error`).
@@ -57,7 +57,11 @@ export class MessagingService {
     const hash = requestHash({ chatId, body: msg.text, quotedMessageId: msg.quotedMessageId, forwardOf: msg.forwardOf });
     const key = options.idempotencyKey;
     let doc: OutgoingDoc = {
-      _id: key === undefined ? newOutgoingId() : idempotentOutgoingId(sentBy.tokenId, key),
+      // Keys are per sender: per token, and per member on the gateway's token (members share it).
+      _id:
+        key === undefined
+          ? newOutgoingId()
+          : idempotentOutgoingId(sentBy.member ? `${sentBy.tokenId}\0${sentBy.member.id}` : sentBy.tokenId, key),
       status: 'queued',
       chatId,
       body: msg.text,

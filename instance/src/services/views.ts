@@ -36,7 +36,7 @@ export function toMessageView(d: MessageDoc): MessageView {
     timestamp: d.timestamp.toISOString(),
     ack: d.ack,
     ...(d.quotedMessageId ? { quotedMessageId: d.quotedMessageId } : {}),
-    ...(d.sentBy?.tokenId ? { sentBy: { tokenId: d.sentBy.tokenId, tokenName: d.sentBy.tokenName } } : {}),
+    ...(d.sentBy?.tokenId ? { sentBy: sentByView(d.sentBy) } : {}),
     ...(d.isForwarded ? { isForwarded: true } : {}),
     ...(d.editedAt ? { editedAt: new Date(d.editedAt).toISOString() } : {}),
     ...(d.revokedAt ? { revokedAt: new Date(d.revokedAt).toISOString() } : {}),
@@ -56,5 +56,14 @@ export function toContactView(d: ContactDoc): ContactView {
     ...(d.isMyContact !== undefined && d.isMyContact !== null ? { isMyContact: d.isMyContact } : {}),
     ...(d.participants ? { participants: d.participants } : {}),
     updatedAt: new Date(d.updatedAt).toISOString(),
+  };
+}
+
+/** The view of a message's sender: the token, and the member when the main backend's gateway sent it for one. */
+export function sentByView(b: SentBy): { tokenId: string; tokenName: string; member?: { id: string; name: string } } {
+  return {
+    tokenId: b.tokenId,
+    tokenName: b.tokenName,
+    ...(b.member?.id ? { member: { id: b.member.id, name: b.member.name } } : {}),
   };
 }

@@ -8,10 +8,14 @@
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
 import type { EngineChat, EngineContact, EngineMessage } from '../engines/engine.js';
 
-/** The token that sent a message through the API. */
+/**
+ * Who sent a message through the API: the token, and the team member the main backend's gateway sent it for
+ * (`http/sender.ts`). A message from the phone itself (`fromMe`) has none.
+ */
 export interface SentBy {
   tokenId: string;
   tokenName: string;
+  member?: { id: string; name: string } | undefined;
 }
 
 /** A stored message: the engine's message keyed by `_id`, its time a Date, with its UTC day and the sending token. */
@@ -139,7 +143,7 @@ const messageSchema = new Schema<MessageDoc>(
     day: { type: String, required: true },
     ack: { type: Number, required: true },
     quotedMessageId: String,
-    sentBy: { tokenId: String, tokenName: String },
+    sentBy: { tokenId: String, tokenName: String, member: { id: String, name: String } },
     createdAt: { type: Date, required: true },
     isForwarded: Boolean,
     editedAt: Date,
@@ -228,7 +232,7 @@ const outgoingSchema = new Schema<OutgoingDoc>(
     body: { type: String, required: true },
     quotedMessageId: String,
     forwardOf: String,
-    sentBy: { tokenId: String, tokenName: String },
+    sentBy: { tokenId: String, tokenName: String, member: { id: String, name: String } },
     requestHash: { type: String, required: true },
     idempotent: { type: Boolean, required: true },
     createdAt: { type: Date, required: true },

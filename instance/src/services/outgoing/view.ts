@@ -1,6 +1,7 @@
 /** A message of the send queue as the API, the live events and the wait of `POST /v1/messages?wait=true` show it. */
 import type { Ack } from '../../engines/engine.js';
 import type { OutgoingDoc, OutgoingStatus, SentBy } from '../../storage/store.js';
+import { sentByView } from '../views.js';
 
 export interface OutgoingView {
   /** The queue's id (`out_…`), stable from the 202 answer on. */
@@ -41,7 +42,7 @@ export function toOutgoingView(d: OutgoingDoc, ack?: Ack): OutgoingView {
     body: d.body,
     ...(d.quotedMessageId ? { quotedMessageId: d.quotedMessageId } : {}),
     ...(d.forwardOf ? { forwardOf: d.forwardOf } : {}),
-    sentBy: { tokenId: d.sentBy.tokenId, tokenName: d.sentBy.tokenName },
+    sentBy: sentByView(d.sentBy),
     createdAt: d.createdAt.toISOString(),
     ...(d.sentAt ? { sentAt: d.sentAt.toISOString() } : {}),
     ...(d.messageId ? { messageId: d.messageId } : {}),

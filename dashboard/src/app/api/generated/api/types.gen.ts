@@ -128,6 +128,12 @@ export type RegisterResponses = {
          * the member's IANA time zone; absent until chosen
          */
         timeZone?: string;
+        /**
+         * the member's organisation (GET/PATCH /v1/me)
+         */
+        organisationId?: string;
+        memberId?: string;
+        role?: 'owner' | 'admin' | 'agent';
     };
 };
 
@@ -248,6 +254,12 @@ export type LoginResponses = {
              * the member's IANA time zone; absent until chosen
              */
             timeZone?: string;
+            /**
+             * the member's organisation (GET/PATCH /v1/me)
+             */
+            organisationId?: string;
+            memberId?: string;
+            role?: 'owner' | 'admin' | 'agent';
         };
     };
 };
@@ -351,6 +363,12 @@ export type MeResponses = {
          * the member's IANA time zone; absent until chosen
          */
         timeZone?: string;
+        /**
+         * the member's organisation (GET/PATCH /v1/me)
+         */
+        organisationId?: string;
+        memberId?: string;
+        role?: 'owner' | 'admin' | 'agent';
     };
 };
 
@@ -454,6 +472,12 @@ export type UpdateMeResponses = {
          * the member's IANA time zone; absent until chosen
          */
         timeZone?: string;
+        /**
+         * the member's organisation (GET/PATCH /v1/me)
+         */
+        organisationId?: string;
+        memberId?: string;
+        role?: 'owner' | 'admin' | 'agent';
     };
 };
 
@@ -513,6 +537,16 @@ export type DepositErrors = {
      * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -628,6 +662,16 @@ export type TransactionsErrors = {
         };
     };
     /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -731,6 +775,14 @@ export type ListInstancesResponses = {
             phase: string;
             sessionState: string | null;
             message?: string;
+            /**
+             * The caller's rights on the instance (owners and admins: all)
+             */
+            rights?: {
+                canRead: boolean;
+                canWrite: boolean;
+                canManageChats: boolean;
+            };
         }>;
     };
 };
@@ -774,6 +826,16 @@ export type CreateInstanceErrors = {
      * Balance too low
      */
     402: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -867,6 +929,14 @@ export type CreateInstanceResponses = {
         phase: string;
         sessionState: string | null;
         message?: string;
+        /**
+         * The caller's rights on the instance (owners and admins: all)
+         */
+        rights?: {
+            canRead: boolean;
+            canWrite: boolean;
+            canManageChats: boolean;
+        };
     };
 };
 
@@ -899,6 +969,16 @@ export type DeleteInstanceErrors = {
      * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -1035,6 +1115,14 @@ export type GetInstanceResponses = {
         phase: string;
         sessionState: string | null;
         message?: string;
+        /**
+         * The caller's rights on the instance (owners and admins: all)
+         */
+        rights?: {
+            canRead: boolean;
+            canWrite: boolean;
+            canManageChats: boolean;
+        };
     };
 };
 
@@ -1067,6 +1155,16 @@ export type StopInstanceErrors = {
      * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -1144,6 +1242,14 @@ export type StopInstanceResponses = {
         phase: string;
         sessionState: string | null;
         message?: string;
+        /**
+         * The caller's rights on the instance (owners and admins: all)
+         */
+        rights?: {
+            canRead: boolean;
+            canWrite: boolean;
+            canManageChats: boolean;
+        };
     };
 };
 
@@ -1176,6 +1282,16 @@ export type StartInstanceErrors = {
      * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -1253,6 +1369,14 @@ export type StartInstanceResponses = {
         phase: string;
         sessionState: string | null;
         message?: string;
+        /**
+         * The caller's rights on the instance (owners and admins: all)
+         */
+        rights?: {
+            canRead: boolean;
+            canWrite: boolean;
+            canManageChats: boolean;
+        };
     };
 };
 
@@ -1285,6 +1409,16 @@ export type RestartInstanceErrors = {
      * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -1362,6 +1496,14 @@ export type RestartInstanceResponses = {
         phase: string;
         sessionState: string | null;
         message?: string;
+        /**
+         * The caller's rights on the instance (owners and admins: all)
+         */
+        rights?: {
+            canRead: boolean;
+            canWrite: boolean;
+            canManageChats: boolean;
+        };
     };
 };
 
@@ -1394,6 +1536,16 @@ export type ListInstanceTokensErrors = {
      * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -1510,6 +1662,16 @@ export type CreateInstanceTokenErrors = {
      * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -1660,6 +1822,16 @@ export type DeleteInstanceTokenErrors = {
         };
     };
     /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * No such instance or token
      */
     404: {
@@ -1755,6 +1927,16 @@ export type UpdateInstanceTokenErrors = {
      * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -1893,6 +2075,16 @@ export type GetWebhookErrors = {
         };
     };
     /**
+     * `role_required`: only owners and admins
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `instance_not_found`: no such instance
      */
     404: {
@@ -1992,6 +2184,16 @@ export type PutWebhookErrors = {
      * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -2136,6 +2338,16 @@ export type RotateWebhookSecretErrors = {
         };
     };
     /**
+     * `role_required`: only owners and admins
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `instance_not_found`: no such instance
      */
     404: {
@@ -2227,6 +2439,16 @@ export type SendWebhookTestErrors = {
      * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins
+     */
+    403: {
         error: {
             code: string;
             message: string;
@@ -2355,6 +2577,16 @@ export type ListWebhookDeliveriesErrors = {
         };
     };
     /**
+     * `role_required`: only owners and admins
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `instance_not_found`: no such instance
      */
     404: {
@@ -2476,6 +2708,16 @@ export type ReplayWebhookDeliveryErrors = {
         };
     };
     /**
+     * `role_required`: only owners and admins
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `instance_not_found` or `delivery_not_found`
      */
     404: {
@@ -2560,6 +2802,968 @@ export type ReplayWebhookDeliveryResponses = {
 
 export type ReplayWebhookDeliveryResponse = ReplayWebhookDeliveryResponses[keyof ReplayWebhookDeliveryResponses];
 
+export type ListMembersData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/members';
+};
+
+export type ListMembersErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ListMembersError = ListMembersErrors[keyof ListMembersErrors];
+
+export type ListMembersResponses = {
+    /**
+     * Members
+     */
+    200: {
+        items: Array<{
+            id: string;
+            userId: string;
+            email: string;
+            /**
+             * owner, admin or agent
+             */
+            role: 'owner' | 'admin' | 'agent';
+            /**
+             * Per instance id; owners and admins have every right on every instance
+             */
+            rights: {
+                [key: string]: {
+                    /**
+                     * The instance exists for the agent (its messages, contacts, events)
+                     */
+                    canRead: boolean;
+                    /**
+                     * Send through the instance (implies canRead)
+                     */
+                    canWrite: boolean;
+                    /**
+                     * Assign, transfer and change the status of its conversations (implies canRead)
+                     */
+                    canManageChats: boolean;
+                };
+            };
+            createdAt: string;
+        }>;
+    };
+};
+
+export type ListMembersResponse = ListMembersResponses[keyof ListMembersResponses];
+
+export type RemoveMemberData = {
+    body?: never;
+    path: {
+        memberId: string;
+    };
+    query?: never;
+    url: '/v1/members/{memberId}';
+};
+
+export type RemoveMemberErrors = {
+    /**
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins; `owner_required`: only owners make, change or remove owners
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `member_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `last_owner`: removing the only owner (yourself included)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type RemoveMemberError = RemoveMemberErrors[keyof RemoveMemberErrors];
+
+export type RemoveMemberResponses = {
+    /**
+     * Removed
+     */
+    204: void;
+};
+
+export type RemoveMemberResponse = RemoveMemberResponses[keyof RemoveMemberResponses];
+
+export type SetMemberRoleData = {
+    body: {
+        /**
+         * owner, admin or agent
+         */
+        role: 'owner' | 'admin' | 'agent';
+    };
+    path: {
+        memberId: string;
+    };
+    query?: never;
+    url: '/v1/members/{memberId}';
+};
+
+export type SetMemberRoleErrors = {
+    /**
+     * `invalid_request`: a role outside owner, admin, agent
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins; `owner_required`: only owners make, change or remove owners
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `member_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `last_owner`: demoting the only owner (yourself included)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type SetMemberRoleError = SetMemberRoleErrors[keyof SetMemberRoleErrors];
+
+export type SetMemberRoleResponses = {
+    /**
+     * The member
+     */
+    200: {
+        id: string;
+        userId: string;
+        email: string;
+        /**
+         * owner, admin or agent
+         */
+        role: 'owner' | 'admin' | 'agent';
+        /**
+         * Per instance id; owners and admins have every right on every instance
+         */
+        rights: {
+            [key: string]: {
+                /**
+                 * The instance exists for the agent (its messages, contacts, events)
+                 */
+                canRead: boolean;
+                /**
+                 * Send through the instance (implies canRead)
+                 */
+                canWrite: boolean;
+                /**
+                 * Assign, transfer and change the status of its conversations (implies canRead)
+                 */
+                canManageChats: boolean;
+            };
+        };
+        createdAt: string;
+    };
+};
+
+export type SetMemberRoleResponse = SetMemberRoleResponses[keyof SetMemberRoleResponses];
+
+export type SetMemberRightsData = {
+    body: {
+        /**
+         * The instance exists for the agent (its messages, contacts, events)
+         */
+        canRead: boolean;
+        /**
+         * Send through the instance (implies canRead)
+         */
+        canWrite: boolean;
+        /**
+         * Assign, transfer and change the status of its conversations (implies canRead)
+         */
+        canManageChats: boolean;
+    };
+    path: {
+        memberId: string;
+        instanceId: string;
+    };
+    query?: never;
+    url: '/v1/members/{memberId}/rights/{instanceId}';
+};
+
+export type SetMemberRightsErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins; `owner_required`: only owners make, change or remove owners
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `member_not_found`; `instance_not_found`: no such instance in your organisation
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type SetMemberRightsError = SetMemberRightsErrors[keyof SetMemberRightsErrors];
+
+export type SetMemberRightsResponses = {
+    /**
+     * The member
+     */
+    200: {
+        id: string;
+        userId: string;
+        email: string;
+        /**
+         * owner, admin or agent
+         */
+        role: 'owner' | 'admin' | 'agent';
+        /**
+         * Per instance id; owners and admins have every right on every instance
+         */
+        rights: {
+            [key: string]: {
+                /**
+                 * The instance exists for the agent (its messages, contacts, events)
+                 */
+                canRead: boolean;
+                /**
+                 * Send through the instance (implies canRead)
+                 */
+                canWrite: boolean;
+                /**
+                 * Assign, transfer and change the status of its conversations (implies canRead)
+                 */
+                canManageChats: boolean;
+            };
+        };
+        createdAt: string;
+    };
+};
+
+export type SetMemberRightsResponse = SetMemberRightsResponses[keyof SetMemberRightsResponses];
+
+export type ListInvitationsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/invitations';
+};
+
+export type ListInvitationsErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins; `owner_required`: only owners make, change or remove owners
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ListInvitationsError = ListInvitationsErrors[keyof ListInvitationsErrors];
+
+export type ListInvitationsResponses = {
+    /**
+     * Invitations
+     */
+    200: {
+        items: Array<{
+            id: string;
+            email: string;
+            /**
+             * owner, admin or agent
+             */
+            role: 'owner' | 'admin' | 'agent';
+            createdAt: string;
+            expiresAt: string;
+        }>;
+    };
+};
+
+export type ListInvitationsResponse = ListInvitationsResponses[keyof ListInvitationsResponses];
+
+export type CreateInvitationData = {
+    body: {
+        /**
+         * An email address (case-insensitive)
+         */
+        email: string;
+        /**
+         * owner, admin or agent
+         */
+        role: 'owner' | 'admin' | 'agent';
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/invitations';
+};
+
+export type CreateInvitationErrors = {
+    /**
+     * `invalid_request`: bad email or a role outside owner, admin, agent
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins; `owner_required`: only owners make, change or remove owners
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `already_member`: that email is a member already
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type CreateInvitationError = CreateInvitationErrors[keyof CreateInvitationErrors];
+
+export type CreateInvitationResponses = {
+    /**
+     * The invitation, with its token
+     */
+    201: {
+        id: string;
+        email: string;
+        /**
+         * owner, admin or agent
+         */
+        role: 'owner' | 'admin' | 'agent';
+        createdAt: string;
+        expiresAt: string;
+        token: string;
+        acceptPath: string;
+    };
+};
+
+export type CreateInvitationResponse = CreateInvitationResponses[keyof CreateInvitationResponses];
+
+export type RevokeInvitationData = {
+    body?: never;
+    path: {
+        invitationId: string;
+    };
+    query?: never;
+    url: '/v1/invitations/{invitationId}';
+};
+
+export type RevokeInvitationErrors = {
+    /**
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins; `owner_required`: only owners make, change or remove owners
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invitation_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type RevokeInvitationError = RevokeInvitationErrors[keyof RevokeInvitationErrors];
+
+export type RevokeInvitationResponses = {
+    /**
+     * Revoked
+     */
+    204: void;
+};
+
+export type RevokeInvitationResponse = RevokeInvitationResponses[keyof RevokeInvitationResponses];
+
+export type AcceptInvitationData = {
+    body: {
+        token: string;
+        password: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/invitations/accept';
+};
+
+export type AcceptInvitationErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invalid_credentials`: the account exists and this is not its password
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invitation_not_found`: unknown or revoked token
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invitation_used`: used already; `already_member`; `organisation_not_empty`: the account runs an organisation with others, instances or money
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invitation_expired`
+     */
+    410: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `too_many_attempts`: too many password attempts; see Retry-After
+     */
+    429: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type AcceptInvitationError = AcceptInvitationErrors[keyof AcceptInvitationErrors];
+
+export type AcceptInvitationResponses = {
+    /**
+     * Access token of the new member
+     */
+    200: {
+        accessToken: string;
+        tokenType: 'Bearer';
+        /**
+         * seconds
+         */
+        expiresIn: number;
+        user: {
+            id: string;
+            email: string;
+            balanceMinor: number;
+            currency: string;
+            createdAt: string;
+            /**
+             * the member's dashboard language; absent until chosen
+             */
+            locale?: 'en' | 'ru' | 'pt-BR';
+            /**
+             * the member's IANA time zone; absent until chosen
+             */
+            timeZone?: string;
+            /**
+             * the member's organisation (GET/PATCH /v1/me)
+             */
+            organisationId?: string;
+            memberId?: string;
+            role?: 'owner' | 'admin' | 'agent';
+        };
+    };
+};
+
+export type AcceptInvitationResponse = AcceptInvitationResponses[keyof AcceptInvitationResponses];
+
+export type ListAuditData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Page size, 1–200 (default 50)
+         */
+        limit?: string;
+        /**
+         * The previous page's nextCursor
+         */
+        cursor?: string;
+    };
+    url: '/v1/audit';
+};
+
+export type ListAuditErrors = {
+    /**
+     * `invalid_cursor`; `invalid_request`: a query field is invalid
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token, or no longer a member; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins; `owner_required`: only owners make, change or remove owners
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ListAuditError = ListAuditErrors[keyof ListAuditErrors];
+
+export type ListAuditResponses = {
+    /**
+     * A page
+     */
+    200: {
+        items: Array<{
+            id: string;
+            at: string;
+            actor: {
+                memberId: string | null;
+                userId: string | null;
+                email: string | null;
+            };
+            /**
+             * e.g. member.invited, member.role_changed, instance.created, token.deleted, webhook.updated
+             */
+            action: string;
+            target: {
+                type: string;
+                id: string;
+            };
+            details?: {
+                [key: string]: unknown;
+            };
+        }>;
+        nextCursor: string | null;
+    };
+};
+
+export type ListAuditResponse = ListAuditResponses[keyof ListAuditResponses];
+
 export type CreateWsTicketData = {
     body?: never;
     path: {
@@ -2571,7 +3775,20 @@ export type CreateWsTicketData = {
 
 export type CreateWsTicketErrors = {
     /**
-     * Missing, invalid, expired or revoked access token
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
         error: {
@@ -2585,6 +3802,19 @@ export type CreateWsTicketErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;

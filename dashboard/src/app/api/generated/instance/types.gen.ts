@@ -301,9 +301,19 @@ export type ListMessagesResponses = {
              */
             ack: number;
             quotedMessageId?: string;
+            /**
+             * Sent through the API: the token (and member); absent with fromMe: sent from the phone
+             */
             sentBy?: {
                 tokenId: string;
                 tokenName: string;
+                /**
+                 * The team member the main backend sent it for (only ever set by its gateway)
+                 */
+                member?: {
+                    id: string;
+                    name: string;
+                };
             };
             /**
              * Forwarded from another chat
@@ -500,6 +510,13 @@ export type SendMessageResponses = {
         sentBy: {
             tokenId: string;
             tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
         };
         /**
          * ISO 8601: when it was queued
@@ -551,6 +568,13 @@ export type SendMessageResponses = {
         sentBy: {
             tokenId: string;
             tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
         };
         /**
          * ISO 8601: when it was queued
@@ -592,7 +616,7 @@ export type RevokeMessageData = {
 
 export type RevokeMessageErrors = {
     /**
-     * Invalid id or body
+     * Invalid id or body; `invalid_request`: a path field is invalid
      */
     400: {
         error: {
@@ -602,7 +626,7 @@ export type RevokeMessageErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -612,7 +636,7 @@ export type RevokeMessageErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -651,6 +675,19 @@ export type RevokeMessageErrors = {
             details?: unknown;
         };
     };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
 };
 
 export type RevokeMessageError = RevokeMessageErrors[keyof RevokeMessageErrors];
@@ -676,9 +713,19 @@ export type RevokeMessageResponses = {
          */
         ack: number;
         quotedMessageId?: string;
+        /**
+         * Sent through the API: the token (and member); absent with fromMe: sent from the phone
+         */
         sentBy?: {
             tokenId: string;
             tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
         };
         /**
          * Forwarded from another chat
@@ -796,9 +843,19 @@ export type GetMessageResponses = {
          */
         ack: number;
         quotedMessageId?: string;
+        /**
+         * Sent through the API: the token (and member); absent with fromMe: sent from the phone
+         */
         sentBy?: {
             tokenId: string;
             tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
         };
         /**
          * Forwarded from another chat
@@ -842,6 +899,13 @@ export type GetMessageResponses = {
         sentBy: {
             tokenId: string;
             tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
         };
         /**
          * ISO 8601: when it was queued
@@ -885,7 +949,7 @@ export type EditMessageData = {
 
 export type EditMessageErrors = {
     /**
-     * Invalid id or body
+     * Invalid id or body; `invalid_request`: a path, body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -895,7 +959,7 @@ export type EditMessageErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -905,7 +969,7 @@ export type EditMessageErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -935,6 +999,32 @@ export type EditMessageErrors = {
         };
     };
     /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * Sent more than 15 minutes ago (edit_window_passed)
      */
     422: {
@@ -949,6 +1039,19 @@ export type EditMessageErrors = {
      */
     502: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -979,9 +1082,19 @@ export type EditMessageResponses = {
          */
         ack: number;
         quotedMessageId?: string;
+        /**
+         * Sent through the API: the token (and member); absent with fromMe: sent from the phone
+         */
         sentBy?: {
             tokenId: string;
             tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
         };
         /**
          * Forwarded from another chat
@@ -1707,7 +1820,7 @@ export type ListChatsErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -1717,10 +1830,23 @@ export type ListChatsErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "r" permission
      */
     403: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1809,7 +1935,7 @@ export type GetChatData = {
 
 export type GetChatErrors = {
     /**
-     * Invalid id
+     * Invalid id; `invalid_request`: a path field is invalid
      */
     400: {
         error: {
@@ -1819,7 +1945,7 @@ export type GetChatErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -1829,7 +1955,7 @@ export type GetChatErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "r" permission
      */
     403: {
         error: {
@@ -1843,6 +1969,19 @@ export type GetChatErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1928,7 +2067,7 @@ export type MarkChatReadData = {
 
 export type MarkChatReadErrors = {
     /**
-     * Invalid id
+     * Invalid id; `invalid_request`: a path field is invalid
      */
     400: {
         error: {
@@ -1938,7 +2077,7 @@ export type MarkChatReadErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -1948,7 +2087,7 @@ export type MarkChatReadErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -1982,6 +2121,19 @@ export type MarkChatReadErrors = {
      */
     502: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -2080,7 +2232,7 @@ export type ReplyToMessageData = {
 
 export type ReplyToMessageErrors = {
     /**
-     * Invalid body, id or Idempotency-Key
+     * Invalid body, id or Idempotency-Key; `invalid_request`: a path, query, body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -2090,7 +2242,7 @@ export type ReplyToMessageErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -2100,7 +2252,7 @@ export type ReplyToMessageErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -2130,6 +2282,32 @@ export type ReplyToMessageErrors = {
         };
     };
     /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp
      */
     422: {
@@ -2144,6 +2322,19 @@ export type ReplyToMessageErrors = {
      */
     502: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -2179,6 +2370,13 @@ export type ReplyToMessageResponses = {
         sentBy: {
             tokenId: string;
             tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
         };
         /**
          * ISO 8601: when it was queued
@@ -2230,6 +2428,13 @@ export type ReplyToMessageResponses = {
         sentBy: {
             tokenId: string;
             tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
         };
         /**
          * ISO 8601: when it was queued
@@ -2287,7 +2492,7 @@ export type ForwardMessageData = {
 
 export type ForwardMessageErrors = {
     /**
-     * Invalid body, id or Idempotency-Key
+     * Invalid body, id or Idempotency-Key; `invalid_request`: a path, query, body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -2297,7 +2502,7 @@ export type ForwardMessageErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -2307,7 +2512,7 @@ export type ForwardMessageErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -2337,6 +2542,32 @@ export type ForwardMessageErrors = {
         };
     };
     /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp
      */
     422: {
@@ -2351,6 +2582,19 @@ export type ForwardMessageErrors = {
      */
     502: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -2386,6 +2630,13 @@ export type ForwardMessageResponses = {
         sentBy: {
             tokenId: string;
             tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
         };
         /**
          * ISO 8601: when it was queued
@@ -2437,6 +2688,13 @@ export type ForwardMessageResponses = {
         sentBy: {
             tokenId: string;
             tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
         };
         /**
          * ISO 8601: when it was queued
@@ -2483,7 +2741,7 @@ export type ReactToMessageData = {
 
 export type ReactToMessageErrors = {
     /**
-     * Invalid id or body
+     * Invalid id or body; `invalid_request`: a path, body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -2493,7 +2751,7 @@ export type ReactToMessageErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -2503,7 +2761,7 @@ export type ReactToMessageErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -2533,10 +2791,49 @@ export type ReactToMessageErrors = {
         };
     };
     /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * WhatsApp refused or failed the action (engine_error)
      */
     502: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -2567,9 +2864,19 @@ export type ReactToMessageResponses = {
          */
         ack: number;
         quotedMessageId?: string;
+        /**
+         * Sent through the API: the token (and member); absent with fromMe: sent from the phone
+         */
         sentBy?: {
             tokenId: string;
             tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
         };
         /**
          * Forwarded from another chat
@@ -2612,7 +2919,7 @@ export type SetChatPresenceData = {
 
 export type SetChatPresenceErrors = {
     /**
-     * Invalid chat id or state
+     * Invalid chat id or state; `invalid_request`: a path, body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -2622,7 +2929,7 @@ export type SetChatPresenceErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -2632,7 +2939,7 @@ export type SetChatPresenceErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -2662,6 +2969,32 @@ export type SetChatPresenceErrors = {
         };
     };
     /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * Number not on WhatsApp (number_not_on_whatsapp)
      */
     422: {
@@ -2676,6 +3009,19 @@ export type SetChatPresenceErrors = {
      */
     502: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -2715,7 +3061,7 @@ export type CreateGroupData = {
 
 export type CreateGroupErrors = {
     /**
-     * Invalid body
+     * Invalid body; `invalid_request`: a body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -2725,7 +3071,7 @@ export type CreateGroupErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -2735,7 +3081,7 @@ export type CreateGroupErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -2749,6 +3095,32 @@ export type CreateGroupErrors = {
      */
     409: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -2769,6 +3141,19 @@ export type CreateGroupErrors = {
      */
     502: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -2814,7 +3199,7 @@ export type UpdateGroupData = {
 
 export type UpdateGroupErrors = {
     /**
-     * Invalid group id or body
+     * Invalid group id or body; `invalid_request`: a path, body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -2824,7 +3209,7 @@ export type UpdateGroupErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -2834,7 +3219,7 @@ export type UpdateGroupErrors = {
         };
     };
     /**
-     * The account is not an admin of the group (not_group_admin), or the token lacks the permission
+     * The account is not an admin of the group (not_group_admin), or the token lacks the permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -2864,10 +3249,49 @@ export type UpdateGroupErrors = {
         };
     };
     /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * WhatsApp refused or failed it (engine_error)
      */
     502: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -2919,7 +3343,7 @@ export type ChangeGroupParticipantsData = {
 
 export type ChangeGroupParticipantsErrors = {
     /**
-     * Invalid group id or body
+     * Invalid group id or body; `invalid_request`: a path, body field is invalid; `invalid_json`: the body is not JSON
      */
     400: {
         error: {
@@ -2929,7 +3353,7 @@ export type ChangeGroupParticipantsErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -2939,7 +3363,7 @@ export type ChangeGroupParticipantsErrors = {
         };
     };
     /**
-     * Not an admin (not_group_admin); removing or demoting the group's creator (cannot_change_owner); or the token lacks w
+     * Not an admin (not_group_admin); removing or demoting the group's creator (cannot_change_owner); or the token lacks w; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -2969,6 +3393,32 @@ export type ChangeGroupParticipantsErrors = {
         };
     };
     /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * add: a user is not on WhatsApp (number_not_on_whatsapp); others: a user is not a participant (not_a_participant)
      */
     422: {
@@ -2983,6 +3433,19 @@ export type ChangeGroupParticipantsErrors = {
      */
     502: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -3025,7 +3488,7 @@ export type GetGroupInviteData = {
 
 export type GetGroupInviteErrors = {
     /**
-     * Invalid group id or body
+     * Invalid group id or body; `invalid_request`: a path field is invalid
      */
     400: {
         error: {
@@ -3035,7 +3498,7 @@ export type GetGroupInviteErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -3045,7 +3508,7 @@ export type GetGroupInviteErrors = {
         };
     };
     /**
-     * The account is not an admin of the group (not_group_admin), or the token lacks the permission
+     * The account is not an admin of the group (not_group_admin), or the token lacks the permission; `forbidden`: the token lacks the "r" permission
      */
     403: {
         error: {
@@ -3079,6 +3542,19 @@ export type GetGroupInviteErrors = {
      */
     502: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -3114,7 +3590,7 @@ export type RevokeGroupInviteData = {
 
 export type RevokeGroupInviteErrors = {
     /**
-     * Invalid group id or body
+     * Invalid group id or body; `invalid_request`: a path field is invalid
      */
     400: {
         error: {
@@ -3124,7 +3600,7 @@ export type RevokeGroupInviteErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -3134,7 +3610,7 @@ export type RevokeGroupInviteErrors = {
         };
     };
     /**
-     * The account is not an admin of the group (not_group_admin), or the token lacks the permission
+     * The account is not an admin of the group (not_group_admin), or the token lacks the permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -3168,6 +3644,19 @@ export type RevokeGroupInviteErrors = {
      */
     502: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -3203,7 +3692,7 @@ export type LeaveGroupData = {
 
 export type LeaveGroupErrors = {
     /**
-     * Invalid group id or body
+     * Invalid group id or body; `invalid_request`: a path field is invalid
      */
     400: {
         error: {
@@ -3213,7 +3702,7 @@ export type LeaveGroupErrors = {
         };
     };
     /**
-     * Missing or invalid token
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
      */
     401: {
         error: {
@@ -3223,7 +3712,7 @@ export type LeaveGroupErrors = {
         };
     };
     /**
-     * The token lacks the needed permission
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
      */
     403: {
         error: {
@@ -3257,6 +3746,19 @@ export type LeaveGroupErrors = {
      */
     502: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
