@@ -223,10 +223,19 @@ test('the organisation keeps an owner: the last owner cannot demote or remove it
   expect(code(last)).toBe('last_owner');
 });
 
-/** Opens the gateway's event relay of `id` with `token`. */
-function relay(id: string, token: string, on: RunningApi = api): Promise<{ ws: WebSocket; closed: Promise<number> }> {
+/**
+ * Opens the gateway's event relay of `id` with `token` in the header, or with a single-use ticket asked for with it
+ * (`ticket`: how the dashboard connects).
+ */
+async function relay(id: string, token: string, on: RunningApi = api, ticket = false): Promise<{ ws: WebSocket; closed: Promise<number> }> {
+  const url = `${on.url.replace('http', 'ws')}/v1/instances/${id}/api/v1/events`;
+  let ws: WebSocket;
+  if (ticket) {
+    const t = await on.call('POST', `/v1/instances/${id}/ws-ticket`, { token });
+    if (t.status !== 201) throw new Error(`HTTP ${t.status}`);
+    ws = new WebSocket(`${url}?ticket=${(t.body as { ticket: string }).ticket}`);
+  } else ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`${on.url.replace('http', 'ws')}/v1/instances/${id}/api/v1/events?access_token=${token}`);
     const closed = new Promise<number>((r) => ws.once('close', (c) => r(c)));
     ws.once('open', () => resolve({ ws, closed }));
     ws.once('unexpected-response', (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
@@ -237,10 +246,13 @@ function relay(id: string, token: string, on: RunningApi = api): Promise<{ ws: W
 test('the socket follows rights; removing a member cuts its HTTP access and its open event stream at once', async () => {
   const agent = await member('leaving@example.com', 'agent');
   await expect(relay(a, agent.token)).rejects.toThrow('HTTP 404'); // no canRead: no instance, no stream
+  await expect(relay(a, agent.token, api, true)).rejects.toThrow('HTTP 404'); // nor a ticket for it
   await rights(owner, agent.id, a, { canRead: true });
   const withdrawn = await relay(a, agent.token);
-  await rights(owner, agent.id, a, {}); // the right goes: the stream closes
+  const byTicket = await relay(a, agent.token, api, true);
+  await rights(owner, agent.id, a, {}); // the right goes: both streams close
   expect(await withdrawn.closed).toBe(4403);
+  expect(await byTicket.closed).toBe(4403);
   await rights(owner, agent.id, a, { canRead: true });
   const open = await relay(a, agent.token);
   expect((await api.call('GET', '/v1/me', { token: agent.token })).status).toBe(200);
@@ -356,7 +368,7 @@ test('audit log: an entry for every action, newest first by cursor, for owners a
   );
   expect(code(await api.call('GET', '/v1/audit?cursor=zzz', { token: owner }))).toBe('invalid_cursor');
   // Append-only: no route changes or removes entries; the listing is served by an index.
-  for (const method of ['PATCH', 'PUT', 'DELETE']) expect((await api.call(method, '/v1/audit', { token: owner })).status).toBe(404);
+  for (const method of ['PATCH', 'PUT', 'DELETE']) expect((await api.call(method, '/v1/audit', { token: owner })).status).toBe(405);
   const indexes = await db.db!.collection('audit').indexes();
   expect(indexes.some((i) => JSON.stringify(i.key) === JSON.stringify({ orgId: 1, _id: -1 }))).toBe(true);
 }, 60_000);
