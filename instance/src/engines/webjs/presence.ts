@@ -136,7 +136,7 @@ export async function installPresenceListener(binding: string, initial: number, 
   for (const chat of recent) subscribe(chat.id);
   Chat.on('add', (chat: any) => subscribe(chat.id));
   Msg.on('add', (msg: any) => {
-    if (msg?.isNewMsg && !msg.id?.fromMe) subscribe(msg.id?.remote);
+    if (msg?.isNewMsg) subscribe(msg.id?.remote);
   });
   return true;
 }
