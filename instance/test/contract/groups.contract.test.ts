@@ -60,6 +60,7 @@ describeEngines('groups', (ctx) => {
     expect(await ctx.engine.groupInviteCode(id)).toBe(code);
     const next = await ctx.engine.revokeGroupInvite(id);
     expect(next).not.toBe(code);
+    await ctx.events.waitFor('group_update', (u) => u.groupId === id && u.action === 'invite_revoked');
     expect(await ctx.engine.groupInviteCode(id)).toBe(next);
 
     await ctx.engine.leaveGroup(id);

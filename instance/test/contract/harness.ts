@@ -6,6 +6,8 @@
  * - `webjs`: the real `WebjsEngine` whose whatsapp-web.js `Client` is the stand-in of `webjs-stand-in/` (typed with
  *   the library's own definitions), created through the engine's one seam (`createClient`, `launchBrowser: false`).
  * One engine (and one network) per `describeEngines` block; tests make their own peers to stay independent.
+ * With `{ waWeb: true }` the webjs stand-in also has WhatsApp Web's page in a real Chromium (`webjs-stand-in/wa-web.ts`)
+ * for the code the engine injects there (incoming presence).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,7 @@ import { SimulatedEngine } from '../../src/engines/simulated/engine.js';
 import { WebjsEngine } from '../../src/engines/webjs/engine.js';
 import { SimnetNetwork, uniquePhone, type Network, type Peer } from './peer.js';
 import { StandInNetwork } from './webjs-stand-in/peers.js';
+import { closeSharedBrowser, StandInWaWeb } from './webjs-stand-in/wa-web.js';
 import { StandInWorld } from './webjs-stand-in/world.js';
 
 export type EngineKind = 'simulated' | 'webjs';
@@ -123,8 +126,15 @@ async function simulated(phone: string, dataDir: string): Promise<Setup> {
   };
 }
 
-async function webjs(phone: string, dataDir: string): Promise<Setup> {
+/** Options of a {@link describeEngines} block. */
+export interface EngineOptions {
+  /** webjs: give the stand-in a WhatsApp Web page in a real Chromium (`client.pupPage`). */
+  waWeb?: boolean;
+}
+
+async function webjs(phone: string, dataDir: string, options: EngineOptions): Promise<Setup> {
   const world = new StandInWorld({ id: `${phone}@c.us`, pushname: 'Me' });
+  if (options.waWeb) world.waWeb = await StandInWaWeb.open();
   const engine = new WebjsEngine({
     dataDir,
     chromiumPath: '/nonexistent/chromium (no browser: launchBrowser is false)',
@@ -135,14 +145,22 @@ async function webjs(phone: string, dataDir: string): Promise<Setup> {
     launchBrowser: false,
     createClient: (options) => world.newClient(options),
   });
-  return { engine, network: new StandInNetwork(world), scan: async () => world.scan(), close: async () => undefined };
+  return {
+    engine,
+    network: new StandInNetwork(world),
+    scan: async () => world.scan(),
+    close: async () => {
+      await world.waWeb?.close();
+      if (world.waWeb) await closeSharedBrowser();
+    },
+  };
 }
 
 /** Builds, starts and links an engine of `kind`; resolves with the context and its teardown. */
-export async function startEngine(kind: EngineKind): Promise<{ ctx: EngineContext; close(): Promise<void> }> {
+export async function startEngine(kind: EngineKind, options: EngineOptions = {}): Promise<{ ctx: EngineContext; close(): Promise<void> }> {
   const phone = uniquePhone();
   const dataDir = mkdtempSync(path.join(tmpRoot, `${kind}-`));
-  const setup = kind === 'simulated' ? await simulated(phone, dataDir) : await webjs(phone, dataDir);
+  const setup = kind === 'simulated' ? await simulated(phone, dataDir) : await webjs(phone, dataDir, options);
   const { engine, network } = setup;
   const events = new EventLog(engine);
   await engine.start();
@@ -175,15 +193,20 @@ export async function startEngine(kind: EngineKind): Promise<{ ctx: EngineContex
 
 /**
  * Declares `body`'s tests once per engine (`describe("<title> [<kind>]")`). `ctx` is filled in `beforeAll` (read it
- * inside tests and hooks, not while declaring); `kinds` narrows the engines (default both).
+ * inside tests and hooks, not while declaring); `kinds` narrows the engines (default both); see {@link EngineOptions}.
  */
-export function describeEngines(title: string, body: (ctx: EngineContext) => void, kinds: readonly EngineKind[] = ENGINE_KINDS): void {
+export function describeEngines(
+  title: string,
+  body: (ctx: EngineContext) => void,
+  kinds: readonly EngineKind[] = ENGINE_KINDS,
+  options: EngineOptions = {},
+): void {
   for (const kind of kinds) {
     describe(`${title} [${kind}]`, () => {
       const ctx = { kind } as EngineContext;
       let close: (() => Promise<void>) | undefined;
       beforeAll(async () => {
-        const started = await startEngine(kind);
+        const started = await startEngine(kind, options);
         Object.assign(ctx, started.ctx);
         close = started.close;
       });

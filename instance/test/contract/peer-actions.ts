@@ -33,8 +33,8 @@ export interface ActionPeer {
   /** What this peer sees of message `key` (theirs or received). */
   seen(key: string): Promise<SeenMessage>;
   /**
-   * Shows `state` in the chat with the account, or in group `to`. Only the simulated network carries others'
-   * indicators to an engine: whatsapp-web.js has no event for them (see the instance README).
+   * Shows `state` in the chat with the account, or in group `to` (webjs stand-in: on WhatsApp Web's page, once it
+   * subscribed that chat's presence — `webjs-stand-in/wa-web.ts`).
    */
   showState(state: ChatState, to?: string): Promise<void>;
   /** Changes group `groupId` from their phone. @throws when WhatsApp refuses (not a member / not an admin). */

@@ -1,8 +1,9 @@
 /**
- * Engine contract: presence. The account's typing / recording indicators reach the chat (both engines); others'
- * indicators arrive as `presence` events on the simulated engine only — whatsapp-web.js has no event for them
- * (wwebjs/whatsapp-web.js#3372), so the webjs engine cannot report them (see the instance README).
+ * Engine contract: presence. The account's typing / recording indicators reach the chat; others' indicators arrive
+ * as `presence` events (both engines: on webjs through the listener the engine injects into WhatsApp Web's page,
+ * here the stand-in page of `webjs-stand-in/wa-web.ts` in a real Chromium).
  */
+import { eventually } from '@wacloud/testenv';
 import { describeEngines } from './harness.js';
 
 describeEngines('presence', (ctx) => {
@@ -24,16 +25,42 @@ describeEngines('presence', (ctx) => {
 describeEngines(
   'incoming presence',
   (ctx) => {
-    test("a peer's typing in the 1:1 chat and recording in a group arrive as presence events", async () => {
+    test("a peer's typing, paused and recording (1:1 and in a group) arrive as presence events, also after a restart", async () => {
       const lea = await ctx.network.newPeer('Lea');
+      await lea.sendText('about the voice note');
+      await ctx.events.waitFor('message', (m) => m.author === lea.id);
       await lea.showState('typing');
       const [p] = await ctx.events.waitFor('presence', (x) => x.participant === lea.id);
       expect(p).toEqual({ chatId: lea.id, participant: lea.id, state: 'typing', timestamp: expect.any(Number) });
+      await lea.showState('paused');
+      await ctx.events.waitFor('presence', (x) => x.participant === lea.id && x.state === 'paused');
       const { id: groupId } = await ctx.engine.createGroup('Voice notes', [lea.id]);
       await lea.showState('recording', groupId);
       const [g] = await ctx.events.waitFor('presence', (x) => x.chatId === groupId);
       expect(g).toMatchObject({ participant: lea.id, state: 'recording' });
+
+      const before = ctx.events.payloads('presence').length;
+      const since = () =>
+        ctx.events
+          .payloads('presence')
+          .slice(before)
+          .map(({ chatId, state }) => [chatId, state]);
+      await ctx.restart();
+      await lea.showState('typing');
+      await lea.showState('recording', groupId);
+      await lea.showState('paused');
+      await lea.showState('recording');
+      // The last indicator arrives after any duplicate of the earlier ones would have (one ordered channel).
+      await eventually(() => since().some(([chatId, state]) => chatId === lea.id && state === 'recording'), 15_000, 20);
+      // Each indicator once: no listener or binding of the run before the restart reports, none is missing.
+      expect(since()).toEqual([
+        [lea.id, 'typing'],
+        [groupId, 'recording'],
+        [lea.id, 'paused'],
+        [lea.id, 'recording'],
+      ]);
     });
   },
-  ['simulated'],
+  undefined,
+  { waWeb: true },
 );

@@ -2,7 +2,7 @@
  * whatsapp-web.js events of message actions and groups → engine events: `message_reaction` → `message_reaction`,
  * `message_edit` → `message_edit`, `message_revoke_everyone` → `message_revoke`, and `group_join`, `group_leave`,
  * `group_admin_changed`, `group_update` → `group_update`. whatsapp-web.js has no event for others' typing / recording
- * indicators, so the webjs engine emits no `presence` (see the instance README).
+ * indicators: `presence.ts` listens for them in WhatsApp Web's page.
  */
 import type { GroupNotification, Message as WMessage, Reaction } from 'whatsapp-web.js';
 import type { WebjsClient as WClient } from './client.js';

@@ -9,6 +9,7 @@ import type { WebjsClient as WClient } from './client.js';
 import type { EngineAccount, EngineEvents, SessionState } from '../engine.js';
 import { wireActionEvents } from './action-events.js';
 import { wireSyncEvents } from './sync-events.js';
+import { wirePresence } from './presence.js';
 import { IGNORED_MESSAGE_TYPES, chatIdOf, errorMessage, toAck, toEngineChat, toEngineMessage, widString } from './mapping.js';
 
 /**
@@ -144,4 +145,5 @@ export function wireClient(client: WClient, h: ClientEventHandlers): void {
     (event, ...args) => h.emit(event, ...args),
     () => h.ownId(),
   );
+  wirePresence(client, guard, (event, ...args) => h.emit(event, ...args));
 }

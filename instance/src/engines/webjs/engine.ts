@@ -96,6 +96,7 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   readonly features = new WebjsFeatures({
     client: () => this.workingClient(),
     me: () => this.account_?.id ?? widString(this.run?.client?.info?.wid?._serialized),
+    emit: (event, ...args) => this.safeEmit(event, ...args),
   });
 
   constructor(options: WebjsEngineOptions) {

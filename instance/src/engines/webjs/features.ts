@@ -10,7 +10,7 @@ import type { WebjsActionMessage as WMessage, WebjsGroupChat as WGroupChat } fro
 import type { WebjsChat as WChat, WebjsClient as WClient } from './client.js';
 import { EDIT_WINDOW_MS, type EngineEdit, type EngineRevoke } from '../engine-actions.js';
 import type { EngineGroupInfo, ParticipantAction } from '../engine-groups.js';
-import { EngineError, toChatId, type EngineMessage } from '../engine.js';
+import { EngineError, toChatId, type EngineEvents, type EngineMessage } from '../engine.js';
 import type { FeatureMethods } from '../features.js';
 import { chatIdOf, errorMessage, toEngineMessage, widString } from './mapping.js';
 
@@ -22,6 +22,8 @@ export interface WebjsFeatureDeps {
   client(): WClient;
   /** The account's own id. */
   me(): string;
+  /** Emits an engine event (never throws). */
+  emit<K extends keyof EngineEvents>(event: K, ...args: EngineEvents[K]): void;
 }
 
 export class WebjsFeatures implements FeatureMethods {
@@ -121,9 +123,14 @@ export class WebjsFeatures implements FeatureMethods {
     return (await this.#adminOf(groupId)).getInviteCode();
   }
 
+  /**
+   * `GroupChat.revokeInvite()`, then `group_update` `invite_revoked` (whatsapp-web.js reports no revocation, the
+   * account's own included; others' revocations are not reported on this engine).
+   */
   async revokeGroupInvite(groupId: string): Promise<string> {
     const group = await this.#adminOf(groupId);
     await group.revokeInvite();
+    this.d.emit('group_update', { groupId, action: 'invite_revoked', actor: this.d.me(), timestamp: Date.now() });
     return group.getInviteCode();
   }
 

@@ -2,7 +2,9 @@
  * The stand-in for whatsapp-web.js' `Client` at the library boundary: it implements {@link WebjsClient} (the subset of
  * `Client` the engine uses, built from the library's own type definitions) over a {@link StandInWorld}, and speaks
  * the library's events (`qr`, `authenticated`, `ready`, `message_create`, `message_ack`, `unread_count`, …) with
- * WhatsApp-shaped objects. It drives no browser: the engine runs with `launchBrowser: false`.
+ * WhatsApp-shaped objects. The engine runs with `launchBrowser: false`; `pupPage` is the world's stand-in WhatsApp
+ * Web page in a real Chromium (`wa-web.ts`) when the world has one, loaded afresh by each `initialize()` like a new
+ * browser's WhatsApp Web.
  */
 import { EventEmitter } from 'node:events';
 import type { ChatId, ClientOptions, ContactId, MessageSendOptions } from 'whatsapp-web.js';
@@ -14,6 +16,8 @@ import type { StandInWorld } from './world.js';
 
 export class StandInClient extends EventEmitter implements WebjsClient {
   info: WebjsClient['info'] = undefined;
+  /** whatsapp-web.js' puppeteer page: the world's stand-in WhatsApp Web page, if any. */
+  pupPage: WebjsClient['pupPage'] = undefined;
   /** Whether `initialize()` ran and `destroy()` did not. */
   alive = false;
 
@@ -27,6 +31,10 @@ export class StandInClient extends EventEmitter implements WebjsClient {
   /** Like the library: `qr` until the phone scans, or `authenticated` + `ready` with a stored session. */
   async initialize(): Promise<void> {
     this.alive = true;
+    if (this.world.waWeb) {
+      await this.world.waWeb.load(this.world.chatIds());
+      this.pupPage = this.world.waWeb.page;
+    }
     this.world.attach(this);
     if (this.world.linked) this.loggedIn();
     else this.emit('qr', this.world.nextQr());

@@ -15,8 +15,8 @@ export function standInActionPeer(world: StandInWorld, id: string): ActionPeer {
       const reactions = Object.fromEntries(world.actions.reactions.get(msg.id._serialized) ?? new Map<string, string>());
       return { body: msg.body, reactions, revoked: msg.type === 'revoked', isForwarded: Boolean(msg.isForwarded) };
     },
-    // whatsapp-web.js reports no one's typing indicators: there is nothing the stand-in could tell the engine.
-    showState: async () => undefined,
+    // In WhatsApp Web's page (wa-web.ts): the engine's injected listener reports it.
+    showState: (state, to) => world.peerShows(id, state, to),
     groupAction: async (groupId, change) => {
       const group = world.group(groupId);
       const ok =

@@ -13,6 +13,7 @@ import { StandInChat } from './chat.js';
 import { StandInClient } from './client.js';
 import { groupContact, textMessage, userContact, wid, type MessageFixture } from './fixtures.js';
 import { StandInGroupChat } from './groups.js';
+import type { StandInWaWeb } from './wa-web.js';
 
 const { MessageAck: Ack } = wwebjs;
 
@@ -36,6 +37,8 @@ export class StandInWorld {
   linked = false;
   /** Message actions (reactions, edits, revokes, forwards) by the account and by peers. */
   readonly actions = new StandInActions(this);
+  /** WhatsApp Web's page (its presence collection) in a real Chromium, when the world was given one. */
+  waWeb: StandInWaWeb | undefined;
   #client: StandInClient | undefined;
   #qrs = 0;
   #groups = 0;
@@ -79,6 +82,7 @@ export class StandInWorld {
     if (!chat) {
       chat = new StandInChat(id, this.accounts.get(id)?.pushname ?? '', this.#onState, this.#onSeen);
       this.chats.set(id, chat);
+      this.waWeb?.addChat(id);
     }
     return chat;
   }
@@ -95,6 +99,7 @@ export class StandInWorld {
     chat.description = options.description ?? '';
     for (const p of chat.participants) if (options.admins?.includes(p.id._serialized)) p.isAdmin = true;
     this.chats.set(id, chat);
+    this.waWeb?.addChat(id);
     chat.announceCreate(owner);
     return id;
   }
@@ -104,6 +109,20 @@ export class StandInWorld {
     const chat = this.chats.get(id);
     if (!(chat instanceof StandInGroupChat)) throw new Error(`no group ${id}`);
     return chat;
+  }
+
+  /** The ids of the account's chats, most recent first. */
+  chatIds(): string[] {
+    return [...this.chats.values()].sort((a, b) => b.timestamp - a.timestamp).map((c) => c.id._serialized);
+  }
+
+  /**
+   * User `from` shows `state` in the chat with the account (or group `to`) on WhatsApp Web's page: its chatstate
+   * becomes typing / recording (or none for paused). @throws without a page, or when WhatsApp Web never subscribed.
+   */
+  async peerShows(from: string, state: ChatState, to?: string): Promise<void> {
+    if (!this.waWeb) throw new Error('this stand-in world has no WhatsApp Web page');
+    await this.waWeb.peerShows(to ?? from, from, state === 'paused' ? null : state);
   }
 
   /** Whether user `id` is on WhatsApp. */
