@@ -59,6 +59,16 @@ const auditView = z.object({
   details: z.record(z.string(), z.unknown()).optional(),
 });
 
+/** A page of the audit log: its cursors are `<epoch ms>-<12 hex>` (`audit.ts`); any other is refused, 400 `invalid_cursor`. */
+const auditPageQuery = s.pageQuery.extend({
+  cursor: z
+    .string()
+    .max(200)
+    .meta({ pattern: '^\\d{13}-[0-9a-f]{12}$' })
+    .optional()
+    .meta({ description: "The previous page's nextCursor" }),
+});
+
 export function teamRoutes(d: TeamDeps): RouteDef[] {
   return [
     route({
@@ -222,7 +232,7 @@ export function teamRoutes(d: TeamDeps): RouteDef[] {
       summary:
         "The organisation's audit log, newest first: invitations, role and right changes, removals, instance creation and " +
         'deletion, token and webhook changes. Append-only',
-      query: s.pageQuery,
+      query: auditPageQuery,
       responses: {
         200: { description: 'A page', schema: z.object({ items: z.array(auditView), nextCursor: z.string().nullable() }) },
         400: err('`invalid_cursor`'),

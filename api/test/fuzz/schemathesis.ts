@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { findBinary } from '@wacloud/testenv';
 
 /**
@@ -129,7 +130,7 @@ export async function fuzz(run: FuzzRun): Promise<FuzzResult> {
           cwd: dir,
           timeout: run.timeoutMs ?? 180_000,
           maxBuffer: 64 * 1024 * 1024,
-          env: { ...process.env, NO_COLOR: '1', COLUMNS: '160' },
+          env: { ...process.env, NO_COLOR: '1', COLUMNS: '160', SCHEMATHESIS_HOOKS: HOOKS },
         },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
@@ -145,6 +146,9 @@ export async function fuzz(run: FuzzRun): Promise<FuzzResult> {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** The documents' own string formats, for the fuzzer (`hooks.py`). */
+const HOOKS = fileURLToPath(new URL('./hooks.py', import.meta.url));
 
 /** The run's configuration file: the known parameter values (used half of the time, the fuzzer's own otherwise). */
 function toml(run: FuzzRun): string {

@@ -29,7 +29,8 @@ export function syncRoutes({ chats }: { chats: ChatsService }): RouteDef[] {
       query: listChatsQuery,
       responses: {
         200: { description: 'A page of chats', schema: s.page(chatView) },
-        400: err('Invalid filter or cursor (`invalid_request`, `invalid_cursor`)'),
+        400: err('Invalid filter (`invalid_request`)'),
+        422: err('`invalid_cursor`: the cursor was not issued by this instance for this query; start again without it'),
         ...authErrors,
       },
       handler: ({ query }) => chats.list(query),

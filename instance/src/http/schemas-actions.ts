@@ -20,7 +20,7 @@ export const reactionBody = z
         (v) => v === '' || (/\p{Extended_Pictographic}|\p{Regional_Indicator}/u.test(v) && !/[\p{L}\p{N}\s]/u.test(v)),
         'must be one emoji, or empty',
       )
-      .meta({ description: 'One emoji, e.g. 👍; empty takes the reaction off' }),
+      .meta({ description: 'One emoji, e.g. 👍; empty takes the reaction off', format: 'emoji' }),
   })
   .strict();
 export const editBody = z.object({ text }).strict();
@@ -46,7 +46,8 @@ export const createGroupBody = z.object({ subject, participants }).strict();
 export const updateGroupBody = z
   .object({ subject: subject.optional(), description: description.optional() })
   .strict()
-  .refine((b) => b.subject !== undefined || b.description !== undefined, { message: 'give a subject, a description or both' });
+  .refine((b) => b.subject !== undefined || b.description !== undefined, { message: 'give a subject, a description or both' })
+  .meta({ minProperties: 1 });
 export const participantsParams = z.object({
   id: groupId,
   action: z.enum(['add', 'remove', 'promote', 'demote']).meta({ description: 'add, remove, promote (to admin) or demote' }),

@@ -1810,7 +1810,7 @@ export type ListChatsData = {
 
 export type ListChatsErrors = {
     /**
-     * Invalid filter or cursor (`invalid_request`, `invalid_cursor`)
+     * Invalid filter (`invalid_request`)
      */
     400: {
         error: {
@@ -1833,6 +1833,16 @@ export type ListChatsErrors = {
      * The token lacks the needed permission; `forbidden`: the token lacks the "r" permission
      */
     403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invalid_cursor`: the cursor was not issued by this instance for this query; start again without it
+     */
+    422: {
         error: {
             code: string;
             message: string;
