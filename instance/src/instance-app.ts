@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import type { Engine } from './engines/engine.js';
 import { createEngine, hasStoredSession } from './engines/factory.js';
 import { internalRoutes } from './http/routes-internal.js';
+import { mediaRoutes } from './http/routes-media.js';
 import { publicRoutes } from './http/routes-public.js';
 import { startHttpServers } from './http/servers.js';
 import { createMetrics } from './metrics.js';
@@ -18,6 +19,8 @@ import { ContactsService } from './services/contacts.js';
 import { EventRecorder } from './services/event-recorder.js';
 import { GapFiller } from './services/gap-fill.js';
 import { LiveEvents } from './services/live-events.js';
+import { MediaService } from './services/media/media-service.js';
+import { ReceivedMedia } from './services/media/received.js';
 import { MessagingService } from './services/messaging.js';
 import { OutgoingSender } from './services/outgoing/sender.js';
 import { SessionController } from './services/session-controller.js';
@@ -93,6 +96,15 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     denyCidrs: config.webhookDenyCidrs,
     dnsServers: config.webhookDnsServers,
   });
+  const media = new MediaService({
+    store,
+    registry: metrics.registry,
+    logger: logger.child({ component: 'media' }),
+    guard,
+    quotaBytes: config.mediaQuotaBytes,
+    urlTimeoutMs: config.mediaUrlTimeoutMs,
+  });
+  await media.init();
   const webhookAdmin = new WebhookAdmin(store, webhooks, guard, config.instanceId, () => dispatcher.notify());
   await webhookAdmin.init();
   const dispatcher: WebhookDispatcher = new WebhookDispatcher({
@@ -149,8 +161,11 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     },
     typing: { msPerChar: config.sendTypingMsPerChar, maxMs: config.sendTypingMaxMs },
     maxAttempts: config.sendMaxAttempts,
+    media,
   });
   await sender.start();
+  const received = new ReceivedMedia({ engine, store, media, logger: logger.child({ component: 'media' }), enabled: config.mediaDownload });
+  received.start();
   const messaging = new MessagingService(engine, store, sender);
   const contacts = new ContactsService(store);
 
@@ -162,7 +177,10 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     bodyLimitBytes: config.bodyLimitBytes,
     internalApiKey: config.internalApiKey,
     version: instanceVersion,
-    publicRoutes: publicRoutes({ session, messaging, contacts, sendWaitMs: config.sendWaitMaxMs }),
+    publicRoutes: [
+      ...publicRoutes({ session, messaging, contacts, sendWaitMs: config.sendWaitMaxMs }),
+      ...mediaRoutes({ messaging, media, received, sendWaitMs: config.sendWaitMaxMs }),
+    ],
     internalRoutes: internalRoutes({ tokens, webhooks: webhookAdmin }),
     tokens,
     session,
@@ -190,6 +208,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
       await servers.close().catch((err: Error) => logger.warn({ err }, 'closing the HTTP servers failed'));
       // The send in flight ends first; queued messages stay in the database for the next start.
       await bounded(sender.stop(), STOP_STEP_TIMEOUT_MS, 'send queue stop', logger);
+      await bounded(received.close(), STOP_STEP_TIMEOUT_MS, 'media downloads', logger);
       await engine.stop().catch((err: Error) => logger.warn({ err }, 'engine stop failed'));
       await bounded(gapFiller.idle(), STOP_STEP_TIMEOUT_MS, 'gap fill', logger);
       recorder.close();

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { buildOpenApi, type RouteDef } from '@wacloud/kit';
 import { z } from 'zod';
+import { mediaRoutes, type MediaDeps } from './http/routes-media.js';
 import { publicRoutes, type PublicDeps } from './http/routes-public.js';
 import { idempotencyKey } from './http/schemas.js';
 
@@ -48,6 +49,9 @@ export function instanceOpenApi(groups: InstanceRouteGroups, version = instanceV
 /** Request headers routes read themselves (the route tables describe path, query and body only), by operationId. */
 const HEADER_PARAMETERS: Record<string, Array<{ name: string; schema: z.ZodType }>> = {
   sendMessage: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
+  sendMedia: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
+  sendLocation: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
+  sendContact: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
 };
 
 /** Adds {@link HEADER_PARAMETERS} to their operations in `doc` (optional headers). */
@@ -77,8 +81,8 @@ export function publicOpenApi(): Record<string, unknown> {
         },
       },
     );
-  const deps = new Proxy({} as PublicDeps, { get: (_t, p: string) => unavailable(p) });
-  return instanceOpenApi({ public: publicRoutes(deps) });
+  const deps = new Proxy({} as PublicDeps & MediaDeps, { get: (_t, p: string) => unavailable(p) });
+  return instanceOpenApi({ public: [...publicRoutes(deps), ...mediaRoutes(deps)] });
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

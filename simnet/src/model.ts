@@ -3,7 +3,8 @@
  * shared by the network and the pending logins. In memory only.
  */
 import { randomBytes } from 'node:crypto';
-import type { Ack, PushEvent, ServerFrame, WireContact } from './protocol.js';
+import type { StoredContent } from './media.js';
+import type { Ack, MessageContent, PushEvent, ServerFrame, WireContact } from './protocol.js';
 
 /** One device connection as the network sees it. */
 export interface Link {
@@ -84,6 +85,8 @@ export interface StoredMessage {
   /** Epoch ms. */
   timestamp: number;
   quotedKey?: string;
+  /** A media file, location or contact card (absent for a text). */
+  content?: StoredContent;
   /** Per-recipient state (recipients = everyone in the chat but the sender). */
   status: Map<string, 1 | 2 | 3>;
   /** Ack last reported to the sender. */
@@ -98,6 +101,8 @@ export interface SendInput {
   /** Sender-assigned key; generated when absent. */
   key?: string;
   quotedMessageId?: string;
+  /** A media file (uploaded first), location or contact card; the body is then the caption. */
+  content?: MessageContent | undefined;
 }
 
 /** 20 uppercase hex characters, like the keys WhatsApp clients assign. */

@@ -14,6 +14,7 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { ChatStates } from './chat-states.js';
 import { PendingLogins } from './logins.js';
+import { MediaStore } from './media.js';
 import { NetworkViews } from './views.js';
 import {
   SimnetError,
@@ -47,6 +48,8 @@ export class SimNetwork {
   readonly #views = new NetworkViews(this.#accounts, this.#groups, this.#messages);
   /** Typing / recording indicators the devices showed (for the test hooks). */
   readonly chatStates = new ChatStates();
+  /** The media server's files (`media.ts`). */
+  readonly media = new MediaStore();
 
   constructor(options: NetworkOptions = {}) {
     this.#logins = new PendingLogins(options.qrIntervalMs ?? 20_000, options.qrMaxCount ?? 6);
@@ -157,7 +160,7 @@ export class SimNetwork {
     try {
       switch (frame.type) {
         case 'send': {
-          const input: SendInput = { from: device.phone, to: frame.to, body: frame.body, key: frame.key };
+          const input: SendInput = { from: device.phone, to: frame.to, body: frame.body, key: frame.key, content: frame.content };
           if (frame.quotedMessageId !== undefined) input.quotedMessageId = frame.quotedMessageId;
           this.#send(input, device, (message) => reply<'send'>({ message }));
           return;
@@ -321,6 +324,7 @@ export class SimNetwork {
       return view;
     }
     const recipients = this.#views.recipients(sender.phone, to);
+    const content = this.media.content(input.content, input.body);
     const quotedKey = input.quotedMessageId === undefined ? undefined : keyOf(input.quotedMessageId);
     const quoted = quotedKey === undefined ? undefined : this.#messages.get(quotedKey);
     const message: StoredMessage = {
@@ -328,7 +332,8 @@ export class SimNetwork {
       from: sender.phone,
       to,
       isGroup: to.endsWith('@g.us'),
-      body: input.body,
+      body: content?.vcard ?? input.body,
+      ...(content ? { content } : {}),
       timestamp: Date.now(),
       status: new Map(recipients.map((phone) => [phone, 1])),
       ack: 1,

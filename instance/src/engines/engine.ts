@@ -9,6 +9,7 @@
  * serialized as `<fromMe>_<chatId>_<key>` like whatsapp-web.js' `id._serialized`.
  */
 import type { EventEmitter } from 'node:events';
+import type { EngineMedia, EngineMessageContent } from './engine-media.js';
 
 /**
  * Session state as reported by `GET /health` and the event stream:
@@ -44,7 +45,7 @@ export interface ReconnectStatus {
  */
 export type Ack = -1 | 0 | 1 | 2 | 3 | 4;
 
-export interface EngineMessage {
+export interface EngineMessage extends EngineMessageContent {
   /** Serialized message id, unique per account. */
   id: string;
   /** The chat this message belongs to (the peer for 1:1 chats, the group for group chats). */
@@ -53,7 +54,7 @@ export interface EngineMessage {
   author: string;
   fromMe: boolean;
   isGroup: boolean;
-  /** Message type as WhatsApp names it: chat (text), image, …; only `chat` is sent by wacloud today. */
+  /** Message type as WhatsApp names it: chat (text), image, video, audio, ptt, document, sticker, location, vcard, … */
   type: string;
   body: string;
   /** Epoch milliseconds. */
@@ -133,7 +134,7 @@ export interface LoginOptions {
  * One WhatsApp session. All methods may be called in any state; those that need WORKING throw
  * `EngineNotReadyError`. Implementations emit {@link EngineEvents} and never throw from event listeners.
  */
-export interface Engine extends EventEmitter<EngineEvents> {
+export interface Engine extends EventEmitter<EngineEvents>, EngineMedia {
   readonly kind: 'webjs' | 'simulated';
   /** Current session state. */
   state(): SessionState;

@@ -236,7 +236,7 @@ export function publicRoutes({ session, messaging, contacts, sendWaitMs }: Publi
 }
 
 /** The `Idempotency-Key` header's value, or undefined without one. @throws AppError `invalid_request` (400) when malformed. */
-function idempotencyKeyOf(header: string | undefined): string | undefined {
+export function idempotencyKeyOf(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   const r = s.idempotencyKey.safeParse(header);
   if (r.success) return r.data;

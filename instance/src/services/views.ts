@@ -3,13 +3,15 @@
  * payloads. Timestamps are ISO 8601 strings; absent optional fields are left out.
  */
 import type { EngineContact, EngineMessage } from '../engines/engine.js';
-import type { ContactDoc, MessageDoc, SentBy } from '../storage/store.js';
+import type { ContactDoc, MediaStatus, MessageDoc, SentBy } from '../storage/store.js';
 
 /** Message as the API shows it: the engine's message with an ISO 8601 timestamp and, when sent through the API, its token. */
-export interface MessageView extends Omit<EngineMessage, 'timestamp'> {
+export interface MessageView extends Omit<EngineMessage, 'timestamp' | 'media'> {
   /** ISO 8601 */
   timestamp: string;
   sentBy?: SentBy | undefined;
+  /** Media messages: the file (its bytes at `GET /v1/messages/{id}/media`) and whether it is stored. */
+  media?: { mimetype: string; filename?: string; size?: number; status?: MediaStatus } | undefined;
 }
 
 /** Contact (user or group) as the API shows it: the engine's contact with the time it was last written. */
@@ -31,6 +33,18 @@ export function toMessageView(d: MessageDoc): MessageView {
     ack: d.ack,
     ...(d.quotedMessageId ? { quotedMessageId: d.quotedMessageId } : {}),
     ...(d.sentBy?.tokenId ? { sentBy: { tokenId: d.sentBy.tokenId, tokenName: d.sentBy.tokenName } } : {}),
+    ...(d.media
+      ? {
+          media: {
+            mimetype: d.media.mimetype,
+            ...(d.media.filename ? { filename: d.media.filename } : {}),
+            ...(typeof d.media.size === 'number' ? { size: d.media.size } : {}),
+            ...(d.media.status ? { status: d.media.status } : {}),
+          },
+        }
+      : {}),
+    ...(d.location ? { location: d.location } : {}),
+    ...(d.vcard ? { vcard: d.vcard } : {}),
   };
 }
 

@@ -23,6 +23,10 @@ export function toMessageDoc(m: EngineMessage, sentBy?: SentBy): MessageDoc {
     quotedMessageId: m.quotedMessageId,
     sentBy,
     createdAt: new Date(),
+    // Media files are downloaded after the message is recorded (services/media/received.ts).
+    ...(m.media ? { media: { ...m.media, status: 'pending' as const } } : {}),
+    ...(m.location ? { location: m.location } : {}),
+    ...(m.vcard ? { vcard: m.vcard } : {}),
   };
 }
 

@@ -23,10 +23,11 @@ export function idempotentOutgoingId(tokenId: string, key: string): string {
 }
 
 /** SHA-256 (hex) of what a send request asks for: a retry under the same Idempotency-Key must ask for the same. */
-export function requestHash(r: { chatId: string; body: string; quotedMessageId?: string | undefined }): string {
-  return createHash('sha256')
-    .update(JSON.stringify([r.chatId, r.body, r.quotedMessageId ?? null]))
-    .digest('hex');
+export function requestHash(r: { chatId: string; body: string; quotedMessageId?: string | undefined; content?: unknown }): string {
+  // Texts hash as they always did; a media file, location or contact card adds its content (a file by its SHA-256).
+  const parts: unknown[] = [r.chatId, r.body, r.quotedMessageId ?? null];
+  if (r.content !== undefined) parts.push(r.content);
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
 /**

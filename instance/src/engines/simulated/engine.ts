@@ -40,7 +40,10 @@ import {
   type SendTextOptions,
   type SessionState,
 } from '../engine.js';
+import type { DownloadedMedia, EngineLocation, OutgoingMedia } from '../engine-media.js';
 import { DEFAULT_RECONNECT_POLICY, Reconnector, type ReconnectPolicy } from '../reconnect.js';
+import { closeSocket } from './close-socket.js';
+import { SimulatedMedia, withMediaRef } from './media.js';
 import { PendingRequests } from './requests.js';
 import { renderScreen } from './screenshot.js';
 import { SessionFile } from './stored-session.js';
@@ -58,6 +61,8 @@ export interface SimulatedEngineOptions {
   /** Backoff and retry budget after a failure (defaults: `DEFAULT_RECONNECT_POLICY`, 1 s → 5 min, 20 retries). */
   reconnect?: Partial<ReconnectPolicy> | undefined;
 }
+
+type SendFrame = Extract<RequestFrame, { type: 'send' }>;
 
 /** States in which a start is still under way (start() waits through them). */
 const UNSETTLED: ReadonlySet<SessionState> = new Set(['STARTING', 'AUTHENTICATING']);
@@ -86,6 +91,7 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
   #connected = false;
   #lastError: string | undefined;
   readonly #requests: PendingRequests;
+  readonly #media: SimulatedMedia;
   readonly #seen = new Set<string>();
   #settleWaiters: Array<() => void> = [];
 
@@ -99,6 +105,7 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
     this.#sessionFile = new SessionFile(options.dataDir, this.#log);
     this.#requests = new PendingRequests(options.requestTimeoutMs ?? 10_000);
     this.#reconnector = new Reconnector({ ...DEFAULT_RECONNECT_POLICY, ...options.reconnect });
+    this.#media = new SimulatedMedia(options.simnetUrl, () => this.#requireWorking(), (frame) => this.#sendMessage(frame));
   }
 
   state(): SessionState {
@@ -174,20 +181,26 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
     if (text.length === 0 || text.length > MAX_BODY_CHARS) {
       throw new EngineError('invalid_message', `text must be 1 to ${MAX_BODY_CHARS} characters`);
     }
-    const frame: RequestFrame = {
-      type: 'send',
-      reqId: this.#requests.nextId(),
-      to: toChatId(to),
-      key: randomBytes(10).toString('hex').toUpperCase(),
-      body: text,
-    };
+    const frame: SendFrame = { type: 'send', reqId: 0, to: toChatId(to), key: randomBytes(10).toString('hex').toUpperCase(), body: text };
     if (options.quotedMessageId !== undefined) frame.quotedMessageId = options.quotedMessageId;
+    return this.#sendMessage(frame);
+  }
+
+  // See {@link EngineMedia}: files go through the network's media server first (`media.ts`).
+  sendMedia = (to: string, media: OutgoingMedia, o?: SendTextOptions): Promise<EngineMessage> => this.#media.sendMedia(to, media, o);
+  sendLocation = (to: string, l: EngineLocation, o?: SendTextOptions): Promise<EngineMessage> => this.#media.sendLocation(to, l, o);
+  sendContactCard = (to: string, vcard: string, o?: SendTextOptions): Promise<EngineMessage> => this.#media.sendContactCard(to, vcard, o);
+  downloadMedia = (m: Pick<EngineMessage, 'id' | 'chatId' | 'media'>): Promise<DownloadedMedia> => this.#media.downloadMedia(m);
+
+  /** Sends a `send` frame; resolves with the message as the server accepted it, emitted as `message` first. */
+  async #sendMessage(frame: SendFrame): Promise<EngineMessage> {
+    frame.reqId = this.#requests.nextId();
     const { message } = await this.#request(frame, (result) => {
       // Emitted while handling the response frame, so listeners see the message before any ack of it.
       this.#remember(result.message.id);
-      this.#emit('message', result.message);
+      this.#emit('message', withMediaRef(result.message));
     });
-    return message;
+    return withMediaRef(message);
   }
 
   /**
@@ -221,7 +234,7 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
     checkHistoryLimit(limit);
     this.#requireWorking();
     const { messages } = await this.#request({ type: 'history', reqId: this.#requests.nextId(), chatId: toChatId(chatId), limit });
-    return messages.filter((m) => m.timestamp >= sinceMs);
+    return messages.filter((m) => m.timestamp >= sinceMs).map(withMediaRef);
   }
 
   /**
@@ -409,7 +422,7 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
       case 'message':
         if (this.#seen.has(event.message.id)) return;
         this.#remember(event.message.id);
-        this.#emit('message', event.message);
+        this.#emit('message', withMediaRef(event.message));
         return;
       case 'ack':
         this.#emit('message_ack', { id: event.id, chatId: event.chatId, ack: event.ack });
@@ -473,22 +486,4 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
       this.#log.error({ err, event }, 'engine event listener threw');
     }
   }
-}
-
-/** Closes a socket gracefully, terminating it when the close handshake takes over 1 s. */
-function closeSocket(ws: WebSocket): Promise<void> {
-  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      ws.terminate();
-      resolve();
-    }, 1_000);
-    ws.once('close', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-    ws.on('error', () => undefined);
-    if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
-    else ws.close(1000, 'stopped');
-  });
 }

@@ -47,9 +47,11 @@ import {
   type SendTextOptions,
   type SessionState,
 } from '../engine.js';
+import type { EngineLocation, OutgoingMedia } from '../engine-media.js';
 import { wireClient } from './client-events.js';
 import { readChats, readContacts, sendChatState } from './directory.js';
 import { fetchMessagesSince } from './history.js';
+import { downloadMessageMedia, sendContactCardMessage, sendLocationMessage, sendMediaMessage, sendTarget } from './media.js';
 import type { WebjsEngineOptions } from './options.js';
 import { errorMessage, toEngineMessage, widString } from './mapping.js';
 import { ChromiumSandboxError } from './sandbox.js';
@@ -204,19 +206,20 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   }
 
   async sendText(to: string, text: string, options: SendTextOptions = {}): Promise<EngineMessage> {
+    const o = options.quotedMessageId ? { quotedMessageId: options.quotedMessageId } : undefined;
+    return this.sent(async (client) => client.sendMessage(await sendTarget(client, to), text, o));
+  }
+
+  // See {@link EngineMedia}: `MessageMedia`, `Location`, vCards, `Message.downloadMedia()` (`media.ts`).
+  sendMedia = (to: string, media: OutgoingMedia, o?: SendTextOptions) => this.sent((c) => sendMediaMessage(c, to, media, o));
+  sendLocation = (to: string, l: EngineLocation, o?: SendTextOptions) => this.sent((c) => sendLocationMessage(c, to, l, o));
+  sendContactCard = (to: string, vcard: string, o?: SendTextOptions) => this.sent((c) => sendContactCardMessage(c, to, vcard, o));
+  downloadMedia = async (m: Pick<EngineMessage, 'id' | 'chatId' | 'media'>) => downloadMessageMedia(this.workingClient(), m);
+
+  /** Runs a send with the WORKING client; resolves with the sent message mapped (its author is the account). */
+  private async sent(send: (client: WClient) => Promise<WMessage>): Promise<EngineMessage> {
     const client = this.workingClient();
-    const chatId = toChatId(to);
-    let target = chatId;
-    if (chatId.endsWith('@c.us')) {
-      const numberId = await client.getNumberId(chatId);
-      if (!numberId) throw new EngineError('number_not_on_whatsapp', `${chatId} is not on WhatsApp`);
-      target = numberId._serialized;
-    } else {
-      const chat = await client.getChatById(chatId).catch(() => undefined);
-      if (!chat) throw new EngineError('chat_not_found', `chat ${chatId} does not exist`);
-    }
-    const sent = await client.sendMessage(target, text, options.quotedMessageId ? { quotedMessageId: options.quotedMessageId } : undefined);
-    return this.toEngineMessage(sent, client);
+    return this.toEngineMessage(await send(client), client);
   }
 
   /** See {@link Engine.sendChatState}: `Chat.sendStateTyping()`, `sendStateRecording()` or `clearState()`. */

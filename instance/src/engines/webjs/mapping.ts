@@ -4,12 +4,14 @@
  */
 import type { Chat as WChat, Contact as WContact, Message as WMessage } from 'whatsapp-web.js';
 import type { Ack, EngineChat, EngineContact, EngineMessage } from '../engine.js';
+import { contentOf, type MediaFields } from './media.js';
 
 /** The fields of whatsapp-web.js' `Message` the mapping reads (a `Message` is one; so is a stand-in in tests). */
 export type MappedMessage = Pick<
   WMessage,
   'id' | 'fromMe' | 'from' | 'to' | 'author' | 'type' | 'body' | 'timestamp' | 'ack' | 'hasQuotedMsg' | 'getQuotedMessage'
->;
+> &
+  MediaFields;
 
 /** Message types that are protocol noise rather than conversation; not emitted as `message`. */
 export const IGNORED_MESSAGE_TYPES = new Set(['e2e_notification', 'notification_template', 'protocol', 'ciphertext', 'gp2']);
@@ -56,6 +58,7 @@ export async function toEngineMessage(msg: MappedMessage, me: string): Promise<E
     timestamp: (msg.timestamp ?? 0) * 1000,
     ack: toAck(msg.ack),
     quotedMessageId,
+    ...contentOf(msg),
   };
 }
 

@@ -21,11 +21,12 @@ import type { EventRecorder } from '../event-recorder.js';
 import { runGuarded } from '../guarded.js';
 import type { LiveEvents } from '../live-events.js';
 import { Pacer, type PacingOptions } from './pacing.js';
+import { sendContent, type ContentFields, type MediaAccess } from './content.js';
 import { findSentCopy } from './reconcile.js';
 import { toOutgoingView } from './view.js';
 
 /** Engine codes that say the message was not sent and will not be: the record fails with the reason. */
-const FINAL_CODES = new Set(['chat_not_found', 'number_not_on_whatsapp', 'invalid_message', 'invalid_request']);
+const FINAL_CODES = new Set(['chat_not_found', 'number_not_on_whatsapp', 'invalid_message', 'invalid_request', 'media_missing']);
 /** First retry delay after a failure that may be transient, ms (doubles per attempt, at most {@link RETRY_MAX_MS}). */
 const RETRY_BASE_MS = 1_000;
 const RETRY_MAX_MS = 60_000;
@@ -50,6 +51,8 @@ export interface OutgoingSenderOptions {
   typing: TypingOptions;
   /** Engine attempts before a message that keeps failing is `failed`. */
   maxAttempts: number;
+  /** Media storage, for records that send a file. */
+  media?: MediaAccess | undefined;
 }
 
 /**
@@ -226,7 +229,7 @@ export class OutgoingSender {
       this.#pacer.take(doc.chatId, Date.now());
       let sent: EngineMessage;
       try {
-        sent = (await sendAndRecord(engine, recorder, doc)).message;
+        sent = (await sendAndRecord(engine, recorder, doc, this.o.media)).message;
       } catch (err) {
         if (!(err instanceof RecordError)) return await this.#failed(doc, item, err);
         // It went out: the status says so even though its message record could not be written now.
@@ -343,21 +346,23 @@ class RecordError extends Error {
 }
 
 /**
- * Sends `doc`'s text through the engine and records the message once, naming `doc.sentBy` (the engine's own report of
+ * Sends `doc` (its text, media file, location or contact card: `content.ts`) through the engine and records the message once, naming `doc.sentBy` (the engine's own report of
  * it is held meanwhile: {@link EventRecorder.beginSend}). Resolves with the engine's message and the stored record.
  * @throws what {@link Engine.sendText} throws; a RecordError (its `cause` the driver's error) when recording failed.
  */
 export async function sendAndRecord(
   engine: Engine,
   recorder: EventRecorder,
-  doc: Pick<OutgoingDoc, 'chatId' | 'body' | 'quotedMessageId' | 'sentBy'>,
+  doc: ContentFields & Pick<OutgoingDoc, 'sentBy'>,
+  media?: MediaAccess,
 ): Promise<{ message: EngineMessage; record: MessageDoc }> {
   const endSend = recorder.beginSend();
   try {
-    // A field the database gave back as null is absent.
-    const message = await engine.sendText(doc.chatId, doc.body, { quotedMessageId: doc.quotedMessageId ?? undefined });
+    const message = await sendContent(engine, doc, media);
     try {
-      return { message, record: await recorder.recordSent(message, doc.sentBy) };
+      const record = await recorder.recordSent(message, doc.sentBy);
+      if (doc.media && media) await media.linkSent(doc.media, message.id);
+      return { message, record };
     } catch (err) {
       throw new RecordError(message, err);
     }

@@ -1,0 +1,180 @@
+/**
+ * Media files of the instance: checked ({@link checkMedia}), counted against the per-instance quota
+ * (`MEDIA_QUOTA_BYTES`, metric `wacloud_media_stored_bytes`) and stored in GridFS (`storage/media.ts`) before any
+ * record references them; read back for the send queue and streamed by `GET /v1/messages/:id/media`.
+ *
+ * Quota: the bytes stored are counted at start (one aggregation) and kept in memory; a file that would pass the quota
+ * is refused (`media_quota_exceeded`, 507). Concurrent uploads are reserved before their write, so together they
+ * cannot pass it either.
+ */
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { MediaType } from '../../engines/engine-media.js';
+import { AppError } from '../../errors.js';
+import {
+  deleteMedia,
+  findMediaOfMessage,
+  initMediaStorage,
+  linkMediaToMessage,
+  mediaBytes,
+  openMedia,
+  putMedia,
+  readMedia,
+  type OpenedMedia,
+  type StoredMediaRef,
+} from '../../storage/media.js';
+import type { Store } from '../../storage/store.js';
+import type { WebhookGuard } from '../../webhooks/ssrf.js';
+import { fetchMedia } from './fetch-url.js';
+import { MEDIA_LIMITS } from './limits.js';
+import { createMediaMetrics, type MediaMetrics } from './media-metrics.js';
+import { checkMedia, tooLarge } from './validate.js';
+
+export interface MediaServiceOptions {
+  store: Store;
+  registry: Registry;
+  logger: Logger;
+  /** The SSRF guard media URLs are fetched through (the webhooks' one: same allow and deny lists). */
+  guard: WebhookGuard;
+  /** Bytes of media the instance may store; 0: no quota. */
+  quotaBytes: number;
+  /** Bound of one media URL fetch, ms. */
+  urlTimeoutMs: number;
+}
+
+/** A file to store for a send: the bytes and what the client said about them. */
+export interface MediaInput {
+  type: MediaType;
+  data: Buffer;
+  /** The MIME type the client declared (multipart part, `mimetype` field or the URL answer's Content-Type). */
+  declared?: string | undefined;
+  filename?: string | undefined;
+}
+
+export class MediaService {
+  readonly metrics: MediaMetrics;
+  #used = 0;
+  #reserved = 0;
+
+  constructor(private readonly o: MediaServiceOptions) {
+    this.metrics = createMediaMetrics(o.registry);
+    this.metrics.quotaBytes.set(o.quotaBytes);
+  }
+
+  /** Creates the GridFS indexes and counts the bytes stored. @throws the driver's error. */
+  async init(): Promise<void> {
+    await initMediaStorage(this.o.store);
+    this.#setUsed(await mediaBytes(this.o.store));
+  }
+
+  /**
+   * Checks and stores a file for a send (direction `out`).
+   * @throws AppError from {@link checkMedia}, `media_quota_exceeded`; the driver's error.
+   */
+  async ingest(input: MediaInput): Promise<StoredMediaRef> {
+    let checked;
+    try {
+      checked = await checkMedia(input.type, input.data, input.declared);
+    } catch (err) {
+      if (err instanceof AppError) this.metrics.files.inc({ direction: 'out', result: err.code });
+      throw err;
+    }
+    const ext = checked.ext ? `.${checked.ext}` : '';
+    const filename = input.filename ?? (input.type === 'document' ? `document${ext}` : undefined);
+    return this.store(input.data, { type: input.type, mimetype: checked.mimetype, filename, direction: 'out' });
+  }
+
+  /**
+   * Fetches `url` (SSRF guard, size cap, timeout) and stores it like {@link ingest}; `declared` overrides the answer's
+   * Content-Type as the declared type.
+   * @throws AppError `media_url_refused`, `media_url_unreachable`, `media_too_large` and those of {@link ingest}.
+   */
+  async ingestUrl(type: MediaType, url: string, declared?: string, filename?: string): Promise<StoredMediaRef> {
+    const maxBytes = MEDIA_LIMITS[type].maxBytes;
+    let fetched;
+    try {
+      fetched = await fetchMedia(url, {
+        guard: this.o.guard,
+        timeoutMs: this.o.urlTimeoutMs,
+        maxBytes,
+        tooLarge: (size) => tooLarge(type, size, maxBytes),
+      });
+    } catch (err) {
+      if (err instanceof AppError) this.metrics.files.inc({ direction: 'out', result: err.code });
+      throw err;
+    }
+    return this.ingest({ type, data: fetched.data, declared: declared ?? fetched.contentType, filename: filename ?? fetched.filename });
+  }
+
+  /**
+   * Stores `data` as is (after the quota check). `in` files are a received message's.
+   * @throws AppError `media_quota_exceeded`; the driver's error.
+   */
+  async store(
+    data: Buffer,
+    meta: { type: MediaType; mimetype: string; filename?: string | undefined; direction: 'in' | 'out'; messageId?: string },
+  ): Promise<StoredMediaRef> {
+    const quota = this.o.quotaBytes;
+    if (quota > 0 && this.#used + this.#reserved + data.length > quota) {
+      this.metrics.files.inc({ direction: meta.direction, result: 'media_quota_exceeded' });
+      throw new AppError('media_quota_exceeded', `The instance's media quota (${quota} bytes) is used up; ${this.#used} bytes are stored.`, {
+        quotaBytes: quota,
+        usedBytes: this.#used,
+        size: data.length,
+      });
+    }
+    this.#reserved += data.length;
+    try {
+      const ref = await putMedia(this.o.store, data, meta);
+      this.#setUsed(this.#used + data.length);
+      this.metrics.files.inc({ direction: meta.direction, result: 'stored' });
+      return ref;
+    } finally {
+      this.#reserved -= data.length;
+    }
+  }
+
+  /** Removes a file nothing references any more (a refused or repeated send). Never throws; failures are logged. */
+  async discard(ref: StoredMediaRef): Promise<void> {
+    try {
+      await deleteMedia(this.o.store, ref.fileId);
+      this.#setUsed(Math.max(0, this.#used - ref.size));
+    } catch (err) {
+      this.o.logger.warn({ err, fileId: ref.fileId }, 'could not remove an unreferenced media file');
+    }
+  }
+
+  /** The bytes of file `fileId`. @throws the driver's error (FileNotFound for a missing file). */
+  read(fileId: string): Promise<Buffer> {
+    return readMedia(this.o.store, fileId);
+  }
+
+  /** Records that file `fileId` was sent as WhatsApp message `messageId` (file metadata and the message record). */
+  async linkSent(ref: StoredMediaRef, messageId: string): Promise<void> {
+    await linkMediaToMessage(this.o.store, ref.fileId, messageId);
+    await this.o.store.col.messages.updateOne(
+      { _id: messageId },
+      { $set: { 'media.fileId': ref.fileId, 'media.status': 'stored', 'media.size': ref.size, 'media.mimetype': ref.mimetype } },
+    );
+  }
+
+  /** File `fileId` opened for streaming, or undefined. */
+  open(fileId: string): Promise<OpenedMedia | undefined> {
+    return openMedia(this.o.store, fileId);
+  }
+
+  /** The file stored for message `messageId`, or undefined. */
+  ofMessage(messageId: string): Promise<StoredMediaRef | undefined> {
+    return findMediaOfMessage(this.o.store, messageId);
+  }
+
+  /** Bytes stored now. */
+  usedBytes(): number {
+    return this.#used;
+  }
+
+  #setUsed(v: number): void {
+    this.#used = v;
+    this.metrics.storedBytes.set(v);
+  }
+}
