@@ -4,7 +4,8 @@
  * failing handler is logged, never thrown into whatsapp-web.js.
  */
 import type { Logger } from 'pino';
-import type { Chat as WChat, Client as WClient, Message as WMessage } from 'whatsapp-web.js';
+import type { Chat as WChat, Message as WMessage } from 'whatsapp-web.js';
+import type { WebjsClient as WClient } from './client.js';
 import type { EngineAccount, EngineEvents, SessionState } from '../engine.js';
 import { IGNORED_MESSAGE_TYPES, chatIdOf, errorMessage, toAck, toEngineChat, toEngineMessage, widString } from './mapping.js';
 

@@ -2,8 +2,8 @@
  * The webjs engine's reads of the account's address book and chats, and its chat-state indicator, through
  * whatsapp-web.js' `Client` (the engine's working client), mapped to the engine's shapes.
  */
-import type { Client as WClient, GroupChat as WGroupChat } from 'whatsapp-web.js';
 import { EngineError, type ChatState, type EngineChat, type EngineContact } from '../engine.js';
+import type { WebjsClient as WClient } from './client.js';
 import { toEngineChat, toEngineContact } from './mapping.js';
 
 /** Every contact of the account, groups with their participants' ids (from `getChats()`). */
@@ -14,7 +14,7 @@ export async function readContacts(client: WClient): Promise<EngineContact[]> {
     if (chat.isGroup) {
       participants.set(
         chat.id._serialized,
-        ((chat as WGroupChat).participants ?? []).map((p) => p.id._serialized),
+        (chat.participants ?? []).map((p) => p.id._serialized),
       );
     }
   }

@@ -27,11 +27,11 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Browser } from 'puppeteer-core';
 import wwebjs from 'whatsapp-web.js';
-import type { Client as WClient, ClientOptions as WClientOptions, Message as WMessage } from 'whatsapp-web.js';
+import type { ClientOptions as WClientOptions } from 'whatsapp-web.js';
+import { clientIsWebjsClient, type WebjsClient as WClient, type WebjsMessage } from './client.js';
 import { DEFAULT_RECONNECT_POLICY, Reconnector } from '../reconnect.js';
 import { closeBrowser, launchChromium, screenshotPng, processTreePssBytes, removeStaleSingletonFiles, withTimeout } from './browser.js';
 import {
-  EngineError,
   EngineNotReadyError,
   checkHistoryLimit,
   toChatId,
@@ -51,9 +51,10 @@ import type { EngineLocation, OutgoingMedia } from '../engine-media.js';
 import { wireClient } from './client-events.js';
 import { readChats, readContacts, sendChatState } from './directory.js';
 import { fetchMessagesSince } from './history.js';
-import { downloadMessageMedia, sendContactCardMessage, sendLocationMessage, sendMediaMessage, sendTarget } from './media.js';
+import { downloadMessageMedia, sendContactCardMessage, sendLocationMessage, sendMediaMessage } from './media.js';
 import type { WebjsEngineOptions } from './options.js';
 import { errorMessage, toEngineMessage, widString } from './mapping.js';
+import { sendTextMessage } from './send.js';
 import { ChromiumSandboxError } from './sandbox.js';
 import type { BrowserRun } from './run.js';
 import { MemoryWatchdog } from './watchdog.js';
@@ -205,9 +206,10 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     });
   }
 
+  /** See {@link Engine.sendText}: `Client.sendMessage` after checking the target (`send.ts`). */
   async sendText(to: string, text: string, options: SendTextOptions = {}): Promise<EngineMessage> {
-    const o = options.quotedMessageId ? { quotedMessageId: options.quotedMessageId } : undefined;
-    return this.sent(async (client) => client.sendMessage(await sendTarget(client, to), text, o));
+    const client = this.workingClient();
+    return sendTextMessage(client, to, text, options, this.account_?.id ?? widString(client.info?.wid?._serialized));
   }
 
   // See {@link EngineMedia}: `MessageMedia`, `Location`, vCards, `Message.downloadMedia()` (`media.ts`).
@@ -217,9 +219,9 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   downloadMedia = async (m: Pick<EngineMessage, 'id' | 'chatId' | 'media'>) => downloadMessageMedia(this.workingClient(), m);
 
   /** Runs a send with the WORKING client; resolves with the sent message mapped (its author is the account). */
-  private async sent(send: (client: WClient) => Promise<WMessage>): Promise<EngineMessage> {
+  private async sent(send: (client: WClient) => Promise<WebjsMessage>): Promise<EngineMessage> {
     const client = this.workingClient();
-    return this.toEngineMessage(await send(client), client);
+    return toEngineMessage(await send(client), this.account_?.id ?? widString(client.info?.wid?._serialized));
   }
 
   /** See {@link Engine.sendChatState}: `Chat.sendStateTyping()`, `sendStateRecording()` or `clearState()`. */
@@ -297,7 +299,8 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     try {
       const removed = await removeStaleSingletonFiles(this.profileDir);
       if (removed.length > 0) this.log.warn({ profileDir: this.profileDir, removed }, 'removed stale Chromium lock files');
-      if (!run.ending) {
+      if (!run.ending && this.opts.launchBrowser === false) this.startClient(run, undefined, options);
+      else if (!run.ending) {
         const browser = await launchChromium({
           executablePath: this.opts.chromiumPath,
           userDataDir: this.profileDir,
@@ -333,17 +336,17 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
     this.log.info({ state: this.state_, reason: this.reason_, ms: Date.now() - t0 }, 'start finished');
   }
 
-  /** Creates the whatsapp-web.js client on `browser`, wires its events and initializes it (not awaited). */
-  private startClient(run: BrowserRun, browser: Browser, options: LoginOptions): void {
+  /** Creates the whatsapp-web.js client (on `browser`, when one was launched), wires its events and initializes it. */
+  private startClient(run: BrowserRun, browser: Browser | undefined, options: LoginOptions): void {
     const phone = options.phone?.replace(/\D/g, '');
     const clientOptions: WClientOptions = {
       authStrategy: new LocalAuth({ dataPath: path.resolve(this.opts.dataDir) }),
-      puppeteer: { browserWSEndpoint: browser.wsEndpoint() },
+      puppeteer: browser ? { browserWSEndpoint: browser.wsEndpoint() } : {},
       // whatsapp-web.js' default cache dir is ./.wwebjs_cache in the cwd; keep it on the data volume.
       webVersionCache: { type: 'local', path: path.join(path.resolve(this.opts.dataDir), 'wwebjs-cache') },
       ...(phone ? { pairWithPhoneNumber: { phoneNumber: phone, showNotification: true } } : {}),
     };
-    const client = this.opts.createClient ? this.opts.createClient(clientOptions) : new Client(clientOptions);
+    const client = this.opts.createClient ? this.opts.createClient(clientOptions) : clientIsWebjsClient(new Client(clientOptions));
     run.client = client;
     this.wireClient(run, client);
     client.initialize().then(
@@ -470,11 +473,6 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
       ownId: () => this.account_?.id ?? widString(client.info?.wid?._serialized),
       log: this.log,
     });
-  }
-
-  /** Maps a message sent through {@link sendText}; its author is the account. */
-  private toEngineMessage(msg: WMessage, client: WClient): Promise<EngineMessage> {
-    return toEngineMessage(msg, this.account_?.id ?? widString(client.info?.wid?._serialized));
   }
 
   private workingClient(): WClient {

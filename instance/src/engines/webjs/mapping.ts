@@ -2,16 +2,13 @@
  * Mapping whatsapp-web.js objects to the engine's shapes ({@link EngineMessage}, {@link EngineContact},
  * {@link EngineChat}): ids normalized to strings, acks clamped, seconds turned into epoch ms.
  */
-import type { Chat as WChat, Contact as WContact, Message as WMessage } from 'whatsapp-web.js';
+import type { Message as WMessage } from 'whatsapp-web.js';
 import type { Ack, EngineChat, EngineContact, EngineMessage } from '../engine.js';
-import { contentOf, type MediaFields } from './media.js';
+import type { WebjsChat, WebjsContact, WebjsMessage } from './client.js';
+import { contentOf } from './media.js';
 
 /** The fields of whatsapp-web.js' `Message` the mapping reads (a `Message` is one; so is a stand-in in tests). */
-export type MappedMessage = Pick<
-  WMessage,
-  'id' | 'fromMe' | 'from' | 'to' | 'author' | 'type' | 'body' | 'timestamp' | 'ack' | 'hasQuotedMsg' | 'getQuotedMessage'
-> &
-  MediaFields;
+export type MappedMessage = Omit<WebjsMessage, 'isStatus'>;
 
 /** Message types that are protocol noise rather than conversation; not emitted as `message`. */
 export const IGNORED_MESSAGE_TYPES = new Set(['e2e_notification', 'notification_template', 'protocol', 'ciphertext', 'gp2']);
@@ -63,7 +60,7 @@ export async function toEngineMessage(msg: MappedMessage, me: string): Promise<E
 }
 
 /** Maps a contact; `participants` are the group's member ids (groups only). */
-export function toEngineContact(c: WContact, participants: string[] | undefined): EngineContact {
+export function toEngineContact(c: WebjsContact, participants: string[] | undefined): EngineContact {
   return {
     id: c.id._serialized,
     number: c.isGroup ? undefined : c.number || c.id.user || undefined,
@@ -75,7 +72,8 @@ export function toEngineContact(c: WContact, participants: string[] | undefined)
   };
 }
 
-export function toEngineChat(c: WChat): EngineChat {
+/** Maps a chat. */
+export function toEngineChat(c: WebjsChat): EngineChat {
   return {
     id: c.id._serialized,
     name: c.name || undefined,

@@ -7,18 +7,19 @@
  * `Message.vCards` and `Message.rawData` (mimetype, filename, size: what WhatsApp Web knows before the download).
  */
 import wwebjs from 'whatsapp-web.js';
-import type { Client as WClient, Message as WMessage, MessageSendOptions } from 'whatsapp-web.js';
+import type { MessageSendOptions } from 'whatsapp-web.js';
 import { isMediaType, type DownloadedMedia, type EngineLocation, type EngineMessageContent, type OutgoingMedia } from '../engine-media.js';
 import { EngineError, toChatId, type EngineMessage, type SendTextOptions } from '../engine.js';
+import type { WebjsClient, WebjsMessage } from './client.js';
 import { errorMessage } from './mapping.js';
 
 const { MessageMedia, Location } = wwebjs;
 
 /** The part of whatsapp-web.js' `Client` media needs (the engine passes its `Client`; tests a stand-in). */
-export type MediaClient = Pick<WClient, 'getNumberId' | 'getChatById' | 'sendMessage' | 'getMessageById'>;
+export type MediaClient = Pick<WebjsClient, 'getNumberId' | 'getChatById' | 'sendMessage' | 'getMessageById'>;
 
-/** The fields of a `Message` the media mapping reads (optional: older stand-ins may lack them). */
-export type MediaFields = Partial<Pick<WMessage, 'hasMedia' | 'location' | 'vCards' | 'rawData'>> & Pick<WMessage, 'type' | 'body'>;
+/** The fields of a `Message` the media mapping reads. */
+export type MediaFields = Pick<WebjsMessage, 'hasMedia' | 'location' | 'vCards' | 'rawData' | 'type' | 'body'>;
 
 /**
  * The serialized id to send to for chat `to`.
@@ -37,7 +38,7 @@ export async function sendTarget(client: MediaClient, to: string): Promise<strin
 }
 
 /** Sends `media` to `to` as a `MessageMedia`; resolves with whatsapp-web.js' message. See {@link EngineMedia.sendMedia}. */
-export async function sendMediaMessage(client: MediaClient, to: string, media: OutgoingMedia, o: SendTextOptions = {}): Promise<WMessage> {
+export async function sendMediaMessage(client: MediaClient, to: string, media: OutgoingMedia, o: SendTextOptions = {}): Promise<WebjsMessage> {
   if (media.data.length === 0) throw new EngineError('invalid_message', 'the media file is empty');
   const target = await sendTarget(client, to);
   const file = new MessageMedia(media.mimetype, media.data.toString('base64'), media.filename ?? null, media.data.length);
@@ -56,7 +57,7 @@ export async function sendMediaMessage(client: MediaClient, to: string, media: O
 }
 
 /** Sends a `Location`. See {@link EngineMedia.sendLocation}. */
-export async function sendLocationMessage(client: MediaClient, to: string, l: EngineLocation, o: SendTextOptions = {}): Promise<WMessage> {
+export async function sendLocationMessage(client: MediaClient, to: string, l: EngineLocation, o: SendTextOptions = {}): Promise<WebjsMessage> {
   if (Math.abs(l.latitude) > 90 || Math.abs(l.longitude) > 180) {
     throw new EngineError('invalid_message', 'latitude must be within ±90 and longitude within ±180 degrees');
   }
@@ -70,7 +71,7 @@ export async function sendLocationMessage(client: MediaClient, to: string, l: En
 }
 
 /** Sends a vCard as a contact card (`parseVCards`). See {@link EngineMedia.sendContactCard}. */
-export async function sendContactCardMessage(client: MediaClient, to: string, vcard: string, o: SendTextOptions = {}): Promise<WMessage> {
+export async function sendContactCardMessage(client: MediaClient, to: string, vcard: string, o: SendTextOptions = {}): Promise<WebjsMessage> {
   if (!/^BEGIN:VCARD/i.test(vcard)) throw new EngineError('invalid_message', 'not a vCard');
   const target = await sendTarget(client, to);
   return client.sendMessage(target, vcard, { parseVCards: true, ...(o.quotedMessageId ? { quotedMessageId: o.quotedMessageId } : {}) });

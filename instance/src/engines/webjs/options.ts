@@ -1,6 +1,7 @@
 /** Options of the `webjs` engine. */
 import type { Logger } from 'pino';
-import type { Client, ClientOptions } from 'whatsapp-web.js';
+import type { ClientOptions } from 'whatsapp-web.js';
+import type { WebjsClient } from './client.js';
 import type { ReconnectPolicy } from '../reconnect.js';
 import type { ChromiumSandboxMode } from './sandbox.js';
 
@@ -27,7 +28,14 @@ export interface WebjsEngineOptions {
   reconnect?: Partial<ReconnectPolicy> | undefined;
   /**
    * Builds the whatsapp-web.js client (default `new Client(options)`): the library boundary, where tests put a
-   * stand-in that speaks whatsapp-web.js' events over the real browser the engine launched.
+   * stand-in implementing {@link WebjsClient} (typed with whatsapp-web.js' own definitions) — over the real browser
+   * the engine launched, or without one (see {@link launchBrowser}).
    */
-  createClient?: ((options: ClientOptions) => Client) | undefined;
+  createClient?: ((options: ClientOptions) => WebjsClient) | undefined;
+  /**
+   * Whether the engine launches Chromium (default true). Only with a {@link createClient} stand-in that drives no
+   * browser (the engine contract suite): then the client gets no DevTools endpoint, there is no screenshot, memory
+   * figure or watchdog, and everything else is the engine's real code.
+   */
+  launchBrowser?: boolean | undefined;
 }

@@ -1,6 +1,6 @@
 /** One browser run of the `webjs` engine: the Chromium it launched and the whatsapp-web.js client on it. */
 import type { Browser } from 'puppeteer-core';
-import type { Client as WClient } from 'whatsapp-web.js';
+import type { WebjsClient } from './client.js';
 import type { SessionState } from '../engine.js';
 
 /** One browser + whatsapp-web.js client, from launch to teardown. Event handlers ignore runs no longer current. */
@@ -8,7 +8,7 @@ export interface BrowserRun {
   browser?: Browser | undefined;
   /** PID of the Chromium browser process (leader of its process group). */
   pid?: number | undefined;
-  client?: WClient | undefined;
+  client?: WebjsClient | undefined;
   /**
    * Set once the run is ending: the state it ends in (undefined: no state change, e.g. a watchdog restart),
    * whether the stored session must be removed after the browser closed (logged out from the phone), and whether

@@ -1,0 +1,154 @@
+/**
+ * The WhatsApp the webjs stand-in client sees: the account, the other users on WhatsApp, chats with their messages,
+ * groups. Peers act on it (send, read) and it tells the current {@link StandInClient} in whatsapp-web.js' events,
+ * as WhatsApp Web would: `message_create` (and `message` for received ones) then `unread_count`; own messages get
+ * `message_ack` 1 → 2 at once (the peer's phone is online) and 3 when the peer reads.
+ */
+import type { ClientOptions, GroupParticipant, MessageAck, MessageId } from 'whatsapp-web.js';
+import wwebjs from 'whatsapp-web.js';
+import type { ChatState } from '../../../src/engines/engine.js';
+import type { WebjsContact } from '../../../src/engines/webjs/client.js';
+import { StandInChat } from './chat.js';
+import { StandInClient } from './client.js';
+import { groupContact, textMessage, userContact, wid, type MessageFixture } from './fixtures.js';
+
+const { MessageAck: Ack } = wwebjs;
+
+export class StandInWorld {
+  /** Users on WhatsApp by id, with their pushname (the account's own entry included). */
+  readonly accounts = new Map<string, { pushname: string | undefined }>();
+  readonly chats = new Map<string, StandInChat>();
+  /** Indicators the account showed, oldest first. */
+  readonly chatStates: Array<{ chatId: string; state: ChatState; timestamp: number }> = [];
+  /** Whether the phone linked this device (the stored session). */
+  linked = false;
+  #client: StandInClient | undefined;
+  #qrs = 0;
+  #groups = 0;
+
+  constructor(readonly me: { id: string; pushname: string }) {
+    this.accounts.set(me.id, { pushname: me.pushname });
+  }
+
+  /** `createClient` for the engine. */
+  newClient(options: ClientOptions): StandInClient {
+    return new StandInClient(this, options);
+  }
+
+  attach(client: StandInClient): void {
+    this.#client = client;
+  }
+
+  detach(client: StandInClient): void {
+    if (this.#client === client) this.#client = undefined;
+  }
+
+  /** A QR string shaped like WhatsApp Web's (`2@…,…,…,…`). */
+  nextQr(): string {
+    return `2@standin${++this.#qrs},cHVibGljS2V5,aWRlbnRpdHk=,YWR2U2VjcmV0`;
+  }
+
+  /** The phone scans the QR shown: the session is stored and the current client logs in. */
+  scan(): void {
+    this.linked = true;
+    this.#client?.loggedIn();
+  }
+
+  /** Registers a user on WhatsApp. */
+  addUser(id: string, pushname: string | undefined): void {
+    this.accounts.set(id, { pushname });
+  }
+
+  /** Opens (or returns) the 1:1 chat with user `id`, named like WhatsApp Web: the contact's name. */
+  openChat(id: string): StandInChat {
+    let chat = this.chats.get(id);
+    if (!chat) {
+      chat = new StandInChat(id, this.accounts.get(id)?.pushname ?? '', (chatId, state) =>
+        this.chatStates.push({ chatId, state, timestamp: Date.now() }),
+      );
+      this.chats.set(id, chat);
+    }
+    return chat;
+  }
+
+  /** Creates a group with the account (super admin) and `members`; returns its id. */
+  createGroup(subject: string, members: string[]): string {
+    const id = `120363${String(Date.now()).slice(-9)}${String(++this.#groups).padStart(6, '0')}@g.us`;
+    const chat = new StandInChat(id, subject, (chatId, state) => this.chatStates.push({ chatId, state, timestamp: Date.now() }));
+    const participant = (p: string, admin: boolean): GroupParticipant => ({ id: wid(p), isAdmin: admin, isSuperAdmin: admin });
+    chat.participants = [participant(this.me.id, true), ...members.map((m) => participant(m, false))];
+    chat.timestamp = Math.floor(Date.now() / 1000);
+    this.chats.set(id, chat);
+    return id;
+  }
+
+  /** `getContacts()`: every user the account knows and its groups. */
+  contacts(): WebjsContact[] {
+    const users = [...this.accounts].filter(([id]) => id !== this.me.id).map(([id, a]) => userContact(id, a.pushname));
+    const groups = [...this.chats.values()].filter((c) => c.isGroup).map((c) => groupContact(c.id._serialized, c.name));
+    return [...users, ...groups];
+  }
+
+  /** User `from` sends `body` to the account (or to group `to`); the client hears `message_create`, `message`, `unread_count`. */
+  peerSends(from: string, body: string, options: { to?: string | undefined; quotedKey?: string | undefined } = {}): MessageFixture {
+    const chatId = options.to ?? from;
+    const chat = chatId.endsWith('@g.us') ? this.chats.get(chatId) : this.openChat(chatId);
+    if (!chat) throw new Error(`no chat ${chatId}`);
+    const quoted = options.quotedKey === undefined ? undefined : this.#find(chat, options.quotedKey);
+    const msg = textMessage({ me: this.me.id, chatId, sender: from, body, quoted });
+    chat.add(msg);
+    this.#emit('message_create', msg);
+    this.#emit('message', msg);
+    this.#emit('unread_count', chat);
+    return msg;
+  }
+
+  /** The account's own send (`Client.sendMessage`): `message_create`, then acks 1 and 2. */
+  ownSend(chatId: string, body: string, quotedMessageId: string | undefined): MessageFixture {
+    const chat = chatId.endsWith('@g.us') ? this.chats.get(chatId) : this.openChat(chatId);
+    if (!chat) throw new Error(`no chat ${chatId}`);
+    const quotedKey = quotedMessageId?.split('_')[2];
+    const quoted = quotedKey === undefined ? undefined : this.#find(chat, quotedKey);
+    const msg = textMessage({ me: this.me.id, chatId, sender: this.me.id, body, quoted });
+    chat.add(msg);
+    this.#emit('message_create', msg);
+    setImmediate(() => {
+      this.#ack(msg, Ack.ACK_SERVER);
+      this.#ack(msg, Ack.ACK_DEVICE);
+    });
+    return msg;
+  }
+
+  /** User `peer` reads the chat with the account: the account's messages there go to ack 3. */
+  peerReads(peer: string): number {
+    const chat = this.chats.get(peer);
+    let n = 0;
+    for (const msg of chat?.messages ?? []) {
+      if (msg.fromMe && msg.ack < Ack.ACK_READ) {
+        this.#ack(msg, Ack.ACK_READ);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** The account's messages in the chat with `peer`, as that peer received them. */
+  sentTo(peer: string): MessageFixture[] {
+    return (this.chats.get(peer)?.messages ?? []).filter((m) => m.fromMe);
+  }
+
+  #find(chat: StandInChat, key: string): MessageId | undefined {
+    return chat.messages.find((m) => m.id.id === key)?.id ?? undefined;
+  }
+
+  #ack(msg: MessageFixture, ack: MessageAck): void {
+    if (msg.ack >= ack) return;
+    msg.ack = ack;
+    this.#emit('message_ack', msg, ack);
+  }
+
+  #emit(event: string, ...args: unknown[]): void {
+    const client = this.#client;
+    if (client?.alive && client.info) client.emit(event, ...args);
+  }
+}
