@@ -14,6 +14,7 @@ import {
   type EngineMessage,
   type SessionState,
 } from '@wacloud/instance/engines/engine';
+import type { DownloadedMedia, EngineLocation, OutgoingMedia } from '@wacloud/instance/engines/engine-media';
 import { OWN_ID } from './fixtures.js';
 
 export class BenchEngine extends EventEmitter<EngineEvents> implements Engine {
@@ -51,6 +52,22 @@ export class BenchEngine extends EventEmitter<EngineEvents> implements Engine {
 
   async sendText(_to: string, _text: string): Promise<EngineMessage> {
     throw new EngineError('unsupported', 'the benchmark engine does not send messages');
+  }
+
+  async sendMedia(_to: string, _media: OutgoingMedia): Promise<EngineMessage> {
+    throw new EngineError('unsupported', 'the benchmark engine does not send media');
+  }
+
+  async sendLocation(_to: string, _l: EngineLocation): Promise<EngineMessage> {
+    throw new EngineError('unsupported', 'the benchmark engine does not send locations');
+  }
+
+  async sendContactCard(_to: string, _vcard: string): Promise<EngineMessage> {
+    throw new EngineError('unsupported', 'the benchmark engine does not send contact cards');
+  }
+
+  async downloadMedia(): Promise<DownloadedMedia> {
+    throw new EngineError('media_not_found', 'the benchmark engine has no media');
   }
 
   async sendChatState(): Promise<void> {}

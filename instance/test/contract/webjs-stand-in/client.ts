@@ -5,8 +5,8 @@
  * WhatsApp-shaped objects. It drives no browser: the engine runs with `launchBrowser: false`.
  */
 import { EventEmitter } from 'node:events';
-import type { ClientOptions, ContactId, MessageSendOptions } from 'whatsapp-web.js';
-import type { WebjsClient } from '../../../src/engines/webjs/client.js';
+import type { ClientOptions, ContactId, Location, MessageMedia, MessageSendOptions } from 'whatsapp-web.js';
+import type { WebjsClient, WebjsMediaMessage } from '../../../src/engines/webjs/client.js';
 import type { StandInChat } from './chat.js';
 import { wid, type MessageFixture } from './fixtures.js';
 import type { StandInWorld } from './world.js';
@@ -68,7 +68,11 @@ export class StandInClient extends EventEmitter implements WebjsClient {
     return this.world.contacts();
   }
 
-  async sendMessage(chatId: string, content: string, options?: MessageSendOptions): Promise<MessageFixture> {
-    return this.world.ownSend(chatId, content, options?.quotedMessageId);
+  async sendMessage(chatId: string, content: string | MessageMedia | Location, options?: MessageSendOptions): Promise<MessageFixture> {
+    return this.world.ownSend(chatId, content, options?.quotedMessageId, options);
+  }
+
+  async getMessageById(messageId: string): Promise<WebjsMediaMessage | undefined> {
+    return this.world.messageById(messageId);
   }
 }

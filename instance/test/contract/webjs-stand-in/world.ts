@@ -4,13 +4,14 @@
  * as WhatsApp Web would: `message_create` (and `message` for received ones) then `unread_count`; own messages get
  * `message_ack` 1 → 2 at once (the peer's phone is online) and 3 when the peer reads.
  */
-import type { ClientOptions, GroupParticipant, MessageAck, MessageId } from 'whatsapp-web.js';
+import type { ClientOptions, GroupParticipant, Location, MessageAck, MessageId, MessageMedia, MessageSendOptions } from 'whatsapp-web.js';
 import wwebjs from 'whatsapp-web.js';
 import type { ChatState } from '../../../src/engines/engine.js';
-import type { WebjsContact } from '../../../src/engines/webjs/client.js';
+import type { WebjsContact, WebjsMediaMessage } from '../../../src/engines/webjs/client.js';
 import { StandInChat } from './chat.js';
 import { StandInClient } from './client.js';
 import { groupContact, textMessage, userContact, wid, type MessageFixture } from './fixtures.js';
+import { applyContent, contentOfSend, mediaMessage, type StandInContent } from './media.js';
 
 const { MessageAck: Ack } = wwebjs;
 
@@ -20,6 +21,8 @@ export class StandInWorld {
   readonly chats = new Map<string, StandInChat>();
   /** Indicators the account showed, oldest first. */
   readonly chatStates: Array<{ chatId: string; state: ChatState; timestamp: number }> = [];
+  /** Media files by message id (`Message.downloadMedia()`); a test deletes one to play "no longer on WhatsApp". */
+  readonly files = new Map<string, MessageMedia>();
   /** Whether the phone linked this device (the stored session). */
   linked = false;
   #client: StandInClient | undefined;
@@ -89,13 +92,20 @@ export class StandInWorld {
     return [...users, ...groups];
   }
 
-  /** User `from` sends `body` to the account (or to group `to`); the client hears `message_create`, `message`, `unread_count`. */
-  peerSends(from: string, body: string, options: { to?: string | undefined; quotedKey?: string | undefined } = {}): MessageFixture {
+  /**
+   * User `from` sends `body` (a text, or with `content` a media file, location or contact card: `media.ts`) to the
+   * account (or to group `to`); the client hears `message_create`, `message`, `unread_count`.
+   */
+  peerSends(
+    from: string,
+    body: string,
+    options: { to?: string | undefined; quotedKey?: string | undefined; content?: StandInContent | undefined } = {},
+  ): MessageFixture {
     const chatId = options.to ?? from;
     const chat = chatId.endsWith('@g.us') ? this.chats.get(chatId) : this.openChat(chatId);
     if (!chat) throw new Error(`no chat ${chatId}`);
     const quoted = options.quotedKey === undefined ? undefined : this.#find(chat, options.quotedKey);
-    const msg = textMessage({ me: this.me.id, chatId, sender: from, body, quoted });
+    const msg = this.#withContent(textMessage({ me: this.me.id, chatId, sender: from, body, quoted }), options.content);
     chat.add(msg);
     this.#emit('message_create', msg);
     this.#emit('message', msg);
@@ -103,13 +113,14 @@ export class StandInWorld {
     return msg;
   }
 
-  /** The account's own send (`Client.sendMessage`): `message_create`, then acks 1 and 2. */
-  ownSend(chatId: string, body: string, quotedMessageId: string | undefined): MessageFixture {
+  /** The account's own send (`Client.sendMessage`: a text, vCard, `MessageMedia` or `Location`): `message_create`, then acks 1 and 2. */
+  ownSend(chatId: string, body: string | MessageMedia | Location, quotedMessageId: string | undefined, options?: MessageSendOptions): MessageFixture {
     const chat = chatId.endsWith('@g.us') ? this.chats.get(chatId) : this.openChat(chatId);
     if (!chat) throw new Error(`no chat ${chatId}`);
     const quotedKey = quotedMessageId?.split('_')[2];
     const quoted = quotedKey === undefined ? undefined : this.#find(chat, quotedKey);
-    const msg = textMessage({ me: this.me.id, chatId, sender: this.me.id, body, quoted });
+    const text = typeof body === 'string' ? body : '';
+    const msg = this.#withContent(textMessage({ me: this.me.id, chatId, sender: this.me.id, body: text, quoted }), contentOfSend(body, options));
     chat.add(msg);
     this.#emit('message_create', msg);
     setImmediate(() => {
@@ -135,6 +146,21 @@ export class StandInWorld {
   /** The account's messages in the chat with `peer`, as that peer received them. */
   sentTo(peer: string): MessageFixture[] {
     return (this.chats.get(peer)?.messages ?? []).filter((m) => m.fromMe);
+  }
+
+  /** `Client.getMessageById`: the message with its media download (files are kept by message id). */
+  messageById(id: string): WebjsMediaMessage | undefined {
+    for (const chat of this.chats.values()) {
+      const msg = chat.messages.find((m) => m.id._serialized === id);
+      if (msg) return mediaMessage(msg, this.files.get(id));
+    }
+    return undefined;
+  }
+
+  #withContent(msg: MessageFixture, content: StandInContent | undefined): MessageFixture {
+    if (!content) return msg;
+    if (content.kind === 'media') this.files.set(msg.id._serialized, content.media);
+    return applyContent(msg, content);
   }
 
   #find(chat: StandInChat, key: string): MessageId | undefined {
