@@ -16,6 +16,9 @@
  *   BENCH_JOURNAL_DIR               journal: where the journal files go                default bench/.journal
  *   --sends / BENCH_SENDS           queue: messages sent through the send queue        default 1000
  *   --send-concurrency / BENCH_SEND_CONCURRENCY  queue: POSTs in flight at once        default 8
+ *   --media-files / BENCH_MEDIA_FILES     media: images sent through the queue      default 100
+ *   --media-bytes / BENCH_MEDIA_BYTES     media: bytes per image                    default 1048576
+ *   --media-concurrency / BENCH_MEDIA_CONCURRENCY  media: uploads in flight at once default 4
  *
  * A MongoDB-wire server is started with @wacloud/testenv (`MONGODB_URI` to use an external one) and stopped at the end.
  *
@@ -41,10 +44,11 @@ import { DEFAULT_CHATS } from './fixtures.js';
 import { runIngest, type IngestResult } from './ingest.js';
 import { runJournal, type JournalResult } from './journal.js';
 import { runQuery, type QueryResult } from './query.js';
+import { runMedia, type MediaBenchResult } from './media.js';
 import { runQueue, type QueueResult } from './queue.js';
 import { fmt, table } from './stats.js';
 
-const BENCHES = ['ingest', 'query', 'journal', 'queue'] as const;
+const BENCHES = ['ingest', 'query', 'journal', 'queue', 'media'] as const;
 
 const SIZE_SOURCES = {
   messages: { flag: 'messages', env: 'BENCH_MESSAGES', def: 20_000, min: 1 },
@@ -62,12 +66,15 @@ const SIZE_SOURCES = {
   appends: { flag: 'appends', env: 'BENCH_APPENDS', def: 5_000, min: 1 },
   sends: { flag: 'sends', env: 'BENCH_SENDS', def: 1_000, min: 1 },
   sendConcurrency: { flag: 'send-concurrency', env: 'BENCH_SEND_CONCURRENCY', def: 8, min: 1 },
+  mediaFiles: { flag: 'media-files', env: 'BENCH_MEDIA_FILES', def: 100, min: 1 },
+  mediaBytes: { flag: 'media-bytes', env: 'BENCH_MEDIA_BYTES', def: 1024 * 1024, min: 1024 },
+  mediaConcurrency: { flag: 'media-concurrency', env: 'BENCH_MEDIA_CONCURRENCY', def: 4, min: 1 },
 } satisfies Record<string, BenchSize>;
 
 type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
 
 const USAGE =
-  'usage: npm run bench -w instance -- [ingest|query|journal|queue] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS] [--appends A] [--sends S] [--send-concurrency C]\n';
+  'usage: npm run bench -w instance -- [ingest|query|journal|queue|media] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS] [--appends A] [--sends S] [--send-concurrency C] [--media-files F] [--media-bytes B] [--media-concurrency C]\n';
 
 function printIngest(r: IngestResult): void {
   out(`Ingestion — ${fmt(r.messages)} messages per run, median of ${r.runs} runs per side, each in a fresh database`);
@@ -155,6 +162,27 @@ function printQueue(r: QueueResult): void {
   out();
 }
 
+function printMedia(r: MediaBenchResult): void {
+  out(
+    `Media sends — ${fmt(r.files)} images of ${fmt(r.fileBytes)} bytes, limiter off, an engine that sends instantly, ${r.concurrency} uploads in flight`,
+  );
+  out('  path: POST /v1/messages/media (multipart, magic-byte check, GridFS write, queued) → sender loop → engine → all sent');
+  out('  raw:  GridFSBucket.openUploadStream of the same bytes through the driver, same concurrency, same server');
+  out();
+  out(
+    table(
+      ['side', 'MB/s', 'wall ms'],
+      [
+        ['path', r.path.mbPerSec, r.path.wallMs],
+        ['raw GridFS', r.raw.mbPerSec, r.raw.wallMs],
+      ],
+    ),
+  );
+  out();
+  out(`  ratio path / raw = ${r.ratio.toFixed(2)}  (target ≥ 0.50)`);
+  out();
+}
+
 async function main(): Promise<void> {
   const { benches, json, sizes } = parseBenchArgs(process.argv.slice(2), { benches: BENCHES, sizes: SIZE_SOURCES, usage: USAGE });
   const started = Date.now();
@@ -169,6 +197,7 @@ async function main(): Promise<void> {
     query?: QueryResult;
     journal?: JournalResult;
     queue?: QueueResult;
+    media?: MediaBenchResult;
     totalMs?: number;
   } = {
     node: process.version,
@@ -212,6 +241,16 @@ async function main(): Promise<void> {
     if (benches.includes('queue')) {
       report.queue = await runQueue({ mongo, messages: sizes.sends, concurrency: sizes.sendConcurrency, log });
       printQueue(report.queue);
+    }
+    if (benches.includes('media')) {
+      report.media = await runMedia({
+        mongo,
+        files: sizes.mediaFiles,
+        fileBytes: sizes.mediaBytes,
+        concurrency: sizes.mediaConcurrency,
+        log,
+      });
+      printMedia(report.media);
     }
   } finally {
     await mongo.stop();

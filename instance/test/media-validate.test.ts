@@ -22,7 +22,9 @@ test('files WhatsApp takes pass, with the MIME type sniffed from the bytes', asy
   expect(await checkMedia('image', jpeg(), 'image/jpg')).toMatchObject({ mimetype: 'image/jpeg' });
   expect(await checkMedia('image', jpeg(), 'application/octet-stream')).toMatchObject({ mimetype: 'image/jpeg' });
   expect(await checkMedia('video', mp4())).toMatchObject({ mimetype: 'video/mp4' });
-  expect(await checkMedia('ptt', oggOpus(), 'audio/ogg; codecs=opus')).toMatchObject({ mimetype: expect.stringMatching(/^audio\/(ogg|opus)$/) });
+  expect(await checkMedia('ptt', oggOpus(), 'audio/ogg; codecs=opus')).toMatchObject({
+    mimetype: expect.stringMatching(/^audio\/(ogg|opus)$/),
+  });
   expect(await checkMedia('sticker', webp())).toMatchObject({ mimetype: 'image/webp' });
   expect(await checkMedia('document', PDF, 'application/pdf')).toMatchObject({ mimetype: 'application/pdf' });
   // A document file-type cannot recognise (plain text) keeps its declared type.

@@ -90,7 +90,11 @@ export function createApp(o: AppOptions): Express {
  */
 const requireJsonBodies: RequestHandler = (req, _res, next) => {
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  if (hasBody && ['POST', 'PUT', 'PATCH'].includes(req.method) && !req.is(['application/json', 'application/*+json', 'multipart/form-data'])) {
+  if (
+    hasBody &&
+    ['POST', 'PUT', 'PATCH'].includes(req.method) &&
+    !req.is(['application/json', 'application/*+json', 'multipart/form-data'])
+  ) {
     return next(
       new KitError(
         'unsupported_media_type',

@@ -89,7 +89,6 @@ export const SIMNET_MEDIA_PATH = '/media';
 /** Largest media file the network's media server takes, bytes (WhatsApp's document limit). */
 export const MAX_MEDIA_BYTES = 100 * 1024 * 1024;
 
-
 /** A user (`<digits>@c.us`) or a group (`<id>@g.us`) as one account sees it. */
 export interface WireContact {
   id: string;

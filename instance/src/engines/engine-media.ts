@@ -97,6 +97,10 @@ export interface EngineMedia {
 /** A vCard 3.0 for a person's name and phone (international digits), with the `waid` WhatsApp uses to link it. */
 export function buildVcard(name: string, phone: string): string {
   const digits = phone.replace(/\D/g, '');
-  const esc = (v: string) => v.replace(/\\/g, '\\\\').replace(/[,;]/g, (c) => `\\${c}`).replace(/\r?\n/g, '\\n');
+  const esc = (v: string) =>
+    v
+      .replace(/\\/g, '\\\\')
+      .replace(/[,;]/g, (c) => `\\${c}`)
+      .replace(/\r?\n/g, '\\n');
   return ['BEGIN:VCARD', 'VERSION:3.0', `FN:${esc(name)}`, `TEL;type=CELL;waid=${digits}:+${digits}`, 'END:VCARD'].join('\n');
 }

@@ -112,7 +112,12 @@ export function mediaRoutes({ messaging, media, received, sendWaitMs }: MediaDep
           }
           const file = await parseUpload(req, res);
           const fields = parseFields(req.body);
-          const ref = await media.ingest({ type: fields.type, data: file.buffer, declared: file.mimetype, filename: fields.filename ?? file.originalname });
+          const ref = await media.ingest({
+            type: fields.type,
+            data: file.buffer,
+            declared: file.mimetype,
+            filename: fields.filename ?? file.originalname,
+          });
           return { to: fields.to, type: fields.type, text: fields.caption, quotedMessageId: fields.quotedMessageId, media: ref };
         }),
     }),
@@ -207,7 +212,11 @@ function parseFields(fields: unknown): ReturnType<typeof m.sendMediaFormFields.p
   const r = m.sendMediaFormFields.safeParse({ ...(fields as object) });
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => ({ in: 'body', field: i.path.join('.') || undefined, problem: i.message }));
-  throw new AppError('invalid_request', `Invalid form field${problems[0]!.field ? ` "${problems[0]!.field}"` : ''}: ${problems[0]!.problem}`, problems);
+  throw new AppError(
+    'invalid_request',
+    `Invalid form field${problems[0]!.field ? ` "${problems[0]!.field}"` : ''}: ${problems[0]!.problem}`,
+    problems,
+  );
 }
 
 /** `attachment; filename="…"; filename*=UTF-8''…` (RFC 6266), or plain `attachment`. */

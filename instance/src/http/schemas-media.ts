@@ -74,7 +74,11 @@ export const sendLocationBody = z
     longitude: z.number().min(-180).max(180).meta({ description: 'Degrees, WGS 84' }),
     name: z.string().min(1).max(256).optional().meta({ description: 'Name of the place' }),
     address: z.string().min(1).max(1024).optional(),
-    url: z.url({ protocol: /^https?$/ }).max(2048).optional().meta({ description: "The place's web page" }),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional()
+      .meta({ description: "The place's web page" }),
     quotedMessageId,
   })
   .strict();

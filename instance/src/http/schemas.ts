@@ -152,7 +152,13 @@ export const messageView = z.object({
     .optional()
     .meta({ description: 'Media messages (image, video, audio, ptt, document, sticker): the file' }),
   location: z
-    .object({ latitude: z.number(), longitude: z.number(), name: z.string().optional(), address: z.string().optional(), url: z.string().optional() })
+    .object({
+      latitude: z.number(),
+      longitude: z.number(),
+      name: z.string().optional(),
+      address: z.string().optional(),
+      url: z.string().optional(),
+    })
     .optional(),
   vcard: z.string().optional().meta({ description: 'Contact cards: the vCard' }),
 });
@@ -173,7 +179,13 @@ export const outgoingMessageView = z
       .optional()
       .meta({ description: 'Media sends: the stored file (GET /v1/messages/{id}/media)' }),
     location: z
-      .object({ latitude: z.number(), longitude: z.number(), name: z.string().optional(), address: z.string().optional(), url: z.string().optional() })
+      .object({
+        latitude: z.number(),
+        longitude: z.number(),
+        name: z.string().optional(),
+        address: z.string().optional(),
+        url: z.string().optional(),
+      })
       .optional(),
     quotedMessageId: z.string().optional(),
     sentBy: z.object({ tokenId: z.string(), tokenName: z.string() }),

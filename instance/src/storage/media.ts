@@ -95,7 +95,12 @@ export async function openMedia(store: Store, fileId: string): Promise<OpenedMed
   const file = await b.find({ _id: new ObjectId(fileId) }).next();
   if (!file) return undefined;
   const meta = (file.metadata ?? {}) as Partial<MediaMetadata>;
-  return { stream: b.openDownloadStream(file._id), length: file.length, mimetype: meta.mimetype ?? 'application/octet-stream', filename: meta.filename };
+  return {
+    stream: b.openDownloadStream(file._id),
+    length: file.length,
+    mimetype: meta.mimetype ?? 'application/octet-stream',
+    filename: meta.filename,
+  };
 }
 
 /** The file stored for WhatsApp message `messageId`, or undefined. */

@@ -98,7 +98,11 @@ export function mediaPeer(ctx: EngineContext, peer: Peer): MediaPeer {
           key: m.id.id,
           type: String(m.type),
           body: m.body,
-          media: file && { mimetype: file.mimetype, filename: file.filename ?? undefined, sha256: sha256(Buffer.from(file.data, 'base64')) },
+          media: file && {
+            mimetype: file.mimetype,
+            filename: file.filename ?? undefined,
+            sha256: sha256(Buffer.from(file.data, 'base64')),
+          },
           location: m.location && { latitude: Number(m.location.latitude), longitude: Number(m.location.longitude), name: m.location.name },
           vcard: m.vCards?.[0],
         };

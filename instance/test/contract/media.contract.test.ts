@@ -83,8 +83,16 @@ describeEngines('media', (ctx) => {
     const erin = await ctx.network.newPeer('Erin');
     const { key } = await erin.sendText('where are you?');
     const [question] = await ctx.events.waitFor('message', (m) => keyOf(m.id) === key);
-    const loc = await ctx.engine.sendLocation(erin.phone, { latitude: -33.8688, longitude: 151.2093, name: 'Sydney' }, { quotedMessageId: question.id });
-    expect(loc).toMatchObject({ type: 'location', location: { latitude: -33.8688, longitude: 151.2093, name: 'Sydney' }, quotedMessageId: question.id });
+    const loc = await ctx.engine.sendLocation(
+      erin.phone,
+      { latitude: -33.8688, longitude: 151.2093, name: 'Sydney' },
+      { quotedMessageId: question.id },
+    );
+    expect(loc).toMatchObject({
+      type: 'location',
+      location: { latitude: -33.8688, longitude: 151.2093, name: 'Sydney' },
+      quotedMessageId: question.id,
+    });
     const vcard = buildVcard('Frank Example', '+1 555 000 9876');
     const card = await ctx.engine.sendContactCard(erin.id, vcard);
     expect(card).toMatchObject({ type: 'vcard', vcard, body: vcard });
@@ -99,8 +107,12 @@ describeEngines('media', (ctx) => {
     const { key } = await gus.sendText('just text');
     const [text] = await ctx.events.waitFor('message', (m) => keyOf(m.id) === key);
     expect(await codeOf(ctx.engine.downloadMedia(text))).toBe('media_not_found');
-    expect(await codeOf(ctx.engine.sendMedia('15559999999', { type: 'image', data: PNG, mimetype: 'image/png' }))).toBe('number_not_on_whatsapp');
-    expect(await codeOf(ctx.engine.sendMedia(gus.phone, { type: 'image', data: Buffer.alloc(0), mimetype: 'image/png' }))).toBe('invalid_message');
+    expect(await codeOf(ctx.engine.sendMedia('15559999999', { type: 'image', data: PNG, mimetype: 'image/png' }))).toBe(
+      'number_not_on_whatsapp',
+    );
+    expect(await codeOf(ctx.engine.sendMedia(gus.phone, { type: 'image', data: Buffer.alloc(0), mimetype: 'image/png' }))).toBe(
+      'invalid_message',
+    );
     expect(await codeOf(ctx.engine.sendLocation(gus.phone, { latitude: 91, longitude: 0 }))).toBe('invalid_message');
     expect(await codeOf(ctx.engine.sendContactCard(gus.phone, 'not a vcard'))).toBe('invalid_message');
   });

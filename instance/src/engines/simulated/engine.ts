@@ -105,7 +105,11 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
     this.#sessionFile = new SessionFile(options.dataDir, this.#log);
     this.#requests = new PendingRequests(options.requestTimeoutMs ?? 10_000);
     this.#reconnector = new Reconnector({ ...DEFAULT_RECONNECT_POLICY, ...options.reconnect });
-    this.#media = new SimulatedMedia(options.simnetUrl, () => this.#requireWorking(), (frame) => this.#sendMessage(frame));
+    this.#media = new SimulatedMedia(
+      options.simnetUrl,
+      () => this.#requireWorking(),
+      (frame) => this.#sendMessage(frame),
+    );
   }
 
   state(): SessionState {

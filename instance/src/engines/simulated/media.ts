@@ -78,7 +78,11 @@ export class SimulatedMedia {
     if (res.status === 404) throw new EngineError('media_not_found', `the media of ${message.id} is gone`);
     if (!res.ok) throw new EngineError('media_download_failed', `the media server answered ${res.status}`);
     const data = Buffer.from(await res.arrayBuffer());
-    return { data, mimetype: message.media?.mimetype ?? res.headers.get('content-type') ?? 'application/octet-stream', filename: message.media?.filename };
+    return {
+      data,
+      mimetype: message.media?.mimetype ?? res.headers.get('content-type') ?? 'application/octet-stream',
+      filename: message.media?.filename,
+    };
   }
 
   async #upload(data: Buffer, mimetype: string): Promise<{ id: string }> {

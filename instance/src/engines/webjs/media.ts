@@ -38,7 +38,12 @@ export async function sendTarget(client: MediaClient, to: string): Promise<strin
 }
 
 /** Sends `media` to `to` as a `MessageMedia`; resolves with whatsapp-web.js' message. See {@link EngineMedia.sendMedia}. */
-export async function sendMediaMessage(client: MediaClient, to: string, media: OutgoingMedia, o: SendTextOptions = {}): Promise<WebjsMessage> {
+export async function sendMediaMessage(
+  client: MediaClient,
+  to: string,
+  media: OutgoingMedia,
+  o: SendTextOptions = {},
+): Promise<WebjsMessage> {
   if (media.data.length === 0) throw new EngineError('invalid_message', 'the media file is empty');
   const target = await sendTarget(client, to);
   const file = new MessageMedia(media.mimetype, media.data.toString('base64'), media.filename ?? null, media.data.length);
@@ -57,7 +62,12 @@ export async function sendMediaMessage(client: MediaClient, to: string, media: O
 }
 
 /** Sends a `Location`. See {@link EngineMedia.sendLocation}. */
-export async function sendLocationMessage(client: MediaClient, to: string, l: EngineLocation, o: SendTextOptions = {}): Promise<WebjsMessage> {
+export async function sendLocationMessage(
+  client: MediaClient,
+  to: string,
+  l: EngineLocation,
+  o: SendTextOptions = {},
+): Promise<WebjsMessage> {
   if (Math.abs(l.latitude) > 90 || Math.abs(l.longitude) > 180) {
     throw new EngineError('invalid_message', 'latitude must be within ±90 and longitude within ±180 degrees');
   }
@@ -71,7 +81,12 @@ export async function sendLocationMessage(client: MediaClient, to: string, l: En
 }
 
 /** Sends a vCard as a contact card (`parseVCards`). See {@link EngineMedia.sendContactCard}. */
-export async function sendContactCardMessage(client: MediaClient, to: string, vcard: string, o: SendTextOptions = {}): Promise<WebjsMessage> {
+export async function sendContactCardMessage(
+  client: MediaClient,
+  to: string,
+  vcard: string,
+  o: SendTextOptions = {},
+): Promise<WebjsMessage> {
   if (!/^BEGIN:VCARD/i.test(vcard)) throw new EngineError('invalid_message', 'not a vCard');
   const target = await sendTarget(client, to);
   return client.sendMessage(target, vcard, { parseVCards: true, ...(o.quotedMessageId ? { quotedMessageId: o.quotedMessageId } : {}) });

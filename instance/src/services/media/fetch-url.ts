@@ -51,7 +51,11 @@ export async function fetchMedia(url: string, o: FetchMediaOptions): Promise<Fet
   throw new AppError('media_url_unreachable', `The media URL redirected more than ${MAX_REDIRECTS} times.`);
 }
 
-async function getOnce(url: string, o: FetchMediaOptions, deadline: number): Promise<{ redirect: string } | Omit<FetchedMedia, 'filename'>> {
+async function getOnce(
+  url: string,
+  o: FetchMediaOptions,
+  deadline: number,
+): Promise<{ redirect: string } | Omit<FetchedMedia, 'filename'>> {
   let target;
   try {
     target = await o.guard.target(url);
@@ -96,10 +100,7 @@ async function getOnce(url: string, o: FetchMediaOptions, deadline: number): Pro
       res.on('end', () => finish(() => resolve({ data: Buffer.concat(parts), contentType: res.headers['content-type'] })));
       res.on('error', (err) => finish(() => reject(unreachable(err.message))));
     });
-    const timer = setTimeout(
-      () => finish(() => reject(unreachable('it timed out'))),
-      Math.max(1, deadline - Date.now()),
-    );
+    const timer = setTimeout(() => finish(() => reject(unreachable('it timed out'))), Math.max(1, deadline - Date.now()));
     req.on('error', (err: NodeJS.ErrnoException) => finish(() => reject(unreachable(err.code ?? err.message))));
   });
 }

@@ -51,10 +51,16 @@ export interface MediaInput {
   filename?: string | undefined;
 }
 
+/** Bytes of just-stored outgoing files kept in memory for the send queue (saves reading them back from GridFS). */
+const RECENT_MAX_BYTES = 64 * 1024 * 1024;
+
 export class MediaService {
   readonly metrics: MediaMetrics;
   #used = 0;
   #reserved = 0;
+  /** Outgoing files stored in this process and not sent yet, by file id (oldest first; bounded by {@link RECENT_MAX_BYTES}). */
+  readonly #recent = new Map<string, Buffer>();
+  #recentBytes = 0;
 
   constructor(private readonly o: MediaServiceOptions) {
     this.metrics = createMediaMetrics(o.registry);
@@ -117,16 +123,21 @@ export class MediaService {
     const quota = this.o.quotaBytes;
     if (quota > 0 && this.#used + this.#reserved + data.length > quota) {
       this.metrics.files.inc({ direction: meta.direction, result: 'media_quota_exceeded' });
-      throw new AppError('media_quota_exceeded', `The instance's media quota (${quota} bytes) is used up; ${this.#used} bytes are stored.`, {
-        quotaBytes: quota,
-        usedBytes: this.#used,
-        size: data.length,
-      });
+      throw new AppError(
+        'media_quota_exceeded',
+        `The instance's media quota (${quota} bytes) is used up; ${this.#used} bytes are stored.`,
+        {
+          quotaBytes: quota,
+          usedBytes: this.#used,
+          size: data.length,
+        },
+      );
     }
     this.#reserved += data.length;
     try {
       const ref = await putMedia(this.o.store, data, meta);
       this.#setUsed(this.#used + data.length);
+      if (meta.direction === 'out') this.#remember(ref.fileId, data);
       this.metrics.files.inc({ direction: meta.direction, result: 'stored' });
       return ref;
     } finally {
@@ -136,6 +147,7 @@ export class MediaService {
 
   /** Removes a file nothing references any more (a refused or repeated send). Never throws; failures are logged. */
   async discard(ref: StoredMediaRef): Promise<void> {
+    this.#forget(ref.fileId);
     try {
       await deleteMedia(this.o.store, ref.fileId);
       this.#setUsed(Math.max(0, this.#used - ref.size));
@@ -144,9 +156,34 @@ export class MediaService {
     }
   }
 
-  /** The bytes of file `fileId`. @throws the driver's error (FileNotFound for a missing file). */
-  read(fileId: string): Promise<Buffer> {
+  /**
+   * The bytes of file `fileId`: from memory when this process stored it and nobody read it yet, else from GridFS.
+   * @throws the driver's error (FileNotFound for a missing file).
+   */
+  async read(fileId: string): Promise<Buffer> {
+    const kept = this.#recent.get(fileId);
+    if (kept) {
+      this.#forget(fileId);
+      return kept;
+    }
     return readMedia(this.o.store, fileId);
+  }
+
+  #remember(fileId: string, data: Buffer): void {
+    if (data.length > RECENT_MAX_BYTES) return;
+    this.#recent.set(fileId, data);
+    this.#recentBytes += data.length;
+    for (const id of this.#recent.keys()) {
+      if (this.#recentBytes <= RECENT_MAX_BYTES) break;
+      this.#forget(id);
+    }
+  }
+
+  #forget(fileId: string): void {
+    const data = this.#recent.get(fileId);
+    if (!data) return;
+    this.#recent.delete(fileId);
+    this.#recentBytes -= data.length;
   }
 
   /** Records that file `fileId` was sent as WhatsApp message `messageId` (file metadata and the message record). */

@@ -24,7 +24,12 @@ export interface CheckedMedia {
 export function normalizeMime(mime: string | undefined): string | undefined {
   const m = mime?.split(';')[0]?.trim().toLowerCase();
   if (!m) return undefined;
-  const aliases: Record<string, string> = { 'image/jpg': 'image/jpeg', 'image/pjpeg': 'image/jpeg', 'audio/mp3': 'audio/mpeg', 'audio/m4a': 'audio/x-m4a' };
+  const aliases: Record<string, string> = {
+    'image/jpg': 'image/jpeg',
+    'image/pjpeg': 'image/jpeg',
+    'audio/mp3': 'audio/mpeg',
+    'audio/m4a': 'audio/x-m4a',
+  };
   return aliases[m] ?? m;
 }
 
@@ -52,7 +57,10 @@ export async function checkMedia(type: MediaType, data: Buffer, declared?: strin
     return { mimetype: mime ?? (saidSomething ? said : 'application/octet-stream'), ext: sniffed?.ext };
   }
   if (!mime) {
-    throw new AppError('media_corrupt', `The file is not a recognisable ${type} (${limit.mimetypes.join(', ')}): its bytes match no known format.`);
+    throw new AppError(
+      'media_corrupt',
+      `The file is not a recognisable ${type} (${limit.mimetypes.join(', ')}): its bytes match no known format.`,
+    );
   }
   if (saidSomething && said !== mime && !sameFamily(said, mime)) throw mismatch(said, mime);
   if (!limit.mimetypes.includes(mime)) {

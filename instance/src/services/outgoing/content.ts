@@ -37,7 +37,11 @@ export async function sendContent(engine: Engine, doc: ContentFields, media?: Me
       throw new EngineError('media_missing', `the stored media file could not be read: ${(err as Error).message}`);
     }
     const caption = doc.body || undefined;
-    return engine.sendMedia(doc.chatId, { type, data, mimetype: doc.media.mimetype, filename: doc.media.filename ?? undefined, caption }, options);
+    return engine.sendMedia(
+      doc.chatId,
+      { type, data, mimetype: doc.media.mimetype, filename: doc.media.filename ?? undefined, caption },
+      options,
+    );
   }
   if (type === 'location' && doc.location) return engine.sendLocation(doc.chatId, doc.location, options);
   if (type === 'vcard' && doc.vcard) return engine.sendContactCard(doc.chatId, doc.vcard, options);
@@ -53,7 +57,9 @@ export function isCopyOf(m: EngineMessage, doc: ContentFields): boolean {
   const type = doc.type ?? 'chat';
   if ((m.type || 'chat') !== type) return false;
   if (type === 'location') {
-    return !!m.location && !!doc.location && m.location.latitude === doc.location.latitude && m.location.longitude === doc.location.longitude;
+    return (
+      !!m.location && !!doc.location && m.location.latitude === doc.location.latitude && m.location.longitude === doc.location.longitude
+    );
   }
   if (type === 'vcard') return true;
   if (m.body !== doc.body) return false;

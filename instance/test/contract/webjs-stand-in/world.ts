@@ -114,13 +114,21 @@ export class StandInWorld {
   }
 
   /** The account's own send (`Client.sendMessage`: a text, vCard, `MessageMedia` or `Location`): `message_create`, then acks 1 and 2. */
-  ownSend(chatId: string, body: string | MessageMedia | Location, quotedMessageId: string | undefined, options?: MessageSendOptions): MessageFixture {
+  ownSend(
+    chatId: string,
+    body: string | MessageMedia | Location,
+    quotedMessageId: string | undefined,
+    options?: MessageSendOptions,
+  ): MessageFixture {
     const chat = chatId.endsWith('@g.us') ? this.chats.get(chatId) : this.openChat(chatId);
     if (!chat) throw new Error(`no chat ${chatId}`);
     const quotedKey = quotedMessageId?.split('_')[2];
     const quoted = quotedKey === undefined ? undefined : this.#find(chat, quotedKey);
     const text = typeof body === 'string' ? body : '';
-    const msg = this.#withContent(textMessage({ me: this.me.id, chatId, sender: this.me.id, body: text, quoted }), contentOfSend(body, options));
+    const msg = this.#withContent(
+      textMessage({ me: this.me.id, chatId, sender: this.me.id, body: text, quoted }),
+      contentOfSend(body, options),
+    );
     chat.add(msg);
     this.#emit('message_create', msg);
     setImmediate(() => {
