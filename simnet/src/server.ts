@@ -60,27 +60,34 @@ const schemas = {
   accounts: z.object({ phone, pushname: pushname.optional() }),
   scan: z.object({ qr: z.string().min(1), phone, pushname: pushname.optional() }),
   pair: z.object({ code: z.string().trim().min(8).max(9), pushname: pushname.optional() }),
-  send: z.object({
-    from: phone,
-    to: z.string().trim().min(1).max(100),
-    /** The text, or a media message's caption (optional then). */
-    text: z.string().max(MAX_BODY_CHARS).optional(),
-    quotedMessageId: z.string().min(1).max(300).optional(),
-    /** `chat` (default) or a media / location / contact card type. */
-    type: z.enum(['chat', ...CONTENT_TYPES]).optional(),
-    /** The file of a media message: base64 bytes, MIME type, optional file name. */
-    media: z.object({ data: z.base64(), mimetype: z.string().min(1).max(255), filename: z.string().min(1).max(255).optional() }).optional(),
-    location: z
-      .object({
-        latitude: z.number().min(-90).max(90),
-        longitude: z.number().min(-180).max(180),
-        name: z.string().max(1000).optional(),
-        address: z.string().max(1000).optional(),
-        url: z.string().max(2048).optional(),
-      })
-      .optional(),
-    vcard: z.string().min(1).max(MAX_BODY_CHARS).optional(),
-  }),
+  send: z
+    .object({
+      from: phone,
+      to: z.string().trim().min(1).max(100),
+      /** The text, or a media message's caption (optional then). */
+      text: z.string().max(MAX_BODY_CHARS).optional(),
+      quotedMessageId: z.string().min(1).max(300).optional(),
+      /** `chat` (default) or a media / location / contact card type. */
+      type: z.enum(['chat', ...CONTENT_TYPES]).optional(),
+      /** The file of a media message: base64 bytes, MIME type, optional file name. */
+      media: z
+        .object({ data: z.base64(), mimetype: z.string().min(1).max(255), filename: z.string().min(1).max(255).optional() })
+        .optional(),
+      location: z
+        .object({
+          latitude: z.number().min(-90).max(90),
+          longitude: z.number().min(-180).max(180),
+          name: z.string().max(1000).optional(),
+          address: z.string().max(1000).optional(),
+          url: z.string().max(2048).optional(),
+        })
+        .optional(),
+      vcard: z.string().min(1).max(MAX_BODY_CHARS).optional(),
+    })
+    .refine((b) => (b.type !== undefined && b.type !== 'chat') || (b.text !== undefined && b.text.length > 0), {
+      message: 'a text message needs a non-empty text',
+      path: ['text'],
+    }),
   burst: z.object({
     from: phone,
     to: z.string().trim().min(1).max(100),

@@ -23,8 +23,8 @@ export function toMessageDoc(m: EngineMessage, sentBy?: SentBy): MessageDoc {
     quotedMessageId: m.quotedMessageId,
     sentBy,
     createdAt: new Date(),
-    // Media files are downloaded after the message is recorded (services/media/received.ts).
-    ...(m.media ? { media: { ...m.media, status: 'pending' as const } } : {}),
+    // Media files are downloaded after the message is recorded (services/media/received.ts); a sent file is stored.
+    ...(m.media ? { media: { status: 'pending' as const, ...m.media } } : {}),
     ...(m.location ? { location: m.location } : {}),
     ...(m.vcard ? { vcard: m.vcard } : {}),
   };

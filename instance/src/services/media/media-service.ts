@@ -186,13 +186,9 @@ export class MediaService {
     this.#recentBytes -= data.length;
   }
 
-  /** Records that file `fileId` was sent as WhatsApp message `messageId` (file metadata and the message record). */
+  /** Records that file `ref` was sent as WhatsApp message `messageId` (the file's metadata). */
   async linkSent(ref: StoredMediaRef, messageId: string): Promise<void> {
     await linkMediaToMessage(this.o.store, ref.fileId, messageId);
-    await this.o.store.col.messages.updateOne(
-      { _id: messageId },
-      { $set: { 'media.fileId': ref.fileId, 'media.status': 'stored', 'media.size': ref.size, 'media.mimetype': ref.mimetype } },
-    );
   }
 
   /** File `fileId` opened for streaming, or undefined. */

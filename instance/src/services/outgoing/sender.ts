@@ -13,7 +13,9 @@
  * only, so FerretDB's non-atomic conditional updates never matter.
  */
 import type { Logger } from 'pino';
+import type { EngineMediaInfo } from '../../engines/engine-media.js';
 import { EngineError, EngineNotReadyError, type Engine, type EngineMessage } from '../../engines/engine.js';
+import type { StoredMediaRef } from '../../storage/media.js';
 import type { Metrics } from '../../metrics.js';
 import { findOutgoing, unfinishedOutgoing, updateOutgoing } from '../../storage/outgoing.js';
 import type { MessageDoc, OutgoingDoc, Store } from '../../storage/store.js';
@@ -360,8 +362,9 @@ export async function sendAndRecord(
   try {
     const message = await sendContent(engine, doc, media);
     try {
-      const record = await recorder.recordSent(message, doc.sentBy);
+      // A sent file is stored already: the record says so (and the file names the message) from the first write on.
       if (doc.media && media) await media.linkSent(doc.media, message.id);
+      const record = await recorder.recordSent(doc.media ? withStoredMedia(message, doc.media) : message, doc.sentBy);
       return { message, record };
     } catch (err) {
       throw new RecordError(message, err);
@@ -369,6 +372,12 @@ export async function sendAndRecord(
   } finally {
     endSend();
   }
+}
+
+/** `m` with its media marked as stored in GridFS as `ref` (the message record's `media.status` and `fileId`). */
+function withStoredMedia(m: EngineMessage, ref: StoredMediaRef): EngineMessage {
+  const media = { ...m.media, mimetype: m.media?.mimetype ?? ref.mimetype, size: ref.size, status: 'stored', fileId: ref.fileId };
+  return { ...m, media: media as EngineMediaInfo };
 }
 
 function pendingOf(doc: OutgoingDoc): Pending {
