@@ -147,9 +147,8 @@ export class ReceivedMedia {
 
   /** Sets a message record's `media.status` (a failure never overwrites `stored`). */
   async #setStatus(id: string, status: string, ref?: StoredMediaRef): Promise<void> {
-    await this.o.store.col.messages.updateOne(
-      ref ? { _id: id } : { _id: id, 'media.status': { $ne: 'stored' } },
-      { $set: { 'media.status': status, ...(ref ? { 'media.fileId': ref.fileId, 'media.size': ref.size } : {}) } },
-    );
+    await this.o.store.col.messages.updateOne(ref ? { _id: id } : { _id: id, 'media.status': { $ne: 'stored' } }, {
+      $set: { 'media.status': status, ...(ref ? { 'media.fileId': ref.fileId, 'media.size': ref.size } : {}) },
+    });
   }
 }
