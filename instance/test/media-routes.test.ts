@@ -359,3 +359,28 @@ test('a queued media send survives kill -9 and goes out once, with its bytes, af
   expect(net[0]).toMatchObject({ type: 'image', media: { sha256: sha256(photo) } });
   expect(done.messageId.endsWith(net[0]!.id.split('_')[2]!)).toBe(true);
 }, 90_000);
+
+test('with MEDIA_DOWNLOAD=false a received file is fetched on the first GET, then kept', async () => {
+  const ME = '15550007401';
+  const PEER = '15550007402';
+  const { inst, token, store } = await loggedIn(ME, { MEDIA_DOWNLOAD: 'false' });
+  await newPeer(PEER);
+  const doc = PDF;
+  const { body } = await simnet.hook<{ message: Wire }>('/hooks/send', {
+    from: PEER,
+    to: ME,
+    type: 'document',
+    media: { data: doc.toString('base64'), mimetype: 'application/pdf', filename: 'terms.pdf' },
+  });
+  const id = `false_${PEER}@c.us_${body.message.id.split('_')[2]}`;
+  const pending = await eventually(async () => (await inst.api('GET', `/v1/messages/${id}`, { token })).body.media?.status, 15_000);
+  expect(pending).toBe('pending');
+  expect(await mediaFiles(store)).toBe(0);
+  const got = await download(inst, token, id);
+  expect([got.status, got.headers.get('content-type'), sha256(got.data)]).toEqual([200, 'application/pdf', sha256(doc)]);
+  expect(got.headers.get('content-disposition')).toBe(`attachment; filename="terms.pdf"; filename*=UTF-8''terms.pdf`);
+  expect((await inst.api('GET', `/v1/messages/${id}`, { token })).body.media).toMatchObject({ status: 'stored', filename: 'terms.pdf' });
+  expect(await mediaFiles(store)).toBe(1);
+  expect((await download(inst, token, id)).status).toBe(200);
+  expect(await mediaFiles(store)).toBe(1);
+}, 60_000);
