@@ -384,3 +384,22 @@ test('with MEDIA_DOWNLOAD=false a received file is fetched on the first GET, the
   expect((await download(inst, token, id)).status).toBe(200);
   expect(await mediaFiles(store)).toBe(1);
 }, 60_000);
+
+test('an upload a crash left unreferenced is removed at the next start; queued ones stay', async () => {
+  const { inst, token, store } = await loggedIn('15550007501');
+  await newPeer('15550007502');
+  const queued = await upload(inst, token, { to: '15550007502', type: 'image' }, { data: jpeg(5_000), type: 'image/jpeg', name: 'q.jpg' });
+  expect(queued.status).toBe(202);
+  // A file stored for a request whose record never got written (the process died in between), two hours ago.
+  const bucket = new (await import('mongoose')).default.mongo.GridFSBucket(store.connection.db!, { bucketName: 'media' });
+  const orphan = bucket.openUploadStream('lost.jpg', { metadata: { direction: 'out', type: 'image', mimetype: 'image/jpeg' } });
+  await new Promise((resolve) => orphan.end(jpeg(7_000), () => resolve(undefined)));
+  await store.connection.db!.collection('media.files').updateMany({}, { $set: { uploadDate: new Date(Date.now() - 2 * 3600_000) } });
+  expect(await mediaFiles(store)).toBe(2);
+  await inst.stop();
+  const again = await inst.restart();
+  running.push(again);
+  await eventually(async () => (await mediaFiles(store)) === 1, 15_000);
+  expect(await store.connection.db!.collection('media.files').findOne({ _id: orphan.id })).toBeNull();
+  expect((await download(again, token, queued.body.id)).status).toBe(200);
+}, 60_000);

@@ -135,3 +135,21 @@ export async function mediaBytes(store: Store): Promise<number> {
     .toArray();
   return rows[0]?.total ?? 0;
 }
+
+/**
+ * Outgoing files (`direction: out`) uploaded before `before` that no send queue record references and no message was
+ * sent as: left by a process that died between storing a file and queuing its record. Their ids and sizes.
+ */
+export async function orphanedUploads(store: Store, before: Date, limit = 1_000): Promise<Array<{ fileId: string; size: number }>> {
+  const files = await store.connection
+    .db!.collection<{ _id: InstanceType<typeof ObjectId>; length: number }>(`${MEDIA_BUCKET}.files`)
+    .find({ 'metadata.direction': 'out', 'metadata.messageId': { $exists: false }, uploadDate: { $lt: before } })
+    .limit(limit)
+    .toArray();
+  const out: Array<{ fileId: string; size: number }> = [];
+  for (const f of files) {
+    const fileId = f._id.toHexString();
+    if (!(await store.col.outgoing.findOne({ 'media.fileId': fileId }, { projection: { _id: 1 } }))) out.push({ fileId, size: f.length });
+  }
+  return out;
+}

@@ -18,6 +18,7 @@ import {
   linkMediaToMessage,
   mediaBytes,
   openMedia,
+  orphanedUploads,
   putMedia,
   readMedia,
   type OpenedMedia,
@@ -51,6 +52,9 @@ export interface MediaInput {
   filename?: string | undefined;
 }
 
+/** An upload no record references is removed at start once it is this old, ms (a request in flight is younger). */
+const ORPHAN_GRACE_MS = 60 * 60 * 1000;
+
 /** Bytes of just-stored outgoing files kept in memory for the send queue (saves reading them back from GridFS). */
 const RECENT_MAX_BYTES = 64 * 1024 * 1024;
 
@@ -67,9 +71,15 @@ export class MediaService {
     this.metrics.quotaBytes.set(o.quotaBytes);
   }
 
-  /** Creates the GridFS indexes and counts the bytes stored. @throws the driver's error. */
+  /**
+   * Creates the GridFS indexes, removes the uploads a crash left unreferenced (stored, but the process died before
+   * their send was queued; older than {@link ORPHAN_GRACE_MS}) and counts the bytes stored. @throws the driver's error.
+   */
   async init(): Promise<void> {
     await initMediaStorage(this.o.store);
+    const orphans = await orphanedUploads(this.o.store, new Date(Date.now() - ORPHAN_GRACE_MS));
+    for (const o of orphans) await deleteMedia(this.o.store, o.fileId);
+    if (orphans.length) this.o.logger.info({ files: orphans.length }, 'removed media files no send referenced (left by a crash)');
     this.#setUsed(await mediaBytes(this.o.store));
   }
 
