@@ -3,12 +3,13 @@
  * its bytes are downloaded (`Engine.downloadMedia`: whatsapp-web.js `Message.downloadMedia()`, simnet's media server)
  * and stored in GridFS under the message's id, a little later and in the background (the message itself is recorded
  * at once; its `media.status` says `pending`, then `stored`, `unavailable` — WhatsApp no longer has it —,
- * `quota_exceeded` or `failed`). Messages still `pending` (the process stopped first) are picked up when the session
- * is WORKING again. `GET /v1/messages/:id/media` of a message whose file is not stored yet downloads it on demand.
+ * `quota_exceeded` or `failed`). Messages still `pending` (the process stopped first, the gap fill or the journal
+ * replay recorded them, a download failed for a while) are picked up when the session is WORKING again and every few
+ * minutes while it is. `GET /v1/messages/:id/media` of a message whose file is not stored yet downloads it on demand.
  */
 import type { Logger } from 'pino';
 import { isMediaType } from '../../engines/engine-media.js';
-import { EngineError, type Engine, type EngineMessage } from '../../engines/engine.js';
+import { EngineError, EngineNotReadyError, type Engine, type EngineMessage } from '../../engines/engine.js';
 import { AppError } from '../../errors.js';
 import type { OpenedMedia, StoredMediaRef } from '../../storage/media.js';
 import { findOutgoing, OUTGOING_ID } from '../../storage/outgoing.js';
@@ -29,6 +30,8 @@ export interface ReceivedMediaOptions {
 
 /** Messages with media still `pending` looked at per WORKING session start. */
 const RESUME_BATCH = 500;
+/** How often pending media are looked for while WORKING, ms. */
+const SWEEP_MS = 5 * 60_000;
 /** Downloads waiting at most; more are left `pending` for the next start. */
 const QUEUE_MAX = 1_000;
 
@@ -39,10 +42,14 @@ export class ReceivedMedia {
   readonly #queued = new Set<string>();
   #running: Promise<void> | undefined;
   #closed = false;
+  #sweep: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ReceivedMediaOptions) {}
 
-  /** Listens to the engine: new media messages, and WORKING (resume what is pending). */
+  /**
+   * Listens to the engine: new media messages, and WORKING (resume what is pending); while WORKING, looks for pending
+   * ones every {@link SWEEP_MS} too (messages recorded by the gap fill or the journal replay, transient failures).
+   */
   start(): void {
     if (!this.o.enabled) return;
     this.o.engine.on('message', (m) => {
@@ -51,10 +58,15 @@ export class ReceivedMedia {
     this.o.engine.on('state', (state) => {
       if (state === 'WORKING') void this.#resume();
     });
+    this.#sweep = setInterval(() => {
+      if (this.o.engine.state() === 'WORKING' && this.#queue.length === 0) void this.#resume();
+    }, SWEEP_MS);
+    this.#sweep.unref();
   }
 
   /** Stops taking downloads and waits for the one in flight. */
   async close(): Promise<void> {
+    clearInterval(this.#sweep);
     this.#closed = true;
     this.#queue.length = 0;
     await this.#running;
@@ -110,7 +122,8 @@ export class ReceivedMedia {
     } catch (err) {
       if (err instanceof AppError && err.code === 'media_quota_exceeded') status = 'quota_exceeded';
       else if (err instanceof EngineError && err.code === 'media_not_found') status = 'unavailable';
-      else if (err instanceof EngineError || (err as Error).name === 'EngineNotReadyError') status = 'pending';
+      // Not WORKING: tried again later. Other failures stay `failed` (a GET of the media tries once more).
+      else if (err instanceof EngineNotReadyError) status = 'pending';
       await this.#setStatus(m.id, status).catch(() => undefined);
       throw err;
     }
