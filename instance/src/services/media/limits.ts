@@ -45,7 +45,11 @@ export const MAX_MEDIA_BYTES = Math.max(...Object.values(MEDIA_LIMITS).map((l) =
 /** One line per type for the API documentation. */
 export function describeLimits(): string {
   return Object.entries(MEDIA_LIMITS)
-    .map(([t, l]) => `${t}: ${l.mimetypes ? l.mimetypes.join(', ') : 'any type'}, at most ${formatBytes(l.maxBytes)}`)
+    .map(([t, l]) => {
+      const max =
+        t === 'sticker' ? `${formatBytes(STATIC_STICKER_MAX_BYTES)} (animated ${formatBytes(l.maxBytes)})` : formatBytes(l.maxBytes);
+      return `${t}: ${l.mimetypes ? l.mimetypes.join(', ') : 'any type'}, at most ${max}`;
+    })
     .join('; ');
 }
 

@@ -1248,7 +1248,7 @@ export type SendMediaData = {
          */
         to: string | string;
         /**
-         * image, video, audio, ptt (a voice note), document or sticker. The file is checked by its bytes (magic numbers), never by its name or declared type. WhatsApp's limits: image: image/jpeg, image/png, at most 5 MB; video: video/mp4, video/3gpp, at most 16 MB; audio: audio/aac, audio/mp4, audio/x-m4a, audio/mpeg, audio/amr, audio/ogg, audio/opus, at most 16 MB; ptt: audio/aac, audio/mp4, audio/x-m4a, audio/mpeg, audio/amr, audio/ogg, audio/opus, at most 16 MB; document: any type, at most 100 MB; sticker: image/webp, at most 500 KB.
+         * image, video, audio, ptt (a voice note), document or sticker. The file is checked by its bytes (magic numbers), never by its name or declared type. WhatsApp's limits: image: image/jpeg, image/png, at most 5 MB; video: video/mp4, video/3gpp, at most 16 MB; audio: audio/aac, audio/mp4, audio/x-m4a, audio/mpeg, audio/amr, audio/ogg, audio/opus, at most 16 MB; ptt: audio/aac, audio/mp4, audio/x-m4a, audio/mpeg, audio/amr, audio/ogg, audio/opus, at most 16 MB; document: any type, at most 100 MB; sticker: image/webp, at most 100 KB (animated 500 KB).
          */
         type: 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker';
         /**
