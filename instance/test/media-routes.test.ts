@@ -300,6 +300,22 @@ describe('one instance', () => {
     expect([await mediaFiles(store), await mediaChunks(store)]).toEqual(before);
   });
 
+  test("an upload past its type's limit is cut off there, not read to the end (the answer names the type's limit)", async () => {
+    const before = await mediaFiles(store);
+    const big = await upload(
+      inst,
+      token,
+      { to: PEER, type: 'sticker' },
+      { data: jpeg(40 * 1024 * 1024), type: 'image/webp', name: 's.webp' },
+    );
+    expect([big.status, big.body.error.code, big.body.error.details]).toEqual([
+      413,
+      'media_too_large',
+      { type: 'sticker', maxBytes: 500 * 1024 },
+    ]);
+    expect(await mediaFiles(store)).toBe(before);
+  });
+
   test('an Idempotency-Key retry of an upload answers the first message and keeps one file', async () => {
     const headers = { 'idempotency-key': `media-${Date.now()}` };
     const file = { data: jpeg(10_000), type: 'image/jpeg', name: 'once.jpg' };

@@ -7,9 +7,9 @@
 import type { Request, Response } from 'express';
 import multer from 'multer';
 import { defineRoute, type RouteDef } from '@wacloud/kit';
-import { buildVcard } from '../engines/engine-media.js';
+import { buildVcard, isMediaType } from '../engines/engine-media.js';
 import { AppError } from '../errors.js';
-import { MAX_MEDIA_BYTES } from '../services/media/limits.js';
+import { MAX_MEDIA_BYTES, MEDIA_LIMITS } from '../services/media/limits.js';
 import type { MediaService } from '../services/media/media-service.js';
 import type { ReceivedMedia } from '../services/media/received.js';
 import { tooLarge } from '../services/media/validate.js';
@@ -41,9 +41,44 @@ const sendResponses = {
   ...authErrors,
 };
 
-/** Parses one multipart upload: at most one file (part `file`) of {@link MAX_MEDIA_BYTES}, a few text fields. */
+/**
+ * Keeps an uploaded file in memory, up to WhatsApp's limit for the form's `type` when that field came before the file
+ * (as forms are usually sent; else up to {@link MAX_MEDIA_BYTES}): a larger file is refused as soon as it passes the
+ * limit, not after all of it was read.
+ */
+const boundedMemory: multer.StorageEngine = {
+  _handleFile(req, file, cb) {
+    const type = (req.body as { type?: unknown } | undefined)?.type;
+    const max = typeof type === 'string' && isMediaType(type) ? MEDIA_LIMITS[type].maxBytes : MAX_MEDIA_BYTES;
+    const parts: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (err: Error | null, info?: Partial<Express.Multer.File>) => {
+      if (done) return;
+      done = true;
+      cb(err, info);
+    };
+    file.stream.on('data', (chunk: Buffer) => {
+      if (done) return;
+      size += chunk.length;
+      if (size > max) {
+        file.stream.resume(); // drain the rest; the answer is 413 either way
+        return finish(tooLarge(typeof type === 'string' ? type : 'media', undefined, max));
+      }
+      parts.push(chunk);
+    });
+    file.stream.once('end', () => finish(null, { buffer: Buffer.concat(parts), size }));
+    file.stream.once('error', (err: Error) => finish(err));
+  },
+  _removeFile(_req, file, cb) {
+    (file as { buffer?: Buffer }).buffer = undefined;
+    cb(null);
+  },
+};
+
+/** Parses one multipart upload: at most one file (part `file`, bounded by {@link boundedMemory}), a few text fields. */
 const upload = multer({
-  storage: multer.memoryStorage(),
+  storage: boundedMemory,
   limits: { fileSize: MAX_MEDIA_BYTES, files: 1, fields: 8, fieldSize: 8 * 1024, parts: 10 },
 }).single('file');
 
@@ -201,6 +236,7 @@ async function parseUpload(req: Request, res: Response): Promise<Express.Multer.
       if (e.code === 'LIMIT_FILE_SIZE') throw tooLarge('media', undefined, MAX_MEDIA_BYTES);
       throw new AppError('invalid_request', `Invalid multipart form: ${e.message}${e.field ? ` (${e.field})` : ''}.`);
     }
+    if (e instanceof AppError) throw e;
     throw new AppError('invalid_request', `Invalid multipart form: ${(e as Error).message}.`);
   });
   if (!req.file) throw new AppError('media_missing');
