@@ -56,8 +56,16 @@ export function buildOpenApi(o: OpenApiOptions): Json {
         'x-wacloud-scope': r.scope,
         security: o.security(r.scope),
         parameters: [...parameters(r.params, 'path'), ...parameters(r.query, 'query')],
-        ...(r.body
-          ? { requestBody: { required: r.bodyRequired !== false, content: { 'application/json': { schema: jsonSchema(r.body) } } } }
+        ...(r.body || r.multipart
+          ? {
+              requestBody: {
+                required: r.bodyRequired !== false,
+                content: {
+                  ...(r.body ? { 'application/json': { schema: jsonSchema(r.body) } } : {}),
+                  ...(r.multipart ? { 'multipart/form-data': { schema: jsonSchema(r.multipart.schema) } } : {}),
+                },
+              },
+            }
           : {}),
         responses: Object.fromEntries(
           Object.entries(r.responses).map(([code, resp]) => [
