@@ -102,6 +102,27 @@ describeEngines('media', (ctx) => {
     expect(received[1]!.vcard).toBe(vcard);
   });
 
+  test('the account forwards a received image: the copy is a forwarded image with the same file, for the engine and the peer', async () => {
+    const hal = await ctx.network.newPeer('Hal');
+    const ivy = await ctx.network.newPeer('Ivy');
+    const photo = jpeg(20_000);
+    const { key } = await mediaPeer(ctx, hal).sendMedia({ type: 'image', data: photo, mimetype: 'image/jpeg', caption: 'pass it on' });
+    const [original] = await ctx.events.waitFor('message', (m) => keyOf(m.id) === key);
+    const copy = await ctx.engine.forwardMessage(original.id, ivy.phone);
+    expect(copy).toMatchObject({
+      chatId: ivy.id,
+      fromMe: true,
+      type: 'image',
+      body: 'pass it on',
+      isForwarded: true,
+      media: { mimetype: 'image/jpeg' },
+    });
+    expect(sha256((await ctx.engine.downloadMedia(copy)).data)).toBe(sha256(photo));
+    const received = await mediaPeer(ctx, ivy).received();
+    expect(received).toEqual([expect.objectContaining({ key: keyOf(copy.id), type: 'image', body: 'pass it on' })]);
+    expect(received[0]!.media?.sha256).toBe(sha256(photo));
+  });
+
   test('refusals: no media to download, an unknown number, an empty file, coordinates out of range', async () => {
     const gus = await ctx.network.newPeer('Gus');
     const { key } = await gus.sendText('just text');
