@@ -145,7 +145,15 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     logger: logger.child({ component: 'recorder' }),
   });
   await recorder.replay(recovery.entries);
-  const actionEvents = new ActionEvents({ engine, store, persister, outbox, live, logger: logger.child({ component: 'action-events' }) });
+  const actionEvents = new ActionEvents({
+    engine,
+    store,
+    persister,
+    outbox,
+    live,
+    media,
+    logger: logger.child({ component: 'action-events' }),
+  });
   const gapFiller = new GapFiller({
     engine,
     store,

@@ -207,6 +207,32 @@ describe('one instance', () => {
     expect((await inst.api('GET', '/v1/messages/false_1@c.us_NOPE/media', { token })).status).toBe(404);
   });
 
+  test('a received image deleted for everyone leaves a tombstone: no media in the record, the stored file removed', async () => {
+    const photo = jpeg(40_000);
+    const { body } = await simnet.hook<{ message: Wire }>('/hooks/send', {
+      from: PEER,
+      to: ME,
+      type: 'image',
+      text: 'oops',
+      media: { data: photo.toString('base64'), mimetype: 'image/jpeg' },
+    });
+    const id = body.message.id.replace(/^true_/, 'false_').replace(`${ME}@c.us`, `${PEER}@c.us`);
+    await eventually(async () => {
+      const r = await inst.api('GET', `/v1/messages/${id}`, { token });
+      return r.body.media?.status === 'stored' ? true : undefined;
+    }, 20_000);
+    const files = await mediaFiles(store);
+    await simnet.hook('/hooks/revoke', { phone: PEER, messageId: body.message.id });
+    const tombstone = await eventually(async () => {
+      const r = await inst.api('GET', `/v1/messages/${id}`, { token });
+      return r.body.type === 'revoked' ? r.body : undefined;
+    }, 20_000);
+    expect(tombstone.body).toBe('');
+    expect(tombstone.media).toBeUndefined();
+    expect((await inst.api('GET', `/v1/messages/${id}/media`, { token })).body.error.code).toBe('media_not_found');
+    expect(await eventually(async () => ((await mediaFiles(store)) === files - 1 ? true : undefined), 10_000)).toBe(true);
+  });
+
   test('refusals have stable codes and leave nothing stored', async () => {
     const before = [await mediaFiles(store), await mediaChunks(store)];
     const cases: Array<[Promise<{ status: number; body: any }>, number, string]> = [

@@ -127,6 +127,13 @@ export async function deleteMedia(store: Store, fileId: string): Promise<void> {
     });
 }
 
+/** Bytes of file `fileId`, or undefined when there is none. @throws the driver's error. */
+export async function mediaFileSize(store: Store, fileId: string): Promise<number | undefined> {
+  const files = store.connection.db!.collection<{ _id: InstanceType<typeof ObjectId>; length: number }>(`${MEDIA_BUCKET}.files`);
+  const file = await files.findOne({ _id: new ObjectId(fileId) }, { projection: { length: 1 } });
+  return typeof file?.length === 'number' ? file.length : undefined;
+}
+
 /** Bytes of all stored files. */
 export async function mediaBytes(store: Store): Promise<number> {
   const rows = await store.connection
