@@ -21,7 +21,7 @@ import { OWN_ID } from './fixtures.js';
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the feature methods, see the end of this file
 export class BenchEngine extends EventEmitter<EngineEvents> implements Engine {
   readonly kind = 'simulated' as const;
-  /** Message actions and group administration: refused (nothing in the benchmarks calls them). */
+  /** Message actions, group administration and media: refused (the media benchmark's engine overrides `sendMedia`). */
   readonly features = new RefusedFeatures();
 
   state(): SessionState {

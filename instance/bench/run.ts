@@ -18,6 +18,9 @@
  *   --send-concurrency / BENCH_SEND_CONCURRENCY  queue: POSTs in flight at once        default 8
  *   --history-messages / BENCH_HISTORY_MESSAGES  history: messages imported per run     default 50000
  *   --history-per-chat / BENCH_HISTORY_PER_CHAT  history: messages per chat (N)         default 50
+ *   --media-files / BENCH_MEDIA_FILES     media: images sent through the queue      default 100
+ *   --media-bytes / BENCH_MEDIA_BYTES     media: bytes per image                    default 1048576
+ *   --media-concurrency / BENCH_MEDIA_CONCURRENCY  media: uploads in flight at once default 4
  *
  * A MongoDB-wire server is started with @wacloud/testenv (`MONGODB_URI` to use an external one) and stopped at the end.
  *
@@ -44,10 +47,11 @@ import { runIngest, type IngestResult } from './ingest.js';
 import { runJournal, type JournalResult } from './journal.js';
 import { runQuery, type QueryResult } from './query.js';
 import { runHistory, type HistoryResult } from './history.js';
+import { runMedia, type MediaBenchResult } from './media.js';
 import { runQueue, type QueueResult } from './queue.js';
 import { fmt, table } from './stats.js';
 
-const BENCHES = ['ingest', 'query', 'journal', 'queue', 'history'] as const;
+const BENCHES = ['ingest', 'query', 'journal', 'queue', 'history', 'media'] as const;
 
 const SIZE_SOURCES = {
   messages: { flag: 'messages', env: 'BENCH_MESSAGES', def: 20_000, min: 1 },
@@ -67,12 +71,15 @@ const SIZE_SOURCES = {
   sendConcurrency: { flag: 'send-concurrency', env: 'BENCH_SEND_CONCURRENCY', def: 8, min: 1 },
   historyMessages: { flag: 'history-messages', env: 'BENCH_HISTORY_MESSAGES', def: 50_000, min: 1 },
   historyPerChat: { flag: 'history-per-chat', env: 'BENCH_HISTORY_PER_CHAT', def: 50, min: 1 },
+  mediaFiles: { flag: 'media-files', env: 'BENCH_MEDIA_FILES', def: 100, min: 1 },
+  mediaBytes: { flag: 'media-bytes', env: 'BENCH_MEDIA_BYTES', def: 1024 * 1024, min: 1024 },
+  mediaConcurrency: { flag: 'media-concurrency', env: 'BENCH_MEDIA_CONCURRENCY', def: 4, min: 1 },
 } satisfies Record<string, BenchSize>;
 
 type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
 
 const USAGE =
-  'usage: npm run bench -w instance -- [ingest|query|journal|queue|history] [--json] [--history-messages N] [--history-per-chat P] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS] [--appends A] [--sends S] [--send-concurrency C]\n';
+  'usage: npm run bench -w instance -- [ingest|query|journal|queue|history|media] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS] [--appends A] [--sends S] [--send-concurrency C] [--history-messages N] [--history-per-chat P] [--media-files F] [--media-bytes B] [--media-concurrency C]\n';
 
 function printIngest(r: IngestResult): void {
   out(`Ingestion — ${fmt(r.messages)} messages per run, median of ${r.runs} runs per side, each in a fresh database`);
@@ -183,6 +190,27 @@ function printHistory(r: HistoryResult): void {
   out();
 }
 
+function printMedia(r: MediaBenchResult): void {
+  out(
+    `Media sends — ${fmt(r.files)} images of ${fmt(r.fileBytes)} bytes, limiter off, an engine that sends instantly, ${r.concurrency} uploads in flight`,
+  );
+  out('  path: POST /v1/messages/media (multipart, magic-byte check, GridFS write, queued) → sender loop → engine → all sent');
+  out('  raw:  GridFSBucket.openUploadStream of the same bytes through the driver, same concurrency, same server');
+  out();
+  out(
+    table(
+      ['side', 'MB/s', 'wall ms'],
+      [
+        ['path', r.path.mbPerSec, r.path.wallMs],
+        ['raw GridFS', r.raw.mbPerSec, r.raw.wallMs],
+      ],
+    ),
+  );
+  out();
+  out(`  ratio path / raw = ${r.ratio.toFixed(2)}  (target ≥ 0.50)`);
+  out();
+}
+
 async function main(): Promise<void> {
   const { benches, json, sizes } = parseBenchArgs(process.argv.slice(2), { benches: BENCHES, sizes: SIZE_SOURCES, usage: USAGE });
   const started = Date.now();
@@ -198,6 +226,7 @@ async function main(): Promise<void> {
     journal?: JournalResult;
     queue?: QueueResult;
     history?: HistoryResult;
+    media?: MediaBenchResult;
     totalMs?: number;
   } = {
     node: process.version,
@@ -245,6 +274,16 @@ async function main(): Promise<void> {
     if (benches.includes('history')) {
       report.history = await runHistory({ mongo, messages: sizes.historyMessages, perChat: sizes.historyPerChat, runs: sizes.runs, log });
       printHistory(report.history);
+    }
+    if (benches.includes('media')) {
+      report.media = await runMedia({
+        mongo,
+        files: sizes.mediaFiles,
+        fileBytes: sizes.mediaBytes,
+        concurrency: sizes.mediaConcurrency,
+        log,
+      });
+      printMedia(report.media);
     }
   } finally {
     await mongo.stop();

@@ -132,6 +132,13 @@ const shape = {
   SEND_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   /** `POST /v1/messages?wait=true`: longest wait for sent or failed before answering 202 anyway, ms. */
   SEND_WAIT_MAX_MS: durationMs.default(30_000),
+  // ── Media (services/media/): files of sends and of received messages, stored in GridFS ──
+  /** Bytes of media files the instance may store (also `5g`); a send past it is refused (507); 0: no quota. */
+  MEDIA_QUOTA_BYTES: envSizeBytes.default(5 * 1024 * 1024 * 1024),
+  /** Longest fetch of a media URL for a send (all redirects), ms (also `30s`). */
+  MEDIA_URL_TIMEOUT_MS: durationMs.default(30_000),
+  /** Download the media of received messages into GridFS in the background (else only on demand). */
+  MEDIA_DOWNLOAD: envBoolean.default(true),
   /** Largest accepted request body, bytes (also `256k`). */
   BODY_LIMIT_BYTES: envSizeBytes.default(256 * 1024),
   /** Instance id (for logs and metrics labels); the WhatsAppInstance name in Kubernetes. */

@@ -38,6 +38,17 @@ export const ERROR_CATALOGUE = withKitErrors({
   not_group_admin: { status: 403, message: 'Only an admin of the group may do this.' },
   not_a_participant: { status: 422, message: 'One of these users is not a participant of the group.' },
   cannot_change_owner: { status: 403, message: "The group's creator cannot be removed or demoted." },
+  // media (see services/media/limits.ts for WhatsApp's limits)
+  media_missing: { status: 400, message: 'Send the file as the multipart part "file", or give a "url" in a JSON body.' },
+  media_empty: { status: 400, message: 'The media file is empty.' },
+  media_too_large: { status: 413, message: 'The media file is larger than WhatsApp takes for this message type.' },
+  media_type_unsupported: { status: 415, message: 'WhatsApp does not take this kind of file for this message type.' },
+  media_type_mismatch: { status: 422, message: 'The declared MIME type is not what the file is.' },
+  media_corrupt: { status: 422, message: 'The file is damaged or not a file of the expected kind.' },
+  media_url_refused: { status: 422, message: 'This media URL is refused: media is fetched from public http(s) addresses only.' },
+  media_url_unreachable: { status: 422, message: 'The media URL did not answer with the file (error, timeout or not 2xx).' },
+  media_not_found: { status: 404, message: 'This message has no stored media.' },
+  media_quota_exceeded: { status: 507, message: "The instance's media storage quota is used up." },
   // 5xx
   engine_error: { status: 502, message: 'WhatsApp refused or failed the operation.' },
 } as const);

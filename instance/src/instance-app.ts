@@ -12,6 +12,7 @@ import { createEngine, hasStoredSession } from './engines/factory.js';
 import { internalRoutes } from './http/routes-internal.js';
 import { actionRoutes } from './http/routes-actions.js';
 import { groupRoutes } from './http/routes-groups.js';
+import { mediaRoutes } from './http/routes-media.js';
 import { presenceRoutes } from './http/routes-presence.js';
 import { publicRoutes } from './http/routes-public.js';
 import { syncRoutes } from './http/routes-sync.js';
@@ -26,6 +27,8 @@ import { GapFiller } from './services/gap-fill.js';
 import { GroupsService } from './services/groups.js';
 import { LiveEvents } from './services/live-events.js';
 import { MessageActionsService } from './services/message-actions.js';
+import { MediaService } from './services/media/media-service.js';
+import { ReceivedMedia } from './services/media/received.js';
 import { MessagingService } from './services/messaging.js';
 import { OutgoingSender } from './services/outgoing/sender.js';
 import { PresenceService } from './services/presence.js';
@@ -103,6 +106,15 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     denyCidrs: config.webhookDenyCidrs,
     dnsServers: config.webhookDnsServers,
   });
+  const media = new MediaService({
+    store,
+    registry: metrics.registry,
+    logger: logger.child({ component: 'media' }),
+    guard,
+    quotaBytes: config.mediaQuotaBytes,
+    urlTimeoutMs: config.mediaUrlTimeoutMs,
+  });
+  await media.init();
   const webhookAdmin = new WebhookAdmin(store, webhooks, guard, config.instanceId, () => dispatcher.notify());
   await webhookAdmin.init();
   const dispatcher: WebhookDispatcher = new WebhookDispatcher({
@@ -133,7 +145,15 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     logger: logger.child({ component: 'recorder' }),
   });
   await recorder.replay(recovery.entries);
-  const actionEvents = new ActionEvents({ engine, store, persister, outbox, live, logger: logger.child({ component: 'action-events' }) });
+  const actionEvents = new ActionEvents({
+    engine,
+    store,
+    persister,
+    outbox,
+    live,
+    media,
+    logger: logger.child({ component: 'action-events' }),
+  });
   const gapFiller = new GapFiller({
     engine,
     store,
@@ -160,8 +180,11 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     },
     typing: { msPerChar: config.sendTypingMsPerChar, maxMs: config.sendTypingMaxMs },
     maxAttempts: config.sendMaxAttempts,
+    media,
   });
   await sender.start();
+  const received = new ReceivedMedia({ engine, store, media, logger: logger.child({ component: 'media' }), enabled: config.mediaDownload });
+  received.start();
   const messaging = new MessagingService(engine, store, sender);
   const contacts = new ContactsService(store);
   const actions = new MessageActionsService(engine, store, messaging, actionEvents);
@@ -190,6 +213,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
       ...actionRoutes({ actions, sendWaitMs: config.sendWaitMaxMs }),
       ...presenceRoutes({ presence }),
       ...groupRoutes({ groups }),
+      ...mediaRoutes({ messaging, media, received, sendWaitMs: config.sendWaitMaxMs }),
     ],
     internalRoutes: internalRoutes({ tokens, webhooks: webhookAdmin }),
     tokens,
@@ -218,6 +242,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
       await servers.close().catch((err: Error) => logger.warn({ err }, 'closing the HTTP servers failed'));
       // The send in flight ends first; queued messages stay in the database for the next start.
       await bounded(sender.stop(), STOP_STEP_TIMEOUT_MS, 'send queue stop', logger);
+      await bounded(received.close(), STOP_STEP_TIMEOUT_MS, 'media downloads', logger);
       await engine.stop().catch((err: Error) => logger.warn({ err }, 'engine stop failed'));
       await bounded(gapFiller.idle(), STOP_STEP_TIMEOUT_MS, 'gap fill', logger);
       await bounded(actionEvents.idle(), STOP_STEP_TIMEOUT_MS, 'message actions', logger);

@@ -12,6 +12,7 @@ import { buildOpenApi, errorBodySchema, type ResponseDef, type RouteDef } from '
 import type { z } from 'zod';
 import { actionRoutes, type ActionDeps } from './http/routes-actions.js';
 import { groupRoutes } from './http/routes-groups.js';
+import { mediaRoutes, type MediaDeps } from './http/routes-media.js';
 import { presenceRoutes } from './http/routes-presence.js';
 import { publicRoutes, type PublicDeps } from './http/routes-public.js';
 import { syncRoutes } from './http/routes-sync.js';
@@ -70,6 +71,9 @@ const HEADER_PARAMETERS: Record<string, Array<{ name: string; schema: z.ZodType 
   sendMessage: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
   replyToMessage: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
   forwardMessage: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
+  sendMedia: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
+  sendLocation: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
+  sendContact: [{ name: 'Idempotency-Key', schema: idempotencyKey }],
 };
 
 /**
@@ -88,12 +92,20 @@ export function publicOpenApi(): Record<string, unknown> {
     );
   type Deps = PublicDeps &
     ActionDeps &
+    MediaDeps &
     Parameters<typeof groupRoutes>[0] &
     Parameters<typeof presenceRoutes>[0] &
     Parameters<typeof syncRoutes>[0];
   const deps = new Proxy({} as Deps, { get: (_t, p: string) => (p === 'sendWaitMs' ? undefined : unavailable(p)) });
   return instanceOpenApi({
-    public: [...publicRoutes(deps), ...syncRoutes(deps), ...actionRoutes(deps), ...presenceRoutes(deps), ...groupRoutes(deps)],
+    public: [
+      ...publicRoutes(deps),
+      ...syncRoutes(deps),
+      ...actionRoutes(deps),
+      ...presenceRoutes(deps),
+      ...groupRoutes(deps),
+      ...mediaRoutes(deps),
+    ],
   });
 }
 

@@ -129,10 +129,17 @@ export function createApp(o: AppOptions): Express {
   return app;
 }
 
-/** 415 for a body that is not JSON on methods that take one. */
+/**
+ * 415 for a body that is not JSON on methods that take one. `multipart/form-data` passes on to the routes: those that
+ * declare `multipart` parse it themselves, the others answer 415 (`mountRoutes`).
+ */
 const requireJsonBodies: RequestHandler = (req, _res, next) => {
   const hasBody = Number(req.headers['content-length'] ?? 0) > 0 || req.headers['transfer-encoding'] !== undefined;
-  if (hasBody && ['POST', 'PUT', 'PATCH'].includes(req.method) && !req.is(['application/json', 'application/*+json'])) {
+  if (
+    hasBody &&
+    ['POST', 'PUT', 'PATCH'].includes(req.method) &&
+    !req.is(['application/json', 'application/*+json', 'multipart/form-data'])
+  ) {
     return next(
       new KitError(
         'unsupported_media_type',

@@ -45,6 +45,12 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown, A = unknown> {
   body?: z.ZodType<B>;
   /** Whether a body is required when `body` is given (default true). */
   bodyRequired?: boolean;
+  /**
+   * The route also takes `multipart/form-data` (file uploads): `schema` documents the form's fields (a file field as
+   * `z.file()` or a string with `contentMediaType`). The handler parses the stream itself (after authentication); `body`
+   * is then undefined. Without it a multipart request answers 415.
+   */
+  multipart?: { schema: z.ZodType } | undefined;
   responses: Record<number, ResponseDef>;
   handler: (ctx: RouteContext<P, Q, B, A>) => Promise<unknown> | unknown;
 }
@@ -83,7 +89,11 @@ export function mountRoutes(router: Router, routes: RouteDef[], authenticate: Au
         const params = r.params ? parseInput(r.params, req.params, 'path') : undefined;
         const query = r.query ? parseInput(r.query, req.query ?? {}, 'query') : undefined;
         let body: unknown;
-        if (r.body) {
+        const multipart = Boolean(req.is('multipart/form-data'));
+        if (multipart && !r.multipart) {
+          throw new KitError('unsupported_media_type', 'Send the body as application/json.', { contentType: req.headers['content-type'] });
+        }
+        if (r.body && !multipart) {
           if (req.body === undefined && r.bodyRequired !== false) throw new KitError('invalid_request', 'A JSON body is required.');
           body = parseInput(r.body, req.body ?? {}, 'body');
         }

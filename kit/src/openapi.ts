@@ -116,8 +116,16 @@ export function buildOpenApi(o: OpenApiOptions): Json {
             return { name: h.name, in: 'header', required: false, ...(description ? { description } : {}), schema };
           }),
         ],
-        ...(r.body
-          ? { requestBody: { required: r.bodyRequired !== false, content: { 'application/json': { schema: jsonSchema(r.body) } } } }
+        ...(r.body || r.multipart
+          ? {
+              requestBody: {
+                required: r.bodyRequired !== false,
+                content: {
+                  ...(r.body ? { 'application/json': { schema: jsonSchema(r.body) } } : {}),
+                  ...(r.multipart ? { 'multipart/form-data': { schema: jsonSchema(r.multipart.schema) } } : {}),
+                },
+              },
+            }
           : {}),
         responses: Object.fromEntries(
           Object.entries(mergeResponses(mergeResponses(r.responses, kitResponses(r)), o.commonResponses?.(r) ?? {})).map(([code, resp]) => [

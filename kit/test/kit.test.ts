@@ -31,6 +31,18 @@ const routes: RouteDef[] = [
     handler: ({ params, body, auth }) => ({ id: params.id, name: body.name, by: auth!.user }),
   }),
   route({
+    method: 'post',
+    path: '/v1/uploads',
+    operationId: 'upload',
+    summary: 'Takes JSON or a multipart form (parsed by the handler)',
+    tags: ['things'],
+    scope: 'user',
+    body: z.object({ url: z.string() }).strict(),
+    multipart: { schema: z.object({ file: z.string().meta({ format: 'binary' }) }) },
+    responses: { 200: { description: 'What came', schema: z.object({ kind: z.string() }) } },
+    handler: ({ req, body }) => ({ kind: body ? 'json' : String(req.headers['content-type']).split(';')[0] }),
+  }),
+  route({
     method: 'get',
     path: '/v1/things/special',
     operationId: 'special',
@@ -208,4 +220,25 @@ test('buildOpenApi documents params, query, body, responses and security per sco
   expect(op.requestBody.content['application/json'].schema.required).toEqual(['name']);
   expect(op.security).toEqual([{ jwt: [] }]);
   expect(doc.paths['/v1/boom'].get.security).toEqual([]);
+});
+
+test('multipart/form-data reaches only routes that declare it (the handler parses it); others answer 415; the document lists both bodies', async () => {
+  const form = 'multipart/form-data; boundary=XyZ';
+  const part = '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello\r\n--XyZ--\r\n';
+  expect(await call('POST', '/v1/uploads', part, { 'content-type': form })).toEqual({ status: 200, body: { kind: 'multipart/form-data' } });
+  expect(await call('POST', '/v1/uploads', JSON.stringify({ url: 'x' }))).toEqual({ status: 200, body: { kind: 'json' } });
+  const refused = await call('POST', '/v1/things/7', part, { 'content-type': form });
+  expect([refused.status, (refused.body as { error: { code: string } }).error.code]).toEqual([415, 'unsupported_media_type']);
+  const doc = buildOpenApi({
+    title: 't',
+    version: '1',
+    description: 'd',
+    groups: [{ server: 's', routes }],
+    securitySchemes: {},
+    security: () => [],
+  }) as {
+    paths: Record<string, Record<string, { requestBody: { content: Record<string, unknown> } }>>;
+  };
+  expect(Object.keys(doc.paths['/v1/uploads']!.post!.requestBody.content)).toEqual(['application/json', 'multipart/form-data']);
+  expect(Object.keys(doc.paths['/v1/things/{id}']!.post!.requestBody.content)).toEqual(['application/json']);
 });

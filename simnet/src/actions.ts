@@ -8,7 +8,7 @@
  */
 import type { NetworkCore } from './core.js';
 import { SimnetError, chatIdFor, keyOf, userId, type Device, type StoredMessage } from './model.js';
-import type { WireEdit, WireMessage, WireRevoke } from './protocol.js';
+import type { MessageContent, WireEdit, WireMessage, WireRevoke } from './protocol.js';
 
 /** How long after sending a message may be edited (WhatsApp's 15 minutes), ms. */
 export const EDIT_WINDOW_MS = 15 * 60_000;
@@ -67,6 +67,7 @@ export class MessageActions {
   revoke(phone: string, messageId: string): WireRevoke {
     const m = this.#own(phone, messageId);
     m.body = '';
+    delete m.content;
     m.revokedAt = Date.now();
     m.reactions?.clear();
     for (const p of audience(m)) {
@@ -84,7 +85,13 @@ export class MessageActions {
    */
   forward(phone: string, messageId: string, to: string, key?: string, origin?: Device, respond?: (m: WireMessage) => void): WireMessage {
     const m = this.#live(phone, messageId);
-    return this.core.send({ from: phone, to, body: m.body, forwarded: true, ...(key === undefined ? {} : { key }) }, origin, respond);
+    // The copy carries the message's content as it is (the same file on the media server, location or contact card).
+    const content = m.content as MessageContent | undefined;
+    return this.core.send(
+      { from: phone, to, body: m.body, forwarded: true, ...(key === undefined ? {} : { key }), ...(content ? { content } : {}) },
+      origin,
+      respond,
+    );
   }
 
   /** A message `phone` sees, and its state for the hooks: reactions by user id, edit and revoke times. */

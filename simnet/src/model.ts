@@ -3,7 +3,8 @@
  * shared by the network and the pending logins. In memory only.
  */
 import { randomBytes } from 'node:crypto';
-import type { Ack, PushEvent, ServerFrame, WireContact } from './protocol.js';
+import type { StoredContent } from './media.js';
+import type { Ack, MessageContent, PushEvent, ServerFrame, WireContact } from './protocol.js';
 
 /** One device connection as the network sees it. */
 export interface Link {
@@ -103,6 +104,8 @@ export interface StoredMessage {
   revokedAt?: number;
   /** Reactions by sender phone. */
   reactions?: Map<string, { reaction: string; timestamp: number }>;
+  /** A media file, location or contact card (absent for a text). */
+  content?: StoredContent;
   /** Per-recipient state (recipients = everyone in the chat but the sender). */
   status: Map<string, 1 | 2 | 3>;
   /** Ack last reported to the sender. */
@@ -119,6 +122,8 @@ export interface SendInput {
   quotedMessageId?: string;
   /** Mark the message as forwarded. */
   forwarded?: boolean;
+  /** A media file (uploaded first), location or contact card; the body is then the caption. */
+  content?: MessageContent | undefined;
 }
 
 /** 20 uppercase hex characters, like the keys WhatsApp clients assign. */

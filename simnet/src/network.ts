@@ -20,6 +20,7 @@ import { GroupAdmin } from './group-admin.js';
 import { Presence } from './presence.js';
 import { NetworkSync } from './sync.js';
 import { PendingLogins } from './logins.js';
+import { MediaStore } from './media.js';
 import { NetworkViews } from './views.js';
 import {
   SimnetError,
@@ -61,8 +62,9 @@ export class SimNetwork {
     views: this.#views,
     push: (phone, event) => this.#pushToAccount(phone, event),
     pushLive: (phone, event) => this.#pushToAccount(phone, event, true),
-    ensureChat: (phone, chatId) => void this.#ensureChat(phone, chatId),
+    ensureChat: (phone, chatId) => this.#ensureChat(phone, chatId),
     ensurePeer: (phone, peer) => this.#ensurePeer(phone, peer),
+    advance: (key, phone, state) => this.#advance(key, phone, state),
     send: (input, origin, respond) => this.#send(input, origin, respond),
   };
   /** Message actions, group administration and presence (also used by the test hooks). */
@@ -70,11 +72,9 @@ export class SimNetwork {
   readonly groupAdmin = new GroupAdmin(this.#core);
   readonly presence = new Presence(this.#core);
   /** Groups' metadata and chat flags (sync after login). */
-  readonly sync = new NetworkSync(this.#accounts, this.#groups, this.#views, {
-    push: (phone, event) => this.#pushToAccount(phone, event),
-    ensureChat: (phone, chatId) => this.#ensureChat(phone, chatId),
-    ensurePeer: (phone, peer) => this.#ensurePeer(phone, peer),
-  });
+  readonly sync = new NetworkSync(this.#core);
+  /** The media server's files (`media.ts`). */
+  readonly media = new MediaStore();
 
   constructor(options: NetworkOptions = {}) {
     this.#logins = new PendingLogins(options.qrIntervalMs ?? 20_000, options.qrMaxCount ?? 6);
@@ -185,7 +185,7 @@ export class SimNetwork {
     try {
       switch (frame.type) {
         case 'send': {
-          const input: SendInput = { from: device.phone, to: frame.to, body: frame.body, key: frame.key };
+          const input: SendInput = { from: device.phone, to: frame.to, body: frame.body, key: frame.key, content: frame.content };
           if (frame.quotedMessageId !== undefined) input.quotedMessageId = frame.quotedMessageId;
           this.#send(input, device, (message) => reply<'send'>({ message }));
           return;
@@ -341,6 +341,7 @@ export class SimNetwork {
       return view;
     }
     const recipients = this.#views.recipients(sender.phone, to);
+    const content = this.media.content(input.content, input.body);
     const quotedKey = input.quotedMessageId === undefined ? undefined : keyOf(input.quotedMessageId);
     const quoted = quotedKey === undefined ? undefined : this.#messages.get(quotedKey);
     const message: StoredMessage = {
@@ -348,7 +349,8 @@ export class SimNetwork {
       from: sender.phone,
       to,
       isGroup: to.endsWith('@g.us'),
-      body: input.body,
+      body: content?.vcard ?? input.body,
+      ...(content ? { content } : {}),
       timestamp: Date.now(),
       status: new Map(recipients.map((phone) => [phone, 1])),
       ack: 1,
@@ -384,28 +386,9 @@ export class SimNetwork {
     return senderView;
   }
 
-  /**
-   * Account `phone` reads chat `chatId` on its phone: its received messages there become read (ack 3 to their
-   * senders) and the chat's unread count drops to 0 on its devices.
-   * @throws SimnetError `account_not_found` / `chat_not_found` (404).
-   */
+  /** See {@link NetworkSync.markRead}. */
   markRead(phone: string, chatId: string): number {
-    const account = this.#views.requireAccount(phone);
-    const id = chatId.includes('@') ? chatId : `${chatId.replace(/\D/g, '')}@c.us`;
-    const chat = account.chats.get(id);
-    if (!chat) throw new SimnetError('chat_not_found', `account ${phone} has no chat ${id}`);
-    let read = 0;
-    for (const message of this.#messages.values()) {
-      const state = message.status.get(phone);
-      if (state === undefined || state === 3 || chatIdFor(message, phone) !== id) continue;
-      read++;
-      this.#advance(message.key, phone, 3);
-    }
-    if (chat.unread !== 0) {
-      chat.unread = 0;
-      this.#pushToAccount(phone, { kind: 'chat', chat: this.#views.chat(phone, chat) });
-    }
-    return read;
+    return this.sync.markRead(phone, chatId);
   }
 
   /** Messages account `phone` received (not its own), oldest first, as it sees them. */

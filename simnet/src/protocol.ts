@@ -44,8 +44,9 @@ export interface WireMessage {
   author: string;
   fromMe: boolean;
   isGroup: boolean;
-  /** Always `chat` (text) on the simulated network. */
+  /** `chat` (text), or a media / location / contact card type: see {@link CONTENT_TYPES}. */
   type: string;
+  /** The text, a media message's caption, or a contact card's vCard. */
   body: string;
   /** Epoch milliseconds. */
   timestamp: number;
@@ -54,7 +55,44 @@ export interface WireMessage {
   quotedMessageId?: string | undefined;
   /** Forwarded from another chat. */
   isForwarded?: boolean | undefined;
+  /** Media messages: the file on the network's media server (`GET /media/:id`). */
+  media?: WireMedia | undefined;
+  /** `type: location`. */
+  location?: WireLocation | undefined;
+  /** `type: vcard`: the contact card (also the body). */
+  vcard?: string | undefined;
 }
+
+/** A media file uploaded to the network's media server (`POST /media`), as messages reference it. */
+export interface WireMedia {
+  /** The media server's id (WhatsApp's direct path, in spirit). */
+  id: string;
+  mimetype: string;
+  filename?: string | undefined;
+  /** Bytes. */
+  size: number;
+  /** SHA-256 of the bytes, hex. */
+  sha256: string;
+}
+
+/** A shared location, degrees (WGS 84). */
+export interface WireLocation {
+  latitude: number;
+  longitude: number;
+  name?: string | undefined;
+  address?: string | undefined;
+  url?: string | undefined;
+}
+
+/** Message types other than text that the network carries (whatsapp-web.js' names; `ptt` is a voice note). */
+export const MEDIA_CONTENT_TYPES = ['image', 'video', 'audio', 'ptt', 'document', 'sticker'] as const;
+export const CONTENT_TYPES = [...MEDIA_CONTENT_TYPES, 'location', 'vcard'] as const;
+
+/** Path of the media server: `POST` uploads raw bytes (Content-Type = the MIME type), `GET /:id` downloads. */
+export const SIMNET_MEDIA_PATH = '/media';
+
+/** Largest media file the network's media server takes, bytes (WhatsApp's document limit). */
+export const MAX_MEDIA_BYTES = 100 * 1024 * 1024;
 
 /** A user (`<digits>@c.us`) or a group (`<id>@g.us`) as one account sees it. */
 export interface WireContact {
@@ -124,6 +162,25 @@ export const phoneDigits = z.string().regex(/^\d{6,15}$/, 'must be 6 to 15 digit
 /** Message key as assigned by the sender: 20 uppercase hex characters. */
 export const messageKey = z.string().regex(/^[0-9A-F]{20}$/, 'must be 20 uppercase hex characters');
 
+/** What a `send` carries besides the text: a media file (uploaded first), a location or a contact card. */
+export const messageContentSchema = z.object({
+  type: z.enum(CONTENT_TYPES),
+  media: z
+    .object({ id: z.string().min(1).max(100), mimetype: z.string().min(1).max(255), filename: z.string().min(1).max(255).optional() })
+    .optional(),
+  location: z
+    .object({
+      latitude: z.number().min(-90).max(90),
+      longitude: z.number().min(-180).max(180),
+      name: z.string().max(1000).optional(),
+      address: z.string().max(1000).optional(),
+      url: z.string().max(2048).optional(),
+    })
+    .optional(),
+  vcard: z.string().min(1).max(MAX_BODY_CHARS).optional(),
+});
+export type MessageContent = z.infer<typeof messageContentSchema>;
+
 const reqId = z.number().int().nonnegative();
 
 /** Every frame a device may send. */
@@ -134,14 +191,18 @@ export const clientFrameSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('resume'), deviceId: z.string().min(1).max(200), token: z.string().min(1).max(200) }),
   /** Confirms push `seq` was processed. */
   z.object({ type: z.literal('received'), seq: z.number().int().nonnegative() }),
-  /** Send a text message to a chat id (`…@c.us` / `…@g.us`). */
+  /**
+   * Send a message to a chat id (`…@c.us` / `…@g.us`): a text (`body` not empty), or with `content` a media file
+   * (uploaded to the media server first; `body` is the caption), a location or a contact card.
+   */
   z.object({
     type: z.literal('send'),
     reqId,
     to: z.string().min(1).max(100),
     key: messageKey,
-    body: z.string().min(1).max(MAX_BODY_CHARS),
+    body: z.string().max(MAX_BODY_CHARS),
     quotedMessageId: z.string().min(1).max(300).optional(),
+    content: messageContentSchema.optional(),
   }),
   z.object({ type: z.literal('contacts'), reqId }),
   /** Show the typing / recording indicator in a chat, or clear it (`paused`): whatsapp-web.js `Chat.sendStateTyping()`. */

@@ -15,12 +15,16 @@ import type { Logger } from '@wacloud/kit';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { z } from 'zod';
 import { actionHooks } from './hooks-actions.js';
-import { SimnetError, type Link, type NetworkOptions } from './model.js';
+import { SimnetError, type Link, type NetworkOptions, type SendInput } from './model.js';
+import { mediaRoutes } from './media.js';
 import { SimNetwork } from './network.js';
 import { syncHooks } from './sync-hooks.js';
 import {
   MAX_BODY_CHARS,
+  CONTENT_TYPES,
   MAX_FRAME_BYTES,
+  MAX_MEDIA_BYTES,
+  SIMNET_MEDIA_PATH,
   SIMNET_WS_PATH,
   clientFrameSchema,
   phoneDigits,
@@ -58,12 +62,34 @@ const schemas = {
   accounts: z.object({ phone, pushname: pushname.optional() }),
   scan: z.object({ qr: z.string().min(1), phone, pushname: pushname.optional() }),
   pair: z.object({ code: z.string().trim().min(8).max(9), pushname: pushname.optional() }),
-  send: z.object({
-    from: phone,
-    to: z.string().trim().min(1).max(100),
-    text: z.string().min(1).max(MAX_BODY_CHARS),
-    quotedMessageId: z.string().min(1).max(300).optional(),
-  }),
+  send: z
+    .object({
+      from: phone,
+      to: z.string().trim().min(1).max(100),
+      /** The text, or a media message's caption (optional then). */
+      text: z.string().max(MAX_BODY_CHARS).optional(),
+      quotedMessageId: z.string().min(1).max(300).optional(),
+      /** `chat` (default) or a media / location / contact card type. */
+      type: z.enum(['chat', ...CONTENT_TYPES]).optional(),
+      /** The file of a media message: base64 bytes, MIME type, optional file name. */
+      media: z
+        .object({ data: z.base64(), mimetype: z.string().min(1).max(255), filename: z.string().min(1).max(255).optional() })
+        .optional(),
+      location: z
+        .object({
+          latitude: z.number().min(-90).max(90),
+          longitude: z.number().min(-180).max(180),
+          name: z.string().max(1000).optional(),
+          address: z.string().max(1000).optional(),
+          url: z.string().max(2048).optional(),
+        })
+        .optional(),
+      vcard: z.string().min(1).max(MAX_BODY_CHARS).optional(),
+    })
+    .refine((b) => (b.type !== undefined && b.type !== 'chat') || (b.text !== undefined && b.text.length > 0), {
+      message: 'a text message needs a non-empty text',
+      path: ['text'],
+    }),
   burst: z.object({
     from: phone,
     to: z.string().trim().min(1).max(100),
@@ -123,7 +149,18 @@ function hooks(network: SimNetwork): express.Router {
   });
   router.post('/send', (req, res) => {
     const body = parse(schemas.send, req.body);
-    const input = { from: body.from, to: body.to, body: body.text, quotedMessageId: body.quotedMessageId };
+    const input: SendInput = { from: body.from, to: body.to, body: body.text ?? '' };
+    if (body.quotedMessageId !== undefined) input.quotedMessageId = body.quotedMessageId;
+    if (body.type && body.type !== 'chat') {
+      // A phone uploads the file to the media server first, like a device does.
+      const media = body.media && network.media.put(Buffer.from(body.media.data, 'base64'), body.media.mimetype);
+      input.content = {
+        type: body.type,
+        ...(media && body.media ? { media: { id: media.id, mimetype: body.media.mimetype, filename: body.media.filename } } : {}),
+        ...(body.location ? { location: body.location } : {}),
+        ...(body.vcard ? { vcard: body.vcard } : {}),
+      };
+    }
     res.status(201).json({ message: network.send(input) });
   });
   router.get('/accounts/:phone/sent', (req, res) => {
@@ -245,7 +282,10 @@ export async function createSimnetServer(options: SimnetServerOptions): Promise<
 
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: '1mb' }));
+  // The media server takes raw bytes: mounted before the JSON parser.
+  app.use(SIMNET_MEDIA_PATH, mediaRoutes(network.media));
+  // Hooks may carry a media file in base64 (a third larger than the file).
+  app.use(express.json({ limit: Math.ceil((MAX_MEDIA_BYTES * 4) / 3) + 64 * 1024 }));
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok', ...network.stats() });
   });

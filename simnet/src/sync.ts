@@ -4,16 +4,10 @@
  * each pushed to the linked devices concerned as `chat` / `group` events, like WhatsApp Web's `chat_archived`,
  * `group_update`, `group_join`, `group_leave` and `group_admin_changed`.
  */
-import { SimnetError, groupContact, userId, type Account, type ChatRecord, type Group } from './model.js';
-import type { PushEvent, WireChat, WireGroup } from './protocol.js';
+import type { NetworkCore } from './core.js';
+import { SimnetError, chatIdFor, groupContact, userId, type Account, type Group } from './model.js';
+import type { WireChat, WireGroup } from './protocol.js';
 import type { NetworkViews } from './views.js';
-
-/** What the network lends the sync: pushing to an account's devices, and making sure an account has a chat / a peer. */
-export interface SyncHost {
-  push(phone: string, event: PushEvent): void;
-  ensureChat(phone: string, chatId: string): ChatRecord;
-  ensurePeer(phone: string, peer: string): void;
-}
 
 /** A change a member makes to a group (test hook `POST /hooks/groups/update`). */
 export interface GroupChange {
@@ -26,12 +20,40 @@ export interface GroupChange {
 }
 
 export class NetworkSync {
-  constructor(
-    private readonly accounts: ReadonlyMap<string, Account>,
-    private readonly groups: Map<string, Group>,
-    private readonly views: NetworkViews,
-    private readonly host: SyncHost,
-  ) {}
+  private readonly accounts: ReadonlyMap<string, Account>;
+  private readonly groups: Map<string, Group>;
+  private readonly views: NetworkViews;
+
+  /** @param core what the network lends the sync: its state, pushes, making sure an account has a chat / a peer. */
+  constructor(private readonly core: NetworkCore) {
+    this.accounts = core.accounts;
+    this.groups = core.groups;
+    this.views = core.views;
+  }
+
+  /**
+   * Account `phone` reads chat `chatId` on its phone: its received messages there become read (ack 3 to their
+   * senders) and the chat's unread count drops to 0 on its devices.
+   * @throws SimnetError `account_not_found` / `chat_not_found` (404).
+   */
+  markRead(phone: string, chatId: string): number {
+    const account = this.views.requireAccount(phone);
+    const id = chatId.includes('@') ? chatId : `${chatId.replace(/\D/g, '')}@c.us`;
+    const chat = account.chats.get(id);
+    if (!chat) throw new SimnetError('chat_not_found', `account ${phone} has no chat ${id}`);
+    let read = 0;
+    for (const message of this.core.messages.values()) {
+      const state = message.status.get(phone);
+      if (state === undefined || state === 3 || chatIdFor(message, phone) !== id) continue;
+      read++;
+      this.core.advance(message.key, phone, 3);
+    }
+    if (chat.unread !== 0) {
+      chat.unread = 0;
+      this.core.push(phone, { kind: 'chat', chat: this.views.chat(phone, chat) });
+    }
+    return read;
+  }
 
   /** The groups account `phone` is in. @throws SimnetError `account_not_found` (404). */
   groupsOf(phone: string): WireGroup[] {
@@ -64,14 +86,14 @@ export class NetworkSync {
     const view = this.views.group(group);
     for (const phone of new Set([...before, ...group.participants])) {
       if (group.participants.includes(phone)) {
-        const chat = this.host.ensureChat(phone, groupId);
-        for (const other of group.participants) if (other !== phone) this.host.ensurePeer(phone, other);
+        const chat = this.core.ensureChat(phone, groupId);
+        for (const other of group.participants) if (other !== phone) this.core.ensurePeer(phone, other);
         if (change.subject !== undefined) {
-          this.host.push(phone, { kind: 'contact', contact: groupContact(group) });
-          this.host.push(phone, { kind: 'chat', chat: this.views.chat(phone, chat) });
+          this.core.push(phone, { kind: 'contact', contact: groupContact(group) });
+          this.core.push(phone, { kind: 'chat', chat: this.views.chat(phone, chat) });
         }
       }
-      this.host.push(phone, { kind: 'group', group: view });
+      this.core.push(phone, { kind: 'group', group: view });
     }
     return view;
   }
@@ -91,7 +113,7 @@ export class NetworkSync {
     if (flags.pinned !== undefined) chat.pinned = flags.pinned;
     if (flags.muted !== undefined) chat.muted = flags.muted;
     const view = this.views.chat(phone, chat);
-    if (archiving) this.host.push(phone, { kind: 'chat', chat: view });
+    if (archiving) this.core.push(phone, { kind: 'chat', chat: view });
     return view;
   }
 }

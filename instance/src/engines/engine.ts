@@ -11,6 +11,7 @@
 import type { EventEmitter } from 'node:events';
 import type { EngineActions, EngineEdit, EngineReaction, EngineRevoke } from './engine-actions.js';
 import type { EngineGroupUpdate, EngineGroups } from './engine-groups.js';
+import type { EngineMedia, EngineMessageContent } from './engine-media.js';
 import type { EnginePresence } from './engine-presence.js';
 import type { EngineGroup } from './engine-groups-model.js';
 import type { EngineSync } from './engine-sync.js';
@@ -49,7 +50,7 @@ export interface ReconnectStatus {
  */
 export type Ack = -1 | 0 | 1 | 2 | 3 | 4;
 
-export interface EngineMessage {
+export interface EngineMessage extends EngineMessageContent {
   /** Serialized message id, unique per account. */
   id: string;
   /** The chat this message belongs to (the peer for 1:1 chats, the group for group chats). */
@@ -58,7 +59,7 @@ export interface EngineMessage {
   author: string;
   fromMe: boolean;
   isGroup: boolean;
-  /** Message type as WhatsApp names it: chat (text), image, …; only `chat` is sent by wacloud today. */
+  /** Message type as WhatsApp names it: chat (text), image, video, audio, ptt, document, sticker, location, vcard, … */
   type: string;
   body: string;
   /** Epoch milliseconds. */
@@ -162,7 +163,7 @@ export interface LoginOptions {
  * One WhatsApp session. All methods may be called in any state; those that need WORKING throw
  * `EngineNotReadyError`. Implementations emit {@link EngineEvents} and never throw from event listeners.
  */
-export interface Engine extends EventEmitter<EngineEvents>, EngineActions, EngineGroups, EngineSync {
+export interface Engine extends EventEmitter<EngineEvents>, EngineActions, EngineGroups, EngineSync, EngineMedia {
   readonly kind: 'webjs' | 'simulated';
   /** Current session state. */
   state(): SessionState;

@@ -1,5 +1,5 @@
 /**
- * Message actions and group administration are implemented per engine in a feature object
+ * Message actions, group administration and media are implemented per engine in a feature object
  * (`simulated/features.ts`, `webjs/features.ts`); {@link delegateFeatures} gives the engine class the `Engine`
  * methods of those features, each forwarding to the instance's `features` object. This keeps the engine classes to
  * their lifecycle (and under the 500-line limit) while callers see one `Engine`.
@@ -7,9 +7,10 @@
 import type { EngineActions } from './engine-actions.js';
 import { EngineError } from './engine.js';
 import type { EngineGroups } from './engine-groups.js';
+import type { EngineMedia } from './engine-media.js';
 
 /** The `Engine` methods implemented by feature objects. */
-export type FeatureMethods = EngineActions & EngineGroups;
+export type FeatureMethods = EngineActions & EngineGroups & EngineMedia;
 
 /** Names of {@link FeatureMethods}, checked against the interfaces at compile time. */
 const FEATURE_METHODS = [
@@ -25,6 +26,10 @@ const FEATURE_METHODS = [
   'groupInviteCode',
   'revokeGroupInvite',
   'leaveGroup',
+  'sendMedia',
+  'sendLocation',
+  'sendContactCard',
+  'downloadMedia',
 ] as const satisfies ReadonlyArray<keyof FeatureMethods>;
 
 // Every method of the interfaces is listed (a new one must be added above).

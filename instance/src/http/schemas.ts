@@ -177,6 +177,28 @@ export const messageView = z.object({
     .array(z.object({ sender: z.string(), reaction: z.string(), timestamp: z.string() }))
     .optional()
     .meta({ description: 'Reactions, one per sender' }),
+  media: z
+    .object({
+      mimetype: z.string(),
+      filename: z.string().optional(),
+      size: z.number().int().optional().meta({ description: 'Bytes' }),
+      status: z
+        .enum(['pending', 'stored', 'unavailable', 'quota_exceeded', 'failed'])
+        .optional()
+        .meta({ description: 'Whether the file is stored (GET /v1/messages/{id}/media), still to download, or why not' }),
+    })
+    .optional()
+    .meta({ description: 'Media messages (image, video, audio, ptt, document, sticker): the file' }),
+  location: z
+    .object({
+      latitude: z.number(),
+      longitude: z.number(),
+      name: z.string().optional(),
+      address: z.string().optional(),
+      url: z.string().optional(),
+    })
+    .optional(),
+  vcard: z.string().optional().meta({ description: 'Contact cards: the vCard' }),
 });
 export const outgoingStatus = z.enum(['queued', 'sending', 'sent', 'failed']);
 export const outgoingMessageView = z
@@ -186,8 +208,23 @@ export const outgoingMessageView = z
     chatId: z.string(),
     fromMe: z.literal(true),
     isGroup: z.boolean(),
-    type: z.literal('chat'),
-    body: z.string(),
+    type: z
+      .enum(['chat', 'image', 'video', 'audio', 'ptt', 'document', 'sticker', 'location', 'vcard'])
+      .meta({ description: 'chat (text), a media type, location or vcard (contact card)' }),
+    body: z.string().meta({ description: "The text, a media message's caption, or the vCard" }),
+    media: z
+      .object({ mimetype: z.string(), filename: z.string().optional(), size: z.number().int(), sha256: z.string() })
+      .optional()
+      .meta({ description: 'Media sends: the stored file (GET /v1/messages/{id}/media)' }),
+    location: z
+      .object({
+        latitude: z.number(),
+        longitude: z.number(),
+        name: z.string().optional(),
+        address: z.string().optional(),
+        url: z.string().optional(),
+      })
+      .optional(),
     quotedMessageId: z.string().optional(),
     forwardOf: z.string().optional().meta({ description: 'A forward: the id of the message forwarded' }),
     sentBy,

@@ -17,6 +17,7 @@ import type { EngineGroupInfo, EngineGroupUpdate } from '../engines/engine-group
 import type { EnginePresence } from '../engines/engine-presence.js';
 import { EngineError, type Engine } from '../engines/engine.js';
 import { applyEdit, applyReaction, applyRevoke, type ApplyResult } from '../storage/actions.js';
+import { mediaFileSize } from '../storage/media.js';
 import type { Persister } from '../storage/persistence.js';
 import type { Store } from '../storage/store.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
@@ -29,6 +30,8 @@ export interface ActionEventsOptions {
   outbox: WebhookOutbox;
   live: LiveEvents;
   logger: Logger;
+  /** Media storage: the stored file of a message deleted for everyone is removed (`discard` never throws). */
+  media?: { discard(ref: { fileId: string; size: number }): Promise<void> } | undefined;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -77,7 +80,9 @@ export class ActionEvents {
   /** Applies and announces revoke `x` (once). */
   revoke(x: EngineRevoke): Promise<ApplyResult | undefined> {
     return this.#serial('revoke', async () => {
-      const result = await this.#apply(() => applyRevoke(this.o.store, x));
+      let fileId: string | undefined;
+      const result = await this.#apply(() => applyRevoke(this.o.store, x, (id) => (fileId = id)));
+      if (fileId !== undefined) await this.#discardFile(fileId);
       if (result === 'unchanged') return result;
       await this.#announce('message.revoked', x.messageId, {
         messageId: x.messageId,
@@ -87,6 +92,12 @@ export class ActionEvents {
       });
       return result;
     });
+  }
+
+  /** Removes stored media file `fileId` (counted off the quota by its size). */
+  async #discardFile(fileId: string): Promise<void> {
+    const size = await mediaFileSize(this.o.store, fileId).catch(() => undefined);
+    if (size !== undefined) await this.o.media?.discard({ fileId, size });
   }
 
   /** Stores `group` as the group's contact (subject, participants); written by the persister. */

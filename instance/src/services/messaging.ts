@@ -2,7 +2,9 @@
  * Messaging: queuing text messages for the send queue (`outgoing/`: paced, durable, sent once, naming the sending
  * token), reading stored and queued messages, and the message statistics.
  */
+import type { EngineLocation } from '../engines/engine-media.js';
 import { toChatId, type Engine, type SessionState } from '../engines/engine.js';
+import type { StoredMediaRef } from '../storage/media.js';
 import { AppError } from '../errors.js';
 import { findOutgoing, idempotentOutgoingId, insertOutgoing, newOutgoingId, OUTGOING_ID, requestHash } from '../storage/outgoing.js';
 import { findMessageById, findMessages, messageStats, type MessageFilter, type Page } from '../storage/queries.js';
@@ -14,11 +16,18 @@ import { toMessageView, type MessageView } from './views.js';
 export interface SendText {
   /** Phone number (digits, `+` allowed) or chat id (`…@c.us`, `…@g.us`). */
   to: string;
-  text: string;
+  /** The text; a media message's caption (may be absent then). */
+  text?: string | undefined;
   /** Serialized id of the message to quote. */
   quotedMessageId?: string | undefined;
   /** Forward this stored message (its body is `text`) instead of sending a new text. */
   forwardOf?: string | undefined;
+  /** Absent or `chat` for a text; a media type (with `media`), `location` (with `location`) or `vcard` (with `vcard`). */
+  type?: OutgoingDoc['type'];
+  /** The file, already stored in GridFS (`MediaService.ingest`). */
+  media?: StoredMediaRef | undefined;
+  location?: EngineLocation | undefined;
+  vcard?: string | undefined;
 }
 
 export interface SendOptions {
@@ -54,7 +63,10 @@ export class MessagingService {
    */
   async send(msg: SendText, sentBy: SentBy, options: SendOptions = {}): Promise<SendResult> {
     const chatId = toChatId(msg.to);
-    const hash = requestHash({ chatId, body: msg.text, quotedMessageId: msg.quotedMessageId, forwardOf: msg.forwardOf });
+    const type = msg.type && msg.type !== 'chat' ? msg.type : undefined;
+    const body = type === 'vcard' ? (msg.vcard ?? '') : (msg.text ?? '');
+    const content = type ? { type, sha256: msg.media?.sha256, location: msg.location, vcard: msg.vcard } : undefined;
+    const hash = requestHash({ chatId, body, quotedMessageId: msg.quotedMessageId, forwardOf: msg.forwardOf, content });
     const key = options.idempotencyKey;
     let doc: OutgoingDoc = {
       // Keys are per sender: per token, and per member on the gateway's token (members share it).
@@ -64,9 +76,13 @@ export class MessagingService {
           : idempotentOutgoingId(sentBy.member ? `${sentBy.tokenId}\0${sentBy.member.id}` : sentBy.tokenId, key),
       status: 'queued',
       chatId,
-      body: msg.text,
+      body,
       ...(msg.quotedMessageId === undefined ? {} : { quotedMessageId: msg.quotedMessageId }),
       ...(msg.forwardOf === undefined ? {} : { forwardOf: msg.forwardOf }),
+      ...(type ? { type } : {}),
+      ...(msg.media ? { media: msg.media } : {}),
+      ...(msg.location ? { location: msg.location } : {}),
+      ...(msg.vcard ? { vcard: msg.vcard } : {}),
       sentBy,
       requestHash: hash,
       idempotent: key !== undefined,
@@ -81,10 +97,7 @@ export class MessagingService {
       doc = existing;
       created = false;
     } else {
-      const state = this.engine.state();
-      if (NOT_LOGGED_IN.has(state)) {
-        throw new AppError('session_not_ready', `The WhatsApp session is ${state}; log in with POST /v1/session/login first.`);
-      }
+      this.assertCanSend();
       const r = await insertOutgoing(this.store, doc);
       if (r.inserted) this.sender.enqueue({ ...doc });
       else {
@@ -99,6 +112,14 @@ export class MessagingService {
     }
     if (options.waitMs && doc.status === 'failed') throw failure(doc);
     return { view: await this.#view(doc), created };
+  }
+
+  /** @throws AppError `session_not_ready` when no account is logged in (nothing could send a message). */
+  assertCanSend(): void {
+    const state = this.engine.state();
+    if (NOT_LOGGED_IN.has(state)) {
+      throw new AppError('session_not_ready', `The WhatsApp session is ${state}; log in with POST /v1/session/login first.`);
+    }
   }
 
   /**

@@ -3,10 +3,10 @@
  * payloads. Timestamps are ISO 8601 strings; absent optional fields are left out.
  */
 import type { EngineContact, EngineMessage } from '../engines/engine.js';
-import type { ContactDoc, MessageDoc, SentBy } from '../storage/store.js';
+import type { ContactDoc, MediaStatus, MessageDoc, SentBy } from '../storage/store.js';
 
 /** Message as the API shows it: the engine's message with an ISO 8601 timestamp and, when sent through the API, its token. */
-export interface MessageView extends Omit<EngineMessage, 'timestamp'> {
+export interface MessageView extends Omit<EngineMessage, 'timestamp' | 'media'> {
   /** ISO 8601 */
   timestamp: string;
   sentBy?: SentBy | undefined;
@@ -16,6 +16,8 @@ export interface MessageView extends Omit<EngineMessage, 'timestamp'> {
   revokedAt?: string | undefined;
   /** Reactions, one per sender (ISO 8601 timestamps). */
   reactions?: Array<{ sender: string; reaction: string; timestamp: string }> | undefined;
+  /** Media messages: the file (its bytes at `GET /v1/messages/{id}/media`) and whether it is stored. */
+  media?: { mimetype: string; filename?: string; size?: number; status?: MediaStatus } | undefined;
 }
 
 /** Contact (user or group) as the API shows it: the engine's contact with the time it was last written. */
@@ -43,6 +45,18 @@ export function toMessageView(d: MessageDoc): MessageView {
     ...(d.reactions?.length
       ? { reactions: d.reactions.map((r) => ({ sender: r.sender, reaction: r.reaction, timestamp: new Date(r.timestamp).toISOString() })) }
       : {}),
+    ...(d.media
+      ? {
+          media: {
+            mimetype: d.media.mimetype,
+            ...(d.media.filename ? { filename: d.media.filename } : {}),
+            ...(typeof d.media.size === 'number' ? { size: d.media.size } : {}),
+            ...(d.media.status ? { status: d.media.status } : {}),
+          },
+        }
+      : {}),
+    ...(d.location ? { location: d.location } : {}),
+    ...(d.vcard ? { vcard: d.vcard } : {}),
   };
 }
 

@@ -33,15 +33,23 @@ export async function applyEdit(store: Store, e: EngineEdit): Promise<ApplyResul
   return 'changed';
 }
 
-/** Turns message `r.messageId` into a tombstone. @throws the driver's error. */
-export async function applyRevoke(store: Store, r: EngineRevoke): Promise<ApplyResult> {
-  const doc = await store.col.messages.findOne({ _id: r.messageId }, { projection: { revokedAt: 1 } });
+/**
+ * Turns message `r.messageId` into a tombstone: its body, reactions and content (media, location, contact card) gone.
+ * `onStoredFile` gets the GridFS file id of a stored media file the message had (for the caller to remove).
+ * @throws the driver's error.
+ */
+export async function applyRevoke(store: Store, r: EngineRevoke, onStoredFile?: (fileId: string) => void): Promise<ApplyResult> {
+  const doc = await store.col.messages.findOne({ _id: r.messageId }, { projection: { revokedAt: 1, media: 1 } });
   if (!doc) return 'missing';
   if (doc.revokedAt) return 'unchanged';
   await store.col.messages.updateOne(
     { _id: r.messageId },
-    { $set: { type: 'revoked', body: '', revokedAt: new Date(r.revokedAt) }, $unset: { reactions: '' } },
+    {
+      $set: { type: 'revoked', body: '', revokedAt: new Date(r.revokedAt) },
+      $unset: { reactions: '', media: '', location: '', vcard: '' },
+    },
   );
+  if (doc.media?.fileId) onStoredFile?.(doc.media.fileId);
   return 'changed';
 }
 

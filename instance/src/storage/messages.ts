@@ -24,6 +24,10 @@ export function toMessageDoc(m: EngineMessage, sentBy?: SentBy): MessageDoc {
     ...(m.isForwarded ? { isForwarded: true } : {}),
     sentBy,
     createdAt: new Date(),
+    // Media files are downloaded after the message is recorded (services/media/received.ts); a sent file is stored.
+    ...(m.media ? { media: { status: 'pending' as const, ...m.media } } : {}),
+    ...(m.location ? { location: m.location } : {}),
+    ...(m.vcard ? { vcard: m.vcard } : {}),
   };
 }
 

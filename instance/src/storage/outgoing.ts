@@ -28,10 +28,14 @@ export function requestHash(r: {
   body: string;
   quotedMessageId?: string | undefined;
   forwardOf?: string | undefined;
+  content?: unknown;
 }): string {
-  // A plain send hashes as before (records queued by an older version keep their hash).
-  const fields = [r.chatId, r.body, r.quotedMessageId ?? null, ...(r.forwardOf ? [r.forwardOf] : [])];
-  return createHash('sha256').update(JSON.stringify(fields)).digest('hex');
+  // A plain text hashes as it always did (records queued by an older version keep their hash); a forward adds the
+  // forwarded id, a media file, location or contact card its content (a file by its SHA-256).
+  const parts: unknown[] = [r.chatId, r.body, r.quotedMessageId ?? null];
+  if (r.forwardOf) parts.push(r.forwardOf);
+  if (r.content !== undefined) parts.push(r.content);
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
 }
 
 /**

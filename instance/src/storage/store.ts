@@ -6,7 +6,22 @@
  * atomic single-document updates and unique `_id`s carry every invariant.
  */
 import mongoose, { Schema, type Connection, type Model } from 'mongoose';
+import type { EngineLocation, EngineMediaInfo, MediaType } from '../engines/engine-media.js';
 import type { EngineChat, EngineContact, EngineMessage } from '../engines/engine.js';
+import type { StoredMediaRef } from './media.js';
+
+/**
+ * Where a message's media file is: `pending` (to download), `stored` (in GridFS, `fileId`), `unavailable` (WhatsApp no
+ * longer has it), `quota_exceeded`, `failed`.
+ */
+export type MediaStatus = 'pending' | 'stored' | 'unavailable' | 'quota_exceeded' | 'failed';
+
+/** A stored message's media: what the engine said, and where the file is. */
+export interface MessageMediaDoc extends EngineMediaInfo {
+  status?: MediaStatus | undefined;
+  /** GridFS file id, once stored. */
+  fileId?: string | undefined;
+}
 
 /**
  * Who sent a message through the API: the token, and the team member the main backend's gateway sent it for
@@ -19,7 +34,8 @@ export interface SentBy {
 }
 
 /** A stored message: the engine's message keyed by `_id`, its time a Date, with its UTC day and the sending token. */
-export interface MessageDoc extends Omit<EngineMessage, 'id' | 'timestamp'> {
+export interface MessageDoc extends Omit<EngineMessage, 'id' | 'timestamp' | 'media'> {
+  media?: MessageMediaDoc | undefined;
   /** Serialized WhatsApp message id. */
   _id: string;
   timestamp: Date;
@@ -119,6 +135,14 @@ export interface OutgoingDoc {
   attempts: number;
   /** Why it failed (`failed`), or the last transient failure. */
   error?: { code: string; message: string } | undefined;
+  /** What is sent: absent or `chat` (the text `body`), a media type, `location` or `vcard`. */
+  type?: MediaType | 'chat' | 'location' | 'vcard' | undefined;
+  /** Media sends: the file, stored in GridFS before this record was written (`body` is the caption). */
+  media?: StoredMediaRef | undefined;
+  /** `type: location`. */
+  location?: EngineLocation | undefined;
+  /** `type: vcard`: the contact card (also `body`). */
+  vcard?: string | undefined;
 }
 
 export interface WebhookSettingsDoc {
@@ -149,6 +173,9 @@ const messageSchema = new Schema<MessageDoc>(
     editedAt: Date,
     revokedAt: Date,
     reactions: { type: [{ _id: false, sender: String, reaction: String, timestamp: Date }], default: undefined },
+    media: Schema.Types.Mixed,
+    location: Schema.Types.Mixed,
+    vcard: String,
   },
   { versionKey: false, _id: false },
 );
@@ -159,6 +186,8 @@ messageSchema.index({ author: 1, timestamp: -1, _id: -1 });
 messageSchema.index({ fromMe: 1, timestamp: -1, _id: -1 });
 messageSchema.index({ isGroup: 1, timestamp: -1, _id: -1 });
 messageSchema.index({ day: 1, fromMe: 1 });
+// Received media still to download (few at any time).
+messageSchema.index({ 'media.status': 1 }, { sparse: true });
 
 const contactSchema = new Schema<ContactDoc>(
   {
@@ -229,10 +258,14 @@ const outgoingSchema = new Schema<OutgoingDoc>(
     _id: String,
     status: { type: String, enum: ['queued', 'sending', 'sent', 'failed'], required: true },
     chatId: { type: String, required: true },
-    body: { type: String, required: true },
+    body: { type: String, default: '' },
     quotedMessageId: String,
     forwardOf: String,
     sentBy: { tokenId: String, tokenName: String, member: { id: String, name: String } },
+    type: String,
+    media: Schema.Types.Mixed,
+    location: Schema.Types.Mixed,
+    vcard: String,
     requestHash: { type: String, required: true },
     idempotent: { type: Boolean, required: true },
     createdAt: { type: Date, required: true },

@@ -10,13 +10,11 @@
  * STARTING per attempt) and the session resumes; pushes missed meanwhile are delivered on reconnect. When the budget
  * is spent the session is FAILED. Listener exceptions are logged, never thrown into the engine.
  */
-import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { pino, type Logger } from 'pino';
 import WebSocket from 'ws';
 import {
   MAX_BODY_CHARS,
-  SIMNET_WS_PATH,
   type ClientFrame,
   type PushEvent,
   type RequestFrame,
@@ -44,10 +42,12 @@ import type { EngineGroup } from '../engine-sync.js';
 import { DEFAULT_RECONNECT_POLICY, Reconnector, type ReconnectPolicy } from '../reconnect.js';
 import { delegateFeatures, type FeatureMethods } from '../features.js';
 import { SimulatedFeatures } from './features.js';
+import { sendFrame, withMediaRef } from './media.js';
 import { PendingRequests } from './requests.js';
 import { readGroups } from './sync.js';
 import { renderScreen } from './screenshot.js';
-import { closeSocket } from './socket.js';
+import { closeSocket, wsUrlOf } from './socket.js';
+import { SeenIds } from './seen.js';
 import { SessionFile } from './stored-session.js';
 
 export { SESSION_FILE } from './stored-session.js';
@@ -66,9 +66,6 @@ export interface SimulatedEngineOptions {
 
 /** States in which a start is still under way (start() waits through them). */
 const UNSETTLED: ReadonlySet<SessionState> = new Set(['STARTING', 'AUTHENTICATING']);
-
-/** Ids remembered to drop re-delivered pushes (delivery is at-least-once). */
-const SEEN_IDS_MAX = 10_000;
 
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging -- the feature methods, see the end of this file
 export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engine {
@@ -92,28 +89,28 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
   #connected = false;
   #lastError: string | undefined;
   readonly #requests: PendingRequests;
-  readonly #seen = new Set<string>();
+  readonly #seen = new SeenIds();
   #settleWaiters: Array<() => void> = [];
-  /** Message actions and group administration; the `Engine` methods of those delegate here (see `../features.ts`). */
-  readonly features = new SimulatedFeatures({
-    request: (type, fields, onResult) => (
-      this.#requireWorking(),
-      this.#request({ ...fields, type, reqId: this.#requests.nextId() } as never, onResult)
-    ),
-    emit: (event, ...args) => this.#emit(event, ...args),
-    remember: (id) => this.#remember(id),
-  });
+  /** Message actions, group administration and media; the `Engine` methods of those delegate here (`../features.ts`). */
+  readonly features: SimulatedFeatures;
 
   constructor(options: SimulatedEngineOptions) {
     super();
-    const base = new URL(options.simnetUrl);
-    base.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
-    base.pathname = SIMNET_WS_PATH;
-    this.#wsUrl = base.toString();
+    this.#wsUrl = wsUrlOf(options.simnetUrl);
     this.#log = (options.logger ?? pino({ level: 'silent' })).child({ component: 'engine-simulated' });
     this.#sessionFile = new SessionFile(options.dataDir, this.#log);
     this.#requests = new PendingRequests(options.requestTimeoutMs ?? 10_000);
     this.#reconnector = new Reconnector({ ...DEFAULT_RECONNECT_POLICY, ...options.reconnect });
+    this.features = new SimulatedFeatures({
+      simnetUrl: options.simnetUrl,
+      requireWorking: () => this.#requireWorking(),
+      request: (type, fields, onResult) => (
+        this.#requireWorking(),
+        this.#request({ ...fields, type, reqId: this.#requests.nextId() } as never, onResult)
+      ),
+      emit: (event, ...args) => this.#emit(event, ...args),
+      remember: (id) => this.#seen.add(id),
+    });
   }
 
   state(): SessionState {
@@ -189,20 +186,7 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
     if (text.length === 0 || text.length > MAX_BODY_CHARS) {
       throw new EngineError('invalid_message', `text must be 1 to ${MAX_BODY_CHARS} characters`);
     }
-    const frame: RequestFrame = {
-      type: 'send',
-      reqId: this.#requests.nextId(),
-      to: toChatId(to),
-      key: randomBytes(10).toString('hex').toUpperCase(),
-      body: text,
-    };
-    if (options.quotedMessageId !== undefined) frame.quotedMessageId = options.quotedMessageId;
-    const { message } = await this.#request(frame, (result) => {
-      // Emitted while handling the response frame, so listeners see the message before any ack of it.
-      this.#remember(result.message.id);
-      this.#emit('message', result.message);
-    });
-    return message;
+    return this.features.send(sendFrame(to, text, undefined, options));
   }
 
   /**
@@ -248,7 +232,7 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
     checkHistoryLimit(limit);
     this.#requireWorking();
     const { messages } = await this.#request({ type: 'history', reqId: this.#requests.nextId(), chatId: toChatId(chatId), limit });
-    return messages.filter((m) => m.timestamp >= sinceMs);
+    return messages.filter((m) => m.timestamp >= sinceMs).map(withMediaRef);
   }
 
   /**
@@ -435,8 +419,8 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
     switch (event.kind) {
       case 'message':
         if (this.#seen.has(event.message.id)) return;
-        this.#remember(event.message.id);
-        this.#emit('message', event.message);
+        this.#seen.add(event.message.id);
+        this.#emit('message', withMediaRef(event.message));
         return;
       case 'ack':
         this.#emit('message_ack', { id: event.id, chatId: event.chatId, ack: event.ack });
@@ -452,14 +436,6 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
         return;
       default:
         this.features.onPush(event);
-    }
-  }
-
-  #remember(id: string): void {
-    this.#seen.add(id);
-    if (this.#seen.size > SEEN_IDS_MAX) {
-      const oldest = this.#seen.values().next().value;
-      if (oldest !== undefined) this.#seen.delete(oldest);
     }
   }
 
@@ -507,7 +483,7 @@ export class SimulatedEngine extends EventEmitter<EngineEvents> implements Engin
   }
 }
 
-// The message actions and group administration of `Engine`, forwarded to `features`.
+// The message actions, group administration and media of `Engine`, forwarded to `features`.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- defined by delegateFeatures
 export interface SimulatedEngine extends FeatureMethods {}
 delegateFeatures(SimulatedEngine.prototype);

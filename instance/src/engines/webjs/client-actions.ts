@@ -5,7 +5,7 @@
  * the library's objects are these, so an upgrade that changes one breaks the build. Stand-ins implement them.
  */
 import type { AddParticipantsOptions, ChatId, Client as WClient, GroupChat as WGroupChat, Message as WMessage } from 'whatsapp-web.js';
-import type { WebjsChat, WebjsMessage } from './client.js';
+import type { WebjsChat, WebjsMediaMessage, WebjsMessage } from './client.js';
 
 /** A `Message` with the actions the engine takes on it. */
 export type WebjsActionMessage = WebjsMessage &
@@ -32,8 +32,11 @@ export type WebjsGroupChat = WebjsChat &
 
 /** The `Client` methods of message actions and group administration. */
 export interface WebjsActionsClient {
-  /** `Client.getMessageById`: the message, or null/undefined when the page does not have it. */
-  getMessageById(messageId: string): Promise<WebjsActionMessage | null | undefined>;
+  /**
+   * `Client.getMessageById`: the message (its actions, and its media download for `media.ts`), or null/undefined when
+   * the page does not have it.
+   */
+  getMessageById(messageId: string): Promise<(WebjsActionMessage & WebjsMediaMessage) | null | undefined>;
   /** `Client.createGroup(title, participants)`: the new group's id, or an error text. */
   createGroup(title: string, participants: string[]): Promise<{ gid: ChatId } | string>;
 }

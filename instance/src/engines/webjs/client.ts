@@ -12,7 +12,9 @@ import type {
   Contact as WContact,
   GroupChat as WGroupChat,
   GroupNotification as WGroupNotification,
+  Location,
   Message as WMessage,
+  MessageMedia,
   MessageSearchOptions,
   MessageSendOptions,
 } from 'whatsapp-web.js';
@@ -23,10 +25,18 @@ export type WebjsMessage = Pick<
   WMessage,
   'id' | 'fromMe' | 'from' | 'to' | 'author' | 'type' | 'body' | 'timestamp' | 'ack' | 'hasQuotedMsg' | 'isStatus'
 > &
-  Partial<Pick<WMessage, 'isForwarded'>> & {
+  // `isForwarded` (message actions) and media messages (`media.ts`); optional, as WhatsApp Web leaves them out of some
+  // messages.
+  Partial<Pick<WMessage, 'isForwarded' | 'hasMedia' | 'location' | 'vCards' | 'rawData'>> & {
     /** `Message.getQuotedMessage()`: the quoted message, when `hasQuotedMsg`. */
     getQuotedMessage(): Promise<Pick<WMessage, 'id'>>;
   };
+
+/** A message looked up to download its media (`Client.getMessageById`, see `client-actions.ts`; `Message.downloadMedia()`). */
+export type WebjsMediaMessage = Pick<WMessage, 'hasMedia'> & {
+  /** The file, or undefined (or a rejection) when WhatsApp no longer has it. */
+  downloadMedia(): Promise<Pick<MessageMedia, 'data' | 'mimetype' | 'filename'> | undefined>;
+};
 
 /** The fields and methods of a `Chat` (or `GroupChat`) the engine uses. */
 export type WebjsChat = Pick<
@@ -70,7 +80,8 @@ export type WebjsClient = Pick<WClient, 'initialize' | 'destroy' | 'logout' | 'g
     getChats(): Promise<WebjsChat[]>;
     getChatById(chatId: string): Promise<WebjsChat>;
     getContacts(): Promise<WebjsContact[]>;
-    sendMessage(chatId: string, content: string, options?: MessageSendOptions): Promise<WebjsMessage>;
+    /** A text, a vCard (`parseVCards`), a `MessageMedia` or a `Location` (see `send.ts`, `media.ts`). */
+    sendMessage(chatId: string, content: string | MessageMedia | Location, options?: MessageSendOptions): Promise<WebjsMessage>;
   };
 
 /** Compile-time proof that whatsapp-web.js' own `Client` is a {@link WebjsClient} (used as the default factory). */

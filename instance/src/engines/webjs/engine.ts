@@ -31,7 +31,7 @@ import type { ClientOptions as WClientOptions } from 'whatsapp-web.js';
 import { clientIsWebjsClient, type WebjsClient as WClient } from './client.js';
 import type { EngineGroup } from '../engine-sync.js';
 import { DEFAULT_RECONNECT_POLICY, Reconnector } from '../reconnect.js';
-import { closeBrowser, launchChromium, screenshotPng, processTreePssBytes, removeStaleSingletonFiles, withTimeout } from './browser.js';
+import { closeBrowser, launchChromium, processTreePssBytes, removeStaleSingletonFiles, withTimeout } from './browser.js';
 import {
   EngineNotReadyError,
   checkHistoryLimit,
@@ -58,7 +58,7 @@ import { errorMessage, widString } from './mapping.js';
 import { sendTextMessage } from './send.js';
 import { markChatRead, readGroups } from './sync.js';
 import { ChromiumSandboxError } from './sandbox.js';
-import type { BrowserRun } from './run.js';
+import { runScreenshot, type BrowserRun } from './run.js';
 import { MemoryWatchdog } from './watchdog.js';
 
 const { Client, LocalAuth } = wwebjs;
@@ -92,7 +92,7 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   /** Bumped by start/stop/logout: a retry scheduled before is dropped. */
   private epoch = 0;
   private login: LoginOptions = {};
-  /** Message actions and group administration; the `Engine` methods of those delegate here (see `../features.ts`). */
+  /** Message actions, group administration and media; the `Engine` methods of those delegate here (`../features.ts`). */
   readonly features = new WebjsFeatures({
     client: () => this.workingClient(),
     me: () => this.account_?.id ?? widString(this.run?.client?.info?.wid?._serialized),
@@ -256,13 +256,7 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
    * runs. @throws EngineNotReadyError when no browser runs (STOPPED, or FAILED — the browser is closed on FAILED).
    */
   async screenshot(): Promise<Buffer> {
-    const run = this.run;
-    const browser = run?.browser;
-    if (!run || !browser || run.ending) throw new EngineNotReadyError(this.state_);
-    const png = await screenshotPng(
-      async () => run.client?.pupPage ?? (await browser.pages()).at(-1),
-      () => !run.ending,
-    );
+    const png = await runScreenshot(this.run);
     if (!png) throw new EngineNotReadyError(this.state_);
     return png;
   }
@@ -500,7 +494,7 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   }
 }
 
-// The message actions and group administration of `Engine`, forwarded to `features`.
+// The message actions, group administration and media of `Engine`, forwarded to `features`.
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type -- defined by delegateFeatures
 export interface WebjsEngine extends FeatureMethods {}
 delegateFeatures(WebjsEngine.prototype);

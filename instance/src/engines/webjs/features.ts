@@ -1,5 +1,5 @@
 /**
- * The webjs engine's message actions and group administration through whatsapp-web.js: `Message.react`,
+ * The webjs engine's message actions, group administration and media (`media.ts`) through whatsapp-web.js: `Message.react`,
  * `Message.edit`, `Message.delete(true)`, `Message.forward`, `Client.createGroup` and `GroupChat.setSubject`,
  * `setDescription`, `addParticipants`, `removeParticipants`, `promoteParticipants`, `demoteParticipants`,
  * `getInviteCode`, `revokeInvite`, `leave`. Everything the network would refuse is checked first with the engine's
@@ -7,12 +7,14 @@
  * `not_group_admin`, `not_a_participant`, `cannot_change_owner`, `number_not_on_whatsapp`), so nothing is half done.
  */
 import type { WebjsActionMessage as WMessage, WebjsGroupChat as WGroupChat } from './client-actions.js';
-import type { WebjsChat as WChat, WebjsClient as WClient } from './client.js';
+import type { WebjsChat as WChat, WebjsClient as WClient, WebjsMessage } from './client.js';
 import { EDIT_WINDOW_MS, type EngineEdit, type EngineRevoke } from '../engine-actions.js';
 import type { EngineGroupInfo, ParticipantAction } from '../engine-groups.js';
-import { EngineError, toChatId, type EngineEvents, type EngineMessage } from '../engine.js';
+import type { EngineLocation, OutgoingMedia } from '../engine-media.js';
+import { EngineError, toChatId, type EngineEvents, type EngineMessage, type SendTextOptions } from '../engine.js';
 import type { FeatureMethods } from '../features.js';
 import { chatIdOf, errorMessage, toEngineMessage, widString } from './mapping.js';
+import { downloadMessageMedia, sendContactCardMessage, sendLocationMessage, sendMediaMessage } from './media.js';
 
 /** How many of the target chat's newest own messages are searched for a forwarded copy. */
 const FORWARD_LOOKUP = 10;
@@ -28,6 +30,18 @@ export interface WebjsFeatureDeps {
 
 export class WebjsFeatures implements FeatureMethods {
   constructor(private readonly d: WebjsFeatureDeps) {}
+
+  // See {@link EngineMedia}: `MessageMedia`, `Location`, vCards, `Message.downloadMedia()` (`media.ts`).
+  sendMedia = (to: string, media: OutgoingMedia, o?: SendTextOptions) => this.#sent((c) => sendMediaMessage(c, to, media, o));
+  sendLocation = (to: string, l: EngineLocation, o?: SendTextOptions) => this.#sent((c) => sendLocationMessage(c, to, l, o));
+  sendContactCard = (to: string, vcard: string, o?: SendTextOptions) => this.#sent((c) => sendContactCardMessage(c, to, vcard, o));
+  downloadMedia = async (m: Pick<EngineMessage, 'id' | 'chatId' | 'media'>) => downloadMessageMedia(this.d.client(), m);
+
+  /** Runs a send with the WORKING client; resolves with the sent message mapped (its author is the account). */
+  async #sent(send: (client: WClient) => Promise<WebjsMessage>): Promise<EngineMessage> {
+    const client = this.d.client();
+    return toEngineMessage(await send(client), this.d.me());
+  }
 
   async react(messageId: string, reaction: string): Promise<void> {
     const msg = await this.#live(messageId);

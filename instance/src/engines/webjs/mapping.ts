@@ -5,6 +5,7 @@
 import type { Message as WMessage } from 'whatsapp-web.js';
 import type { Ack, EngineChat, EngineContact, EngineMessage } from '../engine.js';
 import type { WebjsChat, WebjsContact, WebjsMessage } from './client.js';
+import { contentOf } from './media.js';
 
 /** The fields of whatsapp-web.js' `Message` the mapping reads (a `Message` is one; so is a stand-in in tests). */
 export type MappedMessage = Omit<WebjsMessage, 'isStatus'>;
@@ -55,6 +56,7 @@ export async function toEngineMessage(msg: MappedMessage, me: string): Promise<E
     ack: toAck(msg.ack),
     quotedMessageId,
     ...(msg.isForwarded ? { isForwarded: true } : {}),
+    ...contentOf(msg),
   };
 }
 

@@ -1,5 +1,6 @@
 /** One browser run of the `webjs` engine: the Chromium it launched and the whatsapp-web.js client on it. */
 import type { Browser } from 'puppeteer-core';
+import { screenshotPng } from './browser.js';
 import type { WebjsClient } from './client.js';
 import type { SessionState } from '../engine.js';
 
@@ -20,4 +21,17 @@ export interface BrowserRun {
   /** Wakes the start operation (first QR/code, ready, or an ending). */
   settle: () => void;
   settled: Promise<void>;
+}
+
+/**
+ * PNG of the run's WhatsApp Web page (or the browser's last page, e.g. Chromium's error page after a failed load);
+ * undefined when no browser runs or the run is ending.
+ */
+export async function runScreenshot(run: BrowserRun | undefined): Promise<Buffer | undefined> {
+  const browser = run?.browser;
+  if (!run || !browser || run.ending) return undefined;
+  return screenshotPng(
+    async () => run.client?.pupPage ?? (await browser.pages()).at(-1),
+    () => !run.ending,
+  );
 }

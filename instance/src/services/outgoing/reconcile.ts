@@ -3,7 +3,7 @@
  * ending without an answer (connection lost, timeout) — the message may or may not have reached WhatsApp, and sending
  * is not idempotent. Before sending again, the chat's recent history is searched for it.
  *
- * A copy is a message of the chat from this account with the same text, timestamped at most {@link SLACK_MS} before
+ * A copy is a message of the chat from this account with the same content (`content.ts`: type and text or caption), timestamped at most {@link SLACK_MS} before
  * the attempt started (WhatsApp's timestamps are whole seconds), that no other queued message was sent as. The oldest
  * such copy wins. What this cannot tell apart (see docs/architecture.md): the same text sent to the same chat from the
  * phone in that window counts as ours (ours is then not sent: a loss), and a message WhatsApp took but had not yet put
@@ -11,6 +11,7 @@
  */
 import type { Engine, EngineMessage } from '../../engines/engine.js';
 import { claimedMessageIds } from '../../storage/outgoing.js';
+import { isCopyOf } from './content.js';
 import type { OutgoingDoc, Store } from '../../storage/store.js';
 
 /** How far before the attempt a copy's timestamp may be, ms. */
@@ -31,7 +32,7 @@ export async function findSentCopy(engine: Engine, store: Store, doc: OutgoingDo
     if ((err as { code?: string }).code === 'chat_not_found') return undefined;
     throw err;
   }
-  const candidates = history.filter((m) => m.fromMe && m.body === doc.body && m.timestamp >= since);
+  const candidates = history.filter((m) => m.fromMe && isCopyOf(m, doc) && m.timestamp >= since);
   const claimed = await claimedMessageIds(
     store,
     candidates.map((m) => m.id),

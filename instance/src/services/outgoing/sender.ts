@@ -13,7 +13,9 @@
  * only, so FerretDB's non-atomic conditional updates never matter.
  */
 import type { Logger } from 'pino';
+import type { EngineMediaInfo } from '../../engines/engine-media.js';
 import { EngineError, EngineNotReadyError, type Engine, type EngineMessage } from '../../engines/engine.js';
+import type { StoredMediaRef } from '../../storage/media.js';
 import type { Metrics } from '../../metrics.js';
 import { findOutgoing, unfinishedOutgoing, updateOutgoing } from '../../storage/outgoing.js';
 import type { MessageDoc, OutgoingDoc, Store } from '../../storage/store.js';
@@ -21,6 +23,7 @@ import type { EventRecorder } from '../event-recorder.js';
 import { runGuarded } from '../guarded.js';
 import type { LiveEvents } from '../live-events.js';
 import { Pacer, type PacingOptions } from './pacing.js';
+import { sendContent, type ContentFields, type MediaAccess } from './content.js';
 import { findSentCopy } from './reconcile.js';
 import { toOutgoingView } from './view.js';
 
@@ -30,6 +33,7 @@ const FINAL_CODES = new Set([
   'number_not_on_whatsapp',
   'invalid_message',
   'invalid_request',
+  'media_missing',
   // A forward whose message is gone:
   'message_not_found',
   'message_revoked',
@@ -58,6 +62,8 @@ export interface OutgoingSenderOptions {
   typing: TypingOptions;
   /** Engine attempts before a message that keeps failing is `failed`. */
   maxAttempts: number;
+  /** Media storage, for records that send a file. */
+  media?: MediaAccess | undefined;
 }
 
 /**
@@ -234,7 +240,7 @@ export class OutgoingSender {
       this.#pacer.take(doc.chatId, Date.now());
       let sent: EngineMessage;
       try {
-        sent = (await sendAndRecord(engine, recorder, doc)).message;
+        sent = (await sendAndRecord(engine, recorder, doc, this.o.media)).message;
       } catch (err) {
         if (!(err instanceof RecordError)) return await this.#failed(doc, item, err);
         // It went out: the status says so even though its message record could not be written now.
@@ -351,29 +357,36 @@ class RecordError extends Error {
 }
 
 /**
- * Sends `doc`'s text through the engine and records the message once, naming `doc.sentBy` (the engine's own report of
+ * Sends `doc` (its text, media file, location or contact card: `content.ts`) through the engine and records the message once, naming `doc.sentBy` (the engine's own report of
  * it is held meanwhile: {@link EventRecorder.beginSend}). Resolves with the engine's message and the stored record.
  * @throws what {@link Engine.sendText} throws; a RecordError (its `cause` the driver's error) when recording failed.
  */
 export async function sendAndRecord(
   engine: Engine,
   recorder: EventRecorder,
-  doc: Pick<OutgoingDoc, 'chatId' | 'body' | 'quotedMessageId' | 'forwardOf' | 'sentBy'>,
+  doc: ContentFields & Pick<OutgoingDoc, 'sentBy'>,
+  media?: MediaAccess,
 ): Promise<{ message: EngineMessage; record: MessageDoc }> {
   const endSend = recorder.beginSend();
   try {
-    // A field the database gave back as null is absent.
-    const message = doc.forwardOf
-      ? await engine.forwardMessage(doc.forwardOf, doc.chatId)
-      : await engine.sendText(doc.chatId, doc.body, { quotedMessageId: doc.quotedMessageId ?? undefined });
+    const message = await sendContent(engine, doc, media);
     try {
-      return { message, record: await recorder.recordSent(message, doc.sentBy) };
+      // A sent file is stored already: the record says so (and the file names the message) from the first write on.
+      if (doc.media && media) await media.linkSent(doc.media, message.id);
+      const record = await recorder.recordSent(doc.media ? withStoredMedia(message, doc.media) : message, doc.sentBy);
+      return { message, record };
     } catch (err) {
       throw new RecordError(message, err);
     }
   } finally {
     endSend();
   }
+}
+
+/** `m` with its media marked as stored in GridFS as `ref` (the message record's `media.status` and `fileId`). */
+function withStoredMedia(m: EngineMessage, ref: StoredMediaRef): EngineMessage {
+  const media = { ...m.media, mimetype: m.media?.mimetype ?? ref.mimetype, size: ref.size, status: 'stored', fileId: ref.fileId };
+  return { ...m, media: media as EngineMediaInfo };
 }
 
 function pendingOf(doc: OutgoingDoc): Pending {

@@ -1,4 +1,5 @@
 /** A message of the send queue as the API, the live events and the wait of `POST /v1/messages?wait=true` show it. */
+import type { EngineLocation } from '../../engines/engine-media.js';
 import type { Ack } from '../../engines/engine.js';
 import type { OutgoingDoc, OutgoingStatus, SentBy } from '../../storage/store.js';
 import { sentByView } from '../views.js';
@@ -10,8 +11,13 @@ export interface OutgoingView {
   chatId: string;
   fromMe: true;
   isGroup: boolean;
-  type: 'chat';
+  /** `chat` (text), a media type (image, video, audio, ptt, document, sticker), `location` or `vcard`. */
+  type: NonNullable<OutgoingDoc['type']>;
+  /** The text, a media message's caption, or the vCard. */
   body: string;
+  /** Media sends: the stored file (its bytes at `GET /v1/messages/{id}/media`). */
+  media?: { mimetype: string; filename?: string; size: number; sha256: string };
+  location?: EngineLocation;
   quotedMessageId?: string;
   /** A forward: the id of the message forwarded. */
   forwardOf?: string;
@@ -38,8 +44,19 @@ export function toOutgoingView(d: OutgoingDoc, ack?: Ack): OutgoingView {
     chatId: d.chatId,
     fromMe: true,
     isGroup: d.chatId.endsWith('@g.us'),
-    type: 'chat',
+    type: d.type ?? 'chat',
     body: d.body,
+    ...(d.media
+      ? {
+          media: {
+            mimetype: d.media.mimetype,
+            ...(d.media.filename ? { filename: d.media.filename } : {}),
+            size: d.media.size,
+            sha256: d.media.sha256,
+          },
+        }
+      : {}),
+    ...(d.location ? { location: d.location } : {}),
     ...(d.quotedMessageId ? { quotedMessageId: d.quotedMessageId } : {}),
     ...(d.forwardOf ? { forwardOf: d.forwardOf } : {}),
     sentBy: sentByView(d.sentBy),

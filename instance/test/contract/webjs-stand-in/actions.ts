@@ -47,6 +47,11 @@ export class StandInActions {
       if (!chat) throw new Error(`Chat ${chatId} not found`);
       const copy = textMessage({ me, chatId, sender: me, body: m.body });
       copy.isForwarded = true;
+      // A forward carries the message's content as it is: its type, media file, location or contact card.
+      for (const field of ['type', 'hasMedia', 'rawData', 'location', 'vCards'] as const) {
+        if (m[field] !== undefined) Object.assign(copy, { [field]: m[field] });
+      }
+      this.world.copyFile(m.id._serialized, copy.id._serialized);
       this.world.deliverOwn(chat, copy);
     };
     return m;

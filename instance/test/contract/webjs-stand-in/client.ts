@@ -7,8 +7,8 @@
  * browser's WhatsApp Web.
  */
 import { EventEmitter } from 'node:events';
-import type { ChatId, ClientOptions, ContactId, MessageSendOptions } from 'whatsapp-web.js';
-import type { WebjsClient } from '../../../src/engines/webjs/client.js';
+import type { ChatId, ClientOptions, ContactId, Location, MessageMedia, MessageSendOptions } from 'whatsapp-web.js';
+import type { WebjsClient, WebjsMediaMessage } from '../../../src/engines/webjs/client.js';
 import type { ActionFixture } from './actions.js';
 import type { StandInChat } from './chat.js';
 import { wid, type MessageFixture } from './fixtures.js';
@@ -77,9 +77,10 @@ export class StandInClient extends EventEmitter implements WebjsClient {
     return this.world.contacts();
   }
 
-  /** Like the library: the message from the page's store, or undefined when it does not have it. */
-  async getMessageById(messageId: string): Promise<ActionFixture | undefined> {
-    return this.world.actions.find(messageId)?.msg;
+  /** Like the library: the message from the page's store (its actions, its media download), or undefined. */
+  async getMessageById(messageId: string): Promise<(ActionFixture & WebjsMediaMessage) | undefined> {
+    const msg = this.world.actions.find(messageId)?.msg;
+    return msg && this.world.withDownload(msg);
   }
 
   /** Like the library: participants must be on WhatsApp (the engine checks first); the account is the creator. */
@@ -89,7 +90,7 @@ export class StandInClient extends EventEmitter implements WebjsClient {
     return { gid: wid(this.world.createGroup(title, participants)) };
   }
 
-  async sendMessage(chatId: string, content: string, options?: MessageSendOptions): Promise<MessageFixture> {
-    return this.world.ownSend(chatId, content, options?.quotedMessageId);
+  async sendMessage(chatId: string, content: string | MessageMedia | Location, options?: MessageSendOptions): Promise<MessageFixture> {
+    return this.world.ownSend(chatId, content, options?.quotedMessageId, options);
   }
 }

@@ -25,8 +25,8 @@ function eventOf(type: string): string {
 }
 
 export class StandInGroupChat extends StandInChat implements WebjsGroupChat {
-  description = '';
-  owner: ContactId;
+  override description = '';
+  override owner: ContactId;
   declare participants: GroupParticipant[];
   #inviteCode = newCode();
 

@@ -4,16 +4,17 @@
  * as WhatsApp Web would: `message_create` (and `message` for received ones) then `unread_count`; own messages get
  * `message_ack` 1 → 2 at once (the peer's phone is online) and 3 when the peer reads.
  */
-import type { ClientOptions, MessageAck, MessageId } from 'whatsapp-web.js';
+import type { ClientOptions, Location, MessageAck, MessageId, MessageMedia, MessageSendOptions } from 'whatsapp-web.js';
 import wwebjs from 'whatsapp-web.js';
 import type { ChatState } from '../../../src/engines/engine.js';
-import type { WebjsContact } from '../../../src/engines/webjs/client.js';
+import type { WebjsContact, WebjsMediaMessage } from '../../../src/engines/webjs/client.js';
 import { StandInActions } from './actions.js';
 import { StandInChat } from './chat.js';
 import { StandInClient } from './client.js';
-import { groupContact, textMessage, userContact, wid, type MessageFixture } from './fixtures.js';
+import { groupContact, textMessage, userContact, type MessageFixture } from './fixtures.js';
 import { StandInGroupChat } from './groups.js';
 import type { StandInWaWeb } from './wa-web.js';
+import { applyContent, contentOfSend, withDownload, type StandInContent } from './media.js';
 
 const { MessageAck: Ack } = wwebjs;
 
@@ -33,6 +34,8 @@ export class StandInWorld {
   readonly chats = new Map<string, StandInChat>();
   /** Indicators the account showed, oldest first. */
   readonly chatStates: Array<{ chatId: string; state: ChatState; timestamp: number }> = [];
+  /** Media files by message id (`Message.downloadMedia()`); a test deletes one to play "no longer on WhatsApp". */
+  readonly files = new Map<string, MessageMedia>();
   /** Whether the phone linked this device (the stored session). */
   linked = false;
   /** Message actions (reactions, edits, revokes, forwards) by the account and by peers. */
@@ -182,13 +185,20 @@ export class StandInWorld {
     return [...users, ...groups];
   }
 
-  /** User `from` sends `body` to the account (or to group `to`); the client hears `message_create`, `message`, `unread_count`. */
-  peerSends(from: string, body: string, options: { to?: string | undefined; quotedKey?: string | undefined } = {}): MessageFixture {
+  /**
+   * User `from` sends `body` (a text, or with `content` a media file, location or contact card: `media.ts`) to the
+   * account (or to group `to`); the client hears `message_create`, `message`, `unread_count`.
+   */
+  peerSends(
+    from: string,
+    body: string,
+    options: { to?: string | undefined; quotedKey?: string | undefined; content?: StandInContent | undefined } = {},
+  ): MessageFixture {
     const chatId = options.to ?? from;
     const chat = chatId.endsWith('@g.us') ? this.chats.get(chatId) : this.openChat(chatId);
     if (!chat) throw new Error(`no chat ${chatId}`);
     const quoted = options.quotedKey === undefined ? undefined : this.#find(chat, options.quotedKey);
-    const msg = textMessage({ me: this.me.id, chatId, sender: from, body, quoted });
+    const msg = this.#withContent(textMessage({ me: this.me.id, chatId, sender: from, body, quoted }), options.content);
     chat.add(msg);
     this.#emit('message_create', msg);
     this.#emit('message', msg);
@@ -196,13 +206,23 @@ export class StandInWorld {
     return msg;
   }
 
-  /** The account's own send (`Client.sendMessage`): `message_create`, then acks 1 and 2. */
-  ownSend(chatId: string, body: string, quotedMessageId: string | undefined): MessageFixture {
+  /** The account's own send (`Client.sendMessage`: a text, vCard, `MessageMedia` or `Location`): `message_create`, then acks 1 and 2. */
+  ownSend(
+    chatId: string,
+    body: string | MessageMedia | Location,
+    quotedMessageId: string | undefined,
+    options?: MessageSendOptions,
+  ): MessageFixture {
     const chat = chatId.endsWith('@g.us') ? this.chats.get(chatId) : this.openChat(chatId);
     if (!chat) throw new Error(`no chat ${chatId}`);
     const quotedKey = quotedMessageId?.split('_')[2];
     const quoted = quotedKey === undefined ? undefined : this.#find(chat, quotedKey);
-    return this.deliverOwn(chat, textMessage({ me: this.me.id, chatId, sender: this.me.id, body, quoted }));
+    const text = typeof body === 'string' ? body : '';
+    const msg = this.#withContent(
+      textMessage({ me: this.me.id, chatId, sender: this.me.id, body: text, quoted }),
+      contentOfSend(body, options),
+    );
+    return this.deliverOwn(chat, msg);
   }
 
   /** An own message `msg` goes out in `chat`: `message_create`, then acks 1 and 2. */
@@ -232,6 +252,23 @@ export class StandInWorld {
   /** The account's messages in the chat with `peer`, as that peer received them. */
   sentTo(peer: string): MessageFixture[] {
     return (this.chats.get(peer)?.messages ?? []).filter((m) => m.fromMe);
+  }
+
+  /** `msg` with its media download (`Message.downloadMedia()`: the file kept by message id, while it is kept). */
+  withDownload<M extends MessageFixture>(msg: M): M & WebjsMediaMessage {
+    return withDownload(msg, () => this.files.get(msg.id._serialized));
+  }
+
+  /** Keeps the file of message `id` (a forwarded copy's). */
+  copyFile(fromId: string, toId: string): void {
+    const file = this.files.get(fromId);
+    if (file) this.files.set(toId, file);
+  }
+
+  #withContent(msg: MessageFixture, content: StandInContent | undefined): MessageFixture {
+    if (!content) return msg;
+    if (content.kind === 'media') this.files.set(msg.id._serialized, content.media);
+    return applyContent(msg, content);
   }
 
   #find(chat: StandInChat, key: string): MessageId | undefined {

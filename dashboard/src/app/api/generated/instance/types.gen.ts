@@ -335,6 +335,32 @@ export type ListMessagesResponses = {
                 reaction: string;
                 timestamp: string;
             }>;
+            /**
+             * Media messages (image, video, audio, ptt, document, sticker): the file
+             */
+            media?: {
+                mimetype: string;
+                filename?: string;
+                /**
+                 * Bytes
+                 */
+                size?: number;
+                /**
+                 * Whether the file is stored (GET /v1/messages/{id}/media), still to download, or why not
+                 */
+                status?: 'pending' | 'stored' | 'unavailable' | 'quota_exceeded' | 'failed';
+            };
+            location?: {
+                latitude: number;
+                longitude: number;
+                name?: string;
+                address?: string;
+                url?: string;
+            };
+            /**
+             * Contact cards: the vCard
+             */
+            vcard?: string;
         }>;
         nextCursor: string | null;
     };
@@ -500,8 +526,30 @@ export type SendMessageResponses = {
         chatId: string;
         fromMe: true;
         isGroup: boolean;
-        type: 'chat';
+        /**
+         * chat (text), a media type, location or vcard (contact card)
+         */
+        type: 'chat' | 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker' | 'location' | 'vcard';
+        /**
+         * The text, a media message's caption, or the vCard
+         */
         body: string;
+        /**
+         * Media sends: the stored file (GET /v1/messages/{id}/media)
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            size: number;
+            sha256: string;
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
         quotedMessageId?: string;
         /**
          * A forward: the id of the message forwarded
@@ -558,8 +606,30 @@ export type SendMessageResponses = {
         chatId: string;
         fromMe: true;
         isGroup: boolean;
-        type: 'chat';
+        /**
+         * chat (text), a media type, location or vcard (contact card)
+         */
+        type: 'chat' | 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker' | 'location' | 'vcard';
+        /**
+         * The text, a media message's caption, or the vCard
+         */
         body: string;
+        /**
+         * Media sends: the stored file (GET /v1/messages/{id}/media)
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            size: number;
+            sha256: string;
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
         quotedMessageId?: string;
         /**
          * A forward: the id of the message forwarded
@@ -747,6 +817,32 @@ export type RevokeMessageResponses = {
             reaction: string;
             timestamp: string;
         }>;
+        /**
+         * Media messages (image, video, audio, ptt, document, sticker): the file
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            /**
+             * Bytes
+             */
+            size?: number;
+            /**
+             * Whether the file is stored (GET /v1/messages/{id}/media), still to download, or why not
+             */
+            status?: 'pending' | 'stored' | 'unavailable' | 'quota_exceeded' | 'failed';
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
+        /**
+         * Contact cards: the vCard
+         */
+        vcard?: string;
     };
 };
 
@@ -877,6 +973,32 @@ export type GetMessageResponses = {
             reaction: string;
             timestamp: string;
         }>;
+        /**
+         * Media messages (image, video, audio, ptt, document, sticker): the file
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            /**
+             * Bytes
+             */
+            size?: number;
+            /**
+             * Whether the file is stored (GET /v1/messages/{id}/media), still to download, or why not
+             */
+            status?: 'pending' | 'stored' | 'unavailable' | 'quota_exceeded' | 'failed';
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
+        /**
+         * Contact cards: the vCard
+         */
+        vcard?: string;
     } | {
         /**
          * The send queue id (out_…), stable from the first answer on
@@ -889,8 +1011,30 @@ export type GetMessageResponses = {
         chatId: string;
         fromMe: true;
         isGroup: boolean;
-        type: 'chat';
+        /**
+         * chat (text), a media type, location or vcard (contact card)
+         */
+        type: 'chat' | 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker' | 'location' | 'vcard';
+        /**
+         * The text, a media message's caption, or the vCard
+         */
         body: string;
+        /**
+         * Media sends: the stored file (GET /v1/messages/{id}/media)
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            size: number;
+            sha256: string;
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
         quotedMessageId?: string;
         /**
          * A forward: the id of the message forwarded
@@ -1116,6 +1260,32 @@ export type EditMessageResponses = {
             reaction: string;
             timestamp: string;
         }>;
+        /**
+         * Media messages (image, video, audio, ptt, document, sticker): the file
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            /**
+             * Bytes
+             */
+            size?: number;
+            /**
+             * Whether the file is stored (GET /v1/messages/{id}/media), still to download, or why not
+             */
+            status?: 'pending' | 'stored' | 'unavailable' | 'quota_exceeded' | 'failed';
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
+        /**
+         * Contact cards: the vCard
+         */
+        vcard?: string;
     };
 };
 
@@ -2370,8 +2540,30 @@ export type ReplyToMessageResponses = {
         chatId: string;
         fromMe: true;
         isGroup: boolean;
-        type: 'chat';
+        /**
+         * chat (text), a media type, location or vcard (contact card)
+         */
+        type: 'chat' | 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker' | 'location' | 'vcard';
+        /**
+         * The text, a media message's caption, or the vCard
+         */
         body: string;
+        /**
+         * Media sends: the stored file (GET /v1/messages/{id}/media)
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            size: number;
+            sha256: string;
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
         quotedMessageId?: string;
         /**
          * A forward: the id of the message forwarded
@@ -2428,8 +2620,30 @@ export type ReplyToMessageResponses = {
         chatId: string;
         fromMe: true;
         isGroup: boolean;
-        type: 'chat';
+        /**
+         * chat (text), a media type, location or vcard (contact card)
+         */
+        type: 'chat' | 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker' | 'location' | 'vcard';
+        /**
+         * The text, a media message's caption, or the vCard
+         */
         body: string;
+        /**
+         * Media sends: the stored file (GET /v1/messages/{id}/media)
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            size: number;
+            sha256: string;
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
         quotedMessageId?: string;
         /**
          * A forward: the id of the message forwarded
@@ -2630,8 +2844,30 @@ export type ForwardMessageResponses = {
         chatId: string;
         fromMe: true;
         isGroup: boolean;
-        type: 'chat';
+        /**
+         * chat (text), a media type, location or vcard (contact card)
+         */
+        type: 'chat' | 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker' | 'location' | 'vcard';
+        /**
+         * The text, a media message's caption, or the vCard
+         */
         body: string;
+        /**
+         * Media sends: the stored file (GET /v1/messages/{id}/media)
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            size: number;
+            sha256: string;
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
         quotedMessageId?: string;
         /**
          * A forward: the id of the message forwarded
@@ -2688,8 +2924,30 @@ export type ForwardMessageResponses = {
         chatId: string;
         fromMe: true;
         isGroup: boolean;
-        type: 'chat';
+        /**
+         * chat (text), a media type, location or vcard (contact card)
+         */
+        type: 'chat' | 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker' | 'location' | 'vcard';
+        /**
+         * The text, a media message's caption, or the vCard
+         */
         body: string;
+        /**
+         * Media sends: the stored file (GET /v1/messages/{id}/media)
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            size: number;
+            sha256: string;
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
         quotedMessageId?: string;
         /**
          * A forward: the id of the message forwarded
@@ -2908,6 +3166,32 @@ export type ReactToMessageResponses = {
             reaction: string;
             timestamp: string;
         }>;
+        /**
+         * Media messages (image, video, audio, ptt, document, sticker): the file
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            /**
+             * Bytes
+             */
+            size?: number;
+            /**
+             * Whether the file is stored (GET /v1/messages/{id}/media), still to download, or why not
+             */
+            status?: 'pending' | 'stored' | 'unavailable' | 'quota_exceeded' | 'failed';
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
+        /**
+         * Contact cards: the vCard
+         */
+        vcard?: string;
     };
 };
 
@@ -3789,3 +4073,1052 @@ export type LeaveGroupResponses = {
 };
 
 export type LeaveGroupResponse = LeaveGroupResponses[keyof LeaveGroupResponses];
+
+export type SendMediaData = {
+    body: {
+        /**
+         * Chat id (…@c.us, …@g.us) or a phone number in international digits
+         */
+        to: string | string;
+        /**
+         * image, video, audio, ptt (a voice note), document or sticker. The file is checked by its bytes (magic numbers), never by its name or declared type. WhatsApp's limits: image: image/jpeg, image/png, at most 5 MB; video: video/mp4, video/3gpp, at most 16 MB; audio: audio/aac, audio/mp4, audio/x-m4a, audio/mpeg, audio/amr, audio/ogg, audio/opus, at most 16 MB; ptt: audio/aac, audio/mp4, audio/x-m4a, audio/mpeg, audio/amr, audio/ogg, audio/opus, at most 16 MB; document: any type, at most 100 MB; sticker: image/webp, at most 100 KB (animated 500 KB).
+         */
+        type: 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker';
+        /**
+         * Public http(s) URL of the file; fetched once, with a size cap and a timeout, never from private addresses
+         */
+        url: string;
+        /**
+         * The file's MIME type; default the URL answer's Content-Type
+         */
+        mimetype?: string;
+        /**
+         * Text under an image, video or document (not for audio, ptt or sticker)
+         */
+        caption?: string;
+        /**
+         * File name shown with a document
+         */
+        filename?: string;
+        /**
+         * Id of a message to reply to
+         */
+        quotedMessageId?: string;
+    };
+    headers?: {
+        /**
+         * Makes retries safe: the same key from the same token answers with the first message (same id, current status) and sends nothing more; the same key with another message is refused (422 idempotency_key_reused).
+         */
+        'Idempotency-Key'?: string;
+    };
+    path?: never;
+    query?: {
+        /**
+         * true: wait (bounded) until the message is sent or failed; 201 when sent, the error when it failed
+         */
+        wait?: 'true' | 'false';
+    };
+    url: '/v1/messages/media';
+};
+
+export type SendMediaErrors = {
+    /**
+     * Invalid body or form, no file part (media_missing), an empty file (media_empty), a bad Idempotency-Key; `invalid_request`: a query, body field is invalid; `invalid_json`: the body is not JSON
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `?wait=true`: chat not found
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (session_not_ready)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The file is larger than WhatsApp takes for this type (media_too_large; details maxBytes); `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * WhatsApp does not take this kind of file for this type (media_type_unsupported), or a body neither JSON nor multipart; `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Declared MIME type ≠ the bytes (media_type_mismatch), damaged file (media_corrupt), URL refused (media_url_refused) or not answering (media_url_unreachable), Idempotency-Key reused
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `?wait=true`: WhatsApp refused or failed the message
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The instance's media quota is used up (media_quota_exceeded)
+     */
+    507: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type SendMediaError = SendMediaErrors[keyof SendMediaErrors];
+
+export type SendMediaResponses = {
+    /**
+     * A message of the send queue
+     */
+    201: {
+        /**
+         * The send queue id (out_…), stable from the first answer on
+         */
+        id: string;
+        /**
+         * queued → sending → sent (then acks), or failed with an error
+         */
+        status: 'queued' | 'sending' | 'sent' | 'failed';
+        chatId: string;
+        fromMe: true;
+        isGroup: boolean;
+        /**
+         * chat (text), a media type, location or vcard (contact card)
+         */
+        type: 'chat' | 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker' | 'location' | 'vcard';
+        /**
+         * The text, a media message's caption, or the vCard
+         */
+        body: string;
+        /**
+         * Media sends: the stored file (GET /v1/messages/{id}/media)
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            size: number;
+            sha256: string;
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
+        quotedMessageId?: string;
+        /**
+         * A forward: the id of the message forwarded
+         */
+        forwardOf?: string;
+        sentBy: {
+            tokenId: string;
+            tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
+        };
+        /**
+         * ISO 8601: when it was queued
+         */
+        createdAt: string;
+        /**
+         * ISO 8601: when WhatsApp took it
+         */
+        sentAt?: string;
+        /**
+         * The WhatsApp message id once sent (the stored message, its acks and events)
+         */
+        messageId?: string;
+        /**
+         * Once sent: 1 server, 2 device, 3 read, 4 played
+         */
+        ack?: number;
+        attempts: number;
+        /**
+         * Why it failed
+         */
+        error?: {
+            code: string;
+            message: string;
+        };
+    };
+    /**
+     * A message of the send queue
+     */
+    202: {
+        /**
+         * The send queue id (out_…), stable from the first answer on
+         */
+        id: string;
+        /**
+         * queued → sending → sent (then acks), or failed with an error
+         */
+        status: 'queued' | 'sending' | 'sent' | 'failed';
+        chatId: string;
+        fromMe: true;
+        isGroup: boolean;
+        /**
+         * chat (text), a media type, location or vcard (contact card)
+         */
+        type: 'chat' | 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker' | 'location' | 'vcard';
+        /**
+         * The text, a media message's caption, or the vCard
+         */
+        body: string;
+        /**
+         * Media sends: the stored file (GET /v1/messages/{id}/media)
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            size: number;
+            sha256: string;
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
+        quotedMessageId?: string;
+        /**
+         * A forward: the id of the message forwarded
+         */
+        forwardOf?: string;
+        sentBy: {
+            tokenId: string;
+            tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
+        };
+        /**
+         * ISO 8601: when it was queued
+         */
+        createdAt: string;
+        /**
+         * ISO 8601: when WhatsApp took it
+         */
+        sentAt?: string;
+        /**
+         * The WhatsApp message id once sent (the stored message, its acks and events)
+         */
+        messageId?: string;
+        /**
+         * Once sent: 1 server, 2 device, 3 read, 4 played
+         */
+        ack?: number;
+        attempts: number;
+        /**
+         * Why it failed
+         */
+        error?: {
+            code: string;
+            message: string;
+        };
+    };
+};
+
+export type SendMediaResponse = SendMediaResponses[keyof SendMediaResponses];
+
+export type SendLocationData = {
+    body: {
+        /**
+         * Chat id (…@c.us, …@g.us) or a phone number in international digits
+         */
+        to: string | string;
+        /**
+         * Degrees, WGS 84
+         */
+        latitude: number;
+        /**
+         * Degrees, WGS 84
+         */
+        longitude: number;
+        /**
+         * Name of the place
+         */
+        name?: string;
+        address?: string;
+        /**
+         * The place's web page
+         */
+        url?: string;
+        /**
+         * Id of a message to reply to
+         */
+        quotedMessageId?: string;
+    };
+    headers?: {
+        /**
+         * Makes retries safe: the same key from the same token answers with the first message (same id, current status) and sends nothing more; the same key with another message is refused (422 idempotency_key_reused).
+         */
+        'Idempotency-Key'?: string;
+    };
+    path?: never;
+    query?: {
+        /**
+         * true: wait (bounded) until the message is sent or failed; 201 when sent, the error when it failed
+         */
+        wait?: 'true' | 'false';
+    };
+    url: '/v1/messages/location';
+};
+
+export type SendLocationErrors = {
+    /**
+     * Invalid body, form or Idempotency-Key (invalid_request, invalid_json)
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `?wait=true`: chat not found
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (session_not_ready)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `?wait=true`: WhatsApp refused or failed the message
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type SendLocationError = SendLocationErrors[keyof SendLocationErrors];
+
+export type SendLocationResponses = {
+    /**
+     * A message of the send queue
+     */
+    201: {
+        /**
+         * The send queue id (out_…), stable from the first answer on
+         */
+        id: string;
+        /**
+         * queued → sending → sent (then acks), or failed with an error
+         */
+        status: 'queued' | 'sending' | 'sent' | 'failed';
+        chatId: string;
+        fromMe: true;
+        isGroup: boolean;
+        /**
+         * chat (text), a media type, location or vcard (contact card)
+         */
+        type: 'chat' | 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker' | 'location' | 'vcard';
+        /**
+         * The text, a media message's caption, or the vCard
+         */
+        body: string;
+        /**
+         * Media sends: the stored file (GET /v1/messages/{id}/media)
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            size: number;
+            sha256: string;
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
+        quotedMessageId?: string;
+        /**
+         * A forward: the id of the message forwarded
+         */
+        forwardOf?: string;
+        sentBy: {
+            tokenId: string;
+            tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
+        };
+        /**
+         * ISO 8601: when it was queued
+         */
+        createdAt: string;
+        /**
+         * ISO 8601: when WhatsApp took it
+         */
+        sentAt?: string;
+        /**
+         * The WhatsApp message id once sent (the stored message, its acks and events)
+         */
+        messageId?: string;
+        /**
+         * Once sent: 1 server, 2 device, 3 read, 4 played
+         */
+        ack?: number;
+        attempts: number;
+        /**
+         * Why it failed
+         */
+        error?: {
+            code: string;
+            message: string;
+        };
+    };
+    /**
+     * A message of the send queue
+     */
+    202: {
+        /**
+         * The send queue id (out_…), stable from the first answer on
+         */
+        id: string;
+        /**
+         * queued → sending → sent (then acks), or failed with an error
+         */
+        status: 'queued' | 'sending' | 'sent' | 'failed';
+        chatId: string;
+        fromMe: true;
+        isGroup: boolean;
+        /**
+         * chat (text), a media type, location or vcard (contact card)
+         */
+        type: 'chat' | 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker' | 'location' | 'vcard';
+        /**
+         * The text, a media message's caption, or the vCard
+         */
+        body: string;
+        /**
+         * Media sends: the stored file (GET /v1/messages/{id}/media)
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            size: number;
+            sha256: string;
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
+        quotedMessageId?: string;
+        /**
+         * A forward: the id of the message forwarded
+         */
+        forwardOf?: string;
+        sentBy: {
+            tokenId: string;
+            tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
+        };
+        /**
+         * ISO 8601: when it was queued
+         */
+        createdAt: string;
+        /**
+         * ISO 8601: when WhatsApp took it
+         */
+        sentAt?: string;
+        /**
+         * The WhatsApp message id once sent (the stored message, its acks and events)
+         */
+        messageId?: string;
+        /**
+         * Once sent: 1 server, 2 device, 3 read, 4 played
+         */
+        ack?: number;
+        attempts: number;
+        /**
+         * Why it failed
+         */
+        error?: {
+            code: string;
+            message: string;
+        };
+    };
+};
+
+export type SendLocationResponse = SendLocationResponses[keyof SendLocationResponses];
+
+export type SendContactData = {
+    body: {
+        /**
+         * Chat id (…@c.us, …@g.us) or a phone number in international digits
+         */
+        to: string | string;
+        /**
+         * A person to share: a vCard is built from the name and phone (linked to their WhatsApp)
+         */
+        contact?: {
+            name: string;
+            phone: string;
+        };
+        /**
+         * A vCard 3.0 text instead of `contact`
+         */
+        vcard?: string;
+        /**
+         * Id of a message to reply to
+         */
+        quotedMessageId?: string;
+    };
+    headers?: {
+        /**
+         * Makes retries safe: the same key from the same token answers with the first message (same id, current status) and sends nothing more; the same key with another message is refused (422 idempotency_key_reused).
+         */
+        'Idempotency-Key'?: string;
+    };
+    path?: never;
+    query?: {
+        /**
+         * true: wait (bounded) until the message is sent or failed; 201 when sent, the error when it failed
+         */
+        wait?: 'true' | 'false';
+    };
+    url: '/v1/messages/contact';
+};
+
+export type SendContactErrors = {
+    /**
+     * Invalid body, form or Idempotency-Key (invalid_request, invalid_json)
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The token lacks the needed permission; `forbidden`: the token lacks the "w" permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `?wait=true`: chat not found
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Session not logged in (session_not_ready)
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `?wait=true`: WhatsApp refused or failed the message
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type SendContactError = SendContactErrors[keyof SendContactErrors];
+
+export type SendContactResponses = {
+    /**
+     * A message of the send queue
+     */
+    201: {
+        /**
+         * The send queue id (out_…), stable from the first answer on
+         */
+        id: string;
+        /**
+         * queued → sending → sent (then acks), or failed with an error
+         */
+        status: 'queued' | 'sending' | 'sent' | 'failed';
+        chatId: string;
+        fromMe: true;
+        isGroup: boolean;
+        /**
+         * chat (text), a media type, location or vcard (contact card)
+         */
+        type: 'chat' | 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker' | 'location' | 'vcard';
+        /**
+         * The text, a media message's caption, or the vCard
+         */
+        body: string;
+        /**
+         * Media sends: the stored file (GET /v1/messages/{id}/media)
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            size: number;
+            sha256: string;
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
+        quotedMessageId?: string;
+        /**
+         * A forward: the id of the message forwarded
+         */
+        forwardOf?: string;
+        sentBy: {
+            tokenId: string;
+            tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
+        };
+        /**
+         * ISO 8601: when it was queued
+         */
+        createdAt: string;
+        /**
+         * ISO 8601: when WhatsApp took it
+         */
+        sentAt?: string;
+        /**
+         * The WhatsApp message id once sent (the stored message, its acks and events)
+         */
+        messageId?: string;
+        /**
+         * Once sent: 1 server, 2 device, 3 read, 4 played
+         */
+        ack?: number;
+        attempts: number;
+        /**
+         * Why it failed
+         */
+        error?: {
+            code: string;
+            message: string;
+        };
+    };
+    /**
+     * A message of the send queue
+     */
+    202: {
+        /**
+         * The send queue id (out_…), stable from the first answer on
+         */
+        id: string;
+        /**
+         * queued → sending → sent (then acks), or failed with an error
+         */
+        status: 'queued' | 'sending' | 'sent' | 'failed';
+        chatId: string;
+        fromMe: true;
+        isGroup: boolean;
+        /**
+         * chat (text), a media type, location or vcard (contact card)
+         */
+        type: 'chat' | 'image' | 'video' | 'audio' | 'ptt' | 'document' | 'sticker' | 'location' | 'vcard';
+        /**
+         * The text, a media message's caption, or the vCard
+         */
+        body: string;
+        /**
+         * Media sends: the stored file (GET /v1/messages/{id}/media)
+         */
+        media?: {
+            mimetype: string;
+            filename?: string;
+            size: number;
+            sha256: string;
+        };
+        location?: {
+            latitude: number;
+            longitude: number;
+            name?: string;
+            address?: string;
+            url?: string;
+        };
+        quotedMessageId?: string;
+        /**
+         * A forward: the id of the message forwarded
+         */
+        forwardOf?: string;
+        sentBy: {
+            tokenId: string;
+            tokenName: string;
+            /**
+             * The team member the main backend sent it for (only ever set by its gateway)
+             */
+            member?: {
+                id: string;
+                name: string;
+            };
+        };
+        /**
+         * ISO 8601: when it was queued
+         */
+        createdAt: string;
+        /**
+         * ISO 8601: when WhatsApp took it
+         */
+        sentAt?: string;
+        /**
+         * The WhatsApp message id once sent (the stored message, its acks and events)
+         */
+        messageId?: string;
+        /**
+         * Once sent: 1 server, 2 device, 3 read, 4 played
+         */
+        ack?: number;
+        attempts: number;
+        /**
+         * Why it failed
+         */
+        error?: {
+            code: string;
+            message: string;
+        };
+    };
+};
+
+export type SendContactResponse = SendContactResponses[keyof SendContactResponses];
+
+export type GetMessageMediaData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/messages/{id}/media';
+};
+
+export type GetMessageMediaErrors = {
+    /**
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing or invalid token; `unauthorized`: missing, invalid or deleted token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * The token lacks the needed permission; `forbidden`: the token lacks the "r" permission
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * No such message (message_not_found), or no media stored for it (media_not_found)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type GetMessageMediaError = GetMessageMediaErrors[keyof GetMessageMediaErrors];
+
+export type GetMessageMediaResponses = {
+    /**
+     * The file
+     */
+    200: Blob | File;
+};
+
+export type GetMessageMediaResponse = GetMessageMediaResponses[keyof GetMessageMediaResponses];
