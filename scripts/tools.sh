@@ -79,6 +79,13 @@ if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null || [ !
   log "installing Debian's docker.io and debootstrap"; apt_install docker.io debootstrap iptables || true
 fi
 
+# Prometheus and promtool (Debian's 2.42) for the cluster suite's monitoring tests (charts/test/monitoring.ts):
+# the test starts its own server; the package's service is never started (policy-rc.d / no init in CI containers).
+if [ ! -x /usr/bin/prometheus ] || [ ! -x /usr/bin/promtool ]; then
+  log "installing Debian's prometheus"; apt_install prometheus || true
+fi
+for p in prometheus promtool; do if [ -x "/usr/bin/$p" ]; then ln -sfn "/usr/bin/$p" "$bin/$p"; fi; done
+
 # Docker Compose v2 for the compose tests; builds once into the cache.
 TOOLS_BIN="$bin" bash "$root/scripts/tools-compose.sh"
 

@@ -36,3 +36,4 @@ export {
 } from './config.js';
 export { envBoolean, envDurationMs, envList, envLogLevel, envMongoUri, envPort, envSizeBytes, type LogLevel } from './env.js';
 export { REDACT_CENSOR, REDACT_PATHS, createLogger, type Logger, type LoggerOptions } from './logger.js';
+export { LINT_FAILING_DEFAULT_METRICS, collectLintCleanDefaultMetrics } from './metrics.js';
