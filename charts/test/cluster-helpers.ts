@@ -93,8 +93,15 @@ export async function workingInstance(api: Api, hook: Hook, token: string, name:
   return id;
 }
 
-/** The pod's uid, phase, image and claim (`''` each when the pod does not exist). */
-export async function podInfo(kubectl: Kubectl, namespace: string, pod: string) {
+export interface PodInfo {
+  uid: string;
+  phase: string;
+  image: string;
+  claim: string;
+}
+
+/** The pod's uid, phase, (first container's) image and claim (`''` each when the pod does not exist). */
+export async function podInfo(kubectl: Kubectl, namespace: string, pod: string): Promise<PodInfo> {
   const r = await kubectl([
     '-n',
     namespace,
@@ -107,6 +114,24 @@ export async function podInfo(kubectl: Kubectl, namespace: string, pod: string) 
   ]);
   const [uid = '', phase = '', image = '', claim = ''] = r.stdout.trim().split(' ');
   return { uid, phase, image, claim };
+}
+
+/** Polls {@link podInfo} until `ok` holds for it; resolves with it. */
+export function podWhen(
+  kubectl: Kubectl,
+  namespace: string,
+  pod: string,
+  ok: (p: PodInfo) => boolean,
+  timeoutMs = 180_000,
+): Promise<PodInfo> {
+  return eventually(
+    async () => {
+      const p = await podInfo(kubectl, namespace, pod);
+      return ok(p) ? p : undefined;
+    },
+    timeoutMs,
+    1_000,
+  );
 }
 
 /** Whether `kind/name` exists in `namespace` ('': a cluster-scoped kind). */

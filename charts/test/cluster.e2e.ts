@@ -37,6 +37,7 @@ import {
   paidTenant,
   podInfo,
   podPssBytes,
+  podWhen,
   sessionState,
   workingInstance,
 } from './cluster-helpers.js';
@@ -116,7 +117,9 @@ beforeAll(async () => {
     input: `FROM ${BASE_IMAGES.debian}\nRUN apt-get update -qq && apt-get install -y -qq --no-install-recommends curl && rm -rf /var/lib/apt/lists/*\n`,
     timeoutMs: 600_000,
   });
+  const t0 = Date.now();
   cluster = await startCluster();
+  console.log(`cluster started in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   kubeEnv = { KUBECONFIG: cluster.controlPlane.adminKubeconfigPath };
   await cluster.loadDockerImages(dockerd.host, [testImageTag('api'), testImageTag('operator'), testImageTag('instance'), CURL_IMAGE]);
   // Servers on the host that pods reach at the veth's host address.
@@ -142,33 +145,10 @@ afterAll(async () => {
 
 describe('the chart on a real single-node cluster', () => {
   test('helm install: every Deployment and the operator Lease become ready, helm test passes', async () => {
-    const c = cluster!;
     expect((await kubectl(['create', 'namespace', NS])).code).toBe(0);
     const uri = mongo!.uri.replace(/\/$/, '/wacloud');
     expect((await kubectl(['-n', NS, 'create', 'secret', 'generic', 'wacloud-mongodb-test', `--from-literal=uri=${uri}`])).code).toBe(0);
-    const install = await run(
-      helm(),
-      [
-        'install',
-        RELEASE,
-        chartDir,
-        '-n',
-        NS,
-        '-f',
-        path.join(chartDir, 'ci', 'cluster-values.yaml'),
-        '--set',
-        `instances.simnetUrl=${simnetUrl}`,
-        // The instances' egress policy names the external MongoDB by address (unenforced here: no policy CNI).
-        '--set',
-        `instances.networkPolicy.egress.mongodb.cidrs={${c.hostIp}/32}`,
-        '--set',
-        `instances.networkPolicy.egress.mongodb.port=${new URL(mongo!.uri).port}`,
-        '--wait',
-        '--timeout',
-        '5m',
-      ],
-      kubeEnv,
-    );
+    const install = await run(helm(), ['install', RELEASE, chartDir, '-n', NS, ...releaseValues(), '--wait', '--timeout', '5m'], kubeEnv);
     if (install.code !== 0) throw new Error(`helm install failed:\n${install.out}\n${await diagnostics()}`);
     const deployments = await kubectl([
       '-n',
@@ -230,14 +210,7 @@ describe('the chart on a real single-node cluster', () => {
     const before = await podInfo(kubectl, INSTANCES_NS, name);
     expect(before.claim).toBeTruthy();
     expect((await kubectl(['-n', INSTANCES_NS, 'delete', 'pod', name, '--wait=true'])).code).toBe(0);
-    const back = await eventually(
-      async () => {
-        const p = await podInfo(kubectl, INSTANCES_NS, name);
-        return p.uid && p.uid !== before.uid && p.phase === 'Running' ? p : undefined;
-      },
-      180_000,
-      1_000,
-    );
+    const back = await podWhen(kubectl, INSTANCES_NS, name, (p) => !!p.uid && p.uid !== before.uid && p.phase === 'Running');
     expect(back.claim).toBe(before.claim);
     // Nothing scanned since: a lost session would wait in SCAN_QR_CODE forever.
     await sessionState(api, tenant, instanceId, 'WORKING');
@@ -262,11 +235,7 @@ describe('the chart on a real single-node cluster', () => {
 
     // A deposit resumes it on the same claim, with its session.
     await deposit(api, tenant, 1);
-    const back = await eventually(
-      async () => ((p) => (p.phase === 'Running' ? p : undefined))(await podInfo(kubectl, INSTANCES_NS, pod)),
-      180_000,
-      1_000,
-    );
+    const back = await podWhen(kubectl, INSTANCES_NS, pod, (p) => p.phase === 'Running');
     expect(back.claim).toBe(claim);
     await sessionState(api, tenant, instanceId, 'WORKING');
 
@@ -303,23 +272,13 @@ describe('the chart on a real single-node cluster', () => {
     const up = await run(helm(), ['upgrade', RELEASE, chartDir, '-n', NS, '--reuse-values', ...tags, '--wait', '--timeout', '5m'], kubeEnv);
     if (up.code !== 0) throw new Error(`helm upgrade failed:\n${up.out}\n${await diagnostics()}`);
     for (const d of ['api', 'operator']) {
-      const r = await kubectl([
-        '-n',
-        NS,
-        'get',
-        'pods',
-        '-l',
-        `app.kubernetes.io/component=${d}`,
-        '-o',
-        'jsonpath={.items[*].spec.containers[0].image}',
-      ]);
-      expect(r.stdout.trim().split(' ')).toEqual([`wacloud/${d}:${TAG}`]); // --wait: the old pods are gone
+      const sel = `app.kubernetes.io/component=${d}`;
+      const podImages = async () =>
+        (await kubectl(['-n', NS, 'get', 'pods', '-l', sel, '-o', 'jsonpath={.items[*].spec.containers[0].image}'])).stdout.trim();
+      await eventually(async () => (await podImages()) === `wacloud/${d}:${TAG}` || undefined, 120_000, 1_000).catch(() => undefined);
+      expect(await podImages()).toBe(`wacloud/${d}:${TAG}`); // and the old pods are gone
     }
-    const rolled = await eventually(
-      async () => ((p) => (p.uid !== before.uid && p.phase === 'Running' ? p : undefined))(await podInfo(kubectl, INSTANCES_NS, podB)),
-      300_000,
-      2_000,
-    );
+    const rolled = await podWhen(kubectl, INSTANCES_NS, podB, (p) => !!p.uid && p.uid !== before.uid && p.phase === 'Running', 300_000);
     expect(rolled).toMatchObject({ image: `wacloud/instance:${TAG}`, claim: before.claim });
     await openForward(); // the forwarded api pod was replaced
     // The tenant's login (the kept JWT key) and the WhatsApp session (the claim) both survive: no new scan.
@@ -440,11 +399,26 @@ describe('the chart on a real single-node cluster', () => {
   }, 600_000);
 });
 
+/** The release's values: ci/cluster-values.yaml and the addresses of the test's simnet and MongoDB-wire server. */
+function releaseValues(): string[] {
+  return [
+    '-f',
+    path.join(chartDir, 'ci', 'cluster-values.yaml'),
+    '--set',
+    `instances.simnetUrl=${simnetUrl}`,
+    // The instances' egress policy names the external MongoDB by address (unenforced here: no policy CNI).
+    '--set',
+    `instances.networkPolicy.egress.mongodb.cidrs={${cluster!.hostIp}/32}`,
+    '--set',
+    `instances.networkPolicy.egress.mongodb.port=${new URL(mongo!.uri).port}`,
+  ];
+}
+
 /** The chart's monitoring objects (ServiceMonitors, PodMonitor, PrometheusRule, dashboard) rendered with the release's values. */
 function monitoringObjects() {
   const on = ['serviceMonitor.enabled', 'prometheusRule.enabled', 'grafanaDashboard.enabled'].flatMap((v) => ['--set', `${v}=true`]);
   const fast = ['--set', 'serviceMonitor.interval=5s', '--set', 'serviceMonitor.scrapeTimeout=4s'];
-  return helmTemplate(chartDir, RELEASE, NS, ['-f', path.join(chartDir, 'ci', 'cluster-values.yaml'), ...on, ...fast]);
+  return helmTemplate(chartDir, RELEASE, NS, [...releaseValues(), ...on, ...fast]);
 }
 
 /**

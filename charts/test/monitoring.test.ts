@@ -1,7 +1,7 @@
 /**
  * The chart's monitoring parts rendered by `helm template` (no cluster): the PrometheusRule's alerts unit-tested with
  * `promtool test rules` (charts/test/prometheus-rules.test.yaml), the Grafana dashboard ConfigMap, the instances'
- * PodMonitor. Prometheus and promtool come from `make tools` (Debian's prometheus). The dashboard's PromQL is checked
+ * PodMonitor. promtool is Debian's (`make tools`). The dashboard's PromQL is checked
  * against a running Prometheus by the cluster suite (cluster.e2e.ts).
  */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,7 +1,7 @@
 /**
  * Monitoring helpers of the chart tests: the chart's ServiceMonitors / PodMonitor translated into a plain Prometheus
  * configuration (kubernetes_sd_configs, the relabelling the Prometheus Operator generates for them), a Prometheus
- * (Debian's, from `make tools`) started on loopback with it, `promtool` runs, and the PromQL of the shipped rules and
+ * (`make tools`: 2.42 built from its Go module, Debian's having no Kubernetes discovery) started on loopback with it, `promtool` runs, and the PromQL of the shipped rules and
  * Grafana dashboard.
  */
 import { execFile } from 'node:child_process';
@@ -144,7 +144,7 @@ export interface Prometheus {
   stop(): Promise<void>;
 }
 
-/** Starts Prometheus (`make tools`: Debian's) on 127.0.0.1 with `scrapeConfigs`; resolves once it is ready. */
+/** Starts Prometheus (`make tools`) on 127.0.0.1 with `scrapeConfigs`; resolves once it is ready. */
 export async function startPrometheus(scrapeConfigs: object[]): Promise<Prometheus> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wacloud-prometheus-'));
   const config = path.join(dir, 'prometheus.yml');
