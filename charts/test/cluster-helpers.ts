@@ -170,8 +170,13 @@ export async function billingJob(kubectl: Kubectl, namespace: string, cronJob: s
   ).catch(async (err) => {
     throw new Error(`${String(err)}\n${await logs()}`);
   });
-  const out = (await logs()).trim().split('\n');
-  return JSON.parse(out[out.length - 1]!);
+  // The summary is the CLI's last JSON line with the counts (pino's log lines are JSON too).
+  const summary = (await logs())
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith('{') && l.includes('"due":') && l.includes('"durationMs":'));
+  if (!summary) throw new Error(`no billing summary in the logs of ${name}:\n${await logs()}`);
+  return JSON.parse(summary);
 }
 
 /** Sum of the PSS (bytes) of every process of pod `namespace/pod` (its memory cgroup on the node). */
