@@ -79,6 +79,26 @@ if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null || [ !
   log "installing Debian's docker.io and debootstrap"; apt_install docker.io debootstrap iptables || true
 fi
 
+# Prometheus for the cluster suite's monitoring tests (charts/test/monitoring.ts; the test starts its own server):
+# promtool is Debian's (2.42; the package's service is never started: policy-rc.d / no init in CI containers). Debian
+# removed Kubernetes service discovery from its server (NEWS.Debian, 1.5.0+ds-1), so the server of the same version is
+# built once from its Go module (tools/prometheus/go.mod: the module's replace directives) into the cache.
+if [ ! -x /usr/bin/promtool ]; then
+  log "installing Debian's prometheus (promtool)"; apt_install prometheus || true
+fi
+if [ -x /usr/bin/promtool ]; then ln -sfn /usr/bin/promtool "$bin/promtool"; fi
+prom_ver=$(sed -n 's/^\(require \)\{0,1\}[[:space:]]*github.com\/prometheus\/prometheus v0\.\([0-9]*\)\.\([0-9]*\).*/2.\2.\3/p' "$root/tools/prometheus/go.mod" | head -n1)
+prom_out="$cache/prometheus-v$prom_ver"
+if [ ! -x "$prom_out/prometheus" ]; then
+  command -v go >/dev/null || { log "Go is needed to build Prometheus $prom_ver"; exit 1; }
+  log "building Prometheus $prom_ver into $prom_out (first time only; minutes, at nice 19)"
+  mkdir -p "$prom_out"
+  (cd "$root/tools/prometheus" && GOFLAGS=-mod=mod nice -n 19 go build -p "${KUBE_BUILD_P:-1}" -trimpath \
+    -ldflags "-s -w -X github.com/prometheus/common/version.Version=$prom_ver" \
+    -o "$prom_out/prometheus.tmp" github.com/prometheus/prometheus/cmd/prometheus) && mv -f "$prom_out/prometheus.tmp" "$prom_out/prometheus"
+fi
+ln -sfn "$prom_out/prometheus" "$bin/prometheus"
+
 # Docker Compose v2 for the compose tests; builds once into the cache.
 TOOLS_BIN="$bin" bash "$root/scripts/tools-compose.sh"
 

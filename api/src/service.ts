@@ -9,8 +9,8 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import express, { type Express, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { bearer, createApp, type Authenticate } from '@wacloud/kit';
+import { Histogram, Registry } from 'prom-client';
+import { bearer, collectLintCleanDefaultMetrics, createApp, type Authenticate } from '@wacloud/kit';
 import cron from 'node-cron';
 import { Accounts } from './accounts.js';
 import { AuditLog } from './audit.js';
@@ -115,7 +115,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   });
 
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectLintCleanDefaultMetrics(registry);
   const httpDuration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request duration, seconds',

@@ -368,7 +368,7 @@ describe('workloads', () => {
     expect(r.stderr).toMatch(/mongodb\.external\.existingSecret/);
   });
 
-  test('ci values: Ingress, ServiceMonitors, NetworkPolicies', async () => {
+  test('ci values: Ingress, ServiceMonitors, PodMonitor, PrometheusRule, dashboard, NetworkPolicies', async () => {
     const { objects } = await render('ci');
     expect(
       objects
@@ -376,6 +376,15 @@ describe('workloads', () => {
         .map((o) => o.metadata.name)
         .sort(),
     ).toEqual(['wacloud-api', 'wacloud-operator']);
+    expect(objects.filter((o) => ['PodMonitor', 'PrometheusRule'].includes(o.kind)).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
+      'PodMonitor/wacloud-instances',
+      'PrometheusRule/wacloud-alerts',
+    ]);
+    expect(find(objects, 'ConfigMap', 'wacloud-grafana-dashboard').metadata).toMatchObject({
+      namespace: NS,
+      labels: { grafana_dashboard: '1' },
+      annotations: { grafana_folder: 'wacloud' },
+    });
     const netpols = objects.filter((o) => o.kind === 'NetworkPolicy').map((o) => o.metadata.name);
     expect(netpols.sort()).toEqual(['wacloud-api', 'wacloud-dashboard', 'wacloud-mongodb']);
     const mongo = find(objects, 'NetworkPolicy', 'wacloud-mongodb');
@@ -411,14 +420,16 @@ describe('against a real kube-apiserver', () => {
     helmBin(); // fail fast, with the `make tools` message, before starting a control plane
     cp = await startControlPlane();
     await kubectlOk(cp, ['apply', '--server-side', '-f', CRD_YAML_PATH]);
-    // The Prometheus Operator's CRD is not in a bare cluster: a minimal one for monitoring.coreos.com/v1 ServiceMonitor.
-    await kubectlOk(cp, ['apply', '--server-side', '-f', '-'], SERVICE_MONITOR_CRD);
+    // The Prometheus Operator's CRDs are not in a bare cluster: minimal ones for the monitoring.coreos.com/v1 kinds the chart uses.
+    for (const crd of MONITORING_CRDS) await kubectlOk(cp, ['apply', '--server-side', '-f', '-'], crd);
     await kubectlOk(cp, [
       'wait',
       '--for=condition=Established',
       '--timeout=60s',
       'crd/whatsappinstances.wacloud.io',
       'crd/servicemonitors.monitoring.coreos.com',
+      'crd/podmonitors.monitoring.coreos.com',
+      'crd/prometheusrules.monitoring.coreos.com',
     ]);
     await kubectlOk(cp, ['create', 'namespace', NS]);
   }, 120_000);
@@ -699,21 +710,24 @@ describe('against a real kube-apiserver', () => {
   }, 120_000);
 });
 
-const SERVICE_MONITOR_CRD = JSON.stringify({
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: 'servicemonitors.monitoring.coreos.com' },
-  spec: {
-    group: 'monitoring.coreos.com',
-    scope: 'Namespaced',
-    names: { kind: 'ServiceMonitor', listKind: 'ServiceMonitorList', plural: 'servicemonitors', singular: 'servicemonitor' },
-    versions: [
-      {
-        name: 'v1',
-        served: true,
-        storage: true,
-        schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
-      },
-    ],
-  },
-});
+/** A minimal CRD (any content) for the Prometheus Operator's monitoring.coreos.com/v1 `kind`. */
+const monitoringCrd = (kind: string) =>
+  JSON.stringify({
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${kind.toLowerCase()}s.monitoring.coreos.com` },
+    spec: {
+      group: 'monitoring.coreos.com',
+      scope: 'Namespaced',
+      names: { kind, listKind: `${kind}List`, plural: `${kind.toLowerCase()}s`, singular: kind.toLowerCase() },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } },
+        },
+      ],
+    },
+  });
+const MONITORING_CRDS = ['ServiceMonitor', 'PodMonitor', 'PrometheusRule'].map(monitoringCrd);

@@ -2,7 +2,8 @@
  * Prometheus metrics of the instance (prom-client), on `GET /metrics`. One registry per service object so tests
  * and benchmarks can run several instances in one process.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { collectLintCleanDefaultMetrics } from '@wacloud/kit';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { SESSION_STATES, type SessionState } from './engines/engine.js';
 
 export interface Metrics {
@@ -40,7 +41,7 @@ export function createMetrics(collectors: {
   sendQueueDepth?: () => number;
 }): Metrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectLintCleanDefaultMetrics(registry);
   const sessionState = new Gauge({
     name: 'wacloud_session_state',
     help: 'Session state: 1 for the current state, 0 for the others',

@@ -38,3 +38,4 @@ export {
 export { envBoolean, envDurationMs, envList, envLogLevel, envMongoUri, envPort, envSizeBytes, type LogLevel } from './env.js';
 export { REDACT_CENSOR, REDACT_PATHS, createLogger, errorBrief, type Logger, type LoggerOptions } from './logger.js';
 export { wholeNumberPattern, wholeNumberQuery } from './query-number.js';
+export { LINT_FAILING_DEFAULT_METRICS, collectLintCleanDefaultMetrics } from './metrics.js';

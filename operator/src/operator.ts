@@ -131,16 +131,22 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   for (const inf of [statefulSets, services, secrets, networkPolicies])
     controller.enqueueFor(inf as Informer<KubernetesObject>, controllerOwnerKey(WHATSAPP_INSTANCE_OWNER));
 
+  /** Whether this replica runs the controller (always without leader election; once it holds the lease with it). */
+  let leading = !config.leaderElect;
   const health = await startHealthServer({
     port: config.metricsPort,
     registry: metrics.registry,
-    readiness: Object.fromEntries(all.map((i, n) => [`informer-${n}`, () => i.hasSynced()])),
+    // A standby replica (waiting for the lease, informers not started) is ready: like controller-runtime, readiness
+    // does not wait for leadership, so a rolling update of a single replica can replace the leader (which releases
+    // the lease on stop) instead of waiting forever for the new pod to lead.
+    readiness: Object.fromEntries(all.map((i, n) => [`informer-${n}`, () => !leading || i.hasSynced()])),
     logger,
   });
 
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
   const runController = async (signal: AbortSignal) => {
+    leading = true;
     for (const i of all) i.start();
     await Promise.all(all.map((i) => i.waitForSync()));
     logger.info({ instances: instances.size() }, 'caches synced; reconciling');

@@ -312,6 +312,8 @@ describe('resilience', () => {
     const standby = await startOperator(kubeconfig, 'op-2');
     try {
       await eventually(async () => (await standby.metric('leader_election_master_status', { name: 'wacloud-operator' })) === 0, 15_000);
+      // A standby is ready (its informers wait for the lease): a rolling update of one replica can replace the leader.
+      expect((await fetch(`${standby.metricsUrl}/readyz`)).status).toBe(200);
       await kubectlOk(
         cp,
         ['apply', '-n', NS, '-f', '-'],

@@ -149,7 +149,12 @@ export function createOperatorMetrics(opts: OperatorMetricsOptions = {}): Operat
       registers,
     }),
   };
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (opts.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // Gauges named like counters, which `promtool check metrics` rejects (as @wacloud/kit's collectLintCleanDefaultMetrics).
+    for (const n of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+      registry.removeSingleMetric(n);
+  }
 
   return {
     registry,
