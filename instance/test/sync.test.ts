@@ -120,7 +120,7 @@ test('GET /v1/chats filters (q, isGroup, unread, archived) and walks pages with 
   expect(seen).toEqual([groupId, id(CAROL), id(BOB)]);
 
   const bad = await inst.api('GET', '/v1/chats?cursor=nonsense', { token: r });
-  expect([bad.status, bad.body.error.code]).toEqual([400, 'invalid_cursor']);
+  expect([bad.status, bad.body.error.code]).toEqual([422, 'invalid_cursor']);
   const badFilter = await inst.api('GET', '/v1/chats?unread=maybe', { token: r });
   expect([badFilter.status, badFilter.body.error.code]).toEqual([400, 'invalid_request']);
 });
