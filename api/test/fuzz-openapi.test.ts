@@ -127,7 +127,13 @@ test('fuzz: the instance document, through the gateway with an instance token, h
     baseUrl: `${api.url}/v1/instances/${id}/api`,
     token: instanceToken,
     known: { 'path.id': [messageId, '15550009002@c.us'] },
-    exclude: { logout: 'logs the WhatsApp account out and forgets its session: a destructive session operation' },
+    exclude: {
+      logout: 'logs the WhatsApp account out and forgets its session: a destructive session operation',
+      // Its multipart form carries a rule JSON Schema can state (no caption on audio, ptt or sticker: `anyOf`), but
+      // Schemathesis 4.32 crashes evaluating a conditional next to a binary part, so the form's document states it in
+      // prose only; the route's refusals are covered by test/media-routes.test.ts in the instance workspace.
+      sendMedia: 'its multipart form has a caption rule Schemathesis 4.32 cannot evaluate (see above)',
+    },
   });
   expectNoFindings(r);
 }, 240_000);

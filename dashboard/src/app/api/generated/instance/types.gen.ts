@@ -4075,7 +4075,9 @@ export type LeaveGroupResponses = {
 export type LeaveGroupResponse = LeaveGroupResponses[keyof LeaveGroupResponses];
 
 export type SendMediaData = {
-    body: {
+    body: ({
+        type?: 'image' | 'video' | 'document';
+    } | unknown) & {
         /**
          * Chat id (…@c.us, …@g.us) or a phone number in international digits
          */
@@ -4728,7 +4730,7 @@ export type SendLocationResponses = {
 export type SendLocationResponse = SendLocationResponses[keyof SendLocationResponses];
 
 export type SendContactData = {
-    body: {
+    body: unknown & {
         /**
          * Chat id (…@c.us, …@g.us) or a phone number in international digits
          */
