@@ -67,6 +67,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
+  // The process provider's instances outlive the api by design (an api restart keeps them): delete ours.
+  if (id) await api?.call('DELETE', `/v1/instances/${id}`, { token: owner }).catch(() => undefined);
   await api?.stop();
   await Promise.allSettled([simnet?.stop(), mongo?.stop()]);
 });
