@@ -25,7 +25,8 @@ import { ChatTouches } from '../storage/chat-touches.js';
 import { toMessageDoc, writeSentMessage } from '../storage/messages.js';
 import type { Journal, JournalEntry } from '../storage/journal.js';
 import type { Persister } from '../storage/persistence.js';
-import type { MessageDoc, SentBy, Store } from '../storage/store.js';
+import type { ChatDoc, MessageDoc, SentBy, Store } from '../storage/store.js';
+import { chatFields } from '../storage/sync.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
 import { runGuarded } from './guarded.js';
 import type { LiveEvents } from './live-events.js';
@@ -259,20 +260,6 @@ export class EventRecorder {
   }
 
   #onChat(c: EngineChat): void {
-    this.opts.persister.enqueue({
-      kind: 'chat',
-      doc: {
-        _id: c.id,
-        name: c.name,
-        isGroup: c.isGroup,
-        unreadCount: c.unreadCount,
-        lastMessageAt: c.lastMessageAt ? new Date(c.lastMessageAt) : undefined,
-        archived: c.archived,
-        pinned: c.pinned,
-        muted: c.muted,
-        lastMessage: c.lastMessage ? { ...c.lastMessage, timestamp: new Date(c.lastMessage.timestamp) } : undefined,
-        updatedAt: new Date(),
-      },
-    });
+    this.opts.persister.enqueue({ kind: 'chat', doc: { _id: c.id, ...chatFields(c) } as ChatDoc });
   }
 }

@@ -7,8 +7,7 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
-import { WebhookRefusedError, WebhookResolveError, type WebhookGuard } from './ssrf.js';
+import { WebhookRefusedError, WebhookResolveError, pinnedLookup, type WebhookGuard } from './ssrf.js';
 
 export interface PostOptions {
   guard: WebhookGuard;
@@ -49,11 +48,7 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
   }
   const { address, family } = target;
   // The socket resolves the name through this function only: always the checked address.
-  const lookup: LookupFunction = (_host, opts, cb) => {
-    if ((opts as { all?: boolean }).all)
-      (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family }]);
-    else cb(null, address, family);
-  };
+  const lookup = pinnedLookup(address, family);
   const mod = target.url.protocol === 'https:' ? https : http;
   return new Promise<PostResult>((resolve) => {
     let done = false;

@@ -13,6 +13,7 @@
  * cannot move the connection.
  */
 import dns from 'node:dns';
+import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 
 /** Why a receiver is refused, for the tenant (never logged with secrets; the host and address are the tenant's own). */
@@ -184,4 +185,16 @@ export class WebhookGuard {
     }
     return { url, host, address: addresses[0]!.address, family: addresses[0]!.family };
   }
+}
+
+/**
+ * A `lookup` for `http(s).request` that always answers the address the guard checked (`address`, IPv4 = 4 / IPv6 =
+ * 6 `family`): the socket can then never resolve the name to another address (DNS rebinding between check and connect).
+ */
+export function pinnedLookup(address: string, family: number): LookupFunction {
+  return (_host, opts, cb) => {
+    if ((opts as { all?: boolean }).all)
+      (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family }]);
+    else cb(null, address, family);
+  };
 }

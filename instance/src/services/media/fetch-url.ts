@@ -8,9 +8,8 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { LookupFunction } from 'node:net';
 import { AppError } from '../../errors.js';
-import { WebhookRefusedError, WebhookResolveError, type WebhookGuard } from '../../webhooks/ssrf.js';
+import { WebhookRefusedError, WebhookResolveError, pinnedLookup, type WebhookGuard } from '../../webhooks/ssrf.js';
 
 export interface FetchMediaOptions {
   guard: WebhookGuard;
@@ -67,11 +66,7 @@ async function getOnce(
     throw err;
   }
   const { address, family } = target;
-  const lookup: LookupFunction = (_host, opts, cb) => {
-    if ((opts as { all?: boolean }).all)
-      (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family }]);
-    else cb(null, address, family);
-  };
+  const lookup = pinnedLookup(address, family);
   const mod = target.url.protocol === 'https:' ? https : http;
   const unreachable = (why: string, details?: unknown) =>
     new AppError('media_url_unreachable', `The media URL did not answer with the file: ${why}.`, details);
