@@ -1,0 +1,36 @@
+/**
+ * The seam between the ingest of instance events and the team layer (conversations, contacts, statistics, the live
+ * socket). Every instance reports its events to the api through a durable subscription (its webhook outbox, target
+ * `api`; see docs/team.md); the ingest verifies them and hands each one, in order per instance, to every subscribed
+ * handler. Delivery is at-least-once: an event may arrive again with the same `id`, so handlers are idempotent by
+ * `id`. A handler that throws makes the ingest answer 503, and the instance delivers the event again later (nothing
+ * is lost).
+ */
+
+/** One event an instance reported. */
+export interface InstanceEvent {
+  /** The instance's stable event id (`evt_` + 32 hex), the same on every redelivery. */
+  id: string;
+  /** The instance's id (the api's instance `_id`). */
+  instanceId: string;
+  /** The organisation that owns the instance. */
+  orgId: string;
+  /**
+   * Event type from the instance's webhook catalogue (`instance/src/webhooks/settings.ts`: `message`, `message.any`,
+   * `message.ack`, `session.status`, `message.reaction`, …) plus the api-only `session.qr`.
+   */
+  type: string;
+  /** The payload, exactly as the `data` of the instance's webhook body for that type. */
+  data: unknown;
+  /** When the instance recorded the event, ms since the epoch. */
+  timestamp: number;
+}
+
+/** Handles one event; resolves when its effects are stored. @throws anything to have the event delivered again. */
+export type InstanceEventHandler = (event: InstanceEvent) => Promise<void>;
+
+/** Where the team layer subscribes to instance events. */
+export interface InstanceEventBus {
+  /** Adds `handler`; returns a function that removes it. Handlers run one after the other, in subscription order. */
+  subscribe(handler: InstanceEventHandler): () => void;
+}
