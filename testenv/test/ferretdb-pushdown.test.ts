@@ -112,6 +112,12 @@ suite('FerretDB on PostgreSQL with the pushdown patch', () => {
     { name: 'kelvin', filter: { body: { $regex: 'K', $options: 'i' } }, sort: { ts: -1, _id: -1 }, limit: 25 },
     { name: 'a regex that is not a literal', filter: { body: { $regex: '^pl.in' } }, sort: { ts: -1, _id: -1 }, limit: 25 },
     { name: '$or of a range and a regex', filter: { $or: [{ n: { $lt: 20 } }, { body: /hello/i }] }, sort: { n: -1 }, limit: 70 },
+    {
+      name: '$or with a branch that is not pushed down, then more conditions',
+      filter: { $and: [{ $or: [{ chatId: 'c1@c.us' }, { ts: { $exists: false } }] }, { fromMe: true }, { n: { $gte: 10 } }] },
+      sort: { ts: -1, _id: -1 },
+      limit: 40,
+    },
     { name: 'sort on a number', filter: { fromMe: true }, sort: { n: 1 }, limit: 30 },
   ];
 
