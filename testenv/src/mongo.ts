@@ -123,8 +123,8 @@ async function startDaemon(
 async function startFerretPostgres(bin: string, opts: StartMongoOptions): Promise<MongoServer> {
   const host = opts.host ?? '127.0.0.1';
   const h = host.includes(':') ? `[${host}]` : host;
-  const dir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), 'wacloud-ferretdb-pg-'));
-  const postgres = await startPostgres({ host: '127.0.0.1', dir });
+  const postgres = await startPostgres({ host: '127.0.0.1', ...(opts.dataDir ? { dir: opts.dataDir } : {}) });
+  const dir = postgres.dir;
   const port = opts.port ?? (await freePort());
   const proc = startProcess({ command: bin, args: ['-listen', `${h}:${port}`, '-postgresql-url', postgres.url] });
   const stop = async (o?: { keepData?: boolean }) => {

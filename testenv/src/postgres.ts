@@ -5,8 +5,22 @@
  * `make tools` links Debian's `initdb` and `postgres` into `.tools/bin`.
  */
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findBinary } from './paths.js';
@@ -85,7 +99,13 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
   const user = 'wacloud';
   const database = 'wacloud';
   const existing = existsSync(path.join(data, 'PG_VERSION'));
-  const password = existing ? readFileSync(path.join(dir, 'pw'), 'utf8').trim() : randomBytes(18).toString('base64url');
+  // A throwaway server (no `dir`) starts from a copy of a cached initdb: initdb takes seconds, a copy a fraction.
+  const template = opts.dir ? undefined : templateDir(bins.initdb);
+  const fromTemplate = !existing && template !== undefined && existsSync(path.join(template, 'data', 'PG_VERSION'));
+  const password =
+    existing || fromTemplate
+      ? readFileSync(path.join(existing ? dir : template!, 'pw'), 'utf8').trim()
+      : randomBytes(18).toString('base64url');
   if (!existing) writeFileSync(path.join(dir, 'pw'), `${password}\n`, { mode: 0o600 });
   const asRoot = process.getuid?.() === 0;
   const runAs = asRoot ? unprivilegedUser() : undefined;
@@ -108,7 +128,9 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     '--no-locale',
     '--no-sync',
   ]);
-  if (!existing) {
+  if (fromTemplate) {
+    execFileSync('cp', ['-a', path.join(template!, 'data'), data], { stdio: 'pipe' }); // -a keeps the owner (root → postgres)
+  } else if (!existing) {
     try {
       execFileSync(initCmd, initArgs, { stdio: 'pipe' });
     } catch (err) {
@@ -117,6 +139,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     }
     // initdb admits loopback only; the server listens on `host` alone, so any client address may try a password.
     appendFileSync(path.join(data, 'pg_hba.conf'), 'host all all 0.0.0.0/0 scram-sha-256\nhost all all ::/0 scram-sha-256\n');
+    if (template) saveTemplate(dir, template);
   }
   const port = await freePort();
   const [cmd, args] = wrap(bins.postgres, ['-D', data, '-h', host, '-p', String(port), '-k', dir, '-F', '-c', 'max_connections=200']);
@@ -146,6 +169,27 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Po
     process: proc,
     stop,
   };
+}
+
+/** Where the cached initdb for `initdb` lives (`$XDG_CACHE_HOME/wacloud`, else `~/.cache/wacloud`). */
+function templateDir(initdb: string): string {
+  const key = createHash('sha256')
+    .update(`${realpathSync(initdb)} ${statSync(realpathSync(initdb)).mtimeMs} ${process.getuid?.() ?? ''}`)
+    .digest('hex')
+    .slice(0, 12);
+  return path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'wacloud', `postgres-template-${key}`);
+}
+
+/** Keeps a copy of a fresh server directory (data and password) as the template; a concurrent copy may win. */
+function saveTemplate(dir: string, template: string): void {
+  const tmp = `${template}.tmp-${process.pid}`;
+  try {
+    mkdirSync(path.dirname(template), { recursive: true });
+    execFileSync('cp', ['-a', dir, tmp], { stdio: 'pipe' });
+    renameSync(tmp, template);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true }); // another process saved it first, or no cache: next time again
+  }
 }
 
 /** `CREATE DATABASE <name>` as the superuser, through the `postgres` maintenance database. */
