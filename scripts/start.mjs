@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `make start`: the wacloud platform on the embedded default, on this machine, with nothing else installed:
-// a MongoDB-wire server (MONGODB_URI if set, else mongod on PATH, else the FerretDB that `make tools` built), the
+// a MongoDB-wire server (MONGODB_URI if set, else mongod on PATH, else the FerretDB that `make tools` built, on Debian's
+// PostgreSQL — or on SQLite for a .data/mongo made by an older version; docs/embedded-database.md), the
 // simulated WhatsApp network, and the api with the `process` provider (instances are child processes of this
 // machine) and the simulated engine (ENGINE=webjs for real WhatsApp Web through Chromium). The dashboard is served
 // by the api when it has been built. State lives in .data/, so a restart resumes: Ctrl-C stops everything,
@@ -9,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findBinary, startProcess, waitForPort } from '../testenv/dist/index.js';
+import { findBinary, hasPostgres, startPostgres, startProcess, waitForPort } from '../testenv/dist/index.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const data = path.join(root, '.data');
@@ -19,6 +20,7 @@ const SIMNET_PORT = Number(process.env.SIMNET_PORT ?? 7300);
 const MONGO_PORT = Number(process.env.MONGO_PORT ?? 27017);
 const children = [];
 let database; // the MongoDB-wire server this script started, stopped last
+let postgres; // the PostgreSQL server behind it (FerretDB on PostgreSQL), stopped after it
 const say = (m) => process.stdout.write(`[start] ${m}\n`);
 
 async function mongo() {
@@ -26,15 +28,28 @@ async function mongo() {
   const mongod = findBinary('mongod');
   const ferret = findBinary('wacloud-ferretdb');
   const dir = path.join(data, 'mongo');
-  mkdirSync(dir, { recursive: true });
+  // FerretDB's SQLite backend reads and sorts a whole collection for every sorted query; PostgreSQL (with wacloud's
+  // pushdown patch) reads a page. A .data/mongo from an older version (SQLite files) keeps being used.
+  const sqlite = existsSync(dir) && readdirSync(dir).length > 0;
   let p;
-  if (mongod)
+  let where = '.data/mongo';
+  if (mongod) {
+    mkdirSync(dir, { recursive: true });
     p = startProcess({ command: mongod, args: ['--bind_ip', '127.0.0.1', '--port', String(MONGO_PORT), '--dbpath', dir, '--quiet'] });
-  else if (ferret) p = startProcess({ command: ferret, args: ['-listen', `127.0.0.1:${MONGO_PORT}`, '-dir', dir] });
-  else throw new Error('no MongoDB-wire server: set MONGODB_URI, install mongod, or run `make tools`');
+  } else if (ferret && !sqlite && hasPostgres()) {
+    const pgDir = path.join(data, 'postgres');
+    mkdirSync(pgDir, { recursive: true });
+    postgres = await startPostgres({ dir: pgDir });
+    p = startProcess({ command: ferret, args: ['-listen', `127.0.0.1:${MONGO_PORT}`, '-postgresql-url', postgres.url] });
+    where = '.data/postgres, PostgreSQL';
+  } else if (ferret) {
+    mkdirSync(dir, { recursive: true });
+    p = startProcess({ command: ferret, args: ['-listen', `127.0.0.1:${MONGO_PORT}`, '-dir', dir] });
+    where = '.data/mongo, SQLite';
+  } else throw new Error('no MongoDB-wire server: set MONGODB_URI, install mongod, or run `make tools`');
   database = p;
   await waitForPort(MONGO_PORT);
-  say(`${mongod ? 'mongod' : 'FerretDB'} on mongodb://127.0.0.1:${MONGO_PORT}/ (data in .data/mongo)`);
+  say(`${mongod ? 'mongod' : 'FerretDB'} on mongodb://127.0.0.1:${MONGO_PORT}/ (data in ${where})`);
   return `mongodb://127.0.0.1:${MONGO_PORT}/`;
 }
 
@@ -115,6 +130,7 @@ async function stop(code) {
   for (const c of children.reverse()) await c.stop(10_000);
   await stopInstances(); // after the api, so it does not restart them; before the database, so they flush
   await database?.stop(10_000);
+  await postgres?.stop({ keepData: true });
   process.exit(code);
 }
 process.on('SIGINT', () => void stop(0));

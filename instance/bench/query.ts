@@ -1,8 +1,9 @@
 /**
  * Query benchmark: `GET /v1/messages` through the real HTTP service (in-process `startInstanceApp`, simulated
  * engine, token auth, validation, JSON) against the same query sent straight through the MongoDB driver on a separate
- * connection: `find(filter).sort({ timestamp: -1, _id: -1 }).limit(limit + 1).toArray()` — the query `findMessages`
- * (queries.ts) builds for that request.
+ * connection: `find(messageFilter(f)).sort(MESSAGE_ORDER).limit(limit + 1).toArray()` — the query `findMessages`
+ * (queries.ts) builds for that request. Cases: no filter, chatId (the chat closest to 1 % of the messages), fromMe,
+ * isGroup, a one-day range, text (`q`, ~10 % of bodies), and the second pages (cursor) of no filter and of the chat.
  *
  * M messages are stored first with raw `insertMany` (batches of 1000) into the service's database (indexes created by
  * the service at start). Each query is checked once to return the same ids on both sides; then it is warmed up and
@@ -20,7 +21,7 @@ import { uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import { createSimnetServer, type SimnetServer } from '@wacloud/simnet';
 import { loadInstanceConfig } from '@wacloud/instance/config';
 import { startInstanceApp, type InstanceApp } from '@wacloud/instance/instance-app';
-import { escapeRegex } from '@wacloud/instance/storage/queries';
+import { messageFilter, MESSAGE_ORDER, type MessageFilter } from '@wacloud/instance/storage/queries';
 import type { MessageDoc } from '@wacloud/instance/storage/store';
 import { makeMessages, RARE_WORD, storedDoc } from './fixtures.js';
 import { percentile } from './stats.js';
@@ -71,9 +72,17 @@ export interface QueryResult {
 interface QueryCase {
   name: string;
   params: Record<string, string>;
-  /** The filter `findMessages` builds for `params`. */
+  /** The filter `findMessages` builds for `params` (`messageFilter`). */
   filter: mongoose.mongo.Filter<MessageDoc>;
   limit: number;
+}
+
+/** A case whose driver filter is exactly what `findMessages` sends for the same request. */
+function queryCase(name: string, f: MessageFilter & { limit: number }): QueryCase {
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(f)) if (v !== undefined) params[k] = v instanceof Date ? v.toISOString() : String(v);
+  const { limit, ...rest } = f;
+  return { name, params, filter: messageFilter(rest) as mongoose.mongo.Filter<MessageDoc>, limit };
 }
 
 export async function runQuery(o: QueryOptions): Promise<QueryResult> {
@@ -131,21 +140,24 @@ export async function runQuery(o: QueryOptions): Promise<QueryResult> {
     // A one-day window in the middle of the stored span.
     const since = new Date(fx.firstMs + (fx.lastMs - fx.firstMs) / 2);
     const until = new Date(since.getTime() + 86_400_000);
+    // Second pages: the cursor the first page of the same request returns.
+    const cursorOf = async (q: Record<string, string>): Promise<string> => {
+      const r = await fetch(`${service!.publicUrl}/v1/messages?${new URLSearchParams({ ...q, limit: '50' }).toString()}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      const c = ((await r.json()) as { nextCursor?: string | null }).nextCursor;
+      if (!c) throw new Error(`no second page for ${JSON.stringify(q)}`);
+      return c;
+    };
     const cases: QueryCase[] = [
-      { name: 'newest', params: { limit: '50' }, filter: {}, limit: 50 },
-      { name: 'chat', params: { chatId, limit: '50' }, filter: { chatId }, limit: 50 },
-      {
-        name: 'range',
-        params: { since: since.toISOString(), until: until.toISOString(), limit: '50' },
-        filter: { timestamp: { $gte: since, $lt: until } },
-        limit: 50,
-      },
-      {
-        name: 'text',
-        params: { q: RARE_WORD, limit: '50' },
-        filter: { body: { $regex: escapeRegex(RARE_WORD), $options: 'i' } },
-        limit: 50,
-      },
+      queryCase('newest', { limit: 50 }),
+      queryCase('chat', { chatId, limit: 50 }),
+      queryCase('fromMe', { fromMe: true, limit: 50 }),
+      queryCase('isGroup', { isGroup: true, limit: 50 }),
+      queryCase('range', { since, until, limit: 50 }),
+      queryCase('text', { q: RARE_WORD, limit: 50 }),
+      queryCase('page2', { cursor: await cursorOf({}), limit: 50 }),
+      queryCase('chatPage2', { chatId, cursor: await cursorOf({ chatId }), limit: 50 }),
     ];
 
     const figures: QueryFigure[] = [];
@@ -161,7 +173,7 @@ export async function runQuery(o: QueryOptions): Promise<QueryResult> {
       const viaDriver = async (): Promise<string[]> => {
         const rows = await col
           .find(c.filter)
-          .sort({ timestamp: -1, _id: -1 })
+          .sort(MESSAGE_ORDER)
           .limit(c.limit + 1)
           .toArray();
         return rows.slice(0, c.limit).map((d) => d._id);

@@ -2,24 +2,28 @@
  * A real MongoDB-wire server for tests, on loopback with a random port. Order (testenv/README.md):
  * 1. `MONGODB_URI` if set (an external server; databases are made unique per test, nothing is stopped);
  * 2. `mongod` on PATH or in .tools/bin;
- * 3. the FerretDB that `make tools` builds (`wacloud-ferretdb`, MongoDB wire protocol on SQLite);
+ * 3. the FerretDB that `make tools` builds (`wacloud-ferretdb`) on a new PostgreSQL server (Debian's; the backend whose
+ *    sorts, ranges and literal regexes wacloud's FerretDB patch pushes down, docs/embedded-database.md), or on SQLite
+ *    when PostgreSQL is missing or `WACLOUD_TEST_FERRETDB=sqlite`;
  * 4. testcontainers' `mongo` image where a Docker daemon can pull images.
  *
  * {@link startAuthorisingMongo} starts the server that enforces per-database authorisation instead: FerretDB on
- * PostgreSQL (only for the tests that need it; the default server above is faster).
+ * PostgreSQL with PLAIN authentication (only for the tests that need it).
  */
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findBinary } from './paths.js';
 import { freePort, waitForPort } from './ports.js';
-import { startPostgres, type PostgresServer } from './postgres.js';
+import { hasPostgres, startPostgres, type PostgresServer } from './postgres.js';
 import { startProcess, type ManagedProcess } from './process.js';
 
 export type MongoKind = 'external' | 'mongod' | 'ferretdb' | 'testcontainers';
 
 export interface MongoServer {
   kind: MongoKind;
+  /** FerretDB's backend (FerretDB only). */
+  backend?: 'postgresql' | 'sqlite';
   /** Server URI without a database, ending in `/`, e.g. `mongodb://127.0.0.1:40123/`. */
   uri: string;
   /** A URI naming database `db` on this server (options kept). */
@@ -75,7 +79,9 @@ export async function startMongo(opts: StartMongoOptions = {}): Promise<MongoSer
       opts,
     );
   const ferret = findBinary('wacloud-ferretdb');
-  if (ferret) return startDaemon('ferretdb', ferret, (port, dir) => ['-listen', hostPort(port), '-dir', dir], opts);
+  if (ferret && process.env.WACLOUD_TEST_FERRETDB !== 'sqlite' && hasPostgres()) return startFerretPostgres(ferret, opts);
+  if (ferret)
+    return { ...(await startDaemon('ferretdb', ferret, (port, dir) => ['-listen', hostPort(port), '-dir', dir], opts)), backend: 'sqlite' };
   if (process.env.DOCKER_HOST || existsSync('/var/run/docker.sock')) return startContainer();
   throw new Error('no MongoDB-wire server: set MONGODB_URI, put mongod on PATH, or run `make tools` (builds FerretDB)');
 }
@@ -108,6 +114,31 @@ async function startDaemon(
       if (!o?.keepData) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * FerretDB on a new PostgreSQL server (credentials in FerretDB's PostgreSQL URL, so clients need none). `dataDir`
+ * holds PostgreSQL's directory: a stopped server's `dataDir` starts it again with its data.
+ */
+async function startFerretPostgres(bin: string, opts: StartMongoOptions): Promise<MongoServer> {
+  const host = opts.host ?? '127.0.0.1';
+  const h = host.includes(':') ? `[${host}]` : host;
+  const postgres = await startPostgres({ host: '127.0.0.1', ...(opts.dataDir ? { dir: opts.dataDir } : {}) });
+  const dir = postgres.dir;
+  const port = opts.port ?? (await freePort());
+  const proc = startProcess({ command: bin, args: ['-listen', `${h}:${port}`, '-postgresql-url', postgres.url] });
+  const stop = async (o?: { keepData?: boolean }) => {
+    await proc.stop(5_000);
+    await postgres.stop(o);
+  };
+  try {
+    await waitForPort(port, host, 30_000);
+  } catch (err) {
+    await stop();
+    throw new Error(`ferretdb did not start: ${(err as Error).message}\n${proc.output().slice(-2000)}`);
+  }
+  const uri = `mongodb://${h}:${port}/`;
+  return { kind: 'ferretdb', backend: 'postgresql', uri, dbUri: (db) => withDatabase(uri, db), process: proc, dataDir: dir, stop };
 }
 
 async function startContainer(): Promise<MongoServer> {
@@ -167,8 +198,9 @@ export async function startAuthorisingMongo(opts: { host?: string } = {}): Promi
     adminUri,
     anonymousUri,
     dbUri: (db) => withDatabase(adminUri, db),
+    backend: 'postgresql',
     process: proc,
     postgres,
-    stop,
+    stop: () => stop(),
   };
 }

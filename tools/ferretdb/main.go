@@ -8,6 +8,12 @@
 //
 //	wacloud-ferretdb -listen 127.0.0.1:27017 -postgresql-url postgres://127.0.0.1:5432/db (PostgreSQL)
 //
+// FerretDB is built with wacloud-pushdown.patch (scripts/tools.sh applies it to the module's source): with PostgreSQL
+// and -pushdown (the default), a find sorted by top-level fields is ordered by PostgreSQL through the collection's
+// indexes and read in growing chunks, and $and, $or, ranges on dates / strings and literal regular expressions are
+// filtered in SQL, so a page of a large collection reads a page of rows instead of the whole collection
+// (docs/embedded-database.md).
+//
 // With PostgreSQL, FerretDB v1 passes each client's PLAIN credentials on to PostgreSQL (a pool per user), so
 // PostgreSQL's roles and grants decide what a client may read and write; the URL carries no credentials then.
 // It prints "ready mongodb://HOST:PORT/" on stdout once it accepts connections and stops on SIGINT/SIGTERM.
@@ -32,12 +38,14 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:27017", "TCP address to listen on (host:port)")
 	dir := flag.String("dir", "", "directory for the SQLite databases (the sqlite handler)")
 	pgURL := flag.String("postgresql-url", "", "PostgreSQL URL (the postgresql handler instead of sqlite)")
+	pushdown := flag.Bool("pushdown", true, "with PostgreSQL: push sorts, ranges, $and/$or and literal regexes down (wacloud-pushdown.patch)")
 	flag.Parse()
 	cfg := &ferretdb.Config{Listener: ferretdb.ListenerConfig{TCP: *listen}}
 	switch {
 	case *pgURL != "":
 		cfg.Handler = "postgresql"
 		cfg.PostgreSQLURL = *pgURL
+		cfg.SortPushdown = *pushdown
 	case *dir != "":
 		abs, err := filepath.Abs(*dir)
 		if err != nil {

@@ -52,9 +52,13 @@ export function findContactById(store: Store, id: string): Promise<ContactDoc | 
   return store.col.contacts.findOne({ _id: id });
 }
 
-/** Messages matching `f`, newest first. @throws AppError invalid_cursor */
-export async function findMessages(store: Store, f: MessageFilter): Promise<Page<MessageDoc>> {
-  const limit = f.limit ?? 50;
+/**
+ * The MongoDB filter of `f` (without `limit`), sorted by {@link MESSAGE_ORDER}. Every condition is one FerretDB on
+ * PostgreSQL pushes down (docs/embedded-database.md): equalities, date ranges, a case-insensitive literal regex, and a
+ * cursor as `timestamp ≤ t AND (timestamp < t OR _id < id)` — equivalent to `(timestamp, _id) < (t, id)`, with a
+ * range that bounds the index scan. @throws AppError invalid_cursor
+ */
+export function messageFilter(f: MessageFilter): Record<string, unknown> {
   const and: Record<string, unknown>[] = [];
   if (f.chatId) and.push({ chatId: f.chatId });
   if (f.author) and.push({ author: f.author });
@@ -65,12 +69,20 @@ export async function findMessages(store: Store, f: MessageFilter): Promise<Page
   if (f.cursor) {
     const [ts, id] = decodeCursor(f.cursor, ['number', 'string']) as [number, string];
     const t = new Date(ts);
-    and.push({ $or: [{ timestamp: { $lt: t } }, { timestamp: t, _id: { $lt: id } }] });
+    and.push({ timestamp: { $lte: t } }, { $or: [{ timestamp: { $lt: t } }, { _id: { $lt: id } }] });
   }
-  const filter = and.length === 0 ? {} : and.length === 1 ? and[0]! : { $and: and };
+  return and.length === 0 ? {} : and.length === 1 ? and[0]! : { $and: and };
+}
+
+/** The order of message lists: newest first, by (timestamp, _id) (an index of store.ts ends in it for every filter). */
+export const MESSAGE_ORDER = { timestamp: -1, _id: -1 } as const;
+
+/** Messages matching `f`, newest first. @throws AppError invalid_cursor */
+export async function findMessages(store: Store, f: MessageFilter): Promise<Page<MessageDoc>> {
+  const limit = f.limit ?? 50;
   const docs: MessageDoc[] = await store.col.messages
-    .find(filter)
-    .sort({ timestamp: -1, _id: -1 })
+    .find(messageFilter(f))
+    .sort(MESSAGE_ORDER)
     .limit(limit + 1)
     .toArray();
   const more = docs.length > limit;

@@ -6,7 +6,16 @@
 import type mongoose from 'mongoose';
 import type { EngineChat, EngineContact } from '../engines/engine.js';
 import type { EngineGroup, EngineGroupParticipant } from '../engines/engine-sync.js';
+import { BULK_CHUNK } from './persistence.js';
 import type { ChatDoc, ContactDoc, MessageDoc, Store } from './store.js';
+
+/** `bulkWrite(ops)` in commands of at most {@link BULK_CHUNK} operations (FerretDB v1 stalls on larger updates). */
+async function bulkWriteChunked<T extends mongoose.mongo.Document>(
+  col: mongoose.mongo.Collection<T>,
+  ops: mongoose.mongo.AnyBulkWriteOperation<T>[],
+): Promise<void> {
+  for (let i = 0; i < ops.length; i += BULK_CHUNK) await col.bulkWrite(ops.slice(i, i + BULK_CHUNK), { ordered: false });
+}
 
 /** A stored group: its metadata as the engine last reported it. */
 export interface GroupDoc {
@@ -52,7 +61,7 @@ export async function writeContacts(store: Store, contacts: EngineContact[]): Pr
   const ops: mongoose.mongo.AnyBulkWriteOperation<ContactDoc>[] = contacts.map(({ id, ...c }) => ({
     updateOne: { filter: { _id: id }, update: { $set: { ...defined(c), updatedAt: now } }, upsert: true },
   }));
-  await store.col.contacts.bulkWrite(ops, { ordered: false });
+  await bulkWriteChunked(store.col.contacts, ops);
 }
 
 /** Upserts `chats` by id. @throws the driver's error. */
@@ -62,7 +71,7 @@ export async function writeChats(store: Store, chats: EngineChat[]): Promise<voi
   const ops: mongoose.mongo.AnyBulkWriteOperation<ChatDoc>[] = chats.map((c) => ({
     updateOne: { filter: { _id: c.id }, update: { $set: chatFields(c, now) }, upsert: true },
   }));
-  await store.col.chats.bulkWrite(ops, { ordered: false });
+  await bulkWriteChunked(store.col.chats, ops);
 }
 
 /**
@@ -72,7 +81,8 @@ export async function writeChats(store: Store, chats: EngineChat[]): Promise<voi
 export async function writeGroups(store: Store, groups: EngineGroup[]): Promise<void> {
   if (groups.length === 0) return;
   const now = new Date();
-  await groupsCollection(store).bulkWrite(
+  await bulkWriteChunked(
+    groupsCollection(store),
     groups.map((g) => ({
       replaceOne: {
         filter: { _id: g.id },
@@ -85,9 +95,9 @@ export async function writeGroups(store: Store, groups: EngineGroup[]): Promise<
         upsert: true,
       },
     })),
-    { ordered: false },
   );
-  await store.col.contacts.bulkWrite(
+  await bulkWriteChunked(
+    store.col.contacts,
     groups.map((g) => ({
       updateOne: {
         filter: { _id: g.id },
@@ -95,7 +105,6 @@ export async function writeGroups(store: Store, groups: EngineGroup[]): Promise<
         upsert: true,
       },
     })),
-    { ordered: false },
   );
 }
 
