@@ -7,7 +7,7 @@ import express, { type Request, type RequestHandler } from 'express';
 import { defineRoute, type RouteDef } from '@wacloud/kit';
 import { z } from 'zod';
 import * as s from '../schemas.js';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, type Ingest } from './ingest.js';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, deliveryBody, type Ingest } from './ingest.js';
 
 export const INGEST_PATH = '/internal/v1/instance-events';
 
@@ -40,16 +40,6 @@ export function rawEventBody(limitBytes: number): RequestHandler {
   };
 }
 
-const body = z
-  .object({
-    id: z.string().meta({ description: 'Event id (`evt_` + 32 hex), the same on every redelivery' }),
-    event: z.string().meta({ description: "Event type: the instance's webhook catalogue plus `session.qr`" }),
-    instanceId: z.string(),
-    createdAt: z.string().meta({ description: 'When the instance recorded it (ISO 8601)' }),
-    payload: z.unknown(),
-  })
-  .meta({ description: "The instance's delivery, signed with the instance's events secret" });
-
 export function ingestRoutes(ingest: Ingest): RouteDef[] {
   return [
     route({
@@ -62,7 +52,7 @@ export function ingestRoutes(ingest: Ingest): RouteDef[] {
         "Instances deliver their events here (their `api` subscription). Signed: `X-Wacloud-Signature: v1=<hex HMAC-SHA256(secret, timestamp + '.' + raw body)>` " +
         "and `X-Wacloud-Timestamp` (unix seconds, within 5 min), the secret derived per instance from the api's JWT secret; " +
         'a redelivered event id is answered 200 `{duplicate: true}` without effect. Not for tenants.',
-      body,
+      body: deliveryBody,
       responses: {
         200: { description: 'Taken (or a duplicate)', schema: z.object({ duplicate: z.boolean() }) },
         400: err('`invalid_request`: not a delivery body'),

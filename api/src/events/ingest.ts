@@ -37,13 +37,18 @@ export function signEvent(secret: string, timestamp: number, rawBody: string | B
 }
 
 /** The delivery body (the instance dispatcher's): `{id, event, instanceId, createdAt, payload}`. */
-const deliveryBody = z.object({
-  id: z.string().regex(/^evt_[0-9a-f]{32}$/),
-  event: z.string().min(1).max(100),
-  instanceId: z.string().min(1).max(100),
-  createdAt: z.string().or(z.number()),
-  payload: z.unknown(),
-});
+export const deliveryBody = z
+  .object({
+    id: z
+      .string()
+      .regex(/^evt_[0-9a-f]{32}$/)
+      .meta({ description: 'Event id (`evt_` + 32 hex), the same on every redelivery' }),
+    event: z.string().min(1).max(100).meta({ description: "Event type: the instance's webhook catalogue plus `session.qr`" }),
+    instanceId: z.string().min(1).max(100),
+    createdAt: z.iso.datetime().meta({ description: 'When the instance recorded it (ISO 8601)' }),
+    payload: z.unknown(),
+  })
+  .meta({ description: "The instance's delivery, signed with the instance's events secret" });
 
 interface SeenDoc {
   _id: string;
@@ -112,7 +117,7 @@ export class Ingest implements InstanceEventBus {
       orgId: instance.userId,
       type: parsed.event,
       data: parsed.payload,
-      timestamp: typeof parsed.createdAt === 'number' ? parsed.createdAt : Date.parse(parsed.createdAt),
+      timestamp: Date.parse(parsed.createdAt),
     };
     const run = (this.#chains.get(event.instanceId) ?? Promise.resolve()).then(() => this.handle(event));
     const tail = run.catch(() => undefined);
