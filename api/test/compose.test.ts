@@ -78,6 +78,14 @@ describe('docker-compose.yml', () => {
     expect(env().INSTANCE_MONGODB_URI).toBe(`mongodb://wacloud:${MONGO_PW}@${ip}:27017/?authSource=admin`);
   });
 
+  it('lets instances inside dind deliver their events to the api by its fixed address (API_EVENTS_URL)', () => {
+    const ip = compose.services.api.networks.wacloud.ipv4_address as string;
+    const subnet = compose.networks.wacloud.ipam.config[0].subnet as string;
+    expect(ip.split('.').slice(0, 2).join('.')).toBe(subnet.split('.').slice(0, 2).join('.'));
+    expect(ip).not.toBe(compose.services.mongodb.networks.wacloud.ipv4_address);
+    expect(loadConfig(env()).apiEventsUrl).toBe(`http://${ip}:3000`);
+  });
+
   it('runs MongoDB with authentication; the api holds its root user and gives each instance a user of its own', () => {
     const mongoEnv = compose.services.mongodb.environment as Record<string, string>;
     expect(interpolate(mongoEnv.MONGO_INITDB_ROOT_PASSWORD!, { WACLOUD_MONGODB_PASSWORD: MONGO_PW })).toBe(MONGO_PW);

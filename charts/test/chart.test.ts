@@ -287,12 +287,28 @@ describe('workloads', () => {
       EGRESS_INTERNET_CIDRS: { value: '0.0.0.0/0,::/0' },
       EGRESS_INTERNET_EXCEPT: { value: '10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,100.64.0.0/10,169.254.0.0/16,fc00::/7,fe80::/10' },
       EGRESS_INTERNET_PORTS: { value: '443' },
-      EGRESS_EXTRA_RULES: { value: '[]' },
       METRICS_SCRAPER_POD_SELECTOR: { value: 'app.kubernetes.io/name=prometheus' },
       METRICS_SCRAPER_NAMESPACE_SELECTOR: { value: 'kubernetes.io/metadata.name=monitoring' },
       INSTANCE_SECCOMP_PROFILE: { value: '{"type":"RuntimeDefault"}' },
       INSTANCE_CHROMIUM_SANDBOX: { value: 'auto' },
     });
+
+    // Instances reach the api pods on their port (they deliver their events to its ingest), at the URL the api gives them.
+    const apiRule = {
+      to: [
+        {
+          namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': NS } },
+          podSelector: { matchLabels: find(objects, 'Deployment', 'wacloud-api').spec.selector.matchLabels },
+        },
+      ],
+      ports: [
+        { protocol: 'TCP', port: find(objects, 'Deployment', 'wacloud-api').spec.template.spec.containers[0].ports[0].containerPort },
+      ],
+    };
+    expect(JSON.parse(env.EGRESS_EXTRA_RULES.value)).toEqual([apiRule]);
+    const apiEnv = envOf(find(objects, 'Deployment', 'wacloud-api').spec.template.spec.containers[0]);
+    const apiService = find(objects, 'Service', 'wacloud-api');
+    expect(apiEnv.API_EVENTS_URL.value).toBe(`http://wacloud-api.${NS}.svc:${apiService.spec.ports[0].port}`);
 
     const ci = envOf(find((await render('ci')).objects, 'Deployment', 'wacloud-operator').spec.template.spec.containers[0]);
     expect(JSON.parse(ci.INSTANCE_SECCOMP_PROFILE.value)).toEqual({
@@ -313,6 +329,7 @@ describe('workloads', () => {
         ],
         ports: [{ protocol: 'TCP', port: 7300 }],
       },
+      apiRule,
     ]);
 
     // An external MongoDB is reached by the addresses given; without any, rendering fails and says what to set.
@@ -658,7 +675,18 @@ describe('against a real kube-apiserver', () => {
       expect((await get('namespace', ns, '')).metadata.labels).toMatchObject(releaseNs.matchLabels);
       expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
       const [dns, mongo, internet, ...more] = np.spec.egress;
-      expect(more).toEqual([]);
+      // …and the api pods on their port (the instance's events go to its ingest).
+      expect(more).toEqual([
+        {
+          to: [
+            {
+              namespaceSelector: releaseNs,
+              podSelector: { matchLabels: (await get('deployment', 'wacloud-api', ns)).spec.selector.matchLabels },
+            },
+          ],
+          ports: [{ protocol: 'TCP', port: 3000 }],
+        },
+      ]);
       expect(dns.to).toEqual([
         {
           podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },

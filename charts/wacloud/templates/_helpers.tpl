@@ -113,11 +113,25 @@ app.kubernetes.io/component: {{ .component }}
 - name: EGRESS_INTERNET_PORTS
   value: {{ join "," $eg.internet.ports | quote }}
 - name: EGRESS_EXTRA_RULES
-  value: {{ $eg.extraRules | toJson | quote }}
+  value: {{ concat $eg.extraRules (list (include "wacloud.instances.apiEgressRule" . | fromYaml)) | toJson | quote }}
 - name: INSTANCE_SECCOMP_PROFILE
   value: {{ .Values.instances.seccompProfile | toJson | quote }}
 - name: INSTANCE_CHROMIUM_SANDBOX
   value: {{ .Values.instances.chromiumSandbox | quote }}
+{{- end }}
+
+{{/* The instances' egress to the api pods on its port: they report their events to its ingest (docs/team.md). */}}
+{{- define "wacloud.instances.apiEgressRule" -}}
+to:
+  - namespaceSelector:
+      matchLabels:
+        kubernetes.io/metadata.name: {{ .Release.Namespace }}
+    podSelector:
+      matchLabels:
+        {{- include "wacloud.componentSelectorLabels" (dict "ctx" . "component" "api") | nindent 8 }}
+ports:
+  - protocol: TCP
+    port: {{ .Values.api.port }}
 {{- end }}
 
 {{/* Name of one component's resources: include "wacloud.componentName" (dict "ctx" $ "component" "api") */}}
@@ -221,6 +235,9 @@ include "wacloud.keptRandom" (dict "ctx" $ "name" "wacloud-jwt" "key" "jwt-secre
       key: {{ include "wacloud.jwt.secretKey" . }}
 - name: JWT_ISSUER
   value: {{ .Values.api.jwt.issuer | quote }}
+# Where instances deliver their events (the api Service; docs/team.md).
+- name: API_EVENTS_URL
+  value: {{ .Values.api.eventsUrl | default (printf "http://%s.%s.svc:%v" (include "wacloud.componentName" (dict "ctx" . "component" "api")) .Release.Namespace .Values.api.service.port) | quote }}
 - name: JWT_TTL_S
   value: {{ .Values.api.jwt.ttlSeconds | quote }}
 - name: TRUST_PROXY_HOPS
