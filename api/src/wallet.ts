@@ -32,6 +32,12 @@ export function periodChargeKey(instanceId: string, start: Date): string {
   return `charge:${instanceId}:${start.toISOString()}`;
 }
 
+/** What {@link Wallet.chargePeriods} did with one period. */
+export type ChargeOutcome = 'charged' | 'duplicate' | 'insufficient' | 'skipped';
+
+/** Documents per bulk write command: FerretDB v1 hangs on write commands of ≥ 100 statements. */
+export const LEDGER_CHUNK = 50;
+
 export interface MovementResult {
   entry: LedgerDoc;
   /** True when the idempotency key had been used: nothing moved now. */
@@ -117,6 +123,78 @@ export class Wallet {
         memo: `Instance ${instanceId}: ${period.start.toISOString().slice(0, 10)} – ${period.end.toISOString().slice(0, 10)}`,
       },
       { requireFunds: true },
+    );
+  }
+
+  /**
+   * Charges many periods of one account at once (billing's daily run): under one hold of the account's lock, with
+   * one read of the keys already used, the new entries appended in order by `insertMany` (chunks of
+   * {@link LEDGER_CHUNK}) and the balance stored once. The guarantees are {@link chargePeriod}'s: a key is charged
+   * once (a used key is `duplicate`, nothing moves), no debit makes the balance negative — `items` are taken in order,
+   * and from an instance's first period the balance cannot pay, its later periods are `skipped` — and every write is
+   * fenced; a crash between the appends and the balance leaves entries the next movement rolls forward.
+   * @returns per item: `charged`, `duplicate`, `insufficient` (the balance could not pay it) or `skipped`.
+   * @throws AppError `not_found` for an unknown account, `busy` when the lock times out or is lost.
+   */
+  async chargePeriods(
+    userId: string,
+    items: ReadonlyArray<{ instanceId: string; period: { start: Date; end: Date } }>,
+    priceMinor: number,
+  ): Promise<ChargeOutcome[]> {
+    if (!Number.isSafeInteger(priceMinor)) throw new RangeError('priceMinor must be a safe integer');
+    if (items.length === 0) return [];
+    return withUserLock(
+      this.store,
+      userId,
+      async (lock) => {
+        const user = await this.rollForward(userId, lock);
+        const keys = items.map((i) => periodChargeKey(i.instanceId, i.period.start));
+        const used = new Set(
+          (await this.store.ledger.find({ idempotencyKey: { $in: keys } }, { projection: { idempotencyKey: 1 } }).toArray()).map(
+            (e) => e.idempotencyKey,
+          ),
+        );
+        const broke = new Set<string>();
+        const entries: LedgerDoc[] = [];
+        let balance = user.balanceMinor;
+        let seq = user.ledgerSeq;
+        const createdAt = new Date();
+        const out = items.map((it, k): ChargeOutcome => {
+          if (broke.has(it.instanceId)) return 'skipped';
+          if (used.has(keys[k]!)) return 'duplicate';
+          if (priceMinor > 0 && balance - priceMinor < 0) {
+            broke.add(it.instanceId);
+            return 'insufficient';
+          }
+          balance -= priceMinor;
+          seq++;
+          used.add(keys[k]!);
+          entries.push({
+            _id: `${userId}:${seq}`,
+            userId,
+            seq,
+            type: 'charge',
+            amountMinor: -priceMinor,
+            balanceAfterMinor: balance,
+            idempotencyKey: keys[k]!,
+            instanceId: it.instanceId,
+            period: it.period,
+            memo: `Instance ${it.instanceId}: ${it.period.start.toISOString().slice(0, 10)} – ${it.period.end.toISOString().slice(0, 10)}`,
+            createdAt,
+          });
+          return 'charged';
+        });
+        for (let i = 0; i < entries.length; i += LEDGER_CHUNK) {
+          lock.fence();
+          await this.store.ledger.insertMany(entries.slice(i, i + LEDGER_CHUNK), { ordered: true });
+        }
+        if (entries.length) {
+          lock.fence();
+          await this.store.organisations.updateOne({ _id: userId }, { $set: { balanceMinor: balance, ledgerSeq: seq } });
+        }
+        return out;
+      },
+      this.o.lock,
     );
   }
 
