@@ -210,7 +210,7 @@ export class Billing {
   }
 
   /**
-   * Under the tenant's billing lock: its due instances `seen` (read afresh in one query). Suspended and half-deleted
+   * Under the tenant's billing lock: its due instances `seen` (read afresh, in `_id` order). Suspended and half-deleted
    * ones go through {@link billInstance} one by one; the active ones are charged together — every due period of each,
    * in `_id` order (catch-up included) by one {@link Wallet.chargePeriods} — then their `paidUntil` advanced by one
    * bulk write, then the ones the balance could not pay are suspended. A crash between the charges and the advance is
@@ -225,13 +225,11 @@ export class Billing {
     applied: Set<string>,
     fail: (instanceId: string, err: unknown) => void,
   ): Promise<void> {
-    const docs = await this.o.store.instances
-      .find({ _id: { $in: seen.map((d) => d._id) } })
-      .sort({ _id: 1 })
-      .toArray();
+    // One read by _id each (FerretDB v1 answers `_id` equality from its primary key, `$in` by scanning the collection).
+    const docs = await Promise.all(seen.map((d) => this.o.store.instances.findOne({ _id: d._id })));
     const active: InstanceDoc[] = [];
     for (const doc of docs) {
-      if (doc.deletedAt || doc.paidUntil > now || doc.userId !== userId) continue; // another run got here first
+      if (!doc || doc.deletedAt || doc.paidUntil > now || doc.userId !== userId) continue; // another run got here first
       if (!doc.deletingAt && !doc.suspended) {
         active.push(doc);
         continue;

@@ -223,10 +223,18 @@ async function floorSide(
   pids: Record<string, number | undefined>,
 ): Promise<SideResult> {
   const ns = mode === 'instances' ? NS.floor : mode === 'sts' ? NS.floorSts : NS.floorAll;
-  const apply = (obj: KubeObject & { kind?: string; metadata?: { name?: string } }) => {
+  const apply = async (obj: KubeObject & { kind?: string; metadata?: { name?: string } }) => {
     const plural = obj.kind === 'Secret' ? 'secrets' : obj.kind === 'Service' ? 'services' : 'networkpolicies';
     const base = obj.kind === 'NetworkPolicy' ? `/apis/networking.k8s.io/v1/namespaces/${ns}` : `/api/v1/namespaces/${ns}`;
-    return c.api.apply(`${base}/${plural}/${obj.metadata!.name!}`, obj, FIELD_MANAGER);
+    // A ClusterIP allocation can collide under load ("provided IP is already allocated", 500): retried at once, as
+    // the operator's requeue does.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await c.api.apply(`${base}/${plural}/${obj.metadata!.name!}`, obj, FIELD_MANAGER);
+      } catch (err) {
+        if (attempt >= 5 || !/already allocated/.test((err as Error).message)) throw err;
+      }
+    }
   };
   return watchedSide(await ArrivalWatch.start(c.api, mode === 'instances' ? waiPath(ns) : stsPath(ns)), o, names, pids, async (name) => {
     const created = (await c.api.create(waiPath(ns), benchInstance(name, ns) as unknown as KubeObject)) as unknown as WhatsAppInstance;

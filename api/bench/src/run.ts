@@ -9,6 +9,7 @@
  *   --ws-events / BENCH_WS_EVENTS   gateway: inbound messages per WebSocket relay burst   default 2000
  *   --messages / BENCH_WEBHOOK_MESSAGES   webhooks: inbound messages in the burst               default 5000
  *   --stall-ms / BENCH_WEBHOOK_STALL_MS   webhooks: give up after this long without a delivery  default 60000
+ *   --timeout-seconds / BENCH_WEBHOOK_TIMEOUT_SECONDS  webhooks: give up after this long in all (figures of what arrived) default 900
  */
 import { benchLog as log, parseBenchArgs, runBench, type BenchSize } from '@wacloud/testenv';
 import { runBillingBench } from './billing.js';
@@ -22,6 +23,7 @@ const SIZE_SOURCES = {
   wsEvents: { flag: 'ws-events', env: 'BENCH_WS_EVENTS', def: 2000, min: 1, max: 10_000 },
   messages: { flag: 'messages', env: 'BENCH_WEBHOOK_MESSAGES', def: 5000, min: 1, max: 10_000 },
   stallMs: { flag: 'stall-ms', env: 'BENCH_WEBHOOK_STALL_MS', def: 60_000, min: 1000 },
+  timeoutS: { flag: 'timeout-seconds', env: 'BENCH_WEBHOOK_TIMEOUT_SECONDS', def: 900, min: 10 },
 } satisfies Record<string, BenchSize>;
 
 type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
@@ -30,7 +32,8 @@ type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
 const BENCHES: Record<string, (s: Sizes, json: boolean) => Promise<void>> = {
   billing: (s, json) => runBillingBench(s.instances, json),
   gateway: (s) => onPlatform((p) => runGateway(p, { seconds: s.seconds, concurrencies: [1, 16, 64], wsEvents: s.wsEvents, log })),
-  webhooks: (s) => onPlatform((p) => runWebhooks(p, { messages: s.messages, seconds: s.seconds, stallMs: s.stallMs, log })),
+  webhooks: (s) =>
+    onPlatform((p) => runWebhooks(p, { messages: s.messages, seconds: s.seconds, stallMs: s.stallMs, timeoutMs: s.timeoutS * 1000, log })),
 };
 
 /** Runs `fn` on a fresh platform (platform.ts), stopped afterwards. */
@@ -49,7 +52,7 @@ async function main(): Promise<void> {
   const { benches, json, sizes } = parseBenchArgs(process.argv.slice(2), {
     benches: NAMES,
     sizes: SIZE_SOURCES,
-    usage: `usage: npm run bench -w api -- [${NAMES.join('|')}] [--json] [--instances N] [--seconds S] [--ws-events E] [--messages M] [--stall-ms MS]\n`,
+    usage: `usage: npm run bench -w api -- [${NAMES.join('|')}] [--json] [--instances N] [--seconds S] [--ws-events E] [--messages M] [--stall-ms MS] [--timeout-seconds T]\n`,
   });
   const failures: string[] = [];
   for (const name of benches) {
