@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The last step of `make bench`: prints every row the benchmarks appended to the JSON-lines file (argument, else
+ * The last step of `make bench`: prints every row the benchmarks appended to the JSON-lines files (arguments, else
  * `BENCH_ROWS`) as one table — figure, value, goal, met — with the machine's cores, memory and load average.
  * `--markdown` prints it as a Markdown table (for BENCHMARKS.md). `--failed a,b` adds a row per workspace whose bench
  * exited non-zero. Exit code 0 (the table is the report; a missed goal is a figure, not a failure).
@@ -12,17 +12,21 @@ const args = process.argv.slice(2);
 const markdown = args.includes('--markdown');
 const failedAt = args.indexOf('--failed');
 const failed = failedAt >= 0 ? (args[failedAt + 1] ?? '').split(',').filter(Boolean) : [];
-const file = args.find((a, i) => !a.startsWith('--') && args[i - 1] !== '--failed') ?? process.env.BENCH_ROWS;
-if (!file) {
-  console.error('usage: bench-table.mjs [--markdown] [--failed ws,…] ROWS.jsonl (or BENCH_ROWS=…)');
+const files = args.filter((a, i) => !a.startsWith('--') && args[i - 1] !== '--failed');
+if (files.length === 0 && process.env.BENCH_ROWS) files.push(process.env.BENCH_ROWS);
+if (files.length === 0) {
+  console.error('usage: bench-table.mjs [--markdown] [--failed ws,…] ROWS.jsonl… (or BENCH_ROWS=…)');
   process.exit(2);
 }
-const rows = existsSync(file)
-  ? readFileSync(file, 'utf8')
-      .split('\n')
-      .filter((l) => l.trim())
-      .map((l) => JSON.parse(l))
-  : [];
+const file = files.join(', ');
+const rows = files.flatMap((f) =>
+  existsSync(f)
+    ? readFileSync(f, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim())
+        .map((l) => JSON.parse(l))
+    : [],
+);
 for (const ws of failed)
   rows.push({
     component: ws,

@@ -3,7 +3,8 @@
  * straight to the instance, on the same machine in the same run (see platform.ts for the set-up):
  * - `GET /v1/messages?limit=50` (200 stored messages) and `POST /v1/messages` (a text, 202 queued) with autocannon at
  *   concurrency 1, 16 and 64 for `seconds` each, in the order direct, gateway, gateway, direct (ABBA: a drift of the
- *   machine's load falls on both sides); per side the two runs' requests and latency histograms are pooled.
+ *   machine's load falls on both sides), each run after the instance has worked off the previous one's backlog; per
+ *   side the two runs' requests are summed and their percentiles averaged.
  *   Ratios: p50 and p99 latency gateway / direct (goal ≤ 1.3), throughput gateway / direct (goal ≥ 0.75).
  * - WebSocket relay: `/v1/events` through the gateway vs direct, one socket at a time (ABBA), while the simulated
  *   network sends a burst of `wsEvents` inbound messages; events/s = message events received / (last one − burst sent).
@@ -40,6 +41,21 @@ async function load(url: string, method: 'GET' | 'POST', token: string, connecti
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body } : {}),
   });
+}
+
+/**
+ * Waits until the instance has worked off what a run left queued (autocannon stops sending, not the instance
+ * working): a direct `GET /v1/messages?limit=1` answered within a second, at most `maxMs`.
+ */
+async function drain(p: Platform, maxMs = 120_000): Promise<void> {
+  const until = performance.now() + maxMs;
+  while (performance.now() < until) {
+    const t = performance.now();
+    await fetch(`${p.directBase}/v1/messages?limit=1`, { headers: { authorization: `Bearer ${p.instanceToken}` } })
+      .then((r) => r.arrayBuffer())
+      .catch(() => undefined);
+    if (performance.now() - t < 1000) return;
+  }
 }
 
 /** Two autocannon results of one side pooled: requests and time summed, percentiles the mean of the two runs'. */
@@ -100,10 +116,14 @@ export async function runGateway(p: Platform, o: GatewayOptions): Promise<void> 
       const d = `${p.directBase}${route.path}`;
       const g = `${p.gatewayBase}${route.path}`;
       o.log(`gateway: ${route.name} c=${c}`);
-      const d1 = await load(d, route.method, p.instanceToken, c, o.seconds, route.body);
-      const g1 = await load(g, route.method, p.instanceToken, c, o.seconds, route.body);
-      const g2 = await load(g, route.method, p.instanceToken, c, o.seconds, route.body);
-      const d2 = await load(d, route.method, p.instanceToken, c, o.seconds, route.body);
+      const run = async (url: string) => {
+        await drain(p);
+        return load(url, route.method, p.instanceToken, c, o.seconds, route.body);
+      };
+      const d1 = await run(d);
+      const g1 = await run(g);
+      const g2 = await run(g);
+      const d2 = await run(d);
       const direct = pool(d1, d2);
       const gw = pool(g1, g2);
       if (direct.requests === 0 || gw.requests === 0) o.log(`${route.name} c=${c}: a side answered no request within the run`);

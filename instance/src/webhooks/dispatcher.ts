@@ -53,8 +53,8 @@ export class WebhookDispatcher {
   private loops: Promise<void>[] = [];
   /** Claims are serialized in-process: FerretDB v1 does not make findOneAndUpdate atomic under concurrency. */
   private claiming: Promise<unknown> = Promise.resolve();
-  /** Events claimed by the last batch and not yet attempted (see {@link claim}). */
-  private claimed: OutboxDoc[] = [];
+  /** Events claimed by the last batch and not yet attempted, with their claim's end, epoch ms (see {@link claim}). */
+  private claimed: Array<{ doc: OutboxDoc; until: number }> = [];
 
   constructor(private readonly opts: DispatcherOptions) {}
 
@@ -75,7 +75,7 @@ export class WebhookDispatcher {
     this.stopped = true;
     this.notify();
     await Promise.all(this.loops);
-    const left = this.claimed.splice(0).map((d) => d._id);
+    const left = this.claimed.splice(0).map((c) => c.doc._id);
     if (left.length)
       await this.opts.store.col.outbox.updateMany({ _id: { $in: left } }, { $set: { lockedUntil: null } }).catch((err: unknown) => {
         this.opts.logger.warn({ err: (err as Error).message }, 'webhook dispatcher: releasing claimed events failed (their claim expires)');
@@ -111,7 +111,7 @@ export class WebhookDispatcher {
 
   /** Claims and attempts one due event. Returns false when none was due. */
   async deliverOne(now = new Date()): Promise<boolean> {
-    const doc = this.claimed.shift() ?? (await this.claim(now));
+    const doc = this.nextClaimed() ?? (await this.claim(now));
     if (!doc) return false;
     await this.attempt(doc);
     return true;
@@ -123,11 +123,18 @@ export class WebhookDispatcher {
    * deliveries quadratic). The claim covers the time the workers need to attempt them all. Returns the first; the
    * rest wait in {@link claimed} for the next free worker.
    */
+  /** The next event of the last batch whose claim still holds (an expired one may be claimed again: it is left). */
+  private nextClaimed(): OutboxDoc | undefined {
+    for (let c = this.claimed.shift(); c; c = this.claimed.shift()) if (c.until > Date.now()) return c.doc;
+    return undefined;
+  }
+
   private claim(now: Date): Promise<OutboxDoc | undefined> {
     const { store } = this.opts;
     const workers = this.opts.concurrency ?? 4;
     const next = this.claiming.then(async () => {
-      if (this.claimed.length) return this.claimed.shift(); // another worker's batch arrived meanwhile
+      const waiting = this.nextClaimed(); // another worker's batch arrived meanwhile
+      if (waiting) return waiting;
       const due = {
         status: 'pending' as const,
         nextAttemptAt: { $lte: now },
@@ -140,11 +147,10 @@ export class WebhookDispatcher {
         .toArray()) as OutboxDoc[];
       if (docs.length === 0) return undefined;
       const lockMs = (this.opts.timeoutMs + 5_000) * Math.ceil(docs.length / workers);
-      await store.col.outbox.updateMany(
-        { _id: { $in: docs.map((d) => d._id) } },
-        { $set: { lockedUntil: new Date(now.getTime() + lockMs) } },
-      );
-      this.claimed.push(...docs.slice(1));
+      const until = now.getTime() + lockMs;
+      await store.col.outbox.updateMany({ _id: { $in: docs.map((d) => d._id) } }, { $set: { lockedUntil: new Date(until) } });
+      // The workers take them only while the claim holds with one attempt's time to spare.
+      this.claimed.push(...docs.slice(1).map((doc) => ({ doc, until: until - (this.opts.timeoutMs + 5_000) })));
       return docs[0];
     });
     this.claiming = next.catch(() => undefined);
