@@ -146,11 +146,13 @@ export class WebhookDispatcher {
         .limit(workers * CLAIM_BATCH)
         .toArray()) as OutboxDoc[];
       if (docs.length === 0) return undefined;
-      const lockMs = (this.opts.timeoutMs + 5_000) * Math.ceil(docs.length / workers);
+      // Each worker attempts its share one after another; one attempt's time more covers the wait for a free worker.
+      const lockMs = (this.opts.timeoutMs + 5_000) * (Math.ceil(docs.length / workers) + 1);
       const until = now.getTime() + lockMs;
       await store.col.outbox.updateMany({ _id: { $in: docs.map((d) => d._id) } }, { $set: { lockedUntil: new Date(until) } });
       // The workers take them only while the claim holds with one attempt's time to spare.
       this.claimed.push(...docs.slice(1).map((doc) => ({ doc, until: until - (this.opts.timeoutMs + 5_000) })));
+      if (docs.length > 1) this.notify(); // sleeping workers take the rest
       return docs[0];
     });
     this.claiming = next.catch(() => undefined);
