@@ -45,8 +45,14 @@ test: tools build lint ## run every test against real servers (MongoDB-wire, Chr
 start: tools build ## run wacloud on the embedded default (local MongoDB-wire server, simulated engine)
 	node scripts/start.mjs
 
-bench: tools build ## print the benchmark figures of every workspace
-	npm run bench
+BENCH_ROWS_FILE := $(CURDIR)/.bench/rows.jsonl
+bench: tools build ## run every workspace's benchmarks, then print one table: each figure, its goal, met or not (BENCHMARKS.md)
+	@mkdir -p .bench && rm -f $(BENCH_ROWS_FILE); failed=""; \
+	for ws in instance operator api; do \
+	  BENCH_ROWS=$(BENCH_ROWS_FILE) npm run bench -w $$ws || failed="$$failed,$$ws"; \
+	done; \
+	node scripts/bench-table.mjs --failed "$${failed#,}" $(BENCH_ROWS_FILE); \
+	test -z "$$failed"
 
 clean: ## remove build output (keeps the tools cache)
 	rm -rf node_modules */node_modules */dist */*.tsbuildinfo .tools dashboard/.angular

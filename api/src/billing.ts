@@ -33,7 +33,7 @@ import { nextPeriod, periodEnd } from './periods.js';
 import { ProviderError, type InstanceProvider } from './providers/index.js';
 import type { ApiStore, InstanceDoc } from './store.js';
 import { purgeExpiredLocks, withLock, type HeldLock, type LockOptions } from './user-lock.js';
-import type { Wallet } from './wallet.js';
+import { LEDGER_CHUNK, type Wallet } from './wallet.js';
 
 export { createBillingMetrics, type BillingMetrics, type BillingSummary } from './billing/metrics.js';
 
@@ -87,14 +87,21 @@ export class Billing {
 
     await this.finishDeletions(fail, s);
 
-    // 2. Due instances. Paged by _id (stable while documents change): every due instance is visited once per run.
+    // 2. Due instances. Paged by _id (stable while documents change): every due instance is visited once per run; a
+    // page's instances are billed per tenant, under one hold of its lock, with bulk reads and writes (billTenant).
     const applied = new Set<string>(); // suspended in the provider by this run
-    await this.paged({ deletedAt: null, paidUntil: { $lte: now } }, async (doc) => {
-      s.due++;
+    await this.pagedByTenant({ deletedAt: null, paidUntil: { $lte: now } }, async (userId, docs) => {
+      s.due += docs.length;
+      const failed = new Set<string>(); // each instance's failure is counted once
+      const failOnce = (id: string, err: unknown) => {
+        if (failed.has(id)) return;
+        failed.add(id);
+        fail(id, err);
+      };
       try {
-        await this.locked(doc.userId, (lock) => this.billInstance(doc._id, now, s, lock, applied));
+        await this.locked(userId, (lock) => this.billTenant(userId, docs, now, s, lock, applied, failOnce));
       } catch (err) {
-        fail(doc._id, err);
+        for (const doc of docs) failOnce(doc._id, err);
       }
     });
 
@@ -182,6 +189,94 @@ export class Billing {
       if (batch.length === 0) return;
       after = batch[batch.length - 1]!._id;
       await mapLimit(batch, this.o.concurrency ?? 8, fn);
+    }
+  }
+
+  /** Like {@link paged}, with each page's instances grouped by tenant (`userId`): `fn` per tenant, `concurrency` at a time. */
+  private async pagedByTenant(filter: object, fn: (userId: string, docs: InstanceDoc[]) => Promise<void>): Promise<void> {
+    let after = '';
+    for (;;) {
+      const batch = await this.o.store.instances
+        .find({ ...filter, _id: { $gt: after } })
+        .sort({ _id: 1 })
+        .limit(this.o.batchSize ?? 500)
+        .toArray();
+      if (batch.length === 0) return;
+      after = batch[batch.length - 1]!._id;
+      const groups = new Map<string, InstanceDoc[]>();
+      for (const d of batch) groups.set(d.userId, [...(groups.get(d.userId) ?? []), d]);
+      await mapLimit([...groups], this.o.concurrency ?? 8, ([userId, docs]) => fn(userId, docs));
+    }
+  }
+
+  /**
+   * Under the tenant's billing lock: its due instances `seen` (read afresh, in `_id` order). Suspended and half-deleted
+   * ones go through {@link billInstance} one by one; the active ones are charged together — every due period of each,
+   * in `_id` order (catch-up included) by one {@link Wallet.chargePeriods} — then their `paidUntil` advanced by one
+   * bulk write, then the ones the balance could not pay are suspended. A crash between the charges and the advance is
+   * safe: the next run finds the charges' keys used (`duplicate`) and only advances.
+   */
+  private async billTenant(
+    userId: string,
+    seen: InstanceDoc[],
+    now: Date,
+    s: BillingSummary,
+    lock: HeldLock,
+    applied: Set<string>,
+    fail: (instanceId: string, err: unknown) => void,
+  ): Promise<void> {
+    // One read by _id each (FerretDB v1 answers `_id` equality from its primary key, `$in` by scanning the collection).
+    const docs = await Promise.all(seen.map((d) => this.o.store.instances.findOne({ _id: d._id })));
+    const active: InstanceDoc[] = [];
+    for (const doc of docs) {
+      if (!doc || doc.deletedAt || doc.paidUntil > now || doc.userId !== userId) continue; // another run got here first
+      if (!doc.deletingAt && !doc.suspended) {
+        active.push(doc);
+        continue;
+      }
+      try {
+        await this.billInstance(doc._id, now, s, lock, applied);
+      } catch (err) {
+        fail(doc._id, err);
+      }
+    }
+    const items: Array<{ instanceId: string; period: { start: Date; end: Date } }> = [];
+    for (const doc of active) {
+      let until = doc.paidUntil;
+      for (let i = 0; i < MAX_CATCH_UP && until <= now; i++) {
+        const period = nextPeriod(until, doc.billingAnchorDay);
+        items.push({ instanceId: doc._id, period });
+        until = period.end;
+      }
+    }
+    if (items.length === 0) return;
+    lock.fence();
+    const outcomes = await this.o.wallet.chargePeriods(userId, items, this.o.priceMinor);
+    const paidUntil = new Map<string, Date>();
+    const unpaid = new Set<string>();
+    outcomes.forEach((o, k) => {
+      const { instanceId, period } = items[k]!;
+      if (o === 'charged' || o === 'duplicate') {
+        paidUntil.set(instanceId, period.end);
+        if (o === 'duplicate') s.alreadyCharged++;
+        else s.charged++;
+        this.o.metrics?.charges.inc({ result: o === 'duplicate' ? 'already_charged' : 'charged' });
+      } else if (o === 'insufficient') unpaid.add(instanceId);
+    });
+    const advances = [...paidUntil].map(([id, end]) => ({ updateOne: { filter: { _id: id }, update: { $set: { paidUntil: end } } } }));
+    for (let i = 0; i < advances.length; i += LEDGER_CHUNK) {
+      lock.fence();
+      await this.o.store.instances.bulkWrite(advances.slice(i, i + LEDGER_CHUNK), { ordered: false });
+    }
+    for (const doc of active) {
+      if (!unpaid.has(doc._id)) continue;
+      try {
+        await this.suspendInstance({ ...doc, paidUntil: paidUntil.get(doc._id) ?? doc.paidUntil }, now, lock);
+        s.suspended++;
+        applied.add(doc._id);
+      } catch (err) {
+        fail(doc._id, err);
+      }
     }
   }
 

@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from './errors.js';
 import { withUserLock, type HeldLock, type LockOptions } from './user-lock.js';
 import { walletAccount } from './orgs/migrate.js';
-import type { ApiStore, LedgerDoc, LedgerType, OrganisationDoc } from './store.js';
+import { isDuplicateKey, type ApiStore, type LedgerDoc, type LedgerType, type OrganisationDoc } from './store.js';
 
 export interface Movement {
   type: LedgerType;
@@ -31,6 +31,12 @@ export interface Movement {
 export function periodChargeKey(instanceId: string, start: Date): string {
   return `charge:${instanceId}:${start.toISOString()}`;
 }
+
+/** What {@link Wallet.chargePeriods} did with one period. */
+export type ChargeOutcome = 'charged' | 'duplicate' | 'insufficient' | 'skipped';
+
+/** Documents per bulk write command: FerretDB v1 hangs on write commands of ≥ 100 statements. */
+export const LEDGER_CHUNK = 50;
 
 export interface MovementResult {
   entry: LedgerDoc;
@@ -120,6 +126,116 @@ export class Wallet {
     );
   }
 
+  /**
+   * Charges many periods of one account at once (billing's daily run): under one hold of the account's lock, the
+   * new entries appended in order by `insertMany` (chunks of {@link LEDGER_CHUNK}) and the balance stored once. The
+   * guarantees are {@link chargePeriod}'s: a key is charged once — the ledger's unique index on the key refuses a
+   * used one (the refused entry is `duplicate`, nothing moves; no read per key), no debit makes the balance negative
+   * — `items` are taken in order; a period the balance cannot pay is `duplicate` if its key was used, else
+   * `insufficient`, and that instance's later periods are `skipped` — and every write is fenced; a crash between the
+   * appends and the balance leaves entries the next movement rolls forward.
+   * @returns per item: `charged`, `duplicate`, `insufficient` or `skipped`.
+   * @throws AppError `not_found` for an unknown account, `busy` when the lock times out or is lost.
+   */
+  async chargePeriods(
+    userId: string,
+    items: ReadonlyArray<{ instanceId: string; period: { start: Date; end: Date } }>,
+    priceMinor: number,
+  ): Promise<ChargeOutcome[]> {
+    if (!Number.isSafeInteger(priceMinor) || priceMinor < 0) throw new RangeError('priceMinor must be a non-negative safe integer');
+    if (items.length === 0) return [];
+    return withUserLock(this.store, userId, (lock) => this.chargePeriodsLocked(userId, items, priceMinor, lock), this.o.lock);
+  }
+
+  private async chargePeriodsLocked(
+    userId: string,
+    items: ReadonlyArray<{ instanceId: string; period: { start: Date; end: Date } }>,
+    priceMinor: number,
+    lock: HeldLock,
+  ): Promise<ChargeOutcome[]> {
+    const user = await this.rollForward(userId, lock);
+    const out: ChargeOutcome[] = [];
+    const broke = new Map<string, number>(); // instance → the item its balance could not pay
+    let balance = user.balanceMinor;
+    let seq = user.ledgerSeq;
+    const createdAt = new Date();
+    const keys = items.map((it) => periodChargeKey(it.instanceId, it.period.start));
+    // The keys already used, read once at the first refused insert (a retry after a crash): one query, not one per key.
+    let used: Set<string> | undefined;
+    const wasUsed = async (k: number) => (used ? used.has(keys[k]!) : Boolean(await this.entry(keys[k]!)));
+    let next = 0;
+    while (next < items.length) {
+      // The next chunk: entries built from the current balance and sequence.
+      const chunk: Array<{ k: number; entry: LedgerDoc }> = [];
+      let b = balance;
+      let q = seq;
+      for (; next < items.length && chunk.length < LEDGER_CHUNK; next++) {
+        const it = items[next]!;
+        const key = keys[next]!;
+        if (broke.has(it.instanceId)) {
+          out[next] = 'skipped';
+          continue;
+        }
+        if (used?.has(key)) {
+          out[next] = 'duplicate';
+          continue;
+        }
+        if (b - priceMinor < 0) {
+          if (await wasUsed(next)) out[next] = 'duplicate';
+          else {
+            out[next] = 'insufficient';
+            broke.set(it.instanceId, next);
+          }
+          continue;
+        }
+        b -= priceMinor;
+        q++;
+        chunk.push({
+          k: next,
+          entry: {
+            _id: `${userId}:${q}`,
+            userId,
+            seq: q,
+            type: 'charge',
+            amountMinor: -priceMinor,
+            balanceAfterMinor: b,
+            idempotencyKey: key,
+            instanceId: it.instanceId,
+            period: it.period,
+            memo: `Instance ${it.instanceId}: ${it.period.start.toISOString().slice(0, 10)} – ${it.period.end.toISOString().slice(0, 10)}`,
+            createdAt,
+          },
+        });
+      }
+      if (chunk.length === 0) continue;
+      lock.fence();
+      const refused = await insertOrdered(
+        this.store,
+        chunk.map((c) => c.entry),
+      );
+      const inserted = refused ?? chunk.length;
+      for (const c of chunk.slice(0, inserted)) out[c.k] = 'charged';
+      if (inserted > 0) ({ balanceAfterMinor: balance, seq } = chunk[inserted - 1]!.entry);
+      if (refused === undefined) continue;
+      // The refused entry's key was used (else the error is thrown): a duplicate; the items after it are built again.
+      const dup = chunk[refused]!;
+      used ??= new Set(
+        (await this.store.ledger.find({ idempotencyKey: { $in: keys.slice(dup.k) } }, { projection: { idempotencyKey: 1 } }).toArray()).map(
+          (e) => e.idempotencyKey,
+        ),
+      );
+      if (!(await wasUsed(dup.k))) throw new Error(`ledger entry ${dup.entry._id} refused, its key unused`);
+      out[dup.k] = 'duplicate';
+      next = dup.k + 1;
+      for (const [id, k] of broke) if (k > dup.k) broke.delete(id); // judged on a balance that did not happen
+    }
+    if (seq !== user.ledgerSeq) {
+      lock.fence();
+      await this.store.organisations.updateOne({ _id: userId }, { $set: { balanceMinor: balance, ledgerSeq: seq } });
+    }
+    return out;
+  }
+
   /** The ledger entry recorded under `idempotencyKey`, or null: whether that movement happened. */
   entry(idempotencyKey: string): Promise<LedgerDoc | null> {
     return this.store.ledger.findOne({ idempotencyKey });
@@ -145,5 +261,24 @@ export class Wallet {
       await this.store.organisations.updateOne({ _id: userId }, { $set: { balanceMinor: next.balanceAfterMinor, ledgerSeq: next.seq } });
       user = { ...user, balanceMinor: next.balanceAfterMinor, ledgerSeq: next.seq };
     }
+  }
+}
+
+/**
+ * Inserts `entries` in order. @returns undefined when all were inserted, else the index of the first one refused as a
+ * duplicate key (those before it are in, none after it).
+ * @throws the database's error for anything but a duplicate key.
+ */
+async function insertOrdered(store: ApiStore, entries: LedgerDoc[]): Promise<number | undefined> {
+  try {
+    await store.ledger.insertMany(entries, { ordered: true });
+    return undefined;
+  } catch (err) {
+    if (!isDuplicateKey(err)) throw err;
+    const e = err as { writeErrors?: { index: number } | Array<{ index: number }>; insertedCount?: number };
+    const first = Array.isArray(e.writeErrors) ? e.writeErrors[0] : e.writeErrors;
+    const index = first?.index ?? e.insertedCount;
+    if (index === undefined) throw err;
+    return index;
   }
 }

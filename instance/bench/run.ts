@@ -35,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import {
   benchLog as log,
   benchOut as out,
+  benchRow,
   finishReport,
   parseBenchArgs,
   runBench,
@@ -80,6 +81,11 @@ type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
 const USAGE =
   'usage: npm run bench -w instance -- [ingest|query|journal|queue|history|media] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS] [--appends A] [--sends S] [--send-concurrency C] [--history-messages N] [--history-per-chat P] [--media-files F] [--media-bytes B] [--media-concurrency C]\n';
 
+/** One row of `make bench`'s table (testenv benchRow) for this workspace. */
+function row(figure: string, value: number, goal: string, bench: string, unit = '×'): void {
+  benchRow({ component: 'instance', figure, value, unit, goal, reproduce: `npm run bench -w instance -- ${bench}` });
+}
+
 function printIngest(r: IngestResult): void {
   out(`Ingestion — ${fmt(r.messages)} messages per run, median of ${r.runs} runs per side, each in a fresh database`);
   out(
@@ -98,6 +104,7 @@ function printIngest(r: IngestResult): void {
   );
   out();
   out(`  ratio path / raw = ${r.ratio.toFixed(2)}  (target ≥ 0.70)`);
+  row('ingest: messages/s path / raw insertMany', r.ratio, '≥ 0.7', 'ingest');
   out();
   out(`  where the path's time goes (mean per run; the persister writes one batch at a time):`);
   out(
@@ -136,6 +143,7 @@ function printQuery(r: QueryResult): void {
   out();
   for (const q of r.queries) out(`  ${q.name.padEnd(7)} ${q.request}`);
   out(`  target: p50 ratio HTTP / driver ≤ 2`);
+  for (const q of r.queries) row(`query ${q.name}: p50 HTTP / driver`, q.ratio, '≤ 2', 'query');
   out();
 }
 
@@ -164,6 +172,7 @@ function printQueue(r: QueueResult): void {
     ),
   );
   out();
+  row('send queue: ms per message / driver floor of its writes', r.msPerMessage / r.floorMsPerMessage, '', 'queue');
 }
 
 function printHistory(r: HistoryResult): void {
@@ -186,6 +195,7 @@ function printHistory(r: HistoryResult): void {
   );
   out();
   out(`  ratio import / raw = ${r.ratio.toFixed(2)}  (target ≤ 1.6)`);
+  row('history import: wall / raw insertMany', r.ratio, '≤ 1.6', 'history');
   out();
 }
 
@@ -207,6 +217,7 @@ function printMedia(r: MediaBenchResult): void {
   );
   out();
   out(`  ratio path / raw = ${r.ratio.toFixed(2)}  (target ≥ 0.50)`);
+  row('media sends: MB/s path / raw GridFS', r.ratio, '≥ 0.5', 'media');
   out();
 }
 

@@ -8,6 +8,7 @@
  * instance gets one ClusterIP Service, so the cluster is given a second ServiceCIDR ({@link EXTRA_SERVICE_CIDR},
  * networking.k8s.io/v1); its Ready condition, normally set by kube-controller-manager, is set here.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CRD_YAML_PATH } from '@wacloud/crds';
@@ -20,6 +21,14 @@ export const RBAC_YAML = path.join(operatorDir, 'deploy', 'rbac.yaml');
 export const OPERATOR_NS = 'wacloud-system';
 /** The operator entry point run by the benchmarks: `BENCH_OPERATOR_MAIN` (e.g. another build, for A/B runs), else dist/main.js. */
 export const OPERATOR_MAIN = process.env.BENCH_OPERATOR_MAIN || path.join(operatorDir, 'dist', 'main.js');
+/**
+ * The operator process' NODE_OPTIONS: `BENCH_OPERATOR_NODE_OPTIONS` if set, else the image's (the `NODE_OPTIONS=` of
+ * operator/Dockerfile's ENV), so the operator is measured as it ships.
+ */
+export const OPERATOR_NODE_OPTIONS: string =
+  process.env.BENCH_OPERATOR_NODE_OPTIONS ??
+  /NODE_OPTIONS="([^"]*)"/.exec(readFileSync(path.join(operatorDir, 'Dockerfile'), 'utf8'))?.[1] ??
+  '';
 /** Extra Service range for the benchmarks' ClusterIPs (65k addresses). */
 export const EXTRA_SERVICE_CIDR = '10.96.0.0/16';
 /** What {@link startBenchCluster} starts, for the report. */
@@ -119,8 +128,8 @@ export async function startOperatorProcess(
     LOG_LEVEL: 'warn',
     // No MongoDB behind the benchmarks: instances get no database user of their own.
     INSTANCE_DATABASE_USERS: 'off',
-    // V8 flags for the operator only (e.g. the ones operator/README.md recommends), not for the load generator.
-    ...(process.env.BENCH_OPERATOR_NODE_OPTIONS !== undefined ? { NODE_OPTIONS: process.env.BENCH_OPERATOR_NODE_OPTIONS } : {}),
+    // V8 flags for the operator only (the image's by default), not for the load generator.
+    NODE_OPTIONS: OPERATOR_NODE_OPTIONS,
     ...env,
   };
   const proc = startProcess({ command: process.execPath, args: [OPERATOR_MAIN], env: fullEnv });

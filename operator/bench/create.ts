@@ -11,7 +11,9 @@
  *   3. floor — with no operator running, the N WhatsAppInstances alone are POSTed to `bench-floor` (timed until a
  *      watch has seen them all), then, in `bench-floor-sts`, each client POSTs an instance and at once applies its
  *      StatefulSet (timed until all N StatefulSets are seen): what an ideal operator — one write per instance, no
- *      watch lag — would take. Both namespaces are then emptied (no finalizers yet, so the instances go at once);
+ *      watch lag — would take; then, in `bench-floor-all`, each client POSTs an instance and at once applies every child
+ *      the operator must write for it (Secret, NetworkPolicy, StatefulSet, two Services): the floor of any operator
+ *      that creates these objects. The namespaces are then emptied (no finalizers yet, so the instances go at once);
  *   4. operator — the operator process is started (ready = leader with synced caches) and the N WhatsAppInstances
  *      are POSTed to `bench-operator` by `concurrency` clients.
  * Each side is timed from the first request sent until a watch on the namespace has seen all N StatefulSets.
@@ -23,8 +25,8 @@ import { randomUUID } from 'node:crypto';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { API_VERSION, FIELD_MANAGER, KIND, PLURAL, type WhatsAppInstance } from '@wacloud/crds';
 import { KubeClient } from '@wacloud/kube-runtime';
-import { buildStatefulSet } from '../src/builders/index.js';
-import { statefulSetOptions } from '../src/child-options.js';
+import { buildHeadlessService, buildInternalSecret, buildNetworkPolicy, buildService, buildStatefulSet } from '../src/builders/index.js';
+import { networkPolicyOptions, statefulSetOptions } from '../src/child-options.js';
 import { loadOperatorConfig, type OperatorConfig } from '../src/config.js';
 import { ArrivalWatch, runPool, type KubeObject } from './api.js';
 import { CONTROL_PLANE_DESCRIPTION, startBenchCluster, startOperatorProcess, type BenchCluster } from './cluster.js';
@@ -82,6 +84,8 @@ export interface CreateRound {
   floorInstances: SideResult;
   /** No operator: each instance POSTed and its StatefulSet applied by the same client (timed until all StatefulSets seen). */
   floorInstanceAndSts: SideResult;
+  /** Each client POSTs an instance and at once applies every child the operator writes, in its order (see floorSide). */
+  floorInstanceAndChildren: SideResult;
   operator: OperatorSideResult;
   /** operator.allMs / direct.allMs (target ≤ 1.5). */
   ratio: number;
@@ -119,6 +123,7 @@ const NS = {
   apply: 'bench-apply',
   floor: 'bench-floor',
   floorSts: 'bench-floor-sts',
+  floorAll: 'bench-floor-all',
   operator: 'bench-operator',
 } as const;
 const stsPath = (ns: string) => `/apis/apps/v1/namespaces/${ns}/statefulsets`;
@@ -203,20 +208,46 @@ async function directSide(
   });
 }
 
-/** The floors (see the module comment): `withSts` false = instances only, true = instance + its StatefulSet per client. */
+/**
+ * The floors (see the module comment): `instances` = instances only; `sts` = instance + its StatefulSet per client;
+ * `children` = instance + every child the operator must write for it, in the operator's order (internal Secret,
+ * NetworkPolicy, StatefulSet, headless and ClusterIP Services), each by server-side apply — the same objects with no
+ * watch, no cache, no status, no event: the floor of any operator that creates what this one creates.
+ */
 async function floorSide(
   c: BenchCluster,
   o: CreateOptions,
   names: readonly string[],
-  withSts: boolean,
+  mode: 'instances' | 'sts' | 'children',
   config: OperatorConfig,
   pids: Record<string, number | undefined>,
 ): Promise<SideResult> {
-  const ns = withSts ? NS.floorSts : NS.floor;
-  return watchedSide(await ArrivalWatch.start(c.api, withSts ? stsPath(ns) : waiPath(ns)), o, names, pids, async (name) => {
+  const ns = mode === 'instances' ? NS.floor : mode === 'sts' ? NS.floorSts : NS.floorAll;
+  const apply = async (obj: KubeObject & { kind?: string; metadata?: { name?: string } }) => {
+    const plural = obj.kind === 'Secret' ? 'secrets' : obj.kind === 'Service' ? 'services' : 'networkpolicies';
+    const base = obj.kind === 'NetworkPolicy' ? `/apis/networking.k8s.io/v1/namespaces/${ns}` : `/api/v1/namespaces/${ns}`;
+    // A ClusterIP allocation can collide under load ("provided IP is already allocated", 500): retried at once, as
+    // the operator's requeue does.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await c.api.apply(`${base}/${plural}/${obj.metadata!.name!}`, obj, FIELD_MANAGER);
+      } catch (err) {
+        if (attempt >= 5 || !/already allocated/.test((err as Error).message)) throw err;
+      }
+    }
+  };
+  return watchedSide(await ArrivalWatch.start(c.api, mode === 'instances' ? waiPath(ns) : stsPath(ns)), o, names, pids, async (name) => {
     const created = (await c.api.create(waiPath(ns), benchInstance(name, ns) as unknown as KubeObject)) as unknown as WhatsAppInstance;
-    if (withSts)
-      await c.api.apply(`${stsPath(ns)}/${name}`, buildStatefulSet(created, statefulSetOptions(config)) as KubeObject, FIELD_MANAGER);
+    if (mode === 'instances') return;
+    if (mode === 'children') {
+      await apply(buildInternalSecret(created, { existingKey: undefined, defaultMongoUri: config.defaultMongodbUri }) as KubeObject);
+      await apply(buildNetworkPolicy(created, networkPolicyOptions(config)) as unknown as KubeObject);
+    }
+    await c.api.apply(`${stsPath(ns)}/${name}`, buildStatefulSet(created, statefulSetOptions(config)) as KubeObject, FIELD_MANAGER);
+    if (mode === 'children') {
+      await apply(buildHeadlessService(created) as KubeObject);
+      await apply(buildService(created) as KubeObject);
+    }
   });
 }
 
@@ -308,11 +339,13 @@ async function round(
     o.log(`  direct: server-side apply ${o.instances} StatefulSets (${o.concurrency} in flight)`);
     const directApply = await directSide(c, o, 'apply', manifests(NS.apply), pids);
     o.log(`  floor: POST ${o.instances} WhatsAppInstances, no operator`);
-    const floorInstances = await floorSide(c, o, names, false, config, pids);
+    const floorInstances = await floorSide(c, o, names, 'instances', config, pids);
     o.log(`  floor: POST ${o.instances} WhatsAppInstances, each followed by its StatefulSet, no operator`);
-    const floorInstanceAndSts = await floorSide(c, o, names, true, config, pids);
-    for (const ns of [NS.direct, NS.apply, NS.floorSts]) await c.api.request('DELETE', stsPath(ns));
-    for (const ns of [NS.floor, NS.floorSts]) await c.api.request('DELETE', waiPath(ns));
+    const floorInstanceAndSts = await floorSide(c, o, names, 'sts', config, pids);
+    o.log(`  floor: POST ${o.instances} WhatsAppInstances, each followed by every child the operator writes, no operator`);
+    const floorInstanceAndChildren = await floorSide(c, o, names, 'children', config, pids);
+    for (const ns of [NS.direct, NS.apply, NS.floorSts, NS.floorAll]) await c.api.request('DELETE', stsPath(ns));
+    for (const ns of [NS.floor, NS.floorSts, NS.floorAll]) await c.api.request('DELETE', waiPath(ns));
 
     const operator = await operatorSide(c, o, names, reconciles, pids);
     const client = measureClient && o.clientRequests > 0 ? await clientOverhead(c, o.clientRequests) : undefined;
@@ -323,6 +356,7 @@ async function round(
         directApply,
         floorInstances,
         floorInstanceAndSts,
+        floorInstanceAndChildren,
         operator,
         ratio: operator.allMs / direct.allMs,
         ratioVsApply: operator.allMs / directApply.allMs,
@@ -374,7 +408,7 @@ export async function runCreate(o: CreateOptions): Promise<CreateResult> {
     concurrency: o.concurrency,
     controlPlane: CONTROL_PLANE_DESCRIPTION,
     order:
-      'per round, on one fresh control plane: direct POST → direct SSA → floor (instances) → floor (instance + StatefulSet) → (all emptied) → operator started → operator',
+      'per round, on one fresh control plane: direct POST → direct SSA → floor (instances) → floor (instance + StatefulSet) → floor (instance + all children) → (all emptied) → operator started → operator',
     rounds,
     client,
   };

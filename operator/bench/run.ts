@@ -8,19 +8,19 @@
  *   --concurrency / BENCH_CONCURRENCY             requests in flight from the load generator                 default 8
  *   --reconciles / BENCH_RECONCILES               create: MAX_CONCURRENT_RECONCILES per round, e.g. 4,16       default: the operator's default
  *   --client-requests / BENCH_CLIENT_REQUESTS     create: sequential GETs per client in the client comparison default 200 (0: skip)
- *   --memory-instances / BENCH_MEMORY_INSTANCES   memory: instances reconciled, M                            default 2000
+ *   --memory-instances / BENCH_MEMORY_INSTANCES   memory: instances reconciled, M                            default 5000
  *   --memory-reconciles / BENCH_MEMORY_RECONCILES memory: MAX_CONCURRENT_RECONCILES                          default: the operator's default
  *   --quiet-seconds / BENCH_QUIET_SECONDS         memory: quiet period before the second reading, s          default 10
  *   --timeout-seconds / BENCH_TIMEOUT_SECONDS     longest wait for one side or the storm, s                  default 900
  *
- * BENCH_OPERATOR_NODE_OPTIONS is the operator process' NODE_OPTIONS (V8 heap flags), e.g. `--max-semi-space-size=1`.
+ * BENCH_OPERATOR_NODE_OPTIONS is the operator process' NODE_OPTIONS (V8 heap flags); default: its image's (operator/Dockerfile).
  * BENCH_OPERATOR_MAIN runs another operator entry point instead of dist/main.js (A/B runs of a modified build).
  * Every round starts its own control plane and stops it (and the operator) at the end; the process then exits by itself.
  */
 import os from 'node:os';
-import { benchLog as log, benchOut as out, finishReport, parseBenchArgs, runBench, type BenchSize } from '@wacloud/testenv';
+import { benchLog as log, benchOut as out, benchRow, finishReport, parseBenchArgs, runBench, type BenchSize } from '@wacloud/testenv';
 import { loadOperatorConfig } from '../src/config.js';
-import { OPERATOR_MAIN } from './cluster.js';
+import { OPERATOR_MAIN, OPERATOR_NODE_OPTIONS } from './cluster.js';
 import { runCreate, type CreateResult, type SideResult } from './create.js';
 import { runMemory, type MemoryResult, type MemorySnapshot } from './memory.js';
 import { fmt, table } from './stats.js';
@@ -34,7 +34,7 @@ const SIZE_SOURCES = {
   instances: { flag: 'instances', env: 'BENCH_INSTANCES', def: 500, min: 1 },
   concurrency: { flag: 'concurrency', env: 'BENCH_CONCURRENCY', def: 8, min: 1 },
   clientRequests: { flag: 'client-requests', env: 'BENCH_CLIENT_REQUESTS', def: 200, min: 0 },
-  memoryInstances: { flag: 'memory-instances', env: 'BENCH_MEMORY_INSTANCES', def: 2000, min: 1 },
+  memoryInstances: { flag: 'memory-instances', env: 'BENCH_MEMORY_INSTANCES', def: 5000, min: 1 },
   memoryReconciles: { flag: 'memory-reconciles', env: 'BENCH_MEMORY_RECONCILES', def: DEFAULT_RECONCILES, min: 1, max: 64 },
   quietSeconds: { flag: 'quiet-seconds', env: 'BENCH_QUIET_SECONDS', def: 10, min: 0 },
   timeoutSeconds: { flag: 'timeout-seconds', env: 'BENCH_TIMEOUT_SECONDS', def: 900, min: 1 },
@@ -83,6 +83,7 @@ function printCreate(r: CreateResult): void {
       side(`direct SSA`, rd.directApply),
       side(`floor: instances only`, rd.floorInstances),
       side(`floor: instance + its STS`, rd.floorInstanceAndSts),
+      side(`floor: instance + all children`, rd.floorInstanceAndChildren),
       side(`operator, ${rd.maxConcurrentReconciles} reconciles`, rd.operator),
     );
   }
@@ -96,7 +97,8 @@ function printCreate(r: CreateResult): void {
     out(
       `    floor of that ratio on this machine: instances only / direct POST = ${(rd.floorInstances.allMs / rd.direct.allMs).toFixed(2)}; ` +
         `instance + its StatefulSet by one client (an ideal operator) / direct POST = ${(rd.floorInstanceAndSts.allMs / rd.direct.allMs).toFixed(2)}; ` +
-        `operator / that ideal = ${(op.allMs / rd.floorInstanceAndSts.allMs).toFixed(2)}`,
+        `operator / that ideal = ${(op.allMs / rd.floorInstanceAndSts.allMs).toFixed(2)}; ` +
+        `operator / instance + every child it writes by one client = ${(op.allMs / rd.floorInstanceAndChildren.allMs).toFixed(2)}`,
     );
     out(
       `    all instances Reconciled=True after ${fmt(sec(op.allReconciledMs))} s; ${fmt(op.reconciles)} reconciles (${fmt(op.reconcileErrors)} errors), mean ${fmt(op.meanReconcileMs)} ms each`,
@@ -108,6 +110,24 @@ function printCreate(r: CreateResult): void {
       `                                     operator side: ${cpu(op, 'operator', 'apiserver', 'etcd', 'bench')}  (${os.availableParallelism()} CPUs, wall ${fmt(sec(op.allMs))} s)`,
     );
     out(`    most sockets open in the operator at once: ${fmt(op.maxOperatorSockets)}`);
+    benchRow({
+      component: 'operator',
+      figure: `create ${r.instances} instances: operator / ideal-operator floor (${rd.maxConcurrentReconciles} reconciles)`,
+      value: op.allMs / rd.floorInstanceAndSts.allMs,
+      unit: '×',
+      goal: '≤ 1.3',
+      reproduce: `npm run bench -w operator -- create --instances ${r.instances}`,
+      note: `operator ${fmt(sec(op.allMs))} s, floor ${fmt(sec(rd.floorInstanceAndSts.allMs))} s`,
+    });
+    benchRow({
+      component: 'operator',
+      figure: `create ${r.instances} instances: floor of its children (instance + Secret, NetworkPolicy, StatefulSet, 2 Services by one client) / ideal-operator floor`,
+      value: rd.floorInstanceAndChildren.allMs / rd.floorInstanceAndSts.allMs,
+      unit: '×',
+      goal: '',
+      reproduce: `npm run bench -w operator -- create --instances ${r.instances}`,
+      note: `what writing the objects this operator must create costs before any watch or status; operator / that floor ${(op.allMs / rd.floorInstanceAndChildren.allMs).toFixed(2)}×`,
+    });
     out(
       `    apiserver requests from the first create until all reconciled (all clients; includes the ${fmt(r.instances)} bench POSTs of whatsappinstances):`,
     );
@@ -162,6 +182,15 @@ function printMemory(r: MemoryResult): void {
   );
   out();
   out(`  peak RSS sampled during the storm: ${fmt(mib(r.stormPeakRssBytes))} MiB; target ≤ 150 MB (= 143 MiB) RSS after the storm`);
+  benchRow({
+    component: 'operator',
+    figure: `RSS with ${r.instances} instances reconciled (after the storm)`,
+    value: r.afterStorm.rssBytes / 1e6,
+    unit: 'MB',
+    goal: '≤ 150',
+    reproduce: `npm run bench -w operator -- memory --memory-instances ${r.instances}`,
+    note: `peak during the storm ${fmt(r.stormPeakRssBytes / 1e6)} MB; after ${r.quietSeconds} s quiet ${fmt(r.afterQuiet.rssBytes / 1e6)} MB`,
+  });
   out(
     `  during the ${r.quietSeconds} s "quiet" period the operator still ran ${fmt(r.quietReconciles)} reconciles using ${fmt(r.quietCpuSeconds)} CPU s (the instances resync every RESYNC_PERIOD_MS, default 30 s)`,
   );
@@ -200,7 +229,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
-  out(`operator: node ${OPERATOR_MAIN}; NODE_OPTIONS=${process.env.BENCH_OPERATOR_NODE_OPTIONS ?? process.env.NODE_OPTIONS ?? ''}`);
+  out(`operator: node ${OPERATOR_MAIN}; NODE_OPTIONS=${OPERATOR_NODE_OPTIONS} (BENCH_OPERATOR_NODE_OPTIONS, else operator/Dockerfile's)`);
   out();
   const timeoutMs = sizes.timeoutSeconds * 1000;
   if (benches.includes('create')) {

@@ -63,3 +63,4 @@ export {
   type ComposeProject,
   type ComposeStandIns,
 } from './compose.js';
+export { benchRow, goalMet, type BenchRow } from './bench-rows.js';

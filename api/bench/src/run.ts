@@ -1,233 +1,70 @@
 /**
- * Benchmarks: `npm run bench -w api -- billing [--instances N] [--json]`. Compiled by `bench/tsconfig.json` against the
- * built api (`dist/`), so benchmark code is neither in `src/` nor in the api image.
+ * Benchmarks of the api: `npm run bench -w api [-- billing|gateway|webhooks …] [--json] [sizes…]`. Compiled by
+ * `bench/tsconfig.json` against the built api (`dist/`), so benchmark code is neither in `src/` nor in the api image.
+ * Each bench records its figures with testenv's `benchRow` (the table `make bench` prints at the end).
  *
- * `billing` — one `Billing.run(now)` over N due instances (default 1 000; `paidUntil` one day in the past, so exactly
- * one period is due each) spread over N/10 users, every user funded for all its charges. It runs on a MongoDB-wire
- * server started by testenv's `startMongo()` (mongod, FerretDB or `MONGODB_URI`). Afterwards it checks that the ledger
- * holds N charges and that every instance's `paidUntil` advanced.
- * Baseline on the same server, each on a fresh database holding the same N instance documents: the raw writes that
- * advance `paidUntil` — `bulkWrite` of `updateOne`s in chunks of 50 (FerretDB v1 hangs on update commands of ≥ 100
- * statements) and one `updateMany`. Ratio = billing run / bulkWrite baseline.
- *
- * The default is 1 000, not 10 000: on FerretDB v1 (SQLite) every statement's cost grows with the collection size, so
- * the run is superlinear — 500 instances took 14 s, 2 000 took 209 s, 10 000 would take far beyond 4 minutes.
- *
- * The provider is never called when every user can pay (no suspension, resumption or deletion): the benchmark passes
- * one whose every method throws `not expected in this benchmark`, so a call would show up as a failed instance.
+ * Sizes (flag, else environment variable, else default):
+ *   --instances / BENCH_BILLING_INSTANCES billing: due instances                                default 10000
+ *   --seconds / BENCH_SECONDS       gateway, webhooks: seconds per autocannon run         default 10
+ *   --ws-events / BENCH_WS_EVENTS   gateway: inbound messages per WebSocket relay burst   default 2000
+ *   --messages / BENCH_WEBHOOK_MESSAGES   webhooks: inbound messages in the burst               default 5000
+ *   --stall-ms / BENCH_WEBHOOK_STALL_MS   webhooks: give up after this long without a delivery  default 60000
+ *   --timeout-seconds / BENCH_WEBHOOK_TIMEOUT_SECONDS  webhooks: give up after this long in all (figures of what arrived) default 900
  */
-import { parseArgs } from 'node:util';
-import { startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
-import pino from 'pino';
-import { Billing } from '../../dist/billing.js';
-import { periodEnd } from '../../dist/periods.js';
-import type { InstanceProvider } from '../../dist/providers/index.js';
-import { openApiStore, type ApiStore, type InstanceDoc, type UserDoc } from '../../dist/store.js';
-import { Wallet } from '../../dist/wallet.js';
+import { benchLog as log, parseBenchArgs, runBench, type BenchSize } from '@wacloud/testenv';
+import { runBillingBench } from './billing.js';
+import { runGateway } from './gateway.js';
+import { startPlatform } from './platform.js';
+import { runWebhooks } from './webhooks.js';
 
-const PRICE_MINOR = 1500;
-const INSTANCES_PER_USER = 10;
-/** Statements per write command: FerretDB v1 hangs on update commands of ≥ 100 statements. */
-const CHUNK = 50;
+const SIZE_SOURCES = {
+  instances: { flag: 'instances', env: 'BENCH_BILLING_INSTANCES', def: 10_000, min: 1 },
+  seconds: { flag: 'seconds', env: 'BENCH_SECONDS', def: 10, min: 1 },
+  wsEvents: { flag: 'ws-events', env: 'BENCH_WS_EVENTS', def: 2000, min: 1, max: 10_000 },
+  messages: { flag: 'messages', env: 'BENCH_WEBHOOK_MESSAGES', def: 5000, min: 1, max: 10_000 },
+  stallMs: { flag: 'stall-ms', env: 'BENCH_WEBHOOK_STALL_MS', def: 60_000, min: 1000 },
+  timeoutS: { flag: 'timeout-seconds', env: 'BENCH_WEBHOOK_TIMEOUT_SECONDS', def: 900, min: 10 },
+} satisfies Record<string, BenchSize>;
 
-function notExpected(): never {
-  throw new Error('not expected in this benchmark');
-}
+type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
 
-/** Every method throws: with all users funded, billing only charges and never calls the provider. */
-const throwingProvider: InstanceProvider = {
-  kind: 'process',
-  create: () => notExpected(),
-  suspend: () => notExpected(),
-  resume: () => notExpected(),
-  restart: () => notExpected(),
-  delete: () => notExpected(),
-  status: () => notExpected(),
-  endpoints: () => notExpected(),
-  reconcile: () => notExpected(),
-  close: () => notExpected(),
+/** The benchmarks, in the order they run; each a line. */
+const BENCHES: Record<string, (s: Sizes, json: boolean) => Promise<void>> = {
+  billing: (s, json) => runBillingBench(s.instances, json),
+  gateway: (s) => onPlatform((p) => runGateway(p, { seconds: s.seconds, concurrencies: [1, 16, 64], wsEvents: s.wsEvents, log })),
+  webhooks: (s) =>
+    onPlatform((p) => runWebhooks(p, { messages: s.messages, seconds: s.seconds, stallMs: s.stallMs, timeoutMs: s.timeoutS * 1000, log })),
 };
 
-function instanceDocs(n: number, now: Date): InstanceDoc[] {
-  const paidUntil = new Date(now.getTime() - 24 * 3600_000);
-  const createdAt = new Date(paidUntil.getTime() - 31 * 24 * 3600_000);
-  return Array.from({ length: n }, (_, i) => ({
-    _id: `i-bench${String(i).padStart(7, '0')}`,
-    userId: `u-bench${String(Math.floor(i / INSTANCES_PER_USER)).padStart(6, '0')}`,
-    name: `bench ${i}`,
-    engine: 'simulated' as const,
-    provider: 'process' as const,
-    createdAt,
-    paidUntil,
-    billingAnchorDay: paidUntil.getUTCDate(),
-    suspended: false,
-    suspendedAt: null,
-    deletedAt: null,
-  }));
-}
-
-async function insertChunked<T extends { _id: string }>(coll: { insertMany(docs: T[]): Promise<unknown> }, docs: T[]): Promise<void> {
-  for (let i = 0; i < docs.length; i += CHUNK) await coll.insertMany(docs.slice(i, i + CHUNK));
-}
-
-async function seed(store: ApiStore, docs: InstanceDoc[], withUsers: boolean): Promise<void> {
-  await insertChunked(store.instances, docs);
-  if (!withUsers) return;
-  const counts = new Map<string, number>();
-  for (const d of docs) counts.set(d.userId, (counts.get(d.userId) ?? 0) + 1);
-  const users: UserDoc[] = [...counts.keys()].map((id) => ({
-    _id: id,
-    email: `${id}@bench.invalid`,
-    passwordHash: 'x',
-    createdAt: new Date(),
-    orgId: id,
-  }));
-  await insertChunked(store.users, users);
-  // The wallet is the organisation's (an account's own has the account's id).
-  await insertChunked(
-    store.organisations,
-    [...counts].map(([id, count]) => ({ _id: id, name: id, createdAt: new Date(), balanceMinor: count * PRICE_MINOR, ledgerSeq: 0 })),
-  );
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const t = performance.now();
-  await fn();
-  return performance.now() - t;
-}
-
-interface BillingResult {
-  bench: 'billing';
-  server: string;
-  instances: number;
-  users: number;
-  billingMs: number;
-  perInstanceMs: number;
-  baselineBulkWriteMs: number;
-  baselineUpdateManyMs: number;
-  ratio: number;
-  ratioUpdateMany: number;
-  check: { charges: number; advanced: number; failed: number; ok: boolean };
-}
-
-async function benchBilling(server: MongoServer, n: number): Promise<BillingResult> {
-  const now = new Date();
-  const docs = instanceDocs(n, now);
-  const expectedUntil = periodEnd(docs[0]!.paidUntil, docs[0]!.billingAnchorDay);
-
-  // Billing run.
-  const store = await openApiStore(server.dbUri(uniqueDbName('bench')));
-  let billingMs: number;
-  let check: BillingResult['check'];
+/** Runs `fn` on a fresh platform (platform.ts), stopped afterwards. */
+async function onPlatform(fn: (p: Awaited<ReturnType<typeof startPlatform>>) => Promise<void>): Promise<void> {
+  const p = await startPlatform(log);
   try {
-    await seed(store, docs, true);
-    const billing = new Billing({
-      store,
-      wallet: new Wallet(store),
-      provider: throwingProvider,
-      priceMinor: PRICE_MINOR,
-      logger: pino({ level: 'silent' }),
-    });
-    let failed = 0;
-    billingMs = await timed(async () => {
-      const s = await billing.run(now);
-      failed = s.failed;
-      if (s.errors.length) console.error('billing errors (first 3):', s.errors.slice(0, 3));
-    });
-    const charges = await store.ledger.countDocuments({ type: 'charge' });
-    const advanced = await store.instances.countDocuments({ paidUntil: expectedUntil });
-    check = { charges, advanced, failed, ok: charges === n && advanced === n && failed === 0 };
+    await fn(p);
   } finally {
-    await store.connection.dropDatabase().catch(() => undefined);
-    await store.close();
+    await p.stop();
   }
-
-  // Baselines: raw writes advancing paidUntil, each on a fresh database with the same instance documents.
-  const baseline = async (write: (s: ApiStore) => Promise<void>): Promise<number> => {
-    const s = await openApiStore(server.dbUri(uniqueDbName('base')));
-    try {
-      await seed(s, docs, false);
-      const ms = await timed(() => write(s));
-      const advanced = await s.instances.countDocuments({ paidUntil: expectedUntil });
-      if (advanced !== n) throw new Error(`baseline advanced ${advanced} of ${n}`);
-      return ms;
-    } finally {
-      await s.connection.dropDatabase().catch(() => undefined);
-      await s.close();
-    }
-  };
-  const baselineBulkWriteMs = await baseline(async (s) => {
-    for (let i = 0; i < docs.length; i += CHUNK) {
-      await s.instances.bulkWrite(
-        docs.slice(i, i + CHUNK).map((d) => ({
-          updateOne: { filter: { _id: d._id }, update: { $set: { paidUntil: periodEnd(d.paidUntil, d.billingAnchorDay) } } },
-        })),
-      );
-    }
-  });
-  const baselineUpdateManyMs = await baseline(async (s) => {
-    await s.instances.updateMany({ deletedAt: null, paidUntil: { $lte: now } }, { $set: { paidUntil: expectedUntil } });
-  });
-
-  return {
-    bench: 'billing',
-    server: server.kind,
-    instances: n,
-    users: Math.ceil(n / INSTANCES_PER_USER),
-    billingMs,
-    perInstanceMs: billingMs / n,
-    baselineBulkWriteMs,
-    baselineUpdateManyMs,
-    ratio: billingMs / baselineBulkWriteMs,
-    ratioUpdateMany: billingMs / baselineUpdateManyMs,
-    check,
-  };
 }
 
-function printTable(r: BillingResult): void {
-  const f = (x: number, d = 1): string => x.toFixed(d);
-  const rows: Array<[string, string]> = [
-    ['server', r.server],
-    ['instances', String(r.instances)],
-    ['users', String(r.users)],
-    ['billing run ms', f(r.billingMs)],
-    ['per-instance ms', f(r.perInstanceMs, 3)],
-    [`baseline bulkWrite (${CHUNK}/cmd) ms`, f(r.baselineBulkWriteMs)],
-    ['baseline updateMany ms', f(r.baselineUpdateManyMs)],
-    ['ratio billing / bulkWrite', f(r.ratio, 2)],
-    ['ratio billing / updateMany', f(r.ratioUpdateMany, 2)],
-  ];
-  const w = Math.max(...rows.map(([k]) => k.length));
-  for (const [k, v] of rows) console.log(`${k.padEnd(w)}  ${v.padStart(10)}`);
-  const c = r.check;
-  console.log(
-    `check: ledger charges ${c.charges}/${r.instances}, paidUntil advanced ${c.advanced}/${r.instances}, failed ${c.failed} → ${c.ok ? 'OK' : 'FAILED'}`,
-  );
-}
+const NAMES = Object.keys(BENCHES) as Array<keyof typeof BENCHES & string>;
 
 async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: { instances: { type: 'string', default: '1000' }, json: { type: 'boolean', default: false } },
+  const { benches, json, sizes } = parseBenchArgs(process.argv.slice(2), {
+    benches: NAMES,
+    sizes: SIZE_SOURCES,
+    usage: `usage: npm run bench -w api -- [${NAMES.join('|')}] [--json] [--instances N] [--seconds S] [--ws-events E] [--messages M] [--stall-ms MS] [--timeout-seconds T]\n`,
   });
-  const which = positionals[0] ?? 'billing';
-  if (which !== 'billing') throw new Error(`unknown benchmark "${which}" (known: billing)`);
-  const n = Number(values.instances);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error('--instances must be a positive integer');
-
-  const server = await startMongo();
-  try {
-    console.log(`billing benchmark: ${n} instances on ${server.kind} …`);
-    const r = await benchBilling(server, n);
-    printTable(r);
-    if (values.json) console.log(JSON.stringify(r));
-    if (!r.check.ok) process.exitCode = 1;
-  } finally {
-    await server.stop();
+  const failures: string[] = [];
+  for (const name of benches) {
+    try {
+      await BENCHES[name]!(sizes, json);
+    } catch (err) {
+      // One bench's failure does not hide the others' figures; the run still exits 1.
+      process.stderr.write(`bench ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      failures.push(name);
+    }
   }
+  if (failures.length) throw new Error(`failed: ${failures.join(', ')}`);
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -2,9 +2,9 @@
  * Webhook delivery from the durable outbox: at-least-once, in MongoDB so undelivered events survive
  * restarts and crashes.
  *
- * - An event is claimed with a findOneAndUpdate that sets `lockedUntil` (a crashed dispatcher's claim simply
- *   expires); claims are serialized within the process because FerretDB v1 does not make findOneAndUpdate atomic
- *   (one instance process owns its database, so no other process claims), POSTed with the HMAC signature and a stable `X-Wacloud-Event-Id`, then marked delivered or rescheduled.
+ * - Events are claimed in batches (the oldest due ones, their `lockedUntil` set; a crashed dispatcher's claim simply
+ *   expires); claims are serialized within the process because FerretDB v1 makes no read-and-update atomic (one
+ *   instance process owns its database, so no other process claims), each event POSTed with the HMAC signature and a stable `X-Wacloud-Event-Id`, then marked delivered or rescheduled.
  * - Retries: exponential backoff with full jitter in [base·2^(n−1)/2, base·2^(n−1)], capped at `retryMaxMs`
  *   (defaults 5 s → 5 min), at most `maxAttempts` attempts, then `failed` (kept as a dead letter).
  *   A 4xx answer is final (`failed`) except 408 and 429; `Retry-After` is honoured for 429 and 503.
@@ -47,6 +47,9 @@ export interface DispatcherOptions {
   pollMs?: number;
 }
 
+/** Events claimed at once per worker (see {@link WebhookDispatcher}'s claim). */
+const CLAIM_BATCH = 8;
+
 /** Outcome of one attempt, for tests and logs. */
 export type AttemptResult = 'delivered' | 'retry' | 'failed';
 
@@ -56,6 +59,8 @@ export class WebhookDispatcher {
   private loops: Promise<void>[] = [];
   /** Claims are serialized in-process: FerretDB v1 does not make findOneAndUpdate atomic under concurrency. */
   private claiming: Promise<unknown> = Promise.resolve();
+  /** Events claimed by the last batch and not yet attempted, with their claim's end, epoch ms (see {@link claim}). */
+  private claimed: Array<{ doc: OutboxDoc; until: number }> = [];
 
   constructor(private readonly opts: DispatcherOptions) {}
 
@@ -75,11 +80,16 @@ export class WebhookDispatcher {
     this.wake?.();
   }
 
-  /** Stops claiming; in-flight deliveries finish. */
+  /** Stops claiming; in-flight deliveries finish; events claimed but not attempted are released at once. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.notify();
     await Promise.all(this.loops);
+    const left = this.claimed.splice(0).map((c) => c.doc._id);
+    if (left.length)
+      await this.outbox.updateMany({ _id: { $in: left } }, { $set: { lockedUntil: null } }).catch((err: unknown) => {
+        this.opts.logger.warn({ err: (err as Error).message }, 'webhook dispatcher: releasing claimed events failed (their claim expires)');
+      });
   }
 
   private async loop(): Promise<void> {
@@ -111,19 +121,51 @@ export class WebhookDispatcher {
 
   /** Claims and attempts one due event. Returns false when none was due. */
   async deliverOne(now = new Date()): Promise<boolean> {
-    const lockMs = this.opts.timeoutMs + 5_000;
-    const claim = this.claiming.then(() =>
-      this.outbox.findOneAndUpdate(
-        { status: 'pending', nextAttemptAt: { $lte: now }, $or: [{ lockedUntil: null }, { lockedUntil: { $lte: now } }] },
-        { $set: { lockedUntil: new Date(now.getTime() + lockMs) } },
-        { sort: { nextAttemptAt: 1 }, returnDocument: 'after' },
-      ),
-    );
-    this.claiming = claim.catch(() => undefined);
-    const doc = await claim;
+    const doc = this.nextClaimed() ?? (await this.claim(now));
     if (!doc) return false;
-    await this.attempt(doc as OutboxDoc);
+    await this.attempt(doc);
     return true;
+  }
+
+  /**
+   * Claims the next due events, oldest first, up to {@link CLAIM_BATCH} per worker: one sorted read and one update
+   * of their `lockedUntil` (on FerretDB v1 every sorted read sorts the whole outbox, so one per event made a burst's
+   * deliveries quadratic). The claim covers the time the workers need to attempt them all. Returns the first; the
+   * rest wait in {@link claimed} for the next free worker.
+   */
+  /** The next event of the last batch whose claim still holds (an expired one may be claimed again: it is left). */
+  private nextClaimed(): OutboxDoc | undefined {
+    for (let c = this.claimed.shift(); c; c = this.claimed.shift()) if (c.until > Date.now()) return c.doc;
+    return undefined;
+  }
+
+  private claim(now: Date): Promise<OutboxDoc | undefined> {
+    const workers = this.opts.concurrency ?? 4;
+    const next = this.claiming.then(async () => {
+      const waiting = this.nextClaimed(); // another worker's batch arrived meanwhile
+      if (waiting) return waiting;
+      const due = {
+        status: 'pending' as const,
+        nextAttemptAt: { $lte: now },
+        $or: [{ lockedUntil: null }, { lockedUntil: { $lte: now } }],
+      };
+      const docs = (await this.outbox
+        .find(due)
+        .sort({ nextAttemptAt: 1 })
+        .limit(workers * CLAIM_BATCH)
+        .toArray()) as OutboxDoc[];
+      if (docs.length === 0) return undefined;
+      // Each worker attempts its share one after another; one attempt's time more covers the wait for a free worker.
+      const lockMs = (this.opts.timeoutMs + 5_000) * (Math.ceil(docs.length / workers) + 1);
+      const until = now.getTime() + lockMs;
+      await this.outbox.updateMany({ _id: { $in: docs.map((d) => d._id) } }, { $set: { lockedUntil: new Date(until) } });
+      // The workers take them only while the claim holds with one attempt's time to spare.
+      this.claimed.push(...docs.slice(1).map((doc) => ({ doc, until: until - (this.opts.timeoutMs + 5_000) })));
+      if (docs.length > 1) this.notify(); // sleeping workers take the rest
+      return docs[0];
+    });
+    this.claiming = next.catch(() => undefined);
+    return next;
   }
 
   private async attempt(doc: OutboxDoc): Promise<AttemptResult> {

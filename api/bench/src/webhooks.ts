@@ -1,0 +1,160 @@
+/**
+ * `webhooks` — webhook fan-out as a tenant sees it (see platform.ts): the owner sets the instance's webhook (event
+ * `message`) through the api to a local receiver; the simulated network sends a burst of `messages` inbound messages
+ * at once; every delivery is recorded by the receiver (a plain node:http server answering 200).
+ * - deliveries/s = distinct events delivered / (last delivery − burst sent);
+ * - yardstick: what the same receiver takes from a plain load generator (autocannon, 16 connections, `seconds` s,
+ *   POSTing a delivery's own body and headers), req/s. Ratio = deliveries/s / that, goal ≥ 0.7;
+ * - latency from the inbound message (the burst is sent at once) to its delivery: p50, p99;
+ * - lost (burst messages never delivered within the stall limit) and duplicated (an event id delivered twice), goal 0.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import autocannon from 'autocannon';
+import { benchRow, percentile } from '@wacloud/testenv';
+import type { Platform } from './platform.js';
+
+export interface WebhooksOptions {
+  messages: number;
+  seconds: number;
+  /** Give up when no delivery arrived for this long, ms. */
+  stallMs: number;
+  /** Give up after this long in all, ms: the figures are then of what was delivered by then. */
+  timeoutMs: number;
+  log: (line: string) => void;
+}
+
+interface Delivery {
+  eventId: string;
+  body: string;
+  at: number;
+  headers: http.IncomingHttpHeaders;
+}
+
+async function startReceiver(): Promise<{ url: string; got: Delivery[]; close(): Promise<void> }> {
+  const got: Delivery[] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const id = req.headers['x-wacloud-event-id'];
+      if (typeof id === 'string')
+        got.push({ eventId: id, body: Buffer.concat(chunks).toString('utf8'), at: performance.now(), headers: req.headers });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    got,
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}
+
+/** Runs the webhook fan-out benchmark on `p`; records its rows. */
+export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void> {
+  const receiver = await startReceiver();
+  try {
+    const from = '15550003000';
+    await p.simnet('/hooks/accounts', { phone: from, pushname: 'Sender' });
+    const set = await p.call(p.apiUrl, 'PUT', `/v1/instances/${p.instanceId}/webhook`, {
+      token: p.owner,
+      body: { url: receiver.url, events: ['message'] },
+    });
+    if (set.status !== 200) throw new Error(`set webhook: ${set.status} ${JSON.stringify(set.body)}`);
+    const tag = `wh${Date.now().toString(36)}`;
+    o.log(`webhooks: burst of ${o.messages} inbound messages`);
+    const t0 = performance.now();
+    const burst = await p.simnet('/hooks/burst', { from, to: p.phone, text: tag, count: o.messages });
+    if (burst.status !== 201) throw new Error(`burst: ${burst.status} ${JSON.stringify(burst.body)}`);
+    const ours = (d: Delivery) => d.body.includes(`"${tag} `);
+    let seen = 0;
+    let lastProgress = performance.now();
+    for (;;) {
+      const n = receiver.got.filter(ours).length;
+      if (n !== seen) {
+        seen = n;
+        lastProgress = performance.now();
+      }
+      const distinct = new Set(receiver.got.filter(ours).map((d) => d.eventId)).size;
+      if (distinct >= o.messages) break;
+      if (performance.now() - lastProgress > o.stallMs || performance.now() - t0 > o.timeoutMs) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await new Promise((r) => setTimeout(r, 1000)); // late duplicates
+    const mine = receiver.got.filter(ours);
+    const firstAt = new Map<string, number>();
+    for (const d of mine) if (!firstAt.has(d.eventId)) firstAt.set(d.eventId, d.at);
+    const distinct = firstAt.size;
+    const duplicated = mine.length - distinct;
+    const lost = o.messages - distinct;
+    const complete = distinct >= o.messages;
+    // Incomplete: the rate is over the whole window; the rest is undelivered by then (still in the outbox), not lost.
+    const lastAt = complete ? Math.max(...firstAt.values()) : performance.now();
+    const perSec = distinct / ((lastAt - t0) / 1000);
+    const lat = [...firstAt.values()].map((at) => at - t0);
+    const window = complete
+      ? ''
+      : `; stopped after ${((lastAt - t0) / 1000).toFixed(0)} s with ${lost} not yet delivered (pending in the outbox)`;
+
+    // The yardstick: the same receiver under a plain load generator, with a real delivery's body and headers.
+    const sample = mine[0];
+    if (!sample) throw new Error('no delivery arrived');
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(sample.headers)) if (typeof v === 'string' && k.startsWith('x-wacloud-')) headers[k] = v;
+    headers['content-type'] = 'application/json';
+    receiver.got.length = 0;
+    const plain = await autocannon({ url: receiver.url, method: 'POST', connections: 16, duration: o.seconds, headers, body: sample.body });
+    const plainRate = plain.requests.total / plain.duration;
+
+    console.log(`webhooks — ${o.messages} inbound messages in one burst → webhook deliveries to a local receiver`);
+    console.log(
+      `  delivered ${distinct} distinct events (${duplicated} duplicated, ${lost} ${complete ? 'lost' : 'not yet delivered'}) in ${((lastAt - t0) / 1000).toFixed(1)} s: ${perSec.toFixed(0)} deliveries/s`,
+    );
+    console.log(`  the receiver under autocannon (16 connections): ${plainRate.toFixed(0)} req/s`);
+    console.log(`  inbound → delivered: p50 ${percentile(lat, 50).toFixed(0)} ms, p99 ${percentile(lat, 99).toFixed(0)} ms`);
+    const reproduce = `npm run bench -w api -- webhooks --messages ${o.messages}`;
+    benchRow({
+      component: 'api',
+      figure: `webhooks ${o.messages} burst: deliveries/s vs receiver under autocannon`,
+      value: perSec / plainRate,
+      unit: '×',
+      goal: '≥ 0.7',
+      reproduce,
+      note: `${perSec.toFixed(1)} deliveries/s vs ${plainRate.toFixed(0)} req/s${window}`,
+    });
+    benchRow({
+      component: 'api',
+      figure: `webhooks ${o.messages} burst: p99 inbound → delivered`,
+      value: complete ? percentile(lat, 99) : Number.NaN,
+      unit: 'ms',
+      goal: '',
+      reproduce,
+      note: complete ? `p50 ${percentile(lat, 50).toFixed(0)} ms` : `not measured: not all delivered${window}`,
+    });
+    benchRow({
+      component: 'api',
+      figure: `webhooks ${o.messages} burst: lost event ids`,
+      value: complete ? lost : Number.NaN,
+      unit: '',
+      goal: '= 0',
+      reproduce,
+      note: complete ? '' : `not measured: the burst was not delivered within the run${window}`,
+    });
+    benchRow({
+      component: 'api',
+      figure: `webhooks ${o.messages} burst: duplicated event ids`,
+      value: duplicated,
+      unit: '',
+      goal: '= 0',
+      reproduce,
+    });
+  } finally {
+    await receiver.close();
+  }
+}
