@@ -19,7 +19,7 @@ import { InboxApi } from './inbox-api';
 import { ackLabel, ackMark, statusLabel } from './inbox-labels';
 import { InboxLive } from './inbox-live.service';
 import type { Conversation, InboxMessage } from './inbox-models';
-import { applyAck, prependPage, upsertMessage } from './inbox-state';
+import { applyAck, isQueued, prependPage, queuedMessage, upsertMessage } from './inbox-state';
 
 /**
  * The open conversation: its messages as bubbles (inbound on the start side, outbound on the end side with the
@@ -56,6 +56,7 @@ export class ConversationView {
   protected readonly ackLabel = ackLabel;
   protected readonly ackMark = ackMark;
   protected readonly statusLabel = statusLabel;
+  protected readonly isQueued = isQueued;
   private readonly scroller = viewChild<ElementRef<HTMLElement>>('scroller');
   private readonly box = viewChild<ElementRef<HTMLTextAreaElement>>('box');
   private loadedId: string | null = null;
@@ -125,10 +126,10 @@ export class ConversationView {
     this.sending.set(true);
     this.sendError.set(null);
     try {
-      const m = await this.inbox.send(id, text, this.replyTo()?.id);
+      const q = await this.inbox.send(id, text, this.replyTo()?.id);
       this.draft.set('');
       this.replyTo.set(null);
-      if (this.loadedId === id && m?.id) this.messages.update((l) => upsertMessage(l, m));
+      if (this.loadedId === id && q?.id) this.messages.update((l) => upsertMessage(l, queuedMessage(q)));
       this.scrollToEnd();
     } catch (e) {
       this.sendError.set(toApiError(e).message);

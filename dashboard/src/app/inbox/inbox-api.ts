@@ -8,7 +8,7 @@ import { catchError, firstValueFrom, type Observable } from 'rxjs';
 import { toApiError } from '../core/api-error';
 import { RUNTIME_CONFIG } from '../core/config';
 import type { WsTicket } from '../api/models';
-import type { Conversation, ConversationPage, ConversationStatus, InboxMessage, MessagePage, Note, Visibility } from './inbox-models';
+import type { Conversation, ConversationPage, ConversationStatus, MessagePage, Note, QueuedSend, Visibility } from './inbox-models';
 import type { ListFilter } from './inbox-state';
 
 /** The `assignee` query parameter of each tab. */
@@ -51,9 +51,9 @@ export class InboxApi {
     if (cursor) params['cursor'] = cursor;
     return this.call(this.http.get<MessagePage>(this.url(id, '/messages'), { params }));
   }
-  /** Sends `text` to the chat as the signed-in member (canWrite); the queued message. */
-  send(id: string, text: string, replyTo?: string): Promise<InboxMessage> {
-    return this.call(this.http.post<InboxMessage>(this.url(id, '/messages'), replyTo ? { text, replyTo } : { text }));
+  /** Sends `text` to the chat as the signed-in member (canWrite): the queued send. */
+  send(id: string, text: string, replyTo?: string): Promise<QueuedSend> {
+    return this.call(this.http.post<QueuedSend>(this.url(id, '/messages'), replyTo ? { text, replyTo } : { text }));
   }
   /** Assigns to a member, or unassigns with null (canManageChats). */
   assign(id: string, assigneeId: string | null): Promise<Conversation> {

@@ -44,6 +44,22 @@ export interface ConversationPage {
 /** A message of a conversation: the instance's stored message, `sentBy.member` naming the agent who sent it. */
 export type InboxMessage = MessageView;
 
+/** The answer to a send: the instance's queued send (`out_…` id until WhatsApp gives it its own, `messageId`). */
+export interface QueuedSend {
+  id: string;
+  status: 'queued' | 'sending' | 'sent' | 'failed';
+  chatId: string;
+  fromMe: true;
+  isGroup: boolean;
+  type: string;
+  body: string;
+  quotedMessageId?: string;
+  sentBy: InboxMessage['sentBy'];
+  createdAt: string;
+  messageId?: string;
+  ack?: number;
+}
+
 export interface MessagePage {
   items: InboxMessage[];
   nextCursor: string | null;
@@ -70,7 +86,7 @@ export type LiveFrame =
   | { id: number; type: 'conversation.note'; data: { conversationId: string; note: Note }; at: string }
   | { id: number; type: 'message.new' | 'message.sent'; data: { conversationId: string; message: InboxMessage }; at: string }
   | { id: number; type: 'message.ack'; data: { conversationId: string; message: Pick<InboxMessage, 'id' | 'ack'> }; at: string }
-  | { id: number; type: 'instance.state' | 'instance.qr' | 'contact.updated'; data: unknown; at: string };
+  | { id: number; type: 'instance.state' | 'instance.qr' | 'contact.updated' | 'ready'; data: unknown; at: string };
 
 /**
  * A conversation event carries the conversation without the caller's fields (`unread`, the assignee's name), as the

@@ -4,9 +4,11 @@ import {
   applyMessage,
   conversationOf,
   eligibleAssignees,
+  isQueued,
   matches,
   moveSelection,
   prependPage,
+  queuedMessage,
   upsertConversation,
   upsertMessage,
   type ListFilter,
@@ -167,6 +169,29 @@ describe('live message events', () => {
     expect(l.at(-1)!.ack).toBe(3);
     expect(applyAck(l, 'nope', 3)).toBe(l);
     expect(upsertMessage(l, msg('a', '2026-12-01T10:00:00.000Z'))).toHaveLength(4);
+  });
+
+  it('the sent message replaces its queued send (out_… id), whichever arrives first, and never twice', () => {
+    const member = { tokenId: 't', tokenName: 'dashboard', member: { id: ME, name: 'ana' } };
+    const queued = queuedMessage({
+      id: 'out_1',
+      status: 'queued',
+      chatId: 'c@c.us',
+      fromMe: true,
+      isGroup: false,
+      type: 'chat',
+      body: 'on its way',
+      sentBy: member,
+      createdAt: '2026-12-01T10:05:00.000Z',
+    });
+    const sent = msg('WA1', '2026-12-01T10:05:01.000Z', { fromMe: true, body: 'on its way', ack: 1 });
+    const before = [msg('a', '2026-12-01T10:00:00.000Z')];
+    const answerFirst = upsertMessage(upsertMessage(before, queued), sent);
+    expect(answerFirst.map((m) => m.id)).toEqual(['a', 'WA1']);
+    expect(answerFirst[1]).toMatchObject({ ack: 1, sentBy: { member: { name: 'ana' } } });
+    const eventFirst = upsertMessage(upsertMessage(before, sent), queued);
+    expect(eventFirst.map((m) => m.id)).toEqual(['a', 'WA1']);
+    expect(isQueued(queued) && !isQueued(sent)).toBe(true);
   });
 
   it('an older page goes in front without duplicates', () => {

@@ -2,7 +2,7 @@
  * The Inbox's pure logic: which conversations a list shows, and how live events (docs/team.md §2–3) change the list
  * and the open conversation's messages without a reload. No Angular, no I/O: unit-tested in inbox-state.spec.ts.
  */
-import type { Conversation, ConversationEventData, InboxMessage, InboxTab, StatusFilter } from './inbox-models';
+import type { Conversation, ConversationEventData, InboxMessage, InboxTab, QueuedSend, StatusFilter } from './inbox-models';
 
 /** What the conversation list shows. */
 export interface ListFilter {
@@ -109,15 +109,45 @@ export function applyMessage(list: Conversation[], conversationId: string, m: In
   return { list: sortConversations(list.map((x) => (x.id === conversationId ? updated : x))), known: true };
 }
 
-/** Adds a message to the open conversation's messages or replaces the one with its id (oldest first). */
+/** Whether `m` is a send still in the instance's queue (its id is the queue's `out_…`, not yet WhatsApp's). */
+export function isQueued(m: Pick<InboxMessage, 'id'>): boolean {
+  return m.id.startsWith('out_');
+}
+
+/**
+ * Adds a message to the open conversation's messages or replaces the one with its id (oldest first). A sent message
+ * replaces the queued send it came from (same text, still `out_…`): the send's answer and the `message.sent` event
+ * name it differently. A queued send whose message is already shown (the event came first) is not added.
+ */
 export function upsertMessage(messages: InboxMessage[], m: InboxMessage): InboxMessage[] {
-  const i = messages.findIndex((x) => x.id === m.id);
+  let i = messages.findIndex((x) => x.id === m.id);
+  if (i < 0 && isQueued(m) && messages.some((x) => x.fromMe && !isQueued(x) && x.body === m.body && x.timestamp >= m.timestamp))
+    return messages;
+  if (i < 0 && m.fromMe && !isQueued(m)) i = messages.findIndex((x) => isQueued(x) && x.body === m.body);
   if (i >= 0) {
     const next = [...messages];
     next[i] = { ...messages[i], ...m, sentBy: m.sentBy ?? messages[i]!.sentBy };
-    return next;
+    return next.sort((a, b) => a.timestamp.localeCompare(b.timestamp));
   }
   return [...messages, m].sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+}
+
+/** A queued send shown as a message until the sent message replaces it (its WhatsApp id once sent, ack 0 before). */
+export function queuedMessage(q: QueuedSend): InboxMessage {
+  const m: InboxMessage = {
+    id: q.messageId ?? q.id,
+    chatId: q.chatId,
+    author: '',
+    fromMe: true,
+    isGroup: q.isGroup,
+    type: q.type,
+    body: q.body,
+    timestamp: q.createdAt,
+    ack: q.ack ?? (q.status === 'failed' ? -1 : 0),
+  };
+  if (q.sentBy) m.sentBy = q.sentBy;
+  if (q.quotedMessageId) m.quotedMessageId = q.quotedMessageId;
+  return m;
 }
 
 /** Sets message `id`'s delivery ack (-1 error, 0 pending, 1 server, 2 device, 3 read, 4 played); unknown ids change nothing. */
