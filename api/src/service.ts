@@ -31,6 +31,7 @@ import { LoginThrottle, Throttle } from './login-throttle.js';
 import { createProvider, type InstanceProvider } from './providers/index.js';
 import { apiOpenApi } from './openapi.js';
 import { apiRoutes } from './routes.js';
+import { createInbox } from './inbox/index.js';
 import { openApiStore, type ApiStore } from './store.js';
 import { Wallet } from './wallet.js';
 
@@ -138,6 +139,14 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     onAccessChanged: () => void relays.current?.recheck().catch((err: unknown) => logger.warn({ err }, 're-checking event streams failed')),
   });
   const invitations = new Invitations(store, accounts, wallet, audit, { ttlS: config.invitationTtlS });
+  const inbox = await createInbox({
+    store,
+    audit,
+    instances,
+    client,
+    logger: logger.child({ component: 'inbox' }),
+    wakeIntervalMs: config.inboxWakeIntervalMs,
+  });
   const routes = apiRoutes({
     config,
     store,
@@ -152,6 +161,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     audit,
     logger,
     tickets,
+    inbox: inbox.routes,
   });
   const authenticate: Authenticate = async (req, scope) => {
     if (scope === 'none') return undefined;
@@ -228,6 +238,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     metricsUrl: metrics?.url,
     async close() {
       clearInterval(sweep);
+      inbox.close();
       await billingCron?.stop();
       await ws.close();
       await recovery;
