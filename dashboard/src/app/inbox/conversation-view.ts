@@ -147,11 +147,12 @@ export class ConversationView {
   /** "sent by ana@example.com" under an outbound bubble: the member, else the token, else the phone itself. */
   sender(m: InboxMessage): string | null {
     if (!m.fromMe) return null;
-    const name = m.sentBy?.member?.name;
+    const by = m.sentBy;
+    if (!by || by.kind === 'phone')
+      return $localize`:Under an outgoing message sent from the phone@@inbox.sentFromPhone:sent from the phone`;
+    const name = by.member?.name;
     if (name) return $localize`:Under an outgoing message, the agent who sent it@@inbox.sentBy:sent by ${name}:agent:`;
-    if (m.sentBy)
-      return $localize`:Under an outgoing message sent through an API token@@inbox.sentByToken:sent through the API (${m.sentBy.tokenName}:token:)`;
-    return $localize`:Under an outgoing message sent from the phone@@inbox.sentFromPhone:sent from the phone`;
+    return $localize`:Under an outgoing message sent through an API token@@inbox.sentByToken:sent through the API (${by.tokenName}:token:)`;
   }
 
   private scrollToEnd(): void {

@@ -1,47 +1,23 @@
 /**
  * The Inbox's shapes: conversations, their messages and notes (the api's `/v1/conversations` routes, docs/team.md §3)
- * and the frames of the members' live socket (`/v1/live`, §2). The HTTP shapes are aliased from the types generated
- * out of the api's OpenAPI document; the socket's frames are written by hand (the OpenAPI document describes HTTP
+ * and the frames of the members' live socket (`/v1/live`, §2). Conversations and notes are aliased from the types
+ * generated out of the api's OpenAPI document, messages from the instance's (the api passes them through); the queued
+ * send and the socket's frames are written by hand (the api's document leaves the first open, and describes HTTP
  * operations, not WebSocket frames).
  */
 import type { MessageView } from '../api/instance-models';
+import type { ListConversationNotesResponses, ListConversationsResponses } from '../api/generated/api';
 
-export type ConversationStatus = 'open' | 'pending' | 'resolved' | 'snoozed';
-export type Visibility = 'public' | 'private';
+/** A conversation as the api lists it for the caller (GET /v1/conversations): with `unread` and the assignee's name. */
+export type Conversation = ListConversationsResponses[200]['items'][number];
+export type ConversationStatus = Conversation['status'];
+export type Visibility = Conversation['visibility'];
+export type ConversationPage = ListConversationsResponses[200];
 
-/** A conversation as the api lists it for the caller (GET /v1/conversations). */
-export interface Conversation {
-  id: string;
-  instanceId: string;
-  chatId: string;
-  name: string;
-  isGroup: boolean;
-  status: ConversationStatus;
-  /** ISO 8601; a snoozed conversation wakes (back to open) then. */
-  snoozedUntil: string | null;
-  assigneeId: string | null;
-  /** The assignee with their display name (the member's email). */
-  assignee: { id: string; name: string } | null;
-  visibility: Visibility;
-  createdAt: string;
-  lastActivityAt: string;
-  lastMessage: { id: string; body: string; fromMe: boolean; timestamp: string } | null;
-  /** ISO 8601: the oldest inbound message not answered yet. */
-  waitingSince: string | null;
-  firstResponseAt: string | null;
-  inboundCount: number;
-  resolvedAt: string | null;
-  resolvedBy: string | null;
-  /** Inbound messages since the caller's read marker. */
-  unread: number;
-}
-
-export interface ConversationPage {
-  items: Conversation[];
-  nextCursor: string | null;
-}
-
-/** A message of a conversation: the instance's stored message, `sentBy.member` naming the agent who sent it. */
+/**
+ * A message of a conversation: the instance's stored message (the api passes it through; its OpenAPI document leaves
+ * it open), `sentBy.member` naming the agent who sent it.
+ */
 export type InboxMessage = MessageView;
 
 /** The answer to a send: the instance's queued send (`out_…` id until WhatsApp gives it its own, `messageId`). */
@@ -66,14 +42,7 @@ export interface MessagePage {
 }
 
 /** An internal note on a conversation (never sent to the customer). */
-export interface Note {
-  id: string;
-  conversationId: string;
-  authorId: string;
-  authorName: string;
-  body: string;
-  createdAt: string;
-}
+export type Note = ListConversationNotesResponses[200]['items'][number];
 
 /** Which conversations a tab lists: the caller's, nobody's, or every one the caller may read. */
 export type InboxTab = 'mine' | 'unassigned' | 'all';

@@ -4,6 +4,7 @@ import {
   applyMessage,
   conversationOf,
   eligibleAssignees,
+  isDropNotice,
   isQueued,
   matches,
   moveSelection,
@@ -110,6 +111,11 @@ describe('live conversation events', () => {
     expect(upsertConversation([], event(reopened), all, ME, '1')[0]).toMatchObject({ id: '1', unread: 0 });
   });
 
+  it('tells a drop notice (the conversation left my audience) from a conversation', () => {
+    expect(isDropNotice({ id: '1', instanceId: 'i-a', visibility: 'private', assigneeId: 'mem_x' })).toBe(true);
+    expect(isDropNotice(event(conv('1')))).toBe(false);
+  });
+
   it('reads the conversation from the event data itself or under `conversation`', () => {
     const c = conv('9');
     expect(conversationOf(c)?.id).toBe('9');
@@ -160,7 +166,7 @@ describe('live message events', () => {
     expect(l.map((m) => m.id)).toEqual(['a', 'b', 'c']);
     const sent = msg('d', '2026-12-01T10:03:00.000Z', {
       fromMe: true,
-      sentBy: { tokenId: 't', tokenName: 'dashboard', member: { id: ME, name: 'ana' } },
+      sentBy: { kind: 'member' as const, tokenId: 't', tokenName: 'dashboard', member: { id: ME, name: 'ana' } },
     });
     l = upsertMessage(l, sent);
     l = upsertMessage(l, { ...sent, sentBy: undefined, ack: 1 });
@@ -172,7 +178,7 @@ describe('live message events', () => {
   });
 
   it('the sent message replaces its queued send (out_… id), whichever arrives first, and never twice', () => {
-    const member = { tokenId: 't', tokenName: 'dashboard', member: { id: ME, name: 'ana' } };
+    const member = { kind: 'member' as const, tokenId: 't', tokenName: 'dashboard', member: { id: ME, name: 'ana' } };
     const queued = queuedMessage({
       id: 'out_1',
       status: 'queued',

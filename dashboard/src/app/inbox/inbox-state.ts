@@ -34,6 +34,15 @@ export function sortConversations(list: Conversation[]): Conversation[] {
   return [...list].sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt) || a.id.localeCompare(b.id));
 }
 
+/**
+ * Whether a `conversation.*` event only tells that the conversation left the member's audience (made private,
+ * transferred): its data is just `{id, instanceId, visibility, assigneeId}`, to drop it from the list.
+ */
+export function isDropNotice(data: unknown): boolean {
+  const d = data as Record<string, unknown> | null;
+  return !!d && typeof d['id'] === 'string' && !('status' in d) && !('conversation' in d);
+}
+
 /** The conversation carried by a `conversation.*` event (as the data itself or under `conversation`). */
 export function conversationOf(data: unknown): ConversationEventData | null {
   const d = (data as { conversation?: unknown } | null)?.conversation ?? data;

@@ -10,7 +10,15 @@ import { ConversationView } from './conversation-view';
 import { InboxApi } from './inbox-api';
 import { InboxLive } from './inbox-live.service';
 import type { Conversation, LiveFrame } from './inbox-models';
-import { applyMessage, completeConversation, conversationOf, matches, upsertConversation, type ListFilter } from './inbox-state';
+import {
+  applyMessage,
+  completeConversation,
+  conversationOf,
+  isDropNotice,
+  matches,
+  upsertConversation,
+  type ListFilter,
+} from './inbox-state';
 
 /**
  * The Inbox: the conversations of every instance the member may read — list (Mine / Unassigned / All, status,
@@ -135,6 +143,7 @@ export class Inbox {
       case 'conversation.created':
       case 'conversation.updated':
       case 'conversation.assigned': {
+        if (isDropNotice(f.data)) return this.drop((f.data as { id: string }).id);
         const c = conversationOf(f.data);
         if (!c) return;
         const known = this.conversations().some((x) => x.id === c.id);
@@ -159,6 +168,12 @@ export class Inbox {
       default:
         return;
     }
+  }
+
+  /** The conversation left the member's audience: out of the list, and closed if open. */
+  private drop(id: string): void {
+    this.conversations.update((l) => l.filter((c) => c.id !== id));
+    if (this.open()?.id === id) this.open.set(null);
   }
 
   /** A message for a conversation not in the list: fetch it, and list it if it belongs. */
