@@ -228,6 +228,13 @@ export async function inboxSteps(x: InboxStepsContext): Promise<void> {
       await shot(a, 'inbox-04-agent-replied');
     });
 
+    await step('inbox: a note the owner adds (Ctrl+Enter) shows in the agent’s side panel without a reload', async () => {
+      const note = `Customer is a VIP (${run})`;
+      await owner!.getByLabel('New note').fill(note);
+      await owner!.getByLabel('New note').press('Control+Enter');
+      await agent!.getByTestId('notes').getByText(note).waitFor({ timeout: LIVE_WAIT_MS });
+    });
+
     await step('inbox: the agent is not offered the assignment, and the api refuses it (403)', async () => {
       const a = agent!;
       assert((await a.getByTestId('assignee').count()) === 0, 'the agent is offered the assignee control');

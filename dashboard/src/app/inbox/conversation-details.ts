@@ -58,7 +58,7 @@ export class ConversationDetails {
     });
     this.live.frames.pipe(takeUntilDestroyed()).subscribe((f) => {
       if (f.type !== 'conversation.note' || f.data.conversationId !== this.loadedId) return;
-      const note = f.data.note;
+      const note = f.data;
       this.notes.update((l) => (l.some((n) => n.id === note.id) ? l : [...l, note]));
     });
   }

@@ -52,7 +52,7 @@ export type StatusFilter = ConversationStatus | 'any';
 /** A frame of the live socket: `{id, type, data, at}`, `id` the gap-free resume point. */
 export type LiveFrame =
   | { id: number; type: 'conversation.created' | 'conversation.updated' | 'conversation.assigned'; data: ConversationEventData; at: string }
-  | { id: number; type: 'conversation.note'; data: { conversationId: string; note: Note }; at: string }
+  | { id: number; type: 'conversation.note'; data: Note; at: string }
   | { id: number; type: 'message.new' | 'message.sent'; data: { conversationId: string; message: InboxMessage }; at: string }
   | { id: number; type: 'message.ack'; data: { conversationId: string; message: Pick<InboxMessage, 'id' | 'ack'> }; at: string }
   | { id: number; type: 'instance.state' | 'instance.qr' | 'contact.updated' | 'ready'; data: unknown; at: string };
