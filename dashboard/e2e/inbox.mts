@@ -50,6 +50,8 @@ export async function inboxSteps(x: InboxStepsContext): Promise<void> {
     await p?.screenshot({ path: `${x.shotsDir}/${name}.png`, fullPage: true }).catch(() => undefined);
   };
   const item = (p: Page, text: string) => p.locator('button.item', { hasText: text });
+  /** The customer's conversation on A in a list, whatever its last message. */
+  const theItem = (p: Page) => p.locator(`button.item[data-conversation-id="${conversationId}"]`);
   let conversationId = '';
   let agentToken = '';
 
@@ -191,19 +193,19 @@ export async function inboxSteps(x: InboxStepsContext): Promise<void> {
     await step('inbox: the owner assigns it to the agent: it leaves Unassigned and shows under the agent’s Mine', async () => {
       const o = owner!;
       const a = agent!;
-      await item(o, first).click();
+      await theItem(o).click();
       await o.getByTestId('assignee').selectOption({ label: agentEmail });
-      await item(o, first).waitFor({ state: 'detached', timeout: LIVE_WAIT_MS });
-      await item(a, first).waitFor({ state: 'detached', timeout: LIVE_WAIT_MS });
+      await theItem(o).waitFor({ state: 'detached', timeout: LIVE_WAIT_MS });
+      await theItem(a).waitFor({ state: 'detached', timeout: LIVE_WAIT_MS });
       await a.getByRole('tab', { name: 'Mine' }).click();
-      await item(a, first).waitFor({ timeout: LIVE_WAIT_MS });
+      await theItem(a).waitFor({ timeout: LIVE_WAIT_MS });
     });
 
     const reply = `Sorry about that, it ships today (${run})`;
     await step('inbox: the agent replies with Enter; the customer’s phone receives it; the owner sees “sent by” the agent', async () => {
       const o = owner!;
       const a = agent!;
-      await item(a, first).focus();
+      await theItem(a).focus();
       await a.keyboard.press('Enter');
       await a.locator('.bubble', { hasText: first }).waitFor();
       await a.getByLabel('Reply to the customer').fill(reply);
@@ -218,7 +220,7 @@ export async function inboxSteps(x: InboxStepsContext): Promise<void> {
         15_000,
       );
       await o.getByRole('tab', { name: 'All' }).click();
-      await item(o, first).click();
+      await theItem(o).click();
       const bubble = o.locator('.bubble.out', { hasText: reply });
       await bubble.waitFor({ timeout: LIVE_WAIT_MS });
       await until('the sender under the bubble', async () =>
@@ -257,7 +259,7 @@ export async function inboxSteps(x: InboxStepsContext): Promise<void> {
         await o.getByRole('checkbox', { name: `Manage chats on Sales A for ${agentEmail}` }).check();
         await o.goto('/inbox');
         await o.getByRole('tab', { name: 'All' }).click();
-        await item(o, first).click();
+        await theItem(o).click();
         // The rights change closes the agent's socket (4403); it reconnects and the page re-reads the rights.
         await a.getByRole('button', { name: 'Resolve' }).click({ timeout: 15_000 });
         for (const p of [a, o])
