@@ -11,7 +11,8 @@
  *
  * Reports: p50 / p99 / max delay over all (agent, message) pairs in ms, events lost (expected − received pairs; must be
  * 0), the send pacing actually achieved, and the api process's CPU time (user + system from /proc, from the first send
- * to the end of the drain) per message and per delivered event. The instance's own CPU is not counted.
+ * to the end of the drain) per message and per delivered event, and the api's ingest requests (count and mean duration,
+ * from its metrics listener) to tell a slow ingest from a slow instance. The instance's own CPU is not counted.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -56,6 +57,9 @@ interface InboxReport {
   apiCpuMs: number;
   apiCpuMsPerMessage: number;
   apiCpuMsPerEvent: number;
+  /** The api's ingest of instance events during the run: requests answered and their mean duration, ms. */
+  ingestRequests: number;
+  ingestMeanMs: number;
   totalMs?: number;
 }
 
@@ -90,6 +94,19 @@ function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10; // utime, stime (fields 14, 15 of the whole line)
+}
+
+/** The api's count and summed duration (s) of ingest requests, from its metrics listener. */
+async function ingestTotals(url: string): Promise<{ count: number; sum: number }> {
+  const text = await (await fetch(url)).text();
+  const total = { count: 0, sum: 0 };
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('http_request_duration_seconds_') || !line.includes('instance-events')) continue;
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith('http_request_duration_seconds_count')) total.count += value;
+    else if (line.startsWith('http_request_duration_seconds_sum')) total.sum += value;
+  }
+  return total;
 }
 
 /** One agent's live socket: the receive time of the first `message.new` per bench body. */
@@ -147,6 +164,7 @@ export async function main(argv: string[]): Promise<void> {
     await simnet.waitForOutput(/simnet listening/, 20_000);
     const sim = `http://127.0.0.1:${simnetPort}`;
     const apiPort = await freePort();
+    const metricsPort = await freePort();
     api = startProcess({
       command: process.execPath,
       args: [path.join(repo, 'api/dist/main.js')],
@@ -161,6 +179,8 @@ export async function main(argv: string[]): Promise<void> {
         SIMNET_URL: sim,
         PROCESS_DATA_ROOT: dataRoot,
         LOG_LEVEL: 'warn',
+        METRICS_PORT: String(metricsPort),
+        METRICS_HOST: '127.0.0.1',
       },
     });
     await waitForPort(apiPort, '127.0.0.1', 30_000);
@@ -219,7 +239,10 @@ export async function main(argv: string[]): Promise<void> {
         200,
         'accept',
       );
-      const memberId = acc.user.memberId as string;
+      const agentEmail = inv.email as string;
+      const members = must(await call(`${base}/v1/members`, {}, owner), 200, 'members').items as Array<{ id: string; email: string }>;
+      const memberId = members.find((m) => m.email === agentEmail)?.id;
+      if (!memberId) throw new Error(`no member ${agentEmail}`);
       must(
         await call(
           `${base}/v1/members/${memberId}/rights/${instanceId}`,
@@ -246,6 +269,8 @@ export async function main(argv: string[]): Promise<void> {
 
     const total = rate * seconds;
     benchLog(`sending ${total} messages at ${rate}/s for ${seconds} s to ${nAgents} agents…`);
+    const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
+    const ingest0 = await ingestTotals(metricsUrl);
     const cpu0 = cpuMs(api.pid);
     const t0 = performance.now();
     const sends: Array<Promise<unknown>> = [];
@@ -268,6 +293,8 @@ export async function main(argv: string[]): Promise<void> {
       benchLog(`drain: ${received}/${expected} after ${DRAIN_MS / 1000} s`),
     );
     const cpu = cpuMs(api.pid) - cpu0;
+    const ingest1 = await ingestTotals(metricsUrl);
+    const ingestRequests = ingest1.count - ingest0.count;
 
     const delays: number[] = [];
     let got = 0;
@@ -295,6 +322,8 @@ export async function main(argv: string[]): Promise<void> {
       apiCpuMs: cpu,
       apiCpuMsPerMessage: cpu / total,
       apiCpuMsPerEvent: got ? cpu / got : Number.NaN,
+      ingestRequests,
+      ingestMeanMs: ingestRequests ? ((ingest1.sum - ingest0.sum) * 1000) / ingestRequests : Number.NaN,
     };
     benchOut(
       table(
@@ -315,6 +344,7 @@ export async function main(argv: string[]): Promise<void> {
         ],
       ),
     );
+    benchOut(`ingest (POST /internal/v1/instance-events): ${r.ingestRequests} requests, mean ${r.ingestMeanMs.toFixed(1)} ms`);
     benchOut(`check: events lost ${r.lostEvents} → ${r.lostEvents === 0 ? 'OK' : 'FAILED'} (${mongo.kind})`);
     if (r.lostEvents !== 0) process.exitCode = 1;
     finishReport(r, started, args.json);
