@@ -285,6 +285,7 @@ export async function inboxSteps(x: InboxStepsContext): Promise<void> {
         .getByRole('button', { name: 'Remove' })
         .click();
       await a.locator('[data-testid="live-state"][data-state="ended"]').waitFor({ timeout: LIVE_WAIT_MS });
+      await a.getByTestId('no-conversations').waitFor(); // nothing of the team stays on the agent's screen
       await shot(a, 'inbox-06-agent-removed');
     });
   } finally {

@@ -1,4 +1,4 @@
-import { ChangeDetectionStrategy, Component, computed, DestroyRef, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, computed, DestroyRef, effect, inject, signal, untracked } from '@angular/core';
 import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
 import { ApiClient } from '../core/api';
 import { toApiError } from '../core/api-error';
@@ -61,6 +61,15 @@ export class Inbox {
     this.live.frames.pipe(takeUntilDestroyed()).subscribe((f) => this.onFrame(f));
     this.live.resync.pipe(takeUntilDestroyed()).subscribe(() => void this.reload());
     inject(DestroyRef).onDestroy(() => this.live.stop());
+    // Removed from the team (4401): nothing of it stays on screen.
+    effect(() => {
+      if (this.live.state() !== 'ended') return;
+      untracked(() => {
+        this.conversations.set([]);
+        this.nextCursor.set(null);
+        this.open.set(null);
+      });
+    });
     void this.init();
   }
 
