@@ -31,6 +31,7 @@ import { LoginThrottle, Throttle } from './login-throttle.js';
 import { createProvider, type InstanceProvider } from './providers/index.js';
 import { apiOpenApi } from './openapi.js';
 import { apiRoutes } from './routes.js';
+import { createInbox } from './inbox/index.js';
 import { openApiStore, type ApiStore } from './store.js';
 import { Wallet } from './wallet.js';
 import { Ingest } from './events/ingest.js';
@@ -169,6 +170,16 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     },
   });
   const invitations = new Invitations(store, accounts, wallet, audit, { ttlS: config.invitationTtlS });
+  const inbox = await createInbox({
+    store,
+    audit,
+    instances,
+    client,
+    live,
+    bus: events,
+    logger: logger.child({ component: 'inbox' }),
+    wakeIntervalMs: config.inboxWakeIntervalMs,
+  });
   const routes = [
     ...apiRoutes({
       config,
@@ -184,6 +195,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
       audit,
       logger,
       tickets,
+      inbox: inbox.routes,
     }),
     ...ingestRoutes(events),
     ...live.routes(),
@@ -269,6 +281,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     metricsUrl: metrics?.url,
     async close() {
       clearInterval(sweep);
+      inbox.close();
       subscriptions.stop();
       await live.close();
       await billingCron?.stop();
