@@ -5,6 +5,8 @@
  * and cannot be forged by an instance-token holder; outbound activity names the member.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import mongoose from 'mongoose';
 import { eventually, startMongo, type MongoServer } from '@wacloud/testenv';
 import { startSimnet, type RunningSimnet } from '../../instance/test/harness.js';
@@ -131,6 +133,19 @@ test('a member sends into a conversation (a reply too); the instance names the m
   });
   expect(byToken.status).toBe(202);
   expect(byToken.body.sentBy).toEqual({ kind: 'token', tokenId: crm.body.id, tokenName: 'crm' });
+  // Nor by calling the instance itself (past the gateway, which drops the header): the instance ignores it too.
+  const { publicPort } = JSON.parse(readFileSync(path.join(api.dataRoot, a, 'provider.json'), 'utf8')) as { publicPort: number };
+  const direct = await fetch(`http://127.0.0.1:${publicPort}/v1/messages`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${crm.body.token}`,
+      'content-type': 'application/json',
+      'x-wacloud-member': Buffer.from(JSON.stringify({ id: agent.id, name: 'msg-agent@example.com' })).toString('base64url'),
+    },
+    body: JSON.stringify({ to: CUSTOMER, text: 'direct from the crm' }),
+  });
+  expect(direct.status).toBe(202);
+  expect(((await direct.json()) as { sentBy: unknown }).sentBy).toEqual({ kind: 'token', tokenId: crm.body.id, tokenName: 'crm' });
   // Typed on the phone itself.
   await simnet.hook('/hooks/send', { from: ME, to: CUSTOMER, text: 'typed on the phone' });
 
