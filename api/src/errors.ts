@@ -24,6 +24,7 @@ export const ERROR_CATALOGUE = withKitErrors({
   assignee_not_found: { status: 422, message: 'The assignee is not a member of your organisation.' },
   assignee_without_access: { status: 422, message: "The assignee cannot read this conversation's instance; give it canRead first." },
   invalid_snooze: { status: 422, message: 'Snoozing needs snoozedUntil, a time in the future; other statuses take none.' },
+  unknown_cursor: { status: 422, message: 'The cursor was not issued for this conversation; start again without it.' },
   message_not_found: { status: 422, message: 'No such message in this conversation.' },
   session_not_ready: { status: 409, message: "The instance's WhatsApp session is not logged in." },
   delivery_not_found: { status: 404, message: 'No webhook delivery with this id.' },

@@ -2,13 +2,16 @@
  * Issue #15 items 3 and 4 against real servers (the api process, an instance process logged in on simnet, MongoDB-wire):
  * a conversation's messages are read from its instance, a member sends into it (a reply too) and the instance records
  * the member as the sender; who sent what is shown for every kind — member, instance token, the system, the phone —
- * and cannot be forged by an instance-token holder; outbound activity names the member.
+ * and cannot be forged by an instance-token holder; outbound activity names the member. Messages reach the inbox the
+ * real way: the instance reports them to the api's ingest (`InstanceEventBus`), whose subscriber is the inbox.
  */
-import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import mongoose from 'mongoose';
+import WebSocket from 'ws';
 import { eventually, startMongo, type MongoServer } from '@wacloud/testenv';
 import { startSimnet, type RunningSimnet } from '../../instance/test/harness.js';
-import { InboxEvents, type MessageData } from '../src/inbox/events.js';
+import type { MessageData } from '../src/inbox/events.js';
 import { openInboxStore, type InboxStore } from '../src/inbox/store.js';
 import { startApiProcess, tenant, type RunningApi } from './harness.js';
 
@@ -21,9 +24,7 @@ let simnet: RunningSimnet;
 let api: RunningApi;
 let db: mongoose.Connection;
 let inbox: InboxStore;
-let events: InboxEvents;
 let owner: string;
-let orgId: string;
 let a: string;
 
 beforeAll(async () => {
@@ -32,9 +33,8 @@ beforeAll(async () => {
   api = await startApiProcess({ mongo, simnetUrl: simnet.url, env: { BILLING_CRON: 'false' } });
   db = await mongoose.createConnection(api.env.MONGODB_URI!).asPromise();
   inbox = await openInboxStore(db.db!);
-  events = new InboxEvents(inbox, undefined);
   owner = await tenant(api, 'msg-owner@example.com', 10_000);
-  orgId = (await api.call('GET', '/v1/me', { token: owner })).body.organisationId;
+
   const r = await api.call('POST', '/v1/instances', { token: owner, body: { name: 'A' } });
   expect(r.status).toBe(201);
   a = r.body.id;
@@ -71,25 +71,14 @@ async function stored(text: string): Promise<MessageData> {
   }, 30_000);
 }
 
-/** Hands the inbox's handler the `message.any` event of `m`, as the ingest does. */
-const deliver = (m: MessageData) =>
-  events.handler({
-    id: `evt_${randomBytes(16).toString('hex')}`,
-    instanceId: a,
-    orgId,
-    type: 'message.any',
-    data: m,
-    timestamp: Date.now(),
-  });
-
 test('a member sends into a conversation (a reply too); the instance names the member; the messages, read from the instance, show who sent what', async () => {
   const question = `Where is my order? ${Date.now()}`;
   expect((await simnet.hook('/hooks/send', { from: CUSTOMER, to: ME, text: question })).status).toBe(201);
   const inbound = await stored(question);
-  await deliver(inbound);
-  const conv = await inbox.conversations.findOne({ instanceId: a, chatId: `${CUSTOMER}@c.us` });
+  // The instance reports the message to the api (ingest), whose inbox creates the conversation.
+  const conv = await eventually(() => inbox.conversations.findOne({ instanceId: a, chatId: `${CUSTOMER}@c.us`, inboundCount: 1 }), 60_000);
   expect(conv).toMatchObject({ inboundCount: 1, status: 'open' });
-  const id = conv!._id;
+  const id = conv._id;
 
   const agent = await member('msg-agent@example.com');
   await api.call('PUT', `/v1/members/${agent.id}/rights/${a}`, {
@@ -131,6 +120,19 @@ test('a member sends into a conversation (a reply too); the instance names the m
   });
   expect(byToken.status).toBe(202);
   expect(byToken.body.sentBy).toEqual({ kind: 'token', tokenId: crm.body.id, tokenName: 'crm' });
+  // Nor by calling the instance itself (past the gateway, which drops the header): the instance ignores it too.
+  const { publicPort } = JSON.parse(readFileSync(path.join(api.dataRoot, a, 'provider.json'), 'utf8')) as { publicPort: number };
+  const direct = await fetch(`http://127.0.0.1:${publicPort}/v1/messages`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${crm.body.token}`,
+      'content-type': 'application/json',
+      'x-wacloud-member': Buffer.from(JSON.stringify({ id: agent.id, name: 'msg-agent@example.com' })).toString('base64url'),
+    },
+    body: JSON.stringify({ to: CUSTOMER, text: 'direct from the crm' }),
+  });
+  expect(direct.status).toBe(202);
+  expect(((await direct.json()) as { sentBy: unknown }).sentBy).toEqual({ kind: 'token', tokenId: crm.body.id, tokenName: 'crm' });
   // Typed on the phone itself.
   await simnet.hook('/hooks/send', { from: ME, to: CUSTOMER, text: 'typed on the phone' });
 
@@ -155,13 +157,12 @@ test('a member sends into a conversation (a reply too); the instance names the m
   expect(page2.body.items[0].id).not.toBe(page1.body.items[0].id);
 
   // The outbound activity names the member for the member's message, nobody for the token's.
-  for (const text of ['It ships today', 'from the crm']) await deliver(await stored(text));
-  const rows = await inbox.activity.find({ conversationId: id, kind: { $in: ['outbound', 'first_response'] } }).toArray();
-  expect(rows.map((r) => [r.kind, r.memberId]).sort()).toEqual([
-    ['first_response', agent.id],
-    ['outbound', null],
-    ['outbound', agent.id],
-  ]);
+  const [byMember, byCrm] = [await stored('It ships today'), await stored('from the crm')];
+  const row = (kind: string, m: MessageData) => eventually(() => inbox.activity.findOne({ _id: `${kind}:${a}:${m.id}` }), 30_000);
+  expect(await row('outbound', byMember)).toMatchObject({ conversationId: id, memberId: agent.id });
+  expect(await row('outbound', byCrm)).toMatchObject({ conversationId: id, memberId: null });
+  expect(await row('first_response', byMember)).toMatchObject({ conversationId: id, memberId: agent.id });
+  expect(await inbox.activity.countDocuments({ conversationId: id, kind: 'first_response' })).toBe(1);
 
   // Without canWrite: 403; the session's answer passes through as a code.
   await api.call('PUT', `/v1/members/${agent.id}/rights/${a}`, {
@@ -171,3 +172,59 @@ test('a member sends into a conversation (a reply too); the instance names the m
   const refused = await api.call('POST', `/v1/conversations/${id}/messages`, { token: agent.token, body: { text: 'nope' } });
   expect([refused.status, code(refused)]).toEqual([403, 'right_required']);
 }, 120_000);
+
+test('end to end: a customer writes on simnet, the ingest creates the conversation, members see it live, the answer records the first response', async () => {
+  const NEWCOMER = '15550017004';
+  expect((await simnet.hook('/hooks/accounts', { phone: NEWCOMER, pushname: 'Newcomer' })).status).toBeLessThan(300);
+  const agent = await member('e2e-agent@example.com');
+  const outsider = await member('e2e-outsider@example.com'); // no rights on the instance
+  for (const [m, r] of [
+    [agent, { canRead: true, canWrite: true, canManageChats: false }],
+    [outsider, { canRead: false, canWrite: false, canManageChats: false }],
+  ] as const)
+    await api.call('PUT', `/v1/members/${m.id}/rights/${a}`, { token: owner, body: r });
+  const frames = new Map<string, { type: string; data: any }[]>();
+  const sockets = await Promise.all(
+    [agent, outsider].map(async (m) => {
+      const t = await api.call('POST', '/v1/live/ticket', { token: m.token });
+      expect(t.status).toBe(201);
+      const ws = new WebSocket(`${api.url.replace(/^http/, 'ws')}/v1/live?ticket=${encodeURIComponent(t.body.ticket)}`);
+      const got: { type: string; data: any }[] = [];
+      frames.set(m.id, got);
+      ws.on('message', (d) => got.push(JSON.parse(d.toString()) as { type: string; data: unknown }));
+      await eventually(() => got.some((f) => f.type === 'ready'), 15_000);
+      return ws;
+    }),
+  );
+  try {
+    const text = `Hi, I am new here ${Date.now()}`;
+    expect((await simnet.hook('/hooks/send', { from: NEWCOMER, to: ME, text })).status).toBe(201);
+    const conv = await eventually(async () => {
+      const r = await api.call('GET', `/v1/conversations?instanceId=${a}&q=${NEWCOMER}`, { token: agent.token });
+      return r.body.items?.[0];
+    }, 60_000);
+    expect(conv).toMatchObject({ chatId: `${NEWCOMER}@c.us`, status: 'open', inboundCount: 1, unread: 1, lastMessage: { body: text } });
+    expect(conv.waitingSince).not.toBeNull();
+    const mine = frames.get(agent.id)!;
+    await eventually(() => mine.some((f) => f.type === 'message.new' && f.data.conversationId === conv.id), 30_000);
+    expect(mine.find((f) => f.type === 'conversation.created' && f.data.id === conv.id)).toBeDefined();
+
+    const sent = await api.call('POST', `/v1/conversations/${conv.id}/messages`, { token: agent.token, body: { text: 'Welcome!' } });
+    expect(sent.status).toBe(202);
+    const answered = await eventually(async () => {
+      const r = await api.call('GET', `/v1/conversations/${conv.id}`, { token: agent.token });
+      return r.body.firstResponseAt ? r.body : undefined;
+    }, 60_000);
+    expect(answered).toMatchObject({ waitingSince: null, lastMessage: { body: 'Welcome!', fromMe: true } });
+    await eventually(
+      () =>
+        mine.some((f) => f.type === 'message.sent' && f.data.conversationId === conv.id && f.data.message.sentBy?.member?.id === agent.id),
+      30_000,
+    );
+    expect(await inbox.activity.findOne({ conversationId: conv.id, kind: 'first_response' })).toMatchObject({ memberId: agent.id });
+    // A member who cannot read the instance received none of it.
+    expect(frames.get(outsider.id)!.filter((f) => JSON.stringify(f.data ?? {}).includes(conv.id))).toEqual([]);
+  } finally {
+    for (const ws of sockets) ws.close();
+  }
+}, 150_000);

@@ -6,7 +6,7 @@
  * `inbox_activity` rows. Idempotent by message: the `inbound`/`outbound` activity row (`_id` from the message id) is
  * inserted first, and a redelivered event whose row exists changes nothing.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { InstanceEvent, InstanceEventHandler } from '../events/instance-events.js';
 import type { LiveLog } from '../live/live-log.js';
@@ -34,6 +34,11 @@ function isMessage(d: unknown): d is MessageData {
   );
 }
 
+/** The id of the conversation of (instance, chat): `cnv_` + 24 hex of their SHA-256, the same on every replica. */
+export function conversationIdOf(instanceId: string, chatId: string): string {
+  return `cnv_${createHash('sha256').update(`${instanceId}\0${chatId}`).digest('hex').slice(0, 24)}`;
+}
+
 /** A chat's display name until the contacts know better: its number, or the group id. */
 function nameOf(chatId: string): string {
   const [user, server] = chatId.split('@');
@@ -53,16 +58,10 @@ export class InboxEvents {
     else if (e.type === 'message.ack') await this.ack(e);
   };
 
-  /** The conversation of (instance, chat), created now when missing; `created` tells which. */
-  async ensure(
-    e: Pick<InstanceEvent, 'orgId' | 'instanceId'>,
-    m: MessageData,
-    at: Date,
-  ): Promise<{ doc: ConversationDoc; created: boolean }> {
-    const found = await this.inbox.conversations.findOne({ instanceId: e.instanceId, chatId: m.chatId });
-    if (found) return { doc: found, created: false };
-    const doc: ConversationDoc = {
-      _id: `cnv_${randomBytes(12).toString('hex')}`,
+  /** A new conversation of (instance, chat) with its first message `m` (at `at`) applied. */
+  private fresh(e: Pick<InstanceEvent, 'orgId' | 'instanceId'>, m: MessageData, at: Date): ConversationDoc {
+    return {
+      _id: conversationIdOf(e.instanceId, m.chatId),
       orgId: e.orgId,
       instanceId: e.instanceId,
       chatId: m.chatId,
@@ -74,35 +73,26 @@ export class InboxEvents {
       visibility: 'public',
       createdAt: at,
       lastActivityAt: at,
-      lastMessage: null,
-      waitingSince: null,
+      lastMessage: { id: m.id, body: (m.body ?? '').slice(0, 500), fromMe: m.fromMe, timestamp: at },
+      waitingSince: m.fromMe ? null : at,
       firstResponseAt: null,
-      inboundCount: 0,
+      inboundCount: m.fromMe ? 0 : 1,
       resolvedAt: null,
       resolvedBy: null,
     };
-    try {
-      await this.inbox.conversations.insertOne(doc);
-      return { doc, created: true };
-    } catch (err) {
-      if (!isDuplicateKey(err)) throw err;
-      const again = await this.inbox.conversations.findOne({ instanceId: e.instanceId, chatId: m.chatId });
-      if (!again) throw err;
-      return { doc: again, created: false };
-    }
   }
 
   private async message(e: InstanceEvent, m: MessageData): Promise<void> {
     if (m.chatId === 'status@broadcast') return;
     const ts = new Date(m.timestamp);
     const at = Number.isNaN(ts.getTime()) ? new Date(e.timestamp) : ts;
-    const { doc, created } = await this.ensure(e, m, at);
+    let doc = await this.inbox.conversations.findOne({ instanceId: e.instanceId, chatId: m.chatId });
     const memberId = m.fromMe ? (m.sentBy?.member?.id ?? null) : null;
     const row: ActivityDoc = {
       _id: `${m.fromMe ? 'outbound' : 'inbound'}:${e.instanceId}:${m.id}`,
       orgId: e.orgId,
       instanceId: e.instanceId,
-      conversationId: doc._id,
+      conversationId: doc?._id ?? conversationIdOf(e.instanceId, m.chatId),
       kind: m.fromMe ? 'outbound' : 'inbound',
       memberId,
       at,
@@ -113,10 +103,23 @@ export class InboxEvents {
       if (isDuplicateKey(err)) return; // seen before: its effects are stored
       throw err;
     }
+    if (!doc) {
+      // Created on its first message, either way, with that message applied (never seen half made).
+      const created = this.fresh(e, m, at);
+      try {
+        await this.inbox.conversations.insertOne(created);
+        await this.announce(created, m, true);
+        return;
+      } catch (err) {
+        if (!isDuplicateKey(err)) throw err;
+        doc = await this.inbox.conversations.findOne({ instanceId: e.instanceId, chatId: m.chatId });
+        if (!doc) throw err;
+      }
+    }
     const set: Partial<ConversationDoc> = {
       lastMessage: { id: m.id, body: (m.body ?? '').slice(0, 500), fromMe: m.fromMe, timestamp: at },
     };
-    if (at > doc.lastActivityAt || created) set.lastActivityAt = at;
+    if (at > doc.lastActivityAt) set.lastActivityAt = at;
     else delete set.lastMessage; // an older message (history, redelivery out of order) is not the last one
     if (!m.fromMe) {
       if (doc.status === 'resolved' || doc.status === 'snoozed') {
@@ -148,12 +151,15 @@ export class InboxEvents {
       }
       await this.inbox.conversations.updateOne({ _id: doc._id }, { $set: set });
     }
-    const now = (await this.inbox.conversations.findOne({ _id: doc._id })) ?? doc;
+    await this.announce((await this.inbox.conversations.findOne({ _id: doc._id })) ?? doc, m, false);
+  }
+
+  /** Appends the live events of message `m` in conversation `c` (and of the conversation, created or updated). */
+  private async announce(c: ConversationDoc, m: MessageData, created: boolean): Promise<void> {
     if (!this.live) return;
-    const audience = audienceOf(now);
-    if (created) await this.live.append({ type: 'conversation.created', data: conversationData(now), audience });
-    else await this.live.append({ type: 'conversation.updated', data: conversationData(now), audience });
-    await this.live.append({ type: m.fromMe ? 'message.sent' : 'message.new', data: { conversationId: doc._id, message: m }, audience });
+    const audience = audienceOf(c);
+    await this.live.append({ type: created ? 'conversation.created' : 'conversation.updated', data: conversationData(c), audience });
+    await this.live.append({ type: m.fromMe ? 'message.sent' : 'message.new', data: { conversationId: c._id, message: m }, audience });
   }
 
   private async ack(e: InstanceEvent): Promise<void> {

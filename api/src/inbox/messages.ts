@@ -74,7 +74,7 @@ export class ConversationMessages {
 
   /**
    * A page of conversation `c`'s messages, newest first, each with `sentBy` when sent through the API.
-   * @throws AppError `invalid_cursor` and the errors of {@link call}.
+   * @throws AppError `unknown_cursor` (422) and the errors of {@link call}.
    */
   list(c: ConversationDoc, cursor: string | undefined, limit: number): Promise<{ items: unknown[]; nextCursor: string | null }> {
     const q = new URLSearchParams({ chatId: c.chatId, limit: String(limit), ...(cursor ? { cursor } : {}) });
@@ -103,7 +103,7 @@ export class ConversationMessages {
 /** The api's error for a 4xx answer of the instance. */
 function refusal(status: number, body: unknown): AppError {
   const e = (body as { error?: { code?: string; message?: string } } | undefined)?.error;
-  if (e?.code === 'invalid_cursor') return new AppError('invalid_cursor');
+  if (e?.code === 'invalid_cursor') return new AppError('unknown_cursor');
   if (e?.code === 'session_not_ready' || status === 409) return new AppError('session_not_ready');
   if (status === 404 || status === 422) return new AppError('message_not_found', e?.message ?? 'The instance refused the message.');
   return new AppError('upstream_error', `The instance refused the request (${status}).`);

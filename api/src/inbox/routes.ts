@@ -56,7 +56,11 @@ const listQuery = z
 const messagesQuery = z
   .object({
     limit: wholeNumberQuery(200).meta({ description: 'Page size, 1–200 (default 50)' }),
-    cursor: z.string().min(1).max(2000).optional().meta({ description: "The previous page's nextCursor (the instance's)" }),
+    cursor: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,512}$/, "must be the previous page's nextCursor")
+      .optional()
+      .meta({ description: "The previous page's nextCursor (the instance's)" }),
   })
   .strict();
 const sendBody = z
@@ -122,9 +126,9 @@ export function inboxRoutes(d: InboxRouteDeps): RouteDef[] {
       query: messagesQuery,
       responses: {
         200: { description: 'A page', schema: page(message) },
-        400: err('`invalid_cursor`'),
         ...notFound,
         ...instanceErr,
+        422: err('`unknown_cursor`: a well-formed cursor that was not issued for this conversation'),
         ...authErr,
       },
       handler: async ({ auth, params, query }) => d.messages.list(await d.inbox.load(auth, params.id), query.cursor, query.limit ?? 50),

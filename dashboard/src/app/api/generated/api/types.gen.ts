@@ -4292,10 +4292,13 @@ export type ListConversationMessagesData = {
 
 export type ListConversationMessagesErrors = {
     /**
-     * `invalid_cursor`; `invalid_request`: a path, query field is invalid
+     * `invalid_request`: a path, query field is invalid
      */
     400: {
         error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -4325,6 +4328,16 @@ export type ListConversationMessagesErrors = {
      * `session_not_ready`: the instance's WhatsApp session is not logged in; `instance_suspended`, `instance_stopped`
      */
     409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unknown_cursor`: a well-formed cursor that was not issued for this conversation
+     */
+    422: {
         error: {
             code: string;
             message: string;
