@@ -24,9 +24,10 @@ import { teamRoutes } from './team-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
 import type { WsTickets } from './gateway/ws-tickets.js';
 import { wsTicketRoutes } from './ws-ticket-routes.js';
+import { statsRoutes, type StatsDeps } from './stats/stats-routes.js';
 import type { Logger } from 'pino';
 
-export interface RouteDeps {
+export interface RouteDeps extends StatsDeps {
   config: ApiConfig;
   store: ApiStore;
   accounts: Accounts;
@@ -493,5 +494,6 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
     ...webhookRoutes(d.instances, d.logger, d.audit),
     ...teamRoutes({ ...d, address: clientAddress }),
     ...(d.tickets ? wsTicketRoutes(d.instances, d.tickets) : []),
+    ...(d.stats ? statsRoutes(d.stats) : []),
   ];
 }

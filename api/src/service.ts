@@ -32,6 +32,7 @@ import { createProvider, type InstanceProvider } from './providers/index.js';
 import { apiOpenApi } from './openapi.js';
 import { apiRoutes } from './routes.js';
 import { openApiStore, type ApiStore } from './store.js';
+import { StatsService } from './stats/stats-service.js';
 import { Wallet } from './wallet.js';
 
 export interface Api {
@@ -138,6 +139,8 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     onAccessChanged: () => void relays.current?.recheck().catch((err: unknown) => logger.warn({ err }, 're-checking event streams failed')),
   });
   const invitations = new Invitations(store, accounts, wallet, audit, { ttlS: config.invitationTtlS });
+  const stats = new StatsService(store, (id) => provider.endpoints(id), logger.child({ component: 'stats' }));
+  await stats.init();
   const routes = apiRoutes({
     config,
     store,
@@ -152,6 +155,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     audit,
     logger,
     tickets,
+    stats,
   });
   const authenticate: Authenticate = async (req, scope) => {
     if (scope === 'none') return undefined;

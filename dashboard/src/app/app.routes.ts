@@ -41,6 +41,11 @@ export const routes: Routes = [
         loadComponent: () => import('./instances/instance-tokens').then((m) => m.InstanceTokens),
       },
       {
+        path: 'overview',
+        title: () => $localize`:Browser tab title@@title.overview:Overview · wacloud`,
+        loadComponent: () => import('./overview/overview').then((m) => m.Overview),
+      },
+      {
         path: 'wallet',
         title: () => $localize`:Browser tab title@@title.wallet:Wallet · wacloud`,
         loadComponent: () => import('./wallet/wallet').then((m) => m.Wallet),
