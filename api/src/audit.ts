@@ -24,6 +24,11 @@ export const AUDIT_ACTIONS = [
   'token.deleted',
   'webhook.updated',
   'webhook.secret_rotated',
+  'conversation.assigned',
+  'conversation.transferred',
+  'conversation.unassigned',
+  'conversation.status_changed',
+  'conversation.visibility_changed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

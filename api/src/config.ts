@@ -196,6 +196,8 @@ const shape = {
   WS_TICKET_TTL_S: int.min(5).max(600).default(30),
   /** How often expired sessions and throttle points are removed from the database, seconds. */
   SWEEP_INTERVAL_S: int.min(1).default(600),
+  /** How often snoozed conversations whose time has come are woken (status back to open), ms. */
+  INBOX_WAKE_INTERVAL_MS: int.min(100).default(30_000),
   /** Trust X-Forwarded-For from this many proxies (Ingress). */
   TRUST_PROXY_HOPS: int.min(0).default(0),
   /** Built dashboard to serve at / (embedded mode); empty: none. */

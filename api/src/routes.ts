@@ -25,6 +25,7 @@ import { webhookRoutes } from './webhook-routes.js';
 import type { WsTickets } from './gateway/ws-tickets.js';
 import { wsTicketRoutes } from './ws-ticket-routes.js';
 import { statsRoutes, type StatsDeps } from './stats/stats-routes.js';
+import { inboxRoutes, type InboxRouteDeps } from './inbox/routes.js';
 import type { Logger } from 'pino';
 
 export interface RouteDeps extends StatsDeps {
@@ -43,6 +44,7 @@ export interface RouteDeps extends StatsDeps {
   logger?: Logger;
   /** Browsers' WebSocket tickets; none: no ticket route. */
   tickets?: WsTickets;
+  inbox?: InboxRouteDeps; // the conversations (`inbox/`); none: no inbox routes
 }
 
 const route = defineRoute<AuthContext>();
@@ -91,10 +93,7 @@ function membership(auth: AuthContext) {
   return { organisationId: auth.orgId, memberId: auth.memberId, role: auth.role };
 }
 
-/**
- * An admin-only action on instance `id`: an agent that cannot read it gets 404 (it does not exist for it), one that
- * can gets 403 `role_required`.
- */
+/** An admin-only action on instance `id`: an agent that cannot read it gets 404 (it does not exist for it), else 403 `role_required`. */
 function adminOn(auth: AuthContext, id: string): void {
   if (isAdmin(auth)) return;
   requireRight(auth, id, 'canRead');
@@ -495,5 +494,6 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
     ...teamRoutes({ ...d, address: clientAddress }),
     ...(d.tickets ? wsTicketRoutes(d.instances, d.tickets) : []),
     ...(d.stats ? statsRoutes(d.stats) : []),
+    ...(d.inbox ? inboxRoutes(d.inbox) : []),
   ];
 }

@@ -31,6 +31,7 @@ import { LoginThrottle, Throttle } from './login-throttle.js';
 import { createProvider, type InstanceProvider } from './providers/index.js';
 import { apiOpenApi } from './openapi.js';
 import { apiRoutes } from './routes.js';
+import { createInbox } from './inbox/index.js';
 import { openApiStore, type ApiStore } from './store.js';
 import { StatsService } from './stats/stats-service.js';
 import { Wallet } from './wallet.js';
@@ -140,7 +141,14 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   });
   const invitations = new Invitations(store, accounts, wallet, audit, { ttlS: config.invitationTtlS });
   const stats = new StatsService(store, (id) => provider.endpoints(id), logger.child({ component: 'stats' }));
-  await stats.init();
+  const inbox = await createInbox({
+    store,
+    audit,
+    instances,
+    client,
+    logger: logger.child({ component: 'inbox' }),
+    wakeIntervalMs: config.inboxWakeIntervalMs,
+  });
   const routes = apiRoutes({
     config,
     store,
@@ -156,6 +164,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     logger,
     tickets,
     stats,
+    inbox: inbox.routes,
   });
   const authenticate: Authenticate = async (req, scope) => {
     if (scope === 'none') return undefined;
@@ -232,6 +241,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     metricsUrl: metrics?.url,
     async close() {
       clearInterval(sweep);
+      inbox.close();
       await billingCron?.stop();
       await ws.close();
       await recovery;

@@ -9,6 +9,8 @@ import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import { eventually, startMongo, type MongoServer } from '@wacloud/testenv';
 import { startSimnet, type RunningSimnet } from '../../instance/test/harness.js';
+import { InboxEvents } from '../src/inbox/events.js';
+import { openInboxStore } from '../src/inbox/store.js';
 import type { InboxActivityDoc } from '../src/stats/agent-stats.js';
 import { startApiProcess, tenant, type RunningApi } from './harness.js';
 
@@ -178,4 +180,51 @@ test('rights and bad input: agents 403 role_required; days outside 1–90, bad i
     const r = await api.call('GET', `/v1/stats?instanceId=${id}`, { token: owner });
     expect([r.status, code(r)]).toEqual([404, 'instance_not_found']);
   }
+});
+
+test("end to end with the conversations: an agent's answer and an owner's resolution, as the inbox records them, count", async () => {
+  const figures = async () => {
+    const r = await api.call('GET', '/v1/stats', { token: owner });
+    expect(r.status).toBe(200);
+    const of = (id: string) => r.body.agents.find((x: { memberId: string }) => x.memberId === id);
+    return { agent: of(agent.id), owner: of(ownerMemberId) };
+  };
+  const before = await figures();
+  // The inbox's event handler, fed as the ingest feeds it (`message.any` events shaped like the instance's message view).
+  const events = new InboxEvents(await openInboxStore(db.db!), undefined);
+  const chatId = '15557720009@c.us';
+  const t0 = new Date(Date.now() - 120_000);
+  const message = (fromMe: boolean, at: Date, member?: { id: string; name: string }) =>
+    events.handler({
+      id: `evt_${randomBytes(16).toString('hex')}`,
+      instanceId: a,
+      orgId,
+      type: 'message.any',
+      timestamp: Date.now(),
+      data: {
+        id: `${fromMe}_${chatId}_${randomBytes(8).toString('hex').toUpperCase()}`,
+        chatId,
+        author: fromMe ? `${ME}@c.us` : chatId,
+        fromMe,
+        isGroup: false,
+        type: 'chat',
+        body: fromMe ? 'on it' : 'help',
+        timestamp: at.toISOString(),
+        ack: 1,
+        ...(member ? { sentBy: { tokenId: 'abcdef0123456789', tokenName: 'wacloud-gateway', member } } : {}),
+      },
+    });
+  await message(false, t0);
+  await message(true, new Date(t0.getTime() + 7_000), { id: agent.id, name: 'stats-agent@example.com' });
+  const list = await api.call('GET', `/v1/conversations?instanceId=${a}`, { token: owner });
+  const conversation = list.body.items.find((c: { chatId: string }) => c.chatId === chatId);
+  expect(conversation).toBeDefined();
+  const resolved = await api.call('POST', `/v1/conversations/${conversation.id}/status`, { token: owner, body: { status: 'resolved' } });
+  expect(resolved.status).toBe(200);
+
+  const after = await figures();
+  expect(after.agent).toEqual({ ...before.agent, sent: before.agent.sent + 1, medianFirstResponseMs: 5000 }); // of 1, 3, 7 and 8 s
+  expect(after.owner).toEqual({ ...before.owner, resolved: before.owner.resolved + 1 });
+  const firstResponses = await db.db!.collection<InboxActivityDoc>('inbox_activity').find({ conversationId: conversation.id }).toArray();
+  expect(firstResponses.find((r) => r.kind === 'first_response')).toMatchObject({ memberId: agent.id, ms: 7_000 });
 });

@@ -2,22 +2,14 @@
  * Per-agent figures of the statistics from the append-only `inbox_activity` collection (docs/team.md §3): messages
  * sent (`outbound` rows with a member), conversations resolved (`resolved`), and the median first-response time
  * (`first_response` rows' `ms`). One query over the window (`orgId`, `at` range, the three kinds, optionally one
- * instance), projected to the three fields it needs; the tally is done here.
+ * instance; served by the conversations' index `{orgId, at}`), projected to the three fields it needs; the tally is
+ * done here.
  */
 import type mongoose from 'mongoose';
+import type { ActivityDoc } from '../inbox/store.js';
 
-/** A row of `inbox_activity`, as the conversations write it. */
-export interface InboxActivityDoc {
-  _id: string;
-  orgId: string;
-  instanceId: string;
-  conversationId: string;
-  kind: 'inbound' | 'outbound' | 'resolved' | 'first_response';
-  memberId: string | null;
-  at: Date;
-  /** `first_response`: the time from the oldest unanswered inbound message to the answer, ms. */
-  ms?: number;
-}
+/** A row of `inbox_activity`, as the conversations write it (`inbox/store.ts`). */
+export type InboxActivityDoc = ActivityDoc;
 
 /** One member's figures. */
 export interface AgentFigures {

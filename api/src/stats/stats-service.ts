@@ -58,16 +58,6 @@ export class StatsService {
   }
 
   /**
-   * Creates the index of the per-member query on `inbox_activity` (`{orgId: 1, at: 1}`; idempotent). A conflicting
-   * index of the same keys made elsewhere is kept (logged): it serves the query as well.
-   */
-  async init(): Promise<void> {
-    await this.activity.createIndex({ orgId: 1, at: 1 }).catch((err: unknown) => {
-      this.log.warn({ err }, 'inbox_activity: the statistics index was not created');
-    });
-  }
-
-  /**
    * The statistics of organisation `orgId` for the `days` UTC days ending today; with `instanceId`, of that
    * instance only.
    * @throws AppError `instance_not_found` for an instance not of the organisation (or being deleted).
