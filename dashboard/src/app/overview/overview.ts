@@ -23,6 +23,8 @@ export const PERIODS = [7, 30, 90] as const;
   styles: [
     '.tiles { display: grid; gap: 1rem; grid-template-columns: repeat(auto-fill, minmax(160px, 1fr)); list-style: none; padding: 0; margin: 0 0 1rem; }',
     '.tiles .card { margin: 0; } .tile-value { font-size: 1.8rem; font-weight: 600; display: block; }',
+    "th[scope='row'] { text-transform: none; letter-spacing: normal; font-size: inherit; font-weight: 500; color: inherit; }",
+    'section + section { margin-top: 1rem; }',
   ],
 })
 export class Overview {
