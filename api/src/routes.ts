@@ -24,10 +24,11 @@ import { teamRoutes } from './team-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
 import type { WsTickets } from './gateway/ws-tickets.js';
 import { wsTicketRoutes } from './ws-ticket-routes.js';
+import { statsRoutes, type StatsDeps } from './stats/stats-routes.js';
 import { inboxRoutes, type InboxRouteDeps } from './inbox/routes.js';
 import type { Logger } from 'pino';
 
-export interface RouteDeps {
+export interface RouteDeps extends StatsDeps {
   config: ApiConfig;
   store: ApiStore;
   accounts: Accounts;
@@ -92,10 +93,7 @@ function membership(auth: AuthContext) {
   return { organisationId: auth.orgId, memberId: auth.memberId, role: auth.role };
 }
 
-/**
- * An admin-only action on instance `id`: an agent that cannot read it gets 404 (it does not exist for it), one that
- * can gets 403 `role_required`.
- */
+/** An admin-only action on instance `id`: an agent that cannot read it gets 404 (it does not exist for it), else 403 `role_required`. */
 function adminOn(auth: AuthContext, id: string): void {
   if (isAdmin(auth)) return;
   requireRight(auth, id, 'canRead');
@@ -495,6 +493,7 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
     ...webhookRoutes(d.instances, d.logger, d.audit),
     ...teamRoutes({ ...d, address: clientAddress }),
     ...(d.tickets ? wsTicketRoutes(d.instances, d.tickets) : []),
+    ...(d.stats ? statsRoutes(d.stats) : []),
     ...(d.inbox ? inboxRoutes(d.inbox) : []),
   ];
 }

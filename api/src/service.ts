@@ -33,6 +33,7 @@ import { apiOpenApi } from './openapi.js';
 import { apiRoutes } from './routes.js';
 import { createInbox } from './inbox/index.js';
 import { openApiStore, type ApiStore } from './store.js';
+import { StatsService } from './stats/stats-service.js';
 import { Wallet } from './wallet.js';
 import { Ingest } from './events/ingest.js';
 import { ingestRoutes, rawEventBody } from './events/ingest-routes.js';
@@ -170,6 +171,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     },
   });
   const invitations = new Invitations(store, accounts, wallet, audit, { ttlS: config.invitationTtlS });
+  const stats = new StatsService(store, (id) => provider.endpoints(id), logger.child({ component: 'stats' }));
   const inbox = await createInbox({
     store,
     audit,
@@ -195,6 +197,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
       audit,
       logger,
       tickets,
+      stats,
       inbox: inbox.routes,
     }),
     ...ingestRoutes(events),

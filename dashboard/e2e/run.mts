@@ -440,6 +440,27 @@ async function main(): Promise<number> {
       await until('token view', async () => (await p.getByTestId('tester-response').textContent())?.includes('"permissions": "rw"'));
     });
 
+    await step("the Overview counts the day's messages, draws them as a chart and gives them as a table (keyboard)", async () => {
+      await nav('Overview').click();
+      const chart = p.getByRole('img', { name: 'Messages in and out per day, last 30 days' });
+      await chart.waitFor();
+      const drawn = await until('the chart drawn', () =>
+        chart.evaluate((c: HTMLCanvasElement) => {
+          const px = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? [];
+          let n = 0;
+          for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) n++;
+          return n > 500 && n;
+        }),
+      );
+      assert(drawn > 500, `the chart canvas is blank`);
+      await p.getByText('The numbers as a table').focus();
+      await p.keyboard.press('Enter');
+      const today = await p.getByTestId('days-table').locator('tbody tr').last().locator('td').allTextContents();
+      assert(Number(today[1]) >= 1, `messages out today: ${today.join(' | ')}`);
+      await p.getByTestId('instances-table').getByText('Support line').waitFor();
+      await shot('10b-overview');
+    });
+
     await webhookSteps({ page: p, instanceId: () => instanceId, step, shot, assert });
 
     await step('the profile shows email, balance and member since', async () => {

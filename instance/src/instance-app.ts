@@ -10,6 +10,7 @@ import type { Config } from './config.js';
 import type { Engine } from './engines/engine.js';
 import { createEngine, hasStoredSession } from './engines/factory.js';
 import { internalRoutes } from './http/routes-internal.js';
+import { dailyStats } from './storage/daily-stats.js';
 import { actionRoutes } from './http/routes-actions.js';
 import { groupRoutes } from './http/routes-groups.js';
 import { mediaRoutes } from './http/routes-media.js';
@@ -237,7 +238,14 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
       ...groupRoutes({ groups }),
       ...mediaRoutes({ messaging, media, received, sendWaitMs: config.sendWaitMaxMs }),
     ],
-    internalRoutes: [...internalRoutes({ tokens, webhooks: webhookAdmin }), ...apiSubscriptionRoutes(apiSubscription)],
+    internalRoutes: [
+      ...internalRoutes({
+        tokens,
+        webhooks: webhookAdmin,
+        stats: { state: () => session.state(), daily: (days) => dailyStats(store, days) },
+      }),
+      ...apiSubscriptionRoutes(apiSubscription),
+    ],
     tokens,
     session,
     live,

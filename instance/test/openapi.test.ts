@@ -105,6 +105,7 @@ test('every served route is documented, every documented route is served, on the
       'DELETE /internal/v1/tokens/{id}',
       'GET /internal/v1/webhook',
       'PUT /internal/v1/webhook',
+      'GET /internal/v1/stats',
     ]),
   );
   // The public port documents the public routes only.

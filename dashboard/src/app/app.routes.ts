@@ -46,6 +46,11 @@ export const routes: Routes = [
         loadComponent: () => import('./inbox/inbox').then((m) => m.Inbox),
       },
       {
+        path: 'overview',
+        title: () => $localize`:Browser tab title@@title.overview:Overview · wacloud`,
+        loadComponent: () => import('./overview/overview').then((m) => m.Overview),
+      },
+      {
         path: 'wallet',
         title: () => $localize`:Browser tab title@@title.wallet:Wallet · wacloud`,
         loadComponent: () => import('./wallet/wallet').then((m) => m.Wallet),

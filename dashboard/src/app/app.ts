@@ -1,5 +1,6 @@
-import { ChangeDetectionStrategy, Component, inject } from '@angular/core';
+import { ChangeDetectionStrategy, Component, effect, inject, signal } from '@angular/core';
 import { RouterLink, RouterLinkActive, RouterOutlet } from '@angular/router';
+import { ApiClient } from './core/api';
 import { SessionStore } from './core/session';
 import { SignOut } from './core/sign-out';
 import { LanguageSwitch } from './core/i18n/language-switch';
@@ -18,6 +19,9 @@ import { LanguageSwitch } from './core/i18n/language-switch';
         <nav aria-label="Main" i18n-aria-label="Name of the main navigation@@shell.nav">
           <a routerLink="/instances" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.instances">Instances</a>
           <a routerLink="/inbox" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.inbox">Inbox</a>
+          @if (admin()) {
+            <a routerLink="/overview" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.overview">Overview</a>
+          }
           <a routerLink="/wallet" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.wallet">Wallet</a>
           <a routerLink="/team" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.team">Team</a>
           <a routerLink="/profile" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.profile">Profile</a>
@@ -38,4 +42,18 @@ import { LanguageSwitch } from './core/i18n/language-switch';
 export class App {
   protected readonly session = inject(SessionStore);
   protected readonly signOut = inject(SignOut);
+  private readonly api = inject(ApiClient);
+  /** Whether the signed-in member is an owner or admin (the Overview link). */
+  protected readonly admin = signal(false);
+
+  constructor() {
+    effect(() => {
+      this.admin.set(false);
+      if (!this.session.token()) return;
+      this.api.me().then(
+        (me) => this.admin.set(me.role === 'owner' || me.role === 'admin'),
+        () => undefined,
+      );
+    });
+  }
 }

@@ -1,17 +1,22 @@
 /**
  * The internal API, served only on INTERNAL_PORT and only to holders of the internal key (the main api):
- * token management (and token checks for the api's gateway) and webhooks (see routes-webhooks.ts).
+ * token management (and token checks for the api's gateway), webhooks (see routes-webhooks.ts) and the daily message
+ * counts of the api's statistics.
  */
 import { z } from 'zod';
-import { defineRoute, type RouteDef } from '@wacloud/kit';
+import { defineRoute, wholeNumberQuery, type RouteDef } from '@wacloud/kit';
 import * as s from './schemas.js';
 import type { TokenService } from '../services/tokens.js';
 import type { WebhookAdmin } from '../webhooks/admin.js';
 import { webhookRoutes } from './routes-webhooks.js';
+import { SESSION_STATES, type SessionState } from '../engines/engine.js';
+import type { DailyStats } from '../storage/daily-stats.js';
 
 export interface InternalDeps {
   tokens: TokenService;
   webhooks: WebhookAdmin;
+  /** The api's statistics: the session's state and the daily counts (none: no stats route). */
+  stats?: { state(): SessionState; daily(days: number): Promise<DailyStats> };
 }
 
 const err = (description: string) => ({ description, schema: s.errorResponse });
@@ -24,8 +29,37 @@ const verifyTokenBody = z.object({ token: z.string().min(1).max(200) }).strict()
 /** Its answer: `permissions` only when `valid`. */
 const verifyTokenView = z.object({ valid: z.boolean(), permissions: z.enum(['r', 'w', 'rw']).optional() });
 
-export function internalRoutes({ tokens, webhooks }: InternalDeps): RouteDef[] {
+/** `GET /internal/v1/stats` query: the window, 1–90 UTC days ending today (default 30). */
+const statsQuery = z.object({ days: wholeNumberQuery(90) }).strict();
+/** Its answer: the session's state, the window, messages in/out per UTC day (oldest first), chats active in it. */
+const internalStatsView = z.object({
+  state: z.enum(SESSION_STATES),
+  from: z.string().meta({ description: '00:00 UTC of the first day (ISO 8601)' }),
+  to: z.string().meta({ description: '00:00 UTC of the day after the last (exclusive, ISO 8601)' }),
+  days: z.array(z.object({ date: z.string().meta({ description: 'YYYY-MM-DD (UTC)' }), in: z.number().int(), out: z.number().int() })),
+  chats: z.number().int().meta({ description: 'Chats whose newest message is in the window' }),
+});
+
+export function internalRoutes({ tokens, webhooks, stats }: InternalDeps): RouteDef[] {
+  const statsRoutes: RouteDef[] = stats
+    ? [
+        route({
+          method: 'get',
+          path: '/internal/v1/stats',
+          operationId: 'internalStats',
+          tags: ['internal'],
+          scope: 'internal',
+          summary:
+            "For the api's statistics: the session's state, messages in / out per UTC day for `days` days (1–90, default 30) " +
+            'ending today, and the chats whose newest message is in that window. One aggregation over the time range',
+          query: statsQuery,
+          responses: { 200: { description: 'The counts', schema: internalStatsView }, 400: err('Invalid query'), ...authErrors },
+          handler: async ({ query }) => ({ state: stats.state(), ...(await stats.daily(query.days ?? 30)) }),
+        }),
+      ]
+    : [];
   return [
+    ...statsRoutes,
     route({
       method: 'post',
       path: '/internal/v1/tokens',

@@ -3846,6 +3846,163 @@ export type CreateWsTicketResponses = {
 
 export type CreateWsTicketResponse = CreateWsTicketResponses[keyof CreateWsTicketResponses];
 
+export type GetStatsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * The window: this many UTC days ending today, 1–90 (default 30)
+         */
+        days?: string;
+        /**
+         * Only this instance (and its conversations)
+         */
+        instanceId?: string;
+    };
+    url: '/v1/stats';
+};
+
+export type GetStatsErrors = {
+    /**
+     * `invalid_request`: days outside 1–90, a malformed instance id or an unknown parameter
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: only owners and admins of the organisation
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_not_found`: no such instance in your organisation
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type GetStatsError = GetStatsErrors[keyof GetStatsErrors];
+
+export type GetStatsResponses = {
+    /**
+     * The statistics
+     */
+    200: {
+        /**
+         * 00:00 UTC of the first day (ISO 8601)
+         */
+        from: string;
+        /**
+         * 00:00 UTC of the day after the last, exclusive (ISO 8601)
+         */
+        to: string;
+        sessions: {
+            /**
+             * Instances
+             */
+            total: number;
+            /**
+             * Instances whose WhatsApp session is WORKING
+             */
+            working: number;
+        };
+        /**
+         * Chats with a message in the window, over the instances
+         */
+        chats: number;
+        /**
+         * Every day of the window, oldest first, over the instances that answered
+         */
+        days: Array<{
+            /**
+             * YYYY-MM-DD (UTC)
+             */
+            date: string;
+            /**
+             * Messages received
+             */
+            in: number;
+            /**
+             * Messages sent (from the phone or through the API)
+             */
+            out: number;
+        }>;
+        instances: Array<{
+            id: string;
+            name: string;
+            /**
+             * The WhatsApp session's state; null when the instance did not answer
+             */
+            state: string | null;
+            /**
+             * Whether the instance answered; a stopped, suspended, starting or unreachable one counts 0 and shows false
+             */
+            available: boolean;
+            chats: number;
+            in: number;
+            out: number;
+        }>;
+        agents: Array<{
+            memberId: string;
+            /**
+             * The member's email; null for a member no longer in the organisation
+             */
+            name: string | null;
+            /**
+             * Messages the member sent in conversations
+             */
+            sent: number;
+            /**
+             * Conversations the member resolved
+             */
+            resolved: number;
+            /**
+             * Median first-response time, ms; null without any
+             */
+            medianFirstResponseMs: number | null;
+        }>;
+    };
+};
+
+export type GetStatsResponse = GetStatsResponses[keyof GetStatsResponses];
+
 export type ListConversationsData = {
     body?: never;
     path?: never;
