@@ -169,6 +169,42 @@ test('a conversation per chat, created on the first message either way; waiting,
   expect(c.waitingSince).not.toBeNull();
 }, 60_000);
 
+test('a message whose handling stopped after its activity row was stored is applied when it is delivered again', async () => {
+  const chatId = '15550001077@c.us';
+  const id = `false_${chatId}_${randomBytes(8).toString('hex').toUpperCase()}`;
+  const data = {
+    id,
+    chatId,
+    author: chatId,
+    fromMe: false,
+    isGroup: false,
+    type: 'chat',
+    body: 'lost?',
+    timestamp: new Date().toISOString(),
+    ack: 0,
+  };
+  const event = { id: `evt_${randomBytes(16).toString('hex')}`, instanceId: a, orgId, type: 'message.any', data, timestamp: Date.now() };
+  // The state an api stopped at between the row's insert and the conversation's write.
+  await inbox.activity.insertOne({
+    _id: `inbound:${a}:${id}`,
+    orgId,
+    instanceId: a,
+    conversationId: 'cnv_000000000000000000000000',
+    kind: 'inbound',
+    memberId: null,
+    at: new Date(),
+    pending: true,
+  });
+  expect(await inbox.conversations.findOne({ instanceId: a, chatId })).toBeNull();
+  await events.handler(event);
+  const c = await conversationOf(a, chatId);
+  expect(c).toMatchObject({ inboundCount: 1, lastMessage: { id, body: 'lost?' } });
+  expect((await inbox.activity.findOne({ _id: `inbound:${a}:${id}` }))?.pending).toBeUndefined();
+  // Once applied, a further redelivery changes nothing.
+  await events.handler(event);
+  expect((await conversationOf(a, chatId)).inboundCount).toBe(1);
+}, 60_000);
+
 test('status: the set is open / pending / resolved / snoozed; a snooze wakes when its time passes or on the next inbound message', async () => {
   await message(a, '15550002001@c.us', { fromMe: false });
   await message(a, '15550002002@c.us', { fromMe: false });

@@ -82,7 +82,18 @@ export class InboxEvents {
     };
   }
 
+  /**
+   * Applies message `m` to its conversation, once: the activity row (unique by message) is inserted with `pending`
+   * first and cleared once the conversation is written, so a redelivery after a stop in between applies it again
+   * (at worst one inbound message counted twice in unread counts; never a message lost), and after that, never.
+   */
   private async message(e: InstanceEvent, m: MessageData): Promise<void> {
+    const rowId = await this.applyMessage(e, m);
+    if (rowId) await this.inbox.activity.updateOne({ _id: rowId }, { $unset: { pending: '' } });
+  }
+
+  /** The conversation side of {@link message}; resolves with the activity row to clear, or undefined. */
+  private async applyMessage(e: InstanceEvent, m: MessageData): Promise<string | undefined> {
     if (m.chatId === 'status@broadcast') return;
     const ts = new Date(m.timestamp);
     const at = Number.isNaN(ts.getTime()) ? new Date(e.timestamp) : ts;
@@ -96,12 +107,15 @@ export class InboxEvents {
       kind: m.fromMe ? 'outbound' : 'inbound',
       memberId,
       at,
+      pending: true,
     };
     try {
       await this.inbox.activity.insertOne(row);
     } catch (err) {
-      if (isDuplicateKey(err)) return; // seen before: its effects are stored
-      throw err;
+      if (!isDuplicateKey(err)) throw err;
+      // Seen before: its effects are stored unless the api stopped before it cleared `pending`.
+      const seen = await this.inbox.activity.findOne({ _id: row._id }, { projection: { pending: 1 } });
+      if (!seen?.pending) return undefined;
     }
     if (!doc) {
       // Created on its first message, either way, with that message applied (never seen half made).
@@ -109,7 +123,7 @@ export class InboxEvents {
       try {
         await this.inbox.conversations.insertOne(created);
         await this.announce(created, m, true);
-        return;
+        return row._id;
       } catch (err) {
         if (!isDuplicateKey(err)) throw err;
         doc = await this.inbox.conversations.findOne({ instanceId: e.instanceId, chatId: m.chatId });
@@ -152,6 +166,7 @@ export class InboxEvents {
       await this.inbox.conversations.updateOne({ _id: doc._id }, { $set: set });
     }
     await this.announce((await this.inbox.conversations.findOne({ _id: doc._id })) ?? doc, m, false);
+    return row._id;
   }
 
   /** Appends the live events of message `m` in conversation `c` (and of the conversation, created or updated). */

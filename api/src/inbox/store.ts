@@ -74,6 +74,11 @@ export interface ActivityDoc {
   at: Date;
   /** first_response: ms from the oldest waiting inbound message to the answer. */
   ms?: number | undefined;
+  /**
+   * Message facts: true from the row's insert until the message's effects on its conversation are stored. A
+   * redelivery that finds it still true (the api stopped in between) applies them again, so no message is lost.
+   */
+  pending?: boolean | undefined;
 }
 
 export interface InboxStore {
