@@ -145,12 +145,13 @@ test('a conversation per chat, created on the first message either way; waiting,
   await message(a, '15550001002@c.us', { fromMe: true, at: answeredAt, member: { id: 'm_answerer', name: 'x@example.com' } });
   c = await conversationOf(a, '15550001002@c.us');
   expect(c).toMatchObject({ waitingSince: null, firstResponseAt: answeredAt.toISOString() });
-  const rows = await inbox.activity.find({ conversationId: c.id }).sort({ at: 1 }).toArray();
+  // The answer's two rows share its time: ordered by kind after time.
+  const rows = await inbox.activity.find({ conversationId: c.id }).sort({ at: 1, kind: 1 }).toArray();
   expect(rows.map((r) => [r.kind, r.memberId])).toEqual([
     ['inbound', null],
     ['inbound', null],
-    ['outbound', 'm_answerer'],
     ['first_response', 'm_answerer'],
+    ['outbound', 'm_answerer'],
   ]);
   expect(rows.find((r) => r.kind === 'first_response')).toMatchObject({ ms: 45_000, orgId, instanceId: a });
   // A second answer is not a first response.
