@@ -11,6 +11,7 @@ export const ERROR_CATALOGUE = withKitErrors({
   invalid_cursor: { status: 400, message: 'The cursor is invalid; start again without it.' },
   unauthorized: { status: 401, message: 'Log in and send the access token as "Authorization: Bearer <token>".' },
   invalid_credentials: { status: 401, message: 'Wrong email or password.' },
+  invalid_signature: { status: 401, message: 'The event signature is missing, wrong or too old.' },
   insufficient_funds: { status: 402, message: 'The balance cannot pay for this; top up the wallet first.' },
   forbidden: { status: 403, message: 'Not allowed.' },
   role_required: { status: 403, message: 'Only owners and admins of the organisation can do this.' },
@@ -53,6 +54,7 @@ export const ERROR_CATALOGUE = withKitErrors({
   instance_unavailable: { status: 503, message: 'The instance is not reachable yet; retry shortly.' },
   provider_unavailable: { status: 503, message: 'The instance runtime is unavailable; retry shortly.' },
   busy: { status: 503, message: 'The account is busy with another operation; retry.' },
+  ingest_unavailable: { status: 503, message: 'The event could not be stored; deliver it again later.' },
   upstream_error: { status: 502, message: 'The instance answered with an error.' },
   upstream_timeout: { status: 504, message: 'The instance did not answer in time; retry later.' },
   provider_rejected: {

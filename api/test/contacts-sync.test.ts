@@ -179,3 +179,21 @@ test('rights: an agent sees contacts of instances it reads and unlinked ones, ed
   const syncB = await api.call('POST', '/v1/contacts/sync', { token: agent, body: { instanceId: b } });
   expect([syncB.status, code(syncB)]).toEqual([404, 'instance_not_found']);
 });
+
+test('synced after login: a new instance’s WhatsApp contacts reach the book without a manual pull (the ingest’s session.status event)', async () => {
+  const r = await api.call('POST', '/v1/instances', { token: owner, body: { name: 'C' } });
+  expect(r.status).toBe(201);
+  const c = r.body.id as string;
+  try {
+    await loginAs(c, '12025550103');
+    // CONTACTS_SYNC_INTERVAL_S is 0 here: only the event after the login pulls.
+    await eventually(async () => {
+      const paula = (await contacts(owner)).find((x) => x.phones.includes('+12025550111'));
+      return paula?.instanceIds.includes(c);
+    }, 60_000);
+    const all = await contacts(owner);
+    expect(all.filter((x) => x.phones.includes('+12025550111'))).toHaveLength(1);
+  } finally {
+    await api.call('DELETE', `/v1/instances/${c}`, { token: owner }).catch(() => {});
+  }
+}, 120_000);

@@ -2,7 +2,8 @@
  * WhatsApp contacts from the instances into the book. Each instance's users (`GET /v1/contacts?isGroup=false` of its
  * public API, through the gateway's credential) are matched one by one ({@link ContactMatcher}): by the phone of
  * their id (`…@c.us`, or the number the instance knows for a `…@lid`), else by their WhatsApp id. A pull happens when
- * an instance reports `session.status` WORKING (an {@link InstanceEventBus} subscription: after each login) and
+ * an instance reports `session.status` WORKING (an {@link InstanceEventBus} subscription: after each login; once more
+ * 15 s later, when the instance's own sync has stored its address book) and
  * periodically for every running instance (CONTACTS_SYNC_INTERVAL_S), so a missed event only delays a sync.
  * Identities whose name, push name and number did not change since the last pull cost no write.
  */
@@ -33,10 +34,13 @@ export interface SyncResult {
 }
 
 const PAGE = 500;
+/** Delay of the second pull after a login, ms. */
+const FOLLOW_UP_MS = 15_000;
 
 export class ContactSync {
   private readonly running = new Map<string, Promise<SyncResult>>();
   private timer: NodeJS.Timeout | undefined;
+  private readonly followUps = new Set<NodeJS.Timeout>();
 
   constructor(
     private readonly store: ApiStore,
@@ -115,13 +119,25 @@ export class ContactSync {
     }
   }
 
-  /** Event handler: a session that became WORKING is pulled (in the background; the event is never held up). */
+  /**
+   * Event handler: a session that became WORKING is pulled now and once more {@link FOLLOW_UP_MS} later (the
+   * instance stores its address book while its own sync after login runs), in the background: the event is never
+   * held up.
+   */
   handle = (event: InstanceEvent): Promise<void> => {
     const data = event.data as { state?: string; status?: string } | undefined;
     if (event.type === 'session.status' && (data?.state ?? data?.status) === 'WORKING') {
-      this.sync(event.orgId, event.instanceId).catch((err: unknown) =>
-        this.logger.warn({ err, instance: event.instanceId }, 'contact sync after login failed'),
-      );
+      const pull = () =>
+        void this.sync(event.orgId, event.instanceId).catch((err: unknown) =>
+          this.logger.warn({ err, instance: event.instanceId }, 'contact sync after login failed'),
+        );
+      pull();
+      const t = setTimeout(() => {
+        this.followUps.delete(t);
+        pull();
+      }, FOLLOW_UP_MS);
+      t.unref();
+      this.followUps.add(t);
     }
     return Promise.resolve();
   };
@@ -157,6 +173,7 @@ export class ContactSync {
   /** Stops the periodic pull and waits for pulls in flight. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    for (const t of this.followUps) clearTimeout(t);
     await Promise.allSettled([...this.running.values()]);
   }
 }
