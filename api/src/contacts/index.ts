@@ -53,6 +53,8 @@ export async function createContacts(d: {
   const book = new ContactBook(d.store, collections, matcher, tags, favourites);
   const merges = new ContactMerges(collections, favourites, d.audit);
   const imports = new ContactImports(collections, book, tags, matcher, d.audit);
+  // Contacts a crashed import commit removed and had not stored again come back now.
+  void imports.recover().catch((err: unknown) => d.logger.error({ err }, 'recovering an interrupted contact import failed'));
   const sync = new ContactSync(d.store, collections, matcher, d.instances, d.client, d.logger);
   return {
     services: { collections, book, merges, favourites, sync, imports, tags },

@@ -5,7 +5,8 @@
  *   `<orgId>|p|<E.164>` or `<orgId>|w|<wa id>`: claiming one is a unique insert, the one write FerretDB v1 makes atomic,
  *   so two instances (or an instance and an import) reporting the same person at once end in one contact;
  * - `contact_tags`: the organisation's tag catalogue; `contact_favourites`: each member's pinned contacts;
- * - `contact_imports` and `contact_import_chunks`: uploaded files (kept as ≤ 1 MB chunks) and their reports.
+ * - `contact_imports` and `contact_import_chunks`: uploaded files (kept as ≤ 1 MB chunks) and their reports;
+ *   `contact_import_staged`: the new versions of contacts an import commit is rewriting (see `imports.ts`).
  * No transactions and no `$lookup` (FerretDB v1): every write is a single-document insert or update, bulk writes go
  * in chunks of {@link WRITE_CHUNK} statements.
  */
@@ -130,6 +131,14 @@ export interface ContactImportChunkDoc {
   data: mongoose.mongo.Binary;
 }
 
+/** A contact an import is rewriting: kept until its new version is stored (`imports.ts`). */
+export interface ContactStagedDoc {
+  /** The contact's id. */
+  _id: string;
+  importId: string;
+  doc: ContactDoc;
+}
+
 export interface ContactCollections {
   contacts: mongoose.mongo.Collection<ContactDoc>;
   keys: mongoose.mongo.Collection<ContactKeyDoc>;
@@ -137,6 +146,7 @@ export interface ContactCollections {
   favourites: mongoose.mongo.Collection<ContactFavouriteDoc>;
   imports: mongoose.mongo.Collection<ContactImportDoc>;
   importChunks: mongoose.mongo.Collection<ContactImportChunkDoc>;
+  staged: mongoose.mongo.Collection<ContactStagedDoc>;
 }
 
 /** The collections on `db`, with their indexes created (idempotent). */
@@ -148,6 +158,7 @@ export async function openContactCollections(db: mongoose.mongo.Db): Promise<Con
     favourites: db.collection<ContactFavouriteDoc>('contact_favourites'),
     imports: db.collection<ContactImportDoc>('contact_imports'),
     importChunks: db.collection<ContactImportChunkDoc>('contact_import_chunks'),
+    staged: db.collection<ContactStagedDoc>('contact_import_staged'),
   };
   await c.contacts.createIndex({ orgId: 1, sortName: 1, _id: 1 });
   await c.contacts.createIndex({ orgId: 1, phones: 1 });
