@@ -68,6 +68,10 @@ beforeAll(async () => {
     expect(r.status).toBe(201);
     return r.body.id as string;
   };
+  const table = 'name,phone,crm\nPaula Pereira,+1 202 555 0111,p1\n';
+  const up = await api.call('POST', '/v1/contact-imports', { token: owner, body: { format: 'csv', content: table } });
+  const mapping = { name: 'name', phone: 'phone', externalId: 'crm' };
+  expect((await api.call('POST', `/v1/contact-imports/${up.body.id}/commit`, { token: owner, body: { mapping } })).body.created).toBe(1);
   a = await create('A');
   b = await create('B');
   await loginAs(a, '12025550101');
@@ -81,12 +85,7 @@ afterAll(async () => {
 });
 
 test('merge by phone: a person on two instances and in an imported table is one contact, whatever the order', async () => {
-  // The import comes first for Paula, last for Quentin.
-  const table = 'name,phone,crm\nPaula Pereira,+1 202 555 0111,p1\n';
-  const up = await api.call('POST', '/v1/contact-imports', { token: owner, body: { format: 'csv', content: table } });
-  const mapping = { name: 'name', phone: 'phone', externalId: 'crm' };
-  expect((await api.call('POST', `/v1/contact-imports/${up.body.id}/commit`, { token: owner, body: { mapping } })).body.created).toBe(1);
-
+  // The import came first for Paula (before the logins: beforeAll); it comes last for Quentin.
   const fromA = await syncUntil(a, PEOPLE.length);
   expect(fromA).toMatchObject({ instanceId: a, seen: PEOPLE.length });
   // B logged in after A: A's account is one of its users too.
