@@ -29,6 +29,9 @@ export const AUDIT_ACTIONS = [
   'conversation.unassigned',
   'conversation.status_changed',
   'conversation.visibility_changed',
+  'contact.merged',
+  'contact.unmerged',
+  'contacts.imported',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -26,6 +26,7 @@ import type { WsTickets } from './gateway/ws-tickets.js';
 import { wsTicketRoutes } from './ws-ticket-routes.js';
 import { statsRoutes, type StatsDeps } from './stats/stats-routes.js';
 import { inboxRoutes, type InboxRouteDeps } from './inbox/routes.js';
+import { contactApiRoutes, type ContactServices } from './contacts/index.js';
 import type { Logger } from 'pino';
 
 export interface RouteDeps extends StatsDeps {
@@ -40,11 +41,10 @@ export interface RouteDeps extends StatsDeps {
   members: Members;
   invitations: Invitations;
   audit: AuditLog;
-  /** Where failures of instance calls are logged (webhook routes). */
-  logger?: Logger;
-  /** Browsers' WebSocket tickets; none: no ticket route. */
-  tickets?: WsTickets;
+  logger?: Logger; // where failures of instance calls are logged (webhook routes)
+  tickets?: WsTickets; // browsers' WebSocket tickets; none: no ticket route
   inbox?: InboxRouteDeps; // the conversations (`inbox/`); none: no inbox routes
+  contacts: ContactServices; // the contact book (contacts/)
 }
 
 const route = defineRoute<AuthContext>();
@@ -63,7 +63,6 @@ const instanceErr = {
   502: err('`upstream_error`: the instance answered with an error'),
   503: err('`instance_unavailable`: the instance is not reachable yet; retry shortly'),
 };
-
 /** What the session control routes do. */
 const CONTROL_SUMMARIES = {
   stop:
@@ -495,5 +494,6 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
     ...(d.tickets ? wsTicketRoutes(d.instances, d.tickets) : []),
     ...(d.stats ? statsRoutes(d.stats) : []),
     ...(d.inbox ? inboxRoutes(d.inbox) : []),
+    ...contactApiRoutes(d.contacts),
   ];
 }

@@ -15,6 +15,7 @@ import cron from 'node-cron';
 import { Accounts } from './accounts.js';
 import { AuditLog } from './audit.js';
 import { Billing, createBillingMetrics } from './billing.js';
+import { createContacts } from './contacts/index.js';
 import type { ApiConfig } from './config.js';
 import { AppError } from './errors.js';
 import { Gateway } from './gateway.js';
@@ -182,6 +183,9 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     logger: logger.child({ component: 'inbox' }),
     wakeIntervalMs: config.inboxWakeIntervalMs,
   });
+  const contacts = await createContacts({ store, audit, instances, client, logger: logger.child({ component: 'contacts' }) });
+  contacts.subscribe(events); // a pull after each login
+  contacts.start(config.contactsSyncIntervalS * 1000);
   const routes = [
     ...apiRoutes({
       config,
@@ -199,6 +203,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
       tickets,
       stats,
       inbox: inbox.routes,
+      contacts: contacts.services,
     }),
     ...ingestRoutes(events),
     ...live.routes(),
@@ -286,6 +291,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
       clearInterval(sweep);
       inbox.close();
       subscriptions.stop();
+      await contacts.close();
       await live.close();
       await billingCron?.stop();
       await ws.close();

@@ -51,6 +51,7 @@ const NAMES = Object.keys(BENCHES) as Array<keyof typeof BENCHES & string>;
 async function main(): Promise<void> {
   // inbox.ts (issue 15: live socket delays) has its own flags and runs only when named.
   if (process.argv[2] === 'inbox') return (await import('./inbox.js')).main(process.argv.slice(3));
+  if (process.argv[2] === 'contacts') return (await import('./contacts.js')).contactsMain(process.argv.slice(3));
   const { benches, json, sizes } = parseBenchArgs(process.argv.slice(2), {
     benches: NAMES,
     sizes: SIZE_SOURCES,
