@@ -18,6 +18,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { LOCALE_PAGES, norm, type LocaleExpectations } from './locales.mts';
 import { freePort, startMongo, startProcess, waitForPort, type ManagedProcess, type MongoServer } from '@wacloud/testenv';
 import { webhookSteps } from './webhooks.mts';
+import { contactSteps, createWhatsAppCustomers } from './contacts.mts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dashboardDir = path.resolve(here, '..');
@@ -173,6 +174,7 @@ async function main(): Promise<number> {
       body: JSON.stringify({ phone: PEER_PHONE, pushname: 'Peer' }),
     });
     assert(peer.status === 201, `simnet account: ${peer.status}`);
+    await createWhatsAppCustomers(simnetUrl); // before the login: its contact sync brings them (contacts.mts)
 
     browser = await chromium.launch({
       executablePath: chromePath,
@@ -437,6 +439,19 @@ async function main(): Promise<number> {
       await p.getByRole('tab', { name: 'Token permissions' }).click();
       await p.getByRole('button', { name: 'Send request' }).click();
       await until('token view', async () => (await p.getByTestId('tester-response').textContent())?.includes('"permissions": "rw"'));
+    });
+
+    await contactSteps({
+      page: p,
+      apiUrl,
+      simnetUrl,
+      ownerPhone: OWNER_PHONE,
+      instanceId: () => instanceId,
+      accessToken: () => accessToken,
+      step,
+      shot,
+      assert,
+      until,
     });
 
     await webhookSteps({ page: p, instanceId: () => instanceId, step, shot, assert });
