@@ -24,6 +24,9 @@ export const AUDIT_ACTIONS = [
   'token.deleted',
   'webhook.updated',
   'webhook.secret_rotated',
+  'contact.merged',
+  'contact.unmerged',
+  'contacts.imported',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -24,6 +24,7 @@ import { teamRoutes } from './team-routes.js';
 import { webhookRoutes } from './webhook-routes.js';
 import type { WsTickets } from './gateway/ws-tickets.js';
 import { wsTicketRoutes } from './ws-ticket-routes.js';
+import { contactApiRoutes, type ContactServices } from './contacts/index.js';
 import type { Logger } from 'pino';
 
 export interface RouteDeps {
@@ -42,6 +43,7 @@ export interface RouteDeps {
   logger?: Logger;
   /** Browsers' WebSocket tickets; none: no ticket route. */
   tickets?: WsTickets;
+  contacts: ContactServices; // the contact book (contacts/)
 }
 
 const route = defineRoute<AuthContext>();
@@ -493,5 +495,6 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
     ...webhookRoutes(d.instances, d.logger, d.audit),
     ...teamRoutes({ ...d, address: clientAddress }),
     ...(d.tickets ? wsTicketRoutes(d.instances, d.tickets) : []),
+    ...contactApiRoutes(d.contacts),
   ];
 }

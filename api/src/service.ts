@@ -15,6 +15,7 @@ import cron from 'node-cron';
 import { Accounts } from './accounts.js';
 import { AuditLog } from './audit.js';
 import { Billing, createBillingMetrics } from './billing.js';
+import { createContacts } from './contacts/index.js';
 import type { ApiConfig } from './config.js';
 import { AppError } from './errors.js';
 import { Gateway } from './gateway.js';
@@ -138,6 +139,8 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     onAccessChanged: () => void relays.current?.recheck().catch((err: unknown) => logger.warn({ err }, 're-checking event streams failed')),
   });
   const invitations = new Invitations(store, accounts, wallet, audit, { ttlS: config.invitationTtlS });
+  const contacts = await createContacts({ store, audit, instances, client, logger: logger.child({ component: 'contacts' }) });
+  contacts.start(config.contactsSyncIntervalS * 1000);
   const routes = apiRoutes({
     config,
     store,
@@ -152,6 +155,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     audit,
     logger,
     tickets,
+    contacts: contacts.services,
   });
   const authenticate: Authenticate = async (req, scope) => {
     if (scope === 'none') return undefined;
@@ -228,6 +232,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     metricsUrl: metrics?.url,
     async close() {
       clearInterval(sweep);
+      await contacts.close();
       await billingCron?.stop();
       await ws.close();
       await recovery;

@@ -3845,3 +3845,2751 @@ export type CreateWsTicketResponses = {
 };
 
 export type CreateWsTicketResponse = CreateWsTicketResponses[keyof CreateWsTicketResponses];
+
+export type ListContactsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Text in the display name or an email; digits also match phone prefixes
+         */
+        q?: string;
+        /**
+         * Phone prefix, digits with or without + (e.g. +5511 or 5511)
+         */
+        phone?: string;
+        /**
+         * Only contacts with this tag
+         */
+        tag?: string;
+        /**
+         * Only contacts linked to this instance
+         */
+        instanceId?: string;
+        /**
+         * true: only the caller’s pinned contacts
+         */
+        favourites?: 'true' | 'false';
+        /**
+         * Page size, 1–200 (default 50); pinned contacts come on top of it
+         */
+        limit?: string;
+        /**
+         * The previous page's nextCursor; any other is 400 invalid_cursor
+         */
+        cursor?: string;
+    };
+    url: '/v1/contacts';
+};
+
+export type ListContactsErrors = {
+    /**
+     * `invalid_request`, `invalid_cursor`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ListContactsError = ListContactsErrors[keyof ListContactsErrors];
+
+export type ListContactsResponses = {
+    /**
+     * A page of contacts
+     */
+    200: {
+        items: Array<{
+            id: string;
+            /**
+             * name, else a WhatsApp name, else the first phone
+             */
+            displayName: string;
+            name: string | null;
+            /**
+             * E.164
+             */
+            phones: Array<string>;
+            emails: Array<string>;
+            company: string | null;
+            notes: string | null;
+            attributes: {
+                [key: string]: string;
+            };
+            /**
+             * Tag ids (GET /v1/contact-tags)
+             */
+            tags: Array<string>;
+            externalId: string | null;
+            /**
+             * Where the contact came from first
+             */
+            source: 'whatsapp' | 'import' | 'manual';
+            sources: Array<'whatsapp' | 'import' | 'manual'>;
+            /**
+             * WhatsApp ids linked to the contact, per instance
+             */
+            identities: Array<{
+                instanceId: string;
+                waId: string;
+                name?: string;
+                pushname?: string;
+                phone?: string;
+                syncedAt: string;
+            }>;
+            instanceIds: Array<string>;
+            /**
+             * Pinned by the caller
+             */
+            favourite: boolean;
+            /**
+             * The caller may edit it
+             */
+            canEdit: boolean;
+            /**
+             * Contacts merged into this one (unmerge)
+             */
+            merged: Array<{
+                contactId: string;
+                at: string;
+            }>;
+            createdAt: string;
+            updatedAt: string;
+        }>;
+        nextCursor: string | null;
+    };
+};
+
+export type ListContactsResponse = ListContactsResponses[keyof ListContactsResponses];
+
+export type CreateContactData = {
+    body: {
+        name?: string | null;
+        /**
+         * Phone numbers; local ones are read in the default country
+         */
+        phones?: Array<string>;
+        emails?: Array<string>;
+        company?: string | null;
+        notes?: string | null;
+        /**
+         * Custom attributes, name → text
+         */
+        attributes?: {
+            [key: string]: string;
+        };
+        /**
+         * Tag ids
+         */
+        tags?: Array<string>;
+        /**
+         * The customer's own id (imports upsert by it)
+         */
+        externalId?: string | null;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/contacts';
+};
+
+export type CreateContactErrors = {
+    /**
+     * `invalid_request`: a field is invalid (details list each: `invalid_phone`, `country_required`, `invalid_email`, …)
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `right_required`: needs canWrite on an instance (or owner/admin)
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `tag_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type CreateContactError = CreateContactErrors[keyof CreateContactErrors];
+
+export type CreateContactResponses = {
+    /**
+     * The contact
+     */
+    201: {
+        id: string;
+        /**
+         * name, else a WhatsApp name, else the first phone
+         */
+        displayName: string;
+        name: string | null;
+        /**
+         * E.164
+         */
+        phones: Array<string>;
+        emails: Array<string>;
+        company: string | null;
+        notes: string | null;
+        attributes: {
+            [key: string]: string;
+        };
+        /**
+         * Tag ids (GET /v1/contact-tags)
+         */
+        tags: Array<string>;
+        externalId: string | null;
+        /**
+         * Where the contact came from first
+         */
+        source: 'whatsapp' | 'import' | 'manual';
+        sources: Array<'whatsapp' | 'import' | 'manual'>;
+        /**
+         * WhatsApp ids linked to the contact, per instance
+         */
+        identities: Array<{
+            instanceId: string;
+            waId: string;
+            name?: string;
+            pushname?: string;
+            phone?: string;
+            syncedAt: string;
+        }>;
+        instanceIds: Array<string>;
+        /**
+         * Pinned by the caller
+         */
+        favourite: boolean;
+        /**
+         * The caller may edit it
+         */
+        canEdit: boolean;
+        /**
+         * Contacts merged into this one (unmerge)
+         */
+        merged: Array<{
+            contactId: string;
+            at: string;
+        }>;
+        createdAt: string;
+        updatedAt: string;
+    };
+};
+
+export type CreateContactResponse = CreateContactResponses[keyof CreateContactResponses];
+
+export type ExportContactsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Text in the display name or an email; digits also match phone prefixes
+         */
+        q?: string;
+        /**
+         * Phone prefix, digits with or without + (e.g. +5511 or 5511)
+         */
+        phone?: string;
+        /**
+         * Only contacts with this tag
+         */
+        tag?: string;
+        /**
+         * Only contacts linked to this instance
+         */
+        instanceId?: string;
+    };
+    url: '/v1/contacts/export';
+};
+
+export type ExportContactsErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ExportContactsError = ExportContactsErrors[keyof ExportContactsErrors];
+
+export type ExportContactsResponses = {
+    /**
+     * CSV (UTF-8 with BOM)
+     */
+    200: string;
+};
+
+export type ExportContactsResponse = ExportContactsResponses[keyof ExportContactsResponses];
+
+export type GetContactByChatData = {
+    body?: never;
+    path?: never;
+    query: {
+        instanceId: string;
+        /**
+         * The chat id of a user on that instance
+         */
+        chatId: string;
+    };
+    url: '/v1/contacts/by-chat';
+};
+
+export type GetContactByChatErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `contact_not_found`: no contact for this chat (not synced yet), or the caller cannot see it
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type GetContactByChatError = GetContactByChatErrors[keyof GetContactByChatErrors];
+
+export type GetContactByChatResponses = {
+    /**
+     * The contact with its conversations
+     */
+    200: {
+        id: string;
+        /**
+         * name, else a WhatsApp name, else the first phone
+         */
+        displayName: string;
+        name: string | null;
+        /**
+         * E.164
+         */
+        phones: Array<string>;
+        emails: Array<string>;
+        company: string | null;
+        notes: string | null;
+        attributes: {
+            [key: string]: string;
+        };
+        /**
+         * Tag ids (GET /v1/contact-tags)
+         */
+        tags: Array<string>;
+        externalId: string | null;
+        /**
+         * Where the contact came from first
+         */
+        source: 'whatsapp' | 'import' | 'manual';
+        sources: Array<'whatsapp' | 'import' | 'manual'>;
+        /**
+         * WhatsApp ids linked to the contact, per instance
+         */
+        identities: Array<{
+            instanceId: string;
+            waId: string;
+            name?: string;
+            pushname?: string;
+            phone?: string;
+            syncedAt: string;
+        }>;
+        instanceIds: Array<string>;
+        /**
+         * Pinned by the caller
+         */
+        favourite: boolean;
+        /**
+         * The caller may edit it
+         */
+        canEdit: boolean;
+        /**
+         * Contacts merged into this one (unmerge)
+         */
+        merged: Array<{
+            contactId: string;
+            at: string;
+        }>;
+        createdAt: string;
+        updatedAt: string;
+        /**
+         * Conversations with the contact on the instances the caller sees
+         */
+        conversations: Array<{
+            id: string;
+            instanceId: string;
+            chatId: string;
+            status: string | null;
+            lastActivityAt: string | null;
+        }>;
+    };
+};
+
+export type GetContactByChatResponse = GetContactByChatResponses[keyof GetContactByChatResponses];
+
+export type BulkTagContactsData = {
+    body: {
+        contactIds: Array<string>;
+        add?: Array<string>;
+        remove?: Array<string>;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/contacts/bulk-tag';
+};
+
+export type BulkTagContactsErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `tag_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type BulkTagContactsError = BulkTagContactsErrors[keyof BulkTagContactsErrors];
+
+export type BulkTagContactsResponses = {
+    /**
+     * Counts
+     */
+    200: {
+        updated: number;
+        /**
+         * Not visible or not editable
+         */
+        skipped: number;
+    };
+};
+
+export type BulkTagContactsResponse = BulkTagContactsResponses[keyof BulkTagContactsResponses];
+
+export type SyncContactsData = {
+    body: {
+        instanceId: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/contacts/sync';
+};
+
+export type SyncContactsErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: owners and admins
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_suspended`, `instance_stopped`
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `upstream_error`
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_unavailable`; `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type SyncContactsError = SyncContactsErrors[keyof SyncContactsErrors];
+
+export type SyncContactsResponses = {
+    /**
+     * What the pull did
+     */
+    200: {
+        instanceId: string;
+        seen: number;
+        created: number;
+        updated: number;
+        unchanged: number;
+    };
+};
+
+export type SyncContactsResponse = SyncContactsResponses[keyof SyncContactsResponses];
+
+export type DeleteContactData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/contacts/{id}';
+};
+
+export type DeleteContactErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `right_required`: editing needs canWrite on one of the contact’s instances (or owner/admin)
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `contact_not_found`: no such contact, or one the caller cannot see
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type DeleteContactError = DeleteContactErrors[keyof DeleteContactErrors];
+
+export type DeleteContactResponses = {
+    /**
+     * Deleted
+     */
+    204: void;
+};
+
+export type DeleteContactResponse = DeleteContactResponses[keyof DeleteContactResponses];
+
+export type GetContactData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/contacts/{id}';
+};
+
+export type GetContactErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `contact_not_found`: no such contact, or one the caller cannot see
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type GetContactError = GetContactErrors[keyof GetContactErrors];
+
+export type GetContactResponses = {
+    /**
+     * The contact
+     */
+    200: {
+        id: string;
+        /**
+         * name, else a WhatsApp name, else the first phone
+         */
+        displayName: string;
+        name: string | null;
+        /**
+         * E.164
+         */
+        phones: Array<string>;
+        emails: Array<string>;
+        company: string | null;
+        notes: string | null;
+        attributes: {
+            [key: string]: string;
+        };
+        /**
+         * Tag ids (GET /v1/contact-tags)
+         */
+        tags: Array<string>;
+        externalId: string | null;
+        /**
+         * Where the contact came from first
+         */
+        source: 'whatsapp' | 'import' | 'manual';
+        sources: Array<'whatsapp' | 'import' | 'manual'>;
+        /**
+         * WhatsApp ids linked to the contact, per instance
+         */
+        identities: Array<{
+            instanceId: string;
+            waId: string;
+            name?: string;
+            pushname?: string;
+            phone?: string;
+            syncedAt: string;
+        }>;
+        instanceIds: Array<string>;
+        /**
+         * Pinned by the caller
+         */
+        favourite: boolean;
+        /**
+         * The caller may edit it
+         */
+        canEdit: boolean;
+        /**
+         * Contacts merged into this one (unmerge)
+         */
+        merged: Array<{
+            contactId: string;
+            at: string;
+        }>;
+        createdAt: string;
+        updatedAt: string;
+        /**
+         * Conversations with the contact on the instances the caller sees
+         */
+        conversations: Array<{
+            id: string;
+            instanceId: string;
+            chatId: string;
+            status: string | null;
+            lastActivityAt: string | null;
+        }>;
+    };
+};
+
+export type GetContactResponse = GetContactResponses[keyof GetContactResponses];
+
+export type UpdateContactData = {
+    body: {
+        name?: string | null;
+        /**
+         * Phone numbers; local ones are read in the default country
+         */
+        phones?: Array<string>;
+        emails?: Array<string>;
+        company?: string | null;
+        notes?: string | null;
+        /**
+         * Custom attributes, name → text
+         */
+        attributes?: {
+            [key: string]: string;
+        };
+        /**
+         * Tag ids
+         */
+        tags?: Array<string>;
+        /**
+         * The customer's own id (imports upsert by it)
+         */
+        externalId?: string | null;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/contacts/{id}';
+};
+
+export type UpdateContactErrors = {
+    /**
+     * `invalid_request`: a field is invalid (details list each: `invalid_phone`, `country_required`, `invalid_email`, …)
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `right_required`: editing needs canWrite on one of the contact’s instances (or owner/admin)
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `contact_not_found`, `tag_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `phone_in_use`: a phone belongs to another contact (details contactId); merge them instead
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type UpdateContactError = UpdateContactErrors[keyof UpdateContactErrors];
+
+export type UpdateContactResponses = {
+    /**
+     * The contact
+     */
+    200: {
+        id: string;
+        /**
+         * name, else a WhatsApp name, else the first phone
+         */
+        displayName: string;
+        name: string | null;
+        /**
+         * E.164
+         */
+        phones: Array<string>;
+        emails: Array<string>;
+        company: string | null;
+        notes: string | null;
+        attributes: {
+            [key: string]: string;
+        };
+        /**
+         * Tag ids (GET /v1/contact-tags)
+         */
+        tags: Array<string>;
+        externalId: string | null;
+        /**
+         * Where the contact came from first
+         */
+        source: 'whatsapp' | 'import' | 'manual';
+        sources: Array<'whatsapp' | 'import' | 'manual'>;
+        /**
+         * WhatsApp ids linked to the contact, per instance
+         */
+        identities: Array<{
+            instanceId: string;
+            waId: string;
+            name?: string;
+            pushname?: string;
+            phone?: string;
+            syncedAt: string;
+        }>;
+        instanceIds: Array<string>;
+        /**
+         * Pinned by the caller
+         */
+        favourite: boolean;
+        /**
+         * The caller may edit it
+         */
+        canEdit: boolean;
+        /**
+         * Contacts merged into this one (unmerge)
+         */
+        merged: Array<{
+            contactId: string;
+            at: string;
+        }>;
+        createdAt: string;
+        updatedAt: string;
+    };
+};
+
+export type UpdateContactResponse = UpdateContactResponses[keyof UpdateContactResponses];
+
+export type MergeContactsData = {
+    body: {
+        /**
+         * The contact merged into this one (deleted)
+         */
+        contactId: string;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/contacts/{id}/merge';
+};
+
+export type MergeContactsErrors = {
+    /**
+     * `invalid_request`: e.g. a contact merged with itself
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `right_required`: editing needs canWrite on one of the contact’s instances (or owner/admin)
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `contact_not_found`: no such contact, or one the caller cannot see
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type MergeContactsError = MergeContactsErrors[keyof MergeContactsErrors];
+
+export type MergeContactsResponses = {
+    /**
+     * The kept contact
+     */
+    200: {
+        id: string;
+        /**
+         * name, else a WhatsApp name, else the first phone
+         */
+        displayName: string;
+        name: string | null;
+        /**
+         * E.164
+         */
+        phones: Array<string>;
+        emails: Array<string>;
+        company: string | null;
+        notes: string | null;
+        attributes: {
+            [key: string]: string;
+        };
+        /**
+         * Tag ids (GET /v1/contact-tags)
+         */
+        tags: Array<string>;
+        externalId: string | null;
+        /**
+         * Where the contact came from first
+         */
+        source: 'whatsapp' | 'import' | 'manual';
+        sources: Array<'whatsapp' | 'import' | 'manual'>;
+        /**
+         * WhatsApp ids linked to the contact, per instance
+         */
+        identities: Array<{
+            instanceId: string;
+            waId: string;
+            name?: string;
+            pushname?: string;
+            phone?: string;
+            syncedAt: string;
+        }>;
+        instanceIds: Array<string>;
+        /**
+         * Pinned by the caller
+         */
+        favourite: boolean;
+        /**
+         * The caller may edit it
+         */
+        canEdit: boolean;
+        /**
+         * Contacts merged into this one (unmerge)
+         */
+        merged: Array<{
+            contactId: string;
+            at: string;
+        }>;
+        createdAt: string;
+        updatedAt: string;
+    };
+};
+
+export type MergeContactsResponse = MergeContactsResponses[keyof MergeContactsResponses];
+
+export type UnmergeContactsData = {
+    body?: never;
+    path: {
+        id: string;
+        mergedId: string;
+    };
+    query?: never;
+    url: '/v1/contacts/{id}/unmerge/{mergedId}';
+};
+
+export type UnmergeContactsErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `right_required`: editing needs canWrite on one of the contact’s instances (or owner/admin)
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `contact_not_found`; `merge_not_found`: mergedId was not merged into this contact
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type UnmergeContactsError = UnmergeContactsErrors[keyof UnmergeContactsErrors];
+
+export type UnmergeContactsResponses = {
+    /**
+     * Both contacts
+     */
+    200: {
+        kept: {
+            id: string;
+            /**
+             * name, else a WhatsApp name, else the first phone
+             */
+            displayName: string;
+            name: string | null;
+            /**
+             * E.164
+             */
+            phones: Array<string>;
+            emails: Array<string>;
+            company: string | null;
+            notes: string | null;
+            attributes: {
+                [key: string]: string;
+            };
+            /**
+             * Tag ids (GET /v1/contact-tags)
+             */
+            tags: Array<string>;
+            externalId: string | null;
+            /**
+             * Where the contact came from first
+             */
+            source: 'whatsapp' | 'import' | 'manual';
+            sources: Array<'whatsapp' | 'import' | 'manual'>;
+            /**
+             * WhatsApp ids linked to the contact, per instance
+             */
+            identities: Array<{
+                instanceId: string;
+                waId: string;
+                name?: string;
+                pushname?: string;
+                phone?: string;
+                syncedAt: string;
+            }>;
+            instanceIds: Array<string>;
+            /**
+             * Pinned by the caller
+             */
+            favourite: boolean;
+            /**
+             * The caller may edit it
+             */
+            canEdit: boolean;
+            /**
+             * Contacts merged into this one (unmerge)
+             */
+            merged: Array<{
+                contactId: string;
+                at: string;
+            }>;
+            createdAt: string;
+            updatedAt: string;
+        };
+        restored: {
+            id: string;
+            /**
+             * name, else a WhatsApp name, else the first phone
+             */
+            displayName: string;
+            name: string | null;
+            /**
+             * E.164
+             */
+            phones: Array<string>;
+            emails: Array<string>;
+            company: string | null;
+            notes: string | null;
+            attributes: {
+                [key: string]: string;
+            };
+            /**
+             * Tag ids (GET /v1/contact-tags)
+             */
+            tags: Array<string>;
+            externalId: string | null;
+            /**
+             * Where the contact came from first
+             */
+            source: 'whatsapp' | 'import' | 'manual';
+            sources: Array<'whatsapp' | 'import' | 'manual'>;
+            /**
+             * WhatsApp ids linked to the contact, per instance
+             */
+            identities: Array<{
+                instanceId: string;
+                waId: string;
+                name?: string;
+                pushname?: string;
+                phone?: string;
+                syncedAt: string;
+            }>;
+            instanceIds: Array<string>;
+            /**
+             * Pinned by the caller
+             */
+            favourite: boolean;
+            /**
+             * The caller may edit it
+             */
+            canEdit: boolean;
+            /**
+             * Contacts merged into this one (unmerge)
+             */
+            merged: Array<{
+                contactId: string;
+                at: string;
+            }>;
+            createdAt: string;
+            updatedAt: string;
+        };
+    };
+};
+
+export type UnmergeContactsResponse = UnmergeContactsResponses[keyof UnmergeContactsResponses];
+
+export type UnpinContactData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/contacts/{id}/favourite';
+};
+
+export type UnpinContactErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type UnpinContactError = UnpinContactErrors[keyof UnpinContactErrors];
+
+export type UnpinContactResponses = {
+    /**
+     * Unpinned
+     */
+    204: void;
+};
+
+export type UnpinContactResponse = UnpinContactResponses[keyof UnpinContactResponses];
+
+export type PinContactData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/contacts/{id}/favourite';
+};
+
+export type PinContactErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `contact_not_found`: no such contact, or one the caller cannot see
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type PinContactError = PinContactErrors[keyof PinContactErrors];
+
+export type PinContactResponses = {
+    /**
+     * Pinned
+     */
+    204: void;
+};
+
+export type PinContactResponse = PinContactResponses[keyof PinContactResponses];
+
+export type GetContactSettingsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/contact-settings';
+};
+
+export type GetContactSettingsErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type GetContactSettingsError = GetContactSettingsErrors[keyof GetContactSettingsErrors];
+
+export type GetContactSettingsResponses = {
+    /**
+     * Settings
+     */
+    200: {
+        /**
+         * ISO 3166-1 alpha-2 country of local numbers (e.g. BR), or null
+         */
+        defaultCountry: string | null;
+    };
+};
+
+export type GetContactSettingsResponse = GetContactSettingsResponses[keyof GetContactSettingsResponses];
+
+export type SetContactSettingsData = {
+    body: {
+        defaultCountry: string | null;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/contact-settings';
+};
+
+export type SetContactSettingsErrors = {
+    /**
+     * `invalid_request`: not a country code libphonenumber knows
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type SetContactSettingsError = SetContactSettingsErrors[keyof SetContactSettingsErrors];
+
+export type SetContactSettingsResponses = {
+    /**
+     * Settings
+     */
+    200: {
+        /**
+         * ISO 3166-1 alpha-2 country of local numbers (e.g. BR), or null
+         */
+        defaultCountry: string | null;
+    };
+};
+
+export type SetContactSettingsResponse = SetContactSettingsResponses[keyof SetContactSettingsResponses];
+
+export type UploadContactImportData = {
+    body: {
+        format: 'csv' | 'json';
+        /**
+         * The file as text (UTF-8)
+         */
+        content: string;
+        filename?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/contact-imports';
+};
+
+export type UploadContactImportErrors = {
+    /**
+     * `invalid_file`: not UTF-8, malformed CSV (details line) or JSON, no header; `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: owners and admins
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `import_too_large`: over 10 MB; `payload_too_large`: a JSON body over the body limit (use multipart)
+     */
+    413: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type UploadContactImportError = UploadContactImportErrors[keyof UploadContactImportErrors];
+
+export type UploadContactImportResponses = {
+    /**
+     * The upload
+     */
+    201: {
+        id: string;
+        filename: string | null;
+        format: 'csv' | 'json';
+        bytes: number;
+        columns: Array<string>;
+        rowCount: number;
+        /**
+         * The first 5 rows
+         */
+        sample: Array<Array<string>>;
+        suggestedMapping: {
+            [key: string]: string;
+        };
+        status: 'uploaded' | 'committed';
+        createdAt: string;
+        committedAt: string | null;
+        result: {
+            rows: number;
+            new: number;
+            updates: number;
+            unchanged: number;
+            /**
+             * Rows matched to a contact synced from WhatsApp
+             */
+            matchedWhatsApp: number;
+            invalidCount: number;
+            /**
+             * The first 1 000 invalid rows
+             */
+            invalid: Array<{
+                /**
+                 * 1 = the first data row
+                 */
+                row: number;
+                code: 'invalid_phone' | 'country_required' | 'invalid_email' | 'missing_key' | 'phone_in_use' | 'too_long';
+                column?: string;
+                value?: string;
+                message: string;
+            }>;
+            duplicateCount: number;
+            /**
+             * The first 1 000 rows repeating an earlier row (phone, external id or contact)
+             */
+            duplicates: Array<{
+                row: number;
+                firstRow: number;
+                key: string;
+            }>;
+            tagsToCreate: Array<string>;
+            created: number;
+            updated: number;
+        } | null;
+    };
+};
+
+export type UploadContactImportResponse = UploadContactImportResponses[keyof UploadContactImportResponses];
+
+export type GetContactImportData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/contact-imports/{id}';
+};
+
+export type GetContactImportErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: owners and admins
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `import_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type GetContactImportError = GetContactImportErrors[keyof GetContactImportErrors];
+
+export type GetContactImportResponses = {
+    /**
+     * The upload
+     */
+    200: {
+        id: string;
+        filename: string | null;
+        format: 'csv' | 'json';
+        bytes: number;
+        columns: Array<string>;
+        rowCount: number;
+        /**
+         * The first 5 rows
+         */
+        sample: Array<Array<string>>;
+        suggestedMapping: {
+            [key: string]: string;
+        };
+        status: 'uploaded' | 'committed';
+        createdAt: string;
+        committedAt: string | null;
+        result: {
+            rows: number;
+            new: number;
+            updates: number;
+            unchanged: number;
+            /**
+             * Rows matched to a contact synced from WhatsApp
+             */
+            matchedWhatsApp: number;
+            invalidCount: number;
+            /**
+             * The first 1 000 invalid rows
+             */
+            invalid: Array<{
+                /**
+                 * 1 = the first data row
+                 */
+                row: number;
+                code: 'invalid_phone' | 'country_required' | 'invalid_email' | 'missing_key' | 'phone_in_use' | 'too_long';
+                column?: string;
+                value?: string;
+                message: string;
+            }>;
+            duplicateCount: number;
+            /**
+             * The first 1 000 rows repeating an earlier row (phone, external id or contact)
+             */
+            duplicates: Array<{
+                row: number;
+                firstRow: number;
+                key: string;
+            }>;
+            tagsToCreate: Array<string>;
+            created: number;
+            updated: number;
+        } | null;
+    };
+};
+
+export type GetContactImportResponse = GetContactImportResponses[keyof GetContactImportResponses];
+
+export type PreviewContactImportData = {
+    body: {
+        /**
+         * Field → column of the file. A phone or an external id column is required.
+         */
+        mapping: {
+            name?: string;
+            phone?: string | Array<string>;
+            email?: string | Array<string>;
+            company?: string;
+            notes?: string;
+            /**
+             * Tag names separated by , ; or |
+             */
+            tags?: string;
+            externalId?: string;
+            /**
+             * Custom attribute name → column
+             */
+            attributes?: {
+                [key: string]: string;
+            };
+        };
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/contact-imports/{id}/preview';
+};
+
+export type PreviewContactImportErrors = {
+    /**
+     * `invalid_request`: a mapping without a phone or external id column, or an invalid body
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: owners and admins
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `import_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unknown_column`: the mapping names a column the file does not have (details field, column, columns)
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type PreviewContactImportError = PreviewContactImportErrors[keyof PreviewContactImportErrors];
+
+export type PreviewContactImportResponses = {
+    /**
+     * The match report (nothing written)
+     */
+    200: {
+        rows: number;
+        new: number;
+        updates: number;
+        unchanged: number;
+        /**
+         * Rows matched to a contact synced from WhatsApp
+         */
+        matchedWhatsApp: number;
+        invalidCount: number;
+        /**
+         * The first 1 000 invalid rows
+         */
+        invalid: Array<{
+            /**
+             * 1 = the first data row
+             */
+            row: number;
+            code: 'invalid_phone' | 'country_required' | 'invalid_email' | 'missing_key' | 'phone_in_use' | 'too_long';
+            column?: string;
+            value?: string;
+            message: string;
+        }>;
+        duplicateCount: number;
+        /**
+         * The first 1 000 rows repeating an earlier row (phone, external id or contact)
+         */
+        duplicates: Array<{
+            row: number;
+            firstRow: number;
+            key: string;
+        }>;
+        tagsToCreate: Array<string>;
+    };
+};
+
+export type PreviewContactImportResponse = PreviewContactImportResponses[keyof PreviewContactImportResponses];
+
+export type CommitContactImportData = {
+    body: {
+        /**
+         * Field → column of the file. A phone or an external id column is required.
+         */
+        mapping: {
+            name?: string;
+            phone?: string | Array<string>;
+            email?: string | Array<string>;
+            company?: string;
+            notes?: string;
+            /**
+             * Tag names separated by , ; or |
+             */
+            tags?: string;
+            externalId?: string;
+            /**
+             * Custom attribute name → column
+             */
+            attributes?: {
+                [key: string]: string;
+            };
+        };
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/contact-imports/{id}/commit';
+};
+
+export type CommitContactImportErrors = {
+    /**
+     * `invalid_request`: a mapping without a phone or external id column, or an invalid body
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: owners and admins
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `import_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unknown_column`: the mapping names a column the file does not have (details field, column, columns)
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type CommitContactImportError = CommitContactImportErrors[keyof CommitContactImportErrors];
+
+export type CommitContactImportResponses = {
+    /**
+     * The report with what was written
+     */
+    200: {
+        rows: number;
+        new: number;
+        updates: number;
+        unchanged: number;
+        /**
+         * Rows matched to a contact synced from WhatsApp
+         */
+        matchedWhatsApp: number;
+        invalidCount: number;
+        /**
+         * The first 1 000 invalid rows
+         */
+        invalid: Array<{
+            /**
+             * 1 = the first data row
+             */
+            row: number;
+            code: 'invalid_phone' | 'country_required' | 'invalid_email' | 'missing_key' | 'phone_in_use' | 'too_long';
+            column?: string;
+            value?: string;
+            message: string;
+        }>;
+        duplicateCount: number;
+        /**
+         * The first 1 000 rows repeating an earlier row (phone, external id or contact)
+         */
+        duplicates: Array<{
+            row: number;
+            firstRow: number;
+            key: string;
+        }>;
+        tagsToCreate: Array<string>;
+        created: number;
+        updated: number;
+    };
+};
+
+export type CommitContactImportResponse = CommitContactImportResponses[keyof CommitContactImportResponses];
+
+export type ListContactTagsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/v1/contact-tags';
+};
+
+export type ListContactTagsErrors = {
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ListContactTagsError = ListContactTagsErrors[keyof ListContactTagsErrors];
+
+export type ListContactTagsResponses = {
+    /**
+     * Tags
+     */
+    200: {
+        items: Array<{
+            id: string;
+            name: string;
+            color: string;
+            createdAt: string;
+        }>;
+    };
+};
+
+export type ListContactTagsResponse = ListContactTagsResponses[keyof ListContactTagsResponses];
+
+export type CreateContactTagData = {
+    body: {
+        name: string;
+        /**
+         * A colour, #rrggbb
+         */
+        color?: string;
+    };
+    path?: never;
+    query?: never;
+    url: '/v1/contact-tags';
+};
+
+export type CreateContactTagErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `right_required`: needs canWrite on an instance (or owner/admin)
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `tag_name_taken`
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type CreateContactTagError = CreateContactTagErrors[keyof CreateContactTagErrors];
+
+export type CreateContactTagResponses = {
+    /**
+     * The tag
+     */
+    201: {
+        id: string;
+        name: string;
+        color: string;
+        createdAt: string;
+    };
+};
+
+export type CreateContactTagResponse = CreateContactTagResponses[keyof CreateContactTagResponses];
+
+export type DeleteContactTagData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/contact-tags/{id}';
+};
+
+export type DeleteContactTagErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: owners and admins
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `tag_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type DeleteContactTagError = DeleteContactTagErrors[keyof DeleteContactTagErrors];
+
+export type DeleteContactTagResponses = {
+    /**
+     * Removed
+     */
+    204: void;
+};
+
+export type DeleteContactTagResponse = DeleteContactTagResponses[keyof DeleteContactTagResponses];
+
+export type UpdateContactTagData = {
+    body: {
+        name?: string;
+        /**
+         * A colour, #rrggbb
+         */
+        color?: string;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/contact-tags/{id}';
+};
+
+export type UpdateContactTagErrors = {
+    /**
+     * `invalid_request`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `role_required`: owners and admins
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `tag_not_found`
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `tag_name_taken`
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type UpdateContactTagError = UpdateContactTagErrors[keyof UpdateContactTagErrors];
+
+export type UpdateContactTagResponses = {
+    /**
+     * The tag
+     */
+    200: {
+        id: string;
+        name: string;
+        color: string;
+        createdAt: string;
+    };
+};
+
+export type UpdateContactTagResponse = UpdateContactTagResponses[keyof UpdateContactTagResponses];
