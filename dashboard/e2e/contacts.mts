@@ -124,13 +124,14 @@ export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
     await report.waitFor();
     const count = async (key: string) => Number((await report.locator(`[data-count="${key}"] dd`).textContent())?.replace(/\D/g, ''));
     const got = {
-      total: await count('total'),
-      created: await count('created'),
+      rows: await count('rows'),
+      new: await count('new'),
+      updates: await count('updates'),
       matched: await count('matched'),
       invalid: await count('invalid'),
       duplicates: await count('duplicates'),
     };
-    const want = { total: ROWS, created: CREATED, matched: MATCHED, invalid: INVALID, duplicates: DUPLICATES };
+    const want = { rows: ROWS, new: CREATED, updates: MATCHED, matched: MATCHED, invalid: INVALID, duplicates: DUPLICATES };
     assert(JSON.stringify(got) === JSON.stringify(want), `preview counts ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
     await shot('31-contacts-import-preview');
     const before = await fetch(`${ctx.apiUrl}/v1/contacts?q=${encodeURIComponent('Imported Customer')}`, { headers: auth() });

@@ -1,7 +1,7 @@
 import { ChangeDetectionStrategy, Component, computed, effect, inject, input, signal, untracked } from '@angular/core';
 import { RouterLink } from '@angular/router';
 import { toApiError } from '../core/api-error';
-import { ContactsApi, type Contact, type ContactTag } from './contacts.service';
+import { ContactsApi, type ContactDetail, type ContactTag } from './contacts.service';
 import { displayName, identityLabel, tagChips } from './contact-view';
 
 /**
@@ -25,7 +25,7 @@ export class ContactCard {
   /** The WhatsApp chat id (`<digits>@c.us` or `…@lid`). */
   readonly chatId = input.required<string>();
 
-  readonly contact = signal<Contact | null>(null);
+  readonly contact = signal<ContactDetail | null>(null);
   readonly tags = signal<ContactTag[]>([]);
   readonly loaded = signal(false);
   readonly error = signal<string | null>(null);

@@ -2,7 +2,7 @@ import { ChangeDetectionStrategy, Component, computed, effect, inject, input, si
 import { Router, RouterLink } from '@angular/router';
 import { toApiError } from '../core/api-error';
 import { valueOf } from '../shared/dom';
-import { ContactsApi, type Contact, type ContactInput, type ContactTag } from './contacts.service';
+import { ContactsApi, type ContactDetail, type ContactInput, type ContactTag } from './contacts.service';
 import { colourFor, displayName, identityLabel, linesOf, tagChips } from './contact-view';
 
 /**
@@ -26,7 +26,7 @@ export class ContactEdit {
   /** `?phone=`: a phone to start a new contact with (the contact card's "Add to contacts"). */
   readonly phone = input<string | undefined>();
 
-  readonly contact = signal<Contact | null>(null);
+  readonly contact = signal<ContactDetail | null>(null);
   readonly tags = signal<ContactTag[]>([]);
   readonly name = signal('');
   readonly phones = signal('');

@@ -3,7 +3,7 @@ import { RouterLink } from '@angular/router';
 import { toApiError } from '../core/api-error';
 import { formatNumber } from '../shared/format';
 import { guessMapping, IMPORT_FIELDS, mappingProblem, type ColumnMapping, type ImportField } from './column-mapping';
-import { ContactsApi, mappingBody, type ImportPreview, type ImportUpload } from './contacts.service';
+import { ContactsApi, mappingBody, type CommitReport, type ImportReport, type ImportUpload } from './contacts.service';
 import { problemRows, reportLines } from './import-report';
 
 export type ImportStep = 'upload' | 'map' | 'preview' | 'done';
@@ -31,8 +31,8 @@ export class ContactImport {
   readonly file = signal<File | null>(null);
   readonly upload = signal<ImportUpload | null>(null);
   readonly mapping = signal<ColumnMapping>([]);
-  readonly preview = signal<ImportPreview | null>(null);
-  readonly result = signal<ImportPreview | null>(null);
+  readonly preview = signal<ImportReport | null>(null);
+  readonly result = signal<CommitReport | null>(null);
   readonly error = signal<string | null>(null);
   readonly busy = signal(false);
 
@@ -110,7 +110,7 @@ export class ContactImport {
     await this.run(async () => {
       const up = await this.contacts.upload(f);
       this.upload.set(up);
-      this.mapping.set(guessMapping(up.columns, up.sample ?? []));
+      this.mapping.set(guessMapping(up.columns, up.sample));
       this.go('map');
     });
   }

@@ -71,7 +71,7 @@ export class ContactList {
       const page = await this.contacts.list({
         q: this.q().trim() || undefined,
         tag: this.tag() || undefined,
-        cursor: more ? this.nextCursor() : null,
+        cursor: more ? (this.nextCursor() ?? undefined) : undefined,
       });
       if (gen !== this.generation) return;
       this.items.set(more ? [...(this.items() ?? []), ...page.items] : page.items);

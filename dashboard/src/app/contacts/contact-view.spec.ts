@@ -2,14 +2,15 @@ import type { ContactTag } from './contacts.service';
 import { colourFor, displayName, favouritesFirst, identityLabel, linesOf, tagChips, TAG_PALETTE, textOn } from './contact-view';
 
 const tags: ContactTag[] = [
-  { id: 't1', name: 'lead', color: '#fb8c00' },
-  { id: 't2', name: 'vip', color: '#1e88e5' },
-  { id: 't3', name: 'pale', color: '#ffffcc' },
+  { id: 't1', name: 'lead', color: '#fb8c00', createdAt: '' },
+  { id: 't2', name: 'vip', color: '#1e88e5', createdAt: '' },
+  { id: 't3', name: 'pale', color: '#ffffcc', createdAt: '' },
 ];
 
 describe('contact view helpers', () => {
   it('shows the own name, else a WhatsApp name, else the first phone', () => {
     const base = { name: null, phones: ['+5511987650001'], identities: [] };
+    expect(displayName({ ...base, name: 'Ana', displayName: 'Ana (api)' })).toBe('Ana (api)');
     expect(displayName({ ...base, name: 'Ana' })).toBe('Ana');
     expect(displayName({ ...base, identities: [{ instanceId: 'i', waId: '1@c.us', pushname: 'Ana P', syncedAt: '' }] })).toBe('Ana P');
     expect(displayName(base)).toBe('+5511987650001');

@@ -4,8 +4,9 @@
  */
 import type { Contact, ContactTag, WhatsAppIdentity } from './contacts.service';
 
-/** The name to show: the contact's own, else a name WhatsApp knows, else its first phone, else an empty string. */
-export function displayName(c: Pick<Contact, 'name' | 'phones' | 'identities'>): string {
+/** The name to show: the api's display name, else the own name, else a name WhatsApp knows, else the first phone. */
+export function displayName(c: Pick<Contact, 'name' | 'phones' | 'identities'> & { displayName?: string }): string {
+  if (c.displayName) return c.displayName;
   if (c.name) return c.name;
   for (const i of c.identities) if (i.name || i.pushname) return (i.name || i.pushname)!;
   return c.phones[0] ?? '';

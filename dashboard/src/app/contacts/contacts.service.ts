@@ -3,101 +3,65 @@
  * (`/v1/contacts`), the organisation's tag catalogue (`/v1/contact-tags`) and CSV imports (`/v1/contact-imports`).
  * A thin layer: every call resolves to the typed body or rejects with an ApiError.
  */
-import { HttpClient } from '@angular/common/http';
+import { HttpClient, HttpErrorResponse } from '@angular/common/http';
 import { inject, Injectable } from '@angular/core';
 import { catchError, firstValueFrom, type Observable } from 'rxjs';
 import { toApiError } from '../core/api-error';
 import { RUNTIME_CONFIG } from '../core/config';
-import type { ColumnMapping, ImportField } from './column-mapping';
+import type {
+  CommitContactImportResponses,
+  CreateContactData,
+  CreateContactResponses,
+  GetContactByChatResponses,
+  GetContactResponses,
+  ListContactsData,
+  ListContactsResponses,
+  ListContactTagsResponses,
+  MergeContactsResponses,
+  PreviewContactImportData,
+  PreviewContactImportResponses,
+  UpdateContactResponses,
+  UploadContactImportResponses,
+} from '../api/generated/api';
+import type { ColumnMapping } from './column-mapping';
 
-/** A tag of the organisation's catalogue; `color` is a CSS colour (#rrggbb). */
-export interface ContactTag {
-  id: string;
-  name: string;
-  color: string;
-}
+/** A tag of the organisation's catalogue; `color` is #rrggbb. */
+export type ContactTag = ListContactTagsResponses[200]['items'][number];
+/** A contact as the caller sees it: phones in E.164, tags by id, `favourite` (pinned by the caller), `displayName`. */
+export type Contact = ListContactsResponses[200]['items'][number];
+/** One contact with its conversations (GET /v1/contacts/{id}, /v1/contacts/by-chat). */
+export type ContactDetail = GetContactResponses[200];
+/** A WhatsApp identity of a contact: its WhatsApp id on one instance, with the names WhatsApp knows. */
+export type WhatsAppIdentity = Contact['identities'][number];
+/** What a person edits (POST /v1/contacts, PATCH /v1/contacts/{id}). */
+export type ContactInput = CreateContactData['body'];
+export type ContactPage = ListContactsResponses[200];
+/** The search of the list: text (name, e-mail, phone digits), tag, favourites only, page. */
+export type ContactQuery = NonNullable<ListContactsData['query']>;
+/** An uploaded file: its id, columns, row count and first rows. */
+export type ImportUpload = UploadContactImportResponses[201];
+/** Field → column(s) of the file. */
+export type ImportMapping = PreviewContactImportData['body']['mapping'];
+/** The preview report (nothing written). */
+export type ImportReport = PreviewContactImportResponses[200];
+/** The report of a commit: the preview's counts plus what was written. */
+export type CommitReport = CommitContactImportResponses[200];
+/** One invalid row of a report. */
+export type ImportRowError = ImportReport['invalid'][number];
 
-/** A WhatsApp identity of a contact: its WhatsApp id on one instance (…@c.us or …@lid), with the names WhatsApp knows. */
-export interface WhatsAppIdentity {
-  instanceId: string;
-  waId: string;
-  name?: string;
-  pushname?: string;
-  phone?: string;
-  syncedAt: string;
-}
-
-/** A contact of the organisation; phones in E.164 (+5511…), tags by id, `favourite` for the caller. */
-export interface Contact {
-  id: string;
-  name: string | null;
-  phones: string[];
-  emails: string[];
-  tags: string[];
-  company: string | null;
-  notes: string | null;
-  identities: WhatsAppIdentity[];
-  favourite: boolean;
-  source: 'whatsapp' | 'import' | 'manual';
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** What a person edits: the contact without its computed fields. */
-export type ContactInput = Pick<Contact, 'name' | 'phones' | 'emails' | 'tags' | 'company' | 'notes'>;
-
-export interface ContactPage {
-  items: Contact[];
-  nextCursor: string | null;
-}
-
-/** The search of the list: free text over name and phone, and a tag. */
-export interface ContactQuery {
-  q?: string;
-  tag?: string;
-  cursor?: string | null;
-  limit?: number;
-}
-
-/** One problem row of an import preview: its line in the file, why it is left out, the value at fault. */
-export interface ImportProblem {
-  row: number;
-  reason: 'invalid_phone' | 'duplicate_in_file' | 'missing_phone' | string;
-  value?: string | null;
-}
-
-/** The preview report of an import: counts of what committing it would do, and the rows left out. */
-export interface ImportPreview {
-  id: string;
-  total: number;
-  valid: number;
-  created: number;
-  updated: number;
-  matched: number;
-  invalid: number;
-  duplicates: number;
-  problems: ImportProblem[];
-  status: 'previewed' | 'committed';
-}
-
-/** An uploaded file: its id, the columns of its header row, how many rows follow, the first rows (sample). */
-export interface ImportUpload {
-  id: string;
-  columns: string[];
-  rowCount: number;
-  sample?: string[][];
-}
-
-/** The field each column fills, by column name (columns left out are ignored). */
-export type ImportMappingBody = Record<string, Exclude<ImportField, 'ignore'>>;
-
-/** The mapping step's choice (one field per column index) as the api takes it. */
-export function mappingBody(columns: readonly string[], mapping: ColumnMapping): ImportMappingBody {
-  const body: ImportMappingBody = {};
+/** The mapping step's choice (one field per column index) as the api takes it: field → column (phone, e-mail: several). */
+export function mappingBody(columns: readonly string[], mapping: ColumnMapping): ImportMapping {
+  const body: ImportMapping = {};
+  const phones: string[] = [];
+  const emails: string[] = [];
   columns.forEach((col, i) => {
     const f = mapping[i];
-    if (f && f !== 'ignore') body[col] = f;
+    if (f === 'phone') phones.push(col);
+    else if (f === 'email') emails.push(col);
+    else if (f && f !== 'ignore') body[f] = col;
   });
+  if (phones.length) body.phone = phones.length === 1 ? phones[0]! : phones;
+  if (emails.length) body.email = emails.length === 1 ? emails[0]! : emails;
   return body;
 }
 
@@ -120,64 +84,72 @@ export class ContactsApi {
     return this.base + path;
   }
 
-  /** One page of contacts, favourites first, then by name. */
+  /** One page of contacts by display name; on the first page the caller's pinned contacts come first. */
   list(query: ContactQuery = {}): Promise<ContactPage> {
     const params: Record<string, string> = {};
-    if (query.q) params['q'] = query.q;
-    if (query.tag) params['tag'] = query.tag;
-    if (query.cursor) params['cursor'] = query.cursor;
-    if (query.limit) params['limit'] = String(query.limit);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null && v !== '') params[k] = String(v);
     return this.call(this.http.get<ContactPage>(this.url('/v1/contacts'), { params }));
   }
-  get(id: string): Promise<Contact> {
-    return this.call(this.http.get<Contact>(this.url(`/v1/contacts/${encodeURIComponent(id)}`)));
+  get(id: string): Promise<ContactDetail> {
+    return this.call(this.http.get<ContactDetail>(this.url(`/v1/contacts/${encodeURIComponent(id)}`)));
   }
-  /** The contact behind a chat of an instance, or null when none is known. */
-  async forChat(instanceId: string, chatId: string): Promise<Contact | null> {
-    const page = await this.call(this.http.get<ContactPage>(this.url('/v1/contacts'), { params: { instanceId, chatId, limit: '1' } }));
-    return page.items[0] ?? null;
+  /** The contact behind a chat of an instance, or null when there is none (404 `contact_not_found`). */
+  forChat(instanceId: string, chatId: string): Promise<ContactDetail | null> {
+    return firstValueFrom(
+      this.http.get<GetContactByChatResponses[200]>(this.url('/v1/contacts/by-chat'), { params: { instanceId, chatId } }).pipe(
+        catchError((e: unknown) => {
+          if (e instanceof HttpErrorResponse && e.status === 404) return [null];
+          throw toApiError(e);
+        }),
+      ),
+    );
   }
   create(body: ContactInput): Promise<Contact> {
-    return this.call(this.http.post<Contact>(this.url('/v1/contacts'), body));
+    return this.call(this.http.post<CreateContactResponses[201]>(this.url('/v1/contacts'), body));
   }
-  update(id: string, body: Partial<ContactInput>): Promise<Contact> {
-    return this.call(this.http.patch<Contact>(this.url(`/v1/contacts/${encodeURIComponent(id)}`), body));
+  update(id: string, body: ContactInput): Promise<Contact> {
+    return this.call(this.http.patch<UpdateContactResponses[200]>(this.url(`/v1/contacts/${encodeURIComponent(id)}`), body));
   }
   remove(id: string): Promise<void> {
     return this.call(this.http.delete<void>(this.url(`/v1/contacts/${encodeURIComponent(id)}`)));
   }
-  /** Pins or unpins the contact as the caller's favourite. */
+  /** Pins or unpins the contact for the caller (both idempotent). */
   setFavourite(id: string, favourite: boolean): Promise<void> {
     const u = this.url(`/v1/contacts/${encodeURIComponent(id)}/favourite`);
     return this.call(favourite ? this.http.put<void>(u, null) : this.http.delete<void>(u));
   }
-  /** Merges `others` into `id` (phones, tags, identities joined); the merged contact. */
-  merge(id: string, others: string[]): Promise<Contact> {
-    return this.call(this.http.post<Contact>(this.url(`/v1/contacts/${encodeURIComponent(id)}/merge`), { contactIds: others }));
+  /** Merges `others` into `id` one by one (phones, e-mails, tags, identities joined); the kept contact. */
+  async merge(id: string, others: string[]): Promise<Contact> {
+    let kept: Contact | undefined;
+    for (const other of others)
+      kept = await this.call(
+        this.http.post<MergeContactsResponses[200]>(this.url(`/v1/contacts/${encodeURIComponent(id)}/merge`), { contactId: other }),
+      );
+    return kept ?? this.get(id);
   }
-  /** Every contact as a CSV file. */
+  /** The contacts the caller sees as a CSV file. */
   export(): Promise<Blob> {
     return this.call(this.http.get(this.url('/v1/contacts/export'), { responseType: 'blob' }));
   }
 
   tags(): Promise<ContactTag[]> {
-    return this.call(this.http.get<{ items: ContactTag[] }>(this.url('/v1/contact-tags'))).then((r) => r.items);
+    return this.call(this.http.get<ListContactTagsResponses[200]>(this.url('/v1/contact-tags'))).then((r) => r.items);
   }
   createTag(name: string, color: string): Promise<ContactTag> {
     return this.call(this.http.post<ContactTag>(this.url('/v1/contact-tags'), { name, color }));
   }
 
-  /** Uploads a CSV file (kept by the api until committed); its columns and row count. Nothing is imported yet. */
+  /** Uploads a CSV file (kept by the api until committed); its columns, row count and first rows. Nothing is imported yet. */
   async upload(file: File): Promise<ImportUpload> {
-    const csv = await file.text();
-    return this.call(this.http.post<ImportUpload>(this.url('/v1/contact-imports'), { filename: file.name, csv }));
+    const content = await file.text();
+    return this.call(this.http.post<ImportUpload>(this.url('/v1/contact-imports'), { format: 'csv', content, filename: file.name }));
   }
   /** What importing the upload with `mapping` would do: the preview report (nothing is written). */
-  preview(id: string, mapping: ImportMappingBody): Promise<ImportPreview> {
-    return this.call(this.http.post<ImportPreview>(this.url(`/v1/contact-imports/${encodeURIComponent(id)}/preview`), { mapping }));
+  preview(id: string, mapping: ImportMapping): Promise<ImportReport> {
+    return this.call(this.http.post<ImportReport>(this.url(`/v1/contact-imports/${encodeURIComponent(id)}/preview`), { mapping }));
   }
-  /** Imports the upload with `mapping`; the final report. */
-  commit(id: string, mapping: ImportMappingBody): Promise<ImportPreview> {
-    return this.call(this.http.post<ImportPreview>(this.url(`/v1/contact-imports/${encodeURIComponent(id)}/commit`), { mapping }));
+  /** Imports the upload with `mapping` (again changes nothing); the report with what was written. */
+  commit(id: string, mapping: ImportMapping): Promise<CommitReport> {
+    return this.call(this.http.post<CommitReport>(this.url(`/v1/contact-imports/${encodeURIComponent(id)}/commit`), { mapping }));
   }
 }
