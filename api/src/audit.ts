@@ -27,6 +27,11 @@ export const AUDIT_ACTIONS = [
   'contact.merged',
   'contact.unmerged',
   'contacts.imported',
+  'conversation.assigned',
+  'conversation.transferred',
+  'conversation.unassigned',
+  'conversation.status_changed',
+  'conversation.visibility_changed',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

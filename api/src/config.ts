@@ -194,8 +194,22 @@ const shape = {
   INSTANCE_READY_WAIT_MS: int.min(0).max(600_000).default(60_000),
   /** Lifetime of a browser's single-use WebSocket ticket (`POST /v1/instances/:id/ws-ticket`), seconds. */
   WS_TICKET_TTL_S: int.min(5).max(600).default(30),
+  /**
+   * Base URL instances reach this api at, for their event subscription (`<url>/internal/v1/instance-events`;
+   * docs/team.md). Default with the process provider: `http://127.0.0.1:<PORT>`; the chart sets the api Service's
+   * URL, docker-compose `http://api:3000`. Unset with another provider: instances report no events (a warning).
+   */
+  API_EVENTS_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** How long live events stay resumable with `lastEventId` (`GET /v1/live`), ms (default 15 min). */
+  LIVE_RETENTION_MS: int.min(1000).default(15 * 60_000),
+  /** How often each replica looks for events other replicas appended to the live log, ms. */
+  LIVE_POLL_MS: int.min(10).max(10_000).default(250),
+  /** How often open live sockets re-check their session and rights, ms (member changes on this replica: at once). */
+  LIVE_CHECK_MS: int.min(100).default(5_000),
   /** How often expired sessions and throttle points are removed from the database, seconds. */
   SWEEP_INTERVAL_S: int.min(1).default(600),
+  /** How often snoozed conversations whose time has come are woken (status back to open), ms. */
+  INBOX_WAKE_INTERVAL_MS: int.min(100).default(30_000),
   /** Trust X-Forwarded-For from this many proxies (Ingress). */
   TRUST_PROXY_HOPS: int.min(0).default(0),
   /** Built dashboard to serve at / (embedded mode); empty: none. */

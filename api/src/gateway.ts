@@ -320,8 +320,9 @@ export class Gateway {
   }
 
   /** Relays WebSocket upgrades of `/v1/instances/:id/api/v1/events` to the instance's event stream. */
-  attachWebSocket(server: Server): WsRelay {
+  attachWebSocket(server: Server, elsewhere?: (pathname: string) => boolean): WsRelay {
     return new WsRelay(server, {
+      elsewhere,
       match: (p) => {
         const m = PREFIX.exec(p);
         return m && m[2] === '/v1/events' ? m[1] : undefined;

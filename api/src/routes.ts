@@ -25,6 +25,7 @@ import { webhookRoutes } from './webhook-routes.js';
 import type { WsTickets } from './gateway/ws-tickets.js';
 import { wsTicketRoutes } from './ws-ticket-routes.js';
 import { contactApiRoutes, type ContactServices } from './contacts/index.js';
+import { inboxRoutes, type InboxRouteDeps } from './inbox/routes.js';
 import type { Logger } from 'pino';
 
 export interface RouteDeps {
@@ -44,6 +45,7 @@ export interface RouteDeps {
   /** Browsers' WebSocket tickets; none: no ticket route. */
   tickets?: WsTickets;
   contacts: ContactServices; // the contact book (contacts/)
+  inbox?: InboxRouteDeps; // the conversations (`inbox/`); none: no inbox routes
 }
 
 const route = defineRoute<AuthContext>();
@@ -496,5 +498,6 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
     ...teamRoutes({ ...d, address: clientAddress }),
     ...(d.tickets ? wsTicketRoutes(d.instances, d.tickets) : []),
     ...contactApiRoutes(d.contacts),
+    ...(d.inbox ? inboxRoutes(d.inbox) : []),
   ];
 }

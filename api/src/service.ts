@@ -32,8 +32,15 @@ import { LoginThrottle, Throttle } from './login-throttle.js';
 import { createProvider, type InstanceProvider } from './providers/index.js';
 import { apiOpenApi } from './openapi.js';
 import { apiRoutes } from './routes.js';
+import { createInbox } from './inbox/index.js';
 import { openApiStore, type ApiStore } from './store.js';
 import { Wallet } from './wallet.js';
+import { Ingest } from './events/ingest.js';
+import { ingestRoutes, rawEventBody } from './events/ingest-routes.js';
+import { ApiSubscriptions, withSubscriptions } from './events/subscriptions.js';
+import { feedInstanceEvents } from './live/instance-feed.js';
+import { Live } from './live/live.js';
+import { LIVE_PATH } from './live/sockets.js';
 
 export interface Api {
   url: string;
@@ -42,6 +49,10 @@ export interface Api {
   provider: InstanceProvider;
   wallet: Wallet;
   instances: InstanceService;
+  /** Instance events as the ingest takes them (`events/instance-events.ts`). */
+  events: Ingest;
+  /** The live log and socket (`live/live-log.ts`). */
+  live: Live;
   registry: Registry;
   /** URL of the metrics listener (METRICS_PORT), if any. */
   metricsUrl?: string | undefined;
@@ -68,10 +79,16 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   const store = await openApiStore(config.mongodbUri);
   // Accounts from before organisations get their own (idempotent; several replicas may run it at once).
   await migrateAccounts(store, logger.child({ component: 'organisations' }));
-  const provider = cachingEndpoints(providerOverride ?? (await createProvider(config, logger)), {
+  // Every instance the api learns the endpoints of is subscribed to the ingest (docs/team.md §1).
+  const subscriptions = new ApiSubscriptions(store, {
+    jwtSecret: config.jwtSecret,
+    logger: logger.child({ component: 'api-subscriptions' }),
+  });
+  const cached = cachingEndpoints(providerOverride ?? (await createProvider(config, logger)), {
     ttlMs: config.endpointsTtlMs,
     negativeTtlMs: config.endpointsNegativeTtlMs,
   });
+  const provider = withSubscriptions(cached, subscriptions);
   const accounts = new Accounts(store, {
     jwtSecret: config.jwtSecret,
     issuer: config.jwtIssuer,
@@ -102,6 +119,18 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   const sharedCounters = new Throttle(store);
   const tickets = new WsTickets(store.connection.db!.collection<WsTicketDoc>('ws_tickets'), { ttlMs: config.wsTicketTtlS * 1000 });
   await tickets.init();
+  // The team layer's seams: instance events in (the bus), live events out (the log and the members' socket). Features
+  // get `events` (subscribe) and `live` (append) from here: docs/team.md.
+  const events = new Ingest(store, { jwtSecret: config.jwtSecret, logger: logger.child({ component: 'ingest' }) });
+  await events.init();
+  const live = new Live(store, accounts, tickets, {
+    retentionMs: config.liveRetentionMs,
+    pollMs: config.livePollMs,
+    checkMs: config.liveCheckMs,
+    logger: logger.child({ component: 'live' }),
+  });
+  await live.start();
+  feedInstanceEvents(events, live);
   const windowMs = config.gatewayRateWindowS * 1000;
   const gatewayLogger = logger.child({ component: 'gateway' });
   const gateway = new Gateway(accounts, instances, client, gatewayLogger, {
@@ -136,27 +165,46 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   const relays: { current?: { recheck(): Promise<void> } } = {}; // the gateway's WebSocket relays, attached below
   const members = new Members(store, audit, {
     revokeSessions: (userId) => accounts.revokeAll(userId),
-    onAccessChanged: () => void relays.current?.recheck().catch((err: unknown) => logger.warn({ err }, 're-checking event streams failed')),
+    onAccessChanged: () => {
+      void relays.current?.recheck().catch((err: unknown) => logger.warn({ err }, 're-checking event streams failed'));
+      void live.recheck().catch((err: unknown) => logger.warn({ err }, 're-checking live sockets failed'));
+    },
   });
   const invitations = new Invitations(store, accounts, wallet, audit, { ttlS: config.invitationTtlS });
   const contacts = await createContacts({ store, audit, instances, client, logger: logger.child({ component: 'contacts' }) });
+  contacts.subscribe(events); // a pull after each login (session.status WORKING from the ingest)
   contacts.start(config.contactsSyncIntervalS * 1000);
-  const routes = apiRoutes({
-    config,
+  const inbox = await createInbox({
     store,
-    accounts,
-    throttle,
-    wallet,
+    audit,
     instances,
     client,
-    billing,
-    members,
-    invitations,
-    audit,
-    logger,
-    tickets,
-    contacts: contacts.services,
+    live,
+    bus: events,
+    logger: logger.child({ component: 'inbox' }),
+    wakeIntervalMs: config.inboxWakeIntervalMs,
   });
+  const routes = [
+    ...apiRoutes({
+      config,
+      store,
+      accounts,
+      throttle,
+      wallet,
+      instances,
+      client,
+      billing,
+      members,
+      invitations,
+      audit,
+      logger,
+      tickets,
+      inbox: inbox.routes,
+      contacts: contacts.services,
+    }),
+    ...ingestRoutes(events),
+    ...live.routes(),
+  ];
   const authenticate: Authenticate = async (req, scope) => {
     if (scope === 'none') return undefined;
     const token = bearer(req);
@@ -183,24 +231,28 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     registry,
     httpDuration,
     bodyLimitBytes: config.bodyLimitBytes,
-    before: [notPublic, cors(config.corsOrigins), gateway.middleware()],
+    before: [notPublic, cors(config.corsOrigins), rawEventBody(Math.max(config.bodyLimitBytes, 1024 * 1024)), gateway.middleware()],
     after,
     openapi: () => (doc ??= apiOpenApi(routes)),
   });
   if (config.trustProxyHops > 0) app.set('trust proxy', config.trustProxyHops);
   const server = http.createServer(app);
-  const ws = gateway.attachWebSocket(server);
+  const ws = gateway.attachWebSocket(server, (p) => p === LIVE_PATH);
   relays.current = ws;
+  live.attach(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, provider: provider.kind }, 'api listening');
+  const eventsUrl = config.apiEventsUrl ?? (config.provider === 'process' ? `http://127.0.0.1:${port}` : undefined);
+  if (eventsUrl) subscriptions.start(cached, eventsUrl);
+  else logger.warn('API_EVENTS_URL is not set: instances will not report their events (conversations, live socket)');
   const metrics = config.metricsPort === undefined ? undefined : await serveMetrics(registry, config.metricsHost, config.metricsPort);
   const sweep = setInterval(
     () =>
-      void Promise.all([accounts.sweepExpired(), sharedCounters.sweep(), tickets.sweep()]).catch((err: unknown) =>
+      void Promise.all([accounts.sweepExpired(), sharedCounters.sweep(), tickets.sweep(), events.sweep()]).catch((err: unknown) =>
         logger.warn({ err }, 'sweeping expired sessions and throttle points failed'),
       ),
     config.sweepIntervalS * 1000,
@@ -228,11 +280,16 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     provider,
     wallet,
     instances,
+    events,
+    live,
     registry,
     metricsUrl: metrics?.url,
     async close() {
       clearInterval(sweep);
       await contacts.close();
+      inbox.close();
+      subscriptions.stop();
+      await live.close();
       await billingCron?.stop();
       await ws.close();
       await recovery;

@@ -390,6 +390,7 @@ test('who sent what: a member sending through the gateway is named on the messag
   });
   expect(byAgent.status).toBe(202);
   expect(byAgent.body.sentBy).toEqual({
+    kind: 'member',
     tokenId: expect.any(String),
     tokenName: 'wacloud-gateway',
     member: { id: agent.id, name: 'sender@example.com' },
@@ -402,7 +403,7 @@ test('who sent what: a member sending through the gateway is named on the messag
     headers: { 'x-wacloud-member': forged },
   });
   expect(byToken.status).toBe(202);
-  expect(byToken.body.sentBy).toEqual({ tokenId: crm.body.id, tokenName: 'crm-sender' }); // no member: cannot claim one
+  expect(byToken.body.sentBy).toEqual({ kind: 'token', tokenId: crm.body.id, tokenName: 'crm-sender' }); // no member: cannot claim one
 
   // Idempotency keys are per member on the shared gateway token: another member's same key is another message.
   const other = await member('sender2@example.com', 'agent');

@@ -19,6 +19,7 @@ import { LOCALE_PAGES, norm, type LocaleExpectations } from './locales.mts';
 import { freePort, startMongo, startProcess, waitForPort, type ManagedProcess, type MongoServer } from '@wacloud/testenv';
 import { webhookSteps } from './webhooks.mts';
 import { contactSteps, createWhatsAppCustomers } from './contacts.mts';
+import { inboxSteps } from './inbox.mts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dashboardDir = path.resolve(here, '..');
@@ -630,6 +631,8 @@ async function main(): Promise<number> {
       assert(r.status === 401, `revoked token answered ${r.status}`);
       accessToken = undefined;
     });
+
+    await inboxSteps({ browser: browser!, contextOptions, apiUrl, simnetUrl, shotsDir, step, assert, until, json });
 
     await step('the browser console stayed free of errors', async () => {
       // 401/402: the log-in and money steps; 422: the refused webhook URL.

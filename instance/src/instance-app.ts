@@ -39,7 +39,9 @@ import { Journal, journalFilePath } from './storage/journal.js';
 import { Persister, spillFilePath } from './storage/persistence.js';
 import { openStore, type Store } from './storage/store.js';
 import { WebhookAdmin } from './webhooks/admin.js';
+import { ApiSubscription, platformTarget } from './webhooks/api-subscription.js';
 import { WebhookDispatcher } from './webhooks/dispatcher.js';
+import { apiSubscriptionRoutes } from './http/routes-api-subscription.js';
 import { WebhookOutbox } from './webhooks/outbox.js';
 import { WebhookSettingsService } from './webhooks/settings.js';
 import { WebhookGuard } from './webhooks/ssrf.js';
@@ -85,7 +87,10 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     flushMs: config.persistFlushMs,
     bufferLimit: config.persistBufferLimit,
     spillFile: spillFilePath(config.dataDir),
-    onEventsStored: () => dispatcher.notify(),
+    onEventsStored: () => {
+      dispatcher.notify();
+      apiDispatcher.notify();
+    },
     onJournaledStored: (seqs) => journal.committed(seqs),
   });
   // Inbound messages are journaled before anything else happens to them; what a crash left is replayed below.
@@ -130,7 +135,24 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     guard,
     maxResponseBytes: config.webhookMaxResponseBytes,
   });
-  const outbox = new WebhookOutbox(webhooks, persister);
+  // The platform's own subscription (target `api`): every event to the main api's ingest, outside the SSRF guard.
+  const apiSubscription = new ApiSubscription(store, () => apiDispatcher.notify());
+  const apiDispatcher: WebhookDispatcher = new WebhookDispatcher({
+    store,
+    settings: apiSubscription,
+    collection: store.col.apiOutbox,
+    dropDelivered: true,
+    logger: logger.child({ component: 'api-events' }),
+    instanceId: config.instanceId,
+    maxAttempts: Number.MAX_SAFE_INTEGER, // the platform's receiver comes back: never given up
+    retryBaseMs: config.webhookRetryBaseMs,
+    retryMaxMs: config.webhookRetryMaxMs,
+    timeoutMs: config.webhookTimeoutMs,
+    guard: platformTarget,
+    maxResponseBytes: config.webhookMaxResponseBytes,
+    concurrency: 1,
+  });
+  const outbox = new WebhookOutbox(webhooks, persister, apiSubscription);
   const live = new LiveEvents();
   const tokens = new TokenService(store);
   const session = new SessionController({ engine, live, outbox, metrics, logger: logger.child({ component: 'session' }) });
@@ -215,7 +237,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
       ...groupRoutes({ groups }),
       ...mediaRoutes({ messaging, media, received, sendWaitMs: config.sendWaitMaxMs }),
     ],
-    internalRoutes: internalRoutes({ tokens, webhooks: webhookAdmin }),
+    internalRoutes: [...internalRoutes({ tokens, webhooks: webhookAdmin }), ...apiSubscriptionRoutes(apiSubscription)],
     tokens,
     session,
     live,
@@ -223,6 +245,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     logger,
   });
   dispatcher.start();
+  apiDispatcher.start();
   logger.info({ publicUrl: servers.publicUrl, internalUrl: servers.internalUrl, engine: engine.kind }, 'instance service listening');
 
   if (config.autoStart && (await hasStoredSession(config))) {
@@ -254,6 +277,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
       journal.close();
       // Deliveries still running after this are retried by the next start (the outbox keeps them pending).
       await bounded(dispatcher.stop(), STOP_STEP_TIMEOUT_MS, 'webhook dispatcher stop', logger);
+      await bounded(apiDispatcher.stop(), STOP_STEP_TIMEOUT_MS, 'api events dispatcher stop', logger);
       await bounded(store.close(), STOP_STEP_TIMEOUT_MS, 'closing the database connection', logger);
     },
   };

@@ -64,7 +64,7 @@ describe('A sends to B through the simulated network', () => {
   test("A's stored record names the sending token", async () => {
     const res = await a.api('GET', `/v1/messages/${encodeURIComponent(sentId)}`, { token: tokens.aR });
     expect(res.status).toBe(200);
-    expect(res.body.sentBy).toEqual({ tokenId: expect.any(String), tokenName: 'sender-bot' });
+    expect(res.body.sentBy).toEqual({ kind: 'token', tokenId: expect.any(String), tokenName: 'sender-bot' });
     const own = await a.api('GET', '/v1/token', { token: tokens.aW });
     expect(res.body.sentBy.tokenId).toBe(own.body.id);
   });
@@ -78,20 +78,43 @@ describe('A sends to B through the simulated network', () => {
       headers: { 'x-wacloud-member': member },
     });
     expect(byGateway.status).toBe(202);
-    expect(byGateway.body.sentBy).toMatchObject({ tokenName: 'wacloud-gateway', member: { id: 'm_agent', name: 'agent@example.com' } });
+    expect(byGateway.body.sentBy).toMatchObject({
+      kind: 'member',
+      tokenName: 'wacloud-gateway',
+      member: { id: 'm_agent', name: 'agent@example.com' },
+    });
     const forged = await a.api('POST', '/v1/messages', {
       token: tokens.aW,
       body: { to: PHONE_B, text: 'claims to be a member' },
       headers: { 'x-wacloud-member': member },
     });
     expect(forged.status).toBe(202);
-    expect(forged.body.sentBy).toEqual({ tokenId: expect.any(String), tokenName: 'sender-bot' });
+    expect(forged.body.sentBy).toEqual({ kind: 'token', tokenId: expect.any(String), tokenName: 'sender-bot' });
     const garbage = await a.api('POST', '/v1/messages', {
       token: gateway,
       body: { to: PHONE_B, text: 'bad header' },
       headers: { 'x-wacloud-member': 'not-json' },
     });
     expect(garbage.body.sentBy.member).toBeUndefined();
+    // The gateway's token without a member: the main backend itself.
+    expect(garbage.body.sentBy.kind).toBe('system');
+  });
+
+  test('a message sent from the phone itself (another linked device) is shown as sent by the phone; incoming ones name no sender', async () => {
+    const text = `typed on the phone ${Date.now()}`;
+    expect((await simnet.hook('/hooks/send', { from: PHONE_A, to: PHONE_B, text })).status).toBe(201);
+    const found = await eventually(async () => {
+      const r = await a.api('GET', `/v1/messages?q=${encodeURIComponent(text)}`, { token: tokens.aR });
+      return r.body.items[0];
+    }, 15_000);
+    expect(found).toMatchObject({ fromMe: true, body: text, sentBy: { kind: 'phone' } });
+    expect(Object.keys(found.sentBy)).toEqual(['kind']);
+    const incoming = await eventually(async () => {
+      const r = await b.api('GET', `/v1/messages?q=${encodeURIComponent(text)}`, { token: tokens.bR });
+      return r.body.items[0];
+    }, 15_000);
+    expect(incoming.fromMe).toBe(false);
+    expect(incoming.sentBy).toBeUndefined();
   });
 
   test("B's /v1/messages returns it under each filter", async () => {

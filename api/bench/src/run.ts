@@ -206,6 +206,7 @@ function printTable(r: BillingResult): void {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'inbox') return (await import('./inbox.js')).main(process.argv.slice(3)); // inbox.ts: live socket delays
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: { instances: { type: 'string', default: '1000' }, json: { type: 'boolean', default: false } },

@@ -58,6 +58,8 @@ export interface WsRelayOptions {
   logger: Logger;
   maxStreamsPerUser: number;
   relayCheckMs: number;
+  /** Paths another upgrade listener of the server serves (left alone here). */
+  elsewhere?: ((pathname: string) => boolean) | undefined;
   /** Bearer of the request (header), if any. */
   bearer(req: IncomingMessage): string | undefined;
 }
@@ -135,6 +137,7 @@ export class WsRelay {
     if (this.closing) return reject(socket, new AppError('instance_unavailable', 'The api is shutting down; reconnect shortly.'));
     const url = new URL(req.url ?? '/', 'http://localhost');
     const id = this.o.match(url.pathname);
+    if (!id && this.o.elsewhere?.(url.pathname)) return; // another upgrade listener serves it (the live socket)
     if (!id) return reject(socket, new AppError('not_found', 'WebSocket endpoint: /v1/instances/<id>/api/v1/events.'));
     const presented: Presented = { bearer: this.o.bearer(req), ticket: url.searchParams.get('ticket') ?? undefined };
     // A credential in the URL ends up in proxy logs and browser history: browsers use a ticket instead.

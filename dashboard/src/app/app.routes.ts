@@ -41,6 +41,11 @@ export const routes: Routes = [
         loadComponent: () => import('./instances/instance-tokens').then((m) => m.InstanceTokens),
       },
       {
+        path: 'inbox',
+        title: () => $localize`:Browser tab title@@title.inbox:Inbox · wacloud`,
+        loadComponent: () => import('./inbox/inbox').then((m) => m.Inbox),
+      },
+      {
         path: 'wallet',
         title: () => $localize`:Browser tab title@@title.wallet:Wallet · wacloud`,
         loadComponent: () => import('./wallet/wallet').then((m) => m.Wallet),

@@ -17,6 +17,7 @@ import { LanguageSwitch } from './core/i18n/language-switch';
       @if (session.isLoggedIn()) {
         <nav aria-label="Main" i18n-aria-label="Name of the main navigation@@shell.nav">
           <a routerLink="/instances" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.instances">Instances</a>
+          <a routerLink="/inbox" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.inbox">Inbox</a>
           <a routerLink="/wallet" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.wallet">Wallet</a>
           <a routerLink="/team" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.team">Team</a>
           <a routerLink="/contacts" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.contacts">Contacts</a>

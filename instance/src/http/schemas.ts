@@ -148,6 +148,9 @@ export const webhookBody = z
 export const errorResponse = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
 /** Who sent a message through the API (`http/sender.ts`). */
 export const sentBy = z.object({
+  kind: z
+    .enum(['member', 'token', 'system'])
+    .meta({ description: 'member: a team member (through the main backend); token: an instance token; system: the main backend itself' }),
   tokenId: z.string(),
   tokenName: z.string(),
   member: z
@@ -166,7 +169,12 @@ export const messageView = z.object({
   timestamp: z.string().meta({ description: 'ISO 8601' }),
   ack: z.number().int().meta({ description: '-1 error, 0 pending, 1 server, 2 device, 3 read, 4 played' }),
   quotedMessageId: z.string().optional(),
-  sentBy: sentBy.optional().meta({ description: 'Sent through the API: the token (and member); absent with fromMe: sent from the phone' }),
+  sentBy: z
+    .union([sentBy, z.object({ kind: z.literal('phone').meta({ description: 'Sent from the phone (or another linked device)' }) })])
+    .optional()
+    .meta({
+      description: 'Outgoing messages: who sent it — a member, an instance token, the system, or the phone; absent on incoming ones',
+    }),
   isForwarded: z.boolean().optional().meta({ description: 'Forwarded from another chat' }),
   editedAt: z.string().optional().meta({ description: 'ISO 8601: when its author last edited it' }),
   revokedAt: z

@@ -227,5 +227,7 @@ export class SessionController {
     const image = await renderQr(qr);
     this.#qrCache = { qr, image };
     this.opts.live.publish('qr', { qr, image });
+    // For the api only (tenants read the QR from the session): the dashboard shows it live to owners and admins.
+    await this.opts.outbox.queue('session.qr', qr, { qr, image });
   }
 }

@@ -9,7 +9,8 @@ import type { ContactDoc, MediaStatus, MessageDoc, SentBy } from '../storage/sto
 export interface MessageView extends Omit<EngineMessage, 'timestamp' | 'media'> {
   /** ISO 8601 */
   timestamp: string;
-  sentBy?: SentBy | undefined;
+  /** Who sent it: through the API (a member, a token, the platform) or from the phone; absent on incoming messages. */
+  sentBy?: SentByView | undefined;
   /** ISO 8601: when its author last edited it. */
   editedAt?: string | undefined;
   /** ISO 8601: when its author deleted it for everyone (type `revoked`, body empty). */
@@ -38,7 +39,7 @@ export function toMessageView(d: MessageDoc): MessageView {
     timestamp: d.timestamp.toISOString(),
     ack: d.ack,
     ...(d.quotedMessageId ? { quotedMessageId: d.quotedMessageId } : {}),
-    ...(d.sentBy?.tokenId ? { sentBy: sentByView(d.sentBy) } : {}),
+    ...(d.sentBy?.tokenId ? { sentBy: sentByView(d.sentBy) } : d.fromMe ? { sentBy: { kind: 'phone' as const } } : {}),
     ...(d.isForwarded ? { isForwarded: true } : {}),
     ...(d.editedAt ? { editedAt: new Date(d.editedAt).toISOString() } : {}),
     ...(d.revokedAt ? { revokedAt: new Date(d.revokedAt).toISOString() } : {}),
@@ -73,11 +74,24 @@ export function toContactView(d: ContactDoc): ContactView {
   };
 }
 
-/** The view of a message's sender: the token, and the member when the main backend's gateway sent it for one. */
-export function sentByView(b: SentBy): { tokenId: string; tokenName: string; member?: { id: string; name: string } } {
+/** The name of the main backend's gateway token (`http/sender.ts`): its sends without a member are the platform's. */
+const GATEWAY_TOKEN_NAME = 'wacloud-gateway';
+
+/**
+ * Who sent an outgoing message: `member` (a team member, through the main backend's gateway; only its token can name
+ * one), `token` (an instance token, by its name), `system` (the main backend itself, no member) or `phone` (sent from
+ * the phone or another linked device, not through the API).
+ */
+export type SentByView =
+  { kind: 'member' | 'token' | 'system'; tokenId: string; tokenName: string; member?: { id: string; name: string } } | { kind: 'phone' };
+
+/** The view of a message's sender sent through the API: its kind, the token, and the member the gateway sent it for. */
+export function sentByView(b: SentBy): Extract<SentByView, { tokenId: string }> {
+  const member = b.member?.id ? { id: b.member.id, name: b.member.name } : undefined;
   return {
+    kind: member ? 'member' : b.tokenName === GATEWAY_TOKEN_NAME ? 'system' : 'token',
     tokenId: b.tokenId,
     tokenName: b.tokenName,
-    ...(b.member?.id ? { member: { id: b.member.id, name: b.member.name } } : {}),
+    ...(member ? { member } : {}),
   };
 }

@@ -44,7 +44,7 @@ export type PersistOp =
   | { kind: 'ack'; id: string; ack: Ack }
   | { kind: 'contact'; doc: ContactDoc }
   | { kind: 'chat'; doc: ChatDoc }
-  | { kind: 'event'; doc: OutboxDoc };
+  | { kind: 'event'; doc: OutboxDoc; /** `api`: the platform's subscription (`api_outbox`) */ target?: 'api' };
 
 export interface PersisterOptions {
   store: Store;
@@ -362,6 +362,7 @@ export class Persister {
     const contacts = new Map<string, ContactDoc>();
     const chats = new Map<string, ChatDoc>();
     const events: OutboxDoc[] = [];
+    const apiEvents: OutboxDoc[] = [];
     for (const op of batch) {
       switch (op.kind) {
         case 'message': {
@@ -385,7 +386,7 @@ export class Persister {
           chats.set(op.doc._id, { ...chats.get(op.doc._id), ...stripUndefined(op.doc) } as ChatDoc);
           break;
         case 'event':
-          events.push(op.doc);
+          (op.target === 'api' ? apiEvents : events).push(op.doc);
           break;
       }
     }
@@ -420,10 +421,9 @@ export class Persister {
         [...chats.values()].map(({ _id, ...rest }) => ({ updateOne: { filter: { _id }, update: { $set: rest }, upsert: true } })),
       );
     }
-    if (events.length) {
-      await insertIgnoringDuplicates(store.col.outbox, events.map(stripUndefined));
-      this.opts.onEventsStored?.();
-    }
+    if (events.length) await insertIgnoringDuplicates(store.col.outbox, events.map(stripUndefined));
+    if (apiEvents.length) await insertIgnoringDuplicates(store.col.apiOutbox, apiEvents.map(stripUndefined));
+    if (events.length || apiEvents.length) this.opts.onEventsStored?.();
   }
 }
 

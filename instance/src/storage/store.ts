@@ -299,6 +299,8 @@ export interface Collections {
   chats: mongoose.mongo.Collection<ChatDoc>;
   tokens: mongoose.mongo.Collection<TokenDoc>;
   outbox: mongoose.mongo.Collection<OutboxDoc>;
+  /** The platform's subscription's outbox (target `api`: `webhooks/api-subscription.ts`), same records. */
+  apiOutbox: mongoose.mongo.Collection<OutboxDoc>;
   outgoing: mongoose.mongo.Collection<OutgoingDoc>;
 }
 
@@ -334,6 +336,7 @@ export async function openStore(uri: string, timeoutMs = 10_000): Promise<Store>
       chats: db.collection<ChatDoc>('chats'),
       tokens: db.collection<TokenDoc>('tokens'),
       outbox: db.collection<OutboxDoc>('outbox'),
+      apiOutbox: db.collection<OutboxDoc>('api_outbox'),
       outgoing: db.collection<OutgoingDoc>('outgoing'),
     },
     messages: connection.model<MessageDoc>('Message', messageSchema, 'messages'),
@@ -350,6 +353,7 @@ export async function openStore(uri: string, timeoutMs = 10_000): Promise<Store>
         });
         await m.createIndexes();
       }
+      await store.col.apiOutbox.createIndex({ status: 1, nextAttemptAt: 1 });
     },
     close: () => connection.close(),
   };

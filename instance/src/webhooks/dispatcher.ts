@@ -11,18 +11,24 @@
  * - Through the SSRF guard ({@link postWebhook}): a receiver the guard refuses is final (`failed`), and so is a 3xx
  *   (redirects are never followed). Each attempt records its HTTP status, error, latency and address (the delivery log).
  */
+import type mongoose from 'mongoose';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { OutboxDoc, Store } from '../storage/store.js';
-import { deliveryCollection } from './admin.js';
+import { deliveryCollection, type DeliveryDoc } from './admin.js';
 import { postWebhook } from './post.js';
-import type { WebhookSettingsService } from './settings.js';
+import type { WebhookSettings } from './settings.js';
 import type { WebhookGuard } from './ssrf.js';
 import { ATTEMPT_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign } from './signature.js';
 
 export interface DispatcherOptions {
   store: Store;
-  settings: WebhookSettingsService;
+  /** Receiver and secret (the tenant's webhook settings, or the api subscription: `api-subscription.ts`). */
+  settings: { get(): Promise<Pick<WebhookSettings, 'url' | 'secret'>> };
+  /** The outbox delivered from (default `outbox`, the tenant's webhook; `api_outbox` for the api target). */
+  collection?: mongoose.mongo.Collection<OutboxDoc> | undefined;
+  /** Delete a record once delivered (the api target keeps no delivery log). */
+  dropDelivered?: boolean | undefined;
   logger: Logger;
   metrics?: Metrics | undefined;
   instanceId: string;
@@ -31,8 +37,8 @@ export interface DispatcherOptions {
   retryMaxMs: number;
   /** Timeout of one POST (resolution, connection, answer), ms. */
   timeoutMs: number;
-  /** Checks receivers and pins connections to the checked address. */
-  guard: WebhookGuard;
+  /** Checks receivers and pins connections to the checked address (the api target: `platformTarget`, unchecked). */
+  guard: Pick<WebhookGuard, 'target'>;
   /** Bytes of a receiver's answer read at most. */
   maxResponseBytes: number;
   /** Parallel deliveries. */
@@ -52,6 +58,10 @@ export class WebhookDispatcher {
   private claiming: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly opts: DispatcherOptions) {}
+
+  private get outbox(): mongoose.mongo.Collection<DeliveryDoc> {
+    return (this.opts.collection as mongoose.mongo.Collection<DeliveryDoc> | undefined) ?? deliveryCollection(this.opts.store);
+  }
 
   start(): void {
     if (!this.stopped) return;
@@ -101,10 +111,9 @@ export class WebhookDispatcher {
 
   /** Claims and attempts one due event. Returns false when none was due. */
   async deliverOne(now = new Date()): Promise<boolean> {
-    const { store } = this.opts;
     const lockMs = this.opts.timeoutMs + 5_000;
     const claim = this.claiming.then(() =>
-      store.col.outbox.findOneAndUpdate(
+      this.outbox.findOneAndUpdate(
         { status: 'pending', nextAttemptAt: { $lte: now }, $or: [{ lockedUntil: null }, { lockedUntil: { $lte: now } }] },
         { $set: { lockedUntil: new Date(now.getTime() + lockMs) } },
         { sort: { nextAttemptAt: 1 }, returnDocument: 'after' },
@@ -118,13 +127,13 @@ export class WebhookDispatcher {
   }
 
   private async attempt(doc: OutboxDoc): Promise<AttemptResult> {
-    const { store, logger, metrics } = this.opts;
+    const { logger, metrics } = this.opts;
     const settings = await this.opts.settings.get();
     const attempt = doc.attempts + 1;
     const log = logger.child({ eventId: doc._id, event: doc.event, attempt });
     if (!settings.url) {
       // No receiver configured any more: keep the event until one is, checking again later.
-      await store.outbox.updateOne(
+      await this.outbox.updateOne(
         { _id: doc._id },
         { $set: { lockedUntil: null, nextAttemptAt: new Date(Date.now() + this.opts.retryMaxMs) } },
       );
@@ -168,8 +177,10 @@ export class WebhookDispatcher {
       lastAddress: r.address ?? null,
       lockedUntil: null,
     };
-    const outbox = deliveryCollection(store);
-    if (result === 'delivered') {
+    const outbox = this.outbox;
+    if (result === 'delivered' && this.opts.dropDelivered) {
+      await outbox.deleteOne({ _id: doc._id });
+    } else if (result === 'delivered') {
       await outbox.updateOne({ _id: doc._id }, { $set: { ...last, status: 'delivered', deliveredAt: new Date(now), lastError: null } });
       log.debug({ status, latencyMs: r.latencyMs }, 'webhook delivered');
     } else if (result === 'retry') {

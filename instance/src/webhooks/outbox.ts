@@ -4,33 +4,45 @@
  * ({@link eventId}), so a replayed fact is stored, and delivered, once.
  */
 import type { Persister } from '../storage/persistence.js';
-import { eventId, type WebhookEvent, type WebhookSettingsService } from './settings.js';
+import type { OutboxDoc } from '../storage/store.js';
+import type { ApiOnlyEvent, ApiSubscription } from './api-subscription.js';
+import { WEBHOOK_EVENTS, eventId, type WebhookEvent, type WebhookSettingsService } from './settings.js';
+
+const CATALOGUE: ReadonlySet<string> = new Set(WEBHOOK_EVENTS);
 
 export class WebhookOutbox {
+  /** @param api the platform's subscription (target `api`): every event, api-only ones included, when it is set */
   constructor(
     private readonly settings: WebhookSettingsService,
     private readonly persister: Persister,
+    private readonly api?: ApiSubscription,
   ) {}
 
   /**
-   * Queues `event` with `payload` when the settings subscribe to it; `key` names the engine fact (e.g. the message
-   * id) and makes the event id.
+   * Queues `event` with `payload` for the tenant's webhook when its settings subscribe to it (catalogue events only),
+   * and for the api when its subscription is set (`api_outbox`); `key` names the engine fact (e.g. the message id) and
+   * makes the event id (the same for both targets).
    */
-  async queue(event: WebhookEvent, key: string, payload: unknown): Promise<void> {
-    if (!(await this.settings.wants(event))) return;
+  async queue(event: WebhookEvent | ApiOnlyEvent, key: string, payload: unknown): Promise<void> {
+    const tenant = CATALOGUE.has(event) && (await this.settings.wants(event as WebhookEvent));
+    const api = (await this.api?.wants()) ?? false;
+    if (!tenant && !api) return;
+    const doc = this.record(event, key, payload);
+    if (tenant) this.persister.enqueue({ kind: 'event', doc });
+    if (api) this.persister.enqueue({ kind: 'event', doc: { ...doc }, target: 'api' });
+  }
+
+  private record(event: string, key: string, payload: unknown): OutboxDoc {
     const now = new Date();
-    this.persister.enqueue({
-      kind: 'event',
-      doc: {
-        _id: eventId(event, key),
-        event,
-        payload,
-        createdAt: now,
-        status: 'pending',
-        attempts: 0,
-        nextAttemptAt: now,
-        lockedUntil: null,
-      },
-    });
+    return {
+      _id: eventId(event, key),
+      event,
+      payload,
+      createdAt: now,
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: now,
+      lockedUntil: null,
+    };
   }
 }

@@ -10,7 +10,7 @@ import https from 'node:https';
 import { WebhookRefusedError, WebhookResolveError, pinnedLookup, type WebhookGuard } from './ssrf.js';
 
 export interface PostOptions {
-  guard: WebhookGuard;
+  guard: Pick<WebhookGuard, 'target'>;
   /** Bound of the whole exchange, ms. */
   timeoutMs: number;
   /** Bytes of the answer read at most; the rest is dropped with the connection. */

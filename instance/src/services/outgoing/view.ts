@@ -1,7 +1,7 @@
 /** A message of the send queue as the API, the live events and the wait of `POST /v1/messages?wait=true` show it. */
 import type { EngineLocation } from '../../engines/engine-media.js';
 import type { Ack } from '../../engines/engine.js';
-import type { OutgoingDoc, OutgoingStatus, SentBy } from '../../storage/store.js';
+import type { OutgoingDoc, OutgoingStatus } from '../../storage/store.js';
 import { sentByView } from '../views.js';
 
 export interface OutgoingView {
@@ -21,7 +21,8 @@ export interface OutgoingView {
   quotedMessageId?: string;
   /** A forward: the id of the message forwarded. */
   forwardOf?: string;
-  sentBy: SentBy;
+  /** Who sends it (`views.ts` sentByView). */
+  sentBy: ReturnType<typeof sentByView>;
   /** ISO 8601: when it was queued. */
   createdAt: string;
   /** ISO 8601: when WhatsApp took it (`sent`). */

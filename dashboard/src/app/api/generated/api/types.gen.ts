@@ -6593,3 +6593,1311 @@ export type UpdateContactTagResponses = {
 };
 
 export type UpdateContactTagResponse = UpdateContactTagResponses[keyof UpdateContactTagResponses];
+
+export type ListConversationsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * Only this instance
+         */
+        instanceId?: string;
+        /**
+         * open, pending, resolved or snoozed (until snoozedUntil)
+         */
+        status?: 'open' | 'pending' | 'resolved' | 'snoozed';
+        /**
+         * me, unassigned, any (default) or a member id
+         */
+        assignee?: 'me' | 'unassigned' | 'any' | string;
+        /**
+         * public: the team (members who can read its instance); private: its assignee, owners and admins
+         */
+        visibility?: 'public' | 'private';
+        /**
+         * true: only those with messages the caller has not read
+         */
+        unread?: 'true' | 'false';
+        /**
+         * Case-insensitive text in the name, chat id or last message
+         */
+        q?: string;
+        /**
+         * Page size, 1–200 (default 50)
+         */
+        limit?: string;
+        /**
+         * The previous page's nextCursor
+         */
+        cursor?: string;
+    };
+    url: '/v1/conversations';
+};
+
+export type ListConversationsErrors = {
+    /**
+     * `invalid_request`, `invalid_cursor`
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_not_found`: the instanceId filter names an instance the caller cannot read
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ListConversationsError = ListConversationsErrors[keyof ListConversationsErrors];
+
+export type ListConversationsResponses = {
+    /**
+     * A page
+     */
+    200: {
+        items: Array<{
+            id: string;
+            instanceId: string;
+            chatId: string;
+            name: string;
+            isGroup: boolean;
+            /**
+             * open, pending, resolved or snoozed (until snoozedUntil)
+             */
+            status: 'open' | 'pending' | 'resolved' | 'snoozed';
+            /**
+             * ISO 8601; snoozed: when it wakes (back to open)
+             */
+            snoozedUntil: string | null;
+            assigneeId: string | null;
+            /**
+             * public: the team (members who can read its instance); private: its assignee, owners and admins
+             */
+            visibility: 'public' | 'private';
+            createdAt: string;
+            lastActivityAt: string;
+            lastMessage: {
+                id: string;
+                body: string;
+                fromMe: boolean;
+                timestamp: string;
+            } | null;
+            /**
+             * ISO 8601: the oldest inbound message not answered yet
+             */
+            waitingSince: string | null;
+            /**
+             * ISO 8601: the first answer since it was created or reopened
+             */
+            firstResponseAt: string | null;
+            inboundCount: number;
+            resolvedAt: string | null;
+            /**
+             * The member who resolved it
+             */
+            resolvedBy: string | null;
+            /**
+             * Inbound messages since the caller's read marker
+             */
+            unread: number;
+            assignee: {
+                id: string;
+                name: string;
+            } | null;
+        }>;
+        nextCursor: string | null;
+    };
+};
+
+export type ListConversationsResponse = ListConversationsResponses[keyof ListConversationsResponses];
+
+export type GetConversationData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/conversations/{id}';
+};
+
+export type GetConversationErrors = {
+    /**
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `conversation_not_found`: no such conversation, or not one for the caller (its instance is not readable to it, or it is another member's private one)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type GetConversationError = GetConversationErrors[keyof GetConversationErrors];
+
+export type GetConversationResponses = {
+    /**
+     * The conversation
+     */
+    200: {
+        id: string;
+        instanceId: string;
+        chatId: string;
+        name: string;
+        isGroup: boolean;
+        /**
+         * open, pending, resolved or snoozed (until snoozedUntil)
+         */
+        status: 'open' | 'pending' | 'resolved' | 'snoozed';
+        /**
+         * ISO 8601; snoozed: when it wakes (back to open)
+         */
+        snoozedUntil: string | null;
+        assigneeId: string | null;
+        /**
+         * public: the team (members who can read its instance); private: its assignee, owners and admins
+         */
+        visibility: 'public' | 'private';
+        createdAt: string;
+        lastActivityAt: string;
+        lastMessage: {
+            id: string;
+            body: string;
+            fromMe: boolean;
+            timestamp: string;
+        } | null;
+        /**
+         * ISO 8601: the oldest inbound message not answered yet
+         */
+        waitingSince: string | null;
+        /**
+         * ISO 8601: the first answer since it was created or reopened
+         */
+        firstResponseAt: string | null;
+        inboundCount: number;
+        resolvedAt: string | null;
+        /**
+         * The member who resolved it
+         */
+        resolvedBy: string | null;
+        /**
+         * Inbound messages since the caller's read marker
+         */
+        unread: number;
+        assignee: {
+            id: string;
+            name: string;
+        } | null;
+    };
+};
+
+export type GetConversationResponse = GetConversationResponses[keyof GetConversationResponses];
+
+export type UpdateConversationData = {
+    body: {
+        /**
+         * public: the team (members who can read its instance); private: its assignee, owners and admins
+         */
+        visibility: 'public' | 'private';
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/conversations/{id}';
+};
+
+export type UpdateConversationErrors = {
+    /**
+     * `invalid_request`: a path, body field is invalid; `invalid_json`: the body is not JSON
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `right_required`: needs canManageChats on its instance
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `conversation_not_found`: no such conversation, or not one for the caller (its instance is not readable to it, or it is another member's private one)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type UpdateConversationError = UpdateConversationErrors[keyof UpdateConversationErrors];
+
+export type UpdateConversationResponses = {
+    /**
+     * The conversation
+     */
+    200: {
+        id: string;
+        instanceId: string;
+        chatId: string;
+        name: string;
+        isGroup: boolean;
+        /**
+         * open, pending, resolved or snoozed (until snoozedUntil)
+         */
+        status: 'open' | 'pending' | 'resolved' | 'snoozed';
+        /**
+         * ISO 8601; snoozed: when it wakes (back to open)
+         */
+        snoozedUntil: string | null;
+        assigneeId: string | null;
+        /**
+         * public: the team (members who can read its instance); private: its assignee, owners and admins
+         */
+        visibility: 'public' | 'private';
+        createdAt: string;
+        lastActivityAt: string;
+        lastMessage: {
+            id: string;
+            body: string;
+            fromMe: boolean;
+            timestamp: string;
+        } | null;
+        /**
+         * ISO 8601: the oldest inbound message not answered yet
+         */
+        waitingSince: string | null;
+        /**
+         * ISO 8601: the first answer since it was created or reopened
+         */
+        firstResponseAt: string | null;
+        inboundCount: number;
+        resolvedAt: string | null;
+        /**
+         * The member who resolved it
+         */
+        resolvedBy: string | null;
+        /**
+         * Inbound messages since the caller's read marker
+         */
+        unread: number;
+        assignee: {
+            id: string;
+            name: string;
+        } | null;
+    };
+};
+
+export type UpdateConversationResponse = UpdateConversationResponses[keyof UpdateConversationResponses];
+
+export type ListConversationMessagesData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: {
+        /**
+         * Page size, 1–200 (default 50)
+         */
+        limit?: string;
+        /**
+         * The previous page's nextCursor (the instance's)
+         */
+        cursor?: string;
+    };
+    url: '/v1/conversations/{id}/messages';
+};
+
+export type ListConversationMessagesErrors = {
+    /**
+     * `invalid_cursor`; `invalid_request`: a path, query field is invalid
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `conversation_not_found`: no such conversation, or not one for the caller (its instance is not readable to it, or it is another member's private one)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `session_not_ready`: the instance's WhatsApp session is not logged in; `instance_suspended`, `instance_stopped`
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `upstream_error`: the instance answered with an error
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_unavailable`: the instance is not reachable; retry shortly; `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ListConversationMessagesError = ListConversationMessagesErrors[keyof ListConversationMessagesErrors];
+
+export type ListConversationMessagesResponses = {
+    /**
+     * A page
+     */
+    200: {
+        items: Array<{
+            id: string;
+            chatId: string;
+            fromMe: boolean;
+            body: string;
+            timestamp: string;
+            [key: string]: unknown;
+        }>;
+        nextCursor: string | null;
+    };
+};
+
+export type ListConversationMessagesResponse = ListConversationMessagesResponses[keyof ListConversationMessagesResponses];
+
+export type SendConversationMessageData = {
+    body: {
+        text: string;
+        /**
+         * Id of a message of this conversation to quote
+         */
+        replyTo?: string;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/conversations/{id}/messages';
+};
+
+export type SendConversationMessageErrors = {
+    /**
+     * `invalid_request`: a path, body field is invalid; `invalid_json`: the body is not JSON
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `right_required`: needs canWrite on its instance
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `conversation_not_found`: no such conversation, or not one for the caller (its instance is not readable to it, or it is another member's private one)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `session_not_ready`: the instance's WhatsApp session is not logged in; `instance_suspended`, `instance_stopped`
+     */
+    409: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `message_not_found`: replyTo is not a message of this conversation
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `upstream_error`: the instance answered with an error
+     */
+    502: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `instance_unavailable`: the instance is not reachable; retry shortly; `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type SendConversationMessageError = SendConversationMessageErrors[keyof SendConversationMessageErrors];
+
+export type SendConversationMessageResponses = {
+    /**
+     * The instance's queued message (`out_…` id, status, sentBy)
+     */
+    202: {
+        id: string;
+        [key: string]: unknown;
+    };
+};
+
+export type SendConversationMessageResponse = SendConversationMessageResponses[keyof SendConversationMessageResponses];
+
+export type AssignConversationData = {
+    body: {
+        /**
+         * The member to assign it to; null unassigns
+         */
+        assigneeId: string | null;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/conversations/{id}/assign';
+};
+
+export type AssignConversationErrors = {
+    /**
+     * `invalid_request`: a path, body field is invalid; `invalid_json`: the body is not JSON
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `right_required`: needs canManageChats on its instance
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `conversation_not_found`: no such conversation, or not one for the caller (its instance is not readable to it, or it is another member's private one)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `assignee_not_found`: not a member of the organisation; `assignee_without_access`: the member cannot read its instance
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type AssignConversationError = AssignConversationErrors[keyof AssignConversationErrors];
+
+export type AssignConversationResponses = {
+    /**
+     * The conversation
+     */
+    200: {
+        id: string;
+        instanceId: string;
+        chatId: string;
+        name: string;
+        isGroup: boolean;
+        /**
+         * open, pending, resolved or snoozed (until snoozedUntil)
+         */
+        status: 'open' | 'pending' | 'resolved' | 'snoozed';
+        /**
+         * ISO 8601; snoozed: when it wakes (back to open)
+         */
+        snoozedUntil: string | null;
+        assigneeId: string | null;
+        /**
+         * public: the team (members who can read its instance); private: its assignee, owners and admins
+         */
+        visibility: 'public' | 'private';
+        createdAt: string;
+        lastActivityAt: string;
+        lastMessage: {
+            id: string;
+            body: string;
+            fromMe: boolean;
+            timestamp: string;
+        } | null;
+        /**
+         * ISO 8601: the oldest inbound message not answered yet
+         */
+        waitingSince: string | null;
+        /**
+         * ISO 8601: the first answer since it was created or reopened
+         */
+        firstResponseAt: string | null;
+        inboundCount: number;
+        resolvedAt: string | null;
+        /**
+         * The member who resolved it
+         */
+        resolvedBy: string | null;
+        /**
+         * Inbound messages since the caller's read marker
+         */
+        unread: number;
+        assignee: {
+            id: string;
+            name: string;
+        } | null;
+    };
+};
+
+export type AssignConversationResponse = AssignConversationResponses[keyof AssignConversationResponses];
+
+export type SetConversationStatusData = {
+    body: {
+        /**
+         * open, pending, resolved or snoozed (until snoozedUntil)
+         */
+        status: 'open' | 'pending' | 'resolved' | 'snoozed';
+        /**
+         * ISO 8601, in the future: status snoozed only
+         */
+        snoozedUntil?: string;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/conversations/{id}/status';
+};
+
+export type SetConversationStatusErrors = {
+    /**
+     * `invalid_request`: a status outside open, pending, resolved, snoozed
+     */
+    400: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `right_required`: needs canManageChats on its instance
+     */
+    403: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `conversation_not_found`: no such conversation, or not one for the caller (its instance is not readable to it, or it is another member's private one)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invalid_snooze`: snoozed without a future snoozedUntil, or snoozedUntil with another status
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type SetConversationStatusError = SetConversationStatusErrors[keyof SetConversationStatusErrors];
+
+export type SetConversationStatusResponses = {
+    /**
+     * The conversation
+     */
+    200: {
+        id: string;
+        instanceId: string;
+        chatId: string;
+        name: string;
+        isGroup: boolean;
+        /**
+         * open, pending, resolved or snoozed (until snoozedUntil)
+         */
+        status: 'open' | 'pending' | 'resolved' | 'snoozed';
+        /**
+         * ISO 8601; snoozed: when it wakes (back to open)
+         */
+        snoozedUntil: string | null;
+        assigneeId: string | null;
+        /**
+         * public: the team (members who can read its instance); private: its assignee, owners and admins
+         */
+        visibility: 'public' | 'private';
+        createdAt: string;
+        lastActivityAt: string;
+        lastMessage: {
+            id: string;
+            body: string;
+            fromMe: boolean;
+            timestamp: string;
+        } | null;
+        /**
+         * ISO 8601: the oldest inbound message not answered yet
+         */
+        waitingSince: string | null;
+        /**
+         * ISO 8601: the first answer since it was created or reopened
+         */
+        firstResponseAt: string | null;
+        inboundCount: number;
+        resolvedAt: string | null;
+        /**
+         * The member who resolved it
+         */
+        resolvedBy: string | null;
+        /**
+         * Inbound messages since the caller's read marker
+         */
+        unread: number;
+        assignee: {
+            id: string;
+            name: string;
+        } | null;
+    };
+};
+
+export type SetConversationStatusResponse = SetConversationStatusResponses[keyof SetConversationStatusResponses];
+
+export type ListConversationNotesData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/conversations/{id}/notes';
+};
+
+export type ListConversationNotesErrors = {
+    /**
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `conversation_not_found`: no such conversation, or not one for the caller (its instance is not readable to it, or it is another member's private one)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type ListConversationNotesError = ListConversationNotesErrors[keyof ListConversationNotesErrors];
+
+export type ListConversationNotesResponses = {
+    /**
+     * Notes
+     */
+    200: {
+        items: Array<{
+            id: string;
+            conversationId: string;
+            authorId: string;
+            authorName: string;
+            body: string;
+            createdAt: string;
+        }>;
+    };
+};
+
+export type ListConversationNotesResponse = ListConversationNotesResponses[keyof ListConversationNotesResponses];
+
+export type AddConversationNoteData = {
+    body: {
+        body: string;
+    };
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/conversations/{id}/notes';
+};
+
+export type AddConversationNoteErrors = {
+    /**
+     * `invalid_request`: a path, body field is invalid; `invalid_json`: the body is not JSON
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `conversation_not_found`: no such conversation, or not one for the caller (its instance is not readable to it, or it is another member's private one)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `payload_too_large`: the body is larger than the limit
+     */
+    413: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unsupported_media_type`: the body is not application/json
+     */
+    415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type AddConversationNoteError = AddConversationNoteErrors[keyof AddConversationNoteErrors];
+
+export type AddConversationNoteResponses = {
+    /**
+     * The note
+     */
+    201: {
+        id: string;
+        conversationId: string;
+        authorId: string;
+        authorName: string;
+        body: string;
+        createdAt: string;
+    };
+};
+
+export type AddConversationNoteResponse = AddConversationNoteResponses[keyof AddConversationNoteResponses];
+
+export type MarkConversationReadData = {
+    body?: never;
+    path: {
+        id: string;
+    };
+    query?: never;
+    url: '/v1/conversations/{id}/read';
+};
+
+export type MarkConversationReadErrors = {
+    /**
+     * `invalid_request`: a path field is invalid
+     */
+    400: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
+     */
+    401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `conversation_not_found`: no such conversation, or not one for the caller (its instance is not readable to it, or it is another member's private one)
+     */
+    404: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `storage_unavailable`: the database is unreachable; retry shortly
+     */
+    503: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+};
+
+export type MarkConversationReadError = MarkConversationReadErrors[keyof MarkConversationReadErrors];
+
+export type MarkConversationReadResponses = {
+    /**
+     * The conversation
+     */
+    200: {
+        id: string;
+        instanceId: string;
+        chatId: string;
+        name: string;
+        isGroup: boolean;
+        /**
+         * open, pending, resolved or snoozed (until snoozedUntil)
+         */
+        status: 'open' | 'pending' | 'resolved' | 'snoozed';
+        /**
+         * ISO 8601; snoozed: when it wakes (back to open)
+         */
+        snoozedUntil: string | null;
+        assigneeId: string | null;
+        /**
+         * public: the team (members who can read its instance); private: its assignee, owners and admins
+         */
+        visibility: 'public' | 'private';
+        createdAt: string;
+        lastActivityAt: string;
+        lastMessage: {
+            id: string;
+            body: string;
+            fromMe: boolean;
+            timestamp: string;
+        } | null;
+        /**
+         * ISO 8601: the oldest inbound message not answered yet
+         */
+        waitingSince: string | null;
+        /**
+         * ISO 8601: the first answer since it was created or reopened
+         */
+        firstResponseAt: string | null;
+        inboundCount: number;
+        resolvedAt: string | null;
+        /**
+         * The member who resolved it
+         */
+        resolvedBy: string | null;
+        /**
+         * Inbound messages since the caller's read marker
+         */
+        unread: number;
+        assignee: {
+            id: string;
+            name: string;
+        } | null;
+    };
+};
+
+export type MarkConversationReadResponse = MarkConversationReadResponses[keyof MarkConversationReadResponses];

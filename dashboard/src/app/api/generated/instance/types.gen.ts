@@ -302,9 +302,13 @@ export type ListMessagesResponses = {
             ack: number;
             quotedMessageId?: string;
             /**
-             * Sent through the API: the token (and member); absent with fromMe: sent from the phone
+             * Outgoing messages: who sent it — a member, an instance token, the system, or the phone; absent on incoming ones
              */
             sentBy?: {
+                /**
+                 * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+                 */
+                kind: 'member' | 'token' | 'system';
                 tokenId: string;
                 tokenName: string;
                 /**
@@ -314,6 +318,11 @@ export type ListMessagesResponses = {
                     id: string;
                     name: string;
                 };
+            } | {
+                /**
+                 * Sent from the phone (or another linked device)
+                 */
+                kind: 'phone';
             };
             /**
              * Forwarded from another chat
@@ -556,6 +565,10 @@ export type SendMessageResponses = {
          */
         forwardOf?: string;
         sentBy: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -636,6 +649,10 @@ export type SendMessageResponses = {
          */
         forwardOf?: string;
         sentBy: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -784,9 +801,13 @@ export type RevokeMessageResponses = {
         ack: number;
         quotedMessageId?: string;
         /**
-         * Sent through the API: the token (and member); absent with fromMe: sent from the phone
+         * Outgoing messages: who sent it — a member, an instance token, the system, or the phone; absent on incoming ones
          */
         sentBy?: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -796,6 +817,11 @@ export type RevokeMessageResponses = {
                 id: string;
                 name: string;
             };
+        } | {
+            /**
+             * Sent from the phone (or another linked device)
+             */
+            kind: 'phone';
         };
         /**
          * Forwarded from another chat
@@ -940,9 +966,13 @@ export type GetMessageResponses = {
         ack: number;
         quotedMessageId?: string;
         /**
-         * Sent through the API: the token (and member); absent with fromMe: sent from the phone
+         * Outgoing messages: who sent it — a member, an instance token, the system, or the phone; absent on incoming ones
          */
         sentBy?: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -952,6 +982,11 @@ export type GetMessageResponses = {
                 id: string;
                 name: string;
             };
+        } | {
+            /**
+             * Sent from the phone (or another linked device)
+             */
+            kind: 'phone';
         };
         /**
          * Forwarded from another chat
@@ -1041,6 +1076,10 @@ export type GetMessageResponses = {
          */
         forwardOf?: string;
         sentBy: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -1227,9 +1266,13 @@ export type EditMessageResponses = {
         ack: number;
         quotedMessageId?: string;
         /**
-         * Sent through the API: the token (and member); absent with fromMe: sent from the phone
+         * Outgoing messages: who sent it — a member, an instance token, the system, or the phone; absent on incoming ones
          */
         sentBy?: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -1239,6 +1282,11 @@ export type EditMessageResponses = {
                 id: string;
                 name: string;
             };
+        } | {
+            /**
+             * Sent from the phone (or another linked device)
+             */
+            kind: 'phone';
         };
         /**
          * Forwarded from another chat
@@ -2570,6 +2618,10 @@ export type ReplyToMessageResponses = {
          */
         forwardOf?: string;
         sentBy: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -2650,6 +2702,10 @@ export type ReplyToMessageResponses = {
          */
         forwardOf?: string;
         sentBy: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -2874,6 +2930,10 @@ export type ForwardMessageResponses = {
          */
         forwardOf?: string;
         sentBy: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -2954,6 +3014,10 @@ export type ForwardMessageResponses = {
          */
         forwardOf?: string;
         sentBy: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -3133,9 +3197,13 @@ export type ReactToMessageResponses = {
         ack: number;
         quotedMessageId?: string;
         /**
-         * Sent through the API: the token (and member); absent with fromMe: sent from the phone
+         * Outgoing messages: who sent it — a member, an instance token, the system, or the phone; absent on incoming ones
          */
         sentBy?: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -3145,6 +3213,11 @@ export type ReactToMessageResponses = {
                 id: string;
                 name: string;
             };
+        } | {
+            /**
+             * Sent from the phone (or another linked device)
+             */
+            kind: 'phone';
         };
         /**
          * Forwarded from another chat
@@ -4287,6 +4360,10 @@ export type SendMediaResponses = {
          */
         forwardOf?: string;
         sentBy: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -4367,6 +4444,10 @@ export type SendMediaResponses = {
          */
         forwardOf?: string;
         sentBy: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -4610,6 +4691,10 @@ export type SendLocationResponses = {
          */
         forwardOf?: string;
         sentBy: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -4690,6 +4775,10 @@ export type SendLocationResponses = {
          */
         forwardOf?: string;
         sentBy: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -4927,6 +5016,10 @@ export type SendContactResponses = {
          */
         forwardOf?: string;
         sentBy: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**
@@ -5007,6 +5100,10 @@ export type SendContactResponses = {
          */
         forwardOf?: string;
         sentBy: {
+            /**
+             * member: a team member (through the main backend); token: an instance token; system: the main backend itself
+             */
+            kind: 'member' | 'token' | 'system';
             tokenId: string;
             tokenName: string;
             /**

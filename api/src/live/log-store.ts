@@ -1,0 +1,190 @@
+/**
+ * The live log in the api database (docs/team.md §2): collection `live_events`, `_id` a gap-free integer.
+ * - Append: a unique insert of `max + 1`, where `max` is the highest id this replica knows (its tail's position or its
+ *   last append); on a duplicate key another replica took it, so the next one is tried. FerretDB v1 makes only unique
+ *   inserts atomic, which is all this needs; an id is never allocated without its record, so there are no gaps.
+ * - Tail: every replica reads `findOne({_id: next})` (equality on `_id`: no scan on any backend), at once after its
+ *   own appends and every `pollMs` otherwise, and hands each event, in id order, to its listeners. An id that stays
+ *   missing while later ones exist (a record pruned or lost) is skipped after {@link GAP_SKIP_MS}.
+ * - Retention: records older than `retentionMs` are pruned ({@link LiveLogStore.prune}), the newest one always kept so
+ *   that ids are never reused after a restart.
+ */
+import type mongoose from 'mongoose';
+import type { Logger } from 'pino';
+import type { LiveAudience, LiveEvent, LiveEventInput, LiveLog } from './live-log.js';
+
+/** A stored event. */
+export interface LiveEventDoc {
+  _id: number;
+  type: LiveEvent['type'];
+  data: unknown;
+  audience: LiveAudience;
+  at: Date;
+}
+
+/** An event as the tail hands it to listeners: the frame and who may receive it. */
+export interface TailedEvent {
+  event: LiveEvent;
+  audience: LiveAudience;
+}
+
+/** How long a missing id is waited for while later ones exist, ms. */
+export const GAP_SKIP_MS = 10_000;
+/** Largest serialised `data`, bytes. */
+export const MAX_DATA_BYTES = 64 * 1024;
+
+export const frame = (d: LiveEventDoc): LiveEvent => ({ id: d._id, type: d.type, data: d.data, at: d.at.toISOString() });
+
+export class LiveLogStore implements LiveLog {
+  /** The highest id this replica has handed to listeners. */
+  #head = 0;
+  /** The highest id this replica appended or saw taken. */
+  #known = 0;
+  readonly #listeners = new Set<(e: TailedEvent) => void>();
+  #wake: (() => void) | undefined;
+  #stopped = true;
+  #loop: Promise<void> | undefined;
+  #gapSince: number | undefined;
+
+  constructor(
+    private readonly col: mongoose.mongo.Collection<LiveEventDoc>,
+    private readonly o: { retentionMs: number; pollMs: number; logger: Logger },
+  ) {}
+
+  /** Creates the index and starts tailing from the newest record. */
+  async start(): Promise<void> {
+    await this.col.createIndex({ at: 1 });
+    const last = await this.col
+      .find({}, { projection: { _id: 1 } })
+      .sort({ _id: -1 })
+      .limit(1)
+      .next();
+    this.#head = this.#known = last?._id ?? 0;
+    this.#stopped = false;
+    this.#loop = this.tail();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  /** The id of the newest event this replica has handed to its listeners (a resume point for new sockets). */
+  get head(): number {
+    return this.#head;
+  }
+
+  /** Adds a listener of tailed events (in id order); returns its removal. */
+  listen(fn: (e: TailedEvent) => void): () => void {
+    this.#listeners.add(fn);
+    return () => this.#listeners.delete(fn);
+  }
+
+  /** {@inheritDoc LiveLog.append} @throws Error when `data` is larger than 64 KiB serialised. */
+  async append(e: LiveEventInput): Promise<number> {
+    if (Buffer.byteLength(JSON.stringify(e.data) ?? '') > MAX_DATA_BYTES) throw new Error(`live event ${e.type}: data above 64 KiB`);
+    let id = Math.max(this.#known, this.#head) + 1;
+    for (;;) {
+      try {
+        await this.col.insertOne({ _id: id, type: e.type, data: e.data, audience: e.audience, at: new Date() });
+        break;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 11000) throw err;
+        id += 1;
+      }
+    }
+    this.#known = Math.max(this.#known, id);
+    this.#wake?.();
+    return id;
+  }
+
+  /**
+   * The events after `after` up to this replica's head, oldest first; undefined when `after + 1` was pruned (the
+   * resume point expired) or `after` was never appended.
+   */
+  async since(after: number): Promise<TailedEvent[] | undefined> {
+    const head = this.#head;
+    // Ahead of this replica's tail (the member came from a replica that read further): nothing to replay when the
+    // point exists; the tail brings what follows it.
+    if (after > head) return (await this.col.findOne({ _id: after }, { projection: { _id: 1 } })) ? [] : undefined;
+    if (after === head) return [];
+    const docs = await this.col
+      .find({ _id: { $gt: after, $lte: head } })
+      .sort({ _id: 1 })
+      .toArray();
+    if (docs[0]?._id !== after + 1) return undefined;
+    return docs.map((d) => ({ event: frame(d), audience: d.audience }));
+  }
+
+  /** Removes events older than the retention, never the newest. @returns how many. */
+  async prune(now = Date.now()): Promise<number> {
+    const newest = Math.max(this.#head, this.#known);
+    const r = await this.col.deleteMany({ at: { $lt: new Date(now - this.o.retentionMs) }, _id: { $lt: newest } });
+    return r.deletedCount;
+  }
+
+  private async tail(): Promise<void> {
+    while (!this.#stopped) {
+      let found = false;
+      try {
+        found = await this.step();
+      } catch (err) {
+        this.o.logger.warn({ err }, 'live log: tail read failed; retrying');
+      }
+      if (!found && !this.#stopped) await this.sleep(this.o.pollMs);
+    }
+  }
+
+  /** Reads the next event; hands it on. Returns whether one was found. */
+  private async step(): Promise<boolean> {
+    const next = this.#head + 1;
+    const doc = await this.col.findOne({ _id: next });
+    if (doc) {
+      this.#gapSince = undefined;
+      this.advance(doc);
+      return true;
+    }
+    if (this.#known <= this.#head) {
+      this.#gapSince = undefined;
+      return false;
+    }
+    // Later ids exist: a record is being written (wait) or is gone (skip it after a while).
+    this.#gapSince ??= Date.now();
+    if (Date.now() - this.#gapSince < GAP_SKIP_MS) return false;
+    const later = await this.col
+      .find({ _id: { $gt: next } })
+      .sort({ _id: 1 })
+      .limit(1)
+      .next();
+    if (!later) return false;
+    this.o.logger.warn({ from: next, to: later._id - 1 }, 'live log: skipping missing ids');
+    this.#gapSince = undefined;
+    this.advance(later);
+    return true;
+  }
+
+  private advance(doc: LiveEventDoc): void {
+    this.#head = doc._id;
+    this.#known = Math.max(this.#known, doc._id);
+    const e = { event: frame(doc), audience: doc.audience };
+    for (const fn of this.#listeners) {
+      try {
+        fn(e);
+      } catch (err) {
+        this.o.logger.warn({ err }, 'live log: listener failed');
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The internal API's routes of the platform's own subscription (target `api`, `webhooks/api-subscription.ts`): the
+ * main api sets where this instance reports every event (its ingest) and the secret they are signed with. Tenants
+ * never see them: the api does not expose them.
+ */
+import { z } from 'zod';
+import { defineRoute, type RouteDef } from '@wacloud/kit';
+import type { ApiSubscription } from '../webhooks/api-subscription.js';
+import * as s from './schemas.js';
+
+const err = (description: string) => ({ description, schema: s.errorResponse });
+const authErrors = { 401: err('Missing or wrong internal key') };
+const route = defineRoute<undefined>();
+
+const view = z.object({
+  url: z.string().nullable().meta({ description: "The api's ingest URL; null: no subscription" }),
+  secretSet: z.boolean(),
+});
+const body = z
+  .object({
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .meta({ description: "The api's ingest (`…/internal/v1/instance-events`); not subject to the SSRF guard" }),
+    secret: z.string().min(16).max(200).meta({ description: 'HMAC key of the signatures (X-Wacloud-Signature)' }),
+  })
+  .strict();
+
+export function apiSubscriptionRoutes(sub: ApiSubscription): RouteDef[] {
+  return [
+    route({
+      method: 'get',
+      path: '/internal/v1/api-subscription',
+      operationId: 'getApiSubscription',
+      tags: ['internal'],
+      scope: 'internal',
+      summary: "The platform's subscription to this instance's events (the secret is never returned)",
+      responses: { 200: { description: 'The subscription', schema: view }, ...authErrors },
+      handler: () => sub.view(),
+    }),
+    route({
+      method: 'put',
+      path: '/internal/v1/api-subscription',
+      operationId: 'putApiSubscription',
+      tags: ['internal'],
+      scope: 'internal',
+      summary:
+        "Set the platform's subscription (idempotent): every event from now on — the webhook catalogue plus `session.qr` — is " +
+        'delivered to `url`, signed with `secret`, retried until it is taken',
+      body,
+      responses: { 200: { description: 'The subscription', schema: view }, 400: err('Invalid body'), ...authErrors },
+      handler: ({ body }) => sub.set(body.url, body.secret),
+    }),
+    route({
+      method: 'delete',
+      path: '/internal/v1/api-subscription',
+      operationId: 'deleteApiSubscription',
+      tags: ['internal'],
+      scope: 'internal',
+      summary: "Remove the platform's subscription: no more events are queued for it",
+      responses: { 204: { description: 'Removed' }, ...authErrors },
+      handler: async () => {
+        await sub.set(null, null);
+      },
+    }),
+  ];
+}
