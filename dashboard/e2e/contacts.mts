@@ -106,7 +106,9 @@ export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
     await p.getByRole('heading', { name: 'Contacts', level: 1 }).waitFor();
     await p.getByRole('link', { name: 'Import' }).click();
     await p.getByRole('heading', { name: 'Import contacts' }).waitFor();
-    await p.getByLabel('CSV file').setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(customersCsv()) });
+    await p
+      .getByLabel('CSV file', { exact: true })
+      .setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(customersCsv()) });
     await p.getByRole('button', { name: 'Upload' }).click();
     await p.getByRole('heading', { name: 'Map the columns' }).waitFor();
     // The guesses from the header: Name → name, Phone → phone, Tags → tags, Company → company, Email → e-mail.
@@ -191,8 +193,8 @@ export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
     await p.getByRole('heading', { name: 'New contact' }).waitFor();
     await p.getByLabel('Name', { exact: true }).fill('Added By Hand');
     await p.getByLabel(/^Phones/).fill('+55 31 98888-7777');
-    await p.getByLabel('Company').fill('Hand Made SA');
-    await p.getByLabel('New tag').fill('partner');
+    await p.getByLabel('Company', { exact: true }).fill('Hand Made SA');
+    await p.getByLabel('New tag', { exact: true }).fill('partner');
     await p.getByRole('button', { name: 'Add tag' }).click();
     await p.getByRole('checkbox', { name: 'partner' }).waitFor();
     assert(await p.getByRole('checkbox', { name: 'partner' }).isChecked(), 'the new tag is ticked');
