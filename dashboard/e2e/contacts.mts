@@ -154,10 +154,10 @@ export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
     await p.getByLabel('Search by name or phone').fill(customerPhone(matched));
     await until('the search by phone', async () => (await table.locator('tr.contact').count()) === 1 && (await row.isVisible()));
     await p.getByLabel('Search by name or phone').fill('');
-    await p.getByLabel('Tag', { exact: true }).selectOption({ label: 'vip' });
+    await p.locator('#contact-tag').selectOption({ label: 'vip' });
     await until('the tag filter', async () => (await table.locator('tr.contact').count()) === MATCHED);
     await shot('33-contacts-list-vip');
-    await p.getByLabel('Tag', { exact: true }).selectOption({ label: 'All tags' });
+    await p.locator('#contact-tag').selectOption({ label: 'All tags' });
   });
 
   await step("contacts: the inbox's contact card of a matched customer shows the imported name and tags; pin it", async () => {
