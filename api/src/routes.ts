@@ -40,10 +40,8 @@ export interface RouteDeps {
   members: Members;
   invitations: Invitations;
   audit: AuditLog;
-  /** Where failures of instance calls are logged (webhook routes). */
-  logger?: Logger;
-  /** Browsers' WebSocket tickets; none: no ticket route. */
-  tickets?: WsTickets;
+  logger?: Logger; // where failures of instance calls are logged (webhook routes)
+  tickets?: WsTickets; // browsers' WebSocket tickets; none: no ticket route
   contacts: ContactServices; // the contact book (contacts/)
   inbox?: InboxRouteDeps; // the conversations (`inbox/`); none: no inbox routes
 }
@@ -64,7 +62,6 @@ const instanceErr = {
   502: err('`upstream_error`: the instance answered with an error'),
   503: err('`instance_unavailable`: the instance is not reachable yet; retry shortly'),
 };
-
 /** What the session control routes do. */
 const CONTROL_SUMMARIES = {
   stop:
