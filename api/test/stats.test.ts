@@ -70,8 +70,12 @@ beforeAll(async () => {
     [CAROL, 'hello'],
   ])
     expect((await simnet.hook('/hooks/send', { from, to: ME, text })).status).toBeLessThan(300);
+  // Sent with an instance token (an integration, not a member): the inbox records these answers for no member, so the
+  // members' figures below are exactly the rows this test writes.
+  const integration = await api.call('POST', `/v1/instances/${a}/tokens`, { token: owner, body: { name: 'crm', permissions: 'rw' } });
+  expect(integration.status).toBe(201);
   for (const text of ['hello Bob', 'how can we help?']) {
-    const sent = await api.call('POST', `/v1/instances/${a}/api/v1/messages`, { token: owner, body: { to: BOB, text } });
+    const sent = await api.call('POST', `/v1/instances/${a}/api/v1/messages`, { token: integration.body.token, body: { to: BOB, text } });
     expect(sent.status).toBeLessThan(300);
   }
   // Instance B: stopped by its tenant — it cannot answer.

@@ -18,6 +18,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { LOCALE_PAGES, norm, type LocaleExpectations } from './locales.mts';
 import { freePort, startMongo, startProcess, waitForPort, type ManagedProcess, type MongoServer } from '@wacloud/testenv';
 import { webhookSteps } from './webhooks.mts';
+import { contactSteps, createWhatsAppCustomers } from './contacts.mts';
 import { inboxSteps } from './inbox.mts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -174,6 +175,7 @@ async function main(): Promise<number> {
       body: JSON.stringify({ phone: PEER_PHONE, pushname: 'Peer' }),
     });
     assert(peer.status === 201, `simnet account: ${peer.status}`);
+    await createWhatsAppCustomers(simnetUrl); // before the login: its contact sync brings them (contacts.mts)
 
     browser = await chromium.launch({
       executablePath: chromePath,
@@ -459,6 +461,19 @@ async function main(): Promise<number> {
       assert(Number(today[1]) >= 1, `messages out today: ${today.join(' | ')}`);
       await p.getByTestId('instances-table').getByText('Support line').waitFor();
       await shot('10b-overview');
+    });
+
+    await contactSteps({
+      page: p,
+      apiUrl,
+      simnetUrl,
+      ownerPhone: OWNER_PHONE,
+      instanceId: () => instanceId,
+      accessToken: () => accessToken,
+      step,
+      shot,
+      assert,
+      until,
     });
 
     await webhookSteps({ page: p, instanceId: () => instanceId, step, shot, assert });

@@ -61,6 +61,10 @@ export const routes: Routes = [
         loadComponent: () => import('./team/team').then((m) => m.Team),
       },
       {
+        path: 'contacts',
+        loadChildren: () => import('./contacts/contacts.routes').then((m) => m.contactRoutes),
+      },
+      {
         path: 'profile',
         title: () => $localize`:Browser tab title@@title.profile:Profile · wacloud`,
         loadComponent: () => import('./profile/profile').then((m) => m.Profile),

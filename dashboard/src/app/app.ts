@@ -24,6 +24,7 @@ import { LanguageSwitch } from './core/i18n/language-switch';
           }
           <a routerLink="/wallet" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.wallet">Wallet</a>
           <a routerLink="/team" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.team">Team</a>
+          <a routerLink="/contacts" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.contacts">Contacts</a>
           <a routerLink="/profile" routerLinkActive="active" ariaCurrentWhenActive="page" i18n="@@nav.profile">Profile</a>
         </nav>
       }

@@ -1,5 +1,6 @@
 import { ChangeDetectionStrategy, Component, computed, effect, inject, input, output, signal, untracked } from '@angular/core';
 import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
+import { ContactCard } from '../contacts/contact-card';
 import { toApiError } from '../core/api-error';
 import type { Instance } from '../api/models';
 import { checkedOf, valueOf } from '../shared/dom';
@@ -12,12 +13,13 @@ import type { Conversation, ConversationStatus, Note } from './inbox-models';
 import { eligibleAssignees } from './inbox-state';
 
 /**
- * The side panel of the open conversation: the contact (with the slot for contacts-ui's `<wc-contact-card>`), the
+ * The side panel of the open conversation: the contact (with the contact book's `<wc-contact-card>` for a person), the
  * assignment, status and visibility (offered with canManageChats only, as the api allows them), and the internal notes
  * (anyone who can read the conversation; new notes arrive live).
  */
 @Component({
   selector: 'app-conversation-details',
+  imports: [ContactCard],
   changeDetection: ChangeDetectionStrategy.OnPush,
   templateUrl: './conversation-details.html',
   styleUrl: './conversation-details.css',

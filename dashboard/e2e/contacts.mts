@@ -1,0 +1,210 @@
+/**
+ * Dashboard end-to-end steps for contacts (issue 16): import a CSV file of 200 customers through the wizard (some of
+ * them on WhatsApp: simulated accounts the instance synced after its login; some invalid numbers; some rows repeating
+ * an earlier phone), check the preview report's exact counts, commit, see the imported name and coloured tags on the
+ * inbox's contact card of a matched customer, pin it as a favourite (first in the list), and add a contact with '+'.
+ *
+ * The simulated WhatsApp customers must exist before the instance logs in ({@link createWhatsAppCustomers}, called
+ * by run.mts at setup), so the login's contact sync brings them.
+ */
+import type { Page } from 'playwright-core';
+
+/** Simulated WhatsApp accounts (valid Brazilian mobiles, +55 11 98765-00NN). */
+export const WHATSAPP_CUSTOMERS = 20;
+/** How many of them the CSV file lists (the first ones). */
+export const MATCHED = 15;
+/** Rows whose phone is not a valid number. */
+export const INVALID = 7;
+/** Rows repeating the phone of an earlier row. */
+export const DUPLICATES = 5;
+export const ROWS = 200;
+/** Rows creating a new contact: every valid, first-seen phone not on WhatsApp. */
+export const CREATED = ROWS - MATCHED - INVALID - DUPLICATES;
+
+const pad = (n: number, w: number) => String(n).padStart(w, '0');
+/** E.164 of simulated customer `n` (1-based). */
+export const customerPhone = (n: number): string => `+55119876500${pad(n, 2)}`;
+/** E.164 of CSV-only customer `n` (not on WhatsApp). */
+const otherPhone = (n: number): string => `+552198760${pad(n, 4)}`;
+
+export interface ContactStepsContext {
+  page: Page;
+  apiUrl: string;
+  simnetUrl: string;
+  ownerPhone: string;
+  instanceId: () => string | undefined;
+  accessToken: () => string | undefined;
+  step: (name: string, fn: () => Promise<void>) => Promise<void>;
+  shot: (name: string) => Promise<void>;
+  assert: (cond: unknown, message: string) => asserts cond;
+  until: <T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs?: number) => Promise<T>;
+}
+
+async function post(url: string, body: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Registers the simulated WhatsApp customers on simnet (before the instance's login). */
+export async function createWhatsAppCustomers(simnetUrl: string): Promise<void> {
+  for (let n = 1; n <= WHATSAPP_CUSTOMERS; n++) {
+    const r = await post(`${simnetUrl}/hooks/accounts`, { phone: customerPhone(n).slice(1), pushname: `WA Customer ${n}` });
+    if (r.status !== 201) throw new Error(`simnet account ${n}: ${r.status}`);
+  }
+}
+
+/**
+ * The CSV file: a header and {@link ROWS} rows, shuffled deterministically. Matched rows write the phone as people do
+ * (`+55 (11) 98765-0001`); invalid ones are too short or not numbers; duplicates repeat a CSV-only phone.
+ */
+export function customersCsv(): string {
+  const rows: string[][] = [];
+  for (let n = 1; n <= MATCHED; n++) {
+    const p = customerPhone(n);
+    rows.push([`Imported Customer ${n}`, `+55 (11) ${p.slice(5, 10)}-${p.slice(10)}`, 'vip; imported', 'Acme Ltda', `c${n}@example.com`]);
+  }
+  for (let n = 1; n <= CREATED; n++) rows.push([`Lead ${n}`, otherPhone(n), n % 2 ? 'lead' : 'lead;newsletter', '', '']);
+  const invalid = ['12345', 'not a phone', '+55 11 123', '000', '+1 555', 'abc-def', '99'];
+  for (let n = 0; n < INVALID; n++) rows.push([`Broken ${n + 1}`, invalid[n]!, 'lead', '', '']);
+  for (let n = 1; n <= DUPLICATES; n++) rows.push([`Lead ${n} again`, otherPhone(n), 'lead', '', '']);
+  // Deterministic shuffle, keeping every duplicate after its original (the report names the later row).
+  const order = rows.map((r, i) => ({ r, k: (i * 7919) % 211 }));
+  order.sort((a, b) => a.k - b.k);
+  const out = order.map((o) => o.r);
+  for (let n = 1; n <= DUPLICATES; n++) {
+    const first = out.findIndex((r) => r[0] === `Lead ${n}`);
+    const dup = out.findIndex((r) => r[0] === `Lead ${n} again`);
+    if (dup < first) [out[first], out[dup]] = [out[dup]!, out[first]!];
+  }
+  const cell = (v: string) => (/[",\n;]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v);
+  return ['Name,Phone,Tags,Company,Email', ...out.map((r) => r.map(cell).join(','))].join('\n') + '\n';
+}
+
+/** Runs the contact steps; needs the instance logged in (WORKING) with the simulated customers synced. */
+export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
+  const { page: p, step, shot, assert, until } = ctx;
+  const nav = (name: string) => p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+  const auth = () => ({ authorization: `Bearer ${ctx.accessToken()}` });
+  const matched = 3; // the customer whose conversation is opened
+  let matchedContactId = '';
+
+  await step('contacts: the instance synced the simulated WhatsApp customers after its login', async () => {
+    await until(
+      'the synced WhatsApp contacts',
+      async () => {
+        const r = await fetch(`${ctx.apiUrl}/v1/contacts?q=${encodeURIComponent('WA Customer')}&limit=100`, { headers: auth() });
+        const body = (await r.json()) as { items: Array<{ identities: unknown[] }> };
+        return body.items.filter((c) => c.identities.length).length >= WHATSAPP_CUSTOMERS;
+      },
+      60_000,
+    );
+  });
+
+  await step('contacts: the import wizard previews 200 rows with the exact counts, then commits them', async () => {
+    await nav('Contacts').click();
+    await p.getByRole('heading', { name: 'Contacts', level: 1 }).waitFor();
+    await p.getByRole('link', { name: 'Import' }).click();
+    await p.getByRole('heading', { name: 'Import contacts' }).waitFor();
+    await p
+      .getByLabel('CSV file', { exact: true })
+      .setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(customersCsv()) });
+    await p.getByRole('button', { name: 'Upload' }).click();
+    await p.getByRole('heading', { name: 'Map the columns' }).waitFor();
+    // The guesses from the header: Name → name, Phone → phone, Tags → tags, Company → company, Email → e-mail.
+    for (const [col, field] of [
+      ['Name', 'name'],
+      ['Phone', 'phone'],
+      ['Tags', 'tags'],
+      ['Company', 'company'],
+      ['Email', 'email'],
+    ])
+      assert((await p.getByLabel(`Field for the column ${col}`).inputValue()) === field, `column ${col} guessed as ${field}`);
+    await shot('30-contacts-import-map');
+    await p.getByRole('button', { name: 'Preview the import' }).click();
+    const report = p.getByTestId('import-report');
+    await report.waitFor();
+    const count = async (key: string) => Number((await report.locator(`[data-count="${key}"] dd`).textContent())?.replace(/\D/g, ''));
+    const got = {
+      rows: await count('rows'),
+      new: await count('new'),
+      updates: await count('updates'),
+      matched: await count('matched'),
+      invalid: await count('invalid'),
+      duplicates: await count('duplicates'),
+    };
+    const want = { rows: ROWS, new: CREATED, updates: MATCHED, matched: MATCHED, invalid: INVALID, duplicates: DUPLICATES };
+    assert(JSON.stringify(got) === JSON.stringify(want), `preview counts ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+    await shot('31-contacts-import-preview');
+    const before = await fetch(`${ctx.apiUrl}/v1/contacts?q=${encodeURIComponent('Imported Customer')}`, { headers: auth() });
+    assert(((await before.json()) as { items: unknown[] }).items.length === 0, 'the preview wrote nothing');
+    await p.getByRole('button', { name: 'Import the contacts' }).click();
+    await p.getByTestId('import-result').waitFor();
+    await shot('32-contacts-import-done');
+  });
+
+  await step('contacts: the list finds the imported customers by name, phone and tag', async () => {
+    await p.getByRole('link', { name: 'See the contacts' }).click();
+    const table = p.getByTestId('contact-table');
+    await p.getByLabel('Search by name or phone').fill(`Imported Customer ${matched}`);
+    const row = table.locator('tr.contact', { hasText: `Imported Customer ${matched}` });
+    await row.waitFor();
+    matchedContactId = (await row.getAttribute('data-contact-id')) ?? '';
+    assert(matchedContactId, 'the row has a contact id');
+    await p.getByLabel('Search by name or phone').fill(customerPhone(matched));
+    await until('the search by phone', async () => (await table.locator('tr.contact').count()) === 1 && (await row.isVisible()));
+    await p.getByLabel('Search by name or phone').fill('');
+    await p.locator('#contact-tag').selectOption({ label: 'vip' });
+    await until('the tag filter', async () => (await table.locator('tr.contact').count()) === MATCHED);
+    await shot('33-contacts-list-vip');
+    await p.locator('#contact-tag').selectOption({ label: 'All tags' });
+  });
+
+  await step("contacts: the inbox's contact card of a matched customer shows the imported name and tags; pin it", async () => {
+    const text = `Is my order on its way? ${Date.now()}`;
+    const sent = await post(`${ctx.simnetUrl}/hooks/send`, { from: customerPhone(matched).slice(1), to: ctx.ownerPhone, text });
+    assert(sent.status === 201, `simnet send: ${sent.status}`);
+    await p.goto('/inbox');
+    await p.locator('button.item', { hasText: text }).click({ timeout: 60_000 });
+    const card = p.getByTestId('contact-card');
+    await card.getByTestId('contact-card-name').getByText(`Imported Customer ${matched}`).waitFor();
+    const tags = (await card.getByTestId('contact-card-tags').locator('li').allTextContents()).map((t) => t.trim()).sort();
+    assert(JSON.stringify(tags) === JSON.stringify(['imported', 'vip']), `card tags ${JSON.stringify(tags)}`);
+    const bg = await card
+      .getByTestId('contact-card-tags')
+      .locator('li')
+      .first()
+      .evaluate((el) => getComputedStyle(el).backgroundColor);
+    assert(bg && bg !== 'rgba(0, 0, 0, 0)', `tag colour ${bg}`);
+    await card.getByRole('button', { name: 'Pin as a favourite' }).click();
+    await card.getByRole('button', { name: 'Unpin from favourites' }).waitFor();
+    await shot('34-inbox-contact-card');
+  });
+
+  await step('contacts: the pinned customer comes first in the list', async () => {
+    await nav('Contacts').click();
+    const first = p.getByTestId('contact-table').locator('tr.contact').first();
+    await until('the favourite first', async () => (await first.getAttribute('data-contact-id')) === matchedContactId);
+    assert((await first.getAttribute('data-favourite')) === 'true', 'marked as favourite');
+  });
+
+  await step("contacts: '+' adds a new contact with a new tag", async () => {
+    await p.getByRole('link', { name: 'Add a contact' }).click();
+    await p.getByRole('heading', { name: 'New contact' }).waitFor();
+    await p.getByLabel('Name', { exact: true }).fill('Added By Hand');
+    await p.getByLabel(/^Phones/).fill('+55 31 98888-7777');
+    await p.getByLabel('Company', { exact: true }).fill('Hand Made SA');
+    await p.getByLabel('New tag', { exact: true }).fill('partner');
+    await p.getByRole('button', { name: 'Add tag' }).click();
+    await p.getByRole('checkbox', { name: 'partner' }).waitFor();
+    assert(await p.getByRole('checkbox', { name: 'partner' }).isChecked(), 'the new tag is ticked');
+    await p.getByRole('button', { name: 'Save contact' }).click();
+    await p.getByRole('heading', { name: 'Contacts', level: 1 }).waitFor();
+    await p.getByLabel('Search by name or phone').fill('Added By Hand');
+    const row = p.getByTestId('contact-table').locator('tr.contact', { hasText: 'Added By Hand' });
+    await row.waitFor();
+    assert((await row.textContent())?.includes('+5531988887777'), 'the phone in E.164');
+    await row.locator('li.tag', { hasText: 'partner' }).waitFor();
+    await shot('35-contacts-added');
+  });
+}

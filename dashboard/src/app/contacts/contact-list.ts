@@ -1,0 +1,170 @@
+import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
+import { RouterLink } from '@angular/router';
+import { toApiError } from '../core/api-error';
+import { valueOf } from '../shared/dom';
+import { ContactsApi, type Contact, type ContactTag } from './contacts.service';
+import { displayName, favouritesFirst, tagChips } from './contact-view';
+
+/** How long the search waits after the last key stroke before asking the api, in ms. */
+const SEARCH_DELAY_MS = 250;
+
+/**
+ * The Contacts page: search by name / phone and by tag, favourites first, pin / unpin, '+' to add, edit, merge
+ * several contacts into one, import (the wizard) and export as CSV.
+ */
+@Component({
+  selector: 'app-contact-list',
+  imports: [RouterLink],
+  changeDetection: ChangeDetectionStrategy.OnPush,
+  templateUrl: './contact-list.html',
+  styleUrl: './contacts.css',
+})
+export class ContactList {
+  private readonly contacts = inject(ContactsApi);
+
+  readonly q = signal('');
+  readonly tag = signal('');
+  readonly items = signal<Contact[] | null>(null);
+  readonly nextCursor = signal<string | null>(null);
+  readonly tags = signal<ContactTag[]>([]);
+  readonly error = signal<string | null>(null);
+  readonly busy = signal(false);
+  /** Contacts ticked for a merge, in the order ticked. */
+  readonly selected = signal<string[]>([]);
+  /** The contact the merge keeps (the others go into it). */
+  readonly keep = signal<string | null>(null);
+  readonly notice = signal<string | null>(null);
+
+  readonly shown = computed(() => favouritesFirst(this.items() ?? []));
+  readonly selectedContacts = computed(() => {
+    const byId = new Map((this.items() ?? []).map((c) => [c.id, c]));
+    return this.selected().flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
+  });
+  protected readonly valueOf = valueOf;
+  protected readonly name = displayName;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Answers to an older search are dropped. */
+  private generation = 0;
+
+  constructor() {
+    void this.loadTags();
+    void this.load();
+  }
+
+  chips(c: Contact) {
+    return tagChips(c.tags, this.tags());
+  }
+
+  async loadTags(): Promise<void> {
+    try {
+      this.tags.set(await this.contacts.tags());
+    } catch (e) {
+      this.error.set(toApiError(e).message);
+    }
+  }
+
+  /** Loads the first page for the current search (`more`: the next page, appended). */
+  async load(more = false): Promise<void> {
+    const gen = ++this.generation;
+    this.error.set(null);
+    try {
+      const page = await this.contacts.list({
+        q: this.q().trim() || undefined,
+        tag: this.tag() || undefined,
+        cursor: more ? (this.nextCursor() ?? undefined) : undefined,
+      });
+      if (gen !== this.generation) return;
+      this.items.set(more ? [...(this.items() ?? []), ...page.items] : page.items);
+      this.nextCursor.set(page.nextCursor);
+    } catch (e) {
+      if (gen === this.generation) this.error.set(toApiError(e).message);
+    }
+  }
+
+  /** Typing in the search box: searches once the typing pauses. */
+  search(e: Event): void {
+    this.q.set(valueOf(e));
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.load(), SEARCH_DELAY_MS);
+  }
+
+  filterTag(e: Event): void {
+    this.tag.set(valueOf(e));
+    void this.load();
+  }
+
+  async toggleFavourite(c: Contact): Promise<void> {
+    const next = !c.favourite;
+    this.items.update((list) => list?.map((x) => (x.id === c.id ? { ...x, favourite: next } : x)) ?? null);
+    try {
+      await this.contacts.setFavourite(c.id, next);
+    } catch (e) {
+      this.error.set(toApiError(e).message);
+      this.items.update((list) => list?.map((x) => (x.id === c.id ? { ...x, favourite: !next } : x)) ?? null);
+    }
+  }
+
+  isSelected(c: Contact): boolean {
+    return this.selected().includes(c.id);
+  }
+
+  toggleSelected(c: Contact): void {
+    const now = this.selected();
+    const next = now.includes(c.id) ? now.filter((id) => id !== c.id) : [...now, c.id];
+    this.selected.set(next);
+    if (!next.includes(this.keep() ?? '')) this.keep.set(next[0] ?? null);
+  }
+
+  cancelMerge(): void {
+    this.selected.set([]);
+    this.keep.set(null);
+  }
+
+  /** Merges the ticked contacts into the one chosen to keep. */
+  async merge(): Promise<void> {
+    const keep = this.keep();
+    const others = this.selected().filter((id) => id !== keep);
+    if (!keep || !others.length) return;
+    this.busy.set(true);
+    this.error.set(null);
+    try {
+      const merged = await this.contacts.merge(keep, others);
+      this.cancelMerge();
+      this.notice.set($localize`:@@contacts.merged:Merged into ${displayName(merged)}:name:.`);
+      await this.load();
+    } catch (e) {
+      this.error.set(toApiError(e).message);
+    } finally {
+      this.busy.set(false);
+    }
+  }
+
+  /** Downloads every contact as a CSV file. */
+  async exportCsv(): Promise<void> {
+    this.busy.set(true);
+    this.error.set(null);
+    try {
+      const blob = await this.contacts.export();
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `contacts-${new Date().toISOString().slice(0, 10)}.csv`;
+      a.click();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+    } catch (e) {
+      this.error.set(toApiError(e).message);
+    } finally {
+      this.busy.set(false);
+    }
+  }
+
+  favouriteLabel(c: Contact): string {
+    return c.favourite
+      ? $localize`:@@contacts.unpin:Unpin ${displayName(c)}:name: from favourites`
+      : $localize`:@@contacts.pin:Pin ${displayName(c)}:name: as a favourite`;
+  }
+
+  selectLabel(c: Contact): string {
+    return $localize`:@@contacts.select:Select ${displayName(c)}:name: for merging`;
+  }
+}
