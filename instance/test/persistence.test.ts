@@ -73,6 +73,18 @@ describe('persister', () => {
     await p.close();
   });
 
+  test('text holding NUL from the engine is stored with U+FFFD instead of failing its batch (the embedded server is PostgreSQL)', async () => {
+    const { p } = persister(store, path.join(dir, 'nul.ndjson'), 10_000);
+    p.enqueue({ kind: 'message', doc: toMessageDoc(message(900, { body: 'a\u0000b' })) });
+    p.enqueue({ kind: 'contact', doc: { _id: '15550900@c.us', pushname: 'N\u0000', isGroup: false, updatedAt: new Date() } });
+    p.enqueue({ kind: 'message', doc: toMessageDoc(message(901)) });
+    await p.flush();
+    expect((await store.col.messages.findOne({ _id: message(900).id }))?.body).toBe('a\uFFFDb');
+    expect((await store.col.contacts.findOne({ _id: '15550900@c.us' }))?.pushname).toBe('N\uFFFD');
+    expect(await store.col.messages.countDocuments({ _id: message(901).id })).toBe(1);
+    await p.close();
+  });
+
   test('hundreds of chats and acks in one batch are written (FerretDB v1 stalls on ≥ 100-statement updates)', async () => {
     const { p } = persister(store, path.join(dir, 'many.ndjson'), 10_000);
     const big = (n: number) => ({

@@ -48,6 +48,10 @@ export const KIT_ERROR_CATALOGUE = {
   method_not_allowed: { status: 405, message: 'This endpoint does not take this method; the Allow header lists those it takes.' },
   payload_too_large: { status: 413, message: 'The request body is too large.' },
   unsupported_media_type: { status: 415, message: 'Send the body as application/json.' },
+  nul_character: {
+    status: 422,
+    message: 'Text must not contain the NUL character (U+0000); remove it and send again.',
+  },
   internal: { status: 500, message: 'Unexpected error; it was logged.' },
   storage_unavailable: { status: 503, message: 'The database is unreachable; retry shortly.' },
 } as const satisfies Record<string, ErrorEntry>;

@@ -73,6 +73,38 @@ export function parseInput<T>(schema: z.ZodType<T>, value: unknown, where: 'path
   throw new KitError('invalid_request', message, problems);
 }
 
+/**
+ * The location of the first string in `value` (deep: objects, arrays) that holds NUL (U+0000), or undefined. Text with
+ * NUL is refused (`nul_character`, 422) before a handler runs: it means nothing in WhatsApp text or names, and
+ * PostgreSQL — under the embedded MongoDB-wire server (docs/embedded-database.md) — cannot store it.
+ */
+export function nulField(value: unknown, at = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? at || '(value)' : undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const f = nulField(value[i], `${at}[${i}]`);
+      if (f) return f;
+    }
+    return undefined;
+  }
+  if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    for (const [k, v] of Object.entries(value)) {
+      const f = nulField(v, at ? `${at}.${k}` : k);
+      if (f) return f;
+    }
+  }
+  return undefined;
+}
+
+/** @throws KitError `nul_character` (422) when a string of `value` holds NUL. */
+function refuseNul(value: unknown, where: 'path' | 'query' | 'body'): void {
+  const field = nulField(value);
+  if (field)
+    throw new KitError('nul_character', `Invalid ${where} field "${field}": text must not contain NUL (U+0000).`, [
+      { in: where, field, problem: 'contains NUL' },
+    ]);
+}
+
 /** Resolves the caller for `scope` (undefined for `none`) or throws an HttpError (401/403). */
 export type Authenticate = (req: Request, scope: Scope) => Promise<unknown>;
 
@@ -88,6 +120,8 @@ export function mountRoutes(router: Router, routes: RouteDef[], authenticate: Au
         const auth = await authenticate(req, r.scope);
         const params = r.params ? parseInput(r.params, req.params, 'path') : undefined;
         const query = r.query ? parseInput(r.query, req.query ?? {}, 'query') : undefined;
+        refuseNul(params, 'path');
+        refuseNul(query, 'query');
         let body: unknown;
         const multipart = Boolean(req.is('multipart/form-data'));
         if (multipart && !r.multipart) {
@@ -96,6 +130,7 @@ export function mountRoutes(router: Router, routes: RouteDef[], authenticate: Au
         if (r.body && !multipart) {
           if (req.body === undefined && r.bodyRequired !== false) throw new KitError('invalid_request', 'A JSON body is required.');
           body = parseInput(r.body, req.body ?? {}, 'body');
+          refuseNul(body, 'body');
         }
         const result = await r.handler({ req, res, params, query, body, auth });
         if (res.headersSent) return;

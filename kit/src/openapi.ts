@@ -42,7 +42,7 @@ const errorDef = (description: string): ResponseDef => ({ description, schema: e
 
 /**
  * The answers kit itself gives a route, from its shape: 400 `invalid_request` for a route with path, query or body
- * input (and `invalid_json` with a body); 413 `payload_too_large` and 415 `unsupported_media_type` with a body.
+ * input (and `invalid_json` with a body), 422 `nul_character` for text with NUL; 413 `payload_too_large` and 415 `unsupported_media_type` with a body.
  */
 export function kitResponses(r: RouteDef): Record<number, ResponseDef> {
   const out: Record<number, ResponseDef> = {};
@@ -50,6 +50,7 @@ export function kitResponses(r: RouteDef): Record<number, ResponseDef> {
     out[400] = errorDef(
       `\`invalid_request\`: a ${[r.params && 'path', r.query && 'query', r.body && 'body'].filter(Boolean).join(', ')} field is invalid${r.body ? '; `invalid_json`: the body is not JSON' : ''}`,
     );
+  if (r.params || r.query || r.body) out[422] = errorDef('`nul_character`: a text field contains NUL (U+0000)');
   if (r.body) {
     out[413] = errorDef('`payload_too_large`: the body is larger than the limit');
     out[415] = errorDef('`unsupported_media_type`: the body is not application/json');

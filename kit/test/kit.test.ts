@@ -119,6 +119,11 @@ test('invalid input, bad JSON, big bodies, wrong media type, auth failures and u
   expect((await call('POST', '/v1/things/7', 'name=x', { 'content-type': 'text/plain' })).status).toBe(415);
   expect((await call('POST', '/v1/things/7', '{"name":"x"}', { authorization: 'Bearer bad' })).body.error.code).toBe('unauthorized');
   expect(await call('GET', '/v1/nothing')).toMatchObject({ status: 404, body: { error: { code: 'route_not_found' } } });
+  // Text holding NUL (U+0000), in the body or the query: 422 nul_character naming the field, before the handler.
+  expect(await call('POST', '/v1/things/7', JSON.stringify({ name: 'a\u0000b' }))).toMatchObject({
+    status: 422,
+    body: { error: { code: 'nul_character', message: expect.stringContaining('body field "name"') } },
+  });
 });
 
 test("kit's errors carry the catalogue's status, a message naming the specifics, and structured details", async () => {
@@ -187,7 +192,7 @@ test("the document lists kit's own answers (input, body limits, media type) besi
     security: () => [],
     commonResponses: (r): Record<number, ResponseDef> => (r.scope === 'none' ? {} : { 401: { description: '`unauthorized`: no token' } }),
   }) as any;
-  expect(Object.keys(doc.paths['/v1/things/{id}'].post.responses).sort()).toEqual(['201', '400', '401', '413', '415']);
+  expect(Object.keys(doc.paths['/v1/things/{id}'].post.responses).sort()).toEqual(['201', '400', '401', '413', '415', '422']);
   expect(doc.paths['/v1/things/{id}'].post.responses['400'].content['application/json'].schema.properties.error).toBeDefined();
   expect(Object.keys(doc.paths['/v1/boom'].get.responses)).toEqual(['200']);
 });

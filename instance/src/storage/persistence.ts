@@ -35,6 +35,7 @@ import type { Logger } from 'pino';
 import type { Ack } from '../engines/engine.js';
 import type { Metrics } from '../metrics.js';
 import type { ChatDoc, ContactDoc, MessageDoc, OutboxDoc, Store } from './store.js';
+import { withoutNul } from './nul.js';
 
 const { EJSON } = mongoose.mongo.BSON;
 
@@ -441,8 +442,9 @@ async function insertIgnoringDuplicates<T extends { _id: string }>(collection: m
   }
 }
 
+/** `o` as stored: undefined fields dropped, NUL in any text replaced (`nul.ts`: PostgreSQL cannot store it). */
 function stripUndefined<T extends object>(o: T): T {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  return withoutNul(Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T);
 }
 
 /** The bytes of `file` from `offset` to its end. */

@@ -84,6 +84,19 @@ export type RegisterErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `too_many_attempts`: too many registrations from this address; the Retry-After header gives the wait in seconds
      */
     429: {
@@ -193,6 +206,19 @@ export type LoginErrors = {
      * `unsupported_media_type`: the body is not application/json
      */
     415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
         error: {
             /**
              * A stable code (see the description of each status)
@@ -438,6 +464,19 @@ export type UpdateMeErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -580,6 +619,19 @@ export type DepositErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -666,6 +718,19 @@ export type TransactionsErrors = {
      */
     403: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -879,6 +944,19 @@ export type CreateInstanceErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `provider_rejected`: the instance runtime refused the request; retrying will not help
      */
     500: {
@@ -996,6 +1074,19 @@ export type DeleteInstanceErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `provider_rejected`: the instance runtime refused the request; retrying will not help
      */
     500: {
@@ -1066,6 +1157,19 @@ export type GetInstanceErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1186,6 +1290,19 @@ export type StopInstanceErrors = {
      */
     409: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1319,6 +1436,19 @@ export type StartInstanceErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `provider_rejected`: the instance runtime refused the request; retrying will not help
      */
     500: {
@@ -1446,6 +1576,19 @@ export type RestartInstanceErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `provider_rejected`: the instance runtime refused the request; retrying will not help
      */
     500: {
@@ -1567,6 +1710,19 @@ export type ListInstanceTokensErrors = {
      */
     409: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1725,7 +1881,7 @@ export type CreateInstanceTokenErrors = {
         };
     };
     /**
-     * `reserved_name`: the token name is reserved
+     * `reserved_name`: the token name is reserved; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -1846,6 +2002,19 @@ export type DeleteInstanceTokenErrors = {
      */
     409: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1990,6 +2159,19 @@ export type UpdateInstanceTokenErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `provider_rejected`: the instance runtime refused the request; retrying will not help
      */
     500: {
@@ -2099,6 +2281,19 @@ export type GetWebhookErrors = {
      */
     409: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -2247,7 +2442,7 @@ export type PutWebhookErrors = {
         };
     };
     /**
-     * `webhook_url_refused`: the URL resolves to a loopback, private, link-local or other internal address, or does not resolve
+     * `webhook_url_refused`: the URL resolves to a loopback, private, link-local or other internal address, or does not resolve; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -2368,6 +2563,19 @@ export type RotateWebhookSecretErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `provider_rejected`: the instance runtime refused the request; retrying will not help
      */
     500: {
@@ -2470,6 +2678,19 @@ export type SendWebhookTestErrors = {
      */
     409: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -2607,6 +2828,19 @@ export type ListWebhookDeliveriesErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `provider_rejected`: the instance runtime refused the request; retrying will not help
      */
     500: {
@@ -2732,6 +2966,19 @@ export type ReplayWebhookDeliveryErrors = {
      */
     409: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -2940,6 +3187,19 @@ export type RemoveMemberErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -3047,6 +3307,19 @@ export type SetMemberRoleErrors = {
      * `unsupported_media_type`: the body is not application/json
      */
     415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
         error: {
             /**
              * A stable code (see the description of each status)
@@ -3191,6 +3464,19 @@ export type SetMemberRightsErrors = {
      * `unsupported_media_type`: the body is not application/json
      */
     415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
         error: {
             /**
              * A stable code (see the description of each status)
@@ -3403,6 +3689,19 @@ export type CreateInvitationErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -3487,6 +3786,19 @@ export type RevokeInvitationErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -3596,6 +3908,19 @@ export type AcceptInvitationErrors = {
      * `unsupported_media_type`: the body is not application/json
      */
     415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
         error: {
             /**
              * A stable code (see the description of each status)
@@ -3717,6 +4042,19 @@ export type ListAuditErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -3802,6 +4140,19 @@ export type CreateWsTicketErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -3898,6 +4249,19 @@ export type GetStatsErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -4075,6 +4439,19 @@ export type ListConversationsErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -4190,6 +4567,19 @@ export type GetConversationErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -4355,6 +4745,19 @@ export type UpdateConversationErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -4492,7 +4895,7 @@ export type ListConversationMessagesErrors = {
         };
     };
     /**
-     * `unknown_cursor`: a well-formed cursor that was not issued for this conversation
+     * `unknown_cursor`: a well-formed cursor that was not issued for this conversation; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -4640,7 +5043,7 @@ export type SendConversationMessageErrors = {
         };
     };
     /**
-     * `message_not_found`: replyTo is not a message of this conversation
+     * `message_not_found`: replyTo is not a message of this conversation; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -4770,7 +5173,7 @@ export type AssignConversationErrors = {
         };
     };
     /**
-     * `assignee_not_found`: not a member of the organisation; `assignee_without_access`: the member cannot read its instance
+     * `assignee_not_found`: not a member of the organisation; `assignee_without_access`: the member cannot read its instance; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -4940,7 +5343,7 @@ export type SetConversationStatusErrors = {
         };
     };
     /**
-     * `invalid_snooze`: snoozed without a future snoozedUntil, or snoozedUntil with another status
+     * `invalid_snooze`: snoozed without a future snoozedUntil, or snoozedUntil with another status; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -5068,6 +5471,19 @@ export type ListConversationNotesErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -5174,6 +5590,19 @@ export type AddConversationNoteErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -5244,6 +5673,19 @@ export type MarkConversationReadErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -5376,6 +5818,19 @@ export type ListContactsErrors = {
      */
     401: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -5564,6 +6019,19 @@ export type CreateContactErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -5691,6 +6159,19 @@ export type ExportContactsErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -5755,6 +6236,19 @@ export type GetContactByChatErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -5921,6 +6415,19 @@ export type BulkTagContactsErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -6039,6 +6546,19 @@ export type SyncContactsErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `upstream_error`
      */
     502: {
@@ -6128,6 +6648,19 @@ export type DeleteContactErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -6188,6 +6721,19 @@ export type GetContactErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -6395,6 +6941,19 @@ export type UpdateContactErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -6558,6 +7117,19 @@ export type MergeContactsErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -6685,6 +7257,19 @@ export type UnmergeContactsErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -6862,6 +7447,19 @@ export type UnpinContactErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -6922,6 +7520,19 @@ export type PinContactErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -7069,6 +7680,19 @@ export type SetContactSettingsErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -7158,6 +7782,19 @@ export type UploadContactImportErrors = {
      * `unsupported_media_type`: the body is not application/json
      */
     415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
         error: {
             /**
              * A stable code (see the description of each status)
@@ -7291,6 +7928,19 @@ export type GetContactImportErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -7474,7 +8124,7 @@ export type PreviewContactImportErrors = {
         };
     };
     /**
-     * `unknown_column`: the mapping names a column the file does not have (details field, column, columns)
+     * `unknown_column`: the mapping names a column the file does not have (details field, column, columns); `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -7641,7 +8291,7 @@ export type CommitContactImportErrors = {
         };
     };
     /**
-     * `unknown_column`: the mapping names a column the file does not have (details field, column, columns)
+     * `unknown_column`: the mapping names a column the file does not have (details field, column, columns); `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -7843,6 +8493,19 @@ export type CreateContactTagErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -7918,6 +8581,19 @@ export type DeleteContactTagErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -8032,6 +8708,19 @@ export type UpdateContactTagErrors = {
      * `unsupported_media_type`: the body is not application/json
      */
     415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
         error: {
             /**
              * A stable code (see the description of each status)

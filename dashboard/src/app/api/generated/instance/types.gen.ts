@@ -253,7 +253,7 @@ export type ListMessagesErrors = {
         };
     };
     /**
-     * `invalid_cursor`: the cursor was not issued by this instance for this query; start again without it
+     * `invalid_cursor`: the cursor was not issued by this instance for this query; start again without it; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -483,7 +483,7 @@ export type SendMessageErrors = {
         };
     };
     /**
-     * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp
+     * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -753,6 +753,19 @@ export type RevokeMessageErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * WhatsApp refused or failed the action (engine_error)
      */
     502: {
@@ -922,6 +935,19 @@ export type GetMessageErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1208,7 +1234,7 @@ export type EditMessageErrors = {
         };
     };
     /**
-     * Sent more than 15 minutes ago (edit_window_passed)
+     * Sent more than 15 minutes ago (edit_window_passed); `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -1399,7 +1425,7 @@ export type ListContactsErrors = {
         };
     };
     /**
-     * `invalid_cursor`: the cursor was not issued by this instance for this query; start again without it
+     * `invalid_cursor`: the cursor was not issued by this instance for this query; start again without it; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -1491,6 +1517,19 @@ export type GetContactErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -1601,6 +1640,19 @@ export type LoginErrors = {
      * `unsupported_media_type`: the body is not application/json
      */
     415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
         error: {
             /**
              * A stable code (see the description of each status)
@@ -2058,7 +2110,7 @@ export type ListChatsErrors = {
         };
     };
     /**
-     * `invalid_cursor`: the cursor was not issued by this instance for this query; start again without it
+     * `invalid_cursor`: the cursor was not issued by this instance for this query; start again without it; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -2203,6 +2255,19 @@ export type GetChatErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -2339,6 +2404,19 @@ export type MarkChatReadErrors = {
      */
     409: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -2536,7 +2614,7 @@ export type ReplyToMessageErrors = {
         };
     };
     /**
-     * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp
+     * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -2848,7 +2926,7 @@ export type ForwardMessageErrors = {
         };
     };
     /**
-     * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp
+     * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -3149,6 +3227,19 @@ export type ReactToMessageErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * WhatsApp refused or failed the action (engine_error)
      */
     502: {
@@ -3362,7 +3453,7 @@ export type SetChatPresenceErrors = {
         };
     };
     /**
-     * Number not on WhatsApp (number_not_on_whatsapp)
+     * Number not on WhatsApp (number_not_on_whatsapp); `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -3494,7 +3585,7 @@ export type CreateGroupErrors = {
         };
     };
     /**
-     * A participant is not on WhatsApp (number_not_on_whatsapp): nothing was created
+     * A participant is not on WhatsApp (number_not_on_whatsapp): nothing was created; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -3632,6 +3723,19 @@ export type UpdateGroupErrors = {
      * `unsupported_media_type`: the body is not application/json
      */
     415: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
         error: {
             /**
              * A stable code (see the description of each status)
@@ -3786,7 +3890,7 @@ export type ChangeGroupParticipantsErrors = {
         };
     };
     /**
-     * add: a user is not on WhatsApp (number_not_on_whatsapp); others: a user is not a participant (not_a_participant)
+     * add: a user is not on WhatsApp (number_not_on_whatsapp); others: a user is not a participant (not_a_participant); `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -3905,6 +4009,19 @@ export type GetGroupInviteErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * WhatsApp refused or failed it (engine_error)
      */
     502: {
@@ -4007,6 +4124,19 @@ export type RevokeGroupInviteErrors = {
         };
     };
     /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * WhatsApp refused or failed it (engine_error)
      */
     502: {
@@ -4103,6 +4233,19 @@ export type LeaveGroupErrors = {
      */
     409: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
@@ -4268,7 +4411,7 @@ export type SendMediaErrors = {
         };
     };
     /**
-     * Declared MIME type ≠ the bytes (media_type_mismatch), damaged file (media_corrupt), URL refused (media_url_refused) or not answering (media_url_unreachable), Idempotency-Key reused
+     * Declared MIME type ≠ the bytes (media_type_mismatch), damaged file (media_corrupt), URL refused (media_url_refused) or not answering (media_url_unreachable), Idempotency-Key reused; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -4609,7 +4752,7 @@ export type SendLocationErrors = {
         };
     };
     /**
-     * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp
+     * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -4934,7 +5077,7 @@ export type SendContactErrors = {
         };
     };
     /**
-     * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp
+     * Idempotency-Key used for another message; `?wait=true`: number not on WhatsApp; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -5191,6 +5334,19 @@ export type GetMessageMediaErrors = {
      */
     404: {
         error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `nul_character`: a text field contains NUL (U+0000)
+     */
+    422: {
+        error: {
+            /**
+             * A stable code (see the description of each status)
+             */
             code: string;
             message: string;
             details?: unknown;
