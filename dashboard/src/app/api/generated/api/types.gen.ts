@@ -5353,7 +5353,7 @@ export type ListContactsData = {
          */
         limit?: string;
         /**
-         * The previous page's nextCursor; any other is 400 invalid_cursor
+         * The previous page's nextCursor; any other is 422 unknown_cursor
          */
         cursor?: string;
     };
@@ -5362,7 +5362,7 @@ export type ListContactsData = {
 
 export type ListContactsErrors = {
     /**
-     * `invalid_request`, `invalid_cursor`
+     * `invalid_request`
      */
     400: {
         error: {
@@ -5375,6 +5375,16 @@ export type ListContactsErrors = {
      * Missing, invalid, expired or revoked access token; `unauthorized`: missing, invalid, expired or revoked access token
      */
     401: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `unknown_cursor`: not a nextCursor of this list; start again without it
+     */
+    422: {
         error: {
             code: string;
             message: string;
@@ -5498,7 +5508,7 @@ export type CreateContactData = {
 
 export type CreateContactErrors = {
     /**
-     * `invalid_request`: a field is invalid (details list each: `invalid_phone`, `country_required`, `invalid_email`, …)
+     * `invalid_request`: a field breaks the schema
      */
     400: {
         error: {
@@ -5558,6 +5568,16 @@ export type CreateContactErrors = {
             /**
              * A stable code (see the description of each status)
              */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invalid_contact`: a phone or email cannot be read (details list each: `invalid_phone`, `country_required`, `invalid_email`)
+     */
+    422: {
+        error: {
             code: string;
             message: string;
             details?: unknown;
@@ -6319,7 +6339,7 @@ export type UpdateContactData = {
 
 export type UpdateContactErrors = {
     /**
-     * `invalid_request`: a field is invalid (details list each: `invalid_phone`, `country_required`, `invalid_email`, …)
+     * `invalid_request`: a field breaks the schema
      */
     400: {
         error: {
@@ -6389,6 +6409,16 @@ export type UpdateContactErrors = {
             /**
              * A stable code (see the description of each status)
              */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invalid_contact`: a phone or email cannot be read (details list each: `invalid_phone`, `country_required`, `invalid_email`)
+     */
+    422: {
+        error: {
             code: string;
             message: string;
             details?: unknown;
@@ -6492,7 +6522,7 @@ export type MergeContactsData = {
 
 export type MergeContactsErrors = {
     /**
-     * `invalid_request`: e.g. a contact merged with itself
+     * `invalid_request`
      */
     400: {
         error: {
@@ -6552,6 +6582,16 @@ export type MergeContactsErrors = {
             /**
              * A stable code (see the description of each status)
              */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `merge_with_itself`: contactId is the contact of the path
+     */
+    422: {
+        error: {
             code: string;
             message: string;
             details?: unknown;
@@ -7013,7 +7053,7 @@ export type SetContactSettingsData = {
 
 export type SetContactSettingsErrors = {
     /**
-     * `invalid_request`: not a country code libphonenumber knows
+     * `invalid_request`
      */
     400: {
         error: {
@@ -7069,6 +7109,16 @@ export type SetContactSettingsErrors = {
         };
     };
     /**
+     * `unknown_country`: not a country code libphonenumber knows (details field, problem)
+     */
+    422: {
+        error: {
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
      * `storage_unavailable`: the database is unreachable; retry shortly
      */
     503: {
@@ -7115,7 +7165,7 @@ export type UploadContactImportData = {
 
 export type UploadContactImportErrors = {
     /**
-     * `invalid_file`: not UTF-8, malformed CSV (details line) or JSON, no header; `invalid_request`
+     * `invalid_request`: an invalid body or form
      */
     400: {
         error: {
@@ -7162,6 +7212,16 @@ export type UploadContactImportErrors = {
             /**
              * A stable code (see the description of each status)
              */
+            code: string;
+            message: string;
+            details?: unknown;
+        };
+    };
+    /**
+     * `invalid_file`: not UTF-8, empty, malformed CSV (details line) or JSON, no header, a column twice
+     */
+    422: {
+        error: {
             code: string;
             message: string;
             details?: unknown;
@@ -7408,7 +7468,7 @@ export type PreviewContactImportData = {
 
 export type PreviewContactImportErrors = {
     /**
-     * `invalid_request`: a mapping without a phone or external id column, or an invalid body
+     * `invalid_request`: an invalid body
      */
     400: {
         error: {
@@ -7474,7 +7534,7 @@ export type PreviewContactImportErrors = {
         };
     };
     /**
-     * `unknown_column`: the mapping names a column the file does not have (details field, column, columns)
+     * `unknown_column`: the mapping names a column the file does not have (details field, column, columns); `match_column_required`: neither a phone nor an external id column is mapped
      */
     422: {
         error: {
@@ -7575,7 +7635,7 @@ export type CommitContactImportData = {
 
 export type CommitContactImportErrors = {
     /**
-     * `invalid_request`: a mapping without a phone or external id column, or an invalid body
+     * `invalid_request`: an invalid body
      */
     400: {
         error: {
@@ -7641,7 +7701,7 @@ export type CommitContactImportErrors = {
         };
     };
     /**
-     * `unknown_column`: the mapping names a column the file does not have (details field, column, columns)
+     * `unknown_column`: the mapping names a column the file does not have (details field, column, columns); `match_column_required`: neither a phone nor an external id column is mapped
      */
     422: {
         error: {
