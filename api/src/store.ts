@@ -266,7 +266,12 @@ export async function openApiStore(uri: string, timeoutMs = 10_000): Promise<Api
 
 export const DUPLICATE_KEY = 11000;
 
-/** Whether `err` is a duplicate-key error (unique index or `_id`). */
+/**
+ * Whether `err` is a duplicate-key error (unique index or `_id`). MongoDB says 11000; FerretDB on PostgreSQL says so for
+ * inserts but answers an update that breaks a unique index with code 1 (InternalError) carrying PostgreSQL's
+ * `unique_violation` (SQLSTATE 23505), which counts too.
+ */
 export function isDuplicateKey(err: unknown): boolean {
-  return (err as { code?: number } | undefined)?.code === DUPLICATE_KEY;
+  const e = err as { code?: number; message?: unknown } | undefined;
+  return e?.code === DUPLICATE_KEY || (e?.code === 1 && typeof e.message === 'string' && e.message.includes('(SQLSTATE 23505)'));
 }

@@ -8,7 +8,7 @@ import { requireAdmin } from '../orgs/access.js';
 import type { ApiStore, OrganisationDoc } from '../store.js';
 import type { ContactFavourites } from './favourites.js';
 import type { ContactMatcher } from './matcher.js';
-import { displayName, normaliseEmail, normalisePhone, phoneKey, phonePrefixRange, sortedSet } from './normalise.js';
+import { displayName, normaliseEmail, normalisePhone, phoneKey, phonePrefixMatch, sortedSet } from './normalise.js';
 import { derive, keysOf } from './patch.js';
 import { canEdit, requireCreate, requireEdit, requireSee, visibleFilter, type Caller } from './rights.js';
 import type { ContactCollections, ContactDoc } from './store.js';
@@ -63,13 +63,14 @@ export interface ContactInput {
 /** The list filter for `q`, `phone`, `tag`, `instanceId` on top of what the caller sees. */
 export function listFilter(auth: Caller, q: ListQuery): Record<string, unknown> {
   const f: Record<string, unknown> = visibleFilter(auth);
-  if (q.phone !== undefined) f.phones = phonePrefixRange(q.phone) ?? '\u0000none';
+  // A phone filter without digits matches nothing (`$in: []`; no sentinel string: PostgreSQL-backed stores refuse NUL).
+  if (q.phone !== undefined) f.phones = phonePrefixMatch(q.phone) ?? { $in: [] };
   if (q.tag) f.tags = q.tag;
   if (q.instanceId) f.instanceIds = q.instanceId;
   if (q.q) {
     const text = q.q.trim().toLowerCase();
     const escaped = text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const range = /^\+?[\d\s()-]{3,}$/.test(text) ? phonePrefixRange(text) : undefined;
+    const range = /^\+?[\d\s()-]{3,}$/.test(text) ? phonePrefixMatch(text) : undefined;
     f.$or = [{ sortName: { $regex: escaped } }, { emails: { $regex: escaped } }, ...(range ? [{ phones: range }] : [])];
   }
   return f;
@@ -83,7 +84,7 @@ function decodeCursor(cursor: string): [string, string] {
   } catch {
     /* refused below */
   }
-  throw new AppError('invalid_cursor');
+  throw new AppError('unknown_cursor');
 }
 
 export class ContactBook {
@@ -130,7 +131,7 @@ export class ContactBook {
   /**
    * A page of the contacts the caller sees, by display name; on the first page the caller's pinned contacts that match
    * come first (`favourite: true`), and they are not repeated after.
-   * @throws AppError `invalid_cursor` (400).
+   * @throws AppError `unknown_cursor` (422): a cursor this list did not issue.
    */
   async list(auth: Caller, q: ListQuery): Promise<{ items: ContactView[]; nextCursor: string | null }> {
     const limit = q.limit ?? 50;
@@ -208,7 +209,7 @@ export class ContactBook {
     return this.get(auth, d._id);
   }
 
-  /** Normalises hand-typed fields. @throws AppError `invalid_request` (400, details `[{field, problem}]`). */
+  /** Normalises hand-typed fields. @throws AppError `invalid_contact` (422, details `[{in, field, problem}]`). */
   async normaliseInput(orgId: string, input: ContactInput): Promise<ContactInput> {
     const country = await this.defaultCountry(orgId);
     const problems: Array<{ in: 'body'; field: string; problem: string }> = [];
@@ -223,7 +224,7 @@ export class ContactBook {
       return r ?? '';
     });
     if (problems.length)
-      throw new AppError('invalid_request', `Invalid body field "${problems[0]!.field}": ${problems[0]!.problem}`, problems);
+      throw new AppError('invalid_contact', `Invalid body field "${problems[0]!.field}": ${problems[0]!.problem}`, problems);
     if (input.tags) await this.tags.requireAll(orgId, input.tags);
     return {
       ...input,
@@ -236,7 +237,7 @@ export class ContactBook {
   /**
    * Creates a contact by hand — or, when one of its phones or its external id is a contact already, adds to that one
    * (one person, one contact).
-   * @throws AppError `right_required` (403), `invalid_request` (400), `tag_not_found` (404).
+   * @throws AppError `right_required` (403), `invalid_contact` (422), `tag_not_found` (404).
    */
   async create(auth: Caller, input: ContactInput): Promise<ContactView> {
     requireCreate(auth);
@@ -257,7 +258,7 @@ export class ContactBook {
 
   /**
    * Edits a contact: given fields replace the stored ones (null clears). A phone owned by another contact is refused.
-   * @throws AppError `contact_not_found` (404), `right_required` (403), `invalid_request` (400), `phone_in_use` (409).
+   * @throws AppError `contact_not_found` (404), `right_required` (403), `invalid_contact` (422), `phone_in_use` (409).
    */
   async update(auth: Caller, id: string, input: ContactInput): Promise<ContactView> {
     const d = requireEdit(auth, await this.c.contacts.findOne({ _id: id, orgId: auth.orgId }));

@@ -1,7 +1,7 @@
 /**
  * Reading an uploaded table: CSV (csv-parse; UTF-8 with or without a BOM; the delimiter — comma, semicolon or tab —
  * guessed from the header line) or JSON (an array of objects, or `{ "contacts": [...] }`). The result is a header and
- * rows of strings. A file that cannot be read at all is a 400 `invalid_file` saying where; a row with more or fewer
+ * rows of strings. A file that cannot be read at all is a 422 `invalid_file` saying where; a row with more or fewer
  * cells than the header is kept (missing cells are empty, extra ones ignored) and judged later, row by row.
  */
 import { parse } from 'csv-parse/sync';

@@ -75,8 +75,8 @@ const list = (v: string | string[] | undefined): string[] => (v === undefined ? 
 
 /**
  * Checks that every mapped column exists in the file.
- * @throws AppError `unknown_column` (422, details `{ field, column, columns }`); `invalid_request` (400) when neither a
- *   phone nor an external id column is mapped.
+ * @throws AppError `unknown_column` (422, details `{ field, column, columns }`); `match_column_required` (422) when neither
+ *   a phone nor an external id column is mapped.
  */
 export function checkMapping(m: ImportMapping, columns: string[]): void {
   const pairs: Array<[string, string]> = [
@@ -93,8 +93,7 @@ export function checkMapping(m: ImportMapping, columns: string[]): void {
         column,
         columns,
       });
-  if (!list(m.phone).length && !m.externalId)
-    throw new AppError('invalid_request', 'Map a phone column or an external id column: rows are matched by them.');
+  if (!list(m.phone).length && !m.externalId) throw new AppError('match_column_required');
 }
 
 /** A cell without a spreadsheet's formula guard (`'=…`, what our export writes) and without surrounding spaces. */
@@ -122,7 +121,7 @@ export function indexBook(docs: ContactDoc[]): BookIndex {
  * Plans the import of `table` with `mapping` into the book `idx`.
  * @param tagIds tag name key (lower-case) → tag id; names missing from it are planned as `new:<key>` and listed in
  *   `tagsToCreate`.
- * @throws AppError `unknown_column` (422), `invalid_request` (400): see {@link checkMapping}.
+ * @throws AppError `unknown_column`, `match_column_required` (422): see {@link checkMapping}.
  */
 export function planImport(
   orgId: string,

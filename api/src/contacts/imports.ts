@@ -101,7 +101,7 @@ export class ContactImports {
 
   /**
    * The match report of importing with `mapping`; nothing is written.
-   * @throws AppError `role_required` (403), `import_not_found` (404), `unknown_column` (422), `invalid_request` (400).
+   * @throws AppError `role_required` (403), `import_not_found` (404), `unknown_column`, `match_column_required` (422).
    */
   async preview(auth: Caller, id: string, mapping: ImportMapping): Promise<ImportReport> {
     requireAdmin(auth);

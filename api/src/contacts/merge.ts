@@ -26,10 +26,10 @@ export class ContactMerges {
    * Merges contact `otherId` into `keepId`.
    * @returns the kept contact.
    * @throws AppError `contact_not_found` (404), `right_required` (403: the caller must be allowed to edit both),
-   *   `invalid_request` (400: a contact merged with itself).
+   *   `merge_with_itself` (422).
    */
   async merge(auth: Caller, keepId: string, otherId: string): Promise<ContactDoc> {
-    if (keepId === otherId) throw new AppError('invalid_request', 'A contact cannot be merged with itself.');
+    if (keepId === otherId) throw new AppError('merge_with_itself');
     const keep = requireEdit(auth, await this.c.contacts.findOne({ _id: keepId, orgId: auth.orgId }));
     const other = requireEdit(auth, await this.c.contacts.findOne({ _id: otherId, orgId: auth.orgId }));
     const now = new Date();

@@ -59,13 +59,14 @@ export function isCountry(c: string): boolean {
 }
 
 /**
- * The range of E.164 strings starting with the digits of `prefix` (`+55 11`, `5511` → `+5511`): `$gte`/`$lt` bounds
- * for an index range scan on `phones`. Undefined when it has no digit.
+ * The E.164 strings starting with the digits of `prefix` (`+55 11`, `5511` → `+5511`), as an anchored `$regex` on
+ * `phones` (an index prefix scan on MongoDB). Not a `$gte`/`$lt` range: FerretDB on PostgreSQL does not match ranges
+ * against array elements. Undefined when it has no digit.
  */
-export function phonePrefixRange(prefix: string): { $gte: string; $lt: string } | undefined {
+export function phonePrefixMatch(prefix: string): { $regex: string } | undefined {
   const digits = prefix.replace(/\D/g, '').slice(0, 15);
   if (!digits) return undefined;
-  return { $gte: '+' + digits, $lt: '+' + digits + ':' }; // ':' sorts right after '9'
+  return { $regex: '^\\+' + digits };
 }
 
 /** Sorted, de-duplicated copy. */

@@ -25,8 +25,11 @@ const err = (description: string) => ({ description, schema: s.errorResponse });
 const authErr = { 401: err('Missing, invalid, expired or revoked access token') };
 const roleErr = { 403: err('`role_required`: owners and admins') };
 const mappingErr = {
-  400: err('`invalid_request`: a mapping without a phone or external id column, or an invalid body'),
-  422: err('`unknown_column`: the mapping names a column the file does not have (details field, column, columns)'),
+  400: err('`invalid_request`: an invalid body'),
+  422: err(
+    '`unknown_column`: the mapping names a column the file does not have (details field, column, columns); ' +
+      '`match_column_required`: neither a phone nor an external id column is mapped',
+  ),
 };
 
 const upload = multer({
@@ -65,7 +68,8 @@ export function importRoutes(d: ImportRouteDeps): RouteDef[] {
       multipart: { schema: c.uploadForm },
       responses: {
         201: { description: 'The upload', schema: c.importView },
-        400: err('`invalid_file`: not UTF-8, malformed CSV (details line) or JSON, no header; `invalid_request`'),
+        400: err('`invalid_request`: an invalid body or form'),
+        422: err('`invalid_file`: not UTF-8, empty, malformed CSV (details line) or JSON, no header, a column twice'),
         ...roleErr,
         413: err('`import_too_large`: over 10 MB; `payload_too_large`: a JSON body over the body limit (use multipart)'),
         ...authErr,

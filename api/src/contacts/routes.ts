@@ -32,7 +32,8 @@ const authErr = { 401: err('Missing, invalid, expired or revoked access token') 
 const notFound = { 404: err('`contact_not_found`: no such contact, or one the caller cannot see') };
 const editErr = { 403: err('`right_required`: editing needs canWrite on one of the contact’s instances (or owner/admin)') };
 const inputErr = {
-  400: err('`invalid_request`: a field is invalid (details list each: `invalid_phone`, `country_required`, `invalid_email`, …)'),
+  400: err('`invalid_request`: a field breaks the schema'),
+  422: err('`invalid_contact`: a phone or email cannot be read (details list each: `invalid_phone`, `country_required`, `invalid_email`)'),
 };
 const tags = ['contacts'];
 
@@ -48,7 +49,8 @@ export function contactRoutes(d: ContactRouteDeps): RouteDef[] {
       query: c.listQuery,
       responses: {
         200: { description: 'A page of contacts', schema: c.contactPage },
-        400: err('`invalid_request`, `invalid_cursor`'),
+        400: err('`invalid_request`'),
+        422: err('`unknown_cursor`: not a nextCursor of this list; start again without it'),
         ...authErr,
       },
       handler: ({ auth, query }) => d.book.list(auth, { ...query, favourites: query.favourites === 'true' }),
@@ -200,7 +202,8 @@ export function contactRoutes(d: ContactRouteDeps): RouteDef[] {
       body: c.mergeBody,
       responses: {
         200: { description: 'The kept contact', schema: c.contactView },
-        400: err('`invalid_request`: e.g. a contact merged with itself'),
+        400: err('`invalid_request`'),
+        422: err('`merge_with_itself`: contactId is the contact of the path'),
         ...editErr,
         ...notFound,
         ...authErr,
@@ -276,13 +279,14 @@ export function contactRoutes(d: ContactRouteDeps): RouteDef[] {
       body: c.settingsBody,
       responses: {
         200: { description: 'Settings', schema: c.settingsView },
-        400: err('`invalid_request`: not a country code libphonenumber knows'),
+        400: err('`invalid_request`'),
+        422: err('`unknown_country`: not a country code libphonenumber knows (details field, problem)'),
         403: err('`role_required`'),
         ...authErr,
       },
       handler: ({ auth, body }) => {
         if (body.defaultCountry !== null && !isCountry(body.defaultCountry))
-          throw new AppError('invalid_request', `Unknown country code ${body.defaultCountry}.`, [
+          throw new AppError('unknown_country', `Unknown country code ${body.defaultCountry}.`, [
             { in: 'body', field: 'defaultCountry', problem: 'unknown country' },
           ]);
         return d.book.setDefaultCountry(auth, body.defaultCountry);

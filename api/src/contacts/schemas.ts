@@ -26,7 +26,7 @@ export const listQuery = z
     instanceId: instanceId.optional().meta({ description: 'Only contacts linked to this instance' }),
     favourites: z.enum(['true', 'false']).optional().meta({ description: 'true: only the caller’s pinned contacts' }),
     limit: wholeNumberQuery(200).meta({ description: 'Page size, 1–200 (default 50); pinned contacts come on top of it' }),
-    cursor: z.string().max(600).optional().meta({ description: "The previous page's nextCursor; any other is 400 invalid_cursor" }),
+    cursor: z.string().max(600).optional().meta({ description: "The previous page's nextCursor; any other is 422 unknown_cursor" }),
   })
   .strict();
 

@@ -5795,7 +5795,7 @@ export type ListContactsData = {
          */
         limit?: string;
         /**
-         * The previous page's nextCursor; any other is 400 invalid_cursor
+         * The previous page's nextCursor; any other is 422 unknown_cursor
          */
         cursor?: string;
     };
@@ -5804,7 +5804,7 @@ export type ListContactsData = {
 
 export type ListContactsErrors = {
     /**
-     * `invalid_request`, `invalid_cursor`
+     * `invalid_request`
      */
     400: {
         error: {
@@ -5824,13 +5824,10 @@ export type ListContactsErrors = {
         };
     };
     /**
-     * `nul_character`: a text field contains NUL (U+0000)
+     * `unknown_cursor`: not a nextCursor of this list; start again without it; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
-            /**
-             * A stable code (see the description of each status)
-             */
             code: string;
             message: string;
             details?: unknown;
@@ -5953,7 +5950,7 @@ export type CreateContactData = {
 
 export type CreateContactErrors = {
     /**
-     * `invalid_request`: a field is invalid (details list each: `invalid_phone`, `country_required`, `invalid_email`, …)
+     * `invalid_request`: a field breaks the schema
      */
     400: {
         error: {
@@ -6019,13 +6016,10 @@ export type CreateContactErrors = {
         };
     };
     /**
-     * `nul_character`: a text field contains NUL (U+0000)
+     * `invalid_contact`: a phone or email cannot be read (details list each: `invalid_phone`, `country_required`, `invalid_email`); `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
-            /**
-             * A stable code (see the description of each status)
-             */
             code: string;
             message: string;
             details?: unknown;
@@ -6865,7 +6859,7 @@ export type UpdateContactData = {
 
 export type UpdateContactErrors = {
     /**
-     * `invalid_request`: a field is invalid (details list each: `invalid_phone`, `country_required`, `invalid_email`, …)
+     * `invalid_request`: a field breaks the schema
      */
     400: {
         error: {
@@ -6941,13 +6935,10 @@ export type UpdateContactErrors = {
         };
     };
     /**
-     * `nul_character`: a text field contains NUL (U+0000)
+     * `invalid_contact`: a phone or email cannot be read (details list each: `invalid_phone`, `country_required`, `invalid_email`); `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
-            /**
-             * A stable code (see the description of each status)
-             */
             code: string;
             message: string;
             details?: unknown;
@@ -7051,7 +7042,7 @@ export type MergeContactsData = {
 
 export type MergeContactsErrors = {
     /**
-     * `invalid_request`: e.g. a contact merged with itself
+     * `invalid_request`
      */
     400: {
         error: {
@@ -7117,13 +7108,10 @@ export type MergeContactsErrors = {
         };
     };
     /**
-     * `nul_character`: a text field contains NUL (U+0000)
+     * `merge_with_itself`: contactId is the contact of the path; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
-            /**
-             * A stable code (see the description of each status)
-             */
             code: string;
             message: string;
             details?: unknown;
@@ -7624,7 +7612,7 @@ export type SetContactSettingsData = {
 
 export type SetContactSettingsErrors = {
     /**
-     * `invalid_request`: not a country code libphonenumber knows
+     * `invalid_request`
      */
     400: {
         error: {
@@ -7680,13 +7668,10 @@ export type SetContactSettingsErrors = {
         };
     };
     /**
-     * `nul_character`: a text field contains NUL (U+0000)
+     * `unknown_country`: not a country code libphonenumber knows (details field, problem); `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
-            /**
-             * A stable code (see the description of each status)
-             */
             code: string;
             message: string;
             details?: unknown;
@@ -7739,7 +7724,7 @@ export type UploadContactImportData = {
 
 export type UploadContactImportErrors = {
     /**
-     * `invalid_file`: not UTF-8, malformed CSV (details line) or JSON, no header; `invalid_request`
+     * `invalid_request`: an invalid body or form
      */
     400: {
         error: {
@@ -7792,13 +7777,10 @@ export type UploadContactImportErrors = {
         };
     };
     /**
-     * `nul_character`: a text field contains NUL (U+0000)
+     * `invalid_file`: not UTF-8, empty, malformed CSV (details line) or JSON, no header, a column twice; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
-            /**
-             * A stable code (see the description of each status)
-             */
             code: string;
             message: string;
             details?: unknown;
@@ -8058,7 +8040,7 @@ export type PreviewContactImportData = {
 
 export type PreviewContactImportErrors = {
     /**
-     * `invalid_request`: a mapping without a phone or external id column, or an invalid body
+     * `invalid_request`: an invalid body
      */
     400: {
         error: {
@@ -8124,7 +8106,7 @@ export type PreviewContactImportErrors = {
         };
     };
     /**
-     * `unknown_column`: the mapping names a column the file does not have (details field, column, columns); `nul_character`: a text field contains NUL (U+0000)
+     * `unknown_column`: the mapping names a column the file does not have (details field, column, columns); `match_column_required`: neither a phone nor an external id column is mapped; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
@@ -8225,7 +8207,7 @@ export type CommitContactImportData = {
 
 export type CommitContactImportErrors = {
     /**
-     * `invalid_request`: a mapping without a phone or external id column, or an invalid body
+     * `invalid_request`: an invalid body
      */
     400: {
         error: {
@@ -8291,7 +8273,7 @@ export type CommitContactImportErrors = {
         };
     };
     /**
-     * `unknown_column`: the mapping names a column the file does not have (details field, column, columns); `nul_character`: a text field contains NUL (U+0000)
+     * `unknown_column`: the mapping names a column the file does not have (details field, column, columns); `match_column_required`: neither a phone nor an external id column is mapped; `nul_character`: a text field contains NUL (U+0000)
      */
     422: {
         error: {
