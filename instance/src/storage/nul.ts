@@ -5,14 +5,12 @@
  * send with NUL is refused before (kit: 422 `nul_character`).
  */
 
-const NUL = /\u0000/g;
-
 /**
  * `value` with every NUL in its strings replaced by U+FFFD, deep through plain objects and arrays (other objects —
  * dates, buffers, ids — are kept as they are). Returns `value` itself when it holds no NUL.
  */
 export function withoutNul<T>(value: T): T {
-  if (typeof value === 'string') return (value.includes('\u0000') ? value.replace(NUL, '\uFFFD') : value) as T;
+  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as T;
   if (Array.isArray(value)) {
     let changed = false;
     const out = value.map((v: unknown) => {
