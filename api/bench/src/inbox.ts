@@ -2,8 +2,8 @@
  * `npm run bench -w api -- inbox [--agents 10] [--rate 20] [--seconds 60] [--json]` (issue 15, acceptance 4): the
  * delay from a customer's send on the simulated network to every entitled agent's live event.
  *
- * Real processes throughout: a MongoDB-wire server (testenv `startMongo()`), simnet, and the built api (`dist/main.js`,
- * process provider, simulated engine) with one instance logged in on simnet. N agents are invited and accept, get
+ * Real processes throughout, started by {@link startPlatform} (`platform.ts`): a MongoDB-wire server, simnet, and the
+ * built api (process provider, simulated engine, its metrics listener on) with one instance logged in on simnet. N agents are invited and accept, get
  * canRead on the instance, and each connects to `/v1/live` with a single-use ticket. Customers (20 phones, round
  * robin) then send `rate` messages per second for `seconds` seconds through simnet's `POST /hooks/send`, each with a
  * numbered body; the clock starts just before the request. Every agent's socket records the first `message.new` frame
@@ -15,27 +15,11 @@
  * to the end of the drain) per message and per delivered event, and the api's ingest requests (count and mean duration,
  * from its metrics listener) to tell a slow ingest from a slow instance. The instance's own CPU is not counted.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import {
-  benchLog,
-  benchOut,
-  finishReport,
-  freePort,
-  parseBenchArgs,
-  percentile,
-  startMongo,
-  startProcess,
-  table,
-  waitForPort,
-  type ManagedProcess,
-} from '@wacloud/testenv';
+import { readFileSync } from 'node:fs';
+import { benchLog, benchOut, finishReport, freePort, parseBenchArgs, percentile, table } from '@wacloud/testenv';
+import { startPlatform } from './platform.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const PASSWORD = 'correct horse battery staple';
-const INSTANCE_PHONE = '15557000001';
 const CUSTOMERS = 20;
 /** After the last send: wait for stragglers while they keep coming (a late event is delayed, not lost). */
 const STALL_MS = 30_000;
@@ -173,79 +157,14 @@ export async function main(argv: string[]): Promise<void> {
   });
   const { agents: nAgents, rate, seconds } = args.sizes;
   const started = Date.now();
-  const dataRoot = mkdtempSync(path.join(os.tmpdir(), 'wacloud-bench-inbox-'));
-  const mongo = await startMongo();
-  let simnet: ManagedProcess | undefined;
-  let api: ManagedProcess | undefined;
+  const metricsPort = await freePort();
+  const platform = await startPlatform(benchLog, { METRICS_PORT: String(metricsPort), METRICS_HOST: '127.0.0.1' });
   const sockets: AgentSocket[] = [];
   try {
-    const simnetPort = await freePort();
-    simnet = startProcess({
-      command: process.execPath,
-      args: [path.join(repo, 'simnet/dist/main.js')],
-      env: { ...process.env, SIMNET_PORT: String(simnetPort), SIMNET_HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    });
-    await simnet.waitForOutput(/simnet listening/, 20_000);
-    const sim = `http://127.0.0.1:${simnetPort}`;
-    const apiPort = await freePort();
-    const metricsPort = await freePort();
-    api = startProcess({
-      command: process.execPath,
-      args: [path.join(repo, 'api/dist/main.js')],
-      env: {
-        ...process.env,
-        PORT: String(apiPort),
-        HOST: '127.0.0.1',
-        MONGODB_URI: mongo.dbUri(`bench_inbox_${process.pid}`),
-        JWT_SECRET: 'bench-inbox-jwt-secret-0123456789abcdef',
-        PROVIDER: 'process',
-        ENGINE: 'simulated',
-        SIMNET_URL: sim,
-        PROCESS_DATA_ROOT: dataRoot,
-        LOG_LEVEL: 'warn',
-        METRICS_PORT: String(metricsPort),
-        METRICS_HOST: '127.0.0.1',
-      },
-    });
-    await waitForPort(apiPort, '127.0.0.1', 30_000);
-    const base = `http://127.0.0.1:${apiPort}`;
-    benchLog(`api ${base}, simnet ${sim}, ${mongo.kind}; setting up one instance and ${nAgents} agents…`);
-
-    const email = `bench-owner-${process.pid}@example.com`;
-    must(await call(`${base}/v1/auth/register`, { method: 'POST', body: JSON.stringify({ email, password: PASSWORD }) }), 201, 'register');
-    const owner = must(
-      await call(`${base}/v1/auth/login`, { method: 'POST', body: JSON.stringify({ email, password: PASSWORD }) }),
-      200,
-      'login',
-    ).accessToken as string;
-    must(
-      await call(
-        `${base}/v1/wallet/deposits`,
-        { method: 'POST', body: JSON.stringify({ amount: 10_000 }), headers: { 'idempotency-key': `bench-${process.pid}` } },
-        owner,
-      ),
-      201,
-      'deposit',
-    );
-    const instanceId = must(
-      await call(`${base}/v1/instances`, { method: 'POST', body: JSON.stringify({ name: 'bench' }) }, owner),
-      201,
-      'instance',
-    ).id as string;
+    const { apiUrl: base, simnetUrl: sim, owner, instanceId, phone: instancePhone } = platform;
+    benchLog(`api ${base}, simnet ${sim}, ${platform.mongoKind}; setting up ${nAgents} agents…`);
     const phones = Array.from({ length: CUSTOMERS }, (_, i) => `1555701${String(i).padStart(4, '0')}`);
-    for (const phone of [INSTANCE_PHONE, ...phones])
-      await call(`${sim}/hooks/accounts`, { method: 'POST', body: JSON.stringify({ phone, pushname: phone }) });
-    const qr = await until(
-      'the QR',
-      async () => (await call(`${base}/v1/instances/${instanceId}/api/v1/session/login`, { method: 'POST' }, owner)).body?.qr as string,
-      120_000,
-    );
-    must(await call(`${sim}/hooks/scan`, { method: 'POST', body: JSON.stringify({ qr, phone: INSTANCE_PHONE }) }), 200, 'scan');
-    await until(
-      'WORKING',
-      async () => (await call(`${base}/v1/instances/${instanceId}`, {}, owner)).body?.sessionState === 'WORKING',
-      60_000,
-    );
+    for (const phone of phones) await call(`${sim}/hooks/accounts`, { method: 'POST', body: JSON.stringify({ phone, pushname: phone }) });
 
     const tokens: string[] = [];
     for (let i = 0; i < nAgents; i++) {
@@ -286,7 +205,7 @@ export async function main(argv: string[]): Promise<void> {
     for (const [i, phone] of phones.entries())
       await call(`${sim}/hooks/send`, {
         method: 'POST',
-        body: JSON.stringify({ from: phone, to: INSTANCE_PHONE, text: `bench ${1_000_000 + i}` }),
+        body: JSON.stringify({ from: phone, to: instancePhone, text: `bench ${1_000_000 + i}` }),
       });
     await until('the warm-up messages at every agent', async () => sockets.every((s) => s.got.size >= phones.length), 60_000);
     received = 0;
@@ -295,7 +214,7 @@ export async function main(argv: string[]): Promise<void> {
     benchLog(`sending ${total} messages at ${rate}/s for ${seconds} s to ${nAgents} agents…`);
     const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     const ingest0 = await ingestTotals(metricsUrl);
-    const cpu0 = cpuMs(api.pid);
+    const cpu0 = cpuMs(platform.apiPid);
     const t0 = performance.now();
     const sends: Array<Promise<unknown>> = [];
     for (let i = 0; i < total; i++) {
@@ -306,7 +225,7 @@ export async function main(argv: string[]): Promise<void> {
       sends.push(
         call(`${sim}/hooks/send`, {
           method: 'POST',
-          body: JSON.stringify({ from: phones[i % phones.length], to: INSTANCE_PHONE, text: `bench ${i}` }),
+          body: JSON.stringify({ from: phones[i % phones.length], to: instancePhone, text: `bench ${i}` }),
         }),
       );
     }
@@ -314,7 +233,7 @@ export async function main(argv: string[]): Promise<void> {
     await Promise.all(sends);
     const expected = total * nAgents;
     const drainMs = await drain(() => received, expected);
-    const cpu = cpuMs(api.pid) - cpu0;
+    const cpu = cpuMs(platform.apiPid) - cpu0;
     const ingest1 = await ingestTotals(metricsUrl);
     const ingestRequests = ingest1.count - ingest0.count;
 
@@ -329,7 +248,7 @@ export async function main(argv: string[]): Promise<void> {
       }
     const r: InboxReport = {
       bench: 'inbox',
-      server: mongo.kind,
+      server: platform.mongoKind,
       agents: nAgents,
       rate,
       seconds,
@@ -369,27 +288,11 @@ export async function main(argv: string[]): Promise<void> {
     );
     benchOut(`ingest (POST /internal/v1/instance-events): ${r.ingestRequests} requests, mean ${r.ingestMeanMs.toFixed(1)} ms`);
     benchOut(`drain after the last send: ${(r.drainMs / 1000).toFixed(1)} s`);
-    benchOut(`check: events lost ${r.lostEvents} → ${r.lostEvents === 0 ? 'OK' : 'FAILED'} (${mongo.kind})`);
+    benchOut(`check: events lost ${r.lostEvents} → ${r.lostEvents === 0 ? 'OK' : 'FAILED'} (${platform.mongoKind})`);
     if (r.lostEvents !== 0) process.exitCode = 1;
     finishReport(r, started, args.json);
   } finally {
     for (const s of sockets) s.close();
-    await api?.stop().catch(() => undefined);
-    await simnet?.stop().catch(() => undefined);
-    killInstances(dataRoot);
-    await mongo.stop().catch(() => undefined);
-    rmSync(dataRoot, { recursive: true, force: true });
-  }
-}
-
-/** Instance processes are detached by the process provider: stop the ones started from this run's data root. */
-function killInstances(dataRoot: string): void {
-  for (const dir of readdirSync(dataRoot)) {
-    try {
-      const pid = Number(readFileSync(path.join(dataRoot, dir, 'pid'), 'utf8').trim());
-      if (pid) process.kill(-pid, 'SIGKILL');
-    } catch {
-      /* no pid file, or gone */
-    }
+    await platform.stop();
   }
 }

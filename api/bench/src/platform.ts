@@ -43,6 +43,10 @@ export interface Platform {
   directBase: string;
   /** The phone the instance is logged in as. */
   phone: string;
+  /** The api process's pid (for its CPU time in /proc). */
+  apiPid: number;
+  /** Which MongoDB-wire server runs under it (testenv `startMongo().kind`). */
+  mongoKind: string;
   call(base: string, method: string, p: string, o?: { token?: string; body?: unknown }): Promise<Call>;
   simnet(p: string, body?: unknown): Promise<Call>;
   stop(): Promise<void>;
@@ -158,6 +162,8 @@ export async function startPlatform(log: (line: string) => void, apiEnv: NodeJS.
       gatewayBase,
       directBase,
       phone,
+      apiPid: api.pid,
+      mongoKind: mongo.kind,
       call,
       simnet: (p, body) => call(simnetUrl, 'POST', p, { body }),
       stop,
