@@ -5,7 +5,8 @@
  */
 import { startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import type { EngineMessage } from '../src/engines/engine.js';
-import { dailyStats, utcWindow } from '../src/storage/daily-stats.js';
+import { dayWindow } from '@wacloud/kit';
+import { dailyStats } from '../src/storage/daily-stats.js';
 import { toMessageDoc } from '../src/storage/messages.js';
 import { openStore, type MessageDoc, type Store } from '../src/storage/store.js';
 
@@ -51,7 +52,7 @@ describe('daily message counts', () => {
   });
 
   test('the window: days ending today (UTC), oldest first', () => {
-    const w = utcWindow(3, NOW);
+    const w = dayWindow(3, NOW);
     expect(w.dates).toEqual(['2026-11-28', '2026-11-29', '2026-11-30']);
     expect(w.from.toISOString()).toBe('2026-11-28T00:00:00.000Z');
     expect(w.to.toISOString()).toBe('2026-12-01T00:00:00.000Z');
@@ -101,7 +102,7 @@ describe('daily message counts', () => {
     }
     for (let i = 0; i < docs.length; i += 1000) await store.col.messages.insertMany(docs.slice(i, i + 1000));
     await writeChats(store, docs);
-    const from = utcWindow(30, NOW).from.getTime();
+    const from = dayWindow(30, NOW).from.getTime();
     const inWindow = docs.filter((d) => d.timestamp.getTime() >= from);
     const newest = new Map<string, number>();
     for (const d of docs) newest.set(d.chatId, Math.max(newest.get(d.chatId) ?? 0, d.timestamp.getTime()));

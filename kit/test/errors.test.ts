@@ -5,6 +5,7 @@ test('kit codes and statuses', () => {
   expect(Object.fromEntries(Object.entries(KIT_ERROR_CATALOGUE).map(([c, e]) => [c, e.status]))).toEqual({
     invalid_request: 400,
     invalid_json: 400,
+    nul_character: 422,
     route_not_found: 404,
     method_not_allowed: 405,
     payload_too_large: 413,

@@ -3,13 +3,13 @@
  * asked in parallel; one that does not answer is flagged `available: false` and counts nothing), per-instance totals,
  * and per-member figures from `inbox_activity` (`agent-stats.ts`).
  */
+import { dayWindow } from '@wacloud/kit';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { InstanceEndpoints } from '../providers/index.js';
 import type { ApiStore } from '../store.js';
 import { agentFigures, type InboxActivityDoc } from './agent-stats.js';
 import { instanceCounts } from './instance-counts.js';
-import { dayWindow } from './window.js';
 
 /** One instance's line. */
 export interface InstanceLine {

@@ -8,6 +8,7 @@
  * count of the chats by their `lastMessageAt` (the chats collection is small; indexed on MongoDB). A second pass over
  * the messages for the active chats (`distinct('chatId')`) doubled the time on FerretDB, so it is not made.
  */
+import { dayWindow } from '@wacloud/kit';
 import type { Store } from './store.js';
 
 /** One UTC day's message counts. */
@@ -35,25 +36,13 @@ export interface DailyStats {
   chats: number;
 }
 
-const DAY_MS = 86_400_000;
-
-/** The UTC window of `days` days ending with the day of `now`: its bounds and its days, oldest first. */
-export function utcWindow(days: number, now = new Date()): { from: Date; to: Date; dates: string[] } {
-  const today = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
-  const from = new Date(today - (days - 1) * DAY_MS);
-  const to = new Date(today + DAY_MS);
-  const dates: string[] = [];
-  for (let t = from.getTime(); t < to.getTime(); t += DAY_MS) dates.push(new Date(t).toISOString().slice(0, 10));
-  return { from, to, dates };
-}
-
 /**
  * Messages in and out per UTC day for the `days` days ending today (UTC), and the chats active in them.
  * @param days 1 or more (the route bounds it).
  * @throws the driver's error when the database is unreachable.
  */
 export async function dailyStats(store: Store, days: number, now = new Date()): Promise<DailyStats> {
-  const { from, to, dates } = utcWindow(days, now);
+  const { from, to, dates } = dayWindow(days, now);
   const [grouped, chats] = await Promise.all([
     store.col.messages
       .aggregate<{ _id: { day: string; fromMe: boolean }; n: number }>([

@@ -5,8 +5,8 @@
  */
 import { HttpClient, HttpErrorResponse } from '@angular/common/http';
 import { inject, Injectable } from '@angular/core';
-import { catchError, firstValueFrom, type Observable } from 'rxjs';
-import { toApiError } from '../core/api-error';
+import { catchError, firstValueFrom } from 'rxjs';
+import { apiCall, toApiError } from '../core/api-error';
 import { RUNTIME_CONFIG } from '../core/config';
 import type {
   CommitContactImportResponses,
@@ -70,15 +70,7 @@ export class ContactsApi {
   private readonly http = inject(HttpClient);
   private readonly base = inject(RUNTIME_CONFIG).apiBaseUrl;
 
-  private call<T>(o: Observable<T>): Promise<T> {
-    return firstValueFrom(
-      o.pipe(
-        catchError((e: unknown) => {
-          throw toApiError(e);
-        }),
-      ),
-    );
-  }
+  private readonly call = apiCall;
 
   private url(path: string): string {
     return this.base + path;

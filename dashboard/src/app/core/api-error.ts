@@ -1,3 +1,4 @@
+import { catchError, firstValueFrom, type Observable } from 'rxjs';
 import { HttpErrorResponse } from '@angular/common/http';
 
 /** An api failure in one shape: `{error: {code, message}}` bodies, network failures and odd bodies alike. */
@@ -94,4 +95,15 @@ export function toApiError(err: unknown): ApiError {
     return new ApiError(err.status, `http_${err.status}`, $localize`:@@error.status:Request failed (${err.status}:status:).`);
   }
   return new ApiError(0, 'unknown', err instanceof Error ? err.message : String(err));
+}
+
+/** The first value of `o` as a promise; a failed request rejects with its {@link ApiError} ({@link toApiError}). */
+export function apiCall<T>(o: Observable<T>): Promise<T> {
+  return firstValueFrom(
+    o.pipe(
+      catchError((e: unknown) => {
+        throw toApiError(e);
+      }),
+    ),
+  );
 }

@@ -1,7 +1,7 @@
 import { HttpClient, HttpErrorResponse, HttpHeaders, type HttpResponse } from '@angular/common/http';
 import { inject, Injectable } from '@angular/core';
-import { catchError, firstValueFrom, type Observable } from 'rxjs';
-import { toApiError } from './api-error';
+import { firstValueFrom } from 'rxjs';
+import { apiCall, toApiError } from './api-error';
 import { RUNTIME_CONFIG } from './config';
 import type {
   CreatedToken,
@@ -43,15 +43,7 @@ export class ApiClient {
     return this.base + path;
   }
 
-  private call<T>(o: Observable<T>): Promise<T> {
-    return firstValueFrom(
-      o.pipe(
-        catchError((e: unknown) => {
-          throw toApiError(e);
-        }),
-      ),
-    );
-  }
+  private readonly call = apiCall;
 
   // ── auth ──
   register(email: string, password: string): Promise<User> {

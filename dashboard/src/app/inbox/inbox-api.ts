@@ -4,8 +4,7 @@
  */
 import { HttpClient } from '@angular/common/http';
 import { inject, Injectable } from '@angular/core';
-import { catchError, firstValueFrom, type Observable } from 'rxjs';
-import { toApiError } from '../core/api-error';
+import { apiCall } from '../core/api-error';
 import { RUNTIME_CONFIG } from '../core/config';
 import type { WsTicket } from '../api/models';
 import type { Conversation, ConversationPage, ConversationStatus, MessagePage, Note, QueuedSend, Visibility } from './inbox-models';
@@ -19,15 +18,7 @@ export class InboxApi {
   private readonly http = inject(HttpClient);
   private readonly base = inject(RUNTIME_CONFIG).apiBaseUrl;
 
-  private call<T>(o: Observable<T>): Promise<T> {
-    return firstValueFrom(
-      o.pipe(
-        catchError((e: unknown) => {
-          throw toApiError(e);
-        }),
-      ),
-    );
-  }
+  private readonly call = apiCall;
 
   private url(id: string, tail = ''): string {
     return `${this.base}/v1/conversations/${encodeURIComponent(id)}${tail}`;

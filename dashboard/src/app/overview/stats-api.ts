@@ -4,8 +4,7 @@
  */
 import { HttpClient } from '@angular/common/http';
 import { inject, Injectable } from '@angular/core';
-import { catchError, firstValueFrom } from 'rxjs';
-import { toApiError } from '../core/api-error';
+import { apiCall } from '../core/api-error';
 import { RUNTIME_CONFIG } from '../core/config';
 import type { GetStatsResponses } from '../api/generated/api';
 
@@ -25,12 +24,6 @@ export class StatsApi {
   get(days: number, instanceId?: string): Promise<Stats> {
     const params: Record<string, string> = { days: String(days) };
     if (instanceId) params['instanceId'] = instanceId;
-    return firstValueFrom(
-      this.http.get<Stats>(`${this.base}/v1/stats`, { params }).pipe(
-        catchError((e: unknown) => {
-          throw toApiError(e);
-        }),
-      ),
-    );
+    return apiCall(this.http.get<Stats>(`${this.base}/v1/stats`, { params }));
   }
 }

@@ -4,8 +4,7 @@
  */
 import { HttpClient } from '@angular/common/http';
 import { inject, Injectable } from '@angular/core';
-import { catchError, firstValueFrom, type Observable } from 'rxjs';
-import { toApiError } from '../core/api-error';
+import { apiCall } from '../core/api-error';
 import { RUNTIME_CONFIG } from '../core/config';
 import type {
   AcceptInvitationData,
@@ -34,15 +33,7 @@ export class TeamApi {
   private readonly http = inject(HttpClient);
   private readonly base = inject(RUNTIME_CONFIG).apiBaseUrl;
 
-  private call<T>(o: Observable<T>): Promise<T> {
-    return firstValueFrom(
-      o.pipe(
-        catchError((e: unknown) => {
-          throw toApiError(e);
-        }),
-      ),
-    );
-  }
+  private readonly call = apiCall;
 
   members(): Promise<Member[]> {
     return this.call(this.http.get<ListMembersResponses[200]>(`${this.base}/v1/members`)).then((r) => r.items);

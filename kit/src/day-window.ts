@@ -1,4 +1,4 @@
-/** The UTC days of a statistics window. */
+/** The UTC days of a statistics window (the api's `GET /v1/stats` and the instance's daily counts share it). */
 
 const DAY_MS = 86_400_000;
 
