@@ -17,6 +17,7 @@ import { startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import mongoose from 'mongoose';
 import pino from 'pino';
 import { loadConfig } from '../../dist/config.js';
+import { phonePrefixMatch } from '../../dist/contacts/normalise.js';
 import { applyPatch, emptyContact, keysOf } from '../../dist/contacts/patch.js';
 import type { ContactDoc } from '../../dist/contacts/store.js';
 import type { InstanceProvider } from '../../dist/providers/index.js';
@@ -154,9 +155,9 @@ export async function benchContacts(server: MongoServer, rows: number, runs = 30
     const tags = (await call('GET', '/v1/contact-tags', token)).items as Array<{ id: string; name: string }>;
     const vip = tags.find((t) => t.name === 'vip')!.id;
     const prefix = '+551190000'; // 1 in 100 of the numbers
-    const range = { $gte: prefix, $lt: prefix + ':' };
+    const byPhone = phonePrefixMatch(prefix)!; // the filter the route builds (`contacts/book.ts`)
     const queries = [
-      { query: `phone=${prefix}`, path: `/v1/contacts?phone=${encodeURIComponent(prefix)}&limit=50`, filter: { orgId, phones: range } },
+      { query: `phone=${prefix}`, path: `/v1/contacts?phone=${encodeURIComponent(prefix)}&limit=50`, filter: { orgId, phones: byPhone } },
       { query: `tag=vip`, path: `/v1/contacts?tag=${vip}&limit=50`, filter: { orgId, tags: vip } },
     ];
     const search: ContactsResult['search'] = [];
