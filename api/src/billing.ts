@@ -33,7 +33,13 @@ import { nextPeriod, periodEnd } from './periods.js';
 import { ProviderError, type InstanceProvider } from './providers/index.js';
 import type { ApiStore, InstanceDoc } from './store.js';
 import { purgeExpiredLocks, withLock, type HeldLock, type LockOptions } from './user-lock.js';
-import { LEDGER_CHUNK, type Wallet } from './wallet.js';
+import type { Wallet } from './wallet.js';
+
+/**
+ * Statements per update command: FerretDB on PostgreSQL never answers an update command of 50 statements that match
+ * existing documents (docs/embedded-database.md), so updates go in commands of 20.
+ */
+const UPDATE_CHUNK = 20;
 
 export { createBillingMetrics, type BillingMetrics, type BillingSummary } from './billing/metrics.js';
 
@@ -264,9 +270,9 @@ export class Billing {
       } else if (o === 'insufficient') unpaid.add(instanceId);
     });
     const advances = [...paidUntil].map(([id, end]) => ({ updateOne: { filter: { _id: id }, update: { $set: { paidUntil: end } } } }));
-    for (let i = 0; i < advances.length; i += LEDGER_CHUNK) {
+    for (let i = 0; i < advances.length; i += UPDATE_CHUNK) {
       lock.fence();
-      await this.o.store.instances.bulkWrite(advances.slice(i, i + LEDGER_CHUNK), { ordered: false });
+      await this.o.store.instances.bulkWrite(advances.slice(i, i + UPDATE_CHUNK), { ordered: false });
     }
     for (const doc of active) {
       if (!unpaid.has(doc._id)) continue;
