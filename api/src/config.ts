@@ -192,6 +192,12 @@ const shape = {
    * started or resumed — before answering 503 `instance_unavailable`, ms (the provider is polled meanwhile; 0: no wait).
    */
   INSTANCE_READY_WAIT_MS: int.min(0).max(600_000).default(60_000),
+  /**
+   * How long an instance-token request through the gateway reuses the instance's record (suspended, stopped, deleted)
+   * instead of reading it per request, ms (0: read each time). A stop, start or deletion through the api applies at
+   * once; a suspension by a billing run in another process within this time.
+   */
+  INSTANCE_STATE_TTL_MS: int.min(0).max(60_000).default(1_000),
   /** Lifetime of a browser's single-use WebSocket ticket (`POST /v1/instances/:id/ws-ticket`), seconds. */
   WS_TICKET_TTL_S: int.min(5).max(600).default(30),
   /**

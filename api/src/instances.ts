@@ -68,9 +68,17 @@ const PHASE_MESSAGES: Partial<Record<ProviderStatus['phase'], string>> = {
 export const DEFAULT_READY_WAIT_MS = 60_000;
 /** How long a list or view waits for the provider's status, ms. */
 const STATUS_TIMEOUT_MS = 3_000;
+/** Default of how long {@link InstanceService.endpoints} reuses an instance record for instance-token requests, ms. */
+export const DEFAULT_STATE_TTL_MS = 1_000;
+/** Instance records kept for {@link InstanceService.endpoints} at most (the oldest dropped first). */
+const STATE_CACHE_MAX = 10_000;
 
 export class InstanceService {
   private readonly intents: BillingIntents;
+  /** Live instance records read by {@link endpoints} without a tenant (instance-token requests), with their expiry (epoch ms). */
+  private readonly recent = new Map<string, { d: InstanceDoc; until: number }>();
+  /** Counts changes made through this service: a record read while one happened is not reused. */
+  private changes = 0;
 
   /** `o.lock`: timing of the tenant's billing lock (default: `user-lock.ts`'s); `o.readyWaitMs`: see {@link endpoints}. */
   constructor(
@@ -85,6 +93,11 @@ export class InstanceService {
       lock?: LockOptions | undefined;
       /** Longest wait of `endpoints` for a starting instance, ms (default 60 s; 0: none). */
       readyWaitMs?: number | undefined;
+      /**
+       * How long `endpoints` reuses an instance's record for instance-token requests, ms (default 1 s; 0: read each
+       * time). Changes made through this service apply at once; a suspension by billing (another process) within it.
+       */
+      stateTtlMs?: number | undefined;
     },
   ) {
     this.intents = new BillingIntents({ store, wallet, provider, logger: o.logger });
@@ -196,6 +209,7 @@ export class InstanceService {
         await this.owned(userId, id);
         lock.fence();
         await this.store.instances.updateOne({ _id: id }, { $set: { deletingAt: new Date() } });
+        this.changed(id);
         try {
           lock.fence();
           await this.provider.delete(id);
@@ -203,6 +217,7 @@ export class InstanceService {
           if (err instanceof LockLostError) throw err; // deletingAt stays: the next billing run finishes it
           this.o.logger.error({ err, instance: id }, 'removing the instance failed');
           await this.store.instances.updateOne({ _id: id }, { $set: { deletingAt: null } });
+          this.changed(id);
           throw rejected(err)
             ? new AppError(
                 'provider_rejected',
@@ -212,6 +227,7 @@ export class InstanceService {
         }
         lock.fence();
         await this.store.instances.updateOne({ _id: id }, { $set: { deletedAt: new Date() } });
+        this.changed(id);
       },
       this.o.lock,
     );
@@ -230,11 +246,15 @@ export class InstanceService {
       if (!d.stopped) {
         lock.fence();
         await this.store.instances.updateOne({ _id: id }, { $set: { stopped: true, stoppedAt: new Date() } });
+        this.changed(id);
       }
       lock.fence();
       await this.provider.suspend(id).catch(async (err: unknown) => {
         if (err instanceof ProviderError && err.code === 'not_found') return; // nothing runs: stopped already
-        if (!d.stopped) await this.store.instances.updateOne({ _id: id }, { $set: { stopped: false, stoppedAt: null } });
+        if (!d.stopped) {
+          await this.store.instances.updateOne({ _id: id }, { $set: { stopped: false, stoppedAt: null } });
+          this.changed(id);
+        }
         throw err;
       });
     });
@@ -252,6 +272,7 @@ export class InstanceService {
       if (d.stopped) {
         lock.fence();
         await this.store.instances.updateOne({ _id: id }, { $set: { stopped: false, stoppedAt: null } });
+        this.changed(id);
       }
       lock.fence();
       await this.provider.resume(id).catch(async (err: unknown) => {
@@ -259,7 +280,10 @@ export class InstanceService {
           lock.fence();
           return this.provider.create(InstanceService.request({ ...d, stopped: false }));
         }
-        if (d.stopped) await this.store.instances.updateOne({ _id: id }, { $set: { stopped: true, stoppedAt: d.stoppedAt ?? new Date() } });
+        if (d.stopped) {
+          await this.store.instances.updateOne({ _id: id }, { $set: { stopped: true, stoppedAt: d.stoppedAt ?? new Date() } });
+          this.changed(id);
+        }
         throw err;
       });
     });
@@ -336,7 +360,7 @@ export class InstanceService {
   async endpoints(id: string, userId?: string): Promise<InstanceEndpoints> {
     const deadline = Date.now() + (this.o.readyWaitMs ?? DEFAULT_READY_WAIT_MS);
     for (let attempt = 0; ; attempt++) {
-      const d = userId ? await this.owned(userId, id) : await this.store.instances.findOne({ _id: id, deletedAt: null });
+      const d = userId ? await this.owned(userId, id) : await this.live(id, attempt === 0);
       if (!d || d.deletingAt) throw new AppError('instance_not_found');
       if (d.suspended) throw new AppError('instance_suspended');
       if (d.stopped) throw new AppError('instance_stopped');
@@ -358,6 +382,31 @@ export class InstanceService {
         throw new AppError('instance_unavailable');
       }
     }
+  }
+
+  /**
+   * The live record of instance `id` (null when deleted or unknown) — for instance-token requests through the gateway,
+   * which would otherwise read it once per request: a found record is reused for `stateTtlMs` when `cached`.
+   */
+  private async live(id: string, cached: boolean): Promise<InstanceDoc | null> {
+    const now = Date.now();
+    const hit = this.recent.get(id);
+    if (cached && hit && hit.until > now) return hit.d;
+    const before = this.changes;
+    const d = await this.store.instances.findOne({ _id: id, deletedAt: null });
+    const ttl = this.o.stateTtlMs ?? DEFAULT_STATE_TTL_MS;
+    this.recent.delete(id);
+    if (d && ttl > 0 && before === this.changes) {
+      this.recent.set(id, { d, until: now + ttl });
+      while (this.recent.size > STATE_CACHE_MAX) this.recent.delete(this.recent.keys().next().value!);
+    }
+    return d;
+  }
+
+  /** Forgets the record {@link live} holds for `id` (its state is changing through this service). */
+  private changed(id: string): void {
+    this.changes++;
+    this.recent.delete(id);
   }
 
   /** What should run, for the provider's reconcile at start. */

@@ -106,6 +106,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     engine: config.engine,
     logger: logger.child({ component: 'instances' }),
     readyWaitMs: config.instanceReadyWaitMs,
+    stateTtlMs: config.instanceStateTtlMs,
   });
   const throttle = new LoginThrottle(store, {
     freePerPair: config.loginFreeAttemptsPerPair,

@@ -33,7 +33,7 @@ const runningWith = (i: string, state: string) =>
 beforeAll(async () => {
   mongo = await startMongo();
   simnet = await startSimnet();
-  api = await startApiProcess({ mongo, simnetUrl: simnet.url, env: { BILLING_CRON: 'false' } });
+  api = await startApiProcess({ mongo, simnetUrl: simnet.url, env: { BILLING_CRON: 'false', INSTANCE_STATE_TTL_MS: '60000' } });
   store = await openApiStore(api.env.MONGODB_URI!);
   alice = await tenant(api, 'alice@example.com', 10_000);
   bob = await tenant(api, 'bob@example.com', 0);
@@ -56,6 +56,12 @@ afterAll(async () => {
 
 test('stop: phase Stopped, the process ends, the gateway and tokens answer 409 instance_stopped; stopping again is fine', async () => {
   const balance = (await api.call('GET', '/v1/me', { token: alice })).body.balanceMinor;
+  // An integrator's instance token: its requests reuse the instance's record (instances.ts `live`; 60 s here, longer
+  // than the stop takes), a stop through the api applies to them at once all the same.
+  const made = await api.call('POST', `/v1/instances/${id}/tokens`, { token: alice, body: { name: 'integrator', permissions: 'r' } });
+  expect(made.status).toBe(201);
+  const wai = made.body.token as string;
+  expect((await api.call('GET', `/v1/instances/${id}/api/v1/stats`, { token: wai })).status).toBe(200);
   const stopped = await api.call('POST', `/v1/instances/${id}/stop`, { token: alice });
   expect(stopped.status).toBe(200);
   expect(stopped.body).toMatchObject({ id, phase: 'Stopped', stopped: true, suspended: false, stoppedAt: expect.any(String) });
@@ -64,6 +70,9 @@ test('stop: phase Stopped, the process ends, the gateway and tokens answer 409 i
   const gw = await api.call('GET', `/v1/instances/${id}/api/v1/stats`, { token: alice });
   expect(gw.status).toBe(409);
   expect(gw.body.error.code).toBe('instance_stopped');
+  const byToken = await api.call('GET', `/v1/instances/${id}/api/v1/stats`, { token: wai });
+  expect(byToken.status).toBe(409);
+  expect(byToken.body.error.code).toBe('instance_stopped');
   expect((await api.call('GET', `/v1/instances/${id}/tokens`, { token: alice })).body.error.code).toBe('instance_stopped');
   // Idempotent; a restart of a stopped instance is refused (start it instead).
   expect((await api.call('POST', `/v1/instances/${id}/stop`, { token: alice })).status).toBe(200);
