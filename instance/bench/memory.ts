@@ -10,7 +10,8 @@
  * - **node**: the instance process alone with the simulated engine, logged in (WORKING) on the simulated network and
  *   idle: VmRSS (and PSS).
  *
- * Every side waits `settleMs` after reaching its idle state, then takes `samples` readings 1 s apart (median).
+ * The bare browser and the tree run side by side and are read in the same second (see {@link runMemory}); each
+ * reading follows `settleMs` of idleness, then `samples` readings 1 s apart (median).
  */
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import os from 'node:os';
