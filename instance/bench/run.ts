@@ -21,6 +21,9 @@
  *   --media-files / BENCH_MEDIA_FILES     media: images sent through the queue      default 100
  *   --media-bytes / BENCH_MEDIA_BYTES     media: bytes per image                    default 1048576
  *   --media-concurrency / BENCH_MEDIA_CONCURRENCY  media: uploads in flight at once default 4
+ *   --memory-settle-ms / BENCH_MEMORY_SETTLE_MS    memory: wait once idle before reading default 15000
+ *   --memory-samples / BENCH_MEMORY_SAMPLES        memory: readings 1 s apart (median) default 5
+ *   BENCH_INSTANCE_NODE_OPTIONS     memory: the instance's NODE_OPTIONS (default: instance/Dockerfile's)
  *
  * A MongoDB-wire server is started with @wacloud/testenv (`MONGODB_URI` to use an external one) and stopped at the end.
  *
@@ -50,9 +53,11 @@ import { runQuery, type QueryResult } from './query.js';
 import { runHistory, type HistoryResult } from './history.js';
 import { runMedia, type MediaBenchResult } from './media.js';
 import { runQueue, type QueueResult } from './queue.js';
+import { printMemory } from './memory-report.js';
+import { runMemory, type MemoryResult } from './memory.js';
 import { fmt, table } from './stats.js';
 
-const BENCHES = ['ingest', 'query', 'journal', 'queue', 'history', 'media'] as const;
+const BENCHES = ['ingest', 'query', 'journal', 'queue', 'history', 'media', 'memory'] as const;
 
 const SIZE_SOURCES = {
   messages: { flag: 'messages', env: 'BENCH_MESSAGES', def: 20_000, min: 1 },
@@ -74,12 +79,14 @@ const SIZE_SOURCES = {
   mediaFiles: { flag: 'media-files', env: 'BENCH_MEDIA_FILES', def: 100, min: 1 },
   mediaBytes: { flag: 'media-bytes', env: 'BENCH_MEDIA_BYTES', def: 1024 * 1024, min: 1024 },
   mediaConcurrency: { flag: 'media-concurrency', env: 'BENCH_MEDIA_CONCURRENCY', def: 4, min: 1 },
+  memorySettleMs: { flag: 'memory-settle-ms', env: 'BENCH_MEMORY_SETTLE_MS', def: 15_000, min: 0 },
+  memorySamples: { flag: 'memory-samples', env: 'BENCH_MEMORY_SAMPLES', def: 5, min: 1 },
 } satisfies Record<string, BenchSize>;
 
 type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
 
 const USAGE =
-  'usage: npm run bench -w instance -- [ingest|query|journal|queue|history|media] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS] [--appends A] [--sends S] [--send-concurrency C] [--history-messages N] [--history-per-chat P] [--media-files F] [--media-bytes B] [--media-concurrency C]\n';
+  'usage: npm run bench -w instance -- [ingest|query|journal|queue|history|media|memory] [--json] [--messages N] [--runs R] [--yield-every Y] [--stored M] [--iterations K] [--warmup W] [--chats C] [--stall-ms MS] [--appends A] [--sends S] [--send-concurrency C] [--history-messages N] [--history-per-chat P] [--media-files F] [--media-bytes B] [--media-concurrency C] [--memory-settle-ms MS] [--memory-samples N]\n';
 
 /** One row of `make bench`'s table (testenv benchRow) for this workspace. */
 function row(figure: string, value: number, goal: string, bench: string, unit = '×'): void {
@@ -237,6 +244,7 @@ async function main(): Promise<void> {
     queue?: QueueResult;
     history?: HistoryResult;
     media?: MediaBenchResult;
+    memory?: MemoryResult;
     totalMs?: number;
   } = {
     node: process.version,
@@ -294,6 +302,10 @@ async function main(): Promise<void> {
         log,
       });
       printMedia(report.media);
+    }
+    if (benches.includes('memory')) {
+      report.memory = await runMemory({ mongo, settleMs: sizes.memorySettleMs, samples: sizes.memorySamples, log });
+      printMemory(report.memory, out);
     }
   } finally {
     await mongo.stop();

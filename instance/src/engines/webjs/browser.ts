@@ -13,9 +13,11 @@ import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { launchWithSandboxPolicy, NO_SANDBOX_FLAG, type ChromiumSandboxMode, type SandboxLogger } from './sandbox.js';
 
 /**
- * Flags every launch gets (puppeteer adds `--headless=new` and its own defaults, minus {@link IGNORED_DEFAULT_ARGS}).
- * No `--no-sandbox`: Chromium keeps its sandbox unless `sandbox` ({@link LaunchOptions}) says otherwise.
- * `--disable-blink-features=AutomationControlled` is what whatsapp-web.js adds when it launches the browser itself.
+ * Flags every launch gets (puppeteer adds `--headless=new` and its own defaults, minus {@link IGNORED_DEFAULT_ARGS};
+ * puppeteer merges our `--disable-features` / `--enable-features` into its own lists, which already disable
+ * Translate, MediaRouter and OptimizationHints). No `--no-sandbox`: Chromium keeps its sandbox unless `sandbox`
+ * ({@link LaunchOptions}) says otherwise. `--disable-blink-features=AutomationControlled` is what whatsapp-web.js
+ * adds when it launches the browser itself. The rest is {@link MEMORY_ARGS}.
  *
  * Note: Debian's Chromium daemonizes two small `chrome_crashpad_handler` processes (parent 1, own process groups, so
  * outside the browser's tree: not measured, not group-killed); they exit by themselves when the browser exits.
@@ -28,6 +30,40 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--disable-sync',
   '--no-first-run',
   '--disable-blink-features=AutomationControlled',
+];
+
+/**
+ * Flags that cut the idle browser's memory (issue 18 item 6; `npm run bench -w instance -- memory` measures it).
+ * With the engine's page loaded, they took the tree's private memory (Pss_Anon + Pss_Shmem summed over the browser's
+ * processes) from ~160 MiB to ~87 MiB, and the processes from 10 to 5, on Chromium 156 (instance/README.md, "Memory"):
+ *
+ * - `WebUIOmniboxPopup`, `WebUIOmniboxAimPopup`, `WebUIOmniboxFullPopup` disabled: even headless, Chromium 15x
+ *   preloads the address bar's drop-down as WebUI pages (`chrome://omnibox-popup.top-chrome/`), each in its own
+ *   renderer; nobody ever types into the address bar here. −40 MiB, the largest single item.
+ * - `SpareRendererForSitePerProcess` disabled: no idle renderer kept warm for the next navigation.
+ * - `site-per-process`, `IsolateOrigins` disabled and `--disable-site-isolation-trials`, with
+ *   `--renderer-process-limit=1`: every page, frame and worker in one renderer. The browser only ever shows
+ *   WhatsApp Web (one site), so site isolation protects nothing here; puppeteer's `about:blank` tab and whatsapp-web.js'
+ *   page share that renderer.
+ * - `BackForwardCache` disabled: no previous page kept alive in memory after a navigation (whatsapp-web.js reloads
+ *   WhatsApp Web on logout; the old document is thrown away).
+ * - `NetworkServiceInProcess2` enabled: the network service runs in the browser process instead of its own utility
+ *   process (a network-service crash then takes the browser down, which the engine's reconnect restarts anyway).
+ * - `--in-process-gpu`: the (software, `--disable-gpu`) compositor runs in the browser process instead of a GPU
+ *   process.
+ *
+ * Not adopted: `--single-process` (saves a few MiB more, but Chromium does not support it and renderer crashes then
+ * kill the browser); `--js-flags` for the page's V8 heap (no measurable effect on the idle page here, and a heap cap
+ * would crash WhatsApp Web of a large account); blocking images, fonts or media in the page by request interception
+ * (whatsapp-web.js intercepts requests itself to serve its cached WhatsApp Web and answers every request it sees, so
+ * a second interceptor makes its handler throw "Request is already handled"; offline there is nothing to measure).
+ */
+export const MEMORY_ARGS: readonly string[] = [
+  '--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup,WebUIOmniboxFullPopup,SpareRendererForSitePerProcess,site-per-process,IsolateOrigins,BackForwardCache',
+  '--disable-site-isolation-trials',
+  '--renderer-process-limit=1',
+  '--enable-features=NetworkServiceInProcess2',
+  '--in-process-gpu',
 ];
 
 /**
@@ -93,7 +129,7 @@ export interface LaunchOptions {
   executablePath: string;
   /** Profile directory (`--user-data-dir`). */
   userDataDir: string;
-  /** Extra command-line flags appended to {@link CHROMIUM_ARGS}. */
+  /** Extra command-line flags appended to {@link CHROMIUM_ARGS} and {@link MEMORY_ARGS}. */
   extraArgs?: readonly string[] | undefined;
   /** Launch timeout, ms (default 30 000). */
   timeoutMs?: number | undefined;
@@ -120,7 +156,7 @@ function launchOnce(options: LaunchOptions, noSandbox: boolean): Promise<Browser
     executablePath: options.executablePath,
     headless: true,
     userDataDir: options.userDataDir,
-    args: [...(noSandbox ? [NO_SANDBOX_FLAG] : []), ...CHROMIUM_ARGS, ...(options.extraArgs ?? [])],
+    args: [...(noSandbox ? [NO_SANDBOX_FLAG] : []), ...CHROMIUM_ARGS, ...MEMORY_ARGS, ...(options.extraArgs ?? [])],
     ignoreDefaultArgs: [...IGNORED_DEFAULT_ARGS],
     defaultViewport: null,
     pipe: false,
