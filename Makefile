@@ -48,7 +48,7 @@ start: tools build ## run wacloud on the embedded default (local MongoDB-wire se
 BENCH_ROWS_FILE := $(CURDIR)/.bench/rows.jsonl
 bench: tools build ## run every workspace's benchmarks, then print one table: each figure, its goal, met or not (BENCHMARKS.md)
 	@mkdir -p .bench && rm -f $(BENCH_ROWS_FILE); failed=""; \
-	for ws in instance operator api; do \
+	for ws in instance operator api dashboard; do \
 	  BENCH_ROWS=$(BENCH_ROWS_FILE) npm run bench -w $$ws || failed="$$failed,$$ws"; \
 	done; \
 	node scripts/bench-table.mjs --failed "$${failed#,}" $(BENCH_ROWS_FILE); \

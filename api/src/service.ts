@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
-import express, { type Express, type RequestHandler } from 'express';
+import type { Express, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { Histogram, Registry } from 'prom-client';
 import { bearer, collectLintCleanDefaultMetrics, createApp, type Authenticate } from '@wacloud/kit';
@@ -16,6 +16,7 @@ import { Accounts } from './accounts.js';
 import { AuditLog } from './audit.js';
 import { Billing, createBillingMetrics } from './billing.js';
 import { createContacts } from './contacts/index.js';
+import { dashboardStatic } from './dashboard-static.js';
 import type { ApiConfig } from './config.js';
 import { AppError } from './errors.js';
 import { Gateway } from './gateway.js';
@@ -218,12 +219,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   let doc: unknown;
   const after: RequestHandler[] = [];
   if (config.dashboardDir && existsSync(path.join(config.dashboardDir, 'index.html'))) {
-    const dir = path.resolve(config.dashboardDir);
-    after.push(express.static(dir, { index: 'index.html', maxAge: '1h' }));
-    // Client-side routes of the single-page app: anything that is not an API path gets index.html.
-    after.push((req, res, next) =>
-      req.method === 'GET' && !req.path.startsWith('/v1/') && req.accepts('html') ? res.sendFile(path.join(dir, 'index.html')) : next(),
-    );
+    after.push(...dashboardStatic(config.dashboardDir)); // compressed, cached by content hash, SPA fallback
   }
   // /metrics is for the scraper only: on its own listener (METRICS_PORT), never on the public port.
   const notPublic: RequestHandler = (req, _res, next) =>

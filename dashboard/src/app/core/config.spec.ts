@@ -17,6 +17,19 @@ describe('runtime config', () => {
     expect(await loadRuntimeConfig(fetchFn as never, {})).toEqual({ apiBaseUrl: 'http://localhost:3000' });
   });
 
+  it('takes the config.json request index.html started once, and fetches again when that one failed', async () => {
+    const fetchFn = vi.fn(async () => response(200, { apiBaseUrl: 'http://fetched:1' }));
+    const win: Parameters<typeof loadRuntimeConfig>[1] = {
+      __WACLOUD_CONFIG__: Promise.resolve(response(200, { apiBaseUrl: 'http://early:1/' })),
+    };
+    expect(await loadRuntimeConfig(fetchFn as never, win)).toEqual({ apiBaseUrl: 'http://early:1' });
+    expect(fetchFn).not.toHaveBeenCalled();
+    expect(win.__WACLOUD_CONFIG__).toBeUndefined();
+    expect(await loadRuntimeConfig(fetchFn as never, { __WACLOUD_CONFIG__: Promise.resolve(null) })).toEqual({
+      apiBaseUrl: 'http://fetched:1',
+    });
+  });
+
   it('defaults to the same origin when config.json is missing, broken or unreachable', async () => {
     expect(await loadRuntimeConfig((async () => response(404, {})) as never, {})).toEqual({ apiBaseUrl: '' });
     expect(await loadRuntimeConfig((async () => new Response('nope')) as never, {})).toEqual({ apiBaseUrl: '' });

@@ -3,7 +3,7 @@
  * api (PATCH /v1/me) when signed in and in localStorage for the next visit. A new language takes effect by reloading
  * (the translations are loaded once, before the app starts).
  */
-import { inject, Injectable, signal } from '@angular/core';
+import { computed, inject, Injectable, signal } from '@angular/core';
 import type { User } from '../../api/models';
 import { ApiClient } from '../api';
 import { SessionStore } from '../session';
@@ -19,7 +19,11 @@ export class Preferences {
   reload: () => void = () => location.reload();
 
   readonly locale = signal<Locale>(displayLocale());
-  readonly timeZone = signal<string>(displayTimeZone());
+  /**
+   * Read lazily: the browser's own zone (`Intl.DateTimeFormat().resolvedOptions()`) loads the time-zone data, tens of
+   * ms of the first render on a slow CPU (Lighthouse, issue 18), which the login page never needs.
+   */
+  readonly timeZone = computed(() => displayTimeZone());
   /** The time zone was chosen by the member (else it follows the browser). */
   readonly timeZoneSaved = signal<boolean>(!!validTimeZone(this.storage?.getItem(TIME_ZONE_KEY)));
 
