@@ -115,6 +115,7 @@ export class WebhookDispatcher {
     this.stopped = false;
     this.woken = true;
     this.backlog = true;
+    this.marks.open();
     this.workers = Array.from({ length: this.concurrency }, () => this.work());
     this.feeder = this.feed();
   }

@@ -28,8 +28,10 @@ const DUPLICATE_KEY = 11000;
 const DELETE_CHUNK = 250;
 /** Outcomes written per round (the rest wait for the next one). */
 const ROUND = 200;
-/** Longest an outcome waits for others before a write starts, ms. */
+/** Longest a retry's or a failure's outcome waits for others before a write starts, ms (its next attempt waits). */
 const FLUSH_DELAY_MS = 20;
+/** Longest a delivery's outcome waits for others, ms: fewer, larger writes while a burst is delivered. */
+const GATHER_MS = 200;
 
 /** One attempt's outcome for its record: fields to set, or its deletion. */
 export interface Mark {
@@ -45,8 +47,12 @@ export interface Mark {
 
 export class MarkWriter {
   private pending: Mark[] = [];
-  private running: Promise<void> | undefined;
+  private running: Promise<unknown> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** When the timer fires, epoch ms. */
+  private timerAt = 0;
+  /** The shortest wait asked for while a write ran, ms. */
+  private nextMs = Infinity;
   private retryMs = 0;
   private closed = false;
 
@@ -60,49 +66,57 @@ export class MarkWriter {
     private readonly written: (ids: string[]) => void,
   ) {}
 
-  /** Outcomes waiting to be written. */
-  size(): number {
-    return this.pending.length;
+  /** Takes the timer's turns again (after {@link close}: the dispatcher started again). */
+  open(): void {
+    this.closed = false;
+    if (this.pending.length) this.kick(0);
   }
 
-  /** Queues `mark`; it is written within {@link FLUSH_DELAY_MS} or with the next full chunk. */
+  /** Queues `mark`; it is written within {@link GATHER_MS} ({@link FLUSH_DELAY_MS} for a retry or a failure). */
   add(mark: Mark): void {
     this.pending.push(mark);
-    if (this.running || this.closed) return;
-    if (this.pending.length >= BULK_CHUNK) this.kick(0);
-    else this.kick(FLUSH_DELAY_MS);
+    if (this.closed) return;
+    this.kick(this.pending.length >= ROUND ? 0 : mark.remove || mark.replace ? GATHER_MS : FLUSH_DELAY_MS);
   }
 
   private kick(ms: number): void {
-    if (this.running) return;
-    if (this.timer && ms > 0) return;
+    if (this.running) {
+      this.nextMs = Math.min(this.nextMs, ms);
+      return;
+    }
+    const at = Date.now() + ms;
+    if (this.timer && this.timerAt <= at) return;
     clearTimeout(this.timer);
+    this.timerAt = at;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.running = this.loop().finally(() => {
+      this.running = this.round().finally(() => {
         this.running = undefined;
-        if (this.pending.length && !this.closed) this.kick(this.retryMs || FLUSH_DELAY_MS);
+        const next = this.pending.length >= ROUND ? 0 : this.nextMs;
+        this.nextMs = Infinity;
+        if (this.pending.length && !this.closed) this.kick(this.retryMs || (Number.isFinite(next) ? next : GATHER_MS));
       });
     }, ms);
   }
 
-  private async loop(): Promise<void> {
-    while (this.pending.length) {
-      const round = this.pending.slice(0, ROUND);
-      try {
-        await this.write(round);
-      } catch (err) {
-        this.retryMs = Math.min(5_000, Math.max(100, this.retryMs * 2));
-        this.logger.warn(
-          { err: (err as Error).message, pending: this.pending.length, retryInMs: this.retryMs },
-          'webhook outcomes not stored; will retry',
-        );
-        return;
-      }
-      this.retryMs = 0;
-      this.pending.splice(0, round.length);
-      this.written(round.map((m) => m.doc._id));
+  /** Writes up to {@link ROUND} outcomes. Resolves false when the write failed (logged; they stay queued). */
+  private async round(): Promise<boolean> {
+    const round = this.pending.slice(0, ROUND);
+    if (!round.length) return true;
+    try {
+      await this.write(round);
+    } catch (err) {
+      this.retryMs = Math.min(5_000, Math.max(100, this.retryMs * 2));
+      this.logger.warn(
+        { err: (err as Error).message, pending: this.pending.length, retryInMs: this.retryMs },
+        'webhook outcomes not stored; will retry',
+      );
+      return false;
     }
+    this.retryMs = 0;
+    this.pending.splice(0, round.length);
+    this.written(round.map((m) => m.doc._id));
+    return true;
   }
 
   /**
@@ -114,8 +128,7 @@ export class MarkWriter {
     clearTimeout(this.timer);
     this.timer = undefined;
     await this.running;
-    if (!this.pending.length) return;
-    await this.loop();
+    while (this.pending.length && (await this.round()));
     if (this.pending.length)
       this.logger.warn({ events: this.pending.length }, 'webhook outcomes not stored at shutdown; those events will be delivered again');
   }
