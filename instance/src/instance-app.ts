@@ -88,9 +88,9 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     flushMs: config.persistFlushMs,
     bufferLimit: config.persistBufferLimit,
     spillFile: spillFilePath(config.dataDir),
-    onEventsStored: () => {
-      dispatcher.notify();
-      apiDispatcher.notify();
+    onEventsStored: ({ events, apiEvents }) => {
+      dispatcher.offer(events);
+      apiDispatcher.offer(apiEvents);
     },
     onJournaledStored: (seqs) => journal.committed(seqs),
   });
@@ -135,6 +135,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     timeoutMs: config.webhookTimeoutMs,
     guard,
     maxResponseBytes: config.webhookMaxResponseBytes,
+    concurrency: config.webhookConcurrency,
   });
   // The platform's own subscription (target `api`): every event to the main api's ingest, outside the SSRF guard.
   const apiSubscription = new ApiSubscription(store, () => apiDispatcher.notify());

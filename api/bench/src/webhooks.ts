@@ -6,9 +6,13 @@
  * - yardstick: what the same receiver takes from a plain load generator (autocannon, 16 connections, `seconds` s,
  *   POSTing a delivery's own body and headers), req/s. Ratio = deliveries/s / that, goal ≥ 0.7;
  * - latency from the inbound message (the burst is sent at once) to its delivery: p50, p99;
- * - lost (burst messages never delivered within the stall limit) and duplicated (an event id delivered twice), goal 0.
+ * - lost (burst messages never delivered within the stall limit) and duplicated (an event id delivered twice), goal 0;
+ * - the floor: the instance's ingest alone, the same burst without the tenant's webhook, timed until its last message
+ *   is stored, before and after the webhook burst (A-B-A): deliveries cannot outpace it (an event is written after its
+ *   message). Its row: deliveries/s / those messages/s. The 1-minute load average goes in the notes.
  */
 import http from 'node:http';
+import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
 import { benchRow, percentile } from '@wacloud/testenv';
@@ -27,7 +31,10 @@ export interface WebhooksOptions {
 interface Delivery {
   eventId: string;
   body: string;
+  /** performance.now() at arrival. */
   at: number;
+  /** Date.now() at arrival (compared with the event's createdAt, the instance's clock: the same machine). */
+  wallAt: number;
   headers: http.IncomingHttpHeaders;
 }
 
@@ -39,7 +46,13 @@ async function startReceiver(): Promise<{ url: string; got: Delivery[]; close():
     req.on('end', () => {
       const id = req.headers['x-wacloud-event-id'];
       if (typeof id === 'string')
-        got.push({ eventId: id, body: Buffer.concat(chunks).toString('utf8'), at: performance.now(), headers: req.headers });
+        got.push({
+          eventId: id,
+          body: Buffer.concat(chunks).toString('utf8'),
+          at: performance.now(),
+          wallAt: Date.now(),
+          headers: req.headers,
+        });
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     });
   });
@@ -56,12 +69,39 @@ async function startReceiver(): Promise<{ url: string; got: Delivery[]; close():
   };
 }
 
+/**
+ * The floor of a burst's fan-out: the same burst with no tenant webhook, timed until its last message is stored (a
+ * webhook event is written after its message, so deliveries cannot outpace this). Leaves the webhook unset.
+ */
+async function ingestAlone(p: Platform, from: string, o: WebhooksOptions): Promise<{ rate: number; ms: number }> {
+  const off = await p.call(p.apiUrl, 'PUT', `/v1/instances/${p.instanceId}/webhook`, {
+    token: p.owner,
+    body: { url: null, events: ['message'] },
+  });
+  if (off.status !== 200) throw new Error(`unset webhook: ${off.status} ${JSON.stringify(off.body)}`);
+  const tag = `in${Date.now().toString(36)}`;
+  o.log(`webhooks: floor, burst of ${o.messages} inbound messages without the webhook`);
+  const last = encodeURIComponent(`${tag} ${o.messages - 1}`);
+  const t0 = performance.now();
+  const burst = await p.simnet('/hooks/burst', { from, to: p.phone, text: tag, count: o.messages });
+  if (burst.status !== 201) throw new Error(`burst: ${burst.status} ${JSON.stringify(burst.body)}`);
+  while (performance.now() - t0 < o.timeoutMs) {
+    const r = await p.call(p.directBase, 'GET', `/v1/messages?q=${last}&limit=1`, { token: p.instanceToken });
+    if (r.status === 200 && (r.body as { items?: unknown[] }).items?.length) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  const ms = performance.now() - t0;
+  await new Promise((resolve) => setTimeout(resolve, 2000)); // its last batches (chats, api events) settle
+  return { rate: o.messages / (ms / 1000), ms };
+}
+
 /** Runs the webhook fan-out benchmark on `p`; records its rows. */
 export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void> {
   const receiver = await startReceiver();
   try {
     const from = '15550003000';
     await p.simnet('/hooks/accounts', { phone: from, pushname: 'Sender' });
+    const before = await ingestAlone(p, from, o);
     const set = await p.call(p.apiUrl, 'PUT', `/v1/instances/${p.instanceId}/webhook`, {
       token: p.owner,
       body: { url: receiver.url, events: ['message'] },
@@ -69,7 +109,9 @@ export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void
     if (set.status !== 200) throw new Error(`set webhook: ${set.status} ${JSON.stringify(set.body)}`);
     const tag = `wh${Date.now().toString(36)}`;
     o.log(`webhooks: burst of ${o.messages} inbound messages`);
+    const loadAtBurst = os.loadavg()[0]!.toFixed(1);
     const t0 = performance.now();
+    const wall0 = Date.now();
     const burst = await p.simnet('/hooks/burst', { from, to: p.phone, text: tag, count: o.messages });
     if (burst.status !== 201) throw new Error(`burst: ${burst.status} ${JSON.stringify(burst.body)}`);
     const ours = (d: Delivery) => d.body.includes(`"${tag} `);
@@ -98,6 +140,18 @@ export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void
     const lastAt = complete ? Math.max(...firstAt.values()) : performance.now();
     const perSec = distinct / ((lastAt - t0) / 1000);
     const lat = [...firstAt.values()].map((at) => at - t0);
+    // Where the time went: the instance queues each event (its createdAt) when it records the message.
+    const queued: number[] = [];
+    const waited: number[] = [];
+    const counted = new Set<string>();
+    for (const d of mine) {
+      if (counted.has(d.eventId)) continue;
+      counted.add(d.eventId);
+      const createdAt = Date.parse((JSON.parse(d.body) as { createdAt: string }).createdAt);
+      queued.push(createdAt - wall0);
+      waited.push(d.wallAt - createdAt);
+    }
+    const lastQueued = Math.max(...queued);
     const window = complete
       ? ''
       : `; stopped after ${((lastAt - t0) / 1000).toFixed(0)} s with ${lost} not yet delivered (pending in the outbox)`;
@@ -112,12 +166,23 @@ export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void
     const plain = await autocannon({ url: receiver.url, method: 'POST', connections: 16, duration: o.seconds, headers, body: sample.body });
     const plainRate = plain.requests.total / plain.duration;
 
+    // The floor, A-B-A around the webhook burst: the instance's ingest alone.
+    const after = await ingestAlone(p, from, o);
+    const ingestRate = (before.rate + after.rate) / 2;
+    const ingestMs = (before.ms + after.ms) / 2;
+    const load = `load average ${os.loadavg()[0]!.toFixed(1)} (1 min) at the end, ${loadAtBurst} at the burst`;
+    const floor = `the instance's ingest alone (same burst without the tenant's webhook until its last message is stored, before and after): ${before.rate.toFixed(0)} and ${after.rate.toFixed(0)} messages/s (${(ingestMs / 1000).toFixed(1)} s on average), ${(perSec / ingestRate).toFixed(2)}× of it delivered`;
+
     console.log(`webhooks — ${o.messages} inbound messages in one burst → webhook deliveries to a local receiver`);
     console.log(
       `  delivered ${distinct} distinct events (${duplicated} duplicated, ${lost} ${complete ? 'lost' : 'not yet delivered'}) in ${((lastAt - t0) / 1000).toFixed(1)} s: ${perSec.toFixed(0)} deliveries/s`,
     );
     console.log(`  the receiver under autocannon (16 connections): ${plainRate.toFixed(0)} req/s`);
     console.log(`  inbound → delivered: p50 ${percentile(lat, 50).toFixed(0)} ms, p99 ${percentile(lat, 99).toFixed(0)} ms`);
+    const ingest = `events queued by the instance over ${(lastQueued / 1000).toFixed(1)} s after the burst (${(distinct / (lastQueued / 1000)).toFixed(0)}/s); queued → delivered p50 ${percentile(waited, 50).toFixed(0)} ms, p99 ${percentile(waited, 99).toFixed(0)} ms`;
+    console.log(`  ${ingest}`);
+    console.log(`  ${floor}`);
+    console.log(`  ${load}`);
     const reproduce = `npm run bench -w api -- webhooks --messages ${o.messages}`;
     benchRow({
       component: 'api',
@@ -126,7 +191,16 @@ export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void
       unit: '×',
       goal: '≥ 0.7',
       reproduce,
-      note: `${perSec.toFixed(1)} deliveries/s vs ${plainRate.toFixed(0)} req/s${window}`,
+      note: `${perSec.toFixed(1)} deliveries/s vs ${plainRate.toFixed(0)} req/s; ${ingest}; ${load}${window}`,
+    });
+    benchRow({
+      component: 'api',
+      figure: `webhooks ${o.messages} burst: deliveries/s vs the instance's ingest alone (the floor)`,
+      value: perSec / ingestRate,
+      unit: '×',
+      goal: '',
+      reproduce,
+      note: `${floor}; ${load}`,
     });
     benchRow({
       component: 'api',

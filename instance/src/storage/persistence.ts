@@ -59,8 +59,8 @@ export interface PersisterOptions {
   bufferLimit: number;
   /** Spill file path (in DATA_DIR so it survives restarts). */
   spillFile: string;
-  /** Called after events were stored (the webhook dispatcher wakes up). */
-  onEventsStored?: (() => void) | undefined;
+  /** Called after events were stored, with the records newly stored per outbox (the dispatchers take them). */
+  onEventsStored?: ((stored: { events: OutboxDoc[]; apiEvents: OutboxDoc[] }) => void) | undefined;
   /**
    * Called with the journal sequence numbers of the messages of each batch once it is written to MongoDB (the
    * inbound journal releases them). Never called for operations only kept in the spill file.
@@ -423,10 +423,18 @@ export class Persister {
         [...chats.values()].map(({ _id, ...rest }) => ({ updateOne: { filter: { _id }, update: { $set: rest }, upsert: true } })),
       );
     }
-    if (events.length) await insertIgnoringDuplicates(store.col.outbox, events.map(stripUndefined));
-    if (apiEvents.length) await insertIgnoringDuplicates(store.col.apiOutbox, apiEvents.map(stripUndefined));
-    if (events.length || apiEvents.length) this.opts.onEventsStored?.();
+    // The two outboxes at once (each after the messages its events refer to).
+    const [tenant, api] = await Promise.all([insertNew(store.col.outbox, events), insertNew(store.col.apiOutbox, apiEvents)]);
+    if (events.length || apiEvents.length) this.opts.onEventsStored?.({ events: tenant, apiEvents: api });
   }
+}
+
+/** Stores `docs` (as {@link stripUndefined} makes them) unless already there; returns the records newly stored. */
+async function insertNew(collection: mongoose.mongo.Collection<OutboxDoc>, docs: OutboxDoc[]): Promise<OutboxDoc[]> {
+  if (!docs.length) return [];
+  const stored = docs.map(stripUndefined);
+  const dups = new Set(await insertIgnoringDuplicates(collection, stored));
+  return dups.size ? stored.filter((d) => !dups.has(d)) : stored;
 }
 
 /** insertMany(ordered: false); returns the documents that already existed (duplicate `_id`). */

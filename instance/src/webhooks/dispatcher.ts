@@ -2,20 +2,29 @@
  * Webhook delivery from the durable outbox: at-least-once, in MongoDB so undelivered events survive
  * restarts and crashes.
  *
- * - Events are claimed in batches (the oldest due ones, their `lockedUntil` set; a crashed dispatcher's claim simply
- *   expires); claims are serialized within the process because FerretDB v1 makes no read-and-update atomic (one
- *   instance process owns its database, so no other process claims), each event POSTed with the HMAC signature and a stable `X-Wacloud-Event-Id`, then marked delivered or rescheduled.
+ * - Events reach the workers two ways: handed over by the persister right after it stored them ({@link offer}, no
+ *   read back), and claimed from the outbox (the oldest due first, {@link CLAIM_LIMIT} per read, served by the
+ *   `(status, nextAttemptAt)` index) at start, when notified (a test event, a replay, a new receiver), when retries
+ *   fall due, when offers were refused, and every poll interval. Claims are held in memory (one instance process owns
+ *   its database): a crash loses the claims, never the events, which stay `pending` until their outcome is stored.
+ * - `concurrency` workers POST in parallel (keep-alive connections to the checked address, {@link postWebhook}), each
+ *   event with the HMAC signature and a stable `X-Wacloud-Event-Id`; outcomes are stored in batches
+ *   ({@link MarkWriter}: delivered, rescheduled or failed, with the attempt's HTTP status, error, latency and address —
+ *   the delivery log; the api outbox deletes delivered records instead). An event stays claimed until its outcome is
+ *   stored, so it is never attempted twice at once; a claim read that began before an outcome was stored is
+ *   filtered by the ids stored since.
  * - Retries: exponential backoff with full jitter in [base·2^(n−1)/2, base·2^(n−1)], capped at `retryMaxMs`
  *   (defaults 5 s → 5 min), at most `maxAttempts` attempts, then `failed` (kept as a dead letter).
  *   A 4xx answer is final (`failed`) except 408 and 429; `Retry-After` is honoured for 429 and 503.
  * - Through the SSRF guard ({@link postWebhook}): a receiver the guard refuses is final (`failed`), and so is a 3xx
- *   (redirects are never followed). Each attempt records its HTTP status, error, latency and address (the delivery log).
+ *   (redirects are never followed).
  */
 import type mongoose from 'mongoose';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { OutboxDoc, Store } from '../storage/store.js';
 import { deliveryCollection, type DeliveryDoc } from './admin.js';
+import { MarkWriter, type Mark } from './marks.js';
 import { postWebhook } from './post.js';
 import type { WebhookSettings } from './settings.js';
 import type { WebhookGuard } from './ssrf.js';
@@ -41,145 +50,216 @@ export interface DispatcherOptions {
   guard: Pick<WebhookGuard, 'target'>;
   /** Bytes of a receiver's answer read at most. */
   maxResponseBytes: number;
-  /** Parallel deliveries. */
+  /** Parallel deliveries (default 16; the api target uses 1, keeping its events in order). */
   concurrency?: number;
   /** Longest idle sleep between polls, ms. */
   pollMs?: number;
 }
 
-/** Events claimed at once per worker (see {@link WebhookDispatcher}'s claim). */
-const CLAIM_BATCH = 8;
+/** Events read per claim from the outbox. */
+const CLAIM_LIMIT = 256;
+/** Events held in memory at most (queued, being delivered or waiting for their outcome's write). */
+const MAX_IN_MEMORY = 10_000;
+/** While deliveries run, the outbox is read for events not in memory every this many poll intervals. */
+const BUSY_POLL_FACTOR = 10;
 
 /** Outcome of one attempt, for tests and logs. */
 export type AttemptResult = 'delivered' | 'retry' | 'failed';
 
 export class WebhookDispatcher {
   private stopped = true;
-  private wake: (() => void) | undefined;
-  private loops: Promise<void>[] = [];
-  /** Claims are serialized in-process: FerretDB v1 does not make findOneAndUpdate atomic under concurrency. */
-  private claiming: Promise<unknown> = Promise.resolve();
-  /** Events claimed by the last batch and not yet attempted, with their claim's end, epoch ms (see {@link claim}). */
-  private claimed: Array<{ doc: OutboxDoc; until: number }> = [];
+  /** Claimed events waiting for a worker, oldest due first. */
+  private queue: OutboxDoc[] = [];
+  /** Ids claimed in memory: queued, being delivered, or their outcome not yet stored. */
+  private readonly inFlight = new Set<string>();
+  /** Ids whose outcome was stored, with when (Date.now()): a claim read that began earlier may still see them due. */
+  private readonly recentlyDone = new Map<string, number>();
+  private workers: Promise<void>[] = [];
+  private feeder: Promise<void> | undefined;
+  private workWaiters: Array<() => void> = [];
+  private feederWake: (() => void) | undefined;
+  /** A claim is due now (start, {@link notify}). */
+  private woken = true;
+  /** The outbox may hold due events not in memory (a full claim, offers refused). */
+  private backlog = true;
+  /** Earliest known retry, epoch ms. */
+  private dueAt = Infinity;
+  private lastClaim = 0;
+  private readonly marks: MarkWriter;
 
-  constructor(private readonly opts: DispatcherOptions) {}
+  constructor(private readonly opts: DispatcherOptions) {
+    this.marks = new MarkWriter(this.outbox as mongoose.mongo.Collection<OutboxDoc>, opts.logger, (ids) => {
+      const now = Date.now();
+      for (const id of ids) {
+        this.inFlight.delete(id);
+        this.recentlyDone.set(id, now);
+      }
+    });
+  }
 
   private get outbox(): mongoose.mongo.Collection<DeliveryDoc> {
     return (this.opts.collection as mongoose.mongo.Collection<DeliveryDoc> | undefined) ?? deliveryCollection(this.opts.store);
   }
 
+  private get concurrency(): number {
+    return this.opts.concurrency ?? 16;
+  }
+
+  /** Below this many queued events the next claim may read the outbox. */
+  private get lowWater(): number {
+    return Math.max(64, this.concurrency * 4);
+  }
+
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
-    const n = this.opts.concurrency ?? 4;
-    this.loops = Array.from({ length: n }, () => this.loop());
+    this.woken = true;
+    this.backlog = true;
+    this.marks.open();
+    this.workers = Array.from({ length: this.concurrency }, () => this.work());
+    this.feeder = this.feed();
   }
 
-  /** Wakes sleeping workers (new events were stored). */
+  /** Reads the outbox now (new or replayed events were stored, the receiver changed). */
   notify(): void {
-    this.wake?.();
+    this.woken = true;
+    this.feederWake?.();
   }
 
-  /** Stops claiming; in-flight deliveries finish; events claimed but not attempted are released at once. */
+  /**
+   * Hands events just stored in the outbox to the workers without reading them back (the persister's hot path).
+   * Ignored when stopped; past {@link MAX_IN_MEMORY} events the rest are left to the next claim.
+   */
+  offer(docs: readonly OutboxDoc[]): void {
+    if (this.stopped || docs.length === 0) return;
+    const now = Date.now();
+    for (const d of docs) {
+      if (d.status !== 'pending' || new Date(d.nextAttemptAt).getTime() > now || this.inFlight.has(d._id) || this.recentlyDone.has(d._id))
+        continue;
+      if (this.inFlight.size >= MAX_IN_MEMORY) {
+        this.backlog = true;
+        break;
+      }
+      this.inFlight.add(d._id);
+      this.queue.push(d);
+    }
+    this.wakeWorkers();
+  }
+
+  /**
+   * Stops claiming; in-flight deliveries finish and their outcomes are written (those not written within the
+   * caller's bound are delivered again by the next start); events claimed but not attempted are released.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.notify();
-    await Promise.all(this.loops);
-    const left = this.claimed.splice(0).map((c) => c.doc._id);
-    if (left.length)
-      await this.outbox.updateMany({ _id: { $in: left } }, { $set: { lockedUntil: null } }).catch((err: unknown) => {
-        this.opts.logger.warn({ err: (err as Error).message }, 'webhook dispatcher: releasing claimed events failed (their claim expires)');
-      });
+    this.feederWake?.();
+    this.wakeWorkers();
+    await Promise.all([...this.workers, this.feeder]);
+    for (const d of this.queue.splice(0)) this.inFlight.delete(d._id);
+    await this.marks.close();
   }
 
-  private async loop(): Promise<void> {
+  private wakeWorkers(): void {
+    for (const w of this.workWaiters.splice(0)) w();
+  }
+
+  private async work(): Promise<void> {
     while (!this.stopped) {
-      let delivered = false;
-      try {
-        delivered = await this.deliverOne();
-      } catch (err) {
-        this.opts.logger.warn({ err: (err as Error).message }, 'webhook dispatcher: outbox unavailable');
+      const doc = this.queue.shift();
+      if (!doc) {
+        await new Promise<void>((r) => this.workWaiters.push(r));
+        continue;
       }
-      if (!delivered && !this.stopped) await this.sleep(this.opts.pollMs ?? 1_000);
+      if (this.queue.length < this.lowWater && this.backlog) this.feederWake?.();
+      try {
+        this.marks.add(await this.attempt(doc));
+      } catch (err) {
+        this.inFlight.delete(doc._id); // not attempted: the next claim reads it again
+        this.opts.logger.warn({ err: (err as Error).message }, 'webhook dispatcher: delivery not attempted');
+        await new Promise((r) => setTimeout(r, this.opts.pollMs ?? 1_000));
+      }
+    }
+  }
+
+  /** Claims due events from the outbox when needed: at start, when notified, on backlog, retries due, or every poll. */
+  private async feed(): Promise<void> {
+    const pollMs = this.opts.pollMs ?? 1_000;
+    while (!this.stopped) {
+      const now = Date.now();
+      const interval = this.inFlight.size === 0 ? pollMs : pollMs * BUSY_POLL_FACTOR;
+      const room = this.queue.length < this.lowWater && this.inFlight.size < MAX_IN_MEMORY;
+      if (room && (this.woken || this.backlog || now >= this.dueAt || now - this.lastClaim >= interval)) {
+        this.woken = false;
+        try {
+          await this.claim();
+        } catch (err) {
+          this.opts.logger.warn({ err: (err as Error).message }, 'webhook dispatcher: outbox unavailable');
+          this.backlog = true;
+          await this.sleep(pollMs);
+        }
+        continue;
+      }
+      await this.sleep(room ? Math.max(1, Math.min(interval - (now - this.lastClaim), this.dueAt - now)) : pollMs);
     }
   }
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(done, ms);
-      const prev = this.wake;
       function done() {
         clearTimeout(t);
         resolve();
       }
-      this.wake = () => {
-        prev?.();
-        done();
-      };
+      this.feederWake = done;
     });
-  }
-
-  /** Claims and attempts one due event. Returns false when none was due. */
-  async deliverOne(now = new Date()): Promise<boolean> {
-    const doc = this.nextClaimed() ?? (await this.claim(now));
-    if (!doc) return false;
-    await this.attempt(doc);
-    return true;
   }
 
   /**
-   * Claims the next due events, oldest first, up to {@link CLAIM_BATCH} per worker: one sorted read and one update
-   * of their `lockedUntil` (on FerretDB v1 every sorted read sorts the whole outbox, so one per event made a burst's
-   * deliveries quadratic). The claim covers the time the workers need to attempt them all. Returns the first; the
-   * rest wait in {@link claimed} for the next free worker.
+   * Reads the oldest due events (one sorted read, served by the `(status, nextAttemptAt)` index) and queues those not
+   * already in memory. Claims are held in memory only: one instance process owns its database, and a crash loses
+   * only the claims, never the events (still `pending`, read again by the next start).
    */
-  /** The next event of the last batch whose claim still holds (an expired one may be claimed again: it is left). */
-  private nextClaimed(): OutboxDoc | undefined {
-    for (let c = this.claimed.shift(); c; c = this.claimed.shift()) if (c.until > Date.now()) return c.doc;
-    return undefined;
+  private async claim(): Promise<void> {
+    const started = Date.now();
+    this.lastClaim = started;
+    if (started >= this.dueAt) this.dueAt = Infinity;
+    const now = new Date(started);
+    const due = {
+      status: 'pending' as const,
+      nextAttemptAt: { $lte: now },
+      // Claims of an earlier version (kept in the record) are respected until they run out.
+      $or: [{ lockedUntil: null }, { lockedUntil: { $lte: now } }],
+    };
+    const docs = (await this.outbox.find(due).sort({ nextAttemptAt: 1 }).limit(CLAIM_LIMIT).toArray()) as OutboxDoc[];
+    const fresh = docs.filter((d) => !this.inFlight.has(d._id) && !this.recentlyDone.has(d._id));
+    // Outcomes stored before this read began are in what it read.
+    for (const [id, at] of this.recentlyDone) if (at < started) this.recentlyDone.delete(id);
+    this.backlog = docs.length === CLAIM_LIMIT && fresh.length > 0;
+    if (this.stopped || fresh.length === 0) return;
+    for (const d of fresh) this.inFlight.add(d._id);
+    this.queue.push(...fresh);
+    this.queue.sort((a, b) => new Date(a.nextAttemptAt).getTime() - new Date(b.nextAttemptAt).getTime());
+    this.wakeWorkers();
   }
 
-  private claim(now: Date): Promise<OutboxDoc | undefined> {
-    const workers = this.opts.concurrency ?? 4;
-    const next = this.claiming.then(async () => {
-      const waiting = this.nextClaimed(); // another worker's batch arrived meanwhile
-      if (waiting) return waiting;
-      const due = {
-        status: 'pending' as const,
-        nextAttemptAt: { $lte: now },
-        $or: [{ lockedUntil: null }, { lockedUntil: { $lte: now } }],
-      };
-      const docs = (await this.outbox
-        .find(due)
-        .sort({ nextAttemptAt: 1 })
-        .limit(workers * CLAIM_BATCH)
-        .toArray()) as OutboxDoc[];
-      if (docs.length === 0) return undefined;
-      // Each worker attempts its share one after another; one attempt's time more covers the wait for a free worker.
-      const lockMs = (this.opts.timeoutMs + 5_000) * (Math.ceil(docs.length / workers) + 1);
-      const until = now.getTime() + lockMs;
-      await this.outbox.updateMany({ _id: { $in: docs.map((d) => d._id) } }, { $set: { lockedUntil: new Date(until) } });
-      // The workers take them only while the claim holds with one attempt's time to spare.
-      this.claimed.push(...docs.slice(1).map((doc) => ({ doc, until: until - (this.opts.timeoutMs + 5_000) })));
-      if (docs.length > 1) this.notify(); // sleeping workers take the rest
-      return docs[0];
-    });
-    this.claiming = next.catch(() => undefined);
-    return next;
+  /** Schedules a claim for a retry due at `at` (epoch ms). */
+  private retryAt(at: number): void {
+    if (at < this.dueAt) {
+      this.dueAt = at;
+      this.feederWake?.();
+    }
   }
 
-  private async attempt(doc: OutboxDoc): Promise<AttemptResult> {
+  /** POSTs `doc` once; returns what to store about it (written in batches by {@link MarkWriter}). */
+  private async attempt(doc: OutboxDoc): Promise<Mark> {
     const { logger, metrics } = this.opts;
     const settings = await this.opts.settings.get();
     const attempt = doc.attempts + 1;
-    const log = logger.child({ eventId: doc._id, event: doc.event, attempt });
     if (!settings.url) {
       // No receiver configured any more: keep the event until one is, checking again later.
-      await this.outbox.updateOne(
-        { _id: doc._id },
-        { $set: { lockedUntil: null, nextAttemptAt: new Date(Date.now() + this.opts.retryMaxMs) } },
-      );
-      return 'retry';
+      const at = Date.now() + this.opts.retryMaxMs;
+      this.retryAt(at);
+      return { doc, set: { lockedUntil: null, nextAttemptAt: new Date(at) } };
     }
     const body = JSON.stringify({
       id: doc._id,
@@ -219,25 +299,23 @@ export class WebhookDispatcher {
       lastAddress: r.address ?? null,
       lockedUntil: null,
     };
-    const outbox = this.outbox;
-    if (result === 'delivered' && this.opts.dropDelivered) {
-      await outbox.deleteOne({ _id: doc._id });
-    } else if (result === 'delivered') {
-      await outbox.updateOne({ _id: doc._id }, { $set: { ...last, status: 'delivered', deliveredAt: new Date(now), lastError: null } });
-      log.debug({ status, latencyMs: r.latencyMs }, 'webhook delivered');
-    } else if (result === 'retry') {
+    metrics?.webhookDeliveries.inc({ result });
+    if (result === 'delivered') {
+      if (this.opts.dropDelivered) return { doc, remove: true };
+      return { doc, replace: true, set: { ...last, status: 'delivered', deliveredAt: new Date(now), lastError: null } };
+    }
+    const log = logger.child({ eventId: doc._id, event: doc.event, attempt });
+    if (result === 'retry') {
       const delay = Math.max(
         backoffMs(attempt, this.opts.retryBaseMs, this.opts.retryMaxMs),
         status === 429 || status === 503 ? (retryAfterMs ?? 0) : 0,
       );
-      await outbox.updateOne({ _id: doc._id }, { $set: { ...last, nextAttemptAt: new Date(now + delay) } });
       log.info({ status, error, retryInMs: delay }, 'webhook delivery failed; will retry');
-    } else {
-      await outbox.updateOne({ _id: doc._id }, { $set: { ...last, status: 'failed' } });
-      log.warn({ status, error }, 'webhook delivery failed for good; event kept as failed');
+      this.retryAt(now + delay);
+      return { doc, set: { ...last, nextAttemptAt: new Date(now + delay) } };
     }
-    metrics?.webhookDeliveries.inc({ result });
-    return result;
+    log.warn({ status, error }, 'webhook delivery failed for good; event kept as failed');
+    return { doc, set: { ...last, status: 'failed' } };
   }
 }
 

@@ -4,10 +4,53 @@
  * again; TLS still verifies the certificate for the host name). Redirects are never followed (a 3xx is an answer like
  * any other; the dispatcher treats it as a failure), at most `maxResponseBytes` of the answer are read, and the whole
  * exchange — connect, request, answer — is bounded by `timeoutMs`.
+ *
+ * Connections are kept alive and reused, but only to the same checked address: one keep-alive agent per
+ * (scheme, host, port, checked address) — a name that resolves elsewhere on a later attempt gets a new agent, so a
+ * pooled socket never bypasses the guard's check. A connection whose answer was not read to its end (too long, timed
+ * out, failed) is destroyed, never reused.
  */
 import http from 'node:http';
 import https from 'node:https';
 import { WebhookRefusedError, WebhookResolveError, pinnedLookup, type WebhookGuard } from './ssrf.js';
+
+/** Agents kept at most (least recently used dropped, their idle sockets closed). */
+const MAX_AGENTS = 64;
+/** Idle keep-alive sockets are closed after this, ms (below the 5 s a Node server keeps them). */
+const KEEP_ALIVE_MS = 4_000;
+const agents = new Map<string, http.Agent>();
+
+/** The keep-alive agent of one checked target (its sockets connect to `address` only). */
+function agentFor(url: URL, address: string, family: number): http.Agent {
+  const key = `${url.protocol}//${url.host}@${address}`;
+  let agent = agents.get(key);
+  if (agent) {
+    agents.delete(key); // most recently used last
+    agents.set(key, agent);
+    return agent;
+  }
+  const o = {
+    keepAlive: true,
+    keepAliveMsecs: 1_000,
+    timeout: KEEP_ALIVE_MS,
+    scheduling: 'lifo' as const,
+    lookup: pinnedLookup(address, family),
+  };
+  agent = url.protocol === 'https:' ? new https.Agent(o) : new http.Agent(o);
+  agents.set(key, agent);
+  if (agents.size > MAX_AGENTS) {
+    const [oldKey, old] = agents.entries().next().value as [string, http.Agent];
+    agents.delete(oldKey);
+    old.destroy();
+  }
+  return agent;
+}
+
+/** Closes every kept-alive connection (tests; the process's end closes them anyway). */
+export function closeWebhookConnections(): void {
+  for (const a of agents.values()) a.destroy();
+  agents.clear();
+}
 
 export interface PostOptions {
   guard: Pick<WebhookGuard, 'target'>;
@@ -52,11 +95,12 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
   const mod = target.url.protocol === 'https:' ? https : http;
   return new Promise<PostResult>((resolve) => {
     let done = false;
-    const finish = (r: Omit<PostResult, 'latencyMs' | 'refused' | 'address'>) => {
+    /** `reusable`: the answer was read to its end, the connection may serve the next delivery. */
+    const finish = (r: Omit<PostResult, 'latencyMs' | 'refused' | 'address'>, reusable = false) => {
       if (done) return;
       done = true;
       clearTimeout(timer);
-      req.destroy();
+      if (!reusable) req.destroy();
       resolve({ ...r, refused: false, address, latencyMs: elapsed() });
     };
     const req = mod.request(
@@ -65,7 +109,7 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
         method: 'POST',
         headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
         lookup,
-        agent: false,
+        agent: agentFor(target.url, address, family),
       },
       (res) => {
         let read = 0;
@@ -79,7 +123,7 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
           read += c.length;
           if (read >= o.maxResponseBytes) finish(answer); // enough: the rest is dropped with the connection
         });
-        res.on('end', () => finish(answer));
+        res.on('end', () => finish(answer, true));
         res.on('error', () => finish(answer));
       },
     );
