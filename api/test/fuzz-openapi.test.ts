@@ -112,14 +112,14 @@ test('fuzz: the api document has no finding', async () => {
     },
   });
   expectNoFindings(r);
-}, 240_000);
+}, 360_000);
 
 test('fuzz: deposits and the ledger, for a tenant of their own, have no finding', async () => {
   const payer = await tenant(api, 'payer@example.com');
   const doc = (await api.call('GET', '/openapi.json')).body;
   const r = await fuzz({ name: 'api (wallet)', doc, baseUrl: api.url, token: payer, include: ['deposit', 'transactions'] });
   expectNoFindings(r);
-}, 240_000);
+}, 360_000);
 
 test('fuzz: the instance document, through the gateway with an instance token, has no finding', async () => {
   const doc = (await api.call('GET', `/v1/instances/${id}/api/openapi.json`, { token: instanceToken })).body;
@@ -138,7 +138,7 @@ test('fuzz: the instance document, through the gateway with an instance token, h
     },
   });
   expectNoFindings(r);
-}, 240_000);
+}, 360_000);
 
 test("fuzz: the instance's internal API (what the api calls), with the internal key, has no finding", async () => {
   // The process provider keeps the instance's ports and internal key in its record directory.
@@ -159,4 +159,4 @@ test("fuzz: the instance's internal API (what the api calls), with the internal 
     },
   });
   expectNoFindings(r);
-}, 240_000);
+}, 360_000);

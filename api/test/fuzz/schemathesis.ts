@@ -56,7 +56,7 @@ export interface FuzzRun {
   known?: Record<string, string[]>;
   /** Test cases per operation (default 12). */
   maxExamples?: number;
-  /** Whole-run bound, ms (default 180 s); the run is killed beyond it and that is a failure. */
+  /** Whole-run bound, ms (default 300 s: a loaded 2-CPU machine took over 180 s); the run is killed beyond it and that is a failure. */
   timeoutMs?: number;
 }
 
@@ -128,13 +128,13 @@ export async function fuzz(run: FuzzRun): Promise<FuzzResult> {
         args,
         {
           cwd: dir,
-          timeout: run.timeoutMs ?? 180_000,
+          timeout: run.timeoutMs ?? 300_000,
           maxBuffer: 64 * 1024 * 1024,
           env: { ...process.env, NO_COLOR: '1', COLUMNS: '160', SCHEMATHESIS_HOOKS: HOOKS },
         },
         (err, stdout, stderr) => {
           const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-          resolve({ code, output: `${stdout}${stderr}${err?.killed ? `\n[killed after ${run.timeoutMs ?? 180_000} ms]` : ''}` });
+          resolve({ code, output: `${stdout}${stderr}${err?.killed ? `\n[killed after ${run.timeoutMs ?? 300_000} ms]` : ''}` });
         },
       );
     });
