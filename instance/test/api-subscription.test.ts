@@ -55,11 +55,14 @@ afterAll(async () => {
 });
 
 test('internal API: set, read (no secret) and remove the api subscription; tenants cannot reach it', async () => {
-  expect((await inst.internal('GET', '/internal/v1/api-subscription')).body).toEqual({ url: null, secretSet: false });
+  expect((await inst.internal('GET', '/internal/v1/api-subscription')).body).toEqual({ url: null, secretSet: false, events: null });
   expect((await inst.internal('PUT', '/internal/v1/api-subscription', { url: 'ftp://x', secret: SECRET })).status).toBe(400);
   expect((await inst.internal('PUT', '/internal/v1/api-subscription', { url: api.url, secret: 'short' })).status).toBe(400);
   const put = await inst.internal('PUT', '/internal/v1/api-subscription', { url: api.url, secret: SECRET });
-  expect(put).toMatchObject({ status: 200, body: { url: api.url, secretSet: true } });
+  expect(put).toMatchObject({ status: 200, body: { url: api.url, secretSet: true, events: null } });
+  const bad = await inst.internal('PUT', '/internal/v1/api-subscription', { url: api.url, secret: SECRET, events: ['no.such.event'] });
+  expect(bad.status).toBe(400);
+  expect((await inst.internal('PUT', '/internal/v1/api-subscription', { url: api.url, secret: SECRET, events: [] })).status).toBe(400);
   expect(JSON.stringify((await inst.internal('GET', '/internal/v1/api-subscription')).body)).not.toContain(SECRET);
   const w = await inst.token('rw');
   expect((await inst.api('GET', '/internal/v1/api-subscription', { token: w })).status).toBe(404);
@@ -109,3 +112,24 @@ test('every event, session.qr included, reaches the api target on loopback, sign
   await new Promise((r) => setTimeout(r, 1000));
   expect(api.received.length).toBe(before);
 }, 90_000);
+
+test('a subscription naming its events gets only those: one inbound message queues message.any, not message', async () => {
+  const put = await inst.internal('PUT', '/internal/v1/api-subscription', {
+    url: api.url,
+    secret: SECRET,
+    events: ['message.any', 'session.status'],
+  });
+  expect(put.body).toEqual({ url: api.url, secretSet: true, events: ['message.any', 'session.status'] });
+  const from = api.received.length;
+  await simnet.hook('/hooks/send', { from: FRIEND, to: PHONE, text: 'only any' });
+  const mine = () => api.received.slice(from).filter((r) => r.status === 200 && r.body.payload?.body === 'only any');
+  await eventually(() => mine().some((r) => r.body.event === 'message.any'), 20_000);
+  // The tenant's outbox has both; by then the api's would have too.
+  await eventually(
+    async () => (await db.db!.collection('outbox').countDocuments({ 'payload.body': 'only any', event: 'message' })) === 1,
+    10_000,
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  expect(mine().map((r) => r.body.event)).toEqual(['message.any']);
+  expect(await db.db!.collection('api_outbox').countDocuments({ event: 'message' })).toBe(0);
+}, 60_000);

@@ -1,6 +1,7 @@
 /**
  * Keeps every instance subscribed to the api's ingest (docs/team.md §1): `PUT /internal/v1/api-subscription
- * {url: <API_EVENTS_URL>/internal/v1/instance-events, secret: <the instance's events secret>}` on its internal API.
+ * {url: <API_EVENTS_URL>/internal/v1/instance-events, secret: <the instance's events secret>, events: INGESTED_EVENTS}`
+ * on its internal API.
  * Idempotent, so it is simply done again:
  * - whenever the api learns an instance's endpoints ({@link withSubscriptions} wraps the provider) and the instance
  *   was not subscribed from this replica at those endpoints within `recheckMs`;
@@ -13,6 +14,14 @@ import type { InstanceEndpoints, InstanceProvider } from '../providers/index.js'
 import type { ApiStore } from '../store.js';
 import { INGEST_PATH } from './ingest-routes.js';
 import { instanceEventsSecret } from './ingest.js';
+
+/**
+ * The instance events the api consumes, named in every subscription so an instance queues nothing else for it (each
+ * queued event is one outbox record and one ingest request): `message.any` and `message.ack` (the inbox,
+ * `inbox/events.ts`), `session.status` (live instance state `live/instance-feed.ts`, the contact sync after a login
+ * `contacts/sync.ts`), `session.qr` (live QR). A new consumer of another event type adds it here.
+ */
+export const INGESTED_EVENTS = ['message.any', 'message.ack', 'session.status', 'session.qr'] as const;
 
 export interface SubscriptionOptions {
   jwtSecret: string;
@@ -78,6 +87,7 @@ export class ApiSubscriptions {
       const r = await call(this.o.logger, ep, 'PUT', '/internal/v1/api-subscription', {
         url,
         secret: instanceEventsSecret(this.o.jwtSecret, id),
+        events: INGESTED_EVENTS,
       });
       if (r.status !== 200) throw new Error(`the instance refused the api subscription (${r.status})`);
       this.#done.set(id, { internalUrl: ep.internalUrl, at: Date.now() });

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod';
 import { defineRoute, type RouteDef } from '@wacloud/kit';
-import type { ApiSubscription } from '../webhooks/api-subscription.js';
+import { API_ONLY_EVENTS, type ApiSubscription } from '../webhooks/api-subscription.js';
+import { WEBHOOK_EVENTS } from '../webhooks/settings.js';
 import * as s from './schemas.js';
 
 const err = (description: string) => ({ description, schema: s.errorResponse });
@@ -15,6 +16,7 @@ const route = defineRoute<undefined>();
 const view = z.object({
   url: z.string().nullable().meta({ description: "The api's ingest URL; null: no subscription" }),
   secretSet: z.boolean(),
+  events: z.array(z.string()).nullable().meta({ description: 'The event types queued for the api; null: every event' }),
 });
 const body = z
   .object({
@@ -23,6 +25,12 @@ const body = z
       .max(2000)
       .meta({ description: "The api's ingest (`…/internal/v1/instance-events`); not subject to the SSRF guard" }),
     secret: z.string().min(16).max(200).meta({ description: 'HMAC key of the signatures (X-Wacloud-Signature)' }),
+    events: z
+      .array(z.enum([...WEBHOOK_EVENTS, ...API_ONLY_EVENTS]))
+      .min(1)
+      .max(50)
+      .optional()
+      .meta({ description: 'Event types to queue for the api (those it consumes); absent: every event' }),
   })
   .strict();
 
@@ -45,11 +53,11 @@ export function apiSubscriptionRoutes(sub: ApiSubscription): RouteDef[] {
       tags: ['internal'],
       scope: 'internal',
       summary:
-        "Set the platform's subscription (idempotent): every event from now on — the webhook catalogue plus `session.qr` — is " +
+        "Set the platform's subscription (idempotent): every event from now on (of `events`, or all: the webhook catalogue plus `session.qr`) is " +
         'delivered to `url`, signed with `secret`, retried until it is taken',
       body,
       responses: { 200: { description: 'The subscription', schema: view }, 400: err('Invalid body'), ...authErrors },
-      handler: ({ body }) => sub.set(body.url, body.secret),
+      handler: ({ body }) => sub.set(body.url, body.secret, body.events ?? null),
     }),
     route({
       method: 'delete',

@@ -1,6 +1,6 @@
 /**
- * The platform's own subscription to this instance's events (target `api`; docs/team.md §1): every catalogue event
- * plus the api-only `session.qr`, delivered from an outbox of its own (`api_outbox`) to the main api's ingest
+ * The platform's own subscription to this instance's events (target `api`; docs/team.md §1): the catalogue events
+ * plus the api-only `session.qr` — those the api names when it subscribes, or every one —, delivered from an outbox of its own (`api_outbox`) to the main api's ingest
  * (`POST /internal/v1/instance-events`), signed like tenant webhooks and retried with the same backoff. Set only by the
  * api through the internal API (`PUT /internal/v1/api-subscription`), stored in `settings` (`_id: "api-subscription"`),
  * never shown to tenants. Its URL is the platform's own address (a cluster Service, loopback for the process
@@ -20,6 +20,8 @@ export interface ApiSubscriptionDoc {
   _id: 'api-subscription';
   url: string | null;
   secret: string | null;
+  /** Event types queued for the api; null or absent: every event (the catalogue plus {@link API_ONLY_EVENTS}). */
+  events?: string[] | null;
   updatedAt: Date;
 }
 
@@ -27,12 +29,20 @@ export interface ApiSubscriptionDoc {
 export interface ApiSubscriptionView {
   url: string | null;
   secretSet: boolean;
+  /** The event types queued for the api; null: every event. */
+  events: string[] | null;
+}
+
+interface Current {
+  url: string | null;
+  secret: string | null;
+  events: ReadonlySet<string> | null;
 }
 
 const ID = 'api-subscription' as const;
 
 export class ApiSubscription {
-  private cached: { url: string | null; secret: string | null } | undefined;
+  private cached: Current | undefined;
 
   /** @param onChange called after every change (wakes the api dispatcher) */
   constructor(
@@ -44,31 +54,34 @@ export class ApiSubscription {
     return this.store.connection.db!.collection<ApiSubscriptionDoc>('settings');
   }
 
-  /** The receiver and its secret (cached after the first read); both null when none is set. */
-  async get(): Promise<{ url: string | null; secret: string | null }> {
+  /** The receiver, its secret and the event types it takes (cached after the first read); url and secret null when none is set. */
+  async get(): Promise<Current> {
     if (this.cached) return this.cached;
     const doc = await this.col.findOne({ _id: ID });
-    this.cached = { url: doc?.url ?? null, secret: doc?.secret ?? null };
+    this.cached = { url: doc?.url ?? null, secret: doc?.secret ?? null, events: doc?.events ? new Set(doc.events) : null };
     return this.cached;
   }
 
-  /** Whether events are queued for the api now. */
-  async wants(): Promise<boolean> {
-    return Boolean((await this.get()).url);
+  /** Whether `event` is queued for the api now: a subscription is set and takes that event type. */
+  async wants(event: string): Promise<boolean> {
+    const s = await this.get();
+    return Boolean(s.url) && (s.events === null || s.events.has(event));
   }
 
   async view(): Promise<ApiSubscriptionView> {
     const s = await this.get();
-    return { url: s.url, secretSet: Boolean(s.secret) };
+    return { url: s.url, secretSet: Boolean(s.secret), events: s.events ? [...s.events] : null };
   }
 
   /**
    * Sets (or with `url: null` removes) the subscription; idempotent. Events queued while none was set are not kept.
+   * @param events the event types to queue for the api (the api names those it consumes); null: every event.
    * @throws the driver's error when the database is unreachable.
    */
-  async set(url: string | null, secret: string | null): Promise<ApiSubscriptionView> {
-    await this.col.updateOne({ _id: ID }, { $set: { url, secret, updatedAt: new Date() } }, { upsert: true });
-    this.cached = { url, secret };
+  async set(url: string | null, secret: string | null, events: readonly string[] | null = null): Promise<ApiSubscriptionView> {
+    const list = events ? [...new Set(events)] : null;
+    await this.col.updateOne({ _id: ID }, { $set: { url, secret, events: list, updatedAt: new Date() } }, { upsert: true });
+    this.cached = { url, secret, events: list ? new Set(list) : null };
     this.onChange();
     return this.view();
   }

@@ -11,7 +11,7 @@ import { WEBHOOK_EVENTS, eventId, type WebhookEvent, type WebhookSettingsService
 const CATALOGUE: ReadonlySet<string> = new Set(WEBHOOK_EVENTS);
 
 export class WebhookOutbox {
-  /** @param api the platform's subscription (target `api`): every event, api-only ones included, when it is set */
+  /** @param api the platform's subscription (target `api`): the events it takes, api-only ones included, when it is set */
   constructor(
     private readonly settings: WebhookSettingsService,
     private readonly persister: Persister,
@@ -20,12 +20,12 @@ export class WebhookOutbox {
 
   /**
    * Queues `event` with `payload` for the tenant's webhook when its settings subscribe to it (catalogue events only),
-   * and for the api when its subscription is set (`api_outbox`); `key` names the engine fact (e.g. the message id) and
+   * and for the api when its subscription is set and takes `event` (`api_outbox`); `key` names the engine fact (e.g. the message id) and
    * makes the event id (the same for both targets).
    */
   async queue(event: WebhookEvent | ApiOnlyEvent, key: string, payload: unknown): Promise<void> {
     const tenant = CATALOGUE.has(event) && (await this.settings.wants(event as WebhookEvent));
-    const api = (await this.api?.wants()) ?? false;
+    const api = (await this.api?.wants(event)) ?? false;
     if (!tenant && !api) return;
     const doc = this.record(event, key, payload);
     if (tenant) this.persister.enqueue({ kind: 'event', doc });
