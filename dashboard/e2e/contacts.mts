@@ -37,7 +37,8 @@ export interface ContactStepsContext {
   ownerPhone: string;
   instanceId: () => string | undefined;
   accessToken: () => string | undefined;
-  step: (name: string, fn: () => Promise<void>) => Promise<void>;
+  /** `independent`: a failure does not skip the later steps. */
+  step: (name: string, fn: () => Promise<void>, o?: { independent?: boolean }) => Promise<void>;
   shot: (name: string) => Promise<void>;
   assert: (cond: unknown, message: string) => asserts cond;
   until: <T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs?: number) => Promise<T>;
@@ -90,6 +91,15 @@ export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
   const nav = (name: string) => p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
   const auth = () => ({ authorization: `Bearer ${ctx.accessToken()}` });
   const matched = 3; // the customer whose conversation is opened
+  /** How many contacts have the tag "priority" in the api. */
+  const priorityCount = async (): Promise<number> => {
+    const tags = (await (await fetch(`${ctx.apiUrl}/v1/contact-tags`, { headers: auth() })).json()) as {
+      items: Array<{ id: string; name: string }>;
+    };
+    const id = tags.items.find((t) => t.name === 'priority')?.id ?? '';
+    const r = await fetch(`${ctx.apiUrl}/v1/contacts?tag=${id}&limit=200`, { headers: auth() });
+    return ((await r.json()) as { items: unknown[] }).items.length;
+  };
   let matchedContactId = '';
 
   await step('contacts: the instance synced the simulated WhatsApp customers after its login', async () => {
@@ -224,56 +234,69 @@ export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
     await shot('35-contacts-added');
   });
 
-  await step('contacts: a tag made in the catalogue (name and colour) is added to and removed from a selection', async () => {
-    await p.getByRole('link', { name: 'Tags and settings' }).click();
-    await p.getByRole('heading', { name: 'Tags and settings', level: 1 }).waitFor();
-    const catalogue = p.getByTestId('tag-catalogue');
-    await catalogue.getByLabel('Name', { exact: true }).fill('priority');
-    await catalogue.getByLabel('Other', { exact: true }).fill('#800080');
-    await catalogue.getByRole('button', { name: 'Add the tag' }).click();
-    const chip = catalogue.locator('li', { hasText: 'priority' }).locator('.tag');
-    await chip.waitFor();
-    const bg = await chip.evaluate((el) => getComputedStyle(el).backgroundColor);
-    assert(bg === 'rgb(128, 0, 128)', `the chosen colour ${bg}`);
-    await shot('36-contacts-tags');
-    await p.getByRole('link', { name: '← Contacts' }).click();
-    const table = p.getByTestId('contact-table');
-    // "Imported Customer 1" matches customers 1 and 10–15.
-    await p.getByLabel('Search by name or phone').fill('Imported Customer 1');
-    await until('the search', async () => (await table.locator('tr.contact').count()) === 7);
-    await p.getByLabel('Select every contact shown').check();
-    await p.getByTestId('selected-count').getByText('Selected: 7').waitFor();
-    await p.getByLabel('Select Imported Customer 10', { exact: true }).uncheck();
-    assert(
-      await p.getByLabel('Select every contact shown').evaluate((el) => (el as HTMLInputElement).indeterminate),
-      'the select-all box is half-ticked',
-    );
-    await p.getByTestId('bulk-panel').getByLabel('Tag', { exact: true }).selectOption({ label: 'priority' });
-    await p.getByRole('button', { name: 'Add the tag' }).click();
-    await p.getByRole('status').getByText('Contacts changed: 6').waitFor();
-    const tagged = table.locator('tr.contact', { has: p.locator('li.tag', { hasText: 'priority' }) });
-    await until('the chips', async () => (await tagged.count()) === 6);
-    const untagged = table.locator('tr.contact', { hasText: 'Imported Customer 10' }).locator('li.tag', { hasText: 'priority' });
-    assert((await untagged.count()) === 0, 'the unticked contact is not tagged');
-    await shot('37-contacts-bulk-tag');
-    const tags = (await (await fetch(`${ctx.apiUrl}/v1/contact-tags`, { headers: auth() })).json()) as {
-      items: Array<{ id: string; name: string }>;
-    };
-    const priority = tags.items.find((t) => t.name === 'priority')!;
-    const count = async () =>
-      ((await (await fetch(`${ctx.apiUrl}/v1/contacts?tag=${priority.id}`, { headers: auth() })).json()) as { items: unknown[] }).items
-        .length;
-    assert((await count()) === 6, 'six contacts have the tag in the api');
-    // Remove it again from two of them.
-    await p.getByRole('button', { name: 'Clear the selection' }).click();
-    await p.getByLabel('Select Imported Customer 11', { exact: true }).check();
-    await p.getByLabel('Select Imported Customer 12', { exact: true }).check();
-    await p.getByTestId('bulk-panel').getByLabel('Tag', { exact: true }).selectOption({ label: 'priority' });
-    await p.getByRole('button', { name: 'Remove the tag' }).click();
-    await p.getByRole('status').getByText('Contacts changed: 2').waitFor();
-    await until('the chips', async () => (await tagged.count()) === 4);
-    assert((await count()) === 4, 'four contacts keep the tag in the api');
-  });
+  await step(
+    'contacts: a tag made in the catalogue (name and colour) is added to a selection (select-all of the page, one unticked)',
+    async () => {
+      await p.getByRole('link', { name: 'Tags and settings' }).click();
+      await p.getByRole('heading', { name: 'Tags and settings', level: 1 }).waitFor();
+      const catalogue = p.getByTestId('tag-catalogue');
+      await catalogue.getByLabel('Name', { exact: true }).fill('priority');
+      await catalogue.getByLabel('Other', { exact: true }).fill('#800080');
+      await catalogue.getByRole('button', { name: 'Add the tag' }).click();
+      const chip = catalogue.locator('li', { hasText: 'priority' }).locator('.tag');
+      await chip.waitFor();
+      const bg = await chip.evaluate((el) => getComputedStyle(el).backgroundColor);
+      assert(bg === 'rgb(128, 0, 128)', `the chosen colour ${bg}`);
+      await shot('36-contacts-tags');
+      // A tag deleted (owners and admins, after a confirmation) leaves the catalogue.
+      await catalogue.getByLabel('Name', { exact: true }).fill('obsolete');
+      await catalogue.getByRole('button', { name: 'Add the tag' }).click();
+      await catalogue.locator('li', { hasText: 'obsolete' }).waitFor();
+      p.once('dialog', (d) => void d.accept());
+      await catalogue.getByRole('button', { name: 'Delete the tag obsolete' }).click();
+      await catalogue.getByRole('status').getByText('Tag “obsolete” deleted.').waitFor();
+      assert((await catalogue.locator('li', { hasText: 'obsolete' }).count()) === 0, 'the deleted tag is gone');
+      await p.getByRole('link', { name: '← Contacts' }).click();
+      const table = p.getByTestId('contact-table');
+      // "Imported Customer 1" matches customers 1 and 10–15.
+      await p.getByLabel('Search by name or phone').fill('Imported Customer 1');
+      await until('the search', async () => (await table.locator('tr.contact').count()) === 7);
+      await p.getByLabel('Select every contact shown').check();
+      await p.getByTestId('selected-count').getByText('Selected: 7').waitFor();
+      await p.getByLabel('Select Imported Customer 10', { exact: true }).uncheck();
+      assert(
+        await p.getByLabel('Select every contact shown').evaluate((el) => (el as HTMLInputElement).indeterminate),
+        'the select-all box is half-ticked',
+      );
+      await p.locator('#bulk-tag').selectOption({ label: 'priority' });
+      await p.getByRole('button', { name: 'Add the tag' }).click();
+      await p.getByRole('status').getByText('Contacts changed: 6').waitFor();
+      const tagged = table.locator('tr.contact', { has: p.locator('li.tag', { hasText: 'priority' }) });
+      await until('the chips', async () => (await tagged.count()) === 6);
+      const untagged = table.locator('tr.contact', { hasText: 'Imported Customer 10' }).locator('li.tag', { hasText: 'priority' });
+      assert((await untagged.count()) === 0, 'the unticked contact is not tagged');
+      await shot('37-contacts-bulk-tag');
+      assert((await priorityCount()) === 6, 'six contacts have the tag in the api');
+    },
+  );
+
+  await step(
+    'contacts: the tag removed from two selected contacts goes from the list and from the api',
+    async () => {
+      const table = p.getByTestId('contact-table');
+      const tagged = table.locator('tr.contact', { has: p.locator('li.tag', { hasText: 'priority' }) });
+      await p.getByRole('button', { name: 'Clear the selection' }).click();
+      await p.getByLabel('Select Imported Customer 11', { exact: true }).check();
+      await p.getByLabel('Select Imported Customer 12', { exact: true }).check();
+      await p.locator('#bulk-tag').selectOption({ label: 'priority' });
+      await p.getByRole('button', { name: 'Remove the tag' }).click();
+      await p.getByRole('status').getByText('Contacts changed: 2').waitFor();
+      await until('the chips', async () => (await tagged.count()) === 4);
+      const left = await priorityCount();
+      assert(left === 4, `four contacts keep the tag in the api, not ${left}`);
+    },
+    { independent: true },
+  );
 
   await step('contacts: two contacts merged from the list are unmerged from the kept one', async () => {
     for (const [name, phone] of [
@@ -316,7 +339,7 @@ export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
     await nav('Contacts').click();
     await p.getByRole('link', { name: 'Tags and settings' }).click();
     const section = p.getByTestId('default-country');
-    const select = section.getByLabel('Country of local numbers');
+    const select = section.locator('#default-country');
     await until('the countries', async () => (await select.locator('option').count()) > 200);
     await select.selectOption('BR');
     await section.getByRole('button', { name: 'Save' }).click();

@@ -1,4 +1,4 @@
-import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, computed, ElementRef, inject, signal, viewChild } from '@angular/core';
 import { RouterLink } from '@angular/router';
 import { toApiError } from '../core/api-error';
 import { valueOf } from '../shared/dom';
@@ -23,6 +23,7 @@ const SEARCH_DELAY_MS = 250;
 })
 export class ContactList {
   private readonly contacts = inject(ContactsApi);
+  private readonly mergeHeading = viewChild<ElementRef<HTMLElement>>('mergeTitle');
 
   readonly q = signal('');
   readonly tag = signal('');
@@ -146,6 +147,12 @@ export class ContactList {
     this.selected.set([]);
     this.keep.set(null);
     this.mergeOpen.set(false);
+  }
+
+  /** Opens the merge panel and moves the focus to its heading (keyboard and screen reader users land in it). */
+  openMerge(): void {
+    this.mergeOpen.set(true);
+    setTimeout(() => this.mergeHeading()?.nativeElement.focus());
   }
 
   cancelMerge(): void {
