@@ -1,8 +1,11 @@
 /**
  * Dashboard end-to-end steps for contacts (issue 16): import a CSV file of 200 customers through the wizard (some of
  * them on WhatsApp: simulated accounts the instance synced after its login; some invalid numbers; some rows repeating
- * an earlier phone), check the preview report's exact counts, commit, see the imported name and coloured tags on the
- * inbox's contact card of a matched customer, pin it as a favourite (first in the list), and add a contact with '+'.
+ * an earlier phone), check the preview report's exact counts, commit, see the imported name and coloured tags in the
+ * inbox's conversation list and on the contact card of a matched customer, pin it as a favourite (first in the list),
+ * add a contact with '+', create a tag in the catalogue and add / remove it on a selection of contacts (select-all of
+ * the page), merge two contacts and unmerge them from the kept one's page, and set the default country so a local
+ * number is read in it.
  *
  * The simulated WhatsApp customers must exist before the instance logs in ({@link createWhatsAppCustomers}, called
  * by run.mts at setup), so the login's contact sync brings them.
@@ -34,7 +37,8 @@ export interface ContactStepsContext {
   ownerPhone: string;
   instanceId: () => string | undefined;
   accessToken: () => string | undefined;
-  step: (name: string, fn: () => Promise<void>) => Promise<void>;
+  /** `independent`: a failure does not skip the later steps. */
+  step: (name: string, fn: () => Promise<void>, o?: { independent?: boolean }) => Promise<void>;
   shot: (name: string) => Promise<void>;
   assert: (cond: unknown, message: string) => asserts cond;
   until: <T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs?: number) => Promise<T>;
@@ -87,6 +91,15 @@ export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
   const nav = (name: string) => p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
   const auth = () => ({ authorization: `Bearer ${ctx.accessToken()}` });
   const matched = 3; // the customer whose conversation is opened
+  /** How many contacts have the tag "priority" in the api. */
+  const priorityCount = async (): Promise<number> => {
+    const tags = (await (await fetch(`${ctx.apiUrl}/v1/contact-tags`, { headers: auth() })).json()) as {
+      items: Array<{ id: string; name: string }>;
+    };
+    const id = tags.items.find((t) => t.name === 'priority')?.id ?? '';
+    const r = await fetch(`${ctx.apiUrl}/v1/contacts?tag=${id}&limit=200`, { headers: auth() });
+    return ((await r.json()) as { items: unknown[] }).items.length;
+  };
   let matchedContactId = '';
 
   await step('contacts: the instance synced the simulated WhatsApp customers after its login', async () => {
@@ -165,7 +178,20 @@ export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
     const sent = await post(`${ctx.simnetUrl}/hooks/send`, { from: customerPhone(matched).slice(1), to: ctx.ownerPhone, text });
     assert(sent.status === 201, `simnet send: ${sent.status}`);
     await p.goto('/inbox');
-    await p.locator('button.item', { hasText: text }).click({ timeout: 60_000 });
+    const item = p.locator('button.item', { hasText: text });
+    await item.waitFor({ timeout: 60_000 });
+    // The list shows the book's name (not the WhatsApp push name) and the contact's tags as coloured chips.
+    const listed = (await item.getByTestId('conversation-name').textContent())?.trim();
+    assert(listed === `Imported Customer ${matched}`, `the list names the conversation ${JSON.stringify(listed)}`);
+    const chips = (await item.getByTestId('conversation-tags').locator('.chip').allTextContents()).map((t) => t.trim()).sort();
+    assert(JSON.stringify(chips) === JSON.stringify(['imported', 'vip']), `list tags ${JSON.stringify(chips)}`);
+    const chipBg = await item
+      .locator('.chip')
+      .first()
+      .evaluate((el) => getComputedStyle(el).backgroundColor);
+    assert(chipBg && chipBg !== 'rgba(0, 0, 0, 0)', `list tag colour ${chipBg}`);
+    assert((await item.getAttribute('aria-label'))?.includes('vip'), 'the tags are in the accessible name');
+    await item.click();
     const card = p.getByTestId('contact-card');
     await card.getByTestId('contact-card-name').getByText(`Imported Customer ${matched}`).waitFor();
     const tags = (await card.getByTestId('contact-card-tags').locator('li').allTextContents()).map((t) => t.trim()).sort();
@@ -206,5 +232,130 @@ export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
     assert((await row.textContent())?.includes('+5531988887777'), 'the phone in E.164');
     await row.locator('li.tag', { hasText: 'partner' }).waitFor();
     await shot('35-contacts-added');
+  });
+
+  await step(
+    'contacts: a tag made in the catalogue (name and colour) is added to a selection (select-all of the page, one unticked)',
+    async () => {
+      await p.getByRole('link', { name: 'Tags and settings' }).click();
+      await p.getByRole('heading', { name: 'Tags and settings', level: 1 }).waitFor();
+      const catalogue = p.getByTestId('tag-catalogue');
+      await catalogue.getByLabel('Name', { exact: true }).fill('priority');
+      await catalogue.getByLabel('Other', { exact: true }).fill('#800080');
+      await catalogue.getByRole('button', { name: 'Add the tag' }).click();
+      const chip = catalogue.locator('li', { hasText: 'priority' }).locator('.tag');
+      await chip.waitFor();
+      const bg = await chip.evaluate((el) => getComputedStyle(el).backgroundColor);
+      assert(bg === 'rgb(128, 0, 128)', `the chosen colour ${bg}`);
+      await shot('36-contacts-tags');
+      // A tag deleted (owners and admins, after a confirmation) leaves the catalogue.
+      await catalogue.getByLabel('Name', { exact: true }).fill('obsolete');
+      await catalogue.getByRole('button', { name: 'Add the tag' }).click();
+      await catalogue.locator('li', { hasText: 'obsolete' }).waitFor();
+      p.once('dialog', (d) => void d.accept());
+      await catalogue.getByRole('button', { name: 'Delete the tag obsolete' }).click();
+      await catalogue.getByRole('status').getByText('Tag “obsolete” deleted.').waitFor();
+      assert((await catalogue.locator('li', { hasText: 'obsolete' }).count()) === 0, 'the deleted tag is gone');
+      await p.getByRole('link', { name: '← Contacts' }).click();
+      const table = p.getByTestId('contact-table');
+      // "Imported Customer 1" matches customers 1 and 10–15.
+      await p.getByLabel('Search by name or phone').fill('Imported Customer 1');
+      await until('the search', async () => (await table.locator('tr.contact').count()) === 7);
+      await p.getByLabel('Select every contact shown').check();
+      await p.getByTestId('selected-count').getByText('Selected: 7').waitFor();
+      await p.getByLabel('Select Imported Customer 10', { exact: true }).uncheck();
+      assert(
+        await p.getByLabel('Select every contact shown').evaluate((el) => (el as HTMLInputElement).indeterminate),
+        'the select-all box is half-ticked',
+      );
+      await p.locator('#bulk-tag').selectOption({ label: 'priority' });
+      await p.getByRole('button', { name: 'Add the tag' }).click();
+      await p.getByRole('status').getByText('Contacts changed: 6').waitFor();
+      const tagged = table.locator('tr.contact', { has: p.locator('li.tag', { hasText: 'priority' }) });
+      await until('the chips', async () => (await tagged.count()) === 6);
+      const untagged = table.locator('tr.contact', { hasText: 'Imported Customer 10' }).locator('li.tag', { hasText: 'priority' });
+      assert((await untagged.count()) === 0, 'the unticked contact is not tagged');
+      await shot('37-contacts-bulk-tag');
+      assert((await priorityCount()) === 6, 'six contacts have the tag in the api');
+    },
+  );
+
+  await step(
+    'contacts: the tag removed from two selected contacts goes from the list and from the api',
+    async () => {
+      const table = p.getByTestId('contact-table');
+      const tagged = table.locator('tr.contact', { has: p.locator('li.tag', { hasText: 'priority' }) });
+      await p.getByRole('button', { name: 'Clear the selection' }).click();
+      await p.getByLabel('Select Imported Customer 11', { exact: true }).check();
+      await p.getByLabel('Select Imported Customer 12', { exact: true }).check();
+      await p.locator('#bulk-tag').selectOption({ label: 'priority' });
+      await p.getByRole('button', { name: 'Remove the tag' }).click();
+      await p.getByRole('status').getByText('Contacts changed: 2').waitFor();
+      await until('the chips', async () => (await tagged.count()) === 4);
+      const left = await priorityCount();
+      assert(left === 4, `four contacts keep the tag in the api, not ${left}`);
+    },
+    { independent: true },
+  );
+
+  await step('contacts: two contacts merged from the list are unmerged from the kept one', async () => {
+    for (const [name, phone] of [
+      ['Merge Me A', '+5531977770001'],
+      ['Merge Me B', '+5531977770002'],
+    ]) {
+      const r = await fetch(`${ctx.apiUrl}/v1/contacts`, {
+        method: 'POST',
+        headers: { ...auth(), 'content-type': 'application/json' },
+        body: JSON.stringify({ name, phones: [phone] }),
+      });
+      assert(r.status === 201, `create ${name}: ${r.status}`);
+    }
+    const table = p.getByTestId('contact-table');
+    await p.getByLabel('Search by name or phone').fill('Merge Me');
+    await until('the search', async () => (await table.locator('tr.contact').count()) === 2);
+    await p.getByLabel('Select every contact shown').check();
+    await p.getByRole('button', { name: 'Merge…' }).click();
+    const panel = p.getByTestId('merge-panel');
+    await panel.getByRole('radio', { name: /Merge Me A/ }).check();
+    await panel.getByRole('button', { name: 'Merge', exact: true }).click();
+    await p.getByText('Merged into Merge Me A.').waitFor();
+    await until('one contact left', async () => (await table.locator('tr.contact').count()) === 1);
+    await table.getByRole('link', { name: 'Merge Me A' }).click();
+    const merged = p.getByTestId('merged-contacts');
+    await merged.waitFor();
+    assert((await p.getByLabel(/^Phones/).inputValue()).includes('+5531977770002'), "the kept contact has the other's phone");
+    await shot('38-contacts-merged');
+    await merged.getByRole('button', { name: /^Unmerge the contact merged on / }).click();
+    await merged.getByTestId('unmerged-notice').getByRole('link', { name: 'Merge Me B' }).waitFor();
+    await merged.getByText('No contact is merged into this one.').waitFor();
+    await until('the phone given back', async () => !(await p.getByLabel(/^Phones/).inputValue()).includes('+5531977770002'));
+    await shot('39-contacts-unmerged');
+    await merged.getByRole('link', { name: 'Merge Me B' }).click();
+    await p.getByRole('heading', { name: 'Merge Me B', level: 1 }).waitFor();
+    await until('B has its phone again', async () => (await p.getByLabel(/^Phones/).inputValue()) === '+5531977770002');
+  });
+
+  await step('contacts: the default country (owners and admins) reads local numbers', async () => {
+    await nav('Contacts').click();
+    await p.getByRole('link', { name: 'Tags and settings' }).click();
+    const section = p.getByTestId('default-country');
+    const select = section.locator('#default-country');
+    await until('the countries', async () => (await select.locator('option').count()) > 200);
+    await select.selectOption('BR');
+    await section.getByRole('button', { name: 'Save' }).click();
+    await section.getByRole('status').getByText('Default country saved.').waitFor();
+    const settings = (await (await fetch(`${ctx.apiUrl}/v1/contact-settings`, { headers: auth() })).json()) as { defaultCountry: string };
+    assert(settings.defaultCountry === 'BR', `stored ${JSON.stringify(settings)}`);
+    await shot('40-contacts-settings');
+    await p.getByRole('link', { name: '← Contacts' }).click();
+    await p.getByRole('link', { name: 'Add a contact' }).click();
+    await p.getByLabel('Name', { exact: true }).fill('Local Number');
+    await p.getByLabel(/^Phones/).fill('(31) 98888-6666');
+    await p.getByRole('button', { name: 'Save contact' }).click();
+    await p.getByRole('heading', { name: 'Contacts', level: 1 }).waitFor();
+    await p.getByLabel('Search by name or phone').fill('Local Number');
+    const row = p.getByTestId('contact-table').locator('tr.contact', { hasText: 'Local Number' });
+    await row.waitFor();
+    assert((await row.textContent())?.includes('+5531988886666'), 'the local number read in Brazil');
   });
 }

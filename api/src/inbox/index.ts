@@ -9,6 +9,7 @@ import type { InstanceClient } from '../instance-client.js';
 import type { InstanceService } from '../instances.js';
 import type { LiveLog } from '../live/live-log.js';
 import type { ApiStore } from '../store.js';
+import { ContactSummaries } from './contact-summary.js';
 import { InboxEvents } from './events.js';
 import { ConversationMessages } from './messages.js';
 import { Inbox } from './rules.js';
@@ -48,7 +49,7 @@ export async function createInbox(o: {
   );
   timer.unref();
   return {
-    routes: { inbox, messages },
+    routes: { inbox, messages, contacts: new ContactSummaries(o.store.connection.db!) },
     events,
     close() {
       clearInterval(timer);

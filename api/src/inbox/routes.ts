@@ -10,11 +10,21 @@ import { requireRight } from '../orgs/access.js';
 import * as s from '../schemas.js';
 import type { ConversationMessages } from './messages.js';
 import type { Inbox } from './rules.js';
-import { conversationParams, conversationViewSchema, noteSchema, statusSchema, visibilitySchema } from './views.js';
+import type { ContactSummaries } from './contact-summary.js';
+import {
+  conversationListItemSchema,
+  conversationParams,
+  conversationViewSchema,
+  noteSchema,
+  statusSchema,
+  visibilitySchema,
+} from './views.js';
 
 export interface InboxRouteDeps {
   inbox: Inbox;
   messages: ConversationMessages;
+  /** The contact of each conversation of the list (one batched read per page). */
+  contacts: ContactSummaries;
 }
 
 const route = defineRoute<AuthContext>();
@@ -97,12 +107,15 @@ export function inboxRoutes(d: InboxRouteDeps): RouteDef[] {
       summary: 'Conversations the caller may see, newest activity first, filtered; with its unread count of each',
       query: listQuery,
       responses: {
-        200: { description: 'A page', schema: page(conversationViewSchema) },
+        200: { description: 'A page; each conversation with its contact from the book', schema: page(conversationListItemSchema) },
         400: err('`invalid_request`, `invalid_cursor`'),
         404: err('`instance_not_found`: the instanceId filter names an instance the caller cannot read'),
         ...authErr,
       },
-      handler: ({ auth, query }) => d.inbox.list(auth, { ...query, unread: query.unread === 'true' }),
+      handler: async ({ auth, query }) => {
+        const r = await d.inbox.list(auth, { ...query, unread: query.unread === 'true' });
+        return { items: await d.contacts.attach(auth.orgId, r.items), nextCursor: r.nextCursor };
+      },
     }),
     route({
       method: 'get',
@@ -110,10 +123,13 @@ export function inboxRoutes(d: InboxRouteDeps): RouteDef[] {
       operationId: 'getConversation',
       tags: ['inbox'],
       scope: 'user',
-      summary: 'One conversation',
+      summary: 'One conversation, with its contact from the book',
       params: conversationParams,
-      responses: { 200: { description: 'The conversation', schema: conversationViewSchema }, ...notFound, ...authErr },
-      handler: async ({ auth, params }) => d.inbox.view(auth, await d.inbox.load(auth, params.id)),
+      responses: { 200: { description: 'The conversation', schema: conversationListItemSchema }, ...notFound, ...authErr },
+      handler: async ({ auth, params }) => {
+        const [c] = await d.contacts.attach(auth.orgId, [await d.inbox.view(auth, await d.inbox.load(auth, params.id))]);
+        return c!;
+      },
     }),
     route({
       method: 'get',

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { LiveAudience } from '../live/live-log.js';
+import { contactSummarySchema } from './contact-summary.js';
 import { STATUSES, type ConversationDoc, type NoteDoc } from './store.js';
 
 const iso = (d: Date | null | undefined): string | null => (d ? new Date(d).toISOString() : null);
@@ -81,6 +82,12 @@ export const conversationSchema = z.object({
 export const conversationViewSchema = conversationSchema.extend({
   unread: z.number().int().meta({ description: "Inbound messages since the caller's read marker" }),
   assignee: z.object({ id: z.string(), name: z.string() }).nullable(),
+});
+/** A conversation as the list and GET /v1/conversations/{id} give it: with the contact of its chat in the book. */
+export const conversationListItemSchema = conversationViewSchema.extend({
+  contact: contactSummarySchema
+    .nullable()
+    .meta({ description: 'The contact of the chat in the contact book (name, tags); null for a group or a chat not in the book' }),
 });
 export const noteSchema = z.object({
   id: z.string(),

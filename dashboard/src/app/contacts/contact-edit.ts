@@ -2,13 +2,15 @@ import { ChangeDetectionStrategy, Component, computed, effect, inject, input, si
 import { Router, RouterLink } from '@angular/router';
 import { toApiError } from '../core/api-error';
 import { valueOf } from '../shared/dom';
+import { formatDate } from '../shared/format';
 import { ContactsApi, type ContactDetail, type ContactInput, type ContactTag } from './contacts.service';
 import { colourFor, displayName, identityLabel, linesOf, tagChips } from './contact-view';
 
 /**
  * Adds a contact (`/contacts/new`, `?phone=` fills the first phone) or edits one (`/contacts/:id`): name, phones and
  * e-mails (one per line), company, notes, tags from the catalogue (a new tag is created on the spot), favourite;
- * its WhatsApp identities are shown, not edited. Saving goes back to the list.
+ * its WhatsApp identities are shown, not edited; the contacts merged into it are listed, each with "Unmerge" (it
+ * comes back as a contact of its own). Saving goes back to the list.
  */
 @Component({
   selector: 'app-contact-edit',
@@ -38,19 +40,26 @@ export class ContactEdit {
   readonly error = signal<string | null>(null);
   readonly busy = signal(false);
   readonly loading = signal(false);
+  /** The contact an unmerge just brought back (a link to it), or null. */
+  readonly restored = signal<{ id: string; name: string } | null>(null);
 
   readonly isNew = computed(() => !this.id());
   readonly chips = computed(() => tagChips(this.chosenTags(), this.tags()));
   protected readonly valueOf = valueOf;
   protected readonly identityLabel = identityLabel;
   protected readonly displayName = displayName;
+  protected readonly formatDate = formatDate;
 
   constructor() {
     void this.loadTags();
     effect(() => {
       const id = this.id();
       const phone = this.phone();
-      untracked(() => (id ? void this.load(id) : this.phones.set(phone ?? '')));
+      untracked(() => {
+        this.restored.set(null);
+        if (id) void this.load(id);
+        else this.phones.set(phone ?? '');
+      });
     });
   }
 
@@ -134,6 +143,31 @@ export class ContactEdit {
     } finally {
       this.busy.set(false);
     }
+  }
+
+  /**
+   * Undoes the merge of `mergedId` into this contact: it comes back with its id, phones, tags and WhatsApp identities;
+   * this contact is shown again as the api now has it.
+   */
+  async unmerge(mergedId: string): Promise<void> {
+    const c = this.contact();
+    if (!c) return;
+    this.busy.set(true);
+    this.error.set(null);
+    this.restored.set(null);
+    try {
+      const r = await this.contacts.unmerge(c.id, mergedId);
+      await this.load(c.id);
+      this.restored.set({ id: r.restored.id, name: displayName(r.restored) });
+    } catch (e) {
+      this.error.set(toApiError(e).message);
+    } finally {
+      this.busy.set(false);
+    }
+  }
+
+  unmergeLabel(m: { contactId: string; at: string }): string {
+    return $localize`:@@contacts.unmergeLabel:Unmerge the contact merged on ${formatDate(m.at)}:date:`;
   }
 
   async toggleFavourite(): Promise<void> {

@@ -1,16 +1,18 @@
-import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, computed, ElementRef, inject, signal, viewChild } from '@angular/core';
 import { RouterLink } from '@angular/router';
 import { toApiError } from '../core/api-error';
 import { valueOf } from '../shared/dom';
 import { ContactsApi, type Contact, type ContactTag } from './contacts.service';
 import { displayName, favouritesFirst, tagChips } from './contact-view';
+import { applyBulkTag, pageSelection, toggleAll, toggleOne } from './selection';
 
 /** How long the search waits after the last key stroke before asking the api, in ms. */
 const SEARCH_DELAY_MS = 250;
 
 /**
- * The Contacts page: search by name / phone and by tag, favourites first, pin / unpin, '+' to add, edit, merge
- * several contacts into one, import (the wizard) and export as CSV.
+ * The Contacts page: search by name / phone and by tag, favourites first, pin / unpin, '+' to add, edit, select
+ * contacts (one by one or the whole page) to add or remove a tag on all of them or to merge them into one, import (the
+ * wizard), export as CSV, and a link to the tag catalogue and the settings.
  */
 @Component({
   selector: 'app-contact-list',
@@ -21,6 +23,7 @@ const SEARCH_DELAY_MS = 250;
 })
 export class ContactList {
   private readonly contacts = inject(ContactsApi);
+  private readonly mergeHeading = viewChild<ElementRef<HTMLElement>>('mergeTitle');
 
   readonly q = signal('');
   readonly tag = signal('');
@@ -29,13 +32,24 @@ export class ContactList {
   readonly tags = signal<ContactTag[]>([]);
   readonly error = signal<string | null>(null);
   readonly busy = signal(false);
-  /** Contacts ticked for a merge, in the order ticked. */
+  /** Contacts ticked (for a bulk tagging or a merge), in the order ticked. */
   readonly selected = signal<string[]>([]);
   /** The contact the merge keeps (the others go into it). */
   readonly keep = signal<string | null>(null);
+  /** Whether the merge panel is open (the "Merge…" button of the selection bar). */
+  readonly mergeOpen = signal(false);
+  /** The tag the selection bar adds or removes. */
+  readonly bulkTagId = signal('');
   readonly notice = signal<string | null>(null);
 
   readonly shown = computed(() => favouritesFirst(this.items() ?? []));
+  /** The state of the select-all box of the page shown. */
+  readonly pageState = computed(() =>
+    pageSelection(
+      this.selected(),
+      this.shown().map((c) => c.id),
+    ),
+  );
   readonly selectedContacts = computed(() => {
     const byId = new Map((this.items() ?? []).map((c) => [c.id, c]));
     return this.selected().flatMap((id) => (byId.has(id) ? [byId.get(id)!] : []));
@@ -74,6 +88,7 @@ export class ContactList {
         cursor: more ? (this.nextCursor() ?? undefined) : undefined,
       });
       if (gen !== this.generation) return;
+      if (!more) this.clearSelection();
       this.items.set(more ? [...(this.items() ?? []), ...page.items] : page.items);
       this.nextCursor.set(page.nextCursor);
     } catch (e) {
@@ -109,15 +124,66 @@ export class ContactList {
   }
 
   toggleSelected(c: Contact): void {
-    const now = this.selected();
-    const next = now.includes(c.id) ? now.filter((id) => id !== c.id) : [...now, c.id];
+    this.select(toggleOne(this.selected(), c.id));
+  }
+
+  /** The select-all box: selects the whole page shown, or unselects it when it is all selected. */
+  toggleAllOnPage(): void {
+    this.select(
+      toggleAll(
+        this.selected(),
+        this.shown().map((c) => c.id),
+      ),
+    );
+  }
+
+  private select(next: string[]): void {
     this.selected.set(next);
     if (!next.includes(this.keep() ?? '')) this.keep.set(next[0] ?? null);
+    if (next.length < 2) this.mergeOpen.set(false);
+  }
+
+  clearSelection(): void {
+    this.selected.set([]);
+    this.keep.set(null);
+    this.mergeOpen.set(false);
+  }
+
+  /** Opens the merge panel and moves the focus to its heading (keyboard and screen reader users land in it). */
+  openMerge(): void {
+    this.mergeOpen.set(true);
+    setTimeout(() => this.mergeHeading()?.nativeElement.focus());
   }
 
   cancelMerge(): void {
-    this.selected.set([]);
-    this.keep.set(null);
+    this.mergeOpen.set(false);
+  }
+
+  /**
+   * Adds (`add`) or removes the tag of the selection bar on every selected contact; the list shows the change at once
+   * (contacts the caller may not edit are skipped, as the api skips them). The selection stays.
+   */
+  async bulkTag(add: boolean): Promise<void> {
+    const tagId = this.bulkTagId();
+    const ids = this.selected();
+    const tag = this.tags().find((t) => t.id === tagId);
+    if (!tag || !ids.length) return;
+    this.busy.set(true);
+    this.error.set(null);
+    this.notice.set(null);
+    try {
+      const r = add ? await this.contacts.bulkTag(ids, [tagId], []) : await this.contacts.bulkTag(ids, [], [tagId]);
+      this.items.update((list) => (list ? applyBulkTag(list, ids, add ? [tagId] : [], add ? [] : [tagId]) : list));
+      const done = add
+        ? $localize`:@@contacts.bulkAdded:Tag “${tag.name}:tag:” added. Contacts changed: ${r.updated}:count:.`
+        : $localize`:@@contacts.bulkRemoved:Tag “${tag.name}:tag:” removed. Contacts changed: ${r.updated}:count:.`;
+      const skipped = r.skipped ? ' ' + $localize`:@@contacts.bulkSkipped:Skipped (no right to edit): ${r.skipped}:count:.` : '';
+      this.notice.set(done + skipped);
+    } catch (e) {
+      this.error.set(toApiError(e).message);
+    } finally {
+      this.busy.set(false);
+    }
   }
 
   /** Merges the ticked contacts into the one chosen to keep. */
@@ -129,7 +195,7 @@ export class ContactList {
     this.error.set(null);
     try {
       const merged = await this.contacts.merge(keep, others);
-      this.cancelMerge();
+      this.clearSelection();
       this.notice.set($localize`:@@contacts.merged:Merged into ${displayName(merged)}:name:.`);
       await this.load();
     } catch (e) {
@@ -165,6 +231,6 @@ export class ContactList {
   }
 
   selectLabel(c: Contact): string {
-    return $localize`:@@contacts.select:Select ${displayName(c)}:name: for merging`;
+    return $localize`:@@contacts.select:Select ${displayName(c)}:name:`;
   }
 }

@@ -1,6 +1,6 @@
 import type { Routes } from '@angular/router';
 
-/** `/contacts…`, loaded lazily: the list, the import wizard, a new contact, one contact. */
+/** `/contacts…`, loaded lazily: the list, the import wizard, tags and settings, a new contact, one contact. */
 export const contactRoutes: Routes = [
   {
     path: '',
@@ -12,6 +12,11 @@ export const contactRoutes: Routes = [
     path: 'import',
     title: () => $localize`:Browser tab title@@title.contactImport:Import contacts · wacloud`,
     loadComponent: () => import('./contact-import').then((m) => m.ContactImport),
+  },
+  {
+    path: 'settings',
+    title: () => $localize`:Browser tab title@@title.contactSettings:Tags and settings · wacloud`,
+    loadComponent: () => import('./contact-settings').then((m) => m.ContactSettings),
   },
   {
     path: 'new',

@@ -9,17 +9,20 @@ import { catchError, firstValueFrom } from 'rxjs';
 import { apiCall, toApiError } from '../core/api-error';
 import { RUNTIME_CONFIG } from '../core/config';
 import type {
+  BulkTagContactsResponses,
   CommitContactImportResponses,
   CreateContactData,
   CreateContactResponses,
   GetContactByChatResponses,
   GetContactResponses,
+  GetContactSettingsResponses,
   ListContactsData,
   ListContactsResponses,
   ListContactTagsResponses,
   MergeContactsResponses,
   PreviewContactImportData,
   PreviewContactImportResponses,
+  UnmergeContactsResponses,
   UpdateContactResponses,
   UploadContactImportResponses,
 } from '../api/generated/api';
@@ -46,6 +49,12 @@ export type ImportMapping = PreviewContactImportData['body']['mapping'];
 export type ImportReport = PreviewContactImportResponses[200];
 /** The report of a commit: the preview's counts plus what was written. */
 export type CommitReport = CommitContactImportResponses[200];
+/** The answer to a bulk tagging: contacts changed, and those skipped (not editable by the caller). */
+export type BulkTagResult = BulkTagContactsResponses[200];
+/** The answer to an unmerge: the kept contact as it is now, and the one restored (with its old id). */
+export type UnmergeResult = UnmergeContactsResponses[200];
+/** The organisation's contact settings: the default country of local numbers (ISO 3166-1 alpha-2) or null. */
+export type ContactSettings = GetContactSettingsResponses[200];
 /** One invalid row of a report. */
 export type ImportRowError = ImportReport['invalid'][number];
 
@@ -119,6 +128,15 @@ export class ContactsApi {
       );
     return kept ?? this.get(id);
   }
+  /** Undoes the merge of `mergedId` into `id`: the merged contact comes back with its id. */
+  unmerge(id: string, mergedId: string): Promise<UnmergeResult> {
+    const u = this.url(`/v1/contacts/${encodeURIComponent(id)}/unmerge/${encodeURIComponent(mergedId)}`);
+    return this.call(this.http.post<UnmergeResult>(u, null));
+  }
+  /** Adds tags `add` to and removes tags `remove` from every contact of `ids` (at most 1 000); those the caller cannot edit are skipped. */
+  bulkTag(ids: string[], add: string[], remove: string[]): Promise<BulkTagResult> {
+    return this.call(this.http.post<BulkTagResult>(this.url('/v1/contacts/bulk-tag'), { contactIds: ids, add, remove }));
+  }
   /** The contacts the caller sees as a CSV file. */
   export(): Promise<Blob> {
     return this.call(this.http.get(this.url('/v1/contacts/export'), { responseType: 'blob' }));
@@ -129,6 +147,18 @@ export class ContactsApi {
   }
   createTag(name: string, color: string): Promise<ContactTag> {
     return this.call(this.http.post<ContactTag>(this.url('/v1/contact-tags'), { name, color }));
+  }
+  /** Removes a tag from the catalogue (and from every contact). */
+  deleteTag(id: string): Promise<void> {
+    return this.call(this.http.delete<void>(this.url(`/v1/contact-tags/${encodeURIComponent(id)}`)));
+  }
+
+  settings(): Promise<ContactSettings> {
+    return this.call(this.http.get<ContactSettings>(this.url('/v1/contact-settings')));
+  }
+  /** Sets the default country of local numbers (owners and admins; 422 `unknown_country`). */
+  setSettings(body: ContactSettings): Promise<ContactSettings> {
+    return this.call(this.http.put<ContactSettings>(this.url('/v1/contact-settings'), body));
   }
 
   /** Uploads a CSV file (kept by the api until committed); its columns, row count and first rows. Nothing is imported yet. */

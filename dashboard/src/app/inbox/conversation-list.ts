@@ -1,5 +1,6 @@
 import { ChangeDetectionStrategy, Component, computed, ElementRef, inject, input, output } from '@angular/core';
 import type { Instance } from '../api/models';
+import { textOn, type TagChip } from '../contacts/contact-view';
 import { valueOf } from '../shared/dom';
 import { formatRelative } from '../shared/format';
 import type { Conversation, InboxTab, StatusFilter } from './inbox-models';
@@ -7,8 +8,24 @@ import { moveSelection, type ListFilter } from './inbox-state';
 import { statusLabel } from './inbox-labels';
 
 /**
+ * The name a conversation is listed under: its contact's name in the book, else the name WhatsApp gives the chat (the
+ * push name), else the number of a `…@c.us` chat (+digits), else the chat id.
+ */
+export function conversationTitle(c: Pick<Conversation, 'name' | 'chatId'> & { contact?: Conversation['contact'] | undefined }): string {
+  if (c.contact?.displayName) return c.contact.displayName;
+  if (c.name) return c.name;
+  const m = /^(\d+)@c\.us$/.exec(c.chatId);
+  return m ? `+${m[1]}` : c.chatId;
+}
+
+/** The tag chips of a conversation's contact (none without a contact), with a text colour readable on each. */
+export function contactChips(c: { contact?: Conversation['contact'] | undefined }): TagChip[] {
+  return (c.contact?.tags ?? []).map((t) => ({ id: t.id, name: t.name, color: t.color, text: textOn(t.color) }));
+}
+
+/**
  * The conversation list: Mine / Unassigned / All tabs, status and instance filters, search, and the conversations
- * as buttons (Arrow Up / Down move between them, Enter or a click opens one). Stateless: the page owns the data.
+ * (under their contact's name from the book, with its tags as coloured chips) as buttons (Arrow Up / Down move between them, Enter or a click opens one). Stateless: the page owns the data.
  */
 @Component({
   selector: 'app-conversation-list',
@@ -35,6 +52,8 @@ export class ConversationList {
   protected readonly statusLabel = statusLabel;
   protected readonly ago = formatRelative;
   protected readonly valueOf = valueOf;
+  protected readonly title = conversationTitle;
+  protected readonly chips = contactChips;
   protected readonly instanceNames = computed(() => new Map(this.instances().map((i) => [i.id, i.name])));
   private searchTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -86,7 +105,8 @@ export class ConversationList {
   /** The accessible name of a conversation button: name, unread, status and assignee. */
   itemLabel(c: Conversation): string {
     const who = c.assignee?.name ?? $localize`:@@inbox.nobody:nobody`;
-    const name = c.name || c.chatId;
+    const tags = contactChips(c).map((t) => t.name);
+    const name = tags.length ? `${conversationTitle(c)} (${tags.join(', ')})` : conversationTitle(c);
     const last = c.lastMessage?.body ?? '';
     return c.unread
       ? $localize`:@@inbox.item.unread:${name}:name: (${c.unread}:count: unread), ${this.statusLabel(c.status)}:status:, assigned to ${who}:assignee:: ${last}:last:`

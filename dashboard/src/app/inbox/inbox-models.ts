@@ -58,7 +58,11 @@ export type LiveFrame =
   | { id: number; type: 'instance.state' | 'instance.qr' | 'contact.updated' | 'ready'; data: unknown; at: string };
 
 /**
- * A conversation event carries the conversation without the caller's fields (`unread`, the assignee's name), as the
- * data itself or under `conversation`.
+ * A conversation event carries the conversation without the caller's fields (`unread`, the assignee's name) and
+ * without its contact from the book (the list keeps the one it has), as the data itself or under `conversation`.
  */
-export type ConversationEventData = Omit<Conversation, 'unread' | 'assignee'> & { unread?: number; assignee?: Conversation['assignee'] };
+export type ConversationEventData = Omit<Conversation, 'unread' | 'assignee' | 'contact'> & {
+  unread?: number;
+  assignee?: Conversation['assignee'];
+  contact?: Conversation['contact'];
+};

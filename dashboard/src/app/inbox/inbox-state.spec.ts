@@ -39,6 +39,7 @@ function conv(id: string, over: Partial<Conversation> = {}): Conversation {
     resolvedAt: null,
     resolvedBy: null,
     unread: 0,
+    contact: null,
     ...over,
   };
 }
@@ -76,9 +77,9 @@ describe('inbox list filters', () => {
 });
 
 describe('live conversation events', () => {
-  /** A conversation as live events carry it: no caller fields (unread, the assignee's name). */
+  /** A conversation as live events carry it: no caller fields (unread, the assignee's name), no contact. */
   const event = (c: Conversation) => {
-    const { unread: _u, assignee: _a, ...data } = c;
+    const { unread: _u, assignee: _a, contact: _c, ...data } = c;
     return data;
   };
 
@@ -109,6 +110,13 @@ describe('live conversation events', () => {
     expect(upsertConversation(list, resolved, all, ME, null)).toEqual([]);
     const reopened = conv('1', { status: 'open', lastActivityAt: '2026-12-01T12:00:00.000Z' });
     expect(upsertConversation([], event(reopened), all, ME, '1')[0]).toMatchObject({ id: '1', unread: 0 });
+  });
+
+  it("keeps the conversation's contact from the list when a live event (which has none) updates it", () => {
+    const contact = { id: 'ct_1', displayName: 'Ana Souza', tags: [{ id: 'tag_1', name: 'vip', color: '#1e88e5' }] };
+    const list = [conv('1', { contact })];
+    const next = upsertConversation(list, event({ ...conv('1'), status: 'pending' }), { ...all, status: 'any' }, ME, null);
+    expect(next[0]).toMatchObject({ status: 'pending', contact });
   });
 
   it('tells a drop notice (the conversation left my audience) from a conversation', () => {

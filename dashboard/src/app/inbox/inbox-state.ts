@@ -62,7 +62,7 @@ function assigneeOf(c: ConversationEventData, old: Conversation | undefined, nam
 /**
  * A conversation from a live event (or an answer) as the list shows it: the assignee named (see `assigneeOf`), the
  * caller's `unread` kept from the list unless given — a conversation new to the list counts its inbound messages —
- * and 0 when it is the open one.
+ * and 0 when it is the open one; its contact from the book kept from the list (live events carry none).
  */
 export function completeConversation(
   incoming: ConversationEventData,
@@ -71,7 +71,7 @@ export function completeConversation(
   openId: string | null,
 ): Conversation {
   const unread = incoming.id === openId ? 0 : (incoming.unread ?? old?.unread ?? incoming.inboundCount ?? 0);
-  return { ...old, ...incoming, assignee: assigneeOf(incoming, old, names), unread };
+  return { ...old, ...incoming, assignee: assigneeOf(incoming, old, names), unread, contact: incoming.contact ?? old?.contact ?? null };
 }
 
 /**

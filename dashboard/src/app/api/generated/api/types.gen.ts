@@ -4470,7 +4470,7 @@ export type ListConversationsError = ListConversationsErrors[keyof ListConversat
 
 export type ListConversationsResponses = {
     /**
-     * A page
+     * A page; each conversation with its contact from the book
      */
     200: {
         items: Array<{
@@ -4521,6 +4521,30 @@ export type ListConversationsResponses = {
             assignee: {
                 id: string;
                 name: string;
+            } | null;
+            /**
+             * The contact of the chat in the contact book (name, tags); null for a group or a chat not in the book
+             */
+            contact: {
+                /**
+                 * The contact (GET /v1/contacts/{id})
+                 */
+                id: string;
+                /**
+                 * name, else a WhatsApp name, else the first phone
+                 */
+                displayName: string;
+                /**
+                 * The contact’s tags, by name
+                 */
+                tags: Array<{
+                    id: string;
+                    name: string;
+                    /**
+                     * #rrggbb
+                     */
+                    color: string;
+                }>;
             } | null;
         }>;
         nextCursor: string | null;
@@ -4654,6 +4678,30 @@ export type GetConversationResponses = {
         assignee: {
             id: string;
             name: string;
+        } | null;
+        /**
+         * The contact of the chat in the contact book (name, tags); null for a group or a chat not in the book
+         */
+        contact: {
+            /**
+             * The contact (GET /v1/contacts/{id})
+             */
+            id: string;
+            /**
+             * name, else a WhatsApp name, else the first phone
+             */
+            displayName: string;
+            /**
+             * The contact’s tags, by name
+             */
+            tags: Array<{
+                id: string;
+                name: string;
+                /**
+                 * #rrggbb
+                 */
+                color: string;
+            }>;
         } | null;
     };
 };
