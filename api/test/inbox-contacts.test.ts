@@ -167,6 +167,15 @@ test("the list and one conversation carry the chat's contact: the imported name,
   const after = await list(`&instanceId=${a}`);
   expect(after.find((c) => c.chatId === RITA).contact.tags).toEqual([{ id: newsletter.body.id, name: 'newsletter', color: '#123456' }]);
   expect(after.find((c) => c.chatId === PAULA).contact.tags.map((t: { name: string }) => t.name)).toEqual(['lead', 'newsletter', 'vip']);
+  // And a bulk removal ($pull with $in answered "modified" on FerretDB and removed nothing).
+  const removed = await api.call('POST', '/v1/contacts/bulk-tag', {
+    token: owner,
+    body: { contactIds: [paulaId, ritaId], remove: [newsletter.body.id] },
+  });
+  expect(removed.body).toEqual({ updated: 2, skipped: 0 });
+  const again = await list(`&instanceId=${a}`);
+  expect(again.find((c) => c.chatId === RITA).contact.tags).toEqual([]);
+  expect(again.find((c) => c.chatId === PAULA).contact.tags.map((t: { name: string }) => t.name)).toEqual(['lead', 'vip']);
 });
 
 test('the contacts of a page of conversations are read in one batch: one find on contacts, one on contact_tags', async () => {

@@ -315,7 +315,7 @@ export class ContactBook {
       if (add.length)
         await this.c.contacts.updateMany({ _id: { $in: chunk } }, { $addToSet: { tags: { $each: add } }, $set: { updatedAt: now } });
       if (remove.length)
-        await this.c.contacts.updateMany({ _id: { $in: chunk } }, { $pull: { tags: { $in: remove } }, $set: { updatedAt: now } });
+        await this.c.contacts.updateMany({ _id: { $in: chunk } }, { $pullAll: { tags: remove }, $set: { updatedAt: now } });
     }
     return { updated: editable.length, skipped: new Set(ids).size - editable.length };
   }
