@@ -664,7 +664,8 @@ describe('against a real kube-apiserver', () => {
       const wai = { apiVersion: 'wacloud.io/v1alpha1', kind: 'WhatsAppInstance', metadata: { name: 'guarded' }, spec: { owner: 't' } };
       await kubectlOk(cp, ['apply', '-n', instancesNs, '-f', '-'], JSON.stringify(wai));
       const np = await eventually(async () => {
-        const r = await cp.kubectl(['get', 'networkpolicy', 'guarded', '-n', instancesNs, '-o', 'json']);
+        // One policy for every instance pod of the namespace, written by the operator before the first StatefulSet.
+        const r = await cp.kubectl(['get', 'networkpolicy', 'wacloud-instances', '-n', instancesNs, '-o', 'json']);
         return r.code === 0 ? JSON.parse(r.stdout) : undefined;
       }, 60_000).catch((err: Error) => {
         throw new Error(`no NetworkPolicy: ${err.message}\n${proc.output().slice(-3000)}`);

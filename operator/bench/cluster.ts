@@ -4,9 +4,10 @@
  * (established), the operator's namespace and least-privilege RBAC (deploy/rbac.yaml), and the operator as a child
  * process (`node dist/main.js`) authenticated as its ServiceAccount — as in test/harness.ts.
  *
- * testenv's apiserver has a /24 Service range (`--service-cluster-ip-range 10.0.0.0/24`: 253 ClusterIPs), and every
- * instance gets one ClusterIP Service, so the cluster is given a second ServiceCIDR ({@link EXTRA_SERVICE_CIDR},
- * networking.k8s.io/v1); its Ready condition, normally set by kube-controller-manager, is set here.
+ * testenv's apiserver has a /24 Service range (`--service-cluster-ip-range 10.0.0.0/24`: 253 ClusterIPs). Instances'
+ * Services are headless now (no ClusterIP), but the cluster is still given a second ServiceCIDR
+ * ({@link EXTRA_SERVICE_CIDR}, networking.k8s.io/v1) so that builds with ClusterIP Services (A/B runs through
+ * BENCH_OPERATOR_MAIN) fit; its Ready condition, normally set by kube-controller-manager, is set here.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';

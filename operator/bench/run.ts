@@ -121,7 +121,7 @@ function printCreate(r: CreateResult): void {
     });
     benchRow({
       component: 'operator',
-      figure: `create ${r.instances} instances: floor of its children (instance + Secret, NetworkPolicy, StatefulSet, 2 Services by one client) / ideal-operator floor`,
+      figure: `create ${r.instances} instances: floor of its children (instance + Secret, StatefulSet, headless Service by one client; one NetworkPolicy per namespace) / ideal-operator floor`,
       value: rd.floorInstanceAndChildren.allMs / rd.floorInstanceAndSts.allMs,
       unit: '×',
       goal: '',
