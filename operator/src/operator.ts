@@ -17,7 +17,6 @@ import {
   controllerOwnerKey,
   createOperatorMetrics,
   objectKey,
-  slimChildMetadata,
   startHealthServer,
   type HealthServer,
   type InformerOptions,
@@ -26,7 +25,7 @@ import {
   type OwnerKind,
 } from '@wacloud/kube-runtime';
 import { INSTANCES_NETWORK_POLICY } from './builders/index.js';
-import { slimInstance, slimStatefulSet } from './cache-transforms.js';
+import { slimChild, slimInstance, slimStatefulSet } from './cache-transforms.js';
 import type { OperatorConfig } from './config.js';
 import { InstanceDatabaseUsers } from './database-user.js';
 import { InstanceReconciler, httpSessionProbe, type SessionProbe } from './reconciler.js';
@@ -68,7 +67,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     labelSelector: MANAGED_SELECTOR,
     transform: slimStatefulSet,
   });
-  const metadataOnly = { labelSelector: MANAGED_SELECTOR, metadataOnly: true, transform: slimChildMetadata };
+  const metadataOnly = { labelSelector: MANAGED_SELECTOR, metadataOnly: true, transform: slimChild };
   const services = informer<MetadataOnly>('v1', 'services', 'Service', metadataOnly);
   const secrets = informer<MetadataOnly>('v1', 'secrets', 'Secret', metadataOnly);
   const networkPolicies = informer<MetadataOnly>('networking.k8s.io/v1', 'networkpolicies', 'NetworkPolicy', metadataOnly);

@@ -145,7 +145,7 @@ export class InstanceReconciler {
   }
 
   private async reconcileLive(wai: WhatsAppInstance, log: Logger): Promise<ReconcileResult> {
-    const { client, state, config } = this.d;
+    const { state, config } = this.d;
     const ns = wai.metadata.namespace!;
     const names = childNames(wai.metadata.name!);
 

@@ -3,7 +3,7 @@ import type { V1StatefulSet } from '@kubernetes/client-node';
 import type { WhatsAppInstance } from '@wacloud/crds';
 import { slimChildMetadata } from '@wacloud/kube-runtime';
 import { buildStatefulSet, type StatefulSetOptions } from '../src/builders/index.js';
-import { slimInstance, slimStatefulSet } from '../src/cache-transforms.js';
+import { intern, slimChild, slimInstance, slimStatefulSet } from '../src/cache-transforms.js';
 import { isSubset } from '../src/conditions.js';
 import { VerifiedChildren, childKey, desiredHash, generationVersion } from '../src/verified.js';
 
@@ -151,5 +151,43 @@ describe('slimChildMetadata', () => {
       kind: 'Secret',
       metadata: { name: 's', namespace: 'n', uid: 'u', resourceVersion: '1', labels: { l: 'v' }, ownerReferences: [] },
     });
+  });
+});
+
+describe('slimChild (Secrets, Services, NetworkPolicies)', () => {
+  test('keeps kind, identity, labels and owner references only, with their values', () => {
+    const child = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 's',
+        namespace: 'n',
+        uid: 'u',
+        resourceVersion: '1',
+        labels: { l: 'v' },
+        ownerReferences: [{ apiVersion: 'wacloud.io/v1alpha1', kind: 'WhatsAppInstance', name: 'w', uid: 'wu', controller: true }],
+        annotations: { a: 'b' },
+        creationTimestamp: 'x',
+        managedFields: [{}],
+      },
+    };
+    expect(slimChild(JSON.parse(JSON.stringify(child)))).toEqual({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 's',
+        namespace: 'n',
+        uid: 'u',
+        resourceVersion: '1',
+        labels: { l: 'v' },
+        ownerReferences: [{ apiVersion: 'wacloud.io/v1alpha1', kind: 'WhatsAppInstance', name: 'w', uid: 'wu', controller: true }],
+      },
+    });
+  });
+  test('intern gives back an equal string (the kept copy) and passes undefined through', () => {
+    const a = JSON.parse('"wacloud-operator"') as string;
+    expect(intern(a)).toBe('wacloud-operator');
+    expect(intern(JSON.parse('"wacloud-operator"') as string)).toBe(a);
+    expect(intern(undefined)).toBeUndefined();
   });
 });
