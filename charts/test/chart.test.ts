@@ -605,8 +605,11 @@ describe('against a real kube-apiserver', () => {
         throw new Error(`not reconciled: ${err.message}\n${proc.output().slice(-3000)}`);
       });
       expect(reconciled.metadata.finalizers).toContain('wacloud.io/finalizer');
-      for (const kind of ['statefulset', 'service', 'networkpolicy']) await kubectlOk(cp, ['get', kind, 'rbac-line', '-n', instancesNs]);
+      // Its StatefulSet, headless Service and Secret, and the namespace's one NetworkPolicy.
+      await kubectlOk(cp, ['get', 'statefulset', 'rbac-line', '-n', instancesNs]);
+      await kubectlOk(cp, ['get', 'service', 'rbac-line-headless', '-n', instancesNs]);
       await kubectlOk(cp, ['get', 'secret', 'rbac-line-internal', '-n', instancesNs]);
+      await kubectlOk(cp, ['get', 'networkpolicy', 'wacloud-instances', '-n', instancesNs]);
       // No permission error in its log: everything it lists, watches and applies is inside the granted namespaces.
       expect(proc.output()).not.toMatch(/forbidden/i);
     } finally {
@@ -664,7 +667,8 @@ describe('against a real kube-apiserver', () => {
       const wai = { apiVersion: 'wacloud.io/v1alpha1', kind: 'WhatsAppInstance', metadata: { name: 'guarded' }, spec: { owner: 't' } };
       await kubectlOk(cp, ['apply', '-n', instancesNs, '-f', '-'], JSON.stringify(wai));
       const np = await eventually(async () => {
-        const r = await cp.kubectl(['get', 'networkpolicy', 'guarded', '-n', instancesNs, '-o', 'json']);
+        // One policy for every instance pod of the namespace, written by the operator before the first StatefulSet.
+        const r = await cp.kubectl(['get', 'networkpolicy', 'wacloud-instances', '-n', instancesNs, '-o', 'json']);
         return r.code === 0 ? JSON.parse(r.stdout) : undefined;
       }, 60_000).catch((err: Error) => {
         throw new Error(`no NetworkPolicy: ${err.message}\n${proc.output().slice(-3000)}`);

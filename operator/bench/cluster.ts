@@ -4,9 +4,10 @@
  * (established), the operator's namespace and least-privilege RBAC (deploy/rbac.yaml), and the operator as a child
  * process (`node dist/main.js`) authenticated as its ServiceAccount — as in test/harness.ts.
  *
- * testenv's apiserver has a /24 Service range (`--service-cluster-ip-range 10.0.0.0/24`: 253 ClusterIPs), and every
- * instance gets one ClusterIP Service, so the cluster is given a second ServiceCIDR ({@link EXTRA_SERVICE_CIDR},
- * networking.k8s.io/v1); its Ready condition, normally set by kube-controller-manager, is set here.
+ * testenv's apiserver has a /24 Service range (`--service-cluster-ip-range 10.0.0.0/24`: 253 ClusterIPs). Instances'
+ * Services are headless now (no ClusterIP), but the cluster is still given a second ServiceCIDR
+ * ({@link EXTRA_SERVICE_CIDR}, networking.k8s.io/v1) so that builds with ClusterIP Services (A/B runs through
+ * BENCH_OPERATOR_MAIN) fit; its Ready condition, normally set by kube-controller-manager, is set here.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -21,14 +22,19 @@ export const RBAC_YAML = path.join(operatorDir, 'deploy', 'rbac.yaml');
 export const OPERATOR_NS = 'wacloud-system';
 /** The operator entry point run by the benchmarks: `BENCH_OPERATOR_MAIN` (e.g. another build, for A/B runs), else dist/main.js. */
 export const OPERATOR_MAIN = process.env.BENCH_OPERATOR_MAIN || path.join(operatorDir, 'dist', 'main.js');
+const DOCKERFILE = readFileSync(path.join(operatorDir, 'Dockerfile'), 'utf8');
 /**
  * The operator process' NODE_OPTIONS: `BENCH_OPERATOR_NODE_OPTIONS` if set, else the image's (the `NODE_OPTIONS=` of
  * operator/Dockerfile's ENV), so the operator is measured as it ships.
  */
 export const OPERATOR_NODE_OPTIONS: string =
-  process.env.BENCH_OPERATOR_NODE_OPTIONS ??
-  /NODE_OPTIONS="([^"]*)"/.exec(readFileSync(path.join(operatorDir, 'Dockerfile'), 'utf8'))?.[1] ??
-  '';
+  process.env.BENCH_OPERATOR_NODE_OPTIONS ?? /NODE_OPTIONS="([^"]*)"/.exec(DOCKERFILE)?.[1] ?? '';
+/**
+ * The operator process' MALLOC_ARENA_MAX (glibc's limit on malloc arenas): `BENCH_OPERATOR_MALLOC_ARENA_MAX` if set,
+ * else the image's (`MALLOC_ARENA_MAX=` of operator/Dockerfile's ENV), else unset.
+ */
+export const OPERATOR_MALLOC_ARENA_MAX: string | undefined =
+  process.env.BENCH_OPERATOR_MALLOC_ARENA_MAX ?? /MALLOC_ARENA_MAX=(\d+)/.exec(DOCKERFILE)?.[1];
 /** Extra Service range for the benchmarks' ClusterIPs (65k addresses). */
 export const EXTRA_SERVICE_CIDR = '10.96.0.0/16';
 /** What {@link startBenchCluster} starts, for the report. */
@@ -130,6 +136,7 @@ export async function startOperatorProcess(
     INSTANCE_DATABASE_USERS: 'off',
     // V8 flags for the operator only (the image's by default), not for the load generator.
     NODE_OPTIONS: OPERATOR_NODE_OPTIONS,
+    ...(OPERATOR_MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: OPERATOR_MALLOC_ARENA_MAX } : {}),
     ...env,
   };
   const proc = startProcess({ command: process.execPath, args: [OPERATOR_MAIN], env: fullEnv });

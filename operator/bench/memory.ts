@@ -1,7 +1,7 @@
 /**
- * memory: the operator process' memory with M instances reconciled (each with its StatefulSet, two Services, Secret
- * and NetworkPolicy in the caches): VmRSS and VmHWM from /proc/<pid>/status, Pss from /proc/<pid>/smaps_rollup, and
- * the V8 heap from its own /metrics (prom-client's nodejs_heap_size_*). Read when idle (no instances), right after
+ * memory: the operator process' memory with M instances reconciled (each with its StatefulSet, headless Service and
+ * Secret in the caches; one NetworkPolicy for the namespace): VmRSS and VmHWM from /proc/<pid>/status, Pss from
+ * /proc/<pid>/smaps_rollup, and the V8 heap from its own /metrics (prom-client's nodejs_heap_size_*). Read when idle (no instances), right after
  * the reconcile storm, and after a quiet period. "Quiet" means no changes from outside; the operator itself keeps
  * re-reconciling (the instances informer resyncs every RESYNC_PERIOD_MS, default 30 s), so its reconciles and CPU
  * time during that period are reported too.

@@ -14,13 +14,14 @@
  *   --timeout-seconds / BENCH_TIMEOUT_SECONDS     longest wait for one side or the storm, s                  default 900
  *
  * BENCH_OPERATOR_NODE_OPTIONS is the operator process' NODE_OPTIONS (V8 heap flags); default: its image's (operator/Dockerfile).
+ * BENCH_OPERATOR_MALLOC_ARENA_MAX likewise for its MALLOC_ARENA_MAX (glibc); default: its image's.
  * BENCH_OPERATOR_MAIN runs another operator entry point instead of dist/main.js (A/B runs of a modified build).
  * Every round starts its own control plane and stops it (and the operator) at the end; the process then exits by itself.
  */
 import os from 'node:os';
 import { benchLog as log, benchOut as out, benchRow, finishReport, parseBenchArgs, runBench, type BenchSize } from '@wacloud/testenv';
 import { loadOperatorConfig } from '../src/config.js';
-import { OPERATOR_MAIN, OPERATOR_NODE_OPTIONS } from './cluster.js';
+import { OPERATOR_MAIN, OPERATOR_MALLOC_ARENA_MAX, OPERATOR_NODE_OPTIONS } from './cluster.js';
 import { runCreate, type CreateResult, type SideResult } from './create.js';
 import { runMemory, type MemoryResult, type MemorySnapshot } from './memory.js';
 import { fmt, table } from './stats.js';
@@ -121,7 +122,7 @@ function printCreate(r: CreateResult): void {
     });
     benchRow({
       component: 'operator',
-      figure: `create ${r.instances} instances: floor of its children (instance + Secret, NetworkPolicy, StatefulSet, 2 Services by one client) / ideal-operator floor`,
+      figure: `create ${r.instances} instances: floor of its children (instance + Secret, StatefulSet, headless Service by one client; one NetworkPolicy per namespace) / ideal-operator floor`,
       value: rd.floorInstanceAndChildren.allMs / rd.floorInstanceAndSts.allMs,
       unit: '×',
       goal: '',
@@ -229,7 +230,9 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
-  out(`operator: node ${OPERATOR_MAIN}; NODE_OPTIONS=${OPERATOR_NODE_OPTIONS} (BENCH_OPERATOR_NODE_OPTIONS, else operator/Dockerfile's)`);
+  out(
+    `operator: node ${OPERATOR_MAIN}; NODE_OPTIONS=${OPERATOR_NODE_OPTIONS} MALLOC_ARENA_MAX=${OPERATOR_MALLOC_ARENA_MAX ?? '(unset)'} (BENCH_OPERATOR_*, else operator/Dockerfile's)`,
+  );
   out();
   const timeoutMs = sizes.timeoutSeconds * 1000;
   if (benches.includes('create')) {

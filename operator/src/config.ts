@@ -185,8 +185,12 @@ const shape = {
   SHM_SIZE: z.string().default('512Mi'),
   /** Every watched object is re-reconciled at least this often, ms. */
   RESYNC_PERIOD_MS: ms.default(30_000),
-  /** Parallel reconciles (`npm run bench -- --reconciles 4,16` compares values; 16 was not reliably faster on 2 CPUs and held more heap). */
-  MAX_CONCURRENT_RECONCILES: z.coerce.number().int().min(1).max(64).default(4),
+  /**
+   * Parallel reconciles, a bounded worker pool (`npm run bench -- --reconciles 4,16` compares values). A reconcile
+   * mostly waits for the apiserver, so with three requests on a new instance's path 16 workers create 500 instances
+   * markedly faster than 4 (1.32× against 1.76× the ideal floor on the 2-CPU machine) at a few MiB more heap.
+   */
+  MAX_CONCURRENT_RECONCILES: z.coerce.number().int().min(1).max(64).default(16),
   /** Port of /metrics, /healthz, /readyz. */
   METRICS_PORT: envPort.default(8080),
   /** Leader election on a coordination.k8s.io Lease (off only for single-replica development). */

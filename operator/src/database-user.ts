@@ -5,7 +5,7 @@
  * in the finalizer. Instances that name their own Secret (`spec.mongodb.secretRef`) get no user from the operator.
  */
 import type { Logger } from 'pino';
-import { detectDatabaseUsers, newDatabasePassword, type DatabaseUsers } from '@wacloud/kit/mongo-users';
+import { detectDatabaseUsers, newDatabasePassword, type DatabaseUsers, type DatabaseUsersKind } from '@wacloud/kit/mongo-users';
 import type { WhatsAppInstance } from '@wacloud/crds';
 import { databaseName } from './builders/secret.js';
 import type { OperatorConfig } from './config.js';
@@ -49,6 +49,11 @@ export class InstanceDatabaseUsers {
     const db = databaseName(wai);
     const password = storedPassword(storedUri, db) ?? newDatabasePassword();
     return (await this.get()).ensure({ db, username: db, password });
+  }
+
+  /** What the server gives instances: their own users, or `shared` credentials. @throws Error as {@link ensure}. */
+  async kind(): Promise<DatabaseUsersKind> {
+    return (await this.get()).kind;
   }
 
   /** Drops the user of `wai` (missing: fine). @throws Error when the server cannot be reached or refuses. */

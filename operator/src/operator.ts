@@ -14,11 +14,9 @@ import {
   KubeClient,
   LeaderElector,
   WorkQueue,
-  compactStatefulSet,
   controllerOwnerKey,
   createOperatorMetrics,
   objectKey,
-  slimChildMetadata,
   startHealthServer,
   type HealthServer,
   type InformerOptions,
@@ -26,7 +24,8 @@ import {
   type MetadataOnly,
   type OwnerKind,
 } from '@wacloud/kube-runtime';
-import { slimInstance } from './cache-transforms.js';
+import { INSTANCES_NETWORK_POLICY } from './builders/index.js';
+import { slimChild, slimInstance, slimStatefulSet } from './cache-transforms.js';
 import type { OperatorConfig } from './config.js';
 import { InstanceDatabaseUsers } from './database-user.js';
 import { InstanceReconciler, httpSessionProbe, type SessionProbe } from './reconciler.js';
@@ -58,16 +57,17 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   // Only the primary resource resyncs: every child maps to its owner's key, so child resyncs would only repeat it.
   const informer = <T extends KubernetesObject>(apiVersion: string, plural: string, kind: string, o: Partial<InformerOptions<T>> = {}) =>
     new Informer<T>({ kubeConfig, apiVersion, plural, kind, namespace: ns, logger: logger.child({ informer: plural }), ...o });
-  // Caches hold only what the reconciler reads (cache transforms); Secrets, Services and NetworkPolicies as metadata.
+  // Caches hold only what the reconciler reads (cache transforms): StatefulSets without their spec (drift shows as a new
+  // generation), Secrets, Services and NetworkPolicies as metadata.
   const instances = informer<WhatsAppInstance & KubernetesObject>(API_VERSION, PLURAL, KIND, {
     resyncMs: config.resyncPeriodMs,
     transform: slimInstance,
   });
   const statefulSets = informer<V1StatefulSet>('apps/v1', 'statefulsets', 'StatefulSet', {
     labelSelector: MANAGED_SELECTOR,
-    transform: compactStatefulSet,
+    transform: slimStatefulSet,
   });
-  const metadataOnly = { labelSelector: MANAGED_SELECTOR, metadataOnly: true, transform: slimChildMetadata };
+  const metadataOnly = { labelSelector: MANAGED_SELECTOR, metadataOnly: true, transform: slimChild };
   const services = informer<MetadataOnly>('v1', 'services', 'Service', metadataOnly);
   const secrets = informer<MetadataOnly>('v1', 'secrets', 'Secret', metadataOnly);
   const networkPolicies = informer<MetadataOnly>('networking.k8s.io/v1', 'networkpolicies', 'NetworkPolicy', metadataOnly);
@@ -128,8 +128,31 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     logger: logger.child({ controller: CONTROLLER_NAME }),
   });
   controller.enqueueFor(instances, objectKey);
-  for (const inf of [statefulSets, services, secrets, networkPolicies])
-    controller.enqueueFor(inf as Informer<KubernetesObject>, controllerOwnerKey(WHATSAPP_INSTANCE_OWNER));
+  const ownerKey = controllerOwnerKey(WHATSAPP_INSTANCE_OWNER);
+  // Children's adds and updates are queued at low priority: most are the echoes of the reconciler's own writes, and
+  // in a burst of new instances they would otherwise pull each instance's deferred bookkeeping ahead of the next
+  // instances' StatefulSets. Deletions are queued at normal priority (a deleted child is put back at once).
+  const childEvents = (inf: Informer<KubernetesObject>, map: (o: KubernetesObject) => string | undefined) =>
+    inf.addHandlers({
+      onAdd: (o) => lowPriority(map(o)),
+      onUpdate: (old, o) => {
+        lowPriority(map(o));
+        if (old !== o) lowPriority(map(old));
+      },
+      onDelete: (o) => {
+        const k = map(o);
+        if (k) queue.add(k);
+      },
+    });
+  const lowPriority = (k: string | undefined) => k && queue.addLowPriority(k);
+  for (const inf of [statefulSets, services, secrets]) childEvents(inf as Informer<KubernetesObject>, ownerKey);
+  // The namespace's NetworkPolicy has no owner: a change to it (a deletion, an edit) is put right by reconciling any
+  // one instance of that namespace.
+  childEvents(networkPolicies as Informer<KubernetesObject>, (np) => {
+    if (np.metadata?.name !== INSTANCES_NETWORK_POLICY) return ownerKey(np);
+    const w = instances.list(np.metadata?.namespace).find((i) => !i.metadata.deletionTimestamp);
+    return w && objectKey(w);
+  });
 
   /** Whether this replica runs the controller (always without leader election; once it holds the lease with it). */
   let leading = !config.leaderElect;

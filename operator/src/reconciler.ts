@@ -6,23 +6,32 @@
  * observedGeneration). Deletion: the instance's database user is dropped and the finalizer removed after the
  * Terminating status is shown; the garbage collector removes the children through their owner references.
  *
- * Order: what the pod needs first — the instance's database user and the internal Secret (its volume and MONGODB_URI), the NetworkPolicy (so the pod
- * never runs unprotected), the StatefulSet — then the finalizer, the Services, the Created event and status. Children
+ * Children: the internal Secret, the headless Service (the StatefulSet's governing service and the api's address) and
+ * the StatefulSet, owned by the instance; and one NetworkPolicy per namespace selecting every instance pod (no owner).
+ *
+ * Order: what the pod needs first — the namespace's NetworkPolicy (so the pod never runs unprotected; written once per
+ * namespace), the instance's database user and the internal Secret (its volume and MONGODB_URI), the StatefulSet —
+ * then, in parallel, the finalizer and the Service, then the Created event and status. Children
  * are garbage-collected through their owner references whether or not the finalizer was added yet. In a burst of new
  * instances the second part waits at low priority until every waiting instance has its StatefulSet
  * ({@link ReconcilerDeps.othersWaiting}).
  *
  * Writes are skipped when their result is already known:
- * - the StatefulSet cache keeps its spec (as JSON text), so it is compared field by field on every reconcile;
+ * - the StatefulSet cache keeps no spec (but `replicas`): after a write (or a read that matched) the reconciler
+ *   remembers the StatefulSet's `metadata.generation` with a hash of what it wanted. The apiserver bumps the
+ *   generation on every spec change, so while both are unchanged (and the cached labels and owner reference match)
+ *   there is nothing to do; otherwise the StatefulSet is read and compared field by field, and applied only if it
+ *   differs. (Status updates — pods becoming ready — do not change the generation: no read.)
  * - Secrets, Services and NetworkPolicies are cached as metadata only. After a write (or a read that matched), the
  *   reconciler remembers the object's resourceVersion with a hash of what it wanted ({@link VerifiedChildren}); while
  *   both are unchanged there is nothing to do. Any change by someone else changes the resourceVersion: the object is
- *   then read and compared, and applied only if it differs. The Secret is read before it is first created, so a
- *   stale cache can never lead to a second key: the key is created once and never rotated.
+ *   then read and compared, and applied only if it differs. A Secret missing from the cache is created with a POST
+ *   (create-only: if it exists after all, the apiserver refuses and the stored one is read), so a stale cache can
+ *   never lead to a second key: the key is created once and never rotated. With per-instance database users the
+ *   Secret is read before it is first created (a new password must never reach the server for a Secret that exists).
  * - every write's answer goes into the cache at once ({@link ClusterState.wrote}), so the next reconcile — triggered
  *   by that very write's watch event or otherwise — never acts on a stale copy.
  */
-import { createHash } from 'node:crypto';
 import type { KubernetesObject, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
@@ -39,13 +48,14 @@ import {
   type WhatsAppInstance,
   type WhatsAppInstanceStatus,
 } from '@wacloud/crds';
-import { buildHeadlessService, buildInternalSecret, buildNetworkPolicy, buildService, buildStatefulSet } from './builders/index.js';
+import { INSTANCES_NETWORK_POLICY, buildInternalSecret, buildNetworkPolicy, buildService, buildStatefulSet } from './builders/index.js';
 import { MONGODB_URI_SECRET_KEY } from './builders/secret.js';
-import { isNotFound, type EventRecorder, type KubeClient, type MetadataOnly } from '@wacloud/kube-runtime';
+import { isAlreadyExists, isNotFound, type EventRecorder, type KubeClient, type MetadataOnly } from '@wacloud/kube-runtime';
 import { isSubset, setCondition } from './conditions.js';
 import { networkPolicyOptions, statefulSetOptions } from './child-options.js';
 import type { OperatorConfig } from './config.js';
 import type { InstanceDatabaseUsers } from './database-user.js';
+import { VerifiedChildren, childKey, desiredHash, generationVersion } from './verified.js';
 
 /** What the reconciler reads: the informer caches (namespace, name) → object. */
 export interface ClusterState {
@@ -56,32 +66,6 @@ export interface ClusterState {
   networkPolicy(ns: string, name: string): MetadataOnly | undefined;
   /** Write-through: the apiserver's answer to one of the reconciler's writes (any of the kinds above). */
   wrote?(obj: KubernetesObject): void;
-}
-
-/**
- * Children known to be at their desired state: `kind/namespace/name` → `resourceVersion|hash of the desired object`.
- * About 100 bytes per child.
- */
-export class VerifiedChildren {
-  private readonly m = new Map<string, string>();
-  /** Whether `live` (by its resourceVersion) was verified against a desired object with this `hash`. */
-  has(key: string, live: MetadataOnly, hash: string): boolean {
-    return this.m.get(key) === `${live.metadata.resourceVersion}|${hash}`;
-  }
-  set(key: string, resourceVersion: string | undefined, hash: string): void {
-    if (resourceVersion) this.m.set(key, `${resourceVersion}|${hash}`);
-  }
-  delete(key: string): void {
-    this.m.delete(key);
-  }
-  get size(): number {
-    return this.m.size;
-  }
-}
-
-/** A short digest of a desired object (base64 of SHA-1, 16 characters). */
-export function desiredHash(obj: unknown): string {
-  return createHash('sha1').update(JSON.stringify(obj)).digest('base64').slice(0, 16);
 }
 
 export interface ReconcileResult {
@@ -111,10 +95,10 @@ export interface ReconcilerDeps {
   databaseUsers?: InstanceDatabaseUsers;
 }
 
-/** Default probe: GET http://<service>.<namespace>.svc:8080/health with a timeout. */
+/** Default probe: GET http://<headless service>.<namespace>.svc:8080/health (the pod itself) with a timeout. */
 export function httpSessionProbe(timeoutMs: number): SessionProbe {
   return async (wai) => {
-    const url = `http://${childNames(wai.metadata.name!).service}.${wai.metadata.namespace}.svc:${PORTS.public.port}/health`;
+    const url = `http://${childNames(wai.metadata.name!).headlessService}.${wai.metadata.namespace}.svc:${PORTS.public.port}/health`;
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
       if (!res.ok) return undefined;
@@ -131,6 +115,10 @@ export function httpSessionProbe(timeoutMs: number): SessionProbe {
 export class InstanceReconciler {
   /** Metadata-only children verified at their desired state (see the module comment). */
   readonly verified = new VerifiedChildren();
+  /** The namespace NetworkPolicy being ensured, by namespace: concurrent reconciles in one namespace share one write. */
+  private readonly policyInFlight = new Map<string, Promise<void>>();
+  /** The desired namespace NetworkPolicy and its hash, by namespace (the configuration does not change). */
+  private readonly policyDesired = new Map<string, { desired: KubernetesObject; hash: string }>();
 
   constructor(private readonly d: ReconcilerDeps) {}
 
@@ -157,47 +145,28 @@ export class InstanceReconciler {
   }
 
   private async reconcileLive(wai: WhatsAppInstance, log: Logger): Promise<ReconcileResult> {
-    const { client, state, config } = this.d;
+    const { state, config } = this.d;
     const ns = wai.metadata.namespace!;
     const names = childNames(wai.metadata.name!);
 
-    // 1. What the pod needs: its Secret, the NetworkPolicy that guards it, the StatefulSet.
-    await this.ensureSecret(wai, log);
-    await this.ensureByMetadata(buildNetworkPolicy(wai, networkPolicyOptions(config)), state.networkPolicy(ns, names.networkPolicy), log);
+    // 1. What the pod needs: the NetworkPolicy that guards it (once per namespace) and its Secret, then the StatefulSet.
+    await Promise.all([this.ensureNamespacePolicy(ns, log), this.ensureSecret(wai, log)]);
     const liveSts = state.statefulSet(ns, names.statefulSet);
-    const desiredSts = buildStatefulSet(wai, statefulSetOptions(config));
     const liveReplicas = liveSts?.spec?.replicas;
-    const applied = liveSts && isSubset(desiredSts, liveSts) ? undefined : await this.apply(desiredSts, Boolean(liveSts), log);
-    const sts = applied ?? liveSts;
+    const sts = (await this.ensureStatefulSet(buildStatefulSet(wai, statefulSetOptions(config)), liveSts, log)) ?? liveSts;
     if (!liveSts && this.d.othersWaiting?.()) {
       log.debug('StatefulSet created; the rest after the instances waiting');
       return { requeueLowPriority: true };
     }
 
-    // 2. The rest: finalizer, Services, event, status.
-    if (!wai.metadata.finalizers?.includes(FINALIZER)) {
-      const updated = await client.apply<WhatsAppInstance & KubernetesObject>(
-        { apiVersion: API_VERSION, kind: KIND, metadata: { name: wai.metadata.name, namespace: ns, finalizers: [FINALIZER] } },
-        FIELD_MANAGER,
-      );
-      state.wrote?.(updated);
-      // Status is written from this newer object (its resourceVersion), with the status as it was.
-      wai = {
-        ...wai,
-        metadata: { ...wai.metadata, finalizers: updated.metadata?.finalizers, resourceVersion: updated.metadata?.resourceVersion },
-      };
-      log.debug('finalizer added');
-    }
-    await this.ensureByMetadata(buildHeadlessService(wai), state.service(ns, names.headlessService), log);
-    await this.ensureByMetadata(buildService(wai), state.service(ns, names.service), log);
+    // 2. The rest: finalizer and Service (in parallel), event, status.
+    [wai] = await Promise.all([
+      this.ensureFinalizer(wai, log),
+      this.ensureByMetadata(buildService(wai), state.service(ns, names.headlessService), log),
+    ]);
     // Created: this reconcile made the StatefulSet, or an earlier one did and deferred the rest (no status written yet).
     if (!liveSts || wai.status?.observedGeneration === undefined)
-      await this.d.events.record(
-        wai,
-        'Normal',
-        'Created',
-        `Created StatefulSet ${names.statefulSet} with its Services, Secret and NetworkPolicy`,
-      );
+      await this.d.events.record(wai, 'Normal', 'Created', `Created StatefulSet ${names.statefulSet} with its Service and Secret`);
     else if (wai.spec.suspended && (liveReplicas ?? 1) > 0)
       await this.d.events.record(wai, 'Normal', 'Suspended', 'Scaled to zero; the session volume is kept');
     else if (!wai.spec.suspended && liveReplicas === 0)
@@ -220,7 +189,7 @@ export class InstanceReconciler {
         ...s,
         phase,
         readyReplicas,
-        serviceName: names.service,
+        serviceName: names.headlessService,
         internalSecretRef: { name: names.internalSecret, key: INTERNAL_KEY_SECRET_KEY },
         session: {
           ...session,
@@ -253,22 +222,95 @@ export class InstanceReconciler {
     return {};
   }
 
+  /** Adds the finalizer when missing (server-side apply); returns the instance as it is now (newer resourceVersion). */
+  private async ensureFinalizer(wai: WhatsAppInstance, log: Logger): Promise<WhatsAppInstance> {
+    if (wai.metadata.finalizers?.includes(FINALIZER)) return wai;
+    const updated = await this.d.client.apply<WhatsAppInstance & KubernetesObject>(
+      {
+        apiVersion: API_VERSION,
+        kind: KIND,
+        metadata: { name: wai.metadata.name, namespace: wai.metadata.namespace, finalizers: [FINALIZER] },
+      },
+      FIELD_MANAGER,
+    );
+    this.d.state.wrote?.(updated);
+    log.debug('finalizer added');
+    // Status is written from this newer object (its resourceVersion), with the status as it was.
+    return {
+      ...wai,
+      metadata: { ...wai.metadata, finalizers: updated.metadata?.finalizers, resourceVersion: updated.metadata?.resourceVersion },
+    };
+  }
+
+  /**
+   * The StatefulSet (cached without its spec): nothing to do while its generation is the one verified for this desired
+   * object and the cached metadata matches; otherwise read it and apply only if it differs. Returns the answer of a
+   * write, else undefined.
+   */
+  private async ensureStatefulSet(
+    desired: V1StatefulSet,
+    live: V1StatefulSet | undefined,
+    log: Logger,
+  ): Promise<V1StatefulSet | undefined> {
+    const key = childKey(desired);
+    const hash = desiredHash(desired);
+    const metadataMatches = live !== undefined && isSubset(desired.metadata, live.metadata);
+    if (metadataMatches && this.verified.hasVersion(key, generationVersion(live), hash)) return undefined;
+    const current = metadataMatches ? await this.d.client.get<V1StatefulSet>(this.d.client.objectPath(desired)) : undefined;
+    if (current && isSubset(desired, current)) {
+      this.verified.set(key, generationVersion(current), hash);
+      return undefined;
+    }
+    const applied = await this.apply(desired, Boolean(live ?? current), log);
+    this.verified.set(key, generationVersion(applied), hash);
+    return applied;
+  }
+
+  /**
+   * The namespace's NetworkPolicy (one for every instance pod there): nothing to do while the cached one is the
+   * version verified for the desired policy; concurrent reconciles in one namespace share one ensure.
+   */
+  private ensureNamespacePolicy(ns: string, log: Logger): Promise<void> {
+    let d = this.policyDesired.get(ns);
+    if (!d) {
+      const desired = buildNetworkPolicy(ns, networkPolicyOptions(this.d.config));
+      d = { desired, hash: desiredHash(desired) };
+      this.policyDesired.set(ns, d);
+    }
+    const live = this.d.state.networkPolicy(ns, INSTANCES_NETWORK_POLICY);
+    if (live && this.verified.has(childKey(d.desired), live, d.hash)) return Promise.resolve();
+    let p = this.policyInFlight.get(ns);
+    if (!p) {
+      p = this.ensureByMetadata(d.desired, live, log, d.hash).finally(() => this.policyInFlight.delete(ns));
+      this.policyInFlight.set(ns, p);
+    }
+    return p;
+  }
+
   /** Server-side applies `desired`, puts the answer into the cache, logs; returns the answer. */
   private async apply<T extends KubernetesObject>(desired: T, existed: boolean, log: Logger): Promise<T> {
-    const applied = await this.d.client.apply<T>(desired, FIELD_MANAGER);
-    log.info({ kind: desired.kind, name: desired.metadata?.name, created: !existed }, existed ? 'child updated' : 'child created');
+    return this.written(await this.d.client.apply<T>(desired, FIELD_MANAGER), existed, log);
+  }
+
+  /** Puts a write's answer into the cache and logs it; returns the answer. */
+  private written<T extends KubernetesObject>(answer: T, existed: boolean, log: Logger): T {
+    log.info({ kind: answer.kind, name: answer.metadata?.name, created: !existed }, existed ? 'child updated' : 'child created');
     // The cache transforms objects in place: hand it a copy, keep the answer intact for the caller.
-    this.d.state.wrote?.(structuredClone(applied));
-    return applied;
+    this.d.state.wrote?.(structuredClone(answer));
+    return answer;
   }
 
   /**
    * A child cached as metadata only: nothing to do while it is the version verified for this desired object;
    * otherwise (changed by someone, desired changed, never verified) read it, and apply only if it differs.
    */
-  private async ensureByMetadata<T extends KubernetesObject>(desired: T, live: MetadataOnly | undefined, log: Logger): Promise<void> {
+  private async ensureByMetadata<T extends KubernetesObject>(
+    desired: T,
+    live: MetadataOnly | undefined,
+    log: Logger,
+    hash = desiredHash(desired),
+  ): Promise<void> {
     const key = childKey(desired);
-    const hash = desiredHash(desired);
     if (live && this.verified.has(key, live, hash)) return;
     let current: KubernetesObject | undefined;
     if (live && isSubset(desired.metadata, live.metadata)) current = await this.d.client.get(this.d.client.objectPath(desired));
@@ -281,9 +323,10 @@ export class InstanceReconciler {
   }
 
   /**
-   * The internal Secret: its key is created once and carried over forever. The stored key is read from the apiserver
-   * (the cache holds no Secret data) whenever the Secret is not verified — including before it is first created, so
-   * a stale cache cannot make a second key.
+   * The internal Secret: its key is created once and carried over forever. Missing from the cache, it is created with
+   * a POST, which the apiserver refuses when it exists after all (then, and whenever the Secret is not verified, the
+   * stored key is read from the apiserver: the cache holds no Secret data) — so a stale cache cannot make a second key.
+   * With per-instance database users it is read first (see the module comment).
    */
   private async ensureSecret(wai: WhatsAppInstance, log: Logger): Promise<void> {
     const { config, state, client } = this.d;
@@ -295,6 +338,20 @@ export class InstanceReconciler {
     const key = `Secret/${ns}/${name}`;
     const live = state.secret(ns, name);
     if (live && this.verified.has(key, live, hash)) return;
+    if (!live && (await this.createsSecretWithoutRead(wai))) {
+      const desired = build(undefined, await this.d.databaseUsers?.ensure(wai, undefined));
+      try {
+        const created = await client.request<V1Secret>('POST', client.collectionPath('v1', 'Secret', ns), {
+          body: desired,
+          query: { fieldManager: FIELD_MANAGER },
+        });
+        this.verified.set(key, this.written(created, false, log).metadata?.resourceVersion, hash);
+        return;
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        log.debug('internal Secret exists although not cached; reading it');
+      }
+    }
     const current = await client.get<V1Secret>(`/api/v1/namespaces/${ns}/secrets/${encodeURIComponent(name)}`);
     const decoded = (k: string) => (current?.data?.[k] ? Buffer.from(current.data[k], 'base64').toString() : undefined);
     // The instance's own database user first: the Secret never names a user that does not exist yet.
@@ -308,15 +365,19 @@ export class InstanceReconciler {
     this.verified.set(key, applied.metadata?.resourceVersion, hash);
   }
 
-  /** Drops what is remembered about a deleted instance's children. */
+  /**
+   * Whether a missing Secret may be created without reading first: yes unless the instance gets its own database user
+   * (ensuring that user sets its password, which must be the stored one if the Secret exists after all).
+   */
+  private async createsSecretWithoutRead(wai: WhatsAppInstance): Promise<boolean> {
+    const users = this.d.databaseUsers;
+    return !users || Boolean(wai.spec.mongodb?.secretRef) || (await users.kind()) === 'shared';
+  }
+
+  /** Drops what is remembered about a deleted instance's children (the namespace's NetworkPolicy stays). */
   private forget(ns: string, name: string): void {
     const n = childNames(name);
-    for (const k of [
-      `Secret/${ns}/${n.internalSecret}`,
-      `Service/${ns}/${n.service}`,
-      `Service/${ns}/${n.headlessService}`,
-      `NetworkPolicy/${ns}/${n.networkPolicy}`,
-    ])
+    for (const k of [`Secret/${ns}/${n.internalSecret}`, `Service/${ns}/${n.headlessService}`, `StatefulSet/${ns}/${n.statefulSet}`])
       this.verified.delete(k);
   }
 
@@ -336,7 +397,7 @@ export class InstanceReconciler {
       wai,
       'Normal',
       'Deleting',
-      'Removing the finalizer; the garbage collector deletes the StatefulSet, Services, Secret, NetworkPolicy and session volume',
+      'Removing the finalizer; the garbage collector deletes the StatefulSet, Service, Secret and session volume',
     );
     try {
       await this.d.client.jsonPatch(this.d.client.objectPath(wai), [
@@ -377,11 +438,6 @@ export class InstanceReconciler {
   private nowIso(): string {
     return (this.d.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
-}
-
-/** `Kind/namespace/name` of an object. */
-function childKey(o: KubernetesObject): string {
-  return `${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
 }
 
 /** Status equality ignoring the session probe time (refreshing only that is not worth a write). */

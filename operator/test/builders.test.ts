@@ -2,7 +2,6 @@
 import { INTERNAL_KEY_SECRET_KEY, LABELS, type WhatsAppInstance } from '@wacloud/crds';
 import {
   MONGODB_URI_SECRET_KEY,
-  buildHeadlessService,
   buildInternalSecret,
   buildNetworkPolicy,
   buildService,
@@ -13,10 +12,10 @@ import {
   type StatefulSetOptions,
 } from '../src/builders/index.js';
 
-const wai = (over: Partial<WhatsAppInstance['spec']> = {}): WhatsAppInstance => ({
+const wai = (over: Partial<WhatsAppInstance['spec']> = {}, name = 'sales'): WhatsAppInstance => ({
   apiVersion: 'wacloud.io/v1alpha1',
   kind: 'WhatsAppInstance',
-  metadata: { name: 'sales', namespace: 'tenants', uid: 'uid-1', generation: 3 },
+  metadata: { name, namespace: 'tenants', uid: 'uid-1', generation: 3 },
   spec: { owner: 'tenant-a', ...over },
 });
 const opts: StatefulSetOptions = {
@@ -57,9 +56,7 @@ const env = (s: ReturnType<typeof buildStatefulSet>) =>
 describe('every child', () => {
   const children = [
     buildInternalSecret(wai(), { existingKey: undefined, defaultMongoUri: 'mongodb://m:27017/' }),
-    buildHeadlessService(wai()),
     buildService(wai()),
-    buildNetworkPolicy(wai(), npOpts),
     buildStatefulSet(wai(), opts),
   ];
   test('is owned by the instance as its controller, in its namespace, with the owner label', () => {
@@ -182,21 +179,39 @@ describe('internal Secret', () => {
 });
 
 describe('Services and NetworkPolicy', () => {
-  test('headless service for the StatefulSet, ClusterIP for clients; both select the pod', () => {
-    const h = buildHeadlessService(wai());
-    const c = buildService(wai());
-    expect(h.spec!.clusterIP).toBe('None');
-    expect(c.spec!.type).toBe('ClusterIP');
-    expect(h.spec!.selector).toEqual(c.spec!.selector);
-    expect(c.spec!.ports!.map((p) => [p.name, p.port])).toEqual([
+  test("one headless Service: the StatefulSet's governing service and the api's address, selecting the pod, not-ready pods too", () => {
+    const h = buildService(wai());
+    expect(h.metadata!.name).toBe('sales-headless');
+    expect(h.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+    expect(h.spec).not.toHaveProperty('type');
+    expect(h.spec!.selector).toEqual(buildStatefulSet(wai(), opts).spec!.selector!.matchLabels);
+    expect(h.spec!.ports!.map((p) => [p.name, p.port])).toEqual([
       ['public', 8080],
       ['internal', 8081],
       ['metrics', 9090],
     ]);
     expect(buildStatefulSet(wai(), opts).spec!.serviceName).toBe(h.metadata!.name);
   });
+  test("one NetworkPolicy per namespace: every instance pod (not one instance's), no owner, watched by the managed-by label", () => {
+    const np = buildNetworkPolicy('tenants', npOpts);
+    expect(np.metadata).toEqual({
+      name: 'wacloud-instances',
+      namespace: 'tenants',
+      labels: {
+        'app.kubernetes.io/name': 'wacloud-instance',
+        'app.kubernetes.io/component': 'instance',
+        'app.kubernetes.io/part-of': 'wacloud',
+        'app.kubernetes.io/managed-by': 'wacloud-operator',
+      },
+    });
+    expect(np.spec.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'wacloud-instance' } });
+    // It selects the pod of every instance: their template labels carry the selector's.
+    for (const name of ['sales', 'support'])
+      expect(buildStatefulSet(wai({}, name), opts).spec!.template.metadata!.labels).toMatchObject(np.spec.podSelector.matchLabels!);
+    expect(buildNetworkPolicy('other', npOpts).metadata.namespace).toBe('other');
+  });
   test('ingress: internal port only from the api; public only from the api and the operator; metrics only from the scraper', () => {
-    const np = buildNetworkPolicy(wai(), npOpts);
+    const np = buildNetworkPolicy('tenants', npOpts);
     expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
     const ns = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'wacloud-system' } } };
     const api = { podSelector: { matchLabels: { 'app.kubernetes.io/component': 'api' } }, ...ns };
@@ -211,13 +226,13 @@ describe('Services and NetworkPolicy', () => {
       { from: [scraper], ports: [{ protocol: 'TCP', port: 9090 }] },
     ]);
     // Without a scraper the metrics port admits nobody: a rule without `from` would admit everyone.
-    const closed = buildNetworkPolicy(wai(), { ...npOpts, metricsScraper: { podSelector: {}, namespaceSelector: {} } });
+    const closed = buildNetworkPolicy('tenants', { ...npOpts, metricsScraper: { podSelector: {}, namespaceSelector: {} } });
     expect(closed.spec.ingress.map((r) => r.ports!.map((p) => p.port))).toEqual([[8081], [8080]]);
     for (const r of closed.spec.ingress) expect(r.from!.length).toBeGreaterThan(0);
   });
 
   test('egress: DNS, the MongoDB pods on their port, the internet on 443 minus private, link-local (metadata) ranges', () => {
-    const np = buildNetworkPolicy(wai(), npOpts);
+    const np = buildNetworkPolicy('tenants', npOpts);
     expect(np.spec.egress).toEqual([
       {
         to: [
@@ -251,9 +266,9 @@ describe('Services and NetworkPolicy', () => {
     // Every egress rule names where it goes: a rule without `to` would open everything on its ports.
     for (const r of np.spec.egress!) expect(r.to!.length).toBeGreaterThan(0);
     // No policy without egress when it is off; extra rules and an external MongoDB by address are appended as given.
-    expect(buildNetworkPolicy(wai(), { ...npOpts, egress: undefined }).spec).not.toHaveProperty('egress');
+    expect(buildNetworkPolicy('tenants', { ...npOpts, egress: undefined }).spec).not.toHaveProperty('egress');
     const extra = { to: [{ ipBlock: { cidr: '10.96.5.5/32' } }], ports: [{ protocol: 'TCP' as const, port: 7300 }] };
-    const ext = buildNetworkPolicy(wai(), {
+    const ext = buildNetworkPolicy('tenants', {
       ...npOpts,
       egress: { ...npOpts.egress!, mongodb: { peer: undefined, cidrs: ['203.0.113.10/32'], port: 27018 }, extraRules: [extra] },
     });

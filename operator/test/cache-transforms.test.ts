@@ -1,10 +1,11 @@
 /** Cache transforms (pure): what the informers keep of each object, and that drift is still visible in it. */
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import type { WhatsAppInstance } from '@wacloud/crds';
-import { compactStatefulSet, slimChildMetadata } from '@wacloud/kube-runtime';
+import { slimChildMetadata } from '@wacloud/kube-runtime';
 import { buildStatefulSet, type StatefulSetOptions } from '../src/builders/index.js';
-import { slimInstance } from '../src/cache-transforms.js';
+import { intern, slimChild, slimInstance, slimStatefulSet } from '../src/cache-transforms.js';
 import { isSubset } from '../src/conditions.js';
+import { VerifiedChildren, childKey, desiredHash, generationVersion } from '../src/verified.js';
 
 const wai: WhatsAppInstance = {
   apiVersion: 'wacloud.io/v1alpha1',
@@ -47,34 +48,46 @@ function served(): V1StatefulSet {
   return s;
 }
 
-describe('compactStatefulSet', () => {
-  test('keeps identity, ownership, the status the reconciler reads, and the whole spec (parsed on access)', () => {
-    const c = compactStatefulSet(served());
-    expect(c.metadata).toEqual({
-      name: 'sales',
-      namespace: 'tenants',
-      uid: 'sts-uid',
-      resourceVersion: '42',
-      generation: 2,
-      labels: served().metadata!.labels,
-      ownerReferences: served().metadata!.ownerReferences,
+describe('slimStatefulSet', () => {
+  test('keeps identity (with generation), labels, ownership, spec.replicas and the status the reconciler reads; no other spec', () => {
+    const c = slimStatefulSet(served());
+    expect(c).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: {
+        name: 'sales',
+        namespace: 'tenants',
+        uid: 'sts-uid',
+        resourceVersion: '42',
+        generation: 2,
+        labels: served().metadata!.labels,
+        ownerReferences: served().metadata!.ownerReferences,
+      },
+      spec: { replicas: 1 },
+      status: { replicas: 1, readyReplicas: 1, observedGeneration: 2 },
     });
-    expect(c.status).toEqual({ replicas: 1, readyReplicas: 1, observedGeneration: 2 });
-    expect(c.spec).toEqual(served().spec);
-    expect(c.spec).not.toBe(c.spec); // a fresh copy per access: callers cannot modify the cache
+    // A tenth of the JSON the whole object takes (the spec was kept as text before: ~4–6 KiB per instance).
+    expect(JSON.stringify(c).length * 4).toBeLessThan(
+      JSON.stringify({ ...served(), metadata: { ...served().metadata, annotations: {} } }).length,
+    );
   });
-  test('drift is still detected: the desired StatefulSet is a subset of the compact one until a field changes', () => {
+  test('drift stays visible: a spec change is a new generation, a metadata change shows in the cached metadata', () => {
     const desired = buildStatefulSet(wai, opts);
-    expect(isSubset(desired, compactStatefulSet(served()))).toBe(true);
-    const scaled = served();
-    scaled.spec!.replicas = 3;
-    expect(isSubset(desired, compactStatefulSet(scaled))).toBe(false);
+    const verified = new VerifiedChildren();
+    const key = childKey(desired);
+    const hash = desiredHash(desired);
+    verified.set(key, generationVersion(served()), hash);
+    expect(verified.hasVersion(key, generationVersion(slimStatefulSet(served())), hash)).toBe(true);
     const edited = served();
     edited.spec!.template.spec!.containers[0]!.image = 'evil:1';
-    expect(isSubset(desired, compactStatefulSet(edited))).toBe(false);
+    edited.metadata!.generation = 3; // the apiserver bumps it with every spec change
+    expect(verified.hasVersion(key, generationVersion(slimStatefulSet(edited)), hash)).toBe(false);
+    // A new desired object (e.g. a new image in the instance's spec) is not verified either.
+    expect(verified.hasVersion(key, generationVersion(slimStatefulSet(served())), desiredHash({ ...desired, x: 1 }))).toBe(false);
+    expect(isSubset(desired.metadata, slimStatefulSet(served()).metadata)).toBe(true);
     const relabelled = served();
     delete relabelled.metadata!.labels!['app.kubernetes.io/managed-by'];
-    expect(isSubset(desired, compactStatefulSet(relabelled))).toBe(false);
+    expect(isSubset(desired.metadata, slimStatefulSet(relabelled).metadata)).toBe(false);
   });
 });
 
@@ -138,5 +151,43 @@ describe('slimChildMetadata', () => {
       kind: 'Secret',
       metadata: { name: 's', namespace: 'n', uid: 'u', resourceVersion: '1', labels: { l: 'v' }, ownerReferences: [] },
     });
+  });
+});
+
+describe('slimChild (Secrets, Services, NetworkPolicies)', () => {
+  test('keeps kind, identity, labels and owner references only, with their values', () => {
+    const child = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 's',
+        namespace: 'n',
+        uid: 'u',
+        resourceVersion: '1',
+        labels: { l: 'v' },
+        ownerReferences: [{ apiVersion: 'wacloud.io/v1alpha1', kind: 'WhatsAppInstance', name: 'w', uid: 'wu', controller: true }],
+        annotations: { a: 'b' },
+        creationTimestamp: 'x',
+        managedFields: [{}],
+      },
+    };
+    expect(slimChild(JSON.parse(JSON.stringify(child)))).toEqual({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: {
+        name: 's',
+        namespace: 'n',
+        uid: 'u',
+        resourceVersion: '1',
+        labels: { l: 'v' },
+        ownerReferences: [{ apiVersion: 'wacloud.io/v1alpha1', kind: 'WhatsAppInstance', name: 'w', uid: 'wu', controller: true }],
+      },
+    });
+  });
+  test('intern gives back an equal string (the kept copy) and passes undefined through', () => {
+    const a = JSON.parse('"wacloud-operator"') as string;
+    expect(intern(a)).toBe('wacloud-operator');
+    expect(intern(JSON.parse('"wacloud-operator"') as string)).toBe(a);
+    expect(intern(undefined)).toBeUndefined();
   });
 });

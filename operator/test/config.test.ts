@@ -18,7 +18,7 @@ describe('loadOperatorConfig', () => {
 
   it('fills defaults, freezes, and lists every invalid variable', () => {
     const c = loadConfig({});
-    expect(c.maxConcurrentReconciles).toBe(4);
+    expect(c.maxConcurrentReconciles).toBe(16);
     expect(c.leaderElect).toBe(true);
     expect(Object.isFrozen(c)).toBe(true);
     expect(() => loadConfig({ METRICS_PORT: 'x', LEADER_ELECT: 'maybe' })).toThrow(ConfigError);

@@ -29,12 +29,11 @@ afterEach(() => {
     process.stderr.write(op?.proc.output().slice(-4000) ?? '');
 });
 
+/** The children an instance owns: its StatefulSet, its one (headless) Service and its internal Secret. */
 const children = async (name: string) => ({
   sts: await getJson(cp, 'statefulset', name, NS),
-  svc: await getJson(cp, 'service', name, NS),
   headless: await getJson(cp, 'service', `${name}-headless`, NS),
   secret: await getJson(cp, 'secret', `${name}-internal`, NS),
-  netpol: await getJson(cp, 'networkpolicy', name, NS),
 });
 
 const condition = (wai: any, type: string) => wai?.status?.conditions?.find((c: { type: string }) => c.type === type);
@@ -55,7 +54,7 @@ describe('reconciling the examples', () => {
       expect(wai.metadata.finalizers).toContain('wacloud.io/finalizer');
       expect(wai.status).toMatchObject({
         phase: 'Provisioning',
-        serviceName: name,
+        serviceName: `${name}-headless`,
         internalSecretRef: { name: `${name}-internal`, key: 'internal-api-key' },
       });
       const c = await children(name);
@@ -74,8 +73,16 @@ describe('reconciling the examples', () => {
           ],
         ]);
         const managers = obj!.metadata.managedFields.map((f: { manager: string; operation: string }) => `${f.manager}/${f.operation}`);
-        expect([kind, managers]).toEqual([kind, expect.arrayContaining(['wacloud-operator/Apply'])]);
+        // The Secret is created once by a create-only POST (never a second key), then server-side applied if it drifts.
+        expect([kind, managers]).toEqual([
+          kind,
+          expect.arrayContaining([kind === 'secret' ? 'wacloud-operator/Update' : 'wacloud-operator/Apply']),
+        ]);
       }
+      // One Service per instance (headless, also the api's address), no ClusterIP one; no NetworkPolicy of its own.
+      expect(c.headless.spec.clusterIP).toBe('None');
+      expect(await getJson(cp, 'service', name, NS)).toBeUndefined();
+      expect(await getJson(cp, 'networkpolicy', name, NS)).toBeUndefined();
       expect(c.sts.spec.replicas).toBe(1);
       expect(c.sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenScaled: 'Retain', whenDeleted: 'Delete' });
     }
@@ -121,9 +128,31 @@ describe('reconciling the examples', () => {
   });
 });
 
+describe('an internal Secret the cache does not know', () => {
+  test('a Secret that exists unlabelled (not in the cache) is adopted with its key: the create-only POST is refused, the key read', async () => {
+    const key = 'pre-existing-key-of-kept-key';
+    await kubectlOk(cp, ['create', 'secret', 'generic', 'kept-key-internal', '-n', NS, `--from-literal=internal-api-key=${key}`]);
+    await cp.kubectl(['apply', '-n', NS, '-f', '-'], {
+      stdin: 'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: kept-key}\nspec: {owner: tenant-k}\n',
+    });
+    const secret = await eventually(async () => {
+      const s = await getJson(cp, 'secret', 'kept-key-internal', NS);
+      return s?.metadata.ownerReferences?.length ? s : undefined;
+    }, 30_000);
+    expect(Buffer.from(secret.data['internal-api-key'], 'base64').toString()).toBe(key);
+    expect(secret.metadata.labels['app.kubernetes.io/managed-by']).toBe('wacloud-operator');
+    expect(secret.data['mongodb-uri']).toBeDefined();
+    await kubectlOk(cp, ['delete', 'wai', 'kept-key', '-n', NS, '--wait=false']);
+    await eventually(async () => (await getJson(cp, 'wai', 'kept-key', NS)) === undefined, 30_000);
+  });
+});
+
 describe('isolation of an instance (issue 12 item 2)', () => {
   test('its NetworkPolicy restricts egress to DNS, its MongoDB and the internet on 443 and selects its pod; seccomp and sandbox', async () => {
-    const np = await eventually(() => getJson(cp, 'networkpolicy', 'sales-line', NS), 30_000);
+    // One policy for every instance of the namespace, no owner (it outlives any one instance).
+    const np = await eventually(() => getJson(cp, 'networkpolicy', 'wacloud-instances', NS), 30_000);
+    expect(np.metadata.ownerReferences).toBeUndefined();
+    expect(np.spec.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'wacloud-instance' } });
     expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
     // Nothing else: no rule to the cluster's other pods, the apiserver's private address or 169.254.169.254.
     expect(np.spec.egress).toEqual([
@@ -248,6 +277,14 @@ describe('drift', () => {
     await eventually(async () => (await getJson(cp, 'statefulset', 'support-line', NS)).spec.replicas === 1, 15_000);
     await kubectlOk(cp, ['delete', 'service', 'support-line-headless', '-n', NS]);
     await eventually(() => getJson(cp, 'service', 'support-line-headless', NS), 15_000);
+    // The namespace's policy has no owner: its deletion is still seen and put right (through any one instance).
+    const np = await getJson(cp, 'networkpolicy', 'wacloud-instances', NS);
+    await kubectlOk(cp, ['delete', 'networkpolicy', 'wacloud-instances', '-n', NS]);
+    const npBack = await eventually(async () => {
+      const p = await getJson(cp, 'networkpolicy', 'wacloud-instances', NS);
+      return p && p.metadata.uid !== np.metadata.uid ? p : undefined;
+    }, 15_000);
+    expect(npBack.spec).toEqual(np.spec);
   });
 });
 

@@ -4,9 +4,14 @@
 import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
 import { API_VERSION, KIND, LABELS, type WhatsAppInstance } from '@wacloud/crds';
 
+/** The label every instance pod carries (`app.kubernetes.io/name=wacloud-instance`): what the namespace's policy selects. */
+export function instancePodLabels(): Record<string, string> {
+  return { [LABELS.NAME]: 'wacloud-instance' };
+}
+
 /** Labels that select the instance's pod (stable for the instance's lifetime: a StatefulSet selector is immutable). */
 export function selectorLabels(wai: WhatsAppInstance): Record<string, string> {
-  return { [LABELS.NAME]: 'wacloud-instance', [LABELS.INSTANCE]: wai.metadata.name! };
+  return { ...instancePodLabels(), [LABELS.INSTANCE]: wai.metadata.name! };
 }
 
 /** Labels of every child: selector labels plus owner, component and manager. */

@@ -1,5 +1,7 @@
 /**
- * The instance's NetworkPolicy. Ingress: the internal API port admits only the api pods; the public port only the api
+ * The instances' NetworkPolicy: one per namespace (named {@link INSTANCES_NETWORK_POLICY}), selecting every instance
+ * pod by its `app.kubernetes.io/name=wacloud-instance` label — the rules are the same for every instance, so one
+ * policy guards them all (a policy per instance cost one more write per instance and one more cached object). Ingress: the internal API port admits only the api pods; the public port only the api
  * (its gateway) and the operator (its session probe); the metrics port only the metrics scraper (Prometheus). Egress
  * (when enabled): DNS, the instance's MongoDB, the internet on the given ports (443) minus the private, link-local
  * and cluster ranges — never the cluster's pods, the apiserver's private address or the cloud metadata address
@@ -8,9 +10,9 @@
  * A rule without peers would admit everything, so a rule is left out when it has none (the port stays closed).
  */
 import type { V1LabelSelector, V1ObjectMeta } from '@kubernetes/client-node';
-import { PORTS, childNames, type WhatsAppInstance } from '@wacloud/crds';
+import { LABELS, PORTS } from '@wacloud/crds';
 import { cidrContains, parseCidr, type Cidr } from './cidr.js';
-import { childMeta, selectorLabels } from './meta.js';
+import { instancePodLabels } from './meta.js';
 import { METRICS_PORT } from './service.js';
 
 /** Pods by labels. `namespaceSelector` empty: the instance's own namespace; `podSelector` empty: every pod there. */
@@ -132,11 +134,16 @@ function egressRules(e: EgressOptions): EgressRule[] {
   ];
 }
 
+/** Name of the instances' NetworkPolicy in each namespace that holds instances. */
+export const INSTANCES_NETWORK_POLICY = 'wacloud-instances';
+
 /**
- * Desired NetworkPolicy of the instance (named like the instance, selecting its pod).
+ * Desired NetworkPolicy of the instances of `namespace`: named {@link INSTANCES_NETWORK_POLICY}, selecting every
+ * instance pod there. It has no owner (it outlives any one instance; a policy selecting no pod admits and blocks
+ * nothing) and carries the `managed-by` label the operator's cache watches.
  * @throws Error when a CIDR in `o.egress` is not a CIDR block (the operator's configuration validates them first).
  */
-export function buildNetworkPolicy(wai: WhatsAppInstance, o: NetworkPolicyOptions): NetworkPolicyManifest {
+export function buildNetworkPolicy(namespace: string, o: NetworkPolicyOptions): NetworkPolicyManifest {
   const api = peerOf({ podSelector: o.apiPodSelector, namespaceSelector: o.apiNamespaceSelector });
   const operator = isEmpty(o.operatorPodSelector)
     ? undefined
@@ -145,9 +152,18 @@ export function buildNetworkPolicy(wai: WhatsAppInstance, o: NetworkPolicyOption
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
-    metadata: childMeta(wai, childNames(wai.metadata.name!).networkPolicy),
+    metadata: {
+      name: INSTANCES_NETWORK_POLICY,
+      namespace,
+      labels: {
+        ...instancePodLabels(),
+        [LABELS.COMPONENT]: 'instance',
+        [LABELS.PART_OF]: 'wacloud',
+        [LABELS.MANAGED_BY]: 'wacloud-operator',
+      },
+    },
     spec: {
-      podSelector: { matchLabels: selectorLabels(wai) },
+      podSelector: { matchLabels: instancePodLabels() },
       policyTypes: o.egress ? ['Ingress', 'Egress'] : ['Ingress'],
       ingress: [
         ...ingressRule([api], [tcp(PORTS.internal.port)]),

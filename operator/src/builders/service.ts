@@ -1,6 +1,10 @@
 /**
- * The instance's Services: a headless one (the StatefulSet's governing service, stable pod DNS) and a ClusterIP one
- * that the api (gateway, internal API) and Prometheus use.
+ * The instance's Service: one headless Service (`<name>-headless`, no ClusterIP) that is both the StatefulSet's
+ * governing service (stable pod DNS) and the address the api uses (gateway, internal API: `status.serviceName`) —
+ * with a single pod, its DNS name resolves straight to that pod. `publishNotReadyAddresses`: the gateway must reach a
+ * pod that waits for its QR scan. Prometheus scrapes the pods through a PodMonitor, not a Service.
+ * (Before, a second, ClusterIP Service named like the instance served the api: one more write and a ClusterIP
+ * allocation per instance, and kube-proxy rules on every node, for a single backend.)
  */
 import type { V1Service, V1ServicePort } from '@kubernetes/client-node';
 import { PORTS, childNames, type WhatsAppInstance } from '@wacloud/crds';
@@ -17,20 +21,12 @@ const ports = (): V1ServicePort[] =>
     appProtocol: 'http',
   }));
 
-export function buildHeadlessService(wai: WhatsAppInstance): V1Service {
+/** Desired Service of the instance: headless, selecting its pod, public, internal and metrics ports. */
+export function buildService(wai: WhatsAppInstance): V1Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: childMeta(wai, childNames(wai.metadata.name!).headlessService),
     spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector: selectorLabels(wai), ports: ports() },
-  };
-}
-
-export function buildService(wai: WhatsAppInstance): V1Service {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: childMeta(wai, childNames(wai.metadata.name!).service),
-    spec: { type: 'ClusterIP', selector: selectorLabels(wai), ports: ports() },
   };
 }

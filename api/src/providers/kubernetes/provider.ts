@@ -2,8 +2,8 @@
  * `KubernetesProvider`: instances as WhatsAppInstance resources (`@wacloud/crds`) in one namespace. The api writes
  * only the resource — by server-side apply with its own field manager (`wacloud-api`), so it owns `spec.owner`,
  * `spec.engine`, `spec.suspended` (and `spec.image` when configured), the owner and managed-by labels and the
- * display-name annotation — and the operator does the rest: StatefulSet, Services, the internal-key Secret,
- * NetworkPolicy, scaling to zero on `spec.suspended`, and the status this provider reads back.
+ * display-name annotation — and the operator does the rest: StatefulSet, its headless Service, the internal-key Secret,
+ * the namespace's NetworkPolicy, scaling to zero on `spec.suspended`, and the status this provider reads back.
  *
  * The apiserver is reached through `KubeClient` of `@wacloud/kube-runtime` (the operator's client: one keep-alive
  * connection pool per kubeconfig, a timeout per request, every call of this provider aborted on {@link close}). The
@@ -179,7 +179,7 @@ export class KubernetesProvider implements InstanceProvider {
     if (wai.spec.suspended) throw new ProviderError('not_ready', `instance ${id} is suspended`);
     const phase = wai.status?.phase ?? 'Pending';
     if (phase !== 'Running') throw new ProviderError('not_ready', `instance ${id} is not running (phase ${phase})`);
-    const host = `${wai.status?.serviceName || childNames(id).service}.${this.namespace}.${this.serviceDomain}`;
+    const host = `${wai.status?.serviceName || childNames(id).headlessService}.${this.namespace}.${this.serviceDomain}`;
     return {
       publicUrl: `http://${host}:${PORTS.public.port}`,
       internalUrl: `http://${host}:${PORTS.internal.port}`,
