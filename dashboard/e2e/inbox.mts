@@ -147,6 +147,8 @@ export async function inboxSteps(x: InboxStepsContext): Promise<void> {
       const a = agent!;
       await a.goto('/inbox');
       await a.getByRole('heading', { name: 'Inbox', level: 1 }).waitFor();
+      // The filter's options come with the instance list (a moment after the heading): wait for A, then B must be absent.
+      await a.getByTestId('instance-filter').locator('option', { hasText: 'Sales A' }).waitFor({ state: 'attached' });
       const options = await a.getByTestId('instance-filter').locator('option').allTextContents();
       assert(
         options.some((t) => t.includes('Sales A')) && !options.some((t) => t.includes('Support B')),
