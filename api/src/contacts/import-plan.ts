@@ -50,6 +50,8 @@ export interface PlannedRow {
   doc: ContactDoc;
   changed: MutableField[];
   matchedWhatsApp: boolean;
+  /** The row's facts (what `ContactMatcher.upsert` applies when the bulk path cannot place the row). */
+  patch: ContactPatch;
 }
 
 export interface ImportReport {
@@ -117,10 +119,86 @@ export function indexBook(docs: ContactDoc[]): BookIndex {
   return idx;
 }
 
+/** A row as read from the file: its facts (tags as names), or why it cannot be imported. */
+export type ReadRow = { row: number; error: RowError } | { row: number; patch: ContactPatch; tagNames: string[] };
+
 /**
- * Plans the import of `table` with `mapping` into the book `idx`.
- * @param tagIds tag name key (lower-case) → tag id; names missing from it are planned as `new:<key>` and listed in
- *   `tagsToCreate`.
+ * Reads every row of `table` with `mapping`: phones normalised to E.164 with `country`, emails, tag names, cell limits.
+ * The costly half of planning (libphonenumber-js per phone), done once per commit however often the rows are matched.
+ * @throws AppError `unknown_column`, `match_column_required` (422): see {@link checkMapping}.
+ */
+export function readRows(table: ParsedTable, mapping: ImportMapping, country: string | null): ReadRow[] {
+  checkMapping(mapping, table.columns);
+  const col = (c: string | undefined): number => (c === undefined ? -1 : table.columns.indexOf(c));
+  const phoneCols = list(mapping.phone).map(col);
+  const emailCols = list(mapping.email).map(col);
+  const nameCol = col(mapping.name);
+  const companyCol = col(mapping.company);
+  const notesCol = col(mapping.notes);
+  const tagsCol = col(mapping.tags);
+  const extCol = col(mapping.externalId);
+  const attrCols = Object.entries(mapping.attributes ?? {}).map(([k, c]) => [k, col(c)] as const);
+  const allCols = [nameCol, companyCol, notesCol, tagsCol, extCol, ...phoneCols, ...emailCols, ...attrCols.map(([, c]) => c)];
+  return table.rows.map((cells, i): ReadRow => {
+    const row = i + 1;
+    const bad = (error: Omit<RowError, 'row'>): ReadRow => ({ row, error: { row, ...error } });
+    const get = (c: number): string => (c < 0 ? '' : unguard(cells[c] ?? ''));
+    const long = allCols.find((c) => get(c).length > MAX_CELL);
+    if (long !== undefined)
+      return bad({ code: 'too_long', column: table.columns[long]!, message: `A cell is longer than ${MAX_CELL} characters.` });
+    const phones: string[] = [];
+    for (const c of phoneCols) {
+      for (const raw of get(c)
+        .split(/[;,/|]/)
+        .map((s) => s.trim())
+        .filter(Boolean)) {
+        const r = normalisePhone(raw, country);
+        if ('problem' in r)
+          return bad({
+            code: r.problem,
+            column: table.columns[c]!,
+            value: raw.slice(0, 100),
+            message: r.problem === 'country_required' ? 'A local number and no default country is set.' : 'Not a valid phone number.',
+          });
+        phones.push(r.phone);
+      }
+    }
+    const emails: string[] = [];
+    for (const c of emailCols) {
+      for (const raw of get(c)
+        .split(/[;,\s]+/)
+        .filter(Boolean)) {
+        const e = normaliseEmail(raw);
+        if (!e)
+          return bad({ code: 'invalid_email', column: table.columns[c]!, value: raw.slice(0, 100), message: 'Not an email address.' });
+        emails.push(e);
+      }
+    }
+    const externalId = get(extCol) || undefined;
+    if (!phones.length && !externalId)
+      return bad({ code: 'missing_key', message: 'The row has neither a phone number nor an external id.' });
+    const attributes: Record<string, string> = {};
+    for (const [k, c] of attrCols) if (get(c)) attributes[k] = get(c);
+    return {
+      row,
+      tagNames: get(tagsCol).split(/[;,|]/).map(cleanTagName).filter(Boolean),
+      patch: {
+        source: 'import',
+        name: get(nameCol) || undefined,
+        phones: sortedSet(phones),
+        emails: sortedSet(emails),
+        company: get(companyCol) || undefined,
+        notes: get(notesCol) || undefined,
+        attributes,
+        tags: [],
+        externalId,
+      },
+    };
+  });
+}
+
+/**
+ * Plans the import of `table` with `mapping` into the book `idx`: {@link readRows} then {@link matchRows}.
  * @throws AppError `unknown_column`, `match_column_required` (422): see {@link checkMapping}.
  */
 export function planImport(
@@ -132,18 +210,23 @@ export function planImport(
   tagIds: Map<string, string>,
   now: Date,
 ): { report: ImportReport; planned: PlannedRow[] } {
-  checkMapping(mapping, table.columns);
-  const col = (c: string | undefined): number => (c === undefined ? -1 : table.columns.indexOf(c));
-  const phoneCols = list(mapping.phone).map(col);
-  const emailCols = list(mapping.email).map(col);
-  const nameCol = col(mapping.name);
-  const companyCol = col(mapping.company);
-  const notesCol = col(mapping.notes);
-  const tagsCol = col(mapping.tags);
-  const extCol = col(mapping.externalId);
-  const attrCols = Object.entries(mapping.attributes ?? {}).map(([k, c]) => [k, col(c)] as const);
+  return matchRows(orgId, readRows(table, mapping, country), idx, tagIds, now);
+}
+
+/**
+ * Matches rows read by {@link readRows} to the book `idx` (pure; cheap next to reading them).
+ * @param tagIds tag name key (lower-case) → tag id; names missing from it are planned as `new:<key>` and listed in
+ *   `tagsToCreate`.
+ */
+export function matchRows(
+  orgId: string,
+  rows: ReadRow[],
+  idx: BookIndex,
+  tagIds: Map<string, string>,
+  now: Date,
+): { report: ImportReport; planned: PlannedRow[] } {
   const report: ImportReport = {
-    rows: table.rows.length,
+    rows: rows.length,
     new: 0,
     updates: 0,
     unchanged: 0,
@@ -162,48 +245,16 @@ export function planImport(
     if (report.invalid.length < MAX_LISTED) report.invalid.push(e);
   };
 
-  table.rows.forEach((cells, i) => {
-    const row = i + 1;
-    const get = (c: number): string => (c < 0 ? '' : unguard(cells[c] ?? ''));
-    const long = [nameCol, companyCol, notesCol, tagsCol, extCol, ...phoneCols, ...emailCols, ...attrCols.map(([, c]) => c)].find(
-      (c) => get(c).length > MAX_CELL,
-    );
-    if (long !== undefined)
-      return bad({ row, code: 'too_long', column: table.columns[long]!, message: `A cell is longer than ${MAX_CELL} characters.` });
-    const phones: string[] = [];
-    for (const c of phoneCols) {
-      for (const raw of get(c)
-        .split(/[;,/|]/)
-        .map((s) => s.trim())
-        .filter(Boolean)) {
-        const r = normalisePhone(raw, country);
-        if ('problem' in r)
-          return bad({
-            row,
-            code: r.problem,
-            column: table.columns[c]!,
-            value: raw.slice(0, 100),
-            message: r.problem === 'country_required' ? 'A local number and no default country is set.' : 'Not a valid phone number.',
-          });
-        phones.push(r.phone);
-      }
+  for (const r of rows) {
+    if ('error' in r) {
+      bad(r.error);
+      continue;
     }
-    const emails: string[] = [];
-    for (const c of emailCols) {
-      for (const raw of get(c)
-        .split(/[;,\s]+/)
-        .filter(Boolean)) {
-        const e = normaliseEmail(raw);
-        if (!e)
-          return bad({ row, code: 'invalid_email', column: table.columns[c]!, value: raw.slice(0, 100), message: 'Not an email address.' });
-        emails.push(e);
-      }
-    }
-    const externalId = get(extCol) || undefined;
-    if (!phones.length && !externalId)
-      return bad({ row, code: 'missing_key', message: 'The row has neither a phone number nor an external id.' });
+    const { row } = r;
+    const phones = r.patch.phones ?? [];
+    const externalId = r.patch.externalId;
     const tags: string[] = [];
-    for (const n of get(tagsCol).split(/[;,|]/).map(cleanTagName).filter(Boolean)) {
+    for (const n of r.tagNames) {
       const key = n.toLowerCase();
       let id = tagIds.get(key);
       if (!id) {
@@ -212,29 +263,15 @@ export function planImport(
       }
       tags.push(id);
     }
-    const attributes: Record<string, string> = {};
-    for (const [k, c] of attrCols) if (get(c)) attributes[k] = get(c);
-    const patch: ContactPatch = {
-      source: 'import',
-      name: get(nameCol) || undefined,
-      phones: sortedSet(phones),
-      emails: sortedSet(emails),
-      company: get(companyCol) || undefined,
-      notes: get(notesCol) || undefined,
-      attributes,
-      tags: sortedSet(tags),
-      externalId,
-    };
+    const patch: ContactPatch = { ...r.patch, tags: sortedSet(tags) };
 
     // Match: external id first, then phones; a conflict between them is the row's error.
     const byExt = externalId ? idx.byExternalId.get(externalId) : undefined;
     const byPhone = phones.map((p) => idx.byPhone.get(p)).find(Boolean);
-    if (byExt && byPhone && byExt !== byPhone)
-      return bad({
-        row,
-        code: 'phone_in_use',
-        message: `The phone belongs to another contact (${byPhone}) than the external id (${byExt}).`,
-      });
+    if (byExt && byPhone && byExt !== byPhone) {
+      bad({ row, code: 'phone_in_use', message: `The phone belongs to another contact (${byPhone}) than the external id (${byExt}).` });
+      continue;
+    }
     const targetId = byExt ?? byPhone;
     const keys = [
       ...phones.map((p) => `phone:${p}`),
@@ -245,7 +282,7 @@ export function planImport(
     if (dupKey) {
       report.duplicateCount++;
       if (report.duplicates.length < MAX_LISTED) report.duplicates.push({ row, firstRow: firstByKey.get(dupKey)!, key: dupKey });
-      return;
+      continue;
     }
     for (const k of keys) firstByKey.set(k, row);
 
@@ -253,16 +290,16 @@ export function planImport(
     if (!existing) {
       const { doc } = applyPatch(emptyContact(orgId, 'import', now), patch);
       report.new++;
-      planned.push({ row, kind: 'new', doc, changed: [], matchedWhatsApp: false });
-      return;
+      planned.push({ row, kind: 'new', doc, changed: [], matchedWhatsApp: false, patch });
+      continue;
     }
     const { doc, changed } = applyPatch(existing, patch);
     const matchedWhatsApp = existing.identities.length > 0;
     if (matchedWhatsApp) report.matchedWhatsApp++;
     if (changed.length) report.updates++;
     else report.unchanged++;
-    planned.push({ row, kind: changed.length ? 'update' : 'unchanged', doc, changed, matchedWhatsApp });
-  });
+    planned.push({ row, kind: changed.length ? 'update' : 'unchanged', doc, changed, matchedWhatsApp, patch });
+  }
   report.tagsToCreate = [...toCreate.values()];
   return { report, planned };
 }

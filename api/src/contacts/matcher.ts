@@ -32,12 +32,7 @@ export class ContactMatcher {
     for (const id of ids) {
       const key = await this.c.keys.findOne({ _id: id });
       if (!key) continue;
-      let doc = await this.c.contacts.findOne({ _id: key.contactId, orgId });
-      // An import rewriting it: wait for its new version (`imports.ts`).
-      for (let i = 0; !doc && i < 50 && (await this.c.staged.findOne({ _id: key.contactId })); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        doc = await this.c.contacts.findOne({ _id: key.contactId, orgId });
-      }
+      const doc = await this.c.contacts.findOne({ _id: key.contactId, orgId });
       if (doc) return doc;
       await this.c.keys.deleteOne({ _id: id, contactId: key.contactId });
     }

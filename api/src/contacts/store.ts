@@ -6,7 +6,7 @@
  *   so two instances (or an instance and an import) reporting the same person at once end in one contact;
  * - `contact_tags`: the organisation's tag catalogue; `contact_favourites`: each member's pinned contacts;
  * - `contact_imports` and `contact_import_chunks`: uploaded files (kept as ≤ 1 MB chunks) and their reports;
- *   `contact_import_staged`: the new versions of contacts an import commit is rewriting (see `imports.ts`).
+ *   `contact_import_staged`: left by commits of an earlier version, which rewrote contacts (see `ContactImports.recover`).
  * No transactions and no `$lookup` (FerretDB v1): every write is a single-document insert or update, bulk writes go
  * in chunks of {@link WRITE_CHUNK} statements.
  */
@@ -131,7 +131,7 @@ export interface ContactImportChunkDoc {
   data: mongoose.mongo.Binary;
 }
 
-/** A contact an import is rewriting: kept until its new version is stored (`imports.ts`). */
+/** A contact a commit of an earlier version was rewriting: restored at start if missing (`imports.ts`). */
 export interface ContactStagedDoc {
   /** The contact's id. */
   _id: string;
