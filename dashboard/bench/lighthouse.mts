@@ -26,6 +26,7 @@ import lighthouse from 'lighthouse';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { benchLog, benchOut, benchRow, median } from '@wacloud/testenv';
 import { startPlatform, type Platform } from '../../api/bench/src/platform.ts';
+import { TEST_CHROMIUM_ARGS } from '../e2e/chromium-args.mts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dashboardDir = path.resolve(here, '..');
@@ -171,14 +172,7 @@ async function main(): Promise<void> {
     browser = await puppeteer.launch({
       executablePath: chrome,
       headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
+      args: [...TEST_CHROMIUM_ARGS],
     });
     const version = await browser.version();
     const loggedOut = await (await browser.createBrowserContext()).newPage();

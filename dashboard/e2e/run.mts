@@ -18,6 +18,7 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { LOCALE_PAGES, norm, type LocaleExpectations } from './locales.mts';
 import { freePort, startMongo, startProcess, waitForPort, type ManagedProcess, type MongoServer } from '@wacloud/testenv';
 import { webhookSteps } from './webhooks.mts';
+import { TEST_CHROMIUM_ARGS } from './chromium-args.mts';
 import { contactSteps, createWhatsAppCustomers } from './contacts.mts';
 import { inboxSteps } from './inbox.mts';
 
@@ -180,14 +181,7 @@ async function main(): Promise<number> {
     browser = await chromium.launch({
       executablePath: chromePath,
       headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
+      args: [...TEST_CHROMIUM_ARGS],
     });
     // The browser asks for English and runs in UTC: the member's own language and time zone must come from the switch.
     const contextOptions = { viewport: { width: 1280, height: 900 }, baseURL: apiUrl, locale: 'en-US', timezoneId: 'UTC' };
