@@ -8,7 +8,7 @@ import { requireAdmin } from '../orgs/access.js';
 import type { ApiStore, OrganisationDoc } from '../store.js';
 import type { ContactFavourites } from './favourites.js';
 import type { ContactMatcher } from './matcher.js';
-import { displayName, normaliseEmail, normalisePhone, phoneKey, phonePrefixMatch, sortedSet } from './normalise.js';
+import { displayName, normaliseEmail, normalisePhone, phoneKey, phonePrefixMatch, sortedSet, waKey } from './normalise.js';
 import { derive, keysOf } from './patch.js';
 import { canEdit, requireCreate, requireEdit, requireSee, visibleFilter, type Caller } from './rights.js';
 import type { ContactCollections, ContactDoc } from './store.js';
@@ -204,8 +204,12 @@ export class ContactBook {
    * @throws AppError `contact_not_found` (404): no contact, or the caller cannot see it.
    */
   async byChat(auth: Caller, instanceId: string, chatId: string): Promise<ContactView & { conversations: ConversationRef[] }> {
-    const d = await this.c.contacts.findOne({ orgId: auth.orgId, 'identities.waId': chatId, instanceIds: instanceId });
-    if (!d) throw new AppError('contact_not_found');
+    // By the WhatsApp id's claim, then the contact by _id: index reads on every server (a filter on the nested
+    // `identities.waId` decodes the organisation's whole book on FerretDB, docs/embedded-database.md).
+    const key = await this.c.keys.findOne({ _id: waKey(auth.orgId, chatId) });
+    const d = key ? await this.c.contacts.findOne({ _id: key.contactId }) : null;
+    if (!d || d.orgId !== auth.orgId || !d.instanceIds.includes(instanceId) || !d.identities.some((i) => i.waId === chatId))
+      throw new AppError('contact_not_found');
     return this.get(auth, d._id);
   }
 
