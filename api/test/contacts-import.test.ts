@@ -215,7 +215,7 @@ test('manual merge and unmerge: one contact with both numbers, then the two cont
     emails: ['x@example.com'],
     company: 'ACME',
   });
-  expect(merged.body.merged).toEqual([{ contactId: y.body.id, at: expect.any(String) }]);
+  expect(merged.body.merged).toEqual([{ contactId: y.body.id, displayName: '+5511933334444', at: expect.any(String) }]);
   expect((await api.call('GET', `/v1/contacts/${y.body.id}`, { token: owner })).status).toBe(404);
   // The merged number now leads to the kept contact.
   const same = await api.call('POST', '/v1/contacts', { token: owner, body: { phones: ['+55 11 93333-4444'], notes: 'via y' } });

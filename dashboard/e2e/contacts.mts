@@ -325,7 +325,8 @@ export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
     await merged.waitFor();
     assert((await p.getByLabel(/^Phones/).inputValue()).includes('+5531977770002'), "the kept contact has the other's phone");
     await shot('38-contacts-merged');
-    await merged.getByRole('button', { name: /^Unmerge the contact merged on / }).click();
+    await merged.getByText('Merge Me B').waitFor(); // the merged contact is named
+    await merged.getByRole('button', { name: /^Unmerge Merge Me B, merged on / }).click();
     await merged.getByTestId('unmerged-notice').getByRole('link', { name: 'Merge Me B' }).waitFor();
     await merged.getByText('No contact is merged into this one.').waitFor();
     await until('the phone given back', async () => !(await p.getByLabel(/^Phones/).inputValue()).includes('+5531977770002'));

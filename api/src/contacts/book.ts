@@ -33,7 +33,7 @@ export interface ContactView {
   instanceIds: string[];
   favourite: boolean;
   canEdit: boolean;
-  merged: Array<{ contactId: string; at: string }>;
+  merged: Array<{ contactId: string; displayName: string; at: string }>;
   createdAt: string;
   updatedAt: string;
 }
@@ -122,7 +122,7 @@ export class ContactBook {
       instanceIds: c.instanceIds,
       favourite,
       canEdit: canEdit(auth, c),
-      merged: c.merges.map((m) => ({ contactId: m.contactId, at: m.at.toISOString() })),
+      merged: c.merges.map((m) => ({ contactId: m.contactId, displayName: displayName(m.snapshot), at: m.at.toISOString() })),
       createdAt: c.createdAt.toISOString(),
       updatedAt: c.updatedAt.toISOString(),
     };

@@ -81,7 +81,17 @@ export const contactView = z.object({
   instanceIds: z.array(z.string()),
   favourite: z.boolean().meta({ description: 'Pinned by the caller' }),
   canEdit: z.boolean().meta({ description: 'The caller may edit it' }),
-  merged: z.array(z.object({ contactId: z.string(), at: z.string() })).meta({ description: 'Contacts merged into this one (unmerge)' }),
+  merged: z
+    .array(
+      z.object({
+        contactId: z.string(),
+        displayName: z
+          .string()
+          .meta({ description: 'The merged contact’s name as it was (name, else a WhatsApp name, else its first phone)' }),
+        at: z.string(),
+      }),
+    )
+    .meta({ description: 'Contacts merged into this one (unmerge)' }),
   createdAt: z.string(),
   updatedAt: z.string(),
 });

@@ -166,8 +166,8 @@ export class ContactEdit {
     }
   }
 
-  unmergeLabel(m: { contactId: string; at: string }): string {
-    return $localize`:@@contacts.unmergeLabel:Unmerge the contact merged on ${formatDate(m.at)}:date:`;
+  unmergeLabel(m: { contactId: string; displayName: string; at: string }): string {
+    return $localize`:@@contacts.unmergeLabel:Unmerge ${m.displayName}:name:, merged on ${formatDate(m.at)}:date:`;
   }
 
   async toggleFavourite(): Promise<void> {

@@ -5955,6 +5955,10 @@ export type ListContactsResponses = {
              */
             merged: Array<{
                 contactId: string;
+                /**
+                 * The merged contact’s name as it was (name, else a WhatsApp name, else its first phone)
+                 */
+                displayName: string;
                 at: string;
             }>;
             createdAt: string;
@@ -6146,6 +6150,10 @@ export type CreateContactResponses = {
          */
         merged: Array<{
             contactId: string;
+            /**
+             * The merged contact’s name as it was (name, else a WhatsApp name, else its first phone)
+             */
+            displayName: string;
             at: string;
         }>;
         createdAt: string;
@@ -6369,6 +6377,10 @@ export type GetContactByChatResponses = {
          */
         merged: Array<{
             contactId: string;
+            /**
+             * The merged contact’s name as it was (name, else a WhatsApp name, else its first phone)
+             */
+            displayName: string;
             at: string;
         }>;
         createdAt: string;
@@ -6854,6 +6866,10 @@ export type GetContactResponses = {
          */
         merged: Array<{
             contactId: string;
+            /**
+             * The merged contact’s name as it was (name, else a WhatsApp name, else its first phone)
+             */
+            displayName: string;
             at: string;
         }>;
         createdAt: string;
@@ -7065,6 +7081,10 @@ export type UpdateContactResponses = {
          */
         merged: Array<{
             contactId: string;
+            /**
+             * The merged contact’s name as it was (name, else a WhatsApp name, else its first phone)
+             */
+            displayName: string;
             at: string;
         }>;
         createdAt: string;
@@ -7238,6 +7258,10 @@ export type MergeContactsResponses = {
          */
         merged: Array<{
             contactId: string;
+            /**
+             * The merged contact’s name as it was (name, else a WhatsApp name, else its first phone)
+             */
+            displayName: string;
             at: string;
         }>;
         createdAt: string;
@@ -7385,6 +7409,10 @@ export type UnmergeContactsResponses = {
              */
             merged: Array<{
                 contactId: string;
+                /**
+                 * The merged contact’s name as it was (name, else a WhatsApp name, else its first phone)
+                 */
+                displayName: string;
                 at: string;
             }>;
             createdAt: string;
@@ -7442,6 +7470,10 @@ export type UnmergeContactsResponses = {
              */
             merged: Array<{
                 contactId: string;
+                /**
+                 * The merged contact’s name as it was (name, else a WhatsApp name, else its first phone)
+                 */
+                displayName: string;
                 at: string;
             }>;
             createdAt: string;
