@@ -192,6 +192,7 @@ export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
     assert(chipBg && chipBg !== 'rgba(0, 0, 0, 0)', `list tag colour ${chipBg}`);
     assert((await item.getAttribute('aria-label'))?.includes('vip'), 'the tags are in the accessible name');
     await item.click();
+    await p.getByRole('heading', { name: `Imported Customer ${matched}`, level: 2 }).waitFor(); // the conversation's heading too
     const card = p.getByTestId('contact-card');
     await card.getByTestId('contact-card-name').getByText(`Imported Customer ${matched}`).waitFor();
     const tags = (await card.getByTestId('contact-card-tags').locator('li').allTextContents()).map((t) => t.trim()).sort();

@@ -17,6 +17,7 @@ import type { Instance } from '../api/models';
 import { formatDate } from '../shared/format';
 import { InboxApi } from './inbox-api';
 import { ackLabel, ackMark, statusLabel } from './inbox-labels';
+import { conversationTitle } from './conversation-list';
 import { InboxLive } from './inbox-live.service';
 import type { Conversation, InboxMessage } from './inbox-models';
 import { applyAck, isQueued, prependPage, queuedMessage, upsertMessage } from './inbox-state';
@@ -50,6 +51,8 @@ export class ConversationView {
   readonly sendError = signal<string | null>(null);
 
   /** Agents need canWrite on the instance to send; owners and admins have every right. */
+  /** The heading: the contact's name in the book, else WhatsApp's name, else the number (as the list shows it). */
+  readonly title = computed(() => conversationTitle(this.conversation()));
   readonly canWrite = computed(() => this.instance()?.rights?.canWrite ?? true);
   readonly byId = computed(() => new Map(this.messages().map((m) => [m.id, m])));
   protected readonly date = formatDate;
