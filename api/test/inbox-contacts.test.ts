@@ -8,7 +8,6 @@
  * Conversations come from instance events: the test process runs the inbox's event handler on the api's database
  * (as inbox-rules.test.ts does).
  */
-import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import { eventually, startMongo, type MongoServer } from '@wacloud/testenv';
 import { startSimnet, type RunningSimnet } from '../../instance/test/harness.js';
@@ -17,6 +16,7 @@ import { InboxEvents } from '../src/inbox/events.js';
 import { openInboxStore, type InboxStore } from '../src/inbox/store.js';
 import type { LiveEventInput, LiveLog } from '../src/live/live-log.js';
 import { startApiProcess, tenant, type RunningApi } from './harness.js';
+import { messageAnyEvent } from './inbox-events.js';
 
 let mongo: MongoServer;
 let simnet: RunningSimnet;
@@ -49,25 +49,7 @@ async function running(id: string, state: string): Promise<void> {
 
 /** Hands the handler an inbound `message.any` event of `instanceId` in `chatId`. */
 async function inbound(instanceId: string, chatId: string, body: string): Promise<void> {
-  const data = {
-    id: `false_${chatId}_${randomBytes(8).toString('hex').toUpperCase()}`,
-    chatId,
-    author: chatId,
-    fromMe: false,
-    isGroup: chatId.endsWith('@g.us'),
-    type: 'chat',
-    body,
-    timestamp: new Date().toISOString(),
-    ack: 0,
-  };
-  await events.handler({
-    id: `evt_${randomBytes(16).toString('hex')}`,
-    instanceId,
-    orgId,
-    type: 'message.any',
-    data,
-    timestamp: Date.now(),
-  });
+  await events.handler(messageAnyEvent(instanceId, orgId, chatId, { fromMe: false, body }).event);
 }
 
 async function list(query = ''): Promise<any[]> {

@@ -8,7 +8,6 @@
  * events shaped like the instance's webhook payloads (`message.any`: the instance's message view), as the ingest
  * hands them over (`InstanceEventBus`).
  */
-import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import { eventually, startMongo, type MongoServer } from '@wacloud/testenv';
 import { startSimnet, type RunningSimnet } from '../../instance/test/harness.js';
@@ -16,6 +15,7 @@ import { InboxEvents } from '../src/inbox/events.js';
 import { openInboxStore, type InboxStore } from '../src/inbox/store.js';
 import type { LiveEventInput, LiveLog } from '../src/live/live-log.js';
 import { startApiProcess, tenant, type RunningApi } from './harness.js';
+import { messageAnyEvent } from './inbox-events.js';
 
 const PASSWORD = 'correct horse battery';
 let mongo: MongoServer;
@@ -89,20 +89,7 @@ async function message(
   chatId: string,
   o: { fromMe: boolean; body?: string; at?: Date; member?: { id: string; name: string } },
 ) {
-  const id = `${o.fromMe}_${chatId}_${randomBytes(8).toString('hex').toUpperCase()}`;
-  const data = {
-    id,
-    chatId,
-    author: o.fromMe ? '15550009999@c.us' : chatId,
-    fromMe: o.fromMe,
-    isGroup: false,
-    type: 'chat',
-    body: o.body ?? `message ${++seq}`,
-    timestamp: (o.at ?? new Date()).toISOString(),
-    ack: o.fromMe ? 1 : 0,
-    ...(o.member ? { sentBy: { tokenId: 'abcdef0123456789', tokenName: 'wacloud-gateway', member: o.member } } : {}),
-  };
-  const event = { id: `evt_${randomBytes(16).toString('hex')}`, instanceId, orgId, type: 'message.any', data, timestamp: Date.now() };
+  const { data, event } = messageAnyEvent(instanceId, orgId, chatId, { ...o, body: o.body ?? `message ${++seq}` });
   await events.handler(event);
   return { data, event };
 }
@@ -172,19 +159,8 @@ test('a conversation per chat, created on the first message either way; waiting,
 
 test('a message whose handling stopped after its activity row was stored is applied when it is delivered again', async () => {
   const chatId = '15550001077@c.us';
-  const id = `false_${chatId}_${randomBytes(8).toString('hex').toUpperCase()}`;
-  const data = {
-    id,
-    chatId,
-    author: chatId,
-    fromMe: false,
-    isGroup: false,
-    type: 'chat',
-    body: 'lost?',
-    timestamp: new Date().toISOString(),
-    ack: 0,
-  };
-  const event = { id: `evt_${randomBytes(16).toString('hex')}`, instanceId: a, orgId, type: 'message.any', data, timestamp: Date.now() };
+  const { data, event } = messageAnyEvent(a, orgId, chatId, { fromMe: false, body: 'lost?' });
+  const id = data.id;
   // The state an api stopped at between the row's insert and the conversation's write.
   await inbox.activity.insertOne({
     _id: `inbound:${a}:${id}`,
