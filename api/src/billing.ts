@@ -36,8 +36,8 @@ import { purgeExpiredLocks, withLock, type HeldLock, type LockOptions } from './
 import type { Wallet } from './wallet.js';
 
 /**
- * Statements per update command: FerretDB on PostgreSQL never answers an update command of 50 statements that match
- * existing documents (docs/embedded-database.md), so updates go in commands of 20.
+ * Statements per update command: a stock FerretDB v1 on PostgreSQL never answers an update command of 50 statements
+ * that match existing documents (docs/embedded-database.md; wacloud's build does), so updates go in commands of 20.
  */
 const UPDATE_CHUNK = 20;
 

@@ -24,13 +24,13 @@ import type { ContactCollections, ContactImportDoc, ContactKeyDoc } from './stor
 import type { ContactTags } from './tags.js';
 
 const CHUNK_BYTES = 1024 * 1024;
-/** Inserts per insertMany (inserts match no existing document, so the 50-statement limit of updates does not apply). */
+/** Inserts per insertMany (inserts match no existing document: a stock FerretDB's limit on update commands does not apply). */
 const INSERT_BATCH = 1000;
 /**
- * Update statements per `update` command. Each is an `updateMany` by `_id` (and the `updatedAt` read): FerretDB v1
- * holds a PostgreSQL connection for every `updateOne` statement that matched until the whole command ends (its pool
+ * Update statements per `update` command. Each is an `updateMany` by `_id` (and the `updatedAt` read): a stock FerretDB
+ * v1 holds a PostgreSQL connection for every `updateOne` statement that matched until the whole command ends (its pool
  * has 50, hence "never answers 50 matching updates"), while a multi-update reads its match to the end and frees the
- * connection at once — so long commands are safe, and measured ~2.5× cheaper per statement than `updateOne`.
+ * connection at once — so long commands are safe there too (docs/embedded-database.md).
  */
 const UPDATE_BATCH = 100;
 /** Update commands in flight at once. */

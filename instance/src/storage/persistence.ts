@@ -70,9 +70,9 @@ export interface PersisterOptions {
 
 const DUPLICATE_KEY = 11000;
 /**
- * Largest bulk update sent in one command: FerretDB v1.24 never answers an `update` command with many statements
- * matching existing documents — 100 or more on SQLite, 50 already on PostgreSQL (20 measured to work) — so bulk writes
- * are chunked below that.
+ * Largest bulk update sent in one command: a stock FerretDB v1.24 never answers an `update` command with many
+ * statements matching existing documents — 100 or more on SQLite, 50 already on PostgreSQL (20 measured to work) — so
+ * bulk writes are chunked below that (wacloud's own FerretDB build no longer has the limit: docs/embedded-database.md).
  */
 export const BULK_CHUNK = 20;
 

@@ -12,7 +12,7 @@
  *   FerretDB pushes down to PostgreSQL) with `_id: {$in}` applied on top (`$in` alone is not pushed down: it would
  *   read the whole collection), {@link DELETE_CHUNK} at a time;
  * - a rescheduled or failed record (rare; its record must never be missing) → `bulkWrite` of `updateOne({_id})`
- *   statements, {@link BULK_CHUNK} per command (FerretDB on PostgreSQL never answers an update command with 50
+ *   statements, {@link BULK_CHUNK} per command (a stock FerretDB on PostgreSQL never answers an update command with 50
  *   statements matching existing documents).
  * A failed write is retried (100 ms → 5 s) with the same outcomes; the records stay claimed in memory meanwhile, so
  * they are not attempted again. Outcomes not written when the process ends are lost, not the events: those are still
