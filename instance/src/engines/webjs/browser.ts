@@ -189,7 +189,9 @@ export async function closeBrowser(browser: Browser, timeoutMs = 5_000): Promise
 
 /**
  * PNG of the page `pick` returns, or undefined when it returns none. While whatsapp-web.js starts, the page picked
- * can be closed under us (it swaps the browser's first page for its own): picks again once while `live()`.
+ * can be closed under us (it swaps the browser's first page for its own): picks again once while `live()` — when
+ * the page reports itself closed, or when puppeteer's error says its target closed (the error can arrive before the
+ * page's close event, so `isClosed()` is still false then).
  * @throws puppeteer's error when the screenshot fails otherwise.
  */
 export async function screenshotPng(pick: () => Promise<Page | undefined>, live: () => boolean): Promise<Buffer | undefined> {
@@ -199,7 +201,8 @@ export async function screenshotPng(pick: () => Promise<Page | undefined>, live:
     try {
       return Buffer.from(await page.screenshot({ type: 'png' }));
     } catch (err) {
-      if (attempt > 0 || !page.isClosed() || !live()) throw err;
+      const closed = page.isClosed() || (err as Error).name === 'TargetCloseError';
+      if (attempt > 0 || !closed || !live()) throw err;
     }
   }
 }
