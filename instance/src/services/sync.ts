@@ -15,7 +15,6 @@ import type { EngineGroup } from '../engines/engine-sync.js';
 import { toMessageDoc } from '../storage/messages.js';
 import type { MessageDoc, Store } from '../storage/store.js';
 import { importMessages, writeChats, writeContacts, writeGroups } from '../storage/sync.js';
-import { runGuarded } from './guarded.js';
 import type { LiveEvents } from './live-events.js';
 
 /** Messages buffered before one `insertMany` of the history import. */
@@ -49,12 +48,20 @@ export interface SyncProgress {
 export class SyncService {
   #running: Promise<SyncProgress> | undefined;
   #again = false;
+  /** The group writes, chained (see the constructor); never rejects. */
+  #groupWrites: Promise<void> = Promise.resolve();
 
   constructor(private readonly opts: SyncOptions) {
     opts.engine.on('state', (state) => {
       if (state === 'WORKING') this.trigger();
     });
-    opts.engine.on('group', (g) => runGuarded(opts.logger, 'group event', () => this.#onGroup(g)));
+    // One group write at a time, in the order WhatsApp reported them: each replaces the stored group with a snapshot,
+    // so two writes in flight could land out of order and leave an older snapshot (a promotion lost).
+    opts.engine.on('group', (g) => {
+      this.#groupWrites = this.#groupWrites
+        .then(() => this.#onGroup(g))
+        .catch((err: Error) => opts.logger.error({ err }, 'group event failed'));
+    });
   }
 
   /** Starts a sync (or one more after the one under way); never throws (failures are logged and reported). */
