@@ -7,7 +7,7 @@
  * - `--optimize-for-size`: V8 favours memory over speed (smaller heap growth steps, more eager GC, memory reducer);
  * - `--no-opt --no-maglev`: no optimizing compilers (TurboFan, Maglev). Their code in the `node` binary is never paged
  *   in and their code and deopt data are never allocated; JavaScript runs in the interpreter and the Sparkplug baseline
- *   compiler. The instance is I/O-bound (the database, the browser): the ingestion bench's path stays within ~5%.
+ *   compiler. The instance is I/O-bound (the database, the browser): the ingestion bench's path ~4–7% slower.
  *
  * Not adopted: `--lite-mode` and `--jitless` (no WebAssembly, so Node's `fetch` — undici's llhttp — throws),
  * `--single-threaded-gc` (more RSS, not less), `--no-sparkplug` (1–3 MiB for a slower interpreter-only tier).
