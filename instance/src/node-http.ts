@@ -5,11 +5,13 @@
  * (instance/README.md, "Memory"; `test/memory-imports.test.ts` checks). Import `http` / `https` from here, never
  * `from 'node:http'` (type-only imports are fine: they are erased).
  */
+import type * as Http from 'node:http';
+import type * as Https from 'node:https';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
 /** `require('node:http')`. */
-export const http: typeof import('node:http') = require('node:http') as typeof import('node:http');
+export const http = require('node:http') as typeof Http;
 /** `require('node:https')`. */
-export const https: typeof import('node:https') = require('node:https') as typeof import('node:https');
+export const https = require('node:https') as typeof Https;
