@@ -22,7 +22,8 @@ export function printMemory(r: MemoryResult, out: (text?: string) => void): void
   );
   out(`  instance alone, simulated engine (${r.node.sessionState}): RSS ${mib(r.node.rssBytes)}, PSS ${mib(r.node.pssBytes)}`);
   out(
-    `  floors, same flags and NODE_OPTIONS: node importing the instance's modules only ${mib(r.node.importsRssBytes)}, node doing nothing ${mib(r.node.bareNodeRssBytes)}`,
+    `  floors, same flags and NODE_OPTIONS: node doing nothing ${mib(r.node.bareNodeRssBytes)}; importing the instance's modules only ${mib(r.node.importsRssBytes)};` +
+      ` and its database opened (openStore + init) ${mib(r.node.databaseRssBytes)}`,
   );
   out(
     `  private part (Pss_Anon + Pss_Shmem, not shared with processes outside the tree): tree ${mib(r.tree.privateBytes)}, bare ${mib(r.bare.privateBytes)}, ratio ${r.privateRatio.toFixed(2)}`,
@@ -51,6 +52,6 @@ export function printMemory(r: MemoryResult, out: (text?: string) => void): void
     reproduce,
     note:
       `PSS ${mib(r.node.pssBytes)}; NODE_OPTIONS ${r.nodeOptions || '(none)'}; flags ${r.nodeFlags.join(' ') || '(none)'}; floors: node that only imported the instance's modules ` +
-      `${mib(r.node.importsRssBytes)}, node doing nothing ${mib(r.node.bareNodeRssBytes)}; ${load}`,
+      `${mib(r.node.importsRssBytes)}, and its database opened ${mib(r.node.databaseRssBytes)}, node doing nothing ${mib(r.node.bareNodeRssBytes)}; ${load}`,
   });
 }

@@ -74,7 +74,7 @@ export interface MemoryResult {
   samples: number;
   bare: MemorySide & { noSandbox: boolean };
   tree: MemorySide & { nodePssBytes: number; browserPssBytes: number; sessionState: string };
-  node: { rssBytes: number; pssBytes: number; sessionState: string; importsRssBytes: number; bareNodeRssBytes: number };
+  node: { rssBytes: number; pssBytes: number; sessionState: string } & NodeFloors;
   /** tree PSS / bare PSS. */
   ratio: number;
   /** tree / bare of {@link MemorySide.privateBytes}. */
@@ -244,12 +244,21 @@ async function measureNode(o: MemoryOptions): Promise<MemoryResult['node']> {
   }
 }
 
+/** VmRSS of `node` (same flags and NODE_OPTIONS as the instance) at three points short of the instance, bytes. */
+export interface NodeFloors {
+  /** `node` doing nothing. */
+  bareNodeRssBytes: number;
+  /** `node` that only imported the instance's modules (`dist/instance-app.js`) and started nothing. */
+  importsRssBytes: number;
+  /** The same, plus the instance's database opened and initialized (`openStore` + `init`: collections, indexes). */
+  databaseRssBytes: number;
+}
+
 /**
- * The floors under the instance process' RSS, same Node, flags and NODE_OPTIONS: `node` doing nothing, and `node` that
- * only imported the instance's modules (`dist/instance-app.js`: express, the MongoDB driver, pino, prom-client, zod…)
- * and started nothing.
+ * The floors under the instance process' RSS ({@link NodeFloors}): what `node` itself, the modules (express, the
+ * MongoDB driver and mongoose, pino, prom-client, zod…) and the open database take before the service does anything.
  */
-async function nodeFloors(o: MemoryOptions): Promise<{ importsRssBytes: number; bareNodeRssBytes: number }> {
+async function nodeFloors(o: MemoryOptions): Promise<NodeFloors> {
   const idle = 'setInterval(() => {}, 1 << 30);';
   const appUrl = pathToFileURL(path.join(instanceDir, 'dist', 'instance-app.js')).href;
   const rssOf = async (code: string) => {
@@ -265,7 +274,14 @@ async function nodeFloors(o: MemoryOptions): Promise<{ importsRssBytes: number; 
       await proc.stop();
     }
   };
-  return { bareNodeRssBytes: await rssOf(''), importsRssBytes: await rssOf(`await import(${JSON.stringify(appUrl)});`) };
+  const storeUrl = pathToFileURL(path.join(instanceDir, 'dist', 'storage', 'store.js')).href;
+  const importApp = `await import(${JSON.stringify(appUrl)});`;
+  const openDb = `const { openStore } = await import(${JSON.stringify(storeUrl)}); await (await openStore(${JSON.stringify(o.mongo.dbUri(uniqueDbName('benchmemfloor')))})).init();`;
+  return {
+    bareNodeRssBytes: await rssOf(''),
+    importsRssBytes: await rssOf(importApp),
+    databaseRssBytes: await rssOf(importApp + openDb),
+  };
 }
 
 interface BenchInstance {
