@@ -11,6 +11,9 @@ export function printMemory(r: MemoryResult, out: (text?: string) => void): void
   out(`Memory per instance — idle, median of ${r.samples} readings 1 s apart after ${r.settleMs / 1000} s; Chromium ${r.chromium}`);
   out(`  NODE_OPTIONS of the instance process: ${r.nodeOptions || '(none)'} (instance/Dockerfile, or BENCH_INSTANCE_NODE_OPTIONS)`);
   out(
+    `  V8 flags on its command line: ${r.nodeFlags.join(' ') || '(none)'} (src/node-flags.ts, the image's CMD; or BENCH_INSTANCE_NODE_FLAGS)`,
+  );
+  out(
     `  bare Chromium, puppeteer-core defaults, about:blank${r.bare.noSandbox ? ' (--no-sandbox: no sandbox here)' : ''}: PSS ${mib(r.bare.pssBytes)}, ${r.bare.processes} processes`,
   );
   out(
@@ -19,7 +22,8 @@ export function printMemory(r: MemoryResult, out: (text?: string) => void): void
   );
   out(`  instance alone, simulated engine (${r.node.sessionState}): RSS ${mib(r.node.rssBytes)}, PSS ${mib(r.node.pssBytes)}`);
   out(
-    `  floors, same NODE_OPTIONS: node importing the instance's modules only ${mib(r.node.importsRssBytes)}, node doing nothing ${mib(r.node.bareNodeRssBytes)}`,
+    `  floors, same flags and NODE_OPTIONS: node doing nothing ${mib(r.node.bareNodeRssBytes)}; importing the instance's modules only ${mib(r.node.importsRssBytes)};` +
+      ` and its database opened (openStore + init) ${mib(r.node.databaseRssBytes)}`,
   );
   out(
     `  private part (Pss_Anon + Pss_Shmem, not shared with processes outside the tree): tree ${mib(r.tree.privateBytes)}, bare ${mib(r.bare.privateBytes)}, ratio ${r.privateRatio.toFixed(2)}`,
@@ -47,7 +51,7 @@ export function printMemory(r: MemoryResult, out: (text?: string) => void): void
     goal: '≤ 80',
     reproduce,
     note:
-      `PSS ${mib(r.node.pssBytes)}; NODE_OPTIONS ${r.nodeOptions || '(none)'}; floors: node that only imported the instance's modules ` +
-      `${mib(r.node.importsRssBytes)}, node doing nothing ${mib(r.node.bareNodeRssBytes)}; ${load}`,
+      `PSS ${mib(r.node.pssBytes)}; NODE_OPTIONS ${r.nodeOptions || '(none)'}; flags ${r.nodeFlags.join(' ') || '(none)'}; floors: node that only imported the instance's modules ` +
+      `${mib(r.node.importsRssBytes)}, and its database opened ${mib(r.node.databaseRssBytes)}, node doing nothing ${mib(r.node.bareNodeRssBytes)}; ${load}`,
   });
 }

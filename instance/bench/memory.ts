@@ -1,7 +1,7 @@
 /**
  * Memory per instance (issue 18 item 6): what one idle instance costs on this machine, in one run.
  *
- * - **tree**: the real instance process (`node dist/main.js`, `ENGINE=webjs`, the image's NODE_OPTIONS) logged out
+ * - **tree**: the real instance process (`node <flags> dist/main.js`, `ENGINE=webjs`, the image's CMD flags and NODE_OPTIONS) logged out
  *   and showing its QR — the real whatsapp-web.js on the Chromium the engine launches with the flags of
  *   `src/engines/webjs/browser.ts`, WhatsApp Web served offline from whatsapp-web.js' own web-version cache
  *   (`memory-page.ts`). PSS summed over the Node process and every process below it (`/proc/<pid>/smaps_rollup`).
@@ -21,6 +21,7 @@ import puppeteer from 'puppeteer-core';
 import { chromiumPath, eventually, freePort, startProcess, uniqueDbName, waitForPort, type MongoServer } from '@wacloud/testenv';
 import { closeBrowser, processTree, pssBytes } from '@wacloud/instance/engines/webjs/browser';
 import { NO_SANDBOX_FLAG, sandboxFailureReason } from '@wacloud/instance/engines/webjs/sandbox';
+import { INSTANCE_NODE_FLAGS } from '@wacloud/instance/node-flags';
 import { installStandInWaWeb } from './memory-page.js';
 
 const instanceDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -35,6 +36,15 @@ export const INSTANCE_NODE_OPTIONS: string =
   process.env.BENCH_INSTANCE_NODE_OPTIONS ??
   /NODE_OPTIONS="([^"]*)"/.exec(readFileSync(path.join(instanceDir, 'Dockerfile'), 'utf8'))?.[1] ??
   '';
+
+/**
+ * The V8 flags on the instance process' command line: `BENCH_INSTANCE_NODE_FLAGS` (space-separated; empty for none) if
+ * set, else {@link INSTANCE_NODE_FLAGS} (the image's CMD).
+ */
+export const BENCH_NODE_FLAGS: readonly string[] =
+  process.env.BENCH_INSTANCE_NODE_FLAGS !== undefined
+    ? process.env.BENCH_INSTANCE_NODE_FLAGS.split(' ').filter(Boolean)
+    : INSTANCE_NODE_FLAGS;
 
 /**
  * The Chromium both sides run: the image's `/usr/lib/chromium/chromium` when the tools' Chromium is Debian's
@@ -58,11 +68,13 @@ export interface MemorySide {
 export interface MemoryResult {
   chromium: string;
   nodeOptions: string;
+  /** The V8 flags on the instance's command line ({@link BENCH_NODE_FLAGS}). */
+  nodeFlags: readonly string[];
   settleMs: number;
   samples: number;
   bare: MemorySide & { noSandbox: boolean };
   tree: MemorySide & { nodePssBytes: number; browserPssBytes: number; sessionState: string };
-  node: { rssBytes: number; pssBytes: number; sessionState: string; importsRssBytes: number; bareNodeRssBytes: number };
+  node: { rssBytes: number; pssBytes: number; sessionState: string } & NodeFloors;
   /** tree PSS / bare PSS. */
   ratio: number;
   /** tree / bare of {@link MemorySide.privateBytes}. */
@@ -88,7 +100,7 @@ export async function runMemory(o: MemoryOptions): Promise<MemoryResult> {
   const bare = await launchBare(chromium);
   let pair: { bare: MemoryResult['bare']; tree: MemoryResult['tree'] };
   try {
-    o.log(`memory: instance + webjs engine (NODE_OPTIONS=${INSTANCE_NODE_OPTIONS || '(none)'})`);
+    o.log(`memory: instance + webjs engine (node ${BENCH_NODE_FLAGS.join(' ')}, NODE_OPTIONS=${INSTANCE_NODE_OPTIONS || '(none)'})`);
     const inst = await startInstanceProcess(o.mongo, { ENGINE: 'webjs', CHROMIUM_PATH: chromium });
     try {
       installStandInWaWeb(inst.dataDir);
@@ -128,6 +140,7 @@ export async function runMemory(o: MemoryOptions): Promise<MemoryResult> {
   return {
     chromium,
     nodeOptions: INSTANCE_NODE_OPTIONS,
+    nodeFlags: BENCH_NODE_FLAGS,
     settleMs: o.settleMs,
     samples: o.samples,
     ...pair,
@@ -231,18 +244,27 @@ async function measureNode(o: MemoryOptions): Promise<MemoryResult['node']> {
   }
 }
 
+/** VmRSS of `node` (same flags and NODE_OPTIONS as the instance) at three points short of the instance, bytes. */
+export interface NodeFloors {
+  /** `node` doing nothing. */
+  bareNodeRssBytes: number;
+  /** `node` that only imported the instance's modules (`dist/instance-app.js`) and started nothing. */
+  importsRssBytes: number;
+  /** The same, plus the instance's database opened and initialized (`openStore` + `init`: collections, indexes). */
+  databaseRssBytes: number;
+}
+
 /**
- * The floors under the instance process' RSS, same Node and NODE_OPTIONS: `node` doing nothing, and `node` that
- * only imported the instance's modules (`dist/instance-app.js`: express, the MongoDB driver, pino, prom-client, zod…)
- * and started nothing.
+ * The floors under the instance process' RSS ({@link NodeFloors}): what `node` itself, the modules (express, the
+ * MongoDB driver and mongoose, pino, prom-client, zod…) and the open database take before the service does anything.
  */
-async function nodeFloors(o: MemoryOptions): Promise<{ importsRssBytes: number; bareNodeRssBytes: number }> {
+async function nodeFloors(o: MemoryOptions): Promise<NodeFloors> {
   const idle = 'setInterval(() => {}, 1 << 30);';
   const appUrl = pathToFileURL(path.join(instanceDir, 'dist', 'instance-app.js')).href;
   const rssOf = async (code: string) => {
     const proc = startProcess({
       command: process.execPath,
-      args: ['--input-type=module', '-e', `${code} console.log('idle');${idle}`],
+      args: [...BENCH_NODE_FLAGS, '--input-type=module', '-e', `${code} console.log('idle');${idle}`],
       env: { ...process.env, NODE_OPTIONS: INSTANCE_NODE_OPTIONS },
     });
     try {
@@ -252,7 +274,14 @@ async function nodeFloors(o: MemoryOptions): Promise<{ importsRssBytes: number; 
       await proc.stop();
     }
   };
-  return { bareNodeRssBytes: await rssOf(''), importsRssBytes: await rssOf(`await import(${JSON.stringify(appUrl)});`) };
+  const storeUrl = pathToFileURL(path.join(instanceDir, 'dist', 'storage', 'store.js')).href;
+  const importApp = `await import(${JSON.stringify(appUrl)});`;
+  const openDb = `const { openStore } = await import(${JSON.stringify(storeUrl)}); await (await openStore(${JSON.stringify(o.mongo.dbUri(uniqueDbName('benchmemfloor')))})).init();`;
+  return {
+    bareNodeRssBytes: await rssOf(''),
+    importsRssBytes: await rssOf(importApp),
+    databaseRssBytes: await rssOf(importApp + openDb),
+  };
 }
 
 interface BenchInstance {
@@ -269,14 +298,14 @@ interface BenchInstance {
   stop(): Promise<void>;
 }
 
-/** `node dist/main.js` on loopback with `env` and the image's NODE_OPTIONS; resolves once both ports answer. */
+/** `node <BENCH_NODE_FLAGS> dist/main.js` on loopback with `env` and the image's NODE_OPTIONS; resolves once both ports answer. */
 async function startInstanceProcess(mongo: MongoServer, env: NodeJS.ProcessEnv): Promise<BenchInstance> {
   const [port, internalPort] = [await freePort(), await freePort()];
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'wacloud-bench-mem-'));
   const internalKey = `bench-${Math.random().toString(36).slice(2)}`;
   const proc = startProcess({
     command: process.execPath,
-    args: [mainJs],
+    args: [...BENCH_NODE_FLAGS, mainJs],
     cwd: instanceDir,
     env: {
       ...process.env,

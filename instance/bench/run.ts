@@ -24,6 +24,7 @@
  *   --memory-settle-ms / BENCH_MEMORY_SETTLE_MS    memory: wait once idle before reading default 15000
  *   --memory-samples / BENCH_MEMORY_SAMPLES        memory: readings 1 s apart (median) default 5
  *   BENCH_INSTANCE_NODE_OPTIONS     memory: the instance's NODE_OPTIONS (default: instance/Dockerfile's)
+ *   BENCH_INSTANCE_NODE_FLAGS       memory: V8 flags on its command line, space-separated (default: src/node-flags.ts)
  *
  * A MongoDB-wire server is started with @wacloud/testenv (`MONGODB_URI` to use an external one) and stopped at the end.
  *

@@ -5,7 +5,7 @@
  * queued, so a queued media send survives a kill -9 like a text; a refused request leaves nothing stored.
  */
 import type { Request, Response } from 'express';
-import multer from 'multer';
+import type multer from 'multer';
 import { defineRoute, type RouteDef } from '@wacloud/kit';
 import { buildVcard, isMediaType } from '../engines/engine-media.js';
 import { AppError } from '../errors.js';
@@ -76,11 +76,19 @@ const boundedMemory: multer.StorageEngine = {
   },
 };
 
-/** Parses one multipart upload: at most one file (part `file`, bounded by {@link boundedMemory}), a few text fields. */
-const upload = multer({
-  storage: boundedMemory,
-  limits: { fileSize: MAX_MEDIA_BYTES, files: 1, fields: 8, fieldSize: 8 * 1024, parts: 10 },
-}).single('file');
+/**
+ * The multipart parser: at most one file (part `file`, bounded by {@link boundedMemory}), a few text fields. multer is
+ * loaded at the first upload (not at start: instance/README.md, "Memory").
+ */
+let multipart: Promise<{ upload: ReturnType<ReturnType<typeof multer>['single']>; MulterError: typeof multer.MulterError }> | undefined;
+const uploadParser = () =>
+  (multipart ??= import('multer').then(({ default: load }) => ({
+    upload: load({
+      storage: boundedMemory,
+      limits: { fileSize: MAX_MEDIA_BYTES, files: 1, fields: 8, fieldSize: 8 * 1024, parts: 10 },
+    }).single('file'),
+    MulterError: load.MulterError,
+  })));
 
 const route = defineRoute<TokenInfo | undefined>();
 
@@ -231,8 +239,9 @@ export function mediaRoutes({ messaging, media, received, sendWaitMs }: MediaDep
 
 /** Runs multer on `req`. @throws AppError `media_too_large` (413), `media_missing` / `invalid_request` (400). */
 async function parseUpload(req: Request, res: Response): Promise<Express.Multer.File> {
+  const { upload, MulterError } = await uploadParser();
   await new Promise<void>((resolve, reject) => upload(req, res, (e: unknown) => (e ? reject(e) : resolve()))).catch((e: unknown) => {
-    if (e instanceof multer.MulterError) {
+    if (e instanceof MulterError) {
       if (e.code === 'LIMIT_FILE_SIZE') throw tooLarge('media', undefined, MAX_MEDIA_BYTES);
       throw new AppError('invalid_request', `Invalid multipart form: ${e.message}${e.field ? ` (${e.field})` : ''}.`);
     }

@@ -4,7 +4,8 @@
  * and `/health`, `/health/live`, `/health/ready`. The public port's `/openapi.json` documents the public routes only; the internal port's documents both (each built
  * once, on first request).
  */
-import http from 'node:http';
+import { http } from '../node-http.js';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
@@ -107,14 +108,14 @@ export async function startHttpServers(o: HttpServersOptions): Promise<HttpServe
   };
 }
 
-function listen(server: http.Server, port: number, host: string): Promise<AddressInfo> {
+function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server.address() as AddressInfo));
   });
 }
 
-function closeServer(s: http.Server): Promise<void> {
+function closeServer(s: Server): Promise<void> {
   return new Promise((resolve) => {
     s.close(() => resolve());
     s.closeAllConnections();

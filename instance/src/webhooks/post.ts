@@ -10,18 +10,18 @@
  * pooled socket never bypasses the guard's check. A connection whose answer was not read to its end (too long, timed
  * out, failed) is destroyed, never reused.
  */
-import http from 'node:http';
-import https from 'node:https';
+import type { Agent } from 'node:http';
+import { http, https } from '../node-http.js';
 import { WebhookRefusedError, WebhookResolveError, pinnedLookup, type WebhookGuard } from './ssrf.js';
 
 /** Agents kept at most (least recently used dropped, their idle sockets closed). */
 const MAX_AGENTS = 64;
 /** Idle keep-alive sockets are closed after this, ms (below the 5 s a Node server keeps them). */
 const KEEP_ALIVE_MS = 4_000;
-const agents = new Map<string, http.Agent>();
+const agents = new Map<string, Agent>();
 
 /** The keep-alive agent of one checked target (its sockets connect to `address` only). */
-function agentFor(url: URL, address: string, family: number): http.Agent {
+function agentFor(url: URL, address: string, family: number): Agent {
   const key = `${url.protocol}//${url.host}@${address}`;
   let agent = agents.get(key);
   if (agent) {
@@ -39,7 +39,7 @@ function agentFor(url: URL, address: string, family: number): http.Agent {
   agent = url.protocol === 'https:' ? new https.Agent(o) : new http.Agent(o);
   agents.set(key, agent);
   if (agents.size > MAX_AGENTS) {
-    const [oldKey, old] = agents.entries().next().value as [string, http.Agent];
+    const [oldKey, old] = agents.entries().next().value as [string, Agent];
     agents.delete(oldKey);
     old.destroy();
   }

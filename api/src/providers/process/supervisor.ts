@@ -253,7 +253,10 @@ export class Supervisor {
     const fd = openSync(records.logFile(rec.id), 'a', 0o600);
     let pid: number | undefined;
     try {
-      const child = spawn(process.execPath, [this.o.instanceMain, `--instance-id=${rec.id}`, `--data-dir=${records.dataDir(rec.id)}`], {
+      // The instance's V8 flags as its image runs it (NODE_OPTIONS and CMD of instance/Dockerfile; instance/README.md, "Memory").
+      const nodeFlags = ['--max-semi-space-size=2', '--optimize-for-size', '--no-opt', '--no-maglev'];
+      const args = [...nodeFlags, this.o.instanceMain, `--instance-id=${rec.id}`, `--data-dir=${records.dataDir(rec.id)}`];
+      const child = spawn(process.execPath, args, {
         cwd: records.dir(rec.id),
         env: this.environment(rec),
         detached: true,

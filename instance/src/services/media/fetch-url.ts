@@ -6,8 +6,7 @@
  * times, each target checked again. The answer is read up to `maxBytes` (a larger Content-Length is refused before
  * the body; a body that grows past it is cut) and the whole exchange is bounded by `timeoutMs`.
  */
-import http from 'node:http';
-import https from 'node:https';
+import { http, https } from '../../node-http.js';
 import { AppError } from '../../errors.js';
 import { WebhookRefusedError, WebhookResolveError, pinnedLookup, type WebhookGuard } from '../../webhooks/ssrf.js';
 

@@ -8,10 +8,13 @@
  * take this type for this message type), `media_type_mismatch` (422: the declared MIME type is not what the bytes
  * are), `media_corrupt` (422: the bytes are no file of a type that can be recognised, or a truncated image).
  */
-import { fileTypeFromBuffer, supportedMimeTypes } from 'file-type';
+import type * as FileType from 'file-type';
 import type { MediaType } from '../../engines/engine-media.js';
 import { AppError } from '../../errors.js';
 import { MEDIA_LIMITS, STATIC_STICKER_MAX_BYTES } from './limits.js';
+
+/** `file-type`, loaded at the first check (not at start: instance/README.md, "Memory"). */
+let fileType: Promise<typeof FileType> | undefined;
 
 /** A file that passed: its MIME type as sniffed (or, for an unrecognisable document, as declared). */
 export interface CheckedMedia {
@@ -45,6 +48,7 @@ export async function checkMedia(type: MediaType, data: Buffer, declared?: strin
   const limit = MEDIA_LIMITS[type];
   if (data.length === 0) throw new AppError('media_empty');
   if (data.length > limit.maxBytes) throw tooLarge(type, data.length, limit.maxBytes);
+  const { fileTypeFromBuffer, supportedMimeTypes } = await (fileType ??= import('file-type'));
   const sniffed = await fileTypeFromBuffer(data);
   const mime = normalizeMime(sniffed?.mime);
   const said = normalizeMime(declared);
