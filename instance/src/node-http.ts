@@ -2,7 +2,7 @@
  * `node:http` and `node:https` loaded through CommonJS `require`, for the instance's runtime code. Node's ES-module
  * facade of a builtin reads every export when it is imported, and `node:http`'s lazy `WebSocket`, `CloseEvent` and
  * `MessageEvent` getters then load undici and http2, which the instance does not use idle: about +12 MiB RSS
- * (instance/README.md, "Memory"; `test/memory-imports.test.ts` checks). Import `http` / `https` from here, never
+ * (instance/README.md, "Memory"; `test/node-flags.test.ts` checks). Import `http` / `https` from here, never
  * `from 'node:http'` (type-only imports are fine: they are erased).
  */
 import type * as Http from 'node:http';
