@@ -35,6 +35,14 @@ export const OPERATOR_NODE_OPTIONS: string =
  */
 export const OPERATOR_MALLOC_ARENA_MAX: string | undefined =
   process.env.BENCH_OPERATOR_MALLOC_ARENA_MAX ?? /MALLOC_ARENA_MAX=(\d+)/.exec(DOCKERFILE)?.[1];
+/**
+ * The operator process' node command-line flags (V8 flags that NODE_OPTIONS refuses, e.g. `--optimize-for-size`):
+ * `BENCH_OPERATOR_NODE_ARGS` (space-separated) if set, else the flags before the script in operator/Dockerfile's
+ * `CMD [...]` (the image's ENTRYPOINT is node itself).
+ */
+export const OPERATOR_NODE_ARGS: string[] = (
+  process.env.BENCH_OPERATOR_NODE_ARGS?.split(' ') ?? (JSON.parse(/^CMD (\[.*\])$/m.exec(DOCKERFILE)?.[1] ?? '[]') as string[]).slice(0, -1)
+).filter((a) => a !== '');
 /** Extra Service range for the benchmarks' ClusterIPs (65k addresses). */
 export const EXTRA_SERVICE_CIDR = '10.96.0.0/16';
 /** What {@link startBenchCluster} starts, for the report. */
@@ -139,7 +147,7 @@ export async function startOperatorProcess(
     ...(OPERATOR_MALLOC_ARENA_MAX ? { MALLOC_ARENA_MAX: OPERATOR_MALLOC_ARENA_MAX } : {}),
     ...env,
   };
-  const proc = startProcess({ command: process.execPath, args: [OPERATOR_MAIN], env: fullEnv });
+  const proc = startProcess({ command: process.execPath, args: [...OPERATOR_NODE_ARGS, OPERATOR_MAIN], env: fullEnv });
   const metricsUrl = `http://127.0.0.1:${port}`;
   try {
     await eventually(async () => (await fetch(`${metricsUrl}/readyz`).catch(() => undefined))?.ok, readyTimeoutMs, 200);

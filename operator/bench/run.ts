@@ -15,13 +15,14 @@
  *
  * BENCH_OPERATOR_NODE_OPTIONS is the operator process' NODE_OPTIONS (V8 heap flags); default: its image's (operator/Dockerfile).
  * BENCH_OPERATOR_MALLOC_ARENA_MAX likewise for its MALLOC_ARENA_MAX (glibc); default: its image's.
+ * BENCH_OPERATOR_NODE_ARGS likewise for the node flags before the script (the image's CMD), space-separated.
  * BENCH_OPERATOR_MAIN runs another operator entry point instead of dist/main.js (A/B runs of a modified build).
  * Every round starts its own control plane and stops it (and the operator) at the end; the process then exits by itself.
  */
 import os from 'node:os';
 import { benchLog as log, benchOut as out, benchRow, finishReport, parseBenchArgs, runBench, type BenchSize } from '@wacloud/testenv';
 import { loadOperatorConfig } from '../src/config.js';
-import { OPERATOR_MAIN, OPERATOR_MALLOC_ARENA_MAX, OPERATOR_NODE_OPTIONS } from './cluster.js';
+import { OPERATOR_MAIN, OPERATOR_MALLOC_ARENA_MAX, OPERATOR_NODE_ARGS, OPERATOR_NODE_OPTIONS } from './cluster.js';
 import { runCreate, type CreateResult, type SideResult } from './create.js';
 import { runMemory, type MemoryResult, type MemorySnapshot } from './memory.js';
 import { fmt, table } from './stats.js';
@@ -231,7 +232,7 @@ async function main(): Promise<void> {
       .join(' ')}`,
   );
   out(
-    `operator: node ${OPERATOR_MAIN}; NODE_OPTIONS=${OPERATOR_NODE_OPTIONS} MALLOC_ARENA_MAX=${OPERATOR_MALLOC_ARENA_MAX ?? '(unset)'} (BENCH_OPERATOR_*, else operator/Dockerfile's)`,
+    `operator: node ${[...OPERATOR_NODE_ARGS, OPERATOR_MAIN].join(' ')}; NODE_OPTIONS=${OPERATOR_NODE_OPTIONS} MALLOC_ARENA_MAX=${OPERATOR_MALLOC_ARENA_MAX ?? '(unset)'} (BENCH_OPERATOR_*, else operator/Dockerfile's)`,
   );
   out();
   const timeoutMs = sizes.timeoutSeconds * 1000;

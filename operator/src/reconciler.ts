@@ -40,11 +40,9 @@ import {
   FINALIZER,
   INTERNAL_KEY_SECRET_KEY,
   KIND,
-  PORTS,
   childNames,
   type Condition,
   type Phase,
-  type SessionState,
   type WhatsAppInstance,
   type WhatsAppInstanceStatus,
 } from '@wacloud/crds';
@@ -56,6 +54,9 @@ import { networkPolicyOptions, statefulSetOptions } from './child-options.js';
 import type { OperatorConfig } from './config.js';
 import type { InstanceDatabaseUsers } from './database-user.js';
 import { VerifiedChildren, childKey, desiredHash, generationVersion } from './verified.js';
+import type { SessionProbe } from './session-probe.js';
+
+export { httpSessionProbe, type SessionProbe } from './session-probe.js';
 
 /** What the reconciler reads: the informer caches (namespace, name) → object. */
 export interface ClusterState {
@@ -74,9 +75,6 @@ export interface ReconcileResult {
   requeueLowPriority?: boolean;
 }
 
-/** Reads the session state from the instance's /health (undefined when unreachable). */
-export type SessionProbe = (wai: WhatsAppInstance) => Promise<{ state: SessionState; reason?: string } | undefined>;
-
 export interface ReconcilerDeps {
   client: KubeClient;
   state: ClusterState;
@@ -93,23 +91,6 @@ export interface ReconcilerDeps {
   othersWaiting?: () => boolean;
   /** Instances' own database users: ensured before the Secret is written, dropped by the finalizer. */
   databaseUsers?: InstanceDatabaseUsers;
-}
-
-/** Default probe: GET http://<headless service>.<namespace>.svc:8080/health (the pod itself) with a timeout. */
-export function httpSessionProbe(timeoutMs: number): SessionProbe {
-  return async (wai) => {
-    const url = `http://${childNames(wai.metadata.name!).headlessService}.${wai.metadata.namespace}.svc:${PORTS.public.port}/health`;
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-      if (!res.ok) return undefined;
-      const body = (await res.json()) as { session?: { state?: SessionState; reason?: string } };
-      return body.session?.state
-        ? { state: body.session.state, ...(body.session.reason ? { reason: body.session.reason } : {}) }
-        : undefined;
-    } catch {
-      return undefined;
-    }
-  };
 }
 
 export class InstanceReconciler {

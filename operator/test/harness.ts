@@ -1,8 +1,9 @@
 /**
  * Operator test harness: a real control plane (etcd, kube-apiserver, kube-controller-manager), the CRD and the
- * operator's RBAC applied, and operator processes (`node dist/main.js`) that authenticate as the operator's
+ * operator's RBAC applied, and operator processes (`node <the image's flags> dist/main.js`) that authenticate as the operator's
  * ServiceAccount — so every test runs under exactly the least-privilege role the chart installs.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CRD_YAML_PATH } from '@wacloud/crds';
@@ -11,6 +12,10 @@ import { eventually, freePort, startControlPlane, startProcess, type ControlPlan
 export const operatorDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const RBAC_YAML = path.join(operatorDir, 'deploy', 'rbac.yaml');
 export const OPERATOR_NS = 'wacloud-system';
+/** The image's node flags (operator/Dockerfile's CMD before the script, e.g. `--lite-mode`): tests run the operator as it ships. */
+export const IMAGE_NODE_ARGS = (
+  JSON.parse(/^CMD (\[.*\])$/m.exec(readFileSync(path.join(operatorDir, 'Dockerfile'), 'utf8'))?.[1] ?? '[]') as string[]
+).slice(0, -1);
 
 /** Runs kubectl and throws with its stderr unless it exits 0. */
 export async function kubectlOk(cp: ControlPlane, args: string[], stdin?: string): Promise<string> {
@@ -50,7 +55,7 @@ export async function startOperator(kubeconfig: string, name: string, env: NodeJ
   const port = await freePort();
   const proc = startProcess({
     command: process.execPath,
-    args: [path.join(operatorDir, 'dist', 'main.js')],
+    args: [...IMAGE_NODE_ARGS, path.join(operatorDir, 'dist', 'main.js')],
     env: {
       ...process.env,
       KUBECONFIG: kubeconfig,
