@@ -167,7 +167,7 @@ suite('FerretDB on PostgreSQL with the pushdown patch', () => {
 
   test('batched statements: upserts, several statements on one document, a filter that misses — as FerretDB answers them', async () => {
     const run = async (client: MongoClient, name: string) => {
-      const col = client.db().collection<Document>(name);
+      const col = client.db().collection<{ _id: string; n?: number; a?: number; x?: number; tags?: string[] }>(name);
       await col.insertMany([
         { _id: 'd1', n: 0 },
         { _id: 'd2', n: 5 },
