@@ -17,7 +17,6 @@
  *    the same query through the driver alone (the filter, sort and limit the route uses). Ratio = HTTP p50 / driver p50
  *    (target ≤ 2).
  */
-import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { benchRow, startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import mongoose from 'mongoose';
@@ -325,15 +324,4 @@ export async function runContacts(rows: number, json: boolean): Promise<boolean>
   } finally {
     await server.stop();
   }
-}
-
-/** `contacts [--rows N] [--json]` (the arguments after the benchmark's name); sets the exit code. */
-export async function contactsMain(argv: string[]): Promise<void> {
-  const { values } = parseArgs({
-    args: argv,
-    options: { rows: { type: 'string', default: '100000' }, json: { type: 'boolean', default: false } },
-  });
-  const rows = Number(values.rows);
-  if (!Number.isSafeInteger(rows) || rows < 2) throw new Error('--rows must be an integer ≥ 2');
-  if (!(await runContacts(rows, values.json))) process.exitCode = 1;
 }

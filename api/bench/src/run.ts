@@ -1,5 +1,6 @@
 /**
- * Benchmarks of the api: `npm run bench -w api [-- billing|gateway|webhooks …] [--json] [sizes…]`. Compiled by
+ * Benchmarks of the api: `npm run bench -w api [-- billing|gateway|webhooks|contacts …] [--json] [sizes…]` (all four
+ * when none is named, as `make bench` runs it; `inbox` only when named). Compiled by
  * `bench/tsconfig.json` against the built api (`dist/`), so benchmark code is neither in `src/` nor in the api image.
  * Each bench records its figures with testenv's `benchRow` (the table `make bench` prints at the end).
  *
@@ -10,9 +11,11 @@
  *   --messages / BENCH_WEBHOOK_MESSAGES   webhooks: inbound messages in the burst               default 5000
  *   --stall-ms / BENCH_WEBHOOK_STALL_MS   webhooks: give up after this long without a delivery  default 60000
  *   --timeout-seconds / BENCH_WEBHOOK_TIMEOUT_SECONDS  webhooks: give up after this long in all (figures of what arrived) default 900
+ *   --rows / BENCH_CONTACT_ROWS     contacts: rows of the imported table (half synced contacts)  default 100000
  */
 import { benchLog as log, parseBenchArgs, runBench, type BenchSize } from '@wacloud/testenv';
 import { runBillingBench } from './billing.js';
+import { runContacts } from './contacts.js';
 import { runGateway } from './gateway.js';
 import { startPlatform } from './platform.js';
 import { runWebhooks } from './webhooks.js';
@@ -24,6 +27,7 @@ const SIZE_SOURCES = {
   messages: { flag: 'messages', env: 'BENCH_WEBHOOK_MESSAGES', def: 5000, min: 1, max: 10_000 },
   stallMs: { flag: 'stall-ms', env: 'BENCH_WEBHOOK_STALL_MS', def: 60_000, min: 1000 },
   timeoutS: { flag: 'timeout-seconds', env: 'BENCH_WEBHOOK_TIMEOUT_SECONDS', def: 900, min: 10 },
+  rows: { flag: 'rows', env: 'BENCH_CONTACT_ROWS', def: 100_000, min: 2 },
 } satisfies Record<string, BenchSize>;
 
 type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
@@ -34,6 +38,9 @@ const BENCHES: Record<string, (s: Sizes, json: boolean) => Promise<void>> = {
   gateway: (s) => onPlatform((p) => runGateway(p, { seconds: s.seconds, concurrencies: [1, 16, 64], wsEvents: s.wsEvents, log })),
   webhooks: (s) =>
     onPlatform((p) => runWebhooks(p, { messages: s.messages, seconds: s.seconds, stallMs: s.stallMs, timeoutMs: s.timeoutS * 1000, log })),
+  contacts: async (s, json) => {
+    if (!(await runContacts(s.rows, json))) throw new Error('contacts: the import left the wrong counts');
+  },
 };
 
 /** Runs `fn` on a fresh platform (platform.ts), stopped afterwards. */
@@ -51,7 +58,6 @@ const NAMES = Object.keys(BENCHES) as Array<keyof typeof BENCHES & string>;
 async function main(): Promise<void> {
   // inbox.ts (issue 15: live socket delays) has its own flags and runs only when named.
   if (process.argv[2] === 'inbox') return (await import('./inbox.js')).main(process.argv.slice(3));
-  if (process.argv[2] === 'contacts') return (await import('./contacts.js')).contactsMain(process.argv.slice(3));
   const { benches, json, sizes } = parseBenchArgs(process.argv.slice(2), {
     benches: NAMES,
     sizes: SIZE_SOURCES,
