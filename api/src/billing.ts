@@ -231,11 +231,15 @@ export class Billing {
     applied: Set<string>,
     fail: (instanceId: string, err: unknown) => void,
   ): Promise<void> {
-    // One read by _id each (FerretDB v1 answers `_id` equality from its primary key, `$in` by scanning the collection).
-    const docs = await Promise.all(seen.map((d) => this.o.store.instances.findOne({ _id: d._id })));
+    // One read of them all (`_id: {$in}`: an index lookup on MongoDB and on wacloud's FerretDB build, which pushes `$in`
+    // down — docs/embedded-database.md), in `_id` order.
+    const docs = await this.o.store.instances
+      .find({ _id: { $in: seen.map((d) => d._id) } })
+      .sort({ _id: 1 })
+      .toArray();
     const active: InstanceDoc[] = [];
     for (const doc of docs) {
-      if (!doc || doc.deletedAt || doc.paidUntil > now || doc.userId !== userId) continue; // another run got here first
+      if (doc.deletedAt || doc.paidUntil > now || doc.userId !== userId) continue; // another run got here first
       if (!doc.deletingAt && !doc.suspended) {
         active.push(doc);
         continue;
