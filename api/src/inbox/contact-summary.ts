@@ -5,9 +5,9 @@
  * For a page of conversations, point reads only, in parallel: each user chat's `contact_keys` claim
  * (`<orgId>|w|<waId>` → contactId), each contact found by its `_id`, and one read of `contact_tags` (the tags of the
  * contacts found) — never a read that filters the book itself. A single `find` by `{orgId, 'identities.waId': {$in}}`
- * would be one round trip on MongoDB, but the embedded server (FerretDB, docs/embedded-database.md) pushes neither
- * `$in` nor nested paths down: it would decode every contact of the organisation per listed page (seconds at the
- * 100,000 contacts of an imported CRM), where `_id` lookups are index reads. A conversation's contact is the one
+ * would be one round trip on MongoDB, but the embedded server (FerretDB, docs/embedded-database.md) does not push
+ * nested paths down: it would decode every contact of the organisation per listed page (seconds at the 100,000
+ * contacts of an imported CRM), where `_id` lookups are index reads. A conversation's contact is the one
  * `GET /v1/contacts/by-chat` gives for its (instance, chat):
  * the contact with that WhatsApp id linked to that instance. The caller reads the conversation's instance, so it sees
  * that contact (contacts/rights.ts); groups and chats not in the book have none (null).

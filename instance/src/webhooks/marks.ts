@@ -9,8 +9,8 @@
  *   instant is kept pending (delivered again: at least once);
  * - a record delivered to the api outbox (no log kept) is only deleted;
  * - deletions select the chunk's records by `status` and the range of their `nextAttemptAt` (the claim index, which
- *   FerretDB pushes down to PostgreSQL) with `_id: {$in}` applied on top (`$in` alone is not pushed down: it would
- *   read the whole collection), {@link DELETE_CHUNK} at a time;
+ *   FerretDB pushes down to PostgreSQL) with `_id: {$in}` applied on top (a stock FerretDB does not push `$in` down
+ *   and would read the whole collection; wacloud's build does: docs/embedded-database.md), {@link DELETE_CHUNK} at a time;
  * - a rescheduled or failed record (rare; its record must never be missing) → `bulkWrite` of `updateOne({_id})`
  *   statements, {@link BULK_CHUNK} per command (a stock FerretDB on PostgreSQL never answers an update command with 50
  *   statements matching existing documents).
