@@ -4,10 +4,10 @@
  * reconnect metrics, the live `session.status` / `qr` / `pairing_code` events and the `session.status` webhook.
  * Every state change is an event with its reason (and, during a reconnect streak, the attempt and the next retry).
  */
-import type * as QRCodeModule from 'qrcode';
 import type { Logger } from 'pino';
 import type { Engine, EngineAccount, SessionState } from '../engines/engine.js';
 import { AppError } from '../errors.js';
+import { loadQrcode } from '../qrcode.js';
 import type { Metrics } from '../metrics.js';
 import type { WebhookOutbox } from '../webhooks/outbox.js';
 import { callEngine } from './engine-errors.js';
@@ -55,10 +55,7 @@ export interface SessionControllerOptions {
   logger: Logger;
 }
 
-/** `qrcode`, loaded at the first QR (not at start: instance/README.md, "Memory"). */
-let qrcode: Promise<typeof QRCodeModule> | undefined;
-const renderQr = async (qr: string) =>
-  (await (qrcode ??= import('qrcode'))).toDataURL(qr, { errorCorrectionLevel: 'L', margin: 2, scale: 6 });
+const renderQr = async (qr: string) => (await loadQrcode()).toDataURL(qr, { errorCorrectionLevel: 'L', margin: 2, scale: 6 });
 
 export class SessionController {
   readonly #engine: Engine;

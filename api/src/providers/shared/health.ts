@@ -3,7 +3,7 @@
  * and a short-lived cache of successes so that `endpoints()` — called for every gateway request — does not probe
  * each time.
  */
-import http from 'node:http';
+import { getJson } from '@wacloud/kit/http-get-json';
 
 /** Timeout of one /health request, ms. */
 export const HEALTH_TIMEOUT_MS = 2_000;
@@ -19,48 +19,19 @@ export interface Health {
 }
 
 /**
- * `GET <baseUrl>/health` on a fresh connection (no keep-alive: instances come and go, and a pooled socket to a dead
- * one would only delay the verdict).
- * @returns the parsed answer, or undefined on any failure, timeout, non-200 status or a body without `status: "ok"`
+ * `GET <baseUrl>/health` on a fresh connection (kit's `getJson`: no keep-alive — instances come and go, and a pooled
+ * socket to a dead one would only delay the verdict).
+ * @returns the parsed answer, or undefined on any failure, timeout, non-2xx status or a body without `status: "ok"`
  *   (never throws).
  */
-export function probeHealth(baseUrl: string, timeoutMs = HEALTH_TIMEOUT_MS): Promise<Health | undefined> {
-  return new Promise((resolve) => {
-    let done = false;
-    const finish = (h: Health | undefined) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      resolve(h);
-    };
-    const req = http.get(`${baseUrl}/health`, { agent: false, headers: { connection: 'close' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', () => finish(undefined));
-      res.on('end', () => {
-        if (res.statusCode !== 200) return finish(undefined);
-        try {
-          const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
-            status?: unknown;
-            session?: { state?: unknown };
-            uptimeMs?: unknown;
-          };
-          if (body.status !== 'ok') return finish(undefined);
-          finish({
-            sessionState: typeof body.session?.state === 'string' ? body.session.state : undefined,
-            uptimeMs: typeof body.uptimeMs === 'number' ? body.uptimeMs : undefined,
-          });
-        } catch {
-          finish(undefined);
-        }
-      });
-    });
-    const timer = setTimeout(() => {
-      req.destroy();
-      finish(undefined);
-    }, timeoutMs);
-    req.on('error', () => finish(undefined));
-  });
+export async function probeHealth(baseUrl: string, timeoutMs = HEALTH_TIMEOUT_MS): Promise<Health | undefined> {
+  const body = (await getJson(`${baseUrl}/health`, timeoutMs)) as
+    { status?: unknown; session?: { state?: unknown }; uptimeMs?: unknown } | null | undefined;
+  if (body?.status !== 'ok') return undefined;
+  return {
+    sessionState: typeof body.session?.state === 'string' ? body.session.state : undefined,
+    uptimeMs: typeof body.uptimeMs === 'number' ? body.uptimeMs : undefined,
+  };
 }
 
 /**

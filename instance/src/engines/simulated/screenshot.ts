@@ -2,7 +2,7 @@
  * The simulated engine's "screen" as a PNG: the QR while waiting for a scan, otherwise a status image (a QR encoding
  * the state, the pairing code, the account or the failure, tinted by state).
  */
-import type * as QRCodeModule from 'qrcode';
+import { loadQrcode } from '../../qrcode.js';
 import type { SessionState } from '../engine.js';
 
 const STATE_COLORS: Record<SessionState, string> = {
@@ -23,12 +23,9 @@ export interface ScreenState {
   reason?: string | undefined;
 }
 
-/** `qrcode`, loaded at the first rendering (not at start: instance/README.md, "Memory"). */
-let qrcode: Promise<typeof QRCodeModule> | undefined;
-
 /** Renders the screen (264 px square PNG). */
 export async function renderScreen(s: ScreenState): Promise<Buffer> {
-  const QRCode = await (qrcode ??= import('qrcode'));
+  const QRCode = await loadQrcode();
   if (s.state === 'SCAN_QR_CODE' && s.qr) return QRCode.toBuffer(s.qr, { type: 'png', margin: 4, width: 264 });
   const parts = [`wacloud simulated engine: ${s.state}`];
   if (s.pairingCode) parts.push(`pairing code ${s.pairingCode.slice(0, 4)}-${s.pairingCode.slice(4)}`);
