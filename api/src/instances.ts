@@ -77,6 +77,8 @@ export class InstanceService {
   private readonly intents: BillingIntents;
   /** Live instance records read by {@link endpoints} without a tenant (instance-token requests), with their expiry (epoch ms). */
   private readonly recent = new Map<string, { d: InstanceDoc; until: number }>();
+  /** Reads of {@link live} under way, shared by the cached requests that arrive meanwhile (one read, not one each). */
+  private readonly reading = new Map<string, { changes: number; read: Promise<InstanceDoc | null> }>();
   /** Counts changes made through this service: a record read while one happened is not reused. */
   private changes = 0;
 
@@ -392,7 +394,27 @@ export class InstanceService {
     const now = Date.now();
     const hit = this.recent.get(id);
     if (cached && hit && hit.until > now) return hit.d;
+    // When the record expires under load, every request in flight would read it at once (64 reads at concurrency 64,
+    // each queued behind the others on the database): the cached ones share the read already under way, unless this
+    // service changed the instance since that read began.
+    const share = cached && (this.o.stateTtlMs ?? DEFAULT_STATE_TTL_MS) > 0;
+    const under = this.reading.get(id);
+    if (share && under && under.changes === this.changes) return under.read;
     const before = this.changes;
+    const read = this.readLive(id, now, before);
+    if (share) {
+      const entry = { changes: before, read };
+      this.reading.set(id, entry);
+      void read.then(
+        () => this.reading.get(id) === entry && this.reading.delete(id),
+        () => this.reading.get(id) === entry && this.reading.delete(id),
+      );
+    }
+    return read;
+  }
+
+  /** Reads the live record of `id` and keeps it for `stateTtlMs` from `now` if nothing changed since `before`. */
+  private async readLive(id: string, now: number, before: number): Promise<InstanceDoc | null> {
     const d = await this.store.instances.findOne({ _id: id, deletedAt: null });
     const ttl = this.o.stateTtlMs ?? DEFAULT_STATE_TTL_MS;
     this.recent.delete(id);

@@ -4,6 +4,7 @@
  * server refusing every token; made-up instance tokens used to cost one provider lookup each.
  */
 import http from 'node:http';
+import { jest } from '@jest/globals';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
@@ -19,7 +20,13 @@ class CountingProvider implements InstanceProvider {
   readonly kind = 'process' as const;
   readonly lookups = new Map<string, number>();
   failure?: ProviderError | undefined;
-  constructor(private readonly url: string) {}
+  /** While set, lookups wait for it (a slow `/health` answer). */
+  gate?: Promise<void> | undefined;
+  /** The public URL lookups answer. */
+  answer: string;
+  constructor(url: string) {
+    this.answer = url;
+  }
   async create(): Promise<void> {}
   async suspend(): Promise<void> {}
   async resume(): Promise<void> {}
@@ -30,8 +37,11 @@ class CountingProvider implements InstanceProvider {
   }
   async endpoints(id: string): Promise<InstanceEndpoints> {
     this.lookups.set(id, (this.lookups.get(id) ?? 0) + 1);
-    if (this.failure) throw this.failure;
-    return { publicUrl: this.url, internalUrl: this.url, internalKey: 'test-internal-key' };
+    const failure = this.failure;
+    const answer = this.answer;
+    await this.gate;
+    if (failure) throw failure;
+    return { publicUrl: answer, internalUrl: answer, internalKey: 'test-internal-key' };
   }
   async reconcile(): Promise<void> {}
   async close(): Promise<void> {}
@@ -99,6 +109,47 @@ test('made-up instance tokens cost the provider one endpoints lookup, not one pe
   }
 });
 
+test("instance-token requests arriving together when the instance's record expires share one read of it", async () => {
+  const config = loadConfig({
+    MONGODB_URI: mongo.dbUri(uniqueDbName('epstate')),
+    JWT_SECRET,
+    SIMNET_URL: 'http://unused.invalid',
+    PORT: '0',
+    HOST: '127.0.0.1',
+    BILLING_CRON: 'false',
+    RECONCILE_ON_START: 'false',
+    INSTANCE_STATE_TTL_MS: '1000',
+  });
+  const api: Api = await startApi(config, pino({ level: 'silent' }), new CountingProvider(url));
+  try {
+    const call = async (method: string, p: string, token?: string, body?: unknown) => {
+      const res = await fetch(api.url + p, {
+        method,
+        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
+    };
+    const creds = { email: 'epstate@example.com', password: 'correct horse battery' };
+    expect((await call('POST', '/v1/auth/register', undefined, creds)).status).toBe(201);
+    const jwt = (await call('POST', '/v1/auth/login', undefined, creds)).body.accessToken as string;
+    expect((await call('POST', '/v1/wallet/deposits', jwt, { amount: 5000 })).status).toBe(201);
+    const id = (await call('POST', '/v1/instances', jwt, { name: 'shared-read' })).body.id as string;
+    const made = () => `wai_${randomBytes(16).toString('hex')}`;
+    expect((await call('GET', `/v1/instances/${id}/api/v1/messages`, made())).status).toBe(401);
+    await new Promise((r) => setTimeout(r, 1_100));
+    // Count the reads of the record (the store's own collection object, calling through to the database).
+    const findOne = jest.spyOn(api.store.instances, 'findOne');
+    const reads = () => findOne.mock.calls.filter(([f]) => (f as { _id?: unknown })._id === id).length;
+    const statuses = await Promise.all(Array.from({ length: 16 }, () => call('GET', `/v1/instances/${id}/api/v1/messages`, made())));
+    expect(statuses.map((r) => r.status)).toEqual(Array(16).fill(401));
+    expect(reads()).toBe(1);
+    findOne.mockRestore();
+  } finally {
+    await api.close();
+  }
+});
+
 describe('cachingEndpoints', () => {
   test('caches refusals (not_found, not_ready) briefly, never an unavailable backend', async () => {
     const inner = new CountingProvider(url);
@@ -152,5 +203,57 @@ describe('cachingEndpoints', () => {
     expect(inner.lookups.get('i-dddddddddddd')).toBe(2);
     await p.endpoints('i-dddddddddddd');
     expect(inner.lookups.get('i-dddddddddddd')).toBe(2);
+  });
+
+  test('an expired entry is answered at once while one lookup refreshes it; a change meanwhile is not undone', async () => {
+    const inner = new CountingProvider('http://old');
+    const p = cachingEndpoints(inner, { ttlMs: 300 });
+    const id = 'i-eeeeeeeeeeee';
+    await p.endpoints(id);
+    await new Promise((r) => setTimeout(r, 350));
+    let open!: () => void;
+    inner.gate = new Promise<void>((r) => (open = r));
+    inner.answer = 'http://new';
+    // Expired, the lookup held: every request is still answered (from the expired entry), one lookup runs.
+    for (let i = 0; i < 5; i++) await expect(p.endpoints(id)).resolves.toMatchObject({ publicUrl: 'http://old' });
+    expect(inner.lookups.get(id)).toBe(2);
+    open();
+    await new Promise((r) => setTimeout(r, 5));
+    inner.gate = undefined;
+    await expect(p.endpoints(id)).resolves.toMatchObject({ publicUrl: 'http://new' });
+    expect(inner.lookups.get(id)).toBe(2);
+    // Past twice the time to live nothing stale is served: the request waits for its own lookup.
+    await new Promise((r) => setTimeout(r, 700));
+    inner.answer = 'http://newer';
+    await expect(p.endpoints(id)).resolves.toMatchObject({ publicUrl: 'http://newer' });
+    // A change through the wrapper while a refresh is under way: the refresh's (older) answer is not put back.
+    await new Promise((r) => setTimeout(r, 350));
+    inner.gate = new Promise<void>((r) => (open = r));
+    inner.answer = 'http://before-restart';
+    await p.endpoints(id);
+    await p.restart(id);
+    open();
+    await new Promise((r) => setTimeout(r, 5));
+    inner.gate = undefined;
+    inner.answer = 'http://after-restart';
+    await expect(p.endpoints(id)).resolves.toMatchObject({ publicUrl: 'http://after-restart' });
+  });
+
+  test('a refresh that finds the instance gone is remembered; a failing backend drops the entry', async () => {
+    const inner = new CountingProvider(url);
+    const p = cachingEndpoints(inner, { ttlMs: 300, negativeTtlMs: 60_000 });
+    await p.endpoints('i-ffffffffffff');
+    await p.endpoints('i-gggggggggggg');
+    await new Promise((r) => setTimeout(r, 350));
+    inner.failure = new ProviderError('not_found', 'gone');
+    await p.endpoints('i-ffffffffffff'); // answered from the expired entry; its refresh finds it gone
+    await new Promise((r) => setTimeout(r, 5));
+    await expect(p.endpoints('i-ffffffffffff')).rejects.toThrow('gone');
+    expect(inner.lookups.get('i-ffffffffffff')).toBe(2);
+    inner.failure = new ProviderError('unavailable', 'backend down');
+    await p.endpoints('i-gggggggggggg');
+    await new Promise((r) => setTimeout(r, 5));
+    await expect(p.endpoints('i-gggggggggggg')).rejects.toThrow('backend down');
+    expect(inner.lookups.get('i-gggggggggggg')).toBe(3);
   });
 });

@@ -3,7 +3,11 @@
  * not each cost an apiserver GET, a Docker inspect or a health probe: {@link cachingEndpoints} wraps a provider;
  * `endpoints(id)` answers from the cache — a found instance for `ttlMs` (30 s by default), a `not_found` or `not_ready`
  * refusal for `negativeTtlMs` (2 s; a `fresh` lookup skips it) — and concurrent lookups of one id share one provider
- * call. Any change made
+ * call. A found instance whose entry expired less than `ttlMs` ago is still answered from the cache while one lookup
+ * refreshes it in the background (refresh-ahead): a lookup can take as long as the instance's `/health` answer under
+ * load, and every request arriving meanwhile used to wait for it — a latency tail every `ttlMs` at high concurrency
+ * (issue 18's gateway p99). The refresh's answer replaces the entry (a refusal is remembered as usual; a failing
+ * backend drops it). Any change made
  * through the wrapper (create, suspend, resume, restart, delete) drops that instance's entry at once. The cache holds at most
  * `maxEntries` instances (oldest first out).
  *
@@ -27,6 +31,8 @@ interface Entry {
   expiresAt: number;
   /** The provider refused (`not_found` / `not_ready`). */
   refused?: boolean;
+  /** The background lookup replacing this expired entry (refresh-ahead). */
+  refreshing?: Entry | undefined;
 }
 
 const CHANGES = new Set(['create', 'suspend', 'resume', 'restart', 'delete']);
@@ -45,23 +51,44 @@ export function cachingEndpoints(provider: InstanceProvider, o: EndpointCacheOpt
     cache.set(id, e);
     while (cache.size > maxEntries) cache.delete(cache.keys().next().value!);
   };
-  const endpoints = (id: string, opts?: { fresh?: boolean }): Promise<InstanceEndpoints> => {
-    const hit = cache.get(id);
-    // A `fresh` lookup (a caller polling a starting instance) skips a remembered refusal, not a lookup in flight.
-    if (hit && hit.expiresAt > Date.now() && !(opts?.fresh && hit.refused)) return hit.result;
+  /**
+   * One provider lookup of `id` as an entry. Without `replaces` the caller puts the entry in the cache at once; with
+   * it (a refresh-ahead), the settled entry takes the place of `replaces` only if the cache still holds that one — a
+   * change made meanwhile (which dropped it) is not undone by a lookup begun before it.
+   */
+  const lookup = (id: string, replaces?: Entry): Entry => {
     const entry: Entry = { result: provider.endpoints(id), expiresAt: Number.POSITIVE_INFINITY };
-    put(id, entry);
+    const settle = () => {
+      if (replaces && cache.get(id) === replaces) put(id, entry);
+    };
     entry.result.then(
-      () => (entry.expiresAt = Date.now() + ttlMs),
+      () => {
+        entry.expiresAt = Date.now() + ttlMs;
+        settle();
+      },
       (err: unknown) => {
         const refusal = err instanceof ProviderError && (err.code === 'not_found' || err.code === 'not_ready');
         // Anything else (the backend unavailable) is not remembered: the next request asks again.
         if (refusal) {
           entry.refused = true;
           entry.expiresAt = Date.now() + negativeTtlMs;
-        } else if (cache.get(id) === entry) cache.delete(id);
+          settle();
+        } else if (cache.get(id) === (replaces ?? entry)) cache.delete(id);
       },
     );
+    return entry;
+  };
+  const endpoints = (id: string, opts?: { fresh?: boolean }): Promise<InstanceEndpoints> => {
+    const hit = cache.get(id);
+    const now = Date.now();
+    // A `fresh` lookup (a caller polling a starting instance) skips a remembered refusal, not a lookup in flight.
+    if (hit && hit.expiresAt > now && !(opts?.fresh && hit.refused)) return hit.result;
+    if (hit && !hit.refused && hit.expiresAt + ttlMs > now) {
+      hit.refreshing ??= lookup(id, hit);
+      return hit.result;
+    }
+    const entry = lookup(id);
+    put(id, entry);
     return entry.result;
   };
   return new Proxy(provider, {
