@@ -183,7 +183,8 @@ const shape = {
   /**
    * How long an instance's endpoints (from the provider: an apiserver GET, a Docker inspect, a health probe) are
    * reused, ms; and a "not found" / "not ready yet" answer (0: not at all). Changes made through this api replica drop
-   * them at once.
+   * them at once. Found endpoints expired less than ENDPOINTS_TTL_MS ago still answer while one lookup refreshes them
+   * (gateway/endpoint-cache.ts).
    */
   ENDPOINTS_TTL_MS: int.min(0).default(30_000),
   ENDPOINTS_NEGATIVE_TTL_MS: int.min(0).default(2_000),
@@ -195,7 +196,8 @@ const shape = {
   /**
    * How long an instance-token request through the gateway reuses the instance's record (suspended, stopped, deleted)
    * instead of reading it per request, ms (0: read each time). A stop, start or deletion through the api applies at
-   * once; a suspension by a billing run in another process within this time.
+   * once; a suspension by a billing run in another process within this time. Requests arriving while the record is
+   * being read again share that read.
    */
   INSTANCE_STATE_TTL_MS: int.min(0).max(60_000).default(1_000),
   /** Lifetime of a browser's single-use WebSocket ticket (`POST /v1/instances/:id/ws-ticket`), seconds. */
