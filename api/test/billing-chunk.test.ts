@@ -185,6 +185,39 @@ test('two runs at once over the same chunks: every period charged once, by one o
   expect(await t.store.instances.countDocuments({ paidUntil: NEXT })).toBe(60);
 }, 120_000);
 
+test('a run that read its page before another billed it finds the instances paid under the locks: nothing charged again', async () => {
+  const t = await tenants(10, 3, () => 3 * PRICE);
+  // The late run's chunk waits, after its page read, before taking its locks, until the other run has finished.
+  let go!: () => void;
+  const first = new Promise<void>((r) => (go = r));
+  let waiting!: () => void;
+  const stalled = new Promise<void>((r) => (waiting = r));
+  const other = await open(t.uri);
+  const late: ApiStore = {
+    ...other,
+    locks: new Proxy(other.locks, {
+      get(o, p) {
+        const v = Reflect.get(o, p, o) as unknown;
+        if (p !== 'insertMany' || typeof v !== 'function') return v;
+        return async (...args: unknown[]) => {
+          waiting();
+          await first;
+          return (v as (...a: unknown[]) => Promise<unknown>).apply(o, args);
+        };
+      },
+    }),
+  };
+  const lateRun = billing(t, late).run(NOW);
+  await stalled;
+  const s = await billing(t, t.store).run(NOW);
+  go();
+  const l = await lateRun;
+  expect(s).toMatchObject({ due: 30, charged: 30, failed: 0 });
+  expect(l).toMatchObject({ due: 30, charged: 0, alreadyCharged: 0, failed: 0 });
+  expect(await moneyAgrees(t)).toHaveLength(30);
+  expect(await t.store.instances.countDocuments({ paidUntil: NEXT })).toBe(30);
+}, 60_000);
+
 describe('kill -9 in the middle of a chunk', () => {
   test.each(['ledger.insertMany:after', 'ledger.insertMany:after#2', 'organisations.bulkWrite:after', 'instances.bulkWrite:after#2'])(
     'killed at %s: the next run charges each period once and advances every instance',
@@ -215,8 +248,13 @@ describe('kill -9 in the middle of a chunk', () => {
       const advanced = await t.store.instances.countDocuments({ paidUntil: NEXT });
       expect(charged).toBeGreaterThan(0); // the kill came after some writes …
       expect(advanced).toBeLessThan(60); // … and before the end
+      // The next day's run: the killed run's locks have run out, so its chunk takes the tenants.
+      await new Promise((r) => setTimeout(r, TTL + 500));
       const s = await billing(t, t.store).run(NOW);
       expect(s).toMatchObject({ failed: 0, charged: 60 - charged, alreadyCharged: charged - advanced, suspended: 0 });
+      // The run itself brought every wallet up to its ledger (not left to the next reader's roll-forward).
+      for (const org of await t.store.organisations.find({ _id: { $in: t.users } }).toArray())
+        expect(org).toMatchObject({ balanceMinor: 3 * PRICE, ledgerSeq: 1 + 3 });
       expect(await moneyAgrees(t)).toHaveLength(60);
       for (const userId of t.users) expect(await t.wallet.balance(userId)).toBe(3 * PRICE);
       expect(await t.store.instances.countDocuments({ paidUntil: NEXT })).toBe(60);
