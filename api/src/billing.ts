@@ -24,6 +24,9 @@
  * Each instance's state change runs under the lock `billing:<userId>` and re-reads the instance inside it, so two runs,
  * or a run and a deposit, at once never both act on it; the lock is renewed while provider calls run, and every write
  * is fenced (a holder that lost it stops). Every step is idempotent: running again is always safe.
+ * Pass 2 bills many tenants per database command where it only charges (`billing/chunk.ts`: the chunk's locks taken
+ * together, its ledger entries by ordered `insertMany`, its balances and `paidUntil` by `bulkWrite`s by `_id`); a tenant
+ * with a suspended or half-deleted due instance, or whose lock is held elsewhere, goes one by one ({@link billTenant}).
  */
 import type { Logger } from 'pino';
 import { AppError } from './errors.js';
@@ -37,7 +40,7 @@ import { purgeExpiredLocks, withLock, type HeldLock, type LockOptions } from './
 import type { Wallet } from './wallet.js';
 
 /** Tenants billed together per chunk (billing/chunk.ts). */
-const CHUNK_TENANTS = 25;
+const CHUNK_TENANTS = 50;
 
 export { createBillingMetrics, type BillingMetrics, type BillingSummary } from './billing/metrics.js';
 
@@ -49,11 +52,11 @@ export interface BillingOptions {
   priceMinor: number;
   logger: Logger;
   metrics?: BillingMetrics | undefined;
-  /** Instances read per batch. Default 500. */
+  /** Instances read per batch. Default 500; the due instances of pass 2: 1,000 (two chunks of tenants of ~10). */
   batchSize?: number;
   /** Instances processed in parallel within a batch. Default 8. */
   concurrency?: number;
-  /** Tenants billed together per chunk (billing/chunk.ts). Default 25. */
+  /** Tenants billed together per chunk (billing/chunk.ts). Default 50. */
   chunkTenants?: number;
   /** Chunks in flight at once. Default 2. */
   chunkConcurrency?: number;
@@ -225,7 +228,7 @@ export class Billing {
       this.o.store.instances
         .find({ ...filter, _id: { $gt: after } })
         .sort({ _id: 1 })
-        .limit(this.o.batchSize ?? 500)
+        .limit(this.o.batchSize ?? 2 * (this.o.chunkTenants ?? CHUNK_TENANTS) * 10)
         .toArray();
     let next = page('');
     for (;;) {

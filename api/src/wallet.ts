@@ -225,15 +225,15 @@ export class Wallet {
 
   /**
    * {@link chargePeriods} for many accounts at once, each under its lock `user:<account>` already held by the caller
-   * (billing takes them together: `LockSet`), by a few commands for them all: one read of the accounts, one read for
-   * entries left to roll forward, ordered `insertMany`s of whole accounts' entries (≤ {@link LEDGER_CHUNK} a command
-   * unless one account has more), one `bulkWrite` of the balances by `_id` (≤ 20 a command). The guarantees are
-   * {@link chargePeriods}'s — each key charged once (the ledger's unique index), no balance below zero, every write
-   * fenced, a crash between the entries and the balances rolled forward by the next movement. An account the batch does
-   * not fit goes through {@link chargePeriods}'s own steps under its held lock: no organisation document yet (migrated
-   * there), an entry left to roll forward, a balance that cannot pay all its periods, or an entry refused by the
-   * ledger (a key already used — a retry after a crash — or a lost lock's successor); its entries inserted before the
-   * refusal count as `charged`.
+   * (billing takes them together: `LockSet`), by a few commands for them all: one read of the accounts, ordered
+   * `insertMany`s of whole accounts' entries (≤ {@link LEDGER_CHUNK} a command), `bulkWrite`s of the balances by `_id`
+   * (20 a command). The guarantees are {@link chargePeriods}'s — each key charged once (the ledger's unique index), no
+   * balance below zero, every write fenced, a crash between the entries and the balances rolled forward by the next
+   * movement. An account the batch does not fit goes through {@link chargePeriods}'s own steps under its held lock: no
+   * organisation document yet (migrated there), more than {@link LEDGER_CHUNK} periods, a balance that cannot pay them
+   * all, or an entry refused by the ledger — its `_id` `<account>:<seq>` taken by an entry left to roll forward (a
+   * crash between a movement's entry and its balance), its key already used (a retry after a crash), or a lost lock's
+   * successor; its entries inserted before the refusal count as `charged`.
    * @returns per account, in order: its outcomes per item (as {@link chargePeriods}'s) or the error that stopped it
    *   (e.g. LockLostError, `not_found`); nothing is thrown for one account.
    * @throws the database's error when the accounts cannot be read.
@@ -246,8 +246,6 @@ export class Wallet {
     const out: Array<ChargeOutcome[] | Error> = accounts.map(() => []);
     const ids = accounts.map((a) => a.userId);
     const orgs = new Map((await this.store.organisations.find({ _id: { $in: ids } }).toArray()).map((o) => [o._id, o]));
-    const next = [...orgs.values()].map((o) => `${o._id}:${o.ledgerSeq + 1}`);
-    const pending = new Set((await this.store.ledger.find({ _id: { $in: next } }, { projection: { _id: 1 } }).toArray()).map((e) => e._id));
     const oneByOne = new Map<number, number>(); // account → how many of its items the batch charged before it left
     const plans: Array<{ a: number; entries: LedgerDoc[] }> = [];
     const createdAt = new Date();
@@ -259,7 +257,7 @@ export class Wallet {
         return;
       }
       const fits = acc.items.length <= LEDGER_CHUNK && org.balanceMinor >= acc.items.length * priceMinor;
-      if (!fits || pending.has(`${org._id}:${org.ledgerSeq + 1}`)) {
+      if (!fits) {
         oneByOne.set(a, 0);
         return;
       }
