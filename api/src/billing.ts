@@ -24,9 +24,13 @@
  * Each instance's state change runs under the lock `billing:<userId>` and re-reads the instance inside it, so two runs,
  * or a run and a deposit, at once never both act on it; the lock is renewed while provider calls run, and every write
  * is fenced (a holder that lost it stops). Every step is idempotent: running again is always safe.
+ * Pass 2 bills many tenants per database command where it only charges (`billing/chunk.ts`: the chunk's locks taken
+ * together, its ledger entries by ordered `insertMany`, its balances and `paidUntil` by `bulkWrite`s by `_id`); a tenant
+ * with a suspended or half-deleted due instance, or whose lock is held elsewhere, goes one by one ({@link billTenant}).
  */
 import type { Logger } from 'pino';
 import { AppError } from './errors.js';
+import { billChunk, byId, chargeOnly, duePeriods, MAX_CATCH_UP, UPDATE_CHUNK, type ChunkDeps } from './billing/chunk.js';
 import { BillingIntents, resumeChargeKey } from './billing/intents.js';
 import { emptySummary, type BillingMetrics, type BillingSummary } from './billing/metrics.js';
 import { nextPeriod, periodEnd } from './periods.js';
@@ -35,11 +39,8 @@ import type { ApiStore, InstanceDoc } from './store.js';
 import { purgeExpiredLocks, withLock, type HeldLock, type LockOptions } from './user-lock.js';
 import type { Wallet } from './wallet.js';
 
-/**
- * Statements per update command: a stock FerretDB v1 on PostgreSQL never answers an update command of 50 statements
- * that match existing documents (docs/embedded-database.md; wacloud's build does), so updates go in commands of 20.
- */
-const UPDATE_CHUNK = 20;
+/** Tenants billed together per chunk (billing/chunk.ts). */
+const CHUNK_TENANTS = 50;
 
 export { createBillingMetrics, type BillingMetrics, type BillingSummary } from './billing/metrics.js';
 
@@ -51,16 +52,17 @@ export interface BillingOptions {
   priceMinor: number;
   logger: Logger;
   metrics?: BillingMetrics | undefined;
-  /** Instances read per batch. Default 500. */
+  /** Instances read per batch. Default 500; the due instances of pass 2: 1,000 (two chunks of tenants of ~10). */
   batchSize?: number;
   /** Instances processed in parallel within a batch. Default 8. */
   concurrency?: number;
+  /** Tenants billed together per chunk (billing/chunk.ts). Default 50. */
+  chunkTenants?: number;
+  /** Chunks in flight at once. Default 2. */
+  chunkConcurrency?: number;
   /** Timing of the `billing:<userId>` locks (default: `user-lock.ts`'s). */
   lock?: LockOptions | undefined;
 }
-
-/** At most this many periods are caught up for one instance in one run. */
-const MAX_CATCH_UP = 24;
 
 export class Billing {
   private readonly intents: BillingIntents;
@@ -93,22 +95,41 @@ export class Billing {
 
     await this.finishDeletions(fail, s);
 
-    // 2. Due instances. Paged by _id (stable while documents change): every due instance is visited once per run; a
-    // page's instances are billed per tenant, under one hold of its lock, with bulk reads and writes (billTenant).
+    // 2. Due instances. Paged by _id (stable while documents change): every due instance is visited once per run. A
+    // page's tenants whose due instances only need charging are billed in chunks, many tenants per database command
+    // (billing/chunk.ts); the others — and those a chunk could not take — one by one, each under one hold of its lock,
+    // with bulk reads and writes (billTenant).
     const applied = new Set<string>(); // suspended in the provider by this run
-    await this.pagedByTenant({ deletedAt: null, paidUntil: { $lte: now } }, async (userId, docs) => {
-      s.due += docs.length;
-      const failed = new Set<string>(); // each instance's failure is counted once
-      const failOnce = (id: string, err: unknown) => {
-        if (failed.has(id)) return;
-        failed.add(id);
-        fail(id, err);
-      };
-      try {
-        await this.locked(userId, (lock) => this.billTenant(userId, docs, now, s, lock, applied, failOnce));
-      } catch (err) {
-        for (const doc of docs) failOnce(doc._id, err);
+    const failed = new Set<string>(); // each instance's failure is counted once
+    const failOnce = (id: string, err: unknown) => {
+      if (failed.has(id)) return;
+      failed.add(id);
+      fail(id, err);
+    };
+    const chunkDeps: ChunkDeps = { ...this.o, suspend: (doc, lock) => this.suspendInstance(doc, now, lock) };
+    await this.pagedByTenant({ deletedAt: null, paidUntil: { $lte: now } }, async (groups) => {
+      const chunks: Array<Map<string, InstanceDoc[]>> = [];
+      const oneByOne: string[] = [];
+      for (const [userId, docs] of groups) {
+        s.due += docs.length;
+        if (!docs.every(chargeOnly)) {
+          oneByOne.push(userId);
+          continue;
+        }
+        if (!chunks.length || chunks.at(-1)!.size >= (this.o.chunkTenants ?? CHUNK_TENANTS)) chunks.push(new Map());
+        chunks.at(-1)!.set(userId, docs);
       }
+      await mapLimit(chunks, this.o.chunkConcurrency ?? 2, async (chunk) => {
+        oneByOne.push(...(await billChunk(chunkDeps, chunk, now, s, applied, failOnce)));
+      });
+      await mapLimit(oneByOne, this.o.concurrency ?? 8, async (userId) => {
+        const docs = groups.get(userId)!;
+        try {
+          await this.locked(userId, (lock) => this.billTenant(userId, docs, now, s, lock, applied, failOnce));
+        } catch (err) {
+          for (const doc of docs) failOnce(doc._id, err);
+        }
+      });
     });
 
     // 3. Suspensions and stops applied to the provider again (a failed or interrupted provider call is retried).
@@ -198,20 +219,26 @@ export class Billing {
     }
   }
 
-  /** Like {@link paged}, with each page's instances grouped by tenant (`userId`): `fn` per tenant, `concurrency` at a time. */
-  private async pagedByTenant(filter: object, fn: (userId: string, docs: InstanceDoc[]) => Promise<void>): Promise<void> {
-    let after = '';
-    for (;;) {
-      const batch = await this.o.store.instances
+  /**
+   * Like {@link paged}, with each page's instances grouped by tenant (`userId` → its instances, in `_id` order), one
+   * page at a time; the next page is read while `fn` works on the current one.
+   */
+  private async pagedByTenant(filter: object, fn: (groups: Map<string, InstanceDoc[]>) => Promise<void>): Promise<void> {
+    const page = (after: string) =>
+      this.o.store.instances
         .find({ ...filter, _id: { $gt: after } })
         .sort({ _id: 1 })
-        .limit(this.o.batchSize ?? 500)
+        .limit(this.o.batchSize ?? 2 * (this.o.chunkTenants ?? CHUNK_TENANTS) * 10)
         .toArray();
+    let next = page('');
+    for (;;) {
+      const batch = await next;
       if (batch.length === 0) return;
-      after = batch[batch.length - 1]!._id;
+      next = page(batch[batch.length - 1]!._id);
+      next.catch(() => undefined); // awaited at the next turn; not unhandled meanwhile if fn throws
       const groups = new Map<string, InstanceDoc[]>();
       for (const d of batch) groups.set(d.userId, [...(groups.get(d.userId) ?? []), d]);
-      await mapLimit([...groups], this.o.concurrency ?? 8, ([userId, docs]) => fn(userId, docs));
+      await fn(groups);
     }
   }
 
@@ -233,14 +260,11 @@ export class Billing {
   ): Promise<void> {
     // One read of them all (`_id: {$in}`: an index lookup on MongoDB and on wacloud's FerretDB build, which pushes `$in`
     // down — docs/embedded-database.md), in `_id` order.
-    const docs = await this.o.store.instances
-      .find({ _id: { $in: seen.map((d) => d._id) } })
-      .sort({ _id: 1 })
-      .toArray();
+    const docs = (await this.o.store.instances.find({ _id: { $in: seen.map((d) => d._id) } }).toArray()).sort(byId);
     const active: InstanceDoc[] = [];
     for (const doc of docs) {
       if (doc.deletedAt || doc.paidUntil > now || doc.userId !== userId) continue; // another run got here first
-      if (!doc.deletingAt && !doc.suspended) {
+      if (chargeOnly(doc)) {
         active.push(doc);
         continue;
       }
@@ -250,15 +274,7 @@ export class Billing {
         fail(doc._id, err);
       }
     }
-    const items: Array<{ instanceId: string; period: { start: Date; end: Date } }> = [];
-    for (const doc of active) {
-      let until = doc.paidUntil;
-      for (let i = 0; i < MAX_CATCH_UP && until <= now; i++) {
-        const period = nextPeriod(until, doc.billingAnchorDay);
-        items.push({ instanceId: doc._id, period });
-        until = period.end;
-      }
-    }
+    const items = active.flatMap((doc) => duePeriods(doc, now));
     if (items.length === 0) return;
     lock.fence();
     const outcomes = await this.o.wallet.chargePeriods(userId, items, this.o.priceMinor);
@@ -292,7 +308,10 @@ export class Billing {
 
   /** Finishes every deletion of this provider's instances left half done (`deletingAt` without `deletedAt`). */
   private async finishDeletions(fail: (instanceId: string, err: unknown) => void, s: BillingSummary): Promise<void> {
-    await this.paged({ deletingAt: { $ne: null }, deletedAt: null, provider: this.o.provider.kind }, async (doc) => {
+    // `deletingAt` is a date or null: `$gt` the epoch is a range the embedded server serves without decoding every
+    // instance (`$ne: null` is not pushed down: docs/embedded-database.md).
+    const halfDeleted = { deletingAt: { $gt: new Date(0) }, deletedAt: null, provider: this.o.provider.kind };
+    await this.paged(halfDeleted, async (doc) => {
       try {
         await this.locked(doc.userId, async (lock) => {
           const d = await this.o.store.instances.findOne({ _id: doc._id });

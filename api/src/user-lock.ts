@@ -240,6 +240,165 @@ class DbLock implements HeldLock {
   }
 }
 
+/**
+ * Several locks taken at once by one holder, for work on many accounts per database command (billing's daily run:
+ * `billing/chunk.ts`). Same slots, renewal, fencing and release as {@link withLock}'s, with one command for all the
+ * keys where a single lock sends one per key: the current and next slots of every key are one unordered
+ * `insertMany`, a heartbeat inserts every held key's next slot in one `insertMany`, a release deletes the slots by
+ * one `deleteMany` on `_id: {$in}`. Never waits: a group of keys (e.g. a tenant's `billing:` and `user:`) of which any
+ * key is held elsewhere is not taken (its slots already inserted are removed at once) and is returned as refused,
+ * for the caller to take one by one with {@link withLock}. There is no in-process serialization: a `withLock` of
+ * the same key in this process waits for the database lock like any other process.
+ */
+export class LockSet {
+  private readonly holder = randomUUID();
+  private readonly slotMs: number;
+  private first = -1;
+  private last = -1;
+  /** Held keys → why each was lost (undefined while held). */
+  private readonly keys = new Map<string, string | undefined>();
+  private timer: NodeJS.Timeout | undefined;
+  private renewing: Promise<void> = Promise.resolve();
+
+  private constructor(
+    private readonly store: ApiStore,
+    private readonly ttlMs: number,
+  ) {
+    this.slotMs = Math.max(2, Math.floor(ttlMs / 2));
+  }
+
+  /**
+   * Takes every group of keys that no one else holds, each group whole or not at all.
+   * @returns the set (release it) and the indexes of the groups refused (some key held elsewhere).
+   * @throws the database's error (nothing is held then).
+   */
+  static async take(store: ApiStore, groups: string[][], o: LockOptions = {}): Promise<{ set: LockSet; refused: number[] }> {
+    const set = new LockSet(store, o.ttlMs ?? 10_000);
+    const now = set.slot(Date.now());
+    set.first = now;
+    set.last = now + 1;
+    const keys = groups.flat();
+    const taken = await set.insert(keys, [now, now + 1]).catch(async (err: unknown) => {
+      await set.deleteSlots(keys).catch(() => undefined);
+      throw err;
+    });
+    const refused: number[] = [];
+    const covers = set.covers(); // false when the inserts took so long that the slots no longer cover now
+    groups.forEach((g, i) => {
+      if (covers && g.every((k) => taken.has(k))) for (const k of g) set.keys.set(k, undefined);
+      else refused.push(i);
+    });
+    // The refused groups' slots that were inserted are ours: removed at once (the holder is in the filter).
+    const partly = keys.filter((k) => !set.keys.has(k));
+    if (partly.length) await set.deleteSlots(partly);
+    if (set.keys.size > 0) {
+      set.timer = setInterval(
+        () => {
+          set.renewing = set.renewing.then(() => set.renew());
+        },
+        Math.max(1, Math.floor(set.ttlMs / 8)),
+      );
+      set.timer.unref();
+    }
+    return { set, refused };
+  }
+
+  /** The held lock `key`, to fence its writes; its `fence()` throws once the set's slots ran out or the key was lost. */
+  lock(key: string): HeldLock {
+    if (!this.keys.has(key)) throw new Error(`lock ${key} is not held by this set`);
+    const lost = () => !this.keys.has(key) || this.keys.get(key) !== undefined || !this.covers();
+    const fence = () => this.fence(key);
+    return {
+      key,
+      get lost() {
+        return lost();
+      },
+      fence,
+    };
+  }
+
+  /** Releases `keys` (default: all held), by one command. */
+  async release(keys: string[] = [...this.keys.keys()]): Promise<void> {
+    const mine = keys.filter((k) => this.keys.has(k));
+    for (const k of mine) this.keys.delete(k);
+    if (this.keys.size === 0) clearInterval(this.timer);
+    await this.renewing;
+    if (mine.length) await this.deleteSlots(mine).catch(() => undefined); // a leftover only blocks until its slot passes
+  }
+
+  private fence(key: string): void {
+    if (!this.keys.has(key)) throw new LockLostError(key, 'released by this holder');
+    if (this.keys.get(key) === undefined && !this.covers())
+      this.keys.set(key, 'its slots ran out before they were renewed (the holder froze or the database was slow)');
+    const reason = this.keys.get(key);
+    if (reason !== undefined) throw new LockLostError(key, reason);
+  }
+
+  /** Heartbeat: every held key's slot after the current one, by one command. */
+  private async renew(): Promise<void> {
+    const live = [...this.keys].filter(([, lost]) => lost === undefined).map(([k]) => k);
+    if (live.length === 0) return;
+    const current = this.slot(Date.now());
+    if (current > this.last) {
+      for (const k of live) this.keys.set(k, 'its slots ran out before they were renewed (the holder froze or the database was slow)');
+      clearInterval(this.timer);
+      return;
+    }
+    if (this.last > current) return;
+    try {
+      const taken = await this.insert(live, [this.last + 1]);
+      for (const k of live) if (!taken.has(k)) this.keys.set(k, 'another holder owns its next slot');
+      this.last++;
+    } catch {
+      /* the database is unreachable: try again at the next beat; fence() refuses once the slots run out */
+    }
+  }
+
+  /**
+   * Inserts the slots `slots` of `keys` (unordered). @returns the keys all of whose slots are now ours (a slot
+   * refused as a duplicate is ours when an earlier insert landed but its answer was lost).
+   */
+  private async insert(keys: string[], slots: number[]): Promise<Set<string>> {
+    const docs = keys.flatMap((key) =>
+      slots.map((s) => ({ _id: this.id(key, s), key, holder: this.holder, expiresAt: new Date((s + 1) * this.slotMs) })),
+    );
+    const refused = new Set<string>();
+    try {
+      await this.store.locks.insertMany(docs, { ordered: false });
+    } catch (err) {
+      type WriteError = { index: number; code?: number; errmsg?: string };
+      const errors = (err as { writeErrors?: WriteError[] | WriteError }).writeErrors;
+      const list = Array.isArray(errors) ? errors : errors ? [errors] : [];
+      if (list.length === 0 || !list.every((e) => isDuplicateKey({ code: e.code, message: e.errmsg }))) throw err;
+      const ids = list.map((e) => docs[e.index]!._id);
+      const ours = new Set(
+        (await this.store.locks.find({ _id: { $in: ids } }).toArray()).filter((d) => d.holder === this.holder).map((d) => d._id),
+      );
+      for (const e of list) if (!ours.has(docs[e.index]!._id)) refused.add(docs[e.index]!.key);
+    }
+    return new Set(keys.filter((k) => !refused.has(k)));
+  }
+
+  /** Deletes this holder's slots of `keys` in [first, last], by one `deleteMany` (`_id: {$in}` and the holder). */
+  private async deleteSlots(keys: string[]): Promise<void> {
+    const ids: string[] = [];
+    for (const k of keys) for (let s = this.first; s <= this.last && s >= 0; s++) ids.push(this.id(k, s));
+    if (ids.length > 0) await this.store.locks.deleteMany({ _id: { $in: ids }, holder: this.holder });
+  }
+
+  private covers(): boolean {
+    return this.last >= 0 && this.slot(Date.now()) >= this.first && this.slot(Date.now() + this.slotMs / 2) <= this.last;
+  }
+
+  private slot(ms: number): number {
+    return Math.floor(ms / this.slotMs);
+  }
+
+  private id(key: string, slot: number): string {
+    return `${key}@${slot}`;
+  }
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

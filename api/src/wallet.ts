@@ -32,6 +32,12 @@ export function periodChargeKey(instanceId: string, start: Date): string {
   return `charge:${instanceId}:${start.toISOString()}`;
 }
 
+/** One period of one instance to charge. */
+export interface ChargeItem {
+  instanceId: string;
+  period: { start: Date; end: Date };
+}
+
 /** What {@link Wallet.chargePeriods} did with one period. */
 export type ChargeOutcome = 'charged' | 'duplicate' | 'insufficient' | 'skipped';
 
@@ -137,11 +143,7 @@ export class Wallet {
    * @returns per item: `charged`, `duplicate`, `insufficient` or `skipped`.
    * @throws AppError `not_found` for an unknown account, `busy` when the lock times out or is lost.
    */
-  async chargePeriods(
-    userId: string,
-    items: ReadonlyArray<{ instanceId: string; period: { start: Date; end: Date } }>,
-    priceMinor: number,
-  ): Promise<ChargeOutcome[]> {
+  async chargePeriods(userId: string, items: ReadonlyArray<ChargeItem>, priceMinor: number): Promise<ChargeOutcome[]> {
     if (!Number.isSafeInteger(priceMinor) || priceMinor < 0) throw new RangeError('priceMinor must be a non-negative safe integer');
     if (items.length === 0) return [];
     return withUserLock(this.store, userId, (lock) => this.chargePeriodsLocked(userId, items, priceMinor, lock), this.o.lock);
@@ -149,7 +151,7 @@ export class Wallet {
 
   private async chargePeriodsLocked(
     userId: string,
-    items: ReadonlyArray<{ instanceId: string; period: { start: Date; end: Date } }>,
+    items: ReadonlyArray<ChargeItem>,
     priceMinor: number,
     lock: HeldLock,
   ): Promise<ChargeOutcome[]> {
@@ -190,22 +192,7 @@ export class Wallet {
         }
         b -= priceMinor;
         q++;
-        chunk.push({
-          k: next,
-          entry: {
-            _id: `${userId}:${q}`,
-            userId,
-            seq: q,
-            type: 'charge',
-            amountMinor: -priceMinor,
-            balanceAfterMinor: b,
-            idempotencyKey: key,
-            instanceId: it.instanceId,
-            period: it.period,
-            memo: `Instance ${it.instanceId}: ${it.period.start.toISOString().slice(0, 10)} – ${it.period.end.toISOString().slice(0, 10)}`,
-            createdAt,
-          },
-        });
+        chunk.push({ k: next, entry: chargeEntry(userId, q, b, priceMinor, it, createdAt) });
       }
       if (chunk.length === 0) continue;
       lock.fence();
@@ -236,6 +223,101 @@ export class Wallet {
     return out;
   }
 
+  /**
+   * {@link chargePeriods} for many accounts at once, each under its lock `user:<account>` already held by the caller
+   * (billing takes them together: `LockSet`), by a few commands for them all: one read of the accounts, ordered
+   * `insertMany`s of whole accounts' entries (≤ {@link LEDGER_CHUNK} a command), `bulkWrite`s of the balances by `_id`
+   * (20 a command). The guarantees are {@link chargePeriods}'s — each key charged once (the ledger's unique index), no
+   * balance below zero, every write fenced, a crash between the entries and the balances rolled forward by the next
+   * movement. An account the batch does not fit goes through {@link chargePeriods}'s own steps under its held lock: no
+   * organisation document yet (migrated there), more than {@link LEDGER_CHUNK} periods, a balance that cannot pay them
+   * all, or an entry refused by the ledger — its `_id` `<account>:<seq>` taken by an entry left to roll forward (a
+   * crash between a movement's entry and its balance), its key already used (a retry after a crash), or a lost lock's
+   * successor; its entries inserted before the refusal count as `charged`.
+   * @returns per account, in order: its outcomes per item (as {@link chargePeriods}'s) or the error that stopped it
+   *   (e.g. LockLostError, `not_found`); nothing is thrown for one account.
+   * @throws the database's error when the accounts cannot be read.
+   */
+  async chargeAccounts(
+    accounts: ReadonlyArray<{ userId: string; items: ReadonlyArray<ChargeItem>; lock: HeldLock }>,
+    priceMinor: number,
+  ): Promise<Array<ChargeOutcome[] | Error>> {
+    if (!Number.isSafeInteger(priceMinor) || priceMinor < 0) throw new RangeError('priceMinor must be a non-negative safe integer');
+    const out: Array<ChargeOutcome[] | Error> = accounts.map(() => []);
+    const ids = accounts.map((a) => a.userId);
+    const orgs = new Map((await this.store.organisations.find({ _id: { $in: ids } }).toArray()).map((o) => [o._id, o]));
+    const oneByOne = new Map<number, number>(); // account → how many of its items the batch charged before it left
+    const plans: Array<{ a: number; entries: LedgerDoc[] }> = [];
+    const createdAt = new Date();
+    accounts.forEach((acc, a) => {
+      const org = orgs.get(acc.userId);
+      if (acc.items.length === 0) return;
+      if (!org) {
+        oneByOne.set(a, 0);
+        return;
+      }
+      const fits = acc.items.length <= LEDGER_CHUNK && org.balanceMinor >= acc.items.length * priceMinor;
+      if (!fits) {
+        oneByOne.set(a, 0);
+        return;
+      }
+      let b = org.balanceMinor;
+      const entries = acc.items.map((it, k) =>
+        chargeEntry(acc.userId, org.ledgerSeq + k + 1, (b -= priceMinor), priceMinor, it, createdAt),
+      );
+      plans.push({ a, entries });
+    });
+    const done: Array<{ a: number; last: LedgerDoc }> = [];
+    let queue = plans;
+    while (queue.length > 0) {
+      let take = 1;
+      let size = queue[0]!.entries.length;
+      while (take < queue.length && size + queue[take]!.entries.length <= LEDGER_CHUNK) size += queue[take++]!.entries.length;
+      let rest = queue.slice(take);
+      const live = queue.slice(0, take).filter((p) => fenced(accounts[p.a]!.lock, (err) => (out[p.a] = err)));
+      const refused = live.length
+        ? await insertOrdered(
+            this.store,
+            live.flatMap((p) => p.entries),
+          )
+        : undefined;
+      let at = 0; // index of the account's first entry in the command
+      for (const [n, p] of live.entries()) {
+        if (refused !== undefined && refused < at + p.entries.length) {
+          oneByOne.set(p.a, refused - at); // the refused entry's account (its entries before it are in)
+          rest = [...live.slice(n + 1), ...rest]; // the accounts after it were not inserted
+          break;
+        }
+        out[p.a] = p.entries.map(() => 'charged');
+        done.push({ a: p.a, last: p.entries[p.entries.length - 1]! });
+        at += p.entries.length;
+      }
+      queue = rest;
+    }
+    const balances = done.map(({ a, last }) => ({ a, update: { _id: accounts[a]!.userId, last } }));
+    for (let i = 0; i < balances.length; i += 20) {
+      // A lost lock: its entries are in, the next movement rolls them forward.
+      const part = balances.slice(i, i + 20).filter(({ a }) => fenced(accounts[a]!.lock, (err) => (out[a] = err)));
+      if (part.length === 0) continue;
+      await this.store.organisations.bulkWrite(
+        part.map(({ update: { _id, last } }) => ({
+          updateOne: { filter: { _id }, update: { $set: { balanceMinor: last.balanceAfterMinor, ledgerSeq: last.seq } } },
+        })),
+        { ordered: false },
+      );
+    }
+    for (const [a, charged] of oneByOne) {
+      const acc = accounts[a]!;
+      try {
+        const r = await this.chargePeriodsLocked(acc.userId, acc.items, priceMinor, acc.lock);
+        out[a] = r.map((o, k) => (k < charged ? 'charged' : o));
+      } catch (err) {
+        out[a] = err as Error;
+      }
+    }
+    return out;
+  }
+
   /** The ledger entry recorded under `idempotencyKey`, or null: whether that movement happened. */
   entry(idempotencyKey: string): Promise<LedgerDoc | null> {
     return this.store.ledger.findOne({ idempotencyKey });
@@ -261,6 +343,41 @@ export class Wallet {
       await this.store.organisations.updateOne({ _id: userId }, { $set: { balanceMinor: next.balanceAfterMinor, ledgerSeq: next.seq } });
       user = { ...user, balanceMinor: next.balanceAfterMinor, ledgerSeq: next.seq };
     }
+  }
+}
+
+/** The ledger entry charging `it`: sequence `seq` of `userId`, leaving `balanceAfterMinor`. */
+function chargeEntry(
+  userId: string,
+  seq: number,
+  balanceAfterMinor: number,
+  priceMinor: number,
+  it: ChargeItem,
+  createdAt: Date,
+): LedgerDoc {
+  return {
+    _id: `${userId}:${seq}`,
+    userId,
+    seq,
+    type: 'charge',
+    amountMinor: -priceMinor,
+    balanceAfterMinor,
+    idempotencyKey: periodChargeKey(it.instanceId, it.period.start),
+    instanceId: it.instanceId,
+    period: it.period,
+    memo: `Instance ${it.instanceId}: ${it.period.start.toISOString().slice(0, 10)} – ${it.period.end.toISOString().slice(0, 10)}`,
+    createdAt,
+  };
+}
+
+/** Whether `lock` still holds (`fence()`); else `lost` gets the error. */
+function fenced(lock: HeldLock, lost: (err: Error) => void): boolean {
+  try {
+    lock.fence();
+    return true;
+  } catch (err) {
+    lost(err as Error);
+    return false;
   }
 }
 

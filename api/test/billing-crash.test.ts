@@ -212,7 +212,7 @@ describe('kill -9 during a billing run', () => {
     expect(await w.wallet.balance(w.userId)).toBe(PRICE);
   }, 30_000);
 
-  test.each(['ledger.insertMany:after', 'wallet.chargePeriods:after', 'instances.bulkWrite:after'])(
+  test.each(['ledger.insertMany:after', 'organisations.bulkWrite:after', 'wallet.chargeAccounts:after', 'instances.bulkWrite:after'])(
     'a period charge, killed at %s: the next run charges it once and moves paidUntil',
     async (step) => {
       const w = await world(2 * PRICE);
