@@ -81,8 +81,12 @@ const shape = {
   WEBHOOK_RETRY_MAX_MS: durationMs.default(300_000),
   /** Timeout of one delivery request, ms. */
   WEBHOOK_TIMEOUT_MS: durationMs.default(10_000),
-  /** Webhook deliveries in flight at once (parallel POSTs to the tenant's receiver). */
-  WEBHOOK_CONCURRENCY: count.max(256).default(16),
+  /**
+   * Webhook deliveries in flight at once (parallel POSTs to the tenant's receiver, at most as many connections). 64: a
+   * burst's deliveries keep up with the instance's ingest (16 left them waiting on the shared event loop; api/bench
+   * `webhooks`, instance/README.md).
+   */
+  WEBHOOK_CONCURRENCY: count.max(256).default(64),
   /**
    * SSRF guard (docs/security.md): CIDRs receivers may be in although their class is refused (loopback, private, …),
    * comma-separated; set by the operator, e.g. `127.0.0.0/8` for a receiver on the same machine.

@@ -53,6 +53,8 @@ export interface PersisterOptions {
   metrics?: Metrics | undefined;
   /** Operations per batch write. */
   batchSize: number;
+  /** Operations per batch while this many wait (a burst: fewer, larger writes). Default 4 × `batchSize`, never less. */
+  burstBatchSize?: number | undefined;
   /** Longest an operation waits before a flush starts, ms. */
   flushMs: number;
   /** In-memory bound in operations; beyond it operations spill to `spillFile`. */
@@ -333,7 +335,8 @@ export class Persister {
     for (;;) {
       if (this.queue.length < this.opts.batchSize) this.unspill();
       if (this.queue.length === 0) return;
-      const batch = this.queue.slice(0, this.opts.batchSize);
+      const burst = Math.max(this.opts.batchSize, this.opts.burstBatchSize ?? 4 * this.opts.batchSize);
+      const batch = this.queue.slice(0, this.queue.length >= burst ? burst : this.opts.batchSize);
       try {
         await this.write(batch);
         if (this.closed) return; // the close spilled the queue meanwhile (the writes are idempotent)

@@ -7,8 +7,10 @@
  *   `(status, nextAttemptAt)` index) at start, when notified (a test event, a replay, a new receiver), when retries
  *   fall due, when offers were refused, and every poll interval. Claims are held in memory (one instance process owns
  *   its database): a crash loses the claims, never the events, which stay `pending` until their outcome is stored.
- * - `concurrency` workers POST in parallel (keep-alive connections to the checked address, {@link postWebhook}), each
- *   event with the HMAC signature and a stable `X-Wacloud-Event-Id`; outcomes are stored in batches
+ * - `concurrency` workers POST in parallel (keep-alive connections to the checked address, at most `concurrency` per
+ *   receiver, {@link postWebhook}), each event with the HMAC signature and a stable `X-Wacloud-Event-Id`. The workers
+ *   share the instance's one thread with ingest, so each POST waits on the event loop's turns: 64 of them (the default)
+ *   keep up with a burst's hand-overs, 16 did not (instance/README.md, webhooks); outcomes are stored in batches
  *   ({@link MarkWriter}: delivered, rescheduled or failed, with the attempt's HTTP status, error, latency and address —
  *   the delivery log; the api outbox deletes delivered records instead). An event stays claimed until its outcome is
  *   stored, so it is never attempted twice at once; a claim read that began before an outcome was stored is
@@ -50,7 +52,7 @@ export interface DispatcherOptions {
   guard: Pick<WebhookGuard, 'target'>;
   /** Bytes of a receiver's answer read at most. */
   maxResponseBytes: number;
-  /** Parallel deliveries (default 16; the api target uses 1, keeping its events in order). */
+  /** Parallel deliveries and connections per receiver (default 64; the api target uses 1, keeping its events in order). */
   concurrency?: number;
   /** Longest idle sleep between polls, ms. */
   pollMs?: number;
@@ -102,7 +104,7 @@ export class WebhookDispatcher {
   }
 
   private get concurrency(): number {
-    return this.opts.concurrency ?? 16;
+    return this.opts.concurrency ?? 64;
   }
 
   /** Below this many queued events the next claim may read the outbox. */
@@ -282,6 +284,7 @@ export class WebhookDispatcher {
       guard: this.opts.guard,
       timeoutMs: this.opts.timeoutMs,
       maxResponseBytes: this.opts.maxResponseBytes,
+      connections: this.concurrency,
     });
     const status = r.status;
     let error = r.error;

@@ -100,10 +100,15 @@ function dnsServer(s: string): string {
   return s;
 }
 
+/** Checked IP-literal URLs remembered at most (then forgotten all at once). */
+const MAX_LITERALS = 64;
+
 export class WebhookGuard {
   private readonly allow: Cidr[];
   private readonly deny: Cidr[];
   private readonly resolver: dns.promises.Resolver | undefined;
+  /** Checked targets of URLs whose host is an IP literal (nothing to resolve: the check cannot change), by URL. */
+  private readonly literals = new Map<string, CheckedTarget>();
 
   /** @throws Error when a CIDR or DNS server is invalid (the configuration validates them first). */
   constructor(private readonly o: WebhookGuardOptions) {
@@ -163,10 +168,13 @@ export class WebhookGuard {
 
   /**
    * Checks a receiver URL: http(s), no credentials in it, and every address of its host allowed. Resolves with the
-   * address to connect to (the first one; all were checked).
+   * address to connect to (the first one; all were checked). A URL whose host is an IP literal is checked once and
+   * remembered (a burst's deliveries skip parsing it again); a host name is resolved and checked on every call.
    * @throws WebhookRefusedError (not http(s), credentials, or an address refused); WebhookResolveError.
    */
   async target(raw: string): Promise<CheckedTarget> {
+    const known = this.literals.get(raw);
+    if (known) return known;
     let url: URL;
     try {
       url = new URL(raw);
@@ -183,7 +191,12 @@ export class WebhookGuard {
       const literal = ipaddr.isValid(host.replace(/^\[|\]$/g, ''));
       throw new WebhookRefusedError(`${literal ? 'the address is' : `${host} resolves to`} ${why}; webhooks go to public addresses only`);
     }
-    return { url, host, address: addresses[0]!.address, family: addresses[0]!.family };
+    const checked: CheckedTarget = { url, host, address: addresses[0]!.address, family: addresses[0]!.family };
+    if (ipaddr.isValid(host.replace(/^\[|\]$/g, ''))) {
+      if (this.literals.size >= MAX_LITERALS) this.literals.clear();
+      this.literals.set(raw, checked);
+    }
+    return checked;
   }
 }
 
