@@ -3,6 +3,7 @@ import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
 import { ApiClient } from '../core/api';
 import { toApiError } from '../core/api-error';
 import type { Instance, User } from '../api/models';
+import { prepareDisplayFormatters } from '../shared/format';
 import { TeamApi, type Member } from '../team/team-api';
 import { ConversationDetails } from './conversation-details';
 import { ConversationList } from './conversation-list';
@@ -71,6 +72,7 @@ export class Inbox {
       });
     });
     void this.init();
+    prepareDisplayFormatters();
   }
 
   private async init(): Promise<void> {

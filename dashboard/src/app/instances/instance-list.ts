@@ -3,7 +3,7 @@ import { RouterLink } from '@angular/router';
 import { ApiClient } from '../core/api';
 import { ApiError, toApiError } from '../core/api-error';
 import { valueOf } from '../shared/dom';
-import { badgeClass, formatDay, formatNumber, formatRelative } from '../shared/format';
+import { badgeClass, formatDay, formatNumber, formatRelative, prepareDisplayFormatters } from '../shared/format';
 import { phaseLabel, sessionLabel } from '../shared/labels';
 import type { Instance, Pricing, User } from '../api/models';
 import { formatMoney } from '../shared/money';
@@ -55,6 +55,7 @@ export class InstanceList {
 
   constructor() {
     void this.loadAccount();
+    prepareDisplayFormatters();
   }
 
   deleteLabel(name: string): string {
