@@ -71,7 +71,10 @@ export class Inbox {
         this.open.set(null);
       });
     });
-    void this.init();
+    // The page renders first (its heading and panes are the largest paint); its requests start in the next task,
+    // and the formatters of the list are set up in tasks of their own while they load (issue 18, Lighthouse).
+    const timer = setTimeout(() => void this.init(), 0);
+    inject(DestroyRef).onDestroy(() => clearTimeout(timer));
     prepareDisplayFormatters();
   }
 
