@@ -16,7 +16,7 @@
  * `npm run build -w dashboard`. Rows are recorded with testenv's benchRow (BENCH_ROWS).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
@@ -146,6 +146,9 @@ async function logIn(page: Page, apiUrl: string): Promise<void> {
 async function main(): Promise<void> {
   if (!existsSync(path.join(distDir, 'index.html')))
     throw new Error(`no dashboard build in ${distDir}: run \`npm run build -w dashboard\``);
+  const main = /src="(main-[^"]+\.js)"/.exec(readFileSync(path.join(distDir, 'index.html'), 'utf8'))?.[1];
+  if (main && !readFileSync(path.join(distDir, main), 'utf8').startsWith('//# allFunctionsCalledOnLoad'))
+    benchLog('warning: the build has no compile hints (built with `ng build`, not `npm run build -w dashboard`)');
   const size = initialJsKb();
   benchOut(size.line);
   benchRow({

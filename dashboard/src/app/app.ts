@@ -1,4 +1,4 @@
-import { ChangeDetectionStrategy, Component, effect, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, computed, effect, inject } from '@angular/core';
 import { RouterLink, RouterLinkActive, RouterOutlet } from '@angular/router';
 import { ApiClient } from './core/api';
 import { SessionStore } from './core/session';
@@ -44,17 +44,27 @@ export class App {
   protected readonly session = inject(SessionStore);
   protected readonly signOut = inject(SignOut);
   private readonly api = inject(ApiClient);
-  /** Whether the signed-in member is an owner or admin (the Overview link). */
-  protected readonly admin = signal(false);
+  /**
+   * Whether the signed-in member is an owner or admin (the Overview link): the role remembered with the session, so
+   * the link is there from the first render (no layout shift of the top bar when it arrives), refreshed by `GET /v1/me`.
+   */
+  protected readonly admin = computed(() => {
+    const role = this.session.session()?.role;
+    return role === 'owner' || role === 'admin';
+  });
 
   constructor() {
-    effect(() => {
-      this.admin.set(false);
+    // In a task after the bootstrap's (the first request through HttpClient costs main-thread time of its own: one
+    // long task less on a cold load; issue 18, Lighthouse).
+    effect((onCleanup) => {
       if (!this.session.token()) return;
-      this.api.me().then(
-        (me) => this.admin.set(me.role === 'owner' || me.role === 'admin'),
-        () => undefined,
-      );
+      const timer = setTimeout(() => {
+        this.api.me().then(
+          (me) => this.session.rememberRole(me.role),
+          () => undefined,
+        );
+      }, 0);
+      onCleanup(() => clearTimeout(timer));
     });
   }
 }

@@ -54,4 +54,15 @@ describe('SessionStore', () => {
     expect(s.token()).toBeNull();
     expect(localStorage.getItem(SESSION_KEY)).toBeNull();
   });
+
+  it('remembers the role from the login and from later answers, across a reload', () => {
+    const s = TestBed.inject(SessionStore);
+    s.rememberRole('owner'); // no session: nothing to remember it on
+    expect(s.session()).toBeNull();
+    s.start({ ...login(), user: { ...login().user, role: 'admin' } });
+    expect(s.session()?.role).toBe('admin');
+    s.rememberRole('member');
+    TestBed.resetTestingModule();
+    expect(TestBed.inject(SessionStore).session()?.role).toBe('member');
+  });
 });

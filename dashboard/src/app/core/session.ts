@@ -8,6 +8,8 @@ export interface StoredSession {
   /** Epoch ms after which the token is refused. */
   expiresAt: number;
   email: string;
+  /** The member's role in the team when last seen (login, `GET /v1/me`): the top bar shows its links from it at once. */
+  role?: string;
 }
 
 /** The signed-in session (the access token), kept across reloads in localStorage. */
@@ -24,8 +26,18 @@ export class SessionStore {
   /** Stores a fresh login. */
   start(login: LoginResponse, now = Date.now()): void {
     const s: StoredSession = { accessToken: login.accessToken, expiresAt: now + login.expiresIn * 1000, email: login.user.email };
+    if (login.user.role) s.role = login.user.role;
     this.storage?.setItem(SESSION_KEY, JSON.stringify(s));
     this.state.set(s);
+  }
+
+  /** Remembers the member's role as the api last gave it (a no-op without a session or when unchanged). */
+  rememberRole(role: string | undefined): void {
+    const s = this.state();
+    if (!s || !role || s.role === role) return;
+    const next = { ...s, role };
+    this.storage?.setItem(SESSION_KEY, JSON.stringify(next));
+    this.state.set(next);
   }
 
   /** Forgets the session (logout, 401). */

@@ -2,6 +2,7 @@ import type { Conversation, InboxMessage } from './inbox-models';
 import {
   applyAck,
   applyMessage,
+  compareText,
   conversationOf,
   eligibleAssignees,
   isDropNotice,
@@ -10,6 +11,7 @@ import {
   moveSelection,
   prependPage,
   queuedMessage,
+  sortConversations,
   upsertConversation,
   upsertMessage,
   type ListFilter,
@@ -73,6 +75,17 @@ describe('inbox list filters', () => {
     expect(matches(conv('6', { name: 'Maria Souza' }), { ...all, q: 'souza' }, ME)).toBe(true);
     expect(matches(conv('6', { name: 'Maria Souza' }), { ...all, q: 'pedro' }, ME)).toBe(false);
     expect(matches(mine, { ...all, tab: 'mine' }, null)).toBe(false);
+  });
+});
+
+describe('list order', () => {
+  it('orders by code units (ISO instants, ids), newest activity first and ties by id', () => {
+    expect(compareText('2026-12-01T10:00:00Z', '2026-12-01T09:59:59Z')).toBe(1);
+    expect(compareText('a', 'a')).toBe(0);
+    expect(compareText('B', 'a')).toBe(-1); // not the locale's collation, where a < B
+    const at = (id: string, lastActivityAt: string) => conv(id, { lastActivityAt });
+    const list = [at('a', '2026-12-01T09:00:00Z'), at('c', '2026-12-01T10:00:00Z'), at('B', '2026-12-01T09:00:00Z')];
+    expect(sortConversations(list).map((c) => c.id)).toEqual(['c', 'B', 'a']);
   });
 });
 

@@ -29,9 +29,17 @@ export function matches(
   return true;
 }
 
+/**
+ * Code-unit order of two strings: what ISO 8601 instants and ids need (`localeCompare` would set up the browser's
+ * collation data for it, tens of ms on the inbox's first render; issue 18, Lighthouse).
+ */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Newest activity first; ties by id so the order is stable. */
 export function sortConversations(list: Conversation[]): Conversation[] {
-  return [...list].sort((a, b) => b.lastActivityAt.localeCompare(a.lastActivityAt) || a.id.localeCompare(b.id));
+  return [...list].sort((a, b) => compareText(b.lastActivityAt, a.lastActivityAt) || compareText(a.id, b.id));
 }
 
 /**
@@ -136,9 +144,9 @@ export function upsertMessage(messages: InboxMessage[], m: InboxMessage): InboxM
   if (i >= 0) {
     const next = [...messages];
     next[i] = { ...messages[i], ...m, sentBy: m.sentBy ?? messages[i]!.sentBy };
-    return next.sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+    return next.sort((a, b) => compareText(a.timestamp, b.timestamp));
   }
-  return [...messages, m].sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+  return [...messages, m].sort((a, b) => compareText(a.timestamp, b.timestamp));
 }
 
 /** A queued send shown as a message until the sent message replaces it (its WhatsApp id once sent, ack 0 before). */
@@ -167,7 +175,7 @@ export function applyAck(messages: InboxMessage[], id: string, ack: number): Inb
 /** Adds the older page in front of the messages already shown, without duplicates (oldest first). */
 export function prependPage(messages: InboxMessage[], older: InboxMessage[]): InboxMessage[] {
   const seen = new Set(messages.map((m) => m.id));
-  return [...older.filter((m) => !seen.has(m.id)), ...messages].sort((a, b) => a.timestamp.localeCompare(b.timestamp));
+  return [...older.filter((m) => !seen.has(m.id)), ...messages].sort((a, b) => compareText(a.timestamp, b.timestamp));
 }
 
 /** The next item of a list when moving by `delta` with the keyboard (wrapping), or the first when nothing is selected. */

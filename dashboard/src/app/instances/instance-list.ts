@@ -1,9 +1,9 @@
-import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, computed, DestroyRef, inject, PendingTasks, signal } from '@angular/core';
 import { RouterLink } from '@angular/router';
 import { ApiClient } from '../core/api';
 import { ApiError, toApiError } from '../core/api-error';
 import { valueOf } from '../shared/dom';
-import { badgeClass, formatDay, formatNumber, formatRelative } from '../shared/format';
+import { badgeClass, formatDay, formatNumber, formatRelative, prepareDisplayFormatters } from '../shared/format';
 import { phaseLabel, sessionLabel } from '../shared/labels';
 import type { Instance, Pricing, User } from '../api/models';
 import { formatMoney } from '../shared/money';
@@ -51,10 +51,18 @@ export class InstanceList {
   /** The number of instances, written the member's way. */
   readonly count = computed(() => formatNumber(this.instances()?.length ?? 0));
 
-  readonly refresh = poll(() => this.load(), POLL_MS);
+  readonly refresh = poll(() => this.load(), POLL_MS, { start: false });
 
   constructor() {
-    void this.loadAccount();
+    // The page renders first; its requests start in the next task (a pending task, so tests and stability wait for
+    // them), and the formatters are set up in tasks of their own while they load (issue 18, Lighthouse).
+    const done = inject(PendingTasks).add();
+    const timer = setTimeout(() => void Promise.allSettled([this.refresh.now(), this.loadAccount()]).finally(done), 0);
+    inject(DestroyRef).onDestroy(() => {
+      clearTimeout(timer);
+      done();
+    });
+    prepareDisplayFormatters();
   }
 
   deleteLabel(name: string): string {

@@ -3,6 +3,7 @@
  * and the member's time zone (core/i18n/display.ts); billing days are shown in UTC, where billing runs (00:00 UTC).
  */
 import { displayLocale, displayTimeZone } from '../core/i18n/display';
+import { dateTimeFormat, numberFormat, prepareFormatters, relativeTimeFormat } from './intl-cache';
 
 function parse(iso: string | null | undefined): Date | null {
   if (!iso) return null;
@@ -14,19 +15,24 @@ function parse(iso: string | null | undefined): Date | null {
 export function formatDate(iso: string | null | undefined, locale = displayLocale(), timeZone = displayTimeZone()): string {
   const d = parse(iso);
   if (!d) return iso || '—';
-  return d.toLocaleString(locale, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone });
+  return dateTimeFormat(locale, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', timeZone }).format(
+    d,
+  );
 }
+
+const DAY: Intl.DateTimeFormatOptions = { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' };
+const RELATIVE: Intl.RelativeTimeFormatOptions = { numeric: 'auto' };
 
 /** A billing day (period boundaries, paid until): the calendar day in UTC, where billing runs at 00:00; '—' when absent. */
 export function formatDay(iso: string | null | undefined, locale = displayLocale()): string {
   const d = parse(iso);
   if (!d) return iso || '—';
-  return d.toLocaleDateString(locale, { year: 'numeric', month: 'short', day: 'numeric', timeZone: 'UTC' });
+  return dateTimeFormat(locale, DAY).format(d);
 }
 
 /** A plain number in the dashboard's language (12 345 in ru, 12.345 in pt-BR). */
 export function formatNumber(n: number, locale: string = displayLocale(), fractionDigits?: number): string {
-  return new Intl.NumberFormat(
+  return numberFormat(
     locale,
     fractionDigits === undefined ? {} : { minimumFractionDigits: fractionDigits, maximumFractionDigits: fractionDigits },
   ).format(n);
@@ -46,9 +52,18 @@ export function formatRelative(iso: string | null | undefined, now = Date.now(),
   const d = parse(iso);
   if (!d) return '';
   const diff = d.getTime() - now;
-  const rtf = new Intl.RelativeTimeFormat(locale, { numeric: 'auto' });
+  const rtf = relativeTimeFormat(locale, RELATIVE);
   for (const [unit, ms] of UNITS) if (Math.abs(diff) >= ms || unit === 'second') return rtf.format(Math.trunc(diff / ms), unit);
   return '';
+}
+
+/**
+ * Sets up, each in a task of its own, the formatters of {@link formatNumber}, {@link formatDay} and
+ * {@link formatRelative} in the dashboard's language: a page calls it when it asks for its data, so that the
+ * browser's one-time `Intl` set-up is not part of rendering the answer (issue 18, Lighthouse).
+ */
+export function prepareDisplayFormatters(locale: string = displayLocale()): void {
+  prepareFormatters([() => numberFormat(locale), () => relativeTimeFormat(locale, RELATIVE), () => dateTimeFormat(locale, DAY)]);
 }
 
 /** The short name of the member's time zone as the dashboard's language writes it ('GMT-3', 'MSK'). */

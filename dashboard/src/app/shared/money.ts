@@ -1,13 +1,21 @@
 /** Money is integer minor units on the wire (e.g. 1500 = 15.00 USD), shown in the dashboard's language. */
 import { displayLocale } from '../core/i18n/display';
+import { numberFormat, prepareFormatters } from './intl-cache';
+
+const digitsOf = new Map<string, number>();
 
 /** Number of minor-unit digits of an ISO 4217 currency (USD 2, JPY 0, KWD 3). */
 export function currencyDigits(currency: string): number {
-  try {
-    return new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    return 2;
+  let digits = digitsOf.get(currency);
+  if (digits === undefined) {
+    try {
+      digits = numberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    } catch {
+      digits = 2;
+    }
+    digitsOf.set(currency, digits);
   }
+  return digits;
 }
 
 /** 1500, 'USD' → '$15.00' in en, '15,00 $' in ru, 'US$ 15,00' in pt-BR (the dashboard's language unless given). */
@@ -15,7 +23,7 @@ export function formatMoney(minor: number, currency: string, locale: string = di
   const digits = currencyDigits(currency);
   const major = minor / 10 ** digits;
   try {
-    return new Intl.NumberFormat(locale, {
+    return numberFormat(locale, {
       style: 'currency',
       currency,
       minimumFractionDigits: digits,
@@ -24,6 +32,11 @@ export function formatMoney(minor: number, currency: string, locale: string = di
   } catch {
     return `${major.toFixed(digits)} ${currency}`;
   }
+}
+
+/** Sets up (in tasks of their own, see shared/intl-cache.ts) the formatters of {@link formatMoney} for `currency`. */
+export function prepareMoneyFormatter(currency: string, locale: string = displayLocale()): void {
+  prepareFormatters([() => formatMoney(0, currency, locale)]);
 }
 
 /**
