@@ -265,9 +265,9 @@ export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
       await p.getByLabel('Select every contact shown').check();
       await p.getByTestId('selected-count').getByText('Selected: 7').waitFor();
       await p.getByLabel('Select Imported Customer 10', { exact: true }).uncheck();
-      assert(
-        await p.getByLabel('Select every contact shown').evaluate((el) => (el as HTMLInputElement).indeterminate),
-        'the select-all box is half-ticked',
+      // The box's `indeterminate` follows on the next change detection, not within the click Playwright waits for.
+      await until('the select-all box is half-ticked', () =>
+        p.getByLabel('Select every contact shown').evaluate((el) => (el as HTMLInputElement).indeterminate),
       );
       await p.locator('#bulk-tag').selectOption({ label: 'priority' });
       await p.getByRole('button', { name: 'Add the tag' }).click();
