@@ -68,34 +68,48 @@ afterAll(async () => {
   await mongo?.stop();
 });
 
-test('made-up instance tokens cost the provider one endpoints lookup, not one per request', async () => {
-  const provider = new CountingProvider(url);
+type Call = (method: string, p: string, token?: string, body?: unknown) => Promise<{ status: number; body: any }>;
+
+/** The api in this process over `provider` (its own database), with a JSON caller; `env` adds to the config. */
+async function inProcessApi(provider: InstanceProvider, db: string, env: Record<string, string> = {}): Promise<{ api: Api; call: Call }> {
   const config = loadConfig({
-    MONGODB_URI: mongo.dbUri(uniqueDbName('epcache')),
+    MONGODB_URI: mongo.dbUri(uniqueDbName(db)),
     JWT_SECRET,
     SIMNET_URL: 'http://unused.invalid',
     PORT: '0',
     HOST: '127.0.0.1',
     BILLING_CRON: 'false',
     RECONCILE_ON_START: 'false',
+    ...env,
   });
-  const api: Api = await startApi(config, pino({ level: 'silent' }), provider);
+  const api = await startApi(config, pino({ level: 'silent' }), provider);
+  const call: Call = async (method, p, token, body) => {
+    const res = await fetch(api.url + p, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
+  };
+  return { api, call };
+}
+
+/** Registers `email`, funds the wallet and creates an instance `name`: the owner's access token and the instance id. */
+async function ownerWithInstance(call: Call, email: string, name: string): Promise<{ jwt: string; id: string }> {
+  const creds = { email, password: 'correct horse battery' };
+  expect((await call('POST', '/v1/auth/register', undefined, creds)).status).toBe(201);
+  const jwt = (await call('POST', '/v1/auth/login', undefined, creds)).body.accessToken as string;
+  expect((await call('POST', '/v1/wallet/deposits', jwt, { amount: 5000 })).status).toBe(201);
+  const created = await call('POST', '/v1/instances', jwt, { name });
+  expect(created.status).toBe(201);
+  return { jwt, id: created.body.id as string };
+}
+
+test('made-up instance tokens cost the provider one endpoints lookup, not one per request', async () => {
+  const provider = new CountingProvider(url);
+  const { api, call } = await inProcessApi(provider, 'epcache');
   try {
-    const call = async (method: string, p: string, token?: string, body?: unknown) => {
-      const res = await fetch(api.url + p, {
-        method,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
-    };
-    const creds = { email: 'epcache@example.com', password: 'correct horse battery' };
-    expect((await call('POST', '/v1/auth/register', undefined, creds)).status).toBe(201);
-    const jwt = (await call('POST', '/v1/auth/login', undefined, creds)).body.accessToken as string;
-    expect((await call('POST', '/v1/wallet/deposits', jwt, { amount: 5000 })).status).toBe(201);
-    const created = await call('POST', '/v1/instances', jwt, { name: 'cached' });
-    expect(created.status).toBe(201);
-    const id = created.body.id as string;
+    const { jwt, id } = await ownerWithInstance(call, 'epcache@example.com', 'cached');
     const statuses = new Set<number>();
     for (let i = 0; i < 30; i++)
       statuses.add((await call('GET', `/v1/instances/${id}/api/v1/messages`, `wai_${randomBytes(16).toString('hex')}`)).status);
@@ -110,31 +124,9 @@ test('made-up instance tokens cost the provider one endpoints lookup, not one pe
 });
 
 test("instance-token requests arriving together when the instance's record expires share one read of it", async () => {
-  const config = loadConfig({
-    MONGODB_URI: mongo.dbUri(uniqueDbName('epstate')),
-    JWT_SECRET,
-    SIMNET_URL: 'http://unused.invalid',
-    PORT: '0',
-    HOST: '127.0.0.1',
-    BILLING_CRON: 'false',
-    RECONCILE_ON_START: 'false',
-    INSTANCE_STATE_TTL_MS: '1000',
-  });
-  const api: Api = await startApi(config, pino({ level: 'silent' }), new CountingProvider(url));
+  const { api, call } = await inProcessApi(new CountingProvider(url), 'epstate', { INSTANCE_STATE_TTL_MS: '1000' });
   try {
-    const call = async (method: string, p: string, token?: string, body?: unknown) => {
-      const res = await fetch(api.url + p, {
-        method,
-        headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body ? { 'content-type': 'application/json' } : {}) },
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      return { status: res.status, body: (await res.json().catch(() => undefined)) as any };
-    };
-    const creds = { email: 'epstate@example.com', password: 'correct horse battery' };
-    expect((await call('POST', '/v1/auth/register', undefined, creds)).status).toBe(201);
-    const jwt = (await call('POST', '/v1/auth/login', undefined, creds)).body.accessToken as string;
-    expect((await call('POST', '/v1/wallet/deposits', jwt, { amount: 5000 })).status).toBe(201);
-    const id = (await call('POST', '/v1/instances', jwt, { name: 'shared-read' })).body.id as string;
+    const { id } = await ownerWithInstance(call, 'epstate@example.com', 'shared-read');
     const made = () => `wai_${randomBytes(16).toString('hex')}`;
     expect((await call('GET', `/v1/instances/${id}/api/v1/messages`, made())).status).toBe(401);
     await new Promise((r) => setTimeout(r, 1_100));
