@@ -9,17 +9,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { startMongo, startProcess, uniqueDbName, type MongoServer } from '@wacloud/testenv';
+import { startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import { Billing } from '../src/billing.js';
 import { openApiStore, type ApiStore, type InstanceDoc } from '../src/store.js';
 import { withLock } from '../src/user-lock.js';
 import { Wallet } from '../src/wallet.js';
 import type { BillingHostConfig } from './fixtures/billing-crash-host.js';
+import { crashBillingHost } from './fixtures/billing-host.js';
 import { RecordingProvider } from './fixtures/recording-provider.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const PRICE = 1_000;
 const TTL = 2_000;
 const NOW = new Date('2027-05-16T00:00:00Z');
@@ -233,17 +232,7 @@ describe('kill -9 in the middle of a chunk', () => {
         killAt: step,
         batchSize: 500,
       };
-      const p = startProcess({
-        command: process.execPath,
-        args: [
-          '--experimental-transform-types',
-          '--disable-warning=ExperimentalWarning',
-          path.join(here, 'fixtures', 'billing-crash-host.ts'),
-        ],
-        env: { ...process.env, NODE_OPTIONS: '', BILLING_HOST_CONFIG: JSON.stringify(config), HOST_LOG_LEVEL: 'warn' },
-      });
-      await p.exited;
-      if (p.child.signalCode !== 'SIGKILL') throw new Error(`the host was not killed at ${step}:\n${p.output()}`);
+      await crashBillingHost(config);
       const charged = await t.store.ledger.countDocuments({ type: 'charge' });
       const advanced = await t.store.instances.countDocuments({ paidUntil: NEXT });
       expect(charged).toBeGreaterThan(0); // the kill came after some writes …

@@ -12,15 +12,7 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import {
-  countProcesses,
-  eventually,
-  startMongo,
-  startProcess,
-  uniqueDbName,
-  type ManagedProcess,
-  type MongoServer,
-} from '@wacloud/testenv';
+import { countProcesses, eventually, startMongo, uniqueDbName, type ManagedProcess, type MongoServer } from '@wacloud/testenv';
 import { startSimnet, type RunningSimnet } from '../../instance/test/harness.js';
 import { Billing } from '../src/billing.js';
 import type { AppError } from '../src/errors.js';
@@ -31,11 +23,11 @@ import { openApiStore, type ApiStore, type InstanceDoc, type LedgerDoc } from '.
 import { withLock } from '../src/user-lock.js';
 import { Wallet } from '../src/wallet.js';
 import type { BillingHostConfig } from './fixtures/billing-crash-host.js';
+import { crashBillingHost, startBillingHost } from './fixtures/billing-host.js';
 import { startApiProcess } from './harness.js';
 import { RecordingProvider, type RuntimeState } from './fixtures/recording-provider.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const hostScript = path.join(here, 'fixtures', 'billing-crash-host.ts');
 const PRICE = 1_000;
 /** Lock lifetime in the tests, ms: a killed holder's lock blocks the next run this long at most. */
 const TTL = 2_000;
@@ -110,24 +102,16 @@ async function instance(w: World, fields: Partial<InstanceDoc>, runtime: Runtime
 }
 
 function host(w: World, action: BillingHostConfig['action'], o: Partial<BillingHostConfig>): ManagedProcess {
-  const config: BillingHostConfig = { mongoUri: w.uri, providerDir: w.dir, priceMinor: PRICE, lockTtlMs: TTL, action, ...o };
-  return startProcess({
-    command: process.execPath,
-    args: ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', hostScript],
-    env: {
-      ...process.env,
-      NODE_OPTIONS: '',
-      BILLING_HOST_CONFIG: JSON.stringify(config),
-      HOST_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-    },
-  });
+  return startBillingHost(hostConfig(w, action, o));
+}
+
+function hostConfig(w: World, action: BillingHostConfig['action'], o: Partial<BillingHostConfig>): BillingHostConfig {
+  return { mongoUri: w.uri, providerDir: w.dir, priceMinor: PRICE, lockTtlMs: TTL, action, ...o };
 }
 
 /** Runs `action` in a child that is killed with SIGKILL at `killAt`; fails if it never got there. */
 async function crashAt(w: World, action: BillingHostConfig['action'], killAt: string): Promise<void> {
-  const p = host(w, action, { killAt });
-  await p.exited;
-  if (p.child.signalCode !== 'SIGKILL') throw new Error(`the host was not killed at ${killAt}:\n${p.output()}`);
+  await crashBillingHost(hostConfig(w, action, { killAt }));
 }
 
 const ledger = (w: World): Promise<LedgerDoc[]> => w.store.ledger.find({ userId: w.userId }).sort({ seq: 1 }).toArray();
