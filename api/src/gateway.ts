@@ -96,7 +96,10 @@ export interface GatewayOptions {
   maxStreamsPerUser?: number;
   /** Longest wait for an instance's answer headers, and for each part of its body, ms (default 5 min). */
   upstreamTimeoutMs?: number;
-  /** Largest request body relayed with the gateway's credential, bytes (held for a retry; default 256 KiB). */
+  /**
+   * Largest request body held in memory, bytes (default 256 KiB): with the gateway's credential a larger one is refused
+   * (413 `payload_too_large`; held for a retry); with the client's token a larger one streams through.
+   */
   bodyLimitBytes?: number;
   /** Owner (organisation id) of an instance, for the per-tenant budget of instance-token requests; undefined when unknown. */
   ownerOf?: (id: string) => Promise<string | undefined>;
@@ -124,6 +127,17 @@ export type EndpointsLookup = Pick<InstanceService, 'endpoints'>;
 /** The client's address as the api sees it (after TRUST_PROXY_HOPS). */
 function addressOf(req: IncomingMessage): string {
   return (req as Partial<Request>).ip ?? req.socket.remoteAddress ?? 'unknown';
+}
+
+/** Default of {@link GatewayOptions.bodyLimitBytes}, bytes. */
+const DEFAULT_HELD_BODY_BYTES = 256 * 1024;
+
+/** A request's or answer's `Content-Length` in bytes, when it declares one (and is not chunked). */
+function declaredLength(m: { headers: Record<string, string | string[] | undefined> }): number | undefined {
+  const v = m.headers['content-length'];
+  if (typeof v !== 'string' || m.headers['transfer-encoding'] !== undefined) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
 /** Whether `err` is undici's timeout waiting for an answer's headers or body. */
@@ -232,8 +246,13 @@ export class Gateway {
         const asked = { method: req.method, path: rest };
         let t = await this.target(id, bearer(req), address, asked);
         // With the gateway's credential the body is held, so that a refused credential can be replaced and the request
-        // sent again; with the client's own token it streams through.
-        const held = hasBody && t.cred ? await readBody(req, this.o.bodyLimitBytes ?? 256 * 1024) : undefined;
+        // sent again. With the client's own token a body of declared length up to the same limit is held too (read as it
+        // arrives — usually with the headers — and sent with the request's headers in one write); a larger or chunked
+        // one streams through, with its declared length (an instance never receives a known-length body re-framed as
+        // chunks).
+        const limit = this.o.bodyLimitBytes ?? DEFAULT_HELD_BODY_BYTES;
+        const declared = hasBody ? declaredLength(req) : undefined;
+        const held = hasBody && (t.cred || (declared !== undefined && declared <= limit)) ? await readBody(req, limit) : undefined;
         const forward = (to: Target) => {
           const headers: Record<string, string> = {};
           for (const [k, v] of Object.entries(req.headers))
@@ -241,6 +260,7 @@ export class Gateway {
           headers.authorization = to.authorization;
           if (to.member) headers[MEMBER_HEADER] = to.member; // who sends (only ever set here: clients' copies are dropped)
           headers['x-forwarded-for'] = address;
+          if (!held && declared !== undefined) headers['content-length'] = String(declared);
           return request(to.baseUrl + rest + query, {
             method: req.method as 'GET',
             headers,
@@ -258,8 +278,13 @@ export class Gateway {
           t = await this.target(id, bearer(req), address, asked, true);
           upstream = await forward(t);
         }
+        // An answer of declared length up to the held-body limit is read whole and sent in one write (headers and body);
+        // one that breaks off meanwhile is still a 503 of the gateway. Larger or unsized answers stream.
+        const answerLength = req.method === 'HEAD' ? undefined : declaredLength(upstream);
+        const whole = answerLength !== undefined && answerLength <= limit ? Buffer.from(await upstream.body.arrayBuffer()) : undefined;
         res.status(upstream.statusCode);
         for (const [k, v] of Object.entries(upstream.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) res.setHeader(k, v);
+        if (whole) return void res.setHeader('content-length', whole.length).end(whole);
         // The status line is out: a body that breaks from here on can only cut the response short (pipeline destroys
         // `res`, so the client sees an incomplete answer, not a complete-looking one).
         pipeline(upstream.body, res, (err) => {
