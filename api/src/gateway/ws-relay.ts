@@ -244,7 +244,22 @@ export class WsRelay {
       attached = true;
       const pair = { client, upstream };
       this.open.add(pair);
-      upstream.on('message', (data, isBinary) => client.readyState === WebSocket.OPEN && client.send(data, { binary: isBinary }));
+      // Frames that arrive together leave together: the client's socket is corked at the first frame and uncorked once
+      // this turn of the event loop is done, so a burst of events costs one write to the client, not one per frame.
+      let corked = false;
+      const uncork = () => {
+        corked = false;
+        socket.uncork();
+      };
+      upstream.on('message', (data, isBinary) => {
+        if (client.readyState !== WebSocket.OPEN) return;
+        if (!corked) {
+          corked = true;
+          socket.cork();
+          setImmediate(uncork);
+        }
+        client.send(data, { binary: isBinary });
+      });
       client.on('message', (data, isBinary) => upstream.readyState === WebSocket.OPEN && upstream.send(data, { binary: isBinary }));
       const closeBoth = () => {
         if (client.readyState === WebSocket.OPEN) client.close();
