@@ -180,37 +180,51 @@ export class Ingest implements InstanceEventBus {
     const ids = events.map((e) => e.id);
     const query = ids.length === 1 ? { _id: ids[0]! } : { _id: { $in: ids } };
     const taken = new Set((await this.seen.find(query, { projection: { _id: 1 } }).toArray()).map((d) => d._id));
+    const fresh: InstanceEvent[] = [];
+    for (const e of events) if (!taken.has(e.id) && !fresh.some((f) => f.id === e.id)) fresh.push(e);
+    // Each handler takes the new events (those before the first any handler failed on).
+    let applied = fresh.length;
+    for (const h of [...this.#handlers]) if (applied > 0) applied = Math.min(applied, await this.runHandler(h, fresh.slice(0, applied)));
     const results: BatchAnswer['results'] = [];
-    const fresh: SeenDoc[] = [];
     let error: BatchAnswer['error'];
-    for (const event of events) {
-      if (taken.has(event.id)) {
-        results.push({ id: event.id, duplicate: true });
-        continue;
-      }
-      if (!(await this.runHandlers(event))) {
-        error = { id: event.id, code: 'ingest_unavailable' };
+    const done = new Set(fresh.slice(0, applied).map((e) => e.id));
+    for (const e of events) {
+      if (done.has(e.id) || taken.has(e.id)) results.push({ id: e.id, duplicate: taken.has(e.id) });
+      else {
+        error = { id: e.id, code: 'ingest_unavailable' };
         break;
       }
-      taken.add(event.id);
-      fresh.push({ _id: event.id, instanceId: event.instanceId, at: new Date() });
-      results.push({ id: event.id, duplicate: false });
+      taken.add(e.id);
     }
-    if (fresh.length) await insertSeen(this.seen, fresh);
+    if (done.size)
+      await insertSeen(
+        this.seen,
+        [...done].map((id) => ({ _id: id, instanceId: events[0]!.instanceId, at: new Date() })),
+      );
     return { accepted: results.length, results, ...(error ? { error } : {}) };
   }
 
-  /** Runs every handler on `event`, in subscription order. @returns false when one threw (logged). */
-  private async runHandlers(event: InstanceEvent): Promise<boolean> {
-    for (const h of [...this.#handlers]) {
+  /** Runs handler `h` on `events` in order (at once when it has `batch`). @returns how many it applied (fewer: the next failed, logged). */
+  private async runHandler(h: InstanceEventHandler, events: InstanceEvent[]): Promise<number> {
+    if (h.batch && events.length > 1) {
+      const n = await h.batch(events).catch(() => 0);
+      if (n < events.length)
+        this.o.logger.warn(
+          { eventId: events[n]!.id, type: events[n]!.type, instance: events[n]!.instanceId },
+          'instance event handler failed',
+        );
+      return n;
+    }
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
       try {
         await h(event);
       } catch (err) {
         this.o.logger.warn({ err, eventId: event.id, type: event.type, instance: event.instanceId }, 'instance event handler failed');
-        return false;
+        return i;
       }
     }
-    return true;
+    return events.length;
   }
 
   /** Removes seen ids older than {@link SEEN_TTL_MS} (servers without TTL indexes). @returns how many. */
