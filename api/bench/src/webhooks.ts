@@ -111,9 +111,13 @@ function describeBacklog(b: ApiBacklog, t0: number, lastDelivery: number, until:
   const atLast = within.filter((s) => s.at <= lastDelivery).pop() ?? peak;
   const empty = within.find((s) => s.at > peak.at && s.n === 0);
   const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const end = empty ?? within[within.length - 1]!;
+  const from = peak.at > atLast.at ? peak : atLast; // the api events of the burst may still be queued after its last delivery
+  const rate =
+    end.at > from.at ? `; ${((from.n - end.n) / ((end.at - from.at) / 1000)).toFixed(0)} events/s taken from the later of those on` : '';
   const drained = empty
-    ? `empty ${s(empty.at - t0)} after the burst (${(peak.n / ((empty.at - peak.at) / 1000)).toFixed(0)} events/s from the peak)`
-    : `${within[within.length - 1]!.n} left ${s(within[within.length - 1]!.at - t0)} after the burst (not drained before the next burst)`;
+    ? `empty ${s(empty.at - t0)} after the burst${rate}`
+    : `${end.n} left ${s(end.at - t0)} after the burst (the next burst's start)${rate}`;
   return `api subscription backlog (instance api_outbox): ${within[0]!.n} at the burst, peak ${peak.n} at ${s(peak.at - t0)}, ${atLast.n} at the tenant's last delivery, ${drained}`;
 }
 
