@@ -153,6 +153,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     guard: platformTarget,
     maxResponseBytes: config.webhookMaxResponseBytes,
     concurrency: 1,
+    batching: true, // up to the subscription's `batch` events per POST (webhooks/batch.ts)
   });
   const outbox = new WebhookOutbox(webhooks, persister, apiSubscription);
   const live = new LiveEvents();

@@ -55,7 +55,12 @@ afterAll(async () => {
 });
 
 test('internal API: set, read (no secret) and remove the api subscription; tenants cannot reach it', async () => {
-  expect((await inst.internal('GET', '/internal/v1/api-subscription')).body).toEqual({ url: null, secretSet: false, events: null });
+  expect((await inst.internal('GET', '/internal/v1/api-subscription')).body).toEqual({
+    url: null,
+    secretSet: false,
+    events: null,
+    batch: null,
+  });
   expect((await inst.internal('PUT', '/internal/v1/api-subscription', { url: 'ftp://x', secret: SECRET })).status).toBe(400);
   expect((await inst.internal('PUT', '/internal/v1/api-subscription', { url: api.url, secret: 'short' })).status).toBe(400);
   const put = await inst.internal('PUT', '/internal/v1/api-subscription', { url: api.url, secret: SECRET });
@@ -119,7 +124,7 @@ test('a subscription naming its events gets only those: one inbound message queu
     secret: SECRET,
     events: ['message.any', 'session.status'],
   });
-  expect(put.body).toEqual({ url: api.url, secretSet: true, events: ['message.any', 'session.status'] });
+  expect(put.body).toEqual({ url: api.url, secretSet: true, events: ['message.any', 'session.status'], batch: null });
   const from = api.received.length;
   await simnet.hook('/hooks/send', { from: FRIEND, to: PHONE, text: 'only any' });
   const mine = () => api.received.slice(from).filter((r) => r.status === 200 && r.body.payload?.body === 'only any');

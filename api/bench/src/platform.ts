@@ -47,6 +47,8 @@ export interface Platform {
   apiPid: number;
   /** Which MongoDB-wire server runs under it (testenv `startMongo().kind`). */
   mongoKind: string;
+  /** The instance's own database on that server (the bench's credentials), e.g. to watch its outboxes. */
+  instanceDbUri: string;
   call(base: string, method: string, p: string, o?: { token?: string; body?: unknown }): Promise<Call>;
   simnet(p: string, body?: unknown): Promise<Call>;
   stop(): Promise<void>;
@@ -164,6 +166,8 @@ export async function startPlatform(log: (line: string) => void, apiEnv: NodeJS.
       phone,
       apiPid: api.pid,
       mongoKind: mongo.kind,
+      // The process provider's database of an instance (api/src/providers/shared/database.ts instanceDatabaseName).
+      instanceDbUri: mongo.dbUri(`wacloud_inst_${instanceId.replace(/[^A-Za-z0-9_]/g, '_')}`),
       call,
       simnet: (p, body) => call(simnetUrl, 'POST', p, { body }),
       stop,

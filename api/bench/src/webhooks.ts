@@ -15,6 +15,7 @@ import http from 'node:http';
 import os from 'node:os';
 import type { AddressInfo } from 'node:net';
 import autocannon from 'autocannon';
+import mongoose from 'mongoose';
 import { benchRow, percentile } from '@wacloud/testenv';
 import type { Platform } from './platform.js';
 
@@ -69,6 +70,57 @@ async function startReceiver(): Promise<{ url: string; got: Delivery[]; close():
   };
 }
 
+/** The api subscription's backlog: the instance's `api_outbox` records (events not yet taken by the api) over time. */
+interface ApiBacklog {
+  /** performance.now() and records, one sample a second. */
+  samples: Array<{ at: number; n: number }>;
+  stop(): Promise<void>;
+}
+
+/** Counts the instance's `api_outbox` every second until stopped (one `count` command a second: cheap). */
+async function watchApiBacklog(uri: string): Promise<ApiBacklog> {
+  const conn = await mongoose.createConnection(uri).asPromise();
+  const col = conn.db!.collection('api_outbox');
+  const samples: ApiBacklog['samples'] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const t = performance.now();
+      samples.push({ at: t, n: await col.estimatedDocumentCount().catch(() => -1) });
+      await new Promise((r) => setTimeout(r, Math.max(0, 1000 - (performance.now() - t))));
+    }
+  })();
+  return {
+    samples,
+    stop: async () => {
+      stopped = true;
+      await loop;
+      await conn.close();
+    },
+  };
+}
+
+/**
+ * How the api subscription's backlog of the burst drained: its peak, what was left at the tenant's last delivery,
+ * and when it was empty (before `until`, the next burst) — events/s from the peak to empty.
+ */
+function describeBacklog(b: ApiBacklog, t0: number, lastDelivery: number, until: number): string {
+  const within = b.samples.filter((s) => s.at >= t0 && s.at <= until && s.n >= 0);
+  if (!within.length) return 'api subscription backlog: not sampled';
+  const peak = within.reduce((a, s) => (s.n > a.n ? s : a));
+  const atLast = within.filter((s) => s.at <= lastDelivery).pop() ?? peak;
+  const empty = within.find((s) => s.at > peak.at && s.n === 0);
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  const end = empty ?? within[within.length - 1]!;
+  const from = peak.at > atLast.at ? peak : atLast; // the api events of the burst may still be queued after its last delivery
+  const rate =
+    end.at > from.at ? `; ${((from.n - end.n) / ((end.at - from.at) / 1000)).toFixed(0)} events/s taken from the later of those on` : '';
+  const drained = empty
+    ? `empty ${s(empty.at - t0)} after the burst${rate}`
+    : `${end.n} left ${s(end.at - t0)} after the burst (the next burst's start)${rate}`;
+  return `api subscription backlog (instance api_outbox): ${within[0]!.n} at the burst, peak ${peak.n} at ${s(peak.at - t0)}, ${atLast.n} at the tenant's last delivery, ${drained}`;
+}
+
 /**
  * The floor of a burst's fan-out: the same burst with no tenant webhook, timed until its last message is stored (a
  * webhook event is written after its message, so deliveries cannot outpace this). Leaves the webhook unset.
@@ -110,6 +162,7 @@ export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void
     const tag = `wh${Date.now().toString(36)}`;
     o.log(`webhooks: burst of ${o.messages} inbound messages`);
     const loadAtBurst = os.loadavg()[0]!.toFixed(1);
+    const backlog = await watchApiBacklog(p.instanceDbUri);
     const t0 = performance.now();
     const wall0 = Date.now();
     const burst = await p.simnet('/hooks/burst', { from, to: p.phone, text: tag, count: o.messages });
@@ -167,7 +220,10 @@ export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void
     const plainRate = plain.requests.total / plain.duration;
 
     // The floor, A-B-A around the webhook burst: the instance's ingest alone.
+    const afterAt = performance.now();
     const after = await ingestAlone(p, from, o);
+    await backlog.stop();
+    const apiBacklog = describeBacklog(backlog, t0, lastAt, afterAt);
     const ingestRate = (before.rate + after.rate) / 2;
     const ingestMs = (before.ms + after.ms) / 2;
     const load = `load average ${os.loadavg()[0]!.toFixed(1)} (1 min) at the end, ${loadAtBurst} at the burst`;
@@ -182,6 +238,7 @@ export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void
     const ingest = `events queued by the instance over ${(lastQueued / 1000).toFixed(1)} s after the burst (${(distinct / (lastQueued / 1000)).toFixed(0)}/s); queued → delivered p50 ${percentile(waited, 50).toFixed(0)} ms, p99 ${percentile(waited, 99).toFixed(0)} ms`;
     console.log(`  ${ingest}`);
     console.log(`  ${floor}`);
+    console.log(`  ${apiBacklog}`);
     console.log(`  ${load}`);
     const reproduce = `npm run bench -w api -- webhooks --messages ${o.messages}`;
     benchRow({
@@ -191,7 +248,7 @@ export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void
       unit: '×',
       goal: '≥ 0.7',
       reproduce,
-      note: `${perSec.toFixed(1)} deliveries/s vs ${plainRate.toFixed(0)} req/s; ${ingest}; ${load}${window}`,
+      note: `${perSec.toFixed(1)} deliveries/s vs ${plainRate.toFixed(0)} req/s; ${ingest}; ${apiBacklog}; ${load}${window}`,
     });
     benchRow({
       component: 'api',

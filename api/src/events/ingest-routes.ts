@@ -7,7 +7,7 @@ import express, { type Request, type RequestHandler } from 'express';
 import { defineRoute, type RouteDef } from '@wacloud/kit';
 import { z } from 'zod';
 import * as s from '../schemas.js';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, deliveryBody, type Ingest } from './ingest.js';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, batchAnswer, batchBody, deliveryBody, type Ingest } from './ingest.js';
 
 export const INGEST_PATH = '/internal/v1/instance-events';
 
@@ -51,14 +51,20 @@ export function ingestRoutes(ingest: Ingest): RouteDef[] {
       summary:
         "Instances deliver their events here (their `api` subscription). Signed: `X-Wacloud-Signature: v1=<hex HMAC-SHA256(secret, timestamp + '.' + raw body)>` " +
         "and `X-Wacloud-Timestamp` (unix seconds, within 5 min), the secret derived per instance from the api's JWT secret; " +
-        'a redelivered event id is answered 200 `{duplicate: true}` without effect. Not for tenants.',
-      body: deliveryBody,
+        'a redelivered event id is answered 200 `{duplicate: true}` without effect. Not for tenants. ' +
+        'A batch body `{instanceId, events: [...]}` (instances subscribed with `batch`) is handled in order and answered ' +
+        '200 `{accepted: k, results, error?}`: the first k events are taken; when k is short of the batch, event k failed ' +
+        '(`error.code` `ingest_unavailable`) and it and those after are to be delivered again.',
+      body: z.union([deliveryBody, batchBody]),
       responses: {
-        200: { description: 'Taken (or a duplicate)', schema: z.object({ duplicate: z.boolean() }) },
+        200: {
+          description: 'One event: taken (or a duplicate). A batch: how many, from the first, were taken',
+          schema: z.union([z.object({ duplicate: z.boolean() }), batchAnswer]),
+        },
         400: err('`invalid_request`: not a delivery body'),
         401: err('`invalid_signature`: missing or wrong signature, or a timestamp older than 5 min'),
         404: err('`instance_not_found`: no such instance'),
-        503: err('`ingest_unavailable`: a handler failed; deliver again later'),
+        503: err('`ingest_unavailable`: a handler failed (one event; a batch says so in its 200 answer); deliver again later'),
       },
       handler: ({ req }) =>
         ingest.receive((req as WithRaw)[RAW] ?? Buffer.alloc(0), {

@@ -26,11 +26,24 @@ export interface InstanceEvent {
   timestamp: number;
 }
 
-/** Handles one event; resolves when its effects are stored. @throws anything to have the event delivered again. */
-export type InstanceEventHandler = (event: InstanceEvent) => Promise<void>;
+/**
+ * Handles several events of one instance, oldest first, with the same effects as the handler applied to each in turn
+ * (bulk writes: a batch delivery, docs/team.md §1). Resolves with how many, from the first, have their effects stored;
+ * fewer than all: the next one failed, and it and those after are delivered again. Never throws.
+ */
+export type InstanceEventBatchHandler = (events: InstanceEvent[]) => Promise<number>;
+
+/**
+ * Handles one event; resolves when its effects are stored. @throws anything to have the event delivered again.
+ * With `batch`, the ingest hands it a batch's events at once ({@link InstanceEventBatchHandler}).
+ */
+export type InstanceEventHandler = ((event: InstanceEvent) => Promise<void>) & { batch?: InstanceEventBatchHandler };
 
 /** Where the team layer subscribes to instance events. */
 export interface InstanceEventBus {
-  /** Adds `handler`; returns a function that removes it. Handlers run one after the other, in subscription order. */
+  /**
+   * Adds `handler`; returns a function that removes it. Handlers run one after the other, in subscription order; for
+   * a batch, each handler takes the batch's events (one by one, or at once with `batch`) before the next handler.
+   */
   subscribe(handler: InstanceEventHandler): () => void;
 }

@@ -1,7 +1,8 @@
 /**
  * Keeps every instance subscribed to the api's ingest (docs/team.md §1): `PUT /internal/v1/api-subscription
- * {url: <API_EVENTS_URL>/internal/v1/instance-events, secret: <the instance's events secret>, events: INGESTED_EVENTS}`
- * on its internal API.
+ * {url: <API_EVENTS_URL>/internal/v1/instance-events, secret: <the instance's events secret>, events: INGESTED_EVENTS,
+ * batch: INGEST_BATCH}` on its internal API (an instance image older than batches refuses `batch` with 400: it is
+ * subscribed again without it, and delivers one event per POST).
  * Idempotent, so it is simply done again:
  * - whenever the api learns an instance's endpoints ({@link withSubscriptions} wraps the provider) and the instance
  *   was not subscribed from this replica at those endpoints within `recheckMs`;
@@ -13,7 +14,7 @@ import { call } from '../instance-client.js';
 import type { InstanceEndpoints, InstanceProvider } from '../providers/index.js';
 import type { ApiStore } from '../store.js';
 import { INGEST_PATH } from './ingest-routes.js';
-import { instanceEventsSecret } from './ingest.js';
+import { INGEST_BATCH, instanceEventsSecret } from './ingest.js';
 
 /**
  * The instance events the api consumes, named in every subscription so an instance queues nothing else for it (each
@@ -84,11 +85,9 @@ export class ApiSubscriptions {
     const url = this.#url;
     if (!url) return Promise.resolve();
     const p = (async () => {
-      const r = await call(this.o.logger, ep, 'PUT', '/internal/v1/api-subscription', {
-        url,
-        secret: instanceEventsSecret(this.o.jwtSecret, id),
-        events: INGESTED_EVENTS,
-      });
+      const sub = { url, secret: instanceEventsSecret(this.o.jwtSecret, id), events: INGESTED_EVENTS };
+      let r = await call(this.o.logger, ep, 'PUT', '/internal/v1/api-subscription', { ...sub, batch: INGEST_BATCH });
+      if (r.status === 400) r = await call(this.o.logger, ep, 'PUT', '/internal/v1/api-subscription', sub); // no batches yet
       if (r.status !== 200) throw new Error(`the instance refused the api subscription (${r.status})`);
       this.#done.set(id, { internalUrl: ep.internalUrl, at: Date.now() });
     })().finally(() => this.#inFlight.delete(id));

@@ -12,6 +12,7 @@ import type { InstanceEvent, InstanceEventHandler } from '../events/instance-eve
 import type { LiveLog } from '../live/live-log.js';
 import { isDuplicateKey } from '../store.js';
 import type { ActivityDoc, ConversationDoc, InboxStore } from './store.js';
+import { applyMessages } from './events-batch.js';
 import { audienceOf, conversationData } from './views.js';
 
 /** The fields of an instance's message view (`instance/src/services/views.ts`) the inbox uses. */
@@ -52,11 +53,35 @@ export class InboxEvents {
     private readonly log?: Logger,
   ) {}
 
-  /** The handler to subscribe to the `InstanceEventBus`. */
-  readonly handler: InstanceEventHandler = async (e) => {
-    if (e.type === 'message.any' && isMessage(e.data)) await this.message(e, e.data);
-    else if (e.type === 'message.ack') await this.ack(e);
-  };
+  /** The handler to subscribe to the `InstanceEventBus` (with `batch`: a batch's messages applied in bulk). */
+  readonly handler: InstanceEventHandler = Object.assign(
+    async (e: InstanceEvent) => {
+      if (e.type === 'message.any' && isMessage(e.data)) await this.message(e, e.data);
+      else if (e.type === 'message.ack') await this.ack(e);
+    },
+    { batch: (events: InstanceEvent[]) => this.batch(events) },
+  );
+
+  /**
+   * A batch's events in order: each run of `message.any` events in bulk (`events-batch.ts`), the others one by one.
+   * @returns how many, from the first, were applied (the next one failed; logged).
+   */
+  private async batch(events: InstanceEvent[]): Promise<number> {
+    let done = 0;
+    while (done < events.length) {
+      let end = done;
+      while (end < events.length && events[end]!.type === 'message.any' && isMessage(events[end]!.data)) end++;
+      try {
+        if (end > done) await applyMessages(this.inbox, this.live, events.slice(done, end), (e, m, at) => this.fresh(e, m, at));
+        else await this.handler(events[(end = done + 1) - 1]!);
+      } catch (err) {
+        this.log?.warn({ err, eventId: events[done]!.id }, 'inbox: instance events not applied');
+        return done;
+      }
+      done = end;
+    }
+    return done;
+  }
 
   /** A new conversation of (instance, chat) with its first message `m` (at `at`) applied. */
   private fresh(e: Pick<InstanceEvent, 'orgId' | 'instanceId'>, m: MessageData, at: Date): ConversationDoc {

@@ -54,4 +54,9 @@ export interface LiveEvent {
 export interface LiveLog {
   /** Appends `event`; resolves with its id once it is durable. @throws the driver's error when the database fails. */
   append(event: LiveEventInput): Promise<number>;
+  /**
+   * Appends `events` in order, in as few writes as it can (the ingest's batches); resolves with their ids once durable.
+   * Optional: writers fall back to {@link append} one by one. @throws the driver's error when the database fails.
+   */
+  appendMany?(events: LiveEventInput[]): Promise<number[]>;
 }

@@ -57,6 +57,11 @@ export class Live implements LiveLog {
     return this.log.append(event);
   }
 
+  /** {@inheritDoc LiveLog.appendMany} */
+  appendMany(events: LiveEventInput[]): Promise<number[]> {
+    return this.log.appendMany(events);
+  }
+
   /** `POST /v1/live/ticket`. */
   routes(): RouteDef[] {
     return liveRoutes(this.tickets);

@@ -100,6 +100,38 @@ export class LiveLogStore implements LiveLog {
   }
 
   /**
+   * {@inheritDoc LiveLog.appendMany}: one ordered `insertMany` of consecutive ids; when another replica took one of
+   * them, those before it are kept and the rest are tried again after it. @throws Error as {@link append}.
+   */
+  async appendMany(events: LiveEventInput[]): Promise<number[]> {
+    for (const e of events)
+      if (Buffer.byteLength(JSON.stringify(e.data) ?? '') > MAX_DATA_BYTES) throw new Error(`live event ${e.type}: data above 64 KiB`);
+    const ids: number[] = [];
+    let id = Math.max(this.#known, this.#head) + 1;
+    while (ids.length < events.length) {
+      const rest = events.slice(ids.length);
+      const at = new Date();
+      try {
+        await this.col.insertMany(
+          rest.map((e, i) => ({ _id: id + i, type: e.type, data: e.data, audience: e.audience, at })),
+          { ordered: true },
+        );
+        for (let i = 0; i < rest.length; i++) ids.push(id + i);
+      } catch (err) {
+        const e = err as { code?: number; writeErrors?: Array<{ code: number; index: number }> | { code: number; index: number } };
+        const first = Array.isArray(e.writeErrors) ? e.writeErrors[0] : e.writeErrors;
+        if (!first || first.code !== 11000) throw err;
+        for (let i = 0; i < first.index; i++) ids.push(id + i);
+        id += first.index + 1; // taken by another replica: the rest after it
+        continue;
+      }
+    }
+    this.#known = Math.max(this.#known, ids[ids.length - 1] ?? 0);
+    this.#wake?.();
+    return ids;
+  }
+
+  /**
    * The events after `after` up to this replica's head, oldest first; undefined when `after + 1` was pruned (the
    * resume point expired) or `after` was never appended.
    */

@@ -17,6 +17,7 @@ const view = z.object({
   url: z.string().nullable().meta({ description: "The api's ingest URL; null: no subscription" }),
   secretSet: z.boolean(),
   events: z.array(z.string()).nullable().meta({ description: 'The event types queued for the api; null: every event' }),
+  batch: z.number().int().nullable().meta({ description: 'Events per POST at most (batch bodies); null: one event per POST' }),
 });
 const body = z
   .object({
@@ -31,6 +32,17 @@ const body = z
       .max(50)
       .optional()
       .meta({ description: 'Event types to queue for the api (those it consumes); absent: every event' }),
+    batch: z
+      .number()
+      .int()
+      .min(1)
+      .max(500)
+      .optional()
+      .meta({
+        description:
+          'Up to this many due events per POST, in order, as `{instanceId, events: [{id, event, createdAt, payload}]}` ' +
+          '(an api that takes batches and answers `{accepted, results}`); absent: one event per POST, the single body',
+      }),
   })
   .strict();
 
@@ -57,7 +69,7 @@ export function apiSubscriptionRoutes(sub: ApiSubscription): RouteDef[] {
         'delivered to `url`, signed with `secret`, retried until it is taken',
       body,
       responses: { 200: { description: 'The subscription', schema: view }, 400: err('Invalid body'), ...authErrors },
-      handler: ({ body }) => sub.set(body.url, body.secret, body.events ?? null),
+      handler: ({ body }) => sub.set(body.url, body.secret, body.events ?? null, body.batch ?? null),
     }),
     route({
       method: 'delete',

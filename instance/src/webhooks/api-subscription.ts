@@ -5,6 +5,9 @@
  * api through the internal API (`PUT /internal/v1/api-subscription`), stored in `settings` (`_id: "api-subscription"`),
  * never shown to tenants. Its URL is the platform's own address (a cluster Service, loopback for the process
  * provider), so it is not subject to the SSRF guard: {@link platformTarget} only resolves it.
+ *
+ * Batches: when the api sets `batch` (an api that takes `{instanceId, events: [...]}` bodies, docs/team.md §1), up to
+ * that many due events go in one POST, in order (`batch.ts`); without it (an older api) one event per POST.
  */
 import { lookup } from 'node:dns/promises';
 import type { Store } from '../storage/store.js';
@@ -22,6 +25,8 @@ export interface ApiSubscriptionDoc {
   secret: string | null;
   /** Event types queued for the api; null or absent: every event (the catalogue plus {@link API_ONLY_EVENTS}). */
   events?: string[] | null;
+  /** Events per POST at most (the api takes batch bodies); null or absent: one event per POST, the single body. */
+  batch?: number | null;
   updatedAt: Date;
 }
 
@@ -31,12 +36,15 @@ export interface ApiSubscriptionView {
   secretSet: boolean;
   /** The event types queued for the api; null: every event. */
   events: string[] | null;
+  /** Events per POST at most; null: one per POST (the single-event body). */
+  batch: number | null;
 }
 
 interface Current {
   url: string | null;
   secret: string | null;
   events: ReadonlySet<string> | null;
+  batch: number | null;
 }
 
 const ID = 'api-subscription' as const;
@@ -58,7 +66,12 @@ export class ApiSubscription {
   async get(): Promise<Current> {
     if (this.cached) return this.cached;
     const doc = await this.col.findOne({ _id: ID });
-    this.cached = { url: doc?.url ?? null, secret: doc?.secret ?? null, events: doc?.events ? new Set(doc.events) : null };
+    this.cached = {
+      url: doc?.url ?? null,
+      secret: doc?.secret ?? null,
+      events: doc?.events ? new Set(doc.events) : null,
+      batch: doc?.batch ?? null,
+    };
     return this.cached;
   }
 
@@ -70,18 +83,24 @@ export class ApiSubscription {
 
   async view(): Promise<ApiSubscriptionView> {
     const s = await this.get();
-    return { url: s.url, secretSet: Boolean(s.secret), events: s.events ? [...s.events] : null };
+    return { url: s.url, secretSet: Boolean(s.secret), events: s.events ? [...s.events] : null, batch: s.batch };
   }
 
   /**
    * Sets (or with `url: null` removes) the subscription; idempotent. Events queued while none was set are not kept.
    * @param events the event types to queue for the api (the api names those it consumes); null: every event.
+   * @param batch events per POST at most (the api takes batch bodies); null: one per POST (an api that does not).
    * @throws the driver's error when the database is unreachable.
    */
-  async set(url: string | null, secret: string | null, events: readonly string[] | null = null): Promise<ApiSubscriptionView> {
+  async set(
+    url: string | null,
+    secret: string | null,
+    events: readonly string[] | null = null,
+    batch: number | null = null,
+  ): Promise<ApiSubscriptionView> {
     const list = events ? [...new Set(events)] : null;
-    await this.col.updateOne({ _id: ID }, { $set: { url, secret, events: list, updatedAt: new Date() } }, { upsert: true });
-    this.cached = { url, secret, events: list ? new Set(list) : null };
+    await this.col.updateOne({ _id: ID }, { $set: { url, secret, events: list, batch, updatedAt: new Date() } }, { upsert: true });
+    this.cached = { url, secret, events: list ? new Set(list) : null, batch };
     this.onChange();
     return this.view();
   }

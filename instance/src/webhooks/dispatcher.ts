@@ -20,22 +20,30 @@
  *   A 4xx answer is final (`failed`) except 408 and 429; `Retry-After` is honoured for 429 and 503.
  * - Through the SSRF guard ({@link postWebhook}): a receiver the guard refuses is final (`failed`), and so is a 3xx
  *   (redirects are never followed).
+ * - Batches (`batching`, the api target only): when the settings name a `batch` size, up to that many queued events
+ *   go in one POST, in order, and the answer says how many were taken (`batch.ts`); the rest are retried.
  */
 import type mongoose from 'mongoose';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics.js';
 import type { OutboxDoc, Store } from '../storage/store.js';
 import { deliveryCollection, type DeliveryDoc } from './admin.js';
+import { SINGLE_FALLBACK_MS, acceptedOf, batchBody } from './batch.js';
 import { MarkWriter, type Mark } from './marks.js';
-import { postWebhook } from './post.js';
+import { postWebhook, type PostResult } from './post.js';
 import type { WebhookSettings } from './settings.js';
 import type { WebhookGuard } from './ssrf.js';
-import { ATTEMPT_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign } from './signature.js';
+import { ATTEMPT_HEADER, BATCH_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign } from './signature.js';
 
 export interface DispatcherOptions {
   store: Store;
-  /** Receiver and secret (the tenant's webhook settings, or the api subscription: `api-subscription.ts`). */
-  settings: { get(): Promise<Pick<WebhookSettings, 'url' | 'secret'>> };
+  /**
+   * Receiver and secret (the tenant's webhook settings, or the api subscription: `api-subscription.ts`, which may name
+   * a `batch` size: events per POST at most, with {@link DispatcherOptions.batching}).
+   */
+  settings: { get(): Promise<Pick<WebhookSettings, 'url' | 'secret'> & { batch?: number | null }> };
+  /** POST up to the settings' `batch` events at once (the api target: `batch.ts`); tenant webhooks: one per POST. */
+  batching?: boolean | undefined;
   /** The outbox delivered from (default `outbox`, the tenant's webhook; `api_outbox` for the api target). */
   collection?: mongoose.mongo.Collection<OutboxDoc> | undefined;
   /** Delete a record once delivered (the api target keeps no delivery log). */
@@ -87,6 +95,8 @@ export class WebhookDispatcher {
   /** Earliest known retry, epoch ms. */
   private dueAt = Infinity;
   private lastClaim = 0;
+  /** Until then (epoch ms) events go one per POST: a batch was refused (400/413, an api without batches). */
+  private singleUntil = 0;
   private readonly marks: MarkWriter;
 
   constructor(private readonly opts: DispatcherOptions) {
@@ -109,7 +119,7 @@ export class WebhookDispatcher {
 
   /** Below this many queued events the next claim may read the outbox. */
   private get lowWater(): number {
-    return Math.max(64, this.concurrency * 4);
+    return Math.max(this.opts.batching ? 256 : 64, this.concurrency * 4);
   }
 
   start(): void {
@@ -167,20 +177,30 @@ export class WebhookDispatcher {
 
   private async work(): Promise<void> {
     while (!this.stopped) {
-      const doc = this.queue.shift();
-      if (!doc) {
+      if (this.queue.length === 0) {
         await new Promise<void>((r) => this.workWaiters.push(r));
         continue;
       }
+      const size = this.opts.batching ? await this.batchSize() : null;
+      const docs = this.queue.splice(0, size ?? 1);
+      if (docs.length === 0) continue;
       if (this.queue.length < this.lowWater && this.backlog) this.feederWake?.();
       try {
-        this.marks.add(await this.attempt(doc));
+        const marks = size === null ? [await this.attempt(docs[0]!)] : await this.attemptBatch(docs);
+        for (const m of marks) this.marks.add(m);
       } catch (err) {
-        this.inFlight.delete(doc._id); // not attempted: the next claim reads it again
+        // Not attempted: the next claim reads them again (those put back in the queue stay claimed).
+        for (const d of docs) if (!this.queue.includes(d)) this.inFlight.delete(d._id);
         this.opts.logger.warn({ err: (err as Error).message }, 'webhook dispatcher: delivery not attempted');
         await new Promise((r) => setTimeout(r, this.opts.pollMs ?? 1_000));
       }
     }
+  }
+
+  /** Events per POST now: the settings' `batch` size, or null (one per POST, the single body). */
+  private async batchSize(): Promise<number | null> {
+    const { batch } = await this.opts.settings.get();
+    return batch && Date.now() >= this.singleUntil ? batch : null;
   }
 
   /** Claims due events from the outbox when needed: at start, when notified, on backlog, retries due, or every poll. */
@@ -286,40 +306,115 @@ export class WebhookDispatcher {
       maxResponseBytes: this.opts.maxResponseBytes,
       connections: this.concurrency,
     });
-    const status = r.status;
-    let error = r.error;
-    if (status !== null && status >= 300 && status < 400)
-      error = `redirect not followed (${status}${r.location ? ` to ${r.location.slice(0, 200)}` : ''})`;
+    const result = r.refused ? 'failed' : classify(r.status, attempt, this.opts.maxAttempts);
+    metrics?.webhookDeliveries.inc({ result });
+    const delay = this.retryDelay(attempt, r);
+    if (result === 'retry') {
+      const log = logger.child({ eventId: doc._id, event: doc.event, attempt });
+      log.info({ status: r.status, error: errorOf(r), retryInMs: delay }, 'webhook delivery failed; will retry');
+    } else if (result === 'failed') {
+      const log = logger.child({ eventId: doc._id, event: doc.event, attempt });
+      log.warn({ status: r.status, error: errorOf(r) }, 'webhook delivery failed for good; event kept as failed');
+    }
+    return this.outcome(doc, result, r, errorOf(r), Date.now(), delay);
+  }
+
+  /** The wait before the next attempt after `attempt` answered `r`, ms (backoff; Retry-After for 429 and 503). */
+  private retryDelay(attempt: number, r: PostResult): number {
     const retryAfterMs = parseRetryAfter(r.retryAfter ?? null);
-    const result = r.refused ? 'failed' : classify(status, attempt, this.opts.maxAttempts);
-    const now = Date.now();
+    return Math.max(
+      backoffMs(attempt, this.opts.retryBaseMs, this.opts.retryMaxMs),
+      r.status === 429 || r.status === 503 ? (retryAfterMs ?? 0) : 0,
+    );
+  }
+
+  /** What to store about `doc` after an attempt ended `result` (answer `r`, at `now`; a retry `delay` ms later). */
+  private outcome(doc: OutboxDoc, result: AttemptResult, r: PostResult, error: string | null, now: number, delay: number): Mark {
     const last = {
-      attempts: attempt,
-      lastStatus: status,
+      attempts: doc.attempts + 1,
+      lastStatus: r.status,
       lastError: error,
       lastLatencyMs: r.latencyMs,
       lastAttemptAt: new Date(now),
       lastAddress: r.address ?? null,
       lockedUntil: null,
     };
-    metrics?.webhookDeliveries.inc({ result });
     if (result === 'delivered') {
       if (this.opts.dropDelivered) return { doc, remove: true };
       return { doc, replace: true, set: { ...last, status: 'delivered', deliveredAt: new Date(now), lastError: null } };
     }
-    const log = logger.child({ eventId: doc._id, event: doc.event, attempt });
     if (result === 'retry') {
-      const delay = Math.max(
-        backoffMs(attempt, this.opts.retryBaseMs, this.opts.retryMaxMs),
-        status === 429 || status === 503 ? (retryAfterMs ?? 0) : 0,
-      );
-      log.info({ status, error, retryInMs: delay }, 'webhook delivery failed; will retry');
       this.retryAt(now + delay);
       return { doc, set: { ...last, nextAttemptAt: new Date(now + delay) } };
     }
-    log.warn({ status, error }, 'webhook delivery failed for good; event kept as failed');
     return { doc, set: { ...last, status: 'failed' } };
   }
+
+  /**
+   * POSTs the first of `docs` that fit one batch body (`batch.ts`; the others go back to the front of the queue) once;
+   * returns what to store about each: those the api took are delivered, the rest retried in their order (each one
+   * millisecond after the one before, so a claim reads them back in order). A 400 or 413 answer puts them all back, to
+   * go one per POST for {@link SINGLE_FALLBACK_MS} (an api without batches).
+   */
+  private async attemptBatch(docs: OutboxDoc[]): Promise<Mark[]> {
+    const { logger, metrics } = this.opts;
+    const settings = await this.opts.settings.get();
+    if (!settings.url) {
+      const at = Date.now() + this.opts.retryMaxMs;
+      this.retryAt(at);
+      return docs.map((doc) => ({ doc, set: { lockedUntil: null, nextAttemptAt: new Date(at) } }));
+    }
+    const { body, count } = batchBody(this.opts.instanceId, docs);
+    const sent = docs.slice(0, count);
+    if (count < docs.length) this.queue.unshift(...docs.slice(count));
+    const attempt = Math.max(...sent.map((d) => d.attempts)) + 1;
+    const ts = Math.floor(Date.now() / 1000);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'wacloud-webhooks/1',
+      [TIMESTAMP_HEADER]: String(ts),
+      [ATTEMPT_HEADER]: String(attempt),
+      [BATCH_HEADER]: String(count),
+    };
+    if (settings.secret) headers[SIGNATURE_HEADER] = sign(settings.secret, ts, body);
+    const r = await postWebhook(settings.url, headers, body, {
+      guard: this.opts.guard,
+      timeoutMs: this.opts.timeoutMs,
+      maxResponseBytes: this.opts.maxResponseBytes,
+      connections: this.concurrency,
+      keepBody: true,
+    });
+    if (r.status === 400 || r.status === 413) {
+      this.singleUntil = Date.now() + SINGLE_FALLBACK_MS;
+      logger.warn({ status: r.status, events: count }, 'api events: a batch was refused; delivering one event per POST for a while');
+      this.queue.unshift(...sent);
+      return [];
+    }
+    const now = Date.now();
+    const delay = this.retryDelay(attempt, r);
+    let accepted = 0;
+    let error = errorOf(r);
+    let rest: AttemptResult = r.refused ? 'failed' : classify(r.status, attempt, this.opts.maxAttempts);
+    if (rest === 'delivered') {
+      ({ accepted, error } = acceptedOf(r.body, count));
+      rest = attempt >= this.opts.maxAttempts ? 'failed' : 'retry';
+    }
+    if (accepted > 0) metrics?.webhookDeliveries.inc({ result: 'delivered' }, accepted);
+    if (accepted < count) {
+      metrics?.webhookDeliveries.inc({ result: rest }, count - accepted);
+      logger.info({ status: r.status, error, accepted, retried: count - accepted, retryInMs: delay }, 'api events: batch not all taken');
+    }
+    return sent.map((doc, i) =>
+      i < accepted ? this.outcome(doc, 'delivered', r, null, now, 0) : this.outcome(doc, rest, r, error, now, delay + (i - accepted)),
+    );
+  }
+}
+
+/** The error to record of an answer: the transport's, or a redirect not followed. */
+function errorOf(r: PostResult): string | null {
+  if (r.status !== null && r.status >= 300 && r.status < 400)
+    return `redirect not followed (${r.status}${r.location ? ` to ${r.location.slice(0, 200)}` : ''})`;
+  return r.error;
 }
 
 /** Delivery outcome for an HTTP status (null: no answer). 2xx delivered; 3xx (not followed) and 4xx final except 408/429. */

@@ -80,6 +80,8 @@ export interface PostOptions {
    * first delivery to a target (its pool is kept).
    */
   connections?: number | undefined;
+  /** Keep the answer's body (up to `maxResponseBytes`) in {@link PostResult.body} (the api target's batch answers). */
+  keepBody?: boolean | undefined;
 }
 
 /** What happened: an HTTP status, or none with an error; `refused` when the guard refused the receiver. */
@@ -95,6 +97,8 @@ export interface PostResult {
   address?: string | undefined;
   /** From the start of the resolution to the end of the answer (or the failure), ms. */
   latencyMs: number;
+  /** The answer's body as text, when asked for ({@link PostOptions.keepBody}) and read to its end. */
+  body?: string | undefined;
 }
 
 /**
@@ -124,7 +128,8 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
     let controller: Dispatcher.DispatchController | undefined;
     let done = false;
     let read = 0;
-    let answer: { status: number; location?: string | undefined; retryAfter?: string | undefined } | undefined;
+    const kept: Buffer[] = [];
+    let answer: { status: number; location?: string | undefined; retryAfter?: string | undefined; body?: string } | undefined;
     const finish = (error: string | null) => {
       if (done) return;
       done = true;
@@ -152,11 +157,13 @@ export async function postWebhook(url: string, headers: Record<string, string>, 
           },
           onResponseData(c, chunk) {
             read += chunk.length;
+            if (o.keepBody) kept.push(chunk);
             if (read < o.maxResponseBytes) return;
             finish(null); // enough: the rest is dropped with the connection
             c.abort(new Error('answer over the size cap'));
           },
           onResponseEnd() {
+            if (answer && o.keepBody) answer.body = Buffer.concat(kept).toString('utf8');
             finish(null); // read to its end: the connection serves the next delivery
           },
           onResponseError(_c, err) {

@@ -10,6 +10,8 @@ export const TIMESTAMP_HEADER = 'x-wacloud-timestamp';
 export const EVENT_ID_HEADER = 'x-wacloud-event-id';
 export const EVENT_TYPE_HEADER = 'x-wacloud-event';
 export const ATTEMPT_HEADER = 'x-wacloud-attempt';
+/** On a batch of api events (`batch.ts`): how many events the body holds. */
+export const BATCH_HEADER = 'x-wacloud-batch';
 
 /** `v1=<hex hmac-sha256(secret, timestamp + "." + body)>`; `timestamp` in unix seconds. */
 export function sign(secret: string, timestamp: number, rawBody: string | Buffer): string {
