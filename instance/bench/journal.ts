@@ -13,15 +13,15 @@ import { mkdirSync, mkdtempSync, rmSync, statfsSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { crc32 } from 'node:zlib';
-import mongoose from 'mongoose';
+import { BSON } from 'mongodb';
+
+const { EJSON } = BSON;
 import { pino } from 'pino';
 import { Journal, journalFilePath, type JournalSync } from '@wacloud/instance/storage/journal';
 import { toMessageDoc } from '@wacloud/instance/storage/messages';
 import type { MessageDoc } from '@wacloud/instance/storage/store';
 import { makeMessages } from './fixtures.js';
 import { median, percentile } from './stats.js';
-
-const { EJSON } = mongoose.mongo.BSON;
 
 export interface JournalBenchOptions {
   /** Appends per mode. */

@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import mongoose from 'mongoose';
+import { GridFSBucket } from 'mongodb';
 import { pino } from 'pino';
 import { uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import { loadInstanceConfig } from '@wacloud/instance/config';
@@ -129,7 +129,7 @@ export async function runMedia(o: MediaBenchOptions): Promise<MediaBenchResult> 
     const pathMs = Math.max(...docs.map((d) => d.sentAt!.getTime())) - startedAt;
 
     o.log('media: raw GridFS writes of the same bytes');
-    const bucket = new mongoose.mongo.GridFSBucket(app.store.connection.db!, { bucketName: 'bench_raw' });
+    const bucket = new GridFSBucket(app.store.connection.db!, { bucketName: 'bench_raw' });
     const t0 = performance.now();
     await pool(o.files, o.concurrency, async (i) => {
       await new Promise<void>((resolve, reject) => {

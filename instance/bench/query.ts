@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import mongoose from 'mongoose';
+import { MongoClient, type Filter } from 'mongodb';
 import { pino } from 'pino';
 import { uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import { createSimnetServer, type SimnetServer } from '@wacloud/simnet';
@@ -73,7 +73,7 @@ interface QueryCase {
   name: string;
   params: Record<string, string>;
   /** The filter `findMessages` builds for `params` (`messageFilter`). */
-  filter: mongoose.mongo.Filter<MessageDoc>;
+  filter: Filter<MessageDoc>;
   limit: number;
 }
 
@@ -82,7 +82,7 @@ function queryCase(name: string, f: MessageFilter & { limit: number }): QueryCas
   const params: Record<string, string> = {};
   for (const [k, v] of Object.entries(f)) if (v !== undefined) params[k] = v instanceof Date ? v.toISOString() : String(v);
   const { limit, ...rest } = f;
-  return { name, params, filter: messageFilter(rest) as mongoose.mongo.Filter<MessageDoc>, limit };
+  return { name, params, filter: messageFilter(rest) as Filter<MessageDoc>, limit };
 }
 
 export async function runQuery(o: QueryOptions): Promise<QueryResult> {
@@ -90,7 +90,7 @@ export async function runQuery(o: QueryOptions): Promise<QueryResult> {
   const uri = o.mongo.dbUri(uniqueDbName('bq'));
   let simnet: SimnetServer | undefined;
   let service: InstanceApp | undefined;
-  const client = new mongoose.mongo.MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
+  const client = new MongoClient(uri, { serverSelectionTimeoutMS: 10_000 });
   try {
     simnet = await createSimnetServer({ port: 0 });
     const internalKey = `bench-${randomBytes(12).toString('hex')}`;

@@ -433,7 +433,7 @@ test('an upload a crash left unreferenced is removed at the next start; queued o
   const queued = await upload(inst, token, { to: '15550007502', type: 'image' }, { data: jpeg(5_000), type: 'image/jpeg', name: 'q.jpg' });
   expect(queued.status).toBe(202);
   // A file stored for a request whose record never got written (the process died in between), two hours ago.
-  const bucket = new (await import('mongoose')).default.mongo.GridFSBucket(store.connection.db!, { bucketName: 'media' });
+  const bucket = new (await import('mongodb')).GridFSBucket(store.connection.db!, { bucketName: 'media' });
   const orphan = bucket.openUploadStream('lost.jpg', { metadata: { direction: 'out', type: 'image', mimetype: 'image/jpeg' } });
   await new Promise((resolve) => orphan.end(jpeg(7_000), () => resolve(undefined)));
   await store.connection.db!.collection('media.files').updateMany({}, { $set: { uploadDate: new Date(Date.now() - 2 * 3600_000) } });

@@ -2,14 +2,13 @@
 import type { Store, TokenDoc } from '../src/storage/store.js';
 import { NEGATIVE_CACHE_MAX, TokenService } from '../src/services/tokens.js';
 
-/** A store whose `tokens.findById` counts its calls and finds nothing but `docs`. */
+/** A store whose `tokens.findOne` counts its calls and finds nothing but `docs`. */
 function fakeStore(docs: Map<string, TokenDoc> = new Map()): { store: Store; reads: () => number } {
   let reads = 0;
-  const query = (doc: TokenDoc | null) => ({ lean: () => ({ exec: async () => doc }) });
   const tokens = {
-    findById: (id: string) => {
+    findOne: async ({ _id }: { _id: string }) => {
       reads++;
-      return query(docs.get(id) ?? null);
+      return docs.get(_id) ?? null;
     },
   };
   return { store: { tokens } as unknown as Store, reads: () => reads };

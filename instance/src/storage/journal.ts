@@ -25,11 +25,11 @@
 import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
-import mongoose from 'mongoose';
+import { BSON } from 'mongodb';
+
+const { EJSON } = BSON;
 import type { Logger } from 'pino';
 import type { MessageDoc } from './store.js';
-
-const { EJSON } = mongoose.mongo.BSON;
 
 export type JournalSync = 'write' | 'fsync';
 

@@ -9,11 +9,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import mongoose from 'mongoose';
+import { GridFSBucket, ObjectId } from 'mongodb';
 import type { MediaType } from '../engines/engine-media.js';
 import type { Store } from './store.js';
-
-const { GridFSBucket, ObjectId } = mongoose.mongo;
 
 /** GridFS bucket name. */
 export const MEDIA_BUCKET = 'media';

@@ -30,14 +30,14 @@ import {
   renameSync,
 } from 'node:fs';
 import path from 'node:path';
-import mongoose from 'mongoose';
+import { BSON, type AnyBulkWriteOperation, type Collection, type Document, type OptionalUnlessRequiredId } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Ack } from '../engines/engine.js';
 import type { Metrics } from '../metrics.js';
 import type { ChatDoc, ContactDoc, MessageDoc, OutboxDoc, Store } from './store.js';
 import { withoutNul } from './nul.js';
 
-const { EJSON } = mongoose.mongo.BSON;
+const { EJSON } = BSON;
 
 export type PersistOp =
   /** `journalSeq`: the message's inbound-journal entry, released once the message is in MongoDB. */
@@ -79,10 +79,7 @@ const DUPLICATE_KEY = 11000;
 export const BULK_CHUNK = 20;
 
 /** bulkWrite in chunks of {@link BULK_CHUNK} operations. */
-async function bulkWriteChunked<T extends mongoose.mongo.Document>(
-  collection: mongoose.mongo.Collection<T>,
-  ops: mongoose.mongo.AnyBulkWriteOperation<T>[],
-): Promise<void> {
+async function bulkWriteChunked<T extends Document>(collection: Collection<T>, ops: AnyBulkWriteOperation<T>[]): Promise<void> {
   for (let i = 0; i < ops.length; i += BULK_CHUNK) await collection.bulkWrite(ops.slice(i, i + BULK_CHUNK), { ordered: false });
 }
 
@@ -433,7 +430,7 @@ export class Persister {
 }
 
 /** Stores `docs` (as {@link stripUndefined} makes them) unless already there; returns the records newly stored. */
-async function insertNew(collection: mongoose.mongo.Collection<OutboxDoc>, docs: OutboxDoc[]): Promise<OutboxDoc[]> {
+async function insertNew(collection: Collection<OutboxDoc>, docs: OutboxDoc[]): Promise<OutboxDoc[]> {
   if (!docs.length) return [];
   const stored = docs.map(stripUndefined);
   const dups = new Set(await insertIgnoringDuplicates(collection, stored));
@@ -441,9 +438,9 @@ async function insertNew(collection: mongoose.mongo.Collection<OutboxDoc>, docs:
 }
 
 /** insertMany(ordered: false); returns the documents that already existed (duplicate `_id`). */
-async function insertIgnoringDuplicates<T extends { _id: string }>(collection: mongoose.mongo.Collection<T>, docs: T[]): Promise<T[]> {
+async function insertIgnoringDuplicates<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<T[]> {
   try {
-    await collection.insertMany(docs as mongoose.mongo.OptionalUnlessRequiredId<T>[], { ordered: false });
+    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
     return [];
   } catch (err) {
     const e = err as { code?: number; writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } };

@@ -1,11 +1,11 @@
 /**
- * MongoDB models of the instance's own database (mongoose). One collection per kind:
+ * The instance's own database (the MongoDB driver). One collection per kind:
  * messages, contacts, chats, tokens, outbox (webhook events), settings, outgoing (the send queue).
  *
  * Designed for FerretDB v1 as well as MongoDB: no transactions, change streams, TTL indexes or `$lookup`;
  * atomic single-document updates and unique `_id`s carry every invariant.
  */
-import mongoose, { Schema, type Connection, type Model } from 'mongoose';
+import { MongoClient, type Collection, type CreateIndexesOptions, type Db, type IndexSpecification } from 'mongodb';
 import type { EngineLocation, EngineMediaInfo, MediaType } from '../engines/engine-media.js';
 import type { EngineChat, EngineContact, EngineMessage } from '../engines/engine.js';
 import type { StoredMediaRef } from './media.js';
@@ -154,210 +154,101 @@ export interface WebhookSettingsDoc {
   updatedAt: Date;
 }
 
-const messageSchema = new Schema<MessageDoc>(
-  {
-    _id: String,
-    chatId: { type: String, required: true },
-    author: { type: String, required: true },
-    fromMe: { type: Boolean, required: true },
-    isGroup: { type: Boolean, required: true },
-    type: { type: String, required: true },
-    body: { type: String, default: '' },
-    timestamp: { type: Date, required: true },
-    day: { type: String, required: true },
-    ack: { type: Number, required: true },
-    quotedMessageId: String,
-    sentBy: { tokenId: String, tokenName: String, member: { id: String, name: String } },
-    createdAt: { type: Date, required: true },
-    isForwarded: Boolean,
-    editedAt: Date,
-    revokedAt: Date,
-    reactions: { type: [{ _id: false, sender: String, reaction: String, timestamp: Date }], default: undefined },
-    media: Schema.Types.Mixed,
-    location: Schema.Types.Mixed,
-    vcard: String,
-  },
-  { versionKey: false, _id: false },
-);
-// Every list filter is served by an index ending in (timestamp, _id) for newest-first cursor pages.
-messageSchema.index({ timestamp: -1, _id: -1 });
-messageSchema.index({ chatId: 1, timestamp: -1, _id: -1 });
-messageSchema.index({ author: 1, timestamp: -1, _id: -1 });
-messageSchema.index({ fromMe: 1, timestamp: -1, _id: -1 });
-messageSchema.index({ isGroup: 1, timestamp: -1, _id: -1 });
-messageSchema.index({ day: 1, fromMe: 1 });
-// Received media still to download (few at any time).
-messageSchema.index({ 'media.status': 1 }, { sparse: true });
+/**
+ * The indexes of each collection, created by {@link Store.init}. Named by the server's default (`field_dir_…`), the
+ * names mongoose gave them when the store was built on it, so databases created before keep their indexes.
+ */
+const INDEXES: Record<string, readonly (readonly [IndexSpecification, CreateIndexesOptions?])[]> = {
+  // Every list filter is served by an index ending in (timestamp, _id) for newest-first cursor pages.
+  messages: [
+    [{ timestamp: -1, _id: -1 }],
+    [{ chatId: 1, timestamp: -1, _id: -1 }],
+    [{ author: 1, timestamp: -1, _id: -1 }],
+    [{ fromMe: 1, timestamp: -1, _id: -1 }],
+    [{ isGroup: 1, timestamp: -1, _id: -1 }],
+    [{ day: 1, fromMe: 1 }],
+    // Received media still to download (few at any time).
+    [{ 'media.status': 1 }, { sparse: true }],
+  ],
+  contacts: [[{ isGroup: 1, _id: 1 }], [{ number: 1 }]],
+  // GET /v1/chats: newest first, cursor on (lastMessageAt, _id).
+  chats: [[{ lastMessageAt: -1, _id: -1 }]],
+  tokens: [],
+  outbox: [[{ status: 1, nextAttemptAt: 1 }]],
+  // The platform's subscription's outbox: the same claims as `outbox`.
+  api_outbox: [[{ status: 1, nextAttemptAt: 1 }]],
+  settings: [],
+  // The sender loads what is unfinished at start, oldest first.
+  outgoing: [[{ status: 1, createdAt: 1 }]],
+};
 
-const contactSchema = new Schema<ContactDoc>(
-  {
-    _id: String,
-    number: String,
-    name: String,
-    pushname: String,
-    isGroup: { type: Boolean, required: true },
-    isMyContact: Boolean,
-    participants: { type: [String], default: undefined },
-    updatedAt: { type: Date, required: true },
-  },
-  { versionKey: false, _id: false },
-);
-contactSchema.index({ isGroup: 1, _id: 1 });
-contactSchema.index({ number: 1 });
-
-const chatSchema = new Schema<ChatDoc>(
-  {
-    _id: String,
-    name: String,
-    isGroup: { type: Boolean, required: true },
-    unreadCount: { type: Number, default: 0 },
-    lastMessageAt: Date,
-    archived: Boolean,
-    pinned: Boolean,
-    muted: Boolean,
-    lastMessage: { id: String, author: String, fromMe: Boolean, type: { type: String }, body: String, timestamp: Date },
-    updatedAt: { type: Date, required: true },
-  },
-  { versionKey: false, _id: false },
-);
-// GET /v1/chats: newest first, cursor on (lastMessageAt, _id).
-chatSchema.index({ lastMessageAt: -1, _id: -1 });
-
-const tokenSchema = new Schema<TokenDoc>(
-  {
-    _id: String,
-    name: { type: String, required: true },
-    permissions: { type: String, enum: ['r', 'w', 'rw'], required: true },
-    hash: { type: String, required: true },
-    createdAt: { type: Date, required: true },
-    updatedAt: { type: Date, required: true },
-  },
-  { versionKey: false, _id: false },
-);
-
-const outboxSchema = new Schema<OutboxDoc>(
-  {
-    _id: String,
-    event: { type: String, required: true },
-    payload: Schema.Types.Mixed,
-    createdAt: { type: Date, required: true },
-    status: { type: String, enum: ['pending', 'delivered', 'failed'], required: true },
-    attempts: { type: Number, required: true },
-    nextAttemptAt: { type: Date, required: true },
-    lockedUntil: Date,
-    lastStatus: Number,
-    lastError: String,
-    deliveredAt: Date,
-  },
-  { versionKey: false, _id: false },
-);
-outboxSchema.index({ status: 1, nextAttemptAt: 1 });
-
-const outgoingSchema = new Schema<OutgoingDoc>(
-  {
-    _id: String,
-    status: { type: String, enum: ['queued', 'sending', 'sent', 'failed'], required: true },
-    chatId: { type: String, required: true },
-    body: { type: String, default: '' },
-    quotedMessageId: String,
-    forwardOf: String,
-    sentBy: { tokenId: String, tokenName: String, member: { id: String, name: String } },
-    type: String,
-    media: Schema.Types.Mixed,
-    location: Schema.Types.Mixed,
-    vcard: String,
-    requestHash: { type: String, required: true },
-    idempotent: { type: Boolean, required: true },
-    createdAt: { type: Date, required: true },
-    updatedAt: { type: Date, required: true },
-    sendingAt: Date,
-    sentAt: Date,
-    messageId: String,
-    attempts: { type: Number, required: true },
-    error: { code: String, message: String },
-  },
-  { versionKey: false, _id: false },
-);
-// The sender loads what is unfinished at start, oldest first.
-outgoingSchema.index({ status: 1, createdAt: 1 });
-
-const settingsSchema = new Schema<WebhookSettingsDoc>(
-  {
-    _id: String,
-    url: { type: String, default: null },
-    secret: { type: String, default: null },
-    events: { type: [String], default: [] },
-    updatedAt: { type: Date, required: true },
-  },
-  { versionKey: false, _id: false },
-);
-
-/** Typed native driver collections, for the hot paths (bulk writes, cursor queries). */
+/** Typed native driver collections. */
 export interface Collections {
-  messages: mongoose.mongo.Collection<MessageDoc>;
-  contacts: mongoose.mongo.Collection<ContactDoc>;
-  chats: mongoose.mongo.Collection<ChatDoc>;
-  tokens: mongoose.mongo.Collection<TokenDoc>;
-  outbox: mongoose.mongo.Collection<OutboxDoc>;
+  messages: Collection<MessageDoc>;
+  contacts: Collection<ContactDoc>;
+  chats: Collection<ChatDoc>;
+  tokens: Collection<TokenDoc>;
+  outbox: Collection<OutboxDoc>;
   /** The platform's subscription's outbox (target `api`: `webhooks/api-subscription.ts`), same records. */
-  apiOutbox: mongoose.mongo.Collection<OutboxDoc>;
-  outgoing: mongoose.mongo.Collection<OutgoingDoc>;
+  apiOutbox: Collection<OutboxDoc>;
+  outgoing: Collection<OutgoingDoc>;
+}
+
+/** The store's connection: the driver's client and the database its URI names. */
+export interface StoreConnection {
+  client: MongoClient;
+  db: Db;
+  /** Drops the whole database (tests, benchmarks). */
+  dropDatabase(): Promise<boolean>;
 }
 
 export interface Store {
-  connection: Connection;
+  connection: StoreConnection;
   col: Collections;
-  messages: Model<MessageDoc>;
-  contacts: Model<ContactDoc>;
-  chats: Model<ChatDoc>;
-  tokens: Model<TokenDoc>;
-  outbox: Model<OutboxDoc>;
-  settings: Model<WebhookSettingsDoc>;
-  outgoing: Model<OutgoingDoc>;
-  /** Creates the indexes (idempotent). */
+  /** The `tokens` collection (`storage/tokens.ts`). */
+  tokens: Collection<TokenDoc>;
+  /** The `settings` collection: the webhook settings document (`webhooks/settings.ts`) and others by `_id`. */
+  settings: Collection<WebhookSettingsDoc>;
+  /** Creates the collections and their indexes (idempotent). */
   init(): Promise<void>;
   close(): Promise<void>;
 }
 
 /**
- * Connects to `uri` (its path names the database) with a connection of its own, so several stores can live in one
- * process (tests, benchmarks). Fails with the driver's error when the server is unreachable within `timeoutMs`.
+ * Connects to `uri` (its path names the database) with a client of its own, so several stores can live in one
+ * process (tests, benchmarks). Fails with the driver's error (`MongoServerSelectionError`) when the server is
+ * unreachable within `timeoutMs`.
+ *
+ * The MongoDB driver alone, not mongoose: the instance reads and writes through the driver's collections, and mongoose
+ * cost ~5 MiB of the idle process' memory (instance/README.md, "Memory").
  */
 export async function openStore(uri: string, timeoutMs = 10_000): Promise<Store> {
-  const connection = await mongoose
-    .createConnection(uri, { serverSelectionTimeoutMS: timeoutMs, autoIndex: false, autoCreate: false, maxPoolSize: 20 })
-    .asPromise();
-  const db = connection.db!;
-  const store: Store = {
-    connection,
-    col: {
-      messages: db.collection<MessageDoc>('messages'),
-      contacts: db.collection<ContactDoc>('contacts'),
-      chats: db.collection<ChatDoc>('chats'),
-      tokens: db.collection<TokenDoc>('tokens'),
-      outbox: db.collection<OutboxDoc>('outbox'),
-      apiOutbox: db.collection<OutboxDoc>('api_outbox'),
-      outgoing: db.collection<OutgoingDoc>('outgoing'),
-    },
-    messages: connection.model<MessageDoc>('Message', messageSchema, 'messages'),
-    contacts: connection.model<ContactDoc>('Contact', contactSchema, 'contacts'),
-    chats: connection.model<ChatDoc>('Chat', chatSchema, 'chats'),
-    tokens: connection.model<TokenDoc>('Token', tokenSchema, 'tokens'),
-    outbox: connection.model<OutboxDoc>('Outbox', outboxSchema, 'outbox'),
-    settings: connection.model<WebhookSettingsDoc>('Settings', settingsSchema, 'settings'),
-    outgoing: connection.model<OutgoingDoc>('Outgoing', outgoingSchema, 'outgoing'),
+  const client = await new MongoClient(uri, { serverSelectionTimeoutMS: timeoutMs, maxPoolSize: 20 }).connect();
+  const db = client.db();
+  const col: Collections = {
+    messages: db.collection<MessageDoc>('messages'),
+    contacts: db.collection<ContactDoc>('contacts'),
+    chats: db.collection<ChatDoc>('chats'),
+    tokens: db.collection<TokenDoc>('tokens'),
+    outbox: db.collection<OutboxDoc>('outbox'),
+    apiOutbox: db.collection<OutboxDoc>('api_outbox'),
+    outgoing: db.collection<OutgoingDoc>('outgoing'),
+  };
+  return {
+    connection: { client, db, dropDatabase: () => db.dropDatabase() },
+    col,
+    tokens: col.tokens,
+    settings: db.collection<WebhookSettingsDoc>('settings'),
     async init() {
-      for (const m of [store.messages, store.contacts, store.chats, store.tokens, store.outbox, store.settings, store.outgoing]) {
-        await m.createCollection().catch((err: { codeName?: string }) => {
+      for (const [name, indexes] of Object.entries(INDEXES)) {
+        await db.createCollection(name).catch((err: { codeName?: string }) => {
           if (err.codeName !== 'NamespaceExists') throw err;
         });
-        await m.createIndexes();
+        for (const [spec, options] of indexes) await db.collection(name).createIndex(spec, options ?? {});
       }
-      await store.col.apiOutbox.createIndex({ status: 1, nextAttemptAt: 1 });
     },
-    close: () => connection.close(),
+    close: () => client.close(),
   };
-  return store;
 }
 
 /** `Date` → `YYYY-MM-DD` in UTC. */

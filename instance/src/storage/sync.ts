@@ -3,17 +3,14 @@
  * (collection `groups`, one per group, keyed by its id), and the history import's insert-or-ignore of messages. Every
  * write is idempotent: a sync repeated after a reconnect rewrites the same records and inserts no message twice.
  */
-import type mongoose from 'mongoose';
+import type { AnyBulkWriteOperation, Collection, Document } from 'mongodb';
 import type { EngineChat, EngineContact } from '../engines/engine.js';
 import type { EngineGroup, EngineGroupParticipant } from '../engines/engine-sync.js';
 import { BULK_CHUNK } from './persistence.js';
 import type { ChatDoc, ContactDoc, MessageDoc, Store } from './store.js';
 
 /** `bulkWrite(ops)` in commands of at most {@link BULK_CHUNK} operations (FerretDB v1 stalls on larger updates). */
-async function bulkWriteChunked<T extends mongoose.mongo.Document>(
-  col: mongoose.mongo.Collection<T>,
-  ops: mongoose.mongo.AnyBulkWriteOperation<T>[],
-): Promise<void> {
+async function bulkWriteChunked<T extends Document>(col: Collection<T>, ops: AnyBulkWriteOperation<T>[]): Promise<void> {
   for (let i = 0; i < ops.length; i += BULK_CHUNK) await col.bulkWrite(ops.slice(i, i + BULK_CHUNK), { ordered: false });
 }
 
@@ -29,7 +26,7 @@ export interface GroupDoc {
   updatedAt: Date;
 }
 
-/** The `groups` collection (no mongoose model: written and read through the driver only). */
+/** The `groups` collection (written and read through the driver). */
 export function groupsCollection(store: Store) {
   return store.connection.db!.collection<GroupDoc>('groups');
 }
@@ -58,7 +55,7 @@ export function chatFields(c: EngineChat, now = new Date()): Partial<Omit<ChatDo
 export async function writeContacts(store: Store, contacts: EngineContact[]): Promise<void> {
   if (contacts.length === 0) return;
   const now = new Date();
-  const ops: mongoose.mongo.AnyBulkWriteOperation<ContactDoc>[] = contacts.map(({ id, ...c }) => ({
+  const ops: AnyBulkWriteOperation<ContactDoc>[] = contacts.map(({ id, ...c }) => ({
     updateOne: { filter: { _id: id }, update: { $set: { ...defined(c), updatedAt: now } }, upsert: true },
   }));
   await bulkWriteChunked(store.col.contacts, ops);
@@ -68,7 +65,7 @@ export async function writeContacts(store: Store, contacts: EngineContact[]): Pr
 export async function writeChats(store: Store, chats: EngineChat[]): Promise<void> {
   if (chats.length === 0) return;
   const now = new Date();
-  const ops: mongoose.mongo.AnyBulkWriteOperation<ChatDoc>[] = chats.map((c) => ({
+  const ops: AnyBulkWriteOperation<ChatDoc>[] = chats.map((c) => ({
     updateOne: { filter: { _id: c.id }, update: { $set: chatFields(c, now) }, upsert: true },
   }));
   await bulkWriteChunked(store.col.chats, ops);

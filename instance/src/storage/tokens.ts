@@ -6,25 +6,22 @@ import type { Permission, Store, TokenDoc } from './store.js';
 
 /** Inserts a new token record. @throws the driver's error (e.g. a duplicate id). */
 export async function insertToken(store: Store, doc: TokenDoc): Promise<void> {
-  await store.tokens.create(doc);
+  await store.tokens.insertOne(doc);
 }
 
 /** All token records, oldest first. */
 export function listTokens(store: Store): Promise<TokenDoc[]> {
-  return store.tokens.find().sort({ createdAt: 1, _id: 1 }).lean<TokenDoc[]>().exec();
+  return store.tokens.find().sort({ createdAt: 1, _id: 1 }).toArray();
 }
 
 /** The record of token `id`, or null. */
 export function findToken(store: Store, id: string): Promise<TokenDoc | null> {
-  return store.tokens.findById(id).lean<TokenDoc>().exec();
+  return store.tokens.findOne({ _id: id });
 }
 
 /** Sets token `id`'s permissions; resolves with the updated record, or null when there is no such token. */
 export function updateTokenPermissions(store: Store, id: string, permissions: Permission): Promise<TokenDoc | null> {
-  return store.tokens
-    .findOneAndUpdate({ _id: id }, { $set: { permissions, updatedAt: new Date() } }, { new: true })
-    .lean<TokenDoc>()
-    .exec();
+  return store.tokens.findOneAndUpdate({ _id: id }, { $set: { permissions, updatedAt: new Date() } }, { returnDocument: 'after' });
 }
 
 /** Deletes token `id`; resolves with whether it existed. */

@@ -3,7 +3,7 @@
  * collection (`_id: "webhook"`), seeded from the WEBHOOK_* environment defaults, cached in memory.
  */
 import { createHash } from 'node:crypto';
-import type { Store, WebhookSettingsDoc } from '../storage/store.js';
+import type { Store } from '../storage/store.js';
 
 /** Event types an instance emits. `*` subscribes to all. */
 export const WEBHOOK_EVENTS = [
@@ -42,7 +42,7 @@ export class WebhookSettingsService {
   /** Current settings (cached after the first read). */
   async get(): Promise<WebhookSettings> {
     if (this.cached) return this.cached;
-    const doc = await this.store.settings.findById('webhook').lean<WebhookSettingsDoc>();
+    const doc = await this.store.settings.findOne({ _id: 'webhook' });
     this.cached = doc
       ? { url: doc.url, secret: doc.secret, events: doc.events }
       : { url: this.defaults.url ?? null, secret: this.defaults.secret ?? null, events: [...this.defaults.events] };
