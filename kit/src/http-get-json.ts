@@ -2,9 +2,8 @@
  * GET of a small JSON document over `node:http`, on a fresh connection (no keep-alive: the targets — instances — come
  * and go, and a pooled socket to a dead one would only delay the verdict). Used for an instance's `GET /health` by the
  * api's providers (api/src/providers/shared/health.ts) and the operator's session probe (operator/src/session-probe.ts).
- * Not `fetch()`: Node's fetch (undici) parses HTTP with llhttp compiled to WebAssembly, which the operator's
- * `--lite-mode` (operator/Dockerfile) does not have, and loading undici costs a few MiB of resident memory;
- * `node:http` uses Node's built-in parser.
+ * Not `fetch()`: Node's fetch (undici) parses HTTP with llhttp compiled to WebAssembly (which V8's `--lite-mode`
+ * lacks), and loading undici costs ~8 MiB of resident memory; `node:http` uses Node's built-in parser.
  */
 import type * as NodeHttp from 'node:http';
 import { createRequire } from 'node:module';
