@@ -2,11 +2,17 @@
  * GET of a small JSON document over `node:http`, on a fresh connection (no keep-alive: the targets — instances — come
  * and go, and a pooled socket to a dead one would only delay the verdict). Used for an instance's `GET /health` by the
  * api's providers (api/src/providers/shared/health.ts) and the operator's session probe (operator/src/session-probe.ts).
- * Not `fetch()`: Node's fetch (undici) parses HTTP with llhttp compiled to WebAssembly, which the operator's
- * `--lite-mode` (operator/Dockerfile) does not have, and loading undici costs a few MiB of resident memory;
- * `node:http` uses Node's built-in parser.
+ * Not `fetch()`: Node's fetch (undici) parses HTTP with llhttp compiled to WebAssembly (which V8's `--lite-mode`
+ * lacks), and loading undici costs ~8 MiB of resident memory; `node:http` uses Node's built-in parser.
  */
-import http from 'node:http';
+import type * as NodeHttp from 'node:http';
+import { createRequire } from 'node:module';
+
+/**
+ * `node:http` loaded with require: an ESM import of it reads every export, and its lazy `WebSocket`, `CloseEvent` and
+ * `MessageEvent` getters load undici (~8 MiB of resident memory in a process that never uses them).
+ */
+const http = createRequire(import.meta.url)('node:http') as typeof NodeHttp;
 
 /** Largest body read by default, bytes (a larger one counts as unreadable). */
 export const GET_JSON_MAX_BYTES = 64 * 1024;

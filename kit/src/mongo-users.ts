@@ -13,9 +13,12 @@
  *
  * Passwords come from the caller (random, or derived from a secret) and are never logged; the URIs returned carry
  * them, so callers store those only where the instance needs them.
+ *
+ * The MongoDB driver (and `pg`, through `ferretdb-pg-users`) is imported only when a server is first contacted: a
+ * process that gives instances shared credentials (`off`) never loads it (~13 MiB of resident memory in the operator).
  */
 import { randomBytes } from 'node:crypto';
-import { MongoClient, MongoServerError, type Document } from 'mongodb';
+import type { Document, MongoClient } from 'mongodb';
 import type { Logger } from 'pino';
 
 /** The database user of one instance. */
@@ -93,6 +96,12 @@ export interface CommandClient {
 const USER_NOT_FOUND = 11;
 const USER_EXISTS = 51003;
 
+/** Whether `err` is the server's answer `code` to a command (a `MongoServerError`; the driver is loaded by then). */
+async function isServerError(err: unknown, code: number): Promise<boolean> {
+  const { MongoServerError } = await import('mongodb');
+  return err instanceof MongoServerError && err.code === code;
+}
+
 /** Error of a server command, with its code and name, without the command (which may carry a password). */
 function commandError(what: string, err: unknown): Error {
   const e = err as { code?: unknown; codeName?: unknown; message?: unknown };
@@ -105,14 +114,16 @@ export class AdminClient {
   private client: Promise<MongoClient> | undefined;
   constructor(private readonly uri: string) {}
 
-  /** The connected client. @throws Error when the server cannot be reached. */
+  /** The connected client (the driver is imported on the first call). @throws Error when the server cannot be reached. */
   get(): Promise<MongoClient> {
-    this.client ??= MongoClient.connect(this.uri, { serverSelectionTimeoutMS: SERVER_SELECTION_MS, socketTimeoutMS: SOCKET_MS }).catch(
-      (err: unknown) => {
+    this.client ??= import('mongodb')
+      .then(({ MongoClient }) =>
+        MongoClient.connect(this.uri, { serverSelectionTimeoutMS: SERVER_SELECTION_MS, socketTimeoutMS: SOCKET_MS }),
+      )
+      .catch((err: unknown) => {
         this.client = undefined;
         throw commandError('cannot reach the MongoDB server as its admin', err);
-      },
-    );
+      });
     return this.client;
   }
 
@@ -150,7 +161,7 @@ export class MongoDatabaseUsers implements DatabaseUsers {
     try {
       await db.command({ createUser: user.username, pwd: user.password, roles });
     } catch (err) {
-      if (!(err instanceof MongoServerError && err.code === USER_EXISTS)) throw commandError(`createUser ${user.username}`, err);
+      if (!(await isServerError(err, USER_EXISTS))) throw commandError(`createUser ${user.username}`, err);
       try {
         await db.command({ updateUser: user.username, pwd: user.password, roles });
       } catch (err2) {
@@ -165,7 +176,7 @@ export class MongoDatabaseUsers implements DatabaseUsers {
     try {
       await (await this.db(user.db)).command({ dropUser: user.username });
     } catch (err) {
-      if (err instanceof MongoServerError && err.code === USER_NOT_FOUND) return;
+      if (await isServerError(err, USER_NOT_FOUND)) return;
       throw commandError(`dropUser ${user.username}`, err);
     }
   }

@@ -54,6 +54,39 @@ describe('WorkQueue', () => {
     q.shutDown();
   });
 
+  test('lowPriorityConcurrency: while normal keys are in hand, only that many low-priority keys are processed at once', async () => {
+    const q = new WorkQueue({ lowPriorityConcurrency: 1 });
+    expect(() => new WorkQueue({ lowPriorityConcurrency: 0 })).toThrow(RangeError);
+    /** Whether `p` has resolved within 30 ms. */
+    const resolved = (p: Promise<unknown>) => Promise.race([p.then(() => true), sleep(30, false)]);
+    q.add('n1');
+    q.addLowPriority('low-1');
+    q.addLowPriority('low-2');
+    q.addLowPriority('low-3');
+    expect(await q.get()).toBe('n1');
+    expect(await q.get()).toBe('low-1');
+    expect(q.normalProcessingLen()).toBe(1);
+    // n1 is still being processed and one low-priority key is: the next worker waits.
+    const w1 = q.get();
+    expect(await resolved(w1)).toBe(false);
+    q.add('n2'); // a normal key goes to the waiting worker at once
+    expect(await w1).toBe('n2');
+    const w2 = q.get();
+    expect(await resolved(w2)).toBe(false);
+    q.done('low-1'); // the low-priority slot is free again
+    expect(await w2).toBe('low-2');
+    const w3 = q.get();
+    const w4 = q.get();
+    q.done('n1');
+    expect(await resolved(w3)).toBe(false); // n2 is still in hand, low-2 holds the slot
+    q.done('n2'); // no normal key in hand: low-priority keys go to every free worker
+    expect(await w3).toBe('low-3');
+    q.addLowPriority('low-4');
+    expect(await w4).toBe('low-4');
+    expect(q.normalProcessingLen()).toBe(0);
+    q.shutDown();
+  });
+
   test('a key being processed is not handed out again until done, then re-queued once', async () => {
     const q = new WorkQueue();
     q.add('a');

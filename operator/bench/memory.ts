@@ -5,8 +5,13 @@
  * the reconcile storm, and after a quiet period. "Quiet" means no changes from outside; the operator itself keeps
  * re-reconciling (the instances informer resyncs every RESYNC_PERIOD_MS, default 30 s), so its reconciles and CPU
  * time during that period are reported too.
+ *
+ * The operator runs with INSTANCE_DATABASE_USERS=off (no MongoDB behind the benchmarks) unless `databaseUsers` is
+ * `auto` (the operator's default): then a MongoDB-wire server is started (testenv's `startMongo`: mongod if installed,
+ * else FerretDB) and the operator asks it what it is on its first reconcile, loading the MongoDB driver as it ships.
  */
 import { API_VERSION, PLURAL } from '@wacloud/crds';
+import { startMongo, type MongoServer } from '@wacloud/testenv';
 import { ArrivalWatch, runPool, type KubeObject } from './api.js';
 import { CONTROL_PLANE_DESCRIPTION, startBenchCluster, startOperatorProcess, type OperatorProcess } from './cluster.js';
 import { benchInstance, instanceNames, isReconciled } from './create.js';
@@ -23,6 +28,8 @@ export interface MemoryOptions {
   quietSeconds: number;
   /** Give up waiting for the storm after this long, ms. */
   timeoutMs: number;
+  /** The operator's INSTANCE_DATABASE_USERS: `off` (default) or `auto` against a MongoDB-wire server started here. */
+  databaseUsers?: 'off' | 'auto';
   log: (line: string) => void;
 }
 
@@ -44,6 +51,9 @@ export interface MemoryResult {
   instances: number;
   concurrency: number;
   maxConcurrentReconciles: number;
+  /** INSTANCE_DATABASE_USERS of the operator (`auto`: against the MongoDB-wire server named in `mongo`). */
+  databaseUsers: 'off' | 'auto';
+  mongo?: string;
   controlPlane: string;
   /** Operator started and ready, no instances. */
   idle: MemorySnapshot;
@@ -79,10 +89,16 @@ async function snapshot(op: OperatorProcess): Promise<MemorySnapshot> {
 export async function runMemory(o: MemoryOptions): Promise<MemoryResult> {
   o.log('memory: starting a control plane');
   const c = await startBenchCluster();
+  const databaseUsers = o.databaseUsers ?? 'off';
   let op: OperatorProcess | undefined;
+  let mongo: MongoServer | undefined;
   try {
     await c.api.createNamespace(NS);
-    op = await startOperatorProcess(c.operatorKubeconfig, { MAX_CONCURRENT_RECONCILES: String(o.maxConcurrentReconciles) });
+    if (databaseUsers === 'auto') mongo = await startMongo();
+    op = await startOperatorProcess(c.operatorKubeconfig, {
+      MAX_CONCURRENT_RECONCILES: String(o.maxConcurrentReconciles),
+      ...(mongo ? { INSTANCE_DATABASE_USERS: 'auto', DEFAULT_MONGODB_URI: mongo.uri } : {}),
+    });
     await new Promise((r) => setTimeout(r, 2000));
     const idle = await snapshot(op);
 
@@ -122,6 +138,8 @@ export async function runMemory(o: MemoryOptions): Promise<MemoryResult> {
       instances: o.instances,
       concurrency: o.concurrency,
       maxConcurrentReconciles: o.maxConcurrentReconciles,
+      databaseUsers,
+      ...(mongo ? { mongo: `${mongo.kind}${mongo.backend ? ` (${mongo.backend})` : ''}` } : {}),
       controlPlane: CONTROL_PLANE_DESCRIPTION,
       idle,
       afterStorm,
@@ -137,5 +155,6 @@ export async function runMemory(o: MemoryOptions): Promise<MemoryResult> {
     const code = await op?.stop();
     if (op && code !== 0) o.log(`  operator exited with ${code}:\n${op.proc.output().slice(-2000)}`);
     await c.stop();
+    await mongo?.stop();
   }
 }

@@ -17,6 +17,8 @@
  * BENCH_OPERATOR_MALLOC_ARENA_MAX likewise for its MALLOC_ARENA_MAX (glibc); default: its image's.
  * BENCH_OPERATOR_NODE_ARGS likewise for the node flags before the script (the image's CMD), space-separated.
  * BENCH_OPERATOR_MAIN runs another operator entry point instead of dist/main.js (A/B runs of a modified build).
+ * BENCH_OPERATOR_DATABASE_USERS=auto: memory runs the operator with INSTANCE_DATABASE_USERS=auto (its default) against a
+ * MongoDB-wire server started for it (default `off`: no database behind the benchmarks).
  * Every round starts its own control plane and stops it (and the operator) at the end; the process then exits by itself.
  */
 import os from 'node:os';
@@ -159,6 +161,7 @@ function printMemory(r: MemoryResult): void {
     `memory — the operator process with ${fmt(r.instances)} WhatsAppInstances reconciled (MAX_CONCURRENT_RECONCILES=${r.maxConcurrentReconciles}, ${r.concurrency} creates in flight)`,
   );
   out(`  control plane: ${r.controlPlane}`);
+  out(`  INSTANCE_DATABASE_USERS=${r.databaseUsers}${r.mongo ? ` against ${r.mongo}` : ''}`);
   out(
     `  storm: first create → all Reconciled=True in ${fmt(sec(r.stormMs))} s (${fmt(r.instances / sec(r.stormMs))} instances/s); objects in the namespace then: ${Object.entries(
       r.children,
@@ -191,7 +194,7 @@ function printMemory(r: MemoryResult): void {
     unit: 'MB',
     goal: '≤ 150',
     reproduce: `npm run bench -w operator -- memory --memory-instances ${r.instances}`,
-    note: `peak during the storm ${fmt(r.stormPeakRssBytes / 1e6)} MB; after ${r.quietSeconds} s quiet ${fmt(r.afterQuiet.rssBytes / 1e6)} MB`,
+    note: `peak during the storm ${fmt(r.stormPeakRssBytes / 1e6)} MB; after ${r.quietSeconds} s quiet ${fmt(r.afterQuiet.rssBytes / 1e6)} MB${r.databaseUsers === 'auto' ? '; INSTANCE_DATABASE_USERS=auto' : ''}`,
   });
   out(
     `  during the ${r.quietSeconds} s "quiet" period the operator still ran ${fmt(r.quietReconciles)} reconciles using ${fmt(r.quietCpuSeconds)} CPU s (the instances resync every RESYNC_PERIOD_MS, default 30 s)`,
@@ -254,6 +257,7 @@ async function main(): Promise<void> {
       maxConcurrentReconciles: sizes.memoryReconciles,
       quietSeconds: sizes.quietSeconds,
       timeoutMs,
+      databaseUsers: process.env.BENCH_OPERATOR_DATABASE_USERS === 'auto' ? 'auto' : 'off',
       log,
     });
     printMemory(report.memory);

@@ -33,6 +33,8 @@ import { InstanceReconciler, httpSessionProbe, type SessionProbe } from './recon
 export const CONTROLLER_NAME = 'whatsappinstance';
 /** The owner kind of every child the operator creates (their controller ownerReference). */
 export const WHATSAPP_INSTANCE_OWNER: OwnerKind = { kind: KIND, group: GROUP };
+/** Low-priority reconciles run at once while normal-priority ones are in hand (see the work queue below). */
+export const LOW_PRIORITY_RECONCILES = 2;
 /** Children are watched through this label only (never every Secret of the cluster). */
 export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=wacloud-operator';
 
@@ -96,7 +98,14 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   });
 
   const client = new KubeClient(kubeConfig, { kinds: { [KIND]: PLURAL } });
-  const queue = new WorkQueue<string>({ name: CONTROLLER_NAME, metrics: metrics.workqueue(CONTROLLER_NAME) });
+  // In a burst of new instances each reconcile writes what the pod needs (Secret, StatefulSet) and leaves the rest
+  // (finalizer, Service, event, status) at low priority: LOW_PRIORITY_RECONCILES of those at a time while new instances
+  // are in hand, so the bookkeeping of the first does not slow down the StatefulSets of the next.
+  const queue = new WorkQueue<string>({
+    name: CONTROLLER_NAME,
+    metrics: metrics.workqueue(CONTROLLER_NAME),
+    lowPriorityConcurrency: LOW_PRIORITY_RECONCILES,
+  });
   const databaseUsers = new InstanceDatabaseUsers(config, logger.child({ component: 'database-users' }));
   const reconciler = new InstanceReconciler({
     client,
@@ -109,7 +118,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
       involvedKind: { apiVersion: API_VERSION, kind: KIND },
     }),
     probe: o.probe ?? httpSessionProbe(config.probeTimeoutMs),
-    othersWaiting: () => queue.hasWaiting(),
+    othersWaiting: () => queue.hasWaiting() || queue.normalProcessingLen() > 1,
     state: {
       instance: (n, name) => instances.get(name, n),
       statefulSet: (n, name) => statefulSets.get(name, n),

@@ -1,6 +1,6 @@
 /**
  * The default session probe: GET http://<headless service>.<namespace>.svc:8080/health of an instance's pod, read
- * with kit's `getJson` (node:http — not fetch(), which needs the WebAssembly the image's `--lite-mode` lacks).
+ * with kit's `getJson` (node:http — not fetch(), which would load undici: ~8 MiB of resident memory).
  */
 import { getJson } from '@wacloud/kit/http-get-json';
 import { PORTS, childNames, type SessionState, type WhatsAppInstance } from '@wacloud/crds';

@@ -12,7 +12,7 @@ import { eventually, freePort, startControlPlane, startProcess, type ControlPlan
 export const operatorDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const RBAC_YAML = path.join(operatorDir, 'deploy', 'rbac.yaml');
 export const OPERATOR_NS = 'wacloud-system';
-/** The image's node flags (operator/Dockerfile's CMD before the script, e.g. `--lite-mode`): tests run the operator as it ships. */
+/** The image's node flags (operator/Dockerfile's CMD before the script, e.g. `--no-opt`): tests run the operator as it ships. */
 export const IMAGE_NODE_ARGS = (
   JSON.parse(/^CMD (\[.*\])$/m.exec(readFileSync(path.join(operatorDir, 'Dockerfile'), 'utf8'))?.[1] ?? '[]') as string[]
 ).slice(0, -1);

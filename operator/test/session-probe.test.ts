@@ -1,7 +1,7 @@
 /**
  * The default session probe (src/session-probe.ts) against a real HTTP server: the session of a 2xx /health, nothing
  * from errors, bad bodies, refused connections and timeouts — and the same under the image's node flags
- * (operator/Dockerfile: `--lite-mode` has no WebAssembly, which Node's fetch needs to parse HTTP).
+ * (operator/Dockerfile's CMD and NODE_OPTIONS; with `--lite-mode` there is no WebAssembly, which Node's fetch needs).
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';

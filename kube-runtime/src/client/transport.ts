@@ -11,10 +11,17 @@
  * timeout or a broken response. An abort through the caller's own `signal` rejects with the AbortError as is.
  */
 import { readFileSync } from 'node:fs';
-import http from 'node:http';
+import type * as NodeHttp from 'node:http';
 import https from 'node:https';
 import { ApiServerError, type ApiServerStatus } from './errors.js';
 import { needsClientNode, type KubeConfigLike, type KubeUserLike } from './kubeconfig.js';
+import { createRequire } from 'node:module';
+
+/**
+ * `node:http` loaded with require: an ESM import of it reads every export, and its lazy `WebSocket`, `CloseEvent` and
+ * `MessageEvent` getters load undici (~8 MiB of resident memory in a process that never uses them).
+ */
+const http = createRequire(import.meta.url)('node:http') as typeof NodeHttp;
 
 export interface TransportRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -45,7 +52,7 @@ export class KubeTransport {
 
   private readonly url: URL;
   private readonly mod: typeof https | typeof http;
-  private agent: https.Agent | http.Agent | undefined;
+  private agent: https.Agent | NodeHttp.Agent | undefined;
   private readonly user: KubeUserLike;
   private tokenCache: { value: string; readAt: number } | undefined;
 
@@ -58,7 +65,7 @@ export class KubeTransport {
   }
 
   /** The keep-alive pool (TLS from the cluster CA and the user's client certificate). Unbounded sockets, like client-go's default. */
-  private getAgent(): https.Agent | http.Agent {
+  private getAgent(): https.Agent | NodeHttp.Agent {
     if (this.agent) return this.agent;
     if (this.mod === http) return (this.agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000 }));
     const cluster = this.kc.getCurrentCluster()!;
@@ -103,7 +110,7 @@ export class KubeTransport {
   private async open(
     r: TransportRequest,
     label: string = r.method,
-  ): Promise<{ req: http.ClientRequest; res: Promise<http.IncomingMessage> }> {
+  ): Promise<{ req: NodeHttp.ClientRequest; res: Promise<NodeHttp.IncomingMessage> }> {
     const headers: Record<string, string> = { accept: r.accept ?? 'application/json', ...(await this.authHeaders()) };
     const payload = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));
     if (payload) {
@@ -116,7 +123,7 @@ export class KubeTransport {
       agent: this.getAgent(),
       signal: r.signal,
     });
-    const res = new Promise<http.IncomingMessage>((resolve, reject) => {
+    const res = new Promise<NodeHttp.IncomingMessage>((resolve, reject) => {
       req.once('response', resolve);
       req.on('error', (e) => reject(this.failure(r, label, e)));
     });

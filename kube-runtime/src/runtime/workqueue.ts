@@ -10,7 +10,10 @@
  * - Per-key exponential backoff for `addRateLimited` (base · 2^failures, capped; controller-runtime's default is
  *   5 ms doubling up to 1000 s), reset by `forget`.
  * - Two priorities (like controller-runtime's priority queue): `addLowPriority` keys are handed out only when no
- *   normal key waits; a normal `add` of a key waiting at low priority promotes it.
+ *   normal key waits; a normal `add` of a key waiting at low priority promotes it. With `lowPriorityConcurrency`,
+ *   at most that many low-priority keys are processed at once while normal keys are waiting or being processed (a
+ *   burst of normal work is not slowed down by the low-priority work it leaves behind); once no normal key is in
+ *   hand, low-priority keys go to every free worker.
  *
  * Single-threaded JavaScript needs no locks: every method runs to completion; `get()` is the only waiting call.
  */
@@ -44,6 +47,11 @@ export interface WorkQueueOptions {
   unfinishedWorkUpdatePeriodMs?: number;
   /** Clock, ms since the epoch. Default `Date.now`. Used for metrics only; delays use timers. */
   now?: () => number;
+  /**
+   * Most low-priority keys processed at once while a normal-priority key waits or is being processed. Default
+   * Infinity (low-priority keys go to any free worker when no normal key waits).
+   */
+  lowPriorityConcurrency?: number;
 }
 
 interface Waiting<K> {
@@ -159,6 +167,9 @@ export class WorkQueue<K = string> {
   private readonly dirty = new Map<K, number>();
   /** Keys held by a worker; value: time handed out, ms. */
   private readonly processing = new Map<K, number>();
+  /** The keys of `processing` that were handed out at low priority. */
+  private readonly lowProcessing = new Set<K>();
+  private readonly lowPriorityConcurrency: number;
   /** Workers blocked in `get()`. */
   private readonly waiters: Array<(k: K | undefined) => void> = [];
 
@@ -186,6 +197,10 @@ export class WorkQueue<K = string> {
     }
     this.metrics = opts.metrics;
     this.now = opts.now ?? Date.now;
+    this.lowPriorityConcurrency = opts.lowPriorityConcurrency ?? Infinity;
+    if (!(this.lowPriorityConcurrency >= 1)) {
+      throw new RangeError(`WorkQueue ${this.name}: need lowPriorityConcurrency >= 1 (got ${this.lowPriorityConcurrency})`);
+    }
     if (this.metrics) {
       this.unfinishedTimer = setInterval(() => this.updateUnfinishedWork(), opts.unfinishedWorkUpdatePeriodMs ?? 500);
       this.unfinishedTimer.unref();
@@ -196,7 +211,10 @@ export class WorkQueue<K = string> {
   add(key: K): void {
     if (this.shuttingDown) return;
     if (this.dirty.has(key)) {
-      if (this.lowDirty.delete(key) && !this.processing.has(key)) this.queue.push(key); // promoted
+      if (this.lowDirty.delete(key) && !this.processing.has(key)) {
+        this.queue.push(key); // promoted
+        this.wake();
+      }
       return;
     }
     this.dirty.set(key, this.now());
@@ -221,6 +239,11 @@ export class WorkQueue<K = string> {
   /** Whether a normal-priority key is waiting to be handed out. */
   hasWaiting(): boolean {
     return this.queue.length > 0;
+  }
+
+  /** Keys now held by workers that were handed out at normal priority. */
+  normalProcessingLen(): number {
+    return this.processing.size - this.lowProcessing.size;
   }
 
   /**
@@ -284,8 +307,10 @@ export class WorkQueue<K = string> {
     const started = this.processing.get(key);
     if (started === undefined) return;
     this.processing.delete(key);
+    this.lowProcessing.delete(key);
     this.metrics?.done((this.now() - started) / 1000);
     if (this.dirty.has(key) && !this.shuttingDown) this.enqueue(key);
+    else this.wake(); // a low-priority slot may have come free
     if (this.processing.size === 0 && this.draining) this.finishDrain();
   }
 
@@ -352,18 +377,30 @@ export class WorkQueue<K = string> {
     for (const r of this.drained.splice(0)) r();
   }
 
-  /** Puts a dirty, not-processing key in line, or straight into a blocked worker's hands. */
+  /** Puts a dirty, not-processing key in line, then hands out what blocked workers may take. */
   private enqueue(key: K): void {
-    const w = this.waiters.shift();
-    if (w) w(this.handOut(key));
-    else if (this.lowDirty.has(key)) this.lowQueue.push(key);
+    if (this.lowDirty.has(key)) this.lowQueue.push(key);
     else this.queue.push(key);
+    this.wake();
   }
 
-  /** The next key to hand out: normal priority first, then the first valid low-priority entry. */
+  /** Hands keys to blocked workers while there are keys they may take. */
+  private wake(): void {
+    while (this.waiters.length > 0 && !this.shuttingDown) {
+      const key = this.shiftNext();
+      if (key === undefined) return;
+      this.waiters.shift()!(this.handOut(key));
+    }
+  }
+
+  /**
+   * The next key to hand out: normal priority first, then the first valid low-priority entry (unless the
+   * low-priority limit is reached while normal keys are in hand).
+   */
   private shiftNext(): K | undefined {
     const key = this.queue.shift();
     if (key !== undefined) return key;
+    if (this.lowProcessing.size >= this.lowPriorityConcurrency && this.normalProcessingLen() > 0) return undefined;
     for (let k = this.lowQueue.shift(); k !== undefined; k = this.lowQueue.shift()) {
       if (this.lowDirty.has(k) && !this.processing.has(k)) return k;
     }
@@ -371,7 +408,7 @@ export class WorkQueue<K = string> {
   }
 
   private handOut(key: K): K {
-    this.lowDirty.delete(key);
+    if (this.lowDirty.delete(key)) this.lowProcessing.add(key);
     const now = this.now();
     const added = this.dirty.get(key) ?? now;
     this.dirty.delete(key);
