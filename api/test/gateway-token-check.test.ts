@@ -1,7 +1,8 @@
 /**
  * The gateway's instance-token check (TokenCheck) against a real local HTTP server in the instance's place, answering
  * `POST /internal/v1/tokens/verify` and counting the calls: verdicts are cached (valid briefly, invalid longer), the
- * caches are bounded, the internal key is sent, and an instance without the endpoint fails closed.
+ * caches are bounded, the internal key is sent, and an instance without the endpoint fails closed; concurrent checks
+ * share one call, and a valid verdict in use is renewed in the background before it expires.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,19 +13,24 @@ let server: http.Server;
 let ep: InstanceEndpoints;
 let calls = 0;
 let keys: string[] = [];
+/** Tokens the instance no longer knows (deleted since). */
+const revoked = new Set<string>();
+/** While set, the instance answers token checks only once it settles. */
+let hold: Promise<void> | undefined;
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
-    req.on('end', () => {
+    req.on('end', async () => {
       if (req.url !== '/internal/v1/tokens/verify') return void res.writeHead(404).end('{"error":{"code":"route_not_found"}}');
       calls++;
       keys.push(req.headers.authorization ?? '');
+      await hold; // counted when it arrives, answered once the hold settles
       const { token } = JSON.parse(body) as { token: string };
       res
         .writeHead(200, { 'content-type': 'application/json' })
-        .end(JSON.stringify(token.startsWith('wai_good') ? { valid: true, permissions: 'r' } : { valid: false }));
+        .end(JSON.stringify(token.startsWith('wai_good') && !revoked.has(token) ? { valid: true, permissions: 'r' } : { valid: false }));
     });
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -84,3 +90,48 @@ test('an instance without the verify endpoint, or one that cannot be reached, fa
     code: 'instance_unavailable',
   });
 });
+
+test('concurrent checks of one token share one call to the instance', async () => {
+  const check = new TokenCheck();
+  const all = await Promise.all(Array.from({ length: 20 }, () => check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_shared')));
+  expect(all).toEqual(Array.from({ length: 20 }, () => 'r'));
+  const bad = await Promise.all(Array.from({ length: 20 }, () => check.permissions('i-aaaaaaaaaaaa', ep, 'wai_bad_shared')));
+  expect(bad).toEqual(Array.from({ length: 20 }, () => undefined));
+  expect(calls).toBe(2);
+});
+
+test('a valid verdict past half its time answers at once and is renewed in the background; a deletion still ends it within its time', async () => {
+  const ttl = 4_000;
+  const check = new TokenCheck({ validTtlMs: ttl });
+  const t0 = Date.now();
+  const at = (ms: number) => sleep(Math.max(0, t0 + ms - Date.now()));
+  expect(await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_renew')).toBe('r');
+  expect(calls).toBe(1);
+  // Past half its time, with the instance holding its answers: the checks answer from the cache while one renewal waits.
+  let release!: () => void;
+  hold = new Promise<void>((r) => (release = r));
+  await at(ttl / 2 + 300);
+  expect(await Promise.all([1, 2, 3].map(() => check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_renew')))).toEqual(['r', 'r', 'r']);
+  await eventually(() => calls === 2);
+  await at(ttl - 100);
+  release(); // renewed just before the first verdict's time is up
+  hold = undefined;
+  await sleep(50);
+  // After the first verdict's time: still valid, and no call in the request's path.
+  await at(ttl + 200);
+  expect(await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_renew')).toBe('r');
+  expect(calls).toBe(2);
+  // Deleted at the instance: refused once the renewed verdict is renewed again — within its time.
+  revoked.add('wai_good_renew');
+  await at(ttl - 100 + ttl / 2 + 200);
+  expect(await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_renew')).toBe('r'); // the renewal starts
+  await eventually(() => calls === 3);
+  await sleep(50);
+  expect(await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_renew')).toBeUndefined();
+});
+
+/** Waits until `cond` holds (checked every 10 ms, at most 5 s). */
+async function eventually(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await sleep(10);
+  expect(cond()).toBe(true);
+}

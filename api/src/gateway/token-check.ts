@@ -4,6 +4,12 @@
  * token for a short while (so that a deleted token stops opening the gateway soon), an invalid one longer (so that
  * guessing does not cost the instance a database read per request). Both caches are bounded; the oldest entry goes
  * first.
+ *
+ * Under load the check never stalls the requests of a busy token: concurrent checks of one token share one call, and a
+ * valid verdict past half its time is renewed in the background while it still answers (so a token in steady use is
+ * never re-checked in the requests' path, and a verdict is still never older than its time: a deleted token is refused
+ * within `validTtlMs`). Without this, every `validTtlMs` all the requests in flight waited for the instance — itself
+ * busy answering them — to confirm the token, which made the gateway's slowest requests several times the instance's.
  */
 import { errorBrief } from '@wacloud/kit';
 import { createHash } from 'node:crypto';
@@ -28,6 +34,8 @@ export interface TokenCheckOptions {
 interface Verdict {
   permissions: Permission | undefined;
   expiresAt: number;
+  /** From then on (epoch ms) a use renews the verdict in the background (valid verdicts only). */
+  renewAt?: number;
 }
 
 /** Cache with a size bound: a Map in insertion order, the oldest entry evicted first. */
@@ -41,6 +49,9 @@ class BoundedCache {
       return undefined;
     }
     return v;
+  }
+  delete(key: string): void {
+    this.map.delete(key);
   }
   set(key: string, v: Verdict): void {
     this.map.delete(key);
@@ -58,6 +69,8 @@ export class TokenCheck {
   private readonly validTtlMs: number;
   private readonly invalidTtlMs: number;
   private readonly timeoutMs: number;
+  /** Calls to the instance under way, by cache key: concurrent checks of one token share one. */
+  private readonly inFlight = new Map<string, Promise<Permission | undefined>>();
 
   constructor(private readonly o: TokenCheckOptions = {}) {
     this.validTtlMs = o.validTtlMs ?? 10_000;
@@ -77,11 +90,31 @@ export class TokenCheck {
     const key = `${id}:${createHash('sha256').update(token).digest('base64url')}`;
     const now = Date.now();
     const cached = this.valid.get(key, now) ?? this.invalid.get(key, now);
-    if (cached) return cached.permissions;
-    const permissions = await this.ask(ep, token);
-    if (permissions) this.valid.set(key, { permissions, expiresAt: Date.now() + this.validTtlMs });
-    else this.invalid.set(key, { permissions: undefined, expiresAt: Date.now() + this.invalidTtlMs });
-    return permissions;
+    if (cached) {
+      if (cached.renewAt !== undefined && now >= cached.renewAt && !this.inFlight.has(key))
+        this.verify(key, ep, token).catch(() => undefined); // an unanswered renewal leaves the verdict to expire
+      return cached.permissions;
+    }
+    return this.inFlight.get(key) ?? this.verify(key, ep, token);
+  }
+
+  /** Asks the instance about `token` (one call per key at a time) and caches the verdict under `key`. */
+  private verify(key: string, ep: InstanceEndpoints, token: string): Promise<Permission | undefined> {
+    const call = this.ask(ep, token)
+      .then((permissions) => {
+        const at = Date.now();
+        if (permissions) {
+          this.invalid.delete(key);
+          this.valid.set(key, { permissions, expiresAt: at + this.validTtlMs, renewAt: at + this.validTtlMs / 2 });
+        } else {
+          this.valid.delete(key); // refused now: no longer valid, even if a verdict had time left
+          this.invalid.set(key, { permissions: undefined, expiresAt: at + this.invalidTtlMs });
+        }
+        return permissions;
+      })
+      .finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, call);
+    return call;
   }
 
   /** Entries held (valid, invalid); for tests of the bound. */
