@@ -272,6 +272,37 @@ export class WebhookDispatcher {
     }
   }
 
+  /**
+   * POSTs `body` once to `url` through the SSRF guard, with the delivery headers (`extra`, then timestamp and attempt)
+   * and, with a `secret`, its signature over the timestamp and body (signature.ts); `keepBody`: the answer's body is
+   * kept (a batch's answer says how many were taken).
+   */
+  private post(
+    url: string,
+    secret: string | null | undefined,
+    body: string,
+    attempt: number,
+    extra: Record<string, string>,
+    keepBody = false,
+  ): Promise<PostResult> {
+    const ts = Math.floor(Date.now() / 1000);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'wacloud-webhooks/1',
+      ...extra,
+      [TIMESTAMP_HEADER]: String(ts),
+      [ATTEMPT_HEADER]: String(attempt),
+    };
+    if (secret) headers[SIGNATURE_HEADER] = sign(secret, ts, body);
+    return postWebhook(url, headers, body, {
+      guard: this.opts.guard,
+      timeoutMs: this.opts.timeoutMs,
+      maxResponseBytes: this.opts.maxResponseBytes,
+      connections: this.concurrency,
+      keepBody,
+    });
+  }
+
   /** POSTs `doc` once; returns what to store about it (written in batches by {@link MarkWriter}). */
   private async attempt(doc: OutboxDoc): Promise<Mark> {
     const { logger, metrics } = this.opts;
@@ -290,22 +321,7 @@ export class WebhookDispatcher {
       createdAt: doc.createdAt,
       payload: doc.payload,
     });
-    const ts = Math.floor(Date.now() / 1000);
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': 'wacloud-webhooks/1',
-      [EVENT_ID_HEADER]: doc._id,
-      [EVENT_TYPE_HEADER]: doc.event,
-      [TIMESTAMP_HEADER]: String(ts),
-      [ATTEMPT_HEADER]: String(attempt),
-    };
-    if (settings.secret) headers[SIGNATURE_HEADER] = sign(settings.secret, ts, body);
-    const r = await postWebhook(settings.url, headers, body, {
-      guard: this.opts.guard,
-      timeoutMs: this.opts.timeoutMs,
-      maxResponseBytes: this.opts.maxResponseBytes,
-      connections: this.concurrency,
-    });
+    const r = await this.post(settings.url, settings.secret, body, attempt, { [EVENT_ID_HEADER]: doc._id, [EVENT_TYPE_HEADER]: doc.event });
     const result = r.refused ? 'failed' : classify(r.status, attempt, this.opts.maxAttempts);
     metrics?.webhookDeliveries.inc({ result });
     const delay = this.retryDelay(attempt, r);
@@ -368,22 +384,7 @@ export class WebhookDispatcher {
     const sent = docs.slice(0, count);
     if (count < docs.length) this.queue.unshift(...docs.slice(count));
     const attempt = Math.max(...sent.map((d) => d.attempts)) + 1;
-    const ts = Math.floor(Date.now() / 1000);
-    const headers: Record<string, string> = {
-      'content-type': 'application/json',
-      'user-agent': 'wacloud-webhooks/1',
-      [TIMESTAMP_HEADER]: String(ts),
-      [ATTEMPT_HEADER]: String(attempt),
-      [BATCH_HEADER]: String(count),
-    };
-    if (settings.secret) headers[SIGNATURE_HEADER] = sign(settings.secret, ts, body);
-    const r = await postWebhook(settings.url, headers, body, {
-      guard: this.opts.guard,
-      timeoutMs: this.opts.timeoutMs,
-      maxResponseBytes: this.opts.maxResponseBytes,
-      connections: this.concurrency,
-      keepBody: true,
-    });
+    const r = await this.post(settings.url, settings.secret, body, attempt, { [BATCH_HEADER]: String(count) }, true);
     if (r.status === 400 || r.status === 413) {
       this.singleUntil = Date.now() + SINGLE_FALLBACK_MS;
       logger.warn({ status: r.status, events: count }, 'api events: a batch was refused; delivering one event per POST for a while');
