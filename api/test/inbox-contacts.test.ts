@@ -190,3 +190,34 @@ test('the contacts of a page of conversations are read by _id only (one claim pe
     await monitored.close();
   }
 });
+
+test("a conversation.created live event carries the chat's contact (one by one and in a batch): an inbox open when it appears names it from the book", async () => {
+  const recorded: LiveEventInput[] = [];
+  const recording: LiveLog = {
+    append: (e) => (recorded.push(e), Promise.resolve(recorded.length)),
+  };
+  const withContacts = new InboxEvents(inbox, recording, undefined, new ContactSummaries(db.db!));
+  const created = () =>
+    recorded
+      .filter((e) => e.type === 'conversation.created')
+      .map((e) => e.data as { chatId: string; contact: { displayName: string } | null });
+  // One by one: Paula (in the book, linked to A) and a stranger.
+  await inbox.conversations.deleteMany({ chatId: { $in: [PAULA, STRANGER] } });
+  for (const chat of [PAULA, STRANGER])
+    await withContacts.handler(messageAnyEvent(a, orgId, chat, { fromMe: false, body: `hello ${chat}` }).event);
+  expect(created().map((d) => [d.chatId, d.contact?.displayName ?? null])).toEqual([
+    [PAULA, 'Paula Pereira'],
+    [STRANGER, null],
+  ]);
+  // In a batch (the api subscription's delivery): the same.
+  recorded.length = 0;
+  await inbox.conversations.deleteMany({ chatId: { $in: [PAULA, STRANGER] } });
+  const run = [PAULA, STRANGER, PAULA].map((chat, i) => messageAnyEvent(a, orgId, chat, { fromMe: false, body: `batch ${i}` }).event);
+  expect(await withContacts.handler.batch!(run)).toBe(3);
+  expect(created().map((d) => [d.chatId, d.contact?.displayName ?? null])).toEqual([
+    [PAULA, 'Paula Pereira'],
+    [STRANGER, null],
+  ]);
+  const paula = created().find((d) => d.chatId === PAULA)!.contact as unknown as { tags: Array<{ name: string }> };
+  expect(paula.tags.map((t) => t.name)).toEqual(['lead', 'vip']);
+});

@@ -35,6 +35,7 @@ interface Touched {
 /**
  * Applies `run` (message.any events of one instance with message data, oldest first).
  * @param fresh a new conversation with its first message applied (`InboxEvents`' own constructor)
+ * @param createdData the data of a `conversation.created` live event (with the chat's contact: `InboxEvents`)
  * @throws the driver's error (nothing is marked applied: a redelivery applies the run again)
  */
 export async function applyMessages(
@@ -42,6 +43,7 @@ export async function applyMessages(
   live: LiveLog | undefined,
   run: InstanceEvent[],
   fresh: (e: InstanceEvent, m: MessageData, at: Date) => ConversationDoc,
+  createdData: (c: ConversationDoc) => Promise<unknown> = async (c) => conversationData(c),
 ): Promise<void> {
   const items = run
     .map((e) => {
@@ -78,6 +80,8 @@ export async function applyMessages(
 
   // 2. The messages applied in memory, in order.
   const liveEvents: LiveEventInput[] = [];
+  /** The run's `conversation.created` events (their index in `liveEvents`), given their data with its contact in step 4. */
+  const newConversations: Array<{ at: number; c: ConversationDoc }> = [];
   const firstResponses: ActivityDoc[] = [];
   const applied: string[] = [];
   items.forEach(({ e, m, at }, i) => {
@@ -88,6 +92,7 @@ export async function applyMessages(
     const announce = (c: ConversationDoc, created: boolean) => {
       const audience = audienceOf(c);
       const data = conversationData({ ...c });
+      if (created) newConversations.push({ at: liveEvents.length, c: { ...c } });
       liveEvents.push({ type: created ? 'conversation.created' : 'conversation.updated', data, audience });
       liveEvents.push({ type: m.fromMe ? 'message.sent' : 'message.new', data: { conversationId: c._id, message: m }, audience });
     };
@@ -146,6 +151,7 @@ export async function applyMessages(
   // 4. First responses, live events, and the rows marked applied.
   if (firstResponses.length) await insertKeeping(inbox.activity, firstResponses);
   if (live && liveEvents.length) {
+    for (const n of newConversations) liveEvents[n.at] = { ...liveEvents[n.at]!, data: await createdData(n.c) };
     if (live.appendMany) await live.appendMany(liveEvents);
     else for (const le of liveEvents) await live.append(le);
   }

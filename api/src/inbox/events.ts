@@ -12,6 +12,7 @@ import type { InstanceEvent, InstanceEventHandler } from '../events/instance-eve
 import type { LiveLog } from '../live/live-log.js';
 import { isDuplicateKey } from '../store.js';
 import type { ActivityDoc, ConversationDoc, InboxStore } from './store.js';
+import type { ContactSummaries, ContactSummary } from './contact-summary.js';
 import { applyMessages } from './events-batch.js';
 import { audienceOf, conversationData } from './views.js';
 
@@ -47,10 +48,15 @@ function nameOf(chatId: string): string {
 }
 
 export class InboxEvents {
+  /**
+   * @param contacts the contact book's summaries: a `conversation.created` live event carries the chat's contact (as
+   *   the list does), so a conversation that appears while an inbox is open is named from the book at once.
+   */
   constructor(
     private readonly inbox: InboxStore,
     private readonly live: LiveLog | undefined,
     private readonly log?: Logger,
+    private readonly contacts?: ContactSummaries,
   ) {}
 
   /** The handler to subscribe to the `InstanceEventBus` (with `batch`: a batch's messages applied in bulk). */
@@ -72,7 +78,14 @@ export class InboxEvents {
       let end = done;
       while (end < events.length && events[end]!.type === 'message.any' && isMessage(events[end]!.data)) end++;
       try {
-        if (end > done) await applyMessages(this.inbox, this.live, events.slice(done, end), (e, m, at) => this.fresh(e, m, at));
+        if (end > done)
+          await applyMessages(
+            this.inbox,
+            this.live,
+            events.slice(done, end),
+            (e, m, at) => this.fresh(e, m, at),
+            (c) => this.createdData(c),
+          );
         else await this.handler(events[(end = done + 1) - 1]!);
       } catch (err) {
         this.log?.warn({ err, eventId: events[done]!.id }, 'inbox: instance events not applied');
@@ -198,8 +211,25 @@ export class InboxEvents {
   private async announce(c: ConversationDoc, m: MessageData, created: boolean): Promise<void> {
     if (!this.live) return;
     const audience = audienceOf(c);
-    await this.live.append({ type: created ? 'conversation.created' : 'conversation.updated', data: conversationData(c), audience });
+    const data = created ? await this.createdData(c) : conversationData(c);
+    await this.live.append({ type: created ? 'conversation.created' : 'conversation.updated', data, audience });
     await this.live.append({ type: m.fromMe ? 'message.sent' : 'message.new', data: { conversationId: c._id, message: m }, audience });
+  }
+
+  /**
+   * The data of `c`'s `conversation.created` event: its fields and its `contact` from the book (null: none). The
+   * contact is a courtesy to open inboxes: when the book cannot be read it is left out (the list's read has it).
+   */
+  private async createdData(c: ConversationDoc): Promise<ReturnType<typeof conversationData> & { contact?: ContactSummary | null }> {
+    const data = conversationData(c);
+    if (!this.contacts) return data;
+    try {
+      const [listed] = await this.contacts.attach(c.orgId, [c]);
+      return { ...data, contact: listed?.contact ?? null };
+    } catch (err) {
+      this.log?.warn({ err, conversation: c._id }, "reading a new conversation's contact failed");
+      return data;
+    }
   }
 
   private async ack(e: InstanceEvent): Promise<void> {

@@ -39,7 +39,8 @@ export async function createInbox(o: {
   wakeIntervalMs: number;
 }): Promise<InboxParts> {
   const inboxStore = await openInboxStore(o.store.connection.db!);
-  const events = new InboxEvents(inboxStore, o.live, o.logger);
+  const contacts = new ContactSummaries(o.store.connection.db!);
+  const events = new InboxEvents(inboxStore, o.live, o.logger, contacts);
   const inbox = new Inbox(o.store, inboxStore, o.audit, o.live);
   const messages = new ConversationMessages(o.instances, o.client, o.logger);
   const unsubscribe = o.bus?.subscribe(events.handler);
@@ -49,7 +50,7 @@ export async function createInbox(o: {
   );
   timer.unref();
   return {
-    routes: { inbox, messages, contacts: new ContactSummaries(o.store.connection.db!) },
+    routes: { inbox, messages, contacts },
     events,
     close() {
       clearInterval(timer);

@@ -70,7 +70,8 @@ function assigneeOf(c: ConversationEventData, old: Conversation | undefined, nam
 /**
  * A conversation from a live event (or an answer) as the list shows it: the assignee named (see `assigneeOf`), the
  * caller's `unread` kept from the list unless given — a conversation new to the list counts its inbound messages —
- * and 0 when it is the open one; its contact from the book kept from the list (live events carry none).
+ * and 0 when it is the open one; its contact from the book: the event's (`conversation.created` carries it), else the
+ * list's.
  */
 export function completeConversation(
   incoming: ConversationEventData,
