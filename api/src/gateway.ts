@@ -1,6 +1,7 @@
 /**
  * The gateway: all client traffic to instances goes through the main backend. `/v1/instances/:id/api/<path>` is
- * proxied to the instance's public API `/<path>`, streaming bodies both ways:
+ * proxied to the instance's public API `/<path>`, relaying bodies both ways (those of declared length up to
+ * `bodyLimitBytes` held and sent whole, in one write; larger or chunked ones streamed):
  * - with the owner's access token (JWT) — the dashboard's tester — the request is sent with the gateway's own
  *   instance token (the tenant never sees it); another tenant's JWT gets 404 like an unknown instance;
  * - with an instance token (`wai_…`) — external systems — the instance first confirms the token through its internal
