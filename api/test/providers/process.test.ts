@@ -14,6 +14,7 @@ import { ProcessProvider } from '../../src/providers/process/provider.js';
 import { ProviderError, type ProvisionRequest } from '../../src/providers/provider.js';
 import { instanceDatabaseName } from '../../src/providers/shared/database.js';
 import type { HostConfig } from './fixtures/process-provider-host.js';
+import { startTsHost } from '../fixtures/ts-host.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..', '..');
@@ -309,16 +310,7 @@ describe('ProcessProvider surviving an api crash (provider in a host process)', 
       requests,
       instanceLogLevel: instanceEnv.LOG_LEVEL,
     };
-    const host = startProcess({
-      command: process.execPath,
-      args: ['--experimental-transform-types', '--disable-warning=ExperimentalWarning', hostScript],
-      env: {
-        ...process.env,
-        NODE_OPTIONS: '',
-        PROVIDER_HOST_CONFIG: JSON.stringify(config),
-        HOST_LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
-      },
-    });
+    const host = startTsHost(hostScript, 'PROVIDER_HOST_CONFIG', config);
     hosts.push(host);
     await host.waitForOutput(/host ready/, 40_000);
     return host;
