@@ -50,7 +50,9 @@ beforeAll(async () => {
     expect(r.status).toBe(201);
     return r.body.id as string;
   };
-  [a, b, otherInstance] = await Promise.all([create(owner, 'sales'), create(owner, 'support'), create(other, 'theirs')]);
+  // A before B: the answer lists instances oldest first, so they are created one after the other.
+  [a, otherInstance] = await Promise.all([create(owner, 'sales'), create(other, 'theirs')]);
+  b = await create(owner, 'support');
   const inv = await api.call('POST', '/v1/invitations', { token: owner, body: { email: 'stats-agent@example.com', role: 'agent' } });
   const acc = await api.call('POST', '/v1/invitations/accept', { body: { token: inv.body.token, password: PASSWORD } });
   agent = { token: acc.body.accessToken, id: (await api.call('GET', '/v1/me', { token: acc.body.accessToken })).body.memberId };
