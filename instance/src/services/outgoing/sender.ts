@@ -22,6 +22,7 @@ import type { MessageDoc, OutgoingDoc, Store } from '../../storage/store.js';
 import type { EventRecorder } from '../event-recorder.js';
 import { runGuarded } from '../guarded.js';
 import type { LiveEvents } from '../live-events.js';
+import { ChatQueues } from './chat-queues.js';
 import { Pacer, type PacingOptions } from './pacing.js';
 import { sendContent, type ContentFields, type MediaAccess } from './content.js';
 import { findSentCopy } from './reconcile.js';
@@ -82,7 +83,7 @@ type Settled = (doc: OutgoingDoc) => void;
 
 export class OutgoingSender {
   readonly #pacer: Pacer;
-  #pending: Pending[] = [];
+  readonly #pending = new ChatQueues<Pending>();
   /** Records left `sending` by an interrupted attempt: reconciled (not before `notBefore`) before their chat gets more. */
   #uncertain: Array<{ doc: OutgoingDoc; notBefore: number }> = [];
   readonly #waiters = new Map<string, Set<Settled>>();
@@ -100,24 +101,24 @@ export class OutgoingSender {
   async start(): Promise<void> {
     for (const doc of await unfinishedOutgoing(this.o.store)) {
       if (doc.status === 'sending') this.#uncertain.push({ doc, notBefore: 0 });
-      else this.#pending.push(pendingOf(doc));
+      else this.#pending.add(pendingOf(doc));
     }
-    if (this.#pending.length || this.#uncertain.length) {
-      this.o.logger.info({ queued: this.#pending.length, interrupted: this.#uncertain.length }, 'send queue resumed');
+    if (this.#pending.size || this.#uncertain.length) {
+      this.o.logger.info({ queued: this.#pending.size, interrupted: this.#uncertain.length }, 'send queue resumed');
     }
     this.#loop = this.#run();
   }
 
   /** Takes a freshly inserted `queued` record. */
   enqueue(doc: OutgoingDoc): void {
-    this.#pending.push(pendingOf(doc));
+    this.#pending.add(pendingOf(doc));
     this.#announce(doc);
     this.#notify();
   }
 
   /** Messages queued or being sent (the queue depth metric). */
   depth(): number {
-    return this.#pending.length + this.#uncertain.length + this.#inFlight;
+    return this.#pending.size + this.#uncertain.length + this.#inFlight;
   }
 
   /**
@@ -199,30 +200,32 @@ export class OutgoingSender {
     await this.#send(next.item);
   }
 
-  /** The first record whose chat, bucket and retry time allow a send now; else how long to wait (undefined: a notify). */
+  /**
+   * The oldest of the chats' first records (by `createdAt`) whose chat, bucket and retry time allow a send now; else
+   * how long to wait (undefined: a notify). Looks at one record per chat: one chat's messages go in order.
+   */
   #next(now: number): { item: Pending } | { waitMs: number | undefined } {
     let waitMs: number | undefined;
     const wait = (ms: number) => (waitMs = waitMs === undefined ? ms : Math.min(waitMs, ms));
     const bucket = this.#pacer.bucketWaitMs(now);
-    // A chat with an interrupted send waits for its reconciliation; one chat's messages go in order.
-    const seenChats = new Set<string>();
+    // A chat with an interrupted send waits for its reconciliation.
+    const held = new Set<string>();
     for (const u of this.#uncertain) {
-      seenChats.add(u.doc.chatId);
+      held.add(u.doc.chatId);
       wait(u.notBefore - now);
     }
-    for (const item of this.#pending) {
-      if (seenChats.has(item.chatId)) continue;
-      seenChats.add(item.chatId);
+    let best: Pending | undefined;
+    for (const item of this.#pending.heads()) {
+      if (held.has(item.chatId)) continue;
       const ready = Math.max(item.notBefore - now, this.#pacer.chatWaitMs(item.chatId, now), bucket);
-      if (ready <= 0) return { item };
-      wait(ready);
+      if (ready > 0) wait(ready);
+      else if (!best || item.createdAt < best.createdAt) best = item;
     }
-    return { waitMs };
+    return best ? { item: best } : { waitMs };
   }
 
-  #forget(id: string): void {
-    const i = this.#pending.findIndex((p) => p.id === id);
-    if (i >= 0) this.#pending.splice(i, 1);
+  #forget(item: Pending): void {
+    this.#pending.remove(item.chatId, item.id);
   }
 
   async #send(item: Pending): Promise<void> {
@@ -232,7 +235,7 @@ export class OutgoingSender {
     // Durable before the engine call: a crash from here on is reconciled against the chat's history.
     await updateOutgoing(store, doc._id, sending);
     Object.assign(doc, sending);
-    this.#forget(item.id);
+    this.#forget(item);
     this.#inFlight++;
     this.#announce(doc);
     try {
@@ -310,8 +313,7 @@ export class OutgoingSender {
     doc.error = error;
     await updateOutgoing(this.o.store, doc._id, { status: 'queued', error });
     // Back in its place (the queue is ordered by creation), not before `delayMs`.
-    this.#pending.push({ ...item, notBefore: Date.now() + delayMs });
-    this.#pending.sort((a, b) => a.createdAt - b.createdAt);
+    this.#pending.add({ ...item, notBefore: Date.now() + delayMs });
     this.#announce(doc);
   }
 
