@@ -2,18 +2,25 @@
  * `gateway` — what every client request costs through the api's gateway (api → instance) against the same request
  * straight to the instance, on the same machine in the same run (see platform.ts for the set-up):
  * - `GET /v1/messages?limit=50` (200 stored messages) and `POST /v1/messages` (a text, 202 queued) with autocannon at
- *   concurrency 1, 16 and 64 for `seconds` each, in the order direct, gateway, gateway, direct (ABBA: a drift of the
- *   machine's load falls on both sides), each run after the instance has worked off the previous one's backlog; per
- *   side the two runs' requests are summed and their percentiles averaged.
+ *   concurrency 1, 16 and 64 for `seconds` each, in the order direct, gateway, bare, bare, gateway, direct (a drift of
+ *   the machine's load, or of the instance as its database grows, falls on every side alike), each run after the
+ *   instance has worked off the previous one's backlog. Per side the runs' requests are summed and the latency
+ *   percentiles taken over both runs' 2xx answers, each timed to the microsecond (autocannon's own histogram keeps
+ *   whole milliseconds, too coarse at concurrency 1 where a request takes 2–3 ms).
  *   Ratios: p50 and p99 latency gateway / direct (goal ≤ 1.3), throughput gateway / direct (goal ≥ 0.75).
+ * - The floor of those ratios on this machine: the same load through a bare Node proxy (bare-proxy.ts: Node's HTTP
+ *   server and undici, nothing else) in its own process — what any gateway that is a separate Node process pays for the
+ *   extra hop. Its ratios to direct are recorded as rows of their own (no goal), and in each gateway row's note.
  * - WebSocket relay: `/v1/events` through the gateway vs direct, one socket at a time (ABBA), while the simulated
  *   network sends a burst of `wsEvents` inbound messages; events/s = message events received / (last one − burst sent).
  *   Ratio gateway / direct, goal ≥ 0.8.
  * Any non-2xx answer or socket error is counted and reported; the benchmark fails when a side answers none right.
  */
 import autocannon from 'autocannon';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { benchRow } from '@wacloud/testenv';
+import { benchRow, startProcess } from '@wacloud/testenv';
 import type { Platform } from './platform.js';
 
 export interface GatewayOptions {
@@ -27,12 +34,21 @@ interface Side {
   requests: number;
   seconds: number;
   errors: number;
+  /** ms, over the 2xx answers of the side's runs. */
   p50: number;
   p99: number;
 }
 
-async function load(url: string, method: 'GET' | 'POST', token: string, connections: number, seconds: number, body?: string) {
-  return autocannon({
+interface Run {
+  result: autocannon.Result;
+  /** Latency of each 2xx answer, ms (microsecond resolution). */
+  latencies: number[];
+}
+
+async function load(url: string, method: 'GET' | 'POST', token: string, connections: number, seconds: number, body?: string): Promise<Run> {
+  const latencies: number[] = [];
+  // Without a callback autocannon returns its tracker (an EventEmitter that is also the result's promise).
+  const tracker = autocannon({
     url,
     method,
     connections,
@@ -40,7 +56,11 @@ async function load(url: string, method: 'GET' | 'POST', token: string, connecti
     timeout: 60,
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body } : {}),
+  }) as unknown as autocannon.Instance & PromiseLike<autocannon.Result>;
+  tracker.on('response', (_client, status, _bytes, ms) => {
+    if (status >= 200 && status < 300) latencies.push(ms);
   });
+  return { result: await tracker, latencies };
 }
 
 /**
@@ -58,16 +78,33 @@ async function drain(p: Platform, maxMs = 120_000): Promise<void> {
   }
 }
 
-/** Two autocannon results of one side pooled: requests and time summed, percentiles the mean of the two runs'. */
-function pool(a: autocannon.Result, b: autocannon.Result): Side {
+/** The `q` quantile (0–1) of sorted `xs` (nearest rank); NaN when empty. */
+function quantile(xs: number[], q: number): number {
+  return xs.length ? xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]! : Number.NaN;
+}
+
+/** Two runs of one side pooled: requests and time summed, percentiles over both runs' answers. */
+function pool(a: Run, b: Run): Side {
+  const all = [...a.latencies, ...b.latencies].sort((x, y) => x - y);
   return {
-    requests: a.requests.total + b.requests.total,
-    seconds: a.duration + b.duration || 1,
-    errors: a.non2xx + b.non2xx + a.errors + b.errors,
-    p50: (a.latency.p50 + b.latency.p50) / 2,
-    p99: (a.latency.p99 + b.latency.p99) / 2,
+    requests: a.result.requests.total + b.result.requests.total,
+    seconds: a.result.duration + b.result.duration || 1,
+    errors: a.result.non2xx + b.result.non2xx + a.result.errors + b.result.errors,
+    p50: quantile(all, 0.5),
+    p99: quantile(all, 0.99),
   };
 }
+
+/** Starts bare-proxy.ts in front of `upstream`; resolves with its base URL and a stop function. */
+async function startBareProxy(upstream: string): Promise<{ base: string; stop: () => Promise<unknown> }> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bare-proxy.js');
+  const proc = startProcess({ command: process.execPath, args: [script], env: { ...process.env, NODE_OPTIONS: '', UPSTREAM: upstream } });
+  const port = (await proc.waitForOutput(/bare proxy listening on (\d+)/, 20_000))[1];
+  return { base: `http://127.0.0.1:${port}`, stop: () => proc.stop(5_000) };
+}
+
+/** `ms` to two decimals (for the notes). */
+const ms2 = (x: number) => x.toFixed(2);
 
 async function wsRun(url: string, token: string, p: Platform, from: string, count: number): Promise<{ perSec: number; received: number }> {
   const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
@@ -96,6 +133,33 @@ async function wsRun(url: string, token: string, p: Platform, from: string, coun
   return { perSec: received / ((last - t0) / 1000), received };
 }
 
+/** Prints one route × concurrency and records its rows: gateway / direct (with goals) and the bare proxy's floor. */
+function recordRoute(name: string, c: number, direct: Side, gw: Side, bare: Side, seconds: number, log: (l: string) => void): void {
+  const reproduce = `npm run bench -w api -- gateway --seconds ${seconds}`;
+  if (direct.requests === 0 || gw.requests === 0 || bare.requests === 0) log(`${name} c=${c}: a side answered no request within the run`);
+  const rate = (s: Side) => s.requests / s.seconds;
+  const [dRate, gRate, bRate] = [rate(direct), rate(gw), rate(bare)];
+  const trio = (f: (s: Side) => string) => `${f(direct)}/${f(gw)}/${f(bare)}`;
+  console.log(
+    `${name.padEnd(20)} ${String(c).padStart(2)}  ${trio((s) => rate(s).toFixed(0)).padStart(20)}  ${trio((s) => ms2(s.p50)).padStart(18)}   ${trio((s) => ms2(s.p99)).padStart(18)}   ${trio((s) => String(s.errors))}`,
+  );
+  const ok = direct.requests > 0 && gw.requests > 0 && bare.requests > 0;
+  const ratio = (x: number, y: number) => (ok && y > 0 ? x / y : Number.NaN);
+  const floor = `bare proxy (floor) / direct: p50 ${ratio(bare.p50, direct.p50).toFixed(2)}, p99 ${ratio(bare.p99, direct.p99).toFixed(2)}, throughput ${ratio(bRate, dRate).toFixed(2)}`;
+  const note = `direct ${dRate.toFixed(0)} req/s p50 ${ms2(direct.p50)} p99 ${ms2(direct.p99)} ms; gateway ${gRate.toFixed(0)} req/s p50 ${ms2(gw.p50)} p99 ${ms2(gw.p99)} ms; ${floor}; errors ${direct.errors}/${gw.errors}/${bare.errors}`;
+  const row = (figure: string, value: number, goal: string, n = note) =>
+    benchRow({ component: 'api', figure: `gateway ${name} c=${c} ${figure}`, value, unit: '×', goal, reproduce, note: n });
+  row('p50 latency gw/direct', ratio(gw.p50, direct.p50), '≤ 1.3');
+  row('p99 latency gw/direct', ratio(gw.p99, direct.p99), '≤ 1.3');
+  row('throughput gw/direct', ratio(gRate, dRate), '≥ 0.75');
+  row(
+    'throughput bare Node proxy (floor) / direct',
+    ratio(bRate, dRate),
+    '—',
+    `${floor}; gateway / bare proxy: p50 ${ratio(gw.p50, bare.p50).toFixed(2)}, p99 ${ratio(gw.p99, bare.p99).toFixed(2)}, throughput ${ratio(gRate, bRate).toFixed(2)}; bare ${bRate.toFixed(0)} req/s p50 ${ms2(bare.p50)} p99 ${ms2(bare.p99)} ms`,
+  );
+}
+
 /** Runs the gateway benchmark on `p`; records its rows. */
 export async function runGateway(p: Platform, o: GatewayOptions): Promise<void> {
   const from = '15550002000';
@@ -103,66 +167,33 @@ export async function runGateway(p: Platform, o: GatewayOptions): Promise<void> 
   const seed = await p.simnet('/hooks/burst', { from, to: p.phone, text: 'seed', count: 200 });
   if (seed.status !== 201) throw new Error(`seed burst: ${seed.status}`);
   await new Promise((r) => setTimeout(r, 3000));
-  const reproduce = `npm run bench -w api -- gateway --seconds ${o.seconds}`;
   const send = JSON.stringify({ to: from, text: 'bench' });
   const routes = [
     { name: 'GET /v1/messages', method: 'GET' as const, path: '/v1/messages?limit=50', body: undefined },
     { name: 'POST /v1/messages', method: 'POST' as const, path: '/v1/messages', body: send },
   ];
-  console.log(`gateway — autocannon, ${o.seconds} s per run, ABBA (direct, gateway, gateway, direct)`);
-  console.log('route                c    direct req/s  gw req/s  p50 d/gw ms   p99 d/gw ms   errors d/gw');
-  for (const route of routes) {
-    for (const c of o.concurrencies) {
-      const d = `${p.directBase}${route.path}`;
-      const g = `${p.gatewayBase}${route.path}`;
-      o.log(`gateway: ${route.name} c=${c}`);
-      const run = async (url: string) => {
-        await drain(p);
-        return load(url, route.method, p.instanceToken, c, o.seconds, route.body);
-      };
-      const d1 = await run(d);
-      const g1 = await run(g);
-      const g2 = await run(g);
-      const d2 = await run(d);
-      const direct = pool(d1, d2);
-      const gw = pool(g1, g2);
-      if (direct.requests === 0 || gw.requests === 0) o.log(`${route.name} c=${c}: a side answered no request within the run`);
-      const dRate = direct.requests / direct.seconds;
-      const gRate = gw.requests / gw.seconds;
-      console.log(
-        `${route.name.padEnd(20)} ${String(c).padStart(2)}  ${dRate.toFixed(0).padStart(12)}  ${gRate.toFixed(0).padStart(8)}  ${`${direct.p50}/${gw.p50}`.padStart(11)}   ${`${direct.p99}/${gw.p99}`.padStart(11)}   ${direct.errors}/${gw.errors}`,
-      );
-      const note = `direct ${dRate.toFixed(0)} req/s p50 ${direct.p50} p99 ${direct.p99} ms; errors ${direct.errors}/${gw.errors}`;
-      // autocannon reports whole milliseconds: a 0 ms p50 is below its resolution, counted as 1 ms on both sides.
-      const ratio = (x: number, y: number) => (direct.requests && gw.requests ? Math.max(x, 1) / Math.max(y, 1) : Number.NaN);
-      benchRow({
-        component: 'api',
-        figure: `gateway ${route.name} c=${c} p50 latency gw/direct`,
-        value: ratio(gw.p50, direct.p50),
-        unit: '×',
-        goal: '≤ 1.3',
-        reproduce,
-        note,
-      });
-      benchRow({
-        component: 'api',
-        figure: `gateway ${route.name} c=${c} p99 latency gw/direct`,
-        value: ratio(gw.p99, direct.p99),
-        unit: '×',
-        goal: '≤ 1.3',
-        reproduce,
-        note,
-      });
-      benchRow({
-        component: 'api',
-        figure: `gateway ${route.name} c=${c} throughput gw/direct`,
-        value: gRate / dRate,
-        unit: '×',
-        goal: '≥ 0.75',
-        reproduce,
-        note,
-      });
+  console.log(`gateway — autocannon, ${o.seconds} s per run, in the order direct, gateway, bare proxy, bare proxy, gateway, direct`);
+  console.log('route                c    direct/gw/bare req/s   p50 d/gw/bare ms     p99 d/gw/bare ms     errors d/gw/bare');
+  const bare = await startBareProxy(p.directBase);
+  try {
+    for (const route of routes) {
+      for (const c of o.concurrencies) {
+        o.log(`gateway: ${route.name} c=${c}`);
+        const run = async (base: string) => {
+          await drain(p);
+          return load(`${base}${route.path}`, route.method, p.instanceToken, c, o.seconds, route.body);
+        };
+        const d1 = await run(p.directBase);
+        const g1 = await run(p.gatewayBase);
+        const b1 = await run(bare.base);
+        const b2 = await run(bare.base);
+        const g2 = await run(p.gatewayBase);
+        const d2 = await run(p.directBase);
+        recordRoute(route.name, c, pool(d1, d2), pool(g1, g2), pool(b1, b2), o.seconds, o.log);
+      }
     }
+  } finally {
+    await bare.stop();
   }
   const wsDirect = `${p.directBase.replace('http', 'ws')}/v1/events`;
   const wsGateway = `${p.gatewayBase.replace('http', 'ws')}/v1/events`;
@@ -180,7 +211,7 @@ export async function runGateway(p: Platform, o: GatewayOptions): Promise<void> 
     value: runs.every((r) => r.received === o.wsEvents) ? g / d : Number.NaN,
     unit: '×',
     goal: '≥ 0.8',
-    reproduce,
+    reproduce: `npm run bench -w api -- gateway --seconds ${o.seconds}`,
     note: `direct ${d.toFixed(0)}, gateway ${g.toFixed(0)} events/s; bursts of ${o.wsEvents} inbound messages`,
   });
 }
