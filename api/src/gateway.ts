@@ -35,7 +35,7 @@ import { pipeline } from 'node:stream';
 import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { errors as undiciErrors, request } from 'undici';
-import { HttpError, bearer, errorBrief } from '@wacloud/kit';
+import { HttpError, bearer, errorBrief, type ResponseLocals } from '@wacloud/kit';
 import type { Accounts, AuthContext } from './accounts.js';
 import { AppError } from './errors.js';
 import type { InstanceClient } from './instance-client.js';
@@ -52,6 +52,8 @@ import { gatewayInstanceDoc } from './gateway/instance-openapi.js';
 const SESSION_KEY = 'session:';
 
 const PREFIX = /^\/v1\/instances\/(i-[a-z2-7]{12})\/api(\/.*)?$/;
+/** The `route` label of the gateway's requests in `http_request_duration_seconds` (kit's `ResponseLocals.route`). */
+export const GATEWAY_ROUTE = '/v1/instances/:id/api/*';
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -237,6 +239,7 @@ export class Gateway {
       const m = PREFIX.exec(req.path);
       if (!m) return next();
       const id = m[1]!;
+      (res.locals as ResponseLocals).route = GATEWAY_ROUTE;
       void (async () => {
         if (m[2] === '/openapi.json' && req.method === 'GET') return void res.json(await this.instanceDoc(id, req));
         const rest = forwardablePath(m[2] ?? '/');

@@ -124,9 +124,13 @@ describe('item 12: limits', () => {
 
   test("the api's /metrics is served on METRICS_PORT only, not on the public port", async () => {
     expect((await api.call('GET', '/metrics')).status).toBe(404);
+    expect((await api.call('GET', `/v1/instances/${id}/api/v1/messages`)).status).toBeGreaterThanOrEqual(400); // no token
     const res = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
     expect(res.status).toBe(200);
-    expect(await res.text()).toContain('# HELP http_request_duration_seconds');
+    const text = await res.text();
+    expect(text).toContain('# HELP http_request_duration_seconds');
+    // The gateway's requests (answered outside the router; some above were refused) have their own route label.
+    expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/v1\/instances\/:id\/api\/\*"/);
   });
 
   test('token and access_token query parameters are redacted from every log line', async () => {

@@ -39,9 +39,14 @@ export interface AppOptions {
 }
 
 /** What the error handler leaves on `res.locals` for the request log. */
-interface ResponseLocals {
+export interface ResponseLocals {
   /** The coded error the request was answered with. */
   errorCode?: string;
+  /**
+   * The route template a middleware answered for, outside the router (e.g. the api's gateway): the `route` label of
+   * `http_request_duration_seconds`. Without it, an answer no route matched is labelled `unmatched`.
+   */
+  route?: string;
 }
 
 /**
@@ -156,6 +161,7 @@ function durationMetrics(histogram: AppOptions['httpDuration']): RequestHandler 
     const end = histogram.startTimer();
     res.on('finish', () => {
       const route =
+        (res.locals as ResponseLocals).route ??
         (req.route as { path?: string } | undefined)?.path ??
         (res.statusCode === 404 ? 'unmatched' : req.path === '/metrics' || req.path === '/openapi.json' ? req.path : 'unmatched');
       end({ method: req.method, route, status_code: String(res.statusCode) });

@@ -25,7 +25,7 @@ export {
 export { buildOpenApi, errorBodySchema, kitResponses, mergeResponses, toOpenApiPath, type OpenApiOptions } from './openapi.js';
 export { methodsByPath, mountMethodNotAllowed } from './method-not-allowed.js';
 export { dayWindow, type DayWindow } from './day-window.js';
-export { bearer, createApp, type AppOptions } from './http-app.js';
+export { bearer, createApp, type AppOptions, type ResponseLocals } from './http-app.js';
 export {
   ConfigError,
   camelCase,
