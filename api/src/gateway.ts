@@ -54,6 +54,16 @@ const SESSION_KEY = 'session:';
 const PREFIX = /^\/v1\/instances\/(i-[a-z2-7]{12})\/api(\/.*)?$/;
 /** The `route` label of the gateway's requests in `http_request_duration_seconds` (kit's `ResponseLocals.route`). */
 export const GATEWAY_ROUTE = '/v1/instances/:id/api/*';
+
+/**
+ * {@link GATEWAY_ROUTE} for a request of the gateway's paths, else undefined: kit's `AppOptions.lightRoute`, so that
+ * proxied requests are logged and measured without a per-request child logger.
+ */
+export function gatewayRoute(req: IncomingMessage): string | undefined {
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  return PREFIX.test(q < 0 ? url : url.slice(0, q)) ? GATEWAY_ROUTE : undefined;
+}
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',

@@ -19,7 +19,7 @@ import { createContacts } from './contacts/index.js';
 import { dashboardStatic } from './dashboard-static.js';
 import type { ApiConfig } from './config.js';
 import { AppError } from './errors.js';
-import { Gateway } from './gateway.js';
+import { Gateway, gatewayRoute } from './gateway.js';
 import { InstanceClient } from './instance-client.js';
 import { cachingEndpoints } from './gateway/endpoint-cache.js';
 import type { GatewayCredentialDoc } from './gateway/credentials.js';
@@ -232,6 +232,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     httpDuration,
     bodyLimitBytes: config.bodyLimitBytes,
     before: [notPublic, cors(config.corsOrigins), rawEventBody(Math.max(config.bodyLimitBytes, 1024 * 1024)), gateway.middleware()],
+    lightRoute: gatewayRoute,
     after,
     openapi: () => (doc ??= apiOpenApi(routes)),
   });

@@ -5,14 +5,15 @@
  * `Allow` header for a known path asked with another method, pino-http request logging (the logger redacts
  * credentials), a request-duration histogram, `/openapi.json` and `/metrics`.
  */
-import { randomUUID } from 'node:crypto';
-import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler } from 'express';
+import type { IncomingMessage } from 'node:http';
+import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import type { Histogram, Registry } from 'prom-client';
 import { HttpError, KitError } from './http-error.js';
 import { mountRoutes, type Authenticate, type RouteDef } from './http-route.js';
 import { methodsByPath, mountMethodNotAllowed } from './method-not-allowed.js';
+import { lightRequestLog, loggableUrl, requestId } from './request-log-light.js';
 
 /** The bearer credential of a request, if any. */
 export function bearer(req: Pick<Request, 'headers'>): string | undefined {
@@ -36,6 +37,12 @@ export interface AppOptions {
   before?: express.RequestHandler[];
   /** Extra middleware mounted after the routes, before the 404 (e.g. static files). */
   after?: express.RequestHandler[];
+  /**
+   * The route template of a request known before the router (e.g. the api's gateway: `/v1/instances/:id/api/*`), or
+   * undefined. Such requests are logged and measured by `request-log-light.ts` (same id, completion line and duration
+   * metric, labelled with this route) instead of pino-http's per-request child logger.
+   */
+  lightRoute?: (req: IncomingMessage) => string | undefined;
 }
 
 /** What the error handler leaves on `res.locals` for the request log. */
@@ -74,37 +81,38 @@ export function createApp(o: AppOptions): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
-  app.use(
-    pinoHttp({
-      logger: o.logger,
-      genReqId: (req, res) => {
-        const id = (req.headers['x-request-id'] as string | undefined)?.slice(0, 64) || randomUUID();
-        res.setHeader('x-request-id', id);
-        return id;
-      },
-      customLogLevel: (_req, res, err) => requestLogLevel(res.statusCode, err),
-      // An expected 503 (a coded "retry shortly": an instance starting, a runtime or database unavailable) is a warning
-      // without pino-http's made-up "failed with status code" error and its stack; other 5xx keep theirs.
-      customErrorObject: (_req, res, err, val: Record<string, unknown>) => {
-        const locals = res.locals as ResponseLocals;
-        const code = locals.errorCode ? { errorCode: locals.errorCode } : {};
-        return expectedAnswer(res.statusCode, err) ? { ...val, ...code, err: undefined } : { ...val, ...code };
-      },
-      customErrorMessage: (_req, res, err) => (expectedAnswer(res.statusCode, err) ? 'request completed' : 'request errored'),
-      customSuccessObject: (_req, res, val: Record<string, unknown>) => {
-        const locals = res.locals as ResponseLocals;
-        return locals.errorCode ? { ...val, errorCode: locals.errorCode } : val;
-      },
-      serializers: {
-        req: (req: { method: string; url: string; id: string }) => ({
-          id: req.id,
-          method: req.method,
-          url: req.url.replace(/token=[^&]+/, 'token=[redacted]'),
-        }),
-      },
-    }),
-  );
-  app.use(durationMetrics(o.httpDuration));
+  const requestLog = pinoHttp<Request, Response>({
+    logger: o.logger,
+    genReqId: requestId,
+    customLogLevel: (_req, res, err) => requestLogLevel(res.statusCode, err),
+    // An expected 503 (a coded "retry shortly": an instance starting, a runtime or database unavailable) is a warning
+    // without pino-http's made-up "failed with status code" error and its stack; other 5xx keep theirs.
+    customErrorObject: (_req, res, err, val: Record<string, unknown>) => {
+      const locals = res.locals as ResponseLocals;
+      const code = locals.errorCode ? { errorCode: locals.errorCode } : {};
+      return expectedAnswer(res.statusCode, err) ? { ...val, ...code, err: undefined } : { ...val, ...code };
+    },
+    customErrorMessage: (_req, res, err) => (expectedAnswer(res.statusCode, err) ? 'request completed' : 'request errored'),
+    customSuccessObject: (_req, res, val: Record<string, unknown>) => {
+      const locals = res.locals as ResponseLocals;
+      return locals.errorCode ? { ...val, errorCode: locals.errorCode } : val;
+    },
+    serializers: {
+      req: (req: { method: string; url: string; id: string }) => ({
+        id: req.id,
+        method: req.method,
+        url: loggableUrl(req.url),
+      }),
+    },
+  });
+  const measure = durationMetrics(o.httpDuration);
+  const light = lightRequestLog(o.logger, o.httpDuration, (status) => requestLogLevel(status, undefined));
+  app.use((req, res, next) => {
+    const route = o.lightRoute?.(req);
+    if (route === undefined) return requestLog(req, res, () => measure(req, res, next));
+    (res.locals as ResponseLocals).route = route;
+    light(req, res, route, next);
+  });
   for (const m of o.before ?? []) app.use(m);
   app.use(requireJsonBodies);
   app.use(express.json({ limit: o.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
