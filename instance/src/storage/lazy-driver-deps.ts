@@ -10,48 +10,17 @@
  *   first connection as before, and with FerretDB on PostgreSQL (PLAIN, `kit/src/ferretdb-pg-users.ts`) or without
  *   authentication never.
  *
- * Both are put into `require`'s module cache under their own file names before the driver is loaded (import this
- * module before `mongodb`): the driver's `require` gets the stand-in, whose functions load the real module on their
- * first call and delegate to it. Where a package cannot be resolved as the lock installs it, nothing is put in.
+ * Both are stand-ins in `require`'s module cache (kit's `lazy-require.ts`) put there before the driver is loaded (import
+ * this module before `mongodb`): the driver's `require` gets the stand-in, whose functions load the real module on
+ * their first call and delegate to it. Where a package cannot be resolved as the lock installs it, nothing is put in.
  */
-import { createRequire, Module } from 'node:module';
-
-const require = createRequire(import.meta.url);
-
-type Loader = () => unknown;
-
-/** Puts a stand-in for `filename` into the module cache, made by `make` from a loader of the real module. */
-function standIn(filename: string, make: (load: Loader) => unknown): void {
-  if (require.cache[filename]) return;
-  let real: unknown;
-  const load: Loader = () => {
-    if (real === undefined) {
-      delete require.cache[filename];
-      real = require(filename);
-    }
-    return real;
-  };
-  const m = new Module(filename);
-  m.filename = filename;
-  m.loaded = true;
-  m.exports = make(load);
-  require.cache[filename] = m;
-}
-
-/** `from`'s resolution of `spec`, or undefined. */
-function resolveFrom(from: string, spec: string): string | undefined {
-  try {
-    return createRequire(from).resolve(spec);
-  } catch {
-    return undefined;
-  }
-}
+import { resolveFrom, standIn } from '@wacloud/kit';
 
 type Saslprep = ((input: string, opts?: { allowUnassigned?: boolean }) => string) & { saslprep?: unknown; default?: unknown };
 type Tr46 = { toASCII(domain: string, options?: object): string | null; toUnicode(domain: string, options?: object): unknown };
 
 const driver = resolveFrom(import.meta.url, 'mongodb');
-const saslprepFile = driver && resolveFrom(driver, '@mongodb-js/saslprep');
+const saslprepFile = resolveFrom(driver, '@mongodb-js/saslprep');
 if (saslprepFile)
   standIn(saslprepFile, (load) => {
     const saslprep: Saslprep = (input, opts) => (load() as Saslprep)(input, opts);
@@ -59,9 +28,7 @@ if (saslprepFile)
     saslprep.default = saslprep;
     return saslprep;
   });
-const uriParser = driver && resolveFrom(driver, 'mongodb-connection-string-url');
-const whatwgUrl = uriParser && resolveFrom(uriParser, 'whatwg-url');
-const tr46File = whatwgUrl && resolveFrom(whatwgUrl, 'tr46');
+const tr46File = resolveFrom(resolveFrom(resolveFrom(driver, 'mongodb-connection-string-url'), 'whatwg-url'), 'tr46');
 if (tr46File)
   standIn(tr46File, (load) => ({
     toASCII: (domain: string, options?: object) => (load() as Tr46).toASCII(domain, options),
