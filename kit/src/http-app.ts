@@ -1,9 +1,10 @@
 /**
  * An express application over declarative routes, the way every wacloud HTTP service is built: JSON bodies up to a
- * limit (413 beyond, 415 for other media types), coded errors (`HttpError` → `{error: {code, message, details?}}`,
- * never a stack; kit's own codes, statuses and messages come from `KIT_ERROR_CATALOGUE`), 405 `method_not_allowed` with an
- * `Allow` header for a known path asked with another method, pino-http request logging (the logger redacts
- * credentials), a request-duration histogram, `/openapi.json` and `/metrics`.
+ * limit (413 beyond, 415 for other media types; `json-body.ts`, which spares a process iconv-lite's codec tables),
+ * coded errors (`HttpError` → `{error: {code, message, details?}}`, never a stack; kit's own codes, statuses and
+ * messages come from `KIT_ERROR_CATALOGUE`), 405 `method_not_allowed` with an `Allow` header for a known path asked
+ * with another method, pino-http request logging (the logger redacts credentials), a request-duration histogram,
+ * `/openapi.json` and `/metrics`.
  */
 import type { IncomingMessage } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from 'express';
@@ -11,6 +12,7 @@ import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import type { Histogram, Registry } from 'prom-client';
 import { HttpError, KitError } from './http-error.js';
+import { jsonBody } from './json-body.js';
 import { mountRoutes, type Authenticate, type RouteDef } from './http-route.js';
 import { methodsByPath, mountMethodNotAllowed } from './method-not-allowed.js';
 import { lightRequestLog, loggableUrl, requestId } from './request-log-light.js';
@@ -115,7 +117,7 @@ export function createApp(o: AppOptions): Express {
   });
   for (const m of o.before ?? []) app.use(m);
   app.use(requireJsonBodies);
-  app.use(express.json({ limit: o.bodyLimitBytes, strict: true, type: ['application/json', 'application/*+json'] }));
+  app.use(jsonBody({ limitBytes: o.bodyLimitBytes, types: ['application/json', 'application/*+json'] }));
   app.get('/openapi.json', (_req, res) => void res.json(o.openapi()));
   app.get('/metrics', async (_req, res, next) => {
     try {

@@ -40,3 +40,4 @@ export { envBoolean, envDurationMs, envList, envLogLevel, envMongoUri, envPort, 
 export { REDACT_CENSOR, REDACT_PATHS, createLogger, errorBrief, type Logger, type LoggerOptions } from './logger.js';
 export { wholeNumberPattern, wholeNumberQuery } from './query-number.js';
 export { LINT_FAILING_DEFAULT_METRICS, collectLintCleanDefaultMetrics } from './metrics.js';
+export { resolveFrom, standIn, type RealModule } from './lazy-require.js';

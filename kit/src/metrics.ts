@@ -3,6 +3,7 @@
  * rejects ("non-counter metrics should not have _total suffix"): `nodejs_active_{handles,requests,resources}_total`.
  * Their totals stay available as `sum(nodejs_active_handles)` etc. (the same gauges by `type`).
  */
+import './lazy-otel.js'; // before prom-client: @opentelemetry/api loads at first use
 import { collectDefaultMetrics, type Registry } from 'prom-client';
 
 /** The `_total`-suffixed gauges of prom-client's defaults that are dropped. */

@@ -22,6 +22,7 @@
  * never dropped, so while MongoDB is unreachable the file may stay above `maxBytes` (a warning, the
  * `wacloud_journal_bytes` metric).
  */
+import './lazy-driver-deps.js'; // before the driver: its dependencies' tables load at first use
 import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';

@@ -7,6 +7,7 @@
  * WhatsApp message it belongs to) or `outgoingId` (the send queue record). A file is written whole before anything
  * references it; an upload that fails midway is aborted (its chunks removed).
  */
+import './lazy-driver-deps.js'; // before the driver: its dependencies' tables load at first use
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { GridFSBucket, ObjectId } from 'mongodb';

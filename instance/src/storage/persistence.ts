@@ -16,6 +16,7 @@
  * Order: within a batch, messages are written before acks, contacts and chats, and webhook events last, so a receiver
  * that reacts to an event finds the message already stored.
  */
+import './lazy-driver-deps.js'; // before the driver: its dependencies' tables load at first use
 import {
   closeSync,
   existsSync,

@@ -5,6 +5,7 @@
  * Designed for FerretDB v1 as well as MongoDB: no transactions, change streams, TTL indexes or `$lookup`;
  * atomic single-document updates and unique `_id`s carry every invariant.
  */
+import './lazy-driver-deps.js'; // before the driver: its dependencies' tables load at first use
 import { MongoClient, type Collection, type CreateIndexesOptions, type Db, type IndexSpecification } from 'mongodb';
 import type { EngineLocation, EngineMediaInfo, MediaType } from '../engines/engine-media.js';
 import type { EngineChat, EngineContact, EngineMessage } from '../engines/engine.js';
