@@ -73,14 +73,14 @@ test('a backlog of N events is read in runs: at most 2·ceil(N / TAIL_BATCH) + 3
   await eventually(() => writer.ids.length === n + 1, 30_000);
   expect(writer.ids).toEqual(range(1, n + 1));
   // Idle: one query per poll.
-  const idle0 = writer.reads;
+  const [idle0, t0] = [writer.reads, performance.now()];
   await sleep(1_000);
-  expect(writer.reads - idle0).toBeLessThanOrEqual(1_000 / 50 + 1);
+  expect(writer.reads - idle0).toBeLessThanOrEqual((performance.now() - t0) / 50 + 1);
 }, 90_000);
 
 test('a missing id holds the later events back until it is written; one missing for gapSkipMs is skipped for good', async () => {
   const db = uniqueDbName('tailgap');
-  const gapSkipMs = 3_000;
+  const gapSkipMs = 5_000;
   const a = await replica(db, { gapSkipMs, batch: 5 });
   const b = await replica(db, { gapSkipMs, batch: 5 });
   const col = a.col;
@@ -104,17 +104,17 @@ test('a missing id holds the later events back until it is written; one missing 
 
 test('more missing ids than a read takes, and ids pruned while held back at a missing one: the tail skips to what is there', async () => {
   const db = uniqueDbName('tailprune');
-  const a = await replica(db, { gapSkipMs: 3_000, batch: 5 });
+  const a = await replica(db, { gapSkipMs: 5_000, batch: 5 });
   await a.store.appendMany(range(1, 3).map(ev));
   await eventually(() => a.ids.length === 3, 10_000);
   // 4…19 never written (more than a read of 5 takes), 20…22 are.
   await a.col.insertMany([20, 21, 22].map(doc));
-  await eventually(() => a.ids.length === 6, 15_000);
+  await eventually(() => a.ids.length === 6, 20_000);
   expect(a.ids).toEqual([1, 2, 3, 20, 21, 22]);
   // 23 missing, 24…41 written, then pruned (all but the newest) while the tail waits for 23.
   await a.col.insertMany(range(24, 41).map(doc));
   await a.col.deleteMany({ _id: { $lt: 41 } });
-  await eventually(() => a.ids.length === 7, 15_000);
+  await eventually(() => a.ids.length === 7, 20_000);
   expect(await a.store.append(ev(42))).toBe(42);
   await eventually(() => a.ids.length === 8, 10_000);
   expect(a.ids).toEqual([1, 2, 3, 20, 21, 22, 41, 42]);
