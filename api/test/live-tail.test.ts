@@ -94,6 +94,9 @@ test('a missing id holds the later events back until it is written; one missing 
   for (const r of [a, b]) expect(r.ids.slice(0, 5)).toEqual([1, 2, 3, 4, 5]);
   // 6 never comes: 7 and 8 follow once gapSkipMs passed; a 6 written afterwards is never handed on.
   await eventually(() => a.ids.length === 7 && b.ids.length === 7, 3 * gapSkipMs);
+  // `since` replays what is stored after a resume point (the hole left out); a point whose next id is missing expired.
+  expect((await a.store.since(4))?.map((e) => e.event.id)).toEqual([5, 7, 8]);
+  expect(await a.store.since(5)).toBeUndefined();
   await col.insertOne(doc(6));
   await b.store.append(ev(9)); // 9: after the newest, not in the hole
   await eventually(() => a.ids.length === 8 && b.ids.length === 8, 10_000);
@@ -118,4 +121,7 @@ test('more missing ids than a read takes, and ids pruned while held back at a mi
   expect(await a.store.append(ev(42))).toBe(42);
   await eventually(() => a.ids.length === 8, 10_000);
   expect(a.ids).toEqual([1, 2, 3, 20, 21, 22, 41, 42]);
+  expect(await a.store.since(22)).toBeUndefined();
+  expect((await a.store.since(40))?.map((e) => e.event.id)).toEqual([41, 42]);
+  expect(await a.store.since(2)).toBeUndefined(); // 3 pruned
 }, 60_000);

@@ -152,8 +152,9 @@ export class LiveLogStore implements LiveLog {
   }
 
   /**
-   * The events after `after` up to this replica's head, oldest first; undefined when `after + 1` was pruned (the
-   * resume point expired) or `after` was never appended.
+   * The events after `after` up to this replica's head, oldest first (ids missing in between left out); undefined when
+   * `after + 1` is missing — pruned (the resume point expired) — or `after` was never appended. One query reading the
+   * `head - after` records below the head (plus any above it), so its cost follows the distance, not the log's size.
    */
   async since(after: number): Promise<TailedEvent[] | undefined> {
     const head = this.#head;
@@ -161,10 +162,18 @@ export class LiveLogStore implements LiveLog {
     // point exists; the tail brings what follows it.
     if (after > head) return (await this.col.findOne({ _id: after }, { projection: { _id: 1 } })) ? [] : undefined;
     if (after === head) return [];
-    const docs = await this.col
-      .find({ _id: { $gt: after, $lte: head } })
-      .sort({ _id: 1 })
-      .toArray();
+    // The `head - after` records at or below the head, newest first: walks the `_id` index down from its end and stops
+    // there (a range on a number is no index condition on FerretDB); a missing id brings one below `after + 1` instead.
+    const docs = (
+      await this.col
+        .find({ _id: { $lte: head } })
+        .sort({ _id: -1 })
+        .limit(head - after)
+        .batchSize(Math.min(head - after, 10_000))
+        .toArray()
+    )
+      .filter((d) => d._id > after)
+      .reverse();
     if (docs[0]?._id !== after + 1) return undefined;
     return docs.map((d) => ({ event: frame(d), audience: d.audience }));
   }
