@@ -1,6 +1,6 @@
 /**
  * Benchmarks of the api: `npm run bench -w api [-- billing|gateway|webhooks|contacts …] [--json] [sizes…]` (all four
- * when none is named, as `make bench` runs it; `inbox` only when named). Compiled by
+ * when none is named, as `make bench` runs it; `inbox` and `live-tail` only when named). Compiled by
  * `bench/tsconfig.json` against the built api (`dist/`), so benchmark code is neither in `src/` nor in the api image.
  * Each bench records its figures with testenv's `benchRow` (the table `make bench` prints at the end).
  *
@@ -58,6 +58,8 @@ const NAMES = Object.keys(BENCHES) as Array<keyof typeof BENCHES & string>;
 async function main(): Promise<void> {
   // inbox.ts (issue 15: live socket delays) has its own flags and runs only when named.
   if (process.argv[2] === 'inbox') return (await import('./inbox.js')).main(process.argv.slice(3));
+  // live-tail.ts (the live log's tail under a burst) likewise.
+  if (process.argv[2] === 'live-tail') return (await import('./live-tail.js')).main(process.argv.slice(3));
   const { benches, json, sizes } = parseBenchArgs(process.argv.slice(2), {
     benches: NAMES,
     sizes: SIZE_SOURCES,

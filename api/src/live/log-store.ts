@@ -3,9 +3,15 @@
  * - Append: a unique insert of `max + 1`, where `max` is the highest id this replica knows (its tail's position or its
  *   last append); on a duplicate key another replica took it, so the next one is tried. FerretDB v1 makes only unique
  *   inserts atomic, which is all this needs; an id is never allocated without its record, so there are no gaps.
- * - Tail: every replica reads `findOne({_id: next})` (equality on `_id`: no scan on any backend), at once after its
- *   own appends and every `pollMs` otherwise, and hands each event, in id order, to its listeners. An id that stays
- *   missing while later ones exist (a record pruned or lost) is skipped after {@link GAP_SKIP_MS}.
+ * - Tail: every replica reads the log at once after its own appends and every `pollMs` otherwise, and hands each
+ *   event, in id order, to its listeners — runs of up to {@link TAIL_BATCH} events per read. A read is one query when
+ *   idle or one event behind: the newest record (`sort({_id: -1}).limit(1)`); further behind, one more: the window of
+ *   the oldest events after the position, counted from the newest (`sort({_id: -1}).skip(s).limit(n)`). Both walk the
+ *   `_id` index from its end on MongoDB and on wacloud's FerretDB on PostgreSQL (which pushes down no numeric `_id`
+ *   condition: a range or an equality on a number reads the whole table; on SQLite every such query does).
+ * - Gaps: an id that stays missing while later ones exist (a record pruned, lost, or not yet visible while being
+ *   written) is waited for — the events after it are held back — and skipped after {@link GAP_SKIP_MS}, with a
+ *   warning; a record that shows up later than that is never handed on.
  * - Retention: records older than `retentionMs` are pruned ({@link LiveLogStore.prune}), the newest one always kept so
  *   that ids are never reused after a restart.
  */
@@ -30,6 +36,11 @@ export interface TailedEvent {
 
 /** How long a missing id is waited for while later ones exist, ms. */
 export const GAP_SKIP_MS = 10_000;
+/** Most events the tail reads (and hands on) per query. */
+export const TAIL_BATCH = 200;
+/** Extra records a window read takes below its run, so that records appended between the tail's two reads (which
+ * shift positions counted from the newest) still leave the run inside the window; doubled while that is not enough. */
+const WINDOW_SLACK = 50;
 /** Largest serialised `data`, bytes. */
 export const MAX_DATA_BYTES = 64 * 1024;
 
@@ -45,10 +56,17 @@ export class LiveLogStore implements LiveLog {
   #stopped = true;
   #loop: Promise<void> | undefined;
   #gapSince: number | undefined;
+  /** Set by this replica's appends: the tail reads again before sleeping (an append during a read is not missed). */
+  #appended = false;
+  #slack = WINDOW_SLACK;
 
+  /**
+   * @param o.pollMs how often the tail reads when idle, ms; `gapSkipMs` how long a missing id is waited for (default
+   *   {@link GAP_SKIP_MS}); `batch` most events per read (default {@link TAIL_BATCH}).
+   */
   constructor(
     private readonly col: mongoose.mongo.Collection<LiveEventDoc>,
-    private readonly o: { retentionMs: number; pollMs: number; logger: Logger },
+    private readonly o: { retentionMs: number; pollMs: number; logger: Logger; gapSkipMs?: number; batch?: number },
   ) {}
 
   /** Creates the index and starts tailing from the newest record. */
@@ -95,6 +113,7 @@ export class LiveLogStore implements LiveLog {
       }
     }
     this.#known = Math.max(this.#known, id);
+    this.#appended = true;
     this.#wake?.();
     return id;
   }
@@ -127,13 +146,15 @@ export class LiveLogStore implements LiveLog {
       }
     }
     this.#known = Math.max(this.#known, ids[ids.length - 1] ?? 0);
+    this.#appended = true;
     this.#wake?.();
     return ids;
   }
 
   /**
-   * The events after `after` up to this replica's head, oldest first; undefined when `after + 1` was pruned (the
-   * resume point expired) or `after` was never appended.
+   * The events after `after` up to this replica's head, oldest first (ids missing in between left out); undefined when
+   * `after + 1` is missing — pruned (the resume point expired) — or `after` was never appended. One query reading the
+   * `head - after` records below the head (plus any above it), so its cost follows the distance, not the log's size.
    */
   async since(after: number): Promise<TailedEvent[] | undefined> {
     const head = this.#head;
@@ -141,10 +162,18 @@ export class LiveLogStore implements LiveLog {
     // point exists; the tail brings what follows it.
     if (after > head) return (await this.col.findOne({ _id: after }, { projection: { _id: 1 } })) ? [] : undefined;
     if (after === head) return [];
-    const docs = await this.col
-      .find({ _id: { $gt: after, $lte: head } })
-      .sort({ _id: 1 })
-      .toArray();
+    // The `head - after` records at or below the head, newest first: walks the `_id` index down from its end and stops
+    // there (a range on a number is no index condition on FerretDB); a missing id brings one below `after + 1` instead.
+    const docs = (
+      await this.col
+        .find({ _id: { $lte: head } })
+        .sort({ _id: -1 })
+        .limit(head - after)
+        .batchSize(Math.min(head - after, 10_000))
+        .toArray()
+    )
+      .filter((d) => d._id > after)
+      .reverse();
     if (docs[0]?._id !== after + 1) return undefined;
     return docs.map((d) => ({ event: frame(d), audience: d.audience }));
   }
@@ -158,42 +187,86 @@ export class LiveLogStore implements LiveLog {
 
   private async tail(): Promise<void> {
     while (!this.#stopped) {
-      let found = false;
+      let more = false;
+      this.#appended = false;
       try {
-        found = await this.step();
+        more = await this.step();
       } catch (err) {
         this.o.logger.warn({ err }, 'live log: tail read failed; retrying');
       }
-      if (!found && !this.#stopped) await this.sleep(this.o.pollMs);
+      if (!more && !this.#appended && !this.#stopped) await this.sleep(this.o.pollMs);
     }
   }
 
-  /** Reads the next event; hands it on. Returns whether one was found. */
+  /**
+   * Reads the events after the head and hands on those that follow it without a gap (or after a gap waited out).
+   * @returns whether to read again at once (more may be there) rather than after `pollMs`
+   */
   private async step(): Promise<boolean> {
-    const next = this.#head + 1;
-    const doc = await this.col.findOne({ _id: next });
-    if (doc) {
-      this.#gapSince = undefined;
-      this.advance(doc);
-      return true;
-    }
-    if (this.#known <= this.#head) {
+    const head = this.#head;
+    const newest = await this.col.find({}).sort({ _id: -1 }).limit(1).next();
+    if (!newest || newest._id <= head) {
       this.#gapSince = undefined;
       return false;
     }
-    // Later ids exist: a record is being written (wait) or is gone (skip it after a while).
-    this.#gapSince ??= Date.now();
-    if (Date.now() - this.#gapSince < GAP_SKIP_MS) return false;
-    const later = await this.col
-      .find({ _id: { $gt: next } })
-      .sort({ _id: 1 })
-      .limit(1)
-      .next();
-    if (!later) return false;
-    this.o.logger.warn({ from: next, to: later._id - 1 }, 'live log: skipping missing ids');
+    this.#known = Math.max(this.#known, newest._id);
+    if (newest._id === head + 1) {
+      this.#gapSince = undefined;
+      this.advance(newest);
+      return false;
+    }
+    // The oldest `take` ids after the head sit `backlog - take` records below the newest when none is missing (a
+    // missing one moves the window down: still fine); records appended since the first read move it up (the slack).
+    const backlog = newest._id - head;
+    const take = Math.min(backlog, this.o.batch ?? TAIL_BATCH);
+    const limit = take + this.#slack;
+    const window = (
+      await this.col
+        .find({})
+        .sort({ _id: -1 })
+        .skip(backlog - take)
+        .limit(limit)
+        .batchSize(limit)
+        .toArray()
+    ).reverse();
+    const after = window.filter((d) => d._id > head);
+    if (window.length === limit && window[0]!._id > head + 1) {
+      // Records appended since the first read moved the window above the head: read again with more slack.
+      this.#slack = Math.min(this.#slack * 2, 64 * WINDOW_SLACK);
+      return true;
+    }
+    if (after.length === 0) {
+      // More than `take` ids after the head are missing (the window fell below it): read from the head up instead.
+      const first = await this.col
+        .find({ _id: { $gt: head } })
+        .sort({ _id: 1 })
+        .limit(take)
+        .batchSize(take)
+        .toArray();
+      return this.handOn(first, head);
+    }
+    this.#slack = WINDOW_SLACK;
+    return this.handOn(after, head);
+  }
+
+  /**
+   * Hands on `docs` (ascending, all after `head`) from `head + 1` up to the first missing id; when `head + 1` itself
+   * is missing, only once it has been for `gapSkipMs` (then from the first id there is). @returns whether more may be
+   * there to read at once.
+   */
+  private handOn(docs: LiveEventDoc[], head: number): boolean {
+    const first = docs[0];
+    if (!first) return false;
+    if (first._id !== head + 1) {
+      this.#gapSince ??= Date.now();
+      if (Date.now() - this.#gapSince < (this.o.gapSkipMs ?? GAP_SKIP_MS)) return false;
+      this.o.logger.warn({ from: head + 1, to: first._id - 1 }, 'live log: skipping missing ids');
+    }
     this.#gapSince = undefined;
-    this.advance(later);
-    return true;
+    let i = 0;
+    for (; i < docs.length && docs[i]!._id === first._id + i; i++) this.advance(docs[i]!);
+    // A run cut short by a missing id: read again at once (the gap's wait starts then).
+    return i < docs.length || this.#head < this.#known;
   }
 
   private advance(doc: LiveEventDoc): void {
