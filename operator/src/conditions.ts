@@ -33,3 +33,20 @@ export function isSubset(desired: unknown, live: unknown): boolean {
     ([k, v]) => v === undefined || isSubset(v, (live as Record<string, unknown>)[k]),
   );
 }
+
+/**
+ * Whether `a` and `b` serialize to the same JSON up to the order of object keys (fields that are undefined count as
+ * absent; array order counts). For plain JSON data — statuses — without serializing either.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => sameJson(x, b[i]));
+  }
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  for (const k in x) if (x[k] !== undefined && !sameJson(x[k], y[k])) return false;
+  for (const k in y) if (y[k] !== undefined && x[k] === undefined) return false;
+  return true;
+}
