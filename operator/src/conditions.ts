@@ -4,9 +4,22 @@
  */
 import type { Condition } from '@wacloud/crds';
 
-/** Returns `conditions` with `next` set (by type). lastTransitionTime changes only when the status changes. */
+/**
+ * Returns `conditions` with `next` set (by type), sorted by type. lastTransitionTime changes only when the status
+ * changes. `conditions` itself when it is sorted and already holds `next` (the usual case: nothing to write).
+ */
 export function setCondition(conditions: Condition[], next: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition[] {
   const prev = conditions.find((c) => c.type === next.type);
+  if (
+    prev &&
+    prev.status === next.status &&
+    prev.reason === next.reason &&
+    prev.message === next.message &&
+    prev.observedGeneration === next.observedGeneration &&
+    Object.keys(prev).length === Object.keys(next).length + 1 &&
+    conditions.every((c, i) => i === 0 || conditions[i - 1]!.type.localeCompare(c.type) < 0)
+  )
+    return conditions;
   const lastTransitionTime = prev && prev.status === next.status ? prev.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   return [...conditions.filter((c) => c.type !== next.type), { ...next, lastTransitionTime }].sort((a, b) => a.type.localeCompare(b.type));
 }

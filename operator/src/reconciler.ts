@@ -66,6 +66,7 @@ import type { InstanceDatabaseUsers } from './database-user.js';
 import { DesiredMemo, type DesiredHashes } from './desired-memo.js';
 import { VerifiedChildren, childKey, desiredHash, generationVersion } from './verified.js';
 import type { SessionProbe } from './session-probe.js';
+import { lazyChild, type ReconcileLog } from './lazy-logger.js';
 
 export { httpSessionProbe, type SessionProbe } from './session-probe.js';
 
@@ -124,7 +125,7 @@ export class InstanceReconciler {
       this.forget(ns, name);
       return {}; // gone: children follow through garbage collection
     }
-    const log = this.d.logger.child({ instance: key, generation: wai.metadata.generation });
+    const log = lazyChild(this.d.logger, { instance: key, generation: wai.metadata.generation });
     if (wai.metadata.deletionTimestamp) return this.finalize(wai, log);
     try {
       return await this.reconcileLive(wai, log);
@@ -138,7 +139,7 @@ export class InstanceReconciler {
     }
   }
 
-  private async reconcileLive(wai: WhatsAppInstance, log: Logger): Promise<ReconcileResult> {
+  private async reconcileLive(wai: WhatsAppInstance, log: ReconcileLog): Promise<ReconcileResult> {
     const { state, config } = this.d;
     const ns = wai.metadata.namespace!;
     const names = childNames(wai.metadata.name!);
@@ -224,7 +225,7 @@ export class InstanceReconciler {
   }
 
   /** Adds the finalizer when missing (server-side apply); returns the instance as it is now (newer resourceVersion). */
-  private async ensureFinalizer(wai: WhatsAppInstance, log: Logger): Promise<WhatsAppInstance> {
+  private async ensureFinalizer(wai: WhatsAppInstance, log: ReconcileLog): Promise<WhatsAppInstance> {
     if (wai.metadata.finalizers?.includes(FINALIZER)) return wai;
     const updated = await this.d.client.apply<WhatsAppInstance & KubernetesObject>(
       {
@@ -270,7 +271,7 @@ export class InstanceReconciler {
     wai: WhatsAppInstance,
     hash: string,
     live: V1StatefulSet | undefined,
-    log: Logger,
+    log: ReconcileLog,
   ): Promise<V1StatefulSet | undefined> {
     const name = childNames(wai.metadata.name!).statefulSet;
     const key = `StatefulSet/${wai.metadata.namespace}/${name}`;
@@ -291,7 +292,7 @@ export class InstanceReconciler {
    * The namespace's NetworkPolicy (one for every instance pod there): nothing to do while the cached one is the
    * version verified for the desired policy; concurrent reconciles in one namespace share one ensure.
    */
-  private ensureNamespacePolicy(ns: string, log: Logger): Promise<void> {
+  private ensureNamespacePolicy(ns: string, log: ReconcileLog): Promise<void> {
     let d = this.policyDesired.get(ns);
     if (!d) {
       const desired = buildNetworkPolicy(ns, networkPolicyOptions(this.d.config));
@@ -311,12 +312,12 @@ export class InstanceReconciler {
   }
 
   /** Server-side applies `desired`, puts the answer into the cache, logs; returns the answer. */
-  private async apply<T extends KubernetesObject>(desired: T, existed: boolean, log: Logger): Promise<T> {
+  private async apply<T extends KubernetesObject>(desired: T, existed: boolean, log: ReconcileLog): Promise<T> {
     return this.written(await this.d.client.apply<T>(desired, FIELD_MANAGER), existed, log);
   }
 
   /** Puts a write's answer into the cache and logs it; returns the answer. */
-  private written<T extends KubernetesObject>(answer: T, existed: boolean, log: Logger): T {
+  private written<T extends KubernetesObject>(answer: T, existed: boolean, log: ReconcileLog): T {
     log.info({ kind: answer.kind, name: answer.metadata?.name, created: !existed }, existed ? 'child updated' : 'child created');
     // The cache drops `metadata.managedFields` in place, then its transforms build new objects from what is left:
     // a copy of the top level and the metadata keeps the answer intact for the caller (a deep copy cost ~15% of the
@@ -335,7 +336,7 @@ export class InstanceReconciler {
     hash: string,
     live: MetadataOnly | undefined,
     build: () => T,
-    log: Logger,
+    log: ReconcileLog,
   ): Promise<void> {
     if (live && this.verified.has(key, live, hash)) return;
     const desired = build();
@@ -356,7 +357,7 @@ export class InstanceReconciler {
    * With per-instance database users it is read first (see the module comment). `hash`: of the desired Secret with
    * placeholders ({@link desiredHashes}).
    */
-  private async ensureSecret(wai: WhatsAppInstance, hash: string, log: Logger): Promise<void> {
+  private async ensureSecret(wai: WhatsAppInstance, hash: string, log: ReconcileLog): Promise<void> {
     const { config, state, client } = this.d;
     const ns = wai.metadata.namespace!;
     const name = childNames(wai.metadata.name!).internalSecret;
@@ -409,7 +410,7 @@ export class InstanceReconciler {
     this.desired.delete(ns, name);
   }
 
-  private async finalize(wai: WhatsAppInstance, log: Logger): Promise<ReconcileResult> {
+  private async finalize(wai: WhatsAppInstance, log: ReconcileLog): Promise<ReconcileResult> {
     const i = wai.metadata.finalizers?.indexOf(FINALIZER) ?? -1;
     if (i < 0) return {};
     await this.writeStatus(wai, (s) => ({ ...s, phase: 'Terminating' }), [

@@ -1,9 +1,9 @@
 /**
  * The per-instance memo of the desired children's hashes (src/desired-memo.ts) and the status comparison
- * (src/conditions.ts `sameJson`): pure, without a cluster. The memo's effect on a running operator is in resync.test.ts.
+ * (src/conditions.ts `sameJson`, `setCondition`): pure, without a cluster. The memo's effect on a running operator is in resync.test.ts.
  */
 import type { WhatsAppInstance } from '@wacloud/crds';
-import { sameJson } from '../src/conditions.js';
+import { sameJson, setCondition } from '../src/conditions.js';
 import { DesiredMemo, type DesiredHashes } from '../src/desired-memo.js';
 
 const base = (): WhatsAppInstance => ({
@@ -64,5 +64,30 @@ describe('sameJson', () => {
     expect(sameJson({ a: '1' }, { a: 1 })).toBe(false);
     expect(sameJson({ a: {} }, { a: [] })).toBe(false);
     expect(sameJson({ a: { b: 1 } }, { a: { b: 2 } })).toBe(false);
+  });
+});
+
+describe('setCondition', () => {
+  const now = new Date('2026-12-02T06:00:00.123Z');
+  const ready = { type: 'Ready', status: 'True' as const, reason: 'R', message: 'm', observedGeneration: 1 };
+  const conds = setCondition(setCondition([], ready, now), { ...ready, type: 'Reconciled' }, now);
+
+  test('the same condition again: the same array (nothing to write)', () => {
+    expect(setCondition(conds, ready, new Date())).toBe(conds);
+  });
+
+  test('a new generation, reason or status: a new array; lastTransitionTime moves only with the status', () => {
+    const gen = setCondition(conds, { ...ready, observedGeneration: 2 }, new Date('2026-12-03T00:00:00Z'));
+    expect(gen).not.toBe(conds);
+    expect(gen.find((c) => c.type === 'Ready')).toMatchObject({ observedGeneration: 2, lastTransitionTime: '2026-12-02T06:00:00Z' });
+    const status = setCondition(conds, { ...ready, status: 'False' }, new Date('2026-12-03T00:00:00Z'));
+    expect(status.find((c) => c.type === 'Ready')).toMatchObject({ status: 'False', lastTransitionTime: '2026-12-03T00:00:00Z' });
+    expect(setCondition(conds, { ...ready, reason: 'Other' }, now)).not.toBe(conds);
+    expect(status.map((c) => c.type)).toEqual(['Ready', 'Reconciled']);
+  });
+
+  test('unsorted conditions are sorted even when the condition is already there', () => {
+    const unsorted = [...conds].reverse();
+    expect(setCondition(unsorted, ready, now).map((c) => c.type)).toEqual(['Ready', 'Reconciled']);
   });
 });
