@@ -11,9 +11,9 @@
  *   without bumping it). The instance's labels and other annotations are read by no builder (the children's labels
  *   come from the name and `spec.owner`).
  * - of the operator: its configuration object (image, pull policy, default resources, /dev/shm size, simnet URL,
- *   seccomp profile, Chromium sandbox, default MongoDB URI) and whether instances get their own database user —
- *   compared by identity: the configuration is read once at start and never changed in place (a new one means a new
- *   process, or a new reconciler).
+ *   seccomp profile, Chromium sandbox, default MongoDB URI), compared by identity — the configuration is read once at
+ *   start and never changed in place (a new one means a new process) — and whether instances get their own database
+ *   user (fixed for a reconciler, which owns its memo).
  * There are no namespace-level settings: the namespace's NetworkPolicy is built once per namespace from the
  * configuration alone (reconciler.ts).
  *

@@ -35,7 +35,7 @@
  * - every write's answer goes into the cache at once ({@link ClusterState.wrote}), so the next reconcile — triggered
  *   by that very write's watch event or otherwise — never acts on a stale copy.
  */
-import type { KubernetesObject, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
   API_VERSION,
@@ -143,13 +143,16 @@ export class InstanceReconciler {
     const { state, config } = this.d;
     const ns = wai.metadata.namespace!;
     const names = childNames(wai.metadata.name!);
-    const hashes = this.desired.hashes(wai, config, () => this.desiredHashes(wai));
+    // Children built for their hashes (the memo did not know them) are used again below when they must be written.
+    const built: Partial<{ statefulSet: V1StatefulSet; service: V1Service }> = {};
+    const hashes = this.desired.hashes(wai, config, () => this.desiredHashes(wai, built));
 
     // 1. What the pod needs: the NetworkPolicy that guards it (once per namespace) and its Secret, then the StatefulSet.
     await Promise.all([this.ensureNamespacePolicy(ns, log), this.ensureSecret(wai, hashes.secret, log)]);
     const liveSts = state.statefulSet(ns, names.statefulSet);
     const liveReplicas = liveSts?.spec?.replicas;
-    const sts = (await this.ensureStatefulSet(wai, hashes.statefulSet, liveSts, log)) ?? liveSts;
+    const buildSts = () => built.statefulSet ?? buildStatefulSet(wai, statefulSetOptions(config));
+    const sts = (await this.ensureStatefulSet(wai, hashes.statefulSet, liveSts, buildSts, log)) ?? liveSts;
     if (!liveSts && this.d.othersWaiting?.()) {
       log.debug('StatefulSet created; the rest after the instances waiting');
       return { requeueLowPriority: true };
@@ -162,7 +165,7 @@ export class InstanceReconciler {
         `Service/${ns}/${names.headlessService}`,
         hashes.service,
         state.service(ns, names.headlessService),
-        () => buildService(wai),
+        () => built.service ?? buildService(wai),
         log,
       ),
     ]);
@@ -249,35 +252,36 @@ export class InstanceReconciler {
    * Secret's with placeholders for its stored key and its database user's URI (those are read from the apiserver when
    * it is written) — the placeholder names the database, so a new `spec.mongodb.database` reaches the Secret.
    */
-  private desiredHashes(wai: WhatsAppInstance): DesiredHashes {
+  private desiredHashes(wai: WhatsAppInstance, built: Partial<{ statefulSet: V1StatefulSet; service: V1Service }>): DesiredHashes {
     const secret = buildInternalSecret(wai, {
       existingKey: '(kept)',
       defaultMongoUri: this.d.config.defaultMongodbUri,
       instanceMongoUri: this.d.databaseUsers ? `(user of ${databaseName(wai)})` : undefined,
     });
     return {
-      statefulSet: desiredHash(buildStatefulSet(wai, statefulSetOptions(this.d.config))),
-      service: desiredHash(buildService(wai)),
+      statefulSet: desiredHash((built.statefulSet = buildStatefulSet(wai, statefulSetOptions(this.d.config)))),
+      service: desiredHash((built.service = buildService(wai))),
       secret: desiredHash(secret),
     };
   }
 
   /**
    * The StatefulSet (cached without its spec): nothing to do while its generation is the one verified for the desired
-   * object of this `hash` and the cached metadata matches (the StatefulSet is then not built); otherwise build it,
+   * object of this `hash` and the cached metadata matches (the StatefulSet is then not built); otherwise `build` it,
    * read the live one and apply only if it differs. Returns the answer of a write, else undefined.
    */
   private async ensureStatefulSet(
     wai: WhatsAppInstance,
     hash: string,
     live: V1StatefulSet | undefined,
+    build: () => V1StatefulSet,
     log: ReconcileLog,
   ): Promise<V1StatefulSet | undefined> {
     const name = childNames(wai.metadata.name!).statefulSet;
     const key = `StatefulSet/${wai.metadata.namespace}/${name}`;
     const metadataMatches = live !== undefined && isSubset(childMeta(wai, name), live.metadata);
     if (metadataMatches && this.verified.hasVersion(key, generationVersion(live), hash)) return undefined;
-    const desired = buildStatefulSet(wai, statefulSetOptions(this.d.config));
+    const desired = build();
     const current = metadataMatches ? await this.d.client.get<V1StatefulSet>(this.d.client.objectPath(desired)) : undefined;
     if (current && isSubset(desired, current)) {
       this.verified.set(key, generationVersion(current), hash);
