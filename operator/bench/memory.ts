@@ -4,7 +4,7 @@
  * /proc/<pid>/smaps_rollup, and the V8 heap from its own /metrics (prom-client's nodejs_heap_size_*). Read when idle (no instances), right after
  * the reconcile storm, and after a quiet period. "Quiet" means no changes from outside; the operator itself keeps
  * re-reconciling (the instances informer resyncs every RESYNC_PERIOD_MS, default 30 s), so its reconciles and CPU
- * time during that period are reported too.
+ * time during that period are reported too, and then the CPU time of the next resync alone (bench/resync.ts).
  *
  * The operator runs with INSTANCE_DATABASE_USERS=off (no MongoDB behind the benchmarks) unless `databaseUsers` is
  * `auto` (the operator's default): then a MongoDB-wire server is started (testenv's `startMongo`: mongod if installed,
@@ -16,6 +16,7 @@ import { ArrivalWatch, runPool, type KubeObject } from './api.js';
 import { CONTROL_PLANE_DESCRIPTION, startBenchCluster, startOperatorProcess, type OperatorProcess } from './cluster.js';
 import { benchInstance, instanceNames, isReconciled } from './create.js';
 import { PeakSampler, metricValue, procCpuSeconds, procMemory } from './proc.js';
+import { measureResync, type ResyncResult } from './resync.js';
 
 export interface MemoryOptions {
   /** Instances to reconcile, M. */
@@ -71,6 +72,8 @@ export interface MemoryResult {
   /** Operator CPU time during the quiet period, s, and reconciles it ran. */
   quietCpuSeconds: number;
   quietReconciles: number;
+  /** The next periodic resync after the quiet period (every instance up to date): its CPU time (bench/resync.ts). */
+  resync: ResyncResult;
 }
 
 const NS = 'bench-memory';
@@ -134,6 +137,8 @@ export async function runMemory(o: MemoryOptions): Promise<MemoryResult> {
     const quietCpuSeconds = procCpuSeconds(op.pid) - cpuBefore;
     const afterQuiet = await snapshot(op);
     const quietReconciles = metricValue(await op.metrics(), 'controller_runtime_reconcile_total') - reconcilesBefore;
+    o.log('  waiting for the next resync of every instance (RESYNC_PERIOD_MS, default 30 s)');
+    const resync = await measureResync(op.pid, () => op!.metrics(), o.instances, o.timeoutMs);
     return {
       instances: o.instances,
       concurrency: o.concurrency,
@@ -150,6 +155,7 @@ export async function runMemory(o: MemoryOptions): Promise<MemoryResult> {
       quietSeconds: o.quietSeconds,
       quietCpuSeconds,
       quietReconciles,
+      resync,
     };
   } finally {
     const code = await op?.stop();

@@ -199,6 +199,19 @@ function printMemory(r: MemoryResult): void {
   out(
     `  during the ${r.quietSeconds} s "quiet" period the operator still ran ${fmt(r.quietReconciles)} reconciles using ${fmt(r.quietCpuSeconds)} CPU s (the instances resync every RESYNC_PERIOD_MS, default 30 s)`,
   );
+  const rs = r.resync;
+  out(
+    `  the next resync: ${fmt(rs.reconciles)} reconciles in ${fmt(sec(rs.windowMs))} s using ${fmt(rs.cpuSeconds)} CPU s (idle operator: ${fmt(rs.idleCpuSecondsPerPoll)} CPU s per 1 s poll)`,
+  );
+  benchRow({
+    component: 'operator',
+    figure: `CPU of one resync of ${r.instances} up-to-date instances`,
+    value: rs.cpuSeconds,
+    unit: 'CPU s',
+    goal: '',
+    reproduce: `npm run bench -w operator -- memory --memory-instances ${r.instances}`,
+    note: `${fmt(rs.reconciles)} reconciles in ${fmt(sec(rs.windowMs))} s; includes ~2 s of the idle operator (${fmt(rs.idleCpuSecondsPerPoll)} CPU s per s)`,
+  });
   out();
 }
 

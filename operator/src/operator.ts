@@ -5,7 +5,7 @@
  */
 import type { KubernetesObject, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { API_VERSION, GROUP, KIND, PHASES, PLURAL, type WhatsAppInstance } from '@wacloud/crds';
 import {
   Controller,
@@ -126,6 +126,15 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
       secret: (n, name) => secrets.get(name, n),
       networkPolicy: (n, name) => networkPolicies.get(name, n),
       wrote: (obj) => void byKind[obj.kind ?? '']?.upsert(obj as never),
+    },
+  });
+  new Counter({
+    name: 'wacloud_desired_children_built_total',
+    help: "Times an instance's desired children were built and hashed (an input changed, or first seen); a resync of up-to-date instances adds none",
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      this.inc(reconciler.desired.computed);
     },
   });
   const controller = new Controller<string>({

@@ -29,10 +29,13 @@
  *   (create-only: if it exists after all, the apiserver refuses and the stored one is read), so a stale cache can
  *   never lead to a second key: the key is created once and never rotated. With per-instance database users the
  *   Secret is read before it is first created (a new password must never reach the server for a Secret that exists).
+ * - the desired children are not even built while nothing they are built from changed: their hashes are remembered
+ *   per instance with every input of the builders ({@link DesiredMemo}, desired-memo.ts), so a periodic resync of
+ *   up-to-date instances builds and hashes nothing (the checks above still read the live objects' versions).
  * - every write's answer goes into the cache at once ({@link ClusterState.wrote}), so the next reconcile — triggered
  *   by that very write's watch event or otherwise — never acts on a stale copy.
  */
-import type { KubernetesObject, V1Secret, V1StatefulSet } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import {
   API_VERSION,
@@ -46,15 +49,24 @@ import {
   type WhatsAppInstance,
   type WhatsAppInstanceStatus,
 } from '@wacloud/crds';
-import { INSTANCES_NETWORK_POLICY, buildInternalSecret, buildNetworkPolicy, buildService, buildStatefulSet } from './builders/index.js';
-import { MONGODB_URI_SECRET_KEY } from './builders/secret.js';
+import {
+  INSTANCES_NETWORK_POLICY,
+  buildInternalSecret,
+  buildNetworkPolicy,
+  buildService,
+  buildStatefulSet,
+  childMeta,
+} from './builders/index.js';
+import { MONGODB_URI_SECRET_KEY, databaseName } from './builders/secret.js';
 import { isAlreadyExists, isNotFound, type EventRecorder, type KubeClient, type MetadataOnly } from '@wacloud/kube-runtime';
-import { isSubset, setCondition } from './conditions.js';
+import { isSubset, sameJson, setCondition } from './conditions.js';
 import { networkPolicyOptions, statefulSetOptions } from './child-options.js';
 import type { OperatorConfig } from './config.js';
 import type { InstanceDatabaseUsers } from './database-user.js';
+import { DesiredMemo, type DesiredHashes } from './desired-memo.js';
 import { VerifiedChildren, childKey, desiredHash, generationVersion } from './verified.js';
 import type { SessionProbe } from './session-probe.js';
+import { lazyChild, type ReconcileLog } from './lazy-logger.js';
 
 export { httpSessionProbe, type SessionProbe } from './session-probe.js';
 
@@ -96,6 +108,8 @@ export interface ReconcilerDeps {
 export class InstanceReconciler {
   /** Metadata-only children verified at their desired state (see the module comment). */
   readonly verified = new VerifiedChildren();
+  /** The hashes of each instance's desired children with the inputs they were built from (see desired-memo.ts). */
+  readonly desired = new DesiredMemo();
   /** The namespace NetworkPolicy being ensured, by namespace: concurrent reconciles in one namespace share one write. */
   private readonly policyInFlight = new Map<string, Promise<void>>();
   /** The desired namespace NetworkPolicy and its hash, by namespace (the configuration does not change). */
@@ -111,7 +125,7 @@ export class InstanceReconciler {
       this.forget(ns, name);
       return {}; // gone: children follow through garbage collection
     }
-    const log = this.d.logger.child({ instance: key, generation: wai.metadata.generation });
+    const log = lazyChild(this.d.logger, { instance: key, generation: wai.metadata.generation });
     if (wai.metadata.deletionTimestamp) return this.finalize(wai, log);
     try {
       return await this.reconcileLive(wai, log);
@@ -125,16 +139,20 @@ export class InstanceReconciler {
     }
   }
 
-  private async reconcileLive(wai: WhatsAppInstance, log: Logger): Promise<ReconcileResult> {
+  private async reconcileLive(wai: WhatsAppInstance, log: ReconcileLog): Promise<ReconcileResult> {
     const { state, config } = this.d;
     const ns = wai.metadata.namespace!;
     const names = childNames(wai.metadata.name!);
+    // Children built for their hashes (the memo did not know them) are used again below when they must be written.
+    const built: Partial<{ statefulSet: V1StatefulSet; service: V1Service }> = {};
+    const hashes = this.desired.hashes(wai, config, () => this.desiredHashes(wai, built));
 
     // 1. What the pod needs: the NetworkPolicy that guards it (once per namespace) and its Secret, then the StatefulSet.
-    await Promise.all([this.ensureNamespacePolicy(ns, log), this.ensureSecret(wai, log)]);
+    await Promise.all([this.ensureNamespacePolicy(ns, log), this.ensureSecret(wai, hashes.secret, log)]);
     const liveSts = state.statefulSet(ns, names.statefulSet);
     const liveReplicas = liveSts?.spec?.replicas;
-    const sts = (await this.ensureStatefulSet(buildStatefulSet(wai, statefulSetOptions(config)), liveSts, log)) ?? liveSts;
+    const buildSts = () => built.statefulSet ?? buildStatefulSet(wai, statefulSetOptions(config));
+    const sts = (await this.ensureStatefulSet(wai, hashes.statefulSet, liveSts, buildSts, log)) ?? liveSts;
     if (!liveSts && this.d.othersWaiting?.()) {
       log.debug('StatefulSet created; the rest after the instances waiting');
       return { requeueLowPriority: true };
@@ -143,7 +161,13 @@ export class InstanceReconciler {
     // 2. The rest: finalizer and Service (in parallel), event, status.
     [wai] = await Promise.all([
       this.ensureFinalizer(wai, log),
-      this.ensureByMetadata(buildService(wai), state.service(ns, names.headlessService), log),
+      this.ensureByMetadata(
+        `Service/${ns}/${names.headlessService}`,
+        hashes.service,
+        state.service(ns, names.headlessService),
+        () => built.service ?? buildService(wai),
+        log,
+      ),
     ]);
     // Created: this reconcile made the StatefulSet, or an earlier one did and deferred the rest (no status written yet).
     if (!liveSts || wai.status?.observedGeneration === undefined)
@@ -204,7 +228,7 @@ export class InstanceReconciler {
   }
 
   /** Adds the finalizer when missing (server-side apply); returns the instance as it is now (newer resourceVersion). */
-  private async ensureFinalizer(wai: WhatsAppInstance, log: Logger): Promise<WhatsAppInstance> {
+  private async ensureFinalizer(wai: WhatsAppInstance, log: ReconcileLog): Promise<WhatsAppInstance> {
     if (wai.metadata.finalizers?.includes(FINALIZER)) return wai;
     const updated = await this.d.client.apply<WhatsAppInstance & KubernetesObject>(
       {
@@ -224,19 +248,40 @@ export class InstanceReconciler {
   }
 
   /**
-   * The StatefulSet (cached without its spec): nothing to do while its generation is the one verified for this desired
-   * object and the cached metadata matches; otherwise read it and apply only if it differs. Returns the answer of a
-   * write, else undefined.
+   * The hashes of the instance's desired children, built now (see desired-memo.ts for when they are reused). The
+   * Secret's with placeholders for its stored key and its database user's URI (those are read from the apiserver when
+   * it is written) — the placeholder names the database, so a new `spec.mongodb.database` reaches the Secret.
+   */
+  private desiredHashes(wai: WhatsAppInstance, built: Partial<{ statefulSet: V1StatefulSet; service: V1Service }>): DesiredHashes {
+    const secret = buildInternalSecret(wai, {
+      existingKey: '(kept)',
+      defaultMongoUri: this.d.config.defaultMongodbUri,
+      instanceMongoUri: this.d.databaseUsers ? `(user of ${databaseName(wai)})` : undefined,
+    });
+    return {
+      statefulSet: desiredHash((built.statefulSet = buildStatefulSet(wai, statefulSetOptions(this.d.config)))),
+      service: desiredHash((built.service = buildService(wai))),
+      secret: desiredHash(secret),
+    };
+  }
+
+  /**
+   * The StatefulSet (cached without its spec): nothing to do while its generation is the one verified for the desired
+   * object of this `hash` and the cached metadata matches (the StatefulSet is then not built); otherwise `build` it,
+   * read the live one and apply only if it differs. Returns the answer of a write, else undefined.
    */
   private async ensureStatefulSet(
-    desired: V1StatefulSet,
+    wai: WhatsAppInstance,
+    hash: string,
     live: V1StatefulSet | undefined,
-    log: Logger,
+    build: () => V1StatefulSet,
+    log: ReconcileLog,
   ): Promise<V1StatefulSet | undefined> {
-    const key = childKey(desired);
-    const hash = desiredHash(desired);
-    const metadataMatches = live !== undefined && isSubset(desired.metadata, live.metadata);
+    const name = childNames(wai.metadata.name!).statefulSet;
+    const key = `StatefulSet/${wai.metadata.namespace}/${name}`;
+    const metadataMatches = live !== undefined && isSubset(childMeta(wai, name), live.metadata);
     if (metadataMatches && this.verified.hasVersion(key, generationVersion(live), hash)) return undefined;
+    const desired = build();
     const current = metadataMatches ? await this.d.client.get<V1StatefulSet>(this.d.client.objectPath(desired)) : undefined;
     if (current && isSubset(desired, current)) {
       this.verified.set(key, generationVersion(current), hash);
@@ -251,7 +296,7 @@ export class InstanceReconciler {
    * The namespace's NetworkPolicy (one for every instance pod there): nothing to do while the cached one is the
    * version verified for the desired policy; concurrent reconciles in one namespace share one ensure.
    */
-  private ensureNamespacePolicy(ns: string, log: Logger): Promise<void> {
+  private ensureNamespacePolicy(ns: string, log: ReconcileLog): Promise<void> {
     let d = this.policyDesired.get(ns);
     if (!d) {
       const desired = buildNetworkPolicy(ns, networkPolicyOptions(this.d.config));
@@ -259,22 +304,24 @@ export class InstanceReconciler {
       this.policyDesired.set(ns, d);
     }
     const live = this.d.state.networkPolicy(ns, INSTANCES_NETWORK_POLICY);
-    if (live && this.verified.has(childKey(d.desired), live, d.hash)) return Promise.resolve();
+    const key = childKey(d.desired);
+    if (live && this.verified.has(key, live, d.hash)) return Promise.resolve();
     let p = this.policyInFlight.get(ns);
     if (!p) {
-      p = this.ensureByMetadata(d.desired, live, log, d.hash).finally(() => this.policyInFlight.delete(ns));
+      const desired = d.desired;
+      p = this.ensureByMetadata(key, d.hash, live, () => desired, log).finally(() => this.policyInFlight.delete(ns));
       this.policyInFlight.set(ns, p);
     }
     return p;
   }
 
   /** Server-side applies `desired`, puts the answer into the cache, logs; returns the answer. */
-  private async apply<T extends KubernetesObject>(desired: T, existed: boolean, log: Logger): Promise<T> {
+  private async apply<T extends KubernetesObject>(desired: T, existed: boolean, log: ReconcileLog): Promise<T> {
     return this.written(await this.d.client.apply<T>(desired, FIELD_MANAGER), existed, log);
   }
 
   /** Puts a write's answer into the cache and logs it; returns the answer. */
-  private written<T extends KubernetesObject>(answer: T, existed: boolean, log: Logger): T {
+  private written<T extends KubernetesObject>(answer: T, existed: boolean, log: ReconcileLog): T {
     log.info({ kind: answer.kind, name: answer.metadata?.name, created: !existed }, existed ? 'child updated' : 'child created');
     // The cache drops `metadata.managedFields` in place, then its transforms build new objects from what is left:
     // a copy of the top level and the metadata keeps the answer intact for the caller (a deep copy cost ~15% of the
@@ -284,17 +331,19 @@ export class InstanceReconciler {
   }
 
   /**
-   * A child cached as metadata only: nothing to do while it is the version verified for this desired object;
-   * otherwise (changed by someone, desired changed, never verified) read it, and apply only if it differs.
+   * A child (`Kind/namespace/name`) cached as metadata only: nothing to do while it is the version verified for the
+   * desired object of this `hash` (which is then not built); otherwise (changed by someone, desired changed, never
+   * verified) `build` it, read the live one, and apply only if it differs.
    */
   private async ensureByMetadata<T extends KubernetesObject>(
-    desired: T,
+    key: string,
+    hash: string,
     live: MetadataOnly | undefined,
-    log: Logger,
-    hash = desiredHash(desired),
+    build: () => T,
+    log: ReconcileLog,
   ): Promise<void> {
-    const key = childKey(desired);
     if (live && this.verified.has(key, live, hash)) return;
+    const desired = build();
     let current: KubernetesObject | undefined;
     if (live && isSubset(desired.metadata, live.metadata)) current = await this.d.client.get(this.d.client.objectPath(desired));
     if (current && isSubset(desired, current)) {
@@ -309,15 +358,15 @@ export class InstanceReconciler {
    * The internal Secret: its key is created once and carried over forever. Missing from the cache, it is created with
    * a POST, which the apiserver refuses when it exists after all (then, and whenever the Secret is not verified, the
    * stored key is read from the apiserver: the cache holds no Secret data) — so a stale cache cannot make a second key.
-   * With per-instance database users it is read first (see the module comment).
+   * With per-instance database users it is read first (see the module comment). `hash`: of the desired Secret with
+   * placeholders ({@link desiredHashes}).
    */
-  private async ensureSecret(wai: WhatsAppInstance, log: Logger): Promise<void> {
+  private async ensureSecret(wai: WhatsAppInstance, hash: string, log: ReconcileLog): Promise<void> {
     const { config, state, client } = this.d;
     const ns = wai.metadata.namespace!;
     const name = childNames(wai.metadata.name!).internalSecret;
     const build = (existingKey: string | undefined, instanceMongoUri?: string) =>
       buildInternalSecret(wai, { existingKey, defaultMongoUri: config.defaultMongodbUri, instanceMongoUri });
-    const hash = desiredHash(build('(kept)', this.d.databaseUsers ? '(user)' : undefined));
     const key = `Secret/${ns}/${name}`;
     const live = state.secret(ns, name);
     if (live && this.verified.has(key, live, hash)) return;
@@ -362,9 +411,10 @@ export class InstanceReconciler {
     const n = childNames(name);
     for (const k of [`Secret/${ns}/${n.internalSecret}`, `Service/${ns}/${n.headlessService}`, `StatefulSet/${ns}/${n.statefulSet}`])
       this.verified.delete(k);
+    this.desired.delete(ns, name);
   }
 
-  private async finalize(wai: WhatsAppInstance, log: Logger): Promise<ReconcileResult> {
+  private async finalize(wai: WhatsAppInstance, log: ReconcileLog): Promise<ReconcileResult> {
     const i = wai.metadata.finalizers?.indexOf(FINALIZER) ?? -1;
     if (i < 0) return {};
     await this.writeStatus(wai, (s) => ({ ...s, phase: 'Terminating' }), [
@@ -429,17 +479,5 @@ function sameStatus(a: WhatsAppInstanceStatus, b: WhatsAppInstanceStatus): boole
     ...s,
     session: s.session ? { state: s.session.state, reason: s.session.reason } : undefined,
   });
-  return JSON.stringify(sortKeys(strip(a))) === JSON.stringify(sortKeys(strip(b)));
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (v && typeof v === 'object')
-    return Object.fromEntries(
-      Object.entries(v)
-        .filter(([, x]) => x !== undefined)
-        .sort(([x], [y]) => x.localeCompare(y))
-        .map(([k, x]) => [k, sortKeys(x)]),
-    );
-  return v;
+  return sameJson(strip(a), strip(b));
 }

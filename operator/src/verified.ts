@@ -18,7 +18,16 @@ export class VerifiedChildren {
   }
   /** Whether the object was verified at this `version` (a resourceVersion, or `g<generation>`) against `hash`. */
   hasVersion(key: string, version: string | undefined, hash: string): boolean {
-    return version !== undefined && this.m.get(key) === `${version}|${hash}`;
+    // `${version}|${hash}` compared without building it (this runs for every child of every reconcile).
+    const v = this.m.get(key);
+    return (
+      version !== undefined &&
+      v !== undefined &&
+      v.length === version.length + 1 + hash.length &&
+      v.startsWith(version) &&
+      v.charCodeAt(version.length) === 124 &&
+      v.endsWith(hash)
+    );
   }
   set(key: string, resourceVersion: string | undefined, hash: string): void {
     if (resourceVersion) this.m.set(key, `${resourceVersion}|${hash}`);

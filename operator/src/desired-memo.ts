@@ -1,0 +1,95 @@
+/**
+ * What the reconciler remembers per instance about its desired children: the hashes of the desired StatefulSet,
+ * headless Service and internal Secret (`desiredHash` of what the builders return), with every input the builders
+ * read. A periodic resync re-reconciles every instance; while none of the inputs changed, the hashes are reused and
+ * the children are not built (building the StatefulSet and hashing its JSON was most of an up-to-date reconcile's CPU).
+ *
+ * The inputs (builders/*.ts, reconciler.ts):
+ * - of the instance: `metadata.name` and `namespace` (the memo's key), `metadata.uid` (the owner reference),
+ *   `metadata.generation`, the `wacloud.io/restarted-at` annotation (copied onto the pod template) and the whole
+ *   `spec` — compared by its JSON text, not trusted to `generation` alone (a CRD's new default changes what is read
+ *   without bumping it). The instance's labels and other annotations are read by no builder (the children's labels
+ *   come from the name and `spec.owner`).
+ * - of the operator: its configuration object (image, pull policy, default resources, /dev/shm size, simnet URL,
+ *   seccomp profile, Chromium sandbox, default MongoDB URI), compared by identity — the configuration is read once at
+ *   start and never changed in place (a new one means a new process) — and whether instances get their own database
+ *   user (fixed for a reconciler, which owns its memo).
+ * There are no namespace-level settings: the namespace's NetworkPolicy is built once per namespace from the
+ * configuration alone (reconciler.ts).
+ *
+ * What the memo saves is building and hashing only: whether a child is at its desired state is still decided from
+ * the live object every time (its resourceVersion or generation, `VerifiedChildren`), so a child deleted or edited by
+ * anyone is repaired as before.
+ */
+import { RESTARTED_AT_ANNOTATION, type WhatsAppInstance } from '@wacloud/crds';
+
+/** The hashes of an instance's desired children. */
+export interface DesiredHashes {
+  statefulSet: string;
+  service: string;
+  /** Of the Secret built with placeholders for the stored key and the user's URI (reconciler.ts, `ensureSecret`). */
+  secret: string;
+}
+
+interface Entry {
+  uid: string | undefined;
+  generation: number | undefined;
+  restartedAt: string | undefined;
+  /** The spec object last seen (a cached instance is replaced, never changed in place: same object, same spec). */
+  spec: unknown;
+  specJson: string;
+  options: object;
+  hashes: DesiredHashes;
+}
+
+/** `namespace/name` → the inputs and hashes of its desired children; ~300 bytes per instance. */
+export class DesiredMemo {
+  private readonly m = new Map<string, Entry>();
+  /** Times the hashes were computed (`compute` called): a resync of up-to-date instances adds none. */
+  computed = 0;
+
+  /**
+   * The hashes of `wai`'s desired children: the remembered ones when every input equals the remembered one, else
+   * `compute()`'s (then remembered). `options` is the operator's configuration as the builders see it (by identity).
+   */
+  hashes(wai: WhatsAppInstance, options: object, compute: () => DesiredHashes): DesiredHashes {
+    const key = `${wai.metadata.namespace}/${wai.metadata.name}`;
+    const e = this.m.get(key);
+    const restartedAt = wai.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
+    if (
+      e &&
+      e.uid === wai.metadata.uid &&
+      e.generation === wai.metadata.generation &&
+      e.restartedAt === restartedAt &&
+      e.options === options
+    ) {
+      if (e.spec === wai.spec) return e.hashes;
+      const specJson = JSON.stringify(wai.spec);
+      if (specJson === e.specJson) {
+        e.spec = wai.spec;
+        return e.hashes;
+      }
+    }
+    this.computed++;
+    const hashes = compute();
+    this.m.set(key, {
+      uid: wai.metadata.uid,
+      generation: wai.metadata.generation,
+      restartedAt,
+      spec: wai.spec,
+      specJson: JSON.stringify(wai.spec),
+      options,
+      hashes,
+    });
+    return hashes;
+  }
+
+  /** Forgets the instance `namespace/name` (deleted). */
+  delete(ns: string, name: string): void {
+    this.m.delete(`${ns}/${name}`);
+  }
+
+  get size(): number {
+    return this.m.size;
+  }
+}
