@@ -64,18 +64,23 @@ async function reconciled(): Promise<void> {
   }, 30_000);
 }
 
+/** Applies the test's instance (owner tenant-r). */
+async function applyInstance(): Promise<void> {
+  await kubectlOk(
+    cp,
+    ['apply', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'wacloud.io/v1alpha1',
+      kind: 'WhatsAppInstance',
+      metadata: { name: NAME, namespace: NS },
+      spec: { owner: 'tenant-r' },
+    }),
+  );
+}
+
 describe('a resync of an up-to-date instance', () => {
   beforeAll(async () => {
-    await kubectlOk(
-      cp,
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'wacloud.io/v1alpha1',
-        kind: 'WhatsAppInstance',
-        metadata: { name: NAME, namespace: NS },
-        spec: { owner: 'tenant-r' },
-      }),
-    );
+    await applyInstance();
     await reconciled();
     await eventually(() => getJson(cp, 'service', `${NAME}-headless`, NS));
   }, 60_000);
@@ -141,16 +146,7 @@ describe('a resync of an up-to-date instance', () => {
   test('a new instance of the same name (a new uid) gets children owned by it', async () => {
     await kubectlOk(cp, ['delete', 'wai', NAME, '-n', NS, '--wait=true', '--timeout=60s']);
     await eventually(async () => (await sts()) === undefined, 60_000);
-    await kubectlOk(
-      cp,
-      ['apply', '-f', '-'],
-      JSON.stringify({
-        apiVersion: 'wacloud.io/v1alpha1',
-        kind: 'WhatsAppInstance',
-        metadata: { name: NAME, namespace: NS },
-        spec: { owner: 'tenant-r' },
-      }),
-    );
+    await applyInstance();
     const uid = (await getJson(cp, 'wai', NAME, NS)).metadata.uid;
     const s = await eventually(async () => {
       const x = await sts();
