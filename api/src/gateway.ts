@@ -35,7 +35,7 @@ import { pipeline } from 'node:stream';
 import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
-import { HttpError, bearer, errorBrief, type ResponseLocals } from '@wacloud/kit';
+import { HttpError, bearer, errorBrief } from '@wacloud/kit';
 import type { Accounts, AuthContext } from './accounts.js';
 import { AppError } from './errors.js';
 import type { InstanceClient } from './instance-client.js';
@@ -258,7 +258,6 @@ export class Gateway {
       const m = PREFIX.exec(req.path);
       if (!m) return next();
       const id = m[1]!;
-      (res.locals as ResponseLocals).route = GATEWAY_ROUTE;
       void (async () => {
         if (m[2] === '/openapi.json' && req.method === 'GET') return void res.json(await this.instanceDoc(id, req));
         const rest = forwardablePath(m[2] ?? '/');
