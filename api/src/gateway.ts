@@ -30,12 +30,11 @@
  * costs its own connection only: every socket and body stream has an error path, bodies are relayed with
  * `stream.pipeline`.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream';
-import type { Request, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
-import { HttpError, bearer, errorBrief } from '@wacloud/kit';
+import { HttpError, bearer, errorBrief, type FrontContext, type FrontRoute } from '@wacloud/kit';
 import type { Accounts, AuthContext } from './accounts.js';
 import { AppError } from './errors.js';
 import type { InstanceClient } from './instance-client.js';
@@ -52,18 +51,14 @@ import { gatewayInstanceDoc } from './gateway/instance-openapi.js';
 const SESSION_KEY = 'session:';
 
 const PREFIX = /^\/v1\/instances\/(i-[a-z2-7]{12})\/api(\/.*)?$/;
-/** The `route` label of the gateway's requests in `http_request_duration_seconds` (kit's `ResponseLocals.route`). */
+/** The `route` label of the gateway's requests in `http_request_duration_seconds`. */
 export const GATEWAY_ROUTE = '/v1/instances/:id/api/*';
 
-/**
- * {@link GATEWAY_ROUTE} for a request of the gateway's paths, else undefined: kit's `AppOptions.lightRoute`, so that
- * proxied requests are logged and measured without a per-request child logger.
- */
-export function gatewayRoute(req: IncomingMessage): string | undefined {
-  const url = req.url ?? '';
+/** A request's path without its query. */
+const pathOf = (url: string) => {
   const q = url.indexOf('?');
-  return PREFIX.test(q < 0 ? url : url.slice(0, q)) ? GATEWAY_ROUTE : undefined;
-}
+  return q < 0 ? url : url.slice(0, q);
+};
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -116,6 +111,11 @@ export interface GatewayOptions {
   bodyLimitBytes?: number;
   /** Owner (organisation id) of an instance, for the per-tenant budget of instance-token requests; undefined when unknown. */
   ownerOf?: (id: string) => Promise<string | undefined>;
+  /**
+   * The client's address of a WebSocket upgrade (the api's `trust proxy` hops, as its HTTP requests get from kit's
+   * `withFront`); default: the socket's peer.
+   */
+  clientAddress?: (req: IncomingMessage) => string;
   /** WebSocket tickets of browsers (`?ticket=`); none: tickets are refused. */
   tickets?: WsTickets;
   /**
@@ -132,6 +132,9 @@ export interface GatewayOptions {
  * when the gateway forwards it: `/health` or a `/v1/…` route; otherwise undefined.
  */
 export function forwardablePath(rest: string): string | undefined {
+  // A path of plain segments (no dot, percent, backslash or other character URL parsing would rewrite) is its own
+  // normalisation.
+  if (PLAIN_PATH.test(rest)) return rest === '/health' || rest.startsWith('/v1/') ? rest : undefined;
   let p: string;
   try {
     p = new URL(rest, 'http://instance.invalid').pathname;
@@ -141,12 +144,18 @@ export function forwardablePath(rest: string): string | undefined {
   return p === '/health' || p.startsWith('/v1/') ? p : undefined;
 }
 
+/** Paths that URL resolution leaves as they are (see {@link forwardablePath}). */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~:@!$&'()*+,;=-]+)+$/;
+
 /** Where the gateway looks up an instance's addresses (the instance service; a stand-in in unit tests). */
 export type EndpointsLookup = Pick<InstanceService, 'endpoints'>;
 
-/** The client's address as the api sees it (after TRUST_PROXY_HOPS). */
-function addressOf(req: IncomingMessage): string {
-  return (req as Partial<Request>).ip ?? req.socket.remoteAddress ?? 'unknown';
+/** Sends `body` as a 200 JSON answer. */
+function sendJson(res: ServerResponse, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.setHeader('content-type', 'application/json; charset=utf-8');
+  res.setHeader('content-length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 /** Default of {@link GatewayOptions.bodyLimitBytes}, bytes. */
@@ -252,81 +261,91 @@ export class Gateway {
     return { baseUrl: ep.publicUrl, authorization: `Bearer ${cred.token}`, tenant: auth.orgId, cred, member: memberHeader(auth) };
   }
 
-  /** Express middleware (mounted before the JSON body parser so bodies stream through untouched). */
-  middleware(): RequestHandler {
-    return (req, res, next) => {
-      const m = PREFIX.exec(req.path);
-      if (!m) return next();
-      const id = m[1]!;
-      void (async () => {
-        if (m[2] === '/openapi.json' && req.method === 'GET') return void res.json(await this.instanceDoc(id, req));
-        const rest = forwardablePath(m[2] ?? '/');
-        if (!rest) throw new AppError('not_found', "Through the gateway: the instance's /v1/… routes and /health.");
-        const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
-        const hasBody = !['GET', 'HEAD'].includes(req.method);
-        const address = addressOf(req);
-        const asked = { method: req.method, path: rest };
-        let t = await this.target(id, bearer(req), address, asked);
-        // With the gateway's credential the body is held, so that a refused credential can be replaced and the request
-        // sent again. With the client's own token a body of declared length up to the same limit is held too (read as it
-        // arrives — usually with the headers — and sent with the request's headers in one write); a larger or chunked
-        // one streams through, with its declared length (an instance never receives a known-length body re-framed as
-        // chunks).
-        const limit = this.o.bodyLimitBytes ?? DEFAULT_HELD_BODY_BYTES;
-        const declared = hasBody ? declaredLength(req) : undefined;
-        const held = hasBody && (t.cred || (declared !== undefined && declared <= limit)) ? await readBody(req, limit) : undefined;
-        const forward = (to: Target) => {
-          const headers: Record<string, string> = {};
-          for (const [k, v] of Object.entries(req.headers))
-            if (!HOP_BY_HOP.has(k) && k !== 'authorization' && k !== MEMBER_HEADER && typeof v === 'string') headers[k] = v;
-          headers.authorization = to.authorization;
-          if (to.member) headers[MEMBER_HEADER] = to.member; // who sends (only ever set here: clients' copies are dropped)
-          headers['x-forwarded-for'] = address;
-          if (!held && declared !== undefined) headers['content-length'] = String(declared);
-          return request(to.baseUrl + rest + query, {
-            dispatcher: this.dispatcher,
-            method: req.method as 'GET',
-            headers,
-            body: hasBody ? (held ?? (req as unknown as NodeJS.ReadableStream as never)) : undefined,
-            headersTimeout: this.upstreamTimeoutMs,
-            bodyTimeout: this.upstreamTimeoutMs,
-          });
-        };
-        let upstream = await forward(t);
-        if (upstream.statusCode === 401 && t.cred) {
-          // The instance no longer knows the gateway's credential (e.g. its database was reset): it ran nothing, so
-          // replace the credential and send the request once more.
-          await upstream.body.dump();
-          await this.client.gatewayRefused(id, t.cred);
-          t = await this.target(id, bearer(req), address, asked, true);
-          upstream = await forward(t);
-        }
-        // An answer of declared length up to the held-body limit is read whole and sent in one write (headers and body);
-        // one that breaks off meanwhile is still a 503 of the gateway. Larger or unsized answers stream.
-        const answerLength = req.method === 'HEAD' ? undefined : declaredLength(upstream);
-        const whole = answerLength !== undefined && answerLength <= limit ? Buffer.from(await upstream.body.arrayBuffer()) : undefined;
-        res.status(upstream.statusCode);
-        for (const [k, v] of Object.entries(upstream.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) res.setHeader(k, v);
-        if (whole) return void res.setHeader('content-length', whole.length).end(whole);
-        // The status line is out: a body that breaks from here on can only cut the response short (pipeline destroys
-        // `res`, so the client sees an incomplete answer, not a complete-looking one).
-        pipeline(upstream.body, res, (err) => {
-          if (err && !res.destroyed) res.destroy();
-          if (err) this.logger.warn({ err, instance: id }, 'gateway response body broke off');
-        });
-      })().catch((err: unknown) => {
-        if (err instanceof AppError && err.code === 'rate_limited')
-          res.setHeader('retry-after', String((err.details as { retryAfterS: number }).retryAfterS));
-        if (err instanceof HttpError) return next(err);
-        // The detail (the instance's address, the socket error) is for the log only; an expected 503, so no stack.
-        this.logger.warn({ error: errorBrief(err), instance: id }, 'gateway request failed');
-        next(
-          isTimeout(err)
-            ? new AppError('upstream_timeout', 'The instance did not answer in time; retry later.')
-            : new AppError('instance_unavailable', 'The instance did not answer; retry shortly.'),
-        );
-      });
+  /**
+   * The gateway's requests (`/v1/instances/:id/api/…`), answered ahead of express by kit's `withFront` (bodies stream
+   * through untouched; logged and measured under {@link GATEWAY_ROUTE}).
+   */
+  front(): FrontRoute {
+    return {
+      match: (req) => (PREFIX.test(pathOf(req.url ?? '/')) ? GATEWAY_ROUTE : undefined),
+      handle: (req, res, ctx) => this.serve(req, res, ctx),
     };
+  }
+
+  /** Answers one request of the gateway's paths (see the file's docstring). */
+  private serve(req: IncomingMessage, res: ServerResponse, { address, fail }: FrontContext): void {
+    const url = req.url ?? '/';
+    const method = req.method ?? 'GET';
+    const m = PREFIX.exec(pathOf(url))!;
+    const id = m[1]!;
+    void (async () => {
+      if (m[2] === '/openapi.json' && method === 'GET') return void sendJson(res, await this.instanceDoc(id, req, address));
+      const rest = forwardablePath(m[2] ?? '/');
+      if (!rest) throw new AppError('not_found', "Through the gateway: the instance's /v1/… routes and /health.");
+      const q = url.indexOf('?');
+      const query = q < 0 ? '' : url.slice(q);
+      const hasBody = method !== 'GET' && method !== 'HEAD';
+      const asked = { method, path: rest };
+      let t = await this.target(id, bearer(req), address, asked);
+      // With the gateway's credential the body is held, so that a refused credential can be replaced and the request
+      // sent again. With the client's own token a body of declared length up to the same limit is held too (read as it
+      // arrives — usually with the headers — and sent with the request's headers in one write); a larger or chunked
+      // one streams through, with its declared length (an instance never receives a known-length body re-framed as
+      // chunks).
+      const limit = this.o.bodyLimitBytes ?? DEFAULT_HELD_BODY_BYTES;
+      const declared = hasBody ? declaredLength(req) : undefined;
+      const held = hasBody && (t.cred || (declared !== undefined && declared <= limit)) ? await readBody(req, limit) : undefined;
+      const forward = (to: Target) => {
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers))
+          if (!HOP_BY_HOP.has(k) && k !== 'authorization' && k !== MEMBER_HEADER && typeof v === 'string') headers[k] = v;
+        headers.authorization = to.authorization;
+        if (to.member) headers[MEMBER_HEADER] = to.member; // who sends (only ever set here: clients' copies are dropped)
+        headers['x-forwarded-for'] = address;
+        if (!held && declared !== undefined) headers['content-length'] = String(declared);
+        return request(to.baseUrl + rest + query, {
+          dispatcher: this.dispatcher,
+          method: method as 'GET',
+          headers,
+          body: hasBody ? (held ?? (req as unknown as NodeJS.ReadableStream as never)) : undefined,
+          headersTimeout: this.upstreamTimeoutMs,
+          bodyTimeout: this.upstreamTimeoutMs,
+        });
+      };
+      let upstream = await forward(t);
+      if (upstream.statusCode === 401 && t.cred) {
+        // The instance no longer knows the gateway's credential (e.g. its database was reset): it ran nothing, so
+        // replace the credential and send the request once more.
+        await upstream.body.dump();
+        await this.client.gatewayRefused(id, t.cred);
+        t = await this.target(id, bearer(req), address, asked, true);
+        upstream = await forward(t);
+      }
+      // An answer of declared length up to the held-body limit is read whole and sent in one write (headers and body);
+      // one that breaks off meanwhile is still a 503 of the gateway. Larger or unsized answers stream.
+      const answerLength = method === 'HEAD' ? undefined : declaredLength(upstream);
+      const whole = answerLength !== undefined && answerLength <= limit ? Buffer.from(await upstream.body.arrayBuffer()) : undefined;
+      res.statusCode = upstream.statusCode;
+      for (const [k, v] of Object.entries(upstream.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) res.setHeader(k, v);
+      if (whole) return void res.setHeader('content-length', whole.length).end(whole);
+      // The status line is out: a body that breaks from here on can only cut the response short (pipeline destroys
+      // `res`, so the client sees an incomplete answer, not a complete-looking one).
+      pipeline(upstream.body, res, (err) => {
+        if (err && !res.destroyed) res.destroy();
+        if (err) this.logger.warn({ err, instance: id }, 'gateway response body broke off');
+      });
+    })().catch((err: unknown) => {
+      if (err instanceof AppError && err.code === 'rate_limited' && !res.headersSent)
+        res.setHeader('retry-after', String((err.details as { retryAfterS: number }).retryAfterS));
+      if (err instanceof HttpError) return fail(err);
+      // The detail (the instance's address, the socket error) is for the log only; an expected 503, so no stack.
+      this.logger.warn({ error: errorBrief(err), instance: id }, 'gateway request failed');
+      fail(
+        isTimeout(err)
+          ? new AppError('upstream_timeout', 'The instance did not answer in time; retry later.')
+          : new AppError('instance_unavailable', 'The instance did not answer; retry shortly.'),
+      );
+    });
   }
 
   /**
@@ -334,8 +353,8 @@ export class Gateway {
    * authenticated and counted like any other.
    * @throws AppError as {@link target} does; `upstream_error` when the instance's document is not JSON.
    */
-  private async instanceDoc(id: string, req: Request): Promise<Record<string, unknown>> {
-    const t = await this.target(id, bearer(req), addressOf(req), { method: 'GET', path: '/openapi.json' });
+  private async instanceDoc(id: string, req: IncomingMessage, address: string): Promise<Record<string, unknown>> {
+    const t = await this.target(id, bearer(req), address, { method: 'GET', path: '/openapi.json' });
     const r = await request(`${t.baseUrl}/openapi.json`, {
       dispatcher: this.dispatcher,
       headersTimeout: this.upstreamTimeoutMs,
@@ -379,7 +398,8 @@ export class Gateway {
         const m = PREFIX.exec(p);
         return m && m[2] === '/v1/events' ? m[1] : undefined;
       },
-      resolve: (id, presented, req) => this.relayTarget(id, presented, addressOf(req)),
+      resolve: (id, presented, req) =>
+        this.relayTarget(id, presented, this.o.clientAddress?.(req) ?? req.socket.remoteAddress ?? 'unknown'),
       // A ticket's relay is watched through its session; a header's through its access token.
       verify: (key) => (key.startsWith(SESSION_KEY) ? this.accounts.session(key.slice(SESSION_KEY.length)) : this.accounts.verify(key)),
       logger: this.logger,

@@ -10,7 +10,15 @@ import type { AddressInfo } from 'node:net';
 import type { Express, RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { Histogram, Registry } from 'prom-client';
-import { bearer, collectLintCleanDefaultMetrics, createApp, type Authenticate } from '@wacloud/kit';
+import {
+  bearer,
+  clientAddress,
+  collectLintCleanDefaultMetrics,
+  createApp,
+  withFront,
+  type Authenticate,
+  type NodeHandler,
+} from '@wacloud/kit';
 import cron from 'node-cron';
 import { Accounts } from './accounts.js';
 import { AuditLog } from './audit.js';
@@ -19,7 +27,7 @@ import { createContacts } from './contacts/index.js';
 import { dashboardStatic } from './dashboard-static.js';
 import type { ApiConfig } from './config.js';
 import { AppError } from './errors.js';
-import { Gateway, gatewayRoute } from './gateway.js';
+import { Gateway } from './gateway.js';
 import { InstanceClient } from './instance-client.js';
 import { cachingEndpoints } from './gateway/endpoint-cache.js';
 import type { GatewayCredentialDoc } from './gateway/credentials.js';
@@ -62,8 +70,11 @@ export interface Api {
   close(): Promise<void>;
 }
 
-/** Minimal CORS for a dashboard hosted on another origin (CORS_ORIGINS). */
-function cors(origins: string[]): RequestHandler {
+/**
+ * Minimal CORS for a dashboard hosted on another origin (CORS_ORIGINS): a plain Node handler, so that it serves both
+ * express and the gateway's front route; a preflight of an allowed origin is answered 204.
+ */
+function cors(origins: string[]): NodeHandler {
   return (req, res, next) => {
     const origin = req.headers.origin;
     if (origin && origins.includes(origin)) {
@@ -71,7 +82,7 @@ function cors(origins: string[]): RequestHandler {
       res.setHeader('vary', 'Origin');
       res.setHeader('access-control-allow-headers', 'authorization, content-type, idempotency-key');
       res.setHeader('access-control-allow-methods', 'GET, POST, PATCH, PUT, DELETE, OPTIONS');
-      if (req.method === 'OPTIONS') return void res.status(204).end();
+      if (req.method === 'OPTIONS') return void ((res.statusCode = 204), res.end());
     }
     next();
   };
@@ -145,6 +156,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     bodyLimitBytes: config.bodyLimitBytes,
     ownerOf: async (id) => (await store.instances.findOne({ _id: id }, { projection: { userId: 1 } }))?.userId,
     tickets,
+    clientAddress: (req) => clientAddress(app, req), // `app` (below) holds the trust-proxy setting
   });
 
   const registry = new Registry();
@@ -224,20 +236,22 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   // /metrics is for the scraper only: on its own listener (METRICS_PORT), never on the public port.
   const notPublic: RequestHandler = (req, _res, next) =>
     next(req.path === '/metrics' ? new AppError('not_found', 'No such resource.') : undefined);
+  const allowOrigins = cors(config.corsOrigins);
+  const httpLogger = logger.child({ component: 'http' });
   const app = createApp({
     routes,
     authenticate,
-    logger: logger.child({ component: 'http' }),
+    logger: httpLogger,
     registry,
     httpDuration,
     bodyLimitBytes: config.bodyLimitBytes,
-    before: [notPublic, cors(config.corsOrigins), rawEventBody(Math.max(config.bodyLimitBytes, 1024 * 1024)), gateway.middleware()],
-    lightRoute: gatewayRoute,
+    before: [notPublic, allowOrigins, rawEventBody(Math.max(config.bodyLimitBytes, 1024 * 1024))],
     after,
     openapi: () => (doc ??= apiOpenApi(routes)),
   });
   if (config.trustProxyHops > 0) app.set('trust proxy', config.trustProxyHops);
-  const server = http.createServer(app);
+  // The gateway's requests are answered ahead of express (kit's front-route.ts), with the same CORS answers.
+  const server = http.createServer(withFront(app, gateway.front(), { logger: httpLogger, httpDuration, before: [allowOrigins] }));
   const ws = gateway.attachWebSocket(server, (p) => p === LIVE_PATH);
   relays.current = ws;
   live.attach(server);

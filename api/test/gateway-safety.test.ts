@@ -25,7 +25,7 @@ const phone = '15550007001';
 beforeAll(async () => {
   mongo = await startMongo();
   simnet = await startSimnet();
-  api = await startApiProcess({ mongo, simnetUrl: simnet.url, env: { BILLING_CRON: 'false' } });
+  api = await startApiProcess({ mongo, simnetUrl: simnet.url, env: { BILLING_CRON: 'false', CORS_ORIGINS: DASHBOARD } });
   owner = await tenant(api, 'gateway-owner@example.com', 10_000);
   const created = await api.call('POST', '/v1/instances', { token: owner, body: { name: 'gw' } });
   expect(created.status).toBe(201);
@@ -44,6 +44,8 @@ afterAll(async () => {
 });
 
 const port = () => Number(new URL(api.url).port);
+/** The dashboard's origin allowed by CORS_ORIGINS. */
+const DASHBOARD = 'https://dashboard.example';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Sends a WebSocket upgrade request for `path` with `token`, waits `delayMs`, then resets the TCP connection (RST). */
@@ -140,6 +142,22 @@ describe('item 3: the gateway checks instance tokens and forwards only the publi
         expect({ p, status: r.status, metrics: r.body.includes('# HELP') }).toEqual({ p, status: 404, metrics: false });
       }
     }
+  });
+});
+
+describe('CORS on the gateway (a dashboard on another origin)', () => {
+  test("an allowed origin's preflight of an instance route is answered 204, its request carries allow-origin; others get none", async () => {
+    const url = `${api.url}/v1/instances/${id}/api/v1/messages`;
+    const pre = await fetch(url, { method: 'OPTIONS', headers: { origin: DASHBOARD, 'access-control-request-method': 'POST' } });
+    expect(pre.status).toBe(204);
+    expect(pre.headers.get('access-control-allow-origin')).toBe(DASHBOARD);
+    expect(pre.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+    const read = await fetch(url, { headers: { origin: DASHBOARD, authorization: `Bearer ${owner}` } });
+    expect(read.status).toBe(200);
+    expect(read.headers.get('access-control-allow-origin')).toBe(DASHBOARD);
+    const other = await fetch(url, { headers: { origin: 'https://elsewhere.example', authorization: `Bearer ${owner}` } });
+    expect(other.status).toBe(200);
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
 

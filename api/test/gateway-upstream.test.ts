@@ -11,7 +11,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { pino } from 'pino';
-import { HttpError } from '@wacloud/kit';
+import { Histogram } from 'prom-client';
+import { withFront } from '@wacloud/kit';
 import { DEFAULT_UPSTREAM_TIMEOUT_MS, Gateway, forwardablePath } from '../src/gateway.js';
 import type { InstanceEndpoints } from '../src/providers/index.js';
 
@@ -62,15 +63,12 @@ beforeAll(async () => {
   gatewayUrl = await listen(gatewayServer);
 });
 
-/** An express app of just the gateway, rendering its coded errors like the api does. */
-function gatewayApp(gateway: Gateway): express.Express {
+/** A request listener of just the gateway (kit's withFront, as the api serves it; other paths 404). */
+function gatewayApp(gateway: Gateway): http.RequestListener {
   const app = express();
-  app.use(gateway.middleware());
-  app.use(
-    (err: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) =>
-      void res.status(err instanceof HttpError ? err.status : 500).json(err instanceof HttpError ? err.toJSON() : { error: 'x' }),
-  );
-  return app;
+  app.use((_req, res) => void res.status(404).end());
+  const httpDuration = new Histogram({ name: 'h', help: 'h', labelNames: ['method', 'route', 'status_code'], registers: [] });
+  return withFront(app, gateway.front(), { logger: pino({ level: 'silent' }), httpDuration });
 }
 
 /** Serves `gateway` on a loopback port; closed after all tests. */
@@ -112,6 +110,12 @@ test('an upstream body that breaks off after the headers cuts the response short
 test('forwardablePath: /health and /v1/… only, as the upstream would resolve them', () => {
   expect(forwardablePath('/health')).toBe('/health');
   expect(forwardablePath('/v1/messages')).toBe('/v1/messages');
+  // Plain segments are taken as they are; anything URL resolution would rewrite is resolved as the upstream would.
+  expect(forwardablePath('/v1/chats/15550001000:c-us/messages')).toBe('/v1/chats/15550001000:c-us/messages');
+  expect(forwardablePath('/v1/chats/15550001000@c.us/messages')).toBe('/v1/chats/15550001000@c.us/messages');
+  expect(forwardablePath('/v1/chats/a b')).toBe('/v1/chats/a%20b');
+  expect(forwardablePath('/v1/chats/./x//y')).toBe('/v1/chats/x//y');
+  expect(forwardablePath('/v1/chats/%2E%2E/%2e%2e/metrics')).toBeUndefined();
   for (const p of [
     '/metrics',
     '/openapi.json',
@@ -121,6 +125,9 @@ test('forwardablePath: /health and /v1/… only, as the upstream would resolve t
     '/v1\\..\\metrics',
     '/health/../metrics',
     '/v1',
+    '/V1/messages',
+    '/v1/a/../../metrics',
+    '/v1/a/%2e./../metrics',
   ])
     expect({ p, f: forwardablePath(p) }).toEqual({ p, f: undefined });
 });

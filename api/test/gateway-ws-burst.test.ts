@@ -6,7 +6,6 @@
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import express from 'express';
 import { pino } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import { Gateway } from '../src/gateway.js';
@@ -43,9 +42,7 @@ beforeAll(async () => {
   const upstreamUrl = await listen(upstream);
   const ep: InstanceEndpoints = { publicUrl: upstreamUrl, internalUrl: upstreamUrl, internalKey: 'test-internal-key' };
   const gateway = new Gateway({} as never, { endpoints: async () => ep }, {} as never, pino({ level: 'silent' }));
-  const app = express();
-  app.use(gateway.middleware());
-  gatewayServer = http.createServer(app);
+  gatewayServer = http.createServer(); // upgrades only
   gateway.attachWebSocket(gatewayServer);
   gatewayUrl = await listen(gatewayServer);
 });

@@ -86,6 +86,25 @@ describe('item 4: gateway rate limits shared by replicas', () => {
     expect(other.status).toBe(404);
   });
 
+  test('an event stream upgrade counts against the forwarded client address (TRUST_PROXY_HOPS), as HTTP requests do', async () => {
+    await clearOfWindowEnd(3_600_000);
+    /** The status an upgrade through r1 is refused with (the instance is unknown there), from `forwarded` if given. */
+    const refusedWith = (forwarded?: string) =>
+      new Promise<number>((resolve, reject) => {
+        const ws = new WebSocket(`${r1.url.replace('http', 'ws')}/v1/instances/i-cccccccccccc/api/v1/events`, {
+          headers: { authorization: 'Bearer wai_bogus', ...(forwarded ? { 'x-forwarded-for': forwarded } : {}) },
+        });
+        ws.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        ws.once('open', () => reject(new Error('opened')));
+        ws.once('error', () => undefined);
+      });
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push(await refusedWith('192.0.2.90'));
+    // The forwarded address's budget (6) is used up by upgrades; the peer's own address (127.0.0.1) is not this one.
+    expect(statuses).toEqual([404, 404, 404, 404, 404, 404, 429]);
+    expect(await refusedWith('192.0.2.91')).toBe(404);
+  });
+
   test("a tenant's budget counts its authenticated requests from any address through both replicas", async () => {
     await clearOfWindowEnd(3_600_000);
     const jwt = await tenant(r1, 'limits-tenant@example.com');

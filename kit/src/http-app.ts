@@ -3,19 +3,19 @@
  * limit (413 beyond, 415 for other media types; `json-body.ts`, which spares a process iconv-lite's codec tables),
  * coded errors (`HttpError` → `{error: {code, message, details?}}`, never a stack; kit's own codes, statuses and
  * messages come from `KIT_ERROR_CATALOGUE`), 405 `method_not_allowed` with an `Allow` header for a known path asked
- * with another method, pino-http request logging (the logger redacts credentials; `request-log-light.ts` for the
- * routes `lightRoute` names), a request-duration histogram, `/openapi.json` and `/metrics`.
+ * with another method, pino-http request logging (the logger redacts credentials), a request-duration histogram, `/openapi.json` and
+ * `/metrics`. Requests a service answers ahead of express (e.g. the api's gateway) go through `front-route.ts`.
  */
-import type { IncomingMessage } from 'node:http';
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Logger } from 'pino';
 import type { Histogram, Registry } from 'prom-client';
-import { HttpError, KitError } from './http-error.js';
+import { KitError } from './http-error.js';
+import { sendError, toHttpError } from './error-render.js';
 import { jsonBody } from './json-body.js';
 import { mountRoutes, type Authenticate, type RouteDef } from './http-route.js';
 import { methodsByPath, mountMethodNotAllowed } from './method-not-allowed.js';
-import { lightRequestLog, loggableUrl, requestId } from './request-log-light.js';
+import { loggableUrl, requestId } from './request-log-light.js';
 
 /** The bearer credential of a request, if any. */
 export function bearer(req: Pick<Request, 'headers'>): string | undefined {
@@ -39,23 +39,12 @@ export interface AppOptions {
   before?: express.RequestHandler[];
   /** Extra middleware mounted after the routes, before the 404 (e.g. static files). */
   after?: express.RequestHandler[];
-  /**
-   * The route template of a request known before the router (e.g. the api's gateway: `/v1/instances/:id/api/*`), or
-   * undefined. Such requests are logged and measured by `request-log-light.ts` (same id, completion line and duration
-   * metric, labelled with this route) instead of pino-http's per-request child logger.
-   */
-  lightRoute?: (req: IncomingMessage) => string | undefined;
 }
 
 /** What the error handler leaves on `res.locals` for the request log. */
 export interface ResponseLocals {
   /** The coded error the request was answered with. */
   errorCode?: string;
-  /**
-   * The route template a middleware answered for, outside the router (e.g. the api's gateway): the `route` label of
-   * `http_request_duration_seconds`. Without it, an answer no route matched is labelled `unmatched`.
-   */
-  route?: string;
 }
 
 /**
@@ -108,13 +97,7 @@ export function createApp(o: AppOptions): Express {
     },
   });
   const measure = durationMetrics(o.httpDuration);
-  const light = lightRequestLog(o.logger, o.httpDuration, (status) => requestLogLevel(status, undefined));
-  app.use((req, res, next) => {
-    const route = o.lightRoute?.(req);
-    if (route === undefined) return requestLog(req, res, () => measure(req, res, next));
-    (res.locals as ResponseLocals).route = route;
-    light(req, res, route, next);
-  });
+  app.use((req, res, next) => requestLog(req, res, () => measure(req, res, next)));
   for (const m of o.before ?? []) app.use(m);
   app.use(requireJsonBodies);
   app.use(jsonBody({ limitBytes: o.bodyLimitBytes, types: ['application/json', 'application/*+json'] }));
@@ -171,7 +154,6 @@ function durationMetrics(histogram: AppOptions['httpDuration']): RequestHandler 
     const end = histogram.startTimer();
     res.on('finish', () => {
       const route =
-        (res.locals as ResponseLocals).route ??
         (req.route as { path?: string } | undefined)?.path ??
         (res.statusCode === 404 ? 'unmatched' : req.path === '/metrics' || req.path === '/openapi.json' ? req.path : 'unmatched');
       end({ method: req.method, route, status_code: String(res.statusCode) });
@@ -181,29 +163,5 @@ function durationMetrics(histogram: AppOptions['httpDuration']): RequestHandler 
 }
 
 function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (err, req, res, _next) => {
-    let e: HttpError;
-    if (err instanceof HttpError) e = err;
-    else if (err?.type === 'entity.too.large')
-      e = new KitError('payload_too_large', `The body exceeds ${err.limit} bytes.`, { limitBytes: err.limit });
-    else if (err?.type === 'entity.parse.failed')
-      e = new KitError('invalid_json', `The body is not valid JSON: ${String(err.message).slice(0, 200)}`);
-    else if (err?.type === 'encoding.unsupported' || err?.type === 'charset.unsupported')
-      e = new KitError('unsupported_media_type', String(err.message));
-    else if (typeof err?.status === 'number' && err.status >= 400 && err.status < 500)
-      e = new KitError('invalid_request', String(err.message ?? 'Bad request'));
-    else if (isMongoUnavailable(err)) e = new KitError('storage_unavailable');
-    else {
-      ((req as Request & { log?: Logger }).log ?? logger).error({ err }, 'unhandled error');
-      e = new KitError('internal');
-    }
-    (res.locals as ResponseLocals).errorCode = e.code;
-    if (res.headersSent) return void res.end();
-    res.status(e.status).json(e.toJSON());
-  };
-}
-
-function isMongoUnavailable(err: unknown): boolean {
-  const name = (err as { name?: string } | undefined)?.name ?? '';
-  return /MongoServerSelectionError|MongoNetworkError|MongoNotConnectedError|MongoNetworkTimeoutError/.test(name);
+  return (err, req, res, _next) => sendError(res, toHttpError(err, (req as Request & { log?: Logger }).log ?? logger));
 }

@@ -26,6 +26,8 @@ export { buildOpenApi, errorBodySchema, kitResponses, mergeResponses, toOpenApiP
 export { methodsByPath, mountMethodNotAllowed } from './method-not-allowed.js';
 export { dayWindow, type DayWindow } from './day-window.js';
 export { bearer, createApp, type AppOptions, type ResponseLocals } from './http-app.js';
+export { clientAddress, withFront, type FrontContext, type FrontOptions, type FrontRoute, type NodeHandler } from './front-route.js';
+export { sendError, toHttpError } from './error-render.js';
 export {
   ConfigError,
   camelCase,

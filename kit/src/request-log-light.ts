@@ -1,6 +1,6 @@
 /**
- * The request log and duration metric of requests whose route is known before the router (kit's
- * `AppOptions.lightRoute`, e.g. the api's gateway, which proxies every client request to an instance): the same
+ * The request log and duration metric of requests answered ahead of express (`front-route.ts`, e.g. the api's
+ * gateway, which proxies every client request to an instance): the same
  * request id, completion line and `http_request_duration_seconds` observation as pino-http and the duration
  * middleware give the other requests, without pino-http's per-request child logger (it serialises and redacts the
  * request up front for every request, logged or not — about a tenth of the api's CPU per proxied request; see

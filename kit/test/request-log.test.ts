@@ -6,9 +6,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { Histogram, Registry } from 'prom-client';
 import { HttpError, createApp, createLogger, defineRoute, type RouteDef } from '../src/index.js';
+import { logLines } from './log-lines.js';
 
 const route = defineRoute<undefined>();
 const failing = (path: string, fail: () => never): RouteDef =>
@@ -37,17 +37,11 @@ const routes: RouteDef[] = [
   }),
 ];
 
-const lines: Array<Record<string, any>> = [];
+const { destination, lines } = logLines();
 let server: http.Server;
 let url: string;
 
 beforeAll(async () => {
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, cb) {
-      for (const l of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(l) as Record<string, any>);
-      cb();
-    },
-  });
   const registry = new Registry();
   const app = createApp({
     routes,

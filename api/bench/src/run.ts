@@ -12,6 +12,7 @@
  *   --stall-ms / BENCH_WEBHOOK_STALL_MS   webhooks: give up after this long without a delivery  default 60000
  *   --timeout-seconds / BENCH_WEBHOOK_TIMEOUT_SECONDS  webhooks: give up after this long in all (figures of what arrived) default 900
  *   --rows / BENCH_CONTACT_ROWS     contacts: rows of the imported table (half synced contacts)  default 100000
+ *   --concurrency / BENCH_GATEWAY_CONCURRENCY  gateway: only this autocannon concurrency (0: 1, 16 and 64)  default 0
  */
 import { benchLog as log, parseBenchArgs, runBench, type BenchSize } from '@wacloud/testenv';
 import { runBillingBench } from './billing.js';
@@ -28,6 +29,7 @@ const SIZE_SOURCES = {
   stallMs: { flag: 'stall-ms', env: 'BENCH_WEBHOOK_STALL_MS', def: 60_000, min: 1000 },
   timeoutS: { flag: 'timeout-seconds', env: 'BENCH_WEBHOOK_TIMEOUT_SECONDS', def: 900, min: 10 },
   rows: { flag: 'rows', env: 'BENCH_CONTACT_ROWS', def: 100_000, min: 2 },
+  concurrency: { flag: 'concurrency', env: 'BENCH_GATEWAY_CONCURRENCY', def: 0, min: 0 },
 } satisfies Record<string, BenchSize>;
 
 type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
@@ -35,7 +37,10 @@ type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
 /** The benchmarks, in the order they run; each a line. */
 const BENCHES: Record<string, (s: Sizes, json: boolean) => Promise<void>> = {
   billing: (s, json) => runBillingBench(s.instances, json),
-  gateway: (s) => onPlatform((p) => runGateway(p, { seconds: s.seconds, concurrencies: [1, 16, 64], wsEvents: s.wsEvents, log })),
+  gateway: (s) =>
+    onPlatform((p) =>
+      runGateway(p, { seconds: s.seconds, concurrencies: s.concurrency ? [s.concurrency] : [1, 16, 64], wsEvents: s.wsEvents, log }),
+    ),
   webhooks: (s) =>
     onPlatform((p) => runWebhooks(p, { messages: s.messages, seconds: s.seconds, stallMs: s.stallMs, timeoutMs: s.timeoutS * 1000, log })),
   contacts: async (s, json) => {
@@ -63,7 +68,7 @@ async function main(): Promise<void> {
   const { benches, json, sizes } = parseBenchArgs(process.argv.slice(2), {
     benches: NAMES,
     sizes: SIZE_SOURCES,
-    usage: `usage: npm run bench -w api -- [${NAMES.join('|')}] [--json] [--instances N] [--seconds S] [--ws-events E] [--messages M] [--stall-ms MS] [--timeout-seconds T]\n`,
+    usage: `usage: npm run bench -w api -- [${NAMES.join('|')}] [--json] [--instances N] [--seconds S] [--ws-events E] [--concurrency C] [--messages M] [--stall-ms MS] [--timeout-seconds T]\n`,
   });
   const failures: string[] = [];
   for (const name of benches) {
