@@ -31,7 +31,7 @@
  * `stream.pipeline`.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
 import { HttpError, bearer, errorBrief, type FrontContext, type FrontRoute } from '@wacloud/kit';
@@ -46,6 +46,7 @@ import { TokenCheck } from './gateway/token-check.js';
 import { WsRelay, type Presented, type RelayTarget } from './gateway/ws-relay.js';
 import type { WsTickets } from './gateway/ws-tickets.js';
 import { gatewayInstanceDoc } from './gateway/instance-openapi.js';
+import { declaredLength, sendUpstream } from './gateway/upstream.js';
 
 /** Watch key of a relay opened with a ticket: its session (see {@link Gateway.attachWebSocket}). */
 const SESSION_KEY = 'session:';
@@ -150,6 +151,12 @@ const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~:@!$&'()*+,;=-]+)+$/;
 /** Where the gateway looks up an instance's addresses (the instance service; a stand-in in unit tests). */
 export type EndpointsLookup = Pick<InstanceService, 'endpoints'>;
 
+/** An instance's base URL as undici's dispatch takes it: origin, and the path prefix (none for every provider's). */
+function splitBase(base: string): { origin: string; prefix: string } {
+  const slash = base.indexOf('/', base.indexOf('//') + 2);
+  return slash < 0 ? { origin: base, prefix: '' } : { origin: base.slice(0, slash), prefix: base.slice(slash).replace(/\/$/, '') };
+}
+
 /** Sends `body` as a 200 JSON answer. */
 function sendJson(res: ServerResponse, body: unknown): void {
   const text = JSON.stringify(body);
@@ -160,14 +167,6 @@ function sendJson(res: ServerResponse, body: unknown): void {
 
 /** Default of {@link GatewayOptions.bodyLimitBytes}, bytes. */
 const DEFAULT_HELD_BODY_BYTES = 256 * 1024;
-
-/** A request's or answer's `Content-Length` in bytes, when it declares one (and is not chunked). */
-function declaredLength(m: { headers: Record<string, string | string[] | undefined> }): number | undefined {
-  const v = m.headers['content-length'];
-  if (typeof v !== 'string' || m.headers['transfer-encoding'] !== undefined) return undefined;
-  const n = Number(v);
-  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
-}
 
 /** Whether `err` is undici's timeout waiting for an answer's headers or body. */
 function isTimeout(err: unknown): boolean {
@@ -303,34 +302,36 @@ export class Gateway {
         if (to.member) headers[MEMBER_HEADER] = to.member; // who sends (only ever set here: clients' copies are dropped)
         headers['x-forwarded-for'] = address;
         if (!held && declared !== undefined) headers['content-length'] = String(declared);
-        return request(to.baseUrl + rest + query, {
-          dispatcher: this.dispatcher,
+        const { origin, prefix } = splitBase(to.baseUrl);
+        const opts = {
+          origin,
+          path: prefix + rest + query,
           method: method as 'GET',
           headers,
-          body: hasBody ? (held ?? (req as unknown as NodeJS.ReadableStream as never)) : undefined,
+          body: hasBody ? (held ?? (req as unknown as Readable)) : undefined,
           headersTimeout: this.upstreamTimeoutMs,
           bodyTimeout: this.upstreamTimeoutMs,
-        });
+        };
+        return sendUpstream(this.dispatcher, opts, limit);
       };
       let upstream = await forward(t);
       if (upstream.statusCode === 401 && t.cred) {
         // The instance no longer knows the gateway's credential (e.g. its database was reset): it ran nothing, so
         // replace the credential and send the request once more.
-        await upstream.body.dump();
+        upstream.body?.destroy();
         await this.client.gatewayRefused(id, t.cred);
         t = await this.target(id, bearer(req), address, asked, true);
         upstream = await forward(t);
       }
-      // An answer of declared length up to the held-body limit is read whole and sent in one write (headers and body);
-      // one that breaks off meanwhile is still a 503 of the gateway. Larger or unsized answers stream.
-      const answerLength = method === 'HEAD' ? undefined : declaredLength(upstream);
-      const whole = answerLength !== undefined && answerLength <= limit ? Buffer.from(await upstream.body.arrayBuffer()) : undefined;
+      // An answer of declared length up to the held-body limit was read whole and is sent in one write (headers and
+      // body); one that broke off meanwhile is still a 503 of the gateway. Larger or unsized answers stream.
+      const whole = upstream.whole;
       res.statusCode = upstream.statusCode;
       for (const [k, v] of Object.entries(upstream.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) res.setHeader(k, v);
       if (whole) return void res.setHeader('content-length', whole.length).end(whole);
       // The status line is out: a body that breaks from here on can only cut the response short (pipeline destroys
       // `res`, so the client sees an incomplete answer, not a complete-looking one).
-      pipeline(upstream.body, res, (err) => {
+      pipeline(upstream.body!, res, (err) => {
         if (err && !res.destroyed) res.destroy();
         if (err) this.logger.warn({ err, instance: id }, 'gateway response body broke off');
       });

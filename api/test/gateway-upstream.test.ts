@@ -23,6 +23,9 @@ let upstreamUrl: string;
 const servers: http.Server[] = [];
 const uncaught: unknown[] = [];
 const onUncaught = (err: unknown) => uncaught.push(err);
+/** A large answer's bytes (not all alike, so a reordering would show). */
+const LARGE = Buffer.from(Array.from({ length: 1024 * 1024 }, (_, i) => (i * 7) % 251));
+const endlessClosed = Promise.withResolvers<void>();
 
 const listen = async (s: http.Server) => {
   await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
@@ -50,6 +53,29 @@ beforeAll(async () => {
           transferEncoding: req.headers['transfer-encoding'] ?? null,
         };
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ...framing, sha256: hash.digest('hex') }));
+      });
+      return;
+    }
+    if (req.url === '/v1/large' || req.url === '/v1/chunked') {
+      // 1 MiB in 64 KiB parts: declared (above the gateway's held limit), or chunked.
+      res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        ...(req.url === '/v1/large' ? { 'content-length': String(LARGE.length) } : {}),
+      });
+      let at = 0;
+      const next = () => {
+        if (at >= LARGE.length) return void res.end();
+        res.write(LARGE.subarray(at, (at += 64 * 1024)), next);
+      };
+      return next();
+    }
+    if (req.url === '/v1/endless') {
+      // Writes until the reader goes away; reports when its connection is given up.
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      const timer = setInterval(() => res.write(Buffer.alloc(64 * 1024, 7)), 5);
+      res.once('close', () => {
+        clearInterval(timer);
+        endlessClosed.resolve();
       });
       return;
     }
@@ -189,4 +215,35 @@ test('a body of declared length reaches the instance with that length, small or 
   });
   // (Its framing upstream depends on timing: undici declares the length of a stream that has already ended.)
   expect(await echo(stream)).toMatchObject({ status: 200, sha256: sha(Buffer.concat(parts)) });
+});
+
+test('a large answer streams through whole, declared or chunked', async () => {
+  const sha = (b: Buffer | ArrayBuffer) =>
+    createHash('sha256')
+      .update(Buffer.from(b as ArrayBuffer))
+      .digest('hex');
+  for (const p of ['/v1/large', '/v1/chunked']) {
+    const res = await fetch(`${gatewayUrl}/v1/instances/i-aaaaaaaaaaaa/api${p}`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    expect(sha(await res.arrayBuffer())).toBe(sha(LARGE));
+  }
+});
+
+test("a client that goes away mid-answer ends the instance's answer too; the gateway keeps serving", async () => {
+  const ac = new AbortController();
+  const res = await fetch(`${gatewayUrl}/v1/instances/i-aaaaaaaaaaaa/api/v1/endless`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: ac.signal,
+  });
+  expect(res.status).toBe(200);
+  const reader = res.body!.getReader();
+  await reader.read();
+  ac.abort();
+  // The instance's connection is given up (not left paused behind a reader that is gone).
+  await expect(
+    Promise.race([endlessClosed.promise.then(() => 'closed'), new Promise((r) => setTimeout(() => r('open'), 5_000))]),
+  ).resolves.toBe('closed');
+  const ok = await fetch(`${gatewayUrl}/v1/instances/i-aaaaaaaaaaaa/api/v1/ok`, { headers: { authorization: `Bearer ${token}` } });
+  expect({ status: ok.status, body: await ok.text() }).toEqual({ status: 200, body: 'fine' });
+  expect(uncaught).toEqual([]);
 });

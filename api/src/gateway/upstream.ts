@@ -1,0 +1,99 @@
+/**
+ * One request of the gateway to an instance, through undici's `dispatch` with a handler of its own instead of
+ * undici's `request` (which wraps every answer in a body stream of its own, an async resource and promises per read —
+ * a tenth of the gateway's CPU per proxied request, BENCHMARKS.md gateway):
+ * - an answer of declared length up to `wholeLimitBytes` is collected into one Buffer (`whole`), so the
+ *   gateway can send it with its headers in one write;
+ * - any other answer (larger, chunked, unsized) is handed over at its headers as a `Readable` (`body`) that applies
+ *   backpressure to the instance's connection (paused while the reader is behind) and errors if the answer breaks off.
+ * Time limits are the dispatcher's `headersTimeout` / `bodyTimeout` options (undici's errors, as with `request`).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+
+/** What the instance answered. Exactly one of `whole` and `body` is set. */
+export interface UpstreamAnswer {
+  statusCode: number;
+  /** Lower-case names; repeated headers (e.g. `set-cookie`) as arrays. */
+  headers: IncomingHttpHeaders;
+  /** The whole body (declared length ≤ the limit; never for a HEAD). */
+  whole?: Buffer;
+  /** The body as it arrives (any other answer); destroying it stops reading the instance's answer. */
+  body?: Readable;
+}
+
+/** The controller undici hands a dispatch handler (the part used here). */
+interface Controller {
+  pause(): void;
+  resume(): void;
+  abort(reason: Error): void;
+}
+
+/** A request's or answer's `Content-Length` in bytes, when it declares one (and is not chunked). */
+export function declaredLength(m: { headers: IncomingHttpHeaders }): number | undefined {
+  const v = m.headers['content-length'];
+  if (typeof v !== 'string' || m.headers['transfer-encoding'] !== undefined) return undefined;
+  const n = Number(v);
+  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
+
+/**
+ * Sends `opts` through `dispatcher`; resolves with the answer (see the file's docstring).
+ * @param wholeLimitBytes largest body collected whole, bytes.
+ * @throws undici's errors (connection refused or reset, `HeadersTimeoutError`, …) until the answer's headers; after
+ *   them a failure ends `whole`'s collection with the error, or destroys `body` with it.
+ */
+export function sendUpstream(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, wholeLimitBytes: number): Promise<UpstreamAnswer> {
+  return new Promise((resolve, reject) => {
+    let chunks: Buffer[] | undefined; // collecting a whole body
+    let answer: UpstreamAnswer | undefined;
+    let stream: Readable | undefined;
+    let settled = false;
+    let ended = false; // the answer's body is complete, or failed
+    const settle = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      if (err) reject(err);
+      else resolve(answer!);
+    };
+    dispatcher.dispatch(opts, {
+      onRequestStart() {},
+      onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders) {
+        if (statusCode < 200) return; // 1xx: informational, the answer follows
+        answer = { statusCode, headers };
+        const length = opts.method === 'HEAD' ? undefined : declaredLength({ headers });
+        if (length !== undefined && length <= wholeLimitBytes) {
+          chunks = [];
+          return;
+        }
+        stream = new Readable({
+          read: () => controller.resume(),
+          // Destroyed by its reader before the end (the client went away): the instance's answer is not read further.
+          destroy: (err, cb) => {
+            if (!ended) controller.abort(err ?? new Error('the gateway stopped reading the answer'));
+            cb(err);
+          },
+        });
+        answer.body = stream;
+        settle();
+      },
+      onResponseData(controller: Controller, chunk: Buffer) {
+        if (chunks) chunks.push(chunk);
+        else if (stream && !stream.push(chunk)) controller.pause();
+      },
+      onResponseEnd() {
+        ended = true;
+        if (chunks) {
+          answer!.whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+          settle();
+        } else stream?.push(null);
+      },
+      onResponseError(_controller: Controller, err: Error) {
+        ended = true;
+        if (stream) stream.destroy(err);
+        else settle(err);
+      },
+    } as Dispatcher.DispatchHandler);
+  });
+}
