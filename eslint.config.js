@@ -3,7 +3,19 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/coverage/**', '.tools/**', 'dashboard/**'] },
+  // What .gitignore leaves out (build output, tools, benchmark and test scratch folders), and the dashboard (ng lint).
+  {
+    ignores: [
+      '**/dist/**',
+      '**/node_modules/**',
+      '**/coverage/**',
+      '.tools/**',
+      '**/.data/**',
+      '**/.bench/**',
+      '**/test-results/**',
+      'dashboard/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
