@@ -24,7 +24,7 @@ import {
   type MetadataOnly,
   type OwnerKind,
 } from '@wacloud/kube-runtime';
-import { INSTANCES_NETWORK_POLICY } from './builders/index.js';
+import { INSTANCES_NETWORK_POLICY, INSTANCES_SERVICE } from './builders/index.js';
 import { slimChild, slimInstance, slimStatefulSet } from './cache-transforms.js';
 import type { OperatorConfig } from './config.js';
 import { InstanceDatabaseUsers } from './database-user.js';
@@ -33,8 +33,11 @@ import { InstanceReconciler, httpSessionProbe, type SessionProbe } from './recon
 export const CONTROLLER_NAME = 'whatsappinstance';
 /** The owner kind of every child the operator creates (their controller ownerReference). */
 export const WHATSAPP_INSTANCE_OWNER: OwnerKind = { kind: KIND, group: GROUP };
-/** Low-priority reconciles run at once while normal-priority ones are in hand (see the work queue below). */
-export const LOW_PRIORITY_RECONCILES = 2;
+/**
+ * Low-priority reconciles run at once while normal-priority ones are in hand (see the work queue below): none — strict
+ * priority, like controller-runtime's priority queue. (2 before 2 Dec 2026: their writes slowed the burst's StatefulSets.)
+ */
+export const LOW_PRIORITY_RECONCILES = 0;
 /** Children are watched through this label only (never every Secret of the cluster). */
 export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=wacloud-operator';
 
@@ -99,8 +102,9 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
 
   const client = new KubeClient(kubeConfig, { kinds: { [KIND]: PLURAL } });
   // In a burst of new instances each reconcile writes what the pod needs (Secret, StatefulSet) and leaves the rest
-  // (finalizer, Service, event, status) at low priority: LOW_PRIORITY_RECONCILES of those at a time while new instances
-  // are in hand, so the bookkeeping of the first does not slow down the StatefulSets of the next.
+  // (finalizer, event, status) at low priority, which waits while new instances are in hand (LOW_PRIORITY_RECONCILES),
+  // so the bookkeeping of the first does not slow down the StatefulSets of the next; it runs on every worker once the
+  // burst is written (or whenever the operator keeps up with the instances created).
   const queue = new WorkQueue<string>({
     name: CONTROLLER_NAME,
     metrics: metrics.workqueue(CONTROLLER_NAME),
@@ -163,14 +167,16 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
       },
     });
   const lowPriority = (k: string | undefined) => k && queue.addLowPriority(k);
-  for (const inf of [statefulSets, services, secrets]) childEvents(inf as Informer<KubernetesObject>, ownerKey);
-  // The namespace's NetworkPolicy has no owner: a change to it (a deletion, an edit) is put right by reconciling any
-  // one instance of that namespace.
-  childEvents(networkPolicies as Informer<KubernetesObject>, (np) => {
-    if (np.metadata?.name !== INSTANCES_NETWORK_POLICY) return ownerKey(np);
-    const w = instances.list(np.metadata?.namespace).find((i) => !i.metadata.deletionTimestamp);
+  for (const inf of [statefulSets, secrets]) childEvents(inf as Informer<KubernetesObject>, ownerKey);
+  // The namespace's NetworkPolicy and Service have no owner: a change to one (a deletion, an edit) is put right by
+  // reconciling any one instance of that namespace.
+  const byNamespace = (shared: string) => (o: KubernetesObject) => {
+    if (o.metadata?.name !== shared) return ownerKey(o);
+    const w = instances.list(o.metadata?.namespace).find((i) => !i.metadata.deletionTimestamp);
     return w && objectKey(w);
-  });
+  };
+  childEvents(services as Informer<KubernetesObject>, byNamespace(INSTANCES_SERVICE));
+  childEvents(networkPolicies as Informer<KubernetesObject>, byNamespace(INSTANCES_NETWORK_POLICY));
 
   /** Whether this replica runs the controller (always without leader election; once it holds the lease with it). */
   let leading = !config.leaderElect;
