@@ -49,8 +49,7 @@ export interface WorkQueueOptions {
   now?: () => number;
   /**
    * Most low-priority keys processed at once while a normal-priority key waits or is being processed. Default
-   * Infinity (low-priority keys go to any free worker when no normal key waits); 0: none until no normal key is in
-   * hand (strict priority).
+   * Infinity (low-priority keys go to any free worker when no normal key waits).
    */
   lowPriorityConcurrency?: number;
 }
@@ -199,8 +198,8 @@ export class WorkQueue<K = string> {
     this.metrics = opts.metrics;
     this.now = opts.now ?? Date.now;
     this.lowPriorityConcurrency = opts.lowPriorityConcurrency ?? Infinity;
-    if (!(this.lowPriorityConcurrency >= 0)) {
-      throw new RangeError(`WorkQueue ${this.name}: need lowPriorityConcurrency >= 0 (got ${this.lowPriorityConcurrency})`);
+    if (!(this.lowPriorityConcurrency >= 1)) {
+      throw new RangeError(`WorkQueue ${this.name}: need lowPriorityConcurrency >= 1 (got ${this.lowPriorityConcurrency})`);
     }
     if (this.metrics) {
       this.unfinishedTimer = setInterval(() => this.updateUnfinishedWork(), opts.unfinishedWorkUpdatePeriodMs ?? 500);
