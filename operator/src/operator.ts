@@ -33,11 +33,8 @@ import { InstanceReconciler, httpSessionProbe, type SessionProbe } from './recon
 export const CONTROLLER_NAME = 'whatsappinstance';
 /** The owner kind of every child the operator creates (their controller ownerReference). */
 export const WHATSAPP_INSTANCE_OWNER: OwnerKind = { kind: KIND, group: GROUP };
-/**
- * Low-priority reconciles run at once while normal-priority ones are in hand (see the work queue below): none — strict
- * priority, like controller-runtime's priority queue. (2 before 2 Dec 2026: their writes slowed the burst's StatefulSets.)
- */
-export const LOW_PRIORITY_RECONCILES = 0;
+/** Low-priority reconciles run at once while normal-priority ones are in hand (see the work queue below). */
+export const LOW_PRIORITY_RECONCILES = 2;
 /** Children are watched through this label only (never every Secret of the cluster). */
 export const MANAGED_SELECTOR = 'app.kubernetes.io/managed-by=wacloud-operator';
 
@@ -102,9 +99,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
 
   const client = new KubeClient(kubeConfig, { kinds: { [KIND]: PLURAL } });
   // In a burst of new instances each reconcile writes what the pod needs (Secret, StatefulSet) and leaves the rest
-  // (finalizer, event, status) at low priority, which waits while new instances are in hand (LOW_PRIORITY_RECONCILES),
-  // so the bookkeeping of the first does not slow down the StatefulSets of the next; it runs on every worker once the
-  // burst is written (or whenever the operator keeps up with the instances created).
+  // (finalizer, event, status) at low priority: LOW_PRIORITY_RECONCILES of those at a time while new instances
+  // are in hand, so the bookkeeping of the first does not slow down the StatefulSets of the next.
   const queue = new WorkQueue<string>({
     name: CONTROLLER_NAME,
     metrics: metrics.workqueue(CONTROLLER_NAME),
