@@ -605,9 +605,9 @@ describe('against a real kube-apiserver', () => {
         throw new Error(`not reconciled: ${err.message}\n${proc.output().slice(-3000)}`);
       });
       expect(reconciled.metadata.finalizers).toContain('wacloud.io/finalizer');
-      // Its StatefulSet, headless Service and Secret, and the namespace's one NetworkPolicy.
+      // Its StatefulSet and Secret, and the namespace's one headless Service and one NetworkPolicy.
       await kubectlOk(cp, ['get', 'statefulset', 'rbac-line', '-n', instancesNs]);
-      await kubectlOk(cp, ['get', 'service', 'rbac-line-headless', '-n', instancesNs]);
+      await kubectlOk(cp, ['get', 'service', 'wacloud-instances', '-n', instancesNs]);
       await kubectlOk(cp, ['get', 'secret', 'rbac-line-internal', '-n', instancesNs]);
       await kubectlOk(cp, ['get', 'networkpolicy', 'wacloud-instances', '-n', instancesNs]);
       // No permission error in its log: everything it lists, watches and applies is inside the granted namespaces.

@@ -110,6 +110,7 @@ export interface WhatsAppInstanceStatus {
   phase?: Phase;
   observedGeneration?: number;
   conditions?: Condition[];
+  /** Governing Service of the instance's StatefulSet: the pod is {@link instancePodHost}`(name, serviceName)`. */
   serviceName?: string;
   internalSecretRef?: { name: string; key: string };
   readyReplicas?: number;
@@ -152,10 +153,33 @@ export interface WhatsAppInstanceList {
   items: WhatsAppInstance[];
 }
 
+/**
+ * The headless Service shared by every instance of a namespace (written once per namespace by the operator, like the
+ * namespace's NetworkPolicy; no owner): the governing service of the instances' StatefulSets, so an instance's pod is
+ * `<name>-0.wacloud-instances.<namespace>.svc` ({@link instancePodHost}). Its own name resolves to every instance
+ * pod of the namespace: never an instance's address.
+ */
+export const INSTANCES_SERVICE = 'wacloud-instances';
+
+/**
+ * The DNS name of instance `instanceName`'s pod relative to its namespace (append `.<namespace>.svc[.<zone>]`): the
+ * StatefulSet's one pod under its governing Service `serviceName` (`status.serviceName`: {@link INSTANCES_SERVICE},
+ * or `<name>-headless` for instances whose StatefulSet was created before the shared Service; both resolve).
+ */
+export function instancePodHost(instanceName: string, serviceName: string): string {
+  return `${childNames(instanceName).pod}.${serviceName}`;
+}
+
 /** Names of an instance's children, derived from the instance name (one place, used by operator and api). */
 export function childNames(instanceName: string): {
   statefulSet: string;
-  headlessService: string;
+  /** The StatefulSet's one pod (ordinal 0). */
+  pod: string;
+  /**
+   * The per-instance headless Service of instances created before the shared {@link INSTANCES_SERVICE}: their
+   * StatefulSet's governing service (`spec.serviceName` cannot change), so the operator keeps it for them.
+   */
+  legacyHeadlessService: string;
   service: string;
   internalSecret: string;
   networkPolicy: string;
@@ -163,7 +187,8 @@ export function childNames(instanceName: string): {
 } {
   return {
     statefulSet: instanceName,
-    headlessService: `${instanceName}-headless`,
+    pod: `${instanceName}-0`,
+    legacyHeadlessService: `${instanceName}-headless`,
     service: instanceName,
     internalSecret: `${instanceName}-internal`,
     networkPolicy: instanceName,

@@ -12,8 +12,8 @@
  *      watch has seen them all), then, in `bench-floor-sts`, each client POSTs an instance and at once applies its
  *      StatefulSet (timed until all N StatefulSets are seen): what an ideal operator — one write per instance, no
  *      watch lag — would take; then, in `bench-floor-all`, each client POSTs an instance and at once writes every child
- *      the operator must write for it (the Secret, the StatefulSet, the headless Service; the namespace's one
- *      NetworkPolicy once, before the first StatefulSet): the floor of any operator that creates these objects. The
+ *      the operator must write for it (the Secret, the StatefulSet; the namespace's one NetworkPolicy and one headless
+ *      Service once, before the first StatefulSet): the floor of any operator that creates these objects. The
  *      namespaces are then emptied (no finalizers yet, so the instances go at once);
  *   4. operator — the operator process is started (ready = leader with synced caches) and the N WhatsAppInstances
  *      are POSTed to `bench-operator` by `concurrency` clients.
@@ -26,7 +26,7 @@ import { randomUUID } from 'node:crypto';
 import type { V1StatefulSet } from '@kubernetes/client-node';
 import { API_VERSION, FIELD_MANAGER, KIND, PLURAL, type WhatsAppInstance } from '@wacloud/crds';
 import { KubeClient } from '@wacloud/kube-runtime';
-import { buildInternalSecret, buildNetworkPolicy, buildService, buildStatefulSet } from '../src/builders/index.js';
+import { buildInstancesService, buildInternalSecret, buildNetworkPolicy, buildStatefulSet } from '../src/builders/index.js';
 import { networkPolicyOptions, statefulSetOptions } from '../src/child-options.js';
 import { loadOperatorConfig, type OperatorConfig } from '../src/config.js';
 import { ArrivalWatch, runPool, type KubeObject } from './api.js';
@@ -212,8 +212,8 @@ async function directSide(
 /**
  * The floors (see the module comment): `instances` = instances only; `sts` = instance + its StatefulSet per client;
  * `children` = instance + every child the operator must write for it, in the operator's order and with its methods
- * (the namespace's NetworkPolicy once, by server-side apply, awaited before any StatefulSet; the internal Secret by
- * POST; the StatefulSet and the headless Service by server-side apply) — the same objects with no watch, no cache, no
+ * (the namespace's NetworkPolicy and headless Service once, by server-side apply, awaited before any StatefulSet; the
+ * internal Secret by POST; the StatefulSet by server-side apply) — the same objects with no watch, no cache, no
  * status, no event: the floor of any operator that creates what this one creates.
  */
 async function floorSide(
@@ -238,17 +238,19 @@ async function floorSide(
       }
     }
   };
-  let policy: Promise<unknown> | undefined;
+  let namespaced: Promise<unknown> | undefined;
   return watchedSide(await ArrivalWatch.start(c.api, mode === 'instances' ? waiPath(ns) : stsPath(ns)), o, names, pids, async (name) => {
     const created = (await c.api.create(waiPath(ns), benchInstance(name, ns) as unknown as KubeObject)) as unknown as WhatsAppInstance;
     if (mode === 'instances') return;
     if (mode === 'children') {
-      policy ??= apply(buildNetworkPolicy(ns, networkPolicyOptions(config)) as unknown as KubeObject);
+      namespaced ??= Promise.all([
+        apply(buildNetworkPolicy(ns, networkPolicyOptions(config)) as unknown as KubeObject),
+        apply(buildInstancesService(ns) as KubeObject),
+      ]);
       const secret = buildInternalSecret(created, { existingKey: undefined, defaultMongoUri: config.defaultMongodbUri });
-      await Promise.all([policy, c.api.create(`/api/v1/namespaces/${ns}/secrets`, secret as KubeObject)]);
+      await Promise.all([namespaced, c.api.create(`/api/v1/namespaces/${ns}/secrets`, secret as KubeObject)]);
     }
     await c.api.apply(`${stsPath(ns)}/${name}`, buildStatefulSet(created, statefulSetOptions(config)) as KubeObject, FIELD_MANAGER);
-    if (mode === 'children') await apply(buildService(created) as KubeObject);
   });
 }
 

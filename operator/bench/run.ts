@@ -125,7 +125,7 @@ function printCreate(r: CreateResult): void {
     });
     benchRow({
       component: 'operator',
-      figure: `create ${r.instances} instances: floor of its children (instance + Secret, StatefulSet, headless Service by one client; one NetworkPolicy per namespace) / ideal-operator floor`,
+      figure: `create ${r.instances} instances: floor of its children (instance + Secret, StatefulSet by one client; one NetworkPolicy and one headless Service per namespace) / ideal-operator floor`,
       value: rd.floorInstanceAndChildren.allMs / rd.floorInstanceAndSts.allMs,
       unit: '×',
       goal: '',

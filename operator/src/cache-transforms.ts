@@ -2,7 +2,8 @@
  * The operator's cache transforms: what the informers keep of each object.
  * - WhatsAppInstance: the metadata the reconciler uses (no labels or managedFields; of the annotations only
  *   `wacloud.io/restarted-at`, a restart request), spec and status as they are.
- * - StatefulSet: slim metadata (with `generation`, labels and owner references), `spec.replicas` only and the status
+ * - StatefulSet: slim metadata (with `generation`, labels and owner references), `spec.replicas` and `serviceName` (its
+ *   governing Service, immutable) only and the status
  *   the reconciler reads. Its spec is not kept (it was ~4–6 KiB of JSON text per instance, the largest part of the
  *   caches): drift of the spec shows as a new `metadata.generation` (the apiserver bumps it on every spec change), and
  *   the reconciler then reads the StatefulSet and compares every field (`VerifiedChildren`, verified.ts).
@@ -101,7 +102,7 @@ export function slimInstance<T extends WhatsAppInstance>(wai: T): T {
 
 /**
  * The StatefulSet as the reconciler reads it from the cache: slim metadata (name, namespace, uid, resourceVersion,
- * generation, labels, owner references), `spec.replicas`, and `status.replicas` / `readyReplicas` /
+ * generation, labels, owner references), `spec.replicas` and `spec.serviceName`, and `status.replicas` / `readyReplicas` /
  * `observedGeneration`.
  */
 export function slimStatefulSet<T extends V1StatefulSet>(sts: T): T {
@@ -110,7 +111,7 @@ export function slimStatefulSet<T extends V1StatefulSet>(sts: T): T {
     apiVersion: intern(sts.apiVersion),
     kind: intern(sts.kind),
     metadata: slimMeta(sts.metadata),
-    ...(sts.spec ? { spec: { replicas: sts.spec.replicas } } : {}),
+    ...(sts.spec ? { spec: { replicas: sts.spec.replicas, serviceName: intern(sts.spec.serviceName) } } : {}),
     ...(s ? { status: { replicas: s.replicas, readyReplicas: s.readyReplicas, observedGeneration: s.observedGeneration } } : {}),
   } as T;
 }

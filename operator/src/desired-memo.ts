@@ -1,6 +1,6 @@
 /**
  * What the reconciler remembers per instance about its desired children: the hashes of the desired StatefulSet,
- * headless Service and internal Secret (`desiredHash` of what the builders return), with every input the builders
+ * internal Secret and (older instances only) own headless Service (`desiredHash` of what the builders return), with every input the builders
  * read. A periodic resync re-reconciles every instance; while none of the inputs changed, the hashes are reused and
  * the children are not built (building the StatefulSet and hashing its JSON was most of an up-to-date reconcile's CPU).
  *
@@ -10,6 +10,7 @@
  *   `spec` — compared by its JSON text, not trusted to `generation` alone (a CRD's new default changes what is read
  *   without bumping it). The instance's labels and other annotations are read by no builder (the children's labels
  *   come from the name and `spec.owner`).
+ * - the StatefulSet's governing Service (the namespace's shared one, or an older StatefulSet's own: reconciler.ts).
  * - of the operator: its configuration object (image, pull policy, default resources, /dev/shm size, simnet URL,
  *   seccomp profile, Chromium sandbox, default MongoDB URI), compared by identity — the configuration is read once at
  *   start and never changed in place (a new one means a new process) — and whether instances get their own database
@@ -26,7 +27,8 @@ import { RESTARTED_AT_ANNOTATION, type WhatsAppInstance } from '@wacloud/crds';
 /** The hashes of an instance's desired children. */
 export interface DesiredHashes {
   statefulSet: string;
-  service: string;
+  /** Of the instance's own headless Service: only for a StatefulSet governed by it (created before the shared one). */
+  service?: string;
   /** Of the Secret built with placeholders for the stored key and the user's URI (reconciler.ts, `ensureSecret`). */
   secret: string;
 }
@@ -39,6 +41,7 @@ interface Entry {
   spec: unknown;
   specJson: string;
   options: object;
+  serviceName: string;
   hashes: DesiredHashes;
 }
 
@@ -50,9 +53,10 @@ export class DesiredMemo {
 
   /**
    * The hashes of `wai`'s desired children: the remembered ones when every input equals the remembered one, else
-   * `compute()`'s (then remembered). `options` is the operator's configuration as the builders see it (by identity).
+   * `compute()`'s (then remembered). `options` is the operator's configuration as the builders see it (by identity);
+   * `serviceName` the StatefulSet's governing Service.
    */
-  hashes(wai: WhatsAppInstance, options: object, compute: () => DesiredHashes): DesiredHashes {
+  hashes(wai: WhatsAppInstance, options: object, serviceName: string, compute: () => DesiredHashes): DesiredHashes {
     const key = `${wai.metadata.namespace}/${wai.metadata.name}`;
     const e = this.m.get(key);
     const restartedAt = wai.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
@@ -61,7 +65,8 @@ export class DesiredMemo {
       e.uid === wai.metadata.uid &&
       e.generation === wai.metadata.generation &&
       e.restartedAt === restartedAt &&
-      e.options === options
+      e.options === options &&
+      e.serviceName === serviceName
     ) {
       if (e.spec === wai.spec) return e.hashes;
       const specJson = JSON.stringify(wai.spec);
@@ -79,6 +84,7 @@ export class DesiredMemo {
       spec: wai.spec,
       specJson: JSON.stringify(wai.spec),
       options,
+      serviceName,
       hashes,
     });
     return hashes;

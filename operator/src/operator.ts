@@ -24,7 +24,7 @@ import {
   type MetadataOnly,
   type OwnerKind,
 } from '@wacloud/kube-runtime';
-import { INSTANCES_NETWORK_POLICY } from './builders/index.js';
+import { INSTANCES_NETWORK_POLICY, INSTANCES_SERVICE } from './builders/index.js';
 import { slimChild, slimInstance, slimStatefulSet } from './cache-transforms.js';
 import type { OperatorConfig } from './config.js';
 import { InstanceDatabaseUsers } from './database-user.js';
@@ -99,7 +99,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
 
   const client = new KubeClient(kubeConfig, { kinds: { [KIND]: PLURAL } });
   // In a burst of new instances each reconcile writes what the pod needs (Secret, StatefulSet) and leaves the rest
-  // (finalizer, Service, event, status) at low priority: LOW_PRIORITY_RECONCILES of those at a time while new instances
+  // (finalizer, event, status) at low priority: LOW_PRIORITY_RECONCILES of those at a time while new instances
   // are in hand, so the bookkeeping of the first does not slow down the StatefulSets of the next.
   const queue = new WorkQueue<string>({
     name: CONTROLLER_NAME,
@@ -163,14 +163,16 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
       },
     });
   const lowPriority = (k: string | undefined) => k && queue.addLowPriority(k);
-  for (const inf of [statefulSets, services, secrets]) childEvents(inf as Informer<KubernetesObject>, ownerKey);
-  // The namespace's NetworkPolicy has no owner: a change to it (a deletion, an edit) is put right by reconciling any
-  // one instance of that namespace.
-  childEvents(networkPolicies as Informer<KubernetesObject>, (np) => {
-    if (np.metadata?.name !== INSTANCES_NETWORK_POLICY) return ownerKey(np);
-    const w = instances.list(np.metadata?.namespace).find((i) => !i.metadata.deletionTimestamp);
+  for (const inf of [statefulSets, secrets]) childEvents(inf as Informer<KubernetesObject>, ownerKey);
+  // The namespace's NetworkPolicy and Service have no owner: a change to one (a deletion, an edit) is put right by
+  // reconciling any one instance of that namespace.
+  const byNamespace = (shared: string) => (o: KubernetesObject) => {
+    if (o.metadata?.name !== shared) return ownerKey(o);
+    const w = instances.list(o.metadata?.namespace).find((i) => !i.metadata.deletionTimestamp);
     return w && objectKey(w);
-  });
+  };
+  childEvents(services as Informer<KubernetesObject>, byNamespace(INSTANCES_SERVICE));
+  childEvents(networkPolicies as Informer<KubernetesObject>, byNamespace(INSTANCES_NETWORK_POLICY));
 
   /** Whether this replica runs the controller (always without leader election; once it holds the lease with it). */
   let leading = !config.leaderElect;

@@ -6,12 +6,13 @@
  * observedGeneration). Deletion: the instance's database user is dropped and the finalizer removed after the
  * Terminating status is shown; the garbage collector removes the children through their owner references.
  *
- * Children: the internal Secret, the headless Service (the StatefulSet's governing service and the api's address) and
- * the StatefulSet, owned by the instance; and one NetworkPolicy per namespace selecting every instance pod (no owner).
+ * Children: the internal Secret and the StatefulSet, owned by the instance; once per namespace (no owner), the
+ * NetworkPolicy and the headless Service `wacloud-instances` (every StatefulSet's governing service: the pods' DNS
+ * names) selecting every instance pod; an older instance's own `<name>-headless` (its StatefulSet's, immutable).
  *
- * Order: what the pod needs first — the namespace's NetworkPolicy (so the pod never runs unprotected; written once per
- * namespace), the instance's database user and the internal Secret (its volume and MONGODB_URI), the StatefulSet —
- * then, in parallel, the finalizer and the Service, then the Created event and status. Children
+ * Order: what the pod needs first — the namespace's NetworkPolicy (so the pod never runs unprotected) and Service, the
+ * instance's database user and the internal Secret (its volume and MONGODB_URI), the StatefulSet — then the
+ * finalizer, then the Created event and status. Children
  * are garbage-collected through their owner references whether or not the finalizer was added yet. In a burst of new
  * instances the second part waits at low priority until every waiting instance has its StatefulSet
  * ({@link ReconcilerDeps.othersWaiting}).
@@ -51,9 +52,11 @@ import {
 } from '@wacloud/crds';
 import {
   INSTANCES_NETWORK_POLICY,
+  INSTANCES_SERVICE,
+  buildInstancesService,
   buildInternalSecret,
+  buildLegacyService,
   buildNetworkPolicy,
-  buildService,
   buildStatefulSet,
   childMeta,
 } from './builders/index.js';
@@ -110,10 +113,10 @@ export class InstanceReconciler {
   readonly verified = new VerifiedChildren();
   /** The hashes of each instance's desired children with the inputs they were built from (see desired-memo.ts). */
   readonly desired = new DesiredMemo();
-  /** The namespace NetworkPolicy being ensured, by namespace: concurrent reconciles in one namespace share one write. */
-  private readonly policyInFlight = new Map<string, Promise<void>>();
-  /** The desired namespace NetworkPolicy and its hash, by namespace (the configuration does not change). */
-  private readonly policyDesired = new Map<string, { desired: KubernetesObject; hash: string }>();
+  /** The namespace objects being ensured, by key: concurrent reconciles in one namespace share one write. */
+  private readonly namespacedInFlight = new Map<string, Promise<void>>();
+  /** The desired namespace objects (NetworkPolicy, Service) and their hashes, by key (the configuration does not change). */
+  private readonly namespacedDesired = new Map<string, { desired: KubernetesObject; hash: string }>();
 
   constructor(private readonly d: ReconcilerDeps) {}
 
@@ -143,35 +146,43 @@ export class InstanceReconciler {
     const { state, config } = this.d;
     const ns = wai.metadata.namespace!;
     const names = childNames(wai.metadata.name!);
+    const liveSts = state.statefulSet(ns, names.statefulSet);
+    // The governing Service: the namespace's shared one, or the one an existing StatefulSet has (immutable).
+    const serviceName = liveSts?.spec?.serviceName ?? INSTANCES_SERVICE;
     // Children built for their hashes (the memo did not know them) are used again below when they must be written.
     const built: Partial<{ statefulSet: V1StatefulSet; service: V1Service }> = {};
-    const hashes = this.desired.hashes(wai, config, () => this.desiredHashes(wai, built));
+    const hashes = this.desired.hashes(wai, config, serviceName, () => this.desiredHashes(wai, serviceName, built));
 
-    // 1. What the pod needs: the NetworkPolicy that guards it (once per namespace) and its Secret, then the StatefulSet.
-    await Promise.all([this.ensureNamespacePolicy(ns, log), this.ensureSecret(wai, hashes.secret, log)]);
-    const liveSts = state.statefulSet(ns, names.statefulSet);
+    // 1. What the pod needs: the namespace's NetworkPolicy and Service (written once), its Secret, then the StatefulSet.
+    await Promise.all([
+      this.ensureNamespaced(ns, 'policy', () => buildNetworkPolicy(ns, networkPolicyOptions(config)), log),
+      this.ensureNamespaced(ns, 'service', () => buildInstancesService(ns), log),
+      this.ensureSecret(wai, hashes.secret, log),
+    ]);
     const liveReplicas = liveSts?.spec?.replicas;
-    const buildSts = () => built.statefulSet ?? buildStatefulSet(wai, statefulSetOptions(config));
+    const buildSts = () => built.statefulSet ?? buildStatefulSet(wai, statefulSetOptions(config), serviceName);
     const sts = (await this.ensureStatefulSet(wai, hashes.statefulSet, liveSts, buildSts, log)) ?? liveSts;
     if (!liveSts && this.d.othersWaiting?.()) {
       log.debug('StatefulSet created; the rest after the instances waiting');
       return { requeueLowPriority: true };
     }
 
-    // 2. The rest: finalizer and Service (in parallel), event, status.
+    // 2. The rest: finalizer (and an older instance's own Service, in parallel), event, status.
     [wai] = await Promise.all([
       this.ensureFinalizer(wai, log),
-      this.ensureByMetadata(
-        `Service/${ns}/${names.headlessService}`,
-        hashes.service,
-        state.service(ns, names.headlessService),
-        () => built.service ?? buildService(wai),
-        log,
-      ),
+      serviceName !== INSTANCES_SERVICE
+        ? this.ensureByMetadata(
+            `Service/${ns}/${names.legacyHeadlessService}`,
+            hashes.service ?? '',
+            state.service(ns, names.legacyHeadlessService),
+            () => built.service ?? buildLegacyService(wai),
+            log,
+          )
+        : undefined,
     ]);
     // Created: this reconcile made the StatefulSet, or an earlier one did and deferred the rest (no status written yet).
     if (!liveSts || wai.status?.observedGeneration === undefined)
-      await this.d.events.record(wai, 'Normal', 'Created', `Created StatefulSet ${names.statefulSet} with its Service and Secret`);
+      await this.d.events.record(wai, 'Normal', 'Created', `Created StatefulSet ${names.statefulSet} with its Secret`);
     else if (wai.spec.suspended && (liveReplicas ?? 1) > 0)
       await this.d.events.record(wai, 'Normal', 'Suspended', 'Scaled to zero; the session volume is kept');
     else if (!wai.spec.suspended && liveReplicas === 0)
@@ -184,7 +195,7 @@ export class InstanceReconciler {
     const session: NonNullable<WhatsAppInstanceStatus['session']> = suspended
       ? { state: 'STOPPED', reason: 'suspended' }
       : readyReplicas > 0 && config.probeSessions
-        ? ((await this.d.probe(wai)) ?? { state: 'Unknown', reason: 'instance /health unreachable' })
+        ? ((await this.d.probe(wai, serviceName)) ?? { state: 'Unknown', reason: 'instance /health unreachable' })
         : { state: 'Unknown', reason: readyReplicas > 0 ? 'session probes disabled' : 'instance not ready' };
     const phase: Phase = suspended ? 'Suspended' : readyReplicas > 0 ? 'Running' : sts ? 'Provisioning' : 'Pending';
     const ready = !suspended && readyReplicas > 0;
@@ -194,7 +205,7 @@ export class InstanceReconciler {
         ...s,
         phase,
         readyReplicas,
-        serviceName: names.headlessService,
+        serviceName,
         internalSecretRef: { name: names.internalSecret, key: INTERNAL_KEY_SECRET_KEY },
         session: {
           ...session,
@@ -252,15 +263,19 @@ export class InstanceReconciler {
    * Secret's with placeholders for its stored key and its database user's URI (those are read from the apiserver when
    * it is written) — the placeholder names the database, so a new `spec.mongodb.database` reaches the Secret.
    */
-  private desiredHashes(wai: WhatsAppInstance, built: Partial<{ statefulSet: V1StatefulSet; service: V1Service }>): DesiredHashes {
+  private desiredHashes(
+    wai: WhatsAppInstance,
+    serviceName: string,
+    built: Partial<{ statefulSet: V1StatefulSet; service: V1Service }>,
+  ): DesiredHashes {
     const secret = buildInternalSecret(wai, {
       existingKey: '(kept)',
       defaultMongoUri: this.d.config.defaultMongodbUri,
       instanceMongoUri: this.d.databaseUsers ? `(user of ${databaseName(wai)})` : undefined,
     });
     return {
-      statefulSet: desiredHash((built.statefulSet = buildStatefulSet(wai, statefulSetOptions(this.d.config)))),
-      service: desiredHash((built.service = buildService(wai))),
+      statefulSet: desiredHash((built.statefulSet = buildStatefulSet(wai, statefulSetOptions(this.d.config), serviceName))),
+      ...(serviceName === INSTANCES_SERVICE ? {} : { service: desiredHash((built.service = buildLegacyService(wai))) }),
       secret: desiredHash(secret),
     };
   }
@@ -293,24 +308,25 @@ export class InstanceReconciler {
   }
 
   /**
-   * The namespace's NetworkPolicy (one for every instance pod there): nothing to do while the cached one is the
-   * version verified for the desired policy; concurrent reconciles in one namespace share one ensure.
+   * One of the namespace's objects for every instance pod there — its NetworkPolicy or its Service (built by `build`,
+   * once per namespace): nothing to do while the cached one is the version verified for the desired object;
+   * concurrent reconciles in one namespace share one ensure.
    */
-  private ensureNamespacePolicy(ns: string, log: ReconcileLog): Promise<void> {
-    let d = this.policyDesired.get(ns);
+  private ensureNamespaced(ns: string, what: 'policy' | 'service', build: () => KubernetesObject, log: ReconcileLog): Promise<void> {
+    const k = `${what}/${ns}`;
+    let d = this.namespacedDesired.get(k);
     if (!d) {
-      const desired = buildNetworkPolicy(ns, networkPolicyOptions(this.d.config));
-      d = { desired, hash: desiredHash(desired) };
-      this.policyDesired.set(ns, d);
+      const desired = build();
+      this.namespacedDesired.set(k, (d = { desired, hash: desiredHash(desired) }));
     }
-    const live = this.d.state.networkPolicy(ns, INSTANCES_NETWORK_POLICY);
+    const live = what === 'policy' ? this.d.state.networkPolicy(ns, INSTANCES_NETWORK_POLICY) : this.d.state.service(ns, INSTANCES_SERVICE);
     const key = childKey(d.desired);
     if (live && this.verified.has(key, live, d.hash)) return Promise.resolve();
-    let p = this.policyInFlight.get(ns);
+    let p = this.namespacedInFlight.get(k);
     if (!p) {
       const desired = d.desired;
-      p = this.ensureByMetadata(key, d.hash, live, () => desired, log).finally(() => this.policyInFlight.delete(ns));
-      this.policyInFlight.set(ns, p);
+      p = this.ensureByMetadata(key, d.hash, live, () => desired, log).finally(() => this.namespacedInFlight.delete(k));
+      this.namespacedInFlight.set(k, p);
     }
     return p;
   }
@@ -406,10 +422,10 @@ export class InstanceReconciler {
     return !users || Boolean(wai.spec.mongodb?.secretRef) || (await users.kind()) === 'shared';
   }
 
-  /** Drops what is remembered about a deleted instance's children (the namespace's NetworkPolicy stays). */
+  /** Drops what is remembered about a deleted instance's children (the namespace's NetworkPolicy and Service stay). */
   private forget(ns: string, name: string): void {
     const n = childNames(name);
-    for (const k of [`Secret/${ns}/${n.internalSecret}`, `Service/${ns}/${n.headlessService}`, `StatefulSet/${ns}/${n.statefulSet}`])
+    for (const k of [`Secret/${ns}/${n.internalSecret}`, `Service/${ns}/${n.legacyHeadlessService}`, `StatefulSet/${ns}/${n.statefulSet}`])
       this.verified.delete(k);
     this.desired.delete(ns, name);
   }
@@ -430,7 +446,7 @@ export class InstanceReconciler {
       wai,
       'Normal',
       'Deleting',
-      'Removing the finalizer; the garbage collector deletes the StatefulSet, Service, Secret and session volume',
+      'Removing the finalizer; the garbage collector deletes the StatefulSet, Secret and session volume (and an older instance’s own Service)',
     );
     try {
       await this.d.client.jsonPatch(this.d.client.objectPath(wai), [

@@ -1,10 +1,11 @@
 /** Pure builders of an instance's children, tested without a cluster (like CloudNativePG's pkg/specs tests). */
-import { INTERNAL_KEY_SECRET_KEY, LABELS, type WhatsAppInstance } from '@wacloud/crds';
+import { INTERNAL_KEY_SECRET_KEY, LABELS, instancePodHost, type WhatsAppInstance } from '@wacloud/crds';
 import {
   MONGODB_URI_SECRET_KEY,
+  buildInstancesService,
   buildInternalSecret,
+  buildLegacyService,
   buildNetworkPolicy,
-  buildService,
   buildStatefulSet,
   databaseName,
   ipBlocks,
@@ -56,7 +57,7 @@ const env = (s: ReturnType<typeof buildStatefulSet>) =>
 describe('every child', () => {
   const children = [
     buildInternalSecret(wai(), { existingKey: undefined, defaultMongoUri: 'mongodb://m:27017/' }),
-    buildService(wai()),
+    buildLegacyService(wai()),
     buildStatefulSet(wai(), opts),
   ];
   test('is owned by the instance as its controller, in its namespace, with the owner label', () => {
@@ -179,18 +180,43 @@ describe('internal Secret', () => {
 });
 
 describe('Services and NetworkPolicy', () => {
-  test("one headless Service: the StatefulSet's governing service and the api's address, selecting the pod, not-ready pods too", () => {
-    const h = buildService(wai());
-    expect(h.metadata!.name).toBe('sales-headless');
+  test("one headless Service per namespace: every StatefulSet's governing service, selecting instance pods only, not-ready pods too, no owner", () => {
+    const h = buildInstancesService('tenants');
+    expect(h.metadata).toEqual({
+      name: 'wacloud-instances',
+      namespace: 'tenants',
+      labels: {
+        'app.kubernetes.io/name': 'wacloud-instance',
+        'app.kubernetes.io/component': 'instance',
+        'app.kubernetes.io/part-of': 'wacloud',
+        'app.kubernetes.io/managed-by': 'wacloud-operator',
+      },
+    });
     expect(h.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
     expect(h.spec).not.toHaveProperty('type');
-    expect(h.spec!.selector).toEqual(buildStatefulSet(wai(), opts).spec!.selector!.matchLabels);
+    // Every instance's pod (each StatefulSet's selector includes it) and nothing but instance pods.
+    expect(h.spec!.selector).toEqual({ 'app.kubernetes.io/name': 'wacloud-instance' });
+    for (const name of ['sales', 'support']) {
+      const sts = buildStatefulSet(wai({}, name), opts);
+      expect(sts.spec!.selector!.matchLabels).toMatchObject(h.spec!.selector!);
+      expect(sts.spec!.serviceName).toBe('wacloud-instances');
+    }
     expect(h.spec!.ports!.map((p) => [p.name, p.port])).toEqual([
       ['public', 8080],
       ['internal', 8081],
       ['metrics', 9090],
     ]);
-    expect(buildStatefulSet(wai(), opts).spec!.serviceName).toBe(h.metadata!.name);
+    // The pod's own DNS name under it (what the api and the session probe use).
+    expect(instancePodHost('sales', h.metadata!.name!)).toBe('sales-0.wacloud-instances');
+  });
+  test("an older instance's own headless Service: selecting its pod, governing a StatefulSet created with it (serviceName is immutable)", () => {
+    const h = buildLegacyService(wai());
+    expect(h.metadata!.name).toBe('sales-headless');
+    expect(h.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true });
+    expect(h.spec!.selector).toEqual(buildStatefulSet(wai(), opts).spec!.selector!.matchLabels);
+    expect(h.spec!.ports).toEqual(buildInstancesService('tenants').spec!.ports);
+    expect(buildStatefulSet(wai(), opts, 'sales-headless').spec!.serviceName).toBe('sales-headless');
+    expect(instancePodHost('sales', 'sales-headless')).toBe('sales-0.sales-headless');
   });
   test("one NetworkPolicy per namespace: every instance pod (not one instance's), no owner, watched by the managed-by label", () => {
     const np = buildNetworkPolicy('tenants', npOpts);

@@ -49,7 +49,7 @@ function served(): V1StatefulSet {
 }
 
 describe('slimStatefulSet', () => {
-  test('keeps identity (with generation), labels, ownership, spec.replicas and the status the reconciler reads; no other spec', () => {
+  test('keeps identity (with generation), labels, ownership, spec.replicas and serviceName and the status the reconciler reads; no other spec', () => {
     const c = slimStatefulSet(served());
     expect(c).toEqual({
       apiVersion: 'apps/v1',
@@ -63,7 +63,8 @@ describe('slimStatefulSet', () => {
         labels: served().metadata!.labels,
         ownerReferences: served().metadata!.ownerReferences,
       },
-      spec: { replicas: 1 },
+      // The governing Service: the shared one, or an older StatefulSet's own (immutable; the reconciler keeps it).
+      spec: { replicas: 1, serviceName: 'wacloud-instances' },
       status: { replicas: 1, readyReplicas: 1, observedGeneration: 2 },
     });
     // A tenth of the JSON the whole object takes (the spec was kept as text before: ~4–6 KiB per instance).

@@ -14,18 +14,19 @@ const base = (): WhatsAppInstance => ({
 });
 
 describe('DesiredMemo', () => {
-  const hashes: DesiredHashes = { statefulSet: 's', service: 'v', secret: 'k' };
+  const hashes: DesiredHashes = { statefulSet: 's', secret: 'k' };
   const config = {};
+  const SVC = 'wacloud-instances';
 
   test('the same inputs compute once, also from an equal copy of the instance', () => {
     const memo = new DesiredMemo();
     let calls = 0;
     const compute = () => (calls++, hashes);
     const wai = base();
-    expect(memo.hashes(wai, config, compute)).toBe(hashes);
-    memo.hashes(wai, config, compute);
-    memo.hashes(structuredClone(wai), config, compute);
-    memo.hashes({ ...wai, metadata: { ...wai.metadata, labels: { team: 'blue' }, resourceVersion: '9' } }, config, compute);
+    expect(memo.hashes(wai, config, SVC, compute)).toBe(hashes);
+    memo.hashes(wai, config, SVC, compute);
+    memo.hashes(structuredClone(wai), config, SVC, compute);
+    memo.hashes({ ...wai, metadata: { ...wai.metadata, labels: { team: 'blue' }, resourceVersion: '9' } }, config, SVC, compute);
     expect([calls, memo.computed]).toEqual([1, 1]);
   });
 
@@ -38,18 +39,26 @@ describe('DesiredMemo', () => {
   ])('a new %s computes again', (_input, change) => {
     const memo = new DesiredMemo();
     const wai = base();
-    memo.hashes(wai, config, () => hashes);
-    memo.hashes(change(wai), config, () => hashes);
+    memo.hashes(wai, config, SVC, () => hashes);
+    memo.hashes(change(wai), config, SVC, () => hashes);
+    expect(memo.computed).toBe(2);
+  });
+
+  test("another governing Service (an older instance's StatefulSet, seen once it is cached) computes again", () => {
+    const memo = new DesiredMemo();
+    memo.hashes(base(), config, SVC, () => hashes);
+    memo.hashes(base(), config, 'a-headless', () => ({ ...hashes, service: 'v' }));
+    expect(memo.hashes(base(), config, 'a-headless', () => hashes).service).toBe('v');
     expect(memo.computed).toBe(2);
   });
 
   test('another configuration object computes again; a forgotten instance too', () => {
     const memo = new DesiredMemo();
-    memo.hashes(base(), config, () => hashes);
-    memo.hashes(base(), {}, () => hashes);
+    memo.hashes(base(), config, SVC, () => hashes);
+    memo.hashes(base(), {}, SVC, () => hashes);
     expect(memo.computed).toBe(2);
     memo.delete('ns', 'a');
-    memo.hashes(base(), {}, () => hashes);
+    memo.hashes(base(), {}, SVC, () => hashes);
     expect([memo.computed, memo.size]).toEqual([3, 1]);
   });
 });

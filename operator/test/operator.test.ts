@@ -3,8 +3,11 @@
  * as its own process, authenticated as its ServiceAccount under the least-privilege RBAC of deploy/rbac.yaml.
  */
 import { readFileSync } from 'node:fs';
-import { EXAMPLES_DIR } from '@wacloud/crds';
+import { API_VERSION, EXAMPLES_DIR, KIND, type WhatsAppInstance } from '@wacloud/crds';
 import { eventually, type ControlPlane } from '@wacloud/testenv';
+import { buildStatefulSet } from '../src/builders/index.js';
+import { statefulSetOptions } from '../src/child-options.js';
+import { loadOperatorConfig } from '../src/config.js';
 import { RBAC_YAML, getJson, kubectlOk, startClusterWithCrd, startOperator, type RunningOperator } from './harness.js';
 
 let cp: ControlPlane;
@@ -29,10 +32,9 @@ afterEach(() => {
     process.stderr.write(op?.proc.output().slice(-4000) ?? '');
 });
 
-/** The children an instance owns: its StatefulSet, its one (headless) Service and its internal Secret. */
+/** The children an instance owns: its StatefulSet and its internal Secret (the namespace's Service is shared). */
 const children = async (name: string) => ({
   sts: await getJson(cp, 'statefulset', name, NS),
-  headless: await getJson(cp, 'service', `${name}-headless`, NS),
   secret: await getJson(cp, 'secret', `${name}-internal`, NS),
 });
 
@@ -54,7 +56,7 @@ describe('reconciling the examples', () => {
       expect(wai.metadata.finalizers).toContain('wacloud.io/finalizer');
       expect(wai.status).toMatchObject({
         phase: 'Provisioning',
-        serviceName: `${name}-headless`,
+        serviceName: 'wacloud-instances',
         internalSecretRef: { name: `${name}-internal`, key: 'internal-api-key' },
       });
       const c = await children(name);
@@ -79,10 +81,10 @@ describe('reconciling the examples', () => {
           expect.arrayContaining([kind === 'secret' ? 'wacloud-operator/Update' : 'wacloud-operator/Apply']),
         ]);
       }
-      // One Service per instance (headless, also the api's address), no ClusterIP one; no NetworkPolicy of its own.
-      expect(c.headless.spec.clusterIP).toBe('None');
-      expect(await getJson(cp, 'service', name, NS)).toBeUndefined();
+      // No Service and no NetworkPolicy of its own: the namespace's shared headless Service governs its StatefulSet.
+      for (const own of [name, `${name}-headless`]) expect(await getJson(cp, 'service', own, NS)).toBeUndefined();
       expect(await getJson(cp, 'networkpolicy', name, NS)).toBeUndefined();
+      expect(c.sts.spec.serviceName).toBe('wacloud-instances');
       expect(c.sts.spec.replicas).toBe(1);
       expect(c.sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenScaled: 'Retain', whenDeleted: 'Delete' });
     }
@@ -111,6 +113,14 @@ describe('reconciling the examples', () => {
     );
     const explain = await kubectlOk(cp, ['explain', 'wai.spec.suspended']);
     expect(explain).toMatch(/Scale the instance to zero/);
+    // One headless Service for the namespace's instance pods (each pod: <name>-0.wacloud-instances.<ns>.svc), no owner.
+    const svc = await getJson(cp, 'service', 'wacloud-instances', NS);
+    expect(svc.metadata.ownerReferences).toBeUndefined();
+    expect(svc.spec).toMatchObject({
+      clusterIP: 'None',
+      publishNotReadyAddresses: true,
+      selector: { 'app.kubernetes.io/name': 'wacloud-instance' },
+    });
   });
 
   test('the internal key is created once and never rotated; a Created event is recorded', async () => {
@@ -275,16 +285,52 @@ describe('drift', () => {
     expect(back.spec.replicas).toBe(1);
     await kubectlOk(cp, ['scale', 'statefulset', 'support-line', '-n', NS, '--replicas=3']);
     await eventually(async () => (await getJson(cp, 'statefulset', 'support-line', NS)).spec.replicas === 1, 15_000);
-    await kubectlOk(cp, ['delete', 'service', 'support-line-headless', '-n', NS]);
-    await eventually(() => getJson(cp, 'service', 'support-line-headless', NS), 15_000);
-    // The namespace's policy has no owner: its deletion is still seen and put right (through any one instance).
-    const np = await getJson(cp, 'networkpolicy', 'wacloud-instances', NS);
-    await kubectlOk(cp, ['delete', 'networkpolicy', 'wacloud-instances', '-n', NS]);
-    const npBack = await eventually(async () => {
-      const p = await getJson(cp, 'networkpolicy', 'wacloud-instances', NS);
-      return p && p.metadata.uid !== np.metadata.uid ? p : undefined;
+    // The namespace's policy and Service have no owner: their deletion is still seen and put right (through any one instance).
+    for (const kind of ['networkpolicy', 'service']) {
+      const before = await getJson(cp, kind, 'wacloud-instances', NS);
+      await kubectlOk(cp, ['delete', kind, 'wacloud-instances', '-n', NS]);
+      const back = await eventually(async () => {
+        const p = await getJson(cp, kind, 'wacloud-instances', NS);
+        return p && p.metadata.uid !== before.metadata.uid ? p : undefined;
+      }, 15_000);
+      expect([kind, back.spec.selector ?? back.spec.podSelector]).toEqual([kind, before.spec.selector ?? before.spec.podSelector]);
+    }
+  });
+});
+
+describe('an instance from before the shared Service', () => {
+  test('its StatefulSet keeps its own governing Service (serviceName is immutable): kept, owned, put back; status names it', async () => {
+    // A StatefulSet as an earlier operator made it (its own `<name>-headless`; its immutable fields as the builder's),
+    // without an owner yet: adopted by the instance created next.
+    const old = {
+      apiVersion: API_VERSION,
+      kind: KIND,
+      metadata: { name: 'old-line', namespace: NS, uid: 'x' },
+      spec: { owner: 'tenant-o' },
+    };
+    const sts = buildStatefulSet(old as WhatsAppInstance, statefulSetOptions(loadOperatorConfig({})), 'old-line-headless');
+    delete sts.metadata!.ownerReferences;
+    expect((await cp.kubectl(['apply', '-n', NS, '-f', '-'], { stdin: JSON.stringify(sts) })).code).toBe(0);
+    const instance = 'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: old-line}\nspec: {owner: tenant-o}\n';
+    expect((await cp.kubectl(['apply', '-n', NS, '-f', '-'], { stdin: instance })).code).toBe(0);
+    const wai = await eventually(async () => {
+      const w = await getJson(cp, 'wai', 'old-line', NS);
+      return condition(w, 'Reconciled')?.status === 'True' ? w : undefined;
+    }, 30_000);
+    expect(wai.status.serviceName).toBe('old-line-headless');
+    const adopted = await getJson(cp, 'statefulset', 'old-line', NS);
+    expect(adopted.spec.serviceName).toBe('old-line-headless');
+    expect(adopted.metadata.ownerReferences?.[0]?.uid).toBe(wai.metadata.uid);
+    const own = await getJson(cp, 'service', 'old-line-headless', NS);
+    expect(own.metadata.ownerReferences?.[0]?.uid).toBe(wai.metadata.uid);
+    expect(own.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, selector: sts.spec!.selector.matchLabels });
+    await kubectlOk(cp, ['delete', 'service', 'old-line-headless', '-n', NS]);
+    await eventually(async () => {
+      const s = await getJson(cp, 'service', 'old-line-headless', NS);
+      return s && s.metadata.uid !== own.metadata.uid ? s : undefined;
     }, 15_000);
-    expect(npBack.spec).toEqual(np.spec);
+    await kubectlOk(cp, ['delete', 'wai', 'old-line', '-n', NS, '--wait=false']);
+    await eventually(async () => (await getJson(cp, 'wai', 'old-line', NS)) === undefined, 30_000);
   });
 });
 

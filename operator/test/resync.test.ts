@@ -82,7 +82,7 @@ describe('a resync of an up-to-date instance', () => {
   beforeAll(async () => {
     await applyInstance();
     await reconciled();
-    await eventually(() => getJson(cp, 'service', `${NAME}-headless`, NS));
+    await eventually(() => getJson(cp, 'service', 'wacloud-instances', NS));
   }, 60_000);
 
   test('builds no child and writes nothing; a label on the instance (no builder reads it) changes neither', async () => {
@@ -164,14 +164,14 @@ describe('a resync of an up-to-date instance', () => {
     await kubectlOk(cp, [
       'patch',
       'service',
-      `${NAME}-headless`,
+      'wacloud-instances',
       '-n',
       NS,
       '--type=merge',
       '-p',
       '{"spec":{"publishNotReadyAddresses":false}}',
     ]);
-    await eventually(async () => (await getJson(cp, 'service', `${NAME}-headless`, NS))?.spec.publishNotReadyAddresses === true, 20_000);
+    await eventually(async () => (await getJson(cp, 'service', 'wacloud-instances', NS))?.spec.publishNotReadyAddresses === true, 20_000);
     await kubectlOk(cp, ['label', 'secret', `${NAME}-internal`, '-n', NS, 'wacloud.io/owner=someone-else', '--overwrite']);
     await eventually(
       async () => (await getJson(cp, 'secret', `${NAME}-internal`, NS))?.metadata.labels['wacloud.io/owner'] === 'tenant-r',

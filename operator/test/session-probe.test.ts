@@ -11,10 +11,17 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { WhatsAppInstance } from '@wacloud/crds';
-import { getJson, httpSessionProbe } from '../src/session-probe.js';
+import { getJson, httpSessionProbe, sessionHealthUrl } from '../src/session-probe.js';
 
 const operatorDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const wai = { metadata: { name: 'w1', namespace: 'ns' }, spec: { owner: 'o' } } as unknown as WhatsAppInstance;
+
+describe('sessionHealthUrl', () => {
+  it("is the pod's own DNS name under its StatefulSet's governing Service (shared, or an older instance's own)", () => {
+    expect(sessionHealthUrl(wai, 'wacloud-instances')).toBe('http://w1-0.wacloud-instances.ns.svc:8080/health');
+    expect(sessionHealthUrl(wai, 'w1-headless')).toBe('http://w1-0.w1-headless.ns.svc:8080/health');
+  });
+});
 
 describe('httpSessionProbe', () => {
   let server: http.Server;
@@ -42,7 +49,7 @@ describe('httpSessionProbe', () => {
     await new Promise((r) => server.close(r));
   });
 
-  const probe = (p: string, timeoutMs = 5000) => httpSessionProbe(timeoutMs, () => base + p)(wai);
+  const probe = (p: string, timeoutMs = 5000) => httpSessionProbe(timeoutMs, () => base + p)(wai, 'wacloud-instances');
 
   it('reads the session state (and reason) of a 2xx /health', async () => {
     await expect(probe('/ok')).resolves.toEqual({ state: 'CONNECTED' });
@@ -54,7 +61,7 @@ describe('httpSessionProbe', () => {
     await expect(probe('/error')).resolves.toBeUndefined();
     await expect(probe('/garbage')).resolves.toBeUndefined();
     await expect(probe('/hang', 300)).resolves.toBeUndefined();
-    await expect(httpSessionProbe(2000, () => 'http://127.0.0.1:1/health')(wai)).resolves.toBeUndefined();
+    await expect(httpSessionProbe(2000, () => 'http://127.0.0.1:1/health')(wai, 'wacloud-instances')).resolves.toBeUndefined();
   });
 
   it("works in a node process with the image's flags (CMD and NODE_OPTIONS of operator/Dockerfile)", async () => {

@@ -128,7 +128,7 @@ describe('status and endpoints', () => {
     expect(await codeOf(provider.internalKey('no-such-line'))).toBe('not_found');
   });
 
-  test('endpoints of a Running instance: URLs from status.serviceName, key from status.internalSecretRef', async () => {
+  test('endpoints of a Running instance: URLs of its pod under status.serviceName, key from status.internalSecretRef', async () => {
     const p = new KubernetesProvider({
       kubeConfig: cp.kubeConfig(),
       namespace: UNWATCHED,
@@ -159,9 +159,10 @@ describe('status and endpoints', () => {
     expect(await p.status('by-hand')).toEqual({ phase: 'Running', sessionState: 'WORKING' });
     expect(await codeOf(p.endpoints('by-hand'))).toBe('not_ready'); // the Secret is not there yet
     await kubectlOk(cp, ['create', 'secret', 'generic', 'custom-secret', '-n', UNWATCHED, '--from-literal=k=s3cr3t-key']);
+    // The pod's own DNS name under the governing Service status.serviceName names (never that Service's name alone).
     expect(await p.endpoints('by-hand')).toEqual({
-      publicUrl: 'http://custom-svc.unwatched.svc.cluster.local:8080',
-      internalUrl: 'http://custom-svc.unwatched.svc.cluster.local:8081',
+      publicUrl: 'http://by-hand-0.custom-svc.unwatched.svc.cluster.local:8080',
+      internalUrl: 'http://by-hand-0.custom-svc.unwatched.svc.cluster.local:8081',
       internalKey: 's3cr3t-key',
     });
     await p.suspend('by-hand');

@@ -1,7 +1,7 @@
 /** Pure builders of an instance's desired children (one file per kind), unit-tested without a cluster. */
 export { childLabels, childMeta, instancePodLabels, ownerReference, selectorLabels } from './meta.js';
 export { MONGODB_URI_SECRET_KEY, buildInternalSecret, databaseName, mongoUriWithDatabase, newInternalKey } from './secret.js';
-export { METRICS_PORT, buildService } from './service.js';
+export { INSTANCES_SERVICE, METRICS_PORT, buildInstancesService, buildLegacyService } from './service.js';
 export { cidrContains, parseCidr, type Cidr } from './cidr.js';
 export {
   INSTANCES_NETWORK_POLICY,

@@ -1,14 +1,20 @@
 /**
- * The instance's Service: one headless Service (`<name>-headless`, no ClusterIP) that is both the StatefulSet's
- * governing service (stable pod DNS) and the address the api uses (gateway, internal API: `status.serviceName`) —
- * with a single pod, its DNS name resolves straight to that pod. `publishNotReadyAddresses`: the gateway must reach a
- * pod that waits for its QR scan. Prometheus scrapes the pods through a PodMonitor, not a Service.
- * (Before, a second, ClusterIP Service named like the instance served the api: one more write and a ClusterIP
- * allocation per instance, and kube-proxy rules on every node, for a single backend.)
+ * The instances' Service: one headless Service per namespace ({@link INSTANCES_SERVICE}, no ClusterIP, no owner),
+ * selecting every instance pod by `app.kubernetes.io/name=wacloud-instance` — the governing service of every
+ * instance's StatefulSet, so each pod gets its own DNS name `<name>-0.wacloud-instances.<namespace>.svc`, the address
+ * the api uses (gateway, internal API: `status.serviceName`, `instancePodHost` in @wacloud/crds). Written once per
+ * namespace, like the NetworkPolicy: a Service per instance was one more write and one more cached object per
+ * instance. `publishNotReadyAddresses`: the gateway must reach a pod that waits for its QR scan. Prometheus scrapes
+ * the pods through a PodMonitor, not a Service.
+ *
+ * Instances whose StatefulSet was created before (its `spec.serviceName` cannot change) keep their own headless
+ * Service `<name>-headless` ({@link buildLegacyService}), owned by the instance.
  */
 import type { V1Service, V1ServicePort } from '@kubernetes/client-node';
-import { PORTS, childNames, type WhatsAppInstance } from '@wacloud/crds';
-import { childMeta, selectorLabels } from './meta.js';
+import { INSTANCES_SERVICE, LABELS, PORTS, childNames, type WhatsAppInstance } from '@wacloud/crds';
+import { childMeta, instancePodLabels, selectorLabels } from './meta.js';
+
+export { INSTANCES_SERVICE };
 
 export const METRICS_PORT = { name: 'metrics', port: 9090 } as const;
 
@@ -21,12 +27,38 @@ const ports = (): V1ServicePort[] =>
     appProtocol: 'http',
   }));
 
-/** Desired Service of the instance: headless, selecting its pod, public, internal and metrics ports. */
-export function buildService(wai: WhatsAppInstance): V1Service {
+/**
+ * Desired shared Service of the instances of `namespace`: headless, not-ready addresses published, selecting every
+ * instance pod there (and nothing else: only instance pods carry `app.kubernetes.io/name=wacloud-instance`), public,
+ * internal and metrics ports. No owner (it outlives any one instance); the `managed-by` label the operator watches.
+ */
+export function buildInstancesService(namespace: string): V1Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: childMeta(wai, childNames(wai.metadata.name!).headlessService),
+    metadata: {
+      name: INSTANCES_SERVICE,
+      namespace,
+      labels: {
+        ...instancePodLabels(),
+        [LABELS.COMPONENT]: 'instance',
+        [LABELS.PART_OF]: 'wacloud',
+        [LABELS.MANAGED_BY]: 'wacloud-operator',
+      },
+    },
+    spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector: instancePodLabels(), ports: ports() },
+  };
+}
+
+/**
+ * Desired per-instance Service of an instance whose StatefulSet's governing service is `<name>-headless` (created
+ * before the shared Service): headless, selecting its pod, the same ports, owned by the instance.
+ */
+export function buildLegacyService(wai: WhatsAppInstance): V1Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: childMeta(wai, childNames(wai.metadata.name!).legacyHeadlessService),
     spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector: selectorLabels(wai), ports: ports() },
   };
 }

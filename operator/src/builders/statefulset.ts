@@ -4,7 +4,14 @@
  * instance needs no new QR, and deleted with the StatefulSet (whenDeleted: Delete).
  */
 import type { V1EnvVar, V1ResourceRequirements, V1StatefulSet } from '@kubernetes/client-node';
-import { INTERNAL_KEY_SECRET_KEY, PORTS, RESTARTED_AT_ANNOTATION, childNames, type WhatsAppInstance } from '@wacloud/crds';
+import {
+  INSTANCES_SERVICE,
+  INTERNAL_KEY_SECRET_KEY,
+  PORTS,
+  RESTARTED_AT_ANNOTATION,
+  childNames,
+  type WhatsAppInstance,
+} from '@wacloud/crds';
 import { childMeta, childLabels, selectorLabels } from './meta.js';
 import { MONGODB_URI_SECRET_KEY } from './secret.js';
 import { METRICS_PORT } from './service.js';
@@ -78,8 +85,9 @@ function env(wai: WhatsAppInstance, o: StatefulSetOptions): V1EnvVar[] {
 /**
  * Desired StatefulSet of the instance (named like it); one replica, none while `spec.suspended`. The resource's
  * `wacloud.io/restarted-at` annotation is carried onto the pod template: a new value rolls the pod (a restart).
+ * `serviceName`: its governing Service — the namespace's shared one, or (immutable) the one an existing StatefulSet has.
  */
-export function buildStatefulSet(wai: WhatsAppInstance, o: StatefulSetOptions): V1StatefulSet {
+export function buildStatefulSet(wai: WhatsAppInstance, o: StatefulSetOptions, serviceName: string = INSTANCES_SERVICE): V1StatefulSet {
   const names = childNames(wai.metadata.name!);
   const restartedAt = wai.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
   // /health answers while the process serves (the gateway must reach a pod waiting for a QR); /health/live fails once
@@ -96,7 +104,7 @@ export function buildStatefulSet(wai: WhatsAppInstance, o: StatefulSetOptions): 
     metadata: childMeta(wai, names.statefulSet),
     spec: {
       replicas: wai.spec.suspended ? 0 : 1,
-      serviceName: names.headlessService,
+      serviceName,
       selector: { matchLabels: selectorLabels(wai) },
       podManagementPolicy: 'OrderedReady',
       updateStrategy: { type: 'RollingUpdate' },

@@ -16,12 +16,14 @@
  */
 import {
   API_VERSION,
+  INSTANCES_SERVICE,
   INTERNAL_KEY_SECRET_KEY,
   KIND,
   PLURAL,
   PORTS,
   RESTARTED_AT_ANNOTATION,
   childNames,
+  instancePodHost,
   type WhatsAppInstance,
 } from '@wacloud/crds';
 import { KubeClient, asApiServerError, isRetryable, type KubeConfigLike } from '@wacloud/kube-runtime';
@@ -166,7 +168,8 @@ export class KubernetesProvider implements InstanceProvider {
   }
 
   /**
-   * In-cluster URLs of the instance's Service (`http://<service>.<namespace>.<serviceDomain>:8080` and `:8081`) and
+   * In-cluster URLs of the instance's pod (`http://<id>-0.<status.serviceName>.<namespace>.<serviceDomain>:8080` and
+   * `:8081`: its DNS name under its StatefulSet's governing Service, `wacloud-instances` unless an older one) and
    * its internal key from the operator's Secret.
    * @throws ProviderError `not_found` when the resource does not exist; `not_ready` while it is being deleted,
    * suspended, not `Running`, or its Secret is not there yet; `invalid_id`, `unavailable`, `rejected`.
@@ -179,7 +182,8 @@ export class KubernetesProvider implements InstanceProvider {
     if (wai.spec.suspended) throw new ProviderError('not_ready', `instance ${id} is suspended`);
     const phase = wai.status?.phase ?? 'Pending';
     if (phase !== 'Running') throw new ProviderError('not_ready', `instance ${id} is not running (phase ${phase})`);
-    const host = `${wai.status?.serviceName || childNames(id).headlessService}.${this.namespace}.${this.serviceDomain}`;
+    // The pod's own DNS name under its StatefulSet's governing Service (never the shared Service's name: all pods).
+    const host = `${instancePodHost(id, wai.status?.serviceName || INSTANCES_SERVICE)}.${this.namespace}.${this.serviceDomain}`;
     return {
       publicUrl: `http://${host}:${PORTS.public.port}`,
       internalUrl: `http://${host}:${PORTS.internal.port}`,
