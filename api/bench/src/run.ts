@@ -7,7 +7,7 @@
  * Sizes (flag, else environment variable, else default):
  *   --instances / BENCH_BILLING_INSTANCES billing: due instances                                default 10000
  *   --seconds / BENCH_SECONDS       gateway, webhooks: seconds per autocannon run         default 10
- *   --ws-events / BENCH_WS_EVENTS   gateway: inbound messages per WebSocket relay burst   default 2000
+ *   --ws-events / BENCH_WS_EVENTS   gateway: inbound messages per WebSocket relay burst   default 10000
  *   --messages / BENCH_WEBHOOK_MESSAGES   webhooks: inbound messages in the burst               default 5000
  *   --stall-ms / BENCH_WEBHOOK_STALL_MS   webhooks: give up after this long without a delivery  default 60000
  *   --timeout-seconds / BENCH_WEBHOOK_TIMEOUT_SECONDS  webhooks: give up after this long in all (figures of what arrived) default 900
@@ -24,7 +24,7 @@ import { runWebhooks } from './webhooks.js';
 const SIZE_SOURCES = {
   instances: { flag: 'instances', env: 'BENCH_BILLING_INSTANCES', def: 10_000, min: 1 },
   seconds: { flag: 'seconds', env: 'BENCH_SECONDS', def: 10, min: 1 },
-  wsEvents: { flag: 'ws-events', env: 'BENCH_WS_EVENTS', def: 2000, min: 1, max: 10_000 },
+  wsEvents: { flag: 'ws-events', env: 'BENCH_WS_EVENTS', def: 10_000, min: 1, max: 10_000 },
   messages: { flag: 'messages', env: 'BENCH_WEBHOOK_MESSAGES', def: 5000, min: 1, max: 10_000 },
   stallMs: { flag: 'stall-ms', env: 'BENCH_WEBHOOK_STALL_MS', def: 60_000, min: 1000 },
   timeoutS: { flag: 'timeout-seconds', env: 'BENCH_WEBHOOK_TIMEOUT_SECONDS', def: 900, min: 10 },
