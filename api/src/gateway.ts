@@ -55,8 +55,15 @@ const PREFIX = /^\/v1\/instances\/(i-[a-z2-7]{12})\/api(\/.*)?$/;
 /** The `route` label of the gateway's requests in `http_request_duration_seconds`. */
 export const GATEWAY_ROUTE = '/v1/instances/:id/api/*';
 
-/** A request's path without its query. */
+/** A request's path without its query; of an absolute-form target (`http://host/path`, which HTTP/1.1 servers accept) too. */
 const pathOf = (url: string) => {
+  if (url[0] !== '/') {
+    try {
+      return new URL(url).pathname;
+    } catch {
+      return url;
+    }
+  }
   const q = url.indexOf('?');
   return q < 0 ? url : url.slice(0, q);
 };

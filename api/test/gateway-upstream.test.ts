@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { pino } from 'pino';
@@ -246,4 +247,17 @@ test("a client that goes away mid-answer ends the instance's answer too; the gat
   const ok = await fetch(`${gatewayUrl}/v1/instances/i-aaaaaaaaaaaa/api/v1/ok`, { headers: { authorization: `Bearer ${token}` } });
   expect({ status: ok.status, body: await ok.text() }).toEqual({ status: 200, body: 'fine' });
   expect(uncaught).toEqual([]);
+});
+
+test('an absolute-form request target (http://host/path) is the gateway’s like its path alone', async () => {
+  const { port } = new URL(gatewayUrl);
+  const s = net.connect(Number(port), '127.0.0.1');
+  s.write(
+    `GET http://127.0.0.1:${port}/v1/instances/i-aaaaaaaaaaaa/api/v1/ok?x=1 HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+      `Authorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
+  );
+  let answer = '';
+  for await (const c of s) answer += String(c);
+  expect(answer).toMatch(/^HTTP\/1\.1 200 /);
+  expect(answer.slice(answer.indexOf('\r\n\r\n'))).toContain('fine'); // (chunked: the instance declared no length)
 });
