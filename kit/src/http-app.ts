@@ -3,8 +3,9 @@
  * limit (413 beyond, 415 for other media types; `json-body.ts`, which spares a process iconv-lite's codec tables),
  * coded errors (`HttpError` → `{error: {code, message, details?}}`, never a stack; kit's own codes, statuses and
  * messages come from `KIT_ERROR_CATALOGUE`), 405 `method_not_allowed` with an `Allow` header for a known path asked
- * with another method, pino-http request logging (the logger redacts credentials), a request-duration histogram, `/openapi.json` and
- * `/metrics`. Requests a service answers ahead of express (e.g. the api's gateway) go through `front-route.ts`.
+ * with another method, pino-http request logging (the logger redacts credentials), a request-duration histogram,
+ * `/openapi.json` and `/metrics`. Requests a service answers ahead of express (e.g. the api's gateway) go through
+ * `front-route.ts`.
  */
 import express, { type ErrorRequestHandler, type Express, type Request, type RequestHandler, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
