@@ -11,7 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CRD_YAML_PATH } from '@wacloud/crds';
-import { eventually, freePort, startControlPlane, startProcess, toolsBin, type ControlPlane } from '@wacloud/testenv';
+import { eventually, freePort, startControlPlane, startProcess, toolsBin, waitForCrds, type ControlPlane } from '@wacloud/testenv';
 import { parse, parseAllDocuments } from 'yaml';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -439,14 +439,11 @@ describe('against a real kube-apiserver', () => {
     await kubectlOk(cp, ['apply', '--server-side', '-f', CRD_YAML_PATH]);
     // The Prometheus Operator's CRDs are not in a bare cluster: minimal ones for the monitoring.coreos.com/v1 kinds the chart uses.
     for (const crd of MONITORING_CRDS) await kubectlOk(cp, ['apply', '--server-side', '-f', '-'], crd);
-    await kubectlOk(cp, [
-      'wait',
-      '--for=condition=Established',
-      '--timeout=60s',
-      'crd/whatsappinstances.wacloud.io',
-      'crd/servicemonitors.monitoring.coreos.com',
-      'crd/podmonitors.monitoring.coreos.com',
-      'crd/prometheusrules.monitoring.coreos.com',
+    await waitForCrds(cp, [
+      'whatsappinstances.wacloud.io',
+      'servicemonitors.monitoring.coreos.com',
+      'podmonitors.monitoring.coreos.com',
+      'prometheusrules.monitoring.coreos.com',
     ]);
     await kubectlOk(cp, ['create', 'namespace', NS]);
   }, 120_000);

@@ -13,7 +13,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CRD_YAML_PATH } from '@wacloud/crds';
-import { eventually, freePort, startControlPlane, startProcess, type ControlPlane, type ManagedProcess } from '@wacloud/testenv';
+import {
+  eventually,
+  freePort,
+  startControlPlane,
+  startProcess,
+  waitForCrds,
+  type ControlPlane,
+  type ManagedProcess,
+} from '@wacloud/testenv';
 import { BenchApi } from './api.js';
 
 /** The operator workspace (three levels above bench/dist/bench, where tsconfig.bench.json puts this file). */
@@ -69,7 +77,7 @@ export async function startBenchCluster(): Promise<BenchCluster> {
   let api: BenchApi | undefined;
   try {
     await kubectlOk(cp, ['apply', '--server-side', '-f', CRD_YAML_PATH]);
-    await kubectlOk(cp, ['wait', '--for=condition=Established', '--timeout=60s', 'crd/whatsappinstances.wacloud.io']);
+    await waitForCrds(cp, ['whatsappinstances.wacloud.io']);
     await kubectlOk(cp, ['create', 'namespace', OPERATOR_NS]);
     await kubectlOk(cp, ['apply', '-f', RBAC_YAML]);
     const operatorKubeconfig = await cp.serviceAccountKubeconfig(OPERATOR_NS, 'wacloud-operator', { expirationSeconds: 7200 });

@@ -27,6 +27,7 @@ export {
   type ServiceAccountKubeconfigOptions,
   type StartControlPlaneOptions,
 } from './kube.js';
+export { waitForCrds } from './crd-wait.js';
 export { startCluster, CLUSTER_DOMAIN, SERVICE_CIDR, type Cluster, type StartClusterOptions } from './cluster.js';
 export {
   benchLog,
