@@ -49,7 +49,8 @@ beforeEach(() => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('valid and invalid verdicts are cached per instance and token, each for its own time', async () => {
-  const check = new TokenCheck({ validTtlMs: 100, invalidTtlMs: 1_000 });
+  let clock = 1_000_000;
+  const check = new TokenCheck({ validTtlMs: 100, invalidTtlMs: 1_000, now: () => clock });
   expect(await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_1')).toBe('r');
   expect(await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_1')).toBe('r');
   expect(await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_bad_1')).toBeUndefined();
@@ -59,11 +60,11 @@ test('valid and invalid verdicts are cached per instance and token, each for its
   // Another instance asks its own instance.
   expect(await check.permissions('i-bbbbbbbbbbbb', ep, 'wai_good_1')).toBe('r');
   expect(calls).toBe(3);
-  await sleep(250); // the valid verdict expired, the invalid one not yet
+  clock += 250; // the valid verdict expired, the invalid one not yet
   await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_1');
   await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_bad_1');
   expect(calls).toBe(4);
-  await sleep(900);
+  clock += 900;
   await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_bad_1');
   expect(calls).toBe(5);
 });
@@ -101,33 +102,40 @@ test('concurrent checks of one token share one call to the instance', async () =
 });
 
 test('a valid verdict past half its time answers at once and is renewed in the background; a deletion still ends it within its time', async () => {
+  // The check's clock is the test's (verdicts are timed by it), so the machine's load cannot shift the steps.
   const ttl = 4_000;
-  const check = new TokenCheck({ validTtlMs: ttl });
-  const t0 = Date.now();
-  const at = (ms: number) => sleep(Math.max(0, t0 + ms - Date.now()));
+  let clock = 1_000_000;
+  const t0 = clock;
+  const check = new TokenCheck({ validTtlMs: ttl, now: () => clock });
   expect(await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_renew')).toBe('r');
   expect(calls).toBe(1);
   // Past half its time, with the instance holding its answers: the checks answer from the cache while one renewal waits.
   let release!: () => void;
   hold = new Promise<void>((r) => (release = r));
-  await at(ttl / 2 + 300);
+  clock = t0 + ttl / 2 + 300;
   expect(await Promise.all([1, 2, 3].map(() => check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_renew')))).toEqual(['r', 'r', 'r']);
   await eventually(() => calls === 2);
-  await at(ttl - 100);
+  clock = t0 + ttl - 100;
   release(); // renewed just before the first verdict's time is up
   hold = undefined;
   await sleep(50);
-  // After the first verdict's time: still valid, and no call in the request's path.
-  await at(ttl + 200);
+  // After the first verdict's time: still valid, and no call in the request's path (a renewal not yet answered is
+  // the one awaited here, so from here on the renewed verdict is in place, timed between t0 + ttl − 100 and now).
+  clock = t0 + ttl + 200;
   expect(await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_renew')).toBe('r');
   expect(calls).toBe(2);
   // Deleted at the instance: refused once the renewed verdict is renewed again — within its time.
   revoked.add('wai_good_renew');
-  await at(ttl - 100 + ttl / 2 + 200);
+  clock = t0 + ttl + 200 + ttl / 2 + 100; // past half the renewed verdict's time, before its end
   expect(await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_renew')).toBe('r'); // the renewal starts
   await eventually(() => calls === 3);
-  await sleep(50);
-  expect(await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_renew')).toBeUndefined();
+  let verdict: string | undefined = 'r';
+  for (let i = 0; i < 500 && verdict !== undefined; i++) {
+    await sleep(10);
+    verdict = await check.permissions('i-aaaaaaaaaaaa', ep, 'wai_good_renew');
+  }
+  expect(verdict).toBeUndefined();
+  expect(calls).toBe(3);
 });
 
 /** Waits until `cond` holds (checked every 10 ms, at most 5 s). */

@@ -29,6 +29,8 @@ export interface TokenCheckOptions {
   /** Timeout of one verify call, ms. */
   timeoutMs?: number;
   logger?: Logger;
+  /** The clock verdicts are timed by, epoch ms (default `Date.now`; tests drive their own). */
+  now?: () => number;
 }
 
 interface Verdict {
@@ -69,6 +71,7 @@ export class TokenCheck {
   private readonly validTtlMs: number;
   private readonly invalidTtlMs: number;
   private readonly timeoutMs: number;
+  private readonly now: () => number;
   /** Calls to the instance under way, by cache key: concurrent checks of one token share one. */
   private readonly inFlight = new Map<string, Promise<Permission | undefined>>();
 
@@ -76,6 +79,7 @@ export class TokenCheck {
     this.validTtlMs = o.validTtlMs ?? 10_000;
     this.invalidTtlMs = o.invalidTtlMs ?? 30_000;
     this.timeoutMs = o.timeoutMs ?? 10_000;
+    this.now = o.now ?? Date.now;
     this.valid = new BoundedCache(o.maxEntries ?? 10_000);
     this.invalid = new BoundedCache(o.maxEntries ?? 10_000);
   }
@@ -88,7 +92,7 @@ export class TokenCheck {
    */
   async permissions(id: string, ep: InstanceEndpoints, token: string): Promise<Permission | undefined> {
     const key = `${id}:${createHash('sha256').update(token).digest('base64url')}`;
-    const now = Date.now();
+    const now = this.now();
     const cached = this.valid.get(key, now) ?? this.invalid.get(key, now);
     if (cached) {
       if (cached.renewAt !== undefined && now >= cached.renewAt && !this.inFlight.has(key))
@@ -102,7 +106,7 @@ export class TokenCheck {
   private verify(key: string, ep: InstanceEndpoints, token: string): Promise<Permission | undefined> {
     const call = this.ask(ep, token)
       .then((permissions) => {
-        const at = Date.now();
+        const at = this.now();
         if (permissions) {
           this.invalid.delete(key);
           this.valid.set(key, { permissions, expiresAt: at + this.validTtlMs, renewAt: at + this.validTtlMs / 2 });
