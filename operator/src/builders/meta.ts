@@ -1,5 +1,6 @@
 /**
- * Shared metadata of an instance's children: labels, selector, owner reference. Pure functions.
+ * Shared metadata of an instance's children (labels, selector, owner reference) and of the objects the operator writes
+ * once per namespace for all its instances. Pure functions.
  */
 import type { V1ObjectMeta, V1OwnerReference } from '@kubernetes/client-node';
 import { API_VERSION, KIND, LABELS, type WhatsAppInstance } from '@wacloud/crds';
@@ -41,4 +42,22 @@ export function ownerReference(wai: WhatsAppInstance): V1OwnerReference {
 /** Metadata of a child named `name` in the instance's namespace. */
 export function childMeta(wai: WhatsAppInstance, name: string): V1ObjectMeta {
   return { name, namespace: wai.metadata.namespace!, labels: childLabels(wai), ownerReferences: [ownerReference(wai)] };
+}
+
+/**
+ * Metadata of an object written once per namespace for every instance there (the NetworkPolicy, the headless
+ * Service): no owner (it outlives any one instance), the instance pods' label and the `managed-by` label the operator
+ * watches.
+ */
+export function namespaceObjectMeta(name: string, namespace: string): V1ObjectMeta {
+  return {
+    name,
+    namespace,
+    labels: {
+      ...instancePodLabels(),
+      [LABELS.COMPONENT]: 'instance',
+      [LABELS.PART_OF]: 'wacloud',
+      [LABELS.MANAGED_BY]: 'wacloud-operator',
+    },
+  };
 }

@@ -10,9 +10,9 @@
  * A rule without peers would admit everything, so a rule is left out when it has none (the port stays closed).
  */
 import type { V1LabelSelector, V1ObjectMeta } from '@kubernetes/client-node';
-import { LABELS, PORTS } from '@wacloud/crds';
+import { PORTS } from '@wacloud/crds';
 import { cidrContains, parseCidr, type Cidr } from './cidr.js';
-import { instancePodLabels } from './meta.js';
+import { instancePodLabels, namespaceObjectMeta } from './meta.js';
 import { METRICS_PORT } from './service.js';
 
 /** Pods by labels. `namespaceSelector` empty: the instance's own namespace; `podSelector` empty: every pod there. */
@@ -152,16 +152,7 @@ export function buildNetworkPolicy(namespace: string, o: NetworkPolicyOptions): 
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
-    metadata: {
-      name: INSTANCES_NETWORK_POLICY,
-      namespace,
-      labels: {
-        ...instancePodLabels(),
-        [LABELS.COMPONENT]: 'instance',
-        [LABELS.PART_OF]: 'wacloud',
-        [LABELS.MANAGED_BY]: 'wacloud-operator',
-      },
-    },
+    metadata: namespaceObjectMeta(INSTANCES_NETWORK_POLICY, namespace),
     spec: {
       podSelector: { matchLabels: instancePodLabels() },
       policyTypes: o.egress ? ['Ingress', 'Egress'] : ['Ingress'],

@@ -11,8 +11,8 @@
  * Service `<name>-headless` ({@link buildLegacyService}), owned by the instance.
  */
 import type { V1Service, V1ServicePort } from '@kubernetes/client-node';
-import { INSTANCES_SERVICE, LABELS, PORTS, childNames, type WhatsAppInstance } from '@wacloud/crds';
-import { childMeta, instancePodLabels, selectorLabels } from './meta.js';
+import { INSTANCES_SERVICE, PORTS, childNames, type WhatsAppInstance } from '@wacloud/crds';
+import { childMeta, instancePodLabels, namespaceObjectMeta, selectorLabels } from './meta.js';
 
 export { INSTANCES_SERVICE };
 
@@ -36,16 +36,7 @@ export function buildInstancesService(namespace: string): V1Service {
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: {
-      name: INSTANCES_SERVICE,
-      namespace,
-      labels: {
-        ...instancePodLabels(),
-        [LABELS.COMPONENT]: 'instance',
-        [LABELS.PART_OF]: 'wacloud',
-        [LABELS.MANAGED_BY]: 'wacloud-operator',
-      },
-    },
+    metadata: namespaceObjectMeta(INSTANCES_SERVICE, namespace),
     spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector: instancePodLabels(), ports: ports() },
   };
 }
