@@ -105,6 +105,33 @@ describe('KubeClient against the apiserver', () => {
     expect(isRetryable(stale)).toBe(false);
   });
 
+  it('create (POST) then apply: a field no longer applied stays unless the Update ownership is moved first', async () => {
+    const managers = (o: KubernetesObject) => o.metadata!.managedFields!.map((f) => `${f.manager}/${f.operation}`).sort();
+    // Without the move: the POST's Update entry still owns `b`, so the apply that stops sending it leaves it there.
+    await client.create(cm('created-kept', { a: '1', b: '2' }), 'mover');
+    const kept = await client.apply<V1ConfigMap>(cm('created-kept', { a: '1' }), 'mover');
+    expect(kept.data).toEqual({ a: '1', b: '2' });
+    expect(managers(kept)).toEqual(['mover/Apply', 'mover/Update']);
+
+    // With it: one Apply entry owning what the POST set, so the apply removes `b`; another manager's field stays.
+    await client.create(cm('created-moved', { a: '1', b: '2' }), 'mover');
+    await client.mergePatch(`${cms()}/created-moved`, { data: { other: 'x' } }, 'someone-else');
+    const live = (await client.get<V1ConfigMap>(`${cms()}/created-moved`))!;
+    const moved = (await client.upgradeManagedFields(live, 'mover'))!;
+    expect(managers(moved)).toEqual(['mover/Apply', 'someone-else/Update']);
+    expect(moved.data).toEqual(live.data); // the patch changes no field
+    const applied = await client.apply<V1ConfigMap>(cm('created-moved', { a: '1' }), 'mover');
+    expect(applied.data).toEqual({ a: '1', other: 'x' });
+    expect(managers(applied)).toEqual(['mover/Apply', 'someone-else/Update']);
+
+    // Nothing to move: no request. A stale read: Conflict.
+    expect(await client.upgradeManagedFields(applied, 'mover')).toBeUndefined();
+    await client.create(cm('created-stale', { a: '1' }), 'mover');
+    const stale = (await client.get<V1ConfigMap>(`${cms()}/created-stale`))!;
+    await client.mergePatch(`${cms()}/created-stale`, { data: { a: '2' } }, 'someone-else');
+    expect(isConflict(await rejection(client.upgradeManagedFields(stale, 'mover')))).toBe(true);
+  });
+
   it('an object that fails validation is Invalid (422), with the Status details', async () => {
     const err = await rejection(client.apply(cm('bad', { 'not a valid key!': 'x' }), 'client-test'));
     expect(err).toMatchObject({ code: 'rejected', status: 422, reason: 'Invalid' });

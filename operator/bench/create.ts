@@ -11,10 +11,13 @@
  *   3. floor — with no operator running, the N WhatsAppInstances alone are POSTed to `bench-floor` (timed until a
  *      watch has seen them all), then, in `bench-floor-sts`, each client POSTs an instance and at once applies its
  *      StatefulSet (timed until all N StatefulSets are seen): what an ideal operator — one write per instance, no
- *      watch lag — would take; then, in `bench-floor-all`, each client POSTs an instance and at once writes every child
- *      the operator must write for it (the Secret, the StatefulSet; the namespace's one NetworkPolicy and one headless
- *      Service once, before the first StatefulSet): the floor of any operator that creates these objects. The
- *      namespaces are then emptied (no finalizers yet, so the instances go at once);
+ *      watch lag — would take (the goal's yardstick, issue 18: its StatefulSet by server-side apply, as the operator
+ *      wrote them when the goal was set); in `bench-floor-sts-post` the same with the StatefulSet created by a POST
+ *      (an ideal operator with the operator's create method today; printed, not a goal); then, in `bench-floor-all`,
+ *      each client POSTs an instance and at once writes every child the operator must write for it, with the
+ *      operator's methods (the Secret and the StatefulSet by POST; the namespace's one NetworkPolicy and one headless
+ *      Service once by server-side apply, before the first StatefulSet): the floor of any operator that creates these
+ *      objects. The namespaces are then emptied (no finalizers yet, so the instances go at once);
  *   4. operator — the operator process is started (ready = leader with synced caches) and the N WhatsAppInstances
  *      are POSTed to `bench-operator` by `concurrency` clients.
  * Each side is timed from the first request sent until a watch on the namespace has seen all N StatefulSets.
@@ -85,6 +88,8 @@ export interface CreateRound {
   floorInstances: SideResult;
   /** No operator: each instance POSTed and its StatefulSet applied by the same client (timed until all StatefulSets seen). */
   floorInstanceAndSts: SideResult;
+  /** The same with each StatefulSet created by a POST (the operator's method for a new one). */
+  floorInstanceAndStsPost: SideResult;
   /** Each client POSTs an instance and at once applies every child the operator writes, in its order (see floorSide). */
   floorInstanceAndChildren: SideResult;
   operator: OperatorSideResult;
@@ -124,6 +129,7 @@ const NS = {
   apply: 'bench-apply',
   floor: 'bench-floor',
   floorSts: 'bench-floor-sts',
+  floorStsPost: 'bench-floor-sts-post',
   floorAll: 'bench-floor-all',
   operator: 'bench-operator',
 } as const;
@@ -210,21 +216,22 @@ async function directSide(
 }
 
 /**
- * The floors (see the module comment): `instances` = instances only; `sts` = instance + its StatefulSet per client;
- * `children` = instance + every child the operator must write for it, in the operator's order and with its methods
- * (the namespace's NetworkPolicy and headless Service once, by server-side apply, awaited before any StatefulSet; the
- * internal Secret by POST; the StatefulSet by server-side apply) — the same objects with no watch, no cache, no
- * status, no event: the floor of any operator that creates what this one creates.
+ * The floors (see the module comment): `instances` = instances only; `sts` = instance + its StatefulSet (server-side
+ * apply) per client; `stsPost` = the same with the StatefulSet POSTed; `children` = instance + every child the operator
+ * must write for it, in the operator's order and with its methods (the namespace's NetworkPolicy and headless Service
+ * once, by server-side apply, awaited before any StatefulSet; the internal Secret and the StatefulSet by POST) — the
+ * same objects with no watch, no cache, no status, no event: the floor of any operator that creates what this one
+ * creates.
  */
 async function floorSide(
   c: BenchCluster,
   o: CreateOptions,
   names: readonly string[],
-  mode: 'instances' | 'sts' | 'children',
+  mode: 'instances' | 'sts' | 'stsPost' | 'children',
   config: OperatorConfig,
   pids: Record<string, number | undefined>,
 ): Promise<SideResult> {
-  const ns = mode === 'instances' ? NS.floor : mode === 'sts' ? NS.floorSts : NS.floorAll;
+  const ns = { instances: NS.floor, sts: NS.floorSts, stsPost: NS.floorStsPost, children: NS.floorAll }[mode];
   const apply = async (obj: KubeObject & { kind?: string; metadata?: { name?: string } }) => {
     const plural = obj.kind === 'Secret' ? 'secrets' : obj.kind === 'Service' ? 'services' : 'networkpolicies';
     const base = obj.kind === 'NetworkPolicy' ? `/apis/networking.k8s.io/v1/namespaces/${ns}` : `/api/v1/namespaces/${ns}`;
@@ -250,7 +257,9 @@ async function floorSide(
       const secret = buildInternalSecret(created, { existingKey: undefined, defaultMongoUri: config.defaultMongodbUri });
       await Promise.all([namespaced, c.api.create(`/api/v1/namespaces/${ns}/secrets`, secret as KubeObject)]);
     }
-    await c.api.apply(`${stsPath(ns)}/${name}`, buildStatefulSet(created, statefulSetOptions(config)) as KubeObject, FIELD_MANAGER);
+    const sts = buildStatefulSet(created, statefulSetOptions(config)) as KubeObject;
+    if (mode === 'sts') await c.api.apply(`${stsPath(ns)}/${name}`, sts, FIELD_MANAGER);
+    else await c.api.create(stsPath(ns), sts);
   });
 }
 
@@ -345,10 +354,12 @@ async function round(
     const floorInstances = await floorSide(c, o, names, 'instances', config, pids);
     o.log(`  floor: POST ${o.instances} WhatsAppInstances, each followed by its StatefulSet, no operator`);
     const floorInstanceAndSts = await floorSide(c, o, names, 'sts', config, pids);
+    o.log(`  floor: POST ${o.instances} WhatsAppInstances, each followed by a POST of its StatefulSet, no operator`);
+    const floorInstanceAndStsPost = await floorSide(c, o, names, 'stsPost', config, pids);
     o.log(`  floor: POST ${o.instances} WhatsAppInstances, each followed by every child the operator writes, no operator`);
     const floorInstanceAndChildren = await floorSide(c, o, names, 'children', config, pids);
-    for (const ns of [NS.direct, NS.apply, NS.floorSts, NS.floorAll]) await c.api.request('DELETE', stsPath(ns));
-    for (const ns of [NS.floor, NS.floorSts, NS.floorAll]) await c.api.request('DELETE', waiPath(ns));
+    for (const ns of [NS.direct, NS.apply, NS.floorSts, NS.floorStsPost, NS.floorAll]) await c.api.request('DELETE', stsPath(ns));
+    for (const ns of [NS.floor, NS.floorSts, NS.floorStsPost, NS.floorAll]) await c.api.request('DELETE', waiPath(ns));
 
     const operator = await operatorSide(c, o, names, reconciles, pids);
     const client = measureClient && o.clientRequests > 0 ? await clientOverhead(c, o.clientRequests) : undefined;
@@ -359,6 +370,7 @@ async function round(
         directApply,
         floorInstances,
         floorInstanceAndSts,
+        floorInstanceAndStsPost,
         floorInstanceAndChildren,
         operator,
         ratio: operator.allMs / direct.allMs,
@@ -411,7 +423,7 @@ export async function runCreate(o: CreateOptions): Promise<CreateResult> {
     concurrency: o.concurrency,
     controlPlane: CONTROL_PLANE_DESCRIPTION,
     order:
-      'per round, on one fresh control plane: direct POST → direct SSA → floor (instances) → floor (instance + StatefulSet) → floor (instance + all children) → (all emptied) → operator started → operator',
+      'per round, on one fresh control plane: direct POST → direct SSA → floor (instances) → floor (instance + StatefulSet by SSA) → floor (instance + StatefulSet by POST) → floor (instance + all children) → (all emptied) → operator started → operator',
     rounds,
     client,
   };

@@ -1,8 +1,8 @@
 /**
  * The WhatsAppInstance reconciler — level-based and idempotent, like a controller-runtime Reconciler:
  * read all state (the instance and its children from the informer caches), compute the desired children with the pure
- * builders, apply what differs with server-side apply (field manager `wacloud-operator`, controller owner references),
- * then write status separately and only when it changed (conditions Ready, Suspended, Reconciled carry
+ * builders, create the missing ones with a create-only POST and apply what differs with server-side apply (field
+ * manager `wacloud-operator`, controller owner references), then write status separately and only when it changed (conditions Ready, Suspended, Reconciled carry
  * observedGeneration). Deletion: the instance's database user is dropped and the finalizer removed after the
  * Terminating status is shown; the garbage collector removes the children through their owner references.
  *
@@ -17,12 +17,17 @@
  * instances the second part waits at low priority until every waiting instance has its StatefulSet
  * ({@link ReconcilerDeps.othersWaiting}).
  *
+ * Creating and applying (child-writes.ts): a child missing from the cache — the instance's Secret and StatefulSet,
+ * once per new instance — is created with a create-only POST; an apply follows a full read of the child and first
+ * moves the `Update` ownership a POST recorded to the `Apply` entry, so an apply removes what the builders no longer
+ * produce.
+ *
  * Writes are skipped when their result is already known:
  * - the StatefulSet cache keeps no spec (but `replicas`): after a write (or a read that matched) the reconciler
  *   remembers the StatefulSet's `metadata.generation` with a hash of what it wanted. The apiserver bumps the
  *   generation on every spec change, so while both are unchanged (and the cached labels and owner reference match)
  *   there is nothing to do; otherwise the StatefulSet is read and compared field by field, and applied only if it
- *   differs. (Status updates — pods becoming ready — do not change the generation: no read.)
+ *   differs. A StatefulSet missing from the cache is created with a POST without a read. (Status updates — pods becoming ready — do not change the generation: no read.)
  * - Secrets, Services and NetworkPolicies are cached as metadata only. After a write (or a read that matched), the
  *   reconciler remembers the object's resourceVersion with a hash of what it wanted ({@link VerifiedChildren}); while
  *   both are unchanged there is nothing to do. Any change by someone else changes the resourceVersion: the object is
@@ -61,7 +66,8 @@ import {
   childMeta,
 } from './builders/index.js';
 import { MONGODB_URI_SECRET_KEY, databaseName } from './builders/secret.js';
-import { isAlreadyExists, isNotFound, type EventRecorder, type KubeClient, type MetadataOnly } from '@wacloud/kube-runtime';
+import { isNotFound, type EventRecorder, type KubeClient, type MetadataOnly } from '@wacloud/kube-runtime';
+import { ChildWrites } from './child-writes.js';
 import { isSubset, sameJson, setCondition } from './conditions.js';
 import { networkPolicyOptions, statefulSetOptions } from './child-options.js';
 import type { OperatorConfig } from './config.js';
@@ -118,7 +124,12 @@ export class InstanceReconciler {
   /** The desired namespace objects (NetworkPolicy, Service) and their hashes, by key (the configuration does not change). */
   private readonly namespacedDesired = new Map<string, { desired: KubernetesObject; hash: string }>();
 
-  constructor(private readonly d: ReconcilerDeps) {}
+  /** Creates and applies children, each answer into the cache (child-writes.ts). */
+  private readonly writes: ChildWrites;
+
+  constructor(private readonly d: ReconcilerDeps) {
+    this.writes = new ChildWrites(d.client, d.state);
+  }
 
   /** Reconciles the instance `namespace/name`. Throws on API errors (the controller requeues with backoff). */
   async reconcile(key: string): Promise<ReconcileResult> {
@@ -282,8 +293,9 @@ export class InstanceReconciler {
 
   /**
    * The StatefulSet (cached without its spec): nothing to do while its generation is the one verified for the desired
-   * object of this `hash` and the cached metadata matches (the StatefulSet is then not built); otherwise `build` it,
-   * read the live one and apply only if it differs. Returns the answer of a write, else undefined.
+   * object of this `hash` and the cached metadata matches (the StatefulSet is then not built); otherwise `build` it:
+   * missing from the cache, create it with a POST; else (or when the POST finds it exists) read the live one and apply
+   * only if it differs. Returns the answer of a write, else undefined.
    */
   private async ensureStatefulSet(
     wai: WhatsAppInstance,
@@ -297,12 +309,17 @@ export class InstanceReconciler {
     const metadataMatches = live !== undefined && isSubset(childMeta(wai, name), live.metadata);
     if (metadataMatches && this.verified.hasVersion(key, generationVersion(live), hash)) return undefined;
     const desired = build();
-    const current = metadataMatches ? await this.d.client.get<V1StatefulSet>(this.d.client.objectPath(desired)) : undefined;
+    const created = live ? undefined : await this.writes.createOnly(desired, log);
+    if (created) {
+      this.verified.set(key, generationVersion(created), hash);
+      return created;
+    }
+    const current = await this.d.client.get<V1StatefulSet>(this.d.client.objectPath(desired));
     if (current && isSubset(desired, current)) {
       this.verified.set(key, generationVersion(current), hash);
       return undefined;
     }
-    const applied = await this.apply(desired, Boolean(live ?? current), log);
+    const applied = await this.writes.apply(desired, current, log);
     this.verified.set(key, generationVersion(applied), hash);
     return applied;
   }
@@ -331,21 +348,6 @@ export class InstanceReconciler {
     return p;
   }
 
-  /** Server-side applies `desired`, puts the answer into the cache, logs; returns the answer. */
-  private async apply<T extends KubernetesObject>(desired: T, existed: boolean, log: ReconcileLog): Promise<T> {
-    return this.written(await this.d.client.apply<T>(desired, FIELD_MANAGER), existed, log);
-  }
-
-  /** Puts a write's answer into the cache and logs it; returns the answer. */
-  private written<T extends KubernetesObject>(answer: T, existed: boolean, log: ReconcileLog): T {
-    log.info({ kind: answer.kind, name: answer.metadata?.name, created: !existed }, existed ? 'child updated' : 'child created');
-    // The cache drops `metadata.managedFields` in place, then its transforms build new objects from what is left:
-    // a copy of the top level and the metadata keeps the answer intact for the caller (a deep copy cost ~15% of the
-    // operator's CPU in a burst of new instances).
-    this.d.state.wrote?.({ ...answer, metadata: { ...answer.metadata } });
-    return answer;
-  }
-
   /**
    * A child (`Kind/namespace/name`) cached as metadata only: nothing to do while it is the version verified for the
    * desired object of this `hash` (which is then not built); otherwise (changed by someone, desired changed, never
@@ -366,7 +368,7 @@ export class InstanceReconciler {
       this.verified.set(key, current.metadata?.resourceVersion, hash);
       return;
     }
-    const applied = await this.apply(desired, Boolean(live ?? current), log);
+    const applied = await this.writes.apply(desired, current, log, Boolean(live ?? current));
     this.verified.set(key, applied.metadata?.resourceVersion, hash);
   }
 
@@ -374,8 +376,9 @@ export class InstanceReconciler {
    * The internal Secret: its key is created once and carried over forever. Missing from the cache, it is created with
    * a POST, which the apiserver refuses when it exists after all (then, and whenever the Secret is not verified, the
    * stored key is read from the apiserver: the cache holds no Secret data) — so a stale cache cannot make a second key.
-   * With per-instance database users it is read first (see the module comment). `hash`: of the desired Secret with
-   * placeholders ({@link desiredHashes}).
+   * With per-instance database users it is read first (see the module comment). Applied when it differs, or when it
+   * holds a MongoDB URI the instance no longer needs (`spec.mongodb.secretRef` set): the apply removes it. `hash`: of
+   * the desired Secret with placeholders ({@link desiredHashes}).
    */
   private async ensureSecret(wai: WhatsAppInstance, hash: string, log: ReconcileLog): Promise<void> {
     const { config, state, client } = this.d;
@@ -387,17 +390,10 @@ export class InstanceReconciler {
     const live = state.secret(ns, name);
     if (live && this.verified.has(key, live, hash)) return;
     if (!live && (await this.createsSecretWithoutRead(wai))) {
-      const desired = build(undefined, await this.d.databaseUsers?.ensure(wai, undefined));
-      try {
-        const created = await client.request<V1Secret>('POST', client.collectionPath('v1', 'Secret', ns), {
-          body: desired,
-          query: { fieldManager: FIELD_MANAGER },
-        });
-        this.verified.set(key, this.written(created, false, log).metadata?.resourceVersion, hash);
+      const created = await this.writes.createOnly(build(undefined, await this.d.databaseUsers?.ensure(wai, undefined)), log);
+      if (created) {
+        this.verified.set(key, created.metadata?.resourceVersion, hash);
         return;
-      } catch (err) {
-        if (!isAlreadyExists(err)) throw err;
-        log.debug('internal Secret exists although not cached; reading it');
       }
     }
     const current = await client.get<V1Secret>(`/api/v1/namespaces/${ns}/secrets/${encodeURIComponent(name)}`);
@@ -405,11 +401,13 @@ export class InstanceReconciler {
     // The instance's own database user first: the Secret never names a user that does not exist yet.
     const mongoUri = await this.d.databaseUsers?.ensure(wai, decoded(MONGODB_URI_SECRET_KEY));
     const desired = build(decoded(INTERNAL_KEY_SECRET_KEY), mongoUri);
-    if (current && isSubset(desired, current)) {
+    // A subset check cannot see a key the builder no longer produces: the MongoDB URI once spec.mongodb.secretRef is set.
+    const uriDropped = current?.data?.[MONGODB_URI_SECRET_KEY] !== undefined && desired.data?.[MONGODB_URI_SECRET_KEY] === undefined;
+    if (current && !uriDropped && isSubset(desired, current)) {
       this.verified.set(key, current.metadata?.resourceVersion, hash);
       return;
     }
-    const applied = await this.apply(desired, Boolean(current), log);
+    const applied = await this.writes.apply(desired, current, log);
     this.verified.set(key, applied.metadata?.resourceVersion, hash);
   }
 

@@ -38,6 +38,12 @@ const children = async (name: string) => ({
   secret: await getJson(cp, 'secret', `${name}-internal`, NS),
 });
 
+/** The operations of the operator's own managedFields entries of the main resource, e.g. ['Update']. */
+const operatorEntries = (obj: any): string[] =>
+  obj.metadata.managedFields
+    .filter((f: { manager: string; subresource?: string }) => f.manager === 'wacloud-operator' && !f.subresource)
+    .map((f: { operation: string }) => f.operation);
+
 const condition = (wai: any, type: string) => wai?.status?.conditions?.find((c: { type: string }) => c.type === type);
 
 describe('reconciling the examples', () => {
@@ -74,12 +80,9 @@ describe('reconciling the examples', () => {
             },
           ],
         ]);
-        const managers = obj!.metadata.managedFields.map((f: { manager: string; operation: string }) => `${f.manager}/${f.operation}`);
-        // The Secret is created once by a create-only POST (never a second key), then server-side applied if it drifts.
-        expect([kind, managers]).toEqual([
-          kind,
-          expect.arrayContaining([kind === 'secret' ? 'wacloud-operator/Update' : 'wacloud-operator/Apply']),
-        ]);
+        // Both are created by a create-only POST (the Secret: never a second key), then server-side applied when they
+        // differ — the POST's Update entry moved to the Apply entry first (see the next describe).
+        expect([kind, operatorEntries(obj)]).toEqual([kind, ['Update']]);
       }
       // No Service and no NetworkPolicy of its own: the namespace's shared headless Service governs its StatefulSet.
       for (const own of [name, `${name}-headless`]) expect(await getJson(cp, 'service', own, NS)).toBeUndefined();
@@ -154,6 +157,62 @@ describe('an internal Secret the cache does not know', () => {
     expect(secret.data['mongodb-uri']).toBeDefined();
     await kubectlOk(cp, ['delete', 'wai', 'kept-key', '-n', NS, '--wait=false']);
     await eventually(async () => (await getJson(cp, 'wai', 'kept-key', NS)) === undefined, 30_000);
+  });
+});
+
+describe('children created by a POST, then applied', () => {
+  test('a field the builders stop producing is removed: the webhook variables, the internal Secret’s MongoDB URI', async () => {
+    await cp.kubectl(['apply', '-n', NS, '-f', '-'], {
+      stdin:
+        'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: dropped}\n' +
+        'spec: {owner: tenant-d, webhook: {url: "https://hooks.example.com/d"}}\n',
+    });
+    const env = (sts: any): Record<string, any> =>
+      Object.fromEntries(sts.spec.template.spec.containers[0].env.map((e: { name: string }) => [e.name, e]));
+    const sts0 = await eventually(async () => {
+      const s = await getJson(cp, 'statefulset', 'dropped', NS);
+      return s && env(s).WEBHOOK_URL ? s : undefined;
+    }, 30_000);
+    const secret0 = await eventually(() => getJson(cp, 'secret', 'dropped-internal', NS), 30_000);
+    expect([operatorEntries(sts0), operatorEntries(secret0)]).toEqual([['Update'], ['Update']]);
+    expect(secret0.data['mongodb-uri']).toBeDefined();
+
+    await kubectlOk(cp, [
+      'patch',
+      'wai',
+      'dropped',
+      '-n',
+      NS,
+      '--type=json',
+      '-p',
+      JSON.stringify([
+        { op: 'remove', path: '/spec/webhook' },
+        { op: 'add', path: '/spec/mongodb', value: { secretRef: { name: 'own-db' } } },
+      ]),
+    ]);
+    const sts = await eventually(async () => {
+      const s = await getJson(cp, 'statefulset', 'dropped', NS);
+      return s && env(s).MONGODB_URI.valueFrom.secretKeyRef.name === 'own-db' ? s : undefined;
+    }, 30_000);
+    expect(env(sts).WEBHOOK_URL).toBeUndefined();
+    expect(env(sts).MONGODB_URI.valueFrom.secretKeyRef).toEqual({ name: 'own-db', key: 'uri' });
+    expect(operatorEntries(sts)).toEqual(['Apply']);
+    // What the apiserver defaulted at the POST is still set (dropped with the move, defaulted again by the apply).
+    expect(sts.spec.template.spec).toMatchObject({
+      dnsPolicy: 'ClusterFirst',
+      restartPolicy: 'Always',
+      schedulerName: 'default-scheduler',
+    });
+    expect(sts.spec.podManagementPolicy).toBe(sts0.spec.podManagementPolicy);
+    expect(sts.spec.volumeClaimTemplates).toEqual(sts0.spec.volumeClaimTemplates);
+
+    const secret = await eventually(async () => {
+      const s = await getJson(cp, 'secret', 'dropped-internal', NS);
+      return s && s.data['mongodb-uri'] === undefined ? s : undefined;
+    }, 30_000);
+    expect(secret.data['internal-api-key']).toBe(secret0.data['internal-api-key']);
+    expect(operatorEntries(secret)).toEqual(['Apply']);
+    await kubectlOk(cp, ['delete', 'wai', 'dropped', '-n', NS, '--wait=false']);
   });
 });
 

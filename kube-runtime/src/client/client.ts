@@ -1,7 +1,8 @@
 /**
  * A thin JSON client for the Kubernetes API over the shared keep-alive connection pool of transport.ts:
  * server-side apply (`application/apply-patch+yaml`, JSON being YAML) with a field manager — also on the status
- * subresource — plus get/list/delete, merge and JSON patches. Plain JSON in and out: manifests are sent as they are
+ * subresource — plus create-only POSTs, get/list/delete, merge and JSON patches, and the move of a manager's `Update`
+ * ownership to its `Apply` entry (managed-fields.ts). Plain JSON in and out: manifests are sent as they are
  * (client-node's typed models rename fields such as `from` → `_from`).
  *
  * REST paths come from the object's apiVersion and kind: the built-in kinds below are known; custom resources are
@@ -10,6 +11,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { isNotFound } from './errors.js';
 import type { KubeConfigLike } from './kubeconfig.js';
+import { upgradeManagedFieldsPatch } from './managed-fields.js';
 import { KubeTransport } from './transport.js';
 
 /** Resource (plural) names of the built-in kinds this package knows, by kind. */
@@ -203,6 +205,29 @@ export class KubeClient {
       contentType: 'application/apply-patch+yaml',
       query: { fieldManager, force: o.force ?? true },
     });
+  }
+
+  /**
+   * Create-only POST of `obj` to its collection, its fields recorded under `fieldManager` (an `Update` entry: see
+   * {@link upgradeManagedFields} before the first server-side apply of such an object). Resolves with the object as
+   * stored. Cheaper for the apiserver than an apply that creates (no read of the missing object, no merge).
+   * @throws ApiServerError (409 AlreadyExists when it exists: see isAlreadyExists; 422 Invalid).
+   */
+  create<T = KubernetesObject>(obj: ApplyObject, fieldManager: string): Promise<T> {
+    const path = this.collectionPath(obj.apiVersion!, obj.kind!, obj.metadata?.namespace);
+    return this.request<T>('POST', path, { body: obj, query: { fieldManager } });
+  }
+
+  /**
+   * Moves `manager`'s `Update` ownership of `live` (a full read, with `metadata.managedFields`) to its `Apply` entry,
+   * so that its next server-side apply removes the fields it no longer sends (managed-fields.ts says why). One JSON
+   * patch, refused when the object changed since `live` was read.
+   * @returns the object as stored after the patch, or undefined when there was nothing to move (no request sent).
+   * @throws ApiServerError (409 Conflict when `live` is stale).
+   */
+  async upgradeManagedFields<T extends KubernetesObject = KubernetesObject>(live: T, manager: string): Promise<T | undefined> {
+    const ops = upgradeManagedFieldsPatch(live, manager);
+    return ops ? this.jsonPatch<T>(this.objectPath(live), ops) : undefined;
   }
 
   /** JSON merge patch of the object (or subresource, e.g. `…/status`) at `path`. @throws ApiServerError */

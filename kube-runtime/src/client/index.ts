@@ -3,4 +3,5 @@ export * from './client.js';
 export * from './errors.js';
 export * from './events.js';
 export * from './kubeconfig.js';
+export * from './managed-fields.js';
 export * from './transport.js';
