@@ -2,9 +2,10 @@
  * The WhatsAppInstance reconciler — level-based and idempotent, like a controller-runtime Reconciler:
  * read all state (the instance and its children from the informer caches), compute the desired children with the pure
  * builders, create the missing ones with a create-only POST and apply what differs with server-side apply (field
- * manager `wacloud-operator`, controller owner references), then write status separately and only when it changed (conditions Ready, Suspended, Reconciled carry
- * observedGeneration). Deletion: the instance's database user is dropped and the finalizer removed after the
- * Terminating status is shown; the garbage collector removes the children through their owner references.
+ * manager `wacloud-operator`, controller owner references), then write status separately and only when it changed
+ * (conditions Ready, Suspended, Reconciled carry observedGeneration). Deletion: the instance's database user is
+ * dropped and the finalizer removed after the Terminating status is shown; the garbage collector removes the children
+ * through their owner references.
  *
  * Children: the internal Secret and the StatefulSet, owned by the instance; once per namespace (no owner), the
  * NetworkPolicy and the headless Service `wacloud-instances` (every StatefulSet's governing service: the pods' DNS
@@ -27,7 +28,8 @@
  *   remembers the StatefulSet's `metadata.generation` with a hash of what it wanted. The apiserver bumps the
  *   generation on every spec change, so while both are unchanged (and the cached labels and owner reference match)
  *   there is nothing to do; otherwise the StatefulSet is read and compared field by field, and applied only if it
- *   differs. A StatefulSet missing from the cache is created with a POST without a read. (Status updates — pods becoming ready — do not change the generation: no read.)
+ *   differs. A StatefulSet missing from the cache is created with a POST without a read. (Status updates — pods
+ *   becoming ready — do not change the generation: no read.)
  * - Secrets, Services and NetworkPolicies are cached as metadata only. After a write (or a read that matched), the
  *   reconciler remembers the object's resourceVersion with a hash of what it wanted ({@link VerifiedChildren}); while
  *   both are unchanged there is nothing to do. Any change by someone else changes the resourceVersion: the object is

@@ -11,8 +11,8 @@
  * entry too; an apply that does not send them drops them and the apiserver's defaulting sets them again (the stored
  * object keeps its values).
  *
- * The Kubernetes documentation of server-side apply, "Upgrading from client-side apply to server-side apply" and
- * "Using server-side apply in a controller", describes both entries; the operator's use is in operator/README.md.
+ * That apiserver behaviour — the field kept without the move, removed with it, another manager's field untouched — is
+ * shown against a real kube-apiserver by test/client.test.ts; the operator's use is in operator/README.md.
  */
 import type { KubernetesObject } from '@kubernetes/client-node';
 
