@@ -40,12 +40,10 @@ export interface JsonPatchOperation {
   value: unknown;
 }
 
-/** The union of two FieldsV1 tries (every path of either); neither argument is changed. */
+/** The union of two FieldsV1 tries (every path of either); neither argument is changed (the result may share `a`'s subtrees). */
 export function unionFieldsV1(a: FieldsV1 | undefined, b: FieldsV1 | undefined): FieldsV1 {
-  if (!a) return structuredClone(b ?? {});
-  if (!b) return structuredClone(a);
-  const out: FieldsV1 = structuredClone(a);
-  for (const [k, v] of Object.entries(b)) out[k] = unionFieldsV1(out[k], v);
+  const out: FieldsV1 = { ...a };
+  for (const [k, v] of Object.entries(b ?? {})) out[k] = unionFieldsV1(out[k], v);
   return out;
 }
 
