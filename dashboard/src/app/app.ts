@@ -1,6 +1,6 @@
 import { ChangeDetectionStrategy, Component, computed, effect, inject } from '@angular/core';
 import { RouterLink, RouterLinkActive, RouterOutlet } from '@angular/router';
-import { ApiClient } from './core/api';
+import { CurrentUser } from './core/current-user';
 import { SessionStore } from './core/session';
 import { SignOut } from './core/sign-out';
 import { LanguageSwitch } from './core/i18n/language-switch';
@@ -43,7 +43,7 @@ import { LanguageSwitch } from './core/i18n/language-switch';
 export class App {
   protected readonly session = inject(SessionStore);
   protected readonly signOut = inject(SignOut);
-  private readonly api = inject(ApiClient);
+  private readonly user = inject(CurrentUser);
   /**
    * Whether the signed-in member is an owner or admin (the Overview link): the role remembered with the session, so
    * the link is there from the first render (no layout shift of the top bar when it arrives), refreshed by `GET /v1/me`.
@@ -55,15 +55,11 @@ export class App {
 
   constructor() {
     // In a task after the bootstrap's (the first request through HttpClient costs main-thread time of its own: one
-    // long task less on a cold load; issue 18, Lighthouse).
+    // long task less on a cold load; issue 18, Lighthouse). The answer refreshes the remembered role (CurrentUser) and
+    // is shared with the page opened with the top bar.
     effect((onCleanup) => {
       if (!this.session.token()) return;
-      const timer = setTimeout(() => {
-        this.api.me().then(
-          (me) => this.session.rememberRole(me.role),
-          () => undefined,
-        );
-      }, 0);
+      const timer = setTimeout(() => this.user.get().catch(() => undefined), 0);
       onCleanup(() => clearTimeout(timer));
     });
   }

@@ -2,8 +2,10 @@ import { ChangeDetectionStrategy, Component, computed, DestroyRef, effect, injec
 import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
 import { ApiClient } from '../core/api';
 import { toApiError } from '../core/api-error';
+import { CurrentUser } from '../core/current-user';
 import type { Instance, User } from '../api/models';
 import { prepareDisplayFormatters } from '../shared/format';
+import { yieldToMain } from '../shared/yield';
 import { TeamApi, type Member } from '../team/team-api';
 import { ConversationDetails } from './conversation-details';
 import { ConversationList } from './conversation-list';
@@ -36,6 +38,8 @@ import {
 })
 export class Inbox {
   private readonly api = inject(ApiClient);
+  private readonly user = inject(CurrentUser);
+  private readonly destroyRef = inject(DestroyRef);
   private readonly inbox = inject(InboxApi);
   private readonly team = inject(TeamApi);
   protected readonly live = inject(InboxLive);
@@ -74,21 +78,34 @@ export class Inbox {
     // The page renders first (its heading and panes are the largest paint); its requests start in the next task,
     // and the formatters of the list are set up in tasks of their own while they load (issue 18, Lighthouse).
     const timer = setTimeout(() => void this.init(), 0);
-    inject(DestroyRef).onDestroy(() => clearTimeout(timer));
+    this.destroyRef.onDestroy(() => clearTimeout(timer));
     prepareDisplayFormatters();
   }
 
+  /**
+   * The page's first requests, side by side and each in a task of its own: the list (it needs nothing else), the
+   * member (shared with the top bar), the instances and the team (names of assignees); the live socket opens once
+   * those three are known, as its frames are merged with them.
+   */
   private async init(): Promise<void> {
+    const list = this.load();
+    await yieldToMain();
+    const me = this.user.get();
+    await yieldToMain();
+    const instances = this.api.instances();
+    instances.catch(() => undefined); // handled below, once the next request is on its way
+    await yieldToMain();
+    const members = this.team.members().catch(() => []);
     try {
-      const [me, instances] = await Promise.all([this.api.me(), this.api.instances()]);
-      this.me.set(me);
-      this.instances.set(instances);
-      this.members.set(await this.team.members().catch(() => []));
+      const [m, i] = await Promise.all([me, instances]);
+      this.me.set(m);
+      this.instances.set(i);
+      this.members.set(await members);
     } catch (e) {
       this.error.set(toApiError(e).message);
     }
-    this.live.start();
-    await this.load();
+    if (!this.destroyRef.destroyed) this.live.start();
+    await list;
   }
 
   /** Fetches the list's first page again (filter change, resync). */

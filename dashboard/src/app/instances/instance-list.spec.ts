@@ -2,6 +2,7 @@ import { TestBed } from '@angular/core/testing';
 import { provideRouter } from '@angular/router';
 import { ApiClient } from '../core/api';
 import { ApiError } from '../core/api-error';
+import { CurrentUser } from '../core/current-user';
 import type { Instance } from '../api/models';
 import { InstanceList } from './instance-list';
 
@@ -47,6 +48,21 @@ describe('InstanceList', () => {
     expect(text).toContain('Your balance: $10.00');
     expect(text).toContain('Top up the wallet');
     expect(text).toContain('Stopped');
+    fixture.destroy();
+  });
+
+  it("takes the balance from the top bar's GET /v1/me of the same load, and asks again after a creation", async () => {
+    const { fixture, c, api } = setup({
+      createInstance: vi.fn(async () => inst('i-bbbbbbbbbbbb', 'Two', { phase: 'Provisioning', sessionState: null })),
+    });
+    const shell = TestBed.inject(CurrentUser).get();
+    await fixture.whenStable();
+    expect(await shell).toEqual(c.me());
+    expect(api.me).toHaveBeenCalledTimes(1);
+    c.name.set('Two');
+    await c.create();
+    await fixture.whenStable();
+    expect(api.me).toHaveBeenCalledTimes(2);
     fixture.destroy();
   });
 

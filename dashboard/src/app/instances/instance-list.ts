@@ -2,12 +2,14 @@ import { ChangeDetectionStrategy, Component, computed, DestroyRef, inject, Pendi
 import { RouterLink } from '@angular/router';
 import { ApiClient } from '../core/api';
 import { ApiError, toApiError } from '../core/api-error';
+import { CurrentUser } from '../core/current-user';
 import { valueOf } from '../shared/dom';
 import { badgeClass, formatDay, formatNumber, formatRelative, prepareDisplayFormatters } from '../shared/format';
 import { phaseLabel, sessionLabel } from '../shared/labels';
 import type { Instance, Pricing, User } from '../api/models';
 import { formatMoney } from '../shared/money';
 import { poll } from '../shared/poll';
+import { yieldToMain } from '../shared/yield';
 import { InstanceControls } from './instance-controls';
 
 export const POLL_MS = 3000;
@@ -20,6 +22,8 @@ export const POLL_MS = 3000;
 })
 export class InstanceList {
   private readonly api = inject(ApiClient);
+  private readonly user = inject(CurrentUser);
+  private readonly destroyRef = inject(DestroyRef);
 
   readonly instances = signal<Instance[] | null>(null);
   readonly loadError = signal<string | null>(null);
@@ -57,12 +61,23 @@ export class InstanceList {
     // The page renders first; its requests start in the next task (a pending task, so tests and stability wait for
     // them), and the formatters are set up in tasks of their own while they load (issue 18, Lighthouse).
     const done = inject(PendingTasks).add();
-    const timer = setTimeout(() => void Promise.allSettled([this.refresh.now(), this.loadAccount()]).finally(done), 0);
-    inject(DestroyRef).onDestroy(() => {
+    const timer = setTimeout(() => void this.firstLoad().finally(done), 0);
+    this.destroyRef.onDestroy(() => {
       clearTimeout(timer);
       done();
     });
     prepareDisplayFormatters();
+  }
+
+  /**
+   * The page's first requests: the price and the balance (the creation card, the first thing on the page; the
+   * balance is the top bar's `GET /v1/me`, shared), then, in a task of its own, the list.
+   */
+  private async firstLoad(): Promise<void> {
+    const account = this.loadAccount(false);
+    await yieldToMain();
+    if (this.destroyRef.destroyed) return;
+    await Promise.allSettled([account, this.refresh.now()]);
   }
 
   deleteLabel(name: string): string {
@@ -85,8 +100,9 @@ export class InstanceList {
     }
   }
 
-  async loadAccount(): Promise<void> {
-    const [p, u] = await Promise.allSettled([this.api.pricing(), this.api.me()]);
+  /** The price and the balance; `fresh`: a new `GET /v1/me` (after a charge), else the one shared with the top bar. */
+  async loadAccount(fresh = true): Promise<void> {
+    const [p, u] = await Promise.allSettled([this.api.pricing(), fresh ? this.user.refresh() : this.user.get()]);
     if (p.status === 'fulfilled') this.pricing.set(p.value);
     else this.pricingError.set(toApiError(p.reason).message);
     if (u.status === 'fulfilled') this.me.set(u.value);
