@@ -41,13 +41,20 @@ async function replica(db: string, o: { pollMs?: number; gapSkipMs?: number; bat
     store: undefined as unknown as LiveLogStore,
     col: client.db(db).collection<LiveEventDoc>('live_events'),
   };
+  let answered = 0;
   client.on('commandStarted', (e) => {
     if (e.commandName === 'find' || e.commandName === 'getMore') r.reads++;
+  });
+  client.on('commandSucceeded', (e) => {
+    if (e.commandName === 'find') answered++;
   });
   r.store = new LiveLogStore(r.col, { retentionMs: 3_600_000, pollMs: 50, logger: pino({ level: 'silent' }), ...o });
   stores.push(r.store);
   await r.store.start();
   r.store.listen((e) => r.ids.push(e.event.id));
+  // The tail's first read (after start's read of the head) is answered: what is appended from now on is read at the
+  // next wake (an append of its own or the poll), not by a first read the server happened to answer late.
+  await eventually(() => answered >= 2, 10_000);
   return r;
 }
 
