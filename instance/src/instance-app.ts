@@ -3,6 +3,7 @@
  * (session control, event recording, messaging, contacts, tokens) and the HTTP servers. `startInstanceApp` is used by
  * `main.ts` and by tests and benchmarks that run the service in-process.
  */
+import './lazy-builtins.js'; // first: what the dependencies below require and an idle instance never uses loads at first use
 import { mkdirSync } from 'node:fs';
 import type { Express } from 'express';
 import type { Logger } from 'pino';

@@ -3,6 +3,7 @@
  * `wacloud-instance`: runs one instance service from the environment (see config.ts). Stops gracefully on
  * SIGTERM/SIGINT (Kubernetes sends SIGTERM), keeping the stored WhatsApp session.
  */
+import './lazy-builtins.js'; // first: what the dependencies below require and an idle instance never uses loads at first use
 import { createLogger } from '@wacloud/kit';
 import { ConfigError, loadInstanceConfig } from './config.js';
 import { startInstanceApp } from './instance-app.js';
