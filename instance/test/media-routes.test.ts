@@ -143,6 +143,15 @@ describe('one instance', () => {
     const rOnly = await inst.token('r');
     expect((await download(inst, rOnly, done.messageId)).status).toBe(200);
     expect((await download(inst, await inst.token('w'), done.messageId)).status).toBe(403);
+    // The file names the message; until it does, the record's fileId finds it (no download from WhatsApp, no copy).
+    const files = store.connection.db!.collection('media.files');
+    await eventually(async () => (await files.countDocuments({ 'metadata.messageId': done.messageId })) === 1, 10_000);
+    const count = await mediaFiles(store);
+    await files.updateOne({ 'metadata.messageId': done.messageId }, { $unset: { 'metadata.messageId': '' } });
+    const unlinked = await download(inst, token, done.messageId);
+    expect(unlinked.status).toBe(200);
+    expect(sha256(unlinked.data)).toBe(sha256(photo));
+    expect(await mediaFiles(store)).toBe(count);
   });
 
   test('by URL (one redirect followed), documents keep their name, voice notes, locations and contact cards go out', async () => {

@@ -151,6 +151,46 @@ describe('one instance, unpaced', () => {
   });
 });
 
+test('unpaced burst over three chats: each chat in order on the network, every record sent once with its message record', async () => {
+  const ME = '15550009401';
+  const chats = ['15550009402', '15550009403', '15550009404'];
+  const { inst, token } = await loggedIn(ME, { SEND_RATE_PER_S: '0', SEND_CHAT_GAP_MS: '0' });
+  for (const c of chats) await peer(c);
+  // Sent one after another, so each chat's records are queued in this order; the loop goes on to other chats while a
+  // sent message's records are written (services/outgoing/sender.ts), a chat waits for its own.
+  const ids: Array<{ id: string; chat: string; text: string }> = [];
+  for (let i = 0; i < 12; i++) {
+    const chat = chats[i % 3]!;
+    const text = `burst ${i}`;
+    const r = await inst.api('POST', '/v1/messages', { token, body: { to: chat, text } });
+    expect(r.status).toBe(202);
+    ids.push({ id: r.body.id, chat, text });
+  }
+  const views = await eventually(async () => {
+    const all = await Promise.all(ids.map(({ id }) => inst.api('GET', `/v1/messages/${id}`, { token })));
+    return all.every((v) => v.body.status === 'sent') ? all.map((v) => v.body) : undefined;
+  }, 30_000);
+  const sent = (await sentOnNetwork(ME)).filter((m) => m.body.startsWith('burst '));
+  expect(sent.map((m) => m.body).sort()).toEqual(ids.map((x) => x.text).sort());
+  for (const chat of chats) {
+    const mine = ids.filter((x) => x.chat === chat).map((x) => x.text);
+    expect(sent.filter((m) => m.chatId.startsWith(chat)).map((m) => m.body)).toEqual(mine);
+    const sentAt = views.filter((_, i) => ids[i]!.chat === chat).map((v) => Date.parse(v.sentAt));
+    expect([...sentAt].sort((a, b) => a - b)).toEqual(sentAt);
+  }
+  const store = await openStore(inst.mongoUri);
+  try {
+    for (const v of views) {
+      expect(await store.col.messages.findOne({ _id: v.messageId })).toMatchObject({
+        body: v.body,
+        sentBy: { tokenName: expect.any(String) },
+      });
+    }
+  } finally {
+    await store.close();
+  }
+}, 90_000);
+
 test('rate limit: a burst of 10 sends leaves at the configured pace (4/s, burst 1)', async () => {
   const ME = '15550009201';
   const PEER = '15550009202';

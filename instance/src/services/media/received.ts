@@ -89,6 +89,10 @@ export class ReceivedMedia {
         const doc = await findMessageById(this.o.store, id);
         if (!doc) throw new AppError('message_not_found');
         if (!doc.media || !isMediaType(doc.type)) throw new AppError('media_not_found', 'This message carries no media file.');
+        // A file sent through the API is named in the record while the file's own link to the message may still be on
+        // its way (services/outgoing/sender.ts writes both at once).
+        const stored = doc.media.status === 'stored' && doc.media.fileId ? await this.o.media.open(doc.media.fileId) : undefined;
+        if (stored) return stored;
         ref = await this.fetch({ id, chatId: doc.chatId, type: doc.type, media: doc.media }).catch((err: Error) => {
           throw new AppError('media_not_found', `The media is not stored and could not be downloaded now: ${err.message}`);
         });

@@ -8,6 +8,9 @@
  *                  └── interrupted (kill -9, connection lost, timeout): the chat's history is searched for the
  *                      message before anything else is sent ({@link findSentCopy}); found → sent, else queued again.
  *
+ * Once the engine took a message, its message record and then `sent` are written while the loop goes on with other
+ * chats (that chat waits for them), so the engine calls follow one another without those writes in between.
+ *
  * A record found `queued` at start is sent once; one found `sending` is reconciled first, so a kill -9 sends nothing
  * twice except within the window that `reconcile.ts` documents. Records are written by `_id` only and by this loop
  * only, so FerretDB's non-atomic conditional updates never matter.
@@ -91,6 +94,8 @@ export class OutgoingSender {
   #stopped = false;
   #inFlight = 0;
   #loop: Promise<void> | undefined;
+  /** Sends the engine took whose records are still being written (each to its chat id); their chats wait for them. */
+  readonly #recording = new Map<Promise<void>, string>();
 
   constructor(private readonly o: OutgoingSenderOptions) {
     this.#pacer = new Pacer(o.pacing);
@@ -144,12 +149,19 @@ export class OutgoingSender {
     }
   }
 
-  /** Stops the loop after the send in flight (waiting at most {@link STOP_WAIT_MS}); queued records stay for the next start. */
+  /**
+   * Stops the loop after the send in flight and the records of the sends the engine took (waiting at most
+   * {@link STOP_WAIT_MS}); queued records stay for the next start.
+   */
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#notify();
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([this.#loop, new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
+    const finished = (async () => {
+      await this.#loop;
+      await Promise.all(this.#recording.keys());
+    })();
+    await Promise.race([finished, new Promise((resolve) => (timer = setTimeout(resolve, STOP_WAIT_MS)))]);
     clearTimeout(timer);
   }
 
@@ -192,7 +204,11 @@ export class OutgoingSender {
     if (this.o.engine.state() !== 'WORKING') return this.#sleep(undefined);
     const now = Date.now();
     const due = this.#uncertain.findIndex((u) => u.notBefore <= now);
-    if (due >= 0) return this.#reconcile(this.#uncertain.splice(due, 1)[0]!.doc);
+    if (due >= 0) {
+      // The history match must see every message sent so far claimed by its record.
+      await Promise.all(this.#recording.keys());
+      return this.#reconcile(this.#uncertain.splice(due, 1)[0]!.doc);
+    }
     const next = this.#next(now);
     if ('waitMs' in next) return this.#sleep(next.waitMs);
     await this.#pause(this.#pacer.jitterMs());
@@ -208,8 +224,8 @@ export class OutgoingSender {
     let waitMs: number | undefined;
     const wait = (ms: number) => (waitMs = waitMs === undefined ? ms : Math.min(waitMs, ms));
     const bucket = this.#pacer.bucketWaitMs(now);
-    // A chat with an interrupted send waits for its reconciliation.
-    const held = new Set<string>();
+    // A chat with an interrupted send waits for its reconciliation, one with a send being recorded for that record.
+    const held = new Set<string>(this.#recording.values());
     for (const u of this.#uncertain) {
       held.add(u.doc.chatId);
       wait(u.notBefore - now);
@@ -238,22 +254,47 @@ export class OutgoingSender {
     this.#forget(item);
     this.#inFlight++;
     this.#announce(doc);
+    let sent: HeldSend;
     try {
       await this.#typing(doc);
       this.#pacer.take(doc.chatId, Date.now());
-      let sent: EngineMessage;
+      sent = await sendHeld(engine, recorder, doc, this.o.media);
+    } catch (err) {
       try {
-        sent = (await sendAndRecord(engine, recorder, doc, this.o.media)).message;
-      } catch (err) {
-        if (!(err instanceof RecordError)) return await this.#failed(doc, item, err);
-        // It went out: the status says so even though its message record could not be written now.
-        this.o.logger.error({ err: err.cause, id: doc._id }, 'a sent message could not be recorded');
-        sent = err.sent;
+        return await this.#failed(doc, item, err);
+      } finally {
+        this.#inFlight--;
       }
-      await this.#markSent(doc, sent);
-    } finally {
-      this.#inFlight--;
     }
+    this.#record(doc, sent);
+  }
+
+  /**
+   * Writes what a send the engine took leaves — the message record (and the file's link), then the record `sent` —
+   * while the loop goes on with other chats: these writes are not needed before the next engine call, and this chat
+   * waits for them ({@link #next}), so each chat's records still become `sent` in order. A crash meanwhile leaves the
+   * record `sending`, reconciled at the next start like a crash right after the engine call.
+   */
+  #record(doc: OutgoingDoc, sent: HeldSend): void {
+    const done: Promise<void> = (async () => {
+      try {
+        await sent.record();
+      } catch (err) {
+        // It went out: the status says so even though its message record could not be written now.
+        this.o.logger.error({ err: err instanceof RecordError ? err.cause : err, id: doc._id }, 'a sent message could not be recorded');
+      }
+      await this.#markSent(doc, sent.message);
+    })()
+      .catch((err: unknown) => {
+        // The record stays `sending` in the database: reconciled at the next start.
+        this.o.logger.error({ err, id: doc._id }, 'send queue step failed');
+      })
+      .finally(() => {
+        this.#inFlight--;
+        this.#recording.delete(done);
+        this.#notify();
+      });
+    this.#recording.set(done, doc.chatId);
   }
 
   /** Shows "typing…" for a time proportional to the text (bounded) when configured; failures only log. */
@@ -358,9 +399,59 @@ class RecordError extends Error {
   }
 }
 
+/** A message the engine took, not recorded yet. */
+export interface HeldSend {
+  message: EngineMessage;
+  /**
+   * Records the message once, naming the record's `sentBy` (call exactly once); resolves with the stored record.
+   * @throws RecordError (its `cause` the driver's error).
+   */
+  record(): Promise<MessageDoc>;
+}
+
 /**
- * Sends `doc` (its text, media file, location or contact card: `content.ts`) through the engine and records the message once, naming `doc.sentBy` (the engine's own report of
- * it is held meanwhile: {@link EventRecorder.beginSend}). Resolves with the engine's message and the stored record.
+ * Sends `doc` (its text, media file, location or contact card: `content.ts`) through the engine; the engine's own
+ * report of it is held ({@link EventRecorder.beginSend}) until {@link HeldSend.record} claims it.
+ * @throws what {@link Engine.sendText} throws (the hold ended).
+ */
+export async function sendHeld(
+  engine: Engine,
+  recorder: EventRecorder,
+  doc: ContentFields & Pick<OutgoingDoc, 'sentBy'>,
+  media?: MediaAccess,
+): Promise<HeldSend> {
+  const endSend = recorder.beginSend();
+  let message: EngineMessage;
+  try {
+    message = await sendContent(engine, doc, media);
+  } catch (err) {
+    endSend();
+    throw err;
+  }
+  const record = async (): Promise<MessageDoc> => {
+    try {
+      // A sent file is stored already: the record says so (its `media.fileId`) from the first write on; the file is
+      // named after the message by a second write at the same time.
+      const link = doc.media && media ? media.linkSent(doc.media, message.id) : undefined;
+      const recorded = recorder.recordSent(doc.media ? withStoredMedia(message, doc.media) : message, doc.sentBy);
+      // recordSent claimed the message id as it started: the engine's report of it is dropped from now on.
+      endSend();
+      const [linked, stored] = await Promise.allSettled([link, recorded]);
+      if (linked.status === 'rejected') throw linked.reason;
+      if (stored.status === 'rejected') throw stored.reason;
+      return stored.value;
+    } catch (err) {
+      throw new RecordError(message, err);
+    } finally {
+      endSend();
+    }
+  };
+  return { message, record };
+}
+
+/**
+ * Sends `doc` through the engine and records the message once, naming `doc.sentBy` ({@link sendHeld}, then its record).
+ * Resolves with the engine's message and the stored record.
  * @throws what {@link Engine.sendText} throws; a RecordError (its `cause` the driver's error) when recording failed.
  */
 export async function sendAndRecord(
@@ -369,20 +460,8 @@ export async function sendAndRecord(
   doc: ContentFields & Pick<OutgoingDoc, 'sentBy'>,
   media?: MediaAccess,
 ): Promise<{ message: EngineMessage; record: MessageDoc }> {
-  const endSend = recorder.beginSend();
-  try {
-    const message = await sendContent(engine, doc, media);
-    try {
-      // A sent file is stored already: the record says so (and the file names the message) from the first write on.
-      if (doc.media && media) await media.linkSent(doc.media, message.id);
-      const record = await recorder.recordSent(doc.media ? withStoredMedia(message, doc.media) : message, doc.sentBy);
-      return { message, record };
-    } catch (err) {
-      throw new RecordError(message, err);
-    }
-  } finally {
-    endSend();
-  }
+  const sent = await sendHeld(engine, recorder, doc, media);
+  return { message: sent.message, record: await sent.record() };
 }
 
 /** `m` with its media marked as stored in GridFS as `ref` (the message record's `media.status` and `fileId`). */
