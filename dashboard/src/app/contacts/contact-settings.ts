@@ -1,6 +1,6 @@
 import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
 import { RouterLink } from '@angular/router';
-import { ApiClient } from '../core/api';
+import { CurrentUser } from '../core/current-user';
 import { DefaultCountry } from './default-country';
 import { TagCatalogue } from './tag-catalogue';
 
@@ -16,12 +16,12 @@ import { TagCatalogue } from './tag-catalogue';
   templateUrl: './contact-settings.html',
 })
 export class ContactSettings {
-  private readonly api = inject(ApiClient);
+  private readonly currentUser = inject(CurrentUser);
   /** Whether the member is an owner or admin; false until `/v1/me` answers. */
   readonly admin = signal(false);
 
   constructor() {
-    this.api.me().then(
+    this.currentUser.get().then(
       (me) => this.admin.set(me.role === 'owner' || me.role === 'admin'),
       () => undefined,
     );

@@ -101,15 +101,4 @@ export class ConversationList {
   private focus(selector: string): void {
     queueMicrotask(() => this.host.nativeElement.querySelector<HTMLElement>(selector)?.focus());
   }
-
-  /** The accessible name of a conversation button: name, unread, status and assignee. */
-  itemLabel(c: Conversation): string {
-    const who = c.assignee?.name ?? $localize`:@@inbox.nobody:nobody`;
-    const tags = contactChips(c).map((t) => t.name);
-    const name = tags.length ? `${conversationTitle(c)} (${tags.join(', ')})` : conversationTitle(c);
-    const last = c.lastMessage?.body ?? '';
-    return c.unread
-      ? $localize`:@@inbox.item.unread:${name}:name: (${c.unread}:count: unread), ${this.statusLabel(c.status)}:status:, assigned to ${who}:assignee:: ${last}:last:`
-      : $localize`:@@inbox.item:${name}:name:, ${this.statusLabel(c.status)}:status:, assigned to ${who}:assignee:: ${last}:last:`;
-  }
 }

@@ -1,6 +1,6 @@
 import { ChangeDetectionStrategy, Component, inject, signal } from '@angular/core';
 import { RouterLink } from '@angular/router';
-import { ApiClient } from '../core/api';
+import { CurrentUser } from '../core/current-user';
 import { toApiError } from '../core/api-error';
 import { formatDate, formatRelative } from '../shared/format';
 import type { User } from '../api/models';
@@ -23,7 +23,7 @@ function timeZones(current: string): string[] {
   templateUrl: './profile.html',
 })
 export class Profile {
-  private readonly api = inject(ApiClient);
+  private readonly currentUser = inject(CurrentUser);
   protected readonly signOut = inject(SignOut);
   protected readonly prefs = inject(Preferences);
   readonly user = signal<User | null>(null);
@@ -44,7 +44,7 @@ export class Profile {
   async load(): Promise<void> {
     this.error.set(null);
     try {
-      const u = await this.api.me();
+      const u = await this.currentUser.get();
       this.user.set(u);
       // Chosen on another browser: follow it here too.
       this.prefs.adopt(u);

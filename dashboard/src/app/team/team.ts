@@ -1,5 +1,6 @@
 import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
 import { ApiClient } from '../core/api';
+import { CurrentUser } from '../core/current-user';
 import { toApiError } from '../core/api-error';
 import { checkedOf, valueOf } from '../shared/dom';
 import { formatDate } from '../shared/format';
@@ -20,6 +21,7 @@ const NO_RIGHTS: Rights = { canRead: false, canWrite: false, canManageChats: fal
 export class Team {
   private readonly team = inject(TeamApi);
   private readonly api = inject(ApiClient);
+  private readonly currentUser = inject(CurrentUser);
 
   readonly me = signal<User | null>(null);
   readonly members = signal<Member[] | null>(null);
@@ -82,10 +84,12 @@ export class Team {
     return m.rights[instanceId] ?? NO_RIGHTS;
   }
 
-  async load(): Promise<void> {
+  /** Loads the member's profile (shared with the top bar, {@link CurrentUser}; `fresh`: asked again) and the lists. */
+  async load(fresh = false): Promise<void> {
     this.loadError.set(null);
     try {
-      const me = await this.api.me();
+      // After a change the member's own role may have changed with it (an ownership transfer): ask again.
+      const me = await (fresh ? this.currentUser.refresh() : this.currentUser.get());
       this.me.set(me);
       const admin = me.role === 'owner' || me.role === 'admin';
       const [members, invitations, instances] = await Promise.all([
@@ -111,7 +115,7 @@ export class Team {
       this.error.set(toApiError(e).message);
     } finally {
       this.busy.set(false);
-      await this.load();
+      await this.load(true);
     }
   }
 

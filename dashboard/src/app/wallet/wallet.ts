@@ -1,6 +1,7 @@
 import { ChangeDetectionStrategy, Component, computed, inject, signal } from '@angular/core';
 import { RouterLink } from '@angular/router';
 import { ApiClient } from '../core/api';
+import { CurrentUser } from '../core/current-user';
 import { toApiError } from '../core/api-error';
 import { valueOf } from '../shared/dom';
 import { formatDate, formatDay, formatNumber, randomKey, timeZoneName } from '../shared/format';
@@ -16,6 +17,7 @@ import { currencyDigits, formatMoney, parseMajorToMinor } from '../shared/money'
 })
 export class Wallet {
   private readonly api = inject(ApiClient);
+  private readonly currentUser = inject(CurrentUser);
 
   readonly user = signal<User | null>(null);
   readonly amount = signal('');
@@ -69,7 +71,7 @@ export class Wallet {
 
   async loadUser(): Promise<void> {
     try {
-      this.user.set(await this.api.me());
+      this.user.set(await this.currentUser.get());
     } catch {
       /* the balance shows … ; the transactions show their own error */
     }
