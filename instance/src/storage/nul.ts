@@ -7,28 +7,34 @@
 
 /**
  * `value` with every NUL in its strings replaced by U+FFFD, deep through plain objects and arrays (other objects —
- * dates, buffers, ids — are kept as they are). Returns `value` itself when it holds no NUL.
+ * dates, buffers, ids — are kept as they are). Returns `value` itself when it holds no NUL: it is first searched
+ * without allocating anything (every stored message passes here; NUL is rare), and copied only when one is found.
  */
 export function withoutNul<T>(value: T): T {
-  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as T;
+  return hasNul(value) ? replaceNul(value) : value;
+}
+
+/** Whether a string in `value` holds NUL, deep through plain objects and arrays (as {@link withoutNul} walks it). */
+export function hasNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (typeof value !== 'object' || value === null) return false;
   if (Array.isArray(value)) {
-    let changed = false;
-    const out = value.map((v: unknown) => {
-      const w = withoutNul(v);
-      changed ||= w !== v;
-      return w;
-    });
-    return (changed ? out : value) as T;
+    for (const v of value) if (hasNul(v)) return true;
+    return false;
   }
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const k in value) if (hasNul((value as Record<string, unknown>)[k])) return true;
+  return false;
+}
+
+/** {@link withoutNul}'s copy: the strings, arrays and plain objects on the way to a NUL are new, the rest is shared. */
+function replaceNul<T>(value: T): T {
+  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => (hasNul(v) ? replaceNul(v) : v)) as T;
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
-    let changed = false;
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      const w = withoutNul(v);
-      changed ||= w !== v;
-      out[k] = w;
-    }
-    return (changed ? out : value) as T;
+    for (const [k, v] of Object.entries(value)) out[k] = hasNul(v) ? replaceNul(v) : v;
+    return out as T;
   }
   return value;
 }

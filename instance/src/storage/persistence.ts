@@ -37,6 +37,7 @@ import type { Ack } from '../engines/engine.js';
 import type { Metrics } from '../metrics.js';
 import type { ChatDoc, ContactDoc, MessageDoc, OutboxDoc, Store } from './store.js';
 import { withoutNul } from './nul.js';
+import { withoutUndefined } from './without-undefined.js';
 
 const { EJSON } = BSON;
 
@@ -451,9 +452,9 @@ async function insertIgnoringDuplicates<T extends { _id: string }>(collection: C
   }
 }
 
-/** `o` as stored: undefined fields dropped, NUL in any text replaced (`nul.ts`: PostgreSQL cannot store it). */
+/** `o` as stored: undefined fields dropped, NUL in text replaced (`nul.ts`); `o` itself when neither is there. */
 function stripUndefined<T extends object>(o: T): T {
-  return withoutNul(Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T);
+  return withoutNul(withoutUndefined(o));
 }
 
 /** The bytes of `file` from `offset` to its end. */

@@ -7,6 +7,7 @@ import type { AnyBulkWriteOperation, Collection, Document } from 'mongodb';
 import type { EngineChat, EngineContact } from '../engines/engine.js';
 import type { EngineGroup, EngineGroupParticipant } from '../engines/engine-sync.js';
 import { BULK_CHUNK } from './persistence.js';
+import { withoutUndefined } from './without-undefined.js';
 import type { ChatDoc, ContactDoc, MessageDoc, Store } from './store.js';
 
 /** `bulkWrite(ops)` in commands of at most {@link BULK_CHUNK} operations (FerretDB v1 stalls on larger updates). */
@@ -32,9 +33,7 @@ export function groupsCollection(store: Store) {
 }
 
 /** Drops undefined fields (a `$set` of undefined would store null). */
-function defined<T extends object>(doc: T): Partial<T> {
-  return Object.fromEntries(Object.entries(doc).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
+const defined = <T extends object>(doc: T): Partial<T> => withoutUndefined(doc);
 
 /** The stored shape of an engine chat (without `_id`). */
 export function chatFields(c: EngineChat, now = new Date()): Partial<Omit<ChatDoc, '_id'>> {
