@@ -190,7 +190,9 @@ export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
       .first()
       .evaluate((el) => getComputedStyle(el).backgroundColor);
     assert(chipBg && chipBg !== 'rgba(0, 0, 0, 0)', `list tag colour ${chipBg}`);
-    assert((await item.getAttribute('aria-label'))?.includes('vip'), 'the tags are in the accessible name');
+    // The button is named by its visible text (WCAG "label in name"), tags included.
+    const named = p.getByRole('button', { name: new RegExp(`^Imported Customer ${matched}\\b.*\\bvip\\b`) });
+    assert((await named.count()) === 1, 'the tags are in the accessible name');
     await item.click();
     await p.getByRole('heading', { name: `Imported Customer ${matched}`, level: 2 }).waitFor(); // the conversation's heading too
     const card = p.getByTestId('contact-card');

@@ -38,7 +38,9 @@ function setup() {
   let resyncs = 0;
   live.frames.subscribe((f) => frames.push(f));
   live.resync.subscribe(() => resyncs++);
-  return { live, frames, resyncs: () => resyncs, liveTicket };
+  let fresh = 0;
+  live.fresh.subscribe(() => fresh++);
+  return { live, frames, resyncs: () => resyncs, fresh: () => fresh, liveTicket };
 }
 
 const last = () => FakeSocket.opened.at(-1)!;
@@ -55,12 +57,14 @@ describe('InboxLive', () => {
   });
 
   it('connects with a single-use ticket and resumes after the last frame seen, skipping frames seen twice', async () => {
-    const { live, frames } = setup();
+    const { live, frames, fresh } = setup();
     live.start();
     await vi.waitFor(() => expect(FakeSocket.opened).toHaveLength(1));
     expect(last().url).toBe('wss://api.example.com/v1/live?ticket=wst_L1');
+    expect(fresh()).toBe(0);
     last().onopen?.();
     expect(live.state()).toBe('open');
+    expect(fresh()).toBe(1); // no resume point: the lists are read again now
     last().frame(7);
     last().frame(8);
     last().onclose?.({ code: 1006 });
@@ -68,6 +72,8 @@ describe('InboxLive', () => {
     await vi.advanceTimersByTimeAsync(20_000);
     await vi.waitFor(() => expect(FakeSocket.opened).toHaveLength(2));
     expect(last().url).toBe('wss://api.example.com/v1/live?ticket=wst_L2&lastEventId=8');
+    last().onopen?.();
+    expect(fresh()).toBe(1); // resumed: nothing to read again
     last().frame(8); // the resume overlaps
     last().frame(9);
     expect(frames.map((f) => f.id)).toEqual([7, 8, 9]);
@@ -75,7 +81,7 @@ describe('InboxLive', () => {
   });
 
   it('4410 (resume point expired): refetch the lists and reconnect without a resume point', async () => {
-    const { live, resyncs } = setup();
+    const { live, resyncs, fresh } = setup();
     live.start();
     await vi.waitFor(() => expect(FakeSocket.opened).toHaveLength(1));
     last().frame(3);
@@ -84,6 +90,8 @@ describe('InboxLive', () => {
     await vi.advanceTimersByTimeAsync(200);
     await vi.waitFor(() => expect(FakeSocket.opened).toHaveLength(2));
     expect(last().url).not.toContain('lastEventId');
+    last().onopen?.();
+    expect(fresh()).toBe(1);
     live.stop();
   });
 

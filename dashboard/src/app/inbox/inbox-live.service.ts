@@ -18,7 +18,8 @@ export const CLOSE_RESUME_EXPIRED = 4410;
  * The member's live socket (`/v1/live`): every organisation event the member may see, as `{id, type, data, at}` frames.
  * Each connection asks for a single-use ticket first (no token in the URL) and resumes after the last frame seen
  * (`lastEventId`), so a reconnect loses nothing; reconnects with backoff (1 s doubling to 15 s). `resync` fires when
- * the lists must be fetched again: the resume point expired (4410) or the member's rights changed (4403). Provided
+ * the lists must be fetched again: the resume point expired (4410) or the member's rights changed (4403); `fresh` when
+ * a connection without a resume point opened (the lists miss what happened before it). Provided
  * by the Inbox page, closed with it.
  */
 @Injectable()
@@ -30,6 +31,11 @@ export class InboxLive {
   readonly state = signal<LiveState>('closed');
   readonly frames = new Subject<LiveFrame>();
   readonly resync = new Subject<void>();
+  /**
+   * A connection opened without a resume point (the first one, or after 4410): it carries what happens from now on,
+   * so what happened before it must come from the lists, read again now.
+   */
+  readonly fresh = new Subject<void>();
   /** The id of the last frame handled: the resume point. */
   lastEventId: number | null = null;
 
@@ -76,11 +82,13 @@ export class InboxLive {
       return this.retry();
     }
     if (this.stopped) return;
+    const resumed = this.lastEventId !== null;
     const ws = new WebSocket(this.url(ticket));
     this.ws = ws;
     ws.onopen = () => {
       this.attempt = 0;
       this.state.set('open');
+      if (!resumed) this.fresh.next();
     };
     ws.onmessage = (m) => this.onMessage(String(m.data));
     ws.onclose = (e) => this.onClose(e.code);

@@ -1,5 +1,6 @@
-import type { Conversation, InboxMessage } from './inbox-models';
+import type { Conversation, InboxMessage, LiveFrame } from './inbox-models';
 import {
+  frameConversationId,
   applyAck,
   applyMessage,
   compareText,
@@ -247,5 +248,20 @@ describe('keyboard and assignment helpers', () => {
       { id: 'a2', email: 'a2@x', role: 'agent' as const, rights: { 'i-b': { canRead: true } } },
     ];
     expect(eligibleAssignees(members, 'i-a').map((m) => m.id)).toEqual(['o', 'a1']);
+  });
+});
+
+describe('frameConversationId', () => {
+  const at = '2026-12-02T10:00:00Z';
+  it('names the conversation of conversation and message frames (a drop notice too), null for the others', () => {
+    const frames: LiveFrame[] = [
+      { id: 1, type: 'conversation.created', data: conv('c1'), at },
+      { id: 2, type: 'conversation.updated', data: { id: 'c2' } as never, at }, // a drop notice: only its id
+      { id: 3, type: 'message.new', data: { conversationId: 'c3', message: msg('m', 'x') }, at },
+      { id: 4, type: 'message.ack', data: { conversationId: 'c4', message: { id: 'm', ack: 2 } }, at },
+      { id: 5, type: 'contact.updated', data: { id: 'k' }, at },
+      { id: 6, type: 'ready', data: null, at },
+    ];
+    expect(frames.map(frameConversationId)).toEqual(['c1', 'c2', 'c3', 'c4', null, null]);
   });
 });

@@ -2,7 +2,7 @@
  * The Inbox's pure logic: which conversations a list shows, and how live events (docs/team.md §2–3) change the list
  * and the open conversation's messages without a reload. No Angular, no I/O: unit-tested in inbox-state.spec.ts.
  */
-import type { Conversation, ConversationEventData, InboxMessage, InboxTab, QueuedSend, StatusFilter } from './inbox-models';
+import type { Conversation, ConversationEventData, InboxMessage, InboxTab, LiveFrame, QueuedSend, StatusFilter } from './inbox-models';
 
 /** What the conversation list shows. */
 export interface ListFilter {
@@ -49,6 +49,22 @@ export function sortConversations(list: Conversation[]): Conversation[] {
 export function isDropNotice(data: unknown): boolean {
   const d = data as Record<string, unknown> | null;
   return !!d && typeof d['id'] === 'string' && !('status' in d) && !('conversation' in d);
+}
+
+/** The id of the conversation a live frame is about (`conversation.*` and `message.*` frames), else null. */
+export function frameConversationId(f: LiveFrame): string | null {
+  switch (f.type) {
+    case 'conversation.created':
+    case 'conversation.updated':
+    case 'conversation.assigned':
+      return isDropNotice(f.data) ? (f.data as { id: string }).id : (conversationOf(f.data)?.id ?? null);
+    case 'message.new':
+    case 'message.sent':
+    case 'message.ack':
+      return typeof f.data.conversationId === 'string' ? f.data.conversationId : null;
+    default:
+      return null;
+  }
 }
 
 /** The conversation carried by a `conversation.*` event (as the data itself or under `conversation`). */

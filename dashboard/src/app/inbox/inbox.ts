@@ -17,6 +17,7 @@ import {
   applyMessage,
   completeConversation,
   conversationOf,
+  frameConversationId,
   isDropNotice,
   matches,
   upsertConversation,
@@ -61,9 +62,17 @@ export class Inbox {
   readonly openInstance = computed(() => this.instances().find((i) => i.id === this.open()?.instanceId) ?? null);
   /** Loads are numbered so a slow answer for an old filter never overwrites a newer one. */
   private loadSeq = 0;
+  /** Live frames that arrived while the newest load was in flight (null when none is). */
+  private framesDuringLoad: LiveFrame[] | null = null;
 
   constructor() {
-    this.live.frames.pipe(takeUntilDestroyed()).subscribe((f) => this.onFrame(f));
+    this.live.frames.pipe(takeUntilDestroyed()).subscribe((f) => {
+      this.framesDuringLoad?.push(f);
+      this.onFrame(f);
+    });
+    // A socket opened without a resume point sees only what happens from then on: what happened between the list's
+    // read and that moment (a new conversation) is in neither, so the list is read again once the socket is open.
+    this.live.fresh.pipe(takeUntilDestroyed()).subscribe(() => void this.load());
     this.live.resync.pipe(takeUntilDestroyed()).subscribe(() => void this.reload());
     inject(DestroyRef).onDestroy(() => this.live.stop());
     // Removed from the team (4401): nothing of it stays on screen.
@@ -111,6 +120,7 @@ export class Inbox {
   /** Fetches the list's first page again (filter change, resync). */
   async load(): Promise<void> {
     const seq = ++this.loadSeq;
+    const during: LiveFrame[] = (this.framesDuringLoad = []);
     this.loading.set(true);
     try {
       const page = await this.inbox.list(this.filter());
@@ -118,10 +128,20 @@ export class Inbox {
       this.conversations.set(page.items);
       this.nextCursor.set(page.nextCursor);
       this.error.set(null);
+      // The page may have been read before a frame that arrived meanwhile: the frames of conversations it lacks are
+      // applied again (a new conversation is not lost); those it has are at least as new in the page.
+      const listed = new Set(page.items.map((c) => c.id));
+      for (const f of during) {
+        const id = frameConversationId(f);
+        if (id !== null && !listed.has(id)) this.onFrame(f);
+      }
     } catch (e) {
       if (seq === this.loadSeq) this.error.set(toApiError(e).message);
     } finally {
-      if (seq === this.loadSeq) this.loading.set(false);
+      if (seq === this.loadSeq) {
+        this.loading.set(false);
+        this.framesDuringLoad = null;
+      }
     }
   }
 
