@@ -48,6 +48,18 @@ describe('CurrentUser', () => {
     ctl.verify();
   });
 
+  it('asks again after invalidate() (a deposit changed the balance), within the sharing window too', async () => {
+    const { current, ctl } = setup();
+    const first = current.get();
+    ctl.expectOne('/v1/me').flush(user({ balanceMinor: 700 }));
+    await first;
+    current.invalidate();
+    const next = current.get();
+    ctl.expectOne('/v1/me').flush(user({ balanceMinor: 5700 }));
+    expect((await next).balanceMinor).toBe(5700);
+    ctl.verify();
+  });
+
   it('does not share a failed answer, nor an answer for another session', async () => {
     const { current, session, ctl } = setup();
     const failed = current.get();

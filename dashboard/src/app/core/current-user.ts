@@ -39,6 +39,14 @@ export class CurrentUser {
     return this.refresh();
   }
 
+  /**
+   * Forgets the shared answer without asking (after a change the profile shows that the caller already knows the
+   * outcome of, e.g. the balance after a deposit): the next {@link get} asks again.
+   */
+  invalidate(): void {
+    this.last = null;
+  }
+
   /** A new request, whatever was shared (after a change the profile shows, e.g. the balance after a charge). */
   refresh(): Promise<User> {
     const token = this.session.token();

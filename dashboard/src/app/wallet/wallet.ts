@@ -117,6 +117,7 @@ export class Wallet {
     try {
       const r = await this.api.deposit(minor, this.key);
       this.key = randomKey();
+      this.currentUser.invalidate(); // the balance other pages show is asked for again
       this.user.update((u) => (u ? { ...u, balanceMinor: r.balanceMinor } : u));
       this.items.update((list) => [r.transaction, ...(list ?? []).filter((t) => t.id !== r.transaction.id)]);
       this.amount.set('');
