@@ -27,9 +27,12 @@ export function hasNul(value: unknown): boolean {
   return false;
 }
 
-/** {@link withoutNul}'s copy: the strings, arrays and plain objects on the way to a NUL are new, the rest is shared. */
+/**
+ * {@link withoutNul}'s copy of a `value` that {@link hasNul}: the strings, arrays and plain objects on the way to a NUL
+ * are new, the rest is shared.
+ */
 function replaceNul<T>(value: T): T {
-  if (typeof value === 'string') return (value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value) as T;
+  if (typeof value === 'string') return value.replaceAll('\u0000', '\uFFFD') as T;
   if (Array.isArray(value)) return value.map((v: unknown) => (hasNul(v) ? replaceNul(v) : v)) as T;
   if (value && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
     const out: Record<string, unknown> = {};

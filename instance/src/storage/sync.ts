@@ -32,12 +32,9 @@ export function groupsCollection(store: Store) {
   return store.connection.db!.collection<GroupDoc>('groups');
 }
 
-/** Drops undefined fields (a `$set` of undefined would store null). */
-const defined = <T extends object>(doc: T): Partial<T> => withoutUndefined(doc);
-
 /** The stored shape of an engine chat (without `_id`). */
 export function chatFields(c: EngineChat, now = new Date()): Partial<Omit<ChatDoc, '_id'>> {
-  return defined({
+  return withoutUndefined({
     name: c.name,
     isGroup: c.isGroup,
     unreadCount: c.unreadCount,
@@ -55,7 +52,7 @@ export async function writeContacts(store: Store, contacts: EngineContact[]): Pr
   if (contacts.length === 0) return;
   const now = new Date();
   const ops: AnyBulkWriteOperation<ContactDoc>[] = contacts.map(({ id, ...c }) => ({
-    updateOne: { filter: { _id: id }, update: { $set: { ...defined(c), updatedAt: now } }, upsert: true },
+    updateOne: { filter: { _id: id }, update: { $set: { ...withoutUndefined(c), updatedAt: now } }, upsert: true },
   }));
   await bulkWriteChunked(store.col.contacts, ops);
 }
@@ -86,7 +83,7 @@ export async function writeGroups(store: Store, groups: EngineGroup[]): Promise<
           subject: g.subject,
           participants: g.participants.map(({ id, isAdmin, isSuperAdmin }) => ({ id, isAdmin, isSuperAdmin })),
           updatedAt: now,
-          ...defined({ description: g.description, owner: g.owner, createdAt: g.createdAt ? new Date(g.createdAt) : undefined }),
+          ...withoutUndefined({ description: g.description, owner: g.owner, createdAt: g.createdAt ? new Date(g.createdAt) : undefined }),
         },
         upsert: true,
       },
