@@ -76,6 +76,8 @@ export interface OperatorSideResult extends SideResult {
   meanReconcileMs: number;
   /** apiserver_request_total growth from the first create until all reconciled, by `VERB resource`, largest first. */
   apiRequests: Array<[string, number]>;
+  /** The same growth from the first create until all StatefulSets were seen (the timed window). */
+  apiRequestsInWindow: Array<[string, number]>;
   /** Most sockets the operator process had open at once (sampled every 250 ms). */
   maxOperatorSockets: number;
 }
@@ -288,6 +290,7 @@ async function operatorSide(
       o.log(`    ${n}/${names.length} ${what} after ${((performance.now() - timing.t0) / 1000).toFixed(1)} s`);
     const tAll = await stsWatch.waitFor(names.length, o.timeoutMs, progress('StatefulSets'));
     const cpu = cpuDelta(cpu0, cpuSnapshot(allPids));
+    const reqAll = await c.api.requestCounts();
     const tReconciled = await waiWatch.waitFor(names.length, o.timeoutMs, progress('instances reconciled'));
     sampler.stop();
     const m1 = await op.metrics();
@@ -309,6 +312,7 @@ async function operatorSide(
       reconcileErrors: diff('controller_runtime_reconcile_errors_total'),
       meanReconcileMs: count > 0 ? (diff('controller_runtime_reconcile_time_seconds_sum') / count) * 1000 : Number.NaN,
       apiRequests: countDelta(req0, req1),
+      apiRequestsInWindow: countDelta(req0, reqAll),
       maxOperatorSockets: sampler.maxSockets,
     };
   } catch (err) {

@@ -124,8 +124,10 @@ function printCreate(r: CreateResult): void {
     );
     out(
       table(
-        ['      verb resource', 'requests', 'per instance'],
-        op.apiRequests.filter(([, n]) => n >= r.instances / 10).map(([k, n]) => [`      ${k}`, n, n / r.instances]),
+        ['      verb resource', 'requests', 'per instance', 'in the timed window'],
+        op.apiRequests
+          .filter(([, n]) => n >= r.instances / 10)
+          .map(([k, n]) => [`      ${k}`, n, n / r.instances, op.apiRequestsInWindow.find(([w]) => w === k)?.[1] ?? 0]),
       ),
     );
     out();
