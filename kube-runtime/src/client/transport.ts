@@ -15,6 +15,7 @@ import type * as NodeHttp from 'node:http';
 import https from 'node:https';
 import { ApiServerError, type ApiServerStatus } from './errors.js';
 import { needsClientNode, type KubeConfigLike, type KubeUserLike } from './kubeconfig.js';
+import { lineSplitter } from './lines.js';
 import { createRequire } from 'node:module';
 
 /**
@@ -204,31 +205,23 @@ export class KubeTransport {
       throw ApiServerError.rejected('WATCH', path, res.statusCode ?? 0, parseStatus(Buffer.concat(chunks).toString('utf8')));
     }
     await new Promise<void>((resolve, reject) => {
-      let buf = '';
-      let idle: NodeJS.Timeout | undefined;
-      const arm = () => {
-        clearTimeout(idle);
-        idle = setTimeout(() => req.destroy(), o.idleTimeoutMs);
-      };
-      arm();
+      const idle = setTimeout(() => req.destroy(), o.idleTimeoutMs);
+      const feed = lineSplitter((text) => {
+        if (!text.trim()) return true;
+        let ev: { type?: string; object?: unknown };
+        try {
+          ev = JSON.parse(text) as typeof ev;
+        } catch (err) {
+          req.destroy(err as Error);
+          return false;
+        }
+        onEvent(ev.type ?? '', ev.object);
+        return true;
+      });
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        arm();
-        buf += chunk;
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          if (!line.trim()) continue;
-          let ev: { type?: string; object?: unknown };
-          try {
-            ev = JSON.parse(line) as typeof ev;
-          } catch (err) {
-            req.destroy(err as Error);
-            return;
-          }
-          onEvent(ev.type ?? '', ev.object);
-        }
+        idle.refresh();
+        feed(chunk);
       });
       const end = (err?: unknown) => {
         clearTimeout(idle);
