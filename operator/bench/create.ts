@@ -19,7 +19,9 @@
  *      Service once by server-side apply, before the first StatefulSet): the floor of any operator that creates these
  *      objects. The namespaces are then emptied (no finalizers yet, so the instances go at once);
  *   4. operator — the operator process is started (ready = leader with synced caches) and the N WhatsAppInstances
- *      are POSTed to `bench-operator` by `concurrency` clients.
+ *      are POSTed to `bench-operator` by `concurrency` clients;
+ *   5. the operator is stopped and the ideal floor (instance + StatefulSet by SSA, `bench-floor-sts`) is measured again
+ *      on the same control plane: printed next to the first, not a denominator.
  * Each side is timed from the first request sent until a watch on the namespace has seen all N StatefulSets.
  * Only the POST baseline is the ratio's denominator; the SSA one shows what the operator's write method costs.
  * The bench itself creates N custom resources — writes comparable to a StatefulSet's — on the same apiserver and
@@ -95,6 +97,12 @@ export interface CreateRound {
   /** Each client POSTs an instance and at once applies every child the operator writes, in its order (see floorSide). */
   floorInstanceAndChildren: SideResult;
   operator: OperatorSideResult;
+  /**
+   * The ideal floor (instance + StatefulSet by SSA) measured again after the operator stopped, on the same control
+   * plane: printed next to the first, to show how much the round's order (the operator always after ~3,000 writes and
+   * deletes) moves the yardstick. Not the row's denominator.
+   */
+  floorInstanceAndStsAfter: SideResult;
   /** operator.allMs / direct.allMs (target ≤ 1.5). */
   ratio: number;
   /** operator.allMs / directApply.allMs. */
@@ -366,6 +374,9 @@ async function round(
     for (const ns of [NS.floor, NS.floorSts, NS.floorStsPost, NS.floorAll]) await c.api.request('DELETE', waiPath(ns));
 
     const operator = await operatorSide(c, o, names, reconciles, pids);
+    // The operator is stopped: the floor's namespace (emptied above) is not watched by anybody but the bench.
+    o.log(`  floor again, after the operator: POST ${o.instances} WhatsAppInstances, each followed by its StatefulSet`);
+    const floorInstanceAndStsAfter = await floorSide(c, o, names, 'sts', config, pids);
     const client = measureClient && o.clientRequests > 0 ? await clientOverhead(c, o.clientRequests) : undefined;
     return {
       round: {
@@ -377,6 +388,7 @@ async function round(
         floorInstanceAndStsPost,
         floorInstanceAndChildren,
         operator,
+        floorInstanceAndStsAfter,
         ratio: operator.allMs / direct.allMs,
         ratioVsApply: operator.allMs / directApply.allMs,
       },
@@ -427,7 +439,7 @@ export async function runCreate(o: CreateOptions): Promise<CreateResult> {
     concurrency: o.concurrency,
     controlPlane: CONTROL_PLANE_DESCRIPTION,
     order:
-      'per round, on one fresh control plane: direct POST → direct SSA → floor (instances) → floor (instance + StatefulSet by SSA) → floor (instance + StatefulSet by POST) → floor (instance + all children) → (all emptied) → operator started → operator',
+      'per round, on one fresh control plane: direct POST → direct SSA → floor (instances) → floor (instance + StatefulSet by SSA) → floor (instance + StatefulSet by POST) → floor (instance + all children) → (all emptied) → operator started → operator → operator stopped → floor (instance + StatefulSet by SSA) again',
     rounds,
     client,
   };
