@@ -1,8 +1,9 @@
 /**
  * The MongoDB driver and `pg` are loaded only when the operator talks to a database server: with
  * INSTANCE_DATABASE_USERS=off (shared credentials) neither is ever imported — ~13 MiB of resident memory at start.
- * Nor is undici (Node's fetch), which an ESM import of `node:http` loads (~8 MiB). Checked in a node process (the
- * built operator, dist/) that records every module it resolves.
+ * Nor is Node's bundled undici (Node's fetch), which an ESM import of `node:http` loads (~8 MiB) — a second copy next to
+ * the npm undici that kube-runtime's transport uses. Checked in a node process (the built operator, dist/) that records
+ * every module it resolves.
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -56,7 +57,7 @@ test('with INSTANCE_DATABASE_USERS=off the operator never imports the MongoDB dr
   expect(r).toEqual({ atImport: [], after: [], undici: false });
 });
 
-test("the operator's modules do not load undici (node:http is required, not imported: its lazy WebSocket getter loads undici)", async () => {
+test("the operator's modules do not load Node's bundled undici (node:http is required, not imported: its lazy WebSocket getter loads it)", async () => {
   const r = await driverModulesLoaded(`await import(${dist('session-probe.js')}); await import('@wacloud/kube-runtime');`);
   expect(r.undici).toBe(false);
   // The check itself: an ESM import of node:http does load it.

@@ -1,6 +1,9 @@
 /**
- * The connection to the Kubernetes API: one keep-alive `node:https` connection pool per cluster configuration,
- * shared by everything that talks to that cluster (informers' list + watch, {@link KubeClient}, leader election).
+ * The connection to the Kubernetes API: one keep-alive undici `Pool` per cluster configuration, shared by everything
+ * that talks to that cluster (informers' list + watch, {@link KubeClient}, leader election). Requests go through the
+ * pool's `dispatch` with handlers of this file (dispatch.ts), not undici's `request` nor `node:https`: a request costs
+ * about half the CPU of `node:https` with a keep-alive Agent (0.24 against 0.46–0.51 ms per POST of a 3 kB body in a
+ * local benchmark under the operator's V8 flags; BENCHMARKS.md, "Where the operator's CPU goes").
  *
  * Why not @kubernetes/client-node at run time: importing it loads its whole generated API (every model and API
  * class) — about 90 MiB of resident memory before the first request — and its request path makes a new undici Agent
@@ -11,18 +14,12 @@
  * timeout or a broken response. An abort through the caller's own `signal` rejects with the AbortError as is.
  */
 import { readFileSync } from 'node:fs';
-import type * as NodeHttp from 'node:http';
-import https from 'node:https';
+import type * as NodeHttps from 'node:https';
+import { Pool } from 'undici';
 import { ApiServerError, type ApiServerStatus } from './errors.js';
+import { collectAnswer, streamAnswer, type Dispatched } from './dispatch.js';
 import { needsClientNode, type KubeConfigLike, type KubeUserLike } from './kubeconfig.js';
 import { lineSplitter } from './lines.js';
-import { createRequire } from 'node:module';
-
-/**
- * `node:http` loaded with require: an ESM import of it reads every export, and its lazy `WebSocket`, `CloseEvent` and
- * `MessageEvent` getters load undici (~8 MiB of resident memory in a process that never uses them).
- */
-const http = createRequire(import.meta.url)('node:http') as typeof NodeHttp;
 
 export interface TransportRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -34,11 +31,17 @@ export interface TransportRequest {
   /** Default `application/json`. */
   accept?: string;
   signal?: AbortSignal;
-  /** No response (headers and body) within this long, ms. Default 30_000. */
+  /** No response head within this long, and then no byte of the body for this long, ms. Default 30_000. */
   timeoutMs?: number;
 }
 
 const TOKEN_FILE_TTL_MS = 60_000;
+/**
+ * How long an idle connection is kept, ms: under the apiserver's own idle timeout (Go's `http.Server` of
+ * kube-apiserver closes idle keep-alive connections after 90 s), so a request is not sent on a connection the server
+ * is closing.
+ */
+const KEEP_ALIVE_MS = 60_000;
 
 /** See the module comment. One instance per configuration: {@link KubeTransport.for}. */
 export class KubeTransport {
@@ -51,35 +54,48 @@ export class KubeTransport {
     return t;
   }
 
-  private readonly url: URL;
-  private readonly mod: typeof https | typeof http;
-  private agent: https.Agent | NodeHttp.Agent | undefined;
+  private readonly origin: string;
+  /** The server URL's path without its trailing slashes ('' for most clusters), put before every request's path. */
+  private readonly basePath: string;
+  private pool: Pool | undefined;
   private readonly user: KubeUserLike;
   private tokenCache: { value: string; readAt: number } | undefined;
 
   private constructor(private readonly kc: KubeConfigLike) {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
-    this.url = new URL(cluster.server.replace(/\/+$/, ''));
-    this.mod = this.url.protocol === 'https:' ? https : http;
+    const url = new URL(cluster.server);
+    this.origin = url.origin;
+    this.basePath = url.pathname.replace(/\/+$/, '');
     this.user = kc.getCurrentUser() ?? {};
   }
 
-  /** The keep-alive pool (TLS from the cluster CA and the user's client certificate). Unbounded sockets, like client-go's default. */
-  private getAgent(): https.Agent | NodeHttp.Agent {
-    if (this.agent) return this.agent;
-    if (this.mod === http) return (this.agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000 }));
+  /**
+   * The keep-alive pool (TLS from the cluster CA and the user's client certificate). Unbounded connections, like
+   * client-go's default: every watch holds one for its life. HTTP/1.1 only (`allowH2: false`; undici 8 offers h2 by
+   * default and the apiserver takes it): on one multiplexed connection the operator's create benchmark saw its
+   * children's StatefulSets 0.98 s after their instance at the median instead of 0.12 s (operator/README.md, "Memory").
+   */
+  private getPool(): Pool {
+    if (this.pool) return this.pool;
     const cluster = this.kc.getCurrentCluster()!;
     const buf = (file: string | undefined, data: string | undefined) =>
       file ? readFileSync(file) : data ? Buffer.from(data, 'base64') : undefined;
-    return (this.agent = new https.Agent({
-      keepAlive: true,
-      keepAliveMsecs: 30_000,
-      ca: buf(cluster.caFile, cluster.caData),
-      cert: buf(this.user.certFile, this.user.certData),
-      key: buf(this.user.keyFile, this.user.keyData),
-      ...(cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
-      ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
+    const tls = this.origin.startsWith('https:')
+      ? {
+          ca: buf(cluster.caFile, cluster.caData),
+          cert: buf(this.user.certFile, this.user.certData),
+          key: buf(this.user.keyFile, this.user.keyData),
+          ...(cluster.skipTLSVerify ? { rejectUnauthorized: false } : {}),
+          ...(cluster.tlsServerName ? { servername: cluster.tlsServerName } : {}),
+        }
+      : {};
+    return (this.pool = new Pool(this.origin, {
+      connections: null,
+      allowH2: false,
+      keepAliveTimeout: KEEP_ALIVE_MS,
+      keepAliveMaxTimeout: KEEP_ALIVE_MS,
+      connect: { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 },
     }));
   }
 
@@ -87,7 +103,7 @@ export class KubeTransport {
   private async authHeaders(): Promise<Record<string, string>> {
     const u = this.user;
     if (needsClientNode(u) && this.kc.applyToHTTPSOptions) {
-      const opts: https.RequestOptions = { headers: {} };
+      const opts: NodeHttps.RequestOptions = { headers: {} };
       await this.kc.applyToHTTPSOptions(opts);
       const h = (opts.headers ?? {}) as Record<string, string>;
       return h.Authorization ? { authorization: h.Authorization } : h.authorization ? { authorization: h.authorization } : {};
@@ -104,78 +120,49 @@ export class KubeTransport {
     return {};
   }
 
-  /**
-   * Sends one request. `res` resolves with the response head; it rejects with an `unreachable` ApiServerError on a
-   * network error or when no response head arrived within `timeoutMs`, and with the AbortError when `signal` aborted.
-   */
-  private async open(
-    r: TransportRequest,
-    label: string = r.method,
-  ): Promise<{ req: NodeHttp.ClientRequest; res: Promise<NodeHttp.IncomingMessage> }> {
+  /** The dispatch of one request (headers, body, time limits); `label` names it in errors (the method, or `WATCH`). */
+  private async dispatched(r: TransportRequest, label: string): Promise<Dispatched> {
     const headers: Record<string, string> = { accept: r.accept ?? 'application/json', ...(await this.authHeaders()) };
-    const payload = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));
-    if (payload) {
-      headers['content-type'] = r.contentType ?? 'application/json';
-      headers['content-length'] = String(payload.length);
-    }
-    const req = this.mod.request(this.url.origin + this.url.pathname.replace(/\/+$/, '') + r.path, {
-      method: r.method,
-      headers,
-      agent: this.getAgent(),
+    const body = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));
+    if (body) headers['content-type'] = r.contentType ?? 'application/json';
+    const timeoutMs = r.timeoutMs ?? 30_000;
+    return {
+      dispatcher: this.getPool(),
+      opts: { method: r.method, path: this.basePath + r.path, headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
       signal: r.signal,
-    });
-    const res = new Promise<NodeHttp.IncomingMessage>((resolve, reject) => {
-      req.once('response', resolve);
-      req.on('error', (e) => reject(this.failure(r, label, e)));
-    });
-    const timeout = r.timeoutMs ?? 30_000;
-    const timer = setTimeout(() => req.destroy(ApiServerError.unreachable(label, r.path, `no response within ${timeout} ms`)), timeout);
-    res.then(
-      () => clearTimeout(timer),
-      () => clearTimeout(timer),
-    );
-    req.end(payload);
-    return { req, res };
+      failure: (e) => this.failure(r, label, e, timeoutMs),
+    };
   }
 
-  /** A connection-level error as thrown to the caller: the caller's own abort as is, anything else `unreachable`. */
-  private failure(r: TransportRequest, label: string, e: unknown): unknown {
+  /**
+   * A connection-level error as thrown to the caller: the caller's own abort as is, anything else `unreachable`
+   * (undici's time limits with the time, as "no response within … ms" / "no byte of the body within … ms").
+   */
+  private failure(r: TransportRequest, label: string, e: unknown, timeoutMs: number): unknown {
     if (r.signal?.aborted || (e as { name?: string }).name === 'ApiServerError') return e;
     const err = e as { code?: string; message?: string };
-    return ApiServerError.unreachable(label, r.path, err.message || err.code || String(e), e);
+    const message =
+      err.code === 'UND_ERR_HEADERS_TIMEOUT'
+        ? `no response within ${timeoutMs} ms`
+        : err.code === 'UND_ERR_BODY_TIMEOUT'
+          ? `no byte of the body within ${timeoutMs} ms`
+          : (err.message && err.code && !err.message.includes(err.code) ? `${err.code} ${err.message}` : err.message) ||
+            err.code ||
+            String(e);
+    return ApiServerError.unreachable(label, r.path, message, e);
   }
 
   /**
-   * One request; resolves with the parsed JSON body (undefined when empty).
+   * One request; resolves with the parsed JSON body (undefined when empty or not JSON).
    * @throws ApiServerError `rejected` for a non-2xx status; `unreachable` on network errors, timeouts (`timeoutMs`,
-   * default 30_000 ms, for the head and again for the body) and broken responses; the AbortError when `signal` aborts.
+   * default 30_000 ms, for the head and then between the body's bytes) and broken responses; the AbortError when
+   * `signal` aborts.
    */
   async request<T>(r: TransportRequest): Promise<T> {
-    const { req, res: resP } = await this.open(r);
-    const res = await resP;
-    const timeout = r.timeoutMs ?? 30_000;
-    const chunks: Buffer[] = [];
-    const text = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () => req.destroy(ApiServerError.unreachable(r.method, r.path, `body not complete within ${timeout} ms`)),
-        timeout,
-      );
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.once('end', () => {
-        clearTimeout(timer);
-        resolve(Buffer.concat(chunks).toString('utf8'));
-      });
-      res.on('error', (e) => {
-        clearTimeout(timer);
-        reject(this.failure(r, r.method, e));
-      });
-      res.once('aborted', () => {
-        clearTimeout(timer);
-        reject(this.failure(r, r.method, new Error('response aborted')));
-      });
-    });
-    const status = res.statusCode ?? 0;
-    if (status < 200 || status >= 300) throw ApiServerError.rejected(r.method, r.path, status, parseStatus(text));
+    const answer = await collectAnswer(await this.dispatched(r, r.method));
+    const text = answer.body.toString('utf8');
+    if (answer.statusCode < 200 || answer.statusCode >= 300)
+      throw ApiServerError.rejected(r.method, r.path, answer.statusCode, parseStatus(text));
     let parsed: unknown;
     try {
       parsed = text ? JSON.parse(text) : undefined;
@@ -189,7 +176,8 @@ export class KubeTransport {
    * A watch: GET `path` (with `watch=true` in its query) streaming one JSON event per line to `onEvent`.
    * Resolves when the server ends the stream, `signal` aborts, or no byte arrived for `idleTimeoutMs`.
    * @throws ApiServerError `rejected` (method `WATCH`) for a non-2xx answer; `unreachable` when the connection
-   * fails or breaks (a reset stream counts as ended).
+   * fails, no response head arrives within `idleTimeoutMs`, or a line is not JSON (a stream the server or the
+   * network broke off counts as ended).
    */
   async watch(
     path: string,
@@ -197,42 +185,38 @@ export class KubeTransport {
     onEvent: (type: string, object: unknown) => void,
   ): Promise<void> {
     const r: TransportRequest = { method: 'GET', path, accept: o.accept, signal: o.signal, timeoutMs: o.idleTimeoutMs };
-    const { req, res: resP } = await this.open(r, 'WATCH');
-    const res = await resP;
-    if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) {
-      const chunks: Buffer[] = [];
-      for await (const c of res) chunks.push(c as Buffer);
-      throw ApiServerError.rejected('WATCH', path, res.statusCode ?? 0, parseStatus(Buffer.concat(chunks).toString('utf8')));
-    }
-    await new Promise<void>((resolve, reject) => {
-      const idle = setTimeout(() => req.destroy(), o.idleTimeoutMs);
-      const feed = lineSplitter((text) => {
-        if (!text.trim()) return true;
-        let ev: { type?: string; object?: unknown };
-        try {
-          ev = JSON.parse(text) as typeof ev;
-        } catch (err) {
-          req.destroy(err as Error);
-          return false;
-        }
-        onEvent(ev.type ?? '', ev.object);
-        return true;
-      });
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        idle.refresh();
-        feed(chunk);
-      });
-      const end = (err?: unknown) => {
-        clearTimeout(idle);
-        if (err && !o.signal.aborted) reject(this.failure(r, 'WATCH', err));
-        else resolve();
-      };
-      res.once('end', () => end());
-      res.once('close', () => end());
-      res.on('error', (e) => end((e as { code?: string }).code === 'ECONNRESET' || (e as Error).name === 'AbortError' ? undefined : e));
+    let broken: Error | undefined; // a line that is not JSON
+    const feed = lineSplitter((text) => {
+      if (!text.trim()) return true;
+      let ev: { type?: string; object?: unknown };
+      try {
+        ev = JSON.parse(text) as typeof ev;
+      } catch (err) {
+        broken = err as Error;
+        return false;
+      }
+      onEvent(ev.type ?? '', ev.object);
+      return true;
     });
+    const ended = await streamAnswer(await this.dispatched(r, 'WATCH'), (chunk) => {
+      feed(chunk);
+      return broken;
+    });
+    if (ended.statusCode < 200 || ended.statusCode >= 300)
+      throw ApiServerError.rejected('WATCH', path, ended.statusCode, parseStatus(ended.body.toString('utf8')));
+    if (ended.error === undefined || o.signal.aborted) return;
+    if (ended.error === broken || !isStreamEnd(ended.error)) throw this.failure(r, 'WATCH', ended.error, o.idleTimeoutMs);
   }
+}
+
+/**
+ * Errors that end a watch's stream as the server's own end would: the connection reset or closed by the other side
+ * mid-stream (undici's `SocketError`), or no byte for the idle time (its `BodyTimeoutError`). The informer watches
+ * again from its last resourceVersion.
+ */
+function isStreamEnd(e: Error): boolean {
+  const code = (e as { code?: string }).code;
+  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'UND_ERR_BODY_TIMEOUT' || e.name === 'AbortError';
 }
 
 /** The Status object of an error answer; a non-JSON body becomes `{ message: <its first 200 characters> }`. */
