@@ -21,7 +21,8 @@
  *   4. operator — the operator process is started (ready = leader with synced caches) and the N WhatsAppInstances
  *      are POSTed to `bench-operator` by `concurrency` clients;
  *   5. the operator is stopped and the ideal floor (instance + StatefulSet by SSA, `bench-floor-sts`) is measured again
- *      on the same control plane: printed next to the first, not a denominator.
+ *      on the same control plane. The goal's yardstick is the mean of both (run.ts `idealFloorMs`): the two bracket the
+ *      operator in time, so a drift of the machine's speed within the round weighs on both sides of the ratio.
  * Each side is timed from the first request sent until a watch on the namespace has seen all N StatefulSets.
  * Only the POST baseline is the ratio's denominator; the SSA one shows what the operator's write method costs.
  * The bench itself creates N custom resources — writes comparable to a StatefulSet's — on the same apiserver and
@@ -99,8 +100,7 @@ export interface CreateRound {
   operator: OperatorSideResult;
   /**
    * The ideal floor (instance + StatefulSet by SSA) measured again after the operator stopped, on the same control
-   * plane: printed next to the first, to show how much the round's order (the operator always after ~3,000 writes and
-   * deletes) moves the yardstick. Not the row's denominator.
+   * plane; the row's yardstick is the mean of this and `floorInstanceAndSts` (run.ts `idealFloorMs`).
    */
   floorInstanceAndStsAfter: SideResult;
   /** operator.allMs / direct.allMs (target ≤ 1.5). */
@@ -119,7 +119,7 @@ export interface ClientTiming {
 
 export interface ClientOverhead {
   requests: number;
-  /** The operator's KubeClient (@wacloud/kube-runtime: one keep-alive node:https Agent). */
+  /** The operator's KubeClient (@wacloud/kube-runtime: one keep-alive undici Pool, its `dispatch`). */
   kubeClient: ClientTiming;
   /** One keep-alive Agent (the bench's client). */
   keepAlive: ClientTiming;

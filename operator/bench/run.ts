@@ -8,7 +8,7 @@
  *   --concurrency / BENCH_CONCURRENCY             requests in flight from the load generator                 default 8
  *   --reconciles / BENCH_RECONCILES               create: MAX_CONCURRENT_RECONCILES per round, e.g. 4,16       default: the operator's default
  *   --create-runs / BENCH_CREATE_RUNS             create: rounds per MAX_CONCURRENT_RECONCILES value; its rows
- *                                                 give the median round (single rounds move by ±0.3 here)      default 3
+ *                                                 give the median round (single rounds move by ±0.2 here)      default 5
  *   --client-requests / BENCH_CLIENT_REQUESTS     create: sequential GETs per client in the client comparison default 200 (0: skip)
  *   --memory-instances / BENCH_MEMORY_INSTANCES   memory: instances reconciled, M                            default 5000
  *   --memory-reconciles / BENCH_MEMORY_RECONCILES memory: MAX_CONCURRENT_RECONCILES                          default: the operator's default
@@ -40,7 +40,7 @@ const SIZE_SOURCES = {
   instances: { flag: 'instances', env: 'BENCH_INSTANCES', def: 500, min: 1 },
   concurrency: { flag: 'concurrency', env: 'BENCH_CONCURRENCY', def: 8, min: 1 },
   clientRequests: { flag: 'client-requests', env: 'BENCH_CLIENT_REQUESTS', def: 200, min: 0 },
-  createRuns: { flag: 'create-runs', env: 'BENCH_CREATE_RUNS', def: 3, min: 1, max: 9 },
+  createRuns: { flag: 'create-runs', env: 'BENCH_CREATE_RUNS', def: 5, min: 1, max: 9 },
   memoryInstances: { flag: 'memory-instances', env: 'BENCH_MEMORY_INSTANCES', def: 5000, min: 1 },
   memoryReconciles: { flag: 'memory-reconciles', env: 'BENCH_MEMORY_RECONCILES', def: DEFAULT_RECONCILES, min: 1, max: 64 },
   quietSeconds: { flag: 'quiet-seconds', env: 'BENCH_QUIET_SECONDS', def: 10, min: 0 },
@@ -106,9 +106,9 @@ function printCreate(r: CreateResult): void {
     out(
       `    floor of that ratio on this machine: instances only / direct POST = ${(rd.floorInstances.allMs / rd.direct.allMs).toFixed(2)}; ` +
         `instance + its StatefulSet by one client (an ideal operator) / direct POST = ${(rd.floorInstanceAndSts.allMs / rd.direct.allMs).toFixed(2)}; ` +
-        `operator / that ideal = ${(op.allMs / rd.floorInstanceAndSts.allMs).toFixed(2)} ` +
-        `(that ideal again after the operator: ${(rd.floorInstanceAndStsAfter.allMs / rd.floorInstanceAndSts.allMs).toFixed(2)}× its first time; ` +
-        `operator / the mean of both = ${((2 * op.allMs) / (rd.floorInstanceAndSts.allMs + rd.floorInstanceAndStsAfter.allMs)).toFixed(2)}); ` +
+        `operator / that ideal = ${(op.allMs / idealFloorMs(rd)).toFixed(2)} (the row's ratio: the mean of the ideal before and ` +
+        `after the operator; after / before ${(rd.floorInstanceAndStsAfter.allMs / rd.floorInstanceAndSts.allMs).toFixed(2)}, ` +
+        `operator / the ideal before alone ${(op.allMs / rd.floorInstanceAndSts.allMs).toFixed(2)}); ` +
         `operator / the ideal POSTing its StatefulSet = ${(op.allMs / rd.floorInstanceAndStsPost.allMs).toFixed(2)}; ` +
         `operator / instance + every child it writes by one client = ${(op.allMs / rd.floorInstanceAndChildren.allMs).toFixed(2)}`,
     );
@@ -140,7 +140,7 @@ function printCreate(r: CreateResult): void {
     const c = r.client;
     out(`  API client, ${c.requests} sequential GETs of one Namespace as the admin (p50 / mean ms, sockets left open after the loop):`);
     out(
-      `    operator's KubeClient (kube-runtime: one keep-alive node:https Agent): ${fmt(c.kubeClient.p50Ms)} / ${fmt(c.kubeClient.meanMs)} ms, ${c.kubeClient.socketsLeftOpen} sockets`,
+      `    operator's KubeClient (kube-runtime: one keep-alive undici Pool):       ${fmt(c.kubeClient.p50Ms)} / ${fmt(c.kubeClient.meanMs)} ms, ${c.kubeClient.socketsLeftOpen} sockets`,
     );
     out(
       `    the bench's keep-alive undici Agent:                                     ${fmt(c.keepAlive.p50Ms)} / ${fmt(c.keepAlive.meanMs)} ms, ${c.keepAlive.socketsLeftOpen} sockets`,
@@ -150,14 +150,21 @@ function printCreate(r: CreateResult): void {
 }
 
 /**
- * The create rows: per MAX_CONCURRENT_RECONCILES value, the round with the median ratio operator / ideal floor (its
- * figures in the notes, every round's ratio listed): one round's ratio moves by ±0.3 on this machine, mostly with the
- * floor's own time.
+ * The ideal floor of a round, ms: the mean of its two measurements, before and after the operator's (create.ts, steps
+ * 3 and 5). They bracket the operator's side in time, so a drift of the machine's speed over the round (the floor's
+ * own time moves by up to ±30 % a minute apart here, every process alike) weighs on both sides of the ratio.
+ */
+const idealFloorMs = (rd: CreateRound): number => (rd.floorInstanceAndSts.allMs + rd.floorInstanceAndStsAfter.allMs) / 2;
+
+/**
+ * The create rows: per MAX_CONCURRENT_RECONCILES value, the round with the median ratio operator / ideal floor
+ * ({@link idealFloorMs}; its figures in the notes, every round's ratio listed): one round's ratio moves by ±0.2–0.3 on
+ * this machine, with the speed of the machine (the floor's own time and the operator's alike).
  */
 function createRows(r: CreateResult): void {
   for (const k of [...new Set(r.rounds.map((rd) => rd.maxConcurrentReconciles))]) {
     const rounds = r.rounds.filter((rd) => rd.maxConcurrentReconciles === k);
-    const ratioOf = (rd: CreateRound) => rd.operator.allMs / rd.floorInstanceAndSts.allMs;
+    const ratioOf = (rd: CreateRound) => rd.operator.allMs / idealFloorMs(rd);
     const rd = [...rounds].sort((a, b) => ratioOf(a) - ratioOf(b))[(rounds.length - 1) >> 1]!;
     const op = rd.operator;
     const runs =
@@ -169,12 +176,12 @@ function createRows(r: CreateResult): void {
       unit: '×',
       goal: '≤ 1.3',
       reproduce: `npm run bench -w operator -- create --instances ${r.instances}`,
-      note: `${runs}operator ${fmt(sec(op.allMs))} s, floor ${fmt(sec(rd.floorInstanceAndSts.allMs))} s (instance POST + StatefulSet by server-side apply); against the same ideal POSTing its StatefulSet (${fmt(sec(rd.floorInstanceAndStsPost.allMs))} s), as the operator creates one: ${(op.allMs / rd.floorInstanceAndStsPost.allMs).toFixed(2)}×; the ideal again after the operator ${fmt(sec(rd.floorInstanceAndStsAfter.allMs))} s`,
+      note: `${runs}operator ${fmt(sec(op.allMs))} s, floor ${fmt(sec(idealFloorMs(rd)))} s (instance POST + StatefulSet by server-side apply; the mean of ${fmt(sec(rd.floorInstanceAndSts.allMs))} s before the operator and ${fmt(sec(rd.floorInstanceAndStsAfter.allMs))} s after it, operator / the first alone ${(op.allMs / rd.floorInstanceAndSts.allMs).toFixed(2)}×); against the ideal POSTing its StatefulSet (${fmt(sec(rd.floorInstanceAndStsPost.allMs))} s, before the operator), as the operator creates one: ${(op.allMs / rd.floorInstanceAndStsPost.allMs).toFixed(2)}×`,
     });
     benchRow({
       component: 'operator',
       figure: `create ${r.instances} instances: floor of its children (instance + Secret, StatefulSet by one client; one NetworkPolicy and one headless Service per namespace) / ideal-operator floor`,
-      value: rd.floorInstanceAndChildren.allMs / rd.floorInstanceAndSts.allMs,
+      value: rd.floorInstanceAndChildren.allMs / idealFloorMs(rd),
       unit: '×',
       goal: '',
       reproduce: `npm run bench -w operator -- create --instances ${r.instances}`,
