@@ -291,7 +291,10 @@ describe('connections', () => {
     }
   });
 
-  test('consecutive calls reuse one keep-alive connection', async () => {
+  // undici (kube-runtime's transport) reuses a connection one event-loop turn after its answer ended (a server that
+  // said keep-alive may still close it), so a call made at once after the last one may open a second connection: two at
+  // most, never one per call.
+  test('consecutive calls reuse keep-alive connections', async () => {
     let connections = 0;
     const server = await listen((_req, res) => {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', reason: 'NotFound', code: 404 }));
@@ -299,8 +302,9 @@ describe('connections', () => {
     server.on('connection', () => connections++);
     try {
       const p = new KubernetesProvider({ kubeConfig: kubeConfigFor(server), namespace: NS, logger });
-      for (let i = 0; i < 5; i++) expect(await p.status(`line-${i}`)).toEqual({ phase: 'NotFound' });
-      expect(connections).toBe(1);
+      for (let i = 0; i < 10; i++) expect(await p.status(`line-${i}`)).toEqual({ phase: 'NotFound' });
+      expect(connections).toBeGreaterThanOrEqual(1);
+      expect(connections).toBeLessThanOrEqual(2);
       await p.close();
     } finally {
       server.closeAllConnections();

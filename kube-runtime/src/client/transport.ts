@@ -1,9 +1,9 @@
 /**
  * The connection to the Kubernetes API: one keep-alive undici `Pool` per cluster configuration, shared by everything
  * that talks to that cluster (informers' list + watch, {@link KubeClient}, leader election). Requests go through the
- * pool's `dispatch` with handlers of this file (dispatch.ts), not undici's `request` nor `node:https`: a request costs
- * about half the CPU of `node:https` with a keep-alive Agent (0.24 against 0.46–0.51 ms per POST of a 3 kB body in a
- * local benchmark under the operator's V8 flags; BENCHMARKS.md, "Where the operator's CPU goes").
+ * pool's `dispatch` with the handlers of dispatch.ts, not undici's `request` nor `node:https`: a request costs about
+ * half the CPU of `node:https` with a keep-alive Agent (0.24 against 0.46–0.51 ms per POST of a 3 kB body in a local
+ * benchmark under the operator's V8 flags; the operator's own figures in operator/README.md, "Memory").
  *
  * Why not @kubernetes/client-node at run time: importing it loads its whole generated API (every model and API
  * class) — about 90 MiB of resident memory before the first request — and its request path makes a new undici Agent

@@ -187,22 +187,29 @@ export async function closeBrowser(browser: Browser, timeoutMs = 5_000): Promise
   while (groupAlive(pid) && Date.now() < deadline) await sleep(50);
 }
 
+/** Pages a screenshot picks at most (the first and two more after a page closed under it). */
+const SCREENSHOT_PICKS = 3;
+/** Pause before picking again after a page closed under the screenshot, ms: the swap of pages is under way. */
+const SCREENSHOT_REPICK_MS = 100;
+
 /**
  * PNG of the page `pick` returns, or undefined when it returns none. While whatsapp-web.js starts, the page picked
- * can be closed under us (it swaps the browser's first page for its own): picks again once while `live()` — when
- * the page reports itself closed, or when puppeteer's error says its target closed (the error can arrive before the
- * page's close event, so `isClosed()` is still false then).
- * @throws puppeteer's error when the screenshot fails otherwise.
+ * can be closed under us (it swaps the browser's first page for its own, and on a busy machine the page picked next
+ * can still be the closing one): picks again, up to {@link SCREENSHOT_PICKS} pages in all, {@link SCREENSHOT_REPICK_MS}
+ * apart, while `live()` — when the page reports itself closed, or when puppeteer's error says its target closed (the
+ * error can arrive before the page's close event, so `isClosed()` is still false then).
+ * @throws puppeteer's error when the screenshot fails otherwise, or the last page picked closed too.
  */
 export async function screenshotPng(pick: () => Promise<Page | undefined>, live: () => boolean): Promise<Buffer | undefined> {
-  for (let attempt = 0; ; attempt++) {
+  for (let attempt = 1; ; attempt++) {
     const page = await pick();
     if (!page) return undefined;
     try {
       return Buffer.from(await page.screenshot({ type: 'png' }));
     } catch (err) {
       const closed = page.isClosed() || (err as Error).name === 'TargetCloseError';
-      if (attempt > 0 || !closed || !live()) throw err;
+      if (attempt >= SCREENSHOT_PICKS || !closed || !live()) throw err;
+      await sleep(SCREENSHOT_REPICK_MS);
     }
   }
 }
