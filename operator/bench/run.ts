@@ -152,7 +152,7 @@ function printCreate(r: CreateResult): void {
 /**
  * The ideal floor of a round, ms: the mean of its two measurements, before and after the operator's (create.ts, steps
  * 3 and 5). They bracket the operator's side in time, so a drift of the machine's speed over the round (the floor's
- * own time moves by up to ±30 % a minute apart here, every process alike) weighs on both sides of the ratio.
+ * own time moved by −30 % to +35 % a minute apart here, every process alike) weighs on both sides of the ratio.
  */
 const idealFloorMs = (rd: CreateRound): number => (rd.floorInstanceAndSts.allMs + rd.floorInstanceAndStsAfter.allMs) / 2;
 
