@@ -15,6 +15,7 @@ import {
   clientAddress,
   collectLintCleanDefaultMetrics,
   createApp,
+  holdIdleConnections,
   withFront,
   type Authenticate,
   type NodeHandler,
@@ -251,7 +252,10 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   });
   if (config.trustProxyHops > 0) app.set('trust proxy', config.trustProxyHops);
   // The gateway's requests are answered ahead of express (kit's front-route.ts), with the same CORS answers.
-  const server = http.createServer(withFront(app, gateway.front(), { logger: httpLogger, httpDuration, before: [allowOrigins] }));
+  // Idle connections held 65 s: longer than an ingress's 60 s upstream hold (kit's keep-alive.ts).
+  const server = holdIdleConnections(
+    http.createServer(withFront(app, gateway.front(), { logger: httpLogger, httpDuration, before: [allowOrigins] })),
+  );
   const ws = gateway.attachWebSocket(server, (p) => p === LIVE_PATH);
   relays.current = ws;
   live.attach(server);

@@ -77,6 +77,10 @@ describe('acceptance 2: two instances, QR scans, a token, a message through the 
     });
     expect(sent.status).toBe(202); // queued: the instance's send queue sends it
     expect(sent.body.sentBy.tokenName).toBe('crm');
+    // The api's own idle hold (kit's holdIdleConnections, longer than an ingress's 60 s) on the gateway's answers and
+    // express's alike; the instance's Keep-Alive header is hop-by-hop and not relayed.
+    expect(sent.headers.get('keep-alive')).toBe('timeout=65');
+    expect(w.headers.get('keep-alive')).toBe('timeout=65');
     const got = await eventually(async () => {
       const m = await api.call('GET', `/v1/instances/${ids.support}/api/v1/messages?q=${encodeURIComponent(text)}`, {
         token: r.body.token,

@@ -134,6 +134,14 @@ test('a known path with a method it does not take: 405 method_not_allowed with A
   }
 });
 
+test("both ports keep an idle connection 65 s (kit's holdIdleConnections): the gateway's connections outlive pauses", async () => {
+  for (const url of [`${svc.publicUrl}/health`, `${svc.internalUrl}/internal/v1/tokens`]) {
+    const res = await fetch(url, { headers: { authorization: 'Bearer openapi-test-internal-key' } });
+    await res.arrayBuffer();
+    expect({ url, keepAlive: res.headers.get('keep-alive') }).toEqual({ url, keepAlive: 'timeout=65' });
+  }
+});
+
 test('query parameters of GET /v1/messages are documented with their schemas', async () => {
   const doc = (await (await fetch(`${svc.publicUrl}/openapi.json`)).json()) as any;
   const params = doc.paths['/v1/messages'].get.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`);

@@ -28,6 +28,7 @@ export { dayWindow, type DayWindow } from './day-window.js';
 export { bearer, createApp, type AppOptions, type ResponseLocals } from './http-app.js';
 export { clientAddress, withFront, type FrontContext, type FrontOptions, type FrontRoute, type NodeHandler } from './front-route.js';
 export { sendError, toHttpError } from './error-render.js';
+export { IDLE_KEEP_ALIVE_MS, holdIdleConnections } from './keep-alive.js';
 export {
   ConfigError,
   camelCase,

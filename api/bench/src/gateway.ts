@@ -2,7 +2,8 @@
  * `gateway` — what every client request costs through the api's gateway (api → instance) against the same request
  * straight to the instance, on the same machine in the same run (see platform.ts for the set-up):
  * - `GET /v1/messages?limit=50` (200 stored messages) and `POST /v1/messages` (a text, 202 queued) with autocannon at
- *   concurrency 1, 16 and 64 for `seconds` each, in the order direct, gateway, bare, bare, gateway, direct (a drift of
+ *   concurrency 1, 16 and 64, each run measured for `seconds` once all its connections are open and answered (the
+ *   warm-up, see {@link load}; its length is in the notes), in the order direct, gateway, bare, bare, gateway, direct (a drift of
  *   the machine's load, or of the instance as its database grows, falls on every side alike), each run after the
  *   instance has worked off the previous one's backlog. Per side the runs' requests are summed and the latency
  *   percentiles taken over both runs' 2xx answers, each timed to the microsecond (autocannon's own histogram keeps
@@ -37,14 +38,37 @@ interface Side {
   /** ms, over the 2xx answers of the side's runs. */
   p50: number;
   p99: number;
+  /** Each run's warm-up, ms (see {@link load}). */
+  warmups: number[];
 }
 
 interface Run {
-  result: autocannon.Result;
-  /** Latency of each 2xx answer, ms (microsecond resolution). */
+  /** 2xx answers completed in the measured window. */
+  requests: number;
+  /** The measured window, s. */
+  seconds: number;
+  /** Non-2xx answers and socket errors over the whole run, warm-up included. */
+  errors: number;
+  /** Latency of each measured 2xx answer, ms (microsecond resolution). */
   latencies: number[];
+  /** From the first request until every connection had its first answer, plus {@link SETTLE_MS}; ms. */
+  warmupMs: number;
 }
 
+/** After every connection's first answer the measured window opens this much later, ms. */
+const SETTLE_MS = 1000;
+/** Longest warm-up: the window opens then even if a connection is still unanswered, ms. */
+const MAX_WARMUP_MS = 20_000;
+
+/**
+ * One autocannon run of `connections` against `url`, measured after a warm-up: a busy Node server accepts one new
+ * connection per turn of its event loop (libuv 1.52 in the Node 24 used here), so the connections a run opens join
+ * one by one — at concurrency 64 against a loaded instance over up to ~5 s, with their first requests waiting that
+ * long — and a 10-second run's p99 would be that ramp's, on whichever side it fell hardest (BENCHMARKS.md, "Gateway:
+ * connections and warm-up"). The window of `seconds` opens
+ * {@link SETTLE_MS} after every connection has had its first answer (at most {@link MAX_WARMUP_MS}); the 2xx answers
+ * completed in it are measured (their latencies, and throughput = their count / `seconds`).
+ */
 async function load(url: string, method: 'GET' | 'POST', token: string, connections: number, seconds: number, body?: string): Promise<Run> {
   const latencies: number[] = [];
   // Without a callback autocannon returns its tracker (an EventEmitter that is also the result's promise).
@@ -52,15 +76,39 @@ async function load(url: string, method: 'GET' | 'POST', token: string, connecti
     url,
     method,
     connections,
-    duration: seconds,
+    duration: (MAX_WARMUP_MS + SETTLE_MS) / 1000 + seconds,
     timeout: 60,
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body } : {}),
   }) as unknown as autocannon.Instance & PromiseLike<autocannon.Result>;
-  tracker.on('response', (_client, status, _bytes, ms) => {
-    if (status >= 200 && status < 300) latencies.push(ms);
+  const t0 = performance.now();
+  const answered = new Set<unknown>();
+  let from = Number.POSITIVE_INFINITY; // the window, performance.now() ms
+  let to = Number.POSITIVE_INFINITY;
+  const open = (at: number) => {
+    from = at;
+    to = at + seconds * 1000;
+    setTimeout(() => tracker.stop(), to - performance.now());
+  };
+  const cap = setTimeout(() => from === Number.POSITIVE_INFINITY && open(performance.now()), MAX_WARMUP_MS);
+  let requests = 0;
+  tracker.on('response', (client, status, _bytes, ms) => {
+    const now = performance.now();
+    if (from === Number.POSITIVE_INFINITY) {
+      answered.add(client);
+      if (answered.size === connections) {
+        clearTimeout(cap);
+        open(now + SETTLE_MS);
+      }
+      return;
+    }
+    if (status < 200 || status >= 300 || now < from || now > to) return;
+    requests++;
+    latencies.push(ms);
   });
-  return { result: await tracker, latencies };
+  const result = await tracker;
+  clearTimeout(cap);
+  return { requests, seconds, errors: result.non2xx + result.errors, latencies, warmupMs: from - t0 };
 }
 
 /**
@@ -87,11 +135,12 @@ function quantile(xs: number[], q: number): number {
 function pool(a: Run, b: Run): Side {
   const all = [...a.latencies, ...b.latencies].sort((x, y) => x - y);
   return {
-    requests: a.result.requests.total + b.result.requests.total,
-    seconds: a.result.duration + b.result.duration || 1,
-    errors: a.result.non2xx + b.result.non2xx + a.result.errors + b.result.errors,
+    requests: a.requests + b.requests,
+    seconds: a.seconds + b.seconds,
+    errors: a.errors + b.errors,
     p50: quantile(all, 0.5),
     p99: quantile(all, 0.99),
+    warmups: [a.warmupMs, b.warmupMs],
   };
 }
 
@@ -139,14 +188,15 @@ function recordRoute(name: string, c: number, direct: Side, gw: Side, bare: Side
   if (direct.requests === 0 || gw.requests === 0 || bare.requests === 0) log(`${name} c=${c}: a side answered no request within the run`);
   const rate = (s: Side) => s.requests / s.seconds;
   const [dRate, gRate, bRate] = [rate(direct), rate(gw), rate(bare)];
+  const warm = (s: Side) => s.warmups.map((w) => (w / 1000).toFixed(1)).join('+');
   const trio = (f: (s: Side) => string) => `${f(direct)}/${f(gw)}/${f(bare)}`;
   console.log(
-    `${name.padEnd(20)} ${String(c).padStart(2)}  ${trio((s) => rate(s).toFixed(0)).padStart(20)}  ${trio((s) => ms2(s.p50)).padStart(18)}   ${trio((s) => ms2(s.p99)).padStart(18)}   ${trio((s) => String(s.errors))}`,
+    `${name.padEnd(20)} ${String(c).padStart(2)}  ${trio((s) => rate(s).toFixed(0)).padStart(20)}  ${trio((s) => ms2(s.p50)).padStart(18)}   ${trio((s) => ms2(s.p99)).padStart(18)}   ${trio((s) => String(s.errors)).padStart(8)}   ${trio(warm)}`,
   );
   const ok = direct.requests > 0 && gw.requests > 0 && bare.requests > 0;
   const ratio = (x: number, y: number) => (ok && y > 0 ? x / y : Number.NaN);
   const floor = `bare proxy (floor) / direct: p50 ${ratio(bare.p50, direct.p50).toFixed(2)}, p99 ${ratio(bare.p99, direct.p99).toFixed(2)}, throughput ${ratio(bRate, dRate).toFixed(2)}`;
-  const note = `direct ${dRate.toFixed(0)} req/s p50 ${ms2(direct.p50)} p99 ${ms2(direct.p99)} ms; gateway ${gRate.toFixed(0)} req/s p50 ${ms2(gw.p50)} p99 ${ms2(gw.p99)} ms; ${floor}; errors ${direct.errors}/${gw.errors}/${bare.errors}`;
+  const note = `direct ${dRate.toFixed(0)} req/s p50 ${ms2(direct.p50)} p99 ${ms2(direct.p99)} ms; gateway ${gRate.toFixed(0)} req/s p50 ${ms2(gw.p50)} p99 ${ms2(gw.p99)} ms; ${floor}; errors ${direct.errors}/${gw.errors}/${bare.errors}; warm-up s (until every connection answered, +1) direct ${warm(direct)}, gateway ${warm(gw)}, bare ${warm(bare)}`;
   const row = (figure: string, value: number, goal: string, n = note) =>
     benchRow({ component: 'api', figure: `gateway ${name} c=${c} ${figure}`, value, unit: '×', goal, reproduce, note: n });
   row('p50 latency gw/direct', ratio(gw.p50, direct.p50), '≤ 1.3');
@@ -172,8 +222,12 @@ export async function runGateway(p: Platform, o: GatewayOptions): Promise<void> 
     { name: 'GET /v1/messages', method: 'GET' as const, path: '/v1/messages?limit=50', body: undefined },
     { name: 'POST /v1/messages', method: 'POST' as const, path: '/v1/messages', body: send },
   ];
-  console.log(`gateway — autocannon, ${o.seconds} s per run, in the order direct, gateway, bare proxy, bare proxy, gateway, direct`);
-  console.log('route                c    direct/gw/bare req/s   p50 d/gw/bare ms     p99 d/gw/bare ms     errors d/gw/bare');
+  console.log(
+    `gateway — autocannon, ${o.seconds} s measured per run after its warm-up, in the order direct, gateway, bare proxy, bare proxy, gateway, direct`,
+  );
+  console.log(
+    'route                c    direct/gw/bare req/s   p50 d/gw/bare ms     p99 d/gw/bare ms     errors d/gw/bare   warm-up s d/gw/bare',
+  );
   const bare = await startBareProxy(p.directBase);
   try {
     for (const route of routes) {

@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
 import type { Logger } from 'pino';
-import { createApp, type RouteDef } from '@wacloud/kit';
+import { createApp, holdIdleConnections, type RouteDef } from '@wacloud/kit';
 import type { Metrics } from '../metrics.js';
 import { instanceOpenApi } from '../openapi.js';
 import type { LiveEvents } from '../services/live-events.js';
@@ -73,8 +73,9 @@ export async function startHttpServers(o: HttpServersOptions): Promise<HttpServe
       openapi: () => (fullDoc ??= instanceOpenApi({ public: o.publicRoutes, internal: o.internalRoutes }, o.version)),
     }),
   };
-  const publicServer = http.createServer(apps.public);
-  const internalServer = http.createServer(apps.internal);
+  // The gateway's connections outlive pauses in a tenant's traffic (kit's keep-alive.ts).
+  const publicServer = holdIdleConnections(http.createServer(apps.public));
+  const internalServer = holdIdleConnections(http.createServer(apps.internal));
   const events = attachEventStream(publicServer, {
     session: o.session,
     live: o.live,
