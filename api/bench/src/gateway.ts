@@ -3,9 +3,9 @@
  * straight to the instance, on the same machine in the same run (see platform.ts for the set-up):
  * - `GET /v1/messages?limit=50` (200 stored messages) and `POST /v1/messages` (a text, 202 queued) with autocannon at
  *   concurrency 1, 16 and 64, each run measured for `seconds` once all its connections are open and answered (the
- *   warm-up, see {@link load}; its length is in the notes), in the order direct, gateway, bare, bare, gateway, direct (a drift of
- *   the machine's load, or of the instance as its database grows, falls on every side alike), each run after the
- *   instance has worked off the previous one's backlog. Per side the runs' requests are summed and the latency
+ *   warm-up, see {@link load}; its length is in the notes), in the order direct, gateway, bare, bare, gateway, direct
+ *   (a drift of the machine's load, or of the instance as its database grows, falls on every side alike), each run
+ *   after the instance has worked off the previous one's backlog. Per side the runs' requests are summed and the latency
  *   percentiles taken over both runs' 2xx answers, each timed to the microsecond (autocannon's own histogram keeps
  *   whole milliseconds, too coarse at concurrency 1 where a request takes 2–3 ms).
  *   Ratios: p50 and p99 latency gateway / direct (goal ≤ 1.3), throughput gateway / direct (goal ≥ 0.75).
@@ -65,9 +65,9 @@ const MAX_WARMUP_MS = 20_000;
  * connection per turn of its event loop (libuv 1.52 in the Node 24 used here), so the connections a run opens join
  * one by one — at concurrency 64 against a loaded instance over up to ~5 s, with their first requests waiting that
  * long — and a 10-second run's p99 would be that ramp's, on whichever side it fell hardest (BENCHMARKS.md, "Gateway:
- * connections and warm-up"). The window of `seconds` opens
- * {@link SETTLE_MS} after every connection has had its first answer (at most {@link MAX_WARMUP_MS}); the 2xx answers
- * completed in it are measured (their latencies, and throughput = their count / `seconds`).
+ * connections and warm-up"). The window of `seconds` opens {@link SETTLE_MS} after every connection has had its first
+ * answer (at most {@link MAX_WARMUP_MS} after the start); the 2xx answers completed in it are measured (their
+ * latencies, and throughput = their count / `seconds`); autocannon is stopped when it closes.
  */
 async function load(url: string, method: 'GET' | 'POST', token: string, connections: number, seconds: number, body?: string): Promise<Run> {
   const latencies: number[] = [];
@@ -76,7 +76,7 @@ async function load(url: string, method: 'GET' | 'POST', token: string, connecti
     url,
     method,
     connections,
-    duration: (MAX_WARMUP_MS + SETTLE_MS) / 1000 + seconds,
+    duration: (MAX_WARMUP_MS + SETTLE_MS) / 1000 + seconds + 5, // a bound only: stopped when the window closes
     timeout: 60,
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     ...(body ? { body } : {}),
