@@ -1,6 +1,6 @@
 /**
  * How long wacloud's HTTP servers keep an idle keep-alive connection open (`server.keepAliveTimeout`): 65 s instead of
- * Node's 5 s, for two reasons measured or known here (BENCHMARKS.md, "gateway: connections and warm-up"):
+ * Node's 5 s, for two reasons measured or known here (BENCHMARKS.md, "Gateway: connections and warm-up"):
  * - **A busy Node server takes new connections slowly**: libuv (1.52 in the Node 24 used here; its pull request 3696
  *   of 2022) accepts one connection per turn of the event loop, and a loaded instance's turns last ~100–150 ms, so 64
  *   connections opened at once into it joined over up to ~5 s, their first requests waiting as long. The api's
