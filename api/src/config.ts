@@ -196,8 +196,9 @@ const shape = {
   /**
    * How long an instance-token request through the gateway reuses the instance's record (suspended, stopped, deleted)
    * instead of reading it per request, ms (0: read each time). A stop, start or deletion through the api applies at
-   * once; a suspension by a billing run in another process within this time. Requests arriving while the record is
-   * being read again share that read.
+   * once; a suspension by a billing run in another process within this time. Past half this time a request starts
+   * one read of the record in the background and is answered from the record meanwhile; requests arriving while the
+   * record is being read share that read.
    */
   INSTANCE_STATE_TTL_MS: int.min(0).max(60_000).default(1_000),
   /** Lifetime of a browser's single-use WebSocket ticket (`POST /v1/instances/:id/ws-ticket`), seconds. */

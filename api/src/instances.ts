@@ -98,6 +98,7 @@ export class InstanceService {
       /**
        * How long `endpoints` reuses an instance's record for instance-token requests, ms (default 1 s; 0: read each
        * time). Changes made through this service apply at once; a suspension by billing (another process) within it.
+       * Refreshed in the background past half its time (see {@link live}).
        */
       stateTtlMs?: number | undefined;
     },
@@ -388,28 +389,38 @@ export class InstanceService {
 
   /**
    * The live record of instance `id` (null when deleted or unknown) — for instance-token requests through the gateway,
-   * which would otherwise read it once per request: a found record is reused for `stateTtlMs` when `cached`.
+   * which would otherwise read it once per request: a found record is reused for `stateTtlMs` when `cached`. Past half
+   * that time a use starts one read in the background (refresh-ahead) and is still answered from the record, so a busy
+   * instance's requests never wait for its record — under load that read queues behind the instance's own queries
+   * (issue 18's gateway tail, BENCHMARKS.md) — and a record is still never older than `stateTtlMs` (from its read's
+   * start): a suspension by another process applies within that time, as before.
    */
   private async live(id: string, cached: boolean): Promise<InstanceDoc | null> {
     const now = Date.now();
+    const ttl = this.o.stateTtlMs ?? DEFAULT_STATE_TTL_MS;
     const hit = this.recent.get(id);
-    if (cached && hit && hit.until > now) return hit.d;
-    // When the record expires under load, every request in flight would read it at once (64 reads at concurrency 64,
-    // each queued behind the others on the database): the cached ones share the read already under way, unless this
-    // service changed the instance since that read began.
-    const share = cached && (this.o.stateTtlMs ?? DEFAULT_STATE_TTL_MS) > 0;
-    const under = this.reading.get(id);
-    if (share && under && under.changes === this.changes) return under.read;
-    const before = this.changes;
-    const read = this.readLive(id, now, before);
-    if (share) {
-      const entry = { changes: before, read };
-      this.reading.set(id, entry);
-      void read.then(
-        () => this.reading.get(id) === entry && this.reading.delete(id),
-        () => this.reading.get(id) === entry && this.reading.delete(id),
-      );
+    if (cached && hit && hit.until > now) {
+      // A failed background read leaves the record to expire; the next request then reads in its own path.
+      if (now >= hit.until - ttl / 2) this.sharedRead(id).catch(() => undefined);
+      return hit.d;
     }
+    return cached && ttl > 0 ? this.sharedRead(id) : this.readLive(id, now, this.changes);
+  }
+
+  /**
+   * One read of `id`'s live record shared by every cached request that arrives while it is under way (64 reads at
+   * concurrency 64 otherwise, each queued behind the others on the database) — unless this service changed the
+   * instance since that read began, which starts a new one.
+   */
+  private sharedRead(id: string): Promise<InstanceDoc | null> {
+    const under = this.reading.get(id);
+    if (under && under.changes === this.changes) return under.read;
+    const before = this.changes;
+    const read = this.readLive(id, Date.now(), before);
+    const entry = { changes: before, read };
+    this.reading.set(id, entry);
+    const done = () => void (this.reading.get(id) === entry && this.reading.delete(id));
+    read.then(done, done);
     return read;
   }
 

@@ -142,6 +142,51 @@ test("instance-token requests arriving together when the instance's record expir
   }
 });
 
+test("past half its time the instance's record is read again in the background; requests never use it past its time", async () => {
+  const { api, call } = await inProcessApi(new CountingProvider(url), 'epahead', { INSTANCE_STATE_TTL_MS: '2000' });
+  try {
+    const { id } = await ownerWithInstance(call, 'epahead@example.com', 'read-ahead');
+    const made = () => `wai_${randomBytes(16).toString('hex')}`;
+    const get = () => call('GET', `/v1/instances/${id}/api/v1/messages`, made());
+    expect((await get()).status).toBe(401); // the record read, kept 2 s from the read's start
+    const readAt = Date.now();
+    // From here the record's reads wait until released (the store's own collection object, calling through).
+    const instances = api.store.instances;
+    const original = instances.findOne.bind(instances) as (...a: unknown[]) => Promise<unknown>;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let reads = 0;
+    const findOne = jest.spyOn(instances, 'findOne').mockImplementation((async (...a: unknown[]) => {
+      if ((a[0] as { _id?: unknown })._id === id) {
+        reads++;
+        await held;
+      }
+      return original(...a);
+    }) as never);
+    try {
+      await new Promise((r) => setTimeout(r, 1_100 - (Date.now() - readAt)));
+      // Past half its time: answered from the record while one read (held) refreshes it.
+      const statuses = await Promise.all(Array.from({ length: 8 }, get));
+      expect(statuses.map((r) => r.status)).toEqual(Array(8).fill(401));
+      expect(reads).toBe(1);
+      // Past its time the record is not used: a request waits for the read under way (and shares it).
+      await new Promise((r) => setTimeout(r, 2_100 - (Date.now() - readAt)));
+      let answered = false;
+      const late = get().then((r) => ((answered = true), r.status));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(answered).toBe(false);
+      release();
+      expect(await late).toBe(401);
+      expect(reads).toBe(1);
+    } finally {
+      release();
+      findOne.mockRestore();
+    }
+  } finally {
+    await api.close();
+  }
+});
+
 describe('cachingEndpoints', () => {
   test('caches refusals (not_found, not_ready) briefly, never an unavailable backend', async () => {
     const inner = new CountingProvider(url);

@@ -3,7 +3,7 @@
  * replicas on one `throttle` collection. Together they admit at most the limit per window, however the requests are
  * spread and however many arrive at once; once a window is used up, refusals cost no database work.
  */
-import { clearOfWindowEnd, startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
+import { clearOfWindowEnd, eventually, startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import { Throttle } from '../src/login-throttle.js';
 import { RateLimiter, leaseSize } from '../src/gateway/rate-limit.js';
 import { openApiStore, type ApiStore } from '../src/store.js';
@@ -35,8 +35,12 @@ test('two replicas together admit at most the limit, and nearly all of it', asyn
   const b = new RateLimiter(new Throttle(store));
   const admitted = (await Promise.all([burst(a, 'k1', 80, limit), burst(b, 'k1', 80, limit)])).reduce((x, y) => x + y, 0);
   expect(admitted).toBeLessThanOrEqual(limit);
-  // At most one unused lease per replica.
+  // A replica leaves at most one and a half leases unused (the rest of its last slot and one leased ahead); here only
+  // the replica whose demand ends first can leave any (the other asks until the window is used up).
   expect(admitted).toBeGreaterThanOrEqual(limit - 2 * leaseSize(limit));
+  // What is left is what a replica leased and had no request for (leased ahead): used by its next requests, never more.
+  const more = (await burst(a, 'k1', 20, limit)) + (await burst(b, 'k1', 20, limit));
+  expect(admitted + more).toBeLessThanOrEqual(limit);
   expect((await burst(a, 'k1', 5, limit)) + (await burst(b, 'k1', 5, limit))).toBe(0);
 });
 
@@ -63,4 +67,65 @@ test('a used-up window refuses from memory, with the wait until the window ends'
   const calls = throttle.calls;
   expect(await burst(limiter, 'k2', 50, 3)).toBe(0);
   expect(throttle.calls).toBe(calls);
+});
+
+/** The shared store, counting its claims as they are asked; while {@link held}, they wait for {@link release}. */
+class GatedThrottle extends Throttle {
+  claims = 0;
+  held = false;
+  private waiting: (() => void)[] = [];
+  override async claim(key: string, seq: number, expiresAt: Date): Promise<boolean> {
+    this.claims++;
+    if (this.held) await new Promise<void>((r) => this.waiting.push(r));
+    return super.claim(key, seq, expiresAt);
+  }
+  release(): void {
+    this.held = false;
+    for (const r of this.waiting.splice(0)) r();
+  }
+}
+
+test("a busy key's requests do not wait for its next lease: it is taken once half a lease is left", async () => {
+  await clearOfWindowEnd(3_600_000);
+  const rule = { limit: 100, windowMs: 3_600_000 };
+  const throttle = new GatedThrottle(store);
+  const limiter = new RateLimiter(throttle);
+  await limiter.consume('k3', rule); // the first slot: 5 requests, 4 left
+  expect(throttle.claims).toBe(1);
+  throttle.held = true; // every claim from here on waits until released
+  await limiter.consume('k3', rule);
+  expect(throttle.claims).toBe(1);
+  await limiter.consume('k3', rule); // 2 left: half a lease (2.5) — the next slot is claimed in the background
+  expect(throttle.claims).toBe(2);
+  // The slot's last two requests are admitted while that claim waits; the one after them waits for it.
+  await limiter.consume('k3', rule);
+  await limiter.consume('k3', rule);
+  let sixth = false;
+  const after = limiter.consume('k3', rule).then(() => (sixth = true));
+  await new Promise((r) => setTimeout(r, 50));
+  expect(sixth).toBe(false);
+  throttle.release();
+  await after;
+  expect(throttle.claims).toBe(2);
+  expect(await new Throttle(store).count(`rate:k3@${Math.floor(Date.now() / rule.windowMs)}`)).toBe(2);
+});
+
+test("a request near its window's end leases the next window's first slot: the first request there does not wait", async () => {
+  const rule = { limit: 100, windowMs: 6_000 }; // leased ahead in the last 600 ms
+  // Into the last 500 ms of a window.
+  const left = rule.windowMs - (Date.now() % rule.windowMs);
+  await new Promise((r) => setTimeout(r, left > 550 ? left - 500 : left + rule.windowMs - 500));
+  const throttle = new GatedThrottle(store);
+  const limiter = new RateLimiter(throttle);
+  const w = Math.floor(Date.now() / rule.windowMs);
+  await limiter.consume('k4', rule);
+  // This window's first slot and, in the background, the next window's.
+  await eventually(async () => (await new Throttle(store).count(`rate:k4@${w + 1}`)) === 1);
+  expect(throttle.claims).toBe(2);
+  await new Promise((r) => setTimeout(r, rule.windowMs - (Date.now() % rule.windowMs) + 20));
+  throttle.held = true; // a claim now would wait until released: the next window's first request must not make one
+  await limiter.consume('k4', rule);
+  expect(Math.floor(Date.now() / rule.windowMs)).toBe(w + 1);
+  expect(throttle.claims).toBe(2);
+  throttle.release();
 });

@@ -9,6 +9,11 @@
  * {@link CACHE_MAX} ids), unknown ids for 30 s too (LRU, at most {@link NEGATIVE_CACHE_MAX}), so neither a flood of
  * distinct bogus tokens grows memory without bound nor a repeated one costs a database read each time.
  *
+ * Under load verification never waits for the database on a token in steady use: concurrent verifications of one id
+ * share one read, and a found record past half its 30 s is read again in the background while it still answers (a
+ * record is never older than 30 s). Without this, every 30 s all the requests in flight with a busy token each read
+ * it at once, queued behind the instance's own queries (issue 18's gateway tail, BENCHMARKS.md).
+ *
  * Revocation: {@link TokenService.onChange} listeners hear every delete and permission change made here at once, so
  * open streams authenticated with that token can be closed (see `http/events-ws.ts`).
  */
@@ -29,7 +34,8 @@ export interface TokenInfo {
 }
 
 const TOKEN_RE = /^wai_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
-const CACHE_TTL_MS = 30_000;
+/** How long a token's record (or its absence) is reused, ms (the default of `TokenService`'s `cacheTtlMs`). */
+export const CACHE_TTL_MS = 30_000;
 /** Most token ids whose record is cached (least recently used dropped first). */
 export const CACHE_MAX = 10_000;
 /** Most unknown token ids remembered as unknown (least recently used dropped first), each for {@link CACHE_TTL_MS}. */
@@ -48,14 +54,18 @@ class LruCache<V> {
   get size(): number {
     return this.#map.size;
   }
-  /** The value stored under `key` when younger than the TTL (and marks it most recently used), else undefined. */
-  get(key: string): { value: V } | undefined {
+  /**
+   * The value stored under `key` when younger than the TTL, with its age in ms (and marks it most recently used),
+   * else undefined.
+   */
+  get(key: string): { value: V; ageMs: number } | undefined {
     const e = this.#map.get(key);
     if (!e) return undefined;
     this.#map.delete(key);
-    if (Date.now() - e.at > this.ttlMs) return undefined;
+    const ageMs = Date.now() - e.at;
+    if (ageMs > this.ttlMs) return undefined;
     this.#map.set(key, e);
-    return { value: e.value };
+    return { value: e.value, ageMs };
   }
   set(key: string, value: V): void {
     this.#map.delete(key);
@@ -83,13 +93,23 @@ function info(doc: TokenDoc): TokenInfo {
 
 /** Token management and verification over the token storage, with a short in-process cache for verification. */
 export class TokenService {
-  private readonly found = new LruCache<TokenDoc>(CACHE_MAX, CACHE_TTL_MS);
-  private readonly unknown = new LruCache<true>(NEGATIVE_CACHE_MAX, CACHE_TTL_MS);
+  private readonly found: LruCache<TokenDoc>;
+  private readonly unknown: LruCache<true>;
+  private readonly cacheTtlMs: number;
   private readonly changes = new EventEmitter<{ change: [TokenChange] }>();
   /** Bumped on every change made here: a read that started before a change must not refill the cache after it. */
   #generation = 0;
+  /** Reads of token records under way, by id, with the generation they began in (see {@link read}). */
+  readonly #reading = new Map<string, { generation: number; read: Promise<TokenDoc | null> }>();
 
-  constructor(private readonly store: Store) {
+  /** `o.cacheTtlMs`: how long a record or an unknown id is reused, ms (default {@link CACHE_TTL_MS}; tests shorten it). */
+  constructor(
+    private readonly store: Store,
+    o: { cacheTtlMs?: number } = {},
+  ) {
+    this.cacheTtlMs = o.cacheTtlMs ?? CACHE_TTL_MS;
+    this.found = new LruCache<TokenDoc>(CACHE_MAX, this.cacheTtlMs);
+    this.unknown = new LruCache<true>(NEGATIVE_CACHE_MAX, this.cacheTtlMs);
     this.changes.setMaxListeners(0);
   }
 
@@ -157,28 +177,48 @@ export class TokenService {
 
   /**
    * The token's record when `presented` is a valid token, else undefined. Malformed tokens cost nothing; a well-formed
-   * one costs at most one database read per id per 30 s, found or not. @throws the driver's error on a failed read.
+   * one costs at most one database read per id per 15–30 s, found or not, however many requests present it at once
+   * (see the file's docstring). @throws the driver's error on a failed read.
    */
   async verify(presented: string): Promise<TokenInfo | undefined> {
     const m = TOKEN_RE.exec(presented);
     if (!m) return undefined;
     const id = m[1]!;
     if (this.unknown.get(id)) return undefined;
-    let doc = this.found.get(id)?.value;
-    if (!doc) {
-      const before = this.#generation;
-      const read = await findToken(this.store, id);
-      const current = before === this.#generation; // else a change raced the read: use it once, cache nothing
-      if (!read) {
-        if (current) this.unknown.set(id, true);
-        return undefined;
-      }
-      doc = read;
-      if (current) this.found.set(id, doc);
-    }
+    const hit = this.found.get(id);
+    // Past half its time the record is read again in the background; a failed read leaves it to expire.
+    if (hit && hit.ageMs >= this.cacheTtlMs / 2) this.read(id).catch(() => undefined);
+    const doc = hit?.value ?? (await this.read(id));
+    if (!doc) return undefined;
     const a = Buffer.from(hashToken(presented), 'hex');
     const b = Buffer.from(doc.hash, 'hex');
     return a.length === b.length && timingSafeEqual(a, b) ? info(doc) : undefined;
+  }
+
+  /**
+   * Reads token `id`'s record and caches what it found (the record, or the id as unknown) — unless a change was made
+   * here meanwhile: then the caller uses the answer once and nothing is cached. Callers arriving while a read begun
+   * since the last change is under way share it.
+   */
+  private read(id: string): Promise<TokenDoc | null> {
+    const under = this.#reading.get(id);
+    if (under && under.generation === this.#generation) return under.read;
+    const generation = this.#generation;
+    const read = findToken(this.store, id).then((doc) => {
+      if (generation === this.#generation) {
+        if (doc) this.found.set(id, doc);
+        else {
+          this.found.delete(id);
+          this.unknown.set(id, true);
+        }
+      }
+      return doc;
+    });
+    const entry = { generation, read };
+    this.#reading.set(id, entry);
+    const done = () => void (this.#reading.get(id) === entry && this.#reading.delete(id));
+    read.then(done, done);
+    return read;
   }
 }
 
