@@ -44,16 +44,28 @@ test('two replicas together admit at most the limit, and nearly all of it', asyn
   expect((await burst(a, 'k1', 5, limit)) + (await burst(b, 'k1', 5, limit))).toBe(0);
 });
 
-/** The shared store, counting its database calls. */
+/**
+ * The shared store, counting its database calls (`calls`) and its claims (`claims`) as they are asked; while `held`,
+ * claims wait for {@link release} before they reach the database.
+ */
 class CountingThrottle extends Throttle {
   calls = 0;
-  override claim(key: string, seq: number, expiresAt: Date): Promise<boolean> {
+  claims = 0;
+  held = false;
+  private waiting: (() => void)[] = [];
+  override async claim(key: string, seq: number, expiresAt: Date): Promise<boolean> {
     this.calls++;
+    this.claims++;
+    if (this.held) await new Promise<void>((r) => this.waiting.push(r));
     return super.claim(key, seq, expiresAt);
   }
   override count(key: string): Promise<number> {
     this.calls++;
     return super.count(key);
+  }
+  release(): void {
+    this.held = false;
+    for (const r of this.waiting.splice(0)) r();
   }
 }
 
@@ -69,26 +81,10 @@ test('a used-up window refuses from memory, with the wait until the window ends'
   expect(throttle.calls).toBe(calls);
 });
 
-/** The shared store, counting its claims as they are asked; while {@link held}, they wait for {@link release}. */
-class GatedThrottle extends Throttle {
-  claims = 0;
-  held = false;
-  private waiting: (() => void)[] = [];
-  override async claim(key: string, seq: number, expiresAt: Date): Promise<boolean> {
-    this.claims++;
-    if (this.held) await new Promise<void>((r) => this.waiting.push(r));
-    return super.claim(key, seq, expiresAt);
-  }
-  release(): void {
-    this.held = false;
-    for (const r of this.waiting.splice(0)) r();
-  }
-}
-
 test("a busy key's requests do not wait for its next lease: it is taken once half a lease is left", async () => {
   await clearOfWindowEnd(3_600_000);
   const rule = { limit: 100, windowMs: 3_600_000 };
-  const throttle = new GatedThrottle(store);
+  const throttle = new CountingThrottle(store);
   const limiter = new RateLimiter(throttle);
   await limiter.consume('k3', rule); // the first slot: 5 requests, 4 left
   expect(throttle.claims).toBe(1);
@@ -115,7 +111,7 @@ test("a request near its window's end leases the next window's first slot: the f
   // Into the last 500 ms of a window.
   const left = rule.windowMs - (Date.now() % rule.windowMs);
   await new Promise((r) => setTimeout(r, left > 550 ? left - 500 : left + rule.windowMs - 500));
-  const throttle = new GatedThrottle(store);
+  const throttle = new CountingThrottle(store);
   const limiter = new RateLimiter(throttle);
   const w = Math.floor(Date.now() / rule.windowMs);
   await limiter.consume('k4', rule);

@@ -1,11 +1,12 @@
 /**
- * Token verification under load (issue 18, the gateway's tail): requests presenting one token at once share one
- * database read of it, and a record in steady use is read again in the background past half its time — never used
- * past its time — against the real test database.
+ * Token verification's cache against the real test database: bounded (LRU) with negative results cached briefly, so
+ * bogus tokens cost one read each; and under load (issue 18, the gateway's tail) requests presenting one token at once
+ * share one read of it, and a record in steady use is read again in the background past half its time — never used
+ * past its time.
  */
 import { jest } from '@jest/globals';
 import { startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
-import { TokenService } from '../src/services/tokens.js';
+import { NEGATIVE_CACHE_MAX, TokenService } from '../src/services/tokens.js';
 import { openStore, type Store } from '../src/storage/store.js';
 
 let mongo: MongoServer;
@@ -46,6 +47,30 @@ function gateReads(): { reads: () => number; hold: () => void; release: () => vo
     },
   };
 }
+
+function bogus(i: number): string {
+  return `wai_${i.toString(16).padStart(16, '0')}_${'A'.repeat(43)}`;
+}
+
+test('20,000 distinct bogus tokens leave the cache bounded (5,000 negative entries); a repeated bogus token is not read again', async () => {
+  const findOne = jest.spyOn(store.tokens, 'findOne');
+  try {
+    const tokens = new TokenService(store);
+    for (let i = 0; i < 20_000; i++) expect(await tokens.verify(bogus(i))).toBeUndefined();
+    expect(findOne).toHaveBeenCalledTimes(20_000);
+    const size = tokens.cacheSize();
+    expect(size.positive).toBe(0);
+    expect(size.negative).toBeLessThanOrEqual(NEGATIVE_CACHE_MAX);
+    // The most recent bogus ids are remembered as negative: a repeat costs no database read.
+    for (let i = 19_990; i < 20_000; i++) expect(await tokens.verify(bogus(i))).toBeUndefined();
+    expect(findOne).toHaveBeenCalledTimes(20_000);
+    // The oldest were dropped from the bound: a repeat reads again.
+    expect(await tokens.verify(bogus(0))).toBeUndefined();
+    expect(findOne).toHaveBeenCalledTimes(20_001);
+  } finally {
+    findOne.mockRestore();
+  }
+});
 
 test('32 requests presenting one token at once cost one read of it', async () => {
   const { token } = await new TokenService(store).create('burst', 'rw');
