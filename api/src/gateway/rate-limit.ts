@@ -15,7 +15,9 @@
  * the next window's first slot. Requests wait only when a key has nothing left (a burst faster than a lease, a key's
  * first request). Without it, every request in flight waited for the insert of the key's next lease — under load
  * queued behind other queries (issue 18's gateway tail, BENCHMARKS.md). The price: a replica may leave up to one and a
- * half leases of a window unused (the rest of its last slot, and one slot leased ahead).
+ * half leases of a window unused (the rest of its last slot, and one slot leased ahead). So nothing is leased ahead
+ * while a lease stands for one request (`limit` < 40): there a slot leased ahead and never used would be a whole
+ * request of a small budget refused early, and replicas racing for the window's last slots would split it by chance.
  *
  * A database failure admits the request (the limit is a protection, not an authority) and is logged.
  */
@@ -106,9 +108,11 @@ export class RateLimiter {
 
   /**
    * Leases in the background what `key` will need next (see the file's docstring): its window's next slot once half a
-   * lease is left, the next window's first slot once its window ends within {@link aheadMs}.
+   * lease is left, the next window's first slot once its window ends within {@link aheadMs}; nothing while a lease is
+   * one request.
    */
   private leaseAhead(key: string, st: KeyState, rule: RateRule, now: number): void {
+    if (leaseSize(rule.limit) < 2) return;
     if (!st.full && !st.pending && st.left <= leaseSize(rule.limit) / 2) void this.startLease(key, st, rule);
     if (!st.ahead && (st.window + 1) * rule.windowMs - now <= aheadMs(rule)) {
       st.ahead = { window: st.window + 1, left: 0, next: 0, full: false };
