@@ -51,7 +51,12 @@ test('a small limit (one request a lease) is exact across replicas: nothing is l
   const b = new RateLimiter(new Throttle(store));
   const admitted: boolean[] = [];
   for (let i = 0; i < 4; i++) {
-    admitted.push(await (i % 2 ? b : a).consume('k0', rule).then(() => true, () => false));
+    admitted.push(
+      await (i % 2 ? b : a).consume('k0', rule).then(
+        () => true,
+        () => false,
+      ),
+    );
     // A claim started in the background, if any, lands before the other replica's request.
     await new Promise((r) => setTimeout(r, 100));
   }
