@@ -123,11 +123,12 @@ export function indexBook(docs: ContactDoc[]): BookIndex {
 export type ReadRow = { row: number; error: RowError } | { row: number; patch: ContactPatch; tagNames: string[] };
 
 /**
- * Reads every row of `table` with `mapping`: phones normalised to E.164 with `country`, emails, tag names, cell limits.
+ * Reads the rows of `table` with `mapping`: phones normalised to E.164 with `country`, emails, tag names, cell limits.
  * The costly half of planning (libphonenumber-js per phone), done once per commit however often the rows are matched.
+ * @param from, to the table's rows `[from, to)` to read (default: all); `row` numbers stay the table's (1-based).
  * @throws AppError `unknown_column`, `match_column_required` (422): see {@link checkMapping}.
  */
-export function readRows(table: ParsedTable, mapping: ImportMapping, country: string | null): ReadRow[] {
+export function readRows(table: ParsedTable, mapping: ImportMapping, country: string | null, from = 0, to = table.rows.length): ReadRow[] {
   checkMapping(mapping, table.columns);
   const col = (c: string | undefined): number => (c === undefined ? -1 : table.columns.indexOf(c));
   const phoneCols = list(mapping.phone).map(col);
@@ -139,8 +140,8 @@ export function readRows(table: ParsedTable, mapping: ImportMapping, country: st
   const extCol = col(mapping.externalId);
   const attrCols = Object.entries(mapping.attributes ?? {}).map(([k, c]) => [k, col(c)] as const);
   const allCols = [nameCol, companyCol, notesCol, tagsCol, extCol, ...phoneCols, ...emailCols, ...attrCols.map(([, c]) => c)];
-  return table.rows.map((cells, i): ReadRow => {
-    const row = i + 1;
+  return table.rows.slice(from, to).map((cells, i): ReadRow => {
+    const row = from + i + 1;
     const bad = (error: Omit<RowError, 'row'>): ReadRow => ({ row, error: { row, ...error } });
     const get = (c: number): string => (c < 0 ? '' : unguard(cells[c] ?? ''));
     const long = allCols.find((c) => get(c).length > MAX_CELL);
@@ -195,22 +196,6 @@ export function readRows(table: ParsedTable, mapping: ImportMapping, country: st
       },
     };
   });
-}
-
-/**
- * Plans the import of `table` with `mapping` into the book `idx`: {@link readRows} then {@link matchRows}.
- * @throws AppError `unknown_column`, `match_column_required` (422): see {@link checkMapping}.
- */
-export function planImport(
-  orgId: string,
-  table: ParsedTable,
-  mapping: ImportMapping,
-  country: string | null,
-  idx: BookIndex,
-  tagIds: Map<string, string>,
-  now: Date,
-): { report: ImportReport; planned: PlannedRow[] } {
-  return matchRows(orgId, readRows(table, mapping, country), idx, tagIds, now);
 }
 
 /**
