@@ -47,6 +47,7 @@ import { WsRelay, type Presented, type RelayTarget } from './gateway/ws-relay.js
 import type { WsTickets } from './gateway/ws-tickets.js';
 import { gatewayInstanceDoc } from './gateway/instance-openapi.js';
 import { declaredLength, sendUpstream } from './gateway/upstream.js';
+import type { GatewayMetrics } from './gateway/metrics.js';
 
 /** Watch key of a relay opened with a ticket: its session (see {@link Gateway.attachWebSocket}). */
 const SESSION_KEY = 'session:';
@@ -133,6 +134,8 @@ export interface GatewayOptions {
    * (~60 µs of CPU per proxied request, BENCHMARKS.md gateway).
    */
   dispatcher?: Dispatcher;
+  /** Where proxied requests' time went (the gateway's own, the instance's); none: not measured. */
+  metrics?: GatewayMetrics;
 }
 
 /**
@@ -284,6 +287,16 @@ export class Gateway {
     const method = req.method ?? 'GET';
     const m = PREFIX.exec(pathOf(url))!;
     const id = m[1]!;
+    const started = performance.now();
+    let upstreamMs: number | undefined; // time awaiting the instance's answers
+    let streamed = false;
+    if (this.o.metrics) {
+      const metrics = this.o.metrics;
+      res.once('finish', () => {
+        const own = streamed ? undefined : performance.now() - started - (upstreamMs ?? 0);
+        metrics.observe(method, own, upstreamMs);
+      });
+    }
     void (async () => {
       if (m[2] === '/openapi.json' && method === 'GET') return void sendJson(res, await this.instanceDoc(id, req, address));
       const rest = forwardablePath(m[2] ?? '/');
@@ -319,15 +332,18 @@ export class Gateway {
           headersTimeout: this.upstreamTimeoutMs,
           bodyTimeout: this.upstreamTimeoutMs,
         };
-        return sendUpstream(this.dispatcher, opts, limit);
+        const sent = performance.now();
+        return sendUpstream(this.dispatcher, opts, limit).finally(() => (upstreamMs = (upstreamMs ?? 0) + performance.now() - sent));
       };
       let upstream = await forward(t);
       if (upstream.statusCode === 401 && t.cred) {
         // The instance no longer knows the gateway's credential (e.g. its database was reset): it ran nothing, so
         // replace the credential and send the request once more.
         upstream.body?.destroy();
+        const replacing = performance.now();
         await this.client.gatewayRefused(id, t.cred);
         t = await this.target(id, bearer(req), address, asked, true);
+        upstreamMs = (upstreamMs ?? 0) + performance.now() - replacing; // the refusal's cost, not the gateway's own
         upstream = await forward(t);
       }
       // An answer of declared length up to the held-body limit was read whole and is sent in one write (headers and
@@ -336,6 +352,7 @@ export class Gateway {
       res.statusCode = upstream.statusCode;
       for (const [k, v] of Object.entries(upstream.headers)) if (!HOP_BY_HOP.has(k) && v !== undefined) res.setHeader(k, v);
       if (whole) return void res.setHeader('content-length', whole.length).end(whole);
+      streamed = true;
       // The status line is out: a body that breaks from here on can only cut the response short (pipeline destroys
       // `res`, so the client sees an incomplete answer, not a complete-looking one).
       pipeline(upstream.body!, res, (err) => {

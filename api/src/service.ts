@@ -33,6 +33,7 @@ import { InstanceClient } from './instance-client.js';
 import { cachingEndpoints } from './gateway/endpoint-cache.js';
 import type { GatewayCredentialDoc } from './gateway/credentials.js';
 import { RateLimiter } from './gateway/rate-limit.js';
+import { createGatewayMetrics } from './gateway/metrics.js';
 import { WsTickets, type WsTicketDoc } from './gateway/ws-tickets.js';
 import { InstanceService } from './instances.js';
 import { Invitations } from './orgs/invitations.js';
@@ -146,6 +147,8 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   });
   await live.start();
   feedInstanceEvents(events, live);
+  const registry = new Registry();
+  collectLintCleanDefaultMetrics(registry);
   const windowMs = config.gatewayRateWindowS * 1000;
   const gatewayLogger = logger.child({ component: 'gateway' });
   const gateway = new Gateway(accounts, instances, client, gatewayLogger, {
@@ -158,10 +161,9 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     ownerOf: async (id) => (await store.instances.findOne({ _id: id }, { projection: { userId: 1 } }))?.userId,
     tickets,
     clientAddress: (req) => clientAddress(app, req), // `app` (below) holds the trust-proxy setting
+    metrics: createGatewayMetrics(registry),
   });
 
-  const registry = new Registry();
-  collectLintCleanDefaultMetrics(registry);
   const httpDuration = new Histogram({
     name: 'http_request_duration_seconds',
     help: 'HTTP request duration, seconds',

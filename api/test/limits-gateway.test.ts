@@ -152,6 +152,35 @@ describe('item 12: limits', () => {
     expect(text).toMatch(/http_request_duration_seconds_count\{[^}]*route="\/v1\/instances\/:id\/api\/\*"/);
   });
 
+  test("a proxied request's time is split into the gateway's own and the instance's (wacloud_gateway_*_seconds)", async () => {
+    const scrape = async () => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const value = (name: string) => Number(new RegExp(`^${name}\\{method="GET"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+      return {
+        own: value('wacloud_gateway_own_seconds_count'),
+        ownSum: value('wacloud_gateway_own_seconds_sum'),
+        up: value('wacloud_gateway_upstream_seconds_count'),
+        upSum: value('wacloud_gateway_upstream_seconds_sum'),
+      };
+    };
+    const before = await scrape();
+    const t0 = performance.now();
+    for (let i = 0; i < 3; i++)
+      expect((await api.call('GET', `/v1/instances/${id}/api/v1/messages?limit=1`, { token: owner })).status).toBe(200);
+    const elapsedS = (performance.now() - t0) / 1000;
+    // Refused by the gateway itself (no token): its own time only, the instance never asked.
+    expect((await api.call('GET', `/v1/instances/${id}/api/v1/messages`)).status).toBe(401);
+    const after = await eventually(async () => {
+      const a = await scrape();
+      return a.own - before.own === 4 ? a : undefined;
+    }, 5_000);
+    expect(after.up - before.up).toBe(3);
+    const [own, up] = [after.ownSum - before.ownSum, after.upSum - before.upSum];
+    expect(up).toBeGreaterThan(0);
+    expect(own).toBeGreaterThan(0);
+    expect(own + up).toBeLessThan(elapsedS + 1); // parts of the requests' time, not more
+  });
+
   test('token and access_token query parameters are redacted from every log line', async () => {
     const secrets = ['SECRETAAA111', 'SECRETBBB222', 'SECRETCCC333'];
     const q = `?access_token=${secrets[0]}&token=${secrets[1]}&x=1&token=${secrets[2]}`;

@@ -3,11 +3,16 @@
  * straight to the instance, on the same machine in the same run (see platform.ts for the set-up):
  * - `GET /v1/messages?limit=50` (200 stored messages) and `POST /v1/messages` (a text, 202 queued) with autocannon at
  *   concurrency 1, 16 and 64, each run measured for `seconds` once all its connections are open and answered (the
- *   warm-up, see {@link load}; its length is in the notes), in the order direct, gateway, bare, bare, gateway, direct
- *   (a drift of the machine's load, or of the instance as its database grows, falls on every side alike), each run
- *   after the instance has worked off the previous one's backlog. Per side the runs' requests are summed and the latency
- *   percentiles taken over both runs' 2xx answers, each timed to the microsecond (autocannon's own histogram keeps
- *   whole milliseconds, too coarse at concurrency 1 where a request takes 2–3 ms).
+ *   warm-up, see {@link load}; its length is in the notes), `rounds` times in the order direct, gateway, bare, bare,
+ *   gateway, direct (a drift of the machine's load, or of the instance as its database grows, falls on every side
+ *   alike; more rounds, less weight on one slow minute), each run after the instance has worked off the previous one's
+ *   backlog. Per side the runs' requests are summed and the latency percentiles taken over all its runs' 2xx answers,
+ *   each timed to the microsecond (autocannon's own histogram keeps whole milliseconds, too coarse at concurrency 1
+ *   where a request takes 2–3 ms).
+ * - Where the gateway's time went: the api's `wacloud_gateway_own_seconds` and `wacloud_gateway_upstream_seconds`
+ *   (api/src/gateway/metrics.ts) over the gateway's runs (scraped before and after each), their p50 and p99 in the
+ *   notes and the own time's p99 as a row of its own (no goal): a gateway p99 above the bare proxy's with a small own
+ *   p99 is time before the api saw the request, or the instance's.
  *   Ratios: p50 and p99 latency gateway / direct (goal ≤ 1.3), throughput gateway / direct (goal ≥ 0.75).
  * - The floor of those ratios on this machine: the same load through a bare Node proxy (bare-proxy.ts: Node's HTTP
  *   server and undici, nothing else) in its own process — what any gateway that is a separate Node process pays for the
@@ -23,11 +28,14 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { benchRow, startProcess } from '@wacloud/testenv';
 import type { Platform } from './platform.js';
+import { bucketDelta, bucketQuantile, bucketSum, readBuckets, type Buckets } from './prom-histogram.js';
 
 export interface GatewayOptions {
   seconds: number;
   concurrencies: number[];
   wsEvents: number;
+  /** Rounds of direct, gateway, bare, bare, gateway, direct per route and concurrency. */
+  rounds: number;
   log: (line: string) => void;
 }
 
@@ -40,6 +48,9 @@ interface Side {
   p99: number;
   /** Each run's warm-up, ms (see {@link load}). */
   warmups: number[];
+  /** The gateway's side: the api's histograms over its runs (see the file's docstring). */
+  own?: Buckets;
+  upstream?: Buckets;
 }
 
 interface Run {
@@ -53,6 +64,9 @@ interface Run {
   latencies: number[];
   /** From the first request until every connection had its first answer, plus {@link SETTLE_MS}; ms. */
   warmupMs: number;
+  /** Through the gateway: what the api's histograms observed during the run, warm-up included. */
+  own?: Buckets;
+  upstream?: Buckets;
 }
 
 /** After every connection's first answer the measured window opens this much later, ms. */
@@ -131,16 +145,29 @@ function quantile(xs: number[], q: number): number {
   return xs.length ? xs[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)]! : Number.NaN;
 }
 
-/** Two runs of one side pooled: requests and time summed, percentiles over both runs' answers. */
-function pool(a: Run, b: Run): Side {
-  const all = [...a.latencies, ...b.latencies].sort((x, y) => x - y);
+/** The runs of one side pooled: requests and time summed, percentiles over all their answers. */
+function pool(runs: Run[]): Side {
+  const all = runs.flatMap((r) => r.latencies).sort((x, y) => x - y);
+  const sum = (f: (r: Run) => number) => runs.reduce((n, r) => n + f(r), 0);
+  const own = runs.flatMap((r) => (r.own ? [r.own] : []));
+  const upstream = runs.flatMap((r) => (r.upstream ? [r.upstream] : []));
   return {
-    requests: a.requests + b.requests,
-    seconds: a.seconds + b.seconds,
-    errors: a.errors + b.errors,
+    requests: sum((r) => r.requests),
+    seconds: sum((r) => r.seconds),
+    errors: sum((r) => r.errors),
     p50: quantile(all, 0.5),
     p99: quantile(all, 0.99),
-    warmups: [a.warmupMs, b.warmupMs],
+    warmups: runs.map((r) => r.warmupMs),
+    ...(own.length ? { own: bucketSum(own), upstream: bucketSum(upstream) } : {}),
+  };
+}
+
+/** The gateway's histograms for `method` on the api's metrics page. */
+async function gatewayHistograms(p: Platform, method: string): Promise<{ own: Buckets; upstream: Buckets }> {
+  const text = await (await fetch(`${p.apiMetricsUrl}/metrics`)).text();
+  return {
+    own: readBuckets(text, 'wacloud_gateway_own_seconds', { method }),
+    upstream: readBuckets(text, 'wacloud_gateway_upstream_seconds', { method }),
   };
 }
 
@@ -183,8 +210,7 @@ async function wsRun(url: string, token: string, p: Platform, from: string, coun
 }
 
 /** Prints one route × concurrency and records its rows: gateway / direct (with goals) and the bare proxy's floor. */
-function recordRoute(name: string, c: number, direct: Side, gw: Side, bare: Side, seconds: number, log: (l: string) => void): void {
-  const reproduce = `npm run bench -w api -- gateway --seconds ${seconds}`;
+function recordRoute(name: string, c: number, direct: Side, gw: Side, bare: Side, reproduce: string, log: (l: string) => void): void {
   if (direct.requests === 0 || gw.requests === 0 || bare.requests === 0) log(`${name} c=${c}: a side answered no request within the run`);
   const rate = (s: Side) => s.requests / s.seconds;
   const [dRate, gRate, bRate] = [rate(direct), rate(gw), rate(bare)];
@@ -196,9 +222,12 @@ function recordRoute(name: string, c: number, direct: Side, gw: Side, bare: Side
   const ok = direct.requests > 0 && gw.requests > 0 && bare.requests > 0;
   const ratio = (x: number, y: number) => (ok && y > 0 ? x / y : Number.NaN);
   const floor = `bare proxy (floor) / direct: p50 ${ratio(bare.p50, direct.p50).toFixed(2)}, p99 ${ratio(bare.p99, direct.p99).toFixed(2)}, throughput ${ratio(bRate, dRate).toFixed(2)}`;
-  const note = `direct ${dRate.toFixed(0)} req/s p50 ${ms2(direct.p50)} p99 ${ms2(direct.p99)} ms; gateway ${gRate.toFixed(0)} req/s p50 ${ms2(gw.p50)} p99 ${ms2(gw.p99)} ms; ${floor}; errors ${direct.errors}/${gw.errors}/${bare.errors}; warm-up s (until every connection answered, +1) direct ${warm(direct)}, gateway ${warm(gw)}, bare ${warm(bare)}`;
-  const row = (figure: string, value: number, goal: string, n = note) =>
-    benchRow({ component: 'api', figure: `gateway ${name} c=${c} ${figure}`, value, unit: '×', goal, reproduce, note: n });
+  const inApi = (b: Buckets | undefined) =>
+    `p50 ${ms2(bucketQuantile(b ?? [], 0.5) * 1000)} p99 ${ms2(bucketQuantile(b ?? [], 0.99) * 1000)} ms`;
+  const split = `in the api (its histograms): own ${inApi(gw.own)}, the instance's answer ${inApi(gw.upstream)}`;
+  const note = `direct ${dRate.toFixed(0)} req/s p50 ${ms2(direct.p50)} p99 ${ms2(direct.p99)} ms; gateway ${gRate.toFixed(0)} req/s p50 ${ms2(gw.p50)} p99 ${ms2(gw.p99)} ms; ${floor}; ${split}; errors ${direct.errors}/${gw.errors}/${bare.errors}; warm-up s (until every connection answered, +1) direct ${warm(direct)}, gateway ${warm(gw)}, bare ${warm(bare)}`;
+  const row = (figure: string, value: number, goal: string, n = note, unit = '×') =>
+    benchRow({ component: 'api', figure: `gateway ${name} c=${c} ${figure}`, value, unit, goal, reproduce, note: n });
   row('p50 latency gw/direct', ratio(gw.p50, direct.p50), '≤ 1.3');
   row('p99 latency gw/direct', ratio(gw.p99, direct.p99), '≤ 1.3');
   row('throughput gw/direct', ratio(gRate, dRate), '≥ 0.75');
@@ -207,6 +236,13 @@ function recordRoute(name: string, c: number, direct: Side, gw: Side, bare: Side
     ratio(bRate, dRate),
     '—',
     `${floor}; gateway / bare proxy: p50 ${ratio(gw.p50, bare.p50).toFixed(2)}, p99 ${ratio(gw.p99, bare.p99).toFixed(2)}, throughput ${ratio(gRate, bRate).toFixed(2)}; bare ${bRate.toFixed(0)} req/s p50 ${ms2(bare.p50)} p99 ${ms2(bare.p99)} ms`,
+  );
+  row(
+    "p99 of the gateway's own time (api histogram)",
+    bucketQuantile(gw.own ?? [], 0.99) * 1000,
+    '—',
+    `wacloud_gateway_own_seconds over the gateway's runs (warm-ups included; interpolated within its buckets): ${split}; the client's p99 through the gateway ${ms2(gw.p99)} ms, through the bare proxy ${ms2(bare.p99)} ms`,
+    'ms',
   );
 }
 
@@ -223,27 +259,35 @@ export async function runGateway(p: Platform, o: GatewayOptions): Promise<void> 
     { name: 'POST /v1/messages', method: 'POST' as const, path: '/v1/messages', body: send },
   ];
   console.log(
-    `gateway — autocannon, ${o.seconds} s measured per run after its warm-up, in the order direct, gateway, bare proxy, bare proxy, gateway, direct`,
+    `gateway — autocannon, ${o.seconds} s measured per run after its warm-up, ${o.rounds} round(s) in the order direct, gateway, bare proxy, bare proxy, gateway, direct`,
   );
   console.log(
     'route                c    direct/gw/bare req/s   p50 d/gw/bare ms     p99 d/gw/bare ms     errors d/gw/bare   warm-up s d/gw/bare',
   );
+  const reproduce = `npm run bench -w api -- gateway --seconds ${o.seconds} --rounds ${o.rounds}`;
   const bare = await startBareProxy(p.directBase);
   try {
     for (const route of routes) {
       for (const c of o.concurrencies) {
         o.log(`gateway: ${route.name} c=${c}`);
-        const run = async (base: string) => {
+        const run = async (base: string): Promise<Run> => {
           await drain(p);
-          return load(`${base}${route.path}`, route.method, p.instanceToken, c, o.seconds, route.body);
+          const through = base === p.gatewayBase;
+          const before = through ? await gatewayHistograms(p, route.method) : undefined;
+          const r = await load(`${base}${route.path}`, route.method, p.instanceToken, c, o.seconds, route.body);
+          if (!before) return r;
+          const after = await gatewayHistograms(p, route.method);
+          return { ...r, own: bucketDelta(after.own, before.own), upstream: bucketDelta(after.upstream, before.upstream) };
         };
-        const d1 = await run(p.directBase);
-        const g1 = await run(p.gatewayBase);
-        const b1 = await run(bare.base);
-        const b2 = await run(bare.base);
-        const g2 = await run(p.gatewayBase);
-        const d2 = await run(p.directBase);
-        recordRoute(route.name, c, pool(d1, d2), pool(g1, g2), pool(b1, b2), o.seconds, o.log);
+        const sides = { direct: [] as Run[], gateway: [] as Run[], bare: [] as Run[] };
+        for (let i = 0; i < o.rounds; i++) {
+          sides.direct.push(await run(p.directBase));
+          sides.gateway.push(await run(p.gatewayBase));
+          sides.bare.push(await run(bare.base), await run(bare.base));
+          sides.gateway.push(await run(p.gatewayBase));
+          sides.direct.push(await run(p.directBase));
+        }
+        recordRoute(route.name, c, pool(sides.direct), pool(sides.gateway), pool(sides.bare), reproduce, o.log);
       }
     }
   } finally {

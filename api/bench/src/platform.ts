@@ -43,6 +43,8 @@ export interface Platform {
   directBase: string;
   /** The phone the instance is logged in as. */
   phone: string;
+  /** The api's metrics listener: `<url>/metrics` (Prometheus text). */
+  apiMetricsUrl: string;
   /** The api process's pid (for its CPU time in /proc). */
   apiPid: number;
   /** Which MongoDB-wire server runs under it (testenv `startMongo().kind`). */
@@ -102,6 +104,7 @@ export async function startPlatform(log: (line: string) => void, apiEnv: NodeJS.
     await sim.waitForOutput(/simnet listening/, 20_000);
     const simnetUrl = `http://127.0.0.1:${simPort}`;
     const port = await freePort();
+    const metricsPort = await freePort();
     const api = startProcess({
       command: process.execPath,
       args: [path.join(apiDir, 'dist', 'main.js')],
@@ -110,6 +113,8 @@ export async function startPlatform(log: (line: string) => void, apiEnv: NodeJS.
         NODE_OPTIONS: '',
         PORT: String(port),
         HOST: '127.0.0.1',
+        METRICS_PORT: String(metricsPort),
+        METRICS_HOST: '127.0.0.1',
         MONGODB_URI: mongo.dbUri(uniqueDbName('bench')),
         JWT_SECRET: 'bench-jwt-secret-0123456789abcdef-0123456789',
         PROVIDER: 'process',
@@ -164,6 +169,7 @@ export async function startPlatform(log: (line: string) => void, apiEnv: NodeJS.
       gatewayBase,
       directBase,
       phone,
+      apiMetricsUrl: `http://127.0.0.1:${metricsPort}`,
       apiPid: api.pid,
       mongoKind: mongo.kind,
       // The process provider's database of an instance (api/src/providers/shared/database.ts instanceDatabaseName).

@@ -13,6 +13,7 @@
  *   --timeout-seconds / BENCH_WEBHOOK_TIMEOUT_SECONDS  webhooks: give up after this long in all (figures of what arrived) default 900
  *   --rows / BENCH_CONTACT_ROWS     contacts: rows of the imported table (half synced contacts)  default 100000
  *   --concurrency / BENCH_GATEWAY_CONCURRENCY  gateway: only this autocannon concurrency (0: 1, 16 and 64)  default 0
+ *   --rounds / BENCH_GATEWAY_ROUNDS  gateway: rounds of direct, gateway, bare, bare, gateway, direct per row  default 2
  */
 import { benchLog as log, parseBenchArgs, runBench, type BenchSize } from '@wacloud/testenv';
 import { runBillingBench } from './billing.js';
@@ -30,6 +31,7 @@ const SIZE_SOURCES = {
   timeoutS: { flag: 'timeout-seconds', env: 'BENCH_WEBHOOK_TIMEOUT_SECONDS', def: 900, min: 10 },
   rows: { flag: 'rows', env: 'BENCH_CONTACT_ROWS', def: 100_000, min: 2 },
   concurrency: { flag: 'concurrency', env: 'BENCH_GATEWAY_CONCURRENCY', def: 0, min: 0 },
+  rounds: { flag: 'rounds', env: 'BENCH_GATEWAY_ROUNDS', def: 2, min: 1 },
 } satisfies Record<string, BenchSize>;
 
 type Sizes = Record<keyof typeof SIZE_SOURCES, number>;
@@ -39,7 +41,13 @@ const BENCHES: Record<string, (s: Sizes, json: boolean) => Promise<void>> = {
   billing: (s, json) => runBillingBench(s.instances, json),
   gateway: (s) =>
     onPlatform((p) =>
-      runGateway(p, { seconds: s.seconds, concurrencies: s.concurrency ? [s.concurrency] : [1, 16, 64], wsEvents: s.wsEvents, log }),
+      runGateway(p, {
+        seconds: s.seconds,
+        concurrencies: s.concurrency ? [s.concurrency] : [1, 16, 64],
+        wsEvents: s.wsEvents,
+        rounds: s.rounds,
+        log,
+      }),
     ),
   webhooks: (s) =>
     onPlatform((p) => runWebhooks(p, { messages: s.messages, seconds: s.seconds, stallMs: s.stallMs, timeoutMs: s.timeoutS * 1000, log })),
@@ -68,7 +76,7 @@ async function main(): Promise<void> {
   const { benches, json, sizes } = parseBenchArgs(process.argv.slice(2), {
     benches: NAMES,
     sizes: SIZE_SOURCES,
-    usage: `usage: npm run bench -w api -- [${NAMES.join('|')}] [--json] [--instances N] [--seconds S] [--ws-events E] [--concurrency C] [--messages M] [--stall-ms MS] [--timeout-seconds T]\n`,
+    usage: `usage: npm run bench -w api -- [${NAMES.join('|')}] [--json] [--instances N] [--seconds S] [--ws-events E] [--concurrency C] [--rounds R] [--messages M] [--stall-ms MS] [--timeout-seconds T]\n`,
   });
   const failures: string[] = [];
   for (const name of benches) {
