@@ -298,7 +298,10 @@ export class Gateway {
       });
     }
     void (async () => {
-      if (m[2] === '/openapi.json' && method === 'GET') return void sendJson(res, await this.instanceDoc(id, req, address));
+      if (m[2] === '/openapi.json' && method === 'GET') {
+        const doc = await this.instanceDoc(id, req, address, (ms) => (upstreamMs = (upstreamMs ?? 0) + ms));
+        return void sendJson(res, doc);
+      }
       const rest = forwardablePath(m[2] ?? '/');
       if (!rest) throw new AppError('not_found', "Through the gateway: the instance's /v1/… routes and /health.");
       const q = url.indexOf('?');
@@ -375,21 +378,29 @@ export class Gateway {
 
   /**
    * The instance's public API document as seen through the gateway (see {@link gatewayInstanceDoc}); the request is
-   * authenticated and counted like any other.
+   * authenticated and counted like any other. `waited` gets the time spent on the instance's answer, ms.
    * @throws AppError as {@link target} does; `upstream_error` when the instance's document is not JSON.
    */
-  private async instanceDoc(id: string, req: IncomingMessage, address: string): Promise<Record<string, unknown>> {
+  private async instanceDoc(
+    id: string,
+    req: IncomingMessage,
+    address: string,
+    waited: (ms: number) => void,
+  ): Promise<Record<string, unknown>> {
     const t = await this.target(id, bearer(req), address, { method: 'GET', path: '/openapi.json' });
-    const r = await request(`${t.baseUrl}/openapi.json`, {
-      dispatcher: this.dispatcher,
-      headersTimeout: this.upstreamTimeoutMs,
-      bodyTimeout: this.upstreamTimeoutMs,
-    });
-    if (r.statusCode !== 200) {
-      await r.body.dump();
-      throw new AppError('upstream_error', `The instance answered ${r.statusCode} for its API document.`);
-    }
-    const doc = (await r.body.json()) as Record<string, unknown>;
+    const sent = performance.now();
+    const doc = await (async () => {
+      const r = await request(`${t.baseUrl}/openapi.json`, {
+        dispatcher: this.dispatcher,
+        headersTimeout: this.upstreamTimeoutMs,
+        bodyTimeout: this.upstreamTimeoutMs,
+      });
+      if (r.statusCode !== 200) {
+        await r.body.dump();
+        throw new AppError('upstream_error', `The instance answered ${r.statusCode} for its API document.`);
+      }
+      return (await r.body.json()) as Record<string, unknown>;
+    })().finally(() => waited(performance.now() - sent));
     return gatewayInstanceDoc(doc, id, (p) => forwardablePath(p) === p);
   }
 
