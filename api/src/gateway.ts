@@ -290,6 +290,11 @@ export class Gateway {
     const started = performance.now();
     let upstreamMs: number | undefined; // time awaiting the instance's answers
     let streamed = false;
+    /** `p`, its time counted as the instance's (see `gateway/metrics.ts`). */
+    const waitedOn = <T>(p: Promise<T>): Promise<T> => {
+      const from = performance.now();
+      return p.finally(() => (upstreamMs = (upstreamMs ?? 0) + performance.now() - from));
+    };
     if (this.o.metrics) {
       const metrics = this.o.metrics;
       res.once('finish', () => {
@@ -299,8 +304,12 @@ export class Gateway {
     }
     void (async () => {
       if (m[2] === '/openapi.json' && method === 'GET') {
-        const doc = await this.instanceDoc(id, req, address, (ms) => (upstreamMs = (upstreamMs ?? 0) + ms));
-        return void sendJson(res, doc);
+        const t = await this.target(id, bearer(req), address, { method: 'GET', path: '/openapi.json' });
+        const doc = await waitedOn(this.fetchInstanceDoc(t.baseUrl));
+        return void sendJson(
+          res,
+          gatewayInstanceDoc(doc, id, (p) => forwardablePath(p) === p),
+        );
       }
       const rest = forwardablePath(m[2] ?? '/');
       if (!rest) throw new AppError('not_found', "Through the gateway: the instance's /v1/… routes and /health.");
@@ -335,18 +344,16 @@ export class Gateway {
           headersTimeout: this.upstreamTimeoutMs,
           bodyTimeout: this.upstreamTimeoutMs,
         };
-        const sent = performance.now();
-        return sendUpstream(this.dispatcher, opts, limit).finally(() => (upstreamMs = (upstreamMs ?? 0) + performance.now() - sent));
+        return waitedOn(sendUpstream(this.dispatcher, opts, limit));
       };
       let upstream = await forward(t);
       if (upstream.statusCode === 401 && t.cred) {
         // The instance no longer knows the gateway's credential (e.g. its database was reset): it ran nothing, so
         // replace the credential and send the request once more.
         upstream.body?.destroy();
-        const replacing = performance.now();
-        await this.client.gatewayRefused(id, t.cred);
-        t = await this.target(id, bearer(req), address, asked, true);
-        upstreamMs = (upstreamMs ?? 0) + performance.now() - replacing; // the refusal's cost, not the gateway's own
+        // The refusal's cost is the instance's, not the gateway's own.
+        await waitedOn(this.client.gatewayRefused(id, t.cred));
+        t = await waitedOn(this.target(id, bearer(req), address, asked, true));
         upstream = await forward(t);
       }
       // An answer of declared length up to the held-body limit was read whole and is sent in one write (headers and
@@ -377,31 +384,21 @@ export class Gateway {
   }
 
   /**
-   * The instance's public API document as seen through the gateway (see {@link gatewayInstanceDoc}); the request is
-   * authenticated and counted like any other. `waited` gets the time spent on the instance's answer, ms.
-   * @throws AppError as {@link target} does; `upstream_error` when the instance's document is not JSON.
+   * The instance's public API document (its `/openapi.json`), as the instance serves it; the gateway's rewrite is
+   * {@link gatewayInstanceDoc}, its request authenticated and counted like any other (in `serve`).
+   * @throws AppError `upstream_error` when the instance answers other than 200.
    */
-  private async instanceDoc(
-    id: string,
-    req: IncomingMessage,
-    address: string,
-    waited: (ms: number) => void,
-  ): Promise<Record<string, unknown>> {
-    const t = await this.target(id, bearer(req), address, { method: 'GET', path: '/openapi.json' });
-    const sent = performance.now();
-    const doc = await (async () => {
-      const r = await request(`${t.baseUrl}/openapi.json`, {
-        dispatcher: this.dispatcher,
-        headersTimeout: this.upstreamTimeoutMs,
-        bodyTimeout: this.upstreamTimeoutMs,
-      });
-      if (r.statusCode !== 200) {
-        await r.body.dump();
-        throw new AppError('upstream_error', `The instance answered ${r.statusCode} for its API document.`);
-      }
-      return (await r.body.json()) as Record<string, unknown>;
-    })().finally(() => waited(performance.now() - sent));
-    return gatewayInstanceDoc(doc, id, (p) => forwardablePath(p) === p);
+  private async fetchInstanceDoc(baseUrl: string): Promise<Record<string, unknown>> {
+    const r = await request(`${baseUrl}/openapi.json`, {
+      dispatcher: this.dispatcher,
+      headersTimeout: this.upstreamTimeoutMs,
+      bodyTimeout: this.upstreamTimeoutMs,
+    });
+    if (r.statusCode !== 200) {
+      await r.body.dump();
+      throw new AppError('upstream_error', `The instance answered ${r.statusCode} for its API document.`);
+    }
+    return (await r.body.json()) as Record<string, unknown>;
   }
 
   /**

@@ -10,7 +10,8 @@
  *   each timed to the microsecond (autocannon's own histogram keeps whole milliseconds, too coarse at concurrency 1
  *   where a request takes 2–3 ms).
  * - Where the gateway's time went: the api's `wacloud_gateway_own_seconds` and `wacloud_gateway_upstream_seconds`
- *   (api/src/gateway/metrics.ts) over the gateway's runs (scraped before and after each), their p50 and p99 in the
+ *   (api/src/gateway/metrics.ts) over the gateway's runs (scraped before and after a row: only those runs go through
+ *   the gateway), their p50 and p99 in the
  *   notes and the own time's p99 as a row of its own (no goal): a gateway p99 above the bare proxy's with a small own
  *   p99 is time before the api saw the request, or the instance's.
  *   Ratios: p50 and p99 latency gateway / direct (goal ≤ 1.3), throughput gateway / direct (goal ≥ 0.75).
@@ -28,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
 import { benchRow, startProcess } from '@wacloud/testenv';
 import type { Platform } from './platform.js';
-import { bucketDelta, bucketQuantile, bucketSum, readBuckets, type Buckets } from './prom-histogram.js';
+import { bucketDelta, bucketQuantile, readBuckets, type Buckets } from './prom-histogram.js';
 
 export interface GatewayOptions {
   seconds: number;
@@ -48,9 +49,6 @@ interface Side {
   p99: number;
   /** Each run's warm-up, ms (see {@link load}). */
   warmups: number[];
-  /** The gateway's side: the api's histograms over its runs (see the file's docstring). */
-  own?: Buckets;
-  upstream?: Buckets;
 }
 
 interface Run {
@@ -64,9 +62,6 @@ interface Run {
   latencies: number[];
   /** From the first request until every connection had its first answer, plus {@link SETTLE_MS}; ms. */
   warmupMs: number;
-  /** Through the gateway: what the api's histograms observed during the run, warm-up included. */
-  own?: Buckets;
-  upstream?: Buckets;
 }
 
 /** After every connection's first answer the measured window opens this much later, ms. */
@@ -149,8 +144,6 @@ function quantile(xs: number[], q: number): number {
 function pool(runs: Run[]): Side {
   const all = runs.flatMap((r) => r.latencies).sort((x, y) => x - y);
   const sum = (f: (r: Run) => number) => runs.reduce((n, r) => n + f(r), 0);
-  const own = runs.flatMap((r) => (r.own ? [r.own] : []));
-  const upstream = runs.flatMap((r) => (r.upstream ? [r.upstream] : []));
   return {
     requests: sum((r) => r.requests),
     seconds: sum((r) => r.seconds),
@@ -158,12 +151,17 @@ function pool(runs: Run[]): Side {
     p50: quantile(all, 0.5),
     p99: quantile(all, 0.99),
     warmups: runs.map((r) => r.warmupMs),
-    ...(own.length ? { own: bucketSum(own), upstream: bucketSum(upstream) } : {}),
   };
 }
 
+/** The api's gateway histograms of one method (see the file's docstring). */
+interface Split {
+  own: Buckets;
+  upstream: Buckets;
+}
+
 /** The gateway's histograms for `method` on the api's metrics page. */
-async function gatewayHistograms(p: Platform, method: string): Promise<{ own: Buckets; upstream: Buckets }> {
+async function gatewayHistograms(p: Platform, method: string): Promise<Split> {
   const text = await (await fetch(`${p.apiMetricsUrl}/metrics`)).text();
   return {
     own: readBuckets(text, 'wacloud_gateway_own_seconds', { method }),
@@ -210,7 +208,14 @@ async function wsRun(url: string, token: string, p: Platform, from: string, coun
 }
 
 /** Prints one route × concurrency and records its rows: gateway / direct (with goals) and the bare proxy's floor. */
-function recordRoute(name: string, c: number, direct: Side, gw: Side, bare: Side, reproduce: string, log: (l: string) => void): void {
+function recordRoute(
+  name: string,
+  c: number,
+  [direct, gw, bare]: [Side, Side, Side],
+  inGateway: Split,
+  reproduce: string,
+  log: (l: string) => void,
+): void {
   if (direct.requests === 0 || gw.requests === 0 || bare.requests === 0) log(`${name} c=${c}: a side answered no request within the run`);
   const rate = (s: Side) => s.requests / s.seconds;
   const [dRate, gRate, bRate] = [rate(direct), rate(gw), rate(bare)];
@@ -222,9 +227,8 @@ function recordRoute(name: string, c: number, direct: Side, gw: Side, bare: Side
   const ok = direct.requests > 0 && gw.requests > 0 && bare.requests > 0;
   const ratio = (x: number, y: number) => (ok && y > 0 ? x / y : Number.NaN);
   const floor = `bare proxy (floor) / direct: p50 ${ratio(bare.p50, direct.p50).toFixed(2)}, p99 ${ratio(bare.p99, direct.p99).toFixed(2)}, throughput ${ratio(bRate, dRate).toFixed(2)}`;
-  const inApi = (b: Buckets | undefined) =>
-    `p50 ${ms2(bucketQuantile(b ?? [], 0.5) * 1000)} p99 ${ms2(bucketQuantile(b ?? [], 0.99) * 1000)} ms`;
-  const split = `in the api (its histograms): own ${inApi(gw.own)}, the instance's answer ${inApi(gw.upstream)}`;
+  const inApi = (b: Buckets) => `p50 ${ms2(bucketQuantile(b, 0.5) * 1000)} p99 ${ms2(bucketQuantile(b, 0.99) * 1000)} ms`;
+  const split = `in the api (its histograms): own ${inApi(inGateway.own)}, the instance's answer ${inApi(inGateway.upstream)}`;
   const note = `direct ${dRate.toFixed(0)} req/s p50 ${ms2(direct.p50)} p99 ${ms2(direct.p99)} ms; gateway ${gRate.toFixed(0)} req/s p50 ${ms2(gw.p50)} p99 ${ms2(gw.p99)} ms; ${floor}; ${split}; errors ${direct.errors}/${gw.errors}/${bare.errors}; warm-up s (until every connection answered, +1) direct ${warm(direct)}, gateway ${warm(gw)}, bare ${warm(bare)}`;
   const row = (figure: string, value: number, goal: string, n = note, unit = '×') =>
     benchRow({ component: 'api', figure: `gateway ${name} c=${c} ${figure}`, value, unit, goal, reproduce, note: n });
@@ -239,7 +243,7 @@ function recordRoute(name: string, c: number, direct: Side, gw: Side, bare: Side
   );
   row(
     "p99 of the gateway's own time (api histogram)",
-    bucketQuantile(gw.own ?? [], 0.99) * 1000,
+    bucketQuantile(inGateway.own, 0.99) * 1000,
     '—',
     `wacloud_gateway_own_seconds over the gateway's runs (warm-ups included; interpolated within its buckets): ${split}; the client's p99 through the gateway ${ms2(gw.p99)} ms, through the bare proxy ${ms2(bare.p99)} ms`,
     'ms',
@@ -272,13 +276,9 @@ export async function runGateway(p: Platform, o: GatewayOptions): Promise<void> 
         o.log(`gateway: ${route.name} c=${c}`);
         const run = async (base: string): Promise<Run> => {
           await drain(p);
-          const through = base === p.gatewayBase;
-          const before = through ? await gatewayHistograms(p, route.method) : undefined;
-          const r = await load(`${base}${route.path}`, route.method, p.instanceToken, c, o.seconds, route.body);
-          if (!before) return r;
-          const after = await gatewayHistograms(p, route.method);
-          return { ...r, own: bucketDelta(after.own, before.own), upstream: bucketDelta(after.upstream, before.upstream) };
+          return load(`${base}${route.path}`, route.method, p.instanceToken, c, o.seconds, route.body);
         };
+        const before = await gatewayHistograms(p, route.method);
         const sides = { direct: [] as Run[], gateway: [] as Run[], bare: [] as Run[] };
         for (let i = 0; i < o.rounds; i++) {
           sides.direct.push(await run(p.directBase));
@@ -287,7 +287,9 @@ export async function runGateway(p: Platform, o: GatewayOptions): Promise<void> 
           sides.gateway.push(await run(p.gatewayBase));
           sides.direct.push(await run(p.directBase));
         }
-        recordRoute(route.name, c, pool(sides.direct), pool(sides.gateway), pool(sides.bare), reproduce, o.log);
+        const after = await gatewayHistograms(p, route.method);
+        const inGateway = { own: bucketDelta(after.own, before.own), upstream: bucketDelta(after.upstream, before.upstream) };
+        recordRoute(route.name, c, [pool(sides.direct), pool(sides.gateway), pool(sides.bare)], inGateway, reproduce, o.log);
       }
     }
   } finally {

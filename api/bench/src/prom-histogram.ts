@@ -31,13 +31,6 @@ export function bucketDelta(after: Buckets, before: Buckets): Buckets {
   return after.map((b) => ({ le: b.le, count: b.count - (was.get(b.le) ?? 0) }));
 }
 
-/** Sums bucket sets of the same histogram. */
-export function bucketSum(sets: Buckets[]): Buckets {
-  const byLe = new Map<number, number>();
-  for (const set of sets) for (const b of set) byLe.set(b.le, (byLe.get(b.le) ?? 0) + b.count);
-  return [...byLe].map(([le, count]) => ({ le, count })).sort((a, b) => a.le - b.le);
-}
-
 /** The `q` quantile (0–1) of `buckets`, in their unit; NaN when nothing was observed. */
 export function bucketQuantile(buckets: Buckets, q: number): number {
   const total = buckets.at(-1)?.count ?? 0;
