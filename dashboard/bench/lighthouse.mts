@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import lighthouse from 'lighthouse';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
-import { benchLog, benchOut, benchRow, median } from '@wacloud/testenv';
+import { benchLog, benchOut, benchRow, machineCpuTicks, median } from '@wacloud/testenv';
 import { startPlatform, type Platform } from '../../api/bench/src/platform.ts';
 import { TEST_CHROMIUM_ARGS } from '../e2e/chromium-args.mts';
 
@@ -249,27 +249,19 @@ function lighthouseVersion(): string {
   return (createRequire(import.meta.url)('lighthouse/package.json') as { version: string }).version;
 }
 
-/** Busy and total CPU time of the machine so far (clock ticks, /proc/stat); undefined where there is no /proc. */
-function cpuTicks(): { busy: number; total: number } | undefined {
-  if (!existsSync('/proc/stat')) return undefined;
-  const t = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-  const total = t.reduce((a, b) => a + b, 0);
-  return { busy: total - t[3]! - (t[4] ?? 0), total }; // idle and iowait are not busy
-}
-
 /**
  * Waits until the machine's CPUs were at most 20 % busy over two seconds in a row (sampled each second from
  * /proc/stat), at most `maxMs`; resolves with what it waited, for the output.
  */
 async function settle(maxMs = 90_000): Promise<string> {
   const t0 = performance.now();
-  let prev = cpuTicks();
+  let prev = machineCpuTicks();
   if (!prev) return 'no /proc/stat: not waited for a quiet machine';
   let quietSeconds = 0;
   let busy = 1;
   while (quietSeconds < 2 && performance.now() - t0 < maxMs) {
     await new Promise((r) => setTimeout(r, 1000));
-    const now = cpuTicks()!;
+    const now = machineCpuTicks()!;
     busy = (now.busy - prev.busy) / Math.max(1, now.total - prev.total);
     prev = now;
     quietSeconds = busy <= 0.2 ? quietSeconds + 1 : 0;

@@ -1,12 +1,12 @@
 /**
  * Readings of a process from Linux /proc and of an operator's Prometheus /metrics text: resident memory (VmRSS,
- * VmHWM), proportional set size (smaps_rollup Pss), CPU time, open file descriptors.
+ * VmHWM), proportional set size (smaps_rollup Pss), open file descriptors (CPU time: testenv's `procCpuSeconds`).
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { procCpuSeconds } from '@wacloud/testenv';
 import { parseLabels } from './api.js';
 
-/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on every mainstream Linux build). */
-const CLK_TCK = 100;
+export { procCpuSeconds };
 
 export interface ProcMemory {
   /** Resident set size (VmRSS), bytes. */
@@ -32,19 +32,6 @@ export function procMemory(pid: number): ProcMemory {
     /* kernel without smaps_rollup */
   }
   return { rssBytes: kibField(status, 'VmRSS'), hwmBytes: kibField(status, 'VmHWM'), pssBytes };
-}
-
-/** User + system CPU time of process `pid` so far, s (NaN when it is gone or unknown). */
-export function procCpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (1-based).
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
-  } catch {
-    return Number.NaN;
-  }
 }
 
 /** Open file descriptors of process `pid`, and how many of them are sockets. */

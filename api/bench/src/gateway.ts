@@ -15,6 +15,11 @@
  *   notes and the own time's p99 as a row of its own (no goal): a gateway p99 above the bare proxy's with a small own
  *   p99 is time before the api saw the request, or the instance's.
  *   Ratios: p50 and p99 latency gateway / direct (goal ≤ 1.3), throughput gateway / direct (goal ≥ 0.75).
+ * - Where the machine's CPU went: per run, from before it until the instance has worked off its backlog, the machine's
+ *   busy CPU time and the proxy process's (the api, the bare proxy), each divided by the run's 2xx answers (warm-up
+ *   included). On CPUs kept busy by the load, latency grows with the CPU a request costs the whole machine (client,
+ *   proxy, instance, database server), so gateway / direct at p50 tracks the machine's CPU per request through the
+ *   gateway over direct. In the notes, and the api's CPU per request over the bare proxy's as a row (no goal).
  * - The floor of those ratios on this machine: the same load through a bare Node proxy (bare-proxy.ts: Node's HTTP
  *   server and undici, nothing else) in its own process — what any gateway that is a separate Node process pays for the
  *   extra hop. Its ratios to direct are recorded as rows of their own (no goal), and in each gateway row's note.
@@ -27,7 +32,7 @@ import autocannon from 'autocannon';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { benchRow, startProcess } from '@wacloud/testenv';
+import { CLK_TCK, benchRow, machineCpuTicks, procCpuSeconds, startProcess } from '@wacloud/testenv';
 import type { Platform } from './platform.js';
 import { bucketDelta, bucketQuantile, readBuckets, type Buckets } from './prom-histogram.js';
 
@@ -49,6 +54,9 @@ interface Side {
   p99: number;
   /** Each run's warm-up, ms (see {@link load}). */
   warmups: number[];
+  /** CPU per 2xx answer (warm-ups included), ms: the machine's, and the proxy process's (NaN for direct). */
+  cpuPerRequestMs: number;
+  proxyCpuPerRequestMs: number;
 }
 
 interface Run {
@@ -62,6 +70,11 @@ interface Run {
   latencies: number[];
   /** From the first request until every connection had its first answer, plus {@link SETTLE_MS}; ms. */
   warmupMs: number;
+  /** 2xx answers over the whole run, warm-up included. */
+  answered: number;
+  /** Busy CPU time over the run and the instance's backlog after it, ms: the machine's (all CPUs), the proxy's. */
+  cpuMs: number;
+  proxyCpuMs: number;
 }
 
 /** After every connection's first answer the measured window opens this much later, ms. */
@@ -101,8 +114,10 @@ async function load(url: string, method: 'GET' | 'POST', token: string, connecti
   };
   const cap = setTimeout(() => from === Number.POSITIVE_INFINITY && open(performance.now()), MAX_WARMUP_MS);
   let requests = 0;
+  let ok = 0;
   tracker.on('response', (client, status, _bytes, ms) => {
     const now = performance.now();
+    if (status >= 200 && status < 300) ok++;
     if (from === Number.POSITIVE_INFINITY) {
       answered.add(client);
       if (answered.size === connections) {
@@ -117,7 +132,16 @@ async function load(url: string, method: 'GET' | 'POST', token: string, connecti
   });
   const result = await tracker;
   clearTimeout(cap);
-  return { requests, seconds, errors: result.non2xx + result.errors, latencies, warmupMs: from - t0 };
+  return {
+    requests,
+    seconds,
+    errors: result.non2xx + result.errors,
+    latencies,
+    warmupMs: from - t0,
+    answered: ok,
+    cpuMs: 0,
+    proxyCpuMs: 0,
+  };
 }
 
 /**
@@ -151,6 +175,8 @@ function pool(runs: Run[]): Side {
     p50: quantile(all, 0.5),
     p99: quantile(all, 0.99),
     warmups: runs.map((r) => r.warmupMs),
+    cpuPerRequestMs: sum((r) => r.cpuMs) / sum((r) => r.answered),
+    proxyCpuPerRequestMs: sum((r) => r.proxyCpuMs) / sum((r) => r.answered),
   };
 }
 
@@ -169,16 +195,23 @@ async function gatewayHistograms(p: Platform, method: string): Promise<Split> {
   };
 }
 
-/** Starts bare-proxy.ts in front of `upstream`; resolves with its base URL and a stop function. */
-async function startBareProxy(upstream: string): Promise<{ base: string; stop: () => Promise<unknown> }> {
+/** Starts bare-proxy.ts in front of `upstream`; resolves with its base URL, its pid and a stop function. */
+async function startBareProxy(upstream: string): Promise<{ base: string; pid: number; stop: () => Promise<unknown> }> {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bare-proxy.js');
   const proc = startProcess({ command: process.execPath, args: [script], env: { ...process.env, NODE_OPTIONS: '', UPSTREAM: upstream } });
   const port = (await proc.waitForOutput(/bare proxy listening on (\d+)/, 20_000))[1];
-  return { base: `http://127.0.0.1:${port}`, stop: () => proc.stop(5_000) };
+  return { base: `http://127.0.0.1:${port}`, pid: proc.pid, stop: () => proc.stop(5_000) };
 }
 
 /** `ms` to two decimals (for the notes). */
 const ms2 = (x: number) => x.toFixed(2);
+/** `ms` to three decimals (CPU per request). */
+const ms3 = (x: number) => x.toFixed(3);
+
+/** Busy CPU time so far, ms: the machine's (all CPUs; NaN without /proc) and process `pid`'s (NaN without one). */
+function cpuNow(pid: number | undefined): { machine: number; proxy: number } {
+  return { machine: ((machineCpuTicks()?.busy ?? Number.NaN) * 1000) / CLK_TCK, proxy: procCpuSeconds(pid) * 1000 };
+}
 
 async function wsRun(url: string, token: string, p: Platform, from: string, count: number): Promise<{ perSec: number; received: number }> {
   const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
@@ -217,19 +250,20 @@ function recordRoute(
   log: (l: string) => void,
 ): void {
   if (direct.requests === 0 || gw.requests === 0 || bare.requests === 0) log(`${name} c=${c}: a side answered no request within the run`);
+  const ok = direct.requests > 0 && gw.requests > 0 && bare.requests > 0;
+  const ratio = (x: number, y: number) => (ok && y > 0 ? x / y : Number.NaN);
   const rate = (s: Side) => s.requests / s.seconds;
   const [dRate, gRate, bRate] = [rate(direct), rate(gw), rate(bare)];
   const warm = (s: Side) => s.warmups.map((w) => (w / 1000).toFixed(1)).join('+');
+  const cpu = `CPU per request (warm-ups and backlogs included), the machine's: direct ${ms3(direct.cpuPerRequestMs)}, gateway ${ms3(gw.cpuPerRequestMs)}, bare ${ms3(bare.cpuPerRequestMs)} ms (gateway / direct ${ratio(gw.cpuPerRequestMs, direct.cpuPerRequestMs).toFixed(2)}, bare / direct ${ratio(bare.cpuPerRequestMs, direct.cpuPerRequestMs).toFixed(2)}); the proxy's: api ${ms3(gw.proxyCpuPerRequestMs)}, bare proxy ${ms3(bare.proxyCpuPerRequestMs)} ms`;
   const trio = (f: (s: Side) => string) => `${f(direct)}/${f(gw)}/${f(bare)}`;
   console.log(
     `${name.padEnd(20)} ${String(c).padStart(2)}  ${trio((s) => rate(s).toFixed(0)).padStart(20)}  ${trio((s) => ms2(s.p50)).padStart(18)}   ${trio((s) => ms2(s.p99)).padStart(18)}   ${trio((s) => String(s.errors)).padStart(8)}   ${trio(warm)}`,
   );
-  const ok = direct.requests > 0 && gw.requests > 0 && bare.requests > 0;
-  const ratio = (x: number, y: number) => (ok && y > 0 ? x / y : Number.NaN);
   const floor = `bare proxy (floor) / direct: p50 ${ratio(bare.p50, direct.p50).toFixed(2)}, p99 ${ratio(bare.p99, direct.p99).toFixed(2)}, throughput ${ratio(bRate, dRate).toFixed(2)}`;
   const inApi = (b: Buckets) => `p50 ${ms2(bucketQuantile(b, 0.5) * 1000)} p99 ${ms2(bucketQuantile(b, 0.99) * 1000)} ms`;
   const split = `in the api (its histograms): own ${inApi(inGateway.own)}, the instance's answer ${inApi(inGateway.upstream)}`;
-  const note = `direct ${dRate.toFixed(0)} req/s p50 ${ms2(direct.p50)} p99 ${ms2(direct.p99)} ms; gateway ${gRate.toFixed(0)} req/s p50 ${ms2(gw.p50)} p99 ${ms2(gw.p99)} ms; ${floor}; ${split}; errors ${direct.errors}/${gw.errors}/${bare.errors}; warm-up s (until every connection answered, +1) direct ${warm(direct)}, gateway ${warm(gw)}, bare ${warm(bare)}`;
+  const note = `direct ${dRate.toFixed(0)} req/s p50 ${ms2(direct.p50)} p99 ${ms2(direct.p99)} ms; gateway ${gRate.toFixed(0)} req/s p50 ${ms2(gw.p50)} p99 ${ms2(gw.p99)} ms; ${floor}; ${split}; ${cpu}; errors ${direct.errors}/${gw.errors}/${bare.errors}; warm-up s (until every connection answered, +1) direct ${warm(direct)}, gateway ${warm(gw)}, bare ${warm(bare)}`;
   const row = (figure: string, value: number, goal: string, n = note, unit = '×') =>
     benchRow({ component: 'api', figure: `gateway ${name} c=${c} ${figure}`, value, unit, goal, reproduce, note: n });
   row('p50 latency gw/direct', ratio(gw.p50, direct.p50), '≤ 1.3');
@@ -241,6 +275,7 @@ function recordRoute(
     '—',
     `${floor}; gateway / bare proxy: p50 ${ratio(gw.p50, bare.p50).toFixed(2)}, p99 ${ratio(gw.p99, bare.p99).toFixed(2)}, throughput ${ratio(gRate, bRate).toFixed(2)}; bare ${bRate.toFixed(0)} req/s p50 ${ms2(bare.p50)} p99 ${ms2(bare.p99)} ms`,
   );
+  row("CPU per request, the api's / the bare proxy's", ratio(gw.proxyCpuPerRequestMs, bare.proxyCpuPerRequestMs), '—', `${cpu}; ${floor}`);
   row(
     "p99 of the gateway's own time (api histogram)",
     bucketQuantile(inGateway.own, 0.99) * 1000,
@@ -276,7 +311,12 @@ export async function runGateway(p: Platform, o: GatewayOptions): Promise<void> 
         o.log(`gateway: ${route.name} c=${c}`);
         const run = async (base: string): Promise<Run> => {
           await drain(p);
-          return load(`${base}${route.path}`, route.method, p.instanceToken, c, o.seconds, route.body);
+          const pid = base === p.gatewayBase ? p.apiPid : base === bare.base ? bare.pid : undefined;
+          const before = cpuNow(pid);
+          const r = await load(`${base}${route.path}`, route.method, p.instanceToken, c, o.seconds, route.body);
+          await drain(p); // the instance's backlog of this run is its CPU too
+          const after = cpuNow(pid);
+          return { ...r, cpuMs: after.machine - before.machine, proxyCpuMs: after.proxy - before.proxy };
         };
         const before = await gatewayHistograms(p, route.method);
         const sides = { direct: [] as Run[], gateway: [] as Run[], bare: [] as Run[] };

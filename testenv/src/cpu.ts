@@ -1,0 +1,32 @@
+/**
+ * CPU time from Linux /proc for the benchmarks: of one process (`/proc/<pid>/stat`) and of the whole machine
+ * (`/proc/stat`'s first line, every CPU summed).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc times (USER_HZ; 100 on every mainstream Linux build). */
+export const CLK_TCK = 100;
+
+/** User + system CPU time of process `pid` so far (not its children's), s; NaN when it is gone or unknown. */
+export function procCpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15 (1-based).
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Busy and total CPU time of the machine so far, clock ticks summed over its CPUs (idle and iowait are not busy);
+ * undefined where there is no /proc.
+ */
+export function machineCpuTicks(): { busy: number; total: number } | undefined {
+  if (!existsSync('/proc/stat')) return undefined;
+  const t = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = t.reduce((a, b) => a + b, 0);
+  return { busy: total - t[3]! - (t[4] ?? 0), total };
+}
