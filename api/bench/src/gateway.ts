@@ -16,10 +16,12 @@
  *   p99 is time before the api saw the request, or the instance's.
  *   Ratios: p50 and p99 latency gateway / direct (goal ≤ 1.3), throughput gateway / direct (goal ≥ 0.75).
  * - Where the machine's CPU went: per run, from before it until the instance has worked off its backlog, the machine's
- *   busy CPU time and the proxy process's (the api, the bare proxy), each divided by the run's 2xx answers (warm-up
- *   included). On CPUs kept busy by the load, latency grows with the CPU a request costs the whole machine (client,
- *   proxy, instance, database server), so gateway / direct at p50 tracks the machine's CPU per request through the
- *   gateway over direct. In the notes, and the api's CPU per request over the bare proxy's as a row (no goal).
+ *   busy CPU time, the api's and the bare proxy's, each divided by the run's 2xx answers (warm-up included). On CPUs
+ *   kept busy by the load, latency grows with the CPU a request costs the whole machine (client, proxy, instance,
+ *   database server), so gateway / direct at p50 tracks the machine's CPU per request through the gateway over
+ *   direct. The api works on every side (it ingests the events a sent message raises), so the gateway's own CPU per
+ *   request is the api's through it less the api's per direct request. In the notes, and the gateway's own CPU per
+ *   request over the bare proxy's as a row (no goal).
  * - The floor of those ratios on this machine: the same load through a bare Node proxy (bare-proxy.ts: Node's HTTP
  *   server and undici, nothing else) in its own process — what any gateway that is a separate Node process pays for the
  *   extra hop. Its ratios to direct are recorded as rows of their own (no goal), and in each gateway row's note.
@@ -54,9 +56,10 @@ interface Side {
   p99: number;
   /** Each run's warm-up, ms (see {@link load}). */
   warmups: number[];
-  /** CPU per 2xx answer (warm-ups included), ms: the machine's, and the proxy process's (NaN for direct). */
+  /** CPU per 2xx answer (warm-ups and the backlog included), ms: the machine's, the api's, the bare proxy's. */
   cpuPerRequestMs: number;
-  proxyCpuPerRequestMs: number;
+  apiCpuPerRequestMs: number;
+  bareCpuPerRequestMs: number;
 }
 
 interface Run {
@@ -72,9 +75,10 @@ interface Run {
   warmupMs: number;
   /** 2xx answers over the whole run, warm-up included. */
   answered: number;
-  /** Busy CPU time over the run and the instance's backlog after it, ms: the machine's (all CPUs), the proxy's. */
+  /** Busy CPU time over the run and the instance's backlog after it, ms: the machine's (all CPUs), the api's, the bare proxy's. */
   cpuMs: number;
-  proxyCpuMs: number;
+  apiCpuMs: number;
+  bareCpuMs: number;
 }
 
 /** After every connection's first answer the measured window opens this much later, ms. */
@@ -140,7 +144,8 @@ async function load(url: string, method: 'GET' | 'POST', token: string, connecti
     warmupMs: from - t0,
     answered: ok,
     cpuMs: 0,
-    proxyCpuMs: 0,
+    apiCpuMs: 0,
+    bareCpuMs: 0,
   };
 }
 
@@ -176,7 +181,8 @@ function pool(runs: Run[]): Side {
     p99: quantile(all, 0.99),
     warmups: runs.map((r) => r.warmupMs),
     cpuPerRequestMs: sum((r) => r.cpuMs) / sum((r) => r.answered),
-    proxyCpuPerRequestMs: sum((r) => r.proxyCpuMs) / sum((r) => r.answered),
+    apiCpuPerRequestMs: sum((r) => r.apiCpuMs) / sum((r) => r.answered),
+    bareCpuPerRequestMs: sum((r) => r.bareCpuMs) / sum((r) => r.answered),
   };
 }
 
@@ -208,9 +214,10 @@ const ms2 = (x: number) => x.toFixed(2);
 /** `ms` to three decimals (CPU per request). */
 const ms3 = (x: number) => x.toFixed(3);
 
-/** Busy CPU time so far, ms: the machine's (all CPUs; NaN without /proc) and process `pid`'s (NaN without one). */
-function cpuNow(pid: number | undefined): { machine: number; proxy: number } {
-  return { machine: ((machineCpuTicks()?.busy ?? Number.NaN) * 1000) / CLK_TCK, proxy: procCpuSeconds(pid) * 1000 };
+/** Busy CPU time so far, ms: the machine's (all CPUs; NaN without /proc), the api's and the bare proxy's. */
+function cpuNow(apiPid: number, barePid: number): { machine: number; api: number; bare: number } {
+  const machine = ((machineCpuTicks()?.busy ?? Number.NaN) * 1000) / CLK_TCK;
+  return { machine, api: procCpuSeconds(apiPid) * 1000, bare: procCpuSeconds(barePid) * 1000 };
 }
 
 async function wsRun(url: string, token: string, p: Platform, from: string, count: number): Promise<{ perSec: number; received: number }> {
@@ -255,11 +262,15 @@ function recordRoute(
   const rate = (s: Side) => s.requests / s.seconds;
   const [dRate, gRate, bRate] = [rate(direct), rate(gw), rate(bare)];
   const warm = (s: Side) => s.warmups.map((w) => (w / 1000).toFixed(1)).join('+');
-  const cpu = `CPU per request (warm-ups and backlogs included), the machine's: direct ${ms3(direct.cpuPerRequestMs)}, gateway ${ms3(gw.cpuPerRequestMs)}, bare ${ms3(bare.cpuPerRequestMs)} ms (gateway / direct ${ratio(gw.cpuPerRequestMs, direct.cpuPerRequestMs).toFixed(2)}, bare / direct ${ratio(bare.cpuPerRequestMs, direct.cpuPerRequestMs).toFixed(2)}); the proxy's: api ${ms3(gw.proxyCpuPerRequestMs)}, bare proxy ${ms3(bare.proxyCpuPerRequestMs)} ms`;
+  // The api works for every side (it ingests the events a sent message raises): the gateway's own CPU is what the api
+  // spends per request through it over what it spends per direct request.
+  const gwOwn = gw.apiCpuPerRequestMs - direct.apiCpuPerRequestMs;
+  const cpu = `CPU per request (warm-ups and backlogs included), the machine's: direct ${ms3(direct.cpuPerRequestMs)}, gateway ${ms3(gw.cpuPerRequestMs)}, bare ${ms3(bare.cpuPerRequestMs)} ms (gateway / direct ${ratio(gw.cpuPerRequestMs, direct.cpuPerRequestMs).toFixed(2)}, bare / direct ${ratio(bare.cpuPerRequestMs, direct.cpuPerRequestMs).toFixed(2)}); the api's: direct ${ms3(direct.apiCpuPerRequestMs)}, gateway ${ms3(gw.apiCpuPerRequestMs)}, bare ${ms3(bare.apiCpuPerRequestMs)} ms; the bare proxy's ${ms3(bare.bareCpuPerRequestMs)} ms; the gateway's own (api through it − api direct) ${ms3(gwOwn)} ms`;
   const trio = (f: (s: Side) => string) => `${f(direct)}/${f(gw)}/${f(bare)}`;
   console.log(
     `${name.padEnd(20)} ${String(c).padStart(2)}  ${trio((s) => rate(s).toFixed(0)).padStart(20)}  ${trio((s) => ms2(s.p50)).padStart(18)}   ${trio((s) => ms2(s.p99)).padStart(18)}   ${trio((s) => String(s.errors)).padStart(8)}   ${trio(warm)}`,
   );
+  console.log(`  ${cpu}`);
   const floor = `bare proxy (floor) / direct: p50 ${ratio(bare.p50, direct.p50).toFixed(2)}, p99 ${ratio(bare.p99, direct.p99).toFixed(2)}, throughput ${ratio(bRate, dRate).toFixed(2)}`;
   const inApi = (b: Buckets) => `p50 ${ms2(bucketQuantile(b, 0.5) * 1000)} p99 ${ms2(bucketQuantile(b, 0.99) * 1000)} ms`;
   const split = `in the api (its histograms): own ${inApi(inGateway.own)}, the instance's answer ${inApi(inGateway.upstream)}`;
@@ -275,7 +286,7 @@ function recordRoute(
     '—',
     `${floor}; gateway / bare proxy: p50 ${ratio(gw.p50, bare.p50).toFixed(2)}, p99 ${ratio(gw.p99, bare.p99).toFixed(2)}, throughput ${ratio(gRate, bRate).toFixed(2)}; bare ${bRate.toFixed(0)} req/s p50 ${ms2(bare.p50)} p99 ${ms2(bare.p99)} ms`,
   );
-  row("CPU per request, the api's / the bare proxy's", ratio(gw.proxyCpuPerRequestMs, bare.proxyCpuPerRequestMs), '—', `${cpu}; ${floor}`);
+  row("CPU per request, the gateway's / the bare proxy's", ratio(gwOwn, bare.bareCpuPerRequestMs), '—', `${cpu}; ${floor}`);
   row(
     "p99 of the gateway's own time (api histogram)",
     bucketQuantile(inGateway.own, 0.99) * 1000,
@@ -311,12 +322,11 @@ export async function runGateway(p: Platform, o: GatewayOptions): Promise<void> 
         o.log(`gateway: ${route.name} c=${c}`);
         const run = async (base: string): Promise<Run> => {
           await drain(p);
-          const pid = base === p.gatewayBase ? p.apiPid : base === bare.base ? bare.pid : undefined;
-          const before = cpuNow(pid);
+          const before = cpuNow(p.apiPid, bare.pid);
           const r = await load(`${base}${route.path}`, route.method, p.instanceToken, c, o.seconds, route.body);
           await drain(p); // the instance's backlog of this run is its CPU too
-          const after = cpuNow(pid);
-          return { ...r, cpuMs: after.machine - before.machine, proxyCpuMs: after.proxy - before.proxy };
+          const after = cpuNow(p.apiPid, bare.pid);
+          return { ...r, cpuMs: after.machine - before.machine, apiCpuMs: after.api - before.api, bareCpuMs: after.bare - before.bare };
         };
         const before = await gatewayHistograms(p, route.method);
         const sides = { direct: [] as Run[], gateway: [] as Run[], bare: [] as Run[] };
