@@ -37,7 +37,8 @@ import { networkPolicyOptions, statefulSetOptions } from '../src/child-options.j
 import { loadOperatorConfig, type OperatorConfig } from '../src/config.js';
 import { ArrivalWatch, runPool, type KubeObject } from './api.js';
 import { CONTROL_PLANE_DESCRIPTION, startBenchCluster, startOperatorProcess, type BenchCluster } from './cluster.js';
-import { PeakSampler, countDelta, cpuDelta, cpuSnapshot, metricValue, procFds, type CpuSnapshot } from './proc.js';
+import { cpuDelta, cpuSnapshot, type CpuSnapshot } from '@wacloud/testenv';
+import { PeakSampler, countDelta, metricValue, procFds } from './proc.js';
 import { percentile } from './stats.js';
 
 export interface CreateOptions {

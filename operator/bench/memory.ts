@@ -11,11 +11,11 @@
  * else FerretDB) and the operator asks it what it is on its first reconcile, loading the MongoDB driver as it ships.
  */
 import { API_VERSION, PLURAL } from '@wacloud/crds';
-import { startMongo, type MongoServer } from '@wacloud/testenv';
+import { procCpuSeconds, startMongo, type MongoServer } from '@wacloud/testenv';
 import { ArrivalWatch, runPool, type KubeObject } from './api.js';
 import { CONTROL_PLANE_DESCRIPTION, startBenchCluster, startOperatorProcess, type OperatorProcess } from './cluster.js';
 import { benchInstance, instanceNames, isReconciled } from './create.js';
-import { PeakSampler, metricValue, procCpuSeconds, procMemory } from './proc.js';
+import { PeakSampler, metricValue, procMemory } from './proc.js';
 import { measureResync, type ResyncResult } from './resync.js';
 
 export interface MemoryOptions {

@@ -1,12 +1,9 @@
 /**
  * Readings of a process from Linux /proc and of an operator's Prometheus /metrics text: resident memory (VmRSS,
- * VmHWM), proportional set size (smaps_rollup Pss), open file descriptors (CPU time: testenv's `procCpuSeconds`).
+ * VmHWM), proportional set size (smaps_rollup Pss), open file descriptors (CPU time: testenv's `cpu.ts`).
  */
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { procCpuSeconds } from '@wacloud/testenv';
 import { parseLabels } from './api.js';
-
-export { procCpuSeconds };
 
 export interface ProcMemory {
   /** Resident set size (VmRSS), bytes. */
@@ -95,22 +92,6 @@ export function metricValue(text: string, name: string, labels: Record<string, s
     sum = Number.isNaN(sum) ? v : sum + v;
   }
   return sum;
-}
-
-/** CPU seconds of a few processes at one instant, for deltas over a phase. */
-export type CpuSnapshot = Record<string, number>;
-
-/** CPU time so far of each named pid (and of this process, as `bench`), s. */
-export function cpuSnapshot(pids: Record<string, number | undefined>): CpuSnapshot {
-  const u = process.cpuUsage();
-  const snap: CpuSnapshot = { bench: (u.user + u.system) / 1e6 };
-  for (const [name, pid] of Object.entries(pids)) snap[name] = procCpuSeconds(pid);
-  return snap;
-}
-
-/** `after - before` per process, s. */
-export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): CpuSnapshot {
-  return Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] ?? Number.NaN) - (before[k] ?? Number.NaN)]));
 }
 
 /** `after - before` of request counts, only the keys that grew, largest first. */

@@ -11,7 +11,8 @@
  * to two poll periods and two or three answers to /metrics — a few ms, reported as `idleCpuSecondsPerPoll` (measured
  * before, over polls without a reconcile).
  */
-import { metricValue, procCpuSeconds } from './proc.js';
+import { procCpuSeconds } from '@wacloud/testenv';
+import { metricValue } from './proc.js';
 
 /** Interval between two reads of the operator's /metrics while waiting for a resync, ms. */
 export const POLL_MS = 1000;

@@ -30,3 +30,19 @@ export function machineCpuTicks(): { busy: number; total: number } | undefined {
   const total = t.reduce((a, b) => a + b, 0);
   return { busy: total - t[3]! - (t[4] ?? 0), total };
 }
+
+/** CPU seconds of a few processes at one instant, for deltas over a phase. */
+export type CpuSnapshot = Record<string, number>;
+
+/** CPU time so far of each named pid (and of this process, as `bench`), s. */
+export function cpuSnapshot(pids: Record<string, number | undefined>): CpuSnapshot {
+  const u = process.cpuUsage();
+  const snap: CpuSnapshot = { bench: (u.user + u.system) / 1e6 };
+  for (const [name, pid] of Object.entries(pids)) snap[name] = procCpuSeconds(pid);
+  return snap;
+}
+
+/** `after - before` per process, s. */
+export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): CpuSnapshot {
+  return Object.fromEntries(Object.keys(after).map((k) => [k, (after[k] ?? Number.NaN) - (before[k] ?? Number.NaN)]));
+}

@@ -18,7 +18,7 @@ export {
 } from './mongo.js';
 export { hasPostgres, startPostgres, type PostgresServer } from './postgres.js';
 export { countProcesses } from './processes.js';
-export { CLK_TCK, machineCpuTicks, procCpuSeconds } from './cpu.js';
+export { CLK_TCK, cpuDelta, cpuSnapshot, machineCpuTicks, procCpuSeconds, type CpuSnapshot } from './cpu.js';
 export {
   startControlPlane,
   type ControlPlane,

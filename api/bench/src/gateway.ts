@@ -34,7 +34,7 @@ import autocannon from 'autocannon';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
-import { CLK_TCK, benchRow, machineCpuTicks, procCpuSeconds, startProcess } from '@wacloud/testenv';
+import { CLK_TCK, benchRow, cpuDelta, cpuSnapshot, machineCpuTicks, startProcess } from '@wacloud/testenv';
 import type { Platform } from './platform.js';
 import { bucketDelta, bucketQuantile, readBuckets, type Buckets } from './prom-histogram.js';
 
@@ -95,7 +95,14 @@ const MAX_WARMUP_MS = 20_000;
  * answer (at most {@link MAX_WARMUP_MS} after the start); the 2xx answers completed in it are measured (their
  * latencies, and throughput = their count / `seconds`); autocannon is stopped when it closes.
  */
-async function load(url: string, method: 'GET' | 'POST', token: string, connections: number, seconds: number, body?: string): Promise<Run> {
+async function load(
+  url: string,
+  method: 'GET' | 'POST',
+  token: string,
+  connections: number,
+  seconds: number,
+  body?: string,
+): Promise<Omit<Run, 'cpuMs' | 'apiCpuMs' | 'bareCpuMs'>> {
   const latencies: number[] = [];
   // Without a callback autocannon returns its tracker (an EventEmitter that is also the result's promise).
   const tracker = autocannon({
@@ -143,9 +150,6 @@ async function load(url: string, method: 'GET' | 'POST', token: string, connecti
     latencies,
     warmupMs: from - t0,
     answered: ok,
-    cpuMs: 0,
-    apiCpuMs: 0,
-    bareCpuMs: 0,
   };
 }
 
@@ -213,12 +217,6 @@ async function startBareProxy(upstream: string): Promise<{ base: string; pid: nu
 const ms2 = (x: number) => x.toFixed(2);
 /** `ms` to three decimals (CPU per request). */
 const ms3 = (x: number) => x.toFixed(3);
-
-/** Busy CPU time so far, ms: the machine's (all CPUs; NaN without /proc), the api's and the bare proxy's. */
-function cpuNow(apiPid: number, barePid: number): { machine: number; api: number; bare: number } {
-  const machine = ((machineCpuTicks()?.busy ?? Number.NaN) * 1000) / CLK_TCK;
-  return { machine, api: procCpuSeconds(apiPid) * 1000, bare: procCpuSeconds(barePid) * 1000 };
-}
 
 async function wsRun(url: string, token: string, p: Platform, from: string, count: number): Promise<{ perSec: number; received: number }> {
   const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
@@ -322,11 +320,13 @@ export async function runGateway(p: Platform, o: GatewayOptions): Promise<void> 
         o.log(`gateway: ${route.name} c=${c}`);
         const run = async (base: string): Promise<Run> => {
           await drain(p);
-          const before = cpuNow(p.apiPid, bare.pid);
+          const pids = { api: p.apiPid, bare: bare.pid };
+          const [before, machineBefore] = [cpuSnapshot(pids), machineCpuTicks()?.busy ?? Number.NaN];
           const r = await load(`${base}${route.path}`, route.method, p.instanceToken, c, o.seconds, route.body);
           await drain(p); // the instance's backlog of this run is its CPU too
-          const after = cpuNow(p.apiPid, bare.pid);
-          return { ...r, cpuMs: after.machine - before.machine, apiCpuMs: after.api - before.api, bareCpuMs: after.bare - before.bare };
+          const machineMs = (((machineCpuTicks()?.busy ?? Number.NaN) - machineBefore) * 1000) / CLK_TCK;
+          const s = cpuDelta(before, cpuSnapshot(pids)); // seconds
+          return { ...r, cpuMs: machineMs, apiCpuMs: s.api! * 1000, bareCpuMs: s.bare! * 1000 };
         };
         const before = await gatewayHistograms(p, route.method);
         const sides = { direct: [] as Run[], gateway: [] as Run[], bare: [] as Run[] };
