@@ -187,29 +187,40 @@ export async function closeBrowser(browser: Browser, timeoutMs = 5_000): Promise
   while (groupAlive(pid) && Date.now() < deadline) await sleep(50);
 }
 
-/** Pages a screenshot picks at most (the first and two more after a page closed under it). */
-const SCREENSHOT_PICKS = 3;
+/**
+ * How long a screenshot keeps picking a page again after the one picked closed under it, ms. Three picks 100 ms apart
+ * were not enough on a busy machine (a clean-clone CI trial saw the third closed too): the swap of pages takes as long
+ * as the machine makes it.
+ */
+export const SCREENSHOT_REPICK_WINDOW_MS = 5_000;
 /** Pause before picking again after a page closed under the screenshot, ms: the swap of pages is under way. */
 const SCREENSHOT_REPICK_MS = 100;
 
 /**
  * PNG of the page `pick` returns, or undefined when it returns none. While whatsapp-web.js starts, the page picked
  * can be closed under us (it swaps the browser's first page for its own, and on a busy machine the page picked next
- * can still be the closing one): picks again, up to {@link SCREENSHOT_PICKS} pages in all, {@link SCREENSHOT_REPICK_MS}
- * apart, while `live()` — when the page reports itself closed, or when puppeteer's error says its target closed (the
- * error can arrive before the page's close event, so `isClosed()` is still false then).
- * @throws puppeteer's error when the screenshot fails otherwise, or the last page picked closed too.
+ * can still be the closing one): picks again every `pauseMs` (default 100) for up to `windowMs` (default
+ * {@link SCREENSHOT_REPICK_WINDOW_MS}) while `live()` — when the page reports itself closed, or when puppeteer's error
+ * says its target closed (the error can arrive before the page's close event, so `isClosed()` is still false then).
+ * @throws puppeteer's error when the screenshot fails otherwise, when `live()` turns false, or when pages still close
+ *   under it at the window's end.
  */
-export async function screenshotPng(pick: () => Promise<Page | undefined>, live: () => boolean): Promise<Buffer | undefined> {
-  for (let attempt = 1; ; attempt++) {
+export async function screenshotPng(
+  pick: () => Promise<Page | undefined>,
+  live: () => boolean,
+  o: { windowMs?: number; pauseMs?: number } = {},
+): Promise<Buffer | undefined> {
+  const pauseMs = o.pauseMs ?? SCREENSHOT_REPICK_MS;
+  const until = Date.now() + (o.windowMs ?? SCREENSHOT_REPICK_WINDOW_MS);
+  for (;;) {
     const page = await pick();
     if (!page) return undefined;
     try {
       return Buffer.from(await page.screenshot({ type: 'png' }));
     } catch (err) {
       const closed = page.isClosed() || (err as Error).name === 'TargetCloseError';
-      if (attempt >= SCREENSHOT_PICKS || !closed || !live()) throw err;
-      await sleep(SCREENSHOT_REPICK_MS);
+      if (!closed || !live() || Date.now() + pauseMs > until) throw err;
+      await sleep(pauseMs);
     }
   }
 }
