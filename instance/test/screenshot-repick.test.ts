@@ -54,7 +54,7 @@ it('gives up with the close error once the window has passed', async () => {
   const took = Date.now() - t0;
   expect(took).toBeGreaterThanOrEqual(200);
   expect(took).toBeLessThan(5_000);
-  expect(p.calls).toBeGreaterThanOrEqual(3);
+  expect(p.calls).toBeGreaterThanOrEqual(2); // picked again at least once (more on an idle machine: ~5)
   expect(p.calls).toBeLessThanOrEqual(8);
 });
 

@@ -192,7 +192,7 @@ export async function closeBrowser(browser: Browser, timeoutMs = 5_000): Promise
  * were not enough on a busy machine (a clean-clone CI trial saw the third closed too): the swap of pages takes as long
  * as the machine makes it.
  */
-export const SCREENSHOT_REPICK_WINDOW_MS = 5_000;
+const SCREENSHOT_REPICK_WINDOW_MS = 5_000;
 /** Pause before picking again after a page closed under the screenshot, ms: the swap of pages is under way. */
 const SCREENSHOT_REPICK_MS = 100;
 
