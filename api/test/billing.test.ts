@@ -185,11 +185,7 @@ test('kill -9 during a batch, then run again: no double charge, no instance skip
   const [afterCrash, advancedAfterCrash] = [await charges(), await advanced()];
   // Really interrupted mid-run: ledger entries or their paidUntil advances (15 commands after the entries) left undone.
   // A fast machine can insert every entry between the count above and the kill; the advances are then still undone.
-  expect({ afterCrash, advancedAfterCrash, interrupted: afterCrash < n || advancedAfterCrash < n }).toEqual({
-    afterCrash,
-    advancedAfterCrash,
-    interrupted: true,
-  });
+  expect(Math.min(afterCrash, advancedAfterCrash)).toBeLessThan(n);
   const second = await billingRun(now);
   expect(second.code).toBe(0);
   expect(await charges()).toBe(n);

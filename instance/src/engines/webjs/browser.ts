@@ -189,8 +189,9 @@ export async function closeBrowser(browser: Browser, timeoutMs = 5_000): Promise
 
 /**
  * How long a screenshot keeps picking a page again after the one picked closed under it, ms. Three picks 100 ms apart
- * were not enough on a busy machine (a clean-clone CI trial saw the third closed too): the swap of pages takes as long
- * as the machine makes it.
+ * were not enough on a busy machine (a clean-clone CI trial saw the third closed too). It bounds a swap of pages, not
+ * the wait for whatsapp-web.js's own page: until the client has connected, the page picked is the browser's first,
+ * which on a busy machine can refuse the capture for longer than this (a later CI trial), and the caller gets the error.
  */
 const SCREENSHOT_REPICK_WINDOW_MS = 5_000;
 /** Pause before picking again after a page closed under the screenshot, ms: the swap of pages is under way. */
