@@ -174,6 +174,11 @@ const shape = {
    */
   GATEWAY_UPSTREAM_TIMEOUT_MS: int.min(1000).default(300_000),
   /**
+   * Connections one api process holds to one instance at a time; further gateway requests to that instance wait for a
+   * free one, in arrival order (an instance answers a burst sooner working on fewer at once: BENCHMARKS.md).
+   */
+  GATEWAY_UPSTREAM_CONNECTIONS: int.min(1).max(1024).default(16),
+  /**
    * Port of the api's Prometheus `/metrics`, served on its own listener (never on PORT, which is public); unset: no
    * metrics endpoint. `0`: any free port (tests).
    */

@@ -46,7 +46,7 @@ import { TokenCheck } from './gateway/token-check.js';
 import { WsRelay, type Presented, type RelayTarget } from './gateway/ws-relay.js';
 import type { WsTickets } from './gateway/ws-tickets.js';
 import { gatewayInstanceDoc } from './gateway/instance-openapi.js';
-import { declaredLength, sendUpstream } from './gateway/upstream.js';
+import { ClientGoneError, declaredLength, sendUpstream } from './gateway/upstream.js';
 import type { GatewayMetrics } from './gateway/metrics.js';
 
 /** Watch key of a relay opened with a ticket: its session (see {@link Gateway.attachWebSocket}). */
@@ -86,6 +86,8 @@ const HOP_BY_HOP = new Set([
 
 /** Default of {@link GatewayOptions.upstreamTimeoutMs}: longer than an instance's slowest route (a login, ≤ 3 min). */
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 300_000;
+/** Default of {@link GatewayOptions.upstreamConnections}: see there, and BENCHMARKS.md ("Gateway: connections per instance"). */
+export const DEFAULT_UPSTREAM_CONNECTIONS = 16;
 
 interface Target {
   baseUrl: string;
@@ -113,6 +115,15 @@ export interface GatewayOptions {
   maxStreamsPerUser?: number;
   /** Longest wait for an instance's answer headers, and for each part of its body, ms (default 5 min). */
   upstreamTimeoutMs?: number;
+  /**
+   * Connections this api process holds to one instance at a time (default {@link DEFAULT_UPSTREAM_CONNECTIONS}); the
+   * requests beyond wait in the gateway, in arrival order, for one to be free (like HAProxy's per-server `maxconn`). An
+   * instance answers a burst sooner working on 16 requests at a time than on 64 (its CPU per request grows with the
+   * requests it works on at once: BENCHMARKS.md). A connection is held until the instance's answer is in the gateway's
+   * hands — the whole answer up to `bodyLimitBytes`, or a larger one until the client has read it — and while a
+   * streamed request body uploads. A request whose client went away while it waited is never sent.
+   */
+  upstreamConnections?: number;
   /**
    * Largest request body held in memory, bytes (default 256 KiB): with the gateway's credential a larger one is refused
    * (413 `payload_too_large`; held for a retry); with the client's token a larger one streams through.
@@ -213,7 +224,7 @@ export class Gateway {
   ) {
     this.tokenCheck = o.tokenCheck ?? new TokenCheck({ logger });
     this.upstreamTimeoutMs = o.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
-    this.dispatcher = o.dispatcher ?? new Agent();
+    this.dispatcher = o.dispatcher ?? new Agent({ connections: o.upstreamConnections ?? DEFAULT_UPSTREAM_CONNECTIONS });
   }
 
   /** Counts a request of `key` against `rule`. @throws AppError `rate_limited`. */
@@ -344,7 +355,7 @@ export class Gateway {
           headersTimeout: this.upstreamTimeoutMs,
           bodyTimeout: this.upstreamTimeoutMs,
         };
-        return waitedOn(sendUpstream(this.dispatcher, opts, limit));
+        return waitedOn(sendUpstream(this.dispatcher, opts, limit, () => res.destroyed));
       };
       let upstream = await forward(t);
       if (upstream.statusCode === 401 && t.cred) {
@@ -370,6 +381,8 @@ export class Gateway {
         if (err) this.logger.warn({ err, instance: id }, 'gateway response body broke off');
       });
     })().catch((err: unknown) => {
+      // The client went away (e.g. while its request waited for a connection): nobody to answer, nothing to report.
+      if (err instanceof ClientGoneError) return void this.logger.debug({ instance: id }, 'gateway request dropped: its client went away');
       if (err instanceof AppError && err.code === 'rate_limited' && !res.headersSent)
         res.setHeader('retry-after', String((err.details as { retryAfterS: number }).retryAfterS));
       if (err instanceof HttpError) return fail(err);

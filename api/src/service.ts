@@ -157,6 +157,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     perTenant: { limit: config.gatewayRatePerTenant, windowMs },
     maxStreamsPerUser: config.gatewayMaxStreamsPerUser,
     upstreamTimeoutMs: config.gatewayUpstreamTimeoutMs,
+    upstreamConnections: config.gatewayUpstreamConnections,
     bodyLimitBytes: config.bodyLimitBytes,
     ownerOf: async (id) => (await store.instances.findOne({ _id: id }, { projection: { userId: 1 } }))?.userId,
     tickets,

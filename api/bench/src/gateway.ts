@@ -23,8 +23,8 @@
  *   request is the api's through it less the api's per direct request. In the notes, and the gateway's own CPU per
  *   request over the bare proxy's as a row (no goal).
  * - The floor of those ratios on this machine: the same load through a bare Node proxy (bare-proxy.ts: Node's HTTP
- *   server and undici, nothing else) in its own process — what any gateway that is a separate Node process pays for the
- *   extra hop. Its ratios to direct are recorded as rows of their own (no goal), and in each gateway row's note.
+ *   server and undici, with the gateway's cap of connections per instance, nothing else) in its own process — what any
+ *   gateway that is a separate Node process pays for the extra hop. Its ratios to direct are recorded as rows of their own (no goal), and in each gateway row's note.
  * - WebSocket relay: `/v1/events` through the gateway vs direct, one socket at a time (ABBA), while the simulated
  *   network sends a burst of `wsEvents` inbound messages; events/s = message events received / (last one − burst sent).
  *   Ratio gateway / direct, goal ≥ 0.8.
@@ -34,6 +34,7 @@ import autocannon from 'autocannon';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WebSocket } from 'ws';
+import { DEFAULT_UPSTREAM_CONNECTIONS } from '../../dist/gateway.js';
 import { CLK_TCK, benchRow, cpuDelta, cpuSnapshot, machineCpuTicks, startProcess } from '@wacloud/testenv';
 import type { Platform } from './platform.js';
 import { bucketDelta, bucketQuantile, readBuckets, type Buckets } from './prom-histogram.js';
@@ -208,7 +209,11 @@ async function gatewayHistograms(p: Platform, method: string): Promise<Split> {
 /** Starts bare-proxy.ts in front of `upstream`; resolves with its base URL, its pid and a stop function. */
 async function startBareProxy(upstream: string): Promise<{ base: string; pid: number; stop: () => Promise<unknown> }> {
   const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bare-proxy.js');
-  const proc = startProcess({ command: process.execPath, args: [script], env: { ...process.env, NODE_OPTIONS: '', UPSTREAM: upstream } });
+  const proc = startProcess({
+    command: process.execPath,
+    args: [script],
+    env: { ...process.env, NODE_OPTIONS: '', UPSTREAM: upstream, UPSTREAM_CONNECTIONS: String(DEFAULT_UPSTREAM_CONNECTIONS) },
+  });
   const port = (await proc.waitForOutput(/bare proxy listening on (\d+)/, 20_000))[1];
   return { base: `http://127.0.0.1:${port}`, pid: proc.pid, stop: () => proc.stop(5_000) };
 }

@@ -38,13 +38,29 @@ export function declaredLength(m: { headers: IncomingHttpHeaders }): number | un
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
+/** The request was not sent: its client had gone away by the time a connection to the instance was free. */
+export class ClientGoneError extends Error {
+  constructor() {
+    super('the client went away before its request was sent');
+    this.name = 'ClientGoneError';
+  }
+}
+
 /**
  * Sends `opts` through `dispatcher`; resolves with the answer (see the file's docstring).
  * @param wholeLimitBytes largest body collected whole, bytes.
- * @throws undici's errors (connection refused or reset, `HeadersTimeoutError`, …) until the answer's headers; after
- *   them a failure ends `whole`'s collection with the error, or destroys `body` with it.
+ * @param abandoned asked when a connection is free to write the request on (after any wait in the dispatcher's queue):
+ *   true aborts it unsent.
+ * @throws ClientGoneError when `abandoned()` was true; undici's errors (connection refused or reset,
+ *   `HeadersTimeoutError`, …) until the answer's headers; after them a failure ends `whole`'s collection with the
+ *   error, or destroys `body` with it.
  */
-export function sendUpstream(dispatcher: Dispatcher, opts: Dispatcher.DispatchOptions, wholeLimitBytes: number): Promise<UpstreamAnswer> {
+export function sendUpstream(
+  dispatcher: Dispatcher,
+  opts: Dispatcher.DispatchOptions,
+  wholeLimitBytes: number,
+  abandoned?: () => boolean,
+): Promise<UpstreamAnswer> {
   return new Promise((resolve, reject) => {
     let chunks: Buffer[] | undefined; // collecting a whole body
     let answer: UpstreamAnswer | undefined;
@@ -58,7 +74,9 @@ export function sendUpstream(dispatcher: Dispatcher, opts: Dispatcher.DispatchOp
       else resolve(answer!);
     };
     dispatcher.dispatch(opts, {
-      onRequestStart() {},
+      onRequestStart(controller: Controller) {
+        if (abandoned?.()) controller.abort(new ClientGoneError());
+      },
       onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders) {
         if (statusCode < 200) return; // 1xx: informational, the answer follows
         answer = { statusCode, headers };

@@ -1,0 +1,125 @@
+/**
+ * The gateway's connections to one instance (`GatewayOptions.upstreamConnections`, like HAProxy's per-server
+ * `maxconn`): a real local HTTP server stands where an instance would and counts the requests it works on at once.
+ * Beyond the cap requests wait in the gateway and are all answered; a request whose client went away while it waited
+ * is never sent (a POST must not run for nobody).
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { pino } from 'pino';
+import { Histogram } from 'prom-client';
+import { withFront } from '@wacloud/kit';
+import { DEFAULT_UPSTREAM_CONNECTIONS, Gateway } from '../src/gateway.js';
+import type { InstanceEndpoints } from '../src/providers/index.js';
+
+let upstream: http.Server;
+let ep: InstanceEndpoints;
+const servers: http.Server[] = [];
+/** Requests the stand-in instance is working on now, and the most at once. */
+let working = 0;
+let mostAtOnce = 0;
+/** Paths of the requests the stand-in instance received, in order. */
+const received: string[] = [];
+/** Answers of `/v1/held` requests not yet given (they wait until released). */
+const held: (() => void)[] = [];
+
+const listen = async (s: http.Server) => {
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+};
+
+beforeAll(async () => {
+  upstream = http.createServer((req, res) => {
+    if (req.url === '/internal/v1/tokens/verify')
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"valid":true,"permissions":"rw"}');
+    received.push(`${req.method} ${req.url}`);
+    working++;
+    mostAtOnce = Math.max(mostAtOnce, working);
+    const answer = () => {
+      working--;
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('done');
+    };
+    req.resume();
+    req.on('end', () => (req.url === '/v1/held' ? held.push(answer) : setTimeout(answer, 20)));
+  });
+  const url = await listen(upstream);
+  ep = { publicUrl: url, internalUrl: url, internalKey: 'test-internal-key' };
+});
+
+afterAll(async () => {
+  for (const s of [upstream, ...servers]) s.closeAllConnections();
+  await Promise.all([upstream, ...servers].map((s) => new Promise((r) => s.close(r))));
+});
+
+/** Serves a gateway with `connections` to the stand-in instance (kit's withFront, as the api serves it). */
+async function serveGateway(connections?: number): Promise<string> {
+  const gateway = new Gateway({} as never, { endpoints: async () => ep }, {} as never, pino({ level: 'silent' }), {
+    upstreamConnections: connections,
+  });
+  const app = express();
+  app.use((_req, res) => void res.status(404).end());
+  const httpDuration = new Histogram({ name: 'h', help: 'h', labelNames: ['method', 'route', 'status_code'], registers: [] });
+  const s = http.createServer(withFront(app, gateway.front(), { logger: pino({ level: 'silent' }), httpDuration }));
+  servers.push(s);
+  return listen(s);
+}
+
+const token = `wai_0123456789abcdef_${'A'.repeat(43)}`;
+const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+
+/** Waits until `cond()` holds, polling every 10 ms, for up to 5 s. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+test('at most `upstreamConnections` requests reach one instance at once; the rest wait and are all answered', async () => {
+  const url = await serveGateway(4);
+  mostAtOnce = 0;
+  const answers = await Promise.all(
+    Array.from({ length: 40 }, (_, i) =>
+      fetch(`${url}/v1/instances/i-aaaaaaaaaaaa/api/v1/work?n=${i}`, { method: 'POST', headers, body: '{}' }).then(async (r) => ({
+        status: r.status,
+        body: await r.text(),
+      })),
+    ),
+  );
+  expect(answers).toEqual(Array.from({ length: 40 }, () => ({ status: 200, body: 'done' })));
+  // Forty clients at once, four at the instance (the cap reached, never passed).
+  expect(mostAtOnce).toBe(4);
+});
+
+test('the default is 16 connections per instance', async () => {
+  expect(DEFAULT_UPSTREAM_CONNECTIONS).toBe(16);
+  const url = await serveGateway();
+  mostAtOnce = 0;
+  const statuses = await Promise.all(
+    Array.from({ length: 48 }, () => fetch(`${url}/v1/instances/i-aaaaaaaaaaaa/api/v1/work`, { headers }).then((r) => r.status)),
+  );
+  expect(statuses.every((s) => s === 200)).toBe(true);
+  expect(mostAtOnce).toBe(16);
+});
+
+test('a request whose client went away while it waited for a connection is never sent; the next one is', async () => {
+  const url = await serveGateway(1);
+  const before = received.length;
+  // The one connection is busy with a request the instance holds.
+  const first = fetch(`${url}/v1/instances/i-aaaaaaaaaaaa/api/v1/held`, { headers });
+  await until(() => held.length === 1, 'the held request');
+  // A POST queues behind it; its client gives up.
+  const ac = new AbortController();
+  const gone = fetch(`${url}/v1/instances/i-aaaaaaaaaaaa/api/v1/gone`, { method: 'POST', headers, body: '{"x":1}', signal: ac.signal });
+  await new Promise((r) => setTimeout(r, 200));
+  ac.abort();
+  await expect(gone).rejects.toThrow();
+  await new Promise((r) => setTimeout(r, 100)); // the gateway sees the client's connection close
+  held.shift()!();
+  expect((await first).status).toBe(200);
+  const next = await fetch(`${url}/v1/instances/i-aaaaaaaaaaaa/api/v1/after`, { method: 'POST', headers, body: '{}' });
+  expect({ status: next.status, body: await next.text() }).toEqual({ status: 200, body: 'done' });
+  expect(received.slice(before)).toEqual(['GET /v1/held', 'POST /v1/after']);
+});
