@@ -213,16 +213,25 @@ export interface Engine extends EventEmitter<EngineEvents>, EngineActions, Engin
    *   RangeError when `limit` is not a positive integer.
    */
   messagesSince(chatId: string, sinceMs: number, limit: number): Promise<EngineMessage[]>;
-  /** PNG of what the session shows (the browser page for webjs). @throws EngineNotReadyError when STOPPED. */
+  /**
+   * PNG of what the session shows (the browser page for webjs). @throws EngineNotReadyError when STOPPED (or FAILED
+   * for webjs), and one with `retryAfterMs` while the session starts and its screen cannot be captured yet.
+   */
   screenshot(): Promise<Buffer>;
   /** Browser memory in bytes (PSS where measurable), or undefined when the engine runs no browser. */
   memoryBytes(): Promise<number | undefined>;
 }
 
-/** Thrown by engine methods that need a WORKING (or at least started) session. */
+/**
+ * Thrown by engine methods that need a WORKING (or at least started) session. `retryAfterMs` (ms) is set when the
+ * session is on its way (e.g. STARTING) and the same call may succeed when retried after about that long.
+ */
 export class EngineNotReadyError extends Error {
-  constructor(public readonly sessionState: SessionState) {
-    super(`session is ${sessionState}`);
+  constructor(
+    public readonly sessionState: SessionState,
+    public readonly retryAfterMs?: number,
+  ) {
+    super(`session is ${sessionState}${retryAfterMs === undefined ? '' : `; retry in ${retryAfterMs} ms`}`);
     this.name = 'EngineNotReadyError';
   }
 }

@@ -8,6 +8,7 @@ import { AppError } from '../errors.js';
 import { z } from 'zod';
 import type { ContactsService } from '../services/contacts.js';
 import type { MessagingService } from '../services/messaging.js';
+import { retryAfterOf } from '../services/engine-errors.js';
 import type { SessionController } from '../services/session-controller.js';
 import type { TokenInfo } from '../services/tokens.js';
 import * as s from './schemas.js';
@@ -225,9 +226,20 @@ export function publicRoutes({ session, messaging, contacts, sendWaitMs }: Publi
       tags: ['session'],
       scope: 'r',
       summary: 'PNG screenshot of the session screen',
-      responses: { 200: { description: 'PNG image', contentType: 'image/png' }, 409: err('Session stopped'), ...authErrors },
+      responses: {
+        200: { description: 'PNG image', contentType: 'image/png' },
+        409: err(
+          '`session_not_ready`: the session is stopped (or failed): start it first; or it is starting and its screen cannot ' +
+            'be captured yet: retry after the Retry-After header (seconds, also `details.retryAfterS`; `details.sessionState`)',
+        ),
+        ...authErrors,
+      },
       handler: async ({ res }) => {
-        const png = await session.screenshot();
+        const png = await session.screenshot().catch((e: unknown) => {
+          const retryAfterS = retryAfterOf(e);
+          if (retryAfterS !== undefined) res.setHeader('retry-after', String(retryAfterS));
+          throw e;
+        });
         res.status(200).type('image/png').set('cache-control', 'no-store').send(png);
       },
     }),

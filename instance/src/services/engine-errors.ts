@@ -18,14 +18,27 @@ const PASSED_THROUGH: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Runs an engine call and maps its failures: not logged in → `session_not_ready` (409); the codes of
- * {@link PASSED_THROUGH} are kept; any other engine code → `engine_error` (502) with `details.engineCode`.
+ * Runs an engine call and maps its failures: not logged in → `session_not_ready` (409); not ready *yet* (the engine's
+ * `retryAfterMs`, e.g. a screenshot while the session starts) → `session_not_ready` (409) asking to retry, with
+ * `details: { sessionState, retryAfterS }` (whole seconds ≥ 1; routes send it as Retry-After, see {@link retryAfterOf});
+ * the codes of {@link PASSED_THROUGH} are kept; any other engine code → `engine_error` (502) with `details.engineCode`.
  * @throws AppError as above; other errors pass through unchanged.
  */
 export async function callEngine<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
+    if (err instanceof EngineNotReadyError && err.retryAfterMs !== undefined) {
+      const retryAfterS = Math.max(1, Math.ceil(err.retryAfterMs / 1000));
+      throw new AppError(
+        'session_not_ready',
+        `The WhatsApp session is ${err.sessionState} and cannot do this yet; retry in ${retryAfterS} s.`,
+        {
+          sessionState: err.sessionState,
+          retryAfterS,
+        },
+      );
+    }
     if (err instanceof EngineNotReadyError)
       throw new AppError('session_not_ready', `The WhatsApp session is ${err.sessionState}; log in with POST /v1/session/login first.`);
     if (err instanceof EngineError) {
@@ -34,4 +47,10 @@ export async function callEngine<T>(fn: () => Promise<T>): Promise<T> {
     }
     throw err;
   }
+}
+
+/** The wait in whole seconds an AppError asks the client to retry after (`details.retryAfterS`), or undefined. */
+export function retryAfterOf(err: unknown): number | undefined {
+  const s = err instanceof AppError ? (err.details as { retryAfterS?: unknown } | undefined)?.retryAfterS : undefined;
+  return typeof s === 'number' ? s : undefined;
 }

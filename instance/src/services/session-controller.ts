@@ -160,7 +160,10 @@ export class SessionController {
     return this.status();
   }
 
-  /** PNG of what the session shows. @throws AppError `session_not_ready` when no session runs. */
+  /**
+   * PNG of what the session shows. @throws AppError `session_not_ready` (409) when no session runs, and one with
+   * `details.retryAfterS` (seconds) while it starts and its screen cannot be captured yet (see `callEngine`).
+   */
   screenshot(): Promise<Buffer> {
     return callEngine(() => this.#engine.screenshot());
   }

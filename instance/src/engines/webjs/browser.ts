@@ -191,11 +191,20 @@ export async function closeBrowser(browser: Browser, timeoutMs = 5_000): Promise
  * How long a screenshot keeps picking a page again after the one picked closed under it, ms. Three picks 100 ms apart
  * were not enough on a busy machine (a clean-clone CI trial saw the third closed too). It bounds a swap of pages, not
  * the wait for whatsapp-web.js's own page: until the client has connected, the page picked is the browser's first,
- * which on a busy machine can refuse the capture for longer than this (a later CI trial), and the caller gets the error.
+ * which on a busy machine can refuse the capture for longer than this (a later CI trial) — while the run starts, that
+ * is a {@link ScreenNotReadyError} at once (the caller tells the client to retry), not a wait.
  */
 const SCREENSHOT_REPICK_WINDOW_MS = 5_000;
 /** Pause before picking again after a page closed under the screenshot, ms: the swap of pages is under way. */
 const SCREENSHOT_REPICK_MS = 100;
+
+/** A screenshot failed while the run starts and no other page was left to capture; `cause` is the last failure. */
+export class ScreenNotReadyError extends Error {
+  constructor(cause: unknown) {
+    super(`the screen cannot be captured yet: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'ScreenNotReadyError';
+  }
+}
 
 /**
  * PNG of the page `pick` returns, or undefined when it returns none. While whatsapp-web.js starts, the page picked
@@ -203,24 +212,40 @@ const SCREENSHOT_REPICK_MS = 100;
  * can still be the closing one): picks again every `pauseMs` (default 100) for up to `windowMs` (default
  * {@link SCREENSHOT_REPICK_WINDOW_MS}) while `live()` — when the page reports itself closed, or when puppeteer's error
  * says its target closed (the error can arrive before the page's close event, so `isClosed()` is still false then).
- * @throws puppeteer's error when the screenshot fails otherwise, when `live()` turns false, or when pages still close
- *   under it at the window's end.
+ *
+ * While `starting()` (default: never) and `live()`, a page that reports itself closed is still picked again that way;
+ * any other failed capture adds its page to the set `pick` is handed (`pick` should choose another page than those)
+ * and picks again at once. When `pick` then has no page left (it returns none, or one that failed already), or the
+ * window has passed, throws {@link ScreenNotReadyError}: the screen cannot be captured yet.
+ * @throws ScreenNotReadyError as above; otherwise puppeteer's error when the screenshot fails other than by a close,
+ *   when `live()` turns false, or when pages still close under it at the window's end.
  */
 export async function screenshotPng(
-  pick: () => Promise<Page | undefined>,
+  pick: (failed: ReadonlySet<Page>) => Promise<Page | undefined>,
   live: () => boolean,
-  o: { windowMs?: number; pauseMs?: number } = {},
+  o: { windowMs?: number; pauseMs?: number; starting?: () => boolean } = {},
 ): Promise<Buffer | undefined> {
   const pauseMs = o.pauseMs ?? SCREENSHOT_REPICK_MS;
   const until = Date.now() + (o.windowMs ?? SCREENSHOT_REPICK_WINDOW_MS);
+  const failed = new Set<Page>();
+  let last: { err: unknown } | undefined; // the last failure while starting
   for (;;) {
-    const page = await pick();
+    const page = await pick(failed);
+    if (last && (!page || failed.has(page))) throw new ScreenNotReadyError(last.err);
     if (!page) return undefined;
     try {
       return Buffer.from(await page.screenshot({ type: 'png' }));
     } catch (err) {
+      const windowOpen = Date.now() + pauseMs <= until;
+      if (live() && o.starting?.()) {
+        last = { err };
+        if (!windowOpen) throw new ScreenNotReadyError(err);
+        if (page.isClosed()) await sleep(pauseMs);
+        else failed.add(page);
+        continue;
+      }
       const closed = page.isClosed() || (err as Error).name === 'TargetCloseError';
-      if (!closed || !live() || Date.now() + pauseMs > until) throw err;
+      if (!closed || !live() || !windowOpen) throw err;
       await sleep(pauseMs);
     }
   }

@@ -252,11 +252,11 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
   }
 
   /**
-   * PNG of the WhatsApp Web page (QR screen, chats, or Chromium's error page after a failed load) while a browser
-   * runs. @throws EngineNotReadyError when no browser runs (STOPPED, or FAILED — the browser is closed on FAILED).
+   * PNG of the WhatsApp Web page (QR screen, chats, Chromium's error page) while a browser runs. @throws EngineNotReadyError
+   * when none runs (STOPPED, FAILED); with `retryAfterMs` while it starts and no page can be captured yet (`runScreenshot`).
    */
   async screenshot(): Promise<Buffer> {
-    const png = await runScreenshot(this.run);
+    const png = await runScreenshot(this.run, () => this.state_);
     if (!png) throw new EngineNotReadyError(this.state_);
     return png;
   }

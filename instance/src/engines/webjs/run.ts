@@ -1,8 +1,8 @@
 /** One browser run of the `webjs` engine: the Chromium it launched and the whatsapp-web.js client on it. */
-import type { Browser } from 'puppeteer-core';
-import { screenshotPng } from './browser.js';
+import type { Browser, Page } from 'puppeteer-core';
+import { ScreenNotReadyError, screenshotPng } from './browser.js';
 import type { WebjsClient } from './client.js';
-import type { SessionState } from '../engine.js';
+import { EngineNotReadyError, type SessionState } from '../engine.js';
 
 /** One browser + whatsapp-web.js client, from launch to teardown. Event handlers ignore runs no longer current. */
 export interface BrowserRun {
@@ -23,15 +23,30 @@ export interface BrowserRun {
   settled: Promise<void>;
 }
 
+/** How long a client is told to wait before asking for a screenshot again while the run starts, ms. */
+export const SCREENSHOT_RETRY_AFTER_MS = 1_000;
+
 /**
  * PNG of the run's WhatsApp Web page (or the browser's last page, e.g. Chromium's error page after a failed load);
- * undefined when no browser runs or the run is ending.
+ * undefined when no browser runs, the run is ending, or (once started) it has no page. The page picked is
+ * whatsapp-web.js's (`client.pupPage`) when it has one, else the browser's last page whose capture has not failed
+ * within this call (so one that failed is skipped once whatsapp-web.js's page is open).
+ * @param state the session's state now (for the error).
+ * @throws EngineNotReadyError with `retryAfterMs` {@link SCREENSHOT_RETRY_AFTER_MS} while the run starts and no page
+ *   can be captured yet (none is open yet, or the browser's first page refuses the capture — "Session closed" — before
+ *   whatsapp-web.js opened its own); puppeteer's error for a failed capture otherwise (see {@link screenshotPng}).
  */
-export async function runScreenshot(run: BrowserRun | undefined): Promise<Buffer | undefined> {
+export async function runScreenshot(run: BrowserRun | undefined, state: () => SessionState): Promise<Buffer | undefined> {
   const browser = run?.browser;
   if (!run || !browser || run.ending) return undefined;
-  return screenshotPng(
-    async () => run.client?.pupPage ?? (await browser.pages()).at(-1),
-    () => !run.ending,
-  );
+  const pick = async (failed: ReadonlySet<Page>) => run.client?.pupPage ?? (await browser.pages()).filter((p) => !failed.has(p)).at(-1);
+  let png: Buffer | undefined;
+  try {
+    png = await screenshotPng(pick, () => !run.ending, { starting: () => run.starting });
+  } catch (err) {
+    if (err instanceof ScreenNotReadyError) throw new EngineNotReadyError(state(), SCREENSHOT_RETRY_AFTER_MS);
+    throw err;
+  }
+  if (!png && run.starting && !run.ending) throw new EngineNotReadyError(state(), SCREENSHOT_RETRY_AFTER_MS);
+  return png;
 }

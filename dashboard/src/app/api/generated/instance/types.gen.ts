@@ -1940,7 +1940,7 @@ export type ScreenshotErrors = {
         };
     };
     /**
-     * Session stopped
+     * `session_not_ready`: the session is stopped (or failed): start it first; or it is starting and its screen cannot be captured yet: retry after the Retry-After header (seconds, also `details.retryAfterS`; `details.sessionState`)
      */
     409: {
         error: {
