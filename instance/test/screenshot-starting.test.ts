@@ -33,7 +33,8 @@ let open: Page;
 
 /** Detaches puppeteer's session to `page` (what a busy machine's first page showed): the target itself stays. */
 async function detachSession(page: Page): Promise<void> {
-  const session = (page as unknown as { _client(): CDPSession })._client();
+  // puppeteer's own session objects (not in its public types): the page's, and the browser's it was attached through.
+  const session = (page as unknown as { _client(): CDPSession & { parentSession(): CDPSession | undefined } })._client();
   await session.parentSession()?.send('Target.detachFromTarget', { sessionId: session.id() });
 }
 
