@@ -3,7 +3,8 @@
  * whole time is `http_request_duration_seconds{route="/v1/instances/:id/api/*"}`, kit's request log):
  * - `wacloud_gateway_upstream_seconds{method}`: from sending the request to the instance until its answer was in hand
  *   — the answer's whole body when it is held (declared length up to the gateway's body limit), its headers when it
- *   streams; with a refused gateway credential, both attempts and the credential's replacement.
+ *   streams; with a refused gateway credential, both attempts and the credential's replacement. A wait for a free
+ *   connection to the instance (`GatewayOptions.upstreamConnections`) is part of it: the instance is busy then.
  * - `wacloud_gateway_own_seconds{method}`: the rest of a request answered whole, from the gateway's first look at it
  *   to the answer handed to the client's socket — authentication, request budgets, the instance's endpoint and
  *   record, a held request body, writing the answer. Requests the gateway refuses itself (401, 429, …) are all own
