@@ -26,12 +26,16 @@ test('chromiumPath names an executable', () => {
 
 test('startProcess captures output, stop() ends the whole process group', async () => {
   const marker = `testenv-marker-${Date.now()}`;
-  const p = startProcess({ command: 'bash', args: ['-c', `echo started; sleep 300 & echo ${marker}; wait`] });
+  // A sleep of its own (a duration no other process on the machine has: the count is machine-wide; a clean-clone CI
+  // trial once met someone's `sleep 300`).
+  const sleep = `sleep 300.${process.pid}${Date.now() % 1000}`;
+  const p = startProcess({ command: 'bash', args: ['-c', `echo started; ${sleep} & echo ${marker}; wait`] });
   await p.waitForOutput(new RegExp(marker));
   expect(p.output()).toContain('started');
-  expect(countProcesses(/sleep 300/)).toBeGreaterThanOrEqual(1);
+  const own = new RegExp(sleep.replace('.', '\\.'));
+  expect(countProcesses(own)).toBeGreaterThanOrEqual(1);
   await p.stop(2_000);
-  await eventually(() => countProcesses(/sleep 300/) === 0, 5_000);
+  await eventually(() => countProcesses(own) === 0, 5_000);
 });
 
 test('freePort and waitForPort', async () => {
