@@ -48,6 +48,7 @@ import type { WsTickets } from './gateway/ws-tickets.js';
 import { gatewayInstanceDoc } from './gateway/instance-openapi.js';
 import { ClientGoneError, declaredLength, sendUpstream } from './gateway/upstream.js';
 import type { GatewayMetrics } from './gateway/metrics.js';
+import { waitsOnOthers } from './gateway/connection-cap.js';
 
 /** Watch key of a relay opened with a ticket: its session (see {@link Gateway.attachWebSocket}). */
 const SESSION_KEY = 'session:';
@@ -121,7 +122,9 @@ export interface GatewayOptions {
    * instance answers a burst sooner working on 16 requests at a time than on 64 (its CPU per request grows with the
    * requests it works on at once: BENCHMARKS.md). A connection is held until the instance's answer is in the gateway's
    * hands — the whole answer up to `bodyLimitBytes`, or a larger one until the client has read it — and while a
-   * streamed request body uploads. A request whose client went away while it waited is never sent.
+   * streamed request body uploads. A request whose client went away while it waited is never sent. Requests that wait
+   * on WhatsApp or on their client (`?wait=true` sends, the login, media downloads) go around the cap
+   * (`gateway/connection-cap.ts`).
    */
   upstreamConnections?: number;
   /**
@@ -213,7 +216,10 @@ export class Gateway {
   private readonly tokenCheck: TokenCheck;
   private readonly owners = new Map<string, string>();
   private readonly upstreamTimeoutMs: number;
+  /** Requests to instances, at most {@link GatewayOptions.upstreamConnections} per instance at a time. */
   private readonly dispatcher: Dispatcher;
+  /** Requests that wait on others than the instance (`gateway/connection-cap.ts`): no cap. */
+  private readonly uncapped: Dispatcher;
 
   constructor(
     private readonly accounts: Accounts,
@@ -225,6 +231,7 @@ export class Gateway {
     this.tokenCheck = o.tokenCheck ?? new TokenCheck({ logger });
     this.upstreamTimeoutMs = o.upstreamTimeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS;
     this.dispatcher = o.dispatcher ?? new Agent({ connections: o.upstreamConnections ?? DEFAULT_UPSTREAM_CONNECTIONS });
+    this.uncapped = o.dispatcher ?? new Agent();
   }
 
   /** Counts a request of `key` against `rule`. @throws AppError `rate_limited`. */
@@ -355,7 +362,8 @@ export class Gateway {
           headersTimeout: this.upstreamTimeoutMs,
           bodyTimeout: this.upstreamTimeoutMs,
         };
-        return waitedOn(sendUpstream(this.dispatcher, opts, limit, () => res.destroyed));
+        const pool = waitsOnOthers(method, rest, query) ? this.uncapped : this.dispatcher;
+        return waitedOn(sendUpstream(pool, opts, limit, () => res.destroyed));
       };
       let upstream = await forward(t);
       if (upstream.statusCode === 401 && t.cred) {

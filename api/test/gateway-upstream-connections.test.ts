@@ -2,7 +2,7 @@
  * The gateway's connections to one instance (`GatewayOptions.upstreamConnections`, like HAProxy's per-server
  * `maxconn`): a real local HTTP server stands where an instance would and counts the requests it works on at once.
  * Beyond the cap requests wait in the gateway and are all answered; a request whose client went away while it waited
- * is never sent (a POST must not run for nobody).
+ * is never sent (a POST must not run for nobody); requests that wait on WhatsApp or on their client go around the cap.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import { Histogram } from 'prom-client';
 import { withFront } from '@wacloud/kit';
 import { DEFAULT_UPSTREAM_CONNECTIONS, Gateway } from '../src/gateway.js';
+import { waitsOnOthers } from '../src/gateway/connection-cap.js';
 import type { InstanceEndpoints } from '../src/providers/index.js';
 
 let upstream: http.Server;
@@ -41,7 +42,7 @@ beforeAll(async () => {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('done');
     };
     req.resume();
-    req.on('end', () => (req.url === '/v1/held' ? held.push(answer) : setTimeout(answer, 20)));
+    req.on('end', () => (req.url === '/v1/held' || req.headers['x-hold'] ? held.push(answer) : setTimeout(answer, 20)));
   });
   const url = await listen(upstream);
   ep = { publicUrl: url, internalUrl: url, internalKey: 'test-internal-key' };
@@ -122,4 +123,38 @@ test('a request whose client went away while it waited for a connection is never
   const next = await fetch(`${url}/v1/instances/i-aaaaaaaaaaaa/api/v1/after`, { method: 'POST', headers, body: '{}' });
   expect({ status: next.status, body: await next.text() }).toEqual({ status: 200, body: 'done' });
   expect(received.slice(before)).toEqual(['GET /v1/held', 'POST /v1/after']);
+});
+
+test("sends that wait, the login and media downloads go around the cap: they never hold up the instance's other requests", async () => {
+  const url = await serveGateway(1);
+  const api = `${url}/v1/instances/i-aaaaaaaaaaaa/api`;
+  const hold = { ...headers, 'x-hold': '1' }; // the stand-in instance answers these only when released
+  const waiting = [
+    fetch(`${api}/v1/messages?wait=true`, { method: 'POST', headers: hold, body: '{}' }),
+    fetch(`${api}/v1/session/login`, { method: 'POST', headers: hold, body: '{}' }),
+    fetch(`${api}/v1/messages/m1/media`, { headers: hold }),
+  ];
+  await until(() => held.length === 3, 'the three waiting requests at the instance at once');
+  // The one capped connection is free: an ordinary request is answered while the three wait.
+  const plain = await fetch(`${api}/v1/chats`, { headers });
+  expect({ status: plain.status, body: await plain.text() }).toEqual({ status: 200, body: 'done' });
+  while (held.length) held.shift()!();
+  expect(await Promise.all(waiting.map(async (r) => (await r).status))).toEqual([200, 200, 200]);
+});
+
+test('waitsOnOthers: which requests go around the cap', () => {
+  expect(waitsOnOthers('POST', '/v1/messages', '?wait=true')).toBe(true);
+  expect(waitsOnOthers('POST', '/v1/messages/media', '?x=1&wait=true')).toBe(true);
+  expect(waitsOnOthers('POST', '/v1/session/login', '')).toBe(true);
+  expect(waitsOnOthers('GET', '/v1/messages/3EB0ABC/media', '')).toBe(true);
+  for (const [method, path, query] of [
+    ['POST', '/v1/messages', ''],
+    ['POST', '/v1/messages', '?wait=false'],
+    ['GET', '/v1/messages', '?wait=true'],
+    ['GET', '/v1/messages/3EB0ABC', ''],
+    ['POST', '/v1/messages/media', ''],
+    ['GET', '/v1/messages/a/b/media', ''],
+    ['GET', '/v1/session/login', ''],
+  ] as const)
+    expect({ method, path, query, w: waitsOnOthers(method, path, query) }).toEqual({ method, path, query, w: false });
 });
