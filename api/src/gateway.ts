@@ -119,10 +119,12 @@ export interface GatewayOptions {
   /**
    * Connections this api process holds to one instance at a time (default {@link DEFAULT_UPSTREAM_CONNECTIONS}); the
    * requests beyond wait in the gateway, in arrival order, for one to be free (like HAProxy's per-server `maxconn`). An
-   * instance answers a burst sooner working on 16 requests at a time than on 64 (its CPU per request grows with the
-   * requests it works on at once: BENCHMARKS.md). A connection is held until the instance's answer is in the gateway's
-   * hands — the whole answer up to `bodyLimitBytes`, or a larger one until the client has read it — and while a
-   * streamed request body uploads. A request whose client went away while it waited is never sent. Requests that wait
+   * instance's CPU per request grows with the requests it works on at once (straight to it, POST /v1/messages cost the
+   * machine 1.73 ms per request at 16 at once, 2.06 at 64); whether metering pays at 64 clients varied from run to run
+   * (BENCHMARKS.md, "Gateway: connections per instance"); it also bounds what one api process opens to an instance,
+   * and costs nothing at 16 requests at a time or fewer. A connection is held until the instance's answer is in the
+   * gateway's hands — the whole answer up to `bodyLimitBytes`, or a larger one until the client has read it — and while
+   * a streamed request body uploads. A request whose client went away while it waited is never sent. Requests that wait
    * on WhatsApp or on their client (`?wait=true` sends, the login, media downloads) go around the cap
    * (`gateway/connection-cap.ts`).
    */
