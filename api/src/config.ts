@@ -175,8 +175,8 @@ const shape = {
   GATEWAY_UPSTREAM_TIMEOUT_MS: int.min(1000).default(300_000),
   /**
    * Connections one api process holds to one instance at a time; further gateway requests to that instance wait for a
-   * free one, in arrival order (an instance's CPU per request grows with the requests it works on at once: BENCHMARKS.md). Requests
-   * that wait on WhatsApp or on their client go around it (api/src/gateway/connection-cap.ts).
+   * free one, in arrival order (an instance's CPU per request grows with the requests it works on at once:
+   * BENCHMARKS.md). Requests that wait on WhatsApp or on their client go around it (api/src/gateway/connection-cap.ts).
    */
   GATEWAY_UPSTREAM_CONNECTIONS: int.min(1).max(1024).default(16),
   /**

@@ -37,13 +37,18 @@ export function toHttpError(err: unknown, log: Logger): HttpError {
 
 /**
  * Sends `e` as the response (status, JSON body with its length) and leaves its code in `res.locals.errorCode` for the
- * request log. A response whose headers are out already is only ended (cut short).
+ * request log. An error whose `details.retryAfterS` is a whole number of seconds ≥ 1 (e.g. a busy or starting
+ * resource) also sends it as `Retry-After`, unless a route has set that header itself. A response whose headers are
+ * out already is only ended (cut short).
  */
 export function sendError(res: ServerResponse & { locals?: Record<string, unknown> }, e: HttpError): void {
   res.locals ??= {};
   res.locals.errorCode = e.code;
   if (res.headersSent) return void res.end();
   const body = JSON.stringify(e.toJSON());
+  const retryAfterS = (e.details as { retryAfterS?: unknown } | undefined)?.retryAfterS;
+  if (Number.isSafeInteger(retryAfterS) && (retryAfterS as number) >= 1 && !res.hasHeader('retry-after'))
+    res.setHeader('retry-after', String(retryAfterS));
   res.statusCode = e.status;
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(body));

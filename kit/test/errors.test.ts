@@ -1,5 +1,5 @@
 /** Kit's own error codes: one catalogue, thrown by the app with its statuses and messages, mergeable into services'. */
-import { HttpError, KIT_ERROR_CATALOGUE, KitError, errorCatalogue, withKitErrors } from '../src/index.js';
+import { HttpError, KIT_ERROR_CATALOGUE, KitError, errorCatalogue, sendError, withKitErrors } from '../src/index.js';
 
 test('kit codes and statuses', () => {
   expect(Object.fromEntries(Object.entries(KIT_ERROR_CATALOGUE).map(([c, e]) => [c, e.status]))).toEqual({
@@ -37,4 +37,40 @@ test('withKitErrors adds kit codes to a service catalogue; messages may be rewor
   expect(new AppError('not_found').message).toBe('No such thing.');
   // @ts-expect-error a kit code keeps its status
   expect(() => withKitErrors({ internal: { status: 503, message: 'x' } })).toThrow('error code internal: kit answers it with 500, not 503');
+});
+
+test('sendError sends details.retryAfterS as Retry-After (whole seconds ≥ 1), never over a route’s own', async () => {
+  const { createServer } = await import('node:http');
+  const answers = [
+    new HttpError(409, 'session_not_ready', 'Starting; retry in 2 s.', { retryAfterS: 2 }),
+    new HttpError(409, 'session_not_ready', 'Log in first.'),
+    new HttpError(429, 'rate_limited', 'Odd details.', { retryAfterS: 0.5 }),
+    new HttpError(429, 'too_many_attempts', 'The route set its own.', { retryAfterS: 5 }),
+  ];
+  const server = createServer((req, res) => {
+    const i = Number(req.url!.slice(1));
+    if (i === 3) res.setHeader('retry-after', '60');
+    sendError(res, answers[i]!);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  try {
+    const got = [];
+    for (let i = 0; i < answers.length; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/${i}`);
+      got.push({
+        status: res.status,
+        retryAfter: res.headers.get('retry-after'),
+        code: ((await res.json()) as { error: { code: string } }).error.code,
+      });
+    }
+    expect(got).toEqual([
+      { status: 409, retryAfter: '2', code: 'session_not_ready' },
+      { status: 409, retryAfter: null, code: 'session_not_ready' },
+      { status: 429, retryAfter: null, code: 'rate_limited' },
+      { status: 429, retryAfter: '60', code: 'too_many_attempts' },
+    ]);
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
 });

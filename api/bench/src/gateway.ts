@@ -24,7 +24,8 @@
  *   request over the bare proxy's as a row (no goal).
  * - The floor of those ratios on this machine: the same load through a bare Node proxy (bare-proxy.ts: Node's HTTP
  *   server and undici, with the gateway's cap of connections per instance, nothing else) in its own process — what any
- *   gateway that is a separate Node process pays for the extra hop. Its ratios to direct are recorded as rows of their own (no goal), and in each gateway row's note.
+ *   gateway that is a separate Node process pays for the extra hop. Its ratios to direct are recorded as rows of their
+ *   own (no goal), and in each gateway row's note.
  * - WebSocket relay: `/v1/events` through the gateway vs direct, one socket at a time (ABBA), while the simulated
  *   network sends a burst of `wsEvents` inbound messages; events/s = message events received / (last one − burst sent).
  *   Ratio gateway / direct, goal ≥ 0.8.

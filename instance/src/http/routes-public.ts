@@ -8,7 +8,6 @@ import { AppError } from '../errors.js';
 import { z } from 'zod';
 import type { ContactsService } from '../services/contacts.js';
 import type { MessagingService } from '../services/messaging.js';
-import { retryAfterOf } from '../services/engine-errors.js';
 import type { SessionController } from '../services/session-controller.js';
 import type { TokenInfo } from '../services/tokens.js';
 import * as s from './schemas.js';
@@ -235,11 +234,7 @@ export function publicRoutes({ session, messaging, contacts, sendWaitMs }: Publi
         ...authErrors,
       },
       handler: async ({ res }) => {
-        const png = await session.screenshot().catch((e: unknown) => {
-          const retryAfterS = retryAfterOf(e);
-          if (retryAfterS !== undefined) res.setHeader('retry-after', String(retryAfterS));
-          throw e;
-        });
+        const png = await session.screenshot(); // not ready yet: Retry-After from details.retryAfterS (kit's sendError)
         res.status(200).type('image/png').set('cache-control', 'no-store').send(png);
       },
     }),

@@ -20,7 +20,7 @@ const PASSED_THROUGH: ReadonlySet<string> = new Set([
 /**
  * Runs an engine call and maps its failures: not logged in → `session_not_ready` (409); not ready *yet* (the engine's
  * `retryAfterMs`, e.g. a screenshot while the session starts) → `session_not_ready` (409) asking to retry, with
- * `details: { sessionState, retryAfterS }` (whole seconds ≥ 1; routes send it as Retry-After, see {@link retryAfterOf});
+ * `details: { sessionState, retryAfterS }` (whole seconds ≥ 1; kit's `sendError` sends it as Retry-After);
  * the codes of {@link PASSED_THROUGH} are kept; any other engine code → `engine_error` (502) with `details.engineCode`.
  * @throws AppError as above; other errors pass through unchanged.
  */
@@ -47,10 +47,4 @@ export async function callEngine<T>(fn: () => Promise<T>): Promise<T> {
     }
     throw err;
   }
-}
-
-/** The wait in whole seconds an AppError asks the client to retry after (`details.retryAfterS`), or undefined. */
-export function retryAfterOf(err: unknown): number | undefined {
-  const s = err instanceof AppError ? (err.details as { retryAfterS?: unknown } | undefined)?.retryAfterS : undefined;
-  return typeof s === 'number' ? s : undefined;
 }
