@@ -180,6 +180,11 @@ const shape = {
    */
   GATEWAY_UPSTREAM_CONNECTIONS: int.min(1).max(1024).default(16),
   /**
+   * Longest wait of a gateway request for one of those connections, ms; beyond it 503 `instance_busy` with
+   * Retry-After, the request never sent (api/src/gateway.ts, `GatewayOptions.queueTimeoutMs`).
+   */
+  GATEWAY_QUEUE_TIMEOUT_MS: int.min(100).max(600_000).default(20_000),
+  /**
    * Port of the api's Prometheus `/metrics`, served on its own listener (never on PORT, which is public); unset: no
    * metrics endpoint. `0`: any free port (tests).
    */

@@ -63,6 +63,10 @@ export const ERROR_CATALOGUE = withKitErrors({
   too_many_attempts: { status: 429, message: 'Too many attempts; wait as long as the Retry-After header says, then try again.' },
   rate_limited: { status: 429, message: 'Too many requests; wait as long as the Retry-After header says, then try again.' },
   instance_unavailable: { status: 503, message: 'The instance is not reachable yet; retry shortly.' },
+  instance_busy: {
+    status: 503,
+    message: 'The instance is busy with the requests ahead of this one, which was not sent; retry after the Retry-After header.',
+  },
   provider_unavailable: { status: 503, message: 'The instance runtime is unavailable; retry shortly.' },
   busy: { status: 503, message: 'The account is busy with another operation; retry.' },
   ingest_unavailable: { status: 503, message: 'The event could not be stored; deliver it again later.' },

@@ -46,7 +46,7 @@ import { TokenCheck } from './gateway/token-check.js';
 import { WsRelay, type Presented, type RelayTarget } from './gateway/ws-relay.js';
 import type { WsTickets } from './gateway/ws-tickets.js';
 import { gatewayInstanceDoc } from './gateway/instance-openapi.js';
-import { ClientGoneError, declaredLength, sendUpstream } from './gateway/upstream.js';
+import { ClientGoneError, QueueTimeoutError, declaredLength, sendUpstream } from './gateway/upstream.js';
 import type { GatewayMetrics } from './gateway/metrics.js';
 import { waitsOnOthers } from './gateway/connection-cap.js';
 
@@ -89,6 +89,10 @@ const HOP_BY_HOP = new Set([
 export const DEFAULT_UPSTREAM_TIMEOUT_MS = 300_000;
 /** Default of {@link GatewayOptions.upstreamConnections}: see there, and BENCHMARKS.md ("Gateway: connections per instance"). */
 export const DEFAULT_UPSTREAM_CONNECTIONS = 16;
+/** Default of {@link GatewayOptions.queueTimeoutMs}: under the 30 s many HTTP clients give up at, so they get the coded answer. */
+export const DEFAULT_QUEUE_TIMEOUT_MS = 20_000;
+/** Retry-After of an `instance_busy` answer, seconds: the instance had a full queue for the whole queue timeout. */
+export const INSTANCE_BUSY_RETRY_AFTER_S = 5;
 
 interface Target {
   baseUrl: string;
@@ -129,6 +133,14 @@ export interface GatewayOptions {
    * (`gateway/connection-cap.ts`).
    */
   upstreamConnections?: number;
+  /**
+   * Longest wait of a request for one of those connections, ms (default {@link DEFAULT_QUEUE_TIMEOUT_MS}; HAProxy's
+   * `timeout queue`): beyond it the request is answered 503 `instance_busy` with Retry-After
+   * ({@link INSTANCE_BUSY_RETRY_AFTER_S}) and is never sent — the instance is working on as many requests of this api
+   * process as it may, and those ahead did not finish in time (a stuck instance holds its requests up to
+   * `upstreamTimeoutMs` each). Counted in `wacloud_gateway_queue_timeouts_total`.
+   */
+  queueTimeoutMs?: number;
   /**
    * Largest request body held in memory, bytes (default 256 KiB): with the gateway's credential a larger one is refused
    * (413 `payload_too_large`; held for a retry); with the client's token a larger one streams through.
@@ -364,8 +376,10 @@ export class Gateway {
           headersTimeout: this.upstreamTimeoutMs,
           bodyTimeout: this.upstreamTimeoutMs,
         };
-        const pool = waitsOnOthers(method, rest, query) ? this.uncapped : this.dispatcher;
-        return waitedOn(sendUpstream(pool, opts, limit, () => res.destroyed));
+        const abandoned = () => res.destroyed;
+        if (waitsOnOthers(method, rest, query)) return waitedOn(sendUpstream(this.uncapped, opts, limit, { abandoned }));
+        const queueTimeoutMs = this.o.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS;
+        return waitedOn(sendUpstream(this.dispatcher, opts, limit, { abandoned, queueTimeoutMs }));
       };
       let upstream = await forward(t);
       if (upstream.statusCode === 401 && t.cred) {
@@ -393,8 +407,22 @@ export class Gateway {
     })().catch((err: unknown) => {
       // The client went away (e.g. while its request waited for a connection): nobody to answer, nothing to report.
       if (err instanceof ClientGoneError) return void this.logger.debug({ instance: id }, 'gateway request dropped: its client went away');
-      if (err instanceof AppError && err.code === 'rate_limited' && !res.headersSent)
-        res.setHeader('retry-after', String((err.details as { retryAfterS: number }).retryAfterS));
+      if (err instanceof QueueTimeoutError) {
+        this.o.metrics?.queueTimedOut();
+        this.logger.warn(
+          { instance: id, waitedMs: err.waitedMs },
+          'gateway request not sent: no connection to the instance was free in time',
+        );
+        const retryAfterS = INSTANCE_BUSY_RETRY_AFTER_S;
+        return fail(
+          new AppError(
+            'instance_busy',
+            `The instance is busy: the requests ahead of this one did not finish within ${err.waitedMs} ms, so it was not sent; retry in ${retryAfterS} s.`,
+            { waitedMs: err.waitedMs, retryAfterS },
+          ),
+        );
+      }
+      // An HttpError's details.retryAfterS (`rate_limited`) goes out as Retry-After (kit's sendError).
       if (err instanceof HttpError) return fail(err);
       // The detail (the instance's address, the socket error) is for the log only; an expected 503, so no stack.
       this.logger.warn({ error: errorBrief(err), instance: id }, 'gateway request failed');

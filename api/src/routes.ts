@@ -3,7 +3,7 @@
  * the caller's organisation's data — another organisation's instance is a 404, and so is one an agent cannot read).
  * Managing instances, tokens, webhooks and the wallet needs owner or admin (`orgs/access.ts`).
  */
-import type { Request, Response } from 'express';
+import type { Request } from 'express';
 import { defineRoute, type RouteDef } from '@wacloud/kit';
 import { z } from 'zod';
 import type { Accounts, AuthContext } from './accounts.js';
@@ -103,17 +103,6 @@ function clientAddress(req: Request): string {
   return req.ip ?? req.socket.remoteAddress ?? 'unknown';
 }
 
-/** Runs `fn`; on AppError `too_many_attempts` sets the Retry-After header (seconds) from its details first. */
-async function withRetryAfter<T>(res: Response, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (e) {
-    if (e instanceof AppError && e.code === 'too_many_attempts')
-      res.setHeader('retry-after', String((e.details as { retryAfterS?: number } | undefined)?.retryAfterS ?? 60));
-    throw e;
-  }
-}
-
 export function apiRoutes(d: RouteDeps): RouteDef[] {
   return [
     route({
@@ -140,8 +129,9 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
         409: err('Email taken'),
         429: err('`too_many_attempts`: too many registrations from this address; the Retry-After header gives the wait in seconds'),
       },
-      handler: async ({ body, req, res }) => {
-        await withRetryAfter(res, () => d.throttle.register(clientAddress(req)));
+      // A refusal's details.retryAfterS goes out as Retry-After (kit's sendError), here and on the login.
+      handler: async ({ body, req }) => {
+        await d.throttle.register(clientAddress(req));
         return d.accounts.register(body.email, body.password);
       },
     }),
@@ -161,10 +151,8 @@ export function apiRoutes(d: RouteDeps): RouteDef[] {
         401: err('Wrong credentials'),
         429: err('`too_many_attempts`: too many login attempts; the Retry-After header gives the wait in seconds'),
       },
-      handler: async ({ body, req, res }) => {
-        const user = await withRetryAfter(res, () =>
-          d.throttle.attempt(body.email, clientAddress(req), () => d.accounts.checkCredentials(body.email, body.password)),
-        );
+      handler: async ({ body, req }) => {
+        const user = await d.throttle.attempt(body.email, clientAddress(req), () => d.accounts.checkCredentials(body.email, body.password));
         if (!user) throw new AppError('invalid_credentials');
         const member = await d.accounts.ensureMember(user);
         const view = { ...d.accounts.view(user), balanceMinor: await d.wallet.balance(member.orgId) };

@@ -158,6 +158,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     maxStreamsPerUser: config.gatewayMaxStreamsPerUser,
     upstreamTimeoutMs: config.gatewayUpstreamTimeoutMs,
     upstreamConnections: config.gatewayUpstreamConnections,
+    queueTimeoutMs: config.gatewayQueueTimeoutMs,
     bodyLimitBytes: config.bodyLimitBytes,
     ownerOf: async (id) => (await store.instances.findOne({ _id: id }, { projection: { userId: 1 } }))?.userId,
     tickets,

@@ -209,15 +209,10 @@ export function teamRoutes(d: TeamDeps): RouteDef[] {
         410: err('`invitation_expired`'),
         429: err('`too_many_attempts`: too many password attempts; see Retry-After'),
       },
-      handler: async ({ body, req, res }) => {
+      // A refusal's details.retryAfterS goes out as Retry-After (kit's sendError).
+      handler: async ({ body, req }) => {
         const user = await d.invitations.accept(body.token, body.password, (email) =>
-          d.throttle
-            .attempt(email, d.address(req), () => d.accounts.checkCredentials(email, body.password))
-            .catch((e: unknown) => {
-              const retry = (e as { details?: { retryAfterS?: number } }).details?.retryAfterS;
-              if (retry) res.setHeader('retry-after', String(retry));
-              throw e;
-            }),
+          d.throttle.attempt(email, d.address(req), () => d.accounts.checkCredentials(email, body.password)),
         );
         const view = d.accounts.view(user);
         return { ...(await d.accounts.issueToken(user)), user: { ...view, balanceMinor: await d.wallet.balance(user.orgId!) } };

@@ -2,16 +2,20 @@
  * The gateway's connections to one instance (`GatewayOptions.upstreamConnections`, like HAProxy's per-server
  * `maxconn`): a real local HTTP server stands where an instance would and counts the requests it works on at once.
  * Beyond the cap requests wait in the gateway and are all answered; a request whose client went away while it waited
- * is never sent (a POST must not run for nobody); requests that wait on WhatsApp or on their client go around the cap.
+ * is never sent (a POST must not run for nobody), and so is one that waited past the queue timeout (answered 503
+ * `instance_busy`); requests that wait on WhatsApp or on their client go around the cap.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { pino } from 'pino';
-import { Histogram } from 'prom-client';
+import { Histogram, Registry } from 'prom-client';
 import { withFront } from '@wacloud/kit';
-import { DEFAULT_UPSTREAM_CONNECTIONS, Gateway } from '../src/gateway.js';
+import { DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_UPSTREAM_CONNECTIONS, Gateway, INSTANCE_BUSY_RETRY_AFTER_S } from '../src/gateway.js';
+import { createGatewayMetrics } from '../src/gateway/metrics.js';
 import { waitsOnOthers } from '../src/gateway/connection-cap.js';
+import { QueueTimeoutError, sendUpstream } from '../src/gateway/upstream.js';
+import { Agent } from 'undici';
 import type { InstanceEndpoints } from '../src/providers/index.js';
 
 let upstream: http.Server;
@@ -48,15 +52,25 @@ beforeAll(async () => {
   ep = { publicUrl: url, internalUrl: url, internalKey: 'test-internal-key' };
 });
 
+// A test that failed half-way leaves no request held for the next one.
+afterEach(() => {
+  while (held.length) held.shift()!();
+});
+
 afterAll(async () => {
   for (const s of [upstream, ...servers]) s.closeAllConnections();
   await Promise.all([upstream, ...servers].map((s) => new Promise((r) => s.close(r))));
 });
 
-/** Serves a gateway with `connections` to the stand-in instance (kit's withFront, as the api serves it). */
-async function serveGateway(connections?: number): Promise<string> {
+/**
+ * Serves a gateway with `connections` to the stand-in instance (kit's withFront, as the api serves it).
+ * @param registry where its metrics go (none: not measured).
+ */
+async function serveGateway(connections?: number, queueTimeoutMs?: number, registry?: Registry): Promise<string> {
   const gateway = new Gateway({} as never, { endpoints: async () => ep }, {} as never, pino({ level: 'silent' }), {
     upstreamConnections: connections,
+    queueTimeoutMs,
+    metrics: registry && createGatewayMetrics(registry),
   });
   const app = express();
   app.use((_req, res) => void res.status(404).end());
@@ -123,6 +137,58 @@ test('a request whose client went away while it waited for a connection is never
   const next = await fetch(`${url}/v1/instances/i-aaaaaaaaaaaa/api/v1/after`, { method: 'POST', headers, body: '{}' });
   expect({ status: next.status, body: await next.text() }).toEqual({ status: 200, body: 'done' });
   expect(received.slice(before)).toEqual(['GET /v1/held', 'POST /v1/after']);
+});
+
+test('a request that waited past the queue timeout is answered 503 instance_busy with Retry-After and never sent', async () => {
+  expect(DEFAULT_QUEUE_TIMEOUT_MS).toBe(20_000);
+  const registry = new Registry();
+  const url = await serveGateway(1, 300, registry);
+  const before = received.length;
+  const first = fetch(`${url}/v1/instances/i-aaaaaaaaaaaa/api/v1/held`, { headers });
+  await until(() => held.length === 1, 'the held request');
+  const started = Date.now();
+  const late = await fetch(`${url}/v1/instances/i-aaaaaaaaaaaa/api/v1/late`, { method: 'POST', headers, body: '{"x":1}' });
+  const waited = Date.now() - started;
+  const { error } = (await late.json()) as { error: { code: string; message: string; details: unknown } };
+  expect({ status: late.status, retryAfter: late.headers.get('retry-after'), code: error.code, details: error.details }).toEqual({
+    status: 503,
+    retryAfter: String(INSTANCE_BUSY_RETRY_AFTER_S),
+    code: 'instance_busy',
+    details: { waitedMs: 300, retryAfterS: INSTANCE_BUSY_RETRY_AFTER_S },
+  });
+  expect(error.message).toMatch(/not sent; retry in 5 s/);
+  // Answered when the queue timeout ran out, not when the held request ended.
+  expect(waited).toBeGreaterThanOrEqual(290);
+  expect(held.length).toBe(1);
+  const counted = async () =>
+    (await registry.getSingleMetric('wacloud_gateway_queue_timeouts_total')!.get()).values.reduce((n, v) => n + v.value, 0);
+  expect(await counted()).toBe(1);
+  // Its turn comes once the held request ends: it is dropped unsent, and the next request is sent and answered.
+  held.shift()!();
+  expect((await first).status).toBe(200);
+  const next = await fetch(`${url}/v1/instances/i-aaaaaaaaaaaa/api/v1/after`, { method: 'POST', headers, body: '{}' });
+  expect({ status: next.status, body: await next.text() }).toEqual({ status: 200, body: 'done' });
+  expect(received.slice(before)).toEqual(['GET /v1/held', 'POST /v1/after']);
+  expect(await counted()).toBe(1);
+});
+
+test('sendUpstream: past its queue timeout a request is rejected at once and dropped unsent when its turn comes', async () => {
+  const pool = new Agent({ connections: 1 });
+  const before = received.length;
+  const send = (path: string, queueTimeoutMs?: number) =>
+    sendUpstream(pool, { origin: ep.publicUrl, path, method: 'POST', headers: {}, body: '{}' }, 1024, { queueTimeoutMs });
+  const first = send('/v1/held');
+  await until(() => held.length === 1, 'the held request');
+  const late = send('/v1/late', 100);
+  await expect(late).rejects.toThrow(QueueTimeoutError);
+  await expect(late).rejects.toMatchObject({ waitedMs: 100 });
+  held.shift()!();
+  expect((await first).statusCode).toBe(200);
+  const after = await send('/v1/after', 100);
+  expect(after.statusCode).toBe(200);
+  after.body?.resume(); // the stand-in's answer is chunked: it streams
+  expect(received.slice(before)).toEqual(['POST /v1/held', 'POST /v1/after']);
+  await pool.close();
 });
 
 test("sends that wait, the login and media downloads go around the cap: they never hold up the instance's other requests", async () => {

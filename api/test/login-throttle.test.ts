@@ -71,6 +71,33 @@ test('the owner at another address still logs in while the attacker is throttled
   expect((await login(a, 'owner@example.com', 'another-guess-1', '203.0.113.1')).status).toBe(429);
 });
 
+test("accepting an invitation with an existing account's password is throttled alike: 429 with Retry-After", async () => {
+  const owner = await login(a, 'owner@example.com', PASSWORD, '198.51.100.61');
+  expect(owner.status).toBe(200);
+  const inv = await a.call('POST', '/v1/invitations', {
+    token: owner.body.accessToken,
+    body: { email: 'shared@example.com', role: 'agent' },
+  });
+  expect(inv.status).toBe(201);
+  const accept = (password: string) =>
+    b.call('POST', '/v1/invitations/accept', {
+      body: { token: inv.body.token, password },
+      headers: { 'x-forwarded-for': '203.0.113.77' },
+    });
+  const statuses: number[] = [];
+  let refused: Awaited<ReturnType<typeof accept>> | undefined;
+  for (let i = 0; i < 8 && !refused; i++) {
+    const r = await accept(`wrong-password-${i}`);
+    statuses.push(r.status);
+    if (r.status === 429) refused = r;
+  }
+  expect(statuses.slice(0, -1).every((s) => s === 401)).toBe(true);
+  expect(refused?.body.error.code).toBe('too_many_attempts');
+  // The 30 s first delay of these replicas (LOGIN_BASE_DELAY_S), in whole seconds.
+  expect(Number(refused?.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+  expect(Number(refused?.headers.get('retry-after'))).toBeLessThanOrEqual(30);
+});
+
 test('two api processes on one database share the counters', async () => {
   for (let i = 0; i < 5; i++) expect((await login(a, 'shared@example.com', `wrong-password-${i}`, '203.0.113.2')).status).toBe(401);
   const onB = await login(b, 'shared@example.com', 'wrong-password-5', '203.0.113.2');

@@ -24,7 +24,9 @@ const GATEWAY_RESPONSES: Record<number, string> = {
   413: '`payload_too_large`: the body is larger than the limit',
   429: '`rate_limited`: too many requests from this address or tenant; the Retry-After header gives the wait in seconds',
   502: '`upstream_error`: the instance answered with an error',
-  503: '`instance_unavailable`: the instance is not reachable yet; retry shortly',
+  503:
+    '`instance_unavailable`: the instance is not reachable yet; retry shortly. `instance_busy`: the requests ahead of ' +
+    'this one at the instance did not finish within the queue timeout, so it was not sent; retry after the Retry-After header (seconds)',
   504: '`upstream_timeout`: the instance did not answer in time',
 };
 

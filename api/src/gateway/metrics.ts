@@ -11,10 +11,13 @@
  *   time. Streamed answers are not observed here: their relay time is the instance's and the client's as much as the
  *   gateway's.
  * A request whose client went away before its answer was sent is not observed.
+ * - `wacloud_gateway_queue_timeouts_total`: requests answered 503 `instance_busy` because no connection to their
+ *   instance was free within the queue timeout (`GatewayOptions.queueTimeoutMs`); never sent. Any increase means an
+ *   instance that cannot keep up with its clients, or is stuck.
  * Time before the gateway first sees a request (the api's event loop accepting and parsing it) is in neither; it is
  * the process's `nodejs_eventloop_lag_*` (BENCHMARKS.md, "Gateway: where a request's time goes").
  */
-import { Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry } from 'prom-client';
 
 /** Seconds; fine below 10 ms, where a gateway's own time lies. */
 const OWN_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
@@ -26,9 +29,11 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
 export interface GatewayMetrics {
   /** Records a proxied request: `upstreamMs` undefined when it never reached the instance; `ownMs` undefined when its answer streamed. */
   observe(method: string, ownMs: number | undefined, upstreamMs: number | undefined): void;
+  /** Counts a request refused unsent after waiting for a connection to its instance for the queue timeout. */
+  queueTimedOut(): void;
 }
 
-/** Registers the gateway's histograms on `registry` (see the file's docstring). */
+/** Registers the gateway's histograms and counter on `registry` (see the file's docstring). */
 export function createGatewayMetrics(registry: Registry): GatewayMetrics {
   const registers = [registry];
   const own = new Histogram({
@@ -45,7 +50,13 @@ export function createGatewayMetrics(registry: Registry): GatewayMetrics {
     buckets: UPSTREAM_BUCKETS,
     registers,
   });
+  const queueTimeouts = new Counter({
+    name: 'wacloud_gateway_queue_timeouts_total',
+    help: 'Proxied requests answered 503 instance_busy, never sent: no connection to their instance was free within the queue timeout',
+    registers,
+  });
   return {
+    queueTimedOut: () => queueTimeouts.inc(),
     observe(method, ownMs, upstreamMs) {
       const m = METHODS.has(method) ? method : 'other';
       if (ownMs !== undefined) own.observe({ method: m }, ownMs / 1000);

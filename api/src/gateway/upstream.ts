@@ -6,7 +6,8 @@
  *   gateway can send it with its headers in one write;
  * - any other answer (larger, chunked, unsized) is handed over at its headers as a `Readable` (`body`) that applies
  *   backpressure to the instance's connection (paused while the reader is behind) and errors if the answer breaks off.
- * Time limits are the dispatcher's `headersTimeout` / `bodyTimeout` options (undici's errors, as with `request`).
+ * Time limits are the dispatcher's `headersTimeout` / `bodyTimeout` options (undici's errors, as with `request`), and
+ * `queueTimeoutMs` for the wait until a connection is free to write the request on (a capped pool's queue).
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { Readable } from 'node:stream';
@@ -47,19 +48,40 @@ export class ClientGoneError extends Error {
 }
 
 /**
+ * The request was not sent: no connection to the instance was free to write it on within `waitedMs` (the pool's cap
+ * was busy with others). It never reaches the instance, so sending it again runs it once.
+ */
+export class QueueTimeoutError extends Error {
+  constructor(readonly waitedMs: number) {
+    super(`no connection to the instance was free within ${waitedMs} ms`);
+    this.name = 'QueueTimeoutError';
+  }
+}
+
+/** What may stop a request before it is written (both checked only until a connection takes it). */
+export interface SendGuard {
+  /**
+   * Asked when a connection is free to write the request on (after any wait in the dispatcher's queue): true aborts it
+   * unsent.
+   */
+  abandoned?: () => boolean;
+  /** Longest wait for a connection to write the request on, ms; beyond it the request is dropped unsent. None: no limit. */
+  queueTimeoutMs?: number;
+}
+
+/**
  * Sends `opts` through `dispatcher`; resolves with the answer (see the file's docstring).
  * @param wholeLimitBytes largest body collected whole, bytes.
- * @param abandoned asked when a connection is free to write the request on (after any wait in the dispatcher's queue):
- *   true aborts it unsent.
- * @throws ClientGoneError when `abandoned()` was true; undici's errors (connection refused or reset,
- *   `HeadersTimeoutError`, …) until the answer's headers; after them a failure ends `whole`'s collection with the
- *   error, or destroys `body` with it.
+ * @throws ClientGoneError when `guard.abandoned()` was true; QueueTimeoutError when no connection took the request
+ *   within `guard.queueTimeoutMs` (rejected at that moment; the request is dropped unsent when its turn comes);
+ *   undici's errors (connection refused or reset, `HeadersTimeoutError`, …) until the answer's headers; after them a
+ *   failure ends `whole`'s collection with the error, or destroys `body` with it.
  */
 export function sendUpstream(
   dispatcher: Dispatcher,
   opts: Dispatcher.DispatchOptions,
   wholeLimitBytes: number,
-  abandoned?: () => boolean,
+  guard: SendGuard = {},
 ): Promise<UpstreamAnswer> {
   return new Promise((resolve, reject) => {
     let chunks: Buffer[] | undefined; // collecting a whole body
@@ -67,15 +89,28 @@ export function sendUpstream(
     let stream: Readable | undefined;
     let settled = false;
     let ended = false; // the answer's body is complete, or failed
+    let expired: QueueTimeoutError | undefined; // the wait for a connection outlasted guard.queueTimeoutMs
+    let queueTimer: NodeJS.Timeout | undefined;
     const settle = (err?: Error) => {
       if (settled) return;
       settled = true;
+      if (queueTimer) clearTimeout(queueTimer);
       if (err) reject(err);
       else resolve(answer!);
     };
+    const { abandoned, queueTimeoutMs } = guard;
+    if (queueTimeoutMs !== undefined)
+      queueTimer = setTimeout(() => {
+        queueTimer = undefined;
+        expired = new QueueTimeoutError(queueTimeoutMs);
+        settle(expired);
+      }, queueTimeoutMs);
     dispatcher.dispatch(opts, {
       onRequestStart(controller: Controller) {
-        if (abandoned?.()) controller.abort(new ClientGoneError());
+        if (queueTimer) clearTimeout(queueTimer);
+        queueTimer = undefined;
+        if (expired) controller.abort(expired);
+        else if (abandoned?.()) controller.abort(new ClientGoneError());
       },
       onResponseStart(controller: Controller, statusCode: number, headers: IncomingHttpHeaders) {
         if (statusCode < 200) return; // 1xx: informational, the answer follows
