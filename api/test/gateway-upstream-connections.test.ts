@@ -6,16 +6,14 @@
  * `instance_busy`); requests that wait on WhatsApp or on their client go around the cap.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { pino } from 'pino';
-import { Histogram, Registry } from 'prom-client';
-import { withFront } from '@wacloud/kit';
+import { Registry } from 'prom-client';
 import { DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_UPSTREAM_CONNECTIONS, Gateway, INSTANCE_BUSY_RETRY_AFTER_S } from '../src/gateway.js';
 import { createGatewayMetrics } from '../src/gateway/metrics.js';
 import { waitsOnOthers } from '../src/gateway/connection-cap.js';
 import { QueueTimeoutError, sendUpstream } from '../src/gateway/upstream.js';
 import { Agent } from 'undici';
+import { INSTANCE_TOKEN, answerTokenCheck, gatewayListener, listen } from './gateway-stand-in.js';
 import type { InstanceEndpoints } from '../src/providers/index.js';
 
 let upstream: http.Server;
@@ -29,15 +27,9 @@ const received: string[] = [];
 /** Answers of `/v1/held` requests not yet given (they wait until released). */
 const held: (() => void)[] = [];
 
-const listen = async (s: http.Server) => {
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
-};
-
 beforeAll(async () => {
   upstream = http.createServer((req, res) => {
-    if (req.url === '/internal/v1/tokens/verify')
-      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"valid":true,"permissions":"rw"}');
+    if (answerTokenCheck(req, res)) return;
     received.push(`${req.method} ${req.url}`);
     working++;
     mostAtOnce = Math.max(mostAtOnce, working);
@@ -72,16 +64,12 @@ async function serveGateway(connections?: number, queueTimeoutMs?: number, regis
     queueTimeoutMs,
     metrics: registry && createGatewayMetrics(registry),
   });
-  const app = express();
-  app.use((_req, res) => void res.status(404).end());
-  const httpDuration = new Histogram({ name: 'h', help: 'h', labelNames: ['method', 'route', 'status_code'], registers: [] });
-  const s = http.createServer(withFront(app, gateway.front(), { logger: pino({ level: 'silent' }), httpDuration }));
+  const s = http.createServer(gatewayListener(gateway));
   servers.push(s);
   return listen(s);
 }
 
-const token = `wai_0123456789abcdef_${'A'.repeat(43)}`;
-const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+const headers = { authorization: `Bearer ${INSTANCE_TOKEN}`, 'content-type': 'application/json' };
 
 /** Waits until `cond()` holds, polling every 10 ms, for up to 5 s. */
 async function until(cond: () => boolean, what: string): Promise<void> {

@@ -9,13 +9,10 @@
 import { createHash } from 'node:crypto';
 import http from 'node:http';
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
-import express from 'express';
 import { pino } from 'pino';
-import { Histogram } from 'prom-client';
-import { withFront } from '@wacloud/kit';
 import { DEFAULT_UPSTREAM_TIMEOUT_MS, Gateway, forwardablePath } from '../src/gateway.js';
 import type { InstanceEndpoints } from '../src/providers/index.js';
+import { INSTANCE_TOKEN as token, answerTokenCheck, gatewayListener as gatewayApp, listen } from './gateway-stand-in.js';
 
 let upstream: http.Server;
 let gatewayServer: http.Server;
@@ -28,16 +25,10 @@ const onUncaught = (err: unknown) => uncaught.push(err);
 const LARGE = Buffer.from(Array.from({ length: 1024 * 1024 }, (_, i) => (i * 7) % 251));
 const endlessClosed = Promise.withResolvers<void>();
 
-const listen = async (s: http.Server) => {
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
-};
-
 beforeAll(async () => {
   process.on('uncaughtException', onUncaught);
   upstream = http.createServer((req, res) => {
-    if (req.url === '/internal/v1/tokens/verify')
-      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"valid":true,"permissions":"rw"}');
+    if (answerTokenCheck(req, res)) return;
     if (req.url === '/v1/hang') return; // never answers
     if (req.url === '/v1/broken') {
       res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': String(1024 * 1024) });
@@ -90,14 +81,6 @@ beforeAll(async () => {
   gatewayUrl = await listen(gatewayServer);
 });
 
-/** A request listener of just the gateway (kit's withFront, as the api serves it; other paths 404). */
-function gatewayApp(gateway: Gateway): http.RequestListener {
-  const app = express();
-  app.use((_req, res) => void res.status(404).end());
-  const httpDuration = new Histogram({ name: 'h', help: 'h', labelNames: ['method', 'route', 'status_code'], registers: [] });
-  return withFront(app, gateway.front(), { logger: pino({ level: 'silent' }), httpDuration });
-}
-
 /** Serves `gateway` on a loopback port; closed after all tests. */
 async function serve(gateway: Gateway): Promise<string> {
   const s = http.createServer(gatewayApp(gateway));
@@ -110,8 +93,6 @@ afterAll(async () => {
   for (const s of [gatewayServer, upstream, ...servers]) s?.closeAllConnections();
   await Promise.all([gatewayServer, upstream, ...servers].map((s) => new Promise((r) => s?.close(r))));
 });
-
-const token = `wai_0123456789abcdef_${'A'.repeat(43)}`;
 
 test('an upstream body that breaks off after the headers cuts the response short; the gateway keeps serving', async () => {
   const res = await fetch(`${gatewayUrl}/v1/instances/i-aaaaaaaaaaaa/api/v1/broken`, {

@@ -5,31 +5,25 @@
  * in one write (its socket corked for that turn of the event loop) — a frame left behind by that would never arrive.
  */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { pino } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import { Gateway } from '../src/gateway.js';
 import type { InstanceEndpoints } from '../src/providers/index.js';
+import { INSTANCE_TOKEN as token, answerTokenCheck, listen as listenOn } from './gateway-stand-in.js';
 
 const BURST = 2_000;
-const token = `wai_0123456789abcdef_${'A'.repeat(43)}`;
 let upstream: http.Server;
 let gatewayServer: http.Server;
 let gatewayUrl: string;
 /** Every TCP connection either server accepted (upgraded ones too), destroyed at the end. */
 const sockets = new Set<Socket>();
 
-const listen = async (s: http.Server) => {
-  s.on('connection', (c) => sockets.add(c));
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  return `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
-};
+const listen = (s: http.Server) => listenOn(s.on('connection', (c) => sockets.add(c)));
 
 beforeAll(async () => {
   upstream = http.createServer((req, res) => {
-    if (req.url === '/internal/v1/tokens/verify')
-      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"valid":true,"permissions":"rw"}');
-    res.writeHead(404).end();
+    if (!answerTokenCheck(req, res)) res.writeHead(404).end();
   });
   const wss = new WebSocketServer({ server: upstream, path: '/v1/events' });
   wss.on('connection', (ws) => {
