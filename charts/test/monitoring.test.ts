@@ -20,6 +20,7 @@ const ALERTS = [
   'WacloudBillingRunMissed',
   'WacloudInstanceSessionFailed',
   'WacloudWebhookBacklogGrowing',
+  'WacloudGatewayInstanceBusy',
   'WacloudInstanceMemoryNearLimit',
 ];
 
