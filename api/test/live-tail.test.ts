@@ -2,7 +2,8 @@
  * The live log's tail (`src/live/log-store.ts`, docs/team.md §2) on a real MongoDB-wire server: it reads runs of
  * events per query (counted with the driver's command monitoring) and keeps the log's guarantees — every id once, in
  * order, across replicas; a missing id holds the events after it back until it appears or `gapSkipMs` passed, then
- * is skipped for good; a replica left behind by pruning skips what was pruned.
+ * is skipped for good; a replica left behind by pruning skips what was pruned; a replica whose tail stood still
+ * longer than the retention never appends an id that was pruned meanwhile.
  */
 import mongoose from 'mongoose';
 import { pino } from 'pino';
@@ -31,7 +32,7 @@ const ev = (n: number): LiveEventInput => ({ type: 'message.new', data: { n }, a
 const doc = (id: number): LiveEventDoc => ({ _id: id, ...ev(id), at: new Date() });
 
 /** A replica on its own client over database `db`: its store, the ids its tail handed on, and its reads so far. */
-async function replica(db: string, o: { pollMs?: number; gapSkipMs?: number; batch?: number } = {}) {
+async function replica(db: string, o: { pollMs?: number; gapSkipMs?: number; batch?: number; retentionMs?: number } = {}) {
   const client = new mongoose.mongo.MongoClient(mongo.dbUri(db), { monitorCommands: true });
   clients.push(client);
   await client.connect();
@@ -132,3 +133,20 @@ test('more missing ids than a read takes, and ids pruned while held back at a mi
   expect((await a.store.since(40))?.map((e) => e.event.id)).toEqual([41, 42]);
   expect(await a.store.since(2)).toBeUndefined(); // 3 pruned
 }, 60_000);
+
+test('a replica whose tail stood still past half the retention reads the newest id before appending: no pruned id is taken again', async () => {
+  const db = uniqueDbName('tailreuse');
+  const a = await replica(db, { retentionMs: 400 });
+  const b = await replica(db, { retentionMs: 400 });
+  // A's process stands still (its tail reads nothing), while B appends and, past the retention, prunes.
+  await a.store.stop();
+  await b.store.appendMany(range(1, 5).map(ev));
+  await eventually(() => b.ids.length === 5, 10_000);
+  await sleep(450);
+  expect(await b.store.prune()).toBe(4); // 1…4; the newest, 5, is kept
+  // A knew no id above 0: without reading the newest first it would take 1 again, behind B's tail.
+  expect(await a.store.append(ev(6))).toBe(6);
+  expect(await a.store.appendMany([ev(7), ev(8)])).toEqual([7, 8]);
+  await eventually(() => b.ids.length === 8, 10_000);
+  expect(b.ids).toEqual(range(1, 8));
+}, 30_000);

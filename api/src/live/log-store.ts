@@ -2,7 +2,10 @@
  * The live log in the api database (docs/team.md §2): collection `live_events`, `_id` a gap-free integer.
  * - Append: a unique insert of `max + 1`, where `max` is the highest id this replica knows (its tail's position or its
  *   last append); on a duplicate key another replica took it, so the next one is tried. FerretDB v1 makes only unique
- *   inserts atomic, which is all this needs; an id is never allocated without its record, so there are no gaps.
+ *   inserts atomic, which is all this needs; an id is never allocated without its record, so there are no gaps. When
+ *   the tail has not read the newest id for half the retention (the process was paused, or its reads failed), the
+ *   append reads it first: ids above what this replica knows may have been appended and pruned meanwhile, and one of
+ *   them taken again would sit behind every other replica's tail, never handed on there.
  * - Tail: every replica reads the log at once after its own appends and every `pollMs` otherwise, and hands each
  *   event, in id order, to its listeners — runs of up to {@link TAIL_BATCH} events per read. A read is one query when
  *   idle or one event behind: the newest record (`sort({_id: -1}).limit(1)`); further behind, one more: the window of
@@ -59,6 +62,8 @@ export class LiveLogStore implements LiveLog {
   /** Set by this replica's appends: the tail reads again before sleeping (an append during a read is not missed). */
   #appended = false;
   #slack = WINDOW_SLACK;
+  /** When (Date.now()) the last read of the newest id that answered began: the tail's, start's, or an append's. */
+  #readAt = 0;
 
   /**
    * @param o.pollMs how often the tail reads when idle, ms; `gapSkipMs` how long a missing id is waited for (default
@@ -72,12 +77,8 @@ export class LiveLogStore implements LiveLog {
   /** Creates the index and starts tailing from the newest record. */
   async start(): Promise<void> {
     await this.col.createIndex({ at: 1 });
-    const last = await this.col
-      .find({}, { projection: { _id: 1 } })
-      .sort({ _id: -1 })
-      .limit(1)
-      .next();
-    this.#head = this.#known = last?._id ?? 0;
+    this.#head = await this.readNewestId();
+    this.#known = this.#head;
     this.#stopped = false;
     this.#loop = this.tail();
   }
@@ -99,9 +100,32 @@ export class LiveLogStore implements LiveLog {
     return () => this.#listeners.delete(fn);
   }
 
+  /** The newest id in the log (0: none), read now; this replica knows it from then on. */
+  private async readNewestId(): Promise<number> {
+    const at = Date.now();
+    const last = await this.col
+      .find({}, { projection: { _id: 1 } })
+      .sort({ _id: -1 })
+      .limit(1)
+      .next();
+    this.#readAt = Math.max(this.#readAt, at);
+    this.#known = Math.max(this.#known, last?._id ?? 0);
+    return last?._id ?? 0;
+  }
+
+  /**
+   * Before an append picks its id: when the newest id was last read half the retention ago or longer, reads it again
+   * (see the file's docstring). Records appended after a read of the newest are pruned a retention after it at the
+   * earliest, so an id above the one read then cannot have been freed sooner; half leaves room for replicas' clocks.
+   */
+  private async knowNewest(): Promise<void> {
+    if (Date.now() - this.#readAt >= this.o.retentionMs / 2) await this.readNewestId();
+  }
+
   /** {@inheritDoc LiveLog.append} @throws Error when `data` is larger than 64 KiB serialised. */
   async append(e: LiveEventInput): Promise<number> {
     if (Buffer.byteLength(JSON.stringify(e.data) ?? '') > MAX_DATA_BYTES) throw new Error(`live event ${e.type}: data above 64 KiB`);
+    await this.knowNewest();
     let id = Math.max(this.#known, this.#head) + 1;
     for (;;) {
       try {
@@ -125,6 +149,7 @@ export class LiveLogStore implements LiveLog {
   async appendMany(events: LiveEventInput[]): Promise<number[]> {
     for (const e of events)
       if (Buffer.byteLength(JSON.stringify(e.data) ?? '') > MAX_DATA_BYTES) throw new Error(`live event ${e.type}: data above 64 KiB`);
+    await this.knowNewest();
     const ids: number[] = [];
     let id = Math.max(this.#known, this.#head) + 1;
     while (ids.length < events.length) {
@@ -204,7 +229,9 @@ export class LiveLogStore implements LiveLog {
    */
   private async step(): Promise<boolean> {
     const head = this.#head;
+    const readAt = Date.now();
     const newest = await this.col.find({}).sort({ _id: -1 }).limit(1).next();
+    this.#readAt = Math.max(this.#readAt, readAt);
     if (!newest || newest._id <= head) {
       this.#gapSince = undefined;
       return false;
