@@ -25,7 +25,8 @@ export function apiOpenApi(routes: RouteDef[]): Record<string, unknown> {
       'WebSocket `/v1/instances/{id}/api/v1/events` (close codes: 1001 api shutting down, 1009 frame above 64 KiB, 4401 revoked, ' +
       '4403 re-scoped, 4429 too many open streams for this account). Gateway requests count against a budget per client ' +
       'address and per tenant: beyond it `429 rate_limited` with a Retry-After header (seconds); an instance that does not ' +
-      'answer in time is `504 upstream_timeout`. Money is in minor currency units. Errors: `{error: {code, message}}`.',
+      'answer in time is `504 upstream_timeout`; one still busy with the requests ahead after the queue timeout (20 s) is ' +
+      '`503 instance_busy` with a Retry-After header, the request not sent. Money is in minor currency units. Errors: `{error: {code, message}}`.',
     groups: [{ server: 'api', routes }],
     securitySchemes: { accessToken: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
     security: (scope) => (scope === 'none' ? [] : [{ accessToken: [] }]),
