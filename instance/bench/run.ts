@@ -5,7 +5,7 @@
  *
  * Sizes (flag, else environment variable, else default):
  *   --messages / BENCH_MESSAGES     ingestion: messages per run (N)                    default 20000
- *   --runs / BENCH_RUNS             ingestion: runs per side (median reported)         default 3
+ *   --runs / BENCH_RUNS             ingestion, history, media: runs per side (median)  default 3
  *   --yield-every / BENCH_YIELD     ingestion: emits between event-loop yields         default 500
  *   --stored / BENCH_STORED         query: stored messages (M)                         default 100000
  *   --iterations / BENCH_ITERATIONS query: timed calls per query and side (K)          default 100
@@ -209,17 +209,17 @@ function printHistory(r: HistoryResult): void {
 
 function printMedia(r: MediaBenchResult): void {
   out(
-    `Media sends — ${fmt(r.files)} images of ${fmt(r.fileBytes)} bytes, limiter off, an engine that sends instantly, ${r.concurrency} uploads in flight`,
+    `Media sends — ${fmt(r.files)} images of ${fmt(r.fileBytes)} bytes, limiter off, an engine that sends instantly, ${r.concurrency} uploads in flight, median of ${r.runs} runs per side (path, raw alternating; fresh databases)`,
   );
   out('  path: POST /v1/messages/media (multipart, magic-byte check, GridFS write, queued) → sender loop → engine → all sent');
   out('  raw:  GridFSBucket.openUploadStream of the same bytes through the driver, same concurrency, same server');
   out();
   out(
     table(
-      ['side', 'MB/s', 'wall ms'],
+      ['side', 'MB/s (median)', 'wall ms (median)', 'runs (ms)'],
       [
-        ['path', r.path.mbPerSec, r.path.wallMs],
-        ['raw GridFS', r.raw.mbPerSec, r.raw.wallMs],
+        ['path', r.path.mbPerSec, r.path.wallMs, r.path.runsMs.map(fmt).join(' / ')],
+        ['raw GridFS', r.raw.mbPerSec, r.raw.wallMs, r.raw.runsMs.map(fmt).join(' / ')],
       ],
     ),
   );
@@ -300,6 +300,7 @@ async function main(): Promise<void> {
         files: sizes.mediaFiles,
         fileBytes: sizes.mediaBytes,
         concurrency: sizes.mediaConcurrency,
+        runs: sizes.runs,
         log,
       });
       printMedia(report.media);
