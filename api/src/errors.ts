@@ -65,7 +65,7 @@ export const ERROR_CATALOGUE = withKitErrors({
   instance_unavailable: { status: 503, message: 'The instance is not reachable yet; retry shortly.' },
   instance_busy: {
     status: 503,
-    message: 'The instance is busy with the requests ahead of this one, which was not sent; retry after the Retry-After header.',
+    message: 'The instance is busy with the requests ahead of this one, so this one was not sent; retry after Retry-After seconds.',
   },
   provider_unavailable: { status: 503, message: 'The instance runtime is unavailable; retry shortly.' },
   busy: { status: 503, message: 'The account is busy with another operation; retry.' },

@@ -10,10 +10,10 @@
  *   record, a held request body, writing the answer. Requests the gateway refuses itself (401, 429, …) are all own
  *   time. Streamed answers are not observed here: their relay time is the instance's and the client's as much as the
  *   gateway's.
- * A request whose client went away before its answer was sent is not observed.
+ * A request whose client went away before its answer was sent is in neither histogram.
  * - `wacloud_gateway_queue_timeouts_total`: requests answered 503 `instance_busy` because no connection to their
  *   instance was free within the queue timeout (`GatewayOptions.queueTimeoutMs`); never sent. Any increase means an
- *   instance that cannot keep up with its clients, or is stuck.
+ *   instance that cannot keep up with its clients, or is stuck (the chart's alert `WacloudGatewayInstanceBusy`).
  * Time before the gateway first sees a request (the api's event loop accepting and parsing it) is in neither; it is
  * the process's `nodejs_eventloop_lag_*` (BENCHMARKS.md, "Gateway: where a request's time goes").
  */
