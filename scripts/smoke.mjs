@@ -4,7 +4,8 @@
 // A tenant's first minutes against a deployed wacloud: register → log in → deposit → create an instance → wait until
 // it runs → start its WhatsApp login (a QR to scan) with a w token → issue an r token and read the session through the
 // gateway → delete the instance → wait until it is gone. Prints each step with its duration; exits 1 on the first
-// failure, naming the step. Needs a deployment whose instances can reach WhatsApp (engine webjs) or a simnet.
+// failure, naming the step (after deleting the instance it created, when it got that far). Needs a deployment whose
+// instances can reach WhatsApp (engine webjs) or a simnet.
 const base = (process.argv[2] ?? '').replace(/\/$/, '');
 if (!/^https?:\/\//.test(base)) {
   console.error('usage: node scripts/smoke.mjs <api base URL, e.g. http://127.0.0.1:3000>');
@@ -53,7 +54,20 @@ async function step(name, fn) {
     return r;
   } catch (err) {
     console.log(`FAIL ${name}: ${err.message}`);
+    await cleanUp();
     process.exit(1);
+  }
+}
+
+// The instance this run created, deleted again when a later step fails (a smoke run leaves nothing billed behind).
+let created;
+async function cleanUp() {
+  if (!created) return;
+  try {
+    await call('DELETE', `/v1/instances/${created}`);
+    console.log(`     deleted instance ${created} (cleanup)`);
+  } catch (err) {
+    console.log(`     could not delete instance ${created}: ${err.message}`);
   }
 }
 
@@ -67,6 +81,7 @@ await step('deposit one month', () =>
   call('POST', '/v1/wallet/deposits', { amount: pricing.monthlyPriceMinor }, token, { 'idempotency-key': `smoke-${Date.now()}` }),
 );
 const inst = await step('create instance', () => call('POST', '/v1/instances', { name: 'smoke' }));
+created = inst.id;
 // A new instance has no session yet (STOPPED) until someone logs it in; a restarted one resumes its own.
 const ready = await step('instance running, its session answering', () =>
   until('the instance to run', async () => {
@@ -85,6 +100,7 @@ await step('the r token reaches the instance through the gateway', () =>
   call('GET', `/v1/instances/${inst.id}/api/v1/token`, undefined, rToken.token),
 );
 await step('delete instance', () => call('DELETE', `/v1/instances/${inst.id}`));
+created = undefined;
 await step('instance gone', () =>
   until('the instance to disappear', async () => {
     const list = await call('GET', '/v1/instances');

@@ -23,17 +23,30 @@ node - "$out" kit testenv crds kube-runtime simnet instance operator api charts 
 const fs = require('fs'), path = require('path');
 const [dir, ...workspaces] = process.argv.slice(2);
 let passed = 0, failed = 0, broken = 0;
+// A digest of every failure just above the closing line (a CI log shown by its head and tail still names them):
+// the test, then the first lines of its message without colour codes.
+const digest = [];
+const brief = (text, lines = 14) => text.replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => l.trim()).slice(0, lines).map((l) => `    ${l.slice(0, 240)}`).join('\n');
 for (const ws of workspaces) {
   const f = path.join(dir, `${ws}.json`);
   if (!fs.existsSync(f)) { console.log(`${ws}: jest wrote no results`); broken++; continue; }
   const r = JSON.parse(fs.readFileSync(f, 'utf8'));
   passed += r.numPassedTests; failed += r.numFailedTests;
   broken += r.numRuntimeErrorTestSuites ?? 0;
+  for (const file of r.testResults ?? []) {
+    const failures = (file.assertionResults ?? []).filter((a) => a.status === 'failed');
+    for (const a of failures) digest.push(`✕ ${ws}: ${a.fullName}\n${brief((a.failureMessages ?? []).join('\n'))}`);
+    if (!failures.length && file.status === 'failed') digest.push(`✕ ${ws}: ${path.basename(file.name)} (suite)\n${brief(file.message ?? '')}`);
+  }
 }
-// The end-to-end run prints its own line "e2e: N passed, N failed".
+// The end-to-end run prints its own line "e2e: N passed, N failed" (and "e2e: failed: …" naming its failures).
 const e2eLog = path.join(dir, 'e2e.log');
-const m = fs.existsSync(e2eLog) ? /e2e: (\d+) passed, (\d+) failed/.exec(fs.readFileSync(e2eLog, 'utf8')) : null;
+const e2eText = fs.existsSync(e2eLog) ? fs.readFileSync(e2eLog, 'utf8') : '';
+const m = /e2e: (\d+) passed, (\d+) failed/.exec(e2eText);
 if (m) { passed += Number(m[1]); failed += Number(m[2]); } else { console.log('dashboard e2e: no result line'); broken++; }
+const e2eFailed = /^e2e: failed: .*$/m.exec(e2eText);
+if (e2eFailed) digest.push(`✕ dashboard e2e\n    ${e2eFailed[0].slice(0, 1000)}`);
+if (digest.length) console.log(`── failures (${digest.length}; whole messages above and in test-results/)\n${digest.slice(0, 12).join('\n')}`);
 if (broken) console.log(`${broken} test suite(s) failed to run`);
 console.log(`${passed} passed, ${failed + broken} failed`);
 process.exit(failed + broken ? 1 : 0);

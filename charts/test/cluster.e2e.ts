@@ -98,6 +98,20 @@ async function openForward(): Promise<void> {
   apiBase = `http://127.0.0.1:${port}`;
 }
 
+/** One line per instance, StatefulSet, pod and claim in the instances' namespace (a failure's first lines). */
+async function instancesAtAGlance(): Promise<string> {
+  const wai = await kubectl([
+    '-n',
+    INSTANCES_NS,
+    'get',
+    'whatsappinstances',
+    '-o',
+    'custom-columns=INSTANCE:.metadata.name,PHASE:.status.phase,SESSION:.status.session.state,WHY:.status.session.reason,READY:.status.conditions[?(@.type=="Ready")].message',
+  ]);
+  const rest = await kubectl(['-n', INSTANCES_NS, 'get', 'statefulsets,pods,pvc', '-o', 'wide']);
+  return `${wai.stdout}${wai.stderr}${rest.stdout}${rest.stderr}`;
+}
+
 async function diagnostics(): Promise<string> {
   if (!cluster) return '';
   const pods = await kubectl(['get', 'pods', '-A', '-o', 'wide']);
@@ -171,7 +185,10 @@ describe('the chart on a real single-node cluster', () => {
   test('scripts/smoke.mjs passes against the port-forwarded api (an instance pod runs and asks for a scan)', async () => {
     await openForward();
     const smoke = await run(process.execPath, [path.join(repoRoot, 'scripts', 'smoke.mjs'), apiBase], { SMOKE_TIMEOUT_MS: '300000' });
-    if (smoke.code !== 0) throw new Error(`smoke failed:\n${smoke.out}\n${await diagnostics()}`);
+    if (smoke.code !== 0) {
+      const failed = /^FAIL .*$/m.exec(smoke.out)?.[0] ?? `exit ${smoke.code}`;
+      throw new Error(`smoke failed: ${failed}\n${await instancesAtAGlance()}\n${smoke.out}\n${await diagnostics()}`);
+    }
     expect(smoke.out).toContain('smoke: all steps passed');
   }, 600_000);
 
