@@ -119,8 +119,9 @@ export function corefile(o: { bind: string; kubeconfig: string }): string {
 
 /**
  * Manifests the harness applies once the apiserver runs: the `kube-dns` Service at {@link CLUSTER_DNS_IP} whose
- * EndpointSlice is CoreDNS on the node, the default StorageClass and `pvCount` hostPath PersistentVolumes under
- * `pvDir` (statically provisioned, Retain: a released volume is not reused).
+ * EndpointSlice is CoreDNS on the node, the default StorageClass (WaitForFirstConsumer: the scheduler binds claims)
+ * and `pvCount` hostPath PersistentVolumes under `pvDir` (statically provisioned, Retain: a released volume is not
+ * reused).
  */
 export function clusterManifests(o: { nodeIp: string; pvDir: string; pvCount: number; pvCapacity: string }): string {
   const docs: object[] = [
@@ -157,7 +158,13 @@ export function clusterManifests(o: { nodeIp: string; pvDir: string; pvCount: nu
       metadata: { name: STORAGE_CLASS, annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
       provisioner: 'kubernetes.io/no-provisioner',
       reclaimPolicy: 'Retain',
-      volumeBindingMode: 'Immediate',
+      // The scheduler binds a claim to a volume as it places the pod (kind's default class does the same). With
+      // `Immediate`, a pod the scheduler met before the PV controller had bound its new claim was rejected ("unbound
+      // immediate PersistentVolumeClaims") and at times stayed parked after the binding, until the scheduler's
+      // 5-minute flush of unschedulable pods: StatefulSets with a new claim each, one after another on this node,
+      // had one pod of 26 Running after 326 s (kube-scheduler 1.33; the chart suite's first instance once in CI),
+      // against 200 of 200 within 3 s (the cluster's first within 23 s) with WaitForFirstConsumer.
+      volumeBindingMode: 'WaitForFirstConsumer',
     },
   ];
   for (let i = 0; i < o.pvCount; i++) {
