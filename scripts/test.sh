@@ -26,7 +26,9 @@ let passed = 0, failed = 0, broken = 0;
 // A digest of every failure just above the closing line (a CI log shown by its head and tail still names them):
 // the test, then the first lines of its message without colour codes.
 const digest = [];
-const brief = (text, lines = 14) => text.replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => l.trim()).slice(0, lines).map((l) => `    ${l.slice(0, 240)}`).join('\n');
+const brief = (text, lines = 14) =>
+  text.replace(/\x1b\[[0-9;]*m/g, '').split('\n').filter((l) => l.trim()).slice(0, lines)
+    .map((l) => `    ${l.slice(0, 240)}`).join('\n');
 for (const ws of workspaces) {
   const f = path.join(dir, `${ws}.json`);
   if (!fs.existsSync(f)) { console.log(`${ws}: jest wrote no results`); broken++; continue; }

@@ -98,7 +98,7 @@ async function openForward(): Promise<void> {
   apiBase = `http://127.0.0.1:${port}`;
 }
 
-/** One line per instance, StatefulSet, pod and claim in the instances' namespace (a failure's first lines). */
+/** One line per instance, StatefulSet, pod and claim in the instances' namespace (the first lines of diagnostics). */
 async function instancesAtAGlance(): Promise<string> {
   const wai = await kubectl([
     '-n',
@@ -112,13 +112,18 @@ async function instancesAtAGlance(): Promise<string> {
   return `${wai.stdout}${wai.stderr}${rest.stdout}${rest.stderr}`;
 }
 
+/**
+ * What a failure's message carries: the instances at a glance, every pod, the newest events (4,000 characters), the
+ * api's and the operator's last 20 log lines, and the last 1,500 characters of each node and control-plane process's
+ * log.
+ */
 async function diagnostics(): Promise<string> {
   if (!cluster) return '';
   const pods = await kubectl(['get', 'pods', '-A', '-o', 'wide']);
   const events = await kubectl(['get', 'events', '-A', '--sort-by=.lastTimestamp']);
   const logs: string[] = [];
   for (const c of ['api', 'operator']) logs.push((await kubectl(['-n', NS, 'logs', `deploy/${RELEASE}-${c}`, '--tail=20'])).stdout);
-  return `${pods.stdout}\n${events.stdout.slice(-4000)}\n${logs.join('\n')}\n${cluster.logs(1500)}`;
+  return `${await instancesAtAGlance()}\n${pods.stdout}\n${events.stdout.slice(-4000)}\n${logs.join('\n')}\n${cluster.logs(1500)}`;
 }
 
 beforeAll(async () => {
@@ -187,7 +192,7 @@ describe('the chart on a real single-node cluster', () => {
     const smoke = await run(process.execPath, [path.join(repoRoot, 'scripts', 'smoke.mjs'), apiBase], { SMOKE_TIMEOUT_MS: '300000' });
     if (smoke.code !== 0) {
       const failed = /^FAIL .*$/m.exec(smoke.out)?.[0] ?? `exit ${smoke.code}`;
-      throw new Error(`smoke failed: ${failed}\n${await instancesAtAGlance()}\n${smoke.out}\n${await diagnostics()}`);
+      throw new Error(`smoke failed: ${failed}\n${await diagnostics()}\n--- smoke output ---\n${smoke.out}`);
     }
     expect(smoke.out).toContain('smoke: all steps passed');
   }, 600_000);
