@@ -610,11 +610,15 @@ async function main(): Promise<number> {
       await p.goto('/profile');
       await p.locator('#pref-locale').selectOption('pt-BR');
       await p.getByRole('heading', { name: LOCALE_PAGES['pt-BR'].profile, level: 1 }).waitFor();
+      // Saving the zone reloads the page once the api answered: marked, so the walk below waits for the new page
+      // (navigating away before it came was interrupted by the reload).
+      await p.evaluate(() => ((window as unknown as { beforeZone?: boolean }).beforeZone = true));
       await p.getByTestId('time-zone').selectOption('America/Sao_Paulo');
       await until('the saved preferences', async () => {
         const m = await me();
         return m.locale === 'pt-BR' && m.timeZone === 'America/Sao_Paulo';
       });
+      await until('the reload after saving the zone', () => p.evaluate(() => !(window as unknown as { beforeZone?: boolean }).beforeZone));
       await p.getByRole('heading', { name: LOCALE_PAGES['pt-BR'].profile, level: 1 }).waitFor();
       await until('the time zone after the reload', async () => (await p.getByTestId('time-zone').inputValue()) === 'America/Sao_Paulo');
       await walk(LOCALE_PAGES['pt-BR'], 'America/Sao_Paulo');
