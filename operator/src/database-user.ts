@@ -2,7 +2,8 @@
  * The database user of each instance (`@wacloud/kit/mongo-users`): named like the instance's database, `readWrite` on
  * it only, with a random password that lives only in the instance's internal Secret (inside its `mongodb-uri`). The
  * operator holds the admin credential (DEFAULT_MONGODB_URI): it ensures the user before writing the Secret and drops it
- * in the finalizer. Instances that name their own Secret (`spec.mongodb.secretRef`) get no user from the operator.
+ * in the finalizer, and drops a former one once the Secret no longer names it (`spec.mongodb.database` renamed, or
+ * `spec.mongodb.secretRef` set). Instances that name their own Secret get no user from the operator.
  */
 import type { Logger } from 'pino';
 import { detectDatabaseUsers, newDatabasePassword, type DatabaseUsers, type DatabaseUsersKind } from '@wacloud/kit/mongo-users';
@@ -15,6 +16,19 @@ export function storedPassword(uri: string | undefined, username: string): strin
   const m = /^mongodb(?:\+srv)?:\/\/([^:@/?#]*):([^@/?#]*)@/.exec(uri ?? '');
   if (!m || decodeURIComponent(m[1]!) !== username) return undefined;
   return decodeURIComponent(m[2]!) || undefined;
+}
+
+/**
+ * The operator-made user a Secret's stored `uri` names that `wai` no longer uses, or undefined: a user named like the
+ * database in the URI's path (how {@link InstanceDatabaseUsers.ensure} names them; the default server's shared
+ * credential never is), other than the user `wai` gets now (none with `spec.mongodb.secretRef`).
+ */
+export function formerUser(uri: string | undefined, wai: WhatsAppInstance): string | undefined {
+  const m = /^mongodb(?:\+srv)?:\/\/([^:@/?#]+):[^@/?#]*@[^/?#]*\/([^/?#]+)/.exec(uri ?? '');
+  if (!m) return undefined;
+  const user = decodeURIComponent(m[1]!);
+  if (user !== decodeURIComponent(m[2]!)) return undefined;
+  return wai.spec.mongodb?.secretRef || user !== databaseName(wai) ? user : undefined;
 }
 
 /** Ensures and drops instances' database users; the kind of server is detected on first use (and logged once). */
@@ -61,6 +75,16 @@ export class InstanceDatabaseUsers {
     if (wai.spec.mongodb?.secretRef) return;
     const db = databaseName(wai);
     await (await this.get()).drop({ db, username: db });
+  }
+
+  /**
+   * Drops the former user a replaced Secret's `storedUri` named ({@link formerUser}; missing: fine) — called once the
+   * Secret names the new one, so no Secret ever names a dropped user.
+   * @throws Error when the server cannot be reached or refuses.
+   */
+  async dropFormer(wai: WhatsAppInstance, storedUri: string | undefined): Promise<void> {
+    const user = formerUser(storedUri, wai);
+    if (user) await (await this.get()).drop({ db: user, username: user });
   }
 
   async close(): Promise<void> {

@@ -378,9 +378,9 @@ export class InstanceReconciler {
    * The internal Secret: its key is created once and carried over forever. Missing from the cache, it is created with
    * a POST, which the apiserver refuses when it exists after all (then, and whenever the Secret is not verified, the
    * stored key is read from the apiserver: the cache holds no Secret data) — so a stale cache cannot make a second key.
-   * With per-instance database users it is read first (see the module comment). Applied when it differs, or when it
-   * holds a MongoDB URI the instance no longer needs (`spec.mongodb.secretRef` set): the apply removes it. `hash`: of
-   * the desired Secret with placeholders ({@link desiredHashes}).
+   * With per-instance database users it is read first (module comment), and a user it named and no longer does is
+   * dropped once it is applied (else a `DatabaseUserNotDropped` event). Applied when it differs, or holds a MongoDB URI
+   * the instance no longer needs (`spec.mongodb.secretRef` set: a key the builder drops, unseen by a subset check).
    */
   private async ensureSecret(wai: WhatsAppInstance, hash: string, log: ReconcileLog): Promise<void> {
     const { config, state, client } = this.d;
@@ -403,7 +403,6 @@ export class InstanceReconciler {
     // The instance's own database user first: the Secret never names a user that does not exist yet.
     const mongoUri = await this.d.databaseUsers?.ensure(wai, decoded(MONGODB_URI_SECRET_KEY));
     const desired = build(decoded(INTERNAL_KEY_SECRET_KEY), mongoUri);
-    // A subset check cannot see a key the builder no longer produces: the MongoDB URI once spec.mongodb.secretRef is set.
     const uriDropped = current?.data?.[MONGODB_URI_SECRET_KEY] !== undefined && desired.data?.[MONGODB_URI_SECRET_KEY] === undefined;
     if (current && !uriDropped && isSubset(desired, current)) {
       this.verified.set(key, current.metadata?.resourceVersion, hash);
@@ -411,6 +410,8 @@ export class InstanceReconciler {
     }
     const applied = await this.writes.apply(desired, current, log);
     this.verified.set(key, applied.metadata?.resourceVersion, hash);
+    const dropped = this.d.databaseUsers?.dropFormer(wai, decoded(MONGODB_URI_SECRET_KEY));
+    await dropped?.catch((err: Error) => this.d.events.record(wai, 'Warning', 'DatabaseUserNotDropped', err.message));
   }
 
   /**

@@ -2,7 +2,7 @@
  * The operator gives each instance its own database user, limited to its database, on a server that enforces it
  * (FerretDB on PostgreSQL): the internal Secret's `mongodb-uri` carries only that user's credentials and database,
  * they reach the instance's database and are refused on another instance's and on the api's; the password is kept
- * across reconciles; the finalizer drops the user.
+ * across reconciles; the finalizer drops the user, and so does a rename of the database or a Secret of its own.
  */
 import { MongoClient } from 'mongodb';
 import { eventually, startAuthorisingMongo, type AuthorisingMongoServer, type ControlPlane } from '@wacloud/testenv';
@@ -106,4 +106,50 @@ test("an instance's Secret carries its own user, which reaches its database only
     /authentication failed|does not exist|terminating connection/,
   );
   await withClient(uriB, async (c) => expect(await c.db(dbB).collection('messages').countDocuments()).toBe(1));
+});
+
+test('renaming the database or naming its own Secret drops the user the Secret named before', async () => {
+  await kubectlOk(cp, ['apply', '-f', '-'], instance('line-c'));
+  const uriC = await secretUri('line-c');
+  const dbC = `wacloud_${NS}_line-c`;
+  await withClient(uriC, (c) => c.db(dbC).collection('messages').insertOne({ text: 'before the rename' }));
+
+  await kubectlOk(cp, ['patch', 'wai', 'line-c', '-n', NS, '--type=merge', '-p', '{"spec":{"mongodb":{"database":"renamed_c"}}}']);
+  const renamed = await eventually(async () => {
+    const uri = await secretUri('line-c');
+    return uri.startsWith('mongodb://renamed_c:') ? uri : undefined;
+  }, 30_000);
+  expect(renamed).toContain('/renamed_c?');
+  await withClient(renamed, async (c) => {
+    await c.db('renamed_c').collection('messages').insertOne({ text: 'after the rename' });
+    expect(isDenied(await rejection(c.db(dbC).collection('messages').find().toArray()))).toBe(true);
+  });
+  // The former user is gone (dropped right after the Secret was applied).
+  await eventually(async () => {
+    const err = await withClient(uriC, (c) => c.db(dbC).collection('messages').countDocuments()).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    return err && /authentication failed|does not exist|terminating connection/.test(String((err as Error).message)) ? true : undefined;
+  }, 30_000);
+
+  // Its own Secret named: the operator's user is dropped too, and the internal Secret no longer carries a URI.
+  await kubectlOk(cp, ['create', 'secret', 'generic', 'line-c-db', '-n', NS, `--from-literal=uri=${renamed}`]);
+  await kubectlOk(cp, [
+    'patch',
+    'wai',
+    'line-c',
+    '-n',
+    NS,
+    '--type=merge',
+    '-p',
+    '{"spec":{"mongodb":{"secretRef":{"name":"line-c-db"}}}}',
+  ]);
+  await eventually(async () => {
+    const s = await getJson(cp, 'secret', 'line-c-internal', NS);
+    return s && s.data?.['mongodb-uri'] === undefined ? true : undefined;
+  }, 30_000);
+  await expect(withClient(renamed, (c) => c.db('renamed_c').collection('messages').countDocuments())).rejects.toThrow(
+    /authentication failed|does not exist|terminating connection/,
+  );
 });
