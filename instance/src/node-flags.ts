@@ -7,7 +7,10 @@
  * - `--optimize-for-size`: V8 favours memory over speed (smaller heap growth steps, more eager GC, memory reducer);
  * - `--no-opt --no-maglev`: no optimizing compilers (TurboFan, Maglev). Their code in the `node` binary is never paged
  *   in and their code and deopt data are never allocated; JavaScript runs in the interpreter and the Sparkplug baseline
- *   compiler. The instance is I/O-bound (the database, the browser): the ingestion bench's path ~4–7% slower.
+ *   compiler. The ingestion bench's path is ~4–7% slower (the database's time dominates); a burst's webhook fan-out,
+ *   CPU-bound on two CPUs, delivers ~1.3–1.5× more per second with both compilers on, but the idle instance then holds
+ *   ~+10 MiB (88.8 against 77.0 MiB: Node's own module loading makes them compile at start, paging their code in),
+ *   past the 80 MiB goal — BENCHMARKS.md, "Webhooks: the instance's V8 tiers".
  *
  * Not adopted: `--lite-mode` and `--jitless` (no WebAssembly, so Node's `fetch` — undici's llhttp — throws),
  * `--single-threaded-gc` (more RSS, not less), `--no-sparkplug` (1–3 MiB for a slower interpreter-only tier).
