@@ -32,8 +32,9 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
-import { Agent, errors as undiciErrors, request, type Dispatcher } from 'undici';
+import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import { HttpError, bearer, errorBrief, type FrontContext, type FrontRoute } from '@wacloud/kit';
 import type { Accounts, AuthContext } from './accounts.js';
 import { AppError } from './errors.js';
@@ -337,7 +338,7 @@ export class Gateway {
     void (async () => {
       if (m[2] === '/openapi.json' && method === 'GET') {
         const t = await this.target(id, bearer(req), address, { method: 'GET', path: '/openapi.json' });
-        const doc = await waitedOn(this.fetchInstanceDoc(t.baseUrl));
+        const doc = await waitedOn(this.fetchInstanceDoc(t.baseUrl, () => res.destroyed));
         return void sendJson(
           res,
           gatewayInstanceDoc(doc, id, (p) => forwardablePath(p) === p),
@@ -436,20 +437,22 @@ export class Gateway {
 
   /**
    * The instance's public API document (its `/openapi.json`), as the instance serves it; the gateway's rewrite is
-   * {@link gatewayInstanceDoc}, its request authenticated and counted like any other (in `serve`).
-   * @throws AppError `upstream_error` when the instance answers other than 200.
+   * {@link gatewayInstanceDoc}, its request authenticated and counted like any other (in `serve`), and sent like one:
+   * through the instance's capped connections, within the queue timeout.
+   * @throws AppError `upstream_error` when the instance answers other than 200; QueueTimeoutError / ClientGoneError
+   *   as {@link sendUpstream} (answered 503 `instance_busy`, or not at all).
    */
-  private async fetchInstanceDoc(baseUrl: string): Promise<Record<string, unknown>> {
-    const r = await request(`${baseUrl}/openapi.json`, {
-      dispatcher: this.dispatcher,
-      headersTimeout: this.upstreamTimeoutMs,
-      bodyTimeout: this.upstreamTimeoutMs,
-    });
+  private async fetchInstanceDoc(baseUrl: string, abandoned: () => boolean): Promise<Record<string, unknown>> {
+    const { origin, prefix } = splitBase(baseUrl);
+    const timeouts = { headersTimeout: this.upstreamTimeoutMs, bodyTimeout: this.upstreamTimeoutMs };
+    const opts = { origin, path: `${prefix}/openapi.json`, method: 'GET' as const, ...timeouts };
+    const queueTimeoutMs = this.o.queueTimeoutMs ?? DEFAULT_QUEUE_TIMEOUT_MS;
+    const r = await sendUpstream(this.dispatcher, opts, this.o.bodyLimitBytes ?? DEFAULT_HELD_BODY_BYTES, { abandoned, queueTimeoutMs });
     if (r.statusCode !== 200) {
-      await r.body.dump();
+      r.body?.destroy();
       throw new AppError('upstream_error', `The instance answered ${r.statusCode} for its API document.`);
     }
-    return (await r.body.json()) as Record<string, unknown>;
+    return JSON.parse((r.whole ?? (await buffer(r.body!))).toString('utf8')) as Record<string, unknown>;
   }
 
   /**

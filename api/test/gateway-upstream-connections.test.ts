@@ -3,7 +3,7 @@
  * `maxconn`): a real local HTTP server stands where an instance would and counts the requests it works on at once.
  * Beyond the cap requests wait in the gateway and are all answered; a request whose client went away while it waited
  * is never sent (a POST must not run for nobody), and so is one that waited past the queue timeout (answered 503
- * `instance_busy`); requests that wait on WhatsApp or on their client go around the cap.
+ * `instance_busy`; the instance's API document too); requests that wait on WhatsApp or on their client go around the cap.
  */
 import http from 'node:http';
 import { pino } from 'pino';
@@ -15,6 +15,13 @@ import { QueueTimeoutError, sendUpstream } from '../src/gateway/upstream.js';
 import { Agent } from 'undici';
 import { INSTANCE_TOKEN, answerTokenCheck, gatewayListener, listen } from './gateway-stand-in.js';
 import type { InstanceEndpoints } from '../src/providers/index.js';
+
+/** The stand-in instance's API document (`GET /openapi.json`). */
+const DOC = {
+  openapi: '3.1.0',
+  info: { title: 'instance', version: '1' },
+  paths: { '/v1/chats': { get: { responses: { 200: { description: 'The chats' } } } } },
+};
 
 let upstream: http.Server;
 let ep: InstanceEndpoints;
@@ -35,6 +42,7 @@ beforeAll(async () => {
     mostAtOnce = Math.max(mostAtOnce, working);
     const answer = () => {
       working--;
+      if (req.url === '/openapi.json') return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(DOC));
       res.writeHead(200, { 'content-type': 'text/plain' }).end('done');
     };
     req.resume();
@@ -158,6 +166,29 @@ test('a request that waited past the queue timeout is answered 503 instance_busy
   expect({ status: next.status, body: await next.text() }).toEqual({ status: 200, body: 'done' });
   expect(received.slice(before)).toEqual(['GET /v1/held', 'POST /v1/after']);
   expect(await counted()).toBe(1);
+});
+
+test("the instance's API document waits for a connection like any request: 503 instance_busy past the queue timeout", async () => {
+  const url = await serveGateway(1, 300);
+  const before = received.length;
+  const first = fetch(`${url}/v1/instances/i-aaaaaaaaaaaa/api/v1/held`, { headers });
+  await until(() => held.length === 1, 'the held request');
+  const late = await fetch(`${url}/v1/instances/i-aaaaaaaaaaaa/api/openapi.json`, { headers });
+  const { error } = (await late.json()) as { error: { code: string } };
+  expect({ status: late.status, code: error.code, retryAfter: late.headers.get('retry-after') }).toEqual({
+    status: 503,
+    code: 'instance_busy',
+    retryAfter: String(INSTANCE_BUSY_RETRY_AFTER_S),
+  });
+  held.shift()!();
+  expect((await first).status).toBe(200);
+  // With the connection free, the document is fetched and served (the gateway's version of it).
+  const doc = await fetch(`${url}/v1/instances/i-aaaaaaaaaaaa/api/openapi.json`, { headers });
+  const body = (await doc.json()) as { paths: Record<string, { get: { responses: Record<string, unknown> } }> };
+  expect(doc.status).toBe(200);
+  expect(Object.keys(body.paths)).toEqual(['/v1/chats']);
+  expect(Object.keys(body.paths['/v1/chats']!.get.responses)).toEqual(expect.arrayContaining(['200', '503']));
+  expect(received.slice(before)).toEqual(['GET /v1/held', 'GET /openapi.json']);
 });
 
 test('sendUpstream: past its queue timeout a request is rejected at once and dropped unsent when its turn comes', async () => {
