@@ -18,6 +18,12 @@ export function storedPassword(uri: string | undefined, username: string): strin
   return decodeURIComponent(m[2]!) || undefined;
 }
 
+/** The user name in a MongoDB URI's credentials, or undefined. */
+function uriUser(uri: string | undefined): string | undefined {
+  const m = /^mongodb(?:\+srv)?:\/\/([^:@/?#]+)(?::[^@/?#]*)?@/.exec(uri ?? '');
+  return m ? decodeURIComponent(m[1]!) : undefined;
+}
+
 /**
  * The operator-made user a Secret's stored `uri` names that `wai` no longer uses, or undefined: a user named like the
  * database in the URI's path (how {@link InstanceDatabaseUsers.ensure} names them; the default server's shared
@@ -84,7 +90,8 @@ export class InstanceDatabaseUsers {
    */
   async dropFormer(wai: WhatsAppInstance, storedUri: string | undefined): Promise<void> {
     const user = formerUser(storedUri, wai);
-    if (user) await (await this.get()).drop({ db: user, username: user });
+    // Never the admin's own user (a database named like it, in a Secret written with the shared credential).
+    if (user && user !== uriUser(this.config.defaultMongodbUri)) await (await this.get()).drop({ db: user, username: user });
   }
 
   async close(): Promise<void> {

@@ -7,6 +7,8 @@
 import { MongoClient } from 'mongodb';
 import { eventually, startAuthorisingMongo, type AuthorisingMongoServer, type ControlPlane } from '@wacloud/testenv';
 import { getJson, kubectlOk, startClusterWithCrd, startOperator, type RunningOperator } from './harness.js';
+import { formerUser } from '../src/database-user.js';
+import type { WhatsAppInstance } from '@wacloud/crds';
 
 let cp: ControlPlane;
 let op: RunningOperator;
@@ -152,4 +154,17 @@ test('renaming the database or naming its own Secret drops the user the Secret n
   await expect(withClient(renamed, (c) => c.db('renamed_c').collection('messages').countDocuments())).rejects.toThrow(
     /authentication failed|does not exist|terminating connection/,
   );
+});
+
+test('formerUser: only a user named like the database in the stored URI, and only when the instance no longer uses it', () => {
+  const wai = (mongodb?: WhatsAppInstance['spec']['mongodb']) =>
+    ({ metadata: { name: 'line-x', namespace: NS }, spec: { owner: 'tenant-a', mongodb } }) as WhatsAppInstance;
+  const own = `mongodb://wacloud_${NS}_line-x:pw@db:27017/wacloud_${NS}_line-x?authSource=wacloud_${NS}_line-x`;
+  expect(formerUser(own, wai())).toBeUndefined(); // still its user
+  expect(formerUser(own, wai({ database: 'renamed' }))).toBe(`wacloud_${NS}_line-x`);
+  expect(formerUser(own, wai({ secretRef: { name: 's', key: 'uri' } }))).toBe(`wacloud_${NS}_line-x`);
+  // The shared credential (a user not named like the database) is never a former user.
+  expect(formerUser(`mongodb://admin:pw@db:27017/wacloud_${NS}_line-x`, wai({ database: 'renamed' }))).toBeUndefined();
+  expect(formerUser(`mongodb://db:27017/wacloud_${NS}_line-x`, wai({ database: 'renamed' }))).toBeUndefined();
+  expect(formerUser(undefined, wai({ database: 'renamed' }))).toBeUndefined();
 });
