@@ -32,7 +32,6 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
-import { buffer } from 'node:stream/consumers';
 import type { Logger } from 'pino';
 import { Agent, errors as undiciErrors, type Dispatcher } from 'undici';
 import { HttpError, bearer, errorBrief, type FrontContext, type FrontRoute } from '@wacloud/kit';
@@ -47,7 +46,7 @@ import { TokenCheck } from './gateway/token-check.js';
 import { WsRelay, type Presented, type RelayTarget } from './gateway/ws-relay.js';
 import type { WsTickets } from './gateway/ws-tickets.js';
 import { gatewayInstanceDoc } from './gateway/instance-openapi.js';
-import { ClientGoneError, QueueTimeoutError, declaredLength, sendUpstream } from './gateway/upstream.js';
+import { ClientGoneError, QueueTimeoutError, declaredLength, sendUpstream, wholeBody } from './gateway/upstream.js';
 import type { GatewayMetrics } from './gateway/metrics.js';
 import { waitsOnOthers } from './gateway/connection-cap.js';
 
@@ -206,6 +205,8 @@ function sendJson(res: ServerResponse, body: unknown): void {
 
 /** Default of {@link GatewayOptions.bodyLimitBytes}, bytes. */
 const DEFAULT_HELD_BODY_BYTES = 256 * 1024;
+/** Largest instance API document the gateway reads, bytes (a larger answer is an `upstream_error`, never held whole). */
+const INSTANCE_DOC_MAX_BYTES = 8 * 1024 * 1024;
 
 /** Whether `err` is undici's timeout waiting for an answer's headers or body. */
 function isTimeout(err: unknown): boolean {
@@ -439,8 +440,8 @@ export class Gateway {
    * The instance's public API document (its `/openapi.json`), as the instance serves it; the gateway's rewrite is
    * {@link gatewayInstanceDoc}, its request authenticated and counted like any other (in `serve`), and sent like one:
    * through the instance's capped connections, within the queue timeout.
-   * @throws AppError `upstream_error` when the instance answers other than 200; QueueTimeoutError / ClientGoneError
-   *   as {@link sendUpstream} (answered 503 `instance_busy`, or not at all).
+   * @throws AppError `upstream_error` when the instance answers other than 200 or over {@link INSTANCE_DOC_MAX_BYTES};
+   *   QueueTimeoutError / ClientGoneError as {@link sendUpstream} (answered 503 `instance_busy`, or not at all).
    */
   private async fetchInstanceDoc(baseUrl: string, abandoned: () => boolean): Promise<Record<string, unknown>> {
     const { origin, prefix } = splitBase(baseUrl);
@@ -452,7 +453,8 @@ export class Gateway {
       r.body?.destroy();
       throw new AppError('upstream_error', `The instance answered ${r.statusCode} for its API document.`);
     }
-    return JSON.parse((r.whole ?? (await buffer(r.body!))).toString('utf8')) as Record<string, unknown>;
+    const tooLarge = () => new AppError('upstream_error', 'The instance API document is too large.');
+    return JSON.parse((await wholeBody(r, INSTANCE_DOC_MAX_BYTES, tooLarge)).toString('utf8')) as Record<string, unknown>;
   }
 
   /**

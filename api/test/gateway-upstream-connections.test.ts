@@ -11,7 +11,7 @@ import { Registry } from 'prom-client';
 import { DEFAULT_QUEUE_TIMEOUT_MS, DEFAULT_UPSTREAM_CONNECTIONS, Gateway, INSTANCE_BUSY_RETRY_AFTER_S } from '../src/gateway.js';
 import { createGatewayMetrics } from '../src/gateway/metrics.js';
 import { waitsOnOthers } from '../src/gateway/connection-cap.js';
-import { QueueTimeoutError, sendUpstream } from '../src/gateway/upstream.js';
+import { QueueTimeoutError, sendUpstream, wholeBody } from '../src/gateway/upstream.js';
 import { Agent } from 'undici';
 import { INSTANCE_TOKEN, answerTokenCheck, gatewayListener, listen } from './gateway-stand-in.js';
 import type { InstanceEndpoints } from '../src/providers/index.js';
@@ -207,6 +207,20 @@ test('sendUpstream: past its queue timeout a request is rejected at once and dro
   expect(after.statusCode).toBe(200);
   after.body?.resume(); // the stand-in's answer is chunked: it streams
   expect(received.slice(before)).toEqual(['POST /v1/held', 'POST /v1/after']);
+  await pool.close();
+});
+
+test('wholeBody: a streamed answer read to its end, or refused past its cap with the caller’s error', async () => {
+  const pool = new Agent({ connections: 1 });
+  const send = () => sendUpstream(pool, { origin: ep.publicUrl, path: '/v1/work', method: 'GET', headers: {} }, 1024);
+  const tooLarge = () => new Error('too large');
+  // The stand-in's answer is chunked (no declared length), so it streams rather than arriving whole.
+  const first = await send();
+  expect(first.whole).toBeUndefined();
+  expect((await wholeBody(first, 1024, tooLarge)).toString()).toBe('done');
+  await expect(wholeBody(await send(), 3, tooLarge)).rejects.toThrow('too large');
+  // The destroyed answer's connection is not reused; the next request is answered on a new one.
+  expect((await wholeBody(await send(), 4, tooLarge)).toString()).toBe('done');
   await pool.close();
 });
 

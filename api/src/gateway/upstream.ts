@@ -150,3 +150,22 @@ export function sendUpstream(
     } as Dispatcher.DispatchHandler);
   });
 }
+
+/**
+ * The whole body of `answer` ({@link UpstreamAnswer.whole}, or its stream read to the end), at most `maxBytes`.
+ * @throws the error `tooLarge()` makes, past `maxBytes` (the stream destroyed: the rest is not read); the stream's error.
+ */
+export async function wholeBody(answer: UpstreamAnswer, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
+  if (answer.whole || !answer.body) return answer.whole ?? Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let read = 0;
+  for await (const chunk of answer.body as AsyncIterable<Buffer>) {
+    read += chunk.length;
+    if (read > maxBytes) {
+      answer.body.destroy();
+      throw tooLarge();
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
