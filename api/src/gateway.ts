@@ -46,7 +46,7 @@ import { TokenCheck } from './gateway/token-check.js';
 import { WsRelay, type Presented, type RelayTarget } from './gateway/ws-relay.js';
 import type { WsTickets } from './gateway/ws-tickets.js';
 import { gatewayInstanceDoc } from './gateway/instance-openapi.js';
-import { ClientGoneError, QueueTimeoutError, declaredLength, sendUpstream, wholeBody } from './gateway/upstream.js';
+import { ClientGoneError, QueueTimeoutError, declaredLength, readCapped, sendUpstream, wholeBody } from './gateway/upstream.js';
 import type { GatewayMetrics } from './gateway/metrics.js';
 import { waitsOnOthers } from './gateway/connection-cap.js';
 
@@ -213,21 +213,6 @@ function isTimeout(err: unknown): boolean {
   return err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError;
 }
 
-/**
- * Reads a request body into memory.
- * @throws AppError `payload_too_large` beyond `limit` bytes.
- */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of req as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > limit) throw new AppError('payload_too_large', `The body exceeds ${limit} bytes.`, { limitBytes: limit });
-    chunks.push(c);
-  }
-  return Buffer.concat(chunks);
-}
-
 export class Gateway {
   private readonly tokenCheck: TokenCheck;
   private readonly owners = new Map<string, string>();
@@ -359,7 +344,9 @@ export class Gateway {
       // chunks).
       const limit = this.o.bodyLimitBytes ?? DEFAULT_HELD_BODY_BYTES;
       const declared = hasBody ? declaredLength(req) : undefined;
-      const held = hasBody && (t.cred || (declared !== undefined && declared <= limit)) ? await readBody(req, limit) : undefined;
+      const tooLarge = () => new AppError('payload_too_large', `The body exceeds ${limit} bytes.`, { limitBytes: limit });
+      const held =
+        hasBody && (t.cred || (declared !== undefined && declared <= limit)) ? await readCapped(req, limit, tooLarge) : undefined;
       const forward = (to: Target) => {
         const headers: Record<string, string> = {};
         for (const [k, v] of Object.entries(req.headers))

@@ -12,6 +12,7 @@ import {
   SharedDatabaseCredentials,
   detectDatabaseUsers,
   mongoUriFor,
+  mongoUriParts,
   newDatabasePassword,
   type CommandClient,
 } from '../src/mongo-users.js';
@@ -59,6 +60,17 @@ describe('mongoUriFor', () => {
     ).toBe('mongodb://wacloud_inst_a:p%40ss%2Fword@h1:27017,h2:27018/wacloud_inst_a?replicaSet=rs0&authSource=wacloud_inst_a');
     expect(mongoUriFor('mongodb+srv://c.example.net/?authMechanism=SCRAM-SHA-1', 'd')).toBe('mongodb+srv://c.example.net/d');
     expect(() => mongoUriFor('http://x/', 'd')).toThrow(/mongodb:\/\//);
+  });
+
+  test('mongoUriParts reads back what it wrote: credentials and database, decoded', () => {
+    const uri = mongoUriFor('mongodb://root:secret@h1,h2/admin?replicaSet=rs0', 'wacloud_inst_a', {
+      username: 'wacloud_inst_a',
+      password: 'p@ss/word',
+    });
+    expect(mongoUriParts(uri)).toEqual({ username: 'wacloud_inst_a', password: 'p@ss/word', db: 'wacloud_inst_a' });
+    expect(mongoUriParts('mongodb+srv://c.example.net/?tls=true')).toEqual({});
+    expect(mongoUriParts('mongodb://root@h1/')).toEqual({ username: 'root' });
+    expect(mongoUriParts('http://x/')).toBeUndefined();
   });
 
   test('shared credentials keep the server URI and name the database', async () => {

@@ -6,22 +6,21 @@
  * `spec.mongodb.secretRef` set). Instances that name their own Secret get no user from the operator.
  */
 import type { Logger } from 'pino';
-import { detectDatabaseUsers, newDatabasePassword, type DatabaseUsers, type DatabaseUsersKind } from '@wacloud/kit/mongo-users';
+import {
+  detectDatabaseUsers,
+  mongoUriParts,
+  newDatabasePassword,
+  type DatabaseUsers,
+  type DatabaseUsersKind,
+} from '@wacloud/kit/mongo-users';
 import type { WhatsAppInstance } from '@wacloud/crds';
 import { databaseName } from './builders/secret.js';
 import type { OperatorConfig } from './config.js';
 
 /** The password stored in `uri` when it belongs to `username`, else undefined. */
 export function storedPassword(uri: string | undefined, username: string): string | undefined {
-  const m = /^mongodb(?:\+srv)?:\/\/([^:@/?#]*):([^@/?#]*)@/.exec(uri ?? '');
-  if (!m || decodeURIComponent(m[1]!) !== username) return undefined;
-  return decodeURIComponent(m[2]!) || undefined;
-}
-
-/** The user name in a MongoDB URI's credentials, or undefined. */
-function uriUser(uri: string | undefined): string | undefined {
-  const m = /^mongodb(?:\+srv)?:\/\/([^:@/?#]+)(?::[^@/?#]*)?@/.exec(uri ?? '');
-  return m ? decodeURIComponent(m[1]!) : undefined;
+  const parts = mongoUriParts(uri ?? '');
+  return parts?.username === username ? parts.password || undefined : undefined;
 }
 
 /**
@@ -30,10 +29,8 @@ function uriUser(uri: string | undefined): string | undefined {
  * credential never is), other than the user `wai` gets now (none with `spec.mongodb.secretRef`).
  */
 export function formerUser(uri: string | undefined, wai: WhatsAppInstance): string | undefined {
-  const m = /^mongodb(?:\+srv)?:\/\/([^:@/?#]+):[^@/?#]*@[^/?#]*\/([^/?#]+)/.exec(uri ?? '');
-  if (!m) return undefined;
-  const user = decodeURIComponent(m[1]!);
-  if (user !== decodeURIComponent(m[2]!)) return undefined;
+  const { username: user, db } = mongoUriParts(uri ?? '') ?? {};
+  if (!user || user !== db) return undefined;
   return wai.spec.mongodb?.secretRef || user !== databaseName(wai) ? user : undefined;
 }
 
@@ -91,7 +88,8 @@ export class InstanceDatabaseUsers {
   async dropFormer(wai: WhatsAppInstance, storedUri: string | undefined): Promise<void> {
     const user = formerUser(storedUri, wai);
     // Never the admin's own user (a database named like it, in a Secret written with the shared credential).
-    if (user && user !== uriUser(this.config.defaultMongodbUri)) await (await this.get()).drop({ db: user, username: user });
+    if (user && user !== mongoUriParts(this.config.defaultMongodbUri)?.username)
+      await (await this.get()).drop({ db: user, username: user });
   }
 
   async close(): Promise<void> {

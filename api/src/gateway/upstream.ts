@@ -152,20 +152,30 @@ export function sendUpstream(
 }
 
 /**
- * The whole body of `answer` ({@link UpstreamAnswer.whole}, or its stream read to the end), at most `maxBytes`.
- * @throws the error `tooLarge()` makes, past `maxBytes` (the stream destroyed: the rest is not read); the stream's error.
+ * Reads `stream` to its end into one buffer, at most `maxBytes`.
+ * @throws the error `tooLarge()` makes, past `maxBytes` (the rest is left unread: the caller decides whether the stream
+ *   is destroyed); the stream's error.
  */
-export async function wholeBody(answer: UpstreamAnswer, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
-  if (answer.whole || !answer.body) return answer.whole ?? Buffer.alloc(0);
+export async function readCapped(stream: AsyncIterable<Buffer>, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let read = 0;
-  for await (const chunk of answer.body as AsyncIterable<Buffer>) {
+  for await (const chunk of stream) {
     read += chunk.length;
-    if (read > maxBytes) {
-      answer.body.destroy();
-      throw tooLarge();
-    }
+    if (read > maxBytes) throw tooLarge();
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);
+}
+
+/**
+ * The whole body of `answer` ({@link UpstreamAnswer.whole}, or its stream read to the end), at most `maxBytes`.
+ * @throws as {@link readCapped}; the stream is destroyed (past `maxBytes`: the rest of the instance's answer not read).
+ */
+export async function wholeBody(answer: UpstreamAnswer, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
+  const body = answer.body;
+  if (answer.whole || !body) return answer.whole ?? Buffer.alloc(0);
+  return readCapped(body as AsyncIterable<Buffer>, maxBytes, tooLarge).catch((err: unknown) => {
+    body.destroy();
+    throw err;
+  });
 }
