@@ -1,7 +1,7 @@
 /**
  * The operator's cache transforms: what the informers keep of each object.
- * - WhatsAppInstance: the metadata the reconciler uses (no labels or managedFields; of the annotations only
- *   `wacloud.io/restarted-at`, a restart request), spec and status as they are.
+ * - WhatsAppInstance: the metadata the reconciler uses (with creationTimestamp; no labels or managedFields; of the
+ *   annotations only `wacloud.io/restarted-at`, a restart request), spec and status as they are.
  * - StatefulSet: slim metadata (with `generation`, labels and owner references), `spec.replicas` and `serviceName` (its
  *   governing Service, immutable) only and the status
  *   the reconciler reads. Its spec is not kept (it was ~4–6 KiB of JSON text per instance, the largest part of the
@@ -88,6 +88,8 @@ function internStatus(s: WhatsAppInstanceStatus): WhatsAppInstanceStatus {
 /** The instance without labels, managedFields and annotations but the restart request (the reconciler reads no other). */
 export function slimInstance<T extends WhatsAppInstance>(wai: T): T {
   const { labels: _labels, ...meta } = slimMeta(wai.metadata as V1ObjectMeta);
+  // Its age ranks claims on a database (database-claims.ts).
+  if (wai.metadata.creationTimestamp) meta.creationTimestamp = wai.metadata.creationTimestamp as unknown as Date;
   const restartedAt = wai.metadata.annotations?.[RESTARTED_AT_ANNOTATION];
   if (restartedAt) meta.annotations = { [RESTARTED_AT_ANNOTATION]: restartedAt };
   const spec = { ...wai.spec, owner: intern(wai.spec.owner), ...(wai.spec.engine ? { engine: intern(wai.spec.engine) } : {}) };

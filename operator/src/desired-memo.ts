@@ -22,7 +22,13 @@
  * the live object every time (its resourceVersion or generation, `VerifiedChildren`), so a child deleted or edited by
  * anyone is repaired as before.
  */
+import type { V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import { RESTARTED_AT_ANNOTATION, type WhatsAppInstance } from '@wacloud/crds';
+import { INSTANCES_SERVICE, buildInternalSecret, buildLegacyService, buildStatefulSet } from './builders/index.js';
+import { databaseName } from './builders/secret.js';
+import { statefulSetOptions } from './child-options.js';
+import type { OperatorConfig } from './config.js';
+import { desiredHash } from './verified.js';
 
 /** The hashes of an instance's desired children. */
 export interface DesiredHashes {
@@ -98,4 +104,29 @@ export class DesiredMemo {
   get size(): number {
     return this.m.size;
   }
+}
+
+/**
+ * The hashes of `wai`'s desired children, built now (what {@link DesiredMemo.hashes} computes when an input changed);
+ * the children built are left in `built` for the reconcile that writes them. The Secret is built with placeholders for
+ * its stored key and its database user's URI (those are read from the apiserver when it is written) — the placeholder
+ * names the database, so a new `spec.mongodb.database` reaches the Secret.
+ */
+export function buildDesiredHashes(
+  wai: WhatsAppInstance,
+  config: OperatorConfig,
+  serviceName: string,
+  withDatabaseUsers: boolean,
+  built: Partial<{ statefulSet: V1StatefulSet; service: V1Service }>,
+): DesiredHashes {
+  const secret = buildInternalSecret(wai, {
+    existingKey: '(kept)',
+    defaultMongoUri: config.defaultMongodbUri,
+    instanceMongoUri: withDatabaseUsers ? `(user of ${databaseName(wai)})` : undefined,
+  });
+  return {
+    statefulSet: desiredHash((built.statefulSet = buildStatefulSet(wai, statefulSetOptions(config), serviceName))),
+    ...(serviceName === INSTANCES_SERVICE ? {} : { service: desiredHash((built.service = buildLegacyService(wai))) }),
+    secret: desiredHash(secret),
+  };
 }

@@ -28,6 +28,7 @@ import { INSTANCES_NETWORK_POLICY, INSTANCES_SERVICE } from './builders/index.js
 import { slimChild, slimInstance, slimStatefulSet } from './cache-transforms.js';
 import type { OperatorConfig } from './config.js';
 import { InstanceDatabaseUsers } from './database-user.js';
+import { DatabaseClaims } from './database-claims.js';
 import { InstanceReconciler, httpSessionProbe, type SessionProbe } from './reconciler.js';
 
 export const CONTROLLER_NAME = 'whatsappinstance';
@@ -107,6 +108,15 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     lowPriorityConcurrency: LOW_PRIORITY_RECONCILES,
   });
   const databaseUsers = new InstanceDatabaseUsers(config, logger.child({ component: 'database-users' }));
+  // Which instances name each database (database-claims.ts): when a database's claimants change, the others are
+  // reconciled again (a refused instance gets its database once the holder is gone or renamed its own).
+  const claims = new DatabaseClaims();
+  const reconcileAll = (keys: string[]) => keys.forEach((k) => queue.add(k));
+  instances.addHandlers({
+    onAdd: (o) => reconcileAll(claims.set(o)),
+    onUpdate: (_old, o) => reconcileAll(claims.set(o)),
+    onDelete: (o) => reconcileAll(claims.remove(o)),
+  });
   const reconciler = new InstanceReconciler({
     client,
     databaseUsers,
@@ -126,6 +136,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
       secret: (n, name) => secrets.get(name, n),
       networkPolicy: (n, name) => networkPolicies.get(name, n),
       wrote: (obj) => void byKind[obj.kind ?? '']?.upsert(obj as never),
+      databaseHolder: (wai) => claims.holderOtherThan(wai),
     },
   });
   new Counter({

@@ -11,7 +11,8 @@
  * NetworkPolicy and the headless Service `wacloud-instances` (every StatefulSet's governing service: the pods' DNS
  * names) selecting every instance pod; an older instance's own `<name>-headless` (its StatefulSet's, immutable).
  *
- * Order: what the pod needs first — the namespace's NetworkPolicy (so the pod never runs unprotected) and Service, the
+ * An instance naming a database another instance holds, or one the platform uses, gets Reconciled and Ready False and
+ * nothing else (database-claims.ts). Order: what the pod needs first — the namespace's NetworkPolicy (so the pod never runs unprotected) and Service, the
  * instance's database user and the internal Secret (its volume and MONGODB_URI), the StatefulSet — then the
  * finalizer, then the Created event and status. Children
  * are garbage-collected through their owner references whether or not the finalizer was added yet. In a burst of new
@@ -52,7 +53,6 @@ import {
   INTERNAL_KEY_SECRET_KEY,
   KIND,
   childNames,
-  type Condition,
   type Phase,
   type WhatsAppInstance,
   type WhatsAppInstanceStatus,
@@ -67,17 +67,19 @@ import {
   buildStatefulSet,
   childMeta,
 } from './builders/index.js';
-import { MONGODB_URI_SECRET_KEY, databaseName } from './builders/secret.js';
+import { MONGODB_URI_SECRET_KEY } from './builders/secret.js';
 import { isNotFound, type EventRecorder, type KubeClient, type MetadataOnly } from '@wacloud/kube-runtime';
 import { ChildWrites } from './child-writes.js';
-import { isSubset, sameJson, setCondition } from './conditions.js';
+import { isSubset } from './conditions.js';
 import { networkPolicyOptions, statefulSetOptions } from './child-options.js';
 import type { OperatorConfig } from './config.js';
 import type { InstanceDatabaseUsers } from './database-user.js';
-import { DesiredMemo, type DesiredHashes } from './desired-memo.js';
+import { databaseRefusal, reservedDatabases, type DatabaseRefusal } from './database-claims.js';
+import { DesiredMemo, buildDesiredHashes } from './desired-memo.js';
 import { VerifiedChildren, childKey, desiredHash, generationVersion } from './verified.js';
 import type { SessionProbe } from './session-probe.js';
 import { lazyChild, type ReconcileLog } from './lazy-logger.js';
+import { writeInstanceStatus, type ConditionsToSet } from './status-writer.js';
 
 export { httpSessionProbe, type SessionProbe } from './session-probe.js';
 
@@ -90,6 +92,8 @@ export interface ClusterState {
   networkPolicy(ns: string, name: string): MetadataOnly | undefined;
   /** Write-through: the apiserver's answer to one of the reconciler's writes (any of the kinds above). */
   wrote?(obj: KubernetesObject): void;
+  /** The key of another instance holding the database `wai` names (database-claims.ts), if any. */
+  databaseHolder?(wai: WhatsAppInstance): string | undefined;
 }
 
 export interface ReconcileResult {
@@ -128,9 +132,12 @@ export class InstanceReconciler {
 
   /** Creates and applies children, each answer into the cache (child-writes.ts). */
   private readonly writes: ChildWrites;
+  /** Databases no instance may be given (database-claims.ts). */
+  private readonly reservedDatabases: ReadonlySet<string>;
 
   constructor(private readonly d: ReconcilerDeps) {
     this.writes = new ChildWrites(d.client, d.state);
+    this.reservedDatabases = reservedDatabases(d.config);
   }
 
   /** Reconciles the instance `namespace/name`. Throws on API errors (the controller requeues with backoff). */
@@ -157,6 +164,9 @@ export class InstanceReconciler {
 
   private async reconcileLive(wai: WhatsAppInstance, log: ReconcileLog): Promise<ReconcileResult> {
     const { state, config } = this.d;
+    // 0. A database another instance holds or the platform uses: nothing is written (database-claims.ts).
+    const refusal = this.databaseRefusal(wai);
+    if (refusal) return this.refuse(wai, refusal);
     const ns = wai.metadata.namespace!;
     const names = childNames(wai.metadata.name!);
     const liveSts = state.statefulSet(ns, names.statefulSet);
@@ -164,7 +174,9 @@ export class InstanceReconciler {
     const serviceName = liveSts?.spec?.serviceName ?? INSTANCES_SERVICE;
     // Children built for their hashes (the memo did not know them) are used again below when they must be written.
     const built: Partial<{ statefulSet: V1StatefulSet; service: V1Service }> = {};
-    const hashes = this.desired.hashes(wai, config, serviceName, () => this.desiredHashes(wai, serviceName, built));
+    const hashes = this.desired.hashes(wai, config, serviceName, () =>
+      buildDesiredHashes(wai, config, serviceName, Boolean(this.d.databaseUsers), built),
+    );
 
     // 1. What the pod needs: the namespace's NetworkPolicy and Service (written once), its Secret, then the StatefulSet.
     await Promise.all([
@@ -272,28 +284,6 @@ export class InstanceReconciler {
   }
 
   /**
-   * The hashes of the instance's desired children, built now (see desired-memo.ts for when they are reused). The
-   * Secret's with placeholders for its stored key and its database user's URI (those are read from the apiserver when
-   * it is written) — the placeholder names the database, so a new `spec.mongodb.database` reaches the Secret.
-   */
-  private desiredHashes(
-    wai: WhatsAppInstance,
-    serviceName: string,
-    built: Partial<{ statefulSet: V1StatefulSet; service: V1Service }>,
-  ): DesiredHashes {
-    const secret = buildInternalSecret(wai, {
-      existingKey: '(kept)',
-      defaultMongoUri: this.d.config.defaultMongodbUri,
-      instanceMongoUri: this.d.databaseUsers ? `(user of ${databaseName(wai)})` : undefined,
-    });
-    return {
-      statefulSet: desiredHash((built.statefulSet = buildStatefulSet(wai, statefulSetOptions(this.d.config), serviceName))),
-      ...(serviceName === INSTANCES_SERVICE ? {} : { service: desiredHash((built.service = buildLegacyService(wai))) }),
-      secret: desiredHash(secret),
-    };
-  }
-
-  /**
    * The StatefulSet (cached without its spec): nothing to do while its generation is the one verified for the desired
    * object of this `hash` and the cached metadata matches (the StatefulSet is then not built); otherwise `build` it:
    * missing from the cache, create it with a POST; else (or when the POST finds it exists) read the live one and apply
@@ -383,7 +373,7 @@ export class InstanceReconciler {
    * the instance no longer needs (`spec.mongodb.secretRef` set: a key the builder drops, unseen by a subset check).
    */
   private async ensureSecret(wai: WhatsAppInstance, hash: string, log: ReconcileLog): Promise<void> {
-    const { config, state, client } = this.d;
+    const { config, state } = this.d;
     const ns = wai.metadata.namespace!;
     const name = childNames(wai.metadata.name!).internalSecret;
     const build = (existingKey: string | undefined, instanceMongoUri?: string) =>
@@ -398,8 +388,7 @@ export class InstanceReconciler {
         return;
       }
     }
-    const current = await client.get<V1Secret>(`/api/v1/namespaces/${ns}/secrets/${encodeURIComponent(name)}`);
-    const decoded = (k: string) => (current?.data?.[k] ? Buffer.from(current.data[k], 'base64').toString() : undefined);
+    const { current, decoded } = await this.readSecret(wai);
     // The instance's own database user first: the Secret never names a user that does not exist yet.
     const mongoUri = await this.d.databaseUsers?.ensure(wai, decoded(MONGODB_URI_SECRET_KEY));
     const desired = build(decoded(INTERNAL_KEY_SECRET_KEY), mongoUri);
@@ -412,6 +401,13 @@ export class InstanceReconciler {
     this.verified.set(key, applied.metadata?.resourceVersion, hash);
     const dropped = this.d.databaseUsers?.dropFormer(wai, decoded(MONGODB_URI_SECRET_KEY));
     await dropped?.catch((err: Error) => this.d.events.record(wai, 'Warning', 'DatabaseUserNotDropped', err.message));
+  }
+
+  /** The internal Secret as stored (the cache holds no data; undefined when missing) and its keys decoded. */
+  private async readSecret(wai: WhatsAppInstance): Promise<{ current?: V1Secret; decoded: (k: string) => string | undefined }> {
+    const name = childNames(wai.metadata.name!).internalSecret;
+    const current = await this.d.client.get<V1Secret>(`/api/v1/namespaces/${wai.metadata.namespace!}/secrets/${encodeURIComponent(name)}`);
+    return { current, decoded: (k) => (current?.data?.[k] ? Buffer.from(current.data[k], 'base64').toString() : undefined) };
   }
 
   /**
@@ -438,7 +434,10 @@ export class InstanceReconciler {
       { type: 'Ready', status: 'False', reason: 'Terminating', message: 'The instance is being deleted' },
     ]).catch(() => {});
     try {
-      await this.d.databaseUsers?.drop(wai);
+      // Its database's user, unless that is another's or the platform's: then only the former user its Secret names.
+      if (!this.databaseRefusal(wai)) await this.d.databaseUsers?.drop(wai);
+      else if (this.d.databaseUsers)
+        await this.d.databaseUsers.dropFormer(wai, (await this.readSecret(wai)).decoded(MONGODB_URI_SECRET_KEY));
     } catch (err) {
       await this.d.events.record(wai, 'Warning', 'DatabaseUserNotDropped', (err as Error).message);
       throw err;
@@ -462,39 +461,35 @@ export class InstanceReconciler {
     return {};
   }
 
+  private databaseRefusal(wai: WhatsAppInstance): DatabaseRefusal | undefined {
+    return databaseRefusal(wai, this.reservedDatabases, this.d.state.databaseHolder?.(wai));
+  }
+
   /**
-   * Writes status through the status subresource (server-side apply) when it differs from the current one.
-   * Every condition gets observedGeneration = metadata.generation.
+   * A database refused (database-claims.ts): Reconciled and Ready False with its reason, a Warning event when the
+   * reason is new; no child written. Reconciled again when the claims change (operator.ts) and on every resync.
    */
-  private async writeStatus(
+  private async refuse(wai: WhatsAppInstance, r: DatabaseRefusal): Promise<ReconcileResult> {
+    const known = wai.status?.conditions?.some((c) => c.type === 'Reconciled' && c.reason === r.reason && c.message === r.message);
+    const condition = { status: 'False' as const, reason: r.reason, message: r.message };
+    await this.writeStatus(wai, (s) => ({ ...s, phase: 'Failed' }), [
+      { type: 'Reconciled', ...condition },
+      { type: 'Ready', ...condition },
+    ]);
+    if (!known) await this.d.events.record(wai, 'Warning', r.reason, r.message);
+    return {};
+  }
+
+  /** Writes status when it changed (status-writer.ts). */
+  private writeStatus(
     wai: WhatsAppInstance,
     mutate: (s: WhatsAppInstanceStatus) => WhatsAppInstanceStatus,
-    conditions: Array<Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>>,
+    conditions: ConditionsToSet,
   ): Promise<void> {
-    const current = wai.status ?? {};
-    const now = this.d.now?.() ?? new Date();
-    let conds = current.conditions ?? [];
-    for (const c of conditions) conds = setCondition(conds, { ...c, observedGeneration: wai.metadata.generation }, now);
-    const next: WhatsAppInstanceStatus = { ...mutate(current), observedGeneration: wai.metadata.generation, conditions: conds };
-    if (sameStatus(current, next)) return;
-    const updated = await this.d.client.apply<KubernetesObject>(
-      { apiVersion: API_VERSION, kind: KIND, metadata: { name: wai.metadata.name, namespace: wai.metadata.namespace }, status: next },
-      FIELD_MANAGER,
-      { subresource: 'status' },
-    );
-    this.d.state.wrote?.(updated);
+    return writeInstanceStatus({ client: this.d.client, wrote: this.d.state.wrote, now: this.d.now }, wai, mutate, conditions);
   }
 
   private nowIso(): string {
     return (this.d.now?.() ?? new Date()).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
-}
-
-/** Status equality ignoring the session probe time (refreshing only that is not worth a write). */
-function sameStatus(a: WhatsAppInstanceStatus, b: WhatsAppInstanceStatus): boolean {
-  const strip = (s: WhatsAppInstanceStatus) => ({
-    ...s,
-    session: s.session ? { state: s.session.state, reason: s.session.reason } : undefined,
-  });
-  return sameJson(strip(a), strip(b));
 }

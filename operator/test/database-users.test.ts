@@ -156,6 +156,59 @@ test('renaming the database or naming its own Secret drops the user the Secret n
   );
 });
 
+test("one database, one instance: a newer instance naming another's waits for it, the platform's is refused; no user of theirs is touched", async () => {
+  const named = (name: string, database: string) =>
+    instance(name).replace('engine: simulated }', `engine: simulated, mongodb: { database: ${database} } }`);
+  const reconciled = (name: string, reason: string) =>
+    eventually(async () => {
+      const w = await getJson(cp, 'wai', name, NS);
+      const c = w?.status?.conditions?.find((x: { type: string }) => x.type === 'Reconciled');
+      return c?.reason === reason && c.observedGeneration === w.metadata.generation ? w : undefined;
+    }, 30_000);
+  const condition = (w: any, type: string) => w.status.conditions.find((c: { type: string }) => c.type === type);
+
+  await kubectlOk(cp, ['apply', '-f', '-'], named('line-f', 'shared_f'));
+  const uriF = await secretUri('line-f');
+  await withClient(uriF, (c) => c.db('shared_f').collection('messages').insertOne({ text: 'of F' }));
+  await new Promise((r) => setTimeout(r, 1_100)); // a later creationTimestamp (whole seconds)
+  await kubectlOk(cp, ['apply', '-f', '-'], named('line-g', 'shared_f'));
+  const g = await reconciled('line-g', 'DatabaseInUse');
+  expect(condition(g, 'Reconciled').message).toContain(`is the database of instance ${NS}/line-f`);
+  expect(condition(g, 'Ready')).toMatchObject({ status: 'False', reason: 'DatabaseInUse' });
+  expect(g.status.phase).toBe('Failed');
+  expect(await getJson(cp, 'secret', 'line-g-internal', NS)).toBeUndefined();
+  expect(await getJson(cp, 'statefulset', 'line-g', NS)).toBeUndefined();
+  const events = JSON.parse(
+    await kubectlOk(cp, ['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=line-g', '-o', 'json']),
+  );
+  expect(events.items.map((e: { reason: string }) => e.reason)).toEqual(['DatabaseInUse']);
+  // F's user kept its password: its stored URI still works.
+  await withClient(uriF, async (c) => expect(await c.db('shared_f').collection('messages').countDocuments()).toBe(1));
+
+  // The PostgreSQL superuser of the admin credential is named like the database: refused, the admin still signs in.
+  await kubectlOk(cp, ['apply', '-f', '-'], named('line-h', 'wacloud'));
+  const h = await reconciled('line-h', 'DatabaseReserved');
+  expect(condition(h, 'Reconciled').message).toMatch(/one the platform uses/);
+  expect(await getJson(cp, 'secret', 'line-h-internal', NS)).toBeUndefined();
+  await withClient(server.adminUri, async (c) => expect(await c.db('wacloud').collection('users').countDocuments()).toBe(1));
+  // MongoDB's own databases never reach the operator: the apiserver refuses them.
+  const admin = await cp.kubectl(['apply', '-f', '-'], { stdin: named('line-i', 'Admin') });
+  expect(admin.code).not.toBe(0);
+  expect(admin.stderr).toMatch(/admin, local and config are MongoDB's own databases/);
+
+  // F deleted (its finalizer drops its user): G is reconciled again and gets the database, with a user of its own.
+  await kubectlOk(cp, ['delete', 'wai', 'line-f', '-n', NS, '--wait=false']);
+  await reconciled('line-g', 'ReconcileSucceeded');
+  const uriG = await secretUri('line-g');
+  expect(uriG).toMatch(/^mongodb:\/\/shared_f:/);
+  expect(uriG).not.toBe(uriF);
+  await withClient(uriG, (c) => c.db('shared_f').collection('messages').insertOne({ text: 'of G' }));
+  await expect(withClient(uriF, (c) => c.db('shared_f').collection('messages').countDocuments())).rejects.toThrow(
+    /authentication failed|does not exist|terminating connection/,
+  );
+  await kubectlOk(cp, ['delete', 'wai', 'line-g', 'line-h', '-n', NS, '--wait=false']);
+});
+
 test('formerUser: only a user named like the database in the stored URI, and only when the instance no longer uses it', () => {
   const wai = (mongodb?: WhatsAppInstance['spec']['mongodb']) =>
     ({ metadata: { name: 'line-x', namespace: NS }, spec: { owner: 'tenant-a', mongodb } }) as WhatsAppInstance;
