@@ -11,6 +11,11 @@
  *
  * FerretDB v1 loads its list of databases once, with the credentials of the first client after it starts: let the
  * admin be that client (a role sees only its own schema).
+ *
+ * PostgreSQL roles belong to the whole server, not to a database: a role named like an instance's database may be
+ * anyone's (the superuser, another application's). So every role made here carries a comment ({@link ROLE_MARK}), and
+ * only roles carrying it are altered or dropped; a role that exists without it is refused (docs/database-users.md). A
+ * role made before roles were marked is recognised by its password (the caller's stored one) and marked then.
  */
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { MongoServerError } from 'mongodb';
@@ -26,6 +31,8 @@ const NAMESPACE_EXISTS = 48;
 const NAMESPACE_NOT_FOUND = 26;
 /** PostgreSQL's duplicate_object (a role created concurrently). */
 const DUPLICATE_OBJECT = '42710';
+/** The comment on every role made here: only roles carrying it are altered or dropped (module comment). */
+export const ROLE_MARK = 'wacloud: instance database user';
 /** SCRAM-SHA-256 iterations (PostgreSQL's default). */
 const SCRAM_ITERATIONS = 4096;
 
@@ -85,12 +92,18 @@ export class FerretPostgresDatabaseUsers implements DatabaseUsers {
     return mongoUriFor(this.adminUri, user.db, user, { authMechanism: 'PLAIN', authSource: '$external' });
   }
 
-  /** @see DatabaseUsers.drop — what the role still owns goes to the admin; its sessions are terminated. */
+  /**
+   * @see DatabaseUsers.drop — what the role still owns goes to the admin; its sessions are terminated. A role without
+   * {@link ROLE_MARK} is not one of ours: left as it is, like a missing one.
+   */
   async drop(user: Pick<DatabaseUser, 'db' | 'username'>): Promise<void> {
     const c = await this.pool.connect();
     try {
-      const exists = await c.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [user.username]);
-      if (exists.rowCount === 0) return;
+      const found = await c.query<{ note: string | null }>(
+        "SELECT shobj_description(oid, 'pg_authid') AS note FROM pg_roles WHERE rolname = $1",
+        [user.username],
+      );
+      if (found.rows[0]?.note !== ROLE_MARK) return;
       const role = c.escapeIdentifier(user.username);
       await c.query(`REASSIGN OWNED BY ${role} TO CURRENT_USER`);
       await c.query(`DROP OWNED BY ${role}`);
@@ -108,32 +121,60 @@ export class FerretPostgresDatabaseUsers implements DatabaseUsers {
   }
 
   /**
-   * Creates the login role, or sets its password when it differs from the stored one (then the role's sessions are
-   * terminated: FerretDB keeps a connection pool per credential, which would otherwise go on with the old password).
-   * A concurrent creation is fine.
+   * Creates the login role with {@link ROLE_MARK} (one transaction: no one sees it unmarked), or sets its password
+   * when it differs from the stored one (then the role's sessions are terminated: FerretDB keeps a connection pool per
+   * credential, which would otherwise go on with the old password). A concurrent creation is fine.
+   * @throws Error when a role of that name exists without the mark — unless it is no superuser and has this very
+   *   password (made by wacloud before roles were marked: marked now).
    */
   private async ensureRole(username: string, password: string): Promise<void> {
     const role = pg.escapeIdentifier(username);
     const options = (verifier: string) => `LOGIN NOINHERIT NOCREATEDB NOCREATEROLE PASSWORD ${pg.escapeLiteral(verifier)}`;
+    const mark = `COMMENT ON ROLE ${role} IS ${pg.escapeLiteral(ROLE_MARK)}`;
     try {
-      const found = await this.pool.query<{ rolpassword: string | null }>('SELECT rolpassword FROM pg_authid WHERE rolname = $1', [
-        username,
-      ]);
-      const stored = found.rows[0]?.rolpassword ?? undefined;
+      const read = () =>
+        this.pool.query<{ rolpassword: string | null; rolsuper: boolean; note: string | null }>(
+          "SELECT rolpassword, rolsuper, shobj_description(oid, 'pg_authid') AS note FROM pg_authid WHERE rolname = $1",
+          [username],
+        );
+      let found = await read();
       if (found.rowCount === 0) {
         try {
-          await this.pool.query(`CREATE ROLE ${role} WITH ${options(scramSha256Verifier(password))}`);
+          await this.inTransaction([`CREATE ROLE ${role} WITH ${options(scramSha256Verifier(password))}`, mark]);
           return;
         } catch (err) {
           if ((err as { code?: string }).code !== DUPLICATE_OBJECT) throw err;
+          found = await read();
         }
       }
+      const { rolpassword: stored, rolsuper, note } = found.rows[0] ?? { rolpassword: null, rolsuper: false, note: null };
       const salt = /^SCRAM-SHA-256\$\d+:([^$]+)\$/.exec(stored ?? '')?.[1];
-      if (stored && salt && scramSha256Verifier(password, Buffer.from(salt, 'base64')) === stored) return;
+      const same = Boolean(stored && salt && scramSha256Verifier(password, Buffer.from(salt, 'base64')) === stored);
+      if (note !== ROLE_MARK) {
+        if (!same || rolsuper)
+          throw new Error('a PostgreSQL role of that name exists that wacloud did not create: give the instance another database');
+        await this.pool.query(mark);
+      }
+      if (same) return;
       await this.pool.query(`ALTER ROLE ${role} WITH ${options(scramSha256Verifier(password))}`);
       await this.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [username]);
     } catch (err) {
       throw new Error(`cannot create the database user ${username}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Runs `statements` in one transaction on one connection. */
+  private async inTransaction(statements: string[]): Promise<void> {
+    const c = await this.pool.connect();
+    try {
+      await c.query('BEGIN');
+      for (const q of statements) await c.query(q);
+      await c.query('COMMIT');
+    } catch (err) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      c.release();
     }
   }
 

@@ -6,7 +6,8 @@
 import { MongoClient, MongoServerError, type Document } from 'mongodb';
 import { pino } from 'pino';
 import { startAuthorisingMongo, startMongo, uniqueDbName, type AuthorisingMongoServer, type MongoServer } from '@wacloud/testenv';
-import { FerretPostgresDatabaseUsers, scramSha256Verifier } from '../src/ferretdb-pg-users.js';
+import pg from 'pg';
+import { FerretPostgresDatabaseUsers, ROLE_MARK, scramSha256Verifier } from '../src/ferretdb-pg-users.js';
 import {
   MongoDatabaseUsers,
   SharedDatabaseCredentials,
@@ -265,5 +266,46 @@ describe('FerretPostgresDatabaseUsers on a server that authorises per database',
       expect(await c.db(u.db).collection('m').countDocuments()).toBe(1);
       await c.db(u.db).dropDatabase();
     });
+  });
+
+  test('a role wacloud did not create is never altered or dropped; one it made before roles were marked is adopted', async () => {
+    const sql = new pg.Client({ connectionString: server.postgres.url });
+    await sql.connect();
+    try {
+      const note = async (role: string) =>
+        (await sql.query("SELECT shobj_description(oid, 'pg_authid') AS note FROM pg_roles WHERE rolname = $1", [role])).rows[0]?.note;
+      const signsIn = async (user: string, password: string) => {
+        const c = new pg.Client({ connectionString: server.postgres.url, user, password });
+        await c.connect();
+        await c.end();
+      };
+      // Another application's role, and the superuser itself (its password known, as a caller could know it).
+      await sql.query(`CREATE ROLE billing_app LOGIN PASSWORD 'billing-secret'`);
+      await expect(users.ensure({ db: 'billing_app', username: 'billing_app', password: newDatabasePassword() })).rejects.toThrow(
+        /cannot create the database user billing_app: a PostgreSQL role of that name exists that wacloud did not create/,
+      );
+      await expect(
+        users.ensure({ db: server.postgres.user, username: server.postgres.user, password: server.postgres.password }),
+      ).rejects.toThrow(/wacloud did not create/);
+      await users.drop({ db: 'billing_app', username: 'billing_app' });
+      await signsIn('billing_app', 'billing-secret'); // untouched: same password, still there
+      await withClient(server.dbUri('wacloud'), async (c) => expect(await c.db('wacloud').collection('users').countDocuments()).toBe(1));
+
+      // Made by an earlier wacloud (unmarked, the stored password): adopted and marked, then managed as before.
+      const old = { db: 'wacloud_inst_e', username: 'wacloud_inst_e', password: newDatabasePassword() };
+      await sql.query(`CREATE ROLE wacloud_inst_e WITH LOGIN NOINHERIT PASSWORD '${scramSha256Verifier(old.password)}'`);
+      await withClient(await users.ensure(old), (c) => c.db(old.db).collection('m').insertOne({ n: 1 }));
+      expect(await note('wacloud_inst_e')).toBe(ROLE_MARK);
+      // New roles are marked from the start; drop removes a marked one.
+      const fresh = { db: 'wacloud_inst_f', username: 'wacloud_inst_f', password: newDatabasePassword() };
+      await users.ensure(fresh);
+      expect(await note('wacloud_inst_f')).toBe(ROLE_MARK);
+      await users.drop(old);
+      await users.drop(fresh);
+      expect(await note('wacloud_inst_e')).toBeUndefined();
+      expect((await sql.query("SELECT 1 FROM pg_roles WHERE rolname = 'wacloud_inst_f'")).rowCount).toBe(0);
+    } finally {
+      await sql.end();
+    }
   });
 });
