@@ -236,9 +236,12 @@ const shape = {
   DASHBOARD_DIR: z.string().default(''),
   /** Origins allowed to call the api from a browser (comma-separated), for a separately hosted dashboard. */
   CORS_ORIGINS: envList,
-  /** Largest request body, bytes (also `256k`). */
   /** How often every running instance's WhatsApp contacts are pulled into the contact book, seconds (0: never). */
   CONTACTS_SYNC_INTERVAL_S: int.min(0).default(600),
+  /**
+   * Largest request body, bytes (also `256k`): the api's own routes, and the body the gateway holds for its own
+   * credential (413 `payload_too_large` beyond it; with the instance's token a larger one streams through).
+   */
   BODY_LIMIT_BYTES: envSizeBytes.pipe(z.number().min(1024, 'must be at least 1k')).default(256 * 1024),
   /** Run the billing job in-process at 00:00 Etc/UTC (process/docker modes; Kubernetes uses the chart's CronJob). */
   BILLING_CRON: envBoolean.optional(),

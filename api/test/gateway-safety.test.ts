@@ -25,7 +25,11 @@ const phone = '15550007001';
 beforeAll(async () => {
   mongo = await startMongo();
   simnet = await startSimnet();
-  api = await startApiProcess({ mongo, simnetUrl: simnet.url, env: { BILLING_CRON: 'false', CORS_ORIGINS: DASHBOARD } });
+  api = await startApiProcess({
+    mongo,
+    simnetUrl: simnet.url,
+    env: { BILLING_CRON: 'false', CORS_ORIGINS: DASHBOARD, BODY_LIMIT_BYTES: '64k' },
+  });
   owner = await tenant(api, 'gateway-owner@example.com', 10_000);
   const created = await api.call('POST', '/v1/instances', { token: owner, body: { name: 'gw' } });
   expect(created.status).toBe(201);
@@ -142,6 +146,50 @@ describe('item 3: the gateway checks instance tokens and forwards only the publi
         expect({ p, status: r.status, metrics: r.body.includes('# HELP') }).toEqual({ p, status: 404, metrics: false });
       }
     }
+  });
+});
+
+describe("a body held for the gateway's own credential (BODY_LIMIT_BYTES 64k here, the instance's 256k)", () => {
+  /** POSTs `body` with `token`, in 16 KiB chunks without a declared length unless `declared`; the status and JSON answer. */
+  const post = (token: string, body: Buffer, declared = false) =>
+    new Promise<{ status: number; body: any }>((resolve, reject) => {
+      const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+      if (declared) headers['content-length'] = String(body.length);
+      const path = `/v1/instances/${id}/api/v1/messages`;
+      const req = http.request({ host: '127.0.0.1', port: port(), path, method: 'POST', headers }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text || 'null') }));
+      });
+      req.on('error', reject);
+      for (let at = 0; at < body.length; at += 16_384) req.write(body.subarray(at, at + 16_384));
+      req.end();
+    });
+  /** A message the instance accepts, padded with JSON whitespace to `bytes`. */
+  const padded = (text: string, bytes: number) => {
+    const json = JSON.stringify({ to: '15550007999', text });
+    return Buffer.from(json + ' '.repeat(Math.max(0, bytes - json.length)));
+  };
+
+  test('past the limit it is 413 payload_too_large from the gateway, chunked or declared; within it, it is sent', async () => {
+    const large = padded('too large to hold', 100 * 1024);
+    for (const declared of [false, true]) {
+      const r = await post(owner, large, declared);
+      expect({ declared, status: r.status, error: r.body.error }).toEqual({
+        declared,
+        status: 413,
+        error: { code: 'payload_too_large', message: `The body exceeds ${64 * 1024} bytes.`, details: { limitBytes: 64 * 1024 } },
+      });
+    }
+    // The instance takes that very body (its limit is 256 KiB): with an instance token it streams through.
+    const rw = await api.call('POST', `/v1/instances/${id}/tokens`, { token: owner, body: { name: 'sender', permissions: 'rw' } });
+    expect(rw.status).toBe(201);
+    const streamed = await post(rw.body.token as string, large, true);
+    expect({ status: streamed.status, body: streamed.body.body }).toEqual({ status: 202, body: 'too large to hold' });
+    // Within the limit, chunked: held whole and sent with the gateway's credential.
+    const held = await post(owner, padded('within the limit', 1024));
+    expect({ status: held.status, body: held.body.body }).toEqual({ status: 202, body: 'within the limit' });
   });
 });
 
