@@ -71,24 +71,18 @@ export class FerretPostgresDatabaseUsers implements DatabaseUsers {
   async ensure(user: DatabaseUser): Promise<string> {
     await this.ensureRole(user.username, user.password);
     await this.ensureDatabase(user.db);
-    const c = await this.pool.connect();
-    try {
-      const role = c.escapeIdentifier(user.username);
-      const schema = c.escapeIdentifier(user.db);
-      await c.query('BEGIN');
+    const role = pg.escapeIdentifier(user.username);
+    const schema = pg.escapeIdentifier(user.db);
+    await this.inTransaction(async (c) => {
       await c.query(`ALTER SCHEMA ${schema} OWNER TO ${role}`);
       const tables = await c.query<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1 AND tableowner <> $2', [
         user.db,
         user.username,
       ]);
       for (const t of tables.rows) await c.query(`ALTER TABLE ${schema}.${c.escapeIdentifier(t.tablename)} OWNER TO ${role}`);
-      await c.query('COMMIT');
-    } catch (err) {
-      await c.query('ROLLBACK').catch(() => undefined);
+    }).catch((err: unknown) => {
       throw new Error(`cannot give ${user.username} its database: ${(err as Error).message}`, { cause: err });
-    } finally {
-      c.release();
-    }
+    });
     return mongoUriFor(this.adminUri, user.db, user, { authMechanism: 'PLAIN', authSource: '$external' });
   }
 
@@ -140,7 +134,10 @@ export class FerretPostgresDatabaseUsers implements DatabaseUsers {
       let found = await read();
       if (found.rowCount === 0) {
         try {
-          await this.inTransaction([`CREATE ROLE ${role} WITH ${options(scramSha256Verifier(password))}`, mark]);
+          await this.inTransaction(async (c) => {
+            await c.query(`CREATE ROLE ${role} WITH ${options(scramSha256Verifier(password))}`);
+            await c.query(mark);
+          });
           return;
         } catch (err) {
           if ((err as { code?: string }).code !== DUPLICATE_OBJECT) throw err;
@@ -163,12 +160,12 @@ export class FerretPostgresDatabaseUsers implements DatabaseUsers {
     }
   }
 
-  /** Runs `statements` in one transaction on one connection. */
-  private async inTransaction(statements: string[]): Promise<void> {
+  /** Runs `work` in one transaction on one pooled connection (rolled back when it throws). @throws what `work` throws. */
+  private async inTransaction(work: (c: pg.PoolClient) => Promise<void>): Promise<void> {
     const c = await this.pool.connect();
     try {
       await c.query('BEGIN');
-      for (const q of statements) await c.query(q);
+      await work(c);
       await c.query('COMMIT');
     } catch (err) {
       await c.query('ROLLBACK').catch(() => undefined);
