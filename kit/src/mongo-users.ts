@@ -88,19 +88,21 @@ export function mongoUriFor(
 }
 
 /**
- * The credentials and database a MongoDB URI names (the reverse of {@link mongoUriFor}; each part decoded, absent when
- * the URI has none), or undefined when `uri` is not a `mongodb://` or `mongodb+srv://` URI.
+ * The credentials, database and `authSource` a MongoDB URI names (the reverse of {@link mongoUriFor}; each part
+ * decoded, absent when the URI has none), or undefined when `uri` is not a `mongodb://` or `mongodb+srv://` URI.
  */
-export function mongoUriParts(uri: string): { username?: string; password?: string; db?: string } | undefined {
+export function mongoUriParts(uri: string): { username?: string; password?: string; db?: string; authSource?: string } | undefined {
   const m = URI.exec(uri.trim());
   if (!m) return undefined;
   const userinfo = m[2]?.slice(0, -1);
   const colon = userinfo?.indexOf(':') ?? -1;
   const db = m[4]?.slice(1);
+  const authSource = new URLSearchParams((m[5] ?? '').slice(1)).get('authSource');
   return {
     ...(userinfo ? { username: decodeURIComponent(colon < 0 ? userinfo : userinfo.slice(0, colon)) } : {}),
     ...(userinfo && colon >= 0 ? { password: decodeURIComponent(userinfo.slice(colon + 1)) } : {}),
     ...(db ? { db: decodeURIComponent(db) } : {}),
+    ...(authSource ? { authSource } : {}),
   };
 }
 

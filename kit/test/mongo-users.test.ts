@@ -63,7 +63,7 @@ describe('mongoUriFor', () => {
     expect(() => mongoUriFor('http://x/', 'd')).toThrow(/mongodb:\/\//);
   });
 
-  test('mongoUriParts reads back what it wrote: credentials and database, decoded', () => {
+  test('mongoUriParts reads back what it wrote: credentials, database and authSource, decoded', () => {
     const uri = mongoUriFor('mongodb://root:secret@h1,h2/admin?replicaSet=rs0', 'wacloud_inst_a', {
       username: 'wacloud_inst_a',
       password: 'p@ss/word',
@@ -71,6 +71,12 @@ describe('mongoUriFor', () => {
     expect(mongoUriParts(uri)).toEqual({ username: 'wacloud_inst_a', password: 'p@ss/word', db: 'wacloud_inst_a' });
     expect(mongoUriParts('mongodb+srv://c.example.net/?tls=true')).toEqual({});
     expect(mongoUriParts('mongodb://root@h1/')).toEqual({ username: 'root' });
+    expect(mongoUriParts(mongoUriFor('mongodb://h1/', 'd', { username: 'u', password: 'p' }, { authSource: '$external' }))).toEqual({
+      username: 'u',
+      password: 'p',
+      db: 'd',
+      authSource: '$external',
+    });
     expect(mongoUriParts('http://x/')).toBeUndefined();
   });
 

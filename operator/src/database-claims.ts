@@ -38,7 +38,7 @@ export function reservedDatabases(
 ): ReadonlySet<string> {
   const names = [...MONGODB_DATABASES];
   const uri = mongoUriParts(config.defaultMongodbUri);
-  names.push(uri?.db ?? '', uri?.username ?? '', queryParam(config.defaultMongodbUri, 'authSource') ?? '');
+  names.push(uri?.db ?? '', uri?.username ?? '', uri?.authSource ?? '');
   if (config.instanceDatabaseUsersPostgresUrl) {
     try {
       const pg = new URL(config.instanceDatabaseUsersPostgresUrl);
@@ -48,11 +48,6 @@ export function reservedDatabases(
     }
   }
   return new Set(names.filter(Boolean).map((n) => n.toLowerCase()));
-}
-
-function queryParam(uri: string, name: string): string | undefined {
-  const q = uri.indexOf('?');
-  return q < 0 ? undefined : (new URLSearchParams(uri.slice(q + 1)).get(name) ?? undefined);
 }
 
 /** The database `wai` claims (lower case), or undefined when it names its own Secret. */
