@@ -17,10 +17,11 @@
  * only roles carrying it are altered or dropped; a role that exists without it is refused (docs/database-users.md). A
  * role made before roles were marked is recognised by its password (the caller's stored one) and marked then.
  */
-import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { MongoServerError } from 'mongodb';
 import pg from 'pg';
-import { AdminClient, mongoUriFor, type DatabaseUser, type DatabaseUsers } from './mongo-users.js';
+import { AdminClient, INSTANCE_USER_MARK, mongoUriFor, type DatabaseUser, type DatabaseUsers } from './mongo-users.js';
+import { scramSha256Keys } from './scram.js';
 
 /** FerretDB v1's metadata table in every database's schema. */
 const METADATA_TABLE = '_ferretdb_database_metadata';
@@ -32,7 +33,7 @@ const NAMESPACE_NOT_FOUND = 26;
 /** PostgreSQL's duplicate_object (a role created concurrently). */
 const DUPLICATE_OBJECT = '42710';
 /** The comment on every role made here: only roles carrying it are altered or dropped (module comment). */
-export const ROLE_MARK = 'wacloud: instance database user';
+export const ROLE_MARK = INSTANCE_USER_MARK;
 /** SCRAM-SHA-256 iterations (PostgreSQL's default). */
 const SCRAM_ITERATIONS = 4096;
 
@@ -41,10 +42,7 @@ const SCRAM_ITERATIONS = 4096;
  * RFC 5802/7677), which `CREATE ROLE … PASSWORD` stores as is. `password` must be ASCII (SASLprep is not applied).
  */
 export function scramSha256Verifier(password: string, salt: Buffer = randomBytes(16)): string {
-  const salted = pbkdf2Sync(password, salt, SCRAM_ITERATIONS, 32, 'sha256');
-  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
-  const storedKey = createHash('sha256').update(clientKey).digest();
-  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  const { storedKey, serverKey } = scramSha256Keys(password, salt, SCRAM_ITERATIONS);
   return `SCRAM-SHA-256$${SCRAM_ITERATIONS}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
 }
 

@@ -14,12 +14,20 @@
  * Passwords come from the caller (random, or derived from a secret) and are never logged; the URIs returned carry
  * them, so callers store those only where the instance needs them.
  *
+ * Only users wacloud made are changed or dropped: each carries {@link INSTANCE_USER_MARK} (MongoDB: in its
+ * `customData`; PostgreSQL: as the role's comment). A user of that name without it is refused by `ensure` and left
+ * alone by `drop` — unless it holds the caller's stored password (made before users were marked): then it is marked.
+ *
  * The MongoDB driver (and `pg`, through `ferretdb-pg-users`) is imported only when a server is first contacted: a
  * process that gives instances shared credentials (`off`) never loads it (~13 MiB of resident memory in the operator).
  */
 import { randomBytes } from 'node:crypto';
 import type { Document, MongoClient } from 'mongodb';
 import type { Logger } from 'pino';
+import { scramSha256Keys } from './scram.js';
+
+/** What marks a database user as made by wacloud (see the module comment; docs/database-users.md). */
+export const INSTANCE_USER_MARK = 'wacloud: instance database user';
 
 /** The database user of one instance. */
 export interface DatabaseUser {
@@ -41,11 +49,13 @@ export interface DatabaseUsers {
    * Makes `user` exist with this password and `readWrite` on `user.db` only (created, or its password and roles set
    * when it exists), and returns the `MONGODB_URI` the instance gets: `serverUri`'s hosts and options with the user's
    * credentials and database `user.db`.
-   * @throws Error when the server refuses or cannot be reached (the message never contains the password).
+   * @throws Error when the server refuses or cannot be reached, or a user of that name exists that wacloud did not
+   *   make (module comment) — the message never contains the password.
    */
   ensure(user: DatabaseUser): Promise<string>;
   /**
-   * Drops the user (a missing one is fine); its open connections are closed where the server allows.
+   * Drops the user (a missing one is fine, and so is one wacloud did not make: left as it is); its open connections
+   * are closed where the server allows.
    * @throws Error when the server refuses or cannot be reached.
    */
   drop(user: Pick<DatabaseUser, 'db' | 'username'>): Promise<void>;
@@ -173,16 +183,23 @@ export class MongoDatabaseUsers implements DatabaseUsers {
     return (this.client ?? (await this.admin.get())).db(name);
   }
 
-  /** @see DatabaseUsers.ensure — the URI names `authSource=<db>` (the user is defined in its own database). */
+  /**
+   * @see DatabaseUsers.ensure — created with `customData: { wacloud: INSTANCE_USER_MARK }`; the URI names
+   * `authSource=<db>` (the user is defined in its own database).
+   */
   async ensure(user: DatabaseUser): Promise<string> {
     const db = await this.db(user.db);
-    const roles = [{ role: 'readWrite', db: user.db }];
+    const fields = { pwd: user.password, roles: [{ role: 'readWrite', db: user.db }], customData: { wacloud: INSTANCE_USER_MARK } };
     try {
-      await db.command({ createUser: user.username, pwd: user.password, roles });
+      await db.command({ createUser: user.username, ...fields });
     } catch (err) {
       if (!(await isServerError(err, USER_EXISTS))) throw commandError(`createUser ${user.username}`, err);
+      if ((await this.owner(user, user.password)) !== 'wacloud')
+        throw new Error(
+          `createUser ${user.username}: a MongoDB user of that name exists in database ${user.db} that wacloud did not create: give the instance another database`,
+        );
       try {
-        await db.command({ updateUser: user.username, pwd: user.password, roles });
+        await db.command({ updateUser: user.username, ...fields });
       } catch (err2) {
         throw commandError(`updateUser ${user.username}`, err2);
       }
@@ -192,12 +209,37 @@ export class MongoDatabaseUsers implements DatabaseUsers {
 
   /** @see DatabaseUsers.drop */
   async drop(user: Pick<DatabaseUser, 'db' | 'username'>): Promise<void> {
+    if ((await this.owner(user)) !== 'wacloud') return;
     try {
       await (await this.db(user.db)).command({ dropUser: user.username });
     } catch (err) {
       if (await isServerError(err, USER_NOT_FOUND)) return;
       throw commandError(`dropUser ${user.username}`, err);
     }
+  }
+
+  /**
+   * Who made the user (`usersInfo` with its credentials): `wacloud` when it carries {@link INSTANCE_USER_MARK}, or
+   * when `password` is given and is its SCRAM-SHA-256 password (made by wacloud before users were marked); `missing`;
+   * else `other`. @throws Error when the server refuses or cannot be reached.
+   */
+  private async owner(user: Pick<DatabaseUser, 'db' | 'username'>, password?: string): Promise<'wacloud' | 'missing' | 'other'> {
+    let found: Document | undefined;
+    try {
+      const info = await (await this.db(user.db)).command({ usersInfo: { user: user.username, db: user.db }, showCredentials: true });
+      found = (info.users as Document[] | undefined)?.[0];
+    } catch (err) {
+      throw commandError(`usersInfo ${user.username}`, err);
+    }
+    if (!found) return 'missing';
+    if ((found.customData as Document | undefined)?.wacloud === INSTANCE_USER_MARK) return 'wacloud';
+    const scram = (found.credentials as Document | undefined)?.['SCRAM-SHA-256'] as
+      { iterationCount: number; salt: string; storedKey: string } | undefined;
+    const same =
+      password !== undefined &&
+      scram !== undefined &&
+      scramSha256Keys(password, Buffer.from(scram.salt, 'base64'), scram.iterationCount).storedKey.toString('base64') === scram.storedKey;
+    return same ? 'wacloud' : 'other';
   }
 
   close(): Promise<void> {

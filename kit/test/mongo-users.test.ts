@@ -7,8 +7,11 @@ import { MongoClient, MongoServerError, type Document } from 'mongodb';
 import { pino } from 'pino';
 import { startAuthorisingMongo, startMongo, uniqueDbName, type AuthorisingMongoServer, type MongoServer } from '@wacloud/testenv';
 import pg from 'pg';
+import { createHmac, randomBytes } from 'node:crypto';
 import { FerretPostgresDatabaseUsers, ROLE_MARK, scramSha256Verifier } from '../src/ferretdb-pg-users.js';
+import { scramSha256Keys } from '../src/scram.js';
 import {
+  INSTANCE_USER_MARK,
   MongoDatabaseUsers,
   SharedDatabaseCredentials,
   detectDatabaseUsers,
@@ -96,28 +99,65 @@ describe('mongoUriFor', () => {
   });
 });
 
+test('scramSha256Keys: the keys of RFC 7677’s example give its client proof and server signature', () => {
+  const k = scramSha256Keys('pencil', Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64'), 4096);
+  const nonce = 'rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0';
+  const authMessage = `n=user,r=rOprNGfwEbeRWgbNEkqO,r=${nonce},s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,c=biws,r=${nonce}`;
+  const signature = createHmac('sha256', k.storedKey).update(authMessage).digest();
+  expect(Buffer.from(k.clientKey.map((b, i) => b ^ signature[i]!)).toString('base64')).toBe('dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=');
+  expect(createHmac('sha256', k.serverKey).update(authMessage).digest('base64')).toBe('6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=');
+});
+
+interface FakeUser {
+  pwd: string;
+  roles: unknown;
+  customData?: Document;
+}
+
 /**
  * MongoDB's user management as the server answers it (a stand-in: no mongod here, and FerretDB v1 has no createUser
- * without its experimental authentication): users per database, 51003 for an existing user, 11 for a missing one.
+ * without its experimental authentication): users per database, 51003 for an existing user, 11 for a missing one;
+ * `usersInfo` with `showCredentials` gives the SCRAM-SHA-256 credentials MongoDB stores (15,000 iterations, random salt).
  */
 class FakeMongoUsers implements CommandClient {
-  readonly users = new Map<string, { pwd: string; roles: unknown }>();
+  readonly users = new Map<string, FakeUser>();
   readonly sent: Document[] = [];
   db(name: string) {
     return {
       command: async (cmd: Document): Promise<Document> => {
         this.sent.push({ ...cmd, $db: name });
         const fail = (code: number, msg: string) => Promise.reject(new MongoServerError({ code, errmsg: msg, ok: 0 }));
+        const stored = (c: Document): FakeUser => ({ pwd: c.pwd, roles: c.roles, ...(c.customData ? { customData: c.customData } : {}) });
         if ('createUser' in cmd) {
           const key = `${name}.${cmd.createUser}`;
           if (this.users.has(key)) return fail(51003, `User "${key}" already exists`);
-          this.users.set(key, { pwd: cmd.pwd, roles: cmd.roles });
+          this.users.set(key, stored(cmd));
         } else if ('updateUser' in cmd) {
           const key = `${name}.${cmd.updateUser}`;
           if (!this.users.has(key)) return fail(11, `User ${key} not found`);
-          this.users.set(key, { pwd: cmd.pwd, roles: cmd.roles });
+          this.users.set(key, stored(cmd));
         } else if ('dropUser' in cmd) {
           if (!this.users.delete(`${name}.${cmd.dropUser}`)) return fail(11, 'User not found');
+        } else if ('usersInfo' in cmd) {
+          const u = this.users.get(`${cmd.usersInfo.db}.${cmd.usersInfo.user}`);
+          if (!u) return { users: [], ok: 1 };
+          const salt = randomBytes(28);
+          const keys = scramSha256Keys(u.pwd, salt, 15_000);
+          const credentials = {
+            'SCRAM-SHA-256': {
+              iterationCount: 15_000,
+              salt: salt.toString('base64'),
+              storedKey: keys.storedKey.toString('base64'),
+              serverKey: keys.serverKey.toString('base64'),
+            },
+          };
+          const view = {
+            user: cmd.usersInfo.user,
+            db: cmd.usersInfo.db,
+            roles: u.roles,
+            ...(u.customData ? { customData: u.customData } : {}),
+          };
+          return { users: [{ ...view, ...(cmd.showCredentials ? { credentials } : {}) }], ok: 1 };
         } else return fail(59, 'no such command');
         return { ok: 1 };
       },
@@ -132,13 +172,34 @@ describe('MongoDatabaseUsers (MongoDB user commands)', () => {
     const db = 'wacloud_inst_a';
     const uri = await users.ensure({ db, username: db, password: 'first' });
     expect(uri).toBe(`mongodb://${db}:first@h1,h2/${db}?replicaSet=rs0&authSource=${db}`);
-    expect(fake.users.get(`${db}.${db}`)).toEqual({ pwd: 'first', roles: [{ role: 'readWrite', db }] });
-    await users.ensure({ db, username: db, password: 'second' }); // exists: updateUser
-    expect(fake.users.get(`${db}.${db}`)).toEqual({ pwd: 'second', roles: [{ role: 'readWrite', db }] });
-    expect(fake.sent.map((c) => Object.keys(c)[0])).toEqual(['createUser', 'createUser', 'updateUser']);
+    const customData = { wacloud: INSTANCE_USER_MARK };
+    expect(fake.users.get(`${db}.${db}`)).toEqual({ pwd: 'first', roles: [{ role: 'readWrite', db }], customData });
+    await users.ensure({ db, username: db, password: 'second' }); // exists, ours: updateUser
+    expect(fake.users.get(`${db}.${db}`)).toEqual({ pwd: 'second', roles: [{ role: 'readWrite', db }], customData });
+    expect(fake.sent.map((c) => Object.keys(c)[0])).toEqual(['createUser', 'createUser', 'usersInfo', 'updateUser']);
     await users.drop({ db, username: db });
     await users.drop({ db, username: db }); // missing: fine
     expect(fake.users.size).toBe(0);
+  });
+
+  test('a user wacloud did not make is never updated or dropped; one made before users were marked is adopted by its password', async () => {
+    const fake = new FakeMongoUsers();
+    const users = new MongoDatabaseUsers('mongodb://root:secret@h1/admin?authSource=admin', fake);
+    const app = { pwd: 'the-app-password', roles: [{ role: 'dbOwner', db: 'billing' }] };
+    fake.users.set('billing.billing', app); // another application's user, named like the database
+    const err = await rejection(users.ensure({ db: 'billing', username: 'billing', password: 'instance-password' }));
+    expect(String(err)).toMatch(/createUser billing: a MongoDB user of that name exists in database billing that wacloud did not create/);
+    expect(String(err)).not.toContain('instance-password');
+    await users.drop({ db: 'billing', username: 'billing' });
+    expect(fake.users.get('billing.billing')).toBe(app); // untouched
+    expect(fake.sent.map((c) => Object.keys(c)[0])).toEqual(['createUser', 'usersInfo', 'usersInfo']);
+
+    // Made by an earlier wacloud (no customData) with the password its instance stores: adopted and marked.
+    fake.users.set('wacloud_old.wacloud_old', { pwd: 'stored', roles: [{ role: 'readWrite', db: 'wacloud_old' }] });
+    await users.ensure({ db: 'wacloud_old', username: 'wacloud_old', password: 'stored' });
+    expect(fake.users.get('wacloud_old.wacloud_old')?.customData).toEqual({ wacloud: INSTANCE_USER_MARK });
+    await users.drop({ db: 'wacloud_old', username: 'wacloud_old' });
+    expect(fake.users.has('wacloud_old.wacloud_old')).toBe(false);
   });
 
   test('a refusal other than "exists" / "not found" is an error without the password', async () => {
@@ -148,7 +209,7 @@ describe('MongoDatabaseUsers (MongoDB user commands)', () => {
     const err = await rejection(users.ensure({ db: 'x', username: 'x', password: 'the-secret' }));
     expect(String(err)).toMatch(/createUser x: not authorized on x/);
     expect(String(err)).not.toContain('the-secret');
-    await expect(users.drop({ db: 'x', username: 'x' })).rejects.toThrow(/dropUser x: not authorized/);
+    await expect(users.drop({ db: 'x', username: 'x' })).rejects.toThrow(/usersInfo x: not authorized/); // who made it, first
   });
 
   describe('on the default test server', () => {
