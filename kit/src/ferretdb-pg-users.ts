@@ -13,7 +13,7 @@
  * admin be that client (a role sees only its own schema).
  *
  * PostgreSQL roles belong to the whole server, not to a database: a role named like an instance's database may be
- * anyone's (the superuser, another application's). So every role made here carries a comment ({@link ROLE_MARK}), and
+ * anyone's (the superuser, another application's). So every role made here carries a comment ({@link INSTANCE_USER_MARK}), and
  * only roles carrying it are altered or dropped; a role that exists without it is refused (docs/database-users.md). A
  * role made before roles were marked is recognised by its password (the caller's stored one) and marked then.
  */
@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { MongoServerError } from 'mongodb';
 import pg from 'pg';
 import { AdminClient, INSTANCE_USER_MARK, mongoUriFor, type DatabaseUser, type DatabaseUsers } from './mongo-users.js';
-import { scramSha256Keys } from './scram.js';
+import { isScramSha256Password, scramSha256Keys } from './scram.js';
 
 /** FerretDB v1's metadata table in every database's schema. */
 const METADATA_TABLE = '_ferretdb_database_metadata';
@@ -32,8 +32,6 @@ const NAMESPACE_EXISTS = 48;
 const NAMESPACE_NOT_FOUND = 26;
 /** PostgreSQL's duplicate_object (a role created concurrently). */
 const DUPLICATE_OBJECT = '42710';
-/** The comment on every role made here: only roles carrying it are altered or dropped (module comment). */
-export const ROLE_MARK = INSTANCE_USER_MARK;
 /** SCRAM-SHA-256 iterations (PostgreSQL's default). */
 const SCRAM_ITERATIONS = 4096;
 
@@ -86,7 +84,7 @@ export class FerretPostgresDatabaseUsers implements DatabaseUsers {
 
   /**
    * @see DatabaseUsers.drop — what the role still owns goes to the admin; its sessions are terminated. A role without
-   * {@link ROLE_MARK} is not one of ours: left as it is, like a missing one.
+   * {@link INSTANCE_USER_MARK} is not one of ours: left as it is, like a missing one.
    */
   async drop(user: Pick<DatabaseUser, 'db' | 'username'>): Promise<void> {
     const c = await this.pool.connect();
@@ -95,7 +93,7 @@ export class FerretPostgresDatabaseUsers implements DatabaseUsers {
         "SELECT shobj_description(oid, 'pg_authid') AS note FROM pg_roles WHERE rolname = $1",
         [user.username],
       );
-      if (found.rows[0]?.note !== ROLE_MARK) return;
+      if (found.rows[0]?.note !== INSTANCE_USER_MARK) return;
       const role = c.escapeIdentifier(user.username);
       await c.query(`REASSIGN OWNED BY ${role} TO CURRENT_USER`);
       await c.query(`DROP OWNED BY ${role}`);
@@ -113,7 +111,7 @@ export class FerretPostgresDatabaseUsers implements DatabaseUsers {
   }
 
   /**
-   * Creates the login role with {@link ROLE_MARK} (one transaction: no one sees it unmarked), or sets its password
+   * Creates the login role with {@link INSTANCE_USER_MARK} (one transaction: no one sees it unmarked), or sets its password
    * when it differs from the stored one (then the role's sessions are terminated: FerretDB keeps a connection pool per
    * credential, which would otherwise go on with the old password). A concurrent creation is fine.
    * @throws Error when a role of that name exists without the mark — unless it is no superuser and has this very
@@ -122,7 +120,7 @@ export class FerretPostgresDatabaseUsers implements DatabaseUsers {
   private async ensureRole(username: string, password: string): Promise<void> {
     const role = pg.escapeIdentifier(username);
     const options = (verifier: string) => `LOGIN NOINHERIT NOCREATEDB NOCREATEROLE PASSWORD ${pg.escapeLiteral(verifier)}`;
-    const mark = `COMMENT ON ROLE ${role} IS ${pg.escapeLiteral(ROLE_MARK)}`;
+    const mark = `COMMENT ON ROLE ${role} IS ${pg.escapeLiteral(INSTANCE_USER_MARK)}`;
     try {
       const read = () =>
         this.pool.query<{ rolpassword: string | null; rolsuper: boolean; note: string | null }>(
@@ -143,9 +141,9 @@ export class FerretPostgresDatabaseUsers implements DatabaseUsers {
         }
       }
       const { rolpassword: stored, rolsuper, note } = found.rows[0] ?? { rolpassword: null, rolsuper: false, note: null };
-      const salt = /^SCRAM-SHA-256\$\d+:([^$]+)\$/.exec(stored ?? '')?.[1];
-      const same = Boolean(stored && salt && scramSha256Verifier(password, Buffer.from(salt, 'base64')) === stored);
-      if (note !== ROLE_MARK) {
+      const v = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):/.exec(stored ?? '');
+      const same = Boolean(v && isScramSha256Password(password, { iterations: Number(v[1]), salt: v[2]!, storedKey: v[3]! }));
+      if (note !== INSTANCE_USER_MARK) {
         if (!same || rolsuper)
           throw new Error('a PostgreSQL role of that name exists that wacloud did not create: give the instance another database');
         await this.pool.query(mark);

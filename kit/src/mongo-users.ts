@@ -24,7 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Document, MongoClient } from 'mongodb';
 import type { Logger } from 'pino';
-import { scramSha256Keys } from './scram.js';
+import { isScramSha256Password } from './scram.js';
 
 /** What marks a database user as made by wacloud (see the module comment; docs/database-users.md). */
 export const INSTANCE_USER_MARK = 'wacloud: instance database user';
@@ -236,9 +236,7 @@ export class MongoDatabaseUsers implements DatabaseUsers {
     const scram = (found.credentials as Document | undefined)?.['SCRAM-SHA-256'] as
       { iterationCount: number; salt: string; storedKey: string } | undefined;
     const same =
-      password !== undefined &&
-      scram !== undefined &&
-      scramSha256Keys(password, Buffer.from(scram.salt, 'base64'), scram.iterationCount).storedKey.toString('base64') === scram.storedKey;
+      password !== undefined && scram !== undefined && isScramSha256Password(password, { ...scram, iterations: scram.iterationCount });
     return same ? 'wacloud' : 'other';
   }
 

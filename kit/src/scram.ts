@@ -24,3 +24,11 @@ export function scramSha256Keys(
     serverKey: createHmac('sha256', salted).update('Server Key').digest(),
   };
 }
+
+/**
+ * Whether `password` is the one a server stored as these SCRAM-SHA-256 credentials (`salt` and `storedKey` base64,
+ * as PostgreSQL's verifier and MongoDB's `credentials` hold them) — without signing in.
+ */
+export function isScramSha256Password(password: string, stored: { salt: string; iterations: number; storedKey: string }): boolean {
+  return scramSha256Keys(password, Buffer.from(stored.salt, 'base64'), stored.iterations).storedKey.toString('base64') === stored.storedKey;
+}

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { startAuthorisingMongo, startMongo, uniqueDbName, type AuthorisingMongoServer, type MongoServer } from '@wacloud/testenv';
 import pg from 'pg';
 import { createHmac, randomBytes } from 'node:crypto';
-import { FerretPostgresDatabaseUsers, ROLE_MARK, scramSha256Verifier } from '../src/ferretdb-pg-users.js';
+import { FerretPostgresDatabaseUsers, scramSha256Verifier } from '../src/ferretdb-pg-users.js';
 import { scramSha256Keys } from '../src/scram.js';
 import {
   INSTANCE_USER_MARK,
@@ -362,11 +362,11 @@ describe('FerretPostgresDatabaseUsers on a server that authorises per database',
       const old = { db: 'wacloud_inst_e', username: 'wacloud_inst_e', password: newDatabasePassword() };
       await sql.query(`CREATE ROLE wacloud_inst_e WITH LOGIN NOINHERIT PASSWORD '${scramSha256Verifier(old.password)}'`);
       await withClient(await users.ensure(old), (c) => c.db(old.db).collection('m').insertOne({ n: 1 }));
-      expect(await note('wacloud_inst_e')).toBe(ROLE_MARK);
+      expect(await note('wacloud_inst_e')).toBe(INSTANCE_USER_MARK);
       // New roles are marked from the start; drop removes a marked one.
       const fresh = { db: 'wacloud_inst_f', username: 'wacloud_inst_f', password: newDatabasePassword() };
       await users.ensure(fresh);
-      expect(await note('wacloud_inst_f')).toBe(ROLE_MARK);
+      expect(await note('wacloud_inst_f')).toBe(INSTANCE_USER_MARK);
       await users.drop(old);
       await users.drop(fresh);
       expect(await note('wacloud_inst_e')).toBeUndefined();
