@@ -58,6 +58,14 @@ function makeEngine(extra: Partial<WebjsEngineOptions> = {}) {
 }
 
 /** Live Chromium processes started on this profile directory. */
+/** A refused screenshot as text, with its chain of causes (which capture failed and how), for a failure message. */
+function describeRefusal(e: unknown): string {
+  const parts: string[] = [];
+  for (let c: unknown = e; c !== undefined && parts.length < 4; c = (c as { cause?: unknown }).cause)
+    parts.push(c instanceof Error ? `${c.name}: ${c.message}` : String(c));
+  return parts.join(' <- ');
+}
+
 function chromiumsOn(profileDir: string): number {
   return countProcesses(new RegExp(`--user-data-dir=${profileDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s|$)`));
 }
@@ -156,10 +164,15 @@ describe('WebjsEngine, WhatsApp Web hanging (live browser)', () => {
     }, 10_000);
     expect(bytes).toBeLessThan(4096 * MB);
     // Until whatsapp-web.js has connected and opened its page, the browser's own first page can refuse the capture
-    // (its CDP session closed; seen on a busy machine for longer than 5 s): while STARTING that is "not ready yet,
-    // retry" (EngineNotReadyError with retryAfterMs), never puppeteer's error; a PNG once the client's page is there.
+    // (its CDP session closed; seen on a busy machine for longer than 5 s) or leave it unanswered (asked just as
+    // whatsapp-web.js opened its page: 1 start in 40): while STARTING that is "not ready yet, retry" (EngineNotReadyError
+    // with retryAfterMs, within the capture timeout), never puppeteer's error; a PNG once the client's page is there.
     const refusals: unknown[] = [];
-    const png = await eventually(() => engine.screenshot().catch((e: unknown) => void refusals.push(e)), 30_000, 200);
+    const capture = () => engine.screenshot().catch((e: unknown) => void refusals.push(e));
+    const png = await eventually(capture, 30_000, 200).catch((err: Error) => {
+      const causes = [...new Set(refusals.map(describeRefusal))].join(' | ');
+      throw new Error(`no screenshot within 30 s; ${refusals.length} refusals: ${causes}`, { cause: err });
+    });
     expect(refusals.filter((e) => !(e instanceof EngineNotReadyError && e.retryAfterMs !== undefined))).toEqual([]);
     expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
     console.log(`webjs live browser (pid ${pid}, ${processTree(pid).length} processes): PSS ${(bytes / MB).toFixed(1)} MiB`);

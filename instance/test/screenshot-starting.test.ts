@@ -30,6 +30,10 @@ let browser: Browser;
 /** A page whose DevTools session was detached: its capture fails with TargetCloseError, yet it is not closed. */
 let refusing: Page;
 let open: Page;
+/** A second browser whose page never answers a capture: its renderer's main thread spins (what a capture racing
+ * whatsapp-web.js's new page showed, without the race). Its own browser, as the renderer is shared within one. */
+let busyBrowser: Browser;
+let busy: Page;
 
 /** Detaches puppeteer's session to `page` (what a busy machine's first page showed): the target itself stays. */
 async function detachSession(page: Page): Promise<void> {
@@ -49,9 +53,15 @@ beforeAll(async () => {
   const err = (await refusing.screenshot({ type: 'png' }).catch((e: unknown) => e)) as Error;
   expect(err.name).toBe('TargetCloseError');
   expect(refusing.isClosed()).toBe(false);
+  busyBrowser = await launchChromium({ executablePath: chromiumPath(), userDataDir: path.join(profile, 'busy') });
+  busy = await busyBrowser.newPage();
+  await busy.setContent('<h1>busy</h1>');
+  // Its main thread spins from the next task on: no frame is produced again, so a capture never answers.
+  await busy.evaluate('setTimeout(() => { for (;;); }, 0)');
 }, 60_000);
 
 afterAll(async () => {
+  await closeBrowser(busyBrowser);
   await closeBrowser(browser);
   rmSync(profile, { recursive: true, force: true });
 });
@@ -111,6 +121,28 @@ describe('screenshotPng while the run starts', () => {
     expect(err.name).toBe('TargetCloseError');
     expect(p.handed.every((n) => n === 0)).toBe(true); // nothing is skipped then
     expect(p.calls).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a capture that never answers fails after captureTimeoutMs: while starting the next page is captured', async () => {
+    const p = skippingPicker(busy, open);
+    const t0 = Date.now();
+    const png = await screenshotPng(p.pick, () => true, { starting: () => true, captureTimeoutMs: 500 });
+    expect(png?.subarray(0, 8)).toEqual(PNG_MAGIC);
+    expect(p.handed).toEqual([0, 1]);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(500);
+  });
+
+  it('a capture that never answers: ScreenNotReadyError while starting with no other page, the timeout otherwise', async () => {
+    const starting = (await screenshotPng(skippingPicker(busy).pick, () => true, { starting: () => true, captureTimeoutMs: 300 }).catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(starting).toBeInstanceOf(ScreenNotReadyError);
+    expect(starting.message).toMatch(/cannot be captured yet: the screen capture timed out after 300 ms/);
+    const working = (await screenshotPng(skippingPicker(busy, open).pick, () => true, { captureTimeoutMs: 300 }).catch(
+      (e: unknown) => e,
+    )) as Error;
+    expect(working).not.toBeInstanceOf(ScreenNotReadyError);
+    expect(working.message).toBe('the screen capture timed out after 300 ms');
   });
 
   it('a run no longer live throws puppeteer error at once, starting or not', async () => {

@@ -224,14 +224,16 @@ export interface Engine extends EventEmitter<EngineEvents>, EngineActions, Engin
 
 /**
  * Thrown by engine methods that need a WORKING (or at least started) session. `retryAfterMs` (ms) is set when the
- * session is on its way (e.g. STARTING) and the same call may succeed when retried after about that long.
+ * session is on its way (e.g. STARTING) and the same call may succeed when retried after about that long. `cause`, when
+ * given, is what made the call not ready (e.g. the browser's refused capture), for logs and tests; clients never see it.
  */
 export class EngineNotReadyError extends Error {
   constructor(
     public readonly sessionState: SessionState,
     public readonly retryAfterMs?: number,
+    options?: { cause?: unknown },
   ) {
-    super(`session is ${sessionState}${retryAfterMs === undefined ? '' : `; retry in ${retryAfterMs} ms`}`);
+    super(`session is ${sessionState}${retryAfterMs === undefined ? '' : `; retry in ${retryAfterMs} ms`}`, options);
     this.name = 'EngineNotReadyError';
   }
 }

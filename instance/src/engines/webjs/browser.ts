@@ -197,6 +197,12 @@ export async function closeBrowser(browser: Browser, timeoutMs = 5_000): Promise
 const SCREENSHOT_REPICK_WINDOW_MS = 5_000;
 /** Pause before picking again after a page closed under the screenshot, ms: the swap of pages is under way. */
 const SCREENSHOT_REPICK_MS = 100;
+/**
+ * Longest one capture may take, ms (a capture of WhatsApp Web takes ~50–150 ms here). Chromium can leave one
+ * unanswered; puppeteer would then wait for its protocol timeout (180 s), and every later capture through the same
+ * connection would wait behind it (puppeteer takes one capture at a time per browser context).
+ */
+export const SCREENSHOT_CAPTURE_TIMEOUT_MS = 5_000;
 
 /** A screenshot failed while the run starts and no other page was left to capture; `cause` is the last failure. */
 export class ScreenNotReadyError extends Error {
@@ -216,16 +222,18 @@ export class ScreenNotReadyError extends Error {
  * While `starting()` (default: never) and `live()`, a page that reports itself closed is still picked again that way;
  * any other failed capture adds its page to the set `pick` is handed (`pick` should choose another page than those)
  * and picks again at once. When `pick` then has no page left (it returns none, or one that failed already), or the
- * window has passed, throws {@link ScreenNotReadyError}: the screen cannot be captured yet.
- * @throws ScreenNotReadyError as above; otherwise puppeteer's error when the screenshot fails other than by a close,
- *   when `live()` turns false, or when pages still close under it at the window's end.
+ * window has passed, throws {@link ScreenNotReadyError}: the screen cannot be captured yet. A capture that has not
+ * answered within `captureTimeoutMs` (default {@link SCREENSHOT_CAPTURE_TIMEOUT_MS}) has failed (a timeout error).
+ * @throws ScreenNotReadyError as above; otherwise puppeteer's error (or the timeout's) when the screenshot fails other
+ *   than by a close, when `live()` turns false, or when pages still close under it at the window's end.
  */
 export async function screenshotPng(
   pick: (failed: ReadonlySet<Page>) => Promise<Page | undefined>,
   live: () => boolean,
-  o: { windowMs?: number; pauseMs?: number; starting?: () => boolean } = {},
+  o: { windowMs?: number; pauseMs?: number; captureTimeoutMs?: number; starting?: () => boolean } = {},
 ): Promise<Buffer | undefined> {
   const pauseMs = o.pauseMs ?? SCREENSHOT_REPICK_MS;
+  const captureTimeoutMs = o.captureTimeoutMs ?? SCREENSHOT_CAPTURE_TIMEOUT_MS;
   const until = Date.now() + (o.windowMs ?? SCREENSHOT_REPICK_WINDOW_MS);
   const failed = new Set<Page>();
   let last: { err: unknown } | undefined; // the last failure while starting
@@ -234,7 +242,7 @@ export async function screenshotPng(
     if (last && (!page || failed.has(page))) throw new ScreenNotReadyError(last.err);
     if (!page) return undefined;
     try {
-      return Buffer.from(await page.screenshot({ type: 'png' }));
+      return Buffer.from(await withTimeout(page.screenshot({ type: 'png' }), captureTimeoutMs, 'the screen capture'));
     } catch (err) {
       const windowOpen = Date.now() + pauseMs <= until;
       if (live() && o.starting?.()) {

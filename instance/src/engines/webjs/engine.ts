@@ -62,7 +62,6 @@ import { runScreenshot, type BrowserRun } from './run.js';
 import { MemoryWatchdog } from './watchdog.js';
 
 const { Client, LocalAuth } = wwebjs;
-
 export type { WebjsEngineOptions } from './options.js';
 
 /**
@@ -315,6 +314,7 @@ export class WebjsEngine extends EventEmitter<EngineEvents> implements Engine {
         browser.once('disconnected', () =>
           this.endRun(run, 'FAILED', `browser exited unexpectedly (pid ${run.pid ?? '?'})`, { retry: true }),
         );
+        run.page = (await browser.pages())[0]; // before whatsapp-web.js connects: the only page
         this.watchdog.start();
       }
       if (!run.ending && run.browser) this.startClient(run, run.browser, options);
