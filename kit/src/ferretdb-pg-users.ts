@@ -30,6 +30,8 @@ const INIT_COLLECTION = '_wacloud_init';
 /** MongoDB's NamespaceExists / NamespaceNotFound. */
 const NAMESPACE_EXISTS = 48;
 const NAMESPACE_NOT_FOUND = 26;
+/** Schemas no instance database may be: PostgreSQL's own, and `public` (its owner may drop whatever lands there). */
+const RESERVED_SCHEMA = /^(public|information_schema|pg_.*)$/i;
 /** PostgreSQL's duplicate_object (a role created concurrently). */
 const DUPLICATE_OBJECT = '42710';
 /** SCRAM-SHA-256 iterations (PostgreSQL's default). */
@@ -63,8 +65,15 @@ export class FerretPostgresDatabaseUsers implements DatabaseUsers {
     this.pool.on('error', () => undefined); // an idle connection's failure: the next query reconnects
   }
 
-  /** @see DatabaseUsers.ensure — the URI names `authMechanism=PLAIN` (FerretDB passes the credentials on). */
+  /**
+   * @see DatabaseUsers.ensure — the URI names `authMechanism=PLAIN` (FerretDB passes the credentials on). The role is
+   * given the database's schema and every table in it, so a schema FerretDB did not make is refused first (see
+   * {@link checkSchema}): nothing is created then.
+   */
   async ensure(user: DatabaseUser): Promise<string> {
+    await this.checkSchema(user.db).catch((err: unknown) => {
+      throw new Error(`cannot give ${user.username} its database: ${(err as Error).message}`, { cause: err });
+    });
     await this.ensureRole(user.username, user.password);
     await this.ensureDatabase(user.db);
     const role = pg.escapeIdentifier(user.username);
@@ -154,6 +163,30 @@ export class FerretPostgresDatabaseUsers implements DatabaseUsers {
     } catch (err) {
       throw new Error(`cannot create the database user ${username}: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /**
+   * Refuses schema `db` when it is PostgreSQL's own or `public` ({@link RESERVED_SCHEMA}), or when it exists with
+   * tables, sequences, views, types or functions in it but without FerretDB's metadata table: another application's
+   * schema in FerretDB's PostgreSQL database, whose objects the hand-over would give to the instance. A FerretDB
+   * database (metadata table present), an empty schema or none at all passes.
+   * @throws Error naming the schema, asking for another database.
+   */
+  private async checkSchema(db: string): Promise<void> {
+    if (RESERVED_SCHEMA.test(db)) throw new Error(`"${db}" is one of PostgreSQL's own schemas: give the instance another database`);
+    const found = await this.pool.query<{ ferret: boolean; objects: number }>(
+      `SELECT EXISTS (SELECT 1 FROM pg_tables WHERE schemaname = n.nspname AND tablename = $2) AS ferret,
+              (SELECT count(*) FROM pg_class WHERE relnamespace = n.oid)::int
+            + (SELECT count(*) FROM pg_type WHERE typnamespace = n.oid)::int
+            + (SELECT count(*) FROM pg_proc WHERE pronamespace = n.oid)::int AS objects
+         FROM pg_namespace n WHERE n.nspname = $1`,
+      [db, METADATA_TABLE],
+    );
+    const schema = found.rows[0];
+    if (schema && !schema.ferret && schema.objects > 0)
+      throw new Error(
+        `a PostgreSQL schema "${db}" with objects in it exists that FerretDB did not create: give the instance another database`,
+      );
   }
 
   /** Runs `work` in one transaction on one pooled connection (rolled back when it throws). @throws what `work` throws. */

@@ -375,4 +375,36 @@ describe('FerretPostgresDatabaseUsers on a server that authorises per database',
       await sql.end();
     }
   });
+
+  test("a schema FerretDB did not make (another application's, PostgreSQL's own, public) is never handed over", async () => {
+    const sql = new pg.Client({ connectionString: server.postgres.url });
+    await sql.connect();
+    try {
+      const owner = async (table: string) =>
+        (await sql.query('SELECT tableowner FROM pg_tables WHERE tablename = $1', [table])).rows[0]?.tableowner;
+      const roles = async (name: string) => (await sql.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount;
+      await sql.query('CREATE SCHEMA reports');
+      await sql.query('CREATE TABLE reports.revenue (amount int)');
+      await expect(users.ensure({ db: 'reports', username: 'wacloud_reports', password: newDatabasePassword() })).rejects.toThrow(
+        /cannot give wacloud_reports its database: a PostgreSQL schema "reports" with objects in it exists that FerretDB did not create/,
+      );
+      expect(await owner('revenue')).toBe(server.postgres.user);
+      expect(await roles('wacloud_reports')).toBe(0); // refused before anything was made
+      for (const db of ['public', 'pg_catalog', 'information_schema'])
+        await expect(users.ensure({ db, username: `wacloud_${db}`, password: newDatabasePassword() })).rejects.toThrow(
+          /is one of PostgreSQL's own schemas/,
+        );
+      // An empty schema of that name, and a FerretDB database someone else made through FerretDB, are the instance's.
+      await sql.query('CREATE SCHEMA wacloud_inst_g');
+      const g = { db: 'wacloud_inst_g', username: 'wacloud_inst_g', password: newDatabasePassword() };
+      await withClient(await users.ensure(g), (c) => c.db(g.db).collection('m').insertOne({ n: 1 }));
+      await withClient(server.dbUri('wacloud_inst_h'), (c) => c.db('wacloud_inst_h').collection('m').insertOne({ n: 1 }));
+      const h = { db: 'wacloud_inst_h', username: 'wacloud_inst_h', password: newDatabasePassword() };
+      await withClient(await users.ensure(h), async (c) => expect(await c.db(h.db).collection('m').countDocuments()).toBe(1));
+      await users.drop(g);
+      await users.drop(h);
+    } finally {
+      await sql.end();
+    }
+  });
 });
