@@ -28,6 +28,7 @@
  * together, its ledger entries by ordered `insertMany`, its balances and `paidUntil` by `bulkWrite`s by `_id`); a tenant
  * with a suspended or half-deleted due instance, or whose lock is held elsewhere, goes one by one ({@link billTenant}).
  */
+import { forEachInParallel } from '@wacloud/kit';
 import type { Logger } from 'pino';
 import { AppError } from './errors.js';
 import { billChunk, byId, chargeOnly, duePeriods, MAX_CATCH_UP, UPDATE_CHUNK, type ChunkDeps } from './billing/chunk.js';
@@ -85,7 +86,7 @@ export class Billing {
 
     // 1. Charges in flight left by a crash.
     const intents = await this.o.store.billingIntents.find({}).sort({ _id: 1 }).toArray();
-    await mapLimit(intents, this.o.concurrency ?? 8, async (intent) => {
+    await forEachInParallel(intents, this.o.concurrency ?? 8, async (intent) => {
       try {
         if (await this.locked(intent.userId, (lock) => this.settle(intent._id, lock))) s.recovered++;
       } catch (err) {
@@ -119,10 +120,10 @@ export class Billing {
         if (!chunks.length || chunks.at(-1)!.size >= (this.o.chunkTenants ?? CHUNK_TENANTS)) chunks.push(new Map());
         chunks.at(-1)!.set(userId, docs);
       }
-      await mapLimit(chunks, this.o.chunkConcurrency ?? 2, async (chunk) => {
+      await forEachInParallel(chunks, this.o.chunkConcurrency ?? 2, async (chunk) => {
         oneByOne.push(...(await billChunk(chunkDeps, chunk, now, s, applied, failOnce)));
       });
-      await mapLimit(oneByOne, this.o.concurrency ?? 8, async (userId) => {
+      await forEachInParallel(oneByOne, this.o.concurrency ?? 8, async (userId) => {
         const docs = groups.get(userId)!;
         try {
           await this.locked(userId, (lock) => this.billTenant(userId, docs, now, s, lock, applied, failOnce));
@@ -215,7 +216,7 @@ export class Billing {
         .toArray();
       if (batch.length === 0) return;
       after = batch[batch.length - 1]!._id;
-      await mapLimit(batch, this.o.concurrency ?? 8, fn);
+      await forEachInParallel(batch, this.o.concurrency ?? 8, fn);
     }
   }
 
@@ -459,14 +460,4 @@ export class Billing {
       interrupted ? 'instance deleted: an interrupted deletion finished' : 'instance deleted: its next charge date passed unpaid',
     );
   }
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-async function mapLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
 }

@@ -44,3 +44,4 @@ export { REDACT_CENSOR, REDACT_PATHS, createLogger, errorBrief, type Logger, typ
 export { wholeNumberPattern, wholeNumberQuery } from './query-number.js';
 export { LINT_FAILING_DEFAULT_METRICS, collectLintCleanDefaultMetrics } from './metrics.js';
 export { resolveFrom, standIn, type RealModule } from './lazy-require.js';
+export { SingleFlight, forEachInParallel } from './concurrency.js';

@@ -69,6 +69,7 @@ import {
 } from './builders/index.js';
 import { MONGODB_URI_SECRET_KEY } from './builders/secret.js';
 import { isNotFound, type EventRecorder, type KubeClient, type MetadataOnly } from '@wacloud/kube-runtime';
+import { SingleFlight } from '@wacloud/kit/concurrency';
 import { ChildWrites } from './child-writes.js';
 import { isSubset } from './conditions.js';
 import { networkPolicyOptions, statefulSetOptions } from './child-options.js';
@@ -126,7 +127,7 @@ export class InstanceReconciler {
   /** The hashes of each instance's desired children with the inputs they were built from (see desired-memo.ts). */
   readonly desired = new DesiredMemo();
   /** The namespace objects being ensured, by key: concurrent reconciles in one namespace share one write. */
-  private readonly namespacedInFlight = new Map<string, Promise<void>>();
+  private readonly namespacedInFlight = new SingleFlight<string, void>();
   /** The desired namespace objects (NetworkPolicy, Service) and their hashes, by key (the configuration does not change). */
   private readonly namespacedDesired = new Map<string, { desired: KubernetesObject; hash: string }>();
 
@@ -331,13 +332,8 @@ export class InstanceReconciler {
     const live = what === 'policy' ? this.d.state.networkPolicy(ns, INSTANCES_NETWORK_POLICY) : this.d.state.service(ns, INSTANCES_SERVICE);
     const key = childKey(d.desired);
     if (live && this.verified.has(key, live, d.hash)) return Promise.resolve();
-    let p = this.namespacedInFlight.get(k);
-    if (!p) {
-      const desired = d.desired;
-      p = this.ensureByMetadata(key, d.hash, live, () => desired, log).finally(() => this.namespacedInFlight.delete(k));
-      this.namespacedInFlight.set(k, p);
-    }
-    return p;
+    const desired = d.desired;
+    return this.namespacedInFlight.run(k, () => this.ensureByMetadata(key, d.hash, live, () => desired, log));
   }
 
   /**
@@ -427,7 +423,12 @@ export class InstanceReconciler {
     this.desired.delete(ns, name);
   }
 
-  private async finalize(wai: WhatsAppInstance, log: ReconcileLog): Promise<ReconcileResult> {
+  private async finalize(cached: WhatsAppInstance, log: ReconcileLog): Promise<ReconcileResult> {
+    if (!cached.metadata.finalizers?.includes(FINALIZER)) return {};
+    // Read live: the cache can still hold an instance whose finalizer a pass before removed (the deletion not seen
+    // yet), and dropping its database user again could drop the one the database's next claimant was just given.
+    const wai = await this.d.client.get<WhatsAppInstance>(this.d.client.objectPath(cached));
+    if (!wai || wai.metadata.uid !== cached.metadata.uid) return {};
     const i = wai.metadata.finalizers?.indexOf(FINALIZER) ?? -1;
     if (i < 0) return {};
     await this.writeStatus(wai, (s) => ({ ...s, phase: 'Terminating' }), [

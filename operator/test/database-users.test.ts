@@ -7,18 +7,24 @@
 import { MongoClient } from 'mongodb';
 import { eventually, startAuthorisingMongo, type AuthorisingMongoServer, type ControlPlane } from '@wacloud/testenv';
 import { getJson, kubectlOk, startClusterWithCrd, startOperator, type RunningOperator } from './harness.js';
-import { formerUser } from '../src/database-user.js';
-import type { WhatsAppInstance } from '@wacloud/crds';
+import { pino } from 'pino';
+import { EventRecorder, KubeClient, loadKubeConfig } from '@wacloud/kube-runtime';
+import { FINALIZER, KIND, PLURAL, type WhatsAppInstance } from '@wacloud/crds';
+import { loadOperatorConfig } from '../src/config.js';
+import { InstanceDatabaseUsers, formerUser } from '../src/database-user.js';
+import { InstanceReconciler, httpSessionProbe } from '../src/reconciler.js';
 
 let cp: ControlPlane;
 let op: RunningOperator;
 let server: AuthorisingMongoServer;
+let operatorKubeconfig: string;
 const NS = 'dbusers';
 
 beforeAll(async () => {
   server = await startAuthorisingMongo();
   const cluster = await startClusterWithCrd();
   cp = cluster.cp;
+  operatorKubeconfig = cluster.operatorKubeconfig;
   await kubectlOk(cp, ['create', 'namespace', NS]);
   op = await startOperator(cluster.operatorKubeconfig, 'op-dbusers', {
     DEFAULT_MONGODB_URI: server.adminUri,
@@ -207,6 +213,57 @@ test("one database, one instance: a newer instance naming another's waits for it
     /authentication failed|does not exist|terminating connection/,
   );
   await kubectlOk(cp, ['delete', 'wai', 'line-g', 'line-h', '-n', NS, '--wait=false']);
+});
+
+test("a finalize from a stale cache (the instance already gone) drops nobody: the database's next instance keeps its user", async () => {
+  const named = (name: string) => instance(name).replace('engine: simulated }', 'engine: simulated, mongodb: { database: stale_j } }');
+  await kubectlOk(cp, ['apply', '-f', '-'], named('line-j'));
+  await secretUri('line-j');
+  const before = (await getJson(cp, 'wai', 'line-j', NS)) as WhatsAppInstance;
+  expect(before.metadata.finalizers).toContain(FINALIZER);
+  await kubectlOk(cp, ['delete', 'wai', 'line-j', '-n', NS]); // its finalizer dropped the user; gone
+  await kubectlOk(cp, ['apply', '-f', '-'], named('line-k'));
+  const uriK = await eventually(async () => {
+    const uri = await secretUri('line-k');
+    return await withClient(uri, (c) => c.db('stale_j').collection('m').insertOne({ n: 1 })).then(
+      () => uri,
+      () => undefined,
+    );
+  }, 30_000);
+
+  // What the operator's cache can still hold after line-j's finalizer went, before the deletion reaches it: line-j
+  // as it was while Terminating. A reconcile of it must not drop the user line-k has now.
+  const stale = { ...before, metadata: { ...before.metadata, deletionTimestamp: new Date().toISOString() } };
+  const env = {
+    DEFAULT_MONGODB_URI: server.adminUri,
+    INSTANCE_DATABASE_USERS: 'ferretdb-postgresql',
+    INSTANCE_DATABASE_USERS_POSTGRES_URL: server.postgres.url,
+  };
+  const config = loadOperatorConfig(env);
+  const client = new KubeClient(await loadKubeConfig({ KUBECONFIG: operatorKubeconfig }), { kinds: { [KIND]: PLURAL } });
+  const logger = pino({ level: 'silent' });
+  const databaseUsers = new InstanceDatabaseUsers(config, logger);
+  const none = () => undefined;
+  const reconciler = new InstanceReconciler({
+    client,
+    config,
+    logger,
+    databaseUsers,
+    events: new EventRecorder(client, logger, {
+      component: 'test',
+      instance: 'test',
+      involvedKind: { apiVersion: before.apiVersion!, kind: KIND },
+    }),
+    probe: httpSessionProbe(1_000),
+    state: { instance: () => stale, statefulSet: none, service: none, secret: none, networkPolicy: none },
+  });
+  try {
+    await expect(reconciler.reconcile(`${NS}/line-j`)).resolves.toEqual({});
+  } finally {
+    await databaseUsers.close();
+  }
+  await withClient(uriK, async (c) => expect(await c.db('stale_j').collection('m').countDocuments()).toBe(1));
+  await kubectlOk(cp, ['delete', 'wai', 'line-k', '-n', NS, '--wait=false']);
 });
 
 test('formerUser: only a user named like the database in the stored URI, and only when the instance no longer uses it', () => {

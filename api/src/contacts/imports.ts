@@ -7,6 +7,7 @@
  * per person. Matched contacts get real updates (`$set` of the changed fields, see `applyUpdates`), guarded by the
  * `updatedAt` the plan read: a contact changed meanwhile goes through the matcher too.
  */
+import { forEachInParallel } from '@wacloud/kit';
 import { randomBytes } from 'node:crypto';
 import mongoose from 'mongoose';
 import type { AuditLog } from '../audit.js';
@@ -62,18 +63,6 @@ function ignoreDuplicates(err: unknown): void {
   const errors = (err as { writeErrors?: Array<{ code?: number; err?: { code?: number } }> }).writeErrors;
   if (isDuplicateKey(err) || (errors?.length && errors.every((e) => (e.code ?? e.err?.code) === 11000))) return;
   throw err;
-}
-
-/** Runs `tasks` with at most `n` in flight; the first failure is thrown once all have settled. */
-async function inParallel(tasks: Array<() => Promise<void>>, n: number): Promise<void> {
-  let next = 0;
-  const results = await Promise.allSettled(
-    Array.from({ length: Math.min(n, tasks.length) }, async () => {
-      while (next < tasks.length) await tasks[next++]!();
-    }),
-  );
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
 }
 
 export interface ImportView {
@@ -227,7 +216,7 @@ export class ContactImports {
         }
       });
     }
-    await inParallel(tasks, WRITE_CONCURRENCY);
+    await forEachInParallel(tasks, WRITE_CONCURRENCY, (task) => task());
     return created;
   }
 
@@ -258,7 +247,7 @@ export class ContactImports {
         }
       });
     }
-    await inParallel(tasks, WRITE_CONCURRENCY);
+    await forEachInParallel(tasks, WRITE_CONCURRENCY, (task) => task());
     let updated = rows.length - retry.length;
     for (const r of retry) if ((await this.matcher.upsert(orgId, r.patch, now)).outcome !== 'unchanged') updated++;
     const keys = rows.flatMap((r) =>

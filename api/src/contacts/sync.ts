@@ -7,6 +7,7 @@
  * periodically for every running instance (CONTACTS_SYNC_INTERVAL_S), so a missed event only delays a sync.
  * Identities whose name, push name and number did not change since the last pull cost no write.
  */
+import { SingleFlight } from '@wacloud/kit';
 import type { Logger } from 'pino';
 import type { InstanceEventBus, InstanceEvent } from '../events/instance-events.js';
 import type { InstanceClient } from '../instance-client.js';
@@ -38,7 +39,7 @@ const PAGE = 500;
 const FOLLOW_UP_MS = 15_000;
 
 export class ContactSync {
-  private readonly running = new Map<string, Promise<SyncResult>>();
+  private readonly running = new SingleFlight<string, SyncResult>();
   private timer: NodeJS.Timeout | undefined;
   private readonly followUps = new Set<NodeJS.Timeout>();
 
@@ -58,12 +59,7 @@ export class ContactSync {
    *   `upstream_error` (the instance's answers).
    */
   sync(orgId: string, instanceId: string): Promise<SyncResult> {
-    const key = `${orgId}/${instanceId}`;
-    const current = this.running.get(key);
-    if (current) return current;
-    const p = this.pull(orgId, instanceId).finally(() => this.running.delete(key));
-    this.running.set(key, p);
-    return p;
+    return this.running.run(`${orgId}/${instanceId}`, () => this.pull(orgId, instanceId));
   }
 
   private async pull(orgId: string, instanceId: string): Promise<SyncResult> {
@@ -174,6 +170,6 @@ export class ContactSync {
   async stop(): Promise<void> {
     clearInterval(this.timer);
     for (const t of this.followUps) clearTimeout(t);
-    await Promise.allSettled([...this.running.values()]);
+    await this.running.settled();
   }
 }

@@ -9,6 +9,7 @@
  * - every `tickMs` for each running instance not subscribed within `recheckMs` (instances started elsewhere, a
  *   restarted pod whose database was replaced, a missed first attempt).
  */
+import { SingleFlight } from '@wacloud/kit';
 import type { Logger } from 'pino';
 import { call } from '../instance-client.js';
 import type { InstanceEndpoints, InstanceProvider } from '../providers/index.js';
@@ -35,7 +36,7 @@ export interface SubscriptionOptions {
 
 export class ApiSubscriptions {
   readonly #done = new Map<string, { internalUrl: string; at: number }>();
-  readonly #inFlight = new Map<string, Promise<void>>();
+  readonly #subscribing = new SingleFlight<string, void>();
   #timer: NodeJS.Timeout | undefined;
   #provider: Pick<InstanceProvider, 'endpoints'> | undefined;
   #url: string | undefined;
@@ -80,18 +81,17 @@ export class ApiSubscriptions {
    * @throws AppError `instance_unavailable` / `upstream_error` when its internal API fails; Error when it refuses.
    */
   ensure(id: string, ep: InstanceEndpoints): Promise<void> {
-    const running = this.#inFlight.get(id);
+    const running = this.#subscribing.get(id);
     if (running) return running;
     const url = this.#url;
     if (!url) return Promise.resolve();
-    const p = (async () => {
+    const p = this.#subscribing.run(id, async () => {
       const sub = { url, secret: instanceEventsSecret(this.o.jwtSecret, id), events: INGESTED_EVENTS };
       let r = await call(this.o.logger, ep, 'PUT', '/internal/v1/api-subscription', { ...sub, batch: INGEST_BATCH });
       if (r.status === 400) r = await call(this.o.logger, ep, 'PUT', '/internal/v1/api-subscription', sub); // no batches yet
       if (r.status !== 200) throw new Error(`the instance refused the api subscription (${r.status})`);
       this.#done.set(id, { internalUrl: ep.internalUrl, at: Date.now() });
-    })().finally(() => this.#inFlight.delete(id));
-    this.#inFlight.set(id, p);
+    });
     p.catch((err: unknown) => this.o.logger.warn({ err, instance: id }, 'api subscription not set; retrying later'));
     return p;
   }

@@ -11,7 +11,7 @@
  * within `validTtlMs`). Without this, every `validTtlMs` all the requests in flight waited for the instance — itself
  * busy answering them — to confirm the token, which made the gateway's slowest requests several times the instance's.
  */
-import { errorBrief } from '@wacloud/kit';
+import { SingleFlight, errorBrief } from '@wacloud/kit';
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
@@ -73,7 +73,7 @@ export class TokenCheck {
   private readonly timeoutMs: number;
   private readonly now: () => number;
   /** Calls to the instance under way, by cache key: concurrent checks of one token share one. */
-  private readonly inFlight = new Map<string, Promise<Permission | undefined>>();
+  private readonly asking = new SingleFlight<string, Permission | undefined>();
 
   constructor(private readonly o: TokenCheckOptions = {}) {
     this.validTtlMs = o.validTtlMs ?? 10_000;
@@ -95,17 +95,17 @@ export class TokenCheck {
     const now = this.now();
     const cached = this.valid.get(key, now) ?? this.invalid.get(key, now);
     if (cached) {
-      if (cached.renewAt !== undefined && now >= cached.renewAt && !this.inFlight.has(key))
+      if (cached.renewAt !== undefined && now >= cached.renewAt && !this.asking.has(key))
         this.verify(key, ep, token).catch(() => undefined); // an unanswered renewal leaves the verdict to expire
       return cached.permissions;
     }
-    return this.inFlight.get(key) ?? this.verify(key, ep, token);
+    return this.verify(key, ep, token);
   }
 
-  /** Asks the instance about `token` (one call per key at a time) and caches the verdict under `key`. */
+  /** Asks the instance about `token` (one call per key at a time, joined when under way) and caches the verdict under `key`. */
   private verify(key: string, ep: InstanceEndpoints, token: string): Promise<Permission | undefined> {
-    const call = this.ask(ep, token)
-      .then((permissions) => {
+    return this.asking.run(key, () =>
+      this.ask(ep, token).then((permissions) => {
         const at = this.now();
         if (permissions) {
           this.invalid.delete(key);
@@ -115,10 +115,8 @@ export class TokenCheck {
           this.invalid.set(key, { permissions: undefined, expiresAt: at + this.invalidTtlMs });
         }
         return permissions;
-      })
-      .finally(() => this.inFlight.delete(key));
-    this.inFlight.set(key, call);
-    return call;
+      }),
+    );
   }
 
   /** Entries held (valid, invalid); for tests of the bound. */
