@@ -3,9 +3,9 @@
  * read all state (the instance and its children from the informer caches), compute the desired children with the pure
  * builders, create the missing ones with a create-only POST and apply what differs with server-side apply (field
  * manager `wacloud-operator`, controller owner references), then write status separately and only when it changed
- * (conditions Ready, Suspended, Reconciled carry observedGeneration). Deletion: the instance's database user is
- * dropped and the finalizer removed after the Terminating status is shown; the garbage collector removes the children
- * through their owner references.
+ * (conditions Ready, Suspended, Reconciled carry observedGeneration). Deletion: the instance is read live (the cache
+ * may still hold it after its finalizer went), its database user is dropped and the finalizer removed after the
+ * Terminating status is shown; the garbage collector removes the children through their owner references.
  *
  * Children: the internal Secret and the StatefulSet, owned by the instance; once per namespace (no owner), the
  * NetworkPolicy and the headless Service `wacloud-instances` (every StatefulSet's governing service: the pods' DNS
