@@ -11,6 +11,7 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import { errorBrief } from '@wacloud/kit';
 import { chromiumPath, countProcesses, eventually } from '@wacloud/testenv';
 import {
   closeBrowser,
@@ -58,14 +59,6 @@ function makeEngine(extra: Partial<WebjsEngineOptions> = {}) {
 }
 
 /** Live Chromium processes started on this profile directory. */
-/** A refused screenshot as text, with its chain of causes (which capture failed and how), for a failure message. */
-function describeRefusal(e: unknown): string {
-  const parts: string[] = [];
-  for (let c: unknown = e; c !== undefined && parts.length < 4; c = (c as { cause?: unknown }).cause)
-    parts.push(c instanceof Error ? `${c.name}: ${c.message}` : String(c));
-  return parts.join(' <- ');
-}
-
 function chromiumsOn(profileDir: string): number {
   return countProcesses(new RegExp(`--user-data-dir=${profileDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s|$)`));
 }
@@ -170,7 +163,7 @@ describe('WebjsEngine, WhatsApp Web hanging (live browser)', () => {
     const refusals: unknown[] = [];
     const capture = () => engine.screenshot().catch((e: unknown) => void refusals.push(e));
     const png = await eventually(capture, 30_000, 200).catch((err: Error) => {
-      const causes = [...new Set(refusals.map(describeRefusal))].join(' | ');
+      const causes = [...new Set(refusals.map((e) => JSON.stringify(errorBrief(e))))].join(' | ');
       throw new Error(`no screenshot within 30 s; ${refusals.length} refusals: ${causes}`, { cause: err });
     });
     expect(refusals.filter((e) => !(e instanceof EngineNotReadyError && e.retryAfterMs !== undefined))).toEqual([]);

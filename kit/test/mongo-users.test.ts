@@ -259,6 +259,17 @@ describe('MongoDatabaseUsers (MongoDB user commands)', () => {
   });
 });
 
+/** Runs `fn` with a PostgreSQL client signed in as the superuser of `server`'s database, closed afterwards. */
+async function withSql<T>(server: AuthorisingMongoServer, fn: (sql: pg.Client) => Promise<T>): Promise<T> {
+  const sql = new pg.Client({ connectionString: server.postgres.url });
+  await sql.connect();
+  try {
+    return await fn(sql);
+  } finally {
+    await sql.end();
+  }
+}
+
 describe('FerretPostgresDatabaseUsers on a server that authorises per database', () => {
   let server: AuthorisingMongoServer;
   let users: FerretPostgresDatabaseUsers;
@@ -336,9 +347,7 @@ describe('FerretPostgresDatabaseUsers on a server that authorises per database',
   });
 
   test('a role wacloud did not create is never altered or dropped; one it made before roles were marked is adopted', async () => {
-    const sql = new pg.Client({ connectionString: server.postgres.url });
-    await sql.connect();
-    try {
+    await withSql(server, async (sql) => {
       const note = async (role: string) =>
         (await sql.query("SELECT shobj_description(oid, 'pg_authid') AS note FROM pg_roles WHERE rolname = $1", [role])).rows[0]?.note;
       const signsIn = async (user: string, password: string) => {
@@ -371,15 +380,11 @@ describe('FerretPostgresDatabaseUsers on a server that authorises per database',
       await users.drop(fresh);
       expect(await note('wacloud_inst_e')).toBeUndefined();
       expect((await sql.query("SELECT 1 FROM pg_roles WHERE rolname = 'wacloud_inst_f'")).rowCount).toBe(0);
-    } finally {
-      await sql.end();
-    }
+    });
   });
 
   test("a schema FerretDB did not make (another application's, PostgreSQL's own, public) is never handed over", async () => {
-    const sql = new pg.Client({ connectionString: server.postgres.url });
-    await sql.connect();
-    try {
+    await withSql(server, async (sql) => {
       const owner = async (table: string) =>
         (await sql.query('SELECT tableowner FROM pg_tables WHERE tablename = $1', [table])).rows[0]?.tableowner;
       const roles = async (name: string) => (await sql.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name])).rowCount;
@@ -403,8 +408,6 @@ describe('FerretPostgresDatabaseUsers on a server that authorises per database',
       await withClient(await users.ensure(h), async (c) => expect(await c.db(h.db).collection('m').countDocuments()).toBe(1));
       await users.drop(g);
       await users.drop(h);
-    } finally {
-      await sql.end();
-    }
+    });
   });
 });
