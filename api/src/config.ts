@@ -70,6 +70,12 @@ const shape = {
   /** process provider: per-instance directories. */
   PROCESS_DATA_ROOT: z.string().default('./.data/instances'),
   /**
+   * process provider: nice value (0–19) instance processes and their browsers run at, below the api's CPU priority so
+   * that busy instances cannot starve the api every tenant shares (docs/architecture.md, "CPU priority of instances").
+   * 0: as spawned.
+   */
+  PROCESS_INSTANCE_NICE: int.min(0).max(19).default(10),
+  /**
    * process/docker provider: MongoDB server of the instance databases, as the instances reach it (default: the api's
    * MONGODB_URI server). The docker provider also drops an instance's database through it on delete (best effort).
    */
@@ -132,6 +138,16 @@ const shape = {
   DOCKER_SHM_SIZE: envSizeBytes.pipe(z.number().min(1024 ** 2, 'must be at least 1m')).default(512 * 1024 ** 2),
   /** docker provider: CPU limit of an instance container, in CPUs (e.g. `1.5`); unset: none. */
   DOCKER_CPUS: z.coerce.number().positive().optional(),
+  /**
+   * docker provider: CPU weight of an instance container (Docker's `CpuShares`, 2–262144; the api's own container has
+   * the engine's default 1024), so that busy instances cannot starve the api (docs/architecture.md, "CPU priority of
+   * instances"). 0: the engine's default.
+   */
+  DOCKER_CPU_SHARES: int
+    .min(0)
+    .max(262_144)
+    .refine((v) => v !== 1, 'must be 0 or at least 2')
+    .default(256),
   /** docker provider: prefix of container and volume names (`<prefix><id>`, `<prefix><id>-data`). */
   DOCKER_NAME_PREFIX: z
     .string()

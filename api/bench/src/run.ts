@@ -6,7 +6,7 @@
  *
  * Sizes (flag, else environment variable, else default):
  *   --instances / BENCH_BILLING_INSTANCES billing: due instances                                default 10000
- *   --seconds / BENCH_SECONDS       gateway, webhooks: seconds per autocannon run         default 10
+ *   --seconds / BENCH_SECONDS       gateway, webhooks, isolation: seconds per autocannon run / probe  default 10
  *   --ws-events / BENCH_WS_EVENTS   gateway: inbound messages per WebSocket relay burst   default 10000
  *   --messages / BENCH_WEBHOOK_MESSAGES   webhooks: inbound messages in the burst               default 5000
  *   --stall-ms / BENCH_WEBHOOK_STALL_MS   webhooks: give up after this long without a delivery  default 60000
@@ -19,6 +19,7 @@ import { benchLog as log, parseBenchArgs, runBench, type BenchSize } from '@wacl
 import { runBillingBench } from './billing.js';
 import { runContacts } from './contacts.js';
 import { runGateway } from './gateway.js';
+import { runIsolation } from './isolation.js';
 import { startPlatform } from './platform.js';
 import { runWebhooks } from './webhooks.js';
 
@@ -51,6 +52,7 @@ const BENCHES: Record<string, (s: Sizes, json: boolean) => Promise<void>> = {
     ),
   webhooks: (s) =>
     onPlatform((p) => runWebhooks(p, { messages: s.messages, seconds: s.seconds, stallMs: s.stallMs, timeoutMs: s.timeoutS * 1000, log })),
+  isolation: (s) => onPlatform((p) => runIsolation(p, { seconds: s.seconds, connections: 16, log })),
   contacts: async (s, json) => {
     if (!(await runContacts(s.rows, json))) throw new Error('contacts: the import left the wrong counts');
   },

@@ -83,6 +83,7 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
       memoryBytes: config.dockerMemoryLimit,
       shmSizeBytes: config.dockerShmSize,
       cpus: config.dockerCpus,
+      cpuShares: config.dockerCpuShares,
       namePrefix: config.dockerNamePrefix,
       env: { LOG_LEVEL: instanceLogLevel, ...webhookAllow },
       logger,
@@ -104,6 +105,7 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
     mongoUri: instanceServerUri(config),
     databaseUsers: await databaseUsers(config, logger),
     simnetUrl: config.simnetUrl,
+    nice: config.processInstanceNice,
     logger,
     env: { LOG_LEVEL: instanceLogLevel, ...webhookAllow },
   });

@@ -102,6 +102,7 @@ describe('docker provider: pure parts', () => {
       Mounts: [{ Type: 'volume', Source: 'wacloud-i-abcdefghijkl-data', Target: '/data' }],
       ShmSize: 512 * 1024 * 1024,
       Memory: 2 * 1024 * 1024 * 1024,
+      CpuShares: 256,
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges:true'],
     });
@@ -118,6 +119,7 @@ describe('docker provider: pure parts', () => {
         memoryBytes: 0,
         shmSizeBytes: 1 << 30,
         cpus: 1.5,
+        cpuShares: 0,
         namePrefix: 'acme-',
         stopTimeoutS: 3,
       },
@@ -135,6 +137,7 @@ describe('docker provider: pure parts', () => {
       Mounts: [{ Type: 'volume', Source: 'acme-i-abcdefghijkl-data', Target: '/data' }],
     });
     expect(spec.HostConfig).not.toHaveProperty('Memory');
+    expect(spec.HostConfig).not.toHaveProperty('CpuShares');
     expect(volumeName(req.id, 'acme-')).toBe('acme-i-abcdefghijkl-data');
     expect(containerName(req.id)).toBe('wacloud-i-abcdefghijkl');
   });
@@ -146,6 +149,7 @@ describe('docker provider: pure parts', () => {
     expect(hash(req, { ...base, image: 'wacloud/instance:1.2.4' }, key)).not.toBe(h);
     expect(hash(req, base, deriveInternalKey('t'.repeat(40), req.id))).not.toBe(h);
     expect(hash(req, { ...base, shmSizeBytes: 1 << 30 }, key)).not.toBe(h);
+    expect(hash(req, { ...base, cpuShares: 512 }, key)).not.toBe(h);
     expect(hash({ ...req, owner: 'user-8' }, base, key)).not.toBe(h);
   });
 
@@ -223,6 +227,8 @@ describe('docker provider: pure parts', () => {
       dockerShmSize: 512 * 1024 ** 2,
       dockerNamePrefix: 'wacloud-',
       dockerKeySecret: undefined,
+      dockerCpuShares: 256,
+      processInstanceNice: 10,
     });
     expect(c.dockerInstanceImage).toBeUndefined();
     expect(loadConfig({ ...env, DOCKER_MEMORY_LIMIT: '0' }).dockerMemoryLimit).toBe(0);
@@ -235,6 +241,7 @@ describe('docker provider: pure parts', () => {
       DOCKER_MEMORY_LIMIT: '1.5g',
       DOCKER_SHM_SIZE: '256m',
       DOCKER_CPUS: '2',
+      DOCKER_CPU_SHARES: '0',
       DOCKER_KEY_SECRET: 'k'.repeat(32),
     });
     expect(d).toMatchObject({
@@ -244,12 +251,16 @@ describe('docker provider: pure parts', () => {
       dockerMemoryLimit: 1.5 * 1024 ** 3,
       dockerShmSize: 256 * 1024 ** 2,
       dockerCpus: 2,
+      dockerCpuShares: 0,
       dockerKeySecret: 'k'.repeat(32),
     });
     expect(JSON.stringify(d)).not.toContain('DOCKER_KEY_SECRET');
     expect(() =>
       loadConfig({ ...env, DOCKER_HOST: 'dind:2375', DOCKER_REACH: 'somewhere', DOCKER_SHM_SIZE: 'lots', DOCKER_KEY_SECRET: 'short' }),
     ).toThrow(/DOCKER_HOST[\s\S]*DOCKER_REACH[\s\S]*DOCKER_SHM_SIZE[\s\S]*DOCKER_KEY_SECRET/);
+    expect(() => loadConfig({ ...env, DOCKER_CPU_SHARES: '1', PROCESS_INSTANCE_NICE: '20' })).toThrow(
+      /PROCESS_INSTANCE_NICE[\s\S]*DOCKER_CPU_SHARES: must be 0 or at least 2/,
+    );
     const { SIMNET_URL: _unset, ...withoutSimnet } = env;
     expect(() => loadConfig({ ...withoutSimnet, ENGINE: 'simulated' })).toThrow(/SIMNET_URL: required/);
     // ENGINE left at its default (simulated) needs a simulated network too; the kubernetes provider does not.

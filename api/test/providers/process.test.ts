@@ -29,6 +29,15 @@ const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const procsOf = (root: string, id: string) => countProcesses(new RegExp(`--data-dir=${escape(path.join(root, id, 'data'))}( |$)`));
 const pidOf = (root: string, id: string) => Number(readFileSync(path.join(root, id, 'pid'), 'utf8').trim());
 const readRecord = (root: string, id: string) => JSON.parse(readFileSync(path.join(root, id, 'provider.json'), 'utf8'));
+/** The nice value of every thread of `pid` (field 19 of `/proc/<pid>/task/<tid>/stat`). */
+const threadNices = (pid: number) =>
+  readdirSync(`/proc/${pid}/task`).map((tid) => {
+    const st = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[16]);
+  });
+/** The nice of `pid`'s autogroup; undefined when the kernel has none (then threads' nice values alone count). */
+const autogroupNiceOf = (pid: number) =>
+  existsSync(`/proc/${pid}/autogroup`) ? Number(/nice\s+(-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'))?.[1]) : undefined;
 
 /** Whether `pid` runs (a zombie does not: orphans of a killed host may wait for a reaper). */
 function alive(pid: number): boolean {
@@ -156,6 +165,23 @@ describe('ProcessProvider (in this process)', () => {
     expect(pidOf(root, a.id)).toBe(before.pid);
     expect(readRecord(root, a.id)).toEqual({ ...before.rec, name: 'renamed' });
     expect(procsOf(root, a.id)).toBe(1);
+  });
+
+  test("instances run below the api's CPU priority: every thread at nice 10, their autogroup too; a bad nice is refused", async () => {
+    const pid = pidOf(root, a.id);
+    const nices = threadNices(pid);
+    expect(nices.length).toBeGreaterThan(1); // Node's own threads, started before the provider lowered the priority
+    expect(new Set(nices)).toEqual(new Set([10]));
+    const group = autogroupNiceOf(pid);
+    if (group !== undefined) {
+      expect(group).toBe(10);
+      expect(autogroupNiceOf(process.pid)).not.toBe(10); // the test's (the api's) own session keeps its share
+    }
+    for (const nice of [-1, 20, 2.5]) {
+      expect(() => new ProcessProvider({ instanceMain, dataRoot: root, mongoUri: mongo.uri, simnetUrl, logger, nice })).toThrow(
+        /nice value must be an integer from 0 to 19/,
+      );
+    }
   });
 
   test('endpoints reach the internal API (token creation) and the public API', async () => {
@@ -303,6 +329,7 @@ describe('ProcessProvider surviving an api crash (provider in a host process)', 
   const startHost = async (action: HostConfig['action'], requests: ProvisionRequest[]): Promise<ManagedProcess> => {
     const config: HostConfig = {
       action,
+      nice: action === 'create' ? 5 : 12,
       instanceMain,
       dataRoot: root,
       mongoUri: mongo.uri,
@@ -329,6 +356,7 @@ describe('ProcessProvider surviving an api crash (provider in a host process)', 
   test('a new provider adopts the surviving instances (same pids, one process each), stops unknown ones, and supervises them', async () => {
     const first = await startHost('create', [c, d, e, s]);
     const pids = { c: pidOf(root, c.id), d: pidOf(root, d.id), e: pidOf(root, e.id) };
+    expect(new Set(threadNices(pids.c))).toEqual(new Set([5]));
     expect(procsOf(root, s.id)).toBe(0);
 
     await first.kill9(); // the api crashes
@@ -338,6 +366,9 @@ describe('ProcessProvider surviving an api crash (provider in a host process)', 
     await startHost('reconcile', [c, d, s]);
     expect(pidOf(root, c.id)).toBe(pids.c);
     expect(pidOf(root, d.id)).toBe(pids.d);
+    // Started at nice 5, adopted by a provider configured with 12: lowered at adoption.
+    expect(new Set(threadNices(pids.c))).toEqual(new Set([12]));
+    if (autogroupNiceOf(pids.c) !== undefined) expect(autogroupNiceOf(pids.c)).toBe(12);
     expect(procsOf(root, c.id)).toBe(1);
     expect(procsOf(root, d.id)).toBe(1);
     expect(procsOf(root, s.id)).toBe(0);

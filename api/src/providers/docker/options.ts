@@ -7,6 +7,9 @@ import type { Logger } from 'pino';
 /** How the api reaches instance containers (see `provider.ts`): on the network, or through published ports. */
 export type DockerReach = 'network' | 'published';
 
+/** CPU weight of instance containers unless configured (`DOCKER_CPU_SHARES`): a quarter of the api container's 1024. */
+export const DEFAULT_INSTANCE_CPU_SHARES = 256;
+
 export interface DockerProviderOptions {
   /**
    * The engine's API: `unix:///var/run/docker.sock` or `tcp://host:port` (TLS with {@link certPath}, or on port 2376).
@@ -54,6 +57,12 @@ export interface DockerProviderOptions {
   shmSizeBytes?: number | undefined;
   /** CPU limit of a container, in CPUs (e.g. 1.5); undefined: none. */
   cpus?: number | undefined;
+  /**
+   * CPU weight of a container (Docker's `CpuShares`; the engine's default is 1024, which the api's own container has):
+   * below it, busy instances cannot starve the api every tenant shares (docs/architecture.md, "CPU priority of
+   * instances"). Default {@link DEFAULT_INSTANCE_CPU_SHARES}; 0: the engine's default.
+   */
+  cpuShares?: number | undefined;
   /** Prefix of container and volume names. Default `wacloud-`. */
   namePrefix?: string | undefined;
   /**

@@ -9,7 +9,7 @@ import { LABELS, PORTS } from '@wacloud/crds';
 import { ProviderError, type ProvisionRequest } from '../provider.js';
 import { instanceMongoUri } from '../shared/database.js';
 import { ownershipLabels } from '../shared/labels.js';
-import type { DockerProviderOptions } from './options.js';
+import { DEFAULT_INSTANCE_CPU_SHARES, type DockerProviderOptions } from './options.js';
 
 /** Labels of the docker provider (besides {@link LABELS}`.MANAGED_BY`, `.NAME`, `.INSTANCE`, `.OWNER`). */
 export const DOCKER_LABELS = {
@@ -42,6 +42,7 @@ export type ContainerSpecOptions = Pick<
   | 'memoryBytes'
   | 'shmSizeBytes'
   | 'cpus'
+  | 'cpuShares'
   | 'namePrefix'
   | 'env'
   | 'stopTimeoutS'
@@ -154,6 +155,7 @@ export function buildContainerSpec(req: ProvisionRequest, o: ContainerSpecOption
       ShmSize: o.shmSizeBytes ?? 512 * 1024 * 1024,
       ...(o.memoryBytes !== 0 ? { Memory: o.memoryBytes ?? 2 * 1024 * 1024 * 1024 } : {}),
       ...(o.cpus ? { NanoCpus: Math.round(o.cpus * 1e9) } : {}),
+      ...((o.cpuShares ?? DEFAULT_INSTANCE_CPU_SHARES) > 0 ? { CpuShares: o.cpuShares ?? DEFAULT_INSTANCE_CPU_SHARES } : {}),
       ...(o.extraHosts?.length ? { ExtraHosts: [...o.extraHosts] } : {}),
       ...(published ? { PortBindings: { [PUBLIC_PORT]: bind, [INTERNAL_PORT]: bind } } : {}),
       CapDrop: ['ALL'],

@@ -1,8 +1,10 @@
 /**
  * Process identity and signals from Linux's `/proc`: which live processes run a given instance (by their command
- * line), and signals to whole process groups (an instance and its children, e.g. browsers). Linux only.
+ * line), signals to whole process groups (an instance and its children, e.g. browsers), and their CPU priority.
+ * Linux only.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 
 /** The command line of `pid` split into arguments; undefined when it is gone or a zombie. */
 export function liveCmdline(pid: number): string[] | undefined {
@@ -42,4 +44,88 @@ export function killGroup(pgid: number, signal: NodeJS.Signals): boolean {
   } catch {
     return false;
   }
+}
+
+/** What {@link lowerGroupPriority} changed. */
+export interface PriorityChange {
+  /** Threads (of every process in the group) whose nice value was raised to the target. */
+  threads: number;
+  /** Whether the group's autogroup (its session's CPU share, when the kernel groups by session) was lowered. */
+  autogroup: boolean;
+  /** The first refusal (EPERM, a read-only /proc), if any; what was changed before it stays changed. */
+  error?: Error | undefined;
+}
+
+/** The nice value of `/proc/<pid>/autogroup` ("/autogroup-N nice V"); undefined without the file (no autogroups). */
+export function autogroupNice(pid: number): number | undefined {
+  try {
+    const m = /nice\s+(-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The process group of live `pid` (field 5 of `/proc/<pid>/stat`); undefined when it is gone. */
+function groupOf(pid: number): number | undefined {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[2]);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Lowers the CPU priority of process group `pgid` (an instance and its browsers) to nice value `nice` (0–19; higher
+ * is lower priority), never raising any: each thread of each member whose nice is below `nice` gets `nice` (on Linux
+ * nice is per thread, and threads started before the call keep their own; later ones inherit their creator's), and
+ * the group leader's autogroup, when the kernel has them (`/proc/<pid>/autogroup`), gets `nice` too — with
+ * autogroups, a process in its own session (the provider spawns detached) competes with other sessions by its
+ * session's nice alone, not by its threads'. docs/architecture.md, "CPU priority of instances".
+ *
+ * Best effort: a thread that ends meanwhile is skipped; a refusal (EPERM) is returned, not thrown. Linux only.
+ */
+export function lowerGroupPriority(pgid: number, nice: number): PriorityChange {
+  const change: PriorityChange = { threads: 0, autogroup: false };
+  const fail = (err: unknown) => {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code !== 'ESRCH' && e.code !== 'ENOENT') change.error ??= e;
+  };
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch (err) {
+    fail(err);
+  }
+  for (const pid of entries.filter((e) => /^\d+$/.test(e)).map(Number)) {
+    if (pid !== pgid && groupOf(pid) !== pgid) continue;
+    let tids: number[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`).map(Number);
+    } catch (err) {
+      fail(err);
+    }
+    // The main thread first: threads it starts from now on inherit its nice.
+    tids.sort((x, y) => (x === pid ? -1 : y === pid ? 1 : 0));
+    for (const tid of tids) {
+      try {
+        if (getPriority(tid) >= nice) continue;
+        setPriority(tid, nice);
+        change.threads++;
+      } catch (err) {
+        fail(err);
+      }
+    }
+  }
+  const current = autogroupNice(pgid);
+  if (current !== undefined && current < nice) {
+    try {
+      writeFileSync(`/proc/${pgid}/autogroup`, String(nice));
+      change.autogroup = true;
+    } catch (err) {
+      fail(err);
+    }
+  }
+  return change;
 }

@@ -55,7 +55,16 @@ export interface ProcessProviderOptions {
   env?: NodeJS.ProcessEnv | undefined;
   /** Drop the instance's MongoDB database on {@link ProcessProvider.delete} (best effort). Default true. */
   dropDatabaseOnDelete?: boolean | undefined;
+  /**
+   * Nice value (0–19) of instance processes and their browsers, and of their autogroup where the kernel has them:
+   * below the api's CPU priority, so that busy instances cannot starve the api (and the gateway) every tenant shares.
+   * Default {@link DEFAULT_INSTANCE_NICE}; 0: as spawned. docs/architecture.md, "CPU priority of instances".
+   */
+  nice?: number | undefined;
 }
+
+/** Nice value of instance processes unless configured (`PROCESS_INSTANCE_NICE`): CPU weight 110 against the api's 1024. */
+export const DEFAULT_INSTANCE_NICE = 10;
 
 /** Status shows `Provisioning` (not `Failed`) for this long (ms) after a start or the first crash of a streak. */
 const PROVISIONING_GRACE_MS = 30_000;
@@ -73,12 +82,16 @@ export class ProcessProvider implements InstanceProvider {
   private readonly mongoUris = new Map<string, string>();
   private closed = false;
 
-  /** @throws ProviderError `unavailable` when `mongoUri` is not a MongoDB URI. */
+  /** @throws ProviderError `unavailable` when `mongoUri` is not a MongoDB URI or `nice` not an integer 0–19. */
   constructor(private readonly opts: ProcessProviderOptions) {
     try {
       mongoUriWithDatabase(opts.mongoUri, 'probe');
     } catch (err) {
       throw new ProviderError('unavailable', `instances' MongoDB URI: ${(err as Error).message}`);
+    }
+    const nice = opts.nice ?? DEFAULT_INSTANCE_NICE;
+    if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
+      throw new ProviderError('unavailable', `instances' nice value must be an integer from 0 to 19, not ${nice}`);
     }
     this.host = opts.host ?? '127.0.0.1';
     const h = this.host === '0.0.0.0' ? '127.0.0.1' : this.host === '::' ? '::1' : this.host;
@@ -98,6 +111,7 @@ export class ProcessProvider implements InstanceProvider {
       locks: this.locks,
       health: this.health,
       url: (port) => this.url(port),
+      nice,
       log: this.log,
     });
   }

@@ -12,7 +12,7 @@ import { closeSync, openSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { probeHealth, type HealthCache } from '../shared/health.js';
 import type { KeyedLock } from '../shared/keyed-lock.js';
-import { findProcesses, killGroup, runsWith } from './procfs.js';
+import { findProcesses, killGroup, lowerGroupPriority, runsWith } from './procfs.js';
 import type { ProcessInstanceRecord, ProcessRecords } from './records.js';
 
 /** What the supervisor knows about one instance in this api process. */
@@ -54,6 +54,11 @@ export interface SupervisorOptions {
   health: HealthCache;
   /** `http://<host>:<port>`. */
   url(port: number): string;
+  /**
+   * Nice value (0–19) instances run at, below the api's CPU priority so that a busy instance cannot starve the api every
+   * tenant shares; set at start and adoption, never raised (`procfs.ts` {@link lowerGroupPriority}); 0: left as spawned.
+   */
+  nice: number;
   log: Logger;
 }
 
@@ -200,11 +205,20 @@ export class Supervisor {
     if (adopted === undefined) return false;
     rt.pid = adopted;
     rt.adopted = true;
+    this.prioritize(rec.id, adopted);
     rt.startedAt = Date.now();
     this.o.health.mark(rec.id, String(adopted));
     this.watchAdopted(rt, adopted);
     this.o.log.info({ instance: rec.id, pid: adopted }, 'adopted running instance process');
     return true;
+  }
+
+  /** Lowers the CPU priority of instance `id`'s process group `pgid` to the configured nice (best effort: a refusal is logged). */
+  private prioritize(id: string, pgid: number): void {
+    if (this.o.nice <= 0) return;
+    const change = lowerGroupPriority(pgid, this.o.nice);
+    if (change.error)
+      this.o.log.warn({ instance: id, pid: pgid, nice: this.o.nice, err: change.error }, 'could not lower the instance process priority');
   }
 
   /** Polls an adopted process' liveness; its death is handled like an unexpected exit of a child. */
@@ -282,6 +296,7 @@ export class Supervisor {
       return;
     }
     rt.pid = pid;
+    this.prioritize(rec.id, pid);
     await records.writePid(rec.id, pid);
     this.o.log.info({ instance: rec.id, pid, publicPort: rec.publicPort }, 'instance process started');
   }
