@@ -1,5 +1,6 @@
 /** Docker set-up shared by the docker provider's tests and the provider contract suite. */
 import type { Dockerd } from '@wacloud/testenv';
+import { ProviderError } from '../../src/providers/provider.js';
 
 /** Path of simnet's server in the instance image. */
 export const SIMNET_MAIN_IN_IMAGE = '/app/simnet/dist/main.js';
@@ -40,4 +41,14 @@ export async function runSimnetContainer(d: Dockerd, o: { name: string; image: s
     SIMNET_MAIN_IN_IMAGE,
   ]);
   return `http://${o.host}:${o.port}`;
+}
+
+/** The {@link ProviderError} `p` rejects with (fails the test when it resolves or rejects with anything else). */
+export async function providerError(p: Promise<unknown>): Promise<ProviderError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ProviderError);
+  return err as ProviderError;
 }
