@@ -3,95 +3,24 @@
  * (`@wacloud/simnet`) on a loopback port, real engines connected over WebSocket, the server's HTTP hooks playing the
  * phones. The network's own tests (hooks, frames, the CLI) live in the simnet workspace.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { eventually, freePort } from '@wacloud/testenv';
-import { createSimnetServer, type SimnetServer, type SimnetServerOptions } from '@wacloud/simnet';
+import { createSimnetServer } from '@wacloud/simnet';
+import { EngineError, EngineNotReadyError, type EngineMessage } from '../src/engines/engine.js';
+import { SESSION_FILE } from '../src/engines/simulated/engine.js';
 import {
-  EngineError,
-  EngineNotReadyError,
-  type Ack,
-  type EngineChat,
-  type EngineContact,
-  type EngineMessage,
-  type SessionState,
-} from '../src/engines/engine.js';
-import { SESSION_FILE, SimulatedEngine, type SimulatedEngineOptions } from '../src/engines/simulated/engine.js';
-
-const tmpRoot = mkdtempSync(path.join(tmpdir(), 'wacloud-simnet-'));
-const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-const QR_SHAPE = /^2@[A-Za-z0-9+/=]+,[A-Za-z0-9+/=]+,[A-Za-z0-9+/=]+,[A-Za-z0-9+/=]+$/;
-const KEY_SHAPE = /^[0-9A-F]{20}$/;
-
-const servers: SimnetServer[] = [];
-const engines: SimulatedEngine[] = [];
-
-afterEach(async () => {
-  await Promise.all(engines.splice(0).map((e) => e.stop()));
-  await Promise.all(servers.splice(0).map((s) => s.close()));
-});
-afterAll(() => rmSync(tmpRoot, { recursive: true, force: true }));
-
-async function startServer(options: Partial<SimnetServerOptions> = {}): Promise<SimnetServer> {
-  const server = await createSimnetServer({ port: 0, ...options });
-  servers.push(server);
-  return server;
-}
-
-/** Everything an engine emitted. */
-interface Recorded {
-  states: Array<[SessionState, string | undefined]>;
-  qrs: string[];
-  codes: string[];
-  messages: EngineMessage[];
-  acks: Array<{ id: string; chatId: string; ack: Ack }>;
-  contacts: EngineContact[];
-  chats: EngineChat[];
-  authenticated: number;
-}
-
-function makeEngine(
-  server: { url: string },
-  dataDir = mkdtempSync(path.join(tmpRoot, 'data-')),
-  extra: Partial<SimulatedEngineOptions> = {},
-) {
-  const engine = new SimulatedEngine({ simnetUrl: server.url, dataDir, ...extra });
-  engines.push(engine);
-  const rec: Recorded = { states: [], qrs: [], codes: [], messages: [], acks: [], contacts: [], chats: [], authenticated: 0 };
-  engine.on('state', (s, r) => rec.states.push([s, r]));
-  engine.on('qr', (qr) => rec.qrs.push(qr));
-  engine.on('pairing_code', (c) => rec.codes.push(c));
-  engine.on('message', (m) => rec.messages.push(m));
-  engine.on('message_ack', (a) => rec.acks.push(a));
-  engine.on('contact', (c) => rec.contacts.push(c));
-  engine.on('chat', (c) => rec.chats.push(c));
-  engine.on('authenticated', () => rec.authenticated++);
-  return { engine, rec, dataDir };
-}
-
-async function hook(server: { url: string }, method: 'GET' | 'POST', route: string, body?: unknown) {
-  const res = await fetch(`${server.url}/hooks${route}`, {
-    method,
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> & { error?: { code: string; message: string } } };
-}
-
-/** Starts an engine and links it to `phone` by scanning its QR. */
-async function linked(server: SimnetServer, phone: string, pushname?: string) {
-  const made = makeEngine(server);
-  await made.engine.start();
-  expect(made.engine.state()).toBe('SCAN_QR_CODE');
-  const scan = await hook(server, 'POST', '/scan', { qr: made.engine.qr(), phone, pushname });
-  expect(scan.status).toBe(200);
-  await eventually(() => made.engine.state() === 'WORKING');
-  return made;
-}
-
-const ackOf = (rec: Recorded, id: string) => Math.max(0, ...rec.acks.filter((a) => a.id === id).map((a) => a.ack));
-const keyOf = (id: string) => id.split('_')[2];
+  KEY_SHAPE,
+  PNG_SIGNATURE,
+  QR_SHAPE,
+  ackOf,
+  hook,
+  keyOf,
+  linked,
+  makeEngine,
+  startServer,
+  type Recorded,
+} from './simulated-fixtures.js';
 
 describe('login', () => {
   it('shows a WhatsApp-shaped QR, links on scan, stores the session and reports the account', async () => {
@@ -452,81 +381,5 @@ describe('messaging', () => {
     expect((noGroup as EngineError).code).toBe('chat_not_found');
     await expect(engine.sendText('15550000062', '')).rejects.toMatchObject({ code: 'invalid_message' });
     expect(rec.messages).toEqual([]);
-  });
-});
-
-describe('groups', () => {
-  it('fans out to every participant with isGroup and author; acks aggregate over recipients', async () => {
-    const server = await startServer();
-    const alice = await linked(server, '15550000071', 'Alice');
-    const bob = await linked(server, '15550000072', 'Bob');
-    const outsider = await linked(server, '15550000073');
-    await hook(server, 'POST', '/accounts', { phone: '15550000074', pushname: 'Carol' });
-
-    const created = await hook(server, 'POST', '/groups', {
-      name: 'Team',
-      owner: '15550000071',
-      participants: ['15550000072', '15550000074'],
-    });
-    expect(created.status).toBe(201);
-    const groupId = created.body.id as string;
-    expect(groupId).toMatch(/^\d+@g\.us$/);
-    await eventually(() => bob.rec.chats.some((c) => c.id === groupId && c.isGroup && c.name === 'Team'));
-    expect(bob.rec.contacts).toContainEqual(expect.objectContaining({ id: groupId, isGroup: true, name: 'Team' }));
-
-    await bob.engine.stop();
-    const sent = await alice.engine.sendText(groupId, 'hello team');
-    expect(sent).toMatchObject({ chatId: groupId, isGroup: true, fromMe: true, ack: 1 });
-    await new Promise((r) => setTimeout(r, 200));
-    // Carol's phone has it, Bob's only device is offline: not yet delivered to everyone.
-    expect(ackOf(alice.rec, sent.id)).toBe(0);
-    const carolInbox = await hook(server, 'GET', '/accounts/15550000074/messages');
-    expect(carolInbox.body.messages).toEqual([
-      expect.objectContaining({ chatId: groupId, isGroup: true, author: '15550000071@c.us', body: 'hello team' }),
-    ]);
-
-    await bob.engine.start();
-    const atBob = await eventually(() => bob.rec.messages.find((m) => m.body === 'hello team'));
-    expect(atBob).toMatchObject({
-      id: `false_${groupId}_${keyOf(sent.id)}`,
-      chatId: groupId,
-      isGroup: true,
-      fromMe: false,
-      author: '15550000071@c.us',
-    });
-    await eventually(() => ackOf(alice.rec, sent.id) === 2);
-
-    await hook(server, 'POST', '/read', { phone: '15550000072', chatId: groupId });
-    await new Promise((r) => setTimeout(r, 200));
-    expect(ackOf(alice.rec, sent.id)).toBe(2);
-    await hook(server, 'POST', '/read', { phone: '15550000074', chatId: groupId });
-    await eventually(() => ackOf(alice.rec, sent.id) === 3);
-
-    // Carol (a phone) answers in the group: authors are kept apart from the chat.
-    await hook(server, 'POST', '/send', { from: '15550000074', to: groupId, text: 'hi all' });
-    const fromCarol = await eventually(() => alice.rec.messages.find((m) => m.body === 'hi all'));
-    expect(fromCarol).toMatchObject({ chatId: groupId, author: '15550000074@c.us', isGroup: true, fromMe: false });
-
-    const notMember = await outsider.engine.sendText(groupId, 'let me in').catch((e: unknown) => e);
-    expect((notMember as EngineError).code).toBe('chat_not_found');
-    expect(await alice.engine.contacts()).toContainEqual({
-      id: groupId,
-      name: 'Team',
-      isGroup: true,
-      participants: ['15550000071@c.us', '15550000072@c.us', '15550000074@c.us'],
-    });
-    expect((await alice.engine.chats()).map((c) => c.id)).toEqual([groupId]);
-  });
-});
-
-describe('engine robustness', () => {
-  it('keeps the engine alive when an event listener throws', async () => {
-    const server = await startServer();
-    const { engine } = makeEngine(server);
-    engine.on('qr', () => {
-      throw new Error('listener bug');
-    });
-    await engine.start();
-    expect(engine.state()).toBe('SCAN_QR_CODE');
   });
 });

@@ -58,6 +58,37 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
+/** A control plane with the CRD, one namespace and one operator process: the set-up of one test file. */
+export interface OperatorCluster {
+  cp: ControlPlane;
+  /** The operator's kubeconfig (its ServiceAccount under deploy/rbac.yaml). */
+  kubeconfig: string;
+  op: RunningOperator;
+}
+
+/**
+ * Starts an {@link OperatorCluster} before the file's tests (namespace `ns`, operator `name` with `env`) and stops it
+ * after them; a failing test prints the operator's last output. Its fields are set once `beforeAll` has run.
+ */
+export function useOperatorCluster(ns: string, name: string, env: NodeJS.ProcessEnv = {}): OperatorCluster {
+  const c = {} as OperatorCluster;
+  beforeAll(async () => {
+    ({ cp: c.cp, operatorKubeconfig: c.kubeconfig } = await startClusterWithCrd());
+    await kubectlOk(c.cp, ['create', 'namespace', ns]);
+    c.op = await startOperator(c.kubeconfig, name, env);
+  }, 120_000);
+  afterAll(async () => {
+    await c.op?.stop();
+    await c.cp?.stop();
+  });
+  afterEach(() => {
+    const s = expect.getState();
+    if (s.assertionCalls > 0 && (s as { suppressedErrors?: unknown[] }).suppressedErrors?.length)
+      process.stderr.write(c.op?.proc.output().slice(-4000) ?? '');
+  });
+  return c;
+}
+
 /** Starts one operator process as the operator's ServiceAccount. */
 export async function startOperator(kubeconfig: string, name: string, env: NodeJS.ProcessEnv = {}): Promise<RunningOperator> {
   const port = await freePort();

@@ -4,38 +4,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { API_VERSION, EXAMPLES_DIR, KIND, type WhatsAppInstance } from '@wacloud/crds';
-import { eventually, type ControlPlane } from '@wacloud/testenv';
+import { eventually } from '@wacloud/testenv';
 import { buildStatefulSet } from '../src/builders/index.js';
 import { statefulSetOptions } from '../src/child-options.js';
 import { loadOperatorConfig } from '../src/config.js';
-import { RBAC_YAML, getJson, kubectlOk, startClusterWithCrd, startOperator, type RunningOperator } from './harness.js';
+import { RBAC_YAML, getJson, kubectlOk, useOperatorCluster } from './harness.js';
 
-let cp: ControlPlane;
-let kubeconfig: string;
-let op: RunningOperator;
 const NS = 'tenants';
-
-beforeAll(async () => {
-  ({ cp, operatorKubeconfig: kubeconfig } = await startClusterWithCrd());
-  await kubectlOk(cp, ['create', 'namespace', NS]);
-  op = await startOperator(kubeconfig, 'op-1');
-}, 120_000);
-
-afterAll(async () => {
-  await op?.stop();
-  await cp?.stop();
-});
-
-afterEach(() => {
-  const s = expect.getState();
-  if (s.assertionCalls > 0 && (s as { suppressedErrors?: unknown[] }).suppressedErrors?.length)
-    process.stderr.write(op?.proc.output().slice(-4000) ?? '');
-});
+const cluster = useOperatorCluster(NS, 'op-1');
 
 /** The children an instance owns: its StatefulSet and its internal Secret (the namespace's Service is shared). */
 const children = async (name: string) => ({
-  sts: await getJson(cp, 'statefulset', name, NS),
-  secret: await getJson(cp, 'secret', `${name}-internal`, NS),
+  sts: await getJson(cluster.cp, 'statefulset', name, NS),
+  secret: await getJson(cluster.cp, 'secret', `${name}-internal`, NS),
 });
 
 /** The operations of the operator's own managedFields entries of the main resource, e.g. ['Update']. */
@@ -48,10 +29,10 @@ const condition = (wai: any, type: string) => wai?.status?.conditions?.find((c: 
 
 describe('reconciling the examples', () => {
   test('applying crds/examples/ creates owned children; Reconciled=True at the current generation; printer columns', async () => {
-    await kubectlOk(cp, ['apply', '-n', NS, '-f', EXAMPLES_DIR]);
+    await kubectlOk(cluster.cp, ['apply', '-n', NS, '-f', EXAMPLES_DIR]);
     for (const name of ['sales-line', 'support-line']) {
       const wai = await eventually(async () => {
-        const w = await getJson(cp, 'wai', name, NS);
+        const w = await getJson(cluster.cp, 'wai', name, NS);
         const c = condition(w, 'Reconciled');
         return c?.status === 'True' &&
           c.observedGeneration === w.metadata.generation &&
@@ -85,13 +66,13 @@ describe('reconciling the examples', () => {
         expect([kind, operatorEntries(obj)]).toEqual([kind, ['Update']]);
       }
       // No Service and no NetworkPolicy of its own: the namespace's shared headless Service governs its StatefulSet.
-      for (const own of [name, `${name}-headless`]) expect(await getJson(cp, 'service', own, NS)).toBeUndefined();
-      expect(await getJson(cp, 'networkpolicy', name, NS)).toBeUndefined();
+      for (const own of [name, `${name}-headless`]) expect(await getJson(cluster.cp, 'service', own, NS)).toBeUndefined();
+      expect(await getJson(cluster.cp, 'networkpolicy', name, NS)).toBeUndefined();
       expect(c.sts.spec.serviceName).toBe('wacloud-instances');
       expect(c.sts.spec.replicas).toBe(1);
       expect(c.sts.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenScaled: 'Retain', whenDeleted: 'Delete' });
     }
-    const full = await getJson(cp, 'statefulset', 'support-line', NS);
+    const full = await getJson(cluster.cp, 'statefulset', 'support-line', NS);
     const env = Object.fromEntries(
       full.spec.template.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]),
     );
@@ -102,7 +83,7 @@ describe('reconciling the examples', () => {
     });
     expect(full.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('2Gi');
 
-    const table = await kubectlOk(cp, ['get', 'wai', '-n', NS]);
+    const table = await kubectlOk(cluster.cp, ['get', 'wai', '-n', NS]);
     const [header, ...rows] = table.trim().split('\n');
     expect(header!.split(/\s+/)).toEqual(['NAME', 'OWNER', 'PHASE', 'SESSION', 'SUSPENDED', 'AGE']);
     expect(
@@ -111,13 +92,13 @@ describe('reconciling the examples', () => {
         .split(/\s+/)
         .slice(0, 5),
     ).toEqual(['sales-line', 'tenant-a', 'Provisioning', 'Unknown', 'false']);
-    expect((await kubectlOk(cp, ['get', 'wacloud', '-n', NS, '-o', 'name'])).split('\n')).toEqual(
+    expect((await kubectlOk(cluster.cp, ['get', 'wacloud', '-n', NS, '-o', 'name'])).split('\n')).toEqual(
       expect.arrayContaining(['whatsappinstance.wacloud.io/sales-line']),
     );
-    const explain = await kubectlOk(cp, ['explain', 'wai.spec.suspended']);
+    const explain = await kubectlOk(cluster.cp, ['explain', 'wai.spec.suspended']);
     expect(explain).toMatch(/Scale the instance to zero/);
     // One headless Service for the namespace's instance pods (each pod: <name>-0.wacloud-instances.<ns>.svc), no owner.
-    const svc = await getJson(cp, 'service', 'wacloud-instances', NS);
+    const svc = await getJson(cluster.cp, 'service', 'wacloud-instances', NS);
     expect(svc.metadata.ownerReferences).toBeUndefined();
     expect(svc.spec).toMatchObject({
       clusterIP: 'None',
@@ -127,15 +108,16 @@ describe('reconciling the examples', () => {
   });
 
   test('the internal key is created once and never rotated; a Created event is recorded', async () => {
-    const before = (await getJson(cp, 'secret', 'sales-line-internal', NS)).data['internal-api-key'];
-    await kubectlOk(cp, ['annotate', 'wai', 'sales-line', '-n', NS, 'touch=1']);
-    await kubectlOk(cp, ['patch', 'wai', 'sales-line', '-n', NS, '--type=merge', '-p', '{"spec":{"image":"wacloud/instance:2"}}']);
+    const before = (await getJson(cluster.cp, 'secret', 'sales-line-internal', NS)).data['internal-api-key'];
+    await kubectlOk(cluster.cp, ['annotate', 'wai', 'sales-line', '-n', NS, 'touch=1']);
+    await kubectlOk(cluster.cp, ['patch', 'wai', 'sales-line', '-n', NS, '--type=merge', '-p', '{"spec":{"image":"wacloud/instance:2"}}']);
     await eventually(
-      async () => (await getJson(cp, 'statefulset', 'sales-line', NS)).spec.template.spec.containers[0].image === 'wacloud/instance:2',
+      async () =>
+        (await getJson(cluster.cp, 'statefulset', 'sales-line', NS)).spec.template.spec.containers[0].image === 'wacloud/instance:2',
     );
-    expect((await getJson(cp, 'secret', 'sales-line-internal', NS)).data['internal-api-key']).toBe(before);
+    expect((await getJson(cluster.cp, 'secret', 'sales-line-internal', NS)).data['internal-api-key']).toBe(before);
     const events = JSON.parse(
-      await kubectlOk(cp, ['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=sales-line', '-o', 'json']),
+      await kubectlOk(cluster.cp, ['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=sales-line', '-o', 'json']),
     );
     expect(events.items.map((e: { reason: string }) => e.reason)).toContain('Created');
   });
@@ -144,25 +126,25 @@ describe('reconciling the examples', () => {
 describe('an internal Secret the cache does not know', () => {
   test('a Secret that exists unlabelled (not in the cache) is adopted with its key: the create-only POST is refused, the key read', async () => {
     const key = 'pre-existing-key-of-kept-key';
-    await kubectlOk(cp, ['create', 'secret', 'generic', 'kept-key-internal', '-n', NS, `--from-literal=internal-api-key=${key}`]);
-    await cp.kubectl(['apply', '-n', NS, '-f', '-'], {
+    await kubectlOk(cluster.cp, ['create', 'secret', 'generic', 'kept-key-internal', '-n', NS, `--from-literal=internal-api-key=${key}`]);
+    await cluster.cp.kubectl(['apply', '-n', NS, '-f', '-'], {
       stdin: 'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: kept-key}\nspec: {owner: tenant-k}\n',
     });
     const secret = await eventually(async () => {
-      const s = await getJson(cp, 'secret', 'kept-key-internal', NS);
+      const s = await getJson(cluster.cp, 'secret', 'kept-key-internal', NS);
       return s?.metadata.ownerReferences?.length ? s : undefined;
     }, 30_000);
     expect(Buffer.from(secret.data['internal-api-key'], 'base64').toString()).toBe(key);
     expect(secret.metadata.labels['app.kubernetes.io/managed-by']).toBe('wacloud-operator');
     expect(secret.data['mongodb-uri']).toBeDefined();
-    await kubectlOk(cp, ['delete', 'wai', 'kept-key', '-n', NS, '--wait=false']);
-    await eventually(async () => (await getJson(cp, 'wai', 'kept-key', NS)) === undefined, 30_000);
+    await kubectlOk(cluster.cp, ['delete', 'wai', 'kept-key', '-n', NS, '--wait=false']);
+    await eventually(async () => (await getJson(cluster.cp, 'wai', 'kept-key', NS)) === undefined, 30_000);
   });
 });
 
 describe('children created by a POST, then applied', () => {
   test('a field the builders stop producing is removed: the webhook variables, the internal Secret’s MongoDB URI', async () => {
-    await cp.kubectl(['apply', '-n', NS, '-f', '-'], {
+    await cluster.cp.kubectl(['apply', '-n', NS, '-f', '-'], {
       stdin:
         'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: dropped}\n' +
         'spec: {owner: tenant-d, webhook: {url: "https://hooks.example.com/d"}}\n',
@@ -170,14 +152,14 @@ describe('children created by a POST, then applied', () => {
     const env = (sts: any): Record<string, any> =>
       Object.fromEntries(sts.spec.template.spec.containers[0].env.map((e: { name: string }) => [e.name, e]));
     const sts0 = await eventually(async () => {
-      const s = await getJson(cp, 'statefulset', 'dropped', NS);
+      const s = await getJson(cluster.cp, 'statefulset', 'dropped', NS);
       return s && env(s).WEBHOOK_URL ? s : undefined;
     }, 30_000);
-    const secret0 = await eventually(() => getJson(cp, 'secret', 'dropped-internal', NS), 30_000);
+    const secret0 = await eventually(() => getJson(cluster.cp, 'secret', 'dropped-internal', NS), 30_000);
     expect([operatorEntries(sts0), operatorEntries(secret0)]).toEqual([['Update'], ['Update']]);
     expect(secret0.data['mongodb-uri']).toBeDefined();
 
-    await kubectlOk(cp, [
+    await kubectlOk(cluster.cp, [
       'patch',
       'wai',
       'dropped',
@@ -191,7 +173,7 @@ describe('children created by a POST, then applied', () => {
       ]),
     ]);
     const sts = await eventually(async () => {
-      const s = await getJson(cp, 'statefulset', 'dropped', NS);
+      const s = await getJson(cluster.cp, 'statefulset', 'dropped', NS);
       return s && env(s).MONGODB_URI.valueFrom.secretKeyRef.name === 'own-db' ? s : undefined;
     }, 30_000);
     expect(env(sts).WEBHOOK_URL).toBeUndefined();
@@ -207,19 +189,19 @@ describe('children created by a POST, then applied', () => {
     expect(sts.spec.volumeClaimTemplates).toEqual(sts0.spec.volumeClaimTemplates);
 
     const secret = await eventually(async () => {
-      const s = await getJson(cp, 'secret', 'dropped-internal', NS);
+      const s = await getJson(cluster.cp, 'secret', 'dropped-internal', NS);
       return s && s.data['mongodb-uri'] === undefined ? s : undefined;
     }, 30_000);
     expect(secret.data['internal-api-key']).toBe(secret0.data['internal-api-key']);
     expect(operatorEntries(secret)).toEqual(['Apply']);
-    await kubectlOk(cp, ['delete', 'wai', 'dropped', '-n', NS, '--wait=false']);
+    await kubectlOk(cluster.cp, ['delete', 'wai', 'dropped', '-n', NS, '--wait=false']);
   });
 });
 
 describe('isolation of an instance (issue 12 item 2)', () => {
   test('its NetworkPolicy restricts egress to DNS, its MongoDB and the internet on 443 and selects its pod; seccomp and sandbox', async () => {
     // One policy for every instance of the namespace, no owner (it outlives any one instance).
-    const np = await eventually(() => getJson(cp, 'networkpolicy', 'wacloud-instances', NS), 30_000);
+    const np = await eventually(() => getJson(cluster.cp, 'networkpolicy', 'wacloud-instances', NS), 30_000);
     expect(np.metadata.ownerReferences).toBeUndefined();
     expect(np.spec.podSelector).toEqual({ matchLabels: { 'app.kubernetes.io/name': 'wacloud-instance' } });
     expect(np.spec.policyTypes).toEqual(['Ingress', 'Egress']);
@@ -255,7 +237,7 @@ describe('isolation of an instance (issue 12 item 2)', () => {
       },
     ]);
     // The pod the StatefulSet controller made is the one the policy selects, with the seccomp profile and sandbox mode.
-    const pod = await eventually(() => getJson(cp, 'pod', 'sales-line-0', NS), 30_000);
+    const pod = await eventually(() => getJson(cluster.cp, 'pod', 'sales-line-0', NS), 30_000);
     expect(pod.metadata.labels).toMatchObject(np.spec.podSelector.matchLabels);
     expect(pod.spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
     const env = Object.fromEntries(pod.spec.containers[0].env.map((e: { name: string; value?: string }) => [e.name, e.value]));
@@ -264,7 +246,7 @@ describe('isolation of an instance (issue 12 item 2)', () => {
 });
 
 describe('validation by the apiserver', () => {
-  const apply = (doc: string) => cp.kubectl(['apply', '-n', NS, '-f', '-'], { stdin: doc });
+  const apply = (doc: string) => cluster.cp.kubectl(['apply', '-n', NS, '-f', '-'], { stdin: doc });
   const wai = (name: string, spec: string) =>
     `apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: ${name}}\nspec: ${spec}\n`;
   test('wrong types, unknown engine, missing owner, changed owner are refused with clear messages', async () => {
@@ -278,10 +260,19 @@ describe('validation by the apiserver', () => {
     expect(noOwner.stderr).toMatch(/spec.owner: Required value/);
     const badUrl = await apply(wai('bad-url', '{owner: t, webhook: {url: "ftp://x"}}'));
     expect(badUrl.stderr).toMatch(/spec.webhook.url/);
-    const changed = await cp.kubectl(['patch', 'wai', 'sales-line', '-n', NS, '--type=merge', '-p', '{"spec":{"owner":"tenant-z"}}']);
+    const changed = await cluster.cp.kubectl([
+      'patch',
+      'wai',
+      'sales-line',
+      '-n',
+      NS,
+      '--type=merge',
+      '-p',
+      '{"spec":{"owner":"tenant-z"}}',
+    ]);
     expect(changed.code).not.toBe(0);
     expect(changed.stderr).toMatch(/owner is immutable/);
-    const storage = await cp.kubectl([
+    const storage = await cluster.cp.kubectl([
       'patch',
       'wai',
       'support-line',
@@ -298,36 +289,36 @@ describe('validation by the apiserver', () => {
 describe('suspend and resume', () => {
   test('suspended → replicas 0, Suspended=True, claim template and volume kept; resumed → replicas 1', async () => {
     // The StatefulSet controller (kube-controller-manager) makes the pod's claim from the template.
-    const pvc = await eventually(() => getJson(cp, 'pvc', 'session-sales-line-0', NS), 30_000);
-    const claimTemplate = (await getJson(cp, 'statefulset', 'sales-line', NS)).spec.volumeClaimTemplates;
-    await kubectlOk(cp, ['patch', 'wai', 'sales-line', '-n', NS, '--type=merge', '-p', '{"spec":{"suspended":true}}']);
+    const pvc = await eventually(() => getJson(cluster.cp, 'pvc', 'session-sales-line-0', NS), 30_000);
+    const claimTemplate = (await getJson(cluster.cp, 'statefulset', 'sales-line', NS)).spec.volumeClaimTemplates;
+    await kubectlOk(cluster.cp, ['patch', 'wai', 'sales-line', '-n', NS, '--type=merge', '-p', '{"spec":{"suspended":true}}']);
     const suspended = await eventually(async () => {
-      const w = await getJson(cp, 'wai', 'sales-line', NS);
+      const w = await getJson(cluster.cp, 'wai', 'sales-line', NS);
       const c = condition(w, 'Suspended');
       return c?.status === 'True' && c.observedGeneration === w.metadata.generation ? w : undefined;
     });
     expect(suspended.status.phase).toBe('Suspended');
     expect(condition(suspended, 'Ready')).toMatchObject({ status: 'False', reason: 'Suspended' });
-    const sts = await getJson(cp, 'statefulset', 'sales-line', NS);
+    const sts = await getJson(cluster.cp, 'statefulset', 'sales-line', NS);
     expect(sts.spec.replicas).toBe(0);
     expect(sts.spec.volumeClaimTemplates).toEqual(claimTemplate);
     await new Promise((r) => setTimeout(r, 2000));
-    expect((await getJson(cp, 'pvc', 'session-sales-line-0', NS))?.metadata.uid).toBe(pvc.metadata.uid);
-    expect((await kubectlOk(cp, ['get', 'wai', 'sales-line', '-n', NS, '--no-headers'])).split(/\s+/).slice(2, 5)).toEqual([
+    expect((await getJson(cluster.cp, 'pvc', 'session-sales-line-0', NS))?.metadata.uid).toBe(pvc.metadata.uid);
+    expect((await kubectlOk(cluster.cp, ['get', 'wai', 'sales-line', '-n', NS, '--no-headers'])).split(/\s+/).slice(2, 5)).toEqual([
       'Suspended',
       'STOPPED',
       'true',
     ]);
 
-    await kubectlOk(cp, ['patch', 'wai', 'sales-line', '-n', NS, '--type=merge', '-p', '{"spec":{"suspended":false}}']);
-    await eventually(async () => (await getJson(cp, 'statefulset', 'sales-line', NS)).spec.replicas === 1);
+    await kubectlOk(cluster.cp, ['patch', 'wai', 'sales-line', '-n', NS, '--type=merge', '-p', '{"spec":{"suspended":false}}']);
+    await eventually(async () => (await getJson(cluster.cp, 'statefulset', 'sales-line', NS)).spec.replicas === 1);
     const resumed = await eventually(async () => {
-      const w = await getJson(cp, 'wai', 'sales-line', NS);
+      const w = await getJson(cluster.cp, 'wai', 'sales-line', NS);
       return condition(w, 'Suspended')?.status === 'False' ? w : undefined;
     });
     expect(resumed.status.phase).toBe('Provisioning');
     const reasons = JSON.parse(
-      await kubectlOk(cp, ['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=sales-line', '-o', 'json']),
+      await kubectlOk(cluster.cp, ['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=sales-line', '-o', 'json']),
     ).items.map((e: { reason: string }) => e.reason);
     expect(reasons).toEqual(expect.arrayContaining(['Suspended', 'Resumed']));
   });
@@ -335,24 +326,24 @@ describe('suspend and resume', () => {
 
 describe('drift', () => {
   test('a hand-deleted StatefulSet and hand-edited replicas are put back', async () => {
-    const uid = (await getJson(cp, 'statefulset', 'support-line', NS)).metadata.uid;
+    const uid = (await getJson(cluster.cp, 'statefulset', 'support-line', NS)).metadata.uid;
     // A plain delete (background propagation): the StatefulSet is gone at once. With `--cascade=orphan` kubectl waited
     // for the controller-manager's garbage collector to clear the `orphan` finalizer, and once (a clean-clone CI trial,
     // 2026-12-03) that took past the test's 60 s — the collector's timing, not the operator's.
-    await kubectlOk(cp, ['delete', 'statefulset', 'support-line', '-n', NS]);
+    await kubectlOk(cluster.cp, ['delete', 'statefulset', 'support-line', '-n', NS]);
     const back = await eventually(async () => {
-      const s = await getJson(cp, 'statefulset', 'support-line', NS);
+      const s = await getJson(cluster.cp, 'statefulset', 'support-line', NS);
       return s && s.metadata.uid !== uid ? s : undefined;
     }, 15_000);
     expect(back.spec.replicas).toBe(1);
-    await kubectlOk(cp, ['scale', 'statefulset', 'support-line', '-n', NS, '--replicas=3']);
-    await eventually(async () => (await getJson(cp, 'statefulset', 'support-line', NS)).spec.replicas === 1, 15_000);
+    await kubectlOk(cluster.cp, ['scale', 'statefulset', 'support-line', '-n', NS, '--replicas=3']);
+    await eventually(async () => (await getJson(cluster.cp, 'statefulset', 'support-line', NS)).spec.replicas === 1, 15_000);
     // The namespace's policy and Service have no owner: their deletion is still seen and put right (through any one instance).
     for (const kind of ['networkpolicy', 'service']) {
-      const before = await getJson(cp, kind, 'wacloud-instances', NS);
-      await kubectlOk(cp, ['delete', kind, 'wacloud-instances', '-n', NS]);
+      const before = await getJson(cluster.cp, kind, 'wacloud-instances', NS);
+      await kubectlOk(cluster.cp, ['delete', kind, 'wacloud-instances', '-n', NS]);
       const back = await eventually(async () => {
-        const p = await getJson(cp, kind, 'wacloud-instances', NS);
+        const p = await getJson(cluster.cp, kind, 'wacloud-instances', NS);
         return p && p.metadata.uid !== before.metadata.uid ? p : undefined;
       }, 15_000);
       expect([kind, back.spec.selector ?? back.spec.podSelector]).toEqual([kind, before.spec.selector ?? before.spec.podSelector]);
@@ -372,48 +363,50 @@ describe('an instance from before the shared Service', () => {
     };
     const sts = buildStatefulSet(old as WhatsAppInstance, statefulSetOptions(loadOperatorConfig({})), 'old-line-headless');
     delete sts.metadata!.ownerReferences;
-    expect((await cp.kubectl(['apply', '-n', NS, '-f', '-'], { stdin: JSON.stringify(sts) })).code).toBe(0);
+    expect((await cluster.cp.kubectl(['apply', '-n', NS, '-f', '-'], { stdin: JSON.stringify(sts) })).code).toBe(0);
     const instance = 'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: old-line}\nspec: {owner: tenant-o}\n';
-    expect((await cp.kubectl(['apply', '-n', NS, '-f', '-'], { stdin: instance })).code).toBe(0);
+    expect((await cluster.cp.kubectl(['apply', '-n', NS, '-f', '-'], { stdin: instance })).code).toBe(0);
     const wai = await eventually(async () => {
-      const w = await getJson(cp, 'wai', 'old-line', NS);
+      const w = await getJson(cluster.cp, 'wai', 'old-line', NS);
       return condition(w, 'Reconciled')?.status === 'True' ? w : undefined;
     }, 30_000);
     expect(wai.status.serviceName).toBe('old-line-headless');
-    const adopted = await getJson(cp, 'statefulset', 'old-line', NS);
+    const adopted = await getJson(cluster.cp, 'statefulset', 'old-line', NS);
     expect(adopted.spec.serviceName).toBe('old-line-headless');
     expect(adopted.metadata.ownerReferences?.[0]?.uid).toBe(wai.metadata.uid);
-    const own = await getJson(cp, 'service', 'old-line-headless', NS);
+    const own = await getJson(cluster.cp, 'service', 'old-line-headless', NS);
     expect(own.metadata.ownerReferences?.[0]?.uid).toBe(wai.metadata.uid);
     expect(own.spec).toMatchObject({ clusterIP: 'None', publishNotReadyAddresses: true, selector: sts.spec!.selector.matchLabels });
-    await kubectlOk(cp, ['delete', 'service', 'old-line-headless', '-n', NS]);
+    await kubectlOk(cluster.cp, ['delete', 'service', 'old-line-headless', '-n', NS]);
     await eventually(async () => {
-      const s = await getJson(cp, 'service', 'old-line-headless', NS);
+      const s = await getJson(cluster.cp, 'service', 'old-line-headless', NS);
       return s && s.metadata.uid !== own.metadata.uid ? s : undefined;
     }, 15_000);
-    await kubectlOk(cp, ['delete', 'wai', 'old-line', '-n', NS, '--wait=false']);
-    await eventually(async () => (await getJson(cp, 'wai', 'old-line', NS)) === undefined, 30_000);
+    await kubectlOk(cluster.cp, ['delete', 'wai', 'old-line', '-n', NS, '--wait=false']);
+    await eventually(async () => (await getJson(cluster.cp, 'wai', 'old-line', NS)) === undefined, 30_000);
   });
 });
 
 describe('deletion', () => {
   test('delete → finalizer work → garbage collector removes every child → nothing left, finalizer gone', async () => {
     const pvcName = 'session-support-line-0';
-    await eventually(() => getJson(cp, 'pvc', pvcName, NS), 30_000);
-    await kubectlOk(cp, ['delete', 'wai', 'support-line', '-n', NS, '--wait=false']);
-    await eventually(async () => (await getJson(cp, 'wai', 'support-line', NS)) === undefined, 30_000);
+    await eventually(() => getJson(cluster.cp, 'pvc', pvcName, NS), 30_000);
+    await kubectlOk(cluster.cp, ['delete', 'wai', 'support-line', '-n', NS, '--wait=false']);
+    await eventually(async () => (await getJson(cluster.cp, 'wai', 'support-line', NS)) === undefined, 30_000);
     await eventually(async () => {
       const c = await children('support-line');
       return Object.values(c).every((o) => o === undefined);
     }, 60_000);
-    await eventually(async () => (await getJson(cp, 'pvc', pvcName, NS)) === undefined, 60_000);
+    await eventually(async () => (await getJson(cluster.cp, 'pvc', pvcName, NS)) === undefined, 60_000);
   });
 });
 
 describe('metrics', () => {
   test('controller-runtime names and wacloud_instances{phase}', async () => {
-    expect(await op.metric('controller_runtime_reconcile_total', { controller: 'whatsappinstance', result: 'success' })).toBeGreaterThan(0);
-    const text = await op.metrics();
+    expect(
+      await cluster.op.metric('controller_runtime_reconcile_total', { controller: 'whatsappinstance', result: 'success' }),
+    ).toBeGreaterThan(0);
+    const text = await cluster.op.metrics();
     for (const n of [
       'controller_runtime_reconcile_errors_total',
       'controller_runtime_reconcile_time_seconds_bucket',
@@ -424,85 +417,10 @@ describe('metrics', () => {
     ]) {
       expect(text).toContain(n);
     }
-    expect(await op.metric('wacloud_instances', { phase: 'Provisioning' })).toBeGreaterThanOrEqual(1);
-    expect(await op.metric('leader_election_master_status', { name: 'wacloud-operator' })).toBe(1);
-    expect((await fetch(`${op.metricsUrl}/readyz`)).status).toBe(200);
+    expect(await cluster.op.metric('wacloud_instances', { phase: 'Provisioning' })).toBeGreaterThanOrEqual(1);
+    expect(await cluster.op.metric('leader_election_master_status', { name: 'wacloud-operator' })).toBe(1);
+    expect((await fetch(`${cluster.op.metricsUrl}/readyz`)).status).toBe(200);
   });
-});
-
-describe('resilience', () => {
-  test('restart the apiserver mid-run: the operator relists and converges without a restart', async () => {
-    await kubectlOk(
-      cp,
-      ['apply', '-n', NS, '-f', '-'],
-      'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: before-restart}\nspec: {owner: tenant-r}\n',
-    );
-    await eventually(() => getJson(cp, 'statefulset', 'before-restart', NS), 30_000);
-    const pid = op.proc.pid;
-    await cp.restartApiserver();
-    await kubectlOk(
-      cp,
-      ['apply', '-n', NS, '-f', '-'],
-      'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: after-restart}\nspec: {owner: tenant-r, suspended: true}\n',
-    );
-    const sts = await eventually(() => getJson(cp, 'statefulset', 'after-restart', NS), 60_000);
-    expect(sts.spec.replicas).toBe(0);
-    await kubectlOk(cp, ['patch', 'wai', 'before-restart', '-n', NS, '--type=merge', '-p', '{"spec":{"suspended":true}}']);
-    await eventually(async () => (await getJson(cp, 'statefulset', 'before-restart', NS)).spec.replicas === 0, 30_000);
-    expect(op.proc.pid).toBe(pid);
-    expect(op.proc.child.exitCode).toBeNull();
-  }, 120_000);
-
-  test('two operators: only the leader reconciles; kill it and the other takes over once the lease has expired, not before', async () => {
-    const standby = await startOperator(kubeconfig, 'op-2');
-    try {
-      await eventually(async () => (await standby.metric('leader_election_master_status', { name: 'wacloud-operator' })) === 0, 15_000);
-      // A standby is ready (its informers wait for the lease): a rolling update of one replica can replace the leader.
-      expect((await fetch(`${standby.metricsUrl}/readyz`)).status).toBe(200);
-      await kubectlOk(
-        cp,
-        ['apply', '-n', NS, '-f', '-'],
-        'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: led-by-one}\nspec: {owner: tenant-l}\n',
-      );
-      await eventually(() => getJson(cp, 'statefulset', 'led-by-one', NS), 30_000);
-      expect((await standby.metric('controller_runtime_reconcile_total', { controller: 'whatsappinstance', result: 'success' })) ?? 0).toBe(
-        0,
-      );
-      const lease = await getJson(cp, 'lease', 'wacloud-operator', 'wacloud-system');
-      expect(lease.spec.holderIdentity).toBe('op-1');
-
-      await op.proc.kill9();
-      const killedAt = Date.now();
-      // op-1's last renewal: the lease is op-1's until renewTime + leaseDurationSeconds.
-      const held = (await getJson(cp, 'lease', 'wacloud-operator', 'wacloud-system')).spec;
-      expect(held.holderIdentity).toBe('op-1');
-      // Speed is the benchmark's business; here only the order counts. The bound is three lease durations.
-      const taken = await eventually(
-        async () => {
-          const spec = (await getJson(cp, 'lease', 'wacloud-operator', 'wacloud-system')).spec;
-          return spec.holderIdentity === 'op-2' ? spec : undefined;
-        },
-        3 * held.leaseDurationSeconds * 1000,
-        250,
-      );
-      const tookOverMs = Date.now() - killedAt;
-      const expiredAt = Date.parse(held.renewTime) + held.leaseDurationSeconds * 1000;
-      // acquireTime has microsecond precision; allow the apiserver's second-rounding of renewTime on older servers.
-      expect(Date.parse(taken.acquireTime)).toBeGreaterThanOrEqual(expiredAt - 1000);
-      await kubectlOk(
-        cp,
-        ['apply', '-n', NS, '-f', '-'],
-        'apiVersion: wacloud.io/v1alpha1\nkind: WhatsAppInstance\nmetadata: {name: after-failover}\nspec: {owner: tenant-l}\n',
-      );
-      await eventually(() => getJson(cp, 'statefulset', 'after-failover', NS), 30_000);
-      expect(
-        await standby.metric('controller_runtime_reconcile_total', { controller: 'whatsappinstance', result: 'success' }),
-      ).toBeGreaterThan(0);
-      process.stdout.write(`leader failover took ${tookOverMs} ms\n`);
-    } finally {
-      await standby.stop();
-    }
-  }, 90_000);
 });
 
 test('RBAC manifest grants no wildcard and no delete', () => {

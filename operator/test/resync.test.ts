@@ -4,38 +4,19 @@
  * (`wacloud_desired_children_built_total`) and nothing is written (the apiserver's own request counts); each input of
  * the builders still reaches the cluster when it changes; children edited or deleted by hand are still put back.
  */
-import { eventually, type ControlPlane } from '@wacloud/testenv';
-import { getJson, kubectlOk, startClusterWithCrd, startOperator, type RunningOperator } from './harness.js';
+import { eventually } from '@wacloud/testenv';
+import { getJson, kubectlOk, useOperatorCluster } from './harness.js';
 
-let cp: ControlPlane;
-let op: RunningOperator;
 const NS = 'resync';
 const NAME = 'steady';
+const cluster = useOperatorCluster(NS, 'op-resync', { RESYNC_PERIOD_MS: '1500' });
 
-beforeAll(async () => {
-  let kubeconfig: string;
-  ({ cp, operatorKubeconfig: kubeconfig } = await startClusterWithCrd());
-  await kubectlOk(cp, ['create', 'namespace', NS]);
-  op = await startOperator(kubeconfig, 'op-resync', { RESYNC_PERIOD_MS: '1500' });
-}, 120_000);
-
-afterAll(async () => {
-  await op?.stop();
-  await cp?.stop();
-});
-
-afterEach(() => {
-  const s = expect.getState();
-  if (s.assertionCalls > 0 && (s as { suppressedErrors?: unknown[] }).suppressedErrors?.length)
-    process.stderr.write(op?.proc.output().slice(-4000) ?? '');
-});
-
-const built = async () => (await op.metric('wacloud_desired_children_built_total')) ?? 0;
-const reconciles = async () => (await op.metric('controller_runtime_reconcile_total', { result: 'success' })) ?? 0;
+const built = async () => (await cluster.op.metric('wacloud_desired_children_built_total')) ?? 0;
+const reconciles = async () => (await cluster.op.metric('controller_runtime_reconcile_total', { result: 'success' })) ?? 0;
 
 /** Writes (POST, PUT, PATCH, APPLY) the apiserver has served on the instances' children so far (all clients). */
 async function childWrites(): Promise<number> {
-  const text = await kubectlOk(cp, ['get', '--raw', '/metrics']);
+  const text = await kubectlOk(cluster.cp, ['get', '--raw', '/metrics']);
   let n = 0;
   for (const line of text.split('\n')) {
     if (!line.startsWith('apiserver_request_total{')) continue;
@@ -51,14 +32,14 @@ async function twoResyncs(): Promise<void> {
   await eventually(async () => (await reconciles()) >= r0 + 2, 20_000, 250);
 }
 
-const patch = (p: object) => kubectlOk(cp, ['patch', 'wai', NAME, '-n', NS, '--type=merge', '-p', JSON.stringify(p)]);
-const sts = () => getJson(cp, 'statefulset', NAME, NS);
+const patch = (p: object) => kubectlOk(cluster.cp, ['patch', 'wai', NAME, '-n', NS, '--type=merge', '-p', JSON.stringify(p)]);
+const sts = () => getJson(cluster.cp, 'statefulset', NAME, NS);
 const container = async () => (await sts())?.spec.template.spec.containers[0];
 const env = async (name: string) => (await container())?.env.find((e: { name: string }) => e.name === name)?.value;
 
 async function reconciled(): Promise<void> {
   await eventually(async () => {
-    const w = await getJson(cp, 'wai', NAME, NS);
+    const w = await getJson(cluster.cp, 'wai', NAME, NS);
     const c = w?.status?.conditions?.find((x: { type: string }) => x.type === 'Reconciled');
     return c?.status === 'True' && c.observedGeneration === w.metadata.generation;
   }, 30_000);
@@ -67,7 +48,7 @@ async function reconciled(): Promise<void> {
 /** Applies the test's instance (owner tenant-r). */
 async function applyInstance(): Promise<void> {
   await kubectlOk(
-    cp,
+    cluster.cp,
     ['apply', '-f', '-'],
     JSON.stringify({
       apiVersion: 'wacloud.io/v1alpha1',
@@ -82,7 +63,7 @@ describe('a resync of an up-to-date instance', () => {
   beforeAll(async () => {
     await applyInstance();
     await reconciled();
-    await eventually(() => getJson(cp, 'service', 'wacloud-instances', NS));
+    await eventually(() => getJson(cluster.cp, 'service', 'wacloud-instances', NS));
   }, 60_000);
 
   test('builds no child and writes nothing; a label on the instance (no builder reads it) changes neither', async () => {
@@ -91,7 +72,7 @@ describe('a resync of an up-to-date instance', () => {
     await twoResyncs();
     expect(await built()).toBe(b0);
     expect(await childWrites()).toBe(w0);
-    await kubectlOk(cp, ['label', 'wai', NAME, '-n', NS, 'team=blue']);
+    await kubectlOk(cluster.cp, ['label', 'wai', NAME, '-n', NS, 'team=blue']);
     await twoResyncs();
     expect(await built()).toBe(b0);
     expect(await childWrites()).toBe(w0);
@@ -125,7 +106,7 @@ describe('a resync of an up-to-date instance', () => {
         'spec.mongodb.database (the Secret)',
         () => patch({ spec: { mongodb: { database: 'renamed_db' } } }),
         async () => {
-          const s = await getJson(cp, 'secret', `${NAME}-internal`, NS);
+          const s = await getJson(cluster.cp, 'secret', `${NAME}-internal`, NS);
           return Buffer.from(s?.data?.['mongodb-uri'] ?? '', 'base64')
             .toString()
             .includes('/renamed_db');
@@ -144,10 +125,10 @@ describe('a resync of an up-to-date instance', () => {
   }, 120_000);
 
   test('a new instance of the same name (a new uid) gets children owned by it', async () => {
-    await kubectlOk(cp, ['delete', 'wai', NAME, '-n', NS, '--wait=true', '--timeout=60s']);
+    await kubectlOk(cluster.cp, ['delete', 'wai', NAME, '-n', NS, '--wait=true', '--timeout=60s']);
     await eventually(async () => (await sts()) === undefined, 60_000);
     await applyInstance();
-    const uid = (await getJson(cp, 'wai', NAME, NS)).metadata.uid;
+    const uid = (await getJson(cluster.cp, 'wai', NAME, NS)).metadata.uid;
     const s = await eventually(async () => {
       const x = await sts();
       return x?.metadata.ownerReferences?.[0]?.uid === uid ? x : undefined;
@@ -159,9 +140,9 @@ describe('a resync of an up-to-date instance', () => {
   test('children edited by hand are put back although nothing is rebuilt for a resync', async () => {
     await eventually(async () => (await container())?.image !== undefined);
     const image = (await container()).image;
-    await kubectlOk(cp, ['set', 'image', `statefulset/${NAME}`, '-n', NS, 'instance=tampered:1']);
+    await kubectlOk(cluster.cp, ['set', 'image', `statefulset/${NAME}`, '-n', NS, 'instance=tampered:1']);
     await eventually(async () => (await container())?.image === image, 20_000);
-    await kubectlOk(cp, [
+    await kubectlOk(cluster.cp, [
       'patch',
       'service',
       'wacloud-instances',
@@ -171,10 +152,13 @@ describe('a resync of an up-to-date instance', () => {
       '-p',
       '{"spec":{"publishNotReadyAddresses":false}}',
     ]);
-    await eventually(async () => (await getJson(cp, 'service', 'wacloud-instances', NS))?.spec.publishNotReadyAddresses === true, 20_000);
-    await kubectlOk(cp, ['label', 'secret', `${NAME}-internal`, '-n', NS, 'wacloud.io/owner=someone-else', '--overwrite']);
     await eventually(
-      async () => (await getJson(cp, 'secret', `${NAME}-internal`, NS))?.metadata.labels['wacloud.io/owner'] === 'tenant-r',
+      async () => (await getJson(cluster.cp, 'service', 'wacloud-instances', NS))?.spec.publishNotReadyAddresses === true,
+      20_000,
+    );
+    await kubectlOk(cluster.cp, ['label', 'secret', `${NAME}-internal`, '-n', NS, 'wacloud.io/owner=someone-else', '--overwrite']);
+    await eventually(
+      async () => (await getJson(cluster.cp, 'secret', `${NAME}-internal`, NS))?.metadata.labels['wacloud.io/owner'] === 'tenant-r',
       20_000,
     );
   }, 90_000);
