@@ -45,6 +45,28 @@ describe('against a real kube-apiserver', () => {
     await cp?.stop();
   });
 
+  /**
+   * operator/dist/main.js (make build) as the Deployment of the release in `ns` runs it: authenticated as the chart's
+   * operator ServiceAccount, with `env` and the downward API's pod namespace and name. The chart's MongoDB does not run
+   * here (no node): no database users to create.
+   */
+  const startChartOperator = async (ns: string, podName: string, env: NodeJS.ProcessEnv) => {
+    const kubeconfig = await cp.serviceAccountKubeconfig(ns, 'wacloud-operator', { expirationSeconds: 3600 });
+    return startProcess({
+      command: process.execPath,
+      args: [path.join(repoRoot, 'operator', 'dist', 'main.js')],
+      env: {
+        ...process.env,
+        ...env,
+        KUBECONFIG: kubeconfig,
+        POD_NAMESPACE: ns,
+        POD_NAME: podName,
+        METRICS_PORT: String(await freePort()),
+        INSTANCE_DATABASE_USERS: 'off',
+      },
+    });
+  };
+
   test.each(Object.keys(VALUES))('kubectl apply --dry-run=server accepts every manifest rendered with the %s values', async (name) => {
     const { objects } = await render(name);
     // Namespaced objects need their namespace to exist: the chart's Namespaces are created for real first.
@@ -166,23 +188,7 @@ describe('against a real kube-apiserver', () => {
     const instancesNs = `${ns}-instances`;
     const kc = ['--kubeconfig', cp.adminKubeconfigPath, '--namespace', ns];
     await helm(['install', RELEASE, chartDir, ...kc, '--create-namespace', '--set', `instances.namespace=${instancesNs}`]);
-    // operator/dist/main.js (make build), authenticated as the chart's operator ServiceAccount, as the Deployment runs it.
-    const kubeconfig = await cp.serviceAccountKubeconfig(ns, 'wacloud-operator', { expirationSeconds: 3600 });
-    const proc = startProcess({
-      command: process.execPath,
-      args: [path.join(repoRoot, 'operator', 'dist', 'main.js')],
-      env: {
-        ...process.env,
-        KUBECONFIG: kubeconfig,
-        WATCH_NAMESPACE: instancesNs,
-        POD_NAMESPACE: ns,
-        POD_NAME: 'rbac-op',
-        METRICS_PORT: String(await freePort()),
-        INSTANCE_IMAGE: 'wacloud/instance:test',
-        // The chart's MongoDB does not run here (no node): no database users to create.
-        INSTANCE_DATABASE_USERS: 'off',
-      },
-    });
+    const proc = await startChartOperator(ns, 'rbac-op', { WATCH_NAMESPACE: instancesNs, INSTANCE_IMAGE: 'wacloud/instance:test' });
     try {
       const wai = (name: string) =>
         JSON.stringify({ apiVersion: 'wacloud.io/v1alpha1', kind: 'WhatsAppInstance', metadata: { name }, spec: { owner: 't' } });
@@ -238,21 +244,7 @@ describe('against a real kube-apiserver', () => {
         env[e.name] = Buffer.from((await get('secret', ref.name, ns)).data[ref.key], 'base64').toString();
       }
     }
-    const kubeconfig = await cp.serviceAccountKubeconfig(ns, 'wacloud-operator', { expirationSeconds: 3600 });
-    const proc = startProcess({
-      command: process.execPath,
-      args: [path.join(repoRoot, 'operator', 'dist', 'main.js')],
-      env: {
-        ...process.env,
-        ...env,
-        KUBECONFIG: kubeconfig,
-        POD_NAMESPACE: ns,
-        POD_NAME: 'netpol-op',
-        METRICS_PORT: String(await freePort()),
-        // The chart's MongoDB does not run here (no node): no database users to create.
-        INSTANCE_DATABASE_USERS: 'off',
-      },
-    });
+    const proc = await startChartOperator(ns, 'netpol-op', env);
     try {
       const wai = { apiVersion: 'wacloud.io/v1alpha1', kind: 'WhatsAppInstance', metadata: { name: 'guarded' }, spec: { owner: 't' } };
       await kubectlOk(cp, ['apply', '-n', instancesNs, '-f', '-'], JSON.stringify(wai));

@@ -6,12 +6,24 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 
+/**
+ * The fields of `/proc/<pid>/stat` after the command name (which may hold spaces and parentheses): [0] the state,
+ * [1] the parent, [2] the process group, …; undefined when the process is gone.
+ */
+function statFields(pid: number): string[] | undefined {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return st.slice(st.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return undefined;
+  }
+}
+
 /** The command line of `pid` split into arguments; undefined when it is gone or a zombie. */
 export function liveCmdline(pid: number): string[] | undefined {
   try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
-    if (state === 'Z' || state === 'X') return undefined;
+    const state = statFields(pid)?.[0];
+    if (state === undefined || state === 'Z' || state === 'X') return undefined;
     const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     return cmd.split('\0').filter((a) => a.length > 0);
   } catch {
@@ -57,7 +69,7 @@ export interface PriorityChange {
 }
 
 /** The nice value of `/proc/<pid>/autogroup` ("/autogroup-N nice V"); undefined without the file (no autogroups). */
-export function autogroupNice(pid: number): number | undefined {
+function autogroupNice(pid: number): number | undefined {
   try {
     const m = /nice\s+(-?\d+)/.exec(readFileSync(`/proc/${pid}/autogroup`, 'utf8'));
     return m ? Number(m[1]) : undefined;
@@ -68,12 +80,8 @@ export function autogroupNice(pid: number): number | undefined {
 
 /** The process group of live `pid` (field 5 of `/proc/<pid>/stat`); undefined when it is gone. */
 function groupOf(pid: number): number | undefined {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[2]);
-  } catch {
-    return undefined;
-  }
+  const pgrp = statFields(pid)?.[2];
+  return pgrp === undefined ? undefined : Number(pgrp);
 }
 
 /**
