@@ -92,39 +92,49 @@ function groupOf(pid: number): number | undefined {
  * autogroups, a process in its own session (the provider spawns detached) competes with other sessions by its
  * session's nice alone, not by its threads'. docs/architecture.md, "CPU priority of instances".
  *
+ * `members`: `'group'` finds the group's processes by a scan of `/proc` (an adopted instance: its browsers may run);
+ * `'leader'` treats the leader alone (a process just spawned has no children yet: its program starts them later — and
+ * a reconcile that starts hundreds of instances pays no scan per start).
+ *
  * Best effort: a thread that ends meanwhile is skipped; a refusal (EPERM) is returned, not thrown. Linux only.
  */
-export function lowerGroupPriority(pgid: number, nice: number): PriorityChange {
+export function lowerGroupPriority(pgid: number, nice: number, members: 'group' | 'leader' = 'group'): PriorityChange {
   const change: PriorityChange = { threads: 0, autogroup: false };
   const fail = (err: unknown) => {
     const e = err as NodeJS.ErrnoException;
     if (e.code !== 'ESRCH' && e.code !== 'ENOENT') change.error ??= e;
   };
-  let entries: string[] = [];
-  try {
-    entries = readdirSync('/proc');
-  } catch (err) {
-    fail(err);
+  /** `tid`'s nice raised to `nice` unless it is there or above. */
+  const lower = (tid: number) => {
+    try {
+      if (getPriority(tid) >= nice) return;
+      setPriority(tid, nice);
+      change.threads++;
+    } catch (err) {
+      fail(err);
+    }
+  };
+  let pids = [pgid];
+  if (members === 'group') {
+    try {
+      pids = readdirSync('/proc')
+        .filter((e) => /^\d+$/.test(e))
+        .map(Number)
+        .filter((pid) => pid === pgid || groupOf(pid) === pgid);
+    } catch (err) {
+      fail(err);
+    }
   }
-  for (const pid of entries.filter((e) => /^\d+$/.test(e)).map(Number)) {
-    if (pid !== pgid && groupOf(pid) !== pgid) continue;
+  for (const pid of pids) {
+    // The main thread first, then the threads listed after it: a thread it starts meanwhile inherits the new nice.
+    lower(pid);
     let tids: number[] = [];
     try {
       tids = readdirSync(`/proc/${pid}/task`).map(Number);
     } catch (err) {
       fail(err);
     }
-    // The main thread first: threads it starts from now on inherit its nice.
-    tids.sort((x, y) => (x === pid ? -1 : y === pid ? 1 : 0));
-    for (const tid of tids) {
-      try {
-        if (getPriority(tid) >= nice) continue;
-        setPriority(tid, nice);
-        change.threads++;
-      } catch (err) {
-        fail(err);
-      }
-    }
+    for (const tid of tids) if (tid !== pid) lower(tid);
   }
   const current = autogroupNice(pgid);
   if (current !== undefined && current < nice) {

@@ -205,7 +205,7 @@ export class Supervisor {
     if (adopted === undefined) return false;
     rt.pid = adopted;
     rt.adopted = true;
-    this.prioritize(rec.id, adopted);
+    this.prioritize(rec.id, adopted, 'group');
     rt.startedAt = Date.now();
     this.o.health.mark(rec.id, String(adopted));
     this.watchAdopted(rt, adopted);
@@ -213,10 +213,13 @@ export class Supervisor {
     return true;
   }
 
-  /** Lowers the CPU priority of instance `id`'s process group `pgid` to the configured nice (best effort: a refusal is logged). */
-  private prioritize(id: string, pgid: number): void {
+  /**
+   * Lowers the CPU priority of instance `id`'s process group `pgid` to the configured nice (best effort: a refusal is
+   * logged): of its leader alone right after the spawn, of every member at adoption.
+   */
+  private prioritize(id: string, pgid: number, members: 'group' | 'leader'): void {
     if (this.o.nice <= 0) return;
-    const change = lowerGroupPriority(pgid, this.o.nice);
+    const change = lowerGroupPriority(pgid, this.o.nice, members);
     if (change.error)
       this.o.log.warn({ instance: id, pid: pgid, nice: this.o.nice, err: change.error }, 'could not lower the instance process priority');
   }
@@ -296,7 +299,7 @@ export class Supervisor {
       return;
     }
     rt.pid = pid;
-    this.prioritize(rec.id, pid);
+    this.prioritize(rec.id, pid, 'leader');
     await records.writePid(rec.id, pid);
     this.o.log.info({ instance: rec.id, pid, publicPort: rec.publicPort }, 'instance process started');
   }
