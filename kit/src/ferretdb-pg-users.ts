@@ -20,7 +20,7 @@
 import { randomBytes } from 'node:crypto';
 import { MongoServerError } from 'mongodb';
 import pg from 'pg';
-import { AdminClient, INSTANCE_USER_MARK, mongoUriFor, type DatabaseUser, type DatabaseUsers } from './mongo-users.js';
+import { AdminClient, ENSURE_ATTEMPTS, INSTANCE_USER_MARK, mongoUriFor, type DatabaseUser, type DatabaseUsers } from './mongo-users.js';
 import { isScramSha256Password, scramSha256Keys } from './scram.js';
 
 /** FerretDB v1's metadata table in every database's schema. */
@@ -34,6 +34,8 @@ const NAMESPACE_NOT_FOUND = 26;
 const RESERVED_SCHEMA = /^(public|information_schema|pg_.*)$/i;
 /** PostgreSQL's duplicate_object (a role created concurrently). */
 const DUPLICATE_OBJECT = '42710';
+/** PostgreSQL's `undefined_object` (a role that does not exist). */
+const UNDEFINED_OBJECT = '42704';
 /** SCRAM-SHA-256 iterations (PostgreSQL's default). */
 const SCRAM_ITERATIONS = 4096;
 
@@ -122,7 +124,8 @@ export class FerretPostgresDatabaseUsers implements DatabaseUsers {
   /**
    * Creates the login role with {@link INSTANCE_USER_MARK} (one transaction: no one sees it unmarked), or sets its password
    * when it differs from the stored one (then the role's sessions are terminated: FerretDB keeps a connection pool per
-   * credential, which would otherwise go on with the old password). A concurrent creation is fine.
+   * credential, which would otherwise go on with the old password). A concurrent creation is fine, and so is a
+   * concurrent drop: the role is created again, up to {@link ENSURE_ATTEMPTS} rounds.
    * @throws Error when a role of that name exists without the mark — unless it is no superuser and has this very
    *   password (made by wacloud before roles were marked: marked now).
    */
@@ -136,30 +139,40 @@ export class FerretPostgresDatabaseUsers implements DatabaseUsers {
           "SELECT rolpassword, rolsuper, shobj_description(oid, 'pg_authid') AS note FROM pg_authid WHERE rolname = $1",
           [username],
         );
-      let found = await read();
-      if (found.rowCount === 0) {
-        try {
-          await this.inTransaction(async (c) => {
-            await c.query(`CREATE ROLE ${role} WITH ${options(scramSha256Verifier(password))}`);
-            await c.query(mark);
-          });
-          return;
-        } catch (err) {
-          if ((err as { code?: string }).code !== DUPLICATE_OBJECT) throw err;
-          found = await read();
+      for (let attempt = 1; ; attempt++) {
+        const last = attempt >= ENSURE_ATTEMPTS;
+        let found = await read();
+        if (found.rowCount === 0) {
+          try {
+            await this.inTransaction(async (c) => {
+              await c.query(`CREATE ROLE ${role} WITH ${options(scramSha256Verifier(password))}`);
+              await c.query(mark);
+            });
+            return;
+          } catch (err) {
+            if ((err as { code?: string }).code !== DUPLICATE_OBJECT) throw err;
+            found = await read();
+          }
+          if (found.rowCount === 0 && !last) continue; // created by someone else, and dropped again since
         }
-      }
-      const { rolpassword: stored, rolsuper, note } = found.rows[0] ?? { rolpassword: null, rolsuper: false, note: null };
-      const v = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):/.exec(stored ?? '');
-      const same = Boolean(v && isScramSha256Password(password, { iterations: Number(v[1]), salt: v[2]!, storedKey: v[3]! }));
-      if (note !== INSTANCE_USER_MARK) {
-        if (!same || rolsuper)
+        const row = found.rows[0];
+        if (!row) throw new Error('the role was dropped each time between its creation and its look-up; retry later');
+        const { rolpassword: stored, rolsuper, note } = row;
+        const v = /^SCRAM-SHA-256\$(\d+):([^$]+)\$([^:]+):/.exec(stored ?? '');
+        const same = Boolean(v && isScramSha256Password(password, { iterations: Number(v[1]), salt: v[2]!, storedKey: v[3]! }));
+        if (note !== INSTANCE_USER_MARK && (!same || rolsuper))
           throw new Error('a PostgreSQL role of that name exists that wacloud did not create: give the instance another database');
-        await this.pool.query(mark);
+        try {
+          if (note !== INSTANCE_USER_MARK) await this.pool.query(mark);
+          if (same) return;
+          await this.pool.query(`ALTER ROLE ${role} WITH ${options(scramSha256Verifier(password))}`);
+        } catch (err) {
+          if (!last && (err as { code?: string }).code === UNDEFINED_OBJECT) continue; // dropped since the look-up
+          throw err;
+        }
+        await this.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [username]);
+        return;
       }
-      if (same) return;
-      await this.pool.query(`ALTER ROLE ${role} WITH ${options(scramSha256Verifier(password))}`);
-      await this.pool.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1', [username]);
     } catch (err) {
       throw new Error(`cannot create the database user ${username}: ${(err as Error).message}`, { cause: err });
     }

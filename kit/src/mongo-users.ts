@@ -29,6 +29,12 @@ import { isScramSha256Password } from './scram.js';
 /** What marks a database user as made by wacloud (see the module comment; docs/database-users.md). */
 export const INSTANCE_USER_MARK = 'wacloud: instance database user';
 
+/**
+ * Rounds of an `ensure` against a user that someone else drops meanwhile (another instance's finalizer freeing the
+ * same name): created again each round, refused after the last.
+ */
+export const ENSURE_ATTEMPTS = 3;
+
 /** The database user of one instance. */
 export interface DatabaseUser {
   /** The only database the user may read and write. */
@@ -185,23 +191,35 @@ export class MongoDatabaseUsers implements DatabaseUsers {
 
   /**
    * @see DatabaseUsers.ensure — created with `customData: { wacloud: INSTANCE_USER_MARK }`; the URI names
-   * `authSource=<db>` (the user is defined in its own database).
+   * `authSource=<db>` (the user is defined in its own database). A user dropped by someone else between the steps
+   * (`createUser` answered "exists", then `usersInfo` finds none, or `updateUser` "not found") is created again, up to
+   * {@link ENSURE_ATTEMPTS} rounds in all.
    */
   async ensure(user: DatabaseUser): Promise<string> {
     const db = await this.db(user.db);
     const fields = { pwd: user.password, roles: [{ role: 'readWrite', db: user.db }], customData: { wacloud: INSTANCE_USER_MARK } };
-    try {
-      await db.command({ createUser: user.username, ...fields });
-    } catch (err) {
-      if (!(await isServerError(err, USER_EXISTS))) throw commandError(`createUser ${user.username}`, err);
-      if ((await this.owner(user, user.password)) !== 'wacloud')
+    for (let attempt = 1; ; attempt++) {
+      const last = attempt >= ENSURE_ATTEMPTS;
+      try {
+        await db.command({ createUser: user.username, ...fields });
+        break;
+      } catch (err) {
+        if (!(await isServerError(err, USER_EXISTS))) throw commandError(`createUser ${user.username}`, err);
+      }
+      const owner = await this.owner(user, user.password);
+      if (owner === 'missing' && !last) continue; // dropped since "exists"
+      if (owner === 'missing')
+        throw new Error(`createUser ${user.username}: the user was dropped each time between "exists" and its look-up; retry later`);
+      if (owner !== 'wacloud')
         throw new Error(
           `createUser ${user.username}: a MongoDB user of that name exists in database ${user.db} that wacloud did not create: give the instance another database`,
         );
       try {
         await db.command({ updateUser: user.username, ...fields });
-      } catch (err2) {
-        throw commandError(`updateUser ${user.username}`, err2);
+        break;
+      } catch (err) {
+        if (!last && (await isServerError(err, USER_NOT_FOUND))) continue; // dropped since the look-up
+        throw commandError(`updateUser ${user.username}`, err);
       }
     }
     return mongoUriFor(this.adminUri, user.db, user, { authSource: user.db });

@@ -212,6 +212,46 @@ describe('MongoDatabaseUsers (MongoDB user commands)', () => {
     await expect(users.drop({ db: 'x', username: 'x' })).rejects.toThrow(/usersInfo x: not authorized/); // who made it, first
   });
 
+  test('a user dropped by someone else between the steps of ensure is created again; refused once it keeps being dropped', async () => {
+    const fake = new FakeMongoUsers();
+    const key = 'wacloud_inst_r.wacloud_inst_r';
+    const mark = { wacloud: INSTANCE_USER_MARK };
+    const stored = (pwd: string) => ({ pwd, roles: [{ role: 'readWrite', db: 'wacloud_inst_r' }], customData: mark });
+    /** Another party's change to the users, run right before ensure's next command of that name (once each). */
+    const before: Partial<Record<'createUser' | 'usersInfo' | 'updateUser', Array<() => unknown>>> = {};
+    const racing: CommandClient = {
+      db: (name) => ({
+        command: (cmd) => {
+          before[Object.keys(cmd)[0] as keyof typeof before]?.shift()?.();
+          return fake.db(name).command(cmd);
+        },
+      }),
+    };
+    const users = new MongoDatabaseUsers('mongodb://root:secret@h1/admin?authSource=admin', racing);
+    const u = { db: 'wacloud_inst_r', username: 'wacloud_inst_r' };
+    const commands = () => fake.sent.splice(0).map((c) => Object.keys(c)[0]);
+    const drop = () => fake.users.delete(key);
+    // "exists", then dropped before the look-up: created again.
+    fake.users.set(key, stored('old'));
+    before.usersInfo = [drop];
+    await users.ensure({ ...u, password: 'new-1' });
+    expect(fake.users.get(key)).toEqual(stored('new-1'));
+    expect(commands()).toEqual(['createUser', 'usersInfo', 'createUser']);
+    // Found by the look-up, dropped before the update: created again.
+    before.updateUser = [drop];
+    await users.ensure({ ...u, password: 'new-2' });
+    expect(fake.users.get(key)).toEqual(stored('new-2'));
+    expect(commands()).toEqual(['createUser', 'usersInfo', 'updateUser', 'createUser']);
+    // Created by someone before each creation and dropped before each look-up: refused after three rounds.
+    const recreate = () => fake.users.set(key, stored('someone'));
+    before.createUser = [recreate, recreate, recreate];
+    before.usersInfo = [drop, drop, drop];
+    const err = await rejection(users.ensure({ ...u, password: 'new-3' }));
+    expect(String(err)).toMatch(/dropped each time between "exists" and its look-up/);
+    expect(String(err)).not.toContain('new-3');
+    expect(commands()).toEqual(['createUser', 'usersInfo', 'createUser', 'usersInfo', 'createUser', 'usersInfo']);
+  });
+
   describe('on the default test server', () => {
     let mongo: MongoServer;
     beforeAll(async () => {
@@ -381,6 +421,42 @@ describe('FerretPostgresDatabaseUsers on a server that authorises per database',
       expect(await note('wacloud_inst_e')).toBeUndefined();
       expect((await sql.query("SELECT 1 FROM pg_roles WHERE rolname = 'wacloud_inst_f'")).rowCount).toBe(0);
     });
+  });
+
+  test('a role created or dropped by someone else while ensure runs is created again, marked, with its password', async () => {
+    const u = { db: 'wacloud_inst_r', username: 'wacloud_inst_r', password: newDatabasePassword() };
+    await withSql(server, async (sql) => {
+      const drop = () =>
+        sql.query('REASSIGN OWNED BY wacloud_inst_r TO CURRENT_USER; DROP OWNED BY wacloud_inst_r; DROP ROLE wacloud_inst_r');
+      /** Another party's statements around ensure's look-ups of the role, in their order (one entry per look-up). */
+      const lookups: Array<{ before?: () => Promise<unknown>; after?: () => Promise<unknown> }> = [];
+      const pool = (users as unknown as { pool: { query: (...args: unknown[]) => Promise<unknown> } }).pool;
+      const query = pool.query.bind(pool);
+      pool.query = async (...args: unknown[]) => {
+        const step = String(args[0]).includes('FROM pg_authid') ? lookups.shift() : undefined;
+        await step?.before?.();
+        const r = await query(...args);
+        await step?.after?.();
+        return r;
+      };
+      try {
+        // None at the first look-up, then made by someone (ensure's CREATE meets "exists"), and gone again at the
+        // second look-up: a new round creates it.
+        lookups.push({ after: () => sql.query(`CREATE ROLE wacloud_inst_r LOGIN PASSWORD 'someone'`) }, { before: drop });
+        await withClient(await users.ensure(u), (c) => c.db(u.db).collection('m').insertOne({ n: 1 }));
+        expect(lookups).toHaveLength(0);
+        // Found, then dropped before its new password is set: created again.
+        lookups.push({ after: drop });
+        const again = { ...u, password: newDatabasePassword() };
+        await withClient(await users.ensure(again), async (c) => expect(await c.db(u.db).collection('m').countDocuments()).toBe(1));
+        expect(lookups).toHaveLength(0);
+      } finally {
+        Reflect.deleteProperty(pool, 'query');
+      }
+      const note = await sql.query("SELECT shobj_description(oid, 'pg_authid') AS note FROM pg_roles WHERE rolname = $1", [u.username]);
+      expect(note.rows[0]?.note).toBe(INSTANCE_USER_MARK);
+    });
+    await users.drop(u);
   });
 
   test("a schema FerretDB did not make (another application's, PostgreSQL's own, public) is never handed over", async () => {
