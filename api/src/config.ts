@@ -76,6 +76,17 @@ const shape = {
    */
   PROCESS_INSTANCE_NICE: int.min(0).max(19).default(10),
   /**
+   * process provider: memory limit of an instance, its browsers included (`2g`; `0`: none), through a memory cgroup of
+   * its own where the cgroup file system is writable (docs/architecture.md, "Memory limits of instances").
+   */
+  PROCESS_MEMORY_LIMIT: z
+    .literal('0')
+    .transform(() => 0)
+    .or(envSizeBytes)
+    .default(2 * 1024 ** 3),
+  /** process provider: directory under which the instances' memory cgroups are made (default: `wacloud-instances` under the api's own cgroup). */
+  PROCESS_CGROUP_PARENT: z.string().optional(),
+  /**
    * process/docker provider: MongoDB server of the instance databases, as the instances reach it (default: the api's
    * MONGODB_URI server). The docker provider also drops an instance's database through it on delete (best effort).
    */

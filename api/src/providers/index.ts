@@ -106,6 +106,8 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
     databaseUsers: await databaseUsers(config, logger),
     simnetUrl: config.simnetUrl,
     nice: config.processInstanceNice,
+    memoryBytes: config.processMemoryLimit,
+    cgroupParent: config.processCgroupParent,
     logger,
     env: { LOG_LEVEL: instanceLogLevel, ...webhookAllow },
   });

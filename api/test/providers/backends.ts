@@ -17,11 +17,9 @@ import {
   freePort,
   startDockerd,
   startMongo,
-  startProcess,
   testImageTag,
   type ControlPlane,
   type Dockerd,
-  type ManagedProcess,
   type MongoServer,
 } from '@wacloud/testenv';
 import { DockerProvider } from '../../src/providers/docker/provider.js';
@@ -30,11 +28,11 @@ import { ProcessProvider } from '../../src/providers/process/provider.js';
 import type { InstanceProvider, ProviderPhase } from '../../src/providers/provider.js';
 import { createTestNetwork, runSimnetContainer } from './docker-fixtures.js';
 import { getJson, kubectlOk, startClusterWithCrd, startOperator, type RunningOperator } from '../../../operator/test/harness.js';
+import { startSimnet } from './simnet-fixture.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..', '..');
 const instanceMain = path.join(repoRoot, 'instance', 'dist', 'main.js');
-const simnetMain = path.join(repoRoot, 'simnet', 'dist', 'main.js');
 
 export type ProviderKind = InstanceProvider['kind'];
 
@@ -119,20 +117,14 @@ function pidRun(root: string, id: string): string | undefined {
 /** The process provider: a MongoDB-wire server, the simulated network, instance processes built from instance/. */
 export async function startProcessBackend(logger: Logger): Promise<BackendResult> {
   const mongo = await startMongo();
-  const port = await freePort();
-  const simnet: ManagedProcess = startProcess({
-    command: process.execPath,
-    args: [simnetMain],
-    env: { ...process.env, SIMNET_PORT: String(port), SIMNET_HOST: '127.0.0.1' },
-  });
-  await simnet.waitForOutput(/simnet listening/, 20_000);
+  const { proc: simnet, url: simnetUrl } = await startSimnet();
   const root = mkdtempSync(path.join(os.tmpdir(), 'wacloud-contract-'));
   const env = { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', PERSIST_FLUSH_MS: '50' };
   const options = {
     instanceMain,
     dataRoot: root,
     mongoUri: mongo.uri,
-    simnetUrl: `http://127.0.0.1:${port}`,
+    simnetUrl,
     logger,
     env,
     restartBackoff: { initialMs: 200, maxMs: 2_000 },

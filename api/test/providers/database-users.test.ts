@@ -12,25 +12,17 @@ import mongoose from 'mongoose';
 import { pino } from 'pino';
 import { FerretPostgresDatabaseUsers } from '@wacloud/kit/ferretdb-pg-users';
 import type { DatabaseUser, DatabaseUsers } from '@wacloud/kit/mongo-users';
-import {
-  eventually,
-  freePort,
-  startAuthorisingMongo,
-  startMongo,
-  startProcess,
-  type AuthorisingMongoServer,
-  type ManagedProcess,
-} from '@wacloud/testenv';
+import { eventually, startAuthorisingMongo, startMongo, type AuthorisingMongoServer, type ManagedProcess } from '@wacloud/testenv';
 import { loadConfig } from '../../src/config.js';
 import { createProvider } from '../../src/providers/index.js';
 import { ProcessProvider } from '../../src/providers/process/provider.js';
 import type { ProvisionRequest } from '../../src/providers/provider.js';
 import { instanceDatabaseName } from '../../src/providers/shared/database.js';
+import { startSimnet } from './simnet-fixture.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..', '..');
 const instanceMain = path.join(repoRoot, 'instance', 'dist', 'main.js');
-const simnetMain = path.join(repoRoot, 'simnet', 'dist', 'main.js');
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
 /** Whether `err` is the server refusing access (MongoDB: 13 Unauthorized; FerretDB on PostgreSQL: permission denied). */
@@ -96,14 +88,7 @@ const req = (id: string): ProvisionRequest => ({ id: `${id}-${suffix}`, owner: '
 
 beforeAll(async () => {
   server = await startAuthorisingMongo();
-  const port = await freePort();
-  simnet = startProcess({
-    command: process.execPath,
-    args: [simnetMain],
-    env: { ...process.env, SIMNET_PORT: String(port), SIMNET_HOST: '127.0.0.1' },
-  });
-  await simnet.waitForOutput(/simnet listening/, 20_000);
-  simnetUrl = `http://127.0.0.1:${port}`;
+  ({ proc: simnet, url: simnetUrl } = await startSimnet());
   root = mkdtempSync(path.join(os.tmpdir(), 'wacloud-dbusers-'));
 }, 90_000);
 

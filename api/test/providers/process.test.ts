@@ -3,23 +3,24 @@
  * instance processes built from instance/ (`npx tsc -b .` first), and — for the api-crash case — the provider
  * running inside a separate host process (fixtures/process-provider-host.ts) that the test SIGKILLs.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, rmdirSync, statSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mongoose from 'mongoose';
 import { pino } from 'pino';
-import { countProcesses, eventually, freePort, startMongo, startProcess, type ManagedProcess, type MongoServer } from '@wacloud/testenv';
+import { countProcesses, eventually, startMongo, type ManagedProcess, type MongoServer } from '@wacloud/testenv';
+import { InstanceCgroups, memoryCgroupOf } from '../../src/providers/process/cgroups.js';
 import { ProcessProvider } from '../../src/providers/process/provider.js';
 import { ProviderError, type ProvisionRequest } from '../../src/providers/provider.js';
 import { instanceDatabaseName } from '../../src/providers/shared/database.js';
 import type { HostConfig } from './fixtures/process-provider-host.js';
 import { startTsHost } from '../fixtures/ts-host.js';
+import { startSimnet } from './simnet-fixture.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..', '..');
 const instanceMain = path.join(repoRoot, 'instance', 'dist', 'main.js');
-const simnetMain = path.join(repoRoot, 'simnet', 'dist', 'main.js');
 const hostScript = path.join(here, 'fixtures', 'process-provider-host.ts');
 const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 const instanceEnv = { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn', PERSIST_FLUSH_MS: '50' };
@@ -62,6 +63,20 @@ function killAllUnder(root: string): void {
   }
 }
 
+/** This process's memory cgroup directory ('/nonexistent' without one: then no provider here makes cgroups). */
+const ownMemoryCgroup = (() => {
+  try {
+    return memoryCgroupOf(readFileSync('/proc/self/cgroup', 'utf8'), readFileSync('/proc/self/mountinfo', 'utf8'))?.dir ?? '/nonexistent';
+  } catch {
+    return '/nonexistent';
+  }
+})();
+/** The memory cgroup of live `pid` as the kernel reports it (v1 `memory` line, else v2's). */
+const memoryCgroupPathOf = (pid: number) => {
+  const lines = readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+  return (lines.find((l) => /^\d+:[^:]*\bmemory\b[^:]*:/.test(l)) ?? lines.find((l) => l.startsWith('0::')))?.replace(/^\d+:[^:]*:/, '');
+};
+
 /** This process's autogroup nice before any provider ran (the api's session is never lowered). */
 const ownAutogroupNice = autogroupNiceOf(process.pid);
 
@@ -86,14 +101,7 @@ const req = (id: string, extra: Partial<ProvisionRequest> = {}): ProvisionReques
 
 beforeAll(async () => {
   mongo = await startMongo();
-  const port = await freePort();
-  simnet = startProcess({
-    command: process.execPath,
-    args: [simnetMain],
-    env: { ...process.env, SIMNET_PORT: String(port), SIMNET_HOST: '127.0.0.1' },
-  });
-  await simnet.waitForOutput(/simnet listening/, 20_000);
-  simnetUrl = `http://127.0.0.1:${port}`;
+  ({ proc: simnet, url: simnetUrl } = await startSimnet());
 }, 60_000);
 
 afterAll(async () => {
@@ -101,6 +109,13 @@ afterAll(async () => {
     killAllUnder(r);
     rmSync(r, { recursive: true, force: true });
   }
+  // The memory cgroups of the instances killed above (the providers' default parent), once their processes are gone.
+  const cgroups = new InstanceCgroups({ memoryBytes: 1, log: logger });
+  const ours = () =>
+    (existsSync(path.dirname(cgroups.dirOf('x'))) ? readdirSync(path.dirname(cgroups.dirOf('x'))) : []).filter((n) =>
+      n.endsWith(`-${suffix}`),
+    );
+  await eventually(() => (cgroups.prune(), ours().length === 0), 10_000).catch(() => undefined);
   await simnet?.stop();
   await mongo?.stop();
 });
@@ -331,10 +346,17 @@ describe('ProcessProvider surviving an api crash (provider in a host process)', 
   const e = req('e');
   const s = req('s', { suspended: true });
 
+  // The restarted api's instance cgroups: another parent than the first one's, to see adoption place the processes.
+  const adoptCgroups = new InstanceCgroups({
+    memoryBytes: 1024 ** 3,
+    parent: path.join(ownMemoryCgroup, `wacloud-test-adopt-${suffix}`),
+    log: logger,
+  });
   const startHost = async (action: HostConfig['action'], requests: ProvisionRequest[]): Promise<ManagedProcess> => {
     const config: HostConfig = {
       action,
       nice: action === 'create' ? 5 : 12,
+      cgroupParent: action === 'create' ? undefined : path.dirname(adoptCgroups.dirOf('x')),
       instanceMain,
       dataRoot: root,
       mongoUri: mongo.uri,
@@ -356,6 +378,8 @@ describe('ProcessProvider surviving an api crash (provider in a host process)', 
     const cleanup = new ProcessProvider({ instanceMain, dataRoot: root, mongoUri: mongo.uri, simnetUrl, logger });
     for (const r of [c, d, e, s]) await cleanup.delete(r.id);
     await cleanup.close();
+    adoptCgroups.prune();
+    if (!adoptCgroups.unavailable) rmdirSync(path.dirname(adoptCgroups.dirOf('x')));
   });
 
   test('a new provider adopts the surviving instances (same pids, one process each), stops unknown ones, and supervises them', async () => {
@@ -374,6 +398,8 @@ describe('ProcessProvider surviving an api crash (provider in a host process)', 
     // Started at nice 5, adopted by a provider configured with 12: lowered at adoption.
     expect(new Set(threadNices(pids.c))).toEqual(new Set([expectedNice(12)]));
     if (autogroupNiceOf(pids.c) !== undefined) expect(autogroupNiceOf(pids.c)).toBe(12);
+    // … and put in the new provider's memory cgroup of the instance, where this machine lets it make them.
+    if (!adoptCgroups.unavailable) expect(memoryCgroupPathOf(pids.c)).toMatch(new RegExp(`/wacloud-test-adopt-${suffix}/${c.id}$`));
     expect(procsOf(root, c.id)).toBe(1);
     expect(procsOf(root, d.id)).toBe(1);
     expect(procsOf(root, s.id)).toBe(0);

@@ -84,6 +84,21 @@ function groupOf(pid: number): number | undefined {
   return pgrp === undefined ? undefined : Number(pgrp);
 }
 
+/** The live processes of process group `pgid` (a scan of `/proc`), the leader first when alive; the leader alone when unreadable. */
+export function groupPids(pgid: number): number[] {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return [pgid];
+  }
+  const members = entries
+    .filter((e) => /^\d+$/.test(e))
+    .map(Number)
+    .filter((pid) => pid !== pgid && groupOf(pid) === pgid);
+  return groupOf(pgid) === pgid ? [pgid, ...members] : members;
+}
+
 /**
  * Lowers the CPU priority of process group `pgid` (an instance and its browsers) to nice value `nice` (0–19; higher
  * is lower priority), never raising any: each thread of each member whose nice is below `nice` gets `nice` (on Linux
@@ -92,13 +107,13 @@ function groupOf(pid: number): number | undefined {
  * autogroups, a process in its own session (the provider spawns detached) competes with other sessions by its
  * session's nice alone, not by its threads'. docs/architecture.md, "CPU priority of instances".
  *
- * `members`: `'group'` finds the group's processes by a scan of `/proc` (an adopted instance: its browsers may run);
- * `'leader'` treats the leader alone (a process just spawned has no children yet: its program starts them later — and
- * a reconcile that starts hundreds of instances pays no scan per start).
+ * `pids`: the group's processes ({@link groupPids}, a scan of `/proc`, by default); right after a spawn the leader
+ * alone (it has no children yet: its program starts them later — and a reconcile that starts hundreds of instances
+ * pays no scan per start).
  *
  * Best effort: a thread that ends meanwhile is skipped; a refusal (EPERM) is returned, not thrown. Linux only.
  */
-export function lowerGroupPriority(pgid: number, nice: number, members: 'group' | 'leader' = 'group'): PriorityChange {
+export function lowerGroupPriority(pgid: number, nice: number, pids: number[] = groupPids(pgid)): PriorityChange {
   const change: PriorityChange = { threads: 0, autogroup: false };
   const fail = (err: unknown) => {
     const e = err as NodeJS.ErrnoException;
@@ -114,17 +129,6 @@ export function lowerGroupPriority(pgid: number, nice: number, members: 'group' 
       fail(err);
     }
   };
-  let pids = [pgid];
-  if (members === 'group') {
-    try {
-      pids = readdirSync('/proc')
-        .filter((e) => /^\d+$/.test(e))
-        .map(Number)
-        .filter((pid) => pid === pgid || groupOf(pid) === pgid);
-    } catch (err) {
-      fail(err);
-    }
-  }
   for (const pid of pids) {
     // The main thread first, then the threads listed after it: a thread it starts meanwhile inherits the new nice.
     lower(pid);

@@ -4,7 +4,8 @@
  *
  * - `records.ts` — the on-disk state under `<dataRoot>/<id>/` (the provider keeps nothing else);
  * - `supervisor.ts` — start, adoption, restart with backoff, stop;
- * - `procfs.ts` — process identity and liveness from `/proc` (Linux only).
+ * - `procfs.ts` — process identity and liveness from `/proc` (Linux only);
+ * - `cgroups.ts` — each instance's memory limit (a memory cgroup of its own, where the cgroup file system allows).
  *
  * Processes are spawned detached (their own session and process group) with their output going to a file, so they
  * survive the api's exit, even a `kill -9`. A restarted api calls {@link ProcessProvider.reconcile}, which adopts the
@@ -20,6 +21,7 @@ import { HealthCache, probeHealth } from '../shared/health.js';
 import { assertInstanceId } from '../shared/instance-id.js';
 import { KeyedLock } from '../shared/keyed-lock.js';
 import { RECONCILE_CONCURRENCY, runReconcileTasks, strayIds } from '../shared/reconcile-set.js';
+import { InstanceCgroups } from './cgroups.js';
 import { ProcessRecords } from './records.js';
 import { Supervisor } from './supervisor.js';
 
@@ -61,10 +63,20 @@ export interface ProcessProviderOptions {
    * Default {@link DEFAULT_INSTANCE_NICE}; 0: as spawned. docs/architecture.md, "CPU priority of instances".
    */
   nice?: number | undefined;
+  /**
+   * Memory limit of each instance (its process and browsers), bytes, through a memory cgroup of its own where the
+   * cgroup file system is writable (`cgroups.ts`); 0: none. Default {@link DEFAULT_INSTANCE_MEMORY_BYTES}.
+   * docs/architecture.md, "Memory limits of instances".
+   */
+  memoryBytes?: number | undefined;
+  /** Directory under which the instances' memory cgroups are made; default `wacloud-instances` under the api's own. */
+  cgroupParent?: string | undefined;
 }
 
 /** Nice value of instance processes unless configured (`PROCESS_INSTANCE_NICE`): CPU weight 110 against the api's 1024. */
 export const DEFAULT_INSTANCE_NICE = 10;
+/** Memory limit of an instance unless configured (`PROCESS_MEMORY_LIMIT`), bytes: the docker provider's default too. */
+export const DEFAULT_INSTANCE_MEMORY_BYTES = 2 * 1024 ** 3;
 
 /** Status shows `Provisioning` (not `Failed`) for this long (ms) after a start or the first crash of a streak. */
 const PROVISIONING_GRACE_MS = 30_000;
@@ -82,7 +94,10 @@ export class ProcessProvider implements InstanceProvider {
   private readonly mongoUris = new Map<string, string>();
   private closed = false;
 
-  /** @throws ProviderError `unavailable` when `mongoUri` is not a MongoDB URI or `nice` not an integer 0–19. */
+  /**
+   * @throws ProviderError `unavailable` when `mongoUri` is not a MongoDB URI, `nice` not an integer 0–19 or
+   *   `memoryBytes` not a whole number ≥ 0.
+   */
   constructor(private readonly opts: ProcessProviderOptions) {
     try {
       mongoUriWithDatabase(opts.mongoUri, 'probe');
@@ -92,6 +107,10 @@ export class ProcessProvider implements InstanceProvider {
     const nice = opts.nice ?? DEFAULT_INSTANCE_NICE;
     if (!Number.isInteger(nice) || nice < 0 || nice > 19) {
       throw new ProviderError('unavailable', `instances' nice value must be an integer from 0 to 19, not ${nice}`);
+    }
+    const memoryBytes = opts.memoryBytes ?? DEFAULT_INSTANCE_MEMORY_BYTES;
+    if (!Number.isSafeInteger(memoryBytes) || memoryBytes < 0) {
+      throw new ProviderError('unavailable', `instances' memory limit must be a whole number of bytes (0: none), not ${memoryBytes}`);
     }
     this.host = opts.host ?? '127.0.0.1';
     const h = this.host === '0.0.0.0' ? '127.0.0.1' : this.host === '::' ? '::1' : this.host;
@@ -112,6 +131,7 @@ export class ProcessProvider implements InstanceProvider {
       health: this.health,
       url: (port) => this.url(port),
       nice,
+      cgroups: new InstanceCgroups({ memoryBytes, parent: opts.cgroupParent, log: this.log }),
       log: this.log,
     });
   }
@@ -253,7 +273,8 @@ export class ProcessProvider implements InstanceProvider {
   /**
    * Called once at api start. Each desired instance is created when missing and brought to its request: a surviving
    * healthy process is adopted (no duplicate is started), a dead or unhealthy one replaced, a suspended one stopped.
-   * Instances in dataRoot that are not desired are stopped (their data is kept; a warning is logged).
+   * Instances in dataRoot that are not desired are stopped (their data is kept; a warning is logged). Empty instance
+   * memory cgroups (instances stopped while no api watched) are removed.
    * @throws ProviderError `invalid_id` (before anything is done) when a desired id is invalid, `unavailable` after
    *   close(); otherwise the first per-instance failure, after all instances were handled.
    */
@@ -281,6 +302,7 @@ export class ProcessProvider implements InstanceProvider {
       })),
       { concurrency: RECONCILE_CONCURRENCY, log: this.log },
     );
+    this.supervisor.pruneCgroups(); // those of instances stopped while no api watched
     this.log.info(
       { desired: desired.length, strays: strays.length, failed: ensured.failed + stopped.failed },
       'reconciled instance processes',

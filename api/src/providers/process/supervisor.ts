@@ -12,7 +12,8 @@ import { closeSync, openSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { probeHealth, type HealthCache } from '../shared/health.js';
 import type { KeyedLock } from '../shared/keyed-lock.js';
-import { findProcesses, killGroup, lowerGroupPriority, runsWith } from './procfs.js';
+import type { InstanceCgroups } from './cgroups.js';
+import { findProcesses, groupPids, killGroup, lowerGroupPriority, runsWith } from './procfs.js';
 import type { ProcessInstanceRecord, ProcessRecords } from './records.js';
 
 /** What the supervisor knows about one instance in this api process. */
@@ -32,6 +33,8 @@ export interface Runtime {
   /** Next restart delay, ms. */
   backoffMs: number;
   lastExit: string | undefined;
+  /** Out-of-memory kills in the instance's cgroup when the current process was started or adopted. */
+  oomKills: number | undefined;
   restartTimer: NodeJS.Timeout | undefined;
   pollTimer: NodeJS.Timeout | undefined;
 }
@@ -59,6 +62,8 @@ export interface SupervisorOptions {
    * tenant shares; set at start and adoption, never raised (`procfs.ts` {@link lowerGroupPriority}); 0: left as spawned.
    */
   nice: number;
+  /** The instances' memory cgroups: each process is placed in its instance's at start and adoption (`cgroups.ts`). */
+  cgroups: InstanceCgroups;
   log: Logger;
 }
 
@@ -117,6 +122,7 @@ export class Supervisor {
         crashes: 0,
         backoffMs: this.o.initialBackoffMs,
         lastExit: undefined,
+        oomKills: undefined,
         restartTimer: undefined,
         pollTimer: undefined,
       };
@@ -146,7 +152,13 @@ export class Supervisor {
     if (rt) rt.pid = undefined;
     this.o.health.forget(id);
     await this.o.records.removePid(id);
+    await this.o.cgroups.remove(id);
     if (pids.size > 0) this.o.log.info({ instance: id, pids: [...pids] }, 'instance process stopped');
+  }
+
+  /** Removes the memory cgroups of instances whose processes are gone (see `cgroups.ts` `prune`). */
+  pruneCgroups(): void {
+    this.o.cgroups.prune();
   }
 
   /** Stops supervising (timers, exit handling); the processes keep running. */
@@ -205,7 +217,7 @@ export class Supervisor {
     if (adopted === undefined) return false;
     rt.pid = adopted;
     rt.adopted = true;
-    this.prioritize(rec.id, adopted, 'group');
+    this.confine(rt, adopted, groupPids(adopted));
     rt.startedAt = Date.now();
     this.o.health.mark(rec.id, String(adopted));
     this.watchAdopted(rt, adopted);
@@ -214,14 +226,20 @@ export class Supervisor {
   }
 
   /**
-   * Lowers the CPU priority of instance `id`'s process group `pgid` to the configured nice (best effort: a refusal is
-   * logged): of its leader alone right after the spawn, of every member at adoption.
+   * Puts the processes `pids` of instance `rt`'s process group `pgid` in its memory cgroup and lowers their CPU
+   * priority to the configured nice (both best effort: a refusal is logged); notes the cgroup's out-of-memory kills so
+   * far, to tell an exit at the memory limit.
    */
-  private prioritize(id: string, pgid: number, members: 'group' | 'leader'): void {
+  private confine(rt: Runtime, pgid: number, pids: number[]): void {
+    this.o.cgroups.place(rt.id, pids);
+    rt.oomKills = this.o.cgroups.oomKills(rt.id);
     if (this.o.nice <= 0) return;
-    const change = lowerGroupPriority(pgid, this.o.nice, members);
+    const change = lowerGroupPriority(pgid, this.o.nice, pids);
     if (change.error)
-      this.o.log.warn({ instance: id, pid: pgid, nice: this.o.nice, err: change.error }, 'could not lower the instance process priority');
+      this.o.log.warn(
+        { instance: rt.id, pid: pgid, nice: this.o.nice, err: change.error },
+        'could not lower the instance process priority',
+      );
   }
 
   /** Polls an adopted process' liveness; its death is handled like an unexpected exit of a child. */
@@ -299,7 +317,7 @@ export class Supervisor {
       return;
     }
     rt.pid = pid;
-    this.prioritize(rec.id, pid, 'leader');
+    this.confine(rt, pid, [pid]); // just spawned: no children yet
     await records.writePid(rec.id, pid);
     this.o.log.info({ instance: rec.id, pid, publicPort: rec.publicPort }, 'instance process started');
   }
@@ -311,6 +329,10 @@ export class Supervisor {
       killGroup(pid, 'SIGKILL'); // leftovers of the group (e.g. browsers)
     }
     rt.pid = undefined;
+    const oomKills = this.o.cgroups.oomKills(rt.id);
+    if (oomKills !== undefined && oomKills > (rt.oomKills ?? 0))
+      why += ': its memory limit was reached (an out-of-memory kill in its cgroup)';
+    rt.oomKills = oomKills;
     rt.lastExit = why;
     clearInterval(rt.pollTimer);
     rt.pollTimer = undefined;
