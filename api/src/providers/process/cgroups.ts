@@ -108,29 +108,59 @@ export class InstanceCgroups {
 
   /**
    * Moves `pids` (an instance's processes) into instance `id`'s cgroup, made with the memory limit when missing.
-   * Their threads and the processes they start later go with them. A failure is logged, never thrown.
+   * Their threads and the processes they start later go with them; a process that ended meanwhile is skipped. A
+   * failure is logged, never thrown.
    */
   place(id: string, pids: number[]): void {
     if (this.unavailable) return;
     const dir = this.dirOf(id);
-    const limit = String(this.o.memoryBytes);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        mkdirSync(dir, { recursive: true });
-        if (this.version === 1) writeFileSync(path.join(dir, 'memory.limit_in_bytes'), limit);
-        else {
-          writeFileSync(path.join(dir, 'memory.max'), limit);
-          writeFileSync(path.join(dir, 'memory.oom.group'), '1');
+    const failed = (err: unknown) => {
+      this.o.log.warn({ instance: id, err }, 'could not put the instance process in its memory cgroup; it runs without its limit');
+    };
+    try {
+      this.make(id, dir);
+    } catch (err) {
+      return failed(err);
+    }
+    for (const pid of pids) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
+          break;
+        } catch (err) {
+          const e = err as NodeJS.ErrnoException;
+          if (e.code === 'ESRCH') break; // the process ended meanwhile
+          if (e.code !== 'ENOENT' || attempt > 1) return failed(err);
+          try {
+            this.make(id, dir); // pruned meanwhile (it was empty): made again
+          } catch (err2) {
+            return failed(err2);
+          }
         }
-        for (const pid of pids) writeFileSync(path.join(dir, 'cgroup.procs'), String(pid));
-        return;
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        if (e.code === 'ESRCH') return; // the process ended meanwhile
-        if (e.code === 'ENOENT' && attempt === 1) continue; // pruned meanwhile (empty): made again
-        this.o.log.warn({ instance: id, err }, 'could not put the instance process in its memory cgroup; it runs without its limit');
-        return;
       }
+    }
+  }
+
+  /**
+   * Makes the cgroup `dir` of instance `id` (if missing) and sets its limit. A limit the kernel refuses because the
+   * group already uses more (v1 `EBUSY`) is logged and the group keeps its previous one.
+   * @throws the file system's error otherwise.
+   */
+  private make(id: string, dir: string): void {
+    mkdirSync(dir, { recursive: true });
+    const limit = String(this.o.memoryBytes);
+    try {
+      if (this.version === 1) writeFileSync(path.join(dir, 'memory.limit_in_bytes'), limit);
+      else {
+        writeFileSync(path.join(dir, 'memory.max'), limit);
+        writeFileSync(path.join(dir, 'memory.oom.group'), '1');
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY') throw err;
+      this.o.log.warn(
+        { instance: id, err, memoryLimitBytes: this.o.memoryBytes },
+        'the instance uses more than its new memory limit; it keeps its previous one',
+      );
     }
   }
 
