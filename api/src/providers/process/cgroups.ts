@@ -1,9 +1,10 @@
 /**
  * Memory limits of the process provider's instances through Linux control groups: each instance process (and the
  * browsers it starts, which inherit its group) runs in a memory cgroup of its own, `<parent>/<instance id>`, limited to
- * `memoryBytes` — so a tenant's instance that grows without bound (a leaking browser, a huge history) is killed by the
- * kernel inside its own group and restarted by the supervisor, instead of pushing the machine into an out-of-memory kill
- * that may hit the api, the database or another tenant's instance. The docker provider's `DOCKER_MEMORY_LIMIT` and the
+ * `memoryBytes` — so a tenant's instance that grows without bound (a leaking browser, a huge history) meets the
+ * kernel's out-of-memory kill inside its own group (v2: the whole instance; v1: its largest process), and is restarted
+ * (by the supervisor, or a browser by the engine), instead of pushing the machine into an out-of-memory kill that may
+ * hit the api, the database or another tenant's instance. The docker provider's `DOCKER_MEMORY_LIMIT` and the
  * chart's `instances.resources.limits.memory` do the same for containers and pods. docs/architecture.md, "Memory
  * limits of instances".
  *
