@@ -76,7 +76,7 @@ const shape = {
    */
   PROCESS_INSTANCE_NICE: int.min(0).max(19).default(10),
   /**
-   * process provider: memory limit of an instance, its browsers included (`2g`; `0`: none), through a memory cgroup of
+   * process provider: memory limit of an instance, its browsers and swap included (`2g`; `0`: none), through a memory cgroup of
    * its own where the cgroup file system is writable (docs/architecture.md, "Memory limits of instances").
    */
   PROCESS_MEMORY_LIMIT: z
@@ -139,7 +139,7 @@ const shape = {
   DOCKER_PUBLISH_IP: z.union([z.ipv4(), z.ipv6()]).optional(),
   /** docker provider: extra /etc/hosts entries of instances, comma-separated `name:address` (`host.docker.internal:host-gateway`). */
   DOCKER_EXTRA_HOSTS: envList.pipe(z.array(z.string().regex(/^[A-Za-z0-9.-]+:[^\s,]+$/, 'must be name:address'))),
-  /** docker provider: memory limit of an instance container (`2g`; `0`: none). */
+  /** docker provider: memory limit of an instance container, swap included (`2g`; `0`: none). */
   DOCKER_MEMORY_LIMIT: z
     .literal('0')
     .transform(() => 0)

@@ -41,6 +41,7 @@ import { Members } from './orgs/members.js';
 import { migrateAccounts } from './orgs/migrate.js';
 import { LoginThrottle, Throttle } from './login-throttle.js';
 import { createProvider, type InstanceProvider } from './providers/index.js';
+import { registerInstanceMetrics } from './providers/metrics.js';
 import { apiOpenApi } from './openapi.js';
 import { apiRoutes } from './routes.js';
 import { createInbox } from './inbox/index.js';
@@ -99,7 +100,8 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
     jwtSecret: config.jwtSecret,
     logger: logger.child({ component: 'api-subscriptions' }),
   });
-  const cached = cachingEndpoints(providerOverride ?? (await createProvider(config, logger)), {
+  const backend = providerOverride ?? (await createProvider(config, logger));
+  const cached = cachingEndpoints(backend, {
     ttlMs: config.endpointsTtlMs,
     negativeTtlMs: config.endpointsNegativeTtlMs,
   });
@@ -149,6 +151,7 @@ export async function startApi(config: ApiConfig, logger: Logger, providerOverri
   feedInstanceEvents(events, live);
   const registry = new Registry();
   collectLintCleanDefaultMetrics(registry);
+  registerInstanceMetrics(registry, backend);
   const windowMs = config.gatewayRateWindowS * 1000;
   const gatewayLogger = logger.child({ component: 'gateway' });
   const gateway = new Gateway(accounts, instances, client, gatewayLogger, {

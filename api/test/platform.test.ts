@@ -3,7 +3,7 @@
  * server. Nothing mocked; WhatsApp is the simulated network behind the engine interface.
  */
 import { SignJWT } from 'jose';
-import { countProcesses, eventually, startMongo, type MongoServer } from '@wacloud/testenv';
+import { countProcesses, eventually, freePort, startMongo, type MongoServer } from '@wacloud/testenv';
 import { startSimnet, type RunningSimnet } from '../../instance/test/harness.js';
 import { JWT_SECRET, startApiProcess, tenant, type RunningApi } from './harness.js';
 
@@ -12,12 +12,14 @@ let simnet: RunningSimnet;
 let api: RunningApi;
 let alice: string;
 let bob: string;
+let metricsPort: number;
 const ids: Record<string, string> = {};
 
 beforeAll(async () => {
   mongo = await startMongo();
   simnet = await startSimnet();
-  api = await startApiProcess({ mongo, simnetUrl: simnet.url });
+  metricsPort = await freePort();
+  api = await startApiProcess({ mongo, simnetUrl: simnet.url, env: { METRICS_PORT: String(metricsPort) } });
   alice = await tenant(api, 'alice@example.com', 10_000);
   bob = await tenant(api, 'bob@example.com', 5_000);
 }, 60_000);
@@ -27,6 +29,16 @@ afterAll(async () => {
   await api?.stop();
   await Promise.allSettled([simnet?.stop(), mongo?.stop()]);
 });
+
+/**
+ * The api's `wacloud_instance_memory_bytes` series by instance id (bytes), from its /metrics; undefined where this
+ * machine gives instances no memory cgroups (the series then never appear: the process provider's `cgroups.ts`).
+ */
+async function instanceMemory(): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  const series = [...text.matchAll(/^wacloud_instance_memory_bytes\{instance_id="([^"]+)"\} (\d+)$/gm)];
+  return new Map(series.map((m) => [m[1]!, Number(m[2])]));
+}
 
 const waitRunning = (id: string, token: string) =>
   eventually(async () => {
@@ -45,6 +57,12 @@ describe('acceptance 2: two instances, QR scans, a token, a message through the 
       ids[name] = r.body.id;
     }
     for (const id of Object.values(ids)) expect(await waitRunning(id, alice)).toMatchObject({ phase: 'Running', sessionState: 'STOPPED' });
+    // Operators see each instance's memory on the api's /metrics (what its memory limit counts).
+    const memory = await instanceMemory();
+    if (memory.size > 0) {
+      expect([...memory.keys()].sort()).toEqual(Object.values(ids).sort());
+      for (const bytes of memory.values()) expect(bytes).toBeGreaterThan(20 * 1024 ** 2); // a Node process at least
+    }
     const me = await api.call('GET', '/v1/me', { token: alice });
     expect(me.body.balanceMinor).toBe(10_000 - 2 * price);
     const tx = await api.call('GET', '/v1/wallet/transactions', { token: alice });
@@ -207,5 +225,9 @@ describe('acceptance 5: restart the api while instances run', () => {
     delete ids.support;
     await eventually(() => countProcesses(new RegExp(`--instance-id=${id}\\b`)) === 0, 20_000);
     expect((await api.call('GET', `/v1/instances/${id}`, { token: alice })).status).toBe(404);
+    // Its memory series went with it; the other instance's is still there (after the api's restart: adopted).
+    const memory = await instanceMemory();
+    expect(memory.has(id)).toBe(false);
+    if (memory.size > 0) expect([...memory.keys()]).toEqual([ids.sales]);
   });
 });

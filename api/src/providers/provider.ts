@@ -112,4 +112,10 @@ export interface InstanceProvider {
   reconcile(desired: ProvisionRequest[]): Promise<void>;
   /** Releases the provider's resources (watchers, timers). Does not stop the instances. */
   close(): Promise<void>;
+  /**
+   * Memory each running instance uses now, bytes, by id (the api's `wacloud_instance_memory_bytes`,
+   * `providers/metrics.ts`). Only where nothing else reports it: the process provider; containers and pods have their
+   * runtime's metrics (Docker's stats, the kubelet's cAdvisor).
+   */
+  memoryUsage?(): ReadonlyMap<string, number>;
 }

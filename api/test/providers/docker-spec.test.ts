@@ -68,6 +68,7 @@ describe('docker provider: pure parts', () => {
       Mounts: [{ Type: 'volume', Source: 'wacloud-i-abcdefghijkl-data', Target: '/data' }],
       ShmSize: 512 * 1024 * 1024,
       Memory: 2 * 1024 * 1024 * 1024,
+      MemorySwap: 2 * 1024 * 1024 * 1024,
       CpuShares: 256,
       CapDrop: ['ALL'],
       SecurityOpt: ['no-new-privileges:true'],
@@ -103,6 +104,7 @@ describe('docker provider: pure parts', () => {
       Mounts: [{ Type: 'volume', Source: 'acme-i-abcdefghijkl-data', Target: '/data' }],
     });
     expect(spec.HostConfig).not.toHaveProperty('Memory');
+    expect(spec.HostConfig).not.toHaveProperty('MemorySwap');
     expect(spec.HostConfig).not.toHaveProperty('CpuShares');
     expect(volumeName(req.id, 'acme-')).toBe('acme-i-abcdefghijkl-data');
     expect(containerName(req.id)).toBe('wacloud-i-abcdefghijkl');

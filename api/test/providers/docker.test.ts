@@ -46,6 +46,7 @@ interface Inspect {
     RestartPolicy: { Name: string };
     ShmSize: number;
     Memory: number;
+    MemorySwap: number;
     NetworkMode: string;
     CapDrop: string[];
     PortBindings: Record<string, Array<{ HostIp: string }>>;
@@ -363,6 +364,7 @@ withDaemon('docker provider against a real dockerd', () => {
         RestartPolicy: { Name: 'unless-stopped' },
         ShmSize: 256 * 1024 ** 2,
         Memory: 1024 ** 3,
+        MemorySwap: 1024 ** 3,
         NetworkMode: `${net}-${ids.a}`,
         CapDrop: ['ALL'],
       });

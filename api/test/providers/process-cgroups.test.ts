@@ -8,14 +8,16 @@
  * anyway: that is what these tests check there.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { eventually, startMongo, type ManagedProcess, type MongoServer } from '@wacloud/testenv';
 import { loadConfig } from '../../src/config.js';
 import { DEFAULT_CGROUP_PARENT_NAME, InstanceCgroups, memoryCgroupOf, type MemoryCgroup } from '../../src/providers/process/cgroups.js';
+import { registerInstanceMetrics } from '../../src/providers/metrics.js';
 import { ProcessProvider } from '../../src/providers/process/provider.js';
 import type { ProvisionRequest } from '../../src/providers/provider.js';
 import { startSimnet } from './simnet-fixture.js';
@@ -113,6 +115,28 @@ describe('configuration', () => {
   });
 });
 
+/** The memory limit of cgroup `dir` and, where the kernel accounts swap, its swap limit (v1: memory+swap, bytes). */
+function limitsOf(dir: string): { memory: number; swap?: number } {
+  const read = (f: string) => readFileSync(path.join(dir, f), 'utf8').trim();
+  if (own!.version === 1) {
+    const memsw = path.join(dir, 'memory.memsw.limit_in_bytes');
+    return {
+      memory: Number(read('memory.limit_in_bytes')),
+      ...(existsSync(memsw) ? { swap: Number(read('memory.memsw.limit_in_bytes')) } : {}),
+    };
+  }
+  return {
+    memory: Number(read('memory.max')),
+    ...(existsSync(path.join(dir, 'memory.swap.max')) ? { swap: Number(read('memory.swap.max')) } : {}),
+  };
+}
+
+/** What {@link limitsOf} should read for a limit of `bytes`: no swap beyond it (v1 memory+swap = limit, v2 swap 0). */
+function withSwap(dir: string, bytes: number): { memory: number; swap?: number } {
+  const swapFile = own!.version === 1 ? 'memory.memsw.limit_in_bytes' : 'memory.swap.max';
+  return { memory: bytes, ...(existsSync(path.join(dir, swapFile)) ? { swap: own!.version === 1 ? bytes : 0 } : {}) };
+}
+
 describe('InstanceCgroups on this machine', () => {
   test('processes and their children land in the instance cgroup; one over its limit is killed there and counted', async () => {
     const parent = newParent('unit');
@@ -136,8 +160,12 @@ describe('InstanceCgroups on this machine', () => {
     try {
       cgroups.place('i-quiet', [ended.pid!, quiet.pid!]);
       const dir = cgroups.dirOf('i-quiet');
-      const limit = Number(readFileSync(path.join(dir, own!.version === 1 ? 'memory.limit_in_bytes' : 'memory.max'), 'utf8'));
-      expect(limit).toBe(64 * MiB);
+      expect(limitsOf(dir)).toEqual(withSwap(dir, 64 * MiB));
+      // Another api's limit (raised, then lowered again) applies to the group in use, swap included.
+      for (const bytes of [128 * MiB, 64 * MiB]) {
+        new InstanceCgroups({ memoryBytes: bytes, parent, log: logger }).place('i-quiet', [quiet.pid!]);
+        expect(limitsOf(dir)).toEqual(withSwap(dir, bytes));
+      }
       const child = await eventually(() => {
         const procs = readFileSync(path.join(dir, 'cgroup.procs'), 'utf8').trim().split('\n').map(Number);
         return procs.length === 2 ? procs.find((p) => p !== quiet.pid) : undefined;
@@ -178,6 +206,14 @@ test('cgroup v2 without the memory controller (the unified hierarchy of a v1 mac
   }
 });
 
+test('a provider that does not report memory (docker, kubernetes) adds no instance series to the metrics', async () => {
+  const registry = new Registry();
+  registerInstanceMetrics(registry, {});
+  expect(registry.getSingleMetric('wacloud_instance_memory_bytes')).toBeUndefined();
+  registerInstanceMetrics(registry, { memoryUsage: () => new Map([['i-a', 5]]) });
+  expect(await registry.metrics()).toMatch(/^wacloud_instance_memory_bytes\{instance_id="i-a"\} 5$/m);
+});
+
 describe('ProcessProvider with memory limits', () => {
   let mongo: MongoServer;
   let simnet: ManagedProcess;
@@ -192,7 +228,7 @@ describe('ProcessProvider with memory limits', () => {
     await simnet?.stop();
     await mongo?.stop();
   });
-  const provider = (o: { memoryBytes?: number; cgroupParent?: string }) => {
+  const provider = (o: { memoryBytes?: number; cgroupParent?: string; restartBackoff?: { initialMs: number; maxMs: number } }) => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'wacloud-procmem-'));
     roots.push(root);
     return new ProcessProvider({
@@ -223,15 +259,25 @@ describe('ProcessProvider with memory limits', () => {
       await eventually(async () => (await p.status(r.id)).phase === 'Running', 20_000);
       const pid = Number(readFileSync(path.join(roots.at(-1)!, r.id, 'pid'), 'utf8'));
       const dir = path.join(own?.dir ?? '/nonexistent', DEFAULT_CGROUP_PARENT_NAME, r.id);
+      const registry = new Registry();
+      registerInstanceMetrics(registry, p);
       if (!writable()) {
         expect(existsSync(dir)).toBe(false); // runs anyway, without a limit
+        expect(p.memoryUsage().size).toBe(0);
         return;
       }
       expect(cgroupPathOf(pid)).toMatch(new RegExp(`/${DEFAULT_CGROUP_PARENT_NAME}/${r.id}$`));
-      const limitFile = own!.version === 1 ? 'memory.limit_in_bytes' : 'memory.max';
-      expect(Number(readFileSync(path.join(dir, limitFile), 'utf8'))).toBe(2 * 1024 ** 3);
+      expect(limitsOf(dir)).toEqual(withSwap(dir, 2 * 1024 ** 3));
+      // Its memory as the cgroup counts it, on the api's metrics.
+      const usage = p.memoryUsage().get(r.id)!;
+      expect(usage).toBeGreaterThan(20 * MiB);
+      expect(usage).toBeLessThan(2 * 1024 ** 3);
+      const series = new RegExp(`^wacloud_instance_memory_bytes\\{instance_id="${r.id}"\\} (\\d+)$`, 'm');
+      expect(Number(series.exec(await registry.metrics())?.[1])).toBeGreaterThan(20 * MiB);
       await p.delete(r.id);
       expect(existsSync(dir)).toBe(false);
+      expect(p.memoryUsage().size).toBe(0);
+      expect(await registry.metrics()).not.toMatch(series);
     } finally {
       await p.delete(r.id).catch(() => undefined);
       await p.close();
@@ -253,6 +299,51 @@ describe('ProcessProvider with memory limits', () => {
       expect(status.phase).toBe('Provisioning');
       expect(status.message).toMatch(/signal SIGKILL: its memory limit was reached/);
     } finally {
+      await p.delete(r.id);
+      await p.close();
+    }
+  }, 60_000);
+
+  test('a kill of another of its processes (a browser) at the limit is not given as the reason of a later exit', async () => {
+    if (!writable())
+      return void expect(new InstanceCgroups({ memoryBytes: MiB, parent: newParent('x'), log: logger }).unavailable).toBeTruthy();
+    const parent = newParent('later');
+    // Restarts held back for a minute, so that the status keeps saying why the process ended.
+    const p = provider({ memoryBytes: 256 * MiB, cgroupParent: parent, restartBackoff: { initialMs: 60_000, maxMs: 60_000 } });
+    const r = req('mem-later');
+    let greedy: ReturnType<typeof spawn> | undefined;
+    try {
+      await p.create(r);
+      await eventually(async () => (await p.status(r.id)).phase === 'Running', 20_000);
+      const pid = Number(readFileSync(path.join(roots.at(-1)!, r.id, 'pid'), 'utf8'));
+      // A process of the instance that grows past the limit, first in line for the kernel's kill (as a browser would be).
+      // (512 MiB at most, then idle: bounded even if it were not placed.)
+      const grow =
+        'setTimeout(() => { const a = []; for (let i = 0; i < 64; i++) a.push(Buffer.alloc(8 << 20, 1)); setInterval(() => a, 1e3); }, 500)';
+      const child = spawn(process.execPath, ['-e', grow], { stdio: 'ignore' });
+      greedy = child;
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_code, signal) => resolve(signal)));
+      writeFileSync(`/proc/${child.pid}/oom_score_adj`, '1000');
+      new InstanceCgroups({ memoryBytes: 256 * MiB, parent, log: logger }).place(r.id, [child.pid!]);
+      expect(await exited).toBe('SIGKILL');
+      if (own!.version === 2) {
+        // memory.oom.group: the whole instance went with it, and that is its reason.
+        const s = await eventually(async () => {
+          const st = await p.status(r.id);
+          return st.message?.includes('memory limit') ? st : undefined;
+        }, 20_000);
+        expect(s.message).toMatch(/signal SIGKILL: its memory limit was reached/);
+        return;
+      }
+      expect((await p.status(r.id)).phase).toBe('Running'); // v1: the greedy process alone was killed
+      process.kill(pid, 'SIGTERM'); // then the instance process ends on its own (exit code 0)
+      const s = await eventually(async () => {
+        const st = await p.status(r.id);
+        return st.phase === 'Provisioning' && st.message?.startsWith('restarting') ? st : undefined;
+      }, 20_000);
+      expect(s.message).toBe('restarting after exit code 0 (1×)');
+    } finally {
+      greedy?.kill('SIGKILL');
       await p.delete(r.id);
       await p.close();
     }

@@ -51,7 +51,7 @@ export interface DockerProviderOptions {
   keySecret: string;
   /** `/etc/hosts` entries of the containers, `name:address` (`host.docker.internal:host-gateway`). */
   extraHosts?: string[] | undefined;
-  /** Memory limit of a container, bytes; 0: none. Default 2 GiB. */
+  /** Memory limit of a container, bytes, swap included (`MemorySwap` is set to the same); 0: none. Default 2 GiB. */
   memoryBytes?: number | undefined;
   /** Size of a container's `/dev/shm`, bytes (Chromium needs far more than Docker's 64 MiB). Default 512 MiB. */
   shmSizeBytes?: number | undefined;

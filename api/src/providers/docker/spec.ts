@@ -139,6 +139,7 @@ export function buildContainerSpec(req: ProvisionRequest, o: ContainerSpecOption
   if (req.engine === 'simulated' && o.simnetUrl) env.SIMNET_URL = o.simnetUrl;
   const published = o.reach === 'published';
   const bind = [{ HostIp: o.publishIp ?? '0.0.0.0', HostPort: '' }];
+  const memory = o.memoryBytes ?? 2 * 1024 * 1024 * 1024;
   const spec: ContainerSpec = {
     name: containerName(req.id, prefix),
     Image: o.image,
@@ -153,7 +154,8 @@ export function buildContainerSpec(req: ProvisionRequest, o: ContainerSpecOption
       RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 },
       Mounts: [{ Type: 'volume', Source: volumeName(req.id, prefix), Target: DATA_DIR }],
       ShmSize: o.shmSizeBytes ?? 512 * 1024 * 1024,
-      ...(o.memoryBytes !== 0 ? { Memory: o.memoryBytes ?? 2 * 1024 * 1024 * 1024 } : {}),
+      // MemorySwap equal to Memory: no swap beyond the limit (Docker's default lets a container swap as much again).
+      ...(memory !== 0 ? { Memory: memory, MemorySwap: memory } : {}),
       ...(o.cpus ? { NanoCpus: Math.round(o.cpus * 1e9) } : {}),
       ...((o.cpuShares ?? DEFAULT_INSTANCE_CPU_SHARES) > 0 ? { CpuShares: o.cpuShares ?? DEFAULT_INSTANCE_CPU_SHARES } : {}),
       ...(o.extraHosts?.length ? { ExtraHosts: [...o.extraHosts] } : {}),

@@ -17,7 +17,7 @@
  * Best effort, like the CPU priority: without a writable cgroup file system (not root, no delegation, not Linux) the
  * provider logs once that instances run without memory limits, and runs them anyway.
  */
-import { accessSync, constants, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 
@@ -143,7 +143,9 @@ export class InstanceCgroups {
   }
 
   /**
-   * Makes the cgroup `dir` of instance `id` (if missing) and sets its limit. A limit the kernel refuses because the
+   * Makes the cgroup `dir` of instance `id` (if missing) and sets its limit, swap included: the instance cannot swap
+   * beyond it (v1 `memory.memsw.limit_in_bytes` equal to the limit, v2 `memory.swap.max` 0 — where the kernel accounts
+   * swap; without swap accounting there is no such file and nothing to limit). A limit the kernel refuses because the
    * group already uses more (v1 `EBUSY`) is logged and the group keeps its previous one.
    * @throws the file system's error otherwise.
    */
@@ -151,9 +153,21 @@ export class InstanceCgroups {
     mkdirSync(dir, { recursive: true });
     const limit = String(this.o.memoryBytes);
     try {
-      if (this.version === 1) writeFileSync(path.join(dir, 'memory.limit_in_bytes'), limit);
-      else {
+      if (this.version === 1) {
+        const memsw = path.join(dir, 'memory.memsw.limit_in_bytes');
+        const swapAccounted = existsSync(memsw);
+        try {
+          writeFileSync(path.join(dir, 'memory.limit_in_bytes'), limit);
+        } catch (err) {
+          // A limit above the group's memory+swap limit (raised since it was made) is refused until that is raised.
+          if ((err as NodeJS.ErrnoException).code !== 'EINVAL' || !swapAccounted) throw err;
+          writeFileSync(memsw, limit);
+          writeFileSync(path.join(dir, 'memory.limit_in_bytes'), limit);
+        }
+        if (swapAccounted) writeFileSync(memsw, limit);
+      } else {
         writeFileSync(path.join(dir, 'memory.max'), limit);
+        if (existsSync(path.join(dir, 'memory.swap.max'))) writeFileSync(path.join(dir, 'memory.swap.max'), '0');
         writeFileSync(path.join(dir, 'memory.oom.group'), '1');
       }
     } catch (err) {
@@ -175,6 +189,22 @@ export class InstanceCgroups {
       const file = this.version === 1 ? 'memory.oom_control' : 'memory.events';
       const m = /^oom_kill (\d+)$/m.exec(readFileSync(path.join(this.dirOf(id), file), 'utf8'));
       return m ? Number(m[1]) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Memory charged to instance `id`'s cgroup now, bytes — what its limit is measured against: its processes' memory,
+   * the page cache they brought in and kernel memory on their behalf (v1 `memory.usage_in_bytes`, v2
+   * `memory.current`); undefined without the cgroup.
+   */
+  usage(id: string): number | undefined {
+    if (this.unavailable) return undefined;
+    try {
+      const file = this.version === 1 ? 'memory.usage_in_bytes' : 'memory.current';
+      const n = Number(readFileSync(path.join(this.dirOf(id), file), 'utf8').trim());
+      return Number.isSafeInteger(n) ? n : undefined;
     } catch {
       return undefined;
     }

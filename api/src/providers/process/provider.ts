@@ -311,6 +311,15 @@ export class ProcessProvider implements InstanceProvider {
     stopped.throwFirst();
   }
 
+  /**
+   * Memory each running instance uses now, bytes, by id: what its memory cgroup is charged (its processes, browsers
+   * included, and their page cache — what `PROCESS_MEMORY_LIMIT` is measured against). Empty where instances run
+   * without cgroups (`cgroups.ts`).
+   */
+  memoryUsage(): ReadonlyMap<string, number> {
+    return this.supervisor.memoryUsage();
+  }
+
   /** Stops supervising (timers, exit handling) and closes `databaseUsers`; the instance processes keep running. */
   async close(): Promise<void> {
     this.closed = true;

@@ -156,6 +156,16 @@ export class Supervisor {
     if (pids.size > 0) this.o.log.info({ instance: id, pids: [...pids] }, 'instance process stopped');
   }
 
+  /** Memory charged to each running instance's cgroup, bytes, by id (`cgroups.ts` `usage`; none without cgroups). */
+  memoryUsage(): Map<string, number> {
+    const usage = new Map<string, number>();
+    for (const rt of this.runtimes.values()) {
+      const bytes = rt.pid === undefined ? undefined : this.o.cgroups.usage(rt.id);
+      if (bytes !== undefined) usage.set(rt.id, bytes);
+    }
+    return usage;
+  }
+
   /** Removes the memory cgroups of instances whose processes are gone (see `cgroups.ts` `prune`). */
   pruneCgroups(): void {
     this.o.cgroups.prune();
@@ -301,7 +311,7 @@ export class Supervisor {
       pid = child.pid;
       if (pid !== undefined) {
         const p = pid;
-        child.once('exit', (code, signal) => this.onExit(rt, p, signal ? `signal ${signal}` : `exit code ${code}`));
+        child.once('exit', (code, signal) => this.onExit(rt, p, signal ? `signal ${signal}` : `exit code ${code}`, signal === 'SIGKILL'));
       }
       child.unref();
     } finally {
@@ -313,7 +323,7 @@ export class Supervisor {
     rt.pollTimer = undefined;
     if (pid === undefined) {
       rt.pid = undefined;
-      this.onExit(rt, undefined, 'spawn failed');
+      this.onExit(rt, undefined, 'spawn failed', false);
       return;
     }
     rt.pid = pid;
@@ -322,15 +332,20 @@ export class Supervisor {
     this.o.log.info({ instance: rec.id, pid, publicPort: rec.publicPort }, 'instance process started');
   }
 
-  /** An instance process ended (`pid` undefined: it never started). Restarts it with backoff unless deliberate. */
-  private onExit(rt: Runtime, pid: number | undefined, why: string): void {
+  /**
+   * An instance process ended (`pid` undefined: it never started). Restarts it with backoff unless deliberate.
+   * `killed`: whether SIGKILL ended it (undefined: not known, an adopted process) — only such an exit is put down to
+   * the memory limit when its cgroup counted an out-of-memory kill since the start (the kernel kills with SIGKILL; on
+   * cgroup v1 it may have killed a browser of the instance instead, which the engine started again).
+   */
+  private onExit(rt: Runtime, pid: number | undefined, why: string, killed?: boolean): void {
     if (pid !== undefined) {
       if (rt.pid !== pid) return; // a process we already replaced or stopped
       killGroup(pid, 'SIGKILL'); // leftovers of the group (e.g. browsers)
     }
     rt.pid = undefined;
     const oomKills = this.o.cgroups.oomKills(rt.id);
-    if (oomKills !== undefined && oomKills > (rt.oomKills ?? 0))
+    if (killed !== false && oomKills !== undefined && oomKills > (rt.oomKills ?? 0))
       why += ': its memory limit was reached (an out-of-memory kill in its cgroup)';
     rt.oomKills = oomKills;
     rt.lastExit = why;
@@ -358,7 +373,7 @@ export class Supervisor {
         .catch((err: unknown) => {
           this.o.log.error({ instance: rt.id, err }, 'instance restart failed');
           if (!this.closed && rt.wanted && rt.pid === undefined && rt.restartTimer === undefined)
-            this.onExit(rt, undefined, 'restart failed');
+            this.onExit(rt, undefined, 'restart failed', false);
         });
     }, delay);
     rt.restartTimer.unref();
