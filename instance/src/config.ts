@@ -82,6 +82,11 @@ const shape = {
   /** Timeout of one delivery request, ms. */
   WEBHOOK_TIMEOUT_MS: durationMs.default(10_000),
   /**
+   * How long delivered events stay in the delivery log, ms (`720h`, 30 days, by default; `0`: for ever); removed
+   * hourly after that. Pending and failed events are kept whatever their age (`webhooks/admin.ts`).
+   */
+  WEBHOOK_LOG_RETENTION_MS: envDurationMs.default(30 * 24 * 3_600_000),
+  /**
    * Webhook deliveries in flight at once (parallel POSTs to the tenant's receiver, at most as many connections). 64: a
    * burst's deliveries keep up with the instance's ingest (16 left them waiting on the shared event loop; api/bench
    * `webhooks`, instance/README.md).

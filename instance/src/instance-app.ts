@@ -257,6 +257,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
   });
   dispatcher.start();
   apiDispatcher.start();
+  const stopLogSweeps = webhookAdmin.startLogSweeps(config.webhookLogRetentionMs, logger.child({ component: 'webhooks' }));
   logger.info({ publicUrl: servers.publicUrl, internalUrl: servers.internalUrl, engine: engine.kind }, 'instance service listening');
 
   if (config.autoStart && (await hasStoredSession(config))) {
@@ -274,6 +275,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     async close() {
       // Each step runs whatever the previous one did: a failed step is logged and never skips the persistence flush.
       await servers.close().catch((err: Error) => logger.warn({ err }, 'closing the HTTP servers failed'));
+      stopLogSweeps();
       // The send in flight ends first; queued messages stay in the database for the next start.
       await bounded(sender.stop(), STOP_STEP_TIMEOUT_MS, 'send queue stop', logger);
       await bounded(received.close(), STOP_STEP_TIMEOUT_MS, 'media downloads', logger);

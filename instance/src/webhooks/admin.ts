@@ -1,15 +1,20 @@
 /**
  * What the tenant manages about webhooks (through the internal API, for the api): the receiver URL and events (the URL
  * checked by the SSRF guard before it is kept), the signing secret (generated here, shown once, rotatable), a test
- * event, the delivery log (the outbox, newest first: status, HTTP answer, latency, attempts) and the replay of a
- * failed delivery (back to `pending` with its attempts reset, delivered again under the same event id).
+ * event, the delivery log (the outbox, newest first: status, HTTP answer, latency, attempts; delivered events kept
+ * `WEBHOOK_LOG_RETENTION_MS`) and the replay of a failed delivery (back to `pending` with its attempts reset,
+ * delivered again under the same event id).
  */
 import { randomBytes } from 'node:crypto';
 import type mongoose from 'mongoose';
+import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { OutboxDoc, Store } from '../storage/store.js';
 import type { WebhookSettings, WebhookSettingsService } from './settings.js';
 import { WebhookRefusedError, WebhookResolveError, type WebhookGuard } from './ssrf.js';
+
+/** How often delivered events past the delivery log's retention are removed, ms. */
+export const LOG_SWEEP_MS = 3_600_000;
 
 /** The event type of a test delivery (sent whatever the subscribed events). */
 export const TEST_EVENT = 'webhook.test';
@@ -168,6 +173,38 @@ export class WebhookAdmin {
     await this.deliveries.insertOne(doc);
     this.notify();
     return deliveryView(doc);
+  }
+
+  /**
+   * Removes from the delivery log (the outbox) the delivered events created before `now − retentionMs` (ms; epoch
+   * ms), through its `createdAt` index; returns how many. Pending events are never removed, nor failed ones (dead
+   * letters: the tenant replays them). Without it the log would keep a copy of every event's payload for ever.
+   * @throws the driver's error when the database is unreachable.
+   */
+  async sweepDelivered(retentionMs: number, now = Date.now()): Promise<number> {
+    const r = await this.deliveries.deleteMany({ status: 'delivered', createdAt: { $lt: new Date(now - retentionMs) } });
+    return r.deletedCount;
+  }
+
+  /**
+   * Sweeps the delivery log ({@link sweepDelivered}) now and every {@link LOG_SWEEP_MS} until the returned function is
+   * called; a failed sweep is logged and tried again at the next. `retentionMs` 0: the log is kept whole (no sweeps).
+   */
+  startLogSweeps(retentionMs: number, log: Logger): () => void {
+    if (retentionMs <= 0) return () => undefined;
+    let running: Promise<void> | undefined;
+    const sweep = () => {
+      running ??= this.sweepDelivered(retentionMs)
+        .then((removed) => {
+          if (removed > 0) log.info({ removed, retentionMs }, 'webhook delivery log: delivered events past the retention removed');
+        })
+        .catch((err: unknown) => log.warn({ err }, 'webhook delivery log: sweep failed; trying again later'))
+        .finally(() => (running = undefined));
+    };
+    sweep();
+    const timer = setInterval(sweep, LOG_SWEEP_MS);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 
   /** The newest deliveries first, at most `limit` (1–200), optionally only one `status`. */
