@@ -76,8 +76,8 @@ const shape = {
    */
   PROCESS_INSTANCE_NICE: int.min(0).max(19).default(10),
   /**
-   * process provider: memory limit of an instance, its browsers and swap included (`2g`; `0`: none), through a memory cgroup of
-   * its own where the cgroup file system is writable (docs/architecture.md, "Memory limits of instances").
+   * process provider: memory limit of an instance, its browsers and swap included (`2g`; `0`: none), through a memory
+   * cgroup of its own where the cgroup file system is writable (docs/architecture.md, "Memory limits of instances").
    */
   PROCESS_MEMORY_LIMIT: z
     .literal('0')
