@@ -9,6 +9,7 @@ import {
   ConfigError,
   configVariables,
   envBoolean,
+  envDurationMs,
   envList,
   envLogLevel,
   envMongoUri,
@@ -65,6 +66,11 @@ const shape = {
    * comma-separated — e.g. `127.0.0.0/8` for a receiver on this machine. Empty: public addresses only.
    */
   WEBHOOK_ALLOW_CIDRS: envList,
+  /**
+   * process/docker provider: how long the instances keep delivered events in their webhook delivery log, ms or a
+   * duration (`720h`; their `WEBHOOK_LOG_RETENTION_MS`; `0`: for ever). Unset: the instance's default, 30 days.
+   */
+  WEBHOOK_LOG_RETENTION_MS: envDurationMs.optional(),
   /** process provider: instance entry point. */
   INSTANCE_MAIN: z.string().default(path.resolve(here, '..', '..', 'instance', 'dist', 'main.js')),
   /** process provider: per-instance directories. */

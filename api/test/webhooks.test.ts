@@ -3,6 +3,8 @@
  * gets the secret once, sends a test event, reads the delivery log and replays a failure; the SSRF refusal comes
  * through as `webhook_url_refused`; another tenant and instance tokens cannot reach any of it.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { eventually, startMongo, type MongoServer } from '@wacloud/testenv';
 import { startReceiver, startSimnet, type RunningSimnet, type WebhookReceiver } from '../../instance/test/harness.js';
 import { startApiProcess, tenant, type RunningApi } from './harness.js';
@@ -20,7 +22,11 @@ beforeAll(async () => {
   simnet = await startSimnet();
   receiver = await startReceiver();
   // The operator opens 127.0.0.1 only (the receiver listens there); the rest of loopback stays refused.
-  api = await startApiProcess({ mongo, simnetUrl: simnet.url, env: { WEBHOOK_ALLOW_CIDRS: '127.0.0.1/32' } });
+  api = await startApiProcess({
+    mongo,
+    simnetUrl: simnet.url,
+    env: { WEBHOOK_ALLOW_CIDRS: '127.0.0.1/32', WEBHOOK_LOG_RETENTION_MS: '168h' },
+  });
   alice = await tenant(api, 'alice-webhooks@example.com', 5_000);
   bob = await tenant(api, 'bob-webhooks@example.com', 0);
   const r = await api.call('POST', '/v1/instances', { token: alice, body: { name: 'hooks' } });
@@ -37,6 +43,13 @@ afterAll(async () => {
 
 const hook = (p = '') => `/v1/instances/${id}/webhook${p}`;
 const receiverUrl = () => receiver.url;
+
+test("the operator's webhook settings reach the instance process (its environment)", () => {
+  const pid = readFileSync(path.join(api.dataRoot, id, 'pid'), 'utf8').trim();
+  const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  expect(env).toContain('WEBHOOK_ALLOW_CIDRS=127.0.0.1/32');
+  expect(env).toContain(`WEBHOOK_LOG_RETENTION_MS=${7 * 24 * 3_600_000}`);
+});
 
 test('a URL on an internal address is refused with webhook_url_refused, naming the reason', async () => {
   const cases: [string, string][] = [

@@ -59,9 +59,10 @@ async function databaseUsers(config: ApiConfig, logger: Logger): Promise<Databas
  */
 export async function createProvider(config: ApiConfig, logger: Logger): Promise<InstanceProvider> {
   const instanceLogLevel = config.logLevel === 'debug' || config.logLevel === 'trace' ? config.logLevel : 'info';
-  const webhookAllow: Record<string, string> = config.webhookAllowCidrs.length
+  const webhookEnv: Record<string, string> = config.webhookAllowCidrs.length
     ? { WEBHOOK_ALLOW_CIDRS: config.webhookAllowCidrs.join(',') }
     : {};
+  if (config.webhookLogRetentionMs !== undefined) webhookEnv.WEBHOOK_LOG_RETENTION_MS = String(config.webhookLogRetentionMs);
   if (config.provider === 'docker') {
     const { DockerProvider } = await import('./docker/provider.js');
     return new DockerProvider({
@@ -85,7 +86,7 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
       cpus: config.dockerCpus,
       cpuShares: config.dockerCpuShares,
       namePrefix: config.dockerNamePrefix,
-      env: { LOG_LEVEL: instanceLogLevel, ...webhookAllow },
+      env: { LOG_LEVEL: instanceLogLevel, ...webhookEnv },
       logger,
     });
   }
@@ -109,6 +110,6 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
     memoryBytes: config.processMemoryLimit,
     cgroupParent: config.processCgroupParent,
     logger,
-    env: { LOG_LEVEL: instanceLogLevel, ...webhookAllow },
+    env: { LOG_LEVEL: instanceLogLevel, ...webhookEnv },
   });
 }
