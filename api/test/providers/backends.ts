@@ -28,7 +28,7 @@ import { ProcessProvider } from '../../src/providers/process/provider.js';
 import type { InstanceProvider, ProviderPhase } from '../../src/providers/provider.js';
 import { createTestNetwork, runSimnetContainer } from './docker-fixtures.js';
 import { getJson, kubectlOk, startClusterWithCrd, startOperator, type RunningOperator } from '../../../operator/test/harness.js';
-import { startSimnet } from './simnet-fixture.js';
+import { startSimnet } from '../../../instance/test/harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..', '..');

@@ -18,7 +18,7 @@ import { createProvider } from '../../src/providers/index.js';
 import { ProcessProvider } from '../../src/providers/process/provider.js';
 import type { ProvisionRequest } from '../../src/providers/provider.js';
 import { instanceDatabaseName } from '../../src/providers/shared/database.js';
-import { startSimnet } from './simnet-fixture.js';
+import { startSimnet } from '../../../instance/test/harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..', '..');

@@ -20,7 +20,7 @@ import { DEFAULT_CGROUP_PARENT_NAME, InstanceCgroups, memoryCgroupOf, type Memor
 import { registerInstanceMetrics } from '../../src/providers/metrics.js';
 import { ProcessProvider } from '../../src/providers/process/provider.js';
 import type { ProvisionRequest } from '../../src/providers/provider.js';
-import { startSimnet } from './simnet-fixture.js';
+import { startSimnet } from '../../../instance/test/harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..', '..');

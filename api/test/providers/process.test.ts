@@ -16,7 +16,7 @@ import { ProviderError, type ProvisionRequest } from '../../src/providers/provid
 import { instanceDatabaseName } from '../../src/providers/shared/database.js';
 import type { HostConfig } from './fixtures/process-provider-host.js';
 import { startTsHost } from '../fixtures/ts-host.js';
-import { startSimnet } from './simnet-fixture.js';
+import { startSimnet } from '../../../instance/test/harness.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repoRoot = path.resolve(here, '..', '..', '..');
