@@ -214,7 +214,7 @@ describe('against a real kube-apiserver', () => {
     }
   }, 120_000);
 
-  test("an instance reconciled by the operator with the chart's environment gets the NetworkPolicy and pod security of the values", async () => {
+  test("an instance reconciled by the operator with the chart's environment gets the NetworkPolicy, pod security and extra variables of the values", async () => {
     const ns = 'wacloud-netpol';
     const instancesNs = `${ns}-instances`;
     const kc = ['--kubeconfig', cp.adminKubeconfigPath, '--namespace', ns];
@@ -230,6 +230,8 @@ describe('against a real kube-apiserver', () => {
       'instances.seccompProfile={"type":"Localhost","localhostProfile":"profiles/wacloud-chromium.json"}',
       '--set',
       'instances.chromiumSandbox=on',
+      '--set-json',
+      'instances.extraEnv=[{"name":"WEBHOOK_LOG_RETENTION_MS","value":"2160h"}]',
     ]);
     const get = async (kind: string, name: string, namespace: string) =>
       JSON.parse(await kubectlOk(cp, ['get', kind, name, '-n', namespace, '-o', 'json']));
@@ -312,6 +314,8 @@ describe('against a real kube-apiserver', () => {
       expect(pod.metadata.labels).toMatchObject(np.spec.podSelector.matchLabels);
       expect(pod.spec.securityContext.seccompProfile).toEqual({ type: 'Localhost', localhostProfile: 'profiles/wacloud-chromium.json' });
       expect(envOf(pod.spec.containers[0]).WACLOUD_CHROMIUM_SANDBOX.value).toBe('on');
+      // The values' extra variables come after the operator's own.
+      expect(pod.spec.containers[0].env.at(-1)).toEqual({ name: 'WEBHOOK_LOG_RETENTION_MS', value: '2160h' });
       expect(pod.spec.containers[0].securityContext).toEqual({
         allowPrivilegeEscalation: false,
         readOnlyRootFilesystem: true,

@@ -64,6 +64,7 @@ describe('values.schema.json', () => {
       'api.unknownSetting=1',
       'instances.engine=baileys',
       'instances.chromiumSandbox=maybe',
+      'instances.extraEnv[0].value=no-name',
       'instances.seccompProfile.type=Unconfined',
       'instances.networkPolicy.egress.internet.except[0]=metadata',
     ]) {
@@ -212,6 +213,7 @@ describe('workloads', () => {
       METRICS_SCRAPER_NAMESPACE_SELECTOR: { value: 'kubernetes.io/metadata.name=monitoring' },
       INSTANCE_SECCOMP_PROFILE: { value: '{"type":"RuntimeDefault"}' },
       INSTANCE_CHROMIUM_SANDBOX: { value: 'auto' },
+      INSTANCE_EXTRA_ENV: { value: '[]' },
     });
 
     // Instances reach the api pods on their port (they deliver their events to its ingest), at the URL the api gives them.
@@ -237,6 +239,10 @@ describe('workloads', () => {
       localhostProfile: 'profiles/wacloud-chromium.json',
     });
     expect(ci.INSTANCE_CHROMIUM_SANDBOX.value).toBe('on');
+    expect(JSON.parse(ci.INSTANCE_EXTRA_ENV.value)).toEqual([
+      { name: 'WEBHOOK_LOG_RETENTION_MS', value: '2160h' },
+      { name: 'SEND_RATE_PER_S', value: '2' },
+    ]);
     expect(ci.EGRESS_DNS_CIDRS.value).toBe('169.254.20.10/32');
     expect(ci.EGRESS_INTERNET_EXCEPT.value.split(',').at(-1)).toBe('203.0.113.0/24');
     expect(ci.METRICS_SCRAPER_POD_SELECTOR.value).toBe('');

@@ -51,5 +51,6 @@ export function statefulSetOptions(c: OperatorConfig): StatefulSetOptions {
     simnetUrl: c.simnetUrl,
     seccompProfile: c.instanceSeccompProfile,
     chromiumSandbox: c.instanceChromiumSandbox,
+    extraEnv: c.instanceExtraEnv,
   };
 }

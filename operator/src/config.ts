@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type ConfigOf } from '@wacloud/kit/config';
 import { envBoolean, envDurationMs, envLogLevel, envMongoUri, envPort } from '@wacloud/kit/env';
 import { z } from 'zod';
 import { parseCidr } from './builders/cidr.js';
+import { RESERVED_INSTANCE_ENV } from './builders/statefulset.js';
 
 export { ConfigError };
 
@@ -99,6 +100,40 @@ const seccompProfile = z.discriminatedUnion('type', [
   z.object({ type: z.literal('Localhost'), localhostProfile: z.string().min(1) }).strict(),
 ]);
 
+/** A key of a Secret or ConfigMap in the instance's namespace (core/v1 SecretKeySelector, ConfigMapKeySelector). */
+const keyRef = z.object({ name: z.string().min(1), key: z.string().min(1), optional: z.boolean().optional() }).strict();
+/**
+ * core/v1 EnvVar of an instance container: a `value`, or `valueFrom` a Secret's or ConfigMap's key or a field of the
+ * pod. Names as Kubernetes validated them before 1.34 (letters, digits, `-`, `.`, `_`; not starting with a digit).
+ */
+const envVar = z
+  .object({
+    name: z.string().regex(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, 'must be an environment variable name like SEND_RATE_PER_S'),
+    value: z.string().optional(),
+    valueFrom: z
+      .union(
+        [
+          z.object({ secretKeyRef: keyRef }).strict(),
+          z.object({ configMapKeyRef: keyRef }).strict(),
+          z.object({ fieldRef: z.object({ fieldPath: z.string().min(1), apiVersion: z.string().optional() }).strict() }).strict(),
+        ],
+        { error: 'must be {"secretKeyRef":{"name","key"}}, {"configMapKeyRef":{"name","key"}} or {"fieldRef":{"fieldPath"}}' },
+      )
+      .optional(),
+  })
+  .strict()
+  .refine((e) => e.value === undefined || e.valueFrom === undefined, 'has both value and valueFrom');
+/** The extra variables of instance containers: unique names, none the operator sets itself. */
+const extraEnv = z.array(envVar).superRefine((vars, ctx) => {
+  const seen = new Set<string>();
+  vars.forEach((v, i) => {
+    if (RESERVED_INSTANCE_ENV.includes(v.name))
+      ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `${v.name} is set by the operator itself` });
+    else if (seen.has(v.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `${v.name} is named twice` });
+    seen.add(v.name);
+  });
+});
+
 const shape = {
   /** Namespace to watch; empty for all namespaces. */
   WATCH_NAMESPACE: z.string().default(''),
@@ -169,6 +204,13 @@ const shape = {
   INSTANCE_SECCOMP_PROFILE: json(seccompProfile, '{"type":"RuntimeDefault"}', '{"type":"RuntimeDefault"}'),
   /** Chromium's sandbox in instances (their WACLOUD_CHROMIUM_SANDBOX): on, off, or auto (try it, else warn and run without). */
   INSTANCE_CHROMIUM_SANDBOX: z.enum(['auto', 'on', 'off']).default('auto'),
+  /**
+   * Further variables of every instance container (JSON array of core/v1 EnvVar: `value`, or `valueFrom` a Secret's or
+   * ConfigMap's key or a pod field), after the operator's own, whose names it refuses (`RESERVED_INSTANCE_ENV`,
+   * builders/statefulset.ts); e.g. the instances' webhook delivery log retention or send pacing (instance/README.md).
+   * A change rolls every instance pod (their template changes).
+   */
+  INSTANCE_EXTRA_ENV: json(extraEnv, '[]', '[{"name":"WEBHOOK_LOG_RETENTION_MS","value":"2160h"}]'),
   /** Default requests/limits of the instance container (JSON of a ResourceRequirements). */
   DEFAULT_RESOURCES: z
     .string()

@@ -12,7 +12,7 @@
  *   come from the name and `spec.owner`).
  * - the StatefulSet's governing Service (the namespace's shared one, or an older StatefulSet's own: reconciler.ts).
  * - of the operator: its configuration object (image, pull policy, default resources, /dev/shm size, simnet URL,
- *   seccomp profile, Chromium sandbox, default MongoDB URI), compared by identity — the configuration is read once at
+ *   seccomp profile, Chromium sandbox, extra variables, default MongoDB URI), compared by identity — the configuration is read once at
  *   start and never changed in place (a new one means a new process) — and whether instances get their own database
  *   user (fixed for a reconciler, which owns its memo).
  * There are no namespace-level settings: the namespace's NetworkPolicy is built once per namespace from the

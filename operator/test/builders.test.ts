@@ -7,6 +7,7 @@ import {
   buildLegacyService,
   buildNetworkPolicy,
   buildStatefulSet,
+  RESERVED_INSTANCE_ENV,
   databaseName,
   ipBlocks,
   type NetworkPolicyOptions,
@@ -152,6 +153,25 @@ describe('StatefulSet', () => {
     });
     expect(full.MONGODB_URI).toEqual({ secretKeyRef: { name: 'db', key: 'uri' } });
     expect(full.WEBHOOK_SECRET).toEqual({ secretKeyRef: { name: 'wh', key: 'secret' } });
+  });
+  test("env: the extra variables follow the operator's own, copied; the operator's own names are the reserved ones", () => {
+    const extra = Object.freeze([
+      Object.freeze({ name: 'WEBHOOK_LOG_RETENTION_MS', value: '2160h' }),
+      Object.freeze({ name: 'SMTP_PASSWORD', valueFrom: Object.freeze({ secretKeyRef: Object.freeze({ name: 'mail', key: 'pw' }) }) }),
+    ]);
+    const full = wai({ engine: 'simulated', webhook: { url: 'https://h/x', secretRef: { name: 'wh' }, events: ['message'] } });
+    const vars = buildStatefulSet(full, { ...opts, extraEnv: extra }).spec!.template.spec!.containers[0]!.env!;
+    const own = buildStatefulSet(full, opts).spec!.template.spec!.containers[0]!.env!;
+    expect(vars.slice(0, own.length)).toEqual(own);
+    expect(vars.slice(own.length)).toEqual([
+      { name: 'WEBHOOK_LOG_RETENTION_MS', value: '2160h' },
+      { name: 'SMTP_PASSWORD', valueFrom: { secretKeyRef: { name: 'mail', key: 'pw' } } },
+    ]);
+    // Copies: a change to the desired object (e.g. by a client while applying it) never reaches the configuration.
+    expect(vars[own.length]).not.toBe(extra[0]);
+    expect(Object.isFrozen(vars[own.length + 1]!.valueFrom)).toBe(false);
+    // Every name the operator sets itself is reserved (the configuration refuses an extra variable of that name).
+    expect(own.map((v) => v.name).filter((n) => !RESERVED_INSTANCE_ENV.includes(n))).toEqual([]);
   });
 });
 

@@ -97,6 +97,44 @@ describe('instance NetworkPolicy and pod security from the configuration', () =>
     expect(problems({ EGRESS_MONGODB_POD_SELECTOR: '', INSTANCE_EGRESS_POLICY: 'false' })).toEqual([]);
   });
 
+  it("reads the instances' extra variables; refuses the operator's own names, repeats, and malformed ones", () => {
+    expect(statefulSetOptions(loadConfig({})).extraEnv).toEqual([]);
+    const c = loadConfig({
+      INSTANCE_EXTRA_ENV: JSON.stringify([
+        { name: 'WEBHOOK_LOG_RETENTION_MS', value: '2160h' },
+        { name: 'SEND_RATE_PER_S', value: '2' },
+        { name: 'WEBHOOK_ALLOW_CIDRS', valueFrom: { configMapKeyRef: { name: 'hooks', key: 'cidrs' } } },
+        { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+      ]),
+    });
+    expect(statefulSetOptions(c).extraEnv).toEqual([
+      { name: 'WEBHOOK_LOG_RETENTION_MS', value: '2160h' },
+      { name: 'SEND_RATE_PER_S', value: '2' },
+      { name: 'WEBHOOK_ALLOW_CIDRS', valueFrom: { configMapKeyRef: { name: 'hooks', key: 'cidrs' } } },
+      { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+    ]);
+    const message = (json: string) => {
+      try {
+        loadConfig({ INSTANCE_EXTRA_ENV: json });
+        return '';
+      } catch (err) {
+        return (err as ConfigError).problems.join('\n');
+      }
+    };
+    expect(message('[{"name":"MONGODB_URI","value":"mongodb://elsewhere/"}]')).toMatch(
+      /INSTANCE_EXTRA_ENV.*MONGODB_URI is set by the operator itself/,
+    );
+    expect(message('[{"name":"A","value":"1"},{"name":"A","value":"2"}]')).toMatch(/INSTANCE_EXTRA_ENV.*A is named twice/);
+    expect(message('[{"name":"A","value":"1","valueFrom":{"secretKeyRef":{"name":"s","key":"k"}}}]')).toMatch(
+      /INSTANCE_EXTRA_ENV.*both value and valueFrom/,
+    );
+    expect(message('[{"name":"9LIVES","value":"1"}]')).toMatch(/INSTANCE_EXTRA_ENV.*environment variable name/);
+    expect(message('[{"name":"A","valueFrom":{"secretKeyRef":{"name":"s"}}}]')).toMatch(/INSTANCE_EXTRA_ENV: 0.valueFrom: must be/);
+    expect(message('[{"name":"A","value":1}]')).toMatch(/INSTANCE_EXTRA_ENV/);
+    expect(message('{"A":"1"}')).toMatch(/INSTANCE_EXTRA_ENV/);
+    expect(message('A=1')).toMatch(/INSTANCE_EXTRA_ENV: must be JSON/);
+  });
+
   it('mongoUriPort: the first host port, else 27017', () => {
     expect(mongoUriPort('mongodb://u:p@db.x.svc:27018,db2:27019/app?authSource=admin')).toBe(27018);
     expect(mongoUriPort('mongodb://[::1]:27020/')).toBe(27020);

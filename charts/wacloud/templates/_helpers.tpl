@@ -118,6 +118,8 @@ app.kubernetes.io/component: {{ .component }}
   value: {{ .Values.instances.seccompProfile | toJson | quote }}
 - name: INSTANCE_CHROMIUM_SANDBOX
   value: {{ .Values.instances.chromiumSandbox | quote }}
+- name: INSTANCE_EXTRA_ENV
+  value: {{ .Values.instances.extraEnv | toJson | quote }}
 {{- end }}
 
 {{/* The instances' egress to the api pods on its port: they report their events to its ingest (docs/team.md). */}}

@@ -18,6 +18,7 @@ export {
   CHROMIUM_SANDBOX_ENV,
   DATA_DIR,
   INTERNAL_SECRET_DIR,
+  RESERVED_INSTANCE_ENV,
   RUN_AS,
   buildStatefulSet,
   type ChromiumSandbox,

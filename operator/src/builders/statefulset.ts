@@ -31,12 +31,40 @@ export interface StatefulSetOptions {
   seccompProfile: SeccompProfile;
   /** WACLOUD_CHROMIUM_SANDBOX of the instance: on, off (--no-sandbox) or auto (try the sandbox, else warn and run without). */
   chromiumSandbox: ChromiumSandbox;
+  /**
+   * Variables added to every instance container after the operator's own (INSTANCE_EXTRA_ENV, the chart's
+   * `instances.extraEnv`), e.g. `WEBHOOK_LOG_RETENTION_MS` or `SEND_RATE_PER_S` (instance/README.md); never a name of
+   * {@link RESERVED_INSTANCE_ENV} (the configuration refuses those). Copied, in their order.
+   */
+  extraEnv?: readonly V1EnvVar[];
 }
 
 export type SeccompProfile = { type: 'RuntimeDefault' } | { type: 'Localhost'; localhostProfile: string };
 export type ChromiumSandbox = 'auto' | 'on' | 'off';
 /** The instance's variable that says whether Chromium runs with its sandbox. */
 export const CHROMIUM_SANDBOX_ENV = 'WACLOUD_CHROMIUM_SANDBOX';
+
+/**
+ * The variables the operator sets on the instance container itself, from the resource and its own configuration: an
+ * extra variable of the same name is refused (a container's `env` is a list keyed by name under server-side apply).
+ */
+export const RESERVED_INSTANCE_ENV: readonly string[] = [
+  'INSTANCE_ID',
+  'HOST',
+  'PORT',
+  'INTERNAL_PORT',
+  'METRICS_PORT',
+  'ENGINE',
+  'DATA_DIR',
+  'CHROMIUM_PATH',
+  CHROMIUM_SANDBOX_ENV,
+  'INTERNAL_API_KEY_FILE',
+  'MONGODB_URI',
+  'SIMNET_URL',
+  'WEBHOOK_URL',
+  'WEBHOOK_EVENTS',
+  'WEBHOOK_SECRET',
+];
 
 /** Where the session volume is mounted (DATA_DIR). */
 export const DATA_DIR = '/data';
@@ -79,6 +107,7 @@ function env(wai: WhatsAppInstance, o: StatefulSetOptions): V1EnvVar[] {
         valueFrom: { secretKeyRef: { name: hook.secretRef.name, key: hook.secretRef.key ?? 'secret' } },
       });
   }
+  for (const e of o.extraEnv ?? []) vars.push(structuredClone(e));
   return vars;
 }
 
