@@ -89,6 +89,8 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     flushMs: config.persistFlushMs,
     bufferLimit: config.persistBufferLimit,
     spillFile: spillFilePath(config.dataDir),
+    // Events of inbound messages go to the dispatchers before they are stored (one write each, with the outcome).
+    deferEvents: (target, docs) => (target === 'api' ? apiDispatcher : dispatcher).offerUnstored(docs),
     onEventsStored: ({ events, apiEvents }) => {
       dispatcher.offer(events);
       apiDispatcher.offer(apiEvents);
@@ -137,6 +139,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     guard,
     maxResponseBytes: config.webhookMaxResponseBytes,
     concurrency: config.webhookConcurrency,
+    onRecorded: (ids) => persister.eventsRecorded('tenant', ids),
   });
   // The platform's own subscription (target `api`): every event to the main api's ingest, outside the SSRF guard.
   const apiSubscription = new ApiSubscription(store, () => apiDispatcher.notify());
@@ -155,6 +158,7 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     maxResponseBytes: config.webhookMaxResponseBytes,
     concurrency: 1,
     batching: true, // up to the subscription's `batch` events per POST (webhooks/batch.ts)
+    onRecorded: (ids) => persister.eventsRecorded('api', ids),
   });
   const outbox = new WebhookOutbox(webhooks, persister, apiSubscription);
   const live = new LiveEvents();
@@ -286,11 +290,13 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
       recorder.close();
       // On the timeout, what the database did not take is written to the spill file (replayed by the next start).
       await persister.close(PERSIST_CLOSE_TIMEOUT_MS);
-      // Entries whose messages did not reach MongoDB stay in the journal (and the spill file): replayed next start.
-      journal.close();
-      // Deliveries still running after this are retried by the next start (the outbox keeps them pending).
+      // Deliveries still running after this are retried by the next start (the outbox keeps them pending); the outcomes
+      // stored here release the journal entries of messages whose events were delivered before they were stored.
       await bounded(dispatcher.stop(), STOP_STEP_TIMEOUT_MS, 'webhook dispatcher stop', logger);
       await bounded(apiDispatcher.stop(), STOP_STEP_TIMEOUT_MS, 'api events dispatcher stop', logger);
+      // Entries whose messages, or whose events handed over unstored, did not reach MongoDB stay in the journal (and
+      // the spill file): replayed next start.
+      journal.close();
       await bounded(store.close(), STOP_STEP_TIMEOUT_MS, 'closing the database connection', logger);
     },
   };

@@ -210,6 +210,10 @@ export interface WebhookReceiver {
   received: ReceivedRequest[];
   /** Status codes to answer, in order; 200 once exhausted. */
   script: number[];
+  /** While true, requests are recorded but not answered (until {@link WebhookReceiver.release}). */
+  holding: boolean;
+  /** Stops holding and answers the requests held (their clients may be gone). */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -217,7 +221,18 @@ export interface WebhookReceiver {
 export async function startReceiver(script: number[] = []): Promise<WebhookReceiver> {
   const http = await import('node:http');
   const received: ReceivedRequest[] = [];
-  const r: WebhookReceiver = { url: '', received, script: [...script], close: async () => {} };
+  const held: Array<() => void> = [];
+  const r: WebhookReceiver = {
+    url: '',
+    received,
+    script: [...script],
+    holding: false,
+    release: () => {
+      r.holding = false;
+      for (const answer of held.splice(0)) answer();
+    },
+    close: async () => {},
+  };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -225,7 +240,9 @@ export async function startReceiver(script: number[] = []): Promise<WebhookRecei
       const rawBody = Buffer.concat(chunks).toString('utf8');
       const status = r.script.length ? r.script.shift()! : 200;
       received.push({ headers: req.headers, rawBody, body: JSON.parse(rawBody || 'null'), status });
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'nope');
+      const answer = () => void res.writeHead(status, { 'content-type': 'text/plain' }).end(status < 300 ? 'ok' : 'nope');
+      if (r.holding) held.push(answer);
+      else answer();
     });
   });
   const port = await freePort();

@@ -11,7 +11,7 @@ import type { EngineMessage } from '../src/engines/engine.js';
 import { createMetrics } from '../src/metrics.js';
 import { Persister } from '../src/storage/persistence.js';
 import { toMessageDoc } from '../src/storage/messages.js';
-import { openStore, type Store } from '../src/storage/store.js';
+import { openStore, type OutboxDoc, type Store } from '../src/storage/store.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -156,5 +156,60 @@ describe('persister', () => {
     expect(await store.col.messages.countDocuments({ _id: { $in: ids } })).toBe(7);
     expect(statSync(spill).size).toBe(0);
     await second.close();
+  });
+  test("events of a batch's journaled messages are handed over unstored after their messages; their entries wait for the records", async () => {
+    const committed: number[] = [];
+    const seen: Array<Promise<unknown>> = [];
+    const handed: string[] = [];
+    const p = new Persister({
+      store,
+      logger,
+      batchSize: 500,
+      flushMs: 20,
+      bufferLimit: 1000,
+      spillFile: path.join(dir, 'deferred.ndjson'),
+      // Takes every tenant event but `refused`, and the api's; the messages must be in the database by then.
+      deferEvents: (target, docs) => {
+        const taken = docs.filter((d) => d._id !== 'evt_refused');
+        for (const d of taken) {
+          handed.push(`${target}:${d._id}`);
+          seen.push(store.col.messages.countDocuments({ _id: message(700).id }));
+        }
+        return taken;
+      },
+      onJournaledStored: (seqs) => committed.push(...seqs),
+    });
+    const event = (id: string): OutboxDoc => ({
+      _id: id,
+      event: 'message',
+      payload: { body: id },
+      createdAt: new Date(),
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: new Date(),
+      lockedUntil: null,
+    });
+    p.enqueue({ kind: 'message', doc: toMessageDoc(message(701)), journalSeq: 41 });
+    await p.flush(); // 41 has no event: released with its batch
+    expect(committed).toEqual([41]);
+    p.enqueue({ kind: 'message', doc: toMessageDoc(message(700)), journalSeq: 42 });
+    p.enqueue({ kind: 'event', doc: event('evt_a'), journalSeq: 42 });
+    p.enqueue({ kind: 'event', doc: event('evt_a'), journalSeq: 42 }); // queued twice: handed over once
+    p.enqueue({ kind: 'event', doc: event('evt_a'), target: 'api', journalSeq: 42 });
+    p.enqueue({ kind: 'event', doc: event('evt_refused'), journalSeq: 42 });
+    p.enqueue({ kind: 'event', doc: event('evt_no_entry') }); // not of an inbound message
+    p.enqueue({ kind: 'event', doc: event('evt_earlier'), journalSeq: 41 }); // its message was written in an earlier batch
+    await p.flush();
+    expect(handed).toEqual(['tenant:evt_a', 'api:evt_a']);
+    expect(await Promise.all(seen)).toEqual([1, 1]);
+    const stored = await store.col.outbox.find({ _id: { $in: ['evt_a', 'evt_refused', 'evt_no_entry', 'evt_earlier'] } }).toArray();
+    expect(stored.map((d) => d._id).sort()).toEqual(['evt_earlier', 'evt_no_entry', 'evt_refused']);
+    expect(await store.col.apiOutbox.countDocuments({ _id: 'evt_a' })).toBe(0);
+    expect(committed).toEqual([41]); // 42 waits for evt_a's records, on both outboxes
+    p.eventsRecorded('tenant', ['evt_a']);
+    expect(committed).toEqual([41]);
+    p.eventsRecorded('api', ['evt_a']);
+    expect(committed).toEqual([41, 42]);
+    await p.close();
   });
 });

@@ -125,6 +125,7 @@ export class EventRecorder {
       this.opts.persister.enqueue({ kind: 'message', doc, journalSeq: seq });
       this.#chatTouches.touch(doc.chatId, doc.isGroup, doc.timestamp, doc);
       const view = toMessageView(doc);
+      // Stored before they are delivered (no journal entry named): one delivered before the crash is not sent again.
       if (!doc.fromMe) await this.opts.outbox.queue('message', doc._id, view);
       await this.opts.outbox.queue('message.any', doc._id, view);
     }
@@ -218,17 +219,20 @@ export class EventRecorder {
     const journalSeq = this.#journal(doc);
     this.#remember(this.#recordedIds, m.id, RECORDED_IDS_MAX);
     this.opts.persister.enqueue({ kind: 'message', doc, journalSeq });
-    await this.#announce(doc, m);
+    await this.#announce(doc, m, journalSeq);
   }
 
-  /** Counts, touches the chat, publishes and queues the webhooks of a recorded message. */
-  async #announce(doc: MessageDoc, m: EngineMessage): Promise<void> {
+  /**
+   * Counts, touches the chat, publishes and queues the webhooks of a recorded message (`journalSeq`: its journal
+   * entry, when it has one).
+   */
+  async #announce(doc: MessageDoc, m: EngineMessage, journalSeq?: number): Promise<void> {
     this.opts.metrics.messages.inc({ direction: m.fromMe ? 'out' : 'in' });
     this.#chatTouches.touch(m.chatId, m.isGroup, doc.timestamp, doc);
     const view = toMessageView(doc);
     this.opts.live.publish('message', view);
-    if (!m.fromMe) await this.opts.outbox.queue('message', m.id, view);
-    await this.opts.outbox.queue('message.any', m.id, view);
+    if (!m.fromMe) await this.opts.outbox.queue('message', m.id, view, journalSeq);
+    await this.opts.outbox.queue('message.any', m.id, view, journalSeq);
   }
 
   async #onAck(a: AckEvent): Promise<void> {

@@ -31,12 +31,15 @@ import {
   renameSync,
 } from 'node:fs';
 import path from 'node:path';
-import { BSON, type AnyBulkWriteOperation, type Collection, type Document, type OptionalUnlessRequiredId } from 'mongodb';
+import { BSON, type Collection } from 'mongodb';
+import { bulkWriteChunked, insertIgnoringDuplicates } from './bulk.js';
 import type { Logger } from 'pino';
 import type { Ack } from '../engines/engine.js';
 import type { Metrics } from '../metrics.js';
 import type { ChatDoc, ContactDoc, MessageDoc, OutboxDoc, Store } from './store.js';
+import { JournalHolds, type EventTarget } from './journal-holds.js';
 import { withoutNul } from './nul.js';
+import { countLines, readTail } from './spill-lines.js';
 import { withoutUndefined } from './without-undefined.js';
 
 const { EJSON } = BSON;
@@ -47,7 +50,14 @@ export type PersistOp =
   | { kind: 'ack'; id: string; ack: Ack }
   | { kind: 'contact'; doc: ContactDoc }
   | { kind: 'chat'; doc: ChatDoc }
-  | { kind: 'event'; doc: OutboxDoc; /** `api`: the platform's subscription (`api_outbox`) */ target?: 'api' };
+  | {
+      kind: 'event';
+      doc: OutboxDoc;
+      /** `api`: the platform's subscription (`api_outbox`) */
+      target?: 'api';
+      /** The journal entry of the message the event is of (an inbound message): it may be delivered before it is stored. */
+      journalSeq?: number | undefined;
+    };
 
 export interface PersisterOptions {
   store: Store;
@@ -63,26 +73,21 @@ export interface PersisterOptions {
   bufferLimit: number;
   /** Spill file path (in DATA_DIR so it survives restarts). */
   spillFile: string;
+  /**
+   * Hands events of journaled messages written in the same batch to the dispatchers without storing them, once the
+   * batch's messages are written; returns those taken (each is stored later, once, with its outcome: the dispatcher
+   * calls {@link Persister.eventsRecorded}; its message's journal entry is held until then, `journal-holds.ts`). Those
+   * not taken are stored as pending records. None: every event is stored first.
+   */
+  deferEvents?: ((target: EventTarget, docs: OutboxDoc[]) => OutboxDoc[]) | undefined;
   /** Called after events were stored, with the records newly stored per outbox (the dispatchers take them). */
   onEventsStored?: ((stored: { events: OutboxDoc[]; apiEvents: OutboxDoc[] }) => void) | undefined;
   /**
-   * Called with the journal sequence numbers of the messages of each batch once it is written to MongoDB (the
-   * inbound journal releases them). Never called for operations only kept in the spill file.
+   * Called with the journal sequence numbers of the messages of each batch once it is written to MongoDB, and of those
+   * with events delivered before they were stored once those are stored too (the inbound journal releases them). Never
+   * called for operations only kept in the spill file.
    */
   onJournaledStored?: ((seqs: number[]) => void) | undefined;
-}
-
-const DUPLICATE_KEY = 11000;
-/**
- * Largest bulk update sent in one command: a stock FerretDB v1.24 never answers an `update` command with many
- * statements matching existing documents — 100 or more on SQLite, 50 already on PostgreSQL (20 measured to work) — so
- * bulk writes are chunked below that (wacloud's own FerretDB build no longer has the limit: docs/embedded-database.md).
- */
-export const BULK_CHUNK = 20;
-
-/** bulkWrite in chunks of {@link BULK_CHUNK} operations. */
-async function bulkWriteChunked<T extends Document>(collection: Collection<T>, ops: AnyBulkWriteOperation<T>[]): Promise<void> {
-  for (let i = 0; i < ops.length; i += BULK_CHUNK) await collection.bulkWrite(ops.slice(i, i + BULK_CHUNK), { ordered: false });
 }
 
 export class Persister {
@@ -100,12 +105,21 @@ export class Persister {
   private lateLogged = false;
   private idleWaiters: Array<() => void> = [];
   private beforeCloseHooks: Array<() => void> = [];
+  /** Journal entries held for events delivered before they were stored. */
+  private readonly holds: JournalHolds;
 
   /** @throws RangeError when a size is not a positive integer. */
   constructor(private readonly opts: PersisterOptions) {
     for (const k of ['batchSize', 'bufferLimit'] as const) {
       if (!Number.isInteger(opts[k]) || opts[k] < 1) throw new RangeError(`${k} must be a positive integer`);
     }
+    this.holds = new JournalHolds((seqs) => {
+      try {
+        opts.onJournaledStored?.(seqs);
+      } catch (err) {
+        opts.logger.warn({ err }, 'persistence: releasing journal entries failed');
+      }
+    });
     if (existsSync(opts.spillFile) && statSync(opts.spillFile).size > 0) {
       this.spillPending = countLines(opts.spillFile);
       opts.logger.warn(
@@ -114,6 +128,14 @@ export class Persister {
       );
       this.schedule(0);
     }
+  }
+
+  /**
+   * Events `ids` of `target` handed over by {@link PersisterOptions.deferEvents} now have a record (their outcome, or a
+   * pending one): their messages' journal entries are released once nothing else holds them.
+   */
+  eventsRecorded(target: EventTarget, ids: readonly string[]): void {
+    this.holds.recorded(target, ids);
   }
 
   /** Number of operations not yet written (memory and spill file). */
@@ -294,18 +316,28 @@ export class Persister {
     this.opts.logger.info('persistence: spill file drained');
   }
 
-  /** Hands the journal sequence numbers of a written batch to {@link PersisterOptions.onJournaledStored}. */
+  /** Releases the journal entries of a written batch's messages (those holding events later, {@link JournalHolds}). */
   private releaseJournaled(batch: PersistOp[]): void {
-    const hook = this.opts.onJournaledStored;
-    if (!hook) return;
     const seqs: number[] = [];
     for (const op of batch) if (op.kind === 'message' && op.journalSeq !== undefined) seqs.push(op.journalSeq);
-    if (seqs.length === 0) return;
-    try {
-      hook(seqs);
-    } catch (err) {
-      this.opts.logger.warn({ err }, 'persistence: releasing journal entries failed');
-    }
+    if (seqs.length) this.holds.written(seqs);
+  }
+
+  /**
+   * Of `ops` (one outbox's events of a batch whose messages are written), those to store now: the others were taken by
+   * {@link PersisterOptions.deferEvents} (events of journaled messages of this batch), their entries held, or are held
+   * already (a batch written again, an event queued twice): each of those gets its record from the dispatcher.
+   */
+  private toStore(target: EventTarget, ops: Extract<PersistOp, { kind: 'event' }>[], journaled: Set<number>): OutboxDoc[] {
+    const docs = ops.map((o) => stripUndefined(o.doc));
+    const defer = this.opts.deferEvents;
+    const seqs = new Map<string, number>();
+    for (const o of ops) if (o.journalSeq !== undefined && journaled.has(o.journalSeq)) seqs.set(o.doc._id, o.journalSeq);
+    if (!defer || seqs.size === 0) return docs;
+    const fresh = new Map<string, OutboxDoc>(); // each event once
+    for (const d of docs) if (seqs.has(d._id) && !this.holds.has(target, d._id) && !fresh.has(d._id)) fresh.set(d._id, d);
+    for (const d of defer(target, [...fresh.values()])) this.holds.hold(target, d._id, seqs.get(d._id)!);
+    return docs.filter((d) => !this.holds.has(target, d._id));
   }
 
   private schedule(delayMs: number): void {
@@ -365,11 +397,13 @@ export class Persister {
     const acks = new Map<string, Ack>();
     const contacts = new Map<string, ContactDoc>();
     const chats = new Map<string, ChatDoc>();
-    const events: OutboxDoc[] = [];
-    const apiEvents: OutboxDoc[] = [];
+    const events: Extract<PersistOp, { kind: 'event' }>[] = [];
+    const apiEvents: Extract<PersistOp, { kind: 'event' }>[] = [];
+    const journaled = new Set<number>();
     for (const op of batch) {
       switch (op.kind) {
         case 'message': {
+          if (op.journalSeq !== undefined) journaled.add(op.journalSeq);
           const prev = messages.get(op.doc._id);
           messages.set(
             op.doc._id,
@@ -390,7 +424,7 @@ export class Persister {
           chats.set(op.doc._id, { ...chats.get(op.doc._id), ...stripUndefined(op.doc) } as ChatDoc);
           break;
         case 'event':
-          (op.target === 'api' ? apiEvents : events).push(op.doc);
+          (op.target === 'api' ? apiEvents : events).push(op);
           break;
       }
     }
@@ -425,71 +459,24 @@ export class Persister {
         [...chats.values()].map(({ _id, ...rest }) => ({ updateOne: { filter: { _id }, update: { $set: rest }, upsert: true } })),
       );
     }
-    // The two outboxes at once (each after the messages its events refer to).
-    const [tenant, api] = await Promise.all([insertNew(store.col.outbox, events), insertNew(store.col.apiOutbox, apiEvents)]);
-    if (events.length || apiEvents.length) this.opts.onEventsStored?.({ events: tenant, apiEvents: api });
+    // The two outboxes at once (each after the messages its events refer to); events of this batch's journaled messages
+    // may be handed over unstored instead.
+    const [tenantDocs, apiDocs] = [this.toStore('tenant', events, journaled), this.toStore('api', apiEvents, journaled)];
+    const [tenant, api] = await Promise.all([insertNew(store.col.outbox, tenantDocs), insertNew(store.col.apiOutbox, apiDocs)]);
+    if (tenantDocs.length || apiDocs.length) this.opts.onEventsStored?.({ events: tenant, apiEvents: api });
   }
 }
 
-/** Stores `docs` (as {@link stripUndefined} makes them) unless already there; returns the records newly stored. */
+/** Stores `docs` (as {@link stripUndefined} made them) unless already there; returns the records newly stored. */
 async function insertNew(collection: Collection<OutboxDoc>, docs: OutboxDoc[]): Promise<OutboxDoc[]> {
   if (!docs.length) return [];
-  const stored = docs.map(stripUndefined);
-  const dups = new Set(await insertIgnoringDuplicates(collection, stored));
-  return dups.size ? stored.filter((d) => !dups.has(d)) : stored;
-}
-
-/** insertMany(ordered: false); returns the documents that already existed (duplicate `_id`). */
-async function insertIgnoringDuplicates<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<T[]> {
-  try {
-    await collection.insertMany(docs as OptionalUnlessRequiredId<T>[], { ordered: false });
-    return [];
-  } catch (err) {
-    const e = err as { code?: number; writeErrors?: Array<{ index: number; code: number }> | { index: number; code: number } };
-    const writeErrors = Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : [];
-    if (writeErrors.length === 0 || writeErrors.some((w) => w.code !== DUPLICATE_KEY)) throw err;
-    return writeErrors.map((w) => docs[w.index]!);
-  }
+  const dups = new Set(await insertIgnoringDuplicates(collection, docs));
+  return dups.size ? docs.filter((d) => !dups.has(d)) : docs;
 }
 
 /** `o` as stored: undefined fields dropped, NUL in text replaced (`nul.ts`); `o` itself when neither is there. */
 function stripUndefined<T extends object>(o: T): T {
   return withoutNul(withoutUndefined(o));
-}
-
-/** The bytes of `file` from `offset` to its end. */
-function readTail(file: string, offset: number): Buffer {
-  const fd = openSync(file, 'r');
-  try {
-    const size = fstatSync(fd).size;
-    const buf = Buffer.alloc(Math.max(0, size - offset));
-    let pos = 0;
-    while (pos < buf.length) {
-      const n = readSync(fd, buf, pos, buf.length - pos, offset + pos);
-      if (n === 0) break;
-      pos += n;
-    }
-    return buf.subarray(0, pos);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function countLines(file: string): number {
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(1024 * 1024);
-    let n = 0;
-    let pos = 0;
-    for (;;) {
-      const read = readSync(fd, buf, 0, buf.length, pos);
-      if (read === 0) return n;
-      for (let i = 0; i < read; i++) if (buf[i] === 10) n++;
-      pos += read;
-    }
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Default spill file inside the data directory. */

@@ -3,17 +3,12 @@
  * (collection `groups`, one per group, keyed by its id), and the history import's insert-or-ignore of messages. Every
  * write is idempotent: a sync repeated after a reconnect rewrites the same records and inserts no message twice.
  */
-import type { AnyBulkWriteOperation, Collection, Document } from 'mongodb';
+import type { AnyBulkWriteOperation } from 'mongodb';
 import type { EngineChat, EngineContact } from '../engines/engine.js';
 import type { EngineGroup, EngineGroupParticipant } from '../engines/engine-sync.js';
-import { BULK_CHUNK } from './persistence.js';
+import { bulkWriteChunked } from './bulk.js';
 import { withoutUndefined } from './without-undefined.js';
 import type { ChatDoc, ContactDoc, MessageDoc, Store } from './store.js';
-
-/** `bulkWrite(ops)` in commands of at most {@link BULK_CHUNK} operations (FerretDB v1 stalls on larger updates). */
-async function bulkWriteChunked<T extends Document>(col: Collection<T>, ops: AnyBulkWriteOperation<T>[]): Promise<void> {
-  for (let i = 0; i < ops.length; i += BULK_CHUNK) await col.bulkWrite(ops.slice(i, i + BULK_CHUNK), { ordered: false });
-}
 
 /** A stored group: its metadata as the engine last reported it. */
 export interface GroupDoc {

@@ -2,8 +2,10 @@
  * Webhook delivery from the durable outbox: at-least-once, in MongoDB so undelivered events survive
  * restarts and crashes.
  *
- * - Events reach the workers two ways: handed over by the persister right after it stored them ({@link offer}, no
- *   read back), and claimed from the outbox (the oldest due first, {@link CLAIM_LIMIT} per read, served by the
+ * - Events reach the workers three ways: handed over by the persister right after it stored them ({@link offer}, no
+ *   read back); handed over unstored ({@link offerUnstored}: events of inbound messages, whose journal entries are
+ *   held until each has a record — stored once, with its outcome: a delivered event costs one insert, or none on the
+ *   api target); and claimed from the outbox (the oldest due first, {@link CLAIM_LIMIT} per read, served by the
  *   `(status, nextAttemptAt)` index) at start, when notified (a test event, a replay, a new receiver), when retries
  *   fall due, when offers were refused, and every poll interval. Claims are held in memory (one instance process owns
  *   its database): a crash loses the claims, never the events, which stay `pending` until their outcome is stored.
@@ -60,6 +62,11 @@ export interface DispatcherOptions {
   guard: Pick<WebhookGuard, 'target'>;
   /** Bytes of a receiver's answer read at most. */
   maxResponseBytes: number;
+  /**
+   * Called with the ids of events handed over unstored ({@link WebhookDispatcher.offerUnstored}) once they have a
+   * record (their outcome, or a pending one), or none because delivered on the api target.
+   */
+  onRecorded?: ((ids: string[]) => void) | undefined;
   /** Parallel deliveries and connections per receiver (default 64; the api target uses 1, keeping its events in order). */
   concurrency?: number;
   /** Longest idle sleep between polls, ms. */
@@ -82,6 +89,8 @@ export class WebhookDispatcher {
   private queue: OutboxDoc[] = [];
   /** Ids claimed in memory: queued, being delivered, or their outcome not yet stored. */
   private readonly inFlight = new Set<string>();
+  /** Ids of events in memory that have no record in the outbox yet ({@link offerUnstored}). */
+  private readonly unstored = new Set<string>();
   /** Ids whose outcome was stored, with when (Date.now()): a claim read that began earlier may still see them due. */
   private readonly recentlyDone = new Map<string, number>();
   private workers: Promise<void>[] = [];
@@ -102,10 +111,13 @@ export class WebhookDispatcher {
   constructor(private readonly opts: DispatcherOptions) {
     this.marks = new MarkWriter(this.outbox as mongoose.mongo.Collection<OutboxDoc>, opts.logger, (ids) => {
       const now = Date.now();
+      const recorded: string[] = [];
       for (const id of ids) {
         this.inFlight.delete(id);
         this.recentlyDone.set(id, now);
+        if (this.unstored.delete(id)) recorded.push(id);
       }
+      if (recorded.length) opts.onRecorded?.(recorded);
     });
   }
 
@@ -159,15 +171,39 @@ export class WebhookDispatcher {
   }
 
   /**
+   * Takes events that have no record in the outbox (each then gets one once, with its outcome: see
+   * {@link DispatcherOptions.onRecorded}); returns those taken — none when stopped, none already in memory, and no more
+   * than {@link MAX_IN_MEMORY} held in all (the caller stores the others).
+   */
+  offerUnstored(docs: readonly OutboxDoc[]): OutboxDoc[] {
+    if (this.stopped) return [];
+    const taken: OutboxDoc[] = [];
+    for (const d of docs) {
+      if (this.inFlight.size >= MAX_IN_MEMORY) break;
+      if (this.inFlight.has(d._id) || this.recentlyDone.has(d._id)) continue;
+      this.inFlight.add(d._id);
+      this.unstored.add(d._id);
+      this.queue.push(d);
+      taken.push(d);
+    }
+    if (taken.length) this.wakeWorkers();
+    return taken;
+  }
+
+  /**
    * Stops claiming; in-flight deliveries finish and their outcomes are written (those not written within the
-   * caller's bound are delivered again by the next start); events claimed but not attempted are released.
+   * caller's bound are delivered again by the next start); events claimed but not attempted are released — those
+   * handed over unstored too: their messages' journal entries, still held, bring them back at the next start.
    */
   async stop(): Promise<void> {
     this.stopped = true;
     this.feederWake?.();
     this.wakeWorkers();
     await Promise.all([...this.workers, this.feeder]);
-    for (const d of this.queue.splice(0)) this.inFlight.delete(d._id);
+    for (const d of this.queue.splice(0)) {
+      this.inFlight.delete(d._id);
+      this.unstored.delete(d._id);
+    }
     await this.marks.close();
   }
 
@@ -187,10 +223,15 @@ export class WebhookDispatcher {
       if (this.queue.length < this.lowWater && this.backlog) this.feederWake?.();
       try {
         const marks = size === null ? [await this.attempt(docs[0]!)] : await this.attemptBatch(docs);
-        for (const m of marks) this.marks.add(m);
+        for (const m of marks) this.marks.add(this.unstored.has(m.doc._id) ? { ...m, unstored: true } : m);
       } catch (err) {
-        // Not attempted: the next claim reads them again (those put back in the queue stay claimed).
-        for (const d of docs) if (!this.queue.includes(d)) this.inFlight.delete(d._id);
+        // Not attempted: the next claim reads them again (those put back in the queue stay claimed); those without a
+        // record are stored as they are (pending) first.
+        for (const d of docs) {
+          if (this.queue.includes(d)) continue;
+          if (this.unstored.has(d._id)) this.marks.add({ doc: d, unstored: true });
+          else this.inFlight.delete(d._id);
+        }
         this.opts.logger.warn({ err: (err as Error).message }, 'webhook dispatcher: delivery not attempted');
         await new Promise((r) => setTimeout(r, this.opts.pollMs ?? 1_000));
       }

@@ -11,6 +11,10 @@
  * - deletions select the chunk's records by `status` and the range of their `nextAttemptAt` (the claim index, which
  *   FerretDB pushes down to PostgreSQL) with `_id: {$in}` applied on top (a stock FerretDB does not push `$in` down
  *   and would read the whole collection; wacloud's build does: docs/embedded-database.md), {@link DELETE_CHUNK} at a time;
+ * - an event delivered before it was stored (`unstored`: of an inbound message, see the dispatcher) is inserted once
+ *   with its outcome — nothing to delete — or, delivered to the api outbox, not written at all; rescheduled or failed,
+ *   it is inserted with its outcome too, then updated like the others below (a record stored meanwhile is kept, and
+ *   updated);
  * - a rescheduled or failed record (rare; its record must never be missing) → `bulkWrite` of `updateOne({_id})`
  *   statements, {@link BULK_CHUNK} per command (a stock FerretDB on PostgreSQL never answers an update command with 50
  *   statements matching existing documents).
@@ -20,7 +24,7 @@
  */
 import type mongoose from 'mongoose';
 import type { Logger } from 'pino';
-import { BULK_CHUNK } from '../storage/persistence.js';
+import { BULK_CHUNK } from '../storage/bulk.js';
 import type { OutboxDoc } from '../storage/store.js';
 
 const DUPLICATE_KEY = 11000;
@@ -43,6 +47,8 @@ export interface Mark {
   set?: Record<string, unknown>;
   /** Store `set` by replacing the record (delivered: see the module's notes), not by an update. */
   replace?: boolean;
+  /** The event has no record yet (handed over unstored): inserted, never deleted. */
+  unstored?: boolean;
 }
 
 export class MarkWriter {
@@ -134,8 +140,10 @@ export class MarkWriter {
   }
 
   private async write(marks: Mark[]): Promise<void> {
-    const removed = marks.filter((m) => m.remove || m.replace);
-    const updated = marks.filter((m) => !m.remove && !m.replace);
+    const fresh = marks.filter((m) => m.unstored && !m.remove).map((m) => ({ ...m.doc, ...m.set }) as OutboxDoc);
+    for (let i = 0; i < fresh.length; i += DELETE_CHUNK) await insertKeepingExisting(this.outbox, fresh.slice(i, i + DELETE_CHUNK));
+    const removed = marks.filter((m) => !m.unstored && (m.remove || m.replace));
+    const updated = marks.filter((m) => !m.remove && !m.replace && m.set);
     for (let i = 0; i < removed.length; i += DELETE_CHUNK) {
       const chunk = removed.slice(i, i + DELETE_CHUNK);
       await this.outbox.deleteMany(selectClaimed(chunk));
