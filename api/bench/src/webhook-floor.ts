@@ -3,17 +3,18 @@
  * the durable minimum is done, by one plain Node process (full V8 tiers, the driver, undici), in the instance's own
  * database next to its collections and with the same indexes:
  *
- * 1. store each inbound message and its event (`insertMany` of {@link CHUNK} messages, then of their {@link CHUNK}
- *    events; copies of a real stored message and outbox record of the burst, new ids);
- * 2. POST each event, signed as the instance signs (HMAC-SHA256 over `<timestamp>.<body>`), {@link CONCURRENCY} at
- *    once over keep-alive connections, as soon as its chunk is stored (storing the next chunk meanwhile);
- * 3. store the outcomes as the instance's cheapest way does (`webhooks/marks.ts`: `deleteMany` of a chunk's records
- *    by status, `nextAttemptAt` range and `_id`, then `insertMany` of them as delivered).
+ * 1. store each inbound message (`insertMany` of {@link CHUNK} messages; copies of a real stored message of the burst,
+ *    new ids);
+ * 2. POST its event, signed as the instance signs (HMAC-SHA256 over `<timestamp>.<body>`), {@link CONCURRENCY} at
+ *    once over keep-alive connections, as soon as its message's chunk is stored (storing the next chunk meanwhile);
+ * 3. store each event once, with its outcome (`insertMany` of {@link CHUNK} delivered records, copies of a real outbox
+ *    record of the burst) — the instance's way since events are delivered before they are stored (2026-12-05; until
+ *    then the floor stored each event pending first, then deleted it and inserted it as delivered).
  *
- * Nothing else: no WebSocket from the network, no chat or contact upserts, no events for the api, no logs or metrics.
- * Its deliveries/s (distinct events at the receiver / last arrival − start, the platform's own definition) is the most
- * a platform storing its messages and events on this server could deliver here; if it is below the goal's share of the
- * receiver's rate, that goal cannot be met on this machine with this server.
+ * Nothing else: no WebSocket from the network, no journal, no chat or contact upserts, no events for the api, no logs
+ * or metrics. Its deliveries/s (distinct events at the receiver / last arrival − start, the platform's own definition)
+ * is the most a platform storing its messages and a record of each delivery on this server could deliver here; if it
+ * is below the goal's share of the receiver's rate, that goal cannot be met on this machine with this server.
  */
 import { createHmac } from 'node:crypto';
 import mongoose from 'mongoose';
@@ -89,6 +90,8 @@ export async function idealFanOut(
           const n = Math.min(CHUNK, events - i);
           const now = new Date();
           const msgs = Array.from({ length: n }, (_, k) => ({ ...template.message, _id: `${tag}-m${i + k}`, createdAt: now }));
+          await messages.insertMany(msgs, { ordered: false });
+          // Their events, in memory until delivered (stored once, with the outcome, below).
           const evs = Array.from({ length: n }, (_, k) => ({
             ...template.event,
             _id: `${tag}-e${i + k}`,
@@ -98,7 +101,6 @@ export async function idealFanOut(
             nextAttemptAt: now,
             lockedUntil: null,
           }));
-          await Promise.all([messages.insertMany(msgs, { ordered: false }), outbox.insertMany(evs, { ordered: false })]);
           queue.push(...evs);
           wake();
         }
@@ -145,12 +147,6 @@ export async function idealFanOut(
     const writeMarks = async (all: boolean): Promise<void> => {
       while (marks.length >= CHUNK || (all && marks.length > 0)) {
         const chunk = marks.splice(0, CHUNK);
-        const times = chunk.map((m) => (m.nextAttemptAt as Date).getTime());
-        await outbox.deleteMany({
-          status: 'pending',
-          nextAttemptAt: { $gte: new Date(Math.min(...times)), $lte: new Date(Math.max(...times)) },
-          _id: { $in: chunk.map((m) => m._id) },
-        });
         await outbox.insertMany(chunk, { ordered: false });
         outcomes += chunk.length;
       }

@@ -261,7 +261,7 @@ export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void
     const load = `load average ${os.loadavg()[0]!.toFixed(1)} (1 min) at the end, ${loadAtBurst} at the burst`;
     const floor = `the instance's ingest alone (same burst without the tenant's webhook until its last message is stored, before and after): ${before.rate.toFixed(0)} and ${after.rate.toFixed(0)} messages/s (${(ingestMs / 1000).toFixed(1)} s on average), ${(perSec / ingestRate).toFixed(2)}× of it delivered`;
 
-    const idealNote = `the ideal fan-out (each message and event stored, POSTed signed, outcome stored; ${o.messages} at once by one plain process on the same server, webhook-floor.ts): ${ideal.rate.toFixed(0)} deliveries/s (${(ideal.ms / 1000).toFixed(1)} s, outcomes stored at ${(ideal.storedMs / 1000).toFixed(1)} s) = ${(ideal.rate / plainRate).toFixed(2)}× the receiver; the platform ${(perSec / ideal.rate).toFixed(2)}× of it`;
+    const idealNote = `the ideal fan-out (each message stored, its event POSTed signed, then stored once with its outcome; ${o.messages} at once by one plain process on the same server, webhook-floor.ts): ${ideal.rate.toFixed(0)} deliveries/s (${(ideal.ms / 1000).toFixed(1)} s, outcomes stored at ${(ideal.storedMs / 1000).toFixed(1)} s) = ${(ideal.rate / plainRate).toFixed(2)}× the receiver; the platform ${(perSec / ideal.rate).toFixed(2)}× of it`;
     console.log(`webhooks — ${o.messages} inbound messages in one burst → webhook deliveries to a local receiver`);
     console.log(
       `  delivered ${distinct} distinct events (${duplicated} duplicated, ${lost} ${complete ? 'lost' : 'not yet delivered'}) in ${((lastAt - t0) / 1000).toFixed(1)} s: ${perSec.toFixed(0)} deliveries/s`,
