@@ -51,6 +51,8 @@ export interface Platform {
   mongoKind: string;
   /** The instance's own database on that server (the bench's credentials), e.g. to watch its outboxes. */
   instanceDbUri: string;
+  /** The api's database (e.g. to watch what its ingest took). */
+  apiDbUri: string;
   call(base: string, method: string, p: string, o?: { token?: string; body?: unknown }): Promise<Call>;
   simnet(p: string, body?: unknown): Promise<Call>;
   stop(): Promise<void>;
@@ -105,6 +107,7 @@ export async function startPlatform(log: (line: string) => void, apiEnv: NodeJS.
     const simnetUrl = `http://127.0.0.1:${simPort}`;
     const port = await freePort();
     const metricsPort = await freePort();
+    const apiDbUri = mongo.dbUri(uniqueDbName('bench'));
     const api = startProcess({
       command: process.execPath,
       args: [path.join(apiDir, 'dist', 'main.js')],
@@ -115,7 +118,7 @@ export async function startPlatform(log: (line: string) => void, apiEnv: NodeJS.
         HOST: '127.0.0.1',
         METRICS_PORT: String(metricsPort),
         METRICS_HOST: '127.0.0.1',
-        MONGODB_URI: mongo.dbUri(uniqueDbName('bench')),
+        MONGODB_URI: apiDbUri,
         JWT_SECRET: 'bench-jwt-secret-0123456789abcdef-0123456789',
         PROVIDER: 'process',
         ENGINE: 'simulated',
@@ -174,6 +177,7 @@ export async function startPlatform(log: (line: string) => void, apiEnv: NodeJS.
       mongoKind: mongo.kind,
       // The process provider's database of an instance (api/src/providers/shared/database.ts instanceDatabaseName).
       instanceDbUri: mongo.dbUri(`wacloud_inst_${instanceId.replace(/[^A-Za-z0-9_]/g, '_')}`),
+      apiDbUri,
       call,
       simnet: (p, body) => call(simnetUrl, 'POST', p, { body }),
       stop,
