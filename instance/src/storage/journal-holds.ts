@@ -19,7 +19,7 @@ export class JournalHolds {
   /** @param commit releases journal entries (the journal's `committed`) */
   constructor(private readonly commit: (seqs: number[]) => void) {}
 
-  /** Events held now. */
+  /** Events held now (for tests and metrics). */
   get size(): number {
     return this.#seqOf.size;
   }

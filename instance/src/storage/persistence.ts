@@ -32,11 +32,11 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { BSON, type Collection } from 'mongodb';
+import { bulkWriteChunked, insertIgnoringDuplicates } from './bulk.js';
 import type { Logger } from 'pino';
 import type { Ack } from '../engines/engine.js';
 import type { Metrics } from '../metrics.js';
 import type { ChatDoc, ContactDoc, MessageDoc, OutboxDoc, Store } from './store.js';
-import { bulkWriteChunked, insertIgnoringDuplicates } from './bulk.js';
 import { JournalHolds, type EventTarget } from './journal-holds.js';
 import { withoutNul } from './nul.js';
 import { countLines, readTail } from './spill-lines.js';
