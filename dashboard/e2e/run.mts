@@ -10,100 +10,43 @@
  * (or CHROMIUM_PATH). Prints `e2e: N passed, N failed`; exit status 1 on any failure.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { LOCALE_PAGES, norm, type LocaleExpectations } from './locales.mts';
+import { chromium, type Browser, type BrowserContext } from 'playwright-core';
 import { freePort, startMongo, startProcess, waitForPort, type ManagedProcess, type MongoServer } from '@wacloud/testenv';
-import { webhookSteps } from './webhooks.mts';
 import { TEST_CHROMIUM_ARGS } from './chromium-args.mts';
 import { contactSteps, createWhatsAppCustomers } from './contacts.mts';
+import {
+  assert,
+  failOutsideSteps,
+  json,
+  killLeftovers,
+  printDiagnostics,
+  resetShots,
+  results,
+  shot,
+  shotsDir,
+  step,
+  STEP_TIMEOUT,
+  until,
+  useCachedFerret,
+  usePage,
+} from './harness.mts';
 import { inboxSteps } from './inbox.mts';
+import { instanceSteps } from './instance-steps.mts';
+import { localeSteps } from './locale-steps.mts';
+import { webhookSteps } from './webhooks.mts';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dashboardDir = path.resolve(here, '..');
 const repo = path.resolve(dashboardDir, '..');
 const distDir = path.join(dashboardDir, 'dist', 'dashboard', 'browser');
-const shotsDir = process.env.E2E_SCREENSHOTS_DIR ?? path.join(dashboardDir, 'e2e-screenshots');
 const chromePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const STEP_TIMEOUT = 30_000;
 const PASSWORD = 'correct horse battery staple';
 const OWNER_PHONE = '15550001111';
 const PEER_PHONE = '15550002222';
-
-let passed = 0;
-let failed = 0;
-let broken = false;
-const failures: string[] = [];
-
-/**
- * Runs one named check; after a failure the rest are reported as failed without running (they depend on it), unless
- * the check is `independent` (it neither depends on nor breaks the others).
- */
-async function step(name: string, fn: () => Promise<void>, o: { independent?: boolean } = {}): Promise<void> {
-  if (broken && !o.independent) {
-    failed++;
-    console.log(`  - ${name} (not run: an earlier step failed)`);
-    return;
-  }
-  const t0 = Date.now();
-  try {
-    await fn();
-    passed++;
-    console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
-  } catch (err) {
-    failed++;
-    if (!o.independent) broken = true;
-    failures.push(name);
-    console.log(`  ✗ ${name}\n    ${(err as Error).stack ?? err}`.replace(/\n/g, '\n    '));
-    await shot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`).catch(() => undefined);
-  }
-}
-
-function assert(cond: unknown, message: string): asserts cond {
-  if (!cond) throw new Error(message);
-}
-
-let page: Page | undefined;
-async function shot(name: string): Promise<void> {
-  if (!page) return;
-  await page.screenshot({ path: path.join(shotsDir, `${name}.png`), fullPage: true });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = STEP_TIMEOUT): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-async function json(url: string, init?: RequestInit): Promise<{ status: number; body: any }> {
-  const res = await fetch(url, { ...init, headers: { 'content-type': 'application/json', ...(init?.headers ?? {}) } });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-/** Local convenience: without `make tools` links, use the FerretDB that scripts/tools.sh cached outside the clone. */
-function useCachedFerret(): void {
-  if (process.env.MONGODB_URI || process.env.WACLOUD_TOOLS_DIR) return;
-  const cache = path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'wacloud', 'tools');
-  if (!existsSync(cache)) return;
-  const dir = readdirSync(cache)
-    .filter((d) => d.startsWith('ferretdb-'))
-    .sort()
-    .pop();
-  if (dir && existsSync(path.join(cache, dir, 'wacloud-ferretdb'))) process.env.PATH = `${process.env.PATH}:${path.join(cache, dir)}`;
-}
 
 async function main(): Promise<number> {
   useCachedFerret();
@@ -111,8 +54,7 @@ async function main(): Promise<number> {
   for (const f of ['api/dist/main.js', 'instance/dist/main.js', 'simnet/dist/main.js', 'testenv/dist/index.js'])
     assert(existsSync(path.join(repo, f)), `missing ${f}: run \`npm run build\` at the repo root`);
   assert(existsSync(chromePath), `no Chromium at ${chromePath} (set CHROMIUM_PATH)`);
-  rmSync(shotsDir, { recursive: true, force: true });
-  mkdirSync(shotsDir, { recursive: true });
+  resetShots();
 
   let mongo: MongoServer | undefined;
   let simnet: ManagedProcess | undefined;
@@ -163,7 +105,7 @@ async function main(): Promise<number> {
         PROCESS_DATA_ROOT: dataRoot,
         DASHBOARD_DIR: distDir,
         WEBHOOK_ALLOW_CIDRS: '127.0.0.1/32', // the webhook steps' receiver listens on loopback
-        LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'warn',
+        LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? 'info', // its output's tail is printed after a failure
       },
     });
     await Promise.race([
@@ -187,15 +129,15 @@ async function main(): Promise<number> {
     const contextOptions = { viewport: { width: 1280, height: 900 }, baseURL: apiUrl, locale: 'en-US', timezoneId: 'UTC' };
     const context = await browser.newContext(contextOptions);
     await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: apiUrl }).catch(() => undefined);
-    page = await context.newPage();
-    page.setDefaultTimeout(STEP_TIMEOUT);
-    page.on('console', (m) => {
+    const p = await context.newPage();
+    usePage(p);
+    p.setDefaultTimeout(STEP_TIMEOUT);
+    p.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());
     });
     // Every WebSocket the dashboard opens (its live streams authenticate with single-use tickets, never a token).
     const socketUrls: string[] = [];
-    page.on('websocket', (ws) => socketUrls.push(ws.url()));
-    const p = page;
+    p.on('websocket', (ws) => socketUrls.push(ws.url()));
     const nav = (name: string) => p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
     const email = `e2e-${Date.now()}@example.com`;
     const readToken = () =>
@@ -269,192 +211,16 @@ async function main(): Promise<number> {
       assert(/\/wallet$/.test(p.url()), `after reload at ${p.url()}`);
     });
 
-    await step(
-      'the user creates an instance (price and balance shown first), logs it in at once (starting, then Log in), and it runs',
-      async () => {
-        await nav('Instances').click();
-        await p.getByTestId('balance').getByText('$50.00').waitFor();
-        await p.getByLabel('Name').fill('Support line');
-        await p.getByRole('button', { name: 'Create instance' }).click();
-        const card = p.locator('li.instance', { hasText: 'Support line' });
-        await card.waitFor();
-        instanceId = (await card.getAttribute('data-instance-id')) ?? undefined;
-        assert(instanceId, 'no instance id on the card');
-        // At once, while its process starts: the page shows it starting and enables Log in as soon as it answers (the
-        // click waits for that); the login through the gateway gets the QR, no 503 (the console check at the end).
-        await p.goto(`/instances/${instanceId}`);
-        const starting = await p.getByTestId('instance-starting').isVisible();
-        console.log(`e2e: the instance page showed the starting note: ${starting}`);
-        await p.getByRole('button', { name: 'Log in', exact: true }).click({ timeout: 60_000 });
-        await p.getByTestId('qr-image').waitFor();
-        assert(
-          socketUrls.some((u) => /\/api\/v1\/events\?ticket=wst_/.test(u)),
-          `no ticket stream among ${socketUrls.join(' ')}`,
-        );
-        assert(!socketUrls.some((u) => /token=/.test(u)), `a WebSocket URL carries a token: ${socketUrls.join(' ')}`);
-        await nav('Instances').click();
-        await card.getByText('Running').waitFor({ timeout: 60_000 });
-        await shot('04-instances');
-      },
-    );
-
-    await step('the wallet lists the charge with its period', async () => {
-      await nav('Wallet').click();
-      await p.getByText(/Period .* → /).waitFor();
-      await p.getByRole('cell', { name: '-$15.00' }).waitFor();
-      await shot('05-wallet');
-    });
-
-    await step('the instance page shows the live QR; scanning it through simnet makes the session WORKING', async () => {
-      await p.goto(`/instances/${instanceId}`);
-      await p.getByRole('heading', { name: 'WhatsApp session' }).waitFor();
-      // The login begun right after creating goes on: the stream sends its current QR on connect.
-      await p.getByTestId('qr-image').waitFor();
-      const qr = (await p.getByTestId('qr-raw').textContent())?.trim();
-      assert(qr, 'no QR text on the page');
-      await shot('06-instance-qr');
-      const scan = await json(`${simnetUrl}/hooks/scan`, {
-        method: 'POST',
-        body: JSON.stringify({ qr, phone: OWNER_PHONE, pushname: 'Owner' }),
-      });
-      assert(scan.status === 200, `scan: ${scan.status} ${JSON.stringify(scan.body)}`);
-      await p.getByTestId('session-state').getByText('WORKING').waitFor();
-      await p.getByText(`+${OWNER_PHONE}`).waitFor();
-    });
-
-    await step('a screenshot of the session loads as an image', async () => {
-      await p.getByRole('button', { name: 'Take a screenshot' }).click();
-      const img = p.getByTestId('screenshot');
-      await img.waitFor();
-      await until('the screenshot to decode', () => img.evaluate((el: HTMLImageElement) => el.complete && el.naturalWidth > 0));
-      await shot('07-instance-working');
-    });
-
-    const createToken = async (name: string, perm: 'r' | 'w' | 'rw') => {
-      await p.getByLabel('Name').fill(name);
-      await p.locator('#token-perm').selectOption(perm);
-      await p.getByRole('button', { name: 'Create token' }).click();
-      const plaintext = await p.getByTestId('token-plaintext').inputValue();
-      assert(plaintext.startsWith('wai_'), `token plaintext ${plaintext.slice(0, 8)}…`);
-      return plaintext;
-    };
-
-    let readerToken = '';
-    let writerToken = '';
-    await step('the tokens page creates an r token and a w token (plaintext shown once) that work', async () => {
-      await p.getByRole('link', { name: 'Access tokens' }).click();
-      await p.getByRole('heading', { name: 'Access tokens' }).waitFor();
-      await p.getByText('No tokens yet.').waitFor();
-      readerToken = await createToken('reader', 'r');
-      await p.getByRole('button', { name: 'Copy' }).click();
-      await shot('08-tokens-created');
-      await p.getByRole('button', { name: 'Done' }).click();
-      writerToken = await createToken('writer', 'w');
-      await p.getByRole('button', { name: 'Done' }).click();
-      await p.locator('li.token').nth(1).waitFor();
-      const me = await json(`${apiUrl}/v1/instances/${instanceId}/api/v1/token`, { headers: { authorization: `Bearer ${readerToken}` } });
-      assert(me.status === 200 && me.body.permissions === 'r', `reader token: ${me.status} ${JSON.stringify(me.body)}`);
-      const denied = await json(`${apiUrl}/v1/instances/${instanceId}/api/v1/messages`, {
-        headers: { authorization: `Bearer ${writerToken}` },
-      });
-      assert(denied.status === 403, `writer reading messages: ${denied.status}`);
-      await shot('09-tokens');
-    });
-
-    await step('a token permission change and a token deletion (with confirmation) take effect', async () => {
-      await createToken('temporary', 'r');
-      await p.getByRole('button', { name: 'Done' }).click();
-      const card = p.locator('li.token[data-token-name="temporary"]');
-      await card.getByRole('combobox').selectOption('rw');
-      const list = await until('the permission change', async () => {
-        const r = await json(`${apiUrl}/v1/instances/${instanceId}/tokens`, { headers: { authorization: `Bearer ${accessToken}` } });
-        return r.body.items.find((t: any) => t.name === 'temporary' && t.permissions === 'rw') ? r : undefined;
-      });
-      assert(list.body.items.length === 3, 'three tokens');
-      await card.getByRole('button', { name: 'Delete token temporary' }).click();
-      await card.getByRole('button', { name: 'Yes, delete' }).click();
-      await card.waitFor({ state: 'detached' });
-      const after = await json(`${apiUrl}/v1/instances/${instanceId}/tokens`, { headers: { authorization: `Bearer ${accessToken}` } });
-      assert(
-        after.body.items
-          .map((t: any) => t.name)
-          .sort()
-          .join() === 'reader,writer',
-        `tokens left: ${JSON.stringify(after.body.items)}`,
-      );
-    });
-
-    const text = `Hello from the dashboard e2e ${Date.now()}`;
-    await step('the tester sends a message and shows request and response', async () => {
-      await p.goto(`/instances/${instanceId}`);
-      await p.getByTestId('session-state').getByText('WORKING').waitFor();
-      await p.getByRole('tab', { name: 'Send a message' }).click();
-      await p.getByLabel(/^To/).fill(PEER_PHONE);
-      await p.getByLabel(/^Text/).fill(text);
-      await p.getByRole('button', { name: 'Send request' }).click();
-      await p.getByTestId('tester-status').getByText('202').waitFor(); // queued: the instance's send queue sends it
-      const req = await p.getByTestId('tester-request').textContent();
-      assert(req?.includes(`POST /v1/instances/${instanceId}/api/v1/messages`) && req.includes(text), `request shown: ${req}`);
-      const res = await p.getByTestId('tester-response').textContent();
-      assert(res?.includes('"fromMe": true'), `response shown: ${res}`);
-      await p.getByTestId('live-feed').getByText(text).waitFor();
-      const got = await json(`${simnetUrl}/hooks/accounts/${PEER_PHONE}/messages`);
-      assert(JSON.stringify(got.body).includes(text), 'the peer phone did not receive the message');
-    });
-
-    await step('the message appears in the filtered message list', async () => {
-      await p.getByRole('tab', { name: 'List messages' }).click();
-      await p.getByLabel('Text contains').fill('dashboard e2e');
-      await p.getByLabel('Direction').selectOption('true');
-      await p.getByLabel('Limit (1–500)').fill('10');
-      await until('the message in the list', async () => {
-        await p.getByRole('button', { name: 'Send request' }).click();
-        await p.getByTestId('tester-status').getByText('200').waitFor();
-        return (
-          (await p
-            .getByTestId('tester-messages')
-            .getByText(text)
-            .count()
-            .catch(() => 0)) > 0
-        );
-      });
-      const req = await p.getByTestId('tester-request').textContent();
-      assert(req?.includes('q=dashboard+e2e') && req.includes('fromMe=true') && req.includes('limit=10'), `request shown: ${req}`);
-      await p.getByTestId('tester-messages').scrollIntoViewIfNeeded();
-      await shot('10-instance-tester-messages');
-    });
-
-    await step('the tester reads contacts, stats and token permissions', async () => {
-      await p.getByRole('tab', { name: 'List contacts' }).click();
-      await p.getByRole('button', { name: 'Send request' }).click();
-      await p.getByTestId('tester-status').getByText('200').waitFor();
-      await p.getByRole('tab', { name: 'Statistics' }).click();
-      await p.getByRole('button', { name: 'Send request' }).click();
-      await until('stats', async () => (await p.getByTestId('tester-response').textContent())?.includes('"messagesOut"'));
-      await p.getByRole('tab', { name: 'Token permissions' }).click();
-      await p.getByRole('button', { name: 'Send request' }).click();
-      await until('token view', async () => (await p.getByTestId('tester-response').textContent())?.includes('"permissions": "rw"'));
-    });
-
-    await step("the Overview counts the day's messages, draws them as a chart and gives them as a table (keyboard)", async () => {
-      await nav('Overview').click();
-      const chart = p.getByRole('img', { name: 'Messages in and out per day, last 30 days' });
-      await chart.waitFor();
-      const drawn = await until('the chart drawn', () =>
-        chart.evaluate((c: HTMLCanvasElement) => {
-          const px = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? [];
-          let n = 0;
-          for (let i = 3; i < px.length; i += 4) if (px[i]! > 0) n++;
-          return n > 500 && n;
-        }),
-      );
-      assert(drawn > 500, `the chart canvas is blank`);
-      await p.getByText('The numbers as a table').focus();
-      await p.keyboard.press('Enter');
-      const today = await p.getByTestId('days-table').locator('tbody tr').last().locator('td').allTextContents();
-      assert(Number(today[1]) >= 1, `messages out today: ${today.join(' | ')}`);
-      await p.getByTestId('instances-table').getByText('Support line').waitFor();
-      await shot('10b-overview');
+    await instanceSteps({
+      page: p,
+      nav,
+      apiUrl,
+      simnetUrl,
+      ownerPhone: OWNER_PHONE,
+      peerPhone: PEER_PHONE,
+      accessToken: () => accessToken,
+      setInstanceId: (id) => (instanceId = id),
+      socketUrls,
     });
 
     await contactSteps({
@@ -511,124 +277,16 @@ async function main(): Promise<number> {
       await card.getByTestId('session-state').getByText('WORKING').waitFor({ timeout: 30_000 });
     });
 
-    const me = async () => (await json(`${apiUrl}/v1/me`, { headers: { authorization: `Bearer ${accessToken}` } })).body;
-    /** Walks instances, wallet, instance page, tokens and profile in one language, asserting and photographing each. */
-    const walk = async (x: LocaleExpectations, timeZone: string) => {
-      const heading = (name: string, level = 1) => p.getByRole('heading', { name, exact: true, level });
-      await p.goto('/instances');
-      await heading(x.instances).waitFor();
-      assert((await p.getAttribute('html', 'lang')) === x.lang, `html lang ${await p.getAttribute('html', 'lang')}`);
-      const price = norm(await p.getByTestId('price-line').textContent());
-      assert(price.includes(x.price), `price line "${price}" lacks ${x.price}`);
-      const paid = norm(await p.getByTestId('paid-until').first().textContent());
-      assert(x.day.test(paid) && paid.includes('00:00 UTC'), `paid until "${paid}"`);
-      await p.getByTestId('session-state').getByText(x.working, { exact: true }).waitFor();
-      await shot(`${x.lang}-01-instances`);
-
-      await p.goto('/wallet');
-      await heading(x.wallet).waitFor();
-      await until('the balance', async () => norm(await p.getByTestId('wallet-balance').textContent()) === x.balance);
-      const tx = (await json(`${apiUrl}/v1/wallet/transactions`, { headers: { authorization: `Bearer ${accessToken}` } })).body.items[0];
-      const shown = norm(await p.getByTestId('tx-date').first().textContent());
-      const fmt = (tz: string) =>
-        p.evaluate(
-          ([iso, locale, tz]) =>
-            new Date(iso!).toLocaleString(locale, {
-              year: 'numeric',
-              month: 'short',
-              day: 'numeric',
-              hour: '2-digit',
-              minute: '2-digit',
-              timeZone: tz,
-            }),
-          [tx.createdAt as string, x.lang, tz],
-        );
-      assert(shown === norm(await fmt(timeZone)), `transaction date "${shown}", expected "${norm(await fmt(timeZone))}" (${timeZone})`);
-      assert(x.day.test(shown), `transaction date "${shown}" is not written in ${x.lang}`);
-      if (timeZone !== 'UTC') assert(shown !== norm(await fmt('UTC')), `"${shown}" is the browser's UTC, not the member's ${timeZone}`);
-      const amount = norm(await p.locator('td.num').first().textContent());
-      // The newest row is the month's charge (-15.00) or, on a slow clock, the deposit (+50.00): either in the language's format.
-      const bare = amount.replace(/\s/g, '').replace(/^[-−+]/, '');
-      assert([x.price, x.balance.replace('35', '50')].map((v) => v.replace(/\s/g, '')).includes(bare), `amount "${amount}"`);
-      await shot(`${x.lang}-02-wallet`);
-
-      await p.goto(`/instances/${instanceId}`);
-      await heading(x.session, 2).waitFor();
-      await p.getByTestId('session-state').getByText(x.working, { exact: true }).waitFor();
-      await shot(`${x.lang}-03-instance`);
-
-      await p.goto(`/instances/${instanceId}/tokens`);
-      await heading(x.tokens).waitFor();
-      await shot(`${x.lang}-04-tokens`);
-
-      await p.goto('/profile');
-      await heading(x.profile).waitFor();
-      const since = norm(await p.getByTestId('profile-since').textContent());
-      assert(x.day.test(since), `member since "${since}"`);
-      await shot(`${x.lang}-05-profile`);
-    };
-
-    await step('switching to Russian in the top bar saves it on the member; every page, amount and date is in Russian', async () => {
-      await p.goto('/instances');
-      await p.getByTestId('language').selectOption('ru');
-      await p.getByRole('heading', { name: LOCALE_PAGES.ru.instances, level: 1 }).waitFor();
-      await until('the saved language', async () => (await me()).locale === 'ru');
-      await walk(LOCALE_PAGES.ru, 'UTC');
-    });
-
-    await step('a message in Arabic script sent from the Russian tester renders right-to-left in its bubble', async () => {
-      const arabic = `مرحبا بالعالم ${Date.now()}`;
-      await p.goto(`/instances/${instanceId}`);
-      await p.getByRole('tab', { name: 'Отправить сообщение' }).click();
-      await p.getByLabel(/^Кому/).fill(PEER_PHONE);
-      await p.getByLabel(/^Текст/).fill(arabic);
-      await p.getByRole('button', { name: 'Отправить запрос' }).click();
-      await p.getByTestId('tester-status').getByText('202').waitFor(); // queued, then sent by the instance's send queue
-      const bubble = p.getByTestId('live-feed').locator('.body', { hasText: arabic });
-      await bubble.waitFor();
-      const dir = await bubble.evaluate((el) => getComputedStyle(el).direction);
-      assert(dir === 'rtl', `the Arabic bubble runs ${dir}`);
-      await shot('ru-06-instance-arabic-message');
-    });
-
-    await step("signing in on another browser (English) opens the dashboard in the member's Russian", async () => {
-      const other = await browser!.newContext(contextOptions);
-      try {
-        const q = await other.newPage();
-        await q.goto('/login');
-        await q.getByLabel('Email').fill(email);
-        await q.getByLabel('Password').fill(PASSWORD);
-        await q.getByRole('button', { name: 'Log in' }).click();
-        await q.getByRole('heading', { name: LOCALE_PAGES.ru.instances, level: 1 }).waitFor();
-        assert((await q.getAttribute('html', 'lang')) === 'ru', 'not reloaded in Russian');
-      } finally {
-        await other.close();
-      }
-    });
-
-    await step('switching to Portuguese and the São Paulo time zone in the profile: pages, US$ amounts and dates follow', async () => {
-      await p.goto('/profile');
-      await p.locator('#pref-locale').selectOption('pt-BR');
-      await p.getByRole('heading', { name: LOCALE_PAGES['pt-BR'].profile, level: 1 }).waitFor();
-      // Saving the zone reloads the page once the api answered: marked, so the walk below waits for the new page
-      // (navigating away before it came was interrupted by the reload).
-      await p.evaluate(() => ((window as unknown as { beforeZone?: boolean }).beforeZone = true));
-      await p.getByTestId('time-zone').selectOption('America/Sao_Paulo');
-      await until('the saved preferences', async () => {
-        const m = await me();
-        return m.locale === 'pt-BR' && m.timeZone === 'America/Sao_Paulo';
-      });
-      await until('the reload after saving the zone', () => p.evaluate(() => !(window as unknown as { beforeZone?: boolean }).beforeZone));
-      await p.getByRole('heading', { name: LOCALE_PAGES['pt-BR'].profile, level: 1 }).waitFor();
-      await until('the time zone after the reload', async () => (await p.getByTestId('time-zone').inputValue()) === 'America/Sao_Paulo');
-      await walk(LOCALE_PAGES['pt-BR'], 'America/Sao_Paulo');
-    });
-
-    await step('switching back to English: pages, $ amounts and dates in English, still in the member time zone', async () => {
-      await p.getByTestId('language').selectOption('en');
-      await p.getByRole('heading', { name: 'Profile', level: 1 }).waitFor();
-      await until('the saved language', async () => (await me()).locale === 'en');
-      await walk(LOCALE_PAGES.en, 'America/Sao_Paulo');
+    await localeSteps({
+      page: p,
+      browser,
+      contextOptions,
+      apiUrl,
+      email,
+      password: PASSWORD,
+      peerPhone: PEER_PHONE,
+      accessToken: () => accessToken,
+      instanceId: () => instanceId,
     });
 
     await step('deleting the instance asks for confirmation and removes it', async () => {
@@ -659,45 +317,27 @@ async function main(): Promise<number> {
       assert(unexpected.length === 0, `console errors:\n${unexpected.join('\n')}`);
     });
   } catch (err) {
-    failed++;
-    console.log(`e2e: setup failed: ${(err as Error).stack ?? err}`);
+    failOutsideSteps('setup failed', err);
   } finally {
+    // After a failure, first what the api and the instances logged (deleting the instance removes its log).
+    if (results().failed) printDiagnostics(api?.output(), dataRoot);
     // Clean up: the instance (and its process), the browser, the api, simnet, MongoDB — then any instance process left.
     if (instanceId && accessToken && apiUrl)
       await fetch(`${apiUrl}/v1/instances/${instanceId}`, { method: 'DELETE', headers: { authorization: `Bearer ${accessToken}` } }).catch(
         () => undefined,
       );
     await browser?.close().catch(() => undefined);
-    if (failed && api) console.log(`--- api output (tail) ---\n${api.output().slice(-4000)}`);
     await api?.stop().catch(() => undefined);
     await simnet?.stop().catch(() => undefined);
     killLeftovers(dataRoot);
     await mongo?.stop().catch(() => undefined);
     rmSync(dataRoot, { recursive: true, force: true });
   }
+  const { passed, failed, failures } = results();
   console.log(`e2e: screenshots in ${path.relative(process.cwd(), shotsDir) || shotsDir}`);
   if (failures.length) console.log(`e2e: failed: ${failures.join('; ')}`);
   console.log(`e2e: ${passed} passed, ${failed} failed`);
   return failed ? 1 : 0;
-}
-
-/** Instance processes are detached by the process provider: stop any still running from this run's data root. */
-function killLeftovers(dataRoot: string): void {
-  if (!existsSync(dataRoot)) return;
-  for (const dir of readdirSync(dataRoot)) {
-    const pidFile = path.join(dataRoot, dir, 'pid');
-    if (!existsSync(pidFile)) continue;
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    if (!pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes(dataRoot) && !cmd.includes('instance/dist/main.js')) continue;
-      process.kill(-pid, 'SIGKILL');
-      console.log(`e2e: killed leftover instance process ${pid}`);
-    } catch {
-      /* gone */
-    }
-  }
 }
 
 process.exitCode = await main();
