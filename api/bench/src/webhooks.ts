@@ -217,7 +217,7 @@ export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void
     const duplicated = mine.length - distinct;
     const lost = o.messages - distinct;
     const complete = distinct >= o.messages;
-    // Incomplete: the rate is over the whole window; the rest is undelivered by then (still in the outbox), not lost.
+    // Incomplete: the rate is over the whole window; the rest is undelivered by then (still in the instance), not lost.
     const lastAt = complete ? Math.max(...firstAt.values()) : performance.now();
     const perSec = distinct / ((lastAt - t0) / 1000);
     const lat = [...firstAt.values()].map((at) => at - t0);
@@ -235,7 +235,7 @@ export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void
     const lastQueued = Math.max(...queued);
     const window = complete
       ? ''
-      : `; stopped after ${((lastAt - t0) / 1000).toFixed(0)} s with ${lost} not yet delivered (pending in the outbox)`;
+      : `; stopped after ${((lastAt - t0) / 1000).toFixed(0)} s with ${lost} not yet delivered (in the instance: its outbox, or in memory with its message in the journal)`;
 
     // The yardstick: the same receiver under a plain load generator, with a real delivery's body and headers.
     const sample = mine[0];
@@ -256,7 +256,7 @@ export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void
     const afterAt = performance.now();
     const after = await ingestAlone(p, from, o);
     await taken.stop();
-    const apiBacklog = describeApiTaken(taken, t0, lastAt, afterAt, o.messages);
+    const apiIngest = describeApiTaken(taken, t0, lastAt, afterAt, o.messages);
     const ingestRate = (before.rate + after.rate) / 2;
     const ingestMs = (before.ms + after.ms) / 2;
     const load = `load average ${os.loadavg()[0]!.toFixed(1)} (1 min) at the end, ${loadAtBurst} at the burst`;
@@ -273,7 +273,7 @@ export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void
     console.log(`  ${ingest}`);
     console.log(`  ${floor}`);
     console.log(`  ${idealNote}`);
-    console.log(`  ${apiBacklog}`);
+    console.log(`  ${apiIngest}`);
     console.log(`  ${load}`);
     const reproduce = `npm run bench -w api -- webhooks --messages ${o.messages}`;
     benchRow({
@@ -283,7 +283,7 @@ export async function runWebhooks(p: Platform, o: WebhooksOptions): Promise<void
       unit: '×',
       goal: '≥ 0.7',
       reproduce,
-      note: `${perSec.toFixed(1)} deliveries/s vs ${plainRate.toFixed(0)} req/s; ${ingest}; ${apiBacklog}; ${load}${window}`,
+      note: `${perSec.toFixed(1)} deliveries/s vs ${plainRate.toFixed(0)} req/s; ${ingest}; ${apiIngest}; ${load}${window}`,
     });
     benchRow({
       component: 'api',

@@ -19,6 +19,7 @@ export function readTail(file: string, offset: number): Buffer {
   }
 }
 
+/** The lines (operations) in `file`. */
 export function countLines(file: string): number {
   const fd = openSync(file, 'r');
   try {

@@ -24,10 +24,9 @@
  */
 import type mongoose from 'mongoose';
 import type { Logger } from 'pino';
-import { BULK_CHUNK } from '../storage/bulk.js';
+import { BULK_CHUNK, insertIgnoringDuplicates } from '../storage/bulk.js';
 import type { OutboxDoc } from '../storage/store.js';
 
-const DUPLICATE_KEY = 11000;
 /** Records deleted (and inserted again) per command. */
 const DELETE_CHUNK = 250;
 /** Outcomes written per round (the rest wait for the next one). */
@@ -161,13 +160,7 @@ export class MarkWriter {
 
 /** insertMany(ordered: false); a record already there (its `_id`: stored again meanwhile) is kept. */
 async function insertKeepingExisting(outbox: mongoose.mongo.Collection<OutboxDoc>, docs: OutboxDoc[]): Promise<void> {
-  try {
-    await outbox.insertMany(docs, { ordered: false });
-  } catch (err) {
-    const e = err as { writeErrors?: Array<{ code: number }> | { code: number } };
-    const errors = Array.isArray(e.writeErrors) ? e.writeErrors : e.writeErrors ? [e.writeErrors] : [];
-    if (errors.length === 0 || errors.some((w) => w.code !== DUPLICATE_KEY)) throw err;
-  }
+  await insertIgnoringDuplicates(outbox, docs);
 }
 
 /**
