@@ -1,5 +1,5 @@
 /** Journal entries held for events delivered before they were stored (storage/journal-holds.ts), without a server. */
-import { JournalHolds } from '../src/storage/journal-holds.js';
+import { JournalHolds, JournalPins } from '../src/storage/journal-holds.js';
 
 const holdsWithLog = () => {
   const committed: number[][] = [];
@@ -43,5 +43,42 @@ describe('JournalHolds', () => {
     holds.recorded('tenant', ['evt-a', 'evt-a']);
     holds.recorded('tenant', ['evt-a']);
     expect(committed).toEqual([[3]]);
+  });
+
+  test('a pin holds an entry like an event, together with them: released when the last hold ends after the write', () => {
+    const { holds, committed } = holdsWithLog();
+    holds.pin(4);
+    holds.hold('tenant', 'evt-a', 4);
+    holds.written([4]);
+    holds.unpin(4);
+    expect(committed).toEqual([]); // evt-a still holds it
+    holds.recorded('tenant', ['evt-a']);
+    expect(committed).toEqual([[4]]);
+    holds.pin(5);
+    holds.unpin(5); // ended before the write: the write releases it
+    expect(committed).toEqual([[4]]);
+    holds.written([5]);
+    expect(committed).toEqual([[4], [5]]);
+  });
+});
+
+describe('JournalPins', () => {
+  test('a pin is let go once the operations queued before its release are written, counting a spill file written first', () => {
+    const { holds, committed } = holdsWithLog();
+    const pins = new JournalPins(holds, 2); // two operations of the previous run's spill file come first
+    const release = pins.hold(9);
+    pins.enqueued(); // the message
+    holds.written([9]); // its batch (with the two spilled operations) is written...
+    pins.written(3);
+    pins.enqueued(); // ...and its event is queued after that
+    release();
+    release();
+    expect(committed).toEqual([]);
+    pins.written(1);
+    expect(committed).toEqual([[9]]);
+    const now = pins.hold(10);
+    holds.written([10]);
+    now(); // nothing queued is left unwritten: at once
+    expect(committed).toEqual([[9], [10]]);
   });
 });

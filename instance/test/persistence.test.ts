@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { eventually, startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import type { EngineMessage } from '../src/engines/engine.js';
 import { createMetrics } from '../src/metrics.js';
-import { Persister } from '../src/storage/persistence.js';
+import { Persister, type PersisterOptions } from '../src/storage/persistence.js';
 import { toMessageDoc } from '../src/storage/messages.js';
 import { openStore, type OutboxDoc, type Store } from '../src/storage/store.js';
 
@@ -38,6 +38,31 @@ function persister(
 ) {
   return { metrics, p: new Persister({ store, logger, metrics, batchSize: 500, flushMs: 20, bufferLimit, spillFile }) };
 }
+
+/** A pending outbox record `id`. */
+const event = (id: string): OutboxDoc => ({
+  _id: id,
+  event: 'message',
+  payload: { body: id },
+  createdAt: new Date(),
+  status: 'pending',
+  attempts: 0,
+  nextAttemptAt: new Date(),
+  lockedUntil: null,
+});
+
+/** A persister whose released journal entries go to `committed`. */
+const journaled = (store: Store, spillFile: string, committed: number[], o: Partial<PersisterOptions> = {}) =>
+  new Persister({
+    store,
+    logger,
+    batchSize: 500,
+    flushMs: 20,
+    bufferLimit: 1000,
+    spillFile,
+    onJournaledStored: (seqs) => committed.push(...seqs),
+    ...o,
+  });
 
 describe('persister', () => {
   let mongo: MongoServer;
@@ -161,13 +186,7 @@ describe('persister', () => {
     const committed: number[] = [];
     const seen: Array<Promise<unknown>> = [];
     const handed: string[] = [];
-    const p = new Persister({
-      store,
-      logger,
-      batchSize: 500,
-      flushMs: 20,
-      bufferLimit: 1000,
-      spillFile: path.join(dir, 'deferred.ndjson'),
+    const p = journaled(store, path.join(dir, 'deferred.ndjson'), committed, {
       // Takes every tenant event but `refused`, and the api's; the messages must be in the database by then.
       deferEvents: (target, docs) => {
         const taken = docs.filter((d) => d._id !== 'evt_refused');
@@ -177,17 +196,6 @@ describe('persister', () => {
         }
         return taken;
       },
-      onJournaledStored: (seqs) => committed.push(...seqs),
-    });
-    const event = (id: string): OutboxDoc => ({
-      _id: id,
-      event: 'message',
-      payload: { body: id },
-      createdAt: new Date(),
-      status: 'pending',
-      attempts: 0,
-      nextAttemptAt: new Date(),
-      lockedUntil: null,
     });
     p.enqueue({ kind: 'message', doc: toMessageDoc(message(701)), journalSeq: 41 });
     await p.flush(); // 41 has no event: released with its batch
@@ -210,6 +218,41 @@ describe('persister', () => {
     expect(committed).toEqual([41]);
     p.eventsRecorded('api', ['evt_a']);
     expect(committed).toEqual([41, 42]);
+    await p.close();
+  });
+
+  test("a held journal entry outlives its message's batch until the events queued after it are written too", async () => {
+    const committed: number[] = [];
+    const p = journaled(store, path.join(dir, 'held.ndjson'), committed);
+    // The message's batch is written while its events are still being queued (the settings read on a cache miss).
+    const release = p.holdJournal(51);
+    p.enqueue({ kind: 'message', doc: toMessageDoc(message(751)), journalSeq: 51 });
+    await p.flush();
+    expect(await store.col.messages.countDocuments({ _id: message(751).id })).toBe(1);
+    expect(committed).toEqual([]); // held: its events are not queued yet
+    p.enqueue({ kind: 'event', doc: event('evt_late'), journalSeq: 51 });
+    release();
+    release(); // a second call does nothing
+    expect(committed).toEqual([]); // the event is queued, not written
+    await p.flush();
+    expect(await store.col.outbox.countDocuments({ _id: 'evt_late' })).toBe(1);
+    expect(committed).toEqual([51]);
+
+    // Let go when everything queued before is written already: released at once (its message is written).
+    const again = p.holdJournal(52);
+    p.enqueue({ kind: 'message', doc: toMessageDoc(message(752)), journalSeq: 52 });
+    await p.flush();
+    expect(committed).toEqual([51]);
+    again();
+    expect(committed).toEqual([51, 52]);
+
+    // Let go before the message's batch is written: released with the batch, as without a hold.
+    const early = p.holdJournal(53);
+    p.enqueue({ kind: 'message', doc: toMessageDoc(message(753)), journalSeq: 53 });
+    early();
+    expect(committed).toEqual([51, 52]);
+    await p.flush();
+    expect(committed).toEqual([51, 52, 53]);
     await p.close();
   });
 });

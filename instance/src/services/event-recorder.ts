@@ -102,32 +102,45 @@ export class EventRecorder {
     this.#held.set(m.id, held);
     const ack = Math.max(m.ack, held.message?.ack ?? -1) as Ack;
     const doc = toMessageDoc({ ...m, ack }, sentBy);
+    let release: (() => void) | undefined;
     try {
       await writeSentMessage(this.opts.store, doc);
     } catch (err) {
       this.opts.logger.warn({ err, id: m.id }, 'could not write a sent message at once; the persister will');
-      this.opts.persister.enqueue({ kind: 'message', doc, journalSeq: this.#journal(doc) });
+      const journalSeq = this.#journal(doc);
+      if (journalSeq !== undefined) release = this.opts.persister.holdJournal(journalSeq); // until its events are written
+      this.opts.persister.enqueue({ kind: 'message', doc, journalSeq });
     }
     this.#held.delete(m.id);
-    // The message is published before the acks that arrived meanwhile (each call publishes synchronously first).
-    await Promise.all([this.#announce(doc, m), ...held.acks.map((a) => this.#onAck(a))]);
+    try {
+      // The message is published before the acks that arrived meanwhile (each call publishes synchronously first).
+      await Promise.all([this.#announce(doc, m), ...held.acks.map((a) => this.#onAck(a))]);
+    } finally {
+      release?.();
+    }
     return doc;
   }
 
   /**
    * Replays journal entries left by a crash (call once at start, before the engine starts): each message is queued
    * for storage (insert-or-ignore by id) with its chat touch and webhook events (stable ids: stored once); the entry is
-   * released when its batch is written. Not published live (nobody could have been listening) nor counted again.
+   * released once the message and its events are written. Not published live (nobody could have been listening) nor counted again.
    */
   async replay(entries: JournalEntry[]): Promise<void> {
     for (const { seq, doc } of entries) {
       this.#remember(this.#recordedIds, doc._id, RECORDED_IDS_MAX);
-      this.opts.persister.enqueue({ kind: 'message', doc, journalSeq: seq });
-      this.#chatTouches.touch(doc.chatId, doc.isGroup, doc.timestamp, doc);
-      const view = toMessageView(doc);
-      // Stored before they are delivered (no journal entry named): one delivered before the crash is not sent again.
-      if (!doc.fromMe) await this.opts.outbox.queue('message', doc._id, view);
-      await this.opts.outbox.queue('message.any', doc._id, view);
+      // The entry outlives the message's batch until its events are written too (queued after the settings' first read).
+      const release = this.opts.persister.holdJournal(seq);
+      try {
+        this.opts.persister.enqueue({ kind: 'message', doc, journalSeq: seq });
+        this.#chatTouches.touch(doc.chatId, doc.isGroup, doc.timestamp, doc);
+        const view = toMessageView(doc);
+        // Stored before they are delivered (no journal entry named): one delivered before the crash is not sent again.
+        if (!doc.fromMe) await this.opts.outbox.queue('message', doc._id, view);
+        await this.opts.outbox.queue('message.any', doc._id, view);
+      } finally {
+        release();
+      }
     }
   }
 
@@ -218,8 +231,15 @@ export class EventRecorder {
     // Durable first: the journal entry is written before the batch, the live event and the webhooks.
     const journalSeq = this.#journal(doc);
     this.#remember(this.#recordedIds, m.id, RECORDED_IDS_MAX);
-    this.opts.persister.enqueue({ kind: 'message', doc, journalSeq });
-    await this.#announce(doc, m, journalSeq);
+    // The webhook events are queued after an await (the settings' read on a cache miss) and may miss the message's
+    // batch: its journal entry is held until they are written too.
+    const release = journalSeq === undefined ? undefined : this.opts.persister.holdJournal(journalSeq);
+    try {
+      this.opts.persister.enqueue({ kind: 'message', doc, journalSeq });
+      await this.#announce(doc, m, journalSeq);
+    } finally {
+      release?.();
+    }
   }
 
   /**

@@ -5,6 +5,10 @@
  * stored, the message's journal entry is not released, so a crash in between replays the message and queues its
  * events again (stable ids: at least once, never lost). An entry is released once its message is written
  * ({@link JournalHolds.written}) and no event of it is held any more ({@link JournalHolds.recorded}), in either order.
+ *
+ * A pin ({@link JournalHolds.pin}) holds an entry the same way while its message's events are being queued: they may
+ * be queued after an await (the webhook settings read from MongoDB on a cache miss), so after the message's batch was
+ * written; the entry must outlive that batch until those events are written too (the persister's `holdJournal`).
  */
 
 /** Which outbox an event belongs to: the tenant's webhook or the platform's subscription (`api_outbox`). */
@@ -13,13 +17,13 @@ export type EventTarget = 'tenant' | 'api';
 export class JournalHolds {
   /** Journal sequence number of each held event, by `<target>:<event id>`. */
   readonly #seqOf = new Map<string, number>();
-  /** Per sequence number: events still held, and whether its message is written. */
+  /** Per sequence number: events and pins still holding it, and whether its message is written. */
   readonly #entries = new Map<number, { held: number; written: boolean }>();
 
   /** @param commit releases journal entries (the journal's `committed`) */
   constructor(private readonly commit: (seqs: number[]) => void) {}
 
-  /** Events held now (for tests and metrics). */
+  /** Events held now. */
   get size(): number {
     return this.#seqOf.size;
   }
@@ -37,10 +41,22 @@ export class JournalHolds {
     const key = `${target}:${id}`;
     if (this.#seqOf.has(key)) return false;
     this.#seqOf.set(key, seq);
+    this.pin(seq);
+    return true;
+  }
+
+  /** Holds the entry `seq` until {@link unpin} (one unpin per pin), whether or not its message is written by then. */
+  pin(seq: number): void {
     const e = this.#entries.get(seq);
     if (e) e.held++;
     else this.#entries.set(seq, { held: 1, written: false });
-    return true;
+  }
+
+  /** Ends one {@link pin} of `seq`: the entry is released now if its message is written and nothing else holds it. */
+  unpin(seq: number): void {
+    const now: number[] = [];
+    this.#drop(seq, now);
+    if (now.length) this.commit(now);
   }
 
   /** The messages of entries `seqs` are in MongoDB: those holding no event are released now, the others later. */
@@ -62,11 +78,61 @@ export class JournalHolds {
       const seq = this.#seqOf.get(key);
       if (seq === undefined) continue;
       this.#seqOf.delete(key);
-      const e = this.#entries.get(seq)!;
-      if (--e.held > 0) continue;
-      this.#entries.delete(seq);
-      if (e.written) now.push(seq);
+      this.#drop(seq, now);
     }
     if (now.length) this.commit(now);
+  }
+
+  /** One hold of `seq` ends; adds it to `now` when that was the last and its message is written. */
+  #drop(seq: number, now: number[]): void {
+    const e = this.#entries.get(seq);
+    if (!e || --e.held > 0) return;
+    this.#entries.delete(seq);
+    if (e.written) now.push(seq);
+  }
+}
+
+/**
+ * The persister's pins of journal entries (`Persister.holdJournal`): each is let go once the operations queued before
+ * its release are written. The persister writes its queue in order, so counting operations queued and written is
+ * enough.
+ */
+export class JournalPins {
+  #queued = 0;
+  #written: number;
+  /** Pins let go, each waiting for the operations queued before it (`at`), in release order. */
+  readonly #waiting: Array<{ at: number; seq: number }> = [];
+
+  /** @param writtenFirst operations the persister writes before any queued now (a spill file left by the previous run) */
+  constructor(
+    private readonly holds: JournalHolds,
+    writtenFirst: number,
+  ) {
+    this.#written = -writtenFirst;
+  }
+
+  /** One operation was queued (in memory or in the spill file). */
+  enqueued(): void {
+    this.#queued++;
+  }
+
+  /** The next `n` operations in queue order were written: the pins waiting for them are ended. */
+  written(n: number): void {
+    this.#written += n;
+    let i = 0;
+    while (i < this.#waiting.length && this.#waiting[i]!.at <= this.#written) this.holds.unpin(this.#waiting[i++]!.seq);
+    if (i) this.#waiting.splice(0, i);
+  }
+
+  /** Pins entry `seq`; the returned function lets it go once what is queued by then is written (a second call: nothing). */
+  hold(seq: number): () => void {
+    this.holds.pin(seq);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      if (this.#written >= this.#queued) this.holds.unpin(seq);
+      else this.#waiting.push({ at: this.#queued, seq });
+    };
   }
 }

@@ -32,12 +32,12 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { BSON, type Collection } from 'mongodb';
-import { bulkWriteChunked, insertIgnoringDuplicates } from './bulk.js';
 import type { Logger } from 'pino';
 import type { Ack } from '../engines/engine.js';
 import type { Metrics } from '../metrics.js';
 import type { ChatDoc, ContactDoc, MessageDoc, OutboxDoc, Store } from './store.js';
-import { JournalHolds, type EventTarget } from './journal-holds.js';
+import { bulkWriteChunked, insertIgnoringDuplicates } from './bulk.js';
+import { JournalHolds, JournalPins, type EventTarget } from './journal-holds.js';
 import { withoutNul } from './nul.js';
 import { countLines, readTail } from './spill-lines.js';
 import { withoutUndefined } from './without-undefined.js';
@@ -105,8 +105,9 @@ export class Persister {
   private lateLogged = false;
   private idleWaiters: Array<() => void> = [];
   private beforeCloseHooks: Array<() => void> = [];
-  /** Journal entries held for events delivered before they were stored. */
+  /** Journal entries held for events delivered before they were stored, or pinned by {@link holdJournal}. */
   private readonly holds: JournalHolds;
+  private readonly pins: JournalPins;
 
   /** @throws RangeError when a size is not a positive integer. */
   constructor(private readonly opts: PersisterOptions) {
@@ -128,6 +129,7 @@ export class Persister {
       );
       this.schedule(0);
     }
+    this.pins = new JournalPins(this.holds, this.spillPending); // the previous run's operations are written first
   }
 
   /**
@@ -136,6 +138,17 @@ export class Persister {
    */
   eventsRecorded(target: EventTarget, ids: readonly string[]): void {
     this.holds.recorded(target, ids);
+  }
+
+  /**
+   * Holds journal entry `seq` (an inbound message's) past the write of its message's batch, until the returned function
+   * is called and every operation queued before that call is written: the message's webhook events are queued after an
+   * await (the webhook settings, read from MongoDB on a cache miss), so they may miss their message's batch, and the
+   * entry must outlive them (a crash in between would lose them; `journal-holds.ts`). Entries still held at
+   * {@link close} stay in the journal (replayed at the next start). A second call of the function does nothing.
+   */
+  holdJournal(seq: number): () => void {
+    return this.pins.hold(seq);
   }
 
   /** Number of operations not yet written (memory and spill file). */
@@ -168,6 +181,7 @@ export class Persister {
     } else {
       this.queue.push(op);
     }
+    this.pins.enqueued();
     this.opts.metrics?.persistBuffered.set(this.pending());
     if (this.queue.length >= this.opts.batchSize) this.schedule(0);
     else this.schedule(this.opts.flushMs);
@@ -374,6 +388,7 @@ export class Persister {
         this.queue.splice(0, batch.length);
         this.afterWrite(batch.length);
         this.releaseJournaled(batch);
+        this.pins.written(batch.length);
         this.retryDelayMs = 0;
         this.opts.metrics?.persistBatches.inc({ result: 'ok' });
         this.opts.metrics?.persistBuffered.set(this.pending());
