@@ -37,8 +37,8 @@ export interface ContactStepsContext {
   ownerPhone: string;
   instanceId: () => string | undefined;
   accessToken: () => string | undefined;
-  /** `independent`: a failure does not skip the later steps. */
-  step: (name: string, fn: () => Promise<void>, o?: { independent?: boolean }) => Promise<void>;
+  /** `blocking: false`: its failure does not skip the later steps (it is skipped after an earlier failure). */
+  step: (name: string, fn: () => Promise<void>, o?: { blocking?: boolean }) => Promise<void>;
   shot: (name: string) => Promise<void>;
   assert: (cond: unknown, message: string) => asserts cond;
   until: <T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs?: number) => Promise<T>;
@@ -310,7 +310,7 @@ export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
       const left = await priorityCount();
       assert(left === 4, `four contacts keep the tag in the api, not ${left}`);
     },
-    { independent: true },
+    { blocking: false },
   );
 
   await step('contacts: two contacts merged from the list are unmerged from the kept one', async () => {

@@ -34,10 +34,10 @@ export function usePage(p: Page): void {
 
 /**
  * Runs one named check; after a failure the rest are reported as failed without running (they depend on it), unless
- * the check is `independent` (it neither depends on nor breaks the others). A failure is photographed
- * (`FAILED-<name>.png`).
+ * the check is `independent` (it neither depends on nor breaks the others). A check with `blocking: false` needs the
+ * earlier ones but its own failure does not skip the later ones. A failure is photographed (`FAILED-<name>.png`).
  */
-export async function step(name: string, fn: () => Promise<void>, o: { independent?: boolean } = {}): Promise<void> {
+export async function step(name: string, fn: () => Promise<void>, o: { independent?: boolean; blocking?: boolean } = {}): Promise<void> {
   if (broken && !o.independent) {
     failed++;
     console.log(`  - ${name} (not run: an earlier step failed)`);
@@ -50,7 +50,7 @@ export async function step(name: string, fn: () => Promise<void>, o: { independe
     console.log(`  ✓ ${name} (${Date.now() - t0} ms)`);
   } catch (err) {
     failed++;
-    if (!o.independent) broken = true;
+    if (!o.independent && o.blocking !== false) broken = true;
     failures.push(name);
     console.log(`  ✗ ${name}\n    ${(err as Error).stack ?? err}`.replace(/\n/g, '\n    '));
     await shot(`FAILED-${name.replace(/[^a-z0-9]+/gi, '-').toLowerCase()}`).catch(() => undefined);
