@@ -77,7 +77,8 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
   await store.init();
   const engine = engineOverride ?? (await createEngine(config, logger));
   const metrics = createMetrics({
-    outboxDepth: () => store.col.outbox.countDocuments({ status: 'pending' }),
+    // Pending records, and events of inbound messages handed to the dispatcher before they are stored.
+    outboxDepth: async () => (await store.col.outbox.countDocuments({ status: 'pending' })) + persister.unstoredEvents('tenant'),
     browserMemoryBytes: () => engine.memoryBytes(),
     sendQueueDepth: () => sender.depth(),
   });

@@ -64,7 +64,7 @@ export function createMetrics(collectors: {
     }),
     outboxDepth: new Gauge({
       name: 'wacloud_outbox_depth',
-      help: 'Webhook events waiting for delivery',
+      help: 'Webhook events waiting for delivery: pending in the outbox, or handed over before they are stored and not yet attempted or recorded',
       registers: [registry],
       async collect() {
         this.set(await collectors.outboxDepth().catch(() => -1));

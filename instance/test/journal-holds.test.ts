@@ -22,10 +22,12 @@ describe('JournalHolds', () => {
     expect(committed).toEqual([[9]]);
     holds.recorded('tenant', ['evt-a']);
     expect(committed).toEqual([[9]]); // evt-a of the api outbox still holds 7
+    expect([holds.held('tenant'), holds.held('api')]).toEqual([1, 1]); // evt-b, and evt-a of the api outbox
     holds.recorded('api', ['evt-a', 'unknown']);
     holds.recorded('tenant', ['evt-b']);
     expect(committed).toEqual([[9], [7], [8]]);
     expect(holds.size).toBe(0);
+    expect([holds.held('tenant'), holds.held('api')]).toEqual([0, 0]);
 
     // Recorded before the message's batch is reported written: released by the write.
     holds.hold('tenant', 'evt-c', 10);

@@ -107,10 +107,16 @@ async function receiveHeld(texts: string[]): Promise<string[]> {
   return texts.map(eventIdOf);
 }
 
+/** The instance's `wacloud_outbox_depth` (webhook events waiting for delivery) on its /metrics. */
+const outboxDepth = async () => Number(/^wacloud_outbox_depth (\d+)$/m.exec((await inst.api<string>('GET', '/metrics')).body)?.[1]);
+
 test('while its delivery is in flight an event has no outbox record and its message stays in the journal; then one delivered record', async () => {
   const texts = [1, 2, 3].map((i) => `in flight ${i} ${Date.now()}`);
+  // The earlier tests' last outcomes are written (their records delivered): no pending record is left.
+  await eventually(async () => (await store.col.outbox.countDocuments({ status: 'pending' })) === 0, 10_000);
   const ids = await receiveHeld(texts);
   expect(await store.col.outbox.countDocuments({ _id: { $in: ids } })).toBe(0);
+  expect(await outboxDepth()).toBe(3); // waiting for delivery, though not in the outbox
   expect(journalBytes()).toBeGreaterThan(0);
   receiver.release();
   await eventually(async () => (await store.col.outbox.countDocuments({ _id: { $in: ids }, status: 'delivered' })) === 3, 10_000);
@@ -119,6 +125,7 @@ test('while its delivery is in flight an event has no outbox record and its mess
     Array(3).fill(['delivered', 1, 200]),
   );
   await eventually(() => journalBytes() === 0, 10_000);
+  expect(await outboxDepth()).toBe(0);
   for (const t of texts) expect(deliveriesOf(t)).toHaveLength(1);
 });
 

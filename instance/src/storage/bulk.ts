@@ -26,3 +26,10 @@ export async function insertIgnoringDuplicates<T extends { _id: string }>(collec
     return writeErrors.map((w) => docs[w.index]!);
   }
 }
+
+/** Stores `docs` unless already there (by `_id`); returns those newly stored (the same objects). */
+export async function insertNew<T extends { _id: string }>(collection: Collection<T>, docs: T[]): Promise<T[]> {
+  if (!docs.length) return [];
+  const dups = new Set(await insertIgnoringDuplicates(collection, docs));
+  return dups.size ? docs.filter((d) => !dups.has(d)) : docs;
+}

@@ -17,15 +17,21 @@ export type EventTarget = 'tenant' | 'api';
 export class JournalHolds {
   /** Journal sequence number of each held event, by `<target>:<event id>`. */
   readonly #seqOf = new Map<string, number>();
+  readonly #heldOf: Record<EventTarget, number> = { tenant: 0, api: 0 };
   /** Per sequence number: events and pins still holding it, and whether its message is written. */
   readonly #entries = new Map<number, { held: number; written: boolean }>();
 
   /** @param commit releases journal entries (the journal's `committed`) */
   constructor(private readonly commit: (seqs: number[]) => void) {}
 
-  /** Events held now. */
+  /** Events held now, of both outboxes. */
   get size(): number {
     return this.#seqOf.size;
+  }
+
+  /** Events of `target` held now: handed over unstored, their record not stored yet. */
+  held(target: EventTarget): number {
+    return this.#heldOf[target];
   }
 
   /** Whether event `id` of `target` is held (handed over, its record not stored yet). */
@@ -41,6 +47,7 @@ export class JournalHolds {
     const key = `${target}:${id}`;
     if (this.#seqOf.has(key)) return false;
     this.#seqOf.set(key, seq);
+    this.#heldOf[target]++;
     this.pin(seq);
     return true;
   }
@@ -78,6 +85,7 @@ export class JournalHolds {
       const seq = this.#seqOf.get(key);
       if (seq === undefined) continue;
       this.#seqOf.delete(key);
+      this.#heldOf[target]--;
       this.#drop(seq, now);
     }
     if (now.length) this.commit(now);

@@ -31,12 +31,12 @@ import {
   renameSync,
 } from 'node:fs';
 import path from 'node:path';
-import { BSON, type Collection } from 'mongodb';
+import { BSON } from 'mongodb';
 import type { Logger } from 'pino';
 import type { Ack } from '../engines/engine.js';
 import type { Metrics } from '../metrics.js';
 import type { ChatDoc, ContactDoc, MessageDoc, OutboxDoc, Store } from './store.js';
-import { bulkWriteChunked, insertIgnoringDuplicates } from './bulk.js';
+import { bulkWriteChunked, insertIgnoringDuplicates, insertNew } from './bulk.js';
 import { JournalHolds, JournalPins, type EventTarget } from './journal-holds.js';
 import { withoutNul } from './nul.js';
 import { countLines, readTail } from './spill-lines.js';
@@ -149,6 +149,11 @@ export class Persister {
    */
   holdJournal(seq: number): () => void {
     return this.pins.hold(seq);
+  }
+
+  /** Events of `target` handed over by {@link PersisterOptions.deferEvents} whose record is not stored yet. */
+  unstoredEvents(target: EventTarget): number {
+    return this.holds.held(target);
   }
 
   /** Number of operations not yet written (memory and spill file). */
@@ -480,13 +485,6 @@ export class Persister {
     const [tenant, api] = await Promise.all([insertNew(store.col.outbox, tenantDocs), insertNew(store.col.apiOutbox, apiDocs)]);
     if (tenantDocs.length || apiDocs.length) this.opts.onEventsStored?.({ events: tenant, apiEvents: api });
   }
-}
-
-/** Stores `docs` (as {@link stripUndefined} made them) unless already there; returns the records newly stored. */
-async function insertNew(collection: Collection<OutboxDoc>, docs: OutboxDoc[]): Promise<OutboxDoc[]> {
-  if (!docs.length) return [];
-  const dups = new Set(await insertIgnoringDuplicates(collection, docs));
-  return dups.size ? docs.filter((d) => !dups.has(d)) : docs;
 }
 
 /** `o` as stored: undefined fields dropped, NUL in text replaced (`nul.ts`); `o` itself when neither is there. */
