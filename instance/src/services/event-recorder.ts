@@ -124,7 +124,8 @@ export class EventRecorder {
   /**
    * Replays journal entries left by a crash (call once at start, before the engine starts): each message is queued
    * for storage (insert-or-ignore by id) with its chat touch and webhook events (stable ids: stored once); the entry is
-   * released once the message and its events are written. Not published live (nobody could have been listening) nor counted again.
+   * released once the message and its events are written. Not published live (nobody could have been listening) nor
+   * counted again.
    */
   async replay(entries: JournalEntry[]): Promise<void> {
     for (const { seq, doc } of entries) {
