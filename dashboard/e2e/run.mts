@@ -3,7 +3,10 @@
  * simulated WhatsApp network and headless Chromium (playwright-core) driving the built dashboard that the api serves
  * from DASHBOARD_DIR. Screenshots of every page go to dashboard/e2e-screenshots/ (git-ignored); the main pages are walked
  * and photographed in English, Russian and Brazilian Portuguese (`<lang>-NN-page.png`, expectations in locales.mts).
- * The first check runs scripts/check-i18n.mjs (unmarked template strings, locale files lacking messages).
+ * The first check runs scripts/check-i18n.mjs (unmarked template strings, locale files lacking messages). This file
+ * starts the platform and runs the steps in order: its own (sign-up, wallet, profile, phone widths, Stop/Start, deletion,
+ * sign-out), then instance-steps.mts, contacts.mts, webhooks.mts, locale-steps.mts and inbox.mts; harness.mts is the
+ * step runner, and after a failure prints the api's output and every instance's log.
  *
  * Needs: the repo built (`npm run build` at the root: api, instance, testenv dist), the dashboard built
  * (`npm run e2e -w dashboard` builds it first), a MongoDB-wire server (`make tools`), /usr/bin/chromium
