@@ -198,7 +198,7 @@ async function main(): Promise<void> {
       const all: Scores[] = [];
       const loads: number[] = [];
       for (let i = 0; i < runs; i++) {
-        loads.push(os.loadavg()[0]);
+        loads.push(os.loadavg()[0]!);
         const s = await audit(pg.url, pg.page);
         const landed = new URL(pg.page.url()).pathname;
         if (landed !== new URL(pg.url).pathname) throw new Error(`${pg.name}: the audited page landed on ${landed}, not ${pg.url}`);
@@ -207,7 +207,7 @@ async function main(): Promise<void> {
           `  ${pg.name} run ${i + 1}: ${CATEGORIES.map((c) => `${c} ${s.scores[c]}`).join(', ')} — ${s.metrics}; benchmarkIndex ${Math.round(s.benchmarkIndex)}`,
         );
       }
-      const last = all[all.length - 1];
+      const last = all.at(-1)!; // runs ≥ 1
       writeFileSync(path.join(reportsDir, `${pg.name}.json`), last.report);
       if (last.flagged.length) benchOut(`  ${pg.name} flagged (last run): ${last.flagged.join('; ')}`);
       const indexes = all.map((s) => Math.round(s.benchmarkIndex)).join(', ');

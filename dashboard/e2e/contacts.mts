@@ -11,6 +11,7 @@
  * by run.mts at setup), so the login's contact sync brings them.
  */
 import type { Page } from 'playwright-core';
+import { assert, shot, step, until } from './harness.mts';
 
 /** Simulated WhatsApp accounts (valid Brazilian mobiles, +55 11 98765-00NN). */
 export const WHATSAPP_CUSTOMERS = 20;
@@ -37,11 +38,6 @@ export interface ContactStepsContext {
   ownerPhone: string;
   instanceId: () => string | undefined;
   accessToken: () => string | undefined;
-  /** `blocking: false`: its failure does not skip the later steps (it is skipped after an earlier failure). */
-  step: (name: string, fn: () => Promise<void>, o?: { blocking?: boolean }) => Promise<void>;
-  shot: (name: string) => Promise<void>;
-  assert: (cond: unknown, message: string) => asserts cond;
-  until: <T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs?: number) => Promise<T>;
 }
 
 async function post(url: string, body: unknown): Promise<{ status: number; body: any }> {
@@ -87,7 +83,7 @@ export function customersCsv(): string {
 
 /** Runs the contact steps; needs the instance logged in (WORKING) with the simulated customers synced. */
 export async function contactSteps(ctx: ContactStepsContext): Promise<void> {
-  const { page: p, step, shot, assert, until } = ctx;
+  const { page: p } = ctx;
   const nav = (name: string) => p.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
   const auth = () => ({ authorization: `Bearer ${ctx.accessToken()}` });
   const matched = 3; // the customer whose conversation is opened

@@ -11,17 +11,13 @@
  * agent resolves it; the customer writes again and it is open again; removing the agent closes their socket (4401).
  */
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core';
+import { assert, json, shotsDir, step, until } from './harness.mts';
 
 export interface InboxStepsContext {
   browser: Browser;
   contextOptions: BrowserContextOptions;
   apiUrl: string;
   simnetUrl: string;
-  shotsDir: string;
-  step: (name: string, fn: () => Promise<void>) => Promise<void>;
-  assert: (cond: unknown, message: string) => asserts cond;
-  until: <T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs?: number) => Promise<T>;
-  json: (url: string, init?: RequestInit) => Promise<{ status: number; body: any }>;
 }
 
 const PASSWORD = 'correct horse battery staple';
@@ -30,7 +26,7 @@ const LIVE_WAIT_MS = 5_000;
 
 /** Runs the Inbox steps; its instances are deleted and its contexts closed at the end whatever happened. */
 export async function inboxSteps(x: InboxStepsContext): Promise<void> {
-  const { browser, contextOptions, apiUrl, simnetUrl, step, assert, until, json } = x;
+  const { browser, contextOptions, apiUrl, simnetUrl } = x;
   const run = Date.now() % 1_000_000;
   const six = String(run).padStart(6, '0');
   const phones = { a: `15551${six}`, b: `15552${six}` };
@@ -47,7 +43,7 @@ export async function inboxSteps(x: InboxStepsContext): Promise<void> {
   const post = (path: string, body: unknown, t = token) =>
     json(`${apiUrl}${path}`, { method: 'POST', headers: auth(t), body: JSON.stringify(body) });
   const shot = async (p: Page | undefined, name: string) => {
-    await p?.screenshot({ path: `${x.shotsDir}/${name}.png`, fullPage: true }).catch(() => undefined);
+    await p?.screenshot({ path: `${shotsDir}/${name}.png`, fullPage: true }).catch(() => undefined);
   };
   const item = (p: Page, text: string) => p.locator('button.item', { hasText: text });
   /** The customer's conversation on A in a list, whatever its last message. */

@@ -233,13 +233,9 @@ async function main(): Promise<number> {
       ownerPhone: OWNER_PHONE,
       instanceId: () => instanceId,
       accessToken: () => accessToken,
-      step,
-      shot,
-      assert,
-      until,
     });
 
-    await webhookSteps({ page: p, instanceId: () => instanceId, step, shot, assert });
+    await webhookSteps({ page: p, instanceId: () => instanceId });
 
     await step('the profile shows email, balance and member since', async () => {
       await nav('Profile').click();
@@ -312,7 +308,7 @@ async function main(): Promise<number> {
       accessToken = undefined;
     });
 
-    await inboxSteps({ browser: browser!, contextOptions, apiUrl, simnetUrl, shotsDir, step, assert, until, json });
+    await inboxSteps({ browser: browser!, contextOptions, apiUrl, simnetUrl });
 
     await step('the browser console stayed free of errors', async () => {
       // 401/402: the log-in and money steps; 422: the refused webhook URL.

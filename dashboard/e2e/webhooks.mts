@@ -8,13 +8,11 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
+import { assert, shot, step } from './harness.mts';
 
 export interface WebhookStepsContext {
   page: Page;
   instanceId: () => string | undefined;
-  step: (name: string, fn: () => Promise<void>) => Promise<void>;
-  shot: (name: string) => Promise<void>;
-  assert: (cond: unknown, message: string) => asserts cond;
 }
 
 interface Hit {
@@ -52,7 +50,7 @@ async function startReceiver(): Promise<{ url: string; hits: Hit[]; failWith: nu
 const sign = (secret: string, ts: string, body: string) => `v1=${createHmac('sha256', secret).update(`${ts}.${body}`).digest('hex')}`;
 
 /** Runs the webhook steps on the instance page; the receiver is closed at the end whatever happened. */
-export async function webhookSteps({ page: p, instanceId, step, shot, assert }: WebhookStepsContext): Promise<void> {
+export async function webhookSteps({ page: p, instanceId }: WebhookStepsContext): Promise<void> {
   const receiver = await startReceiver();
   const section = p.getByTestId('webhooks');
   const rows = section.locator('tr.delivery');
