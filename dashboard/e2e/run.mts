@@ -33,7 +33,6 @@ import {
   shotsDir,
   step,
   STEP_TIMEOUT,
-  until,
   useCachedFerret,
   usePage,
 } from './harness.mts';
