@@ -35,8 +35,9 @@ function persister(
   spillFile: string,
   bufferLimit: number,
   metrics = createMetrics({ outboxDepth: async () => 0, browserMemoryBytes: async () => undefined }),
+  o: Partial<PersisterOptions> = {},
 ) {
-  return { metrics, p: new Persister({ store, logger, metrics, batchSize: 500, flushMs: 20, bufferLimit, spillFile }) };
+  return { metrics, p: new Persister({ store, logger, metrics, batchSize: 500, flushMs: 20, bufferLimit, spillFile, ...o }) };
 }
 
 /** A pending outbox record `id`. */
@@ -53,16 +54,7 @@ const event = (id: string): OutboxDoc => ({
 
 /** A persister whose released journal entries go to `committed`. */
 const journaled = (store: Store, spillFile: string, committed: number[], o: Partial<PersisterOptions> = {}) =>
-  new Persister({
-    store,
-    logger,
-    batchSize: 500,
-    flushMs: 20,
-    bufferLimit: 1000,
-    spillFile,
-    onJournaledStored: (seqs) => committed.push(...seqs),
-    ...o,
-  });
+  persister(store, spillFile, 1000, undefined, { onJournaledStored: (seqs) => committed.push(...seqs), ...o }).p;
 
 describe('persister', () => {
   let mongo: MongoServer;

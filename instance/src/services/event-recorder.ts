@@ -102,22 +102,21 @@ export class EventRecorder {
     this.#held.set(m.id, held);
     const ack = Math.max(m.ack, held.message?.ack ?? -1) as Ack;
     const doc = toMessageDoc({ ...m, ack }, sentBy);
-    let release: (() => void) | undefined;
+    let written = true;
+    let journalSeq: number | undefined;
     try {
       await writeSentMessage(this.opts.store, doc);
     } catch (err) {
       this.opts.logger.warn({ err, id: m.id }, 'could not write a sent message at once; the persister will');
-      const journalSeq = this.#journal(doc);
-      if (journalSeq !== undefined) release = this.opts.persister.holdJournal(journalSeq); // until its events are written
-      this.opts.persister.enqueue({ kind: 'message', doc, journalSeq });
+      written = false;
+      journalSeq = this.#journal(doc);
     }
     this.#held.delete(m.id);
-    try {
+    await this.#holdingEntry(journalSeq, async () => {
+      if (!written) this.opts.persister.enqueue({ kind: 'message', doc, journalSeq });
       // The message is published before the acks that arrived meanwhile (each call publishes synchronously first).
       await Promise.all([this.#announce(doc, m), ...held.acks.map((a) => this.#onAck(a))]);
-    } finally {
-      release?.();
-    }
+    });
     return doc;
   }
 
@@ -130,18 +129,14 @@ export class EventRecorder {
   async replay(entries: JournalEntry[]): Promise<void> {
     for (const { seq, doc } of entries) {
       this.#remember(this.#recordedIds, doc._id, RECORDED_IDS_MAX);
-      // The entry outlives the message's batch until its events are written too (queued after the settings' first read).
-      const release = this.opts.persister.holdJournal(seq);
-      try {
+      await this.#holdingEntry(seq, async () => {
         this.opts.persister.enqueue({ kind: 'message', doc, journalSeq: seq });
         this.#chatTouches.touch(doc.chatId, doc.isGroup, doc.timestamp, doc);
         const view = toMessageView(doc);
         // Stored before they are delivered (no journal entry named): one delivered before the crash is not sent again.
         if (!doc.fromMe) await this.opts.outbox.queue('message', doc._id, view);
         await this.opts.outbox.queue('message.any', doc._id, view);
-      } finally {
-        release();
-      }
+      });
     }
   }
 
@@ -232,12 +227,21 @@ export class EventRecorder {
     // Durable first: the journal entry is written before the batch, the live event and the webhooks.
     const journalSeq = this.#journal(doc);
     this.#remember(this.#recordedIds, m.id, RECORDED_IDS_MAX);
-    // The webhook events are queued after an await (the settings' read on a cache miss) and may miss the message's
-    // batch: its journal entry is held until they are written too.
-    const release = journalSeq === undefined ? undefined : this.opts.persister.holdJournal(journalSeq);
-    try {
+    await this.#holdingEntry(journalSeq, async () => {
       this.opts.persister.enqueue({ kind: 'message', doc, journalSeq });
       await this.#announce(doc, m, journalSeq);
+    });
+  }
+
+  /**
+   * Runs `queue` (which queues a message and its webhook events) with the message's journal entry `seq` held until
+   * everything it queued is written: the events are queued after an await (the settings' read on a cache miss), so
+   * they may miss the message's batch (`Persister.holdJournal`). Without an entry, just runs it.
+   */
+  async #holdingEntry(seq: number | undefined, queue: () => Promise<void>): Promise<void> {
+    const release = seq === undefined ? undefined : this.opts.persister.holdJournal(seq);
+    try {
+      await queue();
     } finally {
       release?.();
     }
