@@ -71,6 +71,12 @@ const shape = {
    * duration (`720h`; their `WEBHOOK_LOG_RETENTION_MS`; `0`: for ever). Unset: the instance's default, 30 days.
    */
   WEBHOOK_LOG_RETENTION_MS: envDurationMs.optional(),
+  /**
+   * process/docker provider: how long the instances keep failed events (dead letters the tenant may replay) in their
+   * delivery log after the last attempt, ms or a duration (`2160h`; their `WEBHOOK_FAILED_RETENTION_MS`; `0`: for
+   * ever). Unset: the instance's default, 90 days.
+   */
+  WEBHOOK_FAILED_RETENTION_MS: envDurationMs.optional(),
   /** process provider: instance entry point. */
   INSTANCE_MAIN: z.string().default(path.resolve(here, '..', '..', 'instance', 'dist', 'main.js')),
   /** process provider: per-instance directories. */

@@ -25,7 +25,7 @@ beforeAll(async () => {
   api = await startApiProcess({
     mongo,
     simnetUrl: simnet.url,
-    env: { WEBHOOK_ALLOW_CIDRS: '127.0.0.1/32', WEBHOOK_LOG_RETENTION_MS: '168h' },
+    env: { WEBHOOK_ALLOW_CIDRS: '127.0.0.1/32', WEBHOOK_LOG_RETENTION_MS: '168h', WEBHOOK_FAILED_RETENTION_MS: '720h' },
   });
   alice = await tenant(api, 'alice-webhooks@example.com', 5_000);
   bob = await tenant(api, 'bob-webhooks@example.com', 0);
@@ -49,6 +49,7 @@ test("the operator's webhook settings reach the instance process (its environmen
   const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
   expect(env).toContain('WEBHOOK_ALLOW_CIDRS=127.0.0.1/32');
   expect(env).toContain(`WEBHOOK_LOG_RETENTION_MS=${7 * 24 * 3_600_000}`);
+  expect(env).toContain(`WEBHOOK_FAILED_RETENTION_MS=${30 * 24 * 3_600_000}`);
 });
 
 test('a URL on an internal address is refused with webhook_url_refused, naming the reason', async () => {

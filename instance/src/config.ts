@@ -83,9 +83,15 @@ const shape = {
   WEBHOOK_TIMEOUT_MS: durationMs.default(10_000),
   /**
    * How long delivered events stay in the delivery log, ms (`720h`, 30 days, by default; `0`: for ever); removed
-   * hourly after that. Pending and failed events are kept whatever their age (`webhooks/admin.ts`).
+   * hourly after that (`webhooks/admin.ts`). Pending events are kept whatever their age.
    */
   WEBHOOK_LOG_RETENTION_MS: envDurationMs.default(30 * 24 * 3_600_000),
+  /**
+   * How long failed events (dead letters, which the tenant may replay) stay in the delivery log after their last
+   * attempt, ms (`2160h`, 90 days, by default; `0`: for ever); removed hourly after that, each sweep logged with its
+   * count (`webhooks/admin.ts`). Without it a receiver that stays down keeps every event's payload for ever.
+   */
+  WEBHOOK_FAILED_RETENTION_MS: envDurationMs.default(90 * 24 * 3_600_000),
   /**
    * Webhook deliveries in flight at once (parallel POSTs to the tenant's receiver, at most as many connections). 64: a
    * burst's deliveries keep up with the instance's ingest (16 left them waiting on the shared event loop; api/bench

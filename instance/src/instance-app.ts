@@ -262,7 +262,10 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
   });
   dispatcher.start();
   apiDispatcher.start();
-  const stopLogSweeps = webhookAdmin.startLogSweeps(config.webhookLogRetentionMs, logger.child({ component: 'webhooks' }));
+  const stopLogSweeps = webhookAdmin.startLogSweeps(
+    { deliveredMs: config.webhookLogRetentionMs, failedMs: config.webhookFailedRetentionMs },
+    logger.child({ component: 'webhooks' }),
+  );
   logger.info({ publicUrl: servers.publicUrl, internalUrl: servers.internalUrl, engine: engine.kind }, 'instance service listening');
 
   if (config.autoStart && (await hasStoredSession(config))) {

@@ -63,6 +63,7 @@ export async function createProvider(config: ApiConfig, logger: Logger): Promise
     ? { WEBHOOK_ALLOW_CIDRS: config.webhookAllowCidrs.join(',') }
     : {};
   if (config.webhookLogRetentionMs !== undefined) webhookEnv.WEBHOOK_LOG_RETENTION_MS = String(config.webhookLogRetentionMs);
+  if (config.webhookFailedRetentionMs !== undefined) webhookEnv.WEBHOOK_FAILED_RETENTION_MS = String(config.webhookFailedRetentionMs);
   if (config.provider === 'docker') {
     const { DockerProvider } = await import('./docker/provider.js');
     return new DockerProvider({

@@ -97,7 +97,8 @@ export function webhookRoutes(admin: WebhookAdmin): RouteDef[] {
       scope: 'internal',
       summary: 'The delivery log, newest first: status, HTTP answer, latency, attempts',
       description:
-        "Delivered events stay in the log for the instance's `WEBHOOK_LOG_RETENTION_MS` (30 days by default); pending and failed events stay whatever their age.",
+        "Delivered events stay in the log for the instance's `WEBHOOK_LOG_RETENTION_MS` (30 days by default) from their creation, " +
+        'failed events (replayable) for its `WEBHOOK_FAILED_RETENTION_MS` (90 days by default) from their last attempt; pending events stay whatever their age.',
       query: listQuery,
       responses: {
         200: { description: 'Deliveries', schema: z.object({ items: z.array(deliveryView) }) },

@@ -2,8 +2,9 @@
  * What the tenant manages about webhooks (through the internal API, for the api): the receiver URL and events (the URL
  * checked by the SSRF guard before it is kept), the signing secret (generated here, shown once, rotatable), a test
  * event, the delivery log (the outbox, newest first: status, HTTP answer, latency, attempts; delivered events kept
- * `WEBHOOK_LOG_RETENTION_MS`) and the replay of a failed delivery (back to `pending` with its attempts reset,
- * delivered again under the same event id).
+ * `WEBHOOK_LOG_RETENTION_MS` from their creation, failed ones `WEBHOOK_FAILED_RETENTION_MS` from their last attempt)
+ * and the replay of a failed delivery (back to `pending` with its attempts reset, delivered again under the same event
+ * id).
  */
 import { randomBytes } from 'node:crypto';
 import type mongoose from 'mongoose';
@@ -15,6 +16,14 @@ import { WebhookRefusedError, WebhookResolveError, type WebhookGuard } from './s
 
 /** How often delivered events past the delivery log's retention are removed, ms. */
 export const LOG_SWEEP_MS = 3_600_000;
+
+/** How long the delivery log keeps finished events, ms (0: for ever); see {@link WebhookAdmin.sweep}. */
+export interface LogRetention {
+  /** Delivered events, from their creation (`WEBHOOK_LOG_RETENTION_MS`). */
+  deliveredMs: number;
+  /** Failed events, from their last attempt (`WEBHOOK_FAILED_RETENTION_MS`). */
+  failedMs: number;
+}
 
 /** The event type of a test delivery (sent whatever the subscribed events). */
 export const TEST_EVENT = 'webhook.test';
@@ -176,27 +185,45 @@ export class WebhookAdmin {
   }
 
   /**
-   * Removes from the delivery log (the outbox) the delivered events created before `now − retentionMs` (ms; epoch
-   * ms), through its `createdAt` index; returns how many. Pending events are never removed, nor failed ones (dead
-   * letters: the tenant replays them). Without it the log would keep a copy of every event's payload for ever.
+   * Removes from the delivery log (the outbox) what is past its retention, at `now` (epoch ms); returns how many of
+   * each:
+   * - delivered events created before `now − retention.deliveredMs` (through the log's `createdAt` index);
+   * - failed events (dead letters) whose last attempt — or, never attempted, their creation — was before
+   *   `now − retention.failedMs`.
+   * A retention of 0 (or less) keeps those for ever. Pending events are never removed. Without the sweep the log would
+   * keep a copy of every event's payload for ever, and a receiver that stays down would fill it with failed ones.
    * @throws the driver's error when the database is unreachable.
    */
-  async sweepDelivered(retentionMs: number, now = Date.now()): Promise<number> {
-    const r = await this.deliveries.deleteMany({ status: 'delivered', createdAt: { $lt: new Date(now - retentionMs) } });
-    return r.deletedCount;
+  async sweep(retention: LogRetention, now = Date.now()): Promise<{ delivered: number; failed: number }> {
+    const removed = { delivered: 0, failed: 0 };
+    if (retention.deliveredMs > 0) {
+      const before = new Date(now - retention.deliveredMs);
+      removed.delivered = (await this.deliveries.deleteMany({ status: 'delivered', createdAt: { $lt: before } })).deletedCount;
+    }
+    if (retention.failedMs > 0) {
+      // A last attempt is never older than the creation: the creation bounds both.
+      const before = new Date(now - retention.failedMs);
+      const lastAttempt = { $or: [{ lastAttemptAt: { $lt: before } }, { lastAttemptAt: null }] };
+      removed.failed = (await this.deliveries.deleteMany({ status: 'failed', createdAt: { $lt: before }, ...lastAttempt })).deletedCount;
+    }
+    return removed;
   }
 
   /**
-   * Sweeps the delivery log ({@link sweepDelivered}) now and every {@link LOG_SWEEP_MS} until the returned function is
-   * called; a failed sweep is logged and tried again at the next. `retentionMs` 0: the log is kept whole (no sweeps).
+   * Sweeps the delivery log ({@link sweep}) now and every {@link LOG_SWEEP_MS} until the returned function is called;
+   * each sweep that removed something is logged with its counts (info; warn when failed events went, which the tenant
+   * could still have replayed), a failed sweep is logged and tried again at the next. Both retentions 0: no sweeps.
    */
-  startLogSweeps(retentionMs: number, log: Logger): () => void {
-    if (retentionMs <= 0) return () => undefined;
+  startLogSweeps(retention: LogRetention, log: Logger): () => void {
+    if (retention.deliveredMs <= 0 && retention.failedMs <= 0) return () => undefined;
     let running: Promise<void> | undefined;
     const sweep = () => {
-      running ??= this.sweepDelivered(retentionMs)
+      running ??= this.sweep(retention)
         .then((removed) => {
-          if (removed > 0) log.info({ removed, retentionMs }, 'webhook delivery log: delivered events past the retention removed');
+          if (removed.failed > 0)
+            log.warn({ removed, retention }, 'webhook delivery log: failed events past their retention removed (no longer replayable)');
+          else if (removed.delivered > 0)
+            log.info({ removed, retention }, 'webhook delivery log: delivered events past the retention removed');
         })
         .catch((err: unknown) => log.warn({ err }, 'webhook delivery log: sweep failed; trying again later'))
         .finally(() => (running = undefined));

@@ -18,7 +18,8 @@
  *   stored, so it is never attempted twice at once; a claim read that began before an outcome was stored is
  *   filtered by the ids stored since.
  * - Retries: exponential backoff with full jitter in [base·2^(n−1)/2, base·2^(n−1)], capped at `retryMaxMs`
- *   (defaults 5 s → 5 min), at most `maxAttempts` attempts, then `failed` (kept as a dead letter).
+ *   (defaults 5 s → 5 min), at most `maxAttempts` attempts, then `failed` (kept as a dead letter, for
+ *   `WEBHOOK_FAILED_RETENTION_MS` after that attempt: `admin.ts`).
  *   A 4xx answer is final (`failed`) except 408 and 429; `Retry-After` is honoured for 429 and 503.
  * - Through the SSRF guard ({@link postWebhook}): a receiver the guard refuses is final (`failed`), and so is a 3xx
  *   (redirects are never followed).
