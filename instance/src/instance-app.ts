@@ -151,7 +151,8 @@ export async function startInstanceApp(config: Config, logger: Logger, engineOve
     dropDelivered: true,
     logger: logger.child({ component: 'api-events' }),
     instanceId: config.instanceId,
-    maxAttempts: Number.MAX_SAFE_INTEGER, // the platform's receiver comes back: never given up
+    maxAttempts: Number.MAX_SAFE_INTEGER, // the platform's receiver comes back: never given up,
+    retryRefusals: true, // not even on a refusal (a rotated secret until the api subscribes again)
     retryBaseMs: config.webhookRetryBaseMs,
     retryMaxMs: config.webhookRetryMaxMs,
     timeoutMs: config.webhookTimeoutMs,

@@ -4,7 +4,8 @@
  * - set, read and removed only through the internal API (the secret never shown);
  * - every event — catalogue events and the api-only `session.qr` — is delivered to it, signed, retried with the
  *   webhook backoff, though its receiver is on loopback, which the SSRF guard still refuses for the tenant;
- * - the tenant's webhook, subscribed to `*`, never gets `session.qr`.
+ * - the tenant's webhook, subscribed to `*`, never gets `session.qr`;
+ * - the api's refusals are retried, never final: its events are not lost while it renews a subscription.
  */
 import mongoose from 'mongoose';
 import { eventually, startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
@@ -137,4 +138,21 @@ test('a subscription naming its events gets only those: one inbound message queu
   await new Promise((r) => setTimeout(r, 1000));
   expect(mine().map((r) => r.body.event)).toEqual(['message.any']);
   expect(await db.db!.collection('api_outbox').countDocuments({ event: 'message' })).toBe(0);
+}, 60_000);
+
+test("the api's refusals (a rotated secret, a clock off) are retried, never failed: the event arrives once the api takes it", async () => {
+  const from = api.received.length;
+  api.script.push(401, 403, 404);
+  await simnet.hook('/hooks/send', { from: FRIEND, to: PHONE, text: 'refused at first' });
+  const mine = () => api.received.slice(from).filter((r) => r.body?.payload?.body === 'refused at first');
+  await eventually(() => mine().some((r) => r.status === 200), 20_000);
+  // The subscription names message.any only (the test above): one event, refused three times, taken at its fourth.
+  expect(mine().map((r) => [r.body.event, r.status, r.headers['x-wacloud-attempt']])).toEqual([
+    ['message.any', 401, '1'],
+    ['message.any', 403, '2'],
+    ['message.any', 404, '3'],
+    ['message.any', 200, '4'],
+  ]);
+  expect(new Set(mine().map((r) => r.headers['x-wacloud-event-id'])).size).toBe(1);
+  expect(await db.db!.collection('api_outbox').countDocuments({ status: 'failed' })).toBe(0);
 }, 60_000);

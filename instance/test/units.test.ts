@@ -3,7 +3,7 @@ import { createHmac } from 'node:crypto';
 import { ConfigError, loadInstanceConfig } from '../src/config.js';
 import { toChatId } from '../src/engines/engine.js';
 import { grants } from '../src/services/tokens.js';
-import { backoffMs, classify } from '../src/webhooks/dispatcher.js';
+import { backoffMs, classify } from '../src/webhooks/attempt-outcome.js';
 import { eventId } from '../src/webhooks/settings.js';
 import { sign, verify } from '../src/webhooks/signature.js';
 import { escapeRegex } from '../src/storage/queries.js';

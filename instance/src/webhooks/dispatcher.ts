@@ -33,6 +33,7 @@ import type { OutboxDoc, Store } from '../storage/store.js';
 import { deliveryCollection, type DeliveryDoc } from './admin.js';
 import { SINGLE_FALLBACK_MS, acceptedOf, batchBody } from './batch.js';
 import { MarkWriter, type Mark } from './marks.js';
+import { backoffMs, classify, errorOf, isRefusal, parseRetryAfter, type AttemptResult } from './attempt-outcome.js';
 import { postWebhook, type PostResult } from './post.js';
 import type { WebhookSettings } from './settings.js';
 import type { WebhookGuard } from './ssrf.js';
@@ -55,6 +56,13 @@ export interface DispatcherOptions {
   metrics?: Metrics | undefined;
   instanceId: string;
   maxAttempts: number;
+  /**
+   * Every attempt that is not answered 2xx is retried, never `failed` (the api target: its refusals pass — a signature
+   * made with a secret the api has since rotated, until it renews the subscription; a clock off by more than its
+   * tolerance — and its events must not be lost). Default: a 4xx other than 408 and 429, a 3xx and a receiver the
+   * guard refuses are final.
+   */
+  retryRefusals?: boolean | undefined;
   retryBaseMs: number;
   retryMaxMs: number;
   /** Timeout of one POST (resolution, connection, answer), ms. */
@@ -80,9 +88,6 @@ const CLAIM_LIMIT = 256;
 const MAX_IN_MEMORY = 10_000;
 /** While deliveries run, the outbox is read for events not in memory every this many poll intervals. */
 const BUSY_POLL_FACTOR = 10;
-
-/** Outcome of one attempt, for tests and logs. */
-export type AttemptResult = 'delivered' | 'retry' | 'failed';
 
 export class WebhookDispatcher {
   private stopped = true;
@@ -364,17 +369,23 @@ export class WebhookDispatcher {
       payload: doc.payload,
     });
     const r = await this.post(settings.url, settings.secret, body, attempt, { [EVENT_ID_HEADER]: doc._id, [EVENT_TYPE_HEADER]: doc.event });
-    const result = r.refused ? 'failed' : classify(r.status, attempt, this.opts.maxAttempts);
+    const result = this.resultOf(r, attempt);
     metrics?.webhookDeliveries.inc({ result });
     const delay = this.retryDelay(attempt, r);
     if (result === 'retry') {
       const log = logger.child({ eventId: doc._id, event: doc.event, attempt });
-      log.info({ status: r.status, error: errorOf(r), retryInMs: delay }, 'webhook delivery failed; will retry');
+      log[isRefusal(r) ? 'warn' : 'info']({ status: r.status, error: errorOf(r), retryInMs: delay }, 'webhook delivery failed; will retry');
     } else if (result === 'failed') {
       const log = logger.child({ eventId: doc._id, event: doc.event, attempt });
       log.warn({ status: r.status, error: errorOf(r) }, 'webhook delivery failed for good; event kept as failed');
     }
     return this.outcome(doc, result, r, errorOf(r), Date.now(), delay);
+  }
+
+  /** What attempt `attempt` answered `r` comes to (see {@link DispatcherOptions.retryRefusals}). */
+  private resultOf(r: PostResult, attempt: number): AttemptResult {
+    if (this.opts.retryRefusals) return r.status !== null && r.status >= 200 && r.status < 300 ? 'delivered' : 'retry';
+    return r.refused ? 'failed' : classify(r.status, attempt, this.opts.maxAttempts);
   }
 
   /** The wait before the next attempt after `attempt` answered `r`, ms (backoff; Retry-After for 429 and 503). */
@@ -437,7 +448,7 @@ export class WebhookDispatcher {
     const delay = this.retryDelay(attempt, r);
     let accepted = 0;
     let error = errorOf(r);
-    let rest: AttemptResult = r.refused ? 'failed' : classify(r.status, attempt, this.opts.maxAttempts);
+    let rest: AttemptResult = this.resultOf(r, attempt);
     if (rest === 'delivered') {
       ({ accepted, error } = acceptedOf(r.body, count));
       rest = attempt >= this.opts.maxAttempts ? 'failed' : 'retry';
@@ -445,39 +456,11 @@ export class WebhookDispatcher {
     if (accepted > 0) metrics?.webhookDeliveries.inc({ result: 'delivered' }, accepted);
     if (accepted < count) {
       metrics?.webhookDeliveries.inc({ result: rest }, count - accepted);
-      logger.info({ status: r.status, error, accepted, retried: count - accepted, retryInMs: delay }, 'api events: batch not all taken');
+      const level = isRefusal(r) ? 'warn' : 'info';
+      logger[level]({ status: r.status, error, accepted, retried: count - accepted, retryInMs: delay }, 'api events: batch not all taken');
     }
     return sent.map((doc, i) =>
       i < accepted ? this.outcome(doc, 'delivered', r, null, now, 0) : this.outcome(doc, rest, r, error, now, delay + (i - accepted)),
     );
   }
-}
-
-/** The error to record of an answer: the transport's, or a redirect not followed. */
-function errorOf(r: PostResult): string | null {
-  if (r.status !== null && r.status >= 300 && r.status < 400)
-    return `redirect not followed (${r.status}${r.location ? ` to ${r.location.slice(0, 200)}` : ''})`;
-  return r.error;
-}
-
-/** Delivery outcome for an HTTP status (null: no answer). 2xx delivered; 3xx (not followed) and 4xx final except 408/429. */
-export function classify(status: number | null, attempt: number, maxAttempts: number): AttemptResult {
-  if (status !== null && status >= 200 && status < 300) return 'delivered';
-  const retryable = status === null || status >= 500 || status === 408 || status === 429;
-  if (!retryable) return 'failed';
-  return attempt >= maxAttempts ? 'failed' : 'retry';
-}
-
-/** Backoff before attempt `attempt + 1`, ms: exponential with jitter, bounded by `maxMs`. */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number, random = Math.random): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
-}
-
-function parseRetryAfter(v: string | null): number | undefined {
-  if (!v) return undefined;
-  const s = Number(v);
-  if (Number.isFinite(s)) return Math.min(s * 1000, 3_600_000);
-  const t = Date.parse(v);
-  return Number.isFinite(t) ? Math.max(0, t - Date.now()) : undefined;
 }
