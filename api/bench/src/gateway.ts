@@ -26,6 +26,9 @@
  *   server and undici, with the gateway's cap of connections per instance, nothing else) in its own process — what any
  *   gateway that is a separate Node process pays for the extra hop. Its ratios to direct are recorded as rows of their
  *   own (no goal), and in each gateway row's note.
+ * - At concurrency 1, the transport floor too: the same load through a TCP pipe (tcp-pipe.ts: a process copying bytes
+ *   both ways, no HTTP) in its rounds, next to direct — the two loopback hops alone; the gateway's extra p50 is split in
+ *   the notes into that transport, HTTP in a second Node process and the gateway's own work. No goal.
  * - WebSocket relay: `/v1/events` through the gateway vs direct, one socket at a time (ABBA), while the simulated
  *   network sends a burst of `wsEvents` inbound messages; events/s = message events received / (last one − burst sent).
  *   Ratio gateway / direct, goal ≥ 0.8.
@@ -207,15 +210,18 @@ async function gatewayHistograms(p: Platform, method: string): Promise<Split> {
   };
 }
 
-/** Starts bare-proxy.ts in front of `upstream`; resolves with its base URL, its pid and a stop function. */
-async function startBareProxy(upstream: string): Promise<{ base: string; pid: number; stop: () => Promise<unknown> }> {
-  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'bare-proxy.js');
+/**
+ * Starts a floor in front of `upstream` as its own process: bare-proxy.ts (`bare`) or tcp-pipe.ts (`pipe`); resolves
+ * with its base URL, its pid and a stop function.
+ */
+async function startFloor(kind: 'bare' | 'pipe', upstream: string): Promise<{ base: string; pid: number; stop: () => Promise<unknown> }> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), kind === 'bare' ? 'bare-proxy.js' : 'tcp-pipe.js');
   const proc = startProcess({
     command: process.execPath,
     args: [script],
     env: { ...process.env, NODE_OPTIONS: '', UPSTREAM: upstream, UPSTREAM_CONNECTIONS: String(DEFAULT_UPSTREAM_CONNECTIONS) },
   });
-  const port = (await proc.waitForOutput(/bare proxy listening on (\d+)/, 20_000))[1];
+  const port = (await proc.waitForOutput(/(?:bare proxy|tcp pipe) listening on (\d+)/, 20_000))[1];
   return { base: `http://127.0.0.1:${port}`, pid: proc.pid, stop: () => proc.stop(5_000) };
 }
 
@@ -249,6 +255,25 @@ async function wsRun(url: string, token: string, p: Platform, from: string, coun
   await Promise.race([done, new Promise((res) => setTimeout(res, 120_000))]);
   ws.close();
   return { perSec: received / ((last - t0) / 1000), received };
+}
+
+/**
+ * Prints and records the TCP pipe's rows of a route at concurrency 1 (no goal): its p50 and p99 over direct — the
+ * hop's transport alone — with, in the notes, how the gateway's extra p50 over direct splits into that transport, HTTP
+ * in a second Node process (the bare proxy over the pipe) and the gateway's own work (the gateway over the bare proxy).
+ */
+function recordPipe(name: string, [direct, gw, bare]: [Side, Side, Side], pipe: Side, reproduce: string): void {
+  if (direct.requests === 0 || pipe.requests === 0) return;
+  const rate = (s: Side) => s.requests / s.seconds;
+  const extra = gw.p50 - direct.p50;
+  const share = (from: number, to: number) => (extra > 0 ? `${(((to - from) / extra) * 100).toFixed(0)} %` : 'n/a');
+  const split = `of the gateway's p50 over direct (${ms2(extra)} ms): the transport ${share(direct.p50, pipe.p50)}, HTTP in a second Node process (bare proxy over the pipe) ${share(pipe.p50, bare.p50)}, the gateway's own work (gateway over the bare proxy) ${share(bare.p50, gw.p50)}`;
+  const note = `tcp pipe ${rate(pipe).toFixed(0)} req/s p50 ${ms2(pipe.p50)} p99 ${ms2(pipe.p99)} ms (direct p50 ${ms2(direct.p50)} p99 ${ms2(direct.p99)}); pipe / direct: p50 ${(pipe.p50 / direct.p50).toFixed(2)}, p99 ${(pipe.p99 / direct.p99).toFixed(2)}, throughput ${(rate(pipe) / rate(direct)).toFixed(2)}; bare proxy / direct: p50 ${(bare.p50 / direct.p50).toFixed(2)}, p99 ${(bare.p99 / direct.p99).toFixed(2)}; ${split}; errors ${pipe.errors}`;
+  console.log(`  ${name} c=1 through a TCP pipe (no HTTP): ${note}`);
+  const row = (figure: string, value: number) =>
+    benchRow({ component: 'api', figure: `gateway ${name} c=1 ${figure}`, value, unit: '×', goal: '—', reproduce, note });
+  row('p50 latency TCP pipe (the hop without HTTP) / direct', pipe.p50 / direct.p50);
+  row('p99 latency TCP pipe (the hop without HTTP) / direct', pipe.p99 / direct.p99);
 }
 
 /** Prints one route × concurrency and records its rows: gateway / direct (with goals) and the bare proxy's floor. */
@@ -313,13 +338,14 @@ export async function runGateway(p: Platform, o: GatewayOptions): Promise<void> 
     { name: 'POST /v1/messages', method: 'POST' as const, path: '/v1/messages', body: send },
   ];
   console.log(
-    `gateway — autocannon, ${o.seconds} s measured per run after its warm-up, ${o.rounds} round(s) in the order direct, gateway, bare proxy, bare proxy, gateway, direct`,
+    `gateway — autocannon, ${o.seconds} s measured per run after its warm-up, ${o.rounds} round(s) in the order direct, gateway, bare proxy, bare proxy, gateway, direct (at concurrency 1: direct, tcp pipe, gateway, bare proxy, bare proxy, gateway, tcp pipe, direct)`,
   );
   console.log(
     'route                c    direct/gw/bare req/s   p50 d/gw/bare ms     p99 d/gw/bare ms     errors d/gw/bare   warm-up s d/gw/bare',
   );
   const reproduce = `npm run bench -w api -- gateway --seconds ${o.seconds} --rounds ${o.rounds}`;
-  const bare = await startBareProxy(p.directBase);
+  const bare = await startFloor('bare', p.directBase);
+  const pipe = o.concurrencies.includes(1) ? await startFloor('pipe', p.directBase) : undefined;
   try {
     for (const route of routes) {
       for (const c of o.concurrencies) {
@@ -335,21 +361,28 @@ export async function runGateway(p: Platform, o: GatewayOptions): Promise<void> 
           return { ...r, cpuMs: machineMs, apiCpuMs: s.api! * 1000, bareCpuMs: s.bare! * 1000 };
         };
         const before = await gatewayHistograms(p, route.method);
-        const sides = { direct: [] as Run[], gateway: [] as Run[], bare: [] as Run[] };
+        const sides = { direct: [] as Run[], gateway: [] as Run[], bare: [] as Run[], pipe: [] as Run[] };
+        // At one request at a time the TCP pipe runs too, next to direct (the hop's transport alone).
+        const piped = c === 1 && pipe ? pipe : undefined;
         for (let i = 0; i < o.rounds; i++) {
           sides.direct.push(await run(p.directBase));
+          if (piped) sides.pipe.push(await run(piped.base));
           sides.gateway.push(await run(p.gatewayBase));
           sides.bare.push(await run(bare.base), await run(bare.base));
           sides.gateway.push(await run(p.gatewayBase));
+          if (piped) sides.pipe.push(await run(piped.base));
           sides.direct.push(await run(p.directBase));
         }
         const after = await gatewayHistograms(p, route.method);
         const inGateway = { own: bucketDelta(after.own, before.own), upstream: bucketDelta(after.upstream, before.upstream) };
-        recordRoute(route.name, c, [pool(sides.direct), pool(sides.gateway), pool(sides.bare)], inGateway, reproduce, o.log);
+        const pooled: [Side, Side, Side] = [pool(sides.direct), pool(sides.gateway), pool(sides.bare)];
+        recordRoute(route.name, c, pooled, inGateway, reproduce, o.log);
+        if (piped) recordPipe(route.name, pooled, pool(sides.pipe), reproduce);
       }
     }
   } finally {
     await bare.stop();
+    await pipe?.stop();
   }
   const wsDirect = `${p.directBase.replace('http', 'ws')}/v1/events`;
   const wsGateway = `${p.gatewayBase.replace('http', 'ws')}/v1/events`;
