@@ -150,19 +150,25 @@ describe('item 3: the gateway checks instance tokens and forwards only the publi
 });
 
 describe("a body held for the gateway's own credential (BODY_LIMIT_BYTES 64k here, the instance's 256k)", () => {
-  /** POSTs `body` with `token`, in 16 KiB chunks without a declared length unless `declared`; the status and JSON answer. */
-  const post = (token: string, body: Buffer, declared = false) =>
+  /**
+   * POSTs `body` with `token`, in 16 KiB chunks without a declared length unless `declared` (through `agent`, default
+   * none: a connection of its own); the status and the JSON answer. A write that fails once the answer is in (the server
+   * closed after answering) is not an error.
+   */
+  const post = (token: string, body: Buffer, declared = false, agent: http.Agent | false = false) =>
     new Promise<{ status: number; body: any }>((resolve, reject) => {
       const headers: Record<string, string> = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
       if (declared) headers['content-length'] = String(body.length);
       const path = `/v1/instances/${id}/api/v1/messages`;
-      const req = http.request({ host: '127.0.0.1', port: port(), path, method: 'POST', headers }, (res) => {
+      let answered = false;
+      const req = http.request({ host: '127.0.0.1', port: port(), path, method: 'POST', headers, agent }, (res) => {
+        answered = true;
         let text = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (text += c));
         res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text || 'null') }));
       });
-      req.on('error', reject);
+      req.on('error', (err) => !answered && reject(err));
       for (let at = 0; at < body.length; at += 16_384) req.write(body.subarray(at, at + 16_384));
       req.end();
     });
@@ -190,6 +196,22 @@ describe("a body held for the gateway's own credential (BODY_LIMIT_BYTES 64k her
     // Within the limit, chunked: held whole and sent with the gateway's credential.
     const held = await post(owner, padded('within the limit', 1024));
     expect({ status: held.status, body: held.body.body }).toEqual({ status: 202, body: 'within the limit' });
+  });
+
+  test('a 413 answered before the body was read: the rest is dropped and the next request on a keep-alive agent answered', async () => {
+    // 8 MB: more than the sockets' buffers hold, so the unread rest of the body would stall the connection.
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const refused = await post(owner, padded('far too large', 8 * 1024 * 1024), true, agent);
+      expect([refused.status, refused.body.error.code]).toEqual([413, 'payload_too_large']);
+      const next = await Promise.race([
+        post(owner, padded('after the refusal', 1024), true, agent),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the next request was not answered in 10 s')), 10_000)),
+      ]);
+      expect({ status: next.status, body: next.body.body }).toEqual({ status: 202, body: 'after the refusal' });
+    } finally {
+      agent.destroy();
+    }
   });
 });
 

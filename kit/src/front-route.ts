@@ -8,7 +8,8 @@
  * - passed through `before` (plain Node handlers such as CORS, which may answer it, e.g. a preflight),
  * - handed to the route with the client's address — by the express app's `trust proxy` setting, read per request,
  *   so `X-Forwarded-For` counts exactly as for express's `req.ip` — and a `fail` that answers errors the way the
- *   app's error handler does (`error-render.ts`: coded errors as themselves, anything else 500 `internal`, logged);
+ *   app's error handler does (`error-render.ts`: coded errors as themselves, anything else 500 `internal`, logged),
+ *   the rest of a request's body not read by then read and dropped;
  * every other request goes to the express app.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
@@ -63,7 +64,13 @@ export function withFront(app: Express, front: FrontRoute, o: FrontOptions): Req
   return (req, res) => {
     const route = front.match(req);
     if (route === undefined) return void app(req, res);
-    const fail = (err: unknown) => sendError(res, toHttpError(err, o.logger));
+    const fail = (err: unknown) => {
+      // Answered before the request's body was read to its end (a body past the limit, a request never sent): the rest
+      // is read and dropped, or it would stall the next request on the connection. Not closed at once instead: a client
+      // still sending would get a reset in place of the answer. The server's requestTimeout bounds a body that never ends.
+      if (!req.complete) req.resume();
+      sendError(res, toHttpError(err, o.logger));
+    };
     log(req, res, route, () => {
       let i = 0;
       const next = (): void => {
