@@ -155,8 +155,8 @@ export function sendUpstream(
  * Reads `stream` to its end into one buffer, at most `maxBytes`, by its `data` and `end` events (an async iterator over
  * the stream costs a proxied request ~7 µs more: BENCHMARKS.md, "Gateway: the hop's floor at one request at a time").
  * @throws the error `tooLarge()` makes, past `maxBytes` (the stream is paused and the rest left unread: the caller
- *   decides whether the stream is destroyed — Node's server discards an unread request body once its answer is sent);
- *   the stream's error; an Error when the stream closes before its end.
+ *   decides what becomes of it — kit's `withFront` reads and drops a request's unread rest when it answers an error,
+ *   `wholeBody` destroys an answer's); the stream's error; an Error when the stream closes before its end.
  */
 export function readCapped(stream: Readable, maxBytes: number, tooLarge: () => Error): Promise<Buffer> {
   return new Promise((resolve, reject) => {
