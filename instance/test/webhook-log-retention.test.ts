@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { eventually, startMongo, uniqueDbName, type MongoServer } from '@wacloud/testenv';
 import { loadInstanceConfig } from '../src/config.js';
 import { openStore, type OutboxDoc, type Store } from '../src/storage/store.js';
-import { WebhookAdmin } from '../src/webhooks/admin.js';
+import { WebhookAdmin, type DeliveryDoc } from '../src/webhooks/admin.js';
 import type { WebhookSettingsService } from '../src/webhooks/settings.js';
 import type { WebhookGuard } from '../src/webhooks/ssrf.js';
 
@@ -34,7 +34,7 @@ afterAll(async () => {
 /** An outbox record created `ageMs` ago, in `status`; last attempted `attemptAgeMs` ago (undefined: not recorded). */
 function record(id: string, status: OutboxDoc['status'], ageMs: number, attemptAgeMs?: number): OutboxDoc {
   const at = new Date(Date.now() - ageMs);
-  const doc: OutboxDoc & { lastAttemptAt?: Date } = {
+  const doc: DeliveryDoc = {
     _id: id,
     event: 'message',
     payload: { body: id },

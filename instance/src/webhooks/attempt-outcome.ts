@@ -14,9 +14,12 @@ export function errorOf(r: PostResult): string | null {
   return r.error;
 }
 
-/** The receiver (or the guard) refused the attempt: a 3xx or 4xx answer other than 408 and 429, or a refused address. */
+/**
+ * The receiver (or the guard) refused the attempt: an answer {@link classify} takes as final whatever the attempt (a 3xx,
+ * a 4xx other than 408 and 429), or a refused address.
+ */
 export function isRefusal(r: PostResult): boolean {
-  return r.refused || (r.status !== null && r.status >= 300 && r.status < 500 && r.status !== 408 && r.status !== 429);
+  return r.refused || classify(r.status, 1, Number.POSITIVE_INFINITY) === 'failed';
 }
 
 /** Delivery outcome for an HTTP status (null: no answer). 2xx delivered; 3xx (not followed) and 4xx final except 408/429. */

@@ -384,8 +384,8 @@ export class WebhookDispatcher {
 
   /** What attempt `attempt` answered `r` comes to (see {@link DispatcherOptions.retryRefusals}). */
   private resultOf(r: PostResult, attempt: number): AttemptResult {
-    if (this.opts.retryRefusals) return r.status !== null && r.status >= 200 && r.status < 300 ? 'delivered' : 'retry';
-    return r.refused ? 'failed' : classify(r.status, attempt, this.opts.maxAttempts);
+    const result = r.refused ? 'failed' : classify(r.status, attempt, this.opts.maxAttempts);
+    return result === 'failed' && this.opts.retryRefusals ? 'retry' : result;
   }
 
   /** The wait before the next attempt after `attempt` answered `r`, ms (backoff; Retry-After for 429 and 503). */
